@@ -1,0 +1,32 @@
+# Thin front door. Everything real lives in CMake and scripts/.
+BUILD    ?= build
+TYPE     ?= Release
+JOBS     ?= $(shell nproc)
+PIPELINE ?= configs/pipelines/hello.yaml
+
+.PHONY: all deps build demo test bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS)
+	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
+
+# Runs an example pipeline on a private, temporary process tree (no tree needs to be running).
+demo: build
+	@env -u PIPELINE_STATE_DIR $(BUILD)/bin/pipelinectl run $(PIPELINE)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@scripts/run-benchmarks.sh $(BUILD)
+
+clean:
+	@rm -rf $(BUILD) compile_commands.json

@@ -1,0 +1,120 @@
+#include "common/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+namespace pl {
+namespace fs = std::filesystem;
+namespace {
+
+Status write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("write " + path.string(), errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok_status();
+}
+
+Status fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open directory " + dir.string(), errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return errno_error("fsync directory " + dir.string(), err);
+  return ok_status();
+}
+
+}  // namespace
+
+Status write_file_atomic(const fs::path& path, std::string_view data, int mode) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
+
+  std::random_device rd;
+  std::string tmp_name = ".";
+  tmp_name.append(path.filename().string()).append(".tmp").append(std::to_string(rd()));
+  const fs::path tmp = dir / tmp_name;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return errno_error("create " + tmp.string(), errno);
+
+  Status st = write_all(fd, data, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = errno_error("fsync " + tmp.string(), errno);
+  if (::close(fd) != 0 && st.ok()) st = errno_error("close " + tmp.string(), errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = errno_error("rename " + tmp.string() + " to " + path.string(), errno);
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return fsync_dir(dir);
+}
+
+Result<std::string> read_file(const fs::path& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return make_error(ErrorCode::kNotFound, path.string() + ": no such file");
+    return errno_error("open " + path.string(), err);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return errno_error("read " + path.string(), err);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      ::close(fd);
+      return make_error(ErrorCode::kTooLarge, path.string() + " is larger than " +
+                                                  std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status ensure_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return errno_error("stat " + dir.string(), errno);
+  if (!S_ISDIR(st.st_mode)) {
+    return make_error(ErrorCode::kInvalidInput, dir.string() + " exists and is not a directory");
+  }
+  if (st.st_uid != ::geteuid()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      dir.string() + " is owned by uid " + std::to_string(st.st_uid) +
+                          ", not by us (uid " + std::to_string(::geteuid()) + ")");
+  }
+  if ((st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0) {
+    return errno_error("chmod 0700 " + dir.string(), errno);
+  }
+  return ok_status();
+}
+
+fs::path absolute_path(const fs::path& p) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(p, ec);
+  if (ec) abs = p;
+  return abs.lexically_normal();
+}
+
+}  // namespace pl

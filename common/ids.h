@@ -1,0 +1,15 @@
+// Identifiers for runs, items and requests.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace pl {
+
+// A new identifier: `prefix` + 26 characters of Crockford base32 (48 bits of milliseconds since
+// the epoch, then 80 random bits), so identifiers sort by creation time. Thread-safe.
+std::string new_id(std::string_view prefix, WallTime now = std::chrono::system_clock::now());
+
+}  // namespace pl

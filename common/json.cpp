@@ -1,0 +1,272 @@
+#include "common/json.h"
+
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace pl {
+namespace {
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+      ++i;
+      continue;
+    }
+    // Multi-byte UTF-8: copy a well-formed sequence, replace anything else with U+FFFD.
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    bool valid = len != 0 && c < 0xf5 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    }
+    if (valid && len == 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      valid = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogate
+    } else if (valid && len == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      valid = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (valid) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
+  }
+  out.push_back('"');
+}
+
+void append_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  std::string_view text(buf, end - buf);
+  out += text;
+  // Keep a double recognisable as one after a round trip: 3.0 prints as 3.0, not 3.
+  if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
+}
+
+void newline(std::string& out, JsonStyle style, int depth) {
+  if (style == JsonStyle::kCompact) return;
+  out.push_back('\n');
+  out.append(static_cast<size_t>(depth) * 2, ' ');
+}
+
+void append_value(std::string& out, const Value& v, JsonStyle style, int depth) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::kInt: {
+      char buf[24];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.as_int());
+      out.append(buf, end);
+      return;
+    }
+    case Value::Kind::kDouble:
+      append_double(out, v.as_double());
+      return;
+    case Value::Kind::kString:
+      append_escaped(out, v.as_string());
+      return;
+    case Value::Kind::kArray: {
+      const auto& array = v.as_array();
+      if (array.empty()) {
+        out += "[]";
+        return;
+      }
+      out.push_back('[');
+      bool first = true;
+      for (const auto& element : array) {
+        if (!first) out.push_back(',');
+        first = false;
+        newline(out, style, depth + 1);
+        append_value(out, element, style, depth + 1);
+      }
+      newline(out, style, depth);
+      out.push_back(']');
+      return;
+    }
+    case Value::Kind::kObject: {
+      const auto& object = v.as_object();
+      if (object.empty()) {
+        out += "{}";
+        return;
+      }
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, member] : object) {
+        if (!first) out.push_back(',');
+        first = false;
+        newline(out, style, depth + 1);
+        append_escaped(out, key);
+        out += style == JsonStyle::kPretty ? ": " : ":";
+        append_value(out, member, style, depth + 1);
+      }
+      newline(out, style, depth);
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+// Builds a Value straight from nlohmann's SAX events, with a depth limit.
+class ValueBuilder {
+ public:
+  using json = nlohmann::json;
+  explicit ValueBuilder(size_t max_depth) : max_depth_(max_depth) {}
+
+  bool null() { return add(Value()); }
+  bool boolean(bool b) { return add(Value(b)); }
+  bool number_integer(json::number_integer_t i) { return add(Value(static_cast<int64_t>(i))); }
+  bool number_unsigned(json::number_unsigned_t u) {
+    if (u <= static_cast<uint64_t>(INT64_MAX)) return add(Value(static_cast<int64_t>(u)));
+    return add(Value(static_cast<double>(u)));
+  }
+  bool number_float(json::number_float_t d, const json::string_t&) { return add(Value(d)); }
+  bool string(json::string_t& s) { return add(Value(std::move(s))); }
+  bool binary(json::binary_t&) {
+    error_ = "binary values are not JSON";
+    return false;
+  }
+  bool start_object(size_t) { return open(Value::object()); }
+  bool key(json::string_t& k) {
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(size_t) { return open(Value::array()); }
+  bool end_array() { return close(); }
+  bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& ex) {
+    offset_ = position == 0 ? 0 : position - 1;
+    error_ = ex.what();
+    return false;
+  }
+
+  Value take() { return std::move(root_); }
+  const std::string& error() const { return error_; }
+  // Byte offset of a syntax error; depth errors leave it 0 and say so in error().
+  size_t offset() const { return offset_; }
+
+ private:
+  bool add(Value v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return true;
+    }
+    Value& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(std::move(v));
+    } else {
+      top[key_] = std::move(v);
+    }
+    return true;
+  }
+  bool open(Value container) {
+    if (stack_.size() >= max_depth_) {
+      error_ = "nesting deeper than " + std::to_string(max_depth_) + " levels";
+      return false;
+    }
+    Value* slot;
+    if (stack_.empty()) {
+      root_ = std::move(container);
+      slot = &root_;
+    } else if (stack_.back()->is_array()) {
+      stack_.back()->push_back(std::move(container));
+      slot = &stack_.back()->as_array().back();
+    } else {
+      slot = &((*stack_.back())[key_] = std::move(container));
+    }
+    stack_.push_back(slot);
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  size_t max_depth_;
+  Value root_;
+  std::vector<Value*> stack_;
+  std::string key_;
+  std::string error_;
+  size_t offset_ = 0;
+};
+
+// nlohmann reports a byte offset; people want line and column.
+std::string position_of(std::string_view text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+}  // namespace
+
+void append_json(std::string& out, const Value& v, JsonStyle style) {
+  append_value(out, v, style, 0);
+}
+
+std::string to_json(const Value& v, JsonStyle style) {
+  std::string out;
+  append_value(out, v, style, 0);
+  return out;
+}
+
+Result<Value> parse_json(std::string_view text, size_t max_depth) {
+  ValueBuilder builder(max_depth);
+  bool ok = false;
+  try {
+    ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInvalidInput, std::string("invalid JSON: ") + e.what());
+  }
+  if (!ok) {
+    std::string what = builder.error();
+    // nlohmann's own messages start "[json.exception.parse_error.101] parse error at line..."
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    if (what.rfind("parse error", 0) == 0) {
+      return make_error(ErrorCode::kInvalidInput, "invalid JSON: " + what);
+    }
+    return make_error(ErrorCode::kInvalidInput,
+                      "invalid JSON at " + position_of(text, builder.offset()) + ": " + what);
+  }
+  return builder.take();
+}
+
+}  // namespace pl

@@ -1,0 +1,99 @@
+#include "common/value.h"
+
+namespace pl {
+
+double Value::as_double() const {
+  if (is_int()) return static_cast<double>(as_int());
+  return std::get<double>(v_);
+}
+
+const Value* Value::find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  const auto& object = as_object();
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &it->second;
+}
+
+Value* Value::find(std::string_view key) {
+  return const_cast<Value*>(static_cast<const Value*>(this)->find(key));
+}
+
+Value& Value::operator[](std::string_view key) {
+  if (is_null()) v_ = Object{};
+  auto& object = as_object();
+  auto it = object.find(key);
+  if (it != object.end()) return it->second;
+  return object.emplace(std::string(key), Value()).first->second;
+}
+
+void Value::push_back(Value v) {
+  if (is_null()) v_ = Array{};
+  as_array().push_back(std::move(v));
+}
+
+size_t Value::size() const {
+  switch (kind()) {
+    case Kind::kArray:
+      return as_array().size();
+    case Kind::kObject:
+      return as_object().size();
+    case Kind::kString:
+      return as_string().size();
+    default:
+      return 0;
+  }
+}
+
+std::string Value::get_string(std::string_view key, std::string_view fallback) const {
+  const Value* v = find(key);
+  return v && v->is_string() ? v->as_string() : std::string(fallback);
+}
+
+int64_t Value::get_int(std::string_view key, int64_t fallback) const {
+  const Value* v = find(key);
+  if (!v) return fallback;
+  if (v->is_int()) return v->as_int();
+  if (v->is_double()) return static_cast<int64_t>(v->as_double());
+  return fallback;
+}
+
+bool Value::get_bool(std::string_view key, bool fallback) const {
+  const Value* v = find(key);
+  return v && v->is_bool() ? v->as_bool() : fallback;
+}
+
+bool Value::truthy() const {
+  switch (kind()) {
+    case Kind::kNull:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+    case Kind::kDouble:
+      return true;  // the format's rule: 0 is a value, not an absence
+    default:
+      return size() != 0;
+  }
+}
+
+std::string_view kind_name(Value::Kind kind) {
+  switch (kind) {
+    case Value::Kind::kNull:
+      return "null";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "integer";
+    case Value::Kind::kDouble:
+      return "number";
+    case Value::Kind::kString:
+      return "string";
+    case Value::Kind::kArray:
+      return "list";
+    case Value::Kind::kObject:
+      return "map";
+  }
+  return "unknown";
+}
+
+}  // namespace pl

@@ -1,0 +1,119 @@
+#include "common/protocol/body_reader.h"
+
+namespace pl::protocol {
+
+BodyReader::BodyReader(const Value& body, std::string_view what) : body_(body), what_(what) {
+  if (!body_.is_object()) error_ = what_ + ": body is not a map";
+}
+
+const Value* BodyReader::field(std::string_view key, bool required) {
+  if (!ok()) return nullptr;
+  const Value* v = body_.find(key);
+  if (!v && required) {
+    error_ = what_ + ": field \"" + std::string(key) + "\" is missing";
+  }
+  return v;
+}
+
+void BodyReader::wrong_kind(std::string_view key, const Value& v, std::string_view expected) {
+  error_ = what_ + ": field \"" + std::string(key) + "\" is a " +
+           std::string(kind_name(v.kind())) + ", expected " + std::string(expected);
+}
+
+std::string BodyReader::string(std::string_view key) {
+  const Value* v = field(key, true);
+  if (!v) return {};
+  if (!v->is_string()) {
+    wrong_kind(key, *v, "a string");
+    return {};
+  }
+  return v->as_string();
+}
+
+std::string BodyReader::optional_string(std::string_view key, std::string_view fallback) {
+  const Value* v = field(key, false);
+  if (!v || v->is_null()) return std::string(fallback);
+  if (!v->is_string()) {
+    wrong_kind(key, *v, "a string");
+    return std::string(fallback);
+  }
+  return v->as_string();
+}
+
+int64_t BodyReader::integer(std::string_view key) {
+  const Value* v = field(key, true);
+  if (!v) return 0;
+  if (!v->is_int()) {
+    wrong_kind(key, *v, "an integer");
+    return 0;
+  }
+  return v->as_int();
+}
+
+int64_t BodyReader::optional_integer(std::string_view key, int64_t fallback) {
+  const Value* v = field(key, false);
+  if (!v || v->is_null()) return fallback;
+  if (!v->is_int()) {
+    wrong_kind(key, *v, "an integer");
+    return fallback;
+  }
+  return v->as_int();
+}
+
+uint64_t BodyReader::count(std::string_view key, uint64_t max) {
+  const int64_t n = integer(key);
+  if (!ok()) return 0;
+  if (n < 0 || static_cast<uint64_t>(n) > max) {
+    error_ = what_ + ": field \"" + std::string(key) + "\" is " + std::to_string(n) +
+             ", expected 0 to " + std::to_string(max);
+    return 0;
+  }
+  return static_cast<uint64_t>(n);
+}
+
+bool BodyReader::boolean(std::string_view key) {
+  const Value* v = field(key, true);
+  if (!v) return false;
+  if (!v->is_bool()) {
+    wrong_kind(key, *v, "a bool");
+    return false;
+  }
+  return v->as_bool();
+}
+
+bool BodyReader::optional_boolean(std::string_view key, bool fallback) {
+  const Value* v = field(key, false);
+  if (!v || v->is_null()) return fallback;
+  if (!v->is_bool()) {
+    wrong_kind(key, *v, "a bool");
+    return fallback;
+  }
+  return v->as_bool();
+}
+
+Value BodyReader::value(std::string_view key) {
+  const Value* v = field(key, true);
+  return v ? *v : Value();
+}
+
+Value BodyReader::optional_value(std::string_view key) {
+  const Value* v = field(key, false);
+  return v ? *v : Value();
+}
+
+Value BodyReader::object(std::string_view key) {
+  const Value* v = field(key, true);
+  if (!v) return Value::object();
+  if (!v->is_object()) {
+    wrong_kind(key, *v, "a map");
+    return Value::object();
+  }
+  return *v;
+}
+
+Status BodyReader::status() const {
+  if (ok()) return ok_status();
+  return make_error(ErrorCode::kInvalidInput, error_);
+}
+
+}  // namespace pl::protocol

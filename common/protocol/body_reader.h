@@ -1,0 +1,46 @@
+// Typed, checked reads of a message body. The first problem is kept and reported by status():
+// "work_item: field \"attempt\" is a string, expected an integer". Reads after a problem return
+// fallbacks, so a decoder reads every field and checks once at the end.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::protocol {
+
+class BodyReader {
+ public:
+  // `what` names the message in errors. `body` must outlive the reader.
+  BodyReader(const Value& body, std::string_view what);
+
+  std::string string(std::string_view key);
+  std::string optional_string(std::string_view key, std::string_view fallback = {});
+  int64_t integer(std::string_view key);
+  int64_t optional_integer(std::string_view key, int64_t fallback);
+  // An integer in [0, max].
+  uint64_t count(std::string_view key, uint64_t max = UINT32_MAX);
+  bool boolean(std::string_view key);
+  bool optional_boolean(std::string_view key, bool fallback);
+  // Any value, required to be present.
+  Value value(std::string_view key);
+  Value optional_value(std::string_view key);
+  // An object, required.
+  Value object(std::string_view key);
+
+  bool ok() const { return error_.empty(); }
+  Status status() const;
+
+ private:
+  const Value* field(std::string_view key, bool required);
+  void wrong_kind(std::string_view key, const Value& v, std::string_view expected);
+
+  const Value& body_;
+  std::string what_;
+  std::string error_;
+};
+
+}  // namespace pl::protocol

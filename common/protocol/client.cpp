@@ -1,0 +1,137 @@
+#include "common/protocol/client.h"
+
+#include "common/protocol/body_reader.h"
+
+namespace pl::protocol {
+
+Value to_body(const SubmitRun& m) {
+  Value v;
+  v["request"] = m.request;
+  v["path"] = m.pipeline_path;
+  v["yaml"] = m.pipeline_yaml;
+  v["inputs"] = m.inputs.is_null() ? Value::object() : m.inputs;
+  v["workspace_dir"] = m.workspace_dir;
+  v["output_dir"] = m.output_dir;
+  return v;
+}
+
+Result<SubmitRun> submit_run_from(const Value& body) {
+  BodyReader r(body, "submit_run");
+  SubmitRun m;
+  m.request = r.string("request");
+  m.pipeline_path = r.string("path");
+  m.pipeline_yaml = r.string("yaml");
+  m.inputs = r.object("inputs");
+  m.workspace_dir = r.optional_string("workspace_dir");
+  m.output_dir = r.optional_string("output_dir");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const RunAccepted& m) {
+  Value v;
+  v["request"] = m.request;
+  v["run"] = m.run_id;
+  return v;
+}
+
+Result<RunAccepted> run_accepted_from(const Value& body) {
+  BodyReader r(body, "run_accepted");
+  RunAccepted m;
+  m.request = r.string("request");
+  m.run_id = r.string("run");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const WatchRun& m) {
+  Value v;
+  v["request"] = m.request;
+  v["run"] = m.run_id;
+  return v;
+}
+
+Result<WatchRun> watch_run_from(const Value& body) {
+  BodyReader r(body, "watch_run");
+  WatchRun m;
+  m.request = r.string("request");
+  m.run_id = r.string("run");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const CancelRun& m) {
+  Value v;
+  v["request"] = m.request;
+  v["run"] = m.run_id;
+  return v;
+}
+
+Result<CancelRun> cancel_run_from(const Value& body) {
+  BodyReader r(body, "cancel_run");
+  CancelRun m;
+  m.request = r.string("request");
+  m.run_id = r.string("run");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const RunStatus& m) {
+  Value v;
+  v["request"] = m.request;
+  v["run"] = m.run_id;
+  v["state"] = m.state;
+  v["progress"] = m.progress;
+  v["result"] = m.result;
+  v["error"] = m.error;
+  return v;
+}
+
+Result<RunStatus> run_status_from(const Value& body) {
+  BodyReader r(body, "run_status");
+  RunStatus m;
+  m.request = r.optional_string("request");
+  m.run_id = r.string("run");
+  m.state = r.string("state");
+  m.progress = r.optional_value("progress");
+  m.result = r.optional_value("result");
+  m.error = r.optional_string("error");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const ClientError& m) {
+  Value v;
+  v["request"] = m.request;
+  v["code"] = static_cast<int64_t>(m.code);
+  v["message"] = m.message;
+  return v;
+}
+
+Result<ClientError> client_error_from(const Value& body) {
+  BodyReader r(body, "client_error");
+  ClientError m;
+  m.request = r.optional_string("request");
+  m.code = static_cast<ErrorCode>(r.count("code", 999));
+  m.message = r.string("message");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const SimpleRequest& m) {
+  Value v;
+  v["request"] = m.request;
+  v["args"] = m.args.is_null() ? Value::object() : m.args;
+  return v;
+}
+
+Result<SimpleRequest> simple_request_from(const Value& body) {
+  BodyReader r(body, "request");
+  SimpleRequest m;
+  m.request = r.string("request");
+  m.args = r.optional_value("args");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+}  // namespace pl::protocol

@@ -1,0 +1,53 @@
+// Supervisor control (ROUTER, `control.sock`) and lifecycle events (PUB, `events.sock`).
+//
+// Control is request/reply: {request, command, args} -> {request, ok, result} or
+// {request, ok: false, code, message}. Commands and their result shapes are documented in
+// docs/control-api.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::protocol {
+
+struct ControlRequest {
+  std::string request;
+  std::string command;  // status | events | start | stop | restart | scale | reload | shutdown
+  Value args;           // object
+};
+
+struct ControlReply {
+  std::string request;
+  bool ok = true;
+  Value result;                          // when ok
+  ErrorCode code = ErrorCode::kInternal;  // when !ok
+  std::string message;                   // when !ok
+};
+
+// One lifecycle change of one child. Published on the event socket with the topic
+// "child." + kind, so that subscribers can filter ("child.exited").
+struct ChildEvent {
+  uint64_t seq = 0;        // increases by one per event of one supervisor process
+  int64_t time_ms = 0;     // wall clock, ms since the epoch
+  std::string child;       // full name: "workers.2", "sub.broker"
+  int64_t pid = 0;         // 0 when there is no process
+  std::string kind;        // started | ready | exited | restarting | stopped | escalated | gave_up | ...
+  int64_t exit_status = -1;  // for exited: the status, or -1
+  int64_t signal = 0;        // for exited: the terminating signal, or 0
+  std::string detail;        // free text for people
+};
+
+Value to_body(const ControlRequest& m);
+Value to_body(const ControlReply& m);
+Value to_body(const ChildEvent& m);
+Result<ControlRequest> control_request_from(const Value& body);
+Result<ControlReply> control_reply_from(const Value& body);
+Result<ChildEvent> child_event_from(const Value& body);
+
+// The PUB topic frame for an event: "child.exited".
+std::string event_topic(const ChildEvent& e);
+
+}  // namespace pl::protocol

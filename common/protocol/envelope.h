@@ -1,0 +1,46 @@
+// The envelope every socket of ours carries: one msgpack frame holding
+//   [protocol version (uint), message type (uint), body (map)].
+//
+// Decoding is defensive: the frame comes from a peer we do not trust. Any frame that is not
+// exactly one well-formed envelope within DecodeLimits decodes to an Error (kInvalidInput, or
+// kTooLarge for a size limit), never to a crash, a huge allocation or a partial message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/protocol/message_type.h"
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::protocol {
+
+// Bumped whenever the meaning of a message changes incompatibly. Peers with another version are
+// refused with an error that names both versions.
+inline constexpr uint32_t kProtocolVersion = 1;
+
+struct DecodeLimits {
+  size_t max_frame_bytes = 16 * 1024 * 1024;
+  size_t max_depth = 64;  // nesting of arrays and maps, the envelope included
+  // Arrays, maps and strings may never claim more elements than the frame has bytes, whatever
+  // these say; these bound them further.
+  size_t max_elements = 1 << 20;
+  size_t max_string_bytes = 16 * 1024 * 1024;
+};
+
+struct Message {
+  MessageType type;
+  Value body;  // always an object
+};
+
+// Encodes one envelope. `body` must be an object (a null body is sent as an empty map).
+std::string encode(MessageType type, const Value& body);
+
+// Decodes one envelope. Errors say what was wrong: "truncated frame", "frame of N bytes is over
+// the limit of M", "protocol version 7, expected 1", "unknown message type 999", "body is a
+// list, expected a map", "nesting deeper than 64", ...
+Result<Message> decode(std::string_view frame, const DecodeLimits& limits = {});
+
+}  // namespace pl::protocol

@@ -1,0 +1,92 @@
+#include "common/protocol/msgpack_value.h"
+
+#include <limits>
+
+namespace pl::protocol {
+
+void pack_value(msgpack::packer<StringSink>& packer, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      packer.pack_nil();
+      return;
+    case Value::Kind::kBool:
+      v.as_bool() ? packer.pack_true() : packer.pack_false();
+      return;
+    case Value::Kind::kInt:
+      packer.pack_int64(v.as_int());
+      return;
+    case Value::Kind::kDouble:
+      packer.pack_double(v.as_double());
+      return;
+    case Value::Kind::kString: {
+      const auto& s = v.as_string();
+      packer.pack_str(static_cast<uint32_t>(s.size()));
+      packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+      return;
+    }
+    case Value::Kind::kArray:
+      packer.pack_array(static_cast<uint32_t>(v.as_array().size()));
+      for (const auto& element : v.as_array()) pack_value(packer, element);
+      return;
+    case Value::Kind::kObject:
+      packer.pack_map(static_cast<uint32_t>(v.as_object().size()));
+      for (const auto& [key, member] : v.as_object()) {
+        packer.pack_str(static_cast<uint32_t>(key.size()));
+        packer.pack_str_body(key.data(), static_cast<uint32_t>(key.size()));
+        pack_value(packer, member);
+      }
+      return;
+  }
+}
+
+Result<Value> to_value(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::NIL:
+      return Value();
+    case msgpack::type::BOOLEAN:
+      return Value(o.via.boolean);
+    case msgpack::type::POSITIVE_INTEGER:
+      if (o.via.u64 > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return Value(static_cast<double>(o.via.u64));
+      }
+      return Value(static_cast<int64_t>(o.via.u64));
+    case msgpack::type::NEGATIVE_INTEGER:
+      return Value(o.via.i64);
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return Value(o.via.f64);
+    case msgpack::type::STR:
+      return Value(std::string(o.via.str.ptr, o.via.str.size));
+    case msgpack::type::ARRAY: {
+      Value::Array array;
+      array.reserve(o.via.array.size);
+      for (uint32_t i = 0; i < o.via.array.size; ++i) {
+        auto element = to_value(o.via.array.ptr[i]);
+        if (!element.ok()) return std::move(element).error();
+        array.push_back(std::move(*element));
+      }
+      return Value(std::move(array));
+    }
+    case msgpack::type::MAP: {
+      Value::Object object;
+      for (uint32_t i = 0; i < o.via.map.size; ++i) {
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR) {
+          return make_error(ErrorCode::kInvalidInput, "a map key is not a string");
+        }
+        auto member = to_value(kv.val);
+        if (!member.ok()) return std::move(member).error();
+        object.insert_or_assign(std::string(kv.key.via.str.ptr, kv.key.via.str.size),
+                                std::move(*member));
+      }
+      return Value(std::move(object));
+    }
+    case msgpack::type::BIN:
+      return make_error(ErrorCode::kInvalidInput, "binary values are not allowed");
+    case msgpack::type::EXT:
+      return make_error(ErrorCode::kInvalidInput, "extension values are not allowed");
+  }
+  return make_error(ErrorCode::kInvalidInput, "unknown msgpack type");
+}
+
+}  // namespace pl::protocol

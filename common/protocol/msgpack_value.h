@@ -1,0 +1,24 @@
+// Value <-> msgpack. Internal to protocol .cpp files: it pulls in msgpack-c.
+#pragma once
+
+#include <msgpack.hpp>
+#include <string>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::protocol {
+
+// A msgpack output stream that appends to a std::string (msgpack::packer wants write()).
+struct StringSink {
+  std::string* out;
+  void write(const char* data, size_t size) { out->append(data, size); }
+};
+
+void pack_value(msgpack::packer<StringSink>& packer, const Value& v);
+
+// Converts a decoded msgpack object. Fails on map keys that are not strings, binary and
+// extension objects, which no message of ours uses.
+Result<Value> to_value(const msgpack::object& o);
+
+}  // namespace pl::protocol

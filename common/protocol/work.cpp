@@ -1,0 +1,124 @@
+#include "common/protocol/work.h"
+
+#include "common/protocol/body_reader.h"
+
+namespace pl::protocol {
+
+Value to_body(const WorkerHello& m) {
+  Value v;
+  v["worker"] = m.worker_name;
+  v["pid"] = m.pid;
+  v["host"] = m.host;
+  v["slots"] = m.slots;
+  v["held"] = m.held.is_null() ? Value::array() : m.held;
+  return v;
+}
+
+Result<WorkerHello> worker_hello_from(const Value& body) {
+  BodyReader r(body, "worker_hello");
+  WorkerHello m;
+  m.worker_name = r.string("worker");
+  m.pid = r.integer("pid");
+  m.host = r.optional_string("host");
+  m.slots = static_cast<uint32_t>(r.count("slots", 4096));
+  m.held = r.optional_value("held");
+  if (r.ok() && m.slots == 0) return make_error(ErrorCode::kInvalidInput, "worker_hello: 0 slots");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const Welcome& m) {
+  Value v;
+  v["broker"] = m.broker_instance;
+  v["heartbeat_ms"] = m.heartbeat_ms;
+  v["liveness"] = m.liveness;
+  return v;
+}
+
+Result<Welcome> welcome_from(const Value& body) {
+  BodyReader r(body, "welcome");
+  Welcome m;
+  m.broker_instance = r.string("broker");
+  m.heartbeat_ms = r.integer("heartbeat_ms");
+  m.liveness = static_cast<uint32_t>(r.count("liveness", 1000));
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const Heartbeat& m) {
+  Value v;
+  v["free"] = m.free_slots;
+  return v;
+}
+
+Result<Heartbeat> heartbeat_from(const Value& body) {
+  BodyReader r(body, "heartbeat");
+  Heartbeat m;
+  m.free_slots = static_cast<uint32_t>(r.optional_integer("free", 0));
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const WorkItem& m) {
+  Value v;
+  v["id"] = m.item_id;
+  v["attempt"] = m.attempt;
+  v["timeout_ms"] = m.timeout_ms;
+  v["run"] = m.run_id;
+  v["step"] = m.step_name;
+  v["type"] = m.step_type;
+  v["input"] = m.input;
+  return v;
+}
+
+Result<WorkItem> work_item_from(const Value& body) {
+  BodyReader r(body, "work_item");
+  WorkItem m;
+  m.item_id = r.string("id");
+  m.attempt = static_cast<uint32_t>(r.count("attempt"));
+  m.timeout_ms = r.integer("timeout_ms");
+  m.run_id = r.string("run");
+  m.step_name = r.string("step");
+  m.step_type = r.string("type");
+  m.input = r.value("input");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const WorkResult& m) {
+  Value v;
+  v["id"] = m.item_id;
+  v["attempt"] = m.attempt;
+  v["result"] = m.result;
+  return v;
+}
+
+Result<WorkResult> work_result_from(const Value& body) {
+  BodyReader r(body, "work_result");
+  WorkResult m;
+  m.item_id = r.string("id");
+  m.attempt = static_cast<uint32_t>(r.count("attempt"));
+  m.result = r.object("result");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+Value to_body(const CancelItem& m) {
+  Value v;
+  v["id"] = m.item_id;
+  v["attempt"] = m.attempt;
+  v["reason"] = m.reason;
+  return v;
+}
+
+Result<CancelItem> cancel_item_from(const Value& body) {
+  BodyReader r(body, "cancel_item");
+  CancelItem m;
+  m.item_id = r.string("id");
+  m.attempt = static_cast<uint32_t>(r.count("attempt"));
+  m.reason = r.optional_string("reason");
+  if (!r.ok()) return r.status().error();
+  return m;
+}
+
+}  // namespace pl::protocol

@@ -1,0 +1,73 @@
+// Worker <-> broker messages (the broker's worker ROUTER; workers are DEALERs).
+//
+// Flow: a worker sends kWorkerHello announcing `slots`; the broker answers kWelcome and from
+// then on sends at most `slots` kWorkItem messages that have no kWorkResult yet (credit). Both
+// sides send heartbeats every heartbeat_ms; a side that hears nothing for heartbeat_ms x
+// liveness considers the other gone. A kWorkResult whose (item_id, attempt) is not the attempt
+// in flight is stale and discarded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::protocol {
+
+struct WorkerHello {
+  std::string worker_name;  // PIPELINE_CHILD_NAME, e.g. "workers.2"; or host:pid
+  int64_t pid = 0;
+  std::string host;
+  uint32_t slots = 1;
+  Value held;  // list of {item_id, attempt} still running here (after a broker restart)
+};
+
+struct Welcome {
+  std::string broker_instance;  // changes on every broker start
+  int64_t heartbeat_ms = 1000;
+  uint32_t liveness = 3;
+};
+
+struct Heartbeat {
+  uint32_t free_slots = 0;
+};
+
+struct WorkItem {
+  std::string item_id;
+  uint32_t attempt = 1;
+  int64_t timeout_ms = 0;  // the attempt's budget, from the moment the worker receives it
+  std::string run_id;
+  std::string step_name;  // for logs: "loop[3].greet"
+  std::string step_type;  // canonical type name: "echo", "claude", ...
+  Value input;            // the bound step: templates rendered, defaults applied
+};
+
+struct WorkResult {
+  std::string item_id;
+  uint32_t attempt = 1;
+  // The step result: {success, text?, data?, error?, error_code?, ...}; see the format's Results.
+  Value result;
+};
+
+struct CancelItem {
+  std::string item_id;
+  uint32_t attempt = 1;
+  std::string reason;
+};
+
+Value to_body(const WorkerHello& m);
+Value to_body(const Welcome& m);
+Value to_body(const Heartbeat& m);
+Value to_body(const WorkItem& m);
+Value to_body(const WorkResult& m);
+Value to_body(const CancelItem& m);
+
+Result<WorkerHello> worker_hello_from(const Value& body);
+Result<Welcome> welcome_from(const Value& body);
+Result<Heartbeat> heartbeat_from(const Value& body);
+Result<WorkItem> work_item_from(const Value& body);
+Result<WorkResult> work_result_from(const Value& body);
+Result<CancelItem> cancel_item_from(const Value& body);
+
+}  // namespace pl::protocol

@@ -1,0 +1,167 @@
+#include "common/protocol/envelope.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "common/protocol/work.h"
+
+namespace pl::protocol {
+namespace {
+
+// Hand-assembled msgpack, so the tests do not trust our own encoder to make bad frames.
+std::string bytes(std::initializer_list<int> b) {
+  std::string s;
+  for (int c : b) s.push_back(static_cast<char>(c));
+  return s;
+}
+
+TEST(Envelope, RoundTripsTypeAndBody) {
+  Value body;
+  body["id"] = "item-1";
+  body["n"] = 42;
+  body["nested"]["list"] = Value(Value::Array{1, "two", 3.5, Value(), true});
+  auto decoded = decode(encode(MessageType::kWorkItem, body));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->type, MessageType::kWorkItem);
+  EXPECT_EQ(decoded->body, body);
+}
+
+TEST(Envelope, NullBodyTravelsAsEmptyMap) {
+  auto decoded = decode(encode(MessageType::kBrokerHeartbeat, Value()));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->body.is_object());
+}
+
+TEST(Envelope, EveryTruncationIsAnError) {
+  Value body;
+  body["text"] = std::string(300, 'x');
+  body["list"] = Value(Value::Array{1, 2, 3});
+  const std::string frame = encode(MessageType::kWorkResult, body);
+  for (size_t n = 0; n < frame.size(); ++n) {
+    auto decoded = decode(std::string_view(frame).substr(0, n));
+    EXPECT_FALSE(decoded.ok()) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+TEST(Envelope, OversizedFrameIsTooLarge) {
+  DecodeLimits limits;
+  limits.max_frame_bytes = 100;
+  Value body;
+  body["text"] = std::string(200, 'x');
+  auto decoded = decode(encode(MessageType::kWorkResult, body), limits);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, ErrorCode::kTooLarge);
+}
+
+TEST(Envelope, WrongVersionIsRefusedNamingBothVersions) {
+  // [7, 100, {}]
+  auto decoded = decode(bytes({0x93, 0x07, 0x64, 0x80}));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("version 7, expected 1"), std::string::npos)
+      << decoded.error().message;
+}
+
+TEST(Envelope, UnknownMessageTypeIsRefused) {
+  // [1, 999, {}]
+  auto decoded = decode(bytes({0x93, 0x01, 0xcd, 0x03, 0xe7, 0x80}));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("unknown message type 999"), std::string::npos);
+}
+
+TEST(Envelope, BodyThatIsNotAMapIsRefused) {
+  // [1, 100, [1]]
+  EXPECT_FALSE(decode(bytes({0x93, 0x01, 0x64, 0x91, 0x01})).ok());
+}
+
+TEST(Envelope, WrongTypedHeaderFieldsAreRefused) {
+  // ["1", 100, {}]
+  EXPECT_FALSE(decode(bytes({0x93, 0xa1, '1', 0x64, 0x80})).ok());
+  // [1, "x", {}]
+  EXPECT_FALSE(decode(bytes({0x93, 0x01, 0xa1, 'x', 0x80})).ok());
+  // a bare map instead of the envelope array
+  EXPECT_FALSE(decode(bytes({0x80})).ok());
+}
+
+TEST(Envelope, NonStringMapKeysAreRefused) {
+  // [1, 100, {1: 2}]
+  EXPECT_FALSE(decode(bytes({0x93, 0x01, 0x64, 0x81, 0x01, 0x02})).ok());
+}
+
+TEST(Envelope, TrailingBytesAreRefused) {
+  std::string frame = encode(MessageType::kBrokerHeartbeat, Value());
+  frame.push_back('\0');
+  EXPECT_FALSE(decode(frame).ok());
+}
+
+TEST(Envelope, HugeClaimedArrayDoesNotAllocateIt) {
+  // [1, 100, {"a": array32 claiming 4 billion elements}] in 16 bytes.
+  auto decoded =
+      decode(bytes({0x93, 0x01, 0x64, 0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}));
+  ASSERT_FALSE(decoded.ok());
+}
+
+TEST(Envelope, HugeClaimedStringIsAnError) {
+  // str32 claiming 4 GiB.
+  EXPECT_FALSE(decode(bytes({0x93, 0x01, 0x64, 0x81, 0xa1, 'a', 0xdb, 0xff, 0xff, 0xff, 0xff})).ok());
+}
+
+TEST(Envelope, DeepNestingIsAnErrorNotAStackOverflow) {
+  std::string frame = bytes({0x93, 0x01, 0x64, 0x81, 0xa1, 'a'});
+  frame.append(100000, static_cast<char>(0x91));  // [[[[...
+  frame.push_back(0x01);
+  auto decoded = decode(frame);
+  ASSERT_FALSE(decoded.ok());
+}
+
+TEST(Envelope, BinaryAndExtensionValuesAreRefused) {
+  EXPECT_FALSE(decode(bytes({0x93, 0x01, 0x64, 0x81, 0xa1, 'a', 0xc4, 0x01, 0x00})).ok());
+  EXPECT_FALSE(decode(bytes({0x93, 0x01, 0x64, 0x81, 0xa1, 'a', 0xd4, 0x01, 0x00})).ok());
+}
+
+TEST(Envelope, RandomFramesNeverCrash) {
+  std::mt19937 rng(12345);
+  const std::string valid = encode(MessageType::kWorkItem, to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x")}));
+  int decoded_ok = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string frame;
+    if (round % 2 == 0) {
+      frame.resize(rng() % 64);
+      for (auto& c : frame) c = static_cast<char>(rng());
+    } else {  // mutate a valid frame: more likely to get deep into the decoder
+      frame = valid;
+      for (int k = 0; k < 3; ++k) frame[rng() % frame.size()] = static_cast<char>(rng());
+    }
+    auto decoded = decode(frame);
+    if (decoded.ok()) ++decoded_ok;
+  }
+  // Most random frames are garbage; what matters is that we got here.
+  EXPECT_LT(decoded_ok, 20000);
+}
+
+TEST(WorkProtocol, TypedDecodeNamesTheBadField) {
+  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x")});
+  body["attempt"] = "one";
+  auto item = work_item_from(body);
+  ASSERT_FALSE(item.ok());
+  EXPECT_NE(item.error().message.find("\"attempt\""), std::string::npos) << item.error().message;
+}
+
+TEST(WorkProtocol, MissingFieldIsAnError) {
+  Value body = to_body(WorkResult{"i", 2, Value::object()});
+  body.as_object().erase("id");
+  EXPECT_FALSE(work_result_from(body).ok());
+}
+
+TEST(WorkProtocol, ItemRoundTrips) {
+  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v")};
+  auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->item_id, "item");
+  EXPECT_EQ(out->attempt, 3u);
+  EXPECT_EQ(out->timeout_ms, 5000);
+  EXPECT_EQ(out->input, Value("v"));
+}
+
+}  // namespace
+}  // namespace pl::protocol

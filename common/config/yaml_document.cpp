@@ -1,0 +1,183 @@
+#include "common/config/yaml_document.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <limits>
+#include <regex>
+
+#include "common/fs.h"
+
+namespace pl {
+namespace {
+
+SourceLocation location_of(const YAML::Mark& mark, const std::string& file) {
+  return SourceLocation{file, mark.line + 1, mark.column + 1};
+}
+
+bool matches(const std::string& s, const char* pattern) {
+  return std::regex_match(s, std::regex(pattern));
+}
+
+// YAML 1.2 core schema resolution for an untagged plain scalar.
+Value plain_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return Value();
+  if (s == "true" || s == "True" || s == "TRUE") return Value(true);
+  if (s == "false" || s == "False" || s == "FALSE") return Value(false);
+  if (matches(s, "[-+]?[0-9]+")) {
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && end && *end == '\0') return Value(static_cast<int64_t>(v));
+    return Value(std::strtod(s.c_str(), nullptr));
+  }
+  if (matches(s, "0x[0-9a-fA-F]+")) {
+    return Value(static_cast<int64_t>(std::strtoll(s.c_str() + 2, nullptr, 16)));
+  }
+  if (matches(s, "0o[0-7]+")) {
+    return Value(static_cast<int64_t>(std::strtoll(s.c_str() + 2, nullptr, 8)));
+  }
+  if (matches(s, "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?")) {
+    return Value(std::strtod(s.c_str(), nullptr));
+  }
+  if (matches(s, "[-+]?\\.(inf|Inf|INF)")) {
+    return Value(s[0] == '-' ? -std::numeric_limits<double>::infinity()
+                             : std::numeric_limits<double>::infinity());
+  }
+  if (matches(s, "\\.(nan|NaN|NAN)")) return Value(std::numeric_limits<double>::quiet_NaN());
+  return Value(s);
+}
+
+class Converter {
+ public:
+  Converter(const std::string& file, const YamlLimits& limits,
+            std::map<std::string, SourceLocation, std::less<>>& values,
+            std::map<std::string, SourceLocation, std::less<>>& keys)
+      : file_(file), limits_(limits), values_(values), keys_(keys) {}
+
+  Result<Value> convert(const YAML::Node& node, const std::string& path, size_t depth) {
+    if (++nodes_ > limits_.max_nodes) {
+      return error(node, "more than " + std::to_string(limits_.max_nodes) +
+                             " nodes (an alias bomb?)");
+    }
+    if (depth > limits_.max_depth) {
+      return error(node, "nested deeper than " + std::to_string(limits_.max_depth) + " levels");
+    }
+    values_.emplace(path, location_of(node.Mark(), file_));
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        return Value();
+      case YAML::NodeType::Scalar:
+        // yaml-cpp tags quoted (and !!str) scalars "!"; plain ones "?".
+        if (node.Tag() == "?") return plain_scalar(node.Scalar());
+        return Value(node.Scalar());
+      case YAML::NodeType::Sequence: {
+        Value::Array array;
+        size_t index = 0;
+        for (const auto& element : node) {
+          auto v = convert(element, pointer_append(path, index++), depth + 1);
+          if (!v.ok()) return v;
+          array.push_back(std::move(*v));
+        }
+        return Value(std::move(array));
+      }
+      case YAML::NodeType::Map: {
+        Value::Object object;
+        for (const auto& kv : node) {
+          if (!kv.first.IsScalar()) return error(kv.first, "a mapping key must be a plain name");
+          const std::string& key = kv.first.Scalar();
+          const std::string member_path = pointer_append(path, key);
+          if (object.count(key)) return error(kv.first, "duplicate key \"" + key + "\"");
+          keys_.emplace(member_path, location_of(kv.first.Mark(), file_));
+          auto v = convert(kv.second, member_path, depth + 1);
+          if (!v.ok()) return v;
+          // A member without a value ("key:") has the key's location, not a bogus one.
+          if (kv.second.IsNull()) values_[member_path] = location_of(kv.first.Mark(), file_);
+          object.emplace(key, std::move(*v));
+        }
+        return Value(std::move(object));
+      }
+    }
+    return error(node, "unsupported YAML node");
+  }
+
+ private:
+  Error error(const YAML::Node& node, const std::string& what) {
+    return make_error(ErrorCode::kInvalidInput,
+                      to_string(location_of(node.Mark(), file_)) + ": " + what);
+  }
+
+  const std::string& file_;
+  const YamlLimits& limits_;
+  std::map<std::string, SourceLocation, std::less<>>& values_;
+  std::map<std::string, SourceLocation, std::less<>>& keys_;
+  size_t nodes_ = 0;
+};
+
+}  // namespace
+
+SourceLocation YamlDocument::where(std::string_view path) const {
+  auto it = values_.find(path);
+  return it == values_.end() ? SourceLocation{file_, 0, 0} : it->second;
+}
+
+SourceLocation YamlDocument::where_key(std::string_view path) const {
+  auto it = keys_.find(path);
+  return it == keys_.end() ? where(path) : it->second;
+}
+
+std::string pointer_append(std::string_view base, std::string_view segment) {
+  std::string out(base);
+  out.push_back('/');
+  for (char c : segment) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string pointer_append(std::string_view base, size_t index) {
+  return pointer_append(base, std::to_string(index));
+}
+
+Result<YamlDocument> parse_yaml(std::string_view text, const std::string& display_name,
+                                const YamlLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return make_error(ErrorCode::kTooLarge, display_name + ": over " +
+                                                std::to_string(limits.max_bytes) + " bytes");
+  }
+  YamlDocument doc;
+  doc.file_ = display_name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {  // DeepRecursion included: yaml-cpp guards its depth
+    return make_error(ErrorCode::kInvalidInput,
+                      to_string(location_of(e.mark, display_name)) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInvalidInput, display_name + ": " + e.what());
+  }
+  try {
+    Converter converter(doc.file_, limits, doc.values_, doc.keys_);
+    auto value = converter.convert(root, "", 0);
+    if (!value.ok()) return std::move(value).error();
+    doc.root_ = std::move(*value);
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInvalidInput, display_name + ": " + e.what());
+  }
+  return doc;
+}
+
+Result<YamlDocument> load_yaml_file(const std::filesystem::path& path, const YamlLimits& limits) {
+  auto text = read_file(path, limits.max_bytes);
+  if (!text.ok()) return std::move(text).error();
+  return parse_yaml(*text, path.string(), limits);
+}
+
+}  // namespace pl

@@ -1,0 +1,117 @@
+#include <gtest/gtest.h>
+
+#include "common/config/section_reader.h"
+#include "common/config/yaml_document.h"
+#include "common/text.h"
+
+namespace pl {
+namespace {
+
+YamlDocument parse(std::string_view text) {
+  auto doc = parse_yaml(text, "c.yaml");
+  EXPECT_TRUE(doc.ok()) << (doc.ok() ? "" : doc.error().message);
+  return std::move(*doc);
+}
+
+TEST(YamlDocument, TypesPlainScalarsByTheCoreSchema) {
+  auto doc = parse("a: 5\nb: 2.5\nc: true\nd: ~\ne: text\nf: \"5\"\ng: -7\n");
+  const Value& r = doc.root();
+  EXPECT_EQ(*r.find("a"), Value(5));
+  EXPECT_EQ(*r.find("b"), Value(2.5));
+  EXPECT_EQ(*r.find("c"), Value(true));
+  EXPECT_TRUE(r.find("d")->is_null());
+  EXPECT_EQ(*r.find("e"), Value("text"));
+  EXPECT_EQ(*r.find("f"), Value("5"));
+  EXPECT_EQ(*r.find("g"), Value(-7));
+}
+
+TEST(YamlDocument, KnowsWhereEachNodeIs) {
+  auto doc = parse("top:\n  list:\n    - x\n    - y\n");
+  auto where = doc.where("/top/list/1");
+  EXPECT_EQ(where.line, 4);
+  EXPECT_EQ(where.column, 7);
+  EXPECT_EQ(doc.where_key("/top/list").line, 2);
+  EXPECT_EQ(doc.where_key("/top/list").column, 3);
+}
+
+TEST(YamlDocument, SyntaxErrorNamesFileLineAndColumn) {
+  auto doc = parse_yaml("a: [1, 2\nb: 3\n", "bad.yaml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.error().message.rfind("bad.yaml:", 0), 0u) << doc.error().message;
+}
+
+TEST(YamlDocument, DuplicateKeyIsAnError) {
+  auto doc = parse_yaml("a: 1\na: 2\n", "d.yaml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.error().message.find("d.yaml:2:1: duplicate key \"a\""), std::string::npos)
+      << doc.error().message;
+}
+
+TEST(YamlDocument, AliasBombIsAnErrorNotAnOutOfMemory) {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'k'; ++c) {
+    text += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" +
+            prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + "]\n";
+    prev = c;
+  }
+  auto doc = parse_yaml(text, "bomb.yaml");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.error().message.find("nodes"), std::string::npos) << doc.error().message;
+}
+
+TEST(YamlDocument, DeepNestingIsAnError) {
+  EXPECT_FALSE(parse_yaml(std::string(5000, '[') + std::string(5000, ']'), "deep.yaml").ok());
+  std::string block;
+  for (int i = 0; i < 100; ++i) block += "- ";
+  block += "x\n";
+  EXPECT_FALSE(parse_yaml(block, "deep.yaml").ok());
+}
+
+TEST(SectionReader, UnknownKeyIsReportedWithLocationAndSuggestion) {
+  auto doc = parse("broker:\n  heartbeat_ms: 100\n  liveliness: 3\n");
+  SectionReader r(doc, "/broker", {"heartbeat_ms", "liveness"});
+  ASSERT_FALSE(r.status().ok());
+  EXPECT_EQ(r.status().error().message,
+            "c.yaml:3:3: unknown key \"broker.liveliness\" (did you mean \"liveness\"?)");
+}
+
+TEST(SectionReader, WrongKindAndRangeAreReportedTogether) {
+  auto doc = parse("s:\n  a: text\n  b: -1\n");
+  SectionReader r(doc, "/s", {"a", "b"});
+  EXPECT_EQ(r.integer("a", 7), 7);
+  EXPECT_EQ(r.integer("b", 9, 0, 10), 9);
+  ASSERT_EQ(r.errors().size(), 2u);
+  EXPECT_EQ(r.errors()[0], "c.yaml:2:6: s.a: expected an integer, got a string");
+  EXPECT_NE(r.errors()[1].find("c.yaml:3:6: s.b: -1 is out of range"), std::string::npos);
+}
+
+TEST(SectionReader, MissingSectionReadsFallbacks) {
+  auto doc = parse("other: 1\n");
+  SectionReader r(doc, "/broker", {"x"});
+  EXPECT_EQ(r.integer("x", 42), 42);
+  EXPECT_TRUE(r.status().ok());
+}
+
+TEST(SectionReader, ChoiceListsTheAlternatives) {
+  auto doc = parse("s:\n  mode: one_for_al\n");
+  SectionReader r(doc, "/s", {"mode"});
+  r.choice("mode", "one_for_one", {"one_for_one", "one_for_all", "rest_for_one"});
+  ASSERT_EQ(r.errors().size(), 1u);
+  EXPECT_NE(r.errors()[0].find("did you mean \"one_for_all\""), std::string::npos) << r.errors()[0];
+}
+
+TEST(SectionReader, ArgvNumbersBecomeText) {
+  auto doc = parse("s:\n  command: [sleep, 5]\n");
+  SectionReader r(doc, "/s", {"command"});
+  EXPECT_EQ(r.string_list("command"), (std::vector<std::string>{"sleep", "5"}));
+}
+
+TEST(Text, NearestWordFindsTyposOnly) {
+  EXPECT_EQ(nearest_word("ecko", {"echo", "claude"}), "echo");
+  EXPECT_EQ(nearest_word("zzzzzz", {"echo", "claude"}), "");
+}
+
+}  // namespace
+}  // namespace pl

@@ -1,0 +1,30 @@
+// pipelinectl: the one command-line client of a Pipeline tree.
+#include <CLI/CLI.hpp>
+
+#include "cli/admin_commands.h"
+#include "cli/cli_context.h"
+#include "cli/run_command.h"
+
+int main(int argc, char** argv) {
+  pl::cli::CliContext context;
+  int exit_code = pl::cli::kExitOk;
+
+  CLI::App app{"pipelinectl: run pipelines and administer a Pipeline process tree"};
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+  app.add_option("--state-dir", context.state_dir_flag,
+                 "State directory of the tree (default: $PIPELINE_STATE_DIR, else ./var)");
+  app.add_option("--config", context.config_flag, "Config file whose state_dir to use");
+
+  pl::cli::add_run_commands(app, context, exit_code);
+  pl::cli::add_admin_commands(app, context, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints help on --help (exit 0) and a usage error otherwise.
+    const int rc = app.exit(e);
+    return rc == 0 ? pl::cli::kExitOk : pl::cli::kExitUsage;
+  }
+  return exit_code;
+}

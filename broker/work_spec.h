@@ -1,0 +1,41 @@
+// What the run coordinator asks the dispatcher to run, and what it gets back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::broker {
+
+enum class BackoffKind { kFixed, kLinear, kExponential };
+
+struct RetrySettings {
+  uint32_t max_attempts = 1;  // attempts that may fail (1 = no retry)
+  BackoffKind backoff = BackoffKind::kExponential;
+  int64_t base_delay_ms = 1000;
+  int64_t max_delay_ms = 30000;
+  // Error codes (error_code_name) that may be retried; empty = every retryable code.
+  std::vector<std::string> retry_on;
+};
+
+struct WorkSpec {
+  std::string item_id;  // deterministic within its run: "<run>/<path>"
+  std::string run_id;
+  std::string step_name;  // for people: "loop[3].greet"
+  std::string step_type;  // canonical: "echo"
+  Value input;            // the bound step
+  int64_t timeout_ms = 300000;
+  RetrySettings retry;
+};
+
+// The final outcome of an item: a step result ({success, ..., attempts}).
+struct Completion {
+  std::string item_id;
+  std::string run_id;
+  Value result;
+};
+
+}  // namespace pl::broker

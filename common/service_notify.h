@@ -1,0 +1,17 @@
+// The systemd notify protocol, spoken to whoever set NOTIFY_SOCKET: systemd for the
+// supervisor, the supervisor for its children. Without NOTIFY_SOCKET every call does nothing.
+#pragma once
+
+#include <string_view>
+
+namespace pl {
+
+void notify_ready();
+void notify_stopping();
+void notify_reloading();
+void notify_watchdog();
+void notify_status(std::string_view status);
+// The watchdog interval asked for through WATCHDOG_USEC, in ms; 0 when none.
+long watchdog_interval_ms();
+
+}  // namespace pl

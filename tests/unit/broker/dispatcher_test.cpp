@@ -1,0 +1,330 @@
+#include "broker/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include "common/protocol/work.h"
+
+namespace pl::broker {
+namespace {
+
+using protocol::MessageType;
+using namespace std::chrono_literals;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() : dispatcher_(config(), 42) {}
+
+  static DispatchConfig config() {
+    DispatchConfig c;
+    c.heartbeat = 1s;
+    c.liveness = 3;
+    c.deadline_grace = 0ms;
+    c.poison_threshold = 3;
+    c.instance_id = "b1";
+    return c;
+  }
+
+  void hello(const std::string& identity, uint32_t slots, int64_t pid = 100) {
+    alive_.push_back(identity);
+    protocol::WorkerHello h{identity, pid, "", slots, Value::array()};
+    deliver(identity, MessageType::kWorkerHello, protocol::to_body(h));
+  }
+  void deliver(const std::string& identity, MessageType type, const Value& body) {
+    dispatcher_.on_worker_message(identity, protocol::Message{type, body}, clock_.now());
+  }
+  void result(const std::string& identity, const std::string& id, uint32_t attempt, bool success,
+              const std::string& code = "step_failed") {
+    Value r;
+    r["success"] = success;
+    if (!success) {
+      r["error"] = "boom";
+      r["error_code"] = code;
+    }
+    deliver(identity, MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{id, attempt, r}));
+  }
+  void submit(const std::string& id, uint32_t max_attempts = 1, int64_t timeout_ms = 10000) {
+    WorkSpec spec;
+    spec.item_id = id;
+    spec.run_id = "run";
+    spec.step_name = id;
+    spec.step_type = "echo";
+    spec.timeout_ms = timeout_ms;
+    spec.retry.max_attempts = max_attempts;
+    spec.retry.base_delay_ms = 100;
+    spec.retry.max_delay_ms = 1000;
+    dispatcher_.submit(spec, clock_.now());
+  }
+  // Work items sent, as (identity, item id, attempt); other frames are dropped.
+  struct Sent {
+    std::string identity;
+    MessageType type;
+    Value body;
+  };
+  std::vector<Sent> take() {
+    std::vector<Sent> out;
+    for (auto& frame : dispatcher_.take_outbox()) {
+      auto m = protocol::decode(frame.envelope);
+      EXPECT_TRUE(m.ok());
+      out.push_back(Sent{frame.identity, m->type, m->body});
+    }
+    return out;
+  }
+  std::vector<Sent> take_items() {
+    std::vector<Sent> items;
+    for (auto& s : take()) {
+      if (s.type == MessageType::kWorkItem) items.push_back(s);
+    }
+    return items;
+  }
+  // Time passes; the test's workers keep heartbeating unless `silent`.
+  void tick(Duration d, bool silent = false) {
+    clock_.advance(d);
+    if (!silent) {
+      for (const auto& identity : alive_) {
+        if (dispatcher_.roster().find(identity)) {
+          deliver(identity, MessageType::kWorkerHeartbeat, protocol::to_body(protocol::Heartbeat{1}));
+        }
+      }
+    }
+    dispatcher_.on_tick(clock_.now());
+  }
+  bool sent_type(const std::vector<Sent>& sent, MessageType type) {
+    for (const auto& s : sent) {
+      if (s.type == type) return true;
+    }
+    return false;
+  }
+
+  FakeClock clock_;
+  Dispatcher dispatcher_;
+  std::vector<std::string> alive_;
+};
+
+TEST_F(DispatcherTest, WelcomesAWorkerThatSaysHello) {
+  hello("w1", 1);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kWelcome);
+  EXPECT_EQ(sent[0].body.get_string("broker"), "b1");
+}
+
+TEST_F(DispatcherTest, NeverSendsAWorkerMoreItemsThanItsSlots) {
+  hello("w1", 2);
+  for (int i = 0; i < 5; ++i) submit("i" + std::to_string(i));
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(dispatcher_.queued(), 3u);
+  EXPECT_EQ(dispatcher_.in_flight(), 2u);
+}
+
+TEST_F(DispatcherTest, ResultCompletesTheItemAndReturnsTheCredit) {
+  hello("w1", 1);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  result("w1", "a", 1, true);
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].item_id, "a");
+  EXPECT_EQ(done[0].result.get_int("attempts"), 1);
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_string("id"), "b");
+}
+
+TEST_F(DispatcherTest, SpreadsItemsOverWorkersWithCredit) {
+  hello("w1", 1);
+  hello("w2", 1);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_NE(items[0].identity, items[1].identity);
+}
+
+TEST_F(DispatcherTest, StaleAttemptResultIsDiscarded) {
+  hello("w1", 1, 100);
+  hello("w2", 1, 200);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  auto first = take_items();
+  ASSERT_EQ(first.size(), 1u);
+  const std::string holder = first[0].identity;
+  dispatcher_.on_process_exited(holder == "w1" ? 100 : 200, clock_.now());
+  auto second = take_items();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].body.get_int("attempt"), 2);
+  result(holder, "a", 1, true);  // the dead holder's late answer
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.counters().stale_results, 1u);
+  result(second[0].identity, "a", 2, true);
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, ProcessExitRedeliversWhatTheWorkerHeld) {
+  hello("w1", 2, 100);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 2u);
+  hello("w2", 2, 200);
+  take();
+  dispatcher_.on_process_exited(100, clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 2u);
+  for (const auto& i : items) EXPECT_EQ(i.identity, "w2");
+  EXPECT_EQ(dispatcher_.counters().redelivered, 2u);
+}
+
+TEST_F(DispatcherTest, SilentWorkerIsLostAfterItsLiveness) {
+  hello("w1", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  take();
+  tick(2s, /*silent=*/true);
+  EXPECT_EQ(dispatcher_.roster().size(), 1u);
+  tick(1500ms, /*silent=*/true);
+  EXPECT_EQ(dispatcher_.roster().size(), 0u);
+  EXPECT_EQ(dispatcher_.queued(), 1u);
+}
+
+TEST_F(DispatcherTest, HeartbeatsKeepAWorkerAlive) {
+  hello("w1", 1);
+  for (int i = 0; i < 10; ++i) tick(900ms);
+  EXPECT_EQ(dispatcher_.roster().size(), 1u);
+}
+
+TEST_F(DispatcherTest, SendsHeartbeatsEachInterval) {
+  hello("w1", 1);
+  take();
+  tick(1s);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kBrokerHeartbeat);
+  tick(500ms);
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(DispatcherTest, PassedDeadlineCancelsOnTheWorkerAndRetriesAsTimeout) {
+  hello("w1", 2);
+  submit("a", /*max_attempts=*/2, /*timeout_ms=*/1000);
+  dispatcher_.pump(clock_.now());
+  take();
+  tick(1001ms);
+  EXPECT_TRUE(sent_type(take(), MessageType::kCancelItem));
+  EXPECT_EQ(dispatcher_.counters().timeouts, 1u);
+  EXPECT_EQ(dispatcher_.item_state("a"), "retry_wait");
+  tick(2s);
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_int("attempt"), 2);
+}
+
+TEST_F(DispatcherTest, TimedOutAttemptKeepsItsCreditUntilTheWorkerLetsGo) {
+  hello("w1", 1);
+  submit("a", 2, 1000);
+  dispatcher_.pump(clock_.now());
+  take();
+  tick(1001ms);
+  tick(2s);  // retry due, but w1 has not let go of attempt 1
+  EXPECT_TRUE(take_items().empty());
+  result("w1", "a", 1, false, "cancelled");  // it lets go
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(take_items().size(), 1u);
+}
+
+TEST_F(DispatcherTest, RetryableFailureIsRetriedUntilMaxAttempts) {
+  hello("w1", 1);
+  submit("a", 3);
+  for (uint32_t attempt = 1; attempt <= 3; ++attempt) {
+    tick(5s);
+    auto items = take_items();
+    ASSERT_EQ(items.size(), 1u) << "attempt " << attempt;
+    result("w1", "a", attempt, false, "server_error");
+    if (attempt < 3) {
+      EXPECT_TRUE(dispatcher_.take_completions().empty());
+    }
+  }
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(done[0].result.get_bool("success"));
+  EXPECT_EQ(done[0].result.get_int("attempts"), 3);
+  EXPECT_EQ(dispatcher_.counters().retried, 2u);
+}
+
+TEST_F(DispatcherTest, NonRetryableFailureCompletesAtOnce) {
+  hello("w1", 1);
+  submit("a", 5);
+  dispatcher_.pump(clock_.now());
+  take();
+  result("w1", "a", 1, false, "step_failed");
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, ItemThatKeepsKillingWorkersIsGivenUpAsPoison) {
+  for (int death = 1; death <= 3; ++death) {
+    hello("w" + std::to_string(death), 1, death);
+    if (death == 1) submit("bad");
+    dispatcher_.pump(clock_.now());
+    ASSERT_EQ(take_items().size(), 1u);
+    dispatcher_.on_process_exited(death, clock_.now());
+  }
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].result.get_bool("poison"));
+  EXPECT_EQ(dispatcher_.counters().poisoned, 1u);
+}
+
+TEST_F(DispatcherTest, UnknownWorkerIsAskedToSayHello) {
+  deliver("ghost", MessageType::kWorkerHeartbeat, protocol::to_body(protocol::Heartbeat{1}));
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kReconnect);
+}
+
+TEST_F(DispatcherTest, ResultArrivingOnANewIdentityIsAccepted) {
+  hello("old", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  take();
+  result("new", "a", 1, true);  // the worker reconnected before answering
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, CancelRunDropsQueuedItemsAndCancelsInFlightOnes) {
+  hello("w1", 1);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  take();
+  dispatcher_.cancel_run("run");
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kCancelItem);
+  EXPECT_EQ(dispatcher_.queued(), 0u);
+  EXPECT_EQ(dispatcher_.in_flight(), 0u);
+  result("w1", "a", 1, false, "cancelled");
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty());
+}
+
+TEST_F(DispatcherTest, ByeRedeliversAtOnce) {
+  hello("w1", 1);
+  hello("w2", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  auto first = take_items();
+  ASSERT_EQ(first.size(), 1u);
+  deliver(first[0].identity, MessageType::kWorkerBye, Value::object());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_NE(items[0].identity, first[0].identity);
+}
+
+}  // namespace
+}  // namespace pl::broker

@@ -1,0 +1,44 @@
+// What runs one item of one step type. Executors are stateless between items; whatever they
+// need (provider clients, the registry) is given at construction.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/protocol/work.h"
+#include "common/result.h"
+#include "common/value.h"
+#include "worker/cancel_token.h"
+
+namespace pl::worker {
+
+// What an executor is given besides the item.
+struct ExecutionContext {
+  const CancelToken& cancel;
+  std::chrono::steady_clock::time_point deadline;  // when the broker stops waiting
+};
+
+class StepExecutor {
+ public:
+  virtual ~StepExecutor() = default;
+  // Runs one attempt. Returns the step's result fields ({text?, data?, provider?, usage?, ...});
+  // the worker adds success, duration_ms and, on an Error, error and error_code. An Error means
+  // the step failed; its code decides whether the broker may retry it.
+  virtual Result<Value> execute(const protocol::WorkItem& item, const ExecutionContext& context) = 0;
+};
+
+// Step type name -> executor. Types with no executor fail with a clear error.
+class ExecutorTable {
+ public:
+  void add(std::string type, std::unique_ptr<StepExecutor> executor);
+  // nullptr when the type has no executor here.
+  StepExecutor* find(std::string_view type) const;
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<StepExecutor>> executors_;
+};
+
+}  // namespace pl::worker

@@ -1,0 +1,14 @@
+// `echo` (alias `test_echo`): returns `value`, or fails with `error_message` when `fail` is
+// true, after `delay_ms`. For tests, demos and benchmarks; the delay is cancellable.
+#pragma once
+
+#include "worker/executor.h"
+
+namespace pl::worker {
+
+class EchoExecutor final : public StepExecutor {
+ public:
+  Result<Value> execute(const protocol::WorkItem& item, const ExecutionContext& context) override;
+};
+
+}  // namespace pl::worker

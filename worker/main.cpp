@@ -1,0 +1,72 @@
+// pipeline-worker: runs work items from the broker. Stateless; any number, on any host.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "common/log.h"
+#include "common/service_notify.h"
+#include "common/signals.h"
+#include "common/state_paths.h"
+#include "worker/executors/echo_executor.h"
+#include "worker/executors/set_variable_executor.h"
+#include "worker/worker_config.h"
+#include "worker/worker_shell.h"
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  std::string broker_endpoint;
+  int slots = 0;
+  CLI::App app{"pipeline-worker: runs work items handed out by the broker"};
+  app.add_option("--config", config_path, "Config file (default: $PIPELINE_CONFIG)");
+  app.add_option("--broker", broker_endpoint, "Broker worker endpoint (default: from config)");
+  app.add_option("--slots", slots, "Items run at once (default: worker.slots)")->check(CLI::Range(1, 4096));
+  CLI11_PARSE(app, argc, argv);
+
+  pl::init_logging("worker");
+  if (config_path.empty()) {
+    if (const char* env = std::getenv(pl::kConfigEnv)) config_path = env;
+  }
+  auto config = pl::worker::load_worker_config(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}", config.error().message);
+    return 2;
+  }
+  if (slots > 0) config->slots = static_cast<uint32_t>(slots);
+  if (!broker_endpoint.empty()) config->broker_endpoint = broker_endpoint;
+  if (config->broker_endpoint.empty()) {
+    auto endpoint = pl::StatePaths(config->state_dir).broker_workers_endpoint();
+    if (!endpoint.ok()) {
+      spdlog::error("{}", endpoint.error().message);
+      return 2;
+    }
+    config->broker_endpoint = *endpoint;
+  }
+
+  auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
+  if (!signal_fd.ok()) {
+    spdlog::error("{}", signal_fd.error().message);
+    return 70;
+  }
+
+  pl::RealClock clock;
+  pl::worker::ExecutorTable executors;
+  executors.add("echo", std::make_unique<pl::worker::EchoExecutor>());
+  executors.add("set_variable", std::make_unique<pl::worker::SetVariableExecutor>());
+
+  pl::net::Context context;
+  pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  identity.host = host;
+  pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness);
+  pl::worker::SlotPool pool(config->slots, executors, clock);
+  pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd);
+
+  pl::notify_ready();
+  const int rc = shell.run();
+  pl::notify_stopping();
+  return rc;
+}

@@ -1,0 +1,25 @@
+// The `worker:` section of the config file, plus command-line overrides.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace pl::worker {
+
+struct WorkerConfig {
+  std::string name;             // PIPELINE_CHILD_NAME, else host:pid
+  uint32_t slots = 1;           // items run at once
+  std::string broker_endpoint;  // "" = the state directory's broker-workers.sock
+  Duration heartbeat = std::chrono::seconds(1);  // until the broker's welcome says otherwise
+  uint32_t liveness = 3;
+  std::filesystem::path state_dir;
+};
+
+// Reads `worker:` from `config_path` ("" = no file: defaults). Errors name file:line:column.
+Result<WorkerConfig> load_worker_config(const std::string& config_path);
+
+}  // namespace pl::worker

@@ -1,0 +1,136 @@
+#include "worker/worker_core.h"
+
+#include <algorithm>
+
+namespace pl::worker {
+
+using protocol::MessageType;
+
+WorkerCore::WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness)
+    : identity_(std::move(identity)), heartbeat_(heartbeat), liveness_(liveness) {}
+
+SendMessage WorkerCore::hello() const {
+  protocol::WorkerHello h;
+  h.worker_name = identity_.name;
+  h.pid = identity_.pid;
+  h.host = identity_.host;
+  h.slots = identity_.slots;
+  Value held = Value::array();
+  for (const auto& [id, run] : running_) {
+    Value entry;
+    entry["id"] = id;
+    entry["attempt"] = run.attempt;
+    held.push_back(std::move(entry));
+  }
+  h.held = std::move(held);
+  return {MessageType::kWorkerHello, protocol::to_body(h)};
+}
+
+SendMessage WorkerCore::heartbeat() const {
+  protocol::Heartbeat hb;
+  hb.free_slots = identity_.slots - static_cast<uint32_t>(std::min<size_t>(running_.size(), identity_.slots));
+  return {MessageType::kWorkerHeartbeat, protocol::to_body(hb)};
+}
+
+std::vector<WorkerCommand> WorkerCore::on_connected(TimePoint now) {
+  welcomed_ = false;
+  last_heard_ = now;
+  next_heartbeat_ = now + heartbeat_;
+  return {hello()};
+}
+
+std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& message, TimePoint now) {
+  last_heard_ = now;
+  std::vector<WorkerCommand> out;
+  switch (message.type) {
+    case MessageType::kWelcome: {
+      auto welcome = protocol::welcome_from(message.body);
+      if (!welcome.ok()) break;
+      welcomed_ = true;
+      broker_instance_ = welcome->broker_instance;
+      if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
+      if (welcome->liveness > 0) liveness_ = welcome->liveness;
+      break;
+    }
+    case MessageType::kReconnect:
+      // The broker does not know us (it restarted): hello again on the same connection.
+      out.push_back(hello());
+      break;
+    case MessageType::kBrokerHeartbeat:
+      break;
+    case MessageType::kWorkItem: {
+      auto item = protocol::work_item_from(message.body);
+      if (!item.ok()) break;
+      if (running_.count(item->item_id)) {
+        // The broker re-sent an item we already run (it lost track during a restart). The
+        // attempt that finishes first reports; a stale one is discarded by the broker.
+        break;
+      }
+      if (running_.size() >= identity_.slots) {
+        // Credit says this cannot happen; if it does, refuse loudly rather than queue.
+        ++refused_items_;
+        protocol::WorkResult refused;
+        refused.item_id = item->item_id;
+        refused.attempt = item->attempt;
+        refused.result["success"] = false;
+        refused.result["error"] = "worker " + identity_.name + " has no free slot";
+        refused.result["error_code"] = std::string(error_code_name(ErrorCode::kRetryLater));
+        out.push_back(SendMessage{MessageType::kWorkResult, protocol::to_body(refused)});
+        break;
+      }
+      const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item->timeout_ms, 1));
+      running_[item->item_id] = Running{item->attempt, deadline};
+      out.push_back(StartItem{std::move(*item), deadline});
+      break;
+    }
+    case MessageType::kCancelItem: {
+      auto cancel = protocol::cancel_item_from(message.body);
+      if (!cancel.ok()) break;
+      auto it = running_.find(cancel->item_id);
+      if (it != running_.end() && it->second.attempt == cancel->attempt && !it->second.cancel_sent) {
+        it->second.cancel_sent = true;
+        out.push_back(CancelRunning{cancel->item_id, cancel->attempt, cancel->reason});
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result, TimePoint) {
+  auto it = running_.find(result.item_id);
+  if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
+  return {SendMessage{MessageType::kWorkResult, protocol::to_body(result)}};
+}
+
+std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {
+  std::vector<WorkerCommand> out;
+  if (now - last_heard_ >= heartbeat_ * liveness_) {
+    // The broker is silent: a new connection (new identity) and a new hello.
+    out.push_back(Reconnect{});
+    return out;
+  }
+  if (now >= next_heartbeat_) {
+    out.push_back(heartbeat());
+    next_heartbeat_ = now + heartbeat_;
+  }
+  for (auto& [id, run] : running_) {
+    if (!run.cancel_sent && now >= run.deadline) {
+      run.cancel_sent = true;
+      out.push_back(CancelRunning{id, run.attempt, "deadline passed"});
+    }
+  }
+  return out;
+}
+
+TimePoint WorkerCore::next_deadline() const {
+  TimePoint next = std::min(next_heartbeat_, last_heard_ + heartbeat_ * liveness_);
+  for (const auto& [id, run] : running_) {
+    if (!run.cancel_sent) next = std::min(next, run.deadline);
+  }
+  return next;
+}
+
+}  // namespace pl::worker

@@ -1,0 +1,89 @@
+// The worker's side of the broker protocol, as a pure state machine: no sockets, no threads,
+// no clock reads. The shell feeds it events with the current time and carries out the commands
+// it returns.
+//
+// It says hello on every (re)connection, announcing its slots and the items it still runs;
+// sends heartbeats every heartbeat interval; counts the broker gone after `liveness` silent
+// intervals and asks for a reconnection; accepts at most `slots` items at once; and asks the
+// executor pool to cancel an item when the broker says so or when its deadline passes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
+
+namespace pl::worker {
+
+struct WorkerIdentity {
+  std::string name;  // PIPELINE_CHILD_NAME, or host:pid
+  int64_t pid = 0;
+  std::string host;
+  uint32_t slots = 1;
+};
+
+struct SendMessage {
+  protocol::MessageType type;
+  Value body;
+};
+struct StartItem {
+  protocol::WorkItem item;
+  TimePoint deadline;
+};
+struct CancelRunning {
+  std::string item_id;
+  uint32_t attempt;
+  std::string reason;
+};
+struct Reconnect {};
+using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconnect>;
+
+class WorkerCore {
+ public:
+  WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness);
+
+  // A new connection is up (at start and after Reconnect): say hello.
+  std::vector<WorkerCommand> on_connected(TimePoint now);
+  // A message from the broker, already decoded.
+  std::vector<WorkerCommand> on_message(const protocol::Message& message, TimePoint now);
+  // An item finished on a slot (whatever its outcome).
+  std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
+  // Time passed: heartbeats, broker liveness, item deadlines.
+  std::vector<WorkerCommand> on_tick(TimePoint now);
+
+  // When on_tick next has something to do.
+  TimePoint next_deadline() const;
+
+  size_t running() const { return running_.size(); }
+  bool welcomed() const { return welcomed_; }
+  const std::string& broker_instance() const { return broker_instance_; }
+  uint64_t refused_items() const { return refused_items_; }
+
+ private:
+  struct Running {
+    uint32_t attempt;
+    TimePoint deadline;
+    bool cancel_sent = false;
+  };
+
+  SendMessage hello() const;
+  SendMessage heartbeat() const;
+
+  WorkerIdentity identity_;
+  Duration heartbeat_;
+  uint32_t liveness_;
+  TimePoint last_heard_{};
+  TimePoint next_heartbeat_{};
+  bool welcomed_ = false;
+  std::string broker_instance_;
+  std::map<std::string, Running> running_;  // item id -> attempt running here
+  uint64_t refused_items_ = 0;
+};
+
+}  // namespace pl::worker

@@ -1,0 +1,130 @@
+#include "worker/worker_shell.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include "common/ids.h"
+#include "common/protocol/envelope.h"
+#include "common/signals.h"
+
+namespace pl::worker {
+
+WorkerShell::WorkerShell(net::Context& context, std::string broker_endpoint, WorkerCore& core,
+                         SlotPool& pool, const Clock& clock, int signal_fd)
+    : context_(context),
+      endpoint_(std::move(broker_endpoint)),
+      core_(core),
+      pool_(pool),
+      clock_(clock),
+      signal_fd_(signal_fd) {}
+
+Status WorkerShell::connect() {
+  net::SocketOptions options;
+  // A fresh identity per connection: the broker never confuses us with our previous self.
+  options.routing_id = new_id("w-");
+  auto socket = std::make_unique<net::Socket>(context_, net::SocketKind::kDealer, options);
+  if (auto st = socket->connect(endpoint_); !st.ok()) return st;
+  socket_ = std::move(socket);
+  execute(core_.on_connected(clock_.now()));
+  return ok_status();
+}
+
+void WorkerShell::execute(std::vector<WorkerCommand> commands) {
+  for (auto& command : commands) {
+    if (auto* send = std::get_if<SendMessage>(&command)) {
+      auto sent = socket_->send({protocol::encode(send->type, send->body)});
+      if (!sent.ok()) {
+        spdlog::error("send {} to broker: {}", protocol::message_type_name(send->type),
+                      sent.error().message);
+      } else if (*sent != net::SendOutcome::kSent) {
+        // The queue to the broker is full: the broker is gone or stuck. Heartbeat loss will
+        // reconnect us; a result lost here is redelivered by the broker as a timeout.
+        spdlog::warn("send {} to broker would block; dropped",
+                     protocol::message_type_name(send->type));
+      }
+    } else if (auto* start = std::get_if<StartItem>(&command)) {
+      spdlog::debug("item {} attempt {} ({} {})", start->item.item_id, start->item.attempt,
+                    start->item.step_type, start->item.step_name);
+      pool_.start(std::move(start->item), start->deadline);
+    } else if (auto* cancel = std::get_if<CancelRunning>(&command)) {
+      spdlog::info("cancelling item {} attempt {}: {}", cancel->item_id, cancel->attempt,
+                   cancel->reason);
+      pool_.cancel(cancel->item_id, cancel->attempt, cancel->reason);
+    } else if (std::holds_alternative<Reconnect>(command)) {
+      reconnect_ = true;
+    }
+  }
+}
+
+void WorkerShell::drain_socket() {
+  for (;;) {
+    auto frames = socket_->receive();
+    if (!frames.ok()) {
+      spdlog::error("receive from broker: {}", frames.error().message);
+      return;
+    }
+    if (!frames->has_value()) return;
+    const TimePoint now = clock_.now();
+    if ((*frames)->size() != 1) {
+      bad_frames_.record("broker", "expected 1 frame, got " + std::to_string((*frames)->size()), now);
+      continue;
+    }
+    auto message = protocol::decode((*frames)->front());
+    if (!message.ok()) {
+      bad_frames_.record("broker", message.error().message, now);
+      continue;
+    }
+    execute(core_.on_message(*message, now));
+  }
+}
+
+int WorkerShell::run() {
+  if (auto st = connect(); !st.ok()) {
+    spdlog::error("cannot connect to the broker at {}: {}", endpoint_, st.error().message);
+    return 75;
+  }
+  spdlog::info("worker connected to {}", endpoint_);
+  for (;;) {
+    std::vector<net::PollEntry> entries{
+        {socket_->raw(), -1, false}, {nullptr, signal_fd_, false}, {nullptr, pool_.notify_fd(), false}};
+    const int64_t timeout = millis_until(core_.next_deadline(), clock_.now());
+    auto polled = net::poll(entries, timeout);
+    if (!polled.ok()) {
+      spdlog::critical("poll failed: {}", polled.error().message);
+      return 70;
+    }
+    if (entries[1].readable) {
+      for (int sig : read_signals(signal_fd_)) {
+        if (sig == SIGTERM || sig == SIGINT) {
+          spdlog::info("stopping on signal {}; {} item(s) running are left to redelivery", sig,
+                       core_.running());
+          // Best effort: if the bye is lost, the broker learns of our exit from the supervisor
+          // or from heartbeat loss.
+          if (auto sent = socket_->send({protocol::encode(protocol::MessageType::kWorkerBye,
+                                                          Value::object())});
+              !sent.ok()) {
+            spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
+          }
+          return 0;
+        }
+      }
+    }
+    if (entries[0].readable) drain_socket();
+    if (entries[2].readable) {
+      for (auto& result : pool_.take_finished()) {
+        execute(core_.on_item_finished(std::move(result), clock_.now()));
+      }
+    }
+    execute(core_.on_tick(clock_.now()));
+    if (reconnect_) {
+      reconnect_ = false;
+      spdlog::warn("no word from the broker within its liveness; reconnecting");
+      if (auto st = connect(); !st.ok()) {
+        spdlog::error("reconnect to {}: {}", endpoint_, st.error().message);
+        return 75;
+      }
+    }
+  }
+}
+
+}  // namespace pl::worker

@@ -26,7 +26,7 @@ Value failure(std::string message, ErrorCode code) {
 Dispatcher::Dispatcher(DispatchConfig config, uint64_t random_seed)
     : config_(std::move(config)), random_(random_seed) {}
 
-bool Dispatcher::submit(WorkSpec spec, TimePoint) {
+bool Dispatcher::submit(WorkSpec spec) {
   const std::string id = spec.item_id;
   auto [it, inserted] = items_.try_emplace(id);
   if (!inserted) return false;
@@ -35,23 +35,32 @@ bool Dispatcher::submit(WorkSpec spec, TimePoint) {
   return true;
 }
 
+void Dispatcher::drop(std::unordered_map<std::string, Item>::iterator it, std::string_view reason) {
+  Item& item = it->second;
+  if (item.state == ItemState::kInFlight) {
+    --in_flight_count_;
+    // The worker keeps the credit until it answers the cancel (its result is then stale).
+    protocol::CancelItem cancel{it->first, item.attempt, std::string(reason)};
+    send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
+  }
+  // Entries left in retry_at_ and deadlines_ are skipped when met.
+  items_.erase(it);
+}
+
 void Dispatcher::cancel_run(std::string_view run_id) {
   for (auto it = items_.begin(); it != items_.end();) {
-    Item& item = it->second;
-    if (item.spec.run_id != run_id) {
-      ++it;
-      continue;
-    }
-    if (item.state == ItemState::kInFlight) {
-      --in_flight_count_;
-      // The worker keeps the credit until it answers the cancel (its result is then stale).
-      protocol::CancelItem cancel{it->first, item.attempt, "run cancelled"};
-      send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
-    }
-    // Entries left in retry_at_ and deadlines_ are skipped when met.
-    it = items_.erase(it);
+    auto next = std::next(it);
+    if (it->second.spec.run_id == run_id) drop(it, "run cancelled");
+    it = next;
   }
   std::erase_if(ready_, [this](const std::string& id) { return !items_.count(id); });
+}
+
+void Dispatcher::cancel_item(std::string_view item_id) {
+  auto it = items_.find(std::string(item_id));
+  if (it == items_.end()) return;
+  drop(it, "no longer needed");
+  std::erase_if(ready_, [&](const std::string& id) { return id == item_id; });
 }
 
 void Dispatcher::send(std::string_view identity, MessageType type, const Value& body) {

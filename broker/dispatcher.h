@@ -65,9 +65,11 @@ class Dispatcher {
   Dispatcher(DispatchConfig config, uint64_t random_seed);
 
   // Queues an item for dispatch. An item id already known is ignored (returns false).
-  bool submit(WorkSpec spec, TimePoint now);
+  bool submit(WorkSpec spec);
   // Drops queued items of `run_id` and cancels its in-flight ones; none of them completes.
   void cancel_run(std::string_view run_id);
+  // The same for one item.
+  void cancel_item(std::string_view item_id);
 
   void on_worker_message(std::string_view identity, const protocol::Message& message, TimePoint now);
   // A local process exited (from the supervisor's event stream).
@@ -88,6 +90,7 @@ class Dispatcher {
   size_t waiting_retry() const { return retry_at_.size(); }
   const DispatchCounters& counters() const { return counters_; }
   WorkerRoster& roster() { return roster_; }
+  const WorkerRoster& roster() const { return roster_; }
   // Where an item is, for status: "queued", "in_flight", "retry_wait", or "" when unknown.
   std::string item_state(std::string_view item_id) const;
   // The identity holding the item's current attempt, or "".
@@ -113,6 +116,7 @@ class Dispatcher {
   void complete(Item& item, Value result);
   void send(std::string_view identity, protocol::MessageType type, const Value& body);
   void release_credit(std::string_view identity, const std::string& item_id);
+  void drop(std::unordered_map<std::string, Item>::iterator it, std::string_view reason);
 
   DispatchConfig config_;
   WorkerRoster roster_;

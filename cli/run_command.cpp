@@ -1,11 +1,206 @@
 #include "cli/run_command.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "cli/cli_context.h"
+#include "cli/pipeline_check.h"
+#include "cli/private_tree.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/net/request_client.h"
+#include "common/protocol/client.h"
+#include "common/signals.h"
+#include "common/state_paths.h"
 
 namespace pl::cli {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using protocol::MessageType;
 
-void add_run_commands(CLI::App&, CliContext&, int&) {}
+namespace {
+
+struct RunOptions {
+  std::string file;
+  std::vector<std::string> inputs;  // k=v
+  std::string inputs_file;
+  std::string workspace_dir;
+  std::string output_dir;
+  int silence_timeout_s = 60;  // how long the broker may stay silent before we give up
+};
+
+Result<Value> collect_inputs(const RunOptions& options) {
+  Value inputs = Value::object();
+  if (!options.inputs_file.empty()) {
+    auto text = read_file(options.inputs_file);
+    if (!text.ok()) return std::move(text).error();
+    auto parsed = parse_json(*text);
+    if (!parsed.ok()) return parsed.error().with_context(options.inputs_file);
+    if (!parsed->is_object()) {
+      return make_error(ErrorCode::kInvalidInput, options.inputs_file + ": expected a JSON object");
+    }
+    inputs = std::move(*parsed);
+  }
+  for (const auto& kv : options.inputs) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return make_error(ErrorCode::kInvalidInput, "--input \"" + kv + "\": expected NAME=VALUE");
+    }
+    inputs[kv.substr(0, eq)] = kv.substr(eq + 1);  // the pipeline's input types convert it
+  }
+  return inputs;
+}
+
+// Prints the final status and returns the exit code.
+int report(const protocol::RunStatus& status) {
+  Value out;
+  out["run"] = status.run_id;
+  out["state"] = status.state;
+  out["success"] = status.state == "succeeded";
+  if (const Value* steps = status.result.find("steps")) out["steps"] = *steps;
+  if (!status.error.empty()) out["error"] = status.error;
+  std::cout << to_json(out, JsonStyle::kPretty) << std::endl;
+  if (status.state == "succeeded") return kExitOk;
+  std::cerr << "pipelinectl: run " << status.run_id << " " << status.state
+            << (status.error.empty() ? "" : ": " + status.error) << "\n";
+  return kExitFailed;
+}
+
+bool finished(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
+int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
+                     const fs::path& path, const Value& inputs, const RunOptions& options,
+                     int signal_fd) {
+  auto endpoint = StatePaths(state_dir).broker_clients_endpoint();
+  if (!endpoint.ok()) {
+    std::cerr << "pipelinectl: " << endpoint.error().message << "\n";
+    return kExitUsage;
+  }
+  net::Context context;
+  net::RequestClient broker(context, *endpoint);
+
+  protocol::SubmitRun submit;
+  submit.pipeline_path = absolute_path(path).string();
+  submit.pipeline_yaml = checked.text;
+  submit.inputs = inputs;
+  if (!options.workspace_dir.empty()) submit.workspace_dir = absolute_path(options.workspace_dir).string();
+  if (!options.output_dir.empty()) submit.output_dir = absolute_path(options.output_dir).string();
+  auto accepted = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), 15s);
+  if (!accepted.ok()) {
+    std::cerr << "pipelinectl: submitting to the broker at " << *endpoint << ": "
+              << accepted.error().message << "\n";
+    return accepted.error().code == ErrorCode::kTimeout ? kExitTempFail : kExitUnavailable;
+  }
+  if (accepted->type == MessageType::kClientError) {
+    auto error = protocol::client_error_from(accepted->body);
+    std::cerr << (error.ok() ? error->message : "the broker refused the run") << "\n";
+    return error.ok() && error->code == ErrorCode::kInvalidInput ? kExitUsage : kExitFailed;
+  }
+  auto run = protocol::run_accepted_from(accepted->body);
+  if (!run.ok()) {
+    std::cerr << "pipelinectl: unexpected reply from the broker: " << run.error().message << "\n";
+    return kExitInternal;
+  }
+  std::cerr << "run " << run->run_id << " accepted\n";
+
+  // Ask for the status every second; the final status also arrives pushed. Each ask is a
+  // keepalive: if the broker stays silent past the silence timeout, we give up (the run goes on).
+  auto last_heard = std::chrono::steady_clock::now();
+  for (;;) {
+    auto status_reply =
+        broker.call(MessageType::kWatchRun, protocol::to_body(protocol::WatchRun{"", run->run_id}), 1s);
+    if (status_reply.ok()) {
+      last_heard = std::chrono::steady_clock::now();
+      if (status_reply->type == MessageType::kClientError) {
+        auto error = protocol::client_error_from(status_reply->body);
+        std::cerr << "pipelinectl: " << (error.ok() ? error->message : "watch failed") << "\n";
+        return kExitFailed;
+      }
+      auto status = protocol::run_status_from(status_reply->body);
+      if (status.ok() && finished(status->state)) return report(*status);
+    } else if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(options.silence_timeout_s)) {
+      std::cerr << "pipelinectl: the broker has not answered for " << options.silence_timeout_s
+                << " s; run " << run->run_id << " may still be running\n";
+      return kExitTempFail;
+    }
+    for (int sig : read_signals(signal_fd)) {
+      if (sig == SIGINT || sig == SIGTERM) {
+        std::cerr << "pipelinectl: interrupted; run " << run->run_id << " was not cancelled\n";
+        return 130;
+      }
+    }
+    auto pushed = broker.next_push(1s);
+    if (pushed.ok() && pushed->has_value() && (*pushed)->type == MessageType::kRunStatus) {
+      auto status = protocol::run_status_from((*pushed)->body);
+      if (status.ok() && status->run_id == run->run_id && finished(status->state)) {
+        return report(*status);
+      }
+    }
+  }
+}
+
+int run_pipeline(const CliContext& context, const RunOptions& options) {
+  const fs::path path(options.file);
+  auto checked = check_pipeline_file(path);
+  if (!checked) return kExitUsage;
+  auto inputs = collect_inputs(options);
+  if (!inputs.ok()) {
+    std::cerr << "pipelinectl: " << inputs.error().message << "\n";
+    return kExitUsage;
+  }
+  // Signals are read, not handled, so that a private tree is always stopped on the way out.
+  auto signal_fd = open_signalfd({SIGINT, SIGTERM, SIGHUP});
+  if (!signal_fd.ok()) {
+    std::cerr << "pipelinectl: " << signal_fd.error().message << "\n";
+    return kExitInternal;
+  }
+  fs::path state_dir = context.state_dir();
+  std::unique_ptr<PrivateTree> tree;
+  if (!tree_running(state_dir)) {
+    auto started = PrivateTree::start(30s);
+    if (!started.ok()) {
+      std::cerr << "pipelinectl: no tree runs on " << state_dir.string()
+                << " and a private one could not start: " << started.error().message << "\n";
+      return kExitUnavailable;
+    }
+    tree = std::move(*started);
+    state_dir = tree->state_dir();
+  }
+  const int rc = submit_and_watch(state_dir, *checked, path, *inputs, options, *signal_fd);
+  if (tree) tree->stop(15s);
+  return rc;
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, CliContext& context, int& exit_code) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a pipeline and print its results as JSON (starts a private tree when none runs)");
+  run->add_option("file", options->file, "Pipeline file")->required();
+  run->add_option("--input", options->inputs, "An input, NAME=VALUE (repeatable)");
+  run->add_option("--inputs", options->inputs_file, "A JSON file of inputs");
+  run->add_option("--workspace", options->workspace_dir, "Workspace directory for this run");
+  run->add_option("--output-dir", options->output_dir, "Output directory for this run");
+  run->add_option("--silence-timeout", options->silence_timeout_s,
+                  "Seconds the broker may stay silent before giving up")
+      ->check(CLI::Range(1, 86400));
+  run->callback([&context, &exit_code, options] { exit_code = run_pipeline(context, *options); });
+
+  auto file = std::make_shared<std::string>();
+  CLI::App* validate = app.add_subcommand(
+      "validate", "Check a pipeline without running it; lists every problem with file:line:column");
+  validate->add_option("file", *file, "Pipeline file")->required();
+  validate->callback([&exit_code, file] {
+    auto checked = check_pipeline_file(*file);
+    if (checked) std::cerr << *file << ": ok\n";
+    exit_code = checked ? kExitOk : kExitUsage;
+  });
+}
 
 }  // namespace pl::cli

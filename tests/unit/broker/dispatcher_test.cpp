@@ -52,7 +52,7 @@ class DispatcherTest : public ::testing::Test {
     spec.retry.max_attempts = max_attempts;
     spec.retry.base_delay_ms = 100;
     spec.retry.max_delay_ms = 1000;
-    dispatcher_.submit(spec, clock_.now());
+    dispatcher_.submit(spec);
   }
   // Work items sent, as (identity, item id, attempt); other frames are dropped.
   struct Sent {

@@ -1,0 +1,29 @@
+// The `broker:` section of the config file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace pl::broker {
+
+struct BrokerConfig {
+  Duration heartbeat = std::chrono::seconds(1);
+  uint32_t liveness = 3;
+  int64_t default_timeout_ms = 300000;  // a step's deadline when it sets none
+  uint32_t default_max_parallel = 8;    // a parallel loop's width when it sets none
+  uint32_t poison_threshold = 3;
+  Duration deadline_grace = std::chrono::seconds(2);
+  size_t finished_runs_kept = 1000;     // in memory, for status queries
+  std::string clients_endpoint;         // "" = the state directory's broker-clients.sock
+  std::string workers_endpoint;         // "" = the state directory's broker-workers.sock
+  std::filesystem::path state_dir;
+};
+
+// Reads `broker:` from `config_path` ("" = defaults). Errors name file:line:column.
+Result<BrokerConfig> load_broker_config(const std::string& config_path);
+
+}  // namespace pl::broker

@@ -1,0 +1,64 @@
+// The broker's effects: one poll loop over the client socket, the worker socket, the
+// supervisor's event socket and the signalfd, with the dispatcher's next deadline as timeout.
+// Each turn: read what is ready, let the cores react, then send everything they produced.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "broker/broker_config.h"
+#include "broker/dispatcher.h"
+#include "broker/run_coordinator.h"
+#include "common/clock.h"
+#include "common/net/bad_frames.h"
+#include "common/net/zmq_socket.h"
+
+namespace pl::broker {
+
+struct BrokerEndpoints {
+  std::string clients;
+  std::string workers;
+  std::string supervisor_events;  // "" = no supervisor to listen to
+};
+
+class BrokerShell {
+ public:
+  BrokerShell(net::Context& context, const BrokerConfig& config, Dispatcher& dispatcher,
+              RunCoordinator& coordinator, const Clock& clock, int signal_fd);
+
+  // Binds the sockets; errors name the endpoint.
+  Status bind(const BrokerEndpoints& endpoints);
+  // Runs until SIGTERM/SIGINT; returns the exit code.
+  int run();
+
+ private:
+  void drain_workers();
+  void drain_clients();
+  void drain_events();
+  void settle(TimePoint now);
+  void flush_workers();
+  void handle_client(const std::string& identity, const protocol::Message& message);
+  void reply(const std::string& identity, protocol::MessageType type, const Value& body);
+  void reply_error(const std::string& identity, const std::string& request, const Error& error);
+  void notify_watchers();
+  Value broker_status() const;
+  Value run_list() const;
+
+  net::Context& context_;
+  const BrokerConfig& config_;
+  Dispatcher& dispatcher_;
+  RunCoordinator& coordinator_;
+  const Clock& clock_;
+  int signal_fd_;
+  net::Socket clients_;
+  net::Socket workers_;
+  net::Socket events_;
+  bool listening_to_events_ = false;
+  std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
+  net::BadFrameLog bad_worker_frames_{"worker socket"};
+  net::BadFrameLog bad_client_frames_{"client socket"};
+  uint64_t unroutable_ = 0;
+};
+
+}  // namespace pl::broker

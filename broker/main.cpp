@@ -1,0 +1,91 @@
+// pipeline-broker: accepts runs, walks their steps, dispatches work items to workers.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <random>
+
+#include "broker/broker_config.h"
+#include "broker/broker_shell.h"
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/service_notify.h"
+#include "common/signals.h"
+#include "common/state_paths.h"
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  CLI::App app{"pipeline-broker: accepts pipeline runs and dispatches their work to workers"};
+  app.add_option("--config", config_path, "Config file (default: $PIPELINE_CONFIG)");
+  CLI11_PARSE(app, argc, argv);
+
+  pl::init_logging("broker");
+  if (config_path.empty()) {
+    if (const char* env = std::getenv(pl::kConfigEnv)) config_path = env;
+  }
+  auto config = pl::broker::load_broker_config(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}", config.error().message);
+    return 2;
+  }
+  if (auto st = pl::ensure_private_dir(config->state_dir); !st.ok()) {
+    spdlog::error("{}", st.error().message);
+    return 2;
+  }
+  const pl::StatePaths paths(config->state_dir);
+  pl::broker::BrokerEndpoints endpoints;
+  endpoints.clients = config->clients_endpoint;
+  endpoints.workers = config->workers_endpoint;
+  for (auto [endpoint, local] : {std::pair{&endpoints.clients, paths.broker_clients_endpoint()},
+                                 std::pair{&endpoints.workers, paths.broker_workers_endpoint()}}) {
+    if (!endpoint->empty()) continue;
+    if (!local.ok()) {
+      spdlog::error("{}", local.error().message);
+      return 2;
+    }
+    *endpoint = *local;
+  }
+  // Under a supervisor, its event stream tells us at once when a local worker dies.
+  if (std::getenv(pl::kChildNameEnv)) {
+    if (auto events = paths.events_endpoint(); events.ok()) endpoints.supervisor_events = *events;
+  }
+
+  auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
+  if (!signal_fd.ok()) {
+    spdlog::error("{}", signal_fd.error().message);
+    return 70;
+  }
+
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  pl::broker::DispatchConfig dispatch;
+  dispatch.heartbeat = config->heartbeat;
+  dispatch.liveness = config->liveness;
+  dispatch.deadline_grace = config->deadline_grace;
+  dispatch.poison_threshold = config->poison_threshold;
+  dispatch.instance_id = pl::new_id("broker-");
+  dispatch.local_host = host;
+
+  pl::RealClock clock;
+  pl::broker::Dispatcher dispatcher(dispatch, std::random_device{}());
+  pl::broker::RunSettings settings;
+  settings.default_timeout_ms = config->default_timeout_ms;
+  settings.default_max_parallel = config->default_max_parallel;
+  pl::broker::RunCoordinator coordinator(dispatcher, settings);
+
+  pl::net::Context context;
+  pl::broker::BrokerShell shell(context, *config, dispatcher, coordinator, clock, *signal_fd);
+  if (auto st = shell.bind(endpoints); !st.ok()) {
+    spdlog::error("{}", st.error().message);
+    return 75;
+  }
+  spdlog::info("broker {} listening: clients {}, workers {}", dispatch.instance_id,
+               endpoints.clients, endpoints.workers);
+  pl::notify_ready();
+  const int rc = shell.run();
+  pl::notify_stopping();
+  return rc;
+}

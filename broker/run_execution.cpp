@@ -1,0 +1,114 @@
+#include "broker/run_execution.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/step_nodes.h"
+
+namespace pl::broker {
+
+Node::Node(RunExecution& run, Node* parent, std::string path, std::string display)
+    : run_(run),
+      parent_(parent),
+      id_(run.register_node(this)),
+      path_(std::move(path)),
+      display_(std::move(display)) {}
+
+Node::~Node() { run_.unregister_node(id_); }
+
+void Node::child_done(Node&, Value) {}
+void Node::item_done(Value) {}
+
+void Node::finish(Value result) {
+  if (done_) return;
+  done_ = true;
+  run_.node_finished(*this, std::move(result));
+}
+
+RunExecution::RunExecution(std::string run_id, PipelineContext context, RunPaths paths,
+                           RunSettings settings, ItemSink& sink)
+    : run_id_(std::move(run_id)),
+      context_(std::move(context)),
+      paths_(std::move(paths)),
+      settings_(settings),
+      sink_(sink) {}
+
+RunExecution::~RunExecution() {
+  root_.reset();  // leaves give their items up as they go
+}
+
+uint64_t RunExecution::register_node(Node* node) {
+  const uint64_t id = next_node_id_++;
+  nodes_[id] = node;
+  return id;
+}
+
+void RunExecution::unregister_node(uint64_t id) { nodes_.erase(id); }
+
+void RunExecution::node_finished(const Node& node, Value result) {
+  completions_.emplace_back(node.id(), std::move(result));
+}
+
+void RunExecution::submit_item(const Node& leaf, WorkSpec spec) {
+  items_[spec.item_id] = leaf.id();
+  ++progress_.submitted;
+  sink_.submit(std::move(spec));
+}
+
+void RunExecution::abandon_item(const std::string& item_id) {
+  if (items_.erase(item_id)) sink_.abandon(item_id);
+}
+
+void RunExecution::start() {
+  auto frame = std::make_unique<Frame>();
+  frame->context = &context_;
+  root_ = std::make_unique<SequenceNode>(*this, nullptr, "", "", context_.pipeline->steps,
+                                         std::move(frame));
+  root_->start();
+  drain();
+}
+
+void RunExecution::on_item_completed(const std::string& item_id, Value result) {
+  auto it = items_.find(item_id);
+  if (it == items_.end()) return;
+  const uint64_t leaf_id = it->second;
+  items_.erase(it);
+  ++progress_.done;
+  if (!result.get_bool("success")) ++progress_.failed;
+  auto node = nodes_.find(leaf_id);
+  if (node != nodes_.end()) node->second->item_done(std::move(result));
+  drain();
+}
+
+void RunExecution::cancel() {
+  completions_.clear();
+  root_.reset();
+  finished_ = true;
+  result_ = Value::object();
+  result_["success"] = false;
+  result_["error"] = "cancelled";
+}
+
+void RunExecution::drain() {
+  if (draining_) return;  // a completion handled below may queue more; the loop takes them
+  draining_ = true;
+  while (!completions_.empty() && !finished_) {
+    auto [id, result] = std::move(completions_.front());
+    completions_.pop_front();
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) continue;  // destroyed meanwhile
+    Node* node = it->second;
+    if (Node* parent = node->parent()) {
+      if (!parent->done()) parent->child_done(*node, std::move(result));
+    } else {
+      finished_ = true;
+      result_ = std::move(result);
+    }
+  }
+  draining_ = false;
+  if (finished_) {
+    completions_.clear();
+    root_.reset();
+  }
+}
+
+}  // namespace pl::broker

@@ -1,0 +1,140 @@
+// One run in progress: a tree of nodes (a sequence of steps, a step that is one work item, a
+// loop, ...) walked by completions.
+//
+// Completions never recurse: a node that finishes queues (its id, its result) and
+// RunExecution::drain() hands each to the parent in FIFO order. Nodes are looked up by id when
+// their turn comes, so a node destroyed meanwhile (its parent finished early) is simply skipped.
+// A node is destroyed only by its parent, and a leaf destroyed before its item finished gives
+// the item up at the dispatcher.
+//
+// Templates are bound when a step starts, against the frames of the steps before it.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "broker/run_frame.h"
+#include "broker/work_spec.h"
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::broker {
+
+// Where leaves send their work: the dispatcher, or a fake in tests.
+class ItemSink {
+ public:
+  virtual ~ItemSink() = default;
+  virtual void submit(WorkSpec spec) = 0;
+  // The item is no longer wanted: drop it if queued, cancel it if running.
+  virtual void abandon(const std::string& item_id) = 0;
+};
+
+struct RunSettings {
+  int64_t default_timeout_ms = 300000;
+  uint32_t default_max_parallel = 8;
+};
+
+struct RunPaths {
+  std::filesystem::path base_dir;       // the pipeline file's directory
+  std::filesystem::path workspace_dir;  // absolute
+  std::filesystem::path output_dir;     // absolute
+};
+
+struct RunProgress {
+  uint64_t submitted = 0;
+  uint64_t done = 0;
+  uint64_t failed = 0;
+};
+
+class RunExecution;
+
+class Node {
+ public:
+  // `path` is unique in the run and stable across restarts ("s2.i3.s0"); `display` is for
+  // people ("loop[3].greet").
+  Node(RunExecution& run, Node* parent, std::string path, std::string display);
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  virtual void start() = 0;
+  // A child finished. Not called after this node finished.
+  virtual void child_done(Node& child, Value result);
+  // This node's work item finished (leaves only).
+  virtual void item_done(Value result);
+
+  Node* parent() const { return parent_; }
+  uint64_t id() const { return id_; }
+  const std::string& path() const { return path_; }
+  const std::string& display() const { return display_; }
+  bool done() const { return done_; }
+
+ protected:
+  // Finishes this node with `result`; its parent hears of it in turn. Later calls are ignored.
+  void finish(Value result);
+  RunExecution& run_;
+
+ private:
+  Node* parent_;
+  uint64_t id_;
+  std::string path_;
+  std::string display_;
+  bool done_ = false;
+};
+
+class RunExecution {
+ public:
+  RunExecution(std::string run_id, PipelineContext context, RunPaths paths, RunSettings settings,
+               ItemSink& sink);
+  ~RunExecution();
+
+  // Starts the pipeline's steps.
+  void start();
+  // The dispatcher's final outcome for an item of this run; unknown items are ignored.
+  void on_item_completed(const std::string& item_id, Value result);
+  // Stops the run: every node is dropped and every item given up.
+  void cancel();
+
+  bool finished() const { return finished_; }
+  // When finished: {success, steps: {name: result}, error?}.
+  const Value& result() const { return result_; }
+  const RunProgress& progress() const { return progress_; }
+  const std::string& run_id() const { return run_id_; }
+
+  // For nodes.
+  uint64_t register_node(Node* node);
+  void unregister_node(uint64_t id);
+  void node_finished(const Node& node, Value result);
+  void submit_item(const Node& leaf, WorkSpec spec);
+  void abandon_item(const std::string& item_id);
+  const RunSettings& settings() const { return settings_; }
+  const RunPaths& paths() const { return paths_; }
+  PipelineContext& context() { return context_; }
+  std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
+
+ private:
+  void drain();
+
+  std::string run_id_;
+  PipelineContext context_;
+  RunPaths paths_;
+  RunSettings settings_;
+  ItemSink& sink_;
+  std::unique_ptr<Node> root_;
+  uint64_t next_node_id_ = 1;
+  std::unordered_map<uint64_t, Node*> nodes_;
+  std::unordered_map<std::string, uint64_t> items_;  // item id -> leaf node id
+  std::deque<std::pair<uint64_t, Value>> completions_;
+  bool draining_ = false;
+  bool finished_ = false;
+  Value result_;
+  RunProgress progress_;
+};
+
+}  // namespace pl::broker

@@ -1,0 +1,29 @@
+#include "cli/pipeline_check.h"
+
+#include <iostream>
+
+#include "common/fs.h"
+#include "common/pipeline/loader.h"
+#include "common/pipeline/validate.h"
+
+namespace pl::cli {
+
+std::optional<CheckedPipeline> check_pipeline_file(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text.ok()) {
+    std::cerr << path.string() << ": error: " << text.error().message << "\n";
+    return std::nullopt;
+  }
+  auto loaded = pipeline::load_pipeline_text(*text, path.string());
+  std::vector<pipeline::Diagnostic> diagnostics = loaded.diagnostics;
+  if (loaded.ok()) {
+    auto more = pipeline::validate_pipeline(*loaded.pipeline, {path.parent_path()});
+    diagnostics.insert(diagnostics.end(), more.begin(), more.end());
+  }
+  pipeline::sort_in_file_order(diagnostics);
+  for (const auto& d : diagnostics) std::cerr << pipeline::format_diagnostic(d) << "\n";
+  if (!loaded.ok() || pipeline::has_errors(diagnostics)) return std::nullopt;
+  return CheckedPipeline{std::move(*loaded.pipeline), std::move(*text)};
+}
+
+}  // namespace pl::cli

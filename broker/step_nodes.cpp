@@ -344,13 +344,16 @@ void ForLoopNode::child_done(Node& child, Value result) {
 }
 
 void ForLoopNode::finish_if_done() {
-  if (!active_.empty() || (next_ < total_ && !stopping_)) return;
+  // A break stops at once: iterations still running are given up with this node (their items
+  // are abandoned at the dispatcher), since finishing them could only cost.
+  if (!stopping_ && (!active_.empty() || next_ < total_)) return;
   Value out;
   out["success"] = failed_ == 0;
   out["total"] = static_cast<int64_t>(total_);
   out["succeeded"] = static_cast<int64_t>(succeeded_);
   out["failed"] = static_cast<int64_t>(failed_);
-  if (next_ < total_) out["not_run"] = static_cast<int64_t>(total_ - next_);
+  const size_t finished = succeeded_ + failed_;
+  if (finished < total_) out["not_run"] = static_cast<int64_t>(total_ - finished);
   Value::Array items;
   items.reserve(total_);
   for (auto& r : results_) items.push_back(std::move(r));

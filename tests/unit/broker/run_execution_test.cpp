@@ -1,0 +1,345 @@
+#include "broker/run_execution.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "common/fs.h"
+#include "common/pipeline/loader.h"
+
+namespace pl::broker {
+namespace {
+
+// Records what the run asks for; the test decides when and how items finish.
+class FakeSink final : public ItemSink {
+ public:
+  void submit(WorkSpec spec) override { submitted.push_back(std::move(spec)); }
+  void abandon(const std::string& item_id) override { abandoned.push_back(item_id); }
+  std::vector<WorkSpec> submitted;
+  std::vector<std::string> abandoned;
+};
+
+class RunExecutionTest : public ::testing::Test {
+ protected:
+  void start(const std::string& yaml, Value inputs = Value::object()) {
+    auto loaded = pipeline::load_pipeline_text(yaml, "test.yaml");
+    ASSERT_TRUE(loaded.ok()) << (loaded.diagnostics.empty()
+                                     ? ""
+                                     : pipeline::format_diagnostic(loaded.diagnostics[0]));
+    PipelineContext context;
+    context.pipeline = std::make_shared<const pipeline::Pipeline>(std::move(*loaded.pipeline));
+    context.inputs = std::move(inputs);
+    char tmpl[] = "/tmp/pl-run-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    RunPaths paths{dir_, dir_ / "workspace", dir_ / "outputs"};
+    run_ = std::make_unique<RunExecution>("r1", std::move(context), paths, RunSettings{}, sink_);
+    run_->start();
+  }
+  void TearDown() override {
+    run_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // Completes the item at `index` of the submitted list the way a worker would for echo and
+  // set_variable: data = input.value (or input.variables).
+  void complete(size_t index, bool success = true) {
+    const WorkSpec& spec = sink_.submitted.at(index);
+    Value result;
+    result["success"] = success;
+    if (success) {
+      const Value* value = spec.input.find(spec.step_type == "set_variable" ? "variables" : "value");
+      result["data"] = value ? *value : Value();
+      if (value && value->is_string()) result["text"] = *value;
+    } else {
+      result["error"] = "boom";
+      result["error_code"] = "step_failed";
+    }
+    run_->on_item_completed(spec.item_id, result);
+  }
+  // Completes every submitted item not yet completed, in order, until the run finishes.
+  void complete_all() {
+    while (!run_->finished() && completed_ < sink_.submitted.size()) complete(completed_++);
+  }
+  const Value& step(const std::string& name) { return *run_->result().find("steps")->find(name); }
+
+  FakeSink sink_;
+  std::unique_ptr<RunExecution> run_;
+  std::filesystem::path dir_;
+  size_t completed_ = 0;
+};
+
+TEST_F(RunExecutionTest, StepsRunInOrderOneItemAtATime) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: 1}
+    - {name: b, type: echo, value: 2}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_EQ(sink_.submitted[0].item_id, "r1/s0");
+  complete(0);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].item_id, "r1/s1");
+  complete(1);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success"));
+  EXPECT_EQ(step("b").find("data")->as_int(), 2);
+}
+
+TEST_F(RunExecutionTest, TemplatesAreBoundWhenTheStepStartsNotBefore) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: first}
+    - {name: b, type: echo, value: "{{steps.a.text}} then second"}
+)");
+  complete(0);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "first then second");
+}
+
+TEST_F(RunExecutionTest, SetVariableUpdatesStateForLaterSteps) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: v, type: set_variable, variables: {n: 41}}
+    - {name: b, type: echo, value: "{{state.n + 1}}"}
+)");
+  complete(0);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(*sink_.submitted[1].input.find("value"), Value(42));
+}
+
+TEST_F(RunExecutionTest, FalseConditionSkipsTheStepWithoutAnItem) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: 1, condition: "1 > 2"}
+    - {name: b, type: echo, value: 2}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_EQ(sink_.submitted[0].item_id, "r1/s1");
+  complete(0);
+  EXPECT_TRUE(step("a").get_bool("skipped"));
+}
+
+TEST_F(RunExecutionTest, UnknownReferenceFailsTheStepNamingIt) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: "{{state.missing}}"}
+)");
+  ASSERT_TRUE(run_->finished());
+  EXPECT_FALSE(run_->result().get_bool("success"));
+  EXPECT_NE(run_->result().get_string("error").find("missing"), std::string::npos)
+      << run_->result().get_string("error");
+  EXPECT_TRUE(sink_.submitted.empty());
+}
+
+TEST_F(RunExecutionTest, FailureStopsTheRunUnlessOnErrorContinue) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: 1, on_error: continue}
+    - {name: b, type: echo, value: 2}
+    - {name: c, type: echo, value: 3}
+)");
+  complete(0, false);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  complete(1, false);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_FALSE(run_->result().get_bool("success"));
+  EXPECT_EQ(sink_.submitted.size(), 2u);  // c never ran
+  EXPECT_NE(run_->result().get_string("error").find("\"b\""), std::string::npos);
+}
+
+TEST_F(RunExecutionTest, ParallelLoopKeepsAtMostMaxParallelItemsOut) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [a, b, c, d, e]
+      parallel: true
+      max_parallel: 2
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}-{{loop.index}}"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[0].item_id, "r1/s0.i0.s0");
+  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "b-1");
+  complete(1);
+  ASSERT_EQ(sink_.submitted.size(), 3u);
+  completed_ = 0;
+  complete(0);
+  complete(2);
+  complete(3);
+  complete(4);
+  ASSERT_TRUE(run_->finished());
+  const Value& loop = step("lp");
+  EXPECT_EQ(loop.get_int("succeeded"), 5);
+  // Results are by index, whatever the completion order.
+  EXPECT_EQ(loop.find("items")->as_array()[1].find("steps")->find("e")->get_string("text"), "b-1");
+}
+
+TEST_F(RunExecutionTest, SequentialLoopRunsOneIterationAtATime) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: item
+      items: [1, 2, 3]
+      steps:
+        - {name: e, type: echo, value: "{{loop.item}}"}
+)");
+  EXPECT_EQ(sink_.submitted.size(), 1u);
+  complete_all();
+  EXPECT_TRUE(run_->result().get_bool("success"));
+  EXPECT_EQ(sink_.submitted.size(), 3u);
+}
+
+TEST_F(RunExecutionTest, BreakOnErrorStopsLaunchingIterations) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: item
+      items: [1, 2, 3, 4]
+      break_on_error: true
+      steps:
+        - {name: e, type: echo, value: "{{loop.item}}"}
+)");
+  complete(0);
+  complete(1, false);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(step("lp").get_int("not_run"), 2);
+}
+
+TEST_F(RunExecutionTest, LoopBodySeesOuterStepsAndNestedLoopsSeeTheirParent) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: base, type: echo, value: B}
+    - name: outer
+      type: for_loop
+      iterator: o
+      items: [x]
+      steps:
+        - name: inner
+          type: for_loop
+          iterator: i
+          items: [1]
+          steps:
+            - {name: e, type: echo, value: "{{steps.base.text}}{{loop.parent.o}}{{loop.i}}"}
+)");
+  complete(0);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "Bx1");
+  EXPECT_EQ(sink_.submitted[1].item_id, "r1/s1.i0.s0.i0.s0");
+}
+
+TEST_F(RunExecutionTest, WhileLoopStopsWhenItsConditionTurnsFalse) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: init, type: set_variable, variables: {n: 0}}
+    - name: count
+      type: while_loop
+      condition: "state.n < 3"
+      max_iterations: 10
+      steps:
+        - {name: inc, type: set_variable, variables: {n: "{{state.n + 1}}"}}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success"));
+  EXPECT_EQ(step("count").get_int("iterations"), 3);
+  EXPECT_EQ(step("count").get_string("stopped"), "condition");
+}
+
+TEST_F(RunExecutionTest, WhileLoopStopsAtMaxIterations) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: forever
+      type: while_loop
+      condition: "true"
+      max_iterations: 2
+      steps:
+        - {name: e, type: echo, value: 1}
+)");
+  complete_all();
+  EXPECT_EQ(step("forever").get_string("stopped"), "max_iterations");
+  EXPECT_EQ(sink_.submitted.size(), 2u);
+}
+
+TEST_F(RunExecutionTest, OutputToFileIsWrittenInsideTheOutputDirectory) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: hello, output_to_file: "greeting.txt"}
+    - {name: b, type: echo, value: {k: 1}, output_to_file: "data/b.json"}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(*read_file(dir_ / "outputs/greeting.txt"), "hello");
+  EXPECT_EQ(*read_file(dir_ / "outputs/data/b.json"), "{\n  \"k\": 1\n}\n");
+}
+
+TEST_F(RunExecutionTest, OutputToFileThatEscapesTheOutputDirectoryFailsTheStep) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: x, output_to_file: "../escape.txt"}
+)");
+  complete_all();
+  EXPECT_FALSE(run_->result().get_bool("success"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "escape.txt"));
+}
+
+TEST_F(RunExecutionTest, CancelGivesUpEveryOutstandingItem) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: item
+      items: [1, 2, 3]
+      parallel: true
+      steps:
+        - {name: e, type: echo, value: 1}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 3u);
+  run_->cancel();
+  EXPECT_EQ(sink_.abandoned.size(), 3u);
+  EXPECT_TRUE(run_->finished());
+}
+
+TEST_F(RunExecutionTest, LateCompletionOfAnAbandonedItemIsIgnored) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: item
+      items: [1, 2]
+      parallel: true
+      break_on_error: true
+      steps:
+        - {name: e, type: echo, value: 1}
+)");
+  complete(0, false);  // the loop breaks; iteration 1 is given up
+  ASSERT_TRUE(run_->finished());
+  EXPECT_EQ(sink_.abandoned.size(), 1u);
+  complete(1);  // arrives anyway
+  EXPECT_FALSE(run_->result().get_bool("success"));
+}
+
+}  // namespace
+}  // namespace pl::broker

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <limits>
-#include <regex>
 
 #include "common/fs.h"
 
@@ -15,8 +14,44 @@ SourceLocation location_of(const YAML::Mark& mark, const std::string& file) {
   return SourceLocation{file, mark.line + 1, mark.column + 1};
 }
 
-bool matches(const std::string& s, const char* pattern) {
-  return std::regex_match(s, std::regex(pattern));
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_octal(char c) { return c >= '0' && c <= '7'; }
+
+std::string_view without_sign(std::string_view s) {
+  return !s.empty() && (s[0] == '-' || s[0] == '+') ? s.substr(1) : s;
+}
+
+// [-+]? ( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+bool is_core_float(std::string_view s) {
+  s = without_sign(s);
+  size_t i = 0;
+  const size_t int_start = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  const bool int_digits = i > int_start;
+  bool frac_digits = false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    const size_t frac_start = i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    frac_digits = i > frac_start;
+  }
+  if (!int_digits && !frac_digits) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    const size_t exp_start = i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    if (i == exp_start) return false;
+  }
+  return i == s.size();
 }
 
 // YAML 1.2 core schema resolution for an untagged plain scalar.
@@ -24,27 +59,26 @@ Value plain_scalar(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return Value();
   if (s == "true" || s == "True" || s == "TRUE") return Value(true);
   if (s == "false" || s == "False" || s == "FALSE") return Value(false);
-  if (matches(s, "[-+]?[0-9]+")) {
+  if (all_of(without_sign(s), is_digit)) {
     errno = 0;
     char* end = nullptr;
     const long long v = std::strtoll(s.c_str(), &end, 10);
     if (errno == 0 && end && *end == '\0') return Value(static_cast<int64_t>(v));
     return Value(std::strtod(s.c_str(), nullptr));
   }
-  if (matches(s, "0x[0-9a-fA-F]+")) {
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'x' && all_of(std::string_view(s).substr(2), is_hex)) {
     return Value(static_cast<int64_t>(std::strtoll(s.c_str() + 2, nullptr, 16)));
   }
-  if (matches(s, "0o[0-7]+")) {
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'o' && all_of(std::string_view(s).substr(2), is_octal)) {
     return Value(static_cast<int64_t>(std::strtoll(s.c_str() + 2, nullptr, 8)));
   }
-  if (matches(s, "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?")) {
-    return Value(std::strtod(s.c_str(), nullptr));
-  }
-  if (matches(s, "[-+]?\\.(inf|Inf|INF)")) {
+  if (is_core_float(s)) return Value(std::strtod(s.c_str(), nullptr));
+  const std::string_view unsigned_part = without_sign(s);
+  if (unsigned_part == ".inf" || unsigned_part == ".Inf" || unsigned_part == ".INF") {
     return Value(s[0] == '-' ? -std::numeric_limits<double>::infinity()
                              : std::numeric_limits<double>::infinity());
   }
-  if (matches(s, "\\.(nan|NaN|NAN)")) return Value(std::numeric_limits<double>::quiet_NaN());
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return Value(std::numeric_limits<double>::quiet_NaN());
   return Value(s);
 }
 

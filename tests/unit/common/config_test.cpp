@@ -25,6 +25,20 @@ TEST(YamlDocument, TypesPlainScalarsByTheCoreSchema) {
   EXPECT_EQ(*r.find("g"), Value(-7));
 }
 
+TEST(YamlDocument, ReadsEveryCoreSchemaNumberForm) {
+  auto doc = parse("a: 1e3\nb: .5\nc: 0x1F\nd: 0o17\ne: -.inf\nf: +12\ng: 1.\nh: 1e\ni: 12a\n");
+  const Value& r = doc.root();
+  EXPECT_EQ(*r.find("a"), Value(1000.0));
+  EXPECT_EQ(*r.find("b"), Value(0.5));
+  EXPECT_EQ(*r.find("c"), Value(31));
+  EXPECT_EQ(*r.find("d"), Value(15));
+  EXPECT_TRUE(r.find("e")->is_double() && r.find("e")->as_double() < 0);
+  EXPECT_EQ(*r.find("f"), Value(12));
+  EXPECT_EQ(*r.find("g"), Value(1.0));
+  EXPECT_EQ(*r.find("h"), Value("1e"));
+  EXPECT_EQ(*r.find("i"), Value("12a"));
+}
+
 TEST(YamlDocument, KnowsWhereEachNodeIs) {
   auto doc = parse("top:\n  list:\n    - x\n    - y\n");
   auto where = doc.where("/top/list/1");

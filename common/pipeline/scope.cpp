@@ -1,0 +1,48 @@
+#include "common/pipeline/scope.h"
+
+#include <algorithm>
+
+namespace pl::pipeline {
+
+bool is_reserved_root(std::string_view name) {
+  return std::find(kReservedRoots.begin(), kReservedRoots.end(), name) != kReservedRoots.end();
+}
+
+const Value* ValueScope::root(std::string_view name) const {
+  if (const Value* member = object_.find(name)) return member;
+  if (is_reserved_root(name)) return nullptr;
+  const Value* steps = object_.find(kRootSteps);
+  return steps ? steps->find(name) : nullptr;
+}
+
+const Value* ItemScope::root(std::string_view name) const {
+  if (name == "item") return &item_;
+  if (const Value* member = item_.find(name)) return member;
+  return outer_.root(name);
+}
+
+Value make_loop_frame(std::string_view iterator, Value item, int64_t index, int64_t total,
+                      const Value* parent) {
+  Value frame = Value::object();
+  frame[iterator] = std::move(item);
+  frame["index"] = index;
+  frame["total"] = total;
+  frame["length"] = total;
+  frame["first"] = index == 0;
+  frame["is_first"] = index == 0;
+  frame["last"] = index + 1 == total;
+  frame["is_last"] = index + 1 == total;
+  if (parent) frame["parent"] = *parent;
+  return frame;
+}
+
+Value make_while_frame(int64_t index, const Value* parent) {
+  Value frame = Value::object();
+  frame["index"] = index;
+  frame["first"] = index == 0;
+  frame["is_first"] = index == 0;
+  if (parent) frame["parent"] = *parent;
+  return frame;
+}
+
+}  // namespace pl::pipeline

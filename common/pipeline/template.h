@@ -1,0 +1,61 @@
+// Templates: text with {{ expression }} parts, rendered when a step runs (never at load time).
+//
+// A string that is exactly one template ("{{steps.a.data}}", no text around it) renders to the
+// expression's value with its type kept (an object stays an object). Any other string renders
+// to text: literal parts as written, strings raw, numbers, bools, null and containers as compact
+// JSON. A string without "{{" is returned unchanged. There is no escape syntax: write
+// {{ "{{" }} for a literal "{{". A "}}" inside a quoted string in the expression does not end it.
+//
+// Errors (kInvalidInput, or kNotFound for an unknown reference, as in expression.h):
+// an unterminated "{{", an empty "{{ }}", and every error of the expressions inside.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/pipeline/expression.h"
+#include "common/pipeline/scope.h"
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::pipeline {
+
+// Whether the text contains "{{" (and so must be rendered).
+bool has_template(std::string_view text);
+
+// A parsed template. Cheap to copy.
+class Template {
+ public:
+  // Parses every {{ }} in `text`; errors name the offset of the bad part.
+  [[nodiscard]] static Result<Template> parse(std::string_view text);
+
+  // Renders against `scope` as described at the top of this file.
+  [[nodiscard]] Result<Value> render(const Scope& scope) const;
+
+  // Whether the whole text is one {{ }} (so render keeps the value's type).
+  bool is_single_expression() const { return single_; }
+  // The expressions in the order written.
+  std::vector<Expression> expressions() const;
+
+ private:
+  struct Part {
+    std::string literal;                 // used when !expression
+    std::optional<Expression> expression;
+  };
+  std::vector<Part> parts_;
+  bool single_ = false;
+};
+
+// Template::parse then render.
+[[nodiscard]] Result<Value> render_template(std::string_view text, const Scope& scope);
+
+// Renders every string inside `v` (list elements and map values, deeply); map keys are not
+// rendered. Errors name the path of the string that failed: `at "args.path": ...`.
+[[nodiscard]] Result<Value> render_value(const Value& v, const Scope& scope);
+
+// How a value reads inside text: strings raw, everything else compact JSON.
+std::string template_text(const Value& v);
+
+}  // namespace pl::pipeline

@@ -1,0 +1,509 @@
+#include "common/pipeline/validate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include "common/pipeline/condition.h"
+#include "common/pipeline/expression.h"
+#include "common/pipeline/loader.h"
+#include "common/pipeline/scope.h"
+#include "common/pipeline/suggest.h"
+#include "common/pipeline/template.h"
+
+namespace pl::pipeline {
+namespace {
+
+constexpr int kMaxPipelineNesting = 16;
+constexpr std::string_view kForLoopFields[] = {"index",    "total",   "first",  "last",
+                                               "is_first", "is_last", "length", "parent"};
+constexpr std::string_view kWhileLoopFields[] = {"index", "first", "is_first", "parent"};
+
+// One scope of steps: the workflow's, or a loop's body.
+struct Frame {
+  const std::vector<Step>* steps = nullptr;
+  const Step* loop = nullptr;     // the loop whose body this is; nullptr for the workflow
+  const Frame* parent = nullptr;
+  size_t index_in_parent = 0;     // the loop's index among the parent's steps
+};
+
+// Where an expression is evaluated: in `frame`, after its first `visible` steps have run.
+struct Context {
+  const Frame* frame = nullptr;
+  size_t visible = 0;
+  const Step* self = nullptr;  // the step whose field is evaluated (its own result is not there)
+};
+
+struct StepInfo {
+  SourceLocation where;
+  const Step* enclosing_loop = nullptr;
+};
+
+class Validator {
+ public:
+  Validator(const Pipeline& pipeline, const ValidateOptions& options,
+            std::vector<Diagnostic>& out, std::vector<std::filesystem::path>& file_stack)
+      : pipeline_(pipeline), options_(options), out_(out), file_stack_(file_stack) {}
+
+  void run() {
+    index_steps(pipeline_.steps, nullptr);
+    Frame top{&pipeline_.steps, nullptr, nullptr, 0};
+    check_steps(top);
+  }
+
+ private:
+  // ---- indexing ----
+  void index_steps(const std::vector<Step>& steps, const Step* loop) {
+    for (const Step& step : steps) {
+      all_steps_.emplace(step.name, StepInfo{step.location, loop});
+      if (step.type == StepType::kSetVariable) {
+        const Value* variables = step.options.find("variables");
+        if (variables && variables->is_object()) {
+          for (const auto& [name, value] : variables->as_object()) state_names_.insert(name);
+        } else {
+          state_unknown_ = true;
+        }
+      }
+      index_steps(step.steps, &step);
+    }
+  }
+
+  // ---- diagnostics ----
+  void error(const SourceLocation& where, std::string message) {
+    out_.push_back(Diagnostic{Severity::kError, where, std::move(message)});
+  }
+
+  // ---- scopes ----
+  void check_steps(const Frame& frame) {
+    for (size_t i = 0; i < frame.steps->size(); ++i) {
+      const Step& step = (*frame.steps)[i];
+      check_step(step, Context{&frame, i, &step});
+      if (is_loop(step.type)) {
+        Frame body{&step.steps, &step, &frame, i};
+        check_steps(body);
+      }
+    }
+  }
+
+  // The loops around a context, innermost first.
+  static std::vector<const Step*> loops_of(const Context& c) {
+    std::vector<const Step*> loops;
+    for (const Frame* f = c.frame; f; f = f->parent) {
+      if (f->loop) loops.push_back(f->loop);
+    }
+    return loops;
+  }
+
+  // Names of the steps visible from a context, for suggestions.
+  static std::vector<std::string> visible_names(const Context& c) {
+    std::vector<std::string> names;
+    size_t limit = c.visible;
+    for (const Frame* f = c.frame; f; f = f->parent) {
+      for (size_t i = 0; i < limit && i < f->steps->size(); ++i) {
+        names.push_back((*f->steps)[i].name);
+      }
+      limit = f->index_in_parent;
+    }
+    return names;
+  }
+
+  // Checks that step `name` has run when context `c` evaluates; reports otherwise.
+  // `what` starts the message: `reference "steps.a.x"` or `previous_response step "a"`.
+  void check_step_name(const std::string& name, const std::string& what, const Context& c,
+                       const SourceLocation& where) {
+    size_t limit = c.visible;
+    for (const Frame* f = c.frame; f; f = f->parent) {
+      const auto& steps = *f->steps;
+      for (size_t i = 0; i < steps.size(); ++i) {
+        if (steps[i].name != name) continue;
+        if (i < limit) return;  // visible
+        const std::string prefix = what + ": ";
+        if (c.self && &steps[i] == c.self) {
+          error(where, prefix + "step " + quote(name) + " cannot refer to its own result");
+        } else if (f != c.frame && i == limit) {
+          error(where, prefix + "loop " + quote(name) + " is not visible inside its own body");
+        } else {
+          error(where, prefix + "step " + quote(name) + " runs later (at " +
+                           to_string(steps[i].location) + ")");
+        }
+        return;
+      }
+      limit = f->index_in_parent;
+    }
+    const std::string prefix = what + ": ";
+    auto it = all_steps_.find(name);
+    if (it != all_steps_.end() && it->second.enclosing_loop) {
+      error(where, prefix + "step " + quote(name) + " is inside loop " +
+                       quote(it->second.enclosing_loop->name) + " and not visible here");
+      return;
+    }
+    error(where, prefix + "there is no step " + quote(name) +
+                     did_you_mean(name, visible_names(c)));
+  }
+
+  void check_loop_reference(const ReferenceUse& use, const Context& c, const SourceLocation& where) {
+    const std::vector<const Step*> loops = loops_of(c);
+    const std::string prefix = "reference " + quote(use.text) + ": ";
+    if (loops.empty()) {
+      error(where, prefix + "\"loop\" is only defined inside a loop body");
+      return;
+    }
+    size_t level = 0;
+    for (const std::string& segment : use.path) {
+      const Step& loop = *loops[level];
+      if (segment == "parent") {
+        if (level + 1 >= loops.size()) {
+          error(where, prefix + "loop " + quote(loop.name) + " has no enclosing loop");
+          return;
+        }
+        ++level;
+        continue;
+      }
+      std::vector<std::string> fields;
+      if (loop.type == StepType::kForLoop) {
+        fields.assign(std::begin(kForLoopFields), std::end(kForLoopFields));
+        fields.push_back(loop.options.get_string("iterator"));
+      } else {
+        fields.assign(std::begin(kWhileLoopFields), std::end(kWhileLoopFields));
+      }
+      if (std::find(fields.begin(), fields.end(), segment) == fields.end()) {
+        error(where, prefix + "loop " + quote(loop.name) + " has no field " + quote(segment) +
+                         did_you_mean(segment, fields));
+      }
+      return;
+    }
+  }
+
+  void check_references(const Expression& expression, const Context& c,
+                        const SourceLocation& where) {
+    for (const ReferenceUse& use : expression.references()) {
+      if (use.guarded) continue;
+      const std::string what = "reference " + quote(use.text);
+      const std::string prefix = what + ": ";
+      if (use.root == kRootSteps) {
+        if (!use.path.empty()) check_step_name(use.path[0], what, c, where);
+      } else if (use.root == kRootInputs) {
+        if (use.path.empty() || !pipeline_.inputs_declared) continue;
+        std::vector<std::string> declared;
+        for (const auto& input : pipeline_.inputs) declared.push_back(input.name);
+        if (std::find(declared.begin(), declared.end(), use.path[0]) == declared.end()) {
+          error(where, prefix + "the pipeline declares no input " + quote(use.path[0]) +
+                           did_you_mean(use.path[0], declared));
+        }
+      } else if (use.root == kRootGlobalVars) {
+        if (use.path.empty() || pipeline_.global_vars.find(use.path[0])) continue;
+        std::vector<std::string> names;
+        if (pipeline_.global_vars.is_object()) {
+          for (const auto& [k, v] : pipeline_.global_vars.as_object()) names.push_back(k);
+        }
+        error(where, prefix + "global_vars has no " + quote(use.path[0]) +
+                         did_you_mean(use.path[0], names));
+      } else if (use.root == kRootState) {
+        if (use.path.empty() || state_unknown_ || state_names_.count(use.path[0])) continue;
+        std::vector<std::string> names(state_names_.begin(), state_names_.end());
+        error(where, prefix + "no set_variable step sets " + quote(use.path[0]) +
+                         did_you_mean(use.path[0], names));
+      } else if (use.root == kRootLoop) {
+        check_loop_reference(use, c, where);
+      } else {
+        check_step_name(use.root, what, c, where);
+      }
+    }
+  }
+
+  // A string that may hold templates: each must parse and its references must resolve.
+  void check_text(const std::string& text, const Context& c, const SourceLocation& where,
+                  const std::string& what) {
+    if (!has_template(text)) return;
+    auto parsed = Template::parse(text);
+    if (!parsed.ok()) {
+      error(where, "bad template in " + what + ": " + parsed.error().message);
+      return;
+    }
+    for (const Expression& e : parsed->expressions()) check_references(e, c, where);
+  }
+
+  void check_condition(const Value& condition, const Context& c, const SourceLocation& where,
+                       const std::string& what) {
+    auto parsed = parse_condition(condition);
+    if (!parsed.ok()) {
+      error(where, "bad " + what + ": " + parsed.error().message);
+      return;
+    }
+    for (const Expression& e : *parsed) check_references(e, c, where);
+  }
+
+  // data_source / input_source: a bare reference or exactly one {{ }}.
+  void check_source(const Value& source, const Context& c, const SourceLocation& where,
+                    const std::string& key) {
+    if (!source.is_string()) return;
+    const std::string& text = source.as_string();
+    if (has_template(text)) {
+      auto parsed = Template::parse(text);
+      if (!parsed.ok()) {
+        error(where, "bad template in " + quote(key) + ": " + parsed.error().message);
+        return;
+      }
+      if (!parsed->is_single_expression()) {
+        error(where, quote(key) + " must be a reference or one {{ }} template, not text");
+        return;
+      }
+      check_references(parsed->expressions().front(), c, where);
+      return;
+    }
+    auto parsed = Expression::parse(text);
+    if (!parsed.ok()) {
+      error(where, "bad " + quote(key) + ": " + parsed.error().message);
+      return;
+    }
+    check_references(*parsed, c, where);
+  }
+
+  // Every string inside a step's options, except the keys checked on their own.
+  void walk(const Value& v, const std::string& path, const Step& step, const Context& c) {
+    if (v.is_string()) {
+      check_text(v.as_string(), c, step.location_of(path), quote(path));
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        walk(v.as_array()[i], path + "." + std::to_string(i), step, c);
+      }
+    } else if (v.is_object()) {
+      for (const auto& [key, member] : v.as_object()) {
+        walk(member, path.empty() ? key : path + "." + key, step, c);
+      }
+    }
+  }
+
+  void check_file(const Value* path_value, const SourceLocation& where, const std::string& what,
+                  bool also_workspace) {
+    if (!path_value || !path_value->is_string()) return;
+    const std::string& path = path_value->as_string();
+    if (path.empty() || has_template(path)) return;
+    std::error_code ec;
+    std::filesystem::path p(path);
+    std::filesystem::path full = p.is_absolute() ? p : options_.base_dir / p;
+    if (std::filesystem::exists(full, ec)) return;
+    if (also_workspace && !p.is_absolute()) {
+      std::filesystem::path workspace = options_.base_dir / pipeline_.workspace_dir / p;
+      if (std::filesystem::exists(workspace, ec)) return;
+    }
+    std::string looked = options_.base_dir.empty() ? std::string("the current directory")
+                                                    : options_.base_dir.string();
+    error(where, what + " " + quote(path) + " does not exist (looked in " + looked +
+                     (also_workspace ? " and the workspace" : "") + ")");
+  }
+
+  void check_prompt(const Value* prompt, const std::string& path, const Step& step,
+                    const Context& c) {
+    if (!prompt || !prompt->is_array()) return;
+    for (size_t i = 0; i < prompt->size(); ++i) {
+      const Value& part = prompt->as_array()[i];
+      const std::string part_path = path + "." + std::to_string(i);
+      const std::string type = part.get_string("type");
+      if (type == "file") {
+        check_file(part.find("path"), step.location_of(part_path + ".path"), "prompt file", true);
+      } else if (type == "previous_response") {
+        const Value* name = part.find("step");
+        if (name && name->is_string() && !has_template(name->as_string())) {
+          check_step_name(name->as_string(), "previous_response step " + quote(name->as_string()),
+                          c, step.location_of(part_path + ".step"));
+        }
+      }
+    }
+  }
+
+  void check_step(const Step& step, const Context& c) {
+    const std::string label = std::string(step_type_name(step.type)) + " step " + quote(step.name);
+    const Value& options = step.options;
+
+    // Fields evaluated in the step's own context.
+    if (step.type != StepType::kWhileLoop) {
+      check_condition(step.condition, c, step.location_of("condition"), "condition");
+    }
+    check_text(step.output_to_file, c, step.location_of("output_to_file"), "\"output_to_file\"");
+    if (options.is_object()) {
+      for (const auto& [key, value] : options.as_object()) {
+        if (key == "break_condition") continue;
+        if (step.type == StepType::kPipeline && key == "pipeline") continue;
+        if ((key == "data_source" || key == "input_source") && value.is_string()) continue;
+        walk(value, key, step, c);
+      }
+    }
+
+    switch (step.type) {
+      case StepType::kForLoop: {
+        if (const Value* source = options.find("data_source")) {
+          check_source(*source, c, step.location_of("data_source"), "data_source");
+        }
+        check_file(options.find("items_file"), step.location_of("items_file"), "items_file", false);
+        if (const Value* brk = options.find("break_condition")) {
+          Frame body{&step.steps, &step, c.frame, c.visible};
+          Context after{&body, step.steps.size(), nullptr};
+          check_condition(*brk, after, step.location_of("break_condition"), "break_condition");
+        }
+        break;
+      }
+      case StepType::kWhileLoop:
+        // Checked before each iteration, in the scope around the loop.
+        check_condition(step.condition, c, step.location_of("condition"), "condition");
+        break;
+      case StepType::kDataTransform: {
+        if (const Value* source = options.find("input_source")) {
+          check_source(*source, c, step.location_of("input_source"), "input_source");
+        }
+        const Value* ops = options.find("operations");
+        for (size_t i = 0; ops && ops->is_array() && i < ops->size(); ++i) {
+          const Value* condition = ops->as_array()[i].find("condition");
+          if (!condition || !condition->is_string() || has_template(condition->as_string())) {
+            continue;
+          }
+          // Evaluated per item (the item's fields are its names): syntax only.
+          auto parsed = Expression::parse(condition->as_string());
+          if (!parsed.ok()) {
+            error(step.location_of("operations." + std::to_string(i) + ".condition"),
+                  "bad filter condition: " + parsed.error().message);
+          }
+        }
+        break;
+      }
+      case StepType::kClaudeBatch: {
+        check_file(options.find("tasks_file"), step.location_of("tasks_file"), "tasks_file", false);
+        const Value* tasks = options.find("tasks");
+        for (size_t i = 0; tasks && tasks->is_array() && i < tasks->size(); ++i) {
+          const std::string path = "tasks." + std::to_string(i);
+          const Value& task = tasks->as_array()[i];
+          check_prompt(task.find("prompt"), path + ".prompt", step, c);
+          check_file(task.find("file"), step.location_of(path + ".file"), "task file", true);
+        }
+        break;
+      }
+      case StepType::kParallelClaude: {
+        const Value* tasks = options.find("parallel_tasks");
+        for (size_t i = 0; tasks && tasks->is_array() && i < tasks->size(); ++i) {
+          const std::string path = "parallel_tasks." + std::to_string(i) + ".prompt";
+          check_prompt(tasks->as_array()[i].find("prompt"), path, step, c);
+        }
+        break;
+      }
+      case StepType::kGemini:
+      case StepType::kGeminiInstructor: {
+        const Value* functions = options.find("functions");
+        for (size_t i = 0; functions && functions->is_array() && i < functions->size(); ++i) {
+          const Value& name = functions->as_array()[i];
+          if (!name.is_string() || has_template(name.as_string()) ||
+              pipeline_.gemini_functions.find(name.as_string())) {
+            continue;
+          }
+          std::vector<std::string> defined;
+          if (pipeline_.gemini_functions.is_object()) {
+            for (const auto& [k, v] : pipeline_.gemini_functions.as_object()) defined.push_back(k);
+          }
+          error(step.location_of("functions." + std::to_string(i)),
+                "function " + quote(name.as_string()) + " is not defined in gemini_functions" +
+                    did_you_mean(name.as_string(), defined));
+        }
+        break;
+      }
+      case StepType::kLlm:
+        if (!options.find("provider")) {
+          error(step.location, label + " needs a \"provider\" (or defaults.provider)");
+        }
+        break;
+      case StepType::kClaudeSmart:
+        if (!options.find("preset")) {
+          error(step.location, label + " needs a \"preset\" (or defaults.preset)");
+        }
+        break;
+      case StepType::kSetVariable:
+        if (options.get_string("scope") == "loop" && loops_of(c).empty()) {
+          error(step.location_of("scope"), label + " has scope \"loop\" but is not inside a loop");
+        }
+        break;
+      case StepType::kPipeline:
+        check_child_pipeline(step);
+        break;
+      default:
+        break;
+    }
+    check_prompt(options.find("prompt"), "prompt", step, c);
+  }
+
+  void check_child_pipeline(const Step& step) {
+    if (step.inline_pipeline) {
+      if (file_stack_.size() >= kMaxPipelineNesting) return;
+      Validator child(*step.inline_pipeline, options_, out_, file_stack_);
+      child.run();
+      return;
+    }
+    const Value* file = step.options.find("pipeline_file");
+    const SourceLocation where = step.location_of("pipeline_file");
+    check_file(file, where, "pipeline_file", false);
+    if (!options_.follow_pipeline_files || !file || !file->is_string() ||
+        has_template(file->as_string())) {
+      return;
+    }
+    std::filesystem::path p(file->as_string());
+    std::filesystem::path full = p.is_absolute() ? p : options_.base_dir / p;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(full, ec)) return;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(full, ec);
+    if (ec) canonical = full;
+    if (std::find(file_stack_.begin(), file_stack_.end(), canonical) != file_stack_.end()) {
+      std::string chain;
+      for (const auto& f : file_stack_) chain += f.filename().string() + " -> ";
+      chain += canonical.filename().string();
+      error(where, "pipeline files include each other: " + chain);
+      return;
+    }
+    if (file_stack_.size() >= kMaxPipelineNesting) {
+      error(where, "pipeline files nest deeper than " + std::to_string(kMaxPipelineNesting));
+      return;
+    }
+    LoadResult loaded = load_pipeline_file(full);
+    out_.insert(out_.end(), loaded.diagnostics.begin(), loaded.diagnostics.end());
+    if (!loaded.pipeline) return;
+    file_stack_.push_back(canonical);
+    ValidateOptions child_options = options_;
+    child_options.base_dir = full.parent_path();
+    Validator child(*loaded.pipeline, child_options, out_, file_stack_);
+    child.run();
+    file_stack_.pop_back();
+  }
+
+  const Pipeline& pipeline_;
+  const ValidateOptions& options_;
+  std::vector<Diagnostic>& out_;
+  std::vector<std::filesystem::path>& file_stack_;
+  std::multimap<std::string, StepInfo> all_steps_;
+  std::set<std::string> state_names_;
+  bool state_unknown_ = false;
+};
+
+}  // namespace
+
+std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline,
+                                          const ValidateOptions& options) {
+  std::vector<Diagnostic> out;
+  std::vector<std::filesystem::path> file_stack;
+  try {
+    if (!pipeline.file.empty()) {
+      std::error_code ec;
+      std::filesystem::path self(pipeline.file);
+      std::filesystem::path full = self.is_absolute() ? self : std::filesystem::absolute(self, ec);
+      if (std::filesystem::is_regular_file(full, ec)) {
+        file_stack.push_back(std::filesystem::weakly_canonical(full, ec));
+      }
+    }
+    Validator(pipeline, options, out, file_stack).run();
+  } catch (const std::exception& e) {
+    Diagnostic stopped;
+    stopped.where.file = pipeline.file;
+    stopped.message = std::string("validation stopped: ") + e.what();
+    out.push_back(std::move(stopped));
+  }
+  sort_in_file_order(out);
+  return out;
+}
+
+}  // namespace pl::pipeline

@@ -1,0 +1,49 @@
+// Static validation: what can be known about a loaded pipeline before it runs.
+//
+// For `pipelinectl validate` and for the broker before it accepts a run. The loader (loader.h)
+// has already checked structure; this checks meaning:
+//   - every template and condition parses (an error at the string's file:line:column);
+//   - every reference names something that will exist when it is evaluated (references under
+//     default()'s first argument or before `exists` may be absent and are not checked):
+//       steps.X / bare X   X is an earlier step of the same scope or an earlier step of an
+//                          enclosing scope. Inside a loop body the body's earlier steps and the
+//                          outer steps before the loop are visible; the loop itself is not, nor
+//                          a later step, nor a step inside another loop's body. A step's own
+//                          result is not visible to it.
+//       inputs.x           declared, when the pipeline has an `inputs:` key
+//       global_vars.x      a key of global_vars
+//       state.x            set by some set_variable step of the pipeline
+//       loop.f             inside a loop body; f is the iterator, index, total, first, last,
+//                          is_first, is_last, length or parent (for a while_loop: index, first,
+//                          is_first, parent)
+//     Where each field is evaluated: a step's `condition` and templates before the step runs,
+//     in its scope; a for_loop's data_source and a while_loop's condition in the scope around
+//     the loop (its body has not run yet); a for_loop's break_condition after an iteration, in
+//     the body's scope. data_source and input_source are a bare reference or one {{ }};
+//   - previous_response prompt parts name visible steps; gemini `functions` are defined in
+//     gemini_functions; llm steps have a provider and claude_smart steps a preset (possibly
+//     from defaults); set_variable `scope: loop` is inside a loop;
+//   - files named by items_file, tasks_file, pipeline_file, tasks[].file and {type: file, path}
+//     prompt parts exist, relative to base_dir (prompt files may also be in the workspace),
+//     unless the path contains a template;
+//   - child pipelines (inline, or pipeline_file when follow_pipeline_files) are validated too;
+//     a cycle of pipeline files is an error.
+// Returns errors and warnings in file order (empty when all is well). Never throws.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "common/pipeline/diagnostic.h"
+#include "common/pipeline/model.h"
+
+namespace pl::pipeline {
+
+struct ValidateOptions {
+  std::filesystem::path base_dir;      // relative file references start here (the file's dir)
+  bool follow_pipeline_files = true;   // load and validate the files pipeline_file names
+};
+
+std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline, const ValidateOptions& options);
+
+}  // namespace pl::pipeline

@@ -1,0 +1,529 @@
+#include "common/pipeline/validate.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_util.h"
+
+namespace pl::pipeline {
+namespace {
+
+using testing::all_messages;
+using testing::count_errors;
+using testing::has_error;
+using testing::load;
+using testing::matching;
+
+// A scratch directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::path(::testing::TempDir()) /
+            (std::string("pl_validate_") + info->test_suite_name() + "_" + info->name());
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+  void write(const std::string& relative, const std::string& text) const {
+    auto file = path_ / relative;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::vector<Diagnostic> validate_text(std::string_view yaml, const std::filesystem::path& base = {}) {
+  auto r = load(yaml);
+  EXPECT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  if (!r.ok()) return r.diagnostics;
+  return validate_pipeline(*r.pipeline, ValidateOptions{base, true});
+}
+
+// ---- a pipeline that validates ----
+
+TEST(Validate, APipelineWhoseReferencesAllResolveHasNoDiagnostics) {
+  auto d = validate_text(R"(workflow:
+  name: ok
+  inputs:
+    topic: {type: string, default: cats}
+  global_vars: {env: prod}
+  steps:
+    - {name: init, type: set_variable, variables: {count: 0}}
+    - {name: fetch, type: echo, value: "{{inputs.topic}} {{global_vars.env}} {{state.count}}"}
+    - name: each
+      type: for_loop
+      iterator: item
+      data_source: steps.fetch.data
+      break_condition: "steps.inner.done"
+      steps:
+        - {name: inner, type: echo, value: "{{loop.item}} {{loop.index}} {{steps.fetch.text}}"}
+        - {name: second, type: echo, value: "{{inner.text}} {{loop.is_last}}",
+           condition: "steps.inner.success"}
+    - {name: after, type: echo, value: "{{steps.each.items}}", condition: "fetch.success"}
+)");
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
+// ---- references to steps ----
+
+TEST(Validate, AReferenceToALaterStepIsAnError) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: first
+      type: echo
+      value: "{{steps.second.text}}"
+    - name: second
+      type: echo
+)");
+  EXPECT_TRUE(has_error(d, 6, 7, "reference \"steps.second.text\": step \"second\" runs later "
+                                 "(at p.yaml:7:7)"));
+}
+
+TEST(Validate, ABareStepNameIsCheckedLikeStepsDotName) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: first, type: echo, condition: "second.success"}
+    - {name: second, type: echo}
+)");
+  EXPECT_TRUE(has_error(d, 4, 33, "reference \"second.success\": step \"second\" runs later"));
+}
+
+TEST(Validate, AStepCannotReferToItsOwnResult) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: echo, value: "{{steps.a.text}}"}
+)");
+  EXPECT_TRUE(has_error(d, 4, 29, "step \"a\" cannot refer to its own result"));
+}
+
+TEST(Validate, AReferenceToNoStepIsAnErrorWithASuggestion) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: fetch, type: echo}
+    - {name: use, type: echo, value: "{{steps.fecth.text}} {{nothing.x}}"}
+)");
+  EXPECT_TRUE(has_error(d, 5, 31, "reference \"steps.fecth.text\": there is no step \"fecth\" "
+                                  "(did you mean \"fetch\"?)"));
+  EXPECT_TRUE(has_error(d, 5, 31, "reference \"nothing.x\": there is no step \"nothing\""));
+}
+
+TEST(Validate, ReferencesUnderDefaultOrExistsMayBeAbsent) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: echo, value: "{{default(steps.later.x, 0)}}", condition: "steps.later exists"}
+    - {name: later, type: echo}
+)");
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
+// ---- loop bodies ----
+
+TEST(Validate, ALoopBodySeesItsEarlierStepsAndOuterEarlierSteps) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: before, type: echo}
+    - name: loop_a
+      type: for_loop
+      iterator: x
+      items: [1]
+      steps:
+        - {name: one, type: echo, value: "{{steps.before.text}}"}
+        - {name: two, type: echo, value: "{{steps.one.text}}"}
+)");
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
+TEST(Validate, ALoopBodyDoesNotSeeLaterBodyStepsOrTheLoopItself) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: loop_a
+      type: for_loop
+      iterator: x
+      items: [1]
+      steps:
+        - {name: one, type: echo, value: "{{steps.two.text}} {{steps.loop_a.items}}"}
+        - {name: two, type: echo}
+    - {name: after, type: echo}
+)");
+  EXPECT_TRUE(has_error(d, 9, 35, "step \"two\" runs later"));
+  EXPECT_TRUE(has_error(d, 9, 35, "loop \"loop_a\" is not visible inside its own body"));
+  EXPECT_EQ(count_errors(d), 2u) << all_messages(d);
+}
+
+TEST(Validate, StepsInsideALoopAreNotVisibleOutsideIt) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: loop_a
+      type: for_loop
+      iterator: x
+      items: [1]
+      steps:
+        - {name: inner, type: echo}
+    - {name: after, type: echo, value: "{{steps.inner.text}}"}
+)");
+  EXPECT_TRUE(has_error(d, 10, 33, "step \"inner\" is inside loop \"loop_a\" and not visible here"));
+}
+
+TEST(Validate, AWhileConditionIsCheckedBeforeTheBodyRuns) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: w
+      type: while_loop
+      condition: "steps.check.score < 90"
+      max_iterations: 3
+      steps:
+        - {name: check, type: echo}
+    - name: guarded
+      type: while_loop
+      condition: "default(steps.again.score, 0) < 90"
+      max_iterations: 3
+      steps:
+        - {name: again, type: echo}
+)");
+  EXPECT_TRUE(has_error(d, 6, 7, "step \"check\" is inside loop \"w\" and not visible here"));
+  EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
+}
+
+TEST(Validate, ABreakConditionSeesTheWholeBody) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: l
+      type: for_loop
+      iterator: x
+      items: [1]
+      break_condition: "steps.last.done and not steps.nope"
+      steps:
+        - {name: last, type: echo}
+)");
+  EXPECT_TRUE(has_error(d, 8, 7, "there is no step \"nope\""));
+  EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
+}
+
+TEST(Validate, LoopFieldsAreCheckedAgainstTheEnclosingLoops) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: outside, type: echo, value: "{{loop.index}}"}
+    - name: outer
+      type: for_loop
+      iterator: file
+      items: [1]
+      steps:
+        - name: inner
+          type: while_loop
+          condition: "loop.file"
+          max_iterations: 2
+          steps:
+            - {name: a, type: echo, value: "{{loop.index}} {{loop.parent.file}} {{loop.parent.total}}"}
+            - {name: b, type: echo, value: "{{loop.total}}"}
+            - {name: c, type: echo, value: "{{loop.parent.fiel}} {{loop.parent.parent.index}}"}
+)");
+  EXPECT_TRUE(has_error(d, 4, 35, "\"loop\" is only defined inside a loop body"));
+  EXPECT_TRUE(has_error(d, 16, 37, "loop \"inner\" has no field \"total\""));
+  EXPECT_TRUE(has_error(d, 17, 37, "loop \"outer\" has no field \"fiel\" (did you mean \"file\"?)"));
+  EXPECT_TRUE(has_error(d, 17, 37, "loop \"outer\" has no enclosing loop"));
+  EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
+}
+
+// ---- other roots ----
+
+TEST(Validate, InputsMustBeDeclaredWhenThePipelineDeclaresInputs) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  inputs:
+    topic: {type: string}
+  steps:
+    - {name: a, type: echo, value: "{{inputs.topic}} {{inputs.topc}}"}
+)");
+  EXPECT_TRUE(has_error(d, 6, 29, "reference \"inputs.topc\": the pipeline declares no input "
+                                  "\"topc\" (did you mean \"topic\"?)"));
+  EXPECT_EQ(count_errors(d), 1u);
+}
+
+TEST(Validate, InputsAreFreeWhenThePipelineDeclaresNone) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: echo, value: "{{inputs.anything}}"}
+)");
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
+TEST(Validate, GlobalVarsAndStateMustExist) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  global_vars: {env: prod}
+  steps:
+    - {name: s, type: set_variable, variables: {counter: 1}}
+    - {name: a, type: echo, value: "{{global_vars.envv}} {{state.countr}} {{state.counter}}"}
+)");
+  EXPECT_TRUE(has_error(d, 6, 29, "global_vars has no \"envv\" (did you mean \"env\"?)"));
+  EXPECT_TRUE(has_error(d, 6, 29, "no set_variable step sets \"countr\" (did you mean \"counter\"?)"));
+  EXPECT_EQ(count_errors(d), 2u);
+}
+
+// ---- syntax ----
+
+TEST(Validate, TemplatesAndConditionsMustParseAndErrorsPointAtThem) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: a
+      type: echo
+      value: "{{ 1 + }}"
+      output_to_file: "out_{{"
+    - name: b
+      type: echo
+      condition: "{{steps.a.n}} > 3"
+    - name: c
+      type: echo
+      condition: {and: ["steps.a.ok", {nor: "x"}]}
+)");
+  EXPECT_TRUE(has_error(d, 6, 7, "bad template in \"value\": bad expression"));
+  EXPECT_TRUE(has_error(d, 7, 7, "bad template in \"output_to_file\": unterminated \"{{\""));
+  EXPECT_TRUE(has_error(d, 10, 7, "bad condition: a condition is an expression or a single"));
+  EXPECT_TRUE(has_error(d, 13, 7, "unknown condition key \"nor\" (did you mean \"or\"?)"));
+}
+
+TEST(Validate, TemplatesDeepInsideOptionsPointAtTheirOwnLine) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: a
+      type: claude
+      prompt:
+        - type: static
+          content: ok
+        - type: static
+          content: "{{steps.nope.text}}"
+)");
+  EXPECT_TRUE(has_error(d, 10, 11, "there is no step \"nope\""));
+}
+
+TEST(Validate, DataSourceIsABareReferenceOrOneTemplate) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: for_loop, iterator: i, data_source: steps.nope.list, steps: [{name: x, type: echo}]}
+    - {name: b, type: for_loop, iterator: i, data_source: "{{steps.a.items}} and more", steps: [{name: y, type: echo}]}
+    - {name: c, type: data_transform, input_source: "steps.a.items +", operations: [{operation: sort}]}
+)");
+  EXPECT_TRUE(has_error(d, 4, 46, "reference \"steps.nope.list\": there is no step \"nope\""));
+  EXPECT_TRUE(has_error(d, 5, 46, "\"data_source\" must be a reference or one {{ }} template"));
+  EXPECT_TRUE(has_error(d, 6, 39, "bad \"input_source\""));
+}
+
+TEST(Validate, FilterConditionsAreCheckedForSyntaxButReadTheItem) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: t
+      type: data_transform
+      input_source: "[1, 2]"
+      operations:
+        - {operation: filter, condition: "score > 80 and category == 'x'"}
+        - {operation: filter, condition: "score >"}
+)");
+  EXPECT_TRUE(has_error(d, 9, 31, "bad filter condition"));
+  EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
+}
+
+// ---- step-specific checks ----
+
+TEST(Validate, PreviousResponsePartsNameVisibleSteps) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: a
+      type: claude
+      prompt:
+        - {type: previous_response, step: b}
+    - {name: b, type: echo}
+    - name: c
+      type: parallel_claude
+      parallel_tasks:
+        - id: t
+          prompt: [{type: previous_response, step: zz}]
+)");
+  EXPECT_TRUE(has_error(d, 7, 37, "previous_response step \"b\": step \"b\" runs later"));
+  EXPECT_TRUE(has_error(d, 13, 46, "previous_response step \"zz\": there is no step \"zz\""));
+}
+
+TEST(Validate, GeminiFunctionsMustBeDefined) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  gemini_functions:
+    score_code: {description: d, parameters: {type: object}}
+  steps:
+    - {name: g, type: gemini, prompt: p, functions: [score_code, scor_code]}
+)");
+  EXPECT_TRUE(has_error(d, 6, 66, "function \"scor_code\" is not defined in gemini_functions "
+                                  "(did you mean \"score_code\"?)"));
+  EXPECT_EQ(count_errors(d), 1u);
+}
+
+TEST(Validate, LlmStepsNeedAProviderAndClaudeSmartStepsAPreset) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: llm, prompt: p}
+    - {name: b, type: claude_smart, prompt: p}
+)");
+  EXPECT_TRUE(has_error(d, 4, 7, "llm step \"a\" needs a \"provider\" (or defaults.provider)"));
+  EXPECT_TRUE(has_error(d, 5, 7, "claude_smart step \"b\" needs a \"preset\""));
+  auto with_defaults = validate_text(R"(workflow:
+  name: v
+  defaults: {provider: mock, preset: chat}
+  steps:
+    - {name: a, type: llm, prompt: p}
+    - {name: b, type: claude_smart, prompt: p}
+)");
+  EXPECT_TRUE(with_defaults.empty()) << all_messages(with_defaults);
+}
+
+TEST(Validate, LoopScopedVariablesMustBeSetInsideALoop) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: set_variable, scope: loop, variables: {x: 1}}
+)");
+  EXPECT_TRUE(has_error(d, 4, 37, "has scope \"loop\" but is not inside a loop"));
+}
+
+// ---- files ----
+
+TEST(Validate, NamedFilesMustExistRelativeToTheBaseDirectory) {
+  TempDir dir;
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: for_loop, iterator: i, items_file: items.jsonl, steps: [{name: x, type: echo}]}
+    - {name: b, type: claude_batch, tasks_file: tasks.jsonl}
+    - {name: c, type: pipeline, pipeline_file: child.yaml}
+    - {name: d, type: claude, prompt: [{type: file, path: prompts/p.md}]}
+    - {name: e, type: claude_batch, tasks: [{task_id: t, prompt: p, file: data.txt}]}
+)",
+                         dir.path());
+  EXPECT_TRUE(has_error(d, 4, 46, "items_file \"items.jsonl\" does not exist (looked in " +
+                                      dir.path().string() + ")"));
+  EXPECT_TRUE(has_error(d, 5, 37, "tasks_file \"tasks.jsonl\" does not exist"));
+  EXPECT_TRUE(has_error(d, 6, 33, "pipeline_file \"child.yaml\" does not exist"));
+  EXPECT_TRUE(has_error(d, 7, 53, "prompt file \"prompts/p.md\" does not exist"));
+  EXPECT_TRUE(has_error(d, 8, 69, "task file \"data.txt\" does not exist"));
+  EXPECT_EQ(count_errors(d), 5u) << all_messages(d);
+}
+
+TEST(Validate, ExistingFilesAndTemplatedPathsPass) {
+  TempDir dir;
+  dir.write("items.jsonl", "1\n");
+  dir.write("tasks.jsonl", "{}\n");
+  dir.write("prompts/p.md", "hi\n");
+  dir.write("ws/made_by_a_step.md", "hi\n");
+  dir.write("child.yaml", "workflow:\n  name: child\n  steps: [{name: c, type: echo}]\n");
+  auto d = validate_text(R"(workflow:
+  name: v
+  workspace_dir: ws
+  steps:
+    - {name: a, type: for_loop, iterator: i, items_file: items.jsonl, steps: [{name: x, type: echo}]}
+    - {name: b, type: claude_batch, tasks_file: tasks.jsonl}
+    - {name: c, type: pipeline, pipeline_file: child.yaml}
+    - {name: d, type: claude, prompt: [{type: file, path: prompts/p.md}, {type: file, path: made_by_a_step.md}]}
+    - {name: e, type: claude, prompt: [{type: file, path: "{{inputs.which}}.md"}]}
+)",
+                         dir.path());
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
+TEST(Validate, ChildPipelineFilesAreValidatedWithTheirOwnNames) {
+  TempDir dir;
+  dir.write("child.yaml", "workflow:\n  name: child\n  steps:\n    - {name: c, type: echo, value: \"{{steps.zz.x}}\"}\n");
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: c, type: pipeline, pipeline_file: child.yaml}
+)",
+                         dir.path());
+  ASSERT_EQ(d.size(), 1u) << all_messages(d);
+  EXPECT_EQ(d[0].where.file, (dir.path() / "child.yaml").string());
+  EXPECT_EQ(d[0].where.line, 4);
+  EXPECT_NE(d[0].message.find("there is no step \"zz\""), std::string::npos);
+}
+
+TEST(Validate, PipelineFilesThatIncludeEachOtherAreAnError) {
+  TempDir dir;
+  dir.write("a.yaml", "workflow:\n  name: a\n  steps:\n    - {name: to_b, type: pipeline, pipeline_file: b.yaml}\n");
+  dir.write("b.yaml", "workflow:\n  name: b\n  steps:\n    - {name: to_a, type: pipeline, pipeline_file: a.yaml}\n");
+  auto r = load_pipeline_file(dir.path() / "a.yaml");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  auto d = validate_pipeline(*r.pipeline, ValidateOptions{dir.path(), true});
+  auto cycle = matching(d, "pipeline files include each other: a.yaml -> b.yaml -> a.yaml");
+  ASSERT_EQ(cycle.size(), 1u) << all_messages(d);
+  EXPECT_EQ(cycle[0].where.file, (dir.path() / "b.yaml").string());
+  EXPECT_EQ(cycle[0].where.line, 4);
+}
+
+TEST(Validate, FollowingPipelineFilesCanBeTurnedOff) {
+  TempDir dir;
+  dir.write("child.yaml", "workflow:\n  name: child\n  steps: [{name: c, type: ecko}]\n");
+  auto r = load("workflow:\n  name: v\n  steps: [{name: c, type: pipeline, pipeline_file: child.yaml}]\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(validate_pipeline(*r.pipeline, ValidateOptions{dir.path(), false}).empty());
+  EXPECT_FALSE(validate_pipeline(*r.pipeline, ValidateOptions{dir.path(), true}).empty());
+}
+
+TEST(Validate, InlineChildPipelinesHaveTheirOwnScope) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: parent_step, type: echo}
+    - name: child
+      type: pipeline
+      inputs: {v: "{{steps.parent_step.text}}"}
+      pipeline:
+        name: inner
+        inputs: {v: {type: string}}
+        steps:
+          - {name: a, type: echo, value: "{{inputs.v}} {{steps.parent_step.text}}"}
+)");
+  EXPECT_TRUE(has_error(d, 12, 35, "there is no step \"parent_step\""));
+  EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
+}
+
+// ---- robustness ----
+
+TEST(Validate, APipelineBuiltInCodeWithOddOptionsDoesNotCrash) {
+  Pipeline p;
+  p.name = "code";
+  Step a;
+  a.name = "a";
+  a.type = StepType::kForLoop;
+  a.options = Value("not an object");
+  a.condition = Value(5);
+  p.steps.push_back(a);
+  Step b;
+  b.name = "b";
+  b.type = StepType::kClaude;
+  b.options = testing::json(R"({"prompt": [1, {"type": "file", "path": 3}], "functions": 7})");
+  p.steps.push_back(b);
+  auto d = validate_pipeline(p, ValidateOptions{});
+  EXPECT_FALSE(has_errors(d)) << all_messages(d);
+}
+
+}  // namespace
+}  // namespace pl::pipeline

@@ -315,6 +315,7 @@ void Dispatcher::pump(TimePoint now) {
     message.step_name = item.spec.step_name;
     message.step_type = item.spec.step_type;
     message.input = item.spec.input;
+    message.context = item.spec.context;
     send(worker->identity, MessageType::kWorkItem, protocol::to_body(message));
   }
 }

@@ -30,7 +30,11 @@ RunExecution::RunExecution(std::string run_id, PipelineContext context, RunPaths
       context_(std::move(context)),
       paths_(std::move(paths)),
       settings_(settings),
-      sink_(sink) {}
+      sink_(sink) {
+  item_context_["workspace_dir"] = paths_.workspace_dir.string();
+  item_context_["output_dir"] = paths_.output_dir.string();
+  item_context_["pipeline_dir"] = paths_.base_dir.string();
+}
 
 RunExecution::~RunExecution() {
   root_.reset();  // leaves give their items up as they go

@@ -117,6 +117,8 @@ class RunExecution {
   const RunPaths& paths() const { return paths_; }
   PipelineContext& context() { return context_; }
   std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
+  // The `context` every work item of this run carries (protocol/work.h).
+  const Value& item_context() const { return item_context_; }
 
  private:
   void drain();
@@ -135,6 +137,7 @@ class RunExecution {
   bool finished_ = false;
   Value result_;
   RunProgress progress_;
+  Value item_context_;
 };
 
 }  // namespace pl::broker

@@ -204,6 +204,7 @@ void LeafNode::start() {
   spec.input = std::move(*input);
   spec.timeout_ms = step_.timeout_ms.value_or(run_.settings().default_timeout_ms);
   spec.retry = retry_settings(step_);
+  spec.context = run_.item_context();
   item_id_ = spec.item_id;
   waiting_ = true;
   run_.submit_item(*this, std::move(spec));

@@ -27,6 +27,7 @@ struct WorkSpec {
   std::string step_name;  // for people: "loop[3].greet"
   std::string step_type;  // canonical: "echo"
   Value input;            // the bound step
+  Value context;          // {workspace_dir, output_dir, pipeline_dir} (protocol/work.h)
   int64_t timeout_ms = 300000;
   RetrySettings retry;
 };

@@ -68,6 +68,7 @@ Value to_body(const WorkItem& m) {
   v["step"] = m.step_name;
   v["type"] = m.step_type;
   v["input"] = m.input;
+  v["context"] = m.context.is_null() ? Value::object() : m.context;
   return v;
 }
 
@@ -81,6 +82,7 @@ Result<WorkItem> work_item_from(const Value& body) {
   m.step_name = r.string("step");
   m.step_type = r.string("type");
   m.input = r.value("input");
+  m.context = r.optional_value("context");
   if (!r.ok()) return r.status().error();
   return m;
 }

@@ -41,6 +41,9 @@ struct WorkItem {
   std::string step_name;  // for logs: "loop[3].greet"
   std::string step_type;  // canonical type name: "echo", "claude", ...
   Value input;            // the bound step: templates rendered, defaults applied
+  // Where the run lives: {workspace_dir, output_dir, pipeline_dir}, absolute paths on the
+  // broker's host. Tools and file operations are confined to workspace_dir.
+  Value context;
 };
 
 struct WorkResult {

@@ -121,7 +121,7 @@ TEST(Envelope, BinaryAndExtensionValuesAreRefused) {
 
 TEST(Envelope, RandomFramesNeverCrash) {
   std::mt19937 rng(12345);
-  const std::string valid = encode(MessageType::kWorkItem, to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x")}));
+  const std::string valid = encode(MessageType::kWorkItem, to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value()}));
   int decoded_ok = 0;
   for (int round = 0; round < 20000; ++round) {
     std::string frame;
@@ -140,7 +140,7 @@ TEST(Envelope, RandomFramesNeverCrash) {
 }
 
 TEST(WorkProtocol, TypedDecodeNamesTheBadField) {
-  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x")});
+  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value()});
   body["attempt"] = "one";
   auto item = work_item_from(body);
   ASSERT_FALSE(item.ok());
@@ -154,7 +154,7 @@ TEST(WorkProtocol, MissingFieldIsAnError) {
 }
 
 TEST(WorkProtocol, ItemRoundTrips) {
-  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v")};
+  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value()};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->item_id, "item");

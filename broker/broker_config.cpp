@@ -14,7 +14,7 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     SectionReader r(*doc, "/broker",
                     {"heartbeat_ms", "liveness", "default_timeout_ms", "max_parallel",
                      "poison_threshold", "deadline_grace_ms", "finished_runs_kept",
-                     "clients_endpoint", "workers_endpoint"});
+                     "clients_endpoint", "workers_endpoint", "max_running_runs"});
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.default_timeout_ms = r.integer("default_timeout_ms", 300000, 1, 7 * 24 * 3600 * 1000LL);
@@ -22,6 +22,7 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     config.poison_threshold = static_cast<uint32_t>(r.integer("poison_threshold", 3, 1, 1000));
     config.deadline_grace = std::chrono::milliseconds(r.integer("deadline_grace_ms", 2000, 0, 600000));
     config.finished_runs_kept = static_cast<size_t>(r.integer("finished_runs_kept", 1000, 1, 1000000));
+    config.max_running_runs = static_cast<size_t>(r.integer("max_running_runs", 1000, 1, 1000000));
     config.clients_endpoint = r.string("clients_endpoint");
     config.workers_endpoint = r.string("workers_endpoint");
     if (auto st = r.status(); !st.ok()) return std::move(st).error();

@@ -17,7 +17,8 @@ struct BrokerConfig {
   uint32_t default_max_parallel = 8;    // a parallel loop's width when it sets none
   uint32_t poison_threshold = 3;
   Duration deadline_grace = std::chrono::seconds(2);
-  size_t finished_runs_kept = 1000;     // in memory, for status queries
+  size_t finished_runs_kept = 1000;     // in memory, for status queries (all stay in broker.db)
+  size_t max_running_runs = 1000;       // submissions beyond are refused with retry_later
   std::string clients_endpoint;         // "" = the state directory's broker-clients.sock
   std::string workers_endpoint;         // "" = the state directory's broker-workers.sock
   std::filesystem::path state_dir;

@@ -18,11 +18,13 @@ constexpr size_t kMaxWatchersPerRun = 1024;
 }  // namespace
 
 BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Dispatcher& dispatcher,
-                         RunCoordinator& coordinator, const Clock& clock, int signal_fd)
+                         RunCoordinator& coordinator, ClientApi& api, const Clock& clock,
+                         int signal_fd)
     : context_(context),
       config_(config),
       dispatcher_(dispatcher),
       coordinator_(coordinator),
+      api_(api),
       clock_(clock),
       signal_fd_(signal_fd),
       clients_(context_, net::SocketKind::kRouter),
@@ -96,128 +98,27 @@ void BrokerShell::drain_clients() {
     auto message = protocol::decode(parts[1]);
     if (!message.ok()) {
       bad_client_frames_.record(parts[0], message.error().message, clock_.now());
-      reply_error(parts[0], "", message.error());
+      reply(parts[0], MessageType::kClientError,
+            protocol::to_body(protocol::ClientError{"", message.error().code, message.error().message}));
       continue;
     }
-    handle_client(parts[0], *message);
+    // Completions that arrived with this turn go first, so a status reflects them.
+    ClientReply answer = api_.handle(*message, clock_.wall_now());
+    if (!answer.watch_run.empty()) {
+      auto& watching = watchers_[answer.watch_run];
+      if (watching.size() < kMaxWatchersPerRun) watching.insert(parts[0]);
+    }
+    reply(parts[0], answer.type, answer.body);
   }
 }
 
 void BrokerShell::reply(const std::string& identity, MessageType type, const Value& body) {
-  auto sent = clients_.send({identity, protocol::encode(type, body)});
-  if (!sent.ok() || *sent != net::SendOutcome::kSent) ++unroutable_;  // the client left
-}
-
-void BrokerShell::reply_error(const std::string& identity, const std::string& request,
-                              const Error& error) {
-  reply(identity, MessageType::kClientError,
-        protocol::to_body(protocol::ClientError{request, error.code, error.message}));
-}
-
-void BrokerShell::handle_client(const std::string& identity, const protocol::Message& message) {
-  const std::string request = message.body.get_string("request");
-  const WallTime wall = clock_.wall_now();
-  switch (message.type) {
-    case MessageType::kSubmitRun: {
-      auto submit = protocol::submit_run_from(message.body);
-      if (!submit.ok()) return reply_error(identity, request, submit.error());
-      auto run_id = coordinator_.submit(*submit, wall);
-      if (!run_id.ok()) return reply_error(identity, request, run_id.error());
-      reply(identity, MessageType::kRunAccepted, protocol::to_body(protocol::RunAccepted{request, *run_id}));
-      return;
-    }
-    case MessageType::kWatchRun:
-    case MessageType::kCancelRun: {
-      const std::string run_id = message.body.get_string("run");
-      if (message.type == MessageType::kCancelRun) {
-        if (auto st = coordinator_.cancel(run_id, wall); !st.ok()) {
-          return reply_error(identity, request, st.error());
-        }
-      }
-      const RunRecord* run = coordinator_.find(run_id);
-      if (!run) return reply_error(identity, request, make_error(ErrorCode::kNotFound, "no run " + run_id));
-      protocol::RunStatus status = coordinator_.status(*run);
-      status.request = request;
-      if (run->state == RunState::kRunning) {
-        auto& watching = watchers_[run_id];
-        if (watching.size() < kMaxWatchersPerRun) watching.insert(identity);
-      }
-      reply(identity, MessageType::kRunStatus, protocol::to_body(status));
-      return;
-    }
-    case MessageType::kListRuns: {
-      Value body = run_list();
-      body["request"] = request;
-      reply(identity, MessageType::kRunList, body);
-      return;
-    }
-    case MessageType::kBrokerStatusRequest: {
-      Value body = broker_status();
-      body["request"] = request;
-      reply(identity, MessageType::kBrokerStatus, body);
-      return;
-    }
-    default:
-      reply_error(identity, request,
-                  make_error(ErrorCode::kInvalidInput,
-                             "the broker does not take " +
-                                 std::string(protocol::message_type_name(message.type)) +
-                                 " on its client socket"));
-  }
-}
-
-Value BrokerShell::run_list() const {
-  Value runs = Value::array();
-  for (const auto& [id, run] : coordinator_.runs()) {
-    Value r;
-    r["run"] = id;
-    r["pipeline"] = run.pipeline_name;
-    r["state"] = std::string(run_state_name(run.state));
-    r["created_ms"] = run.created_ms;
-    r["finished_ms"] = run.finished_ms;
-    runs.push_back(std::move(r));
-  }
-  Value body;
-  body["runs"] = std::move(runs);
-  return body;
-}
-
-Value BrokerShell::broker_status() const {
-  Value workers = Value::array();
-  for (const WorkerRecord* w : dispatcher_.roster().all()) {
-    Value entry;
-    entry["name"] = w->name;
-    entry["pid"] = w->pid;
-    entry["host"] = w->host;
-    entry["slots"] = w->slots;
-    entry["held"] = Value(Value::Array(w->held.begin(), w->held.end()));
-    entry["items_done"] = static_cast<int64_t>(w->items_done);
-    workers.push_back(std::move(entry));
-  }
-  const DispatchCounters& c = dispatcher_.counters();
-  Value counters;
-  counters["dispatched"] = static_cast<int64_t>(c.dispatched);
-  counters["completed"] = static_cast<int64_t>(c.completed);
-  counters["failed"] = static_cast<int64_t>(c.failed);
-  counters["retried"] = static_cast<int64_t>(c.retried);
-  counters["redelivered"] = static_cast<int64_t>(c.redelivered);
-  counters["stale_results"] = static_cast<int64_t>(c.stale_results);
-  counters["timeouts"] = static_cast<int64_t>(c.timeouts);
-  counters["poisoned"] = static_cast<int64_t>(c.poisoned);
-  counters["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
-  counters["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
-  Value body;
-  body["workers"] = std::move(workers);
-  body["queued"] = static_cast<int64_t>(dispatcher_.queued());
-  body["in_flight"] = static_cast<int64_t>(dispatcher_.in_flight());
-  body["waiting_retry"] = static_cast<int64_t>(dispatcher_.waiting_retry());
-  body["counters"] = std::move(counters);
-  return body;
+  client_outbox_.push_back({identity, protocol::encode(type, body)});
 }
 
 void BrokerShell::settle(TimePoint now) {
-  // Completions start new steps, whose items may complete at once only through the dispatcher,
-  // so one pass per turn suffices; the loop guards against a change that breaks that.
+  // Completions start new steps whose items go back to the dispatcher; repeat while the
+  // dispatcher has more to say (bounded, in case a change ever makes that loop).
   for (int round = 0; round < 64; ++round) {
     dispatcher_.on_tick(now);
     auto completions = dispatcher_.take_completions();
@@ -232,15 +133,14 @@ void BrokerShell::notify_watchers() {
   for (const auto& run_id : coordinator_.take_finished()) {
     auto it = watchers_.find(run_id);
     if (it == watchers_.end()) continue;
-    if (const RunRecord* run = coordinator_.find(run_id)) {
-      const Value body = protocol::to_body(coordinator_.status(*run));
-      for (const auto& identity : it->second) reply(identity, MessageType::kRunStatus, body);
+    if (auto body = api_.status_body(run_id)) {
+      for (const auto& identity : it->second) reply(identity, MessageType::kRunStatus, *body);
     }
     watchers_.erase(it);
   }
 }
 
-void BrokerShell::flush_workers() {
+void BrokerShell::flush() {
   for (auto& frame : dispatcher_.take_outbox()) {
     auto sent = workers_.send({frame.identity, frame.envelope});
     if (!sent.ok()) {
@@ -251,6 +151,11 @@ void BrokerShell::flush_workers() {
       ++unroutable_;
     }
   }
+  for (auto& frames : client_outbox_) {
+    auto sent = clients_.send(frames);
+    if (!sent.ok() || *sent != net::SendOutcome::kSent) ++unroutable_;  // the client left
+  }
+  client_outbox_.clear();
 }
 
 int BrokerShell::run() {
@@ -277,9 +182,21 @@ int BrokerShell::run() {
     }
     if (listening_to_events_ && entries[3].readable) drain_events();
     if (entries[0].readable) drain_workers();
+    settle(clock_.now());
     if (entries[1].readable) drain_clients();
     settle(clock_.now());
-    flush_workers();
+    if (auto st = coordinator_.store().commit(); !st.ok()) {
+      // We cannot keep promises we cannot write down: stop, and let recovery start over from
+      // what is durable.
+      spdlog::critical("broker.db commit failed: {}; stopping", st.error().message);
+      return 70;
+    }
+    Value extra;
+    extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
+    extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
+    extra["unroutable"] = static_cast<int64_t>(unroutable_);
+    api_.set_extra_counters(std::move(extra));
+    flush();
   }
 }
 

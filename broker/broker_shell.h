@@ -1,13 +1,19 @@
 // The broker's effects: one poll loop over the client socket, the worker socket, the
 // supervisor's event socket and the signalfd, with the dispatcher's next deadline as timeout.
-// Each turn: read what is ready, let the cores react, then send everything they produced.
+//
+// Each turn: read what is ready, let the cores react, COMMIT the store, and only then send what
+// the cores produced (replies to clients, work and acknowledgements to workers): nothing is
+// promised before it is durable. A failed commit stops the broker (exit 70) — the supervisor
+// restarts it and the runs are recovered from what was durable.
 #pragma once
 
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "broker/broker_config.h"
+#include "broker/client_api.h"
 #include "broker/dispatcher.h"
 #include "broker/run_coordinator.h"
 #include "common/clock.h"
@@ -25,7 +31,7 @@ struct BrokerEndpoints {
 class BrokerShell {
  public:
   BrokerShell(net::Context& context, const BrokerConfig& config, Dispatcher& dispatcher,
-              RunCoordinator& coordinator, const Clock& clock, int signal_fd);
+              RunCoordinator& coordinator, ClientApi& api, const Clock& clock, int signal_fd);
 
   // Binds the sockets; errors name the endpoint.
   Status bind(const BrokerEndpoints& endpoints);
@@ -37,18 +43,15 @@ class BrokerShell {
   void drain_clients();
   void drain_events();
   void settle(TimePoint now);
-  void flush_workers();
-  void handle_client(const std::string& identity, const protocol::Message& message);
+  void flush();
   void reply(const std::string& identity, protocol::MessageType type, const Value& body);
-  void reply_error(const std::string& identity, const std::string& request, const Error& error);
   void notify_watchers();
-  Value broker_status() const;
-  Value run_list() const;
 
   net::Context& context_;
   const BrokerConfig& config_;
   Dispatcher& dispatcher_;
   RunCoordinator& coordinator_;
+  ClientApi& api_;
   const Clock& clock_;
   int signal_fd_;
   net::Socket clients_;
@@ -56,6 +59,7 @@ class BrokerShell {
   net::Socket events_;
   bool listening_to_events_ = false;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
+  std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit
   net::BadFrameLog bad_worker_frames_{"worker socket"};
   net::BadFrameLog bad_client_frames_{"client socket"};
   uint64_t unroutable_ = 0;

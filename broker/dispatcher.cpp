@@ -84,7 +84,13 @@ void Dispatcher::on_worker_message(std::string_view identity, const protocol::Me
     // A worker we do not know (we restarted, or declared it dead): ask it to say hello. Its
     // result, if this is one, is still taken: attempts decide staleness, not identities.
     ++counters_.unknown_workers;
-    send(identity, MessageType::kReconnect, Value::object());
+    // Once per heartbeat is enough: a worker says hello once, however much it had queued.
+    auto told = reconnect_told_.find(std::string(identity));
+    if (told == reconnect_told_.end() || now - told->second >= config_.heartbeat) {
+      if (reconnect_told_.size() > 10000) reconnect_told_.clear();
+      reconnect_told_[std::string(identity)] = now;
+      send(identity, MessageType::kReconnect, Value::object());
+    }
     if (message.type == MessageType::kWorkResult) handle_result(identity, message.body, now);
     return;
   }
@@ -120,15 +126,32 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   record.last_heard = now;
   record.next_heartbeat = now + config_.heartbeat;
   record.joined = now;
-  // Items the worker still runs occupy its slots until it reports them.
+  // Items the worker still runs occupy its slots until it reports them; queued items among
+  // them (we restarted and recovered their runs) are adopted rather than dispatched again.
+  std::vector<std::pair<std::string, uint32_t>> adopt;
   if (hello->held.is_array()) {
     for (const auto& held : hello->held.as_array()) {
       const std::string id = held.get_string("id");
-      if (!id.empty()) record.held.insert(id);
+      if (id.empty()) continue;
+      record.held.insert(id);
+      adopt.emplace_back(id, static_cast<uint32_t>(held.get_int("attempt", 1)));
     }
   }
   if (WorkerRecord* previous = roster_.find(identity)) {
     for (const auto& id : previous->held) record.held.insert(id);
+  }
+  for (const auto& [id, attempt] : adopt) {
+    auto it = items_.find(id);
+    if (it == items_.end() || it->second.state != ItemState::kQueued) continue;
+    Item& item = it->second;
+    item.state = ItemState::kInFlight;
+    item.attempt = attempt;
+    item.dispatched_here = true;
+    item.worker = std::string(identity);
+    item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
+    deadlines_.emplace(item.deadline, id);
+    ++in_flight_count_;
+    ++counters_.adopted;
   }
   spdlog::info("worker {} (pid {}, {} slot{}) joined", record.name, record.pid, record.slots,
                record.slots == 1 ? "" : "s");
@@ -147,7 +170,26 @@ void Dispatcher::handle_result(std::string_view identity, const Value& body, Tim
     return;
   }
   release_credit(identity, result->item_id);
+  // Acknowledged whatever becomes of it (sent after the turn's commit): a stale result is
+  // one the worker may forget as well.
+  Value ack;
+  ack["id"] = result->item_id;
+  ack["attempt"] = result->attempt;
+  pending_acks_[std::string(identity)].push_back(std::move(ack));
   auto it = items_.find(result->item_id);
+  if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
+    // Finished under the previous broker process: take it rather than run the item again.
+    Item& item = it->second;
+    item.attempt = result->attempt;
+    item.dispatched_here = true;
+    ++counters_.adopted;
+    if (result->result.get_bool("success")) {
+      complete(item, std::move(result->result));
+    } else {
+      attempt_failed(item, std::move(result->result), now);
+    }
+    return;
+  }
   if (it == items_.end() || it->second.state != ItemState::kInFlight ||
       it->second.attempt != result->attempt) {
     ++counters_.stale_results;
@@ -192,7 +234,8 @@ void Dispatcher::complete(Item& item, Value result) {
   } else {
     ++counters_.failed;
   }
-  completions_.push_back(Completion{item.spec.item_id, item.spec.run_id, std::move(result)});
+  completions_.push_back(
+      Completion{item.spec.item_id, item.spec.run_id, item.spec.step_name, std::move(result)});
   items_.erase(item.spec.item_id);  // `item` dangles from here on
 }
 
@@ -286,7 +329,16 @@ void Dispatcher::on_tick(TimePoint now) {
   pump(now);
 }
 
+std::vector<WorkerFrame> Dispatcher::take_outbox() {
+  for (auto& [identity, acks] : pending_acks_) {
+    send(identity, MessageType::kResultAck, protocol::to_body(protocol::ResultAck{std::move(acks)}));
+  }
+  pending_acks_.clear();
+  return std::exchange(outbox_, {});
+}
+
 void Dispatcher::pump(TimePoint now) {
+  if (now < hold_until_) return;
   while (!ready_.empty()) {
     const std::string id = ready_.front();
     auto it = items_.find(id);
@@ -299,6 +351,7 @@ void Dispatcher::pump(TimePoint now) {
     ready_.pop_front();
     Item& item = it->second;
     item.state = ItemState::kInFlight;
+    item.dispatched_here = true;
     ++item.attempt;
     item.worker = worker->identity;
     item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
@@ -329,6 +382,7 @@ TimePoint Dispatcher::next_deadline(TimePoint now) const {
   }
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
   if (!retry_at_.empty()) next = std::min(next, retry_at_.begin()->first);
+  if (hold_until_ > now && !ready_.empty()) next = std::min(next, hold_until_);
   return next;
 }
 

@@ -3,7 +3,9 @@
 //
 // - Credit: a worker holds at most the slots it announced (WorkerRoster).
 // - Every dispatch is an attempt with a number and a deadline; a result for any attempt but the
-//   one in flight is stale and discarded (counted).
+//   one in flight is stale and discarded (counted). One exception: a recovered item that this
+//   broker has not dispatched yet takes a result a worker presents for it (work finished under
+//   the previous broker process), instead of running it again.
 // - A worker that leaves, dies (supervisor event) or falls silent (heartbeat liveness) has its
 //   items redelivered at once; an item whose holders die `poison_threshold` times is given up as
 //   poison.
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "broker/work_spec.h"
+#include "common/protocol/work.h"
 #include "broker/worker_roster.h"
 #include "common/clock.h"
 #include "common/protocol/envelope.h"
@@ -58,6 +61,7 @@ struct DispatchCounters {
   uint64_t timeouts = 0;
   uint64_t poisoned = 0;
   uint64_t unknown_workers = 0;  // messages from identities we did not know
+  uint64_t adopted = 0;          // items a worker still held after a broker restart
 };
 
 class Dispatcher {
@@ -78,10 +82,15 @@ class Dispatcher {
   void on_tick(TimePoint now);
   // Dispatches queued items to workers with credit.
   void pump(TimePoint now);
+  // Dispatches nothing before `until`: after a restart, workers get that long to say hello and
+  // declare what they still hold, so that it is adopted instead of run twice.
+  void hold_dispatch_until(TimePoint until) { hold_until_ = until; }
 
   TimePoint next_deadline(TimePoint now) const;
 
-  std::vector<WorkerFrame> take_outbox() { return std::exchange(outbox_, {}); }
+  // Frames to send, acknowledgements of the results received since the last call included.
+  // REQUIRES: the completions taken since the last call are durable (acks promise that).
+  std::vector<WorkerFrame> take_outbox();
   std::vector<Completion> take_completions() { return std::exchange(completions_, {}); }
 
   // Introspection for status and metrics.
@@ -104,6 +113,7 @@ class Dispatcher {
     uint32_t attempt = 0;   // of the last dispatch
     uint32_t failures = 0;  // counted against spec.retry.max_attempts
     uint32_t deaths = 0;    // holders that died while running it
+    bool dispatched_here = false;  // by this broker process (false for a recovered item)
     std::string worker;     // identity holding the current attempt
     TimePoint deadline{};
     Value last_error;       // {error, error_code} of the last failure
@@ -126,6 +136,9 @@ class Dispatcher {
   std::multimap<TimePoint, std::string> deadlines_;  // in-flight attempts; stale entries skipped
   size_t in_flight_count_ = 0;
   std::vector<WorkerFrame> outbox_;
+  std::unordered_map<std::string, Value> pending_acks_;  // identity -> [{id, attempt}]
+  std::unordered_map<std::string, TimePoint> reconnect_told_;  // identity -> when told
+  TimePoint hold_until_{};
   std::vector<Completion> completions_;
   DispatchCounters counters_;
   std::mt19937_64 random_;

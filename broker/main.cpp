@@ -69,15 +69,38 @@ int main(int argc, char** argv) {
   dispatch.instance_id = pl::new_id("broker-");
   dispatch.local_host = host;
 
+  auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string());
+  if (!store.ok()) {
+    spdlog::error("{}", store.error().message);
+    return 75;
+  }
+
   pl::RealClock clock;
   pl::broker::Dispatcher dispatcher(dispatch, std::random_device{}());
   pl::broker::RunSettings settings;
   settings.default_timeout_ms = config->default_timeout_ms;
   settings.default_max_parallel = config->default_max_parallel;
-  pl::broker::RunCoordinator coordinator(dispatcher, settings);
+  pl::broker::RunCoordinator coordinator(dispatcher, **store, settings);
+  pl::broker::ClientApi api(coordinator, dispatcher, pl::broker::ClientLimits{config->max_running_runs});
+
+  // Runs that were running when the last broker stopped continue; recorded items are not run
+  // again. Workers get a moment to declare what they still hold before anything is dispatched.
+  auto recovered = coordinator.recover(clock.wall_now());
+  if (!recovered.ok()) {
+    spdlog::error("recovering runs from {}: {}", paths.broker_db().string(), recovered.error().message);
+    return 75;
+  }
+  if (*recovered > 0) {
+    dispatcher.hold_dispatch_until(clock.now() + config->heartbeat * 3 / 2);
+    spdlog::info("recovered {} run(s)", *recovered);
+  }
+  if (auto st = (*store)->commit(); !st.ok()) {
+    spdlog::error("{}", st.error().message);
+    return 75;
+  }
 
   pl::net::Context context;
-  pl::broker::BrokerShell shell(context, *config, dispatcher, coordinator, clock, *signal_fd);
+  pl::broker::BrokerShell shell(context, *config, dispatcher, coordinator, api, clock, *signal_fd);
   if (auto st = shell.bind(endpoints); !st.ok()) {
     spdlog::error("{}", st.error().message);
     return 75;

@@ -25,14 +25,33 @@ std::string_view run_state_name(RunState state) {
   return "unknown";
 }
 
-RunCoordinator::RunCoordinator(Dispatcher& dispatcher, RunSettings settings)
-    : dispatcher_(dispatcher), settings_(settings) {}
+RunCoordinator::RunCoordinator(Dispatcher& dispatcher, RunStore& store, RunSettings settings)
+    : dispatcher_(dispatcher), store_(store), settings_(settings) {}
 
 RunCoordinator::~RunCoordinator() = default;
 
 void RunCoordinator::submit(WorkSpec spec) { dispatcher_.submit(std::move(spec)); }
 
 void RunCoordinator::abandon(const std::string& item_id) { dispatcher_.cancel_item(item_id); }
+
+std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
+  // Only a recovered or resumed run can have records; a new run's items never do, so it
+  // costs nothing.
+  const std::string run_id = item_id.substr(0, item_id.find('/'));
+  if (!replaying_runs_.count(run_id)) return std::nullopt;
+  auto memo = store_.item_result(item_id);
+  if (!memo.ok()) {
+    note(memo.error(), "reading an item's recorded result");
+    return std::nullopt;  // the item runs again: costly, but never wrong
+  }
+  return *memo;
+}
+
+void RunCoordinator::note(const Status& status, std::string_view what) {
+  if (status.ok()) return;
+  ++counters_.store_errors;
+  spdlog::error("broker.db: {}: {}", what, status.error().message);
+}
 
 namespace {
 
@@ -53,13 +72,14 @@ fs::path resolve_dir(const std::string& given, const std::string& from_pipeline,
 
 }  // namespace
 
-Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, WallTime now) {
-  auto loaded = pipeline::load_pipeline_text(request.pipeline_yaml, request.pipeline_path);
+Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool replaying,
+                                              WallTime now) {
+  auto loaded = pipeline::load_pipeline_text(stored.pipeline_yaml, stored.pipeline_path);
   if (!loaded.ok()) return diagnostics_error(loaded.diagnostics);
-  const fs::path base_dir = fs::path(request.pipeline_path).parent_path();
+  const fs::path base_dir = fs::path(stored.pipeline_path).parent_path();
   auto problems = pipeline::validate_pipeline(*loaded.pipeline, {base_dir});
   if (pipeline::has_errors(problems)) return diagnostics_error(problems);
-  auto inputs = pipeline::bind_inputs(*loaded.pipeline, request.inputs);
+  auto inputs = pipeline::bind_inputs(*loaded.pipeline, stored.inputs);
   if (!inputs.ok()) return std::move(inputs).error();
 
   PipelineContext context;
@@ -67,31 +87,119 @@ Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, W
   context.inputs = std::move(*inputs);
   RunPaths paths;
   paths.base_dir = base_dir;
-  paths.workspace_dir = resolve_dir(request.workspace_dir, context.pipeline->workspace_dir, base_dir);
-  paths.output_dir = resolve_dir(request.output_dir, context.pipeline->output_dir, base_dir);
+  paths.workspace_dir = resolve_dir(stored.workspace_dir, context.pipeline->workspace_dir, base_dir);
+  paths.output_dir = resolve_dir(stored.output_dir, context.pipeline->output_dir, base_dir);
 
   RunRecord record;
-  record.id = new_id("run-", now);
+  record.id = stored.id.empty() ? new_id("run-", now) : stored.id;
   record.pipeline_name = context.pipeline->name;
-  record.pipeline_path = request.pipeline_path;
-  record.created_ms = unix_millis(now);
+  record.pipeline_path = stored.pipeline_path;
+  record.created_ms = stored.created_ms ? stored.created_ms : unix_millis(now);
+  record.replaying = replaying;
   const std::string id = record.id;
   ItemSink& sink = *this;
   record.execution = std::make_unique<RunExecution>(id, std::move(context), std::move(paths),
                                                     settings_, sink);
-  RunRecord& run = runs_.emplace(id, std::move(record)).first->second;
-  spdlog::info("run {} accepted: {} ({})", id, run.pipeline_name, run.pipeline_path);
+  runs_.erase(id);
+  runs_.emplace(id, std::move(record));
+  if (replaying) replaying_runs_.insert(id);
+  return id;
+}
+
+Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, WallTime now) {
+  StoredRun stored;
+  stored.pipeline_path = request.pipeline_path;
+  stored.pipeline_yaml = request.pipeline_yaml;
+  stored.inputs = request.inputs;
+  stored.workspace_dir = request.workspace_dir;
+  stored.output_dir = request.output_dir;
+  stored.state = "running";
+  stored.created_ms = unix_millis(now);
+  auto id = start_run(stored, /*replaying=*/false, now);
+  if (!id.ok()) return id;
+  RunRecord& run = runs_.at(*id);
+  stored.id = *id;
+  stored.pipeline_name = run.pipeline_name;
+  if (auto st = store_.put_run(stored); !st.ok()) {
+    note(st, "recording an accepted run");
+    runs_.erase(*id);
+    return make_error(ErrorCode::kUnavailable, "the broker cannot record the run: " + st.error().message);
+  }
+  ++counters_.accepted;
+  spdlog::info("run {} accepted: {} ({})", *id, run.pipeline_name, run.pipeline_path);
   run.execution->start();
   settle(run, now);
   return id;
 }
 
+Result<size_t> RunCoordinator::recover(WallTime now) {
+  auto unfinished = store_.unfinished_runs();
+  if (!unfinished.ok()) return std::move(unfinished).error();
+  size_t recovered = 0;
+  for (const StoredRun& stored : *unfinished) {
+    auto id = start_run(stored, /*replaying=*/true, now);
+    if (!id.ok()) {
+      // The pipeline no longer loads (a broker of another version?): fail it loudly rather
+      // than leave it running forever.
+      spdlog::error("run {} cannot be recovered: {}", stored.id, id.error().message);
+      Value result;
+      result["success"] = false;
+      result["error"] = "not recoverable: " + id.error().message;
+      note(store_.finish_run(stored.id, "failed", result, result.get_string("error"), unix_millis(now)),
+           "failing an unrecoverable run");
+      continue;
+    }
+    ++recovered;
+    ++counters_.recovered;
+    RunRecord& run = runs_.at(*id);
+    auto done = store_.item_count(*id);
+    spdlog::info("run {} recovered ({} item results on record)", *id, done.ok() ? *done : 0);
+    run.execution->start();
+    settle(run, now);
+  }
+  return recovered;
+}
+
+Status RunCoordinator::resume(const std::string& run_id, WallTime now) {
+  if (const RunRecord* held = find(run_id); held && held->state == RunState::kRunning) {
+    return make_error(ErrorCode::kConflict, "run " + run_id + " is still running");
+  }
+  auto stored = store_.get_run(run_id);
+  if (!stored.ok()) return std::move(stored).error();
+  if (!*stored) return make_error(ErrorCode::kNotFound, "no run " + run_id);
+  if ((*stored)->state == "succeeded") {
+    return make_error(ErrorCode::kConflict, "run " + run_id + " already succeeded");
+  }
+  if (auto st = store_.drop_failed_items(run_id); !st.ok()) return st;
+  if (auto st = store_.reopen_run(run_id); !st.ok()) return st;
+  auto id = start_run(**stored, /*replaying=*/true, now);
+  if (!id.ok()) return std::move(id).error();
+  std::erase(finished_order_, run_id);
+  RunRecord& run = runs_.at(run_id);
+  spdlog::info("run {} resumed", run_id);
+  run.execution->start();
+  settle(run, now);
+  return ok_status();
+}
+
 void RunCoordinator::on_completions(std::vector<Completion> completions, WallTime now) {
   for (auto& completion : completions) {
     auto it = runs_.find(completion.run_id);
-    if (it == runs_.end() || !it->second.execution) continue;
-    it->second.execution->on_item_completed(completion.item_id, std::move(completion.result));
-    settle(it->second, now);
+    if (it == runs_.end() || !it->second.execution) continue;  // cancelled meanwhile
+    RunRecord& run = it->second;
+    note(store_.put_item_result(run.id, completion.item_id, completion.result),
+         "recording an item result");
+    if (!completion.result.get_bool("success") &&
+        completion.result.get_string("error_code") != "cancelled") {
+      ++counters_.dead_letters;
+      note(store_.put_dead_letter(DeadLetter{completion.item_id, run.id, completion.step_name,
+                                             completion.result.get_int("attempts"),
+                                             completion.result.get_string("error"),
+                                             unix_millis(now)}),
+           "recording a dead letter");
+    }
+    run.execution->on_item_completed(completion.item_id, std::move(completion.result));
+    settle(run, now);
   }
 }
 
@@ -103,18 +211,30 @@ void RunCoordinator::settle(RunRecord& run, WallTime now) {
   run.error = run.result.get_string("error");
   run.finished_ms = unix_millis(now);
   run.execution.reset();
+  replaying_runs_.erase(run.id);
+  note(store_.finish_run(run.id, std::string(run_state_name(run.state)), run.result, run.error,
+                         run.finished_ms),
+       "recording a finished run");
   finished_.push_back(run.id);
   finished_order_.push_back(run.id);
   if (success) {
+    ++counters_.succeeded;
     spdlog::info("run {} succeeded", run.id);
   } else {
+    ++counters_.failed;
     spdlog::warn("run {} failed: {}", run.id, run.error);
   }
 }
 
 Status RunCoordinator::cancel(const std::string& run_id, WallTime now) {
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return make_error(ErrorCode::kNotFound, "no run " + run_id);
+  if (it == runs_.end()) {
+    auto stored = store_.get_run(run_id);
+    if (stored.ok() && *stored) {
+      return make_error(ErrorCode::kConflict, "run " + run_id + " is already " + (*stored)->state);
+    }
+    return make_error(ErrorCode::kNotFound, "no run " + run_id);
+  }
   RunRecord& run = it->second;
   if (run.state != RunState::kRunning) {
     return make_error(ErrorCode::kConflict,
@@ -123,12 +243,16 @@ Status RunCoordinator::cancel(const std::string& run_id, WallTime now) {
   dispatcher_.cancel_run(run_id);
   if (run.execution) run.execution->cancel();
   run.execution.reset();
+  replaying_runs_.erase(run_id);
   run.state = RunState::kCancelled;
   run.error = "cancelled";
   run.result = Value::object();
   run.result["success"] = false;
   run.result["error"] = "cancelled";
   run.finished_ms = unix_millis(now);
+  note(store_.finish_run(run_id, "cancelled", run.result, run.error, run.finished_ms),
+       "recording a cancelled run");
+  ++counters_.cancelled;
   finished_.push_back(run_id);
   finished_order_.push_back(run_id);
   spdlog::info("run {} cancelled", run_id);
@@ -137,9 +261,16 @@ Status RunCoordinator::cancel(const std::string& run_id, WallTime now) {
 
 void RunCoordinator::forget_finished_beyond(size_t keep) {
   while (finished_order_.size() > keep) {
-    runs_.erase(finished_order_.front());
+    auto it = runs_.find(finished_order_.front());
+    if (it != runs_.end() && it->second.state != RunState::kRunning) runs_.erase(it);
     finished_order_.pop_front();
   }
+}
+
+size_t RunCoordinator::running() const {
+  size_t n = 0;
+  for (const auto& [id, run] : runs_) n += run.state == RunState::kRunning ? 1 : 0;
+  return n;
 }
 
 const RunRecord* RunCoordinator::find(const std::string& run_id) const {
@@ -154,9 +285,10 @@ protocol::RunStatus RunCoordinator::status(const RunRecord& run) const {
   Value progress;
   if (run.execution) {
     const RunProgress& p = run.execution->progress();
-    progress["done"] = static_cast<int64_t>(p.done);
+    progress["done"] = static_cast<int64_t>(p.done + p.replayed);
     progress["failed"] = static_cast<int64_t>(p.failed);
     progress["running"] = static_cast<int64_t>(p.submitted - p.done);
+    progress["replayed"] = static_cast<int64_t>(p.replayed);
   }
   s.progress = std::move(progress);
   if (run.state != RunState::kRunning) {

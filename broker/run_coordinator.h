@@ -1,15 +1,24 @@
-// Every run the broker holds: accepts submissions (parse, validate, bind inputs), drives each
-// run's execution with the dispatcher's completions, and answers what a run's status is.
+// Every run the broker holds: accepts submissions (parse, validate, bind inputs), records them
+// in the RunStore, drives each run's execution with the dispatcher's completions, and recovers
+// unfinished runs after a restart.
+//
+// Durability contract: everything this class writes goes through the store and becomes durable
+// at the store's next commit, which the shell performs before it sends any reply or
+// acknowledgement of the turn. A run accepted is therefore never lost, and an item result
+// recorded is never produced again: recovered and resumed runs finish recorded items from the
+// store (ItemSink::recorded).
 #pragma once
 
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "broker/dispatcher.h"
 #include "broker/run_execution.h"
+#include "broker/run_store.h"
 #include "common/clock.h"
 #include "common/protocol/client.h"
 #include "common/result.h"
@@ -26,40 +35,66 @@ struct RunRecord {
   RunState state = RunState::kRunning;
   int64_t created_ms = 0;   // wall clock
   int64_t finished_ms = 0;  // wall clock, 0 while running
+  bool replaying = false;   // recovered or resumed: consult the memo before dispatching
   std::unique_ptr<RunExecution> execution;
   Value result;             // when finished
   std::string error;        // when failed
 };
 
+struct CoordinatorCounters {
+  uint64_t accepted = 0;
+  uint64_t recovered = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t cancelled = 0;
+  uint64_t dead_letters = 0;
+  uint64_t store_errors = 0;
+};
+
 class RunCoordinator : private ItemSink {
  public:
-  RunCoordinator(Dispatcher& dispatcher, RunSettings settings);
+  RunCoordinator(Dispatcher& dispatcher, RunStore& store, RunSettings settings);
   ~RunCoordinator() override;
 
   // Accepts a run and starts it. kInvalidInput (with every diagnostic, one per line) when the
   // pipeline does not load or validate, or the inputs do not bind.
   Result<std::string> submit(const protocol::SubmitRun& request, WallTime now);
+  // Loads the store's unfinished runs and starts them again; returns how many.
+  Result<size_t> recover(WallTime now);
   void on_completions(std::vector<Completion> completions, WallTime now);
   Status cancel(const std::string& run_id, WallTime now);
+  // Runs a failed or cancelled run again: recorded successes are kept, failed items run again.
+  Status resume(const std::string& run_id, WallTime now);
 
   // Runs that finished since the last call.
   std::vector<std::string> take_finished() { return std::exchange(finished_, {}); }
+  // A run held in memory (running, or finished recently).
   const RunRecord* find(const std::string& run_id) const;
   protocol::RunStatus status(const RunRecord& run) const;
   const std::map<std::string, RunRecord>& runs() const { return runs_; }
-  // Forgets the oldest finished runs beyond `keep` (running runs are never forgotten).
+  // Forgets (from memory; the store keeps them) the oldest finished runs beyond `keep`.
   void forget_finished_beyond(size_t keep);
+  size_t running() const;
+  const CoordinatorCounters& counters() const { return counters_; }
+  RunStore& store() { return store_; }
 
  private:
   void submit(WorkSpec spec) override;
   void abandon(const std::string& item_id) override;
+  std::optional<Value> recorded(const std::string& item_id) override;
+
+  Result<std::string> start_run(const StoredRun& stored, bool replaying, WallTime now);
   void settle(RunRecord& run, WallTime now);
+  void note(const Status& status, std::string_view what);
 
   Dispatcher& dispatcher_;
+  RunStore& store_;
   RunSettings settings_;
   std::map<std::string, RunRecord> runs_;
+  std::set<std::string> replaying_runs_;
   std::vector<std::string> finished_;
   std::deque<std::string> finished_order_;  // oldest first
+  CoordinatorCounters counters_;
 };
 
 }  // namespace pl::broker

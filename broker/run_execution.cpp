@@ -53,6 +53,12 @@ void RunExecution::node_finished(const Node& node, Value result) {
 }
 
 void RunExecution::submit_item(const Node& leaf, WorkSpec spec) {
+  if (auto memo = sink_.recorded(spec.item_id)) {
+    // Finished in an earlier life of this run: finish from the record, dispatch nothing.
+    ++progress_.replayed;
+    replayed_.emplace_back(leaf.id(), std::move(*memo));
+    return;
+  }
   items_[spec.item_id] = leaf.id();
   ++progress_.submitted;
   sink_.submit(std::move(spec));
@@ -85,6 +91,7 @@ void RunExecution::on_item_completed(const std::string& item_id, Value result) {
 
 void RunExecution::cancel() {
   completions_.clear();
+  replayed_.clear();
   root_.reset();
   finished_ = true;
   result_ = Value::object();
@@ -95,7 +102,16 @@ void RunExecution::cancel() {
 void RunExecution::drain() {
   if (draining_) return;  // a completion handled below may queue more; the loop takes them
   draining_ = true;
-  while (!completions_.empty() && !finished_) {
+  while ((!completions_.empty() || !replayed_.empty()) && !finished_) {
+    if (!replayed_.empty()) {
+      // Deliver memo results as if their items had just completed (never from inside start()).
+      auto [leaf_id, result] = std::move(replayed_.front());
+      replayed_.pop_front();
+      if (auto node = nodes_.find(leaf_id); node != nodes_.end()) {
+        node->second->item_done(std::move(result));
+      }
+      continue;
+    }
     auto [id, result] = std::move(completions_.front());
     completions_.pop_front();
     auto it = nodes_.find(id);
@@ -111,6 +127,7 @@ void RunExecution::drain() {
   draining_ = false;
   if (finished_) {
     completions_.clear();
+    replayed_.clear();
     root_.reset();
   }
 }

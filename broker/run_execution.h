@@ -15,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -33,6 +34,9 @@ class ItemSink {
   virtual void submit(WorkSpec spec) = 0;
   // The item is no longer wanted: drop it if queued, cancel it if running.
   virtual void abandon(const std::string& item_id) = 0;
+  // The item's final result if an earlier life of this run recorded one (the memo that keeps a
+  // recovered or resumed run from running a completed item again); nullopt otherwise.
+  virtual std::optional<Value> recorded(const std::string& item_id) = 0;
 };
 
 struct RunSettings {
@@ -47,9 +51,10 @@ struct RunPaths {
 };
 
 struct RunProgress {
-  uint64_t submitted = 0;
-  uint64_t done = 0;
-  uint64_t failed = 0;
+  uint64_t submitted = 0;  // items handed to the dispatcher
+  uint64_t done = 0;       // of those, finished
+  uint64_t failed = 0;     // of those, finished unsuccessfully
+  uint64_t replayed = 0;   // items finished from the memo, never dispatched
 };
 
 class RunExecution;
@@ -133,6 +138,7 @@ class RunExecution {
   std::unordered_map<uint64_t, Node*> nodes_;
   std::unordered_map<std::string, uint64_t> items_;  // item id -> leaf node id
   std::deque<std::pair<uint64_t, Value>> completions_;
+  std::deque<std::pair<uint64_t, Value>> replayed_;  // leaf id -> memo result, to deliver
   bool draining_ = false;
   bool finished_ = false;
   Value result_;

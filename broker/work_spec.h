@@ -36,6 +36,7 @@ struct WorkSpec {
 struct Completion {
   std::string item_id;
   std::string run_id;
+  std::string step_name;
   Value result;
 };
 

@@ -9,7 +9,7 @@ using protocol::MessageType;
 WorkerCore::WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness)
     : identity_(std::move(identity)), heartbeat_(heartbeat), liveness_(liveness) {}
 
-SendMessage WorkerCore::hello() const {
+std::vector<WorkerCommand> WorkerCore::introduce() const {
   protocol::WorkerHello h;
   h.worker_name = identity_.name;
   h.pid = identity_.pid;
@@ -23,7 +23,12 @@ SendMessage WorkerCore::hello() const {
     held.push_back(std::move(entry));
   }
   h.held = std::move(held);
-  return {MessageType::kWorkerHello, protocol::to_body(h)};
+  std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkerHello, protocol::to_body(h)}};
+  // Whatever the broker did not acknowledge may not be durable there: send it again.
+  for (const auto& [id, result] : unacked_) {
+    out.push_back(SendMessage{MessageType::kWorkResult, protocol::to_body(result)});
+  }
+  return out;
 }
 
 SendMessage WorkerCore::heartbeat() const {
@@ -36,7 +41,7 @@ std::vector<WorkerCommand> WorkerCore::on_connected(TimePoint now) {
   welcomed_ = false;
   last_heard_ = now;
   next_heartbeat_ = now + heartbeat_;
-  return {hello()};
+  return introduce();
 }
 
 std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& message, TimePoint now) {
@@ -54,10 +59,21 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
     }
     case MessageType::kReconnect:
       // The broker does not know us (it restarted): hello again on the same connection.
-      out.push_back(hello());
+      out = introduce();
       break;
     case MessageType::kBrokerHeartbeat:
       break;
+    case MessageType::kResultAck: {
+      auto ack = protocol::result_ack_from(message.body);
+      if (!ack.ok()) break;
+      for (const auto& entry : ack->acks.as_array()) {
+        auto it = unacked_.find(entry.get_string("id"));
+        if (it != unacked_.end() && it->second.attempt == entry.get_int("attempt")) {
+          unacked_.erase(it);
+        }
+      }
+      break;
+    }
     case MessageType::kWorkItem: {
       auto item = protocol::work_item_from(message.body);
       if (!item.ok()) break;
@@ -102,7 +118,9 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
 std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result, TimePoint) {
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
-  return {SendMessage{MessageType::kWorkResult, protocol::to_body(result)}};
+  SendMessage send{MessageType::kWorkResult, protocol::to_body(result)};
+  unacked_[result.item_id] = std::move(result);
+  return {std::move(send)};
 }
 
 std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {

@@ -3,6 +3,9 @@
 // it returns.
 //
 // It says hello on every (re)connection, announcing its slots and the items it still runs;
+// keeps every result until the broker acknowledges it (the broker does so once the result is
+// durable) and sends the unacknowledged ones again right after each hello (one connection keeps
+// order, so the broker reads them after the hello), so a broker crash loses no finished work;
 // sends heartbeats every heartbeat interval; counts the broker gone after `liveness` silent
 // intervals and asks for a reconnection; accepts at most `slots` items at once; and asks the
 // executor pool to cancel an item when the broker says so or when its deadline passes.
@@ -61,6 +64,7 @@ class WorkerCore {
   TimePoint next_deadline() const;
 
   size_t running() const { return running_.size(); }
+  size_t unacknowledged() const { return unacked_.size(); }
   bool welcomed() const { return welcomed_; }
   const std::string& broker_instance() const { return broker_instance_; }
   uint64_t refused_items() const { return refused_items_; }
@@ -72,7 +76,8 @@ class WorkerCore {
     bool cancel_sent = false;
   };
 
-  SendMessage hello() const;
+  // hello, then every unacknowledged result again.
+  std::vector<WorkerCommand> introduce() const;
   SendMessage heartbeat() const;
 
   WorkerIdentity identity_;
@@ -83,6 +88,7 @@ class WorkerCore {
   bool welcomed_ = false;
   std::string broker_instance_;
   std::map<std::string, Running> running_;  // item id -> attempt running here
+  std::map<std::string, protocol::WorkResult> unacked_;  // sent, not yet acknowledged
   uint64_t refused_items_ = 0;
 };
 

@@ -20,6 +20,7 @@ enum class MessageType : uint16_t {
   kCancelItem = 112,       // stop an attempt (cancelled run, deadline passed)
   kWelcome = 113,          // reply to kWorkerHello: the broker's instance id and settings
   kReconnect = 114,        // the broker does not know this worker: say hello again
+  kResultAck = 115,        // these results are durable: the worker may forget them
 
   // client -> broker
   kSubmitRun = 200,
@@ -27,11 +28,16 @@ enum class MessageType : uint16_t {
   kCancelRun = 202,
   kListRuns = 203,
   kBrokerStatusRequest = 204,
+  kRunDetailRequest = 205,  // {run}: what `pipelinectl runs show` prints
+  kResumeRun = 206,         // {run}: run a failed or cancelled run again
+  kExportRun = 207,         // {run}: the run's checkpoint: the run and every item result
   // broker -> client
   kRunAccepted = 210,
   kRunStatus = 211,
   kRunList = 212,
   kBrokerStatus = 213,
+  kRunDetail = 214,
+  kRunExport = 215,
   kClientError = 299,      // any request's failure: {code, message}
 
   // control: client -> supervisor and its replies

@@ -124,3 +124,22 @@ Result<CancelItem> cancel_item_from(const Value& body) {
 }
 
 }  // namespace pl::protocol
+
+namespace pl::protocol {
+
+Value to_body(const ResultAck& m) {
+  Value v;
+  v["acks"] = m.acks.is_null() ? Value::array() : m.acks;
+  return v;
+}
+
+Result<ResultAck> result_ack_from(const Value& body) {
+  BodyReader r(body, "result_ack");
+  ResultAck m;
+  m.acks = r.value("acks");
+  if (!r.ok()) return r.status().error();
+  if (!m.acks.is_array()) return make_error(ErrorCode::kInvalidInput, "result_ack: acks is not a list");
+  return m;
+}
+
+}  // namespace pl::protocol

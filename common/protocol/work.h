@@ -20,7 +20,9 @@ struct WorkerHello {
   int64_t pid = 0;
   std::string host;
   uint32_t slots = 1;
-  Value held;  // list of {item_id, attempt} still running here (after a broker restart)
+  // {id, attempt} of every item running here or finished but not yet acknowledged: after a
+  // broker restart the broker adopts these instead of dispatching them again.
+  Value held;
 };
 
 struct Welcome {
@@ -53,6 +55,12 @@ struct WorkResult {
   Value result;
 };
 
+// Results the broker has made durable; the worker keeps every other result it sent and sends
+// it again after reconnecting, so a broker crash between receipt and commit loses nothing.
+struct ResultAck {
+  Value acks;  // list of {id, attempt}
+};
+
 struct CancelItem {
   std::string item_id;
   uint32_t attempt = 1;
@@ -65,6 +73,7 @@ Value to_body(const Heartbeat& m);
 Value to_body(const WorkItem& m);
 Value to_body(const WorkResult& m);
 Value to_body(const CancelItem& m);
+Value to_body(const ResultAck& m);
 
 Result<WorkerHello> worker_hello_from(const Value& body);
 Result<Welcome> welcome_from(const Value& body);
@@ -72,5 +81,6 @@ Result<Heartbeat> heartbeat_from(const Value& body);
 Result<WorkItem> work_item_from(const Value& body);
 Result<WorkResult> work_result_from(const Value& body);
 Result<CancelItem> cancel_item_from(const Value& body);
+Result<ResultAck> result_ack_from(const Value& body);
 
 }  // namespace pl::protocol

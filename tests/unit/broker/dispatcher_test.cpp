@@ -326,5 +326,47 @@ TEST_F(DispatcherTest, ByeRedeliversAtOnce) {
   EXPECT_NE(items[0].identity, first[0].identity);
 }
 
+TEST_F(DispatcherTest, EveryResultIsAcknowledgedOnceTheOutboxIsTaken) {
+  hello("w1", 2);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  take();
+  result("w1", "a", 1, true);
+  result("w1", "ghost", 7, true);  // unknown: acknowledged too, so the worker forgets it
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kResultAck);
+  ASSERT_EQ(sent[0].body.find("acks")->size(), 2u);
+  EXPECT_EQ(sent[0].body.find("acks")->as_array()[0].get_string("id"), "a");
+}
+
+TEST_F(DispatcherTest, QueuedItemsAWorkerDeclaresHeldAreAdoptedNotDispatchedAgain) {
+  submit("a");
+  submit("b");
+  Value held = Value::array();
+  held.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(4)}}));
+  protocol::WorkerHello h{"w1", 1, "", 2, held};
+  alive_.push_back("w1");
+  deliver("w1", MessageType::kWorkerHello, protocol::to_body(h));
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);  // a is adopted, only b goes out
+  EXPECT_EQ(items[0].body.get_string("id"), "b");
+  EXPECT_EQ(dispatcher_.counters().adopted, 1u);
+  result("w1", "a", 4, true);  // the adopted attempt's result counts
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, NothingIsDispatchedDuringTheHold) {
+  dispatcher_.hold_dispatch_until(clock_.now() + 1500ms);
+  hello("w1", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty());
+  EXPECT_LE(dispatcher_.next_deadline(clock_.now()), clock_.now() + 1500ms);
+  tick(1500ms);
+  EXPECT_EQ(take_items().size(), 1u);
+}
+
 }  // namespace
 }  // namespace pl::broker

@@ -16,8 +16,14 @@ class FakeSink final : public ItemSink {
  public:
   void submit(WorkSpec spec) override { submitted.push_back(std::move(spec)); }
   void abandon(const std::string& item_id) override { abandoned.push_back(item_id); }
+  std::optional<Value> recorded(const std::string& item_id) override {
+    auto it = memo.find(item_id);
+    if (it == memo.end()) return std::nullopt;
+    return it->second;
+  }
   std::vector<WorkSpec> submitted;
   std::vector<std::string> abandoned;
+  std::map<std::string, Value> memo;
 };
 
 class RunExecutionTest : public ::testing::Test {
@@ -339,6 +345,50 @@ TEST_F(RunExecutionTest, LateCompletionOfAnAbandonedItemIsIgnored) {
   EXPECT_EQ(sink_.abandoned.size(), 1u);
   complete(1);  // arrives anyway
   EXPECT_FALSE(run_->result().get_bool("success"));
+}
+
+Value echo_result(Value data) {
+  Value r;
+  r["success"] = true;
+  r["data"] = data;
+  return r;
+}
+
+TEST_F(RunExecutionTest, RecordedItemsFinishFromTheMemoWithoutBeingDispatched) {
+  sink_.memo["r1/s0"] = echo_result(Value(Value::Object{{"n", Value(5)}}));
+  sink_.memo["r1/s1.i0.s0"] = echo_result("done before");
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: v, type: set_variable, variables: {n: 5}}
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [a, b]
+      steps:
+        - {name: e, type: echo, value: "{{state.n}}{{loop.x}}"}
+)");
+  // The set_variable and the first iteration came from the memo; only iteration 1 runs, and
+  // it sees the state the memo rebuilt.
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_EQ(sink_.submitted[0].item_id, "r1/s1.i1.s0");
+  EXPECT_EQ(sink_.submitted[0].input.get_string("value"), "5b");
+  complete(0);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success"));
+  EXPECT_EQ(run_->progress().replayed, 2u);
+}
+
+TEST_F(RunExecutionTest, ALongRunReplaysWithoutRecursion) {
+  std::string yaml = "workflow:\n  name: t\n  steps:\n";
+  for (int i = 0; i < 5000; ++i) {
+    yaml += "    - {name: s" + std::to_string(i) + ", type: echo, value: 1}\n";
+    sink_.memo["r1/s" + std::to_string(i)] = echo_result(1);
+  }
+  start(yaml);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success"));
+  EXPECT_TRUE(sink_.submitted.empty());
 }
 
 }  // namespace

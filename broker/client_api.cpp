@@ -1,0 +1,210 @@
+#include "broker/client_api.h"
+
+#include <algorithm>
+
+#include "common/protocol/client.h"
+
+namespace pl::broker {
+
+using protocol::MessageType;
+
+namespace {
+
+Value stored_run_summary(const StoredRun& run) {
+  Value r;
+  r["run"] = run.id;
+  r["pipeline"] = run.pipeline_name;
+  r["path"] = run.pipeline_path;
+  r["state"] = run.state;
+  r["created_ms"] = run.created_ms;
+  r["finished_ms"] = run.finished_ms;
+  if (!run.error.empty()) r["error"] = run.error;
+  return r;
+}
+
+}  // namespace
+
+ClientApi::ClientApi(RunCoordinator& coordinator, Dispatcher& dispatcher, ClientLimits limits)
+    : coordinator_(coordinator), dispatcher_(dispatcher), limits_(limits) {}
+
+ClientReply ClientApi::error(const std::string& request, const Error& e) const {
+  return {MessageType::kClientError, protocol::to_body(protocol::ClientError{request, e.code, e.message}), ""};
+}
+
+std::optional<Value> ClientApi::status_body(const std::string& run_id) {
+  if (const RunRecord* run = coordinator_.find(run_id)) {
+    return protocol::to_body(coordinator_.status(*run));
+  }
+  auto stored = coordinator_.store().get_run(run_id);
+  if (!stored.ok() || !*stored) return std::nullopt;
+  protocol::RunStatus status;
+  status.run_id = run_id;
+  status.state = (*stored)->state;
+  status.result = (*stored)->result;
+  status.error = (*stored)->error;
+  status.progress = Value::object();
+  return protocol::to_body(status);
+}
+
+ClientReply ClientApi::run_status(const std::string& request, const std::string& run_id) {
+  auto body = status_body(run_id);
+  if (!body) return error(request, make_error(ErrorCode::kNotFound, "no run " + run_id));
+  (*body)["request"] = request;
+  const bool running = body->get_string("state") == "running";
+  return {MessageType::kRunStatus, std::move(*body), running ? run_id : ""};
+}
+
+ClientReply ClientApi::handle(const protocol::Message& message, WallTime now) {
+  const std::string request = message.body.get_string("request");
+  const std::string run_id = message.body.get_string("run");
+  switch (message.type) {
+    case MessageType::kSubmitRun: {
+      auto submit = protocol::submit_run_from(message.body);
+      if (!submit.ok()) return error(request, submit.error());
+      if (coordinator_.running() >= limits_.max_running_runs) {
+        // Back-pressure: the submitter hears it instead of a queue growing without bound.
+        return error(request, make_error(ErrorCode::kRetryLater,
+                                         "the broker is running " +
+                                             std::to_string(coordinator_.running()) +
+                                             " runs, its limit; try again later"));
+      }
+      auto id = coordinator_.submit(*submit, now);
+      if (!id.ok()) return error(request, id.error());
+      return {MessageType::kRunAccepted, protocol::to_body(protocol::RunAccepted{request, *id}), ""};
+    }
+    case MessageType::kWatchRun:
+      return run_status(request, run_id);
+    case MessageType::kCancelRun:
+      if (auto st = coordinator_.cancel(run_id, now); !st.ok()) return error(request, st.error());
+      return run_status(request, run_id);
+    case MessageType::kResumeRun:
+      if (auto st = coordinator_.resume(run_id, now); !st.ok()) return error(request, st.error());
+      return run_status(request, run_id);
+    case MessageType::kListRuns: {
+      const Value* args = message.body.find("args");
+      return run_list(request, args && args->is_object() ? *args : Value::object());
+    }
+    case MessageType::kRunDetailRequest:
+      return run_detail(request, run_id);
+    case MessageType::kExportRun:
+      return run_export(request, run_id);
+    case MessageType::kBrokerStatusRequest:
+      return broker_status(request);
+    default:
+      return error(request, make_error(ErrorCode::kInvalidInput,
+                                       "the broker does not take " +
+                                           std::string(protocol::message_type_name(message.type)) +
+                                           " on its client socket"));
+  }
+}
+
+ClientReply ClientApi::run_list(const std::string& request, const Value& args) {
+  const int64_t limit = std::clamp<int64_t>(args.get_int("limit", 50), 1, 10000);
+  auto runs = coordinator_.store().list_runs(static_cast<size_t>(limit));
+  if (!runs.ok()) return error(request, runs.error());
+  Value list = Value::array();
+  for (const auto& run : *runs) list.push_back(stored_run_summary(run));
+  Value body;
+  body["request"] = request;
+  body["runs"] = std::move(list);
+  return {MessageType::kRunList, std::move(body), ""};
+}
+
+ClientReply ClientApi::run_detail(const std::string& request, const std::string& run_id) {
+  auto stored = coordinator_.store().get_run(run_id);
+  if (!stored.ok()) return error(request, stored.error());
+  if (!*stored) return error(request, make_error(ErrorCode::kNotFound, "no run " + run_id));
+  Value body = stored_run_summary(**stored);
+  body["request"] = request;
+  if (const RunRecord* live = coordinator_.find(run_id); live && live->state == RunState::kRunning) {
+    body["progress"] = coordinator_.status(*live).progress;
+  } else {
+    body["result"] = (*stored)->result;
+  }
+  if (auto count = coordinator_.store().item_count(run_id); count.ok()) {
+    body["items_recorded"] = static_cast<int64_t>(*count);
+  }
+  Value dead = Value::array();
+  if (auto letters = coordinator_.store().dead_letters(run_id); letters.ok()) {
+    for (const auto& d : *letters) {
+      Value entry;
+      entry["item"] = d.item_id;
+      entry["step"] = d.step_name;
+      entry["attempts"] = d.attempts;
+      entry["error"] = d.error;
+      entry["time_ms"] = d.time_ms;
+      dead.push_back(std::move(entry));
+    }
+  }
+  body["dead_letters"] = std::move(dead);
+  return {MessageType::kRunDetail, std::move(body), ""};
+}
+
+ClientReply ClientApi::run_export(const std::string& request, const std::string& run_id) {
+  auto stored = coordinator_.store().get_run(run_id);
+  if (!stored.ok()) return error(request, stored.error());
+  if (!*stored) return error(request, make_error(ErrorCode::kNotFound, "no run " + run_id));
+  auto items = coordinator_.store().item_results(run_id);
+  if (!items.ok()) return error(request, items.error());
+  Value run = stored_run_summary(**stored);
+  run["inputs"] = (*stored)->inputs;
+  run["result"] = (*stored)->result;
+  Value list = Value::array();
+  for (auto& [id, result] : *items) {
+    Value entry;
+    entry["id"] = id;
+    entry["result"] = std::move(result);
+    list.push_back(std::move(entry));
+  }
+  Value checkpoint;
+  checkpoint["run"] = std::move(run);
+  checkpoint["items"] = std::move(list);
+  Value body;
+  body["request"] = request;
+  body["checkpoint"] = std::move(checkpoint);
+  return {MessageType::kRunExport, std::move(body), ""};
+}
+
+ClientReply ClientApi::broker_status(const std::string& request) {
+  Value workers = Value::array();
+  for (const WorkerRecord* w : dispatcher_.roster().all()) {
+    Value entry;
+    entry["name"] = w->name;
+    entry["pid"] = w->pid;
+    entry["host"] = w->host;
+    entry["slots"] = w->slots;
+    entry["held"] = Value(Value::Array(w->held.begin(), w->held.end()));
+    entry["items_done"] = static_cast<int64_t>(w->items_done);
+    workers.push_back(std::move(entry));
+  }
+  const DispatchCounters& c = dispatcher_.counters();
+  Value counters = extra_counters_.is_object() ? extra_counters_ : Value::object();
+  counters["dispatched"] = static_cast<int64_t>(c.dispatched);
+  counters["completed"] = static_cast<int64_t>(c.completed);
+  counters["failed"] = static_cast<int64_t>(c.failed);
+  counters["retried"] = static_cast<int64_t>(c.retried);
+  counters["redelivered"] = static_cast<int64_t>(c.redelivered);
+  counters["stale_results"] = static_cast<int64_t>(c.stale_results);
+  counters["timeouts"] = static_cast<int64_t>(c.timeouts);
+  counters["poisoned"] = static_cast<int64_t>(c.poisoned);
+  counters["adopted"] = static_cast<int64_t>(c.adopted);
+  const CoordinatorCounters& r = coordinator_.counters();
+  counters["runs_accepted"] = static_cast<int64_t>(r.accepted);
+  counters["runs_recovered"] = static_cast<int64_t>(r.recovered);
+  counters["runs_succeeded"] = static_cast<int64_t>(r.succeeded);
+  counters["runs_failed"] = static_cast<int64_t>(r.failed);
+  counters["runs_cancelled"] = static_cast<int64_t>(r.cancelled);
+  counters["dead_letters"] = static_cast<int64_t>(r.dead_letters);
+  counters["store_errors"] = static_cast<int64_t>(r.store_errors);
+  Value body;
+  body["request"] = request;
+  body["workers"] = std::move(workers);
+  body["queued"] = static_cast<int64_t>(dispatcher_.queued());
+  body["in_flight"] = static_cast<int64_t>(dispatcher_.in_flight());
+  body["waiting_retry"] = static_cast<int64_t>(dispatcher_.waiting_retry());
+  body["runs_running"] = static_cast<int64_t>(coordinator_.running());
+  body["counters"] = std::move(counters);
+  return {MessageType::kBrokerStatus, std::move(body), ""};
+}
+
+}  // namespace pl::broker

@@ -1,0 +1,59 @@
+// The broker's answers to its clients (pipelinectl): one request in, one reply out. The shell
+// moves the frames and sends the replies after the turn's commit.
+//
+// Requests and replies (bodies are msgpack maps; every request has `request`, echoed back):
+//   submit_run {path, yaml, inputs, workspace_dir, output_dir} -> run_accepted {run}
+//   watch_run {run}          -> run_status {run, state, progress, result?, error?}; the final
+//                               status is pushed to the watcher as well
+//   cancel_run {run}         -> run_status
+//   resume_run {run}         -> run_status
+//   list_runs {args: {limit}} -> run_list {runs: [{run, pipeline, state, created_ms, finished_ms}]}
+//   run_detail_request {run} -> run_detail {run, pipeline, path, state, created_ms, finished_ms,
+//                               error, progress?, items_recorded, dead_letters: [...], result?}
+//   export_run {run}         -> run_export {checkpoint: {run: {...}, items: [{id, result}]}}
+//   broker_status_request    -> broker_status {workers, queued, in_flight, counters, runs}
+// Any failure -> client_error {code, message}. Documented for people in docs/broker-api.md.
+#pragma once
+
+#include <string>
+
+#include "broker/dispatcher.h"
+#include "broker/run_coordinator.h"
+#include "common/clock.h"
+#include "common/protocol/envelope.h"
+
+namespace pl::broker {
+
+struct ClientLimits {
+  size_t max_running_runs = 1000;  // more submissions are refused with retry_later
+};
+
+struct ClientReply {
+  protocol::MessageType type;
+  Value body;
+  std::string watch_run;  // when set, push this run's final status to the asker too
+};
+
+class ClientApi {
+ public:
+  ClientApi(RunCoordinator& coordinator, Dispatcher& dispatcher, ClientLimits limits);
+  ClientReply handle(const protocol::Message& request, WallTime now);
+  // A status body for a run held in memory or in the store; nullopt when unknown.
+  std::optional<Value> status_body(const std::string& run_id);
+  void set_extra_counters(Value counters) { extra_counters_ = std::move(counters); }
+
+ private:
+  ClientReply error(const std::string& request, const Error& e) const;
+  ClientReply run_status(const std::string& request, const std::string& run_id);
+  ClientReply run_detail(const std::string& request, const std::string& run_id);
+  ClientReply run_export(const std::string& request, const std::string& run_id);
+  ClientReply run_list(const std::string& request, const Value& args);
+  ClientReply broker_status(const std::string& request);
+
+  RunCoordinator& coordinator_;
+  Dispatcher& dispatcher_;
+  ClientLimits limits_;
+  Value extra_counters_;
+};
+
+}  // namespace pl::broker

@@ -1,0 +1,87 @@
+// The broker's durable memory: accepted runs and the final result of every item, in broker.db.
+//
+// Writes are grouped: everything written between two commit() calls becomes durable together
+// (one transaction per loop turn), and nothing written is durable before commit() returns ok.
+// The broker replies to a client, or acknowledges a worker's result, only after the commit that
+// holds what the reply promises.
+//
+// Item results are the memo that makes restarts cheap and exact: after a restart each run is
+// walked again from the start, and an item whose result is stored finishes from the store
+// instead of being dispatched, so no completed item runs twice.
+// Not thread-safe: the broker's loop thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::broker {
+
+struct StoredRun {
+  std::string id;
+  std::string pipeline_name;
+  std::string pipeline_path;
+  std::string pipeline_yaml;
+  Value inputs;               // as submitted (bound again when the run is recovered)
+  std::string workspace_dir;  // as submitted ("" = the pipeline's own)
+  std::string output_dir;
+  std::string state;          // running | succeeded | failed | cancelled
+  int64_t created_ms = 0;
+  int64_t finished_ms = 0;
+  Value result;               // when finished
+  std::string error;
+};
+
+struct DeadLetter {
+  std::string item_id;
+  std::string run_id;
+  std::string step_name;
+  int64_t attempts = 0;
+  std::string error;
+  int64_t time_ms = 0;
+};
+
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+
+  virtual Status put_run(const StoredRun& run) = 0;
+  virtual Status finish_run(const std::string& run_id, const std::string& state,
+                            const Value& result, const std::string& error,
+                            int64_t finished_ms) = 0;
+  // Marks a finished run as running again (resume).
+  virtual Status reopen_run(const std::string& run_id) = 0;
+  virtual Status put_item_result(const std::string& run_id, const std::string& item_id,
+                                 const Value& result) = 0;
+  // Forgets the failed item results of a run, so a resumed run runs those items again.
+  virtual Status drop_failed_items(const std::string& run_id) = 0;
+  virtual Status put_dead_letter(const DeadLetter& letter) = 0;
+
+  // Makes every write since the last commit durable. A failure here is fatal for the broker:
+  // it cannot keep promises it cannot write down.
+  virtual Status commit() = 0;
+
+  virtual Result<std::vector<StoredRun>> unfinished_runs() = 0;
+  virtual Result<std::optional<StoredRun>> get_run(const std::string& run_id) = 0;
+  // Newest first, at most `limit`.
+  virtual Result<std::vector<StoredRun>> list_runs(size_t limit) = 0;
+  virtual Result<std::optional<Value>> item_result(const std::string& item_id) = 0;
+  virtual Result<size_t> item_count(const std::string& run_id) = 0;
+  // Every stored item result of a run, in item id order, for export.
+  virtual Result<std::vector<std::pair<std::string, Value>>> item_results(
+      const std::string& run_id) = 0;
+  virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;
+};
+
+// The SQLite store at `path` (created when missing): WAL, synchronous=FULL, busy timeout.
+Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path);
+
+// A store in memory, for tests and for a broker run without durability.
+std::unique_ptr<RunStore> make_memory_run_store();
+
+}  // namespace pl::broker

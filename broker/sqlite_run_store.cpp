@@ -1,0 +1,274 @@
+// RunStore on SQLite: one connection, prepared statements, a transaction per commit() cycle.
+#include <map>
+
+#include "broker/run_store.h"
+#include "common/json.h"
+#include "common/sqlite/database.h"
+
+namespace pl::broker {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  id            TEXT PRIMARY KEY,
+  pipeline_name TEXT NOT NULL,
+  pipeline_path TEXT NOT NULL,
+  pipeline_yaml TEXT NOT NULL,
+  inputs        TEXT NOT NULL,
+  workspace_dir TEXT NOT NULL,
+  output_dir    TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  finished_ms   INTEGER NOT NULL DEFAULT 0,
+  result        TEXT,
+  error         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
+CREATE TABLE IF NOT EXISTS items (
+  item_id TEXT PRIMARY KEY,
+  run_id  TEXT NOT NULL,
+  success INTEGER NOT NULL,
+  result  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_by_run ON items(run_id);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  item_id   TEXT NOT NULL,
+  run_id    TEXT NOT NULL,
+  step_name TEXT NOT NULL,
+  attempts  INTEGER NOT NULL,
+  error     TEXT NOT NULL,
+  time_ms   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_run ON dead_letters(run_id);
+)sql";
+
+constexpr const char* kRunColumns =
+    "id, pipeline_name, pipeline_path, pipeline_yaml, inputs, workspace_dir, output_dir, state, "
+    "created_ms, finished_ms, result, error";
+
+Value parse_or_null(const std::string& text) {
+  if (text.empty()) return Value();
+  auto v = parse_json(text);
+  return v.ok() ? std::move(*v) : Value();
+}
+
+class SqliteRunStore final : public RunStore {
+ public:
+  explicit SqliteRunStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+
+  Status init() {
+    if (auto st = db_->exec(kSchema); !st.ok()) return st;
+    return ok_status();
+  }
+
+  Status put_run(const StoredRun& run) override {
+    auto st = statement("INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
+                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run.id).bind(2, run.pipeline_name).bind(3, run.pipeline_path);
+    (*st)->bind(4, run.pipeline_yaml).bind(5, to_json(run.inputs)).bind(6, run.workspace_dir);
+    (*st)->bind(7, run.output_dir).bind(8, run.state).bind(9, run.created_ms);
+    (*st)->bind(10, run.finished_ms).bind(11, to_json(run.result)).bind(12, run.error);
+    return write(**st);
+  }
+
+  Status finish_run(const std::string& run_id, const std::string& state, const Value& result,
+                    const std::string& error, int64_t finished_ms) override {
+    auto st = statement("UPDATE runs SET state=?, result=?, error=?, finished_ms=? WHERE id=?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, state).bind(2, to_json(result)).bind(3, error).bind(4, finished_ms).bind(5, run_id);
+    return write(**st);
+  }
+
+  Status reopen_run(const std::string& run_id) override {
+    auto st = statement("UPDATE runs SET state='running', result=NULL, error='', finished_ms=0 "
+                        "WHERE id=?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    return write(**st);
+  }
+
+  Status put_item_result(const std::string& run_id, const std::string& item_id,
+                         const Value& result) override {
+    auto st = statement("INSERT OR REPLACE INTO items (item_id, run_id, success, result) "
+                        "VALUES (?,?,?,?)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, item_id).bind(2, run_id);
+    (*st)->bind(3, static_cast<int64_t>(result.get_bool("success") ? 1 : 0));
+    (*st)->bind(4, to_json(result));
+    return write(**st);
+  }
+
+  Status drop_failed_items(const std::string& run_id) override {
+    auto st = statement("DELETE FROM items WHERE run_id=? AND success=0");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    return write(**st);
+  }
+
+  Status put_dead_letter(const DeadLetter& d) override {
+    auto st = statement("INSERT INTO dead_letters (item_id, run_id, step_name, attempts, error, "
+                        "time_ms) VALUES (?,?,?,?,?,?)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, d.item_id).bind(2, d.run_id).bind(3, d.step_name).bind(4, d.attempts);
+    (*st)->bind(5, d.error).bind(6, d.time_ms);
+    return write(**st);
+  }
+
+  Status commit() override {
+    if (!in_transaction_) return ok_status();
+    in_transaction_ = false;
+    return db_->exec("COMMIT");
+  }
+
+  Result<std::vector<StoredRun>> unfinished_runs() override {
+    return query_runs("SELECT " + std::string(kRunColumns) +
+                          " FROM runs WHERE state='running' ORDER BY created_ms",
+                      {});
+  }
+
+  Result<std::optional<StoredRun>> get_run(const std::string& run_id) override {
+    auto runs = query_runs("SELECT " + std::string(kRunColumns) + " FROM runs WHERE id=?", run_id);
+    if (!runs.ok()) return std::move(runs).error();
+    if (runs->empty()) return std::optional<StoredRun>();
+    return std::optional<StoredRun>(std::move(runs->front()));
+  }
+
+  Result<std::vector<StoredRun>> list_runs(size_t limit) override {
+    auto runs = query_runs("SELECT " + std::string(kRunColumns) +
+                               " FROM runs ORDER BY created_ms DESC LIMIT " + std::to_string(limit),
+                           {});
+    return runs;
+  }
+
+  Result<std::optional<Value>> item_result(const std::string& item_id) override {
+    auto st = statement("SELECT result FROM items WHERE item_id=?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, item_id);
+    auto row = (*st)->step();
+    std::optional<Value> out;
+    if (row.ok() && *row) out = parse_or_null((*st)->column_text(0));
+    (*st)->reset();
+    if (!row.ok()) return std::move(row).error();
+    return out;
+  }
+
+  Result<size_t> item_count(const std::string& run_id) override {
+    auto st = statement("SELECT COUNT(*) FROM items WHERE run_id=?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    auto row = (*st)->step();
+    const size_t n = row.ok() && *row ? static_cast<size_t>((*st)->column_int(0)) : 0;
+    (*st)->reset();
+    if (!row.ok()) return std::move(row).error();
+    return n;
+  }
+
+  Result<std::vector<std::pair<std::string, Value>>> item_results(
+      const std::string& run_id) override {
+    auto st = statement("SELECT item_id, result FROM items WHERE run_id=? ORDER BY item_id");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    std::vector<std::pair<std::string, Value>> out;
+    for (;;) {
+      auto row = (*st)->step();
+      if (!row.ok()) {
+        (*st)->reset();
+        return std::move(row).error();
+      }
+      if (!*row) break;
+      out.emplace_back((*st)->column_text(0), parse_or_null((*st)->column_text(1)));
+    }
+    (*st)->reset();
+    return out;
+  }
+
+  Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
+    auto st = statement("SELECT item_id, run_id, step_name, attempts, error, time_ms "
+                        "FROM dead_letters WHERE run_id=? ORDER BY time_ms");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    std::vector<DeadLetter> out;
+    for (;;) {
+      auto row = (*st)->step();
+      if (!row.ok()) {
+        (*st)->reset();
+        return std::move(row).error();
+      }
+      if (!*row) break;
+      out.push_back(DeadLetter{(*st)->column_text(0), (*st)->column_text(1),
+                               (*st)->column_text(2), (*st)->column_int(3),
+                               (*st)->column_text(4), (*st)->column_int(5)});
+    }
+    (*st)->reset();
+    return out;
+  }
+
+ private:
+  // Prepared statements are cached by their SQL text.
+  Result<sqlite::Statement*> statement(const std::string& sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return &it->second;
+    auto prepared = db_->prepare(sql);
+    if (!prepared.ok()) return std::move(prepared).error();
+    return &statements_.emplace(sql, std::move(*prepared)).first->second;
+  }
+
+  Status write(sqlite::Statement& st) {
+    if (!in_transaction_) {
+      if (auto begun = db_->exec("BEGIN"); !begun.ok()) {
+        st.reset();
+        return begun;
+      }
+      in_transaction_ = true;
+    }
+    return st.run();
+  }
+
+  Result<std::vector<StoredRun>> query_runs(const std::string& sql, const std::string& arg) {
+    auto st = statement(sql);
+    if (!st.ok()) return std::move(st).error();
+    if (sql.find('?') != std::string::npos) (*st)->bind(1, arg);
+    std::vector<StoredRun> out;
+    for (;;) {
+      auto row = (*st)->step();
+      if (!row.ok()) {
+        (*st)->reset();
+        return std::move(row).error();
+      }
+      if (!*row) break;
+      StoredRun r;
+      r.id = (*st)->column_text(0);
+      r.pipeline_name = (*st)->column_text(1);
+      r.pipeline_path = (*st)->column_text(2);
+      r.pipeline_yaml = (*st)->column_text(3);
+      r.inputs = parse_or_null((*st)->column_text(4));
+      r.workspace_dir = (*st)->column_text(5);
+      r.output_dir = (*st)->column_text(6);
+      r.state = (*st)->column_text(7);
+      r.created_ms = (*st)->column_int(8);
+      r.finished_ms = (*st)->column_int(9);
+      r.result = parse_or_null((*st)->column_text(10));
+      r.error = (*st)->column_text(11);
+      out.push_back(std::move(r));
+    }
+    (*st)->reset();
+    return out;
+  }
+
+  std::unique_ptr<sqlite::Database> db_;
+  std::map<std::string, sqlite::Statement> statements_;
+  bool in_transaction_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path) {
+  auto db = sqlite::Database::open(path, "FULL");
+  if (!db.ok()) return std::move(db).error();
+  auto store = std::make_unique<SqliteRunStore>(std::move(*db));
+  if (auto st = store->init(); !st.ok()) return std::move(st).error();
+  return std::unique_ptr<RunStore>(std::move(store));
+}
+
+}  // namespace pl::broker

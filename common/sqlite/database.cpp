@@ -1,0 +1,141 @@
+#include "common/sqlite/database.h"
+
+#include <sqlite3.h>
+
+namespace pl::sqlite {
+
+Error sqlite_error(sqlite3* db, std::string_view what) {
+  std::string text(what);
+  text.append(": ").append(db ? sqlite3_errmsg(db) : "out of memory");
+  return make_error(ErrorCode::kIo, std::move(text));
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), bind_status_(std::move(other.bind_status_)) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_) sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    bind_status_ = std::move(other.bind_status_);
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  const int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                     SQLITE_UTF8);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = sqlite_error(db_, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t number) {
+  if (sqlite3_bind_int64(stmt_, index, number) != SQLITE_OK && bind_status_.ok()) {
+    bind_status_ = sqlite_error(db_, "bind");
+  }
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK && bind_status_.ok()) {
+    bind_status_ = sqlite_error(db_, "bind");
+  }
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  if (!bind_status_.ok()) {
+    Error e = bind_status_.error();
+    bind_status_ = ok_status();
+    return e;
+  }
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, "step");
+}
+
+Status Statement::run() {
+  for (;;) {
+    auto more = step();
+    if (!more.ok()) {
+      reset();
+      return std::move(more).error();
+    }
+    if (!*more) break;
+  }
+  reset();
+  return ok_status();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::string Statement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(stmt_, index);
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size))
+              : std::string();
+}
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path,
+                                                 std::string_view synchronous) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  std::unique_ptr<Database> db(new Database(raw));
+  if (rc != SQLITE_OK) return sqlite_error(raw, "open " + path);
+  sqlite3_busy_timeout(raw, 5000);
+  sqlite3_extended_result_codes(raw, 1);
+  if (auto st = db->exec("PRAGMA journal_mode=WAL"); !st.ok()) return std::move(st).error();
+  if (auto st = db->exec("PRAGMA synchronous=" + std::string(synchronous)); !st.ok()) {
+    return std::move(st).error();
+  }
+  if (auto st = db->exec("PRAGMA foreign_keys=ON"); !st.ok()) return std::move(st).error();
+  return db;
+}
+
+Database::~Database() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status Database::exec(std::string_view sql) {
+  char* message = nullptr;
+  const std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string what = message ? message : "error";
+    sqlite3_free(message);
+    return make_error(ErrorCode::kIo, "sqlite: " + what + " (in: " + text.substr(0, 80) + ")");
+  }
+  return ok_status();
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
+    return sqlite_error(db_, "prepare \"" + std::string(sql.substr(0, 60)) + "\"");
+  }
+  return Statement(db_, stmt);
+}
+
+int64_t Database::changes() const { return sqlite3_changes64(db_); }
+
+}  // namespace pl::sqlite

@@ -121,8 +121,10 @@ Result<Expression> parse_condition_string(std::string_view text) {
   auto parsed = Template::parse(text);
   if (!parsed.ok()) return std::move(parsed).error();
   if (!parsed->is_single_expression()) {
-    return shape_error("a condition is an expression or a single {{ }} template, not text with "
-                       "templates in it: \"" + std::string(text) + "\"");
+    return shape_error(
+        "a condition is an expression or a single {{ }} template, not text with "
+        "templates in it: \"" +
+        std::string(text) + "\"");
   }
   return parsed->expressions().front();
 }

@@ -53,6 +53,22 @@ std::string article_type(std::string_view type) {
   return "a " + std::string(type);
 }
 
+// A command-line string as the canonical `type`; nullopt when it does not read as one.
+std::optional<Value> from_text(const std::string& type, const std::string& s) {
+  if (type == "number" || type == "integer") return parse_number(s, type == "integer");
+  if (type == "bool") {
+    const std::string word = lower(s);
+    if (word == "true" || word == "yes" || word == "1" || word == "on") return Value(true);
+    if (word == "false" || word == "no" || word == "0" || word == "off") return Value(false);
+    return std::nullopt;
+  }
+  if (type == "list" || type == "map") {
+    auto parsed = parse_json(s);
+    if (parsed.ok() && has_input_type(*parsed, type)) return std::move(*parsed);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> canonical_input_type(std::string_view name) {
@@ -79,50 +95,35 @@ bool has_input_type(const Value& v, std::string_view type) {
 }
 
 Result<Value> convert_input(const InputSpec& spec, const Value& v) {
-  Value out = v;
+  std::optional<Value> converted;
   if (!has_input_type(v, spec.type)) {
-    std::optional<Value> converted;
-    if (v.is_string()) {
-      const std::string& s = v.as_string();
-      if (spec.type == "number" || spec.type == "integer") {
-        converted = parse_number(s, spec.type == "integer");
-      } else if (spec.type == "bool") {
-        const std::string word = lower(s);
-        if (word == "true" || word == "yes" || word == "1" || word == "on") converted = Value(true);
-        if (word == "false" || word == "no" || word == "0" || word == "off") {
-          converted = Value(false);
-        }
-      } else if (spec.type == "list" || spec.type == "map") {
-        auto parsed = parse_json(s);
-        if (parsed.ok() && has_input_type(*parsed, spec.type)) converted = std::move(*parsed);
-      }
-    } else if (spec.type == "integer" && v.is_double() && std::floor(v.as_double()) == v.as_double() &&
-               std::fabs(v.as_double()) < 9.0e18) {
+    if (v.is_string()) converted = from_text(spec.type, v.as_string());
+    if (spec.type == "integer" && v.is_double() && std::floor(v.as_double()) == v.as_double() &&
+        std::fabs(v.as_double()) < 9.0e18) {
       converted = Value(static_cast<int64_t>(v.as_double()));
     }
     if (!converted) {
       return input_error(spec, "must be " + article_type(spec.type) + ", got " +
                                    std::string(kind_name(v.kind())) + " " + excerpt(v));
     }
-    out = std::move(*converted);
   }
+  const Value& result = converted ? *converted : v;
   if (!spec.allowed.empty()) {
     bool found = std::any_of(spec.allowed.begin(), spec.allowed.end(),
-                             [&](const Value& a) { return values_equal(a, out); });
+                             [&](const Value& a) { return values_equal(a, result); });
     if (!found) {
       std::string words;
       for (const Value& a : spec.allowed) words += (words.empty() ? "" : ", ") + to_json(a);
-      return input_error(spec, "must be one of " + words + "; got " + excerpt(out));
+      return input_error(spec, "must be one of " + words + "; got " + excerpt(result));
     }
   }
-  return out;
+  return Result<Value>(result);
 }
 
 Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
   if (!given.is_null() && !given.is_object()) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "inputs must be a map of name -> value, got " +
-                          std::string(kind_name(given.kind())));
+    return make_error(ErrorCode::kInvalidInput, "inputs must be a map of name -> value, got " +
+                                                    std::string(kind_name(given.kind())));
   }
   Value bound = Value::object();
   std::vector<std::string> problems;

@@ -83,7 +83,8 @@ Result<Template> Template::parse(std::string_view text) {
       t.parts_.push_back(Part{std::string(text.substr(pos)), std::nullopt});
       break;
     }
-    if (open > pos) t.parts_.push_back(Part{std::string(text.substr(pos, open - pos)), std::nullopt});
+    if (open > pos)
+      t.parts_.push_back(Part{std::string(text.substr(pos, open - pos)), std::nullopt});
     const size_t close = find_close(text, open + 2);
     if (close == std::string_view::npos) {
       return make_error(ErrorCode::kInvalidInput, "unterminated \"{{\" at offset " +
@@ -92,9 +93,9 @@ Result<Template> Template::parse(std::string_view text) {
     }
     std::string_view inner = text.substr(open + 2, close - open - 2);
     if (inner.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      return make_error(ErrorCode::kInvalidInput, "empty \"{{ }}\" at offset " +
-                                                      std::to_string(open) + " in \"" +
-                                                      excerpt(text) + "\"");
+      return make_error(
+          ErrorCode::kInvalidInput,
+          "empty \"{{ }}\" at offset " + std::to_string(open) + " in \"" + excerpt(text) + "\"");
     }
     auto expression = Expression::parse(inner);
     if (!expression.ok()) return std::move(expression).error();

@@ -41,7 +41,7 @@ class Template {
 
  private:
   struct Part {
-    std::string literal;                 // used when !expression
+    std::string literal;  // used when !expression
     std::optional<Expression> expression;
   };
   std::vector<Part> parts_;

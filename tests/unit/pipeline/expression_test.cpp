@@ -107,7 +107,8 @@ TEST(Expression, WholeObjectsAreReturnedWithTheirType) {
 TEST(Expression, UnknownMemberNamesTheFullReferenceAndTheOwner) {
   Error e = eval_error("steps.fetch.missing");
   EXPECT_EQ(e.code, ErrorCode::kNotFound);
-  EXPECT_EQ(e.message, "unknown reference \"steps.fetch.missing\": \"fetch\" has no member \"missing\"");
+  EXPECT_EQ(e.message,
+            "unknown reference \"steps.fetch.missing\": \"fetch\" has no member \"missing\"");
 }
 
 TEST(Expression, UnknownMemberSuggestsTheNearestKey) {
@@ -129,8 +130,9 @@ TEST(Expression, UnknownStepIsAnUnknownReference) {
 TEST(Expression, IndexOutOfRangeIsAnUnknownReferenceThatSaysTheSize) {
   Error e = eval_error("steps.fetch.data.items[5]");
   EXPECT_EQ(e.code, ErrorCode::kNotFound);
-  EXPECT_EQ(e.message,
-            "unknown reference \"steps.fetch.data.items[5]\": \"items\" has 3 elements, no index 5");
+  EXPECT_EQ(
+      e.message,
+      "unknown reference \"steps.fetch.data.items[5]\": \"items\" has 3 elements, no index 5");
 }
 
 TEST(Expression, MemberOfAScalarOrNullIsAnUnknownReference) {
@@ -151,9 +153,7 @@ TEST(Expression, AComputedIndexOfTheWrongKindIsATypeError) {
       << computed.message;
 }
 
-TEST(Expression, NullIsAValueNotAnAbsence) {
-  EXPECT_EQ(eval("steps.fetch.data.nothing"), Value());
-}
+TEST(Expression, NullIsAValueNotAnAbsence) { EXPECT_EQ(eval("steps.fetch.data.nothing"), Value()); }
 
 // ---- arithmetic ----
 
@@ -440,7 +440,8 @@ TEST(ExpressionFunctions, CountSumAndAverageAggregateLists) {
   EXPECT_EQ(eval("sum([])"), Value(0));
   EXPECT_EQ(eval("average(steps.fetch.data.items)"), Value(20.0));
   EXPECT_EQ(eval_error("average([])").message, "average() of an empty list");
-  EXPECT_EQ(eval_error("sum([1, 'x'])").message, "sum() expects a list of numbers, got string \"x\"");
+  EXPECT_EQ(eval_error("sum([1, 'x'])").message,
+            "sum() expects a list of numbers, got string \"x\"");
 }
 
 TEST(ExpressionFunctions, IsEmptyStartsWithAndEndsWith) {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/pipeline/expression_ast.h"
+#include "common/pipeline/no_throw.h"
 #include "common/pipeline/suggest.h"
 #include "common/pipeline/template.h"
 
@@ -130,7 +131,8 @@ Result<Expression> parse_condition_string(std::string_view text) {
 }
 
 Result<bool> evaluate_condition(const Value& condition, const Scope& scope) {
-  return evaluate(condition, scope, 0);
+  return detail::no_throw("evaluating a condition",
+                          [&]() { return evaluate(condition, scope, 0); });
 }
 
 Result<std::vector<Expression>> parse_condition(const Value& condition) {

@@ -1,11 +1,12 @@
 // Evaluation of the expression tree against a Scope.
 #include <climits>
 #include <cmath>
-#include <regex>
 
 #include "common/json.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/expression_ast.h"
+#include "common/pipeline/no_throw.h"
+#include "common/pipeline/regex_match.h"
 #include "common/pipeline/suggest.h"
 
 namespace pl::pipeline {
@@ -133,23 +134,7 @@ Result<bool> contains(Op op, const Value& haystack, const Value& needle) {
 
 Result<bool> regex_matches(const Value& text, const Value& pattern) {
   if (!text.is_string() || !pattern.is_string()) return operand_error(Op::kMatches, text, pattern);
-  const std::string& p = pattern.as_string();
-  if (p.size() > kMaxRegexLength) {
-    return type_error("regex is " + std::to_string(p.size()) +
-                      " characters long, over the limit of " + std::to_string(kMaxRegexLength));
-  }
-  if (text.as_string().size() > kMaxRegexSubject) {
-    return type_error("\"matches\" on a text of " + std::to_string(text.as_string().size()) +
-                      " bytes, over the limit of " + std::to_string(kMaxRegexSubject));
-  }
-  try {
-    std::regex re(p, std::regex::ECMAScript);
-    return std::regex_search(text.as_string(), re);
-  } catch (const std::regex_error& e) {
-    return type_error("bad regex \"" + p + "\": " + e.what());
-  } catch (const std::exception& e) {
-    return type_error("regex \"" + p + "\" failed: " + e.what());
-  }
+  return regex_search_safely(text.as_string(), pattern.as_string());
 }
 
 class Evaluator {
@@ -466,13 +451,16 @@ bool values_equal(const Value& a, const Value& b) {
 }
 
 Result<Expression> Expression::parse(std::string_view text) {
-  auto node = detail::parse_node(text, 0);
-  if (!node.ok()) return std::move(node).error();
-  return Expression(std::string(text), std::shared_ptr<const detail::Node>(std::move(*node)));
+  return detail::no_throw("parsing an expression", [&]() -> Result<Expression> {
+    auto node = detail::parse_node(text, 0);
+    if (!node.ok()) return std::move(node).error();
+    return Expression(std::string(text), std::shared_ptr<const detail::Node>(std::move(*node)));
+  });
 }
 
 Result<Value> Expression::evaluate(const Scope& scope) const {
-  return detail::evaluate_node(*root_, scope, 0);
+  return detail::no_throw("evaluating an expression",
+                          [&]() { return detail::evaluate_node(*root_, scope, 0); });
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/loader.h"
+#include "common/pipeline/no_throw.h"
 #include "common/pipeline/suggest.h"
 
 namespace pl::pipeline {
@@ -120,12 +121,23 @@ Result<Value> convert_input(const InputSpec& spec, const Value& v) {
   return Result<Value>(result);
 }
 
-Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
+namespace {
+
+std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += separator;
+    out += part;
+  }
+  return out;
+}
+
+Result<Value> bind(const Pipeline& pipeline, const Value& given) {
   if (!given.is_null() && !given.is_object()) {
     return make_error(ErrorCode::kInvalidInput, "inputs must be a map of name -> value, got " +
                                                     std::string(kind_name(given.kind())));
   }
-  Value bound = Value::object();
+  Value::Object bound;
   std::vector<std::string> problems;
   std::vector<std::string> declared;
   for (const InputSpec& spec : pipeline.inputs) {
@@ -134,12 +146,12 @@ Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
     if (value) {
       auto converted = convert_input(spec, *value);
       if (converted.ok()) {
-        bound[spec.name] = std::move(*converted);
+        bound.insert_or_assign(spec.name, std::move(*converted));
       } else {
         problems.push_back(converted.error().message);
       }
     } else if (!spec.default_value.is_null()) {
-      bound[spec.name] = spec.default_value;
+      bound.insert_or_assign(spec.name, spec.default_value);
     } else if (spec.required) {
       problems.push_back("missing required input \"" + spec.name + "\"");
     }
@@ -148,24 +160,25 @@ Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
     for (const auto& [name, value] : given.as_object()) {
       if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
       if (pipeline.inputs_declared) {
-        problems.push_back("unknown input \"" + name + "\"" + did_you_mean(name, declared) +
-                           "; the pipeline declares " +
-                           (declared.empty() ? std::string("no inputs") : "inputs " + [&] {
-                             std::string s;
-                             for (const auto& d : declared) s += (s.empty() ? "" : ", ") + d;
-                             return s;
-                           }()));
+        problems.push_back(
+            "unknown input \"" + name + "\"" + did_you_mean(name, declared) +
+            "; the pipeline declares " +
+            (declared.empty() ? std::string("no inputs") : "inputs " + joined(declared, ", ")));
       } else {
-        bound[name] = value;
+        bound.insert_or_assign(name, value);
       }
     }
   }
   if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
-    return make_error(ErrorCode::kInvalidInput, message);
+    return make_error(ErrorCode::kInvalidInput, joined(problems, "; "));
   }
-  return bound;
+  return Value(std::move(bound));
+}
+
+}  // namespace
+
+Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
+  return detail::no_throw("binding inputs", [&]() { return bind(pipeline, given); });
 }
 
 }  // namespace pl::pipeline

@@ -1,6 +1,7 @@
 #include "common/pipeline/template.h"
 
 #include "common/pipeline/expression_ast.h"
+#include "common/pipeline/no_throw.h"
 
 namespace pl::pipeline {
 namespace {
@@ -107,6 +108,10 @@ Result<Template> Template::parse(std::string_view text) {
 }
 
 Result<Value> Template::render(const Scope& scope) const {
+  return detail::no_throw("rendering a template", [&]() { return render_parts(scope); });
+}
+
+Result<Value> Template::render_parts(const Scope& scope) const {
   if (single_) return parts_[0].expression->evaluate(scope);
   std::string out;
   for (const Part& part : parts_) {
@@ -136,6 +141,8 @@ Result<Value> render_template(std::string_view text, const Scope& scope) {
   return t->render(scope);
 }
 
-Result<Value> render_value(const Value& v, const Scope& scope) { return render_at(v, scope, ""); }
+Result<Value> render_value(const Value& v, const Scope& scope) {
+  return detail::no_throw("rendering", [&]() { return render_at(v, scope, ""); });
+}
 
 }  // namespace pl::pipeline

@@ -44,6 +44,8 @@ class Template {
     std::string literal;  // used when !expression
     std::optional<Expression> expression;
   };
+  Result<Value> render_parts(const Scope& scope) const;
+
   std::vector<Part> parts_;
   bool single_ = false;
 };

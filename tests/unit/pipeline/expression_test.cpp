@@ -293,6 +293,43 @@ TEST(Expression, ARegexOverTheSizeLimitIsRefused) {
   EXPECT_NE(e.message.find("over the limit of 1000"), std::string::npos) << e.message;
 }
 
+TEST(Expression, MatchesRefusesTextsOverTheLimit) {
+  Value big = Value::object();
+  big["inputs"]["text"] = std::string(kMaxRegexSubject + 1, 'a');
+  auto r = evaluate_expression("inputs.text matches 'a'", ValueScope(big));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("over the limit of 10000"), std::string::npos);
+}
+
+TEST(Expression, MatchesOnALongTextWithARecursivePatternDoesNotCrash) {
+  Value big = Value::object();
+  big["inputs"]["text"] = std::string(kMaxRegexSubject, 'a');
+  auto r = evaluate_expression("inputs.text matches '^(((a|b)|c)|(.|\\n))*$'", ValueScope(big));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, Value(true));
+}
+
+TEST(Expression, MatchesRefusesPatternsThatTakeExponentialTime) {
+  for (const char* pattern : {"(a+)+b", "(a*)*", "(x\\w+\\s?)*$", "((ab)+c)+", "(a{2,})+"}) {
+    auto r = evaluate_expression(std::string("'aaaa' matches '") + pattern + "'",
+                                 ValueScope(run_values()));
+    ASSERT_FALSE(r.ok()) << pattern;
+    EXPECT_NE(r.error().message.find("can take exponential time"), std::string::npos)
+        << pattern << ": " << r.error().message;
+  }
+  EXPECT_NE(eval_error("'aa' matches '(a)\\1'").message.find("backreferences"), std::string::npos);
+  EXPECT_NE(eval_error("'aa' matches 'a{5000}'").message.find("repetition count is over 1000"),
+            std::string::npos);
+}
+
+TEST(Expression, MatchesAcceptsBoundedAndSingleRepetition) {
+  EXPECT_EQ(eval("'ab12' matches '^(ab)+[0-9]{1,3}$'"), Value(true));
+  EXPECT_EQ(eval("'aXb' matches '(a?X)*b'"), Value(true));
+  EXPECT_EQ(eval("'abc' matches '[(+*)]'"), Value(false));
+  EXPECT_EQ(eval("'a+' matches 'a\\+'"), Value(true));
+  EXPECT_EQ(eval("'aaa' matches 'a+?'"), Value(true));
+}
+
 TEST(Expression, MatchesOnNonStringsIsATypeError) {
   EXPECT_EQ(eval_error("1 matches 'x'").message,
             "operator \"matches\" cannot apply to integer 1 and string \"x\"");

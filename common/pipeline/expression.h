@@ -23,6 +23,8 @@
 //   kInvalidInput syntax errors with their column, type errors naming the operator or function
 //                 and the kinds involved, division by zero, integer overflow, bad regex,
 //                 nesting or length over the limits below.
+//
+// Parsed expressions are immutable: one may be evaluated from several threads at once.
 #pragma once
 
 #include <cstddef>

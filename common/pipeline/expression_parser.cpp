@@ -85,6 +85,11 @@ class Tokenizer {
     if (c == '!') return error_at(begin, "\"!\" is not an operator (use \"not\" or \"!=\")");
     if (c == '&' || c == '|') return error_at(begin, "use \"and\" / \"or\" instead of symbols");
     if (c == '{' || c == '}') return error_at(begin, "unexpected \"" + std::string(1, c) + "\"");
+    if (c == ':') {
+      return error_at(begin,
+                      "unexpected \":\" (pipeline_ex's previous_response:NAME is written "
+                      "steps.NAME here)");
+    }
     return error_at(begin, "unexpected character \"" + std::string(1, c) + "\"");
   }
 

@@ -72,6 +72,8 @@ constexpr KeySpec kClaudeOptionKeys[] = {
     key("max_tokens", K::kInt).at_least(1),
     key("temperature", K::kNumber),
     ignored("mcp_servers", kAgentNote),
+    ignored("mcp_config", kAgentNote),
+    ignored("print", kAgentNote),
     ignored("hooks", kAgentNote),
     ignored("agents", kAgentNote),
     ignored("permission_mode", kAgentNote),
@@ -228,6 +230,7 @@ constexpr KeySpec kTransformOperationKeys[] = {
     key("right_source", K::kAny),
     key("join_type", K::kString).one_of(kJoinTypes),
     key("as", K::kString),
+    key("mapping", K::kMap),
 };
 constexpr KeyTable kTransformOperation{"an operations entry", kTransformOperationKeys};
 

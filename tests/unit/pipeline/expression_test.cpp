@@ -529,6 +529,12 @@ TEST(ExpressionSyntax, SingleEqualsAndBangGetHelpfulMessages) {
   EXPECT_NE(bang.error().message.find("use \"not\""), std::string::npos);
 }
 
+TEST(ExpressionSyntax, PipelineExPreviousResponseSyntaxGetsAHint) {
+  auto parsed = Expression::parse("previous_response:fetch.items");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message.find("is written steps.NAME here"), std::string::npos);
+}
+
 TEST(ExpressionSyntax, UnterminatedStringsAndEmptyExpressionsAreErrors) {
   EXPECT_FALSE(Expression::parse("'abc").ok());
   EXPECT_FALSE(Expression::parse("   ").ok());

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/pipeline/expression_ast.h"
+#include "common/pipeline/no_throw.h"
 #include "common/pipeline/suggest.h"
 #include "common/pipeline/template.h"
 
@@ -121,14 +122,17 @@ Result<Expression> parse_condition_string(std::string_view text) {
   auto parsed = Template::parse(text);
   if (!parsed.ok()) return std::move(parsed).error();
   if (!parsed->is_single_expression()) {
-    return shape_error("a condition is an expression or a single {{ }} template, not text with "
-                       "templates in it: \"" + std::string(text) + "\"");
+    return shape_error(
+        "a condition is an expression or a single {{ }} template, not text with "
+        "templates in it: \"" +
+        std::string(text) + "\"");
   }
   return parsed->expressions().front();
 }
 
 Result<bool> evaluate_condition(const Value& condition, const Scope& scope) {
-  return evaluate(condition, scope, 0);
+  return detail::no_throw("evaluating a condition",
+                          [&]() { return evaluate(condition, scope, 0); });
 }
 
 Result<std::vector<Expression>> parse_condition(const Value& condition) {

@@ -8,8 +8,9 @@ namespace {
 
 Error bad(const std::string& what) {
   return make_error(ErrorCode::kInvalidInput,
-                    what + "; a duration is a number of seconds (30, 1.5) or a string with a unit "
-                           "(\"250ms\", \"30s\", \"5m\", \"1h\")");
+                    what +
+                        "; a duration is a number of seconds (30, 1.5) or a string with a unit "
+                        "(\"250ms\", \"30s\", \"5m\", \"1h\")");
 }
 
 }  // namespace

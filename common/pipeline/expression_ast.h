@@ -18,6 +18,7 @@ namespace pl::pipeline::detail {
 
 enum class NodeKind { kLiteral, kList, kPath, kUnary, kBinary, kBetween, kCall };
 
+// clang-format off
 enum class Op {
   kNone,
   kNeg, kNot, kExists, kEmpty,                                   // unary
@@ -26,6 +27,7 @@ enum class Op {
   kContains, kIn, kNotIn, kStartsWith, kEndsWith, kMatches,     // membership and text
   kAnd, kOr,                                                     // logic
 };
+// clang-format on
 
 // How the operator is written, for messages: "+", "contains", "not".
 std::string_view op_text(Op op);
@@ -44,13 +46,13 @@ struct Segment {
 struct Node {
   NodeKind kind = NodeKind::kLiteral;
   Op op = Op::kNone;
-  Value literal;                   // kLiteral
-  std::string name;                // kPath: the root name (when there is no base); kCall: function
-  std::vector<NodePtr> children;   // operands; list elements; call arguments; kPath: the base
-  std::vector<Segment> segments;   // kPath
-  std::string text;                // source text of this node, for messages
-  NodePtr predicate;               // kCall of any/all/count whose predicate is a string literal
-  int height = 1;                  // of the tree below (and including) this node
+  Value literal;                  // kLiteral
+  std::string name;               // kPath: the root name (when there is no base); kCall: function
+  std::vector<NodePtr> children;  // operands; list elements; call arguments; kPath: the base
+  std::vector<Segment> segments;  // kPath
+  std::string text;               // source text of this node, for messages
+  NodePtr predicate;              // kCall of any/all/count whose predicate is a string literal
+  int height = 1;                 // of the tree below (and including) this node
 };
 
 // Parses; `depth` is the nesting already used by an enclosing expression (predicates).

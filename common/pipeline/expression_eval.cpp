@@ -1,11 +1,12 @@
 // Evaluation of the expression tree against a Scope.
 #include <climits>
 #include <cmath>
-#include <regex>
 
 #include "common/json.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/expression_ast.h"
+#include "common/pipeline/no_throw.h"
+#include "common/pipeline/regex_match.h"
 #include "common/pipeline/suggest.h"
 
 namespace pl::pipeline {
@@ -20,8 +21,8 @@ Error reference_error(const Node& path, const std::string& detail) {
 }
 
 Error operand_error(Op op, const Value& a, const Value& b) {
-  return type_error("operator \"" + std::string(op_text(op)) + "\" cannot apply to " +
-                    describe(a) + " and " + describe(b));
+  return type_error("operator \"" + std::string(op_text(op)) + "\" cannot apply to " + describe(a) +
+                    " and " + describe(b));
 }
 
 bool is_empty_value(const Value& v) {
@@ -57,9 +58,15 @@ Result<Value> arithmetic(Op op, const Value& a, const Value& b) {
     int64_t r = 0;
     bool overflow = false;
     switch (op) {
-      case Op::kAdd: overflow = __builtin_add_overflow(x, y, &r); break;
-      case Op::kSub: overflow = __builtin_sub_overflow(x, y, &r); break;
-      case Op::kMul: overflow = __builtin_mul_overflow(x, y, &r); break;
+      case Op::kAdd:
+        overflow = __builtin_add_overflow(x, y, &r);
+        break;
+      case Op::kSub:
+        overflow = __builtin_sub_overflow(x, y, &r);
+        break;
+      case Op::kMul:
+        overflow = __builtin_mul_overflow(x, y, &r);
+        break;
       case Op::kDiv:
         if (y == 0) return type_error("division by zero in \"" + std::string(op_text(op)) + "\"");
         overflow = x == INT64_MIN && y == -1;
@@ -77,9 +84,12 @@ Result<Value> arithmetic(Op op, const Value& a, const Value& b) {
   }
   const double x = a.as_double(), y = b.as_double();
   switch (op) {
-    case Op::kAdd: return checked_double(x + y, op);
-    case Op::kSub: return checked_double(x - y, op);
-    case Op::kMul: return checked_double(x * y, op);
+    case Op::kAdd:
+      return checked_double(x + y, op);
+    case Op::kSub:
+      return checked_double(x - y, op);
+    case Op::kMul:
+      return checked_double(x * y, op);
     case Op::kDiv:
       if (y == 0) return type_error("division by zero in \"/\"");
       return checked_double(x / y, op);
@@ -116,29 +126,15 @@ Result<bool> contains(Op op, const Value& haystack, const Value& needle) {
     }
     return false;
   }
-  if (haystack.is_object() && needle.is_string()) return haystack.find(needle.as_string()) != nullptr;
-  return op == Op::kContains ? operand_error(op, haystack, needle) : operand_error(op, needle, haystack);
+  if (haystack.is_object() && needle.is_string())
+    return haystack.find(needle.as_string()) != nullptr;
+  return op == Op::kContains ? operand_error(op, haystack, needle)
+                             : operand_error(op, needle, haystack);
 }
 
 Result<bool> regex_matches(const Value& text, const Value& pattern) {
   if (!text.is_string() || !pattern.is_string()) return operand_error(Op::kMatches, text, pattern);
-  const std::string& p = pattern.as_string();
-  if (p.size() > kMaxRegexLength) {
-    return type_error("regex is " + std::to_string(p.size()) + " characters long, over the limit of " +
-                      std::to_string(kMaxRegexLength));
-  }
-  if (text.as_string().size() > kMaxRegexSubject) {
-    return type_error("\"matches\" on a text of " + std::to_string(text.as_string().size()) +
-                      " bytes, over the limit of " + std::to_string(kMaxRegexSubject));
-  }
-  try {
-    std::regex re(p, std::regex::ECMAScript);
-    return std::regex_search(text.as_string(), re);
-  } catch (const std::regex_error& e) {
-    return type_error("bad regex \"" + p + "\": " + e.what());
-  } catch (const std::exception& e) {
-    return type_error("regex \"" + p + "\" failed: " + e.what());
-  }
+  return regex_search_safely(text.as_string(), pattern.as_string());
 }
 
 class Evaluator {
@@ -228,12 +224,12 @@ class Evaluator {
       } else if (current->is_null()) {
         return reference_error(node, "\"" + label + "\" is null");
       } else {
-        return reference_error(node, "\"" + label + "\" is " + describe(*current) +
-                                         ", not a map or a list");
+        return reference_error(
+            node, "\"" + label + "\" is " + describe(*current) + ", not a map or a list");
       }
       current = next;
-      bool member = !segment.computed && !segment.text.empty() && segment.text[0] == '.' &&
-                    !segment.index;
+      bool member =
+          !segment.computed && !segment.text.empty() && segment.text[0] == '.' && !segment.index;
       label = member ? key : label + "[" + key + "]";
     }
     return *current;
@@ -291,9 +287,13 @@ class Evaluator {
       values[i] = std::move(*v);
     }
     auto low = order(Op::kGe, values[0], values[1]);
-    if (!low.ok()) return type_error("\"between\" cannot compare " + describe(values[0]) + " with " + describe(values[1]));
+    if (!low.ok())
+      return type_error("\"between\" cannot compare " + describe(values[0]) + " with " +
+                        describe(values[1]));
     auto high = order(Op::kLe, values[0], values[2]);
-    if (!high.ok()) return type_error("\"between\" cannot compare " + describe(values[0]) + " with " + describe(values[2]));
+    if (!high.ok())
+      return type_error("\"between\" cannot compare " + describe(values[0]) + " with " +
+                        describe(values[2]));
     return Value(*low >= 0 && *high <= 0);
   }
 
@@ -373,10 +373,14 @@ Result<Value> apply_binary(Op op, const Value& left, const Value& right) {
       auto c = order(op, left, right);
       if (!c.ok()) return std::move(c).error();
       switch (op) {
-        case Op::kLt: return Value(*c < 0);
-        case Op::kLe: return Value(*c <= 0);
-        case Op::kGt: return Value(*c > 0);
-        default: return Value(*c >= 0);
+        case Op::kLt:
+          return Value(*c < 0);
+        case Op::kLe:
+          return Value(*c <= 0);
+        case Op::kGt:
+          return Value(*c > 0);
+        default:
+          return Value(*c >= 0);
       }
     }
     case Op::kContains: {
@@ -447,13 +451,16 @@ bool values_equal(const Value& a, const Value& b) {
 }
 
 Result<Expression> Expression::parse(std::string_view text) {
-  auto node = detail::parse_node(text, 0);
-  if (!node.ok()) return std::move(node).error();
-  return Expression(std::string(text), std::shared_ptr<const detail::Node>(std::move(*node)));
+  return detail::no_throw("parsing an expression", [&]() -> Result<Expression> {
+    auto node = detail::parse_node(text, 0);
+    if (!node.ok()) return std::move(node).error();
+    return Expression(std::string(text), std::shared_ptr<const detail::Node>(std::move(*node)));
+  });
 }
 
 Result<Value> Expression::evaluate(const Scope& scope) const {
-  return detail::evaluate_node(*root_, scope, 0);
+  return detail::no_throw("evaluating an expression",
+                          [&]() { return detail::evaluate_node(*root_, scope, 0); });
 }
 
 namespace {

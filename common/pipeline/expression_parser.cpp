@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/pipeline/diagnostic.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/expression_ast.h"
 #include "common/pipeline/suggest.h"
@@ -64,8 +65,8 @@ class Tokenizer {
     if (is_digit(c)) return number(begin, after_dot);
     if (is_ident_start(c)) {
       while (pos_ < text_.size() && is_ident_char(text_[pos_])) ++pos_;
-      return Token{TokenKind::kIdent, std::string(text_.substr(begin, pos_ - begin)), 0, 0, begin,
-                   pos_};
+      return Token{
+          TokenKind::kIdent, std::string(text_.substr(begin, pos_ - begin)), 0, 0, begin, pos_};
     }
     if (c == '"' || c == '\'') return string_literal(begin);
     static constexpr std::string_view kTwoChar[] = {"==", "!=", "<=", ">="};
@@ -84,6 +85,11 @@ class Tokenizer {
     if (c == '!') return error_at(begin, "\"!\" is not an operator (use \"not\" or \"!=\")");
     if (c == '&' || c == '|') return error_at(begin, "use \"and\" / \"or\" instead of symbols");
     if (c == '{' || c == '}') return error_at(begin, "unexpected \"" + std::string(1, c) + "\"");
+    if (c == ':') {
+      return error_at(begin,
+                      "unexpected \":\" (pipeline_ex's previous_response:NAME is written "
+                      "steps.NAME here)");
+    }
     return error_at(begin, "unexpected character \"" + std::string(1, c) + "\"");
   }
 
@@ -109,14 +115,14 @@ class Tokenizer {
       return error_at(begin, "a name cannot start with a digit");
     }
     std::string_view digits = text_.substr(begin, pos_ - begin);
-    Token token{is_double ? TokenKind::kDouble : TokenKind::kInt, std::string(digits), 0, 0, begin,
-                pos_};
+    Token token{
+        is_double ? TokenKind::kDouble : TokenKind::kInt, std::string(digits), 0, 0, begin, pos_};
     if (is_double) {
       token.double_value = std::strtod(token.text.c_str(), nullptr);
       if (!std::isfinite(token.double_value)) return error_at(begin, "number out of range");
     } else {
-      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(),
-                                       token.int_value);
+      auto [ptr, ec] =
+          std::from_chars(digits.data(), digits.data() + digits.size(), token.int_value);
       if (ec != std::errc()) return error_at(begin, "integer literal out of range");
     }
     return token;
@@ -133,12 +139,24 @@ class Tokenizer {
       }
       char e = text_[pos_++];
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
         default:  // kept as written, for regex patterns such as '\d+\.py'
           value += '\\';
           value += e;
@@ -154,8 +172,8 @@ class Tokenizer {
 };
 
 bool is_keyword(std::string_view word) {
-  static constexpr std::string_view kKeywords[] = {"and", "or", "not", "true", "false", "null",
-                                                   "between"};
+  static constexpr std::string_view kKeywords[] = {"and",   "or",   "not",    "true",
+                                                   "false", "null", "between"};
   for (auto k : kKeywords) {
     if (k == word) return true;
   }
@@ -167,16 +185,17 @@ struct WordOp {
   Op op;
 };
 constexpr WordOp kComparisonWords[] = {
-    {"contains", Op::kContains},       {"in", Op::kIn},
-    {"not_in", Op::kNotIn},            {"starts_with", Op::kStartsWith},
-    {"ends_with", Op::kEndsWith},      {"matches", Op::kMatches},
+    {"contains", Op::kContains},  {"in", Op::kIn},
+    {"not_in", Op::kNotIn},       {"starts_with", Op::kStartsWith},
+    {"ends_with", Op::kEndsWith}, {"matches", Op::kMatches},
 };
 struct SymbolOp {
   std::string_view symbol;
   Op op;
 };
 constexpr SymbolOp kComparisonSymbols[] = {
-    {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt}, {"<=", Op::kLe}, {">", Op::kGt}, {">=", Op::kGe},
+    {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt},
+    {"<=", Op::kLe}, {">", Op::kGt},  {">=", Op::kGe},
 };
 
 class Parser {
@@ -215,7 +234,7 @@ class Parser {
   }
   Error unexpected(const std::string& expected) const {
     const Token& t = peek();
-    std::string found = t.kind == TokenKind::kEnd ? "the end" : "\"" + source(t.begin, t.end) + "\"";
+    std::string found = t.kind == TokenKind::kEnd ? "the end" : quote(source(t.begin, t.end));
     return error_at(t.begin, "expected " + expected + ", found " + found);
   }
   std::string source(size_t begin, size_t end) const {
@@ -245,8 +264,8 @@ class Parser {
   Result<NodePtr> expression() {
     DepthGuard guard(depth_);
     if (too_deep()) {
-      return error_at(peek().begin, "expression nests deeper than " + std::to_string(kMaxDepth) +
-                                        " levels");
+      return error_at(peek().begin,
+                      "expression nests deeper than " + std::to_string(kMaxDepth) + " levels");
     }
     return logical(0);
   }
@@ -440,8 +459,8 @@ class Parser {
     } else if (index->kind == NodeKind::kLiteral && index->literal.is_string()) {
       seg.key = index->literal.as_string();
     } else if (index->kind == NodeKind::kLiteral) {
-      return error_at(begin, "an index must be an integer or a string, not " +
-                                 describe(index->literal));
+      return error_at(begin,
+                      "an index must be an integer or a string, not " + describe(index->literal));
     } else {
       seg.computed = std::move(index);
     }
@@ -555,10 +574,10 @@ class Parser {
     node->text = source(begin, previous_end());
     const int count = static_cast<int>(node->children.size());
     if (count < spec->min_args || count > spec->max_args) {
-      std::string expected = spec->min_args == spec->max_args
-                                 ? std::to_string(spec->min_args)
-                                 : std::to_string(spec->min_args) + " to " +
-                                       std::to_string(spec->max_args);
+      std::string expected =
+          spec->min_args == spec->max_args
+              ? std::to_string(spec->min_args)
+              : std::to_string(spec->min_args) + " to " + std::to_string(spec->max_args);
       return error_at(begin, "function \"" + name + "\" takes " + expected + " argument" +
                                  (spec->max_args == 1 ? "" : "s") + ", got " +
                                  std::to_string(count));
@@ -567,8 +586,8 @@ class Parser {
         node->children[1]->literal.is_string()) {
       auto predicate = parse_node(node->children[1]->literal.as_string(), depth_);
       if (!predicate.ok()) {
-        return make_error(ErrorCode::kInvalidInput, "in the predicate of " + name + "(): " +
-                                                        predicate.error().message);
+        return make_error(ErrorCode::kInvalidInput,
+                          "in the predicate of " + name + "(): " + predicate.error().message);
       }
       node->predicate = std::move(*predicate);
     }
@@ -604,8 +623,8 @@ class Parser {
     if (node->predicate) height = std::max(height, node->predicate->height);
     node->height = height + 1;
     if (node->height > kMaxHeight) {
-      return error_at(begin, "expression nests deeper than " + std::to_string(kMaxHeight) +
-                                 " operations");
+      return error_at(begin,
+                      "expression nests deeper than " + std::to_string(kMaxHeight) + " operations");
     }
     return node;
   }
@@ -620,40 +639,63 @@ class Parser {
 
 std::string_view op_text(Op op) {
   switch (op) {
-    case Op::kNone: return "?";
-    case Op::kNeg: return "-";
-    case Op::kNot: return "not";
-    case Op::kExists: return "exists";
-    case Op::kEmpty: return "empty";
-    case Op::kAdd: return "+";
-    case Op::kSub: return "-";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kMod: return "%";
-    case Op::kEq: return "==";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kContains: return "contains";
-    case Op::kIn: return "in";
-    case Op::kNotIn: return "not_in";
-    case Op::kStartsWith: return "starts_with";
-    case Op::kEndsWith: return "ends_with";
-    case Op::kMatches: return "matches";
-    case Op::kAnd: return "and";
-    case Op::kOr: return "or";
+    case Op::kNone:
+      return "?";
+    case Op::kNeg:
+      return "-";
+    case Op::kNot:
+      return "not";
+    case Op::kExists:
+      return "exists";
+    case Op::kEmpty:
+      return "empty";
+    case Op::kAdd:
+      return "+";
+    case Op::kSub:
+      return "-";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kMod:
+      return "%";
+    case Op::kEq:
+      return "==";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kContains:
+      return "contains";
+    case Op::kIn:
+      return "in";
+    case Op::kNotIn:
+      return "not_in";
+    case Op::kStartsWith:
+      return "starts_with";
+    case Op::kEndsWith:
+      return "ends_with";
+    case Op::kMatches:
+      return "matches";
+    case Op::kAnd:
+      return "and";
+    case Op::kOr:
+      return "or";
   }
   return "?";
 }
 
 Result<NodePtr> parse_node(std::string_view text, int depth) {
   if (text.size() > kMaxExpressionLength) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "expression is " + std::to_string(text.size()) +
-                          " characters long, over the limit of " +
-                          std::to_string(kMaxExpressionLength));
+    return make_error(ErrorCode::kInvalidInput, "expression is " + std::to_string(text.size()) +
+                                                    " characters long, over the limit of " +
+                                                    std::to_string(kMaxExpressionLength));
   }
   auto tokens = Tokenizer(text).run();
   if (!tokens.ok()) return std::move(tokens).error();

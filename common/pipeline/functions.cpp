@@ -33,7 +33,8 @@ Result<Value> extreme(const FunctionCall& call, bool want_max) {
   const Value* best = nullptr;
   for (const Value& v : values) {
     if (!v.is_number()) return expects(call, "numbers", v);
-    if (!best || (want_max ? v.as_double() > best->as_double() : v.as_double() < best->as_double())) {
+    if (!best ||
+        (want_max ? v.as_double() > best->as_double() : v.as_double() < best->as_double())) {
       best = &v;
     }
   }

@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/loader.h"
+#include "common/pipeline/no_throw.h"
 #include "common/pipeline/suggest.h"
 
 namespace pl::pipeline {
@@ -53,6 +54,22 @@ std::string article_type(std::string_view type) {
   return "a " + std::string(type);
 }
 
+// A command-line string as the canonical `type`; nullopt when it does not read as one.
+std::optional<Value> from_text(const std::string& type, const std::string& s) {
+  if (type == "number" || type == "integer") return parse_number(s, type == "integer");
+  if (type == "bool") {
+    const std::string word = lower(s);
+    if (word == "true" || word == "yes" || word == "1" || word == "on") return Value(true);
+    if (word == "false" || word == "no" || word == "0" || word == "off") return Value(false);
+    return std::nullopt;
+  }
+  if (type == "list" || type == "map") {
+    auto parsed = parse_json(s);
+    if (parsed.ok() && has_input_type(*parsed, type)) return std::move(*parsed);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> canonical_input_type(std::string_view name) {
@@ -79,52 +96,48 @@ bool has_input_type(const Value& v, std::string_view type) {
 }
 
 Result<Value> convert_input(const InputSpec& spec, const Value& v) {
-  Value out = v;
+  std::optional<Value> converted;
   if (!has_input_type(v, spec.type)) {
-    std::optional<Value> converted;
-    if (v.is_string()) {
-      const std::string& s = v.as_string();
-      if (spec.type == "number" || spec.type == "integer") {
-        converted = parse_number(s, spec.type == "integer");
-      } else if (spec.type == "bool") {
-        const std::string word = lower(s);
-        if (word == "true" || word == "yes" || word == "1" || word == "on") converted = Value(true);
-        if (word == "false" || word == "no" || word == "0" || word == "off") {
-          converted = Value(false);
-        }
-      } else if (spec.type == "list" || spec.type == "map") {
-        auto parsed = parse_json(s);
-        if (parsed.ok() && has_input_type(*parsed, spec.type)) converted = std::move(*parsed);
-      }
-    } else if (spec.type == "integer" && v.is_double() && std::floor(v.as_double()) == v.as_double() &&
-               std::fabs(v.as_double()) < 9.0e18) {
+    if (v.is_string()) converted = from_text(spec.type, v.as_string());
+    if (spec.type == "integer" && v.is_double() && std::floor(v.as_double()) == v.as_double() &&
+        std::fabs(v.as_double()) < 9.0e18) {
       converted = Value(static_cast<int64_t>(v.as_double()));
     }
     if (!converted) {
       return input_error(spec, "must be " + article_type(spec.type) + ", got " +
                                    std::string(kind_name(v.kind())) + " " + excerpt(v));
     }
-    out = std::move(*converted);
   }
+  const Value& result = converted ? *converted : v;
   if (!spec.allowed.empty()) {
     bool found = std::any_of(spec.allowed.begin(), spec.allowed.end(),
-                             [&](const Value& a) { return values_equal(a, out); });
+                             [&](const Value& a) { return values_equal(a, result); });
     if (!found) {
       std::string words;
       for (const Value& a : spec.allowed) words += (words.empty() ? "" : ", ") + to_json(a);
-      return input_error(spec, "must be one of " + words + "; got " + excerpt(out));
+      return input_error(spec, "must be one of " + words + "; got " + excerpt(result));
     }
+  }
+  return Result<Value>(result);
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += separator;
+    out += part;
   }
   return out;
 }
 
-Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
+Result<Value> bind(const Pipeline& pipeline, const Value& given) {
   if (!given.is_null() && !given.is_object()) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "inputs must be a map of name -> value, got " +
-                          std::string(kind_name(given.kind())));
+    return make_error(ErrorCode::kInvalidInput, "inputs must be a map of name -> value, got " +
+                                                    std::string(kind_name(given.kind())));
   }
-  Value bound = Value::object();
+  Value::Object bound;
   std::vector<std::string> problems;
   std::vector<std::string> declared;
   for (const InputSpec& spec : pipeline.inputs) {
@@ -133,12 +146,12 @@ Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
     if (value) {
       auto converted = convert_input(spec, *value);
       if (converted.ok()) {
-        bound[spec.name] = std::move(*converted);
+        bound.insert_or_assign(spec.name, std::move(*converted));
       } else {
         problems.push_back(converted.error().message);
       }
     } else if (!spec.default_value.is_null()) {
-      bound[spec.name] = spec.default_value;
+      bound.insert_or_assign(spec.name, spec.default_value);
     } else if (spec.required) {
       problems.push_back("missing required input \"" + spec.name + "\"");
     }
@@ -147,24 +160,25 @@ Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
     for (const auto& [name, value] : given.as_object()) {
       if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
       if (pipeline.inputs_declared) {
-        problems.push_back("unknown input \"" + name + "\"" + did_you_mean(name, declared) +
-                           "; the pipeline declares " +
-                           (declared.empty() ? std::string("no inputs") : "inputs " + [&] {
-                             std::string s;
-                             for (const auto& d : declared) s += (s.empty() ? "" : ", ") + d;
-                             return s;
-                           }()));
+        problems.push_back(
+            "unknown input \"" + name + "\"" + did_you_mean(name, declared) +
+            "; the pipeline declares " +
+            (declared.empty() ? std::string("no inputs") : "inputs " + joined(declared, ", ")));
       } else {
-        bound[name] = value;
+        bound.insert_or_assign(name, value);
       }
     }
   }
   if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
-    return make_error(ErrorCode::kInvalidInput, message);
+    return make_error(ErrorCode::kInvalidInput, joined(problems, "; "));
   }
-  return bound;
+  return Value(std::move(bound));
+}
+
+}  // namespace
+
+Result<Value> bind_inputs(const Pipeline& pipeline, const Value& given) {
+  return detail::no_throw("binding inputs", [&]() { return bind(pipeline, given); });
 }
 
 }  // namespace pl::pipeline

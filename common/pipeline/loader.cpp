@@ -58,7 +58,8 @@ LoadResult load_pipeline_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return file_error(name, "no such file");
-  if (std::filesystem::is_directory(path, ec)) return file_error(name, "is a directory, not a file");
+  if (std::filesystem::is_directory(path, ec))
+    return file_error(name, "is a directory, not a file");
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) return file_error(name, "cannot read: " + ec.message());
   if (size > kMaxYamlBytes) {

@@ -10,6 +10,7 @@
 //
 // Templates are not evaluated (they run with the step) and references are not resolved: that is
 // validate.h. After a successful load, `defaults` have been applied to the steps (defaults.h).
+// Reentrant: no shared mutable state, so several threads may load files at once.
 #pragma once
 
 #include <filesystem>

@@ -135,12 +135,13 @@ struct Pipeline {
   std::string name, description;
   std::vector<Step> steps;
   std::vector<InputSpec> inputs;
-  bool inputs_declared = false;  // whether the file has an `inputs:` key (references are then checked)
+  bool inputs_declared =
+      false;  // whether the file has an `inputs:` key (references are then checked)
   Value global_vars = Value::object();
   Value defaults = Value::object();
   std::string workspace_dir = "./workspace", output_dir = "./outputs";  // as written
   Value gemini_functions = Value::object();
-  std::string file;  // display name or path it was loaded from
+  std::string file;         // display name or path it was loaded from
   SourceLocation location;  // of the `workflow` map
 };
 

@@ -9,6 +9,9 @@ namespace {
 
 using K = KeyKind;
 
+// One row per key reads best: keep the formatter from packing the tables.
+// clang-format off
+
 // ---------------------------------------------------------------------------------------------
 // Allowed values.
 
@@ -69,6 +72,8 @@ constexpr KeySpec kClaudeOptionKeys[] = {
     key("max_tokens", K::kInt).at_least(1),
     key("temperature", K::kNumber),
     ignored("mcp_servers", kAgentNote),
+    ignored("mcp_config", kAgentNote),
+    ignored("print", kAgentNote),
     ignored("hooks", kAgentNote),
     ignored("agents", kAgentNote),
     ignored("permission_mode", kAgentNote),
@@ -225,6 +230,7 @@ constexpr KeySpec kTransformOperationKeys[] = {
     key("right_source", K::kAny),
     key("join_type", K::kString).one_of(kJoinTypes),
     key("as", K::kString),
+    key("mapping", K::kMap),
 };
 constexpr KeyTable kTransformOperation{"an operations entry", kTransformOperationKeys};
 
@@ -525,26 +531,44 @@ constexpr Unsupported kUnsupportedPromptParts[] = {
     {"claude_continue", "use a claude_session step"},
 };
 
+// clang-format on
+
 }  // namespace
 
 std::string_view key_kind_phrase(KeyKind kind) {
   switch (kind) {
-    case K::kAny: return "a value";
-    case K::kString: return "a string";
-    case K::kInt: return "an integer";
-    case K::kNumber: return "a number";
-    case K::kBool: return "true or false";
-    case K::kList: return "a list";
-    case K::kMap: return "a map";
-    case K::kStringList: return "a list of strings";
-    case K::kStringOrList: return "a string or a list";
-    case K::kCondition: return "a condition (a string, a list, or an and/or/not map)";
-    case K::kPrompt: return "a prompt (a string or a list of parts)";
-    case K::kSteps: return "a list of steps";
-    case K::kDuration: return "a duration";
-    case K::kMapOfMaps: return "a map of maps";
-    case K::kListOfStringsOrMaps: return "a list of strings or maps";
-    case K::kPipeline: return "a pipeline (a map with name and steps)";
+    case K::kAny:
+      return "a value";
+    case K::kString:
+      return "a string";
+    case K::kInt:
+      return "an integer";
+    case K::kNumber:
+      return "a number";
+    case K::kBool:
+      return "true or false";
+    case K::kList:
+      return "a list";
+    case K::kMap:
+      return "a map";
+    case K::kStringList:
+      return "a list of strings";
+    case K::kStringOrList:
+      return "a string or a list";
+    case K::kCondition:
+      return "a condition (a string, a list, or an and/or/not map)";
+    case K::kPrompt:
+      return "a prompt (a string or a list of parts)";
+    case K::kSteps:
+      return "a list of steps";
+    case K::kDuration:
+      return "a duration";
+    case K::kMapOfMaps:
+      return "a map of maps";
+    case K::kListOfStringsOrMaps:
+      return "a list of strings or maps";
+    case K::kPipeline:
+      return "a pipeline (a map with name and steps)";
   }
   return "a value";
 }

@@ -41,8 +41,7 @@ Value prompt_value(const YamlNode& prompt) {
   Value::Array parts;
   for (const auto& part : prompt.items) {
     const YamlNode* type = part.is_map() ? part.find("type") : nullptr;
-    const KeyTable* table =
-        type && type->is_scalar() ? prompt_part_keys(type->scalar) : nullptr;
+    const KeyTable* table = type && type->is_scalar() ? prompt_part_keys(type->scalar) : nullptr;
     parts.push_back(table ? table_value(part, *table) : part.to_value());
   }
   return Value(std::move(parts));
@@ -113,8 +112,8 @@ bool SchemaChecker::wrong_kind(const YamlNode& value, const KeySpec& spec,
   return false;
 }
 
-bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec,
-                                const std::string& path, const SourceLocation& key_where) {
+bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec, const std::string& path,
+                                const SourceLocation& key_where) {
   if (spec.support == KeySupport::kIgnored) return true;
   const bool templated = is_template_string(value);
   if (templated && spec.is_literal) {
@@ -170,8 +169,8 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec,
           const YamlNode& element = value.items[i];
           const std::string element_path = join_path(path, std::to_string(i));
           if (!element.is_map()) {
-            error(element.where, "each entry of " + quote(path) + " must be a map, got " +
-                                     element.describe());
+            error(element.where,
+                  "each entry of " + quote(path) + " must be a map, got " + element.describe());
             continue;
           }
           check_map(element, *spec.nested, element_path, element_path);
@@ -189,12 +188,13 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec,
         const std::string member_path = join_path(path, member.key);
         if (member.value.is_null()) continue;
         if (!member.value.is_map()) {
-          error(member.value.where, "key " + quote(member_path) + " must be a map, got " +
-                                        member.value.describe());
+          error(member.value.where,
+                "key " + quote(member_path) + " must be a map, got " + member.value.describe());
           continue;
         }
         if (spec.nested) {
-          check_map(member.value, *spec.nested, member_path, member_path, nullptr, &member.key_where);
+          check_map(member.value, *spec.nested, member_path, member_path, nullptr,
+                    &member.key_where);
         }
       }
       return true;
@@ -204,8 +204,8 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec,
       bool ok = true;
       for (const auto& element : value.items) {
         if (!is_stringish(element)) {
-          error(element.where, "each entry of " + quote(path) + " must be a string, got " +
-                                   element.describe());
+          error(element.where,
+                "each entry of " + quote(path) + " must be a string, got " + element.describe());
           ok = false;
           continue;
         }
@@ -240,7 +240,8 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec,
       }
       return true;
     case KeyKind::kCondition:
-      if (value.is_null() || value.is_scalar() || value.is_sequence() || value.is_map()) return true;
+      if (value.is_null() || value.is_scalar() || value.is_sequence() || value.is_map())
+        return true;
       return wrong_kind(value, spec, path);
     case KeyKind::kPrompt:
       if (is_stringish(value)) return true;
@@ -275,8 +276,8 @@ void SchemaChecker::check_prompt(const YamlNode& prompt, const std::string& path
       continue;
     }
     if (!is_string_scalar(*type)) {
-      error(type->where, "key " + quote(part_path + ".type") + " must be a string, got " +
-                             type->describe());
+      error(type->where,
+            "key " + quote(part_path + ".type") + " must be a string, got " + type->describe());
       continue;
     }
     const KeyTable* table = prompt_part_keys(type->scalar);
@@ -293,8 +294,8 @@ void SchemaChecker::check_prompt(const YamlNode& prompt, const std::string& path
     check_map(part, *table, "prompt part " + quote(part_path), part_path);
     if (type->scalar == "session_context" && !part.find("session_name") &&
         !part.find("session_id")) {
-      error(part.where, "prompt part " + quote(part_path) +
-                            " is missing required key \"session_name\"");
+      error(part.where,
+            "prompt part " + quote(part_path) + " is missing required key \"session_name\"");
     }
   }
 }
@@ -330,8 +331,8 @@ Value value_as(const YamlNode& node, const KeySpec& spec) {
       {
         Value::Object out;
         for (const auto& m : node.members) {
-          out.emplace(m.key, m.value.is_map() ? table_value(m.value, *spec.nested)
-                                              : m.value.to_value());
+          out.emplace(m.key,
+                      m.value.is_map() ? table_value(m.value, *spec.nested) : m.value.to_value());
         }
         return Value(std::move(out));
       }

@@ -96,8 +96,8 @@ std::vector<Step> WorkflowReader::read_steps(const YamlNode& list, std::string_v
 
 std::optional<Step> WorkflowReader::read_step(const YamlNode& node) {
   if (!node.is_map()) {
-    checker_.error(node.where, "a step must be a map with \"name\" and \"type\", got " +
-                                   node.describe());
+    checker_.error(node.where,
+                   "a step must be a map with \"name\" and \"type\", got " + node.describe());
     return std::nullopt;
   }
   const YamlNode* name = node.find("name");
@@ -118,9 +118,9 @@ std::optional<Step> WorkflowReader::read_step(const YamlNode& node) {
     if (has_template(type_name)) {
       checker_.error(type_node->where, "a step type must be written out, not a template");
     } else if (auto note = unsupported_step_type_note(type_name)) {
-      checker_.error(type_node->where, "step type " + quote(type_name) +
-                                           " (from pipeline_ex) is not supported: " +
-                                           std::string(*note));
+      checker_.error(type_node->where,
+                     "step type " + quote(type_name) +
+                         " (from pipeline_ex) is not supported: " + std::string(*note));
     } else {
       checker_.error(type_node->where, "unknown step type " + quote(type_name) +
                                            did_you_mean(type_name, step_type_names()));
@@ -175,8 +175,10 @@ void WorkflowReader::read_member(const YamlMember& member, const KeySpec& spec,
   } else if (key == "retry") {
     if (value.is_map()) read_retry(value, step);
   } else if (key == "on_error" || key == "continue_on_error") {
-    if (step.has_key("on_error") && step.has_key("continue_on_error") && key == "continue_on_error") {
-      checker_.error(member.key_where, context + " sets both \"on_error\" and \"continue_on_error\"");
+    if (step.has_key("on_error") && step.has_key("continue_on_error") &&
+        key == "continue_on_error") {
+      checker_.error(member.key_where,
+                     context + " sets both \"on_error\" and \"continue_on_error\"");
       return;
     }
     Value v = value.scalar_value();
@@ -221,10 +223,10 @@ void WorkflowReader::read_retry(const YamlNode& node, Step& step) {
   }
   if (policy.max_delay_ms < policy.base_delay_ms) {
     const YamlNode* max = node.find("max_delay_ms");
-    checker_.error(max ? max->where : node.where,
-                   "key \"retry.max_delay_ms\" (" + std::to_string(policy.max_delay_ms) +
-                       ") must not be less than base_delay_ms (" +
-                       std::to_string(policy.base_delay_ms) + ")");
+    checker_.error(max ? max->where : node.where, "key \"retry.max_delay_ms\" (" +
+                                                      std::to_string(policy.max_delay_ms) +
+                                                      ") must not be less than base_delay_ms (" +
+                                                      std::to_string(policy.base_delay_ms) + ")");
   }
   step.retry = std::move(policy);
 }
@@ -312,9 +314,12 @@ void WorkflowReader::check_step_rules(const YamlNode& node, const std::string& c
         }
       }
       if (const YamlNode* source = node.find("data_source");
-          source && !source->is_sequence() && !(source->is_scalar() && source->scalar_value().is_string())) {
-        checker_.error(source->where, "key \"data_source\" must be a reference (such as "
-                                      "\"steps.find.files\") or a list, got " + source->describe());
+          source && !source->is_sequence() &&
+          !(source->is_scalar() && source->scalar_value().is_string())) {
+        checker_.error(source->where,
+                       "key \"data_source\" must be a reference (such as "
+                       "\"steps.find.files\") or a list, got " +
+                           source->describe());
       }
       break;
     }
@@ -354,8 +359,8 @@ void WorkflowReader::check_step_rules(const YamlNode& node, const std::string& c
       }
       break;
     case StepType::kDataTransform:
-      if (const YamlNode* ops = node.find("operations"); ops && ops->is_sequence() &&
-                                                         ops->items.empty()) {
+      if (const YamlNode* ops = node.find("operations");
+          ops && ops->is_sequence() && ops->items.empty()) {
         checker_.error(ops->where, "key \"operations\" must not be empty");
       }
       break;

@@ -1,6 +1,7 @@
 #include "common/pipeline/template.h"
 
 #include "common/pipeline/expression_ast.h"
+#include "common/pipeline/no_throw.h"
 
 namespace pl::pipeline {
 namespace {
@@ -83,7 +84,8 @@ Result<Template> Template::parse(std::string_view text) {
       t.parts_.push_back(Part{std::string(text.substr(pos)), std::nullopt});
       break;
     }
-    if (open > pos) t.parts_.push_back(Part{std::string(text.substr(pos, open - pos)), std::nullopt});
+    if (open > pos)
+      t.parts_.push_back(Part{std::string(text.substr(pos, open - pos)), std::nullopt});
     const size_t close = find_close(text, open + 2);
     if (close == std::string_view::npos) {
       return make_error(ErrorCode::kInvalidInput, "unterminated \"{{\" at offset " +
@@ -92,9 +94,9 @@ Result<Template> Template::parse(std::string_view text) {
     }
     std::string_view inner = text.substr(open + 2, close - open - 2);
     if (inner.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      return make_error(ErrorCode::kInvalidInput, "empty \"{{ }}\" at offset " +
-                                                      std::to_string(open) + " in \"" +
-                                                      excerpt(text) + "\"");
+      return make_error(
+          ErrorCode::kInvalidInput,
+          "empty \"{{ }}\" at offset " + std::to_string(open) + " in \"" + excerpt(text) + "\"");
     }
     auto expression = Expression::parse(inner);
     if (!expression.ok()) return std::move(expression).error();
@@ -106,6 +108,10 @@ Result<Template> Template::parse(std::string_view text) {
 }
 
 Result<Value> Template::render(const Scope& scope) const {
+  return detail::no_throw("rendering a template", [&]() { return render_parts(scope); });
+}
+
+Result<Value> Template::render_parts(const Scope& scope) const {
   if (single_) return parts_[0].expression->evaluate(scope);
   std::string out;
   for (const Part& part : parts_) {
@@ -135,6 +141,8 @@ Result<Value> render_template(std::string_view text, const Scope& scope) {
   return t->render(scope);
 }
 
-Result<Value> render_value(const Value& v, const Scope& scope) { return render_at(v, scope, ""); }
+Result<Value> render_value(const Value& v, const Scope& scope) {
+  return detail::no_throw("rendering", [&]() { return render_at(v, scope, ""); });
+}
 
 }  // namespace pl::pipeline

@@ -41,9 +41,11 @@ class Template {
 
  private:
   struct Part {
-    std::string literal;                 // used when !expression
+    std::string literal;  // used when !expression
     std::optional<Expression> expression;
   };
+  Result<Value> render_parts(const Scope& scope) const;
+
   std::vector<Part> parts_;
   bool single_ = false;
 };

@@ -23,9 +23,9 @@ constexpr std::string_view kWhileLoopFields[] = {"index", "first", "is_first", "
 // One scope of steps: the workflow's, or a loop's body.
 struct Frame {
   const std::vector<Step>* steps = nullptr;
-  const Step* loop = nullptr;     // the loop whose body this is; nullptr for the workflow
+  const Step* loop = nullptr;  // the loop whose body this is; nullptr for the workflow
   const Frame* parent = nullptr;
-  size_t index_in_parent = 0;     // the loop's index among the parent's steps
+  size_t index_in_parent = 0;  // the loop's index among the parent's steps
 };
 
 // Where an expression is evaluated: in `frame`, after its first `visible` steps have run.
@@ -42,8 +42,8 @@ struct StepInfo {
 
 class Validator {
  public:
-  Validator(const Pipeline& pipeline, const ValidateOptions& options,
-            std::vector<Diagnostic>& out, std::vector<std::filesystem::path>& file_stack)
+  Validator(const Pipeline& pipeline, const ValidateOptions& options, std::vector<Diagnostic>& out,
+            std::vector<std::filesystem::path>& file_stack)
       : pipeline_(pipeline), options_(options), out_(out), file_stack_(file_stack) {}
 
   void run() {
@@ -138,11 +138,11 @@ class Validator {
                        quote(it->second.enclosing_loop->name) + " and not visible here");
       return;
     }
-    error(where, prefix + "there is no step " + quote(name) +
-                     did_you_mean(name, visible_names(c)));
+    error(where, prefix + "there is no step " + quote(name) + did_you_mean(name, visible_names(c)));
   }
 
-  void check_loop_reference(const ReferenceUse& use, const Context& c, const SourceLocation& where) {
+  void check_loop_reference(const ReferenceUse& use, const Context& c,
+                            const SourceLocation& where) {
     const std::vector<const Step*> loops = loops_of(c);
     const std::string prefix = "reference " + quote(use.text) + ": ";
     if (loops.empty()) {
@@ -289,7 +289,7 @@ class Validator {
       if (std::filesystem::exists(workspace, ec)) return;
     }
     std::string looked = options_.base_dir.empty() ? std::string("the current directory")
-                                                    : options_.base_dir.string();
+                                                   : options_.base_dir.string();
     error(where, what + " " + quote(path) + " does not exist (looked in " + looked +
                      (also_workspace ? " and the workspace" : "") + ")");
   }

@@ -40,8 +40,8 @@
 namespace pl::pipeline {
 
 struct ValidateOptions {
-  std::filesystem::path base_dir;      // relative file references start here (the file's dir)
-  bool follow_pipeline_files = true;   // load and validate the files pipeline_file names
+  std::filesystem::path base_dir;     // relative file references start here (the file's dir)
+  bool follow_pipeline_files = true;  // load and validate the files pipeline_file names
 };
 
 std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline, const ValidateOptions& options);

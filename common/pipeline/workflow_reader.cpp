@@ -25,7 +25,8 @@ Pipeline WorkflowReader::read_workflow(const YamlNode& workflow, std::string_vie
     pipeline.name = name->scalar;
     if (pipeline.name.empty()) checker_.error(name->where, "key \"name\" must not be empty");
   }
-  if (const YamlNode* description = workflow.find("description"); description && is_text(*description)) {
+  if (const YamlNode* description = workflow.find("description");
+      description && is_text(*description)) {
     pipeline.description = description->scalar;
   }
   if (const YamlNode* steps = workflow.find("steps"); steps && steps->is_sequence()) {
@@ -51,7 +52,8 @@ Pipeline WorkflowReader::read_workflow(const YamlNode& workflow, std::string_vie
              fallback && fallback->is_string()) {
     pipeline.output_dir = fallback->as_string();
   }
-  if (const YamlNode* functions = workflow.find("gemini_functions"); functions && functions->is_map()) {
+  if (const YamlNode* functions = workflow.find("gemini_functions");
+      functions && functions->is_map()) {
     pipeline.gemini_functions = value_as(*functions, *workflow_keys().find("gemini_functions"));
   }
   apply_defaults(pipeline);
@@ -80,9 +82,10 @@ void WorkflowReader::read_inputs(const YamlNode& inputs, Pipeline& pipeline) {
       for (const auto& element : allowed->items) {
         Value v = element.to_value();
         if (!has_input_type(v, spec.type)) {
-          checker_.error(element.where, "a value in the enum of " + label + " must be " +
-                                            (spec.type.empty() ? "a value" : "of type " + spec.type) +
-                                            ", got " + element.describe());
+          checker_.error(element.where,
+                         "a value in the enum of " + label + " must be " +
+                             (spec.type.empty() ? "a value" : "of type " + spec.type) + ", got " +
+                             element.describe());
         }
         spec.allowed.push_back(std::move(v));
       }

@@ -40,8 +40,7 @@ class WorkflowReader {
                          std::initializer_list<std::string_view> keys, const Step& step);
   void check_unique_ids(const YamlNode& list, std::initializer_list<std::string_view> id_keys,
                         const std::string& what);
-  void record_locations(const YamlNode& node, const std::string& prefix, StepType type,
-                        Step& step);
+  void record_locations(const YamlNode& node, const std::string& prefix, StepType type, Step& step);
 
   std::string file_;
   SchemaChecker checker_;

@@ -210,8 +210,8 @@ class Converter {
     if (stopped_) return false;
     out.where = location(in.mark, file_, fallback);
     if (depth > kMaxYamlDepth) {
-      return stop(out.where, "YAML nesting is deeper than " + std::to_string(kMaxYamlDepth) +
-                                 " levels");
+      return stop(out.where,
+                  "YAML nesting is deeper than " + std::to_string(kMaxYamlDepth) + " levels");
     }
     if (++nodes_ > kMaxYamlNodes) {
       return stop(out.where, "the document expands to more than " + std::to_string(kMaxYamlNodes) +
@@ -256,12 +256,11 @@ class Converter {
       const RawNode& value = *in.children[i + 1];
       SourceLocation key_where = location(key.mark, file_, out.where);
       if (key.kind != RawNode::Kind::kScalar) {
-        error(key_where,
-              "map keys must be plain names, got a " +
-                  std::string(key.kind == RawNode::Kind::kMap        ? "map"
-                              : key.kind == RawNode::Kind::kSequence ? "list"
-                                                                     : "null") +
-                  " (write templates in quotes: \"{{ ... }}\")");
+        error(key_where, "map keys must be plain names, got a " +
+                             std::string(key.kind == RawNode::Kind::kMap        ? "map"
+                                         : key.kind == RawNode::Kind::kSequence ? "list"
+                                                                                : "null") +
+                             " (write templates in quotes: \"{{ ... }}\")");
         continue;
       }
       YamlMember member{key.value, key_where, YamlNode()};
@@ -387,7 +386,8 @@ std::string YamlNode::describe() const {
   if (kind != Kind::kScalar) return std::string(kind_word());
   Value v = scalar_value();
   if (v.is_string()) {
-    std::string text = scalar.size() <= kMaxExcerpt ? scalar : scalar.substr(0, kMaxExcerpt) + "...";
+    std::string text =
+        scalar.size() <= kMaxExcerpt ? scalar : scalar.substr(0, kMaxExcerpt) + "...";
     return "string \"" + text + "\"";
   }
   return std::string(kind_word()) + " " + scalar;
@@ -425,9 +425,8 @@ YamlDocument parse_yaml(std::string_view text, const std::string& file) {
                   : "a pipeline file holds one YAML document; this one has more");
     }
   } catch (const YAML::DeepRecursion& e) {
-    error(location(e.mark, file, whole_file),
-          "YAML nesting is too deep (the parser stopped at " + std::to_string(e.depth()) +
-              " levels)");
+    error(location(e.mark, file, whole_file), "YAML nesting is too deep (the parser stopped at " +
+                                                  std::to_string(e.depth()) + " levels)");
     return doc;
   } catch (const YAML::Exception& e) {
     error(location(e.mark, file, whole_file), "YAML syntax error: " + e.msg);

@@ -18,8 +18,8 @@
 namespace pl::pipeline {
 
 inline constexpr size_t kMaxYamlBytes = 16 * 1024 * 1024;
-inline constexpr int kMaxYamlDepth = 100;          // nested lists/maps
-inline constexpr size_t kMaxYamlNodes = 1000000;   // after aliases are expanded
+inline constexpr int kMaxYamlDepth = 100;         // nested lists/maps
+inline constexpr size_t kMaxYamlNodes = 1000000;  // after aliases are expanded
 
 struct YamlMember;
 
@@ -27,10 +27,10 @@ struct YamlNode {
   enum class Kind { kNull, kScalar, kSequence, kMap };
 
   Kind kind = Kind::kNull;
-  std::string scalar;              // kScalar: the text as written (unquoted)
-  bool quoted = false;             // kScalar: quoted, block (| >) or !!str: always a string
-  std::vector<YamlNode> items;     // kSequence
-  std::vector<YamlMember> members; // kMap, in file order, without duplicate keys
+  std::string scalar;               // kScalar: the text as written (unquoted)
+  bool quoted = false;              // kScalar: quoted, block (| >) or !!str: always a string
+  std::vector<YamlNode> items;      // kSequence
+  std::vector<YamlMember> members;  // kMap, in file order, without duplicate keys
   SourceLocation where;
 
   bool is_null() const { return kind == Kind::kNull; }
@@ -61,8 +61,8 @@ struct YamlMember {
 };
 
 struct YamlDocument {
-  std::optional<YamlNode> root;          // set unless the text could not be parsed at all
-  std::vector<Diagnostic> diagnostics;   // syntax errors, limits, duplicate keys, ...
+  std::optional<YamlNode> root;         // set unless the text could not be parsed at all
+  std::vector<Diagnostic> diagnostics;  // syntax errors, limits, duplicate keys, ...
 };
 
 // Parses exactly one YAML document. `file` is the display name used in locations.

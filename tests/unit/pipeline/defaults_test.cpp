@@ -140,13 +140,17 @@ TEST(Defaults, OutputDirFillsThePipelinesOutputDirWhenUnset) {
   name: d
   defaults: {output_dir: ./results}
   steps: [{name: a, type: echo}]
-)").output_dir, "./results");
+)")
+                .output_dir,
+            "./results");
   EXPECT_EQ(loaded(R"(workflow:
   name: d
   output_dir: ./mine
   defaults: {output_dir: ./results}
   steps: [{name: a, type: echo}]
-)").output_dir, "./mine");
+)")
+                .output_dir,
+            "./mine");
 }
 
 TEST(Defaults, TemplatedOptionMapsAreLeftAlone) {

@@ -40,10 +40,9 @@ TEST(Diagnostic, WarningsAloneAreNotErrors) {
 }
 
 TEST(Diagnostic, SortingIsByFileLineColumnAndStable) {
-  std::vector<Diagnostic> d{make(Severity::kError, "b", 1, 1, "4"),
-                            make(Severity::kError, "a", 2, 1, "3"),
-                            make(Severity::kError, "a", 1, 9, "1"),
-                            make(Severity::kWarning, "a", 1, 9, "2")};
+  std::vector<Diagnostic> d{
+      make(Severity::kError, "b", 1, 1, "4"), make(Severity::kError, "a", 2, 1, "3"),
+      make(Severity::kError, "a", 1, 9, "1"), make(Severity::kWarning, "a", 1, 9, "2")};
   sort_in_file_order(d);
   EXPECT_EQ(d[0].message, "1");
   EXPECT_EQ(d[1].message, "2");

@@ -107,7 +107,8 @@ TEST(Expression, WholeObjectsAreReturnedWithTheirType) {
 TEST(Expression, UnknownMemberNamesTheFullReferenceAndTheOwner) {
   Error e = eval_error("steps.fetch.missing");
   EXPECT_EQ(e.code, ErrorCode::kNotFound);
-  EXPECT_EQ(e.message, "unknown reference \"steps.fetch.missing\": \"fetch\" has no member \"missing\"");
+  EXPECT_EQ(e.message,
+            "unknown reference \"steps.fetch.missing\": \"fetch\" has no member \"missing\"");
 }
 
 TEST(Expression, UnknownMemberSuggestsTheNearestKey) {
@@ -129,8 +130,9 @@ TEST(Expression, UnknownStepIsAnUnknownReference) {
 TEST(Expression, IndexOutOfRangeIsAnUnknownReferenceThatSaysTheSize) {
   Error e = eval_error("steps.fetch.data.items[5]");
   EXPECT_EQ(e.code, ErrorCode::kNotFound);
-  EXPECT_EQ(e.message,
-            "unknown reference \"steps.fetch.data.items[5]\": \"items\" has 3 elements, no index 5");
+  EXPECT_EQ(
+      e.message,
+      "unknown reference \"steps.fetch.data.items[5]\": \"items\" has 3 elements, no index 5");
 }
 
 TEST(Expression, MemberOfAScalarOrNullIsAnUnknownReference) {
@@ -151,9 +153,7 @@ TEST(Expression, AComputedIndexOfTheWrongKindIsATypeError) {
       << computed.message;
 }
 
-TEST(Expression, NullIsAValueNotAnAbsence) {
-  EXPECT_EQ(eval("steps.fetch.data.nothing"), Value());
-}
+TEST(Expression, NullIsAValueNotAnAbsence) { EXPECT_EQ(eval("steps.fetch.data.nothing"), Value()); }
 
 // ---- arithmetic ----
 
@@ -291,6 +291,43 @@ TEST(Expression, ARegexOverTheSizeLimitIsRefused) {
   std::string pattern(kMaxRegexLength + 1, 'a');
   Error e = eval_error("'x' matches '" + pattern + "'");
   EXPECT_NE(e.message.find("over the limit of 1000"), std::string::npos) << e.message;
+}
+
+TEST(Expression, MatchesRefusesTextsOverTheLimit) {
+  Value big = Value::object();
+  big["inputs"]["text"] = std::string(kMaxRegexSubject + 1, 'a');
+  auto r = evaluate_expression("inputs.text matches 'a'", ValueScope(big));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("over the limit of 10000"), std::string::npos);
+}
+
+TEST(Expression, MatchesOnALongTextWithARecursivePatternDoesNotCrash) {
+  Value big = Value::object();
+  big["inputs"]["text"] = std::string(kMaxRegexSubject, 'a');
+  auto r = evaluate_expression("inputs.text matches '^(((a|b)|c)|(.|\\n))*$'", ValueScope(big));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, Value(true));
+}
+
+TEST(Expression, MatchesRefusesPatternsThatTakeExponentialTime) {
+  for (const char* pattern : {"(a+)+b", "(a*)*", "(x\\w+\\s?)*$", "((ab)+c)+", "(a{2,})+"}) {
+    auto r = evaluate_expression(std::string("'aaaa' matches '") + pattern + "'",
+                                 ValueScope(run_values()));
+    ASSERT_FALSE(r.ok()) << pattern;
+    EXPECT_NE(r.error().message.find("can take exponential time"), std::string::npos)
+        << pattern << ": " << r.error().message;
+  }
+  EXPECT_NE(eval_error("'aa' matches '(a)\\1'").message.find("backreferences"), std::string::npos);
+  EXPECT_NE(eval_error("'aa' matches 'a{5000}'").message.find("repetition count is over 1000"),
+            std::string::npos);
+}
+
+TEST(Expression, MatchesAcceptsBoundedAndSingleRepetition) {
+  EXPECT_EQ(eval("'ab12' matches '^(ab)+[0-9]{1,3}$'"), Value(true));
+  EXPECT_EQ(eval("'aXb' matches '(a?X)*b'"), Value(true));
+  EXPECT_EQ(eval("'abc' matches '[(+*)]'"), Value(false));
+  EXPECT_EQ(eval("'a+' matches 'a\\+'"), Value(true));
+  EXPECT_EQ(eval("'aaa' matches 'a+?'"), Value(true));
 }
 
 TEST(Expression, MatchesOnNonStringsIsATypeError) {
@@ -440,7 +477,8 @@ TEST(ExpressionFunctions, CountSumAndAverageAggregateLists) {
   EXPECT_EQ(eval("sum([])"), Value(0));
   EXPECT_EQ(eval("average(steps.fetch.data.items)"), Value(20.0));
   EXPECT_EQ(eval_error("average([])").message, "average() of an empty list");
-  EXPECT_EQ(eval_error("sum([1, 'x'])").message, "sum() expects a list of numbers, got string \"x\"");
+  EXPECT_EQ(eval_error("sum([1, 'x'])").message,
+            "sum() expects a list of numbers, got string \"x\"");
 }
 
 TEST(ExpressionFunctions, IsEmptyStartsWithAndEndsWith) {
@@ -489,6 +527,12 @@ TEST(ExpressionSyntax, SingleEqualsAndBangGetHelpfulMessages) {
   auto bang = Expression::parse("!a");
   ASSERT_FALSE(bang.ok());
   EXPECT_NE(bang.error().message.find("use \"not\""), std::string::npos);
+}
+
+TEST(ExpressionSyntax, PipelineExPreviousResponseSyntaxGetsAHint) {
+  auto parsed = Expression::parse("previous_response:fetch.items");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message.find("is written steps.NAME here"), std::string::npos);
 }
 
 TEST(ExpressionSyntax, UnterminatedStringsAndEmptyExpressionsAreErrors) {

@@ -49,14 +49,14 @@ TEST(BindInputs, CommandLineStringsAreConvertedToTheDeclaredType) {
 
 TEST(BindInputs, BoolWordsAreAcceptedInAnyCase) {
   for (const char* word : {"true", "TRUE", "yes", "on", "1"}) {
-    auto bound = bind_inputs(typed_inputs(), json(std::string(R"({"topic": "t", "verbose": ")") +
-                                                  word + "\"}"));
+    auto bound = bind_inputs(typed_inputs(),
+                             json(std::string(R"({"topic": "t", "verbose": ")") + word + "\"}"));
     ASSERT_TRUE(bound.ok()) << word;
     EXPECT_EQ(*bound->find("verbose"), Value(true)) << word;
   }
   for (const char* word : {"false", "No", "off", "0"}) {
-    auto bound = bind_inputs(typed_inputs(), json(std::string(R"({"topic": "t", "verbose": ")") +
-                                                  word + "\"}"));
+    auto bound = bind_inputs(typed_inputs(),
+                             json(std::string(R"({"topic": "t", "verbose": ")") + word + "\"}"));
     ASSERT_TRUE(bound.ok()) << word;
     EXPECT_EQ(*bound->find("verbose"), Value(false)) << word;
   }
@@ -94,7 +94,8 @@ TEST(BindInputs, ValuesThatDoNotConvertAreErrorsNamingTheInput) {
 TEST(BindInputs, ValuesOutsideTheEnumAreErrors) {
   auto bound = bind_inputs(typed_inputs(), json(R"({"topic": "t", "mode": "medium"})"));
   ASSERT_FALSE(bound.ok());
-  EXPECT_EQ(bound.error().message, "input \"mode\" must be one of \"fast\", \"slow\"; got \"medium\"");
+  EXPECT_EQ(bound.error().message,
+            "input \"mode\" must be one of \"fast\", \"slow\"; got \"medium\"");
 }
 
 TEST(BindInputs, UndeclaredInputsAreErrorsWhenThePipelineDeclaresInputs) {

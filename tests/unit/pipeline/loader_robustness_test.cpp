@@ -94,8 +94,8 @@ TEST(LoaderRobustness, TruncatedYamlAtEveryLengthGivesDiagnosticsNotACrash) {
 }
 
 TEST(LoaderRobustness, ATenThousandDeepNestedListIsRefusedWithAClearError) {
-  std::string text = "workflow:\n  name: x\n  steps: " + std::string(10000, '[') +
-                     std::string(10000, ']') + "\n";
+  std::string text =
+      "workflow:\n  name: x\n  steps: " + std::string(10000, '[') + std::string(10000, ']') + "\n";
   auto r = load(text);
   EXPECT_FALSE(r.ok());
   ASSERT_EQ(r.diagnostics.size(), 1u) << all_messages(r.diagnostics);
@@ -122,7 +122,8 @@ TEST(LoaderRobustness, NestingDeeperThanOurLimitButWithinYamlCppsIsRefused) {
 }
 
 TEST(LoaderRobustness, AnAliasBombIsRefusedQuickly) {
-  std::string text = "workflow:\n  name: x\n  global_vars:\n    a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string text =
+      "workflow:\n  name: x\n  global_vars:\n    a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 9; ++i) {
     std::string prev = "*a" + std::to_string(i - 1);
     text += "    a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
@@ -140,15 +141,19 @@ TEST(LoaderRobustness, AnAliasBombIsRefusedQuickly) {
 }
 
 TEST(LoaderRobustness, AnAliasThatContainsItselfIsRefused) {
-  auto r = load("workflow:\n  name: x\n  global_vars: &loop {self: *loop}\n  steps: [{name: a, type: echo}]\n");
+  auto r = load(
+      "workflow:\n  name: x\n  global_vars: &loop {self: *loop}\n  steps: [{name: a, type: "
+      "echo}]\n");
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has_errors(r.diagnostics)) << all_messages(r.diagnostics);
-  auto list = load("workflow:\n  name: x\n  global_vars: {a: &l [*l]}\n  steps: [{name: a, type: echo}]\n");
+  auto list =
+      load("workflow:\n  name: x\n  global_vars: {a: &l [*l]}\n  steps: [{name: a, type: echo}]\n");
   EXPECT_FALSE(list.ok());
 }
 
 TEST(LoaderRobustness, AnUndefinedAliasIsAnError) {
-  auto r = load("workflow:\n  name: x\n  global_vars: *nothing\n  steps: [{name: a, type: echo}]\n");
+  auto r =
+      load("workflow:\n  name: x\n  global_vars: *nothing\n  steps: [{name: a, type: echo}]\n");
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has_errors(r.diagnostics));
 }
@@ -173,9 +178,11 @@ TEST(LoaderRobustness, MultipleDocumentsAreAnError) {
 
 TEST(LoaderRobustness, MutatedPipelinesNeverCrashTheLoaderOrValidator) {
   const std::string seed = kValid;
-  const std::string pieces[] = {"{{", "}}", "[", "]", "{", "}", ":", "- ", "\n", "  ", "'", "\"",
-                                "&a ", "*a", "steps:", "type: for_loop", "{{steps.", "not ",
-                                "\t", "#", "!!str ", "<<: ", "? ", "|", ">"};
+  const std::string pieces[] = {
+      "{{",       "}}",   "[",  "]",  "{",      "}",    ":",      "- ",
+      "\n",       "  ",   "'",  "\"", "&a ",    "*a",   "steps:", "type: for_loop",
+      "{{steps.", "not ", "\t", "#",  "!!str ", "<<: ", "? ",     "|",
+      ">"};
   std::mt19937 rng(4242);
   for (int round = 0; round < 1500; ++round) {
     std::string text = seed;
@@ -202,7 +209,8 @@ TEST(LoaderRobustness, AStrayCommaThatStallsYamlCppIsASyntaxError) {
     auto r = load(text);
     EXPECT_FALSE(r.ok());
     EXPECT_NE(all_messages(r.diagnostics).find("YAML syntax error"), std::string::npos)
-        << text << ":\n" << all_messages(r.diagnostics);
+        << text << ":\n"
+        << all_messages(r.diagnostics);
   }
 }
 

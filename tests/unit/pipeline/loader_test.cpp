@@ -303,7 +303,8 @@ TEST(Loader, PipelineExStepTypesWeDoNotRunAreErrorsThatSaySo) {
     - {name: b, type: codebase_query}
 )");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 23, "step type \"switch\" (from pipeline_ex) is not supported"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 4, 23, "step type \"switch\" (from pipeline_ex) is not supported"));
   EXPECT_TRUE(has_error(r.diagnostics, 5, 23, "\"codebase_query\" (from pipeline_ex)"));
 }
 
@@ -318,7 +319,8 @@ TEST(Loader, UnknownKeyIsAnErrorThatSuggestsTheNearestKey) {
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has_error(r.diagnostics, 6, 7,
                         "unknown key \"promt\" in claude step \"a\" (did you mean \"prompt\"?)"));
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 7, "claude step \"a\" is missing required key \"prompt\""));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 4, 7, "claude step \"a\" is missing required key \"prompt\""));
 }
 
 TEST(Loader, UnknownKeyWithNothingCloseHasNoSuggestion) {
@@ -365,12 +367,15 @@ TEST(Loader, KeysOfTheWrongKindAreErrorsAtTheValue) {
       delay_ms: 1.5
 )");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has_error(r.diagnostics, 6, 21, "key \"max_parallel\" must be an integer, got string \"x\""));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 6, 21, "key \"max_parallel\" must be an integer, got string \"x\""));
   EXPECT_TRUE(has_error(r.diagnostics, 7, 23, "key \"parallel_tasks\" must be a list, got map"));
   EXPECT_TRUE(has_error(r.diagnostics, 12, 14,
                         "key \"steps\" must be a list of steps, got string \"not-a-list\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 15, 13, "key \"fail\" must be true or false, got string \"maybe\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 16, 17, "key \"delay_ms\" must be an integer, got number 1.5"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 15, 13, "key \"fail\" must be true or false, got string \"maybe\""));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 16, 17, "key \"delay_ms\" must be an integer, got number 1.5"));
 }
 
 TEST(Loader, AllProblemsAreReportedNotJustTheFirst) {
@@ -387,7 +392,8 @@ TEST(Loader, AllProblemsAreReportedNotJustTheFirst) {
   EXPECT_TRUE(has_error(r.diagnostics, 4, 23, "unknown step type \"ecko\""));
   EXPECT_TRUE(has_error(r.diagnostics, 5, 29, "unknown key \"valu\""));
   EXPECT_TRUE(has_error(r.diagnostics, 6, 7, "missing required key \"prompt\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 7, 7, "needs one of \"data_source\", \"items\", \"items_file\""));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 7, 7, "needs one of \"data_source\", \"items\", \"items_file\""));
   EXPECT_TRUE(has_error(r.diagnostics, 7, 76, "unknown key \"fial\""));
 }
 
@@ -435,7 +441,8 @@ TEST(Loader, StepNamesNeedOnlyBeUniqueWithinTheirScope) {
 )");
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(count_errors(r.diagnostics), 1u) << all_messages(r.diagnostics);
-  EXPECT_TRUE(has_error(r.diagnostics, 12, 18, "duplicate step name \"b\" in loop \"l\" (first at p.yaml:11:18)"));
+  EXPECT_TRUE(has_error(r.diagnostics, 12, 18,
+                        "duplicate step name \"b\" in loop \"l\" (first at p.yaml:11:18)"));
 }
 
 TEST(Loader, StepNamesThatAreTemplateRootsAreRefused) {
@@ -473,7 +480,8 @@ TEST(Loader, AStepMustBeAMap) {
   steps:
     - just a string
 )");
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 7, "a step must be a map with \"name\" and \"type\", got string"));
+  EXPECT_TRUE(has_error(r.diagnostics, 4, 7,
+                        "a step must be a map with \"name\" and \"type\", got string"));
 }
 
 TEST(Loader, TheRootMustBeAMapWithWorkflow) {
@@ -537,13 +545,16 @@ TEST(Loader, IgnoredClaudeAgentOptionsAreWarningsNamingEachKey) {
 )");
   ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
   EXPECT_TRUE(has_warning(r.diagnostics, 7, 7, "key \"role\" is ignored"));
-  EXPECT_TRUE(has_warning(r.diagnostics, 10, 9, "key \"claude_options.mcp_servers\" is ignored: "
-                                                "Claude agent options are not supported"));
+  EXPECT_TRUE(has_warning(r.diagnostics, 10, 9,
+                          "key \"claude_options.mcp_servers\" is ignored: "
+                          "Claude agent options are not supported"));
   EXPECT_TRUE(has_warning(r.diagnostics, 11, 9, "key \"claude_options.hooks\" is ignored"));
   EXPECT_TRUE(has_warning(r.diagnostics, 12, 9, "key \"claude_options.agents\" is ignored"));
-  EXPECT_TRUE(has_warning(r.diagnostics, 13, 9, "key \"claude_options.permission_mode\" is ignored"));
-  EXPECT_EQ(r.pipeline->steps[0].options.find("claude_options")->find("permission_mode")->as_string(),
-            "plan");
+  EXPECT_TRUE(
+      has_warning(r.diagnostics, 13, 9, "key \"claude_options.permission_mode\" is ignored"));
+  EXPECT_EQ(
+      r.pipeline->steps[0].options.find("claude_options")->find("permission_mode")->as_string(),
+      "plan");
 }
 
 TEST(Loader, IgnoredKeysInNestedMapsAndPromptPartsAreWarnings) {
@@ -566,7 +577,8 @@ TEST(Loader, IgnoredKeysInNestedMapsAndPromptPartsAreWarnings) {
 )");
   ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
   EXPECT_TRUE(has_warning(r.diagnostics, 4, 5, "key \"defaults.claude_output_format\" is ignored"));
-  EXPECT_TRUE(has_warning(r.diagnostics, 8, 41, "key \"session_config.checkpoint_frequency\" is ignored"));
+  EXPECT_TRUE(
+      has_warning(r.diagnostics, 8, 41, "key \"session_config.checkpoint_frequency\" is ignored"));
   EXPECT_TRUE(has_warning(r.diagnostics, 12, 11, "key \"prompt.0.encoding\" is ignored"));
   EXPECT_TRUE(has_warning(r.diagnostics, 16, 16, "key \"config.enable_tracing\" is ignored"));
 }
@@ -596,12 +608,14 @@ TEST(Loader, NestedOptionMapsAreCheckedAgainstTheirOwnTables) {
       retry_config: {max_retries: -1}
 )");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has_error(r.diagnostics, 6, 22,
-                        "unknown key \"max_paralel\" in batch_config (did you mean \"max_parallel\"?)"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 6, 22,
+                "unknown key \"max_paralel\" in batch_config (did you mean \"max_parallel\"?)"));
   EXPECT_TRUE(has_error(r.diagnostics, 8, 35, "unknown key \"claude_option\" in tasks.0"));
   EXPECT_TRUE(has_error(r.diagnostics, 12, 22, "unknown key \"top_kk\" in token_budget"));
-  EXPECT_TRUE(has_error(r.diagnostics, 16, 35, "key \"extraction_config.format\" must be one of "
-                                               "text, json, markdown, summary; got \"yaml\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 16, 35,
+                        "key \"extraction_config.format\" must be one of "
+                        "text, json, markdown, summary; got \"yaml\""));
   EXPECT_TRUE(has_error(r.diagnostics, 20, 35,
                         "key \"retry_config.max_retries\" must be at least 0, got -1"));
 }
@@ -640,13 +654,18 @@ TEST(Loader, PromptPartsAreCheckedByTheirType) {
         - just text
 )");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has_error(r.diagnostics, 7, 11, "prompt part \"prompt.0\" is missing required key \"content\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 8, 18, "unknown prompt part type \"statik\" (did you mean \"static\"?)"));
-  EXPECT_TRUE(has_error(r.diagnostics, 9, 18, "prompt part type \"claude_continue\" is not supported"));
-  EXPECT_TRUE(has_error(r.diagnostics, 10, 11, "prompt part \"prompt.3\" is missing required key \"type\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 7, 11,
+                        "prompt part \"prompt.0\" is missing required key \"content\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 8, 18,
+                        "unknown prompt part type \"statik\" (did you mean \"static\"?)"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 9, 18, "prompt part type \"claude_continue\" is not supported"));
+  EXPECT_TRUE(has_error(r.diagnostics, 10, 11,
+                        "prompt part \"prompt.3\" is missing required key \"type\""));
   EXPECT_TRUE(has_error(r.diagnostics, 11, 46, "unknown key \"extrct\""));
   EXPECT_TRUE(has_error(r.diagnostics, 12, 11, "missing required key \"session_name\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 13, 11, "a prompt part must be a map with a \"type\", got string"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 13, 11, "a prompt part must be a map with a \"type\", got string"));
 }
 
 TEST(Loader, InlinePipelinesAreCheckedLikeWorkflows) {
@@ -738,11 +757,13 @@ TEST(Loader, ForLoopNeedsExactlyOneSource) {
       steps: [{name: b, type: echo}]
 )");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 7, "for_loop step \"none\" needs one of \"data_source\", "
-                                             "\"items\", \"items_file\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 12, 7, "for_loop step \"two\" takes only one of \"data_source\", "
-                                              "\"items\", \"items_file\", got \"items\" and "
-                                              "\"items_file\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 4, 7,
+                        "for_loop step \"none\" needs one of \"data_source\", "
+                        "\"items\", \"items_file\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 12, 7,
+                        "for_loop step \"two\" takes only one of \"data_source\", "
+                        "\"items\", \"items_file\", got \"items\" and "
+                        "\"items_file\""));
 }
 
 TEST(Loader, ForLoopBodyIsReadIntoStepsNotOptions) {
@@ -791,7 +812,8 @@ TEST(Loader, EmptyLoopBodiesAreErrors) {
   steps:
     - {name: a, type: for_loop, iterator: i, items: [1], steps: []}
 )");
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 65, "the body of for_loop step \"a\" (\"steps\") must not be empty"));
+  EXPECT_TRUE(has_error(r.diagnostics, 4, 65,
+                        "the body of for_loop step \"a\" (\"steps\") must not be empty"));
 }
 
 TEST(Loader, PipelineStepNeedsExactlyOneSource) {
@@ -817,7 +839,8 @@ TEST(Loader, ClaudeBatchNeedsTasksOrTasksFileAndATaskIdPerTask) {
         - {task_id: x, id: y, prompt: p}
 )");
   EXPECT_TRUE(has_error(r.diagnostics, 4, 7, "needs one of \"tasks\", \"tasks_file\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 8, 11, "tasks entry 0 of claude_batch step \"b\" needs a \"task_id\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 8, 11,
+                        "tasks entry 0 of claude_batch step \"b\" needs a \"task_id\""));
   EXPECT_TRUE(has_error(r.diagnostics, 9, 11, "takes only one of \"task_id\" and \"id\""));
 }
 
@@ -830,8 +853,10 @@ TEST(Loader, FileOpsArgumentsDependOnTheOperation) {
     - {name: c, type: file_ops, operation: convert, source: a, destination: b, format: yaml_to_json}
     - {name: d, type: file_ops, operation: list, path: ., pattern: "*.py"}
 )");
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 7, "(operation \"copy\") is missing required key \"destination\""));
-  EXPECT_TRUE(has_error(r.diagnostics, 5, 7, "(operation \"delete\") needs one of \"path\", \"files\", \"source\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 4, 7,
+                        "(operation \"copy\") is missing required key \"destination\""));
+  EXPECT_TRUE(has_error(r.diagnostics, 5, 7,
+                        "(operation \"delete\") needs one of \"path\", \"files\", \"source\""));
   EXPECT_TRUE(has_error(r.diagnostics, 6, 88, "must be one of csv_to_json, json_to_csv"));
   EXPECT_EQ(count_errors(r.diagnostics), 3u) << all_messages(r.diagnostics);
 }
@@ -899,7 +924,8 @@ TEST(Loader, InputDefaultsMustMatchTheirTypeAndEnum) {
     - {name: a, type: echo}
 )");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has_error(r.diagnostics, 4, 37, "the default of input \"count\" must be of type integer"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 4, 37, "the default of input \"count\" must be of type integer"));
   EXPECT_TRUE(has_error(r.diagnostics, 5, 55, "must be one of \"fast\", \"slow\""));
   EXPECT_TRUE(has_error(r.diagnostics, 6, 18, "(did you mean \"string\"?)"));
 }

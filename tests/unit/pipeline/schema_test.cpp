@@ -17,12 +17,12 @@ using testing::load;
 using testing::matching;
 
 constexpr StepType kAllTypes[] = {
-    StepType::kClaude,        StepType::kGemini,         StepType::kLlm,
-    StepType::kParallelClaude, StepType::kClaudeBatch,   StepType::kClaudeSession,
-    StepType::kClaudeExtract, StepType::kClaudeRobust,   StepType::kClaudeSmart,
-    StepType::kGeminiInstructor, StepType::kTool,        StepType::kSetVariable,
-    StepType::kForLoop,       StepType::kWhileLoop,      StepType::kDataTransform,
-    StepType::kFileOps,       StepType::kPipeline,       StepType::kEcho,
+    StepType::kClaude,           StepType::kGemini,       StepType::kLlm,
+    StepType::kParallelClaude,   StepType::kClaudeBatch,  StepType::kClaudeSession,
+    StepType::kClaudeExtract,    StepType::kClaudeRobust, StepType::kClaudeSmart,
+    StepType::kGeminiInstructor, StepType::kTool,         StepType::kSetVariable,
+    StepType::kForLoop,          StepType::kWhileLoop,    StepType::kDataTransform,
+    StepType::kFileOps,          StepType::kPipeline,     StepType::kEcho,
 };
 
 using Keys = std::map<std::string, std::string>;  // key -> YAML flow text of its value
@@ -137,7 +137,8 @@ TEST(SchemaMatrix, AnUnknownKeyIsAnErrorForEveryType) {
     EXPECT_EQ(matching(r.diagnostics, "unknown key \"bogus_key\" in " + label(type) + " step \"s\"")
                   .size(),
               1u)
-        << label(type) << ":\n" << all_messages(r.diagnostics);
+        << label(type) << ":\n"
+        << all_messages(r.diagnostics);
   }
 }
 
@@ -151,10 +152,11 @@ TEST(SchemaMatrix, EveryRequiredKeyOfEveryTypeIsRequired) {
       keys.erase(std::string(spec.name));
       auto r = load(pipeline_with(type, keys));
       EXPECT_FALSE(r.ok()) << label(type) << " without " << spec.name;
-      EXPECT_EQ(matching(r.diagnostics, "missing required key \"" + std::string(spec.name) + "\"")
-                    .size(),
-                1u)
-          << label(type) << ":\n" << all_messages(r.diagnostics);
+      EXPECT_EQ(
+          matching(r.diagnostics, "missing required key \"" + std::string(spec.name) + "\"").size(),
+          1u)
+          << label(type) << ":\n"
+          << all_messages(r.diagnostics);
     }
   }
 }
@@ -207,10 +209,11 @@ TEST(SchemaMatrix, EveryNestedMapRejectsUnknownKeys) {
       keys[std::string(outer.name)] = "{bogus_key: 1}";
       auto r = load(pipeline_with(type, keys));
       EXPECT_FALSE(r.ok());
-      EXPECT_EQ(matching(r.diagnostics, "unknown key \"bogus_key\" in " + std::string(outer.name))
-                    .size(),
-                1u)
-          << label(type) << "." << outer.name << ":\n" << all_messages(r.diagnostics);
+      EXPECT_EQ(
+          matching(r.diagnostics, "unknown key \"bogus_key\" in " + std::string(outer.name)).size(),
+          1u)
+          << label(type) << "." << outer.name << ":\n"
+          << all_messages(r.diagnostics);
     }
   }
 }

@@ -66,8 +66,8 @@ inline ::testing::AssertionResult has_error(const std::vector<Diagnostic>& diagn
   return has_one(diagnostics, Severity::kError, line, column, needle);
 }
 
-inline ::testing::AssertionResult has_warning(const std::vector<Diagnostic>& diagnostics,
-                                              int line, int column, std::string_view needle) {
+inline ::testing::AssertionResult has_warning(const std::vector<Diagnostic>& diagnostics, int line,
+                                              int column, std::string_view needle) {
   return has_one(diagnostics, Severity::kWarning, line, column, needle);
 }
 

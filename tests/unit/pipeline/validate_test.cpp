@@ -38,7 +38,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-std::vector<Diagnostic> validate_text(std::string_view yaml, const std::filesystem::path& base = {}) {
+std::vector<Diagnostic> validate_text(std::string_view yaml,
+                                      const std::filesystem::path& base = {}) {
   auto r = load(yaml);
   EXPECT_TRUE(r.ok()) << all_messages(r.diagnostics);
   if (!r.ok()) return r.diagnostics;
@@ -82,8 +83,9 @@ TEST(Validate, AReferenceToALaterStepIsAnError) {
     - name: second
       type: echo
 )");
-  EXPECT_TRUE(has_error(d, 6, 7, "reference \"steps.second.text\": step \"second\" runs later "
-                                 "(at p.yaml:7:7)"));
+  EXPECT_TRUE(has_error(d, 6, 7,
+                        "reference \"steps.second.text\": step \"second\" runs later "
+                        "(at p.yaml:7:7)"));
 }
 
 TEST(Validate, ABareStepNameIsCheckedLikeStepsDotName) {
@@ -112,8 +114,9 @@ TEST(Validate, AReferenceToNoStepIsAnErrorWithASuggestion) {
     - {name: fetch, type: echo}
     - {name: use, type: echo, value: "{{steps.fecth.text}} {{nothing.x}}"}
 )");
-  EXPECT_TRUE(has_error(d, 5, 31, "reference \"steps.fecth.text\": there is no step \"fecth\" "
-                                  "(did you mean \"fetch\"?)"));
+  EXPECT_TRUE(has_error(d, 5, 31,
+                        "reference \"steps.fecth.text\": there is no step \"fecth\" "
+                        "(did you mean \"fetch\"?)"));
   EXPECT_TRUE(has_error(d, 5, 31, "reference \"nothing.x\": there is no step \"nothing\""));
 }
 
@@ -175,7 +178,8 @@ TEST(Validate, StepsInsideALoopAreNotVisibleOutsideIt) {
         - {name: inner, type: echo}
     - {name: after, type: echo, value: "{{steps.inner.text}}"}
 )");
-  EXPECT_TRUE(has_error(d, 10, 33, "step \"inner\" is inside loop \"loop_a\" and not visible here"));
+  EXPECT_TRUE(
+      has_error(d, 10, 33, "step \"inner\" is inside loop \"loop_a\" and not visible here"));
 }
 
 TEST(Validate, AWhileConditionIsCheckedBeforeTheBodyRuns) {
@@ -236,7 +240,8 @@ TEST(Validate, LoopFieldsAreCheckedAgainstTheEnclosingLoops) {
 )");
   EXPECT_TRUE(has_error(d, 4, 35, "\"loop\" is only defined inside a loop body"));
   EXPECT_TRUE(has_error(d, 16, 37, "loop \"inner\" has no field \"total\""));
-  EXPECT_TRUE(has_error(d, 17, 37, "loop \"outer\" has no field \"fiel\" (did you mean \"file\"?)"));
+  EXPECT_TRUE(
+      has_error(d, 17, 37, "loop \"outer\" has no field \"fiel\" (did you mean \"file\"?)"));
   EXPECT_TRUE(has_error(d, 17, 37, "loop \"outer\" has no enclosing loop"));
   EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
 }
@@ -251,8 +256,9 @@ TEST(Validate, InputsMustBeDeclaredWhenThePipelineDeclaresInputs) {
   steps:
     - {name: a, type: echo, value: "{{inputs.topic}} {{inputs.topc}}"}
 )");
-  EXPECT_TRUE(has_error(d, 6, 29, "reference \"inputs.topc\": the pipeline declares no input "
-                                  "\"topc\" (did you mean \"topic\"?)"));
+  EXPECT_TRUE(has_error(d, 6, 29,
+                        "reference \"inputs.topc\": the pipeline declares no input "
+                        "\"topc\" (did you mean \"topic\"?)"));
   EXPECT_EQ(count_errors(d), 1u);
 }
 
@@ -274,7 +280,8 @@ TEST(Validate, GlobalVarsAndStateMustExist) {
     - {name: a, type: echo, value: "{{global_vars.envv}} {{state.countr}} {{state.counter}}"}
 )");
   EXPECT_TRUE(has_error(d, 6, 29, "global_vars has no \"envv\" (did you mean \"env\"?)"));
-  EXPECT_TRUE(has_error(d, 6, 29, "no set_variable step sets \"countr\" (did you mean \"counter\"?)"));
+  EXPECT_TRUE(
+      has_error(d, 6, 29, "no set_variable step sets \"countr\" (did you mean \"counter\"?)"));
   EXPECT_EQ(count_errors(d), 2u);
 }
 
@@ -373,8 +380,9 @@ TEST(Validate, GeminiFunctionsMustBeDefined) {
   steps:
     - {name: g, type: gemini, prompt: p, functions: [score_code, scor_code]}
 )");
-  EXPECT_TRUE(has_error(d, 6, 66, "function \"scor_code\" is not defined in gemini_functions "
-                                  "(did you mean \"score_code\"?)"));
+  EXPECT_TRUE(has_error(d, 6, 66,
+                        "function \"scor_code\" is not defined in gemini_functions "
+                        "(did you mean \"score_code\"?)"));
   EXPECT_EQ(count_errors(d), 1u);
 }
 
@@ -420,8 +428,9 @@ TEST(Validate, NamedFilesMustExistRelativeToTheBaseDirectory) {
     - {name: e, type: claude_batch, tasks: [{task_id: t, prompt: p, file: data.txt}]}
 )",
                          dir.path());
-  EXPECT_TRUE(has_error(d, 4, 46, "items_file \"items.jsonl\" does not exist (looked in " +
-                                      dir.path().string() + ")"));
+  EXPECT_TRUE(has_error(
+      d, 4, 46,
+      "items_file \"items.jsonl\" does not exist (looked in " + dir.path().string() + ")"));
   EXPECT_TRUE(has_error(d, 5, 37, "tasks_file \"tasks.jsonl\" does not exist"));
   EXPECT_TRUE(has_error(d, 6, 33, "pipeline_file \"child.yaml\" does not exist"));
   EXPECT_TRUE(has_error(d, 7, 53, "prompt file \"prompts/p.md\" does not exist"));
@@ -452,7 +461,9 @@ TEST(Validate, ExistingFilesAndTemplatedPathsPass) {
 
 TEST(Validate, ChildPipelineFilesAreValidatedWithTheirOwnNames) {
   TempDir dir;
-  dir.write("child.yaml", "workflow:\n  name: child\n  steps:\n    - {name: c, type: echo, value: \"{{steps.zz.x}}\"}\n");
+  dir.write("child.yaml",
+            "workflow:\n  name: child\n  steps:\n    - {name: c, type: echo, value: "
+            "\"{{steps.zz.x}}\"}\n");
   auto d = validate_text(R"(workflow:
   name: v
   steps:
@@ -467,8 +478,12 @@ TEST(Validate, ChildPipelineFilesAreValidatedWithTheirOwnNames) {
 
 TEST(Validate, PipelineFilesThatIncludeEachOtherAreAnError) {
   TempDir dir;
-  dir.write("a.yaml", "workflow:\n  name: a\n  steps:\n    - {name: to_b, type: pipeline, pipeline_file: b.yaml}\n");
-  dir.write("b.yaml", "workflow:\n  name: b\n  steps:\n    - {name: to_a, type: pipeline, pipeline_file: a.yaml}\n");
+  dir.write("a.yaml",
+            "workflow:\n  name: a\n  steps:\n    - {name: to_b, type: pipeline, pipeline_file: "
+            "b.yaml}\n");
+  dir.write("b.yaml",
+            "workflow:\n  name: b\n  steps:\n    - {name: to_a, type: pipeline, pipeline_file: "
+            "a.yaml}\n");
   auto r = load_pipeline_file(dir.path() / "a.yaml");
   ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
   auto d = validate_pipeline(*r.pipeline, ValidateOptions{dir.path(), true});
@@ -481,7 +496,8 @@ TEST(Validate, PipelineFilesThatIncludeEachOtherAreAnError) {
 TEST(Validate, FollowingPipelineFilesCanBeTurnedOff) {
   TempDir dir;
   dir.write("child.yaml", "workflow:\n  name: child\n  steps: [{name: c, type: ecko}]\n");
-  auto r = load("workflow:\n  name: v\n  steps: [{name: c, type: pipeline, pipeline_file: child.yaml}]\n");
+  auto r = load(
+      "workflow:\n  name: v\n  steps: [{name: c, type: pipeline, pipeline_file: child.yaml}]\n");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(validate_pipeline(*r.pipeline, ValidateOptions{dir.path(), false}).empty());
   EXPECT_FALSE(validate_pipeline(*r.pipeline, ValidateOptions{dir.path(), true}).empty());

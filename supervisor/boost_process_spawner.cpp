@@ -1,0 +1,127 @@
+// The real ProcessSpawner, on Boost.Process (kept to this one file: it is heavy to compile).
+//
+// Boost.Process forks, runs our setup in the child, execs, and reports an exec failure through
+// a close-on-exec pipe, so spawn() returns only once the program runs (or could not). Its
+// `child` object would kill and reap the process when destroyed: we detach it at once and own
+// the process through a pidfd instead.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process/args.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/extend.hpp>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "supervisor/process_spawner.h"
+
+namespace pl::supervisor {
+namespace bp = boost::process;
+namespace {
+
+// Runs in the forked child, before exec: async-signal-safe calls only.
+struct ChildSetup : bp::extend::handler {
+  const char* const* envp = nullptr;
+  const char* cwd = nullptr;
+  int output = -1;
+  int errors = -1;
+  pid_t parent = -1;
+
+  template <class Executor>
+  void on_setup(Executor& exec) const {
+    exec.env = const_cast<char**>(envp);
+  }
+
+  template <class Executor>
+  void on_exec_setup(Executor& exec) const {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the supervisor died before PDEATHSIG was set
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
+    const int null = ::open("/dev/null", O_RDONLY);
+    if (null >= 0) ::dup2(null, STDIN_FILENO);
+    ::dup2(output, STDOUT_FILENO);
+    ::dup2(errors, STDERR_FILENO);
+    if (cwd != nullptr && ::chdir(cwd) != 0) {
+      exec.set_error(std::error_code(errno, std::system_category()), "chdir");
+      ::_exit(127);
+    }
+    // Nothing of ours leaks into the child, whatever flags it was opened with.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  }
+};
+
+bool make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  return true;
+}
+
+class BoostProcessSpawner final : public ProcessSpawner {
+ public:
+  Result<LaunchedProcess> spawn(const LaunchRequest& request) override {
+    const ProcessSpec& spec = *request.spec;
+    LaunchedProcess launched;
+    UniqueFd out_write, err_write;
+    if (!make_pipe(launched.output, out_write) || !make_pipe(launched.errors, err_write)) {
+      return errno_error("pipe for " + request.name, errno);
+    }
+    std::vector<const char*> envp;
+    envp.reserve(request.env.size() + 1);
+    for (const auto& e : request.env) envp.push_back(e.c_str());
+    envp.push_back(nullptr);
+
+    ChildSetup setup;
+    setup.envp = envp.data();
+    setup.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+    setup.output = out_write.get();
+    setup.errors = err_write.get();
+    setup.parent = ::getpid();
+
+    pid_t failed_pid = -1;
+    std::error_code ec;
+    std::vector<std::string> args(spec.argv.begin() + (spec.argv.empty() ? 0 : 1), spec.argv.end());
+    bp::child child(bp::exe = spec.executable, bp::args = args, setup,
+                    bp::extend::on_error =
+                        [&](auto& exec, const std::error_code&) { failed_pid = exec.pid; },
+                    ec);
+    if (ec) {
+      if (failed_pid > 0) ::waitpid(failed_pid, nullptr, 0);  // it has _exit()ed already
+      return make_error(ErrorCode::kIo, "cannot start " + spec.executable + ": " + ec.message());
+    }
+    launched.pid = child.id();
+    child.detach();
+    ::setpgid(launched.pid, launched.pid);  // harmless if the child did it first
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, launched.pid, 0));
+    if (pidfd < 0) {
+      const int err = errno;
+      ::kill(launched.pid, SIGKILL);
+      ::waitpid(launched.pid, nullptr, 0);
+      return errno_error("pidfd_open for " + request.name, err);
+    }
+    launched.pidfd.reset(pidfd);
+    return launched;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessSpawner> make_boost_process_spawner() {
+  return std::make_unique<BoostProcessSpawner>();
+}
+
+}  // namespace pl::supervisor

@@ -1,0 +1,294 @@
+#include "supervisor/config_loader.h"
+
+#include <map>
+
+#include "common/config/section_reader.h"
+#include "common/fs.h"
+#include "common/text.h"
+
+namespace pl::supervisor {
+namespace fs = std::filesystem;
+namespace {
+
+const std::vector<std::string_view> kTopLevelKeys = {
+    "supervisor", "children", "broker",        "worker", "registry",
+    "providers",  "pricing",  "observability", "limits"};
+
+const std::vector<std::string_view> kRootKeys = {"name",      "strategy",      "intensity",
+                                                  "period",    "auto_shutdown", "state_dir"};
+
+const std::vector<std::string_view> kWorkerKeys = {
+    "name",     "type",  "restart",       "significant", "command", "env",    "cwd",
+    "shutdown", "ready", "ready_timeout", "watchdog",    "backoff"};
+
+const std::vector<std::string_view> kPoolExtraKeys = {"count", "max_children", "intensity",
+                                                       "period"};
+
+const std::vector<std::string_view> kSupervisorKeys = {
+    "name",   "type",          "restart",  "significant", "strategy",
+    "intensity", "period", "auto_shutdown", "children"};
+
+const std::vector<std::string_view> kStrategies = {"one_for_one", "one_for_all", "rest_for_one"};
+const std::vector<std::string_view> kRestarts = {"permanent", "transient", "temporary"};
+const std::vector<std::string_view> kAutoShutdowns = {"never", "any_significant",
+                                                      "all_significant"};
+const std::vector<std::string_view> kTypes = {"worker", "pool", "supervisor"};
+
+Strategy strategy_from(std::string_view s) {
+  if (s == "one_for_all") return Strategy::kOneForAll;
+  if (s == "rest_for_one") return Strategy::kRestForOne;
+  return Strategy::kOneForOne;
+}
+
+RestartType restart_from(std::string_view s) {
+  if (s == "transient") return RestartType::kTransient;
+  if (s == "temporary") return RestartType::kTemporary;
+  return RestartType::kPermanent;
+}
+
+AutoShutdown auto_shutdown_from(std::string_view s) {
+  if (s == "any_significant") return AutoShutdown::kAnySignificant;
+  if (s == "all_significant") return AutoShutdown::kAllSignificant;
+  return AutoShutdown::kNever;
+}
+
+ChildType type_from(std::string_view s) {
+  if (s == "pool") return ChildType::kPool;
+  if (s == "supervisor") return ChildType::kSupervisor;
+  return ChildType::kWorker;
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+class TreeReader {
+ public:
+  TreeReader(const YamlDocument& doc, const CommandLookup& lookup, fs::path base_dir)
+      : doc_(doc), lookup_(lookup), base_dir_(std::move(base_dir)) {}
+
+  Result<TreeSpec> read() {
+    SectionReader top(doc_, "", kTopLevelKeys);
+    SectionReader sup = top.nested("supervisor", kRootKeys);
+    TreeSpec tree;
+    tree.root.name = sup.string("name", "root");
+    if (!valid_name(tree.root.name)) {
+      sup.fail("name", "\"" + tree.root.name + "\" is not a valid name (letters, digits, _ and -)");
+    }
+    tree.root.type = ChildType::kSupervisor;
+    tree.root.flags = read_flags(sup, /*with_auto_shutdown=*/true);
+    tree.state_dir = sup.string("state_dir");
+    errors_ = top.errors();
+    tree.root.children = read_children("/children", tree.root.flags, 1);
+    if (!errors_.empty()) return make_error(ErrorCode::kInvalidInput, join(errors_, "\n"));
+    return tree;
+  }
+
+ private:
+  SupervisorFlags read_flags(SectionReader& r, bool with_auto_shutdown) {
+    SupervisorFlags f;
+    f.strategy = strategy_from(r.choice("strategy", "one_for_one", kStrategies));
+    f.intensity = r.integer("intensity", 1, 0, 1'000'000);
+    f.period_s = r.integer("period", 5, 1, 86'400 * 365);
+    if (with_auto_shutdown) {
+      f.auto_shutdown = auto_shutdown_from(r.choice("auto_shutdown", "never", kAutoShutdowns));
+    }
+    return f;
+  }
+
+  // Reads the list at `path` (a JSON pointer) as children of a supervisor with `parent_flags`.
+  std::vector<ChildSpec> read_children(const std::string& path, const SupervisorFlags& parent_flags,
+                                       int depth) {
+    std::vector<ChildSpec> out;
+    const Value* list = find(path);
+    if (!list || list->is_null()) return out;
+    if (!list->is_array()) {
+      fail_at(path, "expected a list of children, got a " + std::string(kind_name(list->kind())));
+      return out;
+    }
+    if (depth > kMaxTreeDepth) {
+      fail_at(path, "supervisors are nested more than " + std::to_string(kMaxTreeDepth) + " deep");
+      return out;
+    }
+    std::map<std::string, std::string> first_seen;  // name -> where
+    for (size_t i = 0; i < list->as_array().size(); ++i) {
+      const std::string child_path = pointer_append(path, i);
+      const Value& raw = list->as_array()[i];
+      if (!raw.is_object()) {
+        fail_at(child_path, "a child is a mapping, not a " + std::string(kind_name(raw.kind())));
+        continue;
+      }
+      ChildType type = ChildType::kWorker;
+      if (const Value* t = raw.find("type"); t && t->is_string()) type = type_from(t->as_string());
+      std::vector<std::string_view> keys =
+          type == ChildType::kSupervisor ? kSupervisorKeys : kWorkerKeys;
+      if (type == ChildType::kPool) {
+        keys.insert(keys.end(), kPoolExtraKeys.begin(), kPoolExtraKeys.end());
+      }
+      SectionReader r(doc_, child_path, keys);
+      ChildSpec child = read_child(r, child_path, parent_flags, depth);
+      if (!child.name.empty()) {
+        const std::string here = to_string(doc_.where(pointer_append(child_path, "name")));
+        auto [it, inserted] = first_seen.emplace(child.name, here);
+        if (!inserted) {
+          r.fail("name", "duplicate name \"" + child.name + "\" (first used at " + it->second + ")");
+        }
+      }
+      errors_.insert(errors_.end(), r.errors().begin(), r.errors().end());
+      out.push_back(std::move(child));
+    }
+    return out;
+  }
+
+  const Value* find(const std::string& path) const {
+    const Value* v = &doc_.root();
+    size_t pos = 0;
+    while (v && pos < path.size()) {
+      size_t next = path.find('/', pos + 1);
+      const std::string seg = path.substr(pos + 1, next == std::string::npos ? std::string::npos
+                                                                             : next - pos - 1);
+      if (v->is_object()) {
+        v = v->find(seg);
+      } else if (v->is_array()) {
+        const size_t index = std::stoul(seg);
+        v = index < v->as_array().size() ? &v->as_array()[index] : nullptr;
+      } else {
+        v = nullptr;
+      }
+      pos = next == std::string::npos ? path.size() : next;
+    }
+    return v;
+  }
+
+  void fail_at(const std::string& path, const std::string& what) {
+    errors_.push_back(to_string(doc_.where(path)) + ": " + what);
+  }
+
+  ChildSpec read_child(SectionReader& r, const std::string& path,
+                       const SupervisorFlags& parent_flags, int depth) {
+    ChildSpec c;
+    if (!r.has("name")) {
+      fail_at(path, "a child needs a name");
+    } else {
+      c.name = r.string("name");
+      if (!c.name.empty() && !valid_name(c.name)) {
+        r.fail("name", "\"" + c.name + "\" is not a valid name (letters, digits, _ and -, at most 64)");
+      }
+    }
+    c.type = type_from(r.choice("type", "worker", kTypes));
+    c.restart = restart_from(r.choice("restart", "permanent", kRestarts));
+    c.significant = r.boolean("significant", false);
+    if (c.significant && c.restart == RestartType::kPermanent) {
+      r.fail("significant", "a permanent child cannot be significant (make it transient or temporary)");
+    } else if (c.significant && parent_flags.auto_shutdown == AutoShutdown::kNever) {
+      r.fail("significant", "significant children need a supervisor whose auto_shutdown is "
+                            "any_significant or all_significant");
+    }
+    if (c.significant && c.type == ChildType::kPool) {
+      r.fail("significant", "a pool cannot be significant (its members come and go)");
+    }
+    if (c.type == ChildType::kSupervisor) {
+      c.flags = read_flags(r, /*with_auto_shutdown=*/true);
+      c.children = read_children(pointer_append(path, "children"), c.flags, depth + 1);
+      return c;
+    }
+    c.process = read_process(r, path);
+    if (c.type == ChildType::kPool) {
+      c.flags.intensity = r.integer("intensity", parent_flags.intensity, 0, 1'000'000);
+      c.flags.period_s = r.integer("period", parent_flags.period_s, 1, 86'400 * 365);
+      c.max_children = r.integer("max_children", 64, 1, 10'000);
+      c.count = r.integer("count", 1, 0, 10'000);
+      if (c.count > c.max_children) {
+        r.fail("count", std::to_string(c.count) + " is over max_children (" +
+                            std::to_string(c.max_children) + ")");
+      }
+    }
+    return c;
+  }
+
+  ProcessSpec read_process(SectionReader& r, const std::string& path) {
+    ProcessSpec p;
+    const std::string cwd = r.string("cwd", ".");
+    fs::path cwd_path = absolute_path(fs::path(cwd).is_absolute() ? fs::path(cwd)
+                                                                   : base_dir_ / cwd);
+    if (!cwd_path.has_filename() && cwd_path.has_relative_path()) cwd_path = cwd_path.parent_path();
+    p.cwd = cwd_path.string();
+    std::error_code ec;
+    if (r.has("cwd") && !fs::is_directory(cwd_path, ec)) {
+      r.fail("cwd", p.cwd + " is not a directory");
+    }
+    if (!r.has("command")) {
+      fail_at(path, "a child needs a command");
+    } else {
+      p.argv = r.string_list("command");
+      if (p.argv.empty()) {
+        r.fail("command", "the command is an empty list");
+      } else {
+        auto resolved = lookup_.resolve(p.argv.front(), cwd_path);
+        if (resolved.ok()) {
+          p.executable = *resolved;
+        } else {
+          r.fail("command", resolved.error().message);
+        }
+      }
+    }
+    p.env = r.string_map("env");
+    for (const auto& [k, v] : p.env) {
+      if (k.empty() || k.find('=') != std::string::npos) {
+        r.fail("env", "\"" + k + "\" is not a valid variable name");
+      }
+    }
+    const Value shutdown = r.value("shutdown");
+    if (shutdown.is_string() && shutdown.as_string() == "brutal_kill") {
+      p.brutal_kill = true;
+      p.shutdown_ms = 0;
+    } else if (!shutdown.is_null()) {
+      p.shutdown_ms = r.integer("shutdown", 5000, 0, 3'600'000);
+      if (shutdown.is_string()) r.fail("shutdown", "expected milliseconds or brutal_kill");
+    }
+    p.ready = r.choice("ready", "exec", {"exec", "notify"}) == "notify" ? ReadyMode::kNotify
+                                                                        : ReadyMode::kExec;
+    p.ready_timeout_ms = r.integer("ready_timeout", 10000, 0, 3'600'000);
+    p.watchdog_ms = r.integer("watchdog", 0, 0, 3'600'000);
+    if (r.has("backoff")) {
+      SectionReader b = r.nested("backoff", {"initial_ms", "max_ms", "reset_after_ms"});
+      p.backoff.initial_ms = b.integer("initial_ms", 0, 0, 3'600'000);
+      p.backoff.max_ms = b.integer("max_ms", p.backoff.initial_ms, 0, 3'600'000);
+      p.backoff.reset_after_ms = b.integer("reset_after_ms", 30000, 0, 86'400'000);
+      if (p.backoff.max_ms < p.backoff.initial_ms) {
+        b.fail("max_ms", "is less than initial_ms");
+      }
+    }
+    return p;
+  }
+
+  const YamlDocument& doc_;
+  const CommandLookup& lookup_;
+  fs::path base_dir_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+Result<TreeSpec> read_tree_spec(const YamlDocument& doc, const CommandLookup& lookup,
+                                const fs::path& base_dir) {
+  return TreeReader(doc, lookup, base_dir).read();
+}
+
+Result<TreeSpec> load_tree_spec(const fs::path& config_file, const CommandLookup& lookup,
+                                const fs::path& base_dir) {
+  auto doc = load_yaml_file(config_file);
+  if (!doc.ok()) return std::move(doc).error();
+  auto tree = read_tree_spec(*doc, lookup, base_dir);
+  if (!tree.ok()) return tree;
+  tree->config_path = absolute_path(config_file).string();
+  return tree;
+}
+
+}  // namespace pl::supervisor

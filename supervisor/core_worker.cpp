@@ -1,0 +1,129 @@
+// The core's handling of one worker process: spawn, readiness, watchdog, stop, exit.
+#include <csignal>
+
+#include "supervisor/supervisor_core.h"
+
+namespace pl::supervisor {
+namespace {
+
+std::string describe_exit(const ProcessExited& e) {
+  if (e.signal != 0) return "killed by signal " + std::to_string(e.signal);
+  return "exit status " + std::to_string(e.exit_status);
+}
+
+}  // namespace
+
+void SupervisorCore::start_worker(Child& c) {
+  c.state = ChildState::kStarting;
+  c.spawning = true;
+  c.stop_requested = false;
+  c.fail_start_on_exit = false;
+  c.watchdog_fired = false;
+  c.ready_deadline.reset();
+  c.watchdog_deadline.reset();
+  c.kill_deadline.reset();
+  c.status_text.clear();
+  // The aliasing constructor shares ownership of the whole spec.
+  emit(SpawnProcess{c.id, c.name, std::shared_ptr<const ProcessSpec>(c.spec, &c.spec->process)});
+}
+
+void SupervisorCore::stop_worker(Child& c) {
+  switch (c.state) {
+    case ChildState::kStopped:
+      post(Notice::Kind::kStopped, c.id);
+      return;
+    case ChildState::kStopping:
+      // Already stopping. The one case with work left: the stop came while the spawn was under
+      // way, and the process has just been spawned (no signal sent yet).
+      if (c.spawning || c.pid == 0 || c.kill_deadline) return;
+      break;
+    case ChildState::kStarting:
+    case ChildState::kRunning:
+      c.state = ChildState::kStopping;
+      c.stop_requested = true;
+      c.ready_deadline.reset();
+      c.watchdog_deadline.reset();
+      if (c.spawning) return;  // ProcessSpawned will come back here
+      break;
+  }
+  if (c.process().brutal_kill) {
+    emit(SignalProcess{c.pid, SIGKILL, true});
+  } else {
+    emit(SignalProcess{c.pid, SIGTERM, true});
+    c.kill_deadline = now_ + milliseconds(c.process().shutdown_ms);
+  }
+}
+
+void SupervisorCore::worker_ready(Child& c) {
+  c.state = ChildState::kRunning;
+  c.ready_deadline.reset();
+  if (c.process().ready == ReadyMode::kNotify) publish("ready", c);
+  if (c.process().watchdog_ms > 0) c.watchdog_deadline = now_ + milliseconds(c.process().watchdog_ms);
+  post(Notice::Kind::kStarted, c.id);
+}
+
+void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
+  const ChildState was = c.state;
+  const bool watchdog = c.watchdog_fired;
+  c.pid = 0;
+  c.state = ChildState::kStopped;
+  c.last_exit = LastExit{e.exit_status, e.signal, e.time_ms};
+  c.ready_deadline.reset();
+  c.watchdog_deadline.reset();
+  c.kill_deadline.reset();
+  c.watchdog_fired = false;
+
+  // Published first, before any decision: the broker learns of a dead worker at once.
+  PublishEvent exited;
+  exited.kind = "exited";
+  exited.child = c.name;
+  exited.pid = e.pid;
+  exited.exit_status = e.exit_status;
+  exited.signal = e.signal;
+  exited.detail = describe_exit(e) + (watchdog ? " (watchdog)" : "");
+  emit(std::move(exited));
+
+  if (c.stop_requested) {
+    c.stop_requested = false;
+    publish("stopped", c, describe_exit(e), e.pid);
+    post(Notice::Kind::kStopped, c.id);
+    return;
+  }
+  if (was == ChildState::kStarting) {
+    const std::string why =
+        c.fail_start_on_exit
+            ? "no READY=1 within " + std::to_string(c.process().ready_timeout_ms) + " ms"
+            : "exited before it was ready (" + describe_exit(e) + ")";
+    c.fail_start_on_exit = false;
+    post(Notice::Kind::kStartFailed, c.id, true, why);
+    return;
+  }
+  const bool abnormal = e.signal != 0 || e.exit_status != 0;
+  post(Notice::Kind::kTerminated, c.id, abnormal,
+        c.name + " " + describe_exit(e) + (watchdog ? " after a missed watchdog" : ""));
+}
+
+void SupervisorCore::fire_worker_timers(Child& c) {
+  if (c.ready_deadline && *c.ready_deadline <= now_) {
+    c.ready_deadline.reset();
+    c.fail_start_on_exit = true;
+    publish("ready_timeout", c,
+            "no READY=1 within " + std::to_string(c.process().ready_timeout_ms) + " ms");
+    emit(SignalProcess{c.pid, SIGKILL, true});
+  }
+  if (c.watchdog_deadline && *c.watchdog_deadline <= now_) {
+    c.watchdog_deadline.reset();
+    c.watchdog_fired = true;
+    publish("watchdog_timeout", c,
+            "no WATCHDOG=1 within " + std::to_string(c.process().watchdog_ms) + " ms");
+    emit(SignalProcess{c.pid, SIGKILL, true});
+  }
+  if (c.kill_deadline && *c.kill_deadline <= now_) {
+    c.kill_deadline.reset();
+    publish("killed", c,
+            "still running " + std::to_string(c.process().shutdown_ms) + " ms after SIGTERM");
+    emit(SignalProcess{c.pid, SIGKILL, true});
+  }
+}
+
+}  // namespace pl::supervisor

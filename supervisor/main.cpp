@@ -1,0 +1,94 @@
+// pipeline-supervisor --config FILE [--state-dir DIR]: runs a supervision tree of OS processes.
+// Wires the real seams together; everything else lives in the shell and the core.
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/state_paths.h"
+#include "supervisor/config_loader.h"
+#include "supervisor/exit_codes.h"
+#include "supervisor/shell.h"
+#include "supervisor/state_lock.h"
+
+namespace {
+
+using namespace pl;
+using namespace pl::supervisor;
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "pipeline-supervisor: %s\n", message.c_str());
+  return code;
+}
+
+int run(const std::string& config_file, const std::string& state_dir_flag) {
+  const CommandLookup lookup = CommandLookup::for_this_process();
+  const std::filesystem::path base_dir = std::filesystem::current_path();
+  auto tree = load_tree_spec(config_file, lookup, base_dir);
+  if (!tree.ok()) return fail(kExitUsage, tree.error().message);
+
+  const std::filesystem::path state_dir = resolve_state_dir(state_dir_flag, tree->state_dir);
+  if (auto made = ensure_private_dir(state_dir); !made.ok()) {
+    return fail(kExitUsage, "state directory: " + made.error().message);
+  }
+  const StatePaths paths(state_dir);
+  auto lock = StateLock::acquire(paths.supervisor_lock().string());
+  if (!lock.ok()) {
+    return fail(lock.error().code == ErrorCode::kConflict ? kExitUsage : kExitInternal,
+                lock.error().message);
+  }
+
+  ::signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists, so that every thread has them blocked.
+  auto signals = SignalSource::open({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
+  if (!signals.ok()) return fail(kExitInternal, signals.error().message);
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    return fail(kExitInternal, "cannot become a child subreaper");
+  }
+  auto guard = TreeGuard::start();
+  if (!guard.ok()) return fail(kExitInternal, guard.error().message);
+
+  RealClock clock;
+  auto spawner = make_boost_process_spawner();
+  ShellOptions options;
+  options.tree = std::move(*tree);
+  options.state_dir = state_dir;
+  options.lookup = lookup;
+  options.base_dir = base_dir;
+  auto shell = SupervisorShell::create(std::move(options),
+                                       ShellSeams{clock, *spawner, *signals, *guard});
+  if (!shell.ok()) {
+    return fail(shell.error().code == ErrorCode::kInvalidInput ? kExitUsage : kExitInternal,
+                shell.error().message);
+  }
+  auto code = (*shell)->run();
+  if (!code.ok()) return fail(kExitInternal, code.error().message);
+  return *code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pipeline-supervisor: runs a tree of OS processes by Erlang/OTP's rules"};
+  std::string config_file;
+  std::string state_dir;
+  app.add_option("--config", config_file, "The tree's config file (YAML)")->required();
+  app.add_option("--state-dir", state_dir,
+                 "State directory (default: $PIPELINE_STATE_DIR, else supervisor.state_dir, "
+                 "else ./var)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitClean : kExitUsage;
+  }
+  pl::init_logging("supervisor");
+  try {
+    return run(config_file, state_dir);
+  } catch (const std::exception& e) {
+    return fail(kExitInternal, std::string("internal error: ") + e.what());
+  }
+}

@@ -1,0 +1,71 @@
+#include "supervisor/process_table.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace pl::supervisor {
+
+void ProcessTable::add(pid_t pid, UniqueFd pidfd) { live_[pid] = std::move(pidfd); }
+
+void ProcessTable::signal(pid_t pid, int sig, bool group) const {
+  auto it = live_.find(pid);
+  if (it == live_.end()) return;
+  ::syscall(SYS_pidfd_send_signal, it->second.get(), sig, nullptr, 0);
+  if (group) ::kill(-pid, sig);
+}
+
+std::optional<ProcessExited> ProcessTable::reap(pid_t pid, int64_t wall_ms) {
+  auto it = live_.find(pid);
+  if (it == live_.end()) return std::nullopt;
+  siginfo_t info{};
+  // Peek first: the group may only be killed while the leader is unreaped.
+  if (::waitid(P_PIDFD, static_cast<id_t>(it->second.get()), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid == 0) {
+    return std::nullopt;
+  }
+  ::kill(-pid, SIGKILL);  // whatever it left behind in its group goes with it
+  info = {};
+  while (::waitid(P_PIDFD, static_cast<id_t>(it->second.get()), &info, WEXITED | WNOHANG) != 0 &&
+         errno == EINTR) {
+  }
+  ProcessExited e;
+  e.pid = pid;
+  e.time_ms = wall_ms;
+  if (info.si_code == CLD_EXITED) {
+    e.exit_status = info.si_status;
+  } else {
+    e.signal = info.si_status;
+  }
+  live_.erase(it);
+  return e;
+}
+
+std::vector<ProcessExited> ProcessTable::reap_exited(
+    int64_t wall_ms, const std::function<bool(pid_t)>& other_child,
+    const std::function<void(pid_t)>& group_gone) {
+  std::vector<ProcessExited> ours;
+  for (int rounds = 0; rounds < 100000; ++rounds) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: no children at all
+    }
+    if (info.si_pid == 0) break;  // children, but none has exited
+    const pid_t pid = info.si_pid;
+    if (contains(pid)) {
+      if (group_gone) group_gone(pid);
+      if (auto e = reap(pid, wall_ms)) ours.push_back(*e);
+      continue;
+    }
+    if (other_child && other_child(pid)) continue;
+    while (::waitpid(pid, nullptr, WNOHANG) < 0 && errno == EINTR) {
+    }
+  }
+  return ours;
+}
+
+}  // namespace pl::supervisor

@@ -144,16 +144,16 @@ TEST_F(RunningTree, KilledWorkerItemsAreRedeliveredAndEachResultAppearsOnce) {
   ASSERT_NE(loop, nullptr);
   const auto& items = loop->find("items")->as_array();
   ASSERT_EQ(items.size(), 12u);
-  std::multiset<std::string> seen;
+  std::multiset<int64_t> seen;
   int64_t redelivered = 0;
   for (const auto& item : items) {
     const Value* echo = item.find("steps")->find("echo_n");
     ASSERT_NE(echo, nullptr);
     EXPECT_TRUE(echo->get_bool("success"));
-    seen.insert(echo->get_string("text"));
+    seen.insert(echo->get_int("data", -1));
     if (echo->get_int("attempts") > 1) ++redelivered;
   }
-  for (int n = 0; n < 12; ++n) EXPECT_EQ(seen.count(std::to_string(n)), 1u) << n;
+  for (int64_t n = 0; n < 12; ++n) EXPECT_EQ(seen.count(n), 1u) << n;
   EXPECT_GE(redelivered, 1) << "the killed worker's item should have run twice";
   // The supervisor replaced the worker.
   EXPECT_TRUE(wait_until([&] { return worker_pids().size() == 2; }, 30s));
@@ -164,6 +164,8 @@ struct BadFileCase {
   std::string location;  // file:line:column expected in the message
   std::string words;     // what the message must say
 };
+
+void PrintTo(const BadFileCase& c, std::ostream* os) { *os << c.file; }
 
 class BadPipelineFile : public ::testing::TestWithParam<BadFileCase> {};
 

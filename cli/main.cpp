@@ -4,6 +4,7 @@
 #include "cli/admin_commands.h"
 #include "cli/cli_context.h"
 #include "cli/run_command.h"
+#include "cli/runs_commands.h"
 
 int main(int argc, char** argv) {
   pl::cli::CliContext context;
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   app.add_option("--config", context.config_flag, "Config file whose state_dir to use");
 
   pl::cli::add_run_commands(app, context, exit_code);
+  pl::cli::add_runs_commands(app, context, exit_code);
   pl::cli::add_admin_commands(app, context, exit_code);
 
   try {

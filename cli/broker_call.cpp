@@ -1,0 +1,48 @@
+#include "cli/broker_call.h"
+
+#include "cli/cli_context.h"
+#include "common/net/request_client.h"
+#include "common/protocol/client.h"
+#include "common/state_paths.h"
+
+namespace pl::cli {
+
+Result<protocol::Message> call_broker(const std::filesystem::path& state_dir,
+                                      protocol::MessageType type, Value body,
+                                      std::chrono::milliseconds timeout) {
+  auto endpoint = StatePaths(state_dir).broker_clients_endpoint();
+  if (!endpoint.ok()) return std::move(endpoint).error();
+  net::Context context;
+  net::RequestClient client(context, *endpoint);
+  auto reply = client.call(type, std::move(body), timeout);
+  if (!reply.ok()) {
+    if (reply.error().code == ErrorCode::kTimeout) {
+      return make_error(ErrorCode::kUnavailable,
+                        "no broker answers on " + state_dir.string() + " (is a tree running there?)");
+    }
+    return std::move(reply).error();
+  }
+  if (reply->type == protocol::MessageType::kClientError) {
+    auto error = protocol::client_error_from(reply->body);
+    if (!error.ok()) return std::move(error).error();
+    return make_error(error->code, error->message);
+  }
+  return reply;
+}
+
+int exit_code_for(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kUnavailable:
+      return kExitUnavailable;
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kNotFound:
+      return kExitUsage;
+    case ErrorCode::kTimeout:
+    case ErrorCode::kRetryLater:
+      return kExitTempFail;
+    default:
+      return kExitFailed;
+  }
+}
+
+}  // namespace pl::cli

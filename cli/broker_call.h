@@ -1,0 +1,21 @@
+// One request to the broker of the tree on the state directory, with a deadline, and the
+// error handling every runs command shares: a client_error reply becomes an Error, no answer
+// becomes kUnavailable naming the state directory.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/protocol/envelope.h"
+#include "common/result.h"
+
+namespace pl::cli {
+
+Result<protocol::Message> call_broker(const std::filesystem::path& state_dir,
+                                      protocol::MessageType type, Value body,
+                                      std::chrono::milliseconds timeout);
+
+// The exit code for a failed call (cli_context.h).
+int exit_code_for(const Error& error);
+
+}  // namespace pl::cli

@@ -1,0 +1,159 @@
+#include "cli/runs_commands.h"
+
+#include <CLI/CLI.hpp>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+#include "cli/broker_call.h"
+#include "cli/cli_context.h"
+#include "common/fs.h"
+#include "common/json.h"
+
+namespace pl::cli {
+using namespace std::chrono_literals;
+using protocol::MessageType;
+
+namespace {
+
+std::string format_time(int64_t ms) {
+  if (ms <= 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  std::ostringstream out;
+  out << std::put_time(&tm, "%Y-%m-%d %H:%M:%S");
+  return out.str();
+}
+
+// Runs one call; prints the error and returns its exit code, or hands the reply on.
+template <class OnReply>
+int with_reply(const CliContext& context, MessageType type, Value body, OnReply on_reply) {
+  auto reply = call_broker(context.state_dir(), type, std::move(body), 10s);
+  if (!reply.ok()) {
+    std::cerr << "pipelinectl: " << reply.error().message << "\n";
+    return exit_code_for(reply.error());
+  }
+  return on_reply(reply->body);
+}
+
+Value with_run(const std::string& run) {
+  Value body;
+  body["run"] = run;
+  return body;
+}
+
+int list_runs(const CliContext& context, int limit, bool json) {
+  Value body;
+  body["args"]["limit"] = limit;
+  return with_reply(context, MessageType::kListRuns, body, [json](const Value& reply) {
+    const Value* runs = reply.find("runs");
+    if (json) {
+      std::cout << to_json(runs ? *runs : Value::array(), JsonStyle::kPretty) << "\n";
+      return kExitOk;
+    }
+    std::cout << std::left << std::setw(32) << "RUN" << std::setw(11) << "STATE" << std::setw(21)
+              << "CREATED" << "PIPELINE\n";
+    if (runs) {
+      for (const auto& r : runs->as_array()) {
+        std::cout << std::setw(32) << r.get_string("run") << std::setw(11) << r.get_string("state")
+                  << std::setw(21) << format_time(r.get_int("created_ms"))
+                  << r.get_string("pipeline") << "\n";
+      }
+    }
+    return kExitOk;
+  });
+}
+
+int show_run(const CliContext& context, const std::string& run, bool json) {
+  return with_reply(context, MessageType::kRunDetailRequest, with_run(run), [json](const Value& reply) {
+    Value shown = reply;
+    shown.as_object().erase("request");
+    if (json) {
+      std::cout << to_json(shown, JsonStyle::kPretty) << "\n";
+      return kExitOk;
+    }
+    std::cout << "run        " << reply.get_string("run") << "\n"
+              << "pipeline   " << reply.get_string("pipeline") << " (" << reply.get_string("path") << ")\n"
+              << "state      " << reply.get_string("state") << "\n"
+              << "created    " << format_time(reply.get_int("created_ms")) << "\n"
+              << "finished   " << format_time(reply.get_int("finished_ms")) << "\n"
+              << "items      " << reply.get_int("items_recorded") << " recorded\n";
+    if (const Value* progress = reply.find("progress"); progress && progress->is_object()) {
+      std::cout << "progress   " << progress->get_int("done") << " done, "
+                << progress->get_int("running") << " running, " << progress->get_int("failed")
+                << " failed\n";
+    }
+    if (!reply.get_string("error").empty()) std::cout << "error      " << reply.get_string("error") << "\n";
+    if (const Value* dead = reply.find("dead_letters"); dead && dead->size() > 0) {
+      std::cout << "dead letters (" << dead->size() << "):\n";
+      for (const auto& d : dead->as_array()) {
+        std::cout << "  " << d.get_string("step") << " after " << d.get_int("attempts")
+                  << " attempt(s): " << d.get_string("error") << "\n";
+      }
+    }
+    return kExitOk;
+  });
+}
+
+int change_run(const CliContext& context, MessageType type, const std::string& run) {
+  return with_reply(context, type, with_run(run), [](const Value& reply) {
+    std::cout << reply.get_string("run") << " " << reply.get_string("state") << "\n";
+    return kExitOk;
+  });
+}
+
+int export_run(const CliContext& context, const std::string& run, const std::string& output) {
+  return with_reply(context, MessageType::kExportRun, with_run(run), [&](const Value& reply) {
+    const Value* checkpoint = reply.find("checkpoint");
+    const std::string text = to_json(checkpoint ? *checkpoint : Value(), JsonStyle::kPretty) + "\n";
+    if (output.empty() || output == "-") {
+      std::cout << text;
+      return kExitOk;
+    }
+    // Atomic: a reader sees the previous export or this one, never a part.
+    if (auto st = write_file_atomic(output, text); !st.ok()) {
+      std::cerr << "pipelinectl: " << st.error().message << "\n";
+      return kExitFailed;
+    }
+    std::cerr << "wrote " << output << "\n";
+    return kExitOk;
+  });
+}
+
+}  // namespace
+
+void add_runs_commands(CLI::App& app, CliContext& context, int& exit_code) {
+  CLI::App* runs = app.add_subcommand("runs", "The runs of the tree's broker");
+  runs->require_subcommand(1);
+
+  auto limit = std::make_shared<int>(50);
+  auto json = std::make_shared<bool>(false);
+  CLI::App* list = runs->add_subcommand("list", "Recent runs, newest first");
+  list->add_option("--limit", *limit, "How many")->check(CLI::Range(1, 10000));
+  list->add_flag("--json", *json, "Machine-readable output");
+  list->callback([&, limit, json] { exit_code = list_runs(context, *limit, *json); });
+
+  auto run = std::make_shared<std::string>();
+  CLI::App* show = runs->add_subcommand("show", "A run's state, progress, errors and dead letters");
+  show->add_option("run", *run, "Run id")->required();
+  show->add_flag("--json", *json, "Machine-readable output");
+  show->callback([&, run, json] { exit_code = show_run(context, *run, *json); });
+
+  CLI::App* cancel = runs->add_subcommand("cancel", "Stop a run: no new work, running items cancelled");
+  cancel->add_option("run", *run, "Run id")->required();
+  cancel->callback([&, run] { exit_code = change_run(context, MessageType::kCancelRun, *run); });
+
+  CLI::App* resume = runs->add_subcommand(
+      "resume", "Run a failed or cancelled run again; completed items are not run again");
+  resume->add_option("run", *run, "Run id")->required();
+  resume->callback([&, run] { exit_code = change_run(context, MessageType::kResumeRun, *run); });
+
+  auto output = std::make_shared<std::string>();
+  CLI::App* exported = runs->add_subcommand("export", "Write a run's checkpoint (the run and every item result) as JSON");
+  exported->add_option("run", *run, "Run id")->required();
+  exported->add_option("--output,-o", *output, "File to write atomically (default: stdout)");
+  exported->callback([&, run, output] { exit_code = export_run(context, *run, *output); });
+}
+
+}  // namespace pl::cli

@@ -97,6 +97,8 @@ class Dispatcher {
   size_t queued() const { return ready_.size(); }
   size_t in_flight() const { return in_flight_count_; }
   size_t waiting_retry() const { return retry_at_.size(); }
+  // Items without a final outcome: queued, in flight or waiting to retry.
+  size_t outstanding() const { return items_.size(); }
   const DispatchCounters& counters() const { return counters_; }
   WorkerRoster& roster() { return roster_; }
   const WorkerRoster& roster() const { return roster_; }

@@ -25,8 +25,16 @@ std::string_view run_state_name(RunState state) {
   return "unknown";
 }
 
-RunCoordinator::RunCoordinator(Dispatcher& dispatcher, RunStore& store, RunSettings settings)
-    : dispatcher_(dispatcher), store_(store), settings_(settings) {}
+RunCoordinator::RunCoordinator(Dispatcher& dispatcher, RunStore& store, RunSettings settings,
+                               size_t max_outstanding_items)
+    : dispatcher_(dispatcher),
+      store_(store),
+      settings_(settings),
+      max_outstanding_items_(max_outstanding_items) {}
+
+bool RunCoordinator::has_capacity() {
+  return dispatcher_.outstanding() < max_outstanding_items_;
+}
 
 RunCoordinator::~RunCoordinator() = default;
 
@@ -200,6 +208,14 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, WallTim
     }
     run.execution->on_item_completed(completion.item_id, std::move(completion.result));
     settle(run, now);
+  }
+  // Room was made: wake loops and batches that wait for it, one run after another.
+  for (auto& [id, run] : runs_) {
+    if (!has_capacity()) break;
+    if (run.execution && run.execution->waiting_for_capacity()) {
+      run.execution->capacity_freed();
+      settle(run, now);
+    }
   }
 }
 

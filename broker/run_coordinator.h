@@ -53,7 +53,10 @@ struct CoordinatorCounters {
 
 class RunCoordinator : private ItemSink {
  public:
-  RunCoordinator(Dispatcher& dispatcher, RunStore& store, RunSettings settings);
+  // `max_outstanding_items` bounds the items held by the dispatcher (queued, in flight or
+  // waiting to retry) across all runs; loops and batches wait for room instead of queueing more.
+  RunCoordinator(Dispatcher& dispatcher, RunStore& store, RunSettings settings,
+                 size_t max_outstanding_items = 20000);
   ~RunCoordinator() override;
 
   // Accepts a run and starts it. kInvalidInput (with every diagnostic, one per line) when the
@@ -82,6 +85,7 @@ class RunCoordinator : private ItemSink {
   void submit(WorkSpec spec) override;
   void abandon(const std::string& item_id) override;
   std::optional<Value> recorded(const std::string& item_id) override;
+  bool has_capacity() override;
 
   Result<std::string> start_run(const StoredRun& stored, bool replaying, WallTime now);
   void settle(RunRecord& run, WallTime now);
@@ -90,6 +94,7 @@ class RunCoordinator : private ItemSink {
   Dispatcher& dispatcher_;
   RunStore& store_;
   RunSettings settings_;
+  size_t max_outstanding_items_;
   std::map<std::string, RunRecord> runs_;
   std::set<std::string> replaying_runs_;
   std::vector<std::string> finished_;

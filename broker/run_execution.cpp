@@ -17,6 +17,7 @@ Node::~Node() { run_.unregister_node(id_); }
 
 void Node::child_done(Node&, Value) {}
 void Node::item_done(Value) {}
+void Node::capacity_available() {}
 
 void Node::finish(Value result) {
   if (done_) return;
@@ -87,6 +88,16 @@ void RunExecution::on_item_completed(const std::string& item_id, Value result) {
   auto node = nodes_.find(leaf_id);
   if (node != nodes_.end()) node->second->item_done(std::move(result));
   drain();
+}
+
+void RunExecution::capacity_freed() {
+  auto waiting = std::exchange(waiting_for_capacity_, {});
+  for (uint64_t id : waiting) {
+    if (finished_) break;
+    auto node = nodes_.find(id);
+    if (node != nodes_.end() && !node->second->done()) node->second->capacity_available();
+    drain();
+  }
 }
 
 void RunExecution::cancel() {

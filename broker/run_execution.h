@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "broker/run_frame.h"
 #include "broker/work_spec.h"
@@ -37,11 +38,17 @@ class ItemSink {
   // The item's final result if an earlier life of this run recorded one (the memo that keeps a
   // recovered or resumed run from running a completed item again); nullopt otherwise.
   virtual std::optional<Value> recorded(const std::string& item_id) = 0;
+  // Whether more items may be submitted now (the broker's global bound on outstanding items).
+  virtual bool has_capacity() = 0;
 };
 
 struct RunSettings {
   int64_t default_timeout_ms = 300000;
   uint32_t default_max_parallel = 8;
+  // A loop or batch keeps each element's result in its own result (`items`) up to this many
+  // elements; beyond, only counts and the first failures are kept (every item result stays in
+  // the store, for `pipelinectl runs export`).
+  size_t max_inline_items = 10000;
 };
 
 struct RunPaths {
@@ -73,6 +80,8 @@ class Node {
   virtual void child_done(Node& child, Value result);
   // This node's work item finished (leaves only).
   virtual void item_done(Value result);
+  // The broker may take more items again (nodes that asked through wait_for_capacity).
+  virtual void capacity_available();
 
   Node* parent() const { return parent_; }
   uint64_t id() const { return id_; }
@@ -118,6 +127,12 @@ class RunExecution {
   void node_finished(const Node& node, Value result);
   void submit_item(const Node& leaf, WorkSpec spec);
   void abandon_item(const std::string& item_id);
+  bool has_capacity() { return sink_.has_capacity(); }
+  // Asks for capacity_available() on `node` once the broker can take items again.
+  void wait_for_capacity(const Node& node) { waiting_for_capacity_.push_back(node.id()); }
+  bool waiting_for_capacity() const { return !waiting_for_capacity_.empty(); }
+  // Wakes the nodes waiting for capacity (those that still exist), in the order they asked.
+  void capacity_freed();
   const RunSettings& settings() const { return settings_; }
   const RunPaths& paths() const { return paths_; }
   PipelineContext& context() { return context_; }
@@ -139,6 +154,7 @@ class RunExecution {
   std::unordered_map<std::string, uint64_t> items_;  // item id -> leaf node id
   std::deque<std::pair<uint64_t, Value>> completions_;
   std::deque<std::pair<uint64_t, Value>> replayed_;  // leaf id -> memo result, to deliver
+  std::vector<uint64_t> waiting_for_capacity_;
   bool draining_ = false;
   bool finished_ = false;
   Value result_;

@@ -2,8 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/fs.h"
-#include "common/json.h"
+#include "broker/step_output.h"
 #include "common/pipeline/condition.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/template.h"
@@ -13,6 +12,9 @@ namespace {
 
 using pipeline::Step;
 using pipeline::StepType;
+
+// How many failures a loop or batch keeps in its result when it does not keep every item.
+constexpr size_t kFailuresKept = 100;
 
 Value failure_result(std::string message, ErrorCode code = ErrorCode::kInvalidInput) {
   Value v;
@@ -49,20 +51,26 @@ RetrySettings retry_settings(const Step& step) {
   return r;
 }
 
-// A path under `root` named by `relative`, refused when it would leave `root`.
-Result<std::filesystem::path> confined(const std::filesystem::path& root,
-                                       const std::string& relative) {
-  const std::filesystem::path p(relative);
-  if (p.is_absolute()) {
-    return make_error(ErrorCode::kInvalidInput, "\"" + relative + "\" is absolute; give a path "
-                                                "relative to the output directory");
+// A frame's scope with a few extra roots in front ({task: ...} for batch tasks).
+class OverlayScope final : public pipeline::Scope {
+ public:
+  OverlayScope(const Value& overlay, const pipeline::Scope& under) : overlay_(overlay), under_(under) {}
+  const Value* root(std::string_view name) const override {
+    if (const Value* v = overlay_.find(name)) return v;
+    return under_.root(name);
   }
-  const auto joined = (root / p).lexically_normal();
-  const auto rel = joined.lexically_relative(root.lexically_normal());
-  if (rel.empty() || *rel.begin() == "..") {
-    return make_error(ErrorCode::kInvalidInput, "\"" + relative + "\" leaves the output directory");
+
+ private:
+  const Value& overlay_;
+  const pipeline::Scope& under_;
+};
+
+Value merged_object(const Value* base, const Value* over) {
+  Value out = base && base->is_object() ? *base : Value::object();
+  if (over && over->is_object()) {
+    for (const auto& [k, v] : over->as_object()) out[k] = v;
   }
-  return joined;
+  return out;
 }
 
 }  // namespace
@@ -152,25 +160,10 @@ void SequenceNode::apply_effects(const Step& step, Value& result) {
     // The path may name loop variables and this step's own result.
     frame_->results[step.name] = result;
     FrameScope scope(*frame_);
-    auto rendered = pipeline::render_template(step.output_to_file, scope);
-    Status written = ok_status();
-    if (!rendered.ok()) {
-      written = rendered.error();
+    auto written = write_step_output(run_.paths().output_dir, step.output_to_file, scope, result);
+    if (written.ok()) {
+      result["output_file"] = written->string();
     } else {
-      auto path = confined(run_.paths().output_dir, pipeline::template_text(*rendered));
-      if (!path.ok()) {
-        written = path.error();
-      } else {
-        const Value* text = result.find("text");
-        const Value* data = result.find("data");
-        const std::string content = text && text->is_string() ? text->as_string()
-                                    : data ? to_json(*data, JsonStyle::kPretty) + "\n"
-                                           : to_json(result, JsonStyle::kPretty) + "\n";
-        written = write_file_atomic(*path, content);
-        if (written.ok()) result["output_file"] = path->string();
-      }
-    }
-    if (!written.ok()) {
       result["success"] = false;
       result["error"] = at_step(step, "output_to_file: " + written.error().message);
       result["error_code"] = std::string(error_code_name(written.error().code));
@@ -182,16 +175,20 @@ void SequenceNode::apply_effects(const Step& step, Value& result) {
 // LeafNode
 
 LeafNode::LeafNode(RunExecution& run, Node* parent, std::string path, std::string display,
-                   const Step& step, const Frame& frame)
-    : Node(run, parent, std::move(path), std::move(display)), step_(step), frame_(frame) {}
+                   const Step& step, const Frame& frame, LeafWork work)
+    : Node(run, parent, std::move(path), std::move(display)),
+      step_(step),
+      frame_(frame),
+      work_(std::move(work)) {}
 
 LeafNode::~LeafNode() {
   if (waiting_) run_.abandon_item(item_id_);
 }
 
 void LeafNode::start() {
-  FrameScope scope(frame_);
-  auto input = pipeline::render_value(step_.options, scope);
+  FrameScope frame_scope(frame_);
+  OverlayScope scope(work_.extra_scope.is_object() ? work_.extra_scope : Value::object(), frame_scope);
+  auto input = pipeline::render_value(work_.input, scope);
   if (!input.ok()) {
     finish(failure_result(at_step(step_, input.error().message), input.error().code));
     return;
@@ -200,9 +197,10 @@ void LeafNode::start() {
   spec.item_id = run_.item_id(*this);
   spec.run_id = run_.run_id();
   spec.step_name = display();
-  spec.step_type = std::string(pipeline::step_type_name(step_.type));
+  spec.step_type = work_.step_type;
   spec.input = std::move(*input);
-  spec.timeout_ms = step_.timeout_ms.value_or(run_.settings().default_timeout_ms);
+  spec.timeout_ms =
+      work_.timeout_ms.value_or(step_.timeout_ms.value_or(run_.settings().default_timeout_ms));
   spec.retry = retry_settings(step_);
   spec.context = run_.item_context();
   item_id_ = spec.item_id;
@@ -219,133 +217,96 @@ void LeafNode::item_done(Value result) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ForLoopNode
+// ParallelNode
 
-ForLoopNode::ForLoopNode(RunExecution& run, Node* parent, std::string path, std::string display,
-                         const Step& step, const Frame& frame)
+ParallelNode::ParallelNode(RunExecution& run, Node* parent, std::string path, std::string display,
+                           const Step& step, const Frame& frame)
     : Node(run, parent, std::move(path), std::move(display)), step_(step), frame_(frame) {}
 
-Result<Value> ForLoopNode::resolve_items() {
-  FrameScope scope(frame_);
-  const Value& options = step_.options;
-  if (const Value* source = options.find("data_source")) {
-    if (!source->is_string()) return *source;
-    // "{{steps.scan.files}}" or the bare reference "steps.scan.files".
-    if (pipeline::has_template(source->as_string())) {
-      return pipeline::render_template(source->as_string(), scope);
-    }
-    return pipeline::evaluate_expression(source->as_string(), scope);
-  }
-  if (const Value* items = options.find("items")) return pipeline::render_value(*items, scope);
-  if (const Value* file = options.find("items_file")) {
-    auto name = pipeline::render_value(*file, scope);
-    if (!name.ok()) return name;
-    const auto path = run_.paths().base_dir / pipeline::template_text(*name);
-    auto text = read_file(path);
-    if (!text.ok()) return std::move(text).error();
-    Value list = Value::array();
-    size_t line_no = 0, start = 0;
-    while (start < text->size()) {
-      size_t end = text->find('\n', start);
-      if (end == std::string::npos) end = text->size();
-      ++line_no;
-      const std::string_view line(text->data() + start, end - start);
-      start = end + 1;
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      auto item = parse_json(line);
-      if (!item.ok()) {
-        return make_error(ErrorCode::kInvalidInput, path.string() + ":" + std::to_string(line_no) +
-                                                        ": " + item.error().message);
-      }
-      list.push_back(std::move(*item));
-    }
-    return list;
-  }
-  return make_error(ErrorCode::kInvalidInput, "no data_source, items or items_file");
-}
-
-void ForLoopNode::start() {
-  auto items = resolve_items();
-  if (!items.ok()) {
-    finish(failure_result(at_step(step_, "items: " + items.error().message), items.error().code));
+void ParallelNode::start() {
+  auto source = open_source();
+  if (!source.ok()) {
+    finish(failure_result(at_step(step_, source.error().message), source.error().code));
     return;
   }
-  if (!items->is_array()) {
-    finish(failure_result(at_step(step_, "items must be a list, got a " +
-                                             std::string(kind_name(items->kind())))));
-    return;
-  }
-  items_ = std::move(*items);
-  total_ = items_.as_array().size();
-  results_.assign(total_, Value());
-  iterator_ = step_.options.get_string("iterator", "item");
-  const bool parallel = step_.options.get_bool("parallel", false);
-  const int64_t max_parallel =
-      step_.options.get_int("max_parallel", run_.settings().default_max_parallel);
-  max_parallel_ = parallel ? static_cast<size_t>(std::max<int64_t>(1, max_parallel)) : 1;
-  break_on_error_ = step_.options.get_bool("break_on_error", false);
+  source_ = std::move(*source);
+  settings_ = settings();
+  settings_.max_parallel = std::max<size_t>(1, settings_.max_parallel);
+  total_ = source_->total();
+  inline_results_ = total_ <= run_.settings().max_inline_items;
+  if (inline_results_) results_.assign(total_, Value());
   launch();
   finish_if_done();
 }
 
-void ForLoopNode::launch() {
-  while (!stopping_ && next_ < total_ && active_.size() < max_parallel_) {
-    const size_t index = next_++;
-    auto frame = std::make_unique<Frame>();
-    frame->outer = &frame_;
-    frame->context = frame_.context;
-    frame->loop = pipeline::make_loop_frame(iterator_, items_.as_array()[index],
-                                            static_cast<int64_t>(index),
-                                            static_cast<int64_t>(total_), frame_.innermost_loop());
-    auto iteration = std::make_unique<SequenceNode>(
-        run_, this, path() + ".i" + std::to_string(index),
-        display() + "[" + std::to_string(index) + "]", step_.steps, std::move(frame));
-    SequenceNode* started = iteration.get();
-    active_[index] = std::move(iteration);
-    started->start();
-  }
+void ParallelNode::capacity_available() {
+  launch();
+  finish_if_done();
 }
 
-void ForLoopNode::child_done(Node& child, Value result) {
-  size_t index = total_;
-  for (const auto& [i, node] : active_) {
-    if (node.get() == &child) index = i;
-  }
-  if (index == total_) return;
-  const bool ok = result.get_bool("success");
-  Value iteration;
-  iteration["success"] = ok;
-  iteration["index"] = static_cast<int64_t>(index);
-  iteration["steps"] = result.find("steps") ? *result.find("steps") : Value::object();
-  if (!ok) {
-    iteration["error"] = result.get_string("error");
-    ++failed_;
-    if (first_failure_.empty()) {
-      first_failure_ = "iteration " + std::to_string(index) + ": " + result.get_string("error");
+void ParallelNode::launch() {
+  while (!stopping_ && next_ < total_ && active_.size() < settings_.max_parallel) {
+    if (!run_.has_capacity()) {
+      run_.wait_for_capacity(*this);  // back-pressure: wait for the broker, do not queue more
+      return;
     }
-    if (break_on_error_) stopping_ = true;
-  } else {
-    ++succeeded_;
-  }
-  if (const Value* condition = step_.options.find("break_condition"); condition && !stopping_) {
-    FrameScope scope(static_cast<SequenceNode&>(child).frame());
-    auto holds = pipeline::evaluate_condition(*condition, scope);
-    if (!holds.ok()) {
-      stopping_ = true;
+    auto element = source_->next();
+    if (!element.ok() || !element->has_value()) {
+      // A bad line, or a file that shrank since it was counted: nothing more to run.
       ++failed_;
-      first_failure_ = "break_condition: " + holds.error().message;
-    } else if (*holds) {
+      first_failure_ = element.ok() ? "fewer elements than counted" : element.error().message;
+      stopping_ = true;
+      break;
+    }
+    const size_t index = next_++;
+    std::unique_ptr<Node> child = make_child(index, total_, std::move(**element));
+    Node* raw = child.get();
+    active_[raw] = index;
+    children_[index] = std::move(child);
+    raw->start();
+  }
+}
+
+void ParallelNode::child_done(Node& child, Value result) {
+  auto it = active_.find(&child);
+  if (it == active_.end()) return;
+  const size_t index = it->second;
+  const bool ok = result.get_bool("success");
+  const std::string error = result.get_string("error");
+  Value value = item_value(index, child, std::move(result));
+  if (ok && value.get_bool("success")) {
+    ++succeeded_;
+  } else {
+    ++failed_;
+    const std::string what = ok ? value.get_string("error") : error;
+    if (first_failure_.empty()) first_failure_ = "item " + std::to_string(index) + ": " + what;
+    if (failures_.size() < kFailuresKept) {
+      Value f;
+      f["index"] = static_cast<int64_t>(index);
+      f["error"] = what;
+      failures_.push_back(std::move(f));
+    }
+    if (settings_.break_on_error) stopping_ = true;
+  }
+  if (!stopping_) {
+    auto stop = should_break(child);
+    if (!stop.ok()) {
+      ++failed_;
+      first_failure_ = stop.error().message;
+      stopping_ = true;
+    } else if (*stop) {
       stopping_ = true;
     }
   }
-  results_[index] = std::move(iteration);
-  active_.erase(index);
+  if (inline_results_) results_[index] = std::move(value);
+  active_.erase(it);
+  children_.erase(index);  // the child is done; its completion is being handled here
   launch();
   finish_if_done();
 }
 
-void ForLoopNode::finish_if_done() {
-  // A break stops at once: iterations still running are given up with this node (their items
+void ParallelNode::finish_if_done() {
+  // A break stops at once: children still running are given up with this node (their items
   // are abandoned at the dispatcher), since finishing them could only cost.
   if (!stopping_ && (!active_.empty() || next_ < total_)) return;
   Value out;
@@ -355,12 +316,199 @@ void ForLoopNode::finish_if_done() {
   out["failed"] = static_cast<int64_t>(failed_);
   const size_t finished = succeeded_ + failed_;
   if (finished < total_) out["not_run"] = static_cast<int64_t>(total_ - finished);
-  Value::Array items;
-  items.reserve(total_);
-  for (auto& r : results_) items.push_back(std::move(r));
-  out["items"] = Value(std::move(items));
+  if (inline_results_) {
+    Value::Array items;
+    items.reserve(total_);
+    for (auto& r : results_) items.push_back(std::move(r));
+    out["items"] = Value(std::move(items));
+  } else {
+    out["items_omitted"] = true;  // every item result is in the store: pipelinectl runs export
+    out["failures"] = failures_;
+  }
   if (failed_ > 0) out["error"] = first_failure_;
+  complete_result(out);
   finish(std::move(out));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ForLoopNode
+
+ForLoopNode::ForLoopNode(RunExecution& run, Node* parent, std::string path, std::string display,
+                         const Step& step, const Frame& frame)
+    : ParallelNode(run, parent, std::move(path), std::move(display), step, frame),
+      iterator_(step.options.get_string("iterator", "item")) {}
+
+Result<std::unique_ptr<ItemSource>> ForLoopNode::open_source() {
+  FrameScope scope(frame_);
+  const Value& options = step_.options;
+  Result<Value> list = make_error(ErrorCode::kInvalidInput, "no data_source, items or items_file");
+  if (const Value* source = options.find("data_source")) {
+    if (!source->is_string()) {
+      list = *source;
+    } else if (pipeline::has_template(source->as_string())) {  // "{{steps.scan.files}}"
+      list = pipeline::render_template(source->as_string(), scope);
+    } else {  // the bare reference "steps.scan.files"
+      list = pipeline::evaluate_expression(source->as_string(), scope);
+    }
+  } else if (const Value* items = options.find("items")) {
+    list = pipeline::render_value(*items, scope);
+  } else if (const Value* file = options.find("items_file")) {
+    auto name = pipeline::render_value(*file, scope);
+    if (!name.ok()) return std::move(name).error();
+    return jsonl_file_source(run_.paths().base_dir / pipeline::template_text(*name));
+  }
+  if (!list.ok()) return std::move(list).error().with_context("items");
+  if (!list->is_array()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "items must be a list, got a " + std::string(kind_name(list->kind())));
+  }
+  return list_source(std::move(*list));
+}
+
+ParallelNode::Settings ForLoopNode::settings() {
+  Settings s;
+  const bool parallel = step_.options.get_bool("parallel", false);
+  const int64_t max_parallel =
+      step_.options.get_int("max_parallel", run_.settings().default_max_parallel);
+  s.max_parallel = parallel ? static_cast<size_t>(std::max<int64_t>(1, max_parallel)) : 1;
+  s.break_on_error = step_.options.get_bool("break_on_error", false);
+  return s;
+}
+
+std::unique_ptr<Node> ForLoopNode::make_child(size_t index, size_t total, Value element) {
+  auto frame = std::make_unique<Frame>();
+  frame->outer = &frame_;
+  frame->context = frame_.context;
+  frame->loop = pipeline::make_loop_frame(iterator_, std::move(element), static_cast<int64_t>(index),
+                                          static_cast<int64_t>(total), frame_.innermost_loop());
+  return std::make_unique<SequenceNode>(run_, this, path() + ".i" + std::to_string(index),
+                                        display() + "[" + std::to_string(index) + "]", step_.steps,
+                                        std::move(frame));
+}
+
+Value ForLoopNode::item_value(size_t index, Node&, Value result) {
+  Value iteration;
+  iteration["success"] = result.get_bool("success");
+  iteration["index"] = static_cast<int64_t>(index);
+  iteration["steps"] = result.find("steps") ? std::move(*result.find("steps")) : Value::object();
+  if (!result.get_bool("success")) iteration["error"] = result.get_string("error");
+  return iteration;
+}
+
+Result<bool> ForLoopNode::should_break(Node& child) {
+  const Value* condition = step_.options.find("break_condition");
+  if (!condition) return false;
+  FrameScope scope(static_cast<SequenceNode&>(child).frame());
+  auto holds = pipeline::evaluate_condition(*condition, scope);
+  if (!holds.ok()) return holds.error().with_context(at_step(step_, "break_condition"));
+  return *holds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FanOutNode: parallel_claude and claude_batch
+
+FanOutNode::FanOutNode(RunExecution& run, Node* parent, std::string path, std::string display,
+                       const Step& step, const Frame& frame)
+    : ParallelNode(run, parent, std::move(path), std::move(display), step, frame) {}
+
+Result<std::unique_ptr<ItemSource>> FanOutNode::open_source() {
+  const Value& options = step_.options;
+  if (step_.type == StepType::kParallelClaude) {
+    const Value* tasks = options.find("parallel_tasks");
+    if (!tasks || !tasks->is_array()) return make_error(ErrorCode::kInvalidInput, "parallel_tasks must be a list");
+    return list_source(*tasks);
+  }
+  if (const Value* tasks = options.find("tasks")) {
+    if (!tasks->is_array()) return make_error(ErrorCode::kInvalidInput, "tasks must be a list");
+    return list_source(*tasks);
+  }
+  if (const Value* file = options.find("tasks_file")) {
+    FrameScope scope(frame_);
+    auto name = pipeline::render_value(*file, scope);
+    if (!name.ok()) return std::move(name).error();
+    return jsonl_file_source(run_.paths().base_dir / pipeline::template_text(*name));
+  }
+  return make_error(ErrorCode::kInvalidInput, "claude_batch needs tasks or tasks_file");
+}
+
+ParallelNode::Settings FanOutNode::settings() {
+  Settings s;
+  const Value* batch = step_.options.find("batch_config");
+  const int64_t configured = step_.type == StepType::kParallelClaude
+                                 ? step_.options.get_int("max_parallel", run_.settings().default_max_parallel)
+                                 : (batch ? batch->get_int("max_parallel", run_.settings().default_max_parallel)
+                                          : run_.settings().default_max_parallel);
+  s.max_parallel = static_cast<size_t>(std::max<int64_t>(1, configured));
+  return s;
+}
+
+std::unique_ptr<Node> FanOutNode::make_child(size_t index, size_t, Value task) {
+  const std::string id = task.get_string("id", task.get_string("task_id", std::to_string(index)));
+  LeafWork work;
+  work.step_type = "claude";
+  Value input;
+  // A task's file is read with its prompt: the prompt first, then the file's content.
+  if (const Value* file = task.find("file"); file && file->is_string()) {
+    Value parts = Value::array();
+    Value static_part;
+    static_part["type"] = "static";
+    static_part["content"] = task.find("prompt") ? *task.find("prompt") : Value("");
+    parts.push_back(std::move(static_part));
+    Value file_part;
+    file_part["type"] = "file";
+    file_part["path"] = *file;
+    parts.push_back(std::move(file_part));
+    input["prompt"] = std::move(parts);
+  } else {
+    input["prompt"] = task.find("prompt") ? *task.find("prompt") : Value("");
+  }
+  input["claude_options"] = merged_object(step_.options.find("claude_options"), task.find("claude_options"));
+  input["task_id"] = id;
+  work.input = std::move(input);
+  if (const Value* batch = step_.options.find("batch_config")) {
+    if (const Value* per_task = batch->find("timeout_per_task"); per_task && per_task->is_int()) {
+      work.timeout_ms = per_task->as_int();
+    }
+  }
+  work.extra_scope["task"] = task;
+  tasks_[index] = std::move(task);
+  return std::make_unique<LeafNode>(run_, this, path() + ".t" + std::to_string(index),
+                                    display() + "[" + id + "]", step_, frame_, std::move(work));
+}
+
+Value FanOutNode::item_value(size_t index, Node&, Value result) {
+  Value task = std::move(tasks_[index]);
+  tasks_.erase(index);
+  result["id"] = task.get_string("id", task.get_string("task_id", std::to_string(index)));
+  const std::string output = task.get_string("output_to_file");
+  if (!output.empty() && result.get_bool("success")) {
+    FrameScope frame_scope(frame_);
+    Value overlay;
+    overlay["task"] = task;
+    OverlayScope scope(overlay, frame_scope);
+    auto written = write_step_output(run_.paths().output_dir, output, scope, result);
+    if (written.ok()) {
+      result["output_file"] = written->string();
+    } else {
+      result["success"] = false;
+      result["error"] = at_step(step_, "task " + result.get_string("id") + ": output_to_file: " +
+                                           written.error().message);
+    }
+  }
+  return result;
+}
+
+void FanOutNode::complete_result(Value& result) {
+  const Value* batch = step_.options.find("batch_config");
+  if (!batch || !batch->get_bool("consolidate_results", false)) return;
+  const Value* items = result.find("items");
+  if (!items) return;
+  std::string text;
+  for (const auto& item : items->as_array()) {
+    if (!item.get_bool("success")) continue;
+    text += "## " + item.get_string("id") + "\n\n" + item.get_string("text") + "\n\n";
+  }
+  result["text"] = text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,16 +523,18 @@ void WhileLoopNode::start() {
   next_iteration();
 }
 
+void WhileLoopNode::finish_with(bool success, std::string stopped, std::string error) {
+  Value out;
+  out["success"] = success;
+  out["iterations"] = iteration_;
+  out["stopped"] = std::move(stopped);
+  out["items"] = Value(Value::Array(std::make_move_iterator(results_.begin()),
+                                    std::make_move_iterator(results_.end())));
+  if (!error.empty()) out["error"] = std::move(error);
+  finish(std::move(out));
+}
+
 void WhileLoopNode::next_iteration() {
-  auto finish_with = [this](bool success, std::string stopped, std::string error) {
-    Value out;
-    out["success"] = success;
-    out["iterations"] = iteration_;
-    out["stopped"] = std::move(stopped);
-    out["items"] = Value(Value::Array(results_.begin(), results_.end()));
-    if (!error.empty()) out["error"] = std::move(error);
-    finish(std::move(out));
-  };
   if (iteration_ >= max_iterations_) {
     finish_with(true, "max_iterations", "");
     return;
@@ -422,12 +572,8 @@ void WhileLoopNode::child_done(Node& child, Value result) {
   results_.push_back(std::move(iteration));
   ++iteration_;
   if (!ok) {
-    Value out;
-    out["success"] = false;
-    out["iterations"] = iteration_;
-    out["items"] = Value(Value::Array(results_.begin(), results_.end()));
-    out["error"] = "iteration " + std::to_string(iteration_ - 1) + ": " + result.get_string("error");
-    finish(std::move(out));
+    finish_with(false, "error",
+                "iteration " + std::to_string(iteration_ - 1) + ": " + result.get_string("error"));
     return;
   }
   next_iteration();
@@ -444,9 +590,15 @@ std::unique_ptr<Node> make_step_node(RunExecution& run, Node* parent, std::strin
     case StepType::kWhileLoop:
       return std::make_unique<WhileLoopNode>(run, parent, std::move(path), std::move(display),
                                              step, frame);
+    case StepType::kParallelClaude:
+    case StepType::kClaudeBatch:
+      return std::make_unique<FanOutNode>(run, parent, std::move(path), std::move(display), step,
+                                          frame);
     default:
-      return std::make_unique<LeafNode>(run, parent, std::move(path), std::move(display), step,
-                                        frame);
+      return std::make_unique<LeafNode>(
+          run, parent, std::move(path), std::move(display), step, frame,
+          LeafWork{std::string(pipeline::step_type_name(step.type)), step.options, std::nullopt,
+                   Value()});
   }
 }
 

@@ -1,20 +1,27 @@
 // The node kinds a run is made of (run_execution.h explains how they are driven).
 //
-//   SequenceNode  runs steps in order in a frame of its own: checks each step's condition,
-//                 records its result, applies set_variable and output_to_file, stops at a failure
-//                 unless the step says on_error: continue. The top level and every loop
-//                 iteration are sequences.
-//   LeafNode      a step that is one work item: binds its templates, hands the item to the
-//                 dispatcher, finishes with the item's result.
-//   ForLoopNode   iterations of a sequence over a list, up to max_parallel at once.
-//   WhileLoopNode iterations of a sequence while a condition holds, at most max_iterations.
+//   SequenceNode   runs steps in order in a frame of its own: checks each step's condition,
+//                  records its result, applies set_variable and output_to_file, stops at a
+//                  failure unless the step says on_error: continue. The top level and every loop
+//                  iteration are sequences.
+//   LeafNode       one work item: binds its input template, hands the item to the dispatcher,
+//                  finishes with the item's result.
+//   ParallelNode   what for_loop and the batch steps share: elements from an ItemSource, each
+//                  run as a child, at most max_parallel at once and only while the broker has
+//                  capacity, results collected by index.
+//   ForLoopNode    a ParallelNode whose children are sequences of the loop's body.
+//   FanOutNode     a ParallelNode whose children are leaves: parallel_claude tasks and
+//                  claude_batch tasks, each one LLM call.
+//   WhileLoopNode  iterations of a sequence while a condition holds, at most max_iterations.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "broker/item_source.h"
 #include "broker/run_execution.h"
 #include "common/pipeline/model.h"
 
@@ -42,10 +49,19 @@ class SequenceNode final : public Node {
   std::string failure_;  // the first failure that stopped the sequence
 };
 
+// What a leaf runs: a step type and an input template bound when the leaf starts.
+struct LeafWork {
+  std::string step_type;  // canonical ("echo", "claude", ...)
+  Value input;            // unrendered
+  std::optional<int64_t> timeout_ms;
+  Value extra_scope;      // an object whose members are visible to the template ({task: ...})
+};
+
 class LeafNode final : public Node {
  public:
+  // Runs `step` (its retry policy, timeout and name for errors) as one item doing `work`.
   LeafNode(RunExecution& run, Node* parent, std::string path, std::string display,
-           const pipeline::Step& step, const Frame& frame);
+           const pipeline::Step& step, const Frame& frame, LeafWork work);
   ~LeafNode() override;
   void start() override;
   void item_done(Value result) override;
@@ -53,36 +69,90 @@ class LeafNode final : public Node {
  private:
   const pipeline::Step& step_;
   const Frame& frame_;
+  LeafWork work_;
   std::string item_id_;
   bool waiting_ = false;
 };
 
-class ForLoopNode final : public Node {
+class ParallelNode : public Node {
  public:
-  ForLoopNode(RunExecution& run, Node* parent, std::string path, std::string display,
-              const pipeline::Step& step, const Frame& frame);
   void start() override;
   void child_done(Node& child, Value result) override;
+  void capacity_available() override;
 
- private:
-  Result<Value> resolve_items();
-  void launch();
-  void finish_if_done();
+ protected:
+  ParallelNode(RunExecution& run, Node* parent, std::string path, std::string display,
+               const pipeline::Step& step, const Frame& frame);
+
+  struct Settings {
+    size_t max_parallel = 1;
+    bool break_on_error = false;
+  };
+  // The elements and how to run them; an error fails the step before anything runs.
+  virtual Result<std::unique_ptr<ItemSource>> open_source() = 0;
+  virtual Settings settings() = 0;
+  virtual std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) = 0;
+  // The element's entry in the step result's `items`.
+  virtual Value item_value(size_t index, Node& child, Value result) = 0;
+  // After an element finished: whether to stop launching (break_condition).
+  virtual Result<bool> should_break(Node& child) {
+    (void)child;
+    return false;
+  }
+  // Adds kind-specific fields to the finished step result (consolidated text, ...).
+  virtual void complete_result(Value& result) { (void)result; }
 
   const pipeline::Step& step_;
   const Frame& frame_;
-  Value items_;
-  std::string iterator_;
+
+ private:
+  void launch();
+  void finish_if_done();
+
+  std::unique_ptr<ItemSource> source_;
+  Settings settings_;
   size_t total_ = 0;
   size_t next_ = 0;
-  size_t max_parallel_ = 1;
-  bool break_on_error_ = false;
   bool stopping_ = false;
   size_t succeeded_ = 0;
   size_t failed_ = 0;
-  std::vector<Value> results_;
-  std::map<size_t, std::unique_ptr<SequenceNode>> active_;  // by iteration index
+  bool inline_results_ = true;
+  std::vector<Value> results_;    // by index, when inline_results_
+  Value failures_ = Value::array();  // the first failures, always kept
+  std::map<Node*, size_t> active_;  // child -> element index
+  std::map<size_t, std::unique_ptr<Node>> children_;
   std::string first_failure_;
+};
+
+class ForLoopNode final : public ParallelNode {
+ public:
+  ForLoopNode(RunExecution& run, Node* parent, std::string path, std::string display,
+              const pipeline::Step& step, const Frame& frame);
+
+ private:
+  Result<std::unique_ptr<ItemSource>> open_source() override;
+  Settings settings() override;
+  std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) override;
+  Value item_value(size_t index, Node& child, Value result) override;
+  Result<bool> should_break(Node& child) override;
+
+  std::string iterator_;
+};
+
+class FanOutNode final : public ParallelNode {
+ public:
+  FanOutNode(RunExecution& run, Node* parent, std::string path, std::string display,
+             const pipeline::Step& step, const Frame& frame);
+
+ private:
+  Result<std::unique_ptr<ItemSource>> open_source() override;
+  Settings settings() override;
+  std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) override;
+  Value item_value(size_t index, Node& child, Value result) override;
+  void complete_result(Value& result) override;
+
+  std::map<size_t, Value> tasks_;  // the task of each running child, for its result
+  std::string consolidated_;
 };
 
 class WhileLoopNode final : public Node {
@@ -94,6 +164,7 @@ class WhileLoopNode final : public Node {
 
  private:
   void next_iteration();
+  void finish_with(bool success, std::string stopped, std::string error);
 
   const pipeline::Step& step_;
   const Frame& frame_;

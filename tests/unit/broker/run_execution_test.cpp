@@ -21,14 +21,17 @@ class FakeSink final : public ItemSink {
     if (it == memo.end()) return std::nullopt;
     return it->second;
   }
+  bool has_capacity() override { return submitted.size() - finished < capacity; }
   std::vector<WorkSpec> submitted;
   std::vector<std::string> abandoned;
   std::map<std::string, Value> memo;
+  size_t capacity = 1000000;
+  size_t finished = 0;
 };
 
 class RunExecutionTest : public ::testing::Test {
  protected:
-  void start(const std::string& yaml, Value inputs = Value::object()) {
+  void start(const std::string& yaml, Value inputs = Value::object(), RunSettings settings = {}) {
     auto loaded = pipeline::load_pipeline_text(yaml, "test.yaml");
     ASSERT_TRUE(loaded.ok()) << (loaded.diagnostics.empty()
                                      ? ""
@@ -36,12 +39,15 @@ class RunExecutionTest : public ::testing::Test {
     PipelineContext context;
     context.pipeline = std::make_shared<const pipeline::Pipeline>(std::move(*loaded.pipeline));
     context.inputs = std::move(inputs);
+    if (dir_.empty()) make_dir();
+    RunPaths paths{dir_, dir_ / "workspace", dir_ / "outputs"};
+    run_ = std::make_unique<RunExecution>("r1", std::move(context), paths, settings, sink_);
+    run_->start();
+  }
+  void make_dir() {
     char tmpl[] = "/tmp/pl-run-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    RunPaths paths{dir_, dir_ / "workspace", dir_ / "outputs"};
-    run_ = std::make_unique<RunExecution>("r1", std::move(context), paths, RunSettings{}, sink_);
-    run_->start();
   }
   void TearDown() override {
     run_.reset();
@@ -62,7 +68,9 @@ class RunExecutionTest : public ::testing::Test {
       result["error"] = "boom";
       result["error_code"] = "step_failed";
     }
+    ++sink_.finished;
     run_->on_item_completed(spec.item_id, result);
+    if (run_->waiting_for_capacity()) run_->capacity_freed();
   }
   // Completes every submitted item not yet completed, in order, until the run finishes.
   void complete_all() {
@@ -389,6 +397,135 @@ TEST_F(RunExecutionTest, ALongRunReplaysWithoutRecursion) {
   ASSERT_TRUE(run_->finished());
   EXPECT_TRUE(run_->result().get_bool("success"));
   EXPECT_TRUE(sink_.submitted.empty());
+}
+
+TEST_F(RunExecutionTest, LoopWaitsForBrokerCapacityInsteadOfQueueing) {
+  sink_.capacity = 2;
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4, 5]
+      parallel: true
+      max_parallel: 5
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+)");
+  EXPECT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_TRUE(run_->waiting_for_capacity());
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_EQ(step("lp").get_int("succeeded"), 5);
+}
+
+TEST_F(RunExecutionTest, ItemsFileIsReadLineByLineWithStableIndexes) {
+  make_dir();
+  ASSERT_TRUE(write_file_atomic(dir_ / "items.jsonl", "{\"n\": 1}\n\n{\"n\": 2}\n{\"n\": 3}").ok());
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items_file: items.jsonl
+      parallel: true
+      steps:
+        - {name: e, type: echo, value: "{{loop.x.n}} of {{loop.total}}"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 3u);
+  EXPECT_EQ(sink_.submitted[2].input.get_string("value"), "3 of 3");
+  EXPECT_EQ(sink_.submitted[2].item_id, "r1/s0.i2.s0");
+  complete_all();
+  EXPECT_TRUE(run_->result().get_bool("success"));
+}
+
+TEST_F(RunExecutionTest, BadLineInAnItemsFileFailsTheLoopNamingTheLine) {
+  make_dir();
+  ASSERT_TRUE(write_file_atomic(dir_ / "items.jsonl", "1\n{oops\n3\n").ok());
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items_file: items.jsonl
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_FALSE(run_->result().get_bool("success"));
+  EXPECT_NE(run_->result().get_string("error").find("items.jsonl:2"), std::string::npos)
+      << run_->result().get_string("error");
+}
+
+TEST_F(RunExecutionTest, ParallelClaudeRunsEachTaskAsAClaudeItem) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: fan
+      type: parallel_claude
+      max_parallel: 2
+      parallel_tasks:
+        - {id: a, prompt: "first", claude_options: {max_tokens: 10}}
+        - {id: b, prompt: "second"}
+        - {id: c, prompt: "third"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[0].step_type, "claude");
+  EXPECT_EQ(sink_.submitted[0].input.get_string("prompt"), "first");
+  EXPECT_EQ(sink_.submitted[0].input.find("claude_options")->get_int("max_tokens"), 10);
+  EXPECT_EQ(sink_.submitted[1].item_id, "r1/s0.t1");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  const Value& fan = step("fan");
+  EXPECT_EQ(fan.get_int("succeeded"), 3);
+  EXPECT_EQ(fan.find("items")->as_array()[2].get_string("id"), "c");
+}
+
+TEST_F(RunExecutionTest, ClaudeBatchUsesItsBatchConfigAndConsolidates) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: batch
+      type: claude_batch
+      batch_config: {max_parallel: 1, timeout_per_task: 1500, consolidate_results: true}
+      tasks:
+        - {task_id: one, prompt: "p1"}
+        - {task_id: two, prompt: "p2"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_EQ(sink_.submitted[0].timeout_ms, 1500);
+  complete_all();
+  const Value& batch = step("batch");
+  EXPECT_TRUE(batch.get_bool("success"));
+  EXPECT_NE(batch.get_string("text").find("## two"), std::string::npos) << batch.get_string("text");
+}
+
+TEST_F(RunExecutionTest, LargeLoopsKeepCountsAndFailuresInsteadOfEveryItem) {
+  RunSettings settings;
+  settings.max_inline_items = 2;
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3]
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+)",
+        Value::object(), settings);
+  complete(completed_++);
+  complete(completed_++, false);
+  complete(completed_++);
+  const Value& lp = step("lp");
+  EXPECT_TRUE(lp.get_bool("items_omitted"));
+  EXPECT_EQ(lp.find("items"), nullptr);
+  ASSERT_EQ(lp.find("failures")->size(), 1u);
+  EXPECT_EQ(lp.find("failures")->as_array()[0].get_int("index"), 1);
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     SectionReader r(*doc, "/broker",
                     {"heartbeat_ms", "liveness", "default_timeout_ms", "max_parallel",
                      "poison_threshold", "deadline_grace_ms", "finished_runs_kept",
-                     "clients_endpoint", "workers_endpoint", "max_running_runs"});
+                     "clients_endpoint", "workers_endpoint", "max_running_runs", "cancel_grace_ms",
+                     "max_outstanding_items", "providers"});
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.default_timeout_ms = r.integer("default_timeout_ms", 300000, 1, 7 * 24 * 3600 * 1000LL);
@@ -23,6 +24,31 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     config.deadline_grace = std::chrono::milliseconds(r.integer("deadline_grace_ms", 2000, 0, 600000));
     config.finished_runs_kept = static_cast<size_t>(r.integer("finished_runs_kept", 1000, 1, 1000000));
     config.max_running_runs = static_cast<size_t>(r.integer("max_running_runs", 1000, 1, 1000000));
+    config.cancel_grace = std::chrono::milliseconds(r.integer("cancel_grace_ms", 10000, 0, 3600000));
+    config.max_outstanding_items =
+        static_cast<size_t>(r.integer("max_outstanding_items", 20000, 1, 10000000));
+    // providers: {NAME: {max_concurrency, failure_threshold, open_ms, half_open_probes}}; the
+    // name "default" applies to providers not listed.
+    const Value providers = r.value("providers");
+    if (providers.is_object()) {
+      std::vector<std::string_view> names;
+      for (const auto& [name, settings] : providers.as_object()) names.push_back(name);
+      SectionReader all = r.nested("providers", names);
+      for (const auto& [name, settings] : providers.as_object()) {
+        SectionReader p = all.nested(name, {"max_concurrency", "failure_threshold", "open_ms",
+                                            "half_open_probes"});
+        ProviderLimits limits;
+        limits.max_concurrency = static_cast<uint32_t>(p.integer("max_concurrency", 0, 0, 100000));
+        limits.breaker.failure_threshold =
+            static_cast<uint32_t>(p.integer("failure_threshold", 5, 1, 100000));
+        limits.breaker.open_for = std::chrono::milliseconds(p.integer("open_ms", 30000, 1, 86400000));
+        limits.breaker.half_open_probes =
+            static_cast<uint32_t>(p.integer("half_open_probes", 1, 1, 1000));
+        (name == "default" ? config.default_provider : config.providers[name]) = limits;
+      }
+    } else if (!providers.is_null()) {
+      r.fail("providers", "expected a mapping of provider name to limits");
+    }
     config.clients_endpoint = r.string("clients_endpoint");
     config.workers_endpoint = r.string("workers_endpoint");
     if (auto st = r.status(); !st.ok()) return std::move(st).error();

@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
+#include "broker/dispatcher.h"
 #include "common/clock.h"
 #include "common/result.h"
 
@@ -17,6 +19,10 @@ struct BrokerConfig {
   uint32_t default_max_parallel = 8;    // a parallel loop's width when it sets none
   uint32_t poison_threshold = 3;
   Duration deadline_grace = std::chrono::seconds(2);
+  Duration cancel_grace = std::chrono::seconds(10);  // then a worker holding on is killed
+  size_t max_outstanding_items = 20000;  // queued + in flight + waiting to retry, all runs
+  std::map<std::string, ProviderLimits> providers;
+  ProviderLimits default_provider;
   size_t finished_runs_kept = 1000;     // in memory, for status queries (all stay in broker.db)
   size_t max_running_runs = 1000;       // submissions beyond are refused with retry_later
   std::string clients_endpoint;         // "" = the state directory's broker-clients.sock

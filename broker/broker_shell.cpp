@@ -29,7 +29,8 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
       signal_fd_(signal_fd),
       clients_(context_, net::SocketKind::kRouter),
       workers_(context_, net::SocketKind::kRouter),
-      events_(context_, net::SocketKind::kSub) {}
+      events_(context_, net::SocketKind::kSub),
+      control_(context_, net::SocketKind::kDealer) {}
 
 Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
   if (auto st = workers_.bind(endpoints.workers); !st.ok()) return st;
@@ -39,7 +40,45 @@ Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
     if (auto st = events_.subscribe("child.exited"); !st.ok()) return st;
     listening_to_events_ = true;
   }
+  if (!endpoints.supervisor_control.empty()) {
+    if (auto st = control_.connect(endpoints.supervisor_control); !st.ok()) return st;
+    has_supervisor_control_ = true;
+  }
   return ok_status();
+}
+
+void BrokerShell::request_kills() {
+  for (const KillRequest& kill : dispatcher_.take_kill_requests()) {
+    if (!has_supervisor_control_ || kill.worker_name.empty()) {
+      spdlog::error("worker {} (pid {}) {}; no supervisor to replace it, it is given up",
+                    kill.worker_name, kill.pid, kill.reason);
+      continue;
+    }
+    spdlog::warn("worker {} (pid {}) {}: asking the supervisor to restart it", kill.worker_name,
+                 kill.pid, kill.reason);
+    protocol::ControlRequest request;
+    request.request = "kill-" + kill.worker_name;
+    request.command = "restart";
+    request.args["name"] = kill.worker_name;
+    auto sent = control_.send({protocol::encode(MessageType::kControlRequest, protocol::to_body(request))});
+    if (!sent.ok() || *sent != net::SendOutcome::kSent) {
+      spdlog::error("cannot ask the supervisor to restart {}", kill.worker_name);
+    }
+  }
+}
+
+void BrokerShell::drain_control_replies() {
+  for (int n = 0; n < kBatchPerSocket; ++n) {
+    auto frames = control_.receive();
+    if (!frames.ok() || !frames->has_value()) return;
+    if ((*frames)->size() != 1) continue;
+    auto message = protocol::decode((*frames)->front());
+    if (!message.ok()) continue;
+    auto reply = protocol::control_reply_from(message->body);
+    if (reply.ok() && !reply->ok) {
+      spdlog::error("the supervisor refused {}: {}", reply->request, reply->message);
+    }
+  }
 }
 
 void BrokerShell::drain_workers() {
@@ -103,7 +142,7 @@ void BrokerShell::drain_clients() {
       continue;
     }
     // Completions that arrived with this turn go first, so a status reflects them.
-    ClientReply answer = api_.handle(*message, clock_.wall_now());
+    ClientReply answer = api_.handle(*message, clock_.instant());
     if (!answer.watch_run.empty()) {
       auto& watching = watchers_[answer.watch_run];
       if (watching.size() < kMaxWatchersPerRun) watching.insert(parts[0]);
@@ -123,7 +162,7 @@ void BrokerShell::settle(TimePoint now) {
     dispatcher_.on_tick(now);
     auto completions = dispatcher_.take_completions();
     if (completions.empty()) break;
-    coordinator_.on_completions(std::move(completions), clock_.wall_now());
+    coordinator_.on_completions(std::move(completions), clock_.instant());
   }
   notify_watchers();
   coordinator_.forget_finished_beyond(config_.finished_runs_kept);
@@ -162,7 +201,10 @@ int BrokerShell::run() {
   std::vector<net::PollEntry> entries{{workers_.raw(), -1, false},
                                       {clients_.raw(), -1, false},
                                       {nullptr, signal_fd_, false}};
+  const size_t events_entry = entries.size();
   if (listening_to_events_) entries.push_back({events_.raw(), -1, false});
+  const size_t control_entry = entries.size();
+  if (has_supervisor_control_) entries.push_back({control_.raw(), -1, false});
   for (;;) {
     const TimePoint now = clock_.now();
     const int64_t timeout = millis_until(dispatcher_.next_deadline(now), now);
@@ -180,7 +222,8 @@ int BrokerShell::run() {
         }
       }
     }
-    if (listening_to_events_ && entries[3].readable) drain_events();
+    if (listening_to_events_ && entries[events_entry].readable) drain_events();
+    if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();
     if (entries[0].readable) drain_workers();
     settle(clock_.now());
     if (entries[1].readable) drain_clients();
@@ -197,6 +240,7 @@ int BrokerShell::run() {
     extra["unroutable"] = static_cast<int64_t>(unroutable_);
     api_.set_extra_counters(std::move(extra));
     flush();
+    request_kills();
   }
 }
 

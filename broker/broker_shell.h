@@ -25,7 +25,8 @@ namespace pl::broker {
 struct BrokerEndpoints {
   std::string clients;
   std::string workers;
-  std::string supervisor_events;  // "" = no supervisor to listen to
+  std::string supervisor_events;   // "" = no supervisor to listen to
+  std::string supervisor_control;  // "" = no supervisor to ask for a worker's replacement
 };
 
 class BrokerShell {
@@ -46,6 +47,8 @@ class BrokerShell {
   void flush();
   void reply(const std::string& identity, protocol::MessageType type, const Value& body);
   void notify_watchers();
+  void request_kills();
+  void drain_control_replies();
 
   net::Context& context_;
   const BrokerConfig& config_;
@@ -57,7 +60,9 @@ class BrokerShell {
   net::Socket clients_;
   net::Socket workers_;
   net::Socket events_;
+  net::Socket control_;  // DEALER to the supervisor's control socket
   bool listening_to_events_ = false;
+  bool has_supervisor_control_ = false;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
   std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit
   net::BadFrameLog bad_worker_frames_{"worker socket"};

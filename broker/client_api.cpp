@@ -54,7 +54,7 @@ ClientReply ClientApi::run_status(const std::string& request, const std::string&
   return {MessageType::kRunStatus, std::move(*body), running ? run_id : ""};
 }
 
-ClientReply ClientApi::handle(const protocol::Message& message, WallTime now) {
+ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
   const std::string request = message.body.get_string("request");
   const std::string run_id = message.body.get_string("run");
   switch (message.type) {
@@ -89,7 +89,7 @@ ClientReply ClientApi::handle(const protocol::Message& message, WallTime now) {
     case MessageType::kExportRun:
       return run_export(request, run_id);
     case MessageType::kBrokerStatusRequest:
-      return broker_status(request);
+      return broker_status(request, now);
     default:
       return error(request, make_error(ErrorCode::kInvalidInput,
                                        "the broker does not take " +
@@ -165,7 +165,7 @@ ClientReply ClientApi::run_export(const std::string& request, const std::string&
   return {MessageType::kRunExport, std::move(body), ""};
 }
 
-ClientReply ClientApi::broker_status(const std::string& request) {
+ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   Value workers = Value::array();
   for (const WorkerRecord* w : dispatcher_.roster().all()) {
     Value entry;
@@ -188,6 +188,8 @@ ClientReply ClientApi::broker_status(const std::string& request) {
   counters["timeouts"] = static_cast<int64_t>(c.timeouts);
   counters["poisoned"] = static_cast<int64_t>(c.poisoned);
   counters["adopted"] = static_cast<int64_t>(c.adopted);
+  counters["circuit_rejections"] = static_cast<int64_t>(c.circuit_rejections);
+  counters["workers_killed"] = static_cast<int64_t>(c.workers_killed);
   const CoordinatorCounters& r = coordinator_.counters();
   counters["runs_accepted"] = static_cast<int64_t>(r.accepted);
   counters["runs_recovered"] = static_cast<int64_t>(r.recovered);
@@ -203,6 +205,8 @@ ClientReply ClientApi::broker_status(const std::string& request) {
   body["in_flight"] = static_cast<int64_t>(dispatcher_.in_flight());
   body["waiting_retry"] = static_cast<int64_t>(dispatcher_.waiting_retry());
   body["runs_running"] = static_cast<int64_t>(coordinator_.running());
+  body["outstanding"] = static_cast<int64_t>(dispatcher_.outstanding());
+  body["providers"] = dispatcher_.provider_status(now.steady);
   body["counters"] = std::move(counters);
   return {MessageType::kBrokerStatus, std::move(body), ""};
 }

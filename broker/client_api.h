@@ -37,7 +37,7 @@ struct ClientReply {
 class ClientApi {
  public:
   ClientApi(RunCoordinator& coordinator, Dispatcher& dispatcher, ClientLimits limits);
-  ClientReply handle(const protocol::Message& request, WallTime now);
+  ClientReply handle(const protocol::Message& request, Instant now);
   // A status body for a run held in memory or in the store; nullopt when unknown.
   std::optional<Value> status_body(const std::string& run_id);
   void set_extra_counters(Value counters) { extra_counters_ = std::move(counters); }
@@ -48,7 +48,7 @@ class ClientApi {
   ClientReply run_detail(const std::string& request, const std::string& run_id);
   ClientReply run_export(const std::string& request, const std::string& run_id);
   ClientReply run_list(const std::string& request, const Value& args);
-  ClientReply broker_status(const std::string& request);
+  ClientReply broker_status(const std::string& request, Instant now);
 
   RunCoordinator& coordinator_;
   Dispatcher& dispatcher_;

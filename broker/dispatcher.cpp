@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "broker/backoff.h"
-#include "common/protocol/work.h"
 
 namespace pl::broker {
 
@@ -26,41 +25,58 @@ Value failure(std::string message, ErrorCode code) {
 Dispatcher::Dispatcher(DispatchConfig config, uint64_t random_seed)
     : config_(std::move(config)), random_(random_seed) {}
 
-bool Dispatcher::submit(WorkSpec spec) {
-  const std::string id = spec.item_id;
-  auto [it, inserted] = items_.try_emplace(id);
-  if (!inserted) return false;
-  it->second.spec = std::move(spec);
-  ready_.push_back(id);
-  return true;
-}
+// ---------------------------------------------------------------------------------------------
+// Bookkeeping
 
-void Dispatcher::drop(std::unordered_map<std::string, Item>::iterator it, std::string_view reason) {
-  Item& item = it->second;
-  if (item.state == ItemState::kInFlight) {
-    --in_flight_count_;
-    // The worker keeps the credit until it answers the cancel (its result is then stale).
-    protocol::CancelItem cancel{it->first, item.attempt, std::string(reason)};
-    send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
+Dispatcher::ProviderState* Dispatcher::provider(const std::string& name) {
+  if (name.empty()) return nullptr;
+  auto it = providers_.find(name);
+  if (it == providers_.end()) {
+    auto configured = config_.providers.find(name);
+    const ProviderLimits limits =
+        configured == config_.providers.end() ? config_.default_provider : configured->second;
+    it = providers_.emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0}).first;
   }
-  // Entries left in retry_at_ and deadlines_ are skipped when met.
-  items_.erase(it);
+  return &it->second;
 }
 
-void Dispatcher::cancel_run(std::string_view run_id) {
-  for (auto it = items_.begin(); it != items_.end();) {
-    auto next = std::next(it);
-    if (it->second.spec.run_id == run_id) drop(it, "run cancelled");
-    it = next;
+void Dispatcher::set_state(Item& item, ItemState state) {
+  auto count = [this](ItemState s) -> size_t& {
+    switch (s) {
+      case ItemState::kQueued:
+        return queued_count_;
+      case ItemState::kInFlight:
+        return in_flight_count_;
+      case ItemState::kRetryWait:
+        return retry_count_;
+    }
+    return queued_count_;
+  };
+  --count(item.state);
+  item.state = state;
+  ++count(state);
+}
+
+void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
+  if (ProviderState* p = provider(item.spec.provider)) {
+    if (p->in_flight > 0) --p->in_flight;
+    if (outcome) {
+      const ErrorCode code = error_code_from_name(outcome->get_string("error_code", "internal"));
+      p->breaker.on_result(outcome->get_bool("success"), code, now);
+    } else {
+      p->breaker.on_abandoned();
+    }
   }
-  std::erase_if(ready_, [this](const std::string& id) { return !items_.count(id); });
+  item.worker.clear();
 }
 
-void Dispatcher::cancel_item(std::string_view item_id) {
-  auto it = items_.find(std::string(item_id));
-  if (it == items_.end()) return;
-  drop(it, "no longer needed");
-  std::erase_if(ready_, [&](const std::string& id) { return id == item_id; });
+void Dispatcher::enqueue(Item& item, bool front) {
+  auto& queue = ready_[item.spec.provider];
+  if (front) {
+    queue.push_front(item.spec.item_id);
+  } else {
+    queue.push_back(item.spec.item_id);
+  }
 }
 
 void Dispatcher::send(std::string_view identity, MessageType type, const Value& body) {
@@ -72,6 +88,55 @@ void Dispatcher::release_credit(std::string_view identity, const std::string& it
     if (worker->held.erase(item_id)) roster_.credit_returned(identity);
   }
 }
+
+void Dispatcher::cancel_on_worker(Item& item, std::string_view reason, TimePoint now) {
+  // The worker keeps the credit until it answers (its result is then stale); if it has not let
+  // go when the grace ends, it is given up.
+  protocol::CancelItem cancel{item.spec.item_id, item.attempt, std::string(reason)};
+  send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
+  cancel_graces_.emplace(now + config_.cancel_grace, std::make_pair(item.worker, item.spec.item_id));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items in
+
+bool Dispatcher::submit(WorkSpec spec) {
+  const std::string id = spec.item_id;
+  auto [it, inserted] = items_.try_emplace(id);
+  if (!inserted) return false;
+  it->second.spec = std::move(spec);
+  ++queued_count_;
+  enqueue(it->second, /*front=*/false);
+  return true;
+}
+
+void Dispatcher::drop(ItemMap::iterator it, std::string_view reason, TimePoint now) {
+  Item& item = it->second;
+  if (item.state == ItemState::kInFlight) {
+    cancel_on_worker(item, reason, now);
+    leave_flight(item, nullptr, now);
+  }
+  // Entries left in ready_, retry_at_ and deadlines_ are skipped when met.
+  set_state(item, ItemState::kQueued);
+  --queued_count_;
+  items_.erase(it);
+}
+
+void Dispatcher::cancel_run(std::string_view run_id, TimePoint now) {
+  for (auto it = items_.begin(); it != items_.end();) {
+    auto next = std::next(it);
+    if (it->second.spec.run_id == run_id) drop(it, "run cancelled", now);
+    it = next;
+  }
+}
+
+void Dispatcher::cancel_item(std::string_view item_id, TimePoint now) {
+  auto it = items_.find(std::string(item_id));
+  if (it != items_.end()) drop(it, "no longer needed", now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker messages
 
 void Dispatcher::on_worker_message(std::string_view identity, const protocol::Message& message,
                                    TimePoint now) {
@@ -140,22 +205,22 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   if (WorkerRecord* previous = roster_.find(identity)) {
     for (const auto& id : previous->held) record.held.insert(id);
   }
+  spdlog::info("worker {} (pid {}, {} slot{}) joined", record.name, record.pid, record.slots,
+               record.slots == 1 ? "" : "s");
+  roster_.join(std::move(record));
   for (const auto& [id, attempt] : adopt) {
     auto it = items_.find(id);
     if (it == items_.end() || it->second.state != ItemState::kQueued) continue;
     Item& item = it->second;
-    item.state = ItemState::kInFlight;
+    set_state(item, ItemState::kInFlight);
     item.attempt = attempt;
     item.dispatched_here = true;
     item.worker = std::string(identity);
     item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
     deadlines_.emplace(item.deadline, id);
-    ++in_flight_count_;
+    if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
     ++counters_.adopted;
   }
-  spdlog::info("worker {} (pid {}, {} slot{}) joined", record.name, record.pid, record.slots,
-               record.slots == 1 ? "" : "s");
-  roster_.join(std::move(record));
   protocol::Welcome welcome;
   welcome.broker_instance = config_.instance_id;
   welcome.heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.heartbeat).count();
@@ -176,6 +241,7 @@ void Dispatcher::handle_result(std::string_view identity, const Value& body, Tim
   ack["id"] = result->item_id;
   ack["attempt"] = result->attempt;
   pending_acks_[std::string(identity)].push_back(std::move(ack));
+
   auto it = items_.find(result->item_id);
   if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
     // Finished under the previous broker process: take it rather than run the item again.
@@ -199,8 +265,7 @@ void Dispatcher::handle_result(std::string_view identity, const Value& body, Tim
   Item& item = it->second;
   // The holder may differ from the sender when the worker reconnected with a new identity.
   if (item.worker != identity) release_credit(item.worker, result->item_id);
-  --in_flight_count_;
-  item.worker.clear();
+  leave_flight(item, &result->result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;
   if (result->result.get_bool("success")) {
     complete(item, std::move(result->result));
@@ -209,14 +274,16 @@ void Dispatcher::handle_result(std::string_view identity, const Value& body, Tim
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+
 void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
   ++item.failures;
   const ErrorCode code = error_code_from_name(result.get_string("error_code", "internal"));
-  item.last_error = result;
   if (item.failures < item.spec.retry.max_attempts && may_retry(item.spec.retry, code)) {
     const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
     const int64_t delay = retry_delay_ms(item.spec.retry, item.failures, unit);
-    item.state = ItemState::kRetryWait;
+    set_state(item, ItemState::kRetryWait);
     retry_at_.emplace(now + std::chrono::milliseconds(delay), item.spec.item_id);
     ++counters_.retried;
     spdlog::info("item {} attempt {} failed ({}); retry {} of {} in {} ms", item.spec.item_id,
@@ -236,6 +303,8 @@ void Dispatcher::complete(Item& item, Value result) {
   }
   completions_.push_back(
       Completion{item.spec.item_id, item.spec.run_id, item.spec.step_name, std::move(result)});
+  set_state(item, ItemState::kQueued);
+  --queued_count_;
   items_.erase(item.spec.item_id);  // `item` dangles from here on
 }
 
@@ -250,8 +319,7 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
       continue;
     }
     Item& item = it->second;
-    --in_flight_count_;
-    item.worker.clear();
+    leave_flight(item, nullptr, now);
     ++item.deaths;
     if (item.deaths >= config_.poison_threshold) {
       ++counters_.poisoned;
@@ -262,8 +330,8 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
       complete(item, std::move(result));
       continue;
     }
-    item.state = ItemState::kQueued;
-    ready_.push_front(id);  // redelivered ahead of new work
+    set_state(item, ItemState::kQueued);
+    enqueue(item, /*front=*/true);  // redelivered ahead of new work
     ++counters_.redelivered;
     ++redelivered;
   }
@@ -281,6 +349,9 @@ void Dispatcher::on_process_exited(int64_t pid, TimePoint now) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Time
 
 void Dispatcher::on_tick(TimePoint now) {
   const Duration silence_limit = config_.heartbeat * config_.liveness;
@@ -307,15 +378,12 @@ void Dispatcher::on_tick(TimePoint now) {
     }
     Item& item = it->second;
     ++counters_.timeouts;
-    --in_flight_count_;
-    // The worker keeps the credit until it lets go (its late result is then stale).
-    protocol::CancelItem cancel{id, item.attempt, "deadline passed"};
-    send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
-    item.worker.clear();
-    attempt_failed(item,
-                   failure("timed out after " + std::to_string(item.spec.timeout_ms) + " ms",
-                           ErrorCode::kTimeout),
-                   now);
+    const Value timed_out =
+        failure("timed out after " + std::to_string(item.spec.timeout_ms) + " ms", ErrorCode::kTimeout);
+    cancel_on_worker(item, "deadline passed", now);
+    leave_flight(item, &timed_out, now);
+    set_state(item, ItemState::kQueued);  // attempt_failed moves it on
+    attempt_failed(item, timed_out, now);
   }
 
   while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
@@ -323,53 +391,86 @@ void Dispatcher::on_tick(TimePoint now) {
     retry_at_.erase(retry_at_.begin());
     auto it = items_.find(id);
     if (it == items_.end() || it->second.state != ItemState::kRetryWait) continue;
-    it->second.state = ItemState::kQueued;
-    ready_.push_back(id);
+    set_state(it->second, ItemState::kQueued);
+    enqueue(it->second, /*front=*/false);
+  }
+
+  while (!cancel_graces_.empty() && cancel_graces_.begin()->first <= now) {
+    auto [identity, item_id] = cancel_graces_.begin()->second;
+    cancel_graces_.erase(cancel_graces_.begin());
+    WorkerRecord* worker = roster_.find(identity);
+    if (!worker || !worker->held.count(item_id)) continue;  // it let go
+    ++counters_.workers_killed;
+    kills_.push_back(KillRequest{worker->name, worker->pid, worker->host,
+                                 "did not let go of " + item_id + " after a cancel"});
+    worker_lost(identity, "did not let go of a cancelled item", now);
   }
   pump(now);
 }
 
-std::vector<WorkerFrame> Dispatcher::take_outbox() {
-  for (auto& [identity, acks] : pending_acks_) {
-    send(identity, MessageType::kResultAck, protocol::to_body(protocol::ResultAck{std::move(acks)}));
-  }
-  pending_acks_.clear();
-  return std::exchange(outbox_, {});
+void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
+  set_state(item, ItemState::kInFlight);
+  item.dispatched_here = true;
+  ++item.attempt;
+  item.worker = worker.identity;
+  item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
+  deadlines_.emplace(item.deadline, item.spec.item_id);
+  worker.held.insert(item.spec.item_id);
+  if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
+  ++counters_.dispatched;
+
+  protocol::WorkItem message;
+  message.item_id = item.spec.item_id;
+  message.attempt = item.attempt;
+  message.timeout_ms = item.spec.timeout_ms;
+  message.run_id = item.spec.run_id;
+  message.step_name = item.spec.step_name;
+  message.step_type = item.spec.step_type;
+  message.input = item.spec.input;
+  message.context = item.spec.context;
+  send(worker.identity, MessageType::kWorkItem, protocol::to_body(message));
 }
 
 void Dispatcher::pump(TimePoint now) {
   if (now < hold_until_) return;
-  while (!ready_.empty()) {
-    const std::string id = ready_.front();
-    auto it = items_.find(id);
-    if (it == items_.end() || it->second.state != ItemState::kQueued) {
-      ready_.pop_front();  // cancelled or already moved on
-      continue;
+  // One item per provider queue per round, so that no provider starves the others.
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (auto& [name, queue] : ready_) {
+      while (!queue.empty()) {
+        auto it = items_.find(queue.front());
+        if (it != items_.end() && it->second.state == ItemState::kQueued) break;
+        queue.pop_front();  // cancelled, completed or moved on: skip
+      }
+      if (queue.empty()) continue;
+      Item& item = items_.find(queue.front())->second;
+      ProviderState* p = provider(name);
+      if (p && p->breaker.state(now) == CircuitBreaker::State::kOpen) {
+        // Fail fast, for every worker at once: the provider is known to be down.
+        queue.pop_front();
+        ++counters_.circuit_rejections;
+        attempt_failed(item,
+                       failure("circuit breaker for provider " + name + " is open after " +
+                                   std::to_string(p->breaker.consecutive_failures()) +
+                                   " consecutive failures; it lets a probe through at its next "
+                                   "half-open",
+                               ErrorCode::kCircuitOpen),
+                       now);
+        progress = true;
+        continue;
+      }
+      if (p && p->limits.max_concurrency > 0 && p->in_flight >= p->limits.max_concurrency) continue;
+      if (roster_.total_free_slots() == 0) return;
+      if (p && !p->breaker.allow(now)) continue;  // half-open with its probe out
+      WorkerRecord* worker = roster_.next_with_credit();
+      if (!worker) {
+        if (p) p->breaker.on_abandoned();
+        return;
+      }
+      queue.pop_front();
+      dispatch(item, *worker, now);
+      progress = true;
     }
-    WorkerRecord* worker = roster_.next_with_credit();
-    if (!worker) return;
-    ready_.pop_front();
-    Item& item = it->second;
-    item.state = ItemState::kInFlight;
-    item.dispatched_here = true;
-    ++item.attempt;
-    item.worker = worker->identity;
-    item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
-    deadlines_.emplace(item.deadline, id);
-    worker->held.insert(id);
-    ++in_flight_count_;
-    ++counters_.dispatched;
-
-    protocol::WorkItem message;
-    message.item_id = id;
-    message.attempt = item.attempt;
-    message.timeout_ms = item.spec.timeout_ms;
-    message.run_id = item.spec.run_id;
-    message.step_name = item.spec.step_name;
-    message.step_type = item.spec.step_type;
-    message.input = item.spec.input;
-    message.context = item.spec.context;
-    send(worker->identity, MessageType::kWorkItem, protocol::to_body(message));
   }
 }
 
@@ -382,9 +483,27 @@ TimePoint Dispatcher::next_deadline(TimePoint now) const {
   }
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
   if (!retry_at_.empty()) next = std::min(next, retry_at_.begin()->first);
-  if (hold_until_ > now && !ready_.empty()) next = std::min(next, hold_until_);
+  if (!cancel_graces_.empty()) next = std::min(next, cancel_graces_.begin()->first);
+  if (hold_until_ > now && queued_count_ > 0) next = std::min(next, hold_until_);
+  // A provider breaker turning half-open lets queued items go: wake for it.
+  for (const auto& [name, p] : providers_) {
+    if (p.breaker.state(now) == CircuitBreaker::State::kOpen) {
+      next = std::min(next, p.breaker.reopens_at());
+    }
+  }
   return next;
 }
+
+std::vector<WorkerFrame> Dispatcher::take_outbox() {
+  for (auto& [identity, acks] : pending_acks_) {
+    send(identity, MessageType::kResultAck, protocol::to_body(protocol::ResultAck{std::move(acks)}));
+  }
+  pending_acks_.clear();
+  return std::exchange(outbox_, {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Introspection
 
 std::string Dispatcher::item_state(std::string_view item_id) const {
   auto it = items_.find(std::string(item_id));
@@ -403,6 +522,20 @@ std::string Dispatcher::item_state(std::string_view item_id) const {
 std::string Dispatcher::holder_of(std::string_view item_id) const {
   auto it = items_.find(std::string(item_id));
   return it == items_.end() ? "" : it->second.worker;
+}
+
+Value Dispatcher::provider_status(TimePoint now) const {
+  Value out = Value::object();
+  for (const auto& [name, p] : providers_) {
+    Value entry;
+    entry["state"] = std::string(breaker_state_name(p.breaker.state(now)));
+    entry["in_flight"] = static_cast<int64_t>(p.in_flight);
+    entry["max_concurrency"] = static_cast<int64_t>(p.limits.max_concurrency);
+    entry["consecutive_failures"] = static_cast<int64_t>(p.breaker.consecutive_failures());
+    entry["times_opened"] = static_cast<int64_t>(p.breaker.times_opened());
+    out[name] = std::move(entry);
+  }
+  return out;
 }
 
 }  // namespace pl::broker

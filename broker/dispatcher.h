@@ -10,7 +10,11 @@
 //   items redelivered at once; an item whose holders die `poison_threshold` times is given up as
 //   poison.
 // - A failed attempt is retried with backoff when the item's RetrySettings allow; a passed
-//   deadline cancels the attempt on the worker and counts as a timeout failure.
+//   deadline cancels the attempt on the worker and counts as a timeout failure. A worker that
+//   has not let go of a cancelled attempt `cancel_grace` later is given up and reported for
+//   killing (take_kill_requests).
+// - Items that call an LLM provider respect that provider's concurrency limit and its circuit
+//   breaker: while it is open they fail fast with circuit_open instead of going out.
 // - Heartbeats go to every worker each interval.
 // Nothing here reads a clock or touches a socket: the shell passes `now` in and carries out the
 // outbox. Not thread-safe.
@@ -27,28 +31,46 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/circuit_breaker.h"
 #include "broker/work_spec.h"
-#include "common/protocol/work.h"
 #include "broker/worker_roster.h"
 #include "common/clock.h"
 #include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
 
 namespace pl::broker {
+
+struct ProviderLimits {
+  uint32_t max_concurrency = 0;  // items in flight at once; 0 = no limit
+  BreakerSettings breaker;
+};
 
 struct DispatchConfig {
   Duration heartbeat = std::chrono::seconds(1);
   uint32_t liveness = 3;
   // Extra time a worker gets past an item's timeout to report the timeout itself.
   Duration deadline_grace = std::chrono::seconds(2);
+  // How long a worker may keep a cancelled attempt before it is given up and killed.
+  Duration cancel_grace = std::chrono::seconds(10);
   uint32_t poison_threshold = 3;  // worker deaths while holding an item before it is poison
   std::string instance_id;        // this broker process's id, told to workers in the welcome
   std::string local_host;         // process exit events concern workers on this host only
+  std::map<std::string, ProviderLimits> providers;  // by provider name
+  ProviderLimits default_provider;                  // for providers not listed
 };
 
 // A frame for the worker socket: [identity, envelope].
 struct WorkerFrame {
   std::string identity;
   std::string envelope;
+};
+
+// A worker that must be killed and replaced: it does not let go of work it was told to drop.
+struct KillRequest {
+  std::string worker_name;  // its PIPELINE_CHILD_NAME ("workers.2")
+  int64_t pid = 0;
+  std::string host;
+  std::string reason;
 };
 
 struct DispatchCounters {
@@ -62,6 +84,8 @@ struct DispatchCounters {
   uint64_t poisoned = 0;
   uint64_t unknown_workers = 0;  // messages from identities we did not know
   uint64_t adopted = 0;          // items a worker still held after a broker restart
+  uint64_t circuit_rejections = 0;  // items failed fast by an open circuit
+  uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
 };
 
 class Dispatcher {
@@ -71,14 +95,14 @@ class Dispatcher {
   // Queues an item for dispatch. An item id already known is ignored (returns false).
   bool submit(WorkSpec spec);
   // Drops queued items of `run_id` and cancels its in-flight ones; none of them completes.
-  void cancel_run(std::string_view run_id);
+  void cancel_run(std::string_view run_id, TimePoint now);
   // The same for one item.
-  void cancel_item(std::string_view item_id);
+  void cancel_item(std::string_view item_id, TimePoint now);
 
   void on_worker_message(std::string_view identity, const protocol::Message& message, TimePoint now);
   // A local process exited (from the supervisor's event stream).
   void on_process_exited(int64_t pid, TimePoint now);
-  // Heartbeats, liveness, deadlines, due retries; then dispatches what it can.
+  // Heartbeats, liveness, deadlines, due retries, cancel graces; then dispatches what it can.
   void on_tick(TimePoint now);
   // Dispatches queued items to workers with credit.
   void pump(TimePoint now);
@@ -92,11 +116,12 @@ class Dispatcher {
   // REQUIRES: the completions taken since the last call are durable (acks promise that).
   std::vector<WorkerFrame> take_outbox();
   std::vector<Completion> take_completions() { return std::exchange(completions_, {}); }
+  std::vector<KillRequest> take_kill_requests() { return std::exchange(kills_, {}); }
 
   // Introspection for status and metrics.
-  size_t queued() const { return ready_.size(); }
+  size_t queued() const { return queued_count_; }
   size_t in_flight() const { return in_flight_count_; }
-  size_t waiting_retry() const { return retry_at_.size(); }
+  size_t waiting_retry() const { return retry_count_; }
   // Items without a final outcome: queued, in flight or waiting to retry.
   size_t outstanding() const { return items_.size(); }
   const DispatchCounters& counters() const { return counters_; }
@@ -106,6 +131,8 @@ class Dispatcher {
   std::string item_state(std::string_view item_id) const;
   // The identity holding the item's current attempt, or "".
   std::string holder_of(std::string_view item_id) const;
+  // {provider: {state, in_flight, consecutive_failures, times_opened}} for status.
+  Value provider_status(TimePoint now) const;
 
  private:
   enum class ItemState { kQueued, kInFlight, kRetryWait };
@@ -118,8 +145,13 @@ class Dispatcher {
     bool dispatched_here = false;  // by this broker process (false for a recovered item)
     std::string worker;     // identity holding the current attempt
     TimePoint deadline{};
-    Value last_error;       // {error, error_code} of the last failure
   };
+  struct ProviderState {
+    ProviderLimits limits;
+    CircuitBreaker breaker;
+    uint32_t in_flight = 0;
+  };
+  using ItemMap = std::unordered_map<std::string, Item>;
 
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
   void handle_result(std::string_view identity, const Value& body, TimePoint now);
@@ -128,20 +160,35 @@ class Dispatcher {
   void complete(Item& item, Value result);
   void send(std::string_view identity, protocol::MessageType type, const Value& body);
   void release_credit(std::string_view identity, const std::string& item_id);
-  void drop(std::unordered_map<std::string, Item>::iterator it, std::string_view reason);
+  void drop(ItemMap::iterator it, std::string_view reason, TimePoint now);
+  void dispatch(Item& item, WorkerRecord& worker, TimePoint now);
+  void enqueue(Item& item, bool front);
+  // Moves an item between states, keeping the counts right; leaving kInFlight tells the
+  // provider's bookkeeping whether the attempt reported (`outcome`) or was abandoned.
+  void set_state(Item& item, ItemState state);
+  void leave_flight(Item& item, const Value* outcome, TimePoint now);
+  void cancel_on_worker(Item& item, std::string_view reason, TimePoint now);
+  ProviderState* provider(const std::string& name);
 
   DispatchConfig config_;
   WorkerRoster roster_;
-  std::unordered_map<std::string, Item> items_;  // every item without a final outcome
-  std::deque<std::string> ready_;                // item ids to dispatch, in order
+  ItemMap items_;  // every item without a final outcome
+  // Queued item ids per provider ("" = not a provider call), in dispatch order. Entries whose
+  // item left the queued state are skipped when met.
+  std::map<std::string, std::deque<std::string>> ready_;
+  std::map<std::string, ProviderState> providers_;
   std::multimap<TimePoint, std::string> retry_at_;
   std::multimap<TimePoint, std::string> deadlines_;  // in-flight attempts; stale entries skipped
+  std::multimap<TimePoint, std::pair<std::string, std::string>> cancel_graces_;  // identity, item
+  size_t queued_count_ = 0;
   size_t in_flight_count_ = 0;
+  size_t retry_count_ = 0;
   std::vector<WorkerFrame> outbox_;
   std::unordered_map<std::string, Value> pending_acks_;  // identity -> [{id, attempt}]
   std::unordered_map<std::string, TimePoint> reconnect_told_;  // identity -> when told
   TimePoint hold_until_{};
   std::vector<Completion> completions_;
+  std::vector<KillRequest> kills_;
   DispatchCounters counters_;
   std::mt19937_64 random_;
 };

@@ -48,9 +48,11 @@ int main(int argc, char** argv) {
     }
     *endpoint = *local;
   }
-  // Under a supervisor, its event stream tells us at once when a local worker dies.
+  // Under a supervisor, its event stream tells us at once when a local worker dies, and its
+  // control socket replaces a worker that does not let go of cancelled work.
   if (std::getenv(pl::kChildNameEnv)) {
     if (auto events = paths.events_endpoint(); events.ok()) endpoints.supervisor_events = *events;
+    if (auto control = paths.control_endpoint(); control.ok()) endpoints.supervisor_control = *control;
   }
 
   auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
@@ -66,6 +68,9 @@ int main(int argc, char** argv) {
   dispatch.liveness = config->liveness;
   dispatch.deadline_grace = config->deadline_grace;
   dispatch.poison_threshold = config->poison_threshold;
+  dispatch.cancel_grace = config->cancel_grace;
+  dispatch.providers = config->providers;
+  dispatch.default_provider = config->default_provider;
   dispatch.instance_id = pl::new_id("broker-");
   dispatch.local_host = host;
 
@@ -80,12 +85,13 @@ int main(int argc, char** argv) {
   pl::broker::RunSettings settings;
   settings.default_timeout_ms = config->default_timeout_ms;
   settings.default_max_parallel = config->default_max_parallel;
-  pl::broker::RunCoordinator coordinator(dispatcher, **store, settings);
+  pl::broker::RunCoordinator coordinator(dispatcher, **store, settings,
+                                         config->max_outstanding_items);
   pl::broker::ClientApi api(coordinator, dispatcher, pl::broker::ClientLimits{config->max_running_runs});
 
   // Runs that were running when the last broker stopped continue; recorded items are not run
   // again. Workers get a moment to declare what they still hold before anything is dispatched.
-  auto recovered = coordinator.recover(clock.wall_now());
+  auto recovered = coordinator.recover(clock.instant());
   if (!recovered.ok()) {
     spdlog::error("recovering runs from {}: {}", paths.broker_db().string(), recovered.error().message);
     return 75;

@@ -40,7 +40,7 @@ RunCoordinator::~RunCoordinator() = default;
 
 void RunCoordinator::submit(WorkSpec spec) { dispatcher_.submit(std::move(spec)); }
 
-void RunCoordinator::abandon(const std::string& item_id) { dispatcher_.cancel_item(item_id); }
+void RunCoordinator::abandon(const std::string& item_id) { dispatcher_.cancel_item(item_id, now_); }
 
 std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
   // Only a recovered or resumed run can have records; a new run's items never do, so it
@@ -81,7 +81,8 @@ fs::path resolve_dir(const std::string& given, const std::string& from_pipeline,
 }  // namespace
 
 Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool replaying,
-                                              WallTime now) {
+                                              Instant now) {
+  now_ = now.steady;
   auto loaded = pipeline::load_pipeline_text(stored.pipeline_yaml, stored.pipeline_path);
   if (!loaded.ok()) return diagnostics_error(loaded.diagnostics);
   const fs::path base_dir = fs::path(stored.pipeline_path).parent_path();
@@ -99,10 +100,10 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
   paths.output_dir = resolve_dir(stored.output_dir, context.pipeline->output_dir, base_dir);
 
   RunRecord record;
-  record.id = stored.id.empty() ? new_id("run-", now) : stored.id;
+  record.id = stored.id.empty() ? new_id("run-", now.wall) : stored.id;
   record.pipeline_name = context.pipeline->name;
   record.pipeline_path = stored.pipeline_path;
-  record.created_ms = stored.created_ms ? stored.created_ms : unix_millis(now);
+  record.created_ms = stored.created_ms ? stored.created_ms : unix_millis(now.wall);
   record.replaying = replaying;
   const std::string id = record.id;
   ItemSink& sink = *this;
@@ -114,7 +115,8 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
   return id;
 }
 
-Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, WallTime now) {
+Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, Instant now) {
+  now_ = now.steady;
   StoredRun stored;
   stored.pipeline_path = request.pipeline_path;
   stored.pipeline_yaml = request.pipeline_yaml;
@@ -122,7 +124,7 @@ Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, W
   stored.workspace_dir = request.workspace_dir;
   stored.output_dir = request.output_dir;
   stored.state = "running";
-  stored.created_ms = unix_millis(now);
+  stored.created_ms = unix_millis(now.wall);
   auto id = start_run(stored, /*replaying=*/false, now);
   if (!id.ok()) return id;
   RunRecord& run = runs_.at(*id);
@@ -140,7 +142,8 @@ Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, W
   return id;
 }
 
-Result<size_t> RunCoordinator::recover(WallTime now) {
+Result<size_t> RunCoordinator::recover(Instant now) {
+  now_ = now.steady;
   auto unfinished = store_.unfinished_runs();
   if (!unfinished.ok()) return std::move(unfinished).error();
   size_t recovered = 0;
@@ -153,7 +156,7 @@ Result<size_t> RunCoordinator::recover(WallTime now) {
       Value result;
       result["success"] = false;
       result["error"] = "not recoverable: " + id.error().message;
-      note(store_.finish_run(stored.id, "failed", result, result.get_string("error"), unix_millis(now)),
+      note(store_.finish_run(stored.id, "failed", result, result.get_string("error"), unix_millis(now.wall)),
            "failing an unrecoverable run");
       continue;
     }
@@ -168,7 +171,8 @@ Result<size_t> RunCoordinator::recover(WallTime now) {
   return recovered;
 }
 
-Status RunCoordinator::resume(const std::string& run_id, WallTime now) {
+Status RunCoordinator::resume(const std::string& run_id, Instant now) {
+  now_ = now.steady;
   if (const RunRecord* held = find(run_id); held && held->state == RunState::kRunning) {
     return make_error(ErrorCode::kConflict, "run " + run_id + " is still running");
   }
@@ -190,7 +194,8 @@ Status RunCoordinator::resume(const std::string& run_id, WallTime now) {
   return ok_status();
 }
 
-void RunCoordinator::on_completions(std::vector<Completion> completions, WallTime now) {
+void RunCoordinator::on_completions(std::vector<Completion> completions, Instant now) {
+  now_ = now.steady;
   for (auto& completion : completions) {
     auto it = runs_.find(completion.run_id);
     if (it == runs_.end() || !it->second.execution) continue;  // cancelled meanwhile
@@ -203,7 +208,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, WallTim
       note(store_.put_dead_letter(DeadLetter{completion.item_id, run.id, completion.step_name,
                                              completion.result.get_int("attempts"),
                                              completion.result.get_string("error"),
-                                             unix_millis(now)}),
+                                             unix_millis(now.wall)}),
            "recording a dead letter");
     }
     run.execution->on_item_completed(completion.item_id, std::move(completion.result));
@@ -219,13 +224,13 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, WallTim
   }
 }
 
-void RunCoordinator::settle(RunRecord& run, WallTime now) {
+void RunCoordinator::settle(RunRecord& run, Instant now) {
   if (run.state != RunState::kRunning || !run.execution || !run.execution->finished()) return;
   run.result = run.execution->result();
   const bool success = run.result.get_bool("success");
   run.state = success ? RunState::kSucceeded : RunState::kFailed;
   run.error = run.result.get_string("error");
-  run.finished_ms = unix_millis(now);
+  run.finished_ms = unix_millis(now.wall);
   run.execution.reset();
   replaying_runs_.erase(run.id);
   note(store_.finish_run(run.id, std::string(run_state_name(run.state)), run.result, run.error,
@@ -242,7 +247,8 @@ void RunCoordinator::settle(RunRecord& run, WallTime now) {
   }
 }
 
-Status RunCoordinator::cancel(const std::string& run_id, WallTime now) {
+Status RunCoordinator::cancel(const std::string& run_id, Instant now) {
+  now_ = now.steady;
   auto it = runs_.find(run_id);
   if (it == runs_.end()) {
     auto stored = store_.get_run(run_id);
@@ -256,7 +262,7 @@ Status RunCoordinator::cancel(const std::string& run_id, WallTime now) {
     return make_error(ErrorCode::kConflict,
                       "run " + run_id + " is already " + std::string(run_state_name(run.state)));
   }
-  dispatcher_.cancel_run(run_id);
+  dispatcher_.cancel_run(run_id, now.steady);
   if (run.execution) run.execution->cancel();
   run.execution.reset();
   replaying_runs_.erase(run_id);
@@ -265,7 +271,7 @@ Status RunCoordinator::cancel(const std::string& run_id, WallTime now) {
   run.result = Value::object();
   run.result["success"] = false;
   run.result["error"] = "cancelled";
-  run.finished_ms = unix_millis(now);
+  run.finished_ms = unix_millis(now.wall);
   note(store_.finish_run(run_id, "cancelled", run.result, run.error, run.finished_ms),
        "recording a cancelled run");
   ++counters_.cancelled;

@@ -61,13 +61,13 @@ class RunCoordinator : private ItemSink {
 
   // Accepts a run and starts it. kInvalidInput (with every diagnostic, one per line) when the
   // pipeline does not load or validate, or the inputs do not bind.
-  Result<std::string> submit(const protocol::SubmitRun& request, WallTime now);
+  Result<std::string> submit(const protocol::SubmitRun& request, Instant now);
   // Loads the store's unfinished runs and starts them again; returns how many.
-  Result<size_t> recover(WallTime now);
-  void on_completions(std::vector<Completion> completions, WallTime now);
-  Status cancel(const std::string& run_id, WallTime now);
+  Result<size_t> recover(Instant now);
+  void on_completions(std::vector<Completion> completions, Instant now);
+  Status cancel(const std::string& run_id, Instant now);
   // Runs a failed or cancelled run again: recorded successes are kept, failed items run again.
-  Status resume(const std::string& run_id, WallTime now);
+  Status resume(const std::string& run_id, Instant now);
 
   // Runs that finished since the last call.
   std::vector<std::string> take_finished() { return std::exchange(finished_, {}); }
@@ -87,14 +87,15 @@ class RunCoordinator : private ItemSink {
   std::optional<Value> recorded(const std::string& item_id) override;
   bool has_capacity() override;
 
-  Result<std::string> start_run(const StoredRun& stored, bool replaying, WallTime now);
-  void settle(RunRecord& run, WallTime now);
+  Result<std::string> start_run(const StoredRun& stored, bool replaying, Instant now);
+  void settle(RunRecord& run, Instant now);
   void note(const Status& status, std::string_view what);
 
   Dispatcher& dispatcher_;
   RunStore& store_;
   RunSettings settings_;
   size_t max_outstanding_items_;
+  TimePoint now_{};  // of the call in progress: node destructors abandon items at this time
   std::map<std::string, RunRecord> runs_;
   std::set<std::string> replaying_runs_;
   std::vector<std::string> finished_;

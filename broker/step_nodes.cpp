@@ -65,6 +65,14 @@ class OverlayScope final : public pipeline::Scope {
   const pipeline::Scope& under_;
 };
 
+// The LLM provider an item calls, for the dispatcher's per-provider limits and breakers.
+std::string provider_of(const std::string& step_type, const Value& input) {
+  if (step_type.rfind("claude", 0) == 0 || step_type == "parallel_claude") return "anthropic";
+  if (step_type.rfind("gemini", 0) == 0) return "gemini";
+  if (step_type == "llm") return input.get_string("provider", "openai");
+  return "";
+}
+
 Value merged_object(const Value* base, const Value* over) {
   Value out = base && base->is_object() ? *base : Value::object();
   if (over && over->is_object()) {
@@ -198,6 +206,7 @@ void LeafNode::start() {
   spec.run_id = run_.run_id();
   spec.step_name = display();
   spec.step_type = work_.step_type;
+  spec.provider = provider_of(work_.step_type, *input);
   spec.input = std::move(*input);
   spec.timeout_ms =
       work_.timeout_ms.value_or(step_.timeout_ms.value_or(run_.settings().default_timeout_ms));

@@ -26,6 +26,7 @@ struct WorkSpec {
   std::string run_id;
   std::string step_name;  // for people: "loop[3].greet"
   std::string step_type;  // canonical: "echo"
+  std::string provider;   // the LLM provider the item calls ("anthropic", ...), "" for none
   Value input;            // the bound step
   Value context;          // {workspace_dir, output_dir, pipeline_dir} (protocol/work.h)
   int64_t timeout_ms = 300000;

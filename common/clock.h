@@ -12,9 +12,16 @@ using Duration = SteadyClock::duration;
 using WallTime = std::chrono::system_clock::time_point;
 using std::chrono::milliseconds;
 
+// Both readings of one moment, for cores that need a deadline and a timestamp alike.
+struct Instant {
+  TimePoint steady;
+  WallTime wall;
+};
+
 class Clock {
  public:
   virtual ~Clock() = default;
+  Instant instant() const { return Instant{now(), wall_now()}; }
   // Monotonic time: for deadlines, windows and durations.
   virtual TimePoint now() const = 0;
   // Calendar time: for events and records people read.

@@ -19,8 +19,13 @@ class DispatcherTest : public ::testing::Test {
     c.heartbeat = 1s;
     c.liveness = 3;
     c.deadline_grace = 0ms;
+    c.cancel_grace = 5s;
     c.poison_threshold = 3;
     c.instance_id = "b1";
+    ProviderLimits anthropic;
+    anthropic.max_concurrency = 2;
+    anthropic.breaker = BreakerSettings{2, 10s, 1};
+    c.providers["anthropic"] = anthropic;
     return c;
   }
 
@@ -42,8 +47,10 @@ class DispatcherTest : public ::testing::Test {
     }
     deliver(identity, MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{id, attempt, r}));
   }
-  void submit(const std::string& id, uint32_t max_attempts = 1, int64_t timeout_ms = 10000) {
+  void submit(const std::string& id, uint32_t max_attempts = 1, int64_t timeout_ms = 10000,
+              const std::string& provider = "") {
     WorkSpec spec;
+    spec.provider = provider;
     spec.item_id = id;
     spec.run_id = "run";
     spec.step_name = id;
@@ -301,7 +308,7 @@ TEST_F(DispatcherTest, CancelRunDropsQueuedItemsAndCancelsInFlightOnes) {
   submit("b");
   dispatcher_.pump(clock_.now());
   take();
-  dispatcher_.cancel_run("run");
+  dispatcher_.cancel_run("run", clock_.now());
   auto sent = take();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].type, MessageType::kCancelItem);
@@ -366,6 +373,113 @@ TEST_F(DispatcherTest, NothingIsDispatchedDuringTheHold) {
   EXPECT_LE(dispatcher_.next_deadline(clock_.now()), clock_.now() + 1500ms);
   tick(1500ms);
   EXPECT_EQ(take_items().size(), 1u);
+}
+
+TEST_F(DispatcherTest, ProviderConcurrencyLimitHoldsItemsBackButNotOthers) {
+  hello("w1", 5);
+  for (int i = 0; i < 4; ++i) submit("llm" + std::to_string(i), 1, 10000, "anthropic");
+  submit("plain");
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 3u);  // two provider calls (its limit) and the plain item
+  int plain = 0;
+  std::string llm;
+  for (const auto& i : items) {
+    plain += i.body.get_string("id") == "plain" ? 1 : 0;
+    if (i.body.get_string("id") != "plain") llm = i.body.get_string("id");
+  }
+  EXPECT_EQ(plain, 1);
+  result("w1", llm, 1, true);
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(take_items().size(), 1u);
+}
+
+TEST_F(DispatcherTest, OpenCircuitFailsItemsFastForEveryWorker) {
+  hello("w1", 2);
+  submit("a", 1, 10000, "anthropic");
+  submit("b", 1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  take();
+  result("w1", "a", 1, false, "server_error");
+  result("w1", "b", 1, false, "server_error");
+  ASSERT_EQ(dispatcher_.take_completions().size(), 2u);
+  submit("c", 1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty());
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result.get_string("error_code"), "circuit_open");
+  EXPECT_NE(done[0].result.get_string("error").find("anthropic"), std::string::npos);
+  EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"), "open");
+}
+
+TEST_F(DispatcherTest, HalfOpenProbeThatSucceedsClosesTheCircuit) {
+  hello("w1", 2);
+  submit("a", 1, 10000, "anthropic");
+  submit("b", 1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  take();
+  result("w1", "a", 1, false, "unavailable");
+  result("w1", "b", 1, false, "unavailable");
+  dispatcher_.take_completions();
+  tick(10s);
+  take();
+  submit("probe", 1, 10000, "anthropic");
+  submit("after", 1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);  // half-open: one probe
+  result("w1", "probe", 1, true);
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(take_items().size(), 1u);
+  EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"), "closed");
+}
+
+TEST_F(DispatcherTest, WorkerThatKeepsACancelledAttemptIsGivenUpAndReportedForKilling) {
+  hello("w1", 1, 321);
+  hello("w2", 1, 654);
+  submit("a", 2, 1000);
+  dispatcher_.pump(clock_.now());
+  auto first = take_items();
+  ASSERT_EQ(first.size(), 1u);
+  const std::string hung = first[0].identity;
+  tick(1001ms);  // deadline: cancelled on the hung worker, retried elsewhere
+  tick(2s);
+  EXPECT_TRUE(dispatcher_.take_kill_requests().empty());
+  tick(5s);  // the cancel grace ends and it still holds the item
+  auto kills = dispatcher_.take_kill_requests();
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_EQ(kills[0].worker_name, hung);
+  EXPECT_EQ(dispatcher_.roster().find(hung), nullptr);
+  EXPECT_EQ(dispatcher_.counters().workers_killed, 1u);
+}
+
+TEST_F(DispatcherTest, WorkerThatLetsGoInTimeIsKept) {
+  hello("w1", 1);
+  submit("a", 1, 1000);
+  dispatcher_.pump(clock_.now());
+  take();
+  tick(1001ms);
+  result("w1", "a", 1, false, "cancelled");  // it let go
+  tick(5s);
+  EXPECT_TRUE(dispatcher_.take_kill_requests().empty());
+  EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
+}
+
+TEST_F(DispatcherTest, CountsStayRightThroughEveryTransition) {
+  hello("w1", 1);
+  submit("a", 2, 1000);
+  submit("b");
+  EXPECT_EQ(dispatcher_.queued(), 2u);
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(dispatcher_.queued(), 1u);
+  EXPECT_EQ(dispatcher_.in_flight(), 1u);
+  tick(1001ms);  // a times out: retry wait
+  EXPECT_EQ(dispatcher_.in_flight(), 0u);
+  EXPECT_EQ(dispatcher_.waiting_retry() + dispatcher_.queued(), 2u);
+  dispatcher_.cancel_run("run", clock_.now());
+  EXPECT_EQ(dispatcher_.outstanding(), 0u);
+  EXPECT_EQ(dispatcher_.queued() + dispatcher_.in_flight() + dispatcher_.waiting_retry(), 0u);
 }
 
 }  // namespace

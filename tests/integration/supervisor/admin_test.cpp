@@ -302,6 +302,27 @@ TEST(SupervisorOrphans, NothingSurvivesKill9OfTheSupervisor) {
   EXPECT_TRUE(tree.wait_no_survivors()) << tree.survivors().size() << " left";
 }
 
+TEST(SupervisorOrphans, AKilledGuardIsReplaced) {
+  Tree tree("children:\n  - {name: a, command: " + child_command("--grandchild") + "}\n");
+  tree.start_and_wait();
+  ASSERT_TRUE(tree.wait_log("[a] grandchild"));
+  auto guard_pid = [&]() -> pid_t {
+    for (pid_t p : tree.survivors()) {
+      if (read_text("/proc/" + std::to_string(p) + "/comm") == "pl-guard\n") return p;
+    }
+    return 0;
+  };
+  const pid_t first = guard_pid();
+  ASSERT_GT(first, 0);
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return guard_pid() != 0 && guard_pid() != first; },
+                         std::chrono::seconds(30)))
+      << tree.log();
+  ASSERT_TRUE(tree.process().signal(SIGKILL));
+  EXPECT_TRUE(tree.wait_exit());
+  EXPECT_TRUE(tree.wait_no_survivors()) << tree.survivors().size() << " left";
+}
+
 TEST(SupervisorOrphans, AGrandchildLeftBehindByAnExitedChildIsKilled) {
   Tree tree(
       "supervisor: {intensity: 10}\n"

@@ -4,6 +4,13 @@
 // a close-on-exec pipe, so spawn() returns only once the program runs (or could not). Its
 // `child` object would kill and reap the process when destroyed: we detach it at once and own
 // the process through a pidfd instead.
+//
+// It spawns with vfork, not fork: the child borrows our address space until it execs, so the
+// cost does not grow with our mappings (measured on the reference 2-core VM: fork + exec-wait
+// 1.3 ms median, vfork 0.07 ms). Boost 1.74 enables its vfork path only for pre-2008 POSIX
+// feature macros (vfork left POSIX then); glibc has it, so we turn it on here. Everything our
+// setup does in the child is a plain system call on its own stack frame.
+#define BOOST_POSIX_HAS_VFORK 1
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -15,6 +22,7 @@
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
+#include <boost/process/posix.hpp>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -25,7 +33,8 @@ namespace pl::supervisor {
 namespace bp = boost::process;
 namespace {
 
-// Runs in the forked child, before exec: async-signal-safe calls only.
+// Runs in the vforked child, before exec: system calls only (no allocation, no locks, nothing
+// that writes our memory beyond its own frame).
 struct ChildSetup : bp::extend::handler {
   const char* const* envp = nullptr;
   const char* cwd = nullptr;
@@ -95,7 +104,7 @@ class BoostProcessSpawner final : public ProcessSpawner {
     pid_t failed_pid = -1;
     std::error_code ec;
     std::vector<std::string> args(spec.argv.begin() + (spec.argv.empty() ? 0 : 1), spec.argv.end());
-    bp::child child(bp::exe = spec.executable, bp::args = args, setup,
+    bp::child child(bp::exe = spec.executable, bp::args = args, setup, bp::posix::use_vfork,
                     bp::extend::on_error =
                         [&](auto& exec, const std::error_code&) { failed_pid = exec.pid; },
                     ec);

@@ -65,7 +65,7 @@ struct ProcessSpec {
   int64_t shutdown_ms = 5000;     // SIGTERM, then SIGKILL after this long
   bool brutal_kill = false;       // SIGKILL at once
   ReadyMode ready = ReadyMode::kExec;
-  int64_t ready_timeout_ms = 10000;  // notify only; 0 = wait forever (not recommended)
+  int64_t ready_timeout_ms = 10000;  // notify only: READY=1 must come within this (>= 1)
   int64_t watchdog_ms = 0;           // WATCHDOG=1 must arrive within this; 0 = off
   BackoffSpec backoff;
   friend bool operator==(const ProcessSpec&, const ProcessSpec&) = default;

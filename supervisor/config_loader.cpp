@@ -254,7 +254,7 @@ class TreeReader {
     }
     p.ready = r.choice("ready", "exec", {"exec", "notify"}) == "notify" ? ReadyMode::kNotify
                                                                         : ReadyMode::kExec;
-    p.ready_timeout_ms = r.integer("ready_timeout", 10000, 0, 3'600'000);
+    p.ready_timeout_ms = r.integer("ready_timeout", 10000, 1, 3'600'000);
     p.watchdog_ms = r.integer("watchdog", 0, 0, 3'600'000);
     if (r.has("backoff")) {
       SectionReader b = r.nested("backoff", {"initial_ms", "max_ms", "reset_after_ms"});

@@ -312,6 +312,9 @@ void SupervisorCore::child_started(Node& node, Child& c) {
 void SupervisorCore::child_start_failed(Node& node, Child& c, const std::string& reason) {
   if (node.plan && node.plan->waiting.erase(c.id) > 0) {
     node.plan->failures.emplace_back(c.id, reason);
+    // A failed start of the node itself is final: stop the siblings still starting now rather
+    // than wait for their READY=1 (or its timeout).
+    if (node.plan->goal == PlanGoal::kStartNode) node.plan->waiting.clear();
     run_plan(node);
   }
 }

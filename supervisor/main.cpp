@@ -25,11 +25,28 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
-int run(const std::string& config_file, const std::string& state_dir_flag) {
+void print_spec(const ChildSpec& c, const std::string& indent) {
+  std::printf("%s%s (%s", indent.c_str(), c.name.c_str(), std::string(to_string(c.type)).c_str());
+  if (c.type == ChildType::kSupervisor) {
+    std::printf(", %s, intensity %lld in %lld s", std::string(to_string(c.flags.strategy)).c_str(),
+                static_cast<long long>(c.flags.intensity), static_cast<long long>(c.flags.period_s));
+  } else {
+    if (c.type == ChildType::kPool) std::printf(" of %lld", static_cast<long long>(c.count));
+    std::printf(", %s, %s", std::string(to_string(c.restart)).c_str(), c.process.executable.c_str());
+  }
+  std::printf(")\n");
+  for (const ChildSpec& k : c.children) print_spec(k, indent + "  ");
+}
+
+int run(const std::string& config_file, const std::string& state_dir_flag, bool check_only) {
   const CommandLookup lookup = CommandLookup::for_this_process();
   const std::filesystem::path base_dir = std::filesystem::current_path();
   auto tree = load_tree_spec(config_file, lookup, base_dir);
   if (!tree.ok()) return fail(kExitUsage, tree.error().message);
+  if (check_only) {
+    print_spec(tree->root, "");
+    return kExitClean;
+  }
 
   const std::filesystem::path state_dir = resolve_state_dir(state_dir_flag, tree->state_dir);
   if (auto made = ensure_private_dir(state_dir); !made.ok()) {
@@ -76,6 +93,8 @@ int main(int argc, char** argv) {
   CLI::App app{"pipeline-supervisor: runs a tree of OS processes by Erlang/OTP's rules"};
   std::string config_file;
   std::string state_dir;
+  bool check_only = false;
+  app.add_flag("--check", check_only, "Only load and check the config, print the tree, and exit");
   app.add_option("--config", config_file, "The tree's config file (YAML)")->required();
   app.add_option("--state-dir", state_dir,
                  "State directory (default: $PIPELINE_STATE_DIR, else supervisor.state_dir, "
@@ -87,7 +106,7 @@ int main(int argc, char** argv) {
   }
   pl::init_logging("supervisor");
   try {
-    return run(config_file, state_dir);
+    return run(config_file, state_dir, check_only);
   } catch (const std::exception& e) {
     return fail(kExitInternal, std::string("internal error: ") + e.what());
   }

@@ -75,6 +75,18 @@ TEST(SupStart, ChildExitingBeforeReadyFailsTheStart) {
   EXPECT_EQ(d.exit_code(), 1);
 }
 
+TEST(SupStart, APoolMemberFailingToStartStopsItsSiblingsAtOnce) {
+  auto spec = supervisor("root", Strategy::kOneForOne, 1, {pool("w", 3)});
+  spec.children[0].process.ready = ReadyMode::kNotify;
+  CoreDriver d(spec);
+  d.hold_ready = {"w.1", "w.3"};
+  d.fail_spawn = {"w.2"};
+  d.start();
+  EXPECT_FALSE(d.running("w.1"));
+  EXPECT_FALSE(d.running("w.3"));
+  EXPECT_EQ(d.exit_code(), 1);
+}
+
 TEST(SupStop, StopsChildrenInReverseOrderThenExits0) {
   CoreDriver d(three_workers(Strategy::kOneForOne));
   d.start();

@@ -1,0 +1,54 @@
+// The shipped configs load: the default tree and every supervisor example.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "tests/integration/supervisor/tree_fixture.h"
+
+namespace pl::test {
+namespace {
+
+TEST(SupervisorConfigs, ExamplesPassTheCheck) {
+  int seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir() / "configs" / "supervisor-examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++seen;
+    auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", entry.path().string()});
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.err;
+  }
+  EXPECT_GE(seen, 4);
+}
+
+TEST(SupervisorConfigs, TheDefaultTreePassesTheCheck) {
+  // The real programs may not be built here: stand-ins on PATH will do for a check.
+  TempDir fake;
+  for (const char* name : {"pipeline-registry", "pipeline-broker", "pipeline-worker"}) {
+    const auto path = fake.path() / name;
+    std::ofstream(path) << "#!/bin/sh\nexit 0\n";
+    ::chmod(path.c_str(), 0755);
+  }
+  SpawnOptions options;
+  options.env = {"PATH=" + fake.path().string() + ":/usr/bin:/bin"};
+  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config",
+                        (source_dir() / "configs" / "local.yaml").string()},
+                       std::chrono::seconds(30), options);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("workers (pool of 2"), std::string::npos) << r.out;
+}
+
+TEST(SupervisorConfigs, TheExampleNestedTreeRuns) {
+  Tree tree(read_text(source_dir() / "configs" / "supervisor-examples" / "nested.yaml"));
+  tree.start_and_wait();
+  EXPECT_TRUE(tree.wait_child_state("core.workers.4", "running")) << tree.log();
+  const int64_t registry = tree.pid_of("registry");
+  const int64_t broker = tree.pid_of("core.broker");
+  const int64_t w1 = tree.pid_of("core.workers.1");
+  ::kill(static_cast<pid_t>(broker), SIGKILL);  // rest_for_one: the pool restarts too
+  EXPECT_GT(tree.wait_new_pid("core.workers.1", w1), 0) << tree.log();
+  EXPECT_EQ(tree.pid_of("registry"), registry);
+}
+
+}  // namespace
+}  // namespace pl::test

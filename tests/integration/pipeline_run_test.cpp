@@ -7,9 +7,7 @@
 
 #include "common/ids.h"
 #include "common/json.h"
-#include "common/net/request_client.h"
-#include "common/protocol/client.h"
-#include "common/state_paths.h"
+#include "tests/integration/tree.h"
 #include "tests/support/harness.h"
 
 namespace pl::test {
@@ -57,88 +55,26 @@ TEST(PipelineRun, HelloRunsOnAPrivateTreeAndLeavesNothingBehind) {
       << "processes left behind: " << processes_with_env(tag).size();
 }
 
-// A tree started by the test, as an operator would, with its own state directory.
-class RunningTree : public ::testing::Test {
- protected:
-  void SetUp() override {
-    SpawnOptions options;
-    options.env = {tag_};
-    options.unset_env = {"PIPELINE_STATE_DIR", "NOTIFY_SOCKET"};
-    options.stderr_file = dir_.path() / "supervisor.log";
-    supervisor_ = std::make_unique<Process>(Process::spawn(
-        {binary("pipeline-supervisor"), "--config", (source_dir() / "configs/local.yaml").string(),
-         "--state-dir", state_dir().string()},
-        options));
-    // Ready when two workers have joined the broker.
-    ASSERT_TRUE(wait_until([&] { return worker_pids().size() == 2; }, 30s))
-        << read_text(dir_.path() / "supervisor.log");
-  }
-  void TearDown() override {
-    supervisor_->signal(SIGTERM);
-    EXPECT_TRUE(supervisor_->wait(30s).has_value());
-    EXPECT_TRUE(wait_until([&] { return processes_with_env(tag_).empty(); }, 10s));
-  }
-
-  std::filesystem::path state_dir() const { return dir_.path() / "state"; }
-
-  Value broker_status() {
-    auto endpoint = StatePaths(state_dir()).broker_clients_endpoint();
-    if (!endpoint.ok()) return Value();
-    net::RequestClient client(context_, *endpoint);
-    auto reply = client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 2s);
-    return reply.ok() ? reply->body : Value();
-  }
-  std::vector<int64_t> worker_pids() {
-    std::vector<int64_t> pids;
-    if (const Value* workers = broker_status().find("workers")) {
-      for (const auto& w : workers->as_array()) pids.push_back(w.get_int("pid"));
-    }
-    return pids;
-  }
-  // The pid of a worker that holds at least one item, or 0.
-  int64_t busy_worker() {
-    if (const Value* workers = broker_status().find("workers")) {
-      for (const auto& w : workers->as_array()) {
-        if (w.find("held") && w.find("held")->size() > 0) return w.get_int("pid");
-      }
-    }
-    return 0;
-  }
-
-  TempDir dir_;
-  std::string tag_ = new_tag();
-  net::Context context_;
-  std::unique_ptr<Process> supervisor_;
-};
-
-TEST_F(RunningTree, RunUsesTheTreeOnTheStateDirectory) {
-  SpawnOptions options;
-  options.env = {tag_};
-  auto r = run_command({binary("pipelinectl"), "--state-dir", state_dir().string(), "run",
-                        (source_dir() / "configs/pipelines/hello.yaml").string()},
-                       60s, options);
+TEST(RunningTree, RunUsesTheTreeOnTheStateDirectory) {
+  Tree tree(tree_config(2));
+  auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(parse_output(r).get_bool("success"));
   // The tree's broker ran it: its counters moved.
-  EXPECT_GE(broker_status().find("counters")->get_int("completed"), 7);
+  EXPECT_GE(tree.counter("completed"), 7);
 }
 
-TEST_F(RunningTree, KilledWorkerItemsAreRedeliveredAndEachResultAppearsOnce) {
-  SpawnOptions options;
-  options.env = {tag_};
-  options.stdout_file = dir_.path() / "run.out";
-  options.stderr_file = dir_.path() / "run.err";
-  Process run = Process::spawn({binary("pipelinectl"), "--state-dir", state_dir().string(), "run",
-                                pipeline_file("slow_batch.yaml")},
-                               options);
+TEST(RunningTree, KilledWorkerItemsAreRedeliveredAndEachResultAppearsOnce) {
+  Tree tree(tree_config(2));
+  Process run = tree.start_pipelinectl({"run", pipeline_file("slow_batch.yaml")}, "run");
   int64_t victim = 0;
-  ASSERT_TRUE(wait_until([&] { return (victim = busy_worker()) != 0; }, 30s));
+  ASSERT_TRUE(wait_until([&] { return (victim = tree.worker_holding()) != 0; }, 30s));
   ASSERT_EQ(::kill(static_cast<pid_t>(victim), SIGKILL), 0);
 
   auto code = run.wait(120s);
   ASSERT_TRUE(code.has_value()) << "the run did not finish";
-  ASSERT_EQ(*code, 0) << read_text(dir_.path() / "run.err");
-  auto out = parse_json(read_text(dir_.path() / "run.out"));
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  auto out = parse_json(read_text(tree.dir() / "run.out"));
   ASSERT_TRUE(out.ok()) << out.error().message;
   const Value* loop = out->find("steps")->find("work");
   ASSERT_NE(loop, nullptr);
@@ -156,7 +92,7 @@ TEST_F(RunningTree, KilledWorkerItemsAreRedeliveredAndEachResultAppearsOnce) {
   for (int64_t n = 0; n < 12; ++n) EXPECT_EQ(seen.count(n), 1u) << n;
   EXPECT_GE(redelivered, 1) << "the killed worker's item should have run twice";
   // The supervisor replaced the worker.
-  EXPECT_TRUE(wait_until([&] { return worker_pids().size() == 2; }, 30s));
+  EXPECT_TRUE(wait_until([&] { return tree.worker_pids().size() == 2; }, 30s));
 }
 
 struct BadFileCase {

@@ -1,0 +1,243 @@
+// The broker under fire, with real processes and real signals: a broker killed in the middle of
+// a 10 000-item batch, an item that keeps killing its worker, a worker that freezes holding an
+// item, a late answer from a stale attempt, and a rogue peer sending garbage.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
+#include "common/state_paths.h"
+#include "tests/integration/tree.h"
+
+namespace pl::test {
+namespace {
+
+// The pid of the tree's process running `program` (by /proc/PID/comm), or 0.
+int64_t pid_of(const Tree& tree, const std::string& program) {
+  for (pid_t pid : processes_with_env(tree.tag())) {
+    std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    if (comm == program.substr(0, 15)) return pid;
+  }
+  return 0;
+}
+
+std::filesystem::path write_pipeline(const Tree& tree, const std::string& name, const std::string& yaml) {
+  const auto path = tree.dir() / name;
+  EXPECT_TRUE(write_file_atomic(path, yaml).ok());
+  return path;
+}
+
+Value run_output(const Tree& tree, const std::string& name) {
+  auto v = parse_json(read_text(tree.dir() / (name + ".out")));
+  EXPECT_TRUE(v.ok()) << read_text(tree.dir() / (name + ".err"));
+  return v.ok() ? *v : Value();
+}
+
+TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeatsNothing) {
+  Tree tree(tree_config(2, "  heartbeat_ms: 500\n", "  slots: 4\n"));
+  {
+    std::ofstream items(tree.dir() / "items.jsonl");
+    for (int i = 0; i < 10000; ++i) items << i << "\n";
+  }
+  const auto pipeline = write_pipeline(tree, "batch.yaml", R"(workflow:
+  name: ten_thousand
+  steps:
+    - name: batch
+      type: for_loop
+      iterator: n
+      items_file: items.jsonl
+      parallel: true
+      max_parallel: 16
+      steps:
+        - {name: e, type: echo, value: "{{loop.n}}"}
+)");
+  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
+  ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 2500; }, 60s));
+  const int64_t broker = pid_of(tree, "pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
+
+  auto code = run.wait(180s);
+  ASSERT_TRUE(code.has_value()) << "the run did not finish\n" << tree.log();
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  EXPECT_NE(pid_of(tree, "pipeline-broker"), broker) << "the supervisor restarted the broker";
+  EXPECT_GE(tree.counter("runs_recovered"), 1);
+
+  Value out = run_output(tree, "run");
+  const Value* batch = out.find("steps")->find("batch");
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(batch->get_int("succeeded"), 10000);
+  const auto& items = batch->find("items")->as_array();
+  ASSERT_EQ(items.size(), 10000u);
+  std::set<int64_t> seen;
+  int64_t repeated = 0;
+  for (const auto& item : items) {
+    const Value* e = item.find("steps")->find("e");
+    ASSERT_NE(e, nullptr);
+    EXPECT_TRUE(seen.insert(e->get_int("data", -1)).second) << "value seen twice";
+    if (e->get_int("attempts") > 1) ++repeated;
+  }
+  EXPECT_EQ(seen.size(), 10000u);
+  EXPECT_EQ(*seen.begin(), 0);
+  EXPECT_EQ(*seen.rbegin(), 9999);
+  // Items in flight when the broker died are adopted from their workers, not run again.
+  EXPECT_LE(repeated, 8) << "more items ran twice than were in flight";
+
+  auto shown = tree.pipelinectl({"runs", "show", out.get_string("run"), "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  auto detail = parse_json(shown.out);
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->get_int("items_recorded"), 10000);
+}
+
+TEST(BrokerFaults, AnItemThatKeepsKillingItsWorkerIsDeadLetteredWhileTheOthersFinish) {
+  Tree tree(tree_config(2, "  heartbeat_ms: 500\n  poison_threshold: 3\n"));
+  const auto pipeline = write_pipeline(tree, "poison.yaml", R"(workflow:
+  name: poison
+  steps:
+    - name: batch
+      type: for_loop
+      iterator: n
+      items: [0, 1, 2, 3, 4, 5, 6, 7]
+      parallel: true
+      max_parallel: 2
+      steps:
+        - {name: e, type: echo, value: "{{loop.n}}", delay_ms: 300}
+)");
+  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
+  // Item 3 "crashes" every worker that takes it: we kill each new holder.
+  std::set<int64_t> killed;
+  for (int kill = 0; kill < 3; ++kill) {
+    int64_t holder = 0;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          holder = tree.worker_holding("/s0.i3.s0");
+          return holder != 0 && !killed.count(holder);
+        },
+        60s))
+        << "kill " << kill;
+    ASSERT_EQ(::kill(static_cast<pid_t>(holder), SIGKILL), 0);
+    killed.insert(holder);
+  }
+  auto code = run.wait(120s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1) << "the run fails, since one item failed";
+  Value out = run_output(tree, "run");
+  const Value* batch = out.find("steps")->find("batch");
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(batch->get_int("succeeded"), 7);
+  EXPECT_EQ(batch->get_int("failed"), 1);
+  const Value& poisoned = batch->find("items")->as_array()[3];
+  EXPECT_FALSE(poisoned.get_bool("success"));
+  EXPECT_NE(poisoned.get_string("error").find("poison"), std::string::npos) << poisoned.get_string("error");
+
+  auto shown = tree.pipelinectl({"runs", "show", out.get_string("run"), "--json"});
+  auto detail = parse_json(shown.out);
+  ASSERT_TRUE(detail.ok()) << shown.err;
+  ASSERT_EQ(detail->find("dead_letters")->size(), 1u);
+  EXPECT_NE(detail->find("dead_letters")->as_array()[0].get_string("item").find("/s0.i3.s0"),
+            std::string::npos);
+}
+
+TEST(BrokerFaults, AFrozenWorkersItemTimesOutRunsElsewhereAndTheWorkerIsReplaced) {
+  Tree tree(tree_config(2, "  heartbeat_ms: 5000\n  deadline_grace_ms: 200\n  cancel_grace_ms: 1500\n"));
+  const auto pipeline = write_pipeline(tree, "slow.yaml", R"(workflow:
+  name: deadline
+  steps:
+    - name: slow
+      type: echo
+      value: done
+      delay_ms: 300
+      timeout: 1
+      retry: {max_attempts: 2, base_delay_ms: 10, retry_on: [timeout]}
+)");
+  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
+  int64_t frozen = 0;
+  ASSERT_TRUE(wait_until([&] { return (frozen = tree.worker_holding("/s0")) != 0; }, 30s));
+  ASSERT_EQ(::kill(static_cast<pid_t>(frozen), SIGSTOP), 0);
+
+  auto code = run.wait(60s);
+  ASSERT_TRUE(code.has_value());
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  Value out = run_output(tree, "run");
+  EXPECT_EQ(out.find("steps")->find("slow")->get_int("attempts"), 2);
+  EXPECT_GE(tree.counter("timeouts"), 1);
+  // It never let go of the cancelled attempt: the broker had the supervisor replace it.
+  EXPECT_TRUE(wait_until([&] { return !process_alive(static_cast<pid_t>(frozen)); }, 30s));
+  EXPECT_TRUE(wait_until([&] { return tree.worker_pids().size() == 2; }, 30s));
+  EXPECT_GE(tree.counter("workers_killed"), 1);
+}
+
+TEST(BrokerFaults, ALateResultFromAStaleAttemptIsDiscarded) {
+  Tree tree(tree_config(2, "  heartbeat_ms: 5000\n  deadline_grace_ms: 200\n  cancel_grace_ms: 60000\n"));
+  const auto pipeline = write_pipeline(tree, "slow.yaml", R"(workflow:
+  name: stale
+  steps:
+    - name: slow
+      type: echo
+      value: done
+      delay_ms: 300
+      timeout: 1
+      retry: {max_attempts: 2, base_delay_ms: 10, retry_on: [timeout]}
+)");
+  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
+  int64_t frozen = 0;
+  ASSERT_TRUE(wait_until([&] { return (frozen = tree.worker_holding("/s0")) != 0; }, 30s));
+  ASSERT_EQ(::kill(static_cast<pid_t>(frozen), SIGSTOP), 0);
+  auto code = run.wait(60s);
+  ASSERT_TRUE(code.has_value());
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  EXPECT_EQ(run_output(tree, "run").find("steps")->find("slow")->get_int("attempts"), 2);
+
+  const int64_t stale_before = tree.counter("stale_results");
+  ASSERT_EQ(::kill(static_cast<pid_t>(frozen), SIGCONT), 0);  // attempt 1 answers, too late
+  EXPECT_TRUE(wait_until([&] { return tree.counter("stale_results") > stale_before; }, 30s));
+  auto shown = tree.pipelinectl({"runs", "list", "--json"});
+  auto runs = parse_json(shown.out);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->as_array()[0].get_string("state"), "succeeded");
+}
+
+TEST(BrokerFaults, GarbageFromARogueDealerIsCountedAndIgnoredWhileWorkGoesOn) {
+  Tree tree(tree_config(2));
+  StatePaths paths(tree.state_dir());
+  net::Context context;
+  std::mt19937 rng(7);
+  // Kept open until the broker has read everything: closing drops what is still queued.
+  std::vector<std::unique_ptr<net::Socket>> rogues;
+  for (auto endpoint : {paths.broker_workers_endpoint(), paths.broker_clients_endpoint()}) {
+    ASSERT_TRUE(endpoint.ok());
+    rogues.push_back(std::make_unique<net::Socket>(context, net::SocketKind::kDealer));
+    net::Socket& rogue = *rogues.back();
+    ASSERT_TRUE(rogue.connect(*endpoint).ok());
+    for (int i = 0; i < 200; ++i) {
+      std::string junk(rng() % 300, '\0');
+      for (auto& c : junk) c = static_cast<char>(rng());
+      ASSERT_TRUE(rogue.send({junk}).ok());
+    }
+    // Well-formed frames that still lie: a wrong version, a claimed 4 GiB string, three frames.
+    ASSERT_TRUE(rogue.send({std::string("\x93\x07\x64\x80", 4)}).ok());
+    ASSERT_TRUE(rogue.send({std::string("\x93\x01\x64\x81\xa1\x61\xdb\xff\xff\xff\xff", 11)}).ok());
+    ASSERT_TRUE(rogue.send({"a", "b", "c"}).ok());
+    // A result for an item nobody dispatched.
+    ASSERT_TRUE(rogue.send({protocol::encode(protocol::MessageType::kWorkResult,
+                                             protocol::to_body(protocol::WorkResult{"nope", 1, Value::object()}))})
+                    .ok());
+  }
+  EXPECT_TRUE(wait_until(
+      [&] { return tree.counter("bad_worker_frames") >= 200 && tree.counter("bad_client_frames") >= 200; },
+      30s));
+  auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(tree.worker_pids().size(), 2u);
+}
+
+}  // namespace
+}  // namespace pl::test

@@ -1,0 +1,110 @@
+#include "tests/integration/tree.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/net/request_client.h"
+#include "common/protocol/envelope.h"
+#include "common/state_paths.h"
+
+namespace pl::test {
+
+std::string tree_config(int workers, const std::string& broker, const std::string& worker) {
+  return "supervisor:\n"
+         "  name: root\n"
+         "  strategy: one_for_one\n"
+         "  intensity: 50\n"
+         "  period: 10\n"
+         "children:\n"
+         "  - {name: registry, command: [pipeline-registry], ready: notify}\n"
+         "  - {name: broker, command: [pipeline-broker], ready: notify}\n"
+         "  - {name: workers, type: pool, count: " + std::to_string(workers) +
+         ", command: [pipeline-worker], ready: notify, shutdown: 2000}\n"
+         "broker:\n" + (broker.empty() ? "  heartbeat_ms: 1000\n" : broker) +
+         "worker:\n" + (worker.empty() ? "  slots: 1\n" : worker);
+}
+
+Tree::Tree(const std::string& config_text, int workers) : tag_("PIPELINE_TEST_TAG=" + new_id("t")) {
+  const auto config = dir_.path() / "config.yaml";
+  EXPECT_TRUE(write_file_atomic(config, config_text).ok());
+  SpawnOptions options;
+  options.env = {tag_};
+  options.unset_env = {"PIPELINE_STATE_DIR", "NOTIFY_SOCKET"};
+  options.stderr_file = dir_.path() / "supervisor.log";
+  supervisor_ = std::make_unique<Process>(Process::spawn(
+      {binary("pipeline-supervisor"), "--config", config.string(), "--state-dir",
+       state_dir().string()},
+      options));
+  EXPECT_TRUE(wait_until([&] { return static_cast<int>(worker_pids().size()) == workers; }, 30s))
+      << log();
+}
+
+Tree::~Tree() {
+  supervisor_->signal(SIGTERM);
+  EXPECT_TRUE(supervisor_->wait(30s).has_value());
+  EXPECT_TRUE(wait_until([&] { return processes_with_env(tag_).empty(); }, 10s))
+      << processes_with_env(tag_).size() << " process(es) left behind";
+}
+
+Value Tree::broker_status() {
+  auto endpoint = StatePaths(state_dir()).broker_clients_endpoint();
+  if (!endpoint.ok()) return Value();
+  net::RequestClient client(context_, *endpoint);
+  auto reply = client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 2s);
+  return reply.ok() ? reply->body : Value();
+}
+
+std::vector<int64_t> Tree::worker_pids() {
+  std::vector<int64_t> pids;
+  const Value status = broker_status();
+  if (const Value* workers = status.find("workers")) {
+    for (const auto& w : workers->as_array()) pids.push_back(w.get_int("pid"));
+  }
+  return pids;
+}
+
+int64_t Tree::worker_holding(const std::string& suffix) {
+  const Value status = broker_status();
+  if (const Value* workers = status.find("workers")) {
+    for (const auto& w : workers->as_array()) {
+      const Value* held = w.find("held");
+      if (!held) continue;
+      for (const auto& id : held->as_array()) {
+        const std::string& s = id.as_string();
+        if (s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0) {
+          return w.get_int("pid");
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+int64_t Tree::counter(const std::string& name) {
+  const Value status = broker_status();
+  const Value* counters = status.find("counters");
+  return counters ? counters->get_int(name, -1) : -1;
+}
+
+Process Tree::start_pipelinectl(const std::vector<std::string>& args, const std::string& name) {
+  std::vector<std::string> argv{binary("pipelinectl"), "--state-dir", state_dir().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnOptions options;
+  options.env = {tag_};
+  options.stdout_file = dir_.path() / (name + ".out");
+  options.stderr_file = dir_.path() / (name + ".err");
+  return Process::spawn(argv, options);
+}
+
+CommandResult Tree::pipelinectl(const std::vector<std::string>& args,
+                                std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv{binary("pipelinectl"), "--state-dir", state_dir().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnOptions options;
+  options.env = {tag_};
+  return run_command(argv, timeout, options);
+}
+
+}  // namespace pl::test

@@ -1,0 +1,50 @@
+// A whole tree (supervisor, registry, broker, workers) started for a test, as an operator would
+// start it, with a config the test writes, and ways to look inside it through the broker.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net/zmq_socket.h"
+#include "common/value.h"
+#include "tests/support/harness.h"
+
+namespace pl::test {
+
+// The default tree's config with a few settings changed: `broker` and `worker` are YAML
+// mapping bodies (indented by two spaces) for those sections.
+std::string tree_config(int workers, const std::string& broker = "",
+                        const std::string& worker = "");
+
+class Tree {
+ public:
+  // Starts the tree and waits until `workers` workers have joined the broker.
+  explicit Tree(const std::string& config_text, int workers = 2);
+  ~Tree();  // SIGTERM, wait, and check nothing is left behind
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::filesystem::path state_dir() const { return dir_.path() / "state"; }
+  const std::string& tag() const { return tag_; }
+  std::string log() const { return read_text(dir_.path() / "supervisor.log"); }
+
+  // What the broker says about itself (broker_status); null when it does not answer.
+  Value broker_status();
+  std::vector<int64_t> worker_pids();
+  // The pid of a worker holding an item whose id ends with `suffix` ("" = any item); 0 if none.
+  int64_t worker_holding(const std::string& suffix = "");
+  int64_t counter(const std::string& name);
+
+  // pipelinectl with --state-dir set, in the background, its output in files.
+  Process start_pipelinectl(const std::vector<std::string>& args, const std::string& name);
+  CommandResult pipelinectl(const std::vector<std::string>& args,
+                            std::chrono::milliseconds timeout = 60s);
+
+ private:
+  TempDir dir_;
+  std::string tag_;
+  net::Context context_;
+  std::unique_ptr<Process> supervisor_;
+};
+
+}  // namespace pl::test

@@ -94,6 +94,8 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
   PipelineContext context;
   context.pipeline = std::make_shared<const pipeline::Pipeline>(std::move(*loaded.pipeline));
   context.inputs = std::move(*inputs);
+  context.base_dir = base_dir;
+  context.files = {absolute_path(stored.pipeline_path).string()};
   RunPaths paths;
   paths.base_dir = base_dir;
   paths.workspace_dir = resolve_dir(stored.workspace_dir, context.pipeline->workspace_dir, base_dir);
@@ -311,6 +313,9 @@ protocol::RunStatus RunCoordinator::status(const RunRecord& run) const {
     progress["failed"] = static_cast<int64_t>(p.failed);
     progress["running"] = static_cast<int64_t>(p.submitted - p.done);
     progress["replayed"] = static_cast<int64_t>(p.replayed);
+    progress["input_tokens"] = p.input_tokens;
+    progress["output_tokens"] = p.output_tokens;
+    progress["cost_usd"] = p.cost_usd;
   }
   s.progress = std::move(progress);
   if (run.state != RunState::kRunning) {

@@ -32,9 +32,15 @@ RunExecution::RunExecution(std::string run_id, PipelineContext context, RunPaths
       paths_(std::move(paths)),
       settings_(settings),
       sink_(sink) {
-  item_context_["workspace_dir"] = paths_.workspace_dir.string();
-  item_context_["output_dir"] = paths_.output_dir.string();
-  item_context_["pipeline_dir"] = paths_.base_dir.string();
+  if (context_.base_dir.empty()) context_.base_dir = paths_.base_dir;
+}
+
+Value RunExecution::item_context(const PipelineContext& pipeline) const {
+  Value context;
+  context["workspace_dir"] = paths_.workspace_dir.string();
+  context["output_dir"] = paths_.output_dir.string();
+  context["pipeline_dir"] = pipeline.base_dir.string();
+  return context;
 }
 
 RunExecution::~RunExecution() {
@@ -57,6 +63,7 @@ void RunExecution::submit_item(const Node& leaf, WorkSpec spec) {
   if (auto memo = sink_.recorded(spec.item_id)) {
     // Finished in an earlier life of this run: finish from the record, dispatch nothing.
     ++progress_.replayed;
+    count_usage(*memo);
     replayed_.emplace_back(leaf.id(), std::move(*memo));
     return;
   }
@@ -85,9 +92,20 @@ void RunExecution::on_item_completed(const std::string& item_id, Value result) {
   items_.erase(it);
   ++progress_.done;
   if (!result.get_bool("success")) ++progress_.failed;
+  count_usage(result);
   auto node = nodes_.find(leaf_id);
   if (node != nodes_.end()) node->second->item_done(std::move(result));
   drain();
+}
+
+void RunExecution::count_usage(const Value& result) {
+  const Value* usage = result.find("usage");
+  if (!usage || !usage->is_object()) return;
+  progress_.input_tokens += usage->get_int("input_tokens");
+  progress_.output_tokens += usage->get_int("output_tokens");
+  if (const Value* cost = usage->find("cost_usd"); cost && cost->is_number()) {
+    progress_.cost_usd += cost->as_double();
+  }
 }
 
 void RunExecution::capacity_freed() {
@@ -133,6 +151,13 @@ void RunExecution::drain() {
     } else {
       finished_ = true;
       result_ = std::move(result);
+      if (progress_.input_tokens || progress_.output_tokens || progress_.cost_usd > 0) {
+        Value usage;
+        usage["input_tokens"] = progress_.input_tokens;
+        usage["output_tokens"] = progress_.output_tokens;
+        usage["cost_usd"] = progress_.cost_usd;
+        result_["usage"] = std::move(usage);
+      }
     }
   }
   draining_ = false;

@@ -62,6 +62,10 @@ struct RunProgress {
   uint64_t done = 0;       // of those, finished
   uint64_t failed = 0;     // of those, finished unsuccessfully
   uint64_t replayed = 0;   // items finished from the memo, never dispatched
+  // Summed over every item's `usage` (LLM calls): {input_tokens, output_tokens, cost_usd}.
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  double cost_usd = 0;
 };
 
 class RunExecution;
@@ -116,7 +120,7 @@ class RunExecution {
   void cancel();
 
   bool finished() const { return finished_; }
-  // When finished: {success, steps: {name: result}, error?}.
+  // When finished: {success, steps: {name: result}, error?, usage?}.
   const Value& result() const { return result_; }
   const RunProgress& progress() const { return progress_; }
   const std::string& run_id() const { return run_id_; }
@@ -137,11 +141,12 @@ class RunExecution {
   const RunPaths& paths() const { return paths_; }
   PipelineContext& context() { return context_; }
   std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
-  // The `context` every work item of this run carries (protocol/work.h).
-  const Value& item_context() const { return item_context_; }
+  // The `context` a work item carries (protocol/work.h), for a step of `pipeline`.
+  Value item_context(const PipelineContext& pipeline) const;
 
  private:
   void drain();
+  void count_usage(const Value& result);
 
   std::string run_id_;
   PipelineContext context_;
@@ -159,7 +164,6 @@ class RunExecution {
   bool finished_ = false;
   Value result_;
   RunProgress progress_;
-  Value item_context_;
 };
 
 }  // namespace pl::broker

@@ -15,7 +15,9 @@ const Value* FrameScope::root(std::string_view name) const {
   const PipelineContext* context = frame_.context;
   if (name == pipeline::kRootInputs) return context ? &context->inputs : nullptr;
   if (name == pipeline::kRootGlobalVars) {
-    return context && context->pipeline ? &context->pipeline->global_vars : nullptr;
+    if (!context) return nullptr;
+    if (!context->global_vars.is_null()) return &context->global_vars;
+    return context->pipeline ? &context->pipeline->global_vars : nullptr;
   }
   if (name == pipeline::kRootLoop) return frame_.innermost_loop();
   if (name == pipeline::kRootState) {

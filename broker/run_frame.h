@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <filesystem>
 
 #include "common/pipeline/model.h"
 #include "common/pipeline/scope.h"
@@ -18,6 +20,10 @@ struct PipelineContext {
   std::shared_ptr<const pipeline::Pipeline> pipeline;
   Value inputs = Value::object();
   Value state = Value::object();  // set_variable with scope: global
+  Value global_vars;              // null: the pipeline's own (an inheriting child's are merged)
+  std::filesystem::path base_dir; // where its relative paths start: its file's directory
+  std::vector<std::string> files;  // the pipeline files from the run's top down to this one
+  int64_t max_depth = 10;           // the strictest config.max_depth on the way down
 };
 
 // The results of one sequence of steps: the pipeline's top level, or one loop iteration.

@@ -174,6 +174,25 @@ class WhileLoopNode final : public Node {
   std::unique_ptr<SequenceNode> current_;
 };
 
+// A `pipeline` step: another pipeline (a file, or inline) run as a child with its own inputs,
+// steps and state, its outputs mapped back. Refuses to nest deeper than config.max_depth and
+// refuses a file that is already running above it (a cycle).
+class NestedPipelineNode final : public Node {
+ public:
+  NestedPipelineNode(RunExecution& run, Node* parent, std::string path, std::string display,
+                     const pipeline::Step& step, const Frame& frame);
+  void start() override;
+  void child_done(Node& child, Value result) override;
+
+ private:
+  Result<std::unique_ptr<PipelineContext>> load_child();
+
+  const pipeline::Step& step_;
+  const Frame& frame_;
+  std::unique_ptr<PipelineContext> child_context_;
+  std::unique_ptr<SequenceNode> child_;
+};
+
 // The node that runs `step` in `frame`.
 std::unique_ptr<Node> make_step_node(RunExecution& run, Node* parent, std::string path,
                                      std::string display, const pipeline::Step& step,

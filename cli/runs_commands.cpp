@@ -84,6 +84,18 @@ int show_run(const CliContext& context, const std::string& run, bool json) {
                 << progress->get_int("running") << " running, " << progress->get_int("failed")
                 << " failed\n";
     }
+    const Value* result = reply.find("result");
+    const Value* usage = result && result->is_object() ? result->find("usage") : nullptr;
+    if (!usage) {
+      const Value* progress = reply.find("progress");
+      usage = progress && progress->get_int("input_tokens") > 0 ? progress : nullptr;
+    }
+    if (usage) {
+      std::cout << "usage      " << usage->get_int("input_tokens") << " input tokens, "
+                << usage->get_int("output_tokens") << " output tokens, $" << std::fixed
+                << std::setprecision(4) << (usage->find("cost_usd") ? usage->find("cost_usd")->as_double() : 0.0)
+                << "\n";
+    }
     if (!reply.get_string("error").empty()) std::cout << "error      " << reply.get_string("error") << "\n";
     if (const Value* dead = reply.find("dead_letters"); dead && dead->size() > 0) {
       std::cout << "dead letters (" << dead->size() << "):\n";

@@ -39,6 +39,7 @@ class RunExecutionTest : public ::testing::Test {
     PipelineContext context;
     context.pipeline = std::make_shared<const pipeline::Pipeline>(std::move(*loaded.pipeline));
     context.inputs = std::move(inputs);
+    context.files = {"test.yaml"};
     if (dir_.empty()) make_dir();
     RunPaths paths{dir_, dir_ / "workspace", dir_ / "outputs"};
     run_ = std::make_unique<RunExecution>("r1", std::move(context), paths, settings, sink_);
@@ -526,6 +527,135 @@ TEST_F(RunExecutionTest, LargeLoopsKeepCountsAndFailuresInsteadOfEveryItem) {
   EXPECT_EQ(lp.find("items"), nullptr);
   ASSERT_EQ(lp.find("failures")->size(), 1u);
   EXPECT_EQ(lp.find("failures")->as_array()[0].get_int("index"), 1);
+}
+
+TEST_F(RunExecutionTest, NestedPipelineRunsWithItsOwnInputsAndMapsOutputsBack) {
+  make_dir();
+  ASSERT_TRUE(write_file_atomic(dir_ / "child.yaml", R"(workflow:
+  name: child
+  inputs:
+    who: {type: string, required: true}
+  steps:
+    - {name: hello, type: echo, value: {greeting: "hi {{inputs.who}}", n: 3}}
+)").ok());
+  start(R"(workflow:
+  name: parent
+  steps:
+    - {name: name, type: echo, value: Ada}
+    - name: sub
+      type: pipeline
+      pipeline_file: child.yaml
+      inputs: {who: "{{steps.name.text}}"}
+      outputs: [hello, {path: hello.n, as: count}]
+    - {name: after, type: echo, value: "{{steps.sub.data.count}}"}
+)");
+  complete(completed_++);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].item_id, "r1/s1.p.s0");
+  EXPECT_EQ(sink_.submitted[1].input.find("value")->get_string("greeting"), "hi Ada");
+  EXPECT_EQ(sink_.submitted[1].context.get_string("pipeline_dir"), dir_.string());
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(*step("after").find("data"), Value(3));
+  EXPECT_EQ(step("sub").get_string("pipeline"), "child");
+}
+
+TEST_F(RunExecutionTest, InlinePipelineRuns) {
+  start(R"(workflow:
+  name: parent
+  steps:
+    - name: sub
+      type: pipeline
+      pipeline:
+        name: inner
+        steps:
+          - {name: x, type: echo, value: inside}
+      outputs: [x]
+)");
+  complete_all();
+  ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(step("sub").find("data")->find("x")->get_string("text"), "inside");
+}
+
+TEST_F(RunExecutionTest, NestingBeyondMaxDepthFailsTheStep) {
+  start(R"(workflow:
+  name: parent
+  steps:
+    - name: sub
+      type: pipeline
+      config: {max_depth: 1}
+      pipeline:
+        name: inner
+        steps:
+          - name: subsub
+            type: pipeline
+            pipeline:
+              name: innermost
+              steps:
+                - {name: x, type: echo, value: inside}
+)");
+  ASSERT_TRUE(run_->finished());
+  EXPECT_FALSE(run_->result().get_bool("success"));
+  EXPECT_NE(run_->result().get_string("error").find("max_depth"), std::string::npos)
+      << run_->result().get_string("error");
+}
+
+TEST_F(RunExecutionTest, PreviousResponsePartsCarryTheEarlierStepsText) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: draft, type: echo, value: "first draft"}
+    - name: review
+      type: claude
+      prompt:
+        - {type: static, content: "Review this:"}
+        - {type: previous_response, step: draft}
+)");
+  complete(completed_++);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  const Value& part = sink_.submitted[1].input.find("prompt")->as_array()[1];
+  EXPECT_EQ(part.get_string("content"), "first draft");
+  EXPECT_EQ(sink_.submitted[1].provider, "anthropic");
+}
+
+TEST_F(RunExecutionTest, DataTransformGetsItsInputSourceResolved) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: fetch, type: echo, value: [3, 1, 2]}
+    - name: tidy
+      type: data_transform
+      input_source: steps.fetch.data
+      operations:
+        - {operation: sort}
+)");
+  complete(completed_++);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].input.find("input_source_value")->size(), 3u);
+}
+
+TEST_F(RunExecutionTest, RunResultSumsTheUsageOfItsItems) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: 1}
+    - {name: b, type: echo, value: 2}
+)");
+  for (int i = 0; i < 2; ++i) {
+    Value result;
+    result["success"] = true;
+    result["usage"]["input_tokens"] = 10;
+    result["usage"]["output_tokens"] = 5;
+    result["usage"]["cost_usd"] = 0.25;
+    run_->on_item_completed(sink_.submitted.at(static_cast<size_t>(i)).item_id, result);
+  }
+  ASSERT_TRUE(run_->finished());
+  const Value* usage = run_->result().find("usage");
+  ASSERT_NE(usage, nullptr);
+  EXPECT_EQ(usage->get_int("input_tokens"), 20);
+  EXPECT_EQ(usage->get_int("output_tokens"), 10);
+  EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(), 0.5);
 }
 
 }  // namespace

@@ -1,0 +1,117 @@
+#include "broker/step_binding.h"
+
+#include "common/json.h"
+#include "common/pipeline/expression.h"
+#include "common/pipeline/template.h"
+
+namespace pl::broker {
+namespace {
+
+using pipeline::StepType;
+
+// `path` ("a.b.0") inside `v`; nullptr when a segment is missing.
+const Value* walk(const Value& v, std::string_view path) {
+  const Value* at = &v;
+  size_t pos = 0;
+  while (at && pos <= path.size()) {
+    const size_t dot = path.find('.', pos);
+    const std::string segment(path.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos));
+    if (segment.empty()) return nullptr;
+    if (at->is_object()) {
+      at = at->find(segment);
+    } else if (at->is_array()) {
+      char* end = nullptr;
+      const unsigned long index = std::strtoul(segment.c_str(), &end, 10);
+      at = end && *end == '\0' && index < at->as_array().size() ? &at->as_array()[index] : nullptr;
+    } else {
+      return nullptr;
+    }
+    if (dot == std::string_view::npos) break;
+    pos = dot + 1;
+  }
+  return at;
+}
+
+Status bind_previous_responses(Value& input, const FrameScope& scope) {
+  Value* prompt = input.find("prompt");
+  if (!prompt || !prompt->is_array()) return ok_status();
+  size_t index = 0;
+  for (Value& part : prompt->as_array()) {
+    ++index;
+    if (!part.is_object() || part.get_string("type") != "previous_response") continue;
+    const std::string step = part.get_string("step");
+    const Value* result = scope.root(step);
+    if (!result) {
+      return make_error(ErrorCode::kInvalidInput, "prompt part " + std::to_string(index) +
+                                                      ": no step \"" + step + "\" before this one");
+    }
+    const std::string extract = part.get_string("extract");
+    const Value* chosen = nullptr;
+    if (!extract.empty()) {
+      chosen = walk(*result, extract);
+      if (!chosen && result->find("data")) chosen = walk(*result->find("data"), extract);
+      if (!chosen) {
+        return make_error(ErrorCode::kNotFound, "prompt part " + std::to_string(index) +
+                                                    ": step \"" + step + "\" has nothing at \"" +
+                                                    extract + "\"");
+      }
+    } else if (const Value* text = result->find("text"); text && text->is_string()) {
+      chosen = text;
+    } else if (const Value* data = result->find("data")) {
+      chosen = data;
+    } else {
+      chosen = result;
+    }
+    part["content"] = chosen->is_string() ? *chosen : Value(to_json(*chosen, JsonStyle::kPretty));
+  }
+  return ok_status();
+}
+
+Status bind_input_source(Value& input, const FrameScope& scope) {
+  const Value* source = input.find("input_source");
+  if (!source) return make_error(ErrorCode::kInvalidInput, "data_transform needs input_source");
+  Value resolved;
+  if (source->is_string()) {
+    // Rendered already when it was a template; a bare reference is evaluated here.
+    auto value = pipeline::evaluate_expression(source->as_string(), scope);
+    if (!value.ok()) return value.error().with_context("input_source \"" + source->as_string() + "\"");
+    resolved = std::move(*value);
+  } else {
+    resolved = *source;
+  }
+  input["input_source_value"] = std::move(resolved);
+  return ok_status();
+}
+
+Status bind_functions(Value& input, const PipelineContext& context) {
+  const Value* names = input.find("functions");
+  if (!names || !names->is_array()) return ok_status();
+  Value definitions = Value::object();
+  for (const Value& name : names->as_array()) {
+    if (!name.is_string()) continue;
+    const Value* definition = context.pipeline ? context.pipeline->gemini_functions.find(name.as_string()) : nullptr;
+    if (!definition) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "function \"" + name.as_string() + "\" is not defined in gemini_functions");
+    }
+    definitions[name.as_string()] = *definition;
+  }
+  input["function_definitions"] = std::move(definitions);
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Value> bind_step_input(const pipeline::Step& step, Value input, const FrameScope& scope,
+                              const PipelineContext& context) {
+  if (auto st = bind_previous_responses(input, scope); !st.ok()) return std::move(st).error();
+  if (step.type == StepType::kDataTransform) {
+    if (auto st = bind_input_source(input, scope); !st.ok()) return std::move(st).error();
+  }
+  if (step.type == StepType::kGemini || step.type == StepType::kGeminiInstructor) {
+    if (auto st = bind_functions(input, context); !st.ok()) return std::move(st).error();
+  }
+  return input;
+}
+
+}  // namespace pl::broker

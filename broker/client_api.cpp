@@ -207,6 +207,14 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   body["runs_running"] = static_cast<int64_t>(coordinator_.running());
   body["outstanding"] = static_cast<int64_t>(dispatcher_.outstanding());
   body["providers"] = dispatcher_.provider_status(now.steady);
+  const LatencyHistogram& latency = dispatcher_.item_latency();
+  Value item_latency;
+  item_latency["count"] = static_cast<int64_t>(latency.count());
+  item_latency["p50_us"] = latency.percentile(0.50);
+  item_latency["p90_us"] = latency.percentile(0.90);
+  item_latency["p99_us"] = latency.percentile(0.99);
+  item_latency["max_us"] = latency.max();
+  body["item_latency"] = std::move(item_latency);
   body["counters"] = std::move(counters);
   return {MessageType::kBrokerStatus, std::move(body), ""};
 }

@@ -263,6 +263,7 @@ void Dispatcher::handle_result(std::string_view identity, const Value& body, Tim
     return;
   }
   Item& item = it->second;
+  item_latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
   // The holder may differ from the sender when the worker reconnected with a new identity.
   if (item.worker != identity) release_credit(item.worker, result->item_id);
   leave_flight(item, &result->result, now);
@@ -414,6 +415,7 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   ++item.attempt;
   item.worker = worker.identity;
   item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
+  item.dispatched_at = now;
   deadlines_.emplace(item.deadline, item.spec.item_id);
   worker.held.insert(item.spec.item_id);
   if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;

@@ -35,6 +35,7 @@
 #include "broker/work_spec.h"
 #include "broker/worker_roster.h"
 #include "common/clock.h"
+#include "common/latency_histogram.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
 
@@ -131,6 +132,8 @@ class Dispatcher {
   std::string item_state(std::string_view item_id) const;
   // The identity holding the item's current attempt, or "".
   std::string holder_of(std::string_view item_id) const;
+  // From dispatch to result, for every result of a current attempt, in microseconds.
+  const LatencyHistogram& item_latency() const { return item_latency_; }
   // {provider: {state, in_flight, consecutive_failures, times_opened}} for status.
   Value provider_status(TimePoint now) const;
 
@@ -145,6 +148,7 @@ class Dispatcher {
     bool dispatched_here = false;  // by this broker process (false for a recovered item)
     std::string worker;     // identity holding the current attempt
     TimePoint deadline{};
+    TimePoint dispatched_at{};
   };
   struct ProviderState {
     ProviderLimits limits;
@@ -190,6 +194,7 @@ class Dispatcher {
   std::vector<Completion> completions_;
   std::vector<KillRequest> kills_;
   DispatchCounters counters_;
+  LatencyHistogram item_latency_;
   std::mt19937_64 random_;
 };
 

@@ -73,6 +73,7 @@ void SlotPool::run_slot() {
 
 protocol::WorkResult SlotPool::execute(const Job& job) {
   const TimePoint started = clock_.now();
+  const int64_t started_ms = unix_millis(clock_.wall_now());
   protocol::WorkResult out;
   out.item_id = job.item.item_id;
   out.attempt = job.item.attempt;
@@ -103,6 +104,7 @@ protocol::WorkResult SlotPool::execute(const Job& job) {
   }
   result["duration_ms"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count();
+  result["started_ms"] = started_ms;  // wall clock: when this attempt began here
   return out;
 }
 

@@ -1,0 +1,405 @@
+// bench_dispatch: how fast and how reliable dispatch is, beside a raw ZeroMQ dispatcher on the
+// same machine with the same process count and message sizes. Prints figures; asserts nothing.
+//
+//   bench_dispatch [--items N] [--workers N] [--slots N] [--window N] [--rounds N] [--million]
+//
+// 1. Throughput and latency: N echo items as one for_loop run through pipeline-broker and
+//    pipeline-worker processes (durable: broker.db, synchronous=FULL), then the same number of
+//    requests through the raw dispatcher.
+// 2. Round trip of one item: the raw dispatcher with a window of 1, and ours as a one-step run
+//    (submit -> final status), which includes parsing, the store and the status reply.
+// 3. Redelivery: SIGKILL of the worker holding an item, under pipeline-supervisor, `rounds`
+//    times; the time from the kill to the item's next attempt starting on another worker.
+// 4. With --million: peak broker RSS while a 1 000 000-item batch runs.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "bench/dispatch/processes.h"
+#include "bench/dispatch/raw_baseline.h"
+#include "common/clock.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/latency_histogram.h"
+#include "common/net/request_client.h"
+#include "common/protocol/client.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
+#include "common/state_paths.h"
+
+namespace pl::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+struct Options {
+  size_t items = 200000;
+  int workers = 2;
+  int slots = 64;
+  size_t window = 512;
+  int rounds = 50;
+  bool million = false;
+};
+
+fs::path bin_dir() {
+  if (const char* env = std::getenv("PIPELINE_BIN_DIR")) return env;
+  return fs::read_symlink("/proc/self/exe").parent_path();
+}
+
+std::string self() { return fs::read_symlink("/proc/self/exe").string(); }
+
+// Waits for `condition` with a deadline; false on timeout.
+template <class F>
+bool wait_for(F condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+// The sizes of what our broker and workers exchange for one echo item of a loop.
+std::pair<size_t, size_t> message_sizes() {
+  protocol::WorkItem item;
+  item.item_id = "run-01JD5X0000000000000000000/s0.i123456.s0";
+  item.attempt = 1;
+  item.timeout_ms = 300000;
+  item.run_id = "run-01JD5X0000000000000000000";
+  item.step_name = "batch[123456].e";
+  item.step_type = "echo";
+  item.input["value"] = 123456;
+  item.context["workspace_dir"] = "/tmp/plb-xxxxxx/workspace";
+  item.context["output_dir"] = "/tmp/plb-xxxxxx/outputs";
+  item.context["pipeline_dir"] = "/tmp/plb-xxxxxx";
+  protocol::WorkResult result;
+  result.item_id = item.item_id;
+  result.result["success"] = true;
+  result.result["data"] = 123456;
+  result.result["duration_ms"] = 0;
+  result.result["started_ms"] = int64_t{1763800000000};
+  return {protocol::encode(protocol::MessageType::kWorkItem, protocol::to_body(item)).size(),
+          protocol::encode(protocol::MessageType::kWorkResult, protocol::to_body(result)).size()};
+}
+
+std::string machine() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string model = "unknown cpu";
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cpus";
+}
+
+// --- ours --------------------------------------------------------------------------------
+
+class Tree {
+ public:
+  // Broker and workers started directly (no supervisor), sharing a state directory.
+  Tree(const fs::path& state, int workers, int slots) : state_(state) {
+    if (auto st = ensure_private_dir(state); !st.ok()) throw std::runtime_error(st.error().message);
+    const std::vector<std::string> env{"PIPELINE_STATE_DIR=" + state.string(),
+                                       "PIPELINE_LOG_LEVEL=warn"};
+    children_.emplace_back(std::vector<std::string>{(bin_dir() / "pipeline-broker").string()}, env,
+                           state / "broker.log");
+    broker_pid_ = children_.back().pid();
+    for (int i = 0; i < workers; ++i) {
+      children_.emplace_back(std::vector<std::string>{(bin_dir() / "pipeline-worker").string(),
+                                                      "--slots", std::to_string(slots)},
+                             env, state / ("worker" + std::to_string(i) + ".log"));
+    }
+    client_ = std::make_unique<net::RequestClient>(context_, *StatePaths(state).broker_clients_endpoint());
+    if (!wait_for([&] { return workers_joined() == workers; }, 30s)) {
+      throw std::runtime_error("workers did not join the broker");
+    }
+  }
+  // A tree under pipeline-supervisor, from a config file.
+  Tree(const fs::path& state, const fs::path& config, int workers) : state_(state) {
+    children_.emplace_back(std::vector<std::string>{(bin_dir() / "pipeline-supervisor").string(),
+                                                    "--config", config.string(), "--state-dir",
+                                                    state.string()},
+                           std::vector<std::string>{"PIPELINE_LOG_LEVEL=warn"},
+                           config.parent_path() / "supervisor.log");
+    client_ = std::make_unique<net::RequestClient>(context_, *StatePaths(state).broker_clients_endpoint());
+    if (!wait_for([&] { return workers_joined() == workers; }, 30s)) {
+      throw std::runtime_error("the supervised tree did not start");
+    }
+  }
+
+  Value status() {
+    auto reply = client_->call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 2s);
+    return reply.ok() ? reply->body : Value();
+  }
+  int workers_joined() {
+    const Value s = status();
+    return s.find("workers") ? static_cast<int>(s.find("workers")->size()) : -1;
+  }
+  pid_t broker_pid() const { return broker_pid_; }
+
+  // Submits and waits for the final status; returns it.
+  Value run(const fs::path& pipeline) {
+    protocol::SubmitRun submit;
+    submit.pipeline_path = pipeline.string();
+    submit.pipeline_yaml = *read_file(pipeline);
+    submit.inputs = Value::object();
+    auto accepted = client_->call(protocol::MessageType::kSubmitRun, protocol::to_body(submit), 30s);
+    if (!accepted.ok() || accepted->type != protocol::MessageType::kRunAccepted) {
+      throw std::runtime_error("submit failed: " + (accepted.ok() ? to_json(accepted->body) : accepted.error().message));
+    }
+    const std::string run = accepted->body.get_string("run");
+    for (;;) {
+      auto status = client_->call(protocol::MessageType::kWatchRun,
+                                  protocol::to_body(protocol::WatchRun{"", run}), 10s);
+      if (status.ok()) {
+        const std::string state = status->body.get_string("state");
+        if (state != "running") return status->body;
+      }
+      auto pushed = client_->next_push(1s);
+      if (pushed.ok() && pushed->has_value() && (*pushed)->body.get_string("state") != "running" &&
+          (*pushed)->body.get_string("run") == run) {
+        return (*pushed)->body;
+      }
+    }
+  }
+
+ private:
+  fs::path state_;
+  std::vector<Child> children_;
+  pid_t broker_pid_ = -1;
+  net::Context context_;
+  std::unique_ptr<net::RequestClient> client_;
+};
+
+fs::path write_batch(const fs::path& dir, size_t items, size_t window, int delay_ms = 0) {
+  {
+    std::ofstream out(dir / "items.jsonl");
+    for (size_t i = 0; i < items; ++i) out << i << "\n";
+  }
+  const fs::path pipeline = dir / "batch.yaml";
+  std::string yaml = "workflow:\n  name: batch\n  steps:\n    - name: batch\n      type: for_loop\n"
+                     "      iterator: n\n      items_file: items.jsonl\n      parallel: true\n"
+                     "      max_parallel: " + std::to_string(window) + "\n      steps:\n"
+                     "        - {name: e, type: echo, value: \"{{loop.n}}\"" +
+                     (delay_ms ? ", delay_ms: " + std::to_string(delay_ms) : std::string()) + "}\n";
+  (void)write_file_atomic(pipeline, yaml);
+  return pipeline;
+}
+
+void print_row(const std::string& what, const std::string& ours, const std::string& raw,
+               const std::string& note) {
+  std::printf("%-34s %-18s %-18s %s\n", what.c_str(), ours.c_str(), raw.c_str(), note.c_str());
+}
+
+std::string us(int64_t v) { return std::to_string(v) + " us"; }
+
+void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& sizes) {
+  // Ours.
+  ScratchDir dir;
+  Tree tree(dir.path() / "state", o.workers, o.slots);
+  const fs::path batch = write_batch(dir.path(), o.items, o.window);
+  const auto start = Clock::now();
+  const Value final_status = tree.run(batch);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (final_status.get_string("state") != "succeeded") {
+    std::cerr << "the batch did not succeed: " << to_json(final_status) << "\n";
+  }
+  const double ours_rate = static_cast<double>(o.items) / seconds;
+  const Value status = tree.status();
+  const Value* latency = status.find("item_latency");
+  const long broker_rss_kb = status_kb(tree.broker_pid(), "VmHWM");
+
+  // Ours, one item at a time: a one-step run, submit to final status.
+  const fs::path one = dir.path() / "one.yaml";
+  (void)write_file_atomic(one, "workflow:\n  name: one\n  steps:\n    - {name: e, type: echo, value: 1}\n");
+  LatencyHistogram run_round_trip;
+  for (int i = 0; i < 200; ++i) {
+    const auto t0 = Clock::now();
+    tree.run(one);
+    run_round_trip.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  }
+
+  // Raw, same processes, same sizes.
+  ScratchDir raw_dir;
+  const std::string front = "ipc://" + (raw_dir.path() / "front").string();
+  const std::string back = "ipc://" + (raw_dir.path() / "back").string();
+  std::vector<Child> raw;
+  raw.emplace_back(std::vector<std::string>{self(), "--role", "raw-broker", "--front", front, "--back", back},
+                   std::vector<std::string>{});
+  for (int i = 0; i < o.workers; ++i) {
+    raw.emplace_back(std::vector<std::string>{self(), "--role", "raw-worker", "--back", back, "--slots",
+                                              std::to_string(o.slots), "--reply-bytes",
+                                              std::to_string(sizes.second)},
+                     std::vector<std::string>{});
+  }
+  std::this_thread::sleep_for(200ms);  // let the workers' READY reach the raw broker
+  const RawFigures raw_bulk = run_raw_client(front, o.items, o.window, sizes.first);
+  const RawFigures raw_single = run_raw_client(front, 2000, 1, sizes.first);
+
+  std::printf("\n== throughput and latency: %zu echo items, %d workers x %d slots, window %zu\n",
+              o.items, o.workers, o.slots, o.window);
+  std::printf("   messages: work item %zu bytes, result %zu bytes (the raw dispatcher uses the same)\n\n",
+              sizes.first, sizes.second);
+  print_row("", "ours", "raw zeromq", "");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f items/s", ours_rate);
+  std::string ours_tp = buf;
+  std::snprintf(buf, sizeof buf, "%.0f items/s", raw_bulk.items_per_second);
+  std::snprintf(buf + 32, 32, "%.0f %%", 100.0 * ours_rate / raw_bulk.items_per_second);
+  print_row("throughput", ours_tp, buf, std::string("ours/raw = ") + (buf + 32));
+  if (latency) {
+    print_row("dispatch->result p50 (broker)", us(latency->get_int("p50_us")), us(raw_bulk.broker_p50_us),
+              "under load, window " + std::to_string(o.window));
+    print_row("dispatch->result p99 (broker)", us(latency->get_int("p99_us")), us(raw_bulk.broker_p99_us), "");
+  }
+  print_row("one item round trip p50", us(run_round_trip.percentile(0.5)), us(raw_single.client_p50_us),
+            "ours = a whole one-step run");
+  print_row("one item round trip p99", us(run_round_trip.percentile(0.99)), us(raw_single.client_p99_us), "");
+  print_row("broker peak RSS", std::to_string(broker_rss_kb / 1024) + " MB", "", "after the batch");
+}
+
+void redelivery(const Options& o) {
+  ScratchDir dir;
+  const fs::path config = dir.path() / "tree.yaml";
+  (void)write_file_atomic(config,
+                          "supervisor: {name: root, strategy: one_for_one, intensity: 1000, period: 10}\n"
+                          "children:\n"
+                          "  - {name: registry, command: [pipeline-registry], ready: notify}\n"
+                          "  - {name: broker, command: [pipeline-broker], ready: notify}\n"
+                          "  - {name: workers, type: pool, count: 2, command: [pipeline-worker], ready: notify}\n"
+                          "broker: {poison_threshold: 1000}\n");
+  Tree tree(dir.path() / "state", config, 2);
+  // One item at a time, so the other worker is free the moment the holder dies.
+  const fs::path batch = write_batch(dir.path(), static_cast<size_t>(o.rounds) + 5, 1, 300);
+  std::thread runner([&] { tree.run(batch); });
+  std::vector<std::pair<std::string, int64_t>> kills;  // item id, kill time (wall ms)
+  std::set<std::string> killed_items;
+  for (int round = 0; round < o.rounds; ++round) {
+    std::string item;
+    int64_t pid = 0;
+    wait_for(
+        [&] {
+          const Value s = tree.status();
+          if (!s.find("workers")) return false;
+          for (const auto& w : s.find("workers")->as_array()) {
+            for (const auto& held : w.find("held")->as_array()) {
+              if (!killed_items.count(held.as_string())) {
+                item = held.as_string();
+                pid = w.get_int("pid");
+                return true;
+              }
+            }
+          }
+          return false;
+        },
+        30s);
+    if (pid == 0) break;
+    const int64_t t0 = pl::unix_millis(std::chrono::system_clock::now());
+    ::kill(static_cast<pid_t>(pid), SIGKILL);
+    kills.emplace_back(item, t0);
+    killed_items.insert(item);
+  }
+  runner.join();
+  // Each killed item's final attempt says when it started.
+  net::Context context;
+  net::RequestClient client(context, *StatePaths(dir.path() / "state").broker_clients_endpoint());
+  auto runs = client.call(protocol::MessageType::kListRuns, Value::object(), 5s);
+  const std::string run = runs.ok() ? runs->body.find("runs")->as_array()[0].get_string("run") : "";
+  Value body;
+  body["run"] = run;
+  auto exported = client.call(protocol::MessageType::kExportRun, body, 30s);
+  std::map<std::string, int64_t> started;
+  if (exported.ok()) {
+    for (const auto& entry : exported->body.find("checkpoint")->find("items")->as_array()) {
+      started[entry.get_string("id")] = entry.find("result")->get_int("started_ms");
+    }
+  }
+  LatencyHistogram redelivered;
+  for (const auto& [item, t0] : kills) {
+    auto it = started.find(item);
+    if (it != started.end()) redelivered.record((it->second - t0) * 1000);
+  }
+  std::printf("\n== redelivery after SIGKILL of the worker holding an item (%zu rounds, supervised)\n\n",
+              static_cast<size_t>(redelivered.count()));
+  std::printf("   kill -> next attempt starts on another worker: median %.1f ms, p90 %.1f ms, max %.1f ms\n",
+              redelivered.percentile(0.5) / 1000.0, redelivered.percentile(0.9) / 1000.0,
+              redelivered.max() / 1000.0);
+  std::printf("   (wall-clock milliseconds: the resolution of an attempt's started_ms)\n");
+}
+
+void million(const Options& o) {
+  ScratchDir dir;
+  Tree tree(dir.path() / "state", o.workers, o.slots);
+  const size_t n = 1000000;
+  const fs::path batch = write_batch(dir.path(), n, 1000000);
+  long peak = 0;
+  bool done = false;
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max(peak, status_kb(tree.broker_pid(), "VmRSS"));
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  const auto start = Clock::now();
+  const Value final_status = tree.run(batch);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  done = true;
+  sampler.join();
+  std::printf("\n== a 1 000 000-item batch with max_parallel 1 000 000\n\n");
+  std::printf("   state %s, %.1f s (%.0f items/s), broker peak RSS %ld MB (VmHWM %ld MB)\n",
+              final_status.get_string("state").c_str(), seconds, static_cast<double>(n) / seconds,
+              peak / 1024, status_kb(tree.broker_pid(), "VmHWM") / 1024);
+}
+
+}  // namespace
+}  // namespace pl::bench
+
+int main(int argc, char** argv) {
+  using namespace pl::bench;
+  Options o;
+  std::string role, front, back;
+  size_t reply_bytes = 64;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--role") role = next();
+    else if (a == "--front") front = next();
+    else if (a == "--back") back = next();
+    else if (a == "--reply-bytes") reply_bytes = std::stoul(next());
+    else if (a == "--items") o.items = std::stoul(next());
+    else if (a == "--workers") o.workers = std::stoi(next());
+    else if (a == "--slots") o.slots = std::stoi(next());
+    else if (a == "--window") o.window = std::stoul(next());
+    else if (a == "--rounds") o.rounds = std::stoi(next());
+    else if (a == "--million") o.million = true;
+    else {
+      std::cerr << "unknown argument " << a << "\n";
+      return 2;
+    }
+  }
+  if (role == "raw-broker") return run_raw_broker(front, back);
+  if (role == "raw-worker") return run_raw_worker(back, o.slots, reply_bytes);
+
+  std::printf("bench_dispatch on %s\n", machine().c_str());
+  try {
+    throughput_and_latency(o, message_sizes());
+    redelivery(o);
+    if (o.million) million(o);
+  } catch (const std::exception& e) {
+    std::cerr << "bench_dispatch: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -46,11 +46,14 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/protocol/control.h"
 #include "common/value.h"
 #include "supervisor/core_io.h"
 #include "supervisor/core_tree.h"
 
 namespace pl::supervisor {
+
+namespace event_kind = protocol::event_kind;
 
 class SupervisorCore {
  public:

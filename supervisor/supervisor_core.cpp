@@ -134,13 +134,6 @@ void SupervisorCore::for_each_child(const std::function<void(Child&)>& f) const 
   walk(*root_);
 }
 
-std::string SupervisorCore::name_of_pid(int64_t pid) const {
-  auto it = by_pid_.find(pid);
-  if (it == by_pid_.end()) return "";
-  Child* c = find(it->second);
-  return c ? c->name : "";
-}
-
 void SupervisorCore::publish(std::string kind, const Child& c, std::string detail, int64_t pid) {
   PublishEvent e;
   e.kind = std::move(kind);

@@ -241,7 +241,7 @@ void SupervisorCore::run_apply_spec(Node& node, const Pending& item) {
       note("replaced", kept->name);
       const bool was_up = kept->state != ChildState::kStopped || kept->restart_queued;
       node.children.push_back(make_child(nsp, &node));
-      if (was_up || kept->type != ns.type) to_start.push_back(node.children.back()->id);
+      if (was_up) to_start.push_back(node.children.back()->id);  // a stopped one stays stopped
       to_stop.push_back(kept->id);
       node.retiring.push_back(std::move(kept));
       continue;

@@ -154,7 +154,7 @@ void SupervisorCore::finish_plan(Node& node) {
   switch (p.goal) {
     case PlanGoal::kStartNode:
       self.state = ChildState::kRunning;
-      if (self.parent != nullptr) publish("started", self);
+      if (self.parent != nullptr) publish(event_kind::kStarted, self);
       post(Notice::Kind::kStarted, self.id);
       break;
     case PlanGoal::kUndoFailedStart:
@@ -163,7 +163,7 @@ void SupervisorCore::finish_plan(Node& node) {
       break;
     case PlanGoal::kStopNode:
       self.state = ChildState::kStopped;
-      publish("stopped", self, node.stop_reason);
+      publish(event_kind::kStopped, self, node.stop_reason);
       post(Notice::Kind::kStopped, self.id);
       break;
     case PlanGoal::kGiveUp:
@@ -172,7 +172,7 @@ void SupervisorCore::finish_plan(Node& node) {
       break;
     case PlanGoal::kAutoShutdown:
       self.state = ChildState::kStopped;
-      publish("stopped", self, p.reason);
+      publish(event_kind::kStopped, self, p.reason);
       post(Notice::Kind::kTerminated, self.id, false, p.reason);
       break;
     case PlanGoal::kRestart:
@@ -352,11 +352,11 @@ void SupervisorCore::root_notice(const Notice& n) {
   };
   switch (n.kind) {
     case Notice::Kind::kStarted:
-      publish("started", root, "all children started");
+      publish(event_kind::kStarted, root, "all children started");
       tell_manager("READY=1\nSTATUS=running");
       break;
     case Notice::Kind::kStartFailed:
-      publish("gave_up", root, n.reason);
+      publish(event_kind::kGaveUp, root, n.reason);
       finish(1, n.reason);
       break;
     case Notice::Kind::kStopped:

@@ -113,7 +113,7 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
   for (Child* c : restart) {
     std::string detail = is_failed(*c) ? reason : "restarted with " + std::string(to_string(strategy)) + ": " + reason;
     if (delay_ms > 0) detail += " (in " + std::to_string(delay_ms) + " ms)";
-    publish("restarting", *c, std::move(detail), 0);
+    publish(event_kind::kRestarting, *c, std::move(detail), 0);
   }
   if (delay > Duration::zero()) p.steps.push_back({PlanStep::Kind::kWait, {}, now_ + delay});
   if (node.pool) {
@@ -129,7 +129,7 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
 
 void SupervisorCore::give_up(Node& node, const std::string& reason) {
   Child& self = *node.self;
-  publish(self.parent != nullptr ? "escalated" : "gave_up", self, reason);
+  publish(self.parent != nullptr ? event_kind::kEscalated : event_kind::kGaveUp, self, reason);
   abort_plan(node, self.name + " gave up");
   fail_pending(node, self.name + " gave up");
   self.state = ChildState::kStopping;
@@ -157,7 +157,7 @@ void SupervisorCore::check_auto_shutdown(Node& node, Child& ended) {
   }
   Child& self = *node.self;
   const std::string reason = "auto_shutdown: significant child " + ended.name + " ended";
-  publish("auto_shutdown", self, reason);
+  publish(event_kind::kAutoShutdown, self, reason);
   self.state = ChildState::kStopping;
   fail_pending(node, reason);
   for (auto& k : node.children) k->restart_queued = false;

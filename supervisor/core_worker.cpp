@@ -57,7 +57,7 @@ void SupervisorCore::stop_worker(Child& c) {
 void SupervisorCore::worker_ready(Child& c) {
   c.state = ChildState::kRunning;
   c.ready_deadline.reset();
-  if (c.process().ready == ReadyMode::kNotify) publish("ready", c);
+  if (c.process().ready == ReadyMode::kNotify) publish(event_kind::kReady, c);
   if (c.process().watchdog_ms > 0) c.watchdog_deadline = now_ + milliseconds(c.process().watchdog_ms);
   post(Notice::Kind::kStarted, c.id);
 }
@@ -75,7 +75,7 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
 
   // Published first, before any decision: the broker learns of a dead worker at once.
   PublishEvent exited;
-  exited.kind = "exited";
+  exited.kind = event_kind::kExited;
   exited.child = c.name;
   exited.pid = e.pid;
   exited.exit_status = e.exit_status;
@@ -85,7 +85,7 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
 
   if (c.stop_requested) {
     c.stop_requested = false;
-    publish("stopped", c, describe_exit(e), e.pid);
+    publish(event_kind::kStopped, c, describe_exit(e), e.pid);
     post(Notice::Kind::kStopped, c.id);
     return;
   }
@@ -107,20 +107,20 @@ void SupervisorCore::fire_worker_timers(Child& c) {
   if (c.ready_deadline && *c.ready_deadline <= now_) {
     c.ready_deadline.reset();
     c.fail_start_on_exit = true;
-    publish("ready_timeout", c,
+    publish(event_kind::kReadyTimeout, c,
             "no READY=1 within " + std::to_string(c.process().ready_timeout_ms) + " ms");
     emit(SignalProcess{c.pid, SIGKILL, true});
   }
   if (c.watchdog_deadline && *c.watchdog_deadline <= now_) {
     c.watchdog_deadline.reset();
     c.watchdog_fired = true;
-    publish("watchdog_timeout", c,
+    publish(event_kind::kWatchdogTimeout, c,
             "no WATCHDOG=1 within " + std::to_string(c.process().watchdog_ms) + " ms");
     emit(SignalProcess{c.pid, SIGKILL, true});
   }
   if (c.kill_deadline && *c.kill_deadline <= now_) {
     c.kill_deadline.reset();
-    publish("killed", c,
+    publish(event_kind::kKilled, c,
             "still running " + std::to_string(c.process().shutdown_ms) + " ms after SIGTERM");
     emit(SignalProcess{c.pid, SIGKILL, true});
   }

@@ -47,10 +47,13 @@ OutputStream::OutputStream(std::string child_name, UniqueFd fd)
 bool OutputStream::drain() {
   char buf[16384];
   auto emit = [this](std::string_view line) { log_line(line); };
-  for (;;) {
+  // Bounded, so that a child writing without pause cannot hold the loop: the rest is read on
+  // the next turn.
+  for (size_t taken = 0; taken < kMaxBytesPerDrain;) {
     const ssize_t n = ::read(fd_.get(), buf, sizeof buf);
     if (n > 0) {
       lines_.feed(std::string_view(buf, static_cast<size_t>(n)), emit);
+      taken += static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -58,6 +61,7 @@ bool OutputStream::drain() {
     lines_.flush(emit);  // end-of-file or a broken pipe
     return false;
   }
+  return true;
 }
 
 void OutputStream::log_line(std::string_view line) const {

@@ -34,9 +34,10 @@ class OutputStream {
   int fd() const { return fd_.get(); }
   const std::string& child_name() const { return name_; }
 
-  // Reads and logs everything waiting. Returns false once the pipe is at end-of-file (or
-  // broken): the stream is then done.
+  // Reads and logs what is waiting, up to kMaxBytesPerDrain. Returns false once the pipe is at
+  // end-of-file (or broken): the stream is then done.
   bool drain();
+  static constexpr size_t kMaxBytesPerDrain = 1 << 20;
 
  private:
   void log_line(std::string_view line) const;

@@ -134,13 +134,6 @@ void SupervisorCore::for_each_child(const std::function<void(Child&)>& f) const 
   walk(*root_);
 }
 
-std::string SupervisorCore::name_of_pid(int64_t pid) const {
-  auto it = by_pid_.find(pid);
-  if (it == by_pid_.end()) return "";
-  Child* c = find(it->second);
-  return c ? c->name : "";
-}
-
 void SupervisorCore::publish(std::string kind, const Child& c, std::string detail, int64_t pid) {
   PublishEvent e;
   e.kind = std::move(kind);
@@ -182,7 +175,7 @@ void SupervisorCore::on(const ProcessSpawned& e) {
   c->pid = e.pid;
   by_pid_[e.pid] = c->id;
   c->started_at = now_;
-  publish("started", *c);
+  publish(event_kind::kStarted, *c);
   if (c->stop_requested) {
     stop_worker(*c);  // a stop arrived while the spawn was under way
     return;
@@ -199,7 +192,7 @@ void SupervisorCore::on(const SpawnFailed& e) {
   if (c == nullptr || !c->spawning) return;
   c->spawning = false;
   c->state = ChildState::kStopped;
-  publish("start_failed", *c, e.error);
+  publish(event_kind::kStartFailed, *c, e.error);
   if (c->stop_requested) {
     c->stop_requested = false;
     post(Notice::Kind::kStopped, c->id);
@@ -249,7 +242,7 @@ void SupervisorCore::on(const ShutdownRequested& e) {
   shutting_down_ = true;
   root_exit_code_ = 0;
   tell_manager("STOPPING=1");
-  publish("stopping", *root_, e.reason.empty() ? "shutdown requested" : e.reason);
+  publish(event_kind::kStopping, *root_, e.reason.empty() ? "shutdown requested" : e.reason);
   stop_child(*root_);
 }
 

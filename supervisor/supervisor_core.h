@@ -46,11 +46,14 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/protocol/control.h"
 #include "common/value.h"
 #include "supervisor/core_io.h"
 #include "supervisor/core_tree.h"
 
 namespace pl::supervisor {
+
+namespace event_kind = protocol::event_kind;
 
 class SupervisorCore {
  public:
@@ -60,7 +63,9 @@ class SupervisorCore {
   SupervisorCore(const SupervisorCore&) = delete;
   SupervisorCore& operator=(const SupervisorCore&) = delete;
 
-  // Handles one event at `now` (monotonic) and returns the commands to run, in order.
+  // Handles one event at `now` and returns the commands to run, in order. A SpawnProcess is
+  // answered later by a ProcessSpawned or SpawnFailed event, never within this call.
+  // REQUIRES: `now` is monotonic (never less than at the previous call).
   std::vector<CoreCommand> handle(const CoreEvent& event, TimePoint now);
 
   // The earliest time at which a TimerFired would do something; nullopt when nothing is
@@ -70,8 +75,6 @@ class SupervisorCore {
   // The tree for `status`: {name, state, uptime_ms, children: [...]}. See docs/control-api.md.
   Value status(TimePoint now) const;
 
-  // The full name of the child whose process is `pid`, or "" (for log lines).
-  std::string name_of_pid(int64_t pid) const;
   // Whether `pid` is a process of ours (a child's main process).
   bool owns_pid(int64_t pid) const { return by_pid_.count(pid) != 0; }
 
@@ -87,7 +90,7 @@ class SupervisorCore {
     std::string reason;
   };
 
-  // Event handlers (supervisor_core.cpp).
+  // Event handlers (supervisor_core.cpp; operator requests in core_admin.cpp).
   void on(const StartTree&);
   void on(const ProcessSpawned& e);
   void on(const SpawnFailed& e);
@@ -147,7 +150,6 @@ class SupervisorCore {
   void run_admin(Node& node, const Pending& item);
   void run_scale(Node& node, const Pending& item);
   void run_apply_spec(Node& node, const Pending& item);
-  void apply_spec(Child& c, const ChildSpec& spec, Operation& op);
   uint64_t new_operation(uint64_t token, std::string what);
   void operation_done(uint64_t id);
   void operation_error(uint64_t id, std::string error, ErrorCode code = ErrorCode::kStepFailed);

@@ -82,6 +82,6 @@ Result<ChildEvent> child_event_from(const Value& body) {
   return m;
 }
 
-std::string event_topic(const ChildEvent& e) { return "child." + e.kind; }
+std::string event_topic(const ChildEvent& e) { return kEventTopicPrefix + e.kind; }
 
 }  // namespace pl::protocol

@@ -50,4 +50,23 @@ Result<ChildEvent> child_event_from(const Value& body);
 // The PUB topic frame for an event: "child.exited".
 std::string event_topic(const ChildEvent& e);
 
+// ChildEvent kinds (docs/control-api.md has the full table). Subscribe to
+// kEventTopicPrefix + kind, e.g. "child.exited", to hear one kind only.
+inline constexpr const char* kEventTopicPrefix = "child.";
+namespace event_kind {
+inline constexpr const char* kStarted = "started";
+inline constexpr const char* kReady = "ready";
+inline constexpr const char* kExited = "exited";  // pid, exit_status or signal; published first
+inline constexpr const char* kRestarting = "restarting";
+inline constexpr const char* kStopped = "stopped";
+inline constexpr const char* kStopping = "stopping";
+inline constexpr const char* kStartFailed = "start_failed";
+inline constexpr const char* kReadyTimeout = "ready_timeout";
+inline constexpr const char* kWatchdogTimeout = "watchdog_timeout";
+inline constexpr const char* kKilled = "killed";
+inline constexpr const char* kEscalated = "escalated";
+inline constexpr const char* kGaveUp = "gave_up";
+inline constexpr const char* kAutoShutdown = "auto_shutdown";
+}  // namespace event_kind
+
 }  // namespace pl::protocol

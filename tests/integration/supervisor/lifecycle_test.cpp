@@ -2,6 +2,7 @@
 // output capture, the lock, the environment contract.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "common/net/zmq_socket.h"
 #include "common/protocol/envelope.h"
@@ -53,6 +54,19 @@ TEST(SupervisorLifecycle, StartsInOrderAndStopsInReverseOnSigterm) {
   ASSERT_NE(first, std::string::npos) << log;
   EXPECT_LT(workers, second);
   EXPECT_LT(second, first);
+}
+
+TEST(SupervisorLifecycle, StateDirIsPrivateAndSocketsAre0600) {
+  Tree tree(kThreeChildren);
+  tree.start_and_wait();
+  auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+  };
+  EXPECT_EQ(mode(tree.state_dir()), 0700);
+  for (const char* name : {"control.sock", "events.sock", "notify.sock"}) {
+    EXPECT_EQ(mode(tree.state_dir() / name), 0600) << name;
+  }
 }
 
 TEST(SupervisorLifecycle, RestartsAChildKilledWithSigkill) {

@@ -1,6 +1,7 @@
 // The restart rules, case by case. Names follow OTP's supervisor_SUITE where a case exists there.
 #include <gtest/gtest.h>
 
+#include "common/json.h"
 #include "tests/unit/supervisor/core_driver.h"
 
 namespace pl::supervisor {
@@ -673,6 +674,33 @@ TEST(CodeChange, ReloadReachesNestedSupervisors) {
   ASSERT_TRUE(last_reply(d).ok);
   EXPECT_TRUE(d.running("sub.b"));
   EXPECT_EQ(d.status().find("children")->as_array()[0].get_string("strategy"), "rest_for_one");
+}
+
+TEST(CodeChange, AStoppedChildThatChangedStaysStopped) {
+  auto spec = three_workers(Strategy::kOneForOne);
+  CoreDriver d(spec);
+  d.start();
+  d.send(AdminRequested{1, AdminVerb::kStop, "b", 0});
+  spec.children[1].process.argv.push_back("--v2");
+  d.send(ReloadRequested{2, spec});
+  EXPECT_TRUE(last_reply(d).ok);
+  EXPECT_FALSE(d.running("b"));
+  d.send(AdminRequested{3, AdminVerb::kStart, "b", 0});
+  EXPECT_TRUE(d.running("b"));
+}
+
+TEST(CodeChange, PolicyChangesApplyWithoutARestart) {
+  auto spec = three_workers(Strategy::kOneForOne);
+  CoreDriver d(spec);
+  d.start();
+  const int64_t b = d.pid("b");
+  spec.children[1].restart = RestartType::kTemporary;
+  spec.children[1].process.shutdown_ms = 10;
+  d.send(ReloadRequested{1, spec});
+  EXPECT_EQ(to_json(*last_reply(d).result.find("updated")), "[\"b\"]");
+  EXPECT_EQ(d.pid("b"), b);
+  d.kill("b");
+  EXPECT_FALSE(d.running("b"));  // temporary now
 }
 
 TEST(CodeChange, NothingChangedAnswersAtOnce) {

@@ -316,6 +316,7 @@ protocol::RunStatus RunCoordinator::status(const RunRecord& run) const {
     progress["input_tokens"] = p.input_tokens;
     progress["output_tokens"] = p.output_tokens;
     progress["cost_usd"] = p.cost_usd;
+    progress["loops"] = run.execution->loop_progress();
   }
   s.progress = std::move(progress);
   if (run.state != RunState::kRunning) {

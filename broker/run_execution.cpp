@@ -98,6 +98,24 @@ void RunExecution::on_item_completed(const std::string& item_id, Value result) {
   drain();
 }
 
+void RunExecution::report_loop(uint64_t node_id, const std::string& step, size_t done,
+                               size_t failed, size_t total) {
+  loops_[node_id] = LoopProgress{step, done, failed, total};
+}
+
+Value RunExecution::loop_progress() const {
+  Value out = Value::array();
+  for (const auto& [id, loop] : loops_) {
+    Value entry;
+    entry["step"] = loop.step;
+    entry["done"] = static_cast<int64_t>(loop.done);
+    entry["failed"] = static_cast<int64_t>(loop.failed);
+    entry["total"] = static_cast<int64_t>(loop.total);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 void RunExecution::count_usage(const Value& result) {
   const Value* usage = result.find("usage");
   if (!usage || !usage->is_object()) return;

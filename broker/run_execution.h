@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,11 @@ class RunExecution {
   // When finished: {success, steps: {name: result}, error?, usage?}.
   const Value& result() const { return result_; }
   const RunProgress& progress() const { return progress_; }
+  // The loops and batches running now: [{step, done, failed, total}] (for progress bars).
+  Value loop_progress() const;
+  // Loops and batches report their counts here as they go.
+  void report_loop(uint64_t node_id, const std::string& step, size_t done, size_t failed, size_t total);
+  void forget_loop(uint64_t node_id) { loops_.erase(node_id); }
   const std::string& run_id() const { return run_id_; }
 
   // For nodes.
@@ -160,6 +166,11 @@ class RunExecution {
   std::deque<std::pair<uint64_t, Value>> completions_;
   std::deque<std::pair<uint64_t, Value>> replayed_;  // leaf id -> memo result, to deliver
   std::vector<uint64_t> waiting_for_capacity_;
+  struct LoopProgress {
+    std::string step;
+    size_t done = 0, failed = 0, total = 0;
+  };
+  std::map<uint64_t, LoopProgress> loops_;  // by node id, in start order
   bool draining_ = false;
   bool finished_ = false;
   Value result_;

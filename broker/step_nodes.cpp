@@ -239,6 +239,8 @@ ParallelNode::ParallelNode(RunExecution& run, Node* parent, std::string path, st
                            const Step& step, const Frame& frame)
     : Node(run, parent, std::move(path), std::move(display)), step_(step), frame_(frame) {}
 
+ParallelNode::~ParallelNode() { run_.forget_loop(id()); }
+
 void ParallelNode::start() {
   auto source = open_source();
   if (!source.ok()) {
@@ -251,6 +253,7 @@ void ParallelNode::start() {
   total_ = source_->total();
   inline_results_ = total_ <= run_.settings().max_inline_items;
   if (inline_results_) results_.assign(total_, Value());
+  run_.report_loop(id(), display(), 0, 0, total_);
   launch();
   finish_if_done();
 }
@@ -315,6 +318,7 @@ void ParallelNode::child_done(Node& child, Value result) {
     }
   }
   if (inline_results_) results_[index] = std::move(value);
+  run_.report_loop(id(), display(), succeeded_ + failed_, failed_, total_);
   active_.erase(it);
   children_.erase(index);  // the child is done; its completion is being handled here
   launch();

@@ -76,6 +76,7 @@ class LeafNode final : public Node {
 
 class ParallelNode : public Node {
  public:
+  ~ParallelNode() override;
   void start() override;
   void child_done(Node& child, Value result) override;
   void capacity_available() override;

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <thread>
 
 #include "cli/cli_context.h"
 #include "cli/pipeline_check.h"
@@ -90,7 +91,19 @@ int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
   submit.inputs = inputs;
   if (!options.workspace_dir.empty()) submit.workspace_dir = absolute_path(options.workspace_dir).string();
   if (!options.output_dir.empty()) submit.output_dir = absolute_path(options.output_dir).string();
+  // A busy broker answers retry_later (back-pressure): wait and ask again, within the silence
+  // timeout, telling the user why we wait.
   auto accepted = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), 15s);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(options.silence_timeout_s);
+  for (auto delay = 200ms; accepted.ok() && accepted->type == MessageType::kClientError &&
+                           accepted->body.get_int("code") == static_cast<int64_t>(ErrorCode::kRetryLater) &&
+                           std::chrono::steady_clock::now() + delay < give_up;
+       delay = std::min<std::chrono::milliseconds>(delay * 2, 5s)) {
+    std::cerr << "pipelinectl: " << accepted->body.get_string("message") << "; retrying in "
+              << delay.count() << " ms\n";
+    std::this_thread::sleep_for(delay);
+    accepted = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), 15s);
+  }
   if (!accepted.ok()) {
     std::cerr << "pipelinectl: submitting to the broker at " << *endpoint << ": "
               << accepted.error().message << "\n";

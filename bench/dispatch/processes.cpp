@@ -65,6 +65,7 @@ ScratchDir::ScratchDir() {
 }
 
 ScratchDir::~ScratchDir() {
+  if (std::getenv("BENCH_KEEP")) return;  // for looking at the logs afterwards
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -421,16 +421,11 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
   ++counters_.dispatched;
 
-  protocol::WorkItem message;
-  message.item_id = item.spec.item_id;
-  message.attempt = item.attempt;
-  message.timeout_ms = item.spec.timeout_ms;
-  message.run_id = item.spec.run_id;
-  message.step_name = item.spec.step_name;
-  message.step_type = item.spec.step_type;
-  message.input = item.spec.input;
-  message.context = item.spec.context;
-  send(worker.identity, MessageType::kWorkItem, protocol::to_body(message));
+  outbox_.push_back(WorkerFrame{
+      worker.identity,
+      protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
+                                 item.spec.run_id, item.spec.step_name, item.spec.step_type,
+                                 item.spec.input, item.spec.context)});
 }
 
 void Dispatcher::pump(TimePoint now) {

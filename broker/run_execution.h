@@ -24,6 +24,7 @@
 
 #include "broker/run_frame.h"
 #include "broker/work_spec.h"
+#include "common/pipeline/template.h"
 #include "common/result.h"
 #include "common/value.h"
 
@@ -144,6 +145,8 @@ class RunExecution {
   // Wakes the nodes waiting for capacity (those that still exist), in the order they asked.
   void capacity_freed();
   const RunSettings& settings() const { return settings_; }
+  // Parsed templates of this run's step options, kept across iterations.
+  pipeline::TemplateCache& templates() { return templates_; }
   const RunPaths& paths() const { return paths_; }
   PipelineContext& context() { return context_; }
   std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
@@ -175,6 +178,7 @@ class RunExecution {
   bool finished_ = false;
   Value result_;
   RunProgress progress_;
+  pipeline::TemplateCache templates_;
 };
 
 }  // namespace pl::broker

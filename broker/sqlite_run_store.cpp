@@ -1,5 +1,6 @@
 // RunStore on SQLite: one connection, prepared statements, a transaction per commit() cycle.
-#include <map>
+#include <functional>
+#include <unordered_map>
 
 #include "broker/run_store.h"
 #include "common/json.h"
@@ -24,13 +25,13 @@ CREATE TABLE IF NOT EXISTS runs (
   error         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
+-- Item ids are "<run id>/<path>", so a run's items are a key range (see run_range): one
+-- b-tree, no second index to maintain on every insert.
 CREATE TABLE IF NOT EXISTS items (
   item_id TEXT PRIMARY KEY,
-  run_id  TEXT NOT NULL,
   success INTEGER NOT NULL,
   result  TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_by_run ON items(run_id);
 CREATE TABLE IF NOT EXISTS dead_letters (
   item_id   TEXT NOT NULL,
   run_id    TEXT NOT NULL,
@@ -45,6 +46,11 @@ CREATE INDEX IF NOT EXISTS dead_letters_by_run ON dead_letters(run_id);
 constexpr const char* kRunColumns =
     "id, pipeline_name, pipeline_path, pipeline_yaml, inputs, workspace_dir, output_dir, state, "
     "created_ms, finished_ms, result, error";
+
+// The key range of a run's items: [run + "/", run + "0"), '0' being the byte after '/'.
+std::pair<std::string, std::string> run_range(const std::string& run_id) {
+  return {run_id + "/", run_id + "0"};
+}
 
 Value parse_or_null(const std::string& text) {
   if (text.empty()) return Value();
@@ -62,8 +68,9 @@ class SqliteRunStore final : public RunStore {
   }
 
   Status put_run(const StoredRun& run) override {
-    auto st = statement("INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
-                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    static const std::string sql = "INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
+                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+    auto st = statement(sql.c_str());
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run.id).bind(2, run.pipeline_name).bind(3, run.pipeline_path);
     (*st)->bind(4, run.pipeline_yaml).bind(5, to_json(run.inputs)).bind(6, run.workspace_dir);
@@ -88,21 +95,21 @@ class SqliteRunStore final : public RunStore {
     return write(**st);
   }
 
-  Status put_item_result(const std::string& run_id, const std::string& item_id,
+  Status put_item_result(const std::string&, const std::string& item_id,
                          const Value& result) override {
-    auto st = statement("INSERT OR REPLACE INTO items (item_id, run_id, success, result) "
-                        "VALUES (?,?,?,?)");
+    auto st = statement("INSERT OR REPLACE INTO items (item_id, success, result) VALUES (?,?,?)");
     if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, item_id).bind(2, run_id);
-    (*st)->bind(3, static_cast<int64_t>(result.get_bool("success") ? 1 : 0));
-    (*st)->bind(4, to_json(result));
+    (*st)->bind(1, item_id);
+    (*st)->bind(2, static_cast<int64_t>(result.get_bool("success") ? 1 : 0));
+    (*st)->bind(3, to_json(result));
     return write(**st);
   }
 
   Status drop_failed_items(const std::string& run_id) override {
-    auto st = statement("DELETE FROM items WHERE run_id=? AND success=0");
+    auto st = statement("DELETE FROM items WHERE item_id >= ? AND item_id < ? AND success=0");
     if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, run_id);
+    const auto [from, to] = run_range(run_id);
+    (*st)->bind(1, from).bind(2, to);
     return write(**st);
   }
 
@@ -122,23 +129,24 @@ class SqliteRunStore final : public RunStore {
   }
 
   Result<std::vector<StoredRun>> unfinished_runs() override {
-    return query_runs("SELECT " + std::string(kRunColumns) +
-                          " FROM runs WHERE state='running' ORDER BY created_ms",
-                      {});
+    static const std::string sql = "SELECT " + std::string(kRunColumns) +
+                                   " FROM runs WHERE state='running' ORDER BY created_ms";
+    return query_runs(sql.c_str(), [](sqlite::Statement&) {});
   }
 
   Result<std::optional<StoredRun>> get_run(const std::string& run_id) override {
-    auto runs = query_runs("SELECT " + std::string(kRunColumns) + " FROM runs WHERE id=?", run_id);
+    static const std::string sql = "SELECT " + std::string(kRunColumns) + " FROM runs WHERE id=?";
+    auto runs = query_runs(sql.c_str(), [&](sqlite::Statement& st) { st.bind(1, run_id); });
     if (!runs.ok()) return std::move(runs).error();
     if (runs->empty()) return std::optional<StoredRun>();
     return std::optional<StoredRun>(std::move(runs->front()));
   }
 
   Result<std::vector<StoredRun>> list_runs(size_t limit) override {
-    auto runs = query_runs("SELECT " + std::string(kRunColumns) +
-                               " FROM runs ORDER BY created_ms DESC LIMIT " + std::to_string(limit),
-                           {});
-    return runs;
+    static const std::string sql =
+        "SELECT " + std::string(kRunColumns) + " FROM runs ORDER BY created_ms DESC LIMIT ?";
+    return query_runs(sql.c_str(),
+                      [&](sqlite::Statement& st) { st.bind(1, static_cast<int64_t>(limit)); });
   }
 
   Result<std::optional<Value>> item_result(const std::string& item_id) override {
@@ -154,9 +162,10 @@ class SqliteRunStore final : public RunStore {
   }
 
   Result<size_t> item_count(const std::string& run_id) override {
-    auto st = statement("SELECT COUNT(*) FROM items WHERE run_id=?");
+    auto st = statement("SELECT COUNT(*) FROM items WHERE item_id >= ? AND item_id < ?");
     if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, run_id);
+    const auto [from, to] = run_range(run_id);
+    (*st)->bind(1, from).bind(2, to);
     auto row = (*st)->step();
     const size_t n = row.ok() && *row ? static_cast<size_t>((*st)->column_int(0)) : 0;
     (*st)->reset();
@@ -166,9 +175,11 @@ class SqliteRunStore final : public RunStore {
 
   Result<std::vector<std::pair<std::string, Value>>> item_results(
       const std::string& run_id) override {
-    auto st = statement("SELECT item_id, result FROM items WHERE run_id=? ORDER BY item_id");
+    auto st = statement("SELECT item_id, result FROM items WHERE item_id >= ? AND item_id < ? "
+                        "ORDER BY item_id");
     if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, run_id);
+    const auto [from, to] = run_range(run_id);
+    (*st)->bind(1, from).bind(2, to);
     std::vector<std::pair<std::string, Value>> out;
     for (;;) {
       auto row = (*st)->step();
@@ -205,8 +216,10 @@ class SqliteRunStore final : public RunStore {
   }
 
  private:
-  // Prepared statements are cached by their SQL text.
-  Result<sqlite::Statement*> statement(const std::string& sql) {
+  // Prepared statements, cached by the address of their SQL text (every caller passes a
+  // string literal or a static string, so the address identifies the statement; no hashing of
+  // SQL on the hot path).
+  Result<sqlite::Statement*> statement(const char* sql) {
     auto it = statements_.find(sql);
     if (it != statements_.end()) return &it->second;
     auto prepared = db_->prepare(sql);
@@ -225,10 +238,11 @@ class SqliteRunStore final : public RunStore {
     return st.run();
   }
 
-  Result<std::vector<StoredRun>> query_runs(const std::string& sql, const std::string& arg) {
+  Result<std::vector<StoredRun>> query_runs(const char* sql,
+                                            const std::function<void(sqlite::Statement&)>& bind) {
     auto st = statement(sql);
     if (!st.ok()) return std::move(st).error();
-    if (sql.find('?') != std::string::npos) (*st)->bind(1, arg);
+    bind(**st);
     std::vector<StoredRun> out;
     for (;;) {
       auto row = (*st)->step();
@@ -257,7 +271,7 @@ class SqliteRunStore final : public RunStore {
   }
 
   std::unique_ptr<sqlite::Database> db_;
-  std::map<std::string, sqlite::Statement> statements_;
+  std::unordered_map<const char*, sqlite::Statement> statements_;
   bool in_transaction_ = false;
 };
 

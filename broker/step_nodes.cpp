@@ -132,7 +132,10 @@ void SequenceNode::advance() {
   }
   Value summary;
   summary["success"] = failure_.empty();
-  summary["steps"] = frame_->results;
+  // The frame is done: its results move to the summary (a loop's break_condition reads them
+  // from there).
+  summary["steps"] = std::move(frame_->results);
+  frame_->results = Value::object();
   if (!failure_.empty()) summary["error"] = failure_;
   finish(std::move(summary));
 }
@@ -201,7 +204,7 @@ LeafNode::~LeafNode() {
 void LeafNode::start() {
   FrameScope frame_scope(frame_);
   OverlayScope scope(work_.extra_scope.is_object() ? work_.extra_scope : Value::object(), frame_scope);
-  auto rendered = pipeline::render_value(work_.input, scope);
+  auto rendered = pipeline::render_value(work_.input(), scope, &run_.templates());
   auto input = rendered.ok() ? bind_step_input(step_, std::move(*rendered), frame_scope, *frame_.context)
                              : Result<Value>(std::move(rendered).error());
   if (!input.ok()) {
@@ -292,6 +295,7 @@ void ParallelNode::child_done(Node& child, Value result) {
   const size_t index = it->second;
   const bool ok = result.get_bool("success");
   const std::string error = result.get_string("error");
+  auto stop = stopping_ ? Result<bool>(false) : should_break(child, result);
   Value value = item_value(index, child, std::move(result));
   if (ok && value.get_bool("success")) {
     ++succeeded_;
@@ -308,7 +312,6 @@ void ParallelNode::child_done(Node& child, Value result) {
     if (settings_.break_on_error) stopping_ = true;
   }
   if (!stopping_) {
-    auto stop = should_break(child);
     if (!stop.ok()) {
       ++failed_;
       first_failure_ = stop.error().message;
@@ -415,10 +418,18 @@ Value ForLoopNode::item_value(size_t index, Node&, Value result) {
   return iteration;
 }
 
-Result<bool> ForLoopNode::should_break(Node& child) {
+Result<bool> ForLoopNode::should_break(Node& child, const Value& result) {
   const Value* condition = step_.options.find("break_condition");
   if (!condition) return false;
-  FrameScope scope(static_cast<SequenceNode&>(child).frame());
+  // The iteration's frame gave its results to `result`; look at them with its loop variables.
+  const Frame& done = static_cast<SequenceNode&>(child).frame();
+  Frame view;
+  view.outer = done.outer;
+  view.context = done.context;
+  view.loop = done.loop;
+  view.local_state = done.local_state;
+  if (const Value* steps = result.find("steps")) view.results = *steps;
+  FrameScope scope(view);
   auto holds = pipeline::evaluate_condition(*condition, scope);
   if (!holds.ok()) return holds.error().with_context(at_step(step_, "break_condition"));
   return *holds;
@@ -484,7 +495,7 @@ std::unique_ptr<Node> FanOutNode::make_child(size_t index, size_t, Value task) {
   }
   input["claude_options"] = merged_object(step_.options.find("claude_options"), task.find("claude_options"));
   input["task_id"] = id;
-  work.input = std::move(input);
+  work.owned_input = std::move(input);
   if (const Value* batch = step_.options.find("batch_config")) {
     if (const Value* per_task = batch->find("timeout_per_task"); per_task && per_task->is_int()) {
       work.timeout_ms = per_task->as_int();
@@ -762,8 +773,8 @@ std::unique_ptr<Node> make_step_node(RunExecution& run, Node* parent, std::strin
     default:
       return std::make_unique<LeafNode>(
           run, parent, std::move(path), std::move(display), step, frame,
-          LeafWork{std::string(pipeline::step_type_name(step.type)), step.options, std::nullopt,
-                   Value()});
+          LeafWork{std::string(pipeline::step_type_name(step.type)), &step.options, Value(),
+                   std::nullopt, Value()});
   }
 }
 

@@ -52,9 +52,14 @@ class SequenceNode final : public Node {
 // What a leaf runs: a step type and an input template bound when the leaf starts.
 struct LeafWork {
   std::string step_type;  // canonical ("echo", "claude", ...)
-  Value input;            // unrendered
+  // The unrendered input: borrowed (the step's own options, which live as long as the run and
+  // whose parsed templates the run caches by address), or owned (a batch task's).
+  const Value* borrowed_input = nullptr;
+  Value owned_input;
   std::optional<int64_t> timeout_ms;
   Value extra_scope;      // an object whose members are visible to the template ({task: ...})
+
+  const Value& input() const { return borrowed_input ? *borrowed_input : owned_input; }
 };
 
 class LeafNode final : public Node {
@@ -95,9 +100,10 @@ class ParallelNode : public Node {
   virtual std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) = 0;
   // The element's entry in the step result's `items`.
   virtual Value item_value(size_t index, Node& child, Value result) = 0;
-  // After an element finished: whether to stop launching (break_condition).
-  virtual Result<bool> should_break(Node& child) {
+  // After an element finished with `result`: whether to stop launching (break_condition).
+  virtual Result<bool> should_break(Node& child, const Value& result) {
     (void)child;
+    (void)result;
     return false;
   }
   // Adds kind-specific fields to the finished step result (consolidated text, ...).
@@ -135,7 +141,7 @@ class ForLoopNode final : public ParallelNode {
   Settings settings() override;
   std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) override;
   Value item_value(size_t index, Node& child, Value result) override;
-  Result<bool> should_break(Node& child) override;
+  Result<bool> should_break(Node& child, const Value& result) override;
 
   std::string iterator_;
 };

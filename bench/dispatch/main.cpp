@@ -149,25 +149,33 @@ class Tree {
   }
   pid_t broker_pid() const { return broker_pid_; }
 
-  // Submits and waits for the final status; returns it.
+  // Submits and waits for the final status; returns it. Uses its own socket, so that another
+  // thread may ask for status meanwhile (ZeroMQ sockets belong to one thread).
   Value run(const fs::path& pipeline) {
+    net::Context context;
+    net::RequestClient client(context, *StatePaths(state_).broker_clients_endpoint());
+    return run_with(client, pipeline);
+  }
+
+ private:
+  Value run_with(net::RequestClient& client, const fs::path& pipeline) {
     protocol::SubmitRun submit;
     submit.pipeline_path = pipeline.string();
     submit.pipeline_yaml = *read_file(pipeline);
     submit.inputs = Value::object();
-    auto accepted = client_->call(protocol::MessageType::kSubmitRun, protocol::to_body(submit), 30s);
+    auto accepted = client.call(protocol::MessageType::kSubmitRun, protocol::to_body(submit), 30s);
     if (!accepted.ok() || accepted->type != protocol::MessageType::kRunAccepted) {
       throw std::runtime_error("submit failed: " + (accepted.ok() ? to_json(accepted->body) : accepted.error().message));
     }
     const std::string run = accepted->body.get_string("run");
     for (;;) {
-      auto status = client_->call(protocol::MessageType::kWatchRun,
-                                  protocol::to_body(protocol::WatchRun{"", run}), 10s);
+      auto status = client.call(protocol::MessageType::kWatchRun,
+                                protocol::to_body(protocol::WatchRun{"", run}), 10s);
       if (status.ok()) {
         const std::string state = status->body.get_string("state");
         if (state != "running") return status->body;
       }
-      auto pushed = client_->next_push(1s);
+      auto pushed = client.next_push(1s);
       if (pushed.ok() && pushed->has_value() && (*pushed)->body.get_string("state") != "running" &&
           (*pushed)->body.get_string("run") == run) {
         return (*pushed)->body;
@@ -175,7 +183,6 @@ class Tree {
     }
   }
 
- private:
   fs::path state_;
   std::vector<Child> children_;
   pid_t broker_pid_ = -1;
@@ -330,6 +337,10 @@ void redelivery(const Options& o) {
   for (const auto& [item, t0] : kills) {
     auto it = started.find(item);
     if (it != started.end()) redelivered.record((it->second - t0) * 1000);
+    if (std::getenv("BENCH_VERBOSE")) {
+      std::fprintf(stderr, "kill %s at %lld: started %lld\n", item.c_str(), static_cast<long long>(t0),
+                   static_cast<long long>(it != started.end() ? it->second : -1));
+    }
   }
   std::printf("\n== redelivery after SIGKILL of the worker holding an item (%zu rounds, supervised)\n\n",
               static_cast<size_t>(redelivered.count()));

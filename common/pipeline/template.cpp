@@ -34,23 +34,32 @@ size_t find_close(std::string_view text, size_t from) {
   return std::string_view::npos;
 }
 
-Result<Value> render_at(const Value& v, const Scope& scope, const std::string& path) {
+// The path of a failing string is built on the way out of the recursion, only on error.
+Error at_path(Error error, const std::string& segment) {
+  const std::string prefix = "at \"";
+  if (error.message.rfind(prefix, 0) == 0) {
+    error.message.insert(prefix.size(), segment + ".");
+  } else {
+    error.message = prefix + segment + "\": " + error.message;
+  }
+  return error;
+}
+
+Result<Value> render_at(const Value& v, const Scope& scope, TemplateCache* cache) {
   switch (v.kind()) {
     case Value::Kind::kString: {
       if (!has_template(v.as_string())) return v;
-      auto rendered = render_template(v.as_string(), scope);
-      if (!rendered.ok() && !path.empty()) {
-        return Error{rendered.error().code, "at \"" + path + "\": " + rendered.error().message};
-      }
-      return rendered;
+      if (!cache) return render_template(v.as_string(), scope);
+      auto parsed = cache->get(v.as_string());
+      if (!parsed.ok()) return std::move(parsed).error();
+      return (*parsed)->render(scope);
     }
     case Value::Kind::kArray: {
       Value::Array out;
       out.reserve(v.size());
       for (size_t i = 0; i < v.size(); ++i) {
-        auto r = render_at(v.as_array()[i], scope,
-                           path.empty() ? std::to_string(i) : path + "." + std::to_string(i));
-        if (!r.ok()) return r;
+        auto r = render_at(v.as_array()[i], scope, cache);
+        if (!r.ok()) return at_path(std::move(r).error(), std::to_string(i));
         out.push_back(std::move(*r));
       }
       return Value(std::move(out));
@@ -58,9 +67,9 @@ Result<Value> render_at(const Value& v, const Scope& scope, const std::string& p
     case Value::Kind::kObject: {
       Value::Object out;
       for (const auto& [key, member] : v.as_object()) {
-        auto r = render_at(member, scope, path.empty() ? key : path + "." + key);
-        if (!r.ok()) return r;
-        out.emplace(key, std::move(*r));
+        auto r = render_at(member, scope, cache);
+        if (!r.ok()) return at_path(std::move(r).error(), key);
+        out.emplace_hint(out.end(), key, std::move(*r));
       }
       return Value(std::move(out));
     }
@@ -141,8 +150,20 @@ Result<Value> render_template(std::string_view text, const Scope& scope) {
   return t->render(scope);
 }
 
-Result<Value> render_value(const Value& v, const Scope& scope) {
-  return detail::no_throw("rendering", [&]() { return render_at(v, scope, ""); });
+Result<Value> render_value(const Value& v, const Scope& scope, TemplateCache* cache) {
+  return detail::no_throw("rendering", [&]() { return render_at(v, scope, cache); });
+}
+
+Result<const Template*> TemplateCache::get(const std::string& text) {
+  auto it = entries_.find(&text);
+  if (it != entries_.end() && it->second.text == text) return &it->second.parsed;
+  auto parsed = Template::parse(text);
+  if (!parsed.ok()) return std::move(parsed).error();
+  if (entries_.size() >= max_entries_) entries_.clear();
+  Entry& entry = entries_[&text];
+  entry.text = text;
+  entry.parsed = std::move(*parsed);
+  return &entry.parsed;
 }
 
 }  // namespace pl::pipeline

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,12 +51,33 @@ class Template {
   bool single_ = false;
 };
 
+// Parsed templates kept across renders of the same strings (a loop body renders the same step
+// options once per iteration). Keyed by the address of the string inside a Value that outlives
+// the cache's use, and checked against the text, so a reused address never returns a stale
+// template. Bounded: beyond `max_entries` it starts afresh. Not thread-safe.
+class TemplateCache {
+ public:
+  explicit TemplateCache(size_t max_entries = 4096) : max_entries_(max_entries) {}
+  // The parsed form of `text`, which lives at `text`'s address.
+  Result<const Template*> get(const std::string& text);
+
+ private:
+  struct Entry {
+    std::string text;
+    Template parsed;
+  };
+  size_t max_entries_;
+  std::unordered_map<const std::string*, Entry> entries_;
+};
+
 // Template::parse then render.
 [[nodiscard]] Result<Value> render_template(std::string_view text, const Scope& scope);
 
 // Renders every string inside `v` (list elements and map values, deeply); map keys are not
-// rendered. Errors name the path of the string that failed: `at "args.path": ...`.
-[[nodiscard]] Result<Value> render_value(const Value& v, const Scope& scope);
+// rendered. Errors name the path of the string that failed: `at "args.path": ...`. With a
+// cache, templates are parsed once per string.
+[[nodiscard]] Result<Value> render_value(const Value& v, const Scope& scope,
+                                         TemplateCache* cache = nullptr);
 
 // How a value reads inside text: strings raw, everything else compact JSON.
 std::string template_text(const Value& v);

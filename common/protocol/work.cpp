@@ -1,8 +1,54 @@
 #include "common/protocol/work.h"
 
 #include "common/protocol/body_reader.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/msgpack_value.h"
 
 namespace pl::protocol {
+
+namespace {
+
+void pack_string(msgpack::packer<StringSink>& packer, std::string_view s) {
+  packer.pack_str(static_cast<uint32_t>(s.size()));
+  packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+}  // namespace
+
+std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
+                             std::string_view run_id, std::string_view step_name,
+                             std::string_view step_type, const Value& input, const Value& context) {
+  std::string out;
+  out.reserve(256);
+  StringSink sink{&out};
+  msgpack::packer<StringSink> packer(sink);
+  packer.pack_array(3);
+  packer.pack_uint32(kProtocolVersion);
+  packer.pack_uint16(static_cast<uint16_t>(MessageType::kWorkItem));
+  // Keys in the order a sorted Value object would have them, like to_body(WorkItem).
+  packer.pack_map(8);
+  pack_string(packer, "attempt");
+  packer.pack_int64(attempt);
+  pack_string(packer, "context");
+  if (context.is_null()) {
+    packer.pack_map(0);
+  } else {
+    pack_value(packer, context);
+  }
+  pack_string(packer, "id");
+  pack_string(packer, item_id);
+  pack_string(packer, "input");
+  pack_value(packer, input);
+  pack_string(packer, "run");
+  pack_string(packer, run_id);
+  pack_string(packer, "step");
+  pack_string(packer, step_name);
+  pack_string(packer, "timeout_ms");
+  packer.pack_int64(timeout_ms);
+  pack_string(packer, "type");
+  pack_string(packer, step_type);
+  return out;
+}
 
 Value to_body(const WorkerHello& m) {
   Value v;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "common/value.h"
@@ -66,6 +67,13 @@ struct CancelItem {
   uint32_t attempt = 1;
   std::string reason;
 };
+
+// A complete kWorkItem envelope, packed straight from its parts: the dispatcher's hot path, which
+// would otherwise copy the input and context into a WorkItem and then into a Value. Decodes
+// exactly like encode(kWorkItem, to_body(WorkItem{...})).
+std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
+                             std::string_view run_id, std::string_view step_name,
+                             std::string_view step_type, const Value& input, const Value& context);
 
 Value to_body(const WorkerHello& m);
 Value to_body(const Welcome& m);

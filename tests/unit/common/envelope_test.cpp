@@ -153,6 +153,15 @@ TEST(WorkProtocol, MissingFieldIsAnError) {
   EXPECT_FALSE(work_result_from(body).ok());
 }
 
+TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
+  Value context;
+  context["workspace_dir"] = "/w";
+  WorkItem item{"item", 3, 5000, "run", "loop[2].x", "echo", Value(Value::Object{{"value", Value(1)}}), context};
+  EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
+                             item.step_name, item.step_type, item.input, item.context),
+            encode(MessageType::kWorkItem, to_body(item)));
+}
+
 TEST(WorkProtocol, ItemRoundTrips) {
   WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value()};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);

@@ -1,0 +1,151 @@
+// The RunStore contract, checked against both implementations.
+#include "broker/run_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+namespace pl::broker {
+namespace {
+
+struct StoreCase {
+  std::string name;
+  std::function<std::unique_ptr<RunStore>(const std::filesystem::path&)> open;
+};
+
+class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pl-store-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store_ = GetParam().open(dir_ / "broker.db");
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  static StoredRun run(const std::string& id, int64_t created) {
+    StoredRun r;
+    r.id = id;
+    r.pipeline_name = "p";
+    r.pipeline_path = "/p.yaml";
+    r.pipeline_yaml = "workflow: {}";
+    r.inputs = Value::object();
+    r.state = "running";
+    r.created_ms = created;
+    return r;
+  }
+  static Value result(bool success) {
+    Value v;
+    v["success"] = success;
+    return v;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<RunStore> store_;
+};
+
+TEST_P(RunStoreTest, ItemResultsBelongToTheirRunByIdPrefix) {
+  ASSERT_TRUE(store_->put_run(run("run-a", 1)).ok());
+  ASSERT_TRUE(store_->put_run(run("run-a2", 2)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", result(true)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s1.i0.s0", result(false)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a2", "run-a2/s0", result(true)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  EXPECT_EQ(*store_->item_count("run-a"), 2u);
+  EXPECT_EQ(*store_->item_count("run-a2"), 1u);
+  EXPECT_EQ(store_->item_results("run-a")->size(), 2u);
+  ASSERT_TRUE(store_->item_result("run-a/s0")->has_value());
+  EXPECT_FALSE(store_->item_result("run-a/nope")->has_value());
+}
+
+TEST_P(RunStoreTest, DroppingFailedItemsKeepsSuccessesAndOtherRuns) {
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", result(true)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s1", result(false)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-b", "run-b/s0", result(false)).ok());
+  ASSERT_TRUE(store_->drop_failed_items("run-a").ok());
+  ASSERT_TRUE(store_->commit().ok());
+  EXPECT_TRUE(store_->item_result("run-a/s0")->has_value());
+  EXPECT_FALSE(store_->item_result("run-a/s1")->has_value());
+  EXPECT_TRUE(store_->item_result("run-b/s0")->has_value());
+}
+
+TEST_P(RunStoreTest, RunsAreListedNewestFirstAndUnfinishedOnesFound) {
+  ASSERT_TRUE(store_->put_run(run("run-1", 10)).ok());
+  ASSERT_TRUE(store_->put_run(run("run-2", 20)).ok());
+  ASSERT_TRUE(store_->finish_run("run-1", "succeeded", result(true), "", 30).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  auto list = store_->list_runs(10);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "run-2");
+  auto unfinished = store_->unfinished_runs();
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ((*unfinished)[0].id, "run-2");
+  EXPECT_EQ(store_->list_runs(1)->size(), 1u);
+}
+
+TEST_P(RunStoreTest, ReopenedRunIsRunningAgain) {
+  ASSERT_TRUE(store_->put_run(run("run-1", 10)).ok());
+  ASSERT_TRUE(store_->finish_run("run-1", "failed", result(false), "boom", 30).ok());
+  ASSERT_TRUE(store_->reopen_run("run-1").ok());
+  ASSERT_TRUE(store_->commit().ok());
+  auto got = store_->get_run("run-1");
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->state, "running");
+  EXPECT_EQ((*got)->error, "");
+}
+
+TEST_P(RunStoreTest, DeadLettersAreKeptPerRun) {
+  ASSERT_TRUE(store_->put_dead_letter({"run-1/s0", "run-1", "a", 3, "boom", 5}).ok());
+  ASSERT_TRUE(store_->put_dead_letter({"run-2/s0", "run-2", "b", 1, "bang", 6}).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  auto letters = store_->dead_letters("run-1");
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].error, "boom");
+  EXPECT_EQ((*letters)[0].attempts, 3);
+}
+
+TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
+  char tmpl[] = "/tmp/pl-store-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::filesystem::path db = std::filesystem::path(tmpl) / "broker.db";
+  {
+    auto store = open_sqlite_run_store(db.string());
+    ASSERT_TRUE(store.ok());
+    StoredRun r;
+    r.id = "run-1";
+    r.pipeline_name = "p";
+    r.pipeline_path = "/p.yaml";
+    r.pipeline_yaml = "x";
+    r.inputs = Value::object();
+    r.state = "running";
+    ASSERT_TRUE((*store)->put_run(r).ok());
+    Value v;
+    v["success"] = true;
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", v).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s1", v).ok());  // never committed
+  }
+  auto store = open_sqlite_run_store(db.string());
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->unfinished_runs()->size(), 1u);
+  EXPECT_TRUE((*store)->item_result("run-1/s0")->has_value());
+  EXPECT_FALSE((*store)->item_result("run-1/s1")->has_value());
+  std::filesystem::remove_all(tmpl);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stores, RunStoreTest,
+    ::testing::Values(StoreCase{"memory", [](const std::filesystem::path&) { return make_memory_run_store(); }},
+                      StoreCase{"sqlite",
+                                [](const std::filesystem::path& p) {
+                                  auto s = open_sqlite_run_store(p.string());
+                                  return s.ok() ? std::move(*s) : nullptr;
+                                }}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace pl::broker

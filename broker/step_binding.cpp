@@ -9,6 +9,17 @@ namespace {
 
 using pipeline::StepType;
 
+// A step result's member, or for a batch result (`items` with ids) the item of that id.
+const Value* member_or_item(const Value& v, const std::string& segment) {
+  if (const Value* m = v.find(segment)) return m;
+  if (const Value* items = v.find("items"); items && items->is_array()) {
+    for (const Value& item : items->as_array()) {
+      if (item.is_object() && item.get_string("id") == segment) return &item;
+    }
+  }
+  return nullptr;
+}
+
 // `path` ("a.b.0") inside `v`; nullptr when a segment is missing.
 const Value* walk(const Value& v, std::string_view path) {
   const Value* at = &v;
@@ -18,7 +29,7 @@ const Value* walk(const Value& v, std::string_view path) {
     const std::string segment(path.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos));
     if (segment.empty()) return nullptr;
     if (at->is_object()) {
-      at = at->find(segment);
+      at = member_or_item(*at, segment);
     } else if (at->is_array()) {
       char* end = nullptr;
       const unsigned long index = std::strtoul(segment.c_str(), &end, 10);
@@ -50,6 +61,10 @@ Status bind_previous_responses(Value& input, const FrameScope& scope) {
     if (!extract.empty()) {
       chosen = walk(*result, extract);
       if (!chosen && result->find("data")) chosen = walk(*result->find("data"), extract);
+      // pipeline_ex called a response's text "content" or "result".
+      if (!chosen && (extract == "content" || extract == "result")) {
+        chosen = result->find("text") ? result->find("text") : result->find("data");
+      }
       if (!chosen) {
         return make_error(ErrorCode::kNotFound, "prompt part " + std::to_string(index) +
                                                     ": step \"" + step + "\" has nothing at \"" +

@@ -473,27 +473,46 @@ ParallelNode::Settings FanOutNode::settings() {
   return s;
 }
 
+namespace {
+
+// A prompt as a list of parts: a string becomes one static part.
+Value prompt_parts(const Value& prompt) {
+  if (prompt.is_array()) return prompt;
+  Value parts = Value::array();
+  if (prompt.is_null()) return parts;
+  Value part;
+  part["type"] = "static";
+  part["content"] = prompt;
+  parts.push_back(std::move(part));
+  return parts;
+}
+
+}  // namespace
+
 std::unique_ptr<Node> FanOutNode::make_child(size_t index, size_t, Value task) {
   const std::string id = task.get_string("id", task.get_string("task_id", std::to_string(index)));
   LeafWork work;
   work.step_type = "claude";
   Value input;
-  // A task's file is read with its prompt: the prompt first, then the file's content.
-  if (const Value* file = task.find("file"); file && file->is_string()) {
-    Value parts = Value::array();
-    Value static_part;
-    static_part["type"] = "static";
-    static_part["content"] = task.find("prompt") ? *task.find("prompt") : Value("");
-    parts.push_back(std::move(static_part));
-    Value file_part;
-    file_part["type"] = "file";
-    file_part["path"] = *file;
-    parts.push_back(std::move(file_part));
-    input["prompt"] = std::move(parts);
+  // The step's shared prompt (claude_batch), then the task's, then the task's file.
+  const Value* shared = step_.options.find("prompt");
+  const Value* own = task.find("prompt");
+  const Value* file = task.find("file");
+  if (!shared && !(file && file->is_string())) {
+    input["prompt"] = own ? *own : Value("");
   } else {
-    input["prompt"] = task.find("prompt") ? *task.find("prompt") : Value("");
+    Value parts = shared ? prompt_parts(*shared) : Value::array();
+    for (auto& part : prompt_parts(own ? *own : Value()).as_array()) parts.push_back(std::move(part));
+    if (file && file->is_string()) {
+      Value file_part;
+      file_part["type"] = "file";
+      file_part["path"] = *file;
+      parts.push_back(std::move(file_part));
+    }
+    input["prompt"] = std::move(parts);
   }
   input["claude_options"] = merged_object(step_.options.find("claude_options"), task.find("claude_options"));
+  if (const Value* preset = step_.options.find("preset")) input["preset"] = *preset;
   input["task_id"] = id;
   work.owned_input = std::move(input);
   if (const Value* batch = step_.options.find("batch_config")) {

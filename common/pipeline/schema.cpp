@@ -393,6 +393,8 @@ constexpr KeySpec kClaudeBatchKeys[] = {
     key("tasks_file", K::kString),
     key("batch_config", K::kMap).with(&kBatchConfig),
     key("claude_options", K::kMap).with(&kClaudeOptions),  // for every task that sets none
+    key("prompt", K::kPrompt),                              // put before every task's prompt
+    key("preset", K::kString).one_of(kPresets),
 };
 constexpr KeySpec kClaudeSessionKeys[] = {
     key("prompt", K::kPrompt).required(),

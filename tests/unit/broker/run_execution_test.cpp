@@ -658,5 +658,50 @@ TEST_F(RunExecutionTest, RunResultSumsTheUsageOfItsItems) {
   EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(), 0.5);
 }
 
+TEST_F(RunExecutionTest, BatchTasksGetTheSharedPromptFirst) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: batch
+      type: claude_batch
+      preset: chat
+      prompt: "Answer in one sentence."
+      tasks:
+        - {task_id: a, prompt: "Field: maths"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  const Value& prompt = *sink_.submitted[0].input.find("prompt");
+  ASSERT_TRUE(prompt.is_array());
+  ASSERT_EQ(prompt.size(), 2u);
+  EXPECT_EQ(prompt.as_array()[0].get_string("content"), "Answer in one sentence.");
+  EXPECT_EQ(prompt.as_array()[1].get_string("content"), "Field: maths");
+  EXPECT_EQ(sink_.submitted[0].input.get_string("preset"), "chat");
+}
+
+TEST_F(RunExecutionTest, PreviousResponseCanExtractABatchTaskById) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: fan
+      type: parallel_claude
+      parallel_tasks:
+        - {id: list_files, prompt: "list"}
+        - {id: other, prompt: "other"}
+    - name: report
+      type: claude
+      prompt:
+        - {type: previous_response, step: fan, extract: list_files}
+)");
+  for (size_t i = 0; i < 2; ++i) {
+    Value r;
+    r["success"] = true;
+    r["text"] = "answer " + std::to_string(i);
+    run_->on_item_completed(sink_.submitted[i].item_id, r);
+  }
+  ASSERT_EQ(sink_.submitted.size(), 3u);
+  const Value& part = sink_.submitted[2].input.find("prompt")->as_array()[0];
+  EXPECT_NE(part.get_string("content").find("answer 0"), std::string::npos) << part.get_string("content");
+}
+
 }  // namespace
 }  // namespace pl::broker

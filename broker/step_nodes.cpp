@@ -502,7 +502,8 @@ std::unique_ptr<Node> FanOutNode::make_child(size_t index, size_t, Value task) {
     input["prompt"] = own ? *own : Value("");
   } else {
     Value parts = shared ? prompt_parts(*shared) : Value::array();
-    for (auto& part : prompt_parts(own ? *own : Value()).as_array()) parts.push_back(std::move(part));
+    Value task_parts = prompt_parts(own ? *own : Value());  // a named local: the loop borrows it
+    for (auto& part : task_parts.as_array()) parts.push_back(std::move(part));
     if (file && file->is_string()) {
       Value file_part;
       file_part["type"] = "file";

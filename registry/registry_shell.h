@@ -1,0 +1,70 @@
+// The registry's effects: one poll loop over its ROUTER socket and the signalfd.
+//
+// Each turn of the loop is one group commit: it reads every request already waiting (at most
+// max_batch), opens one transaction, lets the core apply them in arrival order, commits, and only
+// then sends the replies. So a reply that says ok is never sent for a change that is not on disk,
+// and one fsync covers all the requests that arrived together. If the commit fails, every request
+// of the batch is answered with 301 unavailable (the client retries with the same idempotency id)
+// and nothing of the batch is kept.
+//
+// Frames that are not a registry request envelope are counted and logged (rate limited) and get
+// no reply; a request envelope with bad fields gets an error reply. Every maintenance interval the
+// loop forgets old idempotency ids (core). SIGTERM/SIGINT stop the loop after the current batch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/net/bad_frames.h"
+#include "common/net/zmq_socket.h"
+#include "common/protocol/registry.h"
+#include "registry/registry_core.h"
+#include "registry/registry_store.h"
+
+namespace pl::registry {
+
+struct ShellOptions {
+  int max_batch = 1024;
+  Duration maintenance_interval = std::chrono::seconds(60);
+  Duration watchdog_interval{0};  // 0 = no WATCHDOG=1 pings
+};
+
+class RegistryShell {
+ public:
+  // `socket` is a bound ROUTER; everything referenced outlives the shell.
+  RegistryShell(net::Socket& socket, RegistryStore& store, RegistryCore& core, const Clock& clock,
+                int signal_fd, ShellOptions options);
+
+  // Runs until SIGTERM or SIGINT; returns the process exit code (0, or 70 when polling fails).
+  int run();
+
+ private:
+  struct Incoming {
+    std::string peer;
+    protocol::RegistryRequest request;
+  };
+  struct Outgoing {
+    std::string peer;
+    protocol::RegistryReply reply;
+  };
+
+  // Reads up to max_batch messages; bad ones are logged, bad requests answered in `early`.
+  std::vector<Incoming> read_batch(std::vector<Outgoing>& early);
+  // Applies and commits one batch; returns the replies to send.
+  std::vector<Outgoing> apply_batch(std::vector<Incoming> batch);
+  void send(const std::vector<Outgoing>& replies);
+  void maintain();
+
+  net::Socket& socket_;
+  RegistryStore& store_;
+  RegistryCore& core_;
+  const Clock& clock_;
+  int signal_fd_;
+  ShellOptions options_;
+  net::BadFrameLog bad_frames_{"registry socket"};
+  uint64_t unroutable_ = 0;
+};
+
+}  // namespace pl::registry

@@ -74,15 +74,10 @@ std::string content_text(const Value& content) {
 
 // ---- tools -------------------------------------------------------------------------------
 
-int register_tool(RegistryClient& client, const std::string& file, bool replace) {
-  auto definition = load_tool_file(file);
-  if (!definition.ok()) {
-    std::cerr << definition.error().message << "\n";
-    return kExitUsage;
-  }
-  auto revision = client.register_tool(*definition, replace);
+int register_tool(RegistryClient& client, const ToolDefinition& definition, bool replace) {
+  auto revision = client.register_tool(definition, replace);
   if (!revision.ok()) return fail(revision.error());
-  std::cout << "registered tool " << definition->name << " (revision " << *revision << ")\n";
+  std::cout << "registered tool " << definition.name << " (revision " << *revision << ")\n";
   return kExitOk;
 }
 
@@ -229,7 +224,18 @@ void add_registry_commands(CLI::App& app, CliContext& context, int& exit_code) {
   CLI::App* reg = tools->add_subcommand("register", "Register a tool from a YAML or JSON file");
   reg->add_option("file", a->file, "Tool definition file")->required();
   reg->add_flag("--replace", a->replace, "Replace a tool of the same name");
-  reg->callback(with_client(context, exit_code, [a](RegistryClient& c) { return register_tool(c, a->file, a->replace); }));
+  reg->callback([&context, &exit_code, a] {
+    // The file is checked first: a bad file is a usage error whether or not a registry runs.
+    auto definition = load_tool_file(a->file);
+    if (!definition.ok()) {
+      std::cerr << definition.error().message << "\n";
+      exit_code = kExitUsage;
+      return;
+    }
+    with_client(context, exit_code, [a, d = std::move(*definition)](RegistryClient& c) {
+      return register_tool(c, d, a->replace);
+    })();
+  });
   CLI::App* tlist = tools->add_subcommand("list", "List registered tools");
   tlist->add_flag("--json", a->json, "Print JSON");
   tlist->callback(with_client(context, exit_code, [a](RegistryClient& c) { return list_tools(c, a->json); }));

@@ -43,9 +43,8 @@ struct SessionRecord {
 struct TurnRecord {
   int64_t index = 0;  // 1-based
   int64_t time_ms = 0;
-  Value messages;     // a list of session messages (session.h shape)
-  TokenUsage usage;   // the sum over the messages
-  int64_t bytes = 0;  // the size of `messages` as JSON
+  std::string messages;  // the list of session messages (session.h shape) as JSON text
+  TokenUsage usage;      // the sum over the messages
 };
 
 // A mutation already applied, remembered under its idempotency id with the reply it got.

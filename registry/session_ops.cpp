@@ -90,7 +90,7 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
   auto turns = c.store.turns(*name, after);
   if (!turns.ok()) return std::move(turns).error();
   int64_t bytes = 0;
-  for (const auto& t : *turns) bytes += t.bytes;
+  for (const auto& t : *turns) bytes += static_cast<int64_t>(t.messages.size());
   if (bytes > c.limits.max_reply_bytes) {
     return make_error(ErrorCode::kTooLarge,
                       "session \"" + *name + "\": " + std::to_string(turns->size()) + " turns are " +
@@ -99,11 +99,16 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
   }
   Value v = session_value(s);
   Value list = Value::array();
-  for (auto& t : *turns) {
+  for (const auto& t : *turns) {
+    auto messages = parse_json(t.messages);
+    if (!messages.ok()) {
+      return make_error(ErrorCode::kIo, "registry.db holds a damaged turn " + std::to_string(t.index) +
+                                            " of session \"" + *name + "\": " + messages.error().message);
+    }
     Value turn;
     turn["index"] = t.index;
     turn["time_ms"] = t.time_ms;
-    turn["messages"] = std::move(t.messages);
+    turn["messages"] = std::move(*messages);
     list.push_back(std::move(turn));
   }
   v["turns"] = std::move(list);
@@ -147,15 +152,15 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
   }
   TurnRecord turn;
   turn.time_ms = c.now_ms;
-  turn.messages = Value::array();
+  Value list = Value::array();
   for (auto& m : *messages) {
     if (m.time_ms == 0) m.time_ms = c.now_ms;
     if (m.usage) turn.usage += *m.usage;
-    turn.messages.push_back(to_value(m));
+    list.push_back(to_value(m));
   }
-  turn.bytes = static_cast<int64_t>(to_json(turn.messages).size());
-  if (turn.bytes > c.limits.max_turn_bytes) {
-    return make_error(ErrorCode::kTooLarge, "the turn is " + std::to_string(turn.bytes) +
+  turn.messages = to_json(list);
+  if (static_cast<int64_t>(turn.messages.size()) > c.limits.max_turn_bytes) {
+    return make_error(ErrorCode::kTooLarge, "the turn is " + std::to_string(turn.messages.size()) +
                                                 " bytes, over the limit of " +
                                                 std::to_string(c.limits.max_turn_bytes));
   }

@@ -274,14 +274,7 @@ Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int
     auto row = s.step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) return out;
-    const std::string text = s.text(2);
-    auto messages = parse_stored(text, "turn");
-    if (!messages.ok()) {
-      s.reset();
-      return std::move(messages).error();
-    }
-    out.push_back(TurnRecord{s.integer(0), s.integer(1), std::move(*messages),
-                             TokenUsage{s.integer(3), s.integer(4)}, static_cast<int64_t>(text.size())});
+    out.push_back(TurnRecord{s.integer(0), s.integer(1), s.text(2), TokenUsage{s.integer(3), s.integer(4)}});
   }
 }
 
@@ -289,7 +282,7 @@ Status SqliteStore::add_turn(std::string_view session, const TurnRecord& t) {
   return q_->add_turn.bind(1, session)
       .bind(2, t.index)
       .bind(3, t.time_ms)
-      .bind(4, to_json(t.messages))
+      .bind(4, t.messages)
       .bind(5, t.usage.input_tokens)
       .bind(6, t.usage.output_tokens)
       .run();

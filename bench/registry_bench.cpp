@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
                                        pl::TokenUsage{10, 20}, 0};
       for (int64_t version = 0; !stop; ++version) {
         const auto t0 = Clock::now();
-        auto v = client.append_turn({session, version, {message}, 0, false, ""});
+        auto v = client.append_turn({session, version, {message}, 0, false, "", ""});
         const auto t1 = Clock::now();
         if (!v.ok()) {
           errors[c] = v.error().message;

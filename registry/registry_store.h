@@ -45,6 +45,7 @@ struct TurnRecord {
   int64_t time_ms = 0;
   std::string messages;  // the list of session messages (session.h shape) as JSON text
   TokenUsage usage;      // the sum over the messages
+  std::string origin;    // who appended it (a work item id), "" when not said
 };
 
 // A mutation already applied, remembered under its idempotency id with the reply it got.

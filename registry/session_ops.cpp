@@ -8,6 +8,8 @@
 namespace pl::registry::ops {
 namespace {
 
+constexpr size_t kMaxOrigin = 200;
+
 Error no_session(const std::string& name) {
   return make_error(ErrorCode::kNotFound, "no session \"" + name + "\"");
 }
@@ -108,6 +110,7 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
     Value turn;
     turn["index"] = t.index;
     turn["time_ms"] = t.time_ms;
+    if (!t.origin.empty()) turn["origin"] = t.origin;
     turn["messages"] = std::move(*messages);
     list.push_back(std::move(turn));
   }
@@ -141,7 +144,12 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
   const Value messages_arg = r.value("messages");
   const int64_t max_turns = r.optional_integer("max_turns", 0);
   const bool create = r.optional_boolean("create", false);
+  std::string origin = r.optional_string("origin");
   if (!r.ok()) return r.status().error();
+  if (origin.size() > kMaxOrigin) {
+    return make_error(ErrorCode::kInvalidInput, "session.append: field \"origin\" is longer than " +
+                                                    std::to_string(kMaxOrigin) + " bytes");
+  }
   if (auto st = check_non_negative(kOp, "expected_version", expected); !st.ok()) return st.error();
   if (auto st = check_non_negative(kOp, "max_turns", max_turns); !st.ok()) return st.error();
 
@@ -152,6 +160,7 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
   }
   TurnRecord turn;
   turn.time_ms = c.now_ms;
+  turn.origin = std::move(origin);
   Value list = Value::array();
   for (auto& m : *messages) {
     if (m.time_ms == 0) m.time_ms = c.now_ms;

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS sessions(
   input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS turns(
   session TEXT NOT NULL, idx INTEGER NOT NULL, time_ms INTEGER NOT NULL, messages TEXT NOT NULL,
-  input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, UNIQUE(session, idx));
+  input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, origin TEXT NOT NULL,
+  UNIQUE(session, idx));
 CREATE TABLE IF NOT EXISTS applied(
   seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, op TEXT NOT NULL, reply TEXT NOT NULL,
   time_ms INTEGER NOT NULL);
@@ -121,11 +122,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
       {&q->remove_session, "DELETE FROM sessions WHERE name=?1"},
       {&q->remove_session_turns, "DELETE FROM turns WHERE session=?1"},
       {&q->get_turns,
-       "SELECT idx, time_ms, messages, input_tokens, output_tokens FROM turns WHERE session=?1 AND "
+       "SELECT idx, time_ms, messages, input_tokens, output_tokens, origin FROM turns WHERE session=?1 AND "
        "idx>?2 ORDER BY idx"},
       {&q->add_turn,
-       "INSERT INTO turns(session, idx, time_ms, messages, input_tokens, output_tokens) "
-       "VALUES(?1,?2,?3,?4,?5,?6)"},
+       "INSERT INTO turns(session, idx, time_ms, messages, input_tokens, output_tokens, origin) "
+       "VALUES(?1,?2,?3,?4,?5,?6,?7)"},
       {&q->remove_turns_after, "DELETE FROM turns WHERE session=?1 AND idx>?2"},
       {&q->get_applied, "SELECT op, reply, time_ms FROM applied WHERE id=?1"},
       {&q->put_applied, "INSERT INTO applied(id, op, reply, time_ms) VALUES(?1,?2,?3,?4)"},
@@ -274,7 +275,8 @@ Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int
     auto row = s.step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) return out;
-    out.push_back(TurnRecord{s.integer(0), s.integer(1), s.text(2), TokenUsage{s.integer(3), s.integer(4)}});
+    out.push_back(
+        TurnRecord{s.integer(0), s.integer(1), s.text(2), TokenUsage{s.integer(3), s.integer(4)}, s.text(5)});
   }
 }
 
@@ -285,6 +287,7 @@ Status SqliteStore::add_turn(std::string_view session, const TurnRecord& t) {
       .bind(4, t.messages)
       .bind(5, t.usage.input_tokens)
       .bind(6, t.usage.output_tokens)
+      .bind(7, t.origin)
       .run();
 }
 

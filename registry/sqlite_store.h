@@ -8,7 +8,7 @@
 //
 // Schema (user_version 1): tools(name, definition JSON, revision, created_ms, updated_ms),
 // sessions(name, version, max_turns, created_ms, updated_ms, input_tokens, output_tokens),
-// turns(session, idx, time_ms, messages JSON, input_tokens, output_tokens),
+// turns(session, idx, time_ms, messages JSON, input_tokens, output_tokens, origin),
 // applied(seq, id, op, reply JSON, time_ms). All statements are prepared at open; values are
 // bound, never spliced into SQL. Not thread-safe.
 #pragma once

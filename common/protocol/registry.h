@@ -32,7 +32,8 @@ enum class RegistryOp : uint8_t {
   kSessionCreate,    // {name, max_turns?, exist_ok?} -> session header
   kSessionGet,       // {name, last_turns?} -> session header + {turns: [...]}
   kSessionList,      // {limit?} -> {sessions: [header], truncated}
-  kSessionAppend,    // {name, expected_version, messages, max_turns?, create?} -> {name, version}
+  kSessionAppend,    // {name, expected_version, messages, max_turns?, create?, origin?}
+                     //   -> {name, version}
   kSessionTruncate,  // {name, keep_turns, expected_version?} -> {name, version}
   kSessionDelete,    // {name} -> {name, deleted: true}
 };

@@ -238,6 +238,7 @@ Result<int64_t> RegistryClient::append_turn(const TurnAppend& turn) {
   args["messages"] = std::move(messages);
   if (turn.max_turns > 0) args["max_turns"] = turn.max_turns;
   if (turn.create) args["create"] = true;
+  if (!turn.origin.empty()) args["origin"] = turn.origin;
   auto r = call(RegistryOp::kSessionAppend, std::move(args), turn.id);
   if (!r.ok()) return std::move(r).error();
   return r->get_int("version");

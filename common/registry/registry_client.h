@@ -66,6 +66,7 @@ struct TurnAppend {
   std::vector<SessionMessage> messages;
   int64_t max_turns = 0;  // 0 = only the session's own limit applies
   bool create = false;    // create the session when it does not exist (expected_version 0)
+  std::string origin;     // stored with the turn: who appended it (e.g. the work item id)
   std::string id;         // idempotency id; "" = a fresh one for this call
 };
 

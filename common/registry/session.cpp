@@ -95,6 +95,7 @@ Value to_value(const SessionTurn& t) {
   Value v;
   v["index"] = t.index;
   v["time_ms"] = t.time_ms;
+  if (!t.origin.empty()) v["origin"] = t.origin;
   Value messages = Value::array();
   for (const auto& m : t.messages) messages.push_back(to_value(m));
   v["messages"] = std::move(messages);
@@ -138,6 +139,7 @@ Result<SessionTurn> session_turn_from(const Value& v) {
   SessionTurn t;
   t.index = r.integer("index");
   t.time_ms = r.optional_integer("time_ms", 0);
+  t.origin = r.optional_string("origin");
   const Value messages = r.value("messages");
   if (!r.ok()) return r.status().error();
   auto list = session_messages_from(messages, "turn.messages");

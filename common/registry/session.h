@@ -7,7 +7,7 @@
 // Value shapes (on the wire, in exports):
 //   message: {role: user|assistant|system|tool, content: string | [blocks] | {..},
 //             usage?: {input_tokens, output_tokens}, time_ms}
-//   turn:    {index (1-based), time_ms, messages: [message]}
+//   turn:    {index (1-based), time_ms, origin?, messages: [message]}
 //   info:    {name, version, max_turns? (absent = no limit), created_ms, updated_ms,
 //             usage: {input_tokens, output_tokens}}
 //   session: info + {turns: [turn]}  (all turns, or the last N asked for)
@@ -46,6 +46,7 @@ struct SessionMessage {
 struct SessionTurn {
   int64_t index = 0;  // 1-based position; the session's version after this turn was added
   int64_t time_ms = 0;
+  std::string origin;  // who appended it, as the append said (a work item id); may be ""
   std::vector<SessionMessage> messages;
 
   TokenUsage usage() const;

@@ -82,7 +82,7 @@ TEST_F(RegistryCli, SessionsAreListedShownExportedAndDeleted) {
   ASSERT_TRUE(client.create_session("chat", 10).ok());
   SessionMessage q{"user", Value("What is 2+2?"), {}, 0};
   SessionMessage a{"assistant", Value("4"), TokenUsage{12, 1}, 0};
-  ASSERT_TRUE(client.append_turn({"chat", 0, {q, a}, 0, false, ""}).ok());
+  ASSERT_TRUE(client.append_turn({"chat", 0, {q, a}, 0, false, "", ""}).ok());
 
   auto list = ctl({"sessions", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;

@@ -49,7 +49,7 @@ TEST_F(RegistryDurability, AcknowledgedAppendsSurviveSigkillDuringConcurrentAppe
       RegistryClient client(registry_.client_options());
       const std::string session = "client-" + std::to_string(c);
       for (int i = 0; i < kAppendsPerClient; ++i) {
-        TurnAppend turn{session, i, {user(session + "/" + std::to_string(i))}, 0, false, ""};
+        TurnAppend turn{session, i, {user(session + "/" + std::to_string(i))}, 0, false, "", ""};
         auto version = client.append_turn(turn);
         if (!version.ok() || *version != i + 1) {
           std::lock_guard lock(mutex);
@@ -90,7 +90,7 @@ TEST_F(RegistryDurability, AcknowledgedAppendsSurviveSigkillDuringConcurrentAppe
 TEST_F(RegistryDurability, ARetryAfterACrashIsRecognisedByItsId) {
   RegistryClient client(registry_.client_options());
   ASSERT_TRUE(client.create_session("chat").ok());
-  TurnAppend turn{"chat", 0, {user("only once")}, 0, false, "append-1"};
+  TurnAppend turn{"chat", 0, {user("only once")}, 0, false, "", "append-1"};
   auto first = client.append_turn(turn);
   ASSERT_TRUE(first.ok()) << first.error().message;
   registry_.kill9();
@@ -119,7 +119,7 @@ TEST_F(RegistryDurability, WritersOnOneSessionSeeConflictsAndLoseNoTurn) {
           return;
         }
         auto v = client.append_turn(
-            {"shared", s->info.version, {user("w" + std::to_string(w) + "/" + std::to_string(i))}, 0, false, ""});
+            {"shared", s->info.version, {user("w" + std::to_string(w) + "/" + std::to_string(i))}, 0, false, "", ""});
         if (v.ok()) {
           ++i;
         } else if (v.error().code == ErrorCode::kConflict) {
@@ -141,7 +141,7 @@ TEST_F(RegistryDurability, WritersOnOneSessionSeeConflictsAndLoseNoTurn) {
   EXPECT_EQ(seen.size(), static_cast<size_t>(kWriters * kTurnsEach));
   for (const auto& [text, count] : seen) EXPECT_EQ(count, 1) << text;
   // The conflict message names both versions.
-  auto stale = setup.append_turn({"shared", 0, {user("late")}, 0, false, ""});
+  auto stale = setup.append_turn({"shared", 0, {user("late")}, 0, false, "", ""});
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
   EXPECT_NE(stale.error().message.find("is at version " + std::to_string(kWriters * kTurnsEach) + ", expected 0"),

@@ -198,6 +198,17 @@ TEST_P(RegistryCoreTest, AMutationWithoutAnIdempotencyIdIsRefused) {
   EXPECT_NE(r.message.find("idempotency id"), std::string::npos);
 }
 
+TEST_P(RegistryCoreTest, TurnsRememberWhoAppendedThem) {
+  Value extra;
+  extra["create"] = true;
+  extra["origin"] = "run-1/item-7";
+  ASSERT_TRUE(append("chat", 0, {message("user", "q"), message("assistant", "a")}, extra).ok);
+  const Value& turn = get("chat").find("turns")->as_array().at(0);
+  EXPECT_EQ(turn.get_string("origin"), "run-1/item-7");
+  extra["origin"] = std::string(300, 'x');
+  EXPECT_EQ(append("chat", 1, {message("user", "q")}, extra).code, ErrorCode::kInvalidInput);
+}
+
 TEST_P(RegistryCoreTest, GetReturnsOnlyTheLastTurnsWhenAsked) {
   ASSERT_TRUE(create("chat").ok);
   for (int64_t v = 0; v < 5; ++v) ASSERT_TRUE(append("chat", v, {message("user", std::to_string(v))}).ok);

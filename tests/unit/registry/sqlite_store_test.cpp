@@ -25,7 +25,7 @@ TEST(SqliteStore, CommittedBatchesSurviveReopening) {
     auto store = open_store(path);
     ASSERT_TRUE(store->begin().ok());
     ASSERT_TRUE(store->put_session(session("kept", 1)).ok());
-    ASSERT_TRUE(store->add_turn("kept", TurnRecord{1, 5, R"(["hello"])", {}}).ok());
+    ASSERT_TRUE(store->add_turn("kept", TurnRecord{1, 5, R"(["hello"])", {}, "item-1"}).ok());
     ASSERT_TRUE(store->commit().ok());
     ASSERT_TRUE(store->begin().ok());
     ASSERT_TRUE(store->put_session(session("dropped", 1)).ok());
@@ -40,6 +40,7 @@ TEST(SqliteStore, CommittedBatchesSurviveReopening) {
   ASSERT_TRUE(turns.ok());
   ASSERT_EQ(turns->size(), 1u);
   EXPECT_EQ((*turns)[0].messages, R"(["hello"])");
+  EXPECT_EQ((*turns)[0].origin, "item-1");
   EXPECT_FALSE(store->session("dropped")->has_value());
   ASSERT_TRUE(store->commit().ok());
 }

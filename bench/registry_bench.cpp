@@ -42,6 +42,7 @@ struct Options {
   std::string synchronous = "full";
   int max_batch = 1024;
   int payload = 200;
+  int page_size = 4096;
   std::string registry;
   std::string endpoint;  // an already running registry (for profiling it); "" = start one
 };
@@ -50,7 +51,7 @@ pid_t start_registry(const Options& o, const fs::path& dir) {
   const fs::path config = dir / "bench.yaml";
   std::ofstream(config) << "supervisor:\n  state_dir: " << (dir / "state").string() << "\n"
                         << "registry:\n  synchronous: " << o.synchronous << "\n  max_batch: " << o.max_batch
-                        << "\n";
+                        << "\n  page_size: " << o.page_size << "\n";
   std::vector<std::string> args{o.registry, "--config", config.string()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds)->check(CLI::Range(1, 3600));
   app.add_option("--synchronous", o.synchronous)->check(CLI::IsMember({"full", "normal"}));
   app.add_option("--max-batch", o.max_batch)->check(CLI::Range(1, 65536));
+  app.add_option("--page-size", o.page_size, "SQLite page size of the new registry.db")->check(CLI::Range(512, 65536));
   app.add_option("--payload", o.payload, "Bytes of message content per append")->check(CLI::Range(1, 1 << 20));
   app.add_option("--registry", o.registry, "pipeline-registry binary (default: beside this one)");
   app.add_option("--endpoint", o.endpoint, "Use the registry already running there (e.g. under perf)");

@@ -12,7 +12,7 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     auto doc = load_yaml_file(config_path);
     if (!doc.ok()) return std::move(doc).error();
     SectionReader r(*doc, "/registry",
-                    {"endpoint", "database", "synchronous", "busy_timeout_ms",
+                    {"endpoint", "database", "synchronous", "busy_timeout_ms", "page_size",
                      "wal_autocheckpoint_pages", "max_batch", "maintenance_interval_ms",
                      "max_tool_bytes", "max_turn_bytes", "max_session_turns", "max_reply_bytes",
                      "max_list", "idempotency"});
@@ -23,6 +23,8 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     c.store.busy_timeout_ms = static_cast<int>(r.integer("busy_timeout_ms", 2000, 0, 600'000));
     c.store.wal_autocheckpoint_pages =
         static_cast<int>(r.integer("wal_autocheckpoint_pages", 1000, 0, 1'000'000));
+    c.store.page_size = static_cast<int>(r.integer("page_size", c.store.page_size, 512, 65536));
+    if ((c.store.page_size & (c.store.page_size - 1)) != 0) r.fail("page_size", "must be a power of two");
     c.max_batch = static_cast<int>(r.integer("max_batch", 1024, 1, 65536));
     c.maintenance_interval_ms = r.integer("maintenance_interval_ms", 60'000, 100, 86'400'000);
     RegistryLimits& l = c.limits;

@@ -89,10 +89,11 @@ std::vector<RegistryShell::Incoming> RegistryShell::read_batch(std::vector<Outgo
                          clock_.now());
       continue;
     }
-    auto request = protocol::registry_request_from(message->body);
+    std::string request_id = message->body.get_string("request");
+    auto request = protocol::registry_request_from(std::move(message->body));
     if (!request.ok()) {
       RegistryReply reply = RegistryReply::failure(request.error());
-      reply.request = message->body.get_string("request");
+      reply.request = std::move(request_id);
       early.push_back({std::move(parts[0]), std::move(reply)});
       continue;
     }

@@ -141,7 +141,6 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
   if (!name.ok()) return std::move(name).error();
   protocol::BodyReader r(args, kOp);
   const int64_t expected = r.integer("expected_version");
-  const Value messages_arg = r.value("messages");
   const int64_t max_turns = r.optional_integer("max_turns", 0);
   const bool create = r.optional_boolean("create", false);
   std::string origin = r.optional_string("origin");
@@ -153,7 +152,9 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
   if (auto st = check_non_negative(kOp, "expected_version", expected); !st.ok()) return st.error();
   if (auto st = check_non_negative(kOp, "max_turns", max_turns); !st.ok()) return st.error();
 
-  auto messages = session_messages_from(messages_arg, "messages");
+  const Value* messages_arg = args.find("messages");
+  if (!messages_arg) return make_error(ErrorCode::kInvalidInput, "session.append: field \"messages\" is missing");
+  auto messages = session_messages_from(*messages_arg, "messages");
   if (!messages.ok()) return std::move(messages).error();
   if (messages->empty()) {
     return make_error(ErrorCode::kInvalidInput, "messages: a turn needs at least one message");

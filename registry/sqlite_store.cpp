@@ -68,7 +68,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
        {"PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms),
         std::string("PRAGMA locking_mode=EXCLUSIVE"), "PRAGMA synchronous=" + sync,
         "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages),
-        std::string("PRAGMA foreign_keys=OFF"), std::string("PRAGMA temp_store=MEMORY")}) {
+        std::string("PRAGMA foreign_keys=OFF"), std::string("PRAGMA temp_store=MEMORY"),
+        std::string("PRAGMA cache_size=-32768"),  // 32 MiB of pages: sessions' tails stay cached
+        "PRAGMA page_size=" + std::to_string(options.page_size)}) {
     if (auto st = d.exec(pragma); !st.ok()) return st.error().with_context(path.string());
   }
   auto mode = d.query_text("PRAGMA journal_mode=WAL");

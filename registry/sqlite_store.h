@@ -27,6 +27,7 @@ struct SqliteStoreOptions {
   SyncMode sync = SyncMode::kFull;
   int busy_timeout_ms = 2000;          // how long open() waits for another holder of the lock
   int wal_autocheckpoint_pages = 1000;  // SQLite's default; 0 disables automatic checkpoints
+  int page_size = 4096;                 // for a new database only
 };
 
 class SqliteStore final : public RegistryStore {

@@ -85,13 +85,17 @@ Value to_body(const RegistryRequest& m) {
 }
 
 Result<RegistryRequest> registry_request_from(const Value& body) {
+  return registry_request_from(Value(body));
+}
+
+Result<RegistryRequest> registry_request_from(Value&& body) {
   BodyReader r(body, "registry_request");
   RegistryRequest m;
   m.request = r.optional_string("request");
   m.op = r.string("op");
   m.id = r.optional_string("id");
-  m.args = r.optional_value("args");
   if (!r.ok()) return r.status().error();
+  if (Value* args = body.find("args")) m.args = std::move(*args);
   if (m.args.is_null()) m.args = Value::object();
   if (!m.args.is_object()) {
     return make_error(ErrorCode::kInvalidInput, "registry_request: field \"args\" is a " +

@@ -67,7 +67,9 @@ struct RegistryReply {
 Value to_body(const RegistryRequest& m);
 Value to_body(const RegistryReply& m);
 // Both fail with kInvalidInput naming the bad field ("registry_request: field \"op\" ...").
+// The rvalue form moves the arguments out of `body` instead of copying them.
 Result<RegistryRequest> registry_request_from(const Value& body);
+Result<RegistryRequest> registry_request_from(Value&& body);
 Result<RegistryReply> registry_reply_from(const Value& body);
 
 }  // namespace pl::protocol

@@ -124,9 +124,10 @@ class ToolSteps : public ::testing::Test {
           if (!reply.ok()) return false;
           auto status = protocol::run_status_from(reply->body);
           if (status.ok() && (status->state == "succeeded" || status->state == "failed")) final = *status;
-          return final.has_value();
+          return final.has_value() || broker_->wait(0ms).has_value();
         },
         120s);
+    if (broker_->exited()) return make_error(ErrorCode::kUnavailable, "the broker exited during the run");
     if (!final) return make_error(ErrorCode::kTimeout, "the run did not finish");
     return *final;
   }

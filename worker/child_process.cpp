@@ -115,7 +115,9 @@ void move_fd(int from, int to, int report_fd) {
   ::setrlimit(RLIMIT_CORE, &no_core);
   if (::chdir(p.cwd) != 0) child_fail(p.report_fd);
   // Every other inherited descriptor closes at exec, whoever opened it (another thread included).
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // kernels before 5.11
+  }
   ::execve(p.program, p.argv.data(), p.envp.data());
   child_fail(p.report_fd);
 }

@@ -21,10 +21,13 @@ RegistryShell::RegistryShell(net::Socket& socket, RegistryStore& store, Registry
       core_(core),
       clock_(clock),
       signal_fd_(signal_fd),
-      options_(options) {}
+      options_(options) {
+  if (!store_.commit_is_durable()) syncer_ = std::make_unique<DurabilitySyncer>(store_);
+}
 
 int RegistryShell::run() {
   std::vector<net::PollEntry> entries{{socket_.raw(), -1, false}, {nullptr, signal_fd_, false}};
+  if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
   TimePoint next_maintenance = clock_.now() + options_.maintenance_interval;
   TimePoint next_watchdog = clock_.now();
   const bool watchdog = options_.watchdog_interval.count() > 0;
@@ -40,16 +43,24 @@ int RegistryShell::run() {
       for (int sig : read_signals(signal_fd_)) {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("registry stopping on signal {}", sig);
+          flush_held();
           return 0;
         }
       }
     }
+    if (syncer_ && entries[2].readable && !release_synced()) return 75;
     if (entries[0].readable) {
       // One batch and one commit per turn; poll comes straight back while more are waiting.
       std::vector<Outgoing> early;
       std::vector<Incoming> batch = read_batch(early);
       send(early);
-      if (!batch.empty()) send(apply_batch(std::move(batch)));
+      if (!batch.empty()) {
+        const bool mutated = std::any_of(batch.begin(), batch.end(), [](const Incoming& in) {
+          const auto op = protocol::registry_op_from_name(in.request.op);
+          return op && protocol::is_mutation(*op);
+        });
+        acknowledge(apply_batch(std::move(batch)), mutated);
+      }
     }
     const TimePoint now = clock_.now();
     if (now >= next_maintenance) {
@@ -137,6 +148,41 @@ void RegistryShell::send(const std::vector<Outgoing>& replies) {
       ++unroutable_;  // the client left or is not reading; it retries if it still cares
     }
   }
+}
+
+void RegistryShell::acknowledge(std::vector<Outgoing> replies, bool mutated) {
+  if (!syncer_ || (!mutated && held_.empty())) {
+    send(replies);
+    return;
+  }
+  held_.push_back({++committed_, std::move(replies)});
+  syncer_->request(committed_);
+}
+
+bool RegistryShell::release_synced() {
+  auto durable = syncer_->durable();
+  if (!durable.ok()) {
+    spdlog::critical("registry: changes cannot be made durable ({}); stopping without "
+                     "acknowledging {} batch(es)",
+                     durable.error().message, held_.size());
+    return false;
+  }
+  while (!held_.empty() && held_.front().generation <= *durable) {
+    send(held_.front().replies);
+    held_.pop_front();
+  }
+  return true;
+}
+
+void RegistryShell::flush_held() {
+  if (held_.empty()) return;
+  if (auto st = store_.sync(); !st.ok()) {
+    spdlog::critical("registry: a last sync failed ({}); {} batch(es) not acknowledged",
+                     st.error().message, held_.size());
+    return;
+  }
+  for (const auto& held : held_) send(held.replies);
+  held_.clear();
 }
 
 void RegistryShell::maintain() {

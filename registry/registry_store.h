@@ -6,8 +6,13 @@
 // nothing behind while the others of the batch still commit. Nothing is durable before commit()
 // returns ok; after a failed commit() the store has rolled back and the whole batch is lost.
 //
+// Durability: when commit_is_durable(), a committed batch is durable when commit() returns.
+// Otherwise commit() only hands the batch to the operating system (it survives the process's
+// death, not a power loss) and sync() makes every batch committed before it durable; the shell
+// runs sync() on its own thread while it applies the next batch, and replies only after it.
+//
 // Every call returns an Error (kIo) when the storage itself fails; "not found" is a value.
-// Not thread-safe: one loop owns the store.
+// Not thread-safe, except sync(): one loop owns the store, one syncing thread may call sync().
 #pragma once
 
 #include <cstdint>
@@ -70,6 +75,10 @@ class RegistryStore {
   // The batch transaction. REQUIRES: begin() is not nested.
   virtual Status begin() = 0;
   virtual Status commit() = 0;
+  virtual bool commit_is_durable() const { return true; }
+  // Makes every batch committed before the call durable. May run on another thread, concurrently
+  // with the loop's other calls.
+  virtual Status sync() { return ok_status(); }
   virtual void rollback() = 0;
   // One mutation inside the batch. REQUIRES: inside begin(); not nested.
   virtual Status savepoint() = 0;

@@ -1,6 +1,10 @@
 #include "registry/sqlite_store.h"
 
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -61,7 +65,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   auto db = Database::open(path);
   if (!db.ok()) return std::move(db).error();
   Database& d = **db;
-  const std::string sync = options.sync == SyncMode::kFull ? "FULL" : "NORMAL";
+  const bool deferred = options.sync == SyncMode::kFull && options.deferred_sync;
+  const std::string sync = deferred ? "OFF" : options.sync == SyncMode::kFull ? "FULL" : "NORMAL";
   // locking_mode before journal_mode: the WAL index then lives in this process's memory, and the
   // file stays locked by us until we exit.
   for (const std::string& pragma :
@@ -144,7 +149,36 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     if (!stmt.ok()) return std::move(stmt).error();
     *p.target = std::move(*stmt);
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(q)));
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(q)));
+  if (deferred) {
+    store->checkpoint_pages_ = std::max(1, options.wal_autocheckpoint_pages);
+    if (auto st = store->open_wal_for_sync(path); !st.ok()) return st.error();
+  }
+  return store;
+}
+
+Status SqliteStore::open_wal_for_sync(const std::filesystem::path& database) {
+  deferred_sync_ = true;
+  // Our hook replaces SQLite's automatic checkpoints: commit() runs them, safely synced.
+  sqlite3_wal_hook(
+      db_->raw(),
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<SqliteStore*>(self)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      this);
+  wal_path_ = database.string() + "-wal";
+  wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd_ < 0) return errno_error("opening " + wal_path_.string(), errno);
+  // The WAL's directory entry must be durable too, once.
+  const int dir = ::open(database.parent_path().empty() ? "." : database.parent_path().c_str(),
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return errno_error("opening the directory of " + database.string(), errno);
+  const int rc = ::fsync(dir);
+  const int err = errno;
+  ::close(dir);
+  if (rc != 0) return errno_error("fsync of the directory of " + database.string(), err);
+  return ok_status();
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Statements> statements)
@@ -153,6 +187,7 @@ SqliteStore::SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Statement
 SqliteStore::~SqliteStore() {
   if (in_transaction_) rollback();
   q_.reset();  // statements are finalized before the connection closes
+  if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
 Status SqliteStore::begin() {
@@ -163,12 +198,43 @@ Status SqliteStore::begin() {
 
 Status SqliteStore::commit() {
   auto st = q_->commit.run();
-  if (st.ok()) {
-    in_transaction_ = false;
+  if (!st.ok()) {
+    rollback();
     return st;
   }
-  rollback();
+  in_transaction_ = false;
+  if (deferred_sync_ && wal_pages_ >= checkpoint_pages_) {
+    // The batch is committed whatever happens here; a failed checkpoint only lets the WAL grow.
+    if (auto ck = checkpoint(); !ck.ok()) spdlog::warn("registry.db checkpoint: {}", ck.error().message);
+  }
   return st;
+}
+
+Status SqliteStore::checkpoint() {
+  // NORMAL for the checkpoint's duration: the WAL is fsynced before its frames are copied into
+  // the database, and the database after, so the WAL's frames may be overwritten afterwards.
+  if (auto st = db_->exec("PRAGMA synchronous=NORMAL"); !st.ok()) return st;
+  int log_frames = 0, done_frames = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                           &done_frames);
+  Status result = rc == SQLITE_OK ? ok_status()
+                                  : make_error(ErrorCode::kIo, std::string("checkpoint: ") + sqlite3_errmsg(db_->raw()));
+  if (auto st = db_->exec("PRAGMA synchronous=OFF"); !st.ok()) return st;
+  if (result.ok()) wal_pages_ = 0;
+  return result;
+}
+
+Status SqliteStore::sync() {
+  if (!deferred_sync_) return ok_status();
+  // The WAL is never replaced while we run (EXCLUSIVE locking, no size limit); check anyway, so
+  // that a replaced file can never make fdatasync a silent no-op.
+  struct stat held {}, named {};
+  if (::fstat(wal_fd_, &held) != 0 || ::stat(wal_path_.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
+      held.st_dev != named.st_dev) {
+    return make_error(ErrorCode::kIo, wal_path_.string() + " is not the file opened at start");
+  }
+  if (::fdatasync(wal_fd_) != 0) return errno_error("fdatasync " + wal_path_.string(), errno);
+  return ok_status();
 }
 
 void SqliteStore::rollback() {

@@ -1,8 +1,14 @@
 // RegistryStore on SQLite: registry.db, the registry's only durable state.
 //
-// Durability: WAL journal; synchronous=FULL by default, so a committed batch is on disk (the WAL
-// fsynced) before commit() returns and survives power loss; NORMAL survives the process's crash
-// (kill -9) but may lose the last batches on power loss (docs/registry.md). The database is
+// Durability: WAL journal. SyncMode::kFull (the default) makes every acknowledged batch survive a
+// power loss; by default it does so with a deferred sync (commit_is_durable() false): SQLite runs
+// with synchronous=OFF, commit() writes the batch to the WAL, and sync() fdatasyncs the WAL file
+// (on another thread, overlapping the next batch). Checkpoints are then run by commit() itself,
+// with synchronous=NORMAL for their duration, so the WAL is fsynced before its frames are copied
+// and the database file after, before the WAL is ever reused. With `deferred_sync` false, kFull is
+// plain synchronous=FULL (commit() fsyncs). SyncMode::kNormal (synchronous=NORMAL) survives the
+// process's crash (kill -9) but may lose the last batches on power loss (docs/registry.md). The
+// database is
 // opened with locking_mode=EXCLUSIVE and locked at open: a second registry on the same file
 // fails to open it (kIo "database is locked") instead of writing beside the first.
 //
@@ -28,6 +34,7 @@ struct SqliteStoreOptions {
   int busy_timeout_ms = 2000;          // how long open() waits for another holder of the lock
   int wal_autocheckpoint_pages = 1000;  // SQLite's default; 0 disables automatic checkpoints
   int page_size = 4096;                 // for a new database only
+  bool deferred_sync = true;            // kFull only: fsync in sync(), not in commit()
 };
 
 class SqliteStore final : public RegistryStore {
@@ -40,6 +47,8 @@ class SqliteStore final : public RegistryStore {
 
   Status begin() override;
   Status commit() override;
+  bool commit_is_durable() const override { return !deferred_sync_; }
+  Status sync() override;
   void rollback() override;
   Status savepoint() override;
   Status release_savepoint() override;
@@ -68,10 +77,19 @@ class SqliteStore final : public RegistryStore {
  private:
   struct Statements;
   SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Statements> statements);
+  Status open_wal_for_sync(const std::filesystem::path& database);
+
+  Status checkpoint();
 
   std::unique_ptr<Database> db_;
   std::unique_ptr<Statements> q_;
   bool in_transaction_ = false;
+  // Deferred sync: the WAL file, opened by us for fdatasync (only sync() touches it).
+  bool deferred_sync_ = false;
+  std::filesystem::path wal_path_;
+  int wal_fd_ = -1;
+  int checkpoint_pages_ = 1000;
+  int wal_pages_ = 0;  // set by SQLite's WAL hook after each commit
 };
 
 }  // namespace pl::registry

@@ -12,7 +12,7 @@
 
 namespace pl::registry::test {
 
-class MemoryStore final : public RegistryStore {
+class MemoryStore : public RegistryStore {
  public:
   int writes_before_failure = -1;
 

@@ -99,5 +99,30 @@ TEST(SqliteStore, RecordedRepliesComeBackAsTheyWere) {
   EXPECT_FALSE(store->applied("c")->has_value());
 }
 
+TEST(SqliteStore, WithADeferredSyncCommitsNeedASyncAndTheWalIsStillCheckpointed) {
+  pl::test::TempDir dir;
+  SqliteStoreOptions options;
+  options.wal_autocheckpoint_pages = 10;
+  auto store = SqliteStore::open(dir.path() / "registry.db", options);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_FALSE((*store)->commit_is_durable());
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE((*store)->begin().ok());
+    ASSERT_TRUE((*store)->put_session(session("s" + std::to_string(i), i)).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+    ASSERT_TRUE((*store)->sync().ok());
+  }
+  // Without checkpoints the WAL would hold a frame per commit at least (300 x 4 KiB).
+  EXPECT_LT(std::filesystem::file_size(dir.path() / "registry.db-wal"), 100u * 4096);
+  options.deferred_sync = false;
+  store->reset();
+  auto plain = SqliteStore::open(dir.path() / "registry.db", options);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE((*plain)->commit_is_durable());
+  ASSERT_TRUE((*plain)->begin().ok());
+  EXPECT_EQ((*plain)->sessions(1000)->size(), 300u);
+  ASSERT_TRUE((*plain)->commit().ok());
+}
+
 }  // namespace
 }  // namespace pl::registry

@@ -12,7 +12,7 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     auto doc = load_yaml_file(config_path);
     if (!doc.ok()) return std::move(doc).error();
     SectionReader r(*doc, "/registry",
-                    {"endpoint", "database", "synchronous", "busy_timeout_ms", "page_size",
+                    {"endpoint", "database", "synchronous", "deferred_sync", "busy_timeout_ms", "page_size",
                      "wal_autocheckpoint_pages", "max_batch", "maintenance_interval_ms",
                      "max_tool_bytes", "max_turn_bytes", "max_session_turns", "max_reply_bytes",
                      "max_list", "idempotency"});
@@ -20,6 +20,7 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     c.database = r.string("database");
     c.store.sync = r.choice("synchronous", "full", {"full", "normal"}) == "normal" ? SyncMode::kNormal
                                                                                   : SyncMode::kFull;
+    c.store.deferred_sync = r.boolean("deferred_sync", true);
     c.store.busy_timeout_ms = static_cast<int>(r.integer("busy_timeout_ms", 2000, 0, 600'000));
     c.store.wal_autocheckpoint_pages =
         static_cast<int>(r.integer("wal_autocheckpoint_pages", 1000, 0, 1'000'000));

@@ -14,7 +14,7 @@ namespace pl::registry {
 struct RegistryConfig {
   std::string endpoint;            // "" = the state directory's registry.sock
   std::filesystem::path database;  // "" = the state directory's registry.db
-  SqliteStoreOptions store;        // synchronous, busy_timeout_ms, wal_autocheckpoint_pages
+  SqliteStoreOptions store;  // synchronous, deferred_sync, busy_timeout_ms, page_size, ...
   RegistryLimits limits;
   int max_batch = 1024;            // requests applied and committed together, at most
   int64_t maintenance_interval_ms = 60'000;  // forgetting old idempotency ids

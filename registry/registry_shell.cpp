@@ -49,19 +49,8 @@ int RegistryShell::run() {
       }
     }
     if (syncer_ && entries[2].readable && !release_synced()) return 75;
-    if (entries[0].readable) {
-      // One batch and one commit per turn; poll comes straight back while more are waiting.
-      std::vector<Outgoing> early;
-      std::vector<Incoming> batch = read_batch(early);
-      send(early);
-      if (!batch.empty()) {
-        const bool mutated = std::any_of(batch.begin(), batch.end(), [](const Incoming& in) {
-          const auto op = protocol::registry_op_from_name(in.request.op);
-          return op && protocol::is_mutation(*op);
-        });
-        acknowledge(apply_batch(std::move(batch)), mutated);
-      }
-    }
+    // One batch and one commit per turn; poll comes straight back while more are waiting.
+    if (entries[0].readable) serve_batch();
     const TimePoint now = clock_.now();
     if (now >= next_maintenance) {
       maintain();
@@ -72,6 +61,18 @@ int RegistryShell::run() {
       next_watchdog = now + options_.watchdog_interval;
     }
   }
+}
+
+void RegistryShell::serve_batch() {
+  std::vector<Outgoing> early;
+  std::vector<Incoming> batch = read_batch(early);
+  send(early);
+  if (batch.empty()) return;
+  const bool mutated = std::any_of(batch.begin(), batch.end(), [](const Incoming& in) {
+    const auto op = protocol::registry_op_from_name(in.request.op);
+    return op && protocol::is_mutation(*op);
+  });
+  acknowledge(apply_batch(std::move(batch)), mutated);
 }
 
 std::vector<RegistryShell::Incoming> RegistryShell::read_batch(std::vector<Outgoing>& early) {

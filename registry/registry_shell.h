@@ -64,6 +64,8 @@ class RegistryShell {
     std::vector<Outgoing> replies;
   };
 
+  // Reads one batch, applies and commits it, and acknowledges it (now or after its sync).
+  void serve_batch();
   // Reads up to max_batch messages; bad ones are logged, bad requests answered in `early`.
   std::vector<Incoming> read_batch(std::vector<Outgoing>& early);
   // Applies and commits one batch; returns the replies to send.

@@ -71,7 +71,9 @@ size_t code_points(const std::string& s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-// JSON Schema equality: numbers compare by value (1 == 1.0).
+// JSON Schema equality: numbers compare by value (1 == 1.0). The same rule as
+// pipeline::values_equal, repeated so that the registry's clients need not link the pipeline
+// library; both belong in common/value.h.
 bool json_equal(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) return a.as_double() == b.as_double();
   if (a.kind() != b.kind()) return false;

@@ -1,41 +1,23 @@
 // pipeline-registry: the one owner of tool definitions and sessions (registry.db).
 //
-// This first version answers `ping` and refuses every other operation with a clear error; the
-// tool and session store lands with its own issue.
+// Exit codes: 0 stopped on SIGTERM/SIGINT; 2 bad config; 70 internal error; 75 the database or
+// the socket is unavailable (another registry holds them, or the disk refuses): try again later.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
-#include "common/config/section_reader.h"
 #include "common/fs.h"
 #include "common/log.h"
-#include "common/net/bad_frames.h"
 #include "common/net/zmq_socket.h"
-#include "common/protocol/envelope.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
 #include "common/state_paths.h"
-
-namespace {
-
-pl::Value handle(const pl::Value& request) {
-  pl::Value reply;
-  reply["request"] = request.get_string("request");
-  const std::string op = request.get_string("op");
-  if (op == "ping") {
-    reply["ok"] = true;
-    reply["result"] = "pong";
-  } else {
-    reply["ok"] = false;
-    reply["code"] = static_cast<int64_t>(pl::ErrorCode::kNotFound);
-    reply["message"] = "the registry has no operation \"" + op + "\" yet";
-  }
-  return reply;
-}
-
-}  // namespace
+#include "registry/registry_config.h"
+#include "registry/registry_core.h"
+#include "registry/registry_shell.h"
+#include "registry/sqlite_store.h"
 
 int main(int argc, char** argv) {
   std::string config_path;
@@ -47,82 +29,58 @@ int main(int argc, char** argv) {
   if (config_path.empty()) {
     if (const char* env = std::getenv(pl::kConfigEnv)) config_path = env;
   }
-  std::string state_dir_setting;
-  if (!config_path.empty()) {
-    auto doc = pl::load_yaml_file(config_path);
-    if (!doc.ok()) {
-      spdlog::error("{}", doc.error().message);
-      return 2;
-    }
-    pl::SectionReader section(*doc, "/registry", {});
-    if (auto st = section.status(); !st.ok()) {
-      spdlog::error("{}", st.error().message);
-      return 2;
-    }
-    if (const pl::Value* sup = doc->root().find("supervisor")) {
-      state_dir_setting = sup->get_string("state_dir");
-    }
+  auto config = pl::registry::load_registry_config(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}", config.error().message);
+    return 2;
   }
-  const pl::StatePaths paths(pl::resolve_state_dir("", state_dir_setting));
+  const pl::StatePaths paths(config->state_dir);
   if (auto st = pl::ensure_private_dir(paths.dir()); !st.ok()) {
     spdlog::error("{}", st.error().message);
     return 2;
   }
-  auto endpoint = paths.registry_endpoint();
-  if (!endpoint.ok()) {
-    spdlog::error("{}", endpoint.error().message);
-    return 2;
+  if (config->endpoint.empty()) {
+    auto endpoint = paths.registry_endpoint();
+    if (!endpoint.ok()) {
+      spdlog::error("{}", endpoint.error().message);
+      return 2;
+    }
+    config->endpoint = *endpoint;
   }
+  if (config->database.empty()) config->database = paths.registry_db();
+
   auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
   if (!signal_fd.ok()) {
     spdlog::error("{}", signal_fd.error().message);
     return 70;
   }
+  // The database first: its lock keeps a second registry from taking over our socket.
+  auto store = pl::registry::SqliteStore::open(config->database, config->store);
+  if (!store.ok()) {
+    spdlog::error("{}", store.error().message);
+    return store.error().code == pl::ErrorCode::kInvalidInput ? 2 : 75;
+  }
 
   pl::net::Context context;
   pl::net::Socket socket(context, pl::net::SocketKind::kRouter);
-  if (auto st = socket.bind(*endpoint); !st.ok()) {
+  if (auto st = socket.bind(config->endpoint); !st.ok()) {
     spdlog::error("{}", st.error().message);
     return 75;
   }
-  spdlog::info("registry listening on {}", *endpoint);
-  pl::notify_ready();
+  spdlog::info("registry listening on {}, database {} (synchronous={})", config->endpoint,
+               config->database.string(),
+               config->store.sync == pl::registry::SyncMode::kFull ? "full" : "normal");
 
   pl::RealClock clock;
-  pl::net::BadFrameLog bad_frames("registry socket");
-  std::vector<pl::net::PollEntry> entries{{socket.raw(), -1, false}, {nullptr, *signal_fd, false}};
-  for (;;) {
-    auto polled = pl::net::poll(entries, 60000);
-    if (!polled.ok()) {
-      spdlog::critical("poll: {}", polled.error().message);
-      return 70;
-    }
-    if (entries[1].readable) {
-      for (int sig : pl::read_signals(*signal_fd)) {
-        if (sig == SIGTERM || sig == SIGINT) {
-          pl::notify_stopping();
-          return 0;
-        }
-      }
-    }
-    if (!entries[0].readable) continue;
-    for (;;) {
-      auto frames = socket.receive();
-      if (!frames.ok() || !frames->has_value()) break;
-      auto& parts = **frames;
-      if (parts.size() != 2) {
-        bad_frames.record(parts.empty() ? "" : parts[0], "expected 2 frames", clock.now());
-        continue;
-      }
-      auto message = pl::protocol::decode(parts[1]);
-      if (!message.ok() || message->type != pl::protocol::MessageType::kRegistryRequest) {
-        bad_frames.record(parts[0], message.ok() ? "not a registry request" : message.error().message,
-                          clock.now());
-        continue;
-      }
-      auto sent = socket.send({parts[0], pl::protocol::encode(pl::protocol::MessageType::kRegistryReply,
-                                                              handle(message->body))});
-      if (!sent.ok()) spdlog::warn("reply: {}", sent.error().message);
-    }
-  }
+  pl::registry::RegistryCore core(**store, config->limits);
+  pl::registry::ShellOptions options;
+  options.max_batch = config->max_batch;
+  options.maintenance_interval = std::chrono::milliseconds(config->maintenance_interval_ms);
+  options.watchdog_interval = std::chrono::milliseconds(pl::watchdog_interval_ms() / 2);
+  pl::registry::RegistryShell shell(socket, **store, core, clock, *signal_fd, options);
+
+  pl::notify_ready();
+  const int rc = shell.run();
+  pl::notify_stopping();
+  return rc;
 }

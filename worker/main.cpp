@@ -12,6 +12,9 @@
 #include "common/state_paths.h"
 #include "worker/executors/echo_executor.h"
 #include "worker/executors/set_variable_executor.h"
+#include "worker/executors/tool_executor.h"
+#include "worker/tool_catalog.h"
+#include "worker/tool_invocation.h"
 #include "worker/worker_config.h"
 #include "worker/worker_shell.h"
 
@@ -44,6 +47,14 @@ int main(int argc, char** argv) {
     }
     config->broker_endpoint = *endpoint;
   }
+  if (config->registry_endpoint.empty()) {
+    auto endpoint = pl::StatePaths(config->state_dir).registry_endpoint();
+    if (!endpoint.ok()) {
+      spdlog::error("{}", endpoint.error().message);
+      return 2;
+    }
+    config->registry_endpoint = *endpoint;
+  }
 
   auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
   if (!signal_fd.ok()) {
@@ -52,9 +63,13 @@ int main(int argc, char** argv) {
   }
 
   pl::RealClock clock;
+  pl::RegistryClient registry({.endpoint = config->registry_endpoint});
+  pl::worker::RegistryToolCatalog tools(registry, clock);
   pl::worker::ExecutorTable executors;
   executors.add("echo", std::make_unique<pl::worker::EchoExecutor>());
   executors.add("set_variable", std::make_unique<pl::worker::SetVariableExecutor>());
+  executors.add("tool", std::make_unique<pl::worker::ToolExecutor>(
+                            tools, pl::worker::current_environment()));
 
   pl::net::Context context;
   pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};

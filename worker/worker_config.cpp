@@ -13,9 +13,11 @@ Result<WorkerConfig> load_worker_config(const std::string& config_path) {
   if (!config_path.empty()) {
     auto doc = load_yaml_file(config_path);
     if (!doc.ok()) return std::move(doc).error();
-    SectionReader r(*doc, "/worker", {"slots", "broker_endpoint", "heartbeat_ms", "liveness"});
+    SectionReader r(*doc, "/worker",
+                    {"slots", "broker_endpoint", "registry_endpoint", "heartbeat_ms", "liveness"});
     config.slots = static_cast<uint32_t>(r.integer("slots", 1, 1, 4096));
     config.broker_endpoint = r.string("broker_endpoint");
+    config.registry_endpoint = r.string("registry_endpoint");
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     if (auto st = r.status(); !st.ok()) return std::move(st).error();

@@ -14,6 +14,7 @@ struct WorkerConfig {
   std::string name;             // PIPELINE_CHILD_NAME, else host:pid
   uint32_t slots = 1;           // items run at once
   std::string broker_endpoint;  // "" = the state directory's broker-workers.sock
+  std::string registry_endpoint;  // "" = the state directory's registry.sock
   Duration heartbeat = std::chrono::seconds(1);  // until the broker's welcome says otherwise
   uint32_t liveness = 3;
   std::filesystem::path state_dir;

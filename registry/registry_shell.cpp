@@ -1,0 +1,205 @@
+#include "registry/registry_shell.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/protocol/envelope.h"
+#include "common/service_notify.h"
+#include "common/signals.h"
+
+namespace pl::registry {
+
+using protocol::MessageType;
+using protocol::RegistryReply;
+
+RegistryShell::RegistryShell(net::Socket& socket, RegistryStore& store, RegistryCore& core,
+                             const Clock& clock, int signal_fd, ShellOptions options)
+    : socket_(socket),
+      store_(store),
+      core_(core),
+      clock_(clock),
+      signal_fd_(signal_fd),
+      options_(options) {
+  if (!store_.commit_is_durable()) syncer_ = std::make_unique<DurabilitySyncer>(store_);
+}
+
+int RegistryShell::run() {
+  std::vector<net::PollEntry> entries{{socket_.raw(), -1, false}, {nullptr, signal_fd_, false}};
+  if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
+  TimePoint next_maintenance = clock_.now() + options_.maintenance_interval;
+  TimePoint next_watchdog = clock_.now();
+  const bool watchdog = options_.watchdog_interval.count() > 0;
+  for (;;) {
+    TimePoint wake = next_maintenance;
+    if (watchdog) wake = std::min(wake, next_watchdog);
+    auto polled = net::poll(entries, millis_until(wake, clock_.now()));
+    if (!polled.ok()) {
+      spdlog::critical("poll: {}", polled.error().message);
+      return 70;
+    }
+    if (entries[1].readable) {
+      for (int sig : read_signals(signal_fd_)) {
+        if (sig == SIGTERM || sig == SIGINT) {
+          spdlog::info("registry stopping on signal {}", sig);
+          flush_held();
+          return 0;
+        }
+      }
+    }
+    if (syncer_ && entries[2].readable && !release_synced()) return 75;
+    // One batch and one commit per turn; poll comes straight back while more are waiting.
+    if (entries[0].readable) serve_batch();
+    const TimePoint now = clock_.now();
+    if (now >= next_maintenance) {
+      maintain();
+      next_maintenance = clock_.now() + options_.maintenance_interval;
+    }
+    if (watchdog && now >= next_watchdog) {
+      notify_watchdog();
+      next_watchdog = now + options_.watchdog_interval;
+    }
+  }
+}
+
+void RegistryShell::serve_batch() {
+  std::vector<Outgoing> early;
+  std::vector<Incoming> batch = read_batch(early);
+  send(early);
+  if (batch.empty()) return;
+  const bool mutated = std::any_of(batch.begin(), batch.end(), [](const Incoming& in) {
+    const auto op = protocol::registry_op_from_name(in.request.op);
+    return op && protocol::is_mutation(*op);
+  });
+  acknowledge(apply_batch(std::move(batch)), mutated);
+}
+
+std::vector<RegistryShell::Incoming> RegistryShell::read_batch(std::vector<Outgoing>& early) {
+  std::vector<Incoming> batch;
+  for (int n = 0; n < options_.max_batch; ++n) {
+    auto frames = socket_.receive();
+    if (!frames.ok()) {
+      spdlog::error("registry socket: {}", frames.error().message);
+      break;
+    }
+    if (!frames->has_value()) break;
+    auto& parts = **frames;
+    if (parts.size() != 2) {
+      core_.note_bad_frame();
+      bad_frames_.record(parts.empty() ? "" : parts[0],
+                         "expected 2 frames, got " + std::to_string(parts.size()), clock_.now());
+      continue;
+    }
+    auto message = protocol::decode(parts[1]);
+    if (!message.ok() || message->type != MessageType::kRegistryRequest) {
+      core_.note_bad_frame();
+      bad_frames_.record(parts[0],
+                         message.ok() ? "a " + std::string(protocol::message_type_name(message->type)) +
+                                            " is not a registry request"
+                                      : message.error().message,
+                         clock_.now());
+      continue;
+    }
+    std::string request_id = message->body.get_string("request");
+    auto request = protocol::registry_request_from(std::move(message->body));
+    if (!request.ok()) {
+      RegistryReply reply = RegistryReply::failure(request.error());
+      reply.request = std::move(request_id);
+      early.push_back({std::move(parts[0]), std::move(reply)});
+      continue;
+    }
+    batch.push_back({std::move(parts[0]), std::move(*request)});
+  }
+  return batch;
+}
+
+std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Incoming> batch) {
+  std::vector<Outgoing> replies;
+  replies.reserve(batch.size());
+  const int64_t now_ms = unix_millis(clock_.wall_now());
+  core_.note_batch();
+  Status stored = store_.begin();
+  if (stored.ok()) {
+    for (auto& in : batch) replies.push_back({std::move(in.peer), core_.handle(in.request, now_ms)});
+    stored = store_.commit();
+  }
+  if (!stored.ok()) {
+    core_.note_failed_commit();
+    spdlog::error("registry: a batch of {} requests was not stored: {}", batch.size(),
+                  stored.error().message);
+    const Error unavailable = make_error(ErrorCode::kUnavailable,
+                                         "the registry could not store the change: " + stored.error().message);
+    replies.clear();
+    for (auto& in : batch) {
+      RegistryReply reply = RegistryReply::failure(unavailable);
+      reply.request = in.request.request;
+      replies.push_back({std::move(in.peer), std::move(reply)});
+    }
+  }
+  return replies;
+}
+
+void RegistryShell::send(const std::vector<Outgoing>& replies) {
+  for (const auto& out : replies) {
+    auto sent = socket_.send({out.peer, protocol::encode(MessageType::kRegistryReply, protocol::to_body(out.reply))});
+    if (!sent.ok()) {
+      spdlog::warn("registry reply: {}", sent.error().message);
+    } else if (*sent != net::SendOutcome::kSent) {
+      ++unroutable_;  // the client left or is not reading; it retries if it still cares
+    }
+  }
+}
+
+void RegistryShell::acknowledge(std::vector<Outgoing> replies, bool mutated) {
+  if (!syncer_ || (!mutated && held_.empty())) {
+    send(replies);
+    return;
+  }
+  held_.push_back({++committed_, std::move(replies)});
+  syncer_->request(committed_);
+}
+
+bool RegistryShell::release_synced() {
+  auto durable = syncer_->durable();
+  if (!durable.ok()) {
+    spdlog::critical("registry: changes cannot be made durable ({}); stopping without "
+                     "acknowledging {} batch(es)",
+                     durable.error().message, held_.size());
+    return false;
+  }
+  while (!held_.empty() && held_.front().generation <= *durable) {
+    send(held_.front().replies);
+    held_.pop_front();
+  }
+  return true;
+}
+
+void RegistryShell::flush_held() {
+  if (held_.empty()) return;
+  if (auto st = store_.sync(); !st.ok()) {
+    spdlog::critical("registry: a last sync failed ({}); {} batch(es) not acknowledged",
+                     st.error().message, held_.size());
+    return;
+  }
+  for (const auto& held : held_) send(held.replies);
+  held_.clear();
+}
+
+void RegistryShell::maintain() {
+  const int64_t now_ms = unix_millis(clock_.wall_now());
+  Status st = store_.begin();
+  Result<int64_t> forgotten = int64_t{0};
+  if (st.ok()) {
+    forgotten = core_.forget_old_ids(now_ms);
+    st = forgotten.ok() ? store_.commit() : forgotten.error();
+  }
+  if (!st.ok()) {
+    store_.rollback();
+    spdlog::warn("registry maintenance: {}", st.error().message);
+  } else if (*forgotten > 0) {
+    spdlog::info("registry: forgot {} old idempotency ids", *forgotten);
+  }
+}
+
+}  // namespace pl::registry

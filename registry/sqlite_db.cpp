@@ -1,0 +1,144 @@
+#include "registry/sqlite_db.h"
+
+#include <sqlite3.h>
+
+namespace pl::registry {
+namespace {
+
+Error sqlite_error(sqlite3* db, std::string_view what) {
+  std::string text(what);
+  text.append(": ").append(db ? sqlite3_errmsg(db) : "out of memory");
+  return make_error(ErrorCode::kIo, std::move(text));
+}
+
+}  // namespace
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), bind_status_(std::move(other.bind_status_)) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_) sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    bind_status_ = std::move(other.bind_status_);
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK && bind_status_.ok()) {
+    bind_status_ = sqlite_error(db_, "bind");
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
+          SQLITE_OK &&
+      bind_status_.ok()) {
+    bind_status_ = sqlite_error(db_, "bind");
+  }
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK && bind_status_.ok()) {
+    bind_status_ = sqlite_error(db_, "bind");
+  }
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  if (!bind_status_.ok()) {
+    Error e = bind_status_.error();
+    reset();
+    return e;
+  }
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) {
+    reset();
+    return false;
+  }
+  Error e = sqlite_error(db_, sqlite3_sql(stmt_));
+  reset();
+  return e;
+}
+
+Status Statement::run() {
+  for (;;) {
+    auto row = step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return ok_status();
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_status_ = ok_status();
+}
+
+int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string Statement::text(int column) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+}
+
+bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqlite_error(db, "opening " + path.string());
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return std::unique_ptr<Database>(new Database(db));
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Status Database::exec(const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = sql + ": " + (message ? message : sqlite3_errmsg(db_));
+    sqlite3_free(message);
+    return make_error(ErrorCode::kIo, std::move(text));
+  }
+  return ok_status();
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                         nullptr) != SQLITE_OK) {
+    return sqlite_error(db_, "preparing " + std::string(sql));
+  }
+  return Statement(db_, stmt);
+}
+
+Result<std::string> Database::query_text(const std::string& sql) {
+  auto stmt = prepare(sql);
+  if (!stmt.ok()) return std::move(stmt).error();
+  auto row = stmt->step();
+  if (!row.ok()) return std::move(row).error();
+  if (!*row) return std::string();
+  std::string value = stmt->text(0);
+  stmt->reset();
+  return value;
+}
+
+}  // namespace pl::registry

@@ -1,0 +1,436 @@
+// The registry core over both stores: the in-memory fake and the real SQLite one.
+#include "registry/registry_core.h"
+
+#include <gtest/gtest.h>
+
+#include "common/json.h"
+#include "registry/sqlite_store.h"
+#include "tests/support/harness.h"
+#include "tests/unit/registry/memory_store.h"
+
+namespace pl::registry {
+namespace {
+
+using protocol::RegistryReply;
+using protocol::RegistryRequest;
+
+Value json(std::string_view text) {
+  auto v = parse_json(text);
+  EXPECT_TRUE(v.ok()) << text;
+  return v.ok() ? *v : Value();
+}
+
+Value message(std::string role, std::string content, int64_t in = -1, int64_t out = 0) {
+  Value m;
+  m["role"] = std::move(role);
+  m["content"] = std::move(content);
+  if (in >= 0) {
+    m["usage"]["input_tokens"] = in;
+    m["usage"]["output_tokens"] = out;
+  }
+  return m;
+}
+
+Value tool_definition(const std::string& name, const std::string& description = "a tool") {
+  Value d = json(R"({"command": ["echo", "{{args.x}}"], "input_schema": {"type": "object",
+                     "properties": {"x": {"type": "string"}}}})");
+  d["name"] = name;
+  d["description"] = description;
+  return d;
+}
+
+class RegistryCoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      auto opened = SqliteStore::open(dir_.path() / "registry.db");
+      ASSERT_TRUE(opened.ok()) << opened.error().message;
+      store_ = std::move(*opened);
+    } else {
+      store_ = std::make_unique<test::MemoryStore>();
+    }
+    core_ = std::make_unique<RegistryCore>(*store_, limits_);
+  }
+
+  // One request in its own batch, as the shell would run it.
+  RegistryReply call(const std::string& op, Value args, std::string id = "") {
+    if (id.empty()) id = "id-" + std::to_string(++ids_);
+    EXPECT_TRUE(store_->begin().ok());
+    RegistryReply reply = core_->handle(RegistryRequest{"q1", op, id, std::move(args)}, now_ms_);
+    EXPECT_TRUE(store_->commit().ok());
+    return reply;
+  }
+
+  RegistryReply append(const std::string& session, int64_t expected, std::vector<Value> messages,
+                       Value extra = Value::object(), std::string id = "") {
+    Value args = std::move(extra);
+    args["name"] = session;
+    args["expected_version"] = expected;
+    args["messages"] = Value(Value::Array(messages.begin(), messages.end()));
+    return call("session.append", std::move(args), std::move(id));
+  }
+
+  RegistryReply create(const std::string& session, int64_t max_turns = 0) {
+    Value args;
+    args["name"] = session;
+    if (max_turns > 0) args["max_turns"] = max_turns;
+    return call("session.create", std::move(args));
+  }
+
+  Value get(const std::string& session, int64_t last = 0) {
+    Value args;
+    args["name"] = session;
+    if (last > 0) args["last_turns"] = last;
+    RegistryReply r = call("session.get", std::move(args));
+    EXPECT_TRUE(r.ok) << r.message;
+    return r.result;
+  }
+
+  pl::test::TempDir dir_;
+  RegistryLimits limits_;
+  std::unique_ptr<RegistryStore> store_;
+  std::unique_ptr<RegistryCore> core_;
+  int64_t now_ms_ = 1'700'000'000'000;
+  int ids_ = 0;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, RegistryCoreTest, ::testing::Values("memory", "sqlite"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(RegistryCoreTest, RepliesEchoTheTransportRequestId) {
+  RegistryReply r = call("ping", Value::object());
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.request, "q1");
+  EXPECT_EQ(r.result, Value("pong"));
+}
+
+TEST_P(RegistryCoreTest, AppendsAdvanceTheVersionOneTurnAtATime) {
+  ASSERT_TRUE(create("chat").ok);
+  for (int64_t v = 0; v < 3; ++v) {
+    RegistryReply r = append("chat", v, {message("user", "q" + std::to_string(v)),
+                                         message("assistant", "a" + std::to_string(v))});
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_EQ(r.result.get_int("version"), v + 1);
+  }
+  Value s = get("chat");
+  EXPECT_EQ(s.get_int("version"), 3);
+  const auto& turns = s.find("turns")->as_array();
+  ASSERT_EQ(turns.size(), 3u);
+  EXPECT_EQ(turns[1].get_int("index"), 2);
+  EXPECT_EQ(turns[1].find("messages")->as_array()[1].get_string("content"), "a1");
+  EXPECT_EQ(turns[1].find("messages")->as_array()[1].get_int("time_ms"), now_ms_);
+}
+
+TEST_P(RegistryCoreTest, AppendWithAStaleVersionIsAConflictNamingBothVersions) {
+  ASSERT_TRUE(create("chat").ok);
+  ASSERT_TRUE(append("chat", 0, {message("user", "first")}).ok);
+  RegistryReply r = append("chat", 0, {message("user", "lost?")});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, ErrorCode::kConflict);
+  EXPECT_NE(r.message.find("at version 1, expected 0"), std::string::npos) << r.message;
+  EXPECT_EQ(get("chat").find("turns")->size(), 1u);
+}
+
+TEST_P(RegistryCoreTest, AppendToAMissingSessionIsNotFoundUnlessCreateIsAsked) {
+  RegistryReply missing = append("new", 0, {message("user", "hi")});
+  EXPECT_EQ(missing.code, ErrorCode::kNotFound);
+  Value create_flag;
+  create_flag["create"] = true;
+  create_flag["max_turns"] = 2;
+  RegistryReply created = append("new", 0, {message("user", "hi")}, create_flag);
+  ASSERT_TRUE(created.ok) << created.message;
+  Value s = get("new");
+  EXPECT_EQ(s.get_int("version"), 1);
+  EXPECT_EQ(s.get_int("max_turns"), 2);
+}
+
+TEST_P(RegistryCoreTest, AppendBeyondMaxTurnsIsRefusedSayingSo) {
+  ASSERT_TRUE(create("short", 2).ok);
+  ASSERT_TRUE(append("short", 0, {message("user", "1")}).ok);
+  ASSERT_TRUE(append("short", 1, {message("user", "2")}).ok);
+  RegistryReply r = append("short", 2, {message("user", "3")});
+  EXPECT_EQ(r.code, ErrorCode::kTooLarge);
+  EXPECT_NE(r.message.find("max_turns of 2"), std::string::npos) << r.message;
+}
+
+TEST_P(RegistryCoreTest, AnAppendsOwnMaxTurnsTightensTheSessionLimit) {
+  ASSERT_TRUE(create("chat", 10).ok);
+  Value limit;
+  limit["max_turns"] = 1;
+  ASSERT_TRUE(append("chat", 0, {message("user", "1")}, limit).ok);
+  RegistryReply r = append("chat", 1, {message("user", "2")}, limit);
+  EXPECT_EQ(r.code, ErrorCode::kTooLarge);
+  EXPECT_NE(r.message.find("the step's max_turns of 1"), std::string::npos) << r.message;
+}
+
+TEST_P(RegistryCoreTest, ARetriedAppendIsAppliedOnceAndGetsTheSameReply) {
+  ASSERT_TRUE(create("chat").ok);
+  RegistryReply first = append("chat", 0, {message("user", "once")}, Value::object(), "append-1");
+  RegistryReply again = append("chat", 0, {message("user", "once")}, Value::object(), "append-1");
+  ASSERT_TRUE(first.ok);
+  ASSERT_TRUE(again.ok) << again.message;
+  EXPECT_EQ(again.result, first.result);
+  EXPECT_EQ(get("chat").get_int("version"), 1);
+  EXPECT_EQ(core_->counters().replays, 1u);
+}
+
+TEST_P(RegistryCoreTest, ARetriedFailureGetsTheSameFailureEvenAfterTheStateMoved) {
+  RegistryReply first = append("later", 0, {message("user", "x")}, Value::object(), "early");
+  EXPECT_EQ(first.code, ErrorCode::kNotFound);
+  ASSERT_TRUE(create("later").ok);
+  RegistryReply again = append("later", 0, {message("user", "x")}, Value::object(), "early");
+  EXPECT_EQ(again.code, ErrorCode::kNotFound);
+  EXPECT_EQ(get("later").get_int("version"), 0);
+}
+
+TEST_P(RegistryCoreTest, AnIdReusedForAnotherOperationIsAConflict) {
+  ASSERT_TRUE(call("session.create", json(R"({"name": "a"})"), "same").ok);
+  RegistryReply r = call("session.delete", json(R"({"name": "a"})"), "same");
+  EXPECT_EQ(r.code, ErrorCode::kConflict);
+  EXPECT_NE(r.message.find("session.create"), std::string::npos) << r.message;
+}
+
+TEST_P(RegistryCoreTest, AMutationWithoutAnIdempotencyIdIsRefused) {
+  EXPECT_TRUE(store_->begin().ok());
+  RegistryReply r = core_->handle(RegistryRequest{"q", "session.create", "", json(R"({"name": "a"})")}, now_ms_);
+  EXPECT_TRUE(store_->commit().ok());
+  EXPECT_EQ(r.code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.message.find("idempotency id"), std::string::npos);
+}
+
+TEST_P(RegistryCoreTest, TurnsRememberWhoAppendedThem) {
+  Value extra;
+  extra["create"] = true;
+  extra["origin"] = "run-1/item-7";
+  ASSERT_TRUE(append("chat", 0, {message("user", "q"), message("assistant", "a")}, extra).ok);
+  const Value& turn = get("chat").find("turns")->as_array().at(0);
+  EXPECT_EQ(turn.get_string("origin"), "run-1/item-7");
+  extra["origin"] = std::string(300, 'x');
+  EXPECT_EQ(append("chat", 1, {message("user", "q")}, extra).code, ErrorCode::kInvalidInput);
+}
+
+TEST_P(RegistryCoreTest, GetReturnsOnlyTheLastTurnsWhenAsked) {
+  ASSERT_TRUE(create("chat").ok);
+  for (int64_t v = 0; v < 5; ++v) ASSERT_TRUE(append("chat", v, {message("user", std::to_string(v))}).ok);
+  Value s = get("chat", 2);
+  EXPECT_EQ(s.get_int("version"), 5);
+  const auto& turns = s.find("turns")->as_array();
+  ASSERT_EQ(turns.size(), 2u);
+  EXPECT_EQ(turns[0].get_int("index"), 4);
+  EXPECT_EQ(turns[1].get_int("index"), 5);
+  EXPECT_EQ(get("chat", 50).find("turns")->size(), 5u);
+}
+
+TEST_P(RegistryCoreTest, UsageIsSummedOverTurnsAndRecomputedByTruncate) {
+  ASSERT_TRUE(create("chat").ok);
+  ASSERT_TRUE(append("chat", 0, {message("user", "a"), message("assistant", "b", 10, 20)}).ok);
+  ASSERT_TRUE(append("chat", 1, {message("user", "c"), message("assistant", "d", 5, 7)}).ok);
+  Value s = get("chat");
+  EXPECT_EQ(s.find("usage")->get_int("input_tokens"), 15);
+  EXPECT_EQ(s.find("usage")->get_int("output_tokens"), 27);
+
+  RegistryReply t = call("session.truncate", json(R"({"name": "chat", "keep_turns": 1})"));
+  ASSERT_TRUE(t.ok) << t.message;
+  EXPECT_EQ(t.result.get_int("version"), 1);
+  s = get("chat");
+  EXPECT_EQ(s.find("turns")->size(), 1u);
+  EXPECT_EQ(s.find("usage")->get_int("output_tokens"), 20);
+  // The next append continues from the kept turns.
+  EXPECT_TRUE(append("chat", 1, {message("user", "again")}).ok);
+}
+
+TEST_P(RegistryCoreTest, TruncateWithAStaleExpectedVersionIsAConflict) {
+  ASSERT_TRUE(create("chat").ok);
+  ASSERT_TRUE(append("chat", 0, {message("user", "a")}).ok);
+  RegistryReply r = call("session.truncate", json(R"({"name": "chat", "keep_turns": 0, "expected_version": 0})"));
+  EXPECT_EQ(r.code, ErrorCode::kConflict);
+  EXPECT_EQ(get("chat").get_int("version"), 1);
+}
+
+TEST_P(RegistryCoreTest, DeleteRemovesTheSessionAndItsTurns) {
+  ASSERT_TRUE(create("chat").ok);
+  ASSERT_TRUE(append("chat", 0, {message("user", "old")}).ok);
+  RegistryReply d = call("session.delete", json(R"({"name": "chat"})"));
+  ASSERT_TRUE(d.ok);
+  EXPECT_EQ(call("session.get", json(R"({"name": "chat"})")).code, ErrorCode::kNotFound);
+  EXPECT_EQ(call("session.delete", json(R"({"name": "chat"})")).code, ErrorCode::kNotFound);
+  ASSERT_TRUE(create("chat").ok);
+  EXPECT_EQ(get("chat").find("turns")->size(), 0u);
+  EXPECT_TRUE(append("chat", 0, {message("user", "new")}).ok);
+}
+
+TEST_P(RegistryCoreTest, CreatingAnExistingSessionIsAConflictUnlessExistOk) {
+  ASSERT_TRUE(create("chat").ok);
+  EXPECT_EQ(create("chat").code, ErrorCode::kConflict);
+  RegistryReply ok = call("session.create", json(R"({"name": "chat", "exist_ok": true})"));
+  ASSERT_TRUE(ok.ok);
+  EXPECT_EQ(ok.result.get_string("name"), "chat");
+}
+
+TEST_P(RegistryCoreTest, MessagesAreCheckedAndErrorsNameTheMessage) {
+  ASSERT_TRUE(create("chat").ok);
+  RegistryReply role = append("chat", 0, {message("user", "ok"), message("bot", "x")});
+  EXPECT_EQ(role.code, ErrorCode::kInvalidInput);
+  EXPECT_NE(role.message.find("messages[1].role"), std::string::npos) << role.message;
+  RegistryReply empty = append("chat", 0, {});
+  EXPECT_EQ(empty.code, ErrorCode::kInvalidInput);
+  RegistryReply kind = call("session.append", json(R"({"name": "chat", "expected_version": "0", "messages": []})"));
+  EXPECT_EQ(kind.code, ErrorCode::kInvalidInput);
+  EXPECT_NE(kind.message.find("expected_version"), std::string::npos) << kind.message;
+  EXPECT_EQ(get("chat").get_int("version"), 0);
+}
+
+TEST_P(RegistryCoreTest, ATurnOverTheSizeLimitIsRefused) {
+  limits_.max_turn_bytes = 1024;
+  core_ = std::make_unique<RegistryCore>(*store_, limits_);
+  ASSERT_TRUE(create("chat").ok);
+  RegistryReply r = append("chat", 0, {message("user", std::string(2000, 'x'))});
+  EXPECT_EQ(r.code, ErrorCode::kTooLarge);
+}
+
+TEST_P(RegistryCoreTest, ListsAreSortedByNameAndBounded) {
+  for (const char* name : {"c", "a", "b"}) ASSERT_TRUE(create(name).ok);
+  RegistryReply all = call("session.list", Value::object());
+  ASSERT_TRUE(all.ok);
+  const auto& sessions = all.result.find("sessions")->as_array();
+  ASSERT_EQ(sessions.size(), 3u);
+  EXPECT_EQ(sessions[0].get_string("name"), "a");
+  EXPECT_FALSE(all.result.get_bool("truncated"));
+  RegistryReply two = call("session.list", json(R"({"limit": 2})"));
+  EXPECT_EQ(two.result.find("sessions")->size(), 2u);
+  EXPECT_TRUE(two.result.get_bool("truncated"));
+}
+
+TEST_P(RegistryCoreTest, RegisteringAToolTwiceIsAConflictUnlessReplace) {
+  Value args;
+  args["definition"] = tool_definition("echoer");
+  RegistryReply first = call("tool.register", args);
+  ASSERT_TRUE(first.ok) << first.message;
+  EXPECT_EQ(first.result.get_int("revision"), 1);
+  EXPECT_EQ(call("tool.register", args).code, ErrorCode::kConflict);
+  args["replace"] = true;
+  RegistryReply replaced = call("tool.register", args);
+  ASSERT_TRUE(replaced.ok);
+  EXPECT_EQ(replaced.result.get_int("revision"), 2);
+}
+
+TEST_P(RegistryCoreTest, UpdateBumpsTheRevisionAndChecksTheExpectedOne) {
+  Value args;
+  args["definition"] = tool_definition("echoer");
+  EXPECT_EQ(call("tool.update", args).code, ErrorCode::kNotFound);
+  ASSERT_TRUE(call("tool.register", args).ok);
+  args["definition"] = tool_definition("echoer", "now better");
+  args["expected_revision"] = 1;
+  RegistryReply updated = call("tool.update", args);
+  ASSERT_TRUE(updated.ok) << updated.message;
+  EXPECT_EQ(updated.result.get_int("revision"), 2);
+  RegistryReply stale = call("tool.update", args);
+  EXPECT_EQ(stale.code, ErrorCode::kConflict);
+  EXPECT_NE(stale.message.find("revision 2, expected 1"), std::string::npos) << stale.message;
+  RegistryReply got = call("tool.get", json(R"({"name": "echoer"})"));
+  ASSERT_TRUE(got.ok);
+  EXPECT_EQ(got.result.find("definition")->get_string("description"), "now better");
+  EXPECT_EQ(got.result.get_int("revision"), 2);
+}
+
+TEST_P(RegistryCoreTest, AnInvalidDefinitionIsRefusedNamingTheField) {
+  Value d = tool_definition("echoer");
+  d["timeout_ms"] = "soon";
+  d["comand"] = Value::array();
+  Value args;
+  args["definition"] = d;
+  RegistryReply r = call("tool.register", args);
+  EXPECT_EQ(r.code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.message.find("definition.timeout_ms: expected an integer, got a string"), std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("definition.comand: unknown key (did you mean \"command\"?)"), std::string::npos)
+      << r.message;
+  EXPECT_EQ(call("tool.list", Value::object()).result.find("tools")->size(), 0u);
+}
+
+TEST_P(RegistryCoreTest, RemovedToolsAreGoneAndListedToolsAreSorted) {
+  for (const char* name : {"zeta", "alpha"}) {
+    Value args;
+    args["definition"] = tool_definition(name);
+    ASSERT_TRUE(call("tool.register", args).ok);
+  }
+  RegistryReply list = call("tool.list", Value::object());
+  ASSERT_EQ(list.result.find("tools")->size(), 2u);
+  EXPECT_EQ(list.result.find("tools")->as_array()[0].get_string("name"), "alpha");
+  ASSERT_TRUE(call("tool.remove", json(R"({"name": "alpha"})")).ok);
+  EXPECT_EQ(call("tool.get", json(R"({"name": "alpha"})")).code, ErrorCode::kNotFound);
+  EXPECT_EQ(call("tool.remove", json(R"({"name": "alpha"})")).code, ErrorCode::kNotFound);
+}
+
+TEST_P(RegistryCoreTest, AnUnknownOperationIsRefusedWithASuggestion) {
+  RegistryReply r = call("session.apend", Value::object());
+  EXPECT_EQ(r.code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.message.find("did you mean \"session.append\""), std::string::npos) << r.message;
+}
+
+TEST_P(RegistryCoreTest, OldIdsAreForgottenPastTheLimitsButRecentOnesAreKept) {
+  limits_.keep_applied_ids = 2;
+  limits_.min_applied_age_ms = 60'000;
+  limits_.applied_ttl_ms = 3'600'000;
+  core_ = std::make_unique<RegistryCore>(*store_, limits_);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(create("s" + std::to_string(i)).ok);
+  auto forget = [&](int64_t now) {
+    EXPECT_TRUE(store_->begin().ok());
+    auto n = core_->forget_old_ids(now);
+    EXPECT_TRUE(store_->commit().ok());
+    return n.ok() ? *n : -1;
+  };
+  EXPECT_EQ(forget(now_ms_ + 1000), 0);       // all younger than the minimum age
+  EXPECT_EQ(forget(now_ms_ + 120'000), 3);    // past it: only the newest 2 stay
+  EXPECT_EQ(forget(now_ms_ + 7'200'000), 2);  // past the ttl: none stay
+  // A forgotten id is new again.
+  EXPECT_EQ(call("session.create", json(R"({"name": "s0"})"), "id-1").code, ErrorCode::kConflict);
+}
+
+TEST_P(RegistryCoreTest, StatusCountsRecordsAndRequests) {
+  ASSERT_TRUE(create("chat").ok);
+  ASSERT_TRUE(append("chat", 0, {message("user", "a")}).ok);
+  RegistryReply r = call("status", Value::object());
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.result.get_int("sessions"), 1);
+  EXPECT_EQ(r.result.get_int("turns"), 1);
+  EXPECT_EQ(r.result.get_int("applied_ids"), 2);
+  EXPECT_EQ(r.result.find("counters")->get_int("mutations"), 2);
+}
+
+TEST(RegistryCoreFaults, AStorageFailureIsNotRememberedSoARetryTriesAgain) {
+  test::MemoryStore store;
+  RegistryCore core(store, RegistryLimits{});
+  const RegistryRequest create{"q", "session.create", "create-1", json(R"({"name": "chat"})")};
+  ASSERT_TRUE(store.begin().ok());
+  store.writes_before_failure = 0;
+  RegistryReply failed = core.handle(create, 1);
+  EXPECT_EQ(failed.code, ErrorCode::kIo);
+  store.writes_before_failure = -1;
+  RegistryReply retried = core.handle(create, 2);
+  ASSERT_TRUE(retried.ok) << retried.message;
+  ASSERT_TRUE(store.commit().ok());
+  auto session = store.session("chat");
+  ASSERT_TRUE(session.ok() && session->has_value());
+}
+
+TEST(RegistryCoreFaults, AFailedMutationLeavesNothingBehindInItsBatch) {
+  test::MemoryStore store;
+  RegistryCore core(store, RegistryLimits{});
+  ASSERT_TRUE(store.begin().ok());
+  ASSERT_TRUE(core.handle({"q", "session.create", "a", json(R"({"name": "kept"})")}, 1).ok);
+  ASSERT_TRUE(core.handle({"q", "session.create", "b", json(R"({"name": "chat"})")}, 1).ok);
+  store.writes_before_failure = 1;  // the turn is added, then updating the session fails
+  RegistryReply failed = core.handle({"q", "session.append", "c",
+                                      json(R"({"name": "chat", "expected_version": 0,
+                                               "messages": [{"role": "user", "content": "x"}]})")},
+                                     1);
+  store.writes_before_failure = -1;
+  EXPECT_EQ(failed.code, ErrorCode::kIo);
+  ASSERT_TRUE(store.commit().ok());
+  EXPECT_EQ(store.turns("chat", 0)->size(), 0u);
+  EXPECT_TRUE(store.session("kept")->has_value());
+}
+
+}  // namespace
+}  // namespace pl::registry

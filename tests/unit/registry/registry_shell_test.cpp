@@ -1,0 +1,155 @@
+// The registry's loop with a store whose commits need a sync: replies wait for their batch's sync.
+#include "registry/registry_shell.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+#include "common/json.h"
+#include "common/protocol/envelope.h"
+#include "tests/support/harness.h"
+#include "tests/unit/registry/memory_store.h"
+
+namespace pl::registry {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A store whose sync() waits at a gate the test opens, and can be made to fail.
+class GatedStore final : public test::MemoryStore {
+ public:
+  bool commit_is_durable() const override { return false; }
+  Status sync() override {
+    std::unique_lock lock(mutex_);
+    ++syncs_started_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_ || failing_; });
+    if (failing_) return make_error(ErrorCode::kIo, "fdatasync: Input/output error");
+    return ok_status();
+  }
+  void set_gate(bool open) {
+    std::lock_guard lock(mutex_);
+    open_ = open;
+    changed_.notify_all();
+  }
+  void fail() {
+    std::lock_guard lock(mutex_);
+    failing_ = true;
+    changed_.notify_all();
+  }
+  int syncs_started() {
+    std::lock_guard lock(mutex_);
+    return syncs_started_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  bool failing_ = false;
+  int syncs_started_ = 0;
+};
+
+class RegistryShellTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_TRUE(router_.bind("inproc://registry-shell-test").ok());
+    ASSERT_TRUE(client_.connect("inproc://registry-shell-test").ok());
+    shell_ = std::make_unique<RegistryShell>(router_, store_, core_, clock_, signal_pipe_[0], ShellOptions{});
+    exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
+  }
+  void TearDown() override {
+    store_.set_gate(true);
+    if (exit_code_.valid()) stop();
+    ::close(signal_pipe_[0]);
+    ::close(signal_pipe_[1]);
+  }
+
+  void stop() {
+    signalfd_siginfo info{};
+    info.ssi_signo = SIGTERM;
+    ASSERT_EQ(::write(signal_pipe_[1], &info, sizeof info), static_cast<ssize_t>(sizeof info));
+    ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
+  }
+
+  void send(const std::string& op, const std::string& id, std::string_view args) {
+    protocol::RegistryRequest r{"q-" + id, op, id, *parse_json(args)};
+    ASSERT_TRUE(client_.send({protocol::encode(protocol::MessageType::kRegistryRequest, protocol::to_body(r))}).ok());
+  }
+
+  // The next reply, waiting up to `timeout`.
+  std::optional<protocol::RegistryReply> reply(std::chrono::milliseconds timeout) {
+    std::optional<protocol::RegistryReply> got;
+    pl::test::wait_until(
+        [&] {
+          auto frames = client_.receive();
+          if (!frames.ok() || !frames->has_value()) return false;
+          auto m = protocol::decode((*frames)->front());
+          if (m.ok()) got = *protocol::registry_reply_from(m->body);
+          return true;
+        },
+        timeout);
+    return got;
+  }
+
+  GatedStore store_;
+  RegistryCore core_{store_, RegistryLimits{}};
+  RealClock clock_;
+  net::Context context_;
+  net::Socket router_{context_, net::SocketKind::kRouter};
+  net::Socket client_{context_, net::SocketKind::kDealer};
+  int signal_pipe_[2] = {-1, -1};
+  std::unique_ptr<RegistryShell> shell_;
+  std::future<int> exit_code_;
+};
+
+TEST_F(RegistryShellTest, AMutationIsAcknowledgedOnlyAfterTheSyncThatCoversIt) {
+  send("session.create", "c1", R"({"name": "chat"})");
+  ASSERT_TRUE(pl::test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  EXPECT_FALSE(reply(50ms).has_value()) << "acknowledged before it was durable";
+  store_.set_gate(true);
+  auto r = reply(10s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(r->request, "q-c1");
+}
+
+TEST_F(RegistryShellTest, ReadsAreAnsweredAtOnceWhenNothingWaitsForASync) {
+  send("ping", "", "{}");
+  auto r = reply(10s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->result, Value("pong"));
+  EXPECT_EQ(store_.syncs_started(), 0);
+}
+
+TEST_F(RegistryShellTest, ReadsQueuedBehindAnUnsyncedMutationWaitForIt) {
+  send("session.create", "c1", R"({"name": "chat"})");
+  ASSERT_TRUE(pl::test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  send("session.get", "", R"({"name": "chat"})");
+  EXPECT_FALSE(reply(50ms).has_value());
+  store_.set_gate(true);
+  auto first = reply(10s);
+  auto second = reply(10s);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->request, "q-c1");
+  EXPECT_TRUE(second->ok) << second->message;
+}
+
+TEST_F(RegistryShellTest, AFailedSyncStopsTheLoopWithoutAcknowledging) {
+  send("session.create", "c1", R"({"name": "chat"})");
+  ASSERT_TRUE(pl::test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  store_.fail();
+  ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(exit_code_.get(), 75);
+  EXPECT_FALSE(reply(50ms).has_value());
+}
+
+}  // namespace
+}  // namespace pl::registry

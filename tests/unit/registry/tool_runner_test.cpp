@@ -1,0 +1,222 @@
+// run_tool with real child processes: literal arguments, timeouts, limits, output bounds,
+// cancellation, descendants, and the example tools of configs/tools.
+#include "worker/tool_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "common/ids.h"
+#include "common/json.h"
+#include "common/registry/tool_file.h"
+#include "tests/support/harness.h"
+#include "worker/tool_invocation.h"
+
+namespace pl::worker {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+ToolDefinition tool(std::string_view text) {
+  auto v = parse_json(text);
+  EXPECT_TRUE(v.ok()) << text;
+  auto d = tool_definition_from_value(v.ok() ? *v : Value());
+  EXPECT_TRUE(d.ok()) << d.error().message;
+  return d.ok() ? *d : ToolDefinition{};
+}
+
+ToolDefinition example(const std::string& name) {
+  auto d = load_tool_file(pl::test::source_dir() / "configs/tools" / (name + ".yaml"));
+  EXPECT_TRUE(d.ok()) << d.error().message;
+  return d.ok() ? *d : ToolDefinition{};
+}
+
+Value json(std::string_view text) { return *parse_json(text); }
+
+class ToolRunnerTest : public ::testing::Test {
+ protected:
+  ToolRunnerTest() {
+    context_.workspace_dir = dir_.path() / "workspace";
+    context_.environment = current_environment();
+  }
+
+  // A tool whose processes carry a unique variable, so that the test can see them all.
+  ToolDefinition tagged(std::string text) {
+    ToolDefinition t = tool(text);
+    t.env["PIPELINE_TEST_TAG"] = tag_;
+    return t;
+  }
+  bool none_left() {
+    return pl::test::wait_until([&] { return pl::test::processes_with_env("PIPELINE_TEST_TAG=" + tag_).empty(); },
+                                10s);
+  }
+
+  pl::test::TempDir dir_;
+  ToolRunContext context_;
+  std::string tag_ = new_id("t");
+};
+
+TEST_F(ToolRunnerTest, ArgumentsFullOfShellMetacharactersReachTheToolLiterally) {
+  const ToolDefinition t = tool(R"({"name": "args", "command": ["printf", "[%s]", "{{args.a}}", "{{args.b}}", "{{args.c}}"],
+      "input_schema": {"type": "object", "properties": {"a": {}, "b": {}, "c": {}}}})");
+  Value args;
+  args["a"] = "; rm -rf ~ && echo pwned | tee /tmp/x > /dev/null";
+  args["b"] = "$(id) `id` ${HOME} $HOME 'single' \"double\" * ? [a-z] \\ !";
+  args["c"] = "two words\tand a tab";
+  auto r = run_tool(t, args, context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "[" + args["a"].as_string() + "][" + args["b"].as_string() + "][" +
+                                       args["c"].as_string() + "]");
+}
+
+TEST_F(ToolRunnerTest, AHangingToolIsKilledAtItsTimeoutAndTheStepGetsAnError) {
+  const ToolDefinition t = tagged(R"({"name": "hang", "command": ["sleep", "60"], "timeout_ms": 200})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout);
+  EXPECT_NE(r.error().message.find("tool hang did not finish within its timeout of 200 ms"), std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(none_left());
+}
+
+TEST_F(ToolRunnerTest, TheItemsDeadlineEndsATooLongToolEvenWithinItsOwnTimeout) {
+  const ToolDefinition t = tool(R"({"name": "hang", "command": ["sleep", "60"], "timeout_ms": 60000})");
+  context_.deadline = SteadyClock::now() + 200ms;
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout);
+  EXPECT_NE(r.error().message.find("the step's deadline"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ToolRunnerTest, DescendantsDoNotOutliveTheTool) {
+  const ToolDefinition t = tagged(R"({"name": "bg", "command": ["sh", "-c", "sleep 60 & echo started"]})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "started\n");
+  EXPECT_TRUE(none_left());
+}
+
+TEST_F(ToolRunnerTest, ANonZeroExitIsAStepFailureNamingTheStatusAndStderr) {
+  const ToolDefinition t = tool(R"({"name": "fails", "command": ["sh", "-c", "echo partial; echo 'no such thing' >&2; exit 3"]})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(r.error().message, "tool fails exited with status 3: no such thing");
+}
+
+TEST_F(ToolRunnerTest, JsonOnStdoutBecomesTheData) {
+  const ToolDefinition t = tool(R"({"name": "j", "command": ["printf", "{\"n\": [1, 2]}\n"]})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r->find("data"), json(R"({"n": [1, 2]})"));
+  EXPECT_EQ(r->get_int("exit_code"), 0);
+}
+
+TEST_F(ToolRunnerTest, LimitsAreSetInTheToolsProcess) {
+  const ToolDefinition t = tool(R"({"name": "limits", "command": ["sh", "-c", "ulimit -n; ulimit -t; ulimit -v"],
+      "limits": {"cpu_seconds": 7, "memory_mb": 64, "open_files": 32}})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "32\n7\n65536\n");
+}
+
+TEST_F(ToolRunnerTest, ABusyLoopIsStoppedByItsCpuLimit) {
+  const ToolDefinition t = tool(R"({"name": "spin", "command": ["sh", "-c", "while :; do :; done"],
+      "timeout_ms": 60000, "limits": {"cpu_seconds": 1}})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(r.error().message.find("CPU limit of 1 s"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ToolRunnerTest, AToolThatWantsTooMuchMemoryFails) {
+  const ToolDefinition t = tool(R"({"name": "hog", "command": ["awk", "BEGIN { s = \"x\"; while (1) s = s s }"],
+      "limits": {"memory_mb": 64}})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed) << r.error().message;
+}
+
+TEST_F(ToolRunnerTest, TooMuchOutputKillsTheTool) {
+  const ToolDefinition t = tagged(R"({"name": "chatty", "command": ["yes"], "max_output_bytes": 10000})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
+  EXPECT_TRUE(none_left());
+}
+
+TEST_F(ToolRunnerTest, CancellingTheItemKillsTheTool) {
+  const ToolDefinition t = tagged(R"({"name": "hang", "command": ["sleep", "60"]})");
+  CancelToken cancel;
+  context_.cancel = &cancel;
+  std::thread canceller([&] {
+    pl::test::wait_until([&] { return !pl::test::processes_with_env("PIPELINE_TEST_TAG=" + tag_).empty(); }, 10s);
+    cancel.cancel("run cancelled");
+  });
+  auto r = run_tool(t, Value::object(), context_);
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kCancelled);
+  EXPECT_NE(r.error().message.find("run cancelled"), std::string::npos);
+  EXPECT_TRUE(none_left());
+}
+
+TEST_F(ToolRunnerTest, AToolThatIgnoresItsInputStillFinishes) {
+  const ToolDefinition t = tool(R"({"name": "deaf", "command": ["true"], "stdin": "{{args.big}}",
+      "input_schema": {"type": "object", "properties": {"big": {"type": "string"}}}})");
+  Value args;
+  args["big"] = std::string(1 << 20, 'x');
+  auto r = run_tool(t, args, context_);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST_F(ToolRunnerTest, AProgramThatCannotBeExecutedIsInvalidInput) {
+  fs::create_directories(context_.workspace_dir);
+  std::ofstream(context_.workspace_dir / "not-executable") << "#!/bin/sh\n";
+  const ToolDefinition t = tool(R"({"name": "x", "command": ["./not-executable"]})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ToolRunnerTest, ExampleWordCountCountsTheWordsOfItsInput) {
+  Value args;
+  args["text"] = "one two  three\nfour; rm -rf /";
+  auto r = run_tool(example("word_count"), args, context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r->find("data"), Value(7));  // "four;", "rm", "-rf" and "/" are words too
+}
+
+TEST_F(ToolRunnerTest, ExampleListFilesListsAWorkspaceDirectoryAndRefusesOthers) {
+  fs::create_directories(context_.workspace_dir / "docs");
+  std::ofstream(context_.workspace_dir / "docs/b.txt") << "b";
+  std::ofstream(context_.workspace_dir / "docs/-l") << "a file named like an option";
+  auto r = run_tool(example("list_files"), json(R"({"dir": "docs"})"), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "-l\nb.txt\n");
+  auto root = run_tool(example("list_files"), Value::object(), context_);
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  EXPECT_EQ(root->get_string("text"), "docs\n");
+  auto out = run_tool(example("list_files"), json(R"({"dir": "../.."})"), context_);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(out.error().message.find("leaves the run's workspace"), std::string::npos);
+}
+
+TEST_F(ToolRunnerTest, ExampleFileSha256HashesAWorkspaceFile) {
+  fs::create_directories(context_.workspace_dir);
+  std::ofstream(context_.workspace_dir / "hello.txt") << "hello\n";
+  auto r = run_tool(example("file_sha256"), json(R"({"path": "hello.txt"})"), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"),
+            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  hello.txt\n");
+  auto abs = run_tool(example("file_sha256"), json(R"({"path": "/etc/passwd"})"), context_);
+  ASSERT_FALSE(abs.ok());
+  EXPECT_EQ(abs.error().code, ErrorCode::kInvalidInput);
+}
+
+}  // namespace
+}  // namespace pl::worker

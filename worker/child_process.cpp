@@ -1,0 +1,372 @@
+#include "worker/child_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace pl::worker {
+namespace {
+
+constexpr int64_t kCancelCheckMs = 20;
+// After the child exits, how long its pipes may stay open (held by killed descendants).
+constexpr auto kDrainGrace = std::chrono::milliseconds(500);
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  Fd read;
+  Fd write;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe", errno);
+  return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Everything the child needs, prepared before fork: after fork only async-signal-safe calls.
+struct ExecPlan {
+  const char* program;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  const char* cwd;
+  int stdin_fd;
+  int stdout_fd;
+  int stderr_fd;
+  int report_fd;
+  pid_t parent;
+  rlimit cpu;
+  rlimit memory;
+  rlimit files;
+  bool set_memory;
+  bool set_files;
+  bool set_cpu;
+};
+
+[[noreturn]] void child_fail(int report_fd) {
+  const int err = errno;
+  ssize_t ignored = ::write(report_fd, &err, sizeof err);
+  (void)ignored;
+  ::_exit(127);
+}
+
+void move_fd(int from, int to, int report_fd) {
+  if (from == to) {
+    ::fcntl(to, F_SETFD, 0);  // keep it across exec
+  } else if (::dup2(from, to) < 0) {
+    child_fail(report_fd);
+  }
+}
+
+[[noreturn]] void exec_child(const ExecPlan& p) {
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != p.parent) ::_exit(127);  // the parent is already gone
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  move_fd(p.stdin_fd, 0, p.report_fd);
+  move_fd(p.stdout_fd, 1, p.report_fd);
+  move_fd(p.stderr_fd, 2, p.report_fd);
+  if (p.set_cpu && ::setrlimit(RLIMIT_CPU, &p.cpu) != 0) child_fail(p.report_fd);
+  if (p.set_memory && ::setrlimit(RLIMIT_AS, &p.memory) != 0) child_fail(p.report_fd);
+  if (p.set_files && ::setrlimit(RLIMIT_NOFILE, &p.files) != 0) child_fail(p.report_fd);
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  if (::chdir(p.cwd) != 0) child_fail(p.report_fd);
+  // Every other inherited descriptor closes at exec, whoever opened it (another thread included).
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // kernels before 5.11
+  }
+  ::execve(p.program, p.argv.data(), p.envp.data());
+  child_fail(p.report_fd);
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// Blocks SIGPIPE in this thread while the child's stdin is written, so that a child that does
+// not read its input gives EPIPE instead of killing us; restores the mask afterwards.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe_only;
+    ::sigemptyset(&pipe_only);
+    ::sigaddset(&pipe_only, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old_);
+    was_blocked_ = ::sigismember(&old_, SIGPIPE) == 1;
+  }
+  ~SigpipeGuard() {
+    if (was_blocked_) return;
+    sigset_t pipe_only;
+    ::sigemptyset(&pipe_only);
+    ::sigaddset(&pipe_only, SIGPIPE);
+    const timespec zero{0, 0};
+    while (::sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t old_;
+  bool was_blocked_ = false;
+};
+
+// The running child and its pipes, driven by poll until it is over.
+class Supervision {
+ public:
+  Supervision(const ChildSpec& spec, pid_t pid, Fd pidfd, Fd out, Fd err, Fd in)
+      : spec_(spec), pid_(pid), pidfd_(std::move(pidfd)), out_(std::move(out)), err_(std::move(err)),
+        in_(std::move(in)) {}
+
+  ChildOutcome wait(TimePoint deadline, const std::function<bool()>& cancelled) {
+    const TimePoint started = SteadyClock::now();
+    std::optional<ChildEnd> forced;
+    bool exited = false;
+    TimePoint drain_until{};
+    while (!exited || ((out_.get() >= 0 || err_.get() >= 0) && SteadyClock::now() < drain_until)) {
+      const TimePoint now = SteadyClock::now();
+      if (!exited && !forced) {
+        if (now >= deadline) forced = ChildEnd::kTimedOut;
+        else if (cancelled && cancelled()) forced = ChildEnd::kCancelled;
+        else if (out_text_.size() > spec_.max_stdout) forced = ChildEnd::kOutputTooLarge;
+        if (forced) kill_group();
+      }
+      int64_t wait_ms = exited ? millis_until(drain_until, now) : std::min(kCancelCheckMs, millis_until(deadline, now));
+      poll_once(std::max<int64_t>(wait_ms, forced ? 5 : 0), exited);
+      if (!exited && child_exited()) {
+        exited = true;
+        kill_group();  // descendants go with the tool
+        reap();
+        in_.reset();
+        drain_until = SteadyClock::now() + kDrainGrace;
+      }
+    }
+    ChildOutcome outcome;
+    outcome.elapsed = SteadyClock::now() - started;
+    outcome.err = std::move(err_text_);
+    outcome.err_truncated = err_truncated_;
+    if (out_text_.size() > spec_.max_stdout) {
+      out_text_.resize(spec_.max_stdout);
+      if (!forced) forced = ChildEnd::kOutputTooLarge;
+    }
+    outcome.out = std::move(out_text_);
+    if (forced) {
+      outcome.end = *forced;
+    } else if (WIFEXITED(status_)) {
+      outcome.end = ChildEnd::kExited;
+      outcome.exit_code = WEXITSTATUS(status_);
+    } else {
+      outcome.end = ChildEnd::kSignaled;
+      outcome.signal = WIFSIGNALED(status_) ? WTERMSIG(status_) : 0;
+    }
+    return outcome;
+  }
+
+ private:
+  void kill_group() { ::kill(-pid_, SIGKILL); }
+
+  bool child_exited() {
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+
+  void reap() {
+    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  void poll_once(int64_t timeout_ms, bool exited) {
+    pollfd fds[4];
+    int n = 0;
+    int out_i = -1, err_i = -1, in_i = -1;
+    if (out_.get() >= 0) fds[out_i = n++] = {out_.get(), POLLIN, 0};
+    if (err_.get() >= 0) fds[err_i = n++] = {err_.get(), POLLIN, 0};
+    if (in_.get() >= 0) fds[in_i = n++] = {in_.get(), POLLOUT, 0};
+    if (!exited) fds[n++] = {pidfd_.get(), POLLIN, 0};
+    if (::poll(fds, static_cast<nfds_t>(n), static_cast<int>(timeout_ms)) <= 0) return;
+    if (out_i >= 0 && fds[out_i].revents) read_into(out_, out_text_, false);
+    if (err_i >= 0 && fds[err_i].revents) read_into(err_, err_text_, true);
+    if (in_i >= 0 && fds[in_i].revents) write_stdin();
+  }
+
+  void read_into(Fd& fd, std::string& text, bool tail) {
+    char buf[16384];
+    for (;;) {
+      const ssize_t got = ::read(fd.get(), buf, sizeof buf);
+      if (got > 0) {
+        text.append(buf, static_cast<size_t>(got));
+        if (tail && text.size() > 2 * spec_.stderr_tail_bytes) {
+          text.erase(0, text.size() - spec_.stderr_tail_bytes);
+          err_truncated_ = true;
+        }
+        if (!tail && text.size() > spec_.max_stdout) return;  // the loop ends it
+        continue;
+      }
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == EAGAIN) return;
+      fd.reset();  // EOF or an error: nothing more comes from here
+      return;
+    }
+  }
+
+  void write_stdin() {
+    const std::string& data = *spec_.stdin_data;
+    while (written_ < data.size()) {
+      const ssize_t put = ::write(in_.get(), data.data() + written_, data.size() - written_);
+      if (put > 0) {
+        written_ += static_cast<size_t>(put);
+        continue;
+      }
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0 && errno == EAGAIN) return;
+      break;  // EPIPE: the tool does not read its input
+    }
+    in_.reset();  // all written (or refused): the tool sees end of input
+  }
+
+  const ChildSpec& spec_;
+  pid_t pid_;
+  Fd pidfd_;
+  Fd out_, err_, in_;
+  std::string out_text_, err_text_;
+  bool err_truncated_ = false;
+  size_t written_ = 0;
+  int status_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> find_program(const std::string& name, const std::string& path_variable) {
+  if (name.find('/') != std::string::npos) return name;
+  std::stringstream dirs(path_variable);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;  // an empty entry would mean "the current directory": not ours
+    const std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
+                               const std::function<bool()>& cancelled) {
+  auto out = make_pipe();
+  auto err = make_pipe();
+  auto report = make_pipe();
+  if (!out.ok()) return std::move(out).error();
+  if (!err.ok()) return std::move(err).error();
+  if (!report.ok()) return std::move(report).error();
+  Pipe in;
+  if (spec.stdin_data) {
+    auto p = make_pipe();
+    if (!p.ok()) return std::move(p).error();
+    in = std::move(*p);
+  } else {
+    in.read = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (in.read.get() < 0) return errno_error("open /dev/null", errno);
+  }
+
+  std::vector<std::string> argv = spec.argv;
+  if (argv.empty()) argv.push_back(spec.program);
+  ExecPlan plan{};
+  plan.program = spec.program.c_str();
+  plan.argv = c_strings(argv);
+  plan.envp = c_strings(spec.env);
+  const std::string cwd = spec.cwd.string();
+  plan.cwd = cwd.c_str();
+  plan.stdin_fd = in.read.get();
+  plan.stdout_fd = out->write.get();
+  plan.stderr_fd = err->write.get();
+  plan.report_fd = report->write.get();
+  plan.parent = ::getpid();
+  plan.set_cpu = spec.cpu_seconds > 0;
+  plan.cpu = {static_cast<rlim_t>(spec.cpu_seconds), static_cast<rlim_t>(spec.cpu_seconds + 1)};
+  plan.set_memory = spec.memory_bytes > 0;
+  plan.memory = {static_cast<rlim_t>(spec.memory_bytes), static_cast<rlim_t>(spec.memory_bytes)};
+  plan.set_files = spec.open_files > 0;
+  plan.files = {static_cast<rlim_t>(spec.open_files), static_cast<rlim_t>(spec.open_files)};
+
+  SigpipeGuard sigpipe;
+  const pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork", errno);
+  if (pid == 0) exec_child(plan);
+
+  ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+  in.read.reset();
+  out->write.reset();
+  err->write.reset();
+  report->write.reset();
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+
+  int exec_errno = 0;
+  ssize_t got;
+  while ((got = ::read(report->read.get(), &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
+  if (got == sizeof exec_errno || pidfd.get() < 0) {
+    const int why = got == sizeof exec_errno ? exec_errno : errno;
+    ::kill(-pid, SIGKILL);
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    Error e = errno_error("cannot run " + spec.program + " in " + cwd, why);
+    if (got == sizeof exec_errno && (why == ENOENT || why == EACCES || why == ENOEXEC || why == ENOTDIR)) {
+      e.code = ErrorCode::kInvalidInput;
+    }
+    return e;
+  }
+
+  set_nonblocking(out->read.get());
+  set_nonblocking(err->read.get());
+  if (in.write.get() >= 0) set_nonblocking(in.write.get());
+  Supervision supervision(spec, pid, std::move(pidfd), std::move(out->read), std::move(err->read),
+                          std::move(in.write));
+  return supervision.wait(deadline, cancelled);
+}
+
+}  // namespace pl::worker

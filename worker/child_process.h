@@ -1,0 +1,66 @@
+// Runs one program as a confined child process and collects what it wrote.
+//
+// The child: its own process group; PR_SET_PDEATHSIG(SIGKILL) so it dies with the thread that
+// started it; an empty signal mask and default dispositions; RLIMIT_CPU / RLIMIT_AS /
+// RLIMIT_NOFILE set before exec (and no core dumps); only the given environment; working directory `cwd`; every
+// inherited descriptor closed but stdin (the given bytes, or /dev/null), stdout and stderr
+// (pipes). It is exec'd directly (execve): no shell ever sees the arguments.
+//
+// The parent waits on a pidfd and the pipes with one poll loop, up to `deadline`, checking
+// `cancelled` every few milliseconds. On the deadline, on cancellation and when stdout passes its
+// bound, the whole process group is killed with SIGKILL and reaped. When the child itself exits,
+// whatever is left of its group is killed too, so no descendant outlives the tool (except one
+// that left the group on purpose with setsid/setpgid).
+//
+// Must be called from a thread that outlives the child (PR_SET_PDEATHSIG follows the thread).
+// Thread-safe: concurrent calls from different threads are independent.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace pl::worker {
+
+struct ChildSpec {
+  std::string program;            // the file to exec: absolute, or relative to `cwd`
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> env;   // "NAME=value" entries: the child's whole environment
+  std::filesystem::path cwd;
+  std::optional<std::string> stdin_data;  // nullopt = /dev/null
+  int64_t cpu_seconds = 0;   // RLIMIT_CPU soft limit (SIGXCPU); the hard limit is one more
+  int64_t memory_bytes = 0;  // RLIMIT_AS; 0 = unchanged
+  int64_t open_files = 0;    // RLIMIT_NOFILE; 0 = unchanged
+  size_t max_stdout = 1 << 20;      // more than this ends the child (ChildEnd::kOutputTooLarge)
+  size_t stderr_tail_bytes = 8192;  // only the last bytes of stderr are kept
+};
+
+enum class ChildEnd { kExited, kSignaled, kTimedOut, kCancelled, kOutputTooLarge };
+
+struct ChildOutcome {
+  ChildEnd end = ChildEnd::kExited;
+  int exit_code = -1;  // for kExited
+  int signal = 0;      // for kSignaled
+  std::string out;     // stdout, at most max_stdout bytes
+  std::string err;     // the tail of stderr
+  bool err_truncated = false;
+  Duration elapsed{};
+};
+
+// Starts the child and waits for it as described above. An Error (kIo, or kInvalidInput when
+// exec fails because the program is missing or not executable) means it did not run; anything
+// that happened once it ran is in the outcome.
+Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
+                               const std::function<bool()>& cancelled);
+
+// The program's path: `name` itself when it holds a '/', else the first executable file called
+// `name` in the directories of `path_variable` (a PATH value). nullopt when none is found.
+std::optional<std::string> find_program(const std::string& name, const std::string& path_variable);
+
+}  // namespace pl::worker

@@ -492,6 +492,30 @@ TEST(Sort, IsStableInBothDirections) {
             json(R"([{"s": 2, "i": 1}, {"s": 2, "i": 3}, {"s": 1, "i": 0}, {"s": 1, "i": 2}])"));
 }
 
+TEST(Sort, IsStableForLongListsToo) {
+  Value::Array items;
+  for (int i = 0; i < 500; ++i) {
+    Value item = Value::object();
+    item["k"] = (i * 7) % 5;
+    item["i"] = i;
+    items.push_back(std::move(item));
+  }
+  for (const char* order : {"asc", "desc"}) {
+    auto ops = parse_operations(
+        json(std::string(R"([{"operation": "sort", "by": "k", "order": ")") + order + "\"}]"));
+    ASSERT_TRUE(ops.ok());
+    auto r = apply_operations(Value(items), *ops);
+    ASSERT_TRUE(r.ok());
+    for (size_t j = 1; j < r->size(); ++j) {
+      const Value& a = r->as_array()[j - 1];
+      const Value& b = r->as_array()[j];
+      if (a.get_int("k") == b.get_int("k")) {
+        ASSERT_LT(a.get_int("i"), b.get_int("i")) << order << " at " << j;
+      }
+    }
+  }
+}
+
 TEST(Sort, SortsBySeveralFieldsMostSignificantFirst) {
   EXPECT_EQ(ok(kPeople, R"([{"operation": "sort", "by": "team, score", "order": "desc"}])"),
             json(R"([{"name": "ann", "team": "red", "score": 90},

@@ -46,8 +46,9 @@ std::string csv_field(std::string_view text);
 // json_to_csv: `records` must be a list of maps. The header is every key that appears, in the
 // order first seen (each map's keys in sorted order). A missing key or null is an empty field;
 // strings are written as is; numbers and bools as JSON writes them; lists and maps as compact
-// JSON. Records end in CRLF. An empty list gives empty text. Errors (kInvalidInput):
-// `element 3 is a string, not a map`, or a non-list.
+// JSON. Records end in CRLF. An empty list gives empty text. With a single column, an empty
+// field is written `""` so that it does not read back as a blank line. Errors (kInvalidInput):
+// `element 3 is a string, not a map`, a non-list, maps without any key.
 [[nodiscard]] Result<std::string> records_to_csv(const Value& records);
 
 }  // namespace pl::worker::data

@@ -44,7 +44,8 @@ namespace pl::worker::data {
 struct FileOpsLimits {
   uint64_t max_file_bytes = 64ull << 20;    // one file read by copy or convert
   uint64_t max_total_bytes = 512ull << 20;  // all the bytes one copy writes
-  size_t max_entries = 10000;               // entries one step lists, copies, moves or deletes
+  size_t max_entries = 10000;               // entries one step lists, copies, moves or deletes;
+                                            // 100 times as many may be looked at while walking
   size_t max_depth = 64;                    // directory levels walked below a path
 };
 

@@ -291,8 +291,9 @@ Result<OperationSpec> parse_sort(const EntryReader& r) {
 // Where an operation's error messages come from, and the stop check.
 class Run {
  public:
-  Run(const TransformOperation& op, const TransformLimits& limits, const StopCheck& stop)
-      : op_(op), limits_(limits), stop_(stop) {}
+  Run(const TransformOperation& op, const TransformLimits& limits, const StopCheck& stop,
+      const pipeline::Scope& roots)
+      : op_(op), limits_(limits), stop_(stop), roots_(roots) {}
 
   Error error(const std::string& message, ErrorCode code = ErrorCode::kInvalidInput) const {
     return make_error(code, "operation " + std::to_string(op_.index) + " (" + op_.name +
@@ -313,27 +314,34 @@ class Run {
     return std::nullopt;
   }
   const TransformLimits& limits() const { return limits_; }
+  // The run's roots, behind the item (and `value`).
+  const pipeline::Scope& roots() const { return roots_; }
 
  private:
   const TransformOperation& op_;
   const TransformLimits& limits_;
   const StopCheck& stop_;
+  const pipeline::Scope& roots_;
 };
 
-// What an expression sees behind the item: `value`, when an operation binds it.
+// What an expression sees behind the item: `value`, when an operation binds it, then the run's
+// roots.
 class ValueBinding final : public pipeline::Scope {
  public:
-  explicit ValueBinding(const Value* value) : value_(value) {}
+  ValueBinding(const Value* value, const pipeline::Scope& next) : value_(value), next_(next) {}
   const Value* root(std::string_view name) const override {
-    return name == "value" ? value_ : nullptr;
+    if (value_ && name == "value") return value_;
+    return next_.root(name);
   }
 
  private:
   const Value* value_;
+  const pipeline::Scope& next_;
 };
 
-Result<Value> evaluate(const Expression& e, const Value& item, const Value* value) {
-  ValueBinding outer(value);
+Result<Value> evaluate(const Run& run, const Expression& e, const Value& item,
+                       const Value* value) {
+  ValueBinding outer(value, run.roots());
   pipeline::ItemScope scope(item, outer);
   return e.evaluate(scope);
 }
@@ -349,11 +357,11 @@ Result<Value> run_filter(const Run& run, const FilterOp& op, Value::Array items)
     }
     bool keep = false;
     if (op.expression) {
-      auto v = evaluate(*op.expression, items[i], value);
+      auto v = evaluate(run, *op.expression, items[i], value);
       if (!v.ok()) return run.at_item(i, v.error());
       keep = v->truthy();
     } else {
-      ValueBinding outer(value);
+      ValueBinding outer(value, run.roots());
       pipeline::ItemScope scope(items[i], outer);
       auto holds = pipeline::evaluate_condition(op.condition, scope);
       if (!holds.ok()) return run.at_item(i, holds.error());
@@ -367,7 +375,7 @@ Result<Value> run_filter(const Run& run, const FilterOp& op, Value::Array items)
 Status map_item(const Run& run, const MapOp& op, Value& item, size_t i) {
   const Value* current = op.field ? op.field->find(item) : nullptr;
   if (op.expression) {
-    auto v = evaluate(*op.expression, item, current);
+    auto v = evaluate(run, *op.expression, item, current);
     if (!v.ok()) return run.at_item(i, v.error());
     if (!op.target) {
       item = std::move(*v);
@@ -720,10 +728,13 @@ Result<std::vector<TransformOperation>> parse_operations(const Value& operations
 }
 
 Result<Value> apply_operations(Value input, const std::vector<TransformOperation>& operations,
-                               const TransformLimits& limits, const StopCheck& stop) {
+                               const TransformLimits& limits, const StopCheck& stop,
+                               const Value& run_roots) {
+  static const Value kNoRoots = Value::object();
+  const pipeline::ValueScope roots(run_roots.is_object() ? run_roots : kNoRoots);
   std::string produced_by = "the input";
   for (const TransformOperation& op : operations) {
-    const Run run(op, limits, stop);
+    const Run run(op, limits, stop, roots);
     const bool map_of_one = std::holds_alternative<MapOp>(op.spec) && input.is_object();
     if (!input.is_array() && !map_of_one) {
       return run.error("needs a list, but " + produced_by + " is " + kind_phrase(input));

@@ -11,12 +11,13 @@
 // kCancelled when the stop check says so.
 //
 // Conditions and expressions are the pipeline expression language (common/pipeline/
-// expression.h) evaluated once per item. They see exactly:
+// expression.h) evaluated once per item. Names resolve in this order:
 //   item          the whole item
 //   <member>      each member of the item when it is a map ("score > 80")
 //   value         for filter and map with `field`: the item's value at that field
-// Nothing else: run values (inputs, steps, state) are put into the text with {{ }} by the
-// broker before dispatch. A reference to a missing member is an error (write
+//   <run roots>   the members of `run_roots` given to apply_operations (inputs, global_vars,
+//                 state, loop, ... as the broker chose to send them); nothing when absent
+// A reference to anything else is an error naming it, a missing member included (write
 // `default(score, 0)` or `score exists and ...` to allow absence).
 //
 // Thread safety: parsed operations are immutable and may be applied from several threads.
@@ -127,10 +128,12 @@ struct TransformOperation {
     const Value& operations, const TransformLimits& limits = {});
 
 // Runs `operations` over `input`, each on the result of the one before. filter, aggregate, join,
-// group_by and sort take a list; map takes a list or a single map.
+// group_by and sort take a list; map takes a list or a single map. `run_roots` (a map, or null
+// for none) holds the run's names that conditions and expressions may read behind the item.
 [[nodiscard]] Result<Value> apply_operations(Value input,
                                              const std::vector<TransformOperation>& operations,
                                              const TransformLimits& limits = {},
-                                             const StopCheck& stop = {});
+                                             const StopCheck& stop = {},
+                                             const Value& run_roots = Value());
 
 }  // namespace pl::worker::data

@@ -42,7 +42,12 @@ Result<Value> DataTransformExecutor::execute(const protocol::WorkItem& item,
   const data::StopCheck stop = [&cancel, deadline] {
     return cancel.cancelled() || std::chrono::steady_clock::now() > deadline;
   };
-  auto result = data::apply_operations(*source, *parsed, limits_, stop);
+  const Value* roots = input.find("run_roots");
+  if (roots && !roots->is_null() && !roots->is_object()) {
+    return make_error(ErrorCode::kInvalidInput, "data_transform: \"run_roots\" must be a map");
+  }
+  auto result =
+      data::apply_operations(*source, *parsed, limits_, stop, roots ? *roots : Value());
   if (!result.ok()) {
     Error e = std::move(result).error();
     if (e.code == ErrorCode::kCancelled && !cancel.cancelled()) e.code = ErrorCode::kTimeout;

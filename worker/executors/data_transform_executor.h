@@ -11,6 +11,8 @@
 //                       the broker into `right_source_value` inside that entry (or rendered to a
 //                       list in place).
 //   output_field        optional: the result is then {output_field: value} instead of value.
+//   run_roots           optional: a map of the run's names (inputs, global_vars, state, loop)
+//                       that conditions and expressions may read behind the item's own names.
 // Other keys are ignored.
 //
 // Result: {data: value} or {data: {<output_field>: value}}. Errors name the operation and item

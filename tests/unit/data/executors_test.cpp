@@ -59,6 +59,21 @@ TEST(DataTransformExecutor, AnInputSourceRenderedToAListIsUsedAsIs) {
   EXPECT_EQ(*r, json(R"({"data": [2, 3]})"));
 }
 
+TEST(DataTransformExecutor, RunRootsAreVisibleBehindTheItem) {
+  Harness h;
+  auto r = transform(R"({"input_source_value": [{"s": 1}, {"s": 5}, {"t": 9}],
+                         "run_roots": {"inputs": {"min": 2}},
+                         "operations": [{"operation": "filter",
+                                         "condition": "default(s, 0) > inputs.min"}]})",
+                     h);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, json(R"({"data": [{"s": 5}]})"));
+  EXPECT_FALSE(transform(R"({"input_source_value": [], "run_roots": [1],
+                             "operations": [{"operation": "sort"}]})",
+                         h)
+                   .ok());
+}
+
 TEST(DataTransformExecutor, AnUnresolvedInputSourceIsAnError) {
   Harness h;
   auto r = transform(R"({"input_source": "steps.fetch.data", "operations": [{"operation": "sort"}]})",

@@ -27,7 +27,7 @@ std::vector<Value> odd_inputs() {
           json(R"({"a": 1})")};
 }
 
-TEST(Robustness, EveryOperationOptionOfEveryKindIsHandled) {
+TEST(DataRobustness, EveryOperationOptionOfEveryKindIsHandled) {
   const std::map<std::string, std::vector<std::string>> keys{
       {"filter", {"condition", "field"}},
       {"map", {"expression", "mapping", "field", "as"}},
@@ -63,7 +63,7 @@ TEST(Robustness, EveryOperationOptionOfEveryKindIsHandled) {
   EXPECT_GT(runs, 0u);
 }
 
-TEST(Robustness, EveryFileOpsKeyOfEveryKindIsHandled) {
+TEST(DataRobustness, EveryFileOpsKeyOfEveryKindIsHandled) {
   pl::test::TempDir tmp;
   std::filesystem::create_directories(tmp.path() / "ws");
   const Workspace workspace(tmp.path() / "ws", tmp.path() / "out");
@@ -88,7 +88,7 @@ TEST(Robustness, EveryFileOpsKeyOfEveryKindIsHandled) {
   }
 }
 
-TEST(Robustness, DeeplyNestedValuesAreCompared) {
+TEST(DataRobustness, DeeplyNestedValuesAreCompared) {
   Value deep = json("1");
   for (int i = 0; i < 100; ++i) {
     Value::Array wrap{deep};

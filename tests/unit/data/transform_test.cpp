@@ -98,6 +98,21 @@ TEST(Filter, ConditionsDoNotSeeTheRun) {
   EXPECT_NE(e.message.find("unknown reference \"inputs"), std::string::npos) << e.message;
 }
 
+TEST(Filter, RunRootsAreReadBehindTheItemsOwnNames) {
+  auto ops = parse_operations(json(R"([{"operation": "filter", "condition": "score > inputs.min"},
+                                      {"operation": "map", "expression": "name + state.suffix"}])"));
+  ASSERT_TRUE(ops.ok());
+  const Value roots = json(R"({"inputs": {"min": 80}, "state": {"suffix": "!"}})");
+  auto r = apply_operations(json(kPeople), *ops, {}, {}, roots);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, json(R"(["ann!", "cat!"])"));
+  // The item's own members come first.
+  auto shadowed = apply_operations(json(R"([{"inputs": {"min": 0}, "score": 1, "name": "x"}])"),
+                                   *ops, {}, {}, roots);
+  ASSERT_TRUE(shadowed.ok());
+  EXPECT_EQ(*shadowed, json(R"(["x!"])"));
+}
+
 TEST(Filter, StructuredConditionsWork) {
   EXPECT_EQ(ok(kPeople, R"([{"operation": "filter",
                              "condition": {"and": ["team == 'red'", {"not": "score > 88"}]}}])"),
@@ -598,7 +613,7 @@ TEST(Sort, SortsManyItemsQuickly) {
 
 // ---- chains and the operations list ----
 
-TEST(Chain, OperationsRunInOrderOnEachOthersResult) {
+TEST(TransformChain, OperationsRunInOrderOnEachOthersResult) {
   EXPECT_EQ(ok(kPeople, R"([
       {"operation": "filter", "condition": "score > 70"},
       {"operation": "map", "as": "bonus", "expression": "score + 10"},
@@ -607,14 +622,14 @@ TEST(Chain, OperationsRunInOrderOnEachOthersResult) {
             json(R"(["cat", "ann"])"));
 }
 
-TEST(Chain, AMapAfterGroupBySeesTheGroupsByName) {
+TEST(TransformChain, AMapAfterGroupBySeesTheGroupsByName) {
   EXPECT_EQ(ok(R"([{"t": "a"}, {"t": "b"}, {"t": "a"}])", R"([
       {"operation": "group_by", "field": "t"},
       {"operation": "map", "expression": "[length(a), length(b)]"}])"),
             json("[2, 1]"));
 }
 
-TEST(Chain, AListOperationAfterAScalarResultSaysWhichOperationMadeIt) {
+TEST(TransformChain, AListOperationAfterAScalarResultSaysWhichOperationMadeIt) {
   EXPECT_EQ(fails(kPeople, R"([{"operation": "aggregate", "function": "count"},
                                {"operation": "sort"}])").message,
             "operation 1 (sort): needs a list, but the result of operation 0 (aggregate) is an "
@@ -627,35 +642,35 @@ std::string parse_error(std::string_view operations, const TransformLimits& limi
   return r.ok() ? "" : r.error().message;
 }
 
-TEST(Operations, MustBeANonEmptyListOfMaps) {
+TEST(TransformOperations, MustBeANonEmptyListOfMaps) {
   EXPECT_EQ(parse_error(R"({"operation": "sort"})"), "\"operations\" must be a list, not a map");
   EXPECT_EQ(parse_error("[]"), "\"operations\" must not be empty");
   EXPECT_EQ(parse_error(R"([{"operation": "sort"}, "sort"])"),
             "operation 1 must be a map, not a string");
 }
 
-TEST(Operations, EachNamesAKnownOperation) {
+TEST(TransformOperations, EachNamesAKnownOperation) {
   EXPECT_EQ(parse_error(R"([{"by": "x"}])"),
             "operation 0 needs an \"operation\" (filter, map, aggregate, join, group_by, sort)");
   EXPECT_EQ(parse_error(R"([{"operation": "fliter"}])"),
             "operation 0: unknown operation \"fliter\" (did you mean \"filter\"?)");
 }
 
-TEST(Operations, OptionsThatDoNotApplyAreRefused) {
+TEST(TransformOperations, OptionsThatDoNotApplyAreRefused) {
   EXPECT_EQ(parse_error(R"([{"operation": "sort", "by": "a"}, {"operation": "sort", "condition": "x"}])"),
             "operation 1 (sort): key \"condition\" does not apply to sort");
   EXPECT_EQ(parse_error(R"([{"operation": "filter", "condition": "x", "oder": 1}])"),
             "operation 0 (filter): key \"oder\" does not apply to filter");
 }
 
-TEST(Operations, OptionsOfTheWrongKindAreRefused) {
+TEST(TransformOperations, OptionsOfTheWrongKindAreRefused) {
   EXPECT_EQ(parse_error(R"([{"operation": "sort", "order": 1}])"),
             "operation 0 (sort): \"order\" must be a string, not an integer");
   EXPECT_EQ(parse_error(R"([{"operation": "map", "mapping": [1]}])"),
             "operation 0 (map): \"mapping\" must be a map, not a list");
 }
 
-TEST(Operations, TooManyAreRefused) {
+TEST(TransformOperations, TooManyAreRefused) {
   TransformLimits limits;
   limits.max_operations = 2;
   auto r = parse_operations(json(R"([{"operation": "sort"}, {"operation": "sort"},
@@ -666,14 +681,14 @@ TEST(Operations, TooManyAreRefused) {
   EXPECT_EQ(r.error().message, "\"operations\" has 3 entries; the limit is 2");
 }
 
-TEST(Operations, AStopRequestEndsTheRunWithCancelled) {
+TEST(TransformOperations, AStopRequestEndsTheRunWithCancelled) {
   auto r = transform("[1, 2, 3]", R"([{"operation": "sort"}])", {}, [] { return true; });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kCancelled);
   EXPECT_TRUE(transform("[1, 2, 3]", R"([{"operation": "sort"}])", {}, [] { return false; }).ok());
 }
 
-TEST(Operations, ParsedOperationsCanBeAppliedAgain) {
+TEST(TransformOperations, ParsedOperationsCanBeAppliedAgain) {
   auto ops = parse_operations(json(R"([{"operation": "filter", "condition": "item > 1"}])"));
   ASSERT_TRUE(ops.ok());
   EXPECT_EQ(*apply_operations(json("[1, 2]"), *ops), json("[2]"));

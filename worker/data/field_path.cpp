@@ -32,10 +32,9 @@ Result<FieldPath> FieldPath::parse(std::string_view text) {
     }
     segments.emplace_back(segment);
     if (segments.size() > kMaxFieldPathSegments) {
-      return make_error(ErrorCode::kInvalidInput, "field path \"" + std::string(text) +
-                                                      "\" has more than " +
-                                                      std::to_string(kMaxFieldPathSegments) +
-                                                      " segments");
+      return make_error(ErrorCode::kInvalidInput,
+                        "field path \"" + std::string(text) + "\" has more than " +
+                            std::to_string(kMaxFieldPathSegments) + " segments");
     }
     if (dot == std::string_view::npos) break;
     start = dot + 1;
@@ -79,8 +78,8 @@ Status FieldPath::assign(Value& item, Value value) const {
       current = &(*current)[segment];
     } else {
       return make_error(ErrorCode::kInvalidInput,
-                        (walked.empty() ? std::string("the item") : "\"" + walked + "\"") +
-                            " is " + kind_phrase(*current) + ", not a map");
+                        (walked.empty() ? std::string("the item") : "\"" + walked + "\"") + " is " +
+                            kind_phrase(*current) + ", not a map");
     }
     walked += (walked.empty() ? "" : ".") + segment;
   }

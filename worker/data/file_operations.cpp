@@ -165,7 +165,8 @@ class Op {
   Result<bool> is_empty_dir(const fs::path& p) const {
     std::error_code ec;
     fs::directory_iterator it(p, ec);
-    if (ec) return make_error(ErrorCode::kIo, prefix() + "read " + p.string() + ": " + ec.message());
+    if (ec)
+      return make_error(ErrorCode::kIo, prefix() + "read " + p.string() + ": " + ec.message());
     return it == fs::directory_iterator();
   }
 
@@ -445,7 +446,8 @@ Status apply_copy(Op& op, const CopyPlan& plan) {
   for (const fs::path& dir : plan.directories) {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) return op.error("create directory " + dir.string() + ": " + ec.message(), ErrorCode::kIo);
+    if (ec)
+      return op.error("create directory " + dir.string() + ": " + ec.message(), ErrorCode::kIo);
   }
   for (const FileCopy& f : plan.files) {
     auto data = read_file(f.from, op.limits().max_file_bytes);
@@ -514,7 +516,8 @@ Result<Value> run_move(Op& op) {
     auto st = stat_path(t.source.real, false);
     if (!st.ok()) return op.wrap(st.error());
     if (st->type == EntryType::kSymlink) {
-      return op.error(op.show(t.source) + " is a symbolic link; move does not move links (a "
+      return op.error(op.show(t.source) +
+                      " is a symbolic link; move does not move links (a "
                       "relative link would point elsewhere); copy it instead");
     }
     s = op.count_entry();
@@ -576,8 +579,9 @@ Result<Value> run_move(Op& op) {
     if (s.ok()) s = apply_copy(op, plan);
     if (!s.ok()) return s.error();
     fs::remove_all(m.from, ec);
-    if (ec) return op.error("remove " + m.from.string() + " after copying it: " + ec.message(),
-                            ErrorCode::kIo);
+    if (ec)
+      return op.error("remove " + m.from.string() + " after copying it: " + ec.message(),
+                      ErrorCode::kIo);
   }
   Value out = Value::object();
   out["operation"] = "move";
@@ -620,7 +624,8 @@ Result<Value> run_delete(Op& op) {
       auto empty = op.is_empty_dir(t.real);
       if (!empty.ok()) return std::move(empty).error();
       if (!*empty && !op.request().recursive) {
-        return op.error(op.show(t) + " is a directory that is not empty; deleting it needs "
+        return op.error(op.show(t) +
+                        " is a directory that is not empty; deleting it needs "
                         "recursive: true");
       }
       s = op.walk(t.real, op.limits().max_depth, true,
@@ -698,8 +703,9 @@ Result<Value> run_validate(Op& op) {
   for (size_t i = 0; i < checks.size(); ++i) {
     const FileCheck& check = checks[i];
     auto r = op.workspace().resolve(check.path, FollowLast::kYes);
-    if (!r.ok()) return op.error("files entry " + std::to_string(i) + ": " + r.error().message,
-                                 r.error().code);
+    if (!r.ok())
+      return op.error("files entry " + std::to_string(i) + ": " + r.error().message,
+                      r.error().code);
     auto st = stat_path(r->real, false);
     if (!st.ok()) return op.wrap(st.error());
     const std::string name = quote(check.path.text());
@@ -736,10 +742,9 @@ Result<Value> run_validate(Op& op) {
     results.push_back(std::move(result));
   }
   if (!problems.empty()) {
-    std::string message = std::to_string(problems.size()) + " problem" +
-                          (problems.size() == 1 ? "" : "s") + " in " +
-                          std::to_string(checks.size()) + " check" +
-                          (checks.size() == 1 ? "" : "s") + ": ";
+    std::string message =
+        std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") + " in " +
+        std::to_string(checks.size()) + " check" + (checks.size() == 1 ? "" : "s") + ": ";
     for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
     return op.error(message, ErrorCode::kStepFailed);
   }

@@ -296,8 +296,8 @@ Result<FileOpsRequest> parse_file_ops_request(const Value& input) {
       auto destination = r.path("destination", true);
       if (!destination.ok()) return std::move(destination).error();
       for (const UserPath* p : {&**source, &**destination}) {
-        if (p->has_wildcards) return r.error("convert takes plain paths, not globs: " +
-                                             quote(p->text()));
+        if (p->has_wildcards)
+          return r.error("convert takes plain paths, not globs: " + quote(p->text()));
       }
       out.sources.push_back(std::move(**source));
       out.destination = std::move(*destination);

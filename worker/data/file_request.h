@@ -33,18 +33,18 @@ std::string_view conversion_name(Conversion c);
 // One `files` entry of validate. A plain string means {path, must_exist: true}.
 struct FileCheck {
   UserPath path;
-  bool must_exist = true;             // false: the path must NOT exist
-  std::optional<bool> must_be_dir;    // true: a directory; false: not a directory
-  std::optional<int64_t> min_size;    // bytes; the path must be a regular file
-  std::optional<int64_t> max_size;    // bytes; the path must be a regular file
+  bool must_exist = true;           // false: the path must NOT exist
+  std::optional<bool> must_be_dir;  // true: a directory; false: not a directory
+  std::optional<int64_t> min_size;  // bytes; the path must be a regular file
+  std::optional<int64_t> max_size;  // bytes; the path must be a regular file
 };
 
 struct FileOpsRequest {
   FileOperation operation = FileOperation::kList;
-  std::vector<UserPath> sources;          // copy, move, convert, delete (path + files + source)
-  std::optional<UserPath> destination;    // copy, move, convert
-  std::optional<UserPath> path;           // list
-  std::vector<FileCheck> checks;          // validate
+  std::vector<UserPath> sources;        // copy, move, convert, delete (path + files + source)
+  std::optional<UserPath> destination;  // copy, move, convert
+  std::optional<UserPath> path;         // list
+  std::vector<FileCheck> checks;        // validate
   Conversion format = Conversion::kCsvToJson;
   std::optional<std::vector<std::string>> pattern;  // parsed glob segments
   std::string pattern_text;

@@ -136,8 +136,9 @@ Result<OperationSpec> parse_map(const EntryReader& r) {
       return r.error("\"mapping\" must be a map, not " + kind_phrase(*mapping));
     }
     if (!op.field && r.find("as")) {
-      return r.error("\"as\" needs \"field\" with a mapping (without a field the mapping's "
-                     "members are set in every item)");
+      return r.error(
+          "\"as\" needs \"field\" with a mapping (without a field the mapping's "
+          "members are set in every item)");
     }
     op.mapping = *mapping;
   }
@@ -148,8 +149,10 @@ Result<OperationSpec> parse_aggregate(const EntryReader& r) {
   AggregateOp op;
   auto function = r.string("function");
   if (!function.ok()) return std::move(function).error();
-  if (!*function) return r.error("needs a \"function\" (sum, average, min, max, count, "
-                                 "count_distinct)");
+  if (!*function)
+    return r.error(
+        "needs a \"function\" (sum, average, min, max, count, "
+        "count_distinct)");
   bool known = false;
   std::vector<std::string_view> names;
   for (const auto& [name, f] : kFunctions) {
@@ -212,8 +215,8 @@ Result<OperationSpec> parse_join(const EntryReader& r) {
   }
   auto as = r.path("as");
   if (!as.ok()) return std::move(as).error();
-  return OperationSpec(JoinOp{std::move(right), *left_field ? **left_field : **join_key,
-                              **join_key, type, std::move(*as)});
+  return OperationSpec(JoinOp{std::move(right), *left_field ? **left_field : **join_key, **join_key,
+                              type, std::move(*as)});
 }
 
 // `by` or `field`, one of them.
@@ -296,8 +299,8 @@ class Run {
       : op_(op), limits_(limits), stop_(stop), roots_(roots) {}
 
   Error error(const std::string& message, ErrorCode code = ErrorCode::kInvalidInput) const {
-    return make_error(code, "operation " + std::to_string(op_.index) + " (" + op_.name +
-                                "): " + message);
+    return make_error(code,
+                      "operation " + std::to_string(op_.index) + " (" + op_.name + "): " + message);
   }
   Error missing(const FieldPath& field, size_t item) const {
     return error("field " + quote(field.text()) + " is missing in item " + std::to_string(item));
@@ -339,8 +342,7 @@ class ValueBinding final : public pipeline::Scope {
   const pipeline::Scope& next_;
 };
 
-Result<Value> evaluate(const Run& run, const Expression& e, const Value& item,
-                       const Value* value) {
+Result<Value> evaluate(const Run& run, const Expression& e, const Value& item, const Value* value) {
   ValueBinding outer(value, run.roots());
   pipeline::ItemScope scope(item, outer);
   return e.evaluate(scope);
@@ -608,9 +610,9 @@ Result<Value> run_group_by(const Run& run, const GroupByOp& op, Value::Array ite
     }
     auto [it, inserted] = first.emplace(*text, std::make_pair(*key, i));
     if (!inserted && compare_values(it->second.first, *key) != 0) {
-      return run.error("items " + std::to_string(it->second.second) + " and " +
-                       std::to_string(i) + " have different values of " +
-                       quote(op.field.text()) + " that both read " + quote(*text));
+      return run.error("items " + std::to_string(it->second.second) + " and " + std::to_string(i) +
+                       " have different values of " + quote(op.field.text()) + " that both read " +
+                       quote(*text));
     }
     out[*text].push_back(std::move(items[i]));
   }
@@ -629,8 +631,8 @@ Result<Value> run_sort(const Run& run, const SortOp& op, Value::Array items) {
       if (!v) return run.missing(*field, i);
       const KindFamily family = family_of(*v);
       auto describe = [&](size_t item, const Value& value) {
-        return field ? "field " + quote(field->text()) + " is " + kind_phrase(value) +
-                           " in item " + std::to_string(item)
+        return field ? "field " + quote(field->text()) + " is " + kind_phrase(value) + " in item " +
+                           std::to_string(item)
                      : "item " + std::to_string(item) + " is " + kind_phrase(value);
       };
       if (family == KindFamily::kOther) {
@@ -676,10 +678,9 @@ Result<std::vector<TransformOperation>> parse_operations(const Value& operations
     return make_error(ErrorCode::kInvalidInput, "\"operations\" must not be empty");
   }
   if (operations.size() > limits.max_operations) {
-    return make_error(ErrorCode::kTooLarge, "\"operations\" has " +
-                                                std::to_string(operations.size()) +
-                                                " entries; the limit is " +
-                                                std::to_string(limits.max_operations));
+    return make_error(ErrorCode::kTooLarge,
+                      "\"operations\" has " + std::to_string(operations.size()) +
+                          " entries; the limit is " + std::to_string(limits.max_operations));
   }
   std::vector<TransformOperation> out;
   std::vector<std::string_view> names;
@@ -688,8 +689,7 @@ Result<std::vector<TransformOperation>> parse_operations(const Value& operations
     const Value& entry = operations.as_array()[i];
     const std::string at = "operation " + std::to_string(i);
     if (!entry.is_object()) {
-      return make_error(ErrorCode::kInvalidInput,
-                        at + " must be a map, not " + kind_phrase(entry));
+      return make_error(ErrorCode::kInvalidInput, at + " must be a map, not " + kind_phrase(entry));
     }
     const Value* name = entry.find("operation");
     if (!name || !name->is_string()) {
@@ -710,8 +710,8 @@ Result<std::vector<TransformOperation>> parse_operations(const Value& operations
     for (const auto& [key, value] : entry.as_object()) {
       if (key == "operation") continue;
       if (std::find(kind->keys.begin(), kind->keys.end(), key) == kind->keys.end()) {
-        return reader.error("key " + quote(key) + " does not apply to " +
-                            std::string(kind->name) + did_you_mean(key, kind->keys));
+        return reader.error("key " + quote(key) + " does not apply to " + std::string(kind->name) +
+                            did_you_mean(key, kind->keys));
       }
     }
     Result<OperationSpec> spec = make_error(ErrorCode::kInternal, "unreachable");

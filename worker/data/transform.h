@@ -38,8 +38,8 @@
 namespace pl::worker::data {
 
 struct TransformLimits {
-  size_t max_operations = 256;      // entries of `operations`
-  size_t max_items = 1'000'000;     // items any operation may produce (a join multiplies)
+  size_t max_operations = 256;   // entries of `operations`
+  size_t max_items = 1'000'000;  // items any operation may produce (a join multiplies)
 };
 
 // Says whether to give up (cancelled, deadline passed); checked every few thousand items.
@@ -51,9 +51,9 @@ enum class AggregateFunction { kSum, kAverage, kMin, kMax, kCount, kCountDistinc
 
 // Keeps the items for which `condition` is truthy (Value::truthy).
 struct FilterOp {
-  Value condition;                          // as written: a string, or a structured condition
+  Value condition;  // as written: a string, or a structured condition
   std::optional<pipeline::Expression> expression;  // parsed once when `condition` is a string
-  std::optional<FieldPath> field;           // binds `value`; must exist in every item
+  std::optional<FieldPath> field;                  // binds `value`; must exist in every item
 };
 
 // Rewrites each item (or a single map given instead of a list). Exactly one of:
@@ -115,8 +115,8 @@ struct SortOp {
 using OperationSpec = std::variant<FilterOp, MapOp, AggregateOp, JoinOp, GroupByOp, SortOp>;
 
 struct TransformOperation {
-  size_t index = 0;   // position in `operations`
-  std::string name;   // "filter", "map", ... for messages
+  size_t index = 0;  // position in `operations`
+  std::string name;  // "filter", "map", ... for messages
   OperationSpec spec;
 };
 

@@ -68,9 +68,9 @@ Result<Workspace> Workspace::from_context(const Value& context) {
   }
   const fs::path workspace_dir(workspace->as_string());
   if (!workspace_dir.is_absolute()) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "the context's workspace_dir " + quote(workspace->as_string()) +
-                          " is not an absolute path");
+    return make_error(ErrorCode::kInvalidInput, "the context's workspace_dir " +
+                                                    quote(workspace->as_string()) +
+                                                    " is not an absolute path");
   }
   fs::path output_dir;
   if (const Value* output = context.find("output_dir"); output && !output->is_null()) {
@@ -164,9 +164,9 @@ Result<ResolvedPath> Workspace::resolve(const UserPath& path, FollowLast follow,
       const bool last = pending.empty();
       if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
         if (++hops > kMaxSymlinkHops) {
-          return make_error(ErrorCode::kInvalidInput,
-                            "path " + quote(path.text()) +
-                                " has too many levels of symbolic links (a loop?)");
+          return make_error(
+              ErrorCode::kInvalidInput,
+              "path " + quote(path.text()) + " has too many levels of symbolic links (a loop?)");
         }
         auto target = read_link(next);
         if (!target.ok()) return std::move(target).error();

@@ -39,9 +39,9 @@ enum class FollowLast {
 enum class CreateRoot { kNo, kYes };
 
 struct ResolvedPath {
-  UserPath user;                // as written, normalised
-  std::filesystem::path real;   // absolute, symbolic links resolved (as FollowLast says)
-  std::filesystem::path root;   // the real path of the root it lies in
+  UserPath user;               // as written, normalised
+  std::filesystem::path real;  // absolute, symbolic links resolved (as FollowLast says)
+  std::filesystem::path root;  // the real path of the root it lies in
   bool is_root() const { return real == root; }
 };
 

@@ -11,7 +11,8 @@ Result<Value> DataTransformExecutor::execute(const protocol::WorkItem& item,
     return make_error(ErrorCode::kInvalidInput, "data_transform: the step's options must be a map");
   }
   const Value* operations = input.find("operations");
-  if (!operations) return make_error(ErrorCode::kInvalidInput, "data_transform needs \"operations\"");
+  if (!operations)
+    return make_error(ErrorCode::kInvalidInput, "data_transform needs \"operations\"");
   auto parsed = data::parse_operations(*operations, limits_);
   if (!parsed.ok()) return std::move(parsed).error();
 
@@ -24,7 +25,8 @@ Result<Value> DataTransformExecutor::execute(const protocol::WorkItem& item,
     if (!raw->is_array() && !raw->is_object()) {
       return make_error(ErrorCode::kInvalidInput,
                         "data_transform: \"input_source\" was not resolved to a list or a map "
-                        "before dispatch (it is " + data::kind_phrase(*raw) + ")");
+                        "before dispatch (it is " +
+                            data::kind_phrase(*raw) + ")");
     }
     source = raw;
   }
@@ -46,8 +48,7 @@ Result<Value> DataTransformExecutor::execute(const protocol::WorkItem& item,
   if (roots && !roots->is_null() && !roots->is_object()) {
     return make_error(ErrorCode::kInvalidInput, "data_transform: \"run_roots\" must be a map");
   }
-  auto result =
-      data::apply_operations(*source, *parsed, limits_, stop, roots ? *roots : Value());
+  auto result = data::apply_operations(*source, *parsed, limits_, stop, roots ? *roots : Value());
   if (!result.ok()) {
     Error e = std::move(result).error();
     if (e.code == ErrorCode::kCancelled && !cancel.cancelled()) e.code = ErrorCode::kTimeout;

@@ -55,7 +55,9 @@ TEST(Csv, AnEmptyLineInTheMiddleIsARecordWithOneEmptyField) {
 }
 
 TEST(Csv, AByteOrderMarkIsSkipped) {
-  EXPECT_EQ(fields("\xEF\xBB\xBF" "a,b\n"), (Rows{{"a", "b"}}));
+  EXPECT_EQ(fields("\xEF\xBB\xBF"
+                   "a,b\n"),
+            (Rows{{"a", "b"}}));
 }
 
 TEST(Csv, RecordsKnowTheLineTheyStartOn) {
@@ -79,8 +81,9 @@ TEST(Csv, AnUnterminatedQuoteNamesWhereItOpened) {
 }
 
 TEST(Csv, TextAfterAClosingQuoteNamesLineAndColumn) {
-  EXPECT_EQ(parse_error("\"ab\"x,1"),
-            "line 1, column 5: \"x\" after a closing quote; expected a comma or the end of the line");
+  EXPECT_EQ(
+      parse_error("\"ab\"x,1"),
+      "line 1, column 5: \"x\" after a closing quote; expected a comma or the end of the line");
 }
 
 TEST(Csv, ColumnsCountCharactersNotBytes) {
@@ -121,7 +124,8 @@ TEST(CsvToJson, RaggedRecordsAreAnErrorNamingTheLine) {
 TEST(CsvToJson, DuplicateAndEmptyColumnNamesAreRefused) {
   EXPECT_EQ(csv_to_records("id,x,id\n").error().message,
             "line 1: column 3 has the same name as column 1: \"id\"");
-  EXPECT_EQ(csv_to_records("id,,x\n").error().message, "line 1: column 2 of the header has no name");
+  EXPECT_EQ(csv_to_records("id,,x\n").error().message,
+            "line 1: column 2 of the header has no name");
 }
 
 TEST(CsvToJson, ParseErrorsPassThrough) {

@@ -76,8 +76,8 @@ TEST(DataTransformExecutor, RunRootsAreVisibleBehindTheItem) {
 
 TEST(DataTransformExecutor, AnUnresolvedInputSourceIsAnError) {
   Harness h;
-  auto r = transform(R"({"input_source": "steps.fetch.data", "operations": [{"operation": "sort"}]})",
-                     h);
+  auto r = transform(
+      R"({"input_source": "steps.fetch.data", "operations": [{"operation": "sort"}]})", h);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ(r.error().message,
@@ -167,9 +167,9 @@ TEST_F(FileOpsExecutorTest, AnItemWithoutAWorkspaceIsRefused) {
 
 TEST_F(FileOpsExecutorTest, EscapesAreRefusedWithInvalidInput) {
   link("/etc", "etc");
-  for (const char* input : {R"({"operation": "list", "path": "/etc"})",
-                            R"({"operation": "list", "path": "../.."})",
-                            R"({"operation": "list", "path": "etc"})"}) {
+  for (const char* input :
+       {R"({"operation": "list", "path": "/etc"})", R"({"operation": "list", "path": "../.."})",
+        R"({"operation": "list", "path": "etc"})"}) {
     auto r = run(input);
     ASSERT_FALSE(r.ok()) << input;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput) << input;

@@ -69,7 +69,8 @@ TEST(FieldPath, AssignThroughAScalarIsAnErrorNamingIt) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message, "\"user\" is a string, not a map");
   Value scalar(5);
-  EXPECT_EQ(path("x").assign(scalar, Value(1)).error().message, "the item is an integer, not a map");
+  EXPECT_EQ(path("x").assign(scalar, Value(1)).error().message,
+            "the item is an integer, not a map");
 }
 
 TEST(FieldPath, AssignNeverGrowsAList) {

@@ -139,7 +139,8 @@ TEST_F(FileOpsTest, CopyOfALinkLoopIsBounded) {
 TEST_F(FileOpsTest, CopyIntoItselfIsRefused) {
   write("d/x.txt", "x");
   EXPECT_EQ(fails(R"({"operation": "copy", "source": "d", "destination": "d/sub",
-                      "recursive": true})").message,
+                      "recursive": true})")
+                .message,
             "file_ops (copy): cannot copy \"d\" into itself (\"d/sub\")");
   EXPECT_FALSE(fails(R"({"operation": "copy", "source": "d/x.txt", "destination": "d/x.txt"})")
                    .message.empty());
@@ -158,7 +159,8 @@ TEST_F(FileOpsTest, CopyRefusesTwoSourcesWithOneDestination) {
   write("a/x.txt", "1");
   write("b/x.txt", "2");
   EXPECT_EQ(fails(R"({"operation": "copy", "source": ["a/x.txt", "b/x.txt"],
-                      "destination": "d"})").message,
+                      "destination": "d"})")
+                .message,
             "file_ops (copy): two sources would both go to \"d/x.txt\"");
   EXPECT_FALSE(exists("d"));
 }
@@ -173,7 +175,8 @@ TEST_F(FileOpsTest, CopyThroughADestinationLinkToOutsideIsRefused) {
 
 TEST_F(FileOpsTest, CopyRefusesEscapesInTheRequest) {
   EXPECT_EQ(fails(R"({"operation": "copy", "source": "../outside/secret.txt",
-                      "destination": "s"})").code,
+                      "destination": "s"})")
+                .code,
             ErrorCode::kInvalidInput);
   EXPECT_EQ(fails(R"({"operation": "copy", "source": "/etc/hostname", "destination": "s"})").code,
             ErrorCode::kInvalidInput);
@@ -512,7 +515,8 @@ TEST_F(FileOpsTest, ConvertNamesTheFileLineAndColumnOfBadCsv) {
   EXPECT_FALSE(exists("o.json"));
   write("ragged.csv", "a,b\n1\n");
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "ragged.csv", "destination": "o.json",
-                      "format": "csv_to_json"})").message,
+                      "format": "csv_to_json"})")
+                .message,
             "file_ops (convert): csv_to_json \"ragged.csv\": line 2: record 1 has 1 field, the "
             "header has 2");
 }
@@ -525,7 +529,8 @@ TEST_F(FileOpsTest, ConvertNamesBadJson) {
   EXPECT_NE(e.message.find("line 1, column 11"), std::string::npos) << e.message;
   write("obj.json", R"({"a": 1})");
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "obj.json", "destination": "o.csv",
-                      "format": "json_to_csv"})").message,
+                      "format": "json_to_csv"})")
+                .message,
             "file_ops (convert): json_to_csv \"obj.json\": json_to_csv needs a list of maps, not a "
             "map");
 }
@@ -542,20 +547,24 @@ TEST_F(FileOpsTest, ConvertIsBoundedBySize) {
 
 TEST_F(FileOpsTest, ConvertRefusesMissingSourcesDirectoriesAndOutsideLinks) {
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "none.csv", "destination": "o.json",
-                      "format": "csv_to_json"})").code,
+                      "format": "csv_to_json"})")
+                .code,
             ErrorCode::kNotFound);
   write("a.csv", "a\n1\n");
   mkdir("dir");
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "a.csv", "destination": "dir",
-                      "format": "csv_to_json"})").message,
+                      "format": "csv_to_json"})")
+                .message,
             "file_ops (convert): destination \"dir\" is a directory");
   link((outside_ / "secret.txt").string(), "s.csv");
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "s.csv", "destination": "o.json",
-                      "format": "csv_to_json"})").code,
+                      "format": "csv_to_json"})")
+                .code,
             ErrorCode::kInvalidInput);
   link(outside_.string(), "od");
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "a.csv", "destination": "od/x.json",
-                      "format": "csv_to_json"})").code,
+                      "format": "csv_to_json"})")
+                .code,
             ErrorCode::kInvalidInput);
   EXPECT_FALSE(exists(outside_ / "x.json"));
 }

@@ -22,7 +22,8 @@ std::string refusal(std::string_view input) {
 }
 
 TEST(FileRequest, CopyTakesOneOrManySourcesAndADestination) {
-  FileOpsRequest r = parse(R"({"operation": "copy", "source": ["a", "b/*.py"], "destination": "d/"})");
+  FileOpsRequest r =
+      parse(R"({"operation": "copy", "source": ["a", "b/*.py"], "destination": "d/"})");
   EXPECT_EQ(r.operation, FileOperation::kCopy);
   ASSERT_EQ(r.sources.size(), 2u);
   EXPECT_TRUE(r.sources[1].has_wildcards);
@@ -75,9 +76,9 @@ TEST(FileRequest, BadPathsAreRefusedWithTheKey) {
 }
 
 TEST(FileRequest, GlobsAreRefusedWhereOnePathIsMeant) {
-  EXPECT_FALSE(parse_file_ops_request(
-                   json(R"({"operation": "copy", "source": "a", "destination": "d/*"})"))
-                   .ok());
+  EXPECT_FALSE(
+      parse_file_ops_request(json(R"({"operation": "copy", "source": "a", "destination": "d/*"})"))
+          .ok());
   EXPECT_FALSE(parse_file_ops_request(json(R"({"operation": "list", "path": "*"})")).ok());
   EXPECT_FALSE(parse_file_ops_request(json(R"({"operation": "convert", "source": "*.csv",
                                               "destination": "x", "format": "csv_to_json"})"))
@@ -130,12 +131,14 @@ TEST(FileRequest, BadValidateEntriesAreNamed) {
   EXPECT_EQ(refusal(R"({"operation": "validate", "files": [3]})"),
             "file_ops (validate): files entry 0: must be a path or a map, not an integer");
   EXPECT_FALSE(parse_file_ops_request(json(R"({"operation": "validate", "files": []})")).ok());
-  EXPECT_FALSE(parse_file_ops_request(json(R"({"operation": "validate", "files": ["*.txt"]})")).ok());
+  EXPECT_FALSE(
+      parse_file_ops_request(json(R"({"operation": "validate", "files": ["*.txt"]})")).ok());
 }
 
 TEST(FileRequest, ConvertFormatsAreTheTwoWeSupport) {
   EXPECT_EQ(parse(R"({"operation": "convert", "source": "a.json", "destination": "b.csv",
-                      "format": "json_to_csv"})").format,
+                      "format": "json_to_csv"})")
+                .format,
             Conversion::kJsonToCsv);
   EXPECT_EQ(refusal(R"({"operation": "convert", "source": "a", "destination": "b",
                         "format": "yaml_to_json"})"),
@@ -143,10 +146,10 @@ TEST(FileRequest, ConvertFormatsAreTheTwoWeSupport) {
 }
 
 TEST(FileRequest, RecursiveAndPatternHaveKinds) {
-  EXPECT_FALSE(parse_file_ops_request(json(R"({"operation": "list", "path": ".", "recursive": 1})"))
-                   .ok());
-  EXPECT_FALSE(parse_file_ops_request(json(R"({"operation": "list", "path": ".", "pattern": 1})"))
-                   .ok());
+  EXPECT_FALSE(
+      parse_file_ops_request(json(R"({"operation": "list", "path": ".", "recursive": 1})")).ok());
+  EXPECT_FALSE(
+      parse_file_ops_request(json(R"({"operation": "list", "path": ".", "pattern": 1})")).ok());
 }
 
 TEST(FileRequest, TooManyPathsAreRefused) {

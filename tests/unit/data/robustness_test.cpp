@@ -13,9 +13,9 @@ namespace {
 using testing::json;
 
 std::vector<Value> odd_values() {
-  return {Value(),          Value(true),      Value(-1),         Value(1.5),
-          Value(""),        Value("x"),       Value("a..b"),     Value("{{"),
-          json("[]"),       json("[1, \"a\"]"), json("{}"),      json(R"({"a": [1]})")};
+  return {Value(),    Value(true),        Value(-1),     Value(1.5),
+          Value(""),  Value("x"),         Value("a..b"), Value("{{"),
+          json("[]"), json("[1, \"a\"]"), json("{}"),    json(R"({"a": [1]})")};
 }
 
 std::vector<Value> odd_inputs() {
@@ -68,8 +68,8 @@ TEST(DataRobustness, EveryFileOpsKeyOfEveryKindIsHandled) {
   std::filesystem::create_directories(tmp.path() / "ws");
   const Workspace workspace(tmp.path() / "ws", tmp.path() / "out");
   for (const char* op : {"copy", "move", "delete", "list", "validate", "convert"}) {
-    for (const char* key : {"source", "destination", "path", "files", "format", "pattern",
-                            "recursive"}) {
+    for (const char* key :
+         {"source", "destination", "path", "files", "format", "pattern", "recursive"}) {
       for (const Value& v : odd_values()) {
         Value input = Value::object();
         input["operation"] = op;
@@ -97,7 +97,8 @@ TEST(DataRobustness, DeeplyNestedValuesAreCompared) {
   Value items = Value::array();
   items.push_back(deep);
   items.push_back(deep);
-  auto ops = parse_operations(json(R"([{"operation": "aggregate", "function": "count_distinct"}])"));
+  auto ops =
+      parse_operations(json(R"([{"operation": "aggregate", "function": "count_distinct"}])"));
   ASSERT_TRUE(ops.ok());
   EXPECT_EQ(*apply_operations(items, *ops), Value(1));
 }

@@ -154,9 +154,10 @@ TEST(Map, AnExpressionWithAsAddsAField) {
 }
 
 TEST(Map, FieldAndAsReadOneFieldAndWriteAnother) {
-  EXPECT_EQ(ok(R"([{"s": 2}])",
-               R"([{"operation": "map", "field": "s", "as": "r.next", "expression": "value + 1"}])"),
-            json(R"([{"s": 2, "r": {"next": 3}}])"));
+  EXPECT_EQ(
+      ok(R"([{"s": 2}])",
+         R"([{"operation": "map", "field": "s", "as": "r.next", "expression": "value + 1"}])"),
+      json(R"([{"s": 2, "r": {"next": 3}}])"));
 }
 
 TEST(Map, AMissingFieldIsCreated) {
@@ -184,9 +185,9 @@ TEST(Map, AMappingWithoutFieldSetsItsMembersInEveryItem) {
 }
 
 TEST(Map, AMappingOfAMissingFieldNamesTheItem) {
-  EXPECT_EQ(fails(R"([{"p": 1}, {}])",
-                  R"([{"operation": "map", "field": "p", "mapping": {}}])").message,
-            "operation 0 (map): field \"p\" is missing in item 1");
+  EXPECT_EQ(
+      fails(R"([{"p": 1}, {}])", R"([{"operation": "map", "field": "p", "mapping": {}}])").message,
+      "operation 0 (map): field \"p\" is missing in item 1");
 }
 
 TEST(Map, AMappingLooksUpScalarsOnly) {
@@ -199,8 +200,7 @@ TEST(Map, AMappingLooksUpScalarsOnly) {
 TEST(Map, NeedsExactlyOneOfExpressionAndMapping) {
   EXPECT_EQ(fails("[]", R"([{"operation": "map"}])").message,
             "operation 0 (map): needs exactly one of \"expression\" and \"mapping\"");
-  EXPECT_FALSE(
-      transform("[]", R"([{"operation": "map", "expression": "1", "mapping": {}}])").ok());
+  EXPECT_FALSE(transform("[]", R"([{"operation": "map", "expression": "1", "mapping": {}}])").ok());
 }
 
 TEST(Map, AsWithAMappingNeedsAField) {
@@ -292,13 +292,15 @@ TEST(Aggregate, MinAndMaxRefuseMixedKinds) {
 
 TEST(Aggregate, SumNamesAMissingField) {
   EXPECT_EQ(fails(R"([{"s": 1}, {"t": 1}])",
-                  R"([{"operation": "aggregate", "function": "sum", "field": "s"}])").message,
+                  R"([{"operation": "aggregate", "function": "sum", "field": "s"}])")
+                .message,
             "operation 0 (aggregate): field \"s\" is missing in item 1");
 }
 
 TEST(Aggregate, SumNamesAValueThatIsNotANumber) {
   EXPECT_EQ(fails(R"([{"s": 1}, {"s": "2"}])",
-                  R"([{"operation": "aggregate", "function": "sum", "field": "s"}])").message,
+                  R"([{"operation": "aggregate", "function": "sum", "field": "s"}])")
+                .message,
             "operation 0 (aggregate): field \"s\" in item 1 is a string, not a number");
 }
 
@@ -328,7 +330,8 @@ TEST(Aggregate, TheResultNameMustDifferFromTheGroupField) {
 
 TEST(Aggregate, GroupByFieldMissingIsAnError) {
   EXPECT_EQ(fails(R"([{"k": 1}, {}])",
-                  R"([{"operation": "aggregate", "function": "count", "group_by": "k"}])").message,
+                  R"([{"operation": "aggregate", "function": "count", "group_by": "k"}])")
+                .message,
             "operation 0 (aggregate): field \"k\" is missing in item 1");
 }
 
@@ -371,9 +374,10 @@ TEST(Join, EveryMatchGivesOneItemInRightOrder) {
 }
 
 TEST(Join, TheRightSideWinsAClash) {
-  EXPECT_EQ(ok(R"([{"k": 1, "v": "left"}])",
-               R"([{"operation": "join", "join_key": "k", "right_source": [{"k": 1, "v": "right"}]}])"),
-            json(R"([{"k": 1, "v": "right"}])"));
+  EXPECT_EQ(
+      ok(R"([{"k": 1, "v": "left"}])",
+         R"([{"operation": "join", "join_key": "k", "right_source": [{"k": 1, "v": "right"}]}])"),
+      json(R"([{"k": 1, "v": "right"}])"));
 }
 
 TEST(Join, AsNestsTheRightItemAndLeftJoinsSetNull) {
@@ -400,14 +404,16 @@ TEST(Join, TheBrokersResolvedValueIsUsed) {
 
 TEST(Join, AnUnresolvedRightSourceIsAnError) {
   EXPECT_EQ(fails("[]", R"([{"operation": "join", "join_key": "k",
-                             "right_source": "steps.meta.items"}])").message,
+                             "right_source": "steps.meta.items"}])")
+                .message,
             "operation 0 (join): \"right_source\" \"steps.meta.items\" was not resolved to a list "
             "before dispatch");
 }
 
 TEST(Join, RightSourceMustBeAListOfMaps) {
   EXPECT_FALSE(transform("[]", R"([{"operation": "join", "join_key": "k",
-                                    "right_source": {"k": 1}}])").ok());
+                                    "right_source": {"k": 1}}])")
+                   .ok());
   EXPECT_EQ(fails(R"([{"k": 1}])",
                   R"([{"operation": "join", "join_key": "k", "right_source": [{"k": 1}, 5]}])")
                 .message,
@@ -433,16 +439,17 @@ TEST(Join, NeedsAJoinKey) {
 TEST(Join, AResultOverTheLimitIsRefused) {
   TransformLimits limits;
   limits.max_items = 3;
-  Error e = fails(R"([{"k": 1}, {"k": 1}])",
-                  R"([{"operation": "join", "join_key": "k", "right_source": [{"k": 1}, {"k": 1}]}])",
-                  limits);
+  Error e = fails(
+      R"([{"k": 1}, {"k": 1}])",
+      R"([{"operation": "join", "join_key": "k", "right_source": [{"k": 1}, {"k": 1}]}])", limits);
   EXPECT_EQ(e.code, ErrorCode::kTooLarge);
   EXPECT_EQ(e.message, "operation 0 (join): the result has more than 3 items (the limit)");
 }
 
 TEST(Join, BadJoinTypeIsRefused) {
   EXPECT_FALSE(transform("[]", R"([{"operation": "join", "join_key": "k", "right_source": [],
-                                    "join_type": "outer"}])").ok());
+                                    "join_type": "outer"}])")
+                   .ok());
 }
 
 // ---- group_by ----
@@ -456,16 +463,16 @@ TEST(GroupBy, GroupsItemsByTheFieldsTextInInputOrder) {
 }
 
 TEST(GroupBy, ScalarKeysBecomeTheirText) {
-  EXPECT_EQ(ok(R"([{"k": 1}, {"k": true}, {"k": null}])",
-               R"([{"operation": "group_by", "by": "k"}])"),
-            json(R"({"1": [{"k": 1}], "true": [{"k": true}], "null": [{"k": null}]})"));
+  EXPECT_EQ(
+      ok(R"([{"k": 1}, {"k": true}, {"k": null}])", R"([{"operation": "group_by", "by": "k"}])"),
+      json(R"({"1": [{"k": 1}], "true": [{"k": true}], "null": [{"k": null}]})"));
 }
 
 TEST(GroupBy, DifferentValuesWithTheSameTextAreAnError) {
-  EXPECT_EQ(fails(R"([{"k": 1}, {"k": "1"}])", R"([{"operation": "group_by", "field": "k"}])")
-                .message,
-            "operation 0 (group_by): items 0 and 1 have different values of \"k\" that both read "
-            "\"1\"");
+  EXPECT_EQ(
+      fails(R"([{"k": 1}, {"k": "1"}])", R"([{"operation": "group_by", "field": "k"}])").message,
+      "operation 0 (group_by): items 0 and 1 have different values of \"k\" that both read "
+      "\"1\"");
 }
 
 TEST(GroupBy, ListKeysAreAnError) {
@@ -569,9 +576,9 @@ TEST(Sort, AMissingFieldIsNamedWithTheOperationAndItemIndexes) {
 }
 
 TEST(Sort, MixedKindsAreAnErrorNamingBothItems) {
-  EXPECT_EQ(fails(R"([{"s": 1}, {"s": 2}, {"s": "3"}])", R"([{"operation": "sort", "by": "s"}])")
-                .message,
-            "operation 0 (sort): field \"s\" is a string in item 2 but an integer in item 0");
+  EXPECT_EQ(
+      fails(R"([{"s": 1}, {"s": 2}, {"s": "3"}])", R"([{"operation": "sort", "by": "s"}])").message,
+      "operation 0 (sort): field \"s\" is a string in item 2 but an integer in item 0");
   EXPECT_EQ(fails(R"([1, "a"])", R"([{"operation": "sort"}])").message,
             "operation 0 (sort): item 1 is a string but an integer in item 0");
 }
@@ -631,7 +638,8 @@ TEST(TransformChain, AMapAfterGroupBySeesTheGroupsByName) {
 
 TEST(TransformChain, AListOperationAfterAScalarResultSaysWhichOperationMadeIt) {
   EXPECT_EQ(fails(kPeople, R"([{"operation": "aggregate", "function": "count"},
-                               {"operation": "sort"}])").message,
+                               {"operation": "sort"}])")
+                .message,
             "operation 1 (sort): needs a list, but the result of operation 0 (aggregate) is an "
             "integer");
 }
@@ -657,8 +665,9 @@ TEST(TransformOperations, EachNamesAKnownOperation) {
 }
 
 TEST(TransformOperations, OptionsThatDoNotApplyAreRefused) {
-  EXPECT_EQ(parse_error(R"([{"operation": "sort", "by": "a"}, {"operation": "sort", "condition": "x"}])"),
-            "operation 1 (sort): key \"condition\" does not apply to sort");
+  EXPECT_EQ(
+      parse_error(R"([{"operation": "sort", "by": "a"}, {"operation": "sort", "condition": "x"}])"),
+      "operation 1 (sort): key \"condition\" does not apply to sort");
   EXPECT_EQ(parse_error(R"([{"operation": "filter", "condition": "x", "oder": 1}])"),
             "operation 0 (filter): key \"oder\" does not apply to filter");
 }

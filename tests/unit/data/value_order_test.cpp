@@ -10,8 +10,8 @@ namespace {
 using testing::json;
 
 TEST(ValueOrder, KindsOrderNullBoolNumberStringListMap) {
-  const Value ordered[] = {Value(), Value(false), Value(true), Value(-1), Value(2.5),
-                           Value("a"), json("[1]"), json(R"({"a": 1})")};
+  const Value ordered[] = {Value(),    Value(false), Value(true), Value(-1),
+                           Value(2.5), Value("a"),   json("[1]"), json(R"({"a": 1})")};
   for (size_t i = 0; i + 1 < std::size(ordered); ++i) {
     EXPECT_LT(compare_values(ordered[i], ordered[i + 1]), 0) << i;
     EXPECT_GT(compare_values(ordered[i + 1], ordered[i]), 0) << i;

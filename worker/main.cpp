@@ -10,7 +10,9 @@
 #include "common/service_notify.h"
 #include "common/signals.h"
 #include "common/state_paths.h"
+#include "worker/executors/data_transform_executor.h"
 #include "worker/executors/echo_executor.h"
+#include "worker/executors/file_ops_executor.h"
 #include "worker/executors/set_variable_executor.h"
 #include "worker/executors/tool_executor.h"
 #include "worker/tool_catalog.h"
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
   executors.add("set_variable", std::make_unique<pl::worker::SetVariableExecutor>());
   executors.add("tool", std::make_unique<pl::worker::ToolExecutor>(
                             tools, pl::worker::current_environment()));
+  executors.add("data_transform", std::make_unique<pl::worker::DataTransformExecutor>());
+  executors.add("file_ops", std::make_unique<pl::worker::FileOpsExecutor>());
 
   pl::net::Context context;
   pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};

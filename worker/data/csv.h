@@ -1,0 +1,54 @@
+// CSV (RFC 4180) reading and writing, and the file_ops conversions csv_to_json / json_to_csv.
+// Pure functions over text.
+//
+// Reading follows RFC 4180 with two allowances: records may end in CRLF, LF or a lone CR, and a
+// UTF-8 byte order mark at the start is skipped. A field is either unquoted (no `"`, no line
+// break, no comma) or quoted (`"..."`, where `""` is one quote and commas and line breaks are
+// data). Trailing line breaks at the end of the text do not make empty records; an empty line
+// in the middle is a record with one empty field.
+//
+// Errors (kInvalidInput) name the line and column where the problem is, counting from 1, the
+// column in characters (UTF-8 code points):
+//   line 3, column 7: a quote inside an unquoted field (quote the whole field and double it)
+//   line 2, column 5: unterminated quoted field (opened here); the text ends inside it
+//   line 4, column 9: "x" after a closing quote; expected a comma or the end of the line
+//   line 5: record 4 has 2 fields, the header has 3
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/value.h"
+
+namespace pl::worker::data {
+
+struct CsvRecord {
+  size_t line = 1;  // where the record starts
+  std::vector<std::string> fields;
+};
+
+// Splits `text` into records. Errors as described above.
+[[nodiscard]] Result<std::vector<CsvRecord>> parse_csv(std::string_view text);
+
+// One field as RFC 4180 writes it: quoted (with `"` doubled) when it holds a comma, a quote, CR
+// or LF; as is otherwise.
+std::string csv_field(std::string_view text);
+
+// csv_to_json: the first record names the columns; every other record becomes a map from
+// column name to the field's text (values stay strings: "007" is not a number). Empty text, or
+// a header alone, is an empty list. Errors: the parse errors; an empty or duplicate column name
+// (`line 1: column 3 has the same name as column 1: "id"`); a record whose field count differs
+// from the header's (`line 5: record 4 has 2 fields, the header has 3`).
+[[nodiscard]] Result<Value> csv_to_records(std::string_view text);
+
+// json_to_csv: `records` must be a list of maps. The header is every key that appears, in the
+// order first seen (each map's keys in sorted order). A missing key or null is an empty field;
+// strings are written as is; numbers and bools as JSON writes them; lists and maps as compact
+// JSON. Records end in CRLF. An empty list gives empty text. With a single column, an empty
+// field is written `""` so that it does not read back as a blank line. Errors (kInvalidInput):
+// `element 3 is a string, not a map`, a non-list, maps without any key.
+[[nodiscard]] Result<std::string> records_to_csv(const Value& records);
+
+}  // namespace pl::worker::data

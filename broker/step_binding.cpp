@@ -2,6 +2,7 @@
 
 #include "common/json.h"
 #include "common/pipeline/expression.h"
+#include "common/pipeline/scope.h"
 #include "common/pipeline/template.h"
 
 namespace pl::broker {
@@ -82,19 +83,46 @@ Status bind_previous_responses(Value& input, const FrameScope& scope) {
   return ok_status();
 }
 
-Status bind_input_source(Value& input, const FrameScope& scope) {
+// A source named by a reference ("steps.fetch.data"): a string is a reference (a template was
+// rendered already), anything else is the value itself.
+Result<Value> resolve_source(const Value& source, const FrameScope& scope, std::string_view what) {
+  if (!source.is_string()) return source;
+  auto value = pipeline::evaluate_expression(source.as_string(), scope);
+  if (!value.ok()) {
+    return value.error().with_context(std::string(what) + " \"" + source.as_string() + "\"");
+  }
+  return value;
+}
+
+Status bind_data_transform(Value& input, const pipeline::Step& step, const FrameScope& scope) {
   const Value* source = input.find("input_source");
   if (!source) return make_error(ErrorCode::kInvalidInput, "data_transform needs input_source");
-  Value resolved;
-  if (source->is_string()) {
-    // Rendered already when it was a template; a bare reference is evaluated here.
-    auto value = pipeline::evaluate_expression(source->as_string(), scope);
-    if (!value.ok()) return value.error().with_context("input_source \"" + source->as_string() + "\"");
-    resolved = std::move(*value);
-  } else {
-    resolved = *source;
+  auto resolved = resolve_source(*source, scope, "input_source");
+  if (!resolved.ok()) return std::move(resolved).error();
+  input["input_source_value"] = std::move(*resolved);
+
+  // Operations as written: the worker evaluates their expressions against each item.
+  Value operations = step.options.find("operations") ? *step.options.find("operations") : Value::array();
+  if (operations.is_array()) {
+    size_t index = 0;
+    for (Value& op : operations.as_array()) {
+      const Value* right = op.is_object() ? op.find("right_source") : nullptr;
+      if (right) {
+        auto value = resolve_source(*right, scope, "operation " + std::to_string(index) + " right_source");
+        if (!value.ok()) return std::move(value).error();
+        op["right_source_value"] = std::move(*value);
+      }
+      ++index;
+    }
   }
-  input["input_source_value"] = std::move(resolved);
+  input["operations"] = std::move(operations);
+
+  Value roots = Value::object();
+  for (std::string_view name : {pipeline::kRootInputs, pipeline::kRootGlobalVars,
+                                pipeline::kRootState, pipeline::kRootLoop}) {
+    if (const Value* root = scope.root(name)) roots[name] = *root;
+  }
+  input["run_roots"] = std::move(roots);
   return ok_status();
 }
 
@@ -121,7 +149,7 @@ Result<Value> bind_step_input(const pipeline::Step& step, Value input, const Fra
                               const PipelineContext& context) {
   if (auto st = bind_previous_responses(input, scope); !st.ok()) return std::move(st).error();
   if (step.type == StepType::kDataTransform) {
-    if (auto st = bind_input_source(input, scope); !st.ok()) return std::move(st).error();
+    if (auto st = bind_data_transform(input, step, scope); !st.ok()) return std::move(st).error();
   }
   if (step.type == StepType::kGemini || step.type == StepType::kGeminiInstructor) {
     if (auto st = bind_functions(input, context); !st.ok()) return std::move(st).error();

@@ -204,7 +204,17 @@ LeafNode::~LeafNode() {
 void LeafNode::start() {
   FrameScope frame_scope(frame_);
   OverlayScope scope(work_.extra_scope.is_object() ? work_.extra_scope : Value::object(), frame_scope);
-  auto rendered = pipeline::render_value(work_.input(), scope, &run_.templates());
+  // A data_transform's operations are evaluated per item on the worker, never rendered here.
+  const bool keep_operations = step_.type == StepType::kDataTransform;
+  const Value* operations = keep_operations ? work_.input().find("operations") : nullptr;
+  Result<Value> rendered = Value();
+  if (operations) {
+    Value without = work_.input();
+    without.as_object().erase("operations");
+    rendered = pipeline::render_value(without, scope);
+  } else {
+    rendered = pipeline::render_value(work_.input(), scope, &run_.templates());
+  }
   auto input = rendered.ok() ? bind_step_input(step_, std::move(*rendered), frame_scope, *frame_.context)
                              : Result<Value>(std::move(rendered).error());
   if (!input.ok()) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -319,6 +320,28 @@ void redelivery(const Options& o) {
     killed_items.insert(item);
   }
   runner.join();
+  std::printf("\n== resident memory per process of an idle supervised tree\n\n");
+  for (const char* program : {"pipeline-supervisor", "pipeline-registry", "pipeline-broker", "pipeline-worker"}) {
+    long total = 0;
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream comm(entry.path() / "comm");
+      std::string c;
+      std::getline(comm, c);
+      // Ours if the state directory is in its environment (children) or its command line (the root).
+      std::ifstream environ_file(entry.path() / "environ");
+      std::string env((std::istreambuf_iterator<char>(environ_file)), std::istreambuf_iterator<char>());
+      std::ifstream cmdline_file(entry.path() / "cmdline");
+      env.append((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
+      if (c == std::string(program).substr(0, 15) && env.find((dir.path() / "state").string()) != std::string::npos) {
+        total += status_kb(static_cast<pid_t>(std::stol(name)), "VmRSS");
+        ++count;
+      }
+    }
+    if (count > 0) std::printf("   %-20s %d process(es), %.1f MB each\n", program, count, total / 1024.0 / count);
+  }
   // Each killed item's final attempt says when it started.
   net::Context context;
   net::RequestClient client(context, *StatePaths(dir.path() / "state").broker_clients_endpoint());
@@ -355,11 +378,20 @@ void million(const Options& o) {
   Tree tree(dir.path() / "state", o.workers, o.slots);
   const size_t n = 1000000;
   const fs::path batch = write_batch(dir.path(), n, 1000000);
+  const long idle_kb = status_kb(tree.broker_pid(), "VmRSS");
   long peak = 0;
-  bool done = false;
+  int64_t outstanding_at_peak = 0;
+  std::atomic<bool> done{false};
   std::thread sampler([&] {
+    net::Context context;
+    net::RequestClient client(context, *StatePaths(dir.path() / "state").broker_clients_endpoint());
     while (!done) {
-      peak = std::max(peak, status_kb(tree.broker_pid(), "VmRSS"));
+      const long rss = status_kb(tree.broker_pid(), "VmRSS");
+      if (rss > peak) {
+        peak = rss;
+        auto status = client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 2s);
+        if (status.ok()) outstanding_at_peak = status->body.get_int("outstanding");
+      }
       std::this_thread::sleep_for(100ms);
     }
   });
@@ -369,9 +401,13 @@ void million(const Options& o) {
   done = true;
   sampler.join();
   std::printf("\n== a 1 000 000-item batch with max_parallel 1 000 000\n\n");
-  std::printf("   state %s, %.1f s (%.0f items/s), broker peak RSS %ld MB (VmHWM %ld MB)\n",
+  std::printf("   state %s, %.1f s (%.0f items/s), broker peak RSS %ld MB (VmHWM %ld MB), idle %ld MB\n",
               final_status.get_string("state").c_str(), seconds, static_cast<double>(n) / seconds,
-              peak / 1024, status_kb(tree.broker_pid(), "VmHWM") / 1024);
+              peak / 1024, status_kb(tree.broker_pid(), "VmHWM") / 1024, idle_kb / 1024);
+  std::printf("   items held by the broker at the peak: %lld (the rest wait in the file: the broker\n"
+              "   bounds what it holds, broker.max_outstanding_items); %.1f KB per held item\n",
+              static_cast<long long>(outstanding_at_peak),
+              outstanding_at_peak > 0 ? static_cast<double>(peak - idle_kb) / static_cast<double>(outstanding_at_peak) : 0.0);
 }
 
 }  // namespace

@@ -33,12 +33,12 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   if (context.is_null()) {
     packer.pack_map(0);
   } else {
-    pack_value(packer, context);
+    pack_value(sink, context);
   }
   pack_string(packer, "id");
   pack_string(packer, item_id);
   pack_string(packer, "input");
-  pack_value(packer, input);
+  pack_value(sink, input);
   pack_string(packer, "run");
   pack_string(packer, run_id);
   pack_string(packer, "step");

@@ -27,6 +27,30 @@ TEST(Envelope, RoundTripsTypeAndBody) {
   EXPECT_EQ(decoded->body, body);
 }
 
+TEST(Envelope, EveryWidthOfEveryKindRoundTrips) {
+  Value body;
+  Value::Array ints;
+  for (int64_t v : {int64_t{0}, int64_t{127}, int64_t{128}, int64_t{255}, int64_t{256}, int64_t{65535},
+                    int64_t{65536}, int64_t{4294967295}, int64_t{4294967296}, INT64_MAX, int64_t{-1},
+                    int64_t{-32}, int64_t{-33}, int64_t{-128}, int64_t{-129}, int64_t{-32768},
+                    int64_t{-32769}, int64_t{-2147483648LL}, int64_t{-2147483649LL}, INT64_MIN}) {
+    ints.push_back(Value(v));
+  }
+  body["ints"] = Value(ints);
+  body["doubles"] = Value(Value::Array{0.0, -1.5, 1e300, 3.25});
+  Value::Array strings;
+  for (size_t n : {0, 31, 32, 255, 256, 65535, 65536}) strings.push_back(Value(std::string(n, 'x')));
+  body["strings"] = Value(strings);
+  body["big_array"] = Value(Value::Array(70000, Value(1)));
+  Value wide;
+  for (int i = 0; i < 70000; ++i) wide["k" + std::to_string(i)] = i;
+  body["wide_map"] = wide;
+  body["nested"]["a"]["b"]["c"] = Value(Value::Array{Value(), true, false});
+  auto decoded = decode(encode(MessageType::kWorkResult, body));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->body, body);
+}
+
 TEST(Envelope, NullBodyTravelsAsEmptyMap) {
   auto decoded = decode(encode(MessageType::kBrokerHeartbeat, Value()));
   ASSERT_TRUE(decoded.ok());

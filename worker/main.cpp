@@ -12,6 +12,7 @@
 #include "common/state_paths.h"
 #include "worker/executors/echo_executor.h"
 #include "worker/executors/set_variable_executor.h"
+#include "worker/llm/llm_setup.h"
 #include "worker/worker_config.h"
 #include "worker/worker_shell.h"
 
@@ -55,6 +56,13 @@ int main(int argc, char** argv) {
   pl::worker::ExecutorTable executors;
   executors.add("echo", std::make_unique<pl::worker::EchoExecutor>());
   executors.add("set_variable", std::make_unique<pl::worker::SetVariableExecutor>());
+  auto llm = pl::worker::llm::load_llm_services(config_path, clock,
+                                                pl::worker::providers::process_environment());
+  if (!llm.ok()) {
+    spdlog::error("{}", llm.error().message);
+    return 2;
+  }
+  pl::worker::llm::add_llm_executors(executors, *llm);
 
   pl::net::Context context;
   pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};

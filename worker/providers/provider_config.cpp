@@ -10,7 +10,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-const std::vector<std::string_view> kProvidersKeys = {"force_mock", "anthropic", "gemini", "openai"};
+const std::vector<std::string_view> kProvidersKeys = {
+    "force_mock", "default_provider", "default_max_turns", "max_prompt_file_bytes",
+    "anthropic",  "gemini",           "openai"};
 const std::vector<std::string_view> kEndpointKeys = {
     "api_key_env",        "base_url",          "base_url_env",         "version",
     "default_model",      "model_aliases",     "key_required",         "timeout_ms",
@@ -92,6 +94,11 @@ Result<ProvidersConfig> read_providers_config(const YamlDocument& doc) {
   ProvidersConfig c = default_providers_config();
   SectionReader r(doc, "/providers", kProvidersKeys);
   c.force_mock = r.boolean("force_mock", false);
+  c.default_provider =
+      r.choice("default_provider", c.default_provider, {"anthropic", "gemini", "openai", "mock"});
+  c.default_max_turns = r.integer("default_max_turns", c.default_max_turns, 1, 1000);
+  c.max_prompt_file_bytes =
+      r.integer("max_prompt_file_bytes", c.max_prompt_file_bytes, 1, 1LL << 30);
   for (auto& [name, e] : c.endpoints) read_endpoint(r, e);
   if (auto st = r.status(); !st.ok()) return std::move(st).error();
   return c;

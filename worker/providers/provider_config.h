@@ -2,6 +2,9 @@
 //
 //   providers:
 //     force_mock: false          # true: every provider is the mock, keys or not
+//     default_provider: openai   # for llm steps that name none (the broker assumes openai)
+//     default_max_turns: 10      # model calls of a tool-use loop when a step sets no max_turns
+//     max_prompt_file_bytes: 4194304  # a prompt's file part
 //     anthropic:
 //       api_key_env: ANTHROPIC_API_KEY        # a name, or a list tried in order
 //       base_url: https://api.anthropic.com   # overridden by $ANTHROPIC_BASE_URL when set
@@ -53,6 +56,9 @@ struct EndpointConfig {
 
 struct ProvidersConfig {
   bool force_mock = false;
+  std::string default_provider = "openai";
+  int64_t default_max_turns = 10;
+  int64_t max_prompt_file_bytes = 4 * 1024 * 1024;
   std::map<std::string, EndpointConfig> endpoints;  // always holds the three API providers
 };
 

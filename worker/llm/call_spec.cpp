@@ -3,15 +3,18 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "worker/llm/prompt_builder.h"
+
 namespace pl::worker::llm {
 namespace {
 
 // Reads the members of one options map; the first problem is kept and reported by status().
 class OptionReader {
  public:
+  // REQUIRES: `map` outlives the reader.
   OptionReader(const Value& map, std::string prefix) : map_(map), prefix_(std::move(prefix)) {
     if (!map.is_null() && !map.is_object()) {
-      fail("", "expected a map, got a " + std::string(kind_name(map.kind())));
+      fail("", "expected a map, got " + a_kind(map.kind()));
     }
   }
 
@@ -94,7 +97,7 @@ class OptionReader {
     return v && !v->is_null() ? v : nullptr;
   }
   void wrong(std::string_view key, const Value& v, std::string_view expected) {
-    fail(key, "expected " + std::string(expected) + ", got a " + std::string(kind_name(v.kind())));
+    fail(key, "expected " + std::string(expected) + ", got " + a_kind(v.kind()));
   }
   void fail(std::string_view key, const std::string& what) {
     if (!error_.empty()) return;
@@ -135,8 +138,9 @@ Result<CallSpec> gemini_call_spec(const Value& input) {
   s.model = top.string("model");
   s.system = top.string("system_prompt");
   if (auto st = top.status(); !st.ok()) return std::move(st).error();
+  static const Value kNone;
   const Value* budget = input.find("token_budget");
-  OptionReader r(budget ? *budget : Value(), "token_budget");
+  OptionReader r(budget ? *budget : kNone, "token_budget");
   s.max_tokens = r.integer("max_output_tokens", 1);
   s.temperature = r.number("temperature");
   s.top_p = r.number("top_p");

@@ -87,7 +87,7 @@ std::string_view strip_marker(std::string_view line) {
 
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '\'' ||
          (static_cast<unsigned char>(c) & 0x80);
 }
 
@@ -109,6 +109,11 @@ void entities_in_line(std::string_view line, Value& out, std::set<std::string>& 
   std::vector<std::string_view> run;
   bool run_at_start = false;
   auto flush = [&] {
+    // "The Parser" names the Parser: leading common words are not part of a name.
+    while (run.size() > 1 && kCommonWords.count(run.front())) {
+      run.erase(run.begin());
+      run_at_start = false;
+    }
     if (run.empty()) return;
     const bool lone = run.size() == 1;
     if (!(lone && (run_at_start || kCommonWords.count(run[0])))) {

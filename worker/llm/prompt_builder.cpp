@@ -57,8 +57,7 @@ Result<std::string> session_part(const Value& part, const PromptContext& context
 Result<std::string> part_text(const Value& part, const PromptContext& context, std::string& label) {
   if (part.is_string()) return part.as_string();
   if (!part.is_object()) {
-    return make_error(ErrorCode::kInvalidInput, "expected a map or a string, got a " +
-                                                    std::string(kind_name(part.kind())));
+    return make_error(ErrorCode::kInvalidInput, "expected a map or a string, got " + a_kind(part.kind()));
   }
   const std::string type = part.get_string("type");
   label = type;
@@ -91,6 +90,12 @@ Result<std::string> part_text(const Value& part, const PromptContext& context, s
 
 }  // namespace
 
+std::string a_kind(Value::Kind kind) {
+  if (kind == Value::Kind::kNull) return "null";
+  if (kind == Value::Kind::kInt) return "an integer";
+  return "a " + std::string(kind_name(kind));
+}
+
 std::string value_as_text(const Value& v) {
   if (v.is_string()) return v.as_string();
   if (v.is_null()) return "";
@@ -115,14 +120,19 @@ Result<fs::path> resolve_prompt_file(std::string_view path, const PromptContext&
   }
   const fs::path given(path);
   bool inside_somewhere = false;
+  bool escapes = false;  // it exists, but only through a way out (a symlink, "..")
   for (const fs::path& root : roots) {
     const fs::path candidate = canonical_or_lexical(given.is_absolute() ? given : root / given);
-    if (!is_inside(root, candidate)) continue;
-    inside_somewhere = true;
     std::error_code ec;
-    if (fs::exists(candidate, ec)) return candidate;
+    const bool exists = fs::exists(candidate, ec);
+    if (!is_inside(root, candidate)) {
+      escapes = escapes || exists;
+      continue;
+    }
+    inside_somewhere = true;
+    if (exists) return candidate;
   }
-  if (!inside_somewhere) {
+  if (escapes || !inside_somewhere) {
     return make_error(ErrorCode::kInvalidInput, "\"" + std::string(path) +
                                                     "\" is outside the pipeline directory and the workspace");
   }
@@ -150,8 +160,7 @@ Result<std::string> build_prompt(const Value& prompt, const PromptContext& conte
       if (out.size() > context.max_prompt_bytes) break;
     }
   } else {
-    return make_error(ErrorCode::kInvalidInput, "`prompt` must be a string or a list of parts, not a " +
-                                                    std::string(kind_name(prompt.kind())));
+    return make_error(ErrorCode::kInvalidInput, "`prompt` must be a string or a list of parts, not " + a_kind(prompt.kind()));
   }
   if (out.size() > context.max_prompt_bytes) {
     return make_error(ErrorCode::kTooLarge, "the prompt is larger than " +

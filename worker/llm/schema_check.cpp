@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "worker/llm/prompt_builder.h"
 
 namespace pl::worker::llm {
 namespace {
@@ -44,7 +45,7 @@ Status check(const Value& v, const Value& schema, const std::string& path, int d
     } else {
       match = true;
     }
-    if (!match) return problem(path, "expected " + names + ", got a " + std::string(kind_name(v.kind())));
+    if (!match) return problem(path, "expected " + names + ", got " + a_kind(v.kind()));
   }
   if (const Value* options = schema.find("enum"); options && options->is_array()) {
     bool found = false;

@@ -34,6 +34,7 @@
 
 #include "common/result.h"
 #include "common/value.h"
+#include "worker/llm/text_scans.h"
 
 namespace pl::worker::llm {
 
@@ -63,15 +64,7 @@ struct Extraction {
 
 Result<Extraction> extract(std::string_view text, const ExtractionConfig& config);
 
-// The pieces, for tests and for other step types.
+// The JSON value in a model's answer, as format json finds it; kStepFailed when there is none.
 Result<Value> find_json(std::string_view text);
-Value code_blocks(std::string_view text);
-Value links(std::string_view text);
-Value recommendations(std::string_view text);
-Value key_points(std::string_view text);
-Value entities(std::string_view text);
-Value error_lines(std::string_view text);
-Value markdown_sections(std::string_view text);
-std::string summary_of(std::string_view text, size_t max_chars);
 
 }  // namespace pl::worker::llm

@@ -1,94 +1,20 @@
-// The LLM executors end to end, in process: scripted providers or the mock, fake tools and an
-// in-memory session store.
+// The claude family of executors, in process.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "common/json.h"
-#include "tests/fakes/llm_doubles.h"
-#include "tests/support/harness.h"
+#include "tests/unit/providers/executor_harness.h"
 #include "worker/executors/claude_executor.h"
 #include "worker/executors/claude_extract_executor.h"
 #include "worker/executors/claude_robust_executor.h"
 #include "worker/executors/claude_session_executor.h"
 #include "worker/executors/claude_smart_executor.h"
-#include "worker/executors/gemini_executor.h"
-#include "worker/executors/gemini_instructor_executor.h"
-#include "worker/executors/llm_executor.h"
-#include "worker/llm/unwired_registry.h"
 
 namespace pl::worker {
 namespace {
 
-using llm::LlmServices;
-
-Value json(const char* text) { return *parse_json(text); }
-
-// Services whose "anthropic", "gemini" and "openai" are scripted (or the mock standing in).
-struct Harness {
-  test::TempDir dir;
-  fakes::ScriptedProvider* anthropic = nullptr;
-  fakes::ScriptedProvider* gemini = nullptr;
-  fakes::ScriptedProvider* openai = nullptr;
-  fakes::FakeToolInvoker* tools = nullptr;
-  fakes::MemorySessionStore* sessions = nullptr;
-  std::shared_ptr<const LlmServices> services;
-  CancelToken cancel;
-
-  enum class Providers { kScripted, kMock };
-  enum class Registry { kFake, kUnwired };
-
-  explicit Harness(Providers p = Providers::kScripted, Registry r = Registry::kFake) {
-    auto set = std::make_unique<providers::ProviderSet>();
-    if (p == Providers::kScripted) {
-      auto a = std::make_unique<fakes::ScriptedProvider>("anthropic");
-      auto g = std::make_unique<fakes::ScriptedProvider>("gemini");
-      auto o = std::make_unique<fakes::ScriptedProvider>("openai");
-      anthropic = a.get();
-      gemini = g.get();
-      openai = o.get();
-      set->add("anthropic", std::move(a), "claude-default", {{"sonnet", "claude-sonnet-4-5"}});
-      set->add("gemini", std::move(g), "gemini-default");
-      set->add("openai", std::move(o), "gpt-default");
-    } else {
-      set->add_mock_stand_in("anthropic", "claude-sonnet-4-5");
-      set->add_mock_stand_in("gemini", "gemini-2.5-flash");
-      set->add_mock_stand_in("openai", "gpt-4o-mini");
-    }
-    std::unique_ptr<llm::ToolInvoker> invoker;
-    std::unique_ptr<llm::SessionStore> store;
-    if (r == Registry::kFake) {
-      auto t = std::make_unique<fakes::FakeToolInvoker>();
-      auto s = std::make_unique<fakes::MemorySessionStore>();
-      tools = t.get();
-      sessions = s.get();
-      tools->add("search", [](const Value& a) -> Result<Value> { return Value("found " + a.get_string("query")); });
-      invoker = std::move(t);
-      store = std::move(s);
-    } else {
-      invoker = std::make_unique<llm::UnwiredToolInvoker>();
-      store = std::make_unique<llm::UnwiredSessionStore>();
-    }
-    llm::PricingTable pricing;
-    pricing.set("scripted-model", llm::Price{2.0, 10.0});
-    services = std::make_shared<LlmServices>(nullptr, std::move(set), std::move(invoker), std::move(store),
-                                             std::move(pricing), llm::LlmLimits{});
-  }
-
-  Result<Value> run(StepExecutor& executor, const std::string& type, const Value& input, uint32_t attempt = 1) {
-    protocol::WorkItem item;
-    item.item_id = "i1";
-    item.attempt = attempt;
-    item.run_id = "r1";
-    item.step_name = "step";
-    item.step_type = type;
-    item.input = input;
-    item.context["workspace_dir"] = (dir.path() / "ws").string();
-    item.context["pipeline_dir"] = dir.path().string();
-    item.context["output_dir"] = (dir.path() / "out").string();
-    return executor.execute(item, ExecutionContext{cancel, SteadyClock::now() + std::chrono::seconds(30)});
-  }
-};
+using testing::Harness;
+using testing::json;
 
 // ---- claude
 
@@ -381,106 +307,6 @@ TEST(ClaudeSessionExecutor, UntilTheRegistryIsWiredSessionsFailClearly) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
   EXPECT_NE(r.error().message.find("sessions are not available on this worker"), std::string::npos);
-}
-
-// ---- gemini, gemini_instructor, llm
-
-const char* kFunctions = R"("functions": ["rate"], "function_definitions": {"rate": {"description": "rate it",
-    "parameters": {"type": "object", "required": ["score"], "properties": {"score": {"type": "integer"}}}}})";
-
-TEST(GeminiExecutor, FunctionCallsAreReturnedNotRun) {
-  Harness h;
-  h.gemini->push_tool_call("rate", json(R"({"score": 7})"));
-  GeminiExecutor e(h.services);
-  auto r = h.run(e, "gemini", json((std::string(R"({"prompt": "rate this", "model": "gemini-2.5-pro",
-      "token_budget": {"max_output_tokens": 300}, )") + kFunctions + "}").c_str()));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->find("function_calls")->as_array().at(0).find("args")->get_int("score"), 7);
-  const auto& req = h.gemini->requests.at(0);
-  EXPECT_EQ(req.model, "gemini-2.5-pro");
-  EXPECT_EQ(req.max_tokens, 300);
-  EXPECT_EQ(req.tools.at(0).name, "rate");
-  EXPECT_TRUE(h.tools->calls.empty());
-}
-
-TEST(GeminiInstructorExecutor, TheFunctionsArgumentsAreTheData) {
-  Harness h;
-  h.gemini->push_tool_call("rate", json(R"({"score": 9})"));
-  GeminiInstructorExecutor e(h.services);
-  auto r = h.run(e, "gemini_instructor", json((std::string(R"({"prompt": "rate", )") + kFunctions + "}").c_str()));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->find("data")->get_int("score"), 9);
-  EXPECT_EQ(r->get_string("function"), "rate");
-  EXPECT_EQ(h.gemini->requests.at(0).tool_choice, providers::ToolChoice::kAny);
-}
-
-TEST(GeminiInstructorExecutor, ArgumentsThatBreakTheSchemaFailTheStep) {
-  Harness h;
-  h.gemini->push_tool_call("rate", json(R"({"score": "high"})"));
-  GeminiInstructorExecutor e(h.services);
-  auto r = h.run(e, "gemini_instructor", json((std::string(R"({"prompt": "rate", )") + kFunctions + "}").c_str()));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
-  EXPECT_EQ(r.error().message,
-            "gemini_instructor: the output does not match the schema: $.score: expected integer, got a string");
-}
-
-TEST(GeminiInstructorExecutor, ASchemaAloneBecomesTheStructuredOutputFunction) {
-  Harness h(Harness::Providers::kMock);
-  GeminiInstructorExecutor e(h.services);
-  auto r = h.run(e, "gemini_instructor", json(R"({"prompt": "spec", "schema": {"type": "object",
-      "required": ["endpoints"], "properties": {"endpoints": {"type": "array", "items": {"type": "string"}}}}})"));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->get_string("function"), "structured_output");
-  EXPECT_EQ(to_json(*r->find("data")), R"({"endpoints":["mock"]})");
-  EXPECT_TRUE(r->get_bool("mock"));
-}
-
-TEST(GeminiInstructorExecutor, JsonInTheTextIsAcceptedWhenNoFunctionWasCalled) {
-  Harness h;
-  h.gemini->push_text(R"({"score": 4})");
-  GeminiInstructorExecutor e(h.services);
-  auto r = h.run(e, "gemini_instructor", json((std::string(R"({"prompt": "rate", )") + kFunctions + "}").c_str()));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->find("data")->get_int("score"), 4);
-}
-
-TEST(GeminiInstructorExecutor, NeitherFunctionsNorSchemaIsInvalid) {
-  Harness h;
-  GeminiInstructorExecutor e(h.services);
-  auto r = h.run(e, "gemini_instructor", json(R"({"prompt": "x"})"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
-}
-
-TEST(LlmExecutor, AnyProviderByNameWithItsToolLoop) {
-  Harness h;
-  h.openai->push_tool_call("search", json(R"({"query": "q"})"));
-  h.openai->push_text("done");
-  LlmExecutor e(h.services);
-  auto r = h.run(e, "llm", json(R"({"provider": "openai", "model": "llama3", "prompt": "x",
-                                    "system_prompt": "sys", "allowed_tools": ["search"], "max_turns": 3})"));
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->get_string("text"), "done");
-  EXPECT_EQ(h.openai->requests.at(0).model, "llama3");
-  EXPECT_EQ(h.openai->requests.at(0).system, "sys");
-}
-
-TEST(LlmExecutor, TheMockProviderByNameIsMarked) {
-  Harness h;
-  LlmExecutor e(h.services);
-  auto r = h.run(e, "llm", json(R"({"provider": "mock", "prompt": "x"})"));
-  ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->get_bool("mock"));
-  EXPECT_FALSE(r->find("stands_in_for"));
-}
-
-TEST(LlmExecutor, AnUnknownProviderIsInvalidInput) {
-  Harness h;
-  LlmExecutor e(h.services);
-  auto r = h.run(e, "llm", json(R"({"provider": "mistral", "prompt": "x"})"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ const std::vector<std::string> kKeyVariables = {"ANTHROPIC_API_KEY", "GEMINI_API
 struct RunOutput {
   CommandResult command;
   Value result;
+  std::string tag;  // in the environment of every process the run started
 };
 
 RunOutput run_pipeline(const TempDir& dir, std::vector<std::string> env) {
@@ -57,10 +58,13 @@ RunOutput run_pipeline(const TempDir& dir, std::vector<std::string> env) {
   SpawnOptions options;
   options.unset_env = kKeyVariables;
   options.env = std::move(env);
-  options.env.push_back("PIPELINE_TEST_TAG=" + new_id("t"));
-  options.cwd = dir.path();
   RunOutput out;
+  out.tag = "PIPELINE_TEST_TAG=" + new_id("t");
+  options.env.push_back(out.tag);
+  options.cwd = dir.path();
   out.command = run_command({binary("pipelinectl"), "run", (dir.path() / "llm.yaml").string()}, 120s, options);
+  EXPECT_TRUE(wait_until([&] { return processes_with_env(out.tag).empty(); }, 10s))
+      << "processes left behind: " << processes_with_env(out.tag).size();
   auto parsed = parse_json(out.command.out);
   EXPECT_TRUE(parsed.ok()) << "stdout: " << out.command.out << "\nstderr: " << out.command.err;
   if (parsed.ok()) out.result = std::move(*parsed);

@@ -17,6 +17,7 @@
 #include "worker/executors/tool_executor.h"
 #include "worker/tool_catalog.h"
 #include "worker/tool_invocation.h"
+#include "worker/llm/llm_setup.h"
 #include "worker/worker_config.h"
 #include "worker/worker_shell.h"
 
@@ -74,6 +75,13 @@ int main(int argc, char** argv) {
                             tools, pl::worker::current_environment()));
   executors.add("data_transform", std::make_unique<pl::worker::DataTransformExecutor>());
   executors.add("file_ops", std::make_unique<pl::worker::FileOpsExecutor>());
+  auto llm = pl::worker::llm::load_llm_services(config_path, clock,
+                                                pl::worker::providers::process_environment());
+  if (!llm.ok()) {
+    spdlog::error("{}", llm.error().message);
+    return 2;
+  }
+  pl::worker::llm::add_llm_executors(executors, *llm);
 
   pl::net::Context context;
   pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};

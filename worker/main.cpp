@@ -18,6 +18,7 @@
 #include "worker/tool_catalog.h"
 #include "worker/tool_invocation.h"
 #include "worker/llm/llm_setup.h"
+#include "worker/llm/registry_tools.h"
 #include "worker/worker_config.h"
 #include "worker/worker_shell.h"
 
@@ -75,8 +76,10 @@ int main(int argc, char** argv) {
                             tools, pl::worker::current_environment()));
   executors.add("data_transform", std::make_unique<pl::worker::DataTransformExecutor>());
   executors.add("file_ops", std::make_unique<pl::worker::FileOpsExecutor>());
-  auto llm = pl::worker::llm::load_llm_services(config_path, clock,
-                                                pl::worker::providers::process_environment());
+  auto llm = pl::worker::llm::load_llm_services(
+      config_path, clock, pl::worker::providers::process_environment(),
+      std::make_unique<pl::worker::llm::RegistryToolInvoker>(tools, pl::worker::current_environment()),
+      std::make_unique<pl::worker::llm::RegistrySessionStore>(registry));
   if (!llm.ok()) {
     spdlog::error("{}", llm.error().message);
     return 2;

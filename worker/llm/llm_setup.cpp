@@ -18,7 +18,9 @@ namespace pl::worker::llm {
 
 Result<std::shared_ptr<const LlmServices>> load_llm_services(const std::string& config_path,
                                                              const Clock& clock,
-                                                             const providers::EnvLookup& env) {
+                                                             const providers::EnvLookup& env,
+                                                             std::unique_ptr<ToolInvoker> tools,
+                                                             std::unique_ptr<SessionStore> sessions) {
   providers::ProvidersConfig config = providers::default_providers_config();
   PricingTable pricing;
   if (!config_path.empty()) {
@@ -42,10 +44,11 @@ Result<std::shared_ptr<const LlmServices>> load_llm_services(const std::string& 
   auto http = std::make_unique<providers::CurlHttpClient>();
   auto set = std::make_unique<providers::ProviderSet>(config, env, *http, clock);
   for (const std::string& line : set->summary()) spdlog::info("provider {}", line);
-  // WIRING POINT: replace with the registry-backed tools and sessions once they are merged.
+  if (!tools) tools = std::make_unique<UnwiredToolInvoker>();
+  if (!sessions) sessions = std::make_unique<UnwiredSessionStore>();
   return std::shared_ptr<const LlmServices>(std::make_shared<LlmServices>(
-      std::move(http), std::move(set), std::make_unique<UnwiredToolInvoker>(),
-      std::make_unique<UnwiredSessionStore>(), std::move(pricing), limits));
+      std::move(http), std::move(set), std::move(tools), std::move(sessions), std::move(pricing),
+      limits));
 }
 
 void add_llm_executors(ExecutorTable& table, const std::shared_ptr<const LlmServices>& services) {

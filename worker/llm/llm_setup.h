@@ -18,9 +18,13 @@ namespace pl::worker::llm {
 // there is no key), and the unwired tools and sessions (see unwired_registry.h). Logs one line
 // per provider saying live or mock, never a key. Errors name file:line:column. `clock` must
 // outlive the services.
+// `tools` and `sessions` are the registry-backed seams (registry_tools.h); tests may pass
+// fakes, and nullptr gives the stand-ins that refuse clearly (unwired_registry.h).
 Result<std::shared_ptr<const LlmServices>> load_llm_services(const std::string& config_path,
                                                              const Clock& clock,
-                                                             const providers::EnvLookup& env);
+                                                             const providers::EnvLookup& env,
+                                                             std::unique_ptr<ToolInvoker> tools = nullptr,
+                                                             std::unique_ptr<SessionStore> sessions = nullptr);
 
 // Registers claude, gemini, llm, claude_session, claude_extract, claude_robust, claude_smart
 // and gemini_instructor.

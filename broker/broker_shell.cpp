@@ -156,6 +156,7 @@ void BrokerShell::reply(const std::string& identity, MessageType type, const Val
 }
 
 void BrokerShell::settle(TimePoint now) {
+  coordinator_.on_tick(clock_.instant());
   // Completions start new steps whose items go back to the dispatcher; repeat while the
   // dispatcher has more to say (bounded, in case a change ever makes that loop).
   for (int round = 0; round < 64; ++round) {
@@ -207,7 +208,8 @@ int BrokerShell::run() {
   if (has_supervisor_control_) entries.push_back({control_.raw(), -1, false});
   for (;;) {
     const TimePoint now = clock_.now();
-    const int64_t timeout = millis_until(dispatcher_.next_deadline(now), now);
+    const int64_t timeout =
+        millis_until(std::min(dispatcher_.next_deadline(now), coordinator_.next_deadline()), now);
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);

@@ -19,6 +19,14 @@ void Node::child_done(Node&, Value) {}
 void Node::item_done(Value) {}
 void Node::capacity_available() {}
 
+void Node::deadline_passed() {
+  Value out;
+  out["success"] = false;
+  out["error"] = "step \"" + display() + "\" timed out";
+  out["error_code"] = std::string(error_code_name(ErrorCode::kTimeout));
+  finish(std::move(out));
+}
+
 void Node::finish(Value result) {
   if (done_) return;
   done_ = true;
@@ -123,6 +131,8 @@ void RunExecution::count_usage(const Value& result) {
   progress_.output_tokens += usage->get_int("output_tokens");
   if (const Value* cost = usage->find("cost_usd"); cost && cost->is_number()) {
     progress_.cost_usd += cost->as_double();
+  } else {
+    ++progress_.unpriced_calls;  // unknown, which is not zero: say so rather than add 0
   }
 }
 
@@ -134,6 +144,22 @@ void RunExecution::capacity_freed() {
     if (node != nodes_.end() && !node->second->done()) node->second->capacity_available();
     drain();
   }
+}
+
+void RunExecution::on_tick(TimePoint now) {
+  now_ = now;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now && !finished_) {
+    const uint64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto node = nodes_.find(id);
+    if (node != nodes_.end() && !node->second->done()) node->second->deadline_passed();
+    drain();
+  }
+}
+
+TimePoint RunExecution::next_deadline() const {
+  // Stale entries (nodes gone) may be returned; waking for one costs a harmless tick.
+  return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }
 
 void RunExecution::cancel() {
@@ -174,6 +200,7 @@ void RunExecution::drain() {
         usage["input_tokens"] = progress_.input_tokens;
         usage["output_tokens"] = progress_.output_tokens;
         usage["cost_usd"] = progress_.cost_usd;
+        if (progress_.unpriced_calls > 0) usage["unpriced_calls"] = progress_.unpriced_calls;
         result_["usage"] = std::move(usage);
       }
     }

@@ -101,7 +101,7 @@ void BrokerShell::drain_workers() {
       bad_worker_frames_.record(parts[0], message.error().message, now);
       continue;
     }
-    dispatcher_.on_worker_message(parts[0], *message, now);
+    dispatcher_.on_worker_message(parts[0], std::move(*message), now);
   }
 }
 

@@ -138,7 +138,7 @@ void Dispatcher::cancel_item(std::string_view item_id, TimePoint now) {
 // ---------------------------------------------------------------------------------------------
 // Worker messages
 
-void Dispatcher::on_worker_message(std::string_view identity, const protocol::Message& message,
+void Dispatcher::on_worker_message(std::string_view identity, protocol::Message message,
                                    TimePoint now) {
   if (message.type == MessageType::kWorkerHello) {
     handle_hello(identity, message.body, now);
@@ -156,7 +156,7 @@ void Dispatcher::on_worker_message(std::string_view identity, const protocol::Me
       reconnect_told_[std::string(identity)] = now;
       send(identity, MessageType::kReconnect, Value::object());
     }
-    if (message.type == MessageType::kWorkResult) handle_result(identity, message.body, now);
+    if (message.type == MessageType::kWorkResult) handle_result(identity, std::move(message.body), now);
     return;
   }
   worker->last_heard = now;
@@ -164,7 +164,7 @@ void Dispatcher::on_worker_message(std::string_view identity, const protocol::Me
     case MessageType::kWorkerHeartbeat:
       break;
     case MessageType::kWorkResult:
-      handle_result(identity, message.body, now);
+      handle_result(identity, std::move(message.body), now);
       break;
     case MessageType::kWorkerBye:
       worker_lost(identity, "said goodbye", now);
@@ -228,8 +228,8 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   send(identity, MessageType::kWelcome, protocol::to_body(welcome));
 }
 
-void Dispatcher::handle_result(std::string_view identity, const Value& body, TimePoint now) {
-  auto result = protocol::work_result_from(body);
+void Dispatcher::handle_result(std::string_view identity, Value body, TimePoint now) {
+  auto result = protocol::work_result_from(std::move(body));
   if (!result.ok()) {
     spdlog::warn("bad work result: {}", result.error().message);
     return;

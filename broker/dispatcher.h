@@ -100,7 +100,8 @@ class Dispatcher {
   // The same for one item.
   void cancel_item(std::string_view item_id, TimePoint now);
 
-  void on_worker_message(std::string_view identity, const protocol::Message& message, TimePoint now);
+  // A message from a worker (taken: a result's payload moves on to its completion).
+  void on_worker_message(std::string_view identity, protocol::Message message, TimePoint now);
   // A local process exited (from the supervisor's event stream).
   void on_process_exited(int64_t pid, TimePoint now);
   // Heartbeats, liveness, deadlines, due retries, cancel graces; then dispatches what it can.
@@ -158,7 +159,7 @@ class Dispatcher {
   using ItemMap = std::unordered_map<std::string, Item>;
 
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
-  void handle_result(std::string_view identity, const Value& body, TimePoint now);
+  void handle_result(std::string_view identity, Value body, TimePoint now);
   void worker_lost(std::string_view identity, std::string_view why, TimePoint now);
   void attempt_failed(Item& item, Value result, TimePoint now);
   void complete(Item& item, Value result);

@@ -44,7 +44,7 @@ std::vector<WorkerCommand> WorkerCore::on_connected(TimePoint now) {
   return introduce();
 }
 
-std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& message, TimePoint now) {
+std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, TimePoint now) {
   last_heard_ = now;
   std::vector<WorkerCommand> out;
   switch (message.type) {
@@ -75,7 +75,7 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
       break;
     }
     case MessageType::kWorkItem: {
-      auto item = protocol::work_item_from(message.body);
+      auto item = protocol::work_item_from(std::move(message.body));
       if (!item.ok()) break;
       if (running_.count(item->item_id)) {
         // The broker re-sent an item we already run (it lost track during a restart). The

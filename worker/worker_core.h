@@ -53,8 +53,8 @@ class WorkerCore {
 
   // A new connection is up (at start and after Reconnect): say hello.
   std::vector<WorkerCommand> on_connected(TimePoint now);
-  // A message from the broker, already decoded.
-  std::vector<WorkerCommand> on_message(const protocol::Message& message, TimePoint now);
+  // A message from the broker, already decoded (taken: the item's input moves on).
+  std::vector<WorkerCommand> on_message(protocol::Message message, TimePoint now);
   // An item finished on a slot (whatever its outcome).
   std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.

@@ -74,7 +74,7 @@ void WorkerShell::drain_socket() {
       bad_frames_.record("broker", message.error().message, now);
       continue;
     }
-    execute(core_.on_message(*message, now));
+    execute(core_.on_message(std::move(*message), now));
   }
 }
 

@@ -118,7 +118,7 @@ Value to_body(const WorkItem& m) {
   return v;
 }
 
-Result<WorkItem> work_item_from(const Value& body) {
+Result<WorkItem> work_item_from(Value&& body) {
   BodyReader r(body, "work_item");
   WorkItem m;
   m.item_id = r.string("id");
@@ -127,11 +127,16 @@ Result<WorkItem> work_item_from(const Value& body) {
   m.run_id = r.string("run");
   m.step_name = r.string("step");
   m.step_type = r.string("type");
-  m.input = r.value("input");
-  m.context = r.optional_value("context");
+  if (!body.find("input") && r.ok()) {
+    return make_error(ErrorCode::kInvalidInput, "work_item: field \"input\" is missing");
+  }
   if (!r.ok()) return r.status().error();
+  m.input = std::move(*body.find("input"));
+  if (Value* context = body.find("context")) m.context = std::move(*context);
   return m;
 }
+
+Result<WorkItem> work_item_from(const Value& body) { return work_item_from(Value(body)); }
 
 Value to_body(const WorkResult& m) {
   Value v;
@@ -141,15 +146,24 @@ Value to_body(const WorkResult& m) {
   return v;
 }
 
-Result<WorkResult> work_result_from(const Value& body) {
+Result<WorkResult> work_result_from(Value&& body) {
   BodyReader r(body, "work_result");
   WorkResult m;
   m.item_id = r.string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
-  m.result = r.object("result");
+  Value* result = body.find("result");
+  if (r.ok() && !result) return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
+  if (r.ok() && !result->is_object()) {
+    return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is a " +
+                                                    std::string(kind_name(result->kind())) +
+                                                    ", expected a map");
+  }
   if (!r.ok()) return r.status().error();
+  m.result = std::move(*result);
   return m;
 }
+
+Result<WorkResult> work_result_from(const Value& body) { return work_result_from(Value(body)); }
 
 Value to_body(const CancelItem& m) {
   Value v;

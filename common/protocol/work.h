@@ -87,7 +87,11 @@ Result<WorkerHello> worker_hello_from(const Value& body);
 Result<Welcome> welcome_from(const Value& body);
 Result<Heartbeat> heartbeat_from(const Value& body);
 Result<WorkItem> work_item_from(const Value& body);
+// The same, taking the input and context out of `body` instead of copying them.
+Result<WorkItem> work_item_from(Value&& body);
 Result<WorkResult> work_result_from(const Value& body);
+// The same, taking the result out of `body` instead of copying it.
+Result<WorkResult> work_result_from(Value&& body);
 Result<CancelItem> cancel_item_from(const Value& body);
 Result<ResultAck> result_ack_from(const Value& body);
 

@@ -24,7 +24,8 @@ const protocol::ChildEvent& EventBus::publish(const PublishEvent& e, WallTime no
     if (!sent.ok()) spdlog::warn("publishing an event: {}", sent.error().message);
   }
   const bool bad = ev.kind == "escalated" || ev.kind == "gave_up" || ev.kind == "watchdog_timeout" ||
-                   ev.kind == "ready_timeout" || ev.kind == "start_failed" || ev.kind == "killed";
+                   ev.kind == "ready_timeout" || ev.kind == "start_failed" || ev.kind == "killed" ||
+                   ev.kind == "memory_exceeded" || ev.kind == "measure_failed";
   spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "{} {}{}{}", ev.kind, ev.child,
               ev.pid != 0 ? " pid " + std::to_string(ev.pid) : std::string(),
               ev.detail.empty() ? std::string() : ": " + ev.detail);

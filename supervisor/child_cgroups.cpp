@@ -33,9 +33,10 @@ Result<std::string> read_small(const fs::path& path) {
   return text;
 }
 
-// cgroupfs files take one write each; O_TRUNC so that the same code works on plain files.
+// cgroupfs files exist as soon as their directory does and take one write each; O_CREAT and
+// O_TRUNC change nothing there, and let the same code run on plain files (tests).
 Status write_small(const fs::path& path, std::string_view text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return errno_error("open " + path.string(), errno);
   const ssize_t n = ::write(fd, text.data(), text.size());
   const int err = errno;
@@ -169,7 +170,7 @@ Result<UniqueFd> ChildCgroups::prepare(const std::string& child_name, uint64_t m
   // Best effort: without it the kernel kills one process of the group, which still ends the
   // child's main process or leaves the rest to its process-group kill.
   (void)write_small(d / "memory.oom.group", "1");
-  const int fd = ::open((d / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  const int fd = ::open((d / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0644);
   if (fd < 0) return errno_error("open " + (d / "cgroup.procs").string(), errno);
   return UniqueFd(fd);
 }

@@ -36,6 +36,7 @@ struct TopOptions {
   bool once = false;
   bool json = false;
   double for_seconds = 0;  // 0: until q / Ctrl-C
+  int64_t frames = 0;       // 0: no limit
   int64_t interval_ms = 1000;
 };
 
@@ -321,7 +322,7 @@ int run_top(const CliContext& context, const TopOptions& options) {
   }
   std::unique_ptr<Screen> screen;
   bool first = true;
-  for (;;) {
+  for (int64_t shown = 1;; ++shown) {
     Answer sup = ask_supervisor(zmq, dir);
     if (first && !sup.value) {
       std::fprintf(stderr, "pipelinectl: no supervisor answers on %s: %s\n", dir.c_str(), sup.error.c_str());
@@ -342,7 +343,7 @@ int run_top(const CliContext& context, const TopOptions& options) {
       std::fflush(stdout);
     }
     previous = std::move(frame);
-    if (options.once) return kExitOk;
+    if (options.once || (options.frames > 0 && shown >= options.frames)) return kExitOk;
 
     // Wait for the next frame, a key, or a signal.
     const TimePoint next = SteadyClock::now() + milliseconds(options.interval_ms);
@@ -381,6 +382,8 @@ void add_top_command(CLI::App& app, CliContext& context, int& exit_code) {
   top->add_flag("--json", options->json, "Print each frame as one JSON object per line");
   top->add_option("--for", options->for_seconds, "Stop after this many seconds (0: until q or Ctrl-C)")
       ->check(CLI::Range(0.0, 31'536'000.0));
+  top->add_option("--frames", options->frames, "Stop after this many frames (0: no limit)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   top->add_option("--interval", options->interval_ms, "Milliseconds between frames")
       ->check(CLI::Range(100, 3'600'000));
   top->callback([&context, &exit_code, options] { exit_code = run_top(context, *options); });

@@ -4,10 +4,11 @@
 // throughput (from the change of the broker's counters between frames), item latency
 // percentiles, provider circuit states.
 //
-//   pipelinectl top [--once] [--json] [--for SECONDS] [--interval MS]
+//   pipelinectl top [--once] [--json] [--for SECONDS] [--frames N] [--interval MS]
 //
 // On a terminal it redraws one screen (alternate screen, cursor hidden, restored on exit) and
-// ends on q, Ctrl-C, or when --for has passed; elsewhere it prints frames one after another.
+// ends on q, Ctrl-C, when --for has passed or after --frames frames; elsewhere it prints frames
+// one after another.
 // --once prints one frame and exits (no throughput: that needs two). --json prints each frame
 // as one JSON object per line: {time_ms, state_dir, supervisor, supervisor_error?, broker,
 // broker_error?, rates}. Exit codes: 0; 69 when no supervisor answers for the first frame.

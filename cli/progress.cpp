@@ -9,9 +9,17 @@ namespace {
 
 constexpr std::chrono::seconds kRateWindow{10};
 
+// Room kept for the text after a bar, so that the bar does not change length as it moves.
+constexpr size_t kBarTail = 36;
+
 std::string counts(const LoopSample& l) {
-  std::string s = std::to_string(l.done) + "/" + std::to_string(l.total);
-  return s;
+  return std::to_string(l.done) + "/" + std::to_string(l.total);
+}
+
+// An ETA in whole seconds: "<1s" below one.
+std::string eta(std::optional<double> seconds) {
+  if (seconds && *seconds < 1) return "<1s";
+  return format_duration_s(seconds);
 }
 
 }  // namespace
@@ -76,7 +84,7 @@ std::string render_plain_line(const LoopView& v) {
   if (l.total > 0) line += " (" + std::to_string(l.done * 100 / l.total) + "%)";
   if (l.failed > 0) line += ", " + std::to_string(l.failed) + " failed";
   if (v.rate) line += ", " + format_rate(*v.rate);
-  if (v.eta_s && l.done < l.total) line += ", ETA " + format_duration_s(v.eta_s);
+  if (v.eta_s && l.done < l.total) line += ", ETA " + eta(v.eta_s);
   return line;
 }
 
@@ -85,7 +93,8 @@ std::string render_bar_line(const LoopView& v, size_t width) {
   std::string tail = "  " + counts(l);
   if (l.failed > 0) tail += "  " + std::to_string(l.failed) + " failed";
   tail += "  " + (v.rate ? format_rate(*v.rate) : std::string("-/s"));
-  if (l.done < l.total) tail += "  ETA " + format_duration_s(v.eta_s);
+  if (l.done < l.total) tail += "  ETA " + eta(v.eta_s);
+  if (tail.size() < kBarTail) tail.append(kBarTail - tail.size(), ' ');
   std::string name = l.step;
   const size_t name_room = std::max<size_t>(8, width / 4);
   if (name.size() > name_room) name = name.substr(0, name_room - 1) + "~";
@@ -98,6 +107,7 @@ std::string render_bar_line(const LoopView& v, size_t width) {
                                     : 0;
   std::string line = name + "  [" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + tail;
   if (line.size() > width && width > 0) line.resize(width);
+  while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
 }
 

@@ -47,8 +47,8 @@ void ProgressTracker::update(const std::vector<LoopSample>& loops, TimePoint now
   for (const LoopSample& l : loops) {
     if (next.count(l.step)) continue;  // the same name twice: the first one speaks
     History h;
-    if (auto it = loops_.find(l.step); it != loops_.end() && it->second.last.total == l.total &&
-                                       it->second.last.done <= l.done) {
+    if (auto it = loops_.find(l.step);
+        it != loops_.end() && it->second.last.total == l.total && it->second.last.done <= l.done) {
       h = std::move(it->second);
     }
     h.last = l;
@@ -101,11 +101,13 @@ std::string render_bar_line(const LoopView& v, size_t width) {
   // name, two spaces, [bar], tail: the bar takes what is left (at least 10).
   const size_t fixed = name.size() + 2 + 2 + tail.size();
   const size_t bar = width > fixed + 10 ? width - fixed : 10;
-  const size_t filled = l.total > 0 ? static_cast<size_t>(static_cast<double>(bar) *
-                                                          static_cast<double>(std::min(l.done, l.total)) /
-                                                          static_cast<double>(l.total))
-                                    : 0;
-  std::string line = name + "  [" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + tail;
+  const size_t filled = l.total > 0
+                            ? static_cast<size_t>(static_cast<double>(bar) *
+                                                  static_cast<double>(std::min(l.done, l.total)) /
+                                                  static_cast<double>(l.total))
+                            : 0;
+  std::string line =
+      name + "  [" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + tail;
   if (line.size() > width && width > 0) line.resize(width);
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;

@@ -18,11 +18,14 @@ std::string format_duration_s(std::optional<double> seconds) {
   if (total < 60) {
     std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(total));
   } else if (total < 3600) {
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(m), static_cast<long long>(sec));
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(m),
+                  static_cast<long long>(sec));
   } else if (total < 86400) {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(h), static_cast<long long>(m));
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(h),
+                  static_cast<long long>(m));
   } else {
-    std::snprintf(buf, sizeof buf, "%lldd%02lldh", static_cast<long long>(d), static_cast<long long>(h));
+    std::snprintf(buf, sizeof buf, "%lldd%02lldh", static_cast<long long>(d),
+                  static_cast<long long>(h));
   }
   return buf;
 }

@@ -36,7 +36,7 @@ struct TopOptions {
   bool once = false;
   bool json = false;
   double for_seconds = 0;  // 0: until q / Ctrl-C
-  int64_t frames = 0;       // 0: no limit
+  int64_t frames = 0;      // 0: no limit
   int64_t interval_ms = 1000;
 };
 
@@ -71,7 +71,8 @@ Answer ask_broker(net::Context& context, const fs::path& dir) {
   auto endpoint = StatePaths(dir).broker_clients_endpoint();
   if (!endpoint.ok()) return {std::nullopt, endpoint.error().message};
   net::RequestClient client(context, *endpoint);
-  auto reply = client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), kBrokerDeadline);
+  auto reply =
+      client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), kBrokerDeadline);
   if (!reply.ok()) return {std::nullopt, reply.error().message};
   if (reply->type != protocol::MessageType::kBrokerStatus) {
     return {std::nullopt, "the broker answered " + reply->body.get_string("message")};
@@ -107,19 +108,21 @@ void render_tree(const Value& node, const std::string& indent, std::string& out)
     std::string name = indent + c.get_string("name");
     const std::string type = c.get_string("type");
     if (type == "pool") {
-      name += " (pool " + std::to_string(c.find("children") ? c.find("children")->size() : 0) + "/" +
-              std::to_string(c.get_int("count")) + ")";
+      name += " (pool " + std::to_string(c.find("children") ? c.find("children")->size() : 0) +
+              "/" + std::to_string(c.get_int("count")) + ")";
     }
     std::string rss = "-";
     if (c.find("rss_bytes")) {
       rss = format_size(static_cast<uint64_t>(c.get_int("rss_bytes")));
-      if (c.find("max_memory")) rss += " / " + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+      if (c.find("max_memory"))
+        rss += " / " + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
     } else if (c.find("rss_error")) {
       rss = "unreadable";
     }
     out += pad(name, 30) + " " + pad(c.get_string("state"), 10) + " " +
            pad(c.get_int("pid") > 0 ? std::to_string(c.get_int("pid")) : "-", 8) + " " +
-           pad(uptime(c), 9) + " " + pad(std::to_string(c.get_int("restarts")), 8) + " " + rss + "\n";
+           pad(uptime(c), 9) + " " + pad(std::to_string(c.get_int("restarts")), 8) + " " + rss +
+           "\n";
     render_tree(c, indent + "  ", out);
   }
 }
@@ -167,13 +170,14 @@ std::string render_top(const Value& frame, size_t width) {
   const Value* broker = frame.find("broker");
   const bool sup_up = sup && sup->is_object();
   const bool broker_up = broker && broker->is_object();
-  std::string head = "pipeline top  " + frame.get_string("state_dir") + "  " + clock_text(frame.get_int("time_ms"));
+  std::string head = "pipeline top  " + frame.get_string("state_dir") + "  " +
+                     clock_text(frame.get_int("time_ms"));
   out += head + "\n";
   if (!sup_up) {
     out += "supervisor: " + frame.get_string("supervisor_error") + "\n";
   } else {
-    out += "tree " + sup->get_string("name") + " " + sup->get_string("state") + ", up " + uptime(*sup) +
-           ", pid " + std::to_string(sup->get_int("pid")) + ", memory bounds by " +
+    out += "tree " + sup->get_string("name") + " " + sup->get_string("state") + ", up " +
+           uptime(*sup) + ", pid " + std::to_string(sup->get_int("pid")) + ", memory bounds by " +
            sup->get_string("memory_enforcement", "rss");
     if (const Value* m = sup->find("metrics"); m && !m->get_string("listen").empty()) {
       out += ", metrics http://" + m->get_string("listen") + "/metrics";
@@ -219,29 +223,33 @@ std::string render_top(const Value& frame, size_t width) {
     if (const Value* l = b.find("item_latency"); l && l->get_int("count") > 0) {
       out += "latency     p50 " + format_micros(l->get_int("p50_us")) + ", p90 " +
              format_micros(l->get_int("p90_us")) + ", p99 " + format_micros(l->get_int("p99_us")) +
-             ", max " + format_micros(l->get_int("max_us")) + " (" + std::to_string(l->get_int("count")) +
-             " results)\n";
+             ", max " + format_micros(l->get_int("max_us")) + " (" +
+             std::to_string(l->get_int("count")) + " results)\n";
     } else {
       out += "latency     - (no results yet)\n";
     }
     out += "counters    dispatched " + std::to_string(counter(b, "dispatched")) + ", succeeded " +
-           std::to_string(counter(b, "completed")) + ", failed " + std::to_string(counter(b, "failed")) +
-           ", retried " + std::to_string(counter(b, "retried")) + ", redelivered " +
+           std::to_string(counter(b, "completed")) + ", failed " +
+           std::to_string(counter(b, "failed")) + ", retried " +
+           std::to_string(counter(b, "retried")) + ", redelivered " +
            std::to_string(counter(b, "redelivered")) + ", dead letters " +
-           std::to_string(counter(b, "dead_letters")) + ", timeouts " + std::to_string(counter(b, "timeouts")) +
-           "\n";
+           std::to_string(counter(b, "dead_letters")) + ", timeouts " +
+           std::to_string(counter(b, "timeouts")) + "\n";
     const Value* providers = b.find("providers");
     if (providers && providers->is_object() && providers->size() > 0) {
-      out += "\n" + pad("PROVIDER", 16) + " " + pad("CIRCUIT", 10) + " " + pad("IN FLIGHT", 10) + " " +
-             pad("FAILURES", 9) + " " + pad("OPENED", 7) + " " + pad("ERRORS", 7) + " P50\n";
+      out += "\n" + pad("PROVIDER", 16) + " " + pad("CIRCUIT", 10) + " " + pad("IN FLIGHT", 10) +
+             " " + pad("FAILURES", 9) + " " + pad("OPENED", 7) + " " + pad("ERRORS", 7) + " P50\n";
       for (const auto& [name, p] : providers->as_object()) {
-        std::string limit = p.get_int("max_concurrency") > 0 ? "/" + std::to_string(p.get_int("max_concurrency")) : "";
+        std::string limit = p.get_int("max_concurrency") > 0
+                                ? "/" + std::to_string(p.get_int("max_concurrency"))
+                                : "";
         const Value* l = p.find("latency");
         out += pad(name, 16) + " " + pad(p.get_string("state"), 10) + " " +
                pad(std::to_string(p.get_int("in_flight")) + limit, 10) + " " +
                pad(std::to_string(p.get_int("consecutive_failures")), 9) + " " +
-               pad(std::to_string(p.get_int("times_opened")), 7) + " " + pad(std::to_string(p.get_int("errors")), 7) +
-               " " + (l && l->get_int("count") > 0 ? format_micros(l->get_int("p50_us")) : "-") + "\n";
+               pad(std::to_string(p.get_int("times_opened")), 7) + " " +
+               pad(std::to_string(p.get_int("errors")), 7) + " " +
+               (l && l->get_int("count") > 0 ? format_micros(l->get_int("p50_us")) : "-") + "\n";
       }
     }
   }
@@ -318,20 +326,23 @@ int run_top(const CliContext& context, const TopOptions& options) {
   const TimePoint started = SteadyClock::now();
   std::optional<TimePoint> end;
   if (options.for_seconds > 0) {
-    end = started + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options.for_seconds));
+    end = started +
+          std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options.for_seconds));
   }
   std::unique_ptr<Screen> screen;
   bool first = true;
   for (int64_t shown = 1;; ++shown) {
     Answer sup = ask_supervisor(zmq, dir);
     if (first && !sup.value) {
-      std::fprintf(stderr, "pipelinectl: no supervisor answers on %s: %s\n", dir.c_str(), sup.error.c_str());
+      std::fprintf(stderr, "pipelinectl: no supervisor answers on %s: %s\n", dir.c_str(),
+                   sup.error.c_str());
       return kExitUnavailable;
     }
     first = false;
     Answer broker = ask_broker(zmq, dir);
     const int64_t now_ms = unix_millis(std::chrono::system_clock::now());
-    Value frame = top_frame(sup.value, sup.error, broker.value, broker.error, previous, now_ms, dir.string());
+    Value frame =
+        top_frame(sup.value, sup.error, broker.value, broker.error, previous, now_ms, dir.string());
     if (options.json) {
       std::fputs((to_json(frame) + "\n").c_str(), stdout);
       std::fflush(stdout);
@@ -376,11 +387,13 @@ int run_top(const CliContext& context, const TopOptions& options) {
 
 void add_top_command(CLI::App& app, CliContext& context, int& exit_code) {
   auto options = std::make_shared<TopOptions>();
-  auto* top = app.add_subcommand("top", "Show the tree and its broker live: children, RSS, "
-                                        "queues, throughput, latency, circuits");
+  auto* top = app.add_subcommand("top",
+                                 "Show the tree and its broker live: children, RSS, "
+                                 "queues, throughput, latency, circuits");
   top->add_flag("--once", options->once, "Print one frame and exit");
   top->add_flag("--json", options->json, "Print each frame as one JSON object per line");
-  top->add_option("--for", options->for_seconds, "Stop after this many seconds (0: until q or Ctrl-C)")
+  top->add_option("--for", options->for_seconds,
+                  "Stop after this many seconds (0: until q or Ctrl-C)")
       ->check(CLI::Range(0.0, 31'536'000.0));
   top->add_option("--frames", options->frames, "Stop after this many frames (0: no limit)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));

@@ -53,15 +53,17 @@ std::optional<BrokerProbe::Outcome> BrokerProbe::poll(TimePoint now) {
     if (!message.ok() || message->body.get_string("request") != request_id_) continue;
     if (message->type != MessageType::kBrokerStatus) {
       return finish(std::nullopt,
-                    "the broker answered " + std::string(protocol::message_type_name(message->type)) +
-                        ": " + message->body.get_string("message"),
+                    "the broker answered " +
+                        std::string(protocol::message_type_name(message->type)) + ": " +
+                        message->body.get_string("message"),
                     now);
     }
     return finish(std::move(message->body), "", now);
   }
   if (now >= deadline_) {
     return finish(std::nullopt,
-                  "no answer within " + std::to_string(timeout_.count()) + " ms on " + endpoint_, now);
+                  "no answer within " + std::to_string(timeout_.count()) + " ms on " + endpoint_,
+                  now);
   }
   return std::nullopt;
 }

@@ -38,10 +38,9 @@ std::optional<std::string> cgroup2_mount_point(std::string_view mountinfo);
 class ChildCgroups {
  public:
   // The supervisor's cgroup directory, if it is delegated to us; an Error saying why not.
-  static Result<std::filesystem::path> find_delegated(const std::filesystem::path& proc_self_cgroup =
-                                                          "/proc/self/cgroup",
-                                                      const std::filesystem::path& mountinfo =
-                                                          "/proc/self/mountinfo");
+  static Result<std::filesystem::path> find_delegated(
+      const std::filesystem::path& proc_self_cgroup = "/proc/self/cgroup",
+      const std::filesystem::path& mountinfo = "/proc/self/mountinfo");
 
   // Takes `dir` over as described above. On failure nothing is enabled (processes already
   // moved to dir/supervisor stay there, which is harmless).

@@ -74,20 +74,28 @@ ParsedHead parse_request_head(std::string_view bytes, size_t max_bytes) {
 
 std::string_view status_reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
 std::string serialize_response(const HttpResponse& r, bool head_only) {
-  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                    std::string(status_reason(r.status)) + "\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(status_reason(r.status)) + "\r\n";
   out += "Content-Type: " + r.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   out += "Cache-Control: no-store\r\n";
@@ -191,7 +199,8 @@ void HttpServer::accept_all(TimePoint now) {
 void HttpServer::read_from(ConnectionId id, Connection& c, TimePoint now) {
   char buf[2048];
   for (;;) {
-    const size_t room = limits_.max_request_bytes + 4 - std::min(c.in.size(), limits_.max_request_bytes + 4);
+    const size_t room =
+        limits_.max_request_bytes + 4 - std::min(c.in.size(), limits_.max_request_bytes + 4);
     if (room == 0) break;
     const ssize_t n = ::recv(c.fd.get(), buf, std::min(sizeof buf, room), MSG_DONTWAIT);
     if (n > 0) {
@@ -227,7 +236,8 @@ void HttpServer::read_from(ConnectionId id, Connection& c, TimePoint now) {
       break;
     case HeadStatus::kTooLarge:
       error.status = 431;
-      error.body = "the request head is over " + std::to_string(limits_.max_request_bytes) + " bytes\n";
+      error.body =
+          "the request head is over " + std::to_string(limits_.max_request_bytes) + " bytes\n";
       break;
     case HeadStatus::kMethodNotAllowed:
       error.status = 405;

@@ -66,7 +66,8 @@ class HttpServer {
   using ConnectionId = uint64_t;
 
   // Binds and listens (non-blocking, close-on-exec). kIo naming the address when it cannot.
-  static Result<std::unique_ptr<HttpServer>> listen(const ListenAddress& address, HttpLimits limits);
+  static Result<std::unique_ptr<HttpServer>> listen(const ListenAddress& address,
+                                                    HttpLimits limits);
   ~HttpServer();
 
   // The address actually bound: the port the kernel chose when 0 was asked for.

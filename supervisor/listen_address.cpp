@@ -52,7 +52,8 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
     a.ipv6 = true;
     a.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
   } else {
-    return bad("\"" + host + "\" is not an IP address (names other than localhost are not resolved)");
+    return bad("\"" + host +
+               "\" is not an IP address (names other than localhost are not resolved)");
   }
   return a;
 }

@@ -16,14 +16,15 @@ const char* const kIndex =
 }  // namespace
 
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::start(const ListenAddress& address,
-                                                               const MetricsSpec& spec,
-                                                               net::Context& context,
-                                                               std::string broker_endpoint,
-                                                               FactsSource facts) {
+                                                                const MetricsSpec& spec,
+                                                                net::Context& context,
+                                                                std::string broker_endpoint,
+                                                                FactsSource facts) {
   HttpLimits limits;
   limits.max_connections = static_cast<size_t>(spec.max_connections);
   // A scrape must be answered well after the broker's deadline has passed.
-  limits.response_timeout = std::chrono::milliseconds(spec.broker_timeout_ms) + std::chrono::seconds(5);
+  limits.response_timeout =
+      std::chrono::milliseconds(spec.broker_timeout_ms) + std::chrono::seconds(5);
   auto server = HttpServer::listen(address, limits);
   if (!server.ok()) return std::move(server).error();
   BrokerProbe probe(context, std::move(broker_endpoint),

@@ -29,9 +29,10 @@ double num(const Value* v) {
 }
 
 // A gauge or counter from a member of an object, only when the member is there.
-void from_member(PrometheusText& p, const Value& obj, std::string_view key, const Labels& labels = {},
-                 double divisor = 1.0) {
-  if (const Value* v = obj.find(key); v != nullptr && v->is_number()) p.sample(labels, num(v) / divisor);
+void from_member(PrometheusText& p, const Value& obj, std::string_view key,
+                 const Labels& labels = {}, double divisor = 1.0) {
+  if (const Value* v = obj.find(key); v != nullptr && v->is_number())
+    p.sample(labels, num(v) / divisor);
 }
 
 void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
@@ -44,7 +45,8 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   p.sample({{"tree", tree.get_string("name")}, {"memory_enforcement", f.memory_enforcement}}, 1);
   p.family("pipeline_supervisor_uptime_seconds", "gauge", "Seconds since the tree started.");
   from_member(p, tree, "uptime_ms", {}, 1000.0);
-  p.family("pipeline_tree_up", "gauge", "1 when the root supervisor is running (all started), else 0.");
+  p.family("pipeline_tree_up", "gauge",
+           "1 when the root supervisor is running (all started), else 0.");
   p.sample({}, tree.get_string("state") == "running" ? 1 : 0);
 
   p.family("pipeline_child_up", "gauge",
@@ -55,9 +57,11 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   p.family("pipeline_child_restarts_total", "counter",
            "Restarts of the child by its supervisor since this supervisor process started.");
   for (const auto& c : children) p.sample({{"child", c.name}}, num(c.v->find("restarts")));
-  p.family("pipeline_child_uptime_seconds", "gauge", "Seconds since the child's current process started.");
+  p.family("pipeline_child_uptime_seconds", "gauge",
+           "Seconds since the child's current process started.");
   for (const auto& c : children) {
-    if (c.v->get_string("state") != "stopped") p.sample({{"child", c.name}}, num(c.v->find("uptime_ms")) / 1000.0);
+    if (c.v->get_string("state") != "stopped")
+      p.sample({{"child", c.name}}, num(c.v->find("uptime_ms")) / 1000.0);
   }
   p.family("pipeline_child_resident_memory_bytes", "gauge",
            "Resident set (VmRSS) of the child's main process; absent when it could not be read.");
@@ -72,15 +76,20 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
     if (c.v->find("max_memory")) p.sample({{"child", c.name}}, num(c.v->find("max_memory")));
   }
   p.family("pipeline_child_memory_exceeded_total", "counter",
-           "Times the child was killed for exceeding max_memory (RSS watch or the cgroup's OOM killer).");
-  for (const auto& [child, n] : f.memory_exceeded) p.sample({{"child", child}}, static_cast<double>(n));
+           "Times the child was killed for exceeding max_memory (RSS watch or the cgroup's OOM "
+           "killer).");
+  for (const auto& [child, n] : f.memory_exceeded)
+    p.sample({{"child", child}}, static_cast<double>(n));
   p.family("pipeline_memory_measure_errors_total", "counter",
            "Readings of a child's memory that failed (watch and scrapes); never counted as zero.");
-  for (const auto& [child, n] : f.measure_errors) p.sample({{"child", child}}, static_cast<double>(n));
+  for (const auto& [child, n] : f.measure_errors)
+    p.sample({{"child", child}}, static_cast<double>(n));
 
   p.family("pipeline_pool_members", "gauge", "Members a pool has now.");
   for (const auto& c : children) {
-    if (c.type == "pool") p.sample({{"pool", c.name}}, static_cast<double>(c.v->find("children") ? c.v->find("children")->size() : 0));
+    if (c.type == "pool")
+      p.sample({{"pool", c.name}},
+               static_cast<double>(c.v->find("children") ? c.v->find("children")->size() : 0));
   }
   p.family("pipeline_pool_members_wanted", "gauge", "Members a pool should have (its count).");
   for (const auto& c : children) {
@@ -88,7 +97,8 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   }
   p.family("pipeline_supervisor_events_total", "counter", "Lifecycle events published, by kind.");
   for (const auto& [kind, n] : f.events) p.sample({{"kind", kind}}, static_cast<double>(n));
-  p.family("pipeline_http_requests_total", "counter", "Requests to this endpoint, by path and status.");
+  p.family("pipeline_http_requests_total", "counter",
+           "Requests to this endpoint, by path and status.");
   for (const auto& [key, n] : f.http_requests) {
     p.sample({{"path", key.first}, {"code", std::to_string(key.second)}}, static_cast<double>(n));
   }
@@ -102,13 +112,15 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
   const Value empty = Value::object();
   const Value& c = counters && counters->is_object() ? *counters : empty;
 
-  p.family("pipeline_broker_scrape_duration_seconds", "gauge", "How long the broker took to answer this scrape.");
+  p.family("pipeline_broker_scrape_duration_seconds", "gauge",
+           "How long the broker took to answer this scrape.");
   p.sample({}, seconds);
   p.family("pipeline_runs_running", "gauge", "Runs the broker is running now.");
   from_member(p, b, "runs_running");
   p.family("pipeline_runs_accepted_total", "counter", "Runs submitted and accepted.");
   from_member(p, c, "runs_accepted");
-  p.family("pipeline_runs_recovered_total", "counter", "Runs taken up again after a broker restart.");
+  p.family("pipeline_runs_recovered_total", "counter",
+           "Runs taken up again after a broker restart.");
   from_member(p, c, "runs_recovered");
   p.family("pipeline_runs_finished_total", "counter", "Runs finished, by final state.");
   from_member(p, c, "runs_succeeded", {{"state", "succeeded"}});
@@ -123,24 +135,35 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
   static const Counter kCounters[] = {
       {"pipeline_items_dispatched_total", "dispatched", "Attempts sent to workers."},
       {"pipeline_items_succeeded_total", "completed", "Items finished successfully."},
-      {"pipeline_items_failed_total", "failed", "Items finished unsuccessfully (after their retries)."},
+      {"pipeline_items_failed_total", "failed",
+       "Items finished unsuccessfully (after their retries)."},
       {"pipeline_items_retried_total", "retried", "Failed attempts that were retried."},
-      {"pipeline_items_dead_lettered_total", "dead_letters", "Items given up and put on the dead-letter list."},
-      {"pipeline_items_redelivered_total", "redelivered", "Items sent again because their worker died or left."},
+      {"pipeline_items_dead_lettered_total", "dead_letters",
+       "Items given up and put on the dead-letter list."},
+      {"pipeline_items_redelivered_total", "redelivered",
+       "Items sent again because their worker died or left."},
       {"pipeline_items_timed_out_total", "timeouts", "Attempts that passed their deadline."},
-      {"pipeline_items_poisoned_total", "poisoned", "Items given up after killing workers repeatedly."},
-      {"pipeline_items_adopted_total", "adopted", "Items a worker still held across a broker restart, taken over."},
-      {"pipeline_items_circuit_rejected_total", "circuit_rejections", "Attempts failed fast by an open circuit."},
-      {"pipeline_results_stale_total", "stale_results", "Results for an attempt no longer current, discarded."},
-      {"pipeline_workers_killed_total", "workers_killed", "Workers replaced for not letting go of a cancelled item."},
-      {"pipeline_broker_store_errors_total", "store_errors", "Failed reads or writes of broker.db."},
-      {"pipeline_broker_unroutable_total", "unroutable", "Messages the broker could not deliver (peer gone or full)."},
+      {"pipeline_items_poisoned_total", "poisoned",
+       "Items given up after killing workers repeatedly."},
+      {"pipeline_items_adopted_total", "adopted",
+       "Items a worker still held across a broker restart, taken over."},
+      {"pipeline_items_circuit_rejected_total", "circuit_rejections",
+       "Attempts failed fast by an open circuit."},
+      {"pipeline_results_stale_total", "stale_results",
+       "Results for an attempt no longer current, discarded."},
+      {"pipeline_workers_killed_total", "workers_killed",
+       "Workers replaced for not letting go of a cancelled item."},
+      {"pipeline_broker_store_errors_total", "store_errors",
+       "Failed reads or writes of broker.db."},
+      {"pipeline_broker_unroutable_total", "unroutable",
+       "Messages the broker could not deliver (peer gone or full)."},
   };
   for (const Counter& k : kCounters) {
     p.family(k.name, "counter", k.help);
     from_member(p, c, k.key);
   }
-  p.family("pipeline_broker_bad_frames_total", "counter", "Frames dropped as undecodable, by socket.");
+  p.family("pipeline_broker_bad_frames_total", "counter",
+           "Frames dropped as undecodable, by socket.");
   from_member(p, c, "bad_worker_frames", {{"socket", "workers"}});
   from_member(p, c, "bad_client_frames", {{"socket", "clients"}});
 
@@ -150,7 +173,8 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
   from_member(p, b, "in_flight");
   p.family("pipeline_items_waiting_retry", "gauge", "Items waiting out a retry backoff.");
   from_member(p, b, "waiting_retry");
-  p.family("pipeline_items_outstanding", "gauge", "Items without a final outcome (queued + in flight + waiting retry).");
+  p.family("pipeline_items_outstanding", "gauge",
+           "Items without a final outcome (queued + in flight + waiting retry).");
   from_member(p, b, "outstanding");
 
   const Value* workers = b.find("workers");
@@ -164,7 +188,8 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
     }
     p.family("pipeline_workers_connected", "gauge", "Workers connected to the broker.");
     p.sample({}, static_cast<double>(workers->size()));
-    p.family("pipeline_workers_draining", "gauge", "Workers finishing their last items before they recycle (max_items).");
+    p.family("pipeline_workers_draining", "gauge",
+             "Workers finishing their last items before they recycle (max_items).");
     p.sample({}, static_cast<double>(draining));
     p.family("pipeline_worker_slots", "gauge", "Slots the connected workers offer.");
     p.sample({}, static_cast<double>(slots));
@@ -181,8 +206,9 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
   const Value* providers = b.find("providers");
   if (providers && providers->is_object() && providers->size() > 0) {
     const auto& map = providers->as_object();
-    p.family("pipeline_provider_circuit_state", "gauge",
-             "1 for the provider's circuit breaker state (closed, open, half_open), 0 for the others.");
+    p.family(
+        "pipeline_provider_circuit_state", "gauge",
+        "1 for the provider's circuit breaker state (closed, open, half_open), 0 for the others.");
     for (const auto& [name, v] : map) {
       const std::string state = v.get_string("state");
       for (const char* s : {"closed", "open", "half_open"}) {
@@ -191,15 +217,21 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
     }
     p.family("pipeline_provider_in_flight", "gauge", "Items calling the provider now.");
     for (const auto& [name, v] : map) from_member(p, v, "in_flight", {{"provider", name}});
-    p.family("pipeline_provider_max_concurrency", "gauge", "The provider's concurrency limit (0: none).");
+    p.family("pipeline_provider_max_concurrency", "gauge",
+             "The provider's concurrency limit (0: none).");
     for (const auto& [name, v] : map) from_member(p, v, "max_concurrency", {{"provider", name}});
-    p.family("pipeline_provider_consecutive_failures", "gauge", "Failures in a row, as the breaker counts them.");
-    for (const auto& [name, v] : map) from_member(p, v, "consecutive_failures", {{"provider", name}});
-    p.family("pipeline_provider_circuit_opened_total", "counter", "Times the provider's breaker opened.");
+    p.family("pipeline_provider_consecutive_failures", "gauge",
+             "Failures in a row, as the breaker counts them.");
+    for (const auto& [name, v] : map)
+      from_member(p, v, "consecutive_failures", {{"provider", name}});
+    p.family("pipeline_provider_circuit_opened_total", "counter",
+             "Times the provider's breaker opened.");
     for (const auto& [name, v] : map) from_member(p, v, "times_opened", {{"provider", name}});
-    p.family("pipeline_provider_results_total", "counter", "Attempts that reported back, by provider.");
+    p.family("pipeline_provider_results_total", "counter",
+             "Attempts that reported back, by provider.");
     for (const auto& [name, v] : map) from_member(p, v, "results", {{"provider", name}});
-    p.family("pipeline_provider_errors_total", "counter", "Attempts that failed, by provider and error code.");
+    p.family("pipeline_provider_errors_total", "counter",
+             "Attempts that failed, by provider and error code.");
     for (const auto& [name, v] : map) {
       if (const Value* codes = v.find("errors_by_code"); codes && codes->is_object()) {
         for (const auto& [code, n] : codes->as_object()) {
@@ -261,7 +293,8 @@ std::string render_metrics(const SupervisorFacts& supervisor, const BrokerFacts&
   PrometheusText p;
   write_supervisor(p, supervisor);
   p.family("pipeline_broker_up", "gauge",
-           "1 when the broker answered this scrape's status request in time; its metrics are absent otherwise.");
+           "1 when the broker answered this scrape's status request in time; its metrics are "
+           "absent otherwise.");
   p.sample({}, broker.status ? 1 : 0);
   if (broker.status) write_broker(p, *broker.status, broker.seconds);
   return p.take();

@@ -24,14 +24,14 @@ struct ChildReading {
 };
 
 struct SupervisorFacts {
-  Value tree;                                        // `status` as the control socket says it
-  std::map<std::string, ChildReading> memory;        // children with a process, by full name
-  std::map<std::string, uint64_t> events;            // events published, by kind
-  std::map<std::string, uint64_t> memory_exceeded;   // kills for max_memory, by child
-  std::map<std::string, uint64_t> measure_errors;    // failed memory readings, by child
-  std::string memory_enforcement;                    // "cgroup" or "rss"
+  Value tree;                                       // `status` as the control socket says it
+  std::map<std::string, ChildReading> memory;       // children with a process, by full name
+  std::map<std::string, uint64_t> events;           // events published, by kind
+  std::map<std::string, uint64_t> memory_exceeded;  // kills for max_memory, by child
+  std::map<std::string, uint64_t> measure_errors;   // failed memory readings, by child
+  std::string memory_enforcement;                   // "cgroup" or "rss"
   std::map<std::pair<std::string, int>, uint64_t> http_requests;  // (path, status) -> count
-  uint64_t http_refused = 0;                         // connections over the limit
+  uint64_t http_refused = 0;                                      // connections over the limit
 };
 
 struct BrokerFacts {

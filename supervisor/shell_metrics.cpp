@@ -45,7 +45,8 @@ void SupervisorShell::set_up_cgroups() {
     cgroup_note_ = "cannot use " + dir->string() + ": " + taken.error().message;
   } else {
     cgroups_.emplace(std::move(*taken));
-    spdlog::info("max_memory is enforced by cgroup v2 memory.max under {}", cgroups_->dir().string());
+    spdlog::info("max_memory is enforced by cgroup v2 memory.max under {}",
+                 cgroups_->dir().string());
     return;
   }
   spdlog::info("max_memory is enforced by watching RSS ({})", cgroup_note_);
@@ -98,7 +99,8 @@ void SupervisorShell::measure_memory(const MeasureMemory& m) {
 void SupervisorShell::note_exit(pid_t pid, const ProcessExited& e) {
   auto name = pid_names_.find(pid);
   auto baseline = oom_kills_at_spawn_.find(pid);
-  if (name != pid_names_.end() && baseline != oom_kills_at_spawn_.end() && cgroups_ && e.signal != 0) {
+  if (name != pid_names_.end() && baseline != oom_kills_at_spawn_.end() && cgroups_ &&
+      e.signal != 0) {
     const auto now_kills = cgroups_->oom_kills(name->second);
     if (now_kills && *now_kills > baseline->second) {
       PublishEvent ev;

@@ -14,11 +14,15 @@ namespace {
 
 std::string tree_with_metrics(const std::string& listen = "127.0.0.1:0") {
   return "supervisor:\n"
-         "  metrics: {listen: \"" + listen + "\", broker_timeout_ms: 200, max_connections: 4}\n"
+         "  metrics: {listen: \"" +
+         listen +
+         "\", broker_timeout_ms: 200, max_connections: 4}\n"
          "children:\n"
-         "  - {name: a, command: " + child_command("--ready") + ", ready: notify}\n"
-         "  - {name: bounded, command: " + child_command("--ready") +
-         ", ready: notify, max_memory: 1GiB}\n";
+         "  - {name: a, command: " +
+         child_command("--ready") +
+         ", ready: notify}\n"
+         "  - {name: bounded, command: " +
+         child_command("--ready") + ", ready: notify, max_memory: 1GiB}\n";
 }
 
 int endpoint_port(Tree& tree) {
@@ -33,7 +37,8 @@ TEST(MetricsEndpoint, ReportsThePortItGotInStatusAndTheLog) {
   tree.start_and_wait();
   const int port = endpoint_port(tree);
   ASSERT_GT(port, 0) << tree.log();
-  EXPECT_TRUE(tree.wait_log("metrics endpoint on http://127.0.0.1:" + std::to_string(port) + "/metrics"));
+  EXPECT_TRUE(
+      tree.wait_log("metrics endpoint on http://127.0.0.1:" + std::to_string(port) + "/metrics"));
 }
 
 TEST(MetricsEndpoint, ServesTheTreeAndSaysTheBrokerIsDown) {
@@ -43,12 +48,14 @@ TEST(MetricsEndpoint, ServesTheTreeAndSaysTheBrokerIsDown) {
   ASSERT_GT(port, 0);
   HttpReply r = http_get(port, "/metrics");
   ASSERT_EQ(r.status, 200) << r.headers;
-  EXPECT_NE(r.headers.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << r.headers;
+  EXPECT_NE(r.headers.find("Content-Type: text/plain; version=0.0.4"), std::string::npos)
+      << r.headers;
   EXPECT_EQ(metric(r.body, "pipeline_tree_up"), 1) << r.body;
   EXPECT_EQ(metric(r.body, "pipeline_child_up{child=\"a\",type=\"worker\"}"), 1) << r.body;
   EXPECT_EQ(metric(r.body, "pipeline_child_restarts_total{child=\"a\"}"), 0) << r.body;
   EXPECT_GT(metric(r.body, "pipeline_child_resident_memory_bytes{child=\"a\"}"), 0) << r.body;
-  EXPECT_EQ(metric(r.body, "pipeline_child_memory_limit_bytes{child=\"bounded\"}"), 1 << 30) << r.body;
+  EXPECT_EQ(metric(r.body, "pipeline_child_memory_limit_bytes{child=\"bounded\"}"), 1 << 30)
+      << r.body;
   // No broker in this tree: it is down, and its metrics are absent rather than zero.
   EXPECT_EQ(metric(r.body, "pipeline_broker_up"), 0) << r.body;
   EXPECT_EQ(r.body.find("pipeline_items_queued"), std::string::npos);
@@ -67,7 +74,8 @@ TEST(MetricsEndpoint, AnswersMistakesWithTheRightStatus) {
   EXPECT_EQ(http_get(port, "/nothing").status, 404);
   EXPECT_EQ(http_raw(port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n").status, 405);
   EXPECT_EQ(http_raw(port, "garbage\r\n\r\n").status, 400);
-  EXPECT_EQ(http_raw(port, "GET / HTTP/1.1\r\nX: " + std::string(20000, 'x') + "\r\n\r\n").status, 431);
+  EXPECT_EQ(http_raw(port, "GET / HTTP/1.1\r\nX: " + std::string(20000, 'x') + "\r\n\r\n").status,
+            431);
   HttpReply head = http_raw(port, "HEAD /metrics HTTP/1.1\r\n\r\n");
   EXPECT_EQ(head.status, 200);
   EXPECT_TRUE(head.body.empty());
@@ -97,7 +105,8 @@ TEST(MetricsEndpoint, ASilentClientHoldsUpNeitherTheEndpointNorTheTree) {
   EXPECT_EQ(refused.status, 503) << refused.body;
   for (int fd : {half, silent, third, fourth}) ::close(fd);
   // The endpoint serves again once they are gone.
-  EXPECT_TRUE(wait_until([&] { return http_get(port, "/metrics").status == 200; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(wait_until([&] { return http_get(port, "/metrics").status == 200; },
+                         std::chrono::seconds(30)));
 }
 
 TEST(MetricsEndpoint, APortAlreadyTakenLeavesTheTreeRunningAndSaysWhy) {
@@ -115,7 +124,8 @@ TEST(MetricsEndpoint, APortAlreadyTakenLeavesTheTreeRunningAndSaysWhy) {
   tree.start_and_wait();
   auto status = tree.status();
   ASSERT_TRUE(status.has_value());
-  EXPECT_NE(status->find("metrics")->get_string("error").find("Address already in use"), std::string::npos)
+  EXPECT_NE(status->find("metrics")->get_string("error").find("Address already in use"),
+            std::string::npos)
       << to_json(*status->find("metrics"));
   EXPECT_EQ(status->get_string("state"), "running");
   ::close(taken);
@@ -123,14 +133,17 @@ TEST(MetricsEndpoint, APortAlreadyTakenLeavesTheTreeRunningAndSaysWhy) {
 
 TEST(MetricsEndpoint, ANonLoopbackAddressIsRefusedUnlessAllowed) {
   Tree tree(tree_with_metrics("0.0.0.0:0"));
-  auto check = run_command({binary("pipeline-supervisor"), "--check", "--config", tree.config().string()});
+  auto check =
+      run_command({binary("pipeline-supervisor"), "--check", "--config", tree.config().string()});
   EXPECT_EQ(check.exit_code, 2);
   EXPECT_NE(check.err.find("is not a loopback address"), std::string::npos) << check.err;
 
-  Tree plain("children:\n  - {name: a, command: " + child_command("--ready") + ", ready: notify}\n");
-  auto flag = run_command({binary("pipeline-supervisor"), "--config", plain.config().string(),
-                           "--state-dir", plain.state_dir().string(), "--metrics-listen", "0.0.0.0:0"},
-                          std::chrono::seconds(30), SpawnOptions{{}, {"NOTIFY_SOCKET"}, {}, {}, plain.dir()});
+  Tree plain("children:\n  - {name: a, command: " + child_command("--ready") +
+             ", ready: notify}\n");
+  auto flag = run_command(
+      {binary("pipeline-supervisor"), "--config", plain.config().string(), "--state-dir",
+       plain.state_dir().string(), "--metrics-listen", "0.0.0.0:0"},
+      std::chrono::seconds(30), SpawnOptions{{}, {"NOTIFY_SOCKET"}, {}, {}, plain.dir()});
   EXPECT_EQ(flag.exit_code, 2);
   EXPECT_NE(flag.err.find("allow_remote"), std::string::npos) << flag.err;
 }

@@ -14,8 +14,8 @@ namespace {
 namespace fs = std::filesystem;
 
 CommandResult install_into(const fs::path& prefix) {
-  return run_command({PIPELINE_CMAKE_COMMAND, "--install", PIPELINE_BUILD_DIR, "--prefix", prefix.string()},
-                     120s);
+  return run_command(
+      {PIPELINE_CMAKE_COMMAND, "--install", PIPELINE_BUILD_DIR, "--prefix", prefix.string()}, 120s);
 }
 
 TEST(Install, PlacesProgramsConfigsExamplesDocsAndTheUnit) {
@@ -23,8 +23,8 @@ TEST(Install, PlacesProgramsConfigsExamplesDocsAndTheUnit) {
   const fs::path prefix = dir.path() / "usr-local";
   auto r = install_into(prefix);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  for (const char* program :
-       {"pipeline-supervisor", "pipeline-broker", "pipeline-worker", "pipeline-registry", "pipelinectl"}) {
+  for (const char* program : {"pipeline-supervisor", "pipeline-broker", "pipeline-worker",
+                              "pipeline-registry", "pipelinectl"}) {
     const fs::path p = prefix / "bin" / program;
     EXPECT_TRUE(fs::exists(p)) << p;
     EXPECT_EQ(::access(p.c_str(), X_OK), 0) << p;
@@ -58,7 +58,8 @@ TEST(Install, TheInstalledProgramsRunAndFindEachOther) {
   auto check = run_command({(prefix / "bin/pipeline-supervisor").string(), "--check", "--config",
                             (prefix / "etc/pipeline/local.yaml").string()});
   EXPECT_EQ(check.exit_code, 0) << check.err;
-  EXPECT_NE(check.out.find((prefix / "bin/pipeline-broker").string()), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find((prefix / "bin/pipeline-broker").string()), std::string::npos)
+      << check.out;
 }
 
 TEST(Install, AnUpgradeKeepsTheOperatorsConfig) {

@@ -28,14 +28,17 @@ std::pair<std::string, std::string> limit_of(int64_t pid, const std::string& nam
 TEST(MaxMemory, AChildOverItsMaxMemoryIsKilledWithTheReadingAndRestarted) {
   TempDir marker_dir;
   const std::string marker = (marker_dir.path() / "allocated").string();
-  Tree tree("supervisor: {intensity: 5, period: 10}\n"
-            "children:\n"
-            "  - name: hog\n"
-            // ready at exec: the allocation comes after the start (over the bound before
-            // READY=1 would be a failed start instead)
-            "    command: " + child_command("--allocate-mb, \"96\", --allocate-once, " + marker) + "\n"
-            "    max_memory: 48MiB\n"
-            "    memory_check: 50\n");
+  Tree tree(
+      "supervisor: {intensity: 5, period: 10}\n"
+      "children:\n"
+      "  - name: hog\n"
+      // ready at exec: the allocation comes after the start (over the bound before
+      // READY=1 would be a failed start instead)
+      "    command: " +
+      child_command("--allocate-mb, \"96\", --allocate-once, " + marker) +
+      "\n"
+      "    max_memory: 48MiB\n"
+      "    memory_check: 50\n");
   tree.start_and_wait();
   auto exceeded = tree.wait_event("memory_exceeded", "hog");
   ASSERT_TRUE(exceeded.has_value()) << tree.log();
@@ -61,17 +64,22 @@ TEST(MaxMemory, AChildOverItsMaxMemoryIsKilledWithTheReadingAndRestarted) {
 }
 
 TEST(Rlimits, AreSetInTheChildBeforeExec) {
-  Tree tree("children:\n"
-            "  - name: limited\n"
-            "    command: " + child_command("--ready") + "\n"
-            "    ready: notify\n"
-            "    rlimits: {open_files: 123, cpu_seconds: 3600, core_size: 0, address_space: 1GiB}\n"
-            "  - name: workers\n"
-            "    type: pool\n"
-            "    count: 2\n"
-            "    command: " + child_command("--ready") + "\n"
-            "    ready: notify\n"
-            "    rlimits: {open_files: 77}\n");
+  Tree tree(
+      "children:\n"
+      "  - name: limited\n"
+      "    command: " +
+      child_command("--ready") +
+      "\n"
+      "    ready: notify\n"
+      "    rlimits: {open_files: 123, cpu_seconds: 3600, core_size: 0, address_space: 1GiB}\n"
+      "  - name: workers\n"
+      "    type: pool\n"
+      "    count: 2\n"
+      "    command: " +
+      child_command("--ready") +
+      "\n"
+      "    ready: notify\n"
+      "    rlimits: {open_files: 77}\n");
   tree.start_and_wait();
   const int64_t pid = tree.pid_of("limited");
   ASSERT_GT(pid, 0);
@@ -88,11 +96,14 @@ TEST(Rlimits, AreSetInTheChildBeforeExec) {
 
 TEST(Rlimits, ALimitTheKernelRefusesFailsTheStartNamingTheLimit) {
   // Over fs.nr_open: refused even to root.
-  Tree tree("children:\n"
-            "  - name: greedy\n"
-            "    command: " + child_command("--ready") + "\n"
-            "    ready: notify\n"
-            "    rlimits: {open_files: 2000000000}\n");
+  Tree tree(
+      "children:\n"
+      "  - name: greedy\n"
+      "    command: " +
+      child_command("--ready") +
+      "\n"
+      "    ready: notify\n"
+      "    rlimits: {open_files: 2000000000}\n");
   tree.start();
   auto code = tree.wait_exit();
   ASSERT_TRUE(code.has_value());

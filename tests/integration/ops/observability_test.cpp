@@ -19,10 +19,12 @@ std::string config(const std::string& worker_extra = "", int workers = 2) {
          "children:\n"
          "  - {name: registry, command: [pipeline-registry], ready: notify}\n"
          "  - {name: broker, command: [pipeline-broker], ready: notify}\n"
-         "  - {name: workers, type: pool, count: " + std::to_string(workers) +
+         "  - {name: workers, type: pool, count: " +
+         std::to_string(workers) +
          ", command: [pipeline-worker], ready: notify, shutdown: 2000}\n"
          "broker:\n  heartbeat_ms: 1000\n"
-         "worker:\n  slots: 1\n" + worker_extra;
+         "worker:\n  slots: 1\n" +
+         worker_extra;
 }
 
 // A loop of `n` items of `delay_ms` each, written into the tree's directory.
@@ -30,20 +32,24 @@ std::string batch_pipeline(Tree& tree, int n, int delay_ms) {
   std::string items;
   for (int i = 0; i < n; ++i) items += (i ? ", " : "") + std::to_string(i);
   const auto path = tree.dir() / "batch.yaml";
-  EXPECT_TRUE(write_file_atomic(path, "workflow:\n"
-                                      "  name: batch\n"
-                                      "  steps:\n"
-                                      "    - name: work\n"
-                                      "      type: for_loop\n"
-                                      "      iterator: n\n"
-                                      "      items: [" + items + "]\n"
-                                      "      parallel: true\n"
-                                      "      max_parallel: 4\n"
-                                      "      steps:\n"
-                                      "        - name: echo_n\n"
-                                      "          type: echo\n"
-                                      "          value: \"{{loop.n}}\"\n"
-                                      "          delay_ms: " + std::to_string(delay_ms) + "\n")
+  EXPECT_TRUE(write_file_atomic(path,
+                                "workflow:\n"
+                                "  name: batch\n"
+                                "  steps:\n"
+                                "    - name: work\n"
+                                "      type: for_loop\n"
+                                "      iterator: n\n"
+                                "      items: [" +
+                                    items +
+                                    "]\n"
+                                    "      parallel: true\n"
+                                    "      max_parallel: 4\n"
+                                    "      steps:\n"
+                                    "        - name: echo_n\n"
+                                    "          type: echo\n"
+                                    "          value: \"{{loop.n}}\"\n"
+                                    "          delay_ms: " +
+                                    std::to_string(delay_ms) + "\n")
                   .ok());
   return path.string();
 }
@@ -78,17 +84,19 @@ TEST(TreeMetrics, ServeTheBrokerAndTheTreeAndMoveWithARun) {
   EXPECT_EQ(metric(before.body, "pipeline_broker_up"), 1) << before.body;
   EXPECT_EQ(metric(before.body, "pipeline_workers_connected"), 2) << before.body;
   EXPECT_EQ(metric(before.body, "pipeline_items_queued"), 0) << before.body;
-  EXPECT_GT(metric(before.body, "pipeline_child_resident_memory_bytes{child=\"broker\"}"), 0) << before.body;
+  EXPECT_GT(metric(before.body, "pipeline_child_resident_memory_bytes{child=\"broker\"}"), 0)
+      << before.body;
   EXPECT_GT(metric(before.body, "pipeline_child_resident_memory_bytes{child=\"workers.1\"}"), 0);
   EXPECT_EQ(metric(before.body, "pipeline_item_latency_seconds_count"), 0) << before.body;
 
-  auto run = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string(),
-                               "--progress", "none"});
+  auto run = tree.pipelinectl(
+      {"run", (source_dir() / "configs/pipelines/hello.yaml").string(), "--progress", "none"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
 
   HttpReply after = http_get(port, "/metrics");
   ASSERT_EQ(after.status, 200);
-  EXPECT_EQ(metric(after.body, "pipeline_runs_finished_total{state=\"succeeded\"}"), 1) << after.body;
+  EXPECT_EQ(metric(after.body, "pipeline_runs_finished_total{state=\"succeeded\"}"), 1)
+      << after.body;
   EXPECT_EQ(metric(after.body, "pipeline_runs_accepted_total"), 1);
   const double items = metric(after.body, "pipeline_items_succeeded_total");
   EXPECT_GE(items, 5) << after.body;
@@ -166,7 +174,8 @@ TEST(Top, FramesPrintsThatManyFramesWithThroughputAfterTheFirst) {
 
 TEST(Top, ExitsSixtyNineWhenNoSupervisorAnswers) {
   TempDir empty;
-  auto r = run_command({binary("pipelinectl"), "--state-dir", empty.path().string(), "top", "--once"});
+  auto r =
+      run_command({binary("pipelinectl"), "--state-dir", empty.path().string(), "top", "--once"});
   EXPECT_EQ(r.exit_code, 69);
   EXPECT_NE(r.err.find("no supervisor"), std::string::npos) << r.err;
 }
@@ -212,7 +221,8 @@ TEST(Recycling, AWorkerWithMaxItems3IsReplacedAfter3ItemsAndTheRunCompletes) {
 
   // Workers said goodbye after their third item and exited 0; the pool replaced them. However
   // the 12 items fell, at least 3 workers end that way (the last ones after the run).
-  EXPECT_TRUE(wait_until([&] { return tree.log().find("recycling after 3 item(s)") != std::string::npos; }, 30s))
+  EXPECT_TRUE(wait_until(
+      [&] { return tree.log().find("recycling after 3 item(s)") != std::string::npos; }, 30s))
       << tree.log();
   auto clean_exits = [&] {
     auto events = tree.pipelinectl({"events", "--json"});

@@ -1,13 +1,13 @@
 // The metrics endpoint's HTTP server: request heads parsed strictly and bounded, and a real
 // loopback socket served without ever blocking.
+#include "supervisor/http_server.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "supervisor/http_server.h"
 
 namespace pl::supervisor {
 namespace {
@@ -25,7 +25,8 @@ TEST(HttpHead, IsIncompleteUntilTheBlankLine) {
 }
 
 TEST(HttpHead, RefusesWhatIsNotAGetOrHeadOfAPath) {
-  EXPECT_EQ(parse_request_head("POST /metrics HTTP/1.1\r\n\r\n", 8192).status, HeadStatus::kMethodNotAllowed);
+  EXPECT_EQ(parse_request_head("POST /metrics HTTP/1.1\r\n\r\n", 8192).status,
+            HeadStatus::kMethodNotAllowed);
   for (const char* bad : {"GET\r\n\r\n", "GET metrics HTTP/1.1\r\n\r\n", "GET /m HTTP/2\r\n\r\n",
                           "G(T /m HTTP/1.1\r\n\r\n", "GET /m\x01 HTTP/1.1\r\n\r\n"}) {
     EXPECT_EQ(parse_request_head(bad, 8192).status, HeadStatus::kBad) << bad;

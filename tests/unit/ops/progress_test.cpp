@@ -1,9 +1,10 @@
 // pipelinectl's displays: progress lines and bars of `run`, the frames of `top`.
+#include "cli/progress.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
-#include "cli/progress.h"
 #include "cli/progress_format.h"
 #include "cli/top_command.h"
 #include "common/json.h"
@@ -13,7 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Value progress_of(int64_t done, int64_t total, int64_t failed = 0, const std::string& step = "work") {
+Value progress_of(int64_t done, int64_t total, int64_t failed = 0,
+                  const std::string& step = "work") {
   Value loop;
   loop["step"] = step;
   loop["done"] = done;
@@ -92,9 +94,9 @@ TEST(ProgressDisplay, PlainLinesComeWhenALoopAppearsAtMostEveryIntervalAndWhenCo
     FakeClock clock;
     d.update(progress_of(0, 10), clock.now());
     clock.advance(1s);
-    d.update(progress_of(3, 10), clock.now());   // too soon
+    d.update(progress_of(3, 10), clock.now());  // too soon
     clock.advance(4s);
-    d.update(progress_of(6, 10), clock.now());   // 5 s since the last line
+    d.update(progress_of(6, 10), clock.now());  // 5 s since the last line
     clock.advance(1s);
     d.update(progress_of(6, 10), clock.now());   // no change
     d.update(progress_of(10, 10), clock.now());  // complete
@@ -140,7 +142,8 @@ TEST(ProgressDisplay, OffWritesNothing) {
   std::fclose(f);
 }
 
-// ---- top -----------------------------------------------------------------------------------------
+// ---- top
+// -----------------------------------------------------------------------------------------
 
 Value json(std::string_view text) {
   auto v = parse_json(text);
@@ -169,7 +172,8 @@ TEST(TopFrame, RendersTheTreeTheBrokerAndWhatDoesNotAnswer) {
       "memory_enforcement": "rss", "metrics": {"listen": "127.0.0.1:9464"},
       "children": [{"name": "broker", "type": "worker", "pid": 10, "state": "running",
                     "uptime_ms": 4000, "restarts": 2, "rss_bytes": 12582912, "max_memory": 536870912}]})");
-  const Value broker = json(R"({"workers": [{"slots": 2, "held": ["x"], "draining": true}], "queued": 7,
+  const Value broker =
+      json(R"({"workers": [{"slots": 2, "held": ["x"], "draining": true}], "queued": 7,
       "in_flight": 1, "waiting_retry": 0, "outstanding": 8, "runs_running": 1,
       "counters": {"dispatched": 3, "completed": 2},
       "item_latency": {"count": 2, "p50_us": 1500, "p90_us": 2000, "p99_us": 2000, "max_us": 2100},
@@ -181,12 +185,14 @@ TEST(TopFrame, RendersTheTreeTheBrokerAndWhatDoesNotAnswer) {
                            "queued 7, in flight 1", "p50 1.5ms", "anthropic", "half_open", "1/4"}) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   }
-  const std::string down = render_top(top_frame(sup, "", std::nullopt, "no reply within 1000 ms", Value(), 0, "/x"), 0);
+  const std::string down =
+      render_top(top_frame(sup, "", std::nullopt, "no reply within 1000 ms", Value(), 0, "/x"), 0);
   EXPECT_NE(down.find("broker: no reply within 1000 ms"), std::string::npos) << down;
 }
 
 TEST(TopFrame, CutsLinesAtTheTerminalWidth) {
-  const Value sup = json(R"({"name": "a-rather-long-tree-name", "state": "running", "children": []})");
+  const Value sup =
+      json(R"({"name": "a-rather-long-tree-name", "state": "running", "children": []})");
   const std::string text = render_top(top_frame(sup, "", std::nullopt, "x", Value(), 0, "/x"), 20);
   size_t start = 0;
   while (start < text.size()) {

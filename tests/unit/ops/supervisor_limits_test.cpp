@@ -42,7 +42,8 @@ TEST(ByteSize, ReadsBinaryAndDecimalUnits) {
 }
 
 TEST(ByteSize, RefusesWhatIsNotASize) {
-  for (const char* bad : {"", "MiB", "1.5GiB", "-1", "12 parsecs", "1 MiBs", "99999999999999999999"}) {
+  for (const char* bad :
+       {"", "MiB", "1.5GiB", "-1", "12 parsecs", "1 MiBs", "99999999999999999999"}) {
     EXPECT_FALSE(parse_byte_size(bad).has_value()) << bad;
   }
   EXPECT_FALSE(parse_byte_size("20000000TiB").has_value());  // over 64 bits
@@ -78,7 +79,8 @@ TEST(ListenAddress, ReadsIpv4Ipv6AndLocalhost) {
 }
 
 TEST(ListenAddress, RefusesNamesAndBadPorts) {
-  for (const char* bad : {"example.com:80", ":9464", "127.0.0.1:70000", "127.0.0.1:", "::1:80", "[::1]80"}) {
+  for (const char* bad :
+       {"example.com:80", ":9464", "127.0.0.1:70000", "127.0.0.1:", "::1:80", "[::1]80"}) {
     EXPECT_FALSE(parse_listen_address(bad).ok()) << bad;
   }
 }
@@ -120,7 +122,9 @@ children:
     max_memory: 512
     rlimits: {open_files: many, cpu_seconds: 0, file_size: 1 lightyear, nice: 3}
 )");
-  EXPECT_NE(e.find("t.yaml:5:17: children.0.max_memory: 512 bytes is under 1MiB"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.yaml:5:17: children.0.max_memory: 512 bytes is under 1MiB"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("rlimits.open_files: expected a non-negative integer"), std::string::npos) << e;
   EXPECT_NE(e.find("rlimits.cpu_seconds: 0 would stop the process"), std::string::npos) << e;
   EXPECT_NE(e.find("rlimits.file_size: expected a size"), std::string::npos) << e;
@@ -162,15 +166,21 @@ children: []
 }
 
 TEST(MetricsConfig, RefusesANonLoopbackAddressUnlessAllowed) {
-  const std::string e = error_of("supervisor:\n  metrics: {listen: \"0.0.0.0:9464\"}\nchildren: []\n");
-  EXPECT_NE(e.find("supervisor.metrics.listen: 0.0.0.0:9464 is not a loopback address"), std::string::npos) << e;
-  auto allowed = load("supervisor:\n  metrics: {listen: \"0.0.0.0:9464\", allow_remote: true}\nchildren: []\n");
+  const std::string e =
+      error_of("supervisor:\n  metrics: {listen: \"0.0.0.0:9464\"}\nchildren: []\n");
+  EXPECT_NE(e.find("supervisor.metrics.listen: 0.0.0.0:9464 is not a loopback address"),
+            std::string::npos)
+      << e;
+  auto allowed = load(
+      "supervisor:\n  metrics: {listen: \"0.0.0.0:9464\", allow_remote: true}\nchildren: []\n");
   EXPECT_TRUE(allowed.ok()) << allowed.error().message;
-  EXPECT_NE(error_of("supervisor:\n  metrics: {listen: \"nowhere:1\"}\nchildren: []\n").find("not an IP address"),
+  EXPECT_NE(error_of("supervisor:\n  metrics: {listen: \"nowhere:1\"}\nchildren: []\n")
+                .find("not an IP address"),
             std::string::npos);
 }
 
-// ---- The core's RSS watch ------------------------------------------------------------------------
+// ---- The core's RSS watch
+// ------------------------------------------------------------------------
 
 ChildSpec bounded(std::string name, uint64_t max_bytes, int64_t check_ms = 1000) {
   ChildSpec c = worker(std::move(name));
@@ -195,7 +205,8 @@ TEST(MemoryWatch, AnIdleTreeWithoutMaxMemoryHasNoDeadline) {
 }
 
 TEST(MemoryWatch, MeasuresEveryMemoryCheckOnlyTheBoundedChildren) {
-  CoreDriver d(supervisor("root", Strategy::kOneForOne, 1, {worker("a"), bounded("b", 64 << 20, 500)}));
+  CoreDriver d(
+      supervisor("root", Strategy::kOneForOne, 1, {worker("a"), bounded("b", 64 << 20, 500)}));
   d.start();
   ASSERT_TRUE(d.core().next_deadline().has_value());
   EXPECT_EQ(*d.core().next_deadline() - d.clock().now(), milliseconds(500));
@@ -216,7 +227,8 @@ TEST(MemoryWatch, AChildOverItsBoundIsKilledAndRestartedWithTheReadingInTheEvent
   for (const auto& ev : d.published()) {
     if (ev.kind == "memory_exceeded") {
       found = true;
-      EXPECT_NE(ev.detail.find("100 MiB (104857600 bytes) is over max_memory 64 MiB"), std::string::npos)
+      EXPECT_NE(ev.detail.find("100 MiB (104857600 bytes) is over max_memory 64 MiB"),
+                std::string::npos)
           << ev.detail;
       EXPECT_EQ(ev.pid, pid);
     }

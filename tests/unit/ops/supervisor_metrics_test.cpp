@@ -27,7 +27,8 @@ bool has_line(const std::string& text, const std::string& line) {
   return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
 
-// ---- The text format -----------------------------------------------------------------------------
+// ---- The text format
+// -----------------------------------------------------------------------------
 
 TEST(PrometheusText, WritesHelpAndTypeOncePerFamilyAndLeavesOutEmptyOnes) {
   PrometheusText p;
@@ -37,9 +38,10 @@ TEST(PrometheusText, WritesHelpAndTypeOncePerFamilyAndLeavesOutEmptyOnes) {
   p.family("empty", "gauge", "Nothing here.");
   p.family("b", "gauge", "A gauge.");
   p.sample({}, 0.25);
-  EXPECT_EQ(p.take(),
-            "# HELP a_total A counter.\n# TYPE a_total counter\na_total{x=\"1\"} 3\na_total{x=\"2\"} 4\n"
-            "# HELP b A gauge.\n# TYPE b gauge\nb 0.25\n");
+  EXPECT_EQ(
+      p.take(),
+      "# HELP a_total A counter.\n# TYPE a_total counter\na_total{x=\"1\"} 3\na_total{x=\"2\"} 4\n"
+      "# HELP b A gauge.\n# TYPE b gauge\nb 0.25\n");
 }
 
 TEST(PrometheusText, EscapesLabelValuesAndWritesNumbersExactly) {
@@ -51,7 +53,8 @@ TEST(PrometheusText, EscapesLabelValuesAndWritesNumbersExactly) {
   EXPECT_EQ(PrometheusText::number(1.0 / 3), "0.3333333333333333");
 }
 
-// ---- /metrics ------------------------------------------------------------------------------------
+// ---- /metrics
+// ------------------------------------------------------------------------------------
 
 SupervisorFacts facts() {
   SupervisorFacts f;
@@ -73,7 +76,8 @@ SupervisorFacts facts() {
 }
 
 Value broker_status() {
-  return json(R"({"workers": [{"name": "workers.1", "pid": 11, "slots": 2, "held": ["a"], "draining": false},
+  return json(
+      R"({"workers": [{"name": "workers.1", "pid": 11, "slots": 2, "held": ["a"], "draining": false},
                               {"name": "workers.3", "pid": 13, "slots": 0, "held": [], "draining": true}],
       "queued": 5, "in_flight": 1, "waiting_retry": 2, "outstanding": 8, "runs_running": 1,
       "counters": {"dispatched": 100, "completed": 90, "failed": 3, "retried": 4, "dead_letters": 1,
@@ -91,19 +95,28 @@ TEST(MetricsText, ExportsTheTreeChildrenAndTheirMemory) {
   EXPECT_TRUE(has_line(text, "pipeline_supervisor_uptime_seconds 83.125")) << text;
   EXPECT_TRUE(has_line(text, "pipeline_child_up{child=\"workers.2\",type=\"worker\"} 0")) << text;
   EXPECT_TRUE(has_line(text, "pipeline_child_restarts_total{child=\"broker\"} 1")) << text;
-  EXPECT_TRUE(has_line(text, "pipeline_child_resident_memory_bytes{child=\"broker\"} 12345678")) << text;
-  EXPECT_TRUE(has_line(text, "pipeline_child_memory_limit_bytes{child=\"broker\"} 536870912")) << text;
-  EXPECT_TRUE(has_line(text, "pipeline_memory_measure_errors_total{child=\"workers.1\"} 2")) << text;
-  EXPECT_TRUE(has_line(text, "pipeline_child_memory_exceeded_total{child=\"workers.2\"} 3")) << text;
+  EXPECT_TRUE(has_line(text, "pipeline_child_resident_memory_bytes{child=\"broker\"} 12345678"))
+      << text;
+  EXPECT_TRUE(has_line(text, "pipeline_child_memory_limit_bytes{child=\"broker\"} 536870912"))
+      << text;
+  EXPECT_TRUE(has_line(text, "pipeline_memory_measure_errors_total{child=\"workers.1\"} 2"))
+      << text;
+  EXPECT_TRUE(has_line(text, "pipeline_child_memory_exceeded_total{child=\"workers.2\"} 3"))
+      << text;
   EXPECT_TRUE(has_line(text, "pipeline_pool_members{pool=\"workers\"} 2")) << text;
-  EXPECT_TRUE(has_line(text, "pipeline_http_requests_total{path=\"/metrics\",code=\"200\"} 7")) << text;
+  EXPECT_TRUE(has_line(text, "pipeline_http_requests_total{path=\"/metrics\",code=\"200\"} 7"))
+      << text;
   EXPECT_TRUE(has_line(text, "# TYPE pipeline_child_restarts_total counter")) << text;
 }
 
 TEST(MetricsText, AnUnreadableMemoryIsAbsentNeverZero) {
   const std::string text = render_metrics(facts(), BrokerFacts{});
-  EXPECT_EQ(text.find("pipeline_child_resident_memory_bytes{child=\"workers.1\"}"), std::string::npos) << text;
-  EXPECT_EQ(text.find("pipeline_child_resident_memory_bytes{child=\"workers.2\"}"), std::string::npos) << text;
+  EXPECT_EQ(text.find("pipeline_child_resident_memory_bytes{child=\"workers.1\"}"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("pipeline_child_resident_memory_bytes{child=\"workers.2\"}"),
+            std::string::npos)
+      << text;
 }
 
 TEST(MetricsText, ASilentBrokerIsDownAndItsMetricsAreAbsent) {
@@ -121,12 +134,21 @@ TEST(MetricsText, ExportsTheBrokersQueuesCountersWorkersAndProviders) {
   up.seconds = 0.002;
   const std::string text = render_metrics(facts(), up);
   for (const char* line :
-       {"pipeline_broker_up 1", "pipeline_items_queued 5", "pipeline_items_in_flight 1",
-        "pipeline_items_waiting_retry 2", "pipeline_items_outstanding 8", "pipeline_runs_running 1",
-        "pipeline_items_succeeded_total 90", "pipeline_items_failed_total 3",
-        "pipeline_items_retried_total 4", "pipeline_items_dead_lettered_total 1",
-        "pipeline_runs_finished_total{state=\"succeeded\"} 2", "pipeline_workers_connected 2",
-        "pipeline_workers_draining 1", "pipeline_worker_slots 2", "pipeline_worker_slots_busy 1",
+       {"pipeline_broker_up 1",
+        "pipeline_items_queued 5",
+        "pipeline_items_in_flight 1",
+        "pipeline_items_waiting_retry 2",
+        "pipeline_items_outstanding 8",
+        "pipeline_runs_running 1",
+        "pipeline_items_succeeded_total 90",
+        "pipeline_items_failed_total 3",
+        "pipeline_items_retried_total 4",
+        "pipeline_items_dead_lettered_total 1",
+        "pipeline_runs_finished_total{state=\"succeeded\"} 2",
+        "pipeline_workers_connected 2",
+        "pipeline_workers_draining 1",
+        "pipeline_worker_slots 2",
+        "pipeline_worker_slots_busy 1",
         "pipeline_broker_bad_frames_total{socket=\"workers\"} 1",
         "pipeline_provider_circuit_state{provider=\"anthropic\",state=\"open\"} 1",
         "pipeline_provider_circuit_state{provider=\"anthropic\",state=\"closed\"} 0",
@@ -176,7 +198,8 @@ TEST(MetricsText, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
     std::string name = line.substr(0, line.find_first_of("{ "));
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
       const std::string s = suffix;
-      if (!typed.count(name) && name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      if (!typed.count(name) && name.size() > s.size() &&
+          name.compare(name.size() - s.size(), s.size(), s) == 0) {
         name.resize(name.size() - s.size());
       }
     }
@@ -184,7 +207,8 @@ TEST(MetricsText, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
   }
 }
 
-// ---- /health -------------------------------------------------------------------------------------
+// ---- /health
+// -------------------------------------------------------------------------------------
 
 TEST(Health, IsOkWhenTheTreeRunsAndTheBrokerAnswers) {
   BrokerFacts up;
@@ -201,7 +225,8 @@ TEST(Health, Is503SayingWhyWhenTheBrokerIsSilentOrTheTreeIsNotRunning) {
   down.error = "no answer within 500 ms";
   HealthReport r = health_report(facts().tree, down);
   EXPECT_EQ(r.http_status, 503);
-  EXPECT_EQ(to_json(*r.body.find("problems")), "[\"the broker did not answer: no answer within 500 ms\"]");
+  EXPECT_EQ(to_json(*r.body.find("problems")),
+            "[\"the broker did not answer: no answer within 500 ms\"]");
   Value stopping = facts().tree;
   stopping["state"] = "stopping";
   BrokerFacts up;
@@ -211,10 +236,12 @@ TEST(Health, Is503SayingWhyWhenTheBrokerIsSilentOrTheTreeIsNotRunning) {
   EXPECT_EQ(to_json(*r.body.find("problems")), "[\"the tree is stopping\"]");
 }
 
-// ---- Readings ------------------------------------------------------------------------------------
+// ---- Readings
+// ------------------------------------------------------------------------------------
 
 TEST(ProcessMemory, ReadsVmRssInKib) {
-  EXPECT_EQ(parse_status_rss("Name:\tx\nVmPeak:\t  1 kB\nVmRSS:\t    2048 kB\nThreads: 1\n"), 2048u * 1024);
+  EXPECT_EQ(parse_status_rss("Name:\tx\nVmPeak:\t  1 kB\nVmRSS:\t    2048 kB\nThreads: 1\n"),
+            2048u * 1024);
   EXPECT_FALSE(parse_status_rss("Name:\tzombie\nState:\tZ (zombie)\n").has_value());
   EXPECT_FALSE(parse_status_rss("VmRSS:\t lots kB\n").has_value());
 }
@@ -232,9 +259,10 @@ TEST(Cgroups, FindTheUnifiedPathAndTheCgroup2Mount) {
   EXPECT_EQ(unified_cgroup_path("12:memory:/x\n0::/system.slice/pipeline.service\n"),
             "/system.slice/pipeline.service");
   EXPECT_FALSE(unified_cgroup_path("4:memory:/x\n").has_value());
-  EXPECT_EQ(cgroup2_mount_point("25 1 0:22 / /sys rw - sysfs sysfs rw\n"
-                                "36 25 0:31 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw\n"),
-            "/sys/fs/cgroup");
+  EXPECT_EQ(
+      cgroup2_mount_point("25 1 0:22 / /sys rw - sysfs sysfs rw\n"
+                          "36 25 0:31 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw\n"),
+      "/sys/fs/cgroup");
   EXPECT_FALSE(cgroup2_mount_point("25 1 0:22 / /sys rw - sysfs sysfs rw\n").has_value());
 }
 

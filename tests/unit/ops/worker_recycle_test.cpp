@@ -21,7 +21,8 @@ class RecycleTest : public ::testing::Test {
     w.item_id = id;
     w.attempt = 1;
     w.timeout_ms = 60000;
-    return core_.on_message(protocol::Message{MessageType::kWorkItem, protocol::to_body(w)}, clock_.now());
+    return core_.on_message(protocol::Message{MessageType::kWorkItem, protocol::to_body(w)},
+                            clock_.now());
   }
   std::vector<WorkerCommand> finish(const std::string& id) {
     protocol::WorkResult r;
@@ -90,7 +91,8 @@ TEST_F(RecycleTest, RunsItemsThatWereAlreadyOnTheirWay) {
     w.item_id = id;
     w.attempt = 1;
     w.timeout_ms = 1000;
-    return two.on_message(protocol::Message{MessageType::kWorkItem, protocol::to_body(w)}, clock_.now());
+    return two.on_message(protocol::Message{MessageType::kWorkItem, protocol::to_body(w)},
+                          clock_.now());
   };
   send("a");
   auto out = send("b");  // dispatched before the broker heard: run, not refused

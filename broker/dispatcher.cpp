@@ -35,7 +35,9 @@ Dispatcher::ProviderState* Dispatcher::provider(const std::string& name) {
     auto configured = config_.providers.find(name);
     const ProviderLimits limits =
         configured == config_.providers.end() ? config_.default_provider : configured->second;
-    it = providers_.emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0, 0, {}, {}}).first;
+    it = providers_
+             .emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0, 0, {}, {}})
+             .first;
   }
   return &it->second;
 }
@@ -169,7 +171,8 @@ void Dispatcher::on_worker_message(std::string_view identity, const protocol::Me
       // A worker about to recycle (worker.max_items) wants no more items: no credit from now
       // on (slots 0 marks it draining); what it holds is reported as usual.
       if (message.body.get_bool("draining") && worker->slots != 0) {
-        spdlog::info("worker {} (pid {}) is draining: no more items for it", worker->name, worker->pid);
+        spdlog::info("worker {} (pid {}) is draining: no more items for it", worker->name,
+                     worker->pid);
         worker->slots = 0;
       }
       break;
@@ -572,8 +575,8 @@ Value latency_summary(const LatencyHistogram& h) {
   Value buckets = Value::array();
   for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
     if (h.bucket_count(i) == 0) continue;
-    buckets.push_back(Value(Value::Array{LatencyHistogram::bucket_upper(i),
-                                         static_cast<int64_t>(h.bucket_count(i))}));
+    buckets.push_back(Value(
+        Value::Array{LatencyHistogram::bucket_upper(i), static_cast<int64_t>(h.bucket_count(i))}));
   }
   v["buckets"] = std::move(buckets);
   return v;

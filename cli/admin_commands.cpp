@@ -1,6 +1,6 @@
 // pipelinectl status | events | start | stop | restart | scale | reload | shutdown (and top, in
-// top_command.cpp): requests on the supervisor's control socket (docs/control-api.md), output for people (a tree) or, with
-// --json, for machines. Every wait has a deadline.
+// top_command.cpp): requests on the supervisor's control socket (docs/control-api.md), output
+// for people (a tree) or, with --json, for machines. Every wait has a deadline.
 //
 // Exit codes: 0 done; 1 the supervisor refused or the action failed; 2 bad usage or input
 // (an unknown command argument, a bad config on reload); 69 no supervisor answers on the state
@@ -187,7 +187,9 @@ void render_children(const Value& node, const std::string& indent, std::string& 
     }
     if (c.find("rss_bytes")) {
       line += " rss " + format_size(static_cast<uint64_t>(c.get_int("rss_bytes")));
-      if (c.find("max_memory")) line += "/" + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+      if (c.find("max_memory")) {
+        line += "/" + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+      }
     } else if (c.find("rss_error")) {
       line += " rss unreadable";
     }

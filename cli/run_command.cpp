@@ -219,7 +219,8 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
     state_dir = tree->state_dir();
   }
   auto progress = make_progress(options.progress);
-  const int rc = submit_and_watch(state_dir, *checked, path, *inputs, options, *signal_fd, *progress);
+  const int rc =
+      submit_and_watch(state_dir, *checked, path, *inputs, options, *signal_fd, *progress);
   progress->finish();
   if (tree) tree->stop(15s);
   return rc;

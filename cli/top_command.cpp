@@ -114,8 +114,9 @@ void render_tree(const Value& node, const std::string& indent, std::string& out)
     std::string rss = "-";
     if (c.find("rss_bytes")) {
       rss = format_size(static_cast<uint64_t>(c.get_int("rss_bytes")));
-      if (c.find("max_memory"))
+      if (c.find("max_memory")) {
         rss += " / " + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+      }
     } else if (c.find("rss_error")) {
       rss = "unreadable";
     }

@@ -146,9 +146,10 @@ class BoostProcessSpawner final : public ProcessSpawner {
 
     std::vector<PreparedLimit> limits;
     for (const ResourceLimit& l : spec.rlimits) {
-      limits.push_back(PreparedLimit{rlimit_resource(l.resource),
-                                     l.value == kUnlimited ? RLIM_INFINITY : static_cast<rlim_t>(l.value),
-                                     rlimit_error(l.resource)});
+      limits.push_back(
+          PreparedLimit{rlimit_resource(l.resource),
+                        l.value == kUnlimited ? RLIM_INFINITY : static_cast<rlim_t>(l.value),
+                        rlimit_error(l.resource)});
     }
 
     const char* failed_step = nullptr;

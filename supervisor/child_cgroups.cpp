@@ -60,8 +60,9 @@ bool has_word(std::string_view text, std::string_view word) {
 std::optional<uint64_t> parse_u64(std::string_view s) {
   uint64_t v = 0;
   size_t i = 0;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
     v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
   if (i == 0) return std::nullopt;
   return v;
 }
@@ -148,8 +149,9 @@ Result<ChildCgroups> ChildCgroups::take_over(const fs::path& dir) {
   while (in >> pid) {
     auto moved = write_small(leaf / "cgroup.procs", pid);
     // A process that exited meanwhile is gone from the list anyway.
-    if (!moved.ok() && ::access(("/proc/" + pid).c_str(), F_OK) == 0)
+    if (!moved.ok() && ::access(("/proc/" + pid).c_str(), F_OK) == 0) {
       return std::move(moved).error();
+    }
   }
   if (auto enabled = write_small(dir / "cgroup.subtree_control", "+memory"); !enabled.ok()) {
     return std::move(enabled).error();
@@ -165,8 +167,9 @@ fs::path ChildCgroups::child_dir(const std::string& child_name) const {
 
 Result<UniqueFd> ChildCgroups::prepare(const std::string& child_name, uint64_t max_bytes) {
   const fs::path d = child_dir(child_name);
-  if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+  if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
     return errno_error("mkdir " + d.string(), errno);
+  }
   made_.insert(child_name);
   if (auto st = write_small(d / "memory.max", std::to_string(max_bytes)); !st.ok()) {
     return std::move(st).error();

@@ -120,8 +120,8 @@ struct ChildSpec {
 
 // supervisor.metrics: the HTTP endpoint for Prometheus (/metrics) and health checks (/health).
 struct MetricsSpec {
-  std::string listen;          // "host:port" as written; "" = no endpoint. Port 0: any free one
-  bool allow_remote = false;   // a non-loopback `listen` is refused unless this is set
+  std::string listen;         // "host:port" as written; "" = no endpoint. Port 0: any free one
+  bool allow_remote = false;  // a non-loopback `listen` is refused unless this is set
   int64_t broker_timeout_ms = 500;  // how long a scrape waits for the broker's status
   int64_t max_connections = 16;     // open HTTP connections at once; more are answered 503
   friend bool operator==(const MetricsSpec&, const MetricsSpec&) = default;

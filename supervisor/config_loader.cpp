@@ -16,17 +16,16 @@ const std::vector<std::string_view> kTopLevelKeys = {
     "supervisor", "children", "broker",        "worker", "registry",
     "providers",  "pricing",  "observability", "limits"};
 
-const std::vector<std::string_view> kRootKeys = {"name",      "strategy",      "intensity",
-                                                  "period",    "auto_shutdown", "state_dir",
-                                                  "metrics",   "cgroup"};
+const std::vector<std::string_view> kRootKeys = {
+    "name", "strategy", "intensity", "period", "auto_shutdown", "state_dir", "metrics", "cgroup"};
 
 const std::vector<std::string_view> kMetricsKeys = {"listen", "allow_remote", "broker_timeout_ms",
                                                     "max_connections"};
 
 const std::vector<std::string_view> kWorkerKeys = {
-    "name",     "type",  "restart",       "significant", "command", "env",    "cwd",
-    "shutdown", "ready", "ready_timeout", "watchdog",    "backoff", "max_memory",
-    "memory_check", "rlimits"};
+    "name",     "type",    "restart",    "significant",  "command",
+    "env",      "cwd",     "shutdown",   "ready",        "ready_timeout",
+    "watchdog", "backoff", "max_memory", "memory_check", "rlimits"};
 
 // The smallest max_memory taken: below it, a unit was most likely forgotten ("512").
 constexpr uint64_t kMinMaxMemory = 1024 * 1024;
@@ -36,11 +35,13 @@ struct RlimitKey {
   Resource resource;
   bool bytes;  // a size with units; otherwise a plain count (seconds, files, processes)
 };
-const RlimitKey kRlimitKeys[] = {
-    {"cpu_seconds", Resource::kCpuSeconds, false}, {"open_files", Resource::kOpenFiles, false},
-    {"address_space", Resource::kAddressSpace, true}, {"file_size", Resource::kFileSize, true},
-    {"processes", Resource::kProcesses, false},    {"core_size", Resource::kCoreSize, true},
-    {"stack", Resource::kStack, true}};
+const RlimitKey kRlimitKeys[] = {{"cpu_seconds", Resource::kCpuSeconds, false},
+                                 {"open_files", Resource::kOpenFiles, false},
+                                 {"address_space", Resource::kAddressSpace, true},
+                                 {"file_size", Resource::kFileSize, true},
+                                 {"processes", Resource::kProcesses, false},
+                                 {"core_size", Resource::kCoreSize, true},
+                                 {"stack", Resource::kStack, true}};
 
 const std::vector<std::string_view> kPoolExtraKeys = {"count", "max_children", "intensity",
                                                        "period"};
@@ -106,7 +107,7 @@ class TreeReader {
     tree.root.flags = read_flags(sup, /*with_auto_shutdown=*/true);
     tree.state_dir = sup.string("state_dir");
     tree.cgroup = sup.choice("cgroup", "auto", {"auto", "off"}) == "off" ? CgroupMode::kOff
-                                                                          : CgroupMode::kAuto;
+                                                                         : CgroupMode::kAuto;
     if (sup.has("metrics")) {
       SectionReader m = sup.nested("metrics", kMetricsKeys);
       tree.metrics.listen = m.string("listen");
@@ -323,8 +324,8 @@ class TreeReader {
     if (!bytes) {
       r.fail("max_memory", "expected a size such as 512MiB or 2GiB");
     } else if (*bytes < kMinMaxMemory) {
-      r.fail("max_memory", std::to_string(*bytes) +
-                               " bytes is under 1MiB: did you forget a unit (512MiB)?");
+      r.fail("max_memory",
+             std::to_string(*bytes) + " bytes is under 1MiB: did you forget a unit (512MiB)?");
     } else {
       p.max_memory_bytes = *bytes;
     }

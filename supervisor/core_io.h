@@ -92,9 +92,9 @@ struct ReloadRequested {
   ChildSpec root;
 };
 
-using CoreEvent = std::variant<StartTree, ProcessSpawned, SpawnFailed, ProcessExited,
-                               NotifyReceived, TimerFired, ShutdownRequested, AdminRequested,
-                               ReloadRequested, MemoryMeasured>;
+using CoreEvent =
+    std::variant<StartTree, ProcessSpawned, SpawnFailed, ProcessExited, NotifyReceived, TimerFired,
+                 ShutdownRequested, AdminRequested, ReloadRequested, MemoryMeasured>;
 
 // ---- Commands ------------------------------------------------------------------------------
 

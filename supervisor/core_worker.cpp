@@ -89,7 +89,8 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   exited.pid = e.pid;
   exited.exit_status = e.exit_status;
   exited.signal = e.signal;
-  exited.detail = describe_exit(e) + (watchdog ? " (watchdog)" : "") + (memory ? " (max_memory)" : "");
+  exited.detail =
+      describe_exit(e) + (watchdog ? " (watchdog)" : "") + (memory ? " (max_memory)" : "");
   emit(std::move(exited));
 
   if (c.stop_requested) {
@@ -109,8 +110,8 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   }
   const bool abnormal = e.signal != 0 || e.exit_status != 0;
   post(Notice::Kind::kTerminated, c.id, abnormal,
-        c.name + " " + describe_exit(e) + (watchdog ? " after a missed watchdog" : "") +
-            (memory ? " after exceeding max_memory" : ""));
+       c.name + " " + describe_exit(e) + (watchdog ? " after a missed watchdog" : "") +
+           (memory ? " after exceeding max_memory" : ""));
 }
 
 void SupervisorCore::fire_worker_timers(Child& c) {
@@ -150,8 +151,8 @@ void SupervisorCore::on(const MemoryMeasured& e) {
   if (!e.rss_bytes) {
     if (c->measure_failures++ == 0) {
       publish(event_kind::kMeasureFailed, *c,
-              "cannot read its resident set (" + e.error + "); max_memory " +
-                  format_bytes(limit) + " is not enforced until a reading succeeds");
+              "cannot read its resident set (" + e.error + "); max_memory " + format_bytes(limit) +
+                  " is not enforced until a reading succeeds");
     }
     return;
   }
@@ -161,8 +162,8 @@ void SupervisorCore::on(const MemoryMeasured& e) {
   c->memory_deadline.reset();
   publish(event_kind::kMemoryExceeded, *c,
           "resident set " + format_bytes(*e.rss_bytes) + " (" + std::to_string(*e.rss_bytes) +
-              " bytes) is over max_memory " + format_bytes(limit) + " (" +
-              std::to_string(limit) + " bytes)");
+              " bytes) is over max_memory " + format_bytes(limit) + " (" + std::to_string(limit) +
+              " bytes)");
   emit(SignalProcess{c->pid, SIGKILL, true});
 }
 

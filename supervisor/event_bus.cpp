@@ -23,8 +23,9 @@ const protocol::ChildEvent& EventBus::publish(const PublishEvent& e, WallTime no
                                                                        protocol::to_body(ev))});
     if (!sent.ok()) spdlog::warn("publishing an event: {}", sent.error().message);
   }
-  const bool bad = ev.kind == "escalated" || ev.kind == "gave_up" || ev.kind == "watchdog_timeout" ||
-                   ev.kind == "ready_timeout" || ev.kind == "start_failed" || ev.kind == "killed" ||
+  const bool bad = ev.kind == "escalated" || ev.kind == "gave_up" ||
+                   ev.kind == "watchdog_timeout" || ev.kind == "ready_timeout" ||
+                   ev.kind == "start_failed" || ev.kind == "killed" ||
                    ev.kind == "memory_exceeded" || ev.kind == "measure_failed";
   spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "{} {}{}{}", ev.kind, ev.child,
               ev.pid != 0 ? " pid " + std::to_string(ev.pid) : std::string(),

@@ -40,7 +40,8 @@ void print_spec(const ChildSpec& c, const std::string& indent) {
 }
 
 // Where the metrics endpoint listens: the flag ("off" = nowhere) wins over the config.
-Result<std::optional<ListenAddress>> metrics_address(const std::string& flag, const TreeSpec& tree) {
+Result<std::optional<ListenAddress>> metrics_address(const std::string& flag,
+                                                     const TreeSpec& tree) {
   const std::string text = flag.empty() ? tree.metrics.listen : flag;
   if (text.empty() || text == "off") return std::optional<ListenAddress>();
   auto address = parse_listen_address(text);

@@ -31,8 +31,9 @@ double num(const Value* v) {
 // A gauge or counter from a member of an object, only when the member is there.
 void from_member(PrometheusText& p, const Value& obj, std::string_view key,
                  const Labels& labels = {}, double divisor = 1.0) {
-  if (const Value* v = obj.find(key); v != nullptr && v->is_number())
+  if (const Value* v = obj.find(key); v != nullptr && v->is_number()) {
     p.sample(labels, num(v) / divisor);
+  }
 }
 
 void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
@@ -60,8 +61,9 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   p.family("pipeline_child_uptime_seconds", "gauge",
            "Seconds since the child's current process started.");
   for (const auto& c : children) {
-    if (c.v->get_string("state") != "stopped")
+    if (c.v->get_string("state") != "stopped") {
       p.sample({{"child", c.name}}, num(c.v->find("uptime_ms")) / 1000.0);
+    }
   }
   p.family("pipeline_child_resident_memory_bytes", "gauge",
            "Resident set (VmRSS) of the child's main process; absent when it could not be read.");
@@ -78,18 +80,20 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   p.family("pipeline_child_memory_exceeded_total", "counter",
            "Times the child was killed for exceeding max_memory (RSS watch or the cgroup's OOM "
            "killer).");
-  for (const auto& [child, n] : f.memory_exceeded)
+  for (const auto& [child, n] : f.memory_exceeded) {
     p.sample({{"child", child}}, static_cast<double>(n));
+  }
   p.family("pipeline_memory_measure_errors_total", "counter",
            "Readings of a child's memory that failed (watch and scrapes); never counted as zero.");
-  for (const auto& [child, n] : f.measure_errors)
+  for (const auto& [child, n] : f.measure_errors) {
     p.sample({{"child", child}}, static_cast<double>(n));
+  }
 
   p.family("pipeline_pool_members", "gauge", "Members a pool has now.");
   for (const auto& c : children) {
-    if (c.type == "pool")
-      p.sample({{"pool", c.name}},
-               static_cast<double>(c.v->find("children") ? c.v->find("children")->size() : 0));
+    if (c.type != "pool") continue;
+    const Value* members = c.v->find("children");
+    p.sample({{"pool", c.name}}, static_cast<double>(members ? members->size() : 0));
   }
   p.family("pipeline_pool_members_wanted", "gauge", "Members a pool should have (its count).");
   for (const auto& c : children) {
@@ -222,8 +226,9 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
     for (const auto& [name, v] : map) from_member(p, v, "max_concurrency", {{"provider", name}});
     p.family("pipeline_provider_consecutive_failures", "gauge",
              "Failures in a row, as the breaker counts them.");
-    for (const auto& [name, v] : map)
+    for (const auto& [name, v] : map) {
       from_member(p, v, "consecutive_failures", {{"provider", name}});
+    }
     p.family("pipeline_provider_circuit_opened_total", "counter",
              "Times the provider's breaker opened.");
     for (const auto& [name, v] : map) from_member(p, v, "times_opened", {{"provider", name}});

@@ -19,8 +19,9 @@ std::optional<uint64_t> parse_status_rss(std::string_view text) {
     pos = end + 1;
     if (line.substr(0, kKey.size()) != kKey) continue;
     line.remove_prefix(kKey.size());
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
       line.remove_prefix(1);
+    }
     uint64_t kib = 0;
     size_t digits = 0;
     for (; digits < line.size() && std::isdigit(static_cast<unsigned char>(line[digits]));
@@ -30,8 +31,9 @@ std::optional<uint64_t> parse_status_rss(std::string_view text) {
     }
     if (digits == 0) return std::nullopt;
     line.remove_prefix(digits);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
       line.remove_prefix(1);
+    }
     if (line.substr(0, 2) != "kB") return std::nullopt;  // the kernel always says kB
     return kib * 1024;
   }

@@ -115,12 +115,12 @@ class SupervisorShell {
   ChildEnvironment environment_;
   ManagerNotifier manager_;
   net::Context context_;
-  std::unique_ptr<MetricsEndpoint> metrics_;  // after context_: destroyed before it
-  std::string metrics_error_;                 // why there is no endpoint although one was asked
-  std::optional<TimePoint> metrics_retry_at_; // binding failed: try again then
+  std::unique_ptr<MetricsEndpoint> metrics_;   // after context_: destroyed before it
+  std::string metrics_error_;                  // why there is no endpoint although one was asked
+  std::optional<TimePoint> metrics_retry_at_;  // binding failed: try again then
   std::optional<ChildCgroups> cgroups_;
-  std::string cgroup_note_;                   // why max_memory is watched through RSS
-  std::map<pid_t, std::string> pid_names_;    // our processes' full names
+  std::string cgroup_note_;                       // why max_memory is watched through RSS
+  std::map<pid_t, std::string> pid_names_;        // our processes' full names
   std::map<pid_t, uint64_t> oom_kills_at_spawn_;  // cgroup children: memory.events oom_kill
   std::map<std::string, uint64_t> event_counts_;
   std::map<std::string, uint64_t> memory_exceeded_;

@@ -8,7 +8,10 @@ using protocol::MessageType;
 
 WorkerCore::WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness,
                        uint64_t max_items)
-    : identity_(std::move(identity)), heartbeat_(heartbeat), liveness_(liveness), max_items_(max_items) {}
+    : identity_(std::move(identity)),
+      heartbeat_(heartbeat),
+      liveness_(liveness),
+      max_items_(max_items) {}
 
 std::vector<WorkerCommand> WorkerCore::introduce() const {
   protocol::WorkerHello h;
@@ -138,7 +141,8 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
   return out;
 }
 
-std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result, TimePoint now) {
+std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result,
+                                                        TimePoint now) {
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
   SendMessage send{MessageType::kWorkResult, protocol::to_body(result)};

@@ -59,7 +59,8 @@ using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconn
 class WorkerCore {
  public:
   // `max_items`: recycle after this many items; 0 = never.
-  WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness, uint64_t max_items = 0);
+  WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness,
+             uint64_t max_items = 0);
 
   // A new connection is up (at start and after Reconnect): say hello.
   std::vector<WorkerCommand> on_connected(TimePoint now);

@@ -120,8 +120,8 @@ int WorkerShell::run() {
     execute(core_.on_tick(clock_.now()));
     if (retire_) {
       spdlog::info("recycling after {} item(s) (worker.max_items): goodbye", core_.items_taken());
-      if (auto sent = socket_->send({protocol::encode(protocol::MessageType::kWorkerBye,
-                                                      Value::object())});
+      if (auto sent =
+              socket_->send({protocol::encode(protocol::MessageType::kWorkerBye, Value::object())});
           !sent.ok()) {
         spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
       }

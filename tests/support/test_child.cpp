@@ -22,11 +22,12 @@
 // SIGTERM: exit 0. SIGUSR1: exit 0. SIGUSR2: exit 1.
 //
 // It links nothing but libc (the notify protocol is a few lines), so that it starts fast.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/mman.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <string>
 
 namespace {

@@ -180,6 +180,12 @@ void Dispatcher::on_worker_message(std::string_view identity, const protocol::Me
       handle_result(identity, message.body, now);
       break;
     case MessageType::kWorkerBye:
+      if (worker->slots == 0 && worker->held.empty()) {
+        // A drained worker recycling (worker.max_items): nothing to redeliver, nothing wrong.
+        spdlog::info("worker {} (pid {}) recycled", worker->name, worker->pid);
+        roster_.leave(identity);
+        break;
+      }
       worker_lost(identity, "said goodbye", now);
       break;
     default:

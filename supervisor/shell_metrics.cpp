@@ -90,9 +90,9 @@ std::optional<ChildReading> SupervisorShell::read_memory(pid_t pid) {
 void SupervisorShell::measure_memory(const MeasureMemory& m) {
   auto reading = read_memory(static_cast<pid_t>(m.pid));
   if (!reading) return;  // it has exited: its exit comes next, and says more
-  if (!reading->rss_bytes) {
-    spdlog::error("cannot read the memory of pid {}: {}", m.pid, reading->error);
-  }
+  // A failure is logged as an error by its event (once per run of failures); each one here.
+  if (!reading->rss_bytes)
+    spdlog::debug("cannot read the memory of pid {}: {}", m.pid, reading->error);
   queue_.push_back(MemoryMeasured{m.pid, reading->rss_bytes, reading->error});
 }
 

@@ -35,7 +35,9 @@ Dispatcher::ProviderState* Dispatcher::provider(const std::string& name) {
     auto configured = config_.providers.find(name);
     const ProviderLimits limits =
         configured == config_.providers.end() ? config_.default_provider : configured->second;
-    it = providers_.emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0}).first;
+    it = providers_
+             .emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0, 0, {}, {}})
+             .first;
   }
   return &it->second;
 }
@@ -63,6 +65,10 @@ void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
     if (outcome) {
       const ErrorCode code = error_code_from_name(outcome->get_string("error_code", "internal"));
       p->breaker.on_result(outcome->get_bool("success"), code, now);
+      ++p->results;
+      if (!outcome->get_bool("success")) ++p->errors_by_code[std::string(error_code_name(code))];
+      p->latency.record(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
     } else {
       p->breaker.on_abandoned();
     }
@@ -162,11 +168,24 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
   worker->last_heard = now;
   switch (message.type) {
     case MessageType::kWorkerHeartbeat:
+      // A worker about to recycle (worker.max_items) wants no more items: no credit from now
+      // on (slots 0 marks it draining); what it holds is reported as usual.
+      if (message.body.get_bool("draining") && worker->slots != 0) {
+        spdlog::info("worker {} (pid {}) is draining: no more items for it", worker->name,
+                     worker->pid);
+        worker->slots = 0;
+      }
       break;
     case MessageType::kWorkResult:
       handle_result(identity, std::move(message.body), now);
       break;
     case MessageType::kWorkerBye:
+      if (worker->slots == 0 && worker->held.empty()) {
+        // A drained worker recycling (worker.max_items): nothing to redeliver, nothing wrong.
+        spdlog::info("worker {} (pid {}) recycled", worker->name, worker->pid);
+        roster_.leave(identity);
+        break;
+      }
       worker_lost(identity, "said goodbye", now);
       break;
     default:
@@ -216,6 +235,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
     item.attempt = attempt;
     item.dispatched_here = true;
     item.worker = std::string(identity);
+    item.dispatched_at = now;  // as far as this broker knows
     item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
     deadlines_.emplace(item.deadline, id);
     if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
@@ -530,9 +550,37 @@ Value Dispatcher::provider_status(TimePoint now) const {
     entry["max_concurrency"] = static_cast<int64_t>(p.limits.max_concurrency);
     entry["consecutive_failures"] = static_cast<int64_t>(p.breaker.consecutive_failures());
     entry["times_opened"] = static_cast<int64_t>(p.breaker.times_opened());
+    entry["results"] = static_cast<int64_t>(p.results);
+    Value codes = Value::object();
+    int64_t errors = 0;
+    for (const auto& [code, n] : p.errors_by_code) {
+      codes[code] = static_cast<int64_t>(n);
+      errors += static_cast<int64_t>(n);
+    }
+    entry["errors"] = errors;
+    entry["errors_by_code"] = std::move(codes);
+    entry["latency"] = latency_summary(p.latency);
     out[name] = std::move(entry);
   }
   return out;
+}
+
+Value latency_summary(const LatencyHistogram& h) {
+  Value v;
+  v["count"] = static_cast<int64_t>(h.count());
+  v["sum_us"] = static_cast<int64_t>(h.mean() * static_cast<double>(h.count()) + 0.5);
+  v["p50_us"] = h.percentile(0.50);
+  v["p90_us"] = h.percentile(0.90);
+  v["p99_us"] = h.percentile(0.99);
+  v["max_us"] = h.max();
+  Value buckets = Value::array();
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    if (h.bucket_count(i) == 0) continue;
+    buckets.push_back(Value(
+        Value::Array{LatencyHistogram::bucket_upper(i), static_cast<int64_t>(h.bucket_count(i))}));
+  }
+  v["buckets"] = std::move(buckets);
+  return v;
 }
 
 }  // namespace pl::broker

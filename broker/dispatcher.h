@@ -89,6 +89,10 @@ struct DispatchCounters {
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
 };
 
+// {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]} (non-empty
+// buckets only), for status and for the supervisor's Prometheus histograms.
+Value latency_summary(const LatencyHistogram& histogram);
+
 class Dispatcher {
  public:
   Dispatcher(DispatchConfig config, uint64_t random_seed);
@@ -135,7 +139,8 @@ class Dispatcher {
   std::string holder_of(std::string_view item_id) const;
   // From dispatch to result, for every result of a current attempt, in microseconds.
   const LatencyHistogram& item_latency() const { return item_latency_; }
-  // {provider: {state, in_flight, consecutive_failures, times_opened}} for status.
+  // {provider: {state, in_flight, max_concurrency, consecutive_failures, times_opened, results,
+  // errors, errors_by_code: {code: n}, latency: latency_summary(...)}} for status.
   Value provider_status(TimePoint now) const;
 
  private:
@@ -155,6 +160,9 @@ class Dispatcher {
     ProviderLimits limits;
     CircuitBreaker breaker;
     uint32_t in_flight = 0;
+    uint64_t results = 0;  // attempts that reported (or timed out)
+    std::map<std::string, uint64_t> errors_by_code;
+    LatencyHistogram latency;  // dispatch to result
   };
   using ItemMap = std::unordered_map<std::string, Item>;
 

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   identity.host = host;
-  pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness);
+  pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness, config->max_items);
   pl::worker::SlotPool pool(config->slots, executors, clock);
   pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd);
 

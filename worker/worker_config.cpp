@@ -14,12 +14,14 @@ Result<WorkerConfig> load_worker_config(const std::string& config_path) {
     auto doc = load_yaml_file(config_path);
     if (!doc.ok()) return std::move(doc).error();
     SectionReader r(*doc, "/worker",
-                    {"slots", "broker_endpoint", "registry_endpoint", "heartbeat_ms", "liveness"});
+                    {"slots", "broker_endpoint", "registry_endpoint", "heartbeat_ms", "liveness",
+                     "max_items"});
     config.slots = static_cast<uint32_t>(r.integer("slots", 1, 1, 4096));
     config.broker_endpoint = r.string("broker_endpoint");
     config.registry_endpoint = r.string("registry_endpoint");
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
+    config.max_items = static_cast<uint64_t>(r.integer("max_items", 0, 0, INT64_MAX));
     if (auto st = r.status(); !st.ok()) return std::move(st).error();
     if (const Value* sup = doc->root().find("supervisor")) {
       state_dir_setting = sup->get_string("state_dir");

@@ -17,6 +17,7 @@ struct WorkerConfig {
   std::string registry_endpoint;  // "" = the state directory's registry.sock
   Duration heartbeat = std::chrono::seconds(1);  // until the broker's welcome says otherwise
   uint32_t liveness = 3;
+  uint64_t max_items = 0;  // recycle (exit 0 for a fresh process) after this many; 0 = never
   std::filesystem::path state_dir;
 };
 

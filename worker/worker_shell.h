@@ -36,6 +36,7 @@ class WorkerShell {
   std::unique_ptr<net::Socket> socket_;
   net::BadFrameLog bad_frames_{"broker connection"};
   bool reconnect_ = false;
+  bool retire_ = false;  // worker.max_items reached and everything handed back
 };
 
 }  // namespace pl::worker

@@ -11,6 +11,7 @@
 // 3. Redelivery: SIGKILL of the worker holding an item, under pipeline-supervisor, `rounds`
 //    times; the time from the kill to the item's next attempt starting on another worker.
 // 4. With --million: peak broker RSS while a 1 000 000-item batch runs.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -149,6 +150,12 @@ class Tree {
     return s.find("workers") ? static_cast<int>(s.find("workers")->size()) : -1;
   }
   pid_t broker_pid() const { return broker_pid_; }
+  // The broker's CPU time and the workers' together, in microseconds so far.
+  std::pair<int64_t, int64_t> cpu_us() const {
+    int64_t workers = 0;
+    for (size_t i = 1; i < children_.size(); ++i) workers += cpu_time_us(children_[i].pid());
+    return {cpu_time_us(broker_pid_), workers};
+  }
 
   // Submits and waits for the final status; returns it. Uses its own socket, so that another
   // thread may ask for status meanwhile (ZeroMQ sockets belong to one thread).
@@ -157,6 +164,9 @@ class Tree {
     net::RequestClient client(context, *StatePaths(state_).broker_clients_endpoint());
     return run_with(client, pipeline);
   }
+  // The same on the tree's own connection: for a caller that measures the run and nothing else,
+  // so that connecting a socket is not counted.
+  Value run_on_tree_socket(const fs::path& pipeline) { return run_with(*client_, pipeline); }
 
  private:
   Value run_with(net::RequestClient& client, const fs::path& pipeline) {
@@ -213,14 +223,45 @@ void print_row(const std::string& what, const std::string& ours, const std::stri
 
 std::string us(int64_t v) { return std::to_string(v) + " us"; }
 
+// Dispatch-to-result latency at the broker, one item at a time (a loop with max_parallel 1), on a
+// fresh tree so that nothing else is in its histogram.
+Value window_of_one_latency(const Options& o) {
+  ScratchDir dir;
+  Tree tree(dir.path() / "state", o.workers, o.slots);
+  tree.run(write_batch(dir.path(), 2000, 1));
+  const Value status = tree.status();
+  const Value* latency = status.find("item_latency");
+  return latency ? *latency : Value::object();
+}
+
+// The median time of fsync after a 4 KiB append in `dir`: the floor under every durable commit.
+int64_t fsync_p50_us(const fs::path& dir) {
+  const fs::path probe = dir / "fsync-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  LatencyHistogram h;
+  const std::string page(4096, 'x');
+  for (int i = 0; i < 200; ++i) {
+    if (::write(fd, page.data(), page.size()) != static_cast<ssize_t>(page.size())) break;
+    const auto t0 = Clock::now();
+    if (::fsync(fd) != 0) break;
+    h.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  }
+  ::close(fd);
+  fs::remove(probe);
+  return h.count() > 0 ? h.percentile(0.5) : -1;
+}
+
 void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& sizes) {
   // Ours.
   ScratchDir dir;
   Tree tree(dir.path() / "state", o.workers, o.slots);
   const fs::path batch = write_batch(dir.path(), o.items, o.window);
+  const auto cpu_before = tree.cpu_us();
   const auto start = Clock::now();
   const Value final_status = tree.run(batch);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto cpu_after = tree.cpu_us();
   if (final_status.get_string("state") != "succeeded") {
     std::cerr << "the batch did not succeed: " << to_json(final_status) << "\n";
   }
@@ -235,9 +276,11 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
   LatencyHistogram run_round_trip;
   for (int i = 0; i < 200; ++i) {
     const auto t0 = Clock::now();
-    tree.run(one);
+    tree.run_on_tree_socket(one);
     run_round_trip.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
   }
+  const Value single_latency = window_of_one_latency(o);
+  const int64_t fsync_us = fsync_p50_us(dir.path());
 
   // Raw, same processes, same sizes.
   ScratchDir raw_dir;
@@ -253,7 +296,14 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
                      std::vector<std::string>{});
   }
   std::this_thread::sleep_for(200ms);  // let the workers' READY reach the raw broker
+  auto raw_cpu = [&raw] {
+    int64_t workers = 0;
+    for (size_t i = 1; i < raw.size(); ++i) workers += cpu_time_us(raw[i].pid());
+    return std::pair<int64_t, int64_t>{cpu_time_us(raw[0].pid()), workers};
+  };
+  const auto raw_cpu_before = raw_cpu();
   const RawFigures raw_bulk = run_raw_client(front, o.items, o.window, sizes.first);
+  const auto raw_cpu_after = raw_cpu();
   const RawFigures raw_single = run_raw_client(front, 2000, 1, sizes.first);
 
   std::printf("\n== throughput and latency: %zu echo items, %d workers x %d slots, window %zu\n",
@@ -267,14 +317,30 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
   std::snprintf(buf, sizeof buf, "%.0f items/s", raw_bulk.items_per_second);
   std::snprintf(buf + 32, 32, "%.0f %%", 100.0 * ours_rate / raw_bulk.items_per_second);
   print_row("throughput", ours_tp, buf, std::string("ours/raw = ") + (buf + 32));
+  auto per_item = [&o](int64_t before, int64_t after) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f us", static_cast<double>(after - before) / static_cast<double>(o.items));
+    return std::string(text);
+  };
+  print_row("CPU per item, broker", per_item(cpu_before.first, cpu_after.first),
+            per_item(raw_cpu_before.first, raw_cpu_after.first), "user + system, all threads");
+  print_row("CPU per item, workers", per_item(cpu_before.second, cpu_after.second),
+            per_item(raw_cpu_before.second, raw_cpu_after.second), "all workers together");
   if (latency) {
     print_row("dispatch->result p50 (broker)", us(latency->get_int("p50_us")), us(raw_bulk.broker_p50_us),
               "under load, window " + std::to_string(o.window));
     print_row("dispatch->result p99 (broker)", us(latency->get_int("p99_us")), us(raw_bulk.broker_p99_us), "");
   }
+  print_row("one item, dispatch->result p50", us(single_latency.get_int("p50_us")),
+            us(raw_single.broker_p50_us), "window 1, at the broker");
+  print_row("one item, dispatch->result p99", us(single_latency.get_int("p99_us")),
+            us(raw_single.broker_p99_us), "");
   print_row("one item round trip p50", us(run_round_trip.percentile(0.5)), us(raw_single.client_p50_us),
-            "ours = a whole one-step run");
+            "ours = a whole one-step run, submit to final");
   print_row("one item round trip p99", us(run_round_trip.percentile(0.99)), us(raw_single.client_p99_us), "");
+  std::printf("   (a durable run commits when accepted and when finished; one fsync on this disk takes\n"
+              "   %lld us at the median)\n",
+              static_cast<long long>(fsync_us));
   print_row("broker peak RSS", std::to_string(broker_rss_kb / 1024) + " MB", "", "after the batch");
 }
 

@@ -511,12 +511,15 @@ TimePoint Dispatcher::next_deadline(TimePoint now) const {
   return next;
 }
 
-std::vector<WorkerFrame> Dispatcher::take_outbox() {
+std::vector<WorkerFrame> Dispatcher::take_acks() {
+  std::vector<WorkerFrame> frames;
+  frames.reserve(pending_acks_.size());
   for (auto& [identity, acks] : pending_acks_) {
-    send(identity, MessageType::kResultAck, protocol::to_body(protocol::ResultAck{std::move(acks)}));
+    frames.push_back(WorkerFrame{identity, protocol::encode(MessageType::kResultAck,
+                                                            protocol::to_body(protocol::ResultAck{std::move(acks)}))});
   }
   pending_acks_.clear();
-  return std::exchange(outbox_, {});
+  return frames;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/circuit_breaker.h"
@@ -118,9 +119,12 @@ class Dispatcher {
 
   TimePoint next_deadline(TimePoint now) const;
 
-  // Frames to send, acknowledgements of the results received since the last call included.
-  // REQUIRES: the completions taken since the last call are durable (acks promise that).
-  std::vector<WorkerFrame> take_outbox();
+  // Frames to send now: work, cancellations, heartbeats, replies that promise nothing durable.
+  std::vector<WorkerFrame> take_outbox() { return std::exchange(outbox_, {}); }
+  // Acknowledgements of the results received since the last call, one frame per worker.
+  // REQUIRES before sending them: the completions taken meanwhile are durable (acks promise it:
+  // a worker forgets an acknowledged result).
+  std::vector<WorkerFrame> take_acks();
   std::vector<Completion> take_completions() { return std::exchange(completions_, {}); }
   std::vector<KillRequest> take_kill_requests() { return std::exchange(kills_, {}); }
 

@@ -1,10 +1,13 @@
 // RunStore on SQLite: one connection, prepared statements, a transaction per commit() cycle.
+#include <spdlog/spdlog.h>
+
 #include <functional>
 #include <unordered_map>
 
 #include "broker/run_store.h"
 #include "common/json.h"
 #include "common/sqlite/database.h"
+#include "common/sqlite/deferred_wal_sync.h"
 
 namespace pl::broker {
 namespace {
@@ -61,11 +64,39 @@ Value parse_or_null(const std::string& text) {
 class SqliteRunStore final : public RunStore {
  public:
   explicit SqliteRunStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  ~SqliteRunStore() override {
+    wal_sync_.reset();
+    statements_.clear();  // finalized before the connection closes
+  }
 
-  Status init() {
-    if (auto st = db_->exec(kSchema); !st.ok()) return st;
+  Status init(const std::string& path, const SqliteRunStoreOptions& options) {
+    const bool deferred = options.full_sync && options.deferred_sync;
+    const char* synchronous = deferred ? "OFF" : options.full_sync ? "FULL" : "NORMAL";
+    // locking_mode before journal_mode: the WAL index then lives in this process's memory, and
+    // the file stays locked by us until we exit.
+    for (const std::string& pragma :
+         {std::string("PRAGMA busy_timeout=2000"), std::string("PRAGMA locking_mode=EXCLUSIVE"),
+          std::string("PRAGMA synchronous=") + synchronous, std::string("PRAGMA foreign_keys=ON"),
+          std::string("PRAGMA journal_mode=WAL")}) {
+      if (auto st = db_->exec(pragma); !st.ok()) return st.error().with_context(path);
+    }
+    // Takes the exclusive lock now (and keeps it), creating the schema on the way; the write of
+    // user_version also makes sure the WAL file exists.
+    if (auto st = db_->exec(std::string("BEGIN IMMEDIATE;") + kSchema + "PRAGMA user_version=1;COMMIT;");
+        !st.ok()) {
+      return st.error().with_context(path);
+    }
+    if (deferred) {
+      auto wal_sync = sqlite::DeferredWalSync::attach(*db_, path, options.checkpoint_pages);
+      if (!wal_sync.ok()) return std::move(wal_sync).error();
+      wal_sync_ = std::move(*wal_sync);
+    }
     return ok_status();
   }
+
+  uint64_t commits() const override { return commits_; }
+  bool commit_is_durable() const override { return !wal_sync_; }
+  Status sync() override { return wal_sync_ ? wal_sync_->sync() : ok_status(); }
 
   Status put_run(const StoredRun& run) override {
     static const std::string sql = "INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
@@ -125,7 +156,15 @@ class SqliteRunStore final : public RunStore {
   Status commit() override {
     if (!in_transaction_) return ok_status();
     in_transaction_ = false;
-    return db_->exec("COMMIT");
+    if (auto st = db_->exec("COMMIT"); !st.ok()) return st;
+    ++commits_;
+    if (wal_sync_) {
+      // The commit stands whatever happens here; a failed checkpoint only lets the WAL grow.
+      if (auto ck = wal_sync_->after_commit(); !ck.ok()) {
+        spdlog::warn("broker.db checkpoint: {}", ck.error().message);
+      }
+    }
+    return ok_status();
   }
 
   Result<std::vector<StoredRun>> unfinished_runs() override {
@@ -273,15 +312,18 @@ class SqliteRunStore final : public RunStore {
   std::unique_ptr<sqlite::Database> db_;
   std::unordered_map<const char*, sqlite::Statement> statements_;
   bool in_transaction_ = false;
+  uint64_t commits_ = 0;
+  std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
 };
 
 }  // namespace
 
-Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path) {
-  auto db = sqlite::Database::open(path, "FULL");
+Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path,
+                                                        const SqliteRunStoreOptions& options) {
+  auto db = sqlite::Database::open(path);
   if (!db.ok()) return std::move(db).error();
   auto store = std::make_unique<SqliteRunStore>(std::move(*db));
-  if (auto st = store->init(); !st.ok()) return std::move(st).error();
+  if (auto st = store->init(path, options); !st.ok()) return std::move(st).error();
   return std::unique_ptr<RunStore>(std::move(store));
 }
 

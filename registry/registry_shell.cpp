@@ -22,7 +22,7 @@ RegistryShell::RegistryShell(net::Socket& socket, RegistryStore& store, Registry
       clock_(clock),
       signal_fd_(signal_fd),
       options_(options) {
-  if (!store_.commit_is_durable()) syncer_ = std::make_unique<DurabilitySyncer>(store_);
+  if (!store_.commit_is_durable()) syncer_ = std::make_unique<sqlite::DurabilitySyncer>([this] { return store_.sync(); });
 }
 
 int RegistryShell::run() {

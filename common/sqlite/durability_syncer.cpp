@@ -1,12 +1,12 @@
-#include "registry/durability_syncer.h"
+#include "common/sqlite/durability_syncer.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-namespace pl::registry {
+namespace pl::sqlite {
 
-DurabilitySyncer::DurabilitySyncer(RegistryStore& store)
-    : store_(store), event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+DurabilitySyncer::DurabilitySyncer(std::function<Status()> sync)
+    : sync_(std::move(sync)), event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -45,7 +45,7 @@ void DurabilitySyncer::run() {
     if (stopping_) return;
     const uint64_t covering = requested_;  // every commit up to here happened before this sync
     lock.unlock();
-    Status synced = store_.sync();
+    Status synced = sync_();
     lock.lock();
     if (synced.ok()) {
       durable_ = covering;
@@ -58,4 +58,4 @@ void DurabilitySyncer::run() {
   }
 }
 
-}  // namespace pl::registry
+}  // namespace pl::sqlite

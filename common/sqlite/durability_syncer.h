@@ -1,5 +1,5 @@
-// Runs RegistryStore::sync() on its own thread, so that the loop applies and commits the next
-// batch while the previous ones are being made durable (overlapped group commit).
+// Runs a store's sync() on its own thread, so that the loop applies and commits the next batch
+// while the previous ones are being made durable (overlapped group commit; deferred_wal_sync.h).
 //
 // The loop numbers its commits (generations 1, 2, ...) and calls request(g) after commit g; the
 // syncer then runs sync() — one at a time, each covering every commit made before it started —
@@ -10,19 +10,19 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "common/result.h"
-#include "registry/registry_store.h"
 
-namespace pl::registry {
+namespace pl::sqlite {
 
 class DurabilitySyncer {
  public:
-  // Starts the thread. `store` outlives the syncer.
-  explicit DurabilitySyncer(RegistryStore& store);
+  // Starts the thread, which calls `sync` (making every commit before the call durable).
+  explicit DurabilitySyncer(std::function<Status()> sync);
   // Lets a sync in progress finish, then joins the thread.
   ~DurabilitySyncer();
   DurabilitySyncer(const DurabilitySyncer&) = delete;
@@ -38,7 +38,7 @@ class DurabilitySyncer {
  private:
   void run();
 
-  RegistryStore& store_;
+  std::function<Status()> sync_;
   int event_fd_ = -1;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -49,4 +49,4 @@ class DurabilitySyncer {
   std::thread thread_;
 };
 
-}  // namespace pl::registry
+}  // namespace pl::sqlite

@@ -257,10 +257,7 @@ void Dispatcher::handle_result(std::string_view identity, Value body, TimePoint 
   release_credit(identity, result->item_id);
   // Acknowledged whatever becomes of it (sent after the turn's commit): a stale result is
   // one the worker may forget as well.
-  Value ack;
-  ack["id"] = result->item_id;
-  ack["attempt"] = result->attempt;
-  pending_acks_[std::string(identity)].push_back(std::move(ack));
+  pending_acks_[std::string(identity)].emplace_back(result->item_id, result->attempt);
 
   auto it = items_.find(result->item_id);
   if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
@@ -445,7 +442,7 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
       worker.identity,
       protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
                                  item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input, item.spec.context)});
+                                 item.spec.input, item.spec.context ? *item.spec.context : Value())});
 }
 
 void Dispatcher::pump(TimePoint now) {
@@ -515,8 +512,7 @@ std::vector<WorkerFrame> Dispatcher::take_acks() {
   std::vector<WorkerFrame> frames;
   frames.reserve(pending_acks_.size());
   for (auto& [identity, acks] : pending_acks_) {
-    frames.push_back(WorkerFrame{identity, protocol::encode(MessageType::kResultAck,
-                                                            protocol::to_body(protocol::ResultAck{std::move(acks)}))});
+    frames.push_back(WorkerFrame{identity, protocol::encode_result_ack(acks)});
   }
   pending_acks_.clear();
   return frames;

@@ -201,7 +201,8 @@ class Dispatcher {
   size_t in_flight_count_ = 0;
   size_t retry_count_ = 0;
   std::vector<WorkerFrame> outbox_;
-  std::unordered_map<std::string, Value> pending_acks_;  // identity -> [{id, attempt}]
+  // identity -> [(item id, attempt)]
+  std::unordered_map<std::string, std::vector<std::pair<std::string, uint32_t>>> pending_acks_;
   std::unordered_map<std::string, TimePoint> reconnect_told_;  // identity -> when told
   TimePoint hold_until_{};
   std::vector<Completion> completions_;

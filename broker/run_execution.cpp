@@ -43,12 +43,15 @@ RunExecution::RunExecution(std::string run_id, PipelineContext context, RunPaths
   if (context_.base_dir.empty()) context_.base_dir = paths_.base_dir;
 }
 
-Value RunExecution::item_context(const PipelineContext& pipeline) const {
-  Value context;
-  context["workspace_dir"] = paths_.workspace_dir.string();
-  context["output_dir"] = paths_.output_dir.string();
-  context["pipeline_dir"] = pipeline.base_dir.string();
-  return context;
+std::shared_ptr<const Value> RunExecution::item_context(PipelineContext& pipeline) const {
+  if (!pipeline.item_context) {
+    Value context;
+    context["workspace_dir"] = paths_.workspace_dir.string();
+    context["output_dir"] = paths_.output_dir.string();
+    context["pipeline_dir"] = pipeline.base_dir.string();
+    pipeline.item_context = std::make_shared<const Value>(std::move(context));
+  }
+  return pipeline.item_context;
 }
 
 RunExecution::~RunExecution() {

@@ -165,7 +165,7 @@ class RunExecution {
   PipelineContext& context() { return context_; }
   std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
   // The `context` a work item carries (protocol/work.h), for a step of `pipeline`.
-  Value item_context(const PipelineContext& pipeline) const;
+  std::shared_ptr<const Value> item_context(PipelineContext& pipeline) const;
 
  private:
   void drain();

@@ -6,6 +6,7 @@
 
 #include "broker/run_store.h"
 #include "common/json.h"
+#include "common/protocol/envelope.h"
 #include "common/sqlite/database.h"
 #include "common/sqlite/deferred_wal_sync.h"
 
@@ -33,7 +34,7 @@ CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
 CREATE TABLE IF NOT EXISTS items (
   item_id TEXT PRIMARY KEY,
   success INTEGER NOT NULL,
-  result  TEXT NOT NULL
+  result  BLOB NOT NULL   -- msgpack (older files: JSON text; both are read)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
   item_id   TEXT NOT NULL,
@@ -55,10 +56,15 @@ std::pair<std::string, std::string> run_range(const std::string& run_id) {
   return {run_id + "/", run_id + "0"};
 }
 
-Value parse_or_null(const std::string& text) {
-  if (text.empty()) return Value();
-  auto v = parse_json(text);
-  return v.ok() ? std::move(*v) : Value();
+// A stored Value: msgpack (item results), JSON text (runs; item results of older versions), or
+// NULL. Unreadable bytes are an error naming what they were, never a silent null.
+Result<Value> stored_value(const sqlite::Statement& st, int column, std::string_view what) {
+  if (st.column_is_null(column)) return Value();
+  const std::string bytes = st.column_text(column);
+  auto v = st.column_is_blob(column) ? protocol::decode_value(bytes)
+                                     : bytes.empty() ? Result<Value>(Value()) : parse_json(bytes);
+  if (!v.ok()) return make_error(ErrorCode::kIo, "broker.db: unreadable " + std::string(what) + ": " + v.error().message);
+  return v;
 }
 
 class SqliteRunStore final : public RunStore {
@@ -132,7 +138,7 @@ class SqliteRunStore final : public RunStore {
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, item_id);
     (*st)->bind(2, static_cast<int64_t>(result.get_bool("success") ? 1 : 0));
-    (*st)->bind(3, to_json(result));
+    (*st)->bind_blob(3, protocol::encode_value(result));
     return write(**st);
   }
 
@@ -193,11 +199,12 @@ class SqliteRunStore final : public RunStore {
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, item_id);
     auto row = (*st)->step();
-    std::optional<Value> out;
-    if (row.ok() && *row) out = parse_or_null((*st)->column_text(0));
-    (*st)->reset();
     if (!row.ok()) return std::move(row).error();
-    return out;
+    if (!*row) return std::optional<Value>();
+    auto value = stored_value(**st, 0, "result of " + item_id);
+    (*st)->reset();
+    if (!value.ok()) return std::move(value).error();
+    return std::optional<Value>(std::move(*value));
   }
 
   Result<size_t> item_count(const std::string& run_id) override {
@@ -227,7 +234,13 @@ class SqliteRunStore final : public RunStore {
         return std::move(row).error();
       }
       if (!*row) break;
-      out.emplace_back((*st)->column_text(0), parse_or_null((*st)->column_text(1)));
+      std::string id = (*st)->column_text(0);
+      auto value = stored_value(**st, 1, "result of " + id);
+      if (!value.ok()) {
+        (*st)->reset();
+        return std::move(value).error();
+      }
+      out.emplace_back(std::move(id), std::move(*value));
     }
     (*st)->reset();
     return out;
@@ -295,13 +308,19 @@ class SqliteRunStore final : public RunStore {
       r.pipeline_name = (*st)->column_text(1);
       r.pipeline_path = (*st)->column_text(2);
       r.pipeline_yaml = (*st)->column_text(3);
-      r.inputs = parse_or_null((*st)->column_text(4));
+      auto inputs = stored_value(**st, 4, "inputs of " + r.id);
+      auto result = stored_value(**st, 10, "result of " + r.id);
+      if (!inputs.ok() || !result.ok()) {
+        (*st)->reset();
+        return inputs.ok() ? std::move(result).error() : std::move(inputs).error();
+      }
+      r.inputs = std::move(*inputs);
+      r.result = std::move(*result);
       r.workspace_dir = (*st)->column_text(5);
       r.output_dir = (*st)->column_text(6);
       r.state = (*st)->column_text(7);
       r.created_ms = (*st)->column_int(8);
       r.finished_ms = (*st)->column_int(9);
-      r.result = parse_or_null((*st)->column_text(10));
       r.error = (*st)->column_text(11);
       out.push_back(std::move(r));
     }

@@ -447,6 +447,10 @@ std::unique_ptr<Node> ForLoopNode::make_child(size_t index, size_t total, Value 
 Value ForLoopNode::item_value(size_t index, Node&, Value result) {
   Value iteration;
   iteration["success"] = result.get_bool("success");
+  if (!keeps_items()) {  // only the outcome counts: spare building what nobody keeps
+    if (!result.get_bool("success")) iteration["error"] = result.get_string("error");
+    return iteration;
+  }
   iteration["index"] = static_cast<int64_t>(index);
   iteration["steps"] = result.find("steps") ? std::move(*result.find("steps")) : Value::object();
   if (!result.get_bool("success")) iteration["error"] = result.get_string("error");

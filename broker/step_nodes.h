@@ -110,6 +110,9 @@ class ParallelNode : public Node {
   // Adds kind-specific fields to the finished step result (consolidated text, ...).
   virtual void complete_result(Value& result) { (void)result; }
 
+  // Whether the step result lists every element (`items`); beyond max_inline_items it does not.
+  bool keeps_items() const { return inline_results_; }
+
   const pipeline::Step& step_;
   const Frame& frame_;
 

@@ -1,6 +1,5 @@
 #include "common/protocol/envelope.h"
 
-
 #include "common/protocol/msgpack_reader.h"
 #include "common/protocol/msgpack_value.h"
 
@@ -57,6 +56,30 @@ Result<Message> decode(std::string_view frame, const DecodeLimits& limits) {
     return invalid(std::to_string(reader.remaining()) + " trailing bytes after the envelope");
   }
   return Message{static_cast<MessageType>(*type), std::move(*body)};
+}
+
+std::string encode_value(const Value& value) {
+  std::string out;
+  out.reserve(64);
+  StringSink sink{&out};
+  pack_value(sink, value);
+  return out;
+}
+
+Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits) {
+  if (bytes.size() > limits.max_frame_bytes) {
+    return make_error(ErrorCode::kTooLarge, std::to_string(bytes.size()) +
+                                                " bytes is over the limit of " +
+                                                std::to_string(limits.max_frame_bytes));
+  }
+  if (bytes.empty()) return invalid("no bytes");
+  MsgpackReader reader(bytes, ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes});
+  auto value = reader.read();
+  if (!value.ok()) return std::move(value).error();
+  if (reader.remaining() != 0) {
+    return invalid(std::to_string(reader.remaining()) + " trailing bytes after the value");
+  }
+  return value;
 }
 
 }  // namespace pl::protocol

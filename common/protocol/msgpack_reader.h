@@ -40,7 +40,7 @@ class MsgpackReader {
 
   std::string_view in_;
   size_t pos_ = 0;
-  const ReaderLimits& limits_;
+  const ReaderLimits limits_;  // a copy: callers pass temporaries
 };
 
 }  // namespace pl::protocol

@@ -50,6 +50,27 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   return out;
 }
 
+std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks) {
+  std::string out;
+  out.reserve(16 + acks.size() * 64);
+  StringSink sink{&out};
+  msgpack::packer<StringSink> packer(sink);
+  packer.pack_array(3);
+  packer.pack_uint32(kProtocolVersion);
+  packer.pack_uint16(static_cast<uint16_t>(MessageType::kResultAck));
+  packer.pack_map(1);
+  pack_string(packer, "acks");
+  packer.pack_array(static_cast<uint32_t>(acks.size()));
+  for (const auto& [id, attempt] : acks) {
+    packer.pack_map(2);  // keys sorted, as a Value object's
+    pack_string(packer, "attempt");
+    packer.pack_int64(attempt);
+    pack_string(packer, "id");
+    pack_string(packer, id);
+  }
+  return out;
+}
+
 Value to_body(const WorkerHello& m) {
   Value v;
   v["worker"] = m.worker_name;

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "common/value.h"
@@ -74,6 +76,10 @@ struct CancelItem {
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
                              std::string_view run_id, std::string_view step_name,
                              std::string_view step_type, const Value& input, const Value& context);
+
+// A complete kResultAck envelope for `acks` ({item id, attempt} each), packed straight from
+// them. Decodes exactly like encode(kResultAck, to_body(ResultAck{...})).
+std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks);
 
 Value to_body(const WorkerHello& m);
 Value to_body(const Welcome& m);

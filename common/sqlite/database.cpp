@@ -44,6 +44,12 @@ Statement& Statement::bind(int index, int64_t number) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  const int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = sqlite_error(db_, "bind");
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   if (sqlite3_bind_null(stmt_, index) != SQLITE_OK && bind_status_.ok()) {
     bind_status_ = sqlite_error(db_, "bind");
@@ -85,10 +91,15 @@ void Statement::reset() {
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 
 std::string Statement::column_text(int index) const {
-  const auto* text = sqlite3_column_text(stmt_, index);
-  const int size = sqlite3_column_bytes(stmt_, index);
+  const void* text = column_is_blob(index) ? sqlite3_column_blob(stmt_, index)
+                                           : static_cast<const void*>(sqlite3_column_text(stmt_, index));
+  const int size = sqlite3_column_bytes(stmt_, index);  // after the pointer, as SQLite asks
   return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size))
               : std::string();
+}
+
+bool Statement::column_is_blob(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_BLOB;
 }
 
 bool Statement::column_is_null(int index) const {

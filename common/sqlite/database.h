@@ -28,6 +28,7 @@ class Statement {
   // Binds by 1-based index. Text is copied by SQLite. A failed bind is reported by step().
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, int64_t number);
+  Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
 
   // Runs one step: true when a row is ready (read it with column_*), false when done. Resets the
@@ -40,8 +41,9 @@ class Statement {
 
   // Columns of the current row, 0-based.
   int64_t column_int(int index) const;
-  std::string column_text(int index) const;
+  std::string column_text(int index) const;  // a blob's bytes too
   bool column_is_null(int index) const;
+  bool column_is_blob(int index) const;
 
  private:
   friend class Database;

@@ -557,7 +557,8 @@ TEST_F(RunExecutionTest, NestedPipelineRunsWithItsOwnInputsAndMapsOutputsBack) {
   ASSERT_EQ(sink_.submitted.size(), 2u);
   EXPECT_EQ(sink_.submitted[1].item_id, "r1/s1.p.s0");
   EXPECT_EQ(sink_.submitted[1].input.find("value")->get_string("greeting"), "hi Ada");
-  EXPECT_EQ(sink_.submitted[1].context.get_string("pipeline_dir"), dir_.string());
+  ASSERT_NE(sink_.submitted[1].context, nullptr);
+  EXPECT_EQ(sink_.submitted[1].context->get_string("pipeline_dir"), dir_.string());
   complete_all();
   ASSERT_TRUE(run_->finished());
   ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");

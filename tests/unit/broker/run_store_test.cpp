@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "common/sqlite/database.h"
 #include "tests/support/harness.h"
 
 namespace pl::broker {
@@ -193,6 +194,32 @@ TEST(SqliteRunStore, WithoutADeferredSyncEachCommitIsDurableByItself) {
     ASSERT_TRUE(reopened.ok());
     EXPECT_EQ((*reopened)->unfinished_runs()->size(), 1u);
   }
+}
+
+TEST(SqliteRunStore, ResultsWrittenAsJsonByOlderVersionsAreReadAndUnreadableOnesAreErrors) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", Value(Value::Object{{"success", true}})).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->exec("INSERT INTO items VALUES ('run-1/s1', 1, '{\"success\": true, \"data\": 3}');"
+                             "INSERT INTO items VALUES ('run-1/s2', 1, X'c1')").ok());
+  }
+  auto store = open_sqlite_run_store(db);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->item_result("run-1/s0")->value().get_bool("success"), true);
+  EXPECT_EQ((*store)->item_result("run-1/s1")->value().get_int("data"), 3);
+  auto broken = (*store)->item_result("run-1/s2");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("run-1/s2"), std::string::npos) << broken.error().message;
+  EXPECT_FALSE((*store)->item_results("run-1").ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(

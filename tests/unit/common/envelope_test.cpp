@@ -186,6 +186,19 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
             encode(MessageType::kWorkItem, to_body(item)));
 }
 
+TEST(WorkProtocol, DirectAckEncodingIsTheSameAsTheGeneralOne) {
+  const std::vector<std::pair<std::string, uint32_t>> acks{{"run/s0", 1}, {"run/s1.i70000.s0", 300}};
+  Value list = Value::array();
+  for (const auto& [id, attempt] : acks) {
+    Value ack;
+    ack["id"] = id;
+    ack["attempt"] = attempt;
+    list.push_back(ack);
+  }
+  EXPECT_EQ(encode_result_ack(acks), encode(MessageType::kResultAck, to_body(ResultAck{list})));
+  EXPECT_EQ(encode_result_ack({}), encode(MessageType::kResultAck, to_body(ResultAck{Value::array()})));
+}
+
 TEST(WorkProtocol, ItemRoundTrips) {
   WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value()};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);
@@ -194,6 +207,24 @@ TEST(WorkProtocol, ItemRoundTrips) {
   EXPECT_EQ(out->attempt, 3u);
   EXPECT_EQ(out->timeout_ms, 5000);
   EXPECT_EQ(out->input, Value("v"));
+}
+
+}  // namespace
+}  // namespace pl::protocol
+
+namespace pl::protocol {
+namespace {
+
+TEST(StoredValue, RoundTripsAndRejectsWhatIsNotExactlyOneValue) {
+  Value v;
+  v["success"] = true;
+  v["data"] = Value(Value::Array{Value(1), Value(2.0), Value("x")});
+  auto back = decode_value(encode_value(v));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, v);
+  EXPECT_FALSE(decode_value("").ok());
+  EXPECT_FALSE(decode_value(encode_value(v) + "x").ok());
+  EXPECT_FALSE(decode_value(encode_value(v).substr(0, 5)).ok());
 }
 
 }  // namespace

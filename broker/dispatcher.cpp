@@ -12,6 +12,8 @@ using protocol::MessageType;
 
 namespace {
 
+const Value kNoContext;  // an item without a context: packed as an empty map
+
 Value failure(std::string message, ErrorCode code) {
   Value v;
   v["success"] = false;
@@ -442,7 +444,7 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
       worker.identity,
       protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
                                  item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input, item.spec.context ? *item.spec.context : Value())});
+                                 item.spec.input, item.spec.context ? *item.spec.context : kNoContext)});
 }
 
 void Dispatcher::pump(TimePoint now) {

@@ -73,11 +73,6 @@ class MemoryRunStore final : public RunStore {
     if (out.size() > limit) out.resize(limit);
     return out;
   }
-  Result<std::optional<Value>> item_result(const std::string& item_id) override {
-    auto it = items_.find(item_id);
-    if (it == items_.end()) return std::optional<Value>();
-    return std::optional<Value>(it->second.second);
-  }
   Result<size_t> item_count(const std::string& run_id) override {
     size_t n = 0;
     for (const auto& [id, item] : items_) n += item.first == run_id ? 1 : 0;

@@ -45,14 +45,14 @@ void RunCoordinator::abandon(const std::string& item_id) { dispatcher_.cancel_it
 std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
   // Only a recovered or resumed run can have records; a new run's items never do, so it
   // costs nothing.
-  const std::string run_id = item_id.substr(0, item_id.find('/'));
-  if (!replaying_runs_.count(run_id)) return std::nullopt;
-  auto memo = store_.item_result(item_id);
-  if (!memo.ok()) {
-    note(memo.error(), "reading an item's recorded result");
-    return std::nullopt;  // the item runs again: costly, but never wrong
-  }
-  return *memo;
+  if (memos_.empty()) return std::nullopt;
+  auto memo = memos_.find(std::string_view(item_id).substr(0, item_id.find('/')));
+  if (memo == memos_.end()) return std::nullopt;
+  auto it = memo->second.find(item_id);
+  if (it == memo->second.end()) return std::nullopt;
+  Value result = std::move(it->second);
+  memo->second.erase(it);
+  return result;
 }
 
 void RunCoordinator::note(const Status& status, std::string_view what) {
@@ -113,7 +113,15 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
                                                     settings_, sink);
   runs_.erase(id);
   runs_.emplace(id, std::move(record));
-  if (replaying) replaying_runs_.insert(id);
+  if (replaying) {
+    // Unreadable records make their items run again: costly, but never wrong.
+    auto& memo = memos_[id];
+    auto recorded = store_.item_results(id);
+    if (!recorded.ok()) note(recorded.error(), "reading the recorded item results of " + id);
+    if (recorded.ok()) {
+      for (auto& [item_id, result] : *recorded) memo.emplace(std::move(item_id), std::move(result));
+    }
+  }
   return id;
 }
 
@@ -239,7 +247,7 @@ void RunCoordinator::settle(RunRecord& run, Instant now) {
   run.error = run.result.get_string("error");
   run.finished_ms = unix_millis(now.wall);
   run.execution.reset();
-  replaying_runs_.erase(run.id);
+  memos_.erase(run.id);
   note(store_.finish_run(run.id, std::string(run_state_name(run.state)), run.result, run.error,
                          run.finished_ms),
        "recording a finished run");
@@ -272,7 +280,7 @@ Status RunCoordinator::cancel(const std::string& run_id, Instant now) {
   dispatcher_.cancel_run(run_id, now.steady);
   if (run.execution) run.execution->cancel();
   run.execution.reset();
-  replaying_runs_.erase(run_id);
+  memos_.erase(run_id);
   run.state = RunState::kCancelled;
   run.error = "cancelled";
   run.result = Value::object();

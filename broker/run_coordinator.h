@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/dispatcher.h"
@@ -101,7 +102,9 @@ class RunCoordinator : private ItemSink {
   size_t max_outstanding_items_;
   TimePoint now_{};  // of the call in progress: node destructors abandon items at this time
   std::map<std::string, RunRecord> runs_;
-  std::set<std::string> replaying_runs_;
+  // The recorded item results of each recovered or resumed run still replaying, by run id then
+  // item id; an entry goes once its item has been finished from it.
+  std::map<std::string, std::unordered_map<std::string, Value>, std::less<>> memos_;
   std::vector<std::string> finished_;
   std::deque<std::string> finished_order_;  // oldest first
   CoordinatorCounters counters_;

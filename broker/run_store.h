@@ -77,9 +77,9 @@ class RunStore {
   virtual Result<std::optional<StoredRun>> get_run(const std::string& run_id) = 0;
   // Newest first, at most `limit`.
   virtual Result<std::vector<StoredRun>> list_runs(size_t limit) = 0;
-  virtual Result<std::optional<Value>> item_result(const std::string& item_id) = 0;
   virtual Result<size_t> item_count(const std::string& run_id) = 0;
-  // Every stored item result of a run, in item id order, for export.
+  // Every stored item result of a run, in item id order: for export, and the memo of a run that
+  // is recovered or resumed.
   virtual Result<std::vector<std::pair<std::string, Value>>> item_results(
       const std::string& run_id) = 0;
   virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;

@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include <functional>
+#include <iterator>
+#include <map>
 #include <unordered_map>
 
 #include "broker/run_store.h"
@@ -29,12 +31,15 @@ CREATE TABLE IF NOT EXISTS runs (
   error         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
--- Item ids are "<run id>/<path>", so a run's items are a key range (see run_range): one
--- b-tree, no second index to maintain on every insert.
-CREATE TABLE IF NOT EXISTS items (
-  item_id TEXT PRIMARY KEY,
-  success INTEGER NOT NULL,
-  result  BLOB NOT NULL   -- msgpack (older files: JSON text; both are read)
+-- Item results, written in batches: the results of one run recorded in one commit are one row,
+-- records of [item id, result] (protocol::append_record). An item has one result; a resumed
+-- run's failed results are removed before it runs them again (drop_failed_items).
+CREATE TABLE IF NOT EXISTS item_batches (
+  run_id TEXT NOT NULL,
+  seq    INTEGER NOT NULL,  -- per run, in commit order
+  count  INTEGER NOT NULL,
+  items  BLOB NOT NULL,
+  PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
   item_id   TEXT NOT NULL,
@@ -51,19 +56,18 @@ constexpr const char* kRunColumns =
     "id, pipeline_name, pipeline_path, pipeline_yaml, inputs, workspace_dir, output_dir, state, "
     "created_ms, finished_ms, result, error";
 
-// The key range of a run's items: [run + "/", run + "0"), '0' being the byte after '/'.
-std::pair<std::string, std::string> run_range(const std::string& run_id) {
-  return {run_id + "/", run_id + "0"};
+Error unreadable(std::string_view what, const Error& why) {
+  return make_error(ErrorCode::kIo, "broker.db: unreadable " + std::string(what) + ": " + why.message);
 }
 
-// A stored Value: msgpack (item results), JSON text (runs; item results of older versions), or
-// NULL. Unreadable bytes are an error naming what they were, never a silent null.
+// A stored Value: JSON text (runs' inputs and results), or NULL. Unreadable bytes are an error
+// naming what they were, never a silent null.
 Result<Value> stored_value(const sqlite::Statement& st, int column, std::string_view what) {
   if (st.column_is_null(column)) return Value();
-  const std::string bytes = st.column_text(column);
-  auto v = st.column_is_blob(column) ? protocol::decode_value(bytes)
-                                     : bytes.empty() ? Result<Value>(Value()) : parse_json(bytes);
-  if (!v.ok()) return make_error(ErrorCode::kIo, "broker.db: unreadable " + std::string(what) + ": " + v.error().message);
+  const std::string text = st.column_text(column);
+  if (text.empty()) return Value();
+  auto v = parse_json(text);
+  if (!v.ok()) return unreadable(what, v.error());
   return v;
 }
 
@@ -92,6 +96,7 @@ class SqliteRunStore final : public RunStore {
         !st.ok()) {
       return st.error().with_context(path);
     }
+    if (auto st = migrate_item_rows(); !st.ok()) return st.error().with_context(path);
     if (deferred) {
       auto wal_sync = sqlite::DeferredWalSync::attach(*db_, path, options.checkpoint_pages);
       if (!wal_sync.ok()) return std::move(wal_sync).error();
@@ -121,6 +126,7 @@ class SqliteRunStore final : public RunStore {
     auto st = statement("UPDATE runs SET state=?, result=?, error=?, finished_ms=? WHERE id=?");
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, state).bind(2, to_json(result)).bind(3, error).bind(4, finished_ms).bind(5, run_id);
+    next_seq_.erase(run_id);  // looked up again if the run is resumed
     return write(**st);
   }
 
@@ -132,22 +138,28 @@ class SqliteRunStore final : public RunStore {
     return write(**st);
   }
 
-  Status put_item_result(const std::string&, const std::string& item_id,
+  Status put_item_result(const std::string& run_id, const std::string& item_id,
                          const Value& result) override {
-    auto st = statement("INSERT OR REPLACE INTO items (item_id, success, result) VALUES (?,?,?)");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, item_id);
-    (*st)->bind(2, static_cast<int64_t>(result.get_bool("success") ? 1 : 0));
-    (*st)->bind_blob(3, protocol::encode_value(result));
-    return write(**st);
+    if (auto st = begin(); !st.ok()) return st;
+    Batch& batch = pending_[run_id];
+    protocol::append_record(batch.bytes, item_id, result);
+    ++batch.count;
+    return ok_status();
   }
 
   Status drop_failed_items(const std::string& run_id) override {
-    auto st = statement("DELETE FROM items WHERE item_id >= ? AND item_id < ? AND success=0");
+    auto results = item_results(run_id);
+    if (!results.ok()) return std::move(results).error();
+    auto st = statement("DELETE FROM item_batches WHERE run_id=?");
     if (!st.ok()) return std::move(st).error();
-    const auto [from, to] = run_range(run_id);
-    (*st)->bind(1, from).bind(2, to);
-    return write(**st);
+    (*st)->bind(1, run_id);
+    if (auto deleted = write(**st); !deleted.ok()) return deleted;
+    next_seq_.erase(run_id);
+    for (const auto& [item_id, result] : *results) {
+      if (!result.get_bool("success")) continue;
+      if (auto kept = put_item_result(run_id, item_id, result); !kept.ok()) return kept;
+    }
+    return ok_status();
   }
 
   Status put_dead_letter(const DeadLetter& d) override {
@@ -161,6 +173,7 @@ class SqliteRunStore final : public RunStore {
 
   Status commit() override {
     if (!in_transaction_) return ok_status();
+    if (auto st = flush_batches(); !st.ok()) return st;
     in_transaction_ = false;
     if (auto st = db_->exec("COMMIT"); !st.ok()) return st;
     ++commits_;
@@ -194,56 +207,40 @@ class SqliteRunStore final : public RunStore {
                       [&](sqlite::Statement& st) { st.bind(1, static_cast<int64_t>(limit)); });
   }
 
-  Result<std::optional<Value>> item_result(const std::string& item_id) override {
-    auto st = statement("SELECT result FROM items WHERE item_id=?");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, item_id);
-    auto row = (*st)->step();
-    if (!row.ok()) return std::move(row).error();
-    if (!*row) return std::optional<Value>();
-    auto value = stored_value(**st, 0, "result of " + item_id);
-    (*st)->reset();
-    if (!value.ok()) return std::move(value).error();
-    return std::optional<Value>(std::move(*value));
-  }
-
   Result<size_t> item_count(const std::string& run_id) override {
-    auto st = statement("SELECT COUNT(*) FROM items WHERE item_id >= ? AND item_id < ?");
+    if (auto st = flush_batches(); !st.ok()) return st.error();
+    auto st = statement("SELECT COALESCE(SUM(count), 0) FROM item_batches WHERE run_id=?");
     if (!st.ok()) return std::move(st).error();
-    const auto [from, to] = run_range(run_id);
-    (*st)->bind(1, from).bind(2, to);
+    (*st)->bind(1, run_id);
     auto row = (*st)->step();
-    const size_t n = row.ok() && *row ? static_cast<size_t>((*st)->column_int(0)) : 0;
-    (*st)->reset();
     if (!row.ok()) return std::move(row).error();
+    const size_t n = *row ? static_cast<size_t>((*st)->column_int(0)) : 0;
+    (*st)->reset();
     return n;
   }
 
   Result<std::vector<std::pair<std::string, Value>>> item_results(
       const std::string& run_id) override {
-    auto st = statement("SELECT item_id, result FROM items WHERE item_id >= ? AND item_id < ? "
-                        "ORDER BY item_id");
+    if (auto st = flush_batches(); !st.ok()) return st.error();
+    auto st = statement("SELECT seq, items FROM item_batches WHERE run_id=? ORDER BY seq");
     if (!st.ok()) return std::move(st).error();
-    const auto [from, to] = run_range(run_id);
-    (*st)->bind(1, from).bind(2, to);
-    std::vector<std::pair<std::string, Value>> out;
+    (*st)->bind(1, run_id);
+    std::map<std::string, Value> by_id;  // a later record of an item wins
     for (;;) {
       auto row = (*st)->step();
-      if (!row.ok()) {
-        (*st)->reset();
-        return std::move(row).error();
-      }
+      if (!row.ok()) return std::move(row).error();
       if (!*row) break;
-      std::string id = (*st)->column_text(0);
-      auto value = stored_value(**st, 1, "result of " + id);
-      if (!value.ok()) {
+      auto records = protocol::decode_records((*st)->column_text(1));
+      if (!records.ok()) {
+        const std::string what = "item results of " + run_id + " (batch " +
+                                 std::to_string((*st)->column_int(0)) + ")";
         (*st)->reset();
-        return std::move(value).error();
+        return unreadable(what, records.error());
       }
-      out.emplace_back(std::move(id), std::move(*value));
+      for (auto& [id, result] : *records) by_id.insert_or_assign(std::move(id), std::move(result));
     }
-    (*st)->reset();
-    return out;
+    return std::vector<std::pair<std::string, Value>>(std::make_move_iterator(by_id.begin()),
+                                                      std::make_move_iterator(by_id.end()));
   }
 
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
@@ -279,15 +276,77 @@ class SqliteRunStore final : public RunStore {
     return &statements_.emplace(sql, std::move(*prepared)).first->second;
   }
 
+  Status begin() {
+    if (in_transaction_) return ok_status();
+    if (auto begun = db_->exec("BEGIN"); !begun.ok()) return begun;
+    in_transaction_ = true;
+    return ok_status();
+  }
+
   Status write(sqlite::Statement& st) {
-    if (!in_transaction_) {
-      if (auto begun = db_->exec("BEGIN"); !begun.ok()) {
-        st.reset();
-        return begun;
-      }
-      in_transaction_ = true;
+    if (auto begun = begin(); !begun.ok()) {
+      st.reset();
+      return begun;
     }
     return st.run();
+  }
+
+  // The item results put since the last flush, one row per run, into the open transaction.
+  Status flush_batches() {
+    for (auto& [run_id, batch] : pending_) {
+      auto seq = next_seq(run_id);
+      if (!seq.ok()) return std::move(seq).error();
+      auto st = statement("INSERT INTO item_batches (run_id, seq, count, items) VALUES (?,?,?,?)");
+      if (!st.ok()) return std::move(st).error();
+      (*st)->bind(1, run_id).bind(2, *seq).bind(3, batch.count).bind_blob(4, batch.bytes);
+      if (auto written = write(**st); !written.ok()) return written;
+    }
+    pending_.clear();
+    return ok_status();
+  }
+
+  Result<int64_t> next_seq(const std::string& run_id) {
+    auto known = next_seq_.find(run_id);
+    if (known != next_seq_.end()) return known->second++;
+    auto st = statement("SELECT COALESCE(MAX(seq) + 1, 0) FROM item_batches WHERE run_id=?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    auto row = (*st)->step();
+    if (!row.ok()) return std::move(row).error();
+    const int64_t seq = *row ? (*st)->column_int(0) : 0;
+    (*st)->reset();
+    next_seq_[run_id] = seq + 1;
+    return seq;
+  }
+
+  // Files written before item results were batched hold an `items` table with one row per
+  // result (JSON text or msgpack): moved into batches once, then dropped.
+  Status migrate_item_rows() {
+    auto exists = db_->query_text("SELECT name FROM sqlite_master WHERE type='table' AND name='items'");
+    if (!exists.ok()) return std::move(exists).error();
+    if (exists->empty()) return ok_status();
+    if (auto st = begin(); !st.ok()) return st;
+    size_t moved = 0;
+    {
+      auto rows = db_->prepare("SELECT item_id, result FROM items ORDER BY item_id");
+      if (!rows.ok()) return std::move(rows).error();
+      for (;;) {
+        auto row = rows->step();
+        if (!row.ok()) return std::move(row).error();
+        if (!*row) break;
+        const std::string item_id = rows->column_text(0);
+        const std::string bytes = rows->column_text(1);
+        auto result = rows->column_is_blob(1) ? protocol::decode_value(bytes) : parse_json(bytes);
+        if (!result.ok()) return unreadable("result of " + item_id, result.error());
+        const std::string run_id = item_id.substr(0, item_id.find('/'));
+        if (auto st = put_item_result(run_id, item_id, *result); !st.ok()) return st;
+        ++moved;
+      }
+    }  // the statement is finalized before its table is dropped
+    if (auto st = db_->exec("DROP TABLE items"); !st.ok()) return st;
+    if (auto st = commit(); !st.ok()) return st;
+    spdlog::info("broker.db: {} item result(s) moved to batches", moved);
+    return ok_status();
   }
 
   Result<std::vector<StoredRun>> query_runs(const char* sql,
@@ -332,6 +391,12 @@ class SqliteRunStore final : public RunStore {
   std::unordered_map<const char*, sqlite::Statement> statements_;
   bool in_transaction_ = false;
   uint64_t commits_ = 0;
+  struct Batch {
+    std::string bytes;  // records (protocol::append_record)
+    int64_t count = 0;
+  };
+  std::map<std::string, Batch> pending_;  // by run id, until flushed into the transaction
+  std::unordered_map<std::string, int64_t> next_seq_;  // by run id, once looked up
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
 };
 

@@ -82,4 +82,29 @@ Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits) {
   return value;
 }
 
+void append_record(std::string& out, std::string_view key, const Value& value) {
+  StringSink sink{&out};
+  msgpack::packer<StringSink> packer(sink);
+  packer.pack_array(2);
+  packer.pack_str(static_cast<uint32_t>(key.size()));
+  packer.pack_str_body(key.data(), static_cast<uint32_t>(key.size()));
+  pack_value(sink, value);
+}
+
+Result<std::vector<std::pair<std::string, Value>>> decode_records(std::string_view bytes,
+                                                                  const DecodeLimits& limits) {
+  MsgpackReader reader(bytes, ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes});
+  std::vector<std::pair<std::string, Value>> records;
+  while (reader.remaining() > 0) {
+    auto pair = reader.read();
+    if (!pair.ok()) return std::move(pair).error().with_context("record " + std::to_string(records.size()));
+    if (!pair->is_array() || pair->size() != 2 || !pair->as_array()[0].is_string()) {
+      return invalid("record " + std::to_string(records.size()) + " is not a [key, value] pair");
+    }
+    auto& parts = pair->as_array();
+    records.emplace_back(std::move(parts[0].as_string()), std::move(parts[1]));
+  }
+  return records;
+}
+
 }  // namespace pl::protocol

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/protocol/message_type.h"
 #include "common/result.h"
@@ -47,5 +49,11 @@ Result<Message> decode(std::string_view frame, const DecodeLimits& limits = {});
 // write and read than JSON (broker.db keeps item results so).
 std::string encode_value(const Value& value);
 Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits = {});
+
+// Records of (key, value), appended one after another to a byte string (each a msgpack pair),
+// and read back in order: many results stored as one blob.
+void append_record(std::string& out, std::string_view key, const Value& value);
+Result<std::vector<std::pair<std::string, Value>>> decode_records(std::string_view bytes,
+                                                                  const DecodeLimits& limits = {});
 
 }  // namespace pl::protocol

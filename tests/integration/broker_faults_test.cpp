@@ -56,19 +56,23 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
       parallel: true
       max_parallel: 16
       steps:
-        - {name: e, type: echo, value: "{{loop.n}}"}
+        - {name: e, type: echo, value: "{{loop.n}}", delay_ms: 4}
 )");
+  // 4 ms an item on 8 slots: the batch takes at least 5 s, so the kill below lands in its
+  // middle however fast the machine is (without the delay a fast one finished it first).
   Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
-  ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 2500; }, 60s));
+  ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 2500; }, 60s)) << tree.log();
   const int64_t broker = pid_of(tree, "pipeline-broker");
   ASSERT_GT(broker, 0);
+  const int64_t completed_before_kill = tree.counter("completed");
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
+  ASSERT_LT(completed_before_kill, 10000) << "the batch finished before the broker was killed";
 
   auto code = run.wait(180s);
   ASSERT_TRUE(code.has_value()) << "the run did not finish\n" << tree.log();
   ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
   EXPECT_NE(pid_of(tree, "pipeline-broker"), broker) << "the supervisor restarted the broker";
-  EXPECT_GE(tree.counter("runs_recovered"), 1);
+  EXPECT_GE(tree.counter("runs_recovered"), 1) << tree.log();
 
   Value out = run_output(tree, "run");
   const Value* batch = out.find("steps")->find("batch");
@@ -88,7 +92,7 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
   EXPECT_EQ(*seen.begin(), 0);
   EXPECT_EQ(*seen.rbegin(), 9999);
   // Items in flight when the broker died are adopted from their workers, not run again.
-  EXPECT_LE(repeated, 8) << "more items ran twice than were in flight";
+  EXPECT_LE(repeated, 8) << "more items ran twice than were in flight\n" << tree.log();
 
   auto shown = tree.pipelinectl({"runs", "show", out.get_string("run"), "--json"});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;

@@ -59,7 +59,6 @@ class GatedStore final : public RunStore {
   Result<std::vector<StoredRun>> unfinished_runs() override { return inner_->unfinished_runs(); }
   Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
   Result<std::vector<StoredRun>> list_runs(size_t limit) override { return inner_->list_runs(limit); }
-  Result<std::optional<Value>> item_result(const std::string& id) override { return inner_->item_result(id); }
   Result<size_t> item_count(const std::string& run_id) override { return inner_->item_count(run_id); }
   Result<std::vector<std::pair<std::string, Value>>> item_results(const std::string& run_id) override {
     return inner_->item_results(run_id);

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <set>
+#include <string>
 
 #include "common/sqlite/database.h"
 #include "tests/support/harness.h"
@@ -16,6 +18,9 @@ struct StoreCase {
   std::string name;
   std::function<std::unique_ptr<RunStore>(const std::filesystem::path&)> open;
 };
+
+// Test listings name the store rather than dumping the struct's bytes.
+void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
  protected:
@@ -41,6 +46,15 @@ class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
     r.created_ms = created;
     return r;
   }
+  std::set<std::string> ids_of(const std::string& run_id) {
+    std::set<std::string> ids;
+    auto results = store_->item_results(run_id);
+    EXPECT_TRUE(results.ok());
+    if (results.ok()) {
+      for (const auto& [id, value] : *results) ids.insert(id);
+    }
+    return ids;
+  }
   static Value result(bool success) {
     Value v;
     v["success"] = success;
@@ -60,9 +74,8 @@ TEST_P(RunStoreTest, ItemResultsBelongToTheirRunByIdPrefix) {
   ASSERT_TRUE(store_->commit().ok());
   EXPECT_EQ(*store_->item_count("run-a"), 2u);
   EXPECT_EQ(*store_->item_count("run-a2"), 1u);
-  EXPECT_EQ(store_->item_results("run-a")->size(), 2u);
-  ASSERT_TRUE(store_->item_result("run-a/s0")->has_value());
-  EXPECT_FALSE(store_->item_result("run-a/nope")->has_value());
+  EXPECT_EQ(ids_of("run-a"), (std::set<std::string>{"run-a/s0", "run-a/s1.i0.s0"}));
+  EXPECT_EQ(ids_of("run-a2"), (std::set<std::string>{"run-a2/s0"}));
 }
 
 TEST_P(RunStoreTest, DroppingFailedItemsKeepsSuccessesAndOtherRuns) {
@@ -71,9 +84,8 @@ TEST_P(RunStoreTest, DroppingFailedItemsKeepsSuccessesAndOtherRuns) {
   ASSERT_TRUE(store_->put_item_result("run-b", "run-b/s0", result(false)).ok());
   ASSERT_TRUE(store_->drop_failed_items("run-a").ok());
   ASSERT_TRUE(store_->commit().ok());
-  EXPECT_TRUE(store_->item_result("run-a/s0")->has_value());
-  EXPECT_FALSE(store_->item_result("run-a/s1")->has_value());
-  EXPECT_TRUE(store_->item_result("run-b/s0")->has_value());
+  EXPECT_EQ(ids_of("run-a"), (std::set<std::string>{"run-a/s0"}));
+  EXPECT_EQ(ids_of("run-b"), (std::set<std::string>{"run-b/s0"}));
 }
 
 TEST_P(RunStoreTest, RunsAreListedNewestFirstAndUnfinishedOnesFound) {
@@ -135,8 +147,10 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   auto store = open_sqlite_run_store(db.string());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->unfinished_runs()->size(), 1u);
-  EXPECT_TRUE((*store)->item_result("run-1/s0")->has_value());
-  EXPECT_FALSE((*store)->item_result("run-1/s1")->has_value());
+  auto results = (*store)->item_results("run-1");
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ((*results)[0].first, "run-1/s0");
   std::filesystem::remove_all(tmpl);
 }
 
@@ -196,30 +210,66 @@ TEST(SqliteRunStore, WithoutADeferredSyncEachCommitIsDurableByItself) {
   }
 }
 
-TEST(SqliteRunStore, ResultsWrittenAsJsonByOlderVersionsAreReadAndUnreadableOnesAreErrors) {
+TEST(SqliteRunStore, ResultRowsOfOlderVersionsAreMovedIntoBatchesOnOpen) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->exec("CREATE TABLE items (item_id TEXT PRIMARY KEY, success INTEGER NOT NULL, "
+                             "result BLOB NOT NULL) WITHOUT ROWID;"
+                             "INSERT INTO items VALUES ('run-1/s0', 1, '{\"success\": true, \"data\": 3}');"
+                             "INSERT INTO items VALUES ('run-2/s0', 0, '{\"success\": false}')")
+                    .ok());
+  }
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto one = (*store)->item_results("run-1");
+    ASSERT_EQ(one->size(), 1u);
+    EXPECT_EQ((*one)[0].second.get_int("data"), 3);
+    EXPECT_EQ(*(*store)->item_count("run-2"), 1u);
+  }
+  auto raw = sqlite::Database::open(db);
+  EXPECT_EQ(*(*raw)->query_text("SELECT COUNT(*) FROM sqlite_master WHERE name='items'"), "0");
+}
+
+TEST(SqliteRunStore, AnUnreadableBatchIsAnErrorNamingTheRun) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();
   {
     auto store = open_sqlite_run_store(db);
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
     ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", Value(Value::Object{{"success", true}})).ok());
     ASSERT_TRUE((*store)->commit().ok());
   }
   {
     auto raw = sqlite::Database::open(db);
-    ASSERT_TRUE(raw.ok());
-    ASSERT_TRUE((*raw)->exec("INSERT INTO items VALUES ('run-1/s1', 1, '{\"success\": true, \"data\": 3}');"
-                             "INSERT INTO items VALUES ('run-1/s2', 1, X'c1')").ok());
+    ASSERT_TRUE((*raw)->exec("UPDATE item_batches SET items = X'92c1'").ok());
   }
   auto store = open_sqlite_run_store(db);
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ((*store)->item_result("run-1/s0")->value().get_bool("success"), true);
-  EXPECT_EQ((*store)->item_result("run-1/s1")->value().get_int("data"), 3);
-  auto broken = (*store)->item_result("run-1/s2");
+  auto broken = (*store)->item_results("run-1");
   ASSERT_FALSE(broken.ok());
-  EXPECT_NE(broken.error().message.find("run-1/s2"), std::string::npos) << broken.error().message;
-  EXPECT_FALSE((*store)->item_results("run-1").ok());
+  EXPECT_NE(broken.error().message.find("run-1"), std::string::npos) << broken.error().message;
+}
+
+TEST(SqliteRunStore, ResultsPutInOneTurnAreOneBatchAndReadableBeforeTheCommit) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  auto store = open_sqlite_run_store(db);
+  ASSERT_TRUE(store.ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s" + std::to_string(i), Value(Value::Object{{"success", true}})).ok());
+  }
+  EXPECT_EQ(*(*store)->item_count("run-1"), 3u);  // this connection sees its open transaction
+  ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s3", Value(Value::Object{{"success", false}})).ok());
+  ASSERT_TRUE((*store)->commit().ok());
+  ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s4", Value(Value::Object{{"success", true}})).ok());
+  ASSERT_TRUE((*store)->commit().ok());
+  store->reset();
+  auto raw = sqlite::Database::open(db);
+  EXPECT_EQ(*(*raw)->query_text("SELECT group_concat(count) FROM item_batches WHERE run_id='run-1'"), "3,1,1");
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "broker/dispatcher.h"
 #include "common/clock.h"
+#include "common/net/zap_handler.h"
 #include "common/result.h"
 
 namespace pl::broker {
@@ -27,6 +29,8 @@ struct BrokerConfig {
   size_t max_running_runs = 1000;       // submissions beyond are refused with retry_later
   std::string clients_endpoint;         // "" = the state directory's broker-clients.sock
   std::string workers_endpoint;         // "" = the state directory's broker-workers.sock
+  // `curve:` keys for tcp:// endpoints (required by them; docs/multi-host.md).
+  std::optional<net::CurveServerSetup> curve;
   std::filesystem::path state_dir;
 };
 

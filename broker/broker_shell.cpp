@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "common/net/curve_config.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
 #include "common/signals.h"
@@ -33,8 +34,22 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
       control_(context_, net::SocketKind::kDealer) {}
 
 Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
-  if (auto st = workers_.bind(endpoints.workers); !st.ok()) return st;
-  if (auto st = clients_.bind(endpoints.clients); !st.ok()) return st;
+  zap_ = endpoints.zap;
+  // tcp:// sockets are CURVE servers, made anew with those options (the ZAP handler is bound).
+  for (auto [socket, endpoint, domain] :
+       {std::tuple{&workers_, &endpoints.workers, "pipeline.broker.workers"},
+        std::tuple{&clients_, &endpoints.clients, "pipeline.broker.clients"}}) {
+    if (!net::is_tcp_endpoint(*endpoint)) {
+      if (auto st = socket->bind(*endpoint); !st.ok()) return st;
+      continue;
+    }
+    if (!zap_) return make_error(ErrorCode::kInvalidInput, *endpoint + " needs CURVE keys");
+    net::SocketOptions options;
+    options.curve_server = zap_->server_keys(domain);
+    *socket = net::Socket(context_, net::SocketKind::kRouter, options);
+    if (auto st = socket->bind(*endpoint); !st.ok()) return st;
+    if (auto st = zap_->watch(*socket, std::string(domain)); !st.ok()) return st;
+  }
   if (!endpoints.supervisor_events.empty()) {
     if (auto st = events_.connect(endpoints.supervisor_events); !st.ok()) return st;
     if (auto st = events_.subscribe("child.exited"); !st.ok()) return st;
@@ -205,6 +220,8 @@ int BrokerShell::run() {
   if (listening_to_events_) entries.push_back({events_.raw(), -1, false});
   const size_t control_entry = entries.size();
   if (has_supervisor_control_) entries.push_back({control_.raw(), -1, false});
+  const size_t zap_entry = entries.size();
+  if (zap_) zap_->add_poll_entries(entries);
   for (;;) {
     const TimePoint now = clock_.now();
     const int64_t timeout = millis_until(dispatcher_.next_deadline(now), now);
@@ -220,8 +237,10 @@ int BrokerShell::run() {
                        dispatcher_.in_flight());
           return 0;
         }
+        if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
     }
+    if (zap_) zap_->on_poll(entries, zap_entry);
     if (listening_to_events_ && entries[events_entry].readable) drain_events();
     if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();
     if (entries[0].readable) drain_workers();
@@ -238,6 +257,11 @@ int BrokerShell::run() {
     extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
     extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
     extra["unroutable"] = static_cast<int64_t>(unroutable_);
+    if (zap_) {
+      extra["curve_allowed"] = static_cast<int64_t>(zap_->counters().allowed);
+      extra["curve_refused"] = static_cast<int64_t>(zap_->counters().refused);
+      extra["curve_handshake_failures"] = static_cast<int64_t>(zap_->counters().handshake_failures);
+    }
     api_.set_extra_counters(std::move(extra));
     flush();
     request_kills();

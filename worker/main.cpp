@@ -65,7 +65,12 @@ int main(int argc, char** argv) {
   }
 
   pl::RealClock clock;
-  pl::RegistryClient registry({.endpoint = config->registry_endpoint});
+  pl::RegistryClientOptions registry_options;
+  registry_options.endpoint = config->registry_endpoint;
+  if (config->curve && pl::net::is_tcp_endpoint(config->registry_endpoint)) {
+    registry_options.curve = config->curve->keys_for("registry_public_key");
+  }
+  pl::RegistryClient registry(std::move(registry_options));
   pl::worker::RegistryToolCatalog tools(registry, clock);
   pl::worker::ExecutorTable executors;
   executors.add("echo", std::make_unique<pl::worker::EchoExecutor>());
@@ -76,13 +81,17 @@ int main(int argc, char** argv) {
   executors.add("file_ops", std::make_unique<pl::worker::FileOpsExecutor>());
 
   pl::net::Context context;
-  pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  identity.host = host;
+  pl::worker::WorkerIdentity identity{config->name, ::getpid(), config->host, config->slots};
   pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness);
   pl::worker::SlotPool pool(config->slots, executors, clock);
-  pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd);
+  pl::worker::BrokerLink link;
+  if (config->curve && pl::net::is_tcp_endpoint(config->broker_endpoint)) {
+    link.curve = config->curve->keys_for("broker_public_key");
+  }
+  link.worker_name = config->name;
+  link.host = config->host;
+  pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd,
+                                std::move(link));
 
   pl::notify_ready();
   const int rc = shell.run();

@@ -22,7 +22,8 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     if (!c.tcp_endpoint.empty() && !net::is_tcp_endpoint(c.tcp_endpoint)) {
       r.fail("tcp_endpoint", "expected tcp://ADDRESS:PORT");
     }
-    c.curve = net::read_curve_server(r, {{"endpoint", c.endpoint}, {"tcp_endpoint", c.tcp_endpoint}});
+    c.curve =
+        net::read_curve_server(r, {{"endpoint", c.endpoint}, {"tcp_endpoint", c.tcp_endpoint}});
     c.database = r.string("database");
     c.store.sync = r.choice("synchronous", "full", {"full", "normal"}) == "normal" ? SyncMode::kNormal
                                                                                   : SyncMode::kFull;

@@ -59,7 +59,7 @@ int RegistryShell::run() {
     if (syncer_ && entries[syncer_entry].readable && !release_synced()) return 75;
     // One batch and one commit per turn; poll comes straight back while more are waiting.
     bool readable = false;
-    for (size_t i = first_socket; i < entries.size(); ++i) readable = readable || entries[i].readable;
+    for (size_t i = first_socket; i < entries.size(); ++i) readable |= entries[i].readable;
     if (readable) serve_batch();
     const TimePoint now = clock_.now();
     if (now >= next_maintenance) {

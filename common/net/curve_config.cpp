@@ -36,7 +36,8 @@ std::optional<CurveServerSetup> read_curve_server(
       s.server = *pair;
     }
     if (s.allow_list.empty()) {
-      r.fail("curve", "allow_list is required (a file of client public keys, or a directory of .pub files)");
+      r.fail("curve",
+             "allow_list is required (a file of client public keys, or a directory of .pub files)");
       ok = false;
     } else if (auto list = AllowList::load(s.allow_list); !list.ok()) {
       curve.fail("allow_list", list.error().message);
@@ -95,10 +96,9 @@ std::optional<CurveClientSetup> read_curve_client(SectionReader& r,
   for (const auto& e : endpoints) {
     if (!is_tcp_endpoint(e.endpoint)) continue;
     if (!has_curve) {
-      r.fail(e.endpoint_key, "a tcp:// endpoint requires CURVE: set " +
-                                 r.display("curve.secret_key") + " and " +
-                                 r.display("curve." + std::string(e.server_key_key)) +
-                                 " (docs/multi-host.md)");
+      r.fail(e.endpoint_key,
+             "a tcp:// endpoint requires CURVE: set " + r.display("curve.secret_key") + " and " +
+                 r.display("curve." + std::string(e.server_key_key)) + " (docs/multi-host.md)");
     } else if (!curve.has(e.server_key_key)) {
       r.fail(e.endpoint_key, "a tcp:// endpoint requires the server's public key: set " +
                                  r.display("curve." + std::string(e.server_key_key)));

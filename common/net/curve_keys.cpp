@@ -72,9 +72,9 @@ Result<CurveKey> parse_z85_key(std::string_view text) {
       value = value * 85 + static_cast<uint64_t>(digit);
     }
     if (value > 0xFFFFFFFFu) {
-      return make_error(ErrorCode::kInvalidInput,
-                        "characters " + std::to_string(group * 5 + 1) + "-" +
-                            std::to_string(group * 5 + 5) + " of the key are not valid Z85");
+      return make_error(ErrorCode::kInvalidInput, "characters " + std::to_string(group * 5 + 1) +
+                                                      "-" + std::to_string(group * 5 + 5) +
+                                                      " of the key are not valid Z85");
     }
     for (size_t j = 0; j < 4; ++j) {
       key.bytes[group * 4 + j] = static_cast<uint8_t>(value >> (8 * (3 - j)));
@@ -85,8 +85,8 @@ Result<CurveKey> parse_z85_key(std::string_view text) {
 
 Result<CurveKey> curve_key_from_raw(std::string_view bytes) {
   if (bytes.size() != kCurveKeyBytes) {
-    return make_error(ErrorCode::kInvalidInput, "a CURVE key is 32 bytes, got " +
-                                                    std::to_string(bytes.size()));
+    return make_error(ErrorCode::kInvalidInput,
+                      "a CURVE key is 32 bytes, got " + std::to_string(bytes.size()));
   }
   CurveKey key;
   std::copy(bytes.begin(), bytes.end(), key.bytes.begin());
@@ -150,9 +150,10 @@ Result<std::vector<KeyLine>> parse_key_lines(std::string_view text, const std::s
     std::string label;
     if (rest < line.size()) {
       if (line[rest] != '#') {
-        return make_error(ErrorCode::kInvalidInput,
-                          where(source, line_number, rest + 1) +
-                              ": expected a comment (\"# ...\") or the end of the line after the key");
+        return make_error(
+            ErrorCode::kInvalidInput,
+            where(source, line_number, rest + 1) +
+                ": expected a comment (\"# ...\") or the end of the line after the key");
       }
       size_t label_start = rest + 1;
       while (label_start < line.size() && is_blank(line[label_start])) ++label_start;
@@ -231,13 +232,13 @@ std::string public_key_file_text(const CurveKey& public_key, std::string_view na
 bool valid_key_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] == '.') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
-Result<CurveKeyPair> write_keypair_files(const fs::path& dir, std::string_view name,
-                                         bool overwrite, std::string_view made_at) {
+Result<CurveKeyPair> write_keypair_files(const fs::path& dir, std::string_view name, bool overwrite,
+                                         std::string_view made_at) {
   if (!valid_key_name(name)) {
     return make_error(ErrorCode::kInvalidInput,
                       "a key name is 1 to 64 of A-Z a-z 0-9 _ . - and does not start with '.': \"" +
@@ -257,7 +258,8 @@ Result<CurveKeyPair> write_keypair_files(const fs::path& dir, std::string_view n
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     fs::create_directories(dir, ec);
-    if (ec) return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
+    if (ec)
+      return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
     ::chmod(dir.c_str(), 0700);
   }
   auto pair = generate_curve_keypair();
@@ -268,8 +270,8 @@ Result<CurveKeyPair> write_keypair_files(const fs::path& dir, std::string_view n
   }
   // The mode of a file created under a strict umask can be stricter; never looser than 0600.
   ::chmod(secret_path.c_str(), 0600);
-  if (auto st = write_file_atomic(public_path, public_key_file_text(pair->public_key, name, made_at),
-                                  0644);
+  if (auto st = write_file_atomic(public_path,
+                                  public_key_file_text(pair->public_key, name, made_at), 0644);
       !st.ok()) {
     return std::move(st).error();
   }
@@ -305,13 +307,14 @@ Result<AllowList> AllowList::load(const fs::path& path) {
     const std::string name = file.filename().string();
     if (name.empty() || name[0] == '.' || file.extension() != ".pub") continue;
     if (files.size() >= kMaxAllowListFiles) {
-      return make_error(ErrorCode::kInvalidInput, path.string() + ": more than " +
-                                                      std::to_string(kMaxAllowListFiles) +
-                                                      " .pub files");
+      return make_error(
+          ErrorCode::kInvalidInput,
+          path.string() + ": more than " + std::to_string(kMaxAllowListFiles) + " .pub files");
     }
     files.push_back(file);
   }
-  if (ec) return make_error(ErrorCode::kIo, "read directory " + path.string() + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIo, "read directory " + path.string() + ": " + ec.message());
   std::sort(files.begin(), files.end());
   AllowList list;
   for (const auto& file : files) {

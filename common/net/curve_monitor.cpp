@@ -9,9 +9,9 @@
 namespace pl::net {
 namespace {
 
-constexpr int kHandshakeEvents = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+constexpr int kHandshakeEvents =
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
 
 }  // namespace
 
@@ -48,11 +48,11 @@ std::string describe_handshake(const HandshakeEvent& event, bool server_side) {
     case HandshakeEvent::Kind::kSucceeded:
       return "handshake succeeded";
     case HandshakeEvent::Kind::kFailedAuth:
-      return server_side ? "a client was refused by the ZAP handler (status " +
-                               std::to_string(event.value) + ")"
-                         : "the server refused this client's key (status " +
-                               std::to_string(event.value) + "): is its public key in the " +
-                               "server's allow-list?";
+      return server_side
+                 ? "a client was refused by the ZAP handler (status " +
+                       std::to_string(event.value) + ")"
+                 : "the server refused this client's key (status " + std::to_string(event.value) +
+                       "): is its public key in the " + "server's allow-list?";
     case HandshakeEvent::Kind::kFailedProtocol:
       switch (event.value) {
         case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
@@ -84,7 +84,8 @@ HandshakeMonitor::HandshakeMonitor(Context& context, Socket& socket)
     : monitored_(socket.raw()), pair_(context, SocketKind::kPair) {
   const std::string endpoint = "inproc://pl-handshake-" + new_id("m");
   if (zmq_socket_monitor(monitored_, endpoint.c_str(), kHandshakeEvents) != 0) {
-    status_ = make_error(ErrorCode::kIo, std::string("zmq_socket_monitor: ") + zmq_strerror(zmq_errno()));
+    status_ =
+        make_error(ErrorCode::kIo, std::string("zmq_socket_monitor: ") + zmq_strerror(zmq_errno()));
     monitored_ = nullptr;
     return;
   }

@@ -28,8 +28,8 @@ Result<ZapRequest> parse_zap_request(const Frames& frames) {
   }
   for (const auto& frame : frames) {
     if (frame.size() > kMaxFrameBytes) {
-      return make_error(ErrorCode::kInvalidInput, "a ZAP request frame of " +
-                                                      std::to_string(frame.size()) + " bytes");
+      return make_error(ErrorCode::kInvalidInput,
+                        "a ZAP request frame of " + std::to_string(frame.size()) + " bytes");
     }
   }
   ZapRequest request;
@@ -91,9 +91,9 @@ ZapDecision decide_zap(const Frames& frames, const AllowList& allowed,
                   "mechanism " + d.mechanism + " refused: only CURVE is accepted");
   }
   if (request->credentials.size() != 1) {
-    return refuse(ZapVerdict::kMalformed, "a CURVE request with " +
-                                              std::to_string(request->credentials.size()) +
-                                              " credentials");
+    return refuse(
+        ZapVerdict::kMalformed,
+        "a CURVE request with " + std::to_string(request->credentials.size()) + " credentials");
   }
   auto key = curve_key_from_raw(request->credentials[0]);
   if (!key.ok()) return refuse(ZapVerdict::kMalformed, key.error().message);

@@ -29,9 +29,9 @@ struct ZapRequest {
   std::string version;
   std::string request_id;
   std::string domain;
-  std::string address;     // the peer's IP address as the server saw it
+  std::string address;  // the peer's IP address as the server saw it
   std::string routing_id;
-  std::string mechanism;   // "NULL", "PLAIN", "CURVE"
+  std::string mechanism;  // "NULL", "PLAIN", "CURVE"
   std::vector<std::string> credentials;
 };
 
@@ -43,7 +43,7 @@ struct ZapReply {
   std::string request_id;
   std::string status_code;  // "200", "400" (client refused), "500" (handler's fault)
   std::string status_text;
-  std::string user_id;      // a ZeroMQ message's "User-Id" property on accepted connections
+  std::string user_id;  // a ZeroMQ message's "User-Id" property on accepted connections
 };
 
 Frames encode_zap_reply(const ZapReply& reply);

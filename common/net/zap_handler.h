@@ -39,9 +39,9 @@ namespace pl::net {
 
 // What a listening process's config names for its tcp:// endpoints.
 struct CurveServerSetup {
-  CurveKeyPair server;                  // the server's key pair (from its secret key file)
+  CurveKeyPair server;  // the server's key pair (from its secret key file)
   std::filesystem::path secret_key_file;
-  std::filesystem::path allow_list;     // a file of public keys, or a directory of *.pub
+  std::filesystem::path allow_list;  // a file of public keys, or a directory of *.pub
 };
 
 struct ZapCounters {
@@ -55,9 +55,9 @@ class ZapHandler {
  public:
   // Loads the allow-list and binds the handler in `context`. Errors: the allow-list's (naming
   // file:line:column), or kIo when the bind fails (another handler in this context).
-  static Result<std::unique_ptr<ZapHandler>> start(Context& context, CurveServerSetup setup,
-                                                   const Clock& clock,
-                                                   Duration log_interval = std::chrono::seconds(10));
+  static Result<std::unique_ptr<ZapHandler>> start(
+      Context& context, CurveServerSetup setup, const Clock& clock,
+      Duration log_interval = std::chrono::seconds(10));
   ~ZapHandler();
 
   // Options for a CURVE server socket authenticated under `domain` ("pipeline.broker.workers").

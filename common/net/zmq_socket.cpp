@@ -71,12 +71,21 @@ Socket::Socket(Context& context, SocketKind kind, const SocketOptions& options)
 }
 
 Status Socket::apply_curve(const SocketOptions& options) {
-  auto set = [&](int option, const std::string& value, std::string_view what) -> Status {
-    if (zmq_setsockopt(socket_, option, value.data(), value.size()) != 0) {
-      return zmq_error(std::string("set ") + std::string(what));
+  struct Setting {
+    int option;
+    std::string_view value;
+    const char* name;
+  };
+  auto apply = [&](std::initializer_list<Setting> settings) -> Status {
+    for (const auto& s : settings) {
+      if (zmq_setsockopt(socket_, s.option, s.value.data(), s.value.size()) != 0) {
+        return zmq_error(std::string("set ") + s.name);
+      }
     }
     return ok_status();
   };
+  const int one = 1;
+  const std::string_view on(reinterpret_cast<const char*>(&one), sizeof one);
   if (options.curve_server && options.curve_client) {
     return make_error(ErrorCode::kInternal, "a socket cannot be a CURVE server and client at once");
   }
@@ -84,23 +93,23 @@ Status Socket::apply_curve(const SocketOptions& options) {
     if (server->zap_domain.empty()) {
       return make_error(ErrorCode::kInternal, "a CURVE server socket needs a ZAP domain");
     }
-    const int one = 1;
-    if (zmq_setsockopt(socket_, ZMQ_CURVE_SERVER, &one, sizeof one) != 0) {
-      return zmq_error("set ZMQ_CURVE_SERVER (is libzmq built with CURVE?)");
-    }
-    if (auto st = set(ZMQ_CURVE_SECRETKEY, server->secret_key, "ZMQ_CURVE_SECRETKEY"); !st.ok()) return st;
-    if (auto st = set(ZMQ_ZAP_DOMAIN, server->zap_domain, "ZMQ_ZAP_DOMAIN"); !st.ok()) return st;
-    if (zmq_setsockopt(socket_, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
-      return zmq_error("set ZMQ_ZAP_ENFORCE_DOMAIN (libzmq without the draft API cannot enforce ZAP)");
+    if (auto st = apply({{ZMQ_CURVE_SERVER, on, "ZMQ_CURVE_SERVER (is libzmq built with CURVE?)"},
+                         {ZMQ_CURVE_SECRETKEY, server->secret_key, "ZMQ_CURVE_SECRETKEY"},
+                         {ZMQ_ZAP_DOMAIN, server->zap_domain, "ZMQ_ZAP_DOMAIN"},
+                         {ZMQ_ZAP_ENFORCE_DOMAIN, on,
+                          "ZMQ_ZAP_ENFORCE_DOMAIN (libzmq without its draft API cannot)"}});
+        !st.ok()) {
+      return st;
     }
     curve_server_ = true;
   }
   if (const auto& client = options.curve_client) {
-    if (auto st = set(ZMQ_CURVE_SERVERKEY, client->server_public_key, "ZMQ_CURVE_SERVERKEY"); !st.ok()) {
+    if (auto st = apply({{ZMQ_CURVE_SERVERKEY, client->server_public_key, "ZMQ_CURVE_SERVERKEY"},
+                         {ZMQ_CURVE_PUBLICKEY, client->public_key, "ZMQ_CURVE_PUBLICKEY"},
+                         {ZMQ_CURVE_SECRETKEY, client->secret_key, "ZMQ_CURVE_SECRETKEY"}});
+        !st.ok()) {
       return st;
     }
-    if (auto st = set(ZMQ_CURVE_PUBLICKEY, client->public_key, "ZMQ_CURVE_PUBLICKEY"); !st.ok()) return st;
-    if (auto st = set(ZMQ_CURVE_SECRETKEY, client->secret_key, "ZMQ_CURVE_SECRETKEY"); !st.ok()) return st;
     curve_client_ = true;
   }
   return ok_status();

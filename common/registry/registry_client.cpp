@@ -99,7 +99,8 @@ class RegistryClient::Impl {
     }
     net::SocketOptions socket_options;
     socket_options.curve_client = options_.curve;
-    return std::make_unique<net::RequestClient>(*options_.context, options_.endpoint, socket_options);
+    return std::make_unique<net::RequestClient>(*options_.context, options_.endpoint,
+                                                socket_options);
   }
 
   void release(std::unique_ptr<net::RequestClient> connection) {

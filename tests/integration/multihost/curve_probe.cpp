@@ -19,7 +19,8 @@
 int main(int argc, char** argv) {
   using namespace pl::net;
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s ENDPOINT plain | ENDPOINT curve CLIENT.key SERVER.pub\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ENDPOINT plain | ENDPOINT curve CLIENT.key SERVER.pub\n",
+                 argv[0]);
     return 2;
   }
   const std::string endpoint = argv[1];
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
     auto client = load_secret_key_file(argv[3]);
     auto server = load_public_key_file(argv[4]);
     if (!client.ok() || !server.ok()) {
-      std::fprintf(stderr, "%s\n", (!client.ok() ? client.error() : server.error()).message.c_str());
+      std::fprintf(stderr, "%s\n",
+                   (!client.ok() ? client.error() : server.error()).message.c_str());
       return 2;
     }
     const std::string s = server->raw(), p = client->public_key.raw(), k = client->secret_key.raw();

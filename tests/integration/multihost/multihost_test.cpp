@@ -54,8 +54,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 // One supervisor on one host, stopped (SIGTERM, then wait) when destroyed.
 struct Host {
-  std::string name;       // "host-b"
-  fs::path dir;           // its config, keys and log
+  std::string name;  // "host-b"
+  fs::path dir;      // its config, keys and log
   std::unique_ptr<Process> supervisor;
 
   fs::path state() const { return dir / "s"; }
@@ -83,9 +83,12 @@ class MultiHost : public ::testing::Test {
     start_node(b_, "host-b", 1, "b");
     start_node(c_, "host-c", 2, "c");
     ASSERT_FALSE(HasFatalFailure());
-    ASSERT_TRUE(wait_until([&] { return workers_on("host-b") == 2 && workers_on("host-c") == 2; }, 60s))
-        << "the workers of B and C did not join\nA:\n" << a_.log() << "\nB:\n" << b_.log()
-        << "\nC:\n" << c_.log();
+    ASSERT_TRUE(
+        wait_until([&] { return workers_on("host-b") == 2 && workers_on("host-c") == 2; }, 60s))
+        << "the workers of B and C did not join\nA:\n"
+        << a_.log() << "\nB:\n"
+        << b_.log() << "\nC:\n"
+        << c_.log();
   }
 
   void TearDown() override {
@@ -99,7 +102,8 @@ class MultiHost : public ::testing::Test {
 
   // pipelinectl keys generate, as an operator would.
   void keygen(const fs::path& dir, const std::string& name) {
-    auto r = run_command({binary("pipelinectl"), "keys", "generate", "--out", dir.string(), "--name", name});
+    auto r = run_command(
+        {binary("pipelinectl"), "keys", "generate", "--out", dir.string(), "--name", name});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_EQ(r.out.size(), net::kCurveKeyZ85Chars + 1) << r.out;
   }
@@ -118,7 +122,8 @@ class MultiHost : public ::testing::Test {
     a_.dir = dir_.path() / "a";
     keygen(a_.dir / "keys", "server");
     fs::create_directories(a_.dir / "allowed");
-    const std::string config = R"(supervisor: {name: host-a, strategy: one_for_one, intensity: 50, period: 10}
+    const std::string config =
+        R"(supervisor: {name: host-a, strategy: one_for_one, intensity: 50, period: 10}
 children:
   - {name: registry, command: [pipeline-registry], ready: notify}
   - {name: broker, command: [pipeline-broker], ready: notify}
@@ -134,9 +139,9 @@ registry:
 )";
     ASSERT_TRUE(write_file_atomic(a_.dir / "a.yaml", config).ok());
     a_.supervisor = std::make_unique<Process>(Process::spawn(
-        NetworkNamespaces::in(net_->hub(), {binary("pipeline-supervisor"), "--config",
-                                            (a_.dir / "a.yaml").string(), "--state-dir",
-                                            a_.state().string()}),
+        NetworkNamespaces::in(
+            net_->hub(), {binary("pipeline-supervisor"), "--config", (a_.dir / "a.yaml").string(),
+                          "--state-dir", a_.state().string()}),
         options_for(a_)));
     // The broker and the registry report the ports they were given in their status line.
     ASSERT_TRUE(wait_until(
@@ -173,29 +178,34 @@ registry:
     ASSERT_TRUE(write_file_atomic(host.dir / "node.yaml", config).ok());
     host.supervisor = std::make_unique<Process>(Process::spawn(
         NetworkNamespaces::in(net_->spoke(link), {binary("pipeline-supervisor"), "--config",
-                                                  (host.dir / "node.yaml").string(),
-                                                  "--state-dir", host.state().string()}),
+                                                  (host.dir / "node.yaml").string(), "--state-dir",
+                                                  host.state().string()}),
         options_for(host)));
   }
 
   // The supervisor of host A's status line for `child` ("" when none yet).
   std::string child_status_text(const std::string& child) {
+    return child_status(child).get_string("status_text");
+  }
+
+  // What host A's supervisor says about `child`; null when it does not answer.
+  Value child_status(const std::string& child) {
     auto endpoint = StatePaths(a_.state()).control_endpoint();
-    if (!endpoint.ok() || !fs::exists(a_.state() / "control.sock")) return "";
+    if (!endpoint.ok() || !fs::exists(a_.state() / "control.sock")) return Value();
     net::RequestClient client(context_, *endpoint);
     protocol::ControlRequest request;
     request.command = "status";
     request.args = Value::object();
     auto reply = client.call(MessageType::kControlRequest, protocol::to_body(request), 2s);
-    if (!reply.ok()) return "";
+    if (!reply.ok()) return Value();
     auto parsed = protocol::control_reply_from(reply->body);
-    if (!parsed.ok() || !parsed->ok) return "";
+    if (!parsed.ok() || !parsed->ok) return Value();
     if (const Value* children = parsed->result.find("children")) {
       for (const auto& c : children->as_array()) {
-        if (c.get_string("name") == child) return c.get_string("status_text");
+        if (c.get_string("name") == child) return c;
       }
     }
-    return "";
+    return Value();
   }
 
   Value broker_status() {
@@ -245,9 +255,9 @@ registry:
     options.stdout_file = dir_.path() / (name + ".out");
     options.stderr_file = dir_.path() / (name + ".err");
     options.cwd = dir_.path();
-    return Process::spawn({binary("pipelinectl"), "--state-dir", a_.state().string(), "run",
-                           pipeline.string()},
-                          options);
+    return Process::spawn(
+        {binary("pipelinectl"), "--state-dir", a_.state().string(), "run", pipeline.string()},
+        options);
   }
 
   Value run_output(const std::string& name) {
@@ -260,7 +270,9 @@ registry:
     std::string list;
     for (int i = 0; i < items; ++i) list += (i ? ", " : "") + std::to_string(i);
     return "workflow:\n  name: shared\n  steps:\n    - name: batch\n      type: for_loop\n"
-           "      iterator: n\n      items: [" + list + "]\n      parallel: true\n"
+           "      iterator: n\n      items: [" +
+           list +
+           "]\n      parallel: true\n"
            "      max_parallel: 8\n      steps:\n"
            "        - {name: e, type: echo, value: \"{{loop.n}}\", delay_ms: " +
            std::to_string(delay_ms) + "}\n";
@@ -277,9 +289,9 @@ registry:
       const Value* e = item.find("steps") ? item.find("steps")->find("e") : nullptr;
       EXPECT_NE(e, nullptr);
       if (!e) continue;
-      const bool fresh =
-          seen.emplace(e->get_int("data", -1), std::pair{e->get_string("host"), e->get_int("attempts")})
-              .second;
+      const bool fresh = seen.emplace(e->get_int("data", -1),
+                                      std::pair{e->get_string("host"), e->get_int("attempts")})
+                             .second;
       EXPECT_TRUE(fresh) << "value " << e->get_int("data", -1) << " seen twice";
     }
     return seen;
@@ -356,6 +368,20 @@ TEST_F(MultiHost, AWorkerWhoseKeyIsNotAllowedNeverJoinsAndIsLoggedUntilItsKeyIsA
   EXPECT_EQ(workers_on("host-intruder"), 0);
   EXPECT_EQ(workers_on("host-b") + workers_on("host-c"), 4);
 
+  // SIGHUP reloads the allow-lists of the broker and the registry on demand.
+  for (const char* child : {"broker", "registry"}) {
+    const int64_t pid = child_status(child).get_int("pid");
+    ASSERT_GT(pid, 0) << child;
+    ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGHUP), 0);
+    EXPECT_TRUE(wait_until(
+        [&] {
+          return a_.log().find("[" + std::string(child) + "] allow-list reloaded") !=
+                 std::string::npos;
+        },
+        30s))
+        << a_.log();
+  }
+
   // Allowing the key takes no restart: the broker reads its allow-list again when it changes,
   // and the worker's next connection gets in.
   fs::copy_file(extra_.dir / "keys" / "node.pub", a_.dir / "allowed" / "intruder.pub");
@@ -400,8 +426,9 @@ TEST_F(MultiHost, APlaintextClientOrAWrongServerKeyCannotConnect) {
 
 TEST_F(MultiHost, ARemoteWorkerFetchesItsToolFromTheRegistryOverCurve) {
   // The tool goes in through the registry's local endpoint on host A ...
-  auto registered = run_command({binary("pipelinectl"), "--state-dir", a_.state().string(), "tools",
-                                 "register", (source_dir() / "configs/tools/word_count.yaml").string()});
+  auto registered =
+      run_command({binary("pipelinectl"), "--state-dir", a_.state().string(), "tools", "register",
+                   (source_dir() / "configs/tools/word_count.yaml").string()});
   ASSERT_EQ(registered.exit_code, 0) << registered.err;
   // ... and a worker on B or C reads it over tcp:// with CURVE to run the step.
   Process run = start_run(write_pipeline("tool.yaml", R"(workflow:

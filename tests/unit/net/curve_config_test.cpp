@@ -38,8 +38,9 @@ class CurveConfig : public ::testing::Test {
 };
 
 TEST_F(CurveConfig, ATcpWorkersEndpointWithoutKeysIsAnErrorAtThatEndpoint) {
-  auto c = broker::load_broker_config(config("broker:\n  heartbeat_ms: 500\n"
-                                             "  workers_endpoint: tcp://10.0.0.1:7001\n"));
+  auto c =
+      broker::load_broker_config(config("broker:\n  heartbeat_ms: 500\n"
+                                        "  workers_endpoint: tcp://10.0.0.1:7001\n"));
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("c.yaml:3:21: broker.workers_endpoint: a tcp:// endpoint "
                                    "requires CURVE: set broker.curve.secret_key and "
@@ -55,9 +56,9 @@ TEST_F(CurveConfig, IpcEndpointsNeedNoKeys) {
 }
 
 TEST_F(CurveConfig, TheBrokerReadsItsKeysRelativeToTheConfigFile) {
-  auto c = broker::load_broker_config(config(
-      "broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
-      "  curve: {secret_key: keys/server.key, allow_list: keys/allowed}\n"));
+  auto c = broker::load_broker_config(
+      config("broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
+             "  curve: {secret_key: keys/server.key, allow_list: keys/allowed}\n"));
   ASSERT_TRUE(c.ok()) << c.error().message;
   ASSERT_TRUE(c->curve.has_value());
   auto server = load_secret_key_file(dir_.path() / "keys" / "server.key");
@@ -67,9 +68,9 @@ TEST_F(CurveConfig, TheBrokerReadsItsKeysRelativeToTheConfigFile) {
 }
 
 TEST_F(CurveConfig, AMissingSecretKeyFileIsAConfigErrorNamingIt) {
-  auto c = broker::load_broker_config(config(
-      "broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
-      "  curve:\n    secret_key: keys/nope.key\n    allow_list: keys/allowed\n"));
+  auto c = broker::load_broker_config(
+      config("broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
+             "  curve:\n    secret_key: keys/nope.key\n    allow_list: keys/allowed\n"));
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("c.yaml:4:17: broker.curve.secret_key:"), std::string::npos)
       << c.error().message;
@@ -78,28 +79,31 @@ TEST_F(CurveConfig, AMissingSecretKeyFileIsAConfigErrorNamingIt) {
 
 TEST_F(CurveConfig, ASecretKeyOthersCanReadIsAConfigError) {
   ASSERT_EQ(::chmod((dir_.path() / "keys" / "server.key").c_str(), 0644), 0);
-  auto c = broker::load_broker_config(config(
-      "broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
-      "  curve: {secret_key: keys/server.key, allow_list: keys/allowed}\n"));
+  auto c = broker::load_broker_config(
+      config("broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
+             "  curve: {secret_key: keys/server.key, allow_list: keys/allowed}\n"));
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("chmod 600"), std::string::npos) << c.error().message;
 }
 
 TEST_F(CurveConfig, ABadAllowListIsAConfigErrorWithItsOwnLineAndColumn) {
   ASSERT_TRUE(write_file_atomic(dir_.path() / "keys" / "allowed", "# ok\nbad\n").ok());
-  auto c = broker::load_broker_config(config(
-      "broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
-      "  curve: {secret_key: keys/server.key, allow_list: keys/allowed}\n"));
+  auto c = broker::load_broker_config(
+      config("broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n"
+             "  curve: {secret_key: keys/server.key, allow_list: keys/allowed}\n"));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("broker.curve.allow_list:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("broker.curve.allow_list:"), std::string::npos)
+      << c.error().message;
   EXPECT_NE(c.error().message.find("allowed:2:1:"), std::string::npos) << c.error().message;
 }
 
 TEST_F(CurveConfig, ACurveSectionWithoutAnAllowListIsAnError) {
-  auto c = broker::load_broker_config(config(
-      "broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n  curve: {secret_key: keys/server.key}\n"));
+  auto c =
+      broker::load_broker_config(config("broker:\n  workers_endpoint: tcp://10.0.0.1:7001\n  "
+                                        "curve: {secret_key: keys/server.key}\n"));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("allow_list is required"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("allow_list is required"), std::string::npos)
+      << c.error().message;
 }
 
 TEST_F(CurveConfig, AnUnknownCurveKeyIsAnError) {
@@ -111,14 +115,15 @@ TEST_F(CurveConfig, AnUnknownCurveKeyIsAnError) {
 }
 
 TEST_F(CurveConfig, TheRegistryTcpEndpointRequiresKeys) {
-  auto bad = registry::load_registry_config(config("registry:\n  tcp_endpoint: tcp://10.0.0.1:7003\n"));
+  auto bad =
+      registry::load_registry_config(config("registry:\n  tcp_endpoint: tcp://10.0.0.1:7003\n"));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("registry.tcp_endpoint: a tcp:// endpoint requires CURVE"),
             std::string::npos)
       << bad.error().message;
-  auto good = registry::load_registry_config(config(
-      "registry:\n  tcp_endpoint: tcp://10.0.0.1:7003\n"
-      "  curve: {secret_key: keys/server.key, allow_list: keys}\n"));
+  auto good = registry::load_registry_config(
+      config("registry:\n  tcp_endpoint: tcp://10.0.0.1:7003\n"
+             "  curve: {secret_key: keys/server.key, allow_list: keys}\n"));
   ASSERT_TRUE(good.ok()) << good.error().message;
   ASSERT_TRUE(good->curve.has_value());
   EXPECT_EQ(good->tcp_endpoint, "tcp://10.0.0.1:7003");
@@ -127,7 +132,8 @@ TEST_F(CurveConfig, TheRegistryTcpEndpointRequiresKeys) {
 }
 
 TEST_F(CurveConfig, AWorkerWithATcpBrokerNeedsItsKeyAndTheBrokersPublicKey) {
-  auto none = worker::load_worker_config(config("worker:\n  broker_endpoint: tcp://10.0.0.1:7001\n"));
+  auto none =
+      worker::load_worker_config(config("worker:\n  broker_endpoint: tcp://10.0.0.1:7001\n"));
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message.find("c.yaml:2:20: worker.broker_endpoint: a tcp:// endpoint "
                                       "requires CURVE"),
@@ -142,9 +148,9 @@ TEST_F(CurveConfig, AWorkerWithATcpBrokerNeedsItsKeyAndTheBrokersPublicKey) {
             std::string::npos)
       << no_server_key.error().message;
 
-  auto good = worker::load_worker_config(config(
-      "worker:\n  broker_endpoint: tcp://10.0.0.1:7001\n  host: node-b\n"
-      "  curve: {secret_key: keys/node-b.key, broker_public_key: keys/server.pub}\n"));
+  auto good = worker::load_worker_config(
+      config("worker:\n  broker_endpoint: tcp://10.0.0.1:7001\n  host: node-b\n"
+             "  curve: {secret_key: keys/node-b.key, broker_public_key: keys/server.pub}\n"));
   ASSERT_TRUE(good.ok()) << good.error().message;
   EXPECT_EQ(good->host, "node-b");
   ASSERT_TRUE(good->curve.has_value());

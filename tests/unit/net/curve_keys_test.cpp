@@ -117,13 +117,15 @@ TEST(KeyLines, AnyLineStartingWithAHashIsACommentSinceNoKeyStartsWithOne) {
 TEST(KeyLines, TextAfterAKeyMustBeAComment) {
   auto lines = parse_key_lines(std::string("\n") + kHelloWorld4 + " node-b\n", "allowed");
   ASSERT_FALSE(lines.ok());
-  EXPECT_NE(lines.error().message.find("allowed:2:42:"), std::string::npos) << lines.error().message;
+  EXPECT_NE(lines.error().message.find("allowed:2:42:"), std::string::npos)
+      << lines.error().message;
 }
 
 TEST(KeyLines, ABadKeyIsReportedAtItsLineAndColumn) {
   auto lines = parse_key_lines("# ok\n   tooshort\n", "keys.txt");
   ASSERT_FALSE(lines.ok());
-  EXPECT_NE(lines.error().message.find("keys.txt:2:4:"), std::string::npos) << lines.error().message;
+  EXPECT_NE(lines.error().message.find("keys.txt:2:4:"), std::string::npos)
+      << lines.error().message;
 }
 
 TEST(KeyLines, MoreKeysThanTheLimitIsAnError) {

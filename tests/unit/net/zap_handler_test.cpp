@@ -79,7 +79,8 @@ class CurveClient {
  public:
   CurveClient(const std::string& endpoint, const CurveKey& server_key, const CurveKeyPair& pair) {
     SocketOptions options;
-    options.curve_client = CurveClientKeys{server_key.raw(), pair.public_key.raw(), pair.secret_key.raw()};
+    options.curve_client =
+        CurveClientKeys{server_key.raw(), pair.public_key.raw(), pair.secret_key.raw()};
     socket_ = std::make_unique<Socket>(context_, SocketKind::kDealer, options);
     monitor_ = std::make_unique<HandshakeMonitor>(context_, *socket_);
     EXPECT_TRUE(monitor_->status().ok());
@@ -136,7 +137,8 @@ TEST_F(ZapHandlerTest, AnAllowedClientIsServed) {
 TEST_F(ZapHandlerTest, AClientWhoseKeyIsNotAllowedIsRefusedWithStatus400) {
   CurveServer server(list());
   CurveClient client(server.endpoint(), server.public_key(), stranger_);
-  ASSERT_TRUE(server.pump_until([&] { return client.saw(HandshakeEvent::Kind::kFailedAuth, 400); }));
+  ASSERT_TRUE(
+      server.pump_until([&] { return client.saw(HandshakeEvent::Kind::kFailedAuth, 400); }));
   EXPECT_GE(server.zap().counters().refused, 1u);
   EXPECT_EQ(server.zap().counters().allowed, 0u);
   EXPECT_TRUE(server.received().empty());
@@ -219,17 +221,21 @@ TEST_F(ZapHandlerTest, StartingWithABrokenListFails) {
   allow("garbage\n");
   Context context;
   RealClock clock;
-  auto started = ZapHandler::start(context, CurveServerSetup{*generate_curve_keypair(), "", list()}, clock);
+  auto started =
+      ZapHandler::start(context, CurveServerSetup{*generate_curve_keypair(), "", list()}, clock);
   ASSERT_FALSE(started.ok());
-  EXPECT_NE(started.error().message.find("allowed:1:1:"), std::string::npos) << started.error().message;
+  EXPECT_NE(started.error().message.find("allowed:1:1:"), std::string::npos)
+      << started.error().message;
 }
 
 TEST_F(ZapHandlerTest, ASecondHandlerInTheSameContextCannotStart) {
   Context context;
   RealClock clock;
-  auto first = ZapHandler::start(context, CurveServerSetup{*generate_curve_keypair(), "", list()}, clock);
+  auto first =
+      ZapHandler::start(context, CurveServerSetup{*generate_curve_keypair(), "", list()}, clock);
   ASSERT_TRUE(first.ok());
-  auto second = ZapHandler::start(context, CurveServerSetup{*generate_curve_keypair(), "", list()}, clock);
+  auto second =
+      ZapHandler::start(context, CurveServerSetup{*generate_curve_keypair(), "", list()}, clock);
   EXPECT_FALSE(second.ok());
 }
 

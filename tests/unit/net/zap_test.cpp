@@ -45,8 +45,11 @@ TEST(ZapDecision, EveryMechanismButCurveIsRefused) {
   Keys k;
   for (const auto& [mechanism, credentials] :
        std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"NULL", {}}, {"PLAIN", {"user", "password"}}, {"curve", {k.allowed.raw()}},
-           {"GSSAPI", {k.allowed.raw()}}, {"", {}}}) {
+           {"NULL", {}},
+           {"PLAIN", {"user", "password"}},
+           {"curve", {k.allowed.raw()}},
+           {"GSSAPI", {k.allowed.raw()}},
+           {"", {}}}) {
     ZapDecision d = decide_zap(request(mechanism, credentials), k.list, kDomains);
     EXPECT_EQ(d.verdict, ZapVerdict::kWrongMechanism) << mechanism;
     EXPECT_EQ(d.reply.status_code, "400") << mechanism;
@@ -85,8 +88,9 @@ TEST(ZapDecision, ACurveCredentialOfTheWrongSizeOrCountIsRefused) {
   EXPECT_EQ(decide_zap(request("CURVE", {}), k.list, kDomains).verdict, ZapVerdict::kMalformed);
   EXPECT_EQ(decide_zap(request("CURVE", {k.allowed.raw().substr(1)}), k.list, kDomains).verdict,
             ZapVerdict::kMalformed);
-  EXPECT_EQ(decide_zap(request("CURVE", {k.allowed.raw(), k.allowed.raw()}), k.list, kDomains).verdict,
-            ZapVerdict::kMalformed);
+  EXPECT_EQ(
+      decide_zap(request("CURVE", {k.allowed.raw(), k.allowed.raw()}), k.list, kDomains).verdict,
+      ZapVerdict::kMalformed);
   EXPECT_EQ(decide_zap(request("CURVE", {k.allowed.z85()}), k.list, kDomains).verdict,
             ZapVerdict::kMalformed);
 }

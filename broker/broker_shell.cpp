@@ -39,7 +39,7 @@ Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
   for (auto [socket, endpoint, domain] :
        {std::tuple{&workers_, &endpoints.workers, "pipeline.broker.workers"},
         std::tuple{&clients_, &endpoints.clients, "pipeline.broker.clients"}}) {
-    if (!net::is_tcp_endpoint(*endpoint)) {
+    if (!net::is_network_endpoint(*endpoint)) {
       if (auto st = socket->bind(*endpoint); !st.ok()) return st;
       continue;
     }

@@ -78,13 +78,13 @@ int main(int argc, char** argv) {
   // A tcp:// endpoint is a CURVE server (the config made sure keys are there).
   auto listen = [&](pl::net::Socket& socket, const std::string& endpoint,
                     const std::string& domain) -> pl::Status {
-    if (pl::net::is_tcp_endpoint(endpoint)) {
+    if (pl::net::is_network_endpoint(endpoint)) {
       pl::net::SocketOptions options;
       options.curve_server = zap->server_keys(domain);
       socket = pl::net::Socket(context, pl::net::SocketKind::kRouter, options);
     }
     if (auto st = socket.bind(endpoint); !st.ok()) return st;
-    if (pl::net::is_tcp_endpoint(endpoint)) return zap->watch(socket, domain);
+    if (pl::net::is_network_endpoint(endpoint)) return zap->watch(socket, domain);
     return pl::ok_status();
   };
   pl::net::Socket socket(context, pl::net::SocketKind::kRouter);

@@ -19,7 +19,7 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
                      "max_list", "idempotency", "tcp_endpoint", "curve"});
     c.endpoint = r.string("endpoint");
     c.tcp_endpoint = r.string("tcp_endpoint");
-    if (!c.tcp_endpoint.empty() && !net::is_tcp_endpoint(c.tcp_endpoint)) {
+    if (!c.tcp_endpoint.empty() && c.tcp_endpoint.rfind("tcp://", 0) != 0) {
       r.fail("tcp_endpoint", "expected tcp://ADDRESS:PORT");
     }
     c.curve =

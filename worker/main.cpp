@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   pl::RealClock clock;
   pl::RegistryClientOptions registry_options;
   registry_options.endpoint = config->registry_endpoint;
-  if (config->curve && pl::net::is_tcp_endpoint(config->registry_endpoint)) {
+  if (config->curve && pl::net::is_network_endpoint(config->registry_endpoint)) {
     registry_options.curve = config->curve->keys_for("registry_public_key");
   }
   pl::RegistryClient registry(std::move(registry_options));
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness);
   pl::worker::SlotPool pool(config->slots, executors, clock);
   pl::worker::BrokerLink link;
-  if (config->curve && pl::net::is_tcp_endpoint(config->broker_endpoint)) {
+  if (config->curve && pl::net::is_network_endpoint(config->broker_endpoint)) {
     link.curve = config->curve->keys_for("broker_public_key");
   }
   link.worker_name = config->name;

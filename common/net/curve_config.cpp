@@ -3,8 +3,6 @@
 namespace pl::net {
 namespace fs = std::filesystem;
 
-bool is_tcp_endpoint(std::string_view endpoint) { return endpoint.rfind("tcp://", 0) == 0; }
-
 fs::path config_path(SectionReader& r, std::string_view key) {
   const std::string value = r.string(key);
   if (value.empty()) return {};
@@ -46,9 +44,10 @@ std::optional<CurveServerSetup> read_curve_server(
     if (ok) setup = std::move(s);
   }
   for (const auto& [key, endpoint] : endpoints) {
-    if (is_tcp_endpoint(endpoint) && !has_curve) {
-      r.fail(key, "a tcp:// endpoint requires CURVE: set " + r.display("curve.secret_key") +
-                      " and " + r.display("curve.allow_list") + " (docs/multi-host.md)");
+    if (is_network_endpoint(endpoint) && !has_curve) {
+      r.fail(key, "an endpoint on the network requires CURVE: set " +
+                      r.display("curve.secret_key") + " and " + r.display("curve.allow_list") +
+                      " (docs/multi-host.md)");
     }
   }
   return setup;
@@ -94,13 +93,14 @@ std::optional<CurveClientSetup> read_curve_client(SectionReader& r,
     }
   }
   for (const auto& e : endpoints) {
-    if (!is_tcp_endpoint(e.endpoint)) continue;
+    if (!is_network_endpoint(e.endpoint)) continue;
     if (!has_curve) {
-      r.fail(e.endpoint_key,
-             "a tcp:// endpoint requires CURVE: set " + r.display("curve.secret_key") + " and " +
-                 r.display("curve." + std::string(e.server_key_key)) + " (docs/multi-host.md)");
+      r.fail(e.endpoint_key, "an endpoint on the network requires CURVE: set " +
+                                 r.display("curve.secret_key") + " and " +
+                                 r.display("curve." + std::string(e.server_key_key)) +
+                                 " (docs/multi-host.md)");
     } else if (!curve.has(e.server_key_key)) {
-      r.fail(e.endpoint_key, "a tcp:// endpoint requires the server's public key: set " +
+      r.fail(e.endpoint_key, "an endpoint on the network requires the server's public key: set " +
                                  r.display("curve." + std::string(e.server_key_key)));
     }
   }

@@ -23,13 +23,12 @@
 
 namespace pl::net {
 
-bool is_tcp_endpoint(std::string_view endpoint);
-
 // `key`'s path value resolved against the directory of `r`'s file; "" when not set.
 std::filesystem::path config_path(SectionReader& r, std::string_view key);
 
 // Reads `curve` in a server's section `r`. `endpoints` are (config key, value) of the section's
-// endpoints: any that is tcp:// requires the curve keys (an error at that endpoint otherwise).
+// endpoints: any on the network (tcp://; is_network_endpoint) requires the curve keys (an error
+// at that endpoint otherwise).
 // nullopt when there is no curve section (or it has errors, which `r` records).
 std::optional<CurveServerSetup> read_curve_server(
     SectionReader& r, const std::vector<std::pair<std::string_view, std::string>>& endpoints);
@@ -52,9 +51,9 @@ struct ClientEndpoint {
   std::string_view server_key_key;  // "broker_public_key"
 };
 
-// Reads `curve` in a client's section `r`: `secret_key` and each endpoint's server key. A
-// tcp:// endpoint requires both (an error at that endpoint otherwise). nullopt when there is no
-// curve section (or it has errors, which `r` records).
+// Reads `curve` in a client's section `r`: `secret_key` and each endpoint's server key. An
+// endpoint on the network (tcp://) requires both (an error at that endpoint otherwise). nullopt
+// when there is no curve section (or it has errors, which `r` records).
 std::optional<CurveClientSetup> read_curve_client(SectionReader& r,
                                                   const std::vector<ClientEndpoint>& endpoints);
 

@@ -41,8 +41,6 @@ int zmq_type(SocketKind kind) {
 
 void set_int(void* s, int option, int value) { zmq_setsockopt(s, option, &value, sizeof value); }
 
-bool is_tcp(const std::string& endpoint) { return endpoint.rfind("tcp://", 0) == 0; }
-
 }  // namespace
 
 Context::Context() : ctx_(zmq_ctx_new()) {
@@ -147,7 +145,7 @@ void Socket::close() {
 Status Socket::bind(const std::string& endpoint) {
   if (!socket_) return make_error(ErrorCode::kIo, "socket could not be created");
   if (!options_status_.ok()) return options_status_.error().with_context("bind " + endpoint);
-  if (is_tcp(endpoint) && !curve_server_) {
+  if (is_network_endpoint(endpoint) && !curve_server_) {
     return make_error(ErrorCode::kInvalidInput,
                       "refusing to listen on " + endpoint + " without CURVE: configure keys");
   }
@@ -166,7 +164,7 @@ Status Socket::bind(const std::string& endpoint) {
 Status Socket::connect(const std::string& endpoint) {
   if (!socket_) return make_error(ErrorCode::kIo, "socket could not be created");
   if (!options_status_.ok()) return options_status_.error().with_context("connect " + endpoint);
-  if (is_tcp(endpoint) && !curve_client_) {
+  if (is_network_endpoint(endpoint) && !curve_client_) {
     return make_error(ErrorCode::kInvalidInput,
                       "refusing to connect to " + endpoint + " without CURVE: configure keys");
   }
@@ -244,6 +242,11 @@ Result<int> poll(std::vector<PollEntry>& entries, int64_t timeout_ms) {
     entries[i].readable = (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) != 0;
   }
   return rc;
+}
+
+bool is_network_endpoint(std::string_view endpoint) {
+  return !endpoint.empty() && endpoint.rfind("ipc://", 0) != 0 &&
+         endpoint.rfind("inproc://", 0) != 0;
 }
 
 Result<std::string> ipc_endpoint(const std::string& path) {

@@ -1,6 +1,6 @@
-// CURVE settings in config files: a tcp:// endpoint without keys is an error at that endpoint,
-// key file problems are config errors, relative paths follow the config file. Checked through
-// the broker's, registry's and worker's own config loaders.
+// CURVE settings in config files: an endpoint on the network without keys is an error at that
+// endpoint, key file problems are config errors, relative paths follow the config file. Checked
+// through the broker's, registry's and worker's own config loaders.
 #include "common/net/curve_config.h"
 
 #include <gtest/gtest.h>
@@ -42,10 +42,11 @@ TEST_F(CurveConfig, ATcpWorkersEndpointWithoutKeysIsAnErrorAtThatEndpoint) {
       broker::load_broker_config(config("broker:\n  heartbeat_ms: 500\n"
                                         "  workers_endpoint: tcp://10.0.0.1:7001\n"));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("c.yaml:3:21: broker.workers_endpoint: a tcp:// endpoint "
-                                   "requires CURVE: set broker.curve.secret_key and "
-                                   "broker.curve.allow_list"),
-            std::string::npos)
+  EXPECT_NE(
+      c.error().message.find("c.yaml:3:21: broker.workers_endpoint: an endpoint on the network "
+                             "requires CURVE: set broker.curve.secret_key and "
+                             "broker.curve.allow_list"),
+      std::string::npos)
       << c.error().message;
 }
 
@@ -118,8 +119,9 @@ TEST_F(CurveConfig, TheRegistryTcpEndpointRequiresKeys) {
   auto bad =
       registry::load_registry_config(config("registry:\n  tcp_endpoint: tcp://10.0.0.1:7003\n"));
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("registry.tcp_endpoint: a tcp:// endpoint requires CURVE"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.error().message.find("registry.tcp_endpoint: an endpoint on the network requires CURVE"),
+      std::string::npos)
       << bad.error().message;
   auto good = registry::load_registry_config(
       config("registry:\n  tcp_endpoint: tcp://10.0.0.1:7003\n"
@@ -135,9 +137,10 @@ TEST_F(CurveConfig, AWorkerWithATcpBrokerNeedsItsKeyAndTheBrokersPublicKey) {
   auto none =
       worker::load_worker_config(config("worker:\n  broker_endpoint: tcp://10.0.0.1:7001\n"));
   ASSERT_FALSE(none.ok());
-  EXPECT_NE(none.error().message.find("c.yaml:2:20: worker.broker_endpoint: a tcp:// endpoint "
-                                      "requires CURVE"),
-            std::string::npos)
+  EXPECT_NE(
+      none.error().message.find("c.yaml:2:20: worker.broker_endpoint: an endpoint on the network "
+                                "requires CURVE"),
+      std::string::npos)
       << none.error().message;
 
   auto no_server_key = worker::load_worker_config(config(
@@ -168,6 +171,22 @@ TEST_F(CurveConfig, AWorkerTakesItsHostNameFromTheSystemByDefault) {
   auto c = worker::load_worker_config(config("worker:\n  slots: 1\n"));
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->host.empty());
+}
+
+TEST(CurveSockets, OnlyIpcAndInprocCountAsOffTheNetwork) {
+  EXPECT_FALSE(is_network_endpoint(""));
+  EXPECT_FALSE(is_network_endpoint("ipc:///tmp/x.sock"));
+  EXPECT_FALSE(is_network_endpoint("inproc://zeromq.zap.01"));
+  EXPECT_TRUE(is_network_endpoint("tcp://10.0.0.1:7001"));
+  EXPECT_TRUE(is_network_endpoint("ws://10.0.0.1:7001"));
+  EXPECT_TRUE(is_network_endpoint("pgm://eth0;239.1.1.1:5555"));
+  EXPECT_TRUE(is_network_endpoint("IPC:///tmp/x.sock"));  // not what libzmq calls ipc either
+}
+
+TEST_F(CurveConfig, AnyNetworkTransportNeedsKeysNotOnlyTcp) {
+  auto c = broker::load_broker_config(config("broker:\n  workers_endpoint: ws://10.0.0.1:7001\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("requires CURVE"), std::string::npos) << c.error().message;
 }
 
 TEST(CurveSockets, ASocketRefusesToListenOnTcpWithoutCurve) {

@@ -35,6 +35,7 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
 
 Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
   zap_ = endpoints.zap;
+  local_host_ = endpoints.local_host;
   // tcp:// sockets are CURVE servers, made anew with those options (the ZAP handler is bound).
   for (auto [socket, endpoint, domain] :
        {std::tuple{&workers_, &endpoints.workers, "pipeline.broker.workers"},
@@ -64,6 +65,13 @@ Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
 
 void BrokerShell::request_kills() {
   for (const KillRequest& kill : dispatcher_.take_kill_requests()) {
+    if (!local_host_.empty() && kill.host != local_host_) {
+      // Pool members on every host have names like "workers.2": ours is another process.
+      spdlog::error("worker {} (pid {}) on host {} {}; it runs on another host, whose own "
+                    "supervisor must replace it; it gets no more work from here",
+                    kill.worker_name, kill.pid, kill.host, kill.reason);
+      continue;
+    }
     if (!has_supervisor_control_ || kill.worker_name.empty()) {
       spdlog::error("worker {} (pid {}) {}; no supervisor to replace it, it is given up",
                     kill.worker_name, kill.pid, kill.reason);

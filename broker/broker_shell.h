@@ -28,6 +28,9 @@ struct BrokerEndpoints {
   std::string workers;
   std::string supervisor_events;   // "" = no supervisor to listen to
   std::string supervisor_control;  // "" = no supervisor to ask for a worker's replacement
+  // That supervisor runs the workers of this host only: a worker reporting another host (in
+  // its hello) is never restarted through it, whatever its name. "" = any host.
+  std::string local_host;
   // Authenticates CURVE clients of tcp:// endpoints (required for them); served by run().
   net::ZapHandler* zap = nullptr;
 };
@@ -70,6 +73,7 @@ class BrokerShell {
   net::Socket control_;  // DEALER to the supervisor's control socket
   bool listening_to_events_ = false;
   bool has_supervisor_control_ = false;
+  std::string local_host_;
   net::ZapHandler* zap_ = nullptr;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
   std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit

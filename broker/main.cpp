@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
 
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
+  endpoints.local_host = host;
   pl::broker::DispatchConfig dispatch;
   dispatch.heartbeat = config->heartbeat;
   dispatch.liveness = config->liveness;

@@ -122,6 +122,7 @@ class MultiHost : public ::testing::Test {
     a_.dir = dir_.path() / "a";
     keygen(a_.dir / "keys", "server");
     fs::create_directories(a_.dir / "allowed");
+    // Liveness is generous: two shared cores can stall a process for a while.
     const std::string config =
         R"(supervisor: {name: host-a, strategy: one_for_one, intensity: 50, period: 10}
 children:
@@ -129,8 +130,11 @@ children:
   - {name: broker, command: [pipeline-broker], ready: notify}
 broker:
   heartbeat_ms: 500
-  liveness: 4            # generous: two shared cores can stall a process for a while
+  liveness: )" +
+        std::to_string(liveness_) + R"(
   poison_threshold: 10   # a lost host is not its items' fault
+  deadline_grace_ms: 100
+  cancel_grace_ms: 200   # then a worker that holds on to a cancelled item is replaced
   workers_endpoint: "tcp://0.0.0.0:*"
   curve: {secret_key: keys/server.key, allow_list: allowed}
 registry:
@@ -225,6 +229,18 @@ registry:
     return n;
   }
 
+  // The pid and host of a worker holding an item; {0, ""} when none does.
+  std::pair<int64_t, std::string> holder() {
+    const Value status = broker_status();
+    if (const Value* workers = status.find("workers")) {
+      for (const auto& w : workers->as_array()) {
+        if (w.find("held") && w.find("held")->size() > 0)
+          return {w.get_int("pid"), w.get_string("host")};
+      }
+    }
+    return {0, ""};
+  }
+
   size_t items_held_on(const std::string& host) {
     size_t n = 0;
     const Value status = broker_status();
@@ -297,6 +313,7 @@ registry:
     return seen;
   }
 
+  int liveness_ = 4;  // heartbeats (of 500 ms) missed before a worker counts as lost
   TempDir dir_;
   std::string tag_;
   net::Context context_;
@@ -422,6 +439,47 @@ TEST_F(MultiHost, APlaintextClientOrAWrongServerKeyCannotConnect) {
       [&] { return a_.log().find("pipeline.broker.workers (tcp://") != std::string::npos; }, 30s))
       << a_.log();
   EXPECT_GE(counter("curve_refused"), 1);
+}
+
+// A broker that waits long (10 s) for heartbeats, so that a frozen worker is found out by not
+// letting go of a cancelled item (after 1 s + 0.1 s + 0.2 s) rather than by its silence.
+class MultiHostPatientBroker : public MultiHost {
+ protected:
+  MultiHostPatientBroker() { liveness_ = 20; }
+};
+
+TEST_F(MultiHostPatientBroker, AFrozenRemoteWorkerIsNotReplacedThroughTheBrokerHostsSupervisor) {
+  // Pool members are "workers.N" on every host: the broker's supervisor must not be asked to
+  // restart its own namesake of a worker that runs elsewhere.
+  Process run = start_run(write_pipeline("slow.yaml", R"(workflow:
+  name: deadline
+  steps:
+    - name: slow
+      type: echo
+      value: done
+      delay_ms: 400
+      timeout: 1
+      retry: {max_attempts: 3, base_delay_ms: 10, retry_on: [timeout]}
+)"),
+                          "run");
+  std::pair<int64_t, std::string> frozen;
+  ASSERT_TRUE(wait_until([&] { return (frozen = holder()).first != 0; }, 60s));
+  ASSERT_EQ(::kill(static_cast<pid_t>(frozen.first), SIGSTOP), 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{static_cast<pid_t>(frozen.first)};
+  auto code = run.wait(120s);
+  ASSERT_TRUE(code.has_value());
+  ASSERT_EQ(*code, 0) << read_text(dir_.path() / "run.err");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return a_.log().find("on host " + frozen.second + " did not let go") != std::string::npos;
+      },
+      60s))
+      << a_.log();
+  EXPECT_NE(a_.log().find("runs on another host"), std::string::npos) << a_.log();
+  EXPECT_EQ(a_.log().find("asking the supervisor to restart"), std::string::npos) << a_.log();
 }
 
 TEST_F(MultiHost, ARemoteWorkerFetchesItsToolFromTheRegistryOverCurve) {

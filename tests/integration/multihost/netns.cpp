@@ -29,10 +29,35 @@ std::string NetworkNamespaces::ip_program() {
   return "";
 }
 
+namespace {
+
+// Namespaces of ours left behind by a test process that died (named "plmh-PID-..." with a PID
+// that no longer runs): what runs inside is killed and they are deleted.
+void remove_stale_namespaces() {
+  auto listed =
+      run_command({NetworkNamespaces::ip_program(), "netns", "list"}, std::chrono::seconds(20));
+  std::istringstream lines(listed.out);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = line.substr(0, line.find(' '));
+    if (name.rfind("plmh-", 0) != 0) continue;
+    const pid_t owner = static_cast<pid_t>(std::atol(name.c_str() + 5));
+    if (owner <= 0 || process_alive(owner)) continue;
+    auto pids = run_command({NetworkNamespaces::ip_program(), "netns", "pids", name},
+                            std::chrono::seconds(20));
+    std::istringstream in(pids.out);
+    for (pid_t pid; in >> pid;) ::kill(pid, SIGKILL);
+    run_command({NetworkNamespaces::ip_program(), "netns", "delete", name},
+                std::chrono::seconds(20));
+  }
+}
+
+}  // namespace
+
 std::string NetworkNamespaces::unavailable_reason() {
   static const std::string reason = [] {
     if (::geteuid() != 0) return std::string("network namespaces need root (euid is not 0)");
     if (ip_program().empty()) return std::string("no ip(8) program (iproute2) found");
+    remove_stale_namespaces();
     const std::string probe = "plmh-probe-" + std::to_string(::getpid());
     auto added = run_command({ip_program(), "netns", "add", probe}, std::chrono::seconds(20));
     if (added.exit_code != 0) return "ip netns add failed: " + added.err;

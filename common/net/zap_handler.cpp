@@ -118,6 +118,7 @@ bool ZapHandler::should_log(const std::string& key, uint64_t& suppressed) {
   LogState& state = log_state_[key];
   if (state.last != TimePoint{} && now - state.last < log_interval_) {
     ++state.suppressed;
+    ++counters_.logs_suppressed;
     return false;
   }
   suppressed = state.suppressed;

@@ -49,6 +49,7 @@ struct ZapCounters {
   uint64_t refused = 0;             // ZAP answered 400
   uint64_t handshake_failures = 0;  // failed before ZAP (plaintext, wrong server key)
   uint64_t reloads = 0;             // allow-list loads after the first
+  uint64_t logs_suppressed = 0;     // refusals and failures not logged (rate limit)
 };
 
 class ZapHandler {

@@ -239,5 +239,89 @@ TEST_F(ZapHandlerTest, ASecondHandlerInTheSameContextCannotStart) {
   EXPECT_FALSE(second.ok());
 }
 
+// ZAP requests written by hand, straight to the handler's socket (as libzmq would send them).
+class ZapRequests : public ZapHandlerTest {
+ protected:
+  void SetUp() override {
+    ZapHandlerTest::SetUp();
+    auto started = ZapHandler::start(context_, CurveServerSetup{server_, "", list()}, clock_);
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    zap_ = std::move(*started);
+    zap_->server_keys(kDomain);
+    peer_ = std::make_unique<Socket>(context_, SocketKind::kDealer);
+    ASSERT_TRUE(peer_->connect(kZapEndpoint).ok());
+  }
+  void TearDown() override {
+    peer_.reset();
+    zap_.reset();
+  }
+  // Sends one request (a DEALER speaks to a REP with an empty delimiter first) and returns the
+  // reply's frames after the delimiter; empty when none comes.
+  Frames ask(Frames request) {
+    request.insert(request.begin(), "");
+    EXPECT_TRUE(peer_->send(request).ok());
+    const auto deadline = SteadyClock::now() + 20s;
+    while (SteadyClock::now() < deadline) {
+      std::vector<PollEntry> entries;
+      zap_->add_poll_entries(entries);
+      entries.push_back({peer_->raw(), -1, false});
+      if (!poll(entries, 20).ok()) break;
+      zap_->on_poll(entries, 0);
+      auto reply = peer_->receive();
+      if (reply.ok() && reply->has_value()) {
+        Frames frames = std::move(**reply);
+        frames.erase(frames.begin());
+        return frames;
+      }
+    }
+    return {};
+  }
+  Frames curve_request(const CurveKey& key) {
+    return {"1.0", "7", kDomain, "10.0.0.9", "", "CURVE", key.raw()};
+  }
+
+  FakeClock clock_;
+  Context context_;
+  CurveKeyPair server_ = *generate_curve_keypair();
+  std::unique_ptr<ZapHandler> zap_;
+  std::unique_ptr<Socket> peer_;
+};
+
+TEST_F(ZapRequests, AnAllowedKeyGets200WithTheKeyAsUserId) {
+  Frames reply = ask(curve_request(allowed_.public_key));
+  ASSERT_EQ(reply.size(), 6u);
+  EXPECT_EQ(reply[1], "7");
+  EXPECT_EQ(reply[2], "200");
+  EXPECT_EQ(reply[4], allowed_.public_key.z85());
+}
+
+TEST_F(ZapRequests, GarbageAndOtherMechanismsGet400AndTheHandlerGoesOn) {
+  for (const Frames& request : std::vector<Frames>{
+           {"garbage"},
+           {"1.0", "8", kDomain, "10.0.0.9", "", "NULL"},
+           {"1.0", "9", kDomain, "10.0.0.9", "", "PLAIN", "user", "password"},
+           {"1.0", "10", "other-domain", "10.0.0.9", "", "CURVE", allowed_.public_key.raw()},
+       }) {
+    Frames reply = ask(request);
+    ASSERT_EQ(reply.size(), 6u) << request.size();
+    EXPECT_EQ(reply[2], "400") << request[0];
+  }
+  EXPECT_EQ(ask(curve_request(allowed_.public_key))[2], "200");
+  EXPECT_EQ(zap_->counters().refused, 4u);
+  EXPECT_EQ(zap_->counters().allowed, 1u);
+}
+
+TEST_F(ZapRequests, RefusalsOfOneKeyAreLoggedOncePerInterval) {
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ask(curve_request(stranger_.public_key))[2], "400");
+  EXPECT_EQ(zap_->counters().refused, 3u);
+  EXPECT_EQ(zap_->counters().logs_suppressed, 2u);
+  // Another key is another line.
+  EXPECT_EQ(ask(curve_request(generate_curve_keypair()->public_key))[2], "400");
+  EXPECT_EQ(zap_->counters().logs_suppressed, 2u);
+  clock_.advance(std::chrono::seconds(11));
+  EXPECT_EQ(ask(curve_request(stranger_.public_key))[2], "400");
+  EXPECT_EQ(zap_->counters().logs_suppressed, 2u);
+}
+
 }  // namespace
 }  // namespace pl::net

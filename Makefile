@@ -4,7 +4,7 @@ TYPE     ?= Release
 JOBS     ?= $(shell nproc)
 PIPELINE ?= configs/pipelines/hello.yaml
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench chaos clean
 
 all: build
 
@@ -24,6 +24,11 @@ demo: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# More chaos than CI runs: seeds 1..SEEDS of the fault suite.
+SEEDS ?= 5
+chaos: build
+	@CHAOS_SEEDS=$$(seq -s, 1 $(SEEDS)) PIPELINE_BIN_DIR=$(BUILD)/bin $(BUILD)/bin/chaos_tests
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD)

@@ -16,7 +16,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
                     {"heartbeat_ms", "liveness", "default_timeout_ms", "max_parallel",
                      "poison_threshold", "deadline_grace_ms", "finished_runs_kept",
                      "clients_endpoint", "workers_endpoint", "max_running_runs", "cancel_grace_ms",
-                     "max_outstanding_items", "providers", "curve"});
+                     "max_outstanding_items", "providers", "synchronous", "deferred_sync",
+                     "curve"});
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.default_timeout_ms = r.integer("default_timeout_ms", 300000, 1, 7 * 24 * 3600 * 1000LL);
@@ -28,6 +29,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     config.cancel_grace = std::chrono::milliseconds(r.integer("cancel_grace_ms", 10000, 0, 3600000));
     config.max_outstanding_items =
         static_cast<size_t>(r.integer("max_outstanding_items", 20000, 1, 10000000));
+    config.store.full_sync = r.choice("synchronous", "full", {"full", "normal"}) == "full";
+    config.store.deferred_sync = r.boolean("deferred_sync", true);
     // providers: {NAME: {max_concurrency, failure_threshold, open_ms, half_open_probes}}; the
     // name "default" applies to providers not listed.
     const Value providers = r.value("providers");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "broker/dispatcher.h"
+#include "broker/run_store.h"
 #include "common/clock.h"
 #include "common/net/zap_handler.h"
 #include "common/result.h"
@@ -29,6 +30,7 @@ struct BrokerConfig {
   size_t max_running_runs = 1000;       // submissions beyond are refused with retry_later
   std::string clients_endpoint;         // "" = the state directory's broker-clients.sock
   std::string workers_endpoint;         // "" = the state directory's broker-workers.sock
+  SqliteRunStoreOptions store;          // synchronous: full|normal, deferred_sync
   // `curve:` keys for tcp:// endpoints (required by them; docs/multi-host.md).
   std::optional<net::CurveServerSetup> curve;
   std::filesystem::path state_dir;

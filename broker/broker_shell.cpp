@@ -31,7 +31,12 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
       clients_(context_, net::SocketKind::kRouter),
       workers_(context_, net::SocketKind::kRouter),
       events_(context_, net::SocketKind::kSub),
-      control_(context_, net::SocketKind::kDealer) {}
+      control_(context_, net::SocketKind::kDealer) {
+  RunStore& store = coordinator_.store();
+  if (!store.commit_is_durable()) {
+    syncer_ = std::make_unique<sqlite::DurabilitySyncer>([&store] { return store.sync(); });
+  }
+}
 
 Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
   zap_ = endpoints.zap;
@@ -124,7 +129,7 @@ void BrokerShell::drain_workers() {
       bad_worker_frames_.record(parts[0], message.error().message, now);
       continue;
     }
-    dispatcher_.on_worker_message(parts[0], *message, now);
+    dispatcher_.on_worker_message(parts[0], std::move(*message), now);
   }
 }
 
@@ -179,6 +184,7 @@ void BrokerShell::reply(const std::string& identity, MessageType type, const Val
 }
 
 void BrokerShell::settle(TimePoint now) {
+  coordinator_.on_tick(clock_.instant());
   // Completions start new steps whose items go back to the dispatcher; repeat while the
   // dispatcher has more to say (bounded, in case a change ever makes that loop).
   for (int round = 0; round < 64; ++round) {
@@ -204,20 +210,61 @@ void BrokerShell::notify_watchers() {
 
 void BrokerShell::flush() {
   for (auto& frame : dispatcher_.take_outbox()) {
-    auto sent = workers_.send({frame.identity, frame.envelope});
-    if (!sent.ok()) {
-      spdlog::error("worker socket send: {}", sent.error().message);
-    } else if (*sent != net::SendOutcome::kSent) {
-      // The worker left (unreachable) or its queue is full; liveness or the supervisor's exit
-      // event will redeliver whatever it held.
-      ++unroutable_;
-    }
+    send_now(workers_, {std::move(frame.identity), std::move(frame.envelope)});
   }
-  for (auto& frames : client_outbox_) {
-    auto sent = clients_.send(frames);
-    if (!sent.ok() || *sent != net::SendOutcome::kSent) ++unroutable_;  // the client left
+  for (auto& ack : dispatcher_.take_acks()) {
+    send_when_durable(workers_, {std::move(ack.identity), std::move(ack.envelope)});
   }
+  for (auto& frames : client_outbox_) send_when_durable(clients_, std::move(frames));
   client_outbox_.clear();
+}
+
+void BrokerShell::send_now(net::Socket& socket, const net::Frames& frames) {
+  auto sent = socket.send(frames);
+  if (!sent.ok()) {
+    spdlog::error("{} socket send: {}", &socket == &workers_ ? "worker" : "client",
+                  sent.error().message);
+  } else if (*sent != net::SendOutcome::kSent) {
+    // The peer left or its queue is full. A worker's items are redelivered by liveness or the
+    // supervisor's exit event; a client asks again if it still cares.
+    ++unroutable_;
+  }
+}
+
+void BrokerShell::send_when_durable(net::Socket& socket, net::Frames frames) {
+  if (!syncer_ || (held_.empty() && durable_ >= committed_)) {
+    send_now(socket, frames);
+    return;
+  }
+  held_.push_back(Held{committed_, &socket, std::move(frames)});
+}
+
+bool BrokerShell::release_synced() {
+  auto durable = syncer_->durable();
+  if (!durable.ok()) {
+    spdlog::critical("broker.db cannot be made durable ({}); stopping without sending {} "
+                     "reply(ies) and acknowledgement(s)",
+                     durable.error().message, held_.size());
+    return false;
+  }
+  durable_ = std::max(durable_, *durable);
+  while (!held_.empty() && held_.front().generation <= durable_) {
+    send_now(*held_.front().socket, held_.front().frames);
+    held_.pop_front();
+  }
+  return true;
+}
+
+void BrokerShell::flush_held() {
+  if (held_.empty()) return;
+  if (auto st = coordinator_.store().sync(); !st.ok()) {
+    spdlog::critical("broker.db: a last sync failed ({}); {} reply(ies) and acknowledgement(s) "
+                     "not sent",
+                     st.error().message, held_.size());
+    return;
+  }
+  for (const auto& held : held_) send_now(*held.socket, held.frames);
+  held_.clear();
 }
 
 int BrokerShell::run() {
@@ -228,11 +275,14 @@ int BrokerShell::run() {
   if (listening_to_events_) entries.push_back({events_.raw(), -1, false});
   const size_t control_entry = entries.size();
   if (has_supervisor_control_) entries.push_back({control_.raw(), -1, false});
+  const size_t sync_entry = entries.size();
+  if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
   const size_t zap_entry = entries.size();
   if (zap_) zap_->add_poll_entries(entries);
   for (;;) {
     const TimePoint now = clock_.now();
-    const int64_t timeout = millis_until(dispatcher_.next_deadline(now), now);
+    const int64_t timeout =
+        millis_until(std::min(dispatcher_.next_deadline(now), coordinator_.next_deadline()), now);
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -243,11 +293,13 @@ int BrokerShell::run() {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("stopping on signal {} with {} item(s) in flight", sig,
                        dispatcher_.in_flight());
+          flush_held();
           return 0;
         }
         if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
     }
+    if (syncer_ && entries[sync_entry].readable && !release_synced()) return 70;
     if (zap_) zap_->on_poll(entries, zap_entry);
     if (listening_to_events_ && entries[events_entry].readable) drain_events();
     if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();
@@ -260,6 +312,10 @@ int BrokerShell::run() {
       // what is durable.
       spdlog::critical("broker.db commit failed: {}; stopping", st.error().message);
       return 70;
+    }
+    if (coordinator_.store().commits() > committed_) {
+      committed_ = coordinator_.store().commits();
+      if (syncer_) syncer_->request(committed_);
     }
     Value extra;
     extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());

@@ -1,13 +1,18 @@
 // The broker's effects: one poll loop over the client socket, the worker socket, the
 // supervisor's event socket and the signalfd, with the dispatcher's next deadline as timeout.
 //
-// Each turn: read what is ready, let the cores react, COMMIT the store, and only then send what
-// the cores produced (replies to clients, work and acknowledgements to workers): nothing is
-// promised before it is durable. A failed commit stops the broker (exit 70) — the supervisor
-// restarts it and the runs are recovered from what was durable.
+// Each turn: read what is ready, let the cores react, COMMIT the store, then send what the cores
+// produced. Work, cancellations and heartbeats go at once. Replies to clients and acknowledgements
+// of results promise something durable: when the store's commits are durable by themselves they
+// go at once too; otherwise (a deferred sync, run_store.h) they wait, in order, for a sync that
+// started after the newest commit, which a DurabilitySyncer runs on its own thread while the loop
+// goes on. A failed commit or sync stops the broker (exit 70) — the supervisor restarts it and
+// the runs are recovered from what was durable.
 #pragma once
 
+#include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +25,7 @@
 #include "common/net/bad_frames.h"
 #include "common/net/zap_handler.h"
 #include "common/net/zmq_socket.h"
+#include "common/sqlite/durability_syncer.h"
 
 namespace pl::broker {
 
@@ -55,6 +61,14 @@ class BrokerShell {
   void drain_events();
   void settle(TimePoint now);
   void flush();
+  // Sends frames that promise what the store holds now: at once when that is durable, else once
+  // it is (release_synced), after any frames already waiting.
+  void send_when_durable(net::Socket& socket, net::Frames frames);
+  // Sends the frames whose commits a finished sync made durable; false if the sync failed.
+  bool release_synced();
+  // At shutdown: one last sync, then whatever waited for it.
+  void flush_held();
+  void send_now(net::Socket& socket, const net::Frames& frames);
   void reply(const std::string& identity, protocol::MessageType type, const Value& body);
   void notify_watchers();
   void request_kills();
@@ -80,6 +94,16 @@ class BrokerShell {
   net::BadFrameLog bad_worker_frames_{"worker socket"};
   net::BadFrameLog bad_client_frames_{"client socket"};
   uint64_t unroutable_ = 0;
+  // Deferred durability: commit generations and the frames waiting for theirs to be synced.
+  std::unique_ptr<sqlite::DurabilitySyncer> syncer_;
+  uint64_t committed_ = 0;
+  uint64_t durable_ = 0;
+  struct Held {
+    uint64_t generation;
+    net::Socket* socket;
+    net::Frames frames;
+  };
+  std::deque<Held> held_;
 };
 
 }  // namespace pl::broker

@@ -175,6 +175,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
     entry["slots"] = w->slots;
     entry["held"] = Value(Value::Array(w->held.begin(), w->held.end()));
     entry["items_done"] = static_cast<int64_t>(w->items_done);
+    entry["draining"] = w->slots == 0;  // recycling after worker.max_items
     workers.push_back(std::move(entry));
   }
   const DispatchCounters& c = dispatcher_.counters();
@@ -207,14 +208,8 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   body["runs_running"] = static_cast<int64_t>(coordinator_.running());
   body["outstanding"] = static_cast<int64_t>(dispatcher_.outstanding());
   body["providers"] = dispatcher_.provider_status(now.steady);
-  const LatencyHistogram& latency = dispatcher_.item_latency();
-  Value item_latency;
-  item_latency["count"] = static_cast<int64_t>(latency.count());
-  item_latency["p50_us"] = latency.percentile(0.50);
-  item_latency["p90_us"] = latency.percentile(0.90);
-  item_latency["p99_us"] = latency.percentile(0.99);
-  item_latency["max_us"] = latency.max();
-  body["item_latency"] = std::move(item_latency);
+  // {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]}
+  body["item_latency"] = latency_summary(dispatcher_.item_latency());
   body["counters"] = std::move(counters);
   return {MessageType::kBrokerStatus, std::move(body), ""};
 }

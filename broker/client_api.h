@@ -11,7 +11,9 @@
 //   run_detail_request {run} -> run_detail {run, pipeline, path, state, created_ms, finished_ms,
 //                               error, progress?, items_recorded, dead_letters: [...], result?}
 //   export_run {run}         -> run_export {checkpoint: {run: {...}, items: [{id, result}]}}
-//   broker_status_request    -> broker_status {workers, queued, in_flight, counters, runs}
+//   broker_status_request    -> broker_status {workers: [{name, pid, host, slots, held,
+//                               items_done, draining}], queued, in_flight, waiting_retry,
+//                               outstanding, runs_running, counters, providers, item_latency}
 // Any failure -> client_error {code, message}. Documented for people in docs/broker-api.md.
 #pragma once
 

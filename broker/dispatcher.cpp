@@ -35,7 +35,9 @@ Dispatcher::ProviderState* Dispatcher::provider(const std::string& name) {
     auto configured = config_.providers.find(name);
     const ProviderLimits limits =
         configured == config_.providers.end() ? config_.default_provider : configured->second;
-    it = providers_.emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0}).first;
+    it = providers_
+             .emplace(name, ProviderState{limits, CircuitBreaker(limits.breaker), 0, 0, {}, {}})
+             .first;
   }
   return &it->second;
 }
@@ -63,6 +65,10 @@ void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
     if (outcome) {
       const ErrorCode code = error_code_from_name(outcome->get_string("error_code", "internal"));
       p->breaker.on_result(outcome->get_bool("success"), code, now);
+      ++p->results;
+      if (!outcome->get_bool("success")) ++p->errors_by_code[std::string(error_code_name(code))];
+      p->latency.record(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
     } else {
       p->breaker.on_abandoned();
     }
@@ -138,7 +144,7 @@ void Dispatcher::cancel_item(std::string_view item_id, TimePoint now) {
 // ---------------------------------------------------------------------------------------------
 // Worker messages
 
-void Dispatcher::on_worker_message(std::string_view identity, const protocol::Message& message,
+void Dispatcher::on_worker_message(std::string_view identity, protocol::Message message,
                                    TimePoint now) {
   if (message.type == MessageType::kWorkerHello) {
     handle_hello(identity, message.body, now);
@@ -156,17 +162,30 @@ void Dispatcher::on_worker_message(std::string_view identity, const protocol::Me
       reconnect_told_[std::string(identity)] = now;
       send(identity, MessageType::kReconnect, Value::object());
     }
-    if (message.type == MessageType::kWorkResult) handle_result(identity, message.body, now);
+    if (message.type == MessageType::kWorkResult) handle_result(identity, std::move(message.body), now);
     return;
   }
   worker->last_heard = now;
   switch (message.type) {
     case MessageType::kWorkerHeartbeat:
+      // A worker about to recycle (worker.max_items) wants no more items: no credit from now
+      // on (slots 0 marks it draining); what it holds is reported as usual.
+      if (message.body.get_bool("draining") && worker->slots != 0) {
+        spdlog::info("worker {} (pid {}) is draining: no more items for it", worker->name,
+                     worker->pid);
+        worker->slots = 0;
+      }
       break;
     case MessageType::kWorkResult:
-      handle_result(identity, message.body, now);
+      handle_result(identity, std::move(message.body), now);
       break;
     case MessageType::kWorkerBye:
+      if (worker->slots == 0 && worker->held.empty()) {
+        // A drained worker recycling (worker.max_items): nothing to redeliver, nothing wrong.
+        spdlog::info("worker {} (pid {}) recycled", worker->name, worker->pid);
+        roster_.leave(identity);
+        break;
+      }
       worker_lost(identity, "said goodbye", now);
       break;
     default:
@@ -216,6 +235,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
     item.attempt = attempt;
     item.dispatched_here = true;
     item.worker = std::string(identity);
+    item.dispatched_at = now;  // as far as this broker knows
     item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
     deadlines_.emplace(item.deadline, id);
     if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
@@ -228,8 +248,8 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   send(identity, MessageType::kWelcome, protocol::to_body(welcome));
 }
 
-void Dispatcher::handle_result(std::string_view identity, const Value& body, TimePoint now) {
-  auto result = protocol::work_result_from(body);
+void Dispatcher::handle_result(std::string_view identity, Value body, TimePoint now) {
+  auto result = protocol::work_result_from(std::move(body));
   if (!result.ok()) {
     spdlog::warn("bad work result: {}", result.error().message);
     return;
@@ -237,10 +257,7 @@ void Dispatcher::handle_result(std::string_view identity, const Value& body, Tim
   release_credit(identity, result->item_id);
   // Acknowledged whatever becomes of it (sent after the turn's commit): a stale result is
   // one the worker may forget as well.
-  Value ack;
-  ack["id"] = result->item_id;
-  ack["attempt"] = result->attempt;
-  pending_acks_[std::string(identity)].push_back(std::move(ack));
+  pending_acks_[std::string(identity)].emplace_back(result->item_id, result->attempt);
 
   auto it = items_.find(result->item_id);
   if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
@@ -425,7 +442,7 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
       worker.identity,
       protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
                                  item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input, item.spec.context)});
+                                 item.spec.input, item.spec.context ? *item.spec.context : Value())});
 }
 
 void Dispatcher::pump(TimePoint now) {
@@ -491,12 +508,14 @@ TimePoint Dispatcher::next_deadline(TimePoint now) const {
   return next;
 }
 
-std::vector<WorkerFrame> Dispatcher::take_outbox() {
+std::vector<WorkerFrame> Dispatcher::take_acks() {
+  std::vector<WorkerFrame> frames;
+  frames.reserve(pending_acks_.size());
   for (auto& [identity, acks] : pending_acks_) {
-    send(identity, MessageType::kResultAck, protocol::to_body(protocol::ResultAck{std::move(acks)}));
+    frames.push_back(WorkerFrame{identity, protocol::encode_result_ack(acks)});
   }
   pending_acks_.clear();
-  return std::exchange(outbox_, {});
+  return frames;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,9 +549,37 @@ Value Dispatcher::provider_status(TimePoint now) const {
     entry["max_concurrency"] = static_cast<int64_t>(p.limits.max_concurrency);
     entry["consecutive_failures"] = static_cast<int64_t>(p.breaker.consecutive_failures());
     entry["times_opened"] = static_cast<int64_t>(p.breaker.times_opened());
+    entry["results"] = static_cast<int64_t>(p.results);
+    Value codes = Value::object();
+    int64_t errors = 0;
+    for (const auto& [code, n] : p.errors_by_code) {
+      codes[code] = static_cast<int64_t>(n);
+      errors += static_cast<int64_t>(n);
+    }
+    entry["errors"] = errors;
+    entry["errors_by_code"] = std::move(codes);
+    entry["latency"] = latency_summary(p.latency);
     out[name] = std::move(entry);
   }
   return out;
+}
+
+Value latency_summary(const LatencyHistogram& h) {
+  Value v;
+  v["count"] = static_cast<int64_t>(h.count());
+  v["sum_us"] = static_cast<int64_t>(h.mean() * static_cast<double>(h.count()) + 0.5);
+  v["p50_us"] = h.percentile(0.50);
+  v["p90_us"] = h.percentile(0.90);
+  v["p99_us"] = h.percentile(0.99);
+  v["max_us"] = h.max();
+  Value buckets = Value::array();
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    if (h.bucket_count(i) == 0) continue;
+    buckets.push_back(Value(
+        Value::Array{LatencyHistogram::bucket_upper(i), static_cast<int64_t>(h.bucket_count(i))}));
+  }
+  v["buckets"] = std::move(buckets);
+  return v;
 }
 
 }  // namespace pl::broker

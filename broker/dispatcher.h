@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/circuit_breaker.h"
@@ -89,6 +90,10 @@ struct DispatchCounters {
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
 };
 
+// {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]} (non-empty
+// buckets only), for status and for the supervisor's Prometheus histograms.
+Value latency_summary(const LatencyHistogram& histogram);
+
 class Dispatcher {
  public:
   Dispatcher(DispatchConfig config, uint64_t random_seed);
@@ -100,7 +105,8 @@ class Dispatcher {
   // The same for one item.
   void cancel_item(std::string_view item_id, TimePoint now);
 
-  void on_worker_message(std::string_view identity, const protocol::Message& message, TimePoint now);
+  // A message from a worker (taken: a result's payload moves on to its completion).
+  void on_worker_message(std::string_view identity, protocol::Message message, TimePoint now);
   // A local process exited (from the supervisor's event stream).
   void on_process_exited(int64_t pid, TimePoint now);
   // Heartbeats, liveness, deadlines, due retries, cancel graces; then dispatches what it can.
@@ -113,9 +119,12 @@ class Dispatcher {
 
   TimePoint next_deadline(TimePoint now) const;
 
-  // Frames to send, acknowledgements of the results received since the last call included.
-  // REQUIRES: the completions taken since the last call are durable (acks promise that).
-  std::vector<WorkerFrame> take_outbox();
+  // Frames to send now: work, cancellations, heartbeats, replies that promise nothing durable.
+  std::vector<WorkerFrame> take_outbox() { return std::exchange(outbox_, {}); }
+  // Acknowledgements of the results received since the last call, one frame per worker.
+  // REQUIRES before sending them: the completions taken meanwhile are durable (acks promise it:
+  // a worker forgets an acknowledged result).
+  std::vector<WorkerFrame> take_acks();
   std::vector<Completion> take_completions() { return std::exchange(completions_, {}); }
   std::vector<KillRequest> take_kill_requests() { return std::exchange(kills_, {}); }
 
@@ -134,7 +143,8 @@ class Dispatcher {
   std::string holder_of(std::string_view item_id) const;
   // From dispatch to result, for every result of a current attempt, in microseconds.
   const LatencyHistogram& item_latency() const { return item_latency_; }
-  // {provider: {state, in_flight, consecutive_failures, times_opened}} for status.
+  // {provider: {state, in_flight, max_concurrency, consecutive_failures, times_opened, results,
+  // errors, errors_by_code: {code: n}, latency: latency_summary(...)}} for status.
   Value provider_status(TimePoint now) const;
 
  private:
@@ -154,11 +164,14 @@ class Dispatcher {
     ProviderLimits limits;
     CircuitBreaker breaker;
     uint32_t in_flight = 0;
+    uint64_t results = 0;  // attempts that reported (or timed out)
+    std::map<std::string, uint64_t> errors_by_code;
+    LatencyHistogram latency;  // dispatch to result
   };
   using ItemMap = std::unordered_map<std::string, Item>;
 
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
-  void handle_result(std::string_view identity, const Value& body, TimePoint now);
+  void handle_result(std::string_view identity, Value body, TimePoint now);
   void worker_lost(std::string_view identity, std::string_view why, TimePoint now);
   void attempt_failed(Item& item, Value result, TimePoint now);
   void complete(Item& item, Value result);
@@ -188,7 +201,8 @@ class Dispatcher {
   size_t in_flight_count_ = 0;
   size_t retry_count_ = 0;
   std::vector<WorkerFrame> outbox_;
-  std::unordered_map<std::string, Value> pending_acks_;  // identity -> [{id, attempt}]
+  // identity -> [(item id, attempt)]
+  std::unordered_map<std::string, std::vector<std::pair<std::string, uint32_t>>> pending_acks_;
   std::unordered_map<std::string, TimePoint> reconnect_told_;  // identity -> when told
   TimePoint hold_until_{};
   std::vector<Completion> completions_;

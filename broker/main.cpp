@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   dispatch.instance_id = pl::new_id("broker-");
   dispatch.local_host = host;
 
-  auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string());
+  auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string(), config->store);
   if (!store.ok()) {
     spdlog::error("{}", store.error().message);
     return 75;

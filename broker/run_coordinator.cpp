@@ -139,6 +139,7 @@ Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, I
   }
   ++counters_.accepted;
   spdlog::info("run {} accepted: {} ({})", *id, run.pipeline_name, run.pipeline_path);
+  run.execution->set_now(now.steady);
   run.execution->start();
   settle(run, now);
   return id;
@@ -167,6 +168,7 @@ Result<size_t> RunCoordinator::recover(Instant now) {
     RunRecord& run = runs_.at(*id);
     auto done = store_.item_count(*id);
     spdlog::info("run {} recovered ({} item results on record)", *id, done.ok() ? *done : 0);
+    run.execution->set_now(now.steady);
     run.execution->start();
     settle(run, now);
   }
@@ -191,6 +193,7 @@ Status RunCoordinator::resume(const std::string& run_id, Instant now) {
   std::erase(finished_order_, run_id);
   RunRecord& run = runs_.at(run_id);
   spdlog::info("run {} resumed", run_id);
+  run.execution->set_now(now.steady);
   run.execution->start();
   settle(run, now);
   return ok_status();
@@ -213,6 +216,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
                                              unix_millis(now.wall)}),
            "recording a dead letter");
     }
+    run.execution->set_now(now.steady);
     run.execution->on_item_completed(completion.item_id, std::move(completion.result));
     settle(run, now);
   }
@@ -220,6 +224,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
   for (auto& [id, run] : runs_) {
     if (!has_capacity()) break;
     if (run.execution && run.execution->waiting_for_capacity()) {
+      run.execution->set_now(now.steady);
       run.execution->capacity_freed();
       settle(run, now);
     }
@@ -283,6 +288,23 @@ Status RunCoordinator::cancel(const std::string& run_id, Instant now) {
   return ok_status();
 }
 
+void RunCoordinator::on_tick(Instant now) {
+  now_ = now.steady;
+  for (auto& [id, run] : runs_) {
+    if (!run.execution || run.execution->next_deadline() > now.steady) continue;
+    run.execution->on_tick(now.steady);
+    settle(run, now);
+  }
+}
+
+TimePoint RunCoordinator::next_deadline() const {
+  TimePoint next = TimePoint::max();
+  for (const auto& [id, run] : runs_) {
+    if (run.execution) next = std::min(next, run.execution->next_deadline());
+  }
+  return next;
+}
+
 void RunCoordinator::forget_finished_beyond(size_t keep) {
   while (finished_order_.size() > keep) {
     auto it = runs_.find(finished_order_.front());
@@ -316,6 +338,7 @@ protocol::RunStatus RunCoordinator::status(const RunRecord& run) const {
     progress["input_tokens"] = p.input_tokens;
     progress["output_tokens"] = p.output_tokens;
     progress["cost_usd"] = p.cost_usd;
+    progress["unpriced_calls"] = p.unpriced_calls;
     progress["loops"] = run.execution->loop_progress();
   }
   s.progress = std::move(progress);

@@ -68,6 +68,10 @@ class RunCoordinator : private ItemSink {
   Status cancel(const std::string& run_id, Instant now);
   // Runs a failed or cancelled run again: recorded successes are kept, failed items run again.
   Status resume(const std::string& run_id, Instant now);
+  // Steps whose whole-step timeout passed finish as timeouts.
+  void on_tick(Instant now);
+  // The earliest such deadline of any run; TimePoint::max() when none.
+  TimePoint next_deadline() const;
 
   // Runs that finished since the last call.
   std::vector<std::string> take_finished() { return std::exchange(finished_, {}); }

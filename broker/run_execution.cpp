@@ -19,6 +19,14 @@ void Node::child_done(Node&, Value) {}
 void Node::item_done(Value) {}
 void Node::capacity_available() {}
 
+void Node::deadline_passed() {
+  Value out;
+  out["success"] = false;
+  out["error"] = "step \"" + display() + "\" timed out";
+  out["error_code"] = std::string(error_code_name(ErrorCode::kTimeout));
+  finish(std::move(out));
+}
+
 void Node::finish(Value result) {
   if (done_) return;
   done_ = true;
@@ -35,12 +43,15 @@ RunExecution::RunExecution(std::string run_id, PipelineContext context, RunPaths
   if (context_.base_dir.empty()) context_.base_dir = paths_.base_dir;
 }
 
-Value RunExecution::item_context(const PipelineContext& pipeline) const {
-  Value context;
-  context["workspace_dir"] = paths_.workspace_dir.string();
-  context["output_dir"] = paths_.output_dir.string();
-  context["pipeline_dir"] = pipeline.base_dir.string();
-  return context;
+std::shared_ptr<const Value> RunExecution::item_context(PipelineContext& pipeline) const {
+  if (!pipeline.item_context) {
+    Value context;
+    context["workspace_dir"] = paths_.workspace_dir.string();
+    context["output_dir"] = paths_.output_dir.string();
+    context["pipeline_dir"] = pipeline.base_dir.string();
+    pipeline.item_context = std::make_shared<const Value>(std::move(context));
+  }
+  return pipeline.item_context;
 }
 
 RunExecution::~RunExecution() {
@@ -123,6 +134,8 @@ void RunExecution::count_usage(const Value& result) {
   progress_.output_tokens += usage->get_int("output_tokens");
   if (const Value* cost = usage->find("cost_usd"); cost && cost->is_number()) {
     progress_.cost_usd += cost->as_double();
+  } else {
+    ++progress_.unpriced_calls;  // unknown, which is not zero: say so rather than add 0
   }
 }
 
@@ -134,6 +147,22 @@ void RunExecution::capacity_freed() {
     if (node != nodes_.end() && !node->second->done()) node->second->capacity_available();
     drain();
   }
+}
+
+void RunExecution::on_tick(TimePoint now) {
+  now_ = now;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now && !finished_) {
+    const uint64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto node = nodes_.find(id);
+    if (node != nodes_.end() && !node->second->done()) node->second->deadline_passed();
+    drain();
+  }
+}
+
+TimePoint RunExecution::next_deadline() const {
+  // Stale entries (nodes gone) may be returned; waking for one costs a harmless tick.
+  return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }
 
 void RunExecution::cancel() {
@@ -174,6 +203,7 @@ void RunExecution::drain() {
         usage["input_tokens"] = progress_.input_tokens;
         usage["output_tokens"] = progress_.output_tokens;
         usage["cost_usd"] = progress_.cost_usd;
+        if (progress_.unpriced_calls > 0) usage["unpriced_calls"] = progress_.unpriced_calls;
         result_["usage"] = std::move(usage);
       }
     }

@@ -24,6 +24,7 @@
 
 #include "broker/run_frame.h"
 #include "broker/work_spec.h"
+#include "common/clock.h"
 #include "common/pipeline/template.h"
 #include "common/result.h"
 #include "common/value.h"
@@ -67,7 +68,8 @@ struct RunProgress {
   // Summed over every item's `usage` (LLM calls): {input_tokens, output_tokens, cost_usd}.
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
-  double cost_usd = 0;
+  double cost_usd = 0;        // over the calls whose price is known
+  int64_t unpriced_calls = 0; // calls whose model has no price: cost_usd leaves them out
 };
 
 class RunExecution;
@@ -88,6 +90,8 @@ class Node {
   virtual void item_done(Value result);
   // The broker may take more items again (nodes that asked through wait_for_capacity).
   virtual void capacity_available();
+  // The deadline this node set (RunExecution::set_deadline) passed: finish as a timeout.
+  virtual void deadline_passed();
 
   Node* parent() const { return parent_; }
   uint64_t id() const { return id_; }
@@ -120,6 +124,13 @@ class RunExecution {
   void on_item_completed(const std::string& item_id, Value result);
   // Stops the run: every node is dropped and every item given up.
   void cancel();
+  // Time, as the coordinator tells it at each entry; nodes read it through now().
+  void set_now(TimePoint now) { now_ = now; }
+  TimePoint now() const { return now_; }
+  // Nodes whose deadline passed finish as timeouts.
+  void on_tick(TimePoint now);
+  // The earliest deadline a node set; TimePoint::max() when none.
+  TimePoint next_deadline() const;
 
   bool finished() const { return finished_; }
   // When finished: {success, steps: {name: result}, error?, usage?}.
@@ -144,6 +155,9 @@ class RunExecution {
   bool waiting_for_capacity() const { return !waiting_for_capacity_.empty(); }
   // Wakes the nodes waiting for capacity (those that still exist), in the order they asked.
   void capacity_freed();
+  // `node` finishes with a timeout if it is still running at `deadline` (a loop's, a batch's or a
+  // nested pipeline's `timeout` bounds everything inside it).
+  void set_deadline(const Node& node, TimePoint deadline) { deadlines_.emplace(deadline, node.id()); }
   const RunSettings& settings() const { return settings_; }
   // Parsed templates of this run's step options, kept across iterations.
   pipeline::TemplateCache& templates() { return templates_; }
@@ -151,7 +165,7 @@ class RunExecution {
   PipelineContext& context() { return context_; }
   std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
   // The `context` a work item carries (protocol/work.h), for a step of `pipeline`.
-  Value item_context(const PipelineContext& pipeline) const;
+  std::shared_ptr<const Value> item_context(PipelineContext& pipeline) const;
 
  private:
   void drain();
@@ -169,6 +183,8 @@ class RunExecution {
   std::deque<std::pair<uint64_t, Value>> completions_;
   std::deque<std::pair<uint64_t, Value>> replayed_;  // leaf id -> memo result, to deliver
   std::vector<uint64_t> waiting_for_capacity_;
+  std::multimap<TimePoint, uint64_t> deadlines_;  // node deadlines; stale entries skipped
+  TimePoint now_{};
   struct LoopProgress {
     std::string step;
     size_t done = 0, failed = 0, total = 0;

@@ -24,6 +24,8 @@ struct PipelineContext {
   std::filesystem::path base_dir; // where its relative paths start: its file's directory
   std::vector<std::string> files;  // the pipeline files from the run's top down to this one
   int64_t max_depth = 10;           // the strictest config.max_depth on the way down
+  // The `context` its work items carry, made once (RunExecution::item_context).
+  std::shared_ptr<const Value> item_context;
 };
 
 // The results of one sequence of steps: the pipeline's top level, or one loop iteration.

@@ -1,9 +1,10 @@
 // The broker's durable memory: accepted runs and the final result of every item, in broker.db.
 //
-// Writes are grouped: everything written between two commit() calls becomes durable together
-// (one transaction per loop turn), and nothing written is durable before commit() returns ok.
-// The broker replies to a client, or acknowledges a worker's result, only after the commit that
-// holds what the reply promises.
+// Writes are grouped: everything written between two commit() calls is committed together (one
+// transaction per loop turn). A commit survives the broker's death at once; it survives a power
+// loss when commit() returns if commit_is_durable(), else once a later sync() has returned (the
+// broker runs sync() on another thread, overlapping the next turns). The broker replies to a
+// client, or acknowledges a worker's result, only once what the reply promises is durable.
 //
 // Item results are the memo that makes restarts cheap and exact: after a restart each run is
 // walked again from the start, and an item whose result is stored finishes from the store
@@ -62,9 +63,15 @@ class RunStore {
   virtual Status drop_failed_items(const std::string& run_id) = 0;
   virtual Status put_dead_letter(const DeadLetter& letter) = 0;
 
-  // Makes every write since the last commit durable. A failure here is fatal for the broker:
-  // it cannot keep promises it cannot write down.
+  // Commits every write since the last commit (durability: see above). A failure here is fatal
+  // for the broker: it cannot keep promises it cannot write down.
   virtual Status commit() = 0;
+  // How many commits wrote something, so far: the generation of the newest commit.
+  virtual uint64_t commits() const { return 0; }
+  // Whether commit() alone survives a power loss. When false, sync() makes every commit that
+  // returned before it durable; it may run on another thread than the store's.
+  virtual bool commit_is_durable() const { return true; }
+  virtual Status sync() { return ok_status(); }
 
   virtual Result<std::vector<StoredRun>> unfinished_runs() = 0;
   virtual Result<std::optional<StoredRun>> get_run(const std::string& run_id) = 0;
@@ -78,8 +85,20 @@ class RunStore {
   virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;
 };
 
-// The SQLite store at `path` (created when missing): WAL, synchronous=FULL, busy timeout.
-Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path);
+struct SqliteRunStoreOptions {
+  // true: a commit survives a power loss once durable (synchronous=FULL, or a deferred sync);
+  // false: synchronous=NORMAL, which survives the broker's death but may lose the last commits
+  // on a power loss.
+  bool full_sync = true;
+  // With full_sync: fdatasync the WAL in sync(), off the commit (commit_is_durable() false).
+  bool deferred_sync = true;
+  int checkpoint_pages = 1000;  // WAL size that triggers a checkpoint
+};
+
+// The SQLite store at `path` (created when missing): WAL, locked by this process alone (a second
+// broker on the same file fails to open it), synchronous per `options`.
+Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path,
+                                                        const SqliteRunStoreOptions& options = {});
 
 // A store in memory, for tests and for a broker run without durability.
 std::unique_ptr<RunStore> make_memory_run_store();

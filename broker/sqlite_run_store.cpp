@@ -1,10 +1,14 @@
 // RunStore on SQLite: one connection, prepared statements, a transaction per commit() cycle.
+#include <spdlog/spdlog.h>
+
 #include <functional>
 #include <unordered_map>
 
 #include "broker/run_store.h"
 #include "common/json.h"
+#include "common/protocol/envelope.h"
 #include "common/sqlite/database.h"
+#include "common/sqlite/deferred_wal_sync.h"
 
 namespace pl::broker {
 namespace {
@@ -30,7 +34,7 @@ CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
 CREATE TABLE IF NOT EXISTS items (
   item_id TEXT PRIMARY KEY,
   success INTEGER NOT NULL,
-  result  TEXT NOT NULL
+  result  BLOB NOT NULL   -- msgpack (older files: JSON text; both are read)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
   item_id   TEXT NOT NULL,
@@ -52,20 +56,53 @@ std::pair<std::string, std::string> run_range(const std::string& run_id) {
   return {run_id + "/", run_id + "0"};
 }
 
-Value parse_or_null(const std::string& text) {
-  if (text.empty()) return Value();
-  auto v = parse_json(text);
-  return v.ok() ? std::move(*v) : Value();
+// A stored Value: msgpack (item results), JSON text (runs; item results of older versions), or
+// NULL. Unreadable bytes are an error naming what they were, never a silent null.
+Result<Value> stored_value(const sqlite::Statement& st, int column, std::string_view what) {
+  if (st.column_is_null(column)) return Value();
+  const std::string bytes = st.column_text(column);
+  auto v = st.column_is_blob(column) ? protocol::decode_value(bytes)
+                                     : bytes.empty() ? Result<Value>(Value()) : parse_json(bytes);
+  if (!v.ok()) return make_error(ErrorCode::kIo, "broker.db: unreadable " + std::string(what) + ": " + v.error().message);
+  return v;
 }
 
 class SqliteRunStore final : public RunStore {
  public:
   explicit SqliteRunStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  ~SqliteRunStore() override {
+    wal_sync_.reset();
+    statements_.clear();  // finalized before the connection closes
+  }
 
-  Status init() {
-    if (auto st = db_->exec(kSchema); !st.ok()) return st;
+  Status init(const std::string& path, const SqliteRunStoreOptions& options) {
+    const bool deferred = options.full_sync && options.deferred_sync;
+    const char* synchronous = deferred ? "OFF" : options.full_sync ? "FULL" : "NORMAL";
+    // locking_mode before journal_mode: the WAL index then lives in this process's memory, and
+    // the file stays locked by us until we exit.
+    for (const std::string& pragma :
+         {std::string("PRAGMA busy_timeout=2000"), std::string("PRAGMA locking_mode=EXCLUSIVE"),
+          std::string("PRAGMA synchronous=") + synchronous, std::string("PRAGMA foreign_keys=ON"),
+          std::string("PRAGMA journal_mode=WAL")}) {
+      if (auto st = db_->exec(pragma); !st.ok()) return st.error().with_context(path);
+    }
+    // Takes the exclusive lock now (and keeps it), creating the schema on the way; the write of
+    // user_version also makes sure the WAL file exists.
+    if (auto st = db_->exec(std::string("BEGIN IMMEDIATE;") + kSchema + "PRAGMA user_version=1;COMMIT;");
+        !st.ok()) {
+      return st.error().with_context(path);
+    }
+    if (deferred) {
+      auto wal_sync = sqlite::DeferredWalSync::attach(*db_, path, options.checkpoint_pages);
+      if (!wal_sync.ok()) return std::move(wal_sync).error();
+      wal_sync_ = std::move(*wal_sync);
+    }
     return ok_status();
   }
+
+  uint64_t commits() const override { return commits_; }
+  bool commit_is_durable() const override { return !wal_sync_; }
+  Status sync() override { return wal_sync_ ? wal_sync_->sync() : ok_status(); }
 
   Status put_run(const StoredRun& run) override {
     static const std::string sql = "INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
@@ -101,7 +138,7 @@ class SqliteRunStore final : public RunStore {
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, item_id);
     (*st)->bind(2, static_cast<int64_t>(result.get_bool("success") ? 1 : 0));
-    (*st)->bind(3, to_json(result));
+    (*st)->bind_blob(3, protocol::encode_value(result));
     return write(**st);
   }
 
@@ -125,7 +162,15 @@ class SqliteRunStore final : public RunStore {
   Status commit() override {
     if (!in_transaction_) return ok_status();
     in_transaction_ = false;
-    return db_->exec("COMMIT");
+    if (auto st = db_->exec("COMMIT"); !st.ok()) return st;
+    ++commits_;
+    if (wal_sync_) {
+      // The commit stands whatever happens here; a failed checkpoint only lets the WAL grow.
+      if (auto ck = wal_sync_->after_commit(); !ck.ok()) {
+        spdlog::warn("broker.db checkpoint: {}", ck.error().message);
+      }
+    }
+    return ok_status();
   }
 
   Result<std::vector<StoredRun>> unfinished_runs() override {
@@ -154,11 +199,12 @@ class SqliteRunStore final : public RunStore {
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, item_id);
     auto row = (*st)->step();
-    std::optional<Value> out;
-    if (row.ok() && *row) out = parse_or_null((*st)->column_text(0));
-    (*st)->reset();
     if (!row.ok()) return std::move(row).error();
-    return out;
+    if (!*row) return std::optional<Value>();
+    auto value = stored_value(**st, 0, "result of " + item_id);
+    (*st)->reset();
+    if (!value.ok()) return std::move(value).error();
+    return std::optional<Value>(std::move(*value));
   }
 
   Result<size_t> item_count(const std::string& run_id) override {
@@ -188,7 +234,13 @@ class SqliteRunStore final : public RunStore {
         return std::move(row).error();
       }
       if (!*row) break;
-      out.emplace_back((*st)->column_text(0), parse_or_null((*st)->column_text(1)));
+      std::string id = (*st)->column_text(0);
+      auto value = stored_value(**st, 1, "result of " + id);
+      if (!value.ok()) {
+        (*st)->reset();
+        return std::move(value).error();
+      }
+      out.emplace_back(std::move(id), std::move(*value));
     }
     (*st)->reset();
     return out;
@@ -256,13 +308,19 @@ class SqliteRunStore final : public RunStore {
       r.pipeline_name = (*st)->column_text(1);
       r.pipeline_path = (*st)->column_text(2);
       r.pipeline_yaml = (*st)->column_text(3);
-      r.inputs = parse_or_null((*st)->column_text(4));
+      auto inputs = stored_value(**st, 4, "inputs of " + r.id);
+      auto result = stored_value(**st, 10, "result of " + r.id);
+      if (!inputs.ok() || !result.ok()) {
+        (*st)->reset();
+        return inputs.ok() ? std::move(result).error() : std::move(inputs).error();
+      }
+      r.inputs = std::move(*inputs);
+      r.result = std::move(*result);
       r.workspace_dir = (*st)->column_text(5);
       r.output_dir = (*st)->column_text(6);
       r.state = (*st)->column_text(7);
       r.created_ms = (*st)->column_int(8);
       r.finished_ms = (*st)->column_int(9);
-      r.result = parse_or_null((*st)->column_text(10));
       r.error = (*st)->column_text(11);
       out.push_back(std::move(r));
     }
@@ -273,15 +331,18 @@ class SqliteRunStore final : public RunStore {
   std::unique_ptr<sqlite::Database> db_;
   std::unordered_map<const char*, sqlite::Statement> statements_;
   bool in_transaction_ = false;
+  uint64_t commits_ = 0;
+  std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
 };
 
 }  // namespace
 
-Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path) {
-  auto db = sqlite::Database::open(path, "FULL");
+Result<std::unique_ptr<RunStore>> open_sqlite_run_store(const std::string& path,
+                                                        const SqliteRunStoreOptions& options) {
+  auto db = sqlite::Database::open(path);
   if (!db.ok()) return std::move(db).error();
   auto store = std::make_unique<SqliteRunStore>(std::move(*db));
-  if (auto st = store->init(); !st.ok()) return std::move(st).error();
+  if (auto st = store->init(path, options); !st.ok()) return std::move(st).error();
   return std::unique_ptr<RunStore>(std::move(store));
 }
 

@@ -78,6 +78,10 @@ Status bind_previous_responses(Value& input, const FrameScope& scope) {
     } else {
       chosen = result;
     }
+    // A step or task result extracted whole reads as its text, as a response would.
+    if (const Value* text = chosen->is_object() ? chosen->find("text") : nullptr; text && text->is_string()) {
+      chosen = text;
+    }
     part["content"] = chosen->is_string() ? *chosen : Value(to_json(*chosen, JsonStyle::kPretty));
   }
   return ok_status();

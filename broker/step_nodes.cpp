@@ -21,6 +21,13 @@ using pipeline::StepType;
 // How many failures a loop or batch keeps in its result when it does not keep every item.
 constexpr size_t kFailuresKept = 100;
 
+// A whole-step deadline (RunExecution::set_deadline), from the step's `timeout`, when it has one.
+void set_step_deadline(RunExecution& run, const Node& node, std::optional<int64_t> timeout_ms) {
+  if (timeout_ms && *timeout_ms > 0) run.set_deadline(node, run.now() + std::chrono::milliseconds(*timeout_ms));
+}
+
+Value timeout_result(const Step& step, int64_t timeout_ms);
+
 Value failure_result(std::string message, ErrorCode code = ErrorCode::kInvalidInput) {
   Value v;
   v["success"] = false;
@@ -33,6 +40,13 @@ Value failure_result(std::string message, ErrorCode code = ErrorCode::kInvalidIn
 std::string at_step(const Step& step, std::string_view what) {
   return "step \"" + step.name + "\" (" + pipeline::to_string(step.location) + "): " +
          std::string(what);
+}
+
+Value timeout_result(const Step& step, int64_t timeout_ms) {
+  return failure_result("step \"" + step.name + "\" (" + pipeline::to_string(step.location) +
+                            "): timed out after " + std::to_string(timeout_ms) +
+                            " ms; what it was still running is cancelled",
+                        ErrorCode::kTimeout);
 }
 
 RetrySettings retry_settings(const Step& step) {
@@ -261,6 +275,7 @@ void ParallelNode::start() {
     return;
   }
   source_ = std::move(*source);
+  set_step_deadline(run_, *this, step_.timeout_ms);
   settings_ = settings();
   settings_.max_parallel = std::max<size_t>(1, settings_.max_parallel);
   total_ = source_->total();
@@ -274,6 +289,16 @@ void ParallelNode::start() {
 void ParallelNode::capacity_available() {
   launch();
   finish_if_done();
+}
+
+void ParallelNode::deadline_passed() {
+  // Children still running are given up with this node (their items cancelled).
+  Value out = timeout_result(step_, step_.timeout_ms.value_or(0));
+  out["total"] = static_cast<int64_t>(total_);
+  out["succeeded"] = static_cast<int64_t>(succeeded_);
+  out["failed"] = static_cast<int64_t>(failed_);
+  out["not_run"] = static_cast<int64_t>(total_ - succeeded_ - failed_);
+  finish(std::move(out));
 }
 
 void ParallelNode::launch() {
@@ -422,6 +447,10 @@ std::unique_ptr<Node> ForLoopNode::make_child(size_t index, size_t total, Value 
 Value ForLoopNode::item_value(size_t index, Node&, Value result) {
   Value iteration;
   iteration["success"] = result.get_bool("success");
+  if (!keeps_items()) {  // only the outcome counts: spare building what nobody keeps
+    if (!result.get_bool("success")) iteration["error"] = result.get_string("error");
+    return iteration;
+  }
   iteration["index"] = static_cast<int64_t>(index);
   iteration["steps"] = result.find("steps") ? std::move(*result.find("steps")) : Value::object();
   if (!result.get_bool("success")) iteration["error"] = result.get_string("error");
@@ -581,7 +610,14 @@ WhileLoopNode::WhileLoopNode(RunExecution& run, Node* parent, std::string path,
 
 void WhileLoopNode::start() {
   max_iterations_ = std::max<int64_t>(1, step_.options.get_int("max_iterations", 1));
+  set_step_deadline(run_, *this, step_.timeout_ms);
   next_iteration();
+}
+
+void WhileLoopNode::deadline_passed() {
+  Value out = timeout_result(step_, step_.timeout_ms.value_or(0));
+  out["iterations"] = iteration_;
+  finish(std::move(out));
 }
 
 void WhileLoopNode::finish_with(bool success, std::string stopped, std::string error) {
@@ -745,12 +781,23 @@ void NestedPipelineNode::start() {
     return;
   }
   child_context_ = std::move(*child);
+  // The step's timeout, or config.timeout_seconds, bounds the whole child pipeline.
+  std::optional<int64_t> timeout_ms = step_.timeout_ms;
+  if (const Value* config = step_.options.find("config"); config && !timeout_ms) {
+    if (const Value* seconds = config->find("timeout_seconds"); seconds && seconds->is_number()) {
+      timeout_ms = static_cast<int64_t>(seconds->as_double() * 1000);
+    }
+  }
+  timeout_ms_ = timeout_ms.value_or(0);
+  set_step_deadline(run_, *this, timeout_ms);
   auto frame = std::make_unique<Frame>();
   frame->context = child_context_.get();
   child_ = std::make_unique<SequenceNode>(run_, this, path() + ".p", display(),
                                           child_context_->pipeline->steps, std::move(frame));
   child_->start();
 }
+
+void NestedPipelineNode::deadline_passed() { finish(timeout_result(step_, timeout_ms_)); }
 
 void NestedPipelineNode::child_done(Node& child, Value result) {
   if (&child != child_.get()) return;

@@ -85,6 +85,7 @@ class ParallelNode : public Node {
   void start() override;
   void child_done(Node& child, Value result) override;
   void capacity_available() override;
+  void deadline_passed() override;
 
  protected:
   ParallelNode(RunExecution& run, Node* parent, std::string path, std::string display,
@@ -108,6 +109,9 @@ class ParallelNode : public Node {
   }
   // Adds kind-specific fields to the finished step result (consolidated text, ...).
   virtual void complete_result(Value& result) { (void)result; }
+
+  // Whether the step result lists every element (`items`); beyond max_inline_items it does not.
+  bool keeps_items() const { return inline_results_; }
 
   const pipeline::Step& step_;
   const Frame& frame_;
@@ -168,6 +172,7 @@ class WhileLoopNode final : public Node {
                 const pipeline::Step& step, const Frame& frame);
   void start() override;
   void child_done(Node& child, Value result) override;
+  void deadline_passed() override;
 
  private:
   void next_iteration();
@@ -190,6 +195,7 @@ class NestedPipelineNode final : public Node {
                      const pipeline::Step& step, const Frame& frame);
   void start() override;
   void child_done(Node& child, Value result) override;
+  void deadline_passed() override;
 
  private:
   Result<std::unique_ptr<PipelineContext>> load_child();
@@ -198,6 +204,7 @@ class NestedPipelineNode final : public Node {
   const Frame& frame_;
   std::unique_ptr<PipelineContext> child_context_;
   std::unique_ptr<SequenceNode> child_;
+  int64_t timeout_ms_ = 0;
 };
 
 // The node that runs `step` in `frame`.

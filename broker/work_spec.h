@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ struct WorkSpec {
   std::string step_type;  // canonical: "echo"
   std::string provider;   // the LLM provider the item calls ("anthropic", ...), "" for none
   Value input;            // the bound step
-  Value context;          // {workspace_dir, output_dir, pipeline_dir} (protocol/work.h)
+  // {workspace_dir, output_dir, pipeline_dir} (protocol/work.h); shared by every item of a
+  // pipeline. Null: an empty context.
+  std::shared_ptr<const Value> context;
   int64_t timeout_ms = 300000;
   RetrySettings retry;
 };

@@ -1,6 +1,6 @@
-// pipelinectl status | events | start | stop | restart | scale | reload | shutdown: requests on
-// the supervisor's control socket (docs/control-api.md), output for people (a tree) or, with
-// --json, for machines. Every wait has a deadline.
+// pipelinectl status | events | start | stop | restart | scale | reload | shutdown (and top, in
+// top_command.cpp): requests on the supervisor's control socket (docs/control-api.md), output
+// for people (a tree) or, with --json, for machines. Every wait has a deadline.
 //
 // Exit codes: 0 done; 1 the supervisor refused or the action failed; 2 bad usage or input
 // (an unknown command argument, a bad config on reload); 69 no supervisor answers on the state
@@ -18,6 +18,8 @@
 #include <string>
 
 #include "cli/cli_context.h"
+#include "cli/progress_format.h"
+#include "cli/top_command.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
@@ -182,6 +184,14 @@ void render_children(const Value& node, const std::string& indent, std::string& 
               std::to_string(c.get_int("count")) + " (max " + std::to_string(c.get_int("max_children")) + ")";
     } else if (type == "supervisor") {
       line += " " + c.get_string("strategy");
+    }
+    if (c.find("rss_bytes")) {
+      line += " rss " + format_size(static_cast<uint64_t>(c.get_int("rss_bytes")));
+      if (c.find("max_memory")) {
+        line += "/" + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+      }
+    } else if (c.find("rss_error")) {
+      line += " rss unreadable";
     }
     const std::string exit = last_exit_text(c.find("last_exit"));
     if (!exit.empty()) line += "  " + exit;
@@ -396,6 +406,8 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
     exit_code = do_admin(*supervisor(), context.json, "reload", Value::object(),
                          milliseconds(args->timeout_ms));
   });
+
+  add_top_command(app, context, exit_code);
 
   auto* shutdown = app.add_subcommand("shutdown", "Stop the whole tree in order; wait until it has");
   shutdown->add_flag("--json", context.json, "Print JSON");

@@ -1,6 +1,7 @@
 #include "cli/run_command.h"
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "cli/cli_context.h"
 #include "cli/pipeline_check.h"
 #include "cli/private_tree.h"
+#include "cli/progress.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
@@ -31,7 +33,29 @@ struct RunOptions {
   std::string workspace_dir;
   std::string output_dir;
   int silence_timeout_s = 60;  // how long the broker may stay silent before we give up
+  std::string progress = "auto";  // auto | bar | lines | none
 };
+
+// How often the run's status is asked for while it runs: often enough for a bar that moves
+// smoothly, once a second otherwise (the final status is pushed at once anyway).
+constexpr auto kBarRefresh = 250ms;
+constexpr auto kPlainRefresh = 1000ms;
+// The least time between two plain progress lines of one loop.
+constexpr auto kPlainLineInterval = 5000ms;
+
+std::unique_ptr<ProgressDisplay> make_progress(const std::string& choice) {
+  ProgressMode mode = ProgressMode::kOff;
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  if (choice == "bar" || (choice == "auto" && terminal)) {
+    mode = ProgressMode::kBar;
+  } else if (choice == "lines" || choice == "auto") {
+    mode = ProgressMode::kLines;
+  }
+  size_t width = 80;
+  winsize ws{};
+  if (terminal && ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) width = ws.ws_col;
+  return std::make_unique<ProgressDisplay>(mode, stderr, kPlainLineInterval, width);
+}
 
 Result<Value> collect_inputs(const RunOptions& options) {
   Value inputs = Value::object();
@@ -76,7 +100,7 @@ bool finished(const std::string& state) {
 
 int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
                      const fs::path& path, const Value& inputs, const RunOptions& options,
-                     int signal_fd) {
+                     int signal_fd, ProgressDisplay& progress) {
   auto endpoint = StatePaths(state_dir).broker_clients_endpoint();
   if (!endpoint.ok()) {
     std::cerr << "pipelinectl: " << endpoint.error().message << "\n";
@@ -121,8 +145,10 @@ int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
   }
   std::cerr << "run " << run->run_id << " accepted\n";
 
-  // Ask for the status every second; the final status also arrives pushed. Each ask is a
-  // keepalive: if the broker stays silent past the silence timeout, we give up (the run goes on).
+  // Ask for the status every refresh (progress comes with it); the final status also arrives
+  // pushed, at once. Each ask is a keepalive: if the broker stays silent past the silence
+  // timeout, we give up (the run goes on).
+  const auto refresh = progress.mode() == ProgressMode::kBar ? kBarRefresh : kPlainRefresh;
   auto last_heard = std::chrono::steady_clock::now();
   for (;;) {
     auto status_reply =
@@ -130,27 +156,35 @@ int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
     if (status_reply.ok()) {
       last_heard = std::chrono::steady_clock::now();
       if (status_reply->type == MessageType::kClientError) {
+        progress.finish();
         auto error = protocol::client_error_from(status_reply->body);
         std::cerr << "pipelinectl: " << (error.ok() ? error->message : "watch failed") << "\n";
         return kExitFailed;
       }
       auto status = protocol::run_status_from(status_reply->body);
-      if (status.ok() && finished(status->state)) return report(*status);
+      if (status.ok() && finished(status->state)) {
+        progress.finish();
+        return report(*status);
+      }
+      if (status.ok()) progress.update(status->progress, SteadyClock::now());
     } else if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(options.silence_timeout_s)) {
+      progress.finish();
       std::cerr << "pipelinectl: the broker has not answered for " << options.silence_timeout_s
                 << " s; run " << run->run_id << " may still be running\n";
       return kExitTempFail;
     }
     for (int sig : read_signals(signal_fd)) {
       if (sig == SIGINT || sig == SIGTERM) {
+        progress.finish();
         std::cerr << "pipelinectl: interrupted; run " << run->run_id << " was not cancelled\n";
         return 130;
       }
     }
-    auto pushed = broker.next_push(1s);
+    auto pushed = broker.next_push(refresh);
     if (pushed.ok() && pushed->has_value() && (*pushed)->type == MessageType::kRunStatus) {
       auto status = protocol::run_status_from((*pushed)->body);
       if (status.ok() && status->run_id == run->run_id && finished(status->state)) {
+        progress.finish();
         return report(*status);
       }
     }
@@ -184,7 +218,10 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
     tree = std::move(*started);
     state_dir = tree->state_dir();
   }
-  const int rc = submit_and_watch(state_dir, *checked, path, *inputs, options, *signal_fd);
+  auto progress = make_progress(options.progress);
+  const int rc =
+      submit_and_watch(state_dir, *checked, path, *inputs, options, *signal_fd, *progress);
+  progress->finish();
   if (tree) tree->stop(15s);
   return rc;
 }
@@ -203,6 +240,10 @@ void add_run_commands(CLI::App& app, CliContext& context, int& exit_code) {
   run->add_option("--silence-timeout", options->silence_timeout_s,
                   "Seconds the broker may stay silent before giving up")
       ->check(CLI::Range(1, 86400));
+  run->add_option("--progress", options->progress,
+                  "Progress of loops and batches on stderr: auto (a bar on a terminal, plain "
+                  "lines otherwise), bar, lines, none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   run->callback([&context, &exit_code, options] { exit_code = run_pipeline(context, *options); });
 
   auto file = std::make_shared<std::string>();

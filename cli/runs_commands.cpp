@@ -93,8 +93,11 @@ int show_run(const CliContext& context, const std::string& run, bool json) {
     if (usage) {
       std::cout << "usage      " << usage->get_int("input_tokens") << " input tokens, "
                 << usage->get_int("output_tokens") << " output tokens, $" << std::fixed
-                << std::setprecision(4) << (usage->find("cost_usd") ? usage->find("cost_usd")->as_double() : 0.0)
-                << "\n";
+                << std::setprecision(4) << (usage->find("cost_usd") ? usage->find("cost_usd")->as_double() : 0.0);
+      if (const int64_t unpriced = usage->get_int("unpriced_calls"); unpriced > 0) {
+        std::cout << " (+ " << unpriced << " call(s) whose model has no price in pricing:)";
+      }
+      std::cout << "\n";
     }
     if (!reply.get_string("error").empty()) std::cout << "error      " << reply.get_string("error") << "\n";
     if (const Value* dead = reply.find("dead_letters"); dead && dead->size() > 0) {

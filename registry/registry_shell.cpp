@@ -22,7 +22,9 @@ RegistryShell::RegistryShell(net::Socket& socket, RegistryStore& store, Registry
       clock_(clock),
       signal_fd_(signal_fd),
       options_(options) {
-  if (!store_.commit_is_durable()) syncer_ = std::make_unique<DurabilitySyncer>(store_);
+  if (!store_.commit_is_durable()) {
+    syncer_ = std::make_unique<sqlite::DurabilitySyncer>([this] { return store_.sync(); });
+  }
   if (options_.second_socket) sockets_.push_back(options_.second_socket);
 }
 
@@ -159,7 +161,8 @@ std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Inco
 
 void RegistryShell::send(const std::vector<Outgoing>& replies) {
   for (const auto& out : replies) {
-    auto sent = out.via->send({out.peer, protocol::encode(MessageType::kRegistryReply, protocol::to_body(out.reply))});
+    auto sent = out.via->send(
+        {out.peer, protocol::encode(MessageType::kRegistryReply, protocol::to_body(out.reply))});
     if (!sent.ok()) {
       spdlog::warn("registry reply: {}", sent.error().message);
     } else if (*sent != net::SendOutcome::kSent) {

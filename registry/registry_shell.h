@@ -29,7 +29,7 @@
 #include "common/net/zap_handler.h"
 #include "common/net/zmq_socket.h"
 #include "common/protocol/registry.h"
-#include "registry/durability_syncer.h"
+#include "common/sqlite/durability_syncer.h"
 #include "registry/registry_core.h"
 #include "registry/registry_store.h"
 
@@ -98,7 +98,7 @@ class RegistryShell {
   ShellOptions options_;
   net::BadFrameLog bad_frames_{"registry socket"};
   uint64_t unroutable_ = 0;
-  std::unique_ptr<DurabilitySyncer> syncer_;  // when commits are not durable by themselves
+  std::unique_ptr<sqlite::DurabilitySyncer> syncer_;  // when commits are not durable by themselves
   uint64_t committed_ = 0;                    // batches committed (generations)
   std::deque<AwaitingSync> held_;
 };

@@ -1,10 +1,7 @@
 #include "registry/sqlite_store.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -40,11 +37,11 @@ Result<Value> parse_stored(const std::string& text, std::string_view what) {
 }
 
 // The first column of a one-row query, or `fallback` when there is no row.
-Result<int64_t> single_integer(Statement& s, int64_t fallback) {
+Result<int64_t> single_integer(sqlite::Statement& s, int64_t fallback) {
   auto row = s.step();
   if (!row.ok()) return std::move(row).error();
   if (!*row) return fallback;
-  const int64_t v = s.is_null(0) ? fallback : s.integer(0);
+  const int64_t v = s.column_is_null(0) ? fallback : s.column_int(0);
   s.reset();
   return v;
 }
@@ -52,19 +49,19 @@ Result<int64_t> single_integer(Statement& s, int64_t fallback) {
 }  // namespace
 
 struct SqliteStore::Statements {
-  Statement begin, commit, rollback, savepoint, release, rollback_to;
-  Statement get_tool, list_tools, put_tool, remove_tool;
-  Statement get_session, list_sessions, put_session, remove_session, remove_session_turns;
-  Statement get_turns, add_turn, remove_turns_after;
-  Statement get_applied, put_applied, max_applied_seq, first_applied_since, forget_applied;
-  Statement counts;
+  sqlite::Statement begin, commit, rollback, savepoint, release, rollback_to;
+  sqlite::Statement get_tool, list_tools, put_tool, remove_tool;
+  sqlite::Statement get_session, list_sessions, put_session, remove_session, remove_session_turns;
+  sqlite::Statement get_turns, add_turn, remove_turns_after;
+  sqlite::Statement get_applied, put_applied, max_applied_seq, first_applied_since, forget_applied;
+  sqlite::Statement counts;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path,
                                                        const SqliteStoreOptions& options) {
-  auto db = Database::open(path);
+  auto db = sqlite::Database::open(path);
   if (!db.ok()) return std::move(db).error();
-  Database& d = **db;
+  sqlite::Database& d = **db;
   const bool deferred = options.sync == SyncMode::kFull && options.deferred_sync;
   const std::string sync = deferred ? "OFF" : options.sync == SyncMode::kFull ? "FULL" : "NORMAL";
   // locking_mode before journal_mode: the WAL index then lives in this process's memory, and the
@@ -99,7 +96,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
 
   auto q = std::make_unique<Statements>();
   struct Prepared {
-    Statement* target;
+    sqlite::Statement* target;
     const char* sql;
   };
   const Prepared all[] = {
@@ -151,43 +148,20 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   }
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), std::move(q)));
   if (deferred) {
-    store->checkpoint_pages_ = std::max(1, options.wal_autocheckpoint_pages);
-    if (auto st = store->open_wal_for_sync(path); !st.ok()) return st.error();
+    auto wal_sync = sqlite::DeferredWalSync::attach(*store->db_, path, options.wal_autocheckpoint_pages);
+    if (!wal_sync.ok()) return std::move(wal_sync).error();
+    store->wal_sync_ = std::move(*wal_sync);
   }
   return store;
 }
 
-Status SqliteStore::open_wal_for_sync(const std::filesystem::path& database) {
-  deferred_sync_ = true;
-  // Our hook replaces SQLite's automatic checkpoints: commit() runs them, safely synced.
-  sqlite3_wal_hook(
-      db_->raw(),
-      [](void* self, sqlite3*, const char*, int pages) {
-        static_cast<SqliteStore*>(self)->wal_pages_ = pages;
-        return SQLITE_OK;
-      },
-      this);
-  wal_path_ = database.string() + "-wal";
-  wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (wal_fd_ < 0) return errno_error("opening " + wal_path_.string(), errno);
-  // The WAL's directory entry must be durable too, once.
-  const int dir = ::open(database.parent_path().empty() ? "." : database.parent_path().c_str(),
-                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return errno_error("opening the directory of " + database.string(), errno);
-  const int rc = ::fsync(dir);
-  const int err = errno;
-  ::close(dir);
-  if (rc != 0) return errno_error("fsync of the directory of " + database.string(), err);
-  return ok_status();
-}
-
-SqliteStore::SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Statements> statements)
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> db, std::unique_ptr<Statements> statements)
     : db_(std::move(db)), q_(std::move(statements)) {}
 
 SqliteStore::~SqliteStore() {
   if (in_transaction_) rollback();
+  wal_sync_.reset();
   q_.reset();  // statements are finalized before the connection closes
-  if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
 Status SqliteStore::begin() {
@@ -203,39 +177,16 @@ Status SqliteStore::commit() {
     return st;
   }
   in_transaction_ = false;
-  if (deferred_sync_ && wal_pages_ >= checkpoint_pages_) {
+  if (wal_sync_) {
     // The batch is committed whatever happens here; a failed checkpoint only lets the WAL grow.
-    if (auto ck = checkpoint(); !ck.ok()) spdlog::warn("registry.db checkpoint: {}", ck.error().message);
+    if (auto ck = wal_sync_->after_commit(); !ck.ok()) {
+      spdlog::warn("registry.db checkpoint: {}", ck.error().message);
+    }
   }
   return st;
 }
 
-Status SqliteStore::checkpoint() {
-  // NORMAL for the checkpoint's duration: the WAL is fsynced before its frames are copied into
-  // the database, and the database after, so the WAL's frames may be overwritten afterwards.
-  if (auto st = db_->exec("PRAGMA synchronous=NORMAL"); !st.ok()) return st;
-  int log_frames = 0, done_frames = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db_->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                           &done_frames);
-  Status result = rc == SQLITE_OK ? ok_status()
-                                  : make_error(ErrorCode::kIo, std::string("checkpoint: ") + sqlite3_errmsg(db_->raw()));
-  if (auto st = db_->exec("PRAGMA synchronous=OFF"); !st.ok()) return st;
-  if (result.ok()) wal_pages_ = 0;
-  return result;
-}
-
-Status SqliteStore::sync() {
-  if (!deferred_sync_) return ok_status();
-  // The WAL is never replaced while we run (EXCLUSIVE locking, no size limit); check anyway, so
-  // that a replaced file can never make fdatasync a silent no-op.
-  struct stat held {}, named {};
-  if (::fstat(wal_fd_, &held) != 0 || ::stat(wal_path_.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
-      held.st_dev != named.st_dev) {
-    return make_error(ErrorCode::kIo, wal_path_.string() + " is not the file opened at start");
-  }
-  if (::fdatasync(wal_fd_) != 0) return errno_error("fdatasync " + wal_path_.string(), errno);
-  return ok_status();
-}
+Status SqliteStore::sync() { return wal_sync_ ? wal_sync_->sync() : ok_status(); }
 
 void SqliteStore::rollback() {
   if (sqlite3_get_autocommit(db_->raw()) == 0) (void)q_->rollback.run();
@@ -253,13 +204,13 @@ void SqliteStore::rollback_to_savepoint() {
 }
 
 Result<std::optional<ToolRecord>> SqliteStore::tool(std::string_view name) {
-  Statement& s = q_->get_tool;
+  sqlite::Statement& s = q_->get_tool;
   s.bind(1, name);
   auto row = s.step();
   if (!row.ok()) return std::move(row).error();
   if (!*row) return std::optional<ToolRecord>();
-  auto definition = parse_stored(s.text(0), "tool definition");
-  ToolRecord t{std::string(name), Value(), s.integer(1), s.integer(2), s.integer(3)};
+  auto definition = parse_stored(s.column_text(0), "tool definition");
+  ToolRecord t{std::string(name), Value(), s.column_int(1), s.column_int(2), s.column_int(3)};
   s.reset();
   if (!definition.ok()) return std::move(definition).error();
   t.definition = std::move(*definition);
@@ -267,19 +218,19 @@ Result<std::optional<ToolRecord>> SqliteStore::tool(std::string_view name) {
 }
 
 Result<std::vector<ToolRecord>> SqliteStore::tools(size_t limit) {
-  Statement& s = q_->list_tools;
+  sqlite::Statement& s = q_->list_tools;
   s.bind(1, static_cast<int64_t>(limit));
   std::vector<ToolRecord> out;
   for (;;) {
     auto row = s.step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) return out;
-    auto definition = parse_stored(s.text(1), "tool definition");
+    auto definition = parse_stored(s.column_text(1), "tool definition");
     if (!definition.ok()) {
       s.reset();
       return std::move(definition).error();
     }
-    out.push_back(ToolRecord{s.text(0), std::move(*definition), s.integer(2), s.integer(3), s.integer(4)});
+    out.push_back(ToolRecord{s.column_text(0), std::move(*definition), s.column_int(2), s.column_int(3), s.column_int(4)});
   }
 }
 
@@ -295,27 +246,27 @@ Status SqliteStore::put_tool(const ToolRecord& t) {
 Status SqliteStore::remove_tool(std::string_view name) { return q_->remove_tool.bind(1, name).run(); }
 
 Result<std::optional<SessionRecord>> SqliteStore::session(std::string_view name) {
-  Statement& s = q_->get_session;
+  sqlite::Statement& s = q_->get_session;
   s.bind(1, name);
   auto row = s.step();
   if (!row.ok()) return std::move(row).error();
   if (!*row) return std::optional<SessionRecord>();
-  SessionRecord r{std::string(name), s.integer(0), s.integer(1), s.integer(2), s.integer(3),
-                  TokenUsage{s.integer(4), s.integer(5)}};
+  SessionRecord r{std::string(name), s.column_int(0), s.column_int(1), s.column_int(2), s.column_int(3),
+                  TokenUsage{s.column_int(4), s.column_int(5)}};
   s.reset();
   return std::optional<SessionRecord>(std::move(r));
 }
 
 Result<std::vector<SessionRecord>> SqliteStore::sessions(size_t limit) {
-  Statement& s = q_->list_sessions;
+  sqlite::Statement& s = q_->list_sessions;
   s.bind(1, static_cast<int64_t>(limit));
   std::vector<SessionRecord> out;
   for (;;) {
     auto row = s.step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) return out;
-    out.push_back(SessionRecord{s.text(0), s.integer(1), s.integer(2), s.integer(3), s.integer(4),
-                                TokenUsage{s.integer(5), s.integer(6)}});
+    out.push_back(SessionRecord{s.column_text(0), s.column_int(1), s.column_int(2), s.column_int(3), s.column_int(4),
+                                TokenUsage{s.column_int(5), s.column_int(6)}});
   }
 }
 
@@ -336,7 +287,7 @@ Status SqliteStore::remove_session(std::string_view name) {
 }
 
 Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int64_t after) {
-  Statement& s = q_->get_turns;
+  sqlite::Statement& s = q_->get_turns;
   s.bind(1, session).bind(2, after);
   std::vector<TurnRecord> out;
   for (;;) {
@@ -344,7 +295,7 @@ Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int
     if (!row.ok()) return std::move(row).error();
     if (!*row) return out;
     out.push_back(
-        TurnRecord{s.integer(0), s.integer(1), s.text(2), TokenUsage{s.integer(3), s.integer(4)}, s.text(5)});
+        TurnRecord{s.column_int(0), s.column_int(1), s.column_text(2), TokenUsage{s.column_int(3), s.column_int(4)}, s.column_text(5)});
   }
 }
 
@@ -364,13 +315,13 @@ Status SqliteStore::remove_turns_after(std::string_view session, int64_t keep) {
 }
 
 Result<std::optional<AppliedRecord>> SqliteStore::applied(std::string_view id) {
-  Statement& s = q_->get_applied;
+  sqlite::Statement& s = q_->get_applied;
   s.bind(1, id);
   auto row = s.step();
   if (!row.ok()) return std::move(row).error();
   if (!*row) return std::optional<AppliedRecord>();
-  AppliedRecord r{std::string(id), s.text(0), {}, s.integer(2)};
-  const std::string reply_text = s.text(1);
+  AppliedRecord r{std::string(id), s.column_text(0), {}, s.column_int(2)};
+  const std::string reply_text = s.column_text(1);
   s.reset();
   auto body = parse_stored(reply_text, "recorded reply");
   if (!body.ok()) return std::move(body).error();
@@ -407,12 +358,12 @@ Result<int64_t> SqliteStore::forget_applied(int64_t keep, int64_t expire_before_
 }
 
 Result<StoreCounts> SqliteStore::counts() {
-  Statement& s = q_->counts;
+  sqlite::Statement& s = q_->counts;
   auto row = s.step();
   if (!row.ok()) return std::move(row).error();
   StoreCounts c;
   if (*row) {
-    c = StoreCounts{s.integer(0), s.integer(1), s.integer(2), s.integer(3)};
+    c = StoreCounts{s.column_int(0), s.column_int(1), s.column_int(2), s.column_int(3)};
     s.reset();
   }
   return c;

@@ -23,7 +23,8 @@
 #include <memory>
 
 #include "registry/registry_store.h"
-#include "registry/sqlite_db.h"
+#include "common/sqlite/database.h"
+#include "common/sqlite/deferred_wal_sync.h"
 
 namespace pl::registry {
 
@@ -47,7 +48,7 @@ class SqliteStore final : public RegistryStore {
 
   Status begin() override;
   Status commit() override;
-  bool commit_is_durable() const override { return !deferred_sync_; }
+  bool commit_is_durable() const override { return !wal_sync_; }
   Status sync() override;
   void rollback() override;
   Status savepoint() override;
@@ -76,20 +77,12 @@ class SqliteStore final : public RegistryStore {
 
  private:
   struct Statements;
-  SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Statements> statements);
-  Status open_wal_for_sync(const std::filesystem::path& database);
+  SqliteStore(std::unique_ptr<sqlite::Database> db, std::unique_ptr<Statements> statements);
 
-  Status checkpoint();
-
-  std::unique_ptr<Database> db_;
+  std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<Statements> q_;
   bool in_transaction_ = false;
-  // Deferred sync: the WAL file, opened by us for fdatasync (only sync() touches it).
-  bool deferred_sync_ = false;
-  std::filesystem::path wal_path_;
-  int wal_fd_ = -1;
-  int checkpoint_pages_ = 1000;
-  int wal_pages_ = 0;  // set by SQLite's WAL hook after each commit
+  std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
 };
 
 }  // namespace pl::registry

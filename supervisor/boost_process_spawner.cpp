@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,39 @@ namespace pl::supervisor {
 namespace bp = boost::process;
 namespace {
 
+// One setrlimit, prepared before the fork so that the child only makes the system call.
+struct PreparedLimit {
+  int resource = 0;
+  rlim_t value = RLIM_INFINITY;
+  const char* what = "";  // for the error message: a string literal
+};
+
+int rlimit_resource(Resource r) {
+  switch (r) {
+    case Resource::kCpuSeconds: return RLIMIT_CPU;
+    case Resource::kOpenFiles: return RLIMIT_NOFILE;
+    case Resource::kAddressSpace: return RLIMIT_AS;
+    case Resource::kFileSize: return RLIMIT_FSIZE;
+    case Resource::kProcesses: return RLIMIT_NPROC;
+    case Resource::kCoreSize: return RLIMIT_CORE;
+    case Resource::kStack: return RLIMIT_STACK;
+  }
+  return RLIMIT_NOFILE;
+}
+
+const char* rlimit_error(Resource r) {
+  switch (r) {
+    case Resource::kCpuSeconds: return "setrlimit cpu_seconds";
+    case Resource::kOpenFiles: return "setrlimit open_files";
+    case Resource::kAddressSpace: return "setrlimit address_space";
+    case Resource::kFileSize: return "setrlimit file_size";
+    case Resource::kProcesses: return "setrlimit processes";
+    case Resource::kCoreSize: return "setrlimit core_size";
+    case Resource::kStack: return "setrlimit stack";
+  }
+  return "setrlimit";
+}
+
 // Runs in the vforked child, before exec: system calls only (no allocation, no locks, nothing
 // that writes our memory beyond its own frame).
 struct ChildSetup : bp::extend::handler {
@@ -41,6 +75,19 @@ struct ChildSetup : bp::extend::handler {
   int output = -1;
   int errors = -1;
   pid_t parent = -1;
+  int cgroup_procs = -1;
+  const PreparedLimit* limits = nullptr;
+  size_t limit_count = 0;
+  // Where the child says which step failed (vfork: our memory; a string literal).
+  const char** failed_step = nullptr;
+
+  template <class Executor>
+  [[noreturn]] void fail(Executor& exec, const char* step) const {
+    const int err = errno;
+    *failed_step = step;
+    exec.set_error(std::error_code(err, std::system_category()), step);
+    ::_exit(127);
+  }
 
   template <class Executor>
   void on_setup(Executor& exec) const {
@@ -62,9 +109,12 @@ struct ChildSetup : bp::extend::handler {
     if (null >= 0) ::dup2(null, STDIN_FILENO);
     ::dup2(output, STDOUT_FILENO);
     ::dup2(errors, STDERR_FILENO);
-    if (cwd != nullptr && ::chdir(cwd) != 0) {
-      exec.set_error(std::error_code(errno, std::system_category()), "chdir");
-      ::_exit(127);
+    if (cwd != nullptr && ::chdir(cwd) != 0) fail(exec, "chdir");
+    // Into its cgroup before anything of the program runs ("0": the writing process).
+    if (cgroup_procs >= 0 && ::write(cgroup_procs, "0", 1) != 1) fail(exec, "joining its cgroup");
+    for (size_t i = 0; i < limit_count; ++i) {
+      const rlimit rl{limits[i].value, limits[i].value};
+      if (::setrlimit(limits[i].resource, &rl) != 0) fail(exec, limits[i].what);
     }
     // Nothing of ours leaks into the child, whatever flags it was opened with.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -94,7 +144,20 @@ class BoostProcessSpawner final : public ProcessSpawner {
     for (const auto& e : request.env) envp.push_back(e.c_str());
     envp.push_back(nullptr);
 
+    std::vector<PreparedLimit> limits;
+    for (const ResourceLimit& l : spec.rlimits) {
+      limits.push_back(
+          PreparedLimit{rlimit_resource(l.resource),
+                        l.value == kUnlimited ? RLIM_INFINITY : static_cast<rlim_t>(l.value),
+                        rlimit_error(l.resource)});
+    }
+
+    const char* failed_step = nullptr;
     ChildSetup setup;
+    setup.failed_step = &failed_step;
+    setup.cgroup_procs = request.cgroup_procs_fd;
+    setup.limits = limits.data();
+    setup.limit_count = limits.size();
     setup.envp = envp.data();
     setup.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
     setup.output = out_write.get();
@@ -110,7 +173,9 @@ class BoostProcessSpawner final : public ProcessSpawner {
                     ec);
     if (ec) {
       if (failed_pid > 0) ::waitpid(failed_pid, nullptr, 0);  // it has _exit()ed already
-      return make_error(ErrorCode::kIo, "cannot start " + spec.executable + ": " + ec.message());
+      return make_error(ErrorCode::kIo, "cannot start " + spec.executable + ": " +
+                                            (failed_step ? std::string(failed_step) + ": " : "") +
+                                            ec.message());
     }
     launched.pid = child.id();
     child.detach();

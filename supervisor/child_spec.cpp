@@ -40,9 +40,23 @@ std::string_view to_string(AutoShutdown a) {
 
 std::string_view to_string(ReadyMode r) { return r == ReadyMode::kNotify ? "notify" : "exec"; }
 
+std::string_view to_string(Resource r) {
+  switch (r) {
+    case Resource::kCpuSeconds: return "cpu_seconds";
+    case Resource::kOpenFiles: return "open_files";
+    case Resource::kAddressSpace: return "address_space";
+    case Resource::kFileSize: return "file_size";
+    case Resource::kProcesses: return "processes";
+    case Resource::kCoreSize: return "core_size";
+    case Resource::kStack: return "stack";
+  }
+  return "open_files";
+}
+
 bool ProcessSpec::launch_differs(const ProcessSpec& other) const {
   return argv != other.argv || executable != other.executable || env != other.env ||
-         cwd != other.cwd || ready != other.ready || watchdog_ms != other.watchdog_ms;
+         cwd != other.cwd || ready != other.ready || watchdog_ms != other.watchdog_ms ||
+         max_memory_bytes != other.max_memory_bytes || rlimits != other.rlimits;
 }
 
 bool should_restart(RestartType restart, bool abnormal) {

@@ -47,6 +47,26 @@ struct BackoffSpec {
   friend bool operator==(const BackoffSpec&, const BackoffSpec&) = default;
 };
 
+// A resource limit set in the child before exec (setrlimit, soft = hard = value). The config
+// names are those of to_string(): `rlimits: {cpu_seconds: 600, open_files: 4096}`.
+enum class Resource {
+  kCpuSeconds,    // RLIMIT_CPU: seconds of CPU time, then SIGXCPU / SIGKILL
+  kOpenFiles,     // RLIMIT_NOFILE
+  kAddressSpace,  // RLIMIT_AS, bytes
+  kFileSize,      // RLIMIT_FSIZE, bytes
+  kProcesses,     // RLIMIT_NPROC (counted per user, as the kernel does)
+  kCoreSize,      // RLIMIT_CORE, bytes
+  kStack,         // RLIMIT_STACK, bytes
+};
+inline constexpr uint64_t kUnlimited = UINT64_MAX;  // "unlimited" in the config
+std::string_view to_string(Resource r);
+
+struct ResourceLimit {
+  Resource resource = Resource::kOpenFiles;
+  uint64_t value = kUnlimited;
+  friend bool operator==(const ResourceLimit&, const ResourceLimit&) = default;
+};
+
 // More than `intensity` restarts within `period_s` seconds makes the supervisor give up.
 struct SupervisorFlags {
   Strategy strategy = Strategy::kOneForOne;
@@ -68,10 +88,16 @@ struct ProcessSpec {
   int64_t ready_timeout_ms = 10000;  // notify only: READY=1 must come within this (>= 1)
   int64_t watchdog_ms = 0;           // WATCHDOG=1 must arrive within this; 0 = off
   BackoffSpec backoff;
+  // Memory bound of the process: a cgroup v2 memory.max when the supervisor has a delegated
+  // cgroup, otherwise its RSS is read every memory_check_ms and the process is killed (and
+  // handled as any abnormal exit) when it is over. 0 = no bound.
+  uint64_t max_memory_bytes = 0;
+  int64_t memory_check_ms = 1000;
+  std::vector<ResourceLimit> rlimits;  // in the order written
   friend bool operator==(const ProcessSpec&, const ProcessSpec&) = default;
 
   // Whether a running process must be restarted to apply `other` (as opposed to fields the
-  // supervisor reads only when it acts: shutdown, ready_timeout, backoff).
+  // supervisor reads only when it acts: shutdown, ready_timeout, backoff, memory_check).
   bool launch_differs(const ProcessSpec& other) const;
 };
 
@@ -92,11 +118,26 @@ struct ChildSpec {
   friend bool operator==(const ChildSpec&, const ChildSpec&) = default;
 };
 
+// supervisor.metrics: the HTTP endpoint for Prometheus (/metrics) and health checks (/health).
+struct MetricsSpec {
+  std::string listen;         // "host:port" as written; "" = no endpoint. Port 0: any free one
+  bool allow_remote = false;  // a non-loopback `listen` is refused unless this is set
+  int64_t broker_timeout_ms = 500;  // how long a scrape waits for the broker's status
+  int64_t max_connections = 16;     // open HTTP connections at once; more are answered 503
+  friend bool operator==(const MetricsSpec&, const MetricsSpec&) = default;
+};
+
+// supervisor.cgroup: whether max_memory may use cgroup v2 (when the supervisor's own cgroup is
+// delegated to it) or always watches RSS.
+enum class CgroupMode { kAuto, kOff };
+
 // The loaded `supervisor` + `children` sections of a config file.
 struct TreeSpec {
   ChildSpec root;              // type kSupervisor
   std::string state_dir;       // supervisor.state_dir as written ("" when absent)
   std::string config_path;     // absolute path of the file read
+  MetricsSpec metrics;
+  CgroupMode cgroup = CgroupMode::kAuto;
 };
 
 // Whether a child with `restart` is restarted after an exit that was (or was not) abnormal.

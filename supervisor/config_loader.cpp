@@ -5,6 +5,8 @@
 #include "common/config/section_reader.h"
 #include "common/fs.h"
 #include "common/text.h"
+#include "supervisor/byte_size.h"
+#include "supervisor/listen_address.h"
 
 namespace pl::supervisor {
 namespace fs = std::filesystem;
@@ -14,12 +16,32 @@ const std::vector<std::string_view> kTopLevelKeys = {
     "supervisor", "children", "broker",        "worker", "registry",
     "providers",  "pricing",  "observability", "limits"};
 
-const std::vector<std::string_view> kRootKeys = {"name",      "strategy",      "intensity",
-                                                  "period",    "auto_shutdown", "state_dir"};
+const std::vector<std::string_view> kRootKeys = {
+    "name", "strategy", "intensity", "period", "auto_shutdown", "state_dir", "metrics", "cgroup"};
+
+const std::vector<std::string_view> kMetricsKeys = {"listen", "allow_remote", "broker_timeout_ms",
+                                                    "max_connections"};
 
 const std::vector<std::string_view> kWorkerKeys = {
-    "name",     "type",  "restart",       "significant", "command", "env",    "cwd",
-    "shutdown", "ready", "ready_timeout", "watchdog",    "backoff"};
+    "name",     "type",    "restart",    "significant",  "command",
+    "env",      "cwd",     "shutdown",   "ready",        "ready_timeout",
+    "watchdog", "backoff", "max_memory", "memory_check", "rlimits"};
+
+// The smallest max_memory taken: below it, a unit was most likely forgotten ("512").
+constexpr uint64_t kMinMaxMemory = 1024 * 1024;
+
+struct RlimitKey {
+  std::string_view name;
+  Resource resource;
+  bool bytes;  // a size with units; otherwise a plain count (seconds, files, processes)
+};
+const RlimitKey kRlimitKeys[] = {{"cpu_seconds", Resource::kCpuSeconds, false},
+                                 {"open_files", Resource::kOpenFiles, false},
+                                 {"address_space", Resource::kAddressSpace, true},
+                                 {"file_size", Resource::kFileSize, true},
+                                 {"processes", Resource::kProcesses, false},
+                                 {"core_size", Resource::kCoreSize, true},
+                                 {"stack", Resource::kStack, true}};
 
 const std::vector<std::string_view> kPoolExtraKeys = {"count", "max_children", "intensity",
                                                        "period"};
@@ -84,6 +106,25 @@ class TreeReader {
     tree.root.type = ChildType::kSupervisor;
     tree.root.flags = read_flags(sup, /*with_auto_shutdown=*/true);
     tree.state_dir = sup.string("state_dir");
+    tree.cgroup = sup.choice("cgroup", "auto", {"auto", "off"}) == "off" ? CgroupMode::kOff
+                                                                         : CgroupMode::kAuto;
+    if (sup.has("metrics")) {
+      SectionReader m = sup.nested("metrics", kMetricsKeys);
+      tree.metrics.listen = m.string("listen");
+      tree.metrics.allow_remote = m.boolean("allow_remote", false);
+      tree.metrics.broker_timeout_ms = m.integer("broker_timeout_ms", 500, 10, 60'000);
+      tree.metrics.max_connections = m.integer("max_connections", 16, 1, 1024);
+      if (!tree.metrics.listen.empty()) {
+        auto address = parse_listen_address(tree.metrics.listen);
+        if (!address.ok()) {
+          m.fail("listen", address.error().message);
+        } else if (!address->loopback && !tree.metrics.allow_remote) {
+          m.fail("listen", address->display() +
+                               " is not a loopback address; set metrics.allow_remote: true to "
+                               "serve metrics to other hosts");
+        }
+      }
+    }
     errors_ = top.errors();
     tree.root.children = read_children("/children", tree.root.flags, 1);
     if (!errors_.empty()) return make_error(ErrorCode::kInvalidInput, join(errors_, "\n"));
@@ -265,7 +306,60 @@ class TreeReader {
         b.fail("max_ms", "is less than initial_ms");
       }
     }
+    read_memory(r, p);
+    read_rlimits(r, p);
     return p;
+  }
+
+  void read_memory(SectionReader& r, ProcessSpec& p) {
+    p.memory_check_ms = r.integer("memory_check", 1000, 10, 3'600'000);
+    const Value v = r.value("max_memory");
+    if (v.is_null()) return;
+    std::optional<uint64_t> bytes;
+    if (v.is_int() && v.as_int() > 0) {
+      bytes = static_cast<uint64_t>(v.as_int());
+    } else if (v.is_string()) {
+      bytes = parse_byte_size(v.as_string());
+    }
+    if (!bytes) {
+      r.fail("max_memory", "expected a size such as 512MiB or 2GiB");
+    } else if (*bytes < kMinMaxMemory) {
+      r.fail("max_memory",
+             std::to_string(*bytes) + " bytes is under 1MiB: did you forget a unit (512MiB)?");
+    } else {
+      p.max_memory_bytes = *bytes;
+    }
+  }
+
+  void read_rlimits(SectionReader& r, ProcessSpec& p) {
+    if (!r.has("rlimits")) return;
+    std::vector<std::string_view> names;
+    for (const RlimitKey& k : kRlimitKeys) names.push_back(k.name);
+    SectionReader l = r.nested("rlimits", names);
+    for (const RlimitKey& k : kRlimitKeys) {
+      const Value v = l.value(k.name);
+      if (v.is_null()) continue;
+      std::optional<uint64_t> value;
+      if (v.is_string() && v.as_string() == "unlimited") {
+        value = kUnlimited;
+      } else if (v.is_int() && v.as_int() >= 0) {
+        value = static_cast<uint64_t>(v.as_int());
+      } else if (v.is_string() && k.bytes) {
+        value = parse_byte_size(v.as_string());
+      }
+      if (!value) {
+        l.fail(k.name, k.bytes ? "expected a size such as 64MiB, or unlimited"
+                               : "expected a non-negative integer, or unlimited");
+        continue;
+      }
+      if ((k.resource == Resource::kOpenFiles || k.resource == Resource::kCpuSeconds ||
+           k.resource == Resource::kProcesses) &&
+          *value == 0) {
+        l.fail(k.name, "0 would stop the process at once; the least is 1");
+        continue;
+      }
+      p.rlimits.push_back(ResourceLimit{k.resource, *value});
+    }
   }
 
   const YamlDocument& doc_;

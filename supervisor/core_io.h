@@ -28,10 +28,12 @@ using ChildId = uint64_t;
 // Start the whole tree, in order. Sent once, first.
 struct StartTree {};
 
-// The answer to a SpawnProcess command.
+// The answer to a SpawnProcess command. `memory_in_cgroup`: the process runs in a cgroup whose
+// memory.max enforces its max_memory, so the core does not watch its RSS.
 struct ProcessSpawned {
   ChildId child = 0;
   int64_t pid = 0;
+  bool memory_in_cgroup = false;
 };
 struct SpawnFailed {
   ChildId child = 0;
@@ -55,6 +57,14 @@ struct NotifyReceived {
   bool watchdog_trigger = false;  // WATCHDOG=trigger
   bool stopping = false;          // STOPPING=1
   std::optional<std::string> status;  // STATUS=...
+};
+
+// The answer to a MeasureMemory command: the process's resident set, or why it could not be
+// read (never a zero in its place).
+struct MemoryMeasured {
+  int64_t pid = 0;
+  std::optional<uint64_t> rss_bytes;
+  std::string error;  // when !rss_bytes
 };
 
 // The core's next_deadline() has passed (extra ticks are harmless).
@@ -82,9 +92,9 @@ struct ReloadRequested {
   ChildSpec root;
 };
 
-using CoreEvent = std::variant<StartTree, ProcessSpawned, SpawnFailed, ProcessExited,
-                               NotifyReceived, TimerFired, ShutdownRequested, AdminRequested,
-                               ReloadRequested>;
+using CoreEvent =
+    std::variant<StartTree, ProcessSpawned, SpawnFailed, ProcessExited, NotifyReceived, TimerFired,
+                 ShutdownRequested, AdminRequested, ReloadRequested, MemoryMeasured>;
 
 // ---- Commands ------------------------------------------------------------------------------
 
@@ -126,13 +136,19 @@ struct SendReply {
   std::string message;
 };
 
+// Read the resident set of a process with a max_memory (the RSS watch); answer with a
+// MemoryMeasured event.
+struct MeasureMemory {
+  int64_t pid = 0;
+};
+
 // The root is done: stop the loop and exit with `code` (0 clean, 1 gave up / failed start).
 struct ExitProcess {
   int code = 0;
   std::string reason;
 };
 
-using CoreCommand =
-    std::variant<SpawnProcess, SignalProcess, PublishEvent, NotifyManager, SendReply, ExitProcess>;
+using CoreCommand = std::variant<SpawnProcess, SignalProcess, PublishEvent, NotifyManager,
+                                 SendReply, ExitProcess, MeasureMemory>;
 
 }  // namespace pl::supervisor

@@ -39,6 +39,10 @@ Value SupervisorCore::child_status(const Child& c, TimePoint now) const {
     v["last_exit"] = Value();
   }
   if (!c.status_text.empty()) v["status_text"] = c.status_text;
+  if (c.type == ChildType::kWorker && c.process().max_memory_bytes > 0) {
+    v["max_memory"] = static_cast<int64_t>(c.process().max_memory_bytes);
+    if (c.pid != 0) v["memory_enforcement"] = c.memory_in_cgroup ? "cgroup" : "rss";
+  }
   if (c.node) {
     if (c.type == ChildType::kPool) {
       v["count"] = c.node->target_count;

@@ -61,6 +61,10 @@ struct Child {
   std::optional<TimePoint> ready_deadline;
   std::optional<TimePoint> watchdog_deadline;
   std::optional<TimePoint> kill_deadline;
+  std::optional<TimePoint> memory_deadline;  // next RSS reading (max_memory without a cgroup)
+  bool memory_killed = false;                // killed for exceeding max_memory
+  bool memory_in_cgroup = false;             // its max_memory is a cgroup's memory.max
+  int measure_failures = 0;                  // RSS readings failed in a row
   std::string status_text;  // the last STATUS=
 
   std::unique_ptr<Node> node;  // pools and supervisors

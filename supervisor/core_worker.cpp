@@ -1,6 +1,7 @@
 // The core's handling of one worker process: spawn, readiness, watchdog, stop, exit.
 #include <csignal>
 
+#include "supervisor/byte_size.h"
 #include "supervisor/supervisor_core.h"
 
 namespace pl::supervisor {
@@ -22,6 +23,10 @@ void SupervisorCore::start_worker(Child& c) {
   c.ready_deadline.reset();
   c.watchdog_deadline.reset();
   c.kill_deadline.reset();
+  c.memory_deadline.reset();
+  c.memory_killed = false;
+  c.memory_in_cgroup = false;
+  c.measure_failures = 0;
   c.status_text.clear();
   // The aliasing constructor shares ownership of the whole spec.
   emit(SpawnProcess{c.id, c.name, std::shared_ptr<const ProcessSpec>(c.spec, &c.spec->process)});
@@ -43,6 +48,7 @@ void SupervisorCore::stop_worker(Child& c) {
       c.stop_requested = true;
       c.ready_deadline.reset();
       c.watchdog_deadline.reset();
+      c.memory_deadline.reset();
       if (c.spawning) return;  // ProcessSpawned will come back here
       break;
   }
@@ -65,13 +71,16 @@ void SupervisorCore::worker_ready(Child& c) {
 void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   const ChildState was = c.state;
   const bool watchdog = c.watchdog_fired;
+  const bool memory = c.memory_killed;
   c.pid = 0;
   c.state = ChildState::kStopped;
   c.last_exit = LastExit{e.exit_status, e.signal, e.time_ms};
   c.ready_deadline.reset();
   c.watchdog_deadline.reset();
   c.kill_deadline.reset();
+  c.memory_deadline.reset();
   c.watchdog_fired = false;
+  c.memory_killed = false;
 
   // Published first, before any decision: the broker learns of a dead worker at once.
   PublishEvent exited;
@@ -80,7 +89,8 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   exited.pid = e.pid;
   exited.exit_status = e.exit_status;
   exited.signal = e.signal;
-  exited.detail = describe_exit(e) + (watchdog ? " (watchdog)" : "");
+  exited.detail =
+      describe_exit(e) + (watchdog ? " (watchdog)" : "") + (memory ? " (max_memory)" : "");
   emit(std::move(exited));
 
   if (c.stop_requested) {
@@ -100,7 +110,8 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   }
   const bool abnormal = e.signal != 0 || e.exit_status != 0;
   post(Notice::Kind::kTerminated, c.id, abnormal,
-        c.name + " " + describe_exit(e) + (watchdog ? " after a missed watchdog" : ""));
+       c.name + " " + describe_exit(e) + (watchdog ? " after a missed watchdog" : "") +
+           (memory ? " after exceeding max_memory" : ""));
 }
 
 void SupervisorCore::fire_worker_timers(Child& c) {
@@ -118,12 +129,42 @@ void SupervisorCore::fire_worker_timers(Child& c) {
             "no WATCHDOG=1 within " + std::to_string(c.process().watchdog_ms) + " ms");
     emit(SignalProcess{c.pid, SIGKILL, true});
   }
+  if (c.memory_deadline && *c.memory_deadline <= now_) {
+    c.memory_deadline = now_ + milliseconds(c.process().memory_check_ms);
+    emit(MeasureMemory{c.pid});
+  }
   if (c.kill_deadline && *c.kill_deadline <= now_) {
     c.kill_deadline.reset();
     publish(event_kind::kKilled, c,
             "still running " + std::to_string(c.process().shutdown_ms) + " ms after SIGTERM");
     emit(SignalProcess{c.pid, SIGKILL, true});
   }
+}
+
+void SupervisorCore::on(const MemoryMeasured& e) {
+  auto it = by_pid_.find(e.pid);
+  if (it == by_pid_.end()) return;
+  Child* c = find(it->second);
+  // A reading that comes after a stop or a kill was asked for changes nothing.
+  if (c == nullptr || !c->memory_deadline || c->memory_killed) return;
+  const uint64_t limit = c->process().max_memory_bytes;
+  if (!e.rss_bytes) {
+    if (c->measure_failures++ == 0) {
+      publish(event_kind::kMeasureFailed, *c,
+              "cannot read its resident set (" + e.error + "); max_memory " + format_bytes(limit) +
+                  " is not enforced until a reading succeeds");
+    }
+    return;
+  }
+  c->measure_failures = 0;
+  if (*e.rss_bytes <= limit) return;
+  c->memory_killed = true;
+  c->memory_deadline.reset();
+  publish(event_kind::kMemoryExceeded, *c,
+          "resident set " + format_bytes(*e.rss_bytes) + " (" + std::to_string(*e.rss_bytes) +
+              " bytes) is over max_memory " + format_bytes(limit) + " (" + std::to_string(limit) +
+              " bytes)");
+  emit(SignalProcess{c->pid, SIGKILL, true});
 }
 
 }  // namespace pl::supervisor

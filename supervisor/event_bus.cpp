@@ -23,9 +23,14 @@ const protocol::ChildEvent& EventBus::publish(const PublishEvent& e, WallTime no
                                                                        protocol::to_body(ev))});
     if (!sent.ok()) spdlog::warn("publishing an event: {}", sent.error().message);
   }
-  const bool bad = ev.kind == "escalated" || ev.kind == "gave_up" || ev.kind == "watchdog_timeout" ||
-                   ev.kind == "ready_timeout" || ev.kind == "start_failed" || ev.kind == "killed";
-  spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "{} {}{}{}", ev.kind, ev.child,
+  const bool bad = ev.kind == "escalated" || ev.kind == "gave_up" ||
+                   ev.kind == "watchdog_timeout" || ev.kind == "ready_timeout" ||
+                   ev.kind == "start_failed" || ev.kind == "killed" || ev.kind == "memory_exceeded";
+  // A reading that failed is an error: a bound is not enforced meanwhile.
+  const auto level = ev.kind == "measure_failed" ? spdlog::level::err
+                     : bad                       ? spdlog::level::warn
+                                                 : spdlog::level::info;
+  spdlog::log(level, "{} {}{}{}", ev.kind, ev.child,
               ev.pid != 0 ? " pid " + std::to_string(ev.pid) : std::string(),
               ev.detail.empty() ? std::string() : ": " + ev.detail);
   kept_.push_back(std::move(ev));

@@ -1,4 +1,5 @@
-// pipeline-supervisor --config FILE [--state-dir DIR]: runs a supervision tree of OS processes.
+// pipeline-supervisor --config FILE [--state-dir DIR] [--metrics-listen HOST:PORT]: runs a
+// supervision tree of OS processes.
 // Wires the real seams together; everything else lives in the shell and the core.
 #include <signal.h>
 #include <sys/prctl.h>
@@ -38,11 +39,30 @@ void print_spec(const ChildSpec& c, const std::string& indent) {
   for (const ChildSpec& k : c.children) print_spec(k, indent + "  ");
 }
 
-int run(const std::string& config_file, const std::string& state_dir_flag, bool check_only) {
+// Where the metrics endpoint listens: the flag ("off" = nowhere) wins over the config.
+Result<std::optional<ListenAddress>> metrics_address(const std::string& flag,
+                                                     const TreeSpec& tree) {
+  const std::string text = flag.empty() ? tree.metrics.listen : flag;
+  if (text.empty() || text == "off") return std::optional<ListenAddress>();
+  auto address = parse_listen_address(text);
+  if (!address.ok()) return address.error().with_context("--metrics-listen");
+  if (!address->loopback && !tree.metrics.allow_remote) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "--metrics-listen " + address->display() +
+                          " is not a loopback address; set supervisor.metrics.allow_remote: true "
+                          "in the config to serve metrics to other hosts");
+  }
+  return std::optional<ListenAddress>(*address);
+}
+
+int run(const std::string& config_file, const std::string& state_dir_flag,
+        const std::string& metrics_flag, bool check_only) {
   const CommandLookup lookup = CommandLookup::for_this_process();
   const std::filesystem::path base_dir = std::filesystem::current_path();
   auto tree = load_tree_spec(config_file, lookup, base_dir);
   if (!tree.ok()) return fail(kExitUsage, tree.error().message);
+  auto metrics = metrics_address(metrics_flag, *tree);
+  if (!metrics.ok()) return fail(kExitUsage, metrics.error().message);
   if (check_only) {
     print_spec(tree->root, "");
     return kExitClean;
@@ -76,6 +96,7 @@ int run(const std::string& config_file, const std::string& state_dir_flag, bool 
   options.state_dir = state_dir;
   options.lookup = lookup;
   options.base_dir = base_dir;
+  options.metrics_listen = *metrics;
   auto shell = SupervisorShell::create(std::move(options),
                                        ShellSeams{clock, *spawner, *signals, *guard});
   if (!shell.ok()) {
@@ -93,12 +114,16 @@ int main(int argc, char** argv) {
   CLI::App app{"pipeline-supervisor: runs a tree of OS processes by Erlang/OTP's rules"};
   std::string config_file;
   std::string state_dir;
+  std::string metrics_listen;
   bool check_only = false;
   app.add_flag("--check", check_only, "Only load and check the config, print the tree, and exit");
   app.add_option("--config", config_file, "The tree's config file (YAML)")->required();
   app.add_option("--state-dir", state_dir,
                  "State directory (default: $PIPELINE_STATE_DIR, else supervisor.state_dir, "
                  "else ./var)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve /metrics and /health on HOST:PORT (overrides supervisor.metrics.listen; "
+                 "\"off\": no endpoint; port 0: any free port, logged and shown in status)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,7 +131,7 @@ int main(int argc, char** argv) {
   }
   pl::init_logging("supervisor");
   try {
-    return run(config_file, state_dir, check_only);
+    return run(config_file, state_dir, metrics_listen, check_only);
   } catch (const std::exception& e) {
     return fail(kExitInternal, std::string("internal error: ") + e.what());
   }

@@ -8,7 +8,10 @@
 //   once if the supervisor died before that could be set up,
 // - has a clean signal mask and default dispositions, stdin on /dev/null, stdout and stderr on
 //   two pipes, and no other descriptor of ours,
-// - runs spec.executable with spec.argv, in spec.cwd, with exactly `env`.
+// - runs spec.executable with spec.argv, in spec.cwd, with exactly `env`,
+// - has spec.rlimits set (soft = hard) before exec; a limit that cannot be set (raising a hard
+//   limit without the privilege) fails the spawn, naming the limit,
+// - joins the cgroup whose cgroup.procs is `cgroup_procs_fd`, when given, before exec.
 // REQUIRES: called from the thread that runs the supervisor's loop (PDEATHSIG is per thread).
 #pragma once
 
@@ -28,6 +31,7 @@ struct LaunchRequest {
   std::string name;                // full child name, for error messages
   const ProcessSpec* spec = nullptr;
   std::vector<std::string> env;    // "KEY=VALUE", complete
+  int cgroup_procs_fd = -1;        // a cgroup's cgroup.procs, open for writing; -1 = stay put
 };
 
 struct LaunchedProcess {

@@ -18,6 +18,15 @@ void ProcessTable::signal(pid_t pid, int sig, bool group) const {
   if (group) ::kill(-pid, sig);
 }
 
+bool ProcessTable::has_exited(pid_t pid) const {
+  auto it = live_.find(pid);
+  if (it == live_.end()) return false;
+  siginfo_t info{};
+  return ::waitid(P_PIDFD, static_cast<id_t>(it->second.get()), &info,
+                  WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid != 0;
+}
+
 std::optional<ProcessExited> ProcessTable::reap(pid_t pid, int64_t wall_ms) {
   auto it = live_.find(pid);
   if (it == live_.end()) return std::nullopt;

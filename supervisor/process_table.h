@@ -22,6 +22,9 @@ class ProcessTable {
  public:
   void add(pid_t pid, UniqueFd pidfd);
   bool contains(pid_t pid) const { return live_.count(pid) != 0; }
+  // Whether the process has ended (it is then a zombie waiting for reap()). False for an
+  // unknown pid.
+  bool has_exited(pid_t pid) const;
   size_t size() const { return live_.size(); }
 
   // Sends `sig` to the process (pidfd_send_signal) and, when `group`, to its process group.

@@ -43,6 +43,8 @@ Result<std::unique_ptr<SupervisorShell>> SupervisorShell::create(ShellOptions op
                                                                  ShellSeams seams) {
   std::unique_ptr<SupervisorShell> shell(new SupervisorShell(std::move(options), seams));
   if (auto bound = shell->bind_sockets(); !bound.ok()) return std::move(bound).error();
+  shell->set_up_cgroups();
+  shell->start_metrics(seams.clock.now());
   return shell;
 }
 
@@ -95,6 +97,11 @@ Result<int> SupervisorShell::run() {
     add(control_->socket(), -1, 0, nullptr);
     processes_.for_each([&](pid_t pid, int pidfd) { add(nullptr, pidfd, pid, nullptr); });
     for (const auto& s : streams_) add(nullptr, s->fd(), 0, s);
+    if (metrics_) {
+      metrics_->add_poll_entries(entries);
+      entry_pid.resize(entries.size(), 0);
+      entry_stream.resize(entries.size());
+    }
 
     int64_t timeout_ms = -1;
     if (auto wake = next_wakeup()) timeout_ms = millis_until(*wake, seams_.clock.now());
@@ -122,6 +129,8 @@ Result<int> SupervisorShell::run() {
     on_control();
 
     const TimePoint now = seams_.clock.now();
+    if (metrics_) metrics_->after_poll(entries, now);
+    if (metrics_retry_at_ && *metrics_retry_at_ <= now) start_metrics(now);
     if (auto deadline = core_.next_deadline(); deadline && *deadline <= now) {
       queue_.push_back(TimerFired{});
     }
@@ -133,6 +142,8 @@ Result<int> SupervisorShell::run() {
   }
 
   drain_all_streams();
+  metrics_.reset();
+  if (cgroups_) cgroups_->remove_all();
   spdlog::log(core_.exit_code() == 0 ? spdlog::level::info : spdlog::level::err,
               "supervisor {} exits {}: {}", options_.tree.root.name, core_.exit_code(),
               exit_reason_);
@@ -150,6 +161,11 @@ std::optional<TimePoint> SupervisorShell::next_wakeup() const {
   if (next_manager_watchdog_ && (!wake || *next_manager_watchdog_ < *wake)) {
     wake = next_manager_watchdog_;
   }
+  auto consider = [&](std::optional<TimePoint> t) {
+    if (t && (!wake || *t < *wake)) wake = t;
+  };
+  if (metrics_) consider(metrics_->next_deadline());
+  consider(metrics_retry_at_);
   return wake;
 }
 
@@ -167,6 +183,7 @@ void SupervisorShell::execute(const CoreCommand& command) {
   } else if (auto* k = std::get_if<SignalProcess>(&command)) {
     processes_.signal(static_cast<pid_t>(k->pid), k->signal, k->group);
   } else if (auto* e = std::get_if<PublishEvent>(&command)) {
+    count_event(*e);
     events_->publish(*e, seams_.clock.wall_now());
   } else if (auto* m = std::get_if<NotifyManager>(&command)) {
     manager_.send(m->state);
@@ -174,6 +191,8 @@ void SupervisorShell::execute(const CoreCommand& command) {
     answer(r->token, *r);
   } else if (auto* x = std::get_if<ExitProcess>(&command)) {
     exit_reason_ = x->reason;
+  } else if (auto* m = std::get_if<MeasureMemory>(&command)) {
+    measure_memory(*m);
   }
 }
 
@@ -182,12 +201,27 @@ void SupervisorShell::spawn(const SpawnProcess& s) {
   request.name = s.name;
   request.spec = s.spec.get();
   request.env = environment_.build(s.name, *s.spec);
+  UniqueFd cgroup_procs;
+  std::optional<uint64_t> oom_kills;
+  if (cgroups_ && s.spec->max_memory_bytes > 0) {
+    auto prepared = cgroups_->prepare(s.name, s.spec->max_memory_bytes);
+    if (prepared.ok()) {
+      cgroup_procs = std::move(*prepared);
+      request.cgroup_procs_fd = cgroup_procs.get();
+      oom_kills = cgroups_->oom_kills(s.name);
+    } else {
+      spdlog::warn("{}: no cgroup ({}); its max_memory is enforced by watching its RSS", s.name,
+                   prepared.error().message);
+    }
+  }
   auto launched = seams_.spawner.spawn(request);
   if (!launched.ok()) {
     queue_.push_back(SpawnFailed{s.child, launched.error().message});
     return;
   }
   const pid_t pid = launched->pid;
+  pid_names_[pid] = s.name;
+  if (request.cgroup_procs_fd >= 0) oom_kills_at_spawn_[pid] = oom_kills.value_or(0);
   processes_.add(pid, std::move(launched->pidfd));
   seams_.guard.watch(pid);
   auto out = std::make_shared<OutputStream>(s.name, std::move(launched->output));
@@ -195,7 +229,7 @@ void SupervisorShell::spawn(const SpawnProcess& s) {
   streams_.push_back(out);
   streams_.push_back(err);
   streams_by_pid_[pid] = {out, err};
-  queue_.push_back(ProcessSpawned{s.child, pid});
+  queue_.push_back(ProcessSpawned{s.child, pid, request.cgroup_procs_fd >= 0});
 }
 
 // ---- Processes --------------------------------------------------------------------------------
@@ -218,6 +252,7 @@ void SupervisorShell::on_process_exit(pid_t pid) {
   if (!exited) return;
   seams_.guard.unwatch(pid);
   drain_streams_of(pid);  // what it wrote before dying is logged before its exit
+  note_exit(pid, *exited);
   queue_.push_back(*exited);
 }
 
@@ -241,6 +276,7 @@ void SupervisorShell::on_sigchld() {
   for (const ProcessExited& e :
        processes_.reap_exited(wall, other_child, [&](pid_t p) { guard.unwatch(p); })) {
     drain_streams_of(static_cast<pid_t>(e.pid));
+    note_exit(static_cast<pid_t>(e.pid), e);
     queue_.push_back(e);
   }
   run_queue();
@@ -307,10 +343,7 @@ void SupervisorShell::on_call(ControlCall call) {
     control_->reply_error(call.peer, call.request.request, code, std::move(message));
   };
   if (command == "status") {
-    Value status = core_.status(seams_.clock.now());
-    status["pid"] = static_cast<int64_t>(::getpid());
-    status["state_dir"] = paths_.dir().string();
-    ok(std::move(status));
+    ok(full_status());
     return;
   }
   if (command == "events") {
@@ -379,6 +412,9 @@ void SupervisorShell::start_reload(const std::string& peer, const std::string& r
   }
   if (tree->state_dir != options_.tree.state_dir) {
     spdlog::warn("reload: supervisor.state_dir changed; it takes effect at the next start");
+  }
+  if (!(tree->metrics == options_.tree.metrics) || tree->cgroup != options_.tree.cgroup) {
+    spdlog::warn("reload: supervisor.metrics and supervisor.cgroup take effect at the next start");
   }
   const uint64_t token = next_token_++;
   calls_[token] = PendingCall{peer, request_id, true};

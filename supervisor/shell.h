@@ -1,10 +1,16 @@
 // The supervisor's shell: one poll loop around the pure core (supervisor_core.h).
 //
 // It waits on: the signalfd (SIGTERM/SIGINT stop the tree, SIGHUP reloads, SIGCHLD reaps), one
-// pidfd per child (exit detection), the notify socket, the control socket, and each child's
-// output pipes, with one timeout: the core's next deadline (or the manager's watchdog). An idle
-// tree has no timeout at all, and uses no CPU. Whatever is ready becomes a core event; the
-// core's commands are run in order (spawn, signal, publish, reply, exit).
+// pidfd per child (exit detection), the notify socket, the control socket, each child's output
+// pipes and, when configured, the metrics endpoint's sockets, with one timeout: the core's next
+// deadline (or the manager's watchdog, or the endpoint's). An idle tree has no timeout at all,
+// and uses no CPU. Whatever is ready becomes a core event; the core's commands are run in order
+// (spawn, signal, publish, reply, exit, measure memory).
+//
+// Memory: a child with max_memory runs in its own cgroup (memory.max) when the supervisor's
+// cgroup is delegated to it (child_cgroups.h); otherwise the core asks for RSS readings, which
+// the shell makes from /proc. A reading that fails while the process still runs is fed back as
+// a failure, never as a zero.
 //
 // REQUIRES: constructed and run on the main thread, after the signals were blocked
 // (SignalSource::open) and before any other thread was started by us.
@@ -21,11 +27,13 @@
 #include "common/net/zmq_socket.h"
 #include "common/result.h"
 #include "common/state_paths.h"
+#include "supervisor/child_cgroups.h"
 #include "supervisor/child_environment.h"
 #include "supervisor/command_lookup.h"
 #include "supervisor/control_server.h"
 #include "supervisor/event_bus.h"
 #include "supervisor/manager_notifier.h"
+#include "supervisor/metrics_endpoint.h"
 #include "supervisor/notify_socket.h"
 #include "supervisor/output_capture.h"
 #include "supervisor/process_spawner.h"
@@ -42,6 +50,9 @@ struct ShellOptions {
   CommandLookup lookup;             // for reloads
   std::filesystem::path base_dir;   // for reloads: relative paths in the config
   size_t event_history = 1000;
+  // Where the metrics endpoint listens (--metrics-listen, else supervisor.metrics.listen);
+  // nullopt: no endpoint.
+  std::optional<ListenAddress> metrics_listen;
 };
 
 // What the shell borrows from main().
@@ -83,6 +94,20 @@ class SupervisorShell {
   void kill_everything();
   std::optional<TimePoint> next_wakeup() const;
 
+  // Memory and metrics (shell_metrics.cpp).
+  void set_up_cgroups();
+  void start_metrics(TimePoint now);
+  void measure_memory(const MeasureMemory& m);
+  void note_exit(pid_t pid, const ProcessExited& e);
+  void count_event(const PublishEvent& e);
+  // The child's resident set, or why not; nullopt when the process has just exited (its exit
+  // is about to be handled: not a failure).
+  std::optional<ChildReading> read_memory(pid_t pid);
+  // `status` with what only the shell knows: pid, state_dir, each process's rss_bytes,
+  // the metrics endpoint, how memory is bounded.
+  Value full_status();
+  SupervisorFacts metrics_facts();
+
   ShellOptions options_;
   ShellSeams seams_;
   StatePaths paths_;
@@ -90,6 +115,16 @@ class SupervisorShell {
   ChildEnvironment environment_;
   ManagerNotifier manager_;
   net::Context context_;
+  std::unique_ptr<MetricsEndpoint> metrics_;   // after context_: destroyed before it
+  std::string metrics_error_;                  // why there is no endpoint although one was asked
+  std::optional<TimePoint> metrics_retry_at_;  // binding failed: try again then
+  std::optional<ChildCgroups> cgroups_;
+  std::string cgroup_note_;                       // why max_memory is watched through RSS
+  std::map<pid_t, std::string> pid_names_;        // our processes' full names
+  std::map<pid_t, uint64_t> oom_kills_at_spawn_;  // cgroup children: memory.events oom_kill
+  std::map<std::string, uint64_t> event_counts_;
+  std::map<std::string, uint64_t> memory_exceeded_;
+  std::map<std::string, uint64_t> measure_errors_;
   std::optional<NotifySocket> notify_;
   std::optional<ControlServer> control_;
   std::optional<EventBus> events_;

@@ -152,6 +152,7 @@ std::optional<TimePoint> SupervisorCore::next_deadline() const {
     consider(c.ready_deadline);
     consider(c.watchdog_deadline);
     consider(c.kill_deadline);
+    consider(c.memory_deadline);
     if (c.node && c.node->plan) consider(c.node->plan->wait_until);
   });
   return best;
@@ -175,10 +176,14 @@ void SupervisorCore::on(const ProcessSpawned& e) {
   c->pid = e.pid;
   by_pid_[e.pid] = c->id;
   c->started_at = now_;
+  c->memory_in_cgroup = e.memory_in_cgroup;
   publish(event_kind::kStarted, *c);
   if (c->stop_requested) {
     stop_worker(*c);  // a stop arrived while the spawn was under way
     return;
+  }
+  if (c->process().max_memory_bytes > 0 && !e.memory_in_cgroup) {
+    c->memory_deadline = now_ + milliseconds(c->process().memory_check_ms);
   }
   if (c->process().ready == ReadyMode::kExec) {
     worker_ready(*c);

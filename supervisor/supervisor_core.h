@@ -29,6 +29,10 @@
 // - Backoff delays a restart but does not change how it is counted.
 // - Ready timeout: no READY=1 in time kills the process (SIGKILL to its group) and counts as a
 //   failed start. Watchdog: no WATCHDOG=1 in time kills it; the exit is then handled as any.
+// - max_memory: a process whose memory the kernel does not bound (no cgroup) is measured every
+//   memory_check ms (MeasureMemory); over the bound, it is killed (SIGKILL to its group, event
+//   memory_exceeded with the reading) and its exit handled as any abnormal exit. A reading that
+//   fails is an event (measure_failed, once per run of failures), never taken for a zero.
 // - While a supervisor is busy (starting, stopping, restarting a group, an operator request),
 //   other exits and requests wait their turn, as in OTP's mailbox. Every exit is published at
 //   once all the same.
@@ -100,6 +104,7 @@ class SupervisorCore {
   void on(const ShutdownRequested& e);
   void on(const AdminRequested& e);
   void on(const ReloadRequested& e);
+  void on(const MemoryMeasured& e);
 
   // Tree building and lookup (supervisor_core.cpp).
   std::unique_ptr<Child> make_child(std::shared_ptr<const ChildSpec> spec, Node* parent,

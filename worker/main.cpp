@@ -15,6 +15,8 @@
 #include "worker/executors/file_ops_executor.h"
 #include "worker/executors/set_variable_executor.h"
 #include "worker/executors/tool_executor.h"
+#include "worker/llm/llm_setup.h"
+#include "worker/llm/registry_tools.h"
 #include "worker/tool_catalog.h"
 #include "worker/tool_invocation.h"
 #include "worker/worker_config.h"
@@ -79,10 +81,19 @@ int main(int argc, char** argv) {
                             tools, pl::worker::current_environment()));
   executors.add("data_transform", std::make_unique<pl::worker::DataTransformExecutor>());
   executors.add("file_ops", std::make_unique<pl::worker::FileOpsExecutor>());
+  auto llm = pl::worker::llm::load_llm_services(
+      config_path, clock, pl::worker::providers::process_environment(),
+      std::make_unique<pl::worker::llm::RegistryToolInvoker>(tools, pl::worker::current_environment()),
+      std::make_unique<pl::worker::llm::RegistrySessionStore>(registry));
+  if (!llm.ok()) {
+    spdlog::error("{}", llm.error().message);
+    return 2;
+  }
+  pl::worker::llm::add_llm_executors(executors, *llm);
 
   pl::net::Context context;
   pl::worker::WorkerIdentity identity{config->name, ::getpid(), config->host, config->slots};
-  pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness);
+  pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness, config->max_items);
   pl::worker::SlotPool pool(config->slots, executors, clock);
   pl::worker::BrokerLink link;
   if (config->curve && pl::net::is_network_endpoint(config->broker_endpoint)) {

@@ -15,7 +15,7 @@ Result<WorkerConfig> load_worker_config(const std::string& config_path) {
     if (!doc.ok()) return std::move(doc).error();
     SectionReader r(*doc, "/worker",
                     {"slots", "broker_endpoint", "registry_endpoint", "heartbeat_ms", "liveness",
-                     "host", "curve"});
+                     "max_items", "host", "curve"});
     config.slots = static_cast<uint32_t>(r.integer("slots", 1, 1, 4096));
     config.broker_endpoint = r.string("broker_endpoint");
     config.registry_endpoint = r.string("registry_endpoint");
@@ -25,6 +25,7 @@ Result<WorkerConfig> load_worker_config(const std::string& config_path) {
     config.curve = net::read_curve_client(
         r, {{"broker_endpoint", config.broker_endpoint, "broker_public_key"},
             {"registry_endpoint", config.registry_endpoint, "registry_public_key"}});
+    config.max_items = static_cast<uint64_t>(r.integer("max_items", 0, 0, INT64_MAX));
     if (auto st = r.status(); !st.ok()) return std::move(st).error();
     if (const Value* sup = doc->root().find("supervisor")) {
       state_dir_setting = sup->get_string("state_dir");

@@ -25,6 +25,7 @@ struct WorkerConfig {
   std::optional<net::CurveClientSetup> curve;
   Duration heartbeat = std::chrono::seconds(1);  // until the broker's welcome says otherwise
   uint32_t liveness = 3;
+  uint64_t max_items = 0;  // recycle (exit 0 for a fresh process) after this many; 0 = never
   std::filesystem::path state_dir;
 };
 

@@ -6,8 +6,12 @@ namespace pl::worker {
 
 using protocol::MessageType;
 
-WorkerCore::WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness)
-    : identity_(std::move(identity)), heartbeat_(heartbeat), liveness_(liveness) {}
+WorkerCore::WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness,
+                       uint64_t max_items)
+    : identity_(std::move(identity)),
+      heartbeat_(heartbeat),
+      liveness_(liveness),
+      max_items_(max_items) {}
 
 std::vector<WorkerCommand> WorkerCore::introduce() const {
   protocol::WorkerHello h;
@@ -28,13 +32,27 @@ std::vector<WorkerCommand> WorkerCore::introduce() const {
   for (const auto& [id, result] : unacked_) {
     out.push_back(SendMessage{MessageType::kWorkResult, protocol::to_body(result)});
   }
+  if (draining_) out.push_back(heartbeat());
   return out;
 }
 
 SendMessage WorkerCore::heartbeat() const {
   protocol::Heartbeat hb;
   hb.free_slots = identity_.slots - static_cast<uint32_t>(std::min<size_t>(running_.size(), identity_.slots));
-  return {MessageType::kWorkerHeartbeat, protocol::to_body(hb)};
+  Value body = protocol::to_body(hb);
+  if (draining_) body["draining"] = true;
+  return {MessageType::kWorkerHeartbeat, std::move(body)};
+}
+
+void WorkerCore::maybe_retire(std::vector<WorkerCommand>& out, TimePoint now) {
+  if (!draining_ || retired_ || !running_.empty()) return;
+  if (!unacked_.empty()) {
+    // Results not yet durable at the broker: wait for their acks, but not forever.
+    if (!ack_wait_until_) ack_wait_until_ = now + heartbeat_ * liveness_;
+    if (now < *ack_wait_until_) return;
+  }
+  retired_ = true;
+  out.push_back(Retire{});
 }
 
 std::vector<WorkerCommand> WorkerCore::on_connected(TimePoint now) {
@@ -44,7 +62,7 @@ std::vector<WorkerCommand> WorkerCore::on_connected(TimePoint now) {
   return introduce();
 }
 
-std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& message, TimePoint now) {
+std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, TimePoint now) {
   last_heard_ = now;
   std::vector<WorkerCommand> out;
   switch (message.type) {
@@ -72,10 +90,11 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
           unacked_.erase(it);
         }
       }
+      maybe_retire(out, now);
       break;
     }
     case MessageType::kWorkItem: {
-      auto item = protocol::work_item_from(message.body);
+      auto item = protocol::work_item_from(std::move(message.body));
       if (!item.ok()) break;
       if (running_.count(item->item_id)) {
         // The broker re-sent an item we already run (it lost track during a restart). The
@@ -97,6 +116,13 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
       const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item->timeout_ms, 1));
       running_[item->item_id] = Running{item->attempt, deadline};
       out.push_back(StartItem{std::move(*item), deadline});
+      ++taken_;
+      if (max_items_ > 0 && taken_ >= max_items_ && !draining_) {
+        // The last one: ask for nothing more. This heartbeat reaches the broker before the
+        // result of the item just taken, so no credit it returns is used again.
+        draining_ = true;
+        out.push_back(heartbeat());
+      }
       break;
     }
     case MessageType::kCancelItem: {
@@ -115,12 +141,15 @@ std::vector<WorkerCommand> WorkerCore::on_message(const protocol::Message& messa
   return out;
 }
 
-std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result, TimePoint) {
+std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result,
+                                                        TimePoint now) {
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
   SendMessage send{MessageType::kWorkResult, protocol::to_body(result)};
   unacked_[result.item_id] = std::move(result);
-  return {std::move(send)};
+  std::vector<WorkerCommand> out{std::move(send)};
+  maybe_retire(out, now);
+  return out;
 }
 
 std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {
@@ -140,6 +169,7 @@ std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {
       out.push_back(CancelRunning{id, run.attempt, "deadline passed"});
     }
   }
+  maybe_retire(out, now);
   return out;
 }
 
@@ -148,6 +178,7 @@ TimePoint WorkerCore::next_deadline() const {
   for (const auto& [id, run] : running_) {
     if (!run.cancel_sent) next = std::min(next, run.deadline);
   }
+  if (ack_wait_until_ && !retired_) next = std::min(next, *ack_wait_until_);
   return next;
 }
 

@@ -9,10 +9,17 @@
 // sends heartbeats every heartbeat interval; counts the broker gone after `liveness` silent
 // intervals and asks for a reconnection; accepts at most `slots` items at once; and asks the
 // executor pool to cancel an item when the broker says so or when its deadline passes.
+//
+// Recycling (worker.max_items N > 0): once it has taken N items it tells the broker it is
+// draining (a heartbeat with draining: true; the broker sends it nothing more), finishes what it
+// runs (items the broker sent before it heard are run too), waits for their acknowledgements
+// (at most heartbeat x liveness), and then asks the shell to retire: say goodbye and exit 0, so
+// that its supervisor starts a fresh one.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -45,16 +52,20 @@ struct CancelRunning {
   std::string reason;
 };
 struct Reconnect {};
-using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconnect>;
+// Done after max_items: say goodbye to the broker and exit 0.
+struct Retire {};
+using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconnect, Retire>;
 
 class WorkerCore {
  public:
-  WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness);
+  // `max_items`: recycle after this many items; 0 = never.
+  WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness,
+             uint64_t max_items = 0);
 
   // A new connection is up (at start and after Reconnect): say hello.
   std::vector<WorkerCommand> on_connected(TimePoint now);
-  // A message from the broker, already decoded.
-  std::vector<WorkerCommand> on_message(const protocol::Message& message, TimePoint now);
+  // A message from the broker, already decoded (taken: the item's input moves on).
+  std::vector<WorkerCommand> on_message(protocol::Message message, TimePoint now);
   // An item finished on a slot (whatever its outcome).
   std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.
@@ -68,6 +79,8 @@ class WorkerCore {
   bool welcomed() const { return welcomed_; }
   const std::string& broker_instance() const { return broker_instance_; }
   uint64_t refused_items() const { return refused_items_; }
+  bool draining() const { return draining_; }
+  uint64_t items_taken() const { return taken_; }
 
  private:
   struct Running {
@@ -76,9 +89,11 @@ class WorkerCore {
     bool cancel_sent = false;
   };
 
-  // hello, then every unacknowledged result again.
+  // hello, then every unacknowledged result again (and the draining notice, if draining).
   std::vector<WorkerCommand> introduce() const;
   SendMessage heartbeat() const;
+  // Appends Retire once a draining worker has nothing left to wait for.
+  void maybe_retire(std::vector<WorkerCommand>& out, TimePoint now);
 
   WorkerIdentity identity_;
   Duration heartbeat_;
@@ -90,6 +105,11 @@ class WorkerCore {
   std::map<std::string, Running> running_;  // item id -> attempt running here
   std::map<std::string, protocol::WorkResult> unacked_;  // sent, not yet acknowledged
   uint64_t refused_items_ = 0;
+  uint64_t max_items_ = 0;
+  uint64_t taken_ = 0;
+  bool draining_ = false;
+  bool retired_ = false;
+  std::optional<TimePoint> ack_wait_until_;  // draining and idle: acknowledgements until then
 };
 
 }  // namespace pl::worker

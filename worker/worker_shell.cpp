@@ -68,6 +68,8 @@ void WorkerShell::execute(std::vector<WorkerCommand> commands) {
       pool_.cancel(cancel->item_id, cancel->attempt, cancel->reason);
     } else if (std::holds_alternative<Reconnect>(command)) {
       reconnect_ = true;
+    } else if (std::holds_alternative<Retire>(command)) {
+      retire_ = true;
     }
   }
 }
@@ -90,7 +92,7 @@ void WorkerShell::drain_socket() {
       bad_frames_.record("broker", message.error().message, now);
       continue;
     }
-    execute(core_.on_message(*message, now));
+    execute(core_.on_message(std::move(*message), now));
   }
 }
 
@@ -153,6 +155,15 @@ int WorkerShell::run() {
       }
     }
     execute(core_.on_tick(clock_.now()));
+    if (retire_) {
+      spdlog::info("recycling after {} item(s) (worker.max_items): goodbye", core_.items_taken());
+      if (auto sent =
+              socket_->send({protocol::encode(protocol::MessageType::kWorkerBye, Value::object())});
+          !sent.ok()) {
+        spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
+      }
+      return 0;
+    }
     if (reconnect_) {
       reconnect_ = false;
       spdlog::warn("no word from the broker within its liveness; reconnecting");

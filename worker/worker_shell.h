@@ -54,6 +54,7 @@ class WorkerShell {
   bool handshake_failure_logged_ = false;           // on this connection
   net::BadFrameLog bad_frames_{"broker connection"};
   bool reconnect_ = false;
+  bool retire_ = false;  // worker.max_items reached and everything handed back
 };
 
 }  // namespace pl::worker

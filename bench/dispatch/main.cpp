@@ -11,10 +11,12 @@
 // 3. Redelivery: SIGKILL of the worker holding an item, under pipeline-supervisor, `rounds`
 //    times; the time from the kill to the item's next attempt starting on another worker.
 // 4. With --million: peak broker RSS while a 1 000 000-item batch runs.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -148,6 +150,12 @@ class Tree {
     return s.find("workers") ? static_cast<int>(s.find("workers")->size()) : -1;
   }
   pid_t broker_pid() const { return broker_pid_; }
+  // The broker's CPU time and the workers' together, in microseconds so far.
+  std::pair<int64_t, int64_t> cpu_us() const {
+    int64_t workers = 0;
+    for (size_t i = 1; i < children_.size(); ++i) workers += cpu_time_us(children_[i].pid());
+    return {cpu_time_us(broker_pid_), workers};
+  }
 
   // Submits and waits for the final status; returns it. Uses its own socket, so that another
   // thread may ask for status meanwhile (ZeroMQ sockets belong to one thread).
@@ -156,6 +164,9 @@ class Tree {
     net::RequestClient client(context, *StatePaths(state_).broker_clients_endpoint());
     return run_with(client, pipeline);
   }
+  // The same on the tree's own connection: for a caller that measures the run and nothing else,
+  // so that connecting a socket is not counted.
+  Value run_on_tree_socket(const fs::path& pipeline) { return run_with(*client_, pipeline); }
 
  private:
   Value run_with(net::RequestClient& client, const fs::path& pipeline) {
@@ -212,14 +223,45 @@ void print_row(const std::string& what, const std::string& ours, const std::stri
 
 std::string us(int64_t v) { return std::to_string(v) + " us"; }
 
+// Dispatch-to-result latency at the broker, one item at a time (a loop with max_parallel 1), on a
+// fresh tree so that nothing else is in its histogram.
+Value window_of_one_latency(const Options& o) {
+  ScratchDir dir;
+  Tree tree(dir.path() / "state", o.workers, o.slots);
+  tree.run(write_batch(dir.path(), 2000, 1));
+  const Value status = tree.status();
+  const Value* latency = status.find("item_latency");
+  return latency ? *latency : Value::object();
+}
+
+// The median time of fsync after a 4 KiB append in `dir`: the floor under every durable commit.
+int64_t fsync_p50_us(const fs::path& dir) {
+  const fs::path probe = dir / "fsync-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  LatencyHistogram h;
+  const std::string page(4096, 'x');
+  for (int i = 0; i < 200; ++i) {
+    if (::write(fd, page.data(), page.size()) != static_cast<ssize_t>(page.size())) break;
+    const auto t0 = Clock::now();
+    if (::fsync(fd) != 0) break;
+    h.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  }
+  ::close(fd);
+  fs::remove(probe);
+  return h.count() > 0 ? h.percentile(0.5) : -1;
+}
+
 void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& sizes) {
   // Ours.
   ScratchDir dir;
   Tree tree(dir.path() / "state", o.workers, o.slots);
   const fs::path batch = write_batch(dir.path(), o.items, o.window);
+  const auto cpu_before = tree.cpu_us();
   const auto start = Clock::now();
   const Value final_status = tree.run(batch);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto cpu_after = tree.cpu_us();
   if (final_status.get_string("state") != "succeeded") {
     std::cerr << "the batch did not succeed: " << to_json(final_status) << "\n";
   }
@@ -234,9 +276,11 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
   LatencyHistogram run_round_trip;
   for (int i = 0; i < 200; ++i) {
     const auto t0 = Clock::now();
-    tree.run(one);
+    tree.run_on_tree_socket(one);
     run_round_trip.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
   }
+  const Value single_latency = window_of_one_latency(o);
+  const int64_t fsync_us = fsync_p50_us(dir.path());
 
   // Raw, same processes, same sizes.
   ScratchDir raw_dir;
@@ -252,7 +296,14 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
                      std::vector<std::string>{});
   }
   std::this_thread::sleep_for(200ms);  // let the workers' READY reach the raw broker
+  auto raw_cpu = [&raw] {
+    int64_t workers = 0;
+    for (size_t i = 1; i < raw.size(); ++i) workers += cpu_time_us(raw[i].pid());
+    return std::pair<int64_t, int64_t>{cpu_time_us(raw[0].pid()), workers};
+  };
+  const auto raw_cpu_before = raw_cpu();
   const RawFigures raw_bulk = run_raw_client(front, o.items, o.window, sizes.first);
+  const auto raw_cpu_after = raw_cpu();
   const RawFigures raw_single = run_raw_client(front, 2000, 1, sizes.first);
 
   std::printf("\n== throughput and latency: %zu echo items, %d workers x %d slots, window %zu\n",
@@ -266,14 +317,30 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
   std::snprintf(buf, sizeof buf, "%.0f items/s", raw_bulk.items_per_second);
   std::snprintf(buf + 32, 32, "%.0f %%", 100.0 * ours_rate / raw_bulk.items_per_second);
   print_row("throughput", ours_tp, buf, std::string("ours/raw = ") + (buf + 32));
+  auto per_item = [&o](int64_t before, int64_t after) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f us", static_cast<double>(after - before) / static_cast<double>(o.items));
+    return std::string(text);
+  };
+  print_row("CPU per item, broker", per_item(cpu_before.first, cpu_after.first),
+            per_item(raw_cpu_before.first, raw_cpu_after.first), "user + system, all threads");
+  print_row("CPU per item, workers", per_item(cpu_before.second, cpu_after.second),
+            per_item(raw_cpu_before.second, raw_cpu_after.second), "all workers together");
   if (latency) {
     print_row("dispatch->result p50 (broker)", us(latency->get_int("p50_us")), us(raw_bulk.broker_p50_us),
               "under load, window " + std::to_string(o.window));
     print_row("dispatch->result p99 (broker)", us(latency->get_int("p99_us")), us(raw_bulk.broker_p99_us), "");
   }
+  print_row("one item, dispatch->result p50", us(single_latency.get_int("p50_us")),
+            us(raw_single.broker_p50_us), "window 1, at the broker");
+  print_row("one item, dispatch->result p99", us(single_latency.get_int("p99_us")),
+            us(raw_single.broker_p99_us), "");
   print_row("one item round trip p50", us(run_round_trip.percentile(0.5)), us(raw_single.client_p50_us),
-            "ours = a whole one-step run");
+            "ours = a whole one-step run, submit to final");
   print_row("one item round trip p99", us(run_round_trip.percentile(0.99)), us(raw_single.client_p99_us), "");
+  std::printf("   (a durable run commits when accepted and when finished; one fsync on this disk takes\n"
+              "   %lld us at the median)\n",
+              static_cast<long long>(fsync_us));
   print_row("broker peak RSS", std::to_string(broker_rss_kb / 1024) + " MB", "", "after the batch");
 }
 
@@ -319,6 +386,28 @@ void redelivery(const Options& o) {
     killed_items.insert(item);
   }
   runner.join();
+  std::printf("\n== resident memory per process of an idle supervised tree\n\n");
+  for (const char* program : {"pipeline-supervisor", "pipeline-registry", "pipeline-broker", "pipeline-worker"}) {
+    long total = 0;
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream comm(entry.path() / "comm");
+      std::string c;
+      std::getline(comm, c);
+      // Ours if the state directory is in its environment (children) or its command line (the root).
+      std::ifstream environ_file(entry.path() / "environ");
+      std::string env((std::istreambuf_iterator<char>(environ_file)), std::istreambuf_iterator<char>());
+      std::ifstream cmdline_file(entry.path() / "cmdline");
+      env.append((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
+      if (c == std::string(program).substr(0, 15) && env.find((dir.path() / "state").string()) != std::string::npos) {
+        total += status_kb(static_cast<pid_t>(std::stol(name)), "VmRSS");
+        ++count;
+      }
+    }
+    if (count > 0) std::printf("   %-20s %d process(es), %.1f MB each\n", program, count, total / 1024.0 / count);
+  }
   // Each killed item's final attempt says when it started.
   net::Context context;
   net::RequestClient client(context, *StatePaths(dir.path() / "state").broker_clients_endpoint());
@@ -355,11 +444,20 @@ void million(const Options& o) {
   Tree tree(dir.path() / "state", o.workers, o.slots);
   const size_t n = 1000000;
   const fs::path batch = write_batch(dir.path(), n, 1000000);
+  const long idle_kb = status_kb(tree.broker_pid(), "VmRSS");
   long peak = 0;
-  bool done = false;
+  int64_t outstanding_at_peak = 0;
+  std::atomic<bool> done{false};
   std::thread sampler([&] {
+    net::Context context;
+    net::RequestClient client(context, *StatePaths(dir.path() / "state").broker_clients_endpoint());
     while (!done) {
-      peak = std::max(peak, status_kb(tree.broker_pid(), "VmRSS"));
+      const long rss = status_kb(tree.broker_pid(), "VmRSS");
+      if (rss > peak) {
+        peak = rss;
+        auto status = client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 2s);
+        if (status.ok()) outstanding_at_peak = status->body.get_int("outstanding");
+      }
       std::this_thread::sleep_for(100ms);
     }
   });
@@ -369,9 +467,13 @@ void million(const Options& o) {
   done = true;
   sampler.join();
   std::printf("\n== a 1 000 000-item batch with max_parallel 1 000 000\n\n");
-  std::printf("   state %s, %.1f s (%.0f items/s), broker peak RSS %ld MB (VmHWM %ld MB)\n",
+  std::printf("   state %s, %.1f s (%.0f items/s), broker peak RSS %ld MB (VmHWM %ld MB), idle %ld MB\n",
               final_status.get_string("state").c_str(), seconds, static_cast<double>(n) / seconds,
-              peak / 1024, status_kb(tree.broker_pid(), "VmHWM") / 1024);
+              peak / 1024, status_kb(tree.broker_pid(), "VmHWM") / 1024, idle_kb / 1024);
+  std::printf("   items held by the broker at the peak: %lld (the rest wait in the file: the broker\n"
+              "   bounds what it holds, broker.max_outstanding_items); %.1f KB per held item\n",
+              static_cast<long long>(outstanding_at_peak),
+              outstanding_at_peak > 0 ? static_cast<double>(peak - idle_kb) / static_cast<double>(outstanding_at_peak) : 0.0);
 }
 
 }  // namespace

@@ -6,8 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -44,10 +49,23 @@ Child::Child(Child&& other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
 
 Child::~Child() {
   if (pid_ <= 0) return;
-  ::kill(-pid_, SIGKILL);
-  ::kill(pid_, SIGKILL);
+  // SIGTERM first, as the supervisor stops them (and so that a profiler wrapping one can write
+  // its figures: BENCH_STOP_GRACE_MS lengthens the wait), then SIGKILL.
+  const char* grace_env = std::getenv("BENCH_STOP_GRACE_MS");
+  const auto grace = std::chrono::milliseconds(grace_env ? std::atol(grace_env) : 2000);
+  ::kill(pid_, SIGTERM);
   int status;
-  ::waitpid(pid_, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(-pid_, SIGKILL);  // anything it left in its group
 }
 
 long status_kb(pid_t pid, const std::string& field) {
@@ -56,6 +74,21 @@ long status_kb(pid_t pid, const std::string& field) {
     if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }
   return 0;
+}
+
+int64_t cpu_time_us(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t end_of_name = stat.rfind(')');  // the name may hold spaces
+  if (end_of_name == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(end_of_name + 2));
+  std::string field;
+  int64_t ticks = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state; 14 utime, 15 stime
+    if (i == 14 || i == 15) ticks += std::stoll(field);
+    if (i == 15) break;
+  }
+  return ticks * 1000000 / ::sysconf(_SC_CLK_TCK);
 }
 
 ScratchDir::ScratchDir() {

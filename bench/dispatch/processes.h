@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ class Child {
 
 // /proc/PID/status fields in kB ("VmRSS", "VmHWM"); 0 when unreadable.
 long status_kb(pid_t pid, const std::string& field);
+
+// CPU time (user + system, all threads) a process has used so far, in microseconds; 0 when
+// unreadable.
+int64_t cpu_time_us(pid_t pid);
 
 // A fresh short temporary directory, removed by the destructor.
 class ScratchDir {

@@ -23,17 +23,19 @@ const Value* ItemScope::root(std::string_view name) const {
 
 Value make_loop_frame(std::string_view iterator, Value item, int64_t index, int64_t total,
                       const Value* parent) {
-  Value frame = Value::object();
-  frame[iterator] = std::move(item);
-  frame["index"] = index;
-  frame["total"] = total;
-  frame["length"] = total;
-  frame["first"] = index == 0;
-  frame["is_first"] = index == 0;
-  frame["last"] = index + 1 == total;
-  frame["is_last"] = index + 1 == total;
-  if (parent) frame["parent"] = *parent;
-  return frame;
+  // Built once per iteration: the fixed keys go in already sorted, each a hinted insert at the
+  // end. An iterator named like one of them loses to it, and `parent` wins over the iterator.
+  Value::Object frame;
+  frame.emplace_hint(frame.end(), "first", index == 0);
+  frame.emplace_hint(frame.end(), "index", index);
+  frame.emplace_hint(frame.end(), "is_first", index == 0);
+  frame.emplace_hint(frame.end(), "is_last", index + 1 == total);
+  frame.emplace_hint(frame.end(), "last", index + 1 == total);
+  frame.emplace_hint(frame.end(), "length", total);
+  frame.emplace_hint(frame.end(), "total", total);
+  frame.emplace(std::string(iterator), std::move(item));
+  if (parent) frame.insert_or_assign("parent", *parent);
+  return Value(std::move(frame));
 }
 
 Value make_while_frame(int64_t index, const Value* parent) {

@@ -67,6 +67,8 @@ inline constexpr const char* kKilled = "killed";
 inline constexpr const char* kEscalated = "escalated";
 inline constexpr const char* kGaveUp = "gave_up";
 inline constexpr const char* kAutoShutdown = "auto_shutdown";
+inline constexpr const char* kMemoryExceeded = "memory_exceeded";  // over max_memory: killed
+inline constexpr const char* kMeasureFailed = "measure_failed";    // RSS could not be read
 }  // namespace event_kind
 
 }  // namespace pl::protocol

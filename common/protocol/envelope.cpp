@@ -1,16 +1,12 @@
 #include "common/protocol/envelope.h"
 
-#include <algorithm>
-
+#include "common/protocol/msgpack_reader.h"
 #include "common/protocol/msgpack_value.h"
 
 namespace pl::protocol {
 namespace {
 
 Error invalid(std::string what) { return make_error(ErrorCode::kInvalidInput, std::move(what)); }
-
-// Strings inside the frame are referenced, not copied, while we convert them to Values.
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) { return true; }
 
 }  // namespace
 
@@ -25,7 +21,7 @@ std::string encode(MessageType type, const Value& body) {
   if (body.is_null()) {
     packer.pack_map(0);
   } else {
-    pack_value(packer, body);
+    pack_value(sink, body);
   }
   return out;
 }
@@ -37,49 +33,53 @@ Result<Message> decode(std::string_view frame, const DecodeLimits& limits) {
                                                 std::to_string(limits.max_frame_bytes));
   }
   if (frame.empty()) return invalid("empty frame");
-  // Nothing in a frame can claim more elements than it has bytes: this keeps msgpack-c from
-  // allocating what a hostile header claims.
-  const size_t elements = std::min(limits.max_elements, frame.size());
-  const msgpack::unpack_limit limit(elements, elements, limits.max_string_bytes, 0, 0,
-                                    limits.max_depth);
-  msgpack::object_handle handle;
-  size_t offset = 0;
-  try {
-    handle = msgpack::unpack(frame.data(), frame.size(), offset, reference_everything, nullptr,
-                             limit);
-  } catch (const msgpack::insufficient_bytes&) {
-    return invalid("truncated frame");
-  } catch (const msgpack::depth_size_overflow&) {
-    return invalid("nesting deeper than " + std::to_string(limits.max_depth));
-  } catch (const msgpack::size_overflow&) {
-    return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
-  } catch (const std::exception& e) {
-    return invalid(std::string("malformed msgpack: ") + e.what());
-  }
-  if (offset != frame.size()) {
-    return invalid(std::to_string(frame.size() - offset) + " trailing bytes after the envelope");
-  }
-
-  const msgpack::object& root = handle.get();
-  if (root.type != msgpack::type::ARRAY || root.via.array.size != 3) {
-    return invalid("frame is not an envelope [version, type, body]");
-  }
-  const msgpack::object* parts = root.via.array.ptr;
-  if (parts[0].type != msgpack::type::POSITIVE_INTEGER) return invalid("version is not a number");
-  if (parts[0].via.u64 != kProtocolVersion) {
-    return invalid("protocol version " + std::to_string(parts[0].via.u64) + ", expected " +
+  const ReaderLimits reader_limits{limits.max_depth, limits.max_elements, limits.max_string_bytes};
+  MsgpackReader reader(frame, reader_limits);
+  auto parts = reader.read_array_header();
+  if (!parts.ok()) return std::move(parts).error();
+  if (*parts != 3) return invalid("frame is not an envelope [version, type, body]");
+  auto version = reader.read_uint();
+  if (!version.ok()) return invalid("version is not a number");
+  if (*version != kProtocolVersion) {
+    return invalid("protocol version " + std::to_string(*version) + ", expected " +
                    std::to_string(kProtocolVersion));
   }
-  if (parts[1].type != msgpack::type::POSITIVE_INTEGER) {
-    return invalid("message type is not a number");
+  auto type = reader.read_uint();
+  if (!type.ok()) return invalid("message type is not a number");
+  if (*type > 0xffff || !is_known_message_type(static_cast<uint16_t>(*type))) {
+    return invalid("unknown message type " + std::to_string(*type));
   }
-  if (parts[1].via.u64 > 0xffff || !is_known_message_type(static_cast<uint16_t>(parts[1].via.u64))) {
-    return invalid("unknown message type " + std::to_string(parts[1].via.u64));
+  auto body = reader.read();
+  if (!body.ok()) return std::move(body).error();
+  if (!body->is_object()) return invalid("body is not a map");
+  if (reader.remaining() != 0) {
+    return invalid(std::to_string(reader.remaining()) + " trailing bytes after the envelope");
   }
-  if (parts[2].type != msgpack::type::MAP) return invalid("body is not a map");
-  auto body = to_value(parts[2]);
-  if (!body.ok()) return invalid("body: " + body.error().message);
-  return Message{static_cast<MessageType>(parts[1].via.u64), std::move(*body)};
+  return Message{static_cast<MessageType>(*type), std::move(*body)};
+}
+
+std::string encode_value(const Value& value) {
+  std::string out;
+  out.reserve(64);
+  StringSink sink{&out};
+  pack_value(sink, value);
+  return out;
+}
+
+Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits) {
+  if (bytes.size() > limits.max_frame_bytes) {
+    return make_error(ErrorCode::kTooLarge, std::to_string(bytes.size()) +
+                                                " bytes is over the limit of " +
+                                                std::to_string(limits.max_frame_bytes));
+  }
+  if (bytes.empty()) return invalid("no bytes");
+  MsgpackReader reader(bytes, ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes});
+  auto value = reader.read();
+  if (!value.ok()) return std::move(value).error();
+  if (reader.remaining() != 0) {
+    return invalid(std::to_string(reader.remaining()) + " trailing bytes after the value");
+  }
+  return value;
 }
 
 }  // namespace pl::protocol

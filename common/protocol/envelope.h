@@ -43,4 +43,9 @@ std::string encode(MessageType type, const Value& body);
 // list, expected a map", "nesting deeper than 64", ...
 Result<Message> decode(std::string_view frame, const DecodeLimits& limits = {});
 
+// One Value as msgpack, and back (the same checks as decode): a compact stored form, cheaper to
+// write and read than JSON (broker.db keeps item results so).
+std::string encode_value(const Value& value);
+Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits = {});
+
 }  // namespace pl::protocol

@@ -1,10 +1,12 @@
 #include "common/protocol/msgpack_value.h"
 
+#include <cstring>
 #include <limits>
 
 namespace pl::protocol {
 
-void pack_value(msgpack::packer<StringSink>& packer, const Value& v) {
+void pack_value(StringSink& sink, const Value& v) {
+  msgpack::packer<StringSink> packer(sink);
   switch (v.kind()) {
     case Value::Kind::kNull:
       packer.pack_nil();
@@ -15,9 +17,16 @@ void pack_value(msgpack::packer<StringSink>& packer, const Value& v) {
     case Value::Kind::kInt:
       packer.pack_int64(v.as_int());
       return;
-    case Value::Kind::kDouble:
-      packer.pack_double(v.as_double());
+    case Value::Kind::kDouble: {
+      const double d = v.as_double();
+      uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      char raw[9];
+      raw[0] = static_cast<char>(0xcb);
+      for (int i = 0; i < 8; ++i) raw[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+      sink.write(raw, sizeof raw);
       return;
+    }
     case Value::Kind::kString: {
       const auto& s = v.as_string();
       packer.pack_str(static_cast<uint32_t>(s.size()));
@@ -26,14 +35,14 @@ void pack_value(msgpack::packer<StringSink>& packer, const Value& v) {
     }
     case Value::Kind::kArray:
       packer.pack_array(static_cast<uint32_t>(v.as_array().size()));
-      for (const auto& element : v.as_array()) pack_value(packer, element);
+      for (const auto& element : v.as_array()) pack_value(sink, element);
       return;
     case Value::Kind::kObject:
       packer.pack_map(static_cast<uint32_t>(v.as_object().size()));
       for (const auto& [key, member] : v.as_object()) {
         packer.pack_str(static_cast<uint32_t>(key.size()));
         packer.pack_str_body(key.data(), static_cast<uint32_t>(key.size()));
-        pack_value(packer, member);
+        pack_value(sink, member);
       }
       return;
   }

@@ -15,7 +15,9 @@ struct StringSink {
   void write(const char* data, size_t size) { out->append(data, size); }
 };
 
-void pack_value(msgpack::packer<StringSink>& packer, const Value& v);
+// Appends v to the sink. Doubles are always float64 (msgpack-c's pack_double would write an
+// integral double as an integer, and 3.0 must stay a double).
+void pack_value(StringSink& sink, const Value& v);
 
 // Converts a decoded msgpack object. Fails on map keys that are not strings, binary and
 // extension objects, which no message of ours uses.

@@ -33,12 +33,12 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   if (context.is_null()) {
     packer.pack_map(0);
   } else {
-    pack_value(packer, context);
+    pack_value(sink, context);
   }
   pack_string(packer, "id");
   pack_string(packer, item_id);
   pack_string(packer, "input");
-  pack_value(packer, input);
+  pack_value(sink, input);
   pack_string(packer, "run");
   pack_string(packer, run_id);
   pack_string(packer, "step");
@@ -47,6 +47,27 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   packer.pack_int64(timeout_ms);
   pack_string(packer, "type");
   pack_string(packer, step_type);
+  return out;
+}
+
+std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks) {
+  std::string out;
+  out.reserve(16 + acks.size() * 64);
+  StringSink sink{&out};
+  msgpack::packer<StringSink> packer(sink);
+  packer.pack_array(3);
+  packer.pack_uint32(kProtocolVersion);
+  packer.pack_uint16(static_cast<uint16_t>(MessageType::kResultAck));
+  packer.pack_map(1);
+  pack_string(packer, "acks");
+  packer.pack_array(static_cast<uint32_t>(acks.size()));
+  for (const auto& [id, attempt] : acks) {
+    packer.pack_map(2);  // keys sorted, as a Value object's
+    pack_string(packer, "attempt");
+    packer.pack_int64(attempt);
+    pack_string(packer, "id");
+    pack_string(packer, id);
+  }
   return out;
 }
 
@@ -118,7 +139,7 @@ Value to_body(const WorkItem& m) {
   return v;
 }
 
-Result<WorkItem> work_item_from(const Value& body) {
+Result<WorkItem> work_item_from(Value&& body) {
   BodyReader r(body, "work_item");
   WorkItem m;
   m.item_id = r.string("id");
@@ -127,11 +148,16 @@ Result<WorkItem> work_item_from(const Value& body) {
   m.run_id = r.string("run");
   m.step_name = r.string("step");
   m.step_type = r.string("type");
-  m.input = r.value("input");
-  m.context = r.optional_value("context");
+  if (!body.find("input") && r.ok()) {
+    return make_error(ErrorCode::kInvalidInput, "work_item: field \"input\" is missing");
+  }
   if (!r.ok()) return r.status().error();
+  m.input = std::move(*body.find("input"));
+  if (Value* context = body.find("context")) m.context = std::move(*context);
   return m;
 }
+
+Result<WorkItem> work_item_from(const Value& body) { return work_item_from(Value(body)); }
 
 Value to_body(const WorkResult& m) {
   Value v;
@@ -141,15 +167,24 @@ Value to_body(const WorkResult& m) {
   return v;
 }
 
-Result<WorkResult> work_result_from(const Value& body) {
+Result<WorkResult> work_result_from(Value&& body) {
   BodyReader r(body, "work_result");
   WorkResult m;
   m.item_id = r.string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
-  m.result = r.object("result");
+  Value* result = body.find("result");
+  if (r.ok() && !result) return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
+  if (r.ok() && !result->is_object()) {
+    return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is a " +
+                                                    std::string(kind_name(result->kind())) +
+                                                    ", expected a map");
+  }
   if (!r.ok()) return r.status().error();
+  m.result = std::move(*result);
   return m;
 }
+
+Result<WorkResult> work_result_from(const Value& body) { return work_result_from(Value(body)); }
 
 Value to_body(const CancelItem& m) {
   Value v;

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "common/value.h"
@@ -75,6 +77,10 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
                              std::string_view run_id, std::string_view step_name,
                              std::string_view step_type, const Value& input, const Value& context);
 
+// A complete kResultAck envelope for `acks` ({item id, attempt} each), packed straight from
+// them. Decodes exactly like encode(kResultAck, to_body(ResultAck{...})).
+std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks);
+
 Value to_body(const WorkerHello& m);
 Value to_body(const Welcome& m);
 Value to_body(const Heartbeat& m);
@@ -87,7 +93,11 @@ Result<WorkerHello> worker_hello_from(const Value& body);
 Result<Welcome> welcome_from(const Value& body);
 Result<Heartbeat> heartbeat_from(const Value& body);
 Result<WorkItem> work_item_from(const Value& body);
+// The same, taking the input and context out of `body` instead of copying them.
+Result<WorkItem> work_item_from(Value&& body);
 Result<WorkResult> work_result_from(const Value& body);
+// The same, taking the result out of `body` instead of copying it.
+Result<WorkResult> work_result_from(Value&& body);
 Result<CancelItem> cancel_item_from(const Value& body);
 Result<ResultAck> result_ack_from(const Value& body);
 

@@ -44,6 +44,12 @@ Statement& Statement::bind(int index, int64_t number) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  const int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = sqlite_error(db_, "bind");
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   if (sqlite3_bind_null(stmt_, index) != SQLITE_OK && bind_status_.ok()) {
     bind_status_ = sqlite_error(db_, "bind");
@@ -54,62 +60,64 @@ Statement& Statement::bind_null(int index) {
 Result<bool> Statement::step() {
   if (!bind_status_.ok()) {
     Error e = bind_status_.error();
-    bind_status_ = ok_status();
+    reset();
     return e;
   }
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return sqlite_error(db_, "step");
+  if (rc == SQLITE_DONE) {
+    reset();
+    return false;
+  }
+  Error e = sqlite_error(db_, sqlite3_sql(stmt_));
+  reset();
+  return e;
 }
 
 Status Statement::run() {
   for (;;) {
-    auto more = step();
-    if (!more.ok()) {
-      reset();
-      return std::move(more).error();
-    }
-    if (!*more) break;
+    auto row = step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return ok_status();
   }
-  reset();
-  return ok_status();
 }
 
 void Statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
+  bind_status_ = ok_status();
 }
 
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 
 std::string Statement::column_text(int index) const {
-  const auto* text = sqlite3_column_text(stmt_, index);
-  const int size = sqlite3_column_bytes(stmt_, index);
+  const void* text = column_is_blob(index) ? sqlite3_column_blob(stmt_, index)
+                                           : static_cast<const void*>(sqlite3_column_text(stmt_, index));
+  const int size = sqlite3_column_bytes(stmt_, index);  // after the pointer, as SQLite asks
   return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size))
               : std::string();
+}
+
+bool Statement::column_is_blob(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_BLOB;
 }
 
 bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
 
-Result<std::unique_ptr<Database>> Database::open(const std::string& path,
-                                                 std::string_view synchronous) {
+Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path) {
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
-  std::unique_ptr<Database> db(new Database(raw));
-  if (rc != SQLITE_OK) return sqlite_error(raw, "open " + path);
-  sqlite3_busy_timeout(raw, 5000);
-  sqlite3_extended_result_codes(raw, 1);
-  if (auto st = db->exec("PRAGMA journal_mode=WAL"); !st.ok()) return std::move(st).error();
-  if (auto st = db->exec("PRAGMA synchronous=" + std::string(synchronous)); !st.ok()) {
-    return std::move(st).error();
+  if (rc != SQLITE_OK) {
+    Error e = sqlite_error(raw, "opening " + path.string());
+    sqlite3_close(raw);
+    return e;
   }
-  if (auto st = db->exec("PRAGMA foreign_keys=ON"); !st.ok()) return std::move(st).error();
-  return db;
+  sqlite3_extended_result_codes(raw, 1);
+  return std::unique_ptr<Database>(new Database(raw));
 }
 
 Database::~Database() {
@@ -134,6 +142,17 @@ Result<Statement> Database::prepare(std::string_view sql) {
     return sqlite_error(db_, "prepare \"" + std::string(sql.substr(0, 60)) + "\"");
   }
   return Statement(db_, stmt);
+}
+
+Result<std::string> Database::query_text(std::string_view sql) {
+  auto stmt = prepare(sql);
+  if (!stmt.ok()) return std::move(stmt).error();
+  auto row = stmt->step();
+  if (!row.ok()) return std::move(row).error();
+  if (!*row) return std::string();
+  std::string value = stmt->column_text(0);
+  stmt->reset();
+  return value;
 }
 
 int64_t Database::changes() const { return sqlite3_changes64(db_); }

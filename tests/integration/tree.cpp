@@ -26,11 +26,13 @@ std::string tree_config(int workers, const std::string& broker, const std::strin
          "worker:\n" + (worker.empty() ? "  slots: 1\n" : worker);
 }
 
-Tree::Tree(const std::string& config_text, int workers) : tag_("PIPELINE_TEST_TAG=" + new_id("t")) {
+Tree::Tree(const std::string& config_text, int workers, const std::vector<std::string>& env)
+    : tag_("PIPELINE_TEST_TAG=" + new_id("t")) {
   const auto config = dir_.path() / "config.yaml";
   EXPECT_TRUE(write_file_atomic(config, config_text).ok());
   SpawnOptions options;
-  options.env = {tag_};
+  options.env = env;
+  options.env.push_back(tag_);
   options.unset_env = {"PIPELINE_STATE_DIR", "NOTIFY_SOCKET"};
   options.stderr_file = dir_.path() / "supervisor.log";
   supervisor_ = std::make_unique<Process>(Process::spawn(

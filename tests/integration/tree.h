@@ -19,8 +19,10 @@ std::string tree_config(int workers, const std::string& broker = "",
 
 class Tree {
  public:
-  // Starts the tree and waits until `workers` workers have joined the broker.
-  explicit Tree(const std::string& config_text, int workers = 2);
+  // Starts the tree and waits until `workers` workers have joined the broker. `env` entries
+  // ("KEY=VALUE") reach every process of the tree.
+  explicit Tree(const std::string& config_text, int workers = 2,
+                const std::vector<std::string>& env = {});
   ~Tree();  // SIGTERM, wait, and check nothing is left behind
 
   const std::filesystem::path& dir() const { return dir_.path(); }

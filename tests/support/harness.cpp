@@ -142,8 +142,9 @@ Process::~Process() {
   }
 }
 
-bool Process::signal(int sig) const { return pid_ > 0 && ::kill(pid_, sig) == 0; }
-bool Process::signal_group(int sig) const { return pid_ > 0 && ::kill(-pid_, sig) == 0; }
+// Never after the process was reaped: its pid may belong to someone else by then.
+bool Process::signal(int sig) const { return pid_ > 0 && !exit_code_ && ::kill(pid_, sig) == 0; }
+bool Process::signal_group(int sig) const { return pid_ > 0 && !exit_code_ && ::kill(-pid_, sig) == 0; }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   if (exit_code_) return exit_code_;

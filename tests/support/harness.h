@@ -54,6 +54,7 @@ class Process {
   ~Process();
 
   pid_t pid() const { return pid_; }
+  // false once the process has been reaped (its pid may have been reused).
   bool signal(int sig) const;
   bool signal_group(int sig) const;
   // The exit code (0..255), or 128 + the signal that killed it; nullopt if it still runs when

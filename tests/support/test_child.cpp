@@ -15,11 +15,17 @@
 //   --print-env NAME        write NAME=<its value> to stdout at start
 //   --report PATH           first thing: send "<pid> <CLOCK_MONOTONIC ns>" to the Unix datagram
 //                           socket at PATH (for bench/restart_latency)
+//   --allocate-mb N         at start, allocate N MiB and touch every page (resident, not just
+//                           reserved), and hold it
+//   --allocate-once PATH    ... only if PATH does not exist, and create it first (so that the
+//                           restarted process stays small)
 // SIGTERM: exit 0. SIGUSR1: exit 0. SIGUSR2: exit 1.
 //
 // It links nothing but libc (the notify protocol is a few lines), so that it starts fast.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -61,7 +67,8 @@ int main(int argc, char** argv) {
   bool ready = false, watchdog = false, ignore_term = false, grandchild = false, crash = false;
   int64_t ready_delay = 0, exit_after = -1, watchdog_stop = -1;
   int exit_code = 0;
-  std::string status, print, print_err, fail_if, report, print_env;
+  std::string status, print, print_err, fail_if, report, print_env, allocate_once;
+  int64_t allocate_mb = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -80,6 +87,8 @@ int main(int argc, char** argv) {
     else if (a == "--crash-after-print") crash = true;
     else if (a == "--report") report = next();
     else if (a == "--print-env") print_env = next();
+    else if (a == "--allocate-mb") allocate_mb = std::atoll(next().c_str());
+    else if (a == "--allocate-once") allocate_once = next();
     else {
       std::fprintf(stderr, "pipeline-test-child: unknown option %s\n", a.c_str());
       return 2;
@@ -91,6 +100,27 @@ int main(int argc, char** argv) {
   if (!fail_if.empty() && access(fail_if.c_str(), F_OK) == 0) {
     std::fprintf(stderr, "pipeline-test-child: %s exists: failing\n", fail_if.c_str());
     return 3;
+  }
+
+  if (allocate_mb > 0) {
+    bool allocate = true;
+    if (!allocate_once.empty()) {
+      const int fd = open(allocate_once.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      allocate = fd >= 0;  // it existed: a previous run allocated already
+      if (fd >= 0) close(fd);
+    }
+    if (allocate) {
+      const size_t bytes = static_cast<size_t>(allocate_mb) << 20;
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) {
+        std::fprintf(stderr, "pipeline-test-child: cannot allocate %lld MiB\n",
+                     static_cast<long long>(allocate_mb));
+        return 4;
+      }
+      std::memset(p, 1, bytes);
+      std::printf("allocated %lld MiB\n", static_cast<long long>(allocate_mb));
+      std::fflush(stdout);
+    }
   }
 
   sigset_t set;

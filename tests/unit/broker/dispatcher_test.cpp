@@ -69,7 +69,9 @@ class DispatcherTest : public ::testing::Test {
   };
   std::vector<Sent> take() {
     std::vector<Sent> out;
-    for (auto& frame : dispatcher_.take_outbox()) {
+    auto frames = dispatcher_.take_outbox();
+    for (auto& ack : dispatcher_.take_acks()) frames.push_back(std::move(ack));
+    for (auto& frame : frames) {
       auto m = protocol::decode(frame.envelope);
       EXPECT_TRUE(m.ok());
       out.push_back(Sent{frame.identity, m->type, m->body});

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <functional>
 
+#include "common/sqlite/database.h"
+#include "tests/support/harness.h"
+
 namespace pl::broker {
 namespace {
 
@@ -135,6 +138,88 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   EXPECT_TRUE((*store)->item_result("run-1/s0")->has_value());
   EXPECT_FALSE((*store)->item_result("run-1/s1")->has_value());
   std::filesystem::remove_all(tmpl);
+}
+
+StoredRun minimal_run(const std::string& id) {
+  StoredRun r;
+  r.id = id;
+  r.pipeline_name = "p";
+  r.pipeline_path = "/p.yaml";
+  r.pipeline_yaml = "x";
+  r.inputs = Value::object();
+  r.state = "running";
+  return r;
+}
+
+TEST(SqliteRunStore, ASecondBrokerOnTheSameFileIsRefused) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  auto first = open_sqlite_run_store(db);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto second = open_sqlite_run_store(db);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("broker.db"), std::string::npos) << second.error().message;
+  EXPECT_NE(second.error().message.find("locked"), std::string::npos) << second.error().message;
+}
+
+TEST(SqliteRunStore, ADeferredSyncCountsTheCommitsThatWroteAndSyncsThem) {
+  test::TempDir dir;
+  auto store = open_sqlite_run_store((dir.path() / "broker.db").string());
+  ASSERT_TRUE(store.ok());
+  EXPECT_FALSE((*store)->commit_is_durable());
+  const uint64_t before = (*store)->commits();
+  ASSERT_TRUE((*store)->commit().ok());  // nothing written: no new generation
+  EXPECT_EQ((*store)->commits(), before);
+  ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
+  ASSERT_TRUE((*store)->commit().ok());
+  EXPECT_EQ((*store)->commits(), before + 1);
+  EXPECT_TRUE((*store)->sync().ok());
+}
+
+TEST(SqliteRunStore, WithoutADeferredSyncEachCommitIsDurableByItself) {
+  test::TempDir dir;
+  for (const bool full : {true, false}) {
+    SqliteRunStoreOptions options;
+    options.full_sync = full;
+    options.deferred_sync = false;
+    const std::string db = (dir.path() / (full ? "full.db" : "normal.db")).string();
+    {
+      auto store = open_sqlite_run_store(db, options);
+      ASSERT_TRUE(store.ok()) << store.error().message;
+      EXPECT_TRUE((*store)->commit_is_durable());
+      ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
+      ASSERT_TRUE((*store)->commit().ok());
+    }
+    auto reopened = open_sqlite_run_store(db, options);
+    ASSERT_TRUE(reopened.ok());
+    EXPECT_EQ((*reopened)->unfinished_runs()->size(), 1u);
+  }
+}
+
+TEST(SqliteRunStore, ResultsWrittenAsJsonByOlderVersionsAreReadAndUnreadableOnesAreErrors) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", Value(Value::Object{{"success", true}})).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->exec("INSERT INTO items VALUES ('run-1/s1', 1, '{\"success\": true, \"data\": 3}');"
+                             "INSERT INTO items VALUES ('run-1/s2', 1, X'c1')").ok());
+  }
+  auto store = open_sqlite_run_store(db);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->item_result("run-1/s0")->value().get_bool("success"), true);
+  EXPECT_EQ((*store)->item_result("run-1/s1")->value().get_int("data"), 3);
+  auto broken = (*store)->item_result("run-1/s2");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("run-1/s2"), std::string::npos) << broken.error().message;
+  EXPECT_FALSE((*store)->item_results("run-1").ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(

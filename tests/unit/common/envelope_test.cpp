@@ -27,6 +27,30 @@ TEST(Envelope, RoundTripsTypeAndBody) {
   EXPECT_EQ(decoded->body, body);
 }
 
+TEST(Envelope, EveryWidthOfEveryKindRoundTrips) {
+  Value body;
+  Value::Array ints;
+  for (int64_t v : {int64_t{0}, int64_t{127}, int64_t{128}, int64_t{255}, int64_t{256}, int64_t{65535},
+                    int64_t{65536}, int64_t{4294967295}, int64_t{4294967296}, INT64_MAX, int64_t{-1},
+                    int64_t{-32}, int64_t{-33}, int64_t{-128}, int64_t{-129}, int64_t{-32768},
+                    int64_t{-32769}, int64_t{-2147483648LL}, int64_t{-2147483649LL}, INT64_MIN}) {
+    ints.push_back(Value(v));
+  }
+  body["ints"] = Value(ints);
+  body["doubles"] = Value(Value::Array{0.0, -1.5, 1e300, 3.25});
+  Value::Array strings;
+  for (size_t n : {0, 31, 32, 255, 256, 65535, 65536}) strings.push_back(Value(std::string(n, 'x')));
+  body["strings"] = Value(strings);
+  body["big_array"] = Value(Value::Array(70000, Value(1)));
+  Value wide;
+  for (int i = 0; i < 70000; ++i) wide["k" + std::to_string(i)] = i;
+  body["wide_map"] = wide;
+  body["nested"]["a"]["b"]["c"] = Value(Value::Array{Value(), true, false});
+  auto decoded = decode(encode(MessageType::kWorkResult, body));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->body, body);
+}
+
 TEST(Envelope, NullBodyTravelsAsEmptyMap) {
   auto decoded = decode(encode(MessageType::kBrokerHeartbeat, Value()));
   ASSERT_TRUE(decoded.ok());
@@ -162,6 +186,19 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
             encode(MessageType::kWorkItem, to_body(item)));
 }
 
+TEST(WorkProtocol, DirectAckEncodingIsTheSameAsTheGeneralOne) {
+  const std::vector<std::pair<std::string, uint32_t>> acks{{"run/s0", 1}, {"run/s1.i70000.s0", 300}};
+  Value list = Value::array();
+  for (const auto& [id, attempt] : acks) {
+    Value ack;
+    ack["id"] = id;
+    ack["attempt"] = attempt;
+    list.push_back(ack);
+  }
+  EXPECT_EQ(encode_result_ack(acks), encode(MessageType::kResultAck, to_body(ResultAck{list})));
+  EXPECT_EQ(encode_result_ack({}), encode(MessageType::kResultAck, to_body(ResultAck{Value::array()})));
+}
+
 TEST(WorkProtocol, ItemRoundTrips) {
   WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value()};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);
@@ -170,6 +207,24 @@ TEST(WorkProtocol, ItemRoundTrips) {
   EXPECT_EQ(out->attempt, 3u);
   EXPECT_EQ(out->timeout_ms, 5000);
   EXPECT_EQ(out->input, Value("v"));
+}
+
+}  // namespace
+}  // namespace pl::protocol
+
+namespace pl::protocol {
+namespace {
+
+TEST(StoredValue, RoundTripsAndRejectsWhatIsNotExactlyOneValue) {
+  Value v;
+  v["success"] = true;
+  v["data"] = Value(Value::Array{Value(1), Value(2.0), Value("x")});
+  auto back = decode_value(encode_value(v));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, v);
+  EXPECT_FALSE(decode_value("").ok());
+  EXPECT_FALSE(decode_value(encode_value(v) + "x").ok());
+  EXPECT_FALSE(decode_value(encode_value(v).substr(0, 5)).ok());
 }
 
 }  // namespace

@@ -1,0 +1,20 @@
+// Short human forms of durations, rates and sizes, for progress lines and `pipelinectl top`.
+// Pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pl::cli {
+
+// "850ms", "12s", "3m05s", "2h10m", "4d03h"; "-" for a negative or absent value.
+std::string format_duration_s(std::optional<double> seconds);
+// "0.8/s", "12/s", "1.2k/s".
+std::string format_rate(double per_second);
+// "900 B", "12 MiB", "1.5 GiB".
+std::string format_size(uint64_t bytes);
+// Microseconds as "850us", "12ms", "1.2s".
+std::string format_micros(int64_t micros);
+
+}  // namespace pl::cli

@@ -1,0 +1,220 @@
+#include "common/protocol/msgpack_reader.h"
+
+#include <cstring>
+
+namespace pl::protocol {
+namespace {
+
+Error truncated() { return make_error(ErrorCode::kInvalidInput, "truncated frame"); }
+Error invalid(std::string what) { return make_error(ErrorCode::kInvalidInput, std::move(what)); }
+
+}  // namespace
+
+Result<uint64_t> MsgpackReader::read_be(size_t bytes) {
+  if (remaining() < bytes) return truncated();
+  uint64_t v = 0;
+  for (size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in_[pos_ + i]);
+  pos_ += bytes;
+  return v;
+}
+
+Result<size_t> MsgpackReader::checked_count(uint64_t count, size_t min_bytes_each) {
+  // Every element takes at least a byte (a map entry two): a frame cannot hold more than that,
+  // whatever its header claims.
+  if (count > limits_.max_elements || count > remaining() / min_bytes_each) {
+    return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
+  }
+  return static_cast<size_t>(count);
+}
+
+Result<std::string> MsgpackReader::read_string_body(size_t length) {
+  if (length > limits_.max_string_bytes) {
+    return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
+  }
+  if (remaining() < length) return truncated();
+  std::string s(in_.data() + pos_, length);
+  pos_ += length;
+  return s;
+}
+
+Result<size_t> MsgpackReader::read_array_header() {
+  if (remaining() < 1) return truncated();
+  const auto tag = static_cast<unsigned char>(in_[pos_]);
+  uint64_t count;
+  if ((tag & 0xf0) == 0x90) {
+    ++pos_;
+    count = tag & 0x0f;
+  } else if (tag == 0xdc || tag == 0xdd) {
+    ++pos_;
+    auto n = read_be(tag == 0xdc ? 2 : 4);
+    if (!n.ok()) return std::move(n).error();
+    count = *n;
+  } else {
+    return invalid("frame is not an envelope [version, type, body]");
+  }
+  return checked_count(count, 1);
+}
+
+Result<uint64_t> MsgpackReader::read_uint() {
+  if (remaining() < 1) return truncated();
+  const auto tag = static_cast<unsigned char>(in_[pos_]);
+  if (tag <= 0x7f) {
+    ++pos_;
+    return static_cast<uint64_t>(tag);
+  }
+  if (tag >= 0xcc && tag <= 0xcf) {
+    ++pos_;
+    return read_be(size_t{1} << (tag - 0xcc));
+  }
+  return invalid("expected an unsigned integer");
+}
+
+Result<Value> MsgpackReader::read() { return read_value(1); }
+
+Result<Value> MsgpackReader::read_value(size_t depth) {
+  if (remaining() < 1) return truncated();
+  const auto tag = static_cast<unsigned char>(in_[pos_++]);
+  auto container_depth = [&]() -> Status {
+    if (depth + 1 > limits_.max_depth) {
+      return invalid("nesting deeper than " + std::to_string(limits_.max_depth));
+    }
+    return ok_status();
+  };
+  auto read_array = [&](uint64_t claimed) -> Result<Value> {
+    if (auto st = container_depth(); !st.ok()) return std::move(st).error();
+    auto count = checked_count(claimed, 1);
+    if (!count.ok()) return std::move(count).error();
+    Value::Array array;
+    array.reserve(*count);
+    for (size_t i = 0; i < *count; ++i) {
+      auto element = read_value(depth + 1);
+      if (!element.ok()) return element;
+      array.push_back(std::move(*element));
+    }
+    return Value(std::move(array));
+  };
+  auto read_map = [&](uint64_t claimed) -> Result<Value> {
+    if (auto st = container_depth(); !st.ok()) return std::move(st).error();
+    auto count = checked_count(claimed, 2);
+    if (!count.ok()) return std::move(count).error();
+    Value::Object object;
+    for (size_t i = 0; i < *count; ++i) {
+      if (remaining() < 1) return truncated();
+      const auto key_tag = static_cast<unsigned char>(in_[pos_]);
+      uint64_t key_length;
+      if ((key_tag & 0xe0) == 0xa0) {
+        ++pos_;
+        key_length = key_tag & 0x1f;
+      } else if (key_tag >= 0xd9 && key_tag <= 0xdb) {
+        ++pos_;
+        auto n = read_be(size_t{1} << (key_tag - 0xd9));
+        if (!n.ok()) return std::move(n).error();
+        key_length = *n;
+      } else {
+        return invalid("body: a map key is not a string");
+      }
+      auto key = read_string_body(static_cast<size_t>(std::min<uint64_t>(key_length, SIZE_MAX)));
+      if (!key.ok()) return std::move(key).error();
+      auto member = read_value(depth + 1);
+      if (!member.ok()) return member;
+      // Keys arrive sorted from our encoders: append at the end when they do.
+      object.insert_or_assign(object.end(), std::move(*key), std::move(*member));
+    }
+    return Value(std::move(object));
+  };
+
+  if (tag <= 0x7f) return Value(static_cast<int64_t>(tag));
+  if (tag >= 0xe0) return Value(static_cast<int64_t>(static_cast<int8_t>(tag)));
+  if ((tag & 0xf0) == 0x80) return read_map(tag & 0x0f);
+  if ((tag & 0xf0) == 0x90) return read_array(tag & 0x0f);
+  if ((tag & 0xe0) == 0xa0) {
+    auto s = read_string_body(tag & 0x1f);
+    if (!s.ok()) return std::move(s).error();
+    return Value(std::move(*s));
+  }
+  switch (tag) {
+    case 0xc0:
+      return Value();
+    case 0xc2:
+      return Value(false);
+    case 0xc3:
+      return Value(true);
+    case 0xca: {
+      auto bits = read_be(4);
+      if (!bits.ok()) return std::move(bits).error();
+      const auto u = static_cast<uint32_t>(*bits);
+      float f;
+      std::memcpy(&f, &u, sizeof f);
+      return Value(static_cast<double>(f));
+    }
+    case 0xcb: {
+      auto bits = read_be(8);
+      if (!bits.ok()) return std::move(bits).error();
+      double d;
+      const uint64_t u = *bits;
+      std::memcpy(&d, &u, sizeof d);
+      return Value(d);
+    }
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
+      auto u = read_be(size_t{1} << (tag - 0xcc));
+      if (!u.ok()) return std::move(u).error();
+      if (*u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(*u));
+      return Value(static_cast<int64_t>(*u));
+    }
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
+      const size_t bytes = size_t{1} << (tag - 0xd0);
+      auto u = read_be(bytes);
+      if (!u.ok()) return std::move(u).error();
+      // Sign-extend from `bytes` bytes.
+      const int shift = static_cast<int>(64 - 8 * bytes);
+      return Value(static_cast<int64_t>(*u << shift) >> shift);
+    }
+    case 0xd9:
+    case 0xda:
+    case 0xdb: {
+      auto n = read_be(size_t{1} << (tag - 0xd9));
+      if (!n.ok()) return std::move(n).error();
+      if (*n > limits_.max_string_bytes) {
+        return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
+      }
+      auto s = read_string_body(static_cast<size_t>(*n));
+      if (!s.ok()) return std::move(s).error();
+      return Value(std::move(*s));
+    }
+    case 0xdc:
+    case 0xdd: {
+      auto n = read_be(tag == 0xdc ? 2 : 4);
+      if (!n.ok()) return std::move(n).error();
+      return read_array(*n);
+    }
+    case 0xde:
+    case 0xdf: {
+      auto n = read_be(tag == 0xde ? 2 : 4);
+      if (!n.ok()) return std::move(n).error();
+      return read_map(*n);
+    }
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+      return invalid("body: binary values are not allowed");
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
+      return invalid("body: extension values are not allowed");
+    default:
+      return invalid("malformed msgpack: reserved byte 0xc1");
+  }
+}
+
+}  // namespace pl::protocol

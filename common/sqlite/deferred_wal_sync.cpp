@@ -1,0 +1,72 @@
+#include "common/sqlite/deferred_wal_sync.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace pl::sqlite {
+
+Result<std::unique_ptr<DeferredWalSync>> DeferredWalSync::attach(Database& db,
+                                                                 const std::filesystem::path& path,
+                                                                 int checkpoint_pages) {
+  std::filesystem::path wal_path = path.string() + "-wal";
+  const int wal_fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd < 0) return errno_error("opening " + wal_path.string(), errno);
+  // From here the fd belongs to the object, closed by its destructor on every path.
+  std::unique_ptr<DeferredWalSync> sync(
+      new DeferredWalSync(db, std::move(wal_path), wal_fd, std::max(1, checkpoint_pages)));
+  const std::filesystem::path parent = path.parent_path().empty() ? "." : path.parent_path();
+  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return errno_error("opening the directory of " + path.string(), errno);
+  const int rc = ::fsync(dir);
+  const int err = errno;
+  ::close(dir);
+  if (rc != 0) return errno_error("fsync of the directory of " + path.string(), err);
+  // Our hook replaces SQLite's automatic checkpoints: after_commit() runs them, safely synced.
+  sqlite3_wal_hook(
+      db.raw(),
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<DeferredWalSync*>(self)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      sync.get());
+  return sync;
+}
+
+DeferredWalSync::DeferredWalSync(Database& db, std::filesystem::path wal_path, int wal_fd,
+                                 int checkpoint_pages)
+    : db_(db), wal_path_(std::move(wal_path)), wal_fd_(wal_fd), checkpoint_pages_(checkpoint_pages) {}
+
+DeferredWalSync::~DeferredWalSync() {
+  sqlite3_wal_hook(db_.raw(), nullptr, nullptr);
+  ::close(wal_fd_);
+}
+
+Status DeferredWalSync::after_commit() {
+  if (wal_pages_ < checkpoint_pages_) return ok_status();
+  if (auto st = db_.exec("PRAGMA synchronous=NORMAL"); !st.ok()) return st;
+  int log_frames = 0, done_frames = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_.raw(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                           &log_frames, &done_frames);
+  Status result = rc == SQLITE_OK ? ok_status() : sqlite_error(db_.raw(), "checkpoint");
+  if (auto st = db_.exec("PRAGMA synchronous=OFF"); !st.ok()) return st;
+  if (result.ok()) wal_pages_ = 0;
+  return result;
+}
+
+Status DeferredWalSync::sync() {
+  // A replaced WAL would make fdatasync a silent no-op: refuse rather than pretend.
+  struct stat held {}, named {};
+  if (::fstat(wal_fd_, &held) != 0 || ::stat(wal_path_.c_str(), &named) != 0 ||
+      held.st_ino != named.st_ino || held.st_dev != named.st_dev) {
+    return make_error(ErrorCode::kIo, wal_path_.string() + " is not the file opened at start");
+  }
+  if (::fdatasync(wal_fd_) != 0) return errno_error("fdatasync " + wal_path_.string(), errno);
+  return ok_status();
+}
+
+}  // namespace pl::sqlite

@@ -1,0 +1,52 @@
+// Runs a store's sync() on its own thread, so that the loop applies and commits the next batch
+// while the previous ones are being made durable (overlapped group commit; deferred_wal_sync.h).
+//
+// The loop numbers its commits (generations 1, 2, ...) and calls request(g) after commit g; the
+// syncer then runs sync() — one at a time, each covering every commit made before it started —
+// and when one finishes, durable() reaches the newest generation it covered and notify_fd()
+// becomes readable. A failed sync is reported once by durable() and stops the syncer: the loop
+// must not acknowledge anything more (it exits and the supervisor restarts it).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/result.h"
+
+namespace pl::sqlite {
+
+class DurabilitySyncer {
+ public:
+  // Starts the thread, which calls `sync` (making every commit before the call durable).
+  explicit DurabilitySyncer(std::function<Status()> sync);
+  // Lets a sync in progress finish, then joins the thread.
+  ~DurabilitySyncer();
+  DurabilitySyncer(const DurabilitySyncer&) = delete;
+  DurabilitySyncer& operator=(const DurabilitySyncer&) = delete;
+
+  // Commits up to `generation` want to be durable. Generations only grow.
+  void request(uint64_t generation);
+  // Readable (an eventfd) when durable() has news.
+  int notify_fd() const { return event_fd_; }
+  // Clears the notification; the newest generation known durable, or the sync's error.
+  Result<uint64_t> durable();
+
+ private:
+  void run();
+
+  std::function<Status()> sync_;
+  int event_fd_ = -1;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  uint64_t requested_ = 0;
+  uint64_t durable_ = 0;
+  bool stopping_ = false;
+  std::optional<Error> error_;
+  std::thread thread_;
+};
+
+}  // namespace pl::sqlite

@@ -1,0 +1,104 @@
+// In-process test doubles for the provider and LLM seams. Each records what it was asked to
+// do, so tests assert on effects.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "worker/llm/session_store.h"
+#include "worker/llm/tool_invoker.h"
+#include "worker/providers/http_client.h"
+#include "worker/providers/provider.h"
+
+namespace pl::fakes {
+
+// An HttpClient that plays back scripted outcomes in order and records every request. When the
+// script runs out it answers 500.
+class FakeHttpClient final : public worker::providers::HttpClient {
+ public:
+  void push(long status, std::string body, std::map<std::string, std::string> headers = {});
+  void push_error(ErrorCode code, std::string message);
+  Result<worker::providers::HttpResponse> send(const worker::providers::HttpRequest& request) override;
+
+  std::vector<worker::providers::HttpRequest> requests;  // what was sent, in order
+
+ private:
+  std::mutex mutex_;
+  std::deque<Result<worker::providers::HttpResponse>> script_;
+};
+
+// A Provider that plays back scripted completions (or errors) and records every request.
+class ScriptedProvider final : public worker::providers::Provider {
+ public:
+  explicit ScriptedProvider(std::string name = "scripted") : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  void push(worker::providers::Completion completion);
+  void push_text(std::string text, int64_t in = 10, int64_t out = 5);
+  void push_tool_call(std::string tool, Value arguments, std::string id = "call_1");
+  void push_error(ErrorCode code, std::string message);
+  Result<worker::providers::Completion> complete(const worker::providers::CompletionRequest& request,
+                                                 const worker::providers::CallContext& call) override;
+
+  std::vector<worker::providers::CompletionRequest> requests;
+
+ private:
+  std::string name_;
+  std::mutex mutex_;
+  std::deque<Result<worker::providers::Completion>> script_;
+};
+
+// Tools from a table: each has a spec and a function from arguments to output.
+class FakeToolInvoker final : public worker::llm::ToolInvoker {
+ public:
+  using Tool = std::function<Result<Value>(const Value& arguments)>;
+  void add(std::string name, Tool run, std::string description = "a fake tool");
+
+  Result<std::vector<worker::providers::ToolSpec>> describe(
+      const std::vector<std::string>& names, const worker::providers::CallContext& call) override;
+  Result<Value> invoke(const std::string& name, const Value& arguments,
+                       const worker::llm::ToolRunContext& context) override;
+
+  struct Call {
+    std::string name;
+    Value arguments;
+    std::string workspace_dir;
+  };
+  std::vector<Call> calls;
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::pair<worker::providers::ToolSpec, Tool>> tools_;
+};
+
+// Sessions in memory, with the version check of the real store.
+class MemorySessionStore final : public worker::llm::SessionStore {
+ public:
+  Result<worker::llm::SessionSnapshot> load(const std::string& name, size_t last_n,
+                                            const worker::providers::CallContext& call) override;
+  Result<int64_t> append(const std::string& name, const std::vector<worker::llm::SessionTurn>& turns,
+                         int64_t expected_version, const worker::providers::CallContext& call) override;
+
+  // Seeds a session (bumps its version once per call).
+  void seed(const std::string& name, std::vector<worker::llm::SessionTurn> turns);
+  std::vector<worker::llm::SessionTurn> turns(const std::string& name);
+  // Called inside load(), after reading: lets a test change the session "meanwhile".
+  std::function<void()> after_load;
+
+ private:
+  struct Session {
+    std::vector<worker::llm::SessionTurn> turns;
+    int64_t version = 0;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Session> sessions_;
+};
+
+// A CallContext that never cancels, with a deadline `in` from now.
+worker::providers::CallContext call_within(Duration in = std::chrono::seconds(30));
+
+}  // namespace pl::fakes

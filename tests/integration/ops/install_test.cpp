@@ -1,0 +1,78 @@
+// `cmake --install` into a temporary prefix: the files land where docs/operations.md says, the
+// unit names the paths of that prefix, and the installed programs run from there.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fs.h"
+#include "tests/support/harness.h"
+
+namespace pl::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+CommandResult install_into(const fs::path& prefix) {
+  return run_command(
+      {PIPELINE_CMAKE_COMMAND, "--install", PIPELINE_BUILD_DIR, "--prefix", prefix.string()}, 120s);
+}
+
+TEST(Install, PlacesProgramsConfigsExamplesDocsAndTheUnit) {
+  TempDir dir;
+  const fs::path prefix = dir.path() / "usr-local";
+  auto r = install_into(prefix);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* program : {"pipeline-supervisor", "pipeline-broker", "pipeline-worker",
+                              "pipeline-registry", "pipelinectl"}) {
+    const fs::path p = prefix / "bin" / program;
+    EXPECT_TRUE(fs::exists(p)) << p;
+    EXPECT_EQ(::access(p.c_str(), X_OK), 0) << p;
+  }
+  EXPECT_FALSE(fs::exists(prefix / "bin" / "pipeline-test-child"));  // tests are not installed
+  EXPECT_TRUE(fs::exists(prefix / "etc/pipeline/local.yaml"));
+  EXPECT_TRUE(fs::exists(prefix / "share/pipeline/local.yaml"));
+  EXPECT_TRUE(fs::exists(prefix / "share/pipeline/pipelines/hello.yaml"));
+  EXPECT_TRUE(fs::exists(prefix / "share/pipeline/supervisor-examples/nested.yaml"));
+  EXPECT_TRUE(fs::exists(prefix / "share/doc/pipeline/operations.md"));
+  EXPECT_TRUE(fs::exists(prefix / "share/doc/pipeline/metrics.md"));
+
+  const std::string unit = read_text(prefix / "lib/systemd/system/pipeline.service");
+  ASSERT_FALSE(unit.empty());
+  EXPECT_NE(unit.find("ExecStart=" + (prefix / "bin/pipeline-supervisor").string() + " --config " +
+                      (prefix / "etc/pipeline/local.yaml").string()),
+            std::string::npos)
+      << unit;
+  EXPECT_EQ(unit.find('@'), std::string::npos) << "every placeholder is filled:\n" << unit;
+  EXPECT_NE(unit.find("Type=notify"), std::string::npos);
+}
+
+TEST(Install, TheInstalledProgramsRunAndFindEachOther) {
+  TempDir dir;
+  const fs::path prefix = dir.path() / "p";
+  ASSERT_EQ(install_into(prefix).exit_code, 0);
+  auto help = run_command({(prefix / "bin/pipelinectl").string(), "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("top"), std::string::npos) << help.out;
+  // The default tree's commands are bare names, found beside the installed supervisor.
+  auto check = run_command({(prefix / "bin/pipeline-supervisor").string(), "--check", "--config",
+                            (prefix / "etc/pipeline/local.yaml").string()});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find((prefix / "bin/pipeline-broker").string()), std::string::npos)
+      << check.out;
+}
+
+TEST(Install, AnUpgradeKeepsTheOperatorsConfig) {
+  TempDir dir;
+  const fs::path prefix = dir.path() / "p";
+  ASSERT_EQ(install_into(prefix).exit_code, 0);
+  const fs::path config = prefix / "etc/pipeline/local.yaml";
+  ASSERT_TRUE(write_file_atomic(config, "# mine\n").ok());
+  auto again = install_into(prefix);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(read_text(config), "# mine\n");
+  EXPECT_NE(again.out.find("Keeping: " + config.string()), std::string::npos) << again.out;
+}
+
+}  // namespace
+}  // namespace pl::test

@@ -1,0 +1,211 @@
+// The broker's loop with a store whose commits need a sync: work goes out at once, while replies
+// to clients and acknowledgements of results wait for the sync that covers them.
+#include "broker/broker_shell.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+#include "common/protocol/client.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
+#include "tests/support/harness.h"
+
+namespace pl::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::MessageType;
+
+// The memory store, with commits that are durable only once sync() passes a gate the test opens.
+class GatedStore final : public RunStore {
+ public:
+  Status put_run(const StoredRun& run) override { return wrote(inner_->put_run(run)); }
+  Status finish_run(const std::string& run_id, const std::string& state, const Value& result,
+                    const std::string& error, int64_t finished_ms) override {
+    return wrote(inner_->finish_run(run_id, state, result, error, finished_ms));
+  }
+  Status reopen_run(const std::string& run_id) override { return wrote(inner_->reopen_run(run_id)); }
+  Status put_item_result(const std::string& run_id, const std::string& item_id,
+                         const Value& result) override {
+    return wrote(inner_->put_item_result(run_id, item_id, result));
+  }
+  Status drop_failed_items(const std::string& run_id) override {
+    return wrote(inner_->drop_failed_items(run_id));
+  }
+  Status put_dead_letter(const DeadLetter& letter) override {
+    return wrote(inner_->put_dead_letter(letter));
+  }
+  Status commit() override {
+    if (dirty_) ++commits_;
+    dirty_ = false;
+    return inner_->commit();
+  }
+  uint64_t commits() const override { return commits_; }
+  bool commit_is_durable() const override { return false; }
+  Status sync() override {
+    std::unique_lock lock(mutex_);
+    ++syncs_started_;
+    changed_.wait(lock, [&] { return open_ || failing_; });
+    if (failing_) return make_error(ErrorCode::kIo, "fdatasync broker.db-wal: Input/output error");
+    return ok_status();
+  }
+  Result<std::vector<StoredRun>> unfinished_runs() override { return inner_->unfinished_runs(); }
+  Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
+  Result<std::vector<StoredRun>> list_runs(size_t limit) override { return inner_->list_runs(limit); }
+  Result<std::optional<Value>> item_result(const std::string& id) override { return inner_->item_result(id); }
+  Result<size_t> item_count(const std::string& run_id) override { return inner_->item_count(run_id); }
+  Result<std::vector<std::pair<std::string, Value>>> item_results(const std::string& run_id) override {
+    return inner_->item_results(run_id);
+  }
+  Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
+    return inner_->dead_letters(run_id);
+  }
+
+  void open_gate() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void fail() {
+    std::lock_guard lock(mutex_);
+    failing_ = true;
+    changed_.notify_all();
+  }
+  int syncs_started() {
+    std::lock_guard lock(mutex_);
+    return syncs_started_;
+  }
+
+ private:
+  Status wrote(Status st) {
+    dirty_ = true;
+    return st;
+  }
+  std::unique_ptr<RunStore> inner_ = make_memory_run_store();
+  bool dirty_ = false;
+  uint64_t commits_ = 0;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  bool failing_ = false;
+  int syncs_started_ = 0;
+};
+
+class BrokerShellTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+    shell_ = std::make_unique<BrokerShell>(context_, config_, dispatcher_, coordinator_, api_,
+                                           clock_, signal_pipe_[0]);
+    BrokerEndpoints endpoints;
+    endpoints.clients = "inproc://shell-clients";
+    endpoints.workers = "inproc://shell-workers";
+    ASSERT_TRUE(shell_->bind(endpoints).ok());
+    ASSERT_TRUE(client_.connect("inproc://shell-clients").ok());
+    ASSERT_TRUE(worker_.connect("inproc://shell-workers").ok());
+    exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
+  }
+  void TearDown() override {
+    store_.open_gate();
+    if (exit_code_.valid()) {
+      signalfd_siginfo info{};
+      info.ssi_signo = SIGTERM;
+      ASSERT_EQ(::write(signal_pipe_[1], &info, sizeof info), static_cast<ssize_t>(sizeof info));
+      ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
+      EXPECT_EQ(exit_code_.get(), 0);
+    }
+    ::close(signal_pipe_[0]);
+    ::close(signal_pipe_[1]);
+  }
+  void submit_one() {
+    protocol::SubmitRun submit;
+    submit.request = "r1";
+    submit.pipeline_path = "/tmp/one.yaml";
+    submit.pipeline_yaml = "workflow:\n  name: one\n  steps:\n    - {name: e, type: echo, value: 1}\n";
+    submit.inputs = Value::object();
+    send(client_, MessageType::kSubmitRun, protocol::to_body(submit));
+  }
+
+  static void send(net::Socket& socket, MessageType type, const Value& body) {
+    ASSERT_TRUE(socket.send({protocol::encode(type, body)}).ok());
+  }
+  // The next message of `type` on `socket` within `timeout` (others are skipped).
+  static std::optional<protocol::Message> next(net::Socket& socket, MessageType type,
+                                               std::chrono::milliseconds timeout) {
+    std::optional<protocol::Message> got;
+    test::wait_until(
+        [&] {
+          for (;;) {
+            auto frames = socket.receive();
+            if (!frames.ok() || !frames->has_value()) return false;
+            auto m = protocol::decode((*frames)->back());
+            if (m.ok() && m->type == type) {
+              got = std::move(*m);
+              return true;
+            }
+          }
+        },
+        timeout);
+    return got;
+  }
+
+  GatedStore store_;
+  BrokerConfig config_;
+  Dispatcher dispatcher_{DispatchConfig{}, 1};
+  RunCoordinator coordinator_{dispatcher_, store_, RunSettings{}, 1000};
+  ClientApi api_{coordinator_, dispatcher_, ClientLimits{}};
+  RealClock clock_;
+  net::Context context_;
+  net::Socket client_{context_, net::SocketKind::kDealer};
+  net::Socket worker_{context_, net::SocketKind::kDealer};
+  int signal_pipe_[2] = {-1, -1};
+  std::unique_ptr<BrokerShell> shell_;
+  std::future<int> exit_code_;
+};
+
+TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
+  send(worker_, MessageType::kWorkerHello,
+       protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 1, Value::array()}));
+  submit_one();
+
+  // The accepted run's item reaches the worker before anything is durable...
+  auto item = next(worker_, MessageType::kWorkItem, 10s);
+  ASSERT_TRUE(item.has_value()) << "work waited for a sync";
+  ASSERT_TRUE(test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  // ...but the client is not told the run was accepted, and the result is not acknowledged.
+  EXPECT_FALSE(next(client_, MessageType::kRunAccepted, 50ms).has_value());
+  auto work = protocol::work_item_from(item->body);
+  ASSERT_TRUE(work.ok());
+  Value result;
+  result["success"] = true;
+  result["data"] = 1;
+  send(worker_, MessageType::kWorkResult,
+       protocol::to_body(protocol::WorkResult{work->item_id, work->attempt, result}));
+  EXPECT_FALSE(next(worker_, MessageType::kResultAck, 50ms).has_value());
+
+  store_.open_gate();
+  auto accepted = next(client_, MessageType::kRunAccepted, 10s);
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(accepted->body.get_string("request"), "r1");
+  auto ack = next(worker_, MessageType::kResultAck, 10s);
+  ASSERT_TRUE(ack.has_value());
+}
+
+TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {
+  submit_one();
+  ASSERT_TRUE(test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  store_.fail();
+  ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(exit_code_.get(), 70);
+  EXPECT_FALSE(next(client_, MessageType::kRunAccepted, 50ms).has_value());
+}
+
+}  // namespace
+}  // namespace pl::broker

@@ -1,0 +1,150 @@
+// The SQLite layer: statements, the deferred WAL sync and the syncer thread.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "common/sqlite/database.h"
+#include "common/sqlite/deferred_wal_sync.h"
+#include "common/sqlite/durability_syncer.h"
+#include "tests/support/harness.h"
+
+namespace pl::sqlite {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A database as the stores open one for a deferred sync: WAL, exclusive, synchronous=OFF.
+std::unique_ptr<Database> open_deferred(const fs::path& path) {
+  auto db = Database::open(path);
+  EXPECT_TRUE(db.ok());
+  for (const char* pragma : {"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA synchronous=OFF",
+                             "PRAGMA journal_mode=WAL",
+                             "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT)"}) {
+    EXPECT_TRUE((*db)->exec(pragma).ok()) << pragma;
+  }
+  return std::move(*db);
+}
+
+bool readable_within(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+TEST(Statement, StepResetsWhenDoneSoTheStatementCanBeBoundAgain) {
+  test::TempDir dir;
+  auto db = Database::open(dir.path() / "a.db");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->exec("CREATE TABLE t(k INTEGER, v TEXT)").ok());
+  auto insert = (*db)->prepare("INSERT INTO t VALUES (?, ?)");
+  ASSERT_TRUE(insert.ok());
+  for (int64_t k = 0; k < 3; ++k) ASSERT_TRUE(insert->bind(1, k).bind(2, "v").run().ok());
+  auto select = (*db)->prepare("SELECT v FROM t WHERE k=?");
+  ASSERT_TRUE(select.ok());
+  EXPECT_FALSE(*select->bind(1, int64_t{7}).step());  // no row: done, and reset
+  ASSERT_TRUE(*select->bind(1, int64_t{2}).step());
+  EXPECT_EQ(select->column_text(0), "v");
+  select->reset();
+  EXPECT_EQ(*(*db)->query_text("SELECT COUNT(*) FROM t"), "3");
+}
+
+TEST(Statement, AFailedStepNamesTheStatementAndLeavesItUsable) {
+  test::TempDir dir;
+  auto db = Database::open(dir.path() / "a.db");
+  ASSERT_TRUE((*db)->exec("CREATE TABLE t(k INTEGER PRIMARY KEY)").ok());
+  auto insert = (*db)->prepare("INSERT INTO t VALUES (?)");
+  ASSERT_TRUE(insert->bind(1, int64_t{1}).run().ok());
+  auto again = insert->bind(1, int64_t{1}).run();
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("INSERT INTO t"), std::string::npos) << again.error().message;
+  EXPECT_TRUE(insert->bind(1, int64_t{2}).run().ok());
+}
+
+TEST(Database, OpeningAFileThatIsNotADatabaseFailsWithItsName) {
+  test::TempDir dir;
+  const fs::path bogus = dir.path() / "bogus.db";
+  std::ofstream(bogus) << std::string(4096, 'x');
+  auto db = Database::open(bogus);
+  ASSERT_TRUE(db.ok());  // SQLite reads the header lazily
+  auto st = (*db)->exec("CREATE TABLE t(k)");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+}
+
+TEST(DeferredWalSync, CheckpointsIntoTheDatabaseOnceTheWalPassesTheThreshold) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "a.db";
+  auto db = open_deferred(path);
+  auto sync = DeferredWalSync::attach(*db, path, 4);
+  ASSERT_TRUE(sync.ok()) << sync.error().message;
+  const auto size_before = fs::file_size(path);
+  ASSERT_TRUE(db->exec("BEGIN").ok());
+  auto insert = db->prepare("INSERT INTO t(v) VALUES (?)");
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(insert->bind(1, std::string(200, 'a' + i % 26)).run().ok());
+  ASSERT_TRUE(db->exec("COMMIT").ok());
+  EXPECT_EQ(fs::file_size(path), size_before);  // everything still in the WAL
+  ASSERT_TRUE((*sync)->after_commit().ok());
+  EXPECT_GT(fs::file_size(path), size_before);  // copied into the database
+  EXPECT_TRUE((*sync)->sync().ok());
+  EXPECT_EQ(*db->query_text("PRAGMA synchronous"), "0");  // back to OFF after the checkpoint
+}
+
+TEST(DeferredWalSync, RefusesToSyncAWalThatIsNoLongerTheFileItOpened) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "a.db";
+  auto db = open_deferred(path);
+  auto sync = DeferredWalSync::attach(*db, path, 1000);
+  ASSERT_TRUE(sync.ok());
+  EXPECT_TRUE((*sync)->sync().ok());
+  fs::rename(path.string() + "-wal", dir.path() / "moved-wal");
+  std::ofstream(path.string() + "-wal") << "";
+  auto st = (*sync)->sync();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("is not the file opened at start"), std::string::npos);
+}
+
+TEST(DeferredWalSync, AttachingWithoutAWalFailsWithItsPath) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "a.db";
+  auto db = Database::open(path);
+  ASSERT_TRUE(db.ok());
+  auto sync = DeferredWalSync::attach(**db, path, 1000);
+  ASSERT_FALSE(sync.ok());
+  EXPECT_NE(sync.error().message.find("a.db-wal"), std::string::npos) << sync.error().message;
+}
+
+TEST(DurabilitySyncer, ReportsTheNewestGenerationASyncCovered) {
+  std::atomic<int> syncs{0};
+  DurabilitySyncer syncer([&] {
+    ++syncs;
+    return ok_status();
+  });
+  syncer.request(3);
+  uint64_t durable = 0;
+  for (int turn = 0; turn < 100 && durable < 3; ++turn) {
+    ASSERT_TRUE(readable_within(syncer.notify_fd(), 5000));
+    auto d = syncer.durable();
+    ASSERT_TRUE(d.ok());
+    durable = *d;
+  }
+  EXPECT_EQ(durable, 3u);
+  EXPECT_GE(syncs.load(), 1);
+  syncer.request(2);  // older than what is durable: nothing to do
+  EXPECT_FALSE(readable_within(syncer.notify_fd(), 0));
+}
+
+TEST(DurabilitySyncer, AFailedSyncIsReportedAndNothingMoreIsDeclaredDurable) {
+  DurabilitySyncer syncer([] { return make_error(ErrorCode::kIo, "disk gone"); });
+  syncer.request(1);
+  ASSERT_TRUE(readable_within(syncer.notify_fd(), 5000));
+  auto d = syncer.durable();
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message, "disk gone");
+  syncer.request(2);
+  EXPECT_FALSE(syncer.durable().ok());
+}
+
+}  // namespace
+}  // namespace pl::sqlite

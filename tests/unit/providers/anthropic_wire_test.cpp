@@ -1,0 +1,148 @@
+#include "worker/providers/anthropic_wire.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/providers/wire_test_util.h"
+
+namespace pl::worker::providers {
+namespace {
+
+using testing::round_trip_request;
+
+Endpoint endpoint() {
+  Endpoint e;
+  e.base_url = "https://api.example";
+  e.api_key = "sk-secret";
+  e.version = "2023-06-01";
+  e.default_max_tokens = 4096;
+  return e;
+}
+
+Value encoded(const CompletionRequest& r) { return *parse_json(AnthropicWire().encode(endpoint(), r)); }
+
+const char* kToolUseResponse = R"({
+  "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x-20250101",
+  "content": [{"type": "thinking", "thinking": "hmm"},
+              {"type": "text", "text": "Checking. "},
+              {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}}],
+  "stop_reason": "tool_use",
+  "usage": {"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 5}})";
+
+TEST(AnthropicWire, PostsToMessagesWithKeyAndVersionHeaders) {
+  AnthropicWire w;
+  EXPECT_EQ(*w.url(endpoint(), round_trip_request()), "https://api.example/v1/messages");
+  auto headers = w.headers(endpoint());
+  EXPECT_NE(std::find(headers.begin(), headers.end(), std::pair<std::string, std::string>("x-api-key", "sk-secret")),
+            headers.end());
+  EXPECT_NE(std::find(headers.begin(), headers.end(),
+                      std::pair<std::string, std::string>("anthropic-version", "2023-06-01")),
+            headers.end());
+}
+
+TEST(AnthropicWire, EncodesSystemToolsAndTheToolRoundTrip) {
+  const Value body = encoded(round_trip_request());
+  EXPECT_EQ(body.get_string("model"), "model-x");
+  EXPECT_EQ(body.get_string("system"), "be brief");
+  EXPECT_EQ(body.get_int("max_tokens"), 100);
+  EXPECT_EQ(body.find("temperature")->as_double(), 0.5);
+  const auto& messages = body.find("messages")->as_array();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[0].get_string("content"), "what is the weather?");
+  const auto& assistant = messages[1].find("content")->as_array();
+  EXPECT_EQ(assistant[0].get_string("type"), "text");
+  EXPECT_EQ(assistant[1].get_string("type"), "tool_use");
+  EXPECT_EQ(assistant[1].get_string("id"), "call_7");
+  EXPECT_EQ(assistant[1].find("input")->get_string("city"), "Paris");
+  const auto& results = messages[2].find("content")->as_array();
+  EXPECT_EQ(messages[2].get_string("role"), "user");
+  EXPECT_EQ(results[0].get_string("type"), "tool_result");
+  EXPECT_EQ(results[0].get_string("tool_use_id"), "call_7");
+  const auto& tools = body.find("tools")->as_array();
+  EXPECT_EQ(tools[0].get_string("name"), "weather");
+  EXPECT_EQ(tools[0].find("input_schema")->get_string("type"), "object");
+  EXPECT_FALSE(body.find("tool_choice"));
+}
+
+TEST(AnthropicWire, MaxTokensDefaultsToTheEndpointsBecauseTheApiRequiresIt) {
+  CompletionRequest r = round_trip_request();
+  r.max_tokens.reset();
+  EXPECT_EQ(encoded(r).get_int("max_tokens"), 4096);
+}
+
+TEST(AnthropicWire, ToolChoiceAnyForcesAToolCall) {
+  CompletionRequest r = round_trip_request();
+  r.tool_choice = ToolChoice::kAny;
+  EXPECT_EQ(encoded(r).find("tool_choice")->get_string("type"), "any");
+}
+
+TEST(AnthropicWire, ErroredToolResultsAreMarked) {
+  CompletionRequest r = round_trip_request();
+  r.messages[2].tool_results[0].is_error = true;
+  EXPECT_TRUE(encoded(r).find("messages")->as_array()[2].find("content")->as_array()[0].get_bool("is_error"));
+}
+
+TEST(AnthropicWire, DecodesTextToolCallsStopReasonAndUsage) {
+  auto c = AnthropicWire().decode(kToolUseResponse, round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->provider, "anthropic");
+  EXPECT_EQ(c->model, "claude-x-20250101");
+  EXPECT_EQ(c->text, "Checking. ");
+  ASSERT_EQ(c->tool_calls.size(), 1u);
+  EXPECT_EQ(c->tool_calls[0].id, "toolu_1");
+  EXPECT_EQ(c->tool_calls[0].arguments.get_string("city"), "Oslo");
+  EXPECT_EQ(c->stop_reason, StopReason::kToolUse);
+  EXPECT_EQ(c->usage.input_tokens, 105);  // cache reads count as input
+  EXPECT_EQ(c->usage.output_tokens, 20);
+  EXPECT_FALSE(c->usage.estimated);
+}
+
+TEST(AnthropicWire, MissingUsageIsEstimatedAndSaysSo) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": "hello there"}],
+                                      "stop_reason": "max_tokens"})",
+                                  round_trip_request());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->usage.estimated);
+  EXPECT_GT(c->usage.input_tokens, 0);
+  EXPECT_EQ(c->stop_reason, StopReason::kMaxTokens);
+  EXPECT_EQ(c->model, "model-x");
+}
+
+TEST(AnthropicWire, WrongShapesAreProviderErrorsNamingTheField) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": 5}]})", round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+  EXPECT_EQ(c.error().message, "anthropic: malformed response: content[0].text is not a string");
+  auto d = AnthropicWire().decode("[]", round_trip_request());
+  EXPECT_EQ(d.error().code, ErrorCode::kProviderError);
+  auto e = AnthropicWire().decode(R"({"content": [], "usage": {"input_tokens": -1}})", round_trip_request());
+  EXPECT_EQ(e.error().code, ErrorCode::kProviderError);
+}
+
+TEST(AnthropicWire, EveryTruncationOfAResponseIsAnErrorNotACrash) {
+  testing::for_each_truncation(kToolUseResponse, [](std::string_view body) {
+    auto c = AnthropicWire().decode(body, round_trip_request());
+    if (!c.ok()) {
+      EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+    }
+  });
+}
+
+TEST(AnthropicWire, EveryWrongTypeAnywhereIsHandled) {
+  testing::for_each_type_mutation(*parse_json(kToolUseResponse), [](const Value& body) {
+    auto c = AnthropicWire().decode(to_json(body), round_trip_request());
+    if (!c.ok()) {
+      EXPECT_EQ(c.error().code, ErrorCode::kProviderError) << c.error().message;
+    }
+  });
+}
+
+TEST(AnthropicWire, ErrorDetailIsTheApisTypeAndMessage) {
+  EXPECT_EQ(AnthropicWire().error_detail(
+                R"({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})"),
+            "rate_limit_error: slow down");
+  EXPECT_EQ(AnthropicWire().error_detail("<html>\n bad gateway</html>"), "<html> bad gateway</html>");
+  EXPECT_EQ(AnthropicWire().error_detail(""), "(empty body)");
+}
+
+}  // namespace
+}  // namespace pl::worker::providers

@@ -1,0 +1,313 @@
+// The claude family of executors, in process.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/unit/providers/executor_harness.h"
+#include "worker/executors/claude_executor.h"
+#include "worker/executors/claude_extract_executor.h"
+#include "worker/executors/claude_robust_executor.h"
+#include "worker/executors/claude_session_executor.h"
+#include "worker/executors/claude_smart_executor.h"
+
+namespace pl::worker {
+namespace {
+
+using testing::Harness;
+using testing::json;
+
+// ---- claude
+
+TEST(ClaudeExecutor, WithoutAKeyTheMockAnswersAndEveryResultSaysSo) {
+  Harness h(Harness::Providers::kMock);
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "Say hi", "task_id": "t7"})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->get_bool("mock"));
+  EXPECT_EQ(r->get_string("provider"), "mock");
+  EXPECT_EQ(r->get_string("stands_in_for"), "anthropic");
+  EXPECT_EQ(r->get_string("model"), "claude-sonnet-4-5");
+  EXPECT_EQ(r->get_string("text").rfind("[mock claude-sonnet-4-5] reply to \"Say hi\"", 0), 0u);
+  EXPECT_EQ(r->find("usage")->find("cost_usd")->as_double(), 0.0);
+  EXPECT_EQ(r->get_string("task_id"), "t7");
+  EXPECT_EQ(r->get_int("turns"), 1);
+}
+
+TEST(ClaudeExecutor, OptionsReachTheProviderAndUsageIsPriced) {
+  Harness h;
+  h.anthropic->push_text("hello", 1000, 100);
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": [{"type": "static", "content": "Hi"}],
+      "claude_options": {"model": "sonnet", "system_prompt": "Be terse.", "max_tokens": 50, "temperature": 0}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& req = h.anthropic->requests.at(0);
+  EXPECT_EQ(req.model, "claude-sonnet-4-5");
+  EXPECT_EQ(req.system, "Be terse.");
+  EXPECT_EQ(req.max_tokens, 50);
+  EXPECT_EQ(req.messages.at(0).text, "Hi");
+  EXPECT_FALSE(r->find("mock"));
+  EXPECT_EQ(r->get_string("provider"), "anthropic");
+  EXPECT_DOUBLE_EQ(r->find("usage")->find("cost_usd")->as_double(), 0.003);
+  EXPECT_EQ(r->get_string("stop_reason"), "end_turn");
+}
+
+TEST(ClaudeExecutor, AllowedToolsRunInTheLoop) {
+  Harness h;
+  h.anthropic->push_tool_call("search", json(R"({"query": "otters"})"));
+  h.anthropic->push_text("otters found");
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "find otters", "claude_options": {"allowed_tools": ["search"]}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "otters found");
+  EXPECT_EQ(r->get_int("turns"), 2);
+  const Value& call = r->find("tool_calls")->as_array().at(0);
+  EXPECT_EQ(call.get_string("name"), "search");
+  EXPECT_EQ(call.get_string("result"), "found otters");
+  ASSERT_EQ(h.tools->calls.size(), 1u);
+  EXPECT_EQ(h.tools->calls[0].workspace_dir, (h.dir.path() / "ws").string());
+  EXPECT_EQ(h.anthropic->requests.at(0).tools.at(0).name, "search");
+}
+
+TEST(ClaudeExecutor, TheMockDrivesTheToolLoopWhenThePromptAsks) {
+  Harness h(Harness::Providers::kMock);
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "Look it up [[mock:call search {\"query\": \"moles\"}]]",
+                                       "claude_options": {"allowed_tools": ["search"]}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_int("turns"), 2);
+  EXPECT_EQ(r->get_string("text"), "[mock claude-sonnet-4-5] tool results: search -> found moles;");
+}
+
+TEST(ClaudeExecutor, UnknownAllowedToolsFailBeforeTheModelIsCalled) {
+  Harness h;
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "x", "claude_options": {"allowed_tools": ["Write", "Bash"]}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(r.error().message, "allowed_tools: no such tools: Write, Bash");
+  EXPECT_TRUE(h.anthropic->requests.empty());
+}
+
+TEST(ClaudeExecutor, UntilTheRegistryIsWiredToolsFailClearly) {
+  Harness h(Harness::Providers::kMock, Harness::Registry::kUnwired);
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "x", "claude_options": {"allowed_tools": ["search"]}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(r.error().message.find("tools are not available on this worker"), std::string::npos);
+}
+
+TEST(ClaudeExecutor, ProviderErrorsKeepTheirCode) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429 rate_limit_error: slow down");
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "x"})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(r.error().message, "anthropic: 429 rate_limit_error: slow down");
+}
+
+TEST(ClaudeExecutor, APromptFileIsReadFromThePipelineDirectory) {
+  Harness h;
+  std::ofstream(h.dir.path() / "p.md") << "from a file";
+  h.anthropic->push_text("ok");
+  ClaudeExecutor e(h.services);
+  ASSERT_TRUE(h.run(e, "claude", json(R"({"prompt": [{"type": "file", "path": "p.md"}]})")).ok());
+  EXPECT_EQ(h.anthropic->requests.at(0).messages.at(0).text, "from a file");
+}
+
+// ---- claude_smart and claude_extract
+
+TEST(ClaudeSmartExecutor, ThePresetFillsOptionsTheStepLeavesOut) {
+  Harness h;
+  h.anthropic->push_text("ok");
+  ClaudeSmartExecutor e(h.services);
+  auto r = h.run(e, "claude_smart", json(R"({"prompt": "x", "preset": "chat", "claude_options": {"max_tokens": 99}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& req = h.anthropic->requests.at(0);
+  EXPECT_EQ(req.max_tokens, 99);
+  EXPECT_DOUBLE_EQ(*req.temperature, 0.7);
+  EXPECT_NE(req.system.find("helpful assistant"), std::string::npos);
+  EXPECT_EQ(r->get_string("preset"), "chat");
+}
+
+TEST(ClaudeSmartExecutor, DefaultsToTheDevelopmentPreset) {
+  Harness h;
+  h.anthropic->push_text("ok");
+  ClaudeSmartExecutor e(h.services);
+  auto r = h.run(e, "claude_smart", json(R"({"prompt": "x"})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->get_string("preset"), "development");
+  EXPECT_EQ(h.anthropic->requests.at(0).max_tokens, 8192);
+}
+
+TEST(ClaudeExtractExecutor, JsonFormatPutsTheValueInData) {
+  Harness h;
+  h.anthropic->push_text("Sure:\n```json\n{\"files\": [\"a.c\"]}\n```");
+  ClaudeExtractExecutor e(h.services);
+  auto r = h.run(e, "claude_extract", json(R"({"prompt": "list", "extraction_config": {"format": "json"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->find("data")->find("files")->size(), 1u);
+  const auto& req = h.anthropic->requests.at(0);
+  EXPECT_TRUE(req.json_output);
+  EXPECT_NE(req.system.find("JSON value only"), std::string::npos);
+  EXPECT_NE(req.system.find("code analysis expert"), std::string::npos);  // the analysis preset
+}
+
+TEST(ClaudeExtractExecutor, TheMocksJsonAnswerParses) {
+  Harness h(Harness::Providers::kMock);
+  ClaudeExtractExecutor e(h.services);
+  auto r = h.run(e, "claude_extract", json(R"({"prompt": "list", "extraction_config": {"format": "json"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->find("data")->get_bool("mock"));
+}
+
+TEST(ClaudeExtractExecutor, PostProcessingFillsExtracted) {
+  Harness h;
+  h.anthropic->push_text("- one\n- two\nSee https://x.io/y\n```sh\nls\n```\n");
+  ClaudeExtractExecutor e(h.services);
+  auto r = h.run(e, "claude_extract", json(R"({"prompt": "x", "extraction_config": {
+      "post_processing": ["extract_key_points", "extract_links", "extract_code_blocks"], "include_metadata": true}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Value* x = r->find("extracted");
+  EXPECT_EQ(x->find("key_points")->size(), 2u);
+  EXPECT_EQ(x->find("links")->as_array().at(0).as_string(), "https://x.io/y");
+  EXPECT_EQ(x->find("code_blocks")->as_array().at(0).get_string("language"), "sh");
+  EXPECT_EQ(r->find("extraction")->get_string("format"), "text");
+}
+
+TEST(ClaudeExtractExecutor, AnAnswerWithoutJsonFailsTheStep) {
+  Harness h;
+  h.anthropic->push_text("no json here");
+  ClaudeExtractExecutor e(h.services);
+  auto r = h.run(e, "claude_extract", json(R"({"prompt": "x", "extraction_config": {"format": "json"}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(r.error().message, "claude_extract: the answer holds no JSON value");
+}
+
+// ---- claude_robust
+
+const char* kRobust = R"({"prompt": "deploy", "retry_config": {"max_retries": 2, "retry_conditions": ["rate_limit"],
+                          "fallback_action": "%s"}})";
+
+Value robust_input(const char* action) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, kRobust, action);
+  return json(buf);
+}
+
+TEST(ClaudeRobustExecutor, ARetryableErrorBeforeTheLastAttemptGoesBackToTheBroker) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429");
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("mock_response"), 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRateLimited);
+}
+
+TEST(ClaudeRobustExecutor, OnTheLastAttemptTheMockResponseFallbackAnswers) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429");
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("mock_response"), 3);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->get_bool("mock"));
+  EXPECT_EQ(r->get_string("provider"), "mock");
+  EXPECT_EQ(r->get_string("fallback"), "mock_response");
+  EXPECT_EQ(r->get_string("original_error"), "anthropic: 429");
+  EXPECT_EQ(r->get_int("attempt"), 3);
+}
+
+TEST(ClaudeRobustExecutor, AnErrorTheConditionsDoNotRetryFallsBackAtOnce) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("skip"), 1);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->get_bool("skipped"));
+  EXPECT_EQ(r->get_string("fallback"), "skip");
+}
+
+TEST(ClaudeRobustExecutor, TheSimplifiedPromptFallbackAsksAgainBriefly) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");
+  h.anthropic->push_text("short answer");
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("simplified_prompt"), 1);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "short answer");
+  EXPECT_EQ(r->get_string("fallback"), "simplified_prompt");
+  const auto& second = h.anthropic->requests.at(1);
+  EXPECT_EQ(second.messages.at(0).text, "Answer briefly and simply.\n\ndeploy");
+  EXPECT_EQ(second.max_tokens, 1024);
+  EXPECT_TRUE(second.tools.empty());
+}
+
+TEST(ClaudeRobustExecutor, FailMeansTheErrorStands) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("fail"), 3);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kProviderError);
+}
+
+// ---- claude_session
+
+TEST(ClaudeSessionExecutor, HistoryGoesToTheModelAndTheTurnIsSaved) {
+  Harness h;
+  h.sessions->seed("tutor", {{"user", "What is Elixir?"}, {"assistant", "A language."}});
+  h.anthropic->push_text("Pattern matching binds names.");
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "And pattern matching?",
+                                               "session_config": {"session_name": "tutor"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& messages = h.anthropic->requests.at(0).messages;
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[0].text, "What is Elixir?");
+  EXPECT_EQ(messages[1].text, "A language.");
+  EXPECT_EQ(messages[2].text, "And pattern matching?");
+  const auto turns = h.sessions->turns("tutor");
+  ASSERT_EQ(turns.size(), 4u);
+  EXPECT_EQ(turns[3].content, "Pattern matching binds names.");
+  EXPECT_EQ(r->find("session")->get_int("version"), 2);
+  EXPECT_EQ(r->find("session")->get_int("history_turns"), 2);
+}
+
+TEST(ClaudeSessionExecutor, AConcurrentChangeIsAConflictAndNothingIsSaved) {
+  Harness h;
+  h.sessions->after_load = [&] {
+    h.sessions->after_load = nullptr;
+    h.sessions->seed("s", {{"user", "someone else"}});
+  };
+  h.anthropic->push_text("answer");
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(h.sessions->turns("s").size(), 1u);
+}
+
+TEST(ClaudeSessionExecutor, WithoutPersistTheSessionIsOnlyRead) {
+  Harness h;
+  h.anthropic->push_text("answer");
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session",
+                 json(R"({"prompt": "hi", "session_config": {"session_name": "s", "persist": false}})"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(h.sessions->turns("s").empty());
+  EXPECT_FALSE(r->find("session")->get_bool("saved"));
+}
+
+TEST(ClaudeSessionExecutor, UntilTheRegistryIsWiredSessionsFailClearly) {
+  Harness h(Harness::Providers::kMock, Harness::Registry::kUnwired);
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(r.error().message.find("sessions are not available on this worker"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pl::worker

@@ -1,0 +1,160 @@
+#include "worker/providers/gemini_wire.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/providers/wire_test_util.h"
+
+namespace pl::worker::providers {
+namespace {
+
+using testing::round_trip_request;
+
+Endpoint endpoint() {
+  Endpoint e;
+  e.base_url = "https://gl.example";
+  e.api_key = "g-secret";
+  return e;
+}
+
+Value encoded(const CompletionRequest& r) { return *parse_json(GeminiWire().encode(endpoint(), r)); }
+
+const char* kCallResponse = R"({
+  "candidates": [{"content": {"role": "model", "parts": [
+      {"text": "thinking...", "thought": true},
+      {"text": "Let me check."},
+      {"functionCall": {"name": "weather", "args": {"city": "Oslo"}}, "thoughtSignature": "sig1"}]},
+    "finishReason": "STOP"}],
+  "usageMetadata": {"promptTokenCount": 50, "candidatesTokenCount": 10, "thoughtsTokenCount": 4},
+  "modelVersion": "gemini-2.5-flash-001"})";
+
+TEST(GeminiWire, PutsTheModelInThePathAndTheKeyInAHeader) {
+  GeminiWire w;
+  CompletionRequest r = round_trip_request();
+  r.model = "models/gemini-2.5-flash";
+  EXPECT_EQ(*w.url(endpoint(), r), "https://gl.example/v1beta/models/gemini-2.5-flash:generateContent");
+  auto headers = w.headers(endpoint());
+  EXPECT_NE(std::find(headers.begin(), headers.end(),
+                      std::pair<std::string, std::string>("x-goog-api-key", "g-secret")),
+            headers.end());
+}
+
+TEST(GeminiWire, RefusesModelNamesThatWouldChangeTheUrl) {
+  CompletionRequest r = round_trip_request();
+  for (const char* bad : {"../admin", "a/b", "x?key=y", "has space", ""}) {
+    r.model = bad;
+    auto url = GeminiWire().url(endpoint(), r);
+    EXPECT_FALSE(url.ok()) << bad;
+  }
+}
+
+TEST(GeminiWire, EncodesContentsFunctionsAndGenerationConfig) {
+  CompletionRequest r = round_trip_request();
+  r.top_k = 40;
+  const Value body = encoded(r);
+  const auto& contents = body.find("contents")->as_array();
+  ASSERT_EQ(contents.size(), 3u);
+  EXPECT_EQ(contents[0].get_string("role"), "user");
+  EXPECT_EQ(contents[1].get_string("role"), "model");
+  const auto& model_parts = contents[1].find("parts")->as_array();
+  EXPECT_EQ(model_parts[1].find("functionCall")->get_string("name"), "weather");
+  const Value* response = contents[2].find("parts")->as_array()[0].find("functionResponse");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->get_string("name"), "weather");
+  EXPECT_EQ(response->find("response")->find("result")->get_string("sky"), "clear");  // JSON stays JSON
+  EXPECT_EQ(body.find("systemInstruction")->find("parts")->as_array()[0].get_string("text"), "be brief");
+  const Value* decl = &body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  EXPECT_EQ(decl->get_string("name"), "weather");
+  EXPECT_TRUE(decl->find("parameters"));
+  const Value* config = body.find("generationConfig");
+  EXPECT_EQ(config->get_int("maxOutputTokens"), 100);
+  EXPECT_EQ(config->get_int("topK"), 40);
+}
+
+TEST(GeminiWire, AFunctionWithoutParametersDeclaresNone) {
+  CompletionRequest r = round_trip_request();
+  r.tools[0].input_schema = Value::object();
+  const Value body = encoded(r);
+  EXPECT_FALSE(body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0].find("parameters"));
+}
+
+TEST(GeminiWire, ToolChoiceAnyIsModeAny) {
+  CompletionRequest r = round_trip_request();
+  r.tool_choice = ToolChoice::kAny;
+  EXPECT_EQ(encoded(r).find("toolConfig")->find("functionCallingConfig")->get_string("mode"), "ANY");
+}
+
+TEST(GeminiWire, JsonOutputWithoutToolsAsksForJson) {
+  CompletionRequest r;
+  r.model = "m";
+  r.messages.push_back(Message::user("x"));
+  r.json_output = true;
+  EXPECT_EQ(encoded(r).find("generationConfig")->get_string("responseMimeType"), "application/json");
+}
+
+TEST(GeminiWire, DecodesTextFunctionCallsAndUsageSkippingThoughts) {
+  auto c = GeminiWire().decode(kCallResponse, round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->text, "Let me check.");
+  ASSERT_EQ(c->tool_calls.size(), 1u);
+  EXPECT_EQ(c->tool_calls[0].name, "weather");
+  EXPECT_EQ(c->tool_calls[0].id, "call_0");
+  EXPECT_EQ(c->tool_calls[0].signature, "sig1");
+  EXPECT_EQ(c->stop_reason, StopReason::kToolUse);
+  EXPECT_EQ(c->usage.input_tokens, 50);
+  EXPECT_EQ(c->usage.output_tokens, 14);  // thoughts are billed as output
+  EXPECT_EQ(c->model, "gemini-2.5-flash-001");
+}
+
+TEST(GeminiWire, TheThoughtSignatureGoesBackWithTheCall) {
+  CompletionRequest r = round_trip_request();
+  r.messages[1].tool_calls[0].signature = "sig1";
+  const Value body = encoded(r);
+  EXPECT_EQ(body.find("contents")->as_array()[1].find("parts")->as_array()[1].get_string("thoughtSignature"), "sig1");
+}
+
+TEST(GeminiWire, ABlockedPromptIsTheStepsFaultNotTheProviders) {
+  auto c = GeminiWire().decode(R"({"promptFeedback": {"blockReason": "SAFETY"}})", round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(c.error().message, "gemini: the prompt was blocked (SAFETY)");
+  auto d = GeminiWire().decode(R"({"candidates": [{"finishReason": "SAFETY"}]})", round_trip_request());
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, ErrorCode::kStepFailed);
+}
+
+TEST(GeminiWire, NoCandidatesIsAProviderError) {
+  auto c = GeminiWire().decode(R"({"candidates": []})", round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+}
+
+TEST(GeminiWire, EveryTruncationOfAResponseIsAnErrorNotACrash) {
+  testing::for_each_truncation(kCallResponse, [](std::string_view body) {
+    auto c = GeminiWire().decode(body, round_trip_request());
+    if (!c.ok()) {
+      EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+    }
+  });
+}
+
+TEST(GeminiWire, EveryWrongTypeAnywhereIsHandled) {
+  testing::for_each_type_mutation(*parse_json(kCallResponse), [](const Value& body) {
+    auto c = GeminiWire().decode(to_json(body), round_trip_request());
+    if (!c.ok()) {
+      EXPECT_TRUE(c.error().code == ErrorCode::kProviderError || c.error().code == ErrorCode::kStepFailed)
+          << c.error().message;
+    }
+  });
+}
+
+TEST(GeminiWire, ErrorDetailAndRetryInfo) {
+  const char* body = R"({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED",
+      "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure"},
+                  {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"}]}})";
+  EXPECT_EQ(GeminiWire().error_detail(body), "RESOURCE_EXHAUSTED: quota");
+  EXPECT_EQ(GeminiWire().retry_hint(body), Duration(std::chrono::seconds(17)));
+  EXPECT_FALSE(GeminiWire().retry_hint("{}"));
+}
+
+}  // namespace
+}  // namespace pl::worker::providers

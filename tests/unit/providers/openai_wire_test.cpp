@@ -1,0 +1,130 @@
+#include "worker/providers/openai_wire.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/providers/wire_test_util.h"
+
+namespace pl::worker::providers {
+namespace {
+
+using testing::round_trip_request;
+
+Endpoint endpoint(std::string key = "sk-o") {
+  Endpoint e;
+  e.base_url = "http://localhost:11434/v1";
+  e.api_key = std::move(key);
+  return e;
+}
+
+Value encoded(const CompletionRequest& r) { return *parse_json(OpenAiWire().encode(endpoint(), r)); }
+
+const char* kCallResponse = R"({
+  "id": "chatcmpl-1", "model": "llama3",
+  "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+    "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Rome\"}"}}]}}],
+  "usage": {"prompt_tokens": 30, "completion_tokens": 9}})";
+
+TEST(OpenAiWire, PostsToChatCompletionsUnderTheBaseUrl) {
+  EXPECT_EQ(*OpenAiWire().url(endpoint(), round_trip_request()), "http://localhost:11434/v1/chat/completions");
+}
+
+TEST(OpenAiWire, SendsABearerKeyOnlyWhenThereIsOne) {
+  auto with = OpenAiWire().headers(endpoint("sk-o"));
+  EXPECT_NE(std::find(with.begin(), with.end(), std::pair<std::string, std::string>("authorization", "Bearer sk-o")),
+            with.end());
+  auto without = OpenAiWire().headers(endpoint(""));
+  for (const auto& [name, value] : without) EXPECT_NE(name, "authorization");
+}
+
+TEST(OpenAiWire, EncodesSystemAssistantToolCallsAndToolMessages) {
+  const Value body = encoded(round_trip_request());
+  const auto& m = body.find("messages")->as_array();
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[0].get_string("role"), "system");
+  EXPECT_EQ(m[1].get_string("role"), "user");
+  EXPECT_EQ(m[2].get_string("role"), "assistant");
+  const Value& call = m[2].find("tool_calls")->as_array()[0];
+  EXPECT_EQ(call.get_string("id"), "call_7");
+  EXPECT_EQ(*parse_json(call.find("function")->get_string("arguments")), *parse_json(R"({"city":"Paris"})"));
+  EXPECT_EQ(m[3].get_string("role"), "tool");
+  EXPECT_EQ(m[3].get_string("tool_call_id"), "call_7");
+  const Value& tool = body.find("tools")->as_array()[0];
+  EXPECT_EQ(tool.get_string("type"), "function");
+  EXPECT_EQ(tool.find("function")->get_string("name"), "weather");
+  EXPECT_EQ(body.get_int("max_tokens"), 100);
+}
+
+TEST(OpenAiWire, ToolChoiceAnyIsRequiredAndJsonOutputIsJsonObject) {
+  CompletionRequest r = round_trip_request();
+  r.tool_choice = ToolChoice::kAny;
+  EXPECT_EQ(encoded(r).get_string("tool_choice"), "required");
+  CompletionRequest plain;
+  plain.model = "m";
+  plain.messages.push_back(Message::user("x"));
+  plain.json_output = true;
+  EXPECT_EQ(encoded(plain).find("response_format")->get_string("type"), "json_object");
+}
+
+TEST(OpenAiWire, DecodesToolCallsWithJsonTextArguments) {
+  auto c = OpenAiWire().decode(kCallResponse, round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->tool_calls.size(), 1u);
+  EXPECT_EQ(c->tool_calls[0].arguments.get_string("city"), "Rome");
+  EXPECT_EQ(c->stop_reason, StopReason::kToolUse);
+  EXPECT_EQ(c->usage.input_tokens, 30);
+  EXPECT_EQ(c->usage.output_tokens, 9);
+  EXPECT_EQ(c->model, "llama3");
+}
+
+TEST(OpenAiWire, AcceptsArgumentsSentAsAnObject) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"tool_calls": [
+      {"function": {"name": "f", "arguments": {"a": 1}}}]}}]})",
+                               round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->tool_calls[0].arguments.get_int("a"), 1);
+  EXPECT_EQ(c->tool_calls[0].id, "call_0");
+  EXPECT_TRUE(c->usage.estimated);
+}
+
+TEST(OpenAiWire, ArgumentsThatAreNotAJsonObjectAreAProviderError) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"tool_calls": [
+      {"function": {"name": "f", "arguments": "{not json"}}]}}]})",
+                               round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+}
+
+TEST(OpenAiWire, LengthIsMaxTokens) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": "abc"}, "finish_reason": "length"}]})",
+                               round_trip_request());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->stop_reason, StopReason::kMaxTokens);
+}
+
+TEST(OpenAiWire, EveryTruncationOfAResponseIsAnErrorNotACrash) {
+  testing::for_each_truncation(kCallResponse, [](std::string_view body) {
+    auto c = OpenAiWire().decode(body, round_trip_request());
+    if (!c.ok()) {
+      EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+    }
+  });
+}
+
+TEST(OpenAiWire, EveryWrongTypeAnywhereIsHandled) {
+  testing::for_each_type_mutation(*parse_json(kCallResponse), [](const Value& body) {
+    auto c = OpenAiWire().decode(to_json(body), round_trip_request());
+    if (!c.ok()) {
+      EXPECT_EQ(c.error().code, ErrorCode::kProviderError) << c.error().message;
+    }
+  });
+}
+
+TEST(OpenAiWire, ErrorDetailReadsOpenAiAndLocalServerShapes) {
+  EXPECT_EQ(OpenAiWire().error_detail(R"({"error": {"message": "bad key", "type": "invalid_request_error"}})"),
+            "invalid_request_error: bad key");
+  EXPECT_EQ(OpenAiWire().error_detail(R"({"error": "model 'x' not found"})"), "model 'x' not found");
+  EXPECT_EQ(OpenAiWire().error_detail(R"({"message": "loading"})"), "loading");
+}
+
+}  // namespace
+}  // namespace pl::worker::providers

@@ -1,0 +1,151 @@
+#include <gtest/gtest.h>
+
+#include "common/json.h"
+#include "worker/llm/call_spec.h"
+#include "worker/llm/gemini_functions.h"
+#include "worker/llm/presets.h"
+#include "worker/llm/robust.h"
+#include "worker/llm/session_history.h"
+
+namespace pl::worker::llm {
+namespace {
+
+Value json(const char* text) { return *parse_json(text); }
+
+TEST(CallSpec, ClaudeOptionsBecomeTheCall) {
+  auto s = claude_call_spec(json(R"({"model": "sonnet", "system_prompt": "Be kind.", "append_system_prompt": "Be brief.",
+      "max_turns": 3, "allowed_tools": ["search"], "max_tokens": "500", "temperature": 0.2,
+      "mcp_servers": {"ignored": true}})"));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->provider, "anthropic");
+  EXPECT_EQ(s->model, "sonnet");
+  EXPECT_EQ(s->system, "Be kind.\n\nBe brief.");
+  EXPECT_EQ(s->max_turns, 3);
+  EXPECT_EQ(s->allowed_tools, std::vector<std::string>{"search"});
+  EXPECT_EQ(s->max_tokens, 500);  // a rendered template arrives as text
+  EXPECT_DOUBLE_EQ(*s->temperature, 0.2);
+}
+
+TEST(CallSpec, MistypedOptionsNameTheKey) {
+  auto s = claude_call_spec(json(R"({"max_tokens": [1]})"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, "claude_options.max_tokens: expected an integer, got a list");
+  auto t = claude_call_spec(json(R"({"max_turns": 0})"));
+  EXPECT_EQ(t.error().message, "claude_options.max_turns: must be at least 1");
+  auto u = llm_call_spec(json(R"({"temperature": "warm"})"), "openai");
+  EXPECT_EQ(u.error().message, "temperature: expected a number, got a string");
+}
+
+TEST(CallSpec, GeminiReadsTheTokenBudget) {
+  auto s = gemini_call_spec(json(R"({"model": "gemini-2.5-pro", "token_budget":
+      {"max_output_tokens": 2048, "temperature": 0.7, "top_p": 0.9, "top_k": 40}})"));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->provider, "gemini");
+  EXPECT_EQ(s->max_tokens, 2048);
+  EXPECT_EQ(s->top_k, 40);
+  EXPECT_DOUBLE_EQ(*s->top_p, 0.9);
+}
+
+TEST(CallSpec, AnLlmStepWithoutAProviderUsesTheDefault) {
+  auto s = llm_call_spec(json(R"({"model": "llama3", "max_turns": 2, "allowed_tools": "search"})"), "openai");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->provider, "openai");
+  EXPECT_EQ(s->allowed_tools, std::vector<std::string>{"search"});
+  EXPECT_EQ(llm_call_spec(json(R"({"provider": "gemini"})"), "openai")->provider, "gemini");
+}
+
+TEST(Presets, FillWhatTheStepLeavesUnset) {
+  auto o = apply_preset(json(R"({"max_turns": 2})"), "analysis");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->get_int("max_turns"), 2);
+  EXPECT_EQ(o->get_int("max_tokens"), 8192);
+  EXPECT_NE(o->get_string("system_prompt").find("code analysis expert"), std::string::npos);
+  EXPECT_FALSE(o->find("allowed_tools"));
+}
+
+TEST(Presets, EveryPresetOfTheFormatExists) {
+  for (const char* name : {"development", "production", "analysis", "chat", "test"}) {
+    EXPECT_TRUE(find_preset(name)) << name;
+  }
+  auto bad = apply_preset(Value(), "prod");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("known: development, production"), std::string::npos);
+}
+
+TEST(Robust, ConfigMapsConditionsToErrorCodes) {
+  auto c = read_robust_config(json(R"({"max_retries": 2, "retry_conditions": ["api_error", "network_error"],
+                                       "fallback_action": "simplified_prompt"})"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_retries, 2);
+  EXPECT_EQ(c->retry_on, (std::vector<ErrorCode>{ErrorCode::kProviderError, ErrorCode::kUnavailable}));
+  EXPECT_EQ(c->fallback, FallbackAction::kSimplifiedPrompt);
+  EXPECT_FALSE(read_robust_config(json(R"({"fallback_action": "graceful_degradation"})")).ok());
+  EXPECT_FALSE(read_robust_config(json(R"({"retry_conditions": ["cosmic_rays"]})")).ok());
+}
+
+TEST(Robust, FallsBackOnlyWhenTheBrokerWillNotRetry) {
+  RobustConfig c;
+  c.max_retries = 2;
+  c.retry_on = {ErrorCode::kRateLimited};
+  EXPECT_FALSE(should_fall_back(ErrorCode::kRateLimited, 1, c));  // attempts 2 and 3 follow
+  EXPECT_FALSE(should_fall_back(ErrorCode::kRateLimited, 2, c));
+  EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 3, c));   // the last attempt
+  EXPECT_TRUE(should_fall_back(ErrorCode::kProviderError, 1, c));  // not a condition: no retry
+  EXPECT_FALSE(should_fall_back(ErrorCode::kCancelled, 3, c));
+}
+
+TEST(Robust, WithoutConditionsEveryRetryableErrorIsRetried) {
+  RobustConfig c;
+  c.max_retries = 1;
+  EXPECT_FALSE(should_fall_back(ErrorCode::kTimeout, 1, c));
+  EXPECT_TRUE(should_fall_back(ErrorCode::kInvalidInput, 1, c));
+  EXPECT_TRUE(should_fall_back(ErrorCode::kTimeout, 2, c));
+}
+
+TEST(Robust, TheSimplifiedPromptIsShortAndSaysSo) {
+  const std::string p = simplified_prompt(std::string(5000, 'x'));
+  EXPECT_EQ(p.rfind("Answer briefly and simply.\n\n", 0), 0u);
+  EXPECT_EQ(p.size(), 28u + 2000u);
+}
+
+TEST(Sessions, SettingsNeedAName) {
+  EXPECT_FALSE(read_session_settings(Value(), 50).ok());
+  EXPECT_FALSE(read_session_settings(json(R"({"persist": true})"), 50).ok());
+  auto s = read_session_settings(json(R"({"session_name": "tutor", "persist": false})"), 50);
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->persist);
+  EXPECT_EQ(s->history_turns, 50);
+}
+
+TEST(Sessions, HistoryAlternatesAndStartsWithTheUser) {
+  const auto m = history_messages({{"assistant", "orphan"},
+                                   {"user", "q1"},
+                                   {"user", "q1 again"},
+                                   {"system", "ignored"},
+                                   {"assistant", ""},
+                                   {"assistant", "a1"}});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].role, providers::Role::kUser);
+  EXPECT_EQ(m[0].text, "q1\n\nq1 again");
+  EXPECT_EQ(m[1].role, providers::Role::kAssistant);
+  EXPECT_EQ(m[1].text, "a1");
+}
+
+TEST(GeminiFunctions, NamedFunctionsComeFromTheirDefinitions) {
+  auto f = declared_functions(json(R"({"functions": ["rate"], "function_definitions": {
+      "rate": {"description": "rate code", "parameters": {"type": "object", "properties": {"score": {"type": "integer"}}}},
+      "unused": {"description": "x"}}})"));
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(f->size(), 1u);
+  EXPECT_EQ((*f)[0].name, "rate");
+  EXPECT_EQ((*f)[0].description, "rate code");
+}
+
+TEST(GeminiFunctions, ANamedFunctionWithoutADefinitionIsInvalid) {
+  auto f = declared_functions(json(R"({"functions": ["ghost"]})"));
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.error().message.find("\"ghost\" has no definition"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pl::worker::llm

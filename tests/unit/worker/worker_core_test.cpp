@@ -1,0 +1,144 @@
+#include "worker/worker_core.h"
+
+#include <gtest/gtest.h>
+
+namespace pl::worker {
+namespace {
+
+using protocol::MessageType;
+using namespace std::chrono_literals;
+
+class WorkerCoreTest : public ::testing::Test {
+ protected:
+  WorkerCoreTest() : core_(WorkerIdentity{"workers.1", 42, "host", 2}, 1s, 3) {}
+
+  protocol::Message item(const std::string& id, uint32_t attempt = 1, int64_t timeout_ms = 5000) {
+    protocol::WorkItem w{id, attempt, timeout_ms, "run", "s", "echo", Value("x"), Value::object()};
+    return {MessageType::kWorkItem, protocol::to_body(w)};
+  }
+  protocol::WorkResult result(const std::string& id, uint32_t attempt = 1) {
+    Value r;
+    r["success"] = true;
+    return protocol::WorkResult{id, attempt, r};
+  }
+  template <class T>
+  static std::vector<T> only(const std::vector<WorkerCommand>& commands) {
+    std::vector<T> out;
+    for (const auto& c : commands) {
+      if (auto* t = std::get_if<T>(&c)) out.push_back(*t);
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  WorkerCore core_;
+};
+
+TEST_F(WorkerCoreTest, SaysHelloWithItsSlotsOnConnecting) {
+  auto sent = only<SendMessage>(core_.on_connected(clock_.now()));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kWorkerHello);
+  auto hello = protocol::worker_hello_from(sent[0].body);
+  ASSERT_TRUE(hello.ok());
+  EXPECT_EQ(hello->slots, 2u);
+  EXPECT_EQ(hello->worker_name, "workers.1");
+}
+
+TEST_F(WorkerCoreTest, StartsItemsUpToItsSlotsAndRefusesMoreLoudly) {
+  core_.on_connected(clock_.now());
+  EXPECT_EQ(only<StartItem>(core_.on_message(item("a"), clock_.now())).size(), 1u);
+  EXPECT_EQ(only<StartItem>(core_.on_message(item("b"), clock_.now())).size(), 1u);
+  auto third = core_.on_message(item("c"), clock_.now());
+  EXPECT_TRUE(only<StartItem>(third).empty());
+  auto refused = only<SendMessage>(third);
+  ASSERT_EQ(refused.size(), 1u);
+  auto r = protocol::work_result_from(refused[0].body);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result.get_string("error_code"), "retry_later");
+  EXPECT_EQ(core_.refused_items(), 1u);
+}
+
+TEST_F(WorkerCoreTest, CancelsAnItemWhoseDeadlinePassed) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 1, 500), clock_.now());
+  clock_.advance(400ms);
+  core_.on_message({MessageType::kBrokerHeartbeat, Value::object()}, clock_.now());
+  EXPECT_TRUE(only<CancelRunning>(core_.on_tick(clock_.now())).empty());
+  clock_.advance(200ms);
+  auto cancels = only<CancelRunning>(core_.on_tick(clock_.now()));
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].item_id, "a");
+  EXPECT_TRUE(only<CancelRunning>(core_.on_tick(clock_.now())).empty()) << "cancelled once";
+}
+
+TEST_F(WorkerCoreTest, ReconnectsWhenTheBrokerFallsSilent) {
+  core_.on_connected(clock_.now());
+  clock_.advance(2900ms);
+  auto commands = core_.on_tick(clock_.now());
+  EXPECT_TRUE(only<Reconnect>(commands).empty());
+  clock_.advance(200ms);
+  EXPECT_EQ(only<Reconnect>(core_.on_tick(clock_.now())).size(), 1u);
+}
+
+TEST_F(WorkerCoreTest, SendsHeartbeatsEachInterval) {
+  core_.on_connected(clock_.now());
+  clock_.advance(1s);
+  auto sent = only<SendMessage>(core_.on_tick(clock_.now()));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kWorkerHeartbeat);
+}
+
+TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a"), clock_.now());
+  core_.on_message(item("b"), clock_.now());
+  core_.on_item_finished(result("a"), clock_.now());
+  core_.on_item_finished(result("b"), clock_.now());
+  EXPECT_EQ(core_.unacknowledged(), 2u);
+  Value acks = Value::array();
+  acks.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(1)}}));
+  core_.on_message({MessageType::kResultAck, protocol::to_body(protocol::ResultAck{acks})}, clock_.now());
+  EXPECT_EQ(core_.unacknowledged(), 1u);
+  // The broker restarted: hello first, then the result it may not have made durable.
+  auto sent = only<SendMessage>(core_.on_message({MessageType::kReconnect, Value::object()}, clock_.now()));
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].type, MessageType::kWorkerHello);
+  EXPECT_EQ(sent[1].type, MessageType::kWorkResult);
+  EXPECT_EQ(protocol::work_result_from(sent[1].body)->item_id, "b");
+}
+
+TEST_F(WorkerCoreTest, HelloDeclaresOnlyWhatStillRuns) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a"), clock_.now());
+  core_.on_message(item("b"), clock_.now());
+  core_.on_item_finished(result("a"), clock_.now());
+  auto sent = only<SendMessage>(core_.on_connected(clock_.now()));
+  auto hello = protocol::worker_hello_from(sent[0].body);
+  ASSERT_TRUE(hello.ok());
+  ASSERT_EQ(hello->held.size(), 1u);
+  EXPECT_EQ(hello->held.as_array()[0].get_string("id"), "b");
+}
+
+TEST_F(WorkerCoreTest, AnAckForAnotherAttemptKeepsTheResult) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 2), clock_.now());
+  core_.on_item_finished(result("a", 2), clock_.now());
+  Value acks = Value::array();
+  acks.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(1)}}));
+  core_.on_message({MessageType::kResultAck, protocol::to_body(protocol::ResultAck{acks})}, clock_.now());
+  EXPECT_EQ(core_.unacknowledged(), 1u);
+}
+
+TEST_F(WorkerCoreTest, BrokerCancelReachesTheRunningAttemptOnly) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 3), clock_.now());
+  auto stale = core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 2, "x"})},
+                                clock_.now());
+  EXPECT_TRUE(only<CancelRunning>(stale).empty());
+  auto current = core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 3, "x"})},
+                                  clock_.now());
+  EXPECT_EQ(only<CancelRunning>(current).size(), 1u);
+}
+
+}  // namespace
+}  // namespace pl::worker

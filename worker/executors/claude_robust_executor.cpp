@@ -1,0 +1,91 @@
+#include "worker/executors/claude_robust_executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "worker/llm/llm_call.h"
+#include "worker/llm/robust.h"
+
+namespace pl::worker {
+namespace {
+
+constexpr int64_t kSimplifiedMaxTokens = 1024;
+
+// claude_options for the simplified_prompt fallback: no tools, one turn, few tokens.
+Value simplified_options(const Value& options) {
+  Value out = options.is_object() ? options : Value::object();
+  out["allowed_tools"] = Value::array();
+  out["max_turns"] = 1;
+  const int64_t max_tokens = out.get_int("max_tokens", kSimplifiedMaxTokens);
+  out["max_tokens"] = std::min(max_tokens, kSimplifiedMaxTokens);
+  return out;
+}
+
+}  // namespace
+
+ClaudeRobustExecutor::ClaudeRobustExecutor(std::shared_ptr<const llm::LlmServices> services)
+    : services_(std::move(services)) {}
+
+Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
+                                            const ExecutionContext& context) {
+  const Value& input = item.input;
+  auto config = llm::read_robust_config(llm::member_or_null(input, "retry_config"));
+  if (!config.ok()) return std::move(config).error();
+  const llm::ItemScope scope = llm::item_scope(item, context, *services_);
+  auto prompt = llm::item_prompt(input, scope);
+  if (!prompt.ok()) return std::move(prompt).error();
+
+  llm::ClaudeCall call;
+  call.claude_options = llm::member_or_null(input, "claude_options");
+  auto outcome = llm::run_claude_call(*services_, scope, call, *prompt);
+  if (outcome.ok()) {
+    Value result = llm::conversation_result(*outcome, services_->pricing());
+    result["attempt"] = static_cast<int64_t>(item.attempt);
+    return result;
+  }
+  const Error original = std::move(outcome).error();
+  if (!llm::should_fall_back(original.code, item.attempt, *config) ||
+      config->fallback == llm::FallbackAction::kFail) {
+    return original;
+  }
+  spdlog::warn("{}: {} after: {}", item.step_name, llm::fallback_name(config->fallback),
+               original.message);
+
+  Value result;
+  switch (config->fallback) {
+    case llm::FallbackAction::kSkip:
+      result["skipped"] = true;
+      break;
+    case llm::FallbackAction::kMockResponse: {
+      auto mocked = llm::claude_call_spec(call.claude_options);
+      if (!mocked.ok()) return original;
+      llm::CallPlan plan;
+      plan.spec = std::move(*mocked);
+      plan.spec.provider = "mock";
+      plan.spec.allowed_tools.clear();
+      plan.messages.push_back(providers::Message::user(*prompt));
+      auto answer = llm::run_call(*services_, plan, scope);
+      if (!answer.ok()) return original;
+      result = llm::conversation_result(*answer, services_->pricing());
+      break;
+    }
+    case llm::FallbackAction::kSimplifiedPrompt: {
+      llm::ClaudeCall simple;
+      simple.claude_options = simplified_options(call.claude_options);
+      auto answer = llm::run_claude_call(*services_, scope, simple, llm::simplified_prompt(*prompt));
+      if (!answer.ok()) {
+        return make_error(original.code, original.message + "; the simplified_prompt fallback failed too: " +
+                                             answer.error().message);
+      }
+      result = llm::conversation_result(*answer, services_->pricing());
+      break;
+    }
+    case llm::FallbackAction::kFail:
+      return original;
+  }
+  result["attempt"] = static_cast<int64_t>(item.attempt);
+  result["fallback"] = std::string(llm::fallback_name(config->fallback));
+  result["original_error"] = original.message;
+  return result;
+}
+
+}  // namespace pl::worker

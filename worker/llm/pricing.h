@@ -1,0 +1,49 @@
+// Token prices and the `usage` block of a step result.
+//
+//   pricing:                       # USD per million tokens
+//     claude-sonnet-4-5: {input: 3.00, output: 15.00}
+//     gemini-2.5-flash:  {input: 0.30, output: 2.50}
+//
+// A model is priced by its exact name, else by the longest configured name it starts with
+// (so "claude-sonnet-4-5" prices "claude-sonnet-4-5-20250929"). A model with no price has
+// cost_usd null, never 0: an unknown cost is not a free one. The mock's answers cost 0.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/config/yaml_document.h"
+#include "common/result.h"
+#include "common/value.h"
+#include "worker/providers/provider.h"
+
+namespace pl::worker::llm {
+
+struct Price {
+  double input_per_million = 0;
+  double output_per_million = 0;
+};
+
+class PricingTable {
+ public:
+  void set(std::string model, Price price);
+  std::optional<Price> find(std::string_view model) const;
+  // nullopt when the model has no price.
+  std::optional<double> cost_usd(std::string_view model, const providers::Usage& usage) const;
+
+ private:
+  std::map<std::string, Price, std::less<>> prices_;
+};
+
+// Reads `pricing:` from a parsed config file (absent: an empty table). Errors name
+// file:line:column.
+Result<PricingTable> read_pricing_config(const YamlDocument& doc);
+
+// {input_tokens, output_tokens, cost_usd (null when unknown), estimated: true (only when the
+// provider reported no usage)}. `mock`: cost 0.
+Value usage_value(const providers::Usage& usage, std::string_view model, bool mock,
+                  const PricingTable& pricing);
+
+}  // namespace pl::worker::llm

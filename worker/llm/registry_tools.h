@@ -1,0 +1,50 @@
+// The registry-backed seams of the LLM executors: tools from the registry run by the worker's
+// tool runner, and sessions kept in the registry.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/registry/registry_client.h"
+#include "worker/llm/session_store.h"
+#include "worker/llm/tool_invoker.h"
+#include "worker/tool_catalog.h"
+
+namespace pl::worker::llm {
+
+// Claude Code's own tools, which pipeline_ex files name in allowed_tools. They are not ours:
+// unless a tool of that name is registered, it is left out of the call with a warning instead of
+// failing the step (the file still runs unchanged).
+bool is_claude_code_builtin_tool(std::string_view name);
+
+class RegistryToolInvoker final : public ToolInvoker {
+ public:
+  // `catalog` outlives this; `environment` is the worker's (for the tools' env_allow).
+  RegistryToolInvoker(ToolCatalog& catalog, std::vector<std::string> environment);
+  Result<std::vector<providers::ToolSpec>> describe(const std::vector<std::string>& names,
+                                                    const providers::CallContext& call) override;
+  Result<Value> invoke(const std::string& name, const Value& arguments,
+                       const ToolRunContext& context) override;
+
+ private:
+  ToolCatalog& catalog_;
+  std::vector<std::string> environment_;
+};
+
+class RegistrySessionStore final : public SessionStore {
+ public:
+  explicit RegistrySessionStore(RegistryClient& client) : client_(client) {}
+  // The messages of the last `last_n` turns (a turn is one exchange: the user's message and the
+  // answer), flattened in order.
+  Result<SessionSnapshot> load(const std::string& name, size_t last_n,
+                               const providers::CallContext& call) override;
+  // One turn holding every message given.
+  Result<int64_t> append(const std::string& name, const std::vector<SessionTurn>& turns,
+                         int64_t expected_version, const providers::CallContext& call) override;
+
+ private:
+  RegistryClient& client_;
+};
+
+}  // namespace pl::worker::llm

@@ -1,0 +1,100 @@
+#include "worker/llm/tool_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "worker/llm/blame.h"
+
+namespace pl::worker::llm {
+namespace {
+
+using providers::Completion;
+using providers::Message;
+using providers::ToolCall;
+using providers::ToolResult;
+
+bool offered(const providers::CompletionRequest& request, const std::string& name) {
+  return std::any_of(request.tools.begin(), request.tools.end(),
+                     [&](const providers::ToolSpec& t) { return t.name == name; });
+}
+
+std::string bounded(std::string text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  const size_t total = text.size();
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  text += "\n[truncated: the tool wrote " + std::to_string(total) + " bytes]";
+  return text;
+}
+
+// A tool's output as the model sees it: text as is, other values as compact JSON.
+std::string result_text(const Value& v) { return v.is_string() ? v.as_string() : to_json(v); }
+
+// Runs one call. An Error here ends the loop; tool failures are returned as records.
+Result<ToolCallRecord> run_call(const ToolCall& call, int turn, const providers::CompletionRequest& request,
+                                ToolInvoker& tools, const ToolRunContext& context) {
+  ToolCallRecord record{turn, call.name, call.arguments, Value(), false};
+  if (!offered(request, call.name)) {
+    record.is_error = true;
+    record.result = "tool \"" + call.name + "\" is not allowed in this step";
+    return record;
+  }
+  auto out = tools.invoke(call.name, call.arguments, context);
+  if (out.ok()) {
+    record.result = std::move(*out);
+    return record;
+  }
+  const Error& e = out.error();
+  if (e.code == ErrorCode::kCancelled) return e;
+  if (e.code == ErrorCode::kTimeout && SteadyClock::now() >= context.call.deadline) {
+    return not_the_providers_fault(e, "tool \"" + call.name + "\"");
+  }
+  record.is_error = true;
+  record.result = e.message;
+  return record;
+}
+
+}  // namespace
+
+Result<Conversation> run_conversation(providers::Provider& provider, providers::CompletionRequest request,
+                                      ToolInvoker* tools, const LoopSettings& settings,
+                                      const ToolRunContext& context) {
+  Conversation conversation;
+  const int max_turns = std::max(1, settings.max_turns);
+  for (int turn = 1;; ++turn) {
+    if (context.call.cancelled()) return make_error(ErrorCode::kCancelled, "cancelled");
+    auto completion = provider.complete(request, context.call);
+    if (!completion.ok()) {
+      if (conversation.turns > 0) {
+        spdlog::warn("{}: failed on model call {} after spending {} input and {} output tokens",
+                     context.step_name, turn, conversation.usage.input_tokens,
+                     conversation.usage.output_tokens);
+      }
+      return std::move(completion).error();
+    }
+    conversation.turns = turn;
+    conversation.usage += completion->usage;
+    const bool wants_tools = !completion->tool_calls.empty() && tools && !request.tools.empty();
+    if (!wants_tools || turn >= max_turns) {
+      conversation.hit_max_turns = wants_tools;
+      conversation.last = std::move(*completion);
+      return conversation;
+    }
+    std::vector<ToolResult> results;
+    for (const ToolCall& call : completion->tool_calls) {
+      auto record = run_call(call, turn, request, *tools, context);
+      if (!record.ok()) return std::move(record).error();
+      results.push_back(ToolResult{call.id, call.name,
+                                   bounded(result_text(record->result), settings.max_tool_result_bytes),
+                                   record->is_error});
+      conversation.tool_calls.push_back(std::move(*record));
+    }
+    request.messages.push_back(Message::assistant(completion->text, completion->tool_calls));
+    request.messages.push_back(Message::results(std::move(results)));
+  }
+}
+
+}  // namespace pl::worker::llm

@@ -1,0 +1,162 @@
+#include "worker/providers/anthropic_wire.h"
+
+#include "common/json.h"
+
+namespace pl::worker::providers {
+namespace {
+
+constexpr std::string_view kName = "anthropic";
+
+// Tool results come first in a user turn, as the API requires; text first in an assistant turn.
+Value content_blocks(const Message& m) {
+  Value blocks = Value::array();
+  for (const ToolResult& r : m.tool_results) {
+    Value b;
+    b["type"] = "tool_result";
+    b["tool_use_id"] = r.call_id;
+    b["content"] = r.content;
+    if (r.is_error) b["is_error"] = true;
+    blocks.push_back(std::move(b));
+  }
+  if (!m.text.empty()) {
+    Value b;
+    b["type"] = "text";
+    b["text"] = m.text;
+    blocks.push_back(std::move(b));
+  }
+  for (const ToolCall& call : m.tool_calls) {
+    Value b;
+    b["type"] = "tool_use";
+    b["id"] = call.id;
+    b["name"] = call.name;
+    b["input"] = call.arguments.is_object() ? call.arguments : Value::object();
+    blocks.push_back(std::move(b));
+  }
+  return blocks;
+}
+
+StopReason stop_reason_of(std::string_view s) {
+  if (s == "end_turn") return StopReason::kEndTurn;
+  if (s == "tool_use") return StopReason::kToolUse;
+  if (s == "max_tokens") return StopReason::kMaxTokens;
+  return StopReason::kOther;
+}
+
+}  // namespace
+
+Result<std::string> AnthropicWire::url(const Endpoint& endpoint, const CompletionRequest&) const {
+  return endpoint.base_url + "/v1/messages";
+}
+
+std::vector<std::pair<std::string, std::string>> AnthropicWire::headers(
+    const Endpoint& endpoint) const {
+  return {{"content-type", "application/json"},
+          {"x-api-key", endpoint.api_key},
+          {"anthropic-version", endpoint.version.empty() ? "2023-06-01" : endpoint.version}};
+}
+
+std::string AnthropicWire::encode(const Endpoint& endpoint, const CompletionRequest& r) const {
+  Value body;
+  body["model"] = r.model;
+  body["max_tokens"] = r.max_tokens.value_or(endpoint.default_max_tokens);
+  if (!r.system.empty()) body["system"] = r.system;
+  Value messages = Value::array();
+  for (const Message& m : r.messages) {
+    Value msg;
+    msg["role"] = m.role == Role::kUser ? "user" : "assistant";
+    const bool plain = m.tool_calls.empty() && m.tool_results.empty();
+    msg["content"] = plain ? Value(m.text) : content_blocks(m);
+    messages.push_back(std::move(msg));
+  }
+  body["messages"] = std::move(messages);
+  if (!r.tools.empty()) {
+    Value tools = Value::array();
+    for (const ToolSpec& t : r.tools) {
+      Value tool;
+      tool["name"] = t.name;
+      if (!t.description.empty()) tool["description"] = t.description;
+      tool["input_schema"] = t.input_schema.is_object() ? t.input_schema : Value::object();
+      if (!tool["input_schema"].find("type")) tool["input_schema"]["type"] = "object";
+      tools.push_back(std::move(tool));
+    }
+    body["tools"] = std::move(tools);
+    if (r.tool_choice == ToolChoice::kAny) body["tool_choice"]["type"] = "any";
+  }
+  if (r.temperature) body["temperature"] = *r.temperature;
+  if (r.top_p) body["top_p"] = *r.top_p;
+  if (r.top_k) body["top_k"] = *r.top_k;
+  return to_json(body);
+}
+
+Result<Completion> AnthropicWire::decode(std::string_view text, const CompletionRequest& request) const {
+  auto parsed = parse_json(text, 64);
+  if (!parsed.ok()) return malformed(kName, "not JSON (" + parsed.error().message + ")");
+  const Value& body = *parsed;
+  if (!body.is_object()) return malformed(kName, "the body is not an object");
+  const Value* content = body.find("content");
+  if (!content || !content->is_array()) return malformed(kName, "\"content\" is not a list");
+
+  Completion c;
+  c.provider = std::string(kName);
+  c.model = body.get_string("model", request.model);
+  size_t index = 0;
+  for (const Value& block : content->as_array()) {
+    const std::string at = "content[" + std::to_string(index++) + "]";
+    if (!block.is_object()) return malformed(kName, at + " is not an object");
+    const std::string type = block.get_string("type");
+    if (type == "text") {
+      const Value* t = block.find("text");
+      if (!t || !t->is_string()) return malformed(kName, at + ".text is not a string");
+      c.text += t->as_string();
+    } else if (type == "tool_use") {
+      const Value* id = block.find("id");
+      const Value* name = block.find("name");
+      const Value* input = block.find("input");
+      if (!id || !id->is_string()) return malformed(kName, at + ".id is not a string");
+      if (!name || !name->is_string()) return malformed(kName, at + ".name is not a string");
+      if (input && !input->is_object()) return malformed(kName, at + ".input is not an object");
+      c.tool_calls.push_back(
+          ToolCall{id->as_string(), name->as_string(), input ? *input : Value::object(), ""});
+    }
+  }
+  const Value* stop = body.find("stop_reason");
+  if (stop && !stop->is_null() && !stop->is_string()) {
+    return malformed(kName, "\"stop_reason\" is not a string");
+  }
+  c.stop_detail = stop && stop->is_string() ? stop->as_string() : "";
+  c.stop_reason = c.tool_calls.empty() ? stop_reason_of(c.stop_detail) : StopReason::kToolUse;
+
+  const Value* usage = body.find("usage");
+  if (!usage || usage->is_null()) {
+    c.usage = estimate_usage(request, c.text);
+  } else {
+    if (!usage->is_object()) return malformed(kName, "\"usage\" is not an object");
+    for (const char* key : {"input_tokens", "output_tokens", "cache_creation_input_tokens",
+                            "cache_read_input_tokens"}) {
+      const Value* n = usage->find(key);
+      if (!n || n->is_null()) continue;
+      if (!n->is_int() || n->as_int() < 0) {
+        return malformed(kName, "usage." + std::string(key) + " is not a count");
+      }
+      (std::string_view(key) == "output_tokens" ? c.usage.output_tokens : c.usage.input_tokens) +=
+          n->as_int();
+    }
+  }
+  return c;
+}
+
+std::string AnthropicWire::error_detail(std::string_view text) const {
+  auto parsed = parse_json(text, 16);
+  if (parsed.ok()) {
+    if (const Value* error = parsed->find("error"); error && error->is_object()) {
+      const std::string type = error->get_string("type");
+      const std::string message = error->get_string("message");
+      if (!type.empty() || !message.empty()) {
+        return body_excerpt(type.empty() ? message : message.empty() ? type : type + ": " + message);
+      }
+    }
+  }
+  return body_excerpt(text);
+}
+
+}  // namespace pl::worker::providers

@@ -1,0 +1,57 @@
+#include "worker/providers/wire_format.h"
+
+#include <cctype>
+
+namespace pl::worker::providers {
+
+std::optional<Duration> WireFormat::retry_hint(std::string_view) const { return std::nullopt; }
+
+std::string body_excerpt(std::string_view body, size_t max_chars) {
+  std::string out;
+  bool space = false;
+  for (char c : body) {
+    if (out.size() >= max_chars) {
+      out += "...";
+      break;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isspace(u) || u < 0x20 || u == 0x7f) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out.empty() ? "(empty body)" : out;
+}
+
+bool is_plain_model_name(std::string_view model) {
+  if (model.empty() || model.size() > 200) return false;
+  for (char c : model) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                    c == '-' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Usage estimate_usage(const CompletionRequest& request, std::string_view answer) {
+  size_t in = request.system.size();
+  for (const Message& m : request.messages) {
+    in += m.text.size();
+    for (const ToolResult& r : m.tool_results) in += r.content.size();
+  }
+  Usage u;
+  u.input_tokens = static_cast<int64_t>((in + 3) / 4);
+  u.output_tokens = static_cast<int64_t>((answer.size() + 3) / 4);
+  u.estimated = true;
+  return u;
+}
+
+Error malformed(std::string_view provider, std::string_view what) {
+  return make_error(ErrorCode::kProviderError,
+                    std::string(provider) + ": malformed response: " + std::string(what));
+}
+
+}  // namespace pl::worker::providers

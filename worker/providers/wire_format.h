@@ -1,0 +1,64 @@
+// How one HTTP API spells a completion: its URL, its auth headers, the request body, the
+// response body and its error bodies. Pure: no I/O, so each format is tested on strings.
+//
+// decode() never trusts the body: a body that is not JSON, has the wrong shape or the wrong
+// types is a kProviderError that says which field was wrong, never a crash and never a silently
+// empty answer.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "worker/providers/provider.h"
+
+namespace pl::worker::providers {
+
+// What a format needs to know about its endpoint.
+struct Endpoint {
+  std::string base_url;  // without a trailing slash
+  std::string api_key;   // "" when the server takes none (a local OpenAI-compatible server)
+  std::string version;   // Anthropic's anthropic-version header
+  int64_t default_max_tokens = 4096;
+};
+
+class WireFormat {
+ public:
+  virtual ~WireFormat() = default;
+  // "anthropic", "gemini", "openai".
+  virtual std::string_view provider_name() const = 0;
+  // The URL to POST to. kInvalidInput when the request cannot be addressed (a model name with
+  // characters that do not belong in a URL path).
+  virtual Result<std::string> url(const Endpoint& endpoint, const CompletionRequest& request) const = 0;
+  // Content type, auth and version headers. The key goes in a header, never in the URL.
+  virtual std::vector<std::pair<std::string, std::string>> headers(const Endpoint& endpoint) const = 0;
+  virtual std::string encode(const Endpoint& endpoint, const CompletionRequest& request) const = 0;
+  // A 2xx body as a Completion (provider, model, text, tool calls, stop reason, usage).
+  virtual Result<Completion> decode(std::string_view body, const CompletionRequest& request) const = 0;
+  // The provider's own words for an error body: "rate_limit_error: Too many requests". Falls
+  // back to a short, printable prefix of the body.
+  virtual std::string error_detail(std::string_view body) const = 0;
+  // A wait the error body asks for (Gemini's RetryInfo), when the headers give none.
+  virtual std::optional<Duration> retry_hint(std::string_view body) const;
+};
+
+// Helpers the formats share.
+
+// A short, single-line, printable excerpt of an untrusted body for error messages.
+std::string body_excerpt(std::string_view body, size_t max_chars = 200);
+
+// Whether `model` may be placed in a URL path segment: letters, digits, '.', '_', '-', ':'.
+bool is_plain_model_name(std::string_view model);
+
+// Usage counted from text length (about 4 characters per token), for providers that report
+// none. Marked estimated.
+Usage estimate_usage(const CompletionRequest& request, std::string_view answer);
+
+// "anthropic: malformed response: <what>" as a kProviderError.
+Error malformed(std::string_view provider, std::string_view what);
+
+}  // namespace pl::worker::providers

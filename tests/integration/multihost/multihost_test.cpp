@@ -129,7 +129,8 @@ children:
   - {name: registry, command: [pipeline-registry], ready: notify}
   - {name: broker, command: [pipeline-broker], ready: notify}
 broker:
-  heartbeat_ms: 500
+  heartbeat_ms: )" +
+        std::to_string(kHeartbeat.count()) + R"(
   liveness: )" +
         std::to_string(liveness_) + R"(
   poison_threshold: 10   # a lost host is not its items' fault
@@ -313,7 +314,8 @@ registry:
     return seen;
   }
 
-  int liveness_ = 4;  // heartbeats (of 500 ms) missed before a worker counts as lost
+  static constexpr std::chrono::milliseconds kHeartbeat{500};  // broker.heartbeat_ms on A
+  int liveness_ = 4;  // heartbeats missed before a worker counts as lost
   TempDir dir_;
   std::string tag_;
   net::Context context_;
@@ -341,10 +343,25 @@ TEST_F(MultiHost, WorkersOnTwoHostsShareABatch) {
 TEST_F(MultiHost, TakingAHostsLinkDownRedeliversItsItemsAndTheRunCompletes) {
   Process run = start_run(write_pipeline("long.yaml", batch_pipeline(32, 1500)), "run");
   ASSERT_TRUE(wait_until([&] { return items_held_on("host-b") > 0; }, 60s));
+  const int64_t redelivered_before = counter("redelivered");
+  const auto unplugged = std::chrono::steady_clock::now();
   ASSERT_TRUE(net_->set_link(1, false)) << net_->error();
 
-  // Host B is unreachable: its workers are given up after heartbeat x liveness, what they held
-  // runs on C, and the run completes with every item once.
+  // Host B is unreachable: its workers are given up after heartbeat x liveness (the broker's
+  // last word from B may be one heartbeat older than the cable, and the broker and this test
+  // share two busy cores: hence the margin), and what they held is redelivered at once.
+  const auto liveness_window = kHeartbeat * liveness_;
+  ASSERT_TRUE(wait_until([&] { return workers_on("host-b") == 0; }, liveness_window * 4))
+      << a_.log();
+  const auto noticed = std::chrono::steady_clock::now() - unplugged;
+  const auto noticed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(noticed).count();
+  EXPECT_GE(noticed, liveness_window - kHeartbeat)
+      << "B's workers were dropped after " << noticed_ms << " ms";
+  EXPECT_LE(noticed, liveness_window + kHeartbeat + 1500ms)
+      << "B's workers were dropped after " << noticed_ms << " ms";
+  EXPECT_GT(counter("redelivered"), redelivered_before);
+
+  // What they held runs on C, and the run completes with every item once.
   auto code = run.wait(240s);
   ASSERT_TRUE(code.has_value()) << "the run did not finish";
   ASSERT_EQ(*code, 0) << read_text(dir_.path() / "run.err") << a_.log();

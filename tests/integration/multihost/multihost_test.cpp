@@ -458,6 +458,36 @@ TEST_F(MultiHost, APlaintextClientOrAWrongServerKeyCannotConnect) {
   EXPECT_GE(counter("curve_refused"), 1);
 }
 
+TEST_F(MultiHost, TheRegistryLetsInOnlyAllowedKeysOverTcpAndLogsTheOthers) {
+  const std::string endpoint = "tcp://" + NetworkNamespaces::hub_address(1) + ":" + registry_port_;
+  auto probe = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{binary("pipeline-curve-probe"), endpoint};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(NetworkNamespaces::in(net_->spoke(1), argv), 60s);
+  };
+  keygen(dir_.path() / "other", "stranger");
+  const std::string server_pub = (a_.dir / "keys" / "server.pub").string();
+
+  auto allowed = probe({"curve", (b_.dir / "keys" / "node.key").string(), server_pub});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
+
+  auto stranger = probe({"curve", (dir_.path() / "other" / "stranger.key").string(), server_pub});
+  EXPECT_EQ(stranger.exit_code, 1) << stranger.out << stranger.err;
+  EXPECT_NE(stranger.out.find("status 400"), std::string::npos) << stranger.out;
+  const std::string key = net::load_public_key_file(dir_.path() / "other" / "stranger.pub")->z85();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return a_.log().find("refused a client on pipeline.registry.tcp: " + key +
+                             " (unknown_key) from " + NetworkNamespaces::spoke_address(1)) !=
+               std::string::npos;
+      },
+      30s))
+      << a_.log();
+
+  auto plain = probe({"plain"});
+  EXPECT_EQ(plain.exit_code, 1) << plain.out << plain.err;
+}
+
 // A broker that waits long (10 s) for heartbeats, so that a frozen worker is found out by not
 // letting go of a cancelled item (after 1 s + 0.1 s + 0.2 s) rather than by its silence.
 class MultiHostPatientBroker : public MultiHost {

@@ -1,6 +1,7 @@
 #include "broker/broker_config.h"
 
 #include "common/config/section_reader.h"
+#include "common/net/curve_config.h"
 #include "common/state_paths.h"
 
 namespace pl::broker {
@@ -15,7 +16,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
                     {"heartbeat_ms", "liveness", "default_timeout_ms", "max_parallel",
                      "poison_threshold", "deadline_grace_ms", "finished_runs_kept",
                      "clients_endpoint", "workers_endpoint", "max_running_runs", "cancel_grace_ms",
-                     "max_outstanding_items", "providers", "synchronous", "deferred_sync"});
+                     "max_outstanding_items", "providers", "synchronous", "deferred_sync",
+                     "curve"});
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.default_timeout_ms = r.integer("default_timeout_ms", 300000, 1, 7 * 24 * 3600 * 1000LL);
@@ -53,6 +55,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     }
     config.clients_endpoint = r.string("clients_endpoint");
     config.workers_endpoint = r.string("workers_endpoint");
+    config.curve = net::read_curve_server(r, {{"workers_endpoint", config.workers_endpoint},
+                                              {"clients_endpoint", config.clients_endpoint}});
     if (auto st = r.status(); !st.ok()) return std::move(st).error();
     if (const Value* sup = doc->root().find("supervisor")) {
       state_dir_setting = sup->get_string("state_dir");

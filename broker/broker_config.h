@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "broker/dispatcher.h"
 #include "broker/run_store.h"
 #include "common/clock.h"
+#include "common/net/zap_handler.h"
 #include "common/result.h"
 
 namespace pl::broker {
@@ -29,6 +31,8 @@ struct BrokerConfig {
   std::string clients_endpoint;         // "" = the state directory's broker-clients.sock
   std::string workers_endpoint;         // "" = the state directory's broker-workers.sock
   SqliteRunStoreOptions store;          // synchronous: full|normal, deferred_sync
+  // `curve:` keys for tcp:// endpoints (required by them; docs/multi-host.md).
+  std::optional<net::CurveServerSetup> curve;
   std::filesystem::path state_dir;
 };
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "common/net/curve_config.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
 #include "common/signals.h"
@@ -38,8 +39,23 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
 }
 
 Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
-  if (auto st = workers_.bind(endpoints.workers); !st.ok()) return st;
-  if (auto st = clients_.bind(endpoints.clients); !st.ok()) return st;
+  zap_ = endpoints.zap;
+  local_host_ = endpoints.local_host;
+  // tcp:// sockets are CURVE servers, made anew with those options (the ZAP handler is bound).
+  for (auto [socket, endpoint, domain] :
+       {std::tuple{&workers_, &endpoints.workers, "pipeline.broker.workers"},
+        std::tuple{&clients_, &endpoints.clients, "pipeline.broker.clients"}}) {
+    if (!net::is_network_endpoint(*endpoint)) {
+      if (auto st = socket->bind(*endpoint); !st.ok()) return st;
+      continue;
+    }
+    if (!zap_) return make_error(ErrorCode::kInvalidInput, *endpoint + " needs CURVE keys");
+    net::SocketOptions options;
+    options.curve_server = zap_->server_keys(domain);
+    *socket = net::Socket(context_, net::SocketKind::kRouter, options);
+    if (auto st = socket->bind(*endpoint); !st.ok()) return st;
+    if (auto st = zap_->watch(*socket, std::string(domain)); !st.ok()) return st;
+  }
   if (!endpoints.supervisor_events.empty()) {
     if (auto st = events_.connect(endpoints.supervisor_events); !st.ok()) return st;
     if (auto st = events_.subscribe("child.exited"); !st.ok()) return st;
@@ -54,6 +70,13 @@ Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
 
 void BrokerShell::request_kills() {
   for (const KillRequest& kill : dispatcher_.take_kill_requests()) {
+    if (!local_host_.empty() && kill.host != local_host_) {
+      // Pool members on every host have names like "workers.2": ours is another process.
+      spdlog::error("worker {} (pid {}) on host {} {}; it runs on another host, whose own "
+                    "supervisor must replace it; it gets no more work from here",
+                    kill.worker_name, kill.pid, kill.host, kill.reason);
+      continue;
+    }
     if (!has_supervisor_control_ || kill.worker_name.empty()) {
       spdlog::error("worker {} (pid {}) {}; no supervisor to replace it, it is given up",
                     kill.worker_name, kill.pid, kill.reason);
@@ -254,6 +277,8 @@ int BrokerShell::run() {
   if (has_supervisor_control_) entries.push_back({control_.raw(), -1, false});
   const size_t sync_entry = entries.size();
   if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
+  const size_t zap_entry = entries.size();
+  if (zap_) zap_->add_poll_entries(entries);
   for (;;) {
     const TimePoint now = clock_.now();
     const int64_t timeout =
@@ -271,9 +296,11 @@ int BrokerShell::run() {
           flush_held();
           return 0;
         }
+        if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
     }
     if (syncer_ && entries[sync_entry].readable && !release_synced()) return 70;
+    if (zap_) zap_->on_poll(entries, zap_entry);
     if (listening_to_events_ && entries[events_entry].readable) drain_events();
     if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();
     if (entries[0].readable) drain_workers();
@@ -294,6 +321,11 @@ int BrokerShell::run() {
     extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
     extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
     extra["unroutable"] = static_cast<int64_t>(unroutable_);
+    if (zap_) {
+      extra["curve_allowed"] = static_cast<int64_t>(zap_->counters().allowed);
+      extra["curve_refused"] = static_cast<int64_t>(zap_->counters().refused);
+      extra["curve_handshake_failures"] = static_cast<int64_t>(zap_->counters().handshake_failures);
+    }
     api_.set_extra_counters(std::move(extra));
     flush();
     request_kills();

@@ -23,6 +23,7 @@
 #include "broker/run_coordinator.h"
 #include "common/clock.h"
 #include "common/net/bad_frames.h"
+#include "common/net/zap_handler.h"
 #include "common/net/zmq_socket.h"
 #include "common/sqlite/durability_syncer.h"
 
@@ -33,6 +34,11 @@ struct BrokerEndpoints {
   std::string workers;
   std::string supervisor_events;   // "" = no supervisor to listen to
   std::string supervisor_control;  // "" = no supervisor to ask for a worker's replacement
+  // That supervisor runs the workers of this host only: a worker reporting another host (in
+  // its hello) is never restarted through it, whatever its name. "" = any host.
+  std::string local_host;
+  // Authenticates CURVE clients of tcp:// endpoints (required for them); served by run().
+  net::ZapHandler* zap = nullptr;
 };
 
 class BrokerShell {
@@ -40,8 +46,12 @@ class BrokerShell {
   BrokerShell(net::Context& context, const BrokerConfig& config, Dispatcher& dispatcher,
               RunCoordinator& coordinator, ClientApi& api, const Clock& clock, int signal_fd);
 
-  // Binds the sockets; errors name the endpoint.
+  // Binds the sockets; errors name the endpoint. tcp:// endpoints are CURVE servers
+  // authenticated by endpoints.zap (which must already be started).
   Status bind(const BrokerEndpoints& endpoints);
+  // The endpoints as bound (with the port chosen for "tcp://ADDR:*").
+  std::string bound_clients() const { return clients_.last_endpoint(); }
+  std::string bound_workers() const { return workers_.last_endpoint(); }
   // Runs until SIGTERM/SIGINT; returns the exit code.
   int run();
 
@@ -77,6 +87,8 @@ class BrokerShell {
   net::Socket control_;  // DEALER to the supervisor's control socket
   bool listening_to_events_ = false;
   bool has_supervisor_control_ = false;
+  std::string local_host_;
+  net::ZapHandler* zap_ = nullptr;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
   std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit
   net::BadFrameLog bad_worker_frames_{"worker socket"};

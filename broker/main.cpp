@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
 
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
+  endpoints.local_host = host;
   pl::broker::DispatchConfig dispatch;
   dispatch.heartbeat = config->heartbeat;
   dispatch.liveness = config->liveness;
@@ -106,13 +107,26 @@ int main(int argc, char** argv) {
   }
 
   pl::net::Context context;
+  // The ZAP handler is bound before any CURVE socket, so that none can accept a client unchecked.
+  std::unique_ptr<pl::net::ZapHandler> zap;
+  if (config->curve) {
+    auto started = pl::net::ZapHandler::start(context, *config->curve, clock);
+    if (!started.ok()) {
+      spdlog::error("{}", started.error().message);
+      return started.error().code == pl::ErrorCode::kIo ? 75 : 2;
+    }
+    zap = std::move(*started);
+    endpoints.zap = zap.get();
+  }
   pl::broker::BrokerShell shell(context, *config, dispatcher, coordinator, api, clock, *signal_fd);
   if (auto st = shell.bind(endpoints); !st.ok()) {
     spdlog::error("{}", st.error().message);
     return 75;
   }
+  // As bound: "tcp://ADDR:*" asks the system for a port, and this is where it is reported.
   spdlog::info("broker {} listening: clients {}, workers {}", dispatch.instance_id,
-               endpoints.clients, endpoints.workers);
+               shell.bound_clients(), shell.bound_workers());
+  pl::notify_status("clients=" + shell.bound_clients() + " workers=" + shell.bound_workers());
   pl::notify_ready();
   const int rc = shell.run();
   pl::notify_stopping();

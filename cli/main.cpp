@@ -3,6 +3,7 @@
 
 #include "cli/admin_commands.h"
 #include "cli/cli_context.h"
+#include "cli/keys_command.h"
 #include "cli/registry_commands.h"
 #include "cli/run_command.h"
 #include "cli/runs_commands.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   pl::cli::add_runs_commands(app, context, exit_code);
   pl::cli::add_admin_commands(app, context, exit_code);
   pl::cli::add_registry_commands(app, context, exit_code);
+  pl::cli::add_keys_commands(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <map>
 
 #include "cli/cli_context.h"
 #include "cli/progress_format.h"
@@ -193,18 +194,44 @@ std::string render_top(const Value& frame, size_t width) {
   } else {
     const Value& b = *broker;
     int64_t slots = 0, busy = 0, draining = 0;
+    struct HostLoad {
+      int64_t workers = 0, slots = 0, busy = 0;
+    };
+    std::map<std::string, HostLoad> hosts;
     const Value* workers = b.find("workers");
     if (workers && workers->is_array()) {
       for (const Value& w : workers->as_array()) {
+        const int64_t held = w.find("held") ? static_cast<int64_t>(w.find("held")->size()) : 0;
         slots += w.get_int("slots");
-        busy += w.find("held") ? static_cast<int64_t>(w.find("held")->size()) : 0;
+        busy += held;
         draining += w.get_bool("draining") ? 1 : 0;
+        if (const std::string host = w.get_string("host"); !host.empty()) {
+          HostLoad& load = hosts[host];
+          ++load.workers;
+          load.slots += w.get_int("slots");
+          load.busy += held;
+        }
       }
     }
     out += "workers     " + std::to_string(workers ? workers->size() : 0) + " connected, " +
            std::to_string(slots) + " slots, " + std::to_string(busy) + " busy";
     if (draining > 0) out += ", " + std::to_string(draining) + " draining";
     out += "\n";
+    // Workers of several hosts (docs/multi-host.md): where the slots are.
+    if (hosts.size() > 1) {
+      std::string line;
+      for (const auto& [host, load] : hosts) {
+        line += (line.empty() ? "" : ", ") + host + " " + std::to_string(load.workers) + " (" +
+                std::to_string(load.busy) + "/" + std::to_string(load.slots) + " busy)";
+      }
+      out += "hosts       " + line + "\n";
+    }
+    if (counter(b, "curve_allowed") > 0 || counter(b, "curve_refused") > 0 ||
+        counter(b, "curve_handshake_failures") > 0) {
+      out += "curve       allowed " + std::to_string(counter(b, "curve_allowed")) + ", refused " +
+             std::to_string(counter(b, "curve_refused")) + ", handshakes failed " +
+             std::to_string(counter(b, "curve_handshake_failures")) + "\n";
+    }
     out += "items       queued " + std::to_string(b.get_int("queued")) + ", in flight " +
            std::to_string(b.get_int("in_flight")) + ", waiting retry " +
            std::to_string(b.get_int("waiting_retry")) + ", outstanding " +

@@ -10,6 +10,8 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/net/curve_config.h"
+#include "common/net/zap_handler.h"
 #include "common/net/zmq_socket.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
@@ -61,22 +63,57 @@ int main(int argc, char** argv) {
     return store.error().code == pl::ErrorCode::kInvalidInput ? 2 : 75;
   }
 
+  pl::RealClock clock;
   pl::net::Context context;
+  // The ZAP handler is bound before any CURVE socket, so that none can accept a client unchecked.
+  std::unique_ptr<pl::net::ZapHandler> zap;
+  if (config->curve) {
+    auto started = pl::net::ZapHandler::start(context, *config->curve, clock);
+    if (!started.ok()) {
+      spdlog::error("{}", started.error().message);
+      return started.error().code == pl::ErrorCode::kIo ? 75 : 2;
+    }
+    zap = std::move(*started);
+  }
+  // A tcp:// endpoint is a CURVE server (the config made sure keys are there).
+  auto listen = [&](pl::net::Socket& socket, const std::string& endpoint,
+                    const std::string& domain) -> pl::Status {
+    if (pl::net::is_network_endpoint(endpoint)) {
+      pl::net::SocketOptions options;
+      options.curve_server = zap->server_keys(domain);
+      socket = pl::net::Socket(context, pl::net::SocketKind::kRouter, options);
+    }
+    if (auto st = socket.bind(endpoint); !st.ok()) return st;
+    if (pl::net::is_network_endpoint(endpoint)) return zap->watch(socket, domain);
+    return pl::ok_status();
+  };
   pl::net::Socket socket(context, pl::net::SocketKind::kRouter);
-  if (auto st = socket.bind(config->endpoint); !st.ok()) {
+  pl::net::Socket tcp_socket(context, pl::net::SocketKind::kRouter);
+  if (auto st = listen(socket, config->endpoint, "pipeline.registry"); !st.ok()) {
     spdlog::error("{}", st.error().message);
     return 75;
   }
-  spdlog::info("registry listening on {}, database {} (synchronous={})", config->endpoint,
+  if (!config->tcp_endpoint.empty()) {
+    if (auto st = listen(tcp_socket, config->tcp_endpoint, "pipeline.registry.tcp"); !st.ok()) {
+      spdlog::error("{}", st.error().message);
+      return 75;
+    }
+  }
+  // As bound: "tcp://ADDR:*" asks the system for a port, and this is where it is reported.
+  std::string listening = "endpoint=" + socket.last_endpoint();
+  if (!config->tcp_endpoint.empty()) listening += " tcp_endpoint=" + tcp_socket.last_endpoint();
+  spdlog::info("registry listening: {}, database {} (synchronous={})", listening,
                config->database.string(),
                config->store.sync == pl::registry::SyncMode::kFull ? "full" : "normal");
+  pl::notify_status(listening);
 
-  pl::RealClock clock;
   pl::registry::RegistryCore core(**store, config->limits);
   pl::registry::ShellOptions options;
   options.max_batch = config->max_batch;
   options.maintenance_interval = std::chrono::milliseconds(config->maintenance_interval_ms);
   options.watchdog_interval = std::chrono::milliseconds(pl::watchdog_interval_ms() / 2);
+  if (!config->tcp_endpoint.empty()) options.second_socket = &tcp_socket;
+  options.zap = zap.get();
   pl::registry::RegistryShell shell(socket, **store, core, clock, *signal_fd, options);
 
   pl::notify_ready();

@@ -1,6 +1,7 @@
 #include "registry/registry_config.h"
 
 #include "common/config/section_reader.h"
+#include "common/net/curve_config.h"
 #include "common/state_paths.h"
 
 namespace pl::registry {
@@ -15,8 +16,14 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
                     {"endpoint", "database", "synchronous", "deferred_sync", "busy_timeout_ms", "page_size",
                      "wal_autocheckpoint_pages", "max_batch", "maintenance_interval_ms",
                      "max_tool_bytes", "max_turn_bytes", "max_session_turns", "max_reply_bytes",
-                     "max_list", "idempotency"});
+                     "max_list", "idempotency", "tcp_endpoint", "curve"});
     c.endpoint = r.string("endpoint");
+    c.tcp_endpoint = r.string("tcp_endpoint");
+    if (!c.tcp_endpoint.empty() && c.tcp_endpoint.rfind("tcp://", 0) != 0) {
+      r.fail("tcp_endpoint", "expected tcp://ADDRESS:PORT");
+    }
+    c.curve =
+        net::read_curve_server(r, {{"endpoint", c.endpoint}, {"tcp_endpoint", c.tcp_endpoint}});
     c.database = r.string("database");
     c.store.sync = r.choice("synchronous", "full", {"full", "normal"}) == "normal" ? SyncMode::kNormal
                                                                                   : SyncMode::kFull;

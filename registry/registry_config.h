@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
+#include "common/net/zap_handler.h"
 #include "common/result.h"
 #include "registry/registry_core.h"
 #include "registry/sqlite_store.h"
@@ -13,6 +15,11 @@ namespace pl::registry {
 
 struct RegistryConfig {
   std::string endpoint;            // "" = the state directory's registry.sock
+  // A second endpoint for workers on other hosts ("tcp://ADDR:PORT"), beside `endpoint`, which
+  // stays for local clients; "" = none.
+  std::string tcp_endpoint;
+  // `curve:` keys, required by tcp:// endpoints (docs/multi-host.md).
+  std::optional<net::CurveServerSetup> curve;
   std::filesystem::path database;  // "" = the state directory's registry.db
   SqliteStoreOptions store;  // synchronous, deferred_sync, busy_timeout_ms, page_size, ...
   RegistryLimits limits;

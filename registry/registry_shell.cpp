@@ -16,18 +16,26 @@ using protocol::RegistryReply;
 
 RegistryShell::RegistryShell(net::Socket& socket, RegistryStore& store, RegistryCore& core,
                              const Clock& clock, int signal_fd, ShellOptions options)
-    : socket_(socket),
+    : sockets_{&socket},
       store_(store),
       core_(core),
       clock_(clock),
       signal_fd_(signal_fd),
       options_(options) {
-  if (!store_.commit_is_durable()) syncer_ = std::make_unique<sqlite::DurabilitySyncer>([this] { return store_.sync(); });
+  if (!store_.commit_is_durable()) {
+    syncer_ = std::make_unique<sqlite::DurabilitySyncer>([this] { return store_.sync(); });
+  }
+  if (options_.second_socket) sockets_.push_back(options_.second_socket);
 }
 
 int RegistryShell::run() {
-  std::vector<net::PollEntry> entries{{socket_.raw(), -1, false}, {nullptr, signal_fd_, false}};
+  std::vector<net::PollEntry> entries{{nullptr, signal_fd_, false}};
+  const size_t syncer_entry = entries.size();
   if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
+  const size_t zap_entry = entries.size();
+  if (options_.zap) options_.zap->add_poll_entries(entries);
+  const size_t first_socket = entries.size();
+  for (net::Socket* socket : sockets_) entries.push_back({socket->raw(), -1, false});
   TimePoint next_maintenance = clock_.now() + options_.maintenance_interval;
   TimePoint next_watchdog = clock_.now();
   const bool watchdog = options_.watchdog_interval.count() > 0;
@@ -39,18 +47,22 @@ int RegistryShell::run() {
       spdlog::critical("poll: {}", polled.error().message);
       return 70;
     }
-    if (entries[1].readable) {
+    if (entries[0].readable) {
       for (int sig : read_signals(signal_fd_)) {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("registry stopping on signal {}", sig);
           flush_held();
           return 0;
         }
+        if (sig == SIGHUP && options_.zap) (void)options_.zap->reload();  // logs the outcome
       }
     }
-    if (syncer_ && entries[2].readable && !release_synced()) return 75;
+    if (options_.zap) options_.zap->on_poll(entries, zap_entry);
+    if (syncer_ && entries[syncer_entry].readable && !release_synced()) return 75;
     // One batch and one commit per turn; poll comes straight back while more are waiting.
-    if (entries[0].readable) serve_batch();
+    bool readable = false;
+    for (size_t i = first_socket; i < entries.size(); ++i) readable |= entries[i].readable;
+    if (readable) serve_batch();
     const TimePoint now = clock_.now();
     if (now >= next_maintenance) {
       maintain();
@@ -77,8 +89,14 @@ void RegistryShell::serve_batch() {
 
 std::vector<RegistryShell::Incoming> RegistryShell::read_batch(std::vector<Outgoing>& early) {
   std::vector<Incoming> batch;
+  for (net::Socket* socket : sockets_) read_batch_from(*socket, batch, early);
+  return batch;
+}
+
+void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& batch,
+                                    std::vector<Outgoing>& early) {
   for (int n = 0; n < options_.max_batch; ++n) {
-    auto frames = socket_.receive();
+    auto frames = socket.receive();
     if (!frames.ok()) {
       spdlog::error("registry socket: {}", frames.error().message);
       break;
@@ -106,12 +124,11 @@ std::vector<RegistryShell::Incoming> RegistryShell::read_batch(std::vector<Outgo
     if (!request.ok()) {
       RegistryReply reply = RegistryReply::failure(request.error());
       reply.request = std::move(request_id);
-      early.push_back({std::move(parts[0]), std::move(reply)});
+      early.push_back({std::move(parts[0]), std::move(reply), &socket});
       continue;
     }
-    batch.push_back({std::move(parts[0]), std::move(*request)});
+    batch.push_back({std::move(parts[0]), std::move(*request), &socket});
   }
-  return batch;
 }
 
 std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Incoming> batch) {
@@ -121,7 +138,9 @@ std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Inco
   core_.note_batch();
   Status stored = store_.begin();
   if (stored.ok()) {
-    for (auto& in : batch) replies.push_back({std::move(in.peer), core_.handle(in.request, now_ms)});
+    for (auto& in : batch) {
+      replies.push_back({std::move(in.peer), core_.handle(in.request, now_ms), in.via});
+    }
     stored = store_.commit();
   }
   if (!stored.ok()) {
@@ -134,7 +153,7 @@ std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Inco
     for (auto& in : batch) {
       RegistryReply reply = RegistryReply::failure(unavailable);
       reply.request = in.request.request;
-      replies.push_back({std::move(in.peer), std::move(reply)});
+      replies.push_back({std::move(in.peer), std::move(reply), in.via});
     }
   }
   return replies;
@@ -142,7 +161,8 @@ std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Inco
 
 void RegistryShell::send(const std::vector<Outgoing>& replies) {
   for (const auto& out : replies) {
-    auto sent = socket_.send({out.peer, protocol::encode(MessageType::kRegistryReply, protocol::to_body(out.reply))});
+    auto sent = out.via->send(
+        {out.peer, protocol::encode(MessageType::kRegistryReply, protocol::to_body(out.reply))});
     if (!sent.ok()) {
       spdlog::warn("registry reply: {}", sent.error().message);
     } else if (*sent != net::SendOutcome::kSent) {

@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "common/net/bad_frames.h"
+#include "common/net/zap_handler.h"
 #include "common/net/zmq_socket.h"
 #include "common/protocol/registry.h"
 #include "common/sqlite/durability_syncer.h"
@@ -38,6 +39,11 @@ struct ShellOptions {
   int max_batch = 1024;
   Duration maintenance_interval = std::chrono::seconds(60);
   Duration watchdog_interval{0};  // 0 = no WATCHDOG=1 pings
+  // A second bound ROUTER served like the first (the tcp:// endpoint for other hosts); may be
+  // null. Replies go back on the socket a request came from.
+  net::Socket* second_socket = nullptr;
+  // Authenticates the CURVE clients of tcp:// sockets; served in the loop, reloaded on SIGHUP.
+  net::ZapHandler* zap = nullptr;
 };
 
 class RegistryShell {
@@ -54,10 +60,12 @@ class RegistryShell {
   struct Incoming {
     std::string peer;
     protocol::RegistryRequest request;
+    net::Socket* via = nullptr;
   };
   struct Outgoing {
     std::string peer;
     protocol::RegistryReply reply;
+    net::Socket* via = nullptr;
   };
   struct AwaitingSync {
     uint64_t generation;
@@ -66,8 +74,11 @@ class RegistryShell {
 
   // Reads one batch, applies and commits it, and acknowledges it (now or after its sync).
   void serve_batch();
-  // Reads up to max_batch messages; bad ones are logged, bad requests answered in `early`.
+  // Reads up to max_batch messages from each socket; bad ones are logged, bad requests
+  // answered in `early`.
   std::vector<Incoming> read_batch(std::vector<Outgoing>& early);
+  void read_batch_from(net::Socket& socket, std::vector<Incoming>& batch,
+                       std::vector<Outgoing>& early);
   // Applies and commits one batch; returns the replies to send.
   std::vector<Outgoing> apply_batch(std::vector<Incoming> batch);
   void send(const std::vector<Outgoing>& replies);
@@ -79,7 +90,7 @@ class RegistryShell {
   void flush_held();
   void maintain();
 
-  net::Socket& socket_;
+  std::vector<net::Socket*> sockets_;
   RegistryStore& store_;
   RegistryCore& core_;
   const Clock& clock_;

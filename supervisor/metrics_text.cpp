@@ -1,6 +1,8 @@
 #include "supervisor/metrics_text.h"
 
 #include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace pl::supervisor {
@@ -170,6 +172,13 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
            "Frames dropped as undecodable, by socket.");
   from_member(p, c, "bad_worker_frames", {{"socket", "workers"}});
   from_member(p, c, "bad_client_frames", {{"socket", "clients"}});
+  // Only a broker with tcp:// endpoints (CURVE) reports these (docs/multi-host.md).
+  p.family("pipeline_broker_curve_clients_total", "counter",
+           "CURVE clients of tcp:// endpoints, by outcome: allowed, refused (by the allow-list), "
+           "handshake_failed (plaintext, or a wrong server key).");
+  from_member(p, c, "curve_allowed", {{"outcome", "allowed"}});
+  from_member(p, c, "curve_refused", {{"outcome", "refused"}});
+  from_member(p, c, "curve_handshake_failures", {{"outcome", "handshake_failed"}});
 
   p.family("pipeline_items_queued", "gauge", "Items waiting for a worker.");
   from_member(p, b, "queued");
@@ -184,7 +193,9 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
   const Value* workers = b.find("workers");
   if (workers && workers->is_array()) {
     int64_t slots = 0, busy = 0, draining = 0;
+    std::map<std::string, int64_t> per_host;
     for (const Value& w : workers->as_array()) {
+      if (const std::string host = w.get_string("host"); !host.empty()) ++per_host[host];
       slots += w.get_int("slots");
       const Value* held = w.find("held");
       busy += held ? static_cast<int64_t>(held->size()) : 0;
@@ -192,6 +203,9 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
     }
     p.family("pipeline_workers_connected", "gauge", "Workers connected to the broker.");
     p.sample({}, static_cast<double>(workers->size()));
+    p.family("pipeline_host_workers_connected", "gauge",
+             "Workers connected to the broker, by the host they report (worker.host).");
+    for (const auto& [host, n] : per_host) p.sample({{"host", host}}, static_cast<double>(n));
     p.family("pipeline_workers_draining", "gauge",
              "Workers finishing their last items before they recycle (max_items).");
     p.sample({}, static_cast<double>(draining));

@@ -15,10 +15,10 @@
 #include "worker/executors/file_ops_executor.h"
 #include "worker/executors/set_variable_executor.h"
 #include "worker/executors/tool_executor.h"
-#include "worker/tool_catalog.h"
-#include "worker/tool_invocation.h"
 #include "worker/llm/llm_setup.h"
 #include "worker/llm/registry_tools.h"
+#include "worker/tool_catalog.h"
+#include "worker/tool_invocation.h"
 #include "worker/worker_config.h"
 #include "worker/worker_shell.h"
 
@@ -67,7 +67,12 @@ int main(int argc, char** argv) {
   }
 
   pl::RealClock clock;
-  pl::RegistryClient registry({.endpoint = config->registry_endpoint});
+  pl::RegistryClientOptions registry_options;
+  registry_options.endpoint = config->registry_endpoint;
+  if (config->curve && pl::net::is_network_endpoint(config->registry_endpoint)) {
+    registry_options.curve = config->curve->keys_for("registry_public_key");
+  }
+  pl::RegistryClient registry(std::move(registry_options));
   pl::worker::RegistryToolCatalog tools(registry, clock);
   pl::worker::ExecutorTable executors;
   executors.add("echo", std::make_unique<pl::worker::EchoExecutor>());
@@ -87,13 +92,17 @@ int main(int argc, char** argv) {
   pl::worker::llm::add_llm_executors(executors, *llm);
 
   pl::net::Context context;
-  pl::worker::WorkerIdentity identity{config->name, ::getpid(), "", config->slots};
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  identity.host = host;
+  pl::worker::WorkerIdentity identity{config->name, ::getpid(), config->host, config->slots};
   pl::worker::WorkerCore core(identity, config->heartbeat, config->liveness, config->max_items);
   pl::worker::SlotPool pool(config->slots, executors, clock);
-  pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd);
+  pl::worker::BrokerLink link;
+  if (config->curve && pl::net::is_network_endpoint(config->broker_endpoint)) {
+    link.curve = config->curve->keys_for("broker_public_key");
+  }
+  link.worker_name = config->name;
+  link.host = config->host;
+  pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd,
+                                std::move(link));
 
   pl::notify_ready();
   const int rc = shell.run();

@@ -4,27 +4,43 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ids.h"
+#include "common/net/curve_keys.h"
 #include "common/protocol/envelope.h"
 #include "common/signals.h"
 
 namespace pl::worker {
 
 WorkerShell::WorkerShell(net::Context& context, std::string broker_endpoint, WorkerCore& core,
-                         SlotPool& pool, const Clock& clock, int signal_fd)
+                         SlotPool& pool, const Clock& clock, int signal_fd, BrokerLink link)
     : context_(context),
       endpoint_(std::move(broker_endpoint)),
       core_(core),
       pool_(pool),
       clock_(clock),
-      signal_fd_(signal_fd) {}
+      signal_fd_(signal_fd),
+      link_(std::move(link)) {
+  if (link_.curve) {
+    if (auto key = net::curve_key_from_raw(link_.curve->public_key); key.ok()) {
+      public_key_z85_ = key->z85();
+    }
+  }
+}
 
 Status WorkerShell::connect() {
   net::SocketOptions options;
   // A fresh identity per connection: the broker never confuses us with our previous self.
   options.routing_id = new_id("w-");
+  options.curve_client = link_.curve;
   auto socket = std::make_unique<net::Socket>(context_, net::SocketKind::kDealer, options);
+  std::unique_ptr<net::HandshakeMonitor> monitor;
+  if (link_.curve) {
+    monitor = std::make_unique<net::HandshakeMonitor>(context_, *socket);
+    if (!monitor->status().ok()) return monitor->status();
+  }
   if (auto st = socket->connect(endpoint_); !st.ok()) return st;
   socket_ = std::move(socket);
+  monitor_ = std::move(monitor);
+  handshake_failure_logged_ = false;
   execute(core_.on_connected(clock_.now()));
   return ok_status();
 }
@@ -80,6 +96,21 @@ void WorkerShell::drain_socket() {
   }
 }
 
+void WorkerShell::log_handshakes() {
+  if (!monitor_) return;
+  for (const auto& event : monitor_->drain()) {
+    if (event.kind == net::HandshakeEvent::Kind::kSucceeded) {
+      spdlog::info("CURVE handshake with the broker at {} succeeded", endpoint_);
+    } else if (!handshake_failure_logged_) {
+      // One line per connection: ZeroMQ retries a failed handshake every second or so, and a
+      // refused worker starts a new connection once per liveness period.
+      handshake_failure_logged_ = true;
+      spdlog::error("broker at {}: {}; this worker's public key is {}", endpoint_,
+                    describe_handshake(event, false), public_key_z85_);
+    }
+  }
+}
+
 int WorkerShell::run() {
   if (auto st = connect(); !st.ok()) {
     spdlog::error("cannot connect to the broker at {}: {}", endpoint_, st.error().message);
@@ -89,6 +120,7 @@ int WorkerShell::run() {
   for (;;) {
     std::vector<net::PollEntry> entries{
         {socket_->raw(), -1, false}, {nullptr, signal_fd_, false}, {nullptr, pool_.notify_fd(), false}};
+    if (monitor_) entries.push_back({monitor_->raw(), -1, false});
     const int64_t timeout = millis_until(core_.next_deadline(), clock_.now());
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
@@ -111,9 +143,14 @@ int WorkerShell::run() {
         }
       }
     }
+    if (monitor_ && entries[3].readable) log_handshakes();
     if (entries[0].readable) drain_socket();
     if (entries[2].readable) {
       for (auto& result : pool_.take_finished()) {
+        if (result.result.is_object()) {
+          if (!link_.worker_name.empty()) result.result["worker"] = link_.worker_name;
+          if (!link_.host.empty()) result.result["host"] = link_.host;
+        }
         execute(core_.on_item_finished(std::move(result), clock_.now()));
       }
     }

@@ -3,21 +3,34 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/net/bad_frames.h"
+#include "common/net/curve_monitor.h"
 #include "common/net/zmq_socket.h"
 #include "worker/slot_pool.h"
 #include "worker/worker_core.h"
 
 namespace pl::worker {
 
+// How this worker reaches the broker and says who it is.
+struct BrokerLink {
+  // Client keys for a tcp:// broker (required there). Handshake failures (a key the broker does
+  // not allow, a wrong server key) are logged.
+  std::optional<net::CurveClientKeys> curve;
+  // Stamped into every result as "worker" and "host" (when not empty), so that a result says
+  // where it ran.
+  std::string worker_name;
+  std::string host;
+};
+
 class WorkerShell {
  public:
   // `signal_fd` delivers SIGTERM/SIGINT (stop). All references outlive the shell.
   WorkerShell(net::Context& context, std::string broker_endpoint, WorkerCore& core,
-              SlotPool& pool, const Clock& clock, int signal_fd);
+              SlotPool& pool, const Clock& clock, int signal_fd, BrokerLink link = {});
 
   // Runs until a stop signal; returns the process exit code.
   int run();
@@ -26,6 +39,7 @@ class WorkerShell {
   Status connect();
   void execute(std::vector<WorkerCommand> commands);
   void drain_socket();
+  void log_handshakes();
 
   net::Context& context_;
   std::string endpoint_;
@@ -33,7 +47,11 @@ class WorkerShell {
   SlotPool& pool_;
   const Clock& clock_;
   int signal_fd_;
+  BrokerLink link_;
   std::unique_ptr<net::Socket> socket_;
+  std::unique_ptr<net::HandshakeMonitor> monitor_;  // with CURVE only
+  std::string public_key_z85_;                      // ours, for logs
+  bool handshake_failure_logged_ = false;           // on this connection
   net::BadFrameLog bad_frames_{"broker connection"};
   bool reconnect_ = false;
   bool retire_ = false;  // worker.max_items reached and everything handed back

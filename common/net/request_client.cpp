@@ -5,8 +5,10 @@
 
 namespace pl::net {
 
-RequestClient::RequestClient(Context& context, std::string endpoint)
-    : context_(context), endpoint_(std::move(endpoint)), socket_(context_, SocketKind::kDealer) {
+RequestClient::RequestClient(Context& context, std::string endpoint, const SocketOptions& options)
+    : context_(context),
+      endpoint_(std::move(endpoint)),
+      socket_(context_, SocketKind::kDealer, options) {
   connect_status_ = socket_.connect(endpoint_);
 }
 

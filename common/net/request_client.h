@@ -14,8 +14,9 @@ namespace pl::net {
 
 class RequestClient {
  public:
-  // Connects at once; ZeroMQ queues requests until the server is there.
-  RequestClient(Context& context, std::string endpoint);
+  // Connects at once; ZeroMQ queues requests until the server is there. `options` carry CURVE
+  // client keys for a tcp:// endpoint.
+  RequestClient(Context& context, std::string endpoint, const SocketOptions& options = {});
 
   // Sends `body` (an object; its "request" member is set to a fresh id) as a `type` message and
   // returns the matching reply. kTimeout when none arrives within `timeout`; kUnavailable when

@@ -6,6 +6,12 @@
 #include <cerrno>
 #include <zmq.h>
 
+// A draft option in libzmq 4.3's header, supported by the library we build against (Debian
+// builds it with the draft API); setting it is checked, so an older library fails closed.
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 namespace pl::net {
 namespace {
 
@@ -27,6 +33,8 @@ int zmq_type(SocketKind kind) {
       return ZMQ_SUB;
     case SocketKind::kPair:
       return ZMQ_PAIR;
+    case SocketKind::kRep:
+      return ZMQ_REP;
   }
   return ZMQ_PAIR;
 }
@@ -57,11 +65,62 @@ Socket::Socket(Context& context, SocketKind kind, const SocketOptions& options)
   if (!options.routing_id.empty()) {
     zmq_setsockopt(socket_, ZMQ_ROUTING_ID, options.routing_id.data(), options.routing_id.size());
   }
+  options_status_ = apply_curve(options);
+}
+
+Status Socket::apply_curve(const SocketOptions& options) {
+  struct Setting {
+    int option;
+    std::string_view value;
+    const char* name;
+  };
+  auto apply = [&](std::initializer_list<Setting> settings) -> Status {
+    for (const auto& s : settings) {
+      if (zmq_setsockopt(socket_, s.option, s.value.data(), s.value.size()) != 0) {
+        return zmq_error(std::string("set ") + s.name);
+      }
+    }
+    return ok_status();
+  };
+  const int one = 1;
+  const std::string_view on(reinterpret_cast<const char*>(&one), sizeof one);
+  if (options.curve_server && options.curve_client) {
+    return make_error(ErrorCode::kInternal, "a socket cannot be a CURVE server and client at once");
+  }
+  if (const auto& server = options.curve_server) {
+    if (server->zap_domain.empty()) {
+      return make_error(ErrorCode::kInternal, "a CURVE server socket needs a ZAP domain");
+    }
+    if (auto st = apply({{ZMQ_CURVE_SERVER, on, "ZMQ_CURVE_SERVER (is libzmq built with CURVE?)"},
+                         {ZMQ_CURVE_SECRETKEY, server->secret_key, "ZMQ_CURVE_SECRETKEY"},
+                         {ZMQ_ZAP_DOMAIN, server->zap_domain, "ZMQ_ZAP_DOMAIN"},
+                         {ZMQ_ZAP_ENFORCE_DOMAIN, on,
+                          "ZMQ_ZAP_ENFORCE_DOMAIN (libzmq without its draft API cannot)"}});
+        !st.ok()) {
+      return st;
+    }
+    curve_server_ = true;
+  }
+  if (const auto& client = options.curve_client) {
+    if (auto st = apply({{ZMQ_CURVE_SERVERKEY, client->server_public_key, "ZMQ_CURVE_SERVERKEY"},
+                         {ZMQ_CURVE_PUBLICKEY, client->public_key, "ZMQ_CURVE_PUBLICKEY"},
+                         {ZMQ_CURVE_SECRETKEY, client->secret_key, "ZMQ_CURVE_SECRETKEY"}});
+        !st.ok()) {
+      return st;
+    }
+    curve_client_ = true;
+  }
+  return ok_status();
 }
 
 Socket::~Socket() { close(); }
 
-Socket::Socket(Socket&& other) noexcept : socket_(other.socket_), router_(other.router_) {
+Socket::Socket(Socket&& other) noexcept
+    : socket_(other.socket_),
+      router_(other.router_),
+      curve_server_(other.curve_server_),
+      curve_client_(other.curve_client_),
+      options_status_(std::move(other.options_status_)) {
   other.socket_ = nullptr;
 }
 
@@ -70,6 +129,9 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     close();
     socket_ = other.socket_;
     router_ = other.router_;
+    curve_server_ = other.curve_server_;
+    curve_client_ = other.curve_client_;
+    options_status_ = std::move(other.options_status_);
     other.socket_ = nullptr;
   }
   return *this;
@@ -82,6 +144,11 @@ void Socket::close() {
 
 Status Socket::bind(const std::string& endpoint) {
   if (!socket_) return make_error(ErrorCode::kIo, "socket could not be created");
+  if (!options_status_.ok()) return options_status_.error().with_context("bind " + endpoint);
+  if (is_network_endpoint(endpoint) && !curve_server_) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "refusing to listen on " + endpoint + " without CURVE: configure keys");
+  }
   if (endpoint.rfind("ipc://", 0) == 0) {
     auto checked = ipc_endpoint(endpoint.substr(6));
     if (!checked.ok()) return std::move(checked).error();
@@ -96,8 +163,21 @@ Status Socket::bind(const std::string& endpoint) {
 
 Status Socket::connect(const std::string& endpoint) {
   if (!socket_) return make_error(ErrorCode::kIo, "socket could not be created");
+  if (!options_status_.ok()) return options_status_.error().with_context("connect " + endpoint);
+  if (is_network_endpoint(endpoint) && !curve_client_) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "refusing to connect to " + endpoint + " without CURVE: configure keys");
+  }
   if (zmq_connect(socket_, endpoint.c_str()) != 0) return zmq_error("connect " + endpoint);
   return ok_status();
+}
+
+std::string Socket::last_endpoint() const {
+  if (!socket_) return "";
+  char text[1024] = {};
+  size_t size = sizeof text;
+  if (zmq_getsockopt(socket_, ZMQ_LAST_ENDPOINT, text, &size) != 0) return "";
+  return std::string(text);
 }
 
 Status Socket::subscribe(std::string_view prefix) {
@@ -162,6 +242,11 @@ Result<int> poll(std::vector<PollEntry>& entries, int64_t timeout_ms) {
     entries[i].readable = (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) != 0;
   }
   return rc;
+}
+
+bool is_network_endpoint(std::string_view endpoint) {
+  return !endpoint.empty() && endpoint.rfind("ipc://", 0) != 0 &&
+         endpoint.rfind("inproc://", 0) != 0;
 }
 
 Result<std::string> ipc_endpoint(const std::string& path) {

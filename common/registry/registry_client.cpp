@@ -97,7 +97,10 @@ class RegistryClient::Impl {
         return c;
       }
     }
-    return std::make_unique<net::RequestClient>(*options_.context, options_.endpoint);
+    net::SocketOptions socket_options;
+    socket_options.curve_client = options_.curve;
+    return std::make_unique<net::RequestClient>(*options_.context, options_.endpoint,
+                                                socket_options);
   }
 
   void release(std::unique_ptr<net::RequestClient> connection) {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net/zmq_socket.h"
 #include "common/protocol/registry.h"
 #include "common/registry/session.h"
 #include "common/registry/tool_definition.h"
@@ -42,6 +43,7 @@ struct RegistryClientOptions {
   std::chrono::milliseconds backoff_base{20};  // doubled per attempt, with jitter ...
   std::chrono::milliseconds backoff_max{500};  // ... up to this
   net::Context* context = nullptr;             // a shared ZeroMQ context; nullptr = own one
+  std::optional<net::CurveClientKeys> curve;   // required for a tcp:// endpoint
 };
 
 // A stored tool: its definition and bookkeeping.

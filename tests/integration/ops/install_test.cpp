@@ -32,6 +32,7 @@ TEST(Install, PlacesProgramsConfigsExamplesDocsAndTheUnit) {
   EXPECT_FALSE(fs::exists(prefix / "bin" / "pipeline-test-child"));  // tests are not installed
   EXPECT_TRUE(fs::exists(prefix / "etc/pipeline/local.yaml"));
   EXPECT_TRUE(fs::exists(prefix / "share/pipeline/local.yaml"));
+  EXPECT_TRUE(fs::exists(prefix / "share/pipeline/node.yaml"));
   EXPECT_TRUE(fs::exists(prefix / "share/pipeline/pipelines/hello.yaml"));
   EXPECT_TRUE(fs::exists(prefix / "share/pipeline/supervisor-examples/nested.yaml"));
   EXPECT_TRUE(fs::exists(prefix / "share/doc/pipeline/operations.md"));
@@ -60,6 +61,12 @@ TEST(Install, TheInstalledProgramsRunAndFindEachOther) {
   EXPECT_EQ(check.exit_code, 0) << check.err;
   EXPECT_NE(check.out.find((prefix / "bin/pipeline-broker").string()), std::string::npos)
       << check.out;
+  // So are a worker host's (docs/operations.md, "Add a host").
+  auto node = run_command({(prefix / "bin/pipeline-supervisor").string(), "--check", "--config",
+                           (prefix / "share/pipeline/node.yaml").string()});
+  EXPECT_EQ(node.exit_code, 0) << node.err;
+  EXPECT_NE(node.out.find((prefix / "bin/pipeline-worker").string()), std::string::npos)
+      << node.out;
 }
 
 TEST(Install, AnUpgradeKeepsTheOperatorsConfig) {

@@ -103,7 +103,10 @@ class BrokerShellTest : public ::testing::Test {
     ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
     shell_ = std::make_unique<BrokerShell>(context_, config_, dispatcher_, coordinator_, api_,
                                            clock_, signal_pipe_[0]);
-    ASSERT_TRUE(shell_->bind({"inproc://shell-clients", "inproc://shell-workers", "", ""}).ok());
+    BrokerEndpoints endpoints;
+    endpoints.clients = "inproc://shell-clients";
+    endpoints.workers = "inproc://shell-workers";
+    ASSERT_TRUE(shell_->bind(endpoints).ok());
     ASSERT_TRUE(client_.connect("inproc://shell-clients").ok());
     ASSERT_TRUE(worker_.connect("inproc://shell-workers").ok());
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });

@@ -190,6 +190,25 @@ TEST(TopFrame, RendersTheTreeTheBrokerAndWhatDoesNotAnswer) {
   EXPECT_NE(down.find("broker: no reply within 1000 ms"), std::string::npos) << down;
 }
 
+TEST(TopFrame, ShowsTheLoadOfEachHostAndTheCurveClientsWhenThereAreSeveral) {
+  const Value sup = json(R"({"name": "root", "state": "running", "children": []})");
+  const Value broker = json(R"({"workers": [
+      {"host": "host-b", "slots": 2, "held": ["x"]}, {"host": "host-b", "slots": 2, "held": []},
+      {"host": "host-c", "slots": 1, "held": ["y"]}],
+      "counters": {"curve_allowed": 3, "curve_refused": 1, "curve_handshake_failures": 2}})");
+  const std::string text = render_top(top_frame(sup, "", broker, "", Value(), 0, "/x"), 0);
+  EXPECT_NE(text.find("hosts       host-b 2 (1/4 busy), host-c 1 (1/1 busy)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("curve       allowed 3, refused 1, handshakes failed 2"), std::string::npos)
+      << text;
+
+  const Value one_host =
+      json(R"({"workers": [{"host": "host-a", "slots": 1, "held": []}], "counters": {}})");
+  const std::string local = render_top(top_frame(sup, "", one_host, "", Value(), 0, "/x"), 0);
+  EXPECT_EQ(local.find("hosts "), std::string::npos) << local;
+  EXPECT_EQ(local.find("curve "), std::string::npos) << local;
+}
+
 TEST(TopFrame, CutsLinesAtTheTerminalWidth) {
   const Value sup =
       json(R"({"name": "a-rather-long-tree-name", "state": "running", "children": []})");

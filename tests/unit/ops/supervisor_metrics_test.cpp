@@ -77,11 +77,13 @@ SupervisorFacts facts() {
 
 Value broker_status() {
   return json(
-      R"({"workers": [{"name": "workers.1", "pid": 11, "slots": 2, "held": ["a"], "draining": false},
-                              {"name": "workers.3", "pid": 13, "slots": 0, "held": [], "draining": true}],
+      R"({"workers": [{"name": "workers.1", "pid": 11, "host": "a", "slots": 2, "held": ["a"], "draining": false},
+                              {"name": "workers.3", "pid": 13, "host": "b", "slots": 0, "held": [], "draining": true},
+                              {"name": "workers.1", "pid": 11, "host": "b", "slots": 1, "held": [], "draining": false}],
       "queued": 5, "in_flight": 1, "waiting_retry": 2, "outstanding": 8, "runs_running": 1,
       "counters": {"dispatched": 100, "completed": 90, "failed": 3, "retried": 4, "dead_letters": 1,
-                   "redelivered": 2, "runs_accepted": 3, "runs_succeeded": 2, "bad_worker_frames": 1},
+                   "redelivered": 2, "runs_accepted": 3, "runs_succeeded": 2, "bad_worker_frames": 1,
+                   "curve_allowed": 6, "curve_refused": 2, "curve_handshake_failures": 1},
       "item_latency": {"count": 3, "sum_us": 2200, "buckets": [[511, 1], [1023, 1], [1151, 1]]},
       "providers": {"anthropic": {"state": "open", "in_flight": 0, "max_concurrency": 8,
                                    "consecutive_failures": 5, "times_opened": 1, "results": 9,
@@ -145,11 +147,16 @@ TEST(MetricsText, ExportsTheBrokersQueuesCountersWorkersAndProviders) {
         "pipeline_items_retried_total 4",
         "pipeline_items_dead_lettered_total 1",
         "pipeline_runs_finished_total{state=\"succeeded\"} 2",
-        "pipeline_workers_connected 2",
+        "pipeline_workers_connected 3",
+        "pipeline_host_workers_connected{host=\"a\"} 1",
+        "pipeline_host_workers_connected{host=\"b\"} 2",
         "pipeline_workers_draining 1",
-        "pipeline_worker_slots 2",
+        "pipeline_worker_slots 3",
         "pipeline_worker_slots_busy 1",
         "pipeline_broker_bad_frames_total{socket=\"workers\"} 1",
+        "pipeline_broker_curve_clients_total{outcome=\"allowed\"} 6",
+        "pipeline_broker_curve_clients_total{outcome=\"refused\"} 2",
+        "pipeline_broker_curve_clients_total{outcome=\"handshake_failed\"} 1",
         "pipeline_provider_circuit_state{provider=\"anthropic\",state=\"open\"} 1",
         "pipeline_provider_circuit_state{provider=\"anthropic\",state=\"closed\"} 0",
         "pipeline_provider_errors_total{provider=\"anthropic\",code=\"timeout\"} 4",
@@ -160,6 +167,16 @@ TEST(MetricsText, ExportsTheBrokersQueuesCountersWorkersAndProviders) {
   }
   // A counter the broker did not send is absent, not zero.
   EXPECT_EQ(text.find("pipeline_items_poisoned_total 0"), std::string::npos);
+}
+
+TEST(MetricsText, ABrokerWithoutTcpEndpointsHasNoCurveOrHostFamilies) {
+  BrokerFacts up;
+  up.status = json(R"({"workers": [{"name": "workers.1", "pid": 11, "slots": 1, "held": []}],
+                       "counters": {"dispatched": 1}})");
+  const std::string text = render_metrics(facts(), up);
+  EXPECT_TRUE(has_line(text, "pipeline_workers_connected 1")) << text;
+  EXPECT_EQ(text.find("pipeline_broker_curve_clients_total"), std::string::npos) << text;
+  EXPECT_EQ(text.find("pipeline_host_workers_connected"), std::string::npos) << text;
 }
 
 TEST(MetricsText, FoldsFineLatencyBucketsIntoCumulativeBounds) {
@@ -217,7 +234,7 @@ TEST(Health, IsOkWhenTheTreeRunsAndTheBrokerAnswers) {
   EXPECT_EQ(r.http_status, 200);
   EXPECT_EQ(r.body.get_string("status"), "ok");
   EXPECT_EQ(r.body.find("not_running")->as_array(), (Value::Array{"workers.2"}));
-  EXPECT_EQ(r.body.get_int("workers"), 2);
+  EXPECT_EQ(r.body.get_int("workers"), 3);
 }
 
 TEST(Health, Is503SayingWhyWhenTheBrokerIsSilentOrTheTreeIsNotRunning) {

@@ -108,16 +108,13 @@ int main(int argc, char** argv) {
 
   pl::net::Context context;
   // The ZAP handler is bound before any CURVE socket, so that none can accept a client unchecked.
-  std::unique_ptr<pl::net::ZapHandler> zap;
-  if (config->curve) {
-    auto started = pl::net::ZapHandler::start(context, *config->curve, clock);
-    if (!started.ok()) {
-      spdlog::error("{}", started.error().message);
-      return started.error().code == pl::ErrorCode::kIo ? 75 : 2;
-    }
-    zap = std::move(*started);
-    endpoints.zap = zap.get();
+  auto started_zap = pl::net::ZapHandler::start_if_configured(context, config->curve, clock);
+  if (!started_zap.ok()) {
+    spdlog::error("{}", started_zap.error().message);
+    return started_zap.error().code == pl::ErrorCode::kIo ? 75 : 2;
   }
+  const std::unique_ptr<pl::net::ZapHandler> zap = std::move(*started_zap);
+  endpoints.zap = zap.get();
   pl::broker::BrokerShell shell(context, *config, dispatcher, coordinator, api, clock, *signal_fd);
   if (auto st = shell.bind(endpoints); !st.ok()) {
     spdlog::error("{}", st.error().message);

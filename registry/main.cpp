@@ -66,15 +66,12 @@ int main(int argc, char** argv) {
   pl::RealClock clock;
   pl::net::Context context;
   // The ZAP handler is bound before any CURVE socket, so that none can accept a client unchecked.
-  std::unique_ptr<pl::net::ZapHandler> zap;
-  if (config->curve) {
-    auto started = pl::net::ZapHandler::start(context, *config->curve, clock);
-    if (!started.ok()) {
-      spdlog::error("{}", started.error().message);
-      return started.error().code == pl::ErrorCode::kIo ? 75 : 2;
-    }
-    zap = std::move(*started);
+  auto started_zap = pl::net::ZapHandler::start_if_configured(context, config->curve, clock);
+  if (!started_zap.ok()) {
+    spdlog::error("{}", started_zap.error().message);
+    return started_zap.error().code == pl::ErrorCode::kIo ? 75 : 2;
   }
+  const std::unique_ptr<pl::net::ZapHandler> zap = std::move(*started_zap);
   // A tcp:// endpoint is a CURVE server (the config made sure keys are there).
   auto listen = [&](pl::net::Socket& socket, const std::string& endpoint,
                     const std::string& domain) -> pl::Status {

@@ -10,6 +10,12 @@ constexpr int kMaxRequestsPerTurn = 1024;
 
 }  // namespace
 
+Result<std::unique_ptr<ZapHandler>> ZapHandler::start_if_configured(
+    Context& context, const std::optional<CurveServerSetup>& setup, const Clock& clock) {
+  if (!setup) return std::unique_ptr<ZapHandler>();
+  return start(context, *setup, clock);
+}
+
 Result<std::unique_ptr<ZapHandler>> ZapHandler::start(Context& context, CurveServerSetup setup,
                                                       const Clock& clock, Duration log_interval) {
   std::unique_ptr<ZapHandler> handler(

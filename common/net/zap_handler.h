@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ class ZapHandler {
   static Result<std::unique_ptr<ZapHandler>> start(
       Context& context, CurveServerSetup setup, const Clock& clock,
       Duration log_interval = std::chrono::seconds(10));
+  // start() when `setup` is there, else nothing (a null handler): what a process with an
+  // optional `curve:` section does before it binds any socket.
+  static Result<std::unique_ptr<ZapHandler>> start_if_configured(
+      Context& context, const std::optional<CurveServerSetup>& setup, const Clock& clock);
   ~ZapHandler();
 
   // Options for a CURVE server socket authenticated under `domain` ("pipeline.broker.workers").

@@ -8,14 +8,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <future>
-#include <mutex>
 
 #include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
 #include "tests/support/harness.h"
+#include "tests/support/sync_gate.h"
 
 namespace pl::broker {
 namespace {
@@ -49,13 +48,7 @@ class GatedStore final : public RunStore {
   }
   uint64_t commits() const override { return commits_; }
   bool commit_is_durable() const override { return false; }
-  Status sync() override {
-    std::unique_lock lock(mutex_);
-    ++syncs_started_;
-    changed_.wait(lock, [&] { return open_ || failing_; });
-    if (failing_) return make_error(ErrorCode::kIo, "fdatasync broker.db-wal: Input/output error");
-    return ok_status();
-  }
+  Status sync() override { return gate.wait(); }
   Result<std::vector<StoredRun>> unfinished_runs() override { return inner_->unfinished_runs(); }
   Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
   Result<std::vector<StoredRun>> list_runs(size_t limit) override { return inner_->list_runs(limit); }
@@ -67,20 +60,7 @@ class GatedStore final : public RunStore {
     return inner_->dead_letters(run_id);
   }
 
-  void open_gate() {
-    std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-  void fail() {
-    std::lock_guard lock(mutex_);
-    failing_ = true;
-    changed_.notify_all();
-  }
-  int syncs_started() {
-    std::lock_guard lock(mutex_);
-    return syncs_started_;
-  }
+  pl::test::SyncGate gate{"fdatasync broker.db-wal: Input/output error"};
 
  private:
   Status wrote(Status st) {
@@ -90,11 +70,6 @@ class GatedStore final : public RunStore {
   std::unique_ptr<RunStore> inner_ = make_memory_run_store();
   bool dirty_ = false;
   uint64_t commits_ = 0;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool open_ = false;
-  bool failing_ = false;
-  int syncs_started_ = 0;
 };
 
 class BrokerShellTest : public ::testing::Test {
@@ -112,7 +87,7 @@ class BrokerShellTest : public ::testing::Test {
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
   }
   void TearDown() override {
-    store_.open_gate();
+    store_.gate.open();
     if (exit_code_.valid()) {
       signalfd_siginfo info{};
       info.ssi_signo = SIGTERM;
@@ -177,7 +152,7 @@ TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
   // The accepted run's item reaches the worker before anything is durable...
   auto item = next(worker_, MessageType::kWorkItem, 10s);
   ASSERT_TRUE(item.has_value()) << "work waited for a sync";
-  ASSERT_TRUE(test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  ASSERT_TRUE(test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));
   // ...but the client is not told the run was accepted, and the result is not acknowledged.
   EXPECT_FALSE(next(client_, MessageType::kRunAccepted, 50ms).has_value());
   auto work = protocol::work_item_from(item->body);
@@ -189,7 +164,7 @@ TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
        protocol::to_body(protocol::WorkResult{work->item_id, work->attempt, result}));
   EXPECT_FALSE(next(worker_, MessageType::kResultAck, 50ms).has_value());
 
-  store_.open_gate();
+  store_.gate.open();
   auto accepted = next(client_, MessageType::kRunAccepted, 10s);
   ASSERT_TRUE(accepted.has_value());
   EXPECT_EQ(accepted->body.get_string("request"), "r1");
@@ -199,8 +174,8 @@ TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
 
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {
   submit_one();
-  ASSERT_TRUE(test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
-  store_.fail();
+  ASSERT_TRUE(test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));
+  store_.gate.fail();
   ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
   EXPECT_EQ(exit_code_.get(), 70);
   EXPECT_FALSE(next(client_, MessageType::kRunAccepted, 50ms).has_value());

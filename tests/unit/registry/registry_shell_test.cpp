@@ -7,13 +7,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <future>
-#include <mutex>
 
 #include "common/json.h"
 #include "common/protocol/envelope.h"
 #include "tests/support/harness.h"
+#include "tests/support/sync_gate.h"
 #include "tests/unit/registry/memory_store.h"
 
 namespace pl::registry {
@@ -25,35 +24,9 @@ using namespace std::chrono_literals;
 class GatedStore final : public test::MemoryStore {
  public:
   bool commit_is_durable() const override { return false; }
-  Status sync() override {
-    std::unique_lock lock(mutex_);
-    ++syncs_started_;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return open_ || failing_; });
-    if (failing_) return make_error(ErrorCode::kIo, "fdatasync: Input/output error");
-    return ok_status();
-  }
-  void set_gate(bool open) {
-    std::lock_guard lock(mutex_);
-    open_ = open;
-    changed_.notify_all();
-  }
-  void fail() {
-    std::lock_guard lock(mutex_);
-    failing_ = true;
-    changed_.notify_all();
-  }
-  int syncs_started() {
-    std::lock_guard lock(mutex_);
-    return syncs_started_;
-  }
+  Status sync() override { return gate.wait(); }
 
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool open_ = false;
-  bool failing_ = false;
-  int syncs_started_ = 0;
+  pl::test::SyncGate gate{"fdatasync: Input/output error"};
 };
 
 class RegistryShellTest : public ::testing::Test {
@@ -66,7 +39,7 @@ class RegistryShellTest : public ::testing::Test {
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
   }
   void TearDown() override {
-    store_.set_gate(true);
+    store_.gate.open();
     if (exit_code_.valid()) stop();
     ::close(signal_pipe_[0]);
     ::close(signal_pipe_[1]);
@@ -112,9 +85,9 @@ class RegistryShellTest : public ::testing::Test {
 
 TEST_F(RegistryShellTest, AMutationIsAcknowledgedOnlyAfterTheSyncThatCoversIt) {
   send("session.create", "c1", R"({"name": "chat"})");
-  ASSERT_TRUE(pl::test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  ASSERT_TRUE(pl::test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));
   EXPECT_FALSE(reply(50ms).has_value()) << "acknowledged before it was durable";
-  store_.set_gate(true);
+  store_.gate.open();
   auto r = reply(10s);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->ok) << r->message;
@@ -126,15 +99,15 @@ TEST_F(RegistryShellTest, ReadsAreAnsweredAtOnceWhenNothingWaitsForASync) {
   auto r = reply(10s);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->result, Value("pong"));
-  EXPECT_EQ(store_.syncs_started(), 0);
+  EXPECT_EQ(store_.gate.syncs_started(), 0);
 }
 
 TEST_F(RegistryShellTest, ReadsQueuedBehindAnUnsyncedMutationWaitForIt) {
   send("session.create", "c1", R"({"name": "chat"})");
-  ASSERT_TRUE(pl::test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
+  ASSERT_TRUE(pl::test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));
   send("session.get", "", R"({"name": "chat"})");
   EXPECT_FALSE(reply(50ms).has_value());
-  store_.set_gate(true);
+  store_.gate.open();
   auto first = reply(10s);
   auto second = reply(10s);
   ASSERT_TRUE(first && second);
@@ -144,8 +117,8 @@ TEST_F(RegistryShellTest, ReadsQueuedBehindAnUnsyncedMutationWaitForIt) {
 
 TEST_F(RegistryShellTest, AFailedSyncStopsTheLoopWithoutAcknowledging) {
   send("session.create", "c1", R"({"name": "chat"})");
-  ASSERT_TRUE(pl::test::wait_until([&] { return store_.syncs_started() >= 1; }, 10s));
-  store_.fail();
+  ASSERT_TRUE(pl::test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));
+  store_.gate.fail();
   ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
   EXPECT_EQ(exit_code_.get(), 75);
   EXPECT_FALSE(reply(50ms).has_value());

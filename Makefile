@@ -3,8 +3,9 @@ BUILD    ?= build
 TYPE     ?= Release
 JOBS     ?= $(shell nproc)
 PIPELINE ?= configs/pipelines/hello.yaml
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench fuzz clean
 
 all: build
 
@@ -27,6 +28,10 @@ test: build
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD)
+
+# Builds the fuzz build (build-fuzz/, clang) and runs every fuzz target for FUZZ_SECONDS each.
+fuzz: deps
+	@scripts/run-fuzzers.sh $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD) compile_commands.json

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Pipeline needs to build, test and benchmark.
+# Installs the Debian packages Pipeline needs to build, test, benchmark and fuzz (clang and
+# libclang-rt-14-dev, which holds libFuzzer on Debian 12).
 # Idempotent: installs only what is missing and prints nothing when all is present.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ packages=(
   libcli11-dev
   libsystemd-dev
   iproute2 procps
+  clang libclang-rt-14-dev
 )
 
 missing=()

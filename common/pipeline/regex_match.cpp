@@ -126,6 +126,10 @@ Status check_regex_pattern(const std::string& p) {
       return refused(p, "nested repetition such as (a+)+ can take exponential time");
     }
     if (q.unbounded) groups.back() = true;
+    // ECMAScript allows one quantifier per atom; std::regex reads a+* as (a+)*, unchecked.
+    if (quantifier_at(p, i + 1 + q.length).length != 0) {
+      return refused(p, "a quantifier follows another, as in a+*");
+    }
     i += q.length;
   }
   return ok_status();

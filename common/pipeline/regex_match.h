@@ -4,7 +4,8 @@
 // and some patterns take exponential time. Hence:
 //   - a pattern has at most kMaxRegexLength characters; backreferences (\1) and nested unbounded
 //     repetition such as (a+)+, (a*)* or (\w+\s)* are refused as patterns that can take
-//     exponential time, and repetition counts over kMaxRegexRepeat are refused;
+//     exponential time, as are stacked quantifiers (a+*, which std::regex reads as (a+)*), and
+//     repetition counts over kMaxRegexRepeat are refused;
 //   - a text has at most kMaxRegexSubject bytes (a failed search is quadratic: about two seconds
 //     at the limit for the worst pattern we know, (.|\n)*x);
 //   - matching runs on a helper thread with a kRegexStackBytes stack, so the recursion cannot

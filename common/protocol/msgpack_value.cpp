@@ -1,8 +1,23 @@
 #include "common/protocol/msgpack_value.h"
 
+#include <cstring>
 #include <limits>
 
 namespace pl::protocol {
+namespace {
+
+// A float 64 whatever its value. msgpack-c's pack_double writes a double with an integral value
+// (3.0, -0.0) as an integer, which the peer would read as an integer: 3.0 / 2 would become 1.
+void pack_float64(msgpack::packer<StringSink>& packer, double d) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &d, sizeof bits);
+  char bytes[9];
+  bytes[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  packer.pack_bin_body(bytes, sizeof bytes);  // appends the bytes as they are
+}
+
+}  // namespace
 
 void pack_value(msgpack::packer<StringSink>& packer, const Value& v) {
   switch (v.kind()) {
@@ -16,7 +31,7 @@ void pack_value(msgpack::packer<StringSink>& packer, const Value& v) {
       packer.pack_int64(v.as_int());
       return;
     case Value::Kind::kDouble:
-      packer.pack_double(v.as_double());
+      pack_float64(packer, v.as_double());
       return;
     case Value::Kind::kString: {
       const auto& s = v.as_string();

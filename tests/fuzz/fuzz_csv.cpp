@@ -40,7 +40,9 @@ Finding csv(std::string_view input) {
   }
   auto reread = csv_to_records(*written);
   if (!reread.ok()) return "records_to_csv wrote CSV that does not read: " + reread.error().message;
-  if (!identical(*reread, *table)) return "records changed in a CSV round trip";
+  if (!identical(*reread, *table)) {
+    return "records changed in a CSV round trip, " + difference(*table, *reread);
+  }
   return std::nullopt;
 }
 

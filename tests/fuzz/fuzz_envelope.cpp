@@ -40,7 +40,8 @@ Finding typed_round_trip(const Value& body, Result<T> (*from)(const Value&), con
            second.error().message;
   }
   if (!identical(protocol::to_body(*second), encoded)) {
-    return std::string(name) + ": a decoded message changed in a to_body round trip";
+    return std::string(name) + ": a decoded message changed in a to_body round trip, " +
+           difference(protocol::to_body(*second), encoded);
   }
   return std::nullopt;
 }
@@ -66,7 +67,8 @@ Finding typed(MessageType type, const Value& body) {
       auto decoded = decode(fast);
       if (!decoded.ok()) return "encode_work_item made a frame that does not decode";
       if (!identical(decoded->body, to_body(*item))) {
-        return "encode_work_item and to_body(WorkItem) disagree";
+        return "encode_work_item and to_body(WorkItem) disagree, " +
+               difference(decoded->body, to_body(*item));
       }
       return std::nullopt;
     }
@@ -150,7 +152,7 @@ Finding envelope(std::string_view input) {
   }
   if (!message->body.is_object()) return "decode returned a body that is not a map";
   if (small.ok() && !identical(small->body, message->body)) {
-    return "the limits changed what a frame decodes to";
+    return "the limits changed what a frame decodes to, " + difference(small->body, message->body);
   }
 
   const std::string again = protocol::encode(message->type, message->body);
@@ -158,7 +160,8 @@ Finding envelope(std::string_view input) {
   if (!reread.ok()) return "a decoded envelope, encoded again, does not decode: " +
                            reread.error().message;
   if (reread->type != message->type || !identical(reread->body, message->body)) {
-    return "a decoded envelope changed in an encode/decode round trip";
+    return "a decoded envelope changed in an encode/decode round trip, " +
+           difference(message->body, reread->body);
   }
   return typed(message->type, message->body);
 }

@@ -61,7 +61,11 @@ Finding pipeline(std::string_view input) {
   if (Finding f = check_diagnostics(loaded.diagnostics, "load")) return f;
   const bool errors = pipeline::has_errors(loaded.diagnostics);
   if (!loaded.ok()) {
-    if (!errors) return "load failed without an error diagnostic";
+    if (!errors) {
+      std::string said;
+      for (const auto& d : loaded.diagnostics) said += "\n  " + pipeline::format_diagnostic(d);
+      return "load failed without an error diagnostic; it said:" + said;
+    }
     return std::nullopt;
   }
   if (errors) return "load succeeded with an error diagnostic";

@@ -83,6 +83,42 @@ bool identical(const Value& a, const Value& b) {
   }
 }
 
+namespace {
+
+std::string excerpt(const Value& v) {
+  std::string text = to_json(v);
+  return text.size() <= 80 ? text : text.substr(0, 77) + "...";
+}
+
+std::string difference_at(const Value& a, const Value& b, const std::string& path) {
+  if (a.kind() == b.kind() && a.is_array() && a.size() == b.size()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      std::string d = difference_at(a.as_array()[i], b.as_array()[i], path + "/" + std::to_string(i));
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (a.kind() == b.kind() && a.is_object() && a.size() == b.size()) {
+    for (auto i = a.as_object().begin(), j = b.as_object().begin(); i != a.as_object().end();
+         ++i, ++j) {
+      if (i->first != j->first) {
+        return "at " + path + ": key " + excerpt(Value(i->first)) + " vs " + excerpt(Value(j->first));
+      }
+      std::string d = difference_at(i->second, j->second, path + "/" + excerpt(Value(i->first)));
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (identical(a, b)) return "";
+  return "at " + (path.empty() ? std::string("/") : path) + ": " + excerpt(a) + " (" +
+         std::string(kind_name(a.kind())) + ") vs " + excerpt(b) + " (" +
+         std::string(kind_name(b.kind())) + ")";
+}
+
+}  // namespace
+
+std::string difference(const Value& a, const Value& b) { return difference_at(a, b, ""); }
+
 std::optional<std::string> check_error(const Error& error, std::string_view what) {
   if (error.code == ErrorCode::kInternal) {
     return std::string(what) + ": an internal error (a caught exception?): " + error.message;

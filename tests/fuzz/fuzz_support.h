@@ -27,6 +27,9 @@ Value scope_from(std::string_view text);
 // bit for bit (so NaN is the same as NaN and 0.0 is not -0.0).
 bool identical(const Value& a, const Value& b);
 
+// Where two values first differ, for messages: `at /a/0: 1 vs 1.0` ("" when identical).
+std::string difference(const Value& a, const Value& b);
+
 // An error every function under test may return: it has a message and is not kInternal (which
 // our libraries return only for an exception they caught, such as std::bad_alloc).
 // nullopt when fine; otherwise the finding, prefixed with `what`.

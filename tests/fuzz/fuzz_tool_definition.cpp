@@ -43,7 +43,9 @@ Finding tool_definition(std::string_view input) {
   if (!reread.ok()) {
     return "the canonical form of an accepted definition is refused: " + reread.error().message;
   }
-  if (!identical(to_value(*reread), canonical)) return "a definition changed in a round trip";
+  if (!identical(to_value(*reread), canonical)) {
+    return "a definition changed in a round trip, " + difference(canonical, to_value(*reread));
+  }
 
   // Arguments with defaults filled in, as the worker renders them.
   Value args = apply_schema_defaults(definition->input_schema, rich_scope().find("inputs")

@@ -78,7 +78,9 @@ TEST_P(FuzzReplay, EveryRegressionInputSaysWhatItFound) {
     fs::path note = file;
     note += kNoteSuffix;
     EXPECT_TRUE(fs::exists(note)) << file << " has no " << note.filename();
-    if (fs::exists(note)) EXPECT_FALSE(read_all(note).empty()) << note << " is empty";
+    if (fs::exists(note)) {
+      EXPECT_FALSE(read_all(note).empty()) << note << " is empty";
+    }
   }
 }
 

@@ -1,0 +1,80 @@
+// What the fuzzers found, as tests that name the behaviour. Each finding also has its input
+// under tests/fuzz/regressions/<target>/, replayed by replay_test.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/config/yaml_document.h"
+#include "common/pipeline/loader.h"
+#include "common/pipeline/regex_match.h"
+#include "common/protocol/envelope.h"
+#include "supervisor/config_loader.h"
+#include "worker/data/csv.h"
+
+namespace pl {
+namespace {
+
+TEST(EnvelopeFinding, IntegralDoublesStayDoublesOnTheWire) {
+  Value body;
+  body["three"] = 3.0;
+  body["minus_zero"] = -0.0;
+  body["huge"] = 1e19;
+  body["negative"] = -4005837081302586880.0;
+  body["half"] = 0.5;
+  body["integer"] = int64_t{3};
+  auto decoded = protocol::decode(protocol::encode(protocol::MessageType::kRunStatus, body));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  for (const char* key : {"three", "minus_zero", "huge", "negative", "half"}) {
+    ASSERT_TRUE(decoded->body.find(key)->is_double()) << key;
+    EXPECT_EQ(decoded->body.find(key)->as_double(), body.find(key)->as_double()) << key;
+  }
+  EXPECT_TRUE(std::signbit(decoded->body.find("minus_zero")->as_double()));
+  EXPECT_TRUE(decoded->body.find("integer")->is_int());
+}
+
+TEST(RegexFinding, StackedQuantifiersAreRefusedRatherThanHanging) {
+  for (const char* pattern : {"a+*", "a**", "[ab]+*", "(ab)+*x", "a{2}*", "a*??"}) {
+    auto found = pipeline::regex_search_safely("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", pattern);
+    ASSERT_FALSE(found.ok()) << pattern;
+    EXPECT_NE(found.error().message.find("quantifier follows another"), std::string::npos)
+        << found.error().message;
+  }
+  for (const char* pattern : {"a+?", "a*b+", "(a+)?x", "a{2,3}?"}) {
+    EXPECT_TRUE(pipeline::regex_search_safely("aab", pattern).ok()) << pattern;
+  }
+}
+
+TEST(ConfigLoaderFinding, ARootThatIsAListIsAConfigErrorNotAnException) {
+  auto doc = parse_yaml("- a\n- b\n", "list.yaml");
+  ASSERT_TRUE(doc.ok());
+  supervisor::CommandLookup lookup{"/bin", "/usr/bin"};
+  auto tree = supervisor::read_tree_spec(*doc, lookup, "/tmp");
+  ASSERT_FALSE(tree.ok());
+  EXPECT_EQ(tree.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST(LoaderFinding, ATemplatedWorkflowIsAnErrorWithALocation) {
+  auto loaded = pipeline::load_pipeline_text("workflow: \"{{ x }}\"\n", "t.yaml");
+  EXPECT_FALSE(loaded.ok());
+  ASSERT_TRUE(pipeline::has_errors(loaded.diagnostics));
+  EXPECT_EQ(loaded.diagnostics.front().where.line, 1);
+  EXPECT_NE(loaded.diagnostics.front().message.find("literal"), std::string::npos)
+      << loaded.diagnostics.front().message;
+}
+
+TEST(CsvFinding, AFieldStartingWithAByteOrderMarkIsQuotedAndReadsBack) {
+  const std::string field = "\xEF\xBB\xBFid";
+  EXPECT_EQ(worker::data::csv_field(field), "\"" + field + "\"");
+  Value records = Value::array();
+  Value record;
+  record[field] = "1";
+  records.push_back(record);
+  auto text = worker::data::records_to_csv(records);
+  ASSERT_TRUE(text.ok());
+  auto back = worker::data::csv_to_records(*text);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, records);
+}
+
+}  // namespace
+}  // namespace pl

@@ -2,12 +2,18 @@
 // under tests/fuzz/regressions/<target>/, replayed by replay_test.cpp.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <string>
 
 #include "common/config/yaml_document.h"
+#include "common/json.h"
+#include "common/pipeline/expression.h"
 #include "common/pipeline/loader.h"
 #include "common/pipeline/regex_match.h"
+#include "common/pipeline/scope.h"
 #include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
 #include "supervisor/config_loader.h"
 #include "worker/data/csv.h"
 
@@ -42,6 +48,61 @@ TEST(RegexFinding, StackedQuantifiersAreRefusedRatherThanHanging) {
   for (const char* pattern : {"a+?", "a*b+", "(a+)?x", "a{2,3}?"}) {
     EXPECT_TRUE(pipeline::regex_search_safely("aab", pattern).ok()) << pattern;
   }
+}
+
+Value heartbeat_body(Value free) {
+  Value body = Value::object();
+  body["free"] = std::move(free);
+  return body;
+}
+
+TEST(HeartbeatFinding, ANegativeFreeSlotCountIsRefusedNotWrappedAround) {
+  auto negative = protocol::heartbeat_from(heartbeat_body(Value(int64_t{-1})));
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message.find("free"), std::string::npos) << negative.error().message;
+  EXPECT_FALSE(protocol::heartbeat_from(heartbeat_body(Value(int64_t{1} << 32))).ok());
+  auto absent = protocol::heartbeat_from(Value::object());
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(absent->free_slots, 0u);
+  auto three = protocol::heartbeat_from(protocol::to_body(protocol::Heartbeat{3}));
+  ASSERT_TRUE(three.ok());
+  EXPECT_EQ(three->free_slots, 3u);
+}
+
+// `depth` json() calls around a string holding one double quote.
+std::string nested_json(int depth) {
+  std::string text = "'\"'";
+  for (int i = 0; i < depth; ++i) text = "json(" + text + ")";
+  return text;
+}
+
+TEST(ExpressionFinding, JsonOfJsonStopsAtTheResultLimitInsteadOfDoubling) {
+  const pipeline::ValueScope scope(Value::object());
+  auto small = pipeline::evaluate_expression(nested_json(3), scope);
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  auto huge = pipeline::evaluate_expression(nested_json(30), scope);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(huge.error().message.find("json() result is"), std::string::npos)
+      << huge.error().message;
+}
+
+TEST(ExpressionFinding, NestedPredicatesStopAtTheStepBudget) {
+  std::string list = "[";
+  for (int i = 0; i < 60; ++i) list += i ? ",1" : "1";
+  list += "]";
+  // count(L, 'count(L, "count(L, ...)")'), five deep: 60^5 predicate evaluations unbounded.
+  std::string text = "true";
+  for (int depth = 0; depth < 5; ++depth) {
+    std::string quoted = to_json(Value(text));
+    text = "count(" + list + ", " + quoted + ")";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto r = pipeline::evaluate_expression(text, pipeline::ValueScope(Value::object()));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("steps"), std::string::npos) << r.error().message;
+  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(ConfigLoaderFinding, ARootThatIsAListIsAConfigErrorNotAnException) {

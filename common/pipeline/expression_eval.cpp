@@ -6,8 +6,8 @@
 #include "common/pipeline/expression.h"
 #include "common/pipeline/expression_ast.h"
 #include "common/pipeline/no_throw.h"
-#include "common/pipeline/regex_match.h"
 #include "common/pipeline/suggest.h"
+#include "common/regex_match.h"
 
 namespace pl::pipeline {
 namespace detail {
@@ -134,7 +134,12 @@ Result<bool> contains(Op op, const Value& haystack, const Value& needle) {
 
 Result<bool> regex_matches(const Value& text, const Value& pattern) {
   if (!text.is_string() || !pattern.is_string()) return operand_error(Op::kMatches, text, pattern);
-  return regex_search_safely(text.as_string(), pattern.as_string());
+  if (text.as_string().size() > kMaxRegexSubject) {
+    return type_error("\"matches\" on a text of " + std::to_string(text.as_string().size()) +
+                      " bytes, over the limit of " + std::to_string(kMaxRegexSubject) +
+                      " (use \"contains\" for plain text)");
+  }
+  return regex_search_checked(text.as_string(), pattern.as_string(), kMaxRegexLength);
 }
 
 class Evaluator {

@@ -10,10 +10,11 @@
 #include "common/json.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/loader.h"
-#include "common/pipeline/regex_match.h"
 #include "common/pipeline/scope.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
+#include "common/regex_match.h"
+#include "common/registry/json_schema.h"
 #include "supervisor/config_loader.h"
 #include "worker/data/csv.h"
 
@@ -40,13 +41,14 @@ TEST(EnvelopeFinding, IntegralDoublesStayDoublesOnTheWire) {
 
 TEST(RegexFinding, StackedQuantifiersAreRefusedRatherThanHanging) {
   for (const char* pattern : {"a+*", "a**", "[ab]+*", "(ab)+*x", "a{2}*", "a*??"}) {
-    auto found = pipeline::regex_search_safely("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", pattern);
+    auto found = regex_search_checked("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", pattern,
+                                      pipeline::kMaxRegexLength);
     ASSERT_FALSE(found.ok()) << pattern;
     EXPECT_NE(found.error().message.find("quantifier follows another"), std::string::npos)
         << found.error().message;
   }
   for (const char* pattern : {"a+?", "a*b+", "(a+)?x", "a{2,3}?"}) {
-    EXPECT_TRUE(pipeline::regex_search_safely("aab", pattern).ok()) << pattern;
+    EXPECT_TRUE(regex_search_checked("aab", pattern, pipeline::kMaxRegexLength).ok()) << pattern;
   }
 }
 
@@ -103,6 +105,20 @@ TEST(ExpressionFinding, NestedPredicatesStopAtTheStepBudget) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("steps"), std::string::npos) << r.error().message;
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(JsonSchemaFinding, APatternThatCanTakeExponentialTimeIsRefused) {
+  auto schema = parse_json(R"({"type": "string", "pattern": "^(a+)+$"})");
+  ASSERT_TRUE(schema.ok());
+  auto checked = check_schema(*schema);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_NE(checked.error().message.find("nested repetition"), std::string::npos)
+      << checked.error().message;
+  // Validation against an unchecked schema still answers at once.
+  const auto start = std::chrono::steady_clock::now();
+  Status valid = validate_against_schema(*schema, Value(std::string(40, 'a') + "!"));
+  EXPECT_FALSE(valid.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(ConfigLoaderFinding, ARootThatIsAListIsAConfigErrorNotAnException) {

@@ -1,14 +1,13 @@
-#include "common/pipeline/regex_match.h"
+#include "common/regex_match.h"
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cctype>
 #include <regex>
 #include <vector>
 
-#include "common/pipeline/expression.h"
-
-namespace pl::pipeline {
+namespace pl {
 namespace {
 
 Error refused(const std::string& pattern, const std::string& why) {
@@ -59,6 +58,8 @@ Quantifier quantifier_at(const std::string& p, size_t i) {
   return q;
 }
 
+// One use of std::regex on the helper thread: compile `pattern`, then search `text` unless it is
+// null.
 struct Job {
   const std::string* text = nullptr;
   const std::string* pattern = nullptr;
@@ -70,7 +71,7 @@ void* run_job(void* arg) {
   auto* job = static_cast<Job*>(arg);
   try {
     std::regex re(*job->pattern, std::regex::ECMAScript);
-    job->found = std::regex_search(*job->text, re);
+    if (job->text) job->found = std::regex_search(*job->text, re);
   } catch (const std::regex_error& e) {
     job->error = "bad regex \"" + *job->pattern + "\": " + e.what();
   } catch (const std::exception& e) {
@@ -79,13 +80,12 @@ void* run_job(void* arg) {
   return nullptr;
 }
 
-}  // namespace
-
-Status check_regex_pattern(const std::string& p) {
-  if (p.size() > kMaxRegexLength) {
+// The refusals of the header, without compiling: ok or kInvalidInput.
+Status refusal_of(const std::string& p, size_t max_length) {
+  if (p.size() > max_length) {
     return make_error(ErrorCode::kInvalidInput, "regex is " + std::to_string(p.size()) +
                                                     " characters long, over the limit of " +
-                                                    std::to_string(kMaxRegexLength));
+                                                    std::to_string(max_length));
   }
   // For each open group: whether it contains unbounded repetition.
   std::vector<bool> groups{false};
@@ -135,18 +135,8 @@ Status check_regex_pattern(const std::string& p) {
   return ok_status();
 }
 
-Result<bool> regex_search_safely(const std::string& text, const std::string& pattern) {
-  Status checked = check_regex_pattern(pattern);
-  if (!checked.ok()) return std::move(checked).error();
-  if (text.size() > kMaxRegexSubject) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "\"matches\" on a text of " + std::to_string(text.size()) +
-                          " bytes, over the limit of " + std::to_string(kMaxRegexSubject) +
-                          " (use \"contains\" for plain text)");
-  }
-  Job job;
-  job.text = &text;
-  job.pattern = &pattern;
+// Runs `job` on a thread with a kRegexStackBytes stack.
+Status run_on_helper_thread(Job& job) {
   pthread_attr_t attr;
   if (pthread_attr_init(&attr) != 0) {
     return make_error(ErrorCode::kInternal, "cannot start the regex matcher");
@@ -161,7 +151,29 @@ Result<bool> regex_search_safely(const std::string& text, const std::string& pat
   }
   pthread_join(thread, nullptr);
   if (!job.error.empty()) return make_error(ErrorCode::kInvalidInput, job.error);
+  return ok_status();
+}
+
+}  // namespace
+
+Status check_regex_pattern(const std::string& pattern, size_t max_length) {
+  Status refused = refusal_of(pattern, max_length);
+  if (!refused.ok()) return refused;
+  Job job;
+  job.pattern = &pattern;
+  return run_on_helper_thread(job);
+}
+
+Result<bool> regex_search_checked(const std::string& text, const std::string& pattern,
+                                  size_t max_length) {
+  Status refused = refusal_of(pattern, max_length);
+  if (!refused.ok()) return std::move(refused).error();
+  Job job;
+  job.text = &text;
+  job.pattern = &pattern;
+  Status ran = run_on_helper_thread(job);
+  if (!ran.ok()) return std::move(ran).error();
   return job.found;
 }
 
-}  // namespace pl::pipeline
+}  // namespace pl

@@ -29,8 +29,10 @@ test: build
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD)
 
-# Builds the fuzz build (build-fuzz/, clang) and runs every fuzz target for FUZZ_SECONDS each.
-fuzz: deps
+# Installs clang and libFuzzer if missing, builds the fuzz build (build-fuzz/) and runs every fuzz
+# target for FUZZ_SECONDS each. Not needed by `make test`.
+fuzz:
+	@scripts/install-deps.sh --fuzz
 	@scripts/run-fuzzers.sh $(FUZZ_SECONDS)
 
 clean:

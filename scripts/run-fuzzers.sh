@@ -26,7 +26,7 @@ timeout=${FUZZ_TIMEOUT:-10}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run-fuzzers: SECONDS must be a number, got \"$seconds\"" >&2; exit 2; }
 
 for tool in clang clang++; do
-  command -v "$tool" >/dev/null || { echo "run-fuzzers: $tool not found (make deps installs it)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "run-fuzzers: $tool not found (scripts/install-deps.sh --fuzz installs it)" >&2; exit 2; }
 done
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then

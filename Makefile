@@ -3,8 +3,9 @@ BUILD    ?= build
 TYPE     ?= Release
 JOBS     ?= $(shell nproc)
 PIPELINE ?= configs/pipelines/hello.yaml
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench chaos clean
+.PHONY: all deps build demo test bench chaos fuzz clean
 
 all: build
 
@@ -32,6 +33,12 @@ chaos: build
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD)
+
+# Installs clang and libFuzzer if missing, builds the fuzz build (build-fuzz/) and runs every fuzz
+# target for FUZZ_SECONDS each. Not needed by `make test`.
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@scripts/run-fuzzers.sh $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD) compile_commands.json

@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Pipeline needs to build, test and benchmark.
+# Installs the Debian packages Pipeline needs to build, test and benchmark; with --fuzz, also
+# what the fuzz build needs (clang, and libclang-rt-14-dev, which holds libFuzzer on Debian 12).
+# `make test` never needs clang: the fuzz targets are built only by `make fuzz`, and the replay
+# of their corpus in the test suite is compiled with the default compiler.
 # Idempotent: installs only what is missing and prints nothing when all is present.
+#
+#   scripts/install-deps.sh [--fuzz]
 set -euo pipefail
+
+fuzz=0
+case "${1:-}" in
+  "") ;;
+  --fuzz) fuzz=1 ;;
+  *) echo "usage: scripts/install-deps.sh [--fuzz]" >&2; exit 2 ;;
+esac
 
 packages=(
   build-essential cmake pkg-config
@@ -18,6 +30,7 @@ packages=(
   libsystemd-dev
   iproute2 procps
 )
+[[ $fuzz -eq 1 ]] && packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 #include "supervisor/config_loader.h"
 
+#include <charconv>
 #include <map>
 
 #include "common/config/section_reader.h"
@@ -197,8 +198,11 @@ class TreeReader {
       if (v->is_object()) {
         v = v->find(seg);
       } else if (v->is_array()) {
-        const size_t index = std::stoul(seg);
-        v = index < v->as_array().size() ? &v->as_array()[index] : nullptr;
+        // A segment that is not an index finds nothing (the root may be a list, say).
+        size_t index = 0;
+        const auto [end, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), index);
+        const bool is_index = ec == std::errc() && end == seg.data() + seg.size();
+        v = is_index && index < v->as_array().size() ? &v->as_array()[index] : nullptr;
       } else {
         v = nullptr;
       }

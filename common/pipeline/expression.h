@@ -6,7 +6,7 @@
 //   arithmetic   + - * / %     int op int stays an integer (/ truncates); a double makes a
 //                              double; + joins two strings or two lists
 //   comparison   == != < <= > >=   contains  in  not_in  starts_with  ends_with  matches
-//                x between A and B   x exists   x empty      (matches: see regex_match.h)
+//                x between A and B   x exists   x empty      (matches: common/regex_match.h)
 //   logic        and  or  not        (short-circuit; result is a bool from truthiness)
 //   functions    add subtract multiply divide min max round floor ceil length join upper lower
 //                trim default(x, y) json(x) any all count sum average isEmpty startsWith
@@ -22,7 +22,7 @@
 //                 no member "missing"`. default(x, y) and `x exists` treat exactly this as absent.
 //   kInvalidInput syntax errors with their column, type errors naming the operator or function
 //                 and the kinds involved, division by zero, integer overflow, bad regex,
-//                 nesting or length over the limits below.
+//                 nesting, length, evaluation steps or json() size over the limits below.
 //
 // Parsed expressions are immutable: one may be evaluated from several threads at once.
 #pragma once
@@ -42,7 +42,13 @@ namespace pl::pipeline {
 inline constexpr size_t kMaxExpressionLength = 10000;  // characters of one expression
 inline constexpr int kMaxExpressionDepth = 64;         // nesting of parentheses, lists, operators
 inline constexpr size_t kMaxRegexLength = 1000;        // characters of a `matches` pattern
-inline constexpr size_t kMaxRegexSubject = 10000;      // bytes of the text (regex_match.h)
+inline constexpr size_t kMaxRegexSubject = 10000;      // bytes of the text of `matches`
+// Operations one evaluation may take, the predicates of any/all/count included (nested
+// predicates over literal lists multiply: a few hundred characters could take hours); well
+// under a second of work.
+inline constexpr size_t kMaxEvaluationSteps = 4'000'000;
+// Bytes json(x) may produce (each json() of a string can double it: json(json(json(...)))).
+inline constexpr size_t kMaxJsonResultBytes = size_t{1} << 20;
 
 // One reference in an expression, for static checks (validate.h).
 struct ReferenceUse {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/pipeline/expression.h"
 #include "common/pipeline/scope.h"
 #include "common/result.h"
 #include "common/value.h"
@@ -58,8 +59,15 @@ struct Node {
 // Parses; `depth` is the nesting already used by an enclosing expression (predicates).
 Result<NodePtr> parse_node(std::string_view text, int depth);
 
-// Evaluates `node`; `depth` guards nested predicate evaluation.
-Result<Value> evaluate_node(const Node& node, const Scope& scope, int depth);
+// The evaluation steps an evaluation has left (kMaxEvaluationSteps), shared with the predicates
+// it evaluates.
+struct EvaluationBudget {
+  size_t steps_left = kMaxEvaluationSteps;
+};
+
+// Evaluates `node`; `depth` guards nested predicate evaluation, `budget` the work they do.
+Result<Value> evaluate_node(const Node& node, const Scope& scope, int depth,
+                            EvaluationBudget& budget);
 
 // A call being made: its evaluated arguments and what a predicate needs.
 struct FunctionCall {
@@ -67,6 +75,7 @@ struct FunctionCall {
   std::span<const Value> args;
   const Scope& scope;
   int depth;
+  EvaluationBudget& budget;
 };
 
 struct FunctionSpec {

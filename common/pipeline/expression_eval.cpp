@@ -6,8 +6,8 @@
 #include "common/pipeline/expression.h"
 #include "common/pipeline/expression_ast.h"
 #include "common/pipeline/no_throw.h"
-#include "common/pipeline/regex_match.h"
 #include "common/pipeline/suggest.h"
+#include "common/regex_match.h"
 
 namespace pl::pipeline {
 namespace detail {
@@ -134,14 +134,25 @@ Result<bool> contains(Op op, const Value& haystack, const Value& needle) {
 
 Result<bool> regex_matches(const Value& text, const Value& pattern) {
   if (!text.is_string() || !pattern.is_string()) return operand_error(Op::kMatches, text, pattern);
-  return regex_search_safely(text.as_string(), pattern.as_string());
+  if (text.as_string().size() > kMaxRegexSubject) {
+    return type_error("\"matches\" on a text of " + std::to_string(text.as_string().size()) +
+                      " bytes, over the limit of " + std::to_string(kMaxRegexSubject) +
+                      " (use \"contains\" for plain text)");
+  }
+  return regex_search_checked(text.as_string(), pattern.as_string(), kMaxRegexLength);
 }
 
 class Evaluator {
  public:
-  Evaluator(const Scope& scope, int depth) : scope_(scope), depth_(depth) {}
+  Evaluator(const Scope& scope, int depth, EvaluationBudget& budget)
+      : scope_(scope), depth_(depth), budget_(budget) {}
 
   Result<Value> eval(const Node& node) {
+    if (budget_.steps_left == 0) {
+      return type_error("evaluation takes more than " + std::to_string(kMaxEvaluationSteps) +
+                        " steps (nested any/all/count over long lists?)");
+    }
+    --budget_.steps_left;
     switch (node.kind) {
       case NodeKind::kLiteral:
         return node.literal;
@@ -313,7 +324,7 @@ class Evaluator {
       if (!v.ok()) return v;
       args.push_back(std::move(*v));
     }
-    auto result = spec->call(FunctionCall{node, args, scope_, depth_});
+    auto result = spec->call(FunctionCall{node, args, scope_, depth_, budget_});
     if (!result.ok() && result.error().code == ErrorCode::kInvalidInput &&
         result.error().message.rfind(node.name + "(", 0) != 0) {
       return type_error(node.name + "(): " + result.error().message);
@@ -323,6 +334,7 @@ class Evaluator {
 
   const Scope& scope_;
   int depth_;
+  EvaluationBudget& budget_;
 };
 
 }  // namespace
@@ -413,12 +425,13 @@ Result<Value> apply_binary(Op op, const Value& left, const Value& right) {
   }
 }
 
-Result<Value> evaluate_node(const Node& node, const Scope& scope, int depth) {
+Result<Value> evaluate_node(const Node& node, const Scope& scope, int depth,
+                            EvaluationBudget& budget) {
   if (depth > kMaxExpressionDepth) {
     return type_error("expressions nest deeper than " + std::to_string(kMaxExpressionDepth) +
                       " levels");
   }
-  return Evaluator(scope, depth).eval(node);
+  return Evaluator(scope, depth, budget).eval(node);
 }
 
 }  // namespace detail
@@ -459,8 +472,10 @@ Result<Expression> Expression::parse(std::string_view text) {
 }
 
 Result<Value> Expression::evaluate(const Scope& scope) const {
-  return detail::no_throw("evaluating an expression",
-                          [&]() { return detail::evaluate_node(*root_, scope, 0); });
+  return detail::no_throw("evaluating an expression", [&]() {
+    detail::EvaluationBudget budget;
+    return detail::evaluate_node(*root_, scope, 0, budget);
+  });
 }
 
 namespace {

@@ -149,7 +149,14 @@ Result<Value> fn_default(const FunctionCall& call) {  // evaluated lazily by the
   return call.args[0].is_null() ? call.args[1] : call.args[0];
 }
 
-Result<Value> fn_json(const FunctionCall& call) { return Value(to_json(call.args[0])); }
+Result<Value> fn_json(const FunctionCall& call) {
+  std::string text = to_json(call.args[0]);
+  if (text.size() > kMaxJsonResultBytes) {
+    return type_error("json() result is " + std::to_string(text.size()) +
+                      " bytes, over the limit of " + std::to_string(kMaxJsonResultBytes));
+  }
+  return Value(std::move(text));
+}
 
 // Truthiness of each element, or of the predicate evaluated with the element as `item`.
 Result<std::vector<bool>> tests(const FunctionCall& call) {
@@ -172,7 +179,7 @@ Result<std::vector<bool>> tests(const FunctionCall& call) {
   }
   for (const Value& v : list.as_array()) {
     ItemScope scope(v, call.scope);
-    auto r = evaluate_node(*predicate, scope, call.depth + 1);
+    auto r = evaluate_node(*predicate, scope, call.depth + 1, call.budget);
     if (!r.ok()) return std::move(r).error();
     results.push_back(r->truthy());
   }

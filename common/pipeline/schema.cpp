@@ -339,7 +339,7 @@ constexpr KeySpec kWorkflowKeys[] = {
 constexpr KeyTable kWorkflow{"workflow", kWorkflowKeys};
 
 constexpr KeySpec kRootKeys[] = {
-    key("workflow", K::kMap).required(),
+    key("workflow", K::kMap).required().literal(),
 };
 constexpr KeyTable kRoot{"the file", kRootKeys};
 

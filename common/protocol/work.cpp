@@ -121,7 +121,9 @@ Value to_body(const Heartbeat& m) {
 Result<Heartbeat> heartbeat_from(const Value& body) {
   BodyReader r(body, "heartbeat");
   Heartbeat m;
-  m.free_slots = static_cast<uint32_t>(r.optional_integer("free", 0));
+  // Optional, and in range when given: -1 must not become 4294967295 free slots.
+  const Value* free = body.find("free");
+  if (free && !free->is_null()) m.free_slots = static_cast<uint32_t>(r.count("free"));
   if (!r.ok()) return r.status().error();
   return m;
 }

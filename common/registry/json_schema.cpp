@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 #include <vector>
 
 #include "common/json.h"
+#include "common/regex_match.h"
 #include "common/text.h"
 
 namespace pl {
@@ -203,15 +203,8 @@ class SchemaChecker {
       problem(path, "expected a string, got " + json_kind(pattern));
       return;
     }
-    if (pattern.as_string().size() > kMaxPatternLength) {
-      problem(path, "pattern is longer than " + std::to_string(kMaxPatternLength) + " characters");
-      return;
-    }
-    try {
-      std::regex re(pattern.as_string(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      problem(path, "bad regular expression " + to_json(pattern) + ": " + e.what());
-    }
+    Status usable = check_regex_pattern(pattern.as_string(), kMaxPatternLength);
+    if (!usable.ok()) problem(path, usable.error().message);
   }
 
   void problem(const std::string& path, const std::string& what) {
@@ -334,12 +327,11 @@ class Validator {
                         std::to_string(kMaxPatternSubject) + " bytes a pattern is checked on");
       return;
     }
-    try {
-      if (!std::regex_search(s, std::regex(pattern, std::regex::ECMAScript))) {
-        problem(path, to_json(Value(s)) + " does not match the pattern " + to_json(Value(pattern)));
-      }
-    } catch (const std::exception& e) {
-      problem(path, "the pattern " + to_json(Value(pattern)) + " failed: " + e.what());
+    auto found = regex_search_checked(s, pattern, kMaxPatternLength);
+    if (!found.ok()) {
+      problem(path, "the pattern " + to_json(Value(pattern)) + " failed: " + found.error().message);
+    } else if (!*found) {
+      problem(path, to_json(Value(s)) + " does not match the pattern " + to_json(Value(pattern)));
     }
   }
 

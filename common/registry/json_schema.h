@@ -3,7 +3,7 @@
 // Supported keywords: type (a name or a list of names: string number integer boolean object
 // array null), properties, required, additionalProperties (bool or schema), items, enum, const,
 // minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers), minLength, maxLength (in code
-// points), pattern (ECMAScript, unanchored), minItems, maxItems, format (checked only when the
+// points), pattern (ECMAScript, unanchored, fenced: see kMaxPatternLength), minItems, maxItems, format (checked only when the
 // caller passes a FormatCheck that knows the format). Annotations are accepted and ignored:
 // title, description, default, examples, $schema, $id, $comment, deprecated, readOnly,
 // writeOnly. Any other keyword is refused by check_schema, so that a schema never looks
@@ -22,8 +22,10 @@
 
 namespace pl {
 
-// Patterns longer than this are refused; strings longer than kMaxPatternSubject are refused
-// where a pattern applies (std::regex recurses per character).
+// Patterns go through the fenced matcher of expressions (common/regex_match.h): check_schema
+// refuses a pattern longer than kMaxPatternLength or one that can take exponential time ((a+)+,
+// backreferences, a+*); validation refuses strings longer than kMaxPatternSubject where a pattern
+// applies (a failed search is quadratic in the text).
 inline constexpr size_t kMaxPatternLength = 512;
 inline constexpr size_t kMaxPatternSubject = 4096;
 

@@ -130,7 +130,12 @@ Result<std::vector<CsvRecord>> parse_csv(std::string_view text) {
 }
 
 std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  // A field that starts with a byte order mark is quoted too: as the first field of a file, the
+  // reader would skip the mark.
+  const bool starts_with_bom = text.substr(0, 3) == "\xEF\xBB\xBF";
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos && !starts_with_bom) {
+    return std::string(text);
+  }
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out.push_back('"');

@@ -33,7 +33,7 @@ struct CsvRecord {
 [[nodiscard]] Result<std::vector<CsvRecord>> parse_csv(std::string_view text);
 
 // One field as RFC 4180 writes it: quoted (with `"` doubled) when it holds a comma, a quote, CR
-// or LF; as is otherwise.
+// or LF, or starts with a byte order mark; as is otherwise.
 std::string csv_field(std::string_view text);
 
 // csv_to_json: the first record names the columns; every other record becomes a map from

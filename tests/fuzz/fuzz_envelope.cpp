@@ -1,0 +1,171 @@
+// The envelope decoder and the typed body decoders: bytes as they arrive on any socket.
+//
+// Properties: decode never crashes and names what was wrong; a decoded envelope encodes back to
+// one that decodes to the same body; a typed decoder that accepts a body accepts what its
+// encoder makes of the result, the result survives that round trip unchanged, and every field
+// the body had keeps its value (decoding may only fill in what was absent or null).
+#include "common/json.h"
+#include "common/protocol/client.h"
+#include "common/protocol/control.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/registry.h"
+#include "common/protocol/work.h"
+#include "tests/fuzz/fuzz_entry.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace pl::fuzz {
+namespace {
+
+using protocol::MessageType;
+
+// Decoding `body` as a T, and decoding again what to_body makes of the result: both ok with the
+// same body, or the first an error.
+template <class T>
+Finding typed_round_trip(const Value& body, Result<T> (*from)(const Value&), const char* name) {
+  Result<T> first = from(body);
+  if (!first.ok()) return check_error(first.error(), name);
+  const Value encoded = protocol::to_body(*first);
+  // A field the message had comes back as it was: decoding may fill in defaults for absent or
+  // null fields, never change a value (a negative count read as a huge one, say).
+  for (const auto& [key, value] : encoded.as_object()) {
+    const Value* given = body.find(key);
+    if (given && !given->is_null() && !identical(*given, value)) {
+      return std::string(name) + ": field \"" + key + "\" changed from " + to_json(*given) +
+             " to " + to_json(value) + " in a decode/encode round trip";
+    }
+  }
+  Result<T> second = from(encoded);
+  if (!second.ok()) {
+    return std::string(name) + ": what to_body made of a decoded message does not decode: " +
+           second.error().message;
+  }
+  if (!identical(protocol::to_body(*second), encoded)) {
+    return std::string(name) + ": a decoded message changed in a to_body round trip, " +
+           difference(protocol::to_body(*second), encoded);
+  }
+  return std::nullopt;
+}
+
+Finding typed(MessageType type, const Value& body) {
+  using namespace protocol;
+  switch (type) {
+    case MessageType::kWorkerHello:
+      return typed_round_trip(body, &worker_hello_from, "worker_hello");
+    case MessageType::kWorkerHeartbeat:
+    case MessageType::kBrokerHeartbeat:
+      return typed_round_trip(body, &heartbeat_from, "heartbeat");
+    case MessageType::kWorkResult:
+      return typed_round_trip(body, &work_result_from, "work_result");
+    case MessageType::kWorkItem: {
+      if (Finding f = typed_round_trip(body, &work_item_from, "work_item")) return f;
+      auto item = work_item_from(body);
+      if (!item.ok()) return std::nullopt;
+      // The dispatcher's fast encoder must say exactly what the generic one says.
+      const std::string fast =
+          encode_work_item(item->item_id, item->attempt, item->timeout_ms, item->run_id,
+                           item->step_name, item->step_type, item->input, item->context);
+      auto decoded = decode(fast);
+      if (!decoded.ok()) return "encode_work_item made a frame that does not decode";
+      if (!identical(decoded->body, to_body(*item))) {
+        return "encode_work_item and to_body(WorkItem) disagree, " +
+               difference(decoded->body, to_body(*item));
+      }
+      return std::nullopt;
+    }
+    case MessageType::kCancelItem:
+      return typed_round_trip(body, &cancel_item_from, "cancel_item");
+    case MessageType::kWelcome:
+      return typed_round_trip(body, &welcome_from, "welcome");
+    case MessageType::kResultAck:
+      return typed_round_trip(body, &result_ack_from, "result_ack");
+    case MessageType::kSubmitRun:
+      return typed_round_trip(body, &submit_run_from, "submit_run");
+    case MessageType::kRunAccepted:
+      return typed_round_trip(body, &run_accepted_from, "run_accepted");
+    case MessageType::kWatchRun:
+      return typed_round_trip(body, &watch_run_from, "watch_run");
+    case MessageType::kCancelRun:
+      return typed_round_trip(body, &cancel_run_from, "cancel_run");
+    case MessageType::kRunStatus:
+      return typed_round_trip(body, &run_status_from, "run_status");
+    case MessageType::kClientError:
+      return typed_round_trip(body, &client_error_from, "client_error");
+    case MessageType::kListRuns:
+    case MessageType::kBrokerStatusRequest:
+    case MessageType::kRunDetailRequest:
+    case MessageType::kResumeRun:
+    case MessageType::kExportRun:
+      return typed_round_trip(body, &simple_request_from, "simple_request");
+    case MessageType::kControlRequest:
+      return typed_round_trip(body, &control_request_from, "control_request");
+    case MessageType::kControlReply:
+      return typed_round_trip(body, &control_reply_from, "control_reply");
+    case MessageType::kChildEvent:
+      return typed_round_trip(body, &child_event_from, "child_event");
+    case MessageType::kRegistryRequest: {
+      Result<RegistryRequest> (*from)(const Value&) = &registry_request_from;
+      if (Finding f = typed_round_trip(body, from, "registry_request")) return f;
+      // The moving overload reads the same as the copying one.
+      auto copied = registry_request_from(body);
+      auto moved = registry_request_from(Value(body));
+      if (copied.ok() != moved.ok()) return "registry_request_from: the two overloads disagree";
+      if (copied.ok() && !identical(to_body(*copied), to_body(*moved))) {
+        return "registry_request_from: the two overloads read different requests";
+      }
+      return std::nullopt;
+    }
+    case MessageType::kRegistryReply: {
+      if (Finding f = typed_round_trip(body, &registry_reply_from, "registry_reply")) return f;
+      auto reply = registry_reply_from(body);
+      if (reply.ok()) (void)reply->to_result();
+      return std::nullopt;
+    }
+    case MessageType::kWorkerBye:
+    case MessageType::kReconnect:
+    case MessageType::kRunList:
+    case MessageType::kBrokerStatus:
+    case MessageType::kRunDetail:
+    case MessageType::kRunExport:
+      return std::nullopt;  // no typed decoder: read field by field where they arrive
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Finding envelope(std::string_view input) {
+  // Small limits as well as the defaults, so that every limit is reached by small inputs.
+  protocol::DecodeLimits tight;
+  tight.max_frame_bytes = 4096;
+  tight.max_depth = 8;
+  tight.max_elements = 64;
+  tight.max_string_bytes = 256;
+  auto small = protocol::decode(input, tight);
+  if (!small.ok()) {
+    if (Finding f = check_error(small.error(), "decode with tight limits")) return f;
+  }
+
+  auto message = protocol::decode(input);
+  if (!message.ok()) {
+    if (small.ok()) return "a frame that decodes under tight limits fails under the defaults";
+    return check_error(message.error(), "decode");
+  }
+  if (!message->body.is_object()) return "decode returned a body that is not a map";
+  if (small.ok() && !identical(small->body, message->body)) {
+    return "the limits changed what a frame decodes to, " + difference(small->body, message->body);
+  }
+
+  const std::string again = protocol::encode(message->type, message->body);
+  auto reread = protocol::decode(again);
+  if (!reread.ok()) return "a decoded envelope, encoded again, does not decode: " +
+                           reread.error().message;
+  if (reread->type != message->type || !identical(reread->body, message->body)) {
+    return "a decoded envelope changed in an encode/decode round trip, " +
+           difference(message->body, reread->body);
+  }
+  return typed(message->type, message->body);
+}
+
+}  // namespace pl::fuzz
+
+PL_FUZZ_TARGET(envelope)

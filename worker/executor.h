@@ -28,6 +28,18 @@ class StepExecutor {
   // the worker adds success, duration_ms and, on an Error, error and error_code. An Error means
   // the step failed; its code decides whether the broker may retry it.
   virtual Result<Value> execute(const protocol::WorkItem& item, const ExecutionContext& context) = 0;
+
+  // True when `item` is instant: pure in-memory work whose cost is bounded by the item's own
+  // size (which the worker already paid for when it decoded the item), with no wait, no I/O, no
+  // sleep and no lock that another item may hold. The worker then runs it on its loop thread,
+  // sparing two thread hand-offs; anything else runs on a slot thread so that heartbeats never
+  // stall. Cancellation cannot reach an inline item (it has finished before the loop reads the
+  // next message), so an executor that watches its CancelToken or deadline must return false.
+  // Must not throw. The default, false, is always safe.
+  virtual bool runs_inline(const protocol::WorkItem& item) const {
+    (void)item;
+    return false;
+  }
 };
 
 // Step type name -> executor. Types with no executor fail with a clear error.

@@ -4,10 +4,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "worker/item_run.h"
+
 namespace pl::worker {
 
 SlotPool::SlotPool(size_t slots, const ExecutorTable& executors, const Clock& clock)
     : executors_(executors), clock_(clock), event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (event_fd_ < 0) spdlog::critical("slot pool: eventfd failed; finished items go unnoticed");
   for (size_t i = 0; i < slots; ++i) threads_.emplace_back([this] { run_slot(); });
 }
 
@@ -23,11 +26,21 @@ SlotPool::~SlotPool() {
 }
 
 void SlotPool::start(protocol::WorkItem item, TimePoint deadline) {
+  StepExecutor* executor = executors_.find(item.step_type);
+  if (!executor || executor->runs_inline(item)) {
+    // Nothing can cancel it: it is over before the loop reads another message.
+    const CancelToken never_cancelled;
+    protocol::WorkResult result =
+        run_item(executor, item, ExecutionContext{never_cancelled, deadline}, clock_);
+    std::lock_guard lock(mutex_);
+    add_finished(std::move(result), /*signal=*/false);
+    return;
+  }
   auto token = std::make_shared<CancelToken>();
   {
     std::lock_guard lock(mutex_);
     tokens_[item.item_id] = token;
-    pending_.push_back(Job{std::move(item), deadline, std::move(token)});
+    pending_.push_back(Job{std::move(item), deadline, std::move(token), executor});
   }
   work_ready_.notify_one();
 }
@@ -40,72 +53,47 @@ void SlotPool::cancel(const std::string& item_id, uint32_t attempt, const std::s
 }
 
 std::vector<protocol::WorkResult> SlotPool::take_finished() {
-  uint64_t count;
-  while (::read(event_fd_, &count, sizeof count) > 0) {
-  }
   std::lock_guard lock(mutex_);
+  if (signalled_) {
+    // Read under the lock: a slot thread writes under it too, so the eventfd is readable
+    // exactly while signalled_ is set, and never stays readable with nothing to take.
+    uint64_t count;
+    if (::read(event_fd_, &count, sizeof count) < 0) {
+      spdlog::error("slot pool: cannot clear the finished-items eventfd");
+    }
+    signalled_ = false;
+  }
   return std::exchange(finished_, {});
 }
 
-void SlotPool::run_slot() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock lock(mutex_);
-      work_ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (stopping_) return;
-      job = std::move(pending_.front());
-      pending_.pop_front();
-    }
-    protocol::WorkResult result = execute(job);
-    {
-      std::lock_guard lock(mutex_);
-      auto it = tokens_.find(job.item.item_id);
-      if (it != tokens_.end() && it->second == job.cancel) tokens_.erase(it);
-      finished_.push_back(std::move(result));
-    }
-    const uint64_t one = 1;
-    if (::write(event_fd_, &one, sizeof one) < 0) {
-      spdlog::error("slot pool: cannot signal a finished item: eventfd write failed");
-    }
+void SlotPool::add_finished(protocol::WorkResult result, bool signal) {
+  finished_.push_back(std::move(result));
+  if (!signal || signalled_) return;
+  const uint64_t one = 1;
+  if (::write(event_fd_, &one, sizeof one) < 0) {
+    spdlog::error("slot pool: cannot signal a finished item: eventfd write failed");
+    return;
   }
+  signalled_ = true;
 }
 
-protocol::WorkResult SlotPool::execute(const Job& job) {
-  const TimePoint started = clock_.now();
-  const int64_t started_ms = unix_millis(clock_.wall_now());
-  protocol::WorkResult out;
-  out.item_id = job.item.item_id;
-  out.attempt = job.item.attempt;
+void SlotPool::run_slot() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    work_ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    if (stopping_) return;
+    Job job = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
 
-  Result<Value> fields = make_error(ErrorCode::kInternal, "not run");
-  if (StepExecutor* executor = executors_.find(job.item.step_type)) {
-    try {
-      fields = executor->execute(job.item, ExecutionContext{*job.cancel, job.deadline});
-    } catch (const std::exception& e) {
-      // An executor bug must not take the worker down with the other slots' items.
-      fields = make_error(ErrorCode::kInternal, std::string("executor threw: ") + e.what());
-    }
-  } else {
-    fields = make_error(ErrorCode::kInvalidInput,
-                        "step type \"" + job.item.step_type + "\" is not supported by this worker");
-  }
+    protocol::WorkResult result =
+        run_item(job.executor, job.item, ExecutionContext{*job.cancel, job.deadline}, clock_);
 
-  Value& result = out.result;
-  if (fields.ok()) {
-    result = std::move(*fields);
-    if (!result.is_object()) result = Value::object();
-    result["success"] = true;
-  } else {
-    result = Value::object();
-    result["success"] = false;
-    result["error"] = fields.error().message;
-    result["error_code"] = std::string(error_code_name(fields.error().code));
+    lock.lock();
+    auto it = tokens_.find(job.item.item_id);
+    if (it != tokens_.end() && it->second == job.cancel) tokens_.erase(it);
+    add_finished(std::move(result), /*signal=*/true);
   }
-  result["duration_ms"] =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count();
-  result["started_ms"] = started_ms;  // wall clock: when this attempt began here
-  return out;
 }
 
 }  // namespace pl::worker

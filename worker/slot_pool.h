@@ -1,16 +1,18 @@
-// The threads that run items: one per slot. The main loop hands items in with start(), learns of
-// finished ones through notify_fd() (an eventfd in its poll set) and take_finished(), and may
-// cancel a running item. Executors run here, never on the main loop's thread, so heartbeats go
-// on while a long item runs. Thread-safe.
+// Where items run. An item whose executor says it is instant (StepExecutor::runs_inline) runs at
+// once on the thread that calls start(), which is the main loop's: cheap in-memory steps skip
+// two thread hand-offs. Every other item runs on one of `slots` threads, so heartbeats go on while
+// a long item runs. The main loop learns of finished threaded items through notify_fd() (an
+// eventfd in its poll set), takes every finished result, inline ones included, with
+// take_finished(), and may cancel a running item. Thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -28,11 +30,17 @@ class SlotPool {
   // this, which is why the supervisor's shutdown timeout ends in SIGKILL.
   ~SlotPool();
 
+  // Runs `item` until `deadline` (its executor sees it; the caller cancels at it). Inline items
+  // (and items of a type with no executor, which fail at once) have finished when this returns;
+  // the others wait for a free slot thread.
   void start(protocol::WorkItem item, TimePoint deadline);
+  // Cancels the item if it runs on a slot thread; no effect otherwise (an inline item is over).
   void cancel(const std::string& item_id, uint32_t attempt, const std::string& reason);
 
-  // Readable while finished results wait to be taken.
+  // Readable while results of slot threads wait to be taken. Inline results do not make it
+  // readable: the caller knows it ran them and takes them after start() returns.
   int notify_fd() const { return event_fd_; }
+  // Every result finished since the last call, in the order the items finished. Never blocks.
   std::vector<protocol::WorkResult> take_finished();
 
  private:
@@ -40,10 +48,12 @@ class SlotPool {
     protocol::WorkItem item;
     TimePoint deadline;
     std::shared_ptr<CancelToken> cancel;
+    StepExecutor* executor = nullptr;
   };
 
   void run_slot();
-  protocol::WorkResult execute(const Job& job);
+  // REQUIRES: mutex_ held. Appends a result; signals the eventfd when the list was empty.
+  void add_finished(protocol::WorkResult result, bool signal);
 
   const ExecutorTable& executors_;
   const Clock& clock_;
@@ -52,8 +62,9 @@ class SlotPool {
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::deque<Job> pending_;
-  std::map<std::string, std::shared_ptr<CancelToken>> tokens_;  // by item id
+  std::unordered_map<std::string, std::shared_ptr<CancelToken>> tokens_;  // threaded, by item id
   std::vector<protocol::WorkResult> finished_;
+  bool signalled_ = false;  // the eventfd is readable (written, not yet read)
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

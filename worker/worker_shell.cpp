@@ -48,7 +48,8 @@ Status WorkerShell::connect() {
 void WorkerShell::execute(std::vector<WorkerCommand> commands) {
   for (auto& command : commands) {
     if (auto* send = std::get_if<SendMessage>(&command)) {
-      auto sent = socket_->send({protocol::encode(send->type, send->body)});
+      out_frames_[0] = protocol::encode(send->type, send->body);
+      auto sent = socket_->send(out_frames_);
       if (!sent.ok()) {
         spdlog::error("send {} to broker: {}", protocol::message_type_name(send->type),
                       sent.error().message);
@@ -93,6 +94,28 @@ void WorkerShell::drain_socket() {
       continue;
     }
     execute(core_.on_message(std::move(*message), now));
+    // An inline item has finished by now: its result goes out before the next message is read,
+    // so the broker sees results as they come rather than a burst at the end of the drain.
+    hand_back_finished();
+  }
+}
+
+void WorkerShell::say_goodbye() {
+  // Best effort: if the bye is lost, the broker learns of our exit from the supervisor or from
+  // heartbeat loss.
+  if (auto sent = socket_->send({protocol::encode(protocol::MessageType::kWorkerBye, Value::object())});
+      !sent.ok()) {
+    spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
+  }
+}
+
+void WorkerShell::hand_back_finished() {
+  for (auto& result : pool_.take_finished()) {
+    if (result.result.is_object()) {
+      if (!link_.worker_name.empty()) result.result["worker"] = link_.worker_name;
+      if (!link_.host.empty()) result.result["host"] = link_.host;
+    }
+    execute(core_.on_item_finished(std::move(result), clock_.now()));
   }
 }
 
@@ -118,9 +141,11 @@ int WorkerShell::run() {
   }
   spdlog::info("worker connected to {}", endpoint_);
   for (;;) {
-    std::vector<net::PollEntry> entries{
-        {socket_->raw(), -1, false}, {nullptr, signal_fd_, false}, {nullptr, pool_.notify_fd(), false}};
-    if (monitor_) entries.push_back({monitor_->raw(), -1, false});
+    entries_.assign({{socket_->raw(), -1, false},
+                     {nullptr, signal_fd_, false},
+                     {nullptr, pool_.notify_fd(), false}});
+    if (monitor_) entries_.push_back({monitor_->raw(), -1, false});
+    auto& entries = entries_;
     const int64_t timeout = millis_until(core_.next_deadline(), clock_.now());
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
@@ -132,36 +157,20 @@ int WorkerShell::run() {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("stopping on signal {}; {} item(s) running are left to redelivery", sig,
                        core_.running());
-          // Best effort: if the bye is lost, the broker learns of our exit from the supervisor
-          // or from heartbeat loss.
-          if (auto sent = socket_->send({protocol::encode(protocol::MessageType::kWorkerBye,
-                                                          Value::object())});
-              !sent.ok()) {
-            spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
-          }
+          say_goodbye();
           return 0;
         }
       }
     }
     if (monitor_ && entries[3].readable) log_handshakes();
     if (entries[0].readable) drain_socket();
-    if (entries[2].readable) {
-      for (auto& result : pool_.take_finished()) {
-        if (result.result.is_object()) {
-          if (!link_.worker_name.empty()) result.result["worker"] = link_.worker_name;
-          if (!link_.host.empty()) result.result["host"] = link_.host;
-        }
-        execute(core_.on_item_finished(std::move(result), clock_.now()));
-      }
-    }
+    // Threaded results (inline ones went out while draining). Unconditional: one uncontended
+    // lock when there is nothing, and no result can wait for an unrelated wake-up.
+    hand_back_finished();
     execute(core_.on_tick(clock_.now()));
     if (retire_) {
       spdlog::info("recycling after {} item(s) (worker.max_items): goodbye", core_.items_taken());
-      if (auto sent =
-              socket_->send({protocol::encode(protocol::MessageType::kWorkerBye, Value::object())});
-          !sent.ok()) {
-        spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
-      }
+      say_goodbye();
       return 0;
     }
     if (reconnect_) {

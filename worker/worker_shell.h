@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/net/bad_frames.h"
@@ -40,6 +41,9 @@ class WorkerShell {
   void execute(std::vector<WorkerCommand> commands);
   void drain_socket();
   void log_handshakes();
+  // Hands every finished result (inline or threaded) to the core and sends what it says.
+  void hand_back_finished();
+  void say_goodbye();
 
   net::Context& context_;
   std::string endpoint_;
@@ -55,6 +59,9 @@ class WorkerShell {
   net::BadFrameLog bad_frames_{"broker connection"};
   bool reconnect_ = false;
   bool retire_ = false;  // worker.max_items reached and everything handed back
+  // Reused every loop turn and every send: no allocation per message for either.
+  std::vector<net::PollEntry> entries_;
+  net::Frames out_frames_ = net::Frames(1);
 };
 
 }  // namespace pl::worker

@@ -2,6 +2,11 @@
 
 namespace pl::worker {
 
+bool EchoExecutor::runs_inline(const protocol::WorkItem& item) const {
+  // The same reading of delay_ms as execute()'s: a missing or non-integer delay is none.
+  return item.input.get_int("delay_ms", 0) <= 0;
+}
+
 Result<Value> EchoExecutor::execute(const protocol::WorkItem& item,
                                     const ExecutionContext& context) {
   const Value& input = item.input;

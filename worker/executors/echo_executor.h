@@ -9,6 +9,8 @@ namespace pl::worker {
 class EchoExecutor final : public StepExecutor {
  public:
   Result<Value> execute(const protocol::WorkItem& item, const ExecutionContext& context) override;
+  // Inline unless it has a delay to sleep through (and so a cancellation to honour).
+  bool runs_inline(const protocol::WorkItem& item) const override;
 };
 
 }  // namespace pl::worker

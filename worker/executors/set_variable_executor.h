@@ -9,6 +9,8 @@ namespace pl::worker {
 class SetVariableExecutor final : public StepExecutor {
  public:
   Result<Value> execute(const protocol::WorkItem& item, const ExecutionContext& context) override;
+  // Always inline: a copy of its input.
+  bool runs_inline(const protocol::WorkItem&) const override { return true; }
 };
 
 }  // namespace pl::worker

@@ -1,0 +1,45 @@
+#include "worker/item_run.h"
+
+#include <string>
+
+namespace pl::worker {
+
+protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& item,
+                              const ExecutionContext& context, const Clock& clock) {
+  const TimePoint started = clock.now();
+  const int64_t started_ms = unix_millis(clock.wall_now());
+  protocol::WorkResult out;
+  out.item_id = item.item_id;
+  out.attempt = item.attempt;
+
+  Result<Value> fields = make_error(ErrorCode::kInternal, "not run");
+  if (executor) {
+    try {
+      fields = executor->execute(item, context);
+    } catch (const std::exception& e) {
+      // An executor bug must not take the worker down with the other slots' items.
+      fields = make_error(ErrorCode::kInternal, std::string("executor threw: ") + e.what());
+    }
+  } else {
+    fields = make_error(ErrorCode::kInvalidInput,
+                        "step type \"" + item.step_type + "\" is not supported by this worker");
+  }
+
+  Value& result = out.result;
+  if (fields.ok()) {
+    result = std::move(*fields);
+    if (!result.is_object()) result = Value::object();
+    result["success"] = true;
+  } else {
+    result = Value::object();
+    result["success"] = false;
+    result["error"] = fields.error().message;
+    result["error_code"] = std::string(error_code_name(fields.error().code));
+  }
+  result["duration_ms"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started).count();
+  result["started_ms"] = started_ms;  // wall clock: when this attempt began here
+  return out;
+}
+
+}  // namespace pl::worker

@@ -1,0 +1,19 @@
+// One attempt of one item, from executor to the result the broker receives. The only place that
+// shapes a result, so an item run inline on the loop thread and one run on a slot thread produce
+// the same fields.
+#pragma once
+
+#include "common/clock.h"
+#include "common/protocol/work.h"
+#include "worker/executor.h"
+
+namespace pl::worker {
+
+// Runs `item` with `executor` (nullptr: its type has no executor here) and returns its result:
+// the executor's fields (a non-map result becomes {}) plus success, duration_ms and started_ms
+// (wall clock, when the attempt began); on an Error, success false with error and error_code. An
+// executor that throws fails the item with kInternal instead of taking the worker down.
+protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& item,
+                              const ExecutionContext& context, const Clock& clock);
+
+}  // namespace pl::worker

@@ -13,6 +13,13 @@ void pack_string(msgpack::packer<StringSink>& packer, std::string_view s) {
   packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
+// The envelope's [version, type, ...]: its body is packed next.
+void pack_envelope_head(msgpack::packer<StringSink>& packer, MessageType type) {
+  packer.pack_array(3);
+  packer.pack_uint32(kProtocolVersion);
+  packer.pack_uint16(static_cast<uint16_t>(type));
+}
+
 }  // namespace
 
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
@@ -22,9 +29,7 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   out.reserve(256);
   StringSink sink{&out};
   msgpack::packer<StringSink> packer(sink);
-  packer.pack_array(3);
-  packer.pack_uint32(kProtocolVersion);
-  packer.pack_uint16(static_cast<uint16_t>(MessageType::kWorkItem));
+  pack_envelope_head(packer, MessageType::kWorkItem);
   // Keys in the order a sorted Value object would have them, like to_body(WorkItem).
   packer.pack_map(8);
   pack_string(packer, "attempt");
@@ -55,9 +60,7 @@ std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>
   out.reserve(16 + acks.size() * 64);
   StringSink sink{&out};
   msgpack::packer<StringSink> packer(sink);
-  packer.pack_array(3);
-  packer.pack_uint32(kProtocolVersion);
-  packer.pack_uint16(static_cast<uint16_t>(MessageType::kResultAck));
+  pack_envelope_head(packer, MessageType::kResultAck);
   packer.pack_map(1);
   pack_string(packer, "acks");
   packer.pack_array(static_cast<uint32_t>(acks.size()));

@@ -28,6 +28,7 @@ packages=(
   nlohmann-json3-dev
   libcli11-dev
   libsystemd-dev
+  libjemalloc-dev
   iproute2 procps
 )
 [[ $fuzz -eq 1 ]] && packages+=(clang libclang-rt-14-dev)

@@ -212,11 +212,9 @@ class SqliteRunStore final : public RunStore {
     auto st = statement("SELECT COALESCE(SUM(count), 0) FROM item_batches WHERE run_id=?");
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run_id);
-    auto row = (*st)->step();
-    if (!row.ok()) return std::move(row).error();
-    const size_t n = *row ? static_cast<size_t>((*st)->column_int(0)) : 0;
-    (*st)->reset();
-    return n;
+    auto n = first_integer(**st);
+    if (!n.ok()) return std::move(n).error();
+    return static_cast<size_t>(*n);
   }
 
   Result<std::vector<std::pair<std::string, Value>>> item_results(
@@ -250,17 +248,13 @@ class SqliteRunStore final : public RunStore {
     (*st)->bind(1, run_id);
     std::vector<DeadLetter> out;
     for (;;) {
-      auto row = (*st)->step();
-      if (!row.ok()) {
-        (*st)->reset();
-        return std::move(row).error();
-      }
+      auto row = (*st)->step();  // resets the statement when done or failed
+      if (!row.ok()) return std::move(row).error();
       if (!*row) break;
       out.push_back(DeadLetter{(*st)->column_text(0), (*st)->column_text(1),
                                (*st)->column_text(2), (*st)->column_int(3),
                                (*st)->column_text(4), (*st)->column_int(5)});
     }
-    (*st)->reset();
     return out;
   }
 
@@ -281,6 +275,16 @@ class SqliteRunStore final : public RunStore {
     if (auto begun = db_->exec("BEGIN"); !begun.ok()) return begun;
     in_transaction_ = true;
     return ok_status();
+  }
+
+  // The first column of the first row of a bound statement (0 without a row).
+  static Result<int64_t> first_integer(sqlite::Statement& st) {
+    auto row = st.step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return int64_t{0};
+    const int64_t n = st.column_int(0);
+    st.reset();
+    return n;
   }
 
   Status write(sqlite::Statement& st) {
@@ -311,12 +315,10 @@ class SqliteRunStore final : public RunStore {
     auto st = statement("SELECT COALESCE(MAX(seq) + 1, 0) FROM item_batches WHERE run_id=?");
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run_id);
-    auto row = (*st)->step();
-    if (!row.ok()) return std::move(row).error();
-    const int64_t seq = *row ? (*st)->column_int(0) : 0;
-    (*st)->reset();
-    next_seq_[run_id] = seq + 1;
-    return seq;
+    auto seq = first_integer(**st);
+    if (!seq.ok()) return std::move(seq).error();
+    next_seq_[run_id] = *seq + 1;
+    return *seq;
   }
 
   // Files written before item results were batched hold an `items` table with one row per
@@ -356,11 +358,8 @@ class SqliteRunStore final : public RunStore {
     bind(**st);
     std::vector<StoredRun> out;
     for (;;) {
-      auto row = (*st)->step();
-      if (!row.ok()) {
-        (*st)->reset();
-        return std::move(row).error();
-      }
+      auto row = (*st)->step();  // resets the statement when done or failed
+      if (!row.ok()) return std::move(row).error();
       if (!*row) break;
       StoredRun r;
       r.id = (*st)->column_text(0);
@@ -383,7 +382,6 @@ class SqliteRunStore final : public RunStore {
       r.error = (*st)->column_text(11);
       out.push_back(std::move(r));
     }
-    (*st)->reset();
     return out;
   }
 

@@ -88,6 +88,10 @@ class Value {
   std::variant<std::monostate, bool, int64_t, double, std::string, Array, Object> v_;
 };
 
+// Equality as JSON sees it (an expression's `==`, a schema's `const` and `enum`): numbers by
+// value (1 == 1.0), lists and maps element by element. operator== tells 1 from 1.0.
+bool values_equal(const Value& a, const Value& b);
+
 // "null", "bool", "integer", "number", "string", "list", "map": the words our errors use.
 std::string_view kind_name(Value::Kind kind);
 

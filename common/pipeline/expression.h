@@ -89,7 +89,4 @@ class Expression {
 // Expression::parse then evaluate.
 [[nodiscard]] Result<Value> evaluate_expression(std::string_view expr, const Scope& scope);
 
-// Equality as `==` sees it: numbers by value (1 == 1.0), lists and maps element by element.
-bool values_equal(const Value& a, const Value& b);
-
 }  // namespace pl::pipeline

@@ -26,32 +26,8 @@ Result<ControlRequest> control_request_from(const Value& body) {
   return m;
 }
 
-Value to_body(const ControlReply& m) {
-  Value v;
-  v["request"] = m.request;
-  v["ok"] = m.ok;
-  if (m.ok) {
-    v["result"] = m.result;
-  } else {
-    v["code"] = static_cast<int64_t>(m.code);
-    v["message"] = m.message;
-  }
-  return v;
-}
-
 Result<ControlReply> control_reply_from(const Value& body) {
-  BodyReader r(body, "control_reply");
-  ControlReply m;
-  m.request = r.string("request");
-  m.ok = r.boolean("ok");
-  if (m.ok) {
-    m.result = r.optional_value("result");
-  } else {
-    m.code = static_cast<ErrorCode>(r.count("code", 999));
-    m.message = r.string("message");
-  }
-  if (!r.ok()) return r.status().error();
-  return m;
+  return reply_from(body, "control_reply", /*request_required=*/true);
 }
 
 Value to_body(const ChildEvent& m) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/protocol/reply.h"
 #include "common/result.h"
 #include "common/value.h"
 
@@ -19,13 +20,7 @@ struct ControlRequest {
   Value args;           // object
 };
 
-struct ControlReply {
-  std::string request;
-  bool ok = true;
-  Value result;                          // when ok
-  ErrorCode code = ErrorCode::kInternal;  // when !ok
-  std::string message;                   // when !ok
-};
+using ControlReply = Reply;
 
 // One lifecycle change of one child. Published on the event socket with the topic
 // "child." + kind, so that subscribers can filter ("child.exited").
@@ -41,7 +36,6 @@ struct ChildEvent {
 };
 
 Value to_body(const ControlRequest& m);
-Value to_body(const ControlReply& m);
 Value to_body(const ChildEvent& m);
 Result<ControlRequest> control_request_from(const Value& body);
 Result<ControlReply> control_reply_from(const Value& body);

@@ -55,26 +55,6 @@ bool is_mutation(RegistryOp op) {
   return e && e->mutation;
 }
 
-RegistryReply RegistryReply::success(Value result) {
-  RegistryReply r;
-  r.ok = true;
-  r.result = std::move(result);
-  return r;
-}
-
-RegistryReply RegistryReply::failure(const Error& error) {
-  RegistryReply r;
-  r.ok = false;
-  r.code = error.code;
-  r.message = error.message;
-  return r;
-}
-
-Result<Value> RegistryReply::to_result() const {
-  if (ok) return result;
-  return make_error(code, message);
-}
-
 Value to_body(const RegistryRequest& m) {
   Value v;
   v["request"] = m.request;
@@ -105,32 +85,8 @@ Result<RegistryRequest> registry_request_from(Value&& body) {
   return m;
 }
 
-Value to_body(const RegistryReply& m) {
-  Value v;
-  v["request"] = m.request;
-  v["ok"] = m.ok;
-  if (m.ok) {
-    v["result"] = m.result;
-  } else {
-    v["code"] = static_cast<int64_t>(m.code);
-    v["message"] = m.message;
-  }
-  return v;
-}
-
 Result<RegistryReply> registry_reply_from(const Value& body) {
-  BodyReader r(body, "registry_reply");
-  RegistryReply m;
-  m.request = r.optional_string("request");
-  m.ok = r.boolean("ok");
-  if (m.ok) {
-    m.result = r.optional_value("result");
-  } else {
-    m.code = static_cast<ErrorCode>(r.count("code", 999));
-    m.message = r.string("message");
-  }
-  if (!r.ok()) return r.status().error();
-  return m;
+  return reply_from(body, "registry_reply", /*request_required=*/false);
 }
 
 }  // namespace pl::protocol

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/protocol/reply.h"
 #include "common/result.h"
 #include "common/value.h"
 
@@ -51,21 +52,9 @@ struct RegistryRequest {
   Value args;           // always an object
 };
 
-struct RegistryReply {
-  std::string request;
-  bool ok = true;
-  Value result;                           // when ok
-  ErrorCode code = ErrorCode::kInternal;  // when !ok
-  std::string message;                    // when !ok
-
-  static RegistryReply success(Value result);
-  static RegistryReply failure(const Error& error);
-  // The reply as a Result: the result value, or the error it carries.
-  Result<Value> to_result() const;
-};
+using RegistryReply = Reply;
 
 Value to_body(const RegistryRequest& m);
-Value to_body(const RegistryReply& m);
 // Both fail with kInvalidInput naming the bad field ("registry_request: field \"op\" ...").
 // The rvalue form moves the arguments out of `body` instead of copying them.
 Result<RegistryRequest> registry_request_from(const Value& body);

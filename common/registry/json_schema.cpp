@@ -71,33 +71,6 @@ size_t code_points(const std::string& s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-// JSON Schema equality: numbers compare by value (1 == 1.0). The same rule as
-// pipeline::values_equal, repeated so that the registry's clients need not link the pipeline
-// library; both belong in common/value.h.
-bool json_equal(const Value& a, const Value& b) {
-  if (a.is_number() && b.is_number()) return a.as_double() == b.as_double();
-  if (a.kind() != b.kind()) return false;
-  if (a.is_array()) {
-    const auto& x = a.as_array();
-    const auto& y = b.as_array();
-    if (x.size() != y.size()) return false;
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (!json_equal(x[i], y[i])) return false;
-    }
-    return true;
-  }
-  if (a.is_object()) {
-    const auto& x = a.as_object();
-    const auto& y = b.as_object();
-    if (x.size() != y.size()) return false;
-    for (auto i = x.begin(), j = y.begin(); i != x.end(); ++i, ++j) {
-      if (i->first != j->first || !json_equal(i->second, j->second)) return false;
-    }
-    return true;
-  }
-  return a == b;
-}
-
 std::string member_path(std::string_view base, std::string_view key) {
   std::string p(base);
   p.append(".").append(key);
@@ -229,7 +202,7 @@ class Validator {
     if (!schema.is_object()) return;
     if (!check_type(schema, v, path)) return;  // the rest would only repeat the kind mismatch
     if (const Value* e = schema.find("enum"); e && e->is_array()) check_enum(*e, v, path);
-    if (const Value* c = schema.find("const"); c && !json_equal(*c, v)) {
+    if (const Value* c = schema.find("const"); c && !values_equal(*c, v)) {
       problem(path, "expected " + to_json(*c) + ", got " + to_json(v));
     }
     if (v.is_number()) check_number(schema, v, path);
@@ -275,7 +248,7 @@ class Validator {
 
   void check_enum(const Value& choices, const Value& v, const std::string& path) {
     for (const auto& c : choices.as_array()) {
-      if (json_equal(c, v)) return;
+      if (values_equal(c, v)) return;
     }
     problem(path, to_json(v) + " is not one of " + to_json(choices));
   }

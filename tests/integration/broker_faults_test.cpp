@@ -150,10 +150,11 @@ TEST(BrokerFaults, AnItemThatKeepsKillingItsWorkerIsDeadLetteredWhileTheOthersFi
             std::string::npos);
 }
 
-TEST(BrokerFaults, AFrozenWorkersItemTimesOutRunsElsewhereAndTheWorkerIsReplaced) {
-  Tree tree(tree_config(2, "  heartbeat_ms: 5000\n  deadline_grace_ms: 200\n  cancel_grace_ms: 1500\n"));
+// Starts a one-step run (300 ms, a 1 s timeout, retried once on timeout) and freezes the worker
+// that takes it with SIGSTOP. Returns the run and the frozen worker's pid (0 when none took it).
+std::pair<Process, int64_t> run_on_a_frozen_worker(Tree& tree) {
   const auto pipeline = write_pipeline(tree, "slow.yaml", R"(workflow:
-  name: deadline
+  name: frozen
   steps:
     - name: slow
       type: echo
@@ -164,8 +165,15 @@ TEST(BrokerFaults, AFrozenWorkersItemTimesOutRunsElsewhereAndTheWorkerIsReplaced
 )");
   Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
   int64_t frozen = 0;
-  ASSERT_TRUE(wait_until([&] { return (frozen = tree.worker_holding("/s0")) != 0; }, 30s));
-  ASSERT_EQ(::kill(static_cast<pid_t>(frozen), SIGSTOP), 0);
+  if (!wait_until([&] { return (frozen = tree.worker_holding("/s0")) != 0; }, 30s)) return {std::move(run), 0};
+  EXPECT_EQ(::kill(static_cast<pid_t>(frozen), SIGSTOP), 0);
+  return {std::move(run), frozen};
+}
+
+TEST(BrokerFaults, AFrozenWorkersItemTimesOutRunsElsewhereAndTheWorkerIsReplaced) {
+  Tree tree(tree_config(2, "  heartbeat_ms: 5000\n  deadline_grace_ms: 200\n  cancel_grace_ms: 1500\n"));
+  auto [run, frozen] = run_on_a_frozen_worker(tree);
+  ASSERT_GT(frozen, 0);
 
   auto code = run.wait(60s);
   ASSERT_TRUE(code.has_value());
@@ -181,20 +189,8 @@ TEST(BrokerFaults, AFrozenWorkersItemTimesOutRunsElsewhereAndTheWorkerIsReplaced
 
 TEST(BrokerFaults, ALateResultFromAStaleAttemptIsDiscarded) {
   Tree tree(tree_config(2, "  heartbeat_ms: 5000\n  deadline_grace_ms: 200\n  cancel_grace_ms: 60000\n"));
-  const auto pipeline = write_pipeline(tree, "slow.yaml", R"(workflow:
-  name: stale
-  steps:
-    - name: slow
-      type: echo
-      value: done
-      delay_ms: 300
-      timeout: 1
-      retry: {max_attempts: 2, base_delay_ms: 10, retry_on: [timeout]}
-)");
-  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
-  int64_t frozen = 0;
-  ASSERT_TRUE(wait_until([&] { return (frozen = tree.worker_holding("/s0")) != 0; }, 30s));
-  ASSERT_EQ(::kill(static_cast<pid_t>(frozen), SIGSTOP), 0);
+  auto [run, frozen] = run_on_a_frozen_worker(tree);
+  ASSERT_GT(frozen, 0);
   auto code = run.wait(60s);
   ASSERT_TRUE(code.has_value());
   ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");

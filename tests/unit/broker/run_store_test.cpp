@@ -151,6 +151,13 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   ASSERT_TRUE(results.ok());
   ASSERT_EQ(results->size(), 1u);
   EXPECT_EQ((*results)[0].first, "run-1/s0");
+  // A recovered run goes on recording: its next batch follows the ones on file.
+  ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s2", Value(Value::Object{{"success", true}})).ok());
+  ASSERT_TRUE((*store)->commit().ok());
+  results = (*store)->item_results("run-1");
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_EQ((*results)[1].first, "run-1/s2");
   std::filesystem::remove_all(tmpl);
 }
 

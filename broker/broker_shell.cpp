@@ -281,8 +281,9 @@ int BrokerShell::run() {
   if (zap_) zap_->add_poll_entries(entries);
   for (;;) {
     const TimePoint now = clock_.now();
-    const int64_t timeout =
+    int64_t timeout =
         millis_until(std::min(dispatcher_.next_deadline(now), coordinator_.next_deadline()), now);
+    if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -300,6 +301,7 @@ int BrokerShell::run() {
       }
     }
     if (syncer_ && entries[sync_entry].readable && !release_synced()) return 70;
+    if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("broker.db", 70);
     if (zap_) zap_->on_poll(entries, zap_entry);
     if (listening_to_events_ && entries[events_entry].readable) drain_events();
     if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();

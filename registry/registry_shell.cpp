@@ -42,7 +42,9 @@ int RegistryShell::run() {
   for (;;) {
     TimePoint wake = next_maintenance;
     if (watchdog) wake = std::min(wake, next_watchdog);
-    auto polled = net::poll(entries, millis_until(wake, clock_.now()));
+    int64_t timeout = millis_until(wake, clock_.now());
+    if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
+    auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
       return 70;
@@ -59,6 +61,7 @@ int RegistryShell::run() {
     }
     if (options_.zap) options_.zap->on_poll(entries, zap_entry);
     if (syncer_ && entries[syncer_entry].readable && !release_synced()) return 75;
+    if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("registry.db", 75);
     // One batch and one commit per turn; poll comes straight back while more are waiting.
     bool readable = false;
     for (size_t i = first_socket; i < entries.size(); ++i) readable |= entries[i].readable;

@@ -10,6 +10,7 @@
 #include "common/sqlite/deferred_wal_sync.h"
 #include "common/sqlite/durability_syncer.h"
 #include "tests/support/harness.h"
+#include "tests/support/sync_gate.h"
 
 namespace pl::sqlite {
 namespace {
@@ -144,6 +145,26 @@ TEST(DurabilitySyncer, AFailedSyncIsReportedAndNothingMoreIsDeclaredDurable) {
   EXPECT_EQ(d.error().message, "disk gone");
   syncer.request(2);
   EXPECT_FALSE(syncer.durable().ok());
+}
+
+TEST(DurabilitySyncer, ASyncPastItsDeadlineIsStuckUntilItReturns) {
+  using namespace std::chrono_literals;
+  pl::test::SyncGate gate("unused");
+  DurabilitySyncer syncer([&] { return gate.wait(); }, 20ms);
+  EXPECT_FALSE(syncer.busy());
+  syncer.request(1);
+  ASSERT_TRUE(pl::test::wait_until([&] { return syncer.stuck(); }, 10s));
+  EXPECT_TRUE(syncer.busy());
+  gate.open();
+  ASSERT_TRUE(readable_within(syncer.notify_fd(), 5000));
+  EXPECT_EQ(*syncer.durable(), 1u);
+  EXPECT_FALSE(syncer.busy());
+  EXPECT_FALSE(syncer.stuck());
+}
+
+TEST(DurabilitySyncerDeathTest, AStuckSyncEndsTheProcessWithTheGivenCode) {
+  // (The message goes to the process's log, stdout here, which a death test does not see.)
+  EXPECT_EXIT(exit_for_stuck_sync("broker.db", 70), ::testing::ExitedWithCode(70), "");
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 // RegistryStore on SQLite: registry.db, the registry's only durable state.
 //
 // Durability: WAL journal. SyncMode::kFull (the default) makes every acknowledged batch survive a
-// power loss; by default it does so with a deferred sync (commit_is_durable() false): SQLite runs
+// power loss; by default it is plain synchronous=FULL (commit() fsyncs the WAL). With
+// `deferred_sync` it does so with a deferred sync instead (commit_is_durable() false): SQLite runs
 // with synchronous=OFF, commit() writes the batch to the WAL, and sync() fdatasyncs the WAL file
 // (on another thread, overlapping the next batch). Checkpoints are then run by commit() itself,
 // with synchronous=NORMAL for their duration, so the WAL is fsynced before its frames are copied
-// and the database file after, before the WAL is ever reused. With `deferred_sync` false, kFull is
-// plain synchronous=FULL (commit() fsyncs). SyncMode::kNormal (synchronous=NORMAL) survives the
+// and the database file after, before the WAL is ever reused. SyncMode::kNormal (synchronous=NORMAL) survives the
 // process's crash (kill -9) but may lose the last batches on power loss (docs/registry.md). The
 // database is
 // opened with locking_mode=EXCLUSIVE and locked at open: a second registry on the same file
@@ -35,7 +35,7 @@ struct SqliteStoreOptions {
   int busy_timeout_ms = 2000;          // how long open() waits for another holder of the lock
   int wal_autocheckpoint_pages = 1000;  // SQLite's default; 0 disables automatic checkpoints
   int page_size = 4096;                 // for a new database only
-  bool deferred_sync = true;            // kFull only: fsync in sync(), not in commit()
+  bool deferred_sync = false;           // kFull only: fsync in sync(), not in commit()
 };
 
 class SqliteStore final : public RegistryStore {

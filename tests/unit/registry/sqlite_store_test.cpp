@@ -103,6 +103,7 @@ TEST(SqliteStore, WithADeferredSyncCommitsNeedASyncAndTheWalIsStillCheckpointed)
   pl::test::TempDir dir;
   SqliteStoreOptions options;
   options.wal_autocheckpoint_pages = 10;
+  options.deferred_sync = true;
   auto store = SqliteStore::open(dir.path() / "registry.db", options);
   ASSERT_TRUE(store.ok()) << store.error().message;
   EXPECT_FALSE((*store)->commit_is_durable());

@@ -11,6 +11,7 @@ namespace pl::registry {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr int kExitDiskStuck = 75;  // the registry's exit code when its disk fails it
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tools(
@@ -151,6 +152,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     auto wal_sync = sqlite::DeferredWalSync::attach(*store->db_, path, options.wal_autocheckpoint_pages);
     if (!wal_sync.ok()) return std::move(wal_sync).error();
     store->wal_sync_ = std::move(*wal_sync);
+  } else if (options.sync == SyncMode::kFull) {
+    store->commit_deadline_ = std::make_unique<sqlite::CommitDeadline>(path.filename().string(), kExitDiskStuck);
   }
   return store;
 }
@@ -171,7 +174,9 @@ Status SqliteStore::begin() {
 }
 
 Status SqliteStore::commit() {
+  if (commit_deadline_) commit_deadline_->begin();
   auto st = q_->commit.run();
+  if (commit_deadline_) commit_deadline_->end();
   if (!st.ok()) {
     rollback();
     return st;

@@ -6,7 +6,9 @@
 // with synchronous=OFF, commit() writes the batch to the WAL, and sync() fdatasyncs the WAL file
 // (on another thread, overlapping the next batch). Checkpoints are then run by commit() itself,
 // with synchronous=NORMAL for their duration, so the WAL is fsynced before its frames are copied
-// and the database file after, before the WAL is ever reused. SyncMode::kNormal (synchronous=NORMAL) survives the
+// and the database file after, before the WAL is ever reused. A commit that fsyncs and has not
+// returned within sqlite::kSyncDeadline ends the process with exit code 75, as a stuck deferred
+// sync does (a disk that stopped answering). SyncMode::kNormal (synchronous=NORMAL) survives the
 // process's crash (kill -9) but may lose the last batches on power loss (docs/registry.md). The
 // database is
 // opened with locking_mode=EXCLUSIVE and locked at open: a second registry on the same file
@@ -23,6 +25,7 @@
 #include <memory>
 
 #include "registry/registry_store.h"
+#include "common/sqlite/commit_deadline.h"
 #include "common/sqlite/database.h"
 #include "common/sqlite/deferred_wal_sync.h"
 
@@ -83,6 +86,7 @@ class SqliteStore final : public RegistryStore {
   std::unique_ptr<Statements> q_;
   bool in_transaction_ = false;
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
+  std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;  // when commit() fsyncs
 };
 
 }  // namespace pl::registry

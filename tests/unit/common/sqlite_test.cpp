@@ -3,9 +3,12 @@
 #include <poll.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 
+#include "common/sqlite/commit_deadline.h"
 #include "common/sqlite/database.h"
 #include "common/sqlite/deferred_wal_sync.h"
 #include "common/sqlite/durability_syncer.h"
@@ -165,6 +168,43 @@ TEST(DurabilitySyncer, ASyncPastItsDeadlineIsStuckUntilItReturns) {
 TEST(DurabilitySyncerDeathTest, AStuckSyncEndsTheProcessWithTheGivenCode) {
   // (The message goes to the process's log, stdout here, which a death test does not see.)
   EXPECT_EXIT(exit_for_stuck_sync("broker.db", 70), ::testing::ExitedWithCode(70), "");
+}
+
+TEST(CommitDeadline, ACommitPastItsDeadlineIsReportedOnce) {
+  using namespace std::chrono_literals;
+  std::atomic<int> reported{0};
+  {
+    CommitDeadline deadline("a.db", 75, 20ms, [&] { ++reported; });
+    deadline.begin();  // and never ends, as a commit stuck in fdatasync
+    ASSERT_TRUE(pl::test::wait_until([&] { return reported > 0; }, 10s));
+  }
+  EXPECT_EQ(reported, 1);
+}
+
+TEST(CommitDeadline, CommitsThatReturnInTimeAreNeverReported) {
+  using namespace std::chrono_literals;
+  std::atomic<int> reported{0};
+  {
+    CommitDeadline deadline("a.db", 75, 10s, [&] { ++reported; });
+    for (int i = 0; i < 1000; ++i) {
+      deadline.begin();
+      deadline.end();
+    }
+  }  // joins the watcher
+  EXPECT_EQ(reported, 0);
+}
+
+TEST(CommitDeadlineDeathTest, AStuckCommitEndsTheProcessWithTheGivenCode) {
+  using namespace std::chrono_literals;
+  EXPECT_EXIT(
+      {
+        CommitDeadline deadline("registry.db", 75, 20ms);
+        deadline.begin();
+        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        while (std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+        std::_Exit(0);  // the watcher did not end the process: fails the expectation
+      },
+      ::testing::ExitedWithCode(75), "");
 }
 
 }  // namespace

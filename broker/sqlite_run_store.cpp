@@ -9,6 +9,7 @@
 #include "broker/run_store.h"
 #include "common/json.h"
 #include "common/protocol/envelope.h"
+#include "common/sqlite/commit_deadline.h"
 #include "common/sqlite/database.h"
 #include "common/sqlite/deferred_wal_sync.h"
 
@@ -101,6 +102,9 @@ class SqliteRunStore final : public RunStore {
       auto wal_sync = sqlite::DeferredWalSync::attach(*db_, path, options.checkpoint_pages);
       if (!wal_sync.ok()) return std::move(wal_sync).error();
       wal_sync_ = std::move(*wal_sync);
+    } else if (options.full_sync) {
+      // The broker's exit code for a disk that fails it, as for a stuck deferred sync.
+      commit_deadline_ = std::make_unique<sqlite::CommitDeadline>("broker.db", 70);
     }
     return ok_status();
   }
@@ -175,7 +179,10 @@ class SqliteRunStore final : public RunStore {
     if (!in_transaction_) return ok_status();
     if (auto st = flush_batches(); !st.ok()) return st;
     in_transaction_ = false;
-    if (auto st = db_->exec("COMMIT"); !st.ok()) return st;
+    if (commit_deadline_) commit_deadline_->begin();
+    const Status committed = db_->exec("COMMIT");
+    if (commit_deadline_) commit_deadline_->end();
+    if (!committed.ok()) return committed;
     ++commits_;
     if (wal_sync_) {
       // The commit stands whatever happens here; a failed checkpoint only lets the WAL grow.
@@ -396,6 +403,7 @@ class SqliteRunStore final : public RunStore {
   std::map<std::string, Batch> pending_;  // by run id, until flushed into the transaction
   std::unordered_map<std::string, int64_t> next_seq_;  // by run id, once looked up
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
+  std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;  // when COMMIT fsyncs
 };
 
 }  // namespace

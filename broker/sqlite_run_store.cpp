@@ -81,6 +81,8 @@ class SqliteRunStore final : public RunStore {
   }
 
   Status init(const std::string& path, const SqliteRunStoreOptions& options) {
+    // 70: the broker's exit code for a disk that fails it, as for a stuck deferred sync.
+    commit_deadline_ = std::make_unique<sqlite::CommitDeadline>("broker.db", 70);
     const bool deferred = options.full_sync && options.deferred_sync;
     const char* synchronous = deferred ? "OFF" : options.full_sync ? "FULL" : "NORMAL";
     // locking_mode before journal_mode: the WAL index then lives in this process's memory, and
@@ -102,9 +104,6 @@ class SqliteRunStore final : public RunStore {
       auto wal_sync = sqlite::DeferredWalSync::attach(*db_, path, options.checkpoint_pages);
       if (!wal_sync.ok()) return std::move(wal_sync).error();
       wal_sync_ = std::move(*wal_sync);
-    } else if (options.full_sync) {
-      // The broker's exit code for a disk that fails it, as for a stuck deferred sync.
-      commit_deadline_ = std::make_unique<sqlite::CommitDeadline>("broker.db", 70);
     }
     return ok_status();
   }
@@ -179,18 +178,17 @@ class SqliteRunStore final : public RunStore {
     if (!in_transaction_) return ok_status();
     if (auto st = flush_batches(); !st.ok()) return st;
     in_transaction_ = false;
-    if (commit_deadline_) commit_deadline_->begin();
+    commit_deadline_->begin();  // the commit and its checkpoint may wait on the disk
     const Status committed = db_->exec("COMMIT");
-    if (commit_deadline_) commit_deadline_->end();
-    if (!committed.ok()) return committed;
-    ++commits_;
-    if (wal_sync_) {
+    if (committed.ok()) {
+      ++commits_;
       // The commit stands whatever happens here; a failed checkpoint only lets the WAL grow.
-      if (auto ck = wal_sync_->after_commit(); !ck.ok()) {
+      if (auto ck = wal_sync_ ? wal_sync_->after_commit() : ok_status(); !ck.ok()) {
         spdlog::warn("broker.db checkpoint: {}", ck.error().message);
       }
     }
-    return ok_status();
+    commit_deadline_->end();
+    return committed;
   }
 
   Result<std::vector<StoredRun>> unfinished_runs() override {
@@ -403,7 +401,7 @@ class SqliteRunStore final : public RunStore {
   std::map<std::string, Batch> pending_;  // by run id, until flushed into the transaction
   std::unordered_map<std::string, int64_t> next_seq_;  // by run id, once looked up
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
-  std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;  // when COMMIT fsyncs
+  std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;  // bounds COMMIT and its checkpoint
 };
 
 }  // namespace

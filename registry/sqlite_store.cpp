@@ -152,9 +152,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     auto wal_sync = sqlite::DeferredWalSync::attach(*store->db_, path, options.wal_autocheckpoint_pages);
     if (!wal_sync.ok()) return std::move(wal_sync).error();
     store->wal_sync_ = std::move(*wal_sync);
-  } else if (options.sync == SyncMode::kFull) {
-    store->commit_deadline_ = std::make_unique<sqlite::CommitDeadline>(path.filename().string(), kExitDiskStuck);
   }
+  store->commit_deadline_ = std::make_unique<sqlite::CommitDeadline>(path.filename().string(), kExitDiskStuck);
   return store;
 }
 
@@ -174,20 +173,18 @@ Status SqliteStore::begin() {
 }
 
 Status SqliteStore::commit() {
-  if (commit_deadline_) commit_deadline_->begin();
-  auto st = q_->commit.run();
-  if (commit_deadline_) commit_deadline_->end();
+  commit_deadline_->begin();  // the commit and its checkpoint may wait on the disk
+  Status st = q_->commit.run();
   if (!st.ok()) {
     rollback();
-    return st;
-  }
-  in_transaction_ = false;
-  if (wal_sync_) {
+  } else {
+    in_transaction_ = false;
     // The batch is committed whatever happens here; a failed checkpoint only lets the WAL grow.
-    if (auto ck = wal_sync_->after_commit(); !ck.ok()) {
+    if (auto ck = wal_sync_ ? wal_sync_->after_commit() : ok_status(); !ck.ok()) {
       spdlog::warn("registry.db checkpoint: {}", ck.error().message);
     }
   }
+  commit_deadline_->end();
   return st;
 }
 

@@ -6,9 +6,9 @@
 // with synchronous=OFF, commit() writes the batch to the WAL, and sync() fdatasyncs the WAL file
 // (on another thread, overlapping the next batch). Checkpoints are then run by commit() itself,
 // with synchronous=NORMAL for their duration, so the WAL is fsynced before its frames are copied
-// and the database file after, before the WAL is ever reused. A commit that fsyncs and has not
-// returned within sqlite::kSyncDeadline ends the process with exit code 75, as a stuck deferred
-// sync does (a disk that stopped answering). SyncMode::kNormal (synchronous=NORMAL) survives the
+// and the database file after, before the WAL is ever reused. In every mode, a commit (with its
+// checkpoint) that has not returned within sqlite::kSyncDeadline ends the process with exit code
+// 75, as a stuck deferred sync does (a disk that stopped answering). SyncMode::kNormal (synchronous=NORMAL) survives the
 // process's crash (kill -9) but may lose the last batches on power loss (docs/registry.md). The
 // database is
 // opened with locking_mode=EXCLUSIVE and locked at open: a second registry on the same file
@@ -86,7 +86,7 @@ class SqliteStore final : public RegistryStore {
   std::unique_ptr<Statements> q_;
   bool in_transaction_ = false;
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
-  std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;  // when commit() fsyncs
+  std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;
 };
 
 }  // namespace pl::registry

@@ -44,6 +44,7 @@ void CommitDeadline::watch() {
       on_stuck_();
       return;  // once: what follows is the owner's (the default never returns)
     }
+    checks_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -1,6 +1,6 @@
-// Bounds a commit that fsyncs inside itself (synchronous=FULL), as DurabilitySyncer bounds a
-// deferred sync: the loop that called COMMIT cannot notice a disk that stopped answering while it
-// waits in fdatasync, so a watcher thread does. When one commit has run longer than the deadline
+// Bounds a commit, as DurabilitySyncer bounds a deferred sync: a commit may wait on the disk
+// (the fsync of synchronous=FULL, a checkpoint's fsyncs in every mode), and the loop that called
+// it cannot notice a disk that stopped answering while it waits, so a watcher thread does. When one commit has run longer than the deadline
 // it calls `on_stuck` (by default exit_for_stuck_sync: the process ends, nothing waiting for that
 // commit was acknowledged, and the supervisor restarts it).
 //
@@ -33,6 +33,8 @@ class CommitDeadline {
 
   void begin();  // a commit starts
   void end();    // it returned
+  // How many times the watcher has looked (for tests: that it looked past a deadline).
+  uint64_t checks() const { return checks_.load(std::memory_order_relaxed); }
 
  private:
   void watch();
@@ -40,6 +42,7 @@ class CommitDeadline {
   const std::chrono::steady_clock::duration deadline_;
   std::function<void()> on_stuck_;
   std::atomic<int64_t> started_ns_{0};  // steady clock; 0 while no commit runs
+  std::atomic<uint64_t> checks_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

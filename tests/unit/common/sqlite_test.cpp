@@ -4,9 +4,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/sqlite/commit_deadline.h"
 #include "common/sqlite/database.h"
@@ -184,13 +184,14 @@ TEST(CommitDeadline, ACommitPastItsDeadlineIsReportedOnce) {
 TEST(CommitDeadline, CommitsThatReturnInTimeAreNeverReported) {
   using namespace std::chrono_literals;
   std::atomic<int> reported{0};
-  {
-    CommitDeadline deadline("a.db", 75, 10s, [&] { ++reported; });
-    for (int i = 0; i < 1000; ++i) {
-      deadline.begin();
-      deadline.end();
-    }
-  }  // joins the watcher
+  CommitDeadline deadline("a.db", 75, 20ms, [&] { ++reported; });
+  for (int i = 0; i < 1000; ++i) {
+    deadline.begin();
+    deadline.end();
+  }
+  // Eight looks at 5 ms apart: twice the deadline has passed since the last commit ended. Had
+  // end() not counted, the watcher would have reported and stopped looking, and this would time out.
+  ASSERT_TRUE(pl::test::wait_until([&] { return deadline.checks() >= 8; }, 10s));
   EXPECT_EQ(reported, 0);
 }
 

@@ -119,17 +119,20 @@ void BrokerShell::drain_workers() {
     if (!frames->has_value()) return;
     auto& parts = **frames;
     const TimePoint now = clock_.now();
-    if (parts.size() != 2) {
-      bad_worker_frames_.record(parts.empty() ? "" : parts[0],
-                                "expected 2 frames, got " + std::to_string(parts.size()), now);
+    if (parts.size() < 2) {
+      bad_worker_frames_.record(parts.empty() ? "" : parts[0], "a message with no envelope", now);
       continue;
     }
-    auto message = protocol::decode(parts[1]);
-    if (!message.ok()) {
-      bad_worker_frames_.record(parts[0], message.error().message, now);
-      continue;
+    // [identity, envelope, envelope, ...]: a worker sends what one turn of its loop produced as
+    // one message. Each envelope stands alone; a bad one does not spoil its neighbours.
+    for (size_t i = 1; i < parts.size(); ++i) {
+      auto message = protocol::decode(parts[i]);
+      if (!message.ok()) {
+        bad_worker_frames_.record(parts[0], message.error().message, now);
+        continue;
+      }
+      dispatcher_.on_worker_message(parts[0], std::move(*message), now);
     }
-    dispatcher_.on_worker_message(parts[0], std::move(*message), now);
   }
 }
 
@@ -209,9 +212,16 @@ void BrokerShell::notify_watchers() {
 }
 
 void BrokerShell::flush() {
+  // One message per worker per turn, each envelope a frame of it, in the dispatcher's order:
+  // one wake-up of the worker's socket for a turn's items, not one per item.
+  worker_batches_.clear();
   for (auto& frame : dispatcher_.take_outbox()) {
-    send_now(workers_, {std::move(frame.identity), std::move(frame.envelope)});
+    auto [slot, fresh] = batch_of_.try_emplace(frame.identity, worker_batches_.size());
+    if (fresh) worker_batches_.push_back({std::move(frame.identity)});
+    worker_batches_[slot->second].push_back(std::move(frame.envelope));
   }
+  batch_of_.clear();
+  for (const auto& batch : worker_batches_) send_now(workers_, batch);
   for (auto& ack : dispatcher_.take_acks()) {
     send_when_durable(workers_, {std::move(ack.identity), std::move(ack.envelope)});
   }

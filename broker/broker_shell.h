@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/broker_config.h"
@@ -91,6 +92,10 @@ class BrokerShell {
   net::ZapHandler* zap_ = nullptr;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
   std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit
+  // flush()'s scratch, kept between turns: [identity, envelopes...] per worker, and the index
+  // of each worker's batch.
+  std::vector<net::Frames> worker_batches_;
+  std::unordered_map<std::string, size_t> batch_of_;
   net::BadFrameLog bad_worker_frames_{"worker socket"};
   net::BadFrameLog bad_client_frames_{"client socket"};
   uint64_t unroutable_ = 0;

@@ -40,6 +40,9 @@ Status WorkerShell::connect() {
   if (auto st = socket->connect(endpoint_); !st.ok()) return st;
   socket_ = std::move(socket);
   monitor_ = std::move(monitor);
+  // Whatever was queued for the old connection: the hello below sends every unacknowledged
+  // result again, after itself, as the broker needs.
+  outgoing_.clear();
   handshake_failure_logged_ = false;
   execute(core_.on_connected(clock_.now()));
   return ok_status();
@@ -48,17 +51,7 @@ Status WorkerShell::connect() {
 void WorkerShell::execute(std::vector<WorkerCommand> commands) {
   for (auto& command : commands) {
     if (auto* send = std::get_if<SendMessage>(&command)) {
-      out_frames_[0] = protocol::encode(send->type, send->body);
-      auto sent = socket_->send(out_frames_);
-      if (!sent.ok()) {
-        spdlog::error("send {} to broker: {}", protocol::message_type_name(send->type),
-                      sent.error().message);
-      } else if (*sent != net::SendOutcome::kSent) {
-        // The queue to the broker is full: the broker is gone or stuck. Heartbeat loss will
-        // reconnect us; a result lost here is redelivered by the broker as a timeout.
-        spdlog::warn("send {} to broker would block; dropped",
-                     protocol::message_type_name(send->type));
-      }
+      outgoing_.push_back(protocol::encode(send->type, send->body));
     } else if (auto* start = std::get_if<StartItem>(&command)) {
       spdlog::debug("item {} attempt {} ({} {})", start->item.item_id, start->item.attempt,
                     start->item.step_type, start->item.step_name);
@@ -75,6 +68,19 @@ void WorkerShell::execute(std::vector<WorkerCommand> commands) {
   }
 }
 
+void WorkerShell::send_outgoing() {
+  if (outgoing_.empty()) return;
+  auto sent = socket_->send(outgoing_);
+  if (!sent.ok()) {
+    spdlog::error("send {} message(s) to the broker: {}", outgoing_.size(), sent.error().message);
+  } else if (*sent != net::SendOutcome::kSent) {
+    // The queue to the broker is full: the broker is gone or stuck. Heartbeat loss will
+    // reconnect us; results lost here are sent again after the hello (they stay unacknowledged).
+    spdlog::warn("sending {} message(s) to the broker would block; dropped", outgoing_.size());
+  }
+  outgoing_.clear();
+}
+
 void WorkerShell::drain_socket() {
   for (;;) {
     auto frames = socket_->receive();
@@ -84,29 +90,27 @@ void WorkerShell::drain_socket() {
     }
     if (!frames->has_value()) return;
     const TimePoint now = clock_.now();
-    if ((*frames)->size() != 1) {
-      bad_frames_.record("broker", "expected 1 frame, got " + std::to_string((*frames)->size()), now);
-      continue;
+    // Each frame is an envelope: the broker sends what one turn produced for us as one message.
+    for (const auto& frame : **frames) {
+      auto message = protocol::decode(frame);
+      if (!message.ok()) {
+        bad_frames_.record("broker", message.error().message, now);
+        continue;
+      }
+      execute(core_.on_message(std::move(*message), now));
     }
-    auto message = protocol::decode((*frames)->front());
-    if (!message.ok()) {
-      bad_frames_.record("broker", message.error().message, now);
-      continue;
-    }
-    execute(core_.on_message(std::move(*message), now));
-    // An inline item has finished by now: its result goes out before the next message is read,
-    // so the broker sees results as they come rather than a burst at the end of the drain.
+    // Inline items have finished by now: their results go out, as one message, before the next
+    // message is read, so the broker sees results as they come rather than at the end of a drain.
     hand_back_finished();
+    send_outgoing();
   }
 }
 
 void WorkerShell::say_goodbye() {
   // Best effort: if the bye is lost, the broker learns of our exit from the supervisor or from
   // heartbeat loss.
-  if (auto sent = socket_->send({protocol::encode(protocol::MessageType::kWorkerBye, Value::object())});
-      !sent.ok()) {
-    spdlog::warn("could not say goodbye to the broker: {}", sent.error().message);
-  }
+  outgoing_.push_back(protocol::encode(protocol::MessageType::kWorkerBye, Value::object()));
+  send_outgoing();
 }
 
 void WorkerShell::hand_back_finished() {
@@ -146,6 +150,7 @@ int WorkerShell::run() {
                      {nullptr, pool_.notify_fd(), false}});
     if (monitor_) entries_.push_back({monitor_->raw(), -1, false});
     auto& entries = entries_;
+    send_outgoing();  // all of the last turn, before waiting
     const int64_t timeout = millis_until(core_.next_deadline(), clock_.now());
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {

@@ -44,6 +44,8 @@ class WorkerShell {
   // Hands every finished result (inline or threaded) to the core and sends what it says.
   void hand_back_finished();
   void say_goodbye();
+  // Sends what execute() queued as one message (each envelope a frame), in order.
+  void send_outgoing();
 
   net::Context& context_;
   std::string endpoint_;
@@ -59,9 +61,9 @@ class WorkerShell {
   net::BadFrameLog bad_frames_{"broker connection"};
   bool reconnect_ = false;
   bool retire_ = false;  // worker.max_items reached and everything handed back
-  // Reused every loop turn and every send: no allocation per message for either.
+  // Reused every loop turn: no allocation per turn.
   std::vector<net::PollEntry> entries_;
-  net::Frames out_frames_ = net::Frames(1);
+  net::Frames outgoing_;  // envelopes queued by execute(), sent by send_outgoing()
 };
 
 }  // namespace pl::worker

@@ -5,6 +5,11 @@
 // sides send heartbeats every heartbeat_ms; a side that hears nothing for heartbeat_ms x
 // liveness considers the other gone. A kWorkResult whose (item_id, attempt) is not the attempt
 // in flight is stale and discarded.
+//
+// Framing: a ZeroMQ message on this socket carries one or more envelopes, one per frame (after
+// the identity frame the ROUTER adds), read in order. Each side sends what one turn of its loop
+// produced for the other as one message: one wake-up per turn instead of one per item. A frame
+// that does not decode is counted and skipped; the others of its message still count.
 #pragma once
 
 #include <cstdint>

@@ -8,7 +8,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <deque>
 #include <future>
+#include <map>
+#include <set>
 
 #include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
@@ -110,24 +113,41 @@ class BrokerShellTest : public ::testing::Test {
   static void send(net::Socket& socket, MessageType type, const Value& body) {
     ASSERT_TRUE(socket.send({protocol::encode(type, body)}).ok());
   }
-  // The next message of `type` on `socket` within `timeout` (others are skipped).
-  static std::optional<protocol::Message> next(net::Socket& socket, MessageType type,
-                                               std::chrono::milliseconds timeout) {
-    std::optional<protocol::Message> got;
+  // The envelopes of the next message on `socket` within `timeout`, decoded (empty on timeout).
+  static std::vector<protocol::Message> next_message(net::Socket& socket,
+                                                     std::chrono::milliseconds timeout) {
+    std::vector<protocol::Message> envelopes;
     test::wait_until(
         [&] {
-          for (;;) {
-            auto frames = socket.receive();
-            if (!frames.ok() || !frames->has_value()) return false;
-            auto m = protocol::decode((*frames)->back());
-            if (m.ok() && m->type == type) {
-              got = std::move(*m);
-              return true;
-            }
+          auto frames = socket.receive();
+          if (!frames.ok() || !frames->has_value()) return false;
+          for (const auto& frame : **frames) {
+            auto m = protocol::decode(frame);
+            EXPECT_TRUE(m.ok()) << m.error().message;
+            if (m.ok()) envelopes.push_back(std::move(*m));
           }
+          return true;
         },
         timeout);
-    return got;
+    return envelopes;
+  }
+  // The next envelope of `type` on `socket` within `timeout` (others are skipped). A message
+  // may carry several envelopes: those after the one found wait for the next call.
+  std::optional<protocol::Message> next(net::Socket& socket, MessageType type,
+                                        std::chrono::milliseconds timeout) {
+    auto& waiting = unread_[&socket];
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      while (!waiting.empty()) {
+        protocol::Message m = std::move(waiting.front());
+        waiting.pop_front();
+        if (m.type == type) return m;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms) return std::nullopt;
+      for (auto& m : next_message(socket, left)) waiting.push_back(std::move(m));
+    }
   }
 
   GatedStore store_;
@@ -142,6 +162,7 @@ class BrokerShellTest : public ::testing::Test {
   int signal_pipe_[2] = {-1, -1};
   std::unique_ptr<BrokerShell> shell_;
   std::future<int> exit_code_;
+  std::map<net::Socket*, std::deque<protocol::Message>> unread_;  // by next()
 };
 
 TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
@@ -170,6 +191,70 @@ TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
   EXPECT_EQ(accepted->body.get_string("request"), "r1");
   auto ack = next(worker_, MessageType::kResultAck, 10s);
   ASSERT_TRUE(ack.has_value());
+}
+
+TEST_F(BrokerShellTest, ATurnsItemsForOneWorkerGoOutAsOneMessageOfEnvelopes) {
+  send(worker_, MessageType::kWorkerHello,
+       protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 8, Value::array()}));
+  ASSERT_TRUE(next(worker_, MessageType::kWelcome, 10s).has_value());
+  protocol::SubmitRun submit;
+  submit.request = "r1";
+  submit.pipeline_path = "/tmp/four.yaml";
+  submit.pipeline_yaml =
+      "workflow:\n  name: four\n  steps:\n    - name: each\n      type: for_loop\n"
+      "      iterator: n\n      items: [1, 2, 3, 4]\n      parallel: true\n      steps:\n"
+      "        - {name: e, type: echo, value: \"{{loop.n}}\"}\n";
+  submit.inputs = Value::object();
+  send(client_, MessageType::kSubmitRun, protocol::to_body(submit));
+
+  // The run is accepted and its four items dispatched in one turn: one message, four envelopes.
+  std::vector<protocol::Message> message;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        message = next_message(worker_, 100ms);
+        return std::any_of(message.begin(), message.end(),
+                           [](const auto& m) { return m.type == MessageType::kWorkItem; });
+      },
+      10s));
+  std::set<std::string> ids;
+  for (const auto& m : message) {
+    if (m.type != MessageType::kWorkItem) continue;
+    auto item = protocol::work_item_from(m.body);
+    ASSERT_TRUE(item.ok()) << item.error().message;
+    ids.insert(item->item_id);
+  }
+  EXPECT_EQ(ids.size(), 4u);
+}
+
+TEST_F(BrokerShellTest, EachEnvelopeOfAWorkersMessageIsReadAndABadOneSpoilsNoOther) {
+  // Garbage first, then a hello, in one message: the garbage is counted, the hello answered.
+  ASSERT_TRUE(worker_
+                  .send({std::string("\x93\x07\x64\x80", 4),
+                         protocol::encode(MessageType::kWorkerHello,
+                                          protocol::to_body(protocol::WorkerHello{
+                                              "w1", 4242, "", 1, Value::array()})),
+                         protocol::encode(MessageType::kWorkerHeartbeat,
+                                          protocol::to_body(protocol::Heartbeat{1}))})
+                  .ok());
+  ASSERT_TRUE(next(worker_, MessageType::kWelcome, 10s).has_value());
+  // An empty envelope is counted too.
+  ASSERT_TRUE(worker_.send({""}).ok());
+
+  store_.gate.open();
+  Value request;
+  request["request"] = "s1";
+  int64_t bad = 0;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        send(client_, MessageType::kBrokerStatusRequest, request);
+        auto status = next(client_, MessageType::kBrokerStatus, 1s);
+        const Value* counters = status ? status->body.find("counters") : nullptr;
+        bad = counters ? counters->get_int("bad_worker_frames") : 0;
+        return bad >= 2;
+      },
+      10s))
+      << "bad_worker_frames: " << bad;
+  EXPECT_EQ(bad, 2);
 }
 
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {

@@ -1,0 +1,113 @@
+// The worker's loop against a stand-in broker ROUTER on an inproc socket: messages of several
+// envelopes both ways.
+#include "worker/worker_shell.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <future>
+#include <set>
+
+#include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
+#include "tests/support/harness.h"
+#include "worker/executors/echo_executor.h"
+
+namespace pl::worker {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::MessageType;
+
+class WorkerShellTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_TRUE(broker_.bind("inproc://worker-shell-broker").ok());
+    executors_.add("echo", std::make_unique<EchoExecutor>());
+    shell_ = std::make_unique<WorkerShell>(context_, "inproc://worker-shell-broker", core_, pool_,
+                                           clock_, signal_pipe_[0]);
+    exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
+  }
+  void TearDown() override {
+    signalfd_siginfo info{};
+    info.ssi_signo = SIGTERM;
+    ASSERT_EQ(::write(signal_pipe_[1], &info, sizeof info), static_cast<ssize_t>(sizeof info));
+    ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
+    EXPECT_EQ(exit_code_.get(), 0);
+    ::close(signal_pipe_[0]);
+    ::close(signal_pipe_[1]);
+  }
+
+  // The next message from the worker within 10 s: its identity and its envelopes, decoded.
+  std::pair<std::string, std::vector<protocol::Message>> next_message() {
+    std::pair<std::string, std::vector<protocol::Message>> got;
+    const bool arrived = test::wait_until(
+        [&] {
+          auto frames = broker_.receive();
+          if (!frames.ok() || !frames->has_value()) return false;
+          got.first = (*frames)->front();
+          for (size_t i = 1; i < (*frames)->size(); ++i) {
+            auto m = protocol::decode((**frames)[i]);
+            EXPECT_TRUE(m.ok()) << m.error().message;
+            if (m.ok()) got.second.push_back(std::move(*m));
+          }
+          return true;
+        },
+        10s);
+    EXPECT_TRUE(arrived) << "no message from the worker";
+    return got;
+  }
+
+  static std::string work_item(const std::string& id, const std::string& text) {
+    Value input;
+    input["value"] = text;
+    return protocol::encode(MessageType::kWorkItem,
+                            protocol::to_body(protocol::WorkItem{id, 1, 5000, "run-1", "s", "echo",
+                                                                 input, Value::object()}));
+  }
+
+  net::Context context_;
+  net::Socket broker_{context_, net::SocketKind::kRouter};
+  RealClock clock_;
+  ExecutorTable executors_;
+  SlotPool pool_{4, executors_, clock_};
+  WorkerCore core_{WorkerIdentity{"workers.1", 4242, "", 4}, 1s, 3};
+  int signal_pipe_[2] = {-1, -1};
+  std::unique_ptr<WorkerShell> shell_;
+  std::future<int> exit_code_;
+};
+
+TEST_F(WorkerShellTest, EveryEnvelopeOfAMessageIsReadAndTheResultsGoBackAsOneMessage) {
+  auto [identity, hello] = next_message();
+  ASSERT_EQ(hello.size(), 1u);
+  EXPECT_EQ(hello[0].type, MessageType::kWorkerHello);
+
+  // A welcome, two items and a frame of garbage between them, as one message.
+  protocol::Welcome welcome{"broker-1", 1000, 3};
+  ASSERT_TRUE(broker_
+                  .send({identity, protocol::encode(MessageType::kWelcome, protocol::to_body(welcome)),
+                         work_item("a", "first"), std::string("\x93\x07\x64\x80", 4),
+                         work_item("b", "second")})
+                  .ok());
+
+  // Both items ran (the garbage spoiled neither), and both results came back together.
+  auto [same_identity, results] = next_message();
+  EXPECT_EQ(same_identity, identity);
+  std::set<std::string> texts;
+  for (const auto& m : results) {
+    ASSERT_EQ(m.type, MessageType::kWorkResult);
+    auto result = protocol::work_result_from(m.body);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_TRUE(result->result.get_bool("success"));
+    texts.insert(result->result.get_string("text"));
+  }
+  EXPECT_EQ(texts, (std::set<std::string>{"first", "second"}));
+  EXPECT_TRUE(core_.welcomed());
+}
+
+}  // namespace
+}  // namespace pl::worker

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 
 #include "common/net/curve_config.h"
 #include "common/protocol/client.h"
@@ -297,7 +298,7 @@ int BrokerShell::run() {
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
-      return 70;
+      return EX_SOFTWARE;
     }
     if (entries[2].readable) {
       for (int sig : read_signals(signal_fd_)) {
@@ -310,8 +311,8 @@ int BrokerShell::run() {
         if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
     }
-    if (syncer_ && entries[sync_entry].readable && !release_synced()) return 70;
-    if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("broker.db", 70);
+    if (syncer_ && entries[sync_entry].readable && !release_synced()) return EX_SOFTWARE;
+    if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("broker.db", EX_SOFTWARE);
     if (zap_) zap_->on_poll(entries, zap_entry);
     if (listening_to_events_ && entries[events_entry].readable) drain_events();
     if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();
@@ -323,7 +324,7 @@ int BrokerShell::run() {
       // We cannot keep promises we cannot write down: stop, and let recovery start over from
       // what is durable.
       spdlog::critical("broker.db commit failed: {}; stopping", st.error().message);
-      return 70;
+      return EX_SOFTWARE;
     }
     if (coordinator_.store().commits() > committed_) {
       committed_ = coordinator_.store().commits();

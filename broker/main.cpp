@@ -1,6 +1,7 @@
 // pipeline-broker: accepts runs, walks their steps, dispatches work items to workers.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
   if (!signal_fd.ok()) {
     spdlog::error("{}", signal_fd.error().message);
-    return 70;
+    return EX_SOFTWARE;
   }
 
   char host[256] = {};
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string(), config->store);
   if (!store.ok()) {
     spdlog::error("{}", store.error().message);
-    return 75;
+    return EX_TEMPFAIL;
   }
 
   pl::RealClock clock;
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   auto recovered = coordinator.recover(clock.instant());
   if (!recovered.ok()) {
     spdlog::error("recovering runs from {}: {}", paths.broker_db().string(), recovered.error().message);
-    return 75;
+    return EX_TEMPFAIL;
   }
   if (*recovered > 0) {
     dispatcher.hold_dispatch_until(clock.now() + config->heartbeat * 3 / 2);
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   }
   if (auto st = (*store)->commit(); !st.ok()) {
     spdlog::error("{}", st.error().message);
-    return 75;
+    return EX_TEMPFAIL;
   }
 
   pl::net::Context context;
@@ -111,14 +112,14 @@ int main(int argc, char** argv) {
   auto started_zap = pl::net::ZapHandler::start_if_configured(context, config->curve, clock);
   if (!started_zap.ok()) {
     spdlog::error("{}", started_zap.error().message);
-    return started_zap.error().code == pl::ErrorCode::kIo ? 75 : 2;
+    return started_zap.error().code == pl::ErrorCode::kIo ? EX_TEMPFAIL : 2;
   }
   const std::unique_ptr<pl::net::ZapHandler> zap = std::move(*started_zap);
   endpoints.zap = zap.get();
   pl::broker::BrokerShell shell(context, *config, dispatcher, coordinator, api, clock, *signal_fd);
   if (auto st = shell.bind(endpoints); !st.ok()) {
     spdlog::error("{}", st.error().message);
-    return 75;
+    return EX_TEMPFAIL;
   }
   // As bound: "tcp://ADDR:*" asks the system for a port, and this is where it is reported.
   spdlog::info("broker {} listening: clients {}, workers {}", dispatch.instance_id,

@@ -1,5 +1,6 @@
 // RunStore on SQLite: one connection, prepared statements, a transaction per commit() cycle.
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 
 #include <functional>
 #include <iterator>
@@ -81,8 +82,8 @@ class SqliteRunStore final : public RunStore {
   }
 
   Status init(const std::string& path, const SqliteRunStoreOptions& options) {
-    // 70: the broker's exit code for a disk that fails it, as for a stuck deferred sync.
-    commit_deadline_ = std::make_unique<sqlite::CommitDeadline>("broker.db", 70);
+    // The broker's exit code for a disk that fails it (70), as for a stuck deferred sync.
+    commit_deadline_ = std::make_unique<sqlite::CommitDeadline>("broker.db", EX_SOFTWARE);
     const bool deferred = options.full_sync && options.deferred_sync;
     const char* synchronous = deferred ? "OFF" : options.full_sync ? "FULL" : "NORMAL";
     // locking_mode before journal_mode: the WAL index then lives in this process's memory, and

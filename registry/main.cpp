@@ -4,6 +4,7 @@
 // the socket is unavailable (another registry holds them, or the disk refuses): try again later.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -54,13 +55,13 @@ int main(int argc, char** argv) {
   auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
   if (!signal_fd.ok()) {
     spdlog::error("{}", signal_fd.error().message);
-    return 70;
+    return EX_SOFTWARE;
   }
   // The database first: its lock keeps a second registry from taking over our socket.
   auto store = pl::registry::SqliteStore::open(config->database, config->store);
   if (!store.ok()) {
     spdlog::error("{}", store.error().message);
-    return store.error().code == pl::ErrorCode::kInvalidInput ? 2 : 75;
+    return store.error().code == pl::ErrorCode::kInvalidInput ? 2 : EX_TEMPFAIL;
   }
 
   pl::RealClock clock;
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   auto started_zap = pl::net::ZapHandler::start_if_configured(context, config->curve, clock);
   if (!started_zap.ok()) {
     spdlog::error("{}", started_zap.error().message);
-    return started_zap.error().code == pl::ErrorCode::kIo ? 75 : 2;
+    return started_zap.error().code == pl::ErrorCode::kIo ? EX_TEMPFAIL : 2;
   }
   const std::unique_ptr<pl::net::ZapHandler> zap = std::move(*started_zap);
   // A tcp:// endpoint is a CURVE server (the config made sure keys are there).
@@ -88,12 +89,12 @@ int main(int argc, char** argv) {
   pl::net::Socket tcp_socket(context, pl::net::SocketKind::kRouter);
   if (auto st = listen(socket, config->endpoint, "pipeline.registry"); !st.ok()) {
     spdlog::error("{}", st.error().message);
-    return 75;
+    return EX_TEMPFAIL;
   }
   if (!config->tcp_endpoint.empty()) {
     if (auto st = listen(tcp_socket, config->tcp_endpoint, "pipeline.registry.tcp"); !st.ok()) {
       spdlog::error("{}", st.error().message);
-      return 75;
+      return EX_TEMPFAIL;
     }
   }
   // As bound: "tcp://ADDR:*" asks the system for a port, and this is where it is reported.

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 
 #include <algorithm>
 
@@ -47,7 +48,7 @@ int RegistryShell::run() {
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
-      return 70;
+      return EX_SOFTWARE;
     }
     if (entries[0].readable) {
       for (int sig : read_signals(signal_fd_)) {
@@ -60,8 +61,8 @@ int RegistryShell::run() {
       }
     }
     if (options_.zap) options_.zap->on_poll(entries, zap_entry);
-    if (syncer_ && entries[syncer_entry].readable && !release_synced()) return 75;
-    if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("registry.db", 75);
+    if (syncer_ && entries[syncer_entry].readable && !release_synced()) return EX_TEMPFAIL;
+    if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("registry.db", EX_TEMPFAIL);
     // One batch and one commit per turn; poll comes straight back while more are waiting.
     bool readable = false;
     for (size_t i = first_socket; i < entries.size(); ++i) readable |= entries[i].readable;

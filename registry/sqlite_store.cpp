@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sysexits.h>
 
 #include <algorithm>
 
@@ -11,7 +12,6 @@ namespace pl::registry {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int kExitDiskStuck = 75;  // the registry's exit code when its disk fails it
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tools(
@@ -153,7 +153,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     if (!wal_sync.ok()) return std::move(wal_sync).error();
     store->wal_sync_ = std::move(*wal_sync);
   }
-  store->commit_deadline_ = std::make_unique<sqlite::CommitDeadline>(path.filename().string(), kExitDiskStuck);
+  // A disk that does not finish a commit ends the registry as a stuck deferred sync does.
+  store->commit_deadline_ =
+      std::make_unique<sqlite::CommitDeadline>(path.filename().string(), EX_TEMPFAIL);
   return store;
 }
 

@@ -1,6 +1,7 @@
 // pipeline-worker: runs work items from the broker. Stateless; any number, on any host.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
   auto signal_fd = pl::open_signalfd({SIGTERM, SIGINT, SIGHUP, SIGPIPE});
   if (!signal_fd.ok()) {
     spdlog::error("{}", signal_fd.error().message);
-    return 70;
+    return EX_SOFTWARE;
   }
 
   pl::RealClock clock;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sysexits.h>
 
 #include "common/ids.h"
 #include "common/net/curve_keys.h"
@@ -141,7 +142,7 @@ void WorkerShell::log_handshakes() {
 int WorkerShell::run() {
   if (auto st = connect(); !st.ok()) {
     spdlog::error("cannot connect to the broker at {}: {}", endpoint_, st.error().message);
-    return 75;
+    return EX_TEMPFAIL;
   }
   spdlog::info("worker connected to {}", endpoint_);
   for (;;) {
@@ -155,7 +156,7 @@ int WorkerShell::run() {
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll failed: {}", polled.error().message);
-      return 70;
+      return EX_SOFTWARE;
     }
     if (entries[1].readable) {
       for (int sig : read_signals(signal_fd_)) {
@@ -183,7 +184,7 @@ int WorkerShell::run() {
       spdlog::warn("no word from the broker within its liveness; reconnecting");
       if (auto st = connect(); !st.ok()) {
         spdlog::error("reconnect to {}: {}", endpoint_, st.error().message);
-        return 75;
+        return EX_TEMPFAIL;
       }
     }
   }

@@ -212,7 +212,7 @@ void BrokerShell::notify_watchers() {
   }
 }
 
-void BrokerShell::flush() {
+void BrokerShell::send_work() {
   // One message per worker per turn, each envelope a frame of it, in the dispatcher's order:
   // one wake-up of the worker's socket for a turn's items, not one per item.
   worker_batches_.clear();
@@ -223,6 +223,9 @@ void BrokerShell::flush() {
   }
   batch_of_.clear();
   for (const auto& batch : worker_batches_) send_now(workers_, batch);
+}
+
+void BrokerShell::flush() {
   for (auto& ack : dispatcher_.take_acks()) {
     send_when_durable(workers_, {std::move(ack.identity), std::move(ack.envelope)});
   }
@@ -320,6 +323,7 @@ int BrokerShell::run() {
     settle(clock_.now());
     if (entries[1].readable) drain_clients();
     settle(clock_.now());
+    send_work();
     if (auto st = coordinator_.store().commit(); !st.ok()) {
       // We cannot keep promises we cannot write down: stop, and let recovery start over from
       // what is durable.

@@ -61,6 +61,10 @@ class BrokerShell {
   void drain_clients();
   void drain_events();
   void settle(TimePoint now);
+  // Work, cancellations, heartbeats: what promises nothing about the store, so it goes out
+  // before the turn's commit and workers start on it while the broker writes.
+  void send_work();
+  // Acknowledgements and client replies: after the turn's commit (send_when_durable).
   void flush();
   // Sends frames that promise what the store holds now: at once when that is durable, else once
   // it is (release_synced), after any frames already waiting.
@@ -92,7 +96,7 @@ class BrokerShell {
   net::ZapHandler* zap_ = nullptr;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
   std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit
-  // flush()'s scratch, kept between turns: [identity, envelopes...] per worker, and the index
+  // send_work()'s scratch, kept between turns: [identity, envelopes...] per worker, and the index
   // of each worker's batch.
   std::vector<net::Frames> worker_batches_;
   std::unordered_map<std::string, size_t> batch_of_;

@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
 #include <future>
 #include <map>
@@ -45,6 +46,9 @@ class GatedStore final : public RunStore {
     return wrote(inner_->put_dead_letter(letter));
   }
   Status commit() override {
+    if (dirty_ && hold_commits) {
+      if (auto st = commit_gate.wait(); !st.ok()) return st;
+    }
     if (dirty_) ++commits_;
     dirty_ = false;
     return inner_->commit();
@@ -64,6 +68,9 @@ class GatedStore final : public RunStore {
   }
 
   pl::test::SyncGate gate{"fdatasync broker.db-wal: Input/output error"};
+  // When set, a commit that writes something waits for commit_gate (on the loop's thread).
+  std::atomic<bool> hold_commits{false};
+  pl::test::SyncGate commit_gate{"write broker.db-wal: Input/output error"};
 
  private:
   Status wrote(Status st) {
@@ -91,6 +98,7 @@ class BrokerShellTest : public ::testing::Test {
   }
   void TearDown() override {
     store_.gate.open();
+    store_.commit_gate.open();
     if (exit_code_.valid()) {
       signalfd_siginfo info{};
       info.ssi_signo = SIGTERM;
@@ -191,6 +199,18 @@ TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
   EXPECT_EQ(accepted->body.get_string("request"), "r1");
   auto ack = next(worker_, MessageType::kResultAck, 10s);
   ASSERT_TRUE(ack.has_value());
+}
+
+TEST_F(BrokerShellTest, WorkGoesOutBeforeTheTurnsCommit) {
+  send(worker_, MessageType::kWorkerHello,
+       protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 1, Value::array()}));
+  ASSERT_TRUE(next(worker_, MessageType::kWelcome, 10s).has_value());
+  store_.hold_commits = true;
+  submit_one();
+  // The turn that accepted the run is stuck in its commit, and its item is with the worker.
+  ASSERT_TRUE(test::wait_until([&] { return store_.commit_gate.syncs_started() >= 1; }, 10s));
+  EXPECT_TRUE(next(worker_, MessageType::kWorkItem, 10s).has_value()) << "work waited for the commit";
+  store_.commit_gate.open();
 }
 
 TEST_F(BrokerShellTest, ATurnsItemsForOneWorkerGoOutAsOneMessageOfEnvelopes) {

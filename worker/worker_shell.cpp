@@ -146,12 +146,12 @@ int WorkerShell::run() {
   }
   spdlog::info("worker connected to {}", endpoint_);
   for (;;) {
+    send_outgoing();  // what the last turn produced (or a new connection's hello), before waiting
     entries_.assign({{socket_->raw(), -1, false},
                      {nullptr, signal_fd_, false},
                      {nullptr, pool_.notify_fd(), false}});
     if (monitor_) entries_.push_back({monitor_->raw(), -1, false});
     auto& entries = entries_;
-    send_outgoing();  // all of the last turn, before waiting
     const int64_t timeout = millis_until(core_.next_deadline(), clock_.now());
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
@@ -170,8 +170,9 @@ int WorkerShell::run() {
     }
     if (monitor_ && entries[3].readable) log_handshakes();
     if (entries[0].readable) drain_socket();
-    // Threaded results (inline ones went out while draining). Unconditional: one uncontended
-    // lock when there is nothing, and no result can wait for an unrelated wake-up.
+    // Threaded results (inline ones went out while draining), sent at the top of the loop.
+    // Unconditional: one uncontended lock when there is nothing, and no result can wait for an
+    // unrelated wake-up.
     hand_back_finished();
     execute(core_.on_tick(clock_.now()));
     if (retire_) {

@@ -209,7 +209,8 @@ TEST_F(BrokerShellTest, WorkGoesOutBeforeTheTurnsCommit) {
   submit_one();
   // The turn that accepted the run is stuck in its commit, and its item is with the worker.
   ASSERT_TRUE(test::wait_until([&] { return store_.commit_gate.syncs_started() >= 1; }, 10s));
-  EXPECT_TRUE(next(worker_, MessageType::kWorkItem, 10s).has_value()) << "work waited for the commit";
+  EXPECT_TRUE(next(worker_, MessageType::kWorkItem, 10s).has_value())
+      << "work waited for the commit";
   store_.commit_gate.open();
 }
 

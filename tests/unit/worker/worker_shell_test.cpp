@@ -88,11 +88,12 @@ TEST_F(WorkerShellTest, EveryEnvelopeOfAMessageIsReadAndTheResultsGoBackAsOneMes
 
   // A welcome, two items and a frame of garbage between them, as one message.
   protocol::Welcome welcome{"broker-1", 1000, 3};
-  ASSERT_TRUE(broker_
-                  .send({identity, protocol::encode(MessageType::kWelcome, protocol::to_body(welcome)),
-                         work_item("a", "first"), std::string("\x93\x07\x64\x80", 4),
-                         work_item("b", "second")})
-                  .ok());
+  ASSERT_TRUE(
+      broker_
+          .send({identity, protocol::encode(MessageType::kWelcome, protocol::to_body(welcome)),
+                 work_item("a", "first"), std::string("\x93\x07\x64\x80", 4),
+                 work_item("b", "second")})
+          .ok());
 
   // Both items ran (the garbage spoiled neither), and both results came back together.
   auto [same_identity, results] = next_message();

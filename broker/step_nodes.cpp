@@ -302,7 +302,7 @@ void ParallelNode::deadline_passed() {
 }
 
 void ParallelNode::launch() {
-  while (!stopping_ && next_ < total_ && active_.size() < settings_.max_parallel) {
+  while (!stopping_ && next_ < total_ && running_.size() < settings_.max_parallel) {
     if (!run_.has_capacity()) {
       run_.wait_for_capacity(*this);  // back-pressure: wait for the broker, do not queue more
       return;
@@ -318,16 +318,15 @@ void ParallelNode::launch() {
     const size_t index = next_++;
     std::unique_ptr<Node> child = make_child(index, total_, std::move(**element));
     Node* raw = child.get();
-    active_[raw] = index;
-    children_[index] = std::move(child);
+    running_.emplace(raw, Running{index, std::move(child)});
     raw->start();
   }
 }
 
 void ParallelNode::child_done(Node& child, Value result) {
-  auto it = active_.find(&child);
-  if (it == active_.end()) return;
-  const size_t index = it->second;
+  auto it = running_.find(&child);
+  if (it == running_.end()) return;
+  const size_t index = it->second.index;
   const bool ok = result.get_bool("success");
   const std::string error = result.get_string("error");
   auto stop = stopping_ ? Result<bool>(false) : should_break(child, result);
@@ -357,8 +356,7 @@ void ParallelNode::child_done(Node& child, Value result) {
   }
   if (inline_results_) results_[index] = std::move(value);
   run_.report_loop(id(), display(), succeeded_ + failed_, failed_, total_);
-  active_.erase(it);
-  children_.erase(index);  // the child is done; its completion is being handled here
+  running_.erase(it);  // the child is done; its completion is being handled here
   launch();
   finish_if_done();
 }
@@ -366,7 +364,7 @@ void ParallelNode::child_done(Node& child, Value result) {
 void ParallelNode::finish_if_done() {
   // A break stops at once: children still running are given up with this node (their items
   // are abandoned at the dispatcher), since finishing them could only cost.
-  if (!stopping_ && (!active_.empty() || next_ < total_)) return;
+  if (!stopping_ && (!running_.empty() || next_ < total_)) return;
   Value out;
   out["success"] = failed_ == 0;
   out["total"] = static_cast<int64_t>(total_);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/item_source.h"
@@ -130,8 +131,11 @@ class ParallelNode : public Node {
   bool inline_results_ = true;
   std::vector<Value> results_;    // by index, when inline_results_
   Value failures_ = Value::array();  // the first failures, always kept
-  std::map<Node*, size_t> active_;  // child -> element index
-  std::map<size_t, std::unique_ptr<Node>> children_;
+  struct Running {
+    size_t index;  // of its element
+    std::unique_ptr<Node> node;
+  };
+  std::unordered_map<const Node*, Running> running_;  // the children running now
   std::string first_failure_;
 };
 

@@ -109,8 +109,7 @@ void Dispatcher::cancel_on_worker(Item& item, std::string_view reason, TimePoint
 // Items in
 
 bool Dispatcher::submit(WorkSpec spec) {
-  const std::string id = spec.item_id;
-  auto [it, inserted] = items_.try_emplace(id);
+  auto [it, inserted] = items_.try_emplace(spec.item_id);
   if (!inserted) return false;
   it->second.spec = std::move(spec);
   ++queued_count_;
@@ -321,11 +320,12 @@ void Dispatcher::complete(Item& item, Value result) {
   } else {
     ++counters_.failed;
   }
-  completions_.push_back(
-      Completion{item.spec.item_id, item.spec.run_id, item.spec.step_name, std::move(result)});
   set_state(item, ItemState::kQueued);
   --queued_count_;
-  items_.erase(item.spec.item_id);  // `item` dangles from here on
+  // Taken out whole, so that its id, run id and step name move to the completion.
+  auto node = items_.extract(item.spec.item_id);  // `item` dangles from here on
+  completions_.push_back(Completion{std::move(node.key()), std::move(node.mapped().spec.run_id),
+                                    std::move(node.mapped().spec.step_name), std::move(result)});
 }
 
 void Dispatcher::worker_lost(std::string_view identity, std::string_view why, TimePoint now) {

@@ -38,7 +38,7 @@ WorkerRecord* WorkerRoster::next_with_credit() {
     WorkerRecord* worker = find(identity);
     if (!worker || worker->free_slots() == 0) continue;
     // Still has credit after this item? Queue it again behind the others.
-    if (worker->free_slots() > 1) turn_.push_back(identity);
+    if (worker->free_slots() > 1) turn_.push_back(std::move(identity));
     return worker;
   }
   return nullptr;

@@ -263,13 +263,16 @@ void SupervisorShell::on_sigchld() {
     ::waitpid(pid, nullptr, 0);
     guard.reaped();
     spdlog::error("the guard process {} died: starting another", pid);
-    auto fresh = TreeGuard::start();
+    // Handed every group at its start, not watched one by one after it: killed between the
+    // two, the supervisor would leave the fresh guard with an empty list.
+    std::vector<pid_t> groups;
+    processes_.for_each([&](pid_t p, int) { groups.push_back(p); });
+    auto fresh = TreeGuard::start(groups);
     if (!fresh.ok()) {
       spdlog::error("cannot start a guard: {}", fresh.error().message);
       return true;
     }
     guard = std::move(*fresh);
-    processes_.for_each([&](pid_t p, int) { guard.watch(p); });
     return true;
   };
   const int64_t wall = unix_millis(seams_.clock.wall_now());

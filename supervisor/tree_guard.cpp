@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -66,11 +67,30 @@ constexpr int kMaxGroups = 4096;
   ::_exit(0);
 }
 
+// "+123\n": one line of the pipe's protocol; returns its length.
+int format_line(char (&line)[24], char op, pid_t pgid) {
+  return std::snprintf(line, sizeof line, "%c%d\n", op, static_cast<int>(pgid));
+}
+
 }  // namespace
 
-Result<TreeGuard> TreeGuard::start() {
+Result<TreeGuard> TreeGuard::start(const std::vector<pid_t>& groups) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe for the guard", errno);
+  // The groups go into the pipe before the guard exists, so that it holds them from its first
+  // instruction: a supervisor killed right after the fork still leaves nothing behind. The list
+  // fits the pipe (kMaxGroups lines of at most 12 bytes against 64 KiB), so no write blocks.
+  const size_t known = std::min(groups.size(), static_cast<size_t>(kMaxGroups));
+  for (size_t i = 0; i < known; ++i) {
+    char line[24];
+    const int n = format_line(line, '+', groups[i]);
+    if (::write(fds[1], line, static_cast<size_t>(n)) != n) {
+      const int err = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return errno_error("fill the guard's pipe", err);
+    }
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -92,7 +112,7 @@ TreeGuard::~TreeGuard() { stop(); }
 void TreeGuard::send(char op, pid_t pgid) {
   if (!pipe_) return;
   char line[24];
-  const int n = std::snprintf(line, sizeof line, "%c%d\n", op, static_cast<int>(pgid));
+  const int n = format_line(line, op, pgid);
   // A few bytes on a pipe nobody else writes: atomic. EPIPE means the guard died; the
   // supervisor notices that through SIGCHLD and starts another.
   while (::write(pipe_.get(), line, static_cast<size_t>(n)) < 0 && errno == EINTR) {

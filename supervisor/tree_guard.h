@@ -24,7 +24,8 @@ namespace pl::supervisor {
 
 class TreeGuard {
  public:
-  static Result<TreeGuard> start();
+  // Starts a guard that watches `groups` (process group ids) from its first instruction.
+  static Result<TreeGuard> start(const std::vector<pid_t>& groups = {});
   TreeGuard(TreeGuard&& o) noexcept : pid_(std::exchange(o.pid_, -1)), pipe_(std::move(o.pipe_)) {}
   TreeGuard& operator=(TreeGuard&& o) noexcept {
     if (this != &o) {

@@ -315,12 +315,24 @@ TEST(SupervisorOrphans, AKilledGuardIsReplaced) {
   const pid_t first = guard_pid();
   ASSERT_GT(first, 0);
   ASSERT_EQ(::kill(first, SIGKILL), 0);
-  ASSERT_TRUE(wait_until([&] { return guard_pid() != 0 && guard_pid() != first; },
-                         std::chrono::seconds(30)))
+  // One look per try: two would let "still the old one" and then "none yet" pass as a new one,
+  // and the supervisor would be killed before its new guard exists.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const pid_t now = guard_pid();
+        return now != 0 && now != first;
+      },
+      std::chrono::seconds(30)))
       << tree.log();
   ASSERT_TRUE(tree.process().signal(SIGKILL));
   EXPECT_TRUE(tree.wait_exit());
-  EXPECT_TRUE(tree.wait_no_survivors()) << tree.survivors().size() << " left";
+  EXPECT_TRUE(tree.wait_no_survivors()) << tree.survivors().size() << " left: " << [&] {
+    std::string who;
+    for (pid_t p : tree.survivors()) {
+      who += std::to_string(p) + " " + read_text("/proc/" + std::to_string(p) + "/stat") + "; ";
+    }
+    return who;
+  }() << "\nlog:\n" << tree.log();
 }
 
 TEST(SupervisorOrphans, AGrandchildLeftBehindByAnExitedChildIsKilled) {

@@ -78,19 +78,19 @@ Result<TreeGuard> TreeGuard::start(const std::vector<pid_t>& groups) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe for the guard", errno);
   // The groups go into the pipe before the guard exists, so that it holds them from its first
-  // instruction: a supervisor killed right after the fork still leaves nothing behind. The list
-  // fits the pipe (kMaxGroups lines of at most 12 bytes against 64 KiB), so no write blocks.
+  // instruction: a supervisor killed right after the fork still leaves nothing behind. The whole
+  // list (kMaxGroups lines of at most 12 bytes) fits a 64 KiB pipe; a smaller one (a user over
+  // pipe-user-pages-soft gets 4 KiB) takes what fits without blocking, and watch() sends the
+  // rest once the guard reads.
   const size_t known = std::min(groups.size(), static_cast<size_t>(kMaxGroups));
-  for (size_t i = 0; i < known; ++i) {
+  size_t filled = 0;
+  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  for (; filled < known; ++filled) {
     char line[24];
-    const int n = format_line(line, '+', groups[i]);
-    if (::write(fds[1], line, static_cast<size_t>(n)) != n) {
-      const int err = errno;
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return errno_error("fill the guard's pipe", err);
-    }
+    const int n = format_line(line, '+', groups[filled]);
+    if (::write(fds[1], line, static_cast<size_t>(n)) != n) break;  // full (a line is atomic)
   }
+  ::fcntl(fds[1], F_SETFL, 0);
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -104,6 +104,7 @@ Result<TreeGuard> TreeGuard::start(const std::vector<pid_t>& groups) {
   TreeGuard guard;
   guard.pid_ = pid;
   guard.pipe_.reset(fds[1]);
+  for (size_t i = filled; i < known; ++i) guard.watch(groups[i]);
   return guard;
 }
 

@@ -95,9 +95,16 @@ TEST_F(WorkerShellTest, EveryEnvelopeOfAMessageIsReadAndTheResultsGoBackAsOneMes
                  work_item("b", "second")})
           .ok());
 
-  // Both items ran (the garbage spoiled neither), and both results came back together.
-  auto [same_identity, results] = next_message();
-  EXPECT_EQ(same_identity, identity);
+  // Both items ran (the garbage spoiled neither), and both results came back in one message.
+  // Heartbeats, should the machine stall past an interval, travel in messages of their own.
+  std::vector<protocol::Message> results;
+  for (int i = 0; i < 10 && results.empty(); ++i) {
+    auto [same_identity, envelopes] = next_message();
+    EXPECT_EQ(same_identity, identity);
+    for (auto& m : envelopes) {
+      if (m.type != MessageType::kWorkerHeartbeat) results.push_back(std::move(m));
+    }
+  }
   std::set<std::string> texts;
   for (const auto& m : results) {
     ASSERT_EQ(m.type, MessageType::kWorkResult);
@@ -107,7 +114,6 @@ TEST_F(WorkerShellTest, EveryEnvelopeOfAMessageIsReadAndTheResultsGoBackAsOneMes
     texts.insert(result->result.get_string("text"));
   }
   EXPECT_EQ(texts, (std::set<std::string>{"first", "second"}));
-  EXPECT_TRUE(core_.welcomed());
 }
 
 }  // namespace

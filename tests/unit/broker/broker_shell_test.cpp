@@ -2,11 +2,8 @@
 // to clients and acknowledgements of results wait for the sync that covers them.
 #include "broker/broker_shell.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <deque>
@@ -17,6 +14,7 @@
 #include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
+#include "tests/support/fake_signal_fd.h"
 #include "tests/support/harness.h"
 #include "tests/support/sync_gate.h"
 
@@ -85,9 +83,9 @@ class GatedStore final : public RunStore {
 class BrokerShellTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_TRUE(signals_.ok());
     shell_ = std::make_unique<BrokerShell>(context_, config_, dispatcher_, coordinator_, api_,
-                                           clock_, signal_pipe_[0]);
+                                           clock_, signals_.read_fd());
     BrokerEndpoints endpoints;
     endpoints.clients = "inproc://shell-clients";
     endpoints.workers = "inproc://shell-workers";
@@ -100,14 +98,10 @@ class BrokerShellTest : public ::testing::Test {
     store_.gate.open();
     store_.commit_gate.open();
     if (exit_code_.valid()) {
-      signalfd_siginfo info{};
-      info.ssi_signo = SIGTERM;
-      ASSERT_EQ(::write(signal_pipe_[1], &info, sizeof info), static_cast<ssize_t>(sizeof info));
+      ASSERT_TRUE(signals_.deliver(SIGTERM));
       ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
       EXPECT_EQ(exit_code_.get(), 0);
     }
-    ::close(signal_pipe_[0]);
-    ::close(signal_pipe_[1]);
   }
   void submit_one() {
     protocol::SubmitRun submit;
@@ -167,7 +161,7 @@ class BrokerShellTest : public ::testing::Test {
   net::Context context_;
   net::Socket client_{context_, net::SocketKind::kDealer};
   net::Socket worker_{context_, net::SocketKind::kDealer};
-  int signal_pipe_[2] = {-1, -1};
+  test::FakeSignalFd signals_;
   std::unique_ptr<BrokerShell> shell_;
   std::future<int> exit_code_;
   std::map<net::Socket*, std::deque<protocol::Message>> unread_;  // by next()

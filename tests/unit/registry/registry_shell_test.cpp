@@ -1,16 +1,14 @@
 // The registry's loop with a store whose commits need a sync: replies wait for their batch's sync.
 #include "registry/registry_shell.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <future>
 
 #include "common/json.h"
 #include "common/protocol/envelope.h"
+#include "tests/support/fake_signal_fd.h"
 #include "tests/support/harness.h"
 #include "tests/support/sync_gate.h"
 #include "tests/unit/registry/memory_store.h"
@@ -32,23 +30,19 @@ class GatedStore final : public test::MemoryStore {
 class RegistryShellTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_TRUE(signals_.ok());
     ASSERT_TRUE(router_.bind("inproc://registry-shell-test").ok());
     ASSERT_TRUE(client_.connect("inproc://registry-shell-test").ok());
-    shell_ = std::make_unique<RegistryShell>(router_, store_, core_, clock_, signal_pipe_[0], ShellOptions{});
+    shell_ = std::make_unique<RegistryShell>(router_, store_, core_, clock_, signals_.read_fd(), ShellOptions{});
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
   }
   void TearDown() override {
     store_.gate.open();
     if (exit_code_.valid()) stop();
-    ::close(signal_pipe_[0]);
-    ::close(signal_pipe_[1]);
   }
 
   void stop() {
-    signalfd_siginfo info{};
-    info.ssi_signo = SIGTERM;
-    ASSERT_EQ(::write(signal_pipe_[1], &info, sizeof info), static_cast<ssize_t>(sizeof info));
+    ASSERT_TRUE(signals_.deliver(SIGTERM));
     ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
   }
 
@@ -78,7 +72,7 @@ class RegistryShellTest : public ::testing::Test {
   net::Context context_;
   net::Socket router_{context_, net::SocketKind::kRouter};
   net::Socket client_{context_, net::SocketKind::kDealer};
-  int signal_pipe_[2] = {-1, -1};
+  pl::test::FakeSignalFd signals_;
   std::unique_ptr<RegistryShell> shell_;
   std::future<int> exit_code_;
 };

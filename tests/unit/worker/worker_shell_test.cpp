@@ -2,17 +2,15 @@
 // envelopes both ways.
 #include "worker/worker_shell.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <future>
 #include <set>
 
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
+#include "tests/support/fake_signal_fd.h"
 #include "tests/support/harness.h"
 #include "worker/executors/echo_executor.h"
 
@@ -25,21 +23,17 @@ using protocol::MessageType;
 class WorkerShellTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(::pipe2(signal_pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_TRUE(signals_.ok());
     ASSERT_TRUE(broker_.bind("inproc://worker-shell-broker").ok());
     executors_.add("echo", std::make_unique<EchoExecutor>());
     shell_ = std::make_unique<WorkerShell>(context_, "inproc://worker-shell-broker", core_, pool_,
-                                           clock_, signal_pipe_[0]);
+                                           clock_, signals_.read_fd());
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
   }
   void TearDown() override {
-    signalfd_siginfo info{};
-    info.ssi_signo = SIGTERM;
-    ASSERT_EQ(::write(signal_pipe_[1], &info, sizeof info), static_cast<ssize_t>(sizeof info));
+    ASSERT_TRUE(signals_.deliver(SIGTERM));
     ASSERT_EQ(exit_code_.wait_for(30s), std::future_status::ready);
     EXPECT_EQ(exit_code_.get(), 0);
-    ::close(signal_pipe_[0]);
-    ::close(signal_pipe_[1]);
   }
 
   // The next message from the worker within 10 s: its identity and its envelopes, decoded.
@@ -76,7 +70,7 @@ class WorkerShellTest : public ::testing::Test {
   ExecutorTable executors_;
   SlotPool pool_{4, executors_, clock_};
   WorkerCore core_{WorkerIdentity{"workers.1", 4242, "", 4}, 1s, 3};
-  int signal_pipe_[2] = {-1, -1};
+  test::FakeSignalFd signals_;
   std::unique_ptr<WorkerShell> shell_;
   std::future<int> exit_code_;
 };

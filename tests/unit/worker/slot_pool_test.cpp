@@ -65,6 +65,19 @@ class ProbeExecutor final : public StepExecutor {
   std::promise<void> release_;
 };
 
+// A blocking probe registered as "probe"; `ran_on` is ready once an item has started on it.
+struct BlockingProbe {
+  ProbeExecutor& probe;
+  std::future<std::thread::id> ran_on;
+};
+BlockingProbe add_blocking_probe(ExecutorTable& executors) {
+  auto probe = std::make_unique<ProbeExecutor>(/*instant=*/false);
+  ProbeExecutor& added = *probe;
+  auto ran_on = probe->ran_on();
+  executors.add("probe", std::move(probe));
+  return {added, std::move(ran_on)};
+}
+
 // Releases a blocking probe when the test ends, even when it ends early, so that the pool's
 // destructor does not wait forever for its slot thread.
 struct ReleaseAtEnd {
@@ -135,10 +148,7 @@ TEST(SlotPool, AnInlineItemHasFinishedOnTheCallersThreadWhenStartReturns) {
 TEST(SlotPool, ABlockingItemRunsOnASlotThreadAndStartDoesNotWaitForIt) {
   RealClock clock;
   ExecutorTable executors;
-  auto probe = std::make_unique<ProbeExecutor>(/*instant=*/false);
-  ProbeExecutor& blocking = *probe;
-  auto ran_on = probe->ran_on();
-  executors.add("probe", std::move(probe));
+  auto [blocking, ran_on] = add_blocking_probe(executors);
   SlotPool pool(1, executors, clock);
   ReleaseAtEnd release_at_end{blocking};
   pool.start(of_type("slow", "probe"), clock.now() + 5s);
@@ -156,10 +166,7 @@ TEST(SlotPool, ABlockingItemRunsOnASlotThreadAndStartDoesNotWaitForIt) {
 TEST(SlotPool, InlineItemsFinishWhileEverySlotThreadIsBusy) {
   RealClock clock;
   ExecutorTable executors;
-  auto probe = std::make_unique<ProbeExecutor>(/*instant=*/false);
-  ProbeExecutor& blocking = *probe;
-  auto ran_on = probe->ran_on();
-  executors.add("probe", std::move(probe));
+  auto [blocking, ran_on] = add_blocking_probe(executors);
   executors.add("echo", std::make_unique<EchoExecutor>());
   SlotPool pool(1, executors, clock);
   ReleaseAtEnd release_at_end{blocking};
@@ -260,10 +267,7 @@ TEST(InlineItemsInTheWorkerLoop, SendTheirResultAndGiveTheirCreditBack) {
   FakeClock clock;
   ExecutorTable executors;
   executors.add("echo", std::make_unique<EchoExecutor>());
-  auto probe = std::make_unique<ProbeExecutor>(/*instant=*/false);
-  ProbeExecutor& blocking = *probe;
-  auto ran_on = probe->ran_on();
-  executors.add("probe", std::move(probe));
+  auto [blocking, ran_on] = add_blocking_probe(executors);
   SlotPool pool(2, executors, clock);
   ReleaseAtEnd release_at_end{blocking};
   WorkerCore core(WorkerIdentity{"workers.1", 42, "host", 2}, 1s, 3);

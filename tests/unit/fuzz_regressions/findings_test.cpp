@@ -2,7 +2,6 @@
 // under tests/fuzz/regressions/<target>/, replayed by replay_test.cpp.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -99,12 +98,9 @@ TEST(ExpressionFinding, NestedPredicatesStopAtTheStepBudget) {
     std::string quoted = to_json(Value(text));
     text = "count(" + list + ", " + quoted + ")";
   }
-  const auto start = std::chrono::steady_clock::now();
   auto r = pipeline::evaluate_expression(text, pipeline::ValueScope(Value::object()));
-  const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("steps"), std::string::npos) << r.error().message;
-  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(JsonSchemaFinding, APatternThatCanTakeExponentialTimeIsRefused) {
@@ -114,11 +110,11 @@ TEST(JsonSchemaFinding, APatternThatCanTakeExponentialTimeIsRefused) {
   ASSERT_FALSE(checked.ok());
   EXPECT_NE(checked.error().message.find("nested repetition"), std::string::npos)
       << checked.error().message;
-  // Validation against an unchecked schema still answers at once.
-  const auto start = std::chrono::steady_clock::now();
+  // Validation against an unchecked schema refuses the pattern rather than run it.
   Status valid = validate_against_schema(*schema, Value(std::string(40, 'a') + "!"));
-  EXPECT_FALSE(valid.ok());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_FALSE(valid.ok());
+  EXPECT_NE(valid.error().message.find("nested repetition"), std::string::npos)
+      << valid.error().message;
 }
 
 TEST(ConfigLoaderFinding, ARootThatIsAListIsAConfigErrorNotAnException) {

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -22,9 +21,6 @@ namespace fs = std::filesystem;
 
 const fs::path kFuzzDir = fs::path(PIPELINE_SOURCE_DIR) / "tests" / "fuzz";
 constexpr const char* kNoteSuffix = ".note";
-// Far above what any committed input takes (milliseconds), far below what the bugs they guard
-// against took (minutes, or forever), and loose enough for a loaded machine.
-constexpr auto kMaxSecondsPerInput = std::chrono::seconds(10);
 
 std::string read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,14 +49,9 @@ class FuzzReplay : public testing::TestWithParam<Target> {
  protected:
   void replay(const std::vector<fs::path>& files) {
     for (const fs::path& file : files) {
-      const std::string input = read_all(file);
-      const auto start = std::chrono::steady_clock::now();
-      const Finding finding = GetParam().entry(input);
-      const auto took = std::chrono::steady_clock::now() - start;
+      // A hang is ctest's timeout; a slow input is the fuzzers' -timeout (make fuzz).
+      const Finding finding = GetParam().entry(read_all(file));
       EXPECT_FALSE(finding.has_value()) << file << ": " << finding.value_or("");
-      EXPECT_LT(took, kMaxSecondsPerInput)
-          << file << " took "
-          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
     }
   }
 };

@@ -8,11 +8,11 @@
 // with synchronous=NORMAL for their duration, so the WAL is fsynced before its frames are copied
 // and the database file after, before the WAL is ever reused. In every mode, a commit (with its
 // checkpoint) that has not returned within sqlite::kSyncDeadline ends the process with exit code
-// 75, as a stuck deferred sync does (a disk that stopped answering). SyncMode::kNormal (synchronous=NORMAL) survives the
-// process's crash (kill -9) but may lose the last batches on power loss (docs/registry.md). The
-// database is
-// opened with locking_mode=EXCLUSIVE and locked at open: a second registry on the same file
-// fails to open it (kIo "database is locked") instead of writing beside the first.
+// 75, as a stuck deferred sync does (a disk that stopped answering). SyncMode::kNormal
+// (synchronous=NORMAL) survives the process's crash (kill -9) but may lose the last batches on
+// power loss (docs/registry.md). The database is opened with locking_mode=EXCLUSIVE and locked
+// at open: a second registry on the same file fails to open it (kIo "database is locked")
+// instead of writing beside the first.
 //
 // Schema (user_version 1): tools(name, definition JSON, revision, created_ms, updated_ms),
 // sessions(name, version, max_turns, created_ms, updated_ms, input_tokens, output_tokens),

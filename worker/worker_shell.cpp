@@ -151,14 +151,13 @@ int WorkerShell::run() {
                      {nullptr, signal_fd_, false},
                      {nullptr, pool_.notify_fd(), false}});
     if (monitor_) entries_.push_back({monitor_->raw(), -1, false});
-    auto& entries = entries_;
     const int64_t timeout = millis_until(core_.next_deadline(), clock_.now());
-    auto polled = net::poll(entries, timeout);
+    auto polled = net::poll(entries_, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll failed: {}", polled.error().message);
       return EX_SOFTWARE;
     }
-    if (entries[1].readable) {
+    if (entries_[1].readable) {
       for (int sig : read_signals(signal_fd_)) {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("stopping on signal {}; {} item(s) running are left to redelivery", sig,
@@ -168,8 +167,8 @@ int WorkerShell::run() {
         }
       }
     }
-    if (monitor_ && entries[3].readable) log_handshakes();
-    if (entries[0].readable) drain_socket();
+    if (monitor_ && entries_[3].readable) log_handshakes();
+    if (entries_[0].readable) drain_socket();
     // Threaded results (inline ones went out while draining), sent at the top of the loop.
     // Unconditional: one uncontended lock when there is nothing, and no result can wait for an
     // unrelated wake-up.

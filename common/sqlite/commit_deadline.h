@@ -1,8 +1,9 @@
 // Bounds a commit, as DurabilitySyncer bounds a deferred sync: a commit may wait on the disk
 // (the fsync of synchronous=FULL, a checkpoint's fsyncs in every mode), and the loop that called
-// it cannot notice a disk that stopped answering while it waits, so a watcher thread does. When one commit has run longer than the deadline
-// it calls `on_stuck` (by default exit_for_stuck_sync: the process ends, nothing waiting for that
-// commit was acknowledged, and the supervisor restarts it).
+// it cannot notice a disk that stopped answering while it waits, so a watcher thread does. When
+// one commit has run longer than the deadline it calls `on_stuck` (by default
+// exit_for_stuck_sync: the process ends, nothing waiting for that commit was acknowledged, and
+// the supervisor restarts it).
 //
 // begin() and end() are two atomic stores: no lock, no wake-up of the watcher, which looks every
 // quarter of the deadline.

@@ -75,8 +75,8 @@ void DurabilitySyncer::run() {
 }
 
 void exit_for_stuck_sync(std::string_view database, int exit_code) {
-  spdlog::critical("{}: a sync has not returned in {} s; the disk does not answer. Exiting "
-                   "without acknowledging what waits for it",
+  spdlog::critical("{}: a sync or commit has not returned in {} s; the disk does not answer. "
+                   "Exiting without acknowledging what waits for it",
                    database,
                    std::chrono::duration_cast<std::chrono::seconds>(kSyncDeadline).count());
   spdlog::shutdown();  // flushes the log: _Exit does not

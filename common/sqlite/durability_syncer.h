@@ -63,10 +63,10 @@ class DurabilitySyncer {
   std::thread thread_;
 };
 
-// Ends the process at once with `exit_code`, saying that `database`'s sync is stuck. Not a
-// return: the syncer's thread cannot be stopped or joined while it waits in fdatasync, so
-// destructors would hang too. Nothing waiting for that sync was acknowledged; the supervisor
-// restarts the process (and escalates if the disk stays gone).
+// Ends the process at once with `exit_code`, saying that `database`'s sync (or commit) is
+// stuck. Not a return: a thread waiting in fdatasync cannot be stopped or joined, so destructors
+// would hang too. Nothing waiting for that sync was acknowledged; the supervisor restarts the
+// process (and escalates if the disk stays gone).
 [[noreturn]] void exit_for_stuck_sync(std::string_view database, int exit_code);
 
 }  // namespace pl::sqlite

@@ -86,6 +86,14 @@ class MemoryRunStore final : public RunStore {
     }
     return out;
   }
+  Status for_each_item_result(
+      const std::string& run_id,
+      const std::function<void(std::string item_id, Value result)>& visit) override {
+    for (const auto& [id, item] : items_) {
+      if (item.first == run_id) visit(id, item.second);
+    }
+    return ok_status();
+  }
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
     std::vector<DeadLetter> out;
     for (const auto& d : dead_) {

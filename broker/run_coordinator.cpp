@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "common/pipeline/loader.h"
 #include "common/pipeline/validate.h"
+#include "common/protocol/envelope.h"
 #include "common/text.h"
 
 namespace pl::broker {
@@ -46,13 +47,19 @@ std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
   // Only a recovered or resumed run can have records; a new run's items never do, so it
   // costs nothing.
   if (memos_.empty()) return std::nullopt;
-  auto memo = memos_.find(std::string_view(item_id).substr(0, item_id.find('/')));
+  const size_t slash = item_id.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto memo = memos_.find(std::string_view(item_id).substr(0, slash));
   if (memo == memos_.end()) return std::nullopt;
-  auto it = memo->second.find(item_id);
+  auto it = memo->second.find(item_id.substr(slash + 1));
   if (it == memo->second.end()) return std::nullopt;
-  Value result = std::move(it->second);
+  auto result = protocol::decode_value(it->second);
   memo->second.erase(it);
-  return result;
+  if (!result.ok()) {
+    note(result.error(), "decoding the recorded result of " + item_id);
+    return std::nullopt;  // the item runs again: costly, but never wrong
+  }
+  return std::move(*result);
 }
 
 void RunCoordinator::note(const Status& status, std::string_view what) {
@@ -116,11 +123,10 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
   if (replaying) {
     // Unreadable records make their items run again: costly, but never wrong.
     auto& memo = memos_[id];
-    auto recorded = store_.item_results(id);
-    if (!recorded.ok()) note(recorded.error(), "reading the recorded item results of " + id);
-    if (recorded.ok()) {
-      for (auto& [item_id, result] : *recorded) memo.emplace(std::move(item_id), std::move(result));
-    }
+    Status read = store_.for_each_item_result(id, [&](std::string item_id, Value result) {
+      memo.insert_or_assign(item_id.substr(item_id.find('/') + 1), protocol::encode_value(result));
+    });
+    note(read, "reading the recorded item results of " + id);
   }
   return id;
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,10 +79,15 @@ class RunStore {
   // Newest first, at most `limit`.
   virtual Result<std::vector<StoredRun>> list_runs(size_t limit) = 0;
   virtual Result<size_t> item_count(const std::string& run_id) = 0;
-  // Every stored item result of a run, in item id order: for export, and the memo of a run that
-  // is recovered or resumed.
+  // Every stored item result of a run, in item id order, all at once: for export.
   virtual Result<std::vector<std::pair<std::string, Value>>> item_results(
       const std::string& run_id) = 0;
+  // The same one at a time, in the order they were recorded (a later record of an item replaces
+  // an earlier one), holding no more than one batch: for the memo of a recovered or resumed
+  // run, which may have a million of them.
+  virtual Status for_each_item_result(
+      const std::string& run_id,
+      const std::function<void(std::string item_id, Value result)>& visit) = 0;
   virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;
 };
 

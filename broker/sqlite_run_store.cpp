@@ -225,26 +225,35 @@ class SqliteRunStore final : public RunStore {
 
   Result<std::vector<std::pair<std::string, Value>>> item_results(
       const std::string& run_id) override {
-    if (auto st = flush_batches(); !st.ok()) return st.error();
-    auto st = statement("SELECT seq, items FROM item_batches WHERE run_id=? ORDER BY seq");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, run_id);
     std::map<std::string, Value> by_id;  // a later record of an item wins
-    for (;;) {
-      auto row = (*st)->step();
-      if (!row.ok()) return std::move(row).error();
-      if (!*row) break;
-      auto records = protocol::decode_records((*st)->column_text(1));
-      if (!records.ok()) {
-        const std::string what = "item results of " + run_id + " (batch " +
-                                 std::to_string((*st)->column_int(0)) + ")";
-        (*st)->reset();
-        return unreadable(what, records.error());
-      }
-      for (auto& [id, result] : *records) by_id.insert_or_assign(std::move(id), std::move(result));
-    }
+    Status read = for_each_item_result(run_id, [&](std::string id, Value result) {
+      by_id.insert_or_assign(std::move(id), std::move(result));
+    });
+    if (!read.ok()) return std::move(read).error();
     return std::vector<std::pair<std::string, Value>>(std::make_move_iterator(by_id.begin()),
                                                       std::make_move_iterator(by_id.end()));
+  }
+
+  Status for_each_item_result(
+      const std::string& run_id,
+      const std::function<void(std::string item_id, Value result)>& visit) override {
+    if (auto st = flush_batches(); !st.ok()) return st;
+    // A statement of its own, finalized on every return: none is left in the middle of a read.
+    auto st = db_->prepare("SELECT seq, items FROM item_batches WHERE run_id=? ORDER BY seq");
+    if (!st.ok()) return std::move(st).error();
+    st->bind(1, run_id);
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return std::move(row).error();
+      if (!*row) return ok_status();
+      auto records = protocol::decode_records(st->column_text(1));
+      if (!records.ok()) {
+        return unreadable("item results of " + run_id + " (batch " +
+                              std::to_string(st->column_int(0)) + ")",
+                          records.error());
+      }
+      for (auto& [id, result] : *records) visit(std::move(id), std::move(result));
+    }
   }
 
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {

@@ -61,6 +61,11 @@ class GatedStore final : public RunStore {
   Result<std::vector<std::pair<std::string, Value>>> item_results(const std::string& run_id) override {
     return inner_->item_results(run_id);
   }
+  Status for_each_item_result(
+      const std::string& run_id,
+      const std::function<void(std::string item_id, Value result)>& visit) override {
+    return inner_->for_each_item_result(run_id, visit);
+  }
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
     return inner_->dead_letters(run_id);
   }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -86,6 +87,21 @@ TEST_P(RunStoreTest, DroppingFailedItemsKeepsSuccessesAndOtherRuns) {
   ASSERT_TRUE(store_->commit().ok());
   EXPECT_EQ(ids_of("run-a"), (std::set<std::string>{"run-a/s0"}));
   EXPECT_EQ(ids_of("run-b"), (std::set<std::string>{"run-b/s0"}));
+}
+
+TEST_P(RunStoreTest, ItemResultsAreVisitedOneByOneAndTheLastRecordOfAnItemWins) {
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", result(false)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s1", result(true)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-b", "run-b/s0", result(true)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", result(true)).ok());  // not committed
+  std::map<std::string, bool> seen;  // as the broker's memo applies them
+  auto remember = [&](std::string id, Value r) {
+    seen.insert_or_assign(std::move(id), r.get_bool("success"));
+  };
+  ASSERT_TRUE(store_->for_each_item_result("run-a", remember).ok());
+  EXPECT_EQ(seen, (std::map<std::string, bool>{{"run-a/s0", true}, {"run-a/s1", true}}));
 }
 
 TEST_P(RunStoreTest, RunsAreListedNewestFirstAndUnfinishedOnesFound) {

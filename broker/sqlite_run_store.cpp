@@ -2,9 +2,11 @@
 #include <spdlog/spdlog.h>
 #include <sysexits.h>
 
+#include <algorithm>
 #include <functional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "broker/run_store.h"
@@ -71,6 +73,22 @@ Result<Value> stored_value(const sqlite::Statement& st, int column, std::string_
   auto v = parse_json(text);
   if (!v.ok()) return unreadable(what, v.error());
   return v;
+}
+
+struct SuccessfulRecords {
+  std::string bytes;  // records (protocol::append_record)
+  int64_t count = 0;
+};
+
+// The records whose result has success == true, in their order, encoded again.
+SuccessfulRecords successful_records(const std::vector<std::pair<std::string, Value>>& records) {
+  SuccessfulRecords kept;
+  for (const auto& [item_id, result] : records) {
+    if (!result.get_bool("success")) continue;
+    protocol::append_record(kept.bytes, item_id, result);
+    ++kept.count;
+  }
+  return kept;
 }
 
 class SqliteRunStore final : public RunStore {
@@ -151,19 +169,24 @@ class SqliteRunStore final : public RunStore {
     return ok_status();
   }
 
+  // One stored batch at a time, and only the batches that held a failure are rewritten, so the
+  // memory used is one batch's whatever the size of the run. Records are kept or dropped one by
+  // one: an item's failure followed by its success (retried after an earlier resume) keeps the
+  // success. A success followed by a failure of the same item (should not happen: a succeeded
+  // item is not dispatched again) keeps the success, which then finishes the item from the memo
+  // instead of running it again. next_seq_ needs no care: rows are only shrunk or removed, so
+  // both a cached next seq and a fresh MAX(seq) + 1 still follow every remaining batch.
   Status drop_failed_items(const std::string& run_id) override {
-    auto results = item_results(run_id);
-    if (!results.ok()) return std::move(results).error();
-    auto st = statement("DELETE FROM item_batches WHERE run_id=?");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->bind(1, run_id);
-    if (auto deleted = write(**st); !deleted.ok()) return deleted;
-    next_seq_.erase(run_id);
-    for (const auto& [item_id, result] : *results) {
-      if (!result.get_bool("success")) continue;
-      if (auto kept = put_item_result(run_id, item_id, result); !kept.ok()) return kept;
+    if (auto st = flush_batches(); !st.ok()) {
+      return st.error().with_context("dropping failed items of " + run_id);
     }
-    return ok_status();
+    for (int64_t after = -1;;) {
+      auto batch = batch_after(run_id, after);
+      if (!batch.ok()) return std::move(batch).error();
+      if (!*batch) return ok_status();
+      after = (*batch)->seq;
+      if (auto st = drop_failed_records(run_id, **batch); !st.ok()) return st;
+    }
   }
 
   Status put_dead_letter(const DeadLetter& d) override {
@@ -247,11 +270,7 @@ class SqliteRunStore final : public RunStore {
       if (!row.ok()) return std::move(row).error();
       if (!*row) return ok_status();
       auto records = protocol::decode_records(st->column_text(1));
-      if (!records.ok()) {
-        return unreadable("item results of " + run_id + " (batch " +
-                              std::to_string(st->column_int(0)) + ")",
-                          records.error());
-      }
+      if (!records.ok()) return unreadable_batch(run_id, st->column_int(0), records.error());
       for (auto& [id, result] : *records) visit(std::move(id), std::move(result));
     }
   }
@@ -308,6 +327,50 @@ class SqliteRunStore final : public RunStore {
       return begun;
     }
     return st.run();
+  }
+
+  struct StoredBatch {
+    int64_t seq = 0;
+    std::string items;  // records (protocol::append_record)
+  };
+
+  static Error unreadable_batch(const std::string& run_id, int64_t seq, const Error& why) {
+    return unreadable("item results of " + run_id + " (batch " + std::to_string(seq) + ")", why);
+  }
+
+  // The run's first stored batch whose seq is above `after`, if any. One row per query, read
+  // and reset at once: no statement stays open over the rows drop_failed_items rewrites.
+  Result<std::optional<StoredBatch>> batch_after(const std::string& run_id, int64_t after) {
+    auto st = statement("SELECT seq, items FROM item_batches WHERE run_id=? AND seq>? "
+                        "ORDER BY seq LIMIT 1");
+    if (!st.ok()) return std::move(st).error().with_context("reading item results of " + run_id);
+    (*st)->bind(1, run_id).bind(2, after);
+    auto row = (*st)->step();
+    if (!row.ok()) return std::move(row).error().with_context("reading item results of " + run_id);
+    if (!*row) return std::optional<StoredBatch>();
+    StoredBatch batch{(*st)->column_int(0), (*st)->column_text(1)};
+    (*st)->reset();
+    return std::optional<StoredBatch>(std::move(batch));
+  }
+
+  // Rewrites a batch without its failed records: untouched when it has none, removed when it
+  // has nothing else.
+  Status drop_failed_records(const std::string& run_id, const StoredBatch& batch) {
+    auto records = protocol::decode_records(batch.items);
+    if (!records.ok()) return unreadable_batch(run_id, batch.seq, records.error());
+    const auto failed = [](const auto& record) { return !record.second.get_bool("success"); };
+    if (std::none_of(records->begin(), records->end(), failed)) return ok_status();
+    const SuccessfulRecords kept = successful_records(*records);
+    auto st = kept.count == 0 ? statement("DELETE FROM item_batches WHERE run_id=?1 AND seq=?2")
+                              : statement("UPDATE item_batches SET count=?3, items=?4 "
+                                          "WHERE run_id=?1 AND seq=?2");
+    const std::string context =
+        "dropping failed items of " + run_id + " (batch " + std::to_string(batch.seq) + ")";
+    if (!st.ok()) return std::move(st).error().with_context(context);
+    (*st)->bind(1, run_id).bind(2, batch.seq);
+    if (kept.count > 0) (*st)->bind(3, kept.count).bind_blob(4, kept.bytes);
+    if (auto written = write(**st); !written.ok()) return written.error().with_context(context);
+    return ok_status();
   }
 
   // The item results put since the last flush, one row per run, into the open transaction.

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/sqlite/database.h"
 #include "tests/support/harness.h"
@@ -61,6 +62,21 @@ class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
     v["success"] = success;
     return v;
   }
+  static Value numbered(bool success, int64_t n) {
+    Value v = result(success);
+    v["n"] = n;
+    return v;
+  }
+  // Each stored result's "n", by item id.
+  std::map<std::string, int64_t> numbers_of(const std::string& run_id) {
+    std::map<std::string, int64_t> numbers;
+    auto results = store_->item_results(run_id);
+    EXPECT_TRUE(results.ok());
+    if (results.ok()) {
+      for (const auto& [id, value] : *results) numbers[id] = value.get_int("n");
+    }
+    return numbers;
+  }
 
   std::filesystem::path dir_;
   std::unique_ptr<RunStore> store_;
@@ -87,6 +103,58 @@ TEST_P(RunStoreTest, DroppingFailedItemsKeepsSuccessesAndOtherRuns) {
   ASSERT_TRUE(store_->commit().ok());
   EXPECT_EQ(ids_of("run-a"), (std::set<std::string>{"run-a/s0"}));
   EXPECT_EQ(ids_of("run-b"), (std::set<std::string>{"run-b/s0"}));
+}
+
+TEST_P(RunStoreTest, DroppingFailedItemsOverSeveralBatchesKeepsExactlyTheSuccesses) {
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", numbered(true, 0)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s1", numbered(false, 1)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s2", numbered(true, 2)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s3", numbered(false, 3)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s4", numbered(false, 4)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-b", "run-b/s0", numbered(false, 0)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s5", numbered(true, 5)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+
+  ASSERT_TRUE(store_->drop_failed_items("run-a").ok());
+  ASSERT_TRUE(store_->commit().ok());
+  EXPECT_EQ(numbers_of("run-a"), (std::map<std::string, int64_t>{
+                                     {"run-a/s0", 0}, {"run-a/s2", 2}, {"run-a/s5", 5}}));
+  EXPECT_EQ(*store_->item_count("run-a"), 3u);
+  EXPECT_EQ(*store_->item_count("run-b"), 1u);
+
+  // The resumed run records on, after what was kept.
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/t0", numbered(true, 10)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/t1", numbered(false, 11)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  std::vector<std::string> visited;
+  ASSERT_TRUE(
+      store_->for_each_item_result("run-a", [&](std::string id, Value) { visited.push_back(id); })
+          .ok());
+  EXPECT_EQ(visited, (std::vector<std::string>{"run-a/s0", "run-a/s2", "run-a/s5", "run-a/t0",
+                                               "run-a/t1"}));
+  EXPECT_EQ(*store_->item_count("run-a"), 5u);
+}
+
+TEST_P(RunStoreTest, AFailedItemThatLaterSucceededKeepsItsSuccessWhenFailuresAreDropped) {
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", numbered(false, 0)).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s0", numbered(true, 1)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s1", numbered(false, 2)).ok());
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/s1", numbered(true, 3)).ok());  // one batch
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->drop_failed_items("run-a").ok());
+  ASSERT_TRUE(store_->commit().ok());
+  std::map<std::string, int64_t> seen;  // as the broker's memo applies them
+  ASSERT_TRUE(store_->for_each_item_result("run-a", [&](std::string id, Value r) {
+                      EXPECT_TRUE(r.get_bool("success")) << id;
+                      seen.insert_or_assign(std::move(id), r.get_int("n"));
+                    })
+                  .ok());
+  EXPECT_EQ(seen, (std::map<std::string, int64_t>{{"run-a/s0", 1}, {"run-a/s1", 3}}));
+  EXPECT_EQ(*store_->item_count("run-a"), 2u);
 }
 
 TEST_P(RunStoreTest, ItemResultsAreVisitedOneByOneAndTheLastRecordOfAnItemWins) {
@@ -275,6 +343,60 @@ TEST(SqliteRunStore, AnUnreadableBatchIsAnErrorNamingTheRun) {
   auto broken = (*store)->item_results("run-1");
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.error().message.find("run-1"), std::string::npos) << broken.error().message;
+}
+
+TEST(SqliteRunStore, DroppingFailedItemsRewritesOnlyTheBatchesThatHeldFailures) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    // Each turn's successes, one batch per turn.
+    const std::vector<std::vector<bool>> turns = {{true, false, true}, {false, false},
+                                                  {true, true}, {false, true}};
+    int item = 0;
+    for (const auto& turn : turns) {
+      for (const bool success : turn) {
+        const std::string id = "run-1/s" + std::to_string(item++);
+        const Value result(Value::Object{{"success", success}});
+        ASSERT_TRUE((*store)->put_item_result("run-1", id, result).ok());
+      }
+      ASSERT_TRUE((*store)->commit().ok());
+    }
+    ASSERT_TRUE((*store)->drop_failed_items("run-1").ok());
+    const Value ok(Value::Object{{"success", true}});
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/t0", ok).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  auto raw = sqlite::Database::open(db);
+  // seq:count: batch 1 (only failures) is gone, batch 2 untouched, the new batch 4 last.
+  EXPECT_EQ(*(*raw)->query_text("SELECT group_concat(seq || ':' || count) FROM (SELECT seq, count "
+                                "FROM item_batches WHERE run_id='run-1' ORDER BY seq)"),
+            "0:2,2:2,3:1,4:1");
+}
+
+TEST(SqliteRunStore, DroppingFailedItemsOfAnUnreadableBatchIsAnErrorNamingTheRunAndBatch) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    const Value failed(Value::Object{{"success", false}});
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", failed).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s1", failed).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE((*raw)->exec("UPDATE item_batches SET items = X'92c1' WHERE seq = 1").ok());
+  }
+  auto store = open_sqlite_run_store(db);
+  ASSERT_TRUE(store.ok());
+  const Status dropped = (*store)->drop_failed_items("run-1");
+  ASSERT_FALSE(dropped.ok());
+  EXPECT_NE(dropped.error().message.find("run-1 (batch 1)"), std::string::npos)
+      << dropped.error().message;
 }
 
 TEST(SqliteRunStore, ResultsPutInOneTurnAreOneBatchAndReadableBeforeTheCommit) {

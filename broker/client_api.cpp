@@ -173,7 +173,9 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
     entry["pid"] = w->pid;
     entry["host"] = w->host;
     entry["slots"] = w->slots;
-    entry["held"] = Value(Value::Array(w->held.begin(), w->held.end()));
+    std::vector<std::string> held(w->held.begin(), w->held.end());
+    std::sort(held.begin(), held.end());  // a set without order: shown sorted
+    entry["held"] = Value(Value::Array(held.begin(), held.end()));
     entry["items_done"] = static_cast<int64_t>(w->items_done);
     entry["draining"] = w->slots == 0;  // recycling after worker.max_items
     workers.push_back(std::move(entry));

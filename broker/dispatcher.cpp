@@ -76,6 +76,15 @@ void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
     }
   }
   item.worker.clear();
+  if (item.deadline_entry) {
+    deadlines_.erase(*item.deadline_entry);
+    item.deadline_entry.reset();
+  }
+}
+
+void Dispatcher::set_deadline(Item& item, TimePoint deadline) {
+  item.deadline = deadline;
+  item.deadline_entry = deadlines_.emplace(deadline, item.spec.item_id);
 }
 
 void Dispatcher::enqueue(Item& item, bool front) {
@@ -123,7 +132,7 @@ void Dispatcher::drop(ItemMap::iterator it, std::string_view reason, TimePoint n
     cancel_on_worker(item, reason, now);
     leave_flight(item, nullptr, now);
   }
-  // Entries left in ready_, retry_at_ and deadlines_ are skipped when met.
+  // Entries left in ready_ and retry_at_ are skipped when met.
   set_state(item, ItemState::kQueued);
   --queued_count_;
   items_.erase(it);
@@ -237,8 +246,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
     item.dispatched_here = true;
     item.worker = std::string(identity);
     item.dispatched_at = now;  // as far as this broker knows
-    item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
-    deadlines_.emplace(item.deadline, id);
+    set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
     if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
     ++counters_.adopted;
   }
@@ -389,12 +397,11 @@ void Dispatcher::on_tick(TimePoint now) {
   for (const auto& identity : silent) worker_lost(identity, "silent past its liveness", now);
 
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    auto [deadline, id] = *deadlines_.begin();
-    deadlines_.erase(deadlines_.begin());
-    auto it = items_.find(id);
-    if (it == items_.end() || it->second.state != ItemState::kInFlight ||
-        it->second.deadline != deadline) {
-      continue;  // answered, cancelled or redelivered meanwhile
+    const auto due = deadlines_.begin();
+    auto it = items_.find(due->second);
+    if (it == items_.end() || it->second.deadline_entry != due) {
+      deadlines_.erase(due);  // cannot happen: an attempt takes its entry along when it ends
+      continue;
     }
     Item& item = it->second;
     ++counters_.timeouts;
@@ -433,9 +440,8 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   item.dispatched_here = true;
   ++item.attempt;
   item.worker = worker.identity;
-  item.deadline = now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace;
   item.dispatched_at = now;
-  deadlines_.emplace(item.deadline, item.spec.item_id);
+  set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
   worker.held.insert(item.spec.item_id);
   if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
   ++counters_.dispatched;

@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -158,6 +159,9 @@ class Dispatcher {
     bool dispatched_here = false;  // by this broker process (false for a recovered item)
     std::string worker;     // identity holding the current attempt
     TimePoint deadline{};
+    // The current attempt's entry in deadlines_, removed when the attempt ends, so that the
+    // map holds in-flight attempts only (not every attempt of the last `timeout` seconds).
+    std::optional<std::multimap<TimePoint, std::string>::iterator> deadline_entry;
     TimePoint dispatched_at{};
   };
   struct ProviderState {
@@ -184,6 +188,7 @@ class Dispatcher {
   // provider's bookkeeping whether the attempt reported (`outcome`) or was abandoned.
   void set_state(Item& item, ItemState state);
   void leave_flight(Item& item, const Value* outcome, TimePoint now);
+  void set_deadline(Item& item, TimePoint deadline);
   void cancel_on_worker(Item& item, std::string_view reason, TimePoint now);
   ProviderState* provider(const std::string& name);
 
@@ -195,7 +200,7 @@ class Dispatcher {
   std::map<std::string, std::deque<std::string>> ready_;
   std::map<std::string, ProviderState> providers_;
   std::multimap<TimePoint, std::string> retry_at_;
-  std::multimap<TimePoint, std::string> deadlines_;  // in-flight attempts; stale entries skipped
+  std::multimap<TimePoint, std::string> deadlines_;  // in-flight attempts (Item::deadline_entry)
   std::multimap<TimePoint, std::pair<std::string, std::string>> cancel_graces_;  // identity, item
   size_t queued_count_ = 0;
   size_t in_flight_count_ = 0;

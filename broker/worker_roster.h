@@ -7,10 +7,10 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -23,7 +23,7 @@ struct WorkerRecord {
   int64_t pid = 0;
   std::string host;
   uint32_t slots = 1;
-  std::set<std::string> held;  // item ids sent and not yet answered
+  std::unordered_set<std::string> held;  // item ids sent and not yet answered
   TimePoint last_heard{};
   TimePoint next_heartbeat{};
   TimePoint joined{};

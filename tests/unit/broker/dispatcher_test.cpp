@@ -144,6 +144,32 @@ TEST_F(DispatcherTest, ResultCompletesTheItemAndReturnsTheCredit) {
   EXPECT_EQ(items[0].body.get_string("id"), "b");
 }
 
+// An ended attempt takes its deadline along: the broker is not woken for it later, and a
+// million finished items leave nothing behind in the deadline map.
+TEST_F(DispatcherTest, AnEndedAttemptNoLongerWakesTheBrokerForItsDeadline) {
+  hello("w1", 1, 100);
+  take();
+  submit("a", 1, /*timeout_ms=*/400);  // due before the next heartbeat (1 s)
+  submit("b", 1, /*timeout_ms=*/600);
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  EXPECT_EQ(dispatcher_.next_deadline(clock_.now()), clock_.now() + 400ms);
+
+  result("w1", "a", 1, true);  // answered: a's deadline goes, b goes out
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  EXPECT_EQ(dispatcher_.next_deadline(clock_.now()), clock_.now() + 600ms);
+
+  hello("w2", 1, 200);
+  dispatcher_.on_process_exited(100, clock_.now());  // redelivered: a fresh attempt, a fresh deadline
+  clock_.advance(100ms);
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(dispatcher_.next_deadline(clock_.now()), clock_.now() - 100ms + 600ms);
+  result("w2", "b", 2, true);
+  ASSERT_EQ(dispatcher_.take_completions().size(), 2u);  // a and b
+  EXPECT_GE(dispatcher_.next_deadline(clock_.now()), clock_.now() + 100ms);  // heartbeats only
+}
+
 TEST_F(DispatcherTest, SpreadsItemsOverWorkersWithCredit) {
   hello("w1", 1);
   hello("w2", 1);

@@ -6,6 +6,19 @@ namespace pl::worker {
 
 using protocol::MessageType;
 
+namespace {
+
+SendMessage encoded(MessageType type, const Value& body) {
+  return SendMessage{type, protocol::encode(type, body)};
+}
+
+}  // namespace
+
+Value SendMessage::body() const {
+  auto decoded = protocol::decode(envelope);
+  return decoded.ok() ? std::move(decoded->body) : Value();
+}
+
 WorkerCore::WorkerCore(WorkerIdentity identity, Duration heartbeat, uint32_t liveness,
                        uint64_t max_items)
     : identity_(std::move(identity)),
@@ -27,10 +40,10 @@ std::vector<WorkerCommand> WorkerCore::introduce() const {
     held.push_back(std::move(entry));
   }
   h.held = std::move(held);
-  std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkerHello, protocol::to_body(h)}};
+  std::vector<WorkerCommand> out{encoded(MessageType::kWorkerHello, protocol::to_body(h))};
   // Whatever the broker did not acknowledge may not be durable there: send it again.
   for (const auto& [id, result] : unacked_) {
-    out.push_back(SendMessage{MessageType::kWorkResult, protocol::to_body(result)});
+    out.push_back(SendMessage{MessageType::kWorkResult, result.envelope});
   }
   if (draining_) out.push_back(heartbeat());
   return out;
@@ -41,7 +54,7 @@ SendMessage WorkerCore::heartbeat() const {
   hb.free_slots = identity_.slots - static_cast<uint32_t>(std::min<size_t>(running_.size(), identity_.slots));
   Value body = protocol::to_body(hb);
   if (draining_) body["draining"] = true;
-  return {MessageType::kWorkerHeartbeat, std::move(body)};
+  return encoded(MessageType::kWorkerHeartbeat, body);
 }
 
 void WorkerCore::maybe_retire(std::vector<WorkerCommand>& out, TimePoint now) {
@@ -110,7 +123,7 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
         refused.result["success"] = false;
         refused.result["error"] = "worker " + identity_.name + " has no free slot";
         refused.result["error_code"] = std::string(error_code_name(ErrorCode::kRetryLater));
-        out.push_back(SendMessage{MessageType::kWorkResult, protocol::to_body(refused)});
+        out.push_back(encoded(MessageType::kWorkResult, protocol::to_body(refused)));
         break;
       }
       const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item->timeout_ms, 1));
@@ -145,9 +158,9 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult res
                                                         TimePoint now) {
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
-  SendMessage send{MessageType::kWorkResult, protocol::to_body(result)};
-  unacked_[result.item_id] = std::move(result);
-  std::vector<WorkerCommand> out{std::move(send)};
+  std::string envelope = protocol::encode_work_result(result.item_id, result.attempt, result.result);
+  unacked_[result.item_id] = Unacked{result.attempt, envelope};
+  std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkResult, std::move(envelope)}};
   maybe_retire(out, now);
   return out;
 }

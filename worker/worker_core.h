@@ -18,7 +18,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -38,9 +38,14 @@ struct WorkerIdentity {
   uint32_t slots = 1;
 };
 
+// A message for the broker, encoded when it is made: a result is encoded once and the same
+// bytes are sent again after a reconnect.
 struct SendMessage {
   protocol::MessageType type;
-  Value body;
+  std::string envelope;
+
+  // The body, decoded again (for tests and diagnostics); null when it does not decode.
+  Value body() const;
 };
 struct StartItem {
   protocol::WorkItem item;
@@ -102,8 +107,13 @@ class WorkerCore {
   TimePoint next_heartbeat_{};
   bool welcomed_ = false;
   std::string broker_instance_;
-  std::map<std::string, Running> running_;  // item id -> attempt running here
-  std::map<std::string, protocol::WorkResult> unacked_;  // sent, not yet acknowledged
+  struct Unacked {
+    uint32_t attempt;
+    std::string envelope;  // the kWorkResult as sent
+  };
+
+  std::unordered_map<std::string, Running> running_;  // item id -> attempt running here
+  std::unordered_map<std::string, Unacked> unacked_;  // sent, not yet acknowledged
   uint64_t refused_items_ = 0;
   uint64_t max_items_ = 0;
   uint64_t taken_ = 0;

@@ -52,7 +52,7 @@ Status WorkerShell::connect() {
 void WorkerShell::execute(std::vector<WorkerCommand> commands) {
   for (auto& command : commands) {
     if (auto* send = std::get_if<SendMessage>(&command)) {
-      outgoing_.push_back(protocol::encode(send->type, send->body));
+      outgoing_.push_back(std::move(send->envelope));
     } else if (auto* start = std::get_if<StartItem>(&command)) {
       spdlog::debug("item {} attempt {} ({} {})", start->item.item_id, start->item.attempt,
                     start->item.step_type, start->item.step_name);

@@ -55,6 +55,22 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   return out;
 }
 
+std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result) {
+  std::string out;
+  out.reserve(128);
+  StringSink sink{&out};
+  msgpack::packer<StringSink> packer(sink);
+  pack_envelope_head(packer, MessageType::kWorkResult);
+  packer.pack_map(3);  // keys sorted, as a Value object's
+  pack_string(packer, "attempt");
+  packer.pack_int64(attempt);
+  pack_string(packer, "id");
+  pack_string(packer, item_id);
+  pack_string(packer, "result");
+  pack_value(sink, result);
+  return out;
+}
+
 std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks) {
   std::string out;
   out.reserve(16 + acks.size() * 64);

@@ -82,6 +82,10 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
                              std::string_view run_id, std::string_view step_name,
                              std::string_view step_type, const Value& input, const Value& context);
 
+// A complete kWorkResult envelope, packed straight from its parts: the worker's hot path. Decodes
+// exactly like encode(kWorkResult, to_body(WorkResult{...})).
+std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result);
+
 // A complete kResultAck envelope for `acks` ({item id, attempt} each), packed straight from
 // them. Decodes exactly like encode(kResultAck, to_body(ResultAck{...})).
 std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks);

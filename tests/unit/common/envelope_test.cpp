@@ -186,6 +186,18 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
             encode(MessageType::kWorkItem, to_body(item)));
 }
 
+TEST(WorkProtocol, DirectResultEncodingIsTheSameAsTheGeneralOne) {
+  Value result;
+  result["success"] = true;
+  result["data"] = Value(Value::Array{Value(1), Value("two"), Value(3.5)});
+  result["worker"] = "workers.1";
+  for (uint32_t attempt : {1u, 300u, 70000u}) {
+    const WorkResult r{"run/s1.i70000.s0", attempt, result};
+    EXPECT_EQ(encode_work_result(r.item_id, r.attempt, r.result),
+              encode(MessageType::kWorkResult, to_body(r)));
+  }
+}
+
 TEST(WorkProtocol, DirectAckEncodingIsTheSameAsTheGeneralOne) {
   const std::vector<std::pair<std::string, uint32_t>> acks{{"run/s0", 1}, {"run/s1.i70000.s0", 300}};
   Value list = Value::array();

@@ -51,7 +51,7 @@ class RecycleTest : public ::testing::Test {
     int n = 0;
     for (const auto& c : out) {
       auto* s = std::get_if<SendMessage>(&c);
-      if (s && s->type == MessageType::kWorkerHeartbeat && s->body.get_bool("draining")) ++n;
+      if (s && s->type == MessageType::kWorkerHeartbeat && s->body().get_bool("draining")) ++n;
     }
     return n;
   }

@@ -251,7 +251,7 @@ uint32_t free_slots_in_next_heartbeat(WorkerCore& core, FakeClock& clock) {
   for (auto& command : core.on_tick(clock.now())) {
     auto* send = std::get_if<SendMessage>(&command);
     if (send && send->type == protocol::MessageType::kWorkerHeartbeat) {
-      auto hb = protocol::heartbeat_from(send->body);
+      auto hb = protocol::heartbeat_from(send->body());
       if (hb.ok()) return hb->free_slots;
     }
   }
@@ -287,7 +287,7 @@ TEST(InlineItemsInTheWorkerLoop, SendTheirResultAndGiveTheirCreditBack) {
                   clock.now());
     ASSERT_EQ(sent.size(), 1u) << id;
     EXPECT_EQ(sent[0].type, protocol::MessageType::kWorkResult);
-    auto result = protocol::work_result_from(sent[0].body);
+    auto result = protocol::work_result_from(sent[0].body());
     ASSERT_TRUE(result.ok());
     EXPECT_EQ(result->item_id, id);
     EXPECT_TRUE(result->result.get_bool("success"));
@@ -316,7 +316,7 @@ TEST(InlineItemsInTheWorkerLoop, TheDrainingNoticeOfTheLastItemPrecedesItsResult
                 clock.now());
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].type, protocol::MessageType::kWorkerHeartbeat);
-  EXPECT_TRUE(sent[0].body.get_bool("draining"));
+  EXPECT_TRUE(sent[0].body().get_bool("draining"));
   EXPECT_EQ(sent[1].type, protocol::MessageType::kWorkResult);
   EXPECT_EQ(core.running(), 0u);
 }

@@ -38,7 +38,7 @@ TEST_F(WorkerCoreTest, SaysHelloWithItsSlotsOnConnecting) {
   auto sent = only<SendMessage>(core_.on_connected(clock_.now()));
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].type, MessageType::kWorkerHello);
-  auto hello = protocol::worker_hello_from(sent[0].body);
+  auto hello = protocol::worker_hello_from(sent[0].body());
   ASSERT_TRUE(hello.ok());
   EXPECT_EQ(hello->slots, 2u);
   EXPECT_EQ(hello->worker_name, "workers.1");
@@ -52,7 +52,7 @@ TEST_F(WorkerCoreTest, StartsItemsUpToItsSlotsAndRefusesMoreLoudly) {
   EXPECT_TRUE(only<StartItem>(third).empty());
   auto refused = only<SendMessage>(third);
   ASSERT_EQ(refused.size(), 1u);
-  auto r = protocol::work_result_from(refused[0].body);
+  auto r = protocol::work_result_from(refused[0].body());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->result.get_string("error_code"), "retry_later");
   EXPECT_EQ(core_.refused_items(), 1u);
@@ -104,7 +104,7 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].type, MessageType::kWorkerHello);
   EXPECT_EQ(sent[1].type, MessageType::kWorkResult);
-  EXPECT_EQ(protocol::work_result_from(sent[1].body)->item_id, "b");
+  EXPECT_EQ(protocol::work_result_from(sent[1].body())->item_id, "b");
 }
 
 TEST_F(WorkerCoreTest, HelloDeclaresOnlyWhatStillRuns) {
@@ -113,7 +113,7 @@ TEST_F(WorkerCoreTest, HelloDeclaresOnlyWhatStillRuns) {
   core_.on_message(item("b"), clock_.now());
   core_.on_item_finished(result("a"), clock_.now());
   auto sent = only<SendMessage>(core_.on_connected(clock_.now()));
-  auto hello = protocol::worker_hello_from(sent[0].body);
+  auto hello = protocol::worker_hello_from(sent[0].body());
   ASSERT_TRUE(hello.ok());
   ASSERT_EQ(hello->held.size(), 1u);
   EXPECT_EQ(hello->held.as_array()[0].get_string("id"), "b");

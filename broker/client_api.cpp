@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/protocol/client.h"
+#include "common/protocol/envelope.h"
 
 namespace pl::broker {
 
@@ -20,6 +21,67 @@ Value stored_run_summary(const StoredRun& run) {
   r["finished_ms"] = run.finished_ms;
   if (!run.error.empty()) r["error"] = run.error;
   return r;
+}
+
+Value export_run_summary(const StoredRun& run) {
+  Value summary = stored_run_summary(run);
+  summary["inputs"] = run.inputs;
+  summary["result"] = run.result;
+  return summary;
+}
+
+Value item_list(std::vector<std::pair<std::string, Value>> records) {
+  Value list = Value::array();
+  for (auto& [id, result] : records) {
+    Value entry;
+    entry["id"] = std::move(id);
+    entry["result"] = std::move(result);
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
+// A client drops a message over 16 MiB (its ZMQ_MAXMSGSIZE) with the connection, and would only
+// see a timeout. A page is far below unless one batch of results is that large by itself (a
+// page holds at least one batch), or the run's summary is (its result lists the items of loops
+// of up to 10 000 items): then an error saying so instead.
+constexpr size_t kMaxReplyBytes = 15 * 1024 * 1024;
+constexpr size_t kEntryOverheadBytes = 16;  // {id, result} around a packed record, at most
+
+std::optional<Error> over_reply_limit(const std::string& run_id, size_t run_bytes,
+                                      const ItemPage& page) {
+  const size_t bytes = run_bytes + page.bytes + page.records.size() * kEntryOverheadBytes;
+  if (bytes <= kMaxReplyBytes) return std::nullopt;
+  const std::string from =
+      page.records.empty() ? "" : " from item " + page.records.front().first;
+  return make_error(ErrorCode::kTooLarge,
+                    "run " + run_id + ": the export page" + from + " takes " +
+                        std::to_string(bytes) + " bytes (the run's summary " +
+                        std::to_string(run_bytes) + " of them), more than one reply may carry (" +
+                        std::to_string(kMaxReplyBytes) + ")");
+}
+
+// The answer to a client older than paging (no cursor): the whole checkpoint in one reply when
+// the run fits one page, else an error, so that such a client never takes part of a run for all
+// of it.
+ClientReply whole_checkpoint(const std::string& request, Value run, ItemPage page) {
+  if (page.next) {
+    const std::string run_id = run.get_string("run");
+    return {MessageType::kClientError,
+            protocol::to_body(protocol::ClientError{
+                request, ErrorCode::kTooLarge,
+                "run " + run_id + " has more item results than one reply holds; this pipelinectl "
+                "exports in one reply only: export the run with a newer pipelinectl, which reads "
+                "it in pages"}),
+            ""};
+  }
+  Value checkpoint;
+  checkpoint["run"] = std::move(run);
+  checkpoint["items"] = item_list(std::move(page.records));
+  Value body;
+  body["request"] = request;
+  body["checkpoint"] = std::move(checkpoint);
+  return {MessageType::kRunExport, std::move(body), ""};
 }
 
 }  // namespace
@@ -87,7 +149,7 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
     case MessageType::kRunDetailRequest:
       return run_detail(request, run_id);
     case MessageType::kExportRun:
-      return run_export(request, run_id);
+      return run_export(request, message.body);
     case MessageType::kBrokerStatusRequest:
       return broker_status(request, now);
     default:
@@ -140,29 +202,35 @@ ClientReply ClientApi::run_detail(const std::string& request, const std::string&
   return {MessageType::kRunDetail, std::move(body), ""};
 }
 
-ClientReply ClientApi::run_export(const std::string& request, const std::string& run_id) {
+ClientReply ClientApi::run_export(const std::string& request, const Value& body) {
+  auto asked = protocol::export_run_from(body);
+  if (!asked.ok()) return error(request, asked.error());
+  const std::string& run_id = asked->run_id;
   auto stored = coordinator_.store().get_run(run_id);
   if (!stored.ok()) return error(request, stored.error());
   if (!*stored) return error(request, make_error(ErrorCode::kNotFound, "no run " + run_id));
-  auto items = coordinator_.store().item_results(run_id);
-  if (!items.ok()) return error(request, items.error());
-  Value run = stored_run_summary(**stored);
-  run["inputs"] = (*stored)->inputs;
-  run["result"] = (*stored)->result;
-  Value list = Value::array();
-  for (auto& [id, result] : *items) {
-    Value entry;
-    entry["id"] = id;
-    entry["result"] = std::move(result);
-    list.push_back(std::move(entry));
+  const int64_t cursor = asked->cursor.value_or(0);
+  ItemPageLimits limits = limits_.export_page;
+  if (asked->max_bytes > 0) {
+    limits.max_bytes = std::min<uint64_t>(limits.max_bytes, asked->max_bytes);
   }
-  Value checkpoint;
-  checkpoint["run"] = std::move(run);
-  checkpoint["items"] = std::move(list);
-  Value body;
-  body["request"] = request;
-  body["checkpoint"] = std::move(checkpoint);
-  return {MessageType::kRunExport, std::move(body), ""};
+  Value run;
+  size_t run_bytes = 0;
+  if (cursor == 0) {
+    run = export_run_summary(**stored);
+    // The first page carries the run too: its items get what is left of the budget.
+    run_bytes = protocol::encode_value(run).size();
+    limits.max_bytes -= std::min(limits.max_bytes, run_bytes);
+  }
+  auto page = coordinator_.store().item_results_page(run_id, cursor, limits);
+  if (!page.ok()) return error(request, page.error());
+  if (auto too_large = over_reply_limit(run_id, run_bytes, *page)) {
+    return error(request, *too_large);
+  }
+  if (!asked->cursor) return whole_checkpoint(request, std::move(run), std::move(*page));
+  protocol::RunExportPage reply{request, std::move(run), item_list(std::move(page->records)),
+                                page->next};
+  return {MessageType::kRunExport, protocol::to_body(reply), ""};
 }
 
 ClientReply ClientApi::broker_status(const std::string& request, Instant now) {

@@ -10,7 +10,11 @@
 //   list_runs {args: {limit}} -> run_list {runs: [{run, pipeline, state, created_ms, finished_ms}]}
 //   run_detail_request {run} -> run_detail {run, pipeline, path, state, created_ms, finished_ms,
 //                               error, progress?, items_recorded, dead_letters: [...], result?}
-//   export_run {run}         -> run_export {checkpoint: {run: {...}, items: [{id, result}]}}
+//   export_run {run, cursor, max_bytes?} -> run_export {run (first page), items: [{id, result}],
+//                               next?}: one page of the checkpoint, `next` the following page's
+//                               cursor (protocol::ExportRun); without a cursor (older clients)
+//                               -> run_export {checkpoint: {run, items}} when the run fits one
+//                               page, else client_error too_large
 //   broker_status_request    -> broker_status {workers: [{name, pid, host, slots, held,
 //                               items_done, draining}], queued, in_flight, waiting_retry,
 //                               outstanding, runs_running, counters, providers, item_latency}
@@ -21,6 +25,7 @@
 
 #include "broker/dispatcher.h"
 #include "broker/run_coordinator.h"
+#include "broker/run_store.h"
 #include "common/clock.h"
 #include "common/protocol/envelope.h"
 
@@ -28,6 +33,10 @@ namespace pl::broker {
 
 struct ClientLimits {
   size_t max_running_runs = 1000;  // more submissions are refused with retry_later
+  // One export reply's item results at most (a request may ask for fewer bytes). The bytes stay
+  // well under a client's 16 MiB message limit, and bound the broker's work per reply (decoding
+  // and encoding 4 MiB of results takes tens of milliseconds of its loop).
+  ItemPageLimits export_page{};
 };
 
 struct ClientReply {
@@ -48,7 +57,7 @@ class ClientApi {
   ClientReply error(const std::string& request, const Error& e) const;
   ClientReply run_status(const std::string& request, const std::string& run_id);
   ClientReply run_detail(const std::string& request, const std::string& run_id);
-  ClientReply run_export(const std::string& request, const std::string& run_id);
+  ClientReply run_export(const std::string& request, const Value& body);
   ClientReply run_list(const std::string& request, const Value& args);
   ClientReply broker_status(const std::string& request, Instant now);
 

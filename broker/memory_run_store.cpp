@@ -1,8 +1,10 @@
 // RunStore in memory: the same contract without durability, for tests.
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "broker/run_store.h"
+#include "common/protocol/envelope.h"
 
 namespace pl::broker {
 namespace {
@@ -32,15 +34,25 @@ class MemoryRunStore final : public RunStore {
     it->second.finished_ms = 0;
     return ok_status();
   }
+  // A later result of an item replaces its record: one record per item, at its latest place.
   Status put_item_result(const std::string& run_id, const std::string& item_id,
                          const Value& result) override {
-    items_[item_id] = {run_id, result};
+    RunItems& run = items_[run_id];
+    if (auto known = run.seq_of.find(item_id); known != run.seq_of.end()) {
+      run.records.erase(known->second);
+    }
+    run.seq_of[item_id] = run.next_seq;
+    run.records.emplace(run.next_seq++, std::make_pair(item_id, result));
     return ok_status();
   }
   Status drop_failed_items(const std::string& run_id) override {
-    for (auto it = items_.begin(); it != items_.end();) {
-      if (it->second.first == run_id && !it->second.second.get_bool("success")) {
-        it = items_.erase(it);
+    auto run = items_.find(run_id);
+    if (run == items_.end()) return ok_status();
+    auto& records = run->second.records;
+    for (auto it = records.begin(); it != records.end();) {
+      if (!it->second.second.get_bool("success")) {
+        run->second.seq_of.erase(it->second.first);
+        it = records.erase(it);
       } else {
         ++it;
       }
@@ -74,24 +86,36 @@ class MemoryRunStore final : public RunStore {
     return out;
   }
   Result<size_t> item_count(const std::string& run_id) override {
-    size_t n = 0;
-    for (const auto& [id, item] : items_) n += item.first == run_id ? 1 : 0;
-    return n;
+    auto run = items_.find(run_id);
+    return run == items_.end() ? 0 : run->second.records.size();
   }
-  Result<std::vector<std::pair<std::string, Value>>> item_results(
-      const std::string& run_id) override {
-    std::vector<std::pair<std::string, Value>> out;
-    for (const auto& [id, item] : items_) {
-      if (item.first == run_id) out.emplace_back(id, item.second);
+  // The cursor is the seq of the first record not read yet: each record is a batch of its own.
+  Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
+                                     const ItemPageLimits& limits) override {
+    ItemPage page;
+    auto run = items_.find(run_id);
+    if (run == items_.end()) return page;
+    const auto& records = run->second.records;
+    for (auto it = records.lower_bound(cursor); it != records.end(); ++it) {
+      std::string packed;
+      protocol::append_record(packed, it->second.first, it->second.second);
+      const bool fits = page.bytes + packed.size() <= limits.max_bytes &&
+                        page.records.size() < limits.max_items;
+      if (!page.records.empty() && !fits) {
+        page.next = it->first;
+        return page;
+      }
+      page.records.push_back(it->second);
+      page.bytes += packed.size();
     }
-    return out;
+    return page;
   }
   Status for_each_item_result(
       const std::string& run_id,
       const std::function<void(std::string item_id, Value result)>& visit) override {
-    for (const auto& [id, item] : items_) {
-      if (item.first == run_id) visit(id, item.second);
-    }
+    auto run = items_.find(run_id);
+    if (run == items_.end()) return ok_status();
+    for (const auto& [seq, record] : run->second.records) visit(record.first, record.second);
     return ok_status();
   }
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
@@ -104,7 +128,12 @@ class MemoryRunStore final : public RunStore {
 
  private:
   std::map<std::string, StoredRun> runs_;
-  std::map<std::string, std::pair<std::string, Value>> items_;
+  struct RunItems {
+    std::map<int64_t, std::pair<std::string, Value>> records;  // by seq: in record order
+    std::unordered_map<std::string, int64_t> seq_of;           // each item's record
+    int64_t next_seq = 0;
+  };
+  std::map<std::string, RunItems> items_;  // by run id
   std::vector<DeadLetter> dead_;
 };
 

@@ -48,6 +48,19 @@ struct DeadLetter {
   int64_t time_ms = 0;
 };
 
+// How much one page of item results may hold, but for one batch: a page holds at least one,
+// whatever its size.
+struct ItemPageLimits {
+  size_t max_bytes = 4 * 1024 * 1024;  // of packed records (protocol::append_record)
+  size_t max_items = 50000;
+};
+
+struct ItemPage {
+  std::vector<std::pair<std::string, Value>> records;  // (item id, result), in record order
+  size_t bytes = 0;                                     // their packed size
+  std::optional<int64_t> next;                          // the following page's cursor
+};
+
 class RunStore {
  public:
   virtual ~RunStore() = default;
@@ -79,12 +92,21 @@ class RunStore {
   // Newest first, at most `limit`.
   virtual Result<std::vector<StoredRun>> list_runs(size_t limit) = 0;
   virtual Result<size_t> item_count(const std::string& run_id) = 0;
-  // Every stored item result of a run, in item id order, all at once: for export.
-  virtual Result<std::vector<std::pair<std::string, Value>>> item_results(
-      const std::string& run_id) = 0;
-  // The same one at a time, in the order they were recorded (a later record of an item replaces
-  // an earlier one), holding no more than one batch: for the memo of a recovered or resumed
-  // run, which may have a million of them.
+  // One page of a run's item results in the order they were recorded, from `cursor` on (0: from
+  // the first), for export: the whole batches that fit `limits`, and always at least one batch so
+  // that every page makes progress (a batch over the limits is a page of its own). The page's
+  // `next` is the cursor of the page after it, nullopt once the last batch is in this page; it
+  // is greater than `cursor`. An unknown run, or a cursor past the end, gives an empty page
+  // without `next`. Pages read at different times show the store at those times: a page read
+  // later includes batches recorded since (they follow every earlier one). An item normally has
+  // one record; one recorded twice may appear twice, in record order (the broker's memo keeps
+  // the later one). Cursors are the store's own positions: only 0 and a page's `next` mean
+  // anything. REQUIRES: cursor >= 0.
+  virtual Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
+                                             const ItemPageLimits& limits) = 0;
+  // Every item result of a run one at a time, in the order they were recorded (a later record
+  // of an item replaces an earlier one), holding no more than one batch: for the memo of a
+  // recovered or resumed run, which may have a million of them.
   virtual Status for_each_item_result(
       const std::string& run_id,
       const std::function<void(std::string item_id, Value result)>& visit) = 0;

@@ -246,15 +246,35 @@ class SqliteRunStore final : public RunStore {
     return static_cast<size_t>(*n);
   }
 
-  Result<std::vector<std::pair<std::string, Value>>> item_results(
-      const std::string& run_id) override {
-    std::map<std::string, Value> by_id;  // a later record of an item wins
-    Status read = for_each_item_result(run_id, [&](std::string id, Value result) {
-      by_id.insert_or_assign(std::move(id), std::move(result));
-    });
-    if (!read.ok()) return std::move(read).error();
-    return std::vector<std::pair<std::string, Value>>(std::make_move_iterator(by_id.begin()),
-                                                      std::make_move_iterator(by_id.end()));
+  // The cursor is the seq of the first batch not read yet. length(items) is known without
+  // reading the blob, so a batch that does not fit is not read at all.
+  Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
+                                     const ItemPageLimits& limits) override {
+    if (auto st = flush_batches(); !st.ok()) return st.error();
+    // A statement of its own, finalized on every return: none is left in the middle of a read.
+    auto st = db_->prepare("SELECT seq, count, length(items), items FROM item_batches "
+                           "WHERE run_id=? AND seq>=? ORDER BY seq");
+    if (!st.ok()) return std::move(st).error();
+    st->bind(1, run_id).bind(2, cursor);
+    ItemPage page;
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return std::move(row).error();
+      if (!*row) return page;
+      const int64_t seq = st->column_int(0);
+      const auto bytes = static_cast<size_t>(st->column_int(2));
+      const bool fits = page.bytes + bytes <= limits.max_bytes &&
+                        page.records.size() + static_cast<size_t>(st->column_int(1)) <=
+                            limits.max_items;
+      if (!page.records.empty() && !fits) {
+        page.next = seq;
+        return page;
+      }
+      auto records = protocol::decode_records(st->column_text(3));
+      if (!records.ok()) return unreadable_batch(run_id, seq, records.error());
+      std::move(records->begin(), records->end(), std::back_inserter(page.records));
+      page.bytes += bytes;
+    }
   }
 
   Status for_each_item_result(

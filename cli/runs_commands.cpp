@@ -1,18 +1,26 @@
 #include "cli/runs_commands.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <random>
 
 #include "cli/broker_call.h"
 #include "cli/cli_context.h"
-#include "common/fs.h"
 #include "common/json.h"
+#include "common/protocol/client.h"
 
 namespace pl::cli {
 using namespace std::chrono_literals;
 using protocol::MessageType;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -118,22 +126,176 @@ int change_run(const CliContext& context, MessageType type, const std::string& r
   });
 }
 
-int export_run(const CliContext& context, const std::string& run, const std::string& output) {
-  return with_reply(context, MessageType::kExportRun, with_run(run), [&](const Value& reply) {
-    const Value* checkpoint = reply.find("checkpoint");
-    const std::string text = to_json(checkpoint ? *checkpoint : Value(), JsonStyle::kPretty) + "\n";
+// Where an export goes: stdout as it comes, or a temporary file beside the output that replaces
+// it once complete (fsynced, renamed over it, the directory fsynced), so that a reader sees the
+// previous export or this one, never a part. Destroyed unfinished, it removes its temporary file.
+class ExportSink {
+ public:
+  // "" or "-": stdout.
+  static Result<std::unique_ptr<ExportSink>> open(const std::string& output) {
+    std::unique_ptr<ExportSink> sink(new ExportSink());
     if (output.empty() || output == "-") {
-      std::cout << text;
-      return kExitOk;
+      sink->fd_ = STDOUT_FILENO;
+      return sink;
     }
-    // Atomic: a reader sees the previous export or this one, never a part.
-    if (auto st = write_file_atomic(output, text); !st.ok()) {
-      std::cerr << "pipelinectl: " << st.error().message << "\n";
-      return kExitFailed;
+    sink->path_ = output;
+    std::error_code ec;
+    fs::create_directories(sink->dir(), ec);
+    if (ec) {
+      return make_error(ErrorCode::kIo,
+                        "create directory " + sink->dir().string() + ": " + ec.message());
     }
-    std::cerr << "wrote " << output << "\n";
-    return kExitOk;
-  });
+    // Hidden, and named for its output: a temporary file left by a crash is recognisable.
+    std::random_device random;
+    sink->temp_ = sink->dir() / ("." + sink->path_.filename().string() + ".tmp" +
+                                 std::to_string(random()));
+    sink->fd_ = ::open(sink->temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (sink->fd_ < 0) return errno_error("create " + sink->temp_.string(), errno);
+    return sink;
+  }
+  ~ExportSink() {
+    if (!to_file()) return;
+    if (fd_ >= 0) ::close(fd_);
+    if (!finished_) ::unlink(temp_.c_str());
+  }
+  ExportSink(const ExportSink&) = delete;
+  ExportSink& operator=(const ExportSink&) = delete;
+
+  bool to_file() const { return !path_.empty(); }
+
+  Status write(std::string_view text) {
+    while (!text.empty()) {
+      const ssize_t n = ::write(fd_, text.data(), text.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("write " + (to_file() ? temp_.string() : "stdout"), errno);
+      text.remove_prefix(static_cast<size_t>(n));
+    }
+    return ok_status();
+  }
+
+  Status finish() {
+    if (!to_file()) return ok_status();
+    if (::fsync(fd_) != 0) return errno_error("fsync " + temp_.string(), errno);
+    const int closed = ::close(fd_);
+    fd_ = -1;
+    if (closed != 0) return errno_error("close " + temp_.string(), errno);
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+      return errno_error("rename " + temp_.string() + " to " + path_.string(), errno);
+    }
+    finished_ = true;
+    return fsync_directory(dir());
+  }
+
+ private:
+  ExportSink() = default;
+
+  fs::path dir() const { return path_.has_parent_path() ? path_.parent_path() : "."; }
+
+  static Status fsync_directory(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno_error("open directory " + dir.string(), errno);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return errno_error("fsync directory " + dir.string(), err);
+    return ok_status();
+  }
+
+  fs::path path_;  // empty for stdout
+  fs::path temp_;
+  int fd_ = -1;
+  bool finished_ = false;
+};
+
+// `json` (pretty, as to_json writes it at the top level) indented to sit `depth` levels deep.
+// Strings in JSON escape their newlines, so every newline is between tokens.
+std::string nested_json(const Value& v, int depth) {
+  const std::string text = to_json(v, JsonStyle::kPretty);
+  const std::string indent(static_cast<size_t>(depth) * 2, ' ');
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (const char c : text) {
+    out.push_back(c);
+    if (c == '\n') out += indent;
+  }
+  return out;
+}
+
+// Writes a checkpoint as to_json(kPretty) writes {"items": [...], "run": {...}} whole (keys in
+// order), but one page of items at a time: the items as they arrive, the run at the end.
+class CheckpointWriter {
+ public:
+  explicit CheckpointWriter(ExportSink& sink) : sink_(sink) {}
+
+  Status items(const Value& entries) {
+    std::string text = started_ ? "" : "{\n  \"items\": [";
+    started_ = true;
+    for (const Value& entry : entries.as_array()) {
+      text += any_items_ ? ",\n    " : "\n    ";
+      any_items_ = true;
+      text += nested_json(entry, 2);
+    }
+    return sink_.write(text);
+  }
+
+  Status finish(const Value& run) {
+    std::string text = started_ ? "" : "{\n  \"items\": [";
+    text += any_items_ ? "\n  ]" : "]";
+    text += ",\n  \"run\": " + nested_json(run, 1) + "\n}\n";
+    return sink_.write(text);
+  }
+
+ private:
+  ExportSink& sink_;
+  bool started_ = false;
+  bool any_items_ = false;
+};
+
+// The pages of a run's checkpoint one after another, each its own request with the usual
+// deadline, until one has no next: the items written as they come, the run at the end. A broker
+// older than paging ignores the cursor and answers with the whole checkpoint at once.
+Status export_pages(const CliContext& context, const std::string& run, uint64_t page_bytes,
+                    ExportSink& sink) {
+  CheckpointWriter writer(sink);
+  Value summary;
+  for (std::optional<int64_t> cursor = 0; cursor;) {
+    const protocol::ExportRun request{"", run, cursor, page_bytes};
+    auto reply = call_broker(context.state_dir(), MessageType::kExportRun,
+                             protocol::to_body(request), 10s);
+    if (!reply.ok()) return std::move(reply).error();
+    if (const Value* whole = reply->body.find("checkpoint"); whole && *cursor == 0) {
+      return sink.write(to_json(*whole, JsonStyle::kPretty) + "\n");
+    }
+    auto page = protocol::run_export_page_from(reply->body);
+    if (!page.ok()) {
+      return make_error(ErrorCode::kInternal, "the broker's export page: " + page.error().message);
+    }
+    if (page->next && *page->next <= *cursor) {  // a broker bug, which would never end
+      return make_error(ErrorCode::kInternal, "the broker's next export page (" +
+                                                  std::to_string(*page->next) +
+                                                  ") does not follow " + std::to_string(*cursor));
+    }
+    if (*cursor == 0) summary = std::move(page->run);
+    if (auto st = writer.items(page->items); !st.ok()) return st;
+    cursor = page->next;
+  }
+  if (summary.is_null()) {
+    return make_error(ErrorCode::kInternal, "the broker's first export page has no run");
+  }
+  return writer.finish(summary);
+}
+
+int export_run(const CliContext& context, const std::string& run, const std::string& output,
+               uint64_t page_bytes) {
+  auto sink = ExportSink::open(output);
+  Status done = sink.ok() ? export_pages(context, run, page_bytes, **sink) : sink.error();
+  if (done.ok()) done = (*sink)->finish();
+  if (!done.ok()) {
+    std::cerr << "pipelinectl: " << done.error().message << "\n";
+    return done.error().code == ErrorCode::kInternal ? kExitInternal : exit_code_for(done.error());
+  }
+  if ((*sink)->to_file()) std::cerr << "wrote " << output << "\n";
+  return kExitOk;
 }
 
 }  // namespace
@@ -165,10 +327,16 @@ void add_runs_commands(CLI::App& app, CliContext& context, int& exit_code) {
   resume->callback([&, run] { exit_code = change_run(context, MessageType::kResumeRun, *run); });
 
   auto output = std::make_shared<std::string>();
+  auto page_bytes = std::make_shared<uint64_t>(0);
   CLI::App* exported = runs->add_subcommand("export", "Write a run's checkpoint (the run and every item result) as JSON");
   exported->add_option("run", *run, "Run id")->required();
   exported->add_option("--output,-o", *output, "File to write atomically (default: stdout)");
-  exported->callback([&, run, output] { exit_code = export_run(context, *run, *output); });
+  exported->add_option("--page-bytes", *page_bytes,
+                       "Item results per reply, in bytes (default and most: the broker's, 4 MiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  exported->callback([&, run, output, page_bytes] {
+    exit_code = export_run(context, *run, *output, *page_bytes);
+  });
 }
 
 }  // namespace pl::cli

@@ -134,4 +134,69 @@ Result<SimpleRequest> simple_request_from(const Value& body) {
   return m;
 }
 
+Value to_body(const ExportRun& m) {
+  Value v;
+  v["request"] = m.request;
+  v["run"] = m.run_id;
+  if (m.cursor) v["cursor"] = *m.cursor;
+  if (m.max_bytes > 0) v["max_bytes"] = static_cast<int64_t>(m.max_bytes);
+  return v;
+}
+
+Result<ExportRun> export_run_from(const Value& body) {
+  BodyReader r(body, "export_run");
+  ExportRun m;
+  m.request = r.string("request");
+  m.run_id = r.string("run");
+  const int64_t cursor = r.optional_integer("cursor", -1);
+  const int64_t max_bytes = r.optional_integer("max_bytes", 0);
+  if (!r.ok()) return r.status().error();
+  if (max_bytes < 0) {
+    return make_error(ErrorCode::kInvalidInput, "export_run: field \"max_bytes\" is " +
+                                                    std::to_string(max_bytes) +
+                                                    ", expected 0 (the broker's) or more");
+  }
+  m.max_bytes = static_cast<uint64_t>(max_bytes);
+  if (const Value* given = body.find("cursor"); given && !given->is_null()) {
+    if (cursor < 0) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "export_run: field \"cursor\" is " + std::to_string(cursor) +
+                            ", expected 0 (the first page) or the next of the page before");
+    }
+    m.cursor = cursor;
+  }
+  return m;
+}
+
+Value to_body(const RunExportPage& m) {
+  Value v;
+  v["request"] = m.request;
+  if (!m.run.is_null()) v["run"] = m.run;
+  v["items"] = m.items.is_null() ? Value::array() : m.items;
+  if (m.next) v["next"] = *m.next;
+  return v;
+}
+
+Result<RunExportPage> run_export_page_from(const Value& body) {
+  BodyReader r(body, "run_export");
+  RunExportPage m;
+  m.request = r.optional_string("request");
+  m.run = r.optional_value("run");
+  m.items = r.value("items");
+  if (r.ok() && !m.items.is_array()) {
+    return make_error(ErrorCode::kInvalidInput, "run_export: field \"items\" is not a list");
+  }
+  const int64_t next = r.optional_integer("next", -1);
+  if (!r.ok()) return r.status().error();
+  if (const Value* given = body.find("next"); given && !given->is_null()) {
+    if (next < 0) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "run_export: field \"next\" is " + std::to_string(next) +
+                            ", expected a cursor (0 or more)");
+    }
+    m.next = next;
+  }
+  return m;
+}
+
 }  // namespace pl::protocol

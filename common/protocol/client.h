@@ -4,6 +4,8 @@
 // tell replies apart and drop late ones. A failed request is answered with kClientError.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -45,6 +47,27 @@ struct RunStatus {
   std::string error;    // when failed: what failed, naming the step
 };
 
+// Asks for a run's checkpoint: the run and its item results, one page per request. The first
+// request has cursor 0, each next one the `next` of the page before. Without a cursor (clients
+// older than paging) the broker answers with the whole checkpoint in one reply when it fits one
+// page, else with an error asking for a newer client: never with part of it.
+struct ExportRun {
+  std::string request;
+  std::string run_id;
+  std::optional<int64_t> cursor;  // >= 0; an opaque position in the run's records
+  uint64_t max_bytes = 0;         // of item results per page; 0 or above the broker's: the broker's
+};
+
+// One page of a checkpoint (run_export): the run on the first page (cursor 0) only, the item
+// results from the cursor on in the order they were recorded, and the cursor of the next page,
+// absent on the last one.
+struct RunExportPage {
+  std::string request;
+  Value run;    // {run, pipeline, path, state, created_ms, finished_ms, error?, inputs, result}
+  Value items;  // [{id, result}]
+  std::optional<int64_t> next;
+};
+
 struct ClientError {
   std::string request;
   ErrorCode code = ErrorCode::kInternal;
@@ -64,6 +87,8 @@ Value to_body(const CancelRun& m);
 Value to_body(const RunStatus& m);
 Value to_body(const ClientError& m);
 Value to_body(const SimpleRequest& m);
+Value to_body(const ExportRun& m);
+Value to_body(const RunExportPage& m);
 
 Result<SubmitRun> submit_run_from(const Value& body);
 Result<RunAccepted> run_accepted_from(const Value& body);
@@ -72,5 +97,10 @@ Result<CancelRun> cancel_run_from(const Value& body);
 Result<RunStatus> run_status_from(const Value& body);
 Result<ClientError> client_error_from(const Value& body);
 Result<SimpleRequest> simple_request_from(const Value& body);
+// A cursor that is not an integer or is negative is an error (kInvalidInput).
+Result<ExportRun> export_run_from(const Value& body);
+// kInvalidInput for a paged reply without items or with a negative next; a whole checkpoint
+// (from a broker older than paging) has no `items` and is not a page.
+Result<RunExportPage> run_export_page_from(const Value& body);
 
 }  // namespace pl::protocol

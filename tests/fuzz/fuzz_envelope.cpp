@@ -94,8 +94,14 @@ Finding typed(MessageType type, const Value& body) {
     case MessageType::kBrokerStatusRequest:
     case MessageType::kRunDetailRequest:
     case MessageType::kResumeRun:
-    case MessageType::kExportRun:
       return typed_round_trip(body, &simple_request_from, "simple_request");
+    case MessageType::kExportRun:
+      return typed_round_trip(body, &export_run_from, "export_run");
+    case MessageType::kRunExport: {
+      // A page; a whole checkpoint (an answer to a client older than paging) is not one.
+      if (body.find("checkpoint") && !body.find("items")) return std::nullopt;
+      return typed_round_trip(body, &run_export_page_from, "run_export");
+    }
     case MessageType::kControlRequest:
       return typed_round_trip(body, &control_request_from, "control_request");
     case MessageType::kControlReply:
@@ -125,7 +131,6 @@ Finding typed(MessageType type, const Value& body) {
     case MessageType::kRunList:
     case MessageType::kBrokerStatus:
     case MessageType::kRunDetail:
-    case MessageType::kRunExport:
       return std::nullopt;  // no typed decoder: read field by field where they arrive
   }
   return std::nullopt;

@@ -97,8 +97,17 @@ int main(int argc, char** argv) {
        SimpleRequest{"r7", Value(Value::Object{{"run", Value("run-1")}})});
   seed(dir, "resume_run", MessageType::kResumeRun,
        SimpleRequest{"r8", Value(Value::Object{{"run", Value("run-1")}})});
-  seed(dir, "export_run", MessageType::kExportRun,
-       SimpleRequest{"r9", Value(Value::Object{{"run", Value("run-1")}})});
+  seed(dir, "export_run", MessageType::kExportRun,  // as a client older than paging asks
+       ExportRun{"r9", "run-1", std::nullopt, 0});
+  seed(dir, "export_run_page", MessageType::kExportRun,
+       ExportRun{"r10", "run-1", int64_t{12}, uint64_t{4096}});
+  seed(dir, "run_export_page", MessageType::kRunExport,
+       RunExportPage{"r10",
+                     Value(Value::Object{{"run", Value("run-1")}, {"state", Value("succeeded")}}),
+                     Value(Value::Array{Value(Value::Object{
+                         {"id", Value("run-1/s0")},
+                         {"result", Value(Value::Object{{"success", Value(true)}})}})}),
+                     int64_t{13}});
   write(dir, "run_list",
         encode(MessageType::kRunList,
                Value(Value::Object{{"request", Value("r5")}, {"runs", Value::array()}})));

@@ -58,8 +58,9 @@ class GatedStore final : public RunStore {
   Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
   Result<std::vector<StoredRun>> list_runs(size_t limit) override { return inner_->list_runs(limit); }
   Result<size_t> item_count(const std::string& run_id) override { return inner_->item_count(run_id); }
-  Result<std::vector<std::pair<std::string, Value>>> item_results(const std::string& run_id) override {
-    return inner_->item_results(run_id);
+  Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
+                                     const ItemPageLimits& limits) override {
+    return inner_->item_results_page(run_id, cursor, limits);
   }
   Status for_each_item_result(
       const std::string& run_id,

@@ -6,15 +6,59 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/protocol/envelope.h"
 #include "common/sqlite/database.h"
 #include "tests/support/harness.h"
 
 namespace pl::broker {
 namespace {
+
+// Every record of a run, in record order, as for_each_item_result visits them.
+Result<std::vector<std::pair<std::string, Value>>> all_records(RunStore& store,
+                                                              const std::string& run_id) {
+  std::vector<std::pair<std::string, Value>> records;
+  Status read = store.for_each_item_result(
+      run_id, [&](std::string id, Value result) { records.emplace_back(std::move(id), result); });
+  if (!read.ok()) return read.error();
+  return records;
+}
+
+// The pages of a run from the first to the one without a next (at most 1000 of them).
+std::vector<ItemPage> all_pages(RunStore& store, const std::string& run_id,
+                                const ItemPageLimits& limits) {
+  std::vector<ItemPage> pages;
+  for (std::optional<int64_t> cursor = 0; cursor && pages.size() < 1000;) {
+    auto page = store.item_results_page(run_id, *cursor, limits);
+    EXPECT_TRUE(page.ok()) << page.error().message;
+    if (!page.ok()) break;
+    if (page->next) {
+      EXPECT_GT(*page->next, *cursor);
+    }
+    cursor = page->next;
+    pages.push_back(std::move(*page));
+  }
+  EXPECT_LT(pages.size(), 1000u) << "the pages never end";
+  return pages;
+}
+
+size_t packed_size(const std::pair<std::string, Value>& record) {
+  std::string packed;
+  protocol::append_record(packed, record.first, record.second);
+  return packed.size();
+}
+
+std::vector<std::string> ids_in(const std::vector<ItemPage>& pages) {
+  std::vector<std::string> ids;
+  for (const auto& page : pages) {
+    for (const auto& record : page.records) ids.push_back(record.first);
+  }
+  return ids;
+}
 
 struct StoreCase {
   std::string name;
@@ -50,7 +94,7 @@ class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
   }
   std::set<std::string> ids_of(const std::string& run_id) {
     std::set<std::string> ids;
-    auto results = store_->item_results(run_id);
+    auto results = all_records(*store_, run_id);
     EXPECT_TRUE(results.ok());
     if (results.ok()) {
       for (const auto& [id, value] : *results) ids.insert(id);
@@ -62,6 +106,21 @@ class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
     v["success"] = success;
     return v;
   }
+  // Results of `count` items, each put and committed alone (a batch of one in either store),
+  // with payloads of different sizes.
+  void record_one_by_one(const std::string& run_id, int count) {
+    for (int i = 0; i < count; ++i) {
+      Value v = numbered(true, i);
+      v["text"] = std::string(static_cast<size_t>(i * 7 % 50), 'x');
+      ASSERT_TRUE(store_->put_item_result(run_id, run_id + "/i" + std::to_string(i), v).ok());
+      ASSERT_TRUE(store_->commit().ok());
+    }
+  }
+  static std::vector<std::string> item_ids(const std::string& run_id, int count) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) ids.push_back(run_id + "/i" + std::to_string(i));
+    return ids;
+  }
   static Value numbered(bool success, int64_t n) {
     Value v = result(success);
     v["n"] = n;
@@ -70,9 +129,9 @@ class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
   // Each stored result's "n", by item id.
   std::map<std::string, int64_t> numbers_of(const std::string& run_id) {
     std::map<std::string, int64_t> numbers;
-    auto results = store_->item_results(run_id);
+    auto results = all_records(*store_, run_id);
     EXPECT_TRUE(results.ok());
-    if (results.ok()) {
+    if (results.ok()) {  // a later record of an item wins, as in the broker's memo
       for (const auto& [id, value] : *results) numbers[id] = value.get_int("n");
     }
     return numbers;
@@ -172,6 +231,89 @@ TEST_P(RunStoreTest, ItemResultsAreVisitedOneByOneAndTheLastRecordOfAnItemWins) 
   EXPECT_EQ(seen, (std::map<std::string, bool>{{"run-a/s0", true}, {"run-a/s1", true}}));
 }
 
+TEST_P(RunStoreTest, PagesHoldEveryRecordOnceInRecordOrderAsManyAsTheBytesAllow) {
+  record_one_by_one("run-a", 40);
+  record_one_by_one("run-b", 3);
+  ItemPageLimits limits;
+  limits.max_bytes = 300;
+  const std::vector<ItemPage> pages = all_pages(*store_, "run-a", limits);
+  EXPECT_EQ(ids_in(pages), item_ids("run-a", 40));
+  ASSERT_GT(pages.size(), 3u);
+  for (size_t i = 0; i < pages.size(); ++i) {
+    size_t bytes = 0;
+    for (const auto& record : pages[i].records) bytes += packed_size(record);
+    EXPECT_EQ(pages[i].bytes, bytes) << "page " << i;
+    EXPECT_LE(pages[i].bytes, limits.max_bytes) << "page " << i;
+    if (i + 1 < pages.size()) {  // full: the next record would not have fitted
+      EXPECT_GT(bytes + packed_size(pages[i + 1].records.front()), limits.max_bytes)
+          << "page " << i;
+    }
+  }
+  EXPECT_FALSE(pages.back().next);
+}
+
+TEST_P(RunStoreTest, PagesHoldNoMoreItemsThanAllowed) {
+  record_one_by_one("run-a", 10);
+  ItemPageLimits limits;
+  limits.max_items = 3;
+  const std::vector<ItemPage> pages = all_pages(*store_, "run-a", limits);
+  std::vector<size_t> sizes;
+  for (const auto& page : pages) sizes.push_back(page.records.size());
+  EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 3, 1}));
+  EXPECT_EQ(ids_in(pages), item_ids("run-a", 10));
+}
+
+TEST_P(RunStoreTest, AResultOverTheByteBudgetIsAPageOfItsOwn) {
+  const std::vector<std::pair<std::string, size_t>> sizes = {
+      {"run-a/small0", 10}, {"run-a/big", 500}, {"run-a/small1", 10}};
+  for (const auto& [id, size] : sizes) {
+    Value v = result(true);
+    v["text"] = std::string(size, 'x');
+    ASSERT_TRUE(store_->put_item_result("run-a", id, v).ok());
+    ASSERT_TRUE(store_->commit().ok());
+  }
+  ItemPageLimits limits;
+  limits.max_bytes = 100;
+  const std::vector<ItemPage> pages = all_pages(*store_, "run-a", limits);
+  ASSERT_EQ(pages.size(), 3u);
+  EXPECT_EQ(pages[1].records.size(), 1u);
+  EXPECT_GT(pages[1].bytes, limits.max_bytes);
+  EXPECT_EQ(ids_in(pages),
+            (std::vector<std::string>{"run-a/small0", "run-a/big", "run-a/small1"}));
+}
+
+TEST_P(RunStoreTest, AnUnknownRunOrACursorPastTheEndGivesAnEmptyLastPage) {
+  record_one_by_one("run-a", 2);
+  auto unknown = store_->item_results_page("run-z", 0, ItemPageLimits{});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(unknown->records.empty());
+  EXPECT_FALSE(unknown->next);
+  auto past = store_->item_results_page("run-a", int64_t{1} << 40, ItemPageLimits{});
+  ASSERT_TRUE(past.ok());
+  EXPECT_TRUE(past->records.empty());
+  EXPECT_FALSE(past->next);
+}
+
+TEST_P(RunStoreTest, ResultsRecordedBetweenPagesComeInLaterPages) {
+  record_one_by_one("run-a", 4);
+  ItemPageLimits limits;
+  limits.max_items = 2;
+  auto first = store_->item_results_page("run-a", 0, limits);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->next);
+  ASSERT_TRUE(store_->put_item_result("run-a", "run-a/late", result(true)).ok());  // uncommitted
+  std::vector<ItemPage> pages{*first};
+  for (std::optional<int64_t> cursor = first->next; cursor && pages.size() < 10;) {
+    auto page = store_->item_results_page("run-a", *cursor, limits);
+    ASSERT_TRUE(page.ok());
+    cursor = page->next;
+    pages.push_back(std::move(*page));
+  }
+  std::vector<std::string> expected = item_ids("run-a", 4);
+  expected.push_back("run-a/late");
+  EXPECT_EQ(ids_in(pages), expected);
+}
+
 TEST_P(RunStoreTest, RunsAreListedNewestFirstAndUnfinishedOnesFound) {
   ASSERT_TRUE(store_->put_run(run("run-1", 10)).ok());
   ASSERT_TRUE(store_->put_run(run("run-2", 20)).ok());
@@ -231,14 +373,14 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   auto store = open_sqlite_run_store(db.string());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->unfinished_runs()->size(), 1u);
-  auto results = (*store)->item_results("run-1");
+  auto results = all_records(**store, "run-1");
   ASSERT_TRUE(results.ok());
   ASSERT_EQ(results->size(), 1u);
   EXPECT_EQ((*results)[0].first, "run-1/s0");
   // A recovered run goes on recording: its next batch follows the ones on file.
   ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s2", Value(Value::Object{{"success", true}})).ok());
   ASSERT_TRUE((*store)->commit().ok());
-  results = (*store)->item_results("run-1");
+  results = all_records(**store, "run-1");
   ASSERT_TRUE(results.ok());
   ASSERT_EQ(results->size(), 2u);
   EXPECT_EQ((*results)[1].first, "run-1/s2");
@@ -316,7 +458,7 @@ TEST(SqliteRunStore, ResultRowsOfOlderVersionsAreMovedIntoBatchesOnOpen) {
   {
     auto store = open_sqlite_run_store(db);
     ASSERT_TRUE(store.ok()) << store.error().message;
-    auto one = (*store)->item_results("run-1");
+    auto one = all_records(**store, "run-1");
     ASSERT_EQ(one->size(), 1u);
     EXPECT_EQ((*one)[0].second.get_int("data"), 3);
     EXPECT_EQ(*(*store)->item_count("run-2"), 1u);
@@ -340,7 +482,7 @@ TEST(SqliteRunStore, AnUnreadableBatchIsAnErrorNamingTheRun) {
   }
   auto store = open_sqlite_run_store(db);
   ASSERT_TRUE(store.ok());
-  auto broken = (*store)->item_results("run-1");
+  auto broken = all_records(**store, "run-1");
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.error().message.find("run-1"), std::string::npos) << broken.error().message;
 }
@@ -415,6 +557,84 @@ TEST(SqliteRunStore, ResultsPutInOneTurnAreOneBatchAndReadableBeforeTheCommit) {
   store->reset();
   auto raw = sqlite::Database::open(db);
   EXPECT_EQ(*(*raw)->query_text("SELECT group_concat(count) FROM item_batches WHERE run_id='run-1'"), "3,1,1");
+}
+
+TEST(SqliteRunStore, PagesEndOnTheBatchesOfCommits) {
+  test::TempDir dir;
+  auto store = open_sqlite_run_store((dir.path() / "broker.db").string());
+  ASSERT_TRUE(store.ok());
+  std::vector<std::string> ids;
+  for (int batch = 0; batch < 5; ++batch) {
+    for (int i = 0; i < 3; ++i) {
+      ids.push_back("run-1/b" + std::to_string(batch) + "i" + std::to_string(i));
+      const Value ok(Value::Object{{"success", true}});
+      ASSERT_TRUE((*store)->put_item_result("run-1", ids.back(), ok).ok());
+    }
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  auto one_batch = (*store)->item_results_page("run-1", 0, ItemPageLimits{});
+  ASSERT_TRUE(one_batch.ok());
+  const size_t batch_bytes = one_batch->bytes / 5;
+  ItemPageLimits limits;
+  limits.max_bytes = batch_bytes * 2 + batch_bytes / 2;  // two batches and a half
+  std::vector<size_t> sizes;
+  for (const auto& page : all_pages(**store, "run-1", limits)) {
+    sizes.push_back(page.records.size());
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{6, 6, 3}));
+  limits = ItemPageLimits{};
+  limits.max_items = 2;  // fewer than a batch: a batch each
+  const std::vector<ItemPage> pages = all_pages(**store, "run-1", limits);
+  sizes.clear();
+  for (const auto& page : pages) sizes.push_back(page.records.size());
+  EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 3, 3, 3}));
+  EXPECT_EQ(ids_in(pages), ids);
+}
+
+TEST(SqliteRunStore, AnItemRecordedTwiceIsInItsPagesTwiceInRecordOrder) {
+  test::TempDir dir;
+  auto store = open_sqlite_run_store((dir.path() / "broker.db").string());
+  ASSERT_TRUE(store.ok());
+  for (const int64_t n : {1, 2}) {
+    const Value numbered(Value::Object{{"n", n}});
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", numbered).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  ItemPageLimits limits;
+  limits.max_items = 1;
+  const std::vector<ItemPage> pages = all_pages(**store, "run-1", limits);
+  ASSERT_EQ(pages.size(), 2u);
+  EXPECT_EQ(pages[0].records.at(0).second.get_int("n"), 1);
+  EXPECT_EQ(pages[1].records.at(0).second.get_int("n"), 2);
+}
+
+TEST(SqliteRunStore, APageWithAnUnreadableBatchIsAnErrorNamingTheRunAndBatch) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    const Value ok(Value::Object{{"success", true}});
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", ok).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s1", ok).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE((*raw)->exec("UPDATE item_batches SET items = X'92c1' WHERE seq = 1").ok());
+  }
+  auto store = open_sqlite_run_store(db);
+  ASSERT_TRUE(store.ok());
+  ItemPageLimits limits;
+  limits.max_items = 1;
+  auto first = (*store)->item_results_page("run-1", 0, limits);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->next);
+  auto broken = (*store)->item_results_page("run-1", *first->next, limits);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("run-1 (batch 1)"), std::string::npos)
+      << broken.error().message;
 }
 
 INSTANTIATE_TEST_SUITE_P(

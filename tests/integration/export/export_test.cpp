@@ -1,0 +1,213 @@
+// `pipelinectl runs export` against a real tree: a run whose checkpoint is larger than one
+// ZeroMQ message may be (16 MiB) is read in pages and streamed into the output, and the broker
+// answers bad or old-style export requests with clear errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "common/net/request_client.h"
+#include "common/protocol/client.h"
+#include "common/state_paths.h"
+#include "tests/integration/tree.h"
+#include "tests/support/harness.h"
+
+namespace pl::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The text item `index` of a batch echoes: `size` characters that name the item.
+std::string payload(size_t index, size_t size) {
+  std::string text = "item-" + std::to_string(index) + "-";
+  text.resize(std::max(size, text.size()), 'x');
+  return text;
+}
+
+// A for_loop over `count` items whose echo step returns payload(i, size) (in `text` and `data`).
+fs::path write_batch(const fs::path& dir, size_t count, size_t size) {
+  {
+    std::ofstream items(dir / "items.jsonl");
+    for (size_t i = 0; i < count; ++i) items << to_json(Value(payload(i, size))) << "\n";
+  }
+  const fs::path pipeline = dir / "batch.yaml";
+  std::ofstream(pipeline) << "workflow:\n  name: batch\n  steps:\n    - name: batch\n"
+                             "      type: for_loop\n      iterator: n\n"
+                             "      items_file: items.jsonl\n      parallel: true\n"
+                             "      max_parallel: 64\n      steps:\n"
+                             "        - {name: e, type: echo, value: \"{{loop.n}}\"}\n";
+  return pipeline;
+}
+
+// Runs the batch on the tree; the run's id.
+std::string run_batch(Tree& tree, size_t count, size_t size) {
+  auto r = tree.pipelinectl({"run", write_batch(tree.dir(), count, size).string(), "--progress",
+                             "none"},
+                            240s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto out = parse_json(r.out);
+  EXPECT_TRUE(out.ok()) << r.out;
+  return out.ok() ? out->get_string("run") : "";
+}
+
+// The item's index in its loop, from its id "<run>/s0.i<index>.s0"; -1 if it is not one.
+int64_t loop_index(const std::string& run_id, const std::string& item_id) {
+  const std::string prefix = run_id + "/s0.i";
+  if (item_id.rfind(prefix, 0) != 0 || item_id.size() < prefix.size() + 4) return -1;
+  const std::string digits = item_id.substr(prefix.size(), item_id.size() - prefix.size() - 3);
+  if (digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoll(digits);
+}
+
+// An export of a batch run: the run, and every item once with its own result.
+void expect_whole_export(const std::string& text, const std::string& run_id, size_t count,
+                         size_t size) {
+  auto exported = parse_json(text);
+  ASSERT_TRUE(exported.ok()) << exported.error().message;
+  ASSERT_EQ(exported->size(), 2u) << "keys other than items and run";
+  ASSERT_NE(exported->find("run"), nullptr);
+  EXPECT_EQ(exported->find("run")->get_string("run"), run_id);
+  EXPECT_EQ(exported->find("run")->get_string("state"), "succeeded");
+  const Value* items = exported->find("items");
+  ASSERT_NE(items, nullptr);
+  ASSERT_TRUE(items->is_array());
+  EXPECT_EQ(items->size(), count);
+  std::set<int64_t> seen;
+  for (const Value& item : items->as_array()) {
+    const std::string id = item.get_string("id");
+    const int64_t index = loop_index(run_id, id);
+    ASSERT_GE(index, 0) << id;
+    EXPECT_TRUE(seen.insert(index).second) << id << " twice";
+    const Value* result = item.find("result");
+    ASSERT_NE(result, nullptr) << id;
+    EXPECT_TRUE(result->get_bool("success")) << id;
+    EXPECT_EQ(result->get_string("text"), payload(static_cast<size_t>(index), size)) << id;
+  }
+  EXPECT_EQ(seen.size(), count);
+  if (!seen.empty()) {  // with count distinct indexes: every one of 0 to count - 1
+    EXPECT_EQ(*seen.rbegin(), static_cast<int64_t>(count) - 1);
+  }
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
+}
+
+// One export request to the tree's broker, as any client may send it.
+Result<protocol::Message> ask_export(Tree& tree, Value body) {
+  net::Context context;
+  net::RequestClient client(context, *StatePaths(tree.state_dir()).broker_clients_endpoint());
+  return client.call(protocol::MessageType::kExportRun, std::move(body), 10s);
+}
+
+ErrorCode error_code_of(const protocol::Message& reply) {
+  if (reply.type != protocol::MessageType::kClientError) return ErrorCode::kInternal;
+  return static_cast<ErrorCode>(reply.body.get_int("code"));
+}
+
+// 12 000 items of about 1.7 KB each (the text twice, and the rest of a result): about 20 MB,
+// more than a client takes in one message. Before paging the reply was dropped and
+// pipelinectl said that no broker answers.
+TEST(RunsExport, ARunLargerThanOneMessageIsWrittenWholeThroughATemporaryFile) {
+  Tree tree(tree_config(2, "", "  slots: 16\n"));
+  const size_t count = 12000;
+  const size_t size = 800;
+  const std::string run_id = run_batch(tree, count, size);
+  ASSERT_FALSE(run_id.empty());
+  const fs::path out_dir = tree.dir() / "out";
+  fs::create_directories(out_dir);
+  std::ofstream(out_dir / "export.json") << "the previous export\n";
+
+  auto r = tree.pipelinectl({"runs", "export", run_id, "-o", (out_dir / "export.json").string()},
+                            120s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = read_text(out_dir / "export.json");
+  EXPECT_GT(text.size(), size_t{16} << 20);
+  expect_whole_export(text, run_id, count, size);
+  EXPECT_EQ(names_in(out_dir), std::vector<std::string>{"export.json"});
+}
+
+TEST(RunsExport, SmallPagesOnStdoutAndInAFileHoldEveryItemOnceAlike) {
+  Tree tree(tree_config(2, "", "  slots: 16\n"));
+  const size_t count = 300;
+  const size_t size = 40;
+  const std::string run_id = run_batch(tree, count, size);
+  ASSERT_FALSE(run_id.empty());
+
+  // About 15 items a page: 20 pages.
+  auto dash = tree.pipelinectl({"runs", "export", run_id, "--page-bytes", "2000", "-o", "-"});
+  ASSERT_EQ(dash.exit_code, 0) << dash.err;
+  expect_whole_export(dash.out, run_id, count, size);
+  auto plain = tree.pipelinectl({"runs", "export", run_id, "--page-bytes", "2000"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out, dash.out);
+
+  // One page: the same bytes, as to_json writes the whole checkpoint.
+  const fs::path file = tree.dir() / "out" / "export.json";  // a directory that is created
+  auto to_file = tree.pipelinectl({"runs", "export", run_id, "-o", file.string()});
+  ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
+  EXPECT_EQ(read_text(file), dash.out);
+  auto parsed = parse_json(dash.out);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(dash.out, to_json(*parsed, JsonStyle::kPretty) + "\n");
+  EXPECT_EQ(names_in(file.parent_path()), std::vector<std::string>{"export.json"});
+}
+
+TEST(RunsExport, BadRequestsAreRefusedClearlyAndAFailedExportLeavesNoFile) {
+  Tree tree(tree_config(2, "", "  slots: 16\n"));
+  const std::string run_id = run_batch(tree, 300, 40);
+  ASSERT_FALSE(run_id.empty());
+
+  Value body;
+  body["run"] = run_id;
+  for (const Value& cursor : {Value("7"), Value(int64_t{-1}), Value(1.5)}) {
+    Value bad = body;
+    bad["cursor"] = cursor;
+    auto reply = ask_export(tree, bad);
+    ASSERT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_EQ(error_code_of(*reply), ErrorCode::kInvalidInput) << to_json(cursor);
+    EXPECT_NE(reply->body.get_string("message").find("cursor"), std::string::npos)
+        << reply->body.get_string("message");
+  }
+  Value unknown;
+  unknown["run"] = "run-nope";
+  unknown["cursor"] = int64_t{0};
+  auto missing = ask_export(tree, unknown);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(error_code_of(*missing), ErrorCode::kNotFound);
+
+  // A client older than paging sends no cursor: the whole checkpoint when it fits one page...
+  auto whole = ask_export(tree, body);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->type, protocol::MessageType::kRunExport)
+      << to_json(whole->body).substr(0, 300);
+  ASSERT_NE(whole->body.find("checkpoint"), nullptr);
+  EXPECT_EQ(whole->body.find("checkpoint")->find("items")->size(), 300u);
+  // ...else an error saying what to do, never part of the run.
+  Value small_pages = body;
+  small_pages["max_bytes"] = int64_t{2000};
+  auto refused = ask_export(tree, small_pages);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(error_code_of(*refused), ErrorCode::kTooLarge)
+      << to_json(refused->body).substr(0, 300);
+  EXPECT_NE(refused->body.get_string("message").find("newer pipelinectl"), std::string::npos)
+      << refused->body.get_string("message");
+
+  const fs::path out_dir = tree.dir() / "out";
+  fs::create_directories(out_dir);
+  auto r = tree.pipelinectl({"runs", "export", "run-nope", "-o", (out_dir / "x.json").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("no run run-nope"), std::string::npos) << r.err;
+  EXPECT_TRUE(names_in(out_dir).empty());
+}
+
+}  // namespace
+}  // namespace pl::test

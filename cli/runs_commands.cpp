@@ -1,26 +1,20 @@
 #include "cli/runs_commands.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 
 #include "cli/broker_call.h"
 #include "cli/cli_context.h"
+#include "common/fs.h"
 #include "common/json.h"
 #include "common/protocol/client.h"
 
 namespace pl::cli {
 using namespace std::chrono_literals;
 using protocol::MessageType;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -126,85 +120,38 @@ int change_run(const CliContext& context, MessageType type, const std::string& r
   });
 }
 
-// Where an export goes: stdout as it comes, or a temporary file beside the output that replaces
-// it once complete (fsynced, renamed over it, the directory fsynced), so that a reader sees the
-// previous export or this one, never a part. Destroyed unfinished, it removes its temporary file.
+// Where an export goes: stdout as it comes, or an AtomicFile that replaces the output once
+// complete, so that a reader sees the previous export or this one, never a part.
 class ExportSink {
  public:
   // "" or "-": stdout.
-  static Result<std::unique_ptr<ExportSink>> open(const std::string& output) {
-    std::unique_ptr<ExportSink> sink(new ExportSink());
-    if (output.empty() || output == "-") {
-      sink->fd_ = STDOUT_FILENO;
-      return sink;
-    }
-    sink->path_ = output;
-    std::error_code ec;
-    fs::create_directories(sink->dir(), ec);
-    if (ec) {
-      return make_error(ErrorCode::kIo,
-                        "create directory " + sink->dir().string() + ": " + ec.message());
-    }
-    // Hidden, and named for its output: a temporary file left by a crash is recognisable.
-    std::random_device random;
-    sink->temp_ = sink->dir() / ("." + sink->path_.filename().string() + ".tmp" +
-                                 std::to_string(random()));
-    sink->fd_ = ::open(sink->temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (sink->fd_ < 0) return errno_error("create " + sink->temp_.string(), errno);
-    return sink;
+  static Result<ExportSink> open(const std::string& output) {
+    if (output.empty() || output == "-") return ExportSink(std::nullopt);
+    auto file = AtomicFile::create(output);
+    if (!file.ok()) return std::move(file).error();
+    return ExportSink(std::move(*file));
   }
-  ~ExportSink() {
-    if (!to_file()) return;
-    if (fd_ >= 0) ::close(fd_);
-    if (!finished_) ::unlink(temp_.c_str());
-  }
-  ExportSink(const ExportSink&) = delete;
-  ExportSink& operator=(const ExportSink&) = delete;
 
-  bool to_file() const { return !path_.empty(); }
+  bool to_file() const { return file_.has_value(); }
 
   Status write(std::string_view text) {
-    while (!text.empty()) {
-      const ssize_t n = ::write(fd_, text.data(), text.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno_error("write " + (to_file() ? temp_.string() : "stdout"), errno);
-      text.remove_prefix(static_cast<size_t>(n));
-    }
+    if (file_) return file_->write(text);
+    std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!std::cout) return make_error(ErrorCode::kIo, "write stdout failed");
     return ok_status();
   }
 
   Status finish() {
-    if (!to_file()) return ok_status();
-    if (::fsync(fd_) != 0) return errno_error("fsync " + temp_.string(), errno);
-    const int closed = ::close(fd_);
-    fd_ = -1;
-    if (closed != 0) return errno_error("close " + temp_.string(), errno);
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-      return errno_error("rename " + temp_.string() + " to " + path_.string(), errno);
-    }
-    finished_ = true;
-    return fsync_directory(dir());
-  }
-
- private:
-  ExportSink() = default;
-
-  fs::path dir() const { return path_.has_parent_path() ? path_.parent_path() : "."; }
-
-  static Status fsync_directory(const fs::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return errno_error("open directory " + dir.string(), errno);
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) return errno_error("fsync directory " + dir.string(), err);
+    if (file_) return file_->commit();
+    std::cout.flush();
+    if (!std::cout) return make_error(ErrorCode::kIo, "write stdout failed");
     return ok_status();
   }
 
-  fs::path path_;  // empty for stdout
-  fs::path temp_;
-  int fd_ = -1;
-  bool finished_ = false;
+ private:
+  explicit ExportSink(std::optional<AtomicFile> file) : file_(std::move(file)) {}
+
+  std::optional<AtomicFile> file_;
 };
 
 // `json` (pretty, as to_json writes it at the top level) indented to sit `depth` levels deep.
@@ -288,13 +235,13 @@ Status export_pages(const CliContext& context, const std::string& run, uint64_t 
 int export_run(const CliContext& context, const std::string& run, const std::string& output,
                uint64_t page_bytes) {
   auto sink = ExportSink::open(output);
-  Status done = sink.ok() ? export_pages(context, run, page_bytes, **sink) : sink.error();
-  if (done.ok()) done = (*sink)->finish();
+  Status done = sink.ok() ? export_pages(context, run, page_bytes, *sink) : sink.error();
+  if (done.ok()) done = sink->finish();
   if (!done.ok()) {
     std::cerr << "pipelinectl: " << done.error().message << "\n";
     return done.error().code == ErrorCode::kInternal ? kExitInternal : exit_code_for(done.error());
   }
-  if ((*sink)->to_file()) std::cerr << "wrote " << output << "\n";
+  if (sink->to_file()) std::cerr << "wrote " << output << "\n";
   return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <random>
+#include <utility>
 
 namespace pl {
 namespace fs = std::filesystem;
@@ -23,6 +24,12 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
   return ok_status();
 }
 
+fs::path directory_of(const fs::path& path) {
+  return path.has_parent_path() ? path.parent_path() : fs::path(".");
+}
+
+}  // namespace
+
 Status fsync_dir(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_error("open directory " + dir.string(), errno);
@@ -33,32 +40,53 @@ Status fsync_dir(const fs::path& dir) {
   return ok_status();
 }
 
-}  // namespace
-
-Status write_file_atomic(const fs::path& path, std::string_view data, int mode) {
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+Result<AtomicFile> AtomicFile::create(const fs::path& path, int mode) {
+  const fs::path dir = directory_of(path);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
-
   std::random_device rd;
   std::string tmp_name = ".";
   tmp_name.append(path.filename().string()).append(".tmp").append(std::to_string(rd()));
-  const fs::path tmp = dir / tmp_name;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return errno_error("create " + tmp.string(), errno);
+  fs::path temp = dir / tmp_name;
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return errno_error("create " + temp.string(), errno);
+  return AtomicFile(path, std::move(temp), fd);
+}
 
-  Status st = write_all(fd, data, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = errno_error("fsync " + tmp.string(), errno);
-  if (::close(fd) != 0 && st.ok()) st = errno_error("close " + tmp.string(), errno);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = errno_error("rename " + tmp.string() + " to " + path.string(), errno);
+AtomicFile::AtomicFile(fs::path path, fs::path temp, int fd)
+    : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      temp_(std::move(other.temp_)),
+      fd_(std::exchange(other.fd_, -1)),
+      committed_(std::exchange(other.committed_, true)) {}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+Status AtomicFile::write(std::string_view data) { return write_all(fd_, data, temp_); }
+
+Status AtomicFile::commit() {
+  if (::fsync(fd_) != 0) return errno_error("fsync " + temp_.string(), errno);
+  const int closed = ::close(fd_);
+  fd_ = -1;
+  if (closed != 0) return errno_error("close " + temp_.string(), errno);
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    return errno_error("rename " + temp_.string() + " to " + path_.string(), errno);
   }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return fsync_dir(dir);
+  committed_ = true;
+  return fsync_dir(directory_of(path_));
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view data, int mode) {
+  auto file = AtomicFile::create(path, mode);
+  if (!file.ok()) return std::move(file).error();
+  if (auto st = file->write(data); !st.ok()) return st;
+  return file->commit();
 }
 
 Result<std::string> read_file(const fs::path& path, size_t max_bytes) {

@@ -17,6 +17,34 @@ namespace pl {
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
                          int mode = 0644);
 
+// fsync of a directory: makes the creation, renaming or removal of its entries durable.
+Status fsync_dir(const std::filesystem::path& dir);
+
+// A file written in parts that replaces `path` only when committed, as write_file_atomic does:
+// a temporary file in the same directory (hidden, named for `path`), fsynced, renamed over
+// `path`, the directory fsynced. Destroyed uncommitted, it removes the temporary file.
+class AtomicFile {
+ public:
+  // Creates missing parent directories and the temporary file.
+  static Result<AtomicFile> create(const std::filesystem::path& path, int mode = 0644);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  Status write(std::string_view data);
+  Status commit();
+
+ private:
+  AtomicFile(std::filesystem::path path, std::filesystem::path temp, int fd);
+
+  std::filesystem::path path_;
+  std::filesystem::path temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
 // Reads a whole file; kTooLarge when it is over max_bytes, kNotFound when it does not exist.
 Result<std::string> read_file(const std::filesystem::path& path,
                               size_t max_bytes = 64 * 1024 * 1024);

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/fs.h"
+
 namespace pl::sqlite {
 
 Result<std::unique_ptr<DeferredWalSync>> DeferredWalSync::attach(Database& db,
@@ -20,12 +22,7 @@ Result<std::unique_ptr<DeferredWalSync>> DeferredWalSync::attach(Database& db,
   std::unique_ptr<DeferredWalSync> sync(
       new DeferredWalSync(db, std::move(wal_path), wal_fd, std::max(1, checkpoint_pages)));
   const std::filesystem::path parent = path.parent_path().empty() ? "." : path.parent_path();
-  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return errno_error("opening the directory of " + path.string(), errno);
-  const int rc = ::fsync(dir);
-  const int err = errno;
-  ::close(dir);
-  if (rc != 0) return errno_error("fsync of the directory of " + path.string(), err);
+  if (auto st = fsync_dir(parent); !st.ok()) return std::move(st).error();
   // Our hook replaces SQLite's automatic checkpoints: after_commit() runs them, safely synced.
   sqlite3_wal_hook(
       db.raw(),

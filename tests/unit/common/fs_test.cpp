@@ -43,6 +43,36 @@ TEST_F(FsTest, AtomicWriteIntoAFileAsDirectoryFailsAndSaysWhere) {
   EXPECT_NE(st.error().message.find("plain"), std::string::npos);
 }
 
+TEST_F(FsTest, AnAtomicFileWrittenInPartsReplacesTheOldOneOnlyWhenCommitted) {
+  const auto path = dir_ / "export.json";
+  ASSERT_TRUE(write_file_atomic(path, "old").ok());
+  auto file = AtomicFile::create(path);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  ASSERT_TRUE(file->write("new, ").ok());
+  ASSERT_TRUE(file->write("in parts").ok());
+  EXPECT_EQ(*read_file(path), "old");  // readers still see the old file
+  ASSERT_TRUE(file->commit().ok());
+  EXPECT_EQ(*read_file(path), "new, in parts");
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
+  EXPECT_EQ(entries, 1u);
+}
+
+TEST_F(FsTest, AnAtomicFileLeftUncommittedLeavesTheOldFileAndNoTemporary) {
+  const auto path = dir_ / "export.json";
+  ASSERT_TRUE(write_file_atomic(path, "old").ok());
+  {
+    auto file = AtomicFile::create(path);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE(file->write("half").ok());
+    AtomicFile moved = std::move(*file);  // the moved-from one must not remove anything
+  }
+  EXPECT_EQ(*read_file(path), "old");
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
+  EXPECT_EQ(entries, 1u);
+}
+
 TEST_F(FsTest, ReadMissingFileIsNotFound) {
   auto r = read_file(dir_ / "nope");
   ASSERT_FALSE(r.ok());

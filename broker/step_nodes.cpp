@@ -217,7 +217,9 @@ LeafNode::~LeafNode() {
 
 void LeafNode::start() {
   FrameScope frame_scope(frame_);
-  OverlayScope scope(work_.extra_scope.is_object() ? work_.extra_scope : Value::object(), frame_scope);
+  // Both arms lvalues: a temporary here would die before the scope that borrows it is used.
+  static const Value kNoOverlay = Value::object();
+  OverlayScope scope(work_.extra_scope.is_object() ? work_.extra_scope : kNoOverlay, frame_scope);
   // A data_transform's operations are evaluated per item on the worker, never rendered here.
   const bool keep_operations = step_.type == StepType::kDataTransform;
   const Value* operations = keep_operations ? work_.input().find("operations") : nullptr;

@@ -78,7 +78,8 @@ std::string nested_json(int depth) {
 }
 
 TEST(ExpressionFinding, JsonOfJsonStopsAtTheResultLimitInsteadOfDoubling) {
-  const pipeline::ValueScope scope(Value::object());
+  const Value no_roots = Value::object();
+  const pipeline::ValueScope scope(no_roots);
   auto small = pipeline::evaluate_expression(nested_json(3), scope);
   ASSERT_TRUE(small.ok()) << small.error().message;
   auto huge = pipeline::evaluate_expression(nested_json(30), scope);

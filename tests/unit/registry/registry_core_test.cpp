@@ -203,7 +203,8 @@ TEST_P(RegistryCoreTest, TurnsRememberWhoAppendedThem) {
   extra["create"] = true;
   extra["origin"] = "run-1/item-7";
   ASSERT_TRUE(append("chat", 0, {message("user", "q"), message("assistant", "a")}, extra).ok);
-  const Value& turn = get("chat").find("turns")->as_array().at(0);
+  const Value session = get("chat");
+  const Value& turn = session.find("turns")->as_array().at(0);
   EXPECT_EQ(turn.get_string("origin"), "run-1/item-7");
   extra["origin"] = std::string(300, 'x');
   EXPECT_EQ(append("chat", 1, {message("user", "q")}, extra).code, ErrorCode::kInvalidInput);

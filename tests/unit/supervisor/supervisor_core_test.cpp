@@ -333,7 +333,8 @@ TEST(Strategies, TemporaryPoolMemberIsRemovedWhenItEnds) {
   CoreDriver d(supervisor("root", Strategy::kOneForOne, 5, {pool("w", 2, RestartType::kTemporary)}));
   d.start();
   d.exit("w.1", 0);
-  const Value& w = d.status().find("children")->as_array()[0];
+  const Value status = d.status();
+  const Value& w = status.find("children")->as_array()[0];
   EXPECT_EQ(w.find("children")->size(), 1u);
   EXPECT_EQ(w.get_int("count"), 1);
 }
@@ -389,7 +390,8 @@ TEST(Intensity, NestedEscalationCountsAsOneRestartOfTheSubtree) {
   EXPECT_TRUE(d.running("sub.b"));
   EXPECT_EQ(d.pid("x"), x);
   EXPECT_FALSE(d.exit_code());
-  const Value& s = d.status().find("children")->as_array()[1];
+  const Value status = d.status();
+  const Value& s = status.find("children")->as_array()[1];
   EXPECT_EQ(s.get_int("restarts"), 1);
 }
 
@@ -632,7 +634,8 @@ TEST(ChildAdmSimple, StoppingAMemberRemovesIt) {
   d.start();
   d.send(AdminRequested{1, AdminVerb::kStop, "w.2", 0});
   EXPECT_TRUE(last_reply(d).ok);
-  const Value& w = d.status().find("children")->as_array()[0];
+  const Value status = d.status();
+  const Value& w = status.find("children")->as_array()[0];
   EXPECT_EQ(w.find("children")->size(), 2u);
   d.send(AdminRequested{2, AdminVerb::kScale, "w", 3});
   EXPECT_TRUE(d.running("w.2"));  // the lowest free index is reused

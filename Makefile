@@ -5,7 +5,7 @@ JOBS     ?= $(shell nproc)
 PIPELINE ?= configs/pipelines/hello.yaml
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test bench chaos fuzz clean
+.PHONY: all deps build demo test bench chaos fuzz asan clean
 
 all: build
 
@@ -39,6 +39,11 @@ bench: build
 fuzz:
 	@scripts/install-deps.sh --fuzz
 	@scripts/run-fuzzers.sh $(FUZZ_SECONDS)
+
+# The whole test suite under AddressSanitizer with Value reference checks (build-asan/); any
+# sanitizer report from any process fails it. Not needed by `make test`.
+asan: deps
+	@scripts/run-asan.sh
 
 clean:
 	@rm -rf $(BUILD) compile_commands.json

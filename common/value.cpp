@@ -20,10 +20,7 @@ Value* Value::find(std::string_view key) {
 
 Value& Value::operator[](std::string_view key) {
   if (is_null()) v_ = Object{};
-  auto& object = as_object();
-  auto it = object.find(key);
-  if (it != object.end()) return it->second;
-  return object.emplace(std::string(key), Value()).first->second;
+  return as_object()[key];
 }
 
 void Value::push_back(Value v) {

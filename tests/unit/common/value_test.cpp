@@ -53,5 +53,68 @@ TEST(Value, TypedGettersFallBackOnMissingOrWrongKind) {
   EXPECT_TRUE(v.get_bool("missing", true));
 }
 
+
+TEST(ValueObject, MembersStaySortedWhateverTheOrderOfInsertion) {
+  Value v;
+  for (const char* key : {"m", "b", "z", "a", "k"}) v[key] = key;
+  std::string keys;
+  for (const auto& [key, member] : v.as_object()) keys += key;
+  EXPECT_EQ(keys, "abkmz");
+  EXPECT_EQ(v.get_string("k"), "k");
+  EXPECT_EQ(v.find("c"), nullptr);
+}
+
+TEST(ValueObject, EmplaceKeepsAnExistingMemberAndInsertOrAssignReplacesIt) {
+  Value::Object o;
+  EXPECT_TRUE(o.emplace("a", 1).second);
+  EXPECT_FALSE(o.emplace("a", 2).second);
+  EXPECT_EQ(o.find("a")->second, Value(1));
+  EXPECT_FALSE(o.insert_or_assign("a", 3).second);
+  EXPECT_EQ(o.find("a")->second, Value(3));
+  EXPECT_EQ(o.size(), 1u);
+}
+
+TEST(ValueObject, AListWithARepeatedKeyKeepsTheFirstAsAMapDoes) {
+  const Value::Object o{{"b", Value(1)}, {"a", Value(2)}, {"b", Value(3)}};
+  ASSERT_EQ(o.size(), 2u);
+  EXPECT_EQ(o.begin()->first, "a");
+  EXPECT_EQ(o.find("b")->second, Value(1));
+}
+
+TEST(ValueObject, AHintAtTheEndOutOfOrderStillInsertsInOrder) {
+  Value::Object o;
+  o.emplace_hint(o.end(), "b", 1);
+  o.emplace_hint(o.end(), "a", 2);  // not after "b": searched, not appended
+  o.emplace_hint(o.end(), "b", 3);  // present: kept
+  o.insert_or_assign(o.end(), std::string("c"), Value(4));
+  o.insert_or_assign(o.end(), std::string("a"), Value(5));
+  std::string seen;
+  for (const auto& [key, member] : o) seen += key + "=" + std::to_string(member.as_int()) + " ";
+  EXPECT_EQ(seen, "a=5 b=1 c=4 ");
+}
+
+TEST(ValueObject, EraseByKeyAndByPosition) {
+  Value v;
+  for (const char* key : {"a", "b", "c"}) v[key] = true;
+  EXPECT_EQ(v.as_object().erase("b"), 1u);
+  EXPECT_EQ(v.as_object().erase("b"), 0u);
+  auto next = v.as_object().erase(v.as_object().find("a"));
+  ASSERT_NE(next, v.as_object().end());
+  EXPECT_EQ(next->first, "c");
+  EXPECT_EQ(v.size(), 1u);
+}
+
+TEST(ValueObject, EqualityComparesKeysAndMembersInOrder) {
+  Value a, b;
+  a["x"] = 1;
+  a["y"] = "two";
+  b["y"] = "two";
+  b["x"] = 1;
+  EXPECT_EQ(a, b);
+  b["x"] = 1.0;
+  EXPECT_FALSE(a == b);
+  EXPECT_TRUE(values_equal(a, b));
+}
+
 }  // namespace
 }  // namespace pl

@@ -83,7 +83,6 @@ void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
 }
 
 void Dispatcher::set_deadline(Item& item, TimePoint deadline) {
-  item.deadline = deadline;
   item.deadline_entry = deadlines_.emplace(deadline, item.spec.item_id);
 }
 

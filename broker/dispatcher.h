@@ -26,7 +26,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -158,9 +157,8 @@ class Dispatcher {
     uint32_t deaths = 0;    // holders that died while running it
     bool dispatched_here = false;  // by this broker process (false for a recovered item)
     std::string worker;     // identity holding the current attempt
-    TimePoint deadline{};
-    // The current attempt's entry in deadlines_, removed when the attempt ends, so that the
-    // map holds in-flight attempts only (not every attempt of the last `timeout` seconds).
+    // The current attempt's deadline: its entry in deadlines_, removed when the attempt ends,
+    // so that the map holds in-flight attempts only (not every attempt of the last `timeout`).
     std::optional<std::multimap<TimePoint, std::string>::iterator> deadline_entry;
     TimePoint dispatched_at{};
   };

@@ -18,9 +18,9 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -93,6 +93,10 @@ class WorkerCore {
     TimePoint deadline;
     bool cancel_sent = false;
   };
+  struct Unacked {
+    uint32_t attempt;
+    std::string envelope;  // the kWorkResult as sent
+  };
 
   // hello, then every unacknowledged result again (and the draining notice, if draining).
   std::vector<WorkerCommand> introduce() const;
@@ -107,11 +111,6 @@ class WorkerCore {
   TimePoint next_heartbeat_{};
   bool welcomed_ = false;
   std::string broker_instance_;
-  struct Unacked {
-    uint32_t attempt;
-    std::string envelope;  // the kWorkResult as sent
-  };
-
   std::unordered_map<std::string, Running> running_;  // item id -> attempt running here
   std::unordered_map<std::string, Unacked> unacked_;  // sent, not yet acknowledged
   uint64_t refused_items_ = 0;

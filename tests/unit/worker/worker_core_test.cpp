@@ -93,7 +93,8 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   core_.on_message(item("a"), clock_.now());
   core_.on_message(item("b"), clock_.now());
   core_.on_item_finished(result("a"), clock_.now());
-  core_.on_item_finished(result("b"), clock_.now());
+  const auto first_send = only<SendMessage>(core_.on_item_finished(result("b"), clock_.now()));
+  ASSERT_EQ(first_send.size(), 1u);
   EXPECT_EQ(core_.unacknowledged(), 2u);
   Value acks = Value::array();
   acks.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(1)}}));
@@ -105,6 +106,7 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   EXPECT_EQ(sent[0].type, MessageType::kWorkerHello);
   EXPECT_EQ(sent[1].type, MessageType::kWorkResult);
   EXPECT_EQ(protocol::work_result_from(sent[1].body())->item_id, "b");
+  EXPECT_EQ(sent[1].envelope, first_send[0].envelope);  // the same bytes, not a new encoding
 }
 
 TEST_F(WorkerCoreTest, HelloDeclaresOnlyWhatStillRuns) {

@@ -517,22 +517,26 @@ TEST(SqliteRunStore, DroppingFailedItemsRewritesOnlyTheBatchesThatHeldFailures) 
             "0:2,2:2,3:1,4:1");
 }
 
-TEST(SqliteRunStore, DroppingFailedItemsOfAnUnreadableBatchIsAnErrorNamingTheRunAndBatch) {
-  test::TempDir dir;
-  const std::string db = (dir.path() / "broker.db").string();
+// Run "run-1" with two stored batches of one result each (`success` as given), the second
+// (seq 1) overwritten with bytes that do not decode.
+void write_two_batches_and_spoil_the_second(const std::string& db, bool success) {
   {
     auto store = open_sqlite_run_store(db);
     ASSERT_TRUE(store.ok());
-    const Value failed(Value::Object{{"success", false}});
-    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", failed).ok());
+    const Value result(Value::Object{{"success", success}});
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", result).ok());
     ASSERT_TRUE((*store)->commit().ok());
-    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s1", failed).ok());
+    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s1", result).ok());
     ASSERT_TRUE((*store)->commit().ok());
   }
-  {
-    auto raw = sqlite::Database::open(db);
-    ASSERT_TRUE((*raw)->exec("UPDATE item_batches SET items = X'92c1' WHERE seq = 1").ok());
-  }
+  auto raw = sqlite::Database::open(db);
+  ASSERT_TRUE((*raw)->exec("UPDATE item_batches SET items = X'92c1' WHERE seq = 1").ok());
+}
+
+TEST(SqliteRunStore, DroppingFailedItemsOfAnUnreadableBatchIsAnErrorNamingTheRunAndBatch) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  ASSERT_NO_FATAL_FAILURE(write_two_batches_and_spoil_the_second(db, false));
   auto store = open_sqlite_run_store(db);
   ASSERT_TRUE(store.ok());
   const Status dropped = (*store)->drop_failed_items("run-1");
@@ -611,19 +615,7 @@ TEST(SqliteRunStore, AnItemRecordedTwiceIsInItsPagesTwiceInRecordOrder) {
 TEST(SqliteRunStore, APageWithAnUnreadableBatchIsAnErrorNamingTheRunAndBatch) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();
-  {
-    auto store = open_sqlite_run_store(db);
-    ASSERT_TRUE(store.ok());
-    const Value ok(Value::Object{{"success", true}});
-    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", ok).ok());
-    ASSERT_TRUE((*store)->commit().ok());
-    ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s1", ok).ok());
-    ASSERT_TRUE((*store)->commit().ok());
-  }
-  {
-    auto raw = sqlite::Database::open(db);
-    ASSERT_TRUE((*raw)->exec("UPDATE item_batches SET items = X'92c1' WHERE seq = 1").ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(write_two_batches_and_spoil_the_second(db, true));
   auto store = open_sqlite_run_store(db);
   ASSERT_TRUE(store.ok());
   ItemPageLimits limits;

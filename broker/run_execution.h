@@ -49,9 +49,12 @@ struct RunSettings {
   int64_t default_timeout_ms = 300000;
   uint32_t default_max_parallel = 8;
   // A loop or batch keeps each element's result in its own result (`items`) up to this many
-  // elements; beyond, only counts and the first failures are kept (every item result stays in
-  // the store, for `pipelinectl runs export`).
+  // elements, and while they take up to max_inline_bytes (packed); beyond, only counts and the
+  // first failures are kept (every item result stays in the store, for `pipelinectl runs
+  // export`). The bytes bound keeps a run's result far below what one reply to a client can
+  // carry (16 MiB): 10 000 LLM answers of 2 KB would not fit.
   size_t max_inline_items = 10000;
+  size_t max_inline_bytes = 4 * 1024 * 1024;
 };
 
 struct RunPaths {

@@ -11,6 +11,7 @@
 #include "common/text.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/template.h"
+#include "common/protocol/envelope.h"
 
 namespace pl::broker {
 namespace {
@@ -356,11 +357,22 @@ void ParallelNode::child_done(Node& child, Value result) {
       stopping_ = true;
     }
   }
-  if (inline_results_) results_[index] = std::move(value);
+  if (inline_results_) keep_item(index, std::move(value));
   run_.report_loop(id(), display(), succeeded_ + failed_, failed_, total_);
   running_.erase(it);  // the child is done; its completion is being handled here
   launch();
   finish_if_done();
+}
+
+void ParallelNode::keep_item(size_t index, Value value) {
+  inline_bytes_ += protocol::encode_value(value).size();
+  if (inline_bytes_ > run_.settings().max_inline_bytes) {
+    // As for a loop over max_inline_items: counts and failures only from here on.
+    inline_results_ = false;
+    std::vector<Value>().swap(results_);
+    return;
+  }
+  results_[index] = std::move(value);
 }
 
 void ParallelNode::finish_if_done() {

@@ -111,7 +111,8 @@ class ParallelNode : public Node {
   // Adds kind-specific fields to the finished step result (consolidated text, ...).
   virtual void complete_result(Value& result) { (void)result; }
 
-  // Whether the step result lists every element (`items`); beyond max_inline_items it does not.
+  // Whether the step result lists every element (`items`); beyond max_inline_items, or once
+  // they take more than max_inline_bytes, it does not.
   bool keeps_items() const { return inline_results_; }
 
   const pipeline::Step& step_;
@@ -120,6 +121,8 @@ class ParallelNode : public Node {
  private:
   void launch();
   void finish_if_done();
+  // Keeps `value` as element `index`'s entry, or stops keeping entries once they are too big.
+  void keep_item(size_t index, Value value);
 
   std::unique_ptr<ItemSource> source_;
   Settings settings_;
@@ -130,6 +133,7 @@ class ParallelNode : public Node {
   size_t failed_ = 0;
   bool inline_results_ = true;
   std::vector<Value> results_;    // by index, when inline_results_
+  size_t inline_bytes_ = 0;       // their packed size
   Value failures_ = Value::array();  // the first failures, always kept
   struct Running {
     size_t index;  // of its element

@@ -73,6 +73,33 @@ class RunExecutionTest : public ::testing::Test {
     run_->on_item_completed(spec.item_id, result);
     if (run_->waiting_for_capacity()) run_->capacity_freed();
   }
+  // Completes the item at `index` with an LLM-like answer.
+  void complete_with_text(size_t index, bool success, const std::string& text) {
+    Value result;
+    result["success"] = success;
+    result["text"] = text;
+    if (!success) result["error"] = "boom";
+    run_->on_item_completed(sink_.submitted.at(index).item_id, result);
+  }
+  // A loop of four items answered with 400 bytes each, the last one failed, under
+  // `max_inline_bytes`; its step result.
+  Value loop_of_four_answers(size_t max_inline_bytes) {
+    RunSettings settings;
+    settings.max_inline_bytes = max_inline_bytes;
+    start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4]
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+)",
+          Value::object(), settings);
+    for (size_t i = 0; i < 4; ++i) complete_with_text(i, /*success=*/i != 3, std::string(400, 'a'));
+    return step("lp");
+  }
   // Completes every submitted item not yet completed, in order, until the run finishes.
   void complete_all() {
     while (!run_->finished() && completed_ < sink_.submitted.size()) complete(completed_++);
@@ -531,6 +558,25 @@ TEST_F(RunExecutionTest, LargeLoopsKeepCountsAndFailuresInsteadOfEveryItem) {
   EXPECT_EQ(lp.find("items"), nullptr);
   ASSERT_EQ(lp.find("failures")->size(), 1u);
   EXPECT_EQ(lp.find("failures")->as_array()[0].get_int("index"), 1);
+}
+
+// 10 000 LLM answers of 2 KB would make a result no reply could carry: past max_inline_bytes a
+// loop keeps counts and failures, as past max_inline_items (loop_of_four_answers).
+TEST_F(RunExecutionTest, ALoopUnderTheBytesBoundKeepsEveryItem) {
+  const Value lp = loop_of_four_answers(100000);
+  ASSERT_NE(lp.find("items"), nullptr);
+  EXPECT_EQ(lp.find("items")->size(), 4u);
+  EXPECT_FALSE(lp.get_bool("items_omitted"));
+}
+
+TEST_F(RunExecutionTest, ALoopWhoseItemsOutgrowTheBytesBoundKeepsCountsAndFailuresOnly) {
+  const Value lp = loop_of_four_answers(1000);  // four answers take 1 600 bytes and more
+  EXPECT_EQ(lp.get_int("total"), 4);
+  EXPECT_EQ(lp.get_int("failed"), 1);
+  EXPECT_TRUE(lp.get_bool("items_omitted"));
+  EXPECT_EQ(lp.find("items"), nullptr);
+  ASSERT_EQ(lp.find("failures")->size(), 1u);
+  EXPECT_EQ(lp.find("failures")->as_array()[0].get_int("index"), 3);
 }
 
 TEST_F(RunExecutionTest, NestedPipelineRunsWithItsOwnInputsAndMapsOutputsBack) {

@@ -184,7 +184,7 @@ void BrokerShell::drain_clients() {
 }
 
 void BrokerShell::reply(const std::string& identity, MessageType type, const Value& body) {
-  client_outbox_.push_back({identity, protocol::encode(type, body)});
+  client_outbox_.push_back({identity, encode_client_reply(type, body)});
 }
 
 void BrokerShell::settle(TimePoint now) {

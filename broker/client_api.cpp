@@ -1,5 +1,7 @@
 #include "broker/client_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "common/protocol/client.h"
@@ -41,24 +43,21 @@ Value item_list(std::vector<std::pair<std::string, Value>> records) {
   return list;
 }
 
-// A client drops a message over 16 MiB (its ZMQ_MAXMSGSIZE) with the connection, and would only
-// see a timeout. A page is far below unless one batch of results is that large by itself (a
-// page holds at least one batch), or the run's summary is (its result lists the items of loops
-// of up to 10 000 items): then an error saying so instead.
-constexpr size_t kMaxReplyBytes = 15 * 1024 * 1024;
+// A page is far below kMaxClientReplyBytes unless one batch of results is that large by itself
+// (a page holds at least one batch), or the run's summary is: then an error saying so instead.
 constexpr size_t kEntryOverheadBytes = 16;  // {id, result} around a packed record, at most
 
 std::optional<Error> over_reply_limit(const std::string& run_id, size_t run_bytes,
                                       const ItemPage& page) {
   const size_t bytes = run_bytes + page.bytes + page.records.size() * kEntryOverheadBytes;
-  if (bytes <= kMaxReplyBytes) return std::nullopt;
+  if (bytes <= kMaxClientReplyBytes) return std::nullopt;
   const std::string from =
       page.records.empty() ? "" : " from item " + page.records.front().first;
   return make_error(ErrorCode::kTooLarge,
                     "run " + run_id + ": the export page" + from + " takes " +
                         std::to_string(bytes) + " bytes (the run's summary " +
                         std::to_string(run_bytes) + " of them), more than one reply may carry (" +
-                        std::to_string(kMaxReplyBytes) + ")");
+                        std::to_string(kMaxClientReplyBytes) + ")");
 }
 
 // The answer to a client older than paging (no cursor): the whole checkpoint in one reply when
@@ -85,6 +84,32 @@ ClientReply whole_checkpoint(const std::string& request, Value run, ItemPage pag
 }
 
 }  // namespace
+
+std::string encode_client_reply(MessageType type, const Value& body, size_t max_bytes) {
+  std::string envelope = protocol::encode(type, body);
+  if (envelope.size() <= max_bytes) return envelope;
+  const std::string request = body.get_string("request");
+  const std::string too_large = "the reply takes " + std::to_string(envelope.size()) +
+                                " bytes, more than a client takes (" + std::to_string(max_bytes) +
+                                ")";
+  if (const Value* result = body.find("result"); result && result->is_object()) {
+    Value slim = body;
+    Value& kept = slim["result"] = Value::object();
+    kept["success"] = result->get_bool("success");
+    for (const char* small : {"error", "usage"}) {
+      if (const Value* member = result->find(small)) kept[small] = *member;
+    }
+    kept["result_omitted_bytes"] = static_cast<int64_t>(protocol::encode_value(*result).size());
+    spdlog::warn("{} for run {}: sent without the run's result ({} bytes)", too_large,
+                 body.get_string("run"), kept.get_int("result_omitted_bytes"));
+    envelope = protocol::encode(type, slim);
+    if (envelope.size() <= max_bytes) return envelope;
+  }
+  spdlog::warn("{}: answered with too_large", too_large);
+  return protocol::encode(MessageType::kClientError,
+                          protocol::to_body(protocol::ClientError{request, ErrorCode::kTooLarge,
+                                                                  too_large}));
+}
 
 ClientApi::ClientApi(RunCoordinator& coordinator, Dispatcher& dispatcher, ClientLimits limits)
     : coordinator_(coordinator), dispatcher_(dispatcher), limits_(limits) {}

@@ -45,6 +45,16 @@ struct ClientReply {
   std::string watch_run;  // when set, push this run's final status to the asker too
 };
 
+// A client drops a message over its ZMQ_MAXMSGSIZE (16 MiB) together with the connection, and
+// sees only a timeout: no reply may be larger than this.
+inline constexpr size_t kMaxClientReplyBytes = 15 * 1024 * 1024;
+
+// The envelope of a reply. One over `max_bytes` goes without the run's `result` (its success,
+// error and usage are kept, with `result_omitted_bytes`); if that is still too large, or there
+// is no result to leave out, a client_error too_large says what happened instead.
+std::string encode_client_reply(protocol::MessageType type, const Value& body,
+                                size_t max_bytes = kMaxClientReplyBytes);
+
 class ClientApi {
  public:
   ClientApi(RunCoordinator& coordinator, Dispatcher& dispatcher, ClientLimits limits);

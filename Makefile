@@ -40,8 +40,8 @@ fuzz:
 	@scripts/install-deps.sh --fuzz
 	@scripts/run-fuzzers.sh $(FUZZ_SECONDS)
 
-# The whole test suite under AddressSanitizer with Value reference checks (build-asan/); any
-# sanitizer report from any process fails it. Not needed by `make test`.
+# The whole test suite under AddressSanitizer (build-asan/); any sanitizer report from any
+# process fails it. Not needed by `make test`.
 asan: deps
 	@scripts/run-asan.sh
 

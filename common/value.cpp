@@ -20,7 +20,10 @@ Value* Value::find(std::string_view key) {
 
 Value& Value::operator[](std::string_view key) {
   if (is_null()) v_ = Object{};
-  return as_object()[key];
+  auto& object = as_object();
+  auto it = object.find(key);
+  if (it != object.end()) return it->second;
+  return object.emplace(std::string(key), Value()).first->second;
 }
 
 void Value::push_back(Value v) {

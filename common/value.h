@@ -6,9 +6,8 @@
 // Not thread-safe; copy it to share it.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -17,68 +16,10 @@
 
 namespace pl {
 
-class Value;
-
-// The members of a Value object, sorted by key in one vector: one allocation per object rather
-// than one per member, and lookups by binary search over adjacent keys. The std::map calls the
-// code uses, with one difference that matters: an insert or an erase moves the members after
-// it, so a reference or iterator into an object does not survive an insert into or an erase
-// from that same object. (A build with PIPELINE_VALUE_CHECKS moves every member on every such
-// change, so that AddressSanitizer reports any reference held across one.)
-class ValueObject {
- public:
-  using value_type = std::pair<std::string, Value>;
-  using iterator = std::vector<value_type>::iterator;
-  using const_iterator = std::vector<value_type>::const_iterator;
-
-  ValueObject() = default;
-  ValueObject(std::initializer_list<value_type> members);
-
-  iterator begin();
-  iterator end();
-  const_iterator begin() const;
-  const_iterator end() const;
-  size_t size() const;
-  bool empty() const;
-  void reserve(size_t members);
-
-  iterator find(std::string_view key);
-  const_iterator find(std::string_view key) const;
-  size_t count(std::string_view key) const;
-
-  // Inserts when the key is absent (the value is then built from `value`); either way returns
-  // the member and whether it was inserted.
-  template <class V>
-  std::pair<iterator, bool> emplace(std::string_view key, V&& value);
-  // The same, searching nowhere when the key goes after every other (as sorted input does).
-  template <class V>
-  iterator emplace_hint(const_iterator hint, std::string_view key, V&& value);
-  template <class V>
-  std::pair<iterator, bool> insert_or_assign(std::string_view key, V&& value);
-  // The same, with the key moved in and no search when it goes last.
-  iterator insert_or_assign(const_iterator hint, std::string&& key, Value&& value);
-  Value& operator[](std::string_view key);
-
-  size_t erase(std::string_view key);
-  iterator erase(const_iterator it);
-
-  friend bool operator==(const ValueObject& a, const ValueObject& b);
-
- private:
-  iterator lower_bound(std::string_view key);
-  const_iterator lower_bound(std::string_view key) const;
-  // Inserts before `at` (a lower bound of `key`).
-  iterator insert_at(const_iterator at, std::string&& key, Value&& value);
-  // PIPELINE_VALUE_CHECKS: moves every member to a new buffer before a change.
-  void relocate_for_checks();
-
-  std::vector<value_type> members_;
-};
-
 class Value {
  public:
   using Array = std::vector<Value>;
-  using Object = ValueObject;
+  using Object = std::map<std::string, Value, std::less<>>;
 
   enum class Kind : uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
 
@@ -153,119 +94,5 @@ bool values_equal(const Value& a, const Value& b);
 
 // "null", "bool", "integer", "number", "string", "list", "map": the words our errors use.
 std::string_view kind_name(Value::Kind kind);
-
-// ValueObject's members, defined here where Value is complete.
-
-inline ValueObject::ValueObject(std::initializer_list<value_type> members) {
-  members_.reserve(members.size());
-  for (const auto& m : members) emplace(m.first, m.second);  // a repeated key: the first stays
-}
-
-inline ValueObject::iterator ValueObject::begin() { return members_.begin(); }
-inline ValueObject::iterator ValueObject::end() { return members_.end(); }
-inline ValueObject::const_iterator ValueObject::begin() const { return members_.begin(); }
-inline ValueObject::const_iterator ValueObject::end() const { return members_.end(); }
-inline size_t ValueObject::size() const { return members_.size(); }
-inline bool ValueObject::empty() const { return members_.empty(); }
-inline void ValueObject::reserve(size_t members) { members_.reserve(members); }
-inline bool operator==(const ValueObject& a, const ValueObject& b) { return a.members_ == b.members_; }
-
-inline ValueObject::iterator ValueObject::lower_bound(std::string_view key) {
-  return std::lower_bound(members_.begin(), members_.end(), key,
-                          [](const value_type& m, std::string_view k) { return m.first < k; });
-}
-
-inline ValueObject::const_iterator ValueObject::lower_bound(std::string_view key) const {
-  return std::lower_bound(members_.begin(), members_.end(), key,
-                          [](const value_type& m, std::string_view k) { return m.first < k; });
-}
-
-inline size_t ValueObject::count(std::string_view key) const { return find(key) == end() ? 0 : 1; }
-
-inline ValueObject::iterator ValueObject::find(std::string_view key) {
-  auto it = lower_bound(key);
-  return it != members_.end() && it->first == key ? it : members_.end();
-}
-
-inline ValueObject::const_iterator ValueObject::find(std::string_view key) const {
-  auto it = lower_bound(key);
-  return it != members_.end() && it->first == key ? it : members_.end();
-}
-
-inline void ValueObject::relocate_for_checks() {
-#ifdef PIPELINE_VALUE_CHECKS
-  std::vector<value_type> moved;
-  moved.reserve(members_.size() + 1);
-  for (auto& m : members_) moved.emplace_back(std::string(m.first), std::move(m.second));
-  members_.swap(moved);
-#endif
-}
-
-inline ValueObject::iterator ValueObject::insert_at(const_iterator at, std::string&& key,
-                                                    Value&& value) {
-#ifdef PIPELINE_VALUE_CHECKS
-  const auto offset = at - members_.cbegin();
-  relocate_for_checks();
-  at = members_.cbegin() + offset;
-#endif
-  return members_.emplace(at, std::move(key), std::move(value));
-}
-
-template <class V>
-std::pair<ValueObject::iterator, bool> ValueObject::emplace(std::string_view key, V&& value) {
-  auto it = lower_bound(key);
-  if (it != members_.end() && it->first == key) return {it, false};
-  return {insert_at(it, std::string(key), Value(std::forward<V>(value))), true};
-}
-
-template <class V>
-ValueObject::iterator ValueObject::emplace_hint(const_iterator hint, std::string_view key,
-                                                V&& value) {
-  if (hint == members_.cend() && (members_.empty() || members_.back().first < key)) {
-    return insert_at(members_.cend(), std::string(key), Value(std::forward<V>(value)));
-  }
-  return emplace(key, std::forward<V>(value)).first;
-}
-
-template <class V>
-std::pair<ValueObject::iterator, bool> ValueObject::insert_or_assign(std::string_view key,
-                                                                     V&& value) {
-  auto it = lower_bound(key);
-  if (it != members_.end() && it->first == key) {
-    it->second = Value(std::forward<V>(value));
-    return {it, false};
-  }
-  return {insert_at(it, std::string(key), Value(std::forward<V>(value))), true};
-}
-
-inline ValueObject::iterator ValueObject::insert_or_assign(const_iterator hint, std::string&& key,
-                                                           Value&& value) {
-  if (hint == members_.cend() && (members_.empty() || members_.back().first < key)) {
-    return insert_at(members_.cend(), std::move(key), std::move(value));
-  }
-  return insert_or_assign(std::string_view(key), std::move(value)).first;
-}
-
-inline Value& ValueObject::operator[](std::string_view key) {
-  auto it = lower_bound(key);
-  if (it != members_.end() && it->first == key) return it->second;
-  return insert_at(it, std::string(key), Value())->second;
-}
-
-inline ValueObject::iterator ValueObject::erase(const_iterator it) {
-#ifdef PIPELINE_VALUE_CHECKS
-  const auto offset = it - members_.cbegin();
-  relocate_for_checks();
-  it = members_.cbegin() + offset;
-#endif
-  return members_.erase(it);
-}
-
-inline size_t ValueObject::erase(std::string_view key) {
-  auto it = find(key);
-  if (it == members_.end()) return 0;
-  erase(it);
-  return 1;
-}
 
 }  // namespace pl

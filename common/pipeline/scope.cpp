@@ -26,7 +26,6 @@ Value make_loop_frame(std::string_view iterator, Value item, int64_t index, int6
   // Built once per iteration: the fixed keys go in already sorted, each a hinted insert at the
   // end. An iterator named like one of them loses to it, and `parent` wins over the iterator.
   Value::Object frame;
-  frame.reserve(9);
   frame.emplace_hint(frame.end(), "first", index == 0);
   frame.emplace_hint(frame.end(), "index", index);
   frame.emplace_hint(frame.end(), "is_first", index == 0);

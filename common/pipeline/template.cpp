@@ -66,7 +66,6 @@ Result<Value> render_at(const Value& v, const Scope& scope, TemplateCache* cache
     }
     case Value::Kind::kObject: {
       Value::Object out;
-      out.reserve(v.size());
       for (const auto& [key, member] : v.as_object()) {
         auto r = render_at(member, scope, cache);
         if (!r.ok()) return at_path(std::move(r).error(), key);

@@ -98,7 +98,6 @@ Result<Value> MsgpackReader::read_value(size_t depth) {
     auto count = checked_count(claimed, 2);
     if (!count.ok()) return std::move(count).error();
     Value::Object object;
-    object.reserve(*count);  // bounded: checked_count holds it to the bytes left
     for (size_t i = 0; i < *count; ++i) {
       if (remaining() < 1) return truncated();
       const auto key_tag = static_cast<unsigned char>(in_[pos_]);

@@ -78,7 +78,6 @@ Result<Value> to_value(const msgpack::object& o) {
     }
     case msgpack::type::MAP: {
       Value::Object object;
-      object.reserve(o.via.map.size);  // msgpack-c has unpacked them all already
       for (uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR) {

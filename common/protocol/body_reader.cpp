@@ -71,6 +71,12 @@ uint64_t BodyReader::count(std::string_view key, uint64_t max) {
   return static_cast<uint64_t>(n);
 }
 
+std::optional<uint64_t> BodyReader::optional_count(std::string_view key, uint64_t max) {
+  const Value* v = field(key, false);
+  if (!v || v->is_null()) return std::nullopt;
+  return count(key, max);
+}
+
 bool BodyReader::boolean(std::string_view key) {
   const Value* v = field(key, true);
   if (!v) return false;

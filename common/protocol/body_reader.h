@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ class BodyReader {
   int64_t optional_integer(std::string_view key, int64_t fallback);
   // An integer in [0, max].
   uint64_t count(std::string_view key, uint64_t max = UINT32_MAX);
+  // The same, or nullopt when the field is absent or null.
+  std::optional<uint64_t> optional_count(std::string_view key, uint64_t max = UINT32_MAX);
   bool boolean(std::string_view key);
   bool optional_boolean(std::string_view key, bool fallback);
   // Any value, required to be present.

@@ -148,23 +148,9 @@ Result<ExportRun> export_run_from(const Value& body) {
   ExportRun m;
   m.request = r.string("request");
   m.run_id = r.string("run");
-  const int64_t cursor = r.optional_integer("cursor", -1);
-  const int64_t max_bytes = r.optional_integer("max_bytes", 0);
+  if (auto cursor = r.optional_count("cursor", INT64_MAX)) m.cursor = static_cast<int64_t>(*cursor);
+  m.max_bytes = r.optional_count("max_bytes", INT64_MAX).value_or(0);
   if (!r.ok()) return r.status().error();
-  if (max_bytes < 0) {
-    return make_error(ErrorCode::kInvalidInput, "export_run: field \"max_bytes\" is " +
-                                                    std::to_string(max_bytes) +
-                                                    ", expected 0 (the broker's) or more");
-  }
-  m.max_bytes = static_cast<uint64_t>(max_bytes);
-  if (const Value* given = body.find("cursor"); given && !given->is_null()) {
-    if (cursor < 0) {
-      return make_error(ErrorCode::kInvalidInput,
-                        "export_run: field \"cursor\" is " + std::to_string(cursor) +
-                            ", expected 0 (the first page) or the next of the page before");
-    }
-    m.cursor = cursor;
-  }
   return m;
 }
 
@@ -186,16 +172,8 @@ Result<RunExportPage> run_export_page_from(const Value& body) {
   if (r.ok() && !m.items.is_array()) {
     return make_error(ErrorCode::kInvalidInput, "run_export: field \"items\" is not a list");
   }
-  const int64_t next = r.optional_integer("next", -1);
+  if (auto next = r.optional_count("next", INT64_MAX)) m.next = static_cast<int64_t>(*next);
   if (!r.ok()) return r.status().error();
-  if (const Value* given = body.find("next"); given && !given->is_null()) {
-    if (next < 0) {
-      return make_error(ErrorCode::kInvalidInput,
-                        "run_export: field \"next\" is " + std::to_string(next) +
-                            ", expected a cursor (0 or more)");
-    }
-    m.next = next;
-  }
   return m;
 }
 

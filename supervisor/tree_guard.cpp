@@ -83,14 +83,23 @@ Result<TreeGuard> TreeGuard::start(const std::vector<pid_t>& groups) {
   // pipe-user-pages-soft gets 4 KiB) takes what fits without blocking, and watch() sends the
   // rest once the guard reads.
   const size_t known = std::min(groups.size(), static_cast<size_t>(kMaxGroups));
+  // Without a non-blocking write end (fcntl failed), nothing is pre-filled: watch() sends all.
   size_t filled = 0;
-  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  for (; filled < known; ++filled) {
-    char line[24];
-    const int n = format_line(line, '+', groups[filled]);
-    if (::write(fds[1], line, static_cast<size_t>(n)) != n) break;  // full (a line is atomic)
+  if (::fcntl(fds[1], F_SETFL, O_NONBLOCK) == 0) {
+    for (; filled < known; ++filled) {
+      char line[24];
+      const int n = format_line(line, '+', groups[filled]);
+      if (::write(fds[1], line, static_cast<size_t>(n)) != n) break;  // full (a line is atomic)
+    }
+    if (::fcntl(fds[1], F_SETFL, 0) != 0) {
+      // A non-blocking pipe would drop later watch() lines when full: failing as a failed fork
+      // does is better than a guard that silently misses groups.
+      const int err = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return errno_error("making the guard's pipe blocking again", err);
+    }
   }
-  ::fcntl(fds[1], F_SETFL, 0);
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;

@@ -99,7 +99,7 @@ std::string encode_client_reply(MessageType type, const Value& body, size_t max_
     for (const char* small : {"error", "usage"}) {
       if (const Value* member = result->find(small)) kept[small] = *member;
     }
-    kept["result_omitted_bytes"] = static_cast<int64_t>(protocol::encode_value(*result).size());
+    kept["result_omitted_bytes"] = static_cast<int64_t>(protocol::packed_size(*result));
     spdlog::warn("{} for run {}: sent without the run's result ({} bytes)", too_large,
                  body.get_string("run"), kept.get_int("result_omitted_bytes"));
     envelope = protocol::encode(type, slim);
@@ -244,7 +244,7 @@ ClientReply ClientApi::run_export(const std::string& request, const Value& body)
   if (cursor == 0) {
     run = export_run_summary(**stored);
     // The first page carries the run too: its items get what is left of the budget.
-    run_bytes = protocol::encode_value(run).size();
+    run_bytes = protocol::packed_size(run);
     limits.max_bytes -= std::min(limits.max_bytes, run_bytes);
   }
   auto page = coordinator_.store().item_results_page(run_id, cursor, limits);

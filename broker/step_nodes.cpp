@@ -365,7 +365,7 @@ void ParallelNode::child_done(Node& child, Value result) {
 }
 
 void ParallelNode::keep_item(size_t index, Value value) {
-  inline_bytes_ += protocol::encode_value(value).size();
+  inline_bytes_ += protocol::packed_size(value);
   if (inline_bytes_ > run_.settings().max_inline_bytes) {
     // As for a loop over max_inline_items: counts and failures only from here on.
     inline_results_ = false;

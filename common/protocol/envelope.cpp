@@ -66,6 +66,8 @@ std::string encode_value(const Value& value) {
   return out;
 }
 
+size_t packed_size(const Value& value) { return packed_value_size(value); }
+
 Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits) {
   if (bytes.size() > limits.max_frame_bytes) {
     return make_error(ErrorCode::kTooLarge, std::to_string(bytes.size()) +

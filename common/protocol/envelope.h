@@ -48,6 +48,8 @@ Result<Message> decode(std::string_view frame, const DecodeLimits& limits = {});
 // One Value as msgpack, and back (the same checks as decode): a compact stored form, cheaper to
 // write and read than JSON (broker.db keeps item results so).
 std::string encode_value(const Value& value);
+// encode_value(value).size(), computed without packing: what a size bound needs per item.
+size_t packed_size(const Value& value);
 Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits = {});
 
 // Records of (key, value), appended one after another to a byte string (each a msgpack pair),

@@ -1,5 +1,6 @@
 #include "common/protocol/msgpack_value.h"
 
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -46,6 +47,50 @@ void pack_value(StringSink& sink, const Value& v) {
       }
       return;
   }
+}
+
+namespace {
+
+// The bytes of msgpack-c's header for a string (fixstr, str8/16/32), array or map (fix/16/32).
+size_t string_header_size(size_t length) {
+  return length < 32 ? 1 : length < 256 ? 2 : length < 65536 ? 3 : 5;
+}
+size_t container_header_size(size_t count) { return count < 16 ? 1 : count < 65536 ? 3 : 5; }
+
+// msgpack-c's pack_int64: the smallest of fixint, (u)int8/16/32/64 that holds `v`.
+size_t int_size(int64_t v) {
+  if (v >= -32 && v < 128) return 1;
+  if (v >= 0) return v < 256 ? 2 : v < 65536 ? 3 : v <= UINT32_MAX ? 5 : 9;
+  return v >= -128 ? 2 : v >= -32768 ? 3 : v >= INT32_MIN ? 5 : 9;
+}
+
+}  // namespace
+
+size_t packed_value_size(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+    case Value::Kind::kBool:
+      return 1;
+    case Value::Kind::kInt:
+      return int_size(v.as_int());
+    case Value::Kind::kDouble:
+      return 9;  // always float64, as pack_value writes it
+    case Value::Kind::kString:
+      return string_header_size(v.as_string().size()) + v.as_string().size();
+    case Value::Kind::kArray: {
+      size_t size = container_header_size(v.as_array().size());
+      for (const auto& element : v.as_array()) size += packed_value_size(element);
+      return size;
+    }
+    case Value::Kind::kObject: {
+      size_t size = container_header_size(v.as_object().size());
+      for (const auto& [key, member] : v.as_object()) {
+        size += string_header_size(key.size()) + key.size() + packed_value_size(member);
+      }
+      return size;
+    }
+  }
+  return 0;
 }
 
 Result<Value> to_value(const msgpack::object& o) {

@@ -18,6 +18,8 @@ struct StringSink {
 // Appends v to the sink. Doubles are always float64 (msgpack-c's pack_double would write an
 // integral double as an integer, and 3.0 must stay a double).
 void pack_value(StringSink& sink, const Value& v);
+// How many bytes pack_value would append for v.
+size_t packed_value_size(const Value& v);
 
 // Converts a decoded msgpack object. Fails on map keys that are not strings, binary and
 // extension objects, which no message of ours uses.

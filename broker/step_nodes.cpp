@@ -114,8 +114,53 @@ SequenceNode::SequenceNode(RunExecution& run, Node* parent, std::string path, st
 
 void SequenceNode::start() { advance(); }
 
-std::string SequenceNode::child_display(const Step& step) const {
-  return display().empty() ? step.name : display() + "." + step.name;
+std::string SequenceNode::step_path(const std::string& sequence_path, size_t index) {
+  return (sequence_path.empty() ? "" : sequence_path + ".") + "s" + std::to_string(index);
+}
+
+std::string SequenceNode::step_display(const std::string& sequence_display, const Step& step) {
+  return sequence_display.empty() ? step.name : sequence_display + "." + step.name;
+}
+
+namespace {
+
+// What stops a sequence when `step` failed with `error` (a leaf's error already names its step).
+std::string sequence_failure(const Step& step, const std::string& error) {
+  return error.rfind("step \"", 0) == 0 ? error : "step \"" + step.name + "\" failed: " + error;
+}
+
+bool runs_as_leaf(StepType type) {
+  switch (type) {
+    case StepType::kForLoop:
+    case StepType::kWhileLoop:
+    case StepType::kPipeline:
+    case StepType::kParallelClaude:
+    case StepType::kClaudeBatch:
+      return false;
+    default:
+      return true;  // make_step_node makes a LeafNode
+  }
+}
+
+}  // namespace
+
+const Step* SequenceNode::lone_leaf(const std::vector<Step>& steps) {
+  if (steps.size() != 1) return nullptr;
+  const Step& step = steps.front();
+  // record() and apply_effects() would do more than keep the result for these.
+  const bool plain = runs_as_leaf(step.type) && step.condition.is_null() &&
+                     step.type != StepType::kSetVariable && step.output_to_file.empty();
+  return plain ? &step : nullptr;
+}
+
+Value SequenceNode::lone_leaf_summary(const Step& step, Value result) {
+  // As record() then advance() would finish a sequence of this one step.
+  const bool stops = !result.get_bool("success") && step.on_error != pipeline::OnError::kContinue;
+  Value summary;
+  summary["success"] = !stops;
+  if (stops) summary["error"] = sequence_failure(step, result.get_string("error"));
+  summary["steps"][step.name] = std::move(result);
+  return summary;
 }
 
 void SequenceNode::advance() {
@@ -139,9 +184,8 @@ void SequenceNode::advance() {
         continue;
       }
     }
-    const std::string child_path =
-        (path().empty() ? "" : path() + ".") + "s" + std::to_string(next_);
-    current_ = make_step_node(run_, this, child_path, child_display(step), step, *frame_);
+    current_ = make_step_node(run_, this, step_path(path(), next_), step_display(display(), step),
+                              step, *frame_);
     current_->start();
     return;  // the child's completion resumes us
   }
@@ -170,7 +214,7 @@ bool SequenceNode::record(const Step& step, Value result) {
   std::string error = result.get_string("error");
   frame_->results[step.name] = std::move(result);
   if (ok || step.on_error == pipeline::OnError::kContinue) return true;
-  failure_ = error.rfind("step \"", 0) == 0 ? error : "step \"" + step.name + "\" failed: " + error;
+  failure_ = sequence_failure(step, error);
   Value summary;
   summary["success"] = false;
   summary["steps"] = frame_->results;
@@ -319,16 +363,17 @@ void ParallelNode::launch() {
       break;
     }
     const size_t index = next_++;
-    std::unique_ptr<Node> child = make_child(index, total_, std::move(**element));
-    Node* raw = child.get();
+    Child child = make_child(index, total_, std::move(**element));
+    Node* raw = child.node.get();
     running_.emplace(raw, Running{index, std::move(child)});
     raw->start();
   }
 }
 
-void ParallelNode::child_done(Node& child, Value result) {
+void ParallelNode::child_done(Node& child, Value node_result) {
   auto it = running_.find(&child);
   if (it == running_.end()) return;
+  Value result = element_result(std::move(node_result));
   const size_t index = it->second.index;
   const bool ok = result.get_bool("success");
   const std::string error = result.get_string("error");
@@ -406,7 +451,9 @@ void ParallelNode::finish_if_done() {
 ForLoopNode::ForLoopNode(RunExecution& run, Node* parent, std::string path, std::string display,
                          const Step& step, const Frame& frame)
     : ParallelNode(run, parent, std::move(path), std::move(display), step, frame),
-      iterator_(step.options.get_string("iterator", "item")) {}
+      iterator_(step.options.get_string("iterator", "item")),
+      // break_condition reads the iteration's frame from its sequence node: keep one then.
+      lone_leaf_(step.options.find("break_condition") ? nullptr : SequenceNode::lone_leaf(step.steps)) {}
 
 Result<std::unique_ptr<ItemSource>> ForLoopNode::open_source() {
   FrameScope scope(frame_);
@@ -445,15 +492,29 @@ ParallelNode::Settings ForLoopNode::settings() {
   return s;
 }
 
-std::unique_ptr<Node> ForLoopNode::make_child(size_t index, size_t total, Value element) {
+ParallelNode::Child ForLoopNode::make_child(size_t index, size_t total, Value element) {
   auto frame = std::make_unique<Frame>();
   frame->outer = &frame_;
   frame->context = frame_.context;
   frame->loop = pipeline::make_loop_frame(iterator_, std::move(element), static_cast<int64_t>(index),
                                           static_cast<int64_t>(total), frame_.innermost_loop());
-  return std::make_unique<SequenceNode>(run_, this, path() + ".i" + std::to_string(index),
-                                        display() + "[" + std::to_string(index) + "]", step_.steps,
-                                        std::move(frame));
+  std::string iteration_path = path() + ".i" + std::to_string(index);
+  std::string iteration_display = display() + "[" + std::to_string(index) + "]";
+  if (lone_leaf_) {
+    // The very leaf its sequence would start: the same path, hence the same item id.
+    auto leaf = make_step_node(run_, this, SequenceNode::step_path(iteration_path, 0),
+                               SequenceNode::step_display(iteration_display, *lone_leaf_),
+                               *lone_leaf_, *frame);
+    return {std::move(frame), std::move(leaf)};
+  }
+  return {nullptr, std::make_unique<SequenceNode>(run_, this, std::move(iteration_path),
+                                                  std::move(iteration_display), step_.steps,
+                                                  std::move(frame))};
+}
+
+Value ForLoopNode::element_result(Value node_result) {
+  return lone_leaf_ ? SequenceNode::lone_leaf_summary(*lone_leaf_, std::move(node_result))
+                    : node_result;
 }
 
 Value ForLoopNode::item_value(size_t index, Node&, Value result) {
@@ -540,7 +601,7 @@ Value prompt_parts(const Value& prompt) {
 
 }  // namespace
 
-std::unique_ptr<Node> FanOutNode::make_child(size_t index, size_t, Value task) {
+ParallelNode::Child FanOutNode::make_child(size_t index, size_t, Value task) {
   const std::string id = task.get_string("id", task.get_string("task_id", std::to_string(index)));
   LeafWork work;
   work.step_type = "claude";
@@ -574,8 +635,9 @@ std::unique_ptr<Node> FanOutNode::make_child(size_t index, size_t, Value task) {
   }
   work.extra_scope["task"] = task;
   tasks_[index] = std::move(task);
-  return std::make_unique<LeafNode>(run_, this, path() + ".t" + std::to_string(index),
-                                    display() + "[" + id + "]", step_, frame_, std::move(work));
+  return {nullptr, std::make_unique<LeafNode>(run_, this, path() + ".t" + std::to_string(index),
+                                              display() + "[" + id + "]", step_, frame_,
+                                              std::move(work))};
 }
 
 Value FanOutNode::item_value(size_t index, Node&, Value result) {

@@ -36,12 +36,20 @@ class SequenceNode final : public Node {
   void child_done(Node& child, Value result) override;
   const Frame& frame() const { return *frame_; }
 
+  // The path and display of the sequence's step at `index`, from the sequence's own.
+  static std::string step_path(const std::string& sequence_path, size_t index);
+  static std::string step_display(const std::string& sequence_display, const pipeline::Step& step);
+  // Whether a sequence of `steps` would do nothing around its one step but record its result:
+  // a single step that runs as one leaf, with no condition and no effects to apply.
+  static const pipeline::Step* lone_leaf(const std::vector<pipeline::Step>& steps);
+  // The result a sequence of the lone leaf `step` finishes with, given the leaf's `result`.
+  static Value lone_leaf_summary(const pipeline::Step& step, Value result);
+
  private:
   void advance();
   // Records a finished step; false when the sequence must stop (a failure with on_error: fail).
   bool record(const pipeline::Step& step, Value result);
   void apply_effects(const pipeline::Step& step, Value& result);
-  std::string child_display(const pipeline::Step& step) const;
 
   const std::vector<pipeline::Step>& steps_;
   std::unique_ptr<Frame> frame_;
@@ -96,10 +104,17 @@ class ParallelNode : public Node {
     size_t max_parallel = 1;
     bool break_on_error = false;
   };
+  // An element's node, and the frame it runs in when no node of its own holds one.
+  struct Child {
+    std::unique_ptr<Frame> frame;  // first: the node borrows it, so it is destroyed last
+    std::unique_ptr<Node> node;
+  };
   // The elements and how to run them; an error fails the step before anything runs.
   virtual Result<std::unique_ptr<ItemSource>> open_source() = 0;
   virtual Settings settings() = 0;
-  virtual std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) = 0;
+  virtual Child make_child(size_t index, size_t total, Value element) = 0;
+  // The element's result, from what its node finished with.
+  virtual Value element_result(Value node_result) { return node_result; }
   // The element's entry in the step result's `items`.
   virtual Value item_value(size_t index, Node& child, Value result) = 0;
   // After an element finished with `result`: whether to stop launching (break_condition).
@@ -137,7 +152,7 @@ class ParallelNode : public Node {
   Value failures_ = Value::array();  // the first failures, always kept
   struct Running {
     size_t index;  // of its element
-    std::unique_ptr<Node> node;
+    Child child;
   };
   std::unordered_map<const Node*, Running> running_;  // the children running now
   std::string first_failure_;
@@ -151,11 +166,15 @@ class ForLoopNode final : public ParallelNode {
  private:
   Result<std::unique_ptr<ItemSource>> open_source() override;
   Settings settings() override;
-  std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) override;
+  Child make_child(size_t index, size_t total, Value element) override;
+  Value element_result(Value node_result) override;
   Value item_value(size_t index, Node& child, Value result) override;
   Result<bool> should_break(Node& child, const Value& result) override;
 
   std::string iterator_;
+  // The body's one step when an iteration can run as that leaf alone, without a sequence node
+  // around it (most loops over many items); nullptr otherwise.
+  const pipeline::Step* lone_leaf_ = nullptr;
 };
 
 class FanOutNode final : public ParallelNode {
@@ -166,7 +185,7 @@ class FanOutNode final : public ParallelNode {
  private:
   Result<std::unique_ptr<ItemSource>> open_source() override;
   Settings settings() override;
-  std::unique_ptr<Node> make_child(size_t index, size_t total, Value element) override;
+  Child make_child(size_t index, size_t total, Value element) override;
   Value item_value(size_t index, Node& child, Value result) override;
   void complete_result(Value& result) override;
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/fs.h"
+#include "common/json.h"
 #include "common/pipeline/loader.h"
 
 namespace pl::broker {
@@ -265,6 +266,46 @@ TEST_F(RunExecutionTest, BreakOnErrorStopsLaunchingIterations) {
   ASSERT_TRUE(run_->finished());
   EXPECT_EQ(sink_.submitted.size(), 2u);
   EXPECT_EQ(step("lp").get_int("not_run"), 2);
+}
+
+// An iteration whose body is one plain leaf step runs as that leaf alone, without a sequence
+// node; a break_condition keeps the sequence. Both must give the same items, item ids and errors.
+TEST_F(RunExecutionTest, ALoneLeafBodyGivesWhatItsSequenceWould) {
+  for (const char* on_error : {"fail", "continue"}) {
+    std::vector<Value> loops;
+    std::vector<std::vector<std::string>> ids;
+    for (const char* extra : {"", "      break_condition: \"loop.x == 99\"\n"}) {
+      sink_ = FakeSink();
+      start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3]
+      parallel: true
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}", on_error: )" + std::string(on_error) + "}\n" +
+            extra);
+      ASSERT_EQ(sink_.submitted.size(), 3u) << on_error << extra;
+      complete(0);
+      complete(1, false);
+      Value silent;  // a failure without an error text
+      silent["success"] = false;
+      run_->on_item_completed(sink_.submitted.at(2).item_id, silent);
+      ASSERT_TRUE(run_->finished()) << on_error << extra;
+      loops.push_back(step("lp"));
+      ids.emplace_back();
+      for (const auto& spec : sink_.submitted) ids.back().push_back(spec.item_id);
+    }
+    EXPECT_EQ(loops[0], loops[1]) << on_error << "\n" << to_json(loops[0]) << "\n" << to_json(loops[1]);
+    EXPECT_EQ(ids[0], ids[1]) << on_error;
+    EXPECT_EQ(ids[0].at(2), "r1/s0.i2.s0");
+    const Value::Array& items = loops[0].find("items")->as_array();
+    EXPECT_EQ(items.at(1).get_bool("success"), std::string(on_error) == "continue");
+    EXPECT_EQ(items.at(2).get_string("error"),
+              std::string(on_error) == "continue" ? "" : "step \"e\" failed: ");
+  }
 }
 
 TEST_F(RunExecutionTest, LoopBodySeesOuterStepsAndNestedLoopsSeeTheirParent) {

@@ -9,7 +9,8 @@
 //   ParallelNode   what for_loop and the batch steps share: elements from an ItemSource, each
 //                  run as a child, at most max_parallel at once and only while the broker has
 //                  capacity, results collected by index.
-//   ForLoopNode    a ParallelNode whose children are sequences of the loop's body.
+//   ForLoopNode    a ParallelNode whose children are sequences of the loop's body, or, when the
+//                  body is one plain leaf step, that leaf alone (the same item ids and results).
 //   FanOutNode     a ParallelNode whose children are leaves: parallel_claude tasks and
 //                  claude_batch tasks, each one LLM call.
 //   WhileLoopNode  iterations of a sequence while a condition holds, at most max_iterations.

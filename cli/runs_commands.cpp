@@ -8,6 +8,7 @@
 
 #include "cli/broker_call.h"
 #include "cli/cli_context.h"
+#include "cli/remove_on_signal.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/protocol/client.h"
@@ -149,9 +150,13 @@ class ExportSink {
   }
 
  private:
-  explicit ExportSink(std::optional<AtomicFile> file) : file_(std::move(file)) {}
+  explicit ExportSink(std::optional<AtomicFile> file)
+      : file_(std::move(file)),
+        // Ctrl-C during a long export must not leave the hidden temporary file behind.
+        interrupted_(file_ ? std::make_unique<RemoveOnSignal>(file_->temp_path()) : nullptr) {}
 
   std::optional<AtomicFile> file_;
+  std::unique_ptr<RemoveOnSignal> interrupted_;
 };
 
 // `json` (pretty, as to_json writes it at the top level) indented to sit `depth` levels deep.

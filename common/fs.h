@@ -35,6 +35,8 @@ class AtomicFile {
 
   Status write(std::string_view data);
   Status commit();
+  // Where the parts are written until commit() (".NAME.tmpNNN" beside the path).
+  const std::filesystem::path& temp_path() const { return temp_; }
 
  private:
   AtomicFile(std::filesystem::path path, std::filesystem::path temp, int fd);

@@ -18,16 +18,6 @@
 namespace pl::test {
 namespace {
 
-// The pid of the tree's process running `program` (by /proc/PID/comm), or 0.
-int64_t pid_of(const Tree& tree, const std::string& program) {
-  for (pid_t pid : processes_with_env(tree.tag())) {
-    std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
-    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    if (comm == program.substr(0, 15)) return pid;
-  }
-  return 0;
-}
-
 std::filesystem::path write_pipeline(const Tree& tree, const std::string& name, const std::string& yaml) {
   const auto path = tree.dir() / name;
   EXPECT_TRUE(write_file_atomic(path, yaml).ok());
@@ -62,7 +52,7 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
   // middle however fast the machine is (without the delay a fast one finished it first).
   Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
   ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 2500; }, 60s)) << tree.log();
-  const int64_t broker = pid_of(tree, "pipeline-broker");
+  const int64_t broker = tree.pid_of("pipeline-broker");
   ASSERT_GT(broker, 0);
   const int64_t completed_before_kill = tree.counter("completed");
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
@@ -71,7 +61,7 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
   auto code = run.wait(180s);
   ASSERT_TRUE(code.has_value()) << "the run did not finish\n" << tree.log();
   ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
-  EXPECT_NE(pid_of(tree, "pipeline-broker"), broker) << "the supervisor restarted the broker";
+  EXPECT_NE(tree.pid_of("pipeline-broker"), broker) << "the supervisor restarted the broker";
   EXPECT_GE(tree.counter("runs_recovered"), 1) << tree.log();
 
   Value out = run_output(tree, "run");

@@ -90,6 +90,15 @@ int64_t Tree::counter(const std::string& name) {
   return counters ? counters->get_int(name, -1) : -1;
 }
 
+int64_t Tree::pid_of(const std::string& program) const {
+  for (pid_t pid : processes_with_env(tag_)) {
+    std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    if (comm == program.substr(0, 15)) return pid;
+  }
+  return 0;
+}
+
 Process Tree::start_pipelinectl(const std::vector<std::string>& args, const std::string& name) {
   std::vector<std::string> argv{binary("pipelinectl"), "--state-dir", state_dir().string()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -36,6 +36,8 @@ class Tree {
   // The pid of a worker holding an item whose id ends with `suffix` ("" = any item); 0 if none.
   int64_t worker_holding(const std::string& suffix = "");
   int64_t counter(const std::string& name);
+  // The pid of the tree's process running `program` (by /proc/PID/comm), or 0.
+  int64_t pid_of(const std::string& program) const;
 
   // pipelinectl with --state-dir set, in the background, its output in files.
   Process start_pipelinectl(const std::vector<std::string>& args, const std::string& name);

@@ -2,6 +2,7 @@
 // ZeroMQ message may be (16 MiB) is read in pages and streamed into the output, and the broker
 // answers bad or old-style export requests with clear errors.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -207,6 +208,44 @@ TEST(RunsExport, BadRequestsAreRefusedClearlyAndAFailedExportLeavesNoFile) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("no run run-nope"), std::string::npos) << r.err;
   EXPECT_TRUE(names_in(out_dir).empty());
+}
+
+// Whether `pid` has a handler for `sig` (SigCgt in /proc/PID/status).
+bool catches(pid_t pid, int sig) {
+  const std::string status = read_text("/proc/" + std::to_string(pid) + "/status");
+  const size_t at = status.find("SigCgt:");
+  if (at == std::string::npos) return false;
+  const uint64_t mask = std::stoull(status.substr(at + 7, status.find('\n', at) - at - 7), nullptr, 16);
+  return (mask >> (sig - 1)) & 1;
+}
+
+// Ctrl-C during an export into a file: pipelinectl dies of the signal, as a command should,
+// and leaves neither the output nor its hidden temporary file behind. The broker is stopped
+// first, so that the export is surely still waiting for its first page when the signal comes.
+TEST(RunsExport, AnInterruptedExportLeavesNoTemporaryFile) {
+  Tree tree(tree_config(2, "", "  slots: 16\n"));
+  const std::string run_id = run_batch(tree, 300, 40);
+  ASSERT_FALSE(run_id.empty());
+  const fs::path out_dir = tree.dir() / "out";
+  fs::create_directories(out_dir);
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGSTOP), 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{static_cast<pid_t>(broker)};
+
+  Process exporting =
+      tree.start_pipelinectl({"runs", "export", run_id, "-o", (out_dir / "x.json").string()}, "export");
+  // The temporary file exists and its removal on SIGINT is in place.
+  ASSERT_TRUE(wait_until([&] { return names_in(out_dir).size() == 1 && catches(exporting.pid(), SIGINT); },
+                         10s))
+      << "files: " << names_in(out_dir).size();
+  EXPECT_EQ(names_in(out_dir).front().rfind(".x.json.tmp", 0), 0u) << names_in(out_dir).front();
+  ASSERT_TRUE(exporting.signal(SIGINT));
+  EXPECT_EQ(exporting.wait(10s), 128 + SIGINT);
+  EXPECT_TRUE(names_in(out_dir).empty()) << names_in(out_dir).front();
 }
 
 }  // namespace

@@ -127,6 +127,7 @@ void BrokerShell::drain_workers() {
     // [identity, envelope, envelope, ...]: a worker sends what one turn of its loop produced as
     // one message. Each envelope stands alone; a bad one does not spoil its neighbours.
     for (size_t i = 1; i < parts.size(); ++i) {
+      if (take_work_result(parts[0], parts[i], now)) continue;
       auto message = protocol::decode(parts[i]);
       if (!message.ok()) {
         bad_worker_frames_.record(parts[0], message.error().message, now);
@@ -135,6 +136,16 @@ void BrokerShell::drain_workers() {
       dispatcher_.on_worker_message(parts[0], std::move(*message), now);
     }
   }
+}
+
+bool BrokerShell::take_work_result(const std::string& identity, std::string_view frame,
+                                   TimePoint now) {
+  auto type = protocol::peek_type(frame);
+  if (!type.ok() || *type != MessageType::kWorkResult) return false;
+  auto result = protocol::decode_work_result(frame);
+  if (!result.ok()) return false;
+  dispatcher_.on_work_result(identity, std::move(*result), now);
+  return true;
 }
 
 void BrokerShell::drain_events() {

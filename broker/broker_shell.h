@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +59,11 @@ class BrokerShell {
 
  private:
   void drain_workers();
+  // A kWorkResult frame decoded straight into its struct and handed to the dispatcher: the hot
+  // message, whose body need not become a Value. False, having done nothing, for a frame of
+  // another type or one that does not decode so: the general path then takes it and reports
+  // what is wrong with it, as for any frame.
+  bool take_work_result(const std::string& identity, std::string_view frame, TimePoint now);
   void drain_clients();
   void drain_events();
   void settle(TimePoint now);

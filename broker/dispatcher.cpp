@@ -159,22 +159,18 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
     handle_hello(identity, message.body, now);
     return;
   }
-  WorkerRecord* worker = roster_.find(identity);
-  if (!worker) {
-    // A worker we do not know (we restarted, or declared it dead): ask it to say hello. Its
-    // result, if this is one, is still taken: attempts decide staleness, not identities.
-    ++counters_.unknown_workers;
-    // Once per heartbeat is enough: a worker says hello once, however much it had queued.
-    auto told = reconnect_told_.find(std::string(identity));
-    if (told == reconnect_told_.end() || now - told->second >= config_.heartbeat) {
-      if (reconnect_told_.size() > 10000) reconnect_told_.clear();
-      reconnect_told_[std::string(identity)] = now;
-      send(identity, MessageType::kReconnect, Value::object());
+  WorkerRecord* worker = heard_from(identity, now);
+  if (message.type == MessageType::kWorkResult) {
+    // Taken from a worker we do not know as well: attempts decide staleness, not identities.
+    auto result = protocol::work_result_from(std::move(message.body));
+    if (!result.ok()) {
+      spdlog::warn("bad work result: {}", result.error().message);
+      return;
     }
-    if (message.type == MessageType::kWorkResult) handle_result(identity, std::move(message.body), now);
+    handle_result(identity, std::move(*result), now);
     return;
   }
-  worker->last_heard = now;
+  if (!worker) return;
   switch (message.type) {
     case MessageType::kWorkerHeartbeat:
       // A worker about to recycle (worker.max_items) wants no more items: no credit from now
@@ -184,9 +180,6 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
                      worker->pid);
         worker->slots = 0;
       }
-      break;
-    case MessageType::kWorkResult:
-      handle_result(identity, std::move(message.body), now);
       break;
     case MessageType::kWorkerBye:
       if (worker->slots == 0 && worker->held.empty()) {
@@ -202,6 +195,30 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
                    protocol::message_type_name(message.type));
       break;
   }
+}
+
+void Dispatcher::on_work_result(std::string_view identity, protocol::WorkResult result,
+                                TimePoint now) {
+  heard_from(identity, now);
+  handle_result(identity, std::move(result), now);
+}
+
+WorkerRecord* Dispatcher::heard_from(std::string_view identity, TimePoint now) {
+  WorkerRecord* worker = roster_.find(identity);
+  if (worker) {
+    worker->last_heard = now;
+    return worker;
+  }
+  // A worker we do not know (we restarted, or declared it dead): ask it to say hello.
+  ++counters_.unknown_workers;
+  // Once per heartbeat is enough: a worker says hello once, however much it had queued.
+  auto told = reconnect_told_.find(std::string(identity));
+  if (told == reconnect_told_.end() || now - told->second >= config_.heartbeat) {
+    if (reconnect_told_.size() > 10000) reconnect_told_.clear();
+    reconnect_told_[std::string(identity)] = now;
+    send(identity, MessageType::kReconnect, Value::object());
+  }
+  return nullptr;
 }
 
 void Dispatcher::handle_hello(std::string_view identity, const Value& body, TimePoint now) {
@@ -256,47 +273,43 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   send(identity, MessageType::kWelcome, protocol::to_body(welcome));
 }
 
-void Dispatcher::handle_result(std::string_view identity, Value body, TimePoint now) {
-  auto result = protocol::work_result_from(std::move(body));
-  if (!result.ok()) {
-    spdlog::warn("bad work result: {}", result.error().message);
-    return;
-  }
-  release_credit(identity, result->item_id);
+void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult result,
+                               TimePoint now) {
+  release_credit(identity, result.item_id);
   // Acknowledged whatever becomes of it (sent after the turn's commit): a stale result is
   // one the worker may forget as well.
-  pending_acks_[std::string(identity)].emplace_back(result->item_id, result->attempt);
+  pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
 
-  auto it = items_.find(result->item_id);
+  auto it = items_.find(result.item_id);
   if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
     // Finished under the previous broker process: take it rather than run the item again.
     Item& item = it->second;
-    item.attempt = result->attempt;
+    item.attempt = result.attempt;
     item.dispatched_here = true;
     ++counters_.adopted;
-    if (result->result.get_bool("success")) {
-      complete(item, std::move(result->result));
+    if (result.result.get_bool("success")) {
+      complete(item, std::move(result.result));
     } else {
-      attempt_failed(item, std::move(result->result), now);
+      attempt_failed(item, std::move(result.result), now);
     }
     return;
   }
   if (it == items_.end() || it->second.state != ItemState::kInFlight ||
-      it->second.attempt != result->attempt) {
+      it->second.attempt != result.attempt) {
     ++counters_.stale_results;
-    spdlog::debug("stale result for {} attempt {} discarded", result->item_id, result->attempt);
+    spdlog::debug("stale result for {} attempt {} discarded", result.item_id, result.attempt);
     return;
   }
   Item& item = it->second;
   item_latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
   // The holder may differ from the sender when the worker reconnected with a new identity.
-  if (item.worker != identity) release_credit(item.worker, result->item_id);
-  leave_flight(item, &result->result, now);
+  if (item.worker != identity) release_credit(item.worker, result.item_id);
+  leave_flight(item, &result.result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;
-  if (result->result.get_bool("success")) {
-    complete(item, std::move(result->result));
+  if (result.result.get_bool("success")) {
+    complete(item, std::move(result.result));
   } else {
-    attempt_failed(item, std::move(result->result), now);
+    attempt_failed(item, std::move(result.result), now);
   }
 }
 

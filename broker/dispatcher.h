@@ -107,6 +107,9 @@ class Dispatcher {
 
   // A message from a worker (taken: a result's payload moves on to its completion).
   void on_worker_message(std::string_view identity, protocol::Message message, TimePoint now);
+  // A kWorkResult from a worker, already decoded (the shell decodes this hot message straight
+  // into its struct): the same as on_worker_message with its envelope.
+  void on_work_result(std::string_view identity, protocol::WorkResult result, TimePoint now);
   // A local process exited (from the supervisor's event stream).
   void on_process_exited(int64_t pid, TimePoint now);
   // Heartbeats, liveness, deadlines, due retries, cancel graces; then dispatches what it can.
@@ -173,7 +176,10 @@ class Dispatcher {
   using ItemMap = std::unordered_map<std::string, Item>;
 
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
-  void handle_result(std::string_view identity, Value body, TimePoint now);
+  // Any message but a hello: the sender's record, now heard from; or null for a worker we do
+  // not know, which is told to say hello (once per heartbeat).
+  WorkerRecord* heard_from(std::string_view identity, TimePoint now);
+  void handle_result(std::string_view identity, protocol::WorkResult result, TimePoint now);
   void worker_lost(std::string_view identity, std::string_view why, TimePoint now);
   void attempt_failed(Item& item, Value result, TimePoint now);
   void complete(Item& item, Value result);

@@ -108,34 +108,7 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
     }
     case MessageType::kWorkItem: {
       auto item = protocol::work_item_from(std::move(message.body));
-      if (!item.ok()) break;
-      if (running_.count(item->item_id)) {
-        // The broker re-sent an item we already run (it lost track during a restart). The
-        // attempt that finishes first reports; a stale one is discarded by the broker.
-        break;
-      }
-      if (running_.size() >= identity_.slots) {
-        // Credit says this cannot happen; if it does, refuse loudly rather than queue.
-        ++refused_items_;
-        protocol::WorkResult refused;
-        refused.item_id = item->item_id;
-        refused.attempt = item->attempt;
-        refused.result["success"] = false;
-        refused.result["error"] = "worker " + identity_.name + " has no free slot";
-        refused.result["error_code"] = std::string(error_code_name(ErrorCode::kRetryLater));
-        out.push_back(encoded(MessageType::kWorkResult, protocol::to_body(refused)));
-        break;
-      }
-      const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item->timeout_ms, 1));
-      running_[item->item_id] = Running{item->attempt, deadline};
-      out.push_back(StartItem{std::move(*item), deadline});
-      ++taken_;
-      if (max_items_ > 0 && taken_ >= max_items_ && !draining_) {
-        // The last one: ask for nothing more. This heartbeat reaches the broker before the
-        // result of the item just taken, so no credit it returns is used again.
-        draining_ = true;
-        out.push_back(heartbeat());
-      }
+      if (item.ok()) take_item(std::move(*item), out, now);
       break;
     }
     case MessageType::kCancelItem: {
@@ -152,6 +125,44 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
       break;
   }
   return out;
+}
+
+std::vector<WorkerCommand> WorkerCore::on_work_item(protocol::WorkItem item, TimePoint now) {
+  last_heard_ = now;
+  std::vector<WorkerCommand> out;
+  take_item(std::move(item), out, now);
+  return out;
+}
+
+void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out,
+                           TimePoint now) {
+  if (running_.count(item.item_id)) {
+    // The broker re-sent an item we already run (it lost track during a restart). The
+    // attempt that finishes first reports; a stale one is discarded by the broker.
+    return;
+  }
+  if (running_.size() >= identity_.slots) {
+    // Credit says this cannot happen; if it does, refuse loudly rather than queue.
+    ++refused_items_;
+    protocol::WorkResult refused;
+    refused.item_id = item.item_id;
+    refused.attempt = item.attempt;
+    refused.result["success"] = false;
+    refused.result["error"] = "worker " + identity_.name + " has no free slot";
+    refused.result["error_code"] = std::string(error_code_name(ErrorCode::kRetryLater));
+    out.push_back(encoded(MessageType::kWorkResult, protocol::to_body(refused)));
+    return;
+  }
+  const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item.timeout_ms, 1));
+  running_[item.item_id] = Running{item.attempt, deadline};
+  out.push_back(StartItem{std::move(item), deadline});
+  ++taken_;
+  if (max_items_ > 0 && taken_ >= max_items_ && !draining_) {
+    // The last one: ask for nothing more. This heartbeat reaches the broker before the
+    // result of the item just taken, so no credit it returns is used again.
+    draining_ = true;
+    out.push_back(heartbeat());
+  }
 }
 
 std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result,

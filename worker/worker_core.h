@@ -71,6 +71,9 @@ class WorkerCore {
   std::vector<WorkerCommand> on_connected(TimePoint now);
   // A message from the broker, already decoded (taken: the item's input moves on).
   std::vector<WorkerCommand> on_message(protocol::Message message, TimePoint now);
+  // A kWorkItem, already decoded (the shell decodes this hot message straight into its struct):
+  // the same as on_message with its envelope.
+  std::vector<WorkerCommand> on_work_item(protocol::WorkItem item, TimePoint now);
   // An item finished on a slot (whatever its outcome).
   std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.
@@ -101,6 +104,8 @@ class WorkerCore {
   // hello, then every unacknowledged result again (and the draining notice, if draining).
   std::vector<WorkerCommand> introduce() const;
   SendMessage heartbeat() const;
+  // Starts `item` on a free slot, refuses it without one, ignores an item already running.
+  void take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
   // Appends Retire once a draining worker has nothing left to wait for.
   void maybe_retire(std::vector<WorkerCommand>& out, TimePoint now);
 

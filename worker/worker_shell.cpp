@@ -93,6 +93,7 @@ void WorkerShell::drain_socket() {
     const TimePoint now = clock_.now();
     // Each frame is an envelope: the broker sends what one turn produced for us as one message.
     for (const auto& frame : **frames) {
+      if (take_work_item(frame, now)) continue;
       auto message = protocol::decode(frame);
       if (!message.ok()) {
         bad_frames_.record("broker", message.error().message, now);
@@ -105,6 +106,15 @@ void WorkerShell::drain_socket() {
     hand_back_finished();
     send_outgoing();
   }
+}
+
+bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {
+  auto type = protocol::peek_type(frame);
+  if (!type.ok() || *type != protocol::MessageType::kWorkItem) return false;
+  auto item = protocol::decode_work_item(frame);
+  if (!item.ok()) return false;
+  execute(core_.on_work_item(std::move(*item), now));
+  return true;
 }
 
 void WorkerShell::say_goodbye() {

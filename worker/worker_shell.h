@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -40,6 +41,11 @@ class WorkerShell {
   Status connect();
   void execute(std::vector<WorkerCommand> commands);
   void drain_socket();
+  // A kWorkItem frame decoded straight into its struct and handed to the core: the hot message,
+  // whose body need not become a Value. False, having done nothing, for a frame of another type
+  // or one that does not decode so: the general path then takes it and reports what is wrong
+  // with it, as for any frame.
+  bool take_work_item(std::string_view frame, TimePoint now);
   void log_handshakes();
   // Hands every finished result (inline or threaded) to the core and sends what it says.
   void hand_back_finished();

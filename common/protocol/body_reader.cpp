@@ -2,13 +2,26 @@
 
 namespace pl::protocol {
 
-BodyReader::BodyReader(const Value& body, std::string_view what) : body_(body), what_(what) {
-  if (!body_.is_object()) error_ = what_ + ": body is not a map";
+BodyReader::BodyReader(const Value& body, std::string_view what) : body_(&body), what_(what) {
+  if (!body_->is_object()) error_ = what_ + ": body is not a map";
 }
+
+BodyReader::BodyReader(std::span<const BodyField> fields, std::string_view what)
+    : fields_(fields), what_(what) {}
 
 const Value* BodyReader::field(std::string_view key, bool required) {
   if (!ok()) return nullptr;
-  const Value* v = body_.find(key);
+  const Value* v = nullptr;
+  if (body_) {
+    v = body_->find(key);
+  } else {
+    for (const BodyField& f : fields_) {
+      if (f.present && f.key == key) {
+        v = &f.value;
+        break;
+      }
+    }
+  }
   if (!v && required) {
     error_ = what_ + ": field \"" + std::string(key) + "\" is missing";
   }

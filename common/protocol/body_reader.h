@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "common/protocol/envelope.h"
 #include "common/result.h"
 #include "common/value.h"
 
@@ -17,6 +19,10 @@ class BodyReader {
  public:
   // `what` names the message in errors. `body` must outlive the reader.
   BodyReader(const Value& body, std::string_view what);
+  // The same over the members decode_fields() read from a frame: the same reads, the same
+  // errors as over the body decode() would have made; a key not among `fields` reads as absent.
+  // `fields` must outlive the reader.
+  BodyReader(std::span<const BodyField> fields, std::string_view what);
 
   std::string string(std::string_view key);
   std::string optional_string(std::string_view key, std::string_view fallback = {});
@@ -41,7 +47,8 @@ class BodyReader {
   const Value* field(std::string_view key, bool required);
   void wrong_kind(std::string_view key, const Value& v, std::string_view expected);
 
-  const Value& body_;
+  const Value* body_ = nullptr;  // or, when null, fields_
+  std::span<const BodyField> fields_;
   std::string what_;
   std::string error_;
 };

@@ -8,6 +8,43 @@ namespace {
 
 Error invalid(std::string what) { return make_error(ErrorCode::kInvalidInput, std::move(what)); }
 
+ReaderLimits reader_limits(const DecodeLimits& limits) {
+  return ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes};
+}
+
+// What decode() checks before the body: the frame's size, the [version, type, ...] header, the
+// version and a known type. Leaves `reader` (over `frame`) at the body.
+Result<MessageType> read_head(std::string_view frame, const DecodeLimits& limits,
+                              MsgpackReader& reader) {
+  if (frame.size() > limits.max_frame_bytes) {
+    return make_error(ErrorCode::kTooLarge, "frame of " + std::to_string(frame.size()) +
+                                                " bytes is over the limit of " +
+                                                std::to_string(limits.max_frame_bytes));
+  }
+  if (frame.empty()) return invalid("empty frame");
+  auto parts = reader.read_array_header();
+  if (!parts.ok()) return std::move(parts).error();
+  if (*parts != 3) return invalid("frame is not an envelope [version, type, body]");
+  auto version = reader.read_uint();
+  if (!version.ok()) return invalid("version is not a number");
+  if (*version != kProtocolVersion) {
+    return invalid("protocol version " + std::to_string(*version) + ", expected " +
+                   std::to_string(kProtocolVersion));
+  }
+  auto type = reader.read_uint();
+  if (!type.ok()) return invalid("message type is not a number");
+  if (*type > 0xffff || !is_known_message_type(static_cast<uint16_t>(*type))) {
+    return invalid("unknown message type " + std::to_string(*type));
+  }
+  return static_cast<MessageType>(*type);
+}
+
+// What decode() checks after the body: nothing follows it.
+Status check_end(const MsgpackReader& reader) {
+  if (reader.remaining() == 0) return ok_status();
+  return invalid(std::to_string(reader.remaining()) + " trailing bytes after the envelope");
+}
+
 }  // namespace
 
 std::string encode(MessageType type, const Value& body) {
@@ -27,35 +64,54 @@ std::string encode(MessageType type, const Value& body) {
 }
 
 Result<Message> decode(std::string_view frame, const DecodeLimits& limits) {
-  if (frame.size() > limits.max_frame_bytes) {
-    return make_error(ErrorCode::kTooLarge, "frame of " + std::to_string(frame.size()) +
-                                                " bytes is over the limit of " +
-                                                std::to_string(limits.max_frame_bytes));
-  }
-  if (frame.empty()) return invalid("empty frame");
-  const ReaderLimits reader_limits{limits.max_depth, limits.max_elements, limits.max_string_bytes};
-  MsgpackReader reader(frame, reader_limits);
-  auto parts = reader.read_array_header();
-  if (!parts.ok()) return std::move(parts).error();
-  if (*parts != 3) return invalid("frame is not an envelope [version, type, body]");
-  auto version = reader.read_uint();
-  if (!version.ok()) return invalid("version is not a number");
-  if (*version != kProtocolVersion) {
-    return invalid("protocol version " + std::to_string(*version) + ", expected " +
-                   std::to_string(kProtocolVersion));
-  }
-  auto type = reader.read_uint();
-  if (!type.ok()) return invalid("message type is not a number");
-  if (*type > 0xffff || !is_known_message_type(static_cast<uint16_t>(*type))) {
-    return invalid("unknown message type " + std::to_string(*type));
-  }
+  MsgpackReader reader(frame, reader_limits(limits));
+  auto type = read_head(frame, limits, reader);
+  if (!type.ok()) return std::move(type).error();
   auto body = reader.read();
   if (!body.ok()) return std::move(body).error();
   if (!body->is_object()) return invalid("body is not a map");
-  if (reader.remaining() != 0) {
-    return invalid(std::to_string(reader.remaining()) + " trailing bytes after the envelope");
+  if (auto end = check_end(reader); !end.ok()) return std::move(end).error();
+  return Message{*type, std::move(*body)};
+}
+
+Result<MessageType> peek_type(std::string_view frame, const DecodeLimits& limits) {
+  MsgpackReader reader(frame, reader_limits(limits));
+  return read_head(frame, limits, reader);
+}
+
+Status decode_fields(std::string_view frame, MessageType type, std::span<BodyField> fields,
+                     const DecodeLimits& limits) {
+  MsgpackReader reader(frame, reader_limits(limits));
+  auto head = read_head(frame, limits, reader);
+  if (!head.ok()) return std::move(head).error();
+  if (*head != type) {
+    return invalid("message type " + std::string(message_type_name(*head)) + ", expected " +
+                   std::string(message_type_name(type)));
   }
-  return Message{static_cast<MessageType>(*type), std::move(*body)};
+  if (!reader.at_map()) {
+    // decode() reads the whole body before it sees that it is no map: the same error for the
+    // same bytes (a truncated list is "truncated frame", a whole one "body is not a map").
+    auto body = reader.read();
+    if (!body.ok()) return std::move(body).error();
+    return invalid("body is not a map");
+  }
+  auto count = reader.read_map_header(1);
+  if (!count.ok()) return std::move(count).error();
+  for (size_t i = 0; i < *count; ++i) {
+    auto key = reader.read_key();
+    if (!key.ok()) return std::move(key).error();
+    // Every member is read, kept or not: decode() refuses a frame for any bad value in it.
+    auto member = reader.read_at(2);
+    if (!member.ok()) return std::move(member).error();
+    for (BodyField& field : fields) {
+      if (field.key == *key) {
+        field.value = std::move(*member);
+        field.present = true;
+        break;
+      }
+    }
+  }
+  return check_end(reader);
 }
 
 std::string encode_value(const Value& value) {
@@ -75,7 +131,7 @@ Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits) {
                                                 std::to_string(limits.max_frame_bytes));
   }
   if (bytes.empty()) return invalid("no bytes");
-  MsgpackReader reader(bytes, ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes});
+  MsgpackReader reader(bytes, reader_limits(limits));
   auto value = reader.read();
   if (!value.ok()) return std::move(value).error();
   if (reader.remaining() != 0) {
@@ -95,7 +151,7 @@ void append_record(std::string& out, std::string_view key, const Value& value) {
 
 Result<std::vector<std::pair<std::string, Value>>> decode_records(std::string_view bytes,
                                                                   const DecodeLimits& limits) {
-  MsgpackReader reader(bytes, ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes});
+  MsgpackReader reader(bytes, reader_limits(limits));
   std::vector<std::pair<std::string, Value>> records;
   while (reader.remaining() > 0) {
     auto pair = reader.read();

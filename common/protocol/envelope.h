@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,29 @@ std::string encode(MessageType type, const Value& body);
 // the limit of M", "protocol version 7, expected 1", "unknown message type 999", "body is a
 // list, expected a map", "nesting deeper than 64", ...
 Result<Message> decode(std::string_view frame, const DecodeLimits& limits = {});
+
+// The message type of an envelope, from its header alone: decode()'s checks of the frame's size,
+// version and type, with its errors, and none of the body. A cheap way to choose a decoder; a
+// frame it accepts may still fail to decode.
+Result<MessageType> peek_type(std::string_view frame, const DecodeLimits& limits = {});
+
+// A member of a message body, read straight from the frame by decode_fields().
+struct BodyField {
+  BodyField(std::string_view name) : key(name) {}  // NOLINT: implicit, for {{"id"}, ...}
+
+  std::string_view key;
+  Value value;           // when present
+  bool present = false;  // whether the body had the key
+};
+
+// Decodes an envelope of `type` as decode() would, with the same checks and the same errors, but
+// keeps only the body's members that `fields` name, each in its BodyField (the last one when a
+// key repeats, as in decode()'s body); the others are read, checked and dropped. For the hot
+// messages' decoders: the body never becomes a Value object, a std::map of its members.
+// Errors also: "message type worker_heartbeat, expected work_result" for an envelope of another
+// type.
+Status decode_fields(std::string_view frame, MessageType type, std::span<BodyField> fields,
+                     const DecodeLimits& limits = {});
 
 // One Value as msgpack, and back (the same checks as decode): a compact stored form, cheaper to
 // write and read than JSON (broker.db keeps item results so).

@@ -27,14 +27,28 @@ Result<size_t> MsgpackReader::checked_count(uint64_t count, size_t min_bytes_eac
   return static_cast<size_t>(count);
 }
 
-Result<std::string> MsgpackReader::read_string_body(size_t length) {
+Result<size_t> MsgpackReader::container_count(uint64_t claimed, size_t depth,
+                                              size_t min_bytes_each) {
+  if (depth + 1 > limits_.max_depth) {
+    return invalid("nesting deeper than " + std::to_string(limits_.max_depth));
+  }
+  return checked_count(claimed, min_bytes_each);
+}
+
+Result<std::string_view> MsgpackReader::read_string_view(size_t length) {
   if (length > limits_.max_string_bytes) {
     return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
   }
   if (remaining() < length) return truncated();
-  std::string s(in_.data() + pos_, length);
+  std::string_view s = in_.substr(pos_, length);
   pos_ += length;
   return s;
+}
+
+Result<std::string> MsgpackReader::read_string_body(size_t length) {
+  auto s = read_string_view(length);
+  if (!s.ok()) return std::move(s).error();
+  return std::string(*s);
 }
 
 Result<size_t> MsgpackReader::read_array_header() {
@@ -69,63 +83,75 @@ Result<uint64_t> MsgpackReader::read_uint() {
   return invalid("expected an unsigned integer");
 }
 
-Result<Value> MsgpackReader::read() { return read_value(1); }
+bool MsgpackReader::at_map() const {
+  if (remaining() < 1) return false;
+  const auto tag = static_cast<unsigned char>(in_[pos_]);
+  return (tag & 0xf0) == 0x80 || tag == 0xde || tag == 0xdf;
+}
 
-Result<Value> MsgpackReader::read_value(size_t depth) {
+Result<size_t> MsgpackReader::read_map_header(size_t depth) {
+  if (!at_map()) return invalid("expected a map");
+  const auto tag = static_cast<unsigned char>(in_[pos_++]);
+  uint64_t claimed = tag & 0x0f;
+  if (tag == 0xde || tag == 0xdf) {
+    auto n = read_be(tag == 0xde ? 2 : 4);
+    if (!n.ok()) return std::move(n).error();
+    claimed = *n;
+  }
+  return container_count(claimed, depth, 2);
+}
+
+Result<std::string_view> MsgpackReader::read_key() {
+  if (remaining() < 1) return truncated();
+  const auto tag = static_cast<unsigned char>(in_[pos_]);
+  uint64_t length;
+  if ((tag & 0xe0) == 0xa0) {
+    ++pos_;
+    length = tag & 0x1f;
+  } else if (tag >= 0xd9 && tag <= 0xdb) {
+    ++pos_;
+    auto n = read_be(size_t{1} << (tag - 0xd9));
+    if (!n.ok()) return std::move(n).error();
+    length = *n;
+  } else {
+    return invalid("body: a map key is not a string");
+  }
+  return read_string_view(static_cast<size_t>(std::min<uint64_t>(length, SIZE_MAX)));
+}
+
+Result<Value> MsgpackReader::read_at(size_t depth) {
+  if (at_map()) {
+    auto count = read_map_header(depth);
+    if (!count.ok()) return std::move(count).error();
+    Value::Object object;
+    for (size_t i = 0; i < *count; ++i) {
+      auto key = read_key();
+      if (!key.ok()) return std::move(key).error();
+      auto member = read_at(depth + 1);
+      if (!member.ok()) return member;
+      // Keys arrive sorted from our encoders: append at the end when they do. A repeated key
+      // keeps its last value.
+      object.insert_or_assign(object.end(), std::string(*key), std::move(*member));
+    }
+    return Value(std::move(object));
+  }
   if (remaining() < 1) return truncated();
   const auto tag = static_cast<unsigned char>(in_[pos_++]);
-  auto container_depth = [&]() -> Status {
-    if (depth + 1 > limits_.max_depth) {
-      return invalid("nesting deeper than " + std::to_string(limits_.max_depth));
-    }
-    return ok_status();
-  };
   auto read_array = [&](uint64_t claimed) -> Result<Value> {
-    if (auto st = container_depth(); !st.ok()) return std::move(st).error();
-    auto count = checked_count(claimed, 1);
+    auto count = container_count(claimed, depth, 1);
     if (!count.ok()) return std::move(count).error();
     Value::Array array;
     array.reserve(*count);
     for (size_t i = 0; i < *count; ++i) {
-      auto element = read_value(depth + 1);
+      auto element = read_at(depth + 1);
       if (!element.ok()) return element;
       array.push_back(std::move(*element));
     }
     return Value(std::move(array));
   };
-  auto read_map = [&](uint64_t claimed) -> Result<Value> {
-    if (auto st = container_depth(); !st.ok()) return std::move(st).error();
-    auto count = checked_count(claimed, 2);
-    if (!count.ok()) return std::move(count).error();
-    Value::Object object;
-    for (size_t i = 0; i < *count; ++i) {
-      if (remaining() < 1) return truncated();
-      const auto key_tag = static_cast<unsigned char>(in_[pos_]);
-      uint64_t key_length;
-      if ((key_tag & 0xe0) == 0xa0) {
-        ++pos_;
-        key_length = key_tag & 0x1f;
-      } else if (key_tag >= 0xd9 && key_tag <= 0xdb) {
-        ++pos_;
-        auto n = read_be(size_t{1} << (key_tag - 0xd9));
-        if (!n.ok()) return std::move(n).error();
-        key_length = *n;
-      } else {
-        return invalid("body: a map key is not a string");
-      }
-      auto key = read_string_body(static_cast<size_t>(std::min<uint64_t>(key_length, SIZE_MAX)));
-      if (!key.ok()) return std::move(key).error();
-      auto member = read_value(depth + 1);
-      if (!member.ok()) return member;
-      // Keys arrive sorted from our encoders: append at the end when they do.
-      object.insert_or_assign(object.end(), std::move(*key), std::move(*member));
-    }
-    return Value(std::move(object));
-  };
 
   if (tag <= 0x7f) return Value(static_cast<int64_t>(tag));
   if (tag >= 0xe0) return Value(static_cast<int64_t>(static_cast<int8_t>(tag)));
-  if ((tag & 0xf0) == 0x80) return read_map(tag & 0x0f);
   if ((tag & 0xf0) == 0x90) return read_array(tag & 0x0f);
   if ((tag & 0xe0) == 0xa0) {
     auto s = read_string_body(tag & 0x1f);
@@ -192,12 +218,6 @@ Result<Value> MsgpackReader::read_value(size_t depth) {
       auto n = read_be(tag == 0xdc ? 2 : 4);
       if (!n.ok()) return std::move(n).error();
       return read_array(*n);
-    }
-    case 0xde:
-    case 0xdf: {
-      auto n = read_be(tag == 0xde ? 2 : 4);
-      if (!n.ok()) return std::move(n).error();
-      return read_map(*n);
     }
     case 0xc4:
     case 0xc5:

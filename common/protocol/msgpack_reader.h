@@ -1,6 +1,6 @@
 // A msgpack reader that builds Values directly from the bytes, with the decoder's limits checked
 // as it goes: no intermediate object tree, no allocation a header merely claims. Internal to the
-// protocol; envelope.cpp uses it.
+// protocol; envelope.cpp uses it, for whole values and for a body read member by member.
 #pragma once
 
 #include <cstddef>
@@ -25,15 +25,29 @@ class MsgpackReader {
   // Reads one value. Errors: "truncated frame", "nesting deeper than N", "a map key is not a
   // string", "binary values are not allowed", "extension values are not allowed", kTooLarge for
   // a count or length over the limits or over what the frame could hold.
-  Result<Value> read();
+  Result<Value> read() { return read_at(1); }
+  // The same for a value nested `depth` deep (read() is depth 1; a map's members are one deeper
+  // than the map), so that the nesting limit counts the containers around it.
+  Result<Value> read_at(size_t depth);
   // Reads an array header; the caller reads its elements.
   Result<size_t> read_array_header();
+  // Whether the next value is a map (false at the end of the bytes).
+  bool at_map() const;
+  // Reads the header of a map nested `depth` deep, with read_at's checks of its nesting and
+  // count; the caller reads that many pairs with read_key() and read_at(depth + 1).
+  // REQUIRES: at_map().
+  Result<size_t> read_map_header(size_t depth);
+  // Reads a map key, which must be a string ("body: a map key is not a string"). The view is
+  // into the bytes the reader was given.
+  Result<std::string_view> read_key();
   // Reads an unsigned integer.
   Result<uint64_t> read_uint();
   size_t remaining() const { return in_.size() - pos_; }
 
  private:
-  Result<Value> read_value(size_t depth);
+  // A map's or array's count, checked against the nesting and element limits.
+  Result<size_t> container_count(uint64_t claimed, size_t depth, size_t min_bytes_each);
+  Result<std::string_view> read_string_view(size_t length);
   Result<std::string> read_string_body(size_t length);
   Result<uint64_t> read_be(size_t bytes);
   Result<size_t> checked_count(uint64_t count, size_t min_bytes_each);

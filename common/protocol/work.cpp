@@ -160,8 +160,11 @@ Value to_body(const WorkItem& m) {
   return v;
 }
 
-Result<WorkItem> work_item_from(Value&& body) {
-  BodyReader r(body, "work_item");
+namespace {
+
+// A kWorkItem's fields, from a decoded body or from the frame: `input` and `context` are the
+// members of those names (null when absent), taken.
+Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context) {
   WorkItem m;
   m.item_id = r.string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
@@ -169,13 +172,32 @@ Result<WorkItem> work_item_from(Value&& body) {
   m.run_id = r.string("run");
   m.step_name = r.string("step");
   m.step_type = r.string("type");
-  if (!body.find("input") && r.ok()) {
+  if (!input && r.ok()) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"input\" is missing");
   }
   if (!r.ok()) return r.status().error();
-  m.input = std::move(*body.find("input"));
-  if (Value* context = body.find("context")) m.context = std::move(*context);
+  m.input = std::move(*input);
+  if (context) m.context = std::move(*context);
   return m;
+}
+
+Value* present(BodyField& field) { return field.present ? &field.value : nullptr; }
+
+}  // namespace
+
+Result<WorkItem> work_item_from(Value&& body) {
+  BodyReader r(body, "work_item");
+  return work_item_from(r, body.find("input"), body.find("context"));
+}
+
+Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits) {
+  BodyField fields[] = {{"id"},  {"attempt"}, {"timeout_ms"}, {"run"},
+                        {"step"}, {"type"},   {"input"},      {"context"}};
+  if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
+    return std::move(st).error();
+  }
+  BodyReader r(std::span<const BodyField>(fields), "work_item");
+  return work_item_from(r, present(fields[6]), present(fields[7]));
 }
 
 Result<WorkItem> work_item_from(const Value& body) { return work_item_from(Value(body)); }
@@ -188,13 +210,17 @@ Value to_body(const WorkResult& m) {
   return v;
 }
 
-Result<WorkResult> work_result_from(Value&& body) {
-  BodyReader r(body, "work_result");
+namespace {
+
+// A kWorkResult's fields, from a decoded body or from the frame: `result` is the member of that
+// name (null when absent), taken.
+Result<WorkResult> work_result_from(BodyReader& r, Value* result) {
   WorkResult m;
   m.item_id = r.string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
-  Value* result = body.find("result");
-  if (r.ok() && !result) return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
+  if (r.ok() && !result) {
+    return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
+  }
   if (r.ok() && !result->is_object()) {
     return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is a " +
                                                     std::string(kind_name(result->kind())) +
@@ -203,6 +229,22 @@ Result<WorkResult> work_result_from(Value&& body) {
   if (!r.ok()) return r.status().error();
   m.result = std::move(*result);
   return m;
+}
+
+}  // namespace
+
+Result<WorkResult> work_result_from(Value&& body) {
+  BodyReader r(body, "work_result");
+  return work_result_from(r, body.find("result"));
+}
+
+Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits) {
+  BodyField fields[] = {{"id"}, {"attempt"}, {"result"}};
+  if (auto st = decode_fields(frame, MessageType::kWorkResult, fields, limits); !st.ok()) {
+    return std::move(st).error();
+  }
+  BodyReader r(std::span<const BodyField>(fields), "work_result");
+  return work_result_from(r, present(fields[2]));
 }
 
 Result<WorkResult> work_result_from(const Value& body) { return work_result_from(Value(body)); }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/protocol/envelope.h"
 #include "common/result.h"
 #include "common/value.h"
 
@@ -109,5 +110,13 @@ Result<WorkResult> work_result_from(const Value& body);
 Result<WorkResult> work_result_from(Value&& body);
 Result<CancelItem> cancel_item_from(const Value& body);
 Result<ResultAck> result_ack_from(const Value& body);
+
+// The hot messages straight from a frame: what decode() and then work_item_from() or
+// work_result_from() make of it, the same struct or the same error, without building the body
+// as a Value object first (a std::map node and key per member, then copied out again). Only the
+// input, context and result are read as Values. A frame of another message type is an error
+// ("message type ..., expected ..."): peek_type() first to choose.
+Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits = {});
+Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits = {});
 
 }  // namespace pl::protocol

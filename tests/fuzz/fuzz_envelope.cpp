@@ -3,7 +3,9 @@
 // Properties: decode never crashes and names what was wrong; a decoded envelope encodes back to
 // one that decodes to the same body; a typed decoder that accepts a body accepts what its
 // encoder makes of the result, the result survives that round trip unchanged, and every field
-// the body had keeps its value (decoding may only fill in what was absent or null).
+// the body had keeps its value (decoding may only fill in what was absent or null); the direct
+// decoders of the hot messages (decode_work_item, decode_work_result) make of every frame what
+// decode() and the typed decoder make of it, the same struct or the same error.
 #include "common/json.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
@@ -136,6 +138,55 @@ Finding typed(MessageType type, const Value& body) {
   return std::nullopt;
 }
 
+// decode_work_item or decode_work_result (`direct`) against decode() and then the typed decoder
+// (`from`): for a frame whose header names T's type, the same struct or the same error; for one
+// of another type, a refusal.
+template <class T>
+Finding direct_agrees(std::string_view input, const protocol::DecodeLimits& limits,
+                      MessageType type, Result<T> (*direct)(std::string_view,
+                                                           const protocol::DecodeLimits&),
+                      Result<T> (*from)(Value&&), const char* name) {
+  Result<T> fast = direct(input, limits);
+  auto peeked = protocol::peek_type(input, limits);
+  if (peeked.ok() && *peeked != type) {
+    if (fast.ok()) return std::string(name) + " accepted a frame of another message type";
+    return std::nullopt;
+  }
+  auto message = protocol::decode(input, limits);
+  Result<T> general = message.ok() ? from(std::move(message->body))
+                                   : Result<T>(std::move(message).error());
+  if (fast.ok() != general.ok()) {
+    return std::string(name) + (fast.ok() ? " accepted" : " refused") + " a frame that decode " +
+           (general.ok() ? "accepted" : "refused: " + general.error().message);
+  }
+  if (!fast.ok()) {
+    if (fast.error().code != general.error().code ||
+        fast.error().message != general.error().message) {
+      return std::string(name) + " says \"" + fast.error().message + "\" where decode says \"" +
+             general.error().message + "\"";
+    }
+    return std::nullopt;
+  }
+  const Value fast_body = protocol::to_body(*fast);
+  const Value general_body = protocol::to_body(*general);
+  if (!identical(fast_body, general_body)) {
+    return std::string(name) + " and decode read different messages, " +
+           difference(fast_body, general_body);
+  }
+  return std::nullopt;
+}
+
+Finding direct_decoders_agree(std::string_view input, const protocol::DecodeLimits& limits) {
+  Result<protocol::WorkItem> (*item_from)(Value&&) = &protocol::work_item_from;
+  Result<protocol::WorkResult> (*result_from)(Value&&) = &protocol::work_result_from;
+  if (Finding f = direct_agrees(input, limits, MessageType::kWorkItem, &protocol::decode_work_item,
+                                item_from, "decode_work_item")) {
+    return f;
+  }
+  return direct_agrees(input, limits, MessageType::kWorkResult, &protocol::decode_work_result,
+                       result_from, "decode_work_result");
+}
+
 }  // namespace
 
 Finding envelope(std::string_view input) {
@@ -145,6 +196,9 @@ Finding envelope(std::string_view input) {
   tight.max_depth = 8;
   tight.max_elements = 64;
   tight.max_string_bytes = 256;
+  for (const protocol::DecodeLimits& limits : {tight, protocol::DecodeLimits{}}) {
+    if (Finding f = direct_decoders_agree(input, limits)) return f;
+  }
   auto small = protocol::decode(input, tight);
   if (!small.ok()) {
     if (Finding f = check_error(small.error(), "decode with tight limits")) return f;

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
@@ -30,6 +32,18 @@ template <class M>
 void seed(const std::filesystem::path& dir, const std::string& name, MessageType type,
           const M& message) {
   write(dir, name, encode(type, to_body(message)));
+}
+
+// [1, type, {key: value, ...}] with the members in the order given, repeats and all: what our
+// encoders never write (sorted, unique keys) but a peer may, and the direct decoders must read as
+// decode() does.
+std::string unordered(MessageType type,
+                      const std::vector<std::pair<std::string, Value>>& members) {
+  std::string frame = encode(type, Value::object());
+  frame.pop_back();  // the empty map; members.size() < 16 makes a fixmap
+  frame.push_back(static_cast<char>(0x80 | members.size()));
+  for (const auto& [key, value] : members) frame += encode_value(Value(key)) + encode_value(value);
+  return frame;
 }
 
 Value sample_input() {
@@ -71,6 +85,23 @@ int main(int argc, char** argv) {
                   Value(Value::Object{{"success", Value(false)},
                                       {"error", Value("boom")},
                                       {"error_code", Value("E1")}})});
+  write(dir, "work_item_unordered",
+        unordered(MessageType::kWorkItem, {{"type", Value("echo")},
+                                           {"input", sample_input()},
+                                           {"id", Value("run-1/s1")},
+                                           {"priority", Value(1.5)},
+                                           {"step", Value("s")},
+                                           {"timeout_ms", Value(int64_t{1000})},
+                                           {"run", Value("run-1")},
+                                           {"attempt", Value(int64_t{1})}}));
+  write(dir, "work_result_repeated_keys",
+        unordered(MessageType::kWorkResult,
+                  {{"result",
+                    Value(Value::Object{{"success", Value(true)}, {"text", Value("hi")}})},
+                   {"attempt", Value("one")},
+                   {"zz", Value(Value::Array{Value(int64_t{1}), Value::object()})},
+                   {"id", Value("run-1/s0")},
+                   {"attempt", Value(int64_t{2})}}));
   seed(dir, "cancel_item", MessageType::kCancelItem, CancelItem{"run-1/greet/0", 1, "cancelled"});
   seed(dir, "result_ack", MessageType::kResultAck,
        ResultAck{Value(Value::Array{Value(Value::Object{{"id", Value("a")},

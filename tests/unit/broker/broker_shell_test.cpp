@@ -278,6 +278,36 @@ TEST_F(BrokerShellTest, EachEnvelopeOfAWorkersMessageIsReadAndABadOneSpoilsNoOth
   EXPECT_EQ(bad, 2);
 }
 
+TEST_F(BrokerShellTest, AWorkResultThatDoesNotDecodeIsABadFrameOnlyWhenItsEnvelopeIsBad) {
+  send(worker_, MessageType::kWorkerHello,
+       protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 1, Value::array()}));
+  ASSERT_TRUE(next(worker_, MessageType::kWelcome, 10s).has_value());
+  // A whole envelope whose body is no work result is the dispatcher's to log, as before the
+  // direct decoder; a cut-short one is a bad frame. Both in one message, the bad frame last.
+  Value no_result;
+  no_result["id"] = "x";
+  no_result["attempt"] = 1;
+  std::string cut = protocol::encode_work_result("x", 1, Value::object());
+  cut.pop_back();
+  ASSERT_TRUE(worker_.send({protocol::encode(MessageType::kWorkResult, no_result), cut}).ok());
+
+  store_.gate.open();
+  Value request;
+  request["request"] = "s1";
+  int64_t bad = 0;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        send(client_, MessageType::kBrokerStatusRequest, request);
+        auto status = next(client_, MessageType::kBrokerStatus, 1s);
+        const Value* counters = status ? status->body.find("counters") : nullptr;
+        bad = counters ? counters->get_int("bad_worker_frames") : 0;
+        return bad >= 1;
+      },
+      10s))
+      << "bad_worker_frames: " << bad;
+  EXPECT_EQ(bad, 1);
+}
+
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {
   submit_one();
   ASSERT_TRUE(test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/protocol/work.h"
 
 namespace pl::broker {
@@ -319,6 +321,70 @@ TEST_F(DispatcherTest, UnknownWorkerIsAskedToSayHello) {
   auto sent = take();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].type, MessageType::kReconnect);
+}
+
+TEST_F(DispatcherTest, ADecodedResultCompletesTheItemAndCountsAsHearingFromTheWorker) {
+  hello("w1", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  clock_.advance(2500ms);  // no heartbeat: only the result says the worker is alive
+  Value r;
+  r["success"] = true;
+  dispatcher_.on_work_result("w1", protocol::WorkResult{"a", 1, r}, clock_.now());
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+  auto sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, MessageType::kResultAck);
+  tick(1s, /*silent=*/true);  // 3.5 s after the hello, 1 s after the result
+  EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
+  EXPECT_EQ(dispatcher_.counters().unknown_workers, 0u);
+}
+
+TEST_F(DispatcherTest, UnknownWorkersResultIsTakenAndItIsToldToReconnectOncePerHeartbeat) {
+  hello("old", 2);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 2u);
+  Value r;
+  r["success"] = true;
+  dispatcher_.on_work_result("new", protocol::WorkResult{"a", 1, r}, clock_.now());
+  dispatcher_.on_work_result("new", protocol::WorkResult{"b", 1, r}, clock_.now());
+  EXPECT_EQ(dispatcher_.take_completions().size(), 2u);
+  auto reconnects = [&] {
+    int n = 0;
+    for (const auto& s : take()) n += s.type == MessageType::kReconnect && s.identity == "new";
+    return n;
+  };
+  EXPECT_EQ(reconnects(), 1);
+  clock_.advance(1s);
+  dispatcher_.on_work_result("new", protocol::WorkResult{"a", 1, r}, clock_.now());  // stale
+  EXPECT_EQ(reconnects(), 1);
+  EXPECT_EQ(dispatcher_.counters().unknown_workers, 3u);
+  EXPECT_EQ(dispatcher_.counters().stale_results, 1u);
+}
+
+TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeStillCountsAsHearingFromTheWorker) {
+  hello("w1", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  clock_.advance(2500ms);
+  Value no_result;
+  no_result["id"] = "a";
+  no_result["attempt"] = 1;
+  deliver("w1", MessageType::kWorkResult, no_result);
+  deliver("ghost", MessageType::kWorkResult, no_result);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.in_flight(), 1u);
+  tick(1s, /*silent=*/true);
+  EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
+  // The unknown sender is still told to say hello.
+  auto sent = take();
+  EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [](const Sent& s) {
+    return s.type == MessageType::kReconnect && s.identity == "ghost";
+  }));
 }
 
 TEST_F(DispatcherTest, ResultArrivingOnANewIdentityIsAccepted) {

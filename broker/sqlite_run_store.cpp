@@ -35,8 +35,9 @@ CREATE TABLE IF NOT EXISTS runs (
   error         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
--- Item results, written in batches: the results of one run recorded in one commit are one row,
--- records of [item id, result] (protocol::append_record). An item has one result; a resumed
+-- Item results, written in batches: the results of one run recorded in one commit are one row
+-- (or several, each of about kMaxBatchBytes), records of [item id, result]
+-- (protocol::append_record). An item has one result; a resumed
 -- run's failed results are removed before it runs them again (drop_failed_items).
 CREATE TABLE IF NOT EXISTS item_batches (
   run_id TEXT NOT NULL,
@@ -55,6 +56,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_run ON dead_letters(run_id);
 )sql";
+
+// A stored batch of item results holds at most this much, or one record: a page of `runs export`
+// holds whole batches.
+constexpr size_t kMaxBatchBytes = 1024 * 1024;
 
 constexpr const char* kRunColumns =
     "id, pipeline_name, pipeline_path, pipeline_yaml, inputs, workspace_dir, output_dir, state, "
@@ -164,8 +169,18 @@ class SqliteRunStore final : public RunStore {
                          const Value& result) override {
     if (auto st = begin(); !st.ok()) return st;
     Batch& batch = pending_[run_id];
+    const size_t before = batch.bytes.size();
     protocol::append_record(batch.bytes, item_id, result);
     ++batch.count;
+    if (batch.bytes.size() > kMaxBatchBytes && batch.count > 1) {
+      // The records before this one are sealed as a batch of their own: an export page, which
+      // holds whole batches, is then never forced over its budget (nor over what one reply may
+      // carry) by one commit's worth of big results.
+      Batch sealed{batch.bytes.substr(0, before), batch.count - 1};
+      if (auto st = flush_batch(run_id, sealed); !st.ok()) return st;
+      batch.bytes.erase(0, before);
+      batch.count = 1;
+    }
     return ok_status();
   }
 
@@ -393,18 +408,27 @@ class SqliteRunStore final : public RunStore {
     return ok_status();
   }
 
+  struct Batch {
+    std::string bytes;  // records (protocol::append_record)
+    int64_t count = 0;
+  };
+
   // The item results put since the last flush, one row per run, into the open transaction.
   Status flush_batches() {
     for (auto& [run_id, batch] : pending_) {
-      auto seq = next_seq(run_id);
-      if (!seq.ok()) return std::move(seq).error();
-      auto st = statement("INSERT INTO item_batches (run_id, seq, count, items) VALUES (?,?,?,?)");
-      if (!st.ok()) return std::move(st).error();
-      (*st)->bind(1, run_id).bind(2, *seq).bind(3, batch.count).bind_blob(4, batch.bytes);
-      if (auto written = write(**st); !written.ok()) return written;
+      if (auto st = flush_batch(run_id, batch); !st.ok()) return st;
     }
     pending_.clear();
     return ok_status();
+  }
+
+  Status flush_batch(const std::string& run_id, const Batch& batch) {
+    auto seq = next_seq(run_id);
+    if (!seq.ok()) return std::move(seq).error();
+    auto st = statement("INSERT INTO item_batches (run_id, seq, count, items) VALUES (?,?,?,?)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id).bind(2, *seq).bind(3, batch.count).bind_blob(4, batch.bytes);
+    return write(**st);
   }
 
   Result<int64_t> next_seq(const std::string& run_id) {
@@ -487,10 +511,6 @@ class SqliteRunStore final : public RunStore {
   std::unordered_map<const char*, sqlite::Statement> statements_;
   bool in_transaction_ = false;
   uint64_t commits_ = 0;
-  struct Batch {
-    std::string bytes;  // records (protocol::append_record)
-    int64_t count = 0;
-  };
   std::map<std::string, Batch> pending_;  // by run id, until flushed into the transaction
   std::unordered_map<std::string, int64_t> next_seq_;  // by run id, once looked up
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only

@@ -282,6 +282,24 @@ TEST_P(RunStoreTest, AResultOverTheByteBudgetIsAPageOfItsOwn) {
             (std::vector<std::string>{"run-a/small0", "run-a/big", "run-a/small1"}));
 }
 
+// Big results recorded in one commit (the SQLite store's batch of a commit) still come in pages
+// within the byte budget: a batch does not grow past about 1 MiB.
+TEST_P(RunStoreTest, BigResultsOfOneCommitStillComeInPagesWithinTheBudget) {
+  for (int i = 0; i < 12; ++i) {
+    Value v = result(true);
+    v["text"] = std::string(500 * 1024, 'x');
+    ASSERT_TRUE(store_->put_item_result("run-a", "run-a/i" + std::to_string(i), v).ok());
+  }
+  ASSERT_TRUE(store_->commit().ok());
+  const ItemPageLimits limits;  // 4 MiB
+  const std::vector<ItemPage> pages = all_pages(*store_, "run-a", limits);
+  ASSERT_GT(pages.size(), 1u);
+  for (size_t i = 0; i < pages.size(); ++i) EXPECT_LE(pages[i].bytes, limits.max_bytes) << i;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) ids.push_back("run-a/i" + std::to_string(i));
+  EXPECT_EQ(ids_in(pages), ids);
+}
+
 TEST_P(RunStoreTest, AnUnknownRunOrACursorPastTheEndGivesAnEmptyLastPage) {
   record_one_by_one("run-a", 2);
   auto unknown = store_->item_results_page("run-z", 0, ItemPageLimits{});

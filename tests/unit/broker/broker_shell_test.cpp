@@ -118,6 +118,22 @@ class BrokerShellTest : public ::testing::Test {
     send(client_, MessageType::kSubmitRun, protocol::to_body(submit));
   }
 
+  // The broker's bad_worker_frames counter once it reaches `expected`, or after 10 s.
+  int64_t wait_for_bad_worker_frames(int64_t expected) {
+    Value request;
+    request["request"] = "s1";
+    int64_t bad = 0;
+    test::wait_until(
+        [&] {
+          send(client_, MessageType::kBrokerStatusRequest, request);
+          auto status = next(client_, MessageType::kBrokerStatus, 1s);
+          const Value* counters = status ? status->body.find("counters") : nullptr;
+          bad = counters ? counters->get_int("bad_worker_frames") : 0;
+          return bad >= expected;
+        },
+        10s);
+    return bad;
+  }
   static void send(net::Socket& socket, MessageType type, const Value& body) {
     ASSERT_TRUE(socket.send({protocol::encode(type, body)}).ok());
   }
@@ -262,20 +278,7 @@ TEST_F(BrokerShellTest, EachEnvelopeOfAWorkersMessageIsReadAndABadOneSpoilsNoOth
   ASSERT_TRUE(worker_.send({""}).ok());
 
   store_.gate.open();
-  Value request;
-  request["request"] = "s1";
-  int64_t bad = 0;
-  ASSERT_TRUE(test::wait_until(
-      [&] {
-        send(client_, MessageType::kBrokerStatusRequest, request);
-        auto status = next(client_, MessageType::kBrokerStatus, 1s);
-        const Value* counters = status ? status->body.find("counters") : nullptr;
-        bad = counters ? counters->get_int("bad_worker_frames") : 0;
-        return bad >= 2;
-      },
-      10s))
-      << "bad_worker_frames: " << bad;
-  EXPECT_EQ(bad, 2);
+  EXPECT_EQ(wait_for_bad_worker_frames(2), 2);
 }
 
 TEST_F(BrokerShellTest, AWorkResultThatDoesNotDecodeIsABadFrameOnlyWhenItsEnvelopeIsBad) {
@@ -292,20 +295,7 @@ TEST_F(BrokerShellTest, AWorkResultThatDoesNotDecodeIsABadFrameOnlyWhenItsEnvelo
   ASSERT_TRUE(worker_.send({protocol::encode(MessageType::kWorkResult, no_result), cut}).ok());
 
   store_.gate.open();
-  Value request;
-  request["request"] = "s1";
-  int64_t bad = 0;
-  ASSERT_TRUE(test::wait_until(
-      [&] {
-        send(client_, MessageType::kBrokerStatusRequest, request);
-        auto status = next(client_, MessageType::kBrokerStatus, 1s);
-        const Value* counters = status ? status->body.find("counters") : nullptr;
-        bad = counters ? counters->get_int("bad_worker_frames") : 0;
-        return bad >= 1;
-      },
-      10s))
-      << "bad_worker_frames: " << bad;
-  EXPECT_EQ(bad, 1);
+  EXPECT_EQ(wait_for_bad_worker_frames(1), 1);
 }
 
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {

@@ -153,13 +153,13 @@ const Step* SequenceNode::lone_leaf(const std::vector<Step>& steps) {
   return plain ? &step : nullptr;
 }
 
-Value SequenceNode::lone_leaf_summary(const Step& step, Value result) {
+Value SequenceNode::lone_leaf_summary(const Step& step, Value result, bool with_steps) {
   // As record() then advance() would finish a sequence of this one step.
   const bool stops = !result.get_bool("success") && step.on_error != pipeline::OnError::kContinue;
   Value summary;
   summary["success"] = !stops;
   if (stops) summary["error"] = sequence_failure(step, result.get_string("error"));
-  summary["steps"][step.name] = std::move(result);
+  if (with_steps) summary["steps"][step.name] = std::move(result);
   return summary;
 }
 
@@ -257,7 +257,7 @@ LeafNode::LeafNode(RunExecution& run, Node* parent, std::string path, std::strin
       work_(std::move(work)) {}
 
 LeafNode::~LeafNode() {
-  if (waiting_) run_.abandon_item(item_id_);
+  if (waiting_) run_.abandon_item(run_.item_id(*this));
 }
 
 void LeafNode::start() {
@@ -293,7 +293,6 @@ void LeafNode::start() {
       work_.timeout_ms.value_or(step_.timeout_ms.value_or(run_.settings().default_timeout_ms));
   spec.retry = retry_settings(step_);
   spec.context = run_.item_context(*frame_.context);
-  item_id_ = spec.item_id;
   waiting_ = true;
   run_.submit_item(*this, std::move(spec));
 }
@@ -452,8 +451,9 @@ ForLoopNode::ForLoopNode(RunExecution& run, Node* parent, std::string path, std:
                          const Step& step, const Frame& frame)
     : ParallelNode(run, parent, std::move(path), std::move(display), step, frame),
       iterator_(step.options.get_string("iterator", "item")),
+      break_condition_(step.options.find("break_condition")),
       // break_condition reads the iteration's frame from its sequence node: keep one then.
-      lone_leaf_(step.options.find("break_condition") ? nullptr : SequenceNode::lone_leaf(step.steps)) {}
+      lone_leaf_(break_condition_ ? nullptr : SequenceNode::lone_leaf(step.steps)) {}
 
 Result<std::unique_ptr<ItemSource>> ForLoopNode::open_source() {
   FrameScope scope(frame_);
@@ -513,7 +513,9 @@ ParallelNode::Child ForLoopNode::make_child(size_t index, size_t total, Value el
 }
 
 Value ForLoopNode::element_result(Value node_result) {
-  return lone_leaf_ ? SequenceNode::lone_leaf_summary(*lone_leaf_, std::move(node_result))
+  // Past max_inline_items only the outcome is kept (item_value): spare building the rest.
+  return lone_leaf_ ? SequenceNode::lone_leaf_summary(*lone_leaf_, std::move(node_result),
+                                                      keeps_items())
                     : node_result;
 }
 
@@ -531,8 +533,7 @@ Value ForLoopNode::item_value(size_t index, Node&, Value result) {
 }
 
 Result<bool> ForLoopNode::should_break(Node& child, const Value& result) {
-  const Value* condition = step_.options.find("break_condition");
-  if (!condition) return false;
+  if (!break_condition_) return false;
   // The iteration's frame gave its results to `result`; look at them with its loop variables.
   const Frame& done = static_cast<SequenceNode&>(child).frame();
   Frame view;
@@ -542,7 +543,7 @@ Result<bool> ForLoopNode::should_break(Node& child, const Value& result) {
   view.local_state = done.local_state;
   if (const Value* steps = result.find("steps")) view.results = *steps;
   FrameScope scope(view);
-  auto holds = pipeline::evaluate_condition(*condition, scope);
+  auto holds = pipeline::evaluate_condition(*break_condition_, scope);
   if (!holds.ok()) return holds.error().with_context(at_step(step_, "break_condition"));
   return *holds;
 }

@@ -43,8 +43,9 @@ class SequenceNode final : public Node {
   // Whether a sequence of `steps` would do nothing around its one step but record its result:
   // a single step that runs as one leaf, with no condition and no effects to apply.
   static const pipeline::Step* lone_leaf(const std::vector<pipeline::Step>& steps);
-  // The result a sequence of the lone leaf `step` finishes with, given the leaf's `result`.
-  static Value lone_leaf_summary(const pipeline::Step& step, Value result);
+  // The result a sequence of the lone leaf `step` finishes with, given the leaf's `result`
+  // (without its `steps` when `with_steps` is false: for whom only the outcome counts).
+  static Value lone_leaf_summary(const pipeline::Step& step, Value result, bool with_steps);
 
  private:
   void advance();
@@ -85,8 +86,7 @@ class LeafNode final : public Node {
   const pipeline::Step& step_;
   const Frame& frame_;
   LeafWork work_;
-  std::string item_id_;
-  bool waiting_ = false;
+  bool waiting_ = false;  // for its item, which is given up if this node goes first
 };
 
 class ParallelNode : public Node {
@@ -173,6 +173,7 @@ class ForLoopNode final : public ParallelNode {
   Result<bool> should_break(Node& child, const Value& result) override;
 
   std::string iterator_;
+  const Value* break_condition_;  // in the step's options, which outlive the node; or null
   // The body's one step when an iteration can run as that leaf alone, without a sequence node
   // around it (most loops over many items); nullptr otherwise.
   const pipeline::Step* lone_leaf_ = nullptr;

@@ -4,12 +4,23 @@
 #include <spdlog/spdlog.h>
 #include <sysexits.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "common/net/curve_config.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
 #include "common/signals.h"
 
 namespace pl::broker {
+
+namespace {
+
+// While work keeps coming, one commit covers the turns of this long (and is made at once when
+// none is waiting): fewer, larger commits, each with its fixed cost and its fsync.
+constexpr auto kCommitEvery = std::chrono::milliseconds(2);
+
+}  // namespace
 
 using protocol::MessageType;
 
@@ -304,11 +315,14 @@ int BrokerShell::run() {
   if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
   const size_t zap_entry = entries.size();
   if (zap_) zap_->add_poll_entries(entries);
+  bool uncommitted = false;  // turns since the last commit
+  TimePoint last_commit = clock_.now();
   for (;;) {
     const TimePoint now = clock_.now();
     int64_t timeout =
         millis_until(std::min(dispatcher_.next_deadline(now), coordinator_.next_deadline()), now);
     if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
+    if (uncommitted) timeout = 0;  // more work waiting joins this commit; else commit, then wait
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -319,11 +333,19 @@ int BrokerShell::run() {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("stopping on signal {} with {} item(s) in flight", sig,
                        dispatcher_.in_flight());
+          if (uncommitted && !commit()) return EX_SOFTWARE;
           flush_held();
           return 0;
         }
         if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
+    }
+    if (uncommitted && std::none_of(entries.begin(), entries.end(),
+                                    [](const net::PollEntry& e) { return e.readable; })) {
+      if (!commit()) return EX_SOFTWARE;
+      uncommitted = false;
+      last_commit = clock_.now();
+      continue;
     }
     if (syncer_ && entries[sync_entry].readable && !release_synced()) return EX_SOFTWARE;
     if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("broker.db", EX_SOFTWARE);
@@ -335,15 +357,11 @@ int BrokerShell::run() {
     if (entries[1].readable) drain_clients();
     settle(clock_.now());
     send_work();
-    if (auto st = coordinator_.store().commit(); !st.ok()) {
-      // We cannot keep promises we cannot write down: stop, and let recovery start over from
-      // what is durable.
-      spdlog::critical("broker.db commit failed: {}; stopping", st.error().message);
-      return EX_SOFTWARE;
-    }
-    if (coordinator_.store().commits() > committed_) {
-      committed_ = coordinator_.store().commits();
-      if (syncer_) syncer_->request(committed_);
+    uncommitted = true;
+    if (clock_.now() - last_commit >= kCommitEvery) {
+      if (!commit()) return EX_SOFTWARE;
+      uncommitted = false;
+      last_commit = clock_.now();
     }
     Value extra;
     extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
@@ -355,9 +373,23 @@ int BrokerShell::run() {
       extra["curve_handshake_failures"] = static_cast<int64_t>(zap_->counters().handshake_failures);
     }
     api_.set_extra_counters(std::move(extra));
-    flush();
     request_kills();
   }
+}
+
+bool BrokerShell::commit() {
+  if (auto st = coordinator_.store().commit(); !st.ok()) {
+    // We cannot keep promises we cannot write down: stop, and let recovery start over from
+    // what is durable.
+    spdlog::critical("broker.db commit failed: {}; stopping", st.error().message);
+    return false;
+  }
+  if (coordinator_.store().commits() > committed_) {
+    committed_ = coordinator_.store().commits();
+    if (syncer_) syncer_->request(committed_);
+  }
+  flush();  // what waited for this commit: acknowledgements and replies, sent once it is durable
+  return true;
 }
 
 }  // namespace pl::broker

@@ -1,13 +1,15 @@
 // The broker's effects: one poll loop over the client socket, the worker socket, the
 // supervisor's event socket and the signalfd, with the dispatcher's next deadline as timeout.
 //
-// Each turn: read what is ready, let the cores react, COMMIT the store, then send what the cores
-// produced. Work, cancellations and heartbeats go at once. Replies to clients and acknowledgements
-// of results promise something durable: when the store's commits are durable by themselves they
-// go at once too; otherwise (a deferred sync, run_store.h) they wait, in order, for a sync that
-// started after the newest commit, which a DurabilitySyncer runs on its own thread while the loop
-// goes on. A failed commit or sync stops the broker (exit 70) — the supervisor restarts it and
-// the runs are recovered from what was durable.
+// Each turn: read what is ready, let the cores react, send the work they produced. The store is
+// committed when no more input waits, or kCommitEvery after the last commit while input keeps
+// coming: a commit covers several turns under load. Work, cancellations and heartbeats go at
+// once. Replies to clients and acknowledgements of results promise something durable: they wait
+// for the commit that holds what they promise and, unless the store's commits are durable by
+// themselves, then (in order) for a sync that started after that commit, which a
+// DurabilitySyncer runs on its own thread while the loop goes on (a deferred sync, run_store.h).
+// A failed commit or sync stops the broker (exit 70) — the supervisor restarts it and the runs
+// are recovered from what was durable.
 #pragma once
 
 #include <deque>
@@ -68,9 +70,12 @@ class BrokerShell {
   void drain_events();
   void settle(TimePoint now);
   // Work, cancellations, heartbeats: what promises nothing about the store, so it goes out
-  // before the turn's commit and workers start on it while the broker writes.
+  // before the commit, and workers start on it while the broker writes.
   void send_work();
-  // Acknowledgements and client replies: after the turn's commit (send_when_durable).
+  // Commits what the turns since the last commit wrote, asks for its sync and flushes; false
+  // when the commit failed (the broker must stop).
+  bool commit();
+  // Acknowledgements and client replies: after the commit (send_when_durable).
   void flush();
   // Sends frames that promise what the store holds now: at once when that is durable, else once
   // it is (release_synced), after any frames already waiting.
@@ -101,7 +106,7 @@ class BrokerShell {
   std::string local_host_;
   net::ZapHandler* zap_ = nullptr;
   std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
-  std::vector<net::Frames> client_outbox_;                 // sent after the turn's commit
+  std::vector<net::Frames> client_outbox_;                 // sent after the next commit
   // send_work()'s scratch, kept between turns: [identity, envelopes...] per worker, and the index
   // of each worker's batch.
   std::vector<net::Frames> worker_batches_;

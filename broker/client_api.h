@@ -1,5 +1,5 @@
 // The broker's answers to its clients (pipelinectl): one request in, one reply out. The shell
-// moves the frames and sends the replies after the turn's commit.
+// moves the frames and sends the replies after the next commit.
 //
 // Requests and replies (bodies are msgpack maps; every request has `request`, echoed back):
 //   submit_run {path, yaml, inputs, workspace_dir, output_dir} -> run_accepted {run}

@@ -276,7 +276,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
 void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult result,
                                TimePoint now) {
   release_credit(identity, result.item_id);
-  // Acknowledged whatever becomes of it (sent after the turn's commit): a stale result is
+  // Acknowledged whatever becomes of it (sent after the next commit): a stale result is
   // one the worker may forget as well.
   pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
 

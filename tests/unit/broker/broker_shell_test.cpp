@@ -230,6 +230,32 @@ TEST_F(BrokerShellTest, WorkGoesOutBeforeTheTurnsCommit) {
   store_.commit_gate.open();
 }
 
+// Commits may cover several turns (while work keeps coming), but an acknowledgement still goes
+// out only after the commit that holds its result: never while that commit is still to be made.
+TEST_F(BrokerShellTest, AResultIsAcknowledgedOnlyAfterTheCommitThatHoldsIt) {
+  store_.gate.open();  // syncs succeed at once: only the commit can hold the ack back
+  send(worker_, MessageType::kWorkerHello,
+       protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 1, Value::array()}));
+  submit_one();
+  auto item = next(worker_, MessageType::kWorkItem, 10s);
+  ASSERT_TRUE(item.has_value());
+  ASSERT_TRUE(next(client_, MessageType::kRunAccepted, 10s).has_value());
+  auto work = protocol::work_item_from(item->body);
+  ASSERT_TRUE(work.ok());
+
+  store_.hold_commits = true;
+  Value result;
+  result["success"] = true;
+  result["data"] = 1;
+  send(worker_, MessageType::kWorkResult,
+       protocol::to_body(protocol::WorkResult{work->item_id, work->attempt, result}));
+  ASSERT_TRUE(test::wait_until([&] { return store_.commit_gate.syncs_started() >= 1; }, 10s));
+  EXPECT_FALSE(next(worker_, MessageType::kResultAck, 100ms).has_value())
+      << "acknowledged before its commit";
+  store_.commit_gate.open();
+  EXPECT_TRUE(next(worker_, MessageType::kResultAck, 10s).has_value());
+}
+
 TEST_F(BrokerShellTest, ATurnsItemsForOneWorkerGoOutAsOneMessageOfEnvelopes) {
   send(worker_, MessageType::kWorkerHello,
        protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 8, Value::array()}));

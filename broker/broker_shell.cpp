@@ -14,20 +14,15 @@
 
 namespace pl::broker {
 
-namespace {
-
-// While work keeps coming, one commit covers the turns of this long (and is made at once when
-// none is waiting): fewer, larger commits, each with its fixed cost and its fsync.
-constexpr auto kCommitEvery = std::chrono::milliseconds(2);
-
-}  // namespace
-
 using protocol::MessageType;
 
 namespace {
 // Messages taken from one socket per turn, so that a flood on one cannot starve the others.
 constexpr int kBatchPerSocket = 2048;
 constexpr size_t kMaxWatchersPerRun = 1024;
+// While work keeps coming, one commit covers the turns of this long (and is made at once when
+// none is waiting): fewer, larger commits, each with its fixed cost and its fsync.
+constexpr auto kCommitEvery = std::chrono::milliseconds(2);
 }  // namespace
 
 BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Dispatcher& dispatcher,

@@ -36,9 +36,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
 -- Item results, written in batches: the results of one run recorded in one commit are one row
--- (or several, each of about kMaxBatchBytes), records of [item id, result]
--- (protocol::append_record). An item has one result; a resumed
--- run's failed results are removed before it runs them again (drop_failed_items).
+-- (or several of at most kMaxBatchBytes), records of [item id, result] (protocol::append_record).
+-- An item has one result; a resumed run's failed results are removed before it runs them again
+-- (drop_failed_items).
 CREATE TABLE IF NOT EXISTS item_batches (
   run_id TEXT NOT NULL,
   seq    INTEGER NOT NULL,  -- per run, in commit order

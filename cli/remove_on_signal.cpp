@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <iterator>
 
 namespace pl::cli {
 namespace {

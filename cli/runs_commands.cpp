@@ -150,13 +150,15 @@ class ExportSink {
   }
 
  private:
-  explicit ExportSink(std::optional<AtomicFile> file)
-      : file_(std::move(file)),
-        // Ctrl-C during a long export must not leave the hidden temporary file behind.
-        interrupted_(file_ ? std::make_unique<RemoveOnSignal>(file_->temp_path()) : nullptr) {}
+  explicit ExportSink(std::optional<AtomicFile> file) : file_(std::move(file)) {
+    // Ctrl-C during a long export must not leave the hidden temporary file behind.
+    if (file_) interrupted_ = std::make_unique<RemoveOnSignal>(file_->temp_path());
+  }
 
-  std::optional<AtomicFile> file_;
+  // Declared first, so destroyed last: the handlers stay until the file's destructor has removed
+  // an uncommitted temporary file.
   std::unique_ptr<RemoveOnSignal> interrupted_;
+  std::optional<AtomicFile> file_;
 };
 
 // `json` (pretty, as to_json writes it at the top level) indented to sit `depth` levels deep.

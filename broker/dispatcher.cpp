@@ -344,8 +344,9 @@ void Dispatcher::complete(Item& item, Value result) {
   --queued_count_;
   // Taken out whole, so that its id, run id and step name move to the completion.
   auto node = items_.extract(item.spec.item_id);  // `item` dangles from here on
-  completions_.push_back(Completion{std::move(node.key()), std::move(node.mapped().spec.run_id),
-                                    std::move(node.mapped().spec.step_name), std::move(result)});
+  WorkSpec& spec = node.mapped().spec;
+  completions_.push_back(Completion{std::move(node.key()), std::move(spec.run_id),
+                                    std::move(spec.step_name), std::move(result), spec.tag});
 }
 
 void Dispatcher::worker_lost(std::string_view identity, std::string_view why, TimePoint now) {

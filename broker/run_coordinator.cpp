@@ -231,7 +231,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
            "recording a dead letter");
     }
     run.execution->set_now(now.steady);
-    run.execution->on_item_completed(completion.item_id, std::move(completion.result));
+    run.execution->on_item_completed(completion.tag, std::move(completion.result));
     settle(run, now);
   }
   // Room was made: wake loops and batches that wait for it, one run after another.

@@ -59,7 +59,10 @@ RunExecution::~RunExecution() {
 }
 
 uint64_t RunExecution::register_node(Node* node) {
-  const uint64_t id = next_node_id_++;
+  // Unique in the process, not only in the run: a completion's tag (a leaf's id) can then never
+  // name a node of another execution of the same run (a resumed one).
+  static uint64_t next_node_id = 1;
+  const uint64_t id = next_node_id++;
   nodes_[id] = node;
   return id;
 }
@@ -78,14 +81,12 @@ void RunExecution::submit_item(const Node& leaf, WorkSpec spec) {
     replayed_.emplace_back(leaf.id(), std::move(*memo));
     return;
   }
-  items_[spec.item_id] = leaf.id();
+  spec.tag = leaf.id();
   ++progress_.submitted;
   sink_.submit(std::move(spec));
 }
 
-void RunExecution::abandon_item(const std::string& item_id) {
-  if (items_.erase(item_id)) sink_.abandon(item_id);
-}
+void RunExecution::abandon_item(const std::string& item_id) { sink_.abandon(item_id); }
 
 void RunExecution::start() {
   auto frame = std::make_unique<Frame>();
@@ -96,16 +97,14 @@ void RunExecution::start() {
   drain();
 }
 
-void RunExecution::on_item_completed(const std::string& item_id, Value result) {
-  auto it = items_.find(item_id);
-  if (it == items_.end()) return;
-  const uint64_t leaf_id = it->second;
-  items_.erase(it);
+void RunExecution::on_item_completed(uint64_t tag, Value result) {
+  // A leaf gone meanwhile gave its item up: whatever became of the item, nobody waits for it.
+  auto node = nodes_.find(tag);
+  if (node == nodes_.end()) return;
   ++progress_.done;
   if (!result.get_bool("success")) ++progress_.failed;
   count_usage(result);
-  auto node = nodes_.find(leaf_id);
-  if (node != nodes_.end()) node->second->item_done(std::move(result));
+  node->second->item_done(std::move(result));
   drain();
 }
 

@@ -123,8 +123,9 @@ class RunExecution {
 
   // Starts the pipeline's steps.
   void start();
-  // The dispatcher's final outcome for an item of this run; unknown items are ignored.
-  void on_item_completed(const std::string& item_id, Value result);
+  // The dispatcher's final outcome for an item of this run, by the tag submit_item gave it (its
+  // WorkSpec::tag); an item whose leaf is gone is ignored.
+  void on_item_completed(uint64_t tag, Value result);
   // Stops the run: every node is dropped and every item given up.
   void cancel();
   // Time, as the coordinator tells it at each entry; nodes read it through now().
@@ -180,9 +181,7 @@ class RunExecution {
   RunSettings settings_;
   ItemSink& sink_;
   std::unique_ptr<Node> root_;
-  uint64_t next_node_id_ = 1;
   std::unordered_map<uint64_t, Node*> nodes_;
-  std::unordered_map<std::string, uint64_t> items_;  // item id -> leaf node id
   std::deque<std::pair<uint64_t, Value>> completions_;
   std::deque<std::pair<uint64_t, Value>> replayed_;  // leaf id -> memo result, to deliver
   std::vector<uint64_t> waiting_for_capacity_;

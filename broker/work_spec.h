@@ -34,6 +34,9 @@ struct WorkSpec {
   std::shared_ptr<const Value> context;
   int64_t timeout_ms = 300000;
   RetrySettings retry;
+  // The submitter's own reference to the item (a run's leaf node), handed back in the item's
+  // Completion: found by a number, not by hashing the item id.
+  uint64_t tag = 0;
 };
 
 // The final outcome of an item: a step result ({success, ..., attempts}).
@@ -42,6 +45,7 @@ struct Completion {
   std::string run_id;
   std::string step_name;
   Value result;
+  uint64_t tag = 0;  // the WorkSpec's
 };
 
 }  // namespace pl::broker

@@ -71,7 +71,7 @@ class RunExecutionTest : public ::testing::Test {
       result["error_code"] = "step_failed";
     }
     ++sink_.finished;
-    run_->on_item_completed(spec.item_id, result);
+    run_->on_item_completed(spec.tag, result);
     if (run_->waiting_for_capacity()) run_->capacity_freed();
   }
   // Completes the item at `index` with an LLM-like answer.
@@ -80,7 +80,7 @@ class RunExecutionTest : public ::testing::Test {
     result["success"] = success;
     result["text"] = text;
     if (!success) result["error"] = "boom";
-    run_->on_item_completed(sink_.submitted.at(index).item_id, result);
+    run_->on_item_completed(sink_.submitted.at(index).tag, result);
   }
   // A loop of four items answered with 400 bytes each, the last one failed, under
   // `max_inline_bytes`; its step result.
@@ -292,7 +292,7 @@ TEST_F(RunExecutionTest, ALoneLeafBodyGivesWhatItsSequenceWould) {
       complete(1, false);
       Value silent;  // a failure without an error text
       silent["success"] = false;
-      run_->on_item_completed(sink_.submitted.at(2).item_id, silent);
+      run_->on_item_completed(sink_.submitted.at(2).tag, silent);
       ASSERT_TRUE(run_->finished()) << on_error << extra;
       loops.push_back(step("lp"));
       ids.emplace_back();
@@ -433,6 +433,24 @@ Value echo_result(Value data) {
   r["success"] = true;
   r["data"] = data;
   return r;
+}
+
+// A completion names its leaf by a tag unique in the process: one meant for an earlier
+// execution (a run resumed while an item of its previous life was still out) finishes nothing.
+TEST_F(RunExecutionTest, ACompletionTaggedForAnotherExecutionIsIgnored) {
+  const std::string yaml = "workflow:\n  name: t\n  steps:\n    - {name: e, type: echo, value: 1}\n";
+  start(yaml);
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  const uint64_t earlier = sink_.submitted[0].tag;
+  start(yaml);  // a new execution of the same pipeline, as a resume makes
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_NE(sink_.submitted[1].tag, earlier);
+  Value done;
+  done["success"] = true;
+  run_->on_item_completed(earlier, done);
+  EXPECT_FALSE(run_->finished());
+  run_->on_item_completed(sink_.submitted[1].tag, done);
+  EXPECT_TRUE(run_->finished());
 }
 
 TEST_F(RunExecutionTest, RecordedItemsFinishFromTheMemoWithoutBeingDispatched) {
@@ -740,7 +758,7 @@ TEST_F(RunExecutionTest, RunResultSumsTheUsageOfItsItems) {
     result["usage"]["input_tokens"] = 10;
     result["usage"]["output_tokens"] = 5;
     result["usage"]["cost_usd"] = 0.25;
-    run_->on_item_completed(sink_.submitted.at(static_cast<size_t>(i)).item_id, result);
+    run_->on_item_completed(sink_.submitted.at(static_cast<size_t>(i)).tag, result);
   }
   ASSERT_TRUE(run_->finished());
   const Value* usage = run_->result().find("usage");
@@ -790,7 +808,7 @@ TEST_F(RunExecutionTest, AnUnknownPriceIsCountedNotAddedAsZero) {
   result["usage"]["input_tokens"] = 10;
   result["usage"]["output_tokens"] = 5;
   result["usage"]["cost_usd"] = Value();
-  run_->on_item_completed(sink_.submitted.at(0).item_id, result);
+  run_->on_item_completed(sink_.submitted.at(0).tag, result);
   ASSERT_TRUE(run_->finished());
   EXPECT_EQ(run_->result().find("usage")->get_int("unpriced_calls"), 1);
 }
@@ -833,7 +851,7 @@ TEST_F(RunExecutionTest, PreviousResponseCanExtractABatchTaskById) {
     Value r;
     r["success"] = true;
     r["text"] = "answer " + std::to_string(i);
-    run_->on_item_completed(sink_.submitted[i].item_id, r);
+    run_->on_item_completed(sink_.submitted[i].tag, r);
   }
   ASSERT_EQ(sink_.submitted.size(), 3u);
   const Value& part = sink_.submitted[2].input.find("prompt")->as_array()[0];

@@ -146,8 +146,7 @@ void BrokerShell::drain_workers() {
 
 bool BrokerShell::take_work_result(const std::string& identity, std::string_view frame,
                                    TimePoint now) {
-  auto type = protocol::peek_type(frame);
-  if (!type.ok() || *type != MessageType::kWorkResult) return false;
+  // A frame of another type is refused right after its header.
   auto result = protocol::decode_work_result(frame);
   if (!result.ok()) return false;
   dispatcher_.on_work_result(identity, std::move(*result), now);

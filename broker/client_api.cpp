@@ -255,7 +255,7 @@ ClientReply ClientApi::run_export(const std::string& request, const Value& body)
   if (!asked->cursor) return whole_checkpoint(request, std::move(run), std::move(*page));
   protocol::RunExportPage reply{request, std::move(run), item_list(std::move(page->records)),
                                 page->next};
-  return {MessageType::kRunExport, protocol::to_body(reply), ""};
+  return {MessageType::kRunExport, protocol::to_body(std::move(reply)), ""};
 }
 
 ClientReply ClientApi::broker_status(const std::string& request, Instant now) {

@@ -109,8 +109,7 @@ void WorkerShell::drain_socket() {
 }
 
 bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {
-  auto type = protocol::peek_type(frame);
-  if (!type.ok() || *type != protocol::MessageType::kWorkItem) return false;
+  // A frame of another type is refused right after its header.
   auto item = protocol::decode_work_item(frame);
   if (!item.ok()) return false;
   execute(core_.on_work_item(std::move(*item), now));

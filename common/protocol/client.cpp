@@ -154,11 +154,11 @@ Result<ExportRun> export_run_from(const Value& body) {
   return m;
 }
 
-Value to_body(const RunExportPage& m) {
+Value to_body(RunExportPage m) {
   Value v;
-  v["request"] = m.request;
-  if (!m.run.is_null()) v["run"] = m.run;
-  v["items"] = m.items.is_null() ? Value::array() : m.items;
+  v["request"] = std::move(m.request);
+  if (!m.run.is_null()) v["run"] = std::move(m.run);
+  v["items"] = m.items.is_null() ? Value::array() : std::move(m.items);
   if (m.next) v["next"] = *m.next;
   return v;
 }

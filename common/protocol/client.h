@@ -88,7 +88,8 @@ Value to_body(const RunStatus& m);
 Value to_body(const ClientError& m);
 Value to_body(const SimpleRequest& m);
 Value to_body(const ExportRun& m);
-Value to_body(const RunExportPage& m);
+// Taken: a page's items may be megabytes of results, not worth copying into the body.
+Value to_body(RunExportPage m);
 
 Result<SubmitRun> submit_run_from(const Value& body);
 Result<RunAccepted> run_accepted_from(const Value& body);

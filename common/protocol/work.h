@@ -115,7 +115,7 @@ Result<ResultAck> result_ack_from(const Value& body);
 // work_result_from() make of it, the same struct or the same error, without building the body
 // as a Value object first (a std::map node and key per member, then copied out again). Only the
 // input, context and result are read as Values. A frame of another message type is an error
-// ("message type ..., expected ..."): peek_type() first to choose.
+// ("message type ..., expected ...") found from its header alone, before any of its body.
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits = {});
 Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits = {});
 

@@ -22,7 +22,7 @@ constexpr int kBatchPerSocket = 2048;
 constexpr size_t kMaxWatchersPerRun = 1024;
 // While work keeps coming, one commit covers the turns of this long (and is made at once when
 // none is waiting): fewer, larger commits, each with its fixed cost and its fsync.
-constexpr auto kCommitEvery = std::chrono::milliseconds(2);
+constexpr auto kCommitEvery = std::chrono::milliseconds(5);
 }  // namespace
 
 BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Dispatcher& dispatcher,

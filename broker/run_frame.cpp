@@ -4,10 +4,48 @@
 
 namespace pl::broker {
 
+void Frame::set_iteration(std::string_view iterator, Value item, int64_t index, int64_t total) {
+  iteration_ = Iteration{iterator, std::move(item), Value(index), Value(total)};
+  loop_ = Value();
+}
+
+const Value* Frame::own_loop() const {
+  if (iteration_) {
+    Iteration& it = *iteration_;
+    loop_ = pipeline::make_loop_frame(it.iterator, std::move(it.item), it.index.as_int(),
+                                      it.total.as_int(), outer ? outer->innermost_loop() : nullptr);
+    iteration_.reset();
+  }
+  return loop_.is_null() ? nullptr : &loop_;
+}
+
 const Value* Frame::innermost_loop() const {
   for (const Frame* f = this; f; f = f->outer) {
-    if (!f->loop.is_null()) return &f->loop;
+    if (const Value* loop = f->own_loop()) return loop;
   }
+  return nullptr;
+}
+
+const Value* Frame::loop_member(std::string_view name) const {
+  for (const Frame* f = this; f; f = f->outer) {
+    if (f->iteration_) return f->iteration_member(name);
+    if (!f->loop_.is_null()) return f->loop_.find(name);
+  }
+  return nullptr;
+}
+
+const Value* Frame::iteration_member(std::string_view name) const {
+  // What make_loop_frame would hold under `name`, read from the variables themselves.
+  static const Value kTrue(true);
+  static const Value kFalse(false);
+  const Iteration& it = *iteration_;
+  const int64_t index = it.index.as_int();
+  if (name == "index") return &it.index;
+  if (name == "total" || name == "length") return &it.total;
+  if (name == "first" || name == "is_first") return index == 0 ? &kTrue : &kFalse;
+  if (name == "last" || name == "is_last") return index + 1 == it.total.as_int() ? &kTrue : &kFalse;
+  if (name == "parent") return outer ? outer->innermost_loop() : nullptr;
+  if (name == it.iterator) return &it.item;
   return nullptr;
 }
 
@@ -50,6 +88,11 @@ const Value* FrameScope::root(std::string_view name) const {
     if (const Value* result = f->results.find(name)) return result;
   }
   return nullptr;
+}
+
+const Value* FrameScope::member(std::string_view root, std::string_view name) const {
+  if (root == pipeline::kRootLoop) return frame_.loop_member(name);
+  return Scope::member(root, name);
 }
 
 }  // namespace pl::broker

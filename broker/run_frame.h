@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,11 +34,34 @@ struct Frame {
   const Frame* outer = nullptr;       // the enclosing frame; nullptr at the top
   PipelineContext* context = nullptr;
   Value results = Value::object();    // step name -> result, for the steps of this sequence
-  Value loop;                         // the loop frame value of this iteration; null elsewhere
   Value local_state = Value::object();  // set_variable with scope: loop
 
+  // This frame is a for_loop iteration: its variables are kept as they are, and its `loop`
+  // value (pipeline::make_loop_frame) is built only when something reads it whole. `iterator`
+  // is the loop's own, which outlives the frame.
+  void set_iteration(std::string_view iterator, Value item, int64_t index, int64_t total);
+  // This frame has the `loop` value `loop` (a while_loop iteration's, or a copy of another's).
+  void set_loop(Value loop) { loop_ = std::move(loop); }
+  // This frame's own `loop` value (nullptr when it has none), built on first use.
+  const Value* own_loop() const;
   // The innermost loop value visible from here (nullptr outside loops).
   const Value* innermost_loop() const;
+  // innermost_loop()->find(name), without building a for_loop iteration's value when `name` is
+  // one of its variables: what `loop.NAME` reads once per item.
+  const Value* loop_member(std::string_view name) const;
+
+ private:
+  struct Iteration {
+    std::string_view iterator;
+    Value item;
+    Value index;
+    Value total;
+  };
+  // The variables of a for_loop iteration whose loop_ is not built yet.
+  const Value* iteration_member(std::string_view name) const;
+
+  mutable std::optional<Iteration> iteration_;  // until loop_ is built from it
+  mutable Value loop_;                          // null: none, or not built yet
 };
 
 // Resolves the roots of the format (pipeline/scope.h) through a chain of frames. Views that
@@ -47,6 +71,7 @@ class FrameScope final : public pipeline::Scope {
  public:
   explicit FrameScope(const Frame& frame) : frame_(frame) {}
   const Value* root(std::string_view name) const override;
+  const Value* member(std::string_view root, std::string_view name) const override;
 
  private:
   const Frame& frame_;

@@ -79,6 +79,10 @@ class OverlayScope final : public pipeline::Scope {
     if (const Value* v = overlay_.find(name)) return v;
     return under_.root(name);
   }
+  const Value* member(std::string_view root, std::string_view name) const override {
+    if (overlay_.find(root)) return Scope::member(root, name);
+    return under_.member(root, name);
+  }
 
  private:
   const Value& overlay_;
@@ -496,8 +500,8 @@ ParallelNode::Child ForLoopNode::make_child(size_t index, size_t total, Value el
   auto frame = std::make_unique<Frame>();
   frame->outer = &frame_;
   frame->context = frame_.context;
-  frame->loop = pipeline::make_loop_frame(iterator_, std::move(element), static_cast<int64_t>(index),
-                                          static_cast<int64_t>(total), frame_.innermost_loop());
+  frame->set_iteration(iterator_, std::move(element), static_cast<int64_t>(index),
+                       static_cast<int64_t>(total));
   std::string iteration_path = path() + ".i" + std::to_string(index);
   std::string iteration_display = display() + "[" + std::to_string(index) + "]";
   if (lone_leaf_) {
@@ -539,7 +543,7 @@ Result<bool> ForLoopNode::should_break(Node& child, const Value& result) {
   Frame view;
   view.outer = done.outer;
   view.context = done.context;
-  view.loop = done.loop;
+  if (const Value* loop = done.own_loop()) view.set_loop(*loop);
   view.local_state = done.local_state;
   if (const Value* steps = result.find("steps")) view.results = *steps;
   FrameScope scope(view);
@@ -714,7 +718,7 @@ void WhileLoopNode::next_iteration() {
   auto frame = std::make_unique<Frame>();
   frame->outer = &frame_;
   frame->context = frame_.context;
-  frame->loop = pipeline::make_while_frame(iteration_, frame_.innermost_loop());
+  frame->set_loop(pipeline::make_while_frame(iteration_, frame_.innermost_loop()));
   {
     FrameScope scope(*frame);
     auto holds = pipeline::evaluate_condition(step_.condition, scope);

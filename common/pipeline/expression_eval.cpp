@@ -20,6 +20,11 @@ Error reference_error(const Node& path, const std::string& detail) {
   return not_found_error("unknown reference \"" + path.text + "\": " + detail);
 }
 
+// `.name`, as opposed to `[expr]`, `["name"]` or `.0`.
+bool is_plain_member(const Segment& segment) {
+  return !segment.computed && !segment.index && !segment.text.empty() && segment.text[0] == '.';
+}
+
 Error operand_error(Op op, const Value& a, const Value& b) {
   return type_error("operator \"" + std::string(op_text(op)) + "\" cannot apply to " + describe(a) +
                     " and " + describe(b));
@@ -185,10 +190,22 @@ class Evaluator {
     Value base;
     const Value* current = nullptr;
     std::string label;
+    size_t first = 0;  // the first segment still to walk
     if (node.children.empty()) {
-      current = scope_.root(node.name);
-      if (!current) return reference_error(node, "nothing is named \"" + node.name + "\"");
-      label = node.name;
+      // `loop.NAME`: the scope may hand the member over without building the root. Otherwise
+      // (or when it has none) the walk below starts at the root and says what is missing.
+      if (!node.segments.empty() && is_plain_member(node.segments[0])) {
+        current = scope_.member(node.name, node.segments[0].key);
+        if (current) {
+          label = node.segments[0].key;
+          first = 1;
+        }
+      }
+      if (!current) {
+        current = scope_.root(node.name);
+        if (!current) return reference_error(node, "nothing is named \"" + node.name + "\"");
+        label = node.name;
+      }
     } else {
       auto v = eval(*node.children[0]);
       if (!v.ok()) return v;
@@ -196,7 +213,8 @@ class Evaluator {
       current = &base;
       label = node.children[0]->text;
     }
-    for (const Segment& segment : node.segments) {
+    for (size_t i = first; i < node.segments.size(); ++i) {
+      const Segment& segment = node.segments[i];
       std::string key = segment.key;
       std::optional<int64_t> index = segment.index;
       if (segment.computed) {
@@ -239,9 +257,7 @@ class Evaluator {
             node, "\"" + label + "\" is " + describe(*current) + ", not a map or a list");
       }
       current = next;
-      bool member =
-          !segment.computed && !segment.text.empty() && segment.text[0] == '.' && !segment.index;
-      label = member ? key : label + "[" + key + "]";
+      label = is_plain_member(segment) ? key : label + "[" + key + "]";
     }
     return *current;
   }

@@ -37,6 +37,12 @@ class Scope {
   // "loop", or a bare step name (which resolves like steps.NAME); nullptr when nothing has that
   // name. The pointer stays valid as long as the scope and what it views are unchanged.
   virtual const Value* root(std::string_view name) const = 0;
+  // root(root)'s member `name` (nullptr when either is missing, or the root is not a map). A
+  // scope may answer without building the whole root: `loop.NAME` is read once per item.
+  virtual const Value* member(std::string_view root, std::string_view name) const {
+    const Value* whole = this->root(root);
+    return whole ? whole->find(name) : nullptr;
+  }
 };
 
 // A Scope over one object whose members are the roots; a name that is not a member falls back

@@ -93,6 +93,15 @@ int main(int argc, char** argv) {
 
   // Runs that were running when the last broker stopped continue; recorded items are not run
   // again. Workers get a moment to declare what they still hold before anything is dispatched.
+  // A run of millions of items takes seconds to recover, longer than a supervisor waits for
+  // READY=1 (ready_timeout): every 100 000 recorded results the broker asks it for more time,
+  // far more than the next 100 000 take, so that only a recovery that stopped moving times out.
+  coordinator.on_recovery_progress(
+      [](const std::string& status) {
+        pl::notify_extend_timeout(std::chrono::seconds(30));
+        pl::notify_status(status);
+      },
+      100000);
   auto recovered = coordinator.recover(clock.instant());
   if (!recovered.ok()) {
     spdlog::error("recovering runs from {}: {}", paths.broker_db().string(), recovered.error().message);

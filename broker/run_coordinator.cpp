@@ -53,6 +53,7 @@ std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
   if (memo == memos_.end()) return std::nullopt;
   auto it = memo->second.find(item_id.substr(slash + 1));
   if (it == memo->second.end()) return std::nullopt;
+  if (recovering_) recovery_step(memo->first, /*replayed=*/true);
   auto result = protocol::decode_value(it->second);
   memo->second.erase(it);
   if (!result.ok()) {
@@ -60,6 +61,23 @@ std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
     return std::nullopt;  // the item runs again: costly, but never wrong
   }
   return std::move(*result);
+}
+
+void RunCoordinator::on_recovery_progress(std::function<void(const std::string&)> progress,
+                                          uint64_t every) {
+  recovery_progress_ = std::move(progress);
+  recovery_every_ = every;
+}
+
+void RunCoordinator::recovery_step(std::string_view run_id, bool replayed) {
+  ++(replayed ? recovery_replayed_ : recovery_read_);
+  if (!recovery_progress_ || recovery_every_ == 0 ||
+      (recovery_read_ + recovery_replayed_) % recovery_every_ != 0) {
+    return;
+  }
+  recovery_progress_("recovering run " + std::string(run_id) + ": " +
+                     std::to_string(recovery_read_) + " recorded item results read, " +
+                     std::to_string(recovery_replayed_) + " replayed");
 }
 
 void RunCoordinator::note(const Status& status, std::string_view what) {
@@ -125,6 +143,7 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
     auto& memo = memos_[id];
     Status read = store_.for_each_item_result(id, [&](std::string item_id, Value result) {
       memo.insert_or_assign(item_id.substr(item_id.find('/') + 1), protocol::encode_value(result));
+      if (recovering_) recovery_step(id, /*replayed=*/false);
     });
     note(read, "reading the recorded item results of " + id);
   }
@@ -163,8 +182,10 @@ Result<size_t> RunCoordinator::recover(Instant now) {
   now_ = now.steady;
   auto unfinished = store_.unfinished_runs();
   if (!unfinished.ok()) return std::move(unfinished).error();
+  recovering_ = true;
   size_t recovered = 0;
   for (const StoredRun& stored : *unfinished) {
+    recovery_read_ = recovery_replayed_ = 0;
     auto id = start_run(stored, /*replaying=*/true, now);
     if (!id.ok()) {
       // The pipeline no longer loads (a broker of another version?): fail it loudly rather
@@ -186,6 +207,7 @@ Result<size_t> RunCoordinator::recover(Instant now) {
     run.execution->start();
     settle(run, now);
   }
+  recovering_ = false;
   return recovered;
 }
 

@@ -65,6 +65,11 @@ class RunCoordinator : private ItemSink {
   Result<std::string> submit(const protocol::SubmitRun& request, Instant now);
   // Loads the store's unfinished runs and starts them again; returns how many.
   Result<size_t> recover(Instant now);
+  // While recover() reads and replays recorded item results, calls `progress` with a status
+  // line after every `every` of them (a run of millions takes seconds to recover: the broker
+  // tells its supervisor that it is alive and asks for more time to become ready).
+  void on_recovery_progress(std::function<void(const std::string& status)> progress,
+                            uint64_t every);
   void on_completions(std::vector<Completion> completions, Instant now);
   Status cancel(const std::string& run_id, Instant now);
   // Runs a failed or cancelled run again: recorded successes are kept, failed items run again.
@@ -95,6 +100,8 @@ class RunCoordinator : private ItemSink {
   Result<std::string> start_run(const StoredRun& stored, bool replaying, Instant now);
   void settle(RunRecord& run, Instant now);
   void note(const Status& status, std::string_view what);
+  // Counts one recorded result read or replayed during recover(); reports every so many.
+  void recovery_step(std::string_view run_id, bool replayed);
 
   Dispatcher& dispatcher_;
   RunStore& store_;
@@ -107,6 +114,11 @@ class RunCoordinator : private ItemSink {
   // take ~240 MB so, against ~1 GB as Values. An entry goes once its item has been finished
   // from it.
   std::map<std::string, std::unordered_map<std::string, std::string>, std::less<>> memos_;
+  std::function<void(const std::string&)> recovery_progress_;
+  uint64_t recovery_every_ = 0;
+  bool recovering_ = false;  // inside recover()
+  uint64_t recovery_read_ = 0;      // of the run being recovered
+  uint64_t recovery_replayed_ = 0;
   std::vector<std::string> finished_;
   std::deque<std::string> finished_order_;  // oldest first
   CoordinatorCounters counters_;

@@ -17,6 +17,11 @@ void notify_status(std::string_view status) {
   sd_notify(0, message.c_str());
 }
 
+void notify_extend_timeout(std::chrono::milliseconds more) {
+  const std::string message = "EXTEND_TIMEOUT_USEC=" + std::to_string(more.count() * 1000);
+  sd_notify(0, message.c_str());
+}
+
 long watchdog_interval_ms() {
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0) return 0;

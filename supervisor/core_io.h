@@ -57,6 +57,9 @@ struct NotifyReceived {
   bool watchdog_trigger = false;  // WATCHDOG=trigger
   bool stopping = false;          // STOPPING=1
   std::optional<std::string> status;  // STATUS=...
+  // EXTEND_TIMEOUT_USEC=N: a starting child asks for N more microseconds to become ready (a
+  // broker recovering a large run); each such message moves the deadline to at least now + N.
+  std::optional<int64_t> extend_timeout_us;
 };
 
 // The answer to a MeasureMemory command: the process's resident set, or why it could not be

@@ -59,6 +59,7 @@ struct Child {
   bool fail_start_on_exit = false;  // killed for a ready timeout: its exit is a failed start
   bool watchdog_fired = false;
   std::optional<TimePoint> ready_deadline;
+  bool ready_extended = false;  // by EXTEND_TIMEOUT_USEC, since this start
   std::optional<TimePoint> watchdog_deadline;
   std::optional<TimePoint> kill_deadline;
   std::optional<TimePoint> memory_deadline;  // next RSS reading (max_memory without a cgroup)

@@ -12,6 +12,11 @@ std::string describe_exit(const ProcessExited& e) {
   return "exit status " + std::to_string(e.exit_status);
 }
 
+std::string ready_timeout_text(const Child& c) {
+  return "no READY=1 within " + std::to_string(c.process().ready_timeout_ms) + " ms" +
+         (c.ready_extended ? " nor within the time it asked for (EXTEND_TIMEOUT_USEC)" : "");
+}
+
 }  // namespace
 
 void SupervisorCore::start_worker(Child& c) {
@@ -102,7 +107,7 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   if (was == ChildState::kStarting) {
     const std::string why =
         c.fail_start_on_exit
-            ? "no READY=1 within " + std::to_string(c.process().ready_timeout_ms) + " ms"
+            ? ready_timeout_text(c)
             : "exited before it was ready (" + describe_exit(e) + ")";
     c.fail_start_on_exit = false;
     post(Notice::Kind::kStartFailed, c.id, true, why);
@@ -118,8 +123,7 @@ void SupervisorCore::fire_worker_timers(Child& c) {
   if (c.ready_deadline && *c.ready_deadline <= now_) {
     c.ready_deadline.reset();
     c.fail_start_on_exit = true;
-    publish(event_kind::kReadyTimeout, c,
-            "no READY=1 within " + std::to_string(c.process().ready_timeout_ms) + " ms");
+    publish(event_kind::kReadyTimeout, c, ready_timeout_text(c));
     emit(SignalProcess{c.pid, SIGKILL, true});
   }
   if (c.watchdog_deadline && *c.watchdog_deadline <= now_) {

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace pl::supervisor {
@@ -87,6 +88,14 @@ NotifyReceived parse_notify(int64_t pid, std::string_view text) {
       r.watchdog_trigger = true;
     } else if (line == "STOPPING=1") {
       r.stopping = true;
+    } else if (line.substr(0, 20) == "EXTEND_TIMEOUT_USEC=") {
+      // Digits only, as systemd reads it; anything else is ignored rather than guessed at.
+      const std::string_view digits = line.substr(20);
+      int64_t us = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), us);
+      if (ec == std::errc() && end == digits.data() + digits.size() && !digits.empty() && us >= 0) {
+        r.extend_timeout_us = us;
+      }
     } else if (line.substr(0, 7) == "STATUS=") {
       r.status = std::string(line.substr(7, 512));
     }

@@ -189,6 +189,7 @@ void SupervisorCore::on(const ProcessSpawned& e) {
     worker_ready(*c);
   } else if (c->process().ready_timeout_ms > 0) {
     c->ready_deadline = now_ + milliseconds(c->process().ready_timeout_ms);
+    c->ready_extended = false;
   }
 }
 
@@ -220,6 +221,12 @@ void SupervisorCore::on(const NotifyReceived& e) {
   Child* c = find(it->second);
   if (c == nullptr) return;
   if (e.status) c->status_text = *e.status;
+  if (e.extend_timeout_us && c->state == ChildState::kStarting && c->ready_deadline) {
+    // Never shortened: the deadline is the later of the configured one and now + the extension.
+    c->ready_deadline =
+        std::max(*c->ready_deadline, now_ + std::chrono::microseconds(*e.extend_timeout_us));
+    c->ready_extended = true;
+  }
   if (e.ready && c->state == ChildState::kStarting && !c->fail_start_on_exit) worker_ready(*c);
   if (c->state != ChildState::kRunning) return;
   if (e.watchdog_trigger) {

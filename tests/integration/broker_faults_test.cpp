@@ -91,6 +91,52 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
   EXPECT_EQ(detail->get_int("items_recorded"), 10000);
 }
 
+TEST(BrokerFaults, ABrokerRecoveringARunOfHalfAMillionResultsIsNotTakenForAHungStart) {
+  // A broker reads and replays every recorded result of a recovered run before it is ready:
+  // here ~2 s (about 4 us a result on the development machine), twice its ready_timeout. Without
+  // asking its supervisor for more time (EXTEND_TIMEOUT_USEC) it would be killed at the timeout
+  // and restarted into the same recovery, forever.
+  std::string config = tree_config(2, "  heartbeat_ms: 500\n", "  slots: 64\n");
+  const std::string plain = "{name: broker, command: [pipeline-broker], ready: notify}";
+  ASSERT_NE(config.find(plain), std::string::npos);
+  config.replace(config.find(plain), plain.size(),
+                 "{name: broker, command: [pipeline-broker], ready: notify, ready_timeout: 1000}");
+  Tree tree(config);
+  constexpr int kItems = 700000;
+  {
+    std::ofstream items(tree.dir() / "items.jsonl");
+    for (int i = 0; i < kItems; ++i) items << i << "\n";
+  }
+  const auto pipeline = write_pipeline(tree, "big.yaml", R"(workflow:
+  name: big
+  steps:
+    - name: batch
+      type: for_loop
+      iterator: n
+      items_file: items.jsonl
+      parallel: true
+      max_parallel: 512
+      steps:
+        - {name: e, type: echo, value: "{{loop.n}}"}
+)");
+  Process run = tree.start_pipelinectl({"run", pipeline.string(), "--progress", "none"}, "run");
+  ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 500000; }, 120s)) << tree.log();
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
+
+  auto code = run.wait(180s);
+  ASSERT_TRUE(code.has_value()) << "the run did not finish\n" << tree.log();
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  EXPECT_EQ(tree.log().find("ready_timeout"), std::string::npos) << tree.log();
+  EXPECT_GE(tree.counter("runs_recovered"), 1);
+  Value out = run_output(tree, "run");
+  EXPECT_EQ(out.find("steps")->find("batch")->get_int("succeeded"), kItems);
+  auto shown = tree.pipelinectl({"runs", "show", out.get_string("run"), "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(parse_json(shown.out)->get_int("items_recorded"), kItems);
+}
+
 TEST(BrokerFaults, AnItemThatKeepsKillingItsWorkerIsDeadLetteredWhileTheOthersFinish) {
   Tree tree(tree_config(2, "  heartbeat_ms: 500\n  poison_threshold: 3\n"));
   const auto pipeline = write_pipeline(tree, "poison.yaml", R"(workflow:

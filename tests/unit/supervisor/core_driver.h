@@ -48,6 +48,12 @@ class CoreDriver {
     n.ready = true;
     send(n);
   }
+  void extend(const std::string& name, int64_t us) {
+    NotifyReceived n;
+    n.pid = pid(name);
+    n.extend_timeout_us = us;
+    send(n);
+  }
   void watchdog(const std::string& name) {
     NotifyReceived n;
     n.pid = pid(name);

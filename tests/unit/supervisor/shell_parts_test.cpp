@@ -43,6 +43,16 @@ TEST(NotifyProtocol, ParsesTheAssignmentsWeHonour) {
   EXPECT_FALSE(junk.ready);
 }
 
+TEST(NotifyProtocol, ReadsAnExtensionOnlyWhenItIsAWholeNumberOfMicroseconds) {
+  EXPECT_EQ(parse_notify(1, "EXTEND_TIMEOUT_USEC=30000000\nSTATUS=recovering").extend_timeout_us,
+            30000000);
+  EXPECT_EQ(parse_notify(1, "EXTEND_TIMEOUT_USEC=0").extend_timeout_us, 0);
+  for (const char* bad : {"EXTEND_TIMEOUT_USEC=", "EXTEND_TIMEOUT_USEC=-5", "EXTEND_TIMEOUT_USEC=5s",
+                          "EXTEND_TIMEOUT_USEC= 5", "EXTEND_TIMEOUT_USEC=99999999999999999999"}) {
+    EXPECT_FALSE(parse_notify(1, bad).extend_timeout_us) << bad;
+  }
+}
+
 TEST(ChildEnvironment, AddsTheContractAndDropsTheSupervisorsOwn) {
   char a[] = "PATH=/bin";
   char b[] = "NOTIFY_SOCKET=/run/systemd/notify";

@@ -455,6 +455,37 @@ TEST(Readiness, ReadyTimeoutOnRestartIsRetriedAndCounted) {
   EXPECT_EQ(d.exit_code(), 1);
 }
 
+TEST(Readiness, AStartingChildThatAsksForMoreTimeGetsItAndNoMore) {
+  auto spec = supervisor("root", Strategy::kOneForOne, 5,
+                         {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});
+  spec.children[0].process.ready_timeout_ms = 1000;
+  CoreDriver d(spec);
+  d.hold_ready = {"a"};
+  d.start();
+  d.advance(milliseconds(900));
+  d.extend("a", 3'000'000);  // 3 s from now: until 3.9 s
+  d.advance(milliseconds(2000));
+  d.extend("a", 1'000);  // a shorter extension never brings the deadline closer
+  d.advance(milliseconds(999));
+  EXPECT_TRUE(d.events("ready_timeout").empty());
+  d.advance(milliseconds(1));
+  ASSERT_EQ(d.events("ready_timeout"), (Names{"a"}));
+  EXPECT_EQ(d.signals().front(), (std::pair<std::string, int>{"a", SIGKILL}));
+}
+
+TEST(Readiness, AnExtensionEndsWithTheStartItWasAskedFor) {
+  auto spec = supervisor("root", Strategy::kOneForOne, 5,
+                         {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});
+  spec.children[0].process.ready_timeout_ms = 1000;
+  CoreDriver d(spec);
+  d.start();
+  d.extend("a", 60'000'000);  // running already: nothing to extend
+  d.hold_ready = {"a"};
+  d.kill("a");  // restarted: its new start has the configured deadline
+  d.advance(milliseconds(1000));
+  EXPECT_EQ(d.events("ready_timeout").size(), 1u);
+}
+
 TEST(Readiness, IdleTreeHasNoDeadline) {
   CoreDriver d(three_workers(Strategy::kOneForOne));
   d.start();

@@ -226,6 +226,11 @@ void SupervisorCore::on(const NotifyReceived& e) {
     c->ready_deadline =
         std::max(*c->ready_deadline, now_ + std::chrono::microseconds(*e.extend_timeout_us));
     c->ready_extended = true;
+    // The tree's own start waits for this child: ask our manager (systemd's TimeoutStartSec)
+    // for the same time.
+    if (root_->state == ChildState::kStarting) {
+      tell_manager("EXTEND_TIMEOUT_USEC=" + std::to_string(*e.extend_timeout_us));
+    }
   }
   if (e.ready && c->state == ChildState::kStarting && !c->fail_start_on_exit) worker_ready(*c);
   if (c->state != ChildState::kRunning) return;

@@ -464,6 +464,8 @@ TEST(Readiness, AStartingChildThatAsksForMoreTimeGetsItAndNoMore) {
   d.start();
   d.advance(milliseconds(900));
   d.extend("a", 3'000'000);  // 3 s from now: until 3.9 s
+  // The tree's own start waits for it: systemd is asked for the same time.
+  EXPECT_EQ(d.manager_states(), (std::vector<std::string>{"EXTEND_TIMEOUT_USEC=3000000"}));
   d.advance(milliseconds(2000));
   d.extend("a", 1'000);  // a shorter extension never brings the deadline closer
   d.advance(milliseconds(999));
@@ -482,6 +484,8 @@ TEST(Readiness, AnExtensionEndsWithTheStartItWasAskedFor) {
   d.extend("a", 60'000'000);  // running already: nothing to extend
   d.hold_ready = {"a"};
   d.kill("a");  // restarted: its new start has the configured deadline
+  d.extend("a", 1'000);  // the tree is running: its manager has nothing to extend
+  EXPECT_EQ(d.manager_states().size(), 1u);  // READY=1 only
   d.advance(milliseconds(1000));
   EXPECT_EQ(d.events("ready_timeout").size(), 1u);
 }

@@ -110,13 +110,30 @@ class MemoryRunStore final : public RunStore {
     }
     return page;
   }
-  Status for_each_item_result(
+  // Each record is a batch of its own, at its seq.
+  Status for_each_item_batch(
       const std::string& run_id,
-      const std::function<void(std::string item_id, Value result)>& visit) override {
+      const std::function<void(int64_t position, std::string_view records)>& visit) override {
     auto run = items_.find(run_id);
     if (run == items_.end()) return ok_status();
-    for (const auto& [seq, record] : run->second.records) visit(record.first, record.second);
+    for (const auto& [seq, record] : run->second.records) {
+      std::string packed;
+      protocol::append_record(packed, record.first, record.second);
+      visit(seq, packed);
+    }
     return ok_status();
+  }
+  Result<std::string> item_batch(const std::string& run_id, int64_t position) override {
+    auto run = items_.find(run_id);
+    auto record = run == items_.end() ? decltype(run->second.records)::const_iterator()
+                                      : run->second.records.find(position);
+    if (run == items_.end() || record == run->second.records.end()) {
+      return make_error(ErrorCode::kNotFound, "no batch " + std::to_string(position) +
+                                                  " of item results of " + run_id);
+    }
+    std::string packed;
+    protocol::append_record(packed, record->second.first, record->second.second);
+    return packed;
   }
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
     std::vector<DeadLetter> out;

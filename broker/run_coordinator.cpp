@@ -51,16 +51,14 @@ std::optional<Value> RunCoordinator::recorded(const std::string& item_id) {
   if (slash == std::string::npos) return std::nullopt;
   auto memo = memos_.find(std::string_view(item_id).substr(0, slash));
   if (memo == memos_.end()) return std::nullopt;
-  auto it = memo->second.find(item_id.substr(slash + 1));
-  if (it == memo->second.end()) return std::nullopt;
-  if (recovering_) recovery_step(memo->first, /*replayed=*/true);
-  auto result = protocol::decode_value(it->second);
-  memo->second.erase(it);
-  if (!result.ok()) {
-    note(result.error(), "decoding the recorded result of " + item_id);
-    return std::nullopt;  // the item runs again: costly, but never wrong
+  auto result = memo->second.take(item_id);
+  if (!memo->second.problem().empty()) {
+    // The item runs again: costly, but never wrong.
+    note(make_error(ErrorCode::kIo, memo->second.problem()), "reading back a recorded result");
+    memo->second.clear_problem();
   }
-  return std::move(*result);
+  if (result && recovering_) recovery_step(memo->first, /*replayed=*/true);
+  return result;
 }
 
 void RunCoordinator::on_recovery_progress(std::function<void(const std::string&)> progress,
@@ -140,12 +138,17 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
   runs_.emplace(id, std::move(record));
   if (replaying) {
     // Unreadable records make their items run again: costly, but never wrong.
-    auto& memo = memos_[id];
-    Status read = store_.for_each_item_result(id, [&](std::string item_id, Value result) {
-      memo.insert_or_assign(item_id.substr(item_id.find('/') + 1), protocol::encode_value(result));
+    auto memo = RecordedResults::index(store_, id, [&] {
       if (recovering_) recovery_step(id, /*replayed=*/false);
     });
-    note(read, "reading the recorded item results of " + id);
+    if (!memo.ok()) {
+      note(memo.error(), "reading the recorded item results of " + id);
+    } else {
+      if (!memo->problem().empty()) {
+        note(make_error(ErrorCode::kIo, memo->problem()), "reading the recorded item results");
+      }
+      memos_.insert_or_assign(id, std::move(*memo));
+    }
   }
   return id;
 }

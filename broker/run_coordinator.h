@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker/dispatcher.h"
+#include "broker/recorded_results.h"
 #include "broker/run_execution.h"
 #include "broker/run_store.h"
 #include "common/clock.h"
@@ -109,11 +110,9 @@ class RunCoordinator : private ItemSink {
   size_t max_outstanding_items_;
   TimePoint now_{};  // of the call in progress: node destructors abandon items at this time
   std::map<std::string, RunRecord> runs_;
-  // The recorded item results of each recovered or resumed run still replaying, by run id then
-  // item id without its "<run id>/" prefix, each packed (encode_value): a million echo results
-  // take ~240 MB so, against ~1 GB as Values. An entry goes once its item has been finished
-  // from it.
-  std::map<std::string, std::unordered_map<std::string, std::string>, std::less<>> memos_;
+  // The recorded item results of each recovered or resumed run still replaying, by run id: where
+  // each one is in the store, read back when its item asks (a million take ~16 MB so).
+  std::map<std::string, RecordedResults, std::less<>> memos_;
   std::function<void(const std::string&)> recovery_progress_;
   uint64_t recovery_every_ = 0;
   bool recovering_ = false;  // inside recover()

@@ -73,14 +73,16 @@ void RunExecution::node_finished(const Node& node, Value result) {
   completions_.emplace_back(node.id(), std::move(result));
 }
 
+bool RunExecution::replay_recorded(const Node& leaf, const std::string& item_id) {
+  auto memo = sink_.recorded(item_id);
+  if (!memo) return false;
+  ++progress_.replayed;
+  count_usage(*memo);
+  replayed_.emplace_back(leaf.id(), std::move(*memo));
+  return true;
+}
+
 void RunExecution::submit_item(const Node& leaf, WorkSpec spec) {
-  if (auto memo = sink_.recorded(spec.item_id)) {
-    // Finished in an earlier life of this run: finish from the record, dispatch nothing.
-    ++progress_.replayed;
-    count_usage(*memo);
-    replayed_.emplace_back(leaf.id(), std::move(*memo));
-    return;
-  }
   spec.tag = leaf.id();
   ++progress_.submitted;
   sink_.submit(std::move(spec));

@@ -151,6 +151,10 @@ class RunExecution {
   uint64_t register_node(Node* node);
   void unregister_node(uint64_t id);
   void node_finished(const Node& node, Value result);
+  // Finishes `leaf` from the result recorded for `item_id` in an earlier life of this run (a
+  // recovered or resumed run) when there is one: true then, and nothing is to be dispatched.
+  // Asked before the leaf binds its input, which a replay does not need.
+  bool replay_recorded(const Node& leaf, const std::string& item_id);
   void submit_item(const Node& leaf, WorkSpec spec);
   void abandon_item(const std::string& item_id);
   bool has_capacity() { return sink_.has_capacity(); }

@@ -104,12 +104,20 @@ class RunStore {
   // anything. REQUIRES: cursor >= 0.
   virtual Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
                                              const ItemPageLimits& limits) = 0;
-  // Every item result of a run one at a time, in the order they were recorded (a later record
-  // of an item replaces an earlier one), holding no more than one batch: for the memo of a
-  // recovered or resumed run, which may have a million of them.
-  virtual Status for_each_item_result(
+  // A run's item results as stored: batches of records (protocol::append_record), each with its
+  // position, in the order they were recorded (a later record of an item replaces an earlier
+  // one), holding no more than one batch at a time: for the memo of a recovered or resumed run,
+  // which may have millions of them and keeps only where each one is (recorded_results.h).
+  virtual Status for_each_item_batch(
       const std::string& run_id,
-      const std::function<void(std::string item_id, Value result)>& visit) = 0;
+      const std::function<void(int64_t position, std::string_view records)>& visit) = 0;
+  // The batch at a position for_each_item_batch gave (and that no write has changed since);
+  // kNotFound when there is none.
+  virtual Result<std::string> item_batch(const std::string& run_id, int64_t position) = 0;
+  // Every item result of a run one at a time, decoded, in record order: for_each_item_batch's
+  // records. A batch that does not decode is an error.
+  Status for_each_item_result(const std::string& run_id,
+                              const std::function<void(std::string item_id, Value result)>& visit);
   virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;
 };
 

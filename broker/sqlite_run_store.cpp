@@ -292,9 +292,9 @@ class SqliteRunStore final : public RunStore {
     }
   }
 
-  Status for_each_item_result(
+  Status for_each_item_batch(
       const std::string& run_id,
-      const std::function<void(std::string item_id, Value result)>& visit) override {
+      const std::function<void(int64_t position, std::string_view records)>& visit) override {
     if (auto st = flush_batches(); !st.ok()) return st;
     // A statement of its own, finalized on every return: none is left in the middle of a read.
     auto st = db_->prepare("SELECT seq, items FROM item_batches WHERE run_id=? ORDER BY seq");
@@ -304,10 +304,24 @@ class SqliteRunStore final : public RunStore {
       auto row = st->step();
       if (!row.ok()) return std::move(row).error();
       if (!*row) return ok_status();
-      auto records = protocol::decode_records(st->column_text(1));
-      if (!records.ok()) return unreadable_batch(run_id, st->column_int(0), records.error());
-      for (auto& [id, result] : *records) visit(std::move(id), std::move(result));
+      visit(st->column_int(0), st->column_text(1));
     }
+  }
+
+  Result<std::string> item_batch(const std::string& run_id, int64_t position) override {
+    auto st = statement("SELECT items FROM item_batches WHERE run_id=? AND seq=?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, run_id);
+    (*st)->bind(2, position);
+    auto row = (*st)->step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) {
+      return make_error(ErrorCode::kNotFound, "no batch " + std::to_string(position) +
+                                                  " of item results of " + run_id);
+    }
+    std::string items = (*st)->column_text(0);
+    (*st)->reset();
+    return items;
   }
 
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {

@@ -265,6 +265,8 @@ LeafNode::~LeafNode() {
 }
 
 void LeafNode::start() {
+  std::string item_id = run_.item_id(*this);
+  if (run_.replay_recorded(*this, item_id)) return;  // no item to wait for or give up
   FrameScope frame_scope(frame_);
   // Both arms lvalues: a temporary here would die before the scope that borrows it is used.
   static const Value kNoOverlay = Value::object();
@@ -287,7 +289,7 @@ void LeafNode::start() {
     return;
   }
   WorkSpec spec;
-  spec.item_id = run_.item_id(*this);
+  spec.item_id = std::move(item_id);
   spec.run_id = run_.run_id();
   spec.step_name = display();
   spec.step_type = work_.step_type;

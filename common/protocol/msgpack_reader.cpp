@@ -237,4 +237,90 @@ Result<Value> MsgpackReader::read_at(size_t depth) {
   }
 }
 
+Status MsgpackReader::skip_at(size_t depth) {
+  // read_at's cases in read_at's order, so that the same bytes fail with the same error.
+  if (at_map()) {
+    auto count = read_map_header(depth);
+    if (!count.ok()) return std::move(count).error();
+    for (size_t i = 0; i < *count; ++i) {
+      if (auto key = read_key(); !key.ok()) return std::move(key).error();
+      if (auto st = skip_at(depth + 1); !st.ok()) return st;
+    }
+    return ok_status();
+  }
+  if (remaining() < 1) return truncated();
+  const auto tag = static_cast<unsigned char>(in_[pos_++]);
+  auto skip_array = [&](uint64_t claimed) -> Status {
+    auto count = container_count(claimed, depth, 1);
+    if (!count.ok()) return std::move(count).error();
+    for (size_t i = 0; i < *count; ++i) {
+      if (auto st = skip_at(depth + 1); !st.ok()) return st;
+    }
+    return ok_status();
+  };
+  auto skip_bytes = [&](size_t bytes) -> Status {
+    auto v = read_be(bytes);
+    return v.ok() ? ok_status() : Status(std::move(v).error());
+  };
+
+  if (tag <= 0x7f || tag >= 0xe0) return ok_status();
+  if ((tag & 0xf0) == 0x90) return skip_array(tag & 0x0f);
+  if ((tag & 0xe0) == 0xa0) {
+    auto s = read_string_view(tag & 0x1f);
+    return s.ok() ? ok_status() : Status(std::move(s).error());
+  }
+  switch (tag) {
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
+      return ok_status();
+    case 0xca:
+      return skip_bytes(4);
+    case 0xcb:
+      return skip_bytes(8);
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+      return skip_bytes(size_t{1} << (tag - 0xcc));
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
+      return skip_bytes(size_t{1} << (tag - 0xd0));
+    case 0xd9:
+    case 0xda:
+    case 0xdb: {
+      auto n = read_be(size_t{1} << (tag - 0xd9));
+      if (!n.ok()) return std::move(n).error();
+      if (*n > limits_.max_string_bytes) {
+        return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
+      }
+      auto s = read_string_view(static_cast<size_t>(*n));
+      return s.ok() ? ok_status() : Status(std::move(s).error());
+    }
+    case 0xdc:
+    case 0xdd: {
+      auto n = read_be(tag == 0xdc ? 2 : 4);
+      if (!n.ok()) return std::move(n).error();
+      return skip_array(*n);
+    }
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+      return invalid("body: binary values are not allowed");
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
+      return invalid("body: extension values are not allowed");
+    default:
+      return invalid("malformed msgpack: reserved byte 0xc1");
+  }
+}
+
 }  // namespace pl::protocol

@@ -29,6 +29,9 @@ class MsgpackReader {
   // The same for a value nested `depth` deep (read() is depth 1; a map's members are one deeper
   // than the map), so that the nesting limit counts the containers around it.
   Result<Value> read_at(size_t depth);
+  // Passes over one value nested `depth` deep with read_at's checks and errors, building
+  // nothing: what finds where a stored record's value ends without decoding it.
+  Status skip_at(size_t depth);
   // Reads an array header; the caller reads its elements.
   Result<size_t> read_array_header();
   // Whether the next value is a map (false at the end of the bytes).
@@ -43,6 +46,8 @@ class MsgpackReader {
   // Reads an unsigned integer.
   Result<uint64_t> read_uint();
   size_t remaining() const { return in_.size() - pos_; }
+  // How many bytes have been read.
+  size_t position() const { return pos_; }
 
  private:
   // A map's or array's count, checked against the nesting and element limits.

@@ -62,10 +62,13 @@ class GatedStore final : public RunStore {
                                      const ItemPageLimits& limits) override {
     return inner_->item_results_page(run_id, cursor, limits);
   }
-  Status for_each_item_result(
+  Status for_each_item_batch(
       const std::string& run_id,
-      const std::function<void(std::string item_id, Value result)>& visit) override {
-    return inner_->for_each_item_result(run_id, visit);
+      const std::function<void(int64_t position, std::string_view records)>& visit) override {
+    return inner_->for_each_item_batch(run_id, visit);
+  }
+  Result<std::string> item_batch(const std::string& run_id, int64_t position) override {
+    return inner_->item_batch(run_id, position);
   }
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
     return inner_->dead_letters(run_id);

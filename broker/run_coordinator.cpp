@@ -233,6 +233,7 @@ Status RunCoordinator::resume(const std::string& run_id, Instant now) {
   RunRecord& run = runs_.at(run_id);
   spdlog::info("run {} resumed", run_id);
   run.execution->set_now(now.steady);
+  run.execution->bound_replay();
   run.execution->start();
   settle(run, now);
   return ok_status();

@@ -159,10 +159,12 @@ void RunExecution::on_tick(TimePoint now) {
     if (node != nodes_.end() && !node->second->done()) node->second->deadline_passed();
     drain();
   }
+  if (!replayed_.empty() && !finished_) drain();
 }
 
 TimePoint RunExecution::next_deadline() const {
   // Stale entries (nodes gone) may be returned; waking for one costs a harmless tick.
+  if (!replayed_.empty() && !finished_) return TimePoint::min();
   return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }
 
@@ -179,8 +181,11 @@ void RunExecution::cancel() {
 void RunExecution::drain() {
   if (draining_) return;  // a completion handled below may queue more; the loop takes them
   draining_ = true;
+  size_t replayed = 0;
   while ((!completions_.empty() || !replayed_.empty()) && !finished_) {
     if (!replayed_.empty()) {
+      // The rest on later turns (on_tick): the loop serves everything else in between.
+      if (replay_per_turn_ > 0 && replayed++ >= replay_per_turn_) break;
       // Deliver memo results as if their items had just completed (never from inside start()).
       auto [leaf_id, result] = std::move(replayed_.front());
       replayed_.pop_front();

@@ -83,5 +83,34 @@ TEST(RunRecovery, ALongRecoveryReportsItsProgressAndRunsNothingRecordedAgain) {
   EXPECT_TRUE(reports.empty());
 }
 
+TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
+  auto store = make_memory_run_store();
+  StoredRun stored = running_loop();
+  stored.state = "failed";
+  ASSERT_TRUE(store->put_run(stored).ok());
+  for (int x = 0; x < 10; ++x) {
+    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
+                    .ok());
+  }
+  ASSERT_TRUE(store->commit().ok());
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunSettings settings;
+  settings.replay_per_turn = 3;
+  RunCoordinator coordinator(dispatcher, *store, settings);
+
+  ASSERT_TRUE(coordinator.resume("run-1", at(1000)).ok());
+  int turns = 1;
+  // Each turn replays a few and asks to be called again at once, until the run is done.
+  while (coordinator.find("run-1")->state == RunState::kRunning && turns < 100) {
+    EXPECT_EQ(coordinator.next_deadline(), TimePoint::min());
+    coordinator.on_tick(at(1000 + turns));
+    ++turns;
+  }
+  EXPECT_EQ(coordinator.find("run-1")->state, RunState::kSucceeded);
+  EXPECT_GE(turns, 4);  // 10 results, 3 a turn
+  EXPECT_EQ(coordinator.next_deadline(), TimePoint::max());
+  EXPECT_EQ(dispatcher.counters().dispatched, 0u);
+}
+
 }  // namespace
 }  // namespace pl::broker

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS item_batches (
   items  BLOB NOT NULL,
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+-- A run's count of results without reading its batches: each row keeps the start of its blob
+-- in its b-tree page, so summing `count` over the table itself reads a page per batch (0.3 s
+-- for a run of 3 million results, with the broker's loop waiting).
+CREATE INDEX IF NOT EXISTS item_batches_counts ON item_batches(run_id, count);
 CREATE TABLE IF NOT EXISTS dead_letters (
   item_id   TEXT NOT NULL,
   run_id    TEXT NOT NULL,

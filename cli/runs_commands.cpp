@@ -161,20 +161,6 @@ class ExportSink {
   std::optional<AtomicFile> file_;
 };
 
-// `json` (pretty, as to_json writes it at the top level) indented to sit `depth` levels deep.
-// Strings in JSON escape their newlines, so every newline is between tokens.
-std::string nested_json(const Value& v, int depth) {
-  const std::string text = to_json(v, JsonStyle::kPretty);
-  const std::string indent(static_cast<size_t>(depth) * 2, ' ');
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (const char c : text) {
-    out.push_back(c);
-    if (c == '\n') out += indent;
-  }
-  return out;
-}
-
 // Writes a checkpoint as to_json(kPretty) writes {"items": [...], "run": {...}} whole (keys in
 // order), but one page of items at a time: the items as they arrive, the run at the end.
 class CheckpointWriter {
@@ -187,7 +173,7 @@ class CheckpointWriter {
     for (const Value& entry : entries.as_array()) {
       text += any_items_ ? ",\n    " : "\n    ";
       any_items_ = true;
-      text += nested_json(entry, 2);
+      append_pretty_json_at(text, entry, 2);
     }
     return sink_.write(text);
   }
@@ -195,7 +181,9 @@ class CheckpointWriter {
   Status finish(const Value& run) {
     std::string text = started_ ? "" : "{\n  \"items\": [";
     text += any_items_ ? "\n  ]" : "]";
-    text += ",\n  \"run\": " + nested_json(run, 1) + "\n}\n";
+    text += ",\n  \"run\": ";
+    append_pretty_json_at(text, run, 1);
+    text += "\n}\n";
     return sink_.write(text);
   }
 
@@ -220,7 +208,7 @@ Status export_pages(const CliContext& context, const std::string& run, uint64_t 
     if (const Value* whole = reply->body.find("checkpoint"); whole && *cursor == 0) {
       return sink.write(to_json(*whole, JsonStyle::kPretty) + "\n");
     }
-    auto page = protocol::run_export_page_from(reply->body);
+    auto page = protocol::run_export_page_from(std::move(reply->body));
     if (!page.ok()) {
       return make_error(ErrorCode::kInternal, "the broker's export page: " + page.error().message);
     }

@@ -242,6 +242,10 @@ void append_json(std::string& out, const Value& v, JsonStyle style) {
   append_value(out, v, style, 0);
 }
 
+void append_pretty_json_at(std::string& out, const Value& v, int depth) {
+  append_value(out, v, JsonStyle::kPretty, depth);
+}
+
 std::string to_json(const Value& v, JsonStyle style) {
   std::string out;
   append_value(out, v, style, 0);

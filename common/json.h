@@ -16,6 +16,9 @@ enum class JsonStyle { kCompact, kPretty };
 // (JSON has no spelling for them).
 std::string to_json(const Value& v, JsonStyle style = JsonStyle::kCompact);
 void append_json(std::string& out, const Value& v, JsonStyle style = JsonStyle::kCompact);
+// Pretty JSON of `v` as it sits `depth` levels deep in a pretty document: its inner lines
+// indented by `depth` more levels (a streamed document's parts, written one by one).
+void append_pretty_json_at(std::string& out, const Value& v, int depth);
 
 // Parses one JSON document. Errors (kInvalidInput) say "line L, column C: what"; nesting deeper
 // than max_depth is an error rather than a stack overflow. Integers that fit int64 stay

@@ -177,4 +177,15 @@ Result<RunExportPage> run_export_page_from(const Value& body) {
   return m;
 }
 
+Result<RunExportPage> run_export_page_from(Value&& body) {
+  Value items;
+  // Only a list moves out (an empty one stands in): anything else stays to be refused.
+  if (Value* found = body.find("items"); found && found->is_array()) {
+    items = std::exchange(*found, Value::array());
+  }
+  auto page = run_export_page_from(static_cast<const Value&>(body));
+  if (page.ok() && items.is_array()) page->items = std::move(items);
+  return page;
+}
+
 }  // namespace pl::protocol

@@ -103,5 +103,7 @@ Result<ExportRun> export_run_from(const Value& body);
 // kInvalidInput for a paged reply without items or with a negative next; a whole checkpoint
 // (from a broker older than paging) has no `items` and is not a page.
 Result<RunExportPage> run_export_page_from(const Value& body);
+// The same, taking the items out of `body` instead of copying them (a page holds thousands).
+Result<RunExportPage> run_export_page_from(Value&& body);
 
 }  // namespace pl::protocol

@@ -64,3 +64,31 @@ TEST(ClientReply, AReplyTooLargeEvenWithoutAResultIsAnErrorSayingSo) {
 
 }  // namespace
 }  // namespace pl::broker
+
+namespace pl::protocol {
+namespace {
+
+TEST(RunExportPage, TakingThePageFromItsBodyGivesWhatCopyingGives) {
+  Value body;
+  body["request"] = "q1";
+  body["run"]["id"] = "run-1";
+  body["next"] = 7;
+  body["items"] = Value::array();
+  body["items"].push_back(Value(Value::Object{{"id", Value("run-1/s0")}}));
+  auto copied = run_export_page_from(body);
+  auto taken = run_export_page_from(Value(body));
+  ASSERT_TRUE(copied.ok() && taken.ok());
+  EXPECT_EQ(taken->items, copied->items);
+  EXPECT_EQ(taken->run, copied->run);
+  EXPECT_EQ(taken->next, copied->next);
+
+  body["items"] = "not a list";  // refused the same way by both
+  auto copied_bad = run_export_page_from(body);
+  auto taken_bad = run_export_page_from(Value(body));
+  ASSERT_FALSE(copied_bad.ok());
+  ASSERT_FALSE(taken_bad.ok());
+  EXPECT_EQ(taken_bad.error().message, copied_bad.error().message);
+}
+
+}  // namespace
+}  // namespace pl::protocol

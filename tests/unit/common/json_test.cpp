@@ -62,3 +62,24 @@ TEST(Json, PrettyPrintsWithTwoSpaceIndent) {
 
 }  // namespace
 }  // namespace pl
+
+namespace pl {
+namespace {
+
+TEST(Json, APrettyPartWrittenAtItsDepthIsWhatTheWholeDocumentHoldsThere) {
+  Value item;
+  item["id"] = "run-1/s0";
+  item["result"]["steps"] = Value::array();
+  item["result"]["steps"].push_back(Value(1));
+  item["result"]["text"] = "a\nb";
+  Value whole;
+  whole["items"] = Value::array();
+  whole["items"].push_back(item);
+  std::string streamed = "{\n  \"items\": [\n    ";
+  append_pretty_json_at(streamed, item, 2);
+  streamed += "\n  ]\n}";
+  EXPECT_EQ(streamed, to_json(whole, JsonStyle::kPretty));
+}
+
+}  // namespace
+}  // namespace pl

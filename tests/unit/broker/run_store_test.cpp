@@ -606,7 +606,9 @@ TEST(SqliteRunStore, ResultsPutInOneTurnAreOneBatchAndReadableBeforeTheCommit) {
   ASSERT_TRUE((*store)->commit().ok());
   store->reset();
   auto raw = sqlite::Database::open(db);
-  EXPECT_EQ(*(*raw)->query_text("SELECT group_concat(count) FROM item_batches WHERE run_id='run-1'"), "3,1,1");
+  EXPECT_EQ(*(*raw)->query_text("SELECT group_concat(count) FROM (SELECT count FROM item_batches "
+                                 "WHERE run_id='run-1' ORDER BY seq)"),
+            "3,1,1");
 }
 
 TEST(SqliteRunStore, PagesEndOnTheBatchesOfCommits) {

@@ -164,6 +164,15 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
     case MessageType::kCancelRun:
       if (auto st = coordinator_.cancel(run_id, now); !st.ok()) return error(request, st.error());
       return run_status(request, run_id);
+    case MessageType::kDeleteRun: {
+      auto deleted = coordinator_.delete_run(run_id);
+      if (!deleted.ok()) return error(request, deleted.error());
+      Value body;
+      body["request"] = request;
+      body["run"] = run_id;
+      body["items_deleted"] = static_cast<int64_t>(*deleted);
+      return {MessageType::kRunDeleted, std::move(body), ""};
+    }
     case MessageType::kResumeRun:
       if (auto st = coordinator_.resume(run_id, now); !st.ok()) return error(request, st.error());
       return run_status(request, run_id);

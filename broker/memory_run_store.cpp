@@ -34,6 +34,15 @@ class MemoryRunStore final : public RunStore {
     it->second.finished_ms = 0;
     return ok_status();
   }
+  Result<size_t> delete_run(const std::string& run_id) override {
+    if (!runs_.erase(run_id)) return make_error(ErrorCode::kNotFound, "no run " + run_id);
+    std::erase_if(dead_, [&](const DeadLetter& d) { return d.run_id == run_id; });
+    auto items = items_.find(run_id);
+    if (items == items_.end()) return size_t{0};
+    const size_t count = items->second.records.size();
+    items_.erase(items);
+    return count;
+  }
   // A later result of an item replaces its record: one record per item, at its latest place.
   Status put_item_result(const std::string& run_id, const std::string& item_id,
                          const Value& result) override {

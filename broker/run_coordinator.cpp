@@ -214,6 +214,19 @@ Result<size_t> RunCoordinator::recover(Instant now) {
   return recovered;
 }
 
+Result<size_t> RunCoordinator::delete_run(const std::string& run_id) {
+  if (const RunRecord* held = find(run_id); held && held->state == RunState::kRunning) {
+    return make_error(ErrorCode::kConflict, "run " + run_id + " is running; cancel it first");
+  }
+  auto deleted = store_.delete_run(run_id);
+  if (!deleted.ok()) return deleted;
+  runs_.erase(run_id);
+  memos_.erase(run_id);
+  std::erase(finished_order_, run_id);
+  spdlog::info("run {} deleted ({} item results)", run_id, *deleted);
+  return deleted;
+}
+
 Status RunCoordinator::resume(const std::string& run_id, Instant now) {
   now_ = now.steady;
   if (const RunRecord* held = find(run_id); held && held->state == RunState::kRunning) {

@@ -75,6 +75,9 @@ class RunCoordinator : private ItemSink {
   Status cancel(const std::string& run_id, Instant now);
   // Runs a failed or cancelled run again: recorded successes are kept, failed items run again.
   Status resume(const std::string& run_id, Instant now);
+  // Forgets a finished run, in memory and in the store (record, item results, dead letters);
+  // returns how many item results went. kConflict while it runs, kNotFound when unknown.
+  Result<size_t> delete_run(const std::string& run_id);
   // Steps whose whole-step timeout passed finish as timeouts.
   void on_tick(Instant now);
   // The earliest such deadline of any run; TimePoint::max() when none.

@@ -71,6 +71,9 @@ class RunStore {
                             int64_t finished_ms) = 0;
   // Marks a finished run as running again (resume).
   virtual Status reopen_run(const std::string& run_id) = 0;
+  // Forgets a run: its record, its item results and its dead letters; returns how many item
+  // results went. An unknown run is kNotFound. The caller makes sure it is not running.
+  virtual Result<size_t> delete_run(const std::string& run_id) = 0;
   virtual Status put_item_result(const std::string& run_id, const std::string& item_id,
                                  const Value& result) = 0;
   // Forgets the failed item results of a run, so a resumed run runs those items again.

@@ -169,6 +169,23 @@ class SqliteRunStore final : public RunStore {
     return write(**st);
   }
 
+  Result<size_t> delete_run(const std::string& run_id) override {
+    auto known = get_run(run_id);
+    if (!known.ok()) return std::move(known).error();
+    if (!*known) return make_error(ErrorCode::kNotFound, "no run " + run_id);
+    auto items = item_count(run_id);  // this turn's results are written first: they go too
+    if (!items.ok()) return std::move(items).error();
+    next_seq_.erase(run_id);
+    for (const char* sql : {"DELETE FROM item_batches WHERE run_id=?",
+                            "DELETE FROM dead_letters WHERE run_id=?", "DELETE FROM runs WHERE id=?"}) {
+      auto st = statement(sql);
+      if (!st.ok()) return std::move(st).error();
+      (*st)->bind(1, run_id);
+      if (auto done = write(**st); !done.ok()) return std::move(done).error();
+    }
+    return *items;
+  }
+
   Status put_item_result(const std::string& run_id, const std::string& item_id,
                          const Value& result) override {
     if (auto st = begin(); !st.ok()) return st;

@@ -268,6 +268,17 @@ void add_runs_commands(CLI::App& app, CliContext& context, int& exit_code) {
   resume->add_option("run", *run, "Run id")->required();
   resume->callback([&, run] { exit_code = change_run(context, MessageType::kResumeRun, *run); });
 
+  CLI::App* deleted = runs->add_subcommand(
+      "delete", "Forget a finished run: its record, item results and dead letters (frees broker.db space for new runs)");
+  deleted->add_option("run", *run, "Run id")->required();
+  deleted->callback([&, run] {
+    exit_code = with_reply(context, MessageType::kDeleteRun, with_run(*run), [](const Value& reply) {
+      std::cout << reply.get_string("run") << " deleted (" << reply.get_int("items_deleted")
+                << " item results)\n";
+      return kExitOk;
+    });
+  });
+
   auto output = std::make_shared<std::string>();
   auto page_bytes = std::make_shared<uint64_t>(0);
   CLI::App* exported = runs->add_subcommand("export", "Write a run's checkpoint (the run and every item result) as JSON");

@@ -33,6 +33,8 @@ constexpr TypeName kNames[] = {
     {MessageType::kBrokerStatus, "broker_status"},
     {MessageType::kRunDetail, "run_detail"},
     {MessageType::kRunExport, "run_export"},
+    {MessageType::kDeleteRun, "delete_run"},
+    {MessageType::kRunDeleted, "run_deleted"},
     {MessageType::kClientError, "client_error"},
     {MessageType::kControlRequest, "control_request"},
     {MessageType::kControlReply, "control_reply"},

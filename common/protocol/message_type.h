@@ -31,6 +31,7 @@ enum class MessageType : uint16_t {
   kRunDetailRequest = 205,  // {run}: what `pipelinectl runs show` prints
   kResumeRun = 206,         // {run}: run a failed or cancelled run again
   kExportRun = 207,         // {run}: the run's checkpoint: the run and every item result
+  kDeleteRun = 208,         // {run}: forget a finished run and its item results
   // broker -> client
   kRunAccepted = 210,
   kRunStatus = 211,
@@ -38,6 +39,7 @@ enum class MessageType : uint16_t {
   kBrokerStatus = 213,
   kRunDetail = 214,
   kRunExport = 215,
+  kRunDeleted = 216,  // {request, run, items_deleted}
   kClientError = 299,      // any request's failure: {code, message}
 
   // control: client -> supervisor and its replies

@@ -96,6 +96,7 @@ Finding typed(MessageType type, const Value& body) {
     case MessageType::kBrokerStatusRequest:
     case MessageType::kRunDetailRequest:
     case MessageType::kResumeRun:
+    case MessageType::kDeleteRun:
       return typed_round_trip(body, &simple_request_from, "simple_request");
     case MessageType::kExportRun:
       return typed_round_trip(body, &export_run_from, "export_run");
@@ -133,6 +134,7 @@ Finding typed(MessageType type, const Value& body) {
     case MessageType::kRunList:
     case MessageType::kBrokerStatus:
     case MessageType::kRunDetail:
+    case MessageType::kRunDeleted:
       return std::nullopt;  // no typed decoder: read field by field where they arrive
   }
   return std::nullopt;

@@ -1,6 +1,7 @@
 // `pipelinectl runs export` against a real tree: a run whose checkpoint is larger than one
 // ZeroMQ message may be (16 MiB) is read in pages and streamed into the output, and the broker
-// answers bad or old-style export requests with clear errors.
+// answers bad or old-style export requests with clear errors. And `runs delete`, which forgets
+// what an export would have written.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -246,6 +247,48 @@ TEST(RunsExport, AnInterruptedExportLeavesNoTemporaryFile) {
   ASSERT_TRUE(exporting.signal(SIGINT));
   EXPECT_EQ(exporting.wait(10s), 128 + SIGINT);
   EXPECT_TRUE(names_in(out_dir).empty()) << names_in(out_dir).front();
+}
+
+TEST(RunsDelete, AFinishedRunIsForgottenWithItsResultsAndARunningOneIsRefused) {
+  Tree tree(tree_config(2, "", "  slots: 4\n"));
+  const std::string run_id = run_batch(tree, 10, 10);
+  ASSERT_FALSE(run_id.empty());
+
+  // A run still running is refused, and nothing of it is lost.
+  const fs::path slow = tree.dir() / "slow.yaml";
+  std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
+                         "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
+  Process running = tree.start_pipelinectl({"run", slow.string(), "--progress", "none"}, "slow");
+  std::string slow_id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto listed = tree.pipelinectl({"runs", "list", "--json"});
+        auto runs = parse_json(listed.out);
+        if (!runs.ok()) return false;
+        for (const auto& r : runs->as_array()) {
+          if (r.get_string("pipeline") == "slow") slow_id = r.get_string("run");
+        }
+        return !slow_id.empty();
+      },
+      30s));
+  auto refused = tree.pipelinectl({"runs", "delete", slow_id});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("is running; cancel it first"), std::string::npos) << refused.err;
+  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", slow_id}).exit_code, 0);
+  EXPECT_TRUE(running.wait(30s).has_value());
+
+  auto deleted = tree.pipelinectl({"runs", "delete", run_id});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(deleted.out, run_id + " deleted (10 item results)\n");
+  auto shown = tree.pipelinectl({"runs", "show", run_id});
+  EXPECT_NE(shown.exit_code, 0);
+  EXPECT_NE(shown.err.find("no run " + run_id), std::string::npos) << shown.err;
+  EXPECT_EQ(tree.pipelinectl({"runs", "list"}).out.find(run_id), std::string::npos);
+  auto again = tree.pipelinectl({"runs", "delete", run_id});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("no run " + run_id), std::string::npos) << again.err;
+  // The cancelled run is finished: it goes too.
+  EXPECT_EQ(tree.pipelinectl({"runs", "delete", slow_id}).exit_code, 0);
 }
 
 }  // namespace

@@ -67,6 +67,11 @@ class GatedStore final : public RunStore {
       const std::function<void(int64_t position, std::string_view records)>& visit) override {
     return inner_->for_each_item_batch(run_id, visit);
   }
+  Result<size_t> delete_run(const std::string& run_id) override {
+    auto deleted = inner_->delete_run(run_id);
+    if (deleted.ok()) (void)wrote(ok_status());
+    return deleted;
+  }
   Result<std::string> item_batch(const std::string& run_id, int64_t position) override {
     return inner_->item_batch(run_id, position);
   }

@@ -112,5 +112,36 @@ TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
   EXPECT_EQ(dispatcher.counters().dispatched, 0u);
 }
 
+TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {
+  auto store = make_memory_run_store();
+  StoredRun stored = running_loop();
+  ASSERT_TRUE(store->put_run(stored).ok());
+  stored.id = "run-2";
+  ASSERT_TRUE(store->put_run(stored).ok());
+  for (int x = 0; x < 10; ++x) {  // run-1 has every result, run-2 none: it stays running
+    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
+                    .ok());
+  }
+  ASSERT_TRUE(store->commit().ok());
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+  ASSERT_TRUE(coordinator.recover(at(1000)).ok());
+  ASSERT_EQ(coordinator.find("run-1")->state, RunState::kSucceeded);
+  ASSERT_EQ(coordinator.find("run-2")->state, RunState::kRunning);
+
+  auto refused = coordinator.delete_run("run-2");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(refused.error().message, "run run-2 is running; cancel it first");
+  EXPECT_TRUE(*store->get_run("run-2"));
+
+  auto deleted = coordinator.delete_run("run-1");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 10u);
+  EXPECT_EQ(coordinator.find("run-1"), nullptr);
+  EXPECT_FALSE(*store->get_run("run-1"));
+  EXPECT_EQ(coordinator.delete_run("run-1").error().code, ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace pl::broker

@@ -677,6 +677,36 @@ TEST(SqliteRunStore, APageWithAnUnreadableBatchIsAnErrorNamingTheRunAndBatch) {
       << broken.error().message;
 }
 
+TEST_P(RunStoreTest, ADeletedRunTakesItsItemResultsAndDeadLettersAlongAndNothingElse) {
+  ASSERT_TRUE(store_->put_run(run("run-1", 10)).ok());
+  ASSERT_TRUE(store_->put_run(run("run-2", 20)).ok());
+  record_one_by_one("run-1", 5);
+  record_one_by_one("run-2", 3);
+  ASSERT_TRUE(store_->put_dead_letter({"run-1/s0", "run-1", "a", 3, "boom", 5}).ok());
+  ASSERT_TRUE(store_->put_dead_letter({"run-2/s0", "run-2", "b", 1, "bang", 6}).ok());
+  ASSERT_TRUE(store_->put_item_result("run-1", "run-1/late", result(true)).ok());  // this turn's
+  auto deleted = store_->delete_run("run-1");
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 6u);
+  ASSERT_TRUE(store_->commit().ok());
+
+  EXPECT_FALSE(*store_->get_run("run-1"));
+  EXPECT_EQ(*store_->item_count("run-1"), 0u);
+  EXPECT_TRUE(ids_of("run-1").empty());
+  EXPECT_TRUE(store_->dead_letters("run-1")->empty());
+  EXPECT_TRUE(*store_->get_run("run-2"));
+  EXPECT_EQ(ids_of("run-2"), (std::set<std::string>{"run-2/i0", "run-2/i1", "run-2/i2"}));
+  EXPECT_EQ(store_->dead_letters("run-2")->size(), 1u);
+
+  auto again = store_->delete_run("run-1");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  // A run of the same id recorded afresh starts from nothing.
+  ASSERT_TRUE(store_->put_run(run("run-1", 30)).ok());
+  record_one_by_one("run-1", 2);
+  EXPECT_EQ(ids_of("run-1"), (std::set<std::string>{"run-1/i0", "run-1/i1"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Stores, RunStoreTest,
     ::testing::Values(StoreCase{"memory", [](const std::filesystem::path&) { return make_memory_run_store(); }},

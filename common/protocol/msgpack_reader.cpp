@@ -1,5 +1,6 @@
 #include "common/protocol/msgpack_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pl::protocol {
@@ -7,6 +8,16 @@ namespace {
 
 Error truncated() { return make_error(ErrorCode::kInvalidInput, "truncated frame"); }
 Error invalid(std::string what) { return make_error(ErrorCode::kInvalidInput, std::move(what)); }
+
+// What a value may not be: binary (0xc4-0xc6), an extension (0xc7-0xc9, 0xd4-0xd8) or the
+// reserved 0xc1, the only tags that read_at and skip_at leave to their default.
+Error refused(unsigned char tag) {
+  if (tag >= 0xc4 && tag <= 0xc6) return invalid("body: binary values are not allowed");
+  if ((tag >= 0xc7 && tag <= 0xc9) || (tag >= 0xd4 && tag <= 0xd8)) {
+    return invalid("body: extension values are not allowed");
+  }
+  return invalid("malformed msgpack: reserved byte 0xc1");
+}
 
 }  // namespace
 
@@ -43,6 +54,13 @@ Result<std::string_view> MsgpackReader::read_string_view(size_t length) {
   std::string_view s = in_.substr(pos_, length);
   pos_ += length;
   return s;
+}
+
+Result<std::string_view> MsgpackReader::read_sized_string(unsigned char tag) {
+  auto n = read_be(size_t{1} << (tag - 0xd9));
+  if (!n.ok()) return std::move(n).error();
+  // read_string_view checks the length against the limit (kTooLarge) before the bytes left.
+  return read_string_view(static_cast<size_t>(std::min<uint64_t>(*n, SIZE_MAX)));
 }
 
 Result<std::string> MsgpackReader::read_string_body(size_t length) {
@@ -104,19 +122,15 @@ Result<size_t> MsgpackReader::read_map_header(size_t depth) {
 Result<std::string_view> MsgpackReader::read_key() {
   if (remaining() < 1) return truncated();
   const auto tag = static_cast<unsigned char>(in_[pos_]);
-  uint64_t length;
   if ((tag & 0xe0) == 0xa0) {
     ++pos_;
-    length = tag & 0x1f;
-  } else if (tag >= 0xd9 && tag <= 0xdb) {
-    ++pos_;
-    auto n = read_be(size_t{1} << (tag - 0xd9));
-    if (!n.ok()) return std::move(n).error();
-    length = *n;
-  } else {
-    return invalid("body: a map key is not a string");
+    return read_string_view(tag & 0x1f);
   }
-  return read_string_view(static_cast<size_t>(std::min<uint64_t>(length, SIZE_MAX)));
+  if (tag >= 0xd9 && tag <= 0xdb) {
+    ++pos_;
+    return read_sized_string(tag);
+  }
+  return invalid("body: a map key is not a string");
 }
 
 Result<Value> MsgpackReader::read_at(size_t depth) {
@@ -204,14 +218,9 @@ Result<Value> MsgpackReader::read_at(size_t depth) {
     case 0xd9:
     case 0xda:
     case 0xdb: {
-      auto n = read_be(size_t{1} << (tag - 0xd9));
-      if (!n.ok()) return std::move(n).error();
-      if (*n > limits_.max_string_bytes) {
-        return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
-      }
-      auto s = read_string_body(static_cast<size_t>(*n));
+      auto s = read_sized_string(tag);
       if (!s.ok()) return std::move(s).error();
-      return Value(std::move(*s));
+      return Value(std::string(*s));
     }
     case 0xdc:
     case 0xdd: {
@@ -219,21 +228,8 @@ Result<Value> MsgpackReader::read_at(size_t depth) {
       if (!n.ok()) return std::move(n).error();
       return read_array(*n);
     }
-    case 0xc4:
-    case 0xc5:
-    case 0xc6:
-      return invalid("body: binary values are not allowed");
-    case 0xc7:
-    case 0xc8:
-    case 0xc9:
-    case 0xd4:
-    case 0xd5:
-    case 0xd6:
-    case 0xd7:
-    case 0xd8:
-      return invalid("body: extension values are not allowed");
     default:
-      return invalid("malformed msgpack: reserved byte 0xc1");
+      return refused(tag);
   }
 }
 
@@ -291,12 +287,7 @@ Status MsgpackReader::skip_at(size_t depth) {
     case 0xd9:
     case 0xda:
     case 0xdb: {
-      auto n = read_be(size_t{1} << (tag - 0xd9));
-      if (!n.ok()) return std::move(n).error();
-      if (*n > limits_.max_string_bytes) {
-        return make_error(ErrorCode::kTooLarge, "an element count or string length is over the limit");
-      }
-      auto s = read_string_view(static_cast<size_t>(*n));
+      auto s = read_sized_string(tag);
       return s.ok() ? ok_status() : Status(std::move(s).error());
     }
     case 0xdc:
@@ -305,21 +296,8 @@ Status MsgpackReader::skip_at(size_t depth) {
       if (!n.ok()) return std::move(n).error();
       return skip_array(*n);
     }
-    case 0xc4:
-    case 0xc5:
-    case 0xc6:
-      return invalid("body: binary values are not allowed");
-    case 0xc7:
-    case 0xc8:
-    case 0xc9:
-    case 0xd4:
-    case 0xd5:
-    case 0xd6:
-    case 0xd7:
-    case 0xd8:
-      return invalid("body: extension values are not allowed");
     default:
-      return invalid("malformed msgpack: reserved byte 0xc1");
+      return refused(tag);
   }
 }
 

@@ -53,6 +53,8 @@ class MsgpackReader {
   // A map's or array's count, checked against the nesting and element limits.
   Result<size_t> container_count(uint64_t claimed, size_t depth, size_t min_bytes_each);
   Result<std::string_view> read_string_view(size_t length);
+  // The bytes of a str8, str16 or str32 (`tag` 0xd9-0xdb, already read): its length, then them.
+  Result<std::string_view> read_sized_string(unsigned char tag);
   Result<std::string> read_string_body(size_t length);
   Result<uint64_t> read_be(size_t bytes);
   Result<size_t> checked_count(uint64_t count, size_t min_bytes_each);

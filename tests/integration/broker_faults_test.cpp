@@ -24,6 +24,22 @@ std::filesystem::path write_pipeline(const Tree& tree, const std::string& name, 
   return path;
 }
 
+// items.jsonl of 0 .. count - 1, and batch.yaml: a parallel for_loop echoing each, at most
+// `max_parallel` at once, `delay_ms` each.
+std::filesystem::path write_echo_batch(const Tree& tree, int count, int max_parallel, int delay_ms) {
+  {
+    std::ofstream items(tree.dir() / "items.jsonl");
+    for (int i = 0; i < count; ++i) items << i << "\n";
+  }
+  return write_pipeline(
+      tree, "batch.yaml",
+      "workflow:\n  name: batch\n  steps:\n    - name: batch\n      type: for_loop\n"
+      "      iterator: n\n      items_file: items.jsonl\n      parallel: true\n"
+      "      max_parallel: " + std::to_string(max_parallel) + "\n      steps:\n"
+      "        - {name: e, type: echo, value: \"{{loop.n}}\"" +
+          (delay_ms > 0 ? ", delay_ms: " + std::to_string(delay_ms) : std::string()) + "}\n");
+}
+
 Value run_output(const Tree& tree, const std::string& name) {
   auto v = parse_json(read_text(tree.dir() / (name + ".out")));
   EXPECT_TRUE(v.ok()) << read_text(tree.dir() / (name + ".err"));
@@ -32,22 +48,7 @@ Value run_output(const Tree& tree, const std::string& name) {
 
 TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeatsNothing) {
   Tree tree(tree_config(2, "  heartbeat_ms: 500\n", "  slots: 4\n"));
-  {
-    std::ofstream items(tree.dir() / "items.jsonl");
-    for (int i = 0; i < 10000; ++i) items << i << "\n";
-  }
-  const auto pipeline = write_pipeline(tree, "batch.yaml", R"(workflow:
-  name: ten_thousand
-  steps:
-    - name: batch
-      type: for_loop
-      iterator: n
-      items_file: items.jsonl
-      parallel: true
-      max_parallel: 16
-      steps:
-        - {name: e, type: echo, value: "{{loop.n}}", delay_ms: 4}
-)");
+  const auto pipeline = write_echo_batch(tree, 10000, 16, 4);
   // 4 ms an item on 8 slots: the batch takes at least 5 s, so the kill below lands in its
   // middle however fast the machine is (without the delay a fast one finished it first).
   Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
@@ -103,22 +104,7 @@ TEST(BrokerFaults, ABrokerRecoveringARunOfHalfAMillionResultsIsNotTakenForAHungS
                  "{name: broker, command: [pipeline-broker], ready: notify, ready_timeout: 1000}");
   Tree tree(config);
   constexpr int kItems = 700000;
-  {
-    std::ofstream items(tree.dir() / "items.jsonl");
-    for (int i = 0; i < kItems; ++i) items << i << "\n";
-  }
-  const auto pipeline = write_pipeline(tree, "big.yaml", R"(workflow:
-  name: big
-  steps:
-    - name: batch
-      type: for_loop
-      iterator: n
-      items_file: items.jsonl
-      parallel: true
-      max_parallel: 512
-      steps:
-        - {name: e, type: echo, value: "{{loop.n}}"}
-)");
+  const auto pipeline = write_echo_batch(tree, kItems, 512, 0);
   Process run = tree.start_pipelinectl({"run", pipeline.string(), "--progress", "none"}, "run");
   ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 500000; }, 120s)) << tree.log();
   const int64_t broker = tree.pid_of("pipeline-broker");

@@ -10,15 +10,10 @@
 
 #include "common/sqlite/database.h"
 #include "tests/support/harness.h"
+#include "tests/unit/broker/store_cases.h"
 
 namespace pl::broker {
 namespace {
-
-struct StoreCase {
-  std::string name;
-  std::function<std::unique_ptr<RunStore>(const std::filesystem::path&)> open;
-};
-void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 class RecordedResultsTest : public ::testing::TestWithParam<StoreCase> {
  protected:
@@ -93,15 +88,7 @@ TEST_P(RecordedResultsTest, ARunWithoutRecordsHasAnEmptyMemo) {
   EXPECT_FALSE(memo->take(id(0)).has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, RecordedResultsTest,
-    ::testing::Values(StoreCase{"memory", [](const std::filesystem::path&) { return make_memory_run_store(); }},
-                      StoreCase{"sqlite",
-                                [](const std::filesystem::path& p) {
-                                  auto s = open_sqlite_run_store(p.string());
-                                  return s.ok() ? std::move(*s) : nullptr;
-                                }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, RecordedResultsTest, all_stores(), store_name);
 
 TEST(RecordedResults, ABatchThatNoLongerParsesCostsOnlyTheItemsItHeld) {
   test::TempDir dir;

@@ -14,6 +14,7 @@
 #include "common/protocol/envelope.h"
 #include "common/sqlite/database.h"
 #include "tests/support/harness.h"
+#include "tests/unit/broker/store_cases.h"
 
 namespace pl::broker {
 namespace {
@@ -59,14 +60,6 @@ std::vector<std::string> ids_in(const std::vector<ItemPage>& pages) {
   }
   return ids;
 }
-
-struct StoreCase {
-  std::string name;
-  std::function<std::unique_ptr<RunStore>(const std::filesystem::path&)> open;
-};
-
-// Test listings name the store rather than dumping the struct's bytes.
-void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
  protected:
@@ -707,15 +700,7 @@ TEST_P(RunStoreTest, ADeletedRunTakesItsItemResultsAndDeadLettersAlongAndNothing
   EXPECT_EQ(ids_of("run-1"), (std::set<std::string>{"run-1/i0", "run-1/i1"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, RunStoreTest,
-    ::testing::Values(StoreCase{"memory", [](const std::filesystem::path&) { return make_memory_run_store(); }},
-                      StoreCase{"sqlite",
-                                [](const std::filesystem::path& p) {
-                                  auto s = open_sqlite_run_store(p.string());
-                                  return s.ok() ? std::move(*s) : nullptr;
-                                }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, RunStoreTest, all_stores(), store_name);
 
 }  // namespace
 }  // namespace pl::broker

@@ -1,0 +1,39 @@
+// The RunStore implementations, for tests that hold for each: INSTANTIATE_TEST_SUITE_P(Stores,
+// SomeTest, all_stores(), store_name).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "broker/run_store.h"
+
+namespace pl::broker {
+
+struct StoreCase {
+  std::string name;
+  // Opens the store at `path` (the memory store ignores it); nullptr when it cannot.
+  std::function<std::unique_ptr<RunStore>(const std::filesystem::path& path)> open;
+};
+
+// Test listings name the store rather than dumping the struct's bytes.
+inline void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
+
+inline auto all_stores() {
+  return ::testing::Values(
+      StoreCase{"memory", [](const std::filesystem::path&) { return make_memory_run_store(); }},
+      StoreCase{"sqlite", [](const std::filesystem::path& p) -> std::unique_ptr<RunStore> {
+                  auto s = open_sqlite_run_store(p.string());
+                  return s.ok() ? std::move(*s) : nullptr;
+                }});
+}
+
+inline std::string store_name(const ::testing::TestParamInfo<StoreCase>& info) {
+  return info.param.name;
+}
+
+}  // namespace pl::broker

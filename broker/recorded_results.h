@@ -23,7 +23,7 @@ namespace pl::broker {
 class RecordedResults {
  public:
   // Indexes the records of `run_id`, calling `on_record` once for each. A batch that does not
-  // parse keeps the records before the bad one, and the first such problem is in problem():
+  // parse keeps the records before the bad one, and the last such problem is in problem():
   // the items of the others run again (costly, but never wrong). An error of the store is
   // returned. `store` outlives the result.
   static Result<RecordedResults> index(RunStore& store, std::string run_id,

@@ -222,9 +222,10 @@ void SupervisorCore::on(const NotifyReceived& e) {
   if (c == nullptr) return;
   if (e.status) c->status_text = *e.status;
   if (e.extend_timeout_us && c->state == ChildState::kStarting && c->ready_deadline) {
-    // Never shortened: the deadline is the later of the configured one and now + the extension.
-    c->ready_deadline =
-        std::max(*c->ready_deadline, now_ + std::chrono::microseconds(*e.extend_timeout_us));
+    // Never shortened: the deadline is the later of the configured one and now + the extension
+    // (at most a day, which also keeps the sum from overflowing).
+    const int64_t us = std::min<int64_t>(*e.extend_timeout_us, 86'400'000'000);
+    c->ready_deadline = std::max(*c->ready_deadline, now_ + std::chrono::microseconds(us));
     c->ready_extended = true;
     // The tree's own start waits for this child: ask our manager (systemd's TimeoutStartSec)
     // for the same time.

@@ -475,6 +475,20 @@ TEST(Readiness, AStartingChildThatAsksForMoreTimeGetsItAndNoMore) {
   EXPECT_EQ(d.signals().front(), (std::pair<std::string, int>{"a", SIGKILL}));
 }
 
+TEST(Readiness, AnExtensionTooLongToAddCountsAsADay) {
+  auto spec = supervisor("root", Strategy::kOneForOne, 5,
+                         {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});
+  spec.children[0].process.ready_timeout_ms = 1000;
+  CoreDriver d(spec);
+  d.hold_ready = {"a"};
+  d.start();
+  d.extend("a", INT64_MAX);
+  d.advance(std::chrono::hours(24) - milliseconds(1));
+  EXPECT_TRUE(d.events("ready_timeout").empty());
+  d.advance(milliseconds(1));
+  EXPECT_EQ(d.events("ready_timeout"), (Names{"a"}));
+}
+
 TEST(Readiness, AnExtensionEndsWithTheStartItWasAskedFor) {
   auto spec = supervisor("root", Strategy::kOneForOne, 5,
                          {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});

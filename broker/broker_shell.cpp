@@ -309,14 +309,13 @@ int BrokerShell::run() {
   if (syncer_) entries.push_back({nullptr, syncer_->notify_fd(), false});
   const size_t zap_entry = entries.size();
   if (zap_) zap_->add_poll_entries(entries);
-  bool uncommitted = false;  // turns since the last commit
-  TimePoint last_commit = clock_.now();
+  last_commit_ = clock_.now();
   for (;;) {
     const TimePoint now = clock_.now();
     int64_t timeout =
         millis_until(std::min(dispatcher_.next_deadline(now), coordinator_.next_deadline()), now);
     if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
-    if (uncommitted) timeout = 0;  // more work waiting joins this commit; else commit, then wait
+    if (uncommitted_) timeout = 0;  // more work waiting joins this commit; else commit, then wait
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -327,18 +326,16 @@ int BrokerShell::run() {
         if (sig == SIGTERM || sig == SIGINT) {
           spdlog::info("stopping on signal {} with {} item(s) in flight", sig,
                        dispatcher_.in_flight());
-          if (uncommitted && !commit()) return EX_SOFTWARE;
+          if (uncommitted_ && !commit()) return EX_SOFTWARE;
           flush_held();
           return 0;
         }
         if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
     }
-    if (uncommitted && std::none_of(entries.begin(), entries.end(),
-                                    [](const net::PollEntry& e) { return e.readable; })) {
+    if (uncommitted_ && std::none_of(entries.begin(), entries.end(),
+                                     [](const net::PollEntry& e) { return e.readable; })) {
       if (!commit()) return EX_SOFTWARE;
-      uncommitted = false;
-      last_commit = clock_.now();
       continue;
     }
     if (syncer_ && entries[sync_entry].readable && !release_synced()) return EX_SOFTWARE;
@@ -351,12 +348,8 @@ int BrokerShell::run() {
     if (entries[1].readable) drain_clients();
     settle(clock_.now());
     send_work();
-    uncommitted = true;
-    if (clock_.now() - last_commit >= kCommitEvery) {
-      if (!commit()) return EX_SOFTWARE;
-      uncommitted = false;
-      last_commit = clock_.now();
-    }
+    uncommitted_ = true;
+    if (clock_.now() - last_commit_ >= kCommitEvery && !commit()) return EX_SOFTWARE;
     Value extra;
     extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
     extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
@@ -382,6 +375,8 @@ bool BrokerShell::commit() {
     committed_ = coordinator_.store().commits();
     if (syncer_) syncer_->request(committed_);
   }
+  uncommitted_ = false;
+  last_commit_ = clock_.now();
   flush();  // what waited for this commit: acknowledgements and replies, sent once it is durable
   return true;
 }

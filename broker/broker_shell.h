@@ -117,6 +117,8 @@ class BrokerShell {
   // Deferred durability: commit generations and the frames waiting for theirs to be synced.
   std::unique_ptr<sqlite::DurabilitySyncer> syncer_;
   uint64_t committed_ = 0;
+  bool uncommitted_ = false;  // turns since the last commit
+  TimePoint last_commit_{};
   uint64_t durable_ = 0;
   struct Held {
     uint64_t generation;

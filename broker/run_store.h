@@ -117,10 +117,6 @@ class RunStore {
   // The batch at a position for_each_item_batch gave (and that no write has changed since);
   // kNotFound when there is none.
   virtual Result<std::string> item_batch(const std::string& run_id, int64_t position) = 0;
-  // Every item result of a run one at a time, decoded, in record order: for_each_item_batch's
-  // records. A batch that does not decode is an error.
-  Status for_each_item_result(const std::string& run_id,
-                              const std::function<void(std::string item_id, Value result)>& visit);
   virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;
 };
 

@@ -50,7 +50,7 @@ class RecordedResultsTest : public ::testing::TestWithParam<StoreCase> {
 TEST_P(RecordedResultsTest, EachItemsLatestRecordComesBackOnceInAnyOrder) {
   record(30, 7);  // more batches than are kept in memory at once (in the sqlite store)
   std::map<std::string, Value> expected;  // what the store's own decoding says, the last record winning
-  ASSERT_TRUE(store_->for_each_item_result("run-1", [&](std::string item_id, Value result) {
+  ASSERT_TRUE(for_each_item_result(*store_, "run-1", [&](std::string item_id, Value result) {
                       expected.insert_or_assign(std::move(item_id), std::move(result));
                     })
                   .ok());

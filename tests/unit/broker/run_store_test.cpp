@@ -23,8 +23,8 @@ namespace {
 Result<std::vector<std::pair<std::string, Value>>> all_records(RunStore& store,
                                                               const std::string& run_id) {
   std::vector<std::pair<std::string, Value>> records;
-  Status read = store.for_each_item_result(
-      run_id, [&](std::string id, Value result) { records.emplace_back(std::move(id), result); });
+  Status read = for_each_item_result(
+      store, run_id, [&](std::string id, Value result) { records.emplace_back(std::move(id), result); });
   if (!read.ok()) return read.error();
   return records;
 }
@@ -183,7 +183,7 @@ TEST_P(RunStoreTest, DroppingFailedItemsOverSeveralBatchesKeepsExactlyTheSuccess
   ASSERT_TRUE(store_->commit().ok());
   std::vector<std::string> visited;
   ASSERT_TRUE(
-      store_->for_each_item_result("run-a", [&](std::string id, Value) { visited.push_back(id); })
+      for_each_item_result(*store_, "run-a", [&](std::string id, Value) { visited.push_back(id); })
           .ok());
   EXPECT_EQ(visited, (std::vector<std::string>{"run-a/s0", "run-a/s2", "run-a/s5", "run-a/t0",
                                                "run-a/t1"}));
@@ -200,7 +200,7 @@ TEST_P(RunStoreTest, AFailedItemThatLaterSucceededKeepsItsSuccessWhenFailuresAre
   ASSERT_TRUE(store_->drop_failed_items("run-a").ok());
   ASSERT_TRUE(store_->commit().ok());
   std::map<std::string, int64_t> seen;  // as the broker's memo applies them
-  ASSERT_TRUE(store_->for_each_item_result("run-a", [&](std::string id, Value r) {
+  ASSERT_TRUE(for_each_item_result(*store_, "run-a", [&](std::string id, Value r) {
                       EXPECT_TRUE(r.get_bool("success")) << id;
                       seen.insert_or_assign(std::move(id), r.get_int("n"));
                     })
@@ -220,7 +220,7 @@ TEST_P(RunStoreTest, ItemResultsAreVisitedOneByOneAndTheLastRecordOfAnItemWins) 
   auto remember = [&](std::string id, Value r) {
     seen.insert_or_assign(std::move(id), r.get_bool("success"));
   };
-  ASSERT_TRUE(store_->for_each_item_result("run-a", remember).ok());
+  ASSERT_TRUE(for_each_item_result(*store_, "run-a", remember).ok());
   EXPECT_EQ(seen, (std::map<std::string, bool>{{"run-a/s0", true}, {"run-a/s1", true}}));
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "broker/run_store.h"
+#include "common/protocol/envelope.h"
 
 namespace pl::broker {
 
@@ -34,6 +35,25 @@ inline auto all_stores() {
 
 inline std::string store_name(const ::testing::TestParamInfo<StoreCase>& info) {
   return info.param.name;
+}
+
+// Every item result of a run one at a time, decoded, in record order (for_each_item_batch's
+// records); a batch that does not decode is an error naming it.
+inline Status for_each_item_result(RunStore& store, const std::string& run_id,
+                                   const std::function<void(std::string item_id, Value result)>& visit) {
+  Status failed;
+  Status walked = store.for_each_item_batch(run_id, [&](int64_t position, std::string_view bytes) {
+    if (!failed.ok()) return;
+    auto records = protocol::decode_records(bytes);
+    if (!records.ok()) {
+      failed = make_error(ErrorCode::kIo, "unreadable item results of " + run_id + " (batch " +
+                                              std::to_string(position) +
+                                              "): " + records.error().message);
+      return;
+    }
+    for (auto& [id, result] : *records) visit(std::move(id), std::move(result));
+  });
+  return walked.ok() ? failed : walked;
 }
 
 }  // namespace pl::broker

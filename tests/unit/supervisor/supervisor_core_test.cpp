@@ -455,11 +455,16 @@ TEST(Readiness, ReadyTimeoutOnRestartIsRetriedAndCounted) {
   EXPECT_EQ(d.exit_code(), 1);
 }
 
-TEST(Readiness, AStartingChildThatAsksForMoreTimeGetsItAndNoMore) {
+// A tree of one child "a", started when it says READY=1, which it must within a second.
+auto one_notify_child_ready_within_a_second() {
   auto spec = supervisor("root", Strategy::kOneForOne, 5,
                          {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});
   spec.children[0].process.ready_timeout_ms = 1000;
-  CoreDriver d(spec);
+  return spec;
+}
+
+TEST(Readiness, AStartingChildThatAsksForMoreTimeGetsItAndNoMore) {
+  CoreDriver d(one_notify_child_ready_within_a_second());
   d.hold_ready = {"a"};
   d.start();
   d.advance(milliseconds(900));
@@ -476,10 +481,7 @@ TEST(Readiness, AStartingChildThatAsksForMoreTimeGetsItAndNoMore) {
 }
 
 TEST(Readiness, AnExtensionTooLongToAddCountsAsADay) {
-  auto spec = supervisor("root", Strategy::kOneForOne, 5,
-                         {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});
-  spec.children[0].process.ready_timeout_ms = 1000;
-  CoreDriver d(spec);
+  CoreDriver d(one_notify_child_ready_within_a_second());
   d.hold_ready = {"a"};
   d.start();
   d.extend("a", INT64_MAX);
@@ -490,10 +492,7 @@ TEST(Readiness, AnExtensionTooLongToAddCountsAsADay) {
 }
 
 TEST(Readiness, AnExtensionEndsWithTheStartItWasAskedFor) {
-  auto spec = supervisor("root", Strategy::kOneForOne, 5,
-                         {worker("a", RestartType::kPermanent, ReadyMode::kNotify)});
-  spec.children[0].process.ready_timeout_ms = 1000;
-  CoreDriver d(spec);
+  CoreDriver d(one_notify_child_ready_within_a_second());
   d.start();
   d.extend("a", 60'000'000);  // running already: nothing to extend
   d.hold_ready = {"a"};

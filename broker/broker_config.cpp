@@ -17,7 +17,7 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
                      "poison_threshold", "deadline_grace_ms", "finished_runs_kept",
                      "clients_endpoint", "workers_endpoint", "max_running_runs", "cancel_grace_ms",
                      "max_outstanding_items", "providers", "synchronous", "deferred_sync",
-                     "curve"});
+                     "curve", "keep_finished_runs_hours"});
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.default_timeout_ms = r.integer("default_timeout_ms", 300000, 1, 7 * 24 * 3600 * 1000LL);
@@ -25,6 +25,12 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     config.poison_threshold = static_cast<uint32_t>(r.integer("poison_threshold", 3, 1, 1000));
     config.deadline_grace = std::chrono::milliseconds(r.integer("deadline_grace_ms", 2000, 0, 600000));
     config.finished_runs_kept = static_cast<size_t>(r.integer("finished_runs_kept", 1000, 1, 1000000));
+    // Hours, fractions allowed; 0 keeps finished runs forever.
+    const double keep_hours = r.number("keep_finished_runs_hours", 24 * 30, 0, 24 * 365 * 100);
+    config.retention.keep_finished =
+        keep_hours == 0 ? std::nullopt
+                        : std::optional(std::chrono::milliseconds(
+                              std::max<int64_t>(1, static_cast<int64_t>(keep_hours * 3600000))));
     config.max_running_runs = static_cast<size_t>(r.integer("max_running_runs", 1000, 1, 1000000));
     config.cancel_grace = std::chrono::milliseconds(r.integer("cancel_grace_ms", 10000, 0, 3600000));
     config.max_outstanding_items =

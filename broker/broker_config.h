@@ -8,6 +8,7 @@
 #include <string>
 
 #include "broker/dispatcher.h"
+#include "broker/run_retention.h"
 #include "broker/run_store.h"
 #include "common/clock.h"
 #include "common/net/zap_handler.h"
@@ -26,7 +27,8 @@ struct BrokerConfig {
   size_t max_outstanding_items = 20000;  // queued + in flight + waiting to retry, all runs
   std::map<std::string, ProviderLimits> providers;
   ProviderLimits default_provider;
-  size_t finished_runs_kept = 1000;     // in memory, for status queries (all stay in broker.db)
+  size_t finished_runs_kept = 1000;     // in memory, for status queries
+  RetentionSettings retention;          // how long broker.db keeps finished runs
   size_t max_running_runs = 1000;       // submissions beyond are refused with retry_later
   std::string clients_endpoint;         // "" = the state directory's broker-clients.sock
   std::string workers_endpoint;         // "" = the state directory's broker-workers.sock

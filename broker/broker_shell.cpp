@@ -32,6 +32,7 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
       config_(config),
       dispatcher_(dispatcher),
       coordinator_(coordinator),
+      retention_(coordinator, config.retention),
       api_(api),
       clock_(clock),
       signal_fd_(signal_fd),
@@ -312,8 +313,10 @@ int BrokerShell::run() {
   last_commit_ = clock_.now();
   for (;;) {
     const TimePoint now = clock_.now();
-    int64_t timeout =
-        millis_until(std::min(dispatcher_.next_deadline(now), coordinator_.next_deadline()), now);
+    int64_t timeout = millis_until(std::min({dispatcher_.next_deadline(now),
+                                             coordinator_.next_deadline(),
+                                             retention_.next_deadline()}),
+                                   now);
     if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
     if (uncommitted_) timeout = 0;  // more work waiting joins this commit; else commit, then wait
     auto polled = net::poll(entries, timeout);
@@ -348,12 +351,15 @@ int BrokerShell::run() {
     if (entries[1].readable) drain_clients();
     settle(clock_.now());
     send_work();
+    retention_.on_turn(clock_.instant());  // after the work: deletion waits, dispatch does not
     uncommitted_ = true;
     if (clock_.now() - last_commit_ >= kCommitEvery && !commit()) return EX_SOFTWARE;
     Value extra;
     extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
     extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
     extra["unroutable"] = static_cast<int64_t>(unroutable_);
+    extra["runs_expired"] = static_cast<int64_t>(retention_.counters().runs_expired);
+    extra["retention_errors"] = static_cast<int64_t>(retention_.counters().store_errors);
     if (zap_) {
       extra["curve_allowed"] = static_cast<int64_t>(zap_->counters().allowed);
       extra["curve_refused"] = static_cast<int64_t>(zap_->counters().refused);

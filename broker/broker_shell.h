@@ -94,6 +94,7 @@ class BrokerShell {
   const BrokerConfig& config_;
   Dispatcher& dispatcher_;
   RunCoordinator& coordinator_;
+  RunRetention retention_;
   ClientApi& api_;
   const Clock& clock_;
   int signal_fd_;

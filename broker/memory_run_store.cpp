@@ -12,6 +12,7 @@ namespace {
 class MemoryRunStore final : public RunStore {
  public:
   Status put_run(const StoredRun& run) override {
+    purging_.erase(run.id);  // a run put again under a deleted id starts from nothing
     runs_[run.id] = run;
     return ok_status();
   }
@@ -40,8 +41,18 @@ class MemoryRunStore final : public RunStore {
     auto items = items_.find(run_id);
     if (items == items_.end()) return size_t{0};
     const size_t count = items->second.records.size();
+    purging_[run_id] = std::move(items->second);
     items_.erase(items);
     return count;
+  }
+  // Each record stands for a batch here.
+  Result<bool> purge_deleted(size_t max_batches) override {
+    while (max_batches > 0 && !purging_.empty()) {
+      auto& records = purging_.begin()->second.records;
+      for (; max_batches > 0 && !records.empty(); --max_batches) records.erase(records.begin());
+      if (records.empty()) purging_.erase(purging_.begin());
+    }
+    return !purging_.empty();
   }
   // A later result of an item replaces its record: one record per item, at its latest place.
   Status put_item_result(const std::string& run_id, const std::string& item_id,
@@ -85,6 +96,17 @@ class MemoryRunStore final : public RunStore {
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return std::optional<StoredRun>();
     return std::optional<StoredRun>(it->second);
+  }
+  Result<std::vector<std::string>> finished_before(int64_t wall_ms, size_t limit) override {
+    std::vector<const StoredRun*> old;
+    for (const auto& [id, run] : runs_) {
+      if (run.state != "running" && run.finished_ms < wall_ms) old.push_back(&run);
+    }
+    std::sort(old.begin(), old.end(),
+              [](const StoredRun* a, const StoredRun* b) { return a->finished_ms < b->finished_ms; });
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < old.size() && i < limit; ++i) ids.push_back(old[i]->id);
+    return ids;
   }
   Result<std::vector<StoredRun>> list_runs(size_t limit) override {
     std::vector<StoredRun> out;
@@ -160,6 +182,7 @@ class MemoryRunStore final : public RunStore {
     int64_t next_seq = 0;
   };
   std::map<std::string, RunItems> items_;  // by run id
+  std::map<std::string, RunItems> purging_;  // of deleted runs, by run id, until purged
   std::vector<DeadLetter> dead_;
 };
 

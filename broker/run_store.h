@@ -71,9 +71,16 @@ class RunStore {
                             int64_t finished_ms) = 0;
   // Marks a finished run as running again (resume).
   virtual Status reopen_run(const std::string& run_id) = 0;
-  // Forgets a run: its record, its item results and its dead letters; returns how many item
-  // results went. An unknown run is kNotFound. The caller makes sure it is not running.
+  // Forgets a run: its record at once, and its item results and dead letters, which no read
+  // gives from then on; returns how many item results it had. An unknown run is kNotFound. The
+  // caller makes sure it is not running. The space they take is freed later, a little at a time
+  // (purge_deleted), so that deleting a run of millions does not stop the broker's loop; a run
+  // put again under the same id starts from nothing.
   virtual Result<size_t> delete_run(const std::string& run_id) = 0;
+  // Frees what deleted runs left: at most `max_batches` batches of item results, and 64 times as
+  // many dead letters, per call (also those of runs deleted before a restart). True while more
+  // remains.
+  virtual Result<bool> purge_deleted(size_t max_batches) = 0;
   virtual Status put_item_result(const std::string& run_id, const std::string& item_id,
                                  const Value& result) = 0;
   // Forgets the failed item results of a run, so a resumed run runs those items again.
@@ -94,6 +101,9 @@ class RunStore {
   virtual Result<std::optional<StoredRun>> get_run(const std::string& run_id) = 0;
   // Newest first, at most `limit`.
   virtual Result<std::vector<StoredRun>> list_runs(size_t limit) = 0;
+  // The ids of finished runs (not running) that finished before `wall_ms`, the oldest first, at
+  // most `limit`: for retention.
+  virtual Result<std::vector<std::string>> finished_before(int64_t wall_ms, size_t limit) = 0;
   virtual Result<size_t> item_count(const std::string& run_id) = 0;
   // One page of a run's item results in the order they were recorded, from `cursor` on (0: from
   // the first), for export: the whole batches that fit `limits`, and always at least one batch so

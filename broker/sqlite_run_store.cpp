@@ -7,6 +7,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "broker/run_store.h"
@@ -35,6 +36,9 @@ CREATE TABLE IF NOT EXISTS runs (
   error         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
+-- Finished runs by age, for retention: read without the rows themselves, whose pipeline text
+-- comes before `state` and `finished_ms`.
+CREATE INDEX IF NOT EXISTS runs_finished ON runs(finished_ms) WHERE state <> 'running';
 -- Item results, written in batches: the results of one run recorded in one commit are one row
 -- (or several of at most kMaxBatchBytes), records of [item id, result] (protocol::append_record).
 -- An item has one result; a resumed run's failed results are removed before it runs them again
@@ -59,7 +63,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   time_ms   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_run ON dead_letters(run_id);
+-- Runs deleted whose item results and dead letters are still being freed (purge_deleted).
+CREATE TABLE IF NOT EXISTS deleted_runs (run_id TEXT PRIMARY KEY) WITHOUT ROWID;
 )sql";
+
+// Dead letters freed per batch of item results by purge_deleted: rows of a few hundred bytes
+// against batches of up to a megabyte.
+constexpr int64_t kDeadLettersPerBatch = 64;
 
 // A stored batch of item results holds at most this much, or one record: a page of `runs export`
 // holds whole batches.
@@ -128,6 +138,14 @@ class SqliteRunStore final : public RunStore {
       return st.error().with_context(path);
     }
     if (auto st = migrate_item_rows(); !st.ok()) return st.error().with_context(path);
+    auto deleted = db_->prepare("SELECT run_id FROM deleted_runs");
+    if (!deleted.ok()) return std::move(deleted).error().with_context(path);
+    for (;;) {
+      auto row = deleted->step();
+      if (!row.ok()) return std::move(row).error().with_context(path);
+      if (!*row) break;
+      deleted_.insert(deleted->column_text(0));
+    }
     if (deferred) {
       auto wal_sync = sqlite::DeferredWalSync::attach(*db_, path, options.checkpoint_pages);
       if (!wal_sync.ok()) return std::move(wal_sync).error();
@@ -141,6 +159,12 @@ class SqliteRunStore final : public RunStore {
   Status sync() override { return wal_sync_ ? wal_sync_->sync() : ok_status(); }
 
   Status put_run(const StoredRun& run) override {
+    if (deleted_.contains(run.id)) {
+      // What is left of a deleted run of this id goes at once: the new one starts from nothing.
+      while (deleted_.contains(run.id)) {
+        if (auto freed = purge_run(run.id, 1 << 20); !freed.ok()) return freed.error();
+      }
+    }
     static const std::string sql = "INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
                                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
     auto st = statement(sql.c_str());
@@ -176,14 +200,25 @@ class SqliteRunStore final : public RunStore {
     auto items = item_count(run_id);  // this turn's results are written first: they go too
     if (!items.ok()) return std::move(items).error();
     next_seq_.erase(run_id);
-    for (const char* sql : {"DELETE FROM item_batches WHERE run_id=?",
-                            "DELETE FROM dead_letters WHERE run_id=?", "DELETE FROM runs WHERE id=?"}) {
+    for (const char* sql :
+         {"DELETE FROM runs WHERE id=?", "INSERT OR IGNORE INTO deleted_runs (run_id) VALUES (?)"}) {
       auto st = statement(sql);
       if (!st.ok()) return std::move(st).error();
       (*st)->bind(1, run_id);
       if (auto done = write(**st); !done.ok()) return std::move(done).error();
     }
+    deleted_.insert(run_id);
     return *items;
+  }
+
+  Result<bool> purge_deleted(size_t max_batches) override {
+    auto budget = static_cast<int64_t>(max_batches);
+    while (budget > 0 && !deleted_.empty()) {
+      auto freed = purge_run(*deleted_.begin(), budget);
+      if (!freed.ok()) return std::move(freed).error();
+      budget -= std::max<int64_t>(*freed, 1);
+    }
+    return !deleted_.empty();
   }
 
   Status put_item_result(const std::string& run_id, const std::string& item_id,
@@ -265,6 +300,20 @@ class SqliteRunStore final : public RunStore {
     return std::optional<StoredRun>(std::move(runs->front()));
   }
 
+  Result<std::vector<std::string>> finished_before(int64_t wall_ms, size_t limit) override {
+    auto st = statement("SELECT id FROM runs WHERE state <> 'running' AND finished_ms < ? "
+                        "ORDER BY finished_ms LIMIT ?");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->bind(1, wall_ms).bind(2, static_cast<int64_t>(limit));
+    std::vector<std::string> ids;
+    for (;;) {
+      auto row = (*st)->step();  // resets the statement when done or failed
+      if (!row.ok()) return std::move(row).error();
+      if (!*row) return ids;
+      ids.push_back((*st)->column_text(0));
+    }
+  }
+
   Result<std::vector<StoredRun>> list_runs(size_t limit) override {
     static const std::string sql =
         "SELECT " + std::string(kRunColumns) + " FROM runs ORDER BY created_ms DESC LIMIT ?";
@@ -274,6 +323,7 @@ class SqliteRunStore final : public RunStore {
 
   Result<size_t> item_count(const std::string& run_id) override {
     if (auto st = flush_batches(); !st.ok()) return st.error();
+    if (deleted_.contains(run_id)) return size_t{0};
     auto st = statement("SELECT COALESCE(SUM(count), 0) FROM item_batches WHERE run_id=?");
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run_id);
@@ -287,12 +337,13 @@ class SqliteRunStore final : public RunStore {
   Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
                                      const ItemPageLimits& limits) override {
     if (auto st = flush_batches(); !st.ok()) return st.error();
+    ItemPage page;
+    if (deleted_.contains(run_id)) return page;
     // A statement of its own, finalized on every return: none is left in the middle of a read.
     auto st = db_->prepare("SELECT seq, count, length(items), items FROM item_batches "
                            "WHERE run_id=? AND seq>=? ORDER BY seq");
     if (!st.ok()) return std::move(st).error();
     st->bind(1, run_id).bind(2, cursor);
-    ItemPage page;
     for (;;) {
       auto row = st->step();
       if (!row.ok()) return std::move(row).error();
@@ -317,6 +368,7 @@ class SqliteRunStore final : public RunStore {
       const std::string& run_id,
       const std::function<void(int64_t position, std::string_view records)>& visit) override {
     if (auto st = flush_batches(); !st.ok()) return st;
+    if (deleted_.contains(run_id)) return ok_status();
     // A statement of its own, finalized on every return: none is left in the middle of a read.
     auto st = db_->prepare("SELECT seq, items FROM item_batches WHERE run_id=? ORDER BY seq");
     if (!st.ok()) return std::move(st).error();
@@ -330,22 +382,25 @@ class SqliteRunStore final : public RunStore {
   }
 
   Result<std::string> item_batch(const std::string& run_id, int64_t position) override {
+    const auto missing = [&] {
+      return make_error(ErrorCode::kNotFound, "no batch " + std::to_string(position) +
+                                                  " of item results of " + run_id);
+    };
+    if (deleted_.contains(run_id)) return missing();
     auto st = statement("SELECT items FROM item_batches WHERE run_id=? AND seq=?");
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run_id);
     (*st)->bind(2, position);
     auto row = (*st)->step();
     if (!row.ok()) return std::move(row).error();
-    if (!*row) {
-      return make_error(ErrorCode::kNotFound, "no batch " + std::to_string(position) +
-                                                  " of item results of " + run_id);
-    }
+    if (!*row) return missing();
     std::string items = (*st)->column_text(0);
     (*st)->reset();
     return items;
   }
 
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
+    if (deleted_.contains(run_id)) return std::vector<DeadLetter>();
     auto st = statement("SELECT item_id, run_id, step_name, attempts, error, time_ms "
                         "FROM dead_letters WHERE run_id=? ORDER BY time_ms");
     if (!st.ok()) return std::move(st).error();
@@ -397,6 +452,32 @@ class SqliteRunStore final : public RunStore {
       return begun;
     }
     return st.run();
+  }
+
+  // Frees up to `budget` batches of a deleted run's item results, then its dead letters (64 a
+  // batch); once nothing is left the run is no longer deleted_. Returns how many batches went.
+  Result<int64_t> purge_run(const std::string& run_id, int64_t budget) {
+    const std::string context = "freeing the results of deleted run " + run_id;
+    auto batches = statement("DELETE FROM item_batches WHERE run_id=?1 AND seq IN "
+                             "(SELECT seq FROM item_batches WHERE run_id=?1 ORDER BY seq LIMIT ?2)");
+    if (!batches.ok()) return std::move(batches).error().with_context(context);
+    (*batches)->bind(1, run_id).bind(2, budget);
+    if (auto st = write(**batches); !st.ok()) return st.error().with_context(context);
+    const int64_t freed = db_->changes();
+    if (freed == budget) return freed;
+    const int64_t letters = (budget - freed) * kDeadLettersPerBatch;
+    auto dead = statement("DELETE FROM dead_letters WHERE rowid IN "
+                          "(SELECT rowid FROM dead_letters WHERE run_id=?1 LIMIT ?2)");
+    if (!dead.ok()) return std::move(dead).error().with_context(context);
+    (*dead)->bind(1, run_id).bind(2, letters);
+    if (auto st = write(**dead); !st.ok()) return st.error().with_context(context);
+    if (db_->changes() == letters) return freed;
+    auto done = statement("DELETE FROM deleted_runs WHERE run_id=?");
+    if (!done.ok()) return std::move(done).error().with_context(context);
+    (*done)->bind(1, run_id);
+    if (auto st = write(**done); !st.ok()) return st.error().with_context(context);
+    deleted_.erase(run_id);
+    return freed;
   }
 
   struct StoredBatch {
@@ -548,6 +629,7 @@ class SqliteRunStore final : public RunStore {
   uint64_t commits_ = 0;
   std::map<std::string, Batch> pending_;  // by run id, until flushed into the transaction
   std::unordered_map<std::string, int64_t> next_seq_;  // by run id, once looked up
+  std::set<std::string> deleted_;  // runs whose results are still being freed (deleted_runs)
   std::unique_ptr<sqlite::DeferredWalSync> wal_sync_;  // with a deferred sync only
   std::unique_ptr<sqlite::CommitDeadline> commit_deadline_;  // bounds COMMIT and its checkpoint
 };

@@ -163,6 +163,10 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
        "Failed reads or writes of broker.db."},
       {"pipeline_broker_unroutable_total", "unroutable",
        "Messages the broker could not deliver (peer gone or full)."},
+      {"pipeline_runs_expired_total", "runs_expired",
+       "Finished runs deleted for their age (broker.keep_finished_runs_hours)."},
+      {"pipeline_broker_retention_errors_total", "retention_errors",
+       "Failures to list, delete or free old runs in broker.db (tried again later)."},
   };
   for (const Counter& k : kCounters) {
     p.family(k.name, "counter", k.help);

@@ -1,7 +1,7 @@
 // `pipelinectl runs export` against a real tree: a run whose checkpoint is larger than one
 // ZeroMQ message may be (16 MiB) is read in pages and streamed into the output, and the broker
 // answers bad or old-style export requests with clear errors. And `runs delete`, which forgets
-// what an export would have written.
+// what an export would have written, and retention, which does the same by itself for old runs.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/net/request_client.h"
 #include "common/protocol/client.h"
+#include "common/sqlite/database.h"
 #include "common/state_paths.h"
 #include "tests/integration/tree.h"
 #include "tests/support/harness.h"
@@ -289,6 +290,33 @@ TEST(RunsDelete, AFinishedRunIsForgottenWithItsResultsAndARunningOneIsRefused) {
   EXPECT_NE(again.err.find("no run " + run_id), std::string::npos) << again.err;
   // The cancelled run is finished: it goes too.
   EXPECT_EQ(tree.pipelinectl({"runs", "delete", slow_id}).exit_code, 0);
+}
+
+TEST(RunRetention, ARunOlderThanTheRetentionGoesByItselfWithEveryRowOfIt) {
+  // 1.8 s of retention, looked at every 0.45 s.
+  Tree tree(tree_config(2, "  heartbeat_ms: 1000\n  keep_finished_runs_hours: 0.0005\n",
+                        "  slots: 4\n"));
+  const std::string run_id = run_batch(tree, 300, 10);
+  ASSERT_FALSE(run_id.empty());
+  EXPECT_TRUE(wait_until([&] { return tree.pipelinectl({"runs", "show", run_id}).exit_code != 0; },
+                         30s))
+      << "the run is still there";
+  EXPECT_EQ(tree.counter("runs_expired"), 1);
+  EXPECT_EQ(tree.counter("retention_errors"), 0);
+  EXPECT_EQ(tree.pipelinectl({"runs", "list"}).out.find(run_id), std::string::npos);
+
+  // The broker stopped (and broker.db unlocked): nothing of the run is left in the file.
+  auto stopped = tree.pipelinectl({"stop", "broker"});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  auto db = sqlite::Database::open(tree.state_dir() / "broker.db");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  for (const std::string query :
+       {"SELECT COUNT(*) FROM runs", "SELECT COUNT(*) FROM item_batches",
+        "SELECT COUNT(*) FROM dead_letters", "SELECT COUNT(*) FROM deleted_runs"}) {
+    auto rows = (*db)->query_text(query);
+    ASSERT_TRUE(rows.ok()) << query << ": " << rows.error().message;
+    EXPECT_EQ(*rows, "0") << query;
+  }
 }
 
 }  // namespace

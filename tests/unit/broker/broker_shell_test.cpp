@@ -72,6 +72,12 @@ class GatedStore final : public RunStore {
     if (deleted.ok()) (void)wrote(ok_status());
     return deleted;
   }
+  Result<bool> purge_deleted(size_t max_batches) override {
+    return inner_->purge_deleted(max_batches);
+  }
+  Result<std::vector<std::string>> finished_before(int64_t wall_ms, size_t limit) override {
+    return inner_->finished_before(wall_ms, limit);
+  }
   Result<std::string> item_batch(const std::string& run_id, int64_t position) override {
     return inner_->item_batch(run_id, position);
   }

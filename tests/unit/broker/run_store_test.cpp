@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/protocol/envelope.h"
@@ -437,6 +438,77 @@ TEST(SqliteRunStore, ARunsResultCountIsReadFromAnIndexNotFromItsBatches) {
   EXPECT_NE(details.find("COVERING INDEX item_batches_counts"), std::string::npos) << details;
 }
 
+// Rows of `table` for run-1 (all rows for deleted_runs), read from the file itself.
+int64_t rows_of_run_1(const std::string& db, const std::string& table) {
+  auto raw = sqlite::Database::open(db);
+  EXPECT_TRUE(raw.ok());
+  if (!raw.ok()) return -1;
+  auto n = (*raw)->query_text("SELECT COUNT(*) FROM " + table +
+                              (table == "deleted_runs" ? "" : " WHERE run_id='run-1'"));
+  EXPECT_TRUE(n.ok());
+  return n.ok() ? std::stoll(*n) : -1;
+}
+
+TEST(SqliteRunStore, ARunDeletedBeforeARestartIsFreedAfterItAndItsRowsAllGo) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
+    for (int i = 0; i < 5; ++i) {  // 5 batches
+      ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/i" + std::to_string(i), Value()).ok());
+      ASSERT_TRUE((*store)->commit().ok());
+    }
+    ASSERT_TRUE((*store)->put_dead_letter({"run-1/i0", "run-1", "a", 3, "boom", 1}).ok());
+    ASSERT_TRUE((*store)->delete_run("run-1").ok());
+    ASSERT_TRUE((*store)->commit().ok());
+    ASSERT_TRUE(*(*store)->purge_deleted(2));
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  EXPECT_EQ(rows_of_run_1(db, "item_batches"), 3);  // 2 freed before the "restart"
+  EXPECT_EQ(rows_of_run_1(db, "deleted_runs"), 1);
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    EXPECT_FALSE(*(*store)->get_run("run-1"));
+    EXPECT_EQ(*(*store)->item_count("run-1"), 0u);
+    EXPECT_TRUE((*store)->dead_letters("run-1")->empty());
+    int purges = 0;
+    for (bool more = true; more && purges < 100; ++purges) {
+      auto freed = (*store)->purge_deleted(2);
+      ASSERT_TRUE(freed.ok()) << freed.error().message;
+      more = *freed;
+    }
+    ASSERT_TRUE((*store)->commit().ok());
+  }
+  EXPECT_EQ(rows_of_run_1(db, "item_batches"), 0);
+  EXPECT_EQ(rows_of_run_1(db, "dead_letters"), 0);
+  EXPECT_EQ(rows_of_run_1(db, "deleted_runs"), 0);
+}
+
+TEST(SqliteRunStore, RetentionFindsOldRunsThroughAnIndexNotThroughTheirRows) {
+  // A run's row starts with its pipeline text: a scan for old runs would read every one.
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  ASSERT_TRUE(open_sqlite_run_store(db).ok());
+  auto raw = sqlite::Database::open(db);
+  ASSERT_TRUE(raw.ok());
+  auto plan = (*raw)->prepare(
+      "EXPLAIN QUERY PLAN SELECT id FROM runs WHERE state <> 'running' AND finished_ms < ? "
+      "ORDER BY finished_ms LIMIT ?");
+  ASSERT_TRUE(plan.ok());
+  std::string details;
+  for (;;) {
+    auto row = plan->step();
+    ASSERT_TRUE(row.ok());
+    if (!*row) break;
+    details += plan->column_text(3) + "\n";
+  }
+  EXPECT_NE(details.find("INDEX runs_finished"), std::string::npos) << details;
+  EXPECT_EQ(details.find("TEMP B-TREE"), std::string::npos) << details;  // no sort either
+}
+
 TEST(SqliteRunStore, ASecondBrokerOnTheSameFileIsRefused) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();
@@ -698,6 +770,60 @@ TEST_P(RunStoreTest, ADeletedRunTakesItsItemResultsAndDeadLettersAlongAndNothing
   ASSERT_TRUE(store_->put_run(run("run-1", 30)).ok());
   record_one_by_one("run-1", 2);
   EXPECT_EQ(ids_of("run-1"), (std::set<std::string>{"run-1/i0", "run-1/i1"}));
+}
+
+TEST_P(RunStoreTest, ADeletedRunIsFreedAFewBatchesAtATimeAndNothingOfItIsReadMeanwhile) {
+  ASSERT_TRUE(store_->put_run(run("run-1", 10)).ok());
+  ASSERT_TRUE(store_->put_run(run("run-2", 20)).ok());
+  record_one_by_one("run-1", 10);  // 10 batches
+  record_one_by_one("run-2", 3);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(store_->put_dead_letter({"run-1/d" + std::to_string(i), "run-1", "a", 3, "boom", i})
+                    .ok());
+  }
+  ASSERT_TRUE(store_->commit().ok());
+  auto nothing = store_->purge_deleted(3);
+  ASSERT_TRUE(nothing.ok()) << nothing.error().message;
+  EXPECT_FALSE(*nothing);  // no run deleted: nothing to free, nothing touched
+  EXPECT_EQ(*store_->item_count("run-1"), 10u);
+
+  ASSERT_EQ(*store_->delete_run("run-1"), 10u);
+  ASSERT_TRUE(store_->commit().ok());
+  int purges = 0;
+  for (bool more = true; more && purges < 100; ++purges) {
+    auto freed = store_->purge_deleted(3);
+    ASSERT_TRUE(freed.ok()) << freed.error().message;
+    more = *freed;
+    ASSERT_TRUE(store_->commit().ok());
+    EXPECT_EQ(*store_->item_count("run-1"), 0u);
+    EXPECT_TRUE(ids_of("run-1").empty());
+    EXPECT_TRUE(store_->dead_letters("run-1")->empty());
+    EXPECT_EQ(store_->item_batch("run-1", 0).error().code, ErrorCode::kNotFound);
+    EXPECT_TRUE(store_->item_results_page("run-1", 0, ItemPageLimits{})->records.empty());
+  }
+  EXPECT_GE(purges, 4);  // 10 batches, at most 3 a call
+  EXPECT_LT(purges, 100) << "the freeing never ends";
+  EXPECT_FALSE(*store_->purge_deleted(3));
+  EXPECT_EQ(ids_of("run-2"), (std::set<std::string>{"run-2/i0", "run-2/i1", "run-2/i2"}));
+  EXPECT_EQ(*store_->item_count("run-2"), 3u);
+}
+
+TEST_P(RunStoreTest, FinishedBeforeListsTheOldestFinishedRunsFirstAndNeverARunningOne) {
+  const std::vector<std::tuple<std::string, std::string, int64_t>> runs = {
+      {"run-a", "succeeded", 300}, {"run-b", "failed", 100}, {"run-c", "running", 0},
+      {"run-d", "cancelled", 500}, {"run-e", "succeeded", 200}};
+  for (const auto& [id, state, finished] : runs) {
+    ASSERT_TRUE(store_->put_run(run(id, 1)).ok());
+    if (state != "running") {
+      ASSERT_TRUE(store_->finish_run(id, state, Value(), "", finished).ok());
+    }
+  }
+  ASSERT_TRUE(store_->commit().ok());
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(*store_->finished_before(400, 10), (Ids{"run-b", "run-e", "run-a"}));
+  EXPECT_EQ(*store_->finished_before(400, 2), (Ids{"run-b", "run-e"}));
+  EXPECT_EQ(*store_->finished_before(100, 10), Ids{});  // strictly before
+  EXPECT_EQ(*store_->finished_before(1000, 10), (Ids{"run-b", "run-e", "run-a", "run-d"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, RunStoreTest, all_stores(), store_name);

@@ -1,5 +1,6 @@
-// Retry delays: fixed, linear or exponential from a base, capped, with full jitter on the
-// exponential kind so that many items failing together do not retry together.
+// Retry delays: fixed, linear or exponential from a base, capped, with "equal jitter" on the
+// exponential kind (half the delay fixed, half random) so that many items failing together do
+// not retry together, and none retries at once.
 #pragma once
 
 #include <cstdint>

@@ -331,6 +331,7 @@ void ParallelNode::start() {
   settings_ = settings();
   settings_.max_parallel = std::max<size_t>(1, settings_.max_parallel);
   total_ = source_->total();
+  if (settings_.max_items > 0) total_ = std::min(total_, settings_.max_items);
   inline_results_ = total_ <= run_.settings().max_inline_items;
   if (inline_results_) results_.assign(total_, Value());
   run_.report_loop(id(), display(), 0, 0, total_);
@@ -495,6 +496,7 @@ ParallelNode::Settings ForLoopNode::settings() {
       step_.options.get_int("max_parallel", run_.settings().default_max_parallel);
   s.max_parallel = parallel ? static_cast<size_t>(std::max<int64_t>(1, max_parallel)) : 1;
   s.break_on_error = step_.options.get_bool("break_on_error", false);
+  s.max_items = static_cast<size_t>(std::max<int64_t>(0, step_.options.get_int("max_iterations", 0)));
   return s;
 }
 
@@ -635,6 +637,7 @@ ParallelNode::Child FanOutNode::make_child(size_t index, size_t, Value task) {
   if (const Value* preset = step_.options.find("preset")) input["preset"] = *preset;
   input["task_id"] = id;
   work.owned_input = std::move(input);
+  work.timeout_ms = step_.task_timeout_ms;
   if (const Value* batch = step_.options.find("batch_config")) {
     if (const Value* per_task = batch->find("timeout_per_task"); per_task && per_task->is_int()) {
       work.timeout_ms = per_task->as_int();
@@ -691,6 +694,7 @@ WhileLoopNode::WhileLoopNode(RunExecution& run, Node* parent, std::string path,
 
 void WhileLoopNode::start() {
   max_iterations_ = std::max<int64_t>(1, step_.options.get_int("max_iterations", 1));
+  break_on_error_ = step_.options.get_bool("break_on_error", true);
   set_step_deadline(run_, *this, step_.timeout_ms);
   next_iteration();
 }
@@ -702,9 +706,14 @@ void WhileLoopNode::deadline_passed() {
 }
 
 void WhileLoopNode::finish_with(bool success, std::string stopped, std::string error) {
+  if (failed_ > 0 && error.empty()) {  // iterations failed, and the loop went on past them
+    success = false;
+    error = first_failure_;
+  }
   Value out;
   out["success"] = success;
   out["iterations"] = iteration_;
+  if (failed_ > 0) out["failed"] = failed_;
   out["stopped"] = std::move(stopped);
   out["items"] = Value(Value::Array(std::make_move_iterator(results_.begin()),
                                     std::make_move_iterator(results_.end())));
@@ -722,7 +731,12 @@ void WhileLoopNode::next_iteration() {
   frame->context = frame_.context;
   frame->set_loop(pipeline::make_while_frame(iteration_, frame_.innermost_loop()));
   {
-    FrameScope scope(*frame);
+    // The condition sees the iteration's loop value and the results of the iteration before;
+    // the body starts from none.
+    last_.outer = &frame_;
+    last_.context = frame_.context;
+    last_.set_loop(*frame->own_loop());
+    FrameScope scope(last_);
     auto holds = pipeline::evaluate_condition(step_.condition, scope);
     if (!holds.ok()) {
       finish_with(false, "error", at_step(step_, "condition: " + holds.error().message));
@@ -741,18 +755,25 @@ void WhileLoopNode::next_iteration() {
 
 void WhileLoopNode::child_done(Node& child, Value result) {
   if (!current_ || &child != current_.get()) return;
+  last_.local_state = current_->frame().local_state;
   current_.reset();
   const bool ok = result.get_bool("success");
   Value iteration;
   iteration["success"] = ok;
   iteration["index"] = iteration_;
   iteration["steps"] = result.find("steps") ? *result.find("steps") : Value::object();
+  last_.results = *iteration.find("steps");  // the sequence's frame gave its results away
   results_.push_back(std::move(iteration));
   ++iteration_;
   if (!ok) {
-    finish_with(false, "error",
-                "iteration " + std::to_string(iteration_ - 1) + ": " + result.get_string("error"));
-    return;
+    std::string what =
+        "iteration " + std::to_string(iteration_ - 1) + ": " + result.get_string("error");
+    if (break_on_error_) {
+      finish_with(false, "error", std::move(what));
+      return;
+    }
+    ++failed_;
+    if (first_failure_.empty()) first_failure_ = std::move(what);
   }
   next_iteration();
 }
@@ -898,7 +919,7 @@ void NestedPipelineNode::child_done(Node& child, Value result) {
       if (!value) {
         if (result.get_bool("success")) {
           out["success"] = false;
-          out["error"] = at_step(step_, "output "" + path + "" is not in the child pipeline's results");
+          out["error"] = at_step(step_, "output \"" + path + "\" is not in the child pipeline's results");
         }
         continue;
       }

@@ -104,6 +104,7 @@ class ParallelNode : public Node {
   struct Settings {
     size_t max_parallel = 1;
     bool break_on_error = false;
+    size_t max_items = 0;  // 0: all of them; else only the first so many run (max_iterations)
   };
   // An element's node, and the frame it runs in when no node of its own holds one.
   struct Child {
@@ -210,8 +211,15 @@ class WhileLoopNode final : public Node {
   const pipeline::Step& step_;
   const Frame& frame_;
   int64_t max_iterations_ = 1;
+  bool break_on_error_ = true;  // false: a failed iteration is counted and the loop goes on
   int64_t iteration_ = 0;
+  int64_t failed_ = 0;
+  std::string first_failure_;
   std::vector<Value> results_;
+  // The step results and loop-scoped state of the iteration before: what the condition reads as
+  // `steps.NAME` and `state.NAME` (as in pipeline_ex, where a body step's result is there for
+  // the check that follows it).
+  Frame last_;
   std::unique_ptr<SequenceNode> current_;
 };
 

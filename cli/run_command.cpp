@@ -86,6 +86,7 @@ int report(const protocol::RunStatus& status) {
   out["state"] = status.state;
   out["success"] = status.state == "succeeded";
   if (const Value* steps = status.result.find("steps")) out["steps"] = *steps;
+  if (const Value* usage = status.result.find("usage")) out["usage"] = *usage;
   if (!status.error.empty()) out["error"] = status.error;
   std::cout << to_json(out, JsonStyle::kPretty) << std::endl;
   if (status.state == "succeeded") return kExitOk;
@@ -174,10 +175,10 @@ int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
       return kExitTempFail;
     }
     for (int sig : read_signals(signal_fd)) {
-      if (sig == SIGINT || sig == SIGTERM) {
+      if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {  // Ctrl-C, kill, a closed terminal
         progress.finish();
         std::cerr << "pipelinectl: interrupted; run " << run->run_id << " was not cancelled\n";
-        return 130;
+        return 128 + sig;
       }
     }
     auto pushed = broker.next_push(refresh);

@@ -62,7 +62,9 @@ struct Fallbacks {
 };
 
 void apply(const Fallbacks& f, Step& step) {
-  if (!is_loop(step.type) && step.type != StepType::kPipeline && !step.timeout_ms) {
+  if (is_fan_out(step.type)) {
+    if (!step.timeout_ms) step.task_timeout_ms = f.timeout_ms;
+  } else if (!is_loop(step.type) && step.type != StepType::kPipeline && !step.timeout_ms) {
     step.timeout_ms = f.timeout_ms;
   }
   if (f.continue_on_error && !step.has_key("on_error") && !step.has_key("continue_on_error")) {

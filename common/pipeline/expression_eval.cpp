@@ -241,6 +241,13 @@ class Evaluator {
         next = &elements[static_cast<size_t>(*index)];
       } else if (current->is_object()) {
         next = current->find(key);
+        if (!next && i == 1 && node.children.empty() && node.name == kRootSteps) {
+          // A step result's `data` members read as the result's own, as pipeline_ex writes
+          // them (`steps.find.files`); the result's own members come first.
+          if (const Value* data = current->find("data"); data && data->is_object()) {
+            next = data->find(key);
+          }
+        }
         if (!next) {
           std::string hint;
           if (current->size() <= kMaxKeysToSuggestFrom) {

@@ -58,6 +58,10 @@ std::vector<std::string_view> step_type_names() {
 
 bool is_loop(StepType type) { return type == StepType::kForLoop || type == StepType::kWhileLoop; }
 
+bool is_fan_out(StepType type) {
+  return type == StepType::kParallelClaude || type == StepType::kClaudeBatch;
+}
+
 std::string_view backoff_name(Backoff backoff) {
   switch (backoff) {
     case Backoff::kFixed:

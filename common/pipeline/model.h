@@ -48,6 +48,8 @@ std::optional<StepType> step_type_from_name(std::string_view name);
 std::vector<std::string_view> step_type_names();
 // Whether a step of this type has a body (`steps`) that runs inside it.
 bool is_loop(StepType type);
+// parallel_claude and claude_batch: one item per task.
+bool is_fan_out(StepType type);
 
 enum class OnError { kFail, kContinue };
 
@@ -84,6 +86,11 @@ struct Step {
   // nullopt when neither the step nor `defaults` set one: the runner then uses its configured
   // default. For loops and pipeline steps it bounds the whole step, and defaults do not apply.
   std::optional<int64_t> timeout_ms;
+
+  // parallel_claude and claude_batch: each task's timeout from `defaults.timeout` when the step
+  // sets no `timeout` (which bounds the whole step, and each task within it). A default meant
+  // for one call must not end a batch of a thousand.
+  std::optional<int64_t> task_timeout_ms;
 
   // From `retry`; for claude_robust without `retry`, derived from `retry_config`
   // (max_attempts = max_retries + 1, backoff_strategy, base_delay_ms, retry_conditions).

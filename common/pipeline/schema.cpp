@@ -67,6 +67,7 @@ constexpr KeyTable kRetry{"retry", kRetryKeys};
 constexpr KeySpec kClaudeOptionKeys[] = {
     key("model", K::kString),
     key("system_prompt", K::kString),
+    key("append_system_prompt", K::kString),  // after system_prompt (a preset's, too)
     key("max_turns", K::kInt).at_least(1),
     key("allowed_tools", K::kStringList),
     key("max_tokens", K::kInt).at_least(1),
@@ -79,7 +80,6 @@ constexpr KeySpec kClaudeOptionKeys[] = {
     ignored("permission_mode", kAgentNote),
     ignored("permission_prompt_tool", kAgentNote),
     ignored("disallowed_tools", "only `allowed_tools` are offered to the model"),
-    ignored("append_system_prompt", "use `system_prompt`"),
     ignored("cwd", kAgentNote),
     ignored("add_dir", kAgentNote),
     ignored("output_format", kAgentNote),

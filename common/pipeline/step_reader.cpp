@@ -173,6 +173,13 @@ void WorkflowReader::read_member(const YamlMember& member, const KeySpec& spec,
       step.timeout_ms = *seconds * 1000;
     }
   } else if (key == "retry") {
+    if (is_loop(step.type) || step.type == StepType::kPipeline) {
+      // Only work items are retried: one of a loop's or a child pipeline's own steps.
+      checker_.warning(member.key_where, context + ": \"retry\" is ignored on a " +
+                                             step.type_name +
+                                             " step; set it on the steps inside, each of "
+                                             "which is retried on its own");
+    }
     if (value.is_map()) read_retry(value, step);
   } else if (key == "on_error" || key == "continue_on_error") {
     if (step.has_key("on_error") && step.has_key("continue_on_error") &&

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <set>
 
 #include "common/ids.h"
@@ -131,6 +132,42 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
+  Tree tree(tree_config(2));
+  const std::string slow = (tree.dir() / "slow.yaml").string();
+  std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
+                         "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
+  std::set<std::string> seen;
+  for (int sig : {SIGTERM, SIGHUP}) {
+    const std::string name = "run" + std::to_string(sig);
+    Process run = tree.start_pipelinectl({"run", slow, "--progress", "none"}, name);
+    // The run is accepted once the command reads its signals: then it is told to stop.
+    std::string run_id;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto runs = parse_json(tree.pipelinectl({"runs", "list", "--json"}).out);
+          if (!runs.ok()) return false;
+          for (const auto& r : runs->as_array()) {
+            if (!seen.contains(r.get_string("run"))) run_id = r.get_string("run");
+          }
+          return !run_id.empty();
+        },
+        30s));
+    seen.insert(run_id);
+    ASSERT_TRUE(run.signal(sig));
+    auto code = run.wait(10s);
+    ASSERT_TRUE(code.has_value()) << "signal " << sig << " did not stop the command";
+    EXPECT_EQ(*code, 128 + sig);
+    EXPECT_NE(read_text(tree.dir() / (name + ".err")).find("run " + run_id + " was not cancelled"),
+              std::string::npos)
+        << read_text(tree.dir() / (name + ".err"));
+    auto shown = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
+    ASSERT_TRUE(shown.ok());
+    EXPECT_EQ(shown->get_string("state"), "running");
+    EXPECT_EQ(tree.pipelinectl({"runs", "cancel", run_id}).exit_code, 0);
+  }
+}
 
 }  // namespace
 }  // namespace pl::test

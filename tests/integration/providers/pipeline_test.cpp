@@ -87,6 +87,10 @@ TEST(LlmPipeline, EveryLlmStepTypeRunsThroughTheWorkersAgainstTheApis) {
   EXPECT_EQ(ask->find("usage")->get_int("input_tokens"), 11);
   EXPECT_DOUBLE_EQ(ask->find("usage")->find("cost_usd")->as_double(), (11 * 3.0 + 7 * 15.0) / 1e6);
   EXPECT_EQ(steps->find("local")->get_string("text"), "fake openai answer from qwen2.5");
+  // The run's usage sums every call: more than the one step's.
+  const Value* usage = run.result.find("usage");
+  ASSERT_NE(usage, nullptr) << to_json(run.result);
+  EXPECT_GT(usage->get_int("input_tokens"), ask->find("usage")->get_int("input_tokens"));
   EXPECT_EQ(steps->find("fan")->get_int("succeeded"), 2);
   EXPECT_EQ(steps->find("brain")->get_string("provider"), "gemini");
   EXPECT_EQ(steps->find("extract")->find("data")->get_int("answer"), 42);

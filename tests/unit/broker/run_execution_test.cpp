@@ -350,6 +350,102 @@ TEST_F(RunExecutionTest, WhileLoopStopsWhenItsConditionTurnsFalse) {
   EXPECT_EQ(step("count").get_string("stopped"), "condition");
 }
 
+TEST_F(RunExecutionTest, WhileLoopConditionReadsTheBodysResultsOfTheIterationBefore) {
+  // As pipelines.md tells users to write it: the first check has no result yet (the default).
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: grow
+      type: while_loop
+      condition: "default(steps.body.data, 0) < 3"
+      max_iterations: 10
+      steps:
+        - {name: body, type: echo, value: "{{loop.index + 1}}"}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(step("grow").get_int("iterations"), 3);
+  EXPECT_EQ(step("grow").get_string("stopped"), "condition");
+}
+
+TEST_F(RunExecutionTest, WhileLoopConditionReadsLoopScopedStateOfTheIterationBefore) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: grow
+      type: while_loop
+      condition: "default(state.seen, 0) < 2"
+      max_iterations: 10
+      steps:
+        - {name: mark, type: set_variable, scope: loop, variables: {seen: "{{loop.index + 1}}"}}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(step("grow").get_int("iterations"), 2);
+  EXPECT_EQ(step("grow").get_string("stopped"), "condition");
+}
+
+TEST_F(RunExecutionTest, AWhileLoopStopsAtAFailedIterationUnlessBreakOnErrorIsFalse) {
+  const std::string pipeline = R"(workflow:
+  name: t
+  steps:
+    - name: w
+      type: while_loop
+      condition: "true"
+      max_iterations: 3
+      BREAK
+      steps:
+        - {name: e, type: echo, value: 1}
+)";
+  auto with = [&](const std::string& line) {
+    std::string text = pipeline;
+    text.replace(text.find("BREAK"), 5, line);
+    return text;
+  };
+  start(with("break_on_error: true"));
+  complete(completed_++);
+  complete(completed_++, false);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_EQ(step("w").get_int("iterations"), 2);
+  EXPECT_EQ(step("w").get_string("stopped"), "error");
+
+  sink_ = FakeSink{};
+  completed_ = 0;
+  start(with("break_on_error: false"));
+  complete(completed_++);
+  complete(completed_++, false);
+  complete(completed_++);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_FALSE(step("w").get_bool("success"));
+  EXPECT_EQ(step("w").get_int("iterations"), 3);
+  EXPECT_EQ(step("w").get_int("failed"), 1);
+  EXPECT_EQ(step("w").get_string("stopped"), "max_iterations");
+  EXPECT_NE(step("w").get_string("error").find("iteration 1: "), std::string::npos)
+      << step("w").get_string("error");
+}
+
+TEST_F(RunExecutionTest, AForLoopsMaxIterationsRunsOnlyTheFirstItems) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4, 5]
+      max_iterations: 2
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}-{{loop.last}}"}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success"));
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "2-true");
+  EXPECT_EQ(step("lp").get_int("total"), 2);
+}
+
 TEST_F(RunExecutionTest, WhileLoopStopsAtMaxIterations) {
   start(R"(workflow:
   name: t
@@ -595,6 +691,30 @@ TEST_F(RunExecutionTest, ClaudeBatchUsesItsBatchConfigAndConsolidates) {
   EXPECT_NE(batch.get_string("text").find("## two"), std::string::npos) << batch.get_string("text");
 }
 
+TEST_F(RunExecutionTest, ADefaultTimeoutBoundsEachTaskOfABatchNotTheBatch) {
+  start(R"(workflow:
+  name: t
+  defaults: {timeout: 60}
+  steps:
+    - name: batch
+      type: claude_batch
+      batch_config: {max_parallel: 1}
+      tasks:
+        - {task_id: one, prompt: "p1"}
+        - {task_id: two, prompt: "p2"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_EQ(sink_.submitted[0].timeout_ms, 60000);
+  EXPECT_EQ(run_->next_deadline(), TimePoint::max());  // no deadline for the whole batch
+  complete(completed_++);
+  run_->on_tick(TimePoint{} + std::chrono::seconds(61));  // a minute has gone: the batch goes on
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].timeout_ms, 60000);
+  complete(completed_++);
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(step("batch").get_bool("success")) << step("batch").get_string("error");
+}
+
 TEST_F(RunExecutionTest, LargeLoopsKeepCountsAndFailuresInsteadOfEveryItem) {
   RunSettings settings;
   settings.max_inline_items = 2;
@@ -686,6 +806,27 @@ TEST_F(RunExecutionTest, InlinePipelineRuns) {
   complete_all();
   ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
   EXPECT_EQ(step("sub").find("data")->find("x")->get_string("text"), "inside");
+}
+
+TEST_F(RunExecutionTest, AnOutputTheChildPipelineDoesNotHaveFailsTheStepNamingIt) {
+  start(R"(workflow:
+  name: parent
+  steps:
+    - name: sub
+      type: pipeline
+      pipeline:
+        name: inner
+        steps:
+          - {name: x, type: echo, value: inside}
+      outputs: [x.nothing]
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_FALSE(step("sub").get_bool("success"));
+  EXPECT_NE(step("sub").get_string("error").find(
+                "output \"x.nothing\" is not in the child pipeline's results"),
+            std::string::npos)
+      << step("sub").get_string("error");
 }
 
 TEST_F(RunExecutionTest, NestingBeyondMaxDepthFailsTheStep) {

@@ -56,6 +56,30 @@ TEST(Defaults, TimeoutDoesNotApplyToLoopsOrChildPipelinesButToTheirBodies) {
   EXPECT_FALSE(p.steps[1].timeout_ms.has_value());
 }
 
+TEST(Defaults, TimeoutBoundsEachTaskOfABatchNotTheWholeBatch) {
+  Pipeline p = loaded(R"(workflow:
+  name: d
+  defaults: {timeout: 60}
+  steps:
+    - name: b
+      type: claude_batch
+      tasks: [{task_id: a, prompt: a}, {task_id: b, prompt: b}]
+    - name: p
+      type: parallel_claude
+      parallel_tasks: [{id: x, prompt: a}]
+    - name: own
+      type: claude_batch
+      timeout: 600
+      tasks: [{task_id: a, prompt: a}]
+)");
+  EXPECT_FALSE(p.steps[0].timeout_ms.has_value());
+  EXPECT_EQ(p.steps[0].task_timeout_ms, 60000);
+  EXPECT_FALSE(p.steps[1].timeout_ms.has_value());
+  EXPECT_EQ(p.steps[1].task_timeout_ms, 60000);
+  EXPECT_EQ(p.steps[2].timeout_ms, 600000);  // the step's own: the whole step, and each task
+  EXPECT_FALSE(p.steps[2].task_timeout_ms.has_value());
+}
+
 TEST(Defaults, ContinueOnErrorAppliesWhereTheStepSaysNothing) {
   Pipeline p = loaded(R"(workflow:
   name: d

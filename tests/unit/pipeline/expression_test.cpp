@@ -104,6 +104,17 @@ TEST(Expression, WholeObjectsAreReturnedWithTheirType) {
   EXPECT_TRUE(eval("steps.fetch.data").is_object());
 }
 
+TEST(Expression, AStepsDataMembersReadAsItsOwnWhenItHasNoneOfThatName) {
+  // pipeline_ex writes `steps.find.files` for what we keep in `steps.find.data.files`.
+  EXPECT_EQ(eval("steps.fetch.items[1]"), Value(20));
+  EXPECT_EQ(eval("steps.fetch.name"), Value("x"));
+  EXPECT_EQ(eval("steps.fetch.success"), Value(true));  // the result's own member first
+  EXPECT_EQ(eval("steps.fetch.data.name"), Value("x"));
+  // Only a step's own members: not deeper, not elsewhere.
+  eval_error("steps.fetch.data.items.name");
+  eval_error("inputs.items");
+}
+
 TEST(Expression, UnknownMemberNamesTheFullReferenceAndTheOwner) {
   Error e = eval_error("steps.fetch.missing");
   EXPECT_EQ(e.code, ErrorCode::kNotFound);

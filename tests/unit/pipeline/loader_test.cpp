@@ -223,6 +223,25 @@ TEST(Loader, RetryMistakesAreErrors) {
   EXPECT_TRUE(has_error(r.diagnostics, 10, 29, "(did you mean \"rate_limit\"?)"));
 }
 
+TEST(Loader, RetryOnALoopOrAChildPipelineIsAWarningThatSaysWhereItBelongs) {
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - name: l
+      type: for_loop
+      iterator: i
+      items: [1]
+      retry: {max_attempts: 3}
+      steps: [{name: e, type: echo, value: 1, retry: {max_attempts: 3}}]
+    - {name: p, type: pipeline, pipeline_file: c.yaml, retry: {max_attempts: 2}}
+)");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  EXPECT_TRUE(has_warning(r.diagnostics, 8, 7,
+                          "\"retry\" is ignored on a for_loop step; set it on the steps inside"));
+  EXPECT_TRUE(has_warning(r.diagnostics, 10, 56, "\"retry\" is ignored on a pipeline step"));
+  EXPECT_EQ(r.diagnostics.size(), 2u) << all_messages(r.diagnostics);  // none for the echo
+}
+
 TEST(Loader, OnErrorAndContinueOnErrorSetTheFailurePolicy) {
   auto r = load(R"(workflow:
   name: x
@@ -555,6 +574,16 @@ TEST(Loader, IgnoredClaudeAgentOptionsAreWarningsNamingEachKey) {
   EXPECT_EQ(
       r.pipeline->steps[0].options.find("claude_options")->find("permission_mode")->as_string(),
       "plan");
+}
+
+TEST(Loader, AppendSystemPromptIsAClaudeOptionNotAWarning) {
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - {name: a, type: claude, prompt: hi, claude_options: {append_system_prompt: "Be brief."}}
+)");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << all_messages(r.diagnostics);
 }
 
 TEST(Loader, IgnoredKeysInNestedMapsAndPromptPartsAreWarnings) {

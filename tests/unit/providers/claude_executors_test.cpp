@@ -116,6 +116,21 @@ TEST(ClaudeExecutor, APromptFileIsReadFromThePipelineDirectory) {
   EXPECT_EQ(h.anthropic->requests.at(0).messages.at(0).text, "from a file");
 }
 
+TEST(ClaudeExecutor, ABatchTasksPresetFillsOptionsTheTaskLeavesOut) {
+  Harness h;
+  h.anthropic->push_text("ok");
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": "x", "preset": "chat", "task_id": "t1",
+                                      "claude_options": {"max_tokens": 99}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& req = h.anthropic->requests.at(0);
+  EXPECT_EQ(req.max_tokens, 99);
+  EXPECT_DOUBLE_EQ(*req.temperature, 0.7);
+  EXPECT_NE(req.system.find("helpful assistant"), std::string::npos);
+  EXPECT_EQ(r->get_string("preset"), "chat");
+  EXPECT_EQ(r->get_string("task_id"), "t1");
+}
+
 // ---- claude_smart and claude_extract
 
 TEST(ClaudeSmartExecutor, ThePresetFillsOptionsTheStepLeavesOut) {

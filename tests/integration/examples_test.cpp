@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "common/json.h"
 #include "tests/integration/tree.h"
@@ -56,6 +57,9 @@ TEST_P(Examples, RunsInMockModeAndSucceeds) {
   auto result = parse_json(r.out);
   ASSERT_TRUE(result.ok()) << r.out;
   EXPECT_TRUE(result->get_bool("success"));
+  // `validate` agrees: no errors, and nothing runs.
+  auto checked = tree_->pipelinectl({"validate", file.string()});
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
   for (const auto& [name, step] : result->find("steps")->as_object()) {
     // An LLM step's answer says it came from the mock.
     if (step.find("provider")) {
@@ -72,6 +76,21 @@ INSTANTIATE_TEST_SUITE_P(Pipelines, Examples, ::testing::ValuesIn(example_files(
                            }
                            return name;
                          });
+
+TEST(Examples, ValidateNamesEveryProblemOfABadFileByLineAndColumn) {
+  TempDir dir;
+  const fs::path bad = dir.path() / "bad.yaml";
+  std::ofstream(bad) << "workflow:\n  name: bad\n  steps:\n"
+                        "    - {name: a, type: echo, valeu: 1}\n"
+                        "    - {name: b, type: ecko}\n";
+  auto r = run_command({binary("pipelinectl"), "validate", bad.string()}, 30s);
+  EXPECT_EQ(r.exit_code, 2);
+  const std::string all = r.out + r.err;
+  EXPECT_NE(all.find(bad.string() + ":4:29: error:"), std::string::npos) << all;
+  EXPECT_NE(all.find("valeu"), std::string::npos) << all;
+  EXPECT_NE(all.find(bad.string() + ":5:"), std::string::npos) << all;
+  EXPECT_NE(all.find("ecko"), std::string::npos) << all;
+}
 
 TEST(Examples, ThereAreAtLeastTwentyCoveringEveryStepType) {
   const auto files = example_files();

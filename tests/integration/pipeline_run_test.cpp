@@ -14,6 +14,8 @@
 namespace pl::test {
 namespace {
 
+namespace fs = std::filesystem;
+
 std::string pipeline_file(const std::string& name) {
   return (source_dir() / "tests/integration/pipelines" / name).string();
 }
@@ -132,6 +134,49 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
+  Tree tree(tree_config(2));
+  const fs::path workspace = tree.dir() / "ws";
+  fs::create_directories(workspace);
+  const std::string file = (tree.dir() / "resume.yaml").string();
+  std::ofstream(file) << "workflow:\n  name: resume\n  steps:\n"
+                         "    - {name: first, type: echo, value: once}\n"
+                         "    - {name: check, type: file_ops, operation: validate, files: [marker]}\n";
+  auto failed = tree.pipelinectl({"run", file, "--workspace", workspace.string(), "--progress",
+                                  "none"});
+  ASSERT_EQ(failed.exit_code, 1) << failed.err;
+  auto result = parse_json(failed.out);
+  ASSERT_TRUE(result.ok()) << failed.out;
+  const std::string run_id = result->get_string("run");
+  EXPECT_EQ(result->get_string("state"), "failed");
+
+  std::ofstream(workspace / "marker") << "here";
+  auto resumed = tree.pipelinectl({"runs", "resume", run_id});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  Value shown;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto s = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
+        if (!s.ok()) return false;
+        shown = std::move(*s);
+        return shown.get_string("state") != "running";
+      },
+      60s));
+  EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
+  // The echo that succeeded the first time was not dispatched again.
+  auto exported = tree.pipelinectl({"runs", "export", run_id});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto checkpoint = parse_json(exported.out);
+  ASSERT_TRUE(checkpoint.ok()) << exported.out;
+  int firsts = 0;
+  for (const auto& item : checkpoint->find("items")->as_array()) {
+    if (item.get_string("id") != run_id + "/s0") continue;
+    ++firsts;
+    EXPECT_EQ(item.find("result")->get_int("attempts"), 1);
+  }
+  EXPECT_EQ(firsts, 1);
+}
 
 TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   Tree tree(tree_config(2));

@@ -426,6 +426,28 @@ TEST_F(RunExecutionTest, AWhileLoopStopsAtAFailedIterationUnlessBreakOnErrorIsFa
       << step("w").get_string("error");
 }
 
+TEST_F(RunExecutionTest, ABreakConditionThatHoldsStopsTheLoopAfterThatItem) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4, 5]
+      break_condition: "steps.e.data >= 2"
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+    - {name: after, type: echo, value: done}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(step("lp").get_int("succeeded"), 2);
+  EXPECT_EQ(step("lp").get_int("not_run"), 3);
+  EXPECT_EQ(step("after").get_string("text"), "done");
+  ASSERT_EQ(sink_.submitted.size(), 3u);  // items 1 and 2, then the step after
+}
+
 TEST_F(RunExecutionTest, AForLoopsMaxIterationsRunsOnlyTheFirstItems) {
   start(R"(workflow:
   name: t

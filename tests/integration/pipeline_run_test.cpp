@@ -178,6 +178,31 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
   EXPECT_EQ(firsts, 1);
 }
 
+TEST(RunningTree, InputsComeFromAJsonFileAndInputFlagsOverIt) {
+  Tree tree(tree_config(2));
+  const fs::path dir = tree.dir();
+  std::ofstream(dir / "greet.yaml") << "workflow:\n  name: greet\n"
+                                       "  inputs:\n    who: {type: string, required: true}\n"
+                                       "    times: {type: number, default: 1}\n"
+                                       "  steps:\n"
+                                       "    - {name: e, type: echo, value: \"{{inputs.who}}x{{inputs.times}}\"}\n";
+  std::ofstream(dir / "in.json") << R"({"who": "Ada", "times": 3})";
+  auto from_file = tree.pipelinectl({"run", (dir / "greet.yaml").string(), "--inputs",
+                                     (dir / "in.json").string(), "--progress", "none"});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(parse_json(from_file.out)->find("steps")->find("e")->get_string("text"), "Adax3");
+  auto overridden = tree.pipelinectl({"run", (dir / "greet.yaml").string(), "--inputs",
+                                      (dir / "in.json").string(), "--input", "times=5",
+                                      "--progress", "none"});
+  ASSERT_EQ(overridden.exit_code, 0) << overridden.err;
+  EXPECT_EQ(parse_json(overridden.out)->find("steps")->find("e")->get_string("text"), "Adax5");
+  std::ofstream(dir / "bad.json") << R"({"who": )";
+  auto bad = tree.pipelinectl({"run", (dir / "greet.yaml").string(), "--inputs",
+                               (dir / "bad.json").string(), "--progress", "none"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.json"), std::string::npos) << bad.err;
+}
+
 TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   Tree tree(tree_config(2));
   const std::string slow = (tree.dir() / "slow.yaml").string();

@@ -713,6 +713,37 @@ TEST_F(RunExecutionTest, ClaudeBatchUsesItsBatchConfigAndConsolidates) {
   EXPECT_NE(batch.get_string("text").find("## two"), std::string::npos) << batch.get_string("text");
 }
 
+TEST_F(RunExecutionTest, AWhileLoopsAndAChildPipelinesTimeoutBoundTheWholeStep) {
+  for (const std::string step_text : {std::string(R"(    - name: slow
+      type: while_loop
+      condition: "true"
+      max_iterations: 100
+      timeout: 1
+      steps:
+        - {name: e, type: echo, value: 1}
+)"),
+                                      std::string(R"(    - name: slow
+      type: pipeline
+      config: {timeout_seconds: 1}
+      pipeline:
+        name: inner
+        steps:
+          - {name: e, type: echo, value: 1}
+          - {name: f, type: echo, value: 2}
+)")}) {
+    sink_ = FakeSink();
+    completed_ = 0;
+    start("workflow:\n  name: t\n  steps:\n" + step_text);
+    ASSERT_EQ(sink_.submitted.size(), 1u);
+    complete(completed_++);
+    EXPECT_EQ(run_->next_deadline(), TimePoint{} + std::chrono::seconds(1));
+    run_->on_tick(TimePoint{} + std::chrono::seconds(1));
+    ASSERT_TRUE(run_->finished()) << step_text;
+    EXPECT_EQ(step("slow").get_string("error_code"), "timeout") << step_text;
+    EXPECT_EQ(sink_.abandoned.size(), 1u) << step_text;  // the second item, given up
+  }
+}
+
 TEST_F(RunExecutionTest, ADefaultTimeoutBoundsEachTaskOfABatchNotTheBatch) {
   start(R"(workflow:
   name: t
@@ -828,6 +859,37 @@ TEST_F(RunExecutionTest, InlinePipelineRuns) {
   complete_all();
   ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
   EXPECT_EQ(step("sub").find("data")->find("x")->get_string("text"), "inside");
+}
+
+TEST_F(RunExecutionTest, AChildThatInheritsContextSeesTheParentsStateAndGlobalsUnderItsOwn) {
+  const std::string parent = R"(workflow:
+  name: parent
+  global_vars: {who: parent, region: eu}
+  steps:
+    - {name: init, type: set_variable, variables: {n: 7}}
+    - name: sub
+      type: pipeline
+      CONFIG
+      pipeline:
+        name: inner
+        global_vars: {who: child}
+        steps:
+          - {name: x, type: echo, value: "{{default(state.n, 0)}}-{{global_vars.who}}-{{default(global_vars.region, 'none')}}"}
+      outputs: [x]
+)";
+  for (const auto& [config, expected] :
+       {std::pair<std::string, std::string>{"config: {inherit_context: true}", "7-child-eu"},
+        std::pair<std::string, std::string>{"config: {inherit_context: false}", "0-child-none"}}) {
+    sink_ = FakeSink();
+    completed_ = 0;
+    std::string text = parent;
+    text.replace(text.find("CONFIG"), 6, config);
+    start(text);
+    complete_all();
+    ASSERT_TRUE(run_->finished());
+    ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+    EXPECT_EQ(step("sub").find("data")->find("x")->get_string("text"), expected) << config;
+  }
 }
 
 TEST_F(RunExecutionTest, AnOutputTheChildPipelineDoesNotHaveFailsTheStepNamingIt) {

@@ -122,7 +122,66 @@ bool Dispatcher::submit(WorkSpec spec) {
   it->second.spec = std::move(spec);
   ++queued_count_;
   enqueue(it->second, /*front=*/false);
+  if (replaying_) adopt_parked(it->second);
   return true;
+}
+
+void Dispatcher::set_replaying(bool replaying) {
+  replaying_ = replaying;
+  if (replaying) return;
+  for (auto& [id, parked] : parked_results_) {
+    pending_acks_[parked.worker].emplace_back(id, parked.result.attempt);
+    ++counters_.stale_results;
+  }
+  if (!parked_results_.empty() || !parked_held_.empty()) {
+    spdlog::info("replay done: {} result(s) and {} held item(s) of items no run asked for again",
+                 parked_results_.size(), parked_held_.size());
+  }
+  parked_results_.clear();
+  parked_held_.clear();
+}
+
+void Dispatcher::adopt_parked(Item& item) {
+  const std::string id = item.spec.item_id;  // a copy: completing the item erases it
+  auto held = parked_held_.find(id);
+  auto parked = parked_results_.find(id);
+  if (parked != parked_results_.end()) {  // finished: whatever the hello said before
+    ParkedResult taken = std::move(parked->second);
+    parked_results_.erase(parked);
+    if (held != parked_held_.end()) parked_held_.erase(held);
+    pending_acks_[taken.worker].emplace_back(id, taken.result.attempt);
+    adopt_result(item, std::move(taken.result), now_);
+    return;
+  }
+  if (held == parked_held_.end()) return;
+  auto [identity, attempt] = std::move(held->second);
+  parked_held_.erase(held);
+  if (WorkerRecord* worker = roster_.find(identity); worker && worker->held.count(id)) {
+    adopt_in_flight(item, identity, attempt, now_);
+  }
+}
+
+void Dispatcher::adopt_in_flight(Item& item, std::string_view identity, uint32_t attempt,
+                                 TimePoint now) {
+  set_state(item, ItemState::kInFlight);
+  item.attempt = attempt;
+  item.dispatched_here = true;
+  item.worker = std::string(identity);
+  item.dispatched_at = now;  // as far as this broker knows
+  set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
+  if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
+  ++counters_.adopted;
+}
+
+void Dispatcher::adopt_result(Item& item, protocol::WorkResult result, TimePoint now) {
+  item.attempt = result.attempt;
+  item.dispatched_here = true;
+  ++counters_.adopted;
+  if (result.result.get_bool("success")) {
+    complete(item, std::move(result.result));
+  } else {
+    attempt_failed(item, std::move(result.result), now);
+  }
 }
 
 void Dispatcher::drop(ItemMap::iterator it, std::string_view reason, TimePoint now) {
@@ -155,6 +214,7 @@ void Dispatcher::cancel_item(std::string_view item_id, TimePoint now) {
 
 void Dispatcher::on_worker_message(std::string_view identity, protocol::Message message,
                                    TimePoint now) {
+  now_ = now;
   if (message.type == MessageType::kWorkerHello) {
     handle_hello(identity, message.body, now);
     return;
@@ -199,6 +259,7 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
 
 void Dispatcher::on_work_result(std::string_view identity, protocol::WorkResult result,
                                 TimePoint now) {
+  now_ = now;
   heard_from(identity, now);
   handle_result(identity, std::move(result), now);
 }
@@ -244,7 +305,10 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
       const std::string id = held.get_string("id");
       if (id.empty()) continue;
       record.held.insert(id);
-      adopt.emplace_back(id, static_cast<uint32_t>(held.get_int("attempt", 1)));
+      const auto attempt = static_cast<uint32_t>(held.get_int("attempt", 1));
+      // Not submitted again yet while runs replay: adopted when it is (adopt_parked).
+      if (replaying_ && !items_.count(id)) parked_held_[id] = {std::string(identity), attempt};
+      adopt.emplace_back(id, attempt);
     }
   }
   if (WorkerRecord* previous = roster_.find(identity)) {
@@ -256,15 +320,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   for (const auto& [id, attempt] : adopt) {
     auto it = items_.find(id);
     if (it == items_.end() || it->second.state != ItemState::kQueued) continue;
-    Item& item = it->second;
-    set_state(item, ItemState::kInFlight);
-    item.attempt = attempt;
-    item.dispatched_here = true;
-    item.worker = std::string(identity);
-    item.dispatched_at = now;  // as far as this broker knows
-    set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
-    if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
-    ++counters_.adopted;
+    adopt_in_flight(it->second, identity, attempt, now);
   }
   protocol::Welcome welcome;
   welcome.broker_instance = config_.instance_id;
@@ -276,22 +332,21 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
 void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult result,
                                TimePoint now) {
   release_credit(identity, result.item_id);
+  auto it = items_.find(result.item_id);
+  if (it == items_.end() && replaying_) {
+    // Its run has not submitted it again yet: kept, unacknowledged, for when it does.
+    const std::string id = result.item_id;
+    parked_results_[id] = ParkedResult{std::string(identity), std::move(result)};
+    parked_held_.erase(id);
+    return;
+  }
   // Acknowledged whatever becomes of it (sent after the next commit): a stale result is
   // one the worker may forget as well.
   pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
 
-  auto it = items_.find(result.item_id);
   if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
     // Finished under the previous broker process: take it rather than run the item again.
-    Item& item = it->second;
-    item.attempt = result.attempt;
-    item.dispatched_here = true;
-    ++counters_.adopted;
-    if (result.result.get_bool("success")) {
-      complete(item, std::move(result.result));
-    } else {
-      attempt_failed(item, std::move(result.result), now);
-    }
+    adopt_result(it->second, std::move(result), now);
     return;
   }
   if (it == items_.end() || it->second.state != ItemState::kInFlight ||
@@ -382,6 +437,7 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
 }
 
 void Dispatcher::on_process_exited(int64_t pid, TimePoint now) {
+  now_ = now;
   // Only local workers: the supervisor that tells us runs on this host.
   for (WorkerRecord* worker : roster_.all()) {
     if (worker->pid == pid && (config_.local_host.empty() || worker->host == config_.local_host)) {
@@ -395,6 +451,7 @@ void Dispatcher::on_process_exited(int64_t pid, TimePoint now) {
 // Time
 
 void Dispatcher::on_tick(TimePoint now) {
+  now_ = now;
   const Duration silence_limit = config_.heartbeat * config_.liveness;
   std::vector<std::string> silent;
   for (WorkerRecord* worker : roster_.all()) {

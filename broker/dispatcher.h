@@ -119,6 +119,14 @@ class Dispatcher {
   // Dispatches nothing before `until`: after a restart, workers get that long to say hello and
   // declare what they still hold, so that it is adopted instead of run twice.
   void hold_dispatch_until(TimePoint until) { hold_until_ = until; }
+  // While recovered runs replay their recorded results (after the broker is ready, a bounded
+  // number per turn), a worker may report an item its run has not submitted again yet: one it
+  // still holds (its hello) or one it finished. Such an item is parked, not taken for stale, and
+  // adopted when its run submits it, so that it is not run twice. A parked result is
+  // acknowledged only once adopted. Turning replaying off forgets what was never submitted
+  // (those results count as stale and are acknowledged, as they would have been at once).
+  void set_replaying(bool replaying);
+  bool replaying() const { return replaying_; }
 
   TimePoint next_deadline(TimePoint now) const;
 
@@ -180,6 +188,12 @@ class Dispatcher {
   // not know, which is told to say hello (once per heartbeat).
   WorkerRecord* heard_from(std::string_view identity, TimePoint now);
   void handle_result(std::string_view identity, protocol::WorkResult result, TimePoint now);
+  // A queued item that this broker process did not dispatch, taken over from a worker that ran
+  // it under the previous one: still running there, or finished with `result`.
+  void adopt_in_flight(Item& item, std::string_view identity, uint32_t attempt, TimePoint now);
+  void adopt_result(Item& item, protocol::WorkResult result, TimePoint now);
+  // A submitted item that was parked while replaying is adopted now.
+  void adopt_parked(Item& item);
   void worker_lost(std::string_view identity, std::string_view why, TimePoint now);
   void attempt_failed(Item& item, Value result, TimePoint now);
   void complete(Item& item, Value result);
@@ -214,6 +228,14 @@ class Dispatcher {
   std::unordered_map<std::string, std::vector<std::pair<std::string, uint32_t>>> pending_acks_;
   std::unordered_map<std::string, TimePoint> reconnect_told_;  // identity -> when told
   TimePoint hold_until_{};
+  bool replaying_ = false;
+  struct ParkedResult {
+    std::string worker;
+    protocol::WorkResult result;
+  };
+  std::unordered_map<std::string, ParkedResult> parked_results_;  // by item id
+  std::unordered_map<std::string, std::pair<std::string, uint32_t>> parked_held_;  // id -> who, attempt
+  TimePoint now_{};  // the latest time a call brought: for adoptions at submit()
   std::vector<Completion> completions_;
   std::vector<KillRequest> kills_;
   DispatchCounters counters_;

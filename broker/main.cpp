@@ -93,9 +93,10 @@ int main(int argc, char** argv) {
 
   // Runs that were running when the last broker stopped continue; recorded items are not run
   // again. Workers get a moment to declare what they still hold before anything is dispatched.
-  // A run of millions of items takes seconds to recover, longer than a supervisor waits for
-  // READY=1 (ready_timeout): every 100 000 recorded results the broker asks it for more time,
-  // far more than the next 100 000 take, so that only a recovery that stopped moving times out.
+  // Recorded results are indexed here and replayed once the broker runs, a bounded number per
+  // turn. Indexing millions of them still takes a while (0.5 s for 2 million): every 100 000
+  // the broker asks its supervisor for more time to become ready, far more than the next
+  // 100 000 take, so that only a recovery that stopped moving times out.
   coordinator.on_recovery_progress(
       [](const std::string& status) {
         pl::notify_extend_timeout(std::chrono::seconds(30));

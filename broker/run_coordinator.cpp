@@ -207,11 +207,23 @@ Result<size_t> RunCoordinator::recover(Instant now) {
     auto done = store_.item_count(*id);
     spdlog::info("run {} recovered ({} item results on record)", *id, done.ok() ? *done : 0);
     run.execution->set_now(now.steady);
+    run.execution->bound_replay();
     run.execution->start();
     settle(run, now);
+    if (run.execution && run.execution->replay_pending()) replaying_.insert(*id);
   }
   recovering_ = false;
+  if (!replaying_.empty()) dispatcher_.set_replaying(true);
   return recovered;
+}
+
+void RunCoordinator::end_finished_replays() {
+  if (replaying_.empty()) return;
+  std::erase_if(replaying_, [&](const std::string& id) {
+    const RunRecord* run = find(id);
+    return !run || !run->execution || !run->execution->replay_pending();
+  });
+  if (replaying_.empty()) dispatcher_.set_replaying(false);
 }
 
 Result<size_t> RunCoordinator::delete_run(const std::string& run_id) {
@@ -282,6 +294,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
       settle(run, now);
     }
   }
+  end_finished_replays();
 }
 
 void RunCoordinator::settle(RunRecord& run, Instant now) {
@@ -348,6 +361,7 @@ void RunCoordinator::on_tick(Instant now) {
     run.execution->on_tick(now.steady);
     settle(run, now);
   }
+  end_finished_replays();
 }
 
 TimePoint RunCoordinator::next_deadline() const {

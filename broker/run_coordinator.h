@@ -64,7 +64,11 @@ class RunCoordinator : private ItemSink {
   // Accepts a run and starts it. kInvalidInput (with every diagnostic, one per line) when the
   // pipeline does not load or validate, or the inputs do not bind.
   Result<std::string> submit(const protocol::SubmitRun& request, Instant now);
-  // Loads the store's unfinished runs and starts them again; returns how many.
+  // Loads the store's unfinished runs and starts them again; returns how many. Their recorded
+  // results are indexed here, and replayed afterwards a bounded number per turn (on_tick), the
+  // dispatcher parking meanwhile what workers report of items not submitted again yet
+  // (Dispatcher::set_replaying): the broker answers within a turn of starting, whatever the
+  // size of its runs.
   Result<size_t> recover(Instant now);
   // While recover() reads and replays recorded item results, calls `progress` with a status
   // line after every `every` of them (a run of millions takes seconds to recover: the broker
@@ -106,6 +110,8 @@ class RunCoordinator : private ItemSink {
   void note(const Status& status, std::string_view what);
   // Counts one recorded result read or replayed during recover(); reports every so many.
   void recovery_step(std::string_view run_id, bool replayed);
+  // Forgets the recovered runs whose replay is over; the last one ends the dispatcher's parking.
+  void end_finished_replays();
 
   Dispatcher& dispatcher_;
   RunStore& store_;
@@ -119,6 +125,7 @@ class RunCoordinator : private ItemSink {
   std::function<void(const std::string&)> recovery_progress_;
   uint64_t recovery_every_ = 0;
   bool recovering_ = false;  // inside recover()
+  std::set<std::string> replaying_;  // recovered runs still replaying recorded results
   uint64_t recovery_read_ = 0;      // of the run being recovered
   uint64_t recovery_replayed_ = 0;
   std::vector<std::string> finished_;

@@ -144,6 +144,9 @@ class RunExecution {
   // From now on, at most RunSettings::replay_per_turn recorded results replayed per call (a
   // resumed run); until then there is no bound (a recovered run).
   void bound_replay() { replay_per_turn_ = settings_.replay_per_turn; }
+  // Recorded results still wait to be replayed: items that were in flight when the broker
+  // stopped may not have been submitted again yet.
+  bool replay_pending() const { return !replayed_.empty() && !finished_; }
 
   bool finished() const { return finished_; }
   // When finished: {success, steps: {name: result}, error?, usage?}.

@@ -99,6 +99,17 @@ class DispatcherTest : public ::testing::Test {
     }
     dispatcher_.on_tick(clock_.now());
   }
+  // The acknowledgements in `sent`, as "id@attempt".
+  static std::vector<std::string> acked(const std::vector<Sent>& sent) {
+    std::vector<std::string> out;
+    for (const auto& s : sent) {
+      if (s.type != MessageType::kResultAck) continue;
+      for (const auto& a : s.body.find("acks")->as_array()) {
+        out.push_back(a.get_string("id") + "@" + std::to_string(a.get_int("attempt")));
+      }
+    }
+    return out;
+  }
   bool sent_type(const std::vector<Sent>& sent, MessageType type) {
     for (const auto& s : sent) {
       if (s.type == type) return true;
@@ -456,6 +467,58 @@ TEST_F(DispatcherTest, QueuedItemsAWorkerDeclaresHeldAreAdoptedNotDispatchedAgai
   EXPECT_EQ(dispatcher_.counters().adopted, 1u);
   result("w1", "a", 4, true);  // the adopted attempt's result counts
   EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, WhileRunsReplayAResultForAnItemNotSubmittedYetWaitsForIt) {
+  dispatcher_.set_replaying(true);
+  hello("w1", 2);
+  result("w1", "late", 3, true);  // finished under the previous broker, not replayed to yet
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.counters().stale_results, 0u);
+  EXPECT_TRUE(acked(take()).empty());  // not acknowledged before it is recorded
+  submit("late");
+  auto completions = dispatcher_.take_completions();
+  ASSERT_EQ(completions.size(), 1u);
+  EXPECT_EQ(completions[0].item_id, "late");
+  EXPECT_TRUE(completions[0].result.get_bool("success"));
+  EXPECT_EQ(dispatcher_.counters().adopted, 1u);
+  EXPECT_EQ(dispatcher_.counters().dispatched, 0u);
+  tick(2s);  // past any hold: nothing goes out for it
+  const auto sent = take();
+  EXPECT_FALSE(sent_type(sent, MessageType::kWorkItem));
+  EXPECT_EQ(acked(sent), std::vector<std::string>{"late@3"});
+}
+
+TEST_F(DispatcherTest, WhileRunsReplayAnItemAWorkerStillHoldsIsAdoptedWhenSubmitted) {
+  dispatcher_.set_replaying(true);
+  Value held = Value::array();
+  held.push_back(Value(Value::Object{{"id", Value("running")}, {"attempt", Value(2)}}));
+  alive_.push_back("w1");
+  deliver("w1", MessageType::kWorkerHello, protocol::to_body(protocol::WorkerHello{"w1", 1, "", 2, held}));
+  hello("w2", 2);
+  submit("running");
+  tick(2s);
+  EXPECT_FALSE(sent_type(take(), MessageType::kWorkItem));  // not sent to w2 as well
+  EXPECT_EQ(dispatcher_.item_state("running"), "in_flight");
+  EXPECT_EQ(dispatcher_.holder_of("running"), "w1");
+  result("w1", "running", 2, true);
+  ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
+  EXPECT_EQ(dispatcher_.counters().adopted, 1u);
+}
+
+TEST_F(DispatcherTest, WhenTheReplayEndsWhatNoRunAskedForIsStaleAndAcknowledged) {
+  dispatcher_.set_replaying(true);
+  hello("w1", 2);
+  result("w1", "gone", 1, true);
+  EXPECT_TRUE(acked(take()).empty());
+  dispatcher_.set_replaying(false);
+  EXPECT_EQ(dispatcher_.counters().stale_results, 1u);
+  EXPECT_EQ(acked(take()), std::vector<std::string>{"gone@1"});
+  // From now on an unknown item's result is stale at once, as without a replay.
+  result("w1", "other", 1, true);
+  EXPECT_EQ(dispatcher_.counters().stale_results, 2u);
+  submit("gone");
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
 }
 
 TEST_F(DispatcherTest, NothingIsDispatchedDuringTheHold) {

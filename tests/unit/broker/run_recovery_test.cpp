@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "broker/run_coordinator.h"
+#include "common/protocol/envelope.h"
+#include "common/protocol/work.h"
 
 namespace pl::broker {
 namespace {
@@ -110,6 +112,54 @@ TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
   EXPECT_GE(turns, 4);  // 10 results, 3 a turn
   EXPECT_EQ(coordinator.next_deadline(), TimePoint::max());
   EXPECT_EQ(dispatcher.counters().dispatched, 0u);
+}
+
+TEST(RunRecovery, ARecoveredRunReplaysAfterRecoverReturnsAndAdoptsWhatAWorkerFinishedMeanwhile) {
+  auto store = make_memory_run_store();
+  ASSERT_TRUE(store->put_run(running_loop()).ok());
+  for (int x = 0; x < 8; ++x) {  // 8 and 9 were in flight when the broker stopped
+    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
+                    .ok());
+  }
+  ASSERT_TRUE(store->commit().ok());
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunSettings settings;
+  settings.replay_per_turn = 2;
+  RunCoordinator coordinator(dispatcher, *store, settings);
+  ASSERT_EQ(*coordinator.recover(at(1000)), 1u);
+  // recover() returned with most of the replay still to come: the broker is ready meanwhile.
+  EXPECT_LT(coordinator.find("run-1")->execution->progress().replayed, 8u);
+  EXPECT_TRUE(dispatcher.replaying());
+
+  // A worker comes back with item 8's result, before the replay has reached item 8.
+  const TimePoint now = at(1000).steady;
+  dispatcher.on_worker_message(
+      "w1",
+      protocol::Message{protocol::MessageType::kWorkerHello,
+                        protocol::to_body(protocol::WorkerHello{"w1", 1, "", 4, Value::array()})},
+      now);
+  dispatcher.on_work_result("w1", protocol::WorkResult{"run-1/s0.i8.s0", 1, echoed(8)}, now);
+
+  for (int turn = 1; turn < 100 && coordinator.find("run-1")->state == RunState::kRunning; ++turn) {
+    const Instant when = at(1000 + turn);
+    coordinator.on_tick(when);
+    dispatcher.on_tick(when.steady);
+    coordinator.on_completions(dispatcher.take_completions(), when);
+    for (const auto& frame : dispatcher.take_outbox()) {  // the worker answers what it is sent
+      auto message = protocol::decode(frame.envelope);
+      ASSERT_TRUE(message.ok());
+      if (message->type != protocol::MessageType::kWorkItem) continue;
+      const std::string id = message->body.get_string("id");
+      const auto attempt = static_cast<uint32_t>(message->body.get_int("attempt"));
+      dispatcher.on_work_result("w1", protocol::WorkResult{id, attempt, echoed(9)}, when.steady);
+    }
+  }
+  EXPECT_EQ(coordinator.find("run-1")->state, RunState::kSucceeded);
+  EXPECT_EQ(dispatcher.counters().adopted, 1u);     // item 8, not run again
+  EXPECT_EQ(dispatcher.counters().dispatched, 1u);  // item 9 only
+  EXPECT_EQ(dispatcher.counters().stale_results, 0u);
+  EXPECT_FALSE(dispatcher.replaying());
+  EXPECT_EQ(*store->item_count("run-1"), 10u);
 }
 
 TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {

@@ -50,10 +50,11 @@ Result<int> listen_for_ready(const fs::path& path) {
 
 }  // namespace
 
-bool tree_running(const fs::path& state_dir) {
+Result<bool> tree_running(const fs::path& state_dir) {
   const fs::path lock = StatePaths(state_dir).supervisor_lock();
   const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) return false;
+  if (fd < 0) return errno_error("open " + lock.string(), errno);
   // A supervisor holds an exclusive lock for its whole life; if we can share it, nobody does.
   const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   ::close(fd);

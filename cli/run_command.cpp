@@ -209,7 +209,16 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
   }
   fs::path state_dir = context.state_dir();
   std::unique_ptr<PrivateTree> tree;
-  if (!tree_running(state_dir)) {
+  auto running = tree_running(state_dir);
+  if (!running.ok()) {
+    // Not "no tree": one may run there that this user cannot reach. A private tree instead
+    // would run the pipeline where nobody expects it, and forget it.
+    std::cerr << "pipelinectl: cannot tell whether a tree runs on " << state_dir.string() << ": "
+              << running.error().message
+              << " (run as a user who may use it, or choose another with --state-dir)\n";
+    return kExitUnavailable;
+  }
+  if (!*running) {
     auto started = PrivateTree::start(30s);
     if (!started.ok()) {
       std::cerr << "pipelinectl: no tree runs on " << state_dir.string()
@@ -218,6 +227,10 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
     }
     tree = std::move(*started);
     state_dir = tree->state_dir();
+    if (options.progress != "none") {
+      std::cerr << "pipelinectl: no tree runs on " << context.state_dir().string()
+                << "; this run has a private one, which stops (with its state) when it ends\n";
+    }
   }
   auto progress = make_progress(options.progress);
   const int rc =

@@ -362,6 +362,13 @@ class TreeReader {
         l.fail(k.name, "0 would stop the process at once; the least is 1");
         continue;
       }
+      if ((k.resource == Resource::kAddressSpace || k.resource == Resource::kStack) &&
+          *value != kUnlimited && *value < kMinMaxMemory) {
+        // No process runs in under 1MiB of address space or stack: a forgotten unit (`stack: 8`
+        // meant 8MiB). Small core and file sizes are meant, 0 included.
+        l.fail(k.name, std::to_string(*value) + " bytes is under 1MiB: did you forget a unit (8MiB)?");
+        continue;
+      }
       p.rlimits.push_back(ResourceLimit{k.resource, *value});
     }
   }

@@ -178,6 +178,24 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
   EXPECT_EQ(firsts, 1);
 }
 
+TEST(RunCommand, ALockItCannotReadIsAnErrorNotALicenceForAPrivateTree) {
+  // As root a permission never stops the open, so a lock that cannot be opened at all (a link
+  // to itself) stands for a tree this user may not use.
+  TempDir dir;
+  const fs::path state = dir.path() / "state";
+  fs::create_directories(state);
+  fs::create_symlink(state / "supervisor.lock", state / "supervisor.lock");
+  std::ofstream(dir.path() / "p.yaml") << "workflow:\n  name: p\n  steps:\n"
+                                          "    - {name: e, type: echo, value: x}\n";
+  auto r = run_command({binary("pipelinectl"), "--state-dir", state.string(), "run",
+                        (dir.path() / "p.yaml").string()},
+                       30s);
+  EXPECT_EQ(r.exit_code, 69);
+  EXPECT_NE(r.err.find("cannot tell whether a tree runs on " + state.string()), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");  // nothing ran
+}
+
 TEST(RunningTree, InputsComeFromAJsonFileAndInputFlagsOverIt) {
   Tree tree(tree_config(2));
   const fs::path dir = tree.dir();

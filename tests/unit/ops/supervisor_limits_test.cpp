@@ -131,6 +131,22 @@ children:
   EXPECT_NE(e.find("unknown key \"children.0.rlimits.nice\""), std::string::npos) << e;
 }
 
+TEST(LimitsConfig, AStackOrAddressSpaceWithoutAUnitIsAnErrorButSmallCoreAndFileSizesAreNot) {
+  const std::string e = error_of(R"(
+children:
+  - name: a
+    command: [sh]
+    rlimits: {stack: 8, address_space: 4096, core_size: 0, file_size: 100}
+)");
+  EXPECT_NE(e.find("t.yaml:5:22: children.0.rlimits.stack: 8 bytes is under 1MiB: did you forget "
+                   "a unit (8MiB)?"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("rlimits.address_space: 4096 bytes is under 1MiB"), std::string::npos) << e;
+  EXPECT_EQ(e.find("core_size"), std::string::npos) << e;
+  EXPECT_EQ(e.find("file_size"), std::string::npos) << e;
+}
+
 TEST(LimitsConfig, AChangedLimitRestartsTheProcessOnReload) {
   ProcessSpec a;
   ProcessSpec b = a;

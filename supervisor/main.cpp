@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/state_paths.h"
 #include "supervisor/config_loader.h"
+#include "supervisor/program_sections.h"
 #include "supervisor/exit_codes.h"
 #include "supervisor/shell.h"
 #include "supervisor/state_lock.h"
@@ -61,6 +62,13 @@ int run(const std::string& config_file, const std::string& state_dir_flag,
   const std::filesystem::path base_dir = std::filesystem::current_path();
   auto tree = load_tree_spec(config_file, lookup, base_dir);
   if (!tree.ok()) return fail(kExitUsage, tree.error().message);
+  // The programs' own sections too: a mistake there would otherwise surface only when that
+  // program starts, and at boot take the whole tree down with it.
+  if (!config_file.empty()) {
+    if (auto programs = check_program_sections(config_file); !programs.ok()) {
+      return fail(kExitUsage, programs.error().message);
+    }
+  }
   auto metrics = metrics_address(metrics_flag, *tree);
   if (!metrics.ok()) return fail(kExitUsage, metrics.error().message);
   if (check_only) {

@@ -11,6 +11,7 @@
 #include "common/json.h"
 
 #include "supervisor/config_loader.h"
+#include "supervisor/program_sections.h"
 
 extern char** environ;
 
@@ -43,6 +44,11 @@ Result<std::unique_ptr<SupervisorShell>> SupervisorShell::create(ShellOptions op
                                                                  ShellSeams seams) {
   std::unique_ptr<SupervisorShell> shell(new SupervisorShell(std::move(options), seams));
   if (auto bound = shell->bind_sockets(); !bound.ok()) return std::move(bound).error();
+  if (!shell->options_.tree.config_path.empty()) {
+    if (auto sections = program_sections(shell->options_.tree.config_path); sections.ok()) {
+      shell->program_sections_ = std::move(*sections);
+    }
+  }
   shell->set_up_cgroups();
   shell->start_metrics(seams.clock.now());
   return shell;
@@ -404,14 +410,24 @@ void SupervisorShell::start_reload(const std::string& peer, const std::string& r
                                   .count();
   manager_.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec));
   auto tree = load_tree_spec(options_.tree.config_path, options_.lookup, options_.base_dir);
-  if (!tree.ok()) {
-    spdlog::error("reload refused, nothing changed:\n{}", tree.error().message);
+  Status programs = tree.ok() ? check_program_sections(options_.tree.config_path) : ok_status();
+  if (!tree.ok() || !programs.ok()) {
+    const Error& why = tree.ok() ? programs.error() : tree.error();
+    spdlog::error("reload refused, nothing changed:\n{}", why.message);
     manager_.send("READY=1");
     if (!peer.empty()) {
-      control_->reply_error(peer, request_id, tree.error().code,
-                            "reload refused, nothing changed:\n" + tree.error().message);
+      control_->reply_error(peer, request_id, why.code,
+                            "reload refused, nothing changed:\n" + why.message);
     }
     return;
+  }
+  if (auto sections = program_sections(options_.tree.config_path); sections.ok()) {
+    for (const std::string& name : changed_sections(program_sections_, *sections)) {
+      spdlog::warn("reload: {}: changed; the programs that read it do so when they start "
+                   "(pipelinectl restart CHILD applies it)",
+                   name);
+    }
+    program_sections_ = std::move(*sections);
   }
   if (tree->state_dir != options_.tree.state_dir) {
     spdlog::warn("reload: supervisor.state_dir changed; it takes effect at the next start");

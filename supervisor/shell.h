@@ -141,6 +141,9 @@ class SupervisorShell {
   uint64_t next_token_ = 1;
   std::optional<TimePoint> next_manager_watchdog_;
   std::string exit_reason_;
+  // The config's broker:, worker:, registry:, providers: and pricing: as last loaded, to tell a
+  // reload which changed (their programs read them only at start).
+  Value program_sections_ = Value::object();
 };
 
 }  // namespace pl::supervisor

@@ -61,9 +61,21 @@ TEST(Install, TheInstalledProgramsRunAndFindEachOther) {
   EXPECT_EQ(check.exit_code, 0) << check.err;
   EXPECT_NE(check.out.find((prefix / "bin/pipeline-broker").string()), std::string::npos)
       << check.out;
-  // So are a worker host's (docs/operations.md, "Add a host").
+  // So are a worker host's (docs/operations.md, "Add a host"), once its keys are in place:
+  // before, the check names each missing one, as the worker would at its start.
+  const fs::path node_yaml = prefix / "share/pipeline/node.yaml";
+  auto keyless = run_command({(prefix / "bin/pipeline-supervisor").string(), "--check", "--config",
+                              node_yaml.string()});
+  EXPECT_EQ(keyless.exit_code, 2);
+  EXPECT_NE(keyless.err.find("node.yaml:36:17: worker.curve.secret_key:"), std::string::npos)
+      << keyless.err;
+  for (const char* name : {"node", "broker", "registry"}) {
+    auto made = run_command({(prefix / "bin/pipelinectl").string(), "keys", "generate", "--out",
+                             (prefix / "share/pipeline/keys").string(), "--name", name});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+  }
   auto node = run_command({(prefix / "bin/pipeline-supervisor").string(), "--check", "--config",
-                           (prefix / "share/pipeline/node.yaml").string()});
+                           node_yaml.string()});
   EXPECT_EQ(node.exit_code, 0) << node.err;
   EXPECT_NE(node.out.find((prefix / "bin/pipeline-worker").string()), std::string::npos)
       << node.out;

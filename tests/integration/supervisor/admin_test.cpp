@@ -75,6 +75,29 @@ TEST(SupervisorReload, ABadFileChangesNothingAndSaysWhy) {
   (void)before;
 }
 
+TEST(SupervisorReload, AMistakeInAProgramsSectionIsRefusedAndAChangeThereIsNamed) {
+  Tree tree(base_tree());
+  tree.start_and_wait();
+  const int64_t a = tree.pid_of("a");
+  // A typo the broker would meet only at its next start: refused now, nothing changed.
+  tree.write_config(base_tree() + "broker: {heartbeat_msec: 500}\n");
+  auto bad = tree.call("reload", Value::object(), std::chrono::seconds(60));
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(bad->ok);
+  EXPECT_NE(bad->message.find(tree.config().string() + ":"), std::string::npos) << bad->message;
+  EXPECT_NE(bad->message.find("heartbeat_msec"), std::string::npos) << bad->message;
+  EXPECT_EQ(tree.pid_of("a"), a);
+  // A good change there is applied by the program at its start: the reload says so.
+  tree.write_config(base_tree() + "broker: {heartbeat_ms: 500}\n");
+  auto good = tree.call("reload", Value::object(), std::chrono::seconds(60));
+  ASSERT_TRUE(good);
+  EXPECT_TRUE(good->ok) << good->message;
+  EXPECT_TRUE(wait_until([&] { return tree.log().find("reload: broker: changed") != std::string::npos; },
+                         10s))
+      << tree.log();
+  EXPECT_EQ(tree.pid_of("a"), a);
+}
+
 TEST(SupervisorReload, SighupReloads) {
   Tree tree(base_tree());
   tree.start_and_wait();

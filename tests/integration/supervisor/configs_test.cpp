@@ -38,6 +38,24 @@ TEST(SupervisorConfigs, TheDefaultTreePassesTheCheck) {
   EXPECT_NE(r.out.find("workers (pool of 2"), std::string::npos) << r.out;
 }
 
+TEST(SupervisorConfigs, TheCheckReadsEveryProgramsSectionAndNamesEachMistake) {
+  TempDir dir;
+  const auto config = dir.path() / "tree.yaml";
+  std::ofstream(config) << "children:\n  - {name: a, command: [sh, -c, 'sleep 1']}\n"
+                           "broker: {heartbeat_ms: 0}\n"
+                           "worker: {slotz: 4}\n"
+                           "registry: {synchronous: sometimes}\n"
+                           "providers: {anthropic: {api_key: sk-in-the-file}}\n";
+  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  for (const char* expected :
+       {"tree.yaml:3:24: broker.heartbeat_ms: 0 is out of range",
+        "tree.yaml:4:10: unknown key \"worker.slotz\" (did you mean \"slots\"?)",
+        "tree.yaml:5:25: registry.synchronous", "tree.yaml:6:25: unknown key \"providers.anthropic.api_key\""}) {
+    EXPECT_NE(r.err.find(expected), std::string::npos) << expected << "\n" << r.err;
+  }
+}
+
 TEST(SupervisorConfigs, TheExampleNestedTreeRuns) {
   Tree tree(read_text(source_dir() / "configs" / "supervisor-examples" / "nested.yaml"));
   tree.start_and_wait();

@@ -1,0 +1,55 @@
+#include "supervisor/program_sections.h"
+
+#include "broker/broker_config.h"
+#include "common/config/yaml_document.h"
+#include "registry/registry_config.h"
+#include "worker/llm/pricing.h"
+#include "worker/providers/provider_config.h"
+#include "worker/worker_config.h"
+
+namespace pl::supervisor {
+namespace {
+
+constexpr const char* kSections[] = {"broker", "worker", "registry", "providers", "pricing"};
+
+}  // namespace
+
+Status check_program_sections(const std::string& config_path) {
+  std::string problems;
+  const auto note = [&](const auto& loaded) {
+    if (loaded.ok()) return;
+    if (!problems.empty()) problems += "\n";
+    problems += loaded.error().message;
+  };
+  note(broker::load_broker_config(config_path));
+  note(worker::load_worker_config(config_path));
+  note(registry::load_registry_config(config_path));
+  auto doc = load_yaml_file(config_path);
+  if (!doc.ok()) return std::move(doc).error();
+  note(worker::providers::read_providers_config(*doc));
+  note(worker::llm::read_pricing_config(*doc));
+  if (problems.empty()) return ok_status();
+  return make_error(ErrorCode::kInvalidInput, problems);
+}
+
+Result<Value> program_sections(const std::string& config_path) {
+  auto doc = load_yaml_file(config_path);
+  if (!doc.ok()) return std::move(doc).error();
+  Value sections = Value::object();
+  for (const char* name : kSections) {
+    if (const Value* section = doc->root().find(name)) sections[name] = *section;
+  }
+  return sections;
+}
+
+std::vector<std::string> changed_sections(const Value& before, const Value& after) {
+  std::vector<std::string> changed;
+  for (const char* name : kSections) {
+    const Value* a = before.find(name);
+    const Value* b = after.find(name);
+    if ((a == nullptr) != (b == nullptr) || (a && !(*a == *b))) changed.emplace_back(name);
+  }
+  return changed;
+}
+
+}  // namespace pl::supervisor

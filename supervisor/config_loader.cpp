@@ -13,9 +13,9 @@ namespace pl::supervisor {
 namespace fs = std::filesystem;
 namespace {
 
-const std::vector<std::string_view> kTopLevelKeys = {
-    "supervisor", "children", "broker",        "worker", "registry",
-    "providers",  "pricing",  "observability", "limits"};
+// The supervisor's own sections, and those its programs read (checked by program_sections.h).
+const std::vector<std::string_view> kTopLevelKeys = {"supervisor", "children", "broker", "worker",
+                                                     "registry",   "providers", "pricing"};
 
 const std::vector<std::string_view> kRootKeys = {
     "name", "strategy", "intensity", "period", "auto_shutdown", "state_dir", "metrics", "cgroup"};

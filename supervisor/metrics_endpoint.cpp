@@ -27,8 +27,11 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::start(const ListenAddr
       std::chrono::milliseconds(spec.broker_timeout_ms) + std::chrono::seconds(5);
   auto server = HttpServer::listen(address, limits);
   if (!server.ok()) return std::move(server).error();
-  BrokerProbe probe(context, std::move(broker_endpoint),
-                    std::chrono::milliseconds(spec.broker_timeout_ms));
+  std::optional<BrokerProbe> probe;
+  if (!broker_endpoint.empty()) {
+    probe.emplace(context, std::move(broker_endpoint),
+                  std::chrono::milliseconds(spec.broker_timeout_ms));
+  }
   return std::unique_ptr<MetricsEndpoint>(
       new MetricsEndpoint(std::move(*server), std::move(probe), std::move(facts)));
 }
@@ -37,7 +40,7 @@ void MetricsEndpoint::add_poll_entries(std::vector<net::PollEntry>& entries) {
   first_entry_ = entries.size();
   polled_fds_ = server_->poll_fds();
   for (int fd : polled_fds_) entries.push_back({nullptr, fd, false});
-  if (void* socket = probe_.socket()) entries.push_back({socket, -1, false});
+  if (void* socket = probe_ ? probe_->socket() : nullptr) entries.push_back({socket, -1, false});
 }
 
 void MetricsEndpoint::after_poll(const std::vector<net::PollEntry>& entries, TimePoint now) {
@@ -48,13 +51,17 @@ void MetricsEndpoint::after_poll(const std::vector<net::PollEntry>& entries, Tim
   polled_fds_.clear();
   if (!ready.empty()) server_->on_readable(ready, now);
   for (auto& [id, request] : server_->take_requests()) route(id, request, now);
-  if (auto outcome = probe_.poll(now)) answer_waiting(*outcome, now);
+  if (!probe_) {
+    if (!waiting_.empty()) answer_waiting(std::nullopt, now);
+  } else if (auto outcome = probe_->poll(now)) {
+    answer_waiting(*outcome, now);
+  }
   server_->on_timer(now);
 }
 
 std::optional<TimePoint> MetricsEndpoint::next_deadline() const {
   std::optional<TimePoint> next = server_->next_deadline();
-  if (auto d = probe_.deadline(); d && (!next || *d < *next)) next = d;
+  if (auto d = probe_ ? probe_->deadline() : std::nullopt; d && (!next || *d < *next)) next = d;
   return next;
 }
 
@@ -69,8 +76,12 @@ void MetricsEndpoint::route(HttpServer::ConnectionId id, const HttpRequest& requ
       return;
     }
     waiting_.push_back({id, request.path});
-    probe_.ask(now);
-    if (auto outcome = probe_.poll(now)) answer_waiting(*outcome, now);
+    if (!probe_) {
+      answer_waiting(std::nullopt, now);
+      return;
+    }
+    probe_->ask(now);
+    if (auto outcome = probe_->poll(now)) answer_waiting(*outcome, now);
     return;
   }
   HttpResponse r;
@@ -83,12 +94,16 @@ void MetricsEndpoint::route(HttpServer::ConnectionId id, const HttpRequest& requ
   respond(id, request.path, r, now);
 }
 
-void MetricsEndpoint::answer_waiting(const BrokerProbe::Outcome& outcome, TimePoint now) {
+void MetricsEndpoint::answer_waiting(const std::optional<BrokerProbe::Outcome>& outcome,
+                                     TimePoint now) {
   if (waiting_.empty()) return;
   BrokerFacts broker;
-  broker.status = outcome.status;
-  broker.error = outcome.error;
-  broker.seconds = outcome.seconds;
+  broker.probed = outcome.has_value();
+  if (outcome) {
+    broker.status = outcome->status;
+    broker.error = outcome->error;
+    broker.seconds = outcome->seconds;
+  }
   const SupervisorFacts facts = facts_();
   std::optional<HttpResponse> metrics, health;
   for (const Waiting& w : std::exchange(waiting_, {})) {

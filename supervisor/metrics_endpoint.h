@@ -31,6 +31,8 @@ class MetricsEndpoint {
   using FactsSource = std::function<SupervisorFacts()>;
 
   // Listens on `address` (already checked against allow_remote by the config loader).
+  // `broker_endpoint` "" = the tree runs no broker (a worker host): nothing is probed, /health
+  // depends on the tree alone and pipeline_broker_up is absent.
   static Result<std::unique_ptr<MetricsEndpoint>> start(const ListenAddress& address,
                                                         const MetricsSpec& spec,
                                                         net::Context& context,
@@ -53,15 +55,17 @@ class MetricsEndpoint {
     HttpServer::ConnectionId id;
     std::string path;
   };
-  MetricsEndpoint(std::unique_ptr<HttpServer> server, BrokerProbe probe, FactsSource facts)
+  MetricsEndpoint(std::unique_ptr<HttpServer> server, std::optional<BrokerProbe> probe,
+                  FactsSource facts)
       : server_(std::move(server)), probe_(std::move(probe)), facts_(std::move(facts)) {}
   void route(HttpServer::ConnectionId id, const HttpRequest& request, TimePoint now);
-  void answer_waiting(const BrokerProbe::Outcome& outcome, TimePoint now);
+  // `outcome` nullopt: there is no broker to ask.
+  void answer_waiting(const std::optional<BrokerProbe::Outcome>& outcome, TimePoint now);
   void respond(HttpServer::ConnectionId id, const std::string& path, const HttpResponse& r,
                TimePoint now);
 
   std::unique_ptr<HttpServer> server_;
-  BrokerProbe probe_;
+  std::optional<BrokerProbe> probe_;  // none without a broker in the tree
   FactsSource facts_;
   std::vector<Waiting> waiting_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;

@@ -315,6 +315,7 @@ void write_latency_histogram(PrometheusText& out, const Labels& labels, const Va
 std::string render_metrics(const SupervisorFacts& supervisor, const BrokerFacts& broker) {
   PrometheusText p;
   write_supervisor(p, supervisor);
+  if (!broker.probed) return p.take();  // a worker host: its broker's metrics are elsewhere
   p.family("pipeline_broker_up", "gauge",
            "1 when the broker answered this scrape's status request in time; its metrics are "
            "absent otherwise.");
@@ -328,7 +329,9 @@ HealthReport health_report(const Value& tree, const BrokerFacts& broker) {
   Value problems = Value::array();
   const std::string state = tree.get_string("state");
   if (state != "running") problems.push_back("the tree is " + state);
-  if (!broker.status) problems.push_back("the broker did not answer: " + broker.error);
+  if (broker.probed && !broker.status) {
+    problems.push_back("the broker did not answer: " + broker.error);
+  }
   std::vector<FlatChild> children;
   flatten(tree, children);
   Value down = Value::array();
@@ -339,7 +342,7 @@ HealthReport health_report(const Value& tree, const BrokerFacts& broker) {
   r.body = Value::object();
   r.body["status"] = r.http_status == 200 ? "ok" : "unavailable";
   r.body["tree"] = state;
-  r.body["broker"] = broker.status ? "up" : "down";
+  r.body["broker"] = !broker.probed ? "none" : broker.status ? "up" : "down";
   r.body["problems"] = std::move(problems);
   r.body["not_running"] = std::move(down);  // for information: a restarting worker is normal
   if (broker.status) {

@@ -35,6 +35,7 @@ struct SupervisorFacts {
 };
 
 struct BrokerFacts {
+  bool probed = true;           // false: the tree runs no broker (a worker host)
   std::optional<Value> status;  // broker_status; nullopt when it did not answer
   std::string error;            // why not
   double seconds = 0;           // how long the answer took

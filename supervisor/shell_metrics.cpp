@@ -4,10 +4,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <functional>
 
 #include "supervisor/byte_size.h"
 #include "supervisor/process_memory.h"
+#include "supervisor/program_sections.h"
 #include "supervisor/shell.h"
 
 namespace pl::supervisor {
@@ -22,6 +25,16 @@ bool any_max_memory(const ChildSpec& c) {
     if (any_max_memory(k)) return true;
   }
   return false;
+}
+
+// Whether a child of the tree, at any depth, runs `program` (its command's file name).
+bool runs_program(const ChildSpec& spec, std::string_view program) {
+  if (!spec.process.argv.empty() &&
+      std::filesystem::path(spec.process.argv[0]).filename() == program) {
+    return true;
+  }
+  return std::any_of(spec.children.begin(), spec.children.end(),
+                     [&](const ChildSpec& child) { return runs_program(child, program); });
 }
 
 void for_each_process(Value& node, const std::function<void(Value&)>& f) {
@@ -55,14 +68,25 @@ void SupervisorShell::set_up_cgroups() {
 void SupervisorShell::start_metrics(TimePoint now) {
   metrics_retry_at_.reset();
   if (!options_.metrics_listen) return;
-  auto broker = paths_.broker_clients_endpoint();
-  if (!broker.ok()) {
-    metrics_error_ = broker.error().message;
-    spdlog::error("metrics endpoint: {}", metrics_error_);
-    return;
+  // A worker host's tree runs no broker: nothing to probe, and its health is the tree's own.
+  std::string broker;
+  if (runs_program(options_.tree.root, "pipeline-broker")) {
+    const std::string configured = options_.tree.config_path.empty()
+                                       ? ""
+                                       : broker_clients_endpoint(options_.tree.config_path);
+    auto local = paths_.broker_clients_endpoint();
+    if (configured.rfind("ipc://", 0) == 0) {
+      broker = configured;
+    } else if (local.ok()) {
+      broker = *local;
+    } else {
+      metrics_error_ = local.error().message;
+      spdlog::error("metrics endpoint: {}", metrics_error_);
+      return;
+    }
   }
   auto endpoint = MetricsEndpoint::start(*options_.metrics_listen, options_.tree.metrics, context_,
-                                         *broker, [this] { return metrics_facts(); });
+                                         broker, [this] { return metrics_facts(); });
   if (!endpoint.ok()) {
     // The tree matters more than its metrics: it runs, the error is logged and shown in
     // `status`, and the bind is tried again.

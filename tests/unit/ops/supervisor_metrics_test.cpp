@@ -253,6 +253,18 @@ TEST(Health, Is503SayingWhyWhenTheBrokerIsSilentOrTheTreeIsNotRunning) {
   EXPECT_EQ(to_json(*r.body.find("problems")), "[\"the tree is stopping\"]");
 }
 
+TEST(Health, ATreeWithoutABrokerIsHealthyByItselfAndReportsNoBrokerMetrics) {
+  BrokerFacts none;
+  none.probed = false;
+  HealthReport r = health_report(facts().tree, none);
+  EXPECT_EQ(r.http_status, 200) << to_json(r.body);
+  EXPECT_EQ(r.body.get_string("broker"), "none");
+  EXPECT_EQ(r.body.find("problems")->size(), 0u);
+  const std::string text = render_metrics(facts(), none);
+  EXPECT_EQ(text.find("pipeline_broker_up"), std::string::npos) << text;
+  EXPECT_NE(text.find("pipeline_tree_up"), std::string::npos) << text;
+}
+
 // ---- Readings
 // ------------------------------------------------------------------------------------
 

@@ -96,6 +96,9 @@ TEST(ConfigLoader, UnknownKeyNamesFileLineColumnAndSuggests) {
 TEST(ConfigLoader, UnknownTopLevelKeyIsAnError) {
   EXPECT_EQ(error_of("childrn: []\n"),
             "t.yaml:1:1: unknown key \"childrn\" (did you mean \"children\"?)");
+  // Sections no program reads are mistakes too, not settings silently ignored.
+  EXPECT_NE(error_of("observability: {tracing: true}\n").find("unknown key \"observability\""),
+            std::string::npos);
 }
 
 TEST(ConfigLoader, WrongTypeIsAnError) {

@@ -71,6 +71,10 @@ std::vector<ProcessExited> ProcessTable::reap_exited(
       continue;
     }
     if (other_child && other_child(pid)) continue;
+    // An orphan that led a process group (a tool a worker started, the worker gone) leaves the
+    // rest of its group behind, reparented to us: it goes with its leader. While the leader is
+    // an unreaped zombie its pid, and so its group's id, cannot be reused.
+    (void)::kill(-pid, SIGKILL);
     while (::waitpid(pid, nullptr, WNOHANG) < 0 && errno == EINTR) {
     }
   }

@@ -44,7 +44,7 @@ class ProcessTable {
 
   // Handles every zombie child: ours are reaped through reap() and returned; `other_child` is
   // asked about the rest (return true when it reaped that pid itself, e.g. the guard); what is
-  // left is an orphan and is reaped here. `group_gone` is called with the group of each of
+  // left is an orphan and is reaped here, and the rest of the process group it led killed. `group_gone` is called with the group of each of
   // ours, once it has been killed and before the reap (for the guard's list).
   std::vector<ProcessExited> reap_exited(int64_t wall_ms,
                                          const std::function<bool(pid_t)>& other_child,

@@ -9,6 +9,9 @@
 //   --fail-if-exists PATH   exit 3 at once when PATH exists (a child that cannot start)
 //   --ignore-sigterm        only SIGKILL stops it
 //   --grandchild            fork a grandchild that sleeps forever in the same process group
+//   --tool-grandchild       start a "tool" as a worker does (a process group of its own, killed
+//                           by PDEATHSIG when we die) with a child of its own that sleeps forever;
+//                           print "tool-grandchild <pid>" (of that child)
 //   --print TEXT            write TEXT and a newline to stdout at start
 //   --print-stderr TEXT     write TEXT and a newline to stderr at start
 //   --crash-after-print     after printing, write "unterminated" without a newline and abort()
@@ -26,6 +29,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -65,6 +69,7 @@ void notify(const std::string& text) { send_datagram(std::getenv("NOTIFY_SOCKET"
 int main(int argc, char** argv) {
   const int64_t born_ns = monotonic_ns();
   bool ready = false, watchdog = false, ignore_term = false, grandchild = false, crash = false;
+  bool tool_grandchild = false;
   int64_t ready_delay = 0, exit_after = -1, watchdog_stop = -1;
   int exit_code = 0;
   std::string status, print, print_err, fail_if, report, print_env, allocate_once;
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
     else if (a == "--fail-if-exists") fail_if = next();
     else if (a == "--ignore-sigterm") ignore_term = true;
     else if (a == "--grandchild") grandchild = true;
+    else if (a == "--tool-grandchild") tool_grandchild = true;
     else if (a == "--print") print = next();
     else if (a == "--print-stderr") print_err = next();
     else if (a == "--crash-after-print") crash = true;
@@ -138,6 +144,26 @@ int main(int argc, char** argv) {
       for (;;) pause();
     }
     std::printf("grandchild %d\n", static_cast<int>(pid));
+    std::fflush(stdout);
+  }
+  if (tool_grandchild) {
+    int pipe_fds[2];
+    if (::pipe(pipe_fds) != 0) return 1;
+    if (fork() == 0) {  // the tool: its own group, gone with its parent
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      const pid_t inner = fork();
+      if (inner == 0) {  // the tool's child: same group, no PDEATHSIG
+        sigprocmask(SIG_UNBLOCK, &set, nullptr);
+        for (;;) pause();
+      }
+      (void)!::write(pipe_fds[1], &inner, sizeof inner);
+      sigprocmask(SIG_UNBLOCK, &set, nullptr);
+      for (;;) pause();
+    }
+    pid_t inner = 0;
+    (void)!::read(pipe_fds[0], &inner, sizeof inner);
+    std::printf("tool-grandchild %d\n", static_cast<int>(inner));
     std::fflush(stdout);
   }
   if (!print.empty()) {

@@ -325,6 +325,25 @@ TEST(SupervisorOrphans, NothingSurvivesKill9OfTheSupervisor) {
   EXPECT_TRUE(tree.wait_no_survivors()) << tree.survivors().size() << " left";
 }
 
+TEST(SupervisorOrphans, AToolsChildrenDoNotOutliveTheKilledWorkerThatStartedIt) {
+  // A worker runs each tool in a process group of its own, killed with the worker by
+  // PDEATHSIG; the tool's own children are left to the supervisor, which ends them.
+  Tree tree("children:\n  - {name: a, command: " + child_command("--tool-grandchild") + "}\n");
+  tree.start_and_wait();
+  ASSERT_TRUE(tree.wait_log("[a] tool-grandchild "));
+  const std::string log = tree.log();
+  const size_t at = log.find("[a] tool-grandchild ") + std::string("[a] tool-grandchild ").size();
+  const pid_t orphan = static_cast<pid_t>(std::stol(log.substr(at)));
+  ASSERT_GT(orphan, 0);
+  const auto alive = [&] {
+    const std::string status = read_text("/proc/" + std::to_string(orphan) + "/status");
+    return !status.empty() && status.find("State:\tZ") == std::string::npos;
+  };
+  ASSERT_TRUE(alive());
+  ASSERT_EQ(::kill(static_cast<pid_t>(tree.pid_of("a")), SIGKILL), 0);
+  EXPECT_TRUE(wait_until([&] { return !alive(); }, 10s)) << "the tool's child outlived its worker";
+}
+
 TEST(SupervisorOrphans, AKilledGuardIsReplaced) {
   Tree tree("children:\n  - {name: a, command: " + child_command("--grandchild") + "}\n");
   tree.start_and_wait();

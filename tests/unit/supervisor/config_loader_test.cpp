@@ -137,6 +137,27 @@ TEST(ConfigLoader, SignificantChildNeedsAutoShutdown) {
   EXPECT_NE(e.find("need a supervisor whose auto_shutdown"), std::string::npos) << e;
 }
 
+TEST(ConfigLoader, ASignificantPoolIsAnError) {
+  const std::string e = error_of(
+      "supervisor: {auto_shutdown: any_significant}\n"
+      "children:\n  - {name: p, type: pool, command: [sh], restart: transient, significant: true}\n");
+  EXPECT_NE(e.find("children.0.significant: a pool cannot be significant"), std::string::npos) << e;
+}
+
+TEST(ConfigLoader, SupervisorsNestedMoreThanSixteenDeepAreAnError) {
+  // Depth 17: a chain of nested supervisors with a worker at the bottom.
+  std::string text = "children:\n";
+  std::string indent = "  ";
+  for (int depth = 1; depth <= 17; ++depth) {
+    text += indent + "- name: s" + std::to_string(depth) + "\n" + indent + "  type: supervisor\n" +
+            indent + "  children:\n";
+    indent += "    ";
+  }
+  text += indent + "- {name: w, command: [sh]}\n";
+  const std::string e = error_of(text);
+  EXPECT_NE(e.find("supervisors are nested more than 16 deep"), std::string::npos) << e;
+}
+
 TEST(ConfigLoader, NamesWithDotsAreRefused) {
   EXPECT_NE(error_of("children:\n  - {name: a.b, command: [sh]}\n").find("not a valid name"),
             std::string::npos);

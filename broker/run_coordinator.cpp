@@ -207,7 +207,6 @@ Result<size_t> RunCoordinator::recover(Instant now) {
     auto done = store_.item_count(*id);
     spdlog::info("run {} recovered ({} item results on record)", *id, done.ok() ? *done : 0);
     run.execution->set_now(now.steady);
-    run.execution->bound_replay();
     run.execution->start();
     settle(run, now);
     if (run.execution && run.execution->replay_pending()) replaying_.insert(*id);
@@ -258,7 +257,6 @@ Status RunCoordinator::resume(const std::string& run_id, Instant now) {
   RunRecord& run = runs_.at(run_id);
   spdlog::info("run {} resumed", run_id);
   run.execution->set_now(now.steady);
-  run.execution->bound_replay();
   run.execution->start();
   settle(run, now);
   return ok_status();

@@ -70,9 +70,9 @@ class RunCoordinator : private ItemSink {
   // (Dispatcher::set_replaying): the broker answers within a turn of starting, whatever the
   // size of its runs.
   Result<size_t> recover(Instant now);
-  // While recover() reads and replays recorded item results, calls `progress` with a status
-  // line after every `every` of them (a run of millions takes seconds to recover: the broker
-  // tells its supervisor that it is alive and asks for more time to become ready).
+  // While recover() reads recorded item results (and replays the first of them), calls
+  // `progress` with a status line after every `every` of them (indexing millions takes a while:
+  // the broker tells its supervisor that it is alive and asks for more time to become ready).
   void on_recovery_progress(std::function<void(const std::string& status)> progress,
                             uint64_t every);
   void on_completions(std::vector<Completion> completions, Instant now);

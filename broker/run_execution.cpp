@@ -185,7 +185,7 @@ void RunExecution::drain() {
   while ((!completions_.empty() || !replayed_.empty()) && !finished_) {
     if (!replayed_.empty()) {
       // The rest on later turns (on_tick): the loop serves everything else in between.
-      if (replay_per_turn_ > 0 && replayed++ >= replay_per_turn_) break;
+      if (settings_.replay_per_turn > 0 && replayed++ >= settings_.replay_per_turn) break;
       // Deliver memo results as if their items had just completed (never from inside start()).
       auto [leaf_id, result] = std::move(replayed_.front());
       replayed_.pop_front();

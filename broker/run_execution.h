@@ -55,9 +55,8 @@ struct RunSettings {
   // carry (16 MiB): 10 000 LLM answers of 2 KB would not fit.
   size_t max_inline_items = 10000;
   size_t max_inline_bytes = 4 * 1024 * 1024;
-  // A resumed run replays at most this many recorded results per turn of the broker's loop
-  // (about 40 ms), which serves everything else in between; 0: no bound (a recovered run, which
-  // replays before the broker is ready).
+  // A recovered or resumed run replays at most this many recorded results per turn of the
+  // broker's loop (about 40 ms), which serves everything else in between; 0: no bound.
   size_t replay_per_turn = 20000;
 };
 
@@ -141,9 +140,6 @@ class RunExecution {
   // The earliest deadline a node set; TimePoint::max() when none; TimePoint::min() while
   // recorded results wait to be replayed.
   TimePoint next_deadline() const;
-  // From now on, at most RunSettings::replay_per_turn recorded results replayed per call (a
-  // resumed run); until then there is no bound (a recovered run).
-  void bound_replay() { replay_per_turn_ = settings_.replay_per_turn; }
   // Recorded results still wait to be replayed: items that were in flight when the broker
   // stopped may not have been submitted again yet.
   bool replay_pending() const { return !replayed_.empty() && !finished_; }
@@ -200,7 +196,6 @@ class RunExecution {
   std::unordered_map<uint64_t, Node*> nodes_;
   std::deque<std::pair<uint64_t, Value>> completions_;
   std::deque<std::pair<uint64_t, Value>> replayed_;  // leaf id -> memo result, to deliver
-  size_t replay_per_turn_ = 0;  // per drain(); 0: no bound
   std::vector<uint64_t> waiting_for_capacity_;
   std::multimap<TimePoint, uint64_t> deadlines_;  // node deadlines; stale entries skipped
   TimePoint now_{};

@@ -41,6 +41,15 @@ Value echoed(int x) {
   return result;
 }
 
+// Records the echo results of loop items 0 .. count-1 of run-1, committed.
+void record_echoes(RunStore& store, int count) {
+  for (int x = 0; x < count; ++x) {
+    ASSERT_TRUE(store.put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
+                    .ok());
+  }
+  ASSERT_TRUE(store.commit().ok());
+}
+
 Instant at(int64_t ms) {
   return Instant{TimePoint(std::chrono::milliseconds(ms)),
                  std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))};
@@ -49,11 +58,7 @@ Instant at(int64_t ms) {
 TEST(RunRecovery, ALongRecoveryReportsItsProgressAndRunsNothingRecordedAgain) {
   auto store = make_memory_run_store();
   ASSERT_TRUE(store->put_run(running_loop()).ok());
-  for (int x = 0; x < 10; ++x) {
-    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
-                    .ok());
-  }
-  ASSERT_TRUE(store->commit().ok());
+  record_echoes(*store, 10);
 
   Dispatcher dispatcher(DispatchConfig{}, 1);
   RunCoordinator coordinator(dispatcher, *store, RunSettings{});
@@ -90,11 +95,7 @@ TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
   StoredRun stored = running_loop();
   stored.state = "failed";
   ASSERT_TRUE(store->put_run(stored).ok());
-  for (int x = 0; x < 10; ++x) {
-    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
-                    .ok());
-  }
-  ASSERT_TRUE(store->commit().ok());
+  record_echoes(*store, 10);
   Dispatcher dispatcher(DispatchConfig{}, 1);
   RunSettings settings;
   settings.replay_per_turn = 3;
@@ -117,11 +118,7 @@ TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
 TEST(RunRecovery, ARecoveredRunReplaysAfterRecoverReturnsAndAdoptsWhatAWorkerFinishedMeanwhile) {
   auto store = make_memory_run_store();
   ASSERT_TRUE(store->put_run(running_loop()).ok());
-  for (int x = 0; x < 8; ++x) {  // 8 and 9 were in flight when the broker stopped
-    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
-                    .ok());
-  }
-  ASSERT_TRUE(store->commit().ok());
+  record_echoes(*store, 8);  // 8 and 9 were in flight when the broker stopped
   Dispatcher dispatcher(DispatchConfig{}, 1);
   RunSettings settings;
   settings.replay_per_turn = 2;
@@ -168,11 +165,7 @@ TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {
   ASSERT_TRUE(store->put_run(stored).ok());
   stored.id = "run-2";
   ASSERT_TRUE(store->put_run(stored).ok());
-  for (int x = 0; x < 10; ++x) {  // run-1 has every result, run-2 none: it stays running
-    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", echoed(x))
-                    .ok());
-  }
-  ASSERT_TRUE(store->commit().ok());
+  record_echoes(*store, 10);  // run-1 has every result, run-2 none: it stays running
   Dispatcher dispatcher(DispatchConfig{}, 1);
   RunCoordinator coordinator(dispatcher, *store, RunSettings{});
   ASSERT_TRUE(coordinator.recover(at(1000)).ok());

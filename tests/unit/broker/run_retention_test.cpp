@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/run_coordinator.h"
+#include "tests/unit/broker/store_cases.h"
 
 namespace pl::broker {
 namespace {
@@ -20,12 +21,7 @@ Instant at(int64_t ms) {
 }
 
 StoredRun stored_run(const std::string& id, const std::string& state, int64_t finished_ms) {
-  StoredRun r;
-  r.id = id;
-  r.pipeline_name = "p";
-  r.pipeline_path = "/p.yaml";
-  r.pipeline_yaml = "x";
-  r.inputs = Value::object();
+  StoredRun r = minimal_run(id);
   r.state = state;
   r.finished_ms = finished_ms;
   return r;

@@ -399,17 +399,6 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   std::filesystem::remove_all(tmpl);
 }
 
-StoredRun minimal_run(const std::string& id) {
-  StoredRun r;
-  r.id = id;
-  r.pipeline_name = "p";
-  r.pipeline_path = "/p.yaml";
-  r.pipeline_yaml = "x";
-  r.inputs = Value::object();
-  r.state = "running";
-  return r;
-}
-
 // How SQLite would run `sql` on the file: the details of EXPLAIN QUERY PLAN, a line each.
 std::string query_plan(const std::string& db, const std::string& sql) {
   auto raw = sqlite::Database::open(db);

@@ -22,6 +22,18 @@ struct StoreCase {
 };
 
 // Test listings name the store rather than dumping the struct's bytes.
+// A running run with a placeholder pipeline: for what the store does, not what a run does.
+inline StoredRun minimal_run(const std::string& id) {
+  StoredRun r;
+  r.id = id;
+  r.pipeline_name = "p";
+  r.pipeline_path = "/p.yaml";
+  r.pipeline_yaml = "x";
+  r.inputs = Value::object();
+  r.state = "running";
+  return r;
+}
+
 inline void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 inline auto all_stores() {

@@ -76,13 +76,8 @@ class RunStoreTest : public ::testing::TestWithParam<StoreCase> {
     std::filesystem::remove_all(dir_);
   }
   static StoredRun run(const std::string& id, int64_t created) {
-    StoredRun r;
-    r.id = id;
-    r.pipeline_name = "p";
-    r.pipeline_path = "/p.yaml";
+    StoredRun r = minimal_run(id);
     r.pipeline_yaml = "workflow: {}";
-    r.inputs = Value::object();
-    r.state = "running";
     r.created_ms = created;
     return r;
   }

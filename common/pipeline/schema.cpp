@@ -18,9 +18,9 @@ using K = KeyKind;
 constexpr std::string_view kBackoffs[] = {"fixed", "linear", "exponential"};
 constexpr std::string_view kOnError[] = {"fail", "continue"};
 // error_code_name() spellings of the errors a retry can be asked for.
-constexpr std::string_view kRetryOn[] = {"timeout",       "rate_limit",   "server_error",
-                                         "unavailable",   "circuit_open", "retry_later",
-                                         "io",            "step_failed"};
+constexpr std::string_view kRetryOn[] = {"timeout",      "rate_limit",   "server_error",
+                                         "unavailable",  "circuit_open", "retry_later",
+                                         "io",           "step_failed",  "conflict"};
 constexpr std::string_view kRetryConditions[] = {"timeout",      "rate_limit",    "api_error",
                                                  "server_error", "network_error", "unavailable"};
 constexpr std::string_view kFallbackActions[] = {"simplified_prompt", "mock_response", "skip",

@@ -61,6 +61,17 @@ struct SessionInfo {
   TokenUsage usage;  // the sum over the session's turns
 };
 
+// One turn to append. REQUIRES: !messages.empty().
+struct TurnAppend {
+  std::string session;
+  int64_t expected_version = 0;  // the session's version as the caller last saw it
+  std::vector<SessionMessage> messages;
+  int64_t max_turns = 0;  // 0 = only the session's own limit applies
+  bool create = false;    // create the session when it does not exist (expected_version 0)
+  std::string origin;     // stored with the turn: who appended it (e.g. the work item id)
+  std::string id;         // idempotency id; "" = a fresh one for this call
+};
+
 struct Session {
   SessionInfo info;
   std::vector<SessionTurn> turns;  // ascending by index

@@ -122,42 +122,66 @@ Result<Value> FakeToolInvoker::invoke(const std::string& name, const Value& argu
   return run(arguments);
 }
 
-Result<worker::llm::SessionSnapshot> MemorySessionStore::load(const std::string& name, size_t last_n,
-                                                              const CallContext&) {
-  worker::llm::SessionSnapshot snapshot;
+Result<Session> MemorySessionStore::load(const std::string& name, size_t last_turns,
+                                         const CallContext&) {
+  Session copy;
   {
     std::lock_guard lock(mutex_);
-    const Session& s = sessions_[name];
-    const size_t skip = last_n == 0 || s.turns.size() <= last_n ? 0 : s.turns.size() - last_n;
-    snapshot.turns.assign(s.turns.begin() + static_cast<std::ptrdiff_t>(skip), s.turns.end());
-    snapshot.version = s.version;
+    auto it = sessions_.find(name);
+    if (it != sessions_.end()) copy = it->second;
+    copy.info.name = name;
+    if (last_turns > 0 && copy.turns.size() > last_turns) {
+      copy.turns.erase(copy.turns.begin(),
+                       copy.turns.end() - static_cast<std::ptrdiff_t>(last_turns));
+    }
   }
   if (after_load) after_load();
-  return snapshot;
+  return copy;
 }
 
-Result<int64_t> MemorySessionStore::append(const std::string& name,
-                                           const std::vector<worker::llm::SessionTurn>& turns,
-                                           int64_t expected_version, const CallContext&) {
+Result<int64_t> MemorySessionStore::append(const TurnAppend& turn, const CallContext&) {
   std::lock_guard lock(mutex_);
-  Session& s = sessions_[name];
-  if (s.version != expected_version) {
-    return make_error(ErrorCode::kConflict, "session " + name + " is at version " + std::to_string(s.version));
+  auto it = sessions_.find(turn.session);
+  if (it == sessions_.end() && !turn.create) {
+    return make_error(ErrorCode::kNotFound, "no session " + turn.session);
   }
-  s.turns.insert(s.turns.end(), turns.begin(), turns.end());
-  return ++s.version;
+  Session& s = sessions_[turn.session];
+  if (s.info.version != turn.expected_version) {
+    return make_error(ErrorCode::kConflict, "session " + turn.session + " is at version " +
+                                                std::to_string(s.info.version));
+  }
+  for (int64_t limit : {s.info.max_turns, turn.max_turns}) {
+    if (limit > 0 && s.info.version >= limit) {
+      return make_error(ErrorCode::kTooLarge, "session " + turn.session + " is full");
+    }
+  }
+  SessionTurn stored{++s.info.version, 0, turn.origin, turn.messages};
+  s.info.usage += stored.usage();
+  s.turns.push_back(std::move(stored));
+  ++appends;
+  return s.info.version;
 }
 
-void MemorySessionStore::seed(const std::string& name, std::vector<worker::llm::SessionTurn> turns) {
+void MemorySessionStore::seed(const std::string& name,
+                              const std::vector<std::pair<std::string, std::string>>& messages,
+                              const std::string& origin) {
   std::lock_guard lock(mutex_);
   Session& s = sessions_[name];
-  s.turns.insert(s.turns.end(), turns.begin(), turns.end());
-  ++s.version;
+  SessionTurn turn{++s.info.version, 0, origin, {}};
+  for (const auto& [role, text] : messages) {
+    turn.messages.push_back(SessionMessage{role, Value(text), std::nullopt, 0});
+  }
+  s.turns.push_back(std::move(turn));
 }
 
-std::vector<worker::llm::SessionTurn> MemorySessionStore::turns(const std::string& name) {
+void MemorySessionStore::limit(const std::string& name, int64_t max_turns) {
   std::lock_guard lock(mutex_);
-  return sessions_[name].turns;
+  sessions_[name].info.max_turns = max_turns;
+}
+
+Session MemorySessionStore::session(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  return sessions_[name];
 }
 
 CallContext call_within(Duration in) { return CallContext{SteadyClock::now() + in, nullptr}; }

@@ -75,25 +75,25 @@ class FakeToolInvoker final : public worker::llm::ToolInvoker {
   std::map<std::string, std::pair<worker::providers::ToolSpec, Tool>> tools_;
 };
 
-// Sessions in memory, with the version check of the real store.
+// Sessions in memory, with the version and turn-limit checks of the real registry.
 class MemorySessionStore final : public worker::llm::SessionStore {
  public:
-  Result<worker::llm::SessionSnapshot> load(const std::string& name, size_t last_n,
-                                            const worker::providers::CallContext& call) override;
-  Result<int64_t> append(const std::string& name, const std::vector<worker::llm::SessionTurn>& turns,
-                         int64_t expected_version, const worker::providers::CallContext& call) override;
+  Result<Session> load(const std::string& name, size_t last_turns,
+                       const worker::providers::CallContext& call) override;
+  Result<int64_t> append(const TurnAppend& turn,
+                         const worker::providers::CallContext& call) override;
 
-  // Seeds a session (bumps its version once per call).
-  void seed(const std::string& name, std::vector<worker::llm::SessionTurn> turns);
-  std::vector<worker::llm::SessionTurn> turns(const std::string& name);
+  // Seeds a session with one turn of these (role, text) messages, appended by `origin`.
+  void seed(const std::string& name, const std::vector<std::pair<std::string, std::string>>& messages,
+            const std::string& origin = "");
+  // Sets a session's own max_turns (creating it).
+  void limit(const std::string& name, int64_t max_turns);
+  Session session(const std::string& name);
   // Called inside load(), after reading: lets a test change the session "meanwhile".
   std::function<void()> after_load;
+  int appends = 0;  // calls of append() that stored a turn
 
  private:
-  struct Session {
-    std::vector<worker::llm::SessionTurn> turns;
-    int64_t version = 0;
-  };
   std::mutex mutex_;
   std::map<std::string, Session> sessions_;
 };

@@ -50,7 +50,7 @@ Result<std::string> session_part(const Value& part, const PromptContext& context
   }
   auto snapshot = context.sessions->load(name, static_cast<size_t>(turns), context.call);
   if (!snapshot.ok()) return not_the_providers_fault(snapshot.error(), "session \"" + name + "\"");
-  return render_session_turns(name, snapshot->turns);
+  return render_session_turns(name, snapshot->messages());
 }
 
 // The text of one part, or an error without the part's position (the caller adds it).
@@ -102,10 +102,11 @@ std::string value_as_text(const Value& v) {
   return to_json(v, JsonStyle::kPretty);
 }
 
-std::string render_session_turns(std::string_view session_name, const std::vector<SessionTurn>& turns) {
+std::string render_session_turns(std::string_view session_name,
+                                 const std::vector<SessionMessage>& messages) {
   std::string out = "Conversation so far (session \"" + std::string(session_name) + "\"):";
-  if (turns.empty()) out += "\n(no turns yet)";
-  for (const SessionTurn& t : turns) out += "\n" + t.role + ": " + t.content;
+  if (messages.empty()) out += "\n(no turns yet)";
+  for (const SessionMessage& m : messages) out += "\n" + m.role + ": " + value_as_text(m.content);
   return out;
 }
 

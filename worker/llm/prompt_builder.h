@@ -49,7 +49,8 @@ Result<std::string> build_prompt(const Value& prompt, const PromptContext& conte
 Result<std::filesystem::path> resolve_prompt_file(std::string_view path, const PromptContext& context);
 
 // Session turns as prompt text: a header line, then "user: ..." / "assistant: ..." lines.
-std::string render_session_turns(std::string_view session_name, const std::vector<SessionTurn>& turns);
+std::string render_session_turns(std::string_view session_name,
+                                 const std::vector<SessionMessage>& messages);
 
 // A value as prompt text: strings as they are, anything else as pretty JSON.
 std::string value_as_text(const Value& v);

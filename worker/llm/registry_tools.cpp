@@ -69,32 +69,17 @@ Result<Value> RegistryToolInvoker::invoke(const std::string& name, const Value& 
   return outcome->find("text") ? *outcome->find("text") : Value("");
 }
 
-Result<SessionSnapshot> RegistrySessionStore::load(const std::string& name, size_t last_n,
-                                                   const providers::CallContext&) {
-  auto session = client_.get_session(name, static_cast<int64_t>(last_n));
-  if (!session.ok()) {
-    if (session.error().code == ErrorCode::kNotFound) return SessionSnapshot{};
-    return std::move(session).error();
-  }
-  SessionSnapshot snapshot;
-  snapshot.version = session->info.version;
-  for (const auto& message : session->messages()) {
-    snapshot.turns.push_back(SessionTurn{
-        message.role, message.content.is_string() ? message.content.as_string()
-                                                  : to_json(message.content)});
-  }
-  return snapshot;
+Result<Session> RegistrySessionStore::load(const std::string& name, size_t last_turns,
+                                           const providers::CallContext&) {
+  auto session = client_.get_session(name, static_cast<int64_t>(last_turns));
+  if (session.ok() || session.error().code != ErrorCode::kNotFound) return session;
+  Session fresh;  // a conversation that has not started yet
+  fresh.info.name = name;
+  return fresh;
 }
 
-Result<int64_t> RegistrySessionStore::append(const std::string& name,
-                                             const std::vector<SessionTurn>& turns,
-                                             int64_t expected_version,
+Result<int64_t> RegistrySessionStore::append(const TurnAppend& turn,
                                              const providers::CallContext&) {
-  TurnAppend turn;
-  turn.session = name;
-  turn.expected_version = expected_version;
-  turn.create = expected_version == 0;
-  for (const auto& t : turns) turn.messages.push_back(SessionMessage{t.role, Value(t.content), std::nullopt, 0});
   return client_.append_turn(turn);
 }
 

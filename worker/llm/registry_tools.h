@@ -35,13 +35,10 @@ class RegistryToolInvoker final : public ToolInvoker {
 class RegistrySessionStore final : public SessionStore {
  public:
   explicit RegistrySessionStore(RegistryClient& client) : client_(client) {}
-  // The messages of the last `last_n` turns (a turn is one exchange: the user's message and the
-  // answer), flattened in order.
-  Result<SessionSnapshot> load(const std::string& name, size_t last_n,
-                               const providers::CallContext& call) override;
-  // One turn holding every message given.
-  Result<int64_t> append(const std::string& name, const std::vector<SessionTurn>& turns,
-                         int64_t expected_version, const providers::CallContext& call) override;
+  Result<Session> load(const std::string& name, size_t last_turns,
+                       const providers::CallContext& call) override;
+  // The registry client bounds each call by its own timeout and retries (registry_client.h).
+  Result<int64_t> append(const TurnAppend& turn, const providers::CallContext& call) override;
 
  private:
   RegistryClient& client_;

@@ -5,7 +5,7 @@
 namespace pl::worker::llm {
 namespace {
 
-constexpr std::string_view kNotWired = "the registry client is not wired into the worker yet";
+constexpr std::string_view kNotWired = "these LLM services were built without a registry";
 
 }  // namespace
 
@@ -21,18 +21,17 @@ Result<Value> UnwiredToolInvoker::invoke(const std::string& name, const Value&, 
                                                  std::string(kNotWired) + "): cannot run " + name);
 }
 
-Result<SessionSnapshot> UnwiredSessionStore::load(const std::string& name, size_t,
-                                                  const providers::CallContext&) {
+Result<Session> UnwiredSessionStore::load(const std::string& name, size_t,
+                                          const providers::CallContext&) {
   return make_error(ErrorCode::kStepFailed, "sessions are not available on this worker (" +
                                                  std::string(kNotWired) + "): cannot read session \"" +
                                                  name + "\"");
 }
 
-Result<int64_t> UnwiredSessionStore::append(const std::string& name, const std::vector<SessionTurn>&,
-                                            int64_t, const providers::CallContext&) {
+Result<int64_t> UnwiredSessionStore::append(const TurnAppend& turn, const providers::CallContext&) {
   return make_error(ErrorCode::kStepFailed, "sessions are not available on this worker (" +
                                                  std::string(kNotWired) + "): cannot save session \"" +
-                                                 name + "\"");
+                                                 turn.session + "\"");
 }
 
 }  // namespace pl::worker::llm

@@ -1,5 +1,6 @@
-// `tool` steps end to end: a registry, a broker and a worker (started directly, no supervisor),
-// tools registered with pipelinectl, a pipeline submitted to the broker.
+// `tool` and `claude_session` steps end to end: a registry, a broker and a worker (started
+// directly, no supervisor), tools registered with pipelinectl, a pipeline submitted to the
+// broker. The worker has no API keys, so LLM steps run on the mock provider.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -63,7 +64,7 @@ command: [sleep, "60"]
 timeout_ms: 300
 )";
 
-class ToolSteps : public ::testing::Test {
+class RegistrySteps : public ::testing::Test {
  protected:
   void SetUp() override {
     registry_.start();
@@ -73,6 +74,8 @@ class ToolSteps : public ::testing::Test {
     options.stderr_file = dir_.path() / "broker.log";
     broker_ = std::make_unique<Process>(Process::spawn({binary("pipeline-broker")}, options));
     options.stderr_file = dir_.path() / "worker.log";
+    options.unset_env.insert(options.unset_env.end(), {"ANTHROPIC_API_KEY", "GEMINI_API_KEY",
+                                                       "GOOGLE_API_KEY", "OPENAI_API_KEY"});
     worker_ = std::make_unique<Process>(Process::spawn({binary("pipeline-worker"), "--slots", "2"}, options));
     ASSERT_TRUE(wait_until([&] { return workers() == 1; }, 30s)) << read_text(dir_.path() / "broker.log");
   }
@@ -140,7 +143,7 @@ class ToolSteps : public ::testing::Test {
   std::unique_ptr<Process> worker_;
 };
 
-TEST_F(ToolSteps, ToolStepsRunConfinedWithLiteralArgumentsTimeoutsAndClearErrors) {
+TEST_F(RegistrySteps, ToolStepsRunConfinedWithLiteralArgumentsTimeoutsAndClearErrors) {
   for (const char* name : {"word_count", "list_files", "file_sha256"}) {
     register_tool((source_dir() / "configs/tools" / (std::string(name) + ".yaml")).string());
   }
@@ -181,6 +184,58 @@ TEST_F(ToolSteps, ToolStepsRunConfinedWithLiteralArgumentsTimeoutsAndClearErrors
 
   EXPECT_EQ(step("unknown").get_string("error_code"), "not_found") << to_json(step("unknown"));
   EXPECT_TRUE(step("after").get_bool("success"));
+}
+
+constexpr const char* kSessionPipeline = R"(workflow:
+  name: sessions
+  steps:
+    - name: first
+      type: claude_session
+      session_config: {session_name: tutor, max_turns: 2}
+      prompt: What is Elixir?
+    - name: second
+      type: claude_session
+      session_config: {session_name: tutor, max_turns: 2}
+      prompt: And pattern matching?
+    - name: third
+      type: claude_session
+      session_config: {session_name: tutor, max_turns: 2}
+      prompt: One more?
+      on_error: continue
+)";
+
+TEST_F(RegistrySteps, ClaudeSessionKeepsTurnsWithOriginAndUsageAndStopsAtMaxTurns) {
+  const auto pipeline = dir_.path() / "sessions.yaml";
+  std::ofstream(pipeline) << kSessionPipeline;
+  auto status = run(pipeline, dir_.path() / "ws");
+  ASSERT_TRUE(status.ok()) << status.error().message << "\n" << read_text(dir_.path() / "broker.log");
+  const Value& steps = *status->result.find("steps");
+  auto step = [&](const char* name) -> const Value& { return *steps.find(name); };
+  ASSERT_TRUE(step("first").get_bool("success")) << to_json(step("first"));
+  ASSERT_TRUE(step("second").get_bool("success")) << to_json(step("second"));
+  EXPECT_EQ(step("second").find("session")->get_int("history_turns"), 1);
+  EXPECT_EQ(step("second").find("session")->get_int("version"), 2);
+  // The third turn would pass max_turns: refused before the (mock) model was called.
+  EXPECT_FALSE(step("third").get_bool("success", true));
+  EXPECT_EQ(step("third").get_string("error_code"), "too_large") << to_json(step("third"));
+  EXPECT_NE(step("third").get_string("error").find("holds 2 turns"), std::string::npos)
+      << to_json(step("third"));
+  EXPECT_EQ(step("third").get_int("attempts"), 1);
+
+  RegistryClient client(registry_.client_options());
+  auto session = client.get_session("tutor");
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  EXPECT_EQ(session->info.version, 2);
+  EXPECT_EQ(session->info.max_turns, 2);  // the first append created it with the step's limit
+  ASSERT_EQ(session->turns.size(), 2u);
+  for (const SessionTurn& turn : session->turns) {
+    // The origin is the work item's id: "RUN/path", what a redelivered item looks for.
+    EXPECT_EQ(turn.origin.rfind(status->run_id + "/", 0), 0u) << turn.origin;
+    EXPECT_GT(turn.usage().output_tokens, 0);
+  }
+  EXPECT_NE(session->turns[0].origin, session->turns[1].origin);
+  EXPECT_EQ(session->info.usage.output_tokens,
+            session->turns[0].usage().output_tokens + session->turns[1].usage().output_tokens);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ TEST(Backoff, ARetryWithoutRetryOnRetriesOnlyFailuresThatMayPassOnTheirOwn) {
     EXPECT_TRUE(may_retry(retry, code)) << error_code_name(code);
   }
   for (ErrorCode code : {ErrorCode::kStepFailed, ErrorCode::kInvalidInput, ErrorCode::kInternal,
-                         ErrorCode::kCancelled}) {
+                         ErrorCode::kCancelled, ErrorCode::kConflict}) {
     EXPECT_FALSE(may_retry(retry, code)) << error_code_name(code);
   }
 }
@@ -58,6 +58,8 @@ TEST(Backoff, RetryOnRetriesExactlyWhatItNamesButNeverACancellation) {
   EXPECT_TRUE(may_retry(retry, ErrorCode::kStepFailed));
   EXPECT_TRUE(may_retry(retry, ErrorCode::kTimeout));
   EXPECT_FALSE(may_retry(retry, ErrorCode::kRateLimited));
+  retry.retry_on = {"conflict"};  // a session another step continued: read it again
+  EXPECT_TRUE(may_retry(retry, ErrorCode::kConflict));
   retry.retry_on = {"cancelled"};
   EXPECT_FALSE(may_retry(retry, ErrorCode::kCancelled));
 }

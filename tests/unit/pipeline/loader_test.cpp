@@ -202,6 +202,20 @@ TEST(Loader, RetryIsReadIntoAPolicy) {
   EXPECT_EQ(retry->retry_on, (std::vector<std::string>{"timeout", "rate_limit"}));
 }
 
+TEST(Loader, ASessionConflictCanBeRetried) {
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - name: a
+      type: claude_session
+      prompt: hi
+      session_config: {session_name: s}
+      retry: {max_attempts: 3, retry_on: [conflict]}
+)");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  EXPECT_EQ(r.pipeline->steps[0].retry->retry_on, (std::vector<std::string>{"conflict"}));
+}
+
 TEST(Loader, RetryMistakesAreErrors) {
   auto r = load(R"(workflow:
   name: x

@@ -270,10 +270,10 @@ TEST(ClaudeRobustExecutor, FailMeansTheErrorStands) {
 
 // ---- claude_session
 
-TEST(ClaudeSessionExecutor, HistoryGoesToTheModelAndTheTurnIsSaved) {
+TEST(ClaudeSessionExecutor, HistoryGoesToTheModelAndTheTurnIsSavedWithItsOriginAndUsage) {
   Harness h;
   h.sessions->seed("tutor", {{"user", "What is Elixir?"}, {"assistant", "A language."}});
-  h.anthropic->push_text("Pattern matching binds names.");
+  h.anthropic->push_text("Pattern matching binds names.", 120, 30);
   ClaudeSessionExecutor e(h.services);
   auto r = h.run(e, "claude_session", json(R"({"prompt": "And pattern matching?",
                                                "session_config": {"session_name": "tutor"}})"));
@@ -283,11 +283,66 @@ TEST(ClaudeSessionExecutor, HistoryGoesToTheModelAndTheTurnIsSaved) {
   EXPECT_EQ(messages[0].text, "What is Elixir?");
   EXPECT_EQ(messages[1].text, "A language.");
   EXPECT_EQ(messages[2].text, "And pattern matching?");
-  const auto turns = h.sessions->turns("tutor");
-  ASSERT_EQ(turns.size(), 4u);
-  EXPECT_EQ(turns[3].content, "Pattern matching binds names.");
+  const Session session = h.sessions->session("tutor");
+  ASSERT_EQ(session.turns.size(), 2u);
+  const SessionTurn& saved = session.turns[1];
+  EXPECT_EQ(saved.origin, "i1");  // the work item's id: a redelivery finds its answer by it
+  ASSERT_EQ(saved.messages.size(), 2u);
+  EXPECT_EQ(saved.messages[0].content.as_string(), "And pattern matching?");
+  EXPECT_EQ(saved.messages[1].content.as_string(), "Pattern matching binds names.");
+  EXPECT_EQ(saved.usage(), (TokenUsage{120, 30}));
   EXPECT_EQ(r->find("session")->get_int("version"), 2);
-  EXPECT_EQ(r->find("session")->get_int("history_turns"), 2);
+  EXPECT_EQ(r->find("session")->get_int("history_turns"), 1);  // turns, not messages
+}
+
+TEST(ClaudeSessionExecutor, ARedeliveredItemReusesItsSavedAnswerWithoutASecondCall) {
+  Harness h;
+  h.anthropic->push_text("first answer", 70, 7);
+  ClaudeSessionExecutor e(h.services);
+  const Value input = json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})");
+  ASSERT_TRUE(h.run(e, "claude_session", input).ok());
+  // The result of attempt 1 was lost after the turn was saved (the worker died, say); another
+  // writer has continued the session since.
+  h.sessions->seed("s", {{"user", "someone else"}, {"assistant", "their answer"}}, "i9");
+  auto again = h.run(e, "claude_session", input, 2);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(h.anthropic->requests.size(), 1u);  // not paid for twice
+  EXPECT_EQ(h.sessions->appends, 1);            // not saved twice
+  EXPECT_EQ(again->get_string("text"), "first answer");
+  EXPECT_EQ(again->find("session")->get_int("reused_turn"), 1);
+  EXPECT_EQ(again->find("usage")->get_int("input_tokens"), 70);
+  EXPECT_EQ(again->find("usage")->get_int("output_tokens"), 7);
+  EXPECT_TRUE(again->find("usage")->find("cost_usd")->is_null());  // unknown, not free
+}
+
+TEST(ClaudeSessionExecutor, AFullSessionFailsTheStepBeforeTheModelIsCalled) {
+  Harness h;
+  h.sessions->seed("s", {{"user", "q1"}, {"assistant", "a1"}});
+  h.sessions->seed("s", {{"user", "q2"}, {"assistant", "a2"}});
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "q3", "session_config":
+                                              {"session_name": "s", "max_turns": 2}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(r.error().message.find("session \"s\" holds 2 turns, the most the step's "
+                                   "session_config.max_turns (2) allows"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(h.anthropic->requests.empty());
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 2u);
+}
+
+TEST(ClaudeSessionExecutor, TheSessionsOwnLimitCountsToo) {
+  Harness h;
+  h.sessions->limit("s", 1);
+  h.sessions->seed("s", {{"user", "q1"}, {"assistant", "a1"}});
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "q2", "session_config":
+                                              {"session_name": "s", "max_turns": 10}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(r.error().message.find("its own max_turns (1)"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(h.anthropic->requests.empty());
 }
 
 TEST(ClaudeSessionExecutor, AConcurrentChangeIsAConflictAndNothingIsSaved) {
@@ -301,17 +356,20 @@ TEST(ClaudeSessionExecutor, AConcurrentChangeIsAConflictAndNothingIsSaved) {
   auto r = h.run(e, "claude_session", json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kConflict);
-  EXPECT_EQ(h.sessions->turns("s").size(), 1u);
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
 }
 
 TEST(ClaudeSessionExecutor, WithoutPersistTheSessionIsOnlyRead) {
   Harness h;
+  h.sessions->seed("s", {{"user", "q1"}, {"assistant", "a1"}}, "i1");
+  h.sessions->limit("s", 1);  // full, but nothing is added: the limit does not matter
   h.anthropic->push_text("answer");
   ClaudeSessionExecutor e(h.services);
   auto r = h.run(e, "claude_session",
                  json(R"({"prompt": "hi", "session_config": {"session_name": "s", "persist": false}})"));
-  ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(h.sessions->turns("s").empty());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "answer");  // called, though a turn has this item's origin
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
   EXPECT_FALSE(r->find("session")->get_bool("saved"));
 }
 

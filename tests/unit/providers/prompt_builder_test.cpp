@@ -145,8 +145,9 @@ TEST(PromptBuilder, AnUnresolvedPreviousResponseIsAnError) {
 
 TEST(PromptBuilder, SessionContextRendersTheLastTurns) {
   Dirs d;
-  d.sessions.seed("tutor", {{"user", "q1"}, {"assistant", "a1"}, {"user", "q2"}, {"assistant", "a2"}});
-  auto p = build_prompt(parts(R"([{"type": "session_context", "session_id": "tutor", "include_last_n": 2}])"),
+  d.sessions.seed("tutor", {{"user", "q1"}, {"assistant", "a1"}});
+  d.sessions.seed("tutor", {{"user", "q2"}, {"assistant", "a2"}});
+  auto p = build_prompt(parts(R"([{"type": "session_context", "session_id": "tutor", "include_last_n": 1}])"),
                         d.context);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(*p, "Conversation so far (session \"tutor\"):\nuser: q2\nassistant: a2");
@@ -155,11 +156,10 @@ TEST(PromptBuilder, SessionContextRendersTheLastTurns) {
 TEST(PromptBuilder, SessionErrorsAreNotBlamedOnTheProvider) {
   Dirs d;
   struct DownStore final : SessionStore {
-    Result<SessionSnapshot> load(const std::string&, size_t, const providers::CallContext&) override {
+    Result<Session> load(const std::string&, size_t, const providers::CallContext&) override {
       return make_error(ErrorCode::kUnavailable, "registry down");
     }
-    Result<int64_t> append(const std::string&, const std::vector<SessionTurn>&, int64_t,
-                           const providers::CallContext&) override {
+    Result<int64_t> append(const TurnAppend&, const providers::CallContext&) override {
       return make_error(ErrorCode::kUnavailable, "registry down");
     }
   } down;

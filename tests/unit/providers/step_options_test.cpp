@@ -114,16 +114,30 @@ TEST(Sessions, SettingsNeedAName) {
   auto s = read_session_settings(json(R"({"session_name": "tutor", "persist": false})"), 50);
   ASSERT_TRUE(s.ok());
   EXPECT_FALSE(s->persist);
+  EXPECT_EQ(s->max_turns, 0);  // no limit of the step's own
   EXPECT_EQ(s->history_turns, 50);
 }
 
+TEST(Sessions, MaxTurnsIsTheLimitAndTheHistorySent) {
+  auto s = read_session_settings(json(R"({"session_name": "t", "max_turns": 8})"), 50);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->max_turns, 8);
+  EXPECT_EQ(s->history_turns, 8);
+  for (const char* bad : {R"({"session_name": "t", "max_turns": 0})",
+                          R"({"session_name": "t", "max_turns": "many"})"}) {
+    auto r = read_session_settings(json(bad), 50);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().message, "session_config.max_turns must be an integer of at least 1");
+  }
+}
+
 TEST(Sessions, HistoryAlternatesAndStartsWithTheUser) {
-  const auto m = history_messages({{"assistant", "orphan"},
-                                   {"user", "q1"},
-                                   {"user", "q1 again"},
-                                   {"system", "ignored"},
-                                   {"assistant", ""},
-                                   {"assistant", "a1"}});
+  auto message = [](const char* role, const char* text) {
+    return SessionMessage{role, Value(text), std::nullopt, 0};
+  };
+  const auto m = history_messages({message("assistant", "orphan"), message("user", "q1"),
+                                   message("user", "q1 again"), message("system", "ignored"),
+                                   message("assistant", ""), message("assistant", "a1")});
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].role, providers::Role::kUser);
   EXPECT_EQ(m[0].text, "q1\n\nq1 again");

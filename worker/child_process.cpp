@@ -80,9 +80,15 @@ struct ExecPlan {
   bool set_cpu;
 };
 
-[[noreturn]] void child_fail(int report_fd) {
-  const int err = errno;
-  ssize_t ignored = ::write(report_fd, &err, sizeof err);
+// What a child that cannot exec tells its parent through the report pipe.
+struct LaunchReport {
+  LaunchStage stage;
+  int err;
+};
+
+[[noreturn]] void child_fail(int report_fd, LaunchStage stage) {
+  const LaunchReport report{stage, errno};
+  ssize_t ignored = ::write(report_fd, &report, sizeof report);
   (void)ignored;
   ::_exit(127);
 }
@@ -91,7 +97,7 @@ void move_fd(int from, int to, int report_fd) {
   if (from == to) {
     ::fcntl(to, F_SETFD, 0);  // keep it across exec
   } else if (::dup2(from, to) < 0) {
-    child_fail(report_fd);
+    child_fail(report_fd, LaunchStage::kSetup);
   }
 }
 
@@ -108,18 +114,24 @@ void move_fd(int from, int to, int report_fd) {
   move_fd(p.stdin_fd, 0, p.report_fd);
   move_fd(p.stdout_fd, 1, p.report_fd);
   move_fd(p.stderr_fd, 2, p.report_fd);
-  if (p.set_cpu && ::setrlimit(RLIMIT_CPU, &p.cpu) != 0) child_fail(p.report_fd);
-  if (p.set_memory && ::setrlimit(RLIMIT_AS, &p.memory) != 0) child_fail(p.report_fd);
-  if (p.set_files && ::setrlimit(RLIMIT_NOFILE, &p.files) != 0) child_fail(p.report_fd);
+  if (p.set_cpu && ::setrlimit(RLIMIT_CPU, &p.cpu) != 0) {
+    child_fail(p.report_fd, LaunchStage::kCpuLimit);
+  }
+  if (p.set_memory && ::setrlimit(RLIMIT_AS, &p.memory) != 0) {
+    child_fail(p.report_fd, LaunchStage::kMemoryLimit);
+  }
+  if (p.set_files && ::setrlimit(RLIMIT_NOFILE, &p.files) != 0) {
+    child_fail(p.report_fd, LaunchStage::kFilesLimit);
+  }
   const rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
-  if (::chdir(p.cwd) != 0) child_fail(p.report_fd);
+  if (::chdir(p.cwd) != 0) child_fail(p.report_fd, LaunchStage::kChdir);
   // Every other inherited descriptor closes at exec, whoever opened it (another thread included).
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // kernels before 5.11
   }
   ::execve(p.program, p.argv.data(), p.envp.data());
-  child_fail(p.report_fd);
+  child_fail(p.report_fd, LaunchStage::kExec);
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
@@ -344,21 +356,18 @@ Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
   report->write.reset();
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
-  int exec_errno = 0;
+  LaunchReport report_read{};
   ssize_t got;
-  while ((got = ::read(report->read.get(), &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  while ((got = ::read(report->read.get(), &report_read, sizeof report_read)) < 0 && errno == EINTR) {
   }
-  if (got == sizeof exec_errno || pidfd.get() < 0) {
-    const int why = got == sizeof exec_errno ? exec_errno : errno;
+  if (got == sizeof report_read || pidfd.get() < 0) {
+    const int pidfd_errno = errno;
     ::kill(-pid, SIGKILL);
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    Error e = errno_error("cannot run " + spec.program + " in " + cwd, why);
-    if (got == sizeof exec_errno && (why == ENOENT || why == EACCES || why == ENOEXEC || why == ENOTDIR)) {
-      e.code = ErrorCode::kInvalidInput;
-    }
-    return e;
+    if (got == sizeof report_read) return launch_error(spec, report_read.stage, report_read.err);
+    return errno_error("cannot run " + spec.program + " in " + cwd + ": pidfd_open", pidfd_errno);
   }
 
   set_nonblocking(out->read.get());
@@ -367,6 +376,36 @@ Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
   Supervision supervision(spec, pid, std::move(pidfd), std::move(out->read), std::move(err->read),
                           std::move(in.write));
   return supervision.wait(deadline, cancelled);
+}
+
+Error launch_error(const ChildSpec& spec, LaunchStage stage, int err) {
+  const std::string cwd = spec.cwd.string();
+  auto limit = [&](std::string_view name, int64_t value) {
+    // EPERM: above the worker's own hard limit, which an unprivileged worker cannot raise.
+    Error e = errno_error("cannot give tool " + spec.program + " its limits." + std::string(name) +
+                              " of " + std::to_string(value) + " (above the worker's own hard limit?)",
+                          err);
+    if (err == EPERM || err == EINVAL) e.code = ErrorCode::kInvalidInput;
+    return e;
+  };
+  switch (stage) {
+    case LaunchStage::kCpuLimit:
+      return limit("cpu_seconds", spec.cpu_seconds);
+    case LaunchStage::kMemoryLimit:
+      return limit("memory_mb", spec.memory_bytes >> 20);
+    case LaunchStage::kFilesLimit:
+      return limit("open_files", spec.open_files);
+    case LaunchStage::kSetup:
+    case LaunchStage::kChdir:
+    case LaunchStage::kExec:
+      break;
+  }
+  Error e = errno_error("cannot run " + spec.program + " in " + cwd, err);
+  if (stage != LaunchStage::kSetup &&
+      (err == ENOENT || err == EACCES || err == ENOEXEC || err == ENOTDIR)) {
+    e.code = ErrorCode::kInvalidInput;
+  }
+  return e;
 }
 
 }  // namespace pl::worker

@@ -59,6 +59,14 @@ struct ChildOutcome {
 Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
                                const std::function<bool()>& cancelled);
 
+// Where a child that never ran its program failed, between fork and exec.
+enum class LaunchStage : int { kSetup, kCpuLimit, kMemoryLimit, kFilesLimit, kChdir, kExec };
+
+// The error of a child that failed at `stage` with `err` (an errno). A limit the worker may not
+// grant, or a program that is missing or not executable, is kInvalidInput (the definition must
+// change: retrying cannot help); anything else is kIo.
+Error launch_error(const ChildSpec& spec, LaunchStage stage, int err);
+
 // The program's path: `name` itself when it holds a '/', else the first executable file called
 // `name` in the directories of `path_variable` (a PATH value). nullopt when none is found.
 std::optional<std::string> find_program(const std::string& name, const std::string& path_variable);

@@ -13,10 +13,6 @@
 
 namespace pl::worker {
 
-// The string format that marks a path argument: it must resolve inside the run's workspace
-// (relative to the tool's cwd); see resolve_in_workspace.
-inline constexpr std::string_view kWorkspacePathFormat = "workspace_path";
-
 // Prepares one run of `tool`:
 //  - `args` (an object; null counts as {}) gets the schema's defaults, then is validated against
 //    the tool's input_schema: kInvalidInput "args.path: expected a string, got a number";

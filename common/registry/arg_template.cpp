@@ -43,6 +43,17 @@ Result<TemplatePart> parse_reference(std::string_view inner) {
   return part;
 }
 
+// The element of `list` that a path segment of digits names ({{args.files.0}}), or nullptr.
+const Value* element(const Value& list, const std::string& segment) {
+  if (segment.empty() || segment.size() > 9) return nullptr;
+  size_t index = 0;
+  for (char c : segment) {
+    if (c < '0' || c > '9') return nullptr;
+    index = index * 10 + static_cast<size_t>(c - '0');
+  }
+  return index < list.size() ? &list.as_array()[index] : nullptr;
+}
+
 }  // namespace
 
 Result<std::vector<TemplatePart>> parse_arg_template(std::string_view text) {
@@ -86,7 +97,7 @@ Result<std::string> render_arg_template(const std::vector<TemplatePart>& parts, 
     }
     const Value* v = &args;
     for (const auto& segment : part.path) {
-      v = v->find(segment);
+      v = v->is_array() ? element(*v, segment) : v->find(segment);
       if (!v) return make_error(ErrorCode::kInvalidInput, part.text + " is not given");
     }
     if (v->is_string()) {

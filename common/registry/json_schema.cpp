@@ -85,6 +85,8 @@ std::string index_path(std::string_view base, size_t i) {
 
 class SchemaChecker {
  public:
+  explicit SchemaChecker(std::vector<std::string_view> formats) : formats_(std::move(formats)) {}
+
   void check(const Value& schema, const std::string& path) {
     if (!schema.is_object()) {
       if (!schema.is_bool()) problem(path, "expected a schema (an object or a boolean), got " + json_kind(schema));
@@ -134,9 +136,7 @@ class SchemaChecker {
         problem(member_path(path, key), "expected a non-negative integer, got " + to_json(*v));
       }
     }
-    if (const Value* format = schema.find("format"); format && !format->is_string()) {
-      problem(member_path(path, "format"), "expected a string, got " + json_kind(*format));
-    }
+    if (const Value* format = schema.find("format")) check_format(*format, member_path(path, "format"));
     if (const Value* pattern = schema.find("pattern")) check_pattern(*pattern, member_path(path, "pattern"));
   }
 
@@ -171,6 +171,19 @@ class SchemaChecker {
     }
   }
 
+  void check_format(const Value& format, const std::string& path) {
+    if (!format.is_string()) {
+      problem(path, "expected a string, got " + json_kind(format));
+      return;
+    }
+    const std::string& name = format.as_string();
+    if (std::find(formats_.begin(), formats_.end(), name) != formats_.end()) return;
+    std::string known;
+    for (std::string_view f : formats_) known += (known.empty() ? "" : ", ") + std::string(f);
+    problem(path, "\"" + name + "\" is not a format that is checked here (" +
+                      (known.empty() ? "none is" : known) + ")" + did_you_mean(name, formats_));
+  }
+
   void check_pattern(const Value& pattern, const std::string& path) {
     if (!pattern.is_string()) {
       problem(path, "expected a string, got " + json_kind(pattern));
@@ -184,6 +197,7 @@ class SchemaChecker {
     if (problems_.size() < kMaxProblems) problems_.push_back(path + ": " + what);
   }
 
+  std::vector<std::string_view> formats_;
   std::vector<std::string> problems_;
 };
 
@@ -356,8 +370,9 @@ class Validator {
 
 }  // namespace
 
-Status check_schema(const Value& schema, std::string_view root) {
-  SchemaChecker checker;
+Status check_schema(const Value& schema, std::string_view root,
+                    std::vector<std::string_view> formats) {
+  SchemaChecker checker(std::move(formats));
   checker.check(schema, std::string(root));
   return checker.status();
 }

@@ -3,8 +3,8 @@
 // Supported keywords: type (a name or a list of names: string number integer boolean object
 // array null), properties, required, additionalProperties (bool or schema), items, enum, const,
 // minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers), minLength, maxLength (in code
-// points), pattern (ECMAScript, unanchored, fenced: see kMaxPatternLength), minItems, maxItems, format (checked only when the
-// caller passes a FormatCheck that knows the format). Annotations are accepted and ignored:
+// points), pattern (ECMAScript, unanchored, fenced: see kMaxPatternLength), minItems, maxItems,
+// format (one of the formats the caller checks, through a FormatCheck). Annotations are accepted and ignored:
 // title, description, default, examples, $schema, $id, $comment, deprecated, readOnly,
 // writeOnly. Any other keyword is refused by check_schema, so that a schema never looks
 // stricter than it is.
@@ -36,8 +36,10 @@ using FormatCheck =
 
 // Whether `schema` is a well-formed schema of the subset. kInvalidInput names the place:
 // "input_schema.properties.n.minimum: expected a number, got a string",
-// "input_schema.properties.x: unsupported keyword \"oneOf\"".
-Status check_schema(const Value& schema, std::string_view root = "input_schema");
+// "input_schema.properties.x: unsupported keyword \"oneOf\"". A `format` must be one of
+// `formats`, those the caller's FormatCheck knows: a misspelt one would check nothing.
+Status check_schema(const Value& schema, std::string_view root = "input_schema",
+                    std::vector<std::string_view> formats = {});
 
 // Validates `instance` against `schema` (REQUIRES: check_schema(schema) is ok). kInvalidInput
 // lists up to 8 problems, "; "-separated, each naming the path from `root`:

@@ -296,7 +296,7 @@ Result<ToolDefinition> tool_definition_from_value(const Value& v, std::string_vi
   d.input_schema = Value::object();
   d.input_schema["type"] = "object";
   if (const Value* schema = v.find("input_schema")) {
-    if (auto st = check_schema(*schema, r.dotted("/input_schema")); !st.ok()) {
+    if (auto st = check_schema(*schema, r.dotted("/input_schema"), {kWorkspacePathFormat}); !st.ok()) {
       r.problem("/input_schema", st.error().message);
     } else if (!schema->is_object() || schema->get_string("type") != "object") {
       r.problem("/input_schema", "a tool's input must be an object schema (type: object)");

@@ -32,6 +32,11 @@
 
 namespace pl {
 
+// The string format that marks a path argument: it must resolve inside the run's workspace
+// (relative to the tool's cwd; worker/tool_invocation.h). The only format a tool's schema may
+// name: any other would check nothing while looking as if it did.
+inline constexpr std::string_view kWorkspacePathFormat = "workspace_path";
+
 struct ToolLimits {
   int64_t cpu_seconds = 0;   // RLIMIT_CPU; 0 = the timeout rounded up to seconds, plus one
   int64_t memory_mb = 1024;  // RLIMIT_AS

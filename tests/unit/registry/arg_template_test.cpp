@@ -22,6 +22,14 @@ TEST(ArgTemplate, OtherValuesBecomeCompactJson) {
   EXPECT_EQ(*render_arg_template("{{args.o.k}}", args()), "[1,true]");
 }
 
+TEST(ArgTemplate, DigitsPickAnElementOfAList) {
+  EXPECT_EQ(*render_arg_template("{{args.o.k.0}}-{{args.o.k.1}}", args()), "1-true");
+  auto past = render_arg_template("{{args.o.k.2}}", args());
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.error().message, "args.o.k.2 is not given");
+  EXPECT_FALSE(render_arg_template("{{args.o.k.first}}", args()).ok());
+}
+
 TEST(ArgTemplate, AnAbsentArgumentIsAnErrorNamingIt) {
   auto r = render_arg_template("{{args.missing}}", args());
   ASSERT_FALSE(r.ok());

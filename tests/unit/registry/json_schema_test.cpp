@@ -95,6 +95,19 @@ TEST(JsonSchema, FormatsAreCheckedByTheCallersCheck) {
   EXPECT_TRUE(validate_against_schema(schema, json(R"({"p": "../etc"})")).ok());  // no check given
 }
 
+TEST(JsonSchema, AFormatTheCallerDoesNotCheckIsRefused) {
+  const Value schema = json(R"({"type": "object", "properties": {"p": {"type": "string",
+                                                                      "format": "workspace-path"}}})");
+  auto st = check_schema(schema, "input_schema", {"workspace_path"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "input_schema.properties.p.format: \"workspace-path\" is not a format that is checked "
+            "here (workspace_path) (did you mean \"workspace_path\"?)");
+  EXPECT_TRUE(check_schema(json(R"({"type": "string", "format": "workspace_path"})"), "s",
+                           {"workspace_path"}).ok());
+  EXPECT_FALSE(check_schema(json(R"({"type": "string", "format": "email"})")).ok());
+}
+
 TEST(JsonSchema, UnsupportedKeywordsAndMalformedSchemasAreRefused) {
   auto one_of = check_schema(json(R"({"type": "object", "properties": {"x": {"oneOf": []}}})"));
   ASSERT_FALSE(one_of.ok());

@@ -182,6 +182,21 @@ TEST_F(ToolRunnerTest, AProgramThatCannotBeExecutedIsInvalidInput) {
   EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos) << r.error().message;
 }
 
+TEST(LaunchError, ALimitTheWorkerCannotGrantIsInvalidInputNamingTheLimit) {
+  // Root may raise any hard limit, so the EPERM an unprivileged worker meets is built directly.
+  ChildSpec spec;
+  spec.program = "/bin/true";
+  spec.open_files = 65536;
+  const Error e = launch_error(spec, LaunchStage::kFilesLimit, EPERM);
+  EXPECT_EQ(e.code, ErrorCode::kInvalidInput);  // not retried: the definition must change
+  EXPECT_EQ(e.message,
+            "cannot give tool /bin/true its limits.open_files of 65536 (above the worker's own "
+            "hard limit?): Operation not permitted");
+  EXPECT_EQ(launch_error(spec, LaunchStage::kExec, ENOENT).code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(launch_error(spec, LaunchStage::kSetup, EMFILE).code, ErrorCode::kIo);
+  EXPECT_EQ(launch_error(spec, LaunchStage::kMemoryLimit, ENOMEM).code, ErrorCode::kIo);
+}
+
 TEST_F(ToolRunnerTest, ExampleWordCountCountsTheWordsOfItsInput) {
   Value args;
   args["text"] = "one two  three\nfour; rm -rf /";

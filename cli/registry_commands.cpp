@@ -154,7 +154,7 @@ int list_sessions(RegistryClient& client, bool json) {
 }
 
 int show_session(RegistryClient& client, const std::string& name, bool json, int64_t last) {
-  auto session = client.get_session(name, last);
+  auto session = last > 0 ? client.get_session(name, last) : client.get_whole_session(name);
   if (!session.ok()) return fail(session.error());
   if (json) {
     print_json(to_value(*session));
@@ -173,7 +173,7 @@ int show_session(RegistryClient& client, const std::string& name, bool json, int
 }
 
 int export_session(RegistryClient& client, const std::string& name, const std::string& output) {
-  auto session = client.get_session(name);
+  auto session = client.get_whole_session(name);
   if (!session.ok()) return fail(session.error());
   const std::string text = to_json(to_value(*session), JsonStyle::kPretty) + "\n";
   if (output.empty()) {

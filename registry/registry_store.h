@@ -97,8 +97,10 @@ class RegistryStore {
   virtual Status put_session(const SessionRecord& session) = 0;  // insert or replace
   // Removes the session and all its turns.
   virtual Status remove_session(std::string_view name) = 0;
-  // The session's turns with index > after, ascending.
-  virtual Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after) = 0;
+  // The session's turns with index > after, ascending, until their messages take more than
+  // `max_bytes` (the turn that passes it included, so that the caller sees it passed).
+  virtual Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after,
+                                                int64_t max_bytes) = 0;
   virtual Status add_turn(std::string_view session, const TurnRecord& turn) = 0;
   // Removes the turns with index > keep.
   virtual Status remove_turns_after(std::string_view session, int64_t keep) = 0;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 
 #include "common/json.h"
 #include "common/protocol/body_reader.h"
@@ -82,22 +83,35 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
   if (!name.ok()) return std::move(name).error();
   protocol::BodyReader r(args, "session.get");
   const int64_t last = r.optional_integer("last_turns", 0);
+  const int64_t after_turn = r.optional_integer("after_turn", -1);  // -1: not paging
   if (!r.ok()) return r.status().error();
   if (auto st = check_non_negative("session.get", "last_turns", last); !st.ok()) return st.error();
+  if (args.find("after_turn")) {
+    if (auto st = check_non_negative("session.get", "after_turn", after_turn); !st.ok()) {
+      return st.error();
+    }
+  }
   auto existing = find(c, *name);
   if (!existing.ok()) return std::move(existing).error();
   if (!*existing) return no_session(*name);
   const SessionRecord& s = **existing;
-  const int64_t after = last > 0 ? std::max<int64_t>(0, s.version - last) : 0;
-  auto turns = c.store.turns(*name, after);
+  const bool paging = after_turn >= 0;
+  const int64_t after =
+      paging ? after_turn : last > 0 ? std::max<int64_t>(0, s.version - last) : 0;
+  auto turns = c.store.turns(*name, after, c.limits.max_reply_bytes);
   if (!turns.ok()) return std::move(turns).error();
   int64_t bytes = 0;
   for (const auto& t : *turns) bytes += static_cast<int64_t>(t.messages.size());
   if (bytes > c.limits.max_reply_bytes) {
-    return make_error(ErrorCode::kTooLarge,
-                      "session \"" + *name + "\": " + std::to_string(turns->size()) + " turns are " +
-                          std::to_string(bytes) + " bytes, over the reply limit of " +
-                          std::to_string(c.limits.max_reply_bytes) + "; ask for fewer with last_turns");
+    if (!paging) {
+      return make_error(ErrorCode::kTooLarge,
+                        "session \"" + *name + "\": its turns after turn " + std::to_string(after) +
+                            " take more than the reply limit of " +
+                            std::to_string(c.limits.max_reply_bytes) +
+                            " bytes; ask for fewer with last_turns, or in pages with after_turn");
+    }
+    // A page holds whole turns within the limit, and at least one so that paging goes on.
+    if (turns->size() > 1) turns->pop_back();
   }
   Value v = session_value(s);
   Value list = Value::array();
@@ -115,6 +129,7 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
     list.push_back(std::move(turn));
   }
   v["turns"] = std::move(list);
+  if (paging) v["more"] = !turns->empty() && turns->back().index < s.version;
   return v;
 }
 
@@ -217,7 +232,7 @@ Result<Value> truncate_session(const OpContext& c, const Value& args) {
   if (expected >= 0 && s.version != expected) return version_conflict(*name, s.version, expected);
   if (keep < s.version) {
     if (auto st = c.store.remove_turns_after(*name, keep); !st.ok()) return std::move(st).error();
-    auto kept = c.store.turns(*name, 0);
+    auto kept = c.store.turns(*name, 0, std::numeric_limits<int64_t>::max());
     if (!kept.ok()) return std::move(kept).error();
     s.usage = {};
     for (const auto& t : *kept) s.usage += t.usage;

@@ -290,16 +290,23 @@ Status SqliteStore::remove_session(std::string_view name) {
   return q_->remove_session.bind(1, name).run();
 }
 
-Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int64_t after) {
+Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int64_t after,
+                                                   int64_t max_bytes) {
   sqlite::Statement& s = q_->get_turns;
   s.bind(1, session).bind(2, after);
   std::vector<TurnRecord> out;
+  int64_t bytes = 0;
   for (;;) {
     auto row = s.step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) return out;
     out.push_back(
         TurnRecord{s.column_int(0), s.column_int(1), s.column_text(2), TokenUsage{s.column_int(3), s.column_int(4)}, s.column_text(5)});
+    bytes += static_cast<int64_t>(out.back().messages.size());
+    if (bytes > max_bytes) {
+      s.reset();
+      return out;
+    }
   }
 }
 

@@ -67,7 +67,8 @@ class SqliteStore final : public RegistryStore {
   Result<std::vector<SessionRecord>> sessions(size_t limit) override;
   Status put_session(const SessionRecord& session) override;
   Status remove_session(std::string_view name) override;
-  Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after) override;
+  Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after,
+                                        int64_t max_bytes) override;
   Status add_turn(std::string_view session, const TurnRecord& turn) override;
   Status remove_turns_after(std::string_view session, int64_t keep) override;
 

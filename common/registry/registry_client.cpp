@@ -216,6 +216,28 @@ Result<Session> RegistryClient::get_session(const std::string& name, int64_t las
   return session_from(*r);
 }
 
+Result<Session> RegistryClient::get_whole_session(const std::string& name) {
+  Session whole;
+  int64_t after = 0;
+  for (;;) {
+    Value args;
+    args["name"] = name;
+    args["after_turn"] = after;
+    auto r = call(RegistryOp::kSessionGet, std::move(args));
+    if (!r.ok()) return std::move(r).error();
+    auto page = session_from(*r);
+    if (!page.ok()) return std::move(page).error();
+    whole.info = page->info;  // the newest: turns appended meanwhile are in later pages
+    const bool more = r->get_bool("more");
+    if (more && page->turns.empty()) {
+      return make_error(ErrorCode::kInternal, "session.get gave an empty page with more to come");
+    }
+    for (auto& turn : page->turns) whole.turns.push_back(std::move(turn));
+    if (!more) return whole;
+    after = whole.turns.back().index;
+  }
+}
+
 Result<std::vector<SessionInfo>> RegistryClient::list_sessions(int64_t limit) {
   Value args = Value::object();
   if (limit > 0) args["limit"] = limit;

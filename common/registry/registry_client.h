@@ -90,6 +90,9 @@ class RegistryClient {
                                      bool exist_ok = false);
   // session.get: the whole session, or only its last `last_turns` turns when > 0.
   Result<Session> get_session(const std::string& name, int64_t last_turns = 0);
+  // The whole session however large, read in pages that each fit the registry's reply limit
+  // (session.get with after_turn). Turns appended while it reads are included.
+  Result<Session> get_whole_session(const std::string& name);
   Result<std::vector<SessionInfo>> list_sessions(int64_t limit = 0);
   // session.append: returns the new version. kConflict when the version is not the expected one
   // (the message names both), kTooLarge when max_turns is reached, kNotFound when the session

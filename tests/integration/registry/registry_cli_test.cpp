@@ -110,6 +110,30 @@ TEST_F(RegistryCli, SessionsAreListedShownExportedAndDeleted) {
   EXPECT_NE(ctl({"sessions", "list"}).out.find("no sessions"), std::string::npos);
 }
 
+TEST_F(RegistryCli, ASessionOverOneReplyIsExportedWhole) {
+  RegistryClient client(registry_.client_options());
+  // 10 turns of ~1 MB: more than the 8 MiB one reply may carry.
+  for (int64_t i = 0; i < 10; ++i) {
+    const SessionMessage m{"user", Value(std::to_string(i) + std::string(1'000'000, 'x')),
+                           std::nullopt, 0};
+    ASSERT_TRUE(client.append_turn({"long", i, {m}, 0, true, "", ""}).ok());
+  }
+  EXPECT_EQ(client.get_session("long").error().code, ErrorCode::kTooLarge);
+
+  const auto exported = dir_.path() / "long.json";
+  auto ex = ctl({"sessions", "export", "long", "--output", exported.string()});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  auto session = session_from(*parse_json(read_text(exported)));
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  EXPECT_EQ(session->info.version, 10);
+  ASSERT_EQ(session->turns.size(), 10u);
+  for (int64_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(session->turns[static_cast<size_t>(i)].index, i + 1);
+    EXPECT_EQ(session->turns[static_cast<size_t>(i)].messages.at(0).content.as_string().substr(0, 1),
+              std::to_string(i));
+  }
+}
+
 TEST_F(RegistryCli, NoRegistryOnTheStateDirectoryMeansExit69) {
   TempDir empty;
   SpawnOptions options;

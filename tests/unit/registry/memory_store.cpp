@@ -95,10 +95,15 @@ Status MemoryStore::remove_session(std::string_view name) {
   return remove_turns_after(name, 0);
 }
 
-Result<std::vector<TurnRecord>> MemoryStore::turns(std::string_view session, int64_t after) {
+Result<std::vector<TurnRecord>> MemoryStore::turns(std::string_view session, int64_t after,
+                                                   int64_t max_bytes) {
   std::vector<TurnRecord> out;
+  int64_t bytes = 0;
   for (const auto& [key, t] : state_.turns) {
-    if (key.first == session && key.second > after) out.push_back(t);
+    if (key.first != session || key.second <= after) continue;
+    out.push_back(t);
+    bytes += static_cast<int64_t>(t.messages.size());
+    if (bytes > max_bytes) break;
   }
   return out;
 }

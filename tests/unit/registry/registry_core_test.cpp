@@ -289,6 +289,37 @@ TEST_P(RegistryCoreTest, ATurnOverTheSizeLimitIsRefused) {
   EXPECT_EQ(r.code, ErrorCode::kTooLarge);
 }
 
+TEST_P(RegistryCoreTest, ASessionOverTheReplyLimitIsReadInPagesOfWholeTurns) {
+  limits_.max_reply_bytes = 1000;
+  core_ = std::make_unique<RegistryCore>(*store_, limits_);
+  ASSERT_TRUE(create("long").ok);
+  for (int i = 0; i < 7; ++i) {  // ~300 bytes of messages a turn
+    ASSERT_TRUE(append("long", i, {message("user", std::to_string(i) + std::string(240, 'x'))}).ok);
+  }
+  Value whole;
+  whole["name"] = "long";
+  RegistryReply refused = call("session.get", whole);
+  EXPECT_EQ(refused.code, ErrorCode::kTooLarge);
+  EXPECT_NE(refused.message.find("in pages with after_turn"), std::string::npos) << refused.message;
+
+  std::vector<int64_t> seen;
+  int64_t after = 0;
+  for (int pages = 0; pages < 10; ++pages) {
+    Value page_args;
+    page_args["name"] = "long";
+    page_args["after_turn"] = after;
+    RegistryReply page = call("session.get", page_args);
+    ASSERT_TRUE(page.ok) << page.message;
+    const Value& turns = *page.result.find("turns");
+    ASSERT_GT(turns.size(), 0u);
+    ASSERT_LE(turns.size(), 3u);  // 3 turns fit in 1000 bytes, 4 do not
+    for (const Value& t : turns.as_array()) seen.push_back(t.get_int("index"));
+    after = seen.back();
+    if (!page.result.get_bool("more")) break;
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
+}
+
 TEST_P(RegistryCoreTest, ListsAreSortedByNameAndBounded) {
   for (const char* name : {"c", "a", "b"}) ASSERT_TRUE(create(name).ok);
   RegistryReply all = call("session.list", Value::object());
@@ -429,7 +460,7 @@ TEST(RegistryCoreFaults, AFailedMutationLeavesNothingBehindInItsBatch) {
   store.writes_before_failure = -1;
   EXPECT_EQ(failed.code, ErrorCode::kIo);
   ASSERT_TRUE(store.commit().ok());
-  EXPECT_EQ(store.turns("chat", 0)->size(), 0u);
+  EXPECT_EQ(store.turns("chat", 0, 1 << 20)->size(), 0u);
   EXPECT_TRUE(store.session("kept")->has_value());
 }
 

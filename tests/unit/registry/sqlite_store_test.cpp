@@ -36,7 +36,7 @@ TEST(SqliteStore, CommittedBatchesSurviveReopening) {
   auto kept = store->session("kept");
   ASSERT_TRUE(kept.ok() && kept->has_value());
   EXPECT_EQ((*kept)->usage.output_tokens, 4);
-  auto turns = store->turns("kept", 0);
+  auto turns = store->turns("kept", 0, 1 << 20);
   ASSERT_TRUE(turns.ok());
   ASSERT_EQ(turns->size(), 1u);
   EXPECT_EQ((*turns)[0].messages, R"(["hello"])");

@@ -87,32 +87,38 @@ Status bind_previous_responses(Value& input, const FrameScope& scope) {
   return ok_status();
 }
 
-// A source named by a reference ("steps.fetch.data"): a string is a reference (a template was
-// rendered already), anything else is the value itself.
-Result<Value> resolve_source(const Value& source, const FrameScope& scope, std::string_view what) {
-  if (!source.is_string()) return source;
-  auto value = pipeline::evaluate_expression(source.as_string(), scope);
-  if (!value.ok()) {
-    return value.error().with_context(std::string(what) + " \"" + source.as_string() + "\"");
-  }
+// A source as written (`input_source`, a join's `right_source`): a bare reference
+// ("steps.fetch.data") is evaluated; one {{ }} is rendered and its value is the data, a string
+// included (never read as a reference again); anything else is rendered as a value.
+Result<Value> resolve_source(const Value& written, const pipeline::Scope& scope,
+                             std::string_view what) {
+  if (!written.is_string()) return pipeline::render_value(written, scope);
+  const std::string& text = written.as_string();
+  auto value = pipeline::has_template(text) ? pipeline::render_template(text, scope)
+                                            : pipeline::evaluate_expression(text, scope);
+  if (!value.ok()) return value.error().with_context(std::string(what) + " \"" + text + "\"");
   return value;
 }
 
 Status bind_data_transform(Value& input, const pipeline::Step& step, const FrameScope& scope) {
-  const Value* source = input.find("input_source");
+  // Sources and operations as written: the leaf does not render them (step_nodes.cpp).
+  const Value* source = step.options.find("input_source");
   if (!source) return make_error(ErrorCode::kInvalidInput, "data_transform needs input_source");
   auto resolved = resolve_source(*source, scope, "input_source");
   if (!resolved.ok()) return std::move(resolved).error();
+  input["input_source"] = *source;
   input["input_source_value"] = std::move(*resolved);
 
-  // Operations as written: the worker evaluates their expressions against each item.
-  Value operations = step.options.find("operations") ? *step.options.find("operations") : Value::array();
+  // The worker evaluates the operations' expressions against each item.
+  Value operations =
+      step.options.find("operations") ? *step.options.find("operations") : Value::array();
   if (operations.is_array()) {
     size_t index = 0;
     for (Value& op : operations.as_array()) {
       const Value* right = op.is_object() ? op.find("right_source") : nullptr;
       if (right) {
-        auto value = resolve_source(*right, scope, "operation " + std::to_string(index) + " right_source");
+        auto value =
+            resolve_source(*right, scope, "operation " + std::to_string(index) + " right_source");
         if (!value.ok()) return std::move(value).error();
         op["right_source_value"] = std::move(*value);
       }

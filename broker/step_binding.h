@@ -4,10 +4,12 @@
 //   prompt parts {type: previous_response, step, extract}  get `content`: the named earlier
 //       step's result (its `extract` path, else its text, else its data) as text
 //   data_transform                      gets `input_source_value`: `input_source` resolved
-//       (a reference such as "steps.fetch.data", or a template already rendered), each join's
-//       `right_source_value` likewise, its `operations` as written (their expressions read each
-//       item's fields, so they are evaluated on the worker, not rendered here), and `run_roots`:
-//       {inputs, global_vars, state, loop} for conditions that compare items with run values
+//       (a bare reference such as "steps.fetch.data" is evaluated; one {{ }} is rendered and
+//       its value is the data as is, even a string), each join's `right_source_value`
+//       likewise, `input_source` and `operations` as written (the operations' expressions read
+//       each item's fields, so they are evaluated on the worker, not rendered here), and
+//       `run_roots`: {inputs, global_vars, state, loop} for conditions that compare items with
+//       run values
 //   gemini and gemini_instructor         get `function_definitions`: the pipeline's
 //       gemini_functions entries for the functions the step names
 //

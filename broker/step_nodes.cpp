@@ -271,13 +271,13 @@ void LeafNode::start() {
   // Both arms lvalues: a temporary here would die before the scope that borrows it is used.
   static const Value kNoOverlay = Value::object();
   OverlayScope scope(work_.extra_scope.is_object() ? work_.extra_scope : kNoOverlay, frame_scope);
-  // A data_transform's operations are evaluated per item on the worker, never rendered here.
-  const bool keep_operations = step_.type == StepType::kDataTransform;
-  const Value* operations = keep_operations ? work_.input().find("operations") : nullptr;
+  // A data_transform's operations are evaluated per item on the worker, never rendered here;
+  // its sources are resolved once, by bind_step_input.
   Result<Value> rendered = Value();
-  if (operations) {
+  if (step_.type == StepType::kDataTransform && work_.input().is_object()) {
     Value without = work_.input();
     without.as_object().erase("operations");
+    without.as_object().erase("input_source");
     rendered = pipeline::render_value(without, scope);
   } else {
     rendered = pipeline::render_value(work_.input(), scope, &run_.templates());

@@ -218,11 +218,11 @@ constexpr KeyTable kRetryConfig{"retry_config", kRetryConfigKeys};
 
 constexpr KeySpec kTransformOperationKeys[] = {
     key("operation", K::kString).required().one_of(kTransformOps),
-    key("field", K::kString),
+    key("field", K::kStringOrList),
     key("condition", K::kString),
     key("expression", K::kString),
     key("function", K::kString).one_of(kAggregateFunctions),
-    key("by", K::kString),
+    key("by", K::kStringOrList),
     key("order", K::kString).one_of(kSortOrders),
     key("group_by", K::kString),
     key("join_key", K::kString),

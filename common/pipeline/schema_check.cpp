@@ -304,6 +304,9 @@ Value value_as(const YamlNode& node, const KeySpec& spec) {
   switch (spec.kind) {
     case KeyKind::kString:
       return is_stringish(node) ? Value(node.scalar) : node.to_value();
+    case KeyKind::kStringOrList:
+      if (is_stringish(node)) return Value(node.scalar);
+      [[fallthrough]];
     case KeyKind::kStringList:
       if (!node.is_sequence()) return node.to_value();
       {

@@ -275,6 +275,51 @@ class Validator {
     }
   }
 
+  // One data_transform operation. The worker gets operations as written and evaluates their
+  // conditions and expressions per item, where the item's fields are the names: those are
+  // checked for syntax only (plain or one {{ }}, as the worker reads them). A join's
+  // right_source is resolved by the broker like input_source. Nothing else is rendered, so a
+  // template anywhere else would reach the worker as text: refused.
+  void check_operation(const Value& op, const std::string& path, const Step& step,
+                       const Context& c) {
+    if (!op.is_object()) return;
+    for (const auto& [key, value] : op.as_object()) {
+      const std::string key_path = path + "." + key;
+      const SourceLocation where = step.location_of(key_path);
+      if ((key == "condition" || key == "expression") && value.is_string()) {
+        auto parsed = parse_condition_string(value.as_string());
+        if (!parsed.ok()) {
+          error(where, std::string(key == "condition" ? "bad filter condition: "
+                                                      : "bad map expression: ") +
+                           parsed.error().message);
+        }
+      } else if (key == "right_source") {
+        check_source(value, c, where, key);
+      } else if ((key == "by" || key == "field") && value.is_array() &&
+                 op.get_string("operation") != "sort") {
+        error(where, quote(key_path) + " is a list, but only sort takes several fields");
+      } else {
+        refuse_templates(value, key_path, step);
+      }
+    }
+  }
+
+  void refuse_templates(const Value& v, const std::string& path, const Step& step) {
+    if (v.is_string() && has_template(v.as_string())) {
+      error(step.location_of(path),
+            quote(path) + " cannot hold a template: operations reach the worker unrendered " +
+                "(only condition, expression and right_source are evaluated)");
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        refuse_templates(v.as_array()[i], path + "." + std::to_string(i), step);
+      }
+    } else if (v.is_object()) {
+      for (const auto& [key, member] : v.as_object()) {
+        refuse_templates(member, path + "." + key, step);
+      }
+    }
+  }
+
   void check_file(const Value* path_value, const SourceLocation& where, const std::string& what,
                   bool also_workspace) {
     if (!path_value || !path_value->is_string()) return;
@@ -327,6 +372,7 @@ class Validator {
         if (key == "break_condition") continue;
         if (step.type == StepType::kPipeline && key == "pipeline") continue;
         if ((key == "data_source" || key == "input_source") && value.is_string()) continue;
+        if (step.type == StepType::kDataTransform && key == "operations") continue;
         walk(value, key, step, c);
       }
     }
@@ -352,17 +398,9 @@ class Validator {
         if (const Value* source = options.find("input_source")) {
           check_source(*source, c, step.location_of("input_source"), "input_source");
         }
-        const Value* ops = options.find("operations");
-        for (size_t i = 0; ops && ops->is_array() && i < ops->size(); ++i) {
-          const Value* condition = ops->as_array()[i].find("condition");
-          if (!condition || !condition->is_string() || has_template(condition->as_string())) {
-            continue;
-          }
-          // Evaluated per item (the item's fields are its names): syntax only.
-          auto parsed = Expression::parse(condition->as_string());
-          if (!parsed.ok()) {
-            error(step.location_of("operations." + std::to_string(i) + ".condition"),
-                  "bad filter condition: " + parsed.error().message);
+        if (const Value* ops = options.find("operations"); ops && ops->is_array()) {
+          for (size_t i = 0; i < ops->size(); ++i) {
+            check_operation(ops->as_array()[i], "operations." + std::to_string(i), step, c);
           }
         }
         break;

@@ -970,6 +970,45 @@ TEST_F(RunExecutionTest, DataTransformGetsItsInputSourceResolved) {
   EXPECT_EQ(sink_.submitted[1].input.find("input_source_value")->size(), 3u);
 }
 
+TEST_F(RunExecutionTest, AJoinsRightSourceIsABareReferenceOrOneTemplate) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: orders, type: echo, value: [{id: 7, user: 3}]}
+    - {name: users, type: echo, value: [{id: 3, name: ann}]}
+    - name: joined
+      type: data_transform
+      input_source: steps.orders.data
+      operations:
+        - {operation: join, right_source: "{{ steps.users.data }}", left_field: user, join_key: id}
+        - {operation: join, right_source: steps.users.data, left_field: user, join_key: id}
+)");
+  complete(completed_++);
+  complete(completed_++);
+  ASSERT_EQ(sink_.submitted.size(), 3u) << to_json(run_->result());
+  const Value::Array& ops = sink_.submitted[2].input.find("operations")->as_array();
+  const Value users = *parse_json(R"([{"id": 3, "name": "ann"}])");
+  EXPECT_EQ(*ops[0].find("right_source_value"), users);
+  EXPECT_EQ(*ops[1].find("right_source_value"), users);
+}
+
+TEST_F(RunExecutionTest, AnInputSourceTemplateThatRendersToAStringIsDataNotAReference) {
+  start(R"(workflow:
+  name: t
+  global_vars: {secret: [1, 2]}
+  steps:
+    - {name: llm, type: echo, value: "global_vars.secret"}
+    - name: tidy
+      type: data_transform
+      input_source: "{{ steps.llm.text }}"
+      operations: [{operation: sort}]
+)");
+  complete(completed_++);
+  ASSERT_EQ(sink_.submitted.size(), 2u) << to_json(run_->result());
+  EXPECT_EQ(to_json(*sink_.submitted[1].input.find("input_source_value")),
+            "\"global_vars.secret\"");
+}
+
 TEST_F(RunExecutionTest, RunResultSumsTheUsageOfItsItems) {
   start(R"(workflow:
   name: t

@@ -775,6 +775,24 @@ TEST(Loader, WhileLoopMaxIterationsMustBeAtLeastOneAndLiteral) {
   EXPECT_TRUE(has_error(r.diagnostics, 5, 70, "must be written as a literal, not a template"));
 }
 
+TEST(Loader, SortByAndFieldTakeOneStringOrAList) {
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - name: t
+      type: data_transform
+      input_source: steps.a.data
+      operations:
+        - {operation: sort, by: [team, score], order: desc}
+        - {operation: sort, field: [team]}
+        - {operation: sort, by: "team, score"}
+        - {operation: sort, by: {team: 1}}
+)");
+  EXPECT_TRUE(has_error(r.diagnostics, 11, 33, "by\" must be a string or a list"))
+      << all_messages(r.diagnostics);
+  EXPECT_EQ(count_errors(r.diagnostics), 1u) << all_messages(r.diagnostics);
+}
+
 TEST(Loader, WhileLoopNeedsACondition) {
   auto r = load(R"(workflow:
   name: x

@@ -351,6 +351,74 @@ TEST(Validate, FilterConditionsAreCheckedForSyntaxButReadTheItem) {
   EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
 }
 
+TEST(Validate, TemplatedTransformConditionsAndExpressionsReadTheItemNotTheRun) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: t
+      type: data_transform
+      input_source: "[1, 2]"
+      operations:
+        - {operation: filter, condition: "{{ score > 80 }}"}
+        - {operation: map, as: total, expression: "{{ price * quantity }}"}
+        - {operation: filter, condition: "{{ score > }}"}
+        - {operation: map, expression: "name +"}
+)");
+  EXPECT_TRUE(has_error(d, 10, 31, "bad filter condition"));
+  EXPECT_TRUE(has_error(d, 11, 28, "bad map expression"));
+  EXPECT_EQ(count_errors(d), 2u) << all_messages(d);
+}
+
+TEST(Validate, ABareRightSourceIsCheckedLikeInputSource) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: users, type: echo, value: []}
+    - name: t
+      type: data_transform
+      input_source: steps.users.data
+      operations:
+        - {operation: join, right_source: steps.nope.data, join_key: id}
+        - {operation: join, right_source: "{{ steps.users.data }}", join_key: id}
+        - {operation: join, right_source: "{{ steps.users.data }} and more", join_key: id}
+)");
+  EXPECT_TRUE(has_error(d, 9, 29, "reference \"steps.nope.data\": there is no step \"nope\""));
+  EXPECT_TRUE(has_error(d, 11, 29, "\"right_source\" must be a reference or one {{ }} template"));
+  EXPECT_EQ(count_errors(d), 2u) << all_messages(d);
+}
+
+TEST(Validate, TemplatesInOtherOperationKeysAreRefusedSinceTheWorkerNeverRendersThem) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: t
+      type: data_transform
+      input_source: "[1, 2]"
+      operations:
+        - {operation: map, field: "{{ inputs.f }}", mapping: {a: "{{ inputs.x }}"}}
+        - {operation: group_by, by: "{{ inputs.k }}"}
+)");
+  EXPECT_TRUE(has_error(d, 8, 28, "\"operations.0.field\" cannot hold a template"));
+  EXPECT_TRUE(has_error(d, 8, 63, "\"operations.0.mapping.a\" cannot hold a template"));
+  EXPECT_TRUE(has_error(d, 9, 33, "\"operations.1.by\" cannot hold a template"));
+  EXPECT_EQ(count_errors(d), 3u) << all_messages(d);
+}
+
+TEST(Validate, OnlySortTakesSeveralFields) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: t
+      type: data_transform
+      input_source: "[1, 2]"
+      operations:
+        - {operation: sort, by: [team, score]}
+        - {operation: group_by, field: [team, score]}
+)");
+  EXPECT_TRUE(has_error(d, 9, 33, "\"operations.1.field\" is a list, but only sort takes"));
+  EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
+}
+
 // ---- step-specific checks ----
 
 TEST(Validate, PreviousResponsePartsNameVisibleSteps) {

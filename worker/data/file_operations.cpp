@@ -91,12 +91,16 @@ struct Entry {
 class Op {
  public:
   Op(const FileOpsRequest& request, const Workspace& workspace, const FileOpsLimits& limits,
-     const FileStopCheck& stop)
-      : request_(request), workspace_(workspace), limits_(limits), stop_(stop) {}
+     const FileStopCheck& stop, const FileRename& rename)
+      : request_(request), workspace_(workspace), limits_(limits), stop_(stop), rename_(rename) {}
 
   const FileOpsRequest& request() const { return request_; }
   const Workspace& workspace() const { return workspace_; }
   const FileOpsLimits& limits() const { return limits_; }
+  // rename(2), or the seam given instead: 0, or -1 with errno set.
+  int rename(const fs::path& from, const fs::path& to) const {
+    return rename_ ? rename_(from, to) : ::rename(from.c_str(), to.c_str());
+  }
 
   Error error(const std::string& message, ErrorCode code = ErrorCode::kInvalidInput) const {
     return make_error(code, prefix() + message);
@@ -117,6 +121,10 @@ class Op {
   std::string display(const ResolvedPath& base, const fs::path& real) const {
     return display_path(base.user.root, base.root, real);
   }
+
+  // The same operation with its counters at zero, for entries planned a second time (a
+  // move's copy across file systems counts what it copies, apart from what it moved).
+  Op recount() const { return Op(request_, workspace_, limits_, stop_, rename_); }
 
   // Counts one entry the operation will act on.
   Status count_entry() {
@@ -212,6 +220,7 @@ class Op {
   const Workspace& workspace_;
   const FileOpsLimits& limits_;
   const FileStopCheck& stop_;
+  const FileRename& rename_;
   size_t entries_ = 0;
   size_t scanned_ = 0;
   uint64_t bytes_ = 0;
@@ -283,6 +292,23 @@ std::vector<std::string> effective_pattern(const FileOpsRequest& request) {
   return pattern;
 }
 
+// How deep a search under a directory walks.
+struct Reach {
+  size_t levels = 1;
+  bool deeper_is_error = false;  // a tree deeper than the limit is an error, not cut short
+};
+
+// With `recursive`, or a "**" in the pattern, every level up to the limit; otherwise as deep as
+// the pattern has segments ("pkg/*.py" reaches two levels, like a glob in `source`), or only
+// the direct entries without a pattern.
+Reach search_reach(const Op& op, const std::vector<std::string>* pattern) {
+  const bool any_depth =
+      op.request().recursive ||
+      (pattern && std::find(pattern->begin(), pattern->end(), "**") != pattern->end());
+  if (any_depth) return {op.limits().max_depth, true};
+  return {pattern ? std::max<size_t>(pattern->size(), 1) : 1, false};
+}
+
 // The files under the one source directory that `pattern` selects, as (resolved, rel).
 Result<std::vector<std::pair<ResolvedPath, std::vector<std::string>>>> pattern_matches(
     Op& op, FollowLast follow, bool files_only) {
@@ -298,9 +324,9 @@ Result<std::vector<std::pair<ResolvedPath, std::vector<std::string>>>> pattern_m
     return op.error(op.show(*base) + " is not a directory; \"pattern\" searches a directory");
   }
   const std::vector<std::string> pattern = effective_pattern(op.request());
-  const size_t levels = op.request().recursive ? op.limits().max_depth : 1;
+  const auto [levels, deeper] = search_reach(op, &pattern);
   std::vector<std::pair<ResolvedPath, std::vector<std::string>>> out;
-  Status s = op.walk(base->real, levels, op.request().recursive, [&](const Entry& e) -> Status {
+  Status s = op.walk(base->real, levels, deeper, [&](const Entry& e) -> Status {
     if (files_only && e.stat.type == EntryType::kDirectory) return ok_status();
     if (!glob_match(pattern, e.rel)) return ok_status();
     UserPath user = base->user;
@@ -374,8 +400,12 @@ struct FileCopy {
 struct CopyPlan {
   std::vector<fs::path> directories;  // to create, parents first
   std::vector<FileCopy> files;
+  std::vector<std::string> dangling;  // links inside a directory that point at nothing: skipped
 };
 
+// Plans copying `source` to `destination`: a file, or a directory whole (whether a directory
+// may be copied at all is the caller's rule: copy's `recursive`). Counts every entry and byte
+// against the limits, so a plan that fails has written nothing.
 Status plan_copy(Op& op, const ResolvedPath& source, const UserPath& destination, size_t depth,
                  CopyPlan& plan) {
   if (depth > op.limits().max_depth) {
@@ -407,9 +437,6 @@ Status plan_copy(Op& op, const ResolvedPath& source, const UserPath& destination
       return ok_status();
     }
     case EntryType::kDirectory: {
-      if (depth == 0 && !op.request().recursive) {
-        return op.error(op.show(source) + " is a directory; copying one needs recursive: true");
-      }
       if (to_st->type != EntryType::kMissing && to_st->type != EntryType::kDirectory) {
         return op.error("cannot copy the directory " + op.show(source) + " over the file " +
                         quote(destination.text()));
@@ -419,16 +446,26 @@ Status plan_copy(Op& op, const ResolvedPath& source, const UserPath& destination
                         quote(destination.text()) + ")");
       }
       plan.directories.push_back(to->real);
-      std::vector<std::string> names;
+      std::vector<std::pair<std::string, EntryType>> names;
       Status walked = op.walk(source.real, 1, false, [&](const Entry& e) -> Status {
-        names.push_back(e.rel.back());
+        names.emplace_back(e.rel.back(), e.stat.type);
         return ok_status();
       });
       if (!walked.ok()) return walked;
-      for (const std::string& name : names) {
+      for (const auto& [name, type] : names) {
         // Through the workspace again: a link inside is followed only to places inside.
         auto child = op.resolve(child_of(source.user, {name}), FollowLast::kYes);
         if (!child.ok()) return child.error();
+        if (type == EntryType::kSymlink) {
+          // A link to a place inside that does not exist yet is fine (docs/data-steps.md):
+          // there is nothing to copy, and the result says so.
+          auto target = stat_path(child->real, false);
+          if (!target.ok()) return op.wrap(target.error());
+          if (target->type == EntryType::kMissing) {
+            plan.dangling.push_back(child->user.text());
+            continue;
+          }
+        }
         s = plan_copy(op, *child, child_of(destination, {name}), depth + 1, plan);
         if (!s.ok()) return s;
       }
@@ -464,6 +501,11 @@ Result<Value> run_copy(Op& op) {
   CopyPlan plan;
   Value copied = Value::array();
   for (const Transfer& t : *transfers) {
+    auto st = stat_path(t.source.real, false);
+    if (!st.ok()) return op.wrap(st.error());
+    if (st->type == EntryType::kDirectory && !op.request().recursive) {
+      return op.error(op.show(t.source) + " is a directory; copying one needs recursive: true");
+    }
     Status s = plan_copy(op, t.source, t.destination, 0, plan);
     if (!s.ok()) return s.error();
     Value pair = Value::object();
@@ -483,6 +525,16 @@ Result<Value> run_copy(Op& op) {
   out["copied"] = std::move(copied);
   out["files"] = static_cast<int64_t>(plan.files.size());
   out["bytes"] = static_cast<int64_t>(bytes);
+  if (!plan.dangling.empty()) {
+    Value skipped = Value::array();
+    for (const std::string& path : plan.dangling) {
+      Value entry = Value::object();
+      entry["path"] = path;
+      entry["reason"] = "a dangling symbolic link";
+      skipped.push_back(std::move(entry));
+    }
+    out["skipped"] = std::move(skipped);
+  }
   return out;
 }
 
@@ -557,6 +609,7 @@ Result<Value> run_move(Op& op) {
     pair["destination"] = t.destination.text();
     moved.push_back(std::move(pair));
   }
+  Op copier = op.recount();
   for (size_t i = 0; i < moves.size(); ++i) {
     const Move& m = moves[i];
     std::error_code ec;
@@ -565,18 +618,19 @@ Result<Value> run_move(Op& op) {
       return op.error("create directory " + m.to.parent_path().string() + ": " + ec.message(),
                       ErrorCode::kIo);
     }
-    if (::rename(m.from.c_str(), m.to.c_str()) == 0) continue;
+    if (op.rename(m.from, m.to) == 0) continue;
     const int err = errno;
     if (err != EXDEV) {
       return op.wrap(errno_error("rename " + m.from.string() + " to " + m.to.string(), err));
     }
-    // Another file system (the output directory on another mount): copy, then delete.
+    // Another file system (the output directory on another mount): copy, a directory whole,
+    // planned and checked against the limits before anything is written; then delete.
     const Transfer& t = (*transfers)[i];
-    auto source = op.resolve(t.source.user, FollowLast::kYes);
+    auto source = copier.resolve(t.source.user, FollowLast::kYes);
     if (!source.ok()) return std::move(source).error();
     CopyPlan plan;
-    Status s = plan_copy(op, *source, t.destination, 0, plan);
-    if (s.ok()) s = apply_copy(op, plan);
+    Status s = plan_copy(copier, *source, t.destination, 0, plan);
+    if (s.ok()) s = apply_copy(copier, plan);
     if (!s.ok()) return s.error();
     fs::remove_all(m.from, ec);
     if (ec)
@@ -667,9 +721,9 @@ Result<Value> run_list(Op& op) {
   if (st->type != EntryType::kDirectory) return op.error(op.show(*base) + " is not a directory");
   std::optional<std::vector<std::string>> pattern;
   if (op.request().pattern) pattern = effective_pattern(op.request());
-  const size_t levels = op.request().recursive ? op.limits().max_depth : 1;
+  const auto [levels, deeper] = search_reach(op, pattern ? &*pattern : nullptr);
   Value files = Value::array();
-  Status s = op.walk(base->real, levels, op.request().recursive, [&](const Entry& e) -> Status {
+  Status s = op.walk(base->real, levels, deeper, [&](const Entry& e) -> Status {
     if (pattern && !glob_match(*pattern, e.rel)) return ok_status();
     Status counted = op.count_entry();
     if (!counted.ok()) {
@@ -814,8 +868,9 @@ Result<Value> run_convert(Op& op) {
 }  // namespace
 
 Result<Value> run_file_operation(const FileOpsRequest& request, const Workspace& workspace,
-                                 const FileOpsLimits& limits, const FileStopCheck& stop) {
-  Op op(request, workspace, limits, stop);
+                                 const FileOpsLimits& limits, const FileStopCheck& stop,
+                                 const FileRename& rename) {
+  Op op(request, workspace, limits, stop, rename);
   switch (request.operation) {
     case FileOperation::kCopy:
       return run_copy(op);

@@ -12,16 +12,18 @@
 // Behaviour, in short (docs/data-steps.md has examples):
 //   copy     files; directories with `recursive: true` (symbolic links inside are copied as
 //            the files or directories they point at when those are inside the root, refused
-//            otherwise); globs in `source`; with `pattern`, the matching files under the one
-//            source directory, keeping their relative paths. Existing files are replaced.
-//   move     files and directories (rename; across file systems: copy then delete). Symbolic
-//            links are refused, inside a moved directory too, since a moved relative link would
-//            point somewhere else.
+//            otherwise; one pointing inside at nothing is skipped and listed in `skipped`);
+//            globs in `source`; with `pattern`, the matching files under the one source
+//            directory, keeping their relative paths. Existing files are replaced.
+//   move     files and directories (rename; across file systems: copy, a directory whole,
+//            then delete). Symbolic links are refused, inside a moved directory too, since a
+//            moved relative link would point somewhere else.
 //   delete   files, symbolic links (the link, never its target) and directories (non-empty
 //            ones need `recursive: true`); never a root or a directory holding a root. A glob
 //            that matches nothing deletes nothing; a plain path that does not exist is kNotFound.
 //   list     entries of `path` ({path, size, type}, sorted, depth first); `recursive` descends;
-//            `pattern` keeps matches (a pattern without "/" matches names at any depth).
+//            `pattern` keeps matches (a pattern without "/" matches names at any depth;
+//            without `recursive`, one with "/" reaches as deep as it has segments).
 //   validate every `files` check; the step fails (kStepFailed) listing each check that failed.
 //   convert  csv_to_json / json_to_csv (csv.h) from one file to another.
 // Destination rules of copy and move: with one plain source, `destination` is the new path,
@@ -32,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 
 #include "common/result.h"
@@ -52,8 +55,14 @@ struct FileOpsLimits {
 // Says whether to give up (cancelled, deadline passed); checked between entries.
 using FileStopCheck = std::function<bool()>;
 
+// rename(2): 0, or -1 with errno set. A seam for tests: a fake failing with EXDEV takes move's
+// copy-then-delete path without a second file system. Empty means ::rename.
+using FileRename = std::function<int(const std::filesystem::path& from,
+                                     const std::filesystem::path& to)>;
+
 // Runs the request. Returns the step's `data`:
-//   copy      {operation, copied: [{source, destination}], files, bytes}
+//   copy      {operation, copied: [{source, destination}], files, bytes}, and
+//             skipped: [{path, reason}] when a copied directory held dangling links
 //   move      {operation, moved: [{source, destination}], count}
 //   delete    {operation, deleted: [path], count}
 //   list      {operation, path, files: [{path, size, type}], count}
@@ -67,6 +76,7 @@ using FileStopCheck = std::function<bool()>;
 [[nodiscard]] Result<Value> run_file_operation(const FileOpsRequest& request,
                                                const Workspace& workspace,
                                                const FileOpsLimits& limits = {},
-                                               const FileStopCheck& stop = {});
+                                               const FileStopCheck& stop = {},
+                                               const FileRename& rename = {});
 
 }  // namespace pl::worker::data

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include "fs_fixture.h"
 #include "test_util.h"
 
@@ -127,6 +129,19 @@ TEST_F(FileOpsTest, CopyFollowsLinksInsideAndRefusesLinksOutside) {
   EXPECT_FALSE(exists("f"));
 }
 
+TEST_F(FileOpsTest, CopySkipsADanglingLinkInsideADirectoryAndSaysSo) {
+  write("d/x.txt", "x");
+  link("not-yet.txt", "d/later");
+  Value r = ok(R"({"operation": "copy", "source": "d", "destination": "e", "recursive": true})");
+  EXPECT_EQ(tree(ws_ / "e"), (Names{"x.txt"}));
+  EXPECT_EQ(r.get_int("files"), 1);
+  EXPECT_EQ(*r.find("skipped"), json(R"([{"path": "d/later",
+                                          "reason": "a dangling symbolic link"}])"));
+  // Named as the source itself, it is a missing source.
+  EXPECT_EQ(fails(R"({"operation": "copy", "source": "d/later", "destination": "f"})").code,
+            ErrorCode::kNotFound);
+}
+
 TEST_F(FileOpsTest, CopyOfALinkLoopIsBounded) {
   mkdir("d");
   link(".", "d/again");
@@ -232,6 +247,38 @@ TEST_F(FileOpsTest, MoveMovesADirectoryWholeAndGlobsIntoADirectory) {
   ok(R"({"operation": "move", "source": "t/*.tmp", "destination": "output:tmp"})");
   EXPECT_EQ(tree(out_ / "tmp"), (Names{"a.tmp", "b.tmp"}));
   EXPECT_EQ(tree(ws_ / "t"), Names{});
+}
+
+// A rename that always fails as it does between two file systems.
+int cross_device_rename(const fs::path&, const fs::path&) {
+  errno = EXDEV;
+  return -1;
+}
+
+TEST_F(FileOpsTest, AMoveAcrossFileSystemsCopiesAWholeDirectoryThenDeletesIt) {
+  write("d/x.txt", "x");
+  write("d/s/y.txt", "y");
+  auto request = parse_file_ops_request(
+      json(R"({"operation": "move", "source": "d", "destination": "output:d"})"));
+  ASSERT_TRUE(request.ok());
+  auto r = run_file_operation(*request, workspace(), limits_, {}, cross_device_rename);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(tree(out_ / "d"), (Names{"s", "s/y.txt", "x.txt"}));
+  EXPECT_FALSE(exists("d"));
+}
+
+TEST_F(FileOpsTest, AMoveAcrossFileSystemsChecksTheLimitsBeforeCopying) {
+  write("d/small.txt", "x");
+  write("d/big.txt", "12345");
+  limits_.max_file_bytes = 4;
+  auto request = parse_file_ops_request(
+      json(R"({"operation": "move", "source": "d", "destination": "output:d"})"));
+  ASSERT_TRUE(request.ok());
+  auto r = run_file_operation(*request, workspace(), limits_, {}, cross_device_rename);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge) << r.error().message;
+  EXPECT_FALSE(exists(out_ / "d"));
+  EXPECT_EQ(tree(ws_ / "d"), (Names{"big.txt", "small.txt"}));
 }
 
 TEST_F(FileOpsTest, MoveRefusesLinksAndDirectoriesHoldingThem) {
@@ -397,6 +444,20 @@ TEST_F(FileOpsTest, ListRecursesAndFiltersWithAPattern) {
   EXPECT_EQ(paths_of(ok(R"({"operation": "list", "path": ".", "pattern": "pkg/*",
                             "recursive": true})")),
             (Names{"pkg/b.py", "pkg/c.txt"}));
+}
+
+TEST_F(FileOpsTest, APatternWithASlashReachesAsDeepAsItsSegmentsWithoutRecursive) {
+  write("a.py", "");
+  write("pkg/b.py", "");
+  write("pkg/sub/c.py", "");
+  EXPECT_EQ(paths_of(ok(R"({"operation": "list", "path": ".", "pattern": "pkg/*.py"})")),
+            (Names{"pkg/b.py"}));
+  EXPECT_EQ(paths_of(ok(R"({"operation": "list", "path": ".", "pattern": "*/*/*.py"})")),
+            (Names{"pkg/sub/c.py"}));
+  Value r = ok(R"({"operation": "delete", "path": ".", "pattern": "pkg/*.py"})");
+  EXPECT_EQ(r.get_int("count"), 1);
+  EXPECT_FALSE(exists("pkg/b.py"));
+  EXPECT_TRUE(exists("pkg/sub/c.py"));
 }
 
 TEST_F(FileOpsTest, ListDoesNotFollowLinksIntoOtherPlaces) {

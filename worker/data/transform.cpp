@@ -433,6 +433,7 @@ Result<Value> reduce(const Run& run, const AggregateOp& op, const Column& column
   };
   switch (op.function) {
     case AggregateFunction::kCount: {
+      if (!op.field) return Value(static_cast<int64_t>(column.size()));  // every item, null too
       int64_t n = 0;
       for (const auto& [i, v] : column) n += (v && !v->is_null()) ? 1 : 0;
       return Value(n);

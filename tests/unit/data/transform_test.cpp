@@ -228,6 +228,11 @@ TEST(Aggregate, CountsItems) {
   EXPECT_EQ(ok(kPeople, R"([{"operation": "aggregate", "function": "count"}])"), Value(4));
 }
 
+TEST(Aggregate, CountWithoutAFieldCountsEveryItemNullsIncluded) {
+  EXPECT_EQ(ok("[1, null, {}, null]", R"([{"operation": "aggregate", "function": "count"}])"),
+            Value(4));
+}
+
 TEST(Aggregate, CountWithAFieldSkipsMissingAndNullValues) {
   EXPECT_EQ(ok(R"([{"a": 1}, {"a": null}, {}, {"a": 0}])",
                R"([{"operation": "aggregate", "function": "count", "field": "a"}])"),

@@ -39,7 +39,8 @@ namespace pl::worker::data {
 
 struct TransformLimits {
   size_t max_operations = 256;   // entries of `operations`
-  size_t max_items = 1'000'000;  // items any operation may produce (a join multiplies)
+  size_t max_items = 1'000'000;  // items a join may produce (the one operation that can make
+                                 // more items than it is given; no other is counted)
 };
 
 // Says whether to give up (cancelled, deadline passed); checked every few thousand items.
@@ -98,8 +99,9 @@ struct JoinOp {
   std::optional<FieldPath> nest_as;
 };
 
-// Groups the items by a field into a map: key_text(value) -> the items, in input order. Two
-// different values with the same text ("1" and 1) are an error, as are lists or maps as keys.
+// Groups the items by a field into a map: key_text(value) -> the items, in input order (the
+// keys sorted, as in every map). Two different values with the same text ("1" and 1) are an
+// error, as are lists or maps as keys.
 struct GroupByOp {
   FieldPath field;
 };

@@ -294,7 +294,12 @@ class Validator {
                            parsed.error().message);
         }
       } else if (key == "right_source") {
-        check_source(value, c, where, key);
+        // A literal list is rendered by the broker like any option: its templates are checked.
+        if (value.is_string()) {
+          check_source(value, c, where, key);
+        } else {
+          walk(value, key_path, step, c);
+        }
       } else if ((key == "by" || key == "field") && value.is_array() &&
                  op.get_string("operation") != "sort") {
         error(where, quote(key_path) + " is a list, but only sort takes several fields");

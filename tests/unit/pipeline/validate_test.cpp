@@ -381,10 +381,12 @@ TEST(Validate, ABareRightSourceIsCheckedLikeInputSource) {
         - {operation: join, right_source: steps.nope.data, join_key: id}
         - {operation: join, right_source: "{{ steps.users.data }}", join_key: id}
         - {operation: join, right_source: "{{ steps.users.data }} and more", join_key: id}
+        - {operation: join, right_source: [{id: "{{ steps.gone.id }}"}], join_key: id}
 )");
   EXPECT_TRUE(has_error(d, 9, 29, "reference \"steps.nope.data\": there is no step \"nope\""));
   EXPECT_TRUE(has_error(d, 11, 29, "\"right_source\" must be a reference or one {{ }} template"));
-  EXPECT_EQ(count_errors(d), 2u) << all_messages(d);
+  EXPECT_TRUE(has_error(d, 12, 45, "there is no step \"gone\""));
+  EXPECT_EQ(count_errors(d), 3u) << all_messages(d);
 }
 
 TEST(Validate, TemplatesInOtherOperationKeysAreRefusedSinceTheWorkerNeverRendersThem) {

@@ -714,7 +714,7 @@ TEST_F(RunExecutionTest, ClaudeBatchUsesItsBatchConfigAndConsolidates) {
 }
 
 TEST_F(RunExecutionTest, AWhileLoopsAndAChildPipelinesTimeoutBoundTheWholeStep) {
-  for (const std::string step_text : {std::string(R"(    - name: slow
+  for (const std::string& step_text : {std::string(R"(    - name: slow
       type: while_loop
       condition: "true"
       max_iterations: 100

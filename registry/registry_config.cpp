@@ -28,6 +28,9 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     c.store.sync = r.choice("synchronous", "full", {"full", "normal"}) == "normal" ? SyncMode::kNormal
                                                                                   : SyncMode::kFull;
     c.store.deferred_sync = r.boolean("deferred_sync", false);
+    if (c.store.deferred_sync && c.store.sync == SyncMode::kNormal) {
+      r.fail("deferred_sync", "applies only with synchronous: full (normal syncs at checkpoints only)");
+    }
     c.store.busy_timeout_ms = static_cast<int>(r.integer("busy_timeout_ms", 2000, 0, 600'000));
     c.store.wal_autocheckpoint_pages =
         static_cast<int>(r.integer("wal_autocheckpoint_pages", 1000, 0, 1'000'000));

@@ -33,4 +33,14 @@ TEST(RegistryConfig, MistakesAreReportedWithFileLineAndColumn) {
 }
 
 }  // namespace
+TEST(RegistryConfig, DeferredSyncWithoutFullSyncIsAMistakeNotASilentNoOp) {
+  pl::test::TempDir dir;
+  const auto file = dir.path() / "c.yaml";
+  std::ofstream(file) << "registry:\n  synchronous: normal\n  deferred_sync: true\n";
+  auto c = load_registry_config(file.string());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find(file.string() + ":3:18"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("applies only with synchronous: full"), std::string::npos);
+}
+
 }  // namespace pl::registry

@@ -6,6 +6,8 @@
 // required by the API: the endpoint's default fills it when the request has none.
 // Response: content blocks (text, tool_use; others such as thinking are skipped), stop_reason,
 // usage {input_tokens, output_tokens, cache_*_input_tokens} (cache tokens count as input).
+// stop_reason "refusal" is kStepFailed (refused()); an answer with no text and no tool calls is
+// an error (empty_answer(): max_tokens is kStepFailed, anything else server_error).
 // Errors: {type: error, error: {type, message}}.
 #pragma once
 

@@ -158,13 +158,14 @@ Result<Completion> GeminiWire::decode(std::string_view text, const CompletionReq
     return malformed(kName, "candidates[0].finishReason is not a string");
   }
   c.stop_detail = finish && finish->is_string() ? finish->as_string() : "";
+  // Blocked with or without partial content: the answer is unusable either way.
+  if (is_block_reason(c.stop_detail)) {
+    return refused(kName, "the answer was blocked", "finishReason", c.stop_detail);
+  }
 
   const Value* content = first.find("content");
   const Value* parts = content ? content->find("parts") : nullptr;
   if (!parts || parts->is_null()) {
-    if (is_block_reason(c.stop_detail)) {
-      return make_error(ErrorCode::kStepFailed, "gemini: the answer was blocked (" + c.stop_detail + ")");
-    }
     if (content && !content->is_object()) return malformed(kName, "candidates[0].content is not an object");
   } else if (!parts->is_array()) {
     return malformed(kName, "candidates[0].content.parts is not a list");
@@ -212,6 +213,9 @@ Result<Completion> GeminiWire::decode(std::string_view text, const CompletionReq
     auto usage = usage_of(*meta);
     if (!usage.ok()) return std::move(usage).error();
     c.usage = *usage;
+  }
+  if (c.text.empty() && c.tool_calls.empty()) {
+    return empty_answer(kName, "finishReason", c.stop_detail, c.stop_reason == StopReason::kMaxTokens);
   }
   return c;
 }

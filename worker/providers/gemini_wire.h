@@ -9,8 +9,10 @@
 // Response: candidates[0].content.parts (text, functionCall; thought parts skipped),
 // finishReason, usageMetadata {promptTokenCount, candidatesTokenCount, thoughtsTokenCount}
 // (thoughts count as output), modelVersion. A blocked prompt or answer (promptFeedback
-// .blockReason, a SAFETY-like finishReason with no content) is kStepFailed: the content, not the
-// provider, is at fault. Function calls without an id get "call_<n>".
+// .blockReason, a SAFETY-like finishReason, partial content or not) is kStepFailed: the content,
+// not the provider, is at fault. An answer with no text and no calls is an error (empty_answer():
+// MAX_TOKENS is kStepFailed, anything else server_error). Function calls without an id get
+// "call_<n>".
 // Errors: {error: {code, message, status, details}}; a RetryInfo detail's retryDelay is a
 // retry hint.
 #pragma once

@@ -162,6 +162,19 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
           n->as_int();
     }
   }
+  if (c.stop_detail == "content_filter") {
+    return refused(kName, "the answer was withheld by a content filter", "finish_reason",
+                   c.stop_detail);
+  }
+  // Structured outputs: a refusal comes as message.refusal, with no content.
+  if (const Value* refusal = message->find("refusal");
+      refusal && refusal->is_string() && !refusal->as_string().empty()) {
+    return refused(kName, "the model refused to answer: " + body_excerpt(refusal->as_string()),
+                   "finish_reason", c.stop_detail.empty() ? "none" : c.stop_detail);
+  }
+  if (c.text.empty() && c.tool_calls.empty()) {
+    return empty_answer(kName, "finish_reason", c.stop_detail, c.stop_reason == StopReason::kMaxTokens);
+  }
   return c;
 }
 

@@ -54,4 +54,27 @@ Error malformed(std::string_view provider, std::string_view what) {
                     std::string(provider) + ": malformed response: " + std::string(what));
 }
 
+Error empty_answer(std::string_view provider, std::string_view field, std::string_view reason,
+                   bool at_token_limit) {
+  const std::string why =
+      reason.empty() ? "no " + std::string(field) : std::string(field) + " " + std::string(reason);
+  if (at_token_limit) {
+    return make_error(ErrorCode::kStepFailed,
+                      std::string(provider) +
+                          ": the answer was cut at the output-token limit before any text (" +
+                          why + "); raise the step's max output tokens (max_tokens, or "
+                                "token_budget.max_output_tokens in a gemini step)");
+  }
+  return make_error(ErrorCode::kProviderError,
+                    std::string(provider) + ": the answer has no text and no tool calls (" + why +
+                        ")");
+}
+
+Error refused(std::string_view provider, std::string_view what, std::string_view field,
+              std::string_view reason) {
+  return make_error(ErrorCode::kStepFailed, std::string(provider) + ": " + std::string(what) +
+                                                " (" + std::string(field) + " " +
+                                                std::string(reason) + ")");
+}
+
 }  // namespace pl::worker::providers

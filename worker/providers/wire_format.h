@@ -3,7 +3,8 @@
 //
 // decode() never trusts the body: a body that is not JSON, has the wrong shape or the wrong
 // types is a kProviderError that says which field was wrong, never a crash and never a silently
-// empty answer.
+// empty answer. An answer with neither text nor tool calls is an error (see empty_answer());
+// content the provider refused or filtered is kStepFailed (see refused()).
 #pragma once
 
 #include <optional>
@@ -60,5 +61,20 @@ Usage estimate_usage(const CompletionRequest& request, std::string_view answer);
 
 // "anthropic: malformed response: <what>" as a kProviderError.
 Error malformed(std::string_view provider, std::string_view what);
+
+// Why an answer with neither text nor tool calls came back, by the provider's own stop reason
+// (`field` names it: "stop_reason", "finishReason", "finish_reason"):
+//   at_token_limit   kStepFailed: the output-token limit was reached before any text (a thinking
+//                    model can spend it all on thoughts); the same request would fail again, so
+//                    the message says to raise the step's max output tokens.
+//   otherwise        kProviderError (server_error, retryable), naming the reason.
+Error empty_answer(std::string_view provider, std::string_view field, std::string_view reason,
+                   bool at_token_limit);
+
+// kStepFailed for an answer the provider refused or filtered ("anthropic: the model refused to
+// answer (stop_reason refusal)"): the content is at fault, not the provider, so it is neither
+// retried nor counted against the provider's circuit breaker. Any partial text is dropped.
+Error refused(std::string_view provider, std::string_view what, std::string_view field,
+              std::string_view reason);
 
 }  // namespace pl::worker::providers

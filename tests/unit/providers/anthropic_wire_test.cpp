@@ -107,6 +107,34 @@ TEST(AnthropicWire, MissingUsageIsEstimatedAndSaysSo) {
   EXPECT_EQ(c->model, "model-x");
 }
 
+TEST(AnthropicWire, ARefusalFailsTheStepNamingTheStopReason) {
+  for (const char* content : {"[]", R"([{"type": "text", "text": "I can"}])"}) {
+    auto c = AnthropicWire().decode(
+        std::string(R"({"content": )") + content + R"(, "stop_reason": "refusal"})", round_trip_request());
+    ASSERT_FALSE(c.ok()) << content;
+    EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+    EXPECT_EQ(c.error().message, "anthropic: the model refused to answer (stop_reason refusal)");
+  }
+}
+
+TEST(AnthropicWire, AnEmptyAnswerCutAtMaxTokensFailsTheStepSayingWhatToRaise) {
+  auto c = AnthropicWire().decode(R"({"content": [], "stop_reason": "max_tokens"})", round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(c.error().message.find("output-token limit before any text (stop_reason max_tokens)"),
+            std::string::npos);
+  EXPECT_NE(c.error().message.find("max_tokens"), std::string::npos);
+}
+
+TEST(AnthropicWire, AnEmptyAnswerOtherwiseIsARetryableServerErrorNamingTheStopReason) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "thinking", "thinking": "..."}],
+                                      "stop_reason": "end_turn"})",
+                                  round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+  EXPECT_EQ(c.error().message, "anthropic: the answer has no text and no tool calls (stop_reason end_turn)");
+}
+
 TEST(AnthropicWire, WrongShapesAreProviderErrorsNamingTheField) {
   auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": 5}]})", round_trip_request());
   ASSERT_FALSE(c.ok());

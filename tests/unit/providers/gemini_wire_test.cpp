@@ -120,6 +120,47 @@ TEST(GeminiWire, ABlockedPromptIsTheStepsFaultNotTheProviders) {
   auto d = GeminiWire().decode(R"({"candidates": [{"finishReason": "SAFETY"}]})", round_trip_request());
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(d.error().message, "gemini: the answer was blocked (finishReason SAFETY)");
+}
+
+TEST(GeminiWire, ABlockedAnswerFailsTheStepEvenWithPartialText) {
+  auto c = GeminiWire().decode(
+      R"({"candidates": [{"content": {"parts": [{"text": "Once upon"}]}, "finishReason": "RECITATION"}]})",
+      round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(c.error().message, "gemini: the answer was blocked (finishReason RECITATION)");
+}
+
+TEST(GeminiWire, AnAnswerCutAtTheTokenLimitBeforeAnyTextFailsTheStepSayingWhatToRaise) {
+  // A thinking model can spend the whole budget on thoughts: no parts, or only thought parts.
+  for (const char* body :
+       {R"({"candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}]})",
+        R"({"candidates": [{"content": {"parts": [{"text": "hmm", "thought": true}]},
+                            "finishReason": "MAX_TOKENS"}]})"}) {
+    auto c = GeminiWire().decode(body, round_trip_request());
+    ASSERT_FALSE(c.ok()) << body;
+    EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+    EXPECT_FALSE(is_retryable(c.error().code));
+    EXPECT_NE(c.error().message.find("output-token limit before any text"), std::string::npos);
+    EXPECT_NE(c.error().message.find("finishReason MAX_TOKENS"), std::string::npos);
+    EXPECT_NE(c.error().message.find("max output tokens"), std::string::npos);
+  }
+}
+
+TEST(GeminiWire, AnEmptyAnswerForAnyOtherReasonIsARetryableServerErrorNamingIt) {
+  for (const char* finish : {"STOP", "OTHER", "MALFORMED_FUNCTION_CALL", "SOMETHING_NEW"}) {
+    const std::string body = std::string(R"({"candidates": [{"content": {"parts": []}, "finishReason": ")") +
+                             finish + R"("}]})";
+    auto c = GeminiWire().decode(body, round_trip_request());
+    ASSERT_FALSE(c.ok()) << finish;
+    EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+    EXPECT_EQ(c.error().message,
+              "gemini: the answer has no text and no tool calls (finishReason " + std::string(finish) + ")");
+  }
+  auto d = GeminiWire().decode(R"({"candidates": [{}]})", round_trip_request());
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message, "gemini: the answer has no text and no tool calls (no finishReason)");
 }
 
 TEST(GeminiWire, NoCandidatesIsAProviderError) {

@@ -101,6 +101,46 @@ TEST(OpenAiWire, LengthIsMaxTokens) {
   EXPECT_EQ(c->stop_reason, StopReason::kMaxTokens);
 }
 
+TEST(OpenAiWire, AContentFilterFailsTheStepNamingTheFinishReason) {
+  for (const char* content : {"null", R"("partial")"}) {
+    auto c = OpenAiWire().decode(std::string(R"({"choices": [{"message": {"content": )") + content +
+                                     R"(}, "finish_reason": "content_filter"}]})",
+                                 round_trip_request());
+    ASSERT_FALSE(c.ok()) << content;
+    EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+    EXPECT_EQ(c.error().message,
+              "openai: the answer was withheld by a content filter (finish_reason content_filter)");
+  }
+}
+
+TEST(OpenAiWire, ARefusalMessageFailsTheStep) {
+  auto c = OpenAiWire().decode(
+      R"({"choices": [{"message": {"content": null, "refusal": "I can't help with that."},
+                       "finish_reason": "stop"}]})",
+      round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(c.error().message,
+            "openai: the model refused to answer: I can't help with that. (finish_reason stop)");
+}
+
+TEST(OpenAiWire, AnEmptyAnswerCutAtTheLengthLimitFailsTheStepSayingWhatToRaise) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": ""}, "finish_reason": "length"}]})",
+                               round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(c.error().message.find("output-token limit before any text (finish_reason length)"),
+            std::string::npos);
+}
+
+TEST(OpenAiWire, AnEmptyAnswerOtherwiseIsARetryableServerErrorNamingTheFinishReason) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": null}, "finish_reason": "stop"}]})",
+                               round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
+  EXPECT_EQ(c.error().message, "openai: the answer has no text and no tool calls (finish_reason stop)");
+}
+
 TEST(OpenAiWire, EveryTruncationOfAResponseIsAnErrorNotACrash) {
   testing::for_each_truncation(kCallResponse, [](std::string_view body) {
     auto c = OpenAiWire().decode(body, round_trip_request());

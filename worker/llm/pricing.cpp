@@ -6,20 +6,44 @@
 
 namespace pl::worker::llm {
 
+namespace {
+
+bool all_digits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+// Whether `suffix` (what follows a configured name) only says which version of that model
+// answered. Anything else names another model: "gpt-4.1" must not price "gpt-4.1-nano".
+bool is_version_suffix(std::string_view suffix) {
+  if (suffix.size() > 1 && suffix[0] == '@') return true;  // Vertex AI: claude-sonnet-4-5@20250929
+  if (suffix.empty() || suffix[0] != '-') return false;
+  suffix.remove_prefix(1);
+  if (suffix == "latest") return true;
+  if (suffix.size() == 8 && all_digits(suffix)) return true;  // 20250929
+  if (suffix.size() == 3 && all_digits(suffix)) return true;  // Gemini's stable -001
+  return suffix.size() == 10 && suffix[4] == '-' && suffix[7] == '-' &&  // 2024-08-06
+         all_digits(suffix.substr(0, 4)) && all_digits(suffix.substr(5, 2)) &&
+         all_digits(suffix.substr(8, 2));
+}
+
+}  // namespace
+
 void PricingTable::set(std::string model, Price price) { prices_[std::move(model)] = price; }
 
 std::optional<Price> PricingTable::find(std::string_view model) const {
   if (auto it = prices_.find(model); it != prices_.end()) return it->second;
-  const Price* best = nullptr;
-  size_t best_length = 0;
+  // At most one configured name can be followed by a version suffix: the one that ends where
+  // the suffix starts.
   for (const auto& [name, price] : prices_) {
-    if (name.size() > best_length && model.substr(0, name.size()) == name) {
-      best = &price;
-      best_length = name.size();
+    if (model.size() > name.size() && model.substr(0, name.size()) == name &&
+        is_version_suffix(model.substr(name.size()))) {
+      return price;
     }
   }
-  if (!best) return std::nullopt;
-  return *best;
+  return std::nullopt;
 }
 
 std::optional<double> PricingTable::cost_usd(std::string_view model, const providers::Usage& usage) const {

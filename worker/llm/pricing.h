@@ -4,9 +4,11 @@
 //     claude-sonnet-4-5: {input: 3.00, output: 15.00}
 //     gemini-2.5-flash:  {input: 0.30, output: 2.50}
 //
-// A model is priced by its exact name, else by the longest configured name it starts with
-// (so "claude-sonnet-4-5" prices "claude-sonnet-4-5-20250929"). A model with no price has
-// cost_usd null, never 0: an unknown cost is not a free one. The mock's answers cost 0.
+// A model is priced by its exact name, else by a configured name followed only by a version
+// suffix: "-20250929", "-2024-08-06", "-latest", "-001" or "@anything" (so "claude-sonnet-4-5"
+// prices "claude-sonnet-4-5-20250929" and "gpt-4o" prices "gpt-4o-2024-08-06"). Any other
+// suffix names another model ("gpt-4.1" does not price "gpt-4.1-nano"). A model with no price
+// has cost_usd null, never 0: an unknown cost is not a free one. The mock's answers cost 0.
 #pragma once
 
 #include <map>

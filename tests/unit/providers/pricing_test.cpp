@@ -19,13 +19,32 @@ TEST(Pricing, CostIsTokensTimesThePricePerMillion) {
   EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", usage(1'000'000, 100'000)), 4.5);
 }
 
-TEST(Pricing, ADatedModelIsPricedByTheLongestPrefix) {
+TEST(Pricing, AVersionOfAPricedModelHasItsPrice) {
   PricingTable t;
   t.set("claude", Price{1, 1});
   t.set("claude-sonnet-4-5", Price{3, 15});
-  EXPECT_DOUBLE_EQ(t.find("claude-sonnet-4-5-20250929")->input_per_million, 3);
-  EXPECT_DOUBLE_EQ(t.find("claude-opus")->input_per_million, 1);
-  EXPECT_FALSE(t.find("gpt-4o"));
+  t.set("gpt-4o", Price{2.5, 10});
+  t.set("gemini-2.5-flash", Price{0.3, 2.5});
+  for (const char* model : {"claude-sonnet-4-5-20250929", "claude-sonnet-4-5@20250929",
+                            "claude-sonnet-4-5-latest"}) {
+    ASSERT_TRUE(t.find(model)) << model;
+    EXPECT_DOUBLE_EQ(t.find(model)->input_per_million, 3) << model;
+  }
+  EXPECT_DOUBLE_EQ(t.find("gpt-4o-2024-08-06")->input_per_million, 2.5);
+  EXPECT_DOUBLE_EQ(t.find("gemini-2.5-flash-001")->input_per_million, 0.3);
+}
+
+TEST(Pricing, AnotherModelSharingAPricedNameAsPrefixIsUnpriced) {
+  PricingTable t;
+  t.set("claude", Price{1, 1});
+  t.set("gpt-4.1", Price{2, 8});
+  t.set("gemini-2.5-flash", Price{0.3, 2.5});
+  for (const char* model : {"gpt-4.1-nano", "gpt-4.1-nano-2025-04-14", "gpt-4.10", "claude-opus",
+                            "gemini-2.5-flash-lite", "gemini-2.5-flash-preview-05-20", "gpt-4o",
+                            "gpt-4.1-20250", "gpt-4.1@"}) {
+    EXPECT_FALSE(t.find(model)) << model;
+    EXPECT_FALSE(t.cost_usd(model, usage(1000, 1000))) << model;
+  }
 }
 
 TEST(Pricing, AnUnknownPriceIsNullNotZero) {

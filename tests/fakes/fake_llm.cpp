@@ -211,6 +211,52 @@ HttpReply json_reply(int status, std::string body) {
   return r;
 }
 
+// A JSON Schema keyword anywhere in `schema` that Gemini's `parameters` (its OpenAPI subset)
+// rejects as an unknown name; "" when there is none.
+std::string json_schema_only_keyword(const Value& schema) {
+  if (schema.is_array()) {
+    for (const Value& v : schema.as_array()) {
+      if (std::string k = json_schema_only_keyword(v); !k.empty()) return k;
+    }
+  }
+  if (!schema.is_object()) return "";
+  for (const auto& [key, v] : schema.as_object()) {
+    if (key == "additionalProperties" || key == "$schema" || key == "$ref" || key == "$defs") {
+      return key;
+    }
+    if (std::string k = json_schema_only_keyword(v); !k.empty()) return k;
+  }
+  return "";
+}
+
+// Gemini's 400 for a function declaration it would refuse, else nullopt.
+std::optional<HttpReply> bad_gemini_declaration(const Value& body) {
+  const Value* tools = body.find("tools");
+  if (!tools || !tools->is_array()) return std::nullopt;
+  for (const Value& tool : tools->as_array()) {
+    const Value* decls = tool.find("functionDeclarations");
+    if (!decls || !decls->is_array()) continue;
+    for (const Value& d : decls->as_array()) {
+      std::string why;
+      if (d.find("parameters") && d.find("parametersJsonSchema")) {
+        why = "parameters and parametersJsonSchema are mutually exclusive";
+      } else if (const Value* p = d.find("parameters")) {
+        if (std::string k = json_schema_only_keyword(*p); !k.empty()) {
+          why = "Invalid JSON payload received. Unknown name \"" + k + "\"";
+        }
+      }
+      if (!why.empty()) {
+        Value error;
+        error["error"]["code"] = 400;
+        error["error"]["status"] = "INVALID_ARGUMENT";
+        error["error"]["message"] = why;
+        return json_reply(400, to_json(error));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 HttpReply FakeLlm::handle(const HttpRequestIn& request) {
@@ -253,6 +299,9 @@ HttpReply FakeLlm::answer(const HttpRequestIn& request, const std::string& api, 
   const Value body = parsed.ok() ? *parsed : Value();
   const std::string ok_text = "fake " + api + " answer from " + model;
 
+  if (api == "gemini") {
+    if (auto refused = bad_gemini_declaration(body)) return *refused;
+  }
   if (kind == "json") return json_reply(200, text_reply(api, model, R"({"answer": 42, "items": ["a", "b"]})"));
   if (kind == "tool") {
     if (auto result = tool_result(api, body)) return json_reply(200, text_reply(api, model, "tool said: " + *result));

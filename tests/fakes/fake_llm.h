@@ -28,6 +28,9 @@
 //   [[fake:close]]               closes the connection without answering
 //   [[fake:slow:MS]]             answers ok after MS milliseconds
 //   [[fake:big:BYTES]]           200 with a body of BYTES bytes
+// Like the real Gemini API, a Gemini function declaration whose `parameters` (Gemini's OpenAPI
+// subset) use JSON-Schema-only keywords (additionalProperties, $schema, $ref, $defs), or that
+// sets both `parameters` and `parametersJsonSchema`, is refused with 400 INVALID_ARGUMENT.
 // Thread-safe.
 #pragma once
 

@@ -47,7 +47,7 @@ Value parts_of(const Message& m) {
   return parts;
 }
 
-// Gemini rejects an OBJECT schema with no properties: such a function takes no parameters.
+// A schema without properties: the function takes no parameters and declares none.
 bool has_properties(const Value& schema) {
   const Value* props = schema.find("properties");
   return props && props->is_object() && props->size() > 0;
@@ -111,7 +111,9 @@ std::string GeminiWire::encode(const Endpoint&, const CompletionRequest& r) cons
       Value d;
       d["name"] = t.name;
       if (!t.description.empty()) d["description"] = t.description;
-      if (has_properties(t.input_schema)) d["parameters"] = t.input_schema;
+      // parametersJsonSchema takes full JSON Schema (additionalProperties, $schema, ...), which
+      // `parameters`, Gemini's OpenAPI subset, rejects.
+      if (has_properties(t.input_schema)) d["parametersJsonSchema"] = t.input_schema;
       declarations.push_back(std::move(d));
     }
     Value tool;

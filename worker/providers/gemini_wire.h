@@ -2,7 +2,8 @@
 // (the key stays out of the URL, so it never appears in a message or a log).
 //
 // Request: {contents: [{role: user|model, parts}], systemInstruction?, tools?:
-// [{functionDeclarations: [{name, description, parameters?}]}], toolConfig? (mode ANY for
+// [{functionDeclarations: [{name, description, parametersJsonSchema?}]}] (the tool's JSON Schema
+// as is; `parameters` would take only Gemini's OpenAPI subset), toolConfig? (mode ANY for
 // ToolChoice::kAny), generationConfig? {maxOutputTokens, temperature, topP, topK,
 // responseMimeType}}. Tool results go back as functionResponse parts {name, response: {result}}
 // or {name, response: {error}}; a result that is JSON text is sent as JSON.

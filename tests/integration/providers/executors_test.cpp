@@ -140,6 +140,23 @@ TEST_F(ExecutorTest, AGeminiInstructorStepGetsStructuredOutputThroughFunctionCal
   EXPECT_EQ(sent.back().find("body")->find("toolConfig")->find("functionCallingConfig")->get_string("mode"), "ANY");
 }
 
+TEST_F(ExecutorTest, AGeminiSchemaWithJsonSchemaOnlyKeywordsIsAccepted) {
+  // `parameters` would be refused for additionalProperties: it goes as parametersJsonSchema.
+  worker::GeminiInstructorExecutor e(services());
+  auto r = run(e, "gemini_instructor", json(R"({"prompt": "[[fake:tool]] strict", "schema": {
+      "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+      "additionalProperties": false, "required": ["query"],
+      "properties": {"query": {"type": "string"}}}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->find("data")->get_string("query"), "fake");
+  const auto sent = server().requests_containing("strict");
+  ASSERT_FALSE(sent.empty());
+  const Value& decl =
+      sent.back().find("body")->find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  ASSERT_TRUE(decl.find("parametersJsonSchema"));
+  EXPECT_FALSE(decl.find("parametersJsonSchema")->get_bool("additionalProperties", true));
+}
+
 TEST_F(ExecutorTest, ToolsRunBetweenRealApiCalls) {
   worker::providers::CurlHttpClient* http = nullptr;
   auto owned_http = std::make_unique<worker::providers::CurlHttpClient>();

@@ -64,7 +64,10 @@ TEST(GeminiWire, EncodesContentsFunctionsAndGenerationConfig) {
   EXPECT_EQ(body.find("systemInstruction")->find("parts")->as_array()[0].get_string("text"), "be brief");
   const Value* decl = &body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
   EXPECT_EQ(decl->get_string("name"), "weather");
-  EXPECT_TRUE(decl->find("parameters"));
+  ASSERT_TRUE(decl->find("parametersJsonSchema"));
+  EXPECT_EQ(decl->find("parametersJsonSchema")->find("properties")->find("city")->get_string("type"),
+            "string");
+  EXPECT_FALSE(decl->find("parameters"));  // Gemini's OpenAPI subset: no additionalProperties
   const Value* config = body.find("generationConfig");
   EXPECT_EQ(config->get_int("maxOutputTokens"), 100);
   EXPECT_EQ(config->get_int("topK"), 40);
@@ -74,7 +77,19 @@ TEST(GeminiWire, AFunctionWithoutParametersDeclaresNone) {
   CompletionRequest r = round_trip_request();
   r.tools[0].input_schema = Value::object();
   const Value body = encoded(r);
-  EXPECT_FALSE(body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0].find("parameters"));
+  const Value& decl = body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  EXPECT_FALSE(decl.find("parameters"));
+  EXPECT_FALSE(decl.find("parametersJsonSchema"));
+}
+
+TEST(GeminiWire, AFullJsonSchemaGoesAsParametersJsonSchemaUntouched) {
+  CompletionRequest r = round_trip_request();
+  r.tools[0].input_schema["additionalProperties"] = false;
+  r.tools[0].input_schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  const Value body = encoded(r);
+  const Value& decl = body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  ASSERT_TRUE(decl.find("parametersJsonSchema"));
+  EXPECT_EQ(*decl.find("parametersJsonSchema"), r.tools[0].input_schema);
 }
 
 TEST(GeminiWire, ToolChoiceAnyIsModeAny) {

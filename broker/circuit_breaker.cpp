@@ -50,6 +50,14 @@ void CircuitBreaker::open(TimePoint now) {
   probes_out_ = 0;
 }
 
+ProviderOutcome provider_outcome(const Value& result) {
+  if (result.find("fallback")) {
+    return {false, error_code_from_name(result.get_string("original_error_code", "internal"))};
+  }
+  if (result.get_bool("success")) return {true, ErrorCode::kInternal};
+  return {false, error_code_from_name(result.get_string("error_code", "internal"))};
+}
+
 std::string_view breaker_state_name(CircuitBreaker::State state) {
   switch (state) {
     case CircuitBreaker::State::kClosed:

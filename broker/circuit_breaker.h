@@ -6,8 +6,10 @@
 //              again for another `open_ms`
 //
 // Only failures that say the provider is in trouble count (unavailable, timeout, server_error,
-// rate_limit); a bad prompt is the caller's fault and leaves the breaker alone. Pure: the caller
-// passes the time in.
+// rate_limit); a bad prompt is the caller's fault and leaves the breaker alone. A claude_robust
+// fallback result is a success for the run but a failure of the provider (see
+// provider_outcome()): otherwise skip or mock_response answers would keep the breaker closed
+// through an outage. Pure: the caller passes the time in.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/value.h"
 
 namespace pl::broker {
 
@@ -58,5 +61,15 @@ class CircuitBreaker {
 };
 
 std::string_view breaker_state_name(CircuitBreaker::State state);
+
+// What an item's result ({success, error_code, fallback, original_error_code, ...}) says about
+// the provider that served it, for CircuitBreaker::on_result().
+struct ProviderOutcome {
+  bool success = false;
+  ErrorCode code = ErrorCode::kInternal;
+};
+// A result with `fallback` is the provider's failure with `original_error_code` (kInternal,
+// which the breaker ignores, when the worker sent none); otherwise `success` and `error_code`.
+ProviderOutcome provider_outcome(const Value& result);
 
 }  // namespace pl::broker

@@ -66,7 +66,8 @@ void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
     if (p->in_flight > 0) --p->in_flight;
     if (outcome) {
       const ErrorCode code = error_code_from_name(outcome->get_string("error_code", "internal"));
-      p->breaker.on_result(outcome->get_bool("success"), code, now);
+      const ProviderOutcome for_breaker = provider_outcome(*outcome);
+      p->breaker.on_result(for_breaker.success, for_breaker.code, now);
       ++p->results;
       if (!outcome->get_bool("success")) ++p->errors_by_code[std::string(error_code_name(code))];
       p->latency.record(

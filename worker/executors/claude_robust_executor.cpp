@@ -85,6 +85,8 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
   result["attempt"] = static_cast<int64_t>(item.attempt);
   result["fallback"] = std::string(llm::fallback_name(config->fallback));
   result["original_error"] = original.message;
+  // The broker's circuit breaker counts a fallback as the provider's failure by this code.
+  result["original_error_code"] = std::string(error_code_name(original.code));
   return result;
 }
 

@@ -86,5 +86,29 @@ TEST_F(CircuitBreakerTest, AnAbandonedProbeFreesItsPlace) {
   EXPECT_TRUE(breaker_.allow(clock_.now()));
 }
 
+TEST(ProviderOutcome, AFallbackIsTheProvidersFailureWithItsOriginalCode) {
+  Value skipped;
+  skipped["success"] = true;
+  skipped["fallback"] = "skip";
+  skipped["original_error_code"] = "unavailable";
+  const ProviderOutcome o = provider_outcome(skipped);
+  EXPECT_FALSE(o.success);
+  EXPECT_EQ(o.code, ErrorCode::kUnavailable);
+  skipped.as_object().erase("original_error_code");
+  EXPECT_FALSE(provider_outcome(skipped).success);
+  EXPECT_FALSE(CircuitBreaker::counts_as_provider_failure(provider_outcome(skipped).code));
+}
+
+TEST(ProviderOutcome, OtherResultsAreWhatTheySay) {
+  Value ok;
+  ok["success"] = true;
+  EXPECT_TRUE(provider_outcome(ok).success);
+  Value failed;
+  failed["success"] = false;
+  failed["error_code"] = "rate_limit";
+  EXPECT_FALSE(provider_outcome(failed).success);
+  EXPECT_EQ(provider_outcome(failed).code, ErrorCode::kRateLimited);
+}
+
 }  // namespace
 }  // namespace pl::broker

@@ -570,6 +570,27 @@ TEST_F(DispatcherTest, OpenCircuitFailsItemsFastForEveryWorker) {
   EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"), "open");
 }
 
+TEST_F(DispatcherTest, FallbackAnswersCountAsProviderFailuresSoTheCircuitStillOpens) {
+  hello("w1", 2);
+  submit("a", 1, 10000, "anthropic");
+  submit("b", 1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  take();
+  for (const char* id : {"a", "b"}) {  // claude_robust with fallback_action: skip, in an outage
+    Value r;
+    r["success"] = true;
+    r["skipped"] = true;
+    r["fallback"] = "skip";
+    r["original_error"] = "anthropic: could not connect";
+    r["original_error_code"] = "unavailable";
+    deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{id, 1, r}));
+  }
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_TRUE(done[0].result.get_bool("success"));  // the run still has its fallback answer
+  EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"), "open");
+}
+
 TEST_F(DispatcherTest, HalfOpenProbeThatSucceedsClosesTheCircuit) {
   hello("w1", 2);
   submit("a", 1, 10000, "anthropic");

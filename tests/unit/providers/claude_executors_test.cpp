@@ -231,6 +231,7 @@ TEST(ClaudeRobustExecutor, OnTheLastAttemptTheMockResponseFallbackAnswers) {
   EXPECT_EQ(r->get_string("provider"), "mock");
   EXPECT_EQ(r->get_string("fallback"), "mock_response");
   EXPECT_EQ(r->get_string("original_error"), "anthropic: 429");
+  EXPECT_EQ(r->get_string("original_error_code"), "rate_limit");  // for the broker's breaker
   EXPECT_EQ(r->get_int("attempt"), 3);
 }
 

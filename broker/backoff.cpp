@@ -26,6 +26,13 @@ int64_t retry_delay_ms(const RetrySettings& retry, uint32_t failures, double uni
   return static_cast<int64_t>(std::min(delay, cap));
 }
 
+std::optional<int64_t> next_attempt_delay_ms(const RetrySettings& retry, uint32_t failures,
+                                             double unit_random, int64_t requested_ms,
+                                             int64_t max_requested_ms) {
+  if (requested_ms > max_requested_ms) return std::nullopt;
+  return std::max(retry_delay_ms(retry, failures, unit_random), requested_ms);
+}
+
 bool may_retry(const RetrySettings& retry, ErrorCode code) {
   if (code == ErrorCode::kCancelled) return false;
   if (retry.retry_on.empty()) return is_retryable(code);

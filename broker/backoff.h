@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "broker/work_spec.h"
 
@@ -15,5 +16,14 @@ int64_t retry_delay_ms(const RetrySettings& retry, uint32_t failures, double uni
 
 // Whether an error with this code may be retried under `retry`.
 bool may_retry(const RetrySettings& retry, ErrorCode code);
+
+// The delay before the next attempt when the failed one says how long its provider asked to be
+// left alone (`requested_ms`, the result's retry_after_ms; 0 when it asked nothing): the longer
+// of retry_delay_ms() and the request, even past retry.max_delay_ms, since an earlier attempt
+// would only be refused again. nullopt when the request exceeds `max_requested_ms`: then the
+// item is not retried at all (the provider will not take it back within a reasonable wait).
+std::optional<int64_t> next_attempt_delay_ms(const RetrySettings& retry, uint32_t failures,
+                                             double unit_random, int64_t requested_ms,
+                                             int64_t max_requested_ms);
 
 }  // namespace pl::broker

@@ -17,7 +17,7 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
                      "poison_threshold", "deadline_grace_ms", "finished_runs_kept",
                      "clients_endpoint", "workers_endpoint", "max_running_runs", "cancel_grace_ms",
                      "max_outstanding_items", "providers", "synchronous", "deferred_sync",
-                     "curve", "keep_finished_runs_hours"});
+                     "curve", "keep_finished_runs_hours", "max_retry_after_ms"});
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.default_timeout_ms = r.integer("default_timeout_ms", 300000, 1, 7 * 24 * 3600 * 1000LL);
@@ -33,6 +33,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
                               std::max<int64_t>(1, static_cast<int64_t>(keep_hours * 3600000))));
     config.max_running_runs = static_cast<size_t>(r.integer("max_running_runs", 1000, 1, 1000000));
     config.cancel_grace = std::chrono::milliseconds(r.integer("cancel_grace_ms", 10000, 0, 3600000));
+    config.max_retry_after =
+        std::chrono::milliseconds(r.integer("max_retry_after_ms", 600000, 0, 86400000));
     config.max_outstanding_items =
         static_cast<size_t>(r.integer("max_outstanding_items", 20000, 1, 10000000));
     config.store.full_sync = r.choice("synchronous", "full", {"full", "normal"}) == "full";

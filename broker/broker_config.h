@@ -24,6 +24,7 @@ struct BrokerConfig {
   uint32_t poison_threshold = 3;
   Duration deadline_grace = std::chrono::seconds(2);
   Duration cancel_grace = std::chrono::seconds(10);  // then a worker holding on is killed
+  Duration max_retry_after = std::chrono::minutes(10);  // longest provider wait honoured
   size_t max_outstanding_items = 20000;  // queued + in flight + waiting to retry, all runs
   std::map<std::string, ProviderLimits> providers;
   ProviderLimits default_provider;

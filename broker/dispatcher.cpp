@@ -377,7 +377,19 @@ void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
   const ErrorCode code = error_code_from_name(result.get_string("error_code", "internal"));
   if (item.failures < item.spec.retry.max_attempts && may_retry(item.spec.retry, code)) {
     const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-    const int64_t delay = retry_delay_ms(item.spec.retry, item.failures, unit);
+    const int64_t requested = result.get_int("retry_after_ms", 0);
+    const int64_t max_requested =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.max_retry_after).count();
+    const std::optional<int64_t> wait =
+        next_attempt_delay_ms(item.spec.retry, item.failures, unit, requested, max_requested);
+    if (!wait) {
+      result["error"] = result.get_string("error") + " (not retried: the provider asks to wait " +
+                        std::to_string(requested) + " ms, more than the broker's " +
+                        "max_retry_after_ms of " + std::to_string(max_requested) + ")";
+      complete(item, std::move(result));
+      return;
+    }
+    const int64_t delay = *wait;
     set_state(item, ItemState::kRetryWait);
     retry_at_.emplace(now + std::chrono::milliseconds(delay), item.spec.item_id);
     ++counters_.retried;
@@ -517,11 +529,17 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
   ++counters_.dispatched;
 
+  // Told to the worker so that an executor knows its last chance (claude_robust's fallback).
+  protocol::RetryOutlook retry;
+  retry.retries_left = std::max<int64_t>(
+      0, static_cast<int64_t>(item.spec.retry.max_attempts) - item.failures - 1);
+  retry.retry_on = item.spec.retry.retry_on;
   outbox_.push_back(WorkerFrame{
       worker.identity,
       protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
                                  item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input, item.spec.context ? *item.spec.context : kNoContext)});
+                                 item.spec.input, item.spec.context ? *item.spec.context : kNoContext,
+                                 &retry)});
 }
 
 void Dispatcher::pump(TimePoint now) {

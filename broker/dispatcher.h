@@ -9,7 +9,8 @@
 // - A worker that leaves, dies (supervisor event) or falls silent (heartbeat liveness) has its
 //   items redelivered at once; an item whose holders die `poison_threshold` times is given up as
 //   poison.
-// - A failed attempt is retried with backoff when the item's RetrySettings allow; a passed
+// - A failed attempt is retried with backoff when the item's RetrySettings allow, and never
+//   sooner than the result's retry_after_ms (up to max_retry_after); a passed
 //   deadline cancels the attempt on the worker and counts as a timeout failure. A worker that
 //   has not let go of a cancelled attempt `cancel_grace` later is given up and reported for
 //   killing (take_kill_requests).
@@ -54,6 +55,9 @@ struct DispatchConfig {
   Duration deadline_grace = std::chrono::seconds(2);
   // How long a worker may keep a cancelled attempt before it is given up and killed.
   Duration cancel_grace = std::chrono::seconds(10);
+  // The longest wait a failed attempt's retry_after_ms (a provider's Retry-After) is honoured
+  // for before the next attempt; an item whose provider asks for more is not retried.
+  Duration max_retry_after = std::chrono::minutes(10);
   uint32_t poison_threshold = 3;  // worker deaths while holding an item before it is poison
   std::string instance_id;        // this broker process's id, told to workers in the welcome
   std::string local_host;         // process exit events concern workers on this host only

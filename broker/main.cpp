@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   dispatch.deadline_grace = config->deadline_grace;
   dispatch.poison_threshold = config->poison_threshold;
   dispatch.cancel_grace = config->cancel_grace;
+  dispatch.max_retry_after = config->max_retry_after;
   dispatch.providers = config->providers;
   dispatch.default_provider = config->default_provider;
   dispatch.instance_id = pl::new_id("broker-");

@@ -42,13 +42,17 @@ bool is_retryable(ErrorCode code);
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
+  // How long the failing side asked to be left alone before the next try (a provider's
+  // Retry-After), in ms; 0 when it asked nothing. Travels to the broker as the result's
+  // `retry_after_ms`.
+  int64_t retry_after_ms = 0;
 
   // Prefixes the message with what was being done: "loading x.yaml: <message>".
   Error with_context(std::string_view context) const;
 };
 
 inline Error make_error(ErrorCode code, std::string message) {
-  return Error{code, std::move(message)};
+  return Error{code, std::move(message), 0};
 }
 
 template <class T>

@@ -35,6 +35,7 @@ protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& 
     result["success"] = false;
     result["error"] = fields.error().message;
     result["error_code"] = std::string(error_code_name(fields.error().code));
+    if (fields.error().retry_after_ms > 0) result["retry_after_ms"] = fields.error().retry_after_ms;
   }
   result["duration_ms"] =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started).count();

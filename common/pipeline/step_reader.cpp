@@ -145,6 +145,8 @@ std::optional<Step> WorkflowReader::read_step(const YamlNode& node) {
   }
   if (step.type == StepType::kClaudeRobust && !step.retry) {
     derive_retry_from_retry_config(node, step);
+  } else if (step.type == StepType::kClaudeRobust) {
+    warn_retry_config_overridden(node, context);
   }
   check_step_rules(node, context, step);
   return step;
@@ -261,6 +263,20 @@ void WorkflowReader::derive_retry_from_retry_config(const YamlNode& step_node, S
     }
   }
   step.retry = std::move(policy);
+}
+
+void WorkflowReader::warn_retry_config_overridden(const YamlNode& step_node,
+                                                  const std::string& context) {
+  const YamlNode* config = step_node.find("retry_config");
+  if (!config || !config->is_map()) return;
+  for (const YamlMember& member : config->members) {
+    if (member.key == "fallback_action") continue;
+    // The worker is told the broker's policy, so fallback_action follows `retry`.
+    checker_.warning(member.key_where,
+                     context + ": \"retry_config." + member.key +
+                         "\" is ignored: the step's \"retry\" decides how the broker retries; "
+                         "fallback_action applies once no retry of it follows");
+  }
 }
 
 void WorkflowReader::check_exactly_one(const YamlNode& node, const std::string& context,

@@ -35,6 +35,8 @@ class WorkflowReader {
                    Step& step);
   void read_retry(const YamlNode& node, Step& step);
   void derive_retry_from_retry_config(const YamlNode& step_node, Step& step);
+  // A claude_robust step with its own `retry`: warns at each retry_config key it overrides.
+  void warn_retry_config_overridden(const YamlNode& step_node, const std::string& context);
   void check_step_rules(const YamlNode& node, const std::string& context, Step& step);
   void check_exactly_one(const YamlNode& node, const std::string& context,
                          std::initializer_list<std::string_view> keys, const Step& step);

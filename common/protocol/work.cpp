@@ -20,18 +20,57 @@ void pack_envelope_head(msgpack::packer<StringSink>& packer, MessageType type) {
   packer.pack_uint16(static_cast<uint16_t>(type));
 }
 
+Value retry_body(const RetryOutlook& retry) {
+  Value v;
+  v["left"] = retry.retries_left;
+  v["on"] = Value::array();
+  for (const std::string& code : retry.retry_on) v["on"].push_back(code);
+  return v;
+}
+
+// `retry: {left, on}` from a work item, exactly that shape (so that it survives a round trip
+// unchanged); kInvalidInput naming what is wrong.
+Result<RetryOutlook> retry_outlook_from(const Value& v) {
+  const auto wrong = [](std::string_view what) {
+    return make_error(ErrorCode::kInvalidInput, "work_item: field \"retry\" " + std::string(what));
+  };
+  if (!v.is_object() || v.size() != 2) return wrong("is not a map of \"left\" and \"on\"");
+  RetryOutlook out;
+  const Value* left = v.find("left");
+  if (!left || !left->is_int() || left->as_int() < 0) return wrong("has no count \"left\"");
+  out.retries_left = left->as_int();
+  const Value* on = v.find("on");
+  if (!on || !on->is_array()) return wrong("has no list \"on\"");
+  for (const Value& code : on->as_array()) {
+    if (!code.is_string()) return wrong("has an \"on\" that is not a list of names");
+    out.retry_on.push_back(code.as_string());
+  }
+  return out;
+}
+
 }  // namespace
+
+bool RetryOutlook::retries(ErrorCode code) const {
+  if (retries_left <= 0 || code == ErrorCode::kCancelled) return false;
+  if (retry_on.empty()) return is_retryable(code);
+  const std::string_view name = error_code_name(code);
+  for (const std::string& r : retry_on) {
+    if (r == name) return true;
+  }
+  return false;
+}
 
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
                              std::string_view run_id, std::string_view step_name,
-                             std::string_view step_type, const Value& input, const Value& context) {
+                             std::string_view step_type, const Value& input, const Value& context,
+                             const RetryOutlook* retry) {
   std::string out;
   out.reserve(256);
   StringSink sink{&out};
   msgpack::packer<StringSink> packer(sink);
   pack_envelope_head(packer, MessageType::kWorkItem);
   // Keys in the order a sorted Value object would have them, like to_body(WorkItem).
-  packer.pack_map(8);
+  packer.pack_map(retry ? 9 : 8);
   pack_string(packer, "attempt");
   packer.pack_int64(attempt);
   pack_string(packer, "context");
@@ -44,6 +83,15 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   pack_string(packer, item_id);
   pack_string(packer, "input");
   pack_value(sink, input);
+  if (retry) {  // packed as retry_body() would be, keys sorted
+    pack_string(packer, "retry");
+    packer.pack_map(2);
+    pack_string(packer, "left");
+    packer.pack_int64(retry->retries_left);
+    pack_string(packer, "on");
+    packer.pack_array(static_cast<uint32_t>(retry->retry_on.size()));
+    for (const std::string& code : retry->retry_on) pack_string(packer, code);
+  }
   pack_string(packer, "run");
   pack_string(packer, run_id);
   pack_string(packer, "step");
@@ -157,6 +205,7 @@ Value to_body(const WorkItem& m) {
   v["type"] = m.step_type;
   v["input"] = m.input;
   v["context"] = m.context.is_null() ? Value::object() : m.context;
+  if (m.retry) v["retry"] = retry_body(*m.retry);
   return v;
 }
 
@@ -164,7 +213,7 @@ namespace {
 
 // A kWorkItem's fields, from a decoded body or from the frame: `input` and `context` are the
 // members of those names (null when absent), taken.
-Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context) {
+Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context, const Value* retry) {
   WorkItem m;
   m.item_id = r.string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
@@ -176,6 +225,11 @@ Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"input\" is missing");
   }
   if (!r.ok()) return r.status().error();
+  if (retry && !retry->is_null()) {
+    auto outlook = retry_outlook_from(*retry);
+    if (!outlook.ok()) return std::move(outlook).error();
+    m.retry = std::move(*outlook);
+  }
   m.input = std::move(*input);
   if (context) m.context = std::move(*context);
   return m;
@@ -187,17 +241,17 @@ Value* present(BodyField& field) { return field.present ? &field.value : nullptr
 
 Result<WorkItem> work_item_from(Value&& body) {
   BodyReader r(body, "work_item");
-  return work_item_from(r, body.find("input"), body.find("context"));
+  return work_item_from(r, body.find("input"), body.find("context"), body.find("retry"));
 }
 
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits) {
-  BodyField fields[] = {{"id"},  {"attempt"}, {"timeout_ms"}, {"run"},
-                        {"step"}, {"type"},   {"input"},      {"context"}};
+  BodyField fields[] = {{"id"},   {"attempt"}, {"timeout_ms"}, {"run"},    {"step"},
+                        {"type"}, {"input"},   {"context"},    {"retry"}};
   if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
   BodyReader r(std::span<const BodyField>(fields), "work_item");
-  return work_item_from(r, present(fields[6]), present(fields[7]));
+  return work_item_from(r, present(fields[6]), present(fields[7]), present(fields[8]));
 }
 
 Result<WorkItem> work_item_from(const Value& body) { return work_item_from(Value(body)); }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,16 @@ struct Heartbeat {
   uint32_t free_slots = 0;
 };
 
+// What the broker will do when an attempt fails, so that an executor can tell its last chance
+// (claude_robust applies its fallback_action only when no retry follows).
+struct RetryOutlook {
+  int64_t retries_left = 0;            // further attempts the broker grants after this one
+  std::vector<std::string> retry_on;  // error code names it retries; empty: every retryable one
+
+  // Whether the broker retries a failure of this attempt with `code` (as its backoff.h does).
+  bool retries(ErrorCode code) const;
+};
+
 struct WorkItem {
   std::string item_id;
   uint32_t attempt = 1;
@@ -55,6 +66,8 @@ struct WorkItem {
   // Where the run lives: {workspace_dir, output_dir, pipeline_dir}, absolute paths on the
   // broker's host. Tools and file operations are confined to workspace_dir.
   Value context;
+  // On the wire as `retry: {left, on}`; absent from a broker that does not say.
+  std::optional<RetryOutlook> retry;
 };
 
 struct WorkResult {
@@ -78,10 +91,11 @@ struct CancelItem {
 
 // A complete kWorkItem envelope, packed straight from its parts: the dispatcher's hot path, which
 // would otherwise copy the input and context into a WorkItem and then into a Value. Decodes
-// exactly like encode(kWorkItem, to_body(WorkItem{...})).
+// exactly like encode(kWorkItem, to_body(WorkItem{...})). `retry`: nullptr leaves it out.
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
                              std::string_view run_id, std::string_view step_name,
-                             std::string_view step_type, const Value& input, const Value& context);
+                             std::string_view step_type, const Value& input, const Value& context,
+                             const RetryOutlook* retry = nullptr);
 
 // A complete kWorkResult envelope, packed straight from its parts: the worker's hot path. Decodes
 // exactly like encode(kWorkResult, to_body(WorkResult{...})).

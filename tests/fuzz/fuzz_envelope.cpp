@@ -65,7 +65,8 @@ Finding typed(MessageType type, const Value& body) {
       // The dispatcher's fast encoder must say exactly what the generic one says.
       const std::string fast =
           encode_work_item(item->item_id, item->attempt, item->timeout_ms, item->run_id,
-                           item->step_name, item->step_type, item->input, item->context);
+                           item->step_name, item->step_type, item->input, item->context,
+                           item->retry ? &*item->retry : nullptr);
       auto decoded = decode(fast);
       if (!decoded.ok()) return "encode_work_item made a frame that does not decode";
       if (!identical(decoded->body, to_body(*item))) {

@@ -43,7 +43,8 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
     return result;
   }
   const Error original = std::move(outcome).error();
-  if (!llm::should_fall_back(original.code, item.attempt, *config) ||
+  const protocol::RetryOutlook* broker = item.retry ? &*item.retry : nullptr;
+  if (!llm::should_fall_back(original.code, item.attempt, *config, broker) ||
       config->fallback == llm::FallbackAction::kFail) {
     return original;
   }
@@ -73,8 +74,11 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
       simple.claude_options = simplified_options(call.claude_options);
       auto answer = llm::run_claude_call(*services_, scope, simple, llm::simplified_prompt(*prompt));
       if (!answer.ok()) {
-        return make_error(original.code, original.message + "; the simplified_prompt fallback failed too: " +
-                                             answer.error().message);
+        Error both = make_error(original.code, original.message +
+                                                   "; the simplified_prompt fallback failed too: " +
+                                                   answer.error().message);
+        both.retry_after_ms = original.retry_after_ms;
+        return both;
       }
       result = llm::conversation_result(*answer, services_->pricing());
       break;

@@ -62,8 +62,10 @@ Result<RobustConfig> read_robust_config(const Value& v) {
   return c;
 }
 
-bool should_fall_back(ErrorCode code, uint32_t attempt, const RobustConfig& config) {
+bool should_fall_back(ErrorCode code, uint32_t attempt, const RobustConfig& config,
+                      const protocol::RetryOutlook* broker) {
   if (code == ErrorCode::kCancelled) return false;
+  if (broker) return !broker->retries(code);
   const bool retried_code =
       config.retry_on.empty()
           ? is_retryable(code)

@@ -4,10 +4,11 @@
 // (max_retries + 1 attempts, backoff_strategy, base_delay_ms, retry_conditions mapped to error
 // codes: timeout -> timeout, rate_limit -> rate_limit, api_error and server_error ->
 // server_error, network_error and unavailable -> unavailable; no conditions: every retryable
-// code). So the executor makes one call per attempt and, when it fails, applies
-// `fallback_action` only when no retry will follow: the error is not one the conditions retry,
-// or this attempt is the last (attempt >= max_retries + 1). Otherwise it returns the error and
-// the broker tries again. A cancelled call never falls back.
+// code), or by the step's own `retry` when it has one. So the executor makes one call per
+// attempt and, when it fails, applies `fallback_action` only when no retry will follow, as the
+// work item's RetryOutlook tells (whichever policy the broker runs): the error is not one the
+// broker retries, or no attempt is left. Otherwise it returns the error and the broker tries
+// again. A cancelled call never falls back.
 //
 // fallback_action:
 //   fail               the error stands (the default)
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/protocol/work.h"
 #include "common/result.h"
 #include "common/value.h"
 
@@ -39,8 +41,12 @@ struct RobustConfig {
 // Reads retry_config (null = defaults). kInvalidInput for an unknown condition or action.
 Result<RobustConfig> read_robust_config(const Value& retry_config);
 
-// Whether a failed attempt number `attempt` (from 1) with `code` falls back now.
-bool should_fall_back(ErrorCode code, uint32_t attempt, const RobustConfig& config);
+// Whether a failed attempt number `attempt` (from 1) with `code` falls back now: when no retry
+// will follow. `broker`: what the work item says the broker will do; the broker's policy may be
+// the step's own `retry`, not the one derived from retry_config. nullptr (a broker that does
+// not say): retry_config's max_retries and retry_conditions stand in.
+bool should_fall_back(ErrorCode code, uint32_t attempt, const RobustConfig& config,
+                      const protocol::RetryOutlook* broker = nullptr);
 
 std::string_view fallback_name(FallbackAction action);
 

@@ -34,11 +34,17 @@ HttpProvider::HttpProvider(std::unique_ptr<WireFormat> wire, HttpProviderSetting
                            HttpClient& http, RetryEffects effects)
     : wire_(std::move(wire)), settings_(std::move(settings)), http_(http), effects_(std::move(effects)) {}
 
-Error HttpProvider::status_error(const HttpResponse& response, const std::string& why_not) const {
+Error HttpProvider::status_error(const HttpResponse& response, const std::string& why_not,
+                                 std::optional<Duration> hint) const {
   std::string message = std::string(name()) + ": " + std::to_string(response.status) + " " +
                         wire_->error_detail(response.body);
   if (!why_not.empty()) message += " (" + why_not + ")";
-  return make_error(error_code_for_status(response.status), std::move(message));
+  Error e = make_error(error_code_for_status(response.status), std::move(message));
+  // Not waited here (too long, or no time left): the broker waits it before the next attempt.
+  if (hint && is_retryable_status(response.status)) {
+    e.retry_after_ms = std::chrono::ceil<std::chrono::milliseconds>(*hint).count();
+  }
+  return e;
 }
 
 Result<Completion> HttpProvider::complete(const CompletionRequest& request, const CallContext& call) {
@@ -79,7 +85,7 @@ Result<Completion> HttpProvider::complete(const CompletionRequest& request, cons
     const Duration time_left = call.deadline > after_send ? call.deadline - after_send : Duration::zero();
     const RetryDecision decision =
         decide_retry(response->status, hint, retries, time_left, settings_.retry, effects_.random01());
-    if (!decision.retry) return status_error(*response, decision.why_not);
+    if (!decision.retry) return status_error(*response, decision.why_not, hint);
     spdlog::warn("{}: HTTP {}; retrying in {} ms", provider, response->status,
                  std::chrono::ceil<std::chrono::milliseconds>(decision.wait).count());
     if (!effects_.pause(decision.wait, call)) {

@@ -57,7 +57,9 @@ class HttpProvider final : public Provider {
   const HttpProviderSettings& settings() const { return settings_; }
 
  private:
-  Error status_error(const HttpResponse& response, const std::string& why_not) const;
+  // `hint`: the wait the provider asked for, carried as Error::retry_after_ms.
+  Error status_error(const HttpResponse& response, const std::string& why_not,
+                     std::optional<Duration> hint) const;
 
   std::unique_ptr<WireFormat> wire_;
   HttpProviderSettings settings_;

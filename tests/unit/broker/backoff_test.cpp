@@ -39,6 +39,19 @@ TEST(Backoff, ExponentialDoublesWithHalfOfItRandomAndNeverPassesTheCap) {
   EXPECT_EQ(retry_delay_ms(retry, 4000000000u, 0.999), 999);
 }
 
+TEST(Backoff, TheNextAttemptWaitsAtLeastWhatTheProviderAskedEvenPastTheCap) {
+  const RetrySettings retry = with(BackoffKind::kFixed, 200, 1000);
+  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 0, 600000), 200);         // asked nothing
+  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 100, 600000), 200);       // backoff is longer
+  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 120000, 600000), 120000);  // past max_delay_ms
+  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 600000, 600000), 600000);
+}
+
+TEST(Backoff, AWaitLongerThanTheBrokerHonoursMeansNoRetry) {
+  const RetrySettings retry = with(BackoffKind::kFixed, 200, 1000);
+  EXPECT_FALSE(next_attempt_delay_ms(retry, 1, 0.5, 600001, 600000));
+}
+
 TEST(Backoff, ARetryWithoutRetryOnRetriesOnlyFailuresThatMayPassOnTheirOwn) {
   const RetrySettings retry = with(BackoffKind::kFixed, 1, 1);
   for (ErrorCode code : {ErrorCode::kTimeout, ErrorCode::kRateLimited, ErrorCode::kProviderError,

@@ -33,6 +33,15 @@ TEST_F(BrokerConfigTest, FinishedRunsAreKeptThirtyDaysUnlessTheConfigSaysOtherwi
   EXPECT_FALSE(forever->retention.keep_finished.has_value());
 }
 
+TEST_F(BrokerConfigTest, TheLongestProviderWaitHonouredIsTenMinutesUnlessSet) {
+  auto defaults = load("broker: {}\n");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->max_retry_after, std::chrono::minutes(10));
+  auto set = load("broker:\n  max_retry_after_ms: 90000\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->max_retry_after, std::chrono::seconds(90));
+}
+
 TEST_F(BrokerConfigTest, ANegativeOrWordyRetentionIsAnErrorAtItsPlace) {
   for (const char* value : {"-1", "forever"}) {
     auto c = load(std::string("broker:\n  keep_finished_runs_hours: ") + value + "\n");

@@ -304,6 +304,59 @@ TEST_F(DispatcherTest, RetryableFailureIsRetriedUntilMaxAttempts) {
   EXPECT_EQ(dispatcher_.counters().retried, 2u);
 }
 
+TEST_F(DispatcherTest, ARetryWaitsAtLeastTheRetryAfterTheProviderAskedFor) {
+  hello("w1", 1);
+  submit("a", 2);  // backoff: 100 ms base, 1 s cap
+  dispatcher_.pump(clock_.now());
+  take();
+  Value r;
+  r["success"] = false;
+  r["error"] = "anthropic: 429 rate_limit_error (the provider asks to wait 120 s)";
+  r["error_code"] = "rate_limit";
+  r["retry_after_ms"] = 120000;
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 1, r}));
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  tick(119s);
+  EXPECT_TRUE(take_items().empty());
+  tick(1s);
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_int("attempt"), 2);
+}
+
+TEST_F(DispatcherTest, AProviderWaitOverTheBrokersMaximumIsNotRetried) {
+  hello("w1", 1);
+  submit("a", 3);
+  dispatcher_.pump(clock_.now());
+  take();
+  Value r;
+  r["success"] = false;
+  r["error"] = "gemini: 429 RESOURCE_EXHAUSTED: quota";
+  r["error_code"] = "rate_limit";
+  r["retry_after_ms"] = 3600000;  // over the default 10 minutes
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 1, r}));
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result.get_string("error_code"), "rate_limit");
+  EXPECT_NE(done[0].result.get_string("error").find("not retried: the provider asks to wait 3600000 ms"),
+            std::string::npos);
+  EXPECT_EQ(dispatcher_.counters().retried, 0u);
+}
+
+TEST_F(DispatcherTest, EachAttemptTellsTheWorkerTheRetriesLeftAfterIt) {
+  hello("w1", 1);
+  submit("a", 3);
+  for (int64_t left : {2, 1, 0}) {
+    tick(5s);
+    auto items = take_items();
+    ASSERT_EQ(items.size(), 1u) << left;
+    const Value* retry = items[0].body.find("retry");
+    ASSERT_TRUE(retry) << left;
+    EXPECT_EQ(retry->get_int("left"), left);
+    result("w1", "a", static_cast<uint32_t>(3 - left), false, "server_error");
+  }
+}
+
 TEST_F(DispatcherTest, NonRetryableFailureCompletesAtOnce) {
   hello("w1", 1);
   submit("a", 5);

@@ -184,6 +184,19 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
   EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
                              item.step_name, item.step_type, item.input, item.context),
             encode(MessageType::kWorkItem, to_body(item)));
+  item.retry = RetryOutlook{2, {"timeout", "rate_limit"}};
+  EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
+                             item.step_name, item.step_type, item.input, item.context, &*item.retry),
+            encode(MessageType::kWorkItem, to_body(item)));
+}
+
+TEST(WorkProtocol, TheRetryOutlookSaysWhatTheBrokerRetries) {
+  EXPECT_FALSE((RetryOutlook{0, {}}.retries(ErrorCode::kTimeout)));  // no attempt left
+  EXPECT_TRUE((RetryOutlook{1, {}}.retries(ErrorCode::kTimeout)));
+  EXPECT_FALSE((RetryOutlook{1, {}}.retries(ErrorCode::kStepFailed)));  // not retryable
+  EXPECT_FALSE((RetryOutlook{1, {}}.retries(ErrorCode::kCancelled)));
+  EXPECT_TRUE((RetryOutlook{1, {"step_failed"}}.retries(ErrorCode::kStepFailed)));
+  EXPECT_FALSE((RetryOutlook{1, {"step_failed"}}.retries(ErrorCode::kTimeout)));
 }
 
 TEST(WorkProtocol, DirectResultEncodingIsTheSameAsTheGeneralOne) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/json.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
 
@@ -207,6 +208,35 @@ TEST(DirectWorkDecoding, AnItemDecodesToWhatItWasEncodedFrom) {
   EXPECT_EQ(decoded->context, in.context);
   EXPECT_TRUE(agree<WorkItem>(frame));
   EXPECT_TRUE(agree<WorkItem>(encode(MessageType::kWorkItem, to_body(in))));
+}
+
+TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
+  const RetryOutlook retry{2, {"timeout"}};
+  const std::string frame =
+      encode_work_item("run/s0", 1, 5000, "run", "s", "claude_robust", item_input(), Value(), &retry);
+  auto decoded = decode_work_item(frame);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_TRUE(decoded->retry.has_value());
+  EXPECT_EQ(decoded->retry->retries_left, 2);
+  EXPECT_EQ(decoded->retry->retry_on, std::vector<std::string>{"timeout"});
+  EXPECT_TRUE(agree<WorkItem>(frame));
+  const std::string without =
+      encode_work_item("run/s0", 1, 5000, "run", "s", "echo", item_input(), Value());
+  EXPECT_FALSE(decode_work_item(without)->retry.has_value());
+}
+
+TEST(DirectWorkDecoding, ABadRetryOutlookIsRefusedByBothPaths) {
+  Value body = to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), Value()});
+  for (const char* bad : {R"("soon")", R"({"left": -1, "on": []})", R"({"left": 1})",
+                          R"({"left": 1, "on": "timeout"})", R"({"left": 1, "on": [3]})",
+                          R"({"left": 1, "on": [], "more": 1})"}) {
+    body["retry"] = *parse_json(bad);
+    const std::string frame = encode(MessageType::kWorkItem, body);
+    auto decoded = decode_work_item(frame);
+    ASSERT_FALSE(decoded.ok()) << bad;
+    EXPECT_NE(decoded.error().message.find("field \"retry\""), std::string::npos);
+    EXPECT_TRUE(agree<WorkItem>(frame)) << bad;
+  }
 }
 
 TEST(DirectWorkDecoding, KeysInAnyOrderDecodeTheSame) {

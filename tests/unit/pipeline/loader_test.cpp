@@ -948,6 +948,23 @@ TEST(Loader, ClaudeRobustDerivesItsRetryPolicyFromRetryConfig) {
   EXPECT_EQ(s[2].retry->max_attempts, 1);
 }
 
+TEST(Loader, ARetryOnAClaudeRobustStepOverridesRetryConfigAndSaysSo) {
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - name: a
+      type: claude_robust
+      prompt: p
+      retry: {max_attempts: 2}
+      retry_config: {max_retries: 5, fallback_action: skip}
+)");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  EXPECT_EQ(r.pipeline->steps[0].retry->max_attempts, 2);
+  EXPECT_TRUE(has_warning(r.diagnostics, 8, 22,
+                          "\"retry_config.max_retries\" is ignored: the step's \"retry\" decides"));
+  EXPECT_TRUE(testing::matching(r.diagnostics, "retry_config.fallback_action").empty());
+}
+
 TEST(Loader, InputsAreDeclaredWithTypeDefaultRequiredAndEnum) {
   auto r = load(R"(workflow:
   name: x

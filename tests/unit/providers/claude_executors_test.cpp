@@ -235,6 +235,26 @@ TEST(ClaudeRobustExecutor, OnTheLastAttemptTheMockResponseFallbackAnswers) {
   EXPECT_EQ(r->get_int("attempt"), 3);
 }
 
+TEST(ClaudeRobustExecutor, WhenTheStepsRetryLeavesNoAttemptTheFallbackApplies) {
+  // retry_config says 2 retries, but the step's `retry: {max_attempts: 1}` is what the broker
+  // runs, and the item says so.
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429");
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("skip"), 1, protocol::RetryOutlook{0, {}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("fallback"), "skip");
+}
+
+TEST(ClaudeRobustExecutor, WhileTheBrokerWillRetryTheErrorGoesBack) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");  // not a retry_condition
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("skip"), 1, protocol::RetryOutlook{1, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kProviderError);
+}
+
 TEST(ClaudeRobustExecutor, AnErrorTheConditionsDoNotRetryFallsBackAtOnce) {
   Harness h;
   h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");

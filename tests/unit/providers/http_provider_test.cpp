@@ -130,6 +130,34 @@ TEST(HttpProvider, ARetryAfterLongerThanTheTimeLeftIsNotWaitedFor) {
   EXPECT_NE(c.error().message.find("no time left"), std::string::npos);
 }
 
+TEST(HttpProvider, AWaitNotWaitedHereTravelsWithTheErrorForTheBroker) {
+  Fixture f;  // max_retry_after is 60 s: 120 s goes back to the broker
+  f.http.push(429, kRateLimited, {{"retry-after", "120"}});
+  auto c = f.provider->complete(request(), f.call());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kRateLimited);
+  EXPECT_TRUE(f.pauses.empty());
+  EXPECT_EQ(c.error().retry_after_ms, 120000);
+  EXPECT_NE(c.error().message.find("the provider asks to wait 120 s"), std::string::npos);
+}
+
+TEST(HttpProvider, AGeminiRetryInfoNotWaitedForTravelsToo) {
+  Fixture f(std::make_unique<GeminiWire>());
+  f.http.push(429, R"({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "details": [
+      {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "25.5s"}]}})");
+  auto c = f.provider->complete(request(), f.call(seconds(10)));  // no time left to wait here
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().retry_after_ms, 25500);
+}
+
+TEST(HttpProvider, AnErrorWithoutAHintCarriesNoWait) {
+  Fixture f(std::make_unique<AnthropicWire>(), 0);
+  f.http.push(503, "{}");
+  auto c = f.provider->complete(request(), f.call());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().retry_after_ms, 0);
+}
+
 TEST(HttpProvider, CancelDuringABackoffStopsTheCall) {
   Fixture f;
   f.cancel_pauses = true;

@@ -94,6 +94,16 @@ TEST(Robust, FallsBackOnlyWhenTheBrokerWillNotRetry) {
   EXPECT_FALSE(should_fall_back(ErrorCode::kCancelled, 3, c));
 }
 
+TEST(Robust, WhatTheBrokerSaysItWillDoDecidesOverRetryConfig) {
+  RobustConfig c;  // retry_config: 3 retries of every retryable error
+  protocol::RetryOutlook none;  // the step's `retry` allows no retry
+  EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 1, c, &none));
+  protocol::RetryOutlook timeouts{2, {"timeout"}};
+  EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 1, c, &timeouts));  // not retried
+  EXPECT_FALSE(should_fall_back(ErrorCode::kTimeout, 1, c, &timeouts));
+  EXPECT_FALSE(should_fall_back(ErrorCode::kCancelled, 1, c, &none));
+}
+
 TEST(Robust, WithoutConditionsEveryRetryableErrorIsRetried) {
   RobustConfig c;
   c.max_retries = 1;

@@ -1,0 +1,45 @@
+#include "worker/item_run.h"
+
+#include <gtest/gtest.h>
+
+namespace pl::worker {
+namespace {
+
+// An executor that fails with a given error.
+class FailingExecutor final : public StepExecutor {
+ public:
+  explicit FailingExecutor(Error error) : error_(std::move(error)) {}
+  Result<Value> execute(const protocol::WorkItem&, const ExecutionContext&) override { return error_; }
+
+ private:
+  Error error_;
+};
+
+protocol::WorkResult run(Error error) {
+  FailingExecutor executor(std::move(error));
+  protocol::WorkItem item;
+  item.item_id = "i1";
+  item.attempt = 2;
+  CancelToken cancel;
+  FakeClock clock;
+  return run_item(&executor, item, ExecutionContext{cancel, clock.now()}, clock);
+}
+
+TEST(RunItem, AWaitTheProviderAskedForGoesToTheBrokerAsRetryAfterMs) {
+  Error e = make_error(ErrorCode::kRateLimited, "anthropic: 429 (the provider asks to wait 120 s)");
+  e.retry_after_ms = 120000;
+  const protocol::WorkResult r = run(std::move(e));
+  EXPECT_EQ(r.attempt, 2u);
+  EXPECT_FALSE(r.result.get_bool("success"));
+  EXPECT_EQ(r.result.get_string("error_code"), "rate_limit");
+  EXPECT_EQ(r.result.get_int("retry_after_ms"), 120000);
+}
+
+TEST(RunItem, AnErrorWithoutAWaitHasNoRetryAfterMs) {
+  const protocol::WorkResult r = run(make_error(ErrorCode::kProviderError, "boom"));
+  EXPECT_EQ(r.result.get_string("error"), "boom");
+  EXPECT_FALSE(r.result.find("retry_after_ms"));
+}
+
+}  // namespace
+}  // namespace pl::worker

@@ -88,7 +88,7 @@ TEST(ClaudeExecutor, UnknownAllowedToolsFailBeforeTheModelIsCalled) {
   EXPECT_TRUE(h.anthropic->requests.empty());
 }
 
-TEST(ClaudeExecutor, UntilTheRegistryIsWiredToolsFailClearly) {
+TEST(ClaudeExecutor, WithoutARegistryToolsFailClearly) {
   Harness h(Harness::Providers::kMock, Harness::Registry::kUnwired);
   ClaudeExecutor e(h.services);
   auto r = h.run(e, "claude", json(R"({"prompt": "x", "claude_options": {"allowed_tools": ["search"]}})"));
@@ -394,7 +394,7 @@ TEST(ClaudeSessionExecutor, WithoutPersistTheSessionIsOnlyRead) {
   EXPECT_FALSE(r->find("session")->get_bool("saved"));
 }
 
-TEST(ClaudeSessionExecutor, UntilTheRegistryIsWiredSessionsFailClearly) {
+TEST(ClaudeSessionExecutor, WithoutARegistrySessionsFailClearly) {
   Harness h(Harness::Providers::kMock, Harness::Registry::kUnwired);
   ClaudeSessionExecutor e(h.services);
   auto r = h.run(e, "claude_session", json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})"));

@@ -245,7 +245,7 @@ Result<WorkItem> work_item_from(Value&& body) {
 }
 
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits) {
-  BodyField fields[] = {{"id"},   {"attempt"}, {"timeout_ms"}, {"run"},    {"step"},
+  BodyField fields[] = {{"id"},   {"attempt"}, {"timeout_ms"}, {"run"},  {"step"},
                         {"type"}, {"input"},   {"context"},    {"retry"}};
   if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
     return std::move(st).error();

@@ -22,8 +22,8 @@ bool is_version_suffix(std::string_view suffix) {
   if (suffix.empty() || suffix[0] != '-') return false;
   suffix.remove_prefix(1);
   if (suffix == "latest") return true;
-  if (suffix.size() == 8 && all_digits(suffix)) return true;  // 20250929
-  if (suffix.size() == 3 && all_digits(suffix)) return true;  // Gemini's stable -001
+  if (suffix.size() == 8 && all_digits(suffix)) return true;             // 20250929
+  if (suffix.size() == 3 && all_digits(suffix)) return true;             // Gemini's stable -001
   return suffix.size() == 10 && suffix[4] == '-' && suffix[7] == '-' &&  // 2024-08-06
          all_digits(suffix.substr(0, 4)) && all_digits(suffix.substr(5, 2)) &&
          all_digits(suffix.substr(8, 2));

@@ -146,7 +146,8 @@ Result<Completion> AnthropicWire::decode(std::string_view text, const Completion
     return refused(kName, "the model refused to answer", "stop_reason", c.stop_detail);
   }
   if (c.text.empty() && c.tool_calls.empty()) {
-    return empty_answer(kName, "stop_reason", c.stop_detail, c.stop_reason == StopReason::kMaxTokens);
+    return empty_answer(kName, "stop_reason", c.stop_detail,
+                        c.stop_reason == StopReason::kMaxTokens);
   }
   return c;
 }

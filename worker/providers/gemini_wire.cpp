@@ -217,7 +217,8 @@ Result<Completion> GeminiWire::decode(std::string_view text, const CompletionReq
     c.usage = *usage;
   }
   if (c.text.empty() && c.tool_calls.empty()) {
-    return empty_answer(kName, "finishReason", c.stop_detail, c.stop_reason == StopReason::kMaxTokens);
+    return empty_answer(kName, "finishReason", c.stop_detail,
+                        c.stop_reason == StopReason::kMaxTokens);
   }
   return c;
 }

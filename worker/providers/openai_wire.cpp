@@ -173,7 +173,8 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
                    "finish_reason", c.stop_detail.empty() ? "none" : c.stop_detail);
   }
   if (c.text.empty() && c.tool_calls.empty()) {
-    return empty_answer(kName, "finish_reason", c.stop_detail, c.stop_reason == StopReason::kMaxTokens);
+    return empty_answer(kName, "finish_reason", c.stop_detail,
+                        c.stop_reason == StopReason::kMaxTokens);
   }
   return c;
 }

@@ -61,13 +61,13 @@ Error empty_answer(std::string_view provider, std::string_view field, std::strin
   if (at_token_limit) {
     return make_error(ErrorCode::kStepFailed,
                       std::string(provider) +
-                          ": the answer was cut at the output-token limit before any text (" +
-                          why + "); raise the step's max output tokens (max_tokens, or "
-                                "token_budget.max_output_tokens in a gemini step)");
+                          ": the answer was cut at the output-token limit before any text (" + why +
+                          "); raise the step's max output tokens (max_tokens, or "
+                          "token_budget.max_output_tokens in a gemini step)");
   }
-  return make_error(ErrorCode::kProviderError,
-                    std::string(provider) + ": the answer has no text and no tool calls (" + why +
-                        ")");
+  return make_error(
+      ErrorCode::kProviderError,
+      std::string(provider) + ": the answer has no text and no tool calls (" + why + ")");
 }
 
 Error refused(std::string_view provider, std::string_view what, std::string_view field,

@@ -151,8 +151,12 @@ TEST_F(ExecutorTest, AGeminiSchemaWithJsonSchemaOnlyKeywordsIsAccepted) {
   EXPECT_EQ(r->find("data")->get_string("query"), "fake");
   const auto sent = server().requests_containing("strict");
   ASSERT_FALSE(sent.empty());
-  const Value& decl =
-      sent.back().find("body")->find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  const Value& decl = sent.back()
+                          .find("body")
+                          ->find("tools")
+                          ->as_array()[0]
+                          .find("functionDeclarations")
+                          ->as_array()[0];
   ASSERT_TRUE(decl.find("parametersJsonSchema"));
   EXPECT_FALSE(decl.find("parametersJsonSchema")->get_bool("additionalProperties", true));
 }

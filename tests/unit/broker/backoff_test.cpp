@@ -41,8 +41,8 @@ TEST(Backoff, ExponentialDoublesWithHalfOfItRandomAndNeverPassesTheCap) {
 
 TEST(Backoff, TheNextAttemptWaitsAtLeastWhatTheProviderAskedEvenPastTheCap) {
   const RetrySettings retry = with(BackoffKind::kFixed, 200, 1000);
-  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 0, 600000), 200);         // asked nothing
-  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 100, 600000), 200);       // backoff is longer
+  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 0, 600000), 200);          // asked nothing
+  EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 100, 600000), 200);        // backoff is longer
   EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 120000, 600000), 120000);  // past max_delay_ms
   EXPECT_EQ(next_attempt_delay_ms(retry, 1, 0.5, 600000, 600000), 600000);
 }

@@ -338,8 +338,9 @@ TEST_F(DispatcherTest, AProviderWaitOverTheBrokersMaximumIsNotRetried) {
   auto done = dispatcher_.take_completions();
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].result.get_string("error_code"), "rate_limit");
-  EXPECT_NE(done[0].result.get_string("error").find("not retried: the provider asks to wait 3600000 ms"),
-            std::string::npos);
+  EXPECT_NE(
+      done[0].result.get_string("error").find("not retried: the provider asks to wait 3600000 ms"),
+      std::string::npos);
   EXPECT_EQ(dispatcher_.counters().retried, 0u);
 }
 
@@ -641,7 +642,8 @@ TEST_F(DispatcherTest, FallbackAnswersCountAsProviderFailuresSoTheCircuitStillOp
   auto done = dispatcher_.take_completions();
   ASSERT_EQ(done.size(), 2u);
   EXPECT_TRUE(done[0].result.get_bool("success"));  // the run still has its fallback answer
-  EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"), "open");
+  EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"),
+            "open");
 }
 
 TEST_F(DispatcherTest, HalfOpenProbeThatSucceedsClosesTheCircuit) {

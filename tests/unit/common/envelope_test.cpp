@@ -185,9 +185,10 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
                              item.step_name, item.step_type, item.input, item.context),
             encode(MessageType::kWorkItem, to_body(item)));
   item.retry = RetryOutlook{2, {"timeout", "rate_limit"}};
-  EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
-                             item.step_name, item.step_type, item.input, item.context, &*item.retry),
-            encode(MessageType::kWorkItem, to_body(item)));
+  EXPECT_EQ(
+      encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
+                       item.step_type, item.input, item.context, &*item.retry),
+      encode(MessageType::kWorkItem, to_body(item)));
 }
 
 TEST(WorkProtocol, TheRetryOutlookSaysWhatTheBrokerRetries) {

@@ -212,8 +212,8 @@ TEST(DirectWorkDecoding, AnItemDecodesToWhatItWasEncodedFrom) {
 
 TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
   const RetryOutlook retry{2, {"timeout"}};
-  const std::string frame =
-      encode_work_item("run/s0", 1, 5000, "run", "s", "claude_robust", item_input(), Value(), &retry);
+  const std::string frame = encode_work_item("run/s0", 1, 5000, "run", "s", "claude_robust",
+                                             item_input(), Value(), &retry);
   auto decoded = decode_work_item(frame);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   ASSERT_TRUE(decoded->retry.has_value());

@@ -110,7 +110,8 @@ TEST(AnthropicWire, MissingUsageIsEstimatedAndSaysSo) {
 TEST(AnthropicWire, ARefusalFailsTheStepNamingTheStopReason) {
   for (const char* content : {"[]", R"([{"type": "text", "text": "I can"}])"}) {
     auto c = AnthropicWire().decode(
-        std::string(R"({"content": )") + content + R"(, "stop_reason": "refusal"})", round_trip_request());
+        std::string(R"({"content": )") + content + R"(, "stop_reason": "refusal"})",
+        round_trip_request());
     ASSERT_FALSE(c.ok()) << content;
     EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
     EXPECT_EQ(c.error().message, "anthropic: the model refused to answer (stop_reason refusal)");
@@ -118,7 +119,8 @@ TEST(AnthropicWire, ARefusalFailsTheStepNamingTheStopReason) {
 }
 
 TEST(AnthropicWire, AnEmptyAnswerCutAtMaxTokensFailsTheStepSayingWhatToRaise) {
-  auto c = AnthropicWire().decode(R"({"content": [], "stop_reason": "max_tokens"})", round_trip_request());
+  auto c = AnthropicWire().decode(R"({"content": [], "stop_reason": "max_tokens"})",
+                                  round_trip_request());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
   EXPECT_NE(c.error().message.find("output-token limit before any text (stop_reason max_tokens)"),
@@ -132,7 +134,8 @@ TEST(AnthropicWire, AnEmptyAnswerOtherwiseIsARetryableServerErrorNamingTheStopRe
                                   round_trip_request());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
-  EXPECT_EQ(c.error().message, "anthropic: the answer has no text and no tool calls (stop_reason end_turn)");
+  EXPECT_EQ(c.error().message,
+            "anthropic: the answer has no text and no tool calls (stop_reason end_turn)");
 }
 
 TEST(AnthropicWire, WrongShapesAreProviderErrorsNamingTheField) {

@@ -69,7 +69,8 @@ struct Harness {
                                              std::move(pricing), llm::LlmLimits{});
   }
 
-  Result<Value> run(StepExecutor& executor, const std::string& type, const Value& input, uint32_t attempt = 1,
+  Result<Value> run(StepExecutor& executor, const std::string& type, const Value& input,
+                    uint32_t attempt = 1,
                     std::optional<protocol::RetryOutlook> retry = std::nullopt) {
     protocol::WorkItem item;
     item.item_id = "i1";

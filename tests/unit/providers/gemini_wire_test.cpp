@@ -65,8 +65,9 @@ TEST(GeminiWire, EncodesContentsFunctionsAndGenerationConfig) {
   const Value* decl = &body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
   EXPECT_EQ(decl->get_string("name"), "weather");
   ASSERT_TRUE(decl->find("parametersJsonSchema"));
-  EXPECT_EQ(decl->find("parametersJsonSchema")->find("properties")->find("city")->get_string("type"),
-            "string");
+  EXPECT_EQ(
+      decl->find("parametersJsonSchema")->find("properties")->find("city")->get_string("type"),
+      "string");
   EXPECT_FALSE(decl->find("parameters"));  // Gemini's OpenAPI subset: no additionalProperties
   const Value* config = body.find("generationConfig");
   EXPECT_EQ(config->get_int("maxOutputTokens"), 100);
@@ -165,17 +166,19 @@ TEST(GeminiWire, AnAnswerCutAtTheTokenLimitBeforeAnyTextFailsTheStepSayingWhatTo
 
 TEST(GeminiWire, AnEmptyAnswerForAnyOtherReasonIsARetryableServerErrorNamingIt) {
   for (const char* finish : {"STOP", "OTHER", "MALFORMED_FUNCTION_CALL", "SOMETHING_NEW"}) {
-    const std::string body = std::string(R"({"candidates": [{"content": {"parts": []}, "finishReason": ")") +
-                             finish + R"("}]})";
+    const std::string body =
+        std::string(R"({"candidates": [{"content": {"parts": []}, "finishReason": ")") + finish +
+        R"("}]})";
     auto c = GeminiWire().decode(body, round_trip_request());
     ASSERT_FALSE(c.ok()) << finish;
     EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
-    EXPECT_EQ(c.error().message,
-              "gemini: the answer has no text and no tool calls (finishReason " + std::string(finish) + ")");
+    EXPECT_EQ(c.error().message, "gemini: the answer has no text and no tool calls (finishReason " +
+                                     std::string(finish) + ")");
   }
   auto d = GeminiWire().decode(R"({"candidates": [{}]})", round_trip_request());
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.error().message, "gemini: the answer has no text and no tool calls (no finishReason)");
+  EXPECT_EQ(d.error().message,
+            "gemini: the answer has no text and no tool calls (no finishReason)");
 }
 
 TEST(GeminiWire, NoCandidatesIsAProviderError) {

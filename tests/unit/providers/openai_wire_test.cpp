@@ -125,8 +125,9 @@ TEST(OpenAiWire, ARefusalMessageFailsTheStep) {
 }
 
 TEST(OpenAiWire, AnEmptyAnswerCutAtTheLengthLimitFailsTheStepSayingWhatToRaise) {
-  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": ""}, "finish_reason": "length"}]})",
-                               round_trip_request());
+  auto c = OpenAiWire().decode(
+      R"({"choices": [{"message": {"content": ""}, "finish_reason": "length"}]})",
+      round_trip_request());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
   EXPECT_NE(c.error().message.find("output-token limit before any text (finish_reason length)"),
@@ -134,11 +135,13 @@ TEST(OpenAiWire, AnEmptyAnswerCutAtTheLengthLimitFailsTheStepSayingWhatToRaise) 
 }
 
 TEST(OpenAiWire, AnEmptyAnswerOtherwiseIsARetryableServerErrorNamingTheFinishReason) {
-  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": null}, "finish_reason": "stop"}]})",
-                               round_trip_request());
+  auto c = OpenAiWire().decode(
+      R"({"choices": [{"message": {"content": null}, "finish_reason": "stop"}]})",
+      round_trip_request());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
-  EXPECT_EQ(c.error().message, "openai: the answer has no text and no tool calls (finish_reason stop)");
+  EXPECT_EQ(c.error().message,
+            "openai: the answer has no text and no tool calls (finish_reason stop)");
 }
 
 TEST(OpenAiWire, EveryTruncationOfAResponseIsAnErrorNotACrash) {

@@ -25,8 +25,8 @@ TEST(Pricing, AVersionOfAPricedModelHasItsPrice) {
   t.set("claude-sonnet-4-5", Price{3, 15});
   t.set("gpt-4o", Price{2.5, 10});
   t.set("gemini-2.5-flash", Price{0.3, 2.5});
-  for (const char* model : {"claude-sonnet-4-5-20250929", "claude-sonnet-4-5@20250929",
-                            "claude-sonnet-4-5-latest"}) {
+  for (const char* model :
+       {"claude-sonnet-4-5-20250929", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5-latest"}) {
     ASSERT_TRUE(t.find(model)) << model;
     EXPECT_DOUBLE_EQ(t.find(model)->input_per_million, 3) << model;
   }

@@ -95,7 +95,7 @@ TEST(Robust, FallsBackOnlyWhenTheBrokerWillNotRetry) {
 }
 
 TEST(Robust, WhatTheBrokerSaysItWillDoDecidesOverRetryConfig) {
-  RobustConfig c;  // retry_config: 3 retries of every retryable error
+  RobustConfig c;               // retry_config: 3 retries of every retryable error
   protocol::RetryOutlook none;  // the step's `retry` allows no retry
   EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 1, c, &none));
   protocol::RetryOutlook timeouts{2, {"timeout"}};

@@ -9,7 +9,9 @@ namespace {
 class FailingExecutor final : public StepExecutor {
  public:
   explicit FailingExecutor(Error error) : error_(std::move(error)) {}
-  Result<Value> execute(const protocol::WorkItem&, const ExecutionContext&) override { return error_; }
+  Result<Value> execute(const protocol::WorkItem&, const ExecutionContext&) override {
+    return error_;
+  }
 
  private:
   Error error_;

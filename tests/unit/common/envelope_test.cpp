@@ -145,7 +145,7 @@ TEST(Envelope, BinaryAndExtensionValuesAreRefused) {
 
 TEST(Envelope, RandomFramesNeverCrash) {
   std::mt19937 rng(12345);
-  const std::string valid = encode(MessageType::kWorkItem, to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value()}));
+  const std::string valid = encode(MessageType::kWorkItem, to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value(), std::nullopt}));
   int decoded_ok = 0;
   for (int round = 0; round < 20000; ++round) {
     std::string frame;
@@ -164,7 +164,7 @@ TEST(Envelope, RandomFramesNeverCrash) {
 }
 
 TEST(WorkProtocol, TypedDecodeNamesTheBadField) {
-  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value()});
+  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value(), std::nullopt});
   body["attempt"] = "one";
   auto item = work_item_from(body);
   ASSERT_FALSE(item.ok());
@@ -180,7 +180,7 @@ TEST(WorkProtocol, MissingFieldIsAnError) {
 TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
   Value context;
   context["workspace_dir"] = "/w";
-  WorkItem item{"item", 3, 5000, "run", "loop[2].x", "echo", Value(Value::Object{{"value", Value(1)}}), context};
+  WorkItem item{"item", 3, 5000, "run", "loop[2].x", "echo", Value(Value::Object{{"value", Value(1)}}), context, std::nullopt};
   EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
                              item.step_name, item.step_type, item.input, item.context),
             encode(MessageType::kWorkItem, to_body(item)));
@@ -226,7 +226,7 @@ TEST(WorkProtocol, DirectAckEncodingIsTheSameAsTheGeneralOne) {
 }
 
 TEST(WorkProtocol, ItemRoundTrips) {
-  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value()};
+  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value(), std::nullopt};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->item_id, "item");

@@ -193,7 +193,7 @@ TEST(DirectWorkDecoding, AResultDecodesToWhatItWasEncodedFrom) {
 TEST(DirectWorkDecoding, AnItemDecodesToWhatItWasEncodedFrom) {
   Value context;
   context["workspace_dir"] = "/w";
-  const WorkItem in{"run/s0", 4, 5000, "run", "loop[2].greet", "echo", item_input(), context};
+  const WorkItem in{"run/s0", 4, 5000, "run", "loop[2].greet", "echo", item_input(), context, std::nullopt};
   const std::string frame = encode_work_item(in.item_id, in.attempt, in.timeout_ms, in.run_id,
                                              in.step_name, in.step_type, in.input, in.context);
   auto decoded = decode_work_item(frame);
@@ -226,7 +226,7 @@ TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
 }
 
 TEST(DirectWorkDecoding, ABadRetryOutlookIsRefusedByBothPaths) {
-  Value body = to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), Value()});
+  Value body = to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), Value(), std::nullopt});
   for (const char* bad : {R"("soon")", R"({"left": -1, "on": []})", R"({"left": 1})",
                           R"({"left": 1, "on": "timeout"})", R"({"left": 1, "on": [3]})",
                           R"({"left": 1, "on": [], "more": 1})"}) {

@@ -530,15 +530,19 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   ++counters_.dispatched;
 
   // Told to the worker so that an executor knows its last chance (claude_robust's fallback).
-  protocol::RetryOutlook retry;
-  retry.retries_left =
-      std::max<int64_t>(0, static_cast<int64_t>(item.spec.retry.max_attempts) - item.failures - 1);
-  retry.retry_on = item.spec.retry.retry_on;
+  std::optional<protocol::RetryOutlook> retry;
+  if (item.spec.tell_retries) {
+    retry.emplace();
+    retry->retries_left = std::max<int64_t>(
+        0, static_cast<int64_t>(item.spec.retry.max_attempts) - item.failures - 1);
+    retry->retry_on = item.spec.retry.retry_on;
+  }
   outbox_.push_back(WorkerFrame{
-      worker.identity, protocol::encode_work_item(
-                           item.spec.item_id, item.attempt, item.spec.timeout_ms, item.spec.run_id,
-                           item.spec.step_name, item.spec.step_type, item.spec.input,
-                           item.spec.context ? *item.spec.context : kNoContext, &retry)});
+      worker.identity,
+      protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
+                                 item.spec.run_id, item.spec.step_name, item.spec.step_type,
+                                 item.spec.input, item.spec.context ? *item.spec.context : kNoContext,
+                                 retry ? &*retry : nullptr)});
 }
 
 void Dispatcher::pump(TimePoint now) {

@@ -298,6 +298,7 @@ void LeafNode::start() {
   spec.timeout_ms =
       work_.timeout_ms.value_or(step_.timeout_ms.value_or(run_.settings().default_timeout_ms));
   spec.retry = retry_settings(step_);
+  spec.tell_retries = work_.step_type == "claude_robust";
   spec.context = run_.item_context(*frame_.context);
   waiting_ = true;
   run_.submit_item(*this, std::move(spec));

@@ -34,6 +34,10 @@ struct WorkSpec {
   std::shared_ptr<const Value> context;
   int64_t timeout_ms = 300000;
   RetrySettings retry;
+  // Whether the worker is told the retries left after each attempt (protocol::RetryOutlook):
+  // only an executor that decides on its last chance needs it (claude_robust's fallback), and
+  // every other item is spared the bytes.
+  bool tell_retries = false;
   // The submitter's own reference to the item (a run's leaf node), handed back in the item's
   // Completion: found by a number, not by hashing the item id.
   uint64_t tag = 0;

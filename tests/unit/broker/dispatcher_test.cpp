@@ -50,8 +50,9 @@ class DispatcherTest : public ::testing::Test {
     deliver(identity, MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{id, attempt, r}));
   }
   void submit(const std::string& id, uint32_t max_attempts = 1, int64_t timeout_ms = 10000,
-              const std::string& provider = "") {
+              const std::string& provider = "", bool tell_retries = false) {
     WorkSpec spec;
+    spec.tell_retries = tell_retries;
     spec.provider = provider;
     spec.item_id = id;
     spec.run_id = "run";
@@ -346,7 +347,7 @@ TEST_F(DispatcherTest, AProviderWaitOverTheBrokersMaximumIsNotRetried) {
 
 TEST_F(DispatcherTest, EachAttemptTellsTheWorkerTheRetriesLeftAfterIt) {
   hello("w1", 1);
-  submit("a", 3);
+  submit("a", 3, 10000, "", true);
   for (int64_t left : {2, 1, 0}) {
     tick(5s);
     auto items = take_items();
@@ -356,6 +357,15 @@ TEST_F(DispatcherTest, EachAttemptTellsTheWorkerTheRetriesLeftAfterIt) {
     EXPECT_EQ(retry->get_int("left"), left);
     result("w1", "a", static_cast<uint32_t>(3 - left), false, "server_error");
   }
+}
+
+TEST_F(DispatcherTest, AnItemThatNeedNotKnowItsRetriesIsNotToldThem) {
+  hello("w1", 1);
+  submit("a", 3);
+  tick(5s);
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.find("retry"), nullptr);  // bytes on every item otherwise
 }
 
 TEST_F(DispatcherTest, NonRetryableFailureCompletesAtOnce) {

@@ -135,6 +135,20 @@ TEST_F(RunExecutionTest, StepsRunInOrderOneItemAtATime) {
   EXPECT_EQ(step("b").find("data")->as_int(), 2);
 }
 
+TEST_F(RunExecutionTest, OnlyAClaudeRobustItemIsToldItsRetries) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: echo, value: 1}
+    - {name: b, type: claude_robust, prompt: hi, retry_config: {fallback_action: skip}}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_FALSE(sink_.submitted[0].tell_retries);
+  complete(0);
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_TRUE(sink_.submitted[1].tell_retries);  // its fallback waits for the last attempt
+}
+
 TEST_F(RunExecutionTest, TemplatesAreBoundWhenTheStepStartsNotBefore) {
   start(R"(workflow:
   name: t

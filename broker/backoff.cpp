@@ -34,11 +34,7 @@ std::optional<int64_t> next_attempt_delay_ms(const RetrySettings& retry, uint32_
 }
 
 bool may_retry(const RetrySettings& retry, ErrorCode code) {
-  if (code == ErrorCode::kCancelled) return false;
-  if (retry.retry_on.empty()) return is_retryable(code);
-  const std::string_view name = error_code_name(code);
-  return std::any_of(retry.retry_on.begin(), retry.retry_on.end(),
-                     [&](const std::string& r) { return r == name; });
+  return retry_covers(retry.retry_on, code);
 }
 
 }  // namespace pl::broker

@@ -49,6 +49,16 @@ bool is_retryable(ErrorCode code) {
   return band == 3 || (band == 5 && code != ErrorCode::kInternal);
 }
 
+bool retry_covers(const std::vector<std::string>& retry_on, ErrorCode code) {
+  if (code == ErrorCode::kCancelled) return false;
+  if (retry_on.empty()) return is_retryable(code);
+  const std::string_view name = error_code_name(code);
+  for (const std::string& r : retry_on) {
+    if (r == name) return true;
+  }
+  return false;
+}
+
 Error Error::with_context(std::string_view context) const {
   std::string text;
   text.reserve(context.size() + 2 + message.size());

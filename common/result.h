@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace pl {
 
@@ -38,6 +39,9 @@ std::string_view error_code_name(ErrorCode code);
 ErrorCode error_code_from_name(std::string_view name);
 // Whether a retry of the same operation can reasonably succeed (3xx and 5xx but not 4xx).
 bool is_retryable(ErrorCode code);
+// Whether a retry policy that names `retry_on` (error_code_name() spellings; empty: every
+// retryable code) retries a failure with `code`. A cancellation never is.
+bool retry_covers(const std::vector<std::string>& retry_on, ErrorCode code);
 
 struct Error {
   ErrorCode code = ErrorCode::kInternal;

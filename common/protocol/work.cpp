@@ -51,13 +51,7 @@ Result<RetryOutlook> retry_outlook_from(const Value& v) {
 }  // namespace
 
 bool RetryOutlook::retries(ErrorCode code) const {
-  if (retries_left <= 0 || code == ErrorCode::kCancelled) return false;
-  if (retry_on.empty()) return is_retryable(code);
-  const std::string_view name = error_code_name(code);
-  for (const std::string& r : retry_on) {
-    if (r == name) return true;
-  }
-  return false;
+  return retries_left > 0 && retry_covers(retry_on, code);
 }
 
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,

@@ -51,7 +51,8 @@ struct RetryOutlook {
   int64_t retries_left = 0;            // further attempts the broker grants after this one
   std::vector<std::string> retry_on;  // error code names it retries; empty: every retryable one
 
-  // Whether the broker retries a failure of this attempt with `code` (as its backoff.h does).
+  // Whether the broker retries a failure of this attempt with `code` (retry_covers, as the
+  // broker's may_retry).
   bool retries(ErrorCode code) const;
 };
 

@@ -31,6 +31,13 @@ std::string payload(size_t index, size_t size) {
   return text;
 }
 
+// The broker stores a run's item results in batches (all those one loop turn recorded, sealed
+// at 1 MiB) and an export page holds whole batches, at least one. 300 items could all finish in
+// one turn, so a test that needs several pages makes them big: 300 results of over 4 KB (the
+// text twice) are over 1.2 MB, at least two batches however the turns fell. With the run's
+// summary, whose result lists them again, they still fit the broker's 4 MiB page.
+constexpr size_t kSpansBatches = 2000;
+
 // A for_loop over `count` items whose echo step returns payload(i, size) (in `text` and `data`).
 fs::path write_batch(const fs::path& dir, size_t count, size_t size) {
   {
@@ -141,11 +148,11 @@ TEST(RunsExport, ARunLargerThanOneMessageIsWrittenWholeThroughATemporaryFile) {
 TEST(RunsExport, SmallPagesOnStdoutAndInAFileHoldEveryItemOnceAlike) {
   Tree tree(tree_config(2, "", "  slots: 16\n"));
   const size_t count = 300;
-  const size_t size = 40;
+  const size_t size = kSpansBatches;
   const std::string run_id = run_batch(tree, count, size);
   ASSERT_FALSE(run_id.empty());
 
-  // About 15 items a page: 20 pages.
+  // A page holds whole batches, at least one: with a budget of 2000 bytes, a page a batch.
   auto dash = tree.pipelinectl({"runs", "export", run_id, "--page-bytes", "2000", "-o", "-"});
   ASSERT_EQ(dash.exit_code, 0) << dash.err;
   expect_whole_export(dash.out, run_id, count, size);
@@ -166,7 +173,7 @@ TEST(RunsExport, SmallPagesOnStdoutAndInAFileHoldEveryItemOnceAlike) {
 
 TEST(RunsExport, BadRequestsAreRefusedClearlyAndAFailedExportLeavesNoFile) {
   Tree tree(tree_config(2, "", "  slots: 16\n"));
-  const std::string run_id = run_batch(tree, 300, 40);
+  const std::string run_id = run_batch(tree, 300, kSpansBatches);
   ASSERT_FALSE(run_id.empty());
 
   Value body;

@@ -1,5 +1,7 @@
 #include "common/net/request_client.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/ids.h"
 
@@ -13,7 +15,8 @@ RequestClient::RequestClient(Context& context, std::string endpoint, const Socke
 }
 
 Result<protocol::Message> RequestClient::call(protocol::MessageType type, Value body,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout,
+                                              const std::function<bool()>& stop) {
   if (!connect_status_.ok()) return connect_status_.error();
   const std::string request_id = new_id("q");
   body["request"] = request_id;
@@ -25,11 +28,15 @@ Result<protocol::Message> RequestClient::call(protocol::MessageType type, Value 
   const TimePoint deadline = SteadyClock::now() + timeout;
   std::vector<PollEntry> entries{{socket_.raw(), -1, false}};
   for (;;) {
-    const int64_t wait_ms = millis_until(deadline, SteadyClock::now());
+    if (stop && stop()) {
+      return make_error(ErrorCode::kCancelled, "stopped waiting for a reply from " + endpoint_);
+    }
+    const int64_t left_ms = millis_until(deadline, SteadyClock::now());
+    const int64_t wait_ms = stop ? std::min<int64_t>(left_ms, kStopCheckInterval.count()) : left_ms;
     auto polled = poll(entries, wait_ms);
     if (!polled.ok()) return std::move(polled).error();
     if (*polled == 0) {
-      if (wait_ms == 0) {
+      if (left_ms == 0) {
         return make_error(ErrorCode::kTimeout, "no reply from " + endpoint_ + " within " +
                                                    std::to_string(timeout.count()) + " ms");
       }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/net/zmq_socket.h"
@@ -20,9 +21,13 @@ class RequestClient {
 
   // Sends `body` (an object; its "request" member is set to a fresh id) as a `type` message and
   // returns the matching reply. kTimeout when none arrives within `timeout`; kUnavailable when
-  // the request cannot even be queued.
+  // the request cannot even be queued. `stop`, when given, is asked at least every
+  // kStopCheckInterval while waiting: when it says true, the wait ends with kCancelled.
   Result<protocol::Message> call(protocol::MessageType type, Value body,
-                                 std::chrono::milliseconds timeout);
+                                 std::chrono::milliseconds timeout,
+                                 const std::function<bool()>& stop = {});
+
+  static constexpr std::chrono::milliseconds kStopCheckInterval{50};
 
   // Waits for one more message that is not a reply to a request (a push, such as a watched
   // run's final status), up to `timeout`. nullopt on timeout.

@@ -28,30 +28,40 @@ class RegistryClient::Impl {
     idle_.clear();  // sockets close before the context they belong to
   }
 
-  Result<Value> call(RegistryOp op, Value args, std::string id) {
+  Result<Value> call(RegistryOp op, Value args, std::string id, const CallLimit& limit) {
     if (protocol::is_mutation(op) && id.empty()) id = new_id("m");
     protocol::RegistryRequest request{"", std::string(protocol::registry_op_name(op)), id,
                                       std::move(args)};
     const Value body = protocol::to_body(request);
     const auto started = SteadyClock::now();
-    const auto deadline = started + options_.deadline;
+    const auto own_deadline = started + options_.deadline;
+    const bool caller_bound = limit.deadline && *limit.deadline < own_deadline;
+    const auto deadline = caller_bound ? *limit.deadline : own_deadline;
     Error last = make_error(ErrorCode::kUnavailable, "not tried");
     int attempt = 0;
     while (attempt < options_.max_attempts) {
-      ++attempt;
+      if (limit.cancelled && limit.cancelled()) return cancelled(op);
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
       if (left.count() <= 0) break;
-      auto outcome = attempt_once(body, std::min(left, options_.attempt_timeout));
+      ++attempt;
+      auto outcome = attempt_once(body, std::min(left, options_.attempt_timeout), limit);
       if (outcome.ok()) return std::move(*outcome);
       last = std::move(outcome).error();
+      if (last.code == ErrorCode::kCancelled) return cancelled(op);
       if (!is_retryable(last.code)) return last;
-      if (!backoff(attempt, deadline)) break;
+      if (!backoff(attempt, deadline, limit)) break;
     }
+    if (limit.cancelled && limit.cancelled()) return cancelled(op);
     const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+    const std::string tried = std::to_string(attempt) + " attempt(s) in " +
+                              std::to_string(spent.count()) + " ms: " + last.message;
+    if (caller_bound && attempt < options_.max_attempts) {
+      return make_error(ErrorCode::kTimeout, "the item's deadline passed waiting for the "
+                                             "registry at " + options_.endpoint + " (" + tried +
+                                             ")");
+    }
     return make_error(ErrorCode::kUnavailable,
-                      "no answer from the registry at " + options_.endpoint + " after " +
-                          std::to_string(attempt) + " attempt(s) in " + std::to_string(spent.count()) +
-                          " ms: " + last.message);
+                      "no answer from the registry at " + options_.endpoint + " after " + tried);
   }
 
   const std::string& endpoint() const { return options_.endpoint; }
@@ -59,9 +69,11 @@ class RegistryClient::Impl {
  private:
   // One attempt on a pooled connection. A connection that saw no reply is closed rather than
   // reused, so that a late reply or a queued request of this attempt cannot reach the next one.
-  Result<Value> attempt_once(const Value& body, std::chrono::milliseconds timeout) {
+  Result<Value> attempt_once(const Value& body, std::chrono::milliseconds timeout,
+                             const CallLimit& limit) {
     std::unique_ptr<net::RequestClient> connection = acquire();
-    auto reply = connection->call(protocol::MessageType::kRegistryRequest, body, timeout);
+    auto reply = connection->call(protocol::MessageType::kRegistryRequest, body, timeout,
+                                  limit.cancelled);
     if (!reply.ok()) {
       Error e = std::move(reply).error();
       if (e.code == ErrorCode::kIo) e.code = ErrorCode::kUnavailable;  // a socket error: retry
@@ -77,15 +89,26 @@ class RegistryClient::Impl {
     return decoded->to_result();
   }
 
-  // Sleeps before the next attempt; false when that would pass the deadline.
-  bool backoff(int attempt, TimePoint deadline) {
+  // Sleeps before the next attempt; false when that would pass the deadline or the caller
+  // gave up meanwhile (asked every RequestClient::kStopCheckInterval).
+  bool backoff(int attempt, TimePoint deadline, const CallLimit& limit) {
     const int64_t cap = options_.backoff_max.count();
     const int64_t base = std::min<int64_t>(cap, options_.backoff_base.count() << std::min(attempt - 1, 16));
     thread_local std::minstd_rand random(std::random_device{}());
     const auto delay = std::chrono::milliseconds(base / 2 + static_cast<int64_t>(random() % (base / 2 + 1)));
-    if (SteadyClock::now() + delay >= deadline) return false;
-    std::this_thread::sleep_for(delay);
+    const TimePoint until = SteadyClock::now() + delay;
+    if (until >= deadline) return false;
+    for (TimePoint now = SteadyClock::now(); now < until; now = SteadyClock::now()) {
+      if (limit.cancelled && limit.cancelled()) return false;
+      std::this_thread::sleep_for(std::min<Duration>(until - now,
+                                                     net::RequestClient::kStopCheckInterval));
+    }
     return true;
+  }
+
+  Error cancelled(RegistryOp op) const {
+    return make_error(ErrorCode::kCancelled, "cancelled while waiting for the registry's answer "
+                                             "to " + std::string(protocol::registry_op_name(op)));
   }
 
   std::unique_ptr<net::RequestClient> acquire() {
@@ -131,8 +154,9 @@ RegistryClient::~RegistryClient() = default;
 
 const std::string& RegistryClient::endpoint() const { return impl_->endpoint(); }
 
-Result<Value> RegistryClient::call(RegistryOp op, Value args, std::string id) {
-  return impl_->call(op, std::move(args), std::move(id));
+Result<Value> RegistryClient::call(RegistryOp op, Value args, std::string id,
+                                   const CallLimit& limit) {
+  return impl_->call(op, std::move(args), std::move(id), limit);
 }
 
 Status RegistryClient::ping() {
@@ -161,10 +185,10 @@ Result<int64_t> RegistryClient::update_tool(const ToolDefinition& definition, in
   return r->get_int("revision");
 }
 
-Result<StoredToolInfo> RegistryClient::get_tool(const std::string& name) {
+Result<StoredToolInfo> RegistryClient::get_tool(const std::string& name, const CallLimit& limit) {
   Value args;
   args["name"] = name;
-  auto r = call(RegistryOp::kToolGet, std::move(args));
+  auto r = call(RegistryOp::kToolGet, std::move(args), {}, limit);
   if (!r.ok()) return std::move(r).error();
   const Value* definition = r->find("definition");
   if (!definition) return make_error(ErrorCode::kInternal, "tool.get reply has no definition");
@@ -207,11 +231,12 @@ Result<SessionInfo> RegistryClient::create_session(const std::string& name, int6
   return session_info_from(*r);
 }
 
-Result<Session> RegistryClient::get_session(const std::string& name, int64_t last_turns) {
+Result<Session> RegistryClient::get_session(const std::string& name, int64_t last_turns,
+                                            const CallLimit& limit) {
   Value args;
   args["name"] = name;
   if (last_turns > 0) args["last_turns"] = last_turns;
-  auto r = call(RegistryOp::kSessionGet, std::move(args));
+  auto r = call(RegistryOp::kSessionGet, std::move(args), {}, limit);
   if (!r.ok()) return std::move(r).error();
   return session_from(*r);
 }
@@ -254,7 +279,7 @@ Result<std::vector<SessionInfo>> RegistryClient::list_sessions(int64_t limit) {
   return out;
 }
 
-Result<int64_t> RegistryClient::append_turn(const TurnAppend& turn) {
+Result<int64_t> RegistryClient::append_turn(const TurnAppend& turn, const CallLimit& limit) {
   Value args;
   args["name"] = turn.session;
   args["expected_version"] = turn.expected_version;
@@ -264,7 +289,7 @@ Result<int64_t> RegistryClient::append_turn(const TurnAppend& turn) {
   if (turn.max_turns > 0) args["max_turns"] = turn.max_turns;
   if (turn.create) args["create"] = true;
   if (!turn.origin.empty()) args["origin"] = turn.origin;
-  auto r = call(RegistryOp::kSessionAppend, std::move(args), turn.id);
+  auto r = call(RegistryOp::kSessionAppend, std::move(args), turn.id, limit);
   if (!r.ok()) return std::move(r).error();
   return r->get_int("version");
 }

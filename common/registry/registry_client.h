@@ -17,11 +17,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/net/zmq_socket.h"
 #include "common/protocol/registry.h"
 #include "common/registry/session.h"
@@ -44,6 +46,16 @@ struct RegistryClientOptions {
   std::chrono::milliseconds backoff_max{500};  // ... up to this
   net::Context* context = nullptr;             // a shared ZeroMQ context; nullptr = own one
   std::optional<net::CurveClientKeys> curve;   // required for a tcp:// endpoint
+};
+
+// What else bounds one call, for a caller working for an item: the item's deadline (the call
+// ends with kTimeout there, whatever time the client's own deadline would still allow) and its
+// cancellation (asked before each attempt and every 50 ms while waiting: kCancelled). A
+// mutation cut short may still be applied by the registry; its idempotency id makes a later
+// retry of the same request harmless.
+struct CallLimit {
+  std::optional<TimePoint> deadline;
+  std::function<bool()> cancelled;  // empty: cannot be cancelled
 };
 
 // A stored tool: its definition and bookkeeping.
@@ -71,7 +83,8 @@ class RegistryClient {
 
   // Any op by name, for callers that pass Values through (pipelinectl). `id` is the idempotency
   // id of a mutation; "" = a fresh one. Returns the reply's result.
-  Result<Value> call(protocol::RegistryOp op, Value args, std::string id = {});
+  Result<Value> call(protocol::RegistryOp op, Value args, std::string id = {},
+                     const CallLimit& limit = {});
 
   Status ping();
   Result<Value> status();
@@ -81,7 +94,7 @@ class RegistryClient {
   Result<int64_t> register_tool(const ToolDefinition& definition, bool replace = false);
   // tool.update; kNotFound when missing, kConflict when expected_revision (if > 0) differs.
   Result<int64_t> update_tool(const ToolDefinition& definition, int64_t expected_revision = 0);
-  Result<StoredToolInfo> get_tool(const std::string& name);
+  Result<StoredToolInfo> get_tool(const std::string& name, const CallLimit& limit = {});
   Result<std::vector<ToolSummary>> list_tools();
   Status remove_tool(const std::string& name);
 
@@ -89,7 +102,8 @@ class RegistryClient {
   Result<SessionInfo> create_session(const std::string& name, int64_t max_turns = 0,
                                      bool exist_ok = false);
   // session.get: the whole session, or only its last `last_turns` turns when > 0.
-  Result<Session> get_session(const std::string& name, int64_t last_turns = 0);
+  Result<Session> get_session(const std::string& name, int64_t last_turns = 0,
+                              const CallLimit& limit = {});
   // The whole session however large, read in pages that each fit the registry's reply limit
   // (session.get with after_turn). Turns appended while it reads are included.
   Result<Session> get_whole_session(const std::string& name);
@@ -97,7 +111,7 @@ class RegistryClient {
   // session.append: returns the new version. kConflict when the version is not the expected one
   // (the message names both), kTooLarge when max_turns is reached, kNotFound when the session
   // does not exist and !create.
-  Result<int64_t> append_turn(const TurnAppend& turn);
+  Result<int64_t> append_turn(const TurnAppend& turn, const CallLimit& limit = {});
   // session.truncate: keeps the first `keep_turns` turns; returns the new version.
   Result<int64_t> truncate_session(const std::string& name, int64_t keep_turns,
                                    int64_t expected_version = -1);

@@ -16,7 +16,8 @@ Result<Value> ToolExecutor::execute(const protocol::WorkItem& item, const Execut
   if (args && !args->is_null() && !args->is_object()) {
     return make_error(ErrorCode::kInvalidInput, "tool step: \"args\" must be a map");
   }
-  auto definition = catalog_.find(name->as_string());
+  auto definition =
+      catalog_.find(name->as_string(), item_call_limit(context.deadline, &context.cancel));
   if (!definition.ok()) return definition.error().with_context("tool step");
   ToolRunContext run;
   run.workspace_dir = item.context.get_string("workspace_dir");

@@ -24,11 +24,12 @@ RegistryToolInvoker::RegistryToolInvoker(ToolCatalog& catalog, std::vector<std::
     : catalog_(catalog), environment_(std::move(environment)) {}
 
 Result<std::vector<providers::ToolSpec>> RegistryToolInvoker::describe(
-    const std::vector<std::string>& names, const providers::CallContext&) {
+    const std::vector<std::string>& names, const providers::CallContext& call) {
+  const CallLimit limit = item_call_limit(call.deadline, call.cancel);
   std::vector<providers::ToolSpec> specs;
   std::vector<std::string> missing, skipped;
   for (const auto& name : names) {
-    auto tool = catalog_.find(name);
+    auto tool = catalog_.find(name, limit);
     if (tool.ok()) {
       specs.push_back(providers::ToolSpec{tool->name, tool->description, tool->input_schema});
       continue;
@@ -55,7 +56,7 @@ Result<std::vector<providers::ToolSpec>> RegistryToolInvoker::describe(
 
 Result<Value> RegistryToolInvoker::invoke(const std::string& name, const Value& arguments,
                                           const ToolRunContext& context) {
-  auto tool = catalog_.find(name);
+  auto tool = catalog_.find(name, item_call_limit(context.call.deadline, context.call.cancel));
   if (!tool.ok()) return std::move(tool).error();
   worker::ToolRunContext run;
   if (context.work_context) run.workspace_dir = context.work_context->get_string("workspace_dir");
@@ -70,8 +71,9 @@ Result<Value> RegistryToolInvoker::invoke(const std::string& name, const Value& 
 }
 
 Result<Session> RegistrySessionStore::load(const std::string& name, size_t last_turns,
-                                           const providers::CallContext&) {
-  auto session = client_.get_session(name, static_cast<int64_t>(last_turns));
+                                           const providers::CallContext& call) {
+  auto session = client_.get_session(name, static_cast<int64_t>(last_turns),
+                                     item_call_limit(call.deadline, call.cancel));
   if (session.ok() || session.error().code != ErrorCode::kNotFound) return session;
   Session fresh;  // a conversation that has not started yet
   fresh.info.name = name;
@@ -79,8 +81,8 @@ Result<Session> RegistrySessionStore::load(const std::string& name, size_t last_
 }
 
 Result<int64_t> RegistrySessionStore::append(const TurnAppend& turn,
-                                             const providers::CallContext&) {
-  return client_.append_turn(turn);
+                                             const providers::CallContext& call) {
+  return client_.append_turn(turn, item_call_limit(call.deadline, call.cancel));
 }
 
 }  // namespace pl::worker::llm

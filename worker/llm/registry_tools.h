@@ -37,7 +37,8 @@ class RegistrySessionStore final : public SessionStore {
   explicit RegistrySessionStore(RegistryClient& client) : client_(client) {}
   Result<Session> load(const std::string& name, size_t last_turns,
                        const providers::CallContext& call) override;
-  // The registry client bounds each call by its own timeout and retries (registry_client.h).
+  // Each call is bounded by the registry client's own deadline and retries
+  // (registry_client.h) and by the item's deadline and cancellation, whichever ends first.
   Result<int64_t> append(const TurnAppend& turn, const providers::CallContext& call) override;
 
  private:

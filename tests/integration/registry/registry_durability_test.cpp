@@ -221,5 +221,32 @@ TEST_F(RegistryDurability, ACallWithNoRegistryFailsAsUnavailableWithinItsDeadlin
   registry_.start();
 }
 
+// A worker asks the registry on behalf of an item: the item's deadline and its cancellation end
+// the wait, although the client's own deadline (15 s) would go on retrying.
+TEST_F(RegistryDurability, ACallForAnItemEndsAtTheItemsDeadlineOrWhenItIsCancelled) {
+  registry_.kill9();
+  RegistryClient client(registry_.client_options());
+  CallLimit by_deadline;
+  by_deadline.deadline = SteadyClock::now() + 300ms;
+  auto timed_out = client.get_session("s", 0, by_deadline);
+  ASSERT_FALSE(timed_out.ok());
+  EXPECT_EQ(timed_out.error().code, ErrorCode::kTimeout) << timed_out.error().message;
+  EXPECT_NE(timed_out.error().message.find("the item's deadline passed"), std::string::npos)
+      << timed_out.error().message;
+
+  std::atomic<int> asked{0};
+  CallLimit by_cancel;
+  by_cancel.cancelled = [&] { return ++asked >= 5; };  // cancelled during the first wait
+  TurnAppend turn;
+  turn.session = "s";
+  turn.create = true;
+  turn.messages = {user("hi")};
+  auto cancelled = client.append_turn(turn, by_cancel);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.error().code, ErrorCode::kCancelled) << cancelled.error().message;
+  EXPECT_GE(asked.load(), 5);
+  registry_.start();
+}
+
 }  // namespace
 }  // namespace pl::test

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "common/json.h"
 #include "tests/support/harness.h"
 #include "worker/tool_invocation.h"
@@ -14,8 +16,10 @@ using namespace std::chrono_literals;
 
 class FakeCatalog final : public ToolCatalog {
  public:
-  Result<ToolDefinition> find(const std::string& name) override {
+  Result<ToolDefinition> find(const std::string& name, const CallLimit& limit) override {
     asked.push_back(name);
+    deadline = limit.deadline;
+    cancelled_when_asked = limit.cancelled && limit.cancelled();
     if (name == "down") return make_error(ErrorCode::kUnavailable, "no answer from the registry");
     auto v = parse_json(R"({"name": "greet", "command": ["printf", "hello %s", "{{args.who}}"],
         "input_schema": {"type": "object", "required": ["who"], "properties": {"who": {"type": "string"}}}})");
@@ -23,17 +27,21 @@ class FakeCatalog final : public ToolCatalog {
     return tool_definition_from_value(*v);
   }
   std::vector<std::string> asked;
+  std::optional<TimePoint> deadline;
+  bool cancelled_when_asked = false;
 };
 
 class ToolExecutorTest : public ::testing::Test {
  protected:
-  Result<Value> run(std::string_view input) {
+  Result<Value> run(std::string_view input, TimePoint deadline = SteadyClock::now() + 30s,
+                    bool cancelled = false) {
     protocol::WorkItem item;
     item.step_type = "tool";
     item.input = *parse_json(input);
     item.context["workspace_dir"] = (dir_.path() / "ws").string();
     CancelToken cancel;
-    return executor_.execute(item, ExecutionContext{cancel, SteadyClock::now() + 30s});
+    if (cancelled) cancel.cancel("test");
+    return executor_.execute(item, ExecutionContext{cancel, deadline});
   }
   pl::test::TempDir dir_;
   FakeCatalog catalog_;
@@ -45,6 +53,19 @@ TEST_F(ToolExecutorTest, RunsTheNamedToolWithTheStepsArguments) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->get_string("text"), "hello world");
   EXPECT_EQ(catalog_.asked, std::vector<std::string>{"greet"});
+}
+
+// A registry that does not answer must not hold the item past its own deadline or its cancel:
+// the lookup carries both.
+TEST_F(ToolExecutorTest, TheToolLookupIsBoundByTheItemsDeadlineAndCancellation) {
+  const TimePoint deadline = SteadyClock::now() + 7s;
+  ASSERT_TRUE(run(R"({"tool": "greet", "args": {"who": "a"}})", deadline).ok());
+  EXPECT_EQ(catalog_.deadline, deadline);
+  EXPECT_FALSE(catalog_.cancelled_when_asked);
+  auto cancelled = run(R"({"tool": "greet", "args": {"who": "a"}})", deadline, true);
+  EXPECT_TRUE(catalog_.cancelled_when_asked);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.error().code, ErrorCode::kCancelled) << cancelled.error().message;
 }
 
 TEST_F(ToolExecutorTest, BadArgumentsAreTheStepsErrorNamingThePath) {

@@ -13,6 +13,9 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -179,7 +182,9 @@ class Supervision {
   ChildOutcome wait(TimePoint deadline, const std::function<bool()>& cancelled) {
     const TimePoint started = SteadyClock::now();
     std::optional<ChildEnd> forced;
+    TimePoint given_up_at{};
     bool exited = false;
+    bool left_running = false;
     TimePoint drain_until{};
     while (!exited || ((out_.get() >= 0 || err_.get() >= 0) && SteadyClock::now() < drain_until)) {
       const TimePoint now = SteadyClock::now();
@@ -187,7 +192,14 @@ class Supervision {
         if (now >= deadline) forced = ChildEnd::kTimedOut;
         else if (cancelled && cancelled()) forced = ChildEnd::kCancelled;
         else if (out_text_.size() > spec_.max_stdout) forced = ChildEnd::kOutputTooLarge;
-        if (forced) kill_group();
+        if (forced) {
+          kill_group();
+          given_up_at = now + spec_.kill_grace;
+        }
+      } else if (!exited && now >= given_up_at) {
+        reap_later();
+        left_running = true;
+        break;
       }
       int64_t wait_ms = exited ? millis_until(drain_until, now) : std::min(kCancelCheckMs, millis_until(deadline, now));
       poll_once(std::max<int64_t>(wait_ms, forced ? 5 : 0), exited);
@@ -203,6 +215,7 @@ class Supervision {
     outcome.elapsed = SteadyClock::now() - started;
     outcome.err = std::move(err_text_);
     outcome.err_truncated = err_truncated_;
+    outcome.left_running = left_running;
     if (out_text_.size() > spec_.max_stdout) {
       out_text_.resize(spec_.max_stdout);
       if (!forced) forced = ChildEnd::kOutputTooLarge;
@@ -221,7 +234,25 @@ class Supervision {
   }
 
  private:
-  void kill_group() { ::kill(-pid_, SIGKILL); }
+  void kill_group() {
+    if (spec_.kill_group) {
+      spec_.kill_group(pid_);
+    } else {
+      ::kill(-pid_, SIGKILL);
+    }
+  }
+
+  // A child that outlived its SIGKILL: a detached thread waits for it, so that it does not stay
+  // a zombie once it exits, while the item goes on.
+  void reap_later() {
+    spdlog::warn("tool {} (pid {}) has not exited {} ms after SIGKILL; it is reaped when it does",
+                 spec_.program, pid_, spec_.kill_grace.count());
+    std::thread([pid = pid_] {
+      int status;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }).detach();
+  }
 
   bool child_exited() {
     pollfd p{pidfd_.get(), POLLIN, 0};
@@ -299,7 +330,10 @@ std::optional<std::string> find_program(const std::string& name, const std::stri
   std::stringstream dirs(path_variable);
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;  // an empty entry would mean "the current directory": not ours
+    // An empty or relative entry ("", ".", "bin") names the current directory's files: the
+    // worker's here, the tool's workspace at exec. Neither is where a tool's program may come
+    // from (a file the run wrote could stand in for `cat`).
+    if (dir.empty() || dir.front() != '/') continue;
     const std::string candidate = dir + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }

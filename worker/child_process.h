@@ -8,7 +8,8 @@
 //
 // The parent waits on a pidfd and the pipes with one poll loop, up to `deadline`, checking
 // `cancelled` every few milliseconds. On the deadline, on cancellation and when stdout passes its
-// bound, the whole process group is killed with SIGKILL and reaped. When the child itself exits,
+// bound, the whole process group is killed with SIGKILL and reaped (waited for up to
+// `kill_grace`). When the child itself exits,
 // whatever is left of its group is killed too, so no descendant outlives the tool (except one
 // that left the group on purpose with setsid/setpgid).
 //
@@ -16,6 +17,9 @@
 // Thread-safe: concurrent calls from different threads are independent.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -39,6 +43,13 @@ struct ChildSpec {
   int64_t open_files = 0;    // RLIMIT_NOFILE; 0 = unchanged
   size_t max_stdout = 1 << 20;      // more than this ends the child (ChildEnd::kOutputTooLarge)
   size_t stderr_tail_bytes = 8192;  // only the last bytes of stderr are kept
+  // A killed child that has still not exited this long after SIGKILL (stuck in the kernel, on a
+  // dead network file system say) is waited for no longer: a thread of its own reaps it when it
+  // does exit, and the outcome says `left_running`.
+  std::chrono::milliseconds kill_grace{5000};
+  // How the child's process group is killed (default: SIGKILL to the group). Only tests replace
+  // it, to have a child that does not die.
+  std::function<void(pid_t group)> kill_group;
 };
 
 enum class ChildEnd { kExited, kSignaled, kTimedOut, kCancelled, kOutputTooLarge };
@@ -50,6 +61,7 @@ struct ChildOutcome {
   std::string out;     // stdout, at most max_stdout bytes
   std::string err;     // the tail of stderr
   bool err_truncated = false;
+  bool left_running = false;  // killed, but not exited within kill_grace: no longer waited for
   Duration elapsed{};
 };
 
@@ -68,7 +80,8 @@ enum class LaunchStage : int { kSetup, kCpuLimit, kMemoryLimit, kFilesLimit, kCh
 Error launch_error(const ChildSpec& spec, LaunchStage stage, int err);
 
 // The program's path: `name` itself when it holds a '/', else the first executable file called
-// `name` in the directories of `path_variable` (a PATH value). nullopt when none is found.
+// `name` in the absolute directories of `path_variable` (a PATH value; empty and relative
+// entries are skipped). nullopt when none is found.
 std::optional<std::string> find_program(const std::string& name, const std::string& path_variable);
 
 }  // namespace pl::worker

@@ -57,6 +57,11 @@ Result<Value> run_tool(const ToolDefinition& tool, const Value& args, const Tool
   auto outcome = run_child(*spec, deadline, [cancel] { return cancel && cancel->cancelled(); });
   if (!outcome.ok()) return outcome.error().with_context(who);
 
+  // A child stuck past its SIGKILL is reaped later (child_process.h); the error says so.
+  const std::string left_running =
+      outcome->left_running ? " (it had not exited " + std::to_string(spec->kill_grace.count()) +
+                                  " ms after SIGKILL; it is reaped when it does)"
+                            : "";
   switch (outcome->end) {
     case ChildEnd::kExited:
       if (outcome->exit_code == 0) return success_value(tool, *outcome);
@@ -72,15 +77,17 @@ Result<Value> run_tool(const ToolDefinition& tool, const Value& args, const Tool
                         who + " did not finish within " +
                             (own ? "its timeout of " + std::to_string(tool.timeout_ms) + " ms"
                                  : std::string("the step's deadline")) +
-                            " and was killed");
+                            " and was killed" + left_running);
     }
     case ChildEnd::kCancelled:
       return make_error(ErrorCode::kCancelled,
-                        who + " was killed: " + (cancel ? cancel->reason() : std::string("cancelled")));
+                        who + " was killed: " +
+                            (cancel ? cancel->reason() : std::string("cancelled")) + left_running);
     case ChildEnd::kOutputTooLarge:
       return make_error(ErrorCode::kTooLarge, who + " wrote more than " +
                                                   std::to_string(tool.max_output_bytes) +
-                                                  " bytes to stdout and was killed");
+                                                  " bytes to stdout and was killed" +
+                                                  left_running);
   }
   return make_error(ErrorCode::kInternal, who + ": unknown outcome");
 }

@@ -3,6 +3,7 @@
 #include "worker/tool_runner.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "common/json.h"
 #include "common/registry/tool_file.h"
 #include "tests/support/harness.h"
+#include "worker/child_process.h"
 #include "worker/tool_invocation.h"
 
 namespace pl::worker {
@@ -180,6 +182,45 @@ TEST_F(ToolRunnerTest, AProgramThatCannotBeExecutedIsInvalidInput) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
   EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos) << r.error().message;
+}
+
+// A child that SIGKILL does not end (one in uncertain sleep on a dead file system; here, one
+// whose kill is left out) holds the item no longer than kill_grace after its deadline.
+TEST_F(ToolRunnerTest, AChildThatOutlivesItsKillIsWaitedForNoLongerThanTheKillGrace) {
+  ChildSpec spec;
+  spec.program = "/bin/sleep";
+  spec.argv = {"sleep", "60"};
+  spec.env = {"PIPELINE_TEST_TAG=" + tag_};
+  spec.cwd = dir_.path();
+  spec.kill_grace = 200ms;
+  int kills = 0;
+  spec.kill_group = [&](pid_t) { ++kills; };
+  auto outcome = run_child(spec, SteadyClock::now() + 100ms, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->end, ChildEnd::kTimedOut);
+  EXPECT_TRUE(outcome->left_running);
+  EXPECT_EQ(kills, 1);
+  const auto left = pl::test::processes_with_env("PIPELINE_TEST_TAG=" + tag_);
+  ASSERT_EQ(left.size(), 1u);  // still there: the wait really ended without it
+  ::kill(left.front(), SIGKILL);
+  // Reaped by the thread that waits for it: not even a zombie stays.
+  const fs::path proc = "/proc/" + std::to_string(left.front());
+  EXPECT_TRUE(pl::test::wait_until([&] { return !fs::exists(proc); }, 10s));
+}
+
+// "." or "bin" in PATH would find a program in the worker's directory and then exec whatever
+// has that name in the tool's: relative entries are skipped, as an empty one is.
+TEST_F(ToolRunnerTest, RelativePathEntriesAreNotSearched) {
+  const fs::path here = fs::current_path();
+  fs::create_directories(dir_.path() / "bin");
+  std::ofstream(dir_.path() / "bin" / "mytool") << "#!/bin/sh\n";
+  fs::permissions(dir_.path() / "bin" / "mytool", fs::perms::owner_all);
+  fs::current_path(dir_.path());
+  const auto relative = find_program("mytool", "bin:.:/nonexistent");
+  const auto absolute = find_program("mytool", "bin:" + (dir_.path() / "bin").string());
+  fs::current_path(here);
+  EXPECT_EQ(relative, std::nullopt);
+  EXPECT_EQ(absolute, (dir_.path() / "bin" / "mytool").string());
 }
 
 TEST(LaunchError, ALimitTheWorkerCannotGrantIsInvalidInputNamingTheLimit) {

@@ -70,6 +70,13 @@ AtomicFile::~AtomicFile() {
 
 Status AtomicFile::write(std::string_view data) { return write_all(fd_, data, temp_); }
 
+Status AtomicFile::set_mode(int mode) {
+  if (::fchmod(fd_, static_cast<mode_t>(mode)) != 0) {
+    return errno_error("chmod " + temp_.string(), errno);
+  }
+  return ok_status();
+}
+
 Status AtomicFile::commit() {
   if (::fsync(fd_) != 0) return errno_error("fsync " + temp_.string(), errno);
   const int closed = ::close(fd_);

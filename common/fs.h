@@ -34,6 +34,9 @@ class AtomicFile {
   ~AtomicFile();
 
   Status write(std::string_view data);
+  // Gives the file exactly `mode` (create's mode passes through the umask; a copy that keeps a
+  // file's mode must not).
+  Status set_mode(int mode);
   Status commit();
   // Where the parts are written until commit() (".NAME.tmpNNN" beside the path).
   const std::filesystem::path& temp_path() const { return temp_; }

@@ -479,6 +479,17 @@ Status plan_copy(Op& op, const ResolvedPath& source, const UserPath& destination
   }
 }
 
+// Writes a copied file atomically with its source's permission bits, whatever the worker's
+// umask (set-id bits are not copied).
+Status write_copy(const fs::path& to, std::string_view data, int mode) {
+  auto file = AtomicFile::create(to, mode);
+  if (!file.ok()) return std::move(file).error();
+  Status s = file->set_mode(mode);
+  if (s.ok()) s = file->write(data);
+  if (s.ok()) s = file->commit();
+  return s;
+}
+
 Status apply_copy(Op& op, const CopyPlan& plan) {
   for (const fs::path& dir : plan.directories) {
     std::error_code ec;
@@ -489,7 +500,7 @@ Status apply_copy(Op& op, const CopyPlan& plan) {
   for (const FileCopy& f : plan.files) {
     auto data = read_file(f.from, op.limits().max_file_bytes);
     if (!data.ok()) return op.wrap(data.error());
-    Status s = write_file_atomic(f.to, *data, static_cast<int>(f.mode & 0777));
+    Status s = write_copy(f.to, *data, static_cast<int>(f.mode & 0777));
     if (!s.ok()) return op.wrap(s.error());
   }
   return ok_status();

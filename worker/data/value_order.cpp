@@ -132,6 +132,16 @@ Result<std::string> key_text(const Value& v) {
     case Value::Kind::kArray:
     case Value::Kind::kObject:
       return make_error(ErrorCode::kInvalidInput, "is " + kind_phrase(v) + ", not a scalar");
+    case Value::Kind::kDouble: {
+      // 1.0 and 1 are one number (JSON does not tell them apart; a CSV column or a computed
+      // field may give either): a whole decimal keys as the integer, so they group and join
+      // together. 2^53: beyond it a double no longer holds every integer.
+      const double d = v.as_double();
+      if (std::trunc(d) == d && std::fabs(d) < 9007199254740992.0) {
+        return std::to_string(static_cast<int64_t>(d));
+      }
+      return to_json(v);
+    }
     default:
       return to_json(v);
   }

@@ -29,8 +29,9 @@ KindFamily family_of(const Value& v);
 // "a string", "an integer", "a number", "a list", "a map", "a bool", "null".
 std::string kind_phrase(const Value& v);
 
-// The text of a scalar as a key: a string is itself; integers in decimal; decimals as JSON
-// writes them; true/false; null as "null". Errors (kInvalidInput) for lists and maps.
+// The text of a scalar as a key: a string is itself; integers in decimal; a whole decimal as
+// the integer (1.0 keys as 1), other decimals as JSON writes them; true/false; null as "null".
+// Errors (kInvalidInput) for lists and maps.
 [[nodiscard]] Result<std::string> key_text(const Value& v);
 
 }  // namespace pl::worker::data

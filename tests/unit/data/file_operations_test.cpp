@@ -55,6 +55,19 @@ TEST_F(FileOpsTest, CopyKeepsTheFileMode) {
   EXPECT_EQ(st.st_mode & 0111, 0111u);
 }
 
+// "File modes are kept" holds under any umask: a group-writable file stays group-writable
+// under the common 022, and an executable stays executable for all under 077.
+TEST_F(FileOpsTest, CopyKeepsTheFileModeWhateverTheUmask) {
+  write("shared.sh", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod((ws_ / "shared.sh").c_str(), 0775), 0);
+  const mode_t before = ::umask(077);
+  ok(R"({"operation": "copy", "source": "shared.sh", "destination": "copy.sh"})");
+  ::umask(before);
+  struct stat st {};
+  ASSERT_EQ(::stat((ws_ / "copy.sh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0775u);
+}
+
 TEST_F(FileOpsTest, CopyGoesIntoAnExistingDirectoryOrOneNamedWithASlash) {
   write("a.txt", "x");
   mkdir("d");

@@ -473,6 +473,11 @@ TEST(GroupBy, ScalarKeysBecomeTheirText) {
       json(R"({"1": [{"k": 1}], "true": [{"k": true}], "null": [{"k": null}]})"));
 }
 
+TEST(GroupBy, OneNumberIsOneGroupWhetherWrittenAsAnIntegerOrADecimal) {
+  EXPECT_EQ(ok(R"([{"k": 1}, {"k": 1.0}, {"k": 1.5}])", R"([{"operation": "group_by", "by": "k"}])"),
+            json(R"({"1": [{"k": 1}, {"k": 1.0}], "1.5": [{"k": 1.5}]})"));
+}
+
 TEST(GroupBy, DifferentValuesWithTheSameTextAreAnError) {
   EXPECT_EQ(
       fails(R"([{"k": 1}, {"k": "1"}])", R"([{"operation": "group_by", "field": "k"}])").message,

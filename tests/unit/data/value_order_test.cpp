@@ -60,6 +60,11 @@ TEST(ValueOrder, KeyTextOfScalars) {
   EXPECT_EQ(*key_text(Value(true)), "true");
   EXPECT_EQ(*key_text(Value()), "null");
   EXPECT_EQ(*key_text(Value(1.5)), "1.5");
+  // One number, one key: 1.0 groups and joins with 1.
+  EXPECT_EQ(*key_text(Value(1.0)), "1");
+  EXPECT_EQ(*key_text(Value(-0.0)), "0");
+  EXPECT_EQ(*key_text(Value(-3.0)), "-3");
+  EXPECT_EQ(*key_text(Value(1e300)), to_json(Value(1e300)));
   EXPECT_FALSE(key_text(json("[1]")).ok());
   EXPECT_FALSE(key_text(json("{}")).ok());
 }

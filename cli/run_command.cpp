@@ -15,6 +15,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
+#include "common/pipeline/loader.h"
 #include "common/protocol/client.h"
 #include "common/signals.h"
 #include "common/state_paths.h"
@@ -199,6 +200,12 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
   auto inputs = collect_inputs(options);
   if (!inputs.ok()) {
     std::cerr << "pipelinectl: " << inputs.error().message << "\n";
+    return kExitUsage;
+  }
+  // The broker binds the inputs again; binding them here too reports a wrong or unknown input
+  // before any tree is started or asked.
+  if (auto bound = pipeline::bind_inputs(checked->pipeline, *inputs); !bound.ok()) {
+    std::cerr << "pipelinectl: " << bound.error().message << "\n";
     return kExitUsage;
   }
   // Signals are read, not handled, so that a private tree is always stopped on the way out.

@@ -196,6 +196,31 @@ TEST(RunCommand, ALockItCannotReadIsAnErrorNotALicenceForAPrivateTree) {
   EXPECT_EQ(r.out, "");  // nothing ran
 }
 
+// A mistyped or unknown input is reported before a private tree is started for the run.
+TEST(RunCommand, AWrongInputIsRefusedBeforeAnyTreeStarts) {
+  TempDir dir;
+  const std::string tag = new_tag();
+  SpawnOptions options;
+  options.env = {tag};
+  options.unset_env = {"PIPELINE_STATE_DIR"};
+  options.cwd = dir.path();  // no ./var tree here
+  std::ofstream(dir.path() / "p.yaml") << "workflow:\n  name: p\n"
+                                          "  inputs:\n    n: {type: integer, default: 1}\n"
+                                          "  steps:\n    - {name: e, type: echo, value: x}\n";
+  for (const std::string input : {"m=1", "n=abc"}) {
+    auto r = run_command({binary("pipelinectl"), "run", (dir.path() / "p.yaml").string(),
+                          "--input", input},
+                         30s, options);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(input == "m=1" ? "unknown input \"m\"" : "must be an integer"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("private"), std::string::npos) << "a tree was started: " << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(processes_with_env(tag).empty());
+}
+
 TEST(RunningTree, InputsComeFromAJsonFileAndInputFlagsOverIt) {
   Tree tree(tree_config(2));
   const fs::path dir = tree.dir();

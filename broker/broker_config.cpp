@@ -61,6 +61,7 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
     } else if (!providers.is_null()) {
       r.fail("providers", "expected a mapping of provider name to limits");
     }
+    config.default_llm_provider = read_default_llm_provider_only(r);
     config.clients_endpoint = r.string("clients_endpoint");
     config.workers_endpoint = r.string("workers_endpoint");
     config.curve = net::read_curve_server(r, {{"workers_endpoint", config.workers_endpoint},

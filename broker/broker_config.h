@@ -11,6 +11,7 @@
 #include "broker/run_retention.h"
 #include "broker/run_store.h"
 #include "common/clock.h"
+#include "common/config/llm_provider.h"
 #include "common/net/zap_handler.h"
 #include "common/result.h"
 
@@ -28,6 +29,9 @@ struct BrokerConfig {
   size_t max_outstanding_items = 20000;  // queued + in flight + waiting to retry, all runs
   std::map<std::string, ProviderLimits> providers;
   ProviderLimits default_provider;
+  // `providers.default_provider` (the workers' section): whom an `llm` step that names no
+  // provider calls, so whose limits and breaker its items count against.
+  std::string default_llm_provider = std::string(kDefaultLlmProvider);
   size_t finished_runs_kept = 1000;     // in memory, for status queries
   RetentionSettings retention;          // how long broker.db keeps finished runs
   size_t max_running_runs = 1000;       // submissions beyond are refused with retry_later
@@ -39,7 +43,8 @@ struct BrokerConfig {
   std::filesystem::path state_dir;
 };
 
-// Reads `broker:` from `config_path` ("" = defaults). Errors name file:line:column.
+// Reads `broker:` and `providers.default_provider` from `config_path` ("" = defaults). Errors
+// name file:line:column.
 Result<BrokerConfig> load_broker_config(const std::string& config_path);
 
 }  // namespace pl::broker

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   pl::broker::RunSettings settings;
   settings.default_timeout_ms = config->default_timeout_ms;
   settings.default_max_parallel = config->default_max_parallel;
+  settings.default_llm_provider = config->default_llm_provider;
   pl::broker::RunCoordinator coordinator(dispatcher, **store, settings,
                                          config->max_outstanding_items);
   pl::broker::ClientApi api(coordinator, dispatcher, pl::broker::ClientLimits{config->max_running_runs});

@@ -25,6 +25,7 @@
 #include "broker/run_frame.h"
 #include "broker/work_spec.h"
 #include "common/clock.h"
+#include "common/config/llm_provider.h"
 #include "common/pipeline/template.h"
 #include "common/result.h"
 #include "common/value.h"
@@ -48,6 +49,9 @@ class ItemSink {
 struct RunSettings {
   int64_t default_timeout_ms = 300000;
   uint32_t default_max_parallel = 8;
+  // The provider an `llm` step that names none calls (`providers.default_provider`, as the
+  // workers read it): its items count against that provider's limits and breaker.
+  std::string default_llm_provider = std::string(kDefaultLlmProvider);
   // A loop or batch keeps each element's result in its own result (`items`) up to this many
   // elements, and while they take up to max_inline_bytes (packed); beyond, only counts and the
   // first failures are kept (every item result stays in the store, for `pipelinectl runs

@@ -89,11 +89,17 @@ class OverlayScope final : public pipeline::Scope {
   const pipeline::Scope& under_;
 };
 
-// The LLM provider an item calls, for the dispatcher's per-provider limits and breakers.
-std::string provider_of(const std::string& step_type, const Value& input) {
+// The LLM provider an item calls, for the dispatcher's per-provider limits and breakers. An
+// `llm` step without `provider` (or with an empty one) calls `default_llm`, as the worker does
+// (llm_call_spec, with providers.default_provider).
+std::string provider_of(const std::string& step_type, const Value& input,
+                        const std::string& default_llm) {
   if (step_type.rfind("claude", 0) == 0 || step_type == "parallel_claude") return "anthropic";
   if (step_type.rfind("gemini", 0) == 0) return "gemini";
-  if (step_type == "llm") return input.get_string("provider", "openai");
+  if (step_type == "llm") {
+    std::string named = input.get_string("provider");
+    return named.empty() ? default_llm : named;
+  }
   return "";
 }
 
@@ -293,7 +299,7 @@ void LeafNode::start() {
   spec.run_id = run_.run_id();
   spec.step_name = display();
   spec.step_type = work_.step_type;
-  spec.provider = provider_of(work_.step_type, *input);
+  spec.provider = provider_of(work_.step_type, *input, run_.settings().default_llm_provider);
   spec.input = std::move(*input);
   spec.timeout_ms =
       work_.timeout_ms.value_or(step_.timeout_ms.value_or(run_.settings().default_timeout_ms));

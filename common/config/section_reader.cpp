@@ -220,4 +220,8 @@ SectionReader SectionReader::nested(std::string_view key, std::vector<std::strin
   return SectionReader(doc_, pointer_append(path_, key), std::move(known), errors_);
 }
 
+SectionReader SectionReader::section(std::string path, std::vector<std::string_view> known) {
+  return SectionReader(doc_, std::move(path), std::move(known), errors_);
+}
+
 }  // namespace pl

@@ -50,6 +50,9 @@ class SectionReader {
   Status status() const;
   // Shares the error list with a reader for a nested section, so one status() reports all.
   SectionReader nested(std::string_view key, std::vector<std::string_view> known_keys);
+  // The same for another section of the document (`path` from its root, as in the
+  // constructor): for a process that reads a key of a section another one owns.
+  SectionReader section(std::string path, std::vector<std::string_view> known_keys);
 
  private:
   SectionReader(const YamlDocument& doc, std::string path, std::vector<std::string_view> known,

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/config/llm_provider.h"
 #include "common/config/section_reader.h"
 #include "common/text.h"
 
@@ -94,8 +95,7 @@ Result<ProvidersConfig> read_providers_config(const YamlDocument& doc) {
   ProvidersConfig c = default_providers_config();
   SectionReader r(doc, "/providers", kProvidersKeys);
   c.force_mock = r.boolean("force_mock", false);
-  c.default_provider =
-      r.choice("default_provider", c.default_provider, {"anthropic", "gemini", "openai", "mock"});
+  c.default_provider = read_default_llm_provider(r);
   c.default_max_turns = r.integer("default_max_turns", c.default_max_turns, 1, 1000);
   c.max_prompt_file_bytes =
       r.integer("max_prompt_file_bytes", c.max_prompt_file_bytes, 1, 1LL << 30);

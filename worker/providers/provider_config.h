@@ -2,7 +2,7 @@
 //
 //   providers:
 //     force_mock: false          # true: every provider is the mock, keys or not
-//     default_provider: openai   # for llm steps that name none (the broker assumes openai)
+//     default_provider: openai   # for llm steps that name none (the broker reads it too)
 //     default_max_turns: 10      # model calls of a tool-use loop when a step sets no max_turns
 //     max_prompt_file_bytes: 4194304  # a prompt's file part
 //     anthropic:
@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/llm_provider.h"
 #include "common/config/yaml_document.h"
 #include "common/result.h"
 #include "worker/providers/http_provider.h"
@@ -56,7 +57,7 @@ struct EndpointConfig {
 
 struct ProvidersConfig {
   bool force_mock = false;
-  std::string default_provider = "openai";
+  std::string default_provider = std::string(kDefaultLlmProvider);
   int64_t default_max_turns = 10;
   int64_t max_prompt_file_bytes = 4 * 1024 * 1024;
   std::map<std::string, EndpointConfig> endpoints;  // always holds the three API providers

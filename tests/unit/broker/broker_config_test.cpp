@@ -1,4 +1,4 @@
-// The broker's retention setting as the config file writes it.
+// The broker's settings as the config file writes them.
 #include "broker/broker_config.h"
 
 #include <gtest/gtest.h>
@@ -40,6 +40,28 @@ TEST_F(BrokerConfigTest, TheLongestProviderWaitHonouredIsTenMinutesUnlessSet) {
   auto set = load("broker:\n  max_retry_after_ms: 90000\n");
   ASSERT_TRUE(set.ok()) << set.error().message;
   EXPECT_EQ(set->max_retry_after, std::chrono::seconds(90));
+}
+
+TEST_F(BrokerConfigTest, TheDefaultLlmProviderIsTheWorkersProvidersDefault) {
+  auto unset = load("broker: {}\n");
+  ASSERT_TRUE(unset.ok()) << unset.error().message;
+  EXPECT_EQ(unset->default_llm_provider, "openai");
+  // Only default_provider is the broker's to read: the other keys are the workers' to check.
+  auto set =
+      load("providers:\n  default_provider: anthropic\n  force_mock: true\n  anthropc: {}\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->default_llm_provider, "anthropic");
+}
+
+TEST_F(BrokerConfigTest, AnUnknownDefaultLlmProviderIsAnErrorAtItsPlace) {
+  auto c = load("broker:\n  liveness: 0\nproviders:\n  default_provider: claude\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("c.yaml:4:21: providers.default_provider: \"claude\" is not "
+                                   "one of anthropic, gemini, openai, mock"),
+            std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("c.yaml:2:13: broker.liveness"), std::string::npos)
+      << c.error().message;  // reported together with the broker section's own
 }
 
 TEST_F(BrokerConfigTest, ANegativeOrWordyRetentionIsAnErrorAtItsPlace) {

@@ -149,6 +149,35 @@ TEST_F(RunExecutionTest, OnlyAClaudeRobustItemIsToldItsRetries) {
   EXPECT_TRUE(sink_.submitted[1].tell_retries);  // its fallback waits for the last attempt
 }
 
+TEST_F(RunExecutionTest, AnLlmItemNamingNoProviderCountsAgainstTheConfiguredDefault) {
+  RunSettings settings;
+  settings.default_llm_provider = "anthropic";  // providers.default_provider, as workers read it
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: llm, prompt: p}
+    - {name: b, type: llm, prompt: p, provider: ""}
+    - {name: c, type: llm, prompt: p, provider: gemini}
+)",
+        Value::object(), settings);
+  complete(completed_++);
+  complete(completed_++);
+  ASSERT_EQ(sink_.submitted.size(), 3u);
+  EXPECT_EQ(sink_.submitted[0].provider, "anthropic");
+  EXPECT_EQ(sink_.submitted[1].provider, "anthropic");  // empty is none, for the worker too
+  EXPECT_EQ(sink_.submitted[2].provider, "gemini");
+}
+
+TEST_F(RunExecutionTest, WithoutAConfiguredDefaultAnLlmItemCountsAgainstOpenAi) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - {name: a, type: llm, prompt: p}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 1u);
+  EXPECT_EQ(sink_.submitted[0].provider, "openai");
+}
+
 TEST_F(RunExecutionTest, TemplatesAreBoundWhenTheStepStartsNotBefore) {
   start(R"(workflow:
   name: t

@@ -536,6 +536,9 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
     retry->retries_left = std::max<int64_t>(
         0, static_cast<int64_t>(item.spec.retry.max_attempts) - item.failures - 1);
     retry->retry_on = item.spec.retry.retry_on;
+    // attempt_failed() retries no failure whose provider asks to wait longer than this.
+    retry->max_retry_after_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.max_retry_after).count();
   }
   outbox_.push_back(WorkerFrame{
       worker.identity,

@@ -25,16 +25,20 @@ Value retry_body(const RetryOutlook& retry) {
   v["left"] = retry.retries_left;
   v["on"] = Value::array();
   for (const std::string& code : retry.retry_on) v["on"].push_back(code);
+  if (retry.max_retry_after_ms) v["max_retry_after_ms"] = *retry.max_retry_after_ms;
   return v;
 }
 
-// `retry: {left, on}` from a work item, exactly that shape (so that it survives a round trip
-// unchanged); kInvalidInput naming what is wrong.
+// `retry: {left, on, max_retry_after_ms?}` from a work item, exactly that shape (so that it
+// survives a round trip unchanged); kInvalidInput naming what is wrong.
 Result<RetryOutlook> retry_outlook_from(const Value& v) {
   const auto wrong = [](std::string_view what) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"retry\" " + std::string(what));
   };
-  if (!v.is_object() || v.size() != 2) return wrong("is not a map of \"left\" and \"on\"");
+  const Value* max_after = v.is_object() ? v.find("max_retry_after_ms") : nullptr;
+  if (!v.is_object() || v.size() != (max_after ? 3u : 2u)) {
+    return wrong("is not a map of \"left\", \"on\" and maybe \"max_retry_after_ms\"");
+  }
   RetryOutlook out;
   const Value* left = v.find("left");
   if (!left || !left->is_int() || left->as_int() < 0) return wrong("has no count \"left\"");
@@ -45,13 +49,20 @@ Result<RetryOutlook> retry_outlook_from(const Value& v) {
     if (!code.is_string()) return wrong("has an \"on\" that is not a list of names");
     out.retry_on.push_back(code.as_string());
   }
+  if (max_after) {
+    if (!max_after->is_int() || max_after->as_int() < 0) {
+      return wrong("has a \"max_retry_after_ms\" that is not a count");
+    }
+    out.max_retry_after_ms = max_after->as_int();
+  }
   return out;
 }
 
 }  // namespace
 
-bool RetryOutlook::retries(ErrorCode code) const {
-  return retries_left > 0 && retry_covers(retry_on, code);
+bool RetryOutlook::retries(ErrorCode code, int64_t retry_after_ms) const {
+  const bool waits_too_long = max_retry_after_ms && retry_after_ms > *max_retry_after_ms;
+  return retries_left > 0 && retry_covers(retry_on, code) && !waits_too_long;
 }
 
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
@@ -79,9 +90,13 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   pack_value(sink, input);
   if (retry) {  // packed as retry_body() would be, keys sorted
     pack_string(packer, "retry");
-    packer.pack_map(2);
+    packer.pack_map(retry->max_retry_after_ms ? 3 : 2);
     pack_string(packer, "left");
     packer.pack_int64(retry->retries_left);
+    if (retry->max_retry_after_ms) {
+      pack_string(packer, "max_retry_after_ms");
+      packer.pack_int64(*retry->max_retry_after_ms);
+    }
     pack_string(packer, "on");
     packer.pack_array(static_cast<uint32_t>(retry->retry_on.size()));
     for (const std::string& code : retry->retry_on) pack_string(packer, code);

@@ -50,10 +50,15 @@ struct Heartbeat {
 struct RetryOutlook {
   int64_t retries_left = 0;            // further attempts the broker grants after this one
   std::vector<std::string> retry_on;  // error code names it retries; empty: every retryable one
+  // The longest wait a failure's retry_after_ms (its provider's Retry-After) is honoured for
+  // (broker.max_retry_after_ms): a failure asking for more is not retried at all. nullopt: the
+  // broker did not say, and no limit is assumed.
+  std::optional<int64_t> max_retry_after_ms = std::nullopt;
 
-  // Whether the broker retries a failure of this attempt with `code` (retry_covers, as the
-  // broker's may_retry).
-  bool retries(ErrorCode code) const;
+  // Whether the broker retries a failure of this attempt with `code` whose provider asked to be
+  // left alone for `retry_after_ms` (0: it asked nothing): retry_covers and the limit above, as
+  // the broker's may_retry and next_attempt_delay_ms decide.
+  bool retries(ErrorCode code, int64_t retry_after_ms = 0) const;
 };
 
 struct WorkItem {
@@ -67,7 +72,8 @@ struct WorkItem {
   // Where the run lives: {workspace_dir, output_dir, pipeline_dir}, absolute paths on the
   // broker's host. Tools and file operations are confined to workspace_dir.
   Value context;
-  // On the wire as `retry: {left, on}`; absent from a broker that does not say.
+  // On the wire as `retry: {left, on, max_retry_after_ms?}`; absent from a broker that does not
+  // say (the broker sends it on claude_robust items only).
   std::optional<RetryOutlook> retry;
 };
 

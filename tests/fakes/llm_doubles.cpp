@@ -67,9 +67,11 @@ void ScriptedProvider::push_tool_call(std::string tool, Value arguments, std::st
   push(std::move(c));
 }
 
-void ScriptedProvider::push_error(ErrorCode code, std::string message) {
+void ScriptedProvider::push_error(ErrorCode code, std::string message, int64_t retry_after_ms) {
+  Error error = make_error(code, std::move(message));
+  error.retry_after_ms = retry_after_ms;
   std::lock_guard lock(mutex_);
-  script_.emplace_back(make_error(code, std::move(message)));
+  script_.emplace_back(std::move(error));
 }
 
 Result<Completion> ScriptedProvider::complete(const CompletionRequest& request, const CallContext&) {

@@ -40,7 +40,8 @@ class ScriptedProvider final : public worker::providers::Provider {
   void push(worker::providers::Completion completion);
   void push_text(std::string text, int64_t in = 10, int64_t out = 5);
   void push_tool_call(std::string tool, Value arguments, std::string id = "call_1");
-  void push_error(ErrorCode code, std::string message);
+  // `retry_after_ms`: how long the provider asks to be left alone (its Retry-After).
+  void push_error(ErrorCode code, std::string message, int64_t retry_after_ms = 0);
   Result<worker::providers::Completion> complete(const worker::providers::CompletionRequest& request,
                                                  const worker::providers::CallContext& call) override;
 

@@ -44,7 +44,7 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
   }
   const Error original = std::move(outcome).error();
   const protocol::RetryOutlook* broker = item.retry ? &*item.retry : nullptr;
-  if (!llm::should_fall_back(original.code, item.attempt, *config, broker) ||
+  if (!llm::should_fall_back(original, item.attempt, *config, broker) ||
       config->fallback == llm::FallbackAction::kFail) {
     return original;
   }

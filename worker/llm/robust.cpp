@@ -62,10 +62,11 @@ Result<RobustConfig> read_robust_config(const Value& v) {
   return c;
 }
 
-bool should_fall_back(ErrorCode code, uint32_t attempt, const RobustConfig& config,
+bool should_fall_back(const Error& error, uint32_t attempt, const RobustConfig& config,
                       const protocol::RetryOutlook* broker) {
+  const ErrorCode code = error.code;
   if (code == ErrorCode::kCancelled) return false;
-  if (broker) return !broker->retries(code);
+  if (broker) return !broker->retries(code, error.retry_after_ms);
   const bool retried_code =
       config.retry_on.empty()
           ? is_retryable(code)

@@ -7,8 +7,9 @@
 // code), or by the step's own `retry` when it has one. So the executor makes one call per
 // attempt and, when it fails, applies `fallback_action` only when no retry will follow, as the
 // work item's RetryOutlook tells (whichever policy the broker runs): the error is not one the
-// broker retries, or no attempt is left. Otherwise it returns the error and the broker tries
-// again. A cancelled call never falls back.
+// broker retries, no attempt is left, or the provider asks to wait longer than the broker's
+// max_retry_after_ms. Otherwise it returns the error and the broker tries again. A cancelled
+// call never falls back.
 //
 // fallback_action:
 //   fail               the error stands (the default)
@@ -41,11 +42,12 @@ struct RobustConfig {
 // Reads retry_config (null = defaults). kInvalidInput for an unknown condition or action.
 Result<RobustConfig> read_robust_config(const Value& retry_config);
 
-// Whether a failed attempt number `attempt` (from 1) with `code` falls back now: when no retry
+// Whether a failed attempt number `attempt` (from 1) with `error` falls back now: when no retry
 // will follow. `broker`: what the work item says the broker will do; the broker's policy may be
-// the step's own `retry`, not the one derived from retry_config. nullptr (a broker that does
-// not say): retry_config's max_retries and retry_conditions stand in.
-bool should_fall_back(ErrorCode code, uint32_t attempt, const RobustConfig& config,
+// the step's own `retry`, not the one derived from retry_config, and the broker retries no
+// error whose retry_after_ms (a provider's Retry-After) is over its max_retry_after_ms. nullptr
+// (a broker that does not say): retry_config's max_retries and retry_conditions stand in.
+bool should_fall_back(const Error& error, uint32_t attempt, const RobustConfig& config,
                       const protocol::RetryOutlook* broker = nullptr);
 
 std::string_view fallback_name(FallbackAction action);

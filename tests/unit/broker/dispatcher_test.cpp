@@ -359,6 +359,36 @@ TEST_F(DispatcherTest, EachAttemptTellsTheWorkerTheRetriesLeftAfterIt) {
   }
 }
 
+TEST_F(DispatcherTest, TheOutlookCarriesTheLongestProviderWaitTheBrokerHonours) {
+  // A provider asking for longer fails the item (above): its worker must know this is the end.
+  DispatchConfig c = config();
+  c.max_retry_after = 90s;
+  Dispatcher dispatcher(c, 42);
+  dispatcher.on_worker_message(
+      "w1",
+      protocol::Message{MessageType::kWorkerHello,
+                        protocol::to_body(protocol::WorkerHello{"w1", 100, "", 1, Value::array()})},
+      clock_.now());
+  WorkSpec spec;
+  spec.item_id = spec.run_id = spec.step_name = "a";
+  spec.step_type = "claude_robust";
+  spec.timeout_ms = 10000;
+  spec.retry.max_attempts = 3;
+  spec.tell_retries = true;
+  dispatcher.submit(spec);
+  dispatcher.pump(clock_.now());
+  std::vector<protocol::WorkItem> items;
+  for (const auto& frame : dispatcher.take_outbox()) {
+    if (auto item = protocol::decode_work_item(frame.envelope); item.ok()) items.push_back(*item);
+  }
+  ASSERT_EQ(items.size(), 1u);
+  ASSERT_TRUE(items[0].retry.has_value());
+  EXPECT_EQ(items[0].retry->retries_left, 2);
+  EXPECT_EQ(items[0].retry->max_retry_after_ms, 90000);
+  EXPECT_TRUE(items[0].retry->retries(ErrorCode::kRateLimited, 90000));
+  EXPECT_FALSE(items[0].retry->retries(ErrorCode::kRateLimited, 90001));
+}
+
 TEST_F(DispatcherTest, AnItemThatNeedNotKnowItsRetriesIsNotToldThem) {
   hello("w1", 1);
   submit("a", 3);

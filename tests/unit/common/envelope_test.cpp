@@ -189,6 +189,11 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
       encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
                        item.step_type, item.input, item.context, &*item.retry),
       encode(MessageType::kWorkItem, to_body(item)));
+  item.retry->max_retry_after_ms = 600000;
+  EXPECT_EQ(
+      encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
+                       item.step_type, item.input, item.context, &*item.retry),
+      encode(MessageType::kWorkItem, to_body(item)));
 }
 
 TEST(WorkProtocol, TheRetryOutlookSaysWhatTheBrokerRetries) {
@@ -198,6 +203,10 @@ TEST(WorkProtocol, TheRetryOutlookSaysWhatTheBrokerRetries) {
   EXPECT_FALSE((RetryOutlook{1, {}}.retries(ErrorCode::kCancelled)));
   EXPECT_TRUE((RetryOutlook{1, {"step_failed"}}.retries(ErrorCode::kStepFailed)));
   EXPECT_FALSE((RetryOutlook{1, {"step_failed"}}.retries(ErrorCode::kTimeout)));
+  // A provider asking to wait longer than the broker's max_retry_after_ms is not retried.
+  EXPECT_TRUE((RetryOutlook{1, {}, 1000}.retries(ErrorCode::kRateLimited, 1000)));
+  EXPECT_FALSE((RetryOutlook{1, {}, 1000}.retries(ErrorCode::kRateLimited, 1001)));
+  EXPECT_TRUE((RetryOutlook{1, {}}.retries(ErrorCode::kRateLimited, 1001)));  // no limit said
 }
 
 TEST(WorkProtocol, DirectResultEncodingIsTheSameAsTheGeneralOne) {

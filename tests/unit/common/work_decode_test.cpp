@@ -220,6 +220,12 @@ TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
   EXPECT_EQ(decoded->retry->retries_left, 2);
   EXPECT_EQ(decoded->retry->retry_on, std::vector<std::string>{"timeout"});
   EXPECT_TRUE(agree<WorkItem>(frame));
+  EXPECT_FALSE(decoded->retry->max_retry_after_ms.has_value());  // a broker that does not say
+  const RetryOutlook limited{2, {"timeout"}, 600000};
+  const std::string with_limit = encode_work_item("run/s0", 1, 5000, "run", "s", "claude_robust",
+                                                  item_input(), Value(), &limited);
+  EXPECT_EQ(decode_work_item(with_limit)->retry->max_retry_after_ms, 600000);
+  EXPECT_TRUE(agree<WorkItem>(with_limit));
   const std::string without =
       encode_work_item("run/s0", 1, 5000, "run", "s", "echo", item_input(), Value());
   EXPECT_FALSE(decode_work_item(without)->retry.has_value());
@@ -227,9 +233,13 @@ TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
 
 TEST(DirectWorkDecoding, ABadRetryOutlookIsRefusedByBothPaths) {
   Value body = to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), Value(), std::nullopt});
-  for (const char* bad : {R"("soon")", R"({"left": -1, "on": []})", R"({"left": 1})",
-                          R"({"left": 1, "on": "timeout"})", R"({"left": 1, "on": [3]})",
-                          R"({"left": 1, "on": [], "more": 1})"}) {
+  for (const char* bad :
+       {R"("soon")", R"({"left": -1, "on": []})", R"({"left": 1})",
+        R"({"left": 1, "on": "timeout"})", R"({"left": 1, "on": [3]})",
+        R"({"left": 1, "on": [], "more": 1})", R"({"left": 1, "on": [], "max_retry_after_ms": -1})",
+        R"({"left": 1, "on": [], "max_retry_after_ms": "10m"})",
+        R"({"left": 1, "max_retry_after_ms": 5, "more": 1})",
+        R"({"left": 1, "on": [], "max_retry_after_ms": 5, "more": 1})"}) {
     body["retry"] = *parse_json(bad);
     const std::string frame = encode(MessageType::kWorkItem, body);
     auto decoded = decode_work_item(frame);

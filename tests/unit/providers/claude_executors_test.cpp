@@ -255,6 +255,29 @@ TEST(ClaudeRobustExecutor, WhileTheBrokerWillRetryTheErrorGoesBack) {
   EXPECT_EQ(r.error().code, ErrorCode::kProviderError);
 }
 
+TEST(ClaudeRobustExecutor, AProviderWaitLongerThanTheBrokerHonoursIsTheLastChance) {
+  // The broker fails an item whose provider asks to wait over max_retry_after_ms: no retry.
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429", 3'600'000);
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("skip"), 1,
+                 protocol::RetryOutlook{2, {"rate_limit"}, 600'000});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("fallback"), "skip");
+  EXPECT_EQ(r->get_string("original_error_code"), "rate_limit");
+}
+
+TEST(ClaudeRobustExecutor, AProviderWaitTheBrokerHonoursGoesBackForTheRetry) {
+  Harness h;
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429", 30'000);
+  ClaudeRobustExecutor e(h.services);
+  auto r = h.run(e, "claude_robust", robust_input("skip"), 1,
+                 protocol::RetryOutlook{2, {"rate_limit"}, 600'000});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(r.error().retry_after_ms, 30'000);  // for the broker to wait
+}
+
 TEST(ClaudeRobustExecutor, AnErrorTheConditionsDoNotRetryFallsBackAtOnce) {
   Harness h;
   h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");

@@ -12,6 +12,13 @@ namespace {
 
 Value json(const char* text) { return *parse_json(text); }
 
+// A failed call, its provider asking to be left alone for `retry_after_ms` (0: nothing asked).
+Error failure(ErrorCode code, int64_t retry_after_ms = 0) {
+  Error e = make_error(code, "failed");
+  e.retry_after_ms = retry_after_ms;
+  return e;
+}
+
 TEST(CallSpec, ClaudeOptionsBecomeTheCall) {
   auto s = claude_call_spec(json(R"({"model": "sonnet", "system_prompt": "Be kind.", "append_system_prompt": "Be brief.",
       "max_turns": 3, "allowed_tools": ["search"], "max_tokens": "500", "temperature": 0.2,
@@ -87,29 +94,39 @@ TEST(Robust, FallsBackOnlyWhenTheBrokerWillNotRetry) {
   RobustConfig c;
   c.max_retries = 2;
   c.retry_on = {ErrorCode::kRateLimited};
-  EXPECT_FALSE(should_fall_back(ErrorCode::kRateLimited, 1, c));  // attempts 2 and 3 follow
-  EXPECT_FALSE(should_fall_back(ErrorCode::kRateLimited, 2, c));
-  EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 3, c));   // the last attempt
-  EXPECT_TRUE(should_fall_back(ErrorCode::kProviderError, 1, c));  // not a condition: no retry
-  EXPECT_FALSE(should_fall_back(ErrorCode::kCancelled, 3, c));
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kRateLimited), 1, c));  // 2 and 3 follow
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kRateLimited), 2, c));
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kRateLimited), 3, c));    // the last attempt
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kProviderError), 1, c));  // not a condition
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kCancelled), 3, c));
 }
 
 TEST(Robust, WhatTheBrokerSaysItWillDoDecidesOverRetryConfig) {
   RobustConfig c;               // retry_config: 3 retries of every retryable error
   protocol::RetryOutlook none;  // the step's `retry` allows no retry
-  EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 1, c, &none));
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kRateLimited), 1, c, &none));
   protocol::RetryOutlook timeouts{2, {"timeout"}};
-  EXPECT_TRUE(should_fall_back(ErrorCode::kRateLimited, 1, c, &timeouts));  // not retried
-  EXPECT_FALSE(should_fall_back(ErrorCode::kTimeout, 1, c, &timeouts));
-  EXPECT_FALSE(should_fall_back(ErrorCode::kCancelled, 1, c, &none));
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kRateLimited), 1, c, &timeouts));  // not retried
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kTimeout), 1, c, &timeouts));
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kCancelled), 1, c, &none));
+}
+
+TEST(Robust, AProviderWaitLongerThanTheBrokerHonoursFallsBack) {
+  RobustConfig c;
+  const protocol::RetryOutlook retries{2, {}, 600000};  // broker.max_retry_after_ms: 10 min
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kRateLimited, 600001), 1, c, &retries));
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kRateLimited, 600000), 1, c, &retries));
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kRateLimited), 1, c, &retries));
+  const protocol::RetryOutlook unsaid{2, {}};  // an older broker: no limit known
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kRateLimited, 600001), 1, c, &unsaid));
 }
 
 TEST(Robust, WithoutConditionsEveryRetryableErrorIsRetried) {
   RobustConfig c;
   c.max_retries = 1;
-  EXPECT_FALSE(should_fall_back(ErrorCode::kTimeout, 1, c));
-  EXPECT_TRUE(should_fall_back(ErrorCode::kInvalidInput, 1, c));
-  EXPECT_TRUE(should_fall_back(ErrorCode::kTimeout, 2, c));
+  EXPECT_FALSE(should_fall_back(failure(ErrorCode::kTimeout), 1, c));
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kInvalidInput), 1, c));
+  EXPECT_TRUE(should_fall_back(failure(ErrorCode::kTimeout), 2, c));
 }
 
 TEST(Robust, TheSimplifiedPromptIsShortAndSaysSo) {

@@ -41,8 +41,10 @@ std::string http_date_in(int seconds) {
 Value usage(const std::string& api) {
   Value u;
   if (api == "anthropic") {
-    u["input_tokens"] = 11;
+    u["input_tokens"] = 11;  // the part of the prompt not written to or read from the cache
     u["output_tokens"] = 7;
+    u["cache_creation_input_tokens"] = 0;
+    u["cache_read_input_tokens"] = 0;
   } else if (api == "gemini") {
     u["promptTokenCount"] = 11;
     u["candidatesTokenCount"] = 7;
@@ -339,6 +341,12 @@ HttpReply FakeLlm::answer(const HttpRequestIn& request, const std::string& api, 
     detail["retryDelay"] = arg(m, 1, "1") + "s";
     r["error"]["details"].push_back(detail);
     return json_reply(429, to_json(r));
+  }
+  if (kind == "cached" && api == "anthropic") {
+    Value r = *parse_json(text_reply(api, model, ok_text));
+    r["usage"]["cache_creation_input_tokens"] = std::atoll(arg(m, 1, "0").c_str());
+    r["usage"]["cache_read_input_tokens"] = std::atoll(arg(m, 2, "0").c_str());
+    return json_reply(200, to_json(r));
   }
   if (kind == "malformed") return json_reply(200, R"({"content": [{"type": "text", "te)");
   if (kind == "wrongtype") return json_reply(200, wrong_types(api));

@@ -49,7 +49,11 @@ std::optional<Price> PricingTable::find(std::string_view model) const {
 std::optional<double> PricingTable::cost_usd(std::string_view model, const providers::Usage& usage) const {
   auto price = find(model);
   if (!price) return std::nullopt;
-  return (static_cast<double>(usage.input_tokens) * price->input_per_million +
+  const int64_t uncached = usage.input_tokens - usage.cache_write_tokens - usage.cache_read_tokens;
+  const double input = static_cast<double>(uncached) +
+                       static_cast<double>(usage.cache_write_tokens) * kCacheWritePriceFactor +
+                       static_cast<double>(usage.cache_read_tokens) * kCacheReadPriceFactor;
+  return (input * price->input_per_million +
           static_cast<double>(usage.output_tokens) * price->output_per_million) /
          1e6;
 }
@@ -81,6 +85,8 @@ Value usage_value(const providers::Usage& usage, std::string_view model, bool mo
   Value v;
   v["input_tokens"] = usage.input_tokens;
   v["output_tokens"] = usage.output_tokens;
+  if (usage.cache_write_tokens > 0) v["cache_write_tokens"] = usage.cache_write_tokens;
+  if (usage.cache_read_tokens > 0) v["cache_read_tokens"] = usage.cache_read_tokens;
   std::optional<double> cost = mock ? std::optional<double>(0.0) : pricing.cost_usd(model, usage);
   // Round to a millionth of a cent so sums print cleanly.
   v["cost_usd"] = cost ? Value(std::round(*cost * 1e8) / 1e8) : Value();

@@ -9,6 +9,10 @@
 // prices "claude-sonnet-4-5-20250929" and "gpt-4o" prices "gpt-4o-2024-08-06"). Any other
 // suffix names another model ("gpt-4.1" does not price "gpt-4.1-nano"). A model with no price
 // has cost_usd null, never 0: an unknown cost is not a free one. The mock's answers cost 0.
+//
+// Prompt tokens written to Anthropic's cache cost kCacheWritePriceFactor times the input price
+// (its 5-minute cache), those read from it kCacheReadPriceFactor times; the rest of the input
+// the input price.
 #pragma once
 
 #include <map>
@@ -22,6 +26,9 @@
 #include "worker/providers/provider.h"
 
 namespace pl::worker::llm {
+
+inline constexpr double kCacheWritePriceFactor = 1.25;
+inline constexpr double kCacheReadPriceFactor = 0.1;
 
 struct Price {
   double input_per_million = 0;
@@ -43,8 +50,9 @@ class PricingTable {
 // file:line:column.
 Result<PricingTable> read_pricing_config(const YamlDocument& doc);
 
-// {input_tokens, output_tokens, cost_usd (null when unknown), estimated: true (only when the
-// provider reported no usage)}. `mock`: cost 0.
+// {input_tokens, output_tokens, cache_write_tokens and cache_read_tokens (only when not 0: parts
+// of input_tokens), cost_usd (null when unknown), estimated: true (only when the provider
+// reported no usage)}. `mock`: cost 0.
 Value usage_value(const providers::Usage& usage, std::string_view model, bool mock,
                   const PricingTable& pricing);
 

@@ -131,15 +131,25 @@ Result<Completion> AnthropicWire::decode(std::string_view text, const Completion
     c.usage = estimate_usage(request, c.text);
   } else {
     if (!usage->is_object()) return malformed(kName, "\"usage\" is not an object");
-    for (const char* key : {"input_tokens", "output_tokens", "cache_creation_input_tokens",
-                            "cache_read_input_tokens"}) {
-      const Value* n = usage->find(key);
+    // The API's input_tokens leaves out the cached part of the prompt: ours counts it all and
+    // keeps the cache writes and reads apart, which are billed at other rates.
+    Usage& u = c.usage;
+    const struct {
+      const char* key;
+      int64_t* count;  // what it adds to
+      int64_t* part;   // and the part of that it also is, if any
+    } fields[] = {{"input_tokens", &u.input_tokens, nullptr},
+                  {"output_tokens", &u.output_tokens, nullptr},
+                  {"cache_creation_input_tokens", &u.input_tokens, &u.cache_write_tokens},
+                  {"cache_read_input_tokens", &u.input_tokens, &u.cache_read_tokens}};
+    for (const auto& f : fields) {
+      const Value* n = usage->find(f.key);
       if (!n || n->is_null()) continue;
       if (!n->is_int() || n->as_int() < 0) {
-        return malformed(kName, "usage." + std::string(key) + " is not a count");
+        return malformed(kName, "usage." + std::string(f.key) + " is not a count");
       }
-      (std::string_view(key) == "output_tokens" ? c.usage.output_tokens : c.usage.input_tokens) +=
-          n->as_int();
+      *f.count += n->as_int();
+      if (f.part) *f.part += n->as_int();
     }
   }
   if (c.stop_detail == "refusal") {

@@ -5,7 +5,9 @@
 // tool_use blocks; tool results go back as tool_result blocks in a user turn. max_tokens is
 // required by the API: the endpoint's default fills it when the request has none.
 // Response: content blocks (text, tool_use; others such as thinking are skipped), stop_reason,
-// usage {input_tokens, output_tokens, cache_*_input_tokens} (cache tokens count as input).
+// usage {input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens}: the
+// cache tokens count as input too, and are kept apart as well (Usage::cache_write_tokens,
+// cache_read_tokens) to be priced at their own rates.
 // stop_reason "refusal" is kStepFailed (refused()); an answer with no text and no tool calls is
 // an error (empty_answer(): max_tokens is kStepFailed, anything else server_error).
 // Errors: {type: error, error: {type, message}}.

@@ -41,6 +41,8 @@ std::string_view stop_reason_name(StopReason reason) {
 Usage& Usage::operator+=(const Usage& other) {
   input_tokens += other.input_tokens;
   output_tokens += other.output_tokens;
+  cache_write_tokens += other.cache_write_tokens;
+  cache_read_tokens += other.cache_read_tokens;
   estimated = estimated || other.estimated;
   return *this;
 }

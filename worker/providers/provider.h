@@ -102,8 +102,12 @@ enum class StopReason {
 std::string_view stop_reason_name(StopReason reason);
 
 struct Usage {
-  int64_t input_tokens = 0;
+  int64_t input_tokens = 0;  // every token of the prompt, cache writes and reads included
   int64_t output_tokens = 0;
+  // Of input_tokens, those written to and read from Anthropic's prompt cache, which are billed
+  // at other rates than the rest (llm::PricingTable::cost_usd).
+  int64_t cache_write_tokens = 0;
+  int64_t cache_read_tokens = 0;
   bool estimated = false;  // the provider reported none; counted from text length
 
   Usage& operator+=(const Usage& other);

@@ -91,6 +91,21 @@ TEST_F(ExecutorTest, AClaudeStepCallsTheAnthropicApiAndReportsUsageAndCost) {
   EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(), (11 * 3.0 + 7 * 15.0) / 1e6);
 }
 
+TEST_F(ExecutorTest, PromptCacheTokensArePricedAtTheirOwnRates) {
+  // Anthropic bills cache writes at 1.25 times the input price and cache reads at 0.1 times.
+  worker::ClaudeExecutor e(services());
+  auto r = run(e, "claude", json(R"({"prompt": "[[fake:cached:1000:2000]]", "claude_options":
+      {"model": "sonnet"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Value* usage = r->find("usage");
+  EXPECT_EQ(usage->get_int("input_tokens"), 3011);  // all the prompt, as the model read it
+  EXPECT_EQ(usage->get_int("cache_write_tokens"), 1000);
+  EXPECT_EQ(usage->get_int("cache_read_tokens"), 2000);
+  EXPECT_EQ(usage->get_int("output_tokens"), 7);
+  EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(),
+                   (11 * 3.0 + 1000 * 3.0 * 1.25 + 2000 * 3.0 * 0.1 + 7 * 15.0) / 1e6);
+}
+
 TEST_F(ExecutorTest, WithoutKeysTheSameStepIsAnsweredByTheMock) {
   worker::ClaudeExecutor e(services(false));
   auto r = run(e, "claude", json(R"({"prompt": "hello"})"));

@@ -92,6 +92,8 @@ TEST(AnthropicWire, DecodesTextToolCallsStopReasonAndUsage) {
   EXPECT_EQ(c->tool_calls[0].arguments.get_string("city"), "Oslo");
   EXPECT_EQ(c->stop_reason, StopReason::kToolUse);
   EXPECT_EQ(c->usage.input_tokens, 105);  // cache reads count as input
+  EXPECT_EQ(c->usage.cache_read_tokens, 5);  // and are kept apart, to be priced at their rate
+  EXPECT_EQ(c->usage.cache_write_tokens, 0);
   EXPECT_EQ(c->usage.output_tokens, 20);
   EXPECT_FALSE(c->usage.estimated);
 }

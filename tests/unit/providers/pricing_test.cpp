@@ -19,6 +19,20 @@ TEST(Pricing, CostIsTokensTimesThePricePerMillion) {
   EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", usage(1'000'000, 100'000)), 4.5);
 }
 
+TEST(Pricing, PromptCacheWritesAndReadsHaveTheirOwnRates) {
+  PricingTable t;
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  providers::Usage u = usage(1'600'000, 0);  // of which:
+  u.cache_write_tokens = 400'000;            // 1.25 times the input price
+  u.cache_read_tokens = 1'000'000;           // 0.1 times
+  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", u), 0.6 + 1.5 + 0.3);
+  const Value v = usage_value(u, "claude-sonnet-4-5", false, t);
+  EXPECT_EQ(v.get_int("input_tokens"), 1'600'000);
+  EXPECT_EQ(v.get_int("cache_write_tokens"), 400'000);
+  EXPECT_EQ(v.get_int("cache_read_tokens"), 1'000'000);
+  EXPECT_FALSE(usage_value(usage(10, 5), "m", false, t).find("cache_read_tokens"));
+}
+
 TEST(Pricing, AVersionOfAPricedModelHasItsPrice) {
   PricingTable t;
   t.set("claude", Price{1, 1});

@@ -295,6 +295,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   counters["adopted"] = static_cast<int64_t>(c.adopted);
   counters["circuit_rejections"] = static_cast<int64_t>(c.circuit_rejections);
   counters["workers_killed"] = static_cast<int64_t>(c.workers_killed);
+  counters["queue_timeouts"] = static_cast<int64_t>(c.queue_timeouts);
   const CoordinatorCounters& r = coordinator_.counters();
   counters["runs_accepted"] = static_cast<int64_t>(r.accepted);
   counters["runs_recovered"] = static_cast<int64_t>(r.recovered);

@@ -77,23 +77,35 @@ void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
     }
   }
   item.worker.clear();
-  if (item.deadline_entry) {
-    deadlines_.erase(*item.deadline_entry);
-    item.deadline_entry.reset();
-  }
+  clear_deadline(item);
 }
 
 void Dispatcher::set_deadline(Item& item, TimePoint deadline) {
-  item.deadline_entry = deadlines_.emplace(deadline, item.spec.item_id);
+  if (!item.deadline_entry) {
+    item.deadline_entry = deadlines_.emplace(deadline, item.spec.item_id);
+    return;
+  }
+  // From the queue wait to the attempt: the same node, moved, neither freed nor allocated.
+  auto entry = deadlines_.extract(*item.deadline_entry);
+  entry.key() = deadline;
+  item.deadline_entry = deadlines_.insert(std::move(entry));
 }
 
-void Dispatcher::enqueue(Item& item, bool front) {
+void Dispatcher::clear_deadline(Item& item) {
+  if (!item.deadline_entry) return;
+  deadlines_.erase(*item.deadline_entry);
+  item.deadline_entry.reset();
+}
+
+void Dispatcher::enqueue(Item& item, bool front, TimePoint now) {
   auto& queue = ready_[item.spec.provider];
   if (front) {
     queue.push_front(item.spec.item_id);
   } else {
     queue.push_back(item.spec.item_id);
   }
+  // While dispatch is held after a restart (hold_dispatch_until), the wait has not begun.
+  set_deadline(item, std::max(now, hold_until_) + std::chrono::milliseconds(item.spec.timeout_ms));
 }
 
 void Dispatcher::send(std::string_view identity, MessageType type, const Value& body) {
@@ -117,12 +129,13 @@ void Dispatcher::cancel_on_worker(Item& item, std::string_view reason, TimePoint
 // ---------------------------------------------------------------------------------------------
 // Items in
 
-bool Dispatcher::submit(WorkSpec spec) {
+bool Dispatcher::submit(WorkSpec spec, TimePoint now) {
+  now_ = now;
   auto [it, inserted] = items_.try_emplace(spec.item_id);
   if (!inserted) return false;
   it->second.spec = std::move(spec);
   ++queued_count_;
-  enqueue(it->second, /*front=*/false);
+  enqueue(it->second, /*front=*/false, now);
   if (replaying_) adopt_parked(it->second);
   return true;
 }
@@ -191,6 +204,7 @@ void Dispatcher::drop(ItemMap::iterator it, std::string_view reason, TimePoint n
     cancel_on_worker(item, reason, now);
     leave_flight(item, nullptr, now);
   }
+  clear_deadline(item);
   // Entries left in ready_ and retry_at_ are skipped when met.
   set_state(item, ItemState::kQueued);
   --queued_count_;
@@ -373,6 +387,7 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
 // Outcomes
 
 void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
+  clear_deadline(item);  // a queued item's wait: it waits again only once retried
   ++item.failures;
   const ErrorCode code = error_code_from_name(result.get_string("error_code", "internal"));
   if (item.failures < item.spec.retry.max_attempts && may_retry(item.spec.retry, code)) {
@@ -408,6 +423,7 @@ void Dispatcher::complete(Item& item, Value result) {
   } else {
     ++counters_.failed;
   }
+  clear_deadline(item);
   set_state(item, ItemState::kQueued);
   --queued_count_;
   // Taken out whole, so that its id, run id and step name move to the completion.
@@ -440,7 +456,7 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
       continue;
     }
     set_state(item, ItemState::kQueued);
-    enqueue(item, /*front=*/true);  // redelivered ahead of new work
+    enqueue(item, /*front=*/true, now);  // redelivered ahead of new work
     ++counters_.redelivered;
     ++redelivered;
   }
@@ -487,6 +503,10 @@ void Dispatcher::on_tick(TimePoint now) {
       continue;
     }
     Item& item = it->second;
+    if (item.state == ItemState::kQueued) {
+      queue_wait_passed(item, now);
+      continue;
+    }
     ++counters_.timeouts;
     const Value timed_out =
         failure("timed out after " + std::to_string(item.spec.timeout_ms) + " ms", ErrorCode::kTimeout);
@@ -502,7 +522,7 @@ void Dispatcher::on_tick(TimePoint now) {
     auto it = items_.find(id);
     if (it == items_.end() || it->second.state != ItemState::kRetryWait) continue;
     set_state(it->second, ItemState::kQueued);
-    enqueue(it->second, /*front=*/false);
+    enqueue(it->second, /*front=*/false, now);
   }
 
   while (!cancel_graces_.empty() && cancel_graces_.begin()->first <= now) {
@@ -516,6 +536,35 @@ void Dispatcher::on_tick(TimePoint now) {
     worker_lost(identity, "did not let go of a cancelled item", now);
   }
   pump(now);
+}
+
+void Dispatcher::queue_wait_passed(Item& item, TimePoint now) {
+  ++counters_.queue_timeouts;
+  Value failed = failure("no worker took the item within " + std::to_string(item.spec.timeout_ms) +
+                             " ms: " + why_not_dispatched(item, now),
+                         ErrorCode::kUnavailable);
+  spdlog::warn("item {}: {}", item.spec.item_id, failed.get_string("error"));
+  // Its entry in ready_ is skipped when met: the item is no longer queued, or queued again.
+  attempt_failed(item, std::move(failed), now);
+}
+
+std::string Dispatcher::why_not_dispatched(const Item& item, TimePoint now) {
+  if (now < hold_until_) return "dispatch is held while workers reconnect after a broker restart";
+  const size_t workers = roster_.all().size();
+  if (workers == 0) return "no worker is connected (pipelinectl scale workers N adds some)";
+  if (const ProviderState* p = provider(item.spec.provider)) {
+    if (p->limits.max_concurrency > 0 && p->in_flight >= p->limits.max_concurrency) {
+      return "provider " + item.spec.provider + " is at its max_concurrency of " +
+             std::to_string(p->limits.max_concurrency) + " items in flight";
+    }
+    if (p->breaker.state(now) != CircuitBreaker::State::kClosed) {
+      return "provider " + item.spec.provider + "'s circuit breaker is not closed";
+    }
+  }
+  if (roster_.total_free_slots() == 0) {
+    return "every slot of the " + std::to_string(workers) + " worker(s) is busy";
+  }
+  return "items ahead of it in the queue took the free slots";
 }
 
 void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {

@@ -14,6 +14,10 @@
 //   deadline cancels the attempt on the worker and counts as a timeout failure. A worker that
 //   has not let go of a cancelled attempt `cancel_grace` later is given up and reported for
 //   killing (take_kill_requests).
+// - No item waits in the queue for ever: one that no worker takes within its timeout (no
+//   worker, every slot busy, its provider at max_concurrency) fails as `unavailable`, saying
+//   why, and is retried as its RetrySettings allow. The queue wait and the attempt share one
+//   deadline entry per item (deadlines_), so that the check costs nothing per turn.
 // - Items that call an LLM provider respect that provider's concurrency limit and its circuit
 //   breaker: while it is open they fail fast with circuit_open instead of going out.
 // - Heartbeats go to every worker each interval.
@@ -92,6 +96,7 @@ struct DispatchCounters {
   uint64_t adopted = 0;          // items a worker still held after a broker restart
   uint64_t circuit_rejections = 0;  // items failed fast by an open circuit
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
+  uint64_t queue_timeouts = 0;      // queued items that no worker took within their timeout
 };
 
 // {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]} (non-empty
@@ -102,8 +107,9 @@ class Dispatcher {
  public:
   Dispatcher(DispatchConfig config, uint64_t random_seed);
 
-  // Queues an item for dispatch. An item id already known is ignored (returns false).
-  bool submit(WorkSpec spec);
+  // Queues an item for dispatch at `now`; it waits at most its timeout_ms for a worker. An
+  // item id already known is ignored (returns false).
+  bool submit(WorkSpec spec, TimePoint now);
   // Drops queued items of `run_id` and cancels its in-flight ones; none of them completes.
   void cancel_run(std::string_view run_id, TimePoint now);
   // The same for one item.
@@ -172,8 +178,10 @@ class Dispatcher {
     uint32_t deaths = 0;    // holders that died while running it
     bool dispatched_here = false;  // by this broker process (false for a recovered item)
     std::string worker;     // identity holding the current attempt
-    // The current attempt's deadline: its entry in deadlines_, removed when the attempt ends,
-    // so that the map holds in-flight attempts only (not every attempt of the last `timeout`).
+    // Its entry in deadlines_ while queued (the end of its wait for a worker) or in flight (the
+    // attempt's deadline); removed when it leaves those states, so that the map holds only
+    // items that are waiting or running (not every attempt of the last `timeout`). The entry
+    // moves from one deadline to the next without being allocated again.
     std::optional<std::multimap<TimePoint, std::string>::iterator> deadline_entry;
     TimePoint dispatched_at{};
   };
@@ -205,12 +213,17 @@ class Dispatcher {
   void release_credit(std::string_view identity, const std::string& item_id);
   void drop(ItemMap::iterator it, std::string_view reason, TimePoint now);
   void dispatch(Item& item, WorkerRecord& worker, TimePoint now);
-  void enqueue(Item& item, bool front);
+  // Queues the item for a worker, for at most its timeout from `now`.
+  void enqueue(Item& item, bool front, TimePoint now);
   // Moves an item between states, keeping the counts right; leaving kInFlight tells the
   // provider's bookkeeping whether the attempt reported (`outcome`) or was abandoned.
   void set_state(Item& item, ItemState state);
   void leave_flight(Item& item, const Value* outcome, TimePoint now);
   void set_deadline(Item& item, TimePoint deadline);
+  void clear_deadline(Item& item);
+  // A queued item's wait passed: it fails as unavailable, saying what kept it waiting.
+  void queue_wait_passed(Item& item, TimePoint now);
+  std::string why_not_dispatched(const Item& item, TimePoint now);
   void cancel_on_worker(Item& item, std::string_view reason, TimePoint now);
   ProviderState* provider(const std::string& name);
 
@@ -222,7 +235,7 @@ class Dispatcher {
   std::map<std::string, std::deque<std::string>> ready_;
   std::map<std::string, ProviderState> providers_;
   std::multimap<TimePoint, std::string> retry_at_;
-  std::multimap<TimePoint, std::string> deadlines_;  // in-flight attempts (Item::deadline_entry)
+  std::multimap<TimePoint, std::string> deadlines_;  // queue waits and attempts (deadline_entry)
   std::multimap<TimePoint, std::pair<std::string, std::string>> cancel_graces_;  // identity, item
   size_t queued_count_ = 0;
   size_t in_flight_count_ = 0;

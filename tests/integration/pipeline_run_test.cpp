@@ -282,5 +282,24 @@ TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   }
 }
 
+TEST(RunningTree, AnItemNoWorkerTakesFailsAtItsTimeoutInsteadOfWaitingForEver) {
+  Tree tree(tree_config(0), 0);
+  // With no worker to wait for, wait for the broker itself: a run needs it to answer.
+  ASSERT_TRUE(wait_until([&] { return !tree.broker_status().is_null(); }, 30s)) << tree.log();
+  const std::string file = (tree.dir() / "stuck.yaml").string();
+  std::ofstream(file) << "workflow:\n  name: stuck\n  steps:\n"
+                         "    - {name: e, type: echo, value: x, timeout: 1}\n";
+  auto r = tree.pipelinectl({"run", file, "--progress", "none"}, 60s);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto out = parse_json(r.out);
+  ASSERT_TRUE(out.ok()) << r.out << r.err;
+  EXPECT_EQ(out->get_string("state"), "failed");
+  const std::string error = out->find("steps")->find("e")->get_string("error");
+  EXPECT_NE(error.find("no worker took the item within 1000 ms: no worker is connected"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(tree.counter("queue_timeouts"), 1);
+}
+
 }  // namespace
 }  // namespace pl::test

@@ -62,7 +62,7 @@ class DispatcherTest : public ::testing::Test {
     spec.retry.max_attempts = max_attempts;
     spec.retry.base_delay_ms = 100;
     spec.retry.max_delay_ms = 1000;
-    dispatcher_.submit(spec);
+    dispatcher_.submit(spec, clock_.now());
   }
   // Work items sent, as (identity, item id, attempt); other frames are dropped.
   struct Sent {
@@ -753,6 +753,85 @@ TEST_F(DispatcherTest, CountsStayRightThroughEveryTransition) {
   dispatcher_.cancel_run("run", clock_.now());
   EXPECT_EQ(dispatcher_.outstanding(), 0u);
   EXPECT_EQ(dispatcher_.queued() + dispatcher_.in_flight() + dispatcher_.waiting_retry(), 0u);
+}
+
+// No wait is infinite: an item that no worker takes fails at its timeout, saying why.
+TEST_F(DispatcherTest, AnItemNoWorkerTakesFailsAsUnavailableAtItsTimeout) {
+  submit("a", 1, /*timeout_ms=*/500);
+  EXPECT_EQ(dispatcher_.next_deadline(clock_.now()), clock_.now() + 500ms);
+  tick(499ms);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  tick(1ms);
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(done[0].result.get_bool("success"));
+  EXPECT_EQ(done[0].result.get_string("error_code"), "unavailable");
+  EXPECT_NE(done[0].result.get_string("error").find(
+                "no worker took the item within 500 ms: no worker is connected"),
+            std::string::npos)
+      << done[0].result.get_string("error");
+  EXPECT_EQ(done[0].result.get_int("attempts"), 0);
+  EXPECT_EQ(dispatcher_.counters().queue_timeouts, 1u);
+  EXPECT_EQ(dispatcher_.outstanding(), 0u);
+}
+
+TEST_F(DispatcherTest, AnItemHeldBackByItsProvidersLimitFailsNamingTheLimit) {
+  hello("w1", 4);
+  submit("a", 1, 10000, "anthropic");
+  submit("b", 1, 10000, "anthropic");
+  submit("c", 1, /*timeout_ms=*/500, "anthropic");  // max_concurrency 2: c waits
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 2u);
+  tick(500ms);
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].item_id, "c");
+  EXPECT_NE(done[0].result.get_string("error").find(
+                "provider anthropic is at its max_concurrency of 2"),
+            std::string::npos)
+      << done[0].result.get_string("error");
+}
+
+TEST_F(DispatcherTest, AnItemTakenInTimeIsBoundByItsAttemptNotItsQueueWait) {
+  submit("a", 1, /*timeout_ms=*/500);
+  tick(300ms);
+  hello("w1", 1);
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  EXPECT_EQ(dispatcher_.next_deadline(clock_.now()), clock_.now() + 500ms);  // the attempt's
+  tick(400ms);  // past the queue wait's end: nothing happens to a running item
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.item_state("a"), "in_flight");
+  tick(100ms);
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result.get_string("error_code"), "timeout");
+  EXPECT_EQ(dispatcher_.counters().queue_timeouts, 0u);
+}
+
+TEST_F(DispatcherTest, AQueueWaitThatEndsIsRetriedAsTheRetryPolicyAllows) {
+  submit("a", /*max_attempts=*/2, /*timeout_ms=*/500);
+  tick(500ms);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.item_state("a"), "retry_wait");
+  hello("w1", 1);
+  tick(1s);  // past the backoff (at most 1 s here): queued again, and a worker takes it
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_int("attempt"), 1);
+  result("w1", "a", 1, true);
+  ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, TheQueueWaitBeginsWhenDispatchIsNoLongerHeldAfterARestart) {
+  dispatcher_.hold_dispatch_until(clock_.now() + 2s);
+  submit("a", 1, /*timeout_ms=*/500);
+  tick(1s);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  tick(1499ms);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  tick(1ms);
+  ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
 }
 
 }  // namespace

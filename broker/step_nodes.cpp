@@ -11,16 +11,12 @@
 #include "common/text.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/template.h"
-#include "common/protocol/envelope.h"
 
 namespace pl::broker {
 namespace {
 
 using pipeline::Step;
 using pipeline::StepType;
-
-// How many failures a loop or batch keeps in its result when it does not keep every item.
-constexpr size_t kFailuresKept = 100;
 
 // A whole-step deadline (RunExecution::set_deadline), from the step's `timeout`, when it has one.
 void set_step_deadline(RunExecution& run, const Node& node, std::optional<int64_t> timeout_ms) {
@@ -323,7 +319,10 @@ void LeafNode::item_done(Value result) {
 
 ParallelNode::ParallelNode(RunExecution& run, Node* parent, std::string path, std::string display,
                            const Step& step, const Frame& frame)
-    : Node(run, parent, std::move(path), std::move(display)), step_(step), frame_(frame) {}
+    : Node(run, parent, std::move(path), std::move(display)),
+      step_(step),
+      frame_(frame),
+      elements_(run.settings().max_inline_items, run.settings().max_inline_bytes) {}
 
 ParallelNode::~ParallelNode() { run_.forget_loop(id()); }
 
@@ -339,8 +338,7 @@ void ParallelNode::start() {
   settings_.max_parallel = std::max<size_t>(1, settings_.max_parallel);
   total_ = source_->total();
   if (settings_.max_items > 0) total_ = std::min(total_, settings_.max_items);
-  inline_results_ = total_ <= run_.settings().max_inline_items;
-  if (inline_results_) results_.assign(total_, Value());
+  elements_.expect(total_);
   run_.report_loop(id(), display(), 0, 0, total_);
   launch();
   finish_if_done();
@@ -398,12 +396,7 @@ void ParallelNode::child_done(Node& child, Value node_result) {
     ++failed_;
     const std::string what = ok ? value.get_string("error") : error;
     if (first_failure_.empty()) first_failure_ = "item " + std::to_string(index) + ": " + what;
-    if (failures_.size() < kFailuresKept) {
-      Value f;
-      f["index"] = static_cast<int64_t>(index);
-      f["error"] = what;
-      failures_.push_back(std::move(f));
-    }
+    elements_.note_failure(index, what);
     if (settings_.break_on_error) stopping_ = true;
   }
   if (!stopping_) {
@@ -415,22 +408,11 @@ void ParallelNode::child_done(Node& child, Value node_result) {
       stopping_ = true;
     }
   }
-  if (inline_results_) keep_item(index, std::move(value));
+  elements_.keep(index, std::move(value));
   run_.report_loop(id(), display(), succeeded_ + failed_, failed_, total_);
   running_.erase(it);  // the child is done; its completion is being handled here
   launch();
   finish_if_done();
-}
-
-void ParallelNode::keep_item(size_t index, Value value) {
-  inline_bytes_ += protocol::packed_size(value);
-  if (inline_bytes_ > run_.settings().max_inline_bytes) {
-    // As for a loop over max_inline_items: counts and failures only from here on.
-    inline_results_ = false;
-    std::vector<Value>().swap(results_);
-    return;
-  }
-  results_[index] = std::move(value);
 }
 
 void ParallelNode::finish_if_done() {
@@ -444,15 +426,7 @@ void ParallelNode::finish_if_done() {
   out["failed"] = static_cast<int64_t>(failed_);
   const size_t finished = succeeded_ + failed_;
   if (finished < total_) out["not_run"] = static_cast<int64_t>(total_ - finished);
-  if (inline_results_) {
-    Value::Array items;
-    items.reserve(total_);
-    for (auto& r : results_) items.push_back(std::move(r));
-    out["items"] = Value(std::move(items));
-  } else {
-    out["items_omitted"] = true;  // every item result is in the store: pipelinectl runs export
-    out["failures"] = failures_;
-  }
+  elements_.write_to(out, total_, [](size_t) { return Value(); });
   if (failed_ > 0) out["error"] = first_failure_;
   complete_result(out);
   finish(std::move(out));
@@ -697,7 +671,10 @@ void FanOutNode::complete_result(Value& result) {
 
 WhileLoopNode::WhileLoopNode(RunExecution& run, Node* parent, std::string path,
                              std::string display, const Step& step, const Frame& frame)
-    : Node(run, parent, std::move(path), std::move(display)), step_(step), frame_(frame) {}
+    : Node(run, parent, std::move(path), std::move(display)),
+      step_(step),
+      frame_(frame),
+      elements_(run.settings().max_inline_items, run.settings().max_inline_bytes) {}
 
 void WhileLoopNode::start() {
   max_iterations_ = std::max<int64_t>(1, step_.options.get_int("max_iterations", 1));
@@ -722,8 +699,7 @@ void WhileLoopNode::finish_with(bool success, std::string stopped, std::string e
   out["iterations"] = iteration_;
   if (failed_ > 0) out["failed"] = failed_;
   out["stopped"] = std::move(stopped);
-  out["items"] = Value(Value::Array(std::make_move_iterator(results_.begin()),
-                                    std::make_move_iterator(results_.end())));
+  elements_.write_to(out, static_cast<size_t>(iteration_), [](size_t) { return Value(); });
   if (!error.empty()) out["error"] = std::move(error);
   finish(std::move(out));
 }
@@ -765,21 +741,26 @@ void WhileLoopNode::child_done(Node& child, Value result) {
   last_.local_state = current_->frame().local_state;
   current_.reset();
   const bool ok = result.get_bool("success");
-  Value iteration;
-  iteration["success"] = ok;
-  iteration["index"] = iteration_;
-  iteration["steps"] = result.find("steps") ? *result.find("steps") : Value::object();
-  last_.results = *iteration.find("steps");  // the sequence's frame gave its results away
-  results_.push_back(std::move(iteration));
-  ++iteration_;
+  const auto index = static_cast<size_t>(iteration_++);
+  Value* steps = result.find("steps");
+  // The sequence's frame gave its results away: the condition reads them from here.
+  last_.results = steps ? std::move(*steps) : Value::object();
+  if (elements_.keeping()) {
+    Value iteration;
+    iteration["success"] = ok;
+    iteration["index"] = static_cast<int64_t>(index);
+    iteration["steps"] = last_.results;
+    if (!ok) iteration["error"] = result.get_string("error");
+    elements_.keep(index, std::move(iteration));
+  }
   if (!ok) {
-    std::string what =
-        "iteration " + std::to_string(iteration_ - 1) + ": " + result.get_string("error");
+    ++failed_;
+    elements_.note_failure(index, result.get_string("error"));
+    std::string what = "iteration " + std::to_string(index) + ": " + result.get_string("error");
     if (break_on_error_) {
       finish_with(false, "error", std::move(what));
       return;
     }
-    ++failed_;
     if (first_failure_.empty()) first_failure_ = std::move(what);
   }
   next_iteration();

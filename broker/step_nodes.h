@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/element_results.h"
 #include "broker/item_source.h"
 #include "broker/run_execution.h"
 #include "common/pipeline/model.h"
@@ -130,7 +131,7 @@ class ParallelNode : public Node {
 
   // Whether the step result lists every element (`items`); beyond max_inline_items, or once
   // they take more than max_inline_bytes, it does not.
-  bool keeps_items() const { return inline_results_; }
+  bool keeps_items() const { return elements_.keeping(); }
 
   const pipeline::Step& step_;
   const Frame& frame_;
@@ -138,8 +139,6 @@ class ParallelNode : public Node {
  private:
   void launch();
   void finish_if_done();
-  // Keeps `value` as element `index`'s entry, or stops keeping entries once they are too big.
-  void keep_item(size_t index, Value value);
 
   std::unique_ptr<ItemSource> source_;
   Settings settings_;
@@ -148,10 +147,7 @@ class ParallelNode : public Node {
   bool stopping_ = false;
   size_t succeeded_ = 0;
   size_t failed_ = 0;
-  bool inline_results_ = true;
-  std::vector<Value> results_;    // by index, when inline_results_
-  size_t inline_bytes_ = 0;       // their packed size
-  Value failures_ = Value::array();  // the first failures, always kept
+  ElementResults elements_;
   struct Running {
     size_t index;  // of its element
     Child child;
@@ -215,7 +211,7 @@ class WhileLoopNode final : public Node {
   int64_t iteration_ = 0;
   int64_t failed_ = 0;
   std::string first_failure_;
-  std::vector<Value> results_;
+  ElementResults elements_;  // under the same limits as a for_loop's
   // The step results and loop-scoped state of the iteration before: what the condition reads as
   // `steps.NAME` and `state.NAME` (as in pipeline_ex, where a body step's result is there for
   // the check that follows it).

@@ -12,6 +12,7 @@
 #include "cli/pipeline_check.h"
 #include "cli/private_tree.h"
 #include "cli/progress.h"
+#include "cli/run_report.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
@@ -80,27 +81,11 @@ Result<Value> collect_inputs(const RunOptions& options) {
   return inputs;
 }
 
-// Prints the final status and returns the exit code.
-int report(const protocol::RunStatus& status) {
-  Value out;
-  out["run"] = status.run_id;
-  out["state"] = status.state;
-  out["success"] = status.state == "succeeded";
-  if (const Value* steps = status.result.find("steps")) out["steps"] = *steps;
-  if (const Value* usage = status.result.find("usage")) out["usage"] = *usage;
-  if (!status.error.empty()) out["error"] = status.error;
-  std::cout << to_json(out, JsonStyle::kPretty) << std::endl;
-  if (status.state == "succeeded") return kExitOk;
-  std::cerr << "pipelinectl: run " << status.run_id << " " << status.state
-            << (status.error.empty() ? "" : ": " + status.error) << "\n";
-  return kExitFailed;
-}
-
 bool finished(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "cancelled";
 }
 
-int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
+int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipeline& checked,
                      const fs::path& path, const Value& inputs, const RunOptions& options,
                      int signal_fd, ProgressDisplay& progress) {
   auto endpoint = StatePaths(state_dir).broker_clients_endpoint();
@@ -166,7 +151,7 @@ int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
       auto status = protocol::run_status_from(status_reply->body);
       if (status.ok() && finished(status->state)) {
         progress.finish();
-        return report(*status);
+        return report_run(*status, tree, std::cout, std::cerr);
       }
       if (status.ok()) progress.update(status->progress, SteadyClock::now());
     } else if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(options.silence_timeout_s)) {
@@ -187,7 +172,7 @@ int submit_and_watch(const fs::path& state_dir, const CheckedPipeline& checked,
       auto status = protocol::run_status_from((*pushed)->body);
       if (status.ok() && status->run_id == run->run_id && finished(status->state)) {
         progress.finish();
-        return report(*status);
+        return report_run(*status, tree, std::cout, std::cerr);
       }
     }
   }
@@ -240,8 +225,8 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
     }
   }
   auto progress = make_progress(options.progress);
-  const int rc =
-      submit_and_watch(state_dir, *checked, path, *inputs, options, *signal_fd, *progress);
+  const int rc = submit_and_watch(state_dir, tree ? RunTree::kPrivate : RunTree::kKept, *checked,
+                                  path, *inputs, options, *signal_fd, *progress);
   progress->finish();
   if (tree) tree->stop(15s);
   return rc;

@@ -713,9 +713,12 @@ void WhileLoopNode::next_iteration() {
   frame->outer = &frame_;
   frame->context = frame_.context;
   frame->set_loop(pipeline::make_while_frame(iteration_, frame_.innermost_loop()));
+  // Loop-scoped variables carry over: an iteration's steps see what the one before set (a
+  // counter that `scope: loop` keeps), as the condition does.
+  frame->local_state = last_.local_state;
   {
     // The condition sees the iteration's loop value and the results of the iteration before;
-    // the body starts from none.
+    // the body starts from no results.
     last_.outer = &frame_;
     last_.context = frame_.context;
     last_.set_loop(*frame->own_loop());

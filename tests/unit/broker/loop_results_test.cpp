@@ -69,5 +69,25 @@ TEST_F(LoopResultsTest, AWhileLoopUnderTheBoundsListsEveryIterationWithItsError)
   EXPECT_EQ(w.get_string("stopped"), "max_iterations");
 }
 
+TEST_F(LoopResultsTest, LoopScopedVariablesOfAWhileIterationReachTheNextIterationsSteps) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: count
+      type: while_loop
+      condition: "default(state.count, 0) < 3"
+      max_iterations: 10
+      steps:
+        - {name: inc, type: set_variable, scope: loop,
+           variables: {count: "{{default(state.count, 0) + 1}}"}}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  EXPECT_EQ(step("count").get_int("iterations"), 3);
+  EXPECT_EQ(step("count").get_string("stopped"), "condition");
+  ASSERT_EQ(sink_.submitted.size(), 3u);
+  EXPECT_EQ(sink_.submitted[2].input.find("variables")->get_int("count"), 3);
+}
+
 }  // namespace
 }  // namespace pl::broker

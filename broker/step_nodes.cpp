@@ -337,9 +337,9 @@ void ParallelNode::start() {
   settings_ = settings();
   settings_.max_parallel = std::max<size_t>(1, settings_.max_parallel);
   total_ = source_->total();
-  if (settings_.max_items > 0) total_ = std::min(total_, settings_.max_items);
-  elements_.expect(total_);
-  run_.report_loop(id(), display(), 0, 0, total_);
+  limit_ = settings_.max_items > 0 ? std::min(total_, settings_.max_items) : total_;
+  elements_.expect(limit_);
+  run_.report_loop(id(), display(), 0, 0, limit_);
   launch();
   finish_if_done();
 }
@@ -360,7 +360,7 @@ void ParallelNode::deadline_passed() {
 }
 
 void ParallelNode::launch() {
-  while (!stopping_ && next_ < total_ && running_.size() < settings_.max_parallel) {
+  while (!stopping_ && next_ < limit_ && running_.size() < settings_.max_parallel) {
     if (!run_.has_capacity()) {
       run_.wait_for_capacity(*this);  // back-pressure: wait for the broker, do not queue more
       return;
@@ -368,9 +368,8 @@ void ParallelNode::launch() {
     auto element = source_->next();
     if (!element.ok() || !element->has_value()) {
       // A bad line, or a file that shrank since it was counted: nothing more to run.
-      ++failed_;
-      first_failure_ = element.ok() ? "fewer elements than counted" : element.error().message;
-      stopping_ = true;
+      step_error_ = element.ok() ? "fewer elements than counted" : element.error().message;
+      stop_launching("error");
       break;
     }
     const size_t index = next_++;
@@ -386,48 +385,72 @@ void ParallelNode::child_done(Node& child, Value node_result) {
   if (it == running_.end()) return;
   Value result = element_result(std::move(node_result));
   const size_t index = it->second.index;
-  const bool ok = result.get_bool("success");
-  const std::string error = result.get_string("error");
   auto stop = stopping_ ? Result<bool>(false) : should_break(child, result);
-  Value value = item_value(index, child, std::move(result));
-  if (ok && value.get_bool("success")) {
-    ++succeeded_;
-  } else {
-    ++failed_;
-    const std::string what = ok ? value.get_string("error") : error;
-    if (first_failure_.empty()) first_failure_ = "item " + std::to_string(index) + ": " + what;
-    elements_.note_failure(index, what);
-    if (settings_.break_on_error) stopping_ = true;
+  record(index, item_value(index, child, std::move(result)));
+  if (!stop.ok()) {
+    // The loop's own error: the element is counted as it finished, not once more as failed.
+    if (!stopping_) step_error_ = stop.error().message;
+    stop_launching("error");
+  } else if (*stop) {
+    stop_launching("break_condition");
   }
-  if (!stopping_) {
-    if (!stop.ok()) {
-      ++failed_;
-      first_failure_ = stop.error().message;
-      stopping_ = true;
-    } else if (*stop) {
-      stopping_ = true;
-    }
-  }
-  elements_.keep(index, std::move(value));
-  run_.report_loop(id(), display(), succeeded_ + failed_, failed_, total_);
   running_.erase(it);  // the child is done; its completion is being handled here
   launch();
   finish_if_done();
 }
 
+void ParallelNode::record(size_t index, Value entry) {
+  if (entry.get_bool("success")) {
+    ++succeeded_;
+  } else {
+    ++failed_;
+    const std::string what = entry.get_string("error");
+    if (first_failure_.empty()) first_failure_ = "item " + std::to_string(index) + ": " + what;
+    elements_.note_failure(index, what);
+    if (settings_.break_on_error) stop_launching("error");
+  }
+  elements_.keep(index, std::move(entry));
+  run_.report_loop(id(), display(), succeeded_ + failed_, failed_, limit_);
+}
+
+void ParallelNode::stop_launching(const char* why) {
+  if (stopping_) return;
+  stopping_ = true;
+  stopped_ = why;
+}
+
+Value ParallelNode::unfinished_item(size_t index) {
+  Value entry;
+  entry["success"] = false;
+  entry["not_run"] = true;
+  entry["index"] = static_cast<int64_t>(index);
+  return entry;
+}
+
 void ParallelNode::finish_if_done() {
   // A break stops at once: children still running are given up with this node (their items
   // are abandoned at the dispatcher), since finishing them could only cost.
-  if (!stopping_ && (!running_.empty() || next_ < total_)) return;
+  if (!stopping_ && (!running_.empty() || next_ < limit_)) return;
   Value out;
-  out["success"] = failed_ == 0;
+  out["success"] = failed_ == 0 && step_error_.empty();
   out["total"] = static_cast<int64_t>(total_);
   out["succeeded"] = static_cast<int64_t>(succeeded_);
   out["failed"] = static_cast<int64_t>(failed_);
   const size_t finished = succeeded_ + failed_;
   if (finished < total_) out["not_run"] = static_cast<int64_t>(total_ - finished);
-  elements_.write_to(out, total_, [](size_t) { return Value(); });
-  if (failed_ > 0) out["error"] = first_failure_;
+  if (*stopped_) {
+    out["stopped"] = stopped_;
+  } else if (limit_ < total_) {
+    out["stopped"] = "max_iterations";
+  }
+  // Elements never started are left out (counted in not_run); those started and given up
+  // when the step stopped are marked.
+  elements_.write_to(out, next_, [this](size_t index) { return unfinished_item(index); });
+  if (!step_error_.empty()) {
+    out["error"] = step_error_;
+  } else if (failed_ > 0) {
+    out["error"] = first_failure_;
+  }
   complete_result(out);
   finish(std::move(out));
 }
@@ -651,6 +674,15 @@ Value FanOutNode::item_value(size_t index, Node&, Value result) {
     }
   }
   return result;
+}
+
+Value FanOutNode::unfinished_item(size_t index) {
+  Value entry = ParallelNode::unfinished_item(index);
+  if (auto it = tasks_.find(index); it != tasks_.end()) {
+    const Value& task = it->second;
+    entry["id"] = task.get_string("id", task.get_string("task_id", std::to_string(index)));
+  }
+  return entry;
 }
 
 void FanOutNode::complete_result(Value& result) {

@@ -128,6 +128,9 @@ class ParallelNode : public Node {
   }
   // Adds kind-specific fields to the finished step result (consolidated text, ...).
   virtual void complete_result(Value& result) { (void)result; }
+  // The entry of element `index`, started but given up unfinished when the step stopped:
+  // {success: false, not_run: true, index}.
+  virtual Value unfinished_item(size_t index);
 
   // Whether the step result lists every element (`items`); beyond max_inline_items, or once
   // they take more than max_inline_bytes, it does not.
@@ -139,12 +142,22 @@ class ParallelNode : public Node {
  private:
   void launch();
   void finish_if_done();
+  // Element `index` finished with `entry` ({success, error?, ...}): counts, failures, entries.
+  void record(size_t index, Value entry);
+  // No more elements start; `why` is the result's `stopped` (the first reason given wins).
+  void stop_launching(const char* why);
 
   std::unique_ptr<ItemSource> source_;
   Settings settings_;
-  size_t total_ = 0;
-  size_t next_ = 0;
+  size_t total_ = 0;  // the elements there are
+  size_t limit_ = 0;  // of them, those that may start (max_iterations)
+  size_t next_ = 0;   // the next to start
   bool stopping_ = false;
+  const char* stopped_ = "";  // why it stopped launching: break_condition, error
+  // An error of the step itself, not of an element: its break_condition could not be
+  // evaluated, or its elements could not be read. It fails the step without counting as a
+  // failed element.
+  std::string step_error_;
   size_t succeeded_ = 0;
   size_t failed_ = 0;
   ElementResults elements_;
@@ -187,6 +200,7 @@ class FanOutNode final : public ParallelNode {
   Child make_child(size_t index, size_t total, Value element) override;
   Value item_value(size_t index, Node& child, Value result) override;
   void complete_result(Value& result) override;
+  Value unfinished_item(size_t index) override;
 
   std::map<size_t, Value> tasks_;  // the task of each running child, for its result
   std::string consolidated_;

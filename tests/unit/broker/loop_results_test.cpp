@@ -89,5 +89,90 @@ TEST_F(LoopResultsTest, LoopScopedVariablesOfAWhileIterationReachTheNextIteratio
   EXPECT_EQ(sink_.submitted[2].input.find("variables")->get_int("count"), 3);
 }
 
+// max_iterations runs the first elements; the result says how many there were and how many did
+// not run, and loop.total and loop.last speak of the whole list.
+TEST_F(LoopResultsTest, AForLoopsMaxIterationsReportsTheRealTotalAndWhatDidNotRun) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4, 5]
+      max_iterations: 2
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}} of {{loop.total}} last {{loop.last}}"}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "2 of 5 last false");
+  const Value& lp = step("lp");
+  EXPECT_TRUE(lp.get_bool("success"));
+  EXPECT_EQ(lp.get_int("total"), 5);
+  EXPECT_EQ(lp.get_int("succeeded"), 2);
+  EXPECT_EQ(lp.get_int("not_run"), 3);
+  EXPECT_EQ(lp.get_string("stopped"), "max_iterations");
+  EXPECT_EQ(lp.find("items")->size(), 2u);  // the elements that ran
+}
+
+// A break_condition that cannot be evaluated fails the step as the step's own error: the
+// element it was read after counts once, as it finished.
+TEST_F(LoopResultsTest, ABreakConditionErrorIsTheStepsErrorNotAnotherFailedItem) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3]
+      break_condition: "steps.e.data.nothing > 1"
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  const Value& lp = step("lp");
+  EXPECT_FALSE(lp.get_bool("success"));
+  EXPECT_EQ(lp.get_int("succeeded"), 1);
+  EXPECT_EQ(lp.get_int("failed"), 0);
+  EXPECT_EQ(lp.get_int("not_run"), 2);
+  EXPECT_EQ(lp.get_string("stopped"), "error");
+  EXPECT_NE(lp.get_string("error").find("break_condition"), std::string::npos)
+      << lp.get_string("error");
+  EXPECT_EQ(lp.find("items")->size(), 1u);
+}
+
+// A break stops at once: an element still running is given up and marked, not left null.
+TEST_F(LoopResultsTest, AnElementGivenUpWhenTheLoopBreaksIsMarkedNotRun) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4]
+      parallel: true
+      max_parallel: 2
+      break_on_error: true
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+)");
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  complete(1, /*success=*/false);  // the second fails while the first still runs
+  ASSERT_TRUE(run_->finished());
+  const Value& lp = step("lp");
+  EXPECT_EQ(lp.get_int("failed"), 1);
+  EXPECT_EQ(lp.get_int("not_run"), 3);
+  EXPECT_EQ(lp.get_string("stopped"), "error");
+  const auto& items = lp.find("items")->as_array();
+  ASSERT_EQ(items.size(), 2u);  // the two that started; the two never started are left out
+  EXPECT_TRUE(items[0].get_bool("not_run"));
+  EXPECT_FALSE(items[0].get_bool("success"));
+  EXPECT_EQ(items[0].get_int("index"), 0);
+  EXPECT_FALSE(items[1].get_bool("not_run"));
+  EXPECT_EQ(sink_.abandoned, std::vector<std::string>{"r1/s0.i0.s0"});
+}
+
 }  // namespace
 }  // namespace pl::broker

@@ -381,26 +381,6 @@ TEST_F(RunExecutionTest, ABreakConditionThatHoldsStopsTheLoopAfterThatItem) {
   ASSERT_EQ(sink_.submitted.size(), 3u);  // items 1 and 2, then the step after
 }
 
-TEST_F(RunExecutionTest, AForLoopsMaxIterationsRunsOnlyTheFirstItems) {
-  start(R"(workflow:
-  name: t
-  steps:
-    - name: lp
-      type: for_loop
-      iterator: x
-      items: [1, 2, 3, 4, 5]
-      max_iterations: 2
-      steps:
-        - {name: e, type: echo, value: "{{loop.x}}-{{loop.last}}"}
-)");
-  complete_all();
-  ASSERT_TRUE(run_->finished());
-  EXPECT_TRUE(run_->result().get_bool("success"));
-  ASSERT_EQ(sink_.submitted.size(), 2u);
-  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "2-true");
-  EXPECT_EQ(step("lp").get_int("total"), 2);
-}
-
 TEST_F(RunExecutionTest, WhileLoopStopsAtMaxIterations) {
   start(R"(workflow:
   name: t

@@ -471,8 +471,8 @@ Result<std::unique_ptr<ItemSource>> ForLoopNode::open_source() {
   const Value& options = step_.options;
   Result<Value> list = make_error(ErrorCode::kInvalidInput, "no data_source, items or items_file");
   if (const Value* source = options.find("data_source")) {
-    if (!source->is_string()) {
-      list = *source;
+    if (!source->is_string()) {  // a list written out, rendered as `items` is
+      list = pipeline::render_value(*source, scope, &run_.templates());
     } else if (pipeline::has_template(source->as_string())) {  // "{{steps.scan.files}}"
       list = pipeline::render_template(source->as_string(), scope);
     } else {  // the bare reference "steps.scan.files"

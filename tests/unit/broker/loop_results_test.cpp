@@ -174,5 +174,28 @@ TEST_F(LoopResultsTest, AnElementGivenUpWhenTheLoopBreaksIsMarkedNotRun) {
   EXPECT_EQ(sink_.abandoned, std::vector<std::string>{"r1/s0.i0.s0"});
 }
 
+TEST_F(LoopResultsTest, ADataSourceWrittenAsAListIsRenderedAsItemsAre) {
+  Value inputs;
+  inputs["who"] = "ada";
+  start(R"(workflow:
+  name: t
+  inputs:
+    who: {type: string}
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: name
+      data_source: ["{{inputs.who}}", bob]
+      steps:
+        - {name: e, type: echo, value: "hi {{loop.name}}"}
+)",
+        inputs);
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  ASSERT_EQ(sink_.submitted.size(), 2u);
+  EXPECT_EQ(sink_.submitted[0].input.get_string("value"), "hi ada");
+  EXPECT_EQ(sink_.submitted[1].input.get_string("value"), "hi bob");
+}
+
 }  // namespace
 }  // namespace pl::broker

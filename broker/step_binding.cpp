@@ -44,6 +44,27 @@ const Value* walk(const Value& v, std::string_view path) {
   return at;
 }
 
+// What a previous_response part without `extract` reads: the step's text, else its data. A
+// step that was skipped, failed or has neither has no response: the prompt would otherwise
+// carry its whole result object as text (and an LLM call be paid for it).
+Result<const Value*> response_of(const Value& result, const std::string& step) {
+  const std::string named = "step \"" + step + "\"";
+  if (result.get_bool("skipped")) {
+    return make_error(ErrorCode::kInvalidInput,
+                      named + " was skipped (its condition was false): it has no response");
+  }
+  if (!result.get_bool("success")) {
+    return make_error(ErrorCode::kInvalidInput,
+                      named + " failed and has no response (an extract reads a field of its "
+                              "result all the same); its error: " + result.get_string("error"));
+  }
+  if (const Value* text = result.find("text"); text && text->is_string()) return text;
+  if (const Value* data = result.find("data")) return data;
+  return make_error(ErrorCode::kInvalidInput,
+                    named + " has neither text nor data to use as its response; name the field "
+                            "to use with extract (\"items\", \"total\", ...)");
+}
+
 Status bind_previous_responses(Value& input, const FrameScope& scope) {
   Value* prompt = input.find("prompt");
   if (!prompt || !prompt->is_array()) return ok_status();
@@ -71,12 +92,12 @@ Status bind_previous_responses(Value& input, const FrameScope& scope) {
                                                     ": step \"" + step + "\" has nothing at \"" +
                                                     extract + "\"");
       }
-    } else if (const Value* text = result->find("text"); text && text->is_string()) {
-      chosen = text;
-    } else if (const Value* data = result->find("data")) {
-      chosen = data;
     } else {
-      chosen = result;
+      auto response = response_of(*result, step);
+      if (!response.ok()) {
+        return response.error().with_context("prompt part " + std::to_string(index));
+      }
+      chosen = *response;
     }
     // A step or task result extracted whole reads as its text, as a response would.
     if (const Value* text = chosen->is_object() ? chosen->find("text") : nullptr; text && text->is_string()) {

@@ -2,7 +2,9 @@
 // broker has the run's state:
 //
 //   prompt parts {type: previous_response, step, extract}  get `content`: the named earlier
-//       step's result (its `extract` path, else its text, else its data) as text
+//       step's result (its `extract` path, else its text, else its data) as text. Without an
+//       extract, a step that was skipped or failed, or has neither text nor data, has no
+//       response: an error, rather than its result object sent as text
 //   data_transform                      gets `input_source_value`: `input_source` resolved
 //       (a bare reference such as "steps.fetch.data" is evaluated; one {{ }} is rendered and
 //       its value is the data as is, even a string), each join's `right_source_value`

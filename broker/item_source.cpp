@@ -28,10 +28,24 @@ bool blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
+Result<Value> parse_json_line(std::string_view text, const std::string& file, size_t line) {
+  auto value = parse_json(text);
+  if (!value.ok()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      file + ":" + std::to_string(line) + ": " + value.error().message);
+  }
+  return value;
+}
+
 class JsonlSource final : public ItemSource {
  public:
-  JsonlSource(std::filesystem::path path, FILE* file, size_t total, size_t max_line)
-      : path_(std::move(path)), file_(file), total_(total), max_line_(max_line) {}
+  JsonlSource(std::filesystem::path path, FILE* file, size_t total, size_t max_line,
+              LineReader reader)
+      : path_(std::move(path)),
+        file_(file),
+        total_(total),
+        max_line_(max_line),
+        reader_(reader ? std::move(reader) : LineReader(parse_json_line)) {}
   ~JsonlSource() override {
     if (file_) std::fclose(file_);
   }
@@ -42,10 +56,11 @@ class JsonlSource final : public ItemSource {
     for (;;) {
       line.clear();
       int c;
+      bool too_long = false;
       while ((c = getc_unlocked(file_)) != EOF && c != '\n') {
         if (line.size() >= max_line_) {
-          return make_error(ErrorCode::kTooLarge, where() + ": line longer than " +
-                                                      std::to_string(max_line_) + " bytes");
+          too_long = true;  // read on to the line's end: the next element starts after it
+          continue;
         }
         line.push_back(static_cast<char>(c));
       }
@@ -54,9 +69,13 @@ class JsonlSource final : public ItemSource {
         return std::optional<Value>();
       }
       ++line_no_;
+      if (too_long) {
+        return make_error(ErrorCode::kTooLarge,
+                          where() + ": line longer than " + std::to_string(max_line_) + " bytes");
+      }
       if (blank(line)) continue;
-      auto value = parse_json(line);
-      if (!value.ok()) return make_error(ErrorCode::kInvalidInput, where() + ": " + value.error().message);
+      auto value = reader_(line, path_.string(), line_no_);
+      if (!value.ok()) return std::move(value).error();
       return std::optional<Value>(std::move(*value));
     }
   }
@@ -68,10 +87,15 @@ class JsonlSource final : public ItemSource {
   FILE* file_;
   size_t total_;
   size_t max_line_;
+  LineReader reader_;
   size_t line_no_ = 0;
 };
 
 }  // namespace
+
+bool element_error(const Error& error) {
+  return error.code == ErrorCode::kInvalidInput || error.code == ErrorCode::kTooLarge;
+}
 
 std::unique_ptr<ItemSource> list_source(Value list) {
   if (!list.is_array()) list = Value::array();
@@ -79,7 +103,7 @@ std::unique_ptr<ItemSource> list_source(Value list) {
 }
 
 Result<std::unique_ptr<ItemSource>> jsonl_file_source(const std::filesystem::path& path,
-                                                      size_t max_line_bytes) {
+                                                      LineReader reader, size_t max_line_bytes) {
   FILE* file = std::fopen(path.c_str(), "re");
   if (!file) {
     const int err = errno;
@@ -110,7 +134,7 @@ Result<std::unique_ptr<ItemSource>> jsonl_file_source(const std::filesystem::pat
   }
   std::rewind(file);
   return std::unique_ptr<ItemSource>(
-      std::make_unique<JsonlSource>(path, file, total, max_line_bytes));
+      std::make_unique<JsonlSource>(path, file, total, max_line_bytes, std::move(reader)));
 }
 
 }  // namespace pl::broker

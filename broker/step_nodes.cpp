@@ -4,6 +4,7 @@
 
 #include "broker/step_binding.h"
 #include "broker/step_output.h"
+#include "broker/task_lines.h"
 #include "common/fs.h"
 #include "common/pipeline/condition.h"
 #include "common/pipeline/loader.h"
@@ -366,8 +367,15 @@ void ParallelNode::launch() {
       return;
     }
     auto element = source_->next();
+    if (!element.ok() && element_error(element.error())) {
+      // A line that cannot be read or is not a valid task: that element fails, the rest run.
+      const size_t index = next_++;
+      record(index, failure_result(at_step(step_, element.error().message),
+                                   element.error().code));
+      continue;
+    }
     if (!element.ok() || !element->has_value()) {
-      // A bad line, or a file that shrank since it was counted: nothing more to run.
+      // The file cannot be read, or shrank since it was counted: nothing more to run.
       step_error_ = element.ok() ? "fewer elements than counted" : element.error().message;
       stop_launching("error");
       break;
@@ -582,7 +590,13 @@ Result<std::unique_ptr<ItemSource>> FanOutNode::open_source() {
     FrameScope scope(frame_);
     auto name = pipeline::render_value(*file, scope);
     if (!name.ok()) return std::move(name).error();
-    return jsonl_file_source(frame_.context->base_dir / pipeline::template_text(*name));
+    // Each line is checked as an inline task is, when it is read.
+    auto check = std::make_shared<TaskLineCheck>();
+    return jsonl_file_source(
+        frame_.context->base_dir / pipeline::template_text(*name),
+        [check](std::string_view text, const std::string& path, size_t line) {
+          return check->read(text, path, line);
+        });
   }
   return make_error(ErrorCode::kInvalidInput, "claude_batch needs tasks or tasks_file");
 }

@@ -245,6 +245,7 @@ void SequenceNode::apply_effects(const Step& step, Value& result) {
     auto written = write_step_output(run_.paths().output_dir, step.output_to_file, scope, result);
     if (written.ok()) {
       result["output_file"] = written->string();
+      if (result.find("text_file")) result["text_file"] = written->string();  // moved there
     } else {
       result["success"] = false;
       result["error"] = at_step(step, "output_to_file: " + written.error().message);
@@ -417,6 +418,7 @@ void ParallelNode::record(size_t index, Value entry) {
     elements_.note_failure(index, what);
     if (settings_.break_on_error) stop_launching("error");
   }
+  element_finished(index, entry);
   elements_.keep(index, std::move(entry));
   run_.report_loop(id(), display(), succeeded_ + failed_, failed_, limit_);
 }
@@ -571,9 +573,30 @@ Result<bool> ForLoopNode::should_break(Node& child, const Value& result) {
 // ---------------------------------------------------------------------------------------------
 // FanOutNode: parallel_claude and claude_batch
 
+namespace {
+
+// Where a batch's consolidated text goes when it is too large for the step result and the step
+// has no output_to_file to take it: "OUTPUT_DIR/STEP.consolidated.md" ("loop[2].batch...").
+std::filesystem::path consolidated_file(const std::filesystem::path& output_dir,
+                                        std::string display) {
+  for (char& c : display) {
+    if (c == '/' || c == '\\' || c == '\0') c = '_';
+  }
+  return output_dir / (display + ".consolidated.md");
+}
+
+}  // namespace
+
 FanOutNode::FanOutNode(RunExecution& run, Node* parent, std::string path, std::string display,
                        const Step& step, const Frame& frame)
-    : ParallelNode(run, parent, std::move(path), std::move(display), step, frame) {}
+    : ParallelNode(run, parent, std::move(path), std::move(display), step, frame) {
+  const Value* batch = step_.options.find("batch_config");
+  if (batch && batch->get_bool("consolidate_results", false)) {
+    consolidation_ = std::make_unique<Consolidation>(
+        consolidated_file(run_.paths().output_dir, this->display()),
+        run_.settings().max_inline_bytes);
+  }
+}
 
 Result<std::unique_ptr<ItemSource>> FanOutNode::open_source() {
   const Value& options = step_.options;
@@ -699,17 +722,30 @@ Value FanOutNode::unfinished_item(size_t index) {
   return entry;
 }
 
+void FanOutNode::element_finished(size_t index, const Value& entry) {
+  if (!consolidation_) return;
+  consolidation_->add(index, entry.get_bool("success") ? "## " + entry.get_string("id") + "\n\n" +
+                                                             entry.get_string("text") + "\n\n"
+                                                       : std::string());
+}
+
 void FanOutNode::complete_result(Value& result) {
-  const Value* batch = step_.options.find("batch_config");
-  if (!batch || !batch->get_bool("consolidate_results", false)) return;
-  const Value* items = result.find("items");
-  if (!items) return;
-  std::string text;
-  for (const auto& item : items->as_array()) {
-    if (!item.get_bool("success")) continue;
-    text += "## " + item.get_string("id") + "\n\n" + item.get_string("text") + "\n\n";
+  if (!consolidation_) return;
+  auto done = consolidation_->finish();
+  if (!done.ok()) {
+    result["success"] = false;
+    result["error"] = at_step(step_, "consolidate_results: " + done.error().message);
+    result["error_code"] = std::string(error_code_name(done.error().code));
+    return;
   }
-  result["text"] = text;
+  if (!done->in_file) {
+    result["text"] = std::move(done->text);
+    return;
+  }
+  // Too large for the step result: the text is in a file, which output_to_file (when the
+  // step succeeds) moves to where it says.
+  result["text_file"] = consolidation_->file().string();
+  result["text_bytes"] = static_cast<int64_t>(done->bytes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/consolidation.h"
 #include "broker/element_results.h"
 #include "broker/item_source.h"
 #include "broker/run_execution.h"
@@ -131,6 +132,11 @@ class ParallelNode : public Node {
   // The entry of element `index`, started but given up unfinished when the step stopped:
   // {success: false, not_run: true, index}.
   virtual Value unfinished_item(size_t index);
+  // Element `index` finished with `entry` (whether or not the result keeps entries).
+  virtual void element_finished(size_t index, const Value& entry) {
+    (void)index;
+    (void)entry;
+  }
 
   // Whether the step result lists every element (`items`); beyond max_inline_items, or once
   // they take more than max_inline_bytes, it does not.
@@ -201,9 +207,12 @@ class FanOutNode final : public ParallelNode {
   Value item_value(size_t index, Node& child, Value result) override;
   void complete_result(Value& result) override;
   Value unfinished_item(size_t index) override;
+  void element_finished(size_t index, const Value& entry) override;
 
   std::map<size_t, Value> tasks_;  // the task of each running child, for its result
-  std::string consolidated_;
+  // consolidate_results: built as tasks finish, not from `items` at the end (which a large
+  // batch does not keep).
+  std::unique_ptr<Consolidation> consolidation_;
 };
 
 class WhileLoopNode final : public Node {

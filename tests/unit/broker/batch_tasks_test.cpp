@@ -1,6 +1,8 @@
 // The tasks of claude_batch and parallel_claude: where they come from, how they are checked.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "tests/unit/broker/run_execution_fixture.h"
 
 namespace pl::broker {
@@ -97,6 +99,88 @@ TEST_F(BatchTasksTest, ABadLineInAnItemsFileFailsItsElementAndTheOthersRun) {
   EXPECT_EQ(lp.get_int("failed"), 1);
   EXPECT_NE(lp.find("items")->as_array()[1].get_string("error").find("items.jsonl:2"),
             std::string::npos);
+}
+
+// Four tasks of four consolidated sections of about 400 bytes, finishing out of order, in a
+// batch that keeps no items (more than 2) and no text over 1 000 bytes.
+const char* const kConsolidatedBatch = R"(workflow:
+  name: t
+  steps:
+    - name: batch
+      type: claude_batch
+      batch_config: {max_parallel: 4, consolidate_results: true}
+      tasks:
+        - {task_id: t0, prompt: p}
+        - {task_id: t1, prompt: p}
+        - {task_id: t2, prompt: p}
+        - {task_id: t3, prompt: p}
+OUTPUT)";
+
+std::string with_output(const std::string& line) {
+  std::string text = kConsolidatedBatch;
+  text.replace(text.find("OUTPUT"), 6, line);
+  return text;
+}
+
+RunSettings small_results() {
+  RunSettings settings;
+  settings.max_inline_items = 2;
+  settings.max_inline_bytes = 1000;
+  return settings;
+}
+
+void finish_out_of_order(const std::function<void(size_t)>& complete) {
+  for (size_t index : {1u, 0u, 3u, 2u}) complete(index);
+}
+
+std::string answer(size_t index) {
+  return "answer " + std::to_string(index) + std::string(400, 'x');
+}
+
+// A batch past its result's limits kept {"items_omitted": true} as its consolidated text: the
+// text is built as tasks finish and streamed to the output file, in task order.
+TEST_F(BatchTasksTest, AConsolidationTooLargeForTheResultIsStreamedToTheOutputFile) {
+  start(with_output("      output_to_file: all.md\n"), Value::object(), small_results());
+  ASSERT_EQ(sink_.submitted.size(), 4u);
+  finish_out_of_order([&](size_t i) { complete_with_text(i, true, answer(i)); });
+  ASSERT_TRUE(run_->finished());
+  const Value& batch = step("batch");
+  EXPECT_TRUE(batch.get_bool("success")) << batch.get_string("error");
+  EXPECT_TRUE(batch.get_bool("items_omitted"));
+  EXPECT_EQ(batch.find("text"), nullptr);
+  auto written = read_file(dir_ / "outputs" / "all.md");
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  std::string expected;
+  for (size_t i = 0; i < 4; ++i) {
+    expected += "## t" + std::to_string(i) + "\n\n" + answer(i) + "\n\n";
+  }
+  EXPECT_EQ(*written, expected);
+  EXPECT_EQ(batch.get_string("text_file"), (dir_ / "outputs" / "all.md").string());
+  EXPECT_EQ(batch.get_int("text_bytes"), static_cast<int64_t>(expected.size()));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "outputs" / "batch.consolidated.md"));
+}
+
+TEST_F(BatchTasksTest, WithoutAnOutputFileATooLargeConsolidationIsKeptInAFileTheResultNames) {
+  start(with_output(""), Value::object(), small_results());
+  finish_out_of_order([&](size_t i) { complete_with_text(i, i != 2, answer(i)); });
+  ASSERT_TRUE(run_->finished());
+  const Value& batch = step("batch");
+  const std::string file = (dir_ / "outputs" / "batch.consolidated.md").string();
+  EXPECT_EQ(batch.get_string("text_file"), file);
+  auto written = read_file(file);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(written->find("## t2"), std::string::npos);  // failed: no section
+  EXPECT_LT(written->find("## t1"), written->find("## t3"));
+}
+
+TEST_F(BatchTasksTest, ABatchOverTheItemsBoundStillHasItsConsolidatedText) {
+  start(with_output(""), Value::object(), small_results());
+  finish_out_of_order([&](size_t i) { complete_with_text(i, true, "a" + std::to_string(i)); });
+  ASSERT_TRUE(run_->finished());
+  const Value& batch = step("batch");
+  EXPECT_TRUE(batch.get_bool("items_omitted"));
+  EXPECT_EQ(batch.get_string("text"),
+            "## t0\n\na0\n\n## t1\n\na1\n\n## t2\n\na2\n\n## t3\n\na3\n\n");
 }
 
 }  // namespace

@@ -261,6 +261,7 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
         // A drained worker recycling (worker.max_items): nothing to redeliver, nothing wrong.
         spdlog::info("worker {} (pid {}) recycled", worker->name, worker->pid);
         roster_.leave(identity);
+        last_worker_seen_ = now;
         break;
       }
       worker_lost(identity, "said goodbye", now);
@@ -436,6 +437,7 @@ void Dispatcher::complete(Item& item, Value result) {
 void Dispatcher::worker_lost(std::string_view identity, std::string_view why, TimePoint now) {
   auto record = roster_.leave(identity);
   if (!record) return;
+  last_worker_seen_ = now;
   size_t redelivered = 0;
   for (const auto& id : record->held) {
     auto it = items_.find(id);
@@ -539,32 +541,24 @@ void Dispatcher::on_tick(TimePoint now) {
 }
 
 void Dispatcher::queue_wait_passed(Item& item, TimePoint now) {
+  // Behind busy slots or a provider's max_concurrency the wait is back-pressure, and it ends:
+  // every running attempt ends by its deadline (a worker that does not let go is replaced). Only
+  // a queue that no worker serves can wait for ever, so the item fails only when no worker has
+  // been connected for its whole timeout; else its wait starts over.
+  const auto timeout = std::chrono::milliseconds(item.spec.timeout_ms);
+  const TimePoint served_until = roster_.all().empty() ? last_worker_seen_ : now;
+  if (now < hold_until_ || now - served_until < timeout) {
+    set_deadline(item, std::max(hold_until_, served_until) + timeout);
+    return;
+  }
   ++counters_.queue_timeouts;
   Value failed = failure("no worker took the item within " + std::to_string(item.spec.timeout_ms) +
-                             " ms: " + why_not_dispatched(item, now),
+                             " ms: no worker is connected (pipelinectl scale workers N adds "
+                             "some; remote workers need their link to the broker)",
                          ErrorCode::kUnavailable);
   spdlog::warn("item {}: {}", item.spec.item_id, failed.get_string("error"));
   // Its entry in ready_ is skipped when met: the item is no longer queued, or queued again.
   attempt_failed(item, std::move(failed), now);
-}
-
-std::string Dispatcher::why_not_dispatched(const Item& item, TimePoint now) {
-  if (now < hold_until_) return "dispatch is held while workers reconnect after a broker restart";
-  const size_t workers = roster_.all().size();
-  if (workers == 0) return "no worker is connected (pipelinectl scale workers N adds some)";
-  if (const ProviderState* p = provider(item.spec.provider)) {
-    if (p->limits.max_concurrency > 0 && p->in_flight >= p->limits.max_concurrency) {
-      return "provider " + item.spec.provider + " is at its max_concurrency of " +
-             std::to_string(p->limits.max_concurrency) + " items in flight";
-    }
-    if (p->breaker.state(now) != CircuitBreaker::State::kClosed) {
-      return "provider " + item.spec.provider + "'s circuit breaker is not closed";
-    }
-  }
-  if (roster_.total_free_slots() == 0) {
-    return "every slot of the " + std::to_string(workers) + " worker(s) is busy";
-  }
-  return "items ahead of it in the queue took the free slots";
 }
 
 void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {

@@ -14,10 +14,12 @@
 //   deadline cancels the attempt on the worker and counts as a timeout failure. A worker that
 //   has not let go of a cancelled attempt `cancel_grace` later is given up and reported for
 //   killing (take_kill_requests).
-// - No item waits in the queue for ever: one that no worker takes within its timeout (no
-//   worker, every slot busy, its provider at max_concurrency) fails as `unavailable`, saying
-//   why, and is retried as its RetrySettings allow. The queue wait and the attempt share one
-//   deadline entry per item (deadlines_), so that the check costs nothing per turn.
+// - No item waits in the queue for ever: one that no worker could take for its whole timeout
+//   (none connected) fails as `unavailable`, saying so, and is retried as its RetrySettings
+//   allow. Waiting behind busy slots or a provider's max_concurrency is back-pressure, which
+//   ends (running attempts end by their deadlines): the wait starts over. The queue wait and
+//   the attempt share one deadline entry per item (deadlines_), so that the check costs nothing
+//   per turn.
 // - Items that call an LLM provider respect that provider's concurrency limit and its circuit
 //   breaker: while it is open they fail fast with circuit_open instead of going out.
 // - Heartbeats go to every worker each interval.
@@ -223,7 +225,6 @@ class Dispatcher {
   void clear_deadline(Item& item);
   // A queued item's wait passed: it fails as unavailable, saying what kept it waiting.
   void queue_wait_passed(Item& item, TimePoint now);
-  std::string why_not_dispatched(const Item& item, TimePoint now);
   void cancel_on_worker(Item& item, std::string_view reason, TimePoint now);
   ProviderState* provider(const std::string& name);
 
@@ -245,6 +246,7 @@ class Dispatcher {
   std::unordered_map<std::string, std::vector<std::pair<std::string, uint32_t>>> pending_acks_;
   std::unordered_map<std::string, TimePoint> reconnect_told_;  // identity -> when told
   TimePoint hold_until_{};
+  TimePoint last_worker_seen_{};  // when the last worker left the roster (epoch: none ever came)
   bool replaying_ = false;
   struct ParkedResult {
     std::string worker;

@@ -375,7 +375,7 @@ TEST_F(DispatcherTest, TheOutlookCarriesTheLongestProviderWaitTheBrokerHonours) 
   spec.timeout_ms = 10000;
   spec.retry.max_attempts = 3;
   spec.tell_retries = true;
-  dispatcher.submit(spec);
+  dispatcher.submit(spec, clock_.now());
   dispatcher.pump(clock_.now());
   std::vector<protocol::WorkItem> items;
   for (const auto& frame : dispatcher.take_outbox()) {
@@ -775,21 +775,47 @@ TEST_F(DispatcherTest, AnItemNoWorkerTakesFailsAsUnavailableAtItsTimeout) {
   EXPECT_EQ(dispatcher_.outstanding(), 0u);
 }
 
-TEST_F(DispatcherTest, AnItemHeldBackByItsProvidersLimitFailsNamingTheLimit) {
+// Waiting behind a provider's limit is back-pressure, not a stuck queue: the running items end
+// by their deadlines at the latest, so the waiting one waits past its own timeout and goes next.
+TEST_F(DispatcherTest, AnItemHeldBackByItsProvidersLimitWaitsForItsTurn) {
   hello("w1", 4);
   submit("a", 1, 10000, "anthropic");
   submit("b", 1, 10000, "anthropic");
   submit("c", 1, /*timeout_ms=*/500, "anthropic");  // max_concurrency 2: c waits
   dispatcher_.pump(clock_.now());
   ASSERT_EQ(take_items().size(), 2u);
-  tick(500ms);
+  tick(1500ms);  // three times c's timeout
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.item_state("c"), "queued");
+  result("w1", "a", 1, true);
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_string("id"), "c");
+  EXPECT_EQ(dispatcher_.counters().queue_timeouts, 0u);
+}
+
+// A pool restarting (every worker gone for a moment) is not "no worker": an item fails only
+// when no worker was connected for its whole timeout.
+TEST_F(DispatcherTest, AnItemFailsOnlyWhenNoWorkerWasConnectedForItsWholeTimeout) {
+  hello("w1", 1);
+  submit("a", 1, 10000);
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  submit("b", 1, /*timeout_ms=*/500);  // waits for w1's only slot
+  tick(400ms);
+  deliver("w1", MessageType::kWorkerBye, Value::object());  // a queued again, as b is
+  tick(100ms);  // b's first 500 ms end 100 ms after the last worker left: it waits on
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.item_state("b"), "queued");
+  tick(399ms);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  tick(1ms);  // 500 ms without any worker
   auto done = dispatcher_.take_completions();
   ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].item_id, "c");
-  EXPECT_NE(done[0].result.get_string("error").find(
-                "provider anthropic is at its max_concurrency of 2"),
-            std::string::npos)
-      << done[0].result.get_string("error");
+  EXPECT_EQ(done[0].item_id, "b");
+  EXPECT_EQ(done[0].result.get_string("error_code"), "unavailable");
+  EXPECT_EQ(dispatcher_.counters().queue_timeouts, 1u);
 }
 
 TEST_F(DispatcherTest, AnItemTakenInTimeIsBoundByItsAttemptNotItsQueueWait) {

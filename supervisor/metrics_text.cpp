@@ -149,6 +149,8 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
       {"pipeline_items_redelivered_total", "redelivered",
        "Items sent again because their worker died or left."},
       {"pipeline_items_timed_out_total", "timeouts", "Attempts that passed their deadline."},
+      {"pipeline_items_queue_timed_out_total", "queue_timeouts",
+       "Queued items failed because no worker was connected for their whole timeout."},
       {"pipeline_items_poisoned_total", "poisoned",
        "Items given up after killing workers repeatedly."},
       {"pipeline_items_adopted_total", "adopted",

@@ -162,28 +162,28 @@ constexpr KeyTable kPreviousResponsePart{"a previous_response prompt part",
 constexpr KeyTable kSessionContextPart{"a session_context prompt part", kSessionContextPartKeys};
 
 constexpr KeySpec kParallelTaskKeys[] = {
-    key("id", K::kString).required(),
+    key("id", K::kString).required().literal(),
     key("prompt", K::kPrompt).required(),
-    key("claude_options", K::kMap).with(&kClaudeOptions),
+    key("claude_options", K::kMap).literal().with(&kClaudeOptions),
     key("output_to_file", K::kString),
     ignored("condition", "per-task conditions are not supported; put the condition on the step"),
 };
 constexpr KeyTable kParallelTask{"a parallel_tasks entry", kParallelTaskKeys};
 
 constexpr KeySpec kBatchTaskKeys[] = {
-    key("task_id", K::kString),
-    key("id", K::kString),  // pipeline_ex's spelling of task_id
+    key("task_id", K::kString).literal(),
+    key("id", K::kString).literal(),  // pipeline_ex's spelling of task_id
     key("prompt", K::kPrompt).required(),
     key("file", K::kString),
     key("output_to_file", K::kString),
-    key("claude_options", K::kMap).with(&kClaudeOptions),
+    key("claude_options", K::kMap).literal().with(&kClaudeOptions),
 };
 constexpr KeyTable kBatchTask{"a tasks entry", kBatchTaskKeys};
 
 constexpr KeySpec kBatchConfigKeys[] = {
-    key("max_parallel", K::kInt).at_least(1),
-    key("timeout_per_task", K::kInt).at_least(1),  // milliseconds
-    key("consolidate_results", K::kBool),
+    key("max_parallel", K::kInt).literal().at_least(1),
+    key("timeout_per_task", K::kInt).literal().at_least(1),  // milliseconds
+    key("consolidate_results", K::kBool).literal(),
 };
 constexpr KeyTable kBatchConfig{"batch_config", kBatchConfigKeys};
 
@@ -244,16 +244,16 @@ constexpr KeySpec kFileCheckKeys[] = {
 constexpr KeyTable kFileCheck{"a files entry", kFileCheckKeys};
 
 constexpr KeySpec kPipelineOutputKeys[] = {
-    key("path", K::kString).required(),
-    key("as", K::kString).required(),
+    key("path", K::kString).required().literal(),
+    key("as", K::kString).required().literal(),
 };
 constexpr KeyTable kPipelineOutput{"an outputs entry", kPipelineOutputKeys};
 
 constexpr std::string_view kChildConfigNote = "not supported for child pipelines";
 constexpr KeySpec kPipelineConfigKeys[] = {
-    key("max_depth", K::kInt).at_least(1),
-    key("timeout_seconds", K::kInt).at_least(1),
-    key("inherit_context", K::kBool),
+    key("max_depth", K::kInt).literal().at_least(1),
+    key("timeout_seconds", K::kInt).literal().at_least(1),
+    key("inherit_context", K::kBool).literal(),
     ignored("inherit_providers", "providers come from the configuration"),
     ignored("inherit_functions", kChildConfigNote),
     ignored("workspace_dir", kChildConfigNote),
@@ -280,33 +280,37 @@ constexpr KeySpec kPipelineConfigKeys[] = {
 };
 constexpr KeyTable kPipelineConfig{"config", kPipelineConfigKeys};
 
+constexpr std::string_view kInputValueHint =
+    "an input's default and enum are used as written, never rendered";
 constexpr KeySpec kInputKeys[] = {
     key("type", K::kString).literal().one_of(kInputTypes),
-    key("default", K::kAny),
+    key("default", K::kAny).verbatim(kInputValueHint),
     key("required", K::kBool).literal(),
     key("description", K::kString),
-    key("enum", K::kList).literal(),
+    key("enum", K::kList).verbatim(kInputValueHint),
 };
 constexpr KeyTable kInput{"an input", kInputKeys};
 
+constexpr std::string_view kFunctionHint =
+    "gemini_functions are sent to the model as written, never rendered";
 constexpr KeySpec kFunctionKeys[] = {
-    key("description", K::kString),
-    key("parameters", K::kMap),
+    key("description", K::kString).verbatim(kFunctionHint),
+    key("parameters", K::kMap).verbatim(kFunctionHint),
 };
 constexpr KeyTable kFunction{"a gemini function", kFunctionKeys};
 
 constexpr KeySpec kDefaultsKeys[] = {
     key("provider", K::kString),
     key("model", K::kString),
-    key("claude_options", K::kMap).with(&kClaudeOptions),
+    key("claude_options", K::kMap).literal().with(&kClaudeOptions),
     key("gemini_model", K::kString),
-    key("token_budget", K::kMap).with(&kTokenBudget),
-    key("timeout", K::kDuration),
-    key("output_dir", K::kString),
+    key("token_budget", K::kMap).literal().with(&kTokenBudget),
+    key("timeout", K::kDuration).literal(),
+    key("output_dir", K::kString).literal(),
     key("preset", K::kString).one_of(kPresets),
     // pipeline_ex's spellings, honoured as the keys above.
     key("timeout_seconds", K::kInt).literal().at_least(1),
-    key("gemini_token_budget", K::kMap).with(&kTokenBudget),
+    key("gemini_token_budget", K::kMap).literal().with(&kTokenBudget),
     key("claude_preset", K::kString).one_of(kPresets),
     key("continue_on_error", K::kBool).literal(),
     ignored("claude_output_format", kAgentNote),
@@ -318,14 +322,16 @@ constexpr KeyTable kDefaults{"defaults", kDefaultsKeys};
 // The workflow.
 
 constexpr KeySpec kWorkflowKeys[] = {
-    key("name", K::kString).required(),
+    key("name", K::kString).required().literal(),
     key("description", K::kString),
     key("steps", K::kSteps).required(),
     key("inputs", K::kMapOfMaps).with(&kInput),
-    key("global_vars", K::kMap),
-    key("defaults", K::kMap).with(&kDefaults),
-    key("workspace_dir", K::kString),
-    key("output_dir", K::kString),
+    key("global_vars", K::kMap).verbatim(
+        "global_vars are never rendered; compute a value from inputs or steps with a "
+        "set_variable step and read it as state.NAME"),
+    key("defaults", K::kMap).literal().with(&kDefaults),
+    key("workspace_dir", K::kString).literal(),
+    key("output_dir", K::kString).literal(),
     key("gemini_functions", K::kMapOfMaps).with(&kFunction),
     ignored("checkpoint_enabled", "run state is always durable"),
     ignored("checkpoint_dir", "run state lives in the broker's store"),
@@ -347,14 +353,14 @@ constexpr KeyTable kRoot{"the file", kRootKeys};
 // Steps.
 
 constexpr KeySpec kCommonStepKeys[] = {
-    key("name", K::kString).required(),
+    key("name", K::kString).required().literal(),
     key("type", K::kString).required(),
     key("description", K::kString),
     key("condition", K::kCondition),
     key("output_to_file", K::kString),
-    key("timeout", K::kDuration),
+    key("timeout", K::kDuration).literal(),
     key("timeout_seconds", K::kInt).literal().at_least(1),  // pipeline_ex's spelling
-    key("retry", K::kMap).with(&kRetry),
+    key("retry", K::kMap).literal().with(&kRetry),
     key("on_error", K::kString).literal().one_of(kOnError),
     key("continue_on_error", K::kBool).literal(),  // pipeline_ex's spelling of on_error: continue
     ignored("role", "it only documents the step's purpose"),
@@ -385,14 +391,14 @@ constexpr KeySpec kLlmKeys[] = {
     key("allowed_tools", K::kStringList),
 };
 constexpr KeySpec kParallelClaudeKeys[] = {
-    key("parallel_tasks", K::kList).required().with(&kParallelTask),
-    key("max_parallel", K::kInt).at_least(1),
+    key("parallel_tasks", K::kList).required().literal().with(&kParallelTask),
+    key("max_parallel", K::kInt).literal().at_least(1),
 };
 constexpr KeySpec kClaudeBatchKeys[] = {
-    key("tasks", K::kList).with(&kBatchTask),
+    key("tasks", K::kList).literal().with(&kBatchTask),
     key("tasks_file", K::kString),
-    key("batch_config", K::kMap).with(&kBatchConfig),
-    key("claude_options", K::kMap).with(&kClaudeOptions),  // for every task that sets none
+    key("batch_config", K::kMap).literal().with(&kBatchConfig),
+    key("claude_options", K::kMap).literal().with(&kClaudeOptions),  // under every task's
     key("prompt", K::kPrompt),                              // put before every task's prompt
     key("preset", K::kString).one_of(kPresets),
 };
@@ -410,7 +416,7 @@ constexpr KeySpec kClaudeExtractKeys[] = {
 constexpr KeySpec kClaudeRobustKeys[] = {
     key("prompt", K::kPrompt).required(),
     key("claude_options", K::kMap).with(&kClaudeOptions),
-    key("retry_config", K::kMap).with(&kRetryConfig),
+    key("retry_config", K::kMap).literal().with(&kRetryConfig),
 };
 constexpr KeySpec kClaudeSmartKeys[] = {
     key("prompt", K::kPrompt).required(),
@@ -432,16 +438,16 @@ constexpr KeySpec kToolKeys[] = {
 };
 constexpr KeySpec kSetVariableKeys[] = {
     key("variables", K::kMap).required(),
-    key("scope", K::kString).one_of(kVariableScopes),
+    key("scope", K::kString).literal().one_of(kVariableScopes),
 };
 constexpr KeySpec kForLoopKeys[] = {
     key("iterator", K::kString).required().literal(),
     key("data_source", K::kAny),
     key("items", K::kList),
     key("items_file", K::kString),
-    key("parallel", K::kBool),
-    key("max_parallel", K::kInt).at_least(1),
-    key("break_on_error", K::kBool),
+    key("parallel", K::kBool).literal(),
+    key("max_parallel", K::kInt).literal().at_least(1),
+    key("break_on_error", K::kBool).literal(),
     key("break_condition", K::kCondition),
     key("max_iterations", K::kInt).literal().at_least(1),
     key("steps", K::kSteps).required(),
@@ -450,12 +456,12 @@ constexpr KeySpec kForLoopKeys[] = {
 constexpr KeySpec kWhileLoopKeys[] = {
     key("condition", K::kCondition).required(),
     key("max_iterations", K::kInt).required().literal().at_least(1),
-    key("break_on_error", K::kBool),
+    key("break_on_error", K::kBool).literal(),
     key("steps", K::kSteps).required(),
 };
 constexpr KeySpec kDataTransformKeys[] = {
     key("input_source", K::kAny).required(),
-    key("operations", K::kList).required().with(&kTransformOperation),
+    key("operations", K::kList).required().literal().with(&kTransformOperation),
     key("output_field", K::kString),
 };
 constexpr KeySpec kFileOpsKeys[] = {
@@ -469,11 +475,11 @@ constexpr KeySpec kFileOpsKeys[] = {
     key("recursive", K::kBool),
 };
 constexpr KeySpec kPipelineKeys[] = {
-    key("pipeline_file", K::kString),
+    key("pipeline_file", K::kString).literal(),
     key("pipeline", K::kPipeline),
     key("inputs", K::kMap),
-    key("outputs", K::kListOfStringsOrMaps).with(&kPipelineOutput),
-    key("config", K::kMap).with(&kPipelineConfig),
+    key("outputs", K::kListOfStringsOrMaps).literal().with(&kPipelineOutput),
+    key("config", K::kMap).literal().with(&kPipelineConfig),
     ignored("pipeline_ref", "the pipeline registry is not supported; use `pipeline_file`"),
 };
 constexpr KeySpec kEchoKeys[] = {

@@ -54,12 +54,17 @@ struct KeySpec {
   std::string_view name;
   KeyKind kind = KeyKind::kAny;
   bool is_required = false;
-  bool is_literal = false;  // a template is not accepted here (read when the file is loaded)
+  // A template is not accepted here: the value is read as written (by the loader, or by the
+  // broker without rendering it). The members of a literal map or list keep their own specs.
+  bool is_literal = false;
+  // Like is_literal, and for every string anywhere inside the value too (data used as written:
+  // global_vars, an input's default).
+  bool is_verbatim = false;
   KeySupport support = KeySupport::kHonoured;
   const KeyTable* nested = nullptr;
   std::span<const std::string_view> allowed;  // a string's permitted values; empty = any
   int64_t minimum = kNoMinimum;               // for kInt
-  std::string_view note;                      // for ignored keys: why
+  std::string_view note;  // for ignored keys: why; for literal keys: what to do instead
 
   constexpr KeySpec required() const {
     KeySpec s = *this;
@@ -69,6 +74,13 @@ struct KeySpec {
   constexpr KeySpec literal() const {
     KeySpec s = *this;
     s.is_literal = true;
+    return s;
+  }
+  constexpr KeySpec verbatim(std::string_view hint = {}) const {
+    KeySpec s = *this;
+    s.is_literal = true;
+    s.is_verbatim = true;
+    s.note = hint;
     return s;
   }
   constexpr KeySpec at_least(int64_t m) const {

@@ -27,6 +27,11 @@ bool is_stringish(const YamlNode& node) {
   return v.is_string() || v.is_number();
 }
 
+// Why a literal key refuses a template, for the message.
+std::string_view literal_reason(const KeySpec& spec) {
+  return spec.note.empty() ? std::string_view("it is read as written, never rendered") : spec.note;
+}
+
 Value table_value(const YamlNode& map, const KeyTable& table) {
   Value::Object out;
   for (const auto& m : map.members) {
@@ -112,14 +117,38 @@ bool SchemaChecker::wrong_kind(const YamlNode& value, const KeySpec& spec,
   return false;
 }
 
+void SchemaChecker::refuse_template(const YamlNode& value, const KeySpec& spec,
+                                    const std::string& path) {
+  error(value.where, "key " + quote(path) + " must be written as a literal, not a template: " +
+                         std::string(literal_reason(spec)));
+}
+
+void SchemaChecker::refuse_templates_inside(const YamlNode& value, const KeySpec& spec,
+                                            const std::string& path) {
+  if (is_template_string(value)) {
+    refuse_template(value, spec, path);
+  } else if (value.is_sequence()) {
+    for (size_t i = 0; i < value.items.size(); ++i) {
+      refuse_templates_inside(value.items[i], spec, join_path(path, std::to_string(i)));
+    }
+  } else if (value.is_map()) {
+    for (const auto& member : value.members) {
+      refuse_templates_inside(member.value, spec, join_path(path, member.key));
+    }
+  }
+}
+
 bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec, const std::string& path,
                                 const SourceLocation& key_where) {
   if (spec.support == KeySupport::kIgnored) return true;
+  // From here on, `templated` is only ever true for a key that is rendered when the step runs:
+  // its allowed values and kind are checked then.
   const bool templated = is_template_string(value);
   if (templated && spec.is_literal) {
-    error(value.where, "key " + quote(path) + " must be written as a literal, not a template");
+    refuse_template(value, spec, path);
     return false;
   }
+  if (spec.is_verbatim) refuse_templates_inside(value, spec, path);
   const Value scalar = value.scalar_value();
   switch (spec.kind) {
     case KeyKind::kAny:
@@ -209,7 +238,13 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec, cons
           ok = false;
           continue;
         }
-        if (spec.allowed.empty() || is_template_string(element)) continue;
+        if (is_template_string(element)) {
+          if (!spec.is_literal) continue;  // checked when rendered
+          refuse_template(element, spec, path);
+          ok = false;
+          continue;
+        }
+        if (spec.allowed.empty()) continue;
         bool found = false;
         for (auto allowed : spec.allowed) found = found || allowed == element.scalar;
         if (!found) {
@@ -230,7 +265,12 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec, cons
       for (size_t i = 0; i < value.items.size(); ++i) {
         const YamlNode& element = value.items[i];
         const std::string element_path = join_path(path, std::to_string(i));
-        if (is_string_scalar(element)) continue;
+        if (is_string_scalar(element)) {
+          if (spec.is_literal && is_template_string(element)) {
+            refuse_template(element, spec, element_path);
+          }
+          continue;
+        }
         if (element.is_map() && spec.nested) {
           check_map(element, *spec.nested, element_path, element_path);
           continue;

@@ -42,6 +42,10 @@ class SchemaChecker {
 
  private:
   void check_prompt(const YamlNode& prompt, const std::string& path);
+  // Reports a template where `spec` takes a literal, saying why (KeySpec::note).
+  void refuse_template(const YamlNode& value, const KeySpec& spec, const std::string& path);
+  // refuse_template for every template string anywhere inside `value` (KeySpec::is_verbatim).
+  void refuse_templates_inside(const YamlNode& value, const KeySpec& spec, const std::string& path);
   bool wrong_kind(const YamlNode& value, const KeySpec& spec, const std::string& path);
 
   std::vector<Diagnostic>& out_;

@@ -174,7 +174,8 @@ TEST(Loader, BadTimeoutsAreErrorsAtTheirValue) {
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has_error(r.diagnostics, 4, 38, "a duration must be positive"));
   EXPECT_TRUE(has_error(r.diagnostics, 5, 38, "\"5 parsecs\" has an unknown unit"));
-  EXPECT_TRUE(has_error(r.diagnostics, 6, 38, "\"{{inputs.t}}\" has no unit"));
+  EXPECT_TRUE(has_error(r.diagnostics, 6, 38,
+                        "key \"timeout\" must be written as a literal, not a template"));
   EXPECT_TRUE(has_error(r.diagnostics, 7, 41, "sets both \"timeout\" and \"timeout_seconds\""));
   EXPECT_TRUE(has_error(r.diagnostics, 8, 38, "has an unknown unit \"d\""));
 }
@@ -1006,6 +1007,45 @@ TEST(Loader, InputDefaultsMustMatchTheirTypeAndEnum) {
       has_error(r.diagnostics, 4, 37, "the default of input \"count\" must be of type integer"));
   EXPECT_TRUE(has_error(r.diagnostics, 5, 55, "must be one of \"fast\", \"slow\""));
   EXPECT_TRUE(has_error(r.diagnostics, 6, 18, "(did you mean \"string\"?)"));
+}
+
+TEST(Loader, GlobalVarsHoldingATemplateAreRefusedAtEachTemplateSayingTheyAreNeverRendered) {
+  auto r = load(R"(workflow:
+  name: x
+  inputs:
+    who: {default: world}
+  global_vars:
+    plain: "no braces"
+    greeting: "Hello {{inputs.who}}"
+    nested: {list: [ok, "{{nonexistent.ref}}"]}
+  steps:
+    - {name: a, type: echo, value: "{{global_vars.greeting}}"}
+)");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(count_errors(r.diagnostics), 2u) << all_messages(r.diagnostics);
+  const std::string why =
+      "must be written as a literal, not a template: global_vars are never rendered; compute a "
+      "value from inputs or steps with a set_variable step and read it as state.NAME";
+  EXPECT_TRUE(has_error(r.diagnostics, 7, 15, "key \"global_vars.greeting\" " + why));
+  EXPECT_TRUE(has_error(r.diagnostics, 8, 25, "key \"global_vars.nested.list.1\" " + why));
+}
+
+TEST(Loader, AnInputsDefaultAndEnumRefuseTemplates) {
+  auto r = load(R"(workflow:
+  name: x
+  global_vars: {region: eu}
+  inputs:
+    region: {default: "{{global_vars.region}}"}
+    mode: {type: string, enum: [fast, "{{inputs.region}}"]}
+  steps:
+    - {name: a, type: echo}
+)");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has_error(r.diagnostics, 5, 23,
+                        "key \"inputs.region.default\" must be written as a literal, not a "
+                        "template: an input's default and enum are used as written"));
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 6, 39, "key \"inputs.mode.enum.1\" must be written as a literal"));
 }
 
 TEST(Loader, YamlMergeKeysAreHonoured) {

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "test_util.h"
 
@@ -230,7 +233,7 @@ TEST(SchemaMatrix, EveryIgnoredWorkflowKeyIsAWarningNamingIt) {
   }
 }
 
-TEST(SchemaMatrix, TemplatesAreAcceptedWhereAValueIsComputedAtRunTime) {
+TEST(SchemaMatrix, TemplatesAreAcceptedWhereTheBrokerRendersTheValueWhenTheStepRuns) {
   auto r = load(R"(workflow:
   name: m
   steps:
@@ -238,13 +241,139 @@ TEST(SchemaMatrix, TemplatesAreAcceptedWhereAValueIsComputedAtRunTime) {
       type: for_loop
       iterator: i
       data_source: "{{steps.x.list}}"
-      max_parallel: "{{inputs.n}}"
-      parallel: "{{inputs.p}}"
-      steps: [{name: b, type: echo}]
-    - {name: c, type: tool, tool: t, args: "{{inputs.args}}"}
-    - {name: d, type: llm, provider: mock, prompt: p, temperature: "{{inputs.t}}"}
+      break_condition: "{{inputs.stop}}"
+      steps: [{name: b, type: echo, value: "{{loop.i}}", condition: "{{inputs.on}}"}]
+    - {name: f, type: for_loop, iterator: i, items: "{{inputs.l}}", steps: [{name: g, type: echo}]}
+    - name: h
+      type: for_loop
+      iterator: i
+      items_file: "{{inputs.f}}"
+      steps: [{name: j, type: echo}]
+    - {name: c, type: tool, tool: t, args: "{{inputs.args}}", output_to_file: "{{inputs.o}}"}
+    - {name: d, type: llm, provider: mock, prompt: "{{inputs.p}}", temperature: "{{inputs.t}}"}
+    - {name: e, type: claude, prompt: p, claude_options: "{{inputs.options}}"}
+    - {name: k, type: set_variable, variables: {v: "{{inputs.v}}"}}
+    - {name: l, type: claude_batch, tasks_file: "{{inputs.tasks}}", preset: "{{inputs.preset}}"}
+    - name: m
+      type: claude_batch
+      prompt: "{{inputs.p}}"
+      tasks:
+        - {task_id: a, prompt: "{{inputs.p}}", file: "{{inputs.f}}",
+           output_to_file: "{{inputs.o}}", claude_options: {model: "{{inputs.model}}"}}
+    - {name: n, type: parallel_claude, parallel_tasks: [{id: a, prompt: "{{inputs.p}}"}]}
+    - {name: o, type: pipeline, pipeline_file: child.yaml, inputs: {x: "{{inputs.x}}"}}
+    - {name: q, type: claude_robust, prompt: p, retry_config: {fallback_action: "{{inputs.f}}"}}
 )");
   EXPECT_TRUE(r.ok()) << all_messages(r.diagnostics);
+}
+
+// One key the broker (or the loader) reads as written, with a template in it.
+struct LiteralCase {
+  std::string yaml;
+  std::string written;  // the value as written in `yaml`, where the error must point
+  std::string path;     // the key as the message names it
+};
+
+std::string workflow_with(const std::string& key, const std::string& value) {
+  return "workflow:\n  name: m\n  " + key + ": " + value + "\n  steps: [{name: a, type: echo}]\n";
+}
+
+std::vector<LiteralCase> literal_cases() {
+  const std::string t = "\"{{inputs.x}}\"";
+  auto step = [&](StepType type, const std::string& key, const std::string& value) {
+    Keys keys = minimal_step(type);
+    keys[key] = value;
+    return pipeline_with(type, keys);
+  };
+  using S = StepType;
+  return {
+      {step(S::kForLoop, "parallel", t), t, "parallel"},
+      {step(S::kForLoop, "max_parallel", t), t, "max_parallel"},
+      {step(S::kForLoop, "break_on_error", t), t, "break_on_error"},
+      {step(S::kWhileLoop, "break_on_error", t), t, "break_on_error"},
+      {step(S::kParallelClaude, "max_parallel", t), t, "max_parallel"},
+      {step(S::kParallelClaude, "parallel_tasks", t), t, "parallel_tasks"},
+      {step(S::kParallelClaude, "parallel_tasks", "[{id: " + t + ", prompt: p}]"), t,
+       "parallel_tasks.0.id"},
+      {step(S::kParallelClaude, "parallel_tasks",
+            "[{id: a, prompt: p, claude_options: " + t + "}]"),
+       t, "parallel_tasks.0.claude_options"},
+      {step(S::kClaudeBatch, "batch_config", t), t, "batch_config"},
+      {step(S::kClaudeBatch, "batch_config", "{max_parallel: " + t + "}"), t,
+       "batch_config.max_parallel"},
+      {step(S::kClaudeBatch, "batch_config", "{timeout_per_task: " + t + "}"), t,
+       "batch_config.timeout_per_task"},
+      {step(S::kClaudeBatch, "batch_config", "{consolidate_results: " + t + "}"), t,
+       "batch_config.consolidate_results"},
+      {step(S::kClaudeBatch, "claude_options", t), t, "claude_options"},
+      {step(S::kClaudeBatch, "tasks", t), t, "tasks"},
+      {step(S::kClaudeBatch, "tasks", "[{task_id: " + t + ", prompt: p}]"), t, "tasks.0.task_id"},
+      {step(S::kClaudeBatch, "tasks", "[{task_id: a, prompt: p, claude_options: " + t + "}]"), t,
+       "tasks.0.claude_options"},
+      {step(S::kPipeline, "pipeline_file", "\"{{inputs.which}}.yaml\""),
+       "\"{{inputs.which}}.yaml\"", "pipeline_file"},
+      {step(S::kPipeline, "config", t), t, "config"},
+      {step(S::kPipeline, "config", "{max_depth: " + t + "}"), t, "config.max_depth"},
+      {step(S::kPipeline, "config", "{timeout_seconds: " + t + "}"), t, "config.timeout_seconds"},
+      {step(S::kPipeline, "config", "{inherit_context: " + t + "}"), t, "config.inherit_context"},
+      {step(S::kPipeline, "outputs", t), t, "outputs"},
+      {step(S::kPipeline, "outputs", "[" + t + "]"), t, "outputs.0"},
+      {step(S::kPipeline, "outputs", "[{path: " + t + ", as: y}]"), t, "outputs.0.path"},
+      {step(S::kPipeline, "outputs", "[{path: x, as: " + t + "}]"), t, "outputs.0.as"},
+      {step(S::kSetVariable, "scope", t), t, "scope"},
+      {step(S::kClaudeRobust, "retry_config", t), t, "retry_config"},
+      {step(S::kDataTransform, "operations", t), t, "operations"},
+      {step(S::kEcho, "retry", "\"{{inputs.r}}\""), "\"{{inputs.r}}\"", "retry"},
+      {step(S::kEcho, "retry", "{max_attempts: 2, retry_on: [" + t + "]}"), t, "retry.retry_on"},
+      {step(S::kEcho, "timeout", t), t, "timeout"},
+      {"workflow:\n  name: m\n  steps:\n    - {name: " + t + ", type: echo}\n", t, "name"},
+      {workflow_with("workspace_dir", t), t, "workspace_dir"},
+      {workflow_with("output_dir", t), t, "output_dir"},
+      {workflow_with("defaults", t), t, "defaults"},
+      {workflow_with("defaults", "{timeout: " + t + "}"), t, "defaults.timeout"},
+      {workflow_with("defaults", "{output_dir: " + t + "}"), t, "defaults.output_dir"},
+      {workflow_with("defaults", "{claude_options: " + t + "}"), t, "defaults.claude_options"},
+      {workflow_with("defaults", "{token_budget: " + t + "}"), t, "defaults.token_budget"},
+      {"workflow:\n  name: " + t + "\n  steps: [{name: a, type: echo}]\n", t, "name"},
+  };
+}
+
+// Where `written` starts in `yaml`, 1-based.
+std::pair<int, int> line_column(const std::string& yaml, const std::string& written) {
+  const size_t at = yaml.find(written);
+  EXPECT_NE(at, std::string::npos) << written;
+  const size_t line_start = yaml.rfind('\n', at);
+  const int line = 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + at, '\n'));
+  const int column =
+      static_cast<int>(at - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+  return {line, column};
+}
+
+TEST(SchemaMatrix, KeysReadAsWrittenRefuseATemplateAtItsLocationSayingTheyTakeALiteral) {
+  for (const LiteralCase& c : literal_cases()) {
+    auto r = load(c.yaml);
+    EXPECT_FALSE(r.ok()) << c.path << " loaded:\n" << c.yaml;
+    const auto [line, column] = line_column(c.yaml, c.written);
+    EXPECT_TRUE(testing::has_error(r.diagnostics, line, column,
+                                   "key \"" + c.path +
+                                       "\" must be written as a literal, not a "
+                                       "template: it is read as written, never rendered"))
+        << c.yaml;
+  }
+}
+
+TEST(SchemaMatrix, AnAllowedValuesCheckIsNotSkippedForALiteralKey) {
+  // set_variable's scope is one of global/loop; a template used to skip that check and run as
+  // global.
+  auto r = load(pipeline_with(StepType::kSetVariable,
+                              {{"variables", "{a: 1}"}, {"scope", "\"{{inputs.s}}\""}}));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(matching(r.diagnostics, "key \"scope\" must be written as a literal").size(), 1u)
+      << all_messages(r.diagnostics);
+  auto typo =
+      load(pipeline_with(StepType::kSetVariable, {{"variables", "{a: 1}"}, {"scope", "lop"}}));
+  EXPECT_EQ(matching(typo.diagnostics, "key \"scope\" must be one of global, loop").size(), 1u)
+      << all_messages(typo.diagnostics);
 }
 
 TEST(Schema, PromptPartTypesHaveTables) {

@@ -84,6 +84,23 @@ std::optional<std::string> canonical_input_type(std::string_view name) {
   return std::nullopt;
 }
 
+std::string input_type_of_default(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "integer";
+    case Value::Kind::kDouble:
+      return "number";
+    case Value::Kind::kArray:
+      return "list";
+    case Value::Kind::kObject:
+      return "map";
+    default:
+      return "";
+  }
+}
+
 bool has_input_type(const Value& v, std::string_view type) {
   if (type.empty()) return true;
   if (type == "string") return v.is_string();

@@ -16,6 +16,11 @@ namespace pl::pipeline {
 // "list", "object" -> "map", "any" -> ""); nullopt for a name it does not.
 std::optional<std::string> canonical_input_type(std::string_view name);
 
+// The canonical type an input without `type` takes from its default: "bool", "integer"
+// (an integer), "number" (a decimal), "list" or "map"; "" (any) for a string or null, which
+// command-line values already are.
+std::string input_type_of_default(const Value& v);
+
 // Whether `v` already has the canonical `type` ("" accepts anything; an integer is a number).
 bool has_input_type(const Value& v, std::string_view type);
 

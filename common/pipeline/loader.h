@@ -42,10 +42,11 @@ LoadResult load_pipeline_text(std::string_view yaml, const std::string& display_
 
 // Applies `given` (an object of name -> value, or null for none) over the pipeline's declared
 // inputs and returns the object a run's `inputs` root holds:
-//   - a declared input that is given is converted to its declared type: values from the command
-//     line arrive as strings ("42" -> 42 for number/integer, "true"/"false"/"yes"/"no"/"1"/"0"
-//     for bool, JSON text for list and map); values already of the type pass unchanged; an
-//     integer is a number; anything else is an error;
+//   - a declared input that is given is converted to its declared type (without `type`, the type
+//     of its default: bool, integer, number, list or map; any for a string default or none):
+//     values from the command line arrive as strings ("42" -> 42 for number/integer,
+//     "true"/"false"/"yes"/"no"/"1"/"0" for bool, JSON text for list and map); values already of
+//     the type pass unchanged; an integer is a number; anything else is an error;
 //   - one that is not given takes its default; a required one without a value is an error;
 //     an optional one without a default is left out (referring to it is an unknown reference;
 //     write default(inputs.x, ...));

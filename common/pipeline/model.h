@@ -130,7 +130,8 @@ struct Step {
 struct InputSpec {
   std::string name;
   // "string", "number", "integer", "bool", "list", "map", or "" for any. The aliases
-  // "boolean", "array" and "object" are stored as bool, list and map.
+  // "boolean", "array" and "object" are stored as bool, list and map. Without `type`, the type
+  // of the default (inputs.h: input_type_of_default).
   std::string type;
   Value default_value;  // null when absent
   bool required = false;

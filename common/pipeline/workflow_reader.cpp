@@ -71,8 +71,13 @@ void WorkflowReader::read_inputs(const YamlNode& inputs, Pipeline& pipeline) {
       continue;
     }
     const std::string label = "input \"" + member.key + "\"";
+    const YamlNode* fallback = body.find("default");
     if (const YamlNode* type = body.find("type"); type && type->is_scalar()) {
       spec.type = canonical_input_type(type->scalar).value_or("");
+    } else if (!type && fallback) {
+      // `deploy: {default: false}` is a bool: --input deploy=false must give false, not the
+      // text "false" (which is truthy).
+      spec.type = input_type_of_default(fallback->to_value());
     }
     if (const YamlNode* required = body.find("required"); required) {
       Value v = required->scalar_value();
@@ -90,7 +95,7 @@ void WorkflowReader::read_inputs(const YamlNode& inputs, Pipeline& pipeline) {
         spec.allowed.push_back(std::move(v));
       }
     }
-    if (const YamlNode* fallback = body.find("default"); fallback && !fallback->is_null()) {
+    if (fallback && !fallback->is_null()) {
       spec.default_value = fallback->to_value();
       auto checked = convert_input(spec, spec.default_value);
       if (!has_input_type(spec.default_value, spec.type)) {

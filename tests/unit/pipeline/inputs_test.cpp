@@ -70,6 +70,35 @@ TEST(BindInputs, ValuesAlreadyOfTheTypePassAndIntegersAreNumbers) {
   EXPECT_EQ(*bound->find("count"), Value(5));
 }
 
+TEST(BindInputs, CommandLineStringsForAnInputWithoutTypeTakeTheTypeOfItsDefault) {
+  auto r = load(R"(workflow:
+  name: i
+  inputs:
+    deploy: {default: true}
+    count: {default: 3}
+    ratio: {default: 0.5}
+    tags: {default: []}
+    options: {default: {}}
+    topic: {default: cats}
+    anything: {type: any, default: false}
+  steps: [{name: a, type: echo}]
+)");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  // `--input deploy=false` must be false: the text "false" would be truthy in a condition.
+  auto bound = bind_inputs(*r.pipeline, json(R"({
+    "deploy": "false", "count": "42", "ratio": "0.75", "tags": "[\"a\"]",
+    "options": "{\"k\": 1}", "topic": "7", "anything": "false"
+  })"));
+  ASSERT_TRUE(bound.ok()) << bound.error().message;
+  EXPECT_EQ(*bound, json(R"({
+    "deploy": false, "count": 42, "ratio": 0.75, "tags": ["a"], "options": {"k": 1},
+    "topic": "7", "anything": "false"
+  })"));
+  auto wrong = bind_inputs(*r.pipeline, json(R"({"count": "4.5"})"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().message, "input \"count\" must be an integer, got string \"4.5\"");
+}
+
 TEST(BindInputs, AMissingRequiredInputIsAnErrorNamingIt) {
   auto bound = bind_inputs(typed_inputs(), Value());
   ASSERT_FALSE(bound.ok());

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "test_util.h"
 
 namespace pl::pipeline {
@@ -1007,6 +1010,48 @@ TEST(Loader, InputDefaultsMustMatchTheirTypeAndEnum) {
       has_error(r.diagnostics, 4, 37, "the default of input \"count\" must be of type integer"));
   EXPECT_TRUE(has_error(r.diagnostics, 5, 55, "must be one of \"fast\", \"slow\""));
   EXPECT_TRUE(has_error(r.diagnostics, 6, 18, "(did you mean \"string\"?)"));
+}
+
+TEST(Loader, AnInputWithoutATypeTakesTheTypeOfItsDefault) {
+  auto r = load(R"(workflow:
+  name: x
+  inputs:
+    deploy: {default: false}
+    count: {default: 3}
+    ratio: {default: 0.5}
+    tags: {default: [a]}
+    options: {default: {k: 1}}
+    topic: {default: cats}
+    anything: {type: any, default: false}
+    enumerated: {default: 1, enum: [1, two]}
+  steps:
+    - {name: a, type: echo}
+)");
+  EXPECT_TRUE(has_error(r.diagnostics, 11, 40,
+                        "a value in the enum of input \"enumerated\" must be of type integer"));
+  std::map<std::string, std::string> types;
+  auto without_enum = load(R"(workflow:
+  name: x
+  inputs:
+    deploy: {default: false}
+    count: {default: 3}
+    ratio: {default: 0.5}
+    tags: {default: [a]}
+    options: {default: {k: 1}}
+    topic: {default: cats}
+    anything: {type: any, default: false}
+  steps:
+    - {name: a, type: echo}
+)");
+  ASSERT_TRUE(without_enum.ok()) << all_messages(without_enum.diagnostics);
+  for (const InputSpec& input : without_enum.pipeline->inputs) types[input.name] = input.type;
+  EXPECT_EQ(types, (std::map<std::string, std::string>{{"deploy", "bool"},
+                                                       {"count", "integer"},
+                                                       {"ratio", "number"},
+                                                       {"tags", "list"},
+                                                       {"options", "map"},
+                                                       {"topic", ""},
+                                                       {"anything", ""}}));
 }
 
 TEST(Loader, GlobalVarsHoldingATemplateAreRefusedAtEachTemplateSayingTheyAreNeverRendered) {

@@ -47,7 +47,9 @@ struct Frame {
   // The innermost loop value visible from here (nullptr outside loops).
   const Value* innermost_loop() const;
   // innermost_loop()->find(name), without building a for_loop iteration's value when `name` is
-  // one of its variables: what `loop.NAME` reads once per item.
+  // one of its variables: what `loop.NAME` reads once per item. The pointer is valid only until
+  // this frame's loop value is built (own_loop(), innermost_loop() from here or from a frame
+  // inside): building moves the item into it.
   const Value* loop_member(std::string_view name) const;
 
  private:

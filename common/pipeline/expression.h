@@ -2,6 +2,8 @@
 //
 //   references   inputs.x  steps.NAME.path  NAME.path  global_vars.x  state.x  loop.ITERATOR
 //                loop.index  loop.parent.index ...; path segments .name  .0  [0]  ["key"]  [expr]
+//                steps.NAME.KEY and NAME.KEY read the step result's data.KEY when the result
+//                has no KEY of its own (Scope::names_step says which bare names are steps)
 //   literals     42  -7  3.14  'single'  "double"  true  false  null  [1, "a", x]
 //   arithmetic   + - * / %     int op int stays an integer (/ truncates); a double makes a
 //                              double; + joins two strings or two lists

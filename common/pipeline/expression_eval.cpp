@@ -1,6 +1,8 @@
 // Evaluation of the expression tree against a Scope.
 #include <climits>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include "common/json.h"
 #include "common/pipeline/expression.h"
@@ -186,7 +188,23 @@ class Evaluator {
   }
 
  private:
+  // Whether member `i` of the walk reads a step result, whose `data` members then read as its
+  // own, as pipeline_ex writes them: `steps.find.files` and `find.files` (a bare step name).
+  bool reads_step_result(const Node& node, size_t i) const {
+    if (!node.children.empty()) return false;
+    if (node.name == kRootSteps) return i == 1;
+    return i == 0 && scope_.names_step(node.name);
+  }
+
   Result<Value> path(const Node& node) {
+    // Computed indexes first: evaluating one may read the scope (`loop.x[length(loop) - 1]`),
+    // and a read may invalidate the pointers the scope handed out before (Scope::root), so no
+    // pointer into the scope is held across an evaluation. An index's error waits for its
+    // segment: a missing root is still reported first.
+    std::vector<std::optional<Result<Value>>> computed(node.segments.size());
+    for (size_t i = 0; i < node.segments.size(); ++i) {
+      if (node.segments[i].computed) computed[i].emplace(eval(*node.segments[i].computed));
+    }
     Value base;
     const Value* current = nullptr;
     std::string label;
@@ -218,8 +236,8 @@ class Evaluator {
       std::string key = segment.key;
       std::optional<int64_t> index = segment.index;
       if (segment.computed) {
-        auto k = eval(*segment.computed);
-        if (!k.ok()) return k;
+        const Result<Value>& k = *computed[i];
+        if (!k.ok()) return k.error();
         if (k->is_int()) {
           index = k->as_int();
           key = std::to_string(*index);
@@ -241,9 +259,8 @@ class Evaluator {
         next = &elements[static_cast<size_t>(*index)];
       } else if (current->is_object()) {
         next = current->find(key);
-        if (!next && i == 1 && node.children.empty() && node.name == kRootSteps) {
-          // A step result's `data` members read as the result's own, as pipeline_ex writes
-          // them (`steps.find.files`); the result's own members come first.
+        if (!next && reads_step_result(node, i)) {
+          // The result's own members come first.
           if (const Value* data = current->find("data"); data && data->is_object()) {
             next = data->find(key);
           }

@@ -15,10 +15,19 @@ const Value* ValueScope::root(std::string_view name) const {
   return steps ? steps->find(name) : nullptr;
 }
 
+bool ValueScope::names_step(std::string_view name) const {
+  return !object_.find(name) && !is_reserved_root(name);
+}
+
 const Value* ItemScope::root(std::string_view name) const {
   if (name == "item") return &item_;
   if (const Value* member = item_.find(name)) return member;
   return outer_.root(name);
+}
+
+bool ItemScope::names_step(std::string_view name) const {
+  if (name == "item" || item_.find(name)) return false;
+  return outer_.names_step(name);
 }
 
 Value make_loop_frame(std::string_view iterator, Value item, int64_t index, int64_t total,

@@ -8,7 +8,8 @@
 //   global_vars  the pipeline's global_vars
 //   state        variables set by set_variable steps
 //   loop         the innermost loop frame (make_loop_frame, make_while_frame), with `parent`
-// and a bare step name, which resolves like steps.NAME.
+// and a bare step name, which resolves like steps.NAME. Under either, a step result's `data`
+// members read as the result's own when it has no member of that name (expression.h).
 #pragma once
 
 #include <array>
@@ -35,7 +36,9 @@ class Scope {
   virtual ~Scope() = default;
   // The value that a reference's first segment names: "inputs", "steps", "global_vars", "state",
   // "loop", or a bare step name (which resolves like steps.NAME); nullptr when nothing has that
-  // name. The pointer stays valid as long as the scope and what it views are unchanged.
+  // name. The pointer stays valid as long as the scope and what it views are unchanged, and
+  // only until the next call of root() or member(): a scope may build a view when a name is
+  // first read, and moving data into it invalidates what it handed out before.
   virtual const Value* root(std::string_view name) const = 0;
   // root(root)'s member `name` (nullptr when either is missing, or the root is not a map). A
   // scope may answer without building the whole root: `loop.NAME` is read once per item.
@@ -43,6 +46,10 @@ class Scope {
     const Value* whole = this->root(root);
     return whole ? whole->find(name) : nullptr;
   }
+  // Whether root(name) would be a step's result (a bare step name): its `data` members then
+  // read as its own. By default every name but the reserved roots, as root() describes; a
+  // scope with roots of its own (an item's fields) says which are not steps.
+  virtual bool names_step(std::string_view name) const { return !is_reserved_root(name); }
 };
 
 // A Scope over one object whose members are the roots; a name that is not a member falls back
@@ -51,6 +58,7 @@ class ValueScope final : public Scope {
  public:
   explicit ValueScope(const Value& object) : object_(object) {}
   const Value* root(std::string_view name) const override;
+  bool names_step(std::string_view name) const override;
 
  private:
   const Value& object_;
@@ -63,6 +71,7 @@ class ItemScope final : public Scope {
  public:
   ItemScope(const Value& item, const Scope& outer) : item_(item), outer_(outer) {}
   const Value* root(std::string_view name) const override;
+  bool names_step(std::string_view name) const override;
 
  private:
   const Value& item_;

@@ -336,6 +336,10 @@ class ValueBinding final : public pipeline::Scope {
     if (value_ && name == "value") return value_;
     return next_.root(name);
   }
+  bool names_step(std::string_view name) const override {
+    if (value_ && name == "value") return false;
+    return next_.names_step(name);
+  }
 
  private:
   const Value* value_;

@@ -78,9 +78,12 @@ TEST(RunFrameTest, AFrameWithoutLoopVariablesReadsTheEnclosingLoops) {
 TEST(RunFrameTest, ExpressionsOverAnIterationGiveWhatTheyGiveOverItsBuiltValue) {
   const Value item = *parse_json(R"({"n": 1, "tags": ["a", "b"]})");
   const std::vector<std::string> expressions{
-      "loop.x.n",        "loop.x.tags[1]", "loop.index + loop.total", "loop.first and loop.last",
-      "loop.parent.x.o", "loop['x'].n",    "loop.x.missing",          "loop.nope",
-      "loop.indx",       "loop.x.tags.n",  "loop.0",                  "loop.parent.nope"};
+      "loop.x.n", "loop.x.tags[1]", "loop.index + loop.total", "loop.first and loop.last",
+      "loop.parent.x.o", "loop['x'].n", "loop.x.missing", "loop.nope", "loop.indx", "loop.x.tags.n",
+      "loop.0", "loop.parent.nope",
+      // An index that reads the whole loop builds its value while a member is being walked.
+      "loop.x.tags[length(loop) - 8]", "loop.x['tags'][length(loop) - 9]",
+      "loop.x.tags[loop.index - 1]"};
   for (const auto& text : expressions) {
     Nested nested;
     Frame frame = nested.inner(item, 2, 3);
@@ -100,6 +103,36 @@ TEST(RunFrameTest, ExpressionsOverAnIterationGiveWhatTheyGiveOverItsBuiltValue) 
       EXPECT_EQ(got.error().message, want.error().message) << text;
     }
   }
+}
+
+TEST(RunFrameTest, AnIndexThatReadsTheWholeLoopDoesNotLoseTheMemberBeingIndexed) {
+  // The audit's example: loop.x, a list of 10, indexed by an expression over the whole `loop`
+  // (8 members), which builds the loop value from the iteration's variables mid-walk.
+  Value::Array ten;
+  for (int i = 0; i < 10; ++i) ten.push_back(Value(i * 10));
+  Frame top;
+  Frame frame;
+  frame.outer = &top;
+  frame.set_iteration("x", Value(ten), 0, 1);
+  FrameScope scope(frame);
+  auto got = pipeline::evaluate_expression("loop.x[length(loop) - 8]", scope);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, Value(0));
+  auto again = pipeline::evaluate_expression("loop.x[length(loop) - 1]", scope);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, Value(70));
+}
+
+TEST(RunFrameTest, ABareStepNameReadsItsDataMembersAsItsOwn) {
+  Frame frame;
+  frame.results["find"] = *parse_json(R"({"success": true, "data": {"files": ["a", "b"]}})");
+  FrameScope scope(frame);
+  auto bare = pipeline::evaluate_expression("find.files", scope);
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_EQ(*bare, *parse_json(R"(["a", "b"])"));
+  auto under_steps = pipeline::evaluate_expression("steps.find.files", scope);
+  ASSERT_TRUE(under_steps.ok()) << under_steps.error().message;
+  EXPECT_EQ(*under_steps, *bare);
 }
 
 }  // namespace

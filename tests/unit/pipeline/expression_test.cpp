@@ -115,6 +115,27 @@ TEST(Expression, AStepsDataMembersReadAsItsOwnWhenItHasNoneOfThatName) {
   eval_error("inputs.items");
 }
 
+TEST(Expression, ABareStepNameReadsItsDataMembersAsItsOwnLikeStepsDotName) {
+  // pipeline_ex also writes `find.files`: the same fallback as under `steps`.
+  EXPECT_EQ(eval("fetch.items[1]"), Value(20));
+  EXPECT_EQ(eval("fetch.name"), Value("x"));
+  EXPECT_EQ(eval("fetch.success"), Value(true));  // the result's own member first
+  Error deeper = eval_error("fetch.data.items.name");
+  EXPECT_EQ(deeper.code, ErrorCode::kNotFound);
+}
+
+TEST(Expression, AnItemsFieldsAreNotStepsSoTheirDataIsNotReadThrough) {
+  const Value item = json(R"({"r": {"data": {"ok": true}}})");
+  ValueScope outer(run_values());
+  ItemScope scope(item, outer);
+  auto field = evaluate_expression("r.ok", scope);
+  ASSERT_FALSE(field.ok());
+  EXPECT_EQ(field.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(*evaluate_expression("r.data.ok", scope), Value(true));
+  // A step behind the item still is one.
+  EXPECT_EQ(*evaluate_expression("fetch.items[0]", scope), Value(10));
+}
+
 TEST(Expression, UnknownMemberNamesTheFullReferenceAndTheOwner) {
   Error e = eval_error("steps.fetch.missing");
   EXPECT_EQ(e.code, ErrorCode::kNotFound);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -19,6 +20,8 @@ constexpr int kMaxPipelineNesting = 16;
 constexpr std::string_view kForLoopFields[] = {"index",    "total",   "first",  "last",
                                                "is_first", "is_last", "length", "parent"};
 constexpr std::string_view kWhileLoopFields[] = {"index", "first", "is_first", "parent"};
+// Ends "global_vars has no ..." in a child that inherits its parent's context.
+constexpr const char* kNorInherited = " here or in the pipelines it inherits from";
 
 // One scope of steps: the workflow's, or a loop's body.
 struct Frame {
@@ -40,11 +43,24 @@ struct StepInfo {
   const Step* enclosing_loop = nullptr;
 };
 
+// What a child pipeline with `config.inherit_context: true` sees of the pipelines above it.
+struct Inherited {
+  bool unknown = false;  // not known here (ValidateOptions::inherits_context): nothing checked
+  std::set<std::string> global_vars;
+  std::set<std::string> state;
+  bool state_unknown = false;  // a set_variable above sets variables that are not a map
+};
+
 class Validator {
  public:
+  // `inherited`: what the pipeline inherits from above; nullptr when it does not inherit.
   Validator(const Pipeline& pipeline, const ValidateOptions& options, std::vector<Diagnostic>& out,
-            std::vector<std::filesystem::path>& file_stack)
-      : pipeline_(pipeline), options_(options), out_(out), file_stack_(file_stack) {}
+            std::vector<std::filesystem::path>& file_stack, const Inherited* inherited = nullptr)
+      : pipeline_(pipeline),
+        options_(options),
+        out_(out),
+        file_stack_(file_stack),
+        inherited_(inherited) {}
 
   void run() {
     index_steps(pipeline_.steps, nullptr);
@@ -193,17 +209,23 @@ class Validator {
         }
       } else if (use.root == kRootGlobalVars) {
         if (use.path.empty() || pipeline_.global_vars.find(use.path[0])) continue;
-        std::vector<std::string> names;
-        if (pipeline_.global_vars.is_object()) {
-          for (const auto& [k, v] : pipeline_.global_vars.as_object()) names.push_back(k);
+        if (inherited_ && (inherited_->unknown || inherited_->global_vars.count(use.path[0]))) {
+          continue;
         }
+        const Inherited visible = inheritance();
+        std::vector<std::string> names(visible.global_vars.begin(), visible.global_vars.end());
         error(where, prefix + "global_vars has no " + quote(use.path[0]) +
-                         did_you_mean(use.path[0], names));
+                         (inherited_ ? kNorInherited : "") + did_you_mean(use.path[0], names));
       } else if (use.root == kRootState) {
         if (use.path.empty() || state_unknown_ || state_names_.count(use.path[0])) continue;
-        std::vector<std::string> names(state_names_.begin(), state_names_.end());
+        if (inherited_ && (inherited_->unknown || inherited_->state_unknown ||
+                           inherited_->state.count(use.path[0]))) {
+          continue;
+        }
+        const Inherited visible = inheritance();
+        std::vector<std::string> names(visible.state.begin(), visible.state.end());
         error(where, prefix + "no set_variable step sets " + quote(use.path[0]) +
-                         did_you_mean(use.path[0], names));
+                         (inherited_ ? kNorInherited : "") + did_you_mean(use.path[0], names));
       } else if (use.root == kRootLoop) {
         check_loop_reference(use, c, where);
       } else {
@@ -472,10 +494,31 @@ class Validator {
     check_prompt(options.find("prompt"), "prompt", step, c);
   }
 
+  // What a child that inherits this pipeline's context sees: its global_vars and state names,
+  // and what it inherits itself.
+  Inherited inheritance() const {
+    Inherited out;
+    if (inherited_) out = *inherited_;
+    if (pipeline_.global_vars.is_object()) {
+      for (const auto& [k, v] : pipeline_.global_vars.as_object()) out.global_vars.insert(k);
+    }
+    out.state.insert(state_names_.begin(), state_names_.end());
+    out.state_unknown = out.state_unknown || state_unknown_;
+    return out;
+  }
+
+  static bool inherits_context(const Step& step) {
+    const Value* config = step.options.find("config");
+    return config && config->get_bool("inherit_context", false);
+  }
+
   void check_child_pipeline(const Step& step) {
+    const std::optional<Inherited> inherited =
+        inherits_context(step) ? std::optional<Inherited>(inheritance()) : std::nullopt;
+    const Inherited* passed = inherited ? &*inherited : nullptr;
     if (step.inline_pipeline) {
       if (file_stack_.size() >= kMaxPipelineNesting) return;
-      Validator child(*step.inline_pipeline, options_, out_, file_stack_);
+      Validator child(*step.inline_pipeline, options_, out_, file_stack_, passed);
       child.run();
       return;
     }
@@ -509,7 +552,7 @@ class Validator {
     file_stack_.push_back(canonical);
     ValidateOptions child_options = options_;
     child_options.base_dir = full.parent_path();
-    Validator child(*loaded.pipeline, child_options, out_, file_stack_);
+    Validator child(*loaded.pipeline, child_options, out_, file_stack_, passed);
     child.run();
     file_stack_.pop_back();
   }
@@ -518,6 +561,7 @@ class Validator {
   const ValidateOptions& options_;
   std::vector<Diagnostic>& out_;
   std::vector<std::filesystem::path>& file_stack_;
+  const Inherited* inherited_;
   std::multimap<std::string, StepInfo> all_steps_;
   std::set<std::string> state_names_;
   bool state_unknown_ = false;
@@ -538,7 +582,9 @@ std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline,
         file_stack.push_back(std::filesystem::weakly_canonical(full, ec));
       }
     }
-    Validator(pipeline, options, out, file_stack).run();
+    const Inherited unknown{true, {}, {}, false};
+    Validator(pipeline, options, out, file_stack, options.inherits_context ? &unknown : nullptr)
+        .run();
   } catch (const std::exception& e) {
     Diagnostic stopped;
     stopped.where.file = pipeline.file;

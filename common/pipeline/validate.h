@@ -13,6 +13,10 @@
 //       inputs.x           declared, when the pipeline has an `inputs:` key
 //       global_vars.x      a key of global_vars
 //       state.x            set by some set_variable step of the pipeline
+//     A child pipeline whose step sets `config.inherit_context: true` also sees its parent's
+//     global_vars and state: there global_vars.x and state.x may name the parent's (and, when
+//     the parent inherits too, its parent's); with ValidateOptions::inherits_context they are
+//     not checked at all.
 //       loop.f             inside a loop body; f is the iterator, index, total, first, last,
 //                          is_first, is_last, length or parent (for a while_loop: index, first,
 //                          is_first, parent)
@@ -42,6 +46,10 @@ namespace pl::pipeline {
 struct ValidateOptions {
   std::filesystem::path base_dir;     // relative file references start here (the file's dir)
   bool follow_pipeline_files = true;  // load and validate the files pipeline_file names
+  // The pipeline runs as a child with `config.inherit_context: true` (the broker, loading such
+  // a child): it also sees its parent's global_vars and state, which are not known here, so
+  // references to global_vars.x and state.x are not checked.
+  bool inherits_context = false;
 };
 
 std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline, const ValidateOptions& options);

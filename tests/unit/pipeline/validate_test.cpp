@@ -591,6 +591,85 @@ TEST(Validate, InlineChildPipelinesHaveTheirOwnScope) {
   EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
 }
 
+// ---- children that inherit their parent's context ----
+
+constexpr const char* kInheritingChild = R"(workflow:
+  name: child
+  steps:
+    - {name: say, type: echo, value: "{{global_vars.audience}} {{state.mood}}"}
+)";
+
+// A parent that sets what kInheritingChild reads, running it as a file and inline; CONFIG is
+// the pipeline steps' `config:`.
+std::string inheriting_parent(const std::string& config) {
+  std::string text = R"(workflow:
+  name: parent
+  global_vars: {audience: operators}
+  steps:
+    - {name: init, type: set_variable, variables: {mood: calm}}
+    - {name: file, type: pipeline, pipeline_file: child.yaml, config: CONFIG}
+    - name: inline
+      type: pipeline
+      config: CONFIG
+      pipeline:
+        name: inner
+        steps:
+          - {name: say, type: echo, value: "{{global_vars.audience}} {{state.mood}}"}
+          - name: deeper
+            type: pipeline
+            config: CONFIG
+            pipeline:
+              name: innermost
+              steps: [{name: say, type: echo, value: "{{global_vars.audience}} {{state.mood}}"}]
+)";
+  for (size_t at = text.find("CONFIG"); at != std::string::npos; at = text.find("CONFIG")) {
+    text.replace(at, 6, config);
+  }
+  return text;
+}
+
+TEST(Validate, AChildThatInheritsContextMayNameItsParentsGlobalVarsAndState) {
+  TempDir dir;
+  dir.write("child.yaml", kInheritingChild);
+  auto inherits = validate_text(inheriting_parent("{inherit_context: true}"), dir.path());
+  EXPECT_TRUE(inherits.empty()) << all_messages(inherits);
+  // Without inheriting, each of the three children is alone: two errors each.
+  auto alone = validate_text(inheriting_parent("{inherit_context: false}"), dir.path());
+  EXPECT_EQ(matching(alone, "global_vars has no \"audience\"").size(), 3u) << all_messages(alone);
+  EXPECT_EQ(matching(alone, "no set_variable step sets \"mood\"").size(), 3u)
+      << all_messages(alone);
+}
+
+TEST(Validate, AnInheritingChildsReferencesAreStillCheckedAgainstItsParents) {
+  TempDir dir;
+  dir.write("child.yaml", R"(workflow:
+  name: child
+  steps:
+    - {name: say, type: echo, value: "{{global_vars.audiance}} {{state.moood}}"}
+)");
+  auto d = validate_text(inheriting_parent("{inherit_context: true}"), dir.path());
+  auto global = matching(d,
+                         "reference \"global_vars.audiance\": global_vars has no \"audiance\" "
+                         "here or in the pipelines it inherits from (did you mean \"audience\"?)");
+  auto state = matching(d,
+                        "reference \"state.moood\": no set_variable step sets \"moood\" "
+                        "here or in the pipelines it inherits from (did you mean \"mood\"?)");
+  EXPECT_EQ(global.size(), 1u) << all_messages(d);
+  EXPECT_EQ(state.size(), 1u) << all_messages(d);
+  EXPECT_EQ(count_errors(d), 2u) << all_messages(d);
+}
+
+TEST(Validate, AChildValidatedAsInheritingAnUnknownContextLeavesGlobalVarsAndStateUnchecked) {
+  // What the broker does when it loads a child whose step sets inherit_context: true.
+  auto r = load(kInheritingChild);
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  ValidateOptions options{{}, true};
+  EXPECT_EQ(count_errors(validate_pipeline(*r.pipeline, options)), 2u);
+  options.inherits_context = true;
+  auto d = validate_pipeline(*r.pipeline, options);
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
 // ---- robustness ----
 
 TEST(Validate, APipelineBuiltInCodeWithOddOptionsDoesNotCrash) {

@@ -85,7 +85,8 @@ void apply(const Fallbacks& f, Step& step) {
     set_if_absent(options, "model", f.gemini_model);
     merge_under(options, "token_budget", f.token_budget);
   }
-  if (step.type == StepType::kClaudeSmart || step.type == StepType::kClaudeExtract) {
+  if (step.type == StepType::kClaudeSmart || step.type == StepType::kClaudeExtract ||
+      step.type == StepType::kClaudeBatch) {
     set_if_absent(options, "preset", f.preset);
   }
   for (Step& inner : step.steps) apply(f, inner);

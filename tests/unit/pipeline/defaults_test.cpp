@@ -159,6 +159,20 @@ TEST(Defaults, PresetFillsClaudeSmartAndClaudeExtract) {
   EXPECT_EQ(p.steps[1].options.get_string("preset"), "chat");
 }
 
+TEST(Defaults, PresetFillsClaudeBatchWhichHasAPresetKeyToo) {
+  Pipeline p = loaded(R"(workflow:
+  name: d
+  defaults: {preset: analysis}
+  steps:
+    - {name: a, type: claude_batch, tasks: [{task_id: t, prompt: p}]}
+    - {name: b, type: claude_batch, preset: chat, tasks: [{task_id: t, prompt: p}]}
+    - {name: c, type: claude, prompt: p}
+)");
+  EXPECT_EQ(p.steps[0].options.get_string("preset"), "analysis");
+  EXPECT_EQ(p.steps[1].options.get_string("preset"), "chat");
+  EXPECT_EQ(p.steps[2].options.find("preset"), nullptr);  // a claude step has no preset key
+}
+
 TEST(Defaults, OutputDirFillsThePipelinesOutputDirWhenUnset) {
   EXPECT_EQ(loaded(R"(workflow:
   name: d

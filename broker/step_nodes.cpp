@@ -80,6 +80,10 @@ class OverlayScope final : public pipeline::Scope {
     if (overlay_.find(root)) return Scope::member(root, name);
     return under_.member(root, name);
   }
+  // An overlay root (a task's own fields) is not a step: its `data` is not read through.
+  bool names_step(std::string_view name) const override {
+    return !overlay_.find(name) && under_.names_step(name);
+  }
 
  private:
   const Value& overlay_;
@@ -913,7 +917,11 @@ Result<std::unique_ptr<PipelineContext>> NestedPipelineNode::load_child() {
     auto loaded = pipeline::load_pipeline_file(path);
     std::vector<pipeline::Diagnostic> problems = loaded.diagnostics;
     if (loaded.ok()) {
-      auto more = pipeline::validate_pipeline(*loaded.pipeline, {path.parent_path()});
+      // A child that inherits the parent's context may name the parent's global_vars and
+      // state, which it does not declare itself.
+      pipeline::ValidateOptions options{path.parent_path()};
+      options.inherits_context = config && config->get_bool("inherit_context", false);
+      auto more = pipeline::validate_pipeline(*loaded.pipeline, options);
       problems.insert(problems.end(), more.begin(), more.end());
     }
     if (!loaded.ok() || pipeline::has_errors(problems)) {

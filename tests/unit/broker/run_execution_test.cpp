@@ -805,6 +805,32 @@ TEST_F(RunExecutionTest, AChildThatInheritsContextSeesTheParentsStateAndGlobalsU
   }
 }
 
+// A pipeline_file child that inherits the context names the parent's global_vars and state,
+// which it does not declare: the broker's own check of the file must allow that.
+TEST_F(RunExecutionTest, AFileChildThatInheritsContextMayNameTheParentsGlobalsAndState) {
+  make_dir();
+  ASSERT_TRUE(write_file_atomic(dir_ / "child.yaml", R"(workflow:
+  name: child
+  steps:
+    - {name: x, type: echo, value: "{{global_vars.audience}} {{state.mood}}"}
+)").ok());
+  start(R"(workflow:
+  name: parent
+  global_vars: {audience: everyone}
+  steps:
+    - {name: init, type: set_variable, variables: {mood: calm}}
+    - name: sub
+      type: pipeline
+      pipeline_file: child.yaml
+      config: {inherit_context: true}
+      outputs: [x]
+)");
+  complete_all();
+  ASSERT_TRUE(run_->finished());
+  ASSERT_TRUE(run_->result().get_bool("success")) << run_->result().get_string("error");
+  EXPECT_EQ(step("sub").find("data")->find("x")->get_string("text"), "everyone calm");
+}
+
 TEST_F(RunExecutionTest, AnOutputTheChildPipelineDoesNotHaveFailsTheStepNamingIt) {
   start(R"(workflow:
   name: parent

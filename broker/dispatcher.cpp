@@ -545,7 +545,8 @@ void Dispatcher::queue_wait_passed(Item& item, TimePoint now) {
   // every running attempt ends by its deadline (a worker that does not let go is replaced). Only
   // a queue that no worker serves can wait for ever, so the item fails only when no worker has
   // been connected for its whole timeout; else its wait starts over.
-  const auto timeout = std::chrono::milliseconds(item.spec.timeout_ms);
+  // At least 1 ms, so that a wait that starts over always ends later than now.
+  const auto timeout = std::chrono::milliseconds(std::max<int64_t>(item.spec.timeout_ms, 1));
   const TimePoint served_until = roster_.all().empty() ? last_worker_seen_ : now;
   if (now < hold_until_ || now - served_until < timeout) {
     set_deadline(item, std::max(hold_until_, served_until) + timeout);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+
 #include "common/json.h"
 #include "common/pipeline/schema_check.h"
 #include "common/pipeline/yaml_tree.h"
@@ -67,7 +69,8 @@ Result<Value> TaskLineCheck::read(std::string_view text, const std::string& file
 
   Value task = pipeline::value_as(*doc.root, spec);
   const std::string id = task.get_string("task_id", task.get_string("id"));
-  auto [seen, inserted] = ids_.emplace(id, line);
+  auto [seen, inserted] =
+      ids_.emplace(std::hash<std::string_view>{}(id), static_cast<uint32_t>(line));
   if (!inserted) {
     return make_error(ErrorCode::kInvalidInput,
                       where + ": duplicate task id " + pipeline::quote(id) + " (first at line " +

@@ -431,7 +431,8 @@ void Dispatcher::complete(Item& item, Value result) {
   auto node = items_.extract(item.spec.item_id);  // `item` dangles from here on
   WorkSpec& spec = node.mapped().spec;
   completions_.push_back(Completion{std::move(node.key()), std::move(spec.run_id),
-                                    std::move(spec.step_name), std::move(result), spec.tag});
+                                    std::move(spec.step_name), std::move(result), spec.tag,
+                                    spec.input_digest});
 }
 
 void Dispatcher::worker_lost(std::string_view identity, std::string_view why, TimePoint now) {

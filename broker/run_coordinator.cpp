@@ -8,6 +8,7 @@
 #include "common/pipeline/validate.h"
 #include "common/protocol/envelope.h"
 #include "common/text.h"
+#include "common/value_digest.h"
 
 namespace pl::broker {
 namespace fs = std::filesystem;
@@ -268,8 +269,13 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
     auto it = runs_.find(completion.run_id);
     if (it == runs_.end() || !it->second.execution) continue;  // cancelled meanwhile
     RunRecord& run = it->second;
+    // The digest goes into the record only: the pipeline sees the result as the worker sent it.
+    if (completion.input_digest != 0 && completion.result.is_object()) {
+      completion.result[std::string(kInputDigestKey)] = digest_text(completion.input_digest);
+    }
     note(store_.put_item_result(run.id, completion.item_id, completion.result),
          "recording an item result");
+    if (completion.result.is_object()) completion.result.as_object().erase(std::string(kInputDigestKey));
     if (!completion.result.get_bool("success") &&
         completion.result.get_string("error_code") != "cancelled") {
       ++counters_.dead_letters;
@@ -400,6 +406,7 @@ protocol::RunStatus RunCoordinator::status(const RunRecord& run) const {
     progress["failed"] = static_cast<int64_t>(p.failed);
     progress["running"] = static_cast<int64_t>(p.submitted - p.done);
     progress["replayed"] = static_cast<int64_t>(p.replayed);
+    progress["inputs_changed"] = static_cast<int64_t>(p.inputs_changed);
     progress["input_tokens"] = p.input_tokens;
     progress["output_tokens"] = p.output_tokens;
     progress["cost_usd"] = p.cost_usd;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/step_nodes.h"
+#include "common/value_digest.h"
 
 namespace pl::broker {
 
@@ -73,9 +74,26 @@ void RunExecution::node_finished(const Node& node, Value result) {
   completions_.emplace_back(node.id(), std::move(result));
 }
 
-bool RunExecution::replay_recorded(const Node& leaf, const std::string& item_id) {
+bool RunExecution::replay_recorded(const Node& leaf, const std::string& item_id,
+                                   uint64_t input_digest) {
   auto memo = sink_.recorded(item_id);
   if (!memo) return false;
+  if (memo->is_object()) {
+    auto& fields = memo->as_object();
+    auto recorded = fields.find(kInputDigestKey);
+    if (recorded != fields.end()) {
+      if (!recorded->second.is_string() || recorded->second.as_string() != digest_text(input_digest)) {
+        if (progress_.inputs_changed++ == 0) {
+          spdlog::warn("run {}: the input of {} is not the one its recorded result was for (an "
+                       "edited file it reads, or a changed earlier result); it runs again, as "
+                       "will any other such item (progress.inputs_changed counts them)",
+                       run_id_, leaf.display());
+        }
+        return false;
+      }
+      fields.erase(recorded);
+    }
+  }
   ++progress_.replayed;
   count_usage(*memo);
   replayed_.emplace_back(leaf.id(), std::move(*memo));

@@ -75,6 +75,9 @@ struct RunProgress {
   uint64_t done = 0;       // of those, finished
   uint64_t failed = 0;     // of those, finished unsuccessfully
   uint64_t replayed = 0;   // items finished from the memo, never dispatched
+  // Items whose recorded result was for another input (an edited items file, prompt file or
+  // earlier result): run again.
+  uint64_t inputs_changed = 0;
   // Summed over every item's `usage` (LLM calls): {input_tokens, output_tokens, cost_usd}.
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
@@ -164,9 +167,10 @@ class RunExecution {
   void unregister_node(uint64_t id);
   void node_finished(const Node& node, Value result);
   // Finishes `leaf` from the result recorded for `item_id` in an earlier life of this run (a
-  // recovered or resumed run) when there is one: true then, and nothing is to be dispatched.
-  // Asked before the leaf binds its input, which a replay does not need.
-  bool replay_recorded(const Node& leaf, const std::string& item_id);
+  // recovered or resumed run) when there is one for the same input (`input_digest`, of the
+  // bound input): true then, and nothing is to be dispatched. A record for another input is
+  // counted (inputs_changed) and not used. A record from before digests is used as it is.
+  bool replay_recorded(const Node& leaf, const std::string& item_id, uint64_t input_digest);
   void submit_item(const Node& leaf, WorkSpec spec);
   void abandon_item(const std::string& item_id);
   bool has_capacity() { return sink_.has_capacity(); }

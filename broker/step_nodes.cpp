@@ -9,6 +9,7 @@
 #include "common/pipeline/condition.h"
 #include "common/pipeline/loader.h"
 #include "common/pipeline/validate.h"
+#include "common/value_digest.h"
 #include "common/text.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/template.h"
@@ -274,7 +275,6 @@ LeafNode::~LeafNode() {
 
 void LeafNode::start() {
   std::string item_id = run_.item_id(*this);
-  if (run_.replay_recorded(*this, item_id)) return;  // no item to wait for or give up
   FrameScope frame_scope(frame_);
   // Both arms lvalues: a temporary here would die before the scope that borrows it is used.
   static const Value kNoOverlay = Value::object();
@@ -296,7 +296,11 @@ void LeafNode::start() {
     finish(failure_result(at_step(step_, input.error().message), input.error().code));
     return;
   }
+  // A recorded result is used only for the input it was made from, so the input is bound first.
+  const uint64_t digest = value_digest(*input);
+  if (run_.replay_recorded(*this, item_id, digest)) return;  // no item to wait for or give up
   WorkSpec spec;
+  spec.input_digest = digest;
   spec.item_id = std::move(item_id);
   spec.run_id = run_.run_id();
   spec.step_name = display();

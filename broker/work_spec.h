@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -41,7 +42,14 @@ struct WorkSpec {
   // The submitter's own reference to the item (a run's leaf node), handed back in the item's
   // Completion: found by a number, not by hashing the item id.
   uint64_t tag = 0;
+  // value_digest(input), recorded with the result: a later life of the run reuses the result
+  // only for the same input. 0: none.
+  uint64_t input_digest = 0;
 };
+
+// The key under which an item's recorded result (in the run store, in exports) keeps its
+// WorkSpec's input_digest, as 16 hex digits. The pipeline never sees it.
+inline constexpr std::string_view kInputDigestKey = "input_digest";
 
 // The final outcome of an item: a step result ({success, ..., attempts}).
 struct Completion {
@@ -50,6 +58,7 @@ struct Completion {
   std::string step_name;
   Value result;
   uint64_t tag = 0;  // the WorkSpec's
+  uint64_t input_digest = 0;  // the WorkSpec's
 };
 
 }  // namespace pl::broker

@@ -85,7 +85,14 @@ int show_run(const CliContext& context, const std::string& run, bool json) {
     if (const Value* progress = reply.find("progress"); progress && progress->is_object()) {
       std::cout << "progress   " << progress->get_int("done") << " done, "
                 << progress->get_int("running") << " running, " << progress->get_int("failed")
-                << " failed\n";
+                << " failed";
+      if (const int64_t reused = progress->get_int("replayed"); reused > 0) {
+        std::cout << " (" << reused << " done from results recorded earlier)";
+      }
+      if (const int64_t changed = progress->get_int("inputs_changed"); changed > 0) {
+        std::cout << ", " << changed << " run again: their input changed since";
+      }
+      std::cout << "\n";
     }
     const Value* result = reply.find("result");
     const Value* usage = result && result->is_object() ? result->find("usage") : nullptr;

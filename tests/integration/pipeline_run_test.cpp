@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "common/ids.h"
@@ -176,6 +177,65 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
     EXPECT_EQ(item.find("result")->get_int("attempts"), 1);
   }
   EXPECT_EQ(firsts, 1);
+}
+
+// Results are recorded by item position; each also records a digest of its item's input, so a
+// line inserted into an items file before a resume makes the shifted items run again with their
+// own input instead of taking their neighbours' results.
+TEST(RunningTree, AResumeAfterAnItemsFileEditRunsTheItemsWhoseInputChanged) {
+  Tree tree(tree_config(2));
+  const fs::path workspace = tree.dir() / "ws";
+  fs::create_directories(workspace);
+  const fs::path items = tree.dir() / "items.jsonl";
+  std::ofstream(items) << "\"a\"\n\"b\"\n\"c\"\n";
+  const std::string file = (tree.dir() / "edited.yaml").string();
+  std::ofstream(file) << "workflow:\n  name: edited\n  steps:\n"
+                         "    - name: each\n      type: for_loop\n      iterator: x\n"
+                         "      items_file: " << items.string() << "\n"
+                         "      steps:\n"
+                         "        - {name: e, type: echo, value: \"{{loop.x}}\"}\n"
+                         "    - {name: check, type: file_ops, operation: validate, files: [marker]}\n";
+  auto failed = tree.pipelinectl({"run", file, "--workspace", workspace.string(), "--progress",
+                                  "none"});
+  ASSERT_EQ(failed.exit_code, 1) << failed.err;
+  auto first = parse_json(failed.out);
+  ASSERT_TRUE(first.ok()) << failed.out;
+  const std::string run_id = first->get_string("run");
+
+  std::ofstream(items) << "\"new\"\n\"a\"\n\"b\"\n\"c\"\n";  // a line inserted before the others
+  std::ofstream(workspace / "marker") << "here";
+  auto resumed = tree.pipelinectl({"runs", "resume", run_id});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto s = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
+        return s.ok() && s->get_string("state") != "running";
+      },
+      60s));
+  auto exported = tree.pipelinectl({"runs", "export", run_id});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto checkpoint = parse_json(exported.out);
+  ASSERT_TRUE(checkpoint.ok()) << exported.out;
+  EXPECT_EQ(checkpoint->find("run")->get_string("state"), "succeeded") << exported.out;
+  // Each item's last record (the one the run used) is its own line's echo, with a digest.
+  std::map<std::string, std::string> last_text;
+  std::map<std::string, int> records;
+  for (const auto& item : checkpoint->find("items")->as_array()) {
+    const std::string id = item.get_string("id");
+    if (id.find(".i") == std::string::npos) continue;  // not a loop item
+    const Value* result = item.find("result");
+    last_text[id] = result->get_string("text");
+    ++records[id];
+    EXPECT_EQ(result->get_string("input_digest").size(), 16u) << to_json(item);
+  }
+  ASSERT_EQ(last_text.size(), 4u) << exported.out;
+  std::vector<std::string> texts;
+  for (const auto& [id, text] : last_text) texts.push_back(text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"new", "a", "b", "c"}));
+  // The three shifted items ran twice, the new last one once.
+  std::vector<int> counts;
+  for (const auto& [id, n] : records) counts.push_back(n);
+  EXPECT_EQ(counts, (std::vector<int>{2, 2, 2, 1}));
 }
 
 TEST(RunCommand, ALockItCannotReadIsAnErrorNotALicenceForAPrivateTree) {

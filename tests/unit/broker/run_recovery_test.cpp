@@ -115,6 +115,33 @@ TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
   EXPECT_EQ(dispatcher.counters().dispatched, 0u);
 }
 
+TEST(RunRecovery, ARecordMadeForAnotherInputIsNotReplayedAndIsCounted) {
+  auto store = make_memory_run_store();
+  StoredRun stored = running_loop();
+  stored.state = "failed";
+  ASSERT_TRUE(store->put_run(stored).ok());
+  // Items 0-4 recorded before digests existed; 5-9 recorded for some other input.
+  for (int x = 0; x < 10; ++x) {
+    Value result = echoed(x);
+    if (x >= 5) result[std::string(kInputDigestKey)] = "0123456789abcdef";
+    ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", result).ok());
+  }
+  ASSERT_TRUE(store->commit().ok());
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+
+  ASSERT_TRUE(coordinator.resume("run-1", at(1000)).ok());
+  for (int turn = 1; turn < 10; ++turn) coordinator.on_tick(at(1000 + turn));
+  const RunRecord* run = coordinator.find("run-1");
+  ASSERT_NE(run, nullptr);
+  ASSERT_TRUE(run->execution);
+  // 0-4 replayed; 5-8 dispatched (max_parallel 4) and waiting for a worker; 9 not started.
+  EXPECT_EQ(run->state, RunState::kRunning);
+  EXPECT_EQ(run->execution->progress().replayed, 5u);
+  EXPECT_EQ(run->execution->progress().inputs_changed, 4u);
+  EXPECT_EQ(dispatcher.outstanding(), 4u);
+}
+
 TEST(RunRecovery, ARecoveredRunReplaysAfterRecoverReturnsAndAdoptsWhatAWorkerFinishedMeanwhile) {
   auto store = make_memory_run_store();
   ASSERT_TRUE(store->put_run(running_loop()).ok());

@@ -14,6 +14,10 @@
 //   FanOutNode     a ParallelNode whose children are leaves: parallel_claude tasks and
 //                  claude_batch tasks, each one LLM call.
 //   WhileLoopNode  iterations of a sequence while a condition holds, at most max_iterations.
+//   NestedPipelineNode  a `pipeline` step: a child pipeline file in a frame of its own.
+//
+// Sequence, leaf and parallel nodes are in step_nodes.cpp; the loops in loop_nodes.cpp; FanOutNode
+// in fan_out_node.cpp; NestedPipelineNode in nested_pipeline_node.cpp.
 #pragma once
 
 #include <map>

@@ -29,16 +29,15 @@ Value retry_body(const RetryOutlook& retry) {
   return v;
 }
 
-// `retry: {left, on, max_retry_after_ms?}` from a work item, exactly that shape (so that it
-// survives a round trip unchanged); kInvalidInput naming what is wrong.
+// `retry: {left, on, max_retry_after_ms?}` from a work item; kInvalidInput naming what is wrong.
+// Other keys are ignored: a newer broker may tell more than this worker knows (a worker upgraded
+// after its broker still runs the item, on what it understands), as with the body's own keys.
 Result<RetryOutlook> retry_outlook_from(const Value& v) {
   const auto wrong = [](std::string_view what) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"retry\" " + std::string(what));
   };
-  const Value* max_after = v.is_object() ? v.find("max_retry_after_ms") : nullptr;
-  if (!v.is_object() || v.size() != (max_after ? 3u : 2u)) {
-    return wrong("is not a map of \"left\", \"on\" and maybe \"max_retry_after_ms\"");
-  }
+  if (!v.is_object()) return wrong("is not a map of \"left\", \"on\" and maybe more");
+  const Value* max_after = v.find("max_retry_after_ms");
   RetryOutlook out;
   const Value* left = v.find("left");
   if (!left || !left->is_int() || left->as_int() < 0) return wrong("has no count \"left\"");

@@ -11,6 +11,7 @@
 #include "cli/cli_context.h"
 #include "cli/pipeline_check.h"
 #include "cli/private_tree.h"
+#include "cli/run_tools.h"
 #include "cli/progress.h"
 #include "cli/run_report.h"
 #include "common/fs.h"
@@ -36,6 +37,7 @@ struct RunOptions {
   std::string output_dir;
   int silence_timeout_s = 60;  // how long the broker may stay silent before we give up
   std::string progress = "auto";  // auto | bar | lines | none
+  std::vector<std::string> tool_files;  // registered before the run
 };
 
 // How often the run's status is asked for while it runs: often enough for a bar that moves
@@ -193,6 +195,11 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
     std::cerr << "pipelinectl: " << bound.error().message << "\n";
     return kExitUsage;
   }
+  auto tools = load_run_tools(options.tool_files);
+  if (!tools.ok()) {
+    std::cerr << "pipelinectl: " << tools.error().message << "\n";
+    return kExitUsage;
+  }
   // Signals are read, not handled, so that a private tree is always stopped on the way out.
   auto signal_fd = open_signalfd({SIGINT, SIGTERM, SIGHUP});
   if (!signal_fd.ok()) {
@@ -224,6 +231,11 @@ int run_pipeline(const CliContext& context, const RunOptions& options) {
                 << "; this run has a private one, which stops (with its state) when it ends\n";
     }
   }
+  if (Status registered = register_run_tools(state_dir, *tools); !registered.ok()) {
+    std::cerr << "pipelinectl: " << registered.error().message << "\n";
+    if (tree) tree->stop(15s);
+    return registered.error().code == ErrorCode::kConflict ? kExitFailed : kExitUnavailable;
+  }
   auto progress = make_progress(options.progress);
   const int rc = submit_and_watch(state_dir, tree ? RunTree::kPrivate : RunTree::kKept, *checked,
                                   path, *inputs, options, *signal_fd, *progress);
@@ -241,6 +253,9 @@ void add_run_commands(CLI::App& app, CliContext& context, int& exit_code) {
   run->add_option("file", options->file, "Pipeline file")->required();
   run->add_option("--input", options->inputs, "An input, NAME=VALUE (repeatable)");
   run->add_option("--inputs", options->inputs_file, "A JSON file of inputs");
+  run->add_option("--tool", options->tool_files,
+                  "A tool definition file to register before the run (repeatable; one already "
+                  "registered the same way is kept)");
   run->add_option("--workspace", options->workspace_dir, "Workspace directory for this run");
   run->add_option("--output-dir", options->output_dir, "Output directory for this run");
   run->add_option("--silence-timeout", options->silence_timeout_s,

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "common/fs.h"
 #include "common/ids.h"
 #include "common/json.h"
 #include "tests/integration/tree.h"
@@ -236,6 +237,56 @@ TEST(RunningTree, AResumeAfterAnItemsFileEditRunsTheItemsWhoseInputChanged) {
   std::vector<int> counts;
   for (const auto& [id, n] : records) counts.push_back(n);
   EXPECT_EQ(counts, (std::vector<int>{2, 2, 2, 1}));
+}
+
+// A private tree's registry starts empty: --tool registers what the pipeline calls.
+TEST(RunCommand, AToolFileGivenToRunIsRegisteredOnItsPrivateTree) {
+  TempDir dir;
+  SpawnOptions options;
+  options.env = {new_tag()};
+  options.unset_env = {"PIPELINE_STATE_DIR"};
+  options.cwd = dir.path();
+  const std::string pipeline = (source_dir() / "configs/pipelines/tool_step.yaml").string();
+  const std::string tool = (source_dir() / "configs/tools/word_count.yaml").string();
+  auto with = run_command({binary("pipelinectl"), "run", pipeline, "--tool", tool, "--progress",
+                           "none"},
+                          120s, options);
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_EQ(parse_output(with).find("steps")->find("count")->get_int("data"), 14);
+  auto without = run_command({binary("pipelinectl"), "run", pipeline, "--progress", "none"}, 120s,
+                             options);
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.out.find("no tool"), std::string::npos) << without.out;
+  auto bad = run_command({binary("pipelinectl"), "run", pipeline, "--tool",
+                          (dir.path() / "missing.yaml").string()},
+                         30s, options);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("missing.yaml"), std::string::npos) << bad.err;
+}
+
+// On a kept tree --tool adds a missing tool and keeps one registered the same way, but never
+// replaces another definition that other runs may use.
+TEST(RunningTree, RunWithAToolKeepsTheSameDefinitionAndRefusesToReplaceAnother) {
+  Tree tree(tree_config(2));
+  const std::string pipeline = (source_dir() / "configs/pipelines/tool_step.yaml").string();
+  const std::string tool = (source_dir() / "configs/tools/word_count.yaml").string();
+  auto first = tree.pipelinectl({"run", pipeline, "--tool", tool, "--progress", "none"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto again = tree.pipelinectl({"run", pipeline, "--tool", tool, "--progress", "none"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto listed = tree.pipelinectl({"tools", "show", "word_count", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(parse_output(listed).get_int("revision"), 1);
+
+  const fs::path other = tree.dir() / "other_word_count.yaml";
+  auto text = read_file(tool);
+  ASSERT_TRUE(text.ok());
+  std::string changed = *text;
+  changed.replace(changed.find("timeout_ms: 5000"), 16, "timeout_ms: 6000");
+  std::ofstream(other) << changed;
+  auto refused = tree.pipelinectl({"run", pipeline, "--tool", other.string(), "--progress", "none"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("with another definition"), std::string::npos) << refused.err;
 }
 
 TEST(RunCommand, ALockItCannotReadIsAnErrorNotALicenceForAPrivateTree) {

@@ -1,20 +1,53 @@
 #include "worker/executors/echo_executor.h"
 
+#include <cstdlib>
+
 namespace pl::worker {
+namespace {
+
+// A rendered template gives text ("{{inputs.fail}}" with --input fail=true is "true"), so text
+// is read as the value it spells; anything else is an error, never quietly "no".
+Result<bool> fail_option(const Value& input) {
+  const Value* v = input.find("fail");
+  if (!v || v->is_null()) return false;
+  if (v->is_bool()) return v->as_bool();
+  if (v->is_string() && (v->as_string() == "true" || v->as_string() == "false")) {
+    return v->as_string() == "true";
+  }
+  return make_error(ErrorCode::kInvalidInput, "echo: fail must be true or false");
+}
+
+Result<int64_t> delay_option(const Value& input) {
+  const Value* v = input.find("delay_ms");
+  if (!v || v->is_null()) return int64_t{0};
+  if (v->is_int()) return v->as_int();
+  if (v->is_string() && !v->as_string().empty()) {
+    char* end = nullptr;
+    const long long n = std::strtoll(v->as_string().c_str(), &end, 10);
+    if (end && *end == '\0') return static_cast<int64_t>(n);
+  }
+  return make_error(ErrorCode::kInvalidInput, "echo: delay_ms must be an integer (milliseconds)");
+}
+
+}  // namespace
 
 bool EchoExecutor::runs_inline(const protocol::WorkItem& item) const {
-  // The same reading of delay_ms as execute()'s: a missing or non-integer delay is none.
-  return item.input.get_int("delay_ms", 0) <= 0;
+  // The same reading of delay_ms as execute()'s; a bad one fails at once, inline too.
+  auto delay = delay_option(item.input);
+  return !delay.ok() || *delay <= 0;
 }
 
 Result<Value> EchoExecutor::execute(const protocol::WorkItem& item,
                                     const ExecutionContext& context) {
   const Value& input = item.input;
-  const int64_t delay_ms = input.get_int("delay_ms", 0);
-  if (delay_ms > 0 && context.cancel.wait_for(std::chrono::milliseconds(delay_ms))) {
+  auto delay_ms = delay_option(input);
+  if (!delay_ms.ok()) return std::move(delay_ms).error();
+  auto fail = fail_option(input);
+  if (!fail.ok()) return std::move(fail).error();
+  if (*delay_ms > 0 && context.cancel.wait_for(std::chrono::milliseconds(*delay_ms))) {
     return make_error(ErrorCode::kCancelled, "cancelled: " + context.cancel.reason());
   }
-  if (input.get_bool("fail", false)) {
+  if (*fail) {
     return make_error(ErrorCode::kStepFailed,
                       input.get_string("error_message", "echo step asked to fail"));
   }

@@ -1,7 +1,11 @@
 #include "worker/workspace_path.h"
 
 #include <algorithm>
+#include <string>
 #include <system_error>
+#include <vector>
+
+#include "worker/data/workspace.h"
 
 namespace pl::worker {
 namespace fs = std::filesystem;
@@ -29,6 +33,24 @@ bool is_within(const fs::path& outer, const fs::path& inner) {
   return true;
 }
 
+namespace {
+
+// "a//b/./../c" as segments: empty and "." ones dropped, ".." kept (the walk applies it).
+std::vector<std::string> path_segments(std::string_view path) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    size_t slash = path.find('/', begin);
+    if (slash == std::string_view::npos) slash = path.size();
+    const std::string_view segment = path.substr(begin, slash - begin);
+    if (!segment.empty() && segment != ".") out.emplace_back(segment);
+    begin = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<fs::path> resolve_in_workspace(const fs::path& workspace, const fs::path& base,
                                       std::string_view path) {
   const std::string shown(path);
@@ -38,13 +60,16 @@ Result<fs::path> resolve_in_workspace(const fs::path& workspace, const fs::path&
   if (path.empty()) return refuse("is empty");
   if (path.find('\0') != std::string_view::npos) return refuse("holds a NUL byte");
   if (path.front() == '/') return refuse("is absolute; paths are relative to the run's workspace");
-  std::error_code ec;
-  // weakly_canonical: realpath of the longest existing prefix (symlinks followed), then the
-  // rest appended and normalised lexically.
-  fs::path resolved = fs::weakly_canonical(base / fs::path(shown), ec);
-  if (ec) return refuse("cannot be resolved: " + ec.message());
-  if (!is_within(workspace, resolved)) return refuse("leaves the run's workspace");
-  return resolved;
+  // Said apart from links, as the likelier mistake: "../x" climbing out as written.
+  if (!is_within(workspace, (base / fs::path(shown)).lexically_normal())) {
+    return refuse("leaves the run's workspace");
+  }
+  // The same segment-by-segment walk as file_ops: every link read, dangling ones too.
+  auto walked = data::walk_path(base, path_segments(path), shown);
+  if (!walked.ok()) return std::move(walked).error();
+  if (!walked->inside(workspace))
+    return refuse("leaves the run's workspace through a symbolic link");
+  return std::move(walked->followed);
 }
 
 }  // namespace pl::worker

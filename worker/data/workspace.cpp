@@ -129,73 +129,83 @@ std::vector<fs::path> Workspace::existing_roots() const {
   return out;
 }
 
+Result<fs::path> resolve_segments(const fs::path& start, const std::vector<std::string>& segments,
+                                  FollowLast follow, std::string_view shown) {
+  fs::path current = start;
+  std::deque<std::string> pending(segments.begin(), segments.end());
+  int hops = 0;
+  bool missing = false;  // a segment did not exist: the rest is appended as written
+  while (!pending.empty()) {
+    std::string segment = std::move(pending.front());
+    pending.pop_front();
+    if (segment == "..") {  // `current` is real up to here, so this is the kernel's ".."
+      current = current.parent_path();
+      continue;
+    }
+    fs::path next = current / segment;
+    if (missing) {
+      current = std::move(next);
+      continue;
+    }
+    struct stat st {};
+    if (::lstat(next.c_str(), &st) != 0) {
+      const int err = errno;
+      if (err != ENOENT && err != ENOTDIR) {
+        return errno_error("path " + quote(shown) + ": lstat " + next.string(), err);
+      }
+      missing = true;
+      current = std::move(next);
+      continue;
+    }
+    const bool last = pending.empty();
+    // A link is read whether or not its target exists: a dangling one still names the place
+    // that a write through it would create.
+    if (S_ISLNK(st.st_mode) && (!last || follow == FollowLast::kYes)) {
+      if (++hops > kMaxSymlinkHops) {
+        return make_error(ErrorCode::kInvalidInput, "path " + quote(shown) +
+                                                        " has too many levels of symbolic links "
+                                                        "(a loop?)");
+      }
+      auto target = read_link(next);
+      if (!target.ok()) return std::move(target).error();
+      if (!target->empty() && (*target)[0] == '/') current = "/";
+      push_front_segments(pending, *target);
+      continue;
+    }
+    current = std::move(next);
+  }
+  return current;
+}
+
+Result<WalkedPath> walk_path(const fs::path& start, const std::vector<std::string>& segments,
+                             std::string_view shown) {
+  auto followed = resolve_segments(start, segments, FollowLast::kYes, shown);
+  if (!followed.ok()) return std::move(followed).error();
+  auto link = resolve_segments(start, segments, FollowLast::kNo, shown);
+  if (!link.ok()) return std::move(link).error();
+  return WalkedPath{std::move(*followed), std::move(*link)};
+}
+
+bool WalkedPath::inside(const fs::path& root) const {
+  // The link itself too: unlink or rename act on it, and the directories leading to it may
+  // point out even when the link points back in.
+  return Workspace::is_within(followed, root) && Workspace::is_within(link, root);
+}
+
 Result<ResolvedPath> Workspace::resolve(const UserPath& path, FollowLast follow,
                                         CreateRoot create) const {
   auto root = root_real(path.root, create);
   if (!root.ok()) return std::move(root).error();
-
-  auto walk = [&](bool follow_last) -> Result<fs::path> {
-    fs::path current = *root;
-    std::deque<std::string> pending(path.segments.begin(), path.segments.end());
-    int hops = 0;
-    bool missing = false;  // a segment did not exist: the rest is appended as written
-    while (!pending.empty()) {
-      std::string segment = std::move(pending.front());
-      pending.pop_front();
-      if (segment == "..") {  // only from link targets: user paths have none
-        current = current.parent_path();
-        continue;
-      }
-      fs::path next = current / segment;
-      if (missing) {
-        current = std::move(next);
-        continue;
-      }
-      struct stat st {};
-      if (::lstat(next.c_str(), &st) != 0) {
-        const int err = errno;
-        if (err != ENOENT && err != ENOTDIR) {
-          return errno_error("path " + quote(path.text()) + ": lstat " + next.string(), err);
-        }
-        missing = true;
-        current = std::move(next);
-        continue;
-      }
-      const bool last = pending.empty();
-      if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
-        if (++hops > kMaxSymlinkHops) {
-          return make_error(
-              ErrorCode::kInvalidInput,
-              "path " + quote(path.text()) + " has too many levels of symbolic links (a loop?)");
-        }
-        auto target = read_link(next);
-        if (!target.ok()) return std::move(target).error();
-        if (!target->empty() && (*target)[0] == '/') current = "/";
-        push_front_segments(pending, *target);
-        continue;
-      }
-      current = std::move(next);
-    }
-    return current;
-  };
-
-  auto outside = [&] {
+  auto walked = walk_path(*root, path.segments, path.text());
+  if (!walked.ok()) return std::move(walked).error();
+  if (!walked->inside(*root)) {
     return make_error(ErrorCode::kInvalidInput,
                       "path " + quote(path.text()) + " leads outside the " +
                           std::string(root_name(path.root)) + " through a symbolic link");
-  };
-
-  auto full = walk(true);
-  if (!full.ok()) return std::move(full).error();
-  if (!is_within(*full, *root)) return outside();
-  ResolvedPath out{path, *full, *root};
-  if (follow == FollowLast::kNo) {
-    auto link = walk(false);
-    if (!link.ok()) return std::move(link).error();
-    if (!is_within(*link, *root)) return outside();
-    out.real = std::move(*link);
   }
-  return out;
+  fs::path real =
+      follow == FollowLast::kYes ? std::move(walked->followed) : std::move(walked->link);
+  return ResolvedPath{path, std::move(real), *root};
 }
 
 }  // namespace pl::worker::data

@@ -20,6 +20,8 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "common/value.h"
@@ -37,6 +39,31 @@ enum class FollowLast {
 
 // Whether a missing root directory is created (for operations that write).
 enum class CreateRoot { kNo, kYes };
+
+// Resolves `segments` (names and ".."; "." and empty ones already dropped) from the real
+// directory `start` as described above, following the last segment's link or not. `shown` is
+// the path as written, for messages. Errors: kInvalidInput for more than kMaxSymlinkHops links,
+// kIo when lstat or readlink fails other than for a missing segment.
+[[nodiscard]] Result<std::filesystem::path> resolve_segments(
+    const std::filesystem::path& start, const std::vector<std::string>& segments, FollowLast follow,
+    std::string_view shown);
+
+// Where a path leads, both ways: what reading or writing it reaches (the last link followed)
+// and what unlink or rename act on (the last link itself).
+struct WalkedPath {
+  std::filesystem::path followed;
+  std::filesystem::path link;
+  // Whether both lie inside `root`: the one confinement rule of file_ops (Workspace::resolve)
+  // and of tool arguments (worker/workspace_path.h).
+  bool inside(const std::filesystem::path& root) const;
+};
+
+// resolve_segments both ways. Links are read even when they point at nothing, so a dangling
+// link to a place outside leads outside like any other.
+// REQUIRES: `start` is a real path (no links).
+[[nodiscard]] Result<WalkedPath> walk_path(const std::filesystem::path& start,
+                                           const std::vector<std::string>& segments,
+                                           std::string_view shown);
 
 struct ResolvedPath {
   UserPath user;               // as written, normalised

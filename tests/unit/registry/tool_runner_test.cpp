@@ -238,6 +238,27 @@ TEST(LaunchError, ALimitTheWorkerCannotGrantIsInvalidInputNamingTheLimit) {
   EXPECT_EQ(launch_error(spec, LaunchStage::kMemoryLimit, ENOMEM).code, ErrorCode::kIo);
 }
 
+// The audit's escape: a dangling link in the workspace to a file outside that does not exist
+// yet. tee through it would create the file outside; the argument is refused before it runs.
+TEST_F(ToolRunnerTest, AToolCannotWriteOutsideThroughADanglingLink) {
+  const fs::path outside = dir_.path() / "outside";
+  fs::create_directories(outside);
+  fs::create_directories(context_.workspace_dir);
+  fs::create_symlink(outside / "pwned.txt", context_.workspace_dir / "escape");
+  const ToolDefinition writer =
+      tool(R"({"name": "write_file", "command": ["tee", "--", "{{args.path}}"],
+      "stdin": "{{args.text}}",
+      "input_schema": {"type": "object", "required": ["path", "text"], "properties": {
+          "path": {"type": "string", "format": "workspace_path"}, "text": {"type": "string"}}}})");
+  auto r = run_tool(writer, json(R"({"path": "escape", "text": "written outside"})"), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.error().message.find("\"escape\" leaves the run's workspace through a symbolic link"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_FALSE(fs::exists(outside / "pwned.txt"));
+}
+
 TEST_F(ToolRunnerTest, ExampleWordCountCountsTheWordsOfItsInput) {
   Value args;
   args["text"] = "one two  three\nfour; rm -rf /";

@@ -62,8 +62,15 @@ std::vector<std::string> current_environment() {
 
 Result<ChildSpec> prepare_tool_run(const ToolDefinition& tool, const Value& args_in,
                                    const fs::path& workspace, const std::vector<std::string>& environment) {
-  const Value args = apply_schema_defaults(tool.input_schema, args_in.is_null() ? Value::object() : args_in);
-  if (auto st = validate_against_schema(tool.input_schema, args, "args"); !st.ok()) return st.error();
+  const Value validated =
+      apply_schema_defaults(tool.input_schema, args_in.is_null() ? Value::object() : args_in);
+  if (auto st = validate_against_schema(tool.input_schema, validated, "args"); !st.ok()) {
+    return st.error();
+  }
+
+  // From here on the arguments are spelled as the schema means them: an integer given as 3.0
+  // reaches argv as "3", an enum member as the schema lists it.
+  const Value args = normalize_to_schema(tool.input_schema, validated);
 
   ChildSpec spec;
   auto cwd = resolve_cwd(tool, args, workspace);
@@ -76,7 +83,8 @@ Result<ChildSpec> prepare_tool_run(const ToolDefinition& tool, const Value& args
     if (resolved.ok()) return std::nullopt;
     return resolved.error().message;
   };
-  if (auto st = validate_against_schema(tool.input_schema, args, "args", workspace_paths); !st.ok()) {
+  if (auto st = validate_against_schema(tool.input_schema, args, "args", workspace_paths);
+      !st.ok()) {
     return st.error();
   }
 

@@ -399,4 +399,61 @@ Value apply_schema_defaults(const Value& schema, Value instance) {
   return instance;
 }
 
+namespace {
+
+bool names_integer(const Value& schema) {
+  const Value* type = schema.find("type");
+  if (!type) return false;
+  if (type->is_string()) return type->as_string() == "integer";
+  if (!type->is_array()) return false;
+  for (const Value& t : type->as_array()) {
+    if (t.is_string() && t.as_string() == "integer") return true;
+  }
+  return false;
+}
+
+// A double with no fraction inside int64's range, as an integer; anything else unchanged.
+Value as_integer(Value v) {
+  if (!v.is_double() || !is_integral(v)) return v;
+  const double d = v.as_double();
+  // 2^63 is exact as a double; int64 holds [-2^63, 2^63).
+  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) return v;
+  return Value(static_cast<int64_t>(d));
+}
+
+// The member of `enum` (or `const`) equal to `v`, as the schema writes it; else `v`.
+Value as_listed(const Value& schema, Value v) {
+  if (const Value* c = schema.find("const"); c && values_equal(*c, v)) return *c;
+  if (const Value* e = schema.find("enum"); e && e->is_array()) {
+    for (const Value& choice : e->as_array()) {
+      if (values_equal(choice, v)) return choice;
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+Value normalize_to_schema(const Value& schema, Value instance) {
+  if (!schema.is_object()) return instance;
+  instance = as_listed(schema, std::move(instance));
+  if (names_integer(schema)) instance = as_integer(std::move(instance));
+  if (instance.is_array()) {
+    if (const Value* items = schema.find("items")) {
+      for (Value& element : instance.as_array()) {
+        element = normalize_to_schema(*items, std::move(element));
+      }
+    }
+  } else if (instance.is_object()) {
+    const Value* props = schema.find("properties");
+    const Value* extra = schema.find("additionalProperties");
+    for (auto& [key, member] : instance.as_object()) {
+      const Value* sub = props && props->is_object() ? props->find(key) : nullptr;
+      if (!sub && extra && extra->is_object()) sub = extra;
+      if (sub) member = normalize_to_schema(*sub, std::move(member));
+    }
+  }
+  return instance;
+}
+
 }  // namespace pl

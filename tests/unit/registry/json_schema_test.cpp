@@ -129,5 +129,29 @@ TEST(JsonSchema, DefaultsFillOnlyWhatIsAbsent) {
             json(R"({"dir": "x", "deep": {"n": 3}})"));
 }
 
+TEST(JsonSchema, NormalizingWritesWholeNumbersOfIntegerPropertiesAsIntegers) {
+  const Value schema = json(R"({"type": "object", "properties": {
+      "n": {"type": "integer"}, "maybe": {"type": ["integer", "null"]}, "x": {"type": "number"},
+      "list": {"type": "array", "items": {"type": "integer"}},
+      "deep": {"type": "object", "additionalProperties": {"type": "integer"}}}})");
+  const Value normal = normalize_to_schema(
+      schema, json(R"({"n": 3.0, "maybe": -2.0, "x": 3.0, "list": [1.0, 2], "deep": {"k": 4.0},
+                      "big": 1e300})"));
+  EXPECT_EQ(normal, json(R"({"n": 3, "maybe": -2, "x": 3.0, "list": [1, 2], "deep": {"k": 4},
+                             "big": 1e300})"));
+  EXPECT_TRUE(normal.find("n")->is_int());
+  EXPECT_TRUE(normal.find("x")->is_double());  // a number stays as given
+}
+
+TEST(JsonSchema, NormalizingSpellsEnumAndConstMatchesAsTheSchemaDoes) {
+  const Value schema = json(R"({"type": "object", "properties": {
+      "level": {"enum": [1, 2, "three"]}, "ratio": {"enum": [0.5, 2.0]}, "one": {"const": 1}}})");
+  const Value normal =
+      normalize_to_schema(schema, json(R"({"level": 2.0, "ratio": 2, "one": 1.0})"));
+  EXPECT_TRUE(normal.find("level")->is_int());
+  EXPECT_TRUE(normal.find("ratio")->is_double());
+  EXPECT_TRUE(normal.find("one")->is_int());
+}
+
 }  // namespace
 }  // namespace pl

@@ -69,6 +69,19 @@ TEST_F(ToolInvocationTest, ArgumentsFullOfShellMetacharactersStayOneArgvElementE
   EXPECT_EQ(spec->program, "/usr/bin/printf");
 }
 
+// The schema accepts 3.0 as an integer; the tool must then see "3" (head -n 3.0 fails).
+TEST_F(ToolInvocationTest, AWholeNumberForAnIntegerPropertyReachesArgvAsAnInteger) {
+  const ToolDefinition t =
+      tool(R"({"name": "h", "command": ["head", "-n", "{{args.n}}", "{{args.mode}}"],
+      "stdin": "{{args.n}}",
+      "input_schema": {"type": "object", "properties": {
+          "n": {"type": "integer", "minimum": 1}, "mode": {"enum": [1, 2]}}}})");
+  auto spec = prepare(t, R"({"n": 3.0, "mode": 2.0})");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(spec->argv, (std::vector<std::string>{"head", "-n", "3", "2"}));
+  EXPECT_EQ(spec->stdin_data, "3");
+}
+
 TEST_F(ToolInvocationTest, OnlyAllowListedAndFixedVariablesReachTheTool) {
   const ToolDefinition t = tool(R"({"name": "e", "command": ["env"], "env_allow": ["LANG", "NOT_SET"],
                                     "env": {"LANG": "C", "MODE": "test"}})");

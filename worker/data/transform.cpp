@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "common/json.h"
 #include "common/pipeline/condition.h"
 #include "common/pipeline/scope.h"
 #include "common/text.h"
@@ -472,33 +473,31 @@ Result<Value> reduce(const Run& run, const AggregateOp& op, const Column& column
     }
     return *best;
   }
-  int64_t int_sum = 0;
+  // Integers add up exactly in 128 bits (no sum of int64 values this side of 2^63 of them
+  // overflows it), so only the total decides whether an all-integer sum fits: [max, 1, -1]
+  // is max, not an overflow.
+  __int128 int_sum = 0;
   double double_sum = 0;
   bool any_double = false;
-  bool overflowed = false;
   for (const auto& [i, v] : column) {
     if (!v->is_number()) {
       return run.error(describe(i) + " is " + kind_phrase(*v) + ", not a number");
     }
     if (v->is_int()) {
-      int64_t next = 0;
-      if (__builtin_add_overflow(int_sum, v->as_int(), &next)) {
-        // Carry on in decimals; an all-integer sum reports the overflow below.
-        double_sum += static_cast<double>(int_sum) + static_cast<double>(v->as_int());
-        int_sum = 0;
-        overflowed = true;
-      } else {
-        int_sum = next;
-      }
+      int_sum += v->as_int();
     } else {
       double_sum += v->as_double();
       any_double = true;
     }
   }
   if (op.function == AggregateFunction::kSum) {
-    if (!any_double && overflowed) return run.error("the sum overflows a 64-bit integer");
-    if (!any_double) return Value(int_sum);
-    return Value(double_sum + static_cast<double>(int_sum));
+    if (any_double) return Value(double_sum + static_cast<double>(int_sum));
+    if (int_sum > std::numeric_limits<int64_t>::max() ||
+        int_sum < std::numeric_limits<int64_t>::min()) {
+      return run.error("the sum overflows a 64-bit integer: it is about " +
+                       to_json(Value(static_cast<double>(int_sum))));
+    }
+    return Value(static_cast<int64_t>(int_sum));
   }
   if (column.empty()) return Value();
   return Value((double_sum + static_cast<double>(int_sum)) / static_cast<double>(column.size()));

@@ -260,7 +260,25 @@ TEST(Aggregate, SumOfNothingIsZero) {
 
 TEST(Aggregate, IntegerOverflowIsAnError) {
   Error e = fails("[9223372036854775807, 1]", R"([{"operation": "aggregate", "function": "sum"}])");
-  EXPECT_EQ(e.message, "operation 0 (aggregate): the sum overflows a 64-bit integer");
+  EXPECT_EQ(e.message,
+            "operation 0 (aggregate): the sum overflows a 64-bit integer: it is about "
+            "9223372036854775808.0");
+  Error below =
+      fails("[-9223372036854775808, -1]", R"([{"operation": "aggregate", "function": "sum"}])");
+  EXPECT_EQ(below.code, ErrorCode::kInvalidInput);
+}
+
+TEST(Aggregate, SumIsExactWhenTheTotalFitsThoughARunningSumWouldNot) {
+  EXPECT_EQ(
+      ok("[9223372036854775807, 1, -1]", R"([{"operation": "aggregate", "function": "sum"}])"),
+      Value(int64_t{9223372036854775807}));
+  EXPECT_EQ(
+      ok("[-9223372036854775808, -1, 2]", R"([{"operation": "aggregate", "function": "sum"}])"),
+      Value(int64_t{-9223372036854775807}));
+  EXPECT_EQ(
+      ok(R"([{"v": 9223372036854775807}, {"v": 9223372036854775807}, {"v": -9223372036854775807}])",
+         R"([{"operation": "aggregate", "function": "sum", "field": "v"}])"),
+      Value(int64_t{9223372036854775807}));
 }
 
 TEST(Aggregate, AverageIsADecimalAndSurvivesIntegerOverflow) {

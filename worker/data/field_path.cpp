@@ -1,6 +1,8 @@
 #include "worker/data/field_path.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstddef>
 
 #include "worker/data/value_order.h"
 
@@ -85,6 +87,12 @@ Status FieldPath::assign(Value& item, Value value) const {
   }
   *current = std::move(value);
   return ok_status();
+}
+
+bool FieldPath::overlaps(const FieldPath& other) const {
+  const size_t common = std::min(segments_.size(), other.segments_.size());
+  return std::equal(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(common),
+                    other.segments_.begin());
 }
 
 }  // namespace pl::worker::data

@@ -33,6 +33,10 @@ class FieldPath {
   // nor null: `"user" is a string, not a map`. A list is stepped into by index but never grown.
   [[nodiscard]] Status assign(Value& item, Value value) const;
 
+  // Whether writing both paths into one map would clash: one is the other or lies inside it
+  // ("user" and "user.team"), comparing whole segments ("user" and "username" do not).
+  bool overlaps(const FieldPath& other) const;
+
   // As written: "user.team".
   const std::string& text() const { return text_; }
 

@@ -170,15 +170,17 @@ Result<OperationSpec> parse_aggregate(const EntryReader& r) {
   if (!field.ok()) return std::move(field).error();
   auto group_by = r.path("group_by");
   if (!group_by.ok()) return std::move(group_by).error();
-  auto as = r.string("as");
+  auto as = r.path("as");
   if (!as.ok()) return std::move(as).error();
   op.field = std::move(*field);
   op.group_by = std::move(*group_by);
-  op.result_name = *as ? **as : **function;
-  if (op.result_name.empty()) return r.error("\"as\" must not be empty");
-  if (op.group_by && op.group_by->text() == op.result_name) {
-    return r.error("the result name " + quote(op.result_name) +
-                   " is also the group_by field; choose another with \"as\"");
+  // A function's name is a plain word, so it always parses.
+  op.result = *as ? std::move(**as) : *FieldPath::parse(**function);
+  // Rows hold both paths: one inside the other would overwrite it.
+  if (op.group_by && op.group_by->overlaps(*op.result)) {
+    return r.error("the result name " + quote(op.result->text()) + " and the group_by field " +
+                   quote(op.group_by->text()) + " would overwrite each other in a row; " +
+                   "choose another name with \"as\"");
   }
   return OperationSpec(std::move(op));
 }
@@ -529,9 +531,11 @@ Result<Value> run_aggregate(const Run& run, const AggregateOp& op, const Value::
   for (size_t g = 0; g < columns.size(); ++g) {
     auto value = reduce(run, op, columns[g]);
     if (!value.ok()) return value;
+    // Dotted names make nested members, so the row reads back by the same field paths.
     Value row = Value::object();
-    row[op.group_by->text()] = keys[g];
-    row[op.result_name] = std::move(*value);
+    Status s = op.group_by->assign(row, keys[g]);
+    if (s.ok()) s = op.result->assign(row, std::move(*value));
+    if (!s.ok()) return run.error("group " + std::to_string(g) + ": " + s.error().message);
     out.push_back(std::move(row));
   }
   return Value(std::move(out));

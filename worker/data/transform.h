@@ -72,6 +72,9 @@ struct MapOp {
 
 // Reduces the list to one value, or with `group_by` to one {<group_by>: key, <as>: value} per
 // group in order of first appearance. Values are the items themselves or their `field`.
+// `group_by` and `as` are field paths in the row too: group_by "user.team" makes rows
+// {user: {team: key}, ...}, which a later operation reads back as "user.team". The two paths
+// must not overlap (one the other or inside it).
 //   count           items; with `field`, items where it exists and is not null
 //   count_distinct  distinct values (compare_values); with `field`, existing non-null ones
 //   sum             numbers; integers stay integers (overflow is an error); 0 for no items
@@ -82,7 +85,7 @@ struct AggregateOp {
   AggregateFunction function = AggregateFunction::kCount;
   std::optional<FieldPath> field;
   std::optional<FieldPath> group_by;
-  std::string result_name;  // `as`, else the function's name
+  std::optional<FieldPath> result;  // `as`, else the function's name (always set by parsing)
 };
 
 // SQL-style equi-join of the items (maps) with the `right` list (maps): each left item is paired

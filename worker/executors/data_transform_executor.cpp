@@ -1,5 +1,8 @@
 #include "worker/executors/data_transform_executor.h"
 
+#include <optional>
+
+#include "worker/data/field_path.h"
 #include "worker/data/value_order.h"
 
 namespace pl::worker {
@@ -30,13 +33,19 @@ Result<Value> DataTransformExecutor::execute(const protocol::WorkItem& item,
     }
     source = raw;
   }
-  std::string output_field;
+  std::optional<data::FieldPath> output_field;
   if (const Value* field = input.find("output_field"); field && !field->is_null()) {
     if (!field->is_string() || field->as_string().empty()) {
       return make_error(ErrorCode::kInvalidInput,
                         "data_transform: \"output_field\" must be a non-empty string");
     }
-    output_field = field->as_string();
+    // A field path like the operations' ones: "a.b" nests, so steps.NAME.data.a.b reads it.
+    auto path = data::FieldPath::parse(field->as_string());
+    if (!path.ok()) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "data_transform: \"output_field\": " + path.error().message);
+    }
+    output_field = std::move(*path);
   }
 
   const CancelToken& cancel = context.cancel;
@@ -55,11 +64,14 @@ Result<Value> DataTransformExecutor::execute(const protocol::WorkItem& item,
     return e;
   }
   Value out = Value::object();
-  if (output_field.empty()) {
+  if (!output_field) {
     out["data"] = std::move(*result);
-  } else {
-    out["data"][output_field] = std::move(*result);
+    return out;
   }
+  Value wrapped = Value::object();
+  Status s = output_field->assign(wrapped, std::move(*result));  // into fresh maps: cannot fail
+  if (!s.ok()) return s.error();
+  out["data"] = std::move(wrapped);
   return out;
 }
 

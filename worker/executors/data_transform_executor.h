@@ -10,7 +10,8 @@
 //                       strings evaluated here per item. A join's `right_source` is resolved by
 //                       the broker into `right_source_value` inside that entry (or rendered to a
 //                       list in place).
-//   output_field        optional: the result is then {output_field: value} instead of value.
+//   output_field        optional: the result is then {output_field: value} instead of value; a
+//                       field path, so "a.b" gives {a: {b: value}} (steps.NAME.data.a.b).
 //   run_roots           optional: a map of the run's names (inputs, global_vars, state, loop)
 //                       that conditions and expressions may read behind the item's own names.
 // Other keys are ignored.

@@ -50,6 +50,26 @@ TEST(DataTransformExecutor, OutputFieldNamesTheValueInsideData) {
   EXPECT_EQ(*r, json(R"({"data": {"total": 3}})"));
 }
 
+TEST(DataTransformExecutor, ADottedOutputFieldNestsSoItsPathReadsIt) {
+  Harness h;
+  auto r = transform(R"({"input_source_value": [1, 2], "output_field": "a.b",
+                         "operations": [{"operation": "sort"}]})",
+                     h);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, json(R"({"data": {"a": {"b": [1, 2]}}})"));
+}
+
+TEST(DataTransformExecutor, AnOutputFieldThatIsNoFieldPathIsRefused) {
+  Harness h;
+  auto r = transform(R"({"input_source_value": [1], "output_field": "a..b",
+                         "operations": [{"operation": "sort"}]})",
+                     h);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(r.error().message.rfind("data_transform: \"output_field\": ", 0), 0u)
+      << r.error().message;
+}
+
 TEST(DataTransformExecutor, AnInputSourceRenderedToAListIsUsedAsIs) {
   Harness h;
   auto r = transform(R"({"input_source": [1, 2, 3],

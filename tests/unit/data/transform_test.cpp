@@ -351,6 +351,27 @@ TEST(Aggregate, TheResultNameMustDifferFromTheGroupField) {
                    .ok());
 }
 
+TEST(Aggregate, ADottedGroupByMakesNestedRowsThatLaterOperationsRead) {
+  const char* items = R"([{"user": {"team": "red"}, "s": 1}, {"user": {"team": "blue"}, "s": 2},
+                          {"user": {"team": "red"}, "s": 3}])";
+  EXPECT_EQ(ok(items, R"([{"operation": "aggregate", "function": "sum", "field": "s",
+                           "group_by": "user.team"},
+                          {"operation": "sort", "by": "user.team"}])"),
+            json(R"([{"user": {"team": "blue"}, "sum": 2}, {"user": {"team": "red"}, "sum": 4}])"));
+  EXPECT_EQ(ok(items, R"([{"operation": "aggregate", "function": "count", "group_by": "user.team",
+                           "as": "user.members"}])"),
+            json(R"([{"user": {"team": "red", "members": 2}},
+                     {"user": {"team": "blue", "members": 1}}])"));
+}
+
+TEST(Aggregate, AResultNameInsideTheGroupFieldIsRefused) {
+  Error e = fails("[]", R"([{"operation": "aggregate", "function": "count",
+                             "group_by": "user.team", "as": "user"}])");
+  EXPECT_EQ(e.message,
+            "operation 0 (aggregate): the result name \"user\" and the group_by field "
+            "\"user.team\" would overwrite each other in a row; choose another name with \"as\"");
+}
+
 TEST(Aggregate, GroupByFieldMissingIsAnError) {
   EXPECT_EQ(fails(R"([{"k": 1}, {}])",
                   R"([{"operation": "aggregate", "function": "count", "group_by": "k"}])")

@@ -20,6 +20,9 @@ namespace {
 using pipeline::Expression;
 
 constexpr size_t kStopCheckEvery = 1024;
+// What a map member costs beyond its key's bytes and its value: the tree node and the key's
+// std::string.
+constexpr size_t kMapMemberBytes = 64;
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -294,6 +297,11 @@ Result<OperationSpec> parse_sort(const EntryReader& r) {
 // ---------------------------------------------------------------------------------------------
 // Running
 
+std::string size_hint() {
+  return " (an estimate of its memory in the worker; filter or reduce the data before it "
+         "grows)";
+}
+
 // Where an operation's error messages come from, and the stop check.
 class Run {
  public:
@@ -320,6 +328,19 @@ class Run {
     return std::nullopt;
   }
   const TransformLimits& limits() const { return limits_; }
+  // The result passed TransformLimits::max_bytes while item `item` was being made (map, join).
+  Error too_large_at(size_t item) const {
+    return error("the data passed the size limit of " + std::to_string(limits_.max_bytes) +
+                     " bytes at item " + std::to_string(item) + size_hint(),
+                 ErrorCode::kTooLarge);
+  }
+  // The finished result, estimated at `bytes`, is over TransformLimits::max_bytes.
+  Error too_large(size_t bytes) const {
+    return error("the result is about " + std::to_string(bytes) +
+                     " bytes, over the size limit of " + std::to_string(limits_.max_bytes) +
+                     " bytes" + size_hint(),
+                 ErrorCode::kTooLarge);
+  }
   // The run's roots, behind the item (and `value`).
   const pipeline::Scope& roots() const { return roots_; }
 
@@ -328,6 +349,21 @@ class Run {
   const TransformLimits& limits_;
   const StopCheck& stop_;
   const pipeline::Scope& roots_;
+};
+
+// The bytes one operation builds, counted against TransformLimits::max_bytes as it goes.
+class SizeBudget {
+ public:
+  explicit SizeBudget(size_t limit) : limit_(limit) {}
+  // Counts `v`; false once the total is over the limit.
+  [[nodiscard]] bool charge(const Value& v) {
+    used_ += estimated_bytes(v);
+    return used_ <= limit_;
+  }
+
+ private:
+  size_t limit_;
+  size_t used_ = 0;
 };
 
 // What an expression sees behind the item: `value`, when an operation binds it, then the run's
@@ -414,10 +450,14 @@ Status map_item(const Run& run, const MapOp& op, Value& item, size_t i) {
   return s.ok() ? s : run.at_item(i, s.error());
 }
 
+// Each new item is measured as soon as it is made: an expression like "[item, item]" can
+// double the data, and a chain of them would otherwise grow it exponentially.
 Result<Value> run_map(const Run& run, const MapOp& op, Value input) {
+  SizeBudget budget(run.limits().max_bytes);
   if (input.is_object()) {
     Status s = map_item(run, op, input, 0);
     if (!s.ok()) return s.error();
+    if (!budget.charge(input)) return run.too_large_at(0);
     return input;
   }
   Value::Array& items = input.as_array();
@@ -425,6 +465,7 @@ Result<Value> run_map(const Run& run, const MapOp& op, Value input) {
     if (auto stop = run.tick(i)) return *stop;
     Status s = map_item(run, op, items[i], i);
     if (!s.ok()) return s.error();
+    if (!budget.charge(items[i])) return run.too_large_at(i);
   }
   return input;
 }
@@ -557,12 +598,14 @@ Result<Value> run_join(const Run& run, const JoinOp& op, Value::Array items) {
     if (!key->is_null()) index[*key].push_back(j);
   }
   Value::Array out;
-  auto emit = [&](Value item) -> Status {
+  SizeBudget budget(run.limits().max_bytes);  // each pair copies its left item whole
+  auto emit = [&](Value item, size_t i) -> Status {
     if (out.size() >= run.limits().max_items) {
       return run.error("the result has more than " + std::to_string(run.limits().max_items) +
                            " items (the limit)",
                        ErrorCode::kTooLarge);
     }
+    if (!budget.charge(item)) return run.too_large_at(i);
     out.push_back(std::move(item));
     return ok_status();
   };
@@ -585,7 +628,7 @@ Result<Value> run_join(const Run& run, const JoinOp& op, Value::Array items) {
         Status s = op.nest_as->assign(left, Value());
         if (!s.ok()) return run.at_item(i, s.error());
       }
-      Status s = emit(std::move(left));
+      Status s = emit(std::move(left), i);
       if (!s.ok()) return s.error();
       continue;
     }
@@ -597,7 +640,7 @@ Result<Value> run_join(const Run& run, const JoinOp& op, Value::Array items) {
       } else {
         for (const auto& [k, v] : right[j].as_object()) joined[k] = v;
       }
-      Status s = emit(std::move(joined));
+      Status s = emit(std::move(joined), i);
       if (!s.ok()) return s.error();
     }
   }
@@ -675,6 +718,24 @@ Result<Value> run_sort(const Run& run, const SortOp& op, Value::Array items) {
 }
 
 }  // namespace
+
+size_t estimated_bytes(const Value& v) {
+  size_t bytes = sizeof(Value);
+  switch (v.kind()) {
+    case Value::Kind::kString:
+      return bytes + v.as_string().size();
+    case Value::Kind::kArray:
+      for (const Value& element : v.as_array()) bytes += estimated_bytes(element);
+      return bytes;
+    case Value::Kind::kObject:
+      for (const auto& [key, member] : v.as_object()) {
+        bytes += kMapMemberBytes + key.size() + estimated_bytes(member);
+      }
+      return bytes;
+    default:
+      return bytes;
+  }
+}
 
 Result<std::vector<TransformOperation>> parse_operations(const Value& operations,
                                                          const TransformLimits& limits) {
@@ -766,6 +827,14 @@ Result<Value> apply_operations(Value input, const std::vector<TransformOperation
         },
         op.spec);
     if (!next.ok()) return next;
+    // map and join counted what they built; the others cannot grow the data much, so their
+    // result is measured once.
+    const bool counted =
+        std::holds_alternative<MapOp>(op.spec) || std::holds_alternative<JoinOp>(op.spec);
+    if (!counted) {
+      const size_t bytes = estimated_bytes(*next);
+      if (bytes > limits.max_bytes) return run.too_large(bytes);
+    }
     input = std::move(*next);
     produced_by = "the result of operation " + std::to_string(op.index) + " (" + op.name + ")";
   }

@@ -7,7 +7,8 @@
 // Every error says which operation failed and why, counting from 0 as the YAML list does:
 //   operation 2 (sort): field "score" is missing in item 7
 // Items are counted from 0 too. Codes: kInvalidInput for options and data of the wrong shape
-// (and for expression errors, whose own messages are kept), kTooLarge for the limits below,
+// (and for expression errors, whose own messages are kept), kTooLarge for the limits below
+// (`operation 3 (map): the data passed the size limit of 268435456 bytes at item 0 ...`),
 // kCancelled when the stop check says so.
 //
 // Conditions and expressions are the pipeline expression language (common/pipeline/
@@ -41,7 +42,17 @@ struct TransformLimits {
   size_t max_operations = 256;   // entries of `operations`
   size_t max_items = 1'000'000;  // items a join may produce (the one operation that can make
                                  // more items than it is given; no other is counted)
+  // The estimated size (estimated_bytes) of what one operation produces. map and join, the
+  // operations that can grow the data ("[item, item]" doubles it), count it item by item as
+  // they build and stop as soon as it is passed; the others' results are measured when they
+  // finish. So no chain of operations holds much more than this per result, whatever it does.
+  size_t max_bytes = size_t{256} << 20;
 };
+
+// An estimate of the memory `v` takes in the worker: a fixed cost per value (and per map
+// member) plus the bytes of its strings and keys. Deterministic, so limits fail the same way on
+// every host; it is not the JSON size (a small integer costs more here than its digits).
+size_t estimated_bytes(const Value& v);
 
 // Says whether to give up (cancelled, deadline passed); checked every few thousand items.
 using StopCheck = std::function<bool()>;

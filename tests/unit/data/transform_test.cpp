@@ -490,6 +490,64 @@ TEST(Join, AResultOverTheLimitIsRefused) {
   EXPECT_EQ(e.message, "operation 0 (join): the result has more than 3 items (the limit)");
 }
 
+// ---- the size limit ----
+
+// Each "[item, item]" doubles the data: 40 of them would need 2^40 values.
+std::string doubling_maps(int n) {
+  std::string ops = "[";
+  for (int i = 0; i < n; ++i) ops += R"({"operation": "map", "expression": "[item, item]"},)";
+  return ops + R"({"operation": "aggregate", "function": "count"}])";
+}
+
+TEST(SizeLimit, RepeatedGrowingMapsStopAtTheLimitNamingTheOperation) {
+  TransformLimits limits;
+  limits.max_bytes = 1 << 20;
+  Error e = fails("[1]", doubling_maps(40), limits);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  // 2^k ints nested in lists cost about 2^(k+1) values: the limit falls within operation 13.
+  EXPECT_EQ(e.message.rfind("operation 13 (map): the data passed the size limit of 1048576 "
+                            "bytes at item 0",
+                            0),
+            0u)
+      << e.message;
+}
+
+TEST(SizeLimit, TheDefaultIs256MiB) { EXPECT_EQ(TransformLimits{}.max_bytes, size_t{256} << 20); }
+
+TEST(SizeLimit, DataUnderTheLimitPasses) { EXPECT_EQ(ok("[1]", doubling_maps(10)), Value(1)); }
+
+TEST(SizeLimit, AJoinCountsTheBytesOfThePairsItMakes) {
+  TransformLimits limits;
+  limits.max_bytes = 4096;
+  std::string left = "[";
+  for (int i = 0; i < 100; ++i)
+    left += std::string(i ? "," : "") + R"({"k": 1, "pad": "xxxxxxxx"})";
+  left += "]";
+  Error e = fails(left, R"([{"operation": "join", "join_key": "k", "right_source": [{"k": 1}]}])",
+                  limits);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_EQ(e.message.rfind("operation 0 (join): the data passed the size limit of 4096 bytes "
+                            "at item ",
+                            0),
+            0u)
+      << e.message;
+}
+
+TEST(SizeLimit, OtherOperationsResultsAreMeasuredWhenTheyFinish) {
+  TransformLimits limits;
+  limits.max_bytes = 200;
+  Error e = fails(R"(["a", "b", "c", "d", "e", "f"])", R"([{"operation": "sort"}])", limits);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_EQ(e.message.rfind("operation 0 (sort): the result is about ", 0), 0u) << e.message;
+}
+
+TEST(SizeLimit, TheEstimateCountsValuesStringsAndKeys) {
+  EXPECT_EQ(estimated_bytes(Value(1)), sizeof(Value));
+  EXPECT_EQ(estimated_bytes(Value("abc")), sizeof(Value) + 3);
+  EXPECT_EQ(estimated_bytes(json("[1, 2]")), 3 * sizeof(Value));
+  EXPECT_GT(estimated_bytes(json(R"({"key": 1})")), 2 * sizeof(Value) + 3);
+}
+
 TEST(Join, BadJoinTypeIsRefused) {
   EXPECT_FALSE(transform("[]", R"([{"operation": "join", "join_key": "k", "right_source": [],
                                     "join_type": "outer"}])")

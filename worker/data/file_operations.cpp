@@ -363,7 +363,8 @@ Result<std::vector<Transfer>> plan_transfers(Op& op, FollowLast follow) {
   } else {
     auto sources = resolve_sources(op, follow, false);
     if (!sources.ok()) return std::move(sources).error();
-    const bool many = request.sources.size() > 1 || request.sources.front().has_wildcards;
+    const bool many = request.source_is_list || request.sources.size() > 1 ||
+                      request.sources.front().has_wildcards;
     auto dest_r = op.resolve(dest, FollowLast::kYes);
     if (!dest_r.ok()) return std::move(dest_r).error();
     auto dest_st = stat_path(dest_r->real, false);

@@ -26,10 +26,10 @@
 //            without `recursive`, one with "/" reaches as deep as it has segments).
 //   validate every `files` check; the step fails (kStepFailed) listing each check that failed.
 //   convert  csv_to_json / json_to_csv (csv.h) from one file to another.
-// Destination rules of copy and move: with one plain source, `destination` is the new path,
-// unless it ends in "/" or is an existing directory, in which case the source goes inside it;
-// with several sources (a list, a glob, a pattern) `destination` is a directory (created when
-// missing) and each source keeps its name.
+// Destination rules of copy and move: with one plain source (a string), `destination` is the
+// new path, unless it ends in "/" or is an existing directory, in which case the source goes
+// inside it; with several sources (a list, even of one path, a glob, a pattern) `destination`
+// is a directory (created when missing) and each source keeps its name.
 #pragma once
 
 #include <cstddef>

@@ -217,6 +217,9 @@ Result<FileOpsRequest> parse_file_ops_request(const Value& input) {
       if (!input.find("source")) return r.error("needs \"source\"");
       Status s = r.paths("source", out.sources);
       if (!s.ok()) return s.error();
+      // A list whose length depends on the data (a rendered template) must not change what
+      // destination means when it happens to hold one path.
+      out.source_is_list = input.find("source")->is_array();
       auto destination = r.path("destination", true);
       if (!destination.ok()) return std::move(destination).error();
       out.destination = std::move(*destination);

@@ -42,6 +42,8 @@ struct FileCheck {
 struct FileOpsRequest {
   FileOperation operation = FileOperation::kList;
   std::vector<UserPath> sources;        // copy, move, convert, delete (path + files + source)
+  bool source_is_list = false;          // copy, move: `source` was a list, even of one path
+                                        // (its destination is then a directory)
   std::optional<UserPath> destination;  // copy, move, convert
   std::optional<UserPath> path;         // list
   std::vector<FileCheck> checks;        // validate

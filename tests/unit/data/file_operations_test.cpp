@@ -95,6 +95,29 @@ TEST_F(FileOpsTest, CopyOfSeveralSourcesAndGlobsFillsADirectory) {
   EXPECT_EQ(r.get_int("files"), 3);
 }
 
+// A list of one (a template rendered from data, say) still means "into this directory".
+TEST_F(FileOpsTest, CopyOfAListOfOneSourceGoesIntoTheDestinationDirectory) {
+  write("in/one.txt", "1");
+  Value r = ok(R"({"operation": "copy", "source": ["in/one.txt"], "destination": "backup"})");
+  EXPECT_EQ(tree(ws_ / "backup"), (Names{"one.txt"}));
+  EXPECT_EQ(r.find("copied")->as_array().front().get_string("destination"), "backup/one.txt");
+}
+
+TEST_F(FileOpsTest, MoveOfAListOfOneSourceGoesIntoTheDestinationDirectory) {
+  write("in/one.txt", "1");
+  ok(R"({"operation": "move", "source": ["in/one.txt"], "destination": "backup"})");
+  EXPECT_EQ(tree(ws_ / "backup"), (Names{"one.txt"}));
+  EXPECT_FALSE(exists("in/one.txt"));
+}
+
+TEST_F(FileOpsTest, CopyOfAListOfOneSourceRefusesAFileAsTheDestination) {
+  write("in/one.txt", "1");
+  write("backup", "a file");
+  EXPECT_EQ(
+      fails(R"({"operation": "copy", "source": ["in/one.txt"], "destination": "backup"})").message,
+      "file_ops (copy): destination \"backup\" is not a directory");
+}
+
 TEST_F(FileOpsTest, CopyWithAPatternKeepsRelativePaths) {
   write("src/a.py", "a");
   write("src/pkg/b.py", "b");

@@ -1,5 +1,6 @@
 #include "worker/data/csv.h"
 
+#include <functional>
 #include <map>
 
 #include "common/json.h"
@@ -13,23 +14,24 @@ Error at(size_t line, size_t column, const std::string& message) {
                                                   std::to_string(column) + ": " + message);
 }
 
-// Walks the text keeping line and column (in code points) of the next character.
+// Walks the text keeping line and column (in code points) of the next character, in a
+// CsvPosition that outlives it (a CsvReader's, between records).
 class Cursor {
  public:
-  explicit Cursor(std::string_view text) : text_(text) {}
-  bool done() const { return pos_ >= text_.size(); }
-  char peek() const { return text_[pos_]; }
-  bool peek_is(char c) const { return !done() && text_[pos_] == c; }
-  size_t line() const { return line_; }
-  size_t column() const { return column_; }
+  Cursor(std::string_view text, CsvPosition& at) : text_(text), at_(at) {}
+  bool done() const { return at_.offset >= text_.size(); }
+  char peek() const { return text_[at_.offset]; }
+  bool peek_is(char c) const { return !done() && text_[at_.offset] == c; }
+  size_t line() const { return at_.line; }
+  size_t column() const { return at_.column; }
   // Consumes one byte; a line break (CRLF, LF or CR) moves to the next line.
   char take() {
-    const char c = text_[pos_++];
+    const char c = text_[at_.offset++];
     if (c == '\n' || (c == '\r' && !peek_is('\n'))) {
-      ++line_;
-      column_ = 1;
+      ++at_.line;
+      at_.column = 1;
     } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80 && c != '\r') {
-      ++column_;
+      ++at_.column;
     }
     return c;
   }
@@ -48,14 +50,12 @@ class Cursor {
   }
   // Whether only line breaks remain.
   bool only_line_breaks_left() const {
-    return text_.find_first_not_of("\r\n", pos_) == std::string_view::npos;
+    return text_.find_first_not_of("\r\n", at_.offset) == std::string_view::npos;
   }
 
  private:
   std::string_view text_;
-  size_t pos_ = 0;
-  size_t line_ = 1;
-  size_t column_ = 1;
+  CsvPosition& at_;
 };
 
 std::string printable(char c) {
@@ -75,58 +75,69 @@ std::string cell_text(const Value& v) {
 
 }  // namespace
 
-Result<std::vector<CsvRecord>> parse_csv(std::string_view text) {
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  std::vector<CsvRecord> records;
-  Cursor in(text);
-  while (!in.done() && !in.only_line_breaks_left()) {
-    CsvRecord record;
-    record.line = in.line();
-    for (;;) {  // one field
-      std::string field;
-      if (in.peek_is('"')) {
-        const size_t open_line = in.line(), open_column = in.column();
-        in.take();
-        for (;;) {
-          if (in.done()) {
-            return at(open_line, open_column,
-                      "unterminated quoted field (opened here); the text ends inside it");
-          }
-          const char c = in.take();
-          if (c != '"') {
-            field.push_back(c);
-          } else if (in.peek_is('"')) {
-            in.take();
-            field.push_back('"');
-          } else {
-            break;
-          }
+CsvReader::CsvReader(std::string_view text) : text_(text) {
+  if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);
+}
+
+Result<std::optional<CsvRecord>> CsvReader::next() {
+  Cursor in(text_, at_);
+  if (in.done() || in.only_line_breaks_left()) return std::optional<CsvRecord>();
+  CsvRecord record;
+  record.line = in.line();
+  for (;;) {  // one field
+    std::string field;
+    if (in.peek_is('"')) {
+      const size_t open_line = in.line(), open_column = in.column();
+      in.take();
+      for (;;) {
+        if (in.done()) {
+          return at(open_line, open_column,
+                    "unterminated quoted field (opened here); the text ends inside it");
         }
-        if (!in.done() && !in.peek_is(',') && !in.peek_is('\r') && !in.peek_is('\n')) {
+        const char c = in.take();
+        if (c != '"') {
+          field.push_back(c);
+        } else if (in.peek_is('"')) {
+          in.take();
+          field.push_back('"');
+        } else {
+          break;
+        }
+      }
+      if (!in.done() && !in.peek_is(',') && !in.peek_is('\r') && !in.peek_is('\n')) {
+        return at(in.line(), in.column(),
+                  printable(in.peek()) +
+                      " after a closing quote; expected a comma or the end of the line");
+      }
+    } else {
+      while (!in.done() && !in.peek_is(',') && !in.peek_is('\r') && !in.peek_is('\n')) {
+        if (in.peek_is('"')) {
           return at(in.line(), in.column(),
-                    printable(in.peek()) +
-                        " after a closing quote; expected a comma or the end of the line");
+                    "a quote inside an unquoted field (quote the whole field and double it)");
         }
-      } else {
-        while (!in.done() && !in.peek_is(',') && !in.peek_is('\r') && !in.peek_is('\n')) {
-          if (in.peek_is('"')) {
-            return at(in.line(), in.column(),
-                      "a quote inside an unquoted field (quote the whole field and double it)");
-          }
-          field.push_back(in.take());
-        }
+        field.push_back(in.take());
       }
-      record.fields.push_back(std::move(field));
-      if (in.peek_is(',')) {
-        in.take();
-        continue;
-      }
-      in.take_line_break();
-      break;
     }
-    records.push_back(std::move(record));
+    record.fields.push_back(std::move(field));
+    if (in.peek_is(',')) {
+      in.take();
+      continue;
+    }
+    in.take_line_break();
+    break;
   }
-  return records;
+  return std::optional<CsvRecord>(std::move(record));
+}
+
+Result<std::vector<CsvRecord>> parse_csv(std::string_view text) {
+  CsvReader reader(text);
+  std::vector<CsvRecord> records;
+  for (;;) {
+    auto record = reader.next();
+    if (!record.ok()) return std::move(record).error();
+    if (!*record) return records;
+    records.push_back(std::move(**record));
+  }
 }
 
 std::string csv_field(std::string_view text) {
@@ -145,12 +156,10 @@ std::string csv_field(std::string_view text) {
   return out;
 }
 
-Result<Value> csv_to_records(std::string_view text) {
-  auto records = parse_csv(text);
-  if (!records.ok()) return std::move(records).error();
-  Value out = Value::array();
-  if (records->empty()) return out;
-  const CsvRecord& header = records->front();
+namespace {
+
+// Checks the header's column names: none empty, none repeated.
+Status check_header(const CsvRecord& header) {
   std::map<std::string, size_t, std::less<>> columns;
   for (size_t c = 0; c < header.fields.size(); ++c) {
     const std::string& name = header.fields[c];
@@ -167,23 +176,70 @@ Result<Value> csv_to_records(std::string_view text) {
                             std::to_string(it->second + 1) + ": \"" + name + "\"");
     }
   }
-  for (size_t r = 1; r < records->size(); ++r) {
-    const CsvRecord& record = (*records)[r];
-    if (record.fields.size() != header.fields.size()) {
-      return make_error(ErrorCode::kInvalidInput,
-                        "line " + std::to_string(record.line) + ": record " + std::to_string(r) +
-                            " has " + std::to_string(record.fields.size()) + " field" +
-                            (record.fields.size() == 1 ? "" : "s") + ", the header has " +
-                            std::to_string(header.fields.size()));
-    }
-    Value row = Value::object();
-    for (size_t c = 0; c < record.fields.size(); ++c) row[header.fields[c]] = record.fields[c];
-    out.push_back(std::move(row));
+  return ok_status();
+}
+
+// Record `r` (1 for the first after the header) as a map of column name to text.
+Result<Value> record_to_map(const CsvRecord& header, const CsvRecord& record, size_t r) {
+  if (record.fields.size() != header.fields.size()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "line " + std::to_string(record.line) + ": record " + std::to_string(r) +
+                          " has " + std::to_string(record.fields.size()) + " field" +
+                          (record.fields.size() == 1 ? "" : "s") + ", the header has " +
+                          std::to_string(header.fields.size()));
   }
+  Value row = Value::object();
+  for (size_t c = 0; c < record.fields.size(); ++c) row[header.fields[c]] = record.fields[c];
+  return row;
+}
+
+// Reads the records after the header one by one, handing each to `each` as a map.
+Result<size_t> for_each_csv_row(std::string_view text,
+                                const std::function<Status(const Value&)>& each) {
+  CsvReader reader(text);
+  auto header = reader.next();
+  if (!header.ok()) return std::move(header).error();
+  if (!*header) return size_t{0};
+  if (Status s = check_header(**header); !s.ok()) return s.error();
+  for (size_t r = 1;; ++r) {
+    auto record = reader.next();
+    if (!record.ok()) return std::move(record).error();
+    if (!*record) return r - 1;
+    auto row = record_to_map(**header, **record, r);
+    if (!row.ok()) return std::move(row).error();
+    if (Status s = each(*row); !s.ok()) return s.error();
+  }
+}
+
+}  // namespace
+
+Result<Value> csv_to_records(std::string_view text) {
+  Value out = Value::array();
+  auto count = for_each_csv_row(text, [&](const Value& row) {
+    out.push_back(row);
+    return ok_status();
+  });
+  if (!count.ok()) return std::move(count).error();
   return out;
 }
 
-Result<std::string> records_to_csv(const Value& records) {
+Result<size_t> write_csv_as_json(std::string_view text, const TextSink& sink) {
+  // The bytes to_json(csv_to_records(text), kPretty) + "\n" gives, one record at a time, so
+  // that a large file is never held as one Value or one string.
+  bool any = false;
+  auto count = for_each_csv_row(text, [&](const Value& row) {
+    std::string part = any ? ",\n  " : "[\n  ";
+    any = true;
+    append_pretty_json_at(part, row, 1);
+    return sink(part);
+  });
+  if (!count.ok()) return count;
+  Status s = sink(any ? "\n]\n" : "[]\n");
+  if (!s.ok()) return s.error();
+  return count;
+}
+
+Result<size_t> write_records_as_csv(const Value& records, const TextSink& sink) {
   if (!records.is_array()) {
     return make_error(ErrorCode::kInvalidInput,
                       "json_to_csv needs a list of maps, not " + kind_phrase(records));
@@ -200,27 +256,40 @@ Result<std::string> records_to_csv(const Value& records) {
       if (seen.emplace(key, header.size()).second) header.push_back(key);
     }
   }
-  std::string out;
-  if (records.size() == 0) return out;
+  if (records.size() == 0) return size_t{0};
   if (header.empty()) {
     return make_error(ErrorCode::kInvalidInput,
                       "json_to_csv: the maps have no keys, so there are no columns");
   }
+  std::string line;
   for (size_t c = 0; c < header.size(); ++c) {
-    if (c) out.push_back(',');
-    out += csv_field(header[c]);
+    if (c) line.push_back(',');
+    line += csv_field(header[c]);
   }
-  out += "\r\n";
+  line += "\r\n";
+  if (Status s = sink(line); !s.ok()) return s.error();
   for (const Value& record : records.as_array()) {
+    line.clear();
     for (size_t c = 0; c < header.size(); ++c) {
-      if (c) out.push_back(',');
+      if (c) line.push_back(',');
       const Value* v = record.find(header[c]);
       const std::string text = v ? cell_text(*v) : std::string();
       // A lone empty field would read back as an empty line: quote it.
-      out += header.size() == 1 && text.empty() ? "\"\"" : csv_field(text);
+      line += header.size() == 1 && text.empty() ? "\"\"" : csv_field(text);
     }
-    out += "\r\n";
+    line += "\r\n";
+    if (Status s = sink(line); !s.ok()) return s.error();
   }
+  return records.size();
+}
+
+Result<std::string> records_to_csv(const Value& records) {
+  std::string out;
+  auto written = write_records_as_csv(records, [&out](std::string_view part) {
+    out += part;
+    return ok_status();
+  });
+  if (!written.ok()) return std::move(written).error();
   return out;
 }
 

@@ -15,6 +15,8 @@
 //   line 5: record 4 has 2 fields, the header has 3
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +31,32 @@ struct CsvRecord {
   std::vector<std::string> fields;
 };
 
+// Where a CsvReader is in its text.
+struct CsvPosition {
+  size_t offset = 0;
+  size_t line = 1;
+  size_t column = 1;
+};
+
+// Reads the records of `text` one at a time, so a conversion holds one record, not all.
+// REQUIRES: `text` outlives the reader.
+class CsvReader {
+ public:
+  explicit CsvReader(std::string_view text);  // skips a byte order mark
+  // The next record; nullopt at the end. Errors as described above.
+  [[nodiscard]] Result<std::optional<CsvRecord>> next();
+
+ private:
+  std::string_view text_;
+  CsvPosition at_;
+};
+
 // Splits `text` into records. Errors as described above.
 [[nodiscard]] Result<std::vector<CsvRecord>> parse_csv(std::string_view text);
+
+// Receives the parts of a converted document in order (a file being written, a string). An
+// error stops the conversion and is returned as it is (an output limit, a failed write).
+using TextSink = std::function<Status(std::string_view part)>;
 
 // One field as RFC 4180 writes it: quoted (with `"` doubled) when it holds a comma, a quote, CR
 // or LF, or starts with a byte order mark; as is otherwise.
@@ -43,6 +69,11 @@ std::string csv_field(std::string_view text);
 // from the header's (`line 5: record 4 has 2 fields, the header has 3`).
 [[nodiscard]] Result<Value> csv_to_records(std::string_view text);
 
+// csv_to_records streamed: the bytes of to_json(csv_to_records(text), kPretty) followed by a
+// line break, handed to `sink` one record at a time (never the whole document at once).
+// Returns the number of records. Errors: csv_to_records's, or the first the sink returns.
+[[nodiscard]] Result<size_t> write_csv_as_json(std::string_view text, const TextSink& sink);
+
 // json_to_csv: `records` must be a list of maps. The header is every key that appears, in the
 // order first seen (each map's keys in sorted order). A missing key or null is an empty field;
 // strings are written as is; numbers and bools as JSON writes them; lists and maps as compact
@@ -50,5 +81,9 @@ std::string csv_field(std::string_view text);
 // field is written `""` so that it does not read back as a blank line. Errors (kInvalidInput):
 // `element 3 is a string, not a map`, a non-list, maps without any key.
 [[nodiscard]] Result<std::string> records_to_csv(const Value& records);
+
+// records_to_csv streamed: its text handed to `sink` one line at a time (the header, then each
+// record). Returns the number of records. Errors: records_to_csv's, or the sink's.
+[[nodiscard]] Result<size_t> write_records_as_csv(const Value& records, const TextSink& sink);
 
 }  // namespace pl::worker::data

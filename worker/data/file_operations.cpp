@@ -824,6 +824,47 @@ Result<Value> run_validate(Op& op) {
 // ---------------------------------------------------------------------------------------------
 // convert
 
+// The file a conversion writes, bounded like the file it reads (FileOpsLimits::max_file_bytes)
+// so that a conversion that swells (a wide CSV header repeated in every JSON record) fails
+// instead of filling the disk. Parts are gathered into chunks to spare system calls.
+class ConvertedOutput {
+ public:
+  ConvertedOutput(AtomicFile& file, uint64_t limit, std::string shown)
+      : file_(file), limit_(limit), shown_(std::move(shown)) {}
+
+  Status add(std::string_view part) {
+    written_ += part.size();
+    if (written_ > limit_) {
+      return make_error(ErrorCode::kTooLarge,
+                        "the output " + shown_ + " would be over the limit of " +
+                            std::to_string(limit_) + " bytes per file; nothing was written");
+    }
+    chunk_ += part;
+    return chunk_.size() >= kChunkBytes ? flush() : ok_status();
+  }
+
+  // Writes what is left and replaces the destination.
+  Status finish() {
+    Status s = flush();
+    return s.ok() ? file_.commit() : s;
+  }
+
+ private:
+  static constexpr size_t kChunkBytes = 64 * 1024;
+
+  Status flush() {
+    Status s = file_.write(chunk_);
+    chunk_.clear();
+    return s;
+  }
+
+  AtomicFile& file_;
+  uint64_t limit_;
+  std::string shown_;
+  uint64_t written_ = 0;
+  std::string chunk_;
+};
+
 Result<Value> run_convert(Op& op) {
   const FileOpsRequest& request = op.request();
   auto source = op.resolve(request.sources.front(), FollowLast::kYes);
@@ -851,29 +892,31 @@ Result<Value> run_convert(Op& op) {
 
   const std::string what =
       std::string(conversion_name(request.format)) + " " + op.show(*source) + ": ";
-  std::string converted;
-  int64_t records = 0;
+  auto file = AtomicFile::create(destination->real);
+  if (!file.ok()) return op.wrap(file.error());
+  // Written as it is converted: memory holds the input and one record, not the output. Until
+  // commit the parts go to a temporary file, removed when the output is refused.
+  ConvertedOutput output(*file, op.limits().max_file_bytes, op.show(*destination));
+  const TextSink sink = [&output](std::string_view part) { return output.add(part); };
+  Result<size_t> records = size_t{0};
   if (request.format == Conversion::kCsvToJson) {
-    auto rows = csv_to_records(*text);
-    if (!rows.ok()) return op.error(what + rows.error().message, rows.error().code);
-    records = static_cast<int64_t>(rows->size());
-    converted = to_json(*rows, JsonStyle::kPretty) + "\n";
+    records = write_csv_as_json(*text, sink);
   } else {
     auto json = parse_json(*text);
     if (!json.ok()) return op.error(what + json.error().message, json.error().code);
-    auto csv = records_to_csv(*json);
-    if (!csv.ok()) return op.error(what + csv.error().message, csv.error().code);
-    records = static_cast<int64_t>(json->size());
-    converted = std::move(*csv);
+    text->clear();
+    text->shrink_to_fit();
+    records = write_records_as_csv(*json, sink);
   }
-  s = write_file_atomic(destination->real, converted);
+  if (!records.ok()) return op.error(what + records.error().message, records.error().code);
+  s = output.finish();
   if (!s.ok()) return op.wrap(s.error());
   Value out = Value::object();
   out["operation"] = "convert";
   out["format"] = std::string(conversion_name(request.format));
   out["source"] = source->user.text();
   out["destination"] = destination->user.text();
-  out["records"] = records;
+  out["records"] = static_cast<int64_t>(*records);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json.h"
 #include "test_util.h"
 
 namespace pl::worker::data {
@@ -131,6 +132,36 @@ TEST(CsvToJson, DuplicateAndEmptyColumnNamesAreRefused) {
 TEST(CsvToJson, ParseErrorsPassThrough) {
   EXPECT_EQ(csv_to_records("a\n\"x").error().message.rfind("line 2, column 1: unterminated", 0),
             0u);
+}
+
+// The streamed conversion writes exactly what converting the whole document at once would.
+std::string streamed_json(std::string_view csv) {
+  std::string out;
+  auto n = write_csv_as_json(csv, [&out](std::string_view part) {
+    out += part;
+    return ok_status();
+  });
+  EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().message);
+  return out;
+}
+
+TEST(CsvToJson, StreamingWritesTheSameBytesAsTheWholeDocument) {
+  for (std::string_view csv :
+       {"", "a,b\n", "id,name\n1,\"Smith, J\"\n2,\"multi\nline\"\n", "\xEF\xBB\xBFx\n\"\"\n"}) {
+    auto whole = csv_to_records(csv);
+    ASSERT_TRUE(whole.ok()) << csv;
+    EXPECT_EQ(streamed_json(csv), to_json(*whole, JsonStyle::kPretty) + "\n") << csv;
+  }
+}
+
+TEST(CsvToJson, StreamingStopsAtTheFirstErrorOfTheSink) {
+  int parts = 0;
+  auto n = write_csv_as_json("a\n1\n2\n3\n", [&parts](std::string_view) {
+    return ++parts == 2 ? Status(make_error(ErrorCode::kTooLarge, "full")) : ok_status();
+  });
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message, "full");
+  EXPECT_EQ(parts, 2);
 }
 
 TEST(JsonToCsv, WritesAHeaderOfEveryKeyInFirstSeenOrder) {

@@ -642,6 +642,47 @@ TEST_F(FileOpsTest, ConvertIsBoundedBySize) {
             "file_ops (convert): \"big.csv\" is 203 bytes, over the limit of 100 bytes per file");
 }
 
+// A wide header over empty rows: every record repeats every column name, so the JSON is many
+// times the CSV. The output is bounded like the input, and nothing is left behind.
+TEST_F(FileOpsTest, ConvertRefusesAnOutputOverTheLimitAndLeavesNoFile) {
+  std::string csv = "a_long_column_name,another_long_column_name\n";
+  for (int i = 0; i < 20; ++i) csv += ",\n";
+  write("wide.csv", csv);
+  limits_.max_file_bytes = 1000;
+  ASSERT_LT(csv.size(), 1000u);
+  Error e = fails(R"({"operation": "convert", "source": "wide.csv", "destination": "out/w.json",
+                      "format": "csv_to_json"})");
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_EQ(e.message,
+            "file_ops (convert): csv_to_json \"wide.csv\": the output \"out/w.json\" would be "
+            "over the limit of 1000 bytes per file; nothing was written");
+  EXPECT_EQ(tree(ws_ / "out"), Names{});  // no temporary file either
+}
+
+TEST_F(FileOpsTest, ConvertJsonToCsvIsBoundedToo) {
+  // Each map adds a column that every other row then writes empty.
+  std::string json_text = "[";
+  for (int i = 0; i < 30; ++i)
+    json_text += std::string(i ? "," : "") + "{\"k" + std::to_string(i) + "\": 1}";
+  write("sparse.json", json_text + "]");
+  limits_.max_file_bytes = 600;
+  Error e = fails(R"({"operation": "convert", "source": "sparse.json", "destination": "s.csv",
+                      "format": "json_to_csv"})");
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_FALSE(exists("s.csv"));
+}
+
+TEST_F(FileOpsTest, ConvertReplacesAnExistingDestinationOnlyWhenItSucceeds) {
+  std::string csv = "a_long_column_name\n";
+  for (int i = 0; i < 20; ++i) csv += "x\n";
+  write("wide.csv", csv);
+  write("keep.json", "old");
+  limits_.max_file_bytes = 100;
+  fails(R"({"operation": "convert", "source": "wide.csv", "destination": "keep.json",
+            "format": "csv_to_json"})");
+  EXPECT_EQ(read("keep.json"), "old");
+}
+
 TEST_F(FileOpsTest, ConvertRefusesMissingSourcesDirectoriesAndOutsideLinks) {
   EXPECT_EQ(fails(R"({"operation": "convert", "source": "none.csv", "destination": "o.json",
                       "format": "csv_to_json"})")

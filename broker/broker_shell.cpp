@@ -37,6 +37,7 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
       clock_(clock),
       signal_fd_(signal_fd),
       clients_(context_, net::SocketKind::kRouter),
+      extra_clients_(context_, net::SocketKind::kRouter),
       workers_(context_, net::SocketKind::kRouter),
       events_(context_, net::SocketKind::kSub),
       control_(context_, net::SocketKind::kDealer) {
@@ -49,10 +50,13 @@ BrokerShell::BrokerShell(net::Context& context, const BrokerConfig& config, Disp
 Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
   zap_ = endpoints.zap;
   local_host_ = endpoints.local_host;
+  has_extra_clients_ = !endpoints.extra_clients.empty();
   // tcp:// sockets are CURVE servers, made anew with those options (the ZAP handler is bound).
   for (auto [socket, endpoint, domain] :
        {std::tuple{&workers_, &endpoints.workers, "pipeline.broker.workers"},
-        std::tuple{&clients_, &endpoints.clients, "pipeline.broker.clients"}}) {
+        std::tuple{&clients_, &endpoints.clients, "pipeline.broker.clients"},
+        std::tuple{&extra_clients_, &endpoints.extra_clients, "pipeline.broker.clients"}}) {
+    if (endpoint->empty()) continue;
     if (!net::is_network_endpoint(*endpoint)) {
       if (auto st = socket->bind(*endpoint); !st.ok()) return st;
       continue;
@@ -74,6 +78,10 @@ Status BrokerShell::bind(const BrokerEndpoints& endpoints) {
     has_supervisor_control_ = true;
   }
   return ok_status();
+}
+
+std::string BrokerShell::bound_extra_clients() const {
+  return has_extra_clients_ ? extra_clients_.last_endpoint() : "";
 }
 
 void BrokerShell::request_kills() {
@@ -168,9 +176,9 @@ void BrokerShell::drain_events() {
   }
 }
 
-void BrokerShell::drain_clients() {
+void BrokerShell::drain_clients(net::Socket& socket) {
   for (int n = 0; n < kBatchPerSocket; ++n) {
-    auto frames = clients_.receive();
+    auto frames = socket.receive();
     if (!frames.ok()) {
       spdlog::error("client socket: {}", frames.error().message);
       return;
@@ -183,10 +191,11 @@ void BrokerShell::drain_clients() {
                                 clock_.now());
       continue;
     }
+    const ClientPeer peer{&socket, parts[0]};
     auto message = protocol::decode(parts[1]);
     if (!message.ok()) {
       bad_client_frames_.record(parts[0], message.error().message, clock_.now());
-      reply(parts[0], MessageType::kClientError,
+      reply(peer, MessageType::kClientError,
             protocol::to_body(protocol::ClientError{"", message.error().code, message.error().message}));
       continue;
     }
@@ -194,14 +203,15 @@ void BrokerShell::drain_clients() {
     ClientReply answer = api_.handle(*message, clock_.instant());
     if (!answer.watch_run.empty()) {
       auto& watching = watchers_[answer.watch_run];
-      if (watching.size() < kMaxWatchersPerRun) watching.insert(parts[0]);
+      if (watching.size() < kMaxWatchersPerRun) watching.insert(peer);
     }
-    reply(parts[0], answer.type, answer.body);
+    reply(peer, answer.type, answer.body);
   }
 }
 
-void BrokerShell::reply(const std::string& identity, MessageType type, const Value& body) {
-  client_outbox_.push_back({identity, encode_client_reply(type, body)});
+void BrokerShell::reply(const ClientPeer& peer, MessageType type, const Value& body) {
+  client_outbox_.emplace_back(peer.socket,
+                              net::Frames{peer.identity, encode_client_reply(type, body)});
 }
 
 void BrokerShell::settle(TimePoint now) {
@@ -223,7 +233,7 @@ void BrokerShell::notify_watchers() {
     auto it = watchers_.find(run_id);
     if (it == watchers_.end()) continue;
     if (auto body = api_.status_body(run_id)) {
-      for (const auto& identity : it->second) reply(identity, MessageType::kRunStatus, *body);
+      for (const auto& peer : it->second) reply(peer, MessageType::kRunStatus, *body);
     }
     watchers_.erase(it);
   }
@@ -246,7 +256,7 @@ void BrokerShell::flush() {
   for (auto& ack : dispatcher_.take_acks()) {
     send_when_durable(workers_, {std::move(ack.identity), std::move(ack.envelope)});
   }
-  for (auto& frames : client_outbox_) send_when_durable(clients_, std::move(frames));
+  for (auto& [socket, frames] : client_outbox_) send_when_durable(*socket, std::move(frames));
   client_outbox_.clear();
 }
 
@@ -302,6 +312,8 @@ int BrokerShell::run() {
   std::vector<net::PollEntry> entries{{workers_.raw(), -1, false},
                                       {clients_.raw(), -1, false},
                                       {nullptr, signal_fd_, false}};
+  const size_t extra_clients_entry = entries.size();
+  if (has_extra_clients_) entries.push_back({extra_clients_.raw(), -1, false});
   const size_t events_entry = entries.size();
   if (listening_to_events_) entries.push_back({events_.raw(), -1, false});
   const size_t control_entry = entries.size();
@@ -348,7 +360,8 @@ int BrokerShell::run() {
     if (has_supervisor_control_ && entries[control_entry].readable) drain_control_replies();
     if (entries[0].readable) drain_workers();
     settle(clock_.now());
-    if (entries[1].readable) drain_clients();
+    if (entries[1].readable) drain_clients(clients_);
+    if (has_extra_clients_ && entries[extra_clients_entry].readable) drain_clients(extra_clients_);
     settle(clock_.now());
     send_work();
     retention_.on_turn(clock_.instant());  // after the work: deletion waits, dispatch does not

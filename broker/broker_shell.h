@@ -1,5 +1,6 @@
-// The broker's effects: one poll loop over the client socket, the worker socket, the
-// supervisor's event socket and the signalfd, with the dispatcher's next deadline as timeout.
+// The broker's effects: one poll loop over the client sockets (the state directory's, and
+// broker.clients_endpoint when it is another), the worker socket, the supervisor's event socket
+// and the signalfd, with the dispatcher's next deadline as timeout.
 //
 // Each turn: read what is ready, let the cores react, send the work they produced. The store is
 // committed when no more input waits, or kCommitEvery after the last commit while input keeps
@@ -34,7 +35,11 @@
 namespace pl::broker {
 
 struct BrokerEndpoints {
+  // The state directory's client socket: always bound, because local tools (pipelinectl, the
+  // supervisor's health probe) find the broker there whatever the config says.
   std::string clients;
+  // `broker.clients_endpoint` when it is set and another endpoint: bound as well, served alike.
+  std::string extra_clients;  // "" = none
   std::string workers;
   std::string supervisor_events;   // "" = no supervisor to listen to
   std::string supervisor_control;  // "" = no supervisor to ask for a worker's replacement
@@ -53,8 +58,9 @@ class BrokerShell {
   // Binds the sockets; errors name the endpoint. tcp:// endpoints are CURVE servers
   // authenticated by endpoints.zap (which must already be started).
   Status bind(const BrokerEndpoints& endpoints);
-  // The endpoints as bound (with the port chosen for "tcp://ADDR:*").
+  // The endpoints as bound (with the port chosen for "tcp://ADDR:*"); "" for no extra one.
   std::string bound_clients() const { return clients_.last_endpoint(); }
+  std::string bound_extra_clients() const;
   std::string bound_workers() const { return workers_.last_endpoint(); }
   // Runs until SIGTERM/SIGINT; returns the exit code.
   int run();
@@ -66,7 +72,14 @@ class BrokerShell {
   // another type or one that does not decode so: the general path then takes it and reports
   // what is wrong with it, as for any frame.
   bool take_work_result(const std::string& identity, std::string_view frame, TimePoint now);
-  void drain_clients();
+  // A client, by the socket its request came on and its identity there: replies and pushed
+  // statuses go back the way the request came.
+  struct ClientPeer {
+    net::Socket* socket;
+    std::string identity;
+    auto operator<=>(const ClientPeer&) const = default;
+  };
+  void drain_clients(net::Socket& socket);
   void drain_events();
   void settle(TimePoint now);
   // Work, cancellations, heartbeats: what promises nothing about the store, so it goes out
@@ -85,7 +98,7 @@ class BrokerShell {
   // At shutdown: one last sync, then whatever waited for it.
   void flush_held();
   void send_now(net::Socket& socket, const net::Frames& frames);
-  void reply(const std::string& identity, protocol::MessageType type, const Value& body);
+  void reply(const ClientPeer& peer, protocol::MessageType type, const Value& body);
   void notify_watchers();
   void request_kills();
   void drain_control_replies();
@@ -99,6 +112,8 @@ class BrokerShell {
   const Clock& clock_;
   int signal_fd_;
   net::Socket clients_;
+  net::Socket extra_clients_;
+  bool has_extra_clients_ = false;
   net::Socket workers_;
   net::Socket events_;
   net::Socket control_;  // DEALER to the supervisor's control socket
@@ -106,8 +121,9 @@ class BrokerShell {
   bool has_supervisor_control_ = false;
   std::string local_host_;
   net::ZapHandler* zap_ = nullptr;
-  std::map<std::string, std::set<std::string>> watchers_;  // run id -> client identities
-  std::vector<net::Frames> client_outbox_;                 // sent after the next commit
+  std::map<std::string, std::set<ClientPeer>> watchers_;  // run id -> clients watching it
+  // Sent after the next commit, each on its socket.
+  std::vector<std::pair<net::Socket*, net::Frames>> client_outbox_;
   // send_work()'s scratch, kept between turns: [identity, envelopes...] per worker, and the index
   // of each worker's batch.
   std::vector<net::Frames> worker_batches_;

@@ -38,16 +38,26 @@ int main(int argc, char** argv) {
   }
   const pl::StatePaths paths(config->state_dir);
   pl::broker::BrokerEndpoints endpoints;
-  endpoints.clients = config->clients_endpoint;
+  // The state directory's client socket is always there: pipelinectl and the supervisor's
+  // health probe look for the broker in the state directory and nowhere else. A configured
+  // clients_endpoint (another ipc:// path, or tcp:// for remote clients) is bound besides.
+  auto local_clients = paths.broker_clients_endpoint();
+  if (!local_clients.ok()) {
+    spdlog::error("{}", local_clients.error().message);
+    return 2;
+  }
+  endpoints.clients = *local_clients;
+  if (config->clients_endpoint != *local_clients) {
+    endpoints.extra_clients = config->clients_endpoint;
+  }
   endpoints.workers = config->workers_endpoint;
-  for (auto [endpoint, local] : {std::pair{&endpoints.clients, paths.broker_clients_endpoint()},
-                                 std::pair{&endpoints.workers, paths.broker_workers_endpoint()}}) {
-    if (!endpoint->empty()) continue;
-    if (!local.ok()) {
-      spdlog::error("{}", local.error().message);
+  if (endpoints.workers.empty()) {
+    auto local_workers = paths.broker_workers_endpoint();
+    if (!local_workers.ok()) {
+      spdlog::error("{}", local_workers.error().message);
       return 2;
     }
-    *endpoint = *local;
+    endpoints.workers = *local_workers;
   }
   // Under a supervisor, its event stream tells us at once when a local worker dies, and its
   // control socket replaces a worker that does not let go of cancelled work.
@@ -134,9 +144,13 @@ int main(int argc, char** argv) {
     return EX_TEMPFAIL;
   }
   // As bound: "tcp://ADDR:*" asks the system for a port, and this is where it is reported.
-  spdlog::info("broker {} listening: clients {}, workers {}", dispatch.instance_id,
-               shell.bound_clients(), shell.bound_workers());
-  pl::notify_status("clients=" + shell.bound_clients() + " workers=" + shell.bound_workers());
+  std::string status = "clients=" + shell.bound_clients();
+  if (const std::string extra = shell.bound_extra_clients(); !extra.empty()) {
+    status += " clients_endpoint=" + extra;
+  }
+  status += " workers=" + shell.bound_workers();
+  spdlog::info("broker {} listening: {}", dispatch.instance_id, status);
+  pl::notify_status(status);
   pl::notify_ready();
   const int rc = shell.run();
   pl::notify_stopping();

@@ -42,11 +42,6 @@ Result<Value> program_sections(const std::string& config_path) {
   return sections;
 }
 
-std::string broker_clients_endpoint(const std::string& config_path) {
-  auto config = broker::load_broker_config(config_path);
-  return config.ok() ? config->clients_endpoint : "";
-}
-
 std::vector<std::string> changed_sections(const Value& before, const Value& after) {
   std::vector<std::string> changed;
   for (const char* name : kSections) {

@@ -21,7 +21,4 @@ Result<Value> program_sections(const std::string& config_path);
 // The names of the sections that differ between two such maps.
 std::vector<std::string> changed_sections(const Value& before, const Value& after);
 
-// `broker.clients_endpoint` as the broker reads it ("" when unset or unreadable).
-std::string broker_clients_endpoint(const std::string& config_path);
-
 }  // namespace pl::supervisor

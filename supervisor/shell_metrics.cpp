@@ -10,7 +10,6 @@
 
 #include "supervisor/byte_size.h"
 #include "supervisor/process_memory.h"
-#include "supervisor/program_sections.h"
 #include "supervisor/shell.h"
 
 namespace pl::supervisor {
@@ -71,13 +70,10 @@ void SupervisorShell::start_metrics(TimePoint now) {
   // A worker host's tree runs no broker: nothing to probe, and its health is the tree's own.
   std::string broker;
   if (runs_program(options_.tree.root, "pipeline-broker")) {
-    const std::string configured = options_.tree.config_path.empty()
-                                       ? ""
-                                       : broker_clients_endpoint(options_.tree.config_path);
+    // The broker binds the state directory's client socket whatever `broker.clients_endpoint`
+    // says (that one is bound besides), so the probe needs no keys for a tcp:// one.
     auto local = paths_.broker_clients_endpoint();
-    if (configured.rfind("ipc://", 0) == 0) {
-      broker = configured;
-    } else if (local.ok()) {
+    if (local.ok()) {
       broker = *local;
     } else {
       metrics_error_ = local.error().message;

@@ -108,9 +108,11 @@ class BrokerShellTest : public ::testing::Test {
                                            clock_, signals_.read_fd());
     BrokerEndpoints endpoints;
     endpoints.clients = "inproc://shell-clients";
+    endpoints.extra_clients = "inproc://shell-extra-clients";
     endpoints.workers = "inproc://shell-workers";
     ASSERT_TRUE(shell_->bind(endpoints).ok());
     ASSERT_TRUE(client_.connect("inproc://shell-clients").ok());
+    ASSERT_TRUE(extra_client_.connect("inproc://shell-extra-clients").ok());
     ASSERT_TRUE(worker_.connect("inproc://shell-workers").ok());
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
   }
@@ -196,6 +198,7 @@ class BrokerShellTest : public ::testing::Test {
   RealClock clock_;
   net::Context context_;
   net::Socket client_{context_, net::SocketKind::kDealer};
+  net::Socket extra_client_{context_, net::SocketKind::kDealer};  // on broker.clients_endpoint
   net::Socket worker_{context_, net::SocketKind::kDealer};
   test::FakeSignalFd signals_;
   std::unique_ptr<BrokerShell> shell_;
@@ -337,6 +340,19 @@ TEST_F(BrokerShellTest, AWorkResultThatDoesNotDecodeIsABadFrameOnlyWhenItsEnvelo
   store_.gate.open();
   EXPECT_EQ(wait_for_bad_worker_frames(1), 1);
 }
+
+TEST_F(BrokerShellTest, TheExtraClientSocketIsServedAndRepliesGoBackOnIt) {
+  store_.gate.open();
+  Value request;
+  request["request"] = "on-extra";
+  send(extra_client_, MessageType::kBrokerStatusRequest, request);
+  auto status = next(extra_client_, MessageType::kBrokerStatus, 10s);
+  ASSERT_TRUE(status.has_value()) << "no answer on the extra client socket";
+  EXPECT_EQ(status->body.get_string("request"), "on-extra");
+  EXPECT_FALSE(next(client_, MessageType::kBrokerStatus, 50ms).has_value());
+}
+
+
 
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {
   submit_one();

@@ -20,6 +20,7 @@
 #include "cli/cli_context.h"
 #include "cli/progress_format.h"
 #include "cli/top_command.h"
+#include "cli/tree_sockets.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
@@ -55,12 +56,12 @@ class Supervisor {
 
   // One request. Prints why and returns the exit code when there is no usable answer.
   Outcome call(const std::string& command, Value args, milliseconds timeout) {
-    auto endpoint = paths_.control_endpoint();
+    auto endpoint = tree_endpoint(dir_, TreeSocket::kSupervisor);
     if (!endpoint.ok()) {
+      if (endpoint.error().code == ErrorCode::kUnavailable) return unavailable();
       complain(endpoint.error().message);
       return {kExitUsage, std::nullopt};
     }
-    if (!fs::exists(paths_.dir() / "control.sock")) return unavailable();
     net::RequestClient client(context_, *endpoint);
     protocol::ControlRequest request;
     request.command = command;

@@ -1,24 +1,26 @@
 #include "cli/broker_call.h"
 
 #include "cli/cli_context.h"
+#include "cli/tree_sockets.h"
 #include "common/net/request_client.h"
 #include "common/protocol/client.h"
-#include "common/state_paths.h"
 
 namespace pl::cli {
 
 Result<protocol::Message> call_broker(const std::filesystem::path& state_dir,
                                       protocol::MessageType type, Value body,
                                       std::chrono::milliseconds timeout) {
-  auto endpoint = StatePaths(state_dir).broker_clients_endpoint();
+  auto endpoint = tree_endpoint(state_dir, TreeSocket::kBroker);
   if (!endpoint.ok()) return std::move(endpoint).error();
   net::Context context;
   net::RequestClient client(context, *endpoint);
   auto reply = client.call(type, std::move(body), timeout);
   if (!reply.ok()) {
     if (reply.error().code == ErrorCode::kTimeout) {
-      return make_error(ErrorCode::kUnavailable,
-                        "no broker answers on " + state_dir.string() + " (is a tree running there?)");
+      return make_error(ErrorCode::kTimeout,
+                        "the broker on " + state_dir.string() + " did not answer within " +
+                            std::to_string(timeout.count()) +
+                            " ms (busy, or replaying runs after a restart); try again");
     }
     return std::move(reply).error();
   }

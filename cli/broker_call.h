@@ -1,6 +1,8 @@
 // One request to the broker of the tree on the state directory, with a deadline, and the
-// error handling every runs command shares: a client_error reply becomes an Error, no answer
-// becomes kUnavailable naming the state directory.
+// error handling every runs command shares: a client_error reply becomes an Error; no broker
+// socket in the state directory is kUnavailable at once (exit 69); a broker that does not answer
+// within the deadline is kTimeout (exit 75): its socket is there, so it is busy or replaying
+// runs after a restart, and asking again may work.
 #pragma once
 
 #include <chrono>

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli_context.h"
+#include "cli/tree_sockets.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/registry/registry_client.h"
@@ -51,14 +52,8 @@ int fail(const Error& e) {
 
 // A client for the registry on the state directory, or the exit code when there is none.
 Result<std::unique_ptr<RegistryClient>> connect(const CliContext& context) {
-  const StatePaths paths(context.state_dir());
-  auto endpoint = paths.registry_endpoint();
+  auto endpoint = tree_endpoint(context.state_dir(), TreeSocket::kRegistry);
   if (!endpoint.ok()) return std::move(endpoint).error();
-  const std::filesystem::path socket = paths.dir() / "registry.sock";
-  if (!std::filesystem::exists(socket)) {
-    return make_error(ErrorCode::kUnavailable, "no registry runs on " + paths.dir().string() +
-                                                   " (no registry.sock); start the tree first");
-  }
   RegistryClientOptions options;
   options.endpoint = *endpoint;
   options.attempt_timeout = 2s;

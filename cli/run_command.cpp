@@ -14,6 +14,7 @@
 #include "cli/run_tools.h"
 #include "cli/progress.h"
 #include "cli/run_report.h"
+#include "cli/tree_sockets.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
@@ -90,10 +91,10 @@ bool finished(const std::string& state) {
 int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipeline& checked,
                      const fs::path& path, const Value& inputs, const RunOptions& options,
                      int signal_fd, ProgressDisplay& progress) {
-  auto endpoint = StatePaths(state_dir).broker_clients_endpoint();
+  auto endpoint = tree_endpoint(state_dir, TreeSocket::kBroker);
   if (!endpoint.ok()) {
     std::cerr << "pipelinectl: " << endpoint.error().message << "\n";
-    return kExitUsage;
+    return endpoint.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage;
   }
   net::Context context;
   net::RequestClient broker(context, *endpoint);

@@ -16,6 +16,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/progress_format.h"
+#include "cli/tree_sockets.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
@@ -49,11 +50,7 @@ struct Answer {
 };
 
 Answer ask_supervisor(net::Context& context, const fs::path& dir) {
-  const StatePaths paths(dir);
-  if (!fs::exists(paths.dir() / "control.sock")) {
-    return {std::nullopt, "no supervisor runs on " + dir.string()};
-  }
-  auto endpoint = paths.control_endpoint();
+  auto endpoint = tree_endpoint(dir, TreeSocket::kSupervisor);
   if (!endpoint.ok()) return {std::nullopt, endpoint.error().message};
   net::RequestClient client(context, *endpoint);
   protocol::ControlRequest request;
@@ -69,7 +66,7 @@ Answer ask_supervisor(net::Context& context, const fs::path& dir) {
 }
 
 Answer ask_broker(net::Context& context, const fs::path& dir) {
-  auto endpoint = StatePaths(dir).broker_clients_endpoint();
+  auto endpoint = tree_endpoint(dir, TreeSocket::kBroker);
   if (!endpoint.ok()) return {std::nullopt, endpoint.error().message};
   net::RequestClient client(context, *endpoint);
   auto reply =

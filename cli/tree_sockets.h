@@ -1,0 +1,26 @@
+// The sockets a running tree's processes listen on in its state directory, looked up before a
+// request is sent: when the socket file is missing nothing can answer, and a command says so at
+// once (exit 69) instead of waiting out its deadline.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/result.h"
+
+namespace pl::cli {
+
+enum class TreeSocket {
+  kSupervisor,  // control.sock
+  kBroker,      // broker-clients.sock: the broker binds it whatever broker.clients_endpoint says
+  kRegistry,    // registry.sock
+};
+
+// The ipc:// endpoint of `which` in `state_dir`. Errors: kUnavailable naming the process, the
+// directory and the missing file ("no broker runs on DIR (no broker-clients.sock); is a tree
+// running there?") when the socket file does not exist; kInvalidInput when its path is too long
+// for a Unix socket. A socket file that exists may still belong to a process that is gone or
+// busy: only a call with a deadline tells.
+Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSocket which);
+
+}  // namespace pl::cli

@@ -10,6 +10,7 @@
 #include "common/net/curve_config.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
+#include "common/protocol/request_id.h"
 #include "common/signals.h"
 
 namespace pl::broker {
@@ -195,8 +196,12 @@ void BrokerShell::drain_clients(net::Socket& socket) {
     auto message = protocol::decode(parts[1]);
     if (!message.ok()) {
       bad_client_frames_.record(parts[0], message.error().message, clock_.now());
+      // The id, when it can be read, lets the client match the answer (another protocol
+      // version, an unknown type) instead of waiting out its deadline.
+      const std::string request_id = protocol::salvage_request_id(parts[1]).value_or("");
       reply(peer, MessageType::kClientError,
-            protocol::to_body(protocol::ClientError{"", message.error().code, message.error().message}));
+            protocol::to_body(protocol::ClientError{request_id, ErrorCode::kInvalidInput,
+                                                    message.error().message}));
       continue;
     }
     // Completions that arrived with this turn go first, so a status reflects them.

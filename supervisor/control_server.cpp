@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/protocol/envelope.h"
+#include "common/protocol/request_id.h"
 
 namespace pl::supervisor {
 
@@ -24,6 +25,10 @@ std::vector<ControlCall> ControlServer::receive() {
     auto message = protocol::decode(f[1]);
     if (!message.ok()) {
       bad_frame(peer, message.error().message);
+      // Another protocol version or an unknown type: say so, so the client need not time out.
+      if (auto request_id = protocol::salvage_request_id(f[1])) {
+        reply_error(peer, *request_id, ErrorCode::kInvalidInput, message.error().message);
+      }
       continue;
     }
     const std::string request_id = message->body.get_string("request");

@@ -5,12 +5,14 @@
 // encoder makes of the result, the result survives that round trip unchanged, and every field
 // the body had keeps its value (decoding may only fill in what was absent or null); the direct
 // decoders of the hot messages (decode_work_item, decode_work_result) make of every frame what
-// decode() and the typed decoder make of it, the same struct or the same error.
+// decode() and the typed decoder make of it, the same struct or the same error;
+// salvage_request_id never crashes, and reads from a frame that decodes the id decode() reads.
 #include "common/json.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/registry.h"
+#include "common/protocol/request_id.h"
 #include "common/protocol/work.h"
 #include "tests/fuzz/fuzz_entry.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -206,12 +208,22 @@ Finding envelope(std::string_view input) {
     if (Finding f = check_error(small.error(), "decode with tight limits")) return f;
   }
 
+  // Servers read the id of a frame that does not decode to answer it; of one that does, it
+  // must be the id decode() reads.
+  const std::optional<std::string> salvaged = protocol::salvage_request_id(input);
   auto message = protocol::decode(input);
   if (!message.ok()) {
     if (small.ok()) return "a frame that decodes under tight limits fails under the defaults";
     return check_error(message.error(), "decode");
   }
   if (!message->body.is_object()) return "decode returned a body that is not a map";
+  const Value* request = message->body.find("request");
+  const bool readable = request && request->is_string() &&
+                        request->as_string().size() <= protocol::kMaxSalvagedRequestBytes;
+  if (salvaged != (readable ? std::optional<std::string>(request->as_string()) : std::nullopt)) {
+    return "salvage_request_id read \"" + salvaged.value_or("(none)") +
+           "\" from a frame whose decoded request is " + (request ? to_json(*request) : "absent");
+  }
   if (small.ok() && !identical(small->body, message->body)) {
     return "the limits changed what a frame decodes to, " + difference(small->body, message->body);
   }

@@ -352,7 +352,26 @@ TEST_F(BrokerShellTest, TheExtraClientSocketIsServedAndRepliesGoBackOnIt) {
   EXPECT_FALSE(next(client_, MessageType::kBrokerStatus, 50ms).has_value());
 }
 
+TEST_F(BrokerShellTest, AFrameOfAnotherVersionOrTypeIsAnsweredWithItsRequestId) {
+  store_.gate.open();
+  Value body;
+  body["request"] = "r-v2";
+  ASSERT_TRUE(client_.send({"\x93\x02\xcc\xcc" + protocol::encode_value(body)}).ok());
+  auto error = next(client_, MessageType::kClientError, 10s);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->body.get_string("request"), "r-v2");
+  EXPECT_EQ(error->body.get_int("code"), static_cast<int64_t>(ErrorCode::kInvalidInput));
+  EXPECT_EQ(error->body.get_string("message"), "protocol version 2, expected 1");
 
+  body["request"] = "r-999";
+  ASSERT_TRUE(
+      client_.send({std::string("\x93\x01\xcd\x03\xe7", 5) + protocol::encode_value(body)})
+          .ok());
+  error = next(client_, MessageType::kClientError, 10s);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->body.get_string("request"), "r-999");
+  EXPECT_EQ(error->body.get_string("message"), "unknown message type 999");
+}
 
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {
   submit_one();

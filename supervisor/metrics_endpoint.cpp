@@ -103,6 +103,8 @@ void MetricsEndpoint::answer_waiting(const std::optional<BrokerProbe::Outcome>& 
     broker.status = outcome->status;
     broker.error = outcome->error;
     broker.seconds = outcome->seconds;
+    if (broker.status) remember_worker_hosts(*broker.status, hosts_seen_);
+    broker.hosts_seen = hosts_seen_;
   }
   const SupervisorFacts facts = facts_();
   std::optional<HttpResponse> metrics, health;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,9 @@ class MetricsEndpoint {
   FactsSource facts_;
   std::vector<Waiting> waiting_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
+  // The hosts of every worker the broker reported since this endpoint (and so the supervisor)
+  // started: one that has none now is exported at 0 (metrics_text.h).
+  std::set<std::string> hosts_seen_;
   size_t first_entry_ = 0;
   std::vector<int> polled_fds_;
 };

@@ -113,14 +113,14 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   p.sample({}, static_cast<double>(f.http_refused));
 }
 
-void write_broker(PrometheusText& p, const Value& b, double seconds) {
+void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) {
   const Value* counters = b.find("counters");
   const Value empty = Value::object();
   const Value& c = counters && counters->is_object() ? *counters : empty;
 
   p.family("pipeline_broker_scrape_duration_seconds", "gauge",
            "How long the broker took to answer this scrape.");
-  p.sample({}, seconds);
+  p.sample({}, broker.seconds);
   p.family("pipeline_runs_running", "gauge", "Runs the broker is running now.");
   from_member(p, b, "runs_running");
   p.family("pipeline_runs_accepted_total", "counter", "Runs submitted and accepted.");
@@ -200,6 +200,7 @@ void write_broker(PrometheusText& p, const Value& b, double seconds) {
   if (workers && workers->is_array()) {
     int64_t slots = 0, busy = 0, draining = 0;
     std::map<std::string, int64_t> per_host;
+    for (const std::string& host : broker.hosts_seen) per_host[host] = 0;
     for (const Value& w : workers->as_array()) {
       if (const std::string host = w.get_string("host"); !host.empty()) ++per_host[host];
       slots += w.get_int("slots");
@@ -314,6 +315,15 @@ void write_latency_histogram(PrometheusText& out, const Labels& labels, const Va
   out.sample(labels, count, "_count");
 }
 
+void remember_worker_hosts(const Value& broker_status, std::set<std::string>& seen) {
+  const Value* workers = broker_status.find("workers");
+  if (!workers || !workers->is_array()) return;
+  for (const Value& w : workers->as_array()) {
+    const std::string host = w.get_string("host");
+    if (!host.empty() && seen.size() < kMaxHostsSeen) seen.insert(host);
+  }
+}
+
 std::string render_metrics(const SupervisorFacts& supervisor, const BrokerFacts& broker) {
   PrometheusText p;
   write_supervisor(p, supervisor);
@@ -322,7 +332,7 @@ std::string render_metrics(const SupervisorFacts& supervisor, const BrokerFacts&
            "1 when the broker answered this scrape's status request in time; its metrics are "
            "absent otherwise.");
   p.sample({}, broker.status ? 1 : 0);
-  if (broker.status) write_broker(p, *broker.status, broker.seconds);
+  if (broker.status) write_broker(p, *broker.status, broker);
   return p.take();
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -39,7 +40,15 @@ struct BrokerFacts {
   std::optional<Value> status;  // broker_status; nullopt when it did not answer
   std::string error;            // why not
   double seconds = 0;           // how long the answer took
+  // Every host a worker reported in an earlier answer (see remember_worker_hosts): a host of
+  // these with no worker now is exported as 0, so that an alert on 0 fires when it loses them.
+  std::set<std::string> hosts_seen;
 };
+
+// Adds the hosts of `broker_status`'s workers to `seen`, which keeps at most kMaxHostsSeen (a
+// host beyond them is exported only while it has workers).
+inline constexpr size_t kMaxHostsSeen = 1024;
+void remember_worker_hosts(const Value& broker_status, std::set<std::string>& seen);
 
 std::string render_metrics(const SupervisorFacts& supervisor, const BrokerFacts& broker);
 

@@ -171,6 +171,25 @@ TEST(MetricsText, ExportsTheBrokersQueuesCountersWorkersAndProviders) {
   EXPECT_EQ(text.find("pipeline_items_poisoned_total 0"), std::string::npos);
 }
 
+TEST(MetricsText, AHostThatLostEveryWorkerReadsZeroUntilTheSupervisorRestarts) {
+  std::set<std::string> seen;
+  remember_worker_hosts(broker_status(), seen);
+  BrokerFacts now;
+  now.status = json(R"({"workers": [{"name": "workers.1", "pid": 11, "host": "a", "slots": 1,
+                                      "held": []}]})");
+  remember_worker_hosts(*now.status, seen);
+  now.hosts_seen = seen;
+  const std::string text = render_metrics(facts(), now);
+  EXPECT_TRUE(has_line(text, "pipeline_host_workers_connected{host=\"a\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "pipeline_host_workers_connected{host=\"b\"} 0")) << text;
+
+  // With no worker at all, the hosts seen still read 0.
+  now.status = json(R"({"workers": []})");
+  const std::string none = render_metrics(facts(), now);
+  EXPECT_TRUE(has_line(none, "pipeline_host_workers_connected{host=\"a\"} 0")) << none;
+  EXPECT_TRUE(has_line(none, "pipeline_host_workers_connected{host=\"b\"} 0")) << none;
+}
+
 TEST(MetricsText, ABrokerWithoutTcpEndpointsHasNoCurveOrHostFamilies) {
   BrokerFacts up;
   up.status = json(R"({"workers": [{"name": "workers.1", "pid": 11, "slots": 1, "held": []}],

@@ -180,8 +180,9 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
   from_member(p, c, "bad_client_frames", {{"socket", "clients"}});
   // Only a broker with tcp:// endpoints (CURVE) reports these (docs/multi-host.md).
   p.family("pipeline_broker_curve_clients_total", "counter",
-           "CURVE clients of tcp:// endpoints, by outcome: allowed, refused (by the allow-list), "
-           "handshake_failed (plaintext, or a wrong server key).");
+           "CURVE handshakes on tcp:// endpoints, one per connection attempt, by outcome: "
+           "allowed, refused (by the allow-list), handshake_failed (plaintext, or a wrong "
+           "server key).");
   from_member(p, c, "curve_allowed", {{"outcome", "allowed"}});
   from_member(p, c, "curve_refused", {{"outcome", "refused"}});
   from_member(p, c, "curve_handshake_failures", {{"outcome", "handshake_failed"}});

@@ -10,6 +10,12 @@
 #include "common/signals.h"
 
 namespace pl::worker {
+namespace {
+
+// Failed handshakes in a row after which a connection is given up (watch_handshakes).
+constexpr int kHandshakeFailuresPerConnection = 2;
+
+}  // namespace
 
 WorkerShell::WorkerShell(net::Context& context, std::string broker_endpoint, WorkerCore& core,
                          SlotPool& pool, const Clock& clock, int signal_fd, BrokerLink link)
@@ -45,6 +51,8 @@ Status WorkerShell::connect() {
   // result again, after itself, as the broker needs.
   outgoing_.clear();
   handshake_failure_logged_ = false;
+  handshake_failures_ = 0;
+  given_up_ = false;
   execute(core_.on_connected(clock_.now()));
   return ok_status();
 }
@@ -71,6 +79,11 @@ void WorkerShell::execute(std::vector<WorkerCommand> commands) {
 
 void WorkerShell::send_outgoing() {
   if (outgoing_.empty()) return;
+  if (given_up_) {
+    // No connection until liveness makes a new one, whose hello sends what matters again.
+    outgoing_.clear();
+    return;
+  }
   auto sent = socket_->send(outgoing_);
   if (!sent.ok()) {
     spdlog::error("send {} message(s) to the broker: {}", outgoing_.size(), sent.error().message);
@@ -133,17 +146,35 @@ void WorkerShell::hand_back_finished() {
   }
 }
 
-void WorkerShell::log_handshakes() {
+void WorkerShell::watch_handshakes() {
   if (!monitor_) return;
   for (const auto& event : monitor_->drain()) {
     if (event.kind == net::HandshakeEvent::Kind::kSucceeded) {
+      handshake_failures_ = 0;
       spdlog::info("CURVE handshake with the broker at {} succeeded", endpoint_);
-    } else if (!handshake_failure_logged_) {
-      // One line per connection: ZeroMQ retries a failed handshake every second or so, and a
-      // refused worker starts a new connection once per liveness period.
+      continue;
+    }
+    if (!handshake_failure_logged_) {
+      // One line per connection: a connection that fails is given up below, and the next one
+      // comes once per liveness period.
       handshake_failure_logged_ = true;
       spdlog::error("broker at {}: {}; this worker's public key is {}", endpoint_,
                     describe_handshake(event, false), public_key_z85_);
+    }
+    // ZeroMQ does not retry a refusal by the broker's ZAP handler, but it retries any other
+    // failed handshake (a wrong server key) at once, and again: about 13 key exchanges a second
+    // on the broker, each a failure it counts. So the connection is given up here too, and the
+    // core's liveness makes a new one after heartbeat x liveness, as after a refusal. The first
+    // failure is retried: a broker stopping in the middle of a handshake fails one too, and a
+    // restarted broker must not wait a liveness period for us.
+    if (++handshake_failures_ >= kHandshakeFailuresPerConnection && !given_up_) {
+      given_up_ = true;
+      if (auto st = socket_->disconnect(endpoint_); !st.ok()) {
+        spdlog::warn("giving up the connection to {}: {}", endpoint_, st.error().message);
+      }
+      spdlog::warn("broker at {}: {} failed handshakes in a row; trying again with a new "
+                   "connection after heartbeat x liveness",
+                   endpoint_, handshake_failures_);
     }
   }
 }
@@ -176,7 +207,7 @@ int WorkerShell::run() {
         }
       }
     }
-    if (monitor_ && entries_[3].readable) log_handshakes();
+    if (monitor_ && entries_[3].readable) watch_handshakes();
     if (entries_[0].readable) drain_socket();
     // Threaded results (inline ones went out while draining), sent at the top of the loop.
     // Unconditional: one uncontended lock when there is nothing, and no result can wait for an

@@ -46,7 +46,9 @@ class WorkerShell {
   // or one that does not decode so: the general path then takes it and reports what is wrong
   // with it, as for any frame.
   bool take_work_item(std::string_view frame, TimePoint now);
-  void log_handshakes();
+  // Logs the handshake events of the connection (the first failure of each) and gives the
+  // connection up after kHandshakeFailuresPerConnection failures in a row.
+  void watch_handshakes();
   // Hands every finished result (inline or threaded) to the core and sends what it says.
   void hand_back_finished();
   void say_goodbye();
@@ -64,6 +66,8 @@ class WorkerShell {
   std::unique_ptr<net::HandshakeMonitor> monitor_;  // with CURVE only
   std::string public_key_z85_;                      // ours, for logs
   bool handshake_failure_logged_ = false;           // on this connection
+  int handshake_failures_ = 0;                      // in a row, on this connection
+  bool given_up_ = false;  // this connection, after failed handshakes: the next comes by liveness
   net::BadFrameLog bad_frames_{"broker connection"};
   bool reconnect_ = false;
   bool retire_ = false;  // worker.max_items reached and everything handed back

@@ -172,6 +172,12 @@ Status Socket::connect(const std::string& endpoint) {
   return ok_status();
 }
 
+Status Socket::disconnect(const std::string& endpoint) {
+  if (!socket_) return make_error(ErrorCode::kIo, "socket could not be created");
+  if (zmq_disconnect(socket_, endpoint.c_str()) != 0) return zmq_error("disconnect " + endpoint);
+  return ok_status();
+}
+
 std::string Socket::last_endpoint() const {
   if (!socket_) return "";
   char text[1024] = {};

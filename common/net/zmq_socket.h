@@ -88,6 +88,9 @@ class Socket {
   Status bind(const std::string& endpoint);
   // kInvalidInput for a network endpoint (tcp://) on a socket that is not a CURVE client.
   Status connect(const std::string& endpoint);
+  // Undoes connect(endpoint), `endpoint` as given there: the connection closes and ZeroMQ
+  // stops reconnecting to it. Messages queued for it are dropped.
+  Status disconnect(const std::string& endpoint);
   // The endpoint last bound, with the port the system chose for "tcp://ADDR:*"; "" if none.
   std::string last_endpoint() const;
   Status subscribe(std::string_view prefix);

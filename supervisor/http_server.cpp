@@ -246,6 +246,7 @@ void HttpServer::read_from(ConnectionId id, Connection& c, TimePoint now) {
       break;
   }
   ++counters_.bad_requests;
+  ++counters_.bad_by_status[error.status];
   send(id, c, error, now);
 }
 

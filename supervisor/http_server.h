@@ -91,8 +91,9 @@ class HttpServer {
   struct Counters {
     uint64_t accepted = 0;
     uint64_t refused_busy = 0;
-    uint64_t bad_requests = 0;
-    uint64_t timed_out = 0;
+    uint64_t bad_requests = 0;                // answered here, never handed over: the sum of
+    std::map<int, uint64_t> bad_by_status;    // these, by status (400, 405, 431)
+    uint64_t timed_out = 0;  // closed unanswered: no whole head in time, or no answer in time
   };
   const Counters& counters() const { return counters_; }
 

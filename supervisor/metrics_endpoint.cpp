@@ -36,6 +36,12 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::start(const ListenAddr
       new MetricsEndpoint(std::move(*server), std::move(probe), std::move(facts)));
 }
 
+std::map<std::pair<std::string, int>, uint64_t> MetricsEndpoint::requests() const {
+  std::map<std::pair<std::string, int>, uint64_t> all = requests_;
+  for (const auto& [status, n] : server_->counters().bad_by_status) all[{"other", status}] += n;
+  return all;
+}
+
 void MetricsEndpoint::add_poll_entries(std::vector<net::PollEntry>& entries) {
   first_entry_ = entries.size();
   polled_fds_ = server_->poll_fds();

@@ -48,8 +48,11 @@ class MetricsEndpoint {
   void after_poll(const std::vector<net::PollEntry>& entries, TimePoint now);
   std::optional<TimePoint> next_deadline() const;
 
-  const std::map<std::pair<std::string, int>, uint64_t>& requests() const { return requests_; }
+  // Requests answered, by (path, status): the endpoint's answers and the server's own to heads
+  // it refused (400, 405, 431), which count under the path "other".
+  std::map<std::pair<std::string, int>, uint64_t> requests() const;
   uint64_t refused() const { return server_->counters().refused_busy; }
+  uint64_t timed_out() const { return server_->counters().timed_out; }
 
  private:
   struct Waiting {

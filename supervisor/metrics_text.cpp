@@ -104,13 +104,16 @@ void write_supervisor(PrometheusText& p, const SupervisorFacts& f) {
   p.family("pipeline_supervisor_events_total", "counter", "Lifecycle events published, by kind.");
   for (const auto& [kind, n] : f.events) p.sample({{"kind", kind}}, static_cast<double>(n));
   p.family("pipeline_http_requests_total", "counter",
-           "Requests to this endpoint, by path and status.");
+           "Requests to this endpoint, by path and status (refused heads count as path other).");
   for (const auto& [key, n] : f.http_requests) {
     p.sample({{"path", key.first}, {"code", std::to_string(key.second)}}, static_cast<double>(n));
   }
   p.family("pipeline_http_connections_refused_total", "counter",
            "Connections answered 503 at once because max_connections were open.");
   p.sample({}, static_cast<double>(f.http_refused));
+  p.family("pipeline_http_connections_timed_out_total", "counter",
+           "Connections closed unanswered: no whole request in time, or no answer in time.");
+  p.sample({}, static_cast<double>(f.http_timed_out));
 }
 
 void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) {

@@ -33,6 +33,7 @@ struct SupervisorFacts {
   std::string memory_enforcement;                   // "cgroup" or "rss"
   std::map<std::pair<std::string, int>, uint64_t> http_requests;  // (path, status) -> count
   uint64_t http_refused = 0;                                      // connections over the limit
+  uint64_t http_timed_out = 0;                                    // closed unanswered
 };
 
 struct BrokerFacts {

@@ -183,6 +183,7 @@ SupervisorFacts SupervisorShell::metrics_facts() {
   if (metrics_) {
     f.http_requests = metrics_->requests();
     f.http_refused = metrics_->refused();
+    f.http_timed_out = metrics_->timed_out();
   }
   return f;
 }

@@ -82,7 +82,7 @@ struct RunProgress {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   double cost_usd = 0;        // over the calls whose price is known
-  int64_t unpriced_calls = 0; // calls whose model has no price: cost_usd leaves them out
+  int64_t unpriced_calls = 0; // results (not model calls) with a null cost_usd: left out of it
 };
 
 class RunExecution;

@@ -105,7 +105,7 @@ int show_run(const CliContext& context, const std::string& run, bool json) {
                 << usage->get_int("output_tokens") << " output tokens, $" << std::fixed
                 << std::setprecision(4) << (usage->find("cost_usd") ? usage->find("cost_usd")->as_double() : 0.0);
       if (const int64_t unpriced = usage->get_int("unpriced_calls"); unpriced > 0) {
-        std::cout << " (+ " << unpriced << " call(s) whose model has no price in pricing:)";
+        std::cout << " (+ " << unpriced << " result(s) whose model has no price in pricing:)";
       }
       std::cout << "\n";
     }

@@ -47,11 +47,10 @@ Value parts_of(const Message& m) {
   return parts;
 }
 
-// A schema without properties: the function takes no parameters and declares none.
-bool has_properties(const Value& schema) {
-  const Value* props = schema.find("properties");
-  return props && props->is_object() && props->size() > 0;
-}
+// Any schema that says something is sent: one that constrains only by additionalProperties,
+// required or minProperties, without `properties`, is still the function's contract. Only an
+// empty one (a function that takes nothing) is left out.
+bool says_something(const Value& schema) { return schema.is_object() && schema.size() > 0; }
 
 bool is_block_reason(std::string_view finish) {
   return finish == "SAFETY" || finish == "RECITATION" || finish == "BLOCKLIST" ||
@@ -113,7 +112,7 @@ std::string GeminiWire::encode(const Endpoint&, const CompletionRequest& r) cons
       if (!t.description.empty()) d["description"] = t.description;
       // parametersJsonSchema takes full JSON Schema (additionalProperties, $schema, ...), which
       // `parameters`, Gemini's OpenAPI subset, rejects.
-      if (has_properties(t.input_schema)) d["parametersJsonSchema"] = t.input_schema;
+      if (says_something(t.input_schema)) d["parametersJsonSchema"] = t.input_schema;
       declarations.push_back(std::move(d));
     }
     Value tool;

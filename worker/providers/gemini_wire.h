@@ -3,7 +3,8 @@
 //
 // Request: {contents: [{role: user|model, parts}], systemInstruction?, tools?:
 // [{functionDeclarations: [{name, description, parametersJsonSchema?}]}] (the tool's JSON Schema
-// as is; `parameters` would take only Gemini's OpenAPI subset), toolConfig? (mode ANY for
+// as is, whenever it is not empty, with `properties` or without; `parameters` would take only
+// Gemini's OpenAPI subset), toolConfig? (mode ANY for
 // ToolChoice::kAny), generationConfig? {maxOutputTokens, temperature, topP, topK,
 // responseMimeType}}. Tool results go back as functionResponse parts {name, response: {result}}
 // or {name, response: {error}}; a result that is JSON text is sent as JSON.

@@ -106,6 +106,25 @@ TEST_F(ExecutorTest, PromptCacheTokensArePricedAtTheirOwnRates) {
                    (11 * 3.0 + 1000 * 3.0 * 1.25 + 2000 * 3.0 * 0.1 + 7 * 15.0) / 1e6);
 }
 
+TEST_F(ExecutorTest, AGeminiSchemaWithoutPropertiesReachesTheApi) {
+  worker::GeminiInstructorExecutor e(services());
+  auto r = run(e, "gemini_instructor", json(R"({"prompt": "[[fake:tool]] a map", "schema": {
+      "type": "object", "additionalProperties": {"type": "string"}}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->find("data")->get_string("query"), "fake");
+  const auto sent = server().requests_containing("a map");
+  ASSERT_EQ(sent.size(), 1u);
+  const Value& decl = sent[0]
+                          .find("body")
+                          ->find("tools")
+                          ->as_array()[0]
+                          .find("functionDeclarations")
+                          ->as_array()[0];
+  ASSERT_TRUE(decl.find("parametersJsonSchema"));
+  EXPECT_EQ(to_json(*decl.find("parametersJsonSchema")),
+            R"({"additionalProperties":{"type":"string"},"type":"object"})");
+}
+
 TEST_F(ExecutorTest, WithoutKeysTheSameStepIsAnsweredByTheMock) {
   worker::ClaudeExecutor e(services(false));
   auto r = run(e, "claude", json(R"({"prompt": "hello"})"));

@@ -215,5 +215,18 @@ TEST(GeminiWire, ErrorDetailAndRetryInfo) {
   EXPECT_FALSE(GeminiWire().retry_hint("{}"));
 }
 
+// A map of names to numbers constrains only by additionalProperties: it must still reach the
+// model, or the forced call comes back as {} and passes as the structured output.
+TEST(GeminiWire, ASchemaWithoutPropertiesIsStillSent) {
+  CompletionRequest r = round_trip_request();
+  r.tools[0].input_schema = *parse_json(
+      R"({"type": "object", "additionalProperties": {"type": "number"}, "minProperties": 1})");
+  const Value body = encoded(r);
+  const Value& decl = body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  ASSERT_TRUE(decl.find("parametersJsonSchema"));
+  EXPECT_EQ(*decl.find("parametersJsonSchema"), r.tools[0].input_schema);
+  EXPECT_FALSE(decl.find("parameters"));
+}
+
 }  // namespace
 }  // namespace pl::worker::providers

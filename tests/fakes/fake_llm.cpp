@@ -348,6 +348,20 @@ HttpReply FakeLlm::answer(const HttpRequestIn& request, const std::string& api, 
     r["usage"]["cache_read_input_tokens"] = std::atoll(arg(m, 2, "0").c_str());
     return json_reply(200, to_json(r));
   }
+  if (kind == "quota") {
+    if (api != "openai") return json_reply(429, error_body(api, 429));
+    Value r;
+    r["error"]["message"] =
+        "You exceeded your current quota, please check your plan and billing details.";
+    r["error"]["type"] = "insufficient_quota";
+    r["error"]["code"] = "insufficient_quota";
+    return json_reply(429, to_json(r));
+  }
+  if (kind == "redirect") {
+    HttpReply r = json_reply(301, "<html>moved</html>");
+    r.headers["Location"] = "https://moved.example/v1";
+    return r;
+  }
   if (kind == "malformed") return json_reply(200, R"({"content": [{"type": "text", "te)");
   if (kind == "wrongtype") return json_reply(200, wrong_types(api));
   if (kind == "empty") return json_reply(200, "");

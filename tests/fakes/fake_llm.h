@@ -21,6 +21,9 @@
 //   [[fake:fail:N:CODE:KEY]]     the first N requests with this marker fail with CODE (and
 //                                Retry-After: 0), later ones succeed; KEY keeps tests apart
 //   [[fake:retryinfo:SECS]]      429 whose body carries Gemini's RetryInfo retryDelay, no header
+//   [[fake:quota]]               OpenAI: 429 insufficient_quota (an account out of credits);
+//                                others: 429 with their rate-limit body
+//   [[fake:redirect]]            301 with Location: https://moved.example/v1 and an HTML body
 //   [[fake:malformed]]           200 with a truncated JSON body
 //   [[fake:wrongtype]]           200 with JSON of the wrong shape and types
 //   [[fake:empty]]               200 with an empty body

@@ -26,19 +26,49 @@ RetryEffects RetryEffects::real(const Clock& clock) {
 ErrorCode error_code_for_status(long status) {
   if (status == 429) return ErrorCode::kRateLimited;
   if (status == 408) return ErrorCode::kTimeout;
-  if (status >= 400 && status < 500) return ErrorCode::kInvalidInput;
+  if (status >= 300 && status < 500) return ErrorCode::kInvalidInput;
   return ErrorCode::kProviderError;
 }
+
+namespace {
+
+// A 3xx: redirects are not followed (a key must not travel to wherever one points), so the
+// base_url is wrong, which a retry will not change.
+Error redirect_error(std::string_view provider, const std::string& url,
+                     const HttpResponse& response) {
+  const std::string* location = response.header("location");
+  const std::string where = location && !location->empty()
+                                ? "a redirect to " + body_excerpt(*location, 300)
+                                : "a redirect without a Location";
+  return make_error(ErrorCode::kInvalidInput,
+                    std::string(provider) + ": " + std::to_string(response.status) + " from " +
+                        url + ": " + where + ", which is not followed; check the provider's " +
+                        "base_url (providers." + std::string(provider) +
+                        ".base_url, or the variable its base_url_env names)");
+}
+
+}  // namespace
 
 HttpProvider::HttpProvider(std::unique_ptr<WireFormat> wire, HttpProviderSettings settings,
                            HttpClient& http, RetryEffects effects)
     : wire_(std::move(wire)), settings_(std::move(settings)), http_(http), effects_(std::move(effects)) {}
 
-Error HttpProvider::status_error(const HttpResponse& response, const std::string& why_not,
-                                 std::optional<Duration> hint) const {
+Error HttpProvider::status_error(const HttpRequest& request, const HttpResponse& response,
+                                 const std::string& why_not, std::optional<Duration> hint) const {
+  if (response.status >= 300 && response.status < 400) {
+    return redirect_error(name(), request.url, response);
+  }
   std::string message = std::string(name()) + ": " + std::to_string(response.status) + " " +
                         wire_->error_detail(response.body);
   if (!why_not.empty()) message += " (" + why_not + ")";
+  if (wire_->quota_exhausted(response.status, response.body)) {
+    // Billing, not pace: invalid_input, like a bad key, is neither retried nor held against the
+    // provider's circuit breaker.
+    return make_error(ErrorCode::kInvalidInput,
+                      message +
+                          " (the account's quota is exhausted: add credits or raise its "
+                          "spend limit; retrying cannot help)");
+  }
   Error e = make_error(error_code_for_status(response.status), std::move(message));
   // Not waited here (too long, or no time left): the broker waits it before the next attempt.
   if (hint && is_retryable_status(response.status)) {
@@ -76,6 +106,9 @@ Result<Completion> HttpProvider::complete(const CompletionRequest& request, cons
     if (response->status >= 200 && response->status < 300) {
       return wire_->decode(response->body, request);
     }
+    if (wire_->quota_exhausted(response->status, response->body)) {
+      return status_error(http_request, *response, "", std::nullopt);
+    }
     std::optional<Duration> hint;
     if (const std::string* after = response->header("retry-after")) {
       hint = parse_retry_after(*after, effects_.clock->wall_now());
@@ -85,7 +118,7 @@ Result<Completion> HttpProvider::complete(const CompletionRequest& request, cons
     const Duration time_left = call.deadline > after_send ? call.deadline - after_send : Duration::zero();
     const RetryDecision decision =
         decide_retry(response->status, hint, retries, time_left, settings_.retry, effects_.random01());
-    if (!decision.retry) return status_error(*response, decision.why_not, hint);
+    if (!decision.retry) return status_error(http_request, *response, decision.why_not, hint);
     spdlog::warn("{}: HTTP {}; retrying in {} ms", provider, response->status,
                  std::chrono::ceil<std::chrono::milliseconds>(decision.wait).count());
     if (!effects_.pause(decision.wait, call)) {

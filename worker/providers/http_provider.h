@@ -9,6 +9,10 @@
 //   429 -> kRateLimited, 408 -> kTimeout, 5xx and unreadable bodies -> kProviderError,
 //   other 4xx -> kInvalidInput, transport errors keep the HttpClient's code (kUnavailable,
 //   kTimeout, kCancelled, kTooLarge).
+// Two answers are the configuration's fault, not the provider's, and are kInvalidInput, sent
+// once: a 3xx (redirects are not followed, so the base_url is wrong: http for https, a missing
+// /v1; the message names the Location), and an account out of quota
+// (WireFormat::quota_exhausted(), OpenAI's 429 insufficient_quota), which no wait will cure.
 // The API key is sent in a header and appears in no message and no log line.
 #pragma once
 
@@ -58,8 +62,8 @@ class HttpProvider final : public Provider {
 
  private:
   // `hint`: the wait the provider asked for, carried as Error::retry_after_ms.
-  Error status_error(const HttpResponse& response, const std::string& why_not,
-                     std::optional<Duration> hint) const;
+  Error status_error(const HttpRequest& request, const HttpResponse& response,
+                     const std::string& why_not, std::optional<Duration> hint) const;
 
   std::unique_ptr<WireFormat> wire_;
   HttpProviderSettings settings_;
@@ -67,7 +71,7 @@ class HttpProvider final : public Provider {
   RetryEffects effects_;
 };
 
-// The ErrorCode for an HTTP status that is an error (see the table above).
+// The ErrorCode for an HTTP status that is an error (see the table above), by status alone.
 ErrorCode error_code_for_status(long status);
 
 }  // namespace pl::worker::providers

@@ -199,4 +199,13 @@ std::string OpenAiWire::error_detail(std::string_view text) const {
   return body_excerpt(text);
 }
 
+bool OpenAiWire::quota_exhausted(long status, std::string_view text) const {
+  if (status != 429) return false;
+  auto parsed = parse_json(text, 16);
+  const Value* error = parsed.ok() ? parsed->find("error") : nullptr;
+  if (!error || !error->is_object()) return false;
+  return error->get_string("type") == "insufficient_quota" ||
+         error->get_string("code") == "insufficient_quota";
+}
+
 }  // namespace pl::worker::providers

@@ -14,7 +14,8 @@
 // finish_reason "content_filter" or a message.refusal is kStepFailed (refused()); an answer with
 // no text and no tool calls is an error (empty_answer(): length is kStepFailed, anything else
 // server_error).
-// Errors: {error: {message, type, code}} or {error: "text"} (llama.cpp, Ollama).
+// Errors: {error: {message, type, code}} or {error: "text"} (llama.cpp, Ollama). A 429 with
+// type or code insufficient_quota is an exhausted account, not a rate limit (quota_exhausted()).
 #pragma once
 
 #include "worker/providers/wire_format.h"
@@ -29,6 +30,8 @@ class OpenAiWire final : public WireFormat {
   std::string encode(const Endpoint& endpoint, const CompletionRequest& request) const override;
   Result<Completion> decode(std::string_view body, const CompletionRequest& request) const override;
   std::string error_detail(std::string_view body) const override;
+  // A 429 whose error type or code is insufficient_quota.
+  bool quota_exhausted(long status, std::string_view body) const override;
 };
 
 }  // namespace pl::worker::providers

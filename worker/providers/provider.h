@@ -132,8 +132,8 @@ class Provider {
   // One model call. Errors name the provider and say what failed; their codes follow
   // common/result.h: kRateLimited (429), kProviderError (5xx, unreadable response),
   // kUnavailable (cannot connect), kTimeout (deadline or stalled response), kCancelled,
-  // kInvalidInput (4xx: the request, key or model is wrong), kStepFailed (the provider refused
-  // the content, e.g. a safety block).
+  // kInvalidInput (4xx: the request, key or model is wrong; a 3xx: the base URL is; an account
+  // out of quota), kStepFailed (the provider refused the content, e.g. a safety block).
   virtual Result<Completion> complete(const CompletionRequest& request, const CallContext& call) = 0;
 };
 

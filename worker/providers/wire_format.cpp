@@ -6,6 +6,8 @@ namespace pl::worker::providers {
 
 std::optional<Duration> WireFormat::retry_hint(std::string_view) const { return std::nullopt; }
 
+bool WireFormat::quota_exhausted(long, std::string_view) const { return false; }
+
 std::string body_excerpt(std::string_view body, size_t max_chars) {
   std::string out;
   bool space = false;

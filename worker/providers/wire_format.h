@@ -45,6 +45,10 @@ class WireFormat {
   virtual std::string error_detail(std::string_view body) const = 0;
   // A wait the error body asks for (Gemini's RetryInfo), when the headers give none.
   virtual std::optional<Duration> retry_hint(std::string_view body) const;
+  // Whether an error answer says the account is out of quota for good (OpenAI's 429
+  // insufficient_quota: out of credits or at its spend limit), not that it is sending too fast:
+  // no retry can succeed until someone acts. False unless a format knows such an answer.
+  virtual bool quota_exhausted(long status, std::string_view body) const;
 };
 
 // Helpers the formats share.

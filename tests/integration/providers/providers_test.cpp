@@ -192,6 +192,35 @@ TEST(ProviderKeys, AMissingKeyIsRefusedByTheApiAsInvalidInput) {
   EXPECT_EQ(c.error().message, "anthropic: 401 authentication_error: fake 401");
 }
 
+TEST_P(ProviderTest, ARedirectIsAConfigurationErrorSentOnce) {
+  auto c =
+      provider()->complete(ask("[[fake:redirect]] " + unique("redirect")), fakes::call_within());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(c.error().message.find("301 from http://127.0.0.1:"), std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("a redirect to https://moved.example/v1, which is not followed; "
+                                   "check the provider's base_url (providers." +
+                                   api()),
+            std::string::npos)
+      << c.error().message;
+  EXPECT_EQ(server().requests_containing(unique("redirect")).size(), 1u);
+}
+
+class OpenAiOnlyTest : public ProviderTest {};
+INSTANTIATE_TEST_SUITE_P(OpenAi, OpenAiOnlyTest, ::testing::Values("openai"));
+
+TEST_P(OpenAiOnlyTest, AnAccountOutOfQuotaIsSentOnceAndIsNotARateLimit) {
+  auto c = provider()->complete(ask("[[fake:quota]] " + unique("quota")), fakes::call_within());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(c.error().message,
+            "openai: 429 insufficient_quota: You exceeded your current quota, please check your "
+            "plan and billing details. (the account's quota is exhausted: add credits or raise its "
+            "spend limit; retrying cannot help)");
+  EXPECT_EQ(server().requests_containing(unique("quota")).size(), 1u);
+}
+
 class GeminiOnlyTest : public ProviderTest {};
 INSTANTIATE_TEST_SUITE_P(Gemini, GeminiOnlyTest, ::testing::Values("gemini"));
 

@@ -108,9 +108,11 @@ TEST(HttpProvider, StatusesMapToTheCodesTheBrokerRetriesBy) {
   struct Case {
     long status;
     ErrorCode code;
-  } cases[] = {{400, ErrorCode::kInvalidInput}, {401, ErrorCode::kInvalidInput}, {404, ErrorCode::kInvalidInput},
-               {408, ErrorCode::kTimeout},      {429, ErrorCode::kRateLimited},  {500, ErrorCode::kProviderError},
-               {529, ErrorCode::kProviderError}};
+  } cases[] = {{301, ErrorCode::kInvalidInput},  {302, ErrorCode::kInvalidInput},
+               {307, ErrorCode::kInvalidInput},  {400, ErrorCode::kInvalidInput},
+               {401, ErrorCode::kInvalidInput},  {404, ErrorCode::kInvalidInput},
+               {408, ErrorCode::kTimeout},       {429, ErrorCode::kRateLimited},
+               {500, ErrorCode::kProviderError}, {529, ErrorCode::kProviderError}};
   for (const Case& k : cases) {
     Fixture f(std::make_unique<AnthropicWire>(), 0);
     f.http.push(k.status, "{}");
@@ -224,6 +226,64 @@ TEST(HttpProvider, AMalformedSuccessIsAProviderErrorAndNotRetried) {
   EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
   EXPECT_EQ(c.error().message.rfind("openai: malformed response: not JSON", 0), 0u) << c.error().message;
   EXPECT_EQ(f.http.requests.size(), 1u);
+}
+
+const char* kQuotaExhausted =
+    R"({"error": {"message": "You exceeded your current quota, please check your plan.",
+                  "type": "insufficient_quota", "code": "insufficient_quota"}})";
+
+TEST(HttpProvider, AnAccountOutOfQuotaIsSentOnceAndIsNotARateLimit) {
+  Fixture f(std::make_unique<OpenAiWire>());
+  f.http.push(429, kQuotaExhausted, {{"retry-after", "1"}});
+  f.http.push(429, kQuotaExhausted);
+  auto c = f.provider->complete(request(), f.call());
+  ASSERT_FALSE(c.ok());
+  // Not retried by the broker either, nor held against the provider's circuit breaker.
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput);
+  EXPECT_FALSE(is_retryable(c.error().code));
+  EXPECT_EQ(c.error().retry_after_ms, 0);
+  EXPECT_NE(
+      c.error().message.find("openai: 429 insufficient_quota: You exceeded your current quota"),
+      std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("the account's quota is exhausted"), std::string::npos);
+  EXPECT_EQ(f.http.requests.size(), 1u);
+  EXPECT_TRUE(f.pauses.empty());
+}
+
+TEST(HttpProvider, AnOpenAiRateLimitIsStillRetried) {
+  Fixture f(std::make_unique<OpenAiWire>());
+  f.http.push(429, R"({"error": {"message": "slow down", "type": "requests",
+                                 "code": "rate_limit_exceeded"}})");
+  f.http.push(200, R"({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}]})");
+  auto c = f.provider->complete(request(), f.call());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(f.http.requests.size(), 2u);
+}
+
+TEST(HttpProvider, ARedirectIsNotFollowedAndBlamesTheBaseUrl) {
+  Fixture f;
+  f.http.push(301, "<html>moved</html>", {{"location", "https://api.example/v1/v1/messages"}});
+  auto c = f.provider->complete(request(), f.call());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(c.error().message,
+            "anthropic: 301 from https://api.example/v1/messages: a redirect to "
+            "https://api.example/v1/v1/messages, which is not followed; check the provider's "
+            "base_url (providers.anthropic.base_url, or the variable its base_url_env names)");
+  EXPECT_EQ(f.http.requests.size(), 1u);
+}
+
+TEST(HttpProvider, ARedirectWithoutALocationSaysSo) {
+  Fixture f;
+  f.http.push(308, "");
+  auto c = f.provider->complete(request(), f.call());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(c.error().message.find("308 from https://api.example/v1/messages: a redirect without a "
+                                   "Location"),
+            std::string::npos)
+      << c.error().message;
 }
 
 }  // namespace

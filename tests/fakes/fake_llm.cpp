@@ -143,6 +143,29 @@ std::string tool_reply(const std::string& api, const std::string& model, const s
   return to_json(r);
 }
 
+// Prompt-cache usage: `write` tokens written (`write_1h` of them to the 1-hour cache) and
+// `read` read, each API in its own words.
+std::string with_cache_usage(const std::string& api, const std::string& reply, int64_t write,
+                             int64_t read, int64_t write_1h) {
+  Value r = *parse_json(reply);
+  Value& u = r[api == "gemini" ? "usageMetadata" : "usage"];
+  if (api == "anthropic") {
+    u["cache_creation_input_tokens"] = write;
+    u["cache_read_input_tokens"] = read;
+    if (write_1h > 0) {
+      u["cache_creation"]["ephemeral_5m_input_tokens"] = write - write_1h;
+      u["cache_creation"]["ephemeral_1h_input_tokens"] = write_1h;
+    }
+  } else if (api == "gemini") {
+    u["promptTokenCount"] = 11 + read;
+    u["cachedContentTokenCount"] = read;
+  } else {
+    u["prompt_tokens"] = 11 + read;
+    u["prompt_tokens_details"]["cached_tokens"] = read;
+  }
+  return to_json(r);
+}
+
 std::string error_body(const std::string& api, int status) {
   Value r;
   const std::string message = "fake " + std::to_string(status);
@@ -342,11 +365,11 @@ HttpReply FakeLlm::answer(const HttpRequestIn& request, const std::string& api, 
     r["error"]["details"].push_back(detail);
     return json_reply(429, to_json(r));
   }
-  if (kind == "cached" && api == "anthropic") {
-    Value r = *parse_json(text_reply(api, model, ok_text));
-    r["usage"]["cache_creation_input_tokens"] = std::atoll(arg(m, 1, "0").c_str());
-    r["usage"]["cache_read_input_tokens"] = std::atoll(arg(m, 2, "0").c_str());
-    return json_reply(200, to_json(r));
+  if (kind == "cached") {
+    return json_reply(
+        200,
+        with_cache_usage(api, text_reply(api, model, ok_text), std::atoll(arg(m, 1, "0").c_str()),
+                         std::atoll(arg(m, 2, "0").c_str()), std::atoll(arg(m, 3, "0").c_str())));
   }
   if (kind == "quota") {
     if (api != "openai") return json_reply(429, error_body(api, 429));

@@ -10,8 +10,12 @@
 //                                                     {method, path, headers, body}
 // Markers (the first "[[fake:...]]" in the body decides; none means ok):
 //   [[fake:ok]]                  a text answer: "fake API answer from MODEL"; usage 11 in, 7 out
-//   [[fake:cached:WRITE:READ]]   Anthropic: ok, and besides the 11 input tokens WRITE more
-//                                written to the prompt cache and READ read from it (others: ok)
+//   [[fake:cached:WRITE:READ]]   ok, with prompt-cache usage. Anthropic: besides the 11 input
+//                                tokens WRITE more written to the prompt cache and READ read
+//                                from it. OpenAI, Gemini: a prompt of 11 + READ tokens, READ of
+//                                them cached (cached_tokens, cachedContentTokenCount)
+//   [[fake:cached:WRITE:READ:H]] Anthropic: ... and H of the WRITE went to the 1-hour cache
+//                                (usage.cache_creation)
 //   [[fake:json]]                the text is {"answer": 42, "items": ["a", "b"]}
 //   [[fake:tool]]                asks to call the first offered tool/function with
 //                                {"query": "fake"}; once the request carries tool results,

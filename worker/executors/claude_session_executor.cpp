@@ -27,7 +27,7 @@ Value reused_result(const llm::SessionSettings& settings, const Session& session
   usage.output_tokens = tokens.output_tokens;
   Value result;
   result["text"] = llm::assistant_text(turn);
-  result["usage"] = llm::usage_value(usage, "", false, pricing);
+  result["usage"] = llm::usage_value(usage, "", "anthropic", false, pricing);
   result["session"] = session_member(settings, session.info.version, session);
   result["session"]["reused_turn"] = turn.index;
   return result;

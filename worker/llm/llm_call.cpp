@@ -90,7 +90,7 @@ Value conversation_result(const CallOutcome& outcome, const PricingTable& pricin
     if (outcome.requested_provider != "mock") r["stands_in_for"] = outcome.requested_provider;
   }
   r["model"] = last.model;
-  r["usage"] = usage_value(c.usage, last.model, outcome.mock, pricing);
+  r["usage"] = usage_value(c.usage, last.model, last.provider, outcome.mock, pricing);
   r["turns"] = c.turns;
   r["stop_reason"] = std::string(providers::stop_reason_name(last.stop_reason));
   if (!c.tool_calls.empty()) {

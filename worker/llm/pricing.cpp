@@ -29,6 +29,12 @@ bool is_version_suffix(std::string_view suffix) {
          all_digits(suffix.substr(8, 2));
 }
 
+double cache_read_price(const Price& price, std::string_view provider) {
+  if (price.cache_read_per_million) return *price.cache_read_per_million;
+  return provider == "anthropic" ? price.input_per_million * kCacheReadPriceFactor
+                                 : price.input_per_million;
+}
+
 }  // namespace
 
 void PricingTable::set(std::string model, Price price) { prices_[std::move(model)] = price; }
@@ -46,15 +52,18 @@ std::optional<Price> PricingTable::find(std::string_view model) const {
   return std::nullopt;
 }
 
-std::optional<double> PricingTable::cost_usd(std::string_view model, const providers::Usage& usage) const {
+std::optional<double> PricingTable::cost_usd(std::string_view model, const providers::Usage& usage,
+                                             std::string_view provider) const {
   auto price = find(model);
   if (!price) return std::nullopt;
+  const auto tokens = [](int64_t n) { return static_cast<double>(n); };
   const int64_t uncached = usage.input_tokens - usage.cache_write_tokens - usage.cache_read_tokens;
-  const double input = static_cast<double>(uncached) +
-                       static_cast<double>(usage.cache_write_tokens) * kCacheWritePriceFactor +
-                       static_cast<double>(usage.cache_read_tokens) * kCacheReadPriceFactor;
-  return (input * price->input_per_million +
-          static_cast<double>(usage.output_tokens) * price->output_per_million) /
+  const int64_t written_5m = usage.cache_write_tokens - usage.cache_write_1h_tokens;
+  const double input_units = tokens(uncached) + tokens(written_5m) * kCacheWritePriceFactor +
+                             tokens(usage.cache_write_1h_tokens) * kCacheWrite1hPriceFactor;
+  return (input_units * price->input_per_million +
+          tokens(usage.cache_read_tokens) * cache_read_price(*price, provider) +
+          tokens(usage.output_tokens) * price->output_per_million) /
          1e6;
 }
 
@@ -68,26 +77,30 @@ Result<PricingTable> read_pricing_config(const YamlDocument& doc) {
   }
   SectionReader r(doc, "/pricing", models);  // reports a non-mapping section
   for (std::string_view model : models) {
-    SectionReader m = r.nested(model, {"input", "output"});
+    SectionReader m = r.nested(model, {"input", "output", "cache_read"});
     if (!section->find(model)->is_object()) continue;  // reported by nested()
     if (!m.has("input") || !m.has("output")) {
       r.fail(model, "needs `input` and `output` (USD per million tokens)");
       continue;
     }
-    table.set(std::string(model), Price{m.number("input", 0, 0, 1e6), m.number("output", 0, 0, 1e6)});
+    Price price{m.number("input", 0, 0, 1e6), m.number("output", 0, 0, 1e6), std::nullopt};
+    if (m.has("cache_read")) price.cache_read_per_million = m.number("cache_read", 0, 0, 1e6);
+    table.set(std::string(model), price);
   }
   if (auto st = r.status(); !st.ok()) return std::move(st).error();
   return table;
 }
 
-Value usage_value(const providers::Usage& usage, std::string_view model, bool mock,
-                  const PricingTable& pricing) {
+Value usage_value(const providers::Usage& usage, std::string_view model, std::string_view provider,
+                  bool mock, const PricingTable& pricing) {
   Value v;
   v["input_tokens"] = usage.input_tokens;
   v["output_tokens"] = usage.output_tokens;
   if (usage.cache_write_tokens > 0) v["cache_write_tokens"] = usage.cache_write_tokens;
+  if (usage.cache_write_1h_tokens > 0) v["cache_write_1h_tokens"] = usage.cache_write_1h_tokens;
   if (usage.cache_read_tokens > 0) v["cache_read_tokens"] = usage.cache_read_tokens;
-  std::optional<double> cost = mock ? std::optional<double>(0.0) : pricing.cost_usd(model, usage);
+  std::optional<double> cost =
+      mock ? std::optional<double>(0.0) : pricing.cost_usd(model, usage, provider);
   // Round to a millionth of a cent so sums print cleanly.
   v["cost_usd"] = cost ? Value(std::round(*cost * 1e8) / 1e8) : Value();
   if (usage.estimated) v["estimated"] = true;

@@ -1,5 +1,7 @@
 #include "worker/providers/anthropic_wire.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 
 namespace pl::worker::providers {
@@ -40,6 +42,38 @@ StopReason stop_reason_of(std::string_view s) {
   if (s == "tool_use") return StopReason::kToolUse;
   if (s == "max_tokens") return StopReason::kMaxTokens;
   return StopReason::kOther;
+}
+
+// The API's input_tokens leaves out the cached part of the prompt: ours counts it all and
+// keeps the cache writes and reads apart, which are billed at other rates. Writes to the
+// 1-hour cache cost more than those to the 5-minute one; usage.cache_creation says how many
+// went where (when it is absent, all went to the 5-minute cache).
+Result<Usage> usage_of(const Value& usage) {
+  if (!usage.is_object()) return malformed(kName, "\"usage\" is not an object");
+  Usage u;
+  for (const auto& [key, count] :
+       {std::pair{"input_tokens", &u.input_tokens}, std::pair{"output_tokens", &u.output_tokens},
+        std::pair{"cache_creation_input_tokens", &u.cache_write_tokens},
+        std::pair{"cache_read_input_tokens", &u.cache_read_tokens}}) {
+    auto n = usage_count(kName, usage, key, "usage.");
+    if (!n.ok()) return std::move(n).error();
+    *count = *n;
+  }
+  if (const Value* split = usage.find("cache_creation"); split && !split->is_null()) {
+    if (!split->is_object()) return malformed(kName, "usage.cache_creation is not an object");
+    const std::string at = "usage.cache_creation.";
+    auto one_hour = usage_count(kName, *split, "ephemeral_1h_input_tokens", at);
+    auto five_minutes = usage_count(kName, *split, "ephemeral_5m_input_tokens", at);
+    if (!one_hour.ok()) return std::move(one_hour).error();
+    if (!five_minutes.ok()) return std::move(five_minutes).error();
+    // The total, when the API leaves it out, is the sum of its parts.
+    if (!usage.find("cache_creation_input_tokens")) {
+      u.cache_write_tokens = *one_hour + *five_minutes;
+    }
+    u.cache_write_1h_tokens = std::min(*one_hour, u.cache_write_tokens);
+  }
+  u.input_tokens += u.cache_write_tokens + u.cache_read_tokens;
+  return u;
 }
 
 }  // namespace
@@ -130,27 +164,9 @@ Result<Completion> AnthropicWire::decode(std::string_view text, const Completion
   if (!usage || usage->is_null()) {
     c.usage = estimate_usage(request, c.text);
   } else {
-    if (!usage->is_object()) return malformed(kName, "\"usage\" is not an object");
-    // The API's input_tokens leaves out the cached part of the prompt: ours counts it all and
-    // keeps the cache writes and reads apart, which are billed at other rates.
-    Usage& u = c.usage;
-    const struct {
-      const char* key;
-      int64_t* count;  // what it adds to
-      int64_t* part;   // and the part of that it also is, if any
-    } fields[] = {{"input_tokens", &u.input_tokens, nullptr},
-                  {"output_tokens", &u.output_tokens, nullptr},
-                  {"cache_creation_input_tokens", &u.input_tokens, &u.cache_write_tokens},
-                  {"cache_read_input_tokens", &u.input_tokens, &u.cache_read_tokens}};
-    for (const auto& f : fields) {
-      const Value* n = usage->find(f.key);
-      if (!n || n->is_null()) continue;
-      if (!n->is_int() || n->as_int() < 0) {
-        return malformed(kName, "usage." + std::string(f.key) + " is not a count");
-      }
-      *f.count += n->as_int();
-      if (f.part) *f.part += n->as_int();
-    }
+    auto u = usage_of(*usage);
+    if (!u.ok()) return std::move(u).error();
+    c.usage = *u;
   }
   if (c.stop_detail == "refusal") {
     return refused(kName, "the model refused to answer", "stop_reason", c.stop_detail);

@@ -5,8 +5,9 @@
 // tool_use blocks; tool results go back as tool_result blocks in a user turn. max_tokens is
 // required by the API: the endpoint's default fills it when the request has none.
 // Response: content blocks (text, tool_use; others such as thinking are skipped), stop_reason,
-// usage {input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens}: the
-// cache tokens count as input too, and are kept apart as well (Usage::cache_write_tokens,
+// usage {input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+// cache_creation {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}}: the cache tokens count
+// as input too, and are kept apart as well (Usage::cache_write_tokens, cache_write_1h_tokens,
 // cache_read_tokens) to be priced at their own rates.
 // stop_reason "refusal" is kStepFailed (refused()); an answer with no text and no tool calls is
 // an error (empty_answer(): max_tokens is kStepFailed, anything else server_error).

@@ -1,5 +1,7 @@
 #include "worker/providers/gemini_wire.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 #include "worker/providers/retry_policy.h"
 
@@ -57,24 +59,27 @@ bool is_block_reason(std::string_view finish) {
          finish == "PROHIBITED_CONTENT" || finish == "SPII" || finish == "IMAGE_SAFETY";
 }
 
+// promptTokenCount counts the whole prompt, cachedContentTokenCount the part of it read from
+// a cache (implicit or explicit), billed at a lower rate and kept apart. Tool-use prompt tokens
+// are input too; thoughts are output.
 Result<Usage> usage_of(const Value& meta) {
   Usage u;
   if (!meta.is_object()) return malformed(kName, "\"usageMetadata\" is not an object");
   const struct {
     const char* key;
-    bool output;
-  } fields[] = {{"promptTokenCount", false},
-                {"toolUsePromptTokenCount", false},
-                {"candidatesTokenCount", true},
-                {"thoughtsTokenCount", true}};
+    int64_t Usage::*count;
+  } fields[] = {{"promptTokenCount", &Usage::input_tokens},
+                {"toolUsePromptTokenCount", &Usage::input_tokens},
+                {"cachedContentTokenCount", &Usage::cache_read_tokens},
+                {"candidatesTokenCount", &Usage::output_tokens},
+                {"thoughtsTokenCount", &Usage::output_tokens}};
   for (const auto& f : fields) {
-    const Value* n = meta.find(f.key);
-    if (!n || n->is_null()) continue;
-    if (!n->is_int() || n->as_int() < 0) {
-      return malformed(kName, "usageMetadata." + std::string(f.key) + " is not a count");
-    }
-    (f.output ? u.output_tokens : u.input_tokens) += n->as_int();
+    auto n = usage_count(kName, meta, f.key, "usageMetadata.");
+    if (!n.ok()) return std::move(n).error();
+    u.*f.count += *n;
   }
+  // A part cannot exceed its whole; were the API to say so, no price goes negative.
+  u.cache_read_tokens = std::min(u.cache_read_tokens, u.input_tokens);
   return u;
 }
 

@@ -1,5 +1,7 @@
 #include "worker/providers/openai_wire.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 
 namespace pl::worker::providers {
@@ -63,6 +65,29 @@ Result<ToolCall> tool_call_of(const Value& v, const std::string& at) {
     return malformed(kName, at + ".function.arguments is not JSON text");
   }
   return call;
+}
+
+// prompt_tokens counts the whole prompt; prompt_tokens_details.cached_tokens, the part of it
+// read from OpenAI's (automatic) prompt cache, is billed at a lower rate and kept apart.
+Result<Usage> usage_of(const Value& usage) {
+  if (!usage.is_object()) return malformed(kName, "\"usage\" is not an object");
+  Usage u;
+  auto prompt = usage_count(kName, usage, "prompt_tokens", "usage.");
+  if (!prompt.ok()) return std::move(prompt).error();
+  auto completion = usage_count(kName, usage, "completion_tokens", "usage.");
+  if (!completion.ok()) return std::move(completion).error();
+  u.input_tokens = *prompt;
+  u.output_tokens = *completion;
+  if (const Value* details = usage.find("prompt_tokens_details"); details && !details->is_null()) {
+    if (!details->is_object()) {
+      return malformed(kName, "usage.prompt_tokens_details is not an object");
+    }
+    auto cached = usage_count(kName, *details, "cached_tokens", "usage.prompt_tokens_details.");
+    if (!cached.ok()) return std::move(cached).error();
+    // A part cannot exceed its whole; were a server to say so, no price goes negative.
+    u.cache_read_tokens = std::min(*cached, u.input_tokens);
+  }
+  return u;
 }
 
 }  // namespace
@@ -151,16 +176,9 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
   if (!usage || usage->is_null()) {
     c.usage = estimate_usage(request, c.text);
   } else {
-    if (!usage->is_object()) return malformed(kName, "\"usage\" is not an object");
-    for (const char* key : {"prompt_tokens", "completion_tokens"}) {
-      const Value* n = usage->find(key);
-      if (!n || n->is_null()) continue;
-      if (!n->is_int() || n->as_int() < 0) {
-        return malformed(kName, "usage." + std::string(key) + " is not a count");
-      }
-      (std::string_view(key) == "prompt_tokens" ? c.usage.input_tokens : c.usage.output_tokens) =
-          n->as_int();
-    }
+    auto u = usage_of(*usage);
+    if (!u.ok()) return std::move(u).error();
+    c.usage = *u;
   }
   if (c.stop_detail == "content_filter") {
     return refused(kName, "the answer was withheld by a content filter", "finish_reason",

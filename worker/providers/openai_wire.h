@@ -10,7 +10,8 @@
 // {type: json_object} (json_output without tools)}. `max_tokens` rather than
 // `max_completion_tokens`, since that is what the compatible servers read.
 // Response: choices[0].message {content, tool_calls[].function {name, arguments: JSON text, or
-// an object as some servers send}}, finish_reason, usage {prompt_tokens, completion_tokens}.
+// an object as some servers send}}, finish_reason, usage {prompt_tokens, completion_tokens,
+// prompt_tokens_details.cached_tokens (the part of the prompt read from the cache)}.
 // finish_reason "content_filter" or a message.refusal is kStepFailed (refused()); an answer with
 // no text and no tool calls is an error (empty_answer(): length is kStepFailed, anything else
 // server_error).

@@ -43,6 +43,7 @@ Usage& Usage::operator+=(const Usage& other) {
   output_tokens += other.output_tokens;
   cache_write_tokens += other.cache_write_tokens;
   cache_read_tokens += other.cache_read_tokens;
+  cache_write_1h_tokens += other.cache_write_1h_tokens;
   estimated = estimated || other.estimated;
   return *this;
 }

@@ -104,10 +104,15 @@ std::string_view stop_reason_name(StopReason reason);
 struct Usage {
   int64_t input_tokens = 0;  // every token of the prompt, cache writes and reads included
   int64_t output_tokens = 0;
-  // Of input_tokens, those written to and read from Anthropic's prompt cache, which are billed
-  // at other rates than the rest (llm::PricingTable::cost_usd).
+  // Of input_tokens, those written to the provider's prompt cache (Anthropic only) and those
+  // read from it (Anthropic's cache reads, OpenAI's cached_tokens, Gemini's
+  // cachedContentTokenCount), which are billed at other rates than the rest
+  // (llm::PricingTable::cost_usd).
   int64_t cache_write_tokens = 0;
   int64_t cache_read_tokens = 0;
+  // Of cache_write_tokens, those written to Anthropic's 1-hour cache, billed higher than the
+  // 5-minute cache's.
+  int64_t cache_write_1h_tokens = 0;
   bool estimated = false;  // the provider reported none; counted from text length
 
   Usage& operator+=(const Usage& other);

@@ -51,6 +51,16 @@ Usage estimate_usage(const CompletionRequest& request, std::string_view answer) 
   return u;
 }
 
+Result<int64_t> usage_count(std::string_view provider, const Value& parent, std::string_view key,
+                            std::string_view at) {
+  const Value* n = parent.find(key);
+  if (!n || n->is_null()) return int64_t{0};
+  if (!n->is_int() || n->as_int() < 0) {
+    return malformed(provider, std::string(at) + std::string(key) + " is not a count");
+  }
+  return n->as_int();
+}
+
 Error malformed(std::string_view provider, std::string_view what) {
   return make_error(ErrorCode::kProviderError,
                     std::string(provider) + ": malformed response: " + std::string(what));

@@ -63,6 +63,11 @@ bool is_plain_model_name(std::string_view model);
 // none. Marked estimated.
 Usage estimate_usage(const CompletionRequest& request, std::string_view answer);
 
+// A token count in a usage object: `parent[key]`, 0 when absent or null; a value that is not a
+// non-negative integer is malformed(), named as `at` + `key` ("usage.prompt_tokens").
+Result<int64_t> usage_count(std::string_view provider, const Value& parent, std::string_view key,
+                            std::string_view at);
+
 // "anthropic: malformed response: <what>" as a kProviderError.
 Error malformed(std::string_view provider, std::string_view what);
 

@@ -55,7 +55,9 @@ providers:
     stall_timeout_ms: 500
 pricing:
   claude-sonnet-4-5: {input: 3.0, output: 15.0}
-  gemini-2.5-flash: {input: 0.30, output: 2.50}
+  gemini-2.5-flash: {input: 0.30, output: 2.50, cache_read: 0.03}
+  gpt-4o: {input: 2.50, output: 10.00, cache_read: 1.25}
+  gpt-4.1: {input: 2.00, output: 8.00}
 )");
     auto s = worker::llm::load_llm_services(config, clock_, env(with_keys));
     EXPECT_TRUE(s.ok()) << s.error().message;
@@ -104,6 +106,40 @@ TEST_F(ExecutorTest, PromptCacheTokensArePricedAtTheirOwnRates) {
   EXPECT_EQ(usage->get_int("output_tokens"), 7);
   EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(),
                    (11 * 3.0 + 1000 * 3.0 * 1.25 + 2000 * 3.0 * 0.1 + 7 * 15.0) / 1e6);
+}
+
+TEST_F(ExecutorTest, OneHourCacheWritesCostTwiceTheInputPrice) {
+  worker::ClaudeExecutor e(services());
+  auto r = run(e, "claude", json(R"({"prompt": "[[fake:cached:1000:0:600]]", "claude_options":
+      {"model": "sonnet"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Value* usage = r->find("usage");
+  EXPECT_EQ(usage->get_int("cache_write_tokens"), 1000);
+  EXPECT_EQ(usage->get_int("cache_write_1h_tokens"), 600);
+  EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(),
+                   (11 * 3.0 + 400 * 3.0 * 1.25 + 600 * 3.0 * 2.0 + 7 * 15.0) / 1e6);
+}
+
+TEST_F(ExecutorTest, OpenAiAndGeminiCacheReadsCostTheirCacheReadPrice) {
+  worker::LlmExecutor e(services());
+  auto openai = run(e, "llm", json(R"({"provider": "openai", "model": "gpt-4o",
+      "prompt": "[[fake:cached:0:1792]]"})"));
+  ASSERT_TRUE(openai.ok()) << openai.error().message;
+  EXPECT_EQ(openai->find("usage")->get_int("input_tokens"), 1803);
+  EXPECT_EQ(openai->find("usage")->get_int("cache_read_tokens"), 1792);
+  EXPECT_DOUBLE_EQ(openai->find("usage")->find("cost_usd")->as_double(),
+                   (11 * 2.5 + 1792 * 1.25 + 7 * 10.0) / 1e6);
+  auto gemini = run(e, "llm", json(R"({"provider": "gemini", "model": "gemini-2.5-flash",
+      "prompt": "[[fake:cached:0:1800]]"})"));
+  ASSERT_TRUE(gemini.ok()) << gemini.error().message;
+  EXPECT_DOUBLE_EQ(gemini->find("usage")->find("cost_usd")->as_double(),
+                   (11 * 0.3 + 1800 * 0.03 + 7 * 2.5) / 1e6);
+  // No cache_read price: the full input price, an overstatement rather than a guess.
+  auto unpriced_reads = run(e, "llm", json(R"({"provider": "openai", "model": "gpt-4.1",
+      "prompt": "[[fake:cached:0:1000]]"})"));
+  ASSERT_TRUE(unpriced_reads.ok()) << unpriced_reads.error().message;
+  EXPECT_DOUBLE_EQ(unpriced_reads->find("usage")->find("cost_usd")->as_double(),
+                   (1011 * 2.0 + 7 * 8.0) / 1e6);
 }
 
 TEST_F(ExecutorTest, AGeminiSchemaWithoutPropertiesReachesTheApi) {

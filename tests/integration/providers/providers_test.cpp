@@ -192,6 +192,14 @@ TEST(ProviderKeys, AMissingKeyIsRefusedByTheApiAsInvalidInput) {
   EXPECT_EQ(c.error().message, "anthropic: 401 authentication_error: fake 401");
 }
 
+TEST_P(ProviderTest, CachedPromptTokensArePartOfTheInputAndKeptApart) {
+  auto c =
+      provider()->complete(ask("[[fake:cached:0:1800]] " + unique("cached")), fakes::call_within());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->usage.input_tokens, 1811);
+  EXPECT_EQ(c->usage.cache_read_tokens, 1800);
+}
+
 TEST_P(ProviderTest, ARedirectIsAConfigurationErrorSentOnce) {
   auto c =
       provider()->complete(ask("[[fake:redirect]] " + unique("redirect")), fakes::call_within());

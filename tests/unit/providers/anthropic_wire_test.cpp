@@ -177,5 +177,37 @@ TEST(AnthropicWire, ErrorDetailIsTheApisTypeAndMessage) {
   EXPECT_EQ(AnthropicWire().error_detail(""), "(empty body)");
 }
 
+TEST(AnthropicWire, OneHourCacheWritesAreKeptApartFromFiveMinuteOnes) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": "hi"}],
+      "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5,
+      "cache_creation_input_tokens": 300, "cache_read_input_tokens": 40,
+      "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200}}})",
+                                  round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->usage.input_tokens, 350);
+  EXPECT_EQ(c->usage.cache_write_tokens, 300);
+  EXPECT_EQ(c->usage.cache_write_1h_tokens, 200);
+  EXPECT_EQ(c->usage.cache_read_tokens, 40);
+}
+
+TEST(AnthropicWire, WithoutTheSplitEveryCacheWriteIsAFiveMinuteOne) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": "hi"}],
+      "usage": {"input_tokens": 10, "cache_creation_input_tokens": 300}})",
+                                  round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->usage.cache_write_tokens, 300);
+  EXPECT_EQ(c->usage.cache_write_1h_tokens, 0);
+}
+
+TEST(AnthropicWire, AMalformedCacheSplitIsNamed) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": "hi"}],
+      "usage": {"cache_creation": {"ephemeral_1h_input_tokens": -1}}})",
+                                  round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "anthropic: malformed response: "
+            "usage.cache_creation.ephemeral_1h_input_tokens is not a count");
+}
+
 }  // namespace
 }  // namespace pl::worker::providers

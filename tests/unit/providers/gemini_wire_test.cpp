@@ -228,5 +228,16 @@ TEST(GeminiWire, ASchemaWithoutPropertiesIsStillSent) {
   EXPECT_FALSE(decl.find("parameters"));
 }
 
+TEST(GeminiWire, CachedContentTokensArePartOfTheInputAndKeptApart) {
+  auto c = GeminiWire().decode(R"({"candidates": [{"content": {"parts": [{"text": "hi"}]},
+      "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 2000,
+      "cachedContentTokenCount": 1800, "candidatesTokenCount": 100}})",
+                               round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->usage.input_tokens, 2000);
+  EXPECT_EQ(c->usage.cache_read_tokens, 1800);
+  EXPECT_EQ(c->usage.output_tokens, 100);
+}
+
 }  // namespace
 }  // namespace pl::worker::providers

@@ -169,5 +169,26 @@ TEST(OpenAiWire, ErrorDetailReadsOpenAiAndLocalServerShapes) {
   EXPECT_EQ(OpenAiWire().error_detail(R"({"message": "loading"})"), "loading");
 }
 
+TEST(OpenAiWire, CachedPromptTokensArePartOfTheInputAndKeptApart) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": "hi"},
+      "finish_reason": "stop"}], "usage": {"prompt_tokens": 2000, "completion_tokens": 100,
+      "prompt_tokens_details": {"cached_tokens": 1792, "audio_tokens": 0}}})",
+                               round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->usage.input_tokens, 2000);
+  EXPECT_EQ(c->usage.cache_read_tokens, 1792);
+  EXPECT_EQ(c->usage.cache_write_tokens, 0);
+  EXPECT_EQ(c->usage.output_tokens, 100);
+}
+
+TEST(OpenAiWire, CachedTokensThatAreNotACountAreMalformed) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": "hi"}}],
+      "usage": {"prompt_tokens": 5, "prompt_tokens_details": {"cached_tokens": "many"}}})",
+                               round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "openai: malformed response: usage.prompt_tokens_details.cached_tokens is not a count");
+}
+
 }  // namespace
 }  // namespace pl::worker::providers

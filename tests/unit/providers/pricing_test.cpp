@@ -16,7 +16,7 @@ providers::Usage usage(int64_t in, int64_t out, bool estimated = false) {
 TEST(Pricing, CostIsTokensTimesThePricePerMillion) {
   PricingTable t;
   t.set("claude-sonnet-4-5", Price{3.0, 15.0});
-  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", usage(1'000'000, 100'000)), 4.5);
+  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", usage(1'000'000, 100'000), "anthropic"), 4.5);
 }
 
 TEST(Pricing, PromptCacheWritesAndReadsHaveTheirOwnRates) {
@@ -25,12 +25,12 @@ TEST(Pricing, PromptCacheWritesAndReadsHaveTheirOwnRates) {
   providers::Usage u = usage(1'600'000, 0);  // of which:
   u.cache_write_tokens = 400'000;            // 1.25 times the input price
   u.cache_read_tokens = 1'000'000;           // 0.1 times
-  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", u), 0.6 + 1.5 + 0.3);
-  const Value v = usage_value(u, "claude-sonnet-4-5", false, t);
+  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", u, "anthropic"), 0.6 + 1.5 + 0.3);
+  const Value v = usage_value(u, "claude-sonnet-4-5", "anthropic", false, t);
   EXPECT_EQ(v.get_int("input_tokens"), 1'600'000);
   EXPECT_EQ(v.get_int("cache_write_tokens"), 400'000);
   EXPECT_EQ(v.get_int("cache_read_tokens"), 1'000'000);
-  EXPECT_FALSE(usage_value(usage(10, 5), "m", false, t).find("cache_read_tokens"));
+  EXPECT_FALSE(usage_value(usage(10, 5), "m", "anthropic", false, t).find("cache_read_tokens"));
 }
 
 TEST(Pricing, AVersionOfAPricedModelHasItsPrice) {
@@ -57,12 +57,12 @@ TEST(Pricing, AnotherModelSharingAPricedNameAsPrefixIsUnpriced) {
                             "gemini-2.5-flash-lite", "gemini-2.5-flash-preview-05-20", "gpt-4o",
                             "gpt-4.1-20250", "gpt-4.1@"}) {
     EXPECT_FALSE(t.find(model)) << model;
-    EXPECT_FALSE(t.cost_usd(model, usage(1000, 1000))) << model;
+    EXPECT_FALSE(t.cost_usd(model, usage(1000, 1000), "anthropic")) << model;
   }
 }
 
 TEST(Pricing, AnUnknownPriceIsNullNotZero) {
-  const Value v = usage_value(usage(10, 5), "unpriced-model", false, PricingTable());
+  const Value v = usage_value(usage(10, 5), "unpriced-model", "anthropic", false, PricingTable());
   EXPECT_TRUE(v.find("cost_usd")->is_null());
   EXPECT_EQ(v.get_int("input_tokens"), 10);
   EXPECT_FALSE(v.find("estimated"));
@@ -71,11 +71,13 @@ TEST(Pricing, AnUnknownPriceIsNullNotZero) {
 TEST(Pricing, TheMockCostsNothing) {
   PricingTable t;
   t.set("claude-sonnet-4-5", Price{3, 15});
-  EXPECT_EQ(usage_value(usage(1000, 1000), "claude-sonnet-4-5", true, t).find("cost_usd")->as_double(), 0.0);
+  const Value v = usage_value(usage(1000, 1000), "claude-sonnet-4-5", "anthropic", true, t);
+  EXPECT_EQ(v.find("cost_usd")->as_double(), 0.0);
 }
 
 TEST(Pricing, EstimatedUsageSaysSo) {
-  EXPECT_TRUE(usage_value(usage(1, 1, true), "m", false, PricingTable()).get_bool("estimated"));
+  const Value v = usage_value(usage(1, 1, true), "m", "anthropic", false, PricingTable());
+  EXPECT_TRUE(v.get_bool("estimated"));
 }
 
 TEST(Pricing, ConfigIsReadWithLocatedErrors) {
@@ -97,6 +99,69 @@ pricing:
   auto table = read_pricing_config(*good);
   ASSERT_TRUE(table.ok()) << table.error().message;
   EXPECT_DOUBLE_EQ(table->find("m")->output_per_million, 2);
+}
+
+TEST(Pricing, OneHourCacheWritesCostTwiceTheInputPrice) {
+  PricingTable t;
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  providers::Usage u = usage(1'000'000, 0);  // of which:
+  u.cache_write_tokens = 1'000'000;          // written to the cache,
+  u.cache_write_1h_tokens = 600'000;         // 600k to the 1-hour one (2x), 400k to 5 minutes
+  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", u, "anthropic"), 0.4 * 3.75 + 0.6 * 6.0);
+  const Value v = usage_value(u, "claude-sonnet-4-5", "anthropic", false, t);
+  EXPECT_EQ(v.get_int("cache_write_1h_tokens"), 600'000);
+}
+
+// Without a configured cache_read price: Anthropic's published 0.1x rule, and for the others,
+// whose discounts differ by model, the full input price rather than a guessed discount.
+TEST(Pricing, CacheReadsCostTheConfiguredPriceElseTheProvidersDefault) {
+  PricingTable t;
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  t.set("gpt-4o", Price{2.5, 10.0, 1.25});
+  t.set("gpt-x", Price{2.5, 10.0});
+  t.set("gemini-2.5-flash", Price{0.3, 2.5, 0.03});
+  providers::Usage u = usage(2000, 100);
+  u.cache_read_tokens = 1792;
+  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", u, "anthropic"),
+                   (208 * 3.0 + 1792 * 0.3 + 100 * 15.0) / 1e6);
+  EXPECT_DOUBLE_EQ(*t.cost_usd("gpt-4o-2024-08-06", u, "openai"),
+                   (208 * 2.5 + 1792 * 1.25 + 100 * 10.0) / 1e6);
+  EXPECT_DOUBLE_EQ(*t.cost_usd("gpt-x", u, "openai"), (2000 * 2.5 + 100 * 10.0) / 1e6);
+  EXPECT_DOUBLE_EQ(*t.cost_usd("gemini-2.5-flash", u, "gemini"),
+                   (208 * 0.3 + 1792 * 0.03 + 100 * 2.5) / 1e6);
+  // A configured price wins for Anthropic too.
+  t.set("claude-haiku-4-5", Price{1.0, 5.0, 0.5});
+  EXPECT_DOUBLE_EQ(*t.cost_usd("claude-haiku-4-5", u, "anthropic"),
+                   (208 * 1.0 + 1792 * 0.5 + 100 * 5.0) / 1e6);
+}
+
+TEST(Pricing, ACacheReadPriceIsReadFromTheConfigWithLocatedErrors) {
+  auto good =
+      parse_yaml("pricing:\n  gpt-4o: {input: 2.5, output: 10, cache_read: 1.25}\n", "c.yaml");
+  ASSERT_TRUE(good.ok());
+  auto table = read_pricing_config(*good);
+  ASSERT_TRUE(table.ok()) << table.error().message;
+  EXPECT_DOUBLE_EQ(*table->find("gpt-4o")->cache_read_per_million, 1.25);
+  auto plain = parse_yaml("pricing:\n  m: {input: 1, output: 2}\n", "c.yaml");
+  EXPECT_FALSE(read_pricing_config(*plain)->find("m")->cache_read_per_million);
+
+  auto bad = parse_yaml(R"(
+pricing:
+  gpt-4o: {input: 2.5, output: 10, cache_read: cheap}
+  gpt-4.1: {input: 2, output: 8, cache_reads: 0.5}
+)",
+                        "c.yaml");
+  ASSERT_TRUE(bad.ok());
+  auto t = read_pricing_config(*bad);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message.find(
+                "c.yaml:3:48: pricing.gpt-4o.cache_read: expected a number, got a string"),
+            std::string::npos)
+      << t.error().message;
+  EXPECT_NE(t.error().message.find("c.yaml:4:34: unknown key \"pricing.gpt-4.1.cache_reads\" "
+                                   "(did you mean \"cache_read\"?)"),
+            std::string::npos)
+      << t.error().message;
 }
 
 }  // namespace

@@ -143,6 +143,29 @@ std::string tool_reply(const std::string& api, const std::string& model, const s
   return to_json(r);
 }
 
+// The API's words for "stopped at the output-token limit".
+std::string cut_stop(const std::string& api) {
+  return api == "anthropic" ? "max_tokens" : api == "gemini" ? "MAX_TOKENS" : "length";
+}
+
+// `reply` (text_reply() or tool_reply()) as if cut at the output-token limit. OpenAI's tool
+// arguments, JSON text, end mid-value.
+std::string cut(const std::string& api, const std::string& reply) {
+  Value r = *parse_json(reply);
+  if (api == "anthropic") {
+    r["stop_reason"] = cut_stop(api);
+  } else if (api == "gemini") {
+    r["candidates"].as_array()[0]["finishReason"] = cut_stop(api);
+  } else {
+    Value& choice = r["choices"].as_array()[0];
+    choice["finish_reason"] = cut_stop(api);
+    if (choice["message"].find("tool_calls")) {
+      choice["message"]["tool_calls"].as_array()[0]["function"]["arguments"] = R"({"query": "fa)";
+    }
+  }
+  return to_json(r);
+}
+
 // Prompt-cache usage: `write` tokens written (`write_1h` of them to the 1-hour cache) and
 // `read` read, each API in its own words.
 std::string with_cache_usage(const std::string& api, const std::string& reply, int64_t write,
@@ -370,6 +393,12 @@ HttpReply FakeLlm::answer(const HttpRequestIn& request, const std::string& api, 
         200,
         with_cache_usage(api, text_reply(api, model, ok_text), std::atoll(arg(m, 1, "0").c_str()),
                          std::atoll(arg(m, 2, "0").c_str()), std::atoll(arg(m, 3, "0").c_str())));
+  }
+  if (kind == "cut") return json_reply(200, cut(api, text_reply(api, model, R"({"answer": 4)")));
+  if (kind == "cut_tool") {
+    const std::string tool = first_tool(api, body);
+    if (tool.empty()) return json_reply(200, cut(api, text_reply(api, model, ok_text)));
+    return json_reply(200, cut(api, tool_reply(api, model, tool)));
   }
   if (kind == "quota") {
     if (api != "openai") return json_reply(429, error_body(api, 429));

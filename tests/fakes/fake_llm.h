@@ -25,6 +25,12 @@
 //   [[fake:fail:N:CODE:KEY]]     the first N requests with this marker fail with CODE (and
 //                                Retry-After: 0), later ones succeed; KEY keeps tests apart
 //   [[fake:retryinfo:SECS]]      429 whose body carries Gemini's RetryInfo retryDelay, no header
+//   [[fake:cut]]                 a text answer cut at the output-token limit: {"answer": 4
+//                                (stop_reason max_tokens, finishReason MAX_TOKENS,
+//                                finish_reason length)
+//   [[fake:cut_tool]]            like [[fake:tool]] (before tool results), but cut at the
+//                                output-token limit inside the call: OpenAI's arguments are
+//                                JSON text cut mid-value
 //   [[fake:quota]]               OpenAI: 429 insufficient_quota (an account out of credits);
 //                                others: 429 with their rate-limit body
 //   [[fake:redirect]]            301 with Location: https://moved.example/v1 and an HTML body

@@ -56,6 +56,18 @@ void ScriptedProvider::push_text(std::string text, int64_t in, int64_t out) {
   push(std::move(c));
 }
 
+void ScriptedProvider::push_cut_text(std::string text, StopReason reason) {
+  Completion c;
+  c.provider = name_;
+  c.model = "scripted-model";
+  c.text = std::move(text);
+  c.stop_reason = reason;
+  c.stop_detail = reason == StopReason::kMaxTokens ? "max_tokens" : "model_context_window_exceeded";
+  c.usage.input_tokens = 10;
+  c.usage.output_tokens = 5;
+  push(std::move(c));
+}
+
 void ScriptedProvider::push_tool_call(std::string tool, Value arguments, std::string id) {
   Completion c;
   c.provider = name_;

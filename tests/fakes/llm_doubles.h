@@ -39,6 +39,10 @@ class ScriptedProvider final : public worker::providers::Provider {
   std::string_view name() const override { return name_; }
   void push(worker::providers::Completion completion);
   void push_text(std::string text, int64_t in = 10, int64_t out = 5);
+  // A text answer cut off: at the output-token limit ("max_tokens"), or where the context window
+  // ran out ("model_context_window_exceeded").
+  void push_cut_text(std::string text, worker::providers::StopReason reason =
+                                           worker::providers::StopReason::kMaxTokens);
   void push_tool_call(std::string tool, Value arguments, std::string id = "call_1");
   // `retry_after_ms`: how long the provider asks to be left alone (its Retry-After).
   void push_error(ErrorCode code, std::string message, int64_t retry_after_ms = 0);

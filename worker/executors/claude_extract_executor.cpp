@@ -34,7 +34,10 @@ Result<Value> ClaudeExtractExecutor::execute(const protocol::WorkItem& item,
   if (!outcome.ok()) return std::move(outcome).error();
 
   auto extraction = llm::extract(outcome->conversation.last.text, *config);
-  if (!extraction.ok()) return std::move(extraction).error().with_context("claude_extract");
+  if (!extraction.ok()) {
+    return llm::with_cut_note(std::move(extraction).error(), outcome->conversation)
+        .with_context("claude_extract");
+  }
   Value result = llm::conversation_result(*outcome, services_->pricing());
   result["text"] = std::move(extraction->text);
   if (extraction->data) result["data"] = std::move(*extraction->data);

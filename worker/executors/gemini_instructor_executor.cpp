@@ -65,7 +65,10 @@ Result<Value> GeminiInstructorExecutor::execute(const protocol::WorkItem& item,
   if (!outcome.ok()) return std::move(outcome).error();
 
   auto output = structured_output(outcome->conversation.last);
-  if (!output.ok()) return std::move(output).error().with_context("gemini_instructor");
+  if (!output.ok()) {
+    return llm::with_cut_note(std::move(output).error(), outcome->conversation)
+        .with_context("gemini_instructor");
+  }
   const Value* check = &schema;
   if (check->is_null()) {
     for (const providers::ToolSpec& f : *functions) {
@@ -74,7 +77,8 @@ Result<Value> GeminiInstructorExecutor::execute(const protocol::WorkItem& item,
   }
   if (!check->is_null()) {
     if (auto st = llm::check_against_schema(output->data, *check); !st.ok()) {
-      return std::move(st).error().with_context("gemini_instructor: the output does not match the schema");
+      return llm::with_cut_note(std::move(st).error(), outcome->conversation)
+          .with_context("gemini_instructor: the output does not match the schema");
     }
   }
   Value result = llm::conversation_result(*outcome, services_->pricing());

@@ -79,6 +79,15 @@ Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, 
   return CallOutcome{std::move(*conversation), plan.spec.provider, selected->mock};
 }
 
+Error with_cut_note(Error e, const Conversation& conversation) {
+  const providers::StopReason stop = conversation.last.stop_reason;
+  if (!providers::is_cut(stop)) return e;
+  e.message += "; the answer was " + std::string(providers::cut_cause(stop)) + " (" +
+               providers::token_limit_text(conversation.max_tokens) +
+               "), which is likely why: " + providers::cut_remedy(stop);
+  return e;
+}
+
 Value conversation_result(const CallOutcome& outcome, const PricingTable& pricing) {
   const Conversation& c = outcome.conversation;
   const providers::Completion& last = c.last;

@@ -9,7 +9,7 @@
 //   model           as the provider reports it
 //   usage           {input_tokens, output_tokens, cost_usd, estimated?} summed over all turns
 //   turns           model calls made
-//   stop_reason     end_turn, tool_use, max_tokens or other
+//   stop_reason     end_turn, tool_use, max_tokens, context_window_exceeded or other
 //   tool_calls      [{turn, name, arguments, result, is_error}] when tools ran
 //   function_calls  [{name, args}] the final answer's calls that were not run (gemini)
 //   max_turns_reached  true when the loop stopped at max_turns with the model wanting tools
@@ -57,6 +57,12 @@ struct CallOutcome {
 // the provider's fault, see blame.h), and runs the tool-use loop (allowed tools run through
 // services.tools(); declared tools are only offered).
 Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, const ItemScope& scope);
+
+// `e`, a failure to read the final answer (no JSON in it, output not matching a schema), with a
+// note when that answer was cut at the output-token limit or the context window, which is most
+// likely why: "...; the answer was cut at the output-token limit (max_tokens 100), which is
+// likely why: raise the step's max_tokens (...)". Unchanged otherwise.
+Error with_cut_note(Error e, const Conversation& conversation);
 
 // The result fields listed above.
 Value conversation_result(const CallOutcome& outcome, const PricingTable& pricing);

@@ -57,12 +57,25 @@ Result<ToolCallRecord> run_call(const ToolCall& call, int turn, const providers:
   return record;
 }
 
+// A cut answer stands (users may cap length on purpose), but must not go unnoticed.
+void warn_if_cut(const Completion& last, const providers::CompletionRequest& request,
+                 const ToolRunContext& context) {
+  if (!providers::is_cut(last.stop_reason)) return;
+  spdlog::warn(
+      "{}: the answer was {} ({}; {} said {}); it stands as the step's text, with "
+      "stop_reason {}",
+      context.step_name, providers::cut_cause(last.stop_reason),
+      providers::token_limit_text(request.max_tokens), last.provider, last.stop_detail,
+      providers::stop_reason_name(last.stop_reason));
+}
+
 }  // namespace
 
 Result<Conversation> run_conversation(providers::Provider& provider, providers::CompletionRequest request,
                                       ToolInvoker* tools, const LoopSettings& settings,
                                       const ToolRunContext& context) {
   Conversation conversation;
+  conversation.max_tokens = request.max_tokens;
   const int max_turns = std::max(1, settings.max_turns);
   for (int turn = 1;; ++turn) {
     if (context.call.cancelled()) return make_error(ErrorCode::kCancelled, "cancelled");
@@ -80,6 +93,7 @@ Result<Conversation> run_conversation(providers::Provider& provider, providers::
     const bool wants_tools = !completion->tool_calls.empty() && tools && !request.tools.empty();
     if (!wants_tools || turn >= max_turns) {
       conversation.hit_max_turns = wants_tools;
+      warn_if_cut(*completion, request, context);
       conversation.last = std::move(*completion);
       return conversation;
     }

@@ -14,8 +14,13 @@
 //   hit_max_turns, and `last` is the final model answer (which asked for tools).
 // - A provider error ends the loop with that error; tokens already spent are in the log line,
 //   not in a result (the slot pool reports errors without usage).
+// - A final answer cut at the output-token limit (or the context window) is still the answer:
+//   a step may cap its length on purpose, and stop_reason says so. A warning naming the step
+//   and the limit is logged. (A cut answer holding tool calls never gets here: the provider
+//   fails it, see providers::cut_in_tool_call().)
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "common/result.h"
@@ -38,6 +43,7 @@ struct Conversation {
   int turns = 0;               // model calls made
   std::vector<ToolCallRecord> tool_calls;
   bool hit_max_turns = false;
+  std::optional<int64_t> max_tokens;  // the output-token limit every call asked for
 };
 
 struct LoopSettings {

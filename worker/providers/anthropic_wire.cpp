@@ -41,6 +41,7 @@ StopReason stop_reason_of(std::string_view s) {
   if (s == "end_turn") return StopReason::kEndTurn;
   if (s == "tool_use") return StopReason::kToolUse;
   if (s == "max_tokens") return StopReason::kMaxTokens;
+  if (s == "model_context_window_exceeded") return StopReason::kContextWindowExceeded;
   return StopReason::kOther;
 }
 
@@ -74,6 +75,34 @@ Result<Usage> usage_of(const Value& usage) {
   }
   u.input_tokens += u.cache_write_tokens + u.cache_read_tokens;
   return u;
+}
+
+// The text and tool_use blocks of `content` into `c`, whose stop reason is already read.
+Status read_blocks(const Value& content, const CompletionRequest& request, Completion& c) {
+  size_t index = 0;
+  for (const Value& block : content.as_array()) {
+    const std::string at = "content[" + std::to_string(index++) + "]";
+    if (!block.is_object()) return malformed(kName, at + " is not an object");
+    const std::string type = block.get_string("type");
+    if (type == "text") {
+      const Value* t = block.find("text");
+      if (!t || !t->is_string()) return malformed(kName, at + ".text is not a string");
+      c.text += t->as_string();
+    } else if (type == "tool_use") {
+      if (is_cut(c.stop_reason)) {
+        return cut_in_tool_call(kName, "stop_reason", c.stop_detail, c.stop_reason, request);
+      }
+      const Value* id = block.find("id");
+      const Value* name = block.find("name");
+      const Value* input = block.find("input");
+      if (!id || !id->is_string()) return malformed(kName, at + ".id is not a string");
+      if (!name || !name->is_string()) return malformed(kName, at + ".name is not a string");
+      if (input && !input->is_object()) return malformed(kName, at + ".input is not an object");
+      c.tool_calls.push_back(
+          ToolCall{id->as_string(), name->as_string(), input ? *input : Value::object(), ""});
+    }
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -130,35 +159,18 @@ Result<Completion> AnthropicWire::decode(std::string_view text, const Completion
   const Value* content = body.find("content");
   if (!content || !content->is_array()) return malformed(kName, "\"content\" is not a list");
 
-  Completion c;
-  c.provider = std::string(kName);
-  c.model = body.get_string("model", request.model);
-  size_t index = 0;
-  for (const Value& block : content->as_array()) {
-    const std::string at = "content[" + std::to_string(index++) + "]";
-    if (!block.is_object()) return malformed(kName, at + " is not an object");
-    const std::string type = block.get_string("type");
-    if (type == "text") {
-      const Value* t = block.find("text");
-      if (!t || !t->is_string()) return malformed(kName, at + ".text is not a string");
-      c.text += t->as_string();
-    } else if (type == "tool_use") {
-      const Value* id = block.find("id");
-      const Value* name = block.find("name");
-      const Value* input = block.find("input");
-      if (!id || !id->is_string()) return malformed(kName, at + ".id is not a string");
-      if (!name || !name->is_string()) return malformed(kName, at + ".name is not a string");
-      if (input && !input->is_object()) return malformed(kName, at + ".input is not an object");
-      c.tool_calls.push_back(
-          ToolCall{id->as_string(), name->as_string(), input ? *input : Value::object(), ""});
-    }
-  }
+  // Read first: a tool_use block of an answer cut at the limit must not be read, let alone run.
   const Value* stop = body.find("stop_reason");
   if (stop && !stop->is_null() && !stop->is_string()) {
     return malformed(kName, "\"stop_reason\" is not a string");
   }
+  Completion c;
+  c.provider = std::string(kName);
+  c.model = body.get_string("model", request.model);
   c.stop_detail = stop && stop->is_string() ? stop->as_string() : "";
-  c.stop_reason = c.tool_calls.empty() ? stop_reason_of(c.stop_detail) : StopReason::kToolUse;
+  c.stop_reason = stop_reason_of(c.stop_detail);
+  if (auto st = read_blocks(*content, request, c); !st.ok()) return std::move(st).error();
+  if (!c.tool_calls.empty()) c.stop_reason = StopReason::kToolUse;
 
   const Value* usage = body.find("usage");
   if (!usage || usage->is_null()) {
@@ -172,8 +184,7 @@ Result<Completion> AnthropicWire::decode(std::string_view text, const Completion
     return refused(kName, "the model refused to answer", "stop_reason", c.stop_detail);
   }
   if (c.text.empty() && c.tool_calls.empty()) {
-    return empty_answer(kName, "stop_reason", c.stop_detail,
-                        c.stop_reason == StopReason::kMaxTokens);
+    return empty_answer(kName, "stop_reason", c.stop_detail, c.stop_reason, request);
   }
   return c;
 }

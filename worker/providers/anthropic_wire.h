@@ -9,8 +9,11 @@
 // cache_creation {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}}: the cache tokens count
 // as input too, and are kept apart as well (Usage::cache_write_tokens, cache_write_1h_tokens,
 // cache_read_tokens) to be priced at their own rates.
-// stop_reason "refusal" is kStepFailed (refused()); an answer with no text and no tool calls is
-// an error (empty_answer(): max_tokens is kStepFailed, anything else server_error).
+// stop_reason "refusal" is kStepFailed (refused()); "model_context_window_exceeded" is
+// StopReason::kContextWindowExceeded. A tool_use block in an answer cut at max_tokens (or the
+// context window) is kStepFailed (cut_in_tool_call()), never a call to run. An answer with no
+// text and no tool calls is an error (empty_answer(): cut is kStepFailed, anything else
+// server_error).
 // Errors: {type: error, error: {type, message}}.
 #pragma once
 

@@ -54,6 +54,12 @@ Value parts_of(const Message& m) {
 // empty one (a function that takes nothing) is left out.
 bool says_something(const Value& schema) { return schema.is_object() && schema.size() > 0; }
 
+StopReason stop_reason_of(std::string_view finish) {
+  if (finish == "STOP" || finish.empty()) return StopReason::kEndTurn;
+  if (finish == "MAX_TOKENS") return StopReason::kMaxTokens;
+  return StopReason::kOther;
+}
+
 bool is_block_reason(std::string_view finish) {
   return finish == "SAFETY" || finish == "RECITATION" || finish == "BLOCKLIST" ||
          finish == "PROHIBITED_CONTENT" || finish == "SPII" || finish == "IMAGE_SAFETY";
@@ -81,6 +87,49 @@ Result<Usage> usage_of(const Value& meta) {
   // A part cannot exceed its whole; were the API to say so, no price goes negative.
   u.cache_read_tokens = std::min(u.cache_read_tokens, u.input_tokens);
   return u;
+}
+
+// The function call of one part, or a reason it cannot be read.
+Result<ToolCall> function_call_of(const Value& part, const Value& call, const std::string& at,
+                                  size_t index) {
+  if (!call.is_object()) return malformed(kName, at + ".functionCall is not an object");
+  const Value* name = call.find("name");
+  const Value* args = call.find("args");
+  if (!name || !name->is_string()) {
+    return malformed(kName, at + ".functionCall.name is not a string");
+  }
+  if (args && !args->is_null() && !args->is_object()) {
+    return malformed(kName, at + ".functionCall.args is not an object");
+  }
+  ToolCall tc;
+  tc.id = call.get_string("id", "call_" + std::to_string(index));
+  tc.name = name->as_string();
+  tc.arguments = args && args->is_object() ? *args : Value::object();
+  tc.signature = part.get_string("thoughtSignature");
+  return tc;
+}
+
+// The text and function calls of `parts` into `c`, whose stop reason is already read.
+Status read_parts(const Value& parts, const CompletionRequest& request, Completion& c) {
+  size_t index = 0;
+  for (const Value& part : parts.as_array()) {
+    const std::string at = "parts[" + std::to_string(index++) + "]";
+    if (!part.is_object()) return malformed(kName, at + " is not an object");
+    if (part.get_bool("thought")) continue;
+    if (const Value* t = part.find("text")) {
+      if (!t->is_string()) return malformed(kName, at + ".text is not a string");
+      c.text += t->as_string();
+    }
+    if (const Value* call = part.find("functionCall")) {
+      if (is_cut(c.stop_reason)) {
+        return cut_in_tool_call(kName, "finishReason", c.stop_detail, c.stop_reason, request);
+      }
+      auto tc = function_call_of(part, *call, at, c.tool_calls.size());
+      if (!tc.ok()) return std::move(tc).error();
+      c.tool_calls.push_back(std::move(*tc));
+    }
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -169,48 +218,17 @@ Result<Completion> GeminiWire::decode(std::string_view text, const CompletionReq
     return refused(kName, "the answer was blocked", "finishReason", c.stop_detail);
   }
 
+  c.stop_reason = stop_reason_of(c.stop_detail);
   const Value* content = first.find("content");
   const Value* parts = content ? content->find("parts") : nullptr;
   if (!parts || parts->is_null()) {
     if (content && !content->is_object()) return malformed(kName, "candidates[0].content is not an object");
   } else if (!parts->is_array()) {
     return malformed(kName, "candidates[0].content.parts is not a list");
-  } else {
-    size_t index = 0;
-    for (const Value& part : parts->as_array()) {
-      const std::string at = "parts[" + std::to_string(index++) + "]";
-      if (!part.is_object()) return malformed(kName, at + " is not an object");
-      if (part.get_bool("thought")) continue;
-      if (const Value* t = part.find("text")) {
-        if (!t->is_string()) return malformed(kName, at + ".text is not a string");
-        c.text += t->as_string();
-      }
-      if (const Value* call = part.find("functionCall")) {
-        if (!call->is_object()) return malformed(kName, at + ".functionCall is not an object");
-        const Value* name = call->find("name");
-        const Value* args = call->find("args");
-        if (!name || !name->is_string()) return malformed(kName, at + ".functionCall.name is not a string");
-        if (args && !args->is_null() && !args->is_object()) {
-          return malformed(kName, at + ".functionCall.args is not an object");
-        }
-        ToolCall tc;
-        tc.id = call->get_string("id", "call_" + std::to_string(c.tool_calls.size()));
-        tc.name = name->as_string();
-        tc.arguments = args && args->is_object() ? *args : Value::object();
-        tc.signature = part.get_string("thoughtSignature");
-        c.tool_calls.push_back(std::move(tc));
-      }
-    }
+  } else if (auto st = read_parts(*parts, request, c); !st.ok()) {
+    return std::move(st).error();
   }
-  if (!c.tool_calls.empty()) {
-    c.stop_reason = StopReason::kToolUse;
-  } else if (c.stop_detail == "STOP" || c.stop_detail.empty()) {
-    c.stop_reason = StopReason::kEndTurn;
-  } else if (c.stop_detail == "MAX_TOKENS") {
-    c.stop_reason = StopReason::kMaxTokens;
-  } else {
-    c.stop_reason = StopReason::kOther;
-  }
+  if (!c.tool_calls.empty()) c.stop_reason = StopReason::kToolUse;
 
   const Value* meta = body.find("usageMetadata");
   if (!meta || meta->is_null()) {
@@ -221,8 +239,7 @@ Result<Completion> GeminiWire::decode(std::string_view text, const CompletionReq
     c.usage = *usage;
   }
   if (c.text.empty() && c.tool_calls.empty()) {
-    return empty_answer(kName, "finishReason", c.stop_detail,
-                        c.stop_reason == StopReason::kMaxTokens);
+    return empty_answer(kName, "finishReason", c.stop_detail, c.stop_reason, request);
   }
   return c;
 }

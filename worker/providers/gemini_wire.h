@@ -11,7 +11,8 @@
 // Response: candidates[0].content.parts (text, functionCall; thought parts skipped),
 // finishReason, usageMetadata {promptTokenCount, cachedContentTokenCount (the part of the prompt
 // read from a cache), candidatesTokenCount, thoughtsTokenCount} (thoughts count as output),
-// modelVersion. A blocked prompt or answer (promptFeedback
+// modelVersion. Function calls with finishReason MAX_TOKENS are kStepFailed
+// (cut_in_tool_call()). A blocked prompt or answer (promptFeedback
 // .blockReason, a SAFETY-like finishReason, partial content or not) is kStepFailed: the content,
 // not the provider, is at fault. An answer with no text and no calls is an error (empty_answer():
 // MAX_TOKENS is kStepFailed, anything else server_error). Function calls without an id get

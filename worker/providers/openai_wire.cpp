@@ -149,15 +149,25 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
   const Value* message = choice.find("message");
   if (!message || !message->is_object()) return malformed(kName, "choices[0].message is not an object");
 
+  // Read first: the arguments of a tool call cut at the limit are JSON text cut mid-value.
+  const Value* finish = choice.find("finish_reason");
+  if (finish && !finish->is_null() && !finish->is_string()) {
+    return malformed(kName, "choices[0].finish_reason is not a string");
+  }
   Completion c;
   c.provider = std::string(kName);
   c.model = body.get_string("model", request.model);
+  c.stop_detail = finish && finish->is_string() ? finish->as_string() : "";
+  c.stop_reason = stop_reason_of(c.stop_detail);
   if (const Value* content = message->find("content"); content && !content->is_null()) {
     if (!content->is_string()) return malformed(kName, "choices[0].message.content is not a string");
     c.text = content->as_string();
   }
   if (const Value* calls = message->find("tool_calls"); calls && !calls->is_null()) {
     if (!calls->is_array()) return malformed(kName, "choices[0].message.tool_calls is not a list");
+    if (calls->size() > 0 && is_cut(c.stop_reason)) {
+      return cut_in_tool_call(kName, "finish_reason", c.stop_detail, c.stop_reason, request);
+    }
     for (const Value& v : calls->as_array()) {
       auto call = tool_call_of(v, "tool_calls[" + std::to_string(c.tool_calls.size()) + "]");
       if (!call.ok()) return std::move(call).error();
@@ -165,12 +175,7 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
       c.tool_calls.push_back(std::move(*call));
     }
   }
-  const Value* finish = choice.find("finish_reason");
-  if (finish && !finish->is_null() && !finish->is_string()) {
-    return malformed(kName, "choices[0].finish_reason is not a string");
-  }
-  c.stop_detail = finish && finish->is_string() ? finish->as_string() : "";
-  c.stop_reason = c.tool_calls.empty() ? stop_reason_of(c.stop_detail) : StopReason::kToolUse;
+  if (!c.tool_calls.empty()) c.stop_reason = StopReason::kToolUse;
 
   const Value* usage = body.find("usage");
   if (!usage || usage->is_null()) {
@@ -191,8 +196,7 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
                    "finish_reason", c.stop_detail.empty() ? "none" : c.stop_detail);
   }
   if (c.text.empty() && c.tool_calls.empty()) {
-    return empty_answer(kName, "finish_reason", c.stop_detail,
-                        c.stop_reason == StopReason::kMaxTokens);
+    return empty_answer(kName, "finish_reason", c.stop_detail, c.stop_reason, request);
   }
   return c;
 }

@@ -12,9 +12,10 @@
 // Response: choices[0].message {content, tool_calls[].function {name, arguments: JSON text, or
 // an object as some servers send}}, finish_reason, usage {prompt_tokens, completion_tokens,
 // prompt_tokens_details.cached_tokens (the part of the prompt read from the cache)}.
-// finish_reason "content_filter" or a message.refusal is kStepFailed (refused()); an answer with
-// no text and no tool calls is an error (empty_answer(): length is kStepFailed, anything else
-// server_error).
+// finish_reason "content_filter" or a message.refusal is kStepFailed (refused()); tool calls
+// with finish_reason "length" are kStepFailed (cut_in_tool_call()), found before their cut
+// arguments are parsed; an answer with no text and no tool calls is an error (empty_answer():
+// length is kStepFailed, anything else server_error).
 // Errors: {error: {message, type, code}} or {error: "text"} (llama.cpp, Ollama). A 429 with
 // type or code insufficient_quota is an exhausted account, not a rate limit (quota_exhausted()).
 #pragma once

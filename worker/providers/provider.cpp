@@ -32,10 +32,36 @@ std::string_view stop_reason_name(StopReason reason) {
       return "tool_use";
     case StopReason::kMaxTokens:
       return "max_tokens";
+    case StopReason::kContextWindowExceeded:
+      return "context_window_exceeded";
     case StopReason::kOther:
       return "other";
   }
   return "other";
+}
+
+bool is_cut(StopReason reason) {
+  return reason == StopReason::kMaxTokens || reason == StopReason::kContextWindowExceeded;
+}
+
+std::string_view cut_cause(StopReason reason) {
+  if (reason == StopReason::kContextWindowExceeded) {
+    return "cut where the model's context window ran out";
+  }
+  return "cut at the output-token limit";
+}
+
+std::string token_limit_text(std::optional<int64_t> max_tokens) {
+  return max_tokens ? "max_tokens " + std::to_string(*max_tokens)
+                    : "no max_tokens set: the provider's default";
+}
+
+std::string cut_remedy(StopReason reason) {
+  if (reason == StopReason::kContextWindowExceeded) {
+    return "shorten the prompt (or the conversation it continues)";
+  }
+  return "raise the step's max output tokens (max_tokens, or token_budget.max_output_tokens in a "
+         "gemini step)";
 }
 
 Usage& Usage::operator+=(const Usage& other) {

@@ -92,14 +92,29 @@ struct CompletionRequest {
 };
 
 enum class StopReason {
-  kEndTurn,    // the model finished
-  kToolUse,    // the model wants tool results
-  kMaxTokens,  // cut at max_tokens
-  kOther,      // anything else (stop sequence, safety, ...); see stop_detail
+  kEndTurn,                // the model finished
+  kToolUse,                // the model wants tool results
+  kMaxTokens,              // cut at the output-token limit (max_tokens)
+  kContextWindowExceeded,  // cut where the model's context window ran out (Anthropic)
+  kOther,                  // anything else (stop sequence, safety, ...); see stop_detail
 };
 
-// "end_turn", "tool_use", "max_tokens", "other".
+// "end_turn", "tool_use", "max_tokens", "context_window_exceeded", "other".
 std::string_view stop_reason_name(StopReason reason);
+
+// Whether an answer that stopped for `reason` was cut off before its end (kMaxTokens,
+// kContextWindowExceeded): its text may end mid-sentence, its tool calls may lack arguments.
+bool is_cut(StopReason reason);
+
+// How an answer was cut, for messages: "cut at the output-token limit" or "cut where the
+// model's context window ran out". REQUIRES: is_cut(reason).
+std::string_view cut_cause(StopReason reason);
+// The output-token limit a request set, for messages: "max_tokens 1024", or "no max_tokens
+// set: the provider's default" for nullopt.
+std::string token_limit_text(std::optional<int64_t> max_tokens);
+// What the user can do about it: "raise the step's max output tokens (...)" or "shorten the
+// prompt (...)". REQUIRES: is_cut(reason).
+std::string cut_remedy(StopReason reason);
 
 struct Usage {
   int64_t input_tokens = 0;  // every token of the prompt, cache writes and reads included
@@ -138,7 +153,8 @@ class Provider {
   // common/result.h: kRateLimited (429), kProviderError (5xx, unreadable response),
   // kUnavailable (cannot connect), kTimeout (deadline or stalled response), kCancelled,
   // kInvalidInput (4xx: the request, key or model is wrong; a 3xx: the base URL is; an account
-  // out of quota), kStepFailed (the provider refused the content, e.g. a safety block).
+  // out of quota), kStepFailed (the provider refused the content, e.g. a safety block; or the
+  // answer was cut at the output-token limit while it held tool calls).
   virtual Result<Completion> complete(const CompletionRequest& request, const CallContext& call) = 0;
 };
 

@@ -67,19 +67,28 @@ Error malformed(std::string_view provider, std::string_view what) {
 }
 
 Error empty_answer(std::string_view provider, std::string_view field, std::string_view reason,
-                   bool at_token_limit) {
+                   StopReason stop, const CompletionRequest& request) {
   const std::string why =
       reason.empty() ? "no " + std::string(field) : std::string(field) + " " + std::string(reason);
-  if (at_token_limit) {
+  if (is_cut(stop)) {
     return make_error(ErrorCode::kStepFailed,
-                      std::string(provider) +
-                          ": the answer was cut at the output-token limit before any text (" + why +
-                          "); raise the step's max output tokens (max_tokens, or "
-                          "token_budget.max_output_tokens in a gemini step)");
+                      std::string(provider) + ": the answer was " + std::string(cut_cause(stop)) +
+                          " before any text (" + why + ") with " +
+                          token_limit_text(request.max_tokens) + "; " + cut_remedy(stop));
   }
   return make_error(
       ErrorCode::kProviderError,
       std::string(provider) + ": the answer has no text and no tool calls (" + why + ")");
+}
+
+Error cut_in_tool_call(std::string_view provider, std::string_view field, std::string_view reason,
+                       StopReason stop, const CompletionRequest& request) {
+  return make_error(ErrorCode::kStepFailed,
+                    std::string(provider) + ": the answer was " + std::string(cut_cause(stop)) +
+                        " inside a tool call (" + std::string(field) + " " + std::string(reason) +
+                        ") with " + token_limit_text(request.max_tokens) +
+                        ", so no tool was run: its arguments may be incomplete; " +
+                        cut_remedy(stop));
 }
 
 Error refused(std::string_view provider, std::string_view what, std::string_view field,

@@ -72,13 +72,23 @@ Result<int64_t> usage_count(std::string_view provider, const Value& parent, std:
 Error malformed(std::string_view provider, std::string_view what);
 
 // Why an answer with neither text nor tool calls came back, by the provider's own stop reason
-// (`field` names it: "stop_reason", "finishReason", "finish_reason"):
-//   at_token_limit   kStepFailed: the output-token limit was reached before any text (a thinking
-//                    model can spend it all on thoughts); the same request would fail again, so
-//                    the message says to raise the step's max output tokens.
+// (`field` names it: "stop_reason", "finishReason", "finish_reason"; `stop` is what it means):
+//   is_cut(stop)     kStepFailed: the output-token limit (or the context window) was reached
+//                    before any text (a thinking model can spend it all on thoughts); the same
+//                    request would fail again, so the message says what to change.
 //   otherwise        kProviderError (server_error, retryable), naming the reason.
 Error empty_answer(std::string_view provider, std::string_view field, std::string_view reason,
-                   bool at_token_limit);
+                   StopReason stop, const CompletionRequest& request);
+
+// kStepFailed for an answer that was cut (is_cut(stop)) while it held tool calls: their
+// arguments may be incomplete (OpenAI's are JSON text cut mid-value), so none may run. The
+// same request would be cut again: the message says so and what to change ("openai: the answer
+// was cut at the output-token limit inside a tool call (finish_reason length) with max_tokens
+// 1024, so no tool was run: its arguments may be incomplete; raise the step's max_tokens
+// ..."). Decoders check for this before they read the calls' arguments.
+// REQUIRES: is_cut(stop).
+Error cut_in_tool_call(std::string_view provider, std::string_view field, std::string_view reason,
+                       StopReason stop, const CompletionRequest& request);
 
 // kStepFailed for an answer the provider refused or filtered ("anthropic: the model refused to
 // answer (stop_reason refusal)"): the content is at fault, not the provider, so it is neither

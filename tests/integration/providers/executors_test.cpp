@@ -161,6 +161,18 @@ TEST_F(ExecutorTest, AGeminiSchemaWithoutPropertiesReachesTheApi) {
             R"({"additionalProperties":{"type":"string"},"type":"object"})");
 }
 
+TEST_F(ExecutorTest, AClaudeExtractAnswerCutAtTheLimitSaysToRaiseMaxTokens) {
+  worker::ClaudeExtractExecutor e(services());
+  auto r = run(e, "claude_extract", json(R"({"prompt": "[[fake:cut]]", "claude_options":
+      {"max_tokens": 50}, "extraction_config": {"format": "json"}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(r.error().message.find("claude_extract: the answer holds no JSON value; the answer was "
+                                   "cut at the output-token limit (max_tokens 50)"),
+            std::string::npos)
+      << r.error().message;
+}
+
 TEST_F(ExecutorTest, WithoutKeysTheSameStepIsAnsweredByTheMock) {
   worker::ClaudeExecutor e(services(false));
   auto r = run(e, "claude", json(R"({"prompt": "hello"})"));

@@ -192,6 +192,39 @@ TEST(ProviderKeys, AMissingKeyIsRefusedByTheApiAsInvalidInput) {
   EXPECT_EQ(c.error().message, "anthropic: 401 authentication_error: fake 401");
 }
 
+// The calls' arguments may be cut: no tool runs, the request is sent once, and the step fails
+// with step_failed (neither retried by default nor counted by the circuit breaker).
+TEST_P(ProviderTest, ToolCallsCutAtTheTokenLimitRunNothingAndAreSentOnce) {
+  fakes::FakeToolInvoker tools;
+  tools.add("lookup", [](const Value& a) -> Result<Value> {
+    return Value("looked up " + a.get_string("query"));
+  });
+  CompletionRequest r = ask("[[fake:cut_tool]] " + unique("cut-tool"));
+  r.tools = *tools.describe({"lookup"}, fakes::call_within());
+  r.max_tokens = 1024;
+  auto p = provider();
+  worker::llm::ToolRunContext context;
+  context.call = fakes::call_within();
+  auto c = worker::llm::run_conversation(*p, r, &tools, worker::llm::LoopSettings{}, context);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(
+      c.error().message.find(api() + ": the answer was cut at the output-token limit inside a "
+                                     "tool call"),
+      std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("with max_tokens 1024"), std::string::npos);
+  EXPECT_TRUE(tools.calls.empty());
+  EXPECT_EQ(server().requests_containing(unique("cut-tool")).size(), 1u);
+}
+
+TEST_P(ProviderTest, ATextAnswerCutAtTheTokenLimitStands) {
+  auto c = provider()->complete(ask("[[fake:cut]] " + unique("cut-text")), fakes::call_within());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->text, R"({"answer": 4)");
+  EXPECT_EQ(c->stop_reason, StopReason::kMaxTokens);
+}
+
 TEST_P(ProviderTest, CachedPromptTokensArePartOfTheInputAndKeptApart) {
   auto c =
       provider()->complete(ask("[[fake:cached:0:1800]] " + unique("cached")), fakes::call_within());

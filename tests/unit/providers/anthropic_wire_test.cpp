@@ -177,6 +177,48 @@ TEST(AnthropicWire, ErrorDetailIsTheApisTypeAndMessage) {
   EXPECT_EQ(AnthropicWire().error_detail(""), "(empty body)");
 }
 
+TEST(AnthropicWire, ToolUseCutAtMaxTokensFailsTheStepAndRunsNothing) {
+  for (const char* stop : {"max_tokens", "model_context_window_exceeded"}) {
+    auto c = AnthropicWire().decode(std::string(R"({"content": [
+        {"type": "text", "text": "I will count the words."},
+        {"type": "tool_use", "id": "toolu_1", "name": "word_count", "input": {"text": "one two"}}],
+        "stop_reason": ")") + stop + R"(", "usage": {"input_tokens": 50, "output_tokens": 20}})",
+                                    round_trip_request());
+    ASSERT_FALSE(c.ok()) << stop;
+    EXPECT_EQ(c.error().code, ErrorCode::kStepFailed) << stop;
+    EXPECT_NE(c.error().message.find(std::string("inside a tool call (stop_reason ") + stop +
+                                     ") with max_tokens 100, so no tool was run"),
+              std::string::npos)
+        << c.error().message;
+  }
+}
+
+TEST(AnthropicWire, TheMaxTokensMessageSaysToRaiseThemAndTheContextWindowOneToShortenThePrompt) {
+  const auto message = [](const char* stop) {
+    return AnthropicWire()
+        .decode(std::string(R"({"content": [{"type": "tool_use", "id": "t", "name": "f"}],
+                                "stop_reason": ")") +
+                    stop + "\"}",
+                round_trip_request())
+        .error()
+        .message;
+  };
+  EXPECT_NE(message("max_tokens").find("cut at the output-token limit"), std::string::npos);
+  EXPECT_NE(message("max_tokens").find("raise the step's max output tokens"), std::string::npos);
+  EXPECT_NE(message("model_context_window_exceeded").find("context window ran out"),
+            std::string::npos);
+  EXPECT_NE(message("model_context_window_exceeded").find("shorten the prompt"), std::string::npos);
+}
+
+TEST(AnthropicWire, AContextWindowStopHasItsOwnStopReason) {
+  auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": "partial"}],
+                                      "stop_reason": "model_context_window_exceeded"})",
+                                  round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->stop_reason, StopReason::kContextWindowExceeded);
+  EXPECT_EQ(stop_reason_name(c->stop_reason), "context_window_exceeded");
+}
+
 TEST(AnthropicWire, OneHourCacheWritesAreKeptApartFromFiveMinuteOnes) {
   auto c = AnthropicWire().decode(R"({"content": [{"type": "text", "text": "hi"}],
       "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5,
@@ -208,6 +250,5 @@ TEST(AnthropicWire, AMalformedCacheSplitIsNamed) {
             "anthropic: malformed response: "
             "usage.cache_creation.ephemeral_1h_input_tokens is not a count");
 }
-
 }  // namespace
 }  // namespace pl::worker::providers

@@ -201,6 +201,34 @@ TEST(ClaudeExtractExecutor, AnAnswerWithoutJsonFailsTheStep) {
   EXPECT_EQ(r.error().message, "claude_extract: the answer holds no JSON value");
 }
 
+TEST(ClaudeExtractExecutor, JsonCutAtTheTokenLimitSaysSoAndWhatToRaise) {
+  Harness h;
+  h.anthropic->push_cut_text(R"({"items": [1, 2, 3)");
+  ClaudeExtractExecutor e(h.services);
+  auto r = h.run(e, "claude_extract", json(R"({"prompt": "x", "claude_options": {"max_tokens": 100},
+      "extraction_config": {"format": "json"}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(r.error().message,
+            "claude_extract: the answer holds no JSON value; the answer was cut at the "
+            "output-token limit (max_tokens 100), which is likely why: raise the step's max "
+            "output tokens (max_tokens, or token_budget.max_output_tokens in a gemini step)");
+}
+
+TEST(ClaudeExecutor, ATextAnswerCutAtTheTokenLimitIsASuccessThatSaysSo) {
+  Harness h;
+  h.anthropic->push_cut_text("The first half");
+  h.anthropic->push_cut_text("The context ran", providers::StopReason::kContextWindowExceeded);
+  ClaudeExecutor e(h.services);
+  auto first = h.run(e, "claude", json(R"({"prompt": "x"})"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->get_string("text"), "The first half");
+  EXPECT_EQ(first->get_string("stop_reason"), "max_tokens");
+  auto second = h.run(e, "claude", json(R"({"prompt": "x"})"));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->get_string("stop_reason"), "context_window_exceeded");
+}
+
 // ---- claude_robust
 
 const char* kRobust = R"({"prompt": "deploy", "retry_config": {"max_retries": 2, "retry_conditions": ["rate_limit"],

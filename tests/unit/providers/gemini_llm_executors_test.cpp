@@ -74,6 +74,21 @@ TEST(GeminiInstructorExecutor, JsonInTheTextIsAcceptedWhenNoFunctionWasCalled) {
   EXPECT_EQ(r->find("data")->get_int("score"), 4);
 }
 
+TEST(GeminiInstructorExecutor, TextCutAtTheTokenLimitSaysSoAndWhatToRaise) {
+  Harness h;
+  h.gemini->push_cut_text(R"({"sco)");
+  GeminiInstructorExecutor e(h.services);
+  auto r = h.run(e, "gemini_instructor",
+                 json((std::string(R"({"prompt": "rate", )") + kFunctions + "}").c_str()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(r.error().message.find("its text holds no JSON object"), std::string::npos);
+  EXPECT_NE(r.error().message.find("; the answer was cut at the output-token limit (no max_tokens "
+                                   "set: the provider's default), which is likely why: raise"),
+            std::string::npos)
+      << r.error().message;
+}
+
 TEST(GeminiInstructorExecutor, NeitherFunctionsNorSchemaIsInvalid) {
   Harness h;
   GeminiInstructorExecutor e(h.services);

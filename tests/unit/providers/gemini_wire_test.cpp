@@ -215,17 +215,26 @@ TEST(GeminiWire, ErrorDetailAndRetryInfo) {
   EXPECT_FALSE(GeminiWire().retry_hint("{}"));
 }
 
-// A map of names to numbers constrains only by additionalProperties: it must still reach the
-// model, or the forced call comes back as {} and passes as the structured output.
-TEST(GeminiWire, ASchemaWithoutPropertiesIsStillSent) {
-  CompletionRequest r = round_trip_request();
-  r.tools[0].input_schema = *parse_json(
-      R"({"type": "object", "additionalProperties": {"type": "number"}, "minProperties": 1})");
-  const Value body = encoded(r);
-  const Value& decl = body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
-  ASSERT_TRUE(decl.find("parametersJsonSchema"));
-  EXPECT_EQ(*decl.find("parametersJsonSchema"), r.tools[0].input_schema);
-  EXPECT_FALSE(decl.find("parameters"));
+TEST(GeminiWire, FunctionCallsCutAtMaxTokensFailTheStepAndAreNotReturned) {
+  auto c = GeminiWire().decode(R"({"candidates": [{"content": {"role": "model", "parts": [
+      {"functionCall": {"name": "weather", "args": {"city": "Os"}}}]},
+      "finishReason": "MAX_TOKENS"}], "usageMetadata": {"promptTokenCount": 5}})",
+                               round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_NE(c.error().message.find("gemini: the answer was cut at the output-token limit inside a "
+                                   "tool call (finishReason MAX_TOKENS) with max_tokens 100"),
+            std::string::npos)
+      << c.error().message;
+}
+
+TEST(GeminiWire, ATextAnswerCutAtMaxTokensStandsAndSaysSo) {
+  auto c = GeminiWire().decode(R"({"candidates": [{"content": {"parts": [{"text": "2 and 3 wor"}]},
+      "finishReason": "MAX_TOKENS"}]})",
+                               round_trip_request());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->stop_reason, StopReason::kMaxTokens);
+  EXPECT_EQ(c->text, "2 and 3 wor");
 }
 
 TEST(GeminiWire, CachedContentTokensArePartOfTheInputAndKeptApart) {
@@ -239,5 +248,17 @@ TEST(GeminiWire, CachedContentTokensArePartOfTheInputAndKeptApart) {
   EXPECT_EQ(c->usage.output_tokens, 100);
 }
 
+// A map of names to numbers constrains only by additionalProperties: it must still reach the
+// model, or the forced call comes back as {} and passes as the structured output.
+TEST(GeminiWire, ASchemaWithoutPropertiesIsStillSent) {
+  CompletionRequest r = round_trip_request();
+  r.tools[0].input_schema = *parse_json(
+      R"({"type": "object", "additionalProperties": {"type": "number"}, "minProperties": 1})");
+  const Value body = encoded(r);
+  const Value& decl = body.find("tools")->as_array()[0].find("functionDeclarations")->as_array()[0];
+  ASSERT_TRUE(decl.find("parametersJsonSchema"));
+  EXPECT_EQ(*decl.find("parametersJsonSchema"), r.tools[0].input_schema);
+  EXPECT_FALSE(decl.find("parameters"));
+}
 }  // namespace
 }  // namespace pl::worker::providers

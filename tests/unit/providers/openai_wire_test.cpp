@@ -24,6 +24,12 @@ const char* kCallResponse = R"({
     "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Rome\"}"}}]}}],
   "usage": {"prompt_tokens": 30, "completion_tokens": 9}})";
 
+// kCallResponse, but cut at the length limit (its arguments happen to be whole).
+const char* kCallResponse_cut = R"({
+  "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant",
+    "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "weather", "arguments": "{\"city\":\"Rome\"}"}}]}}]})";
+
 TEST(OpenAiWire, PostsToChatCompletionsUnderTheBaseUrl) {
   EXPECT_EQ(*OpenAiWire().url(endpoint(), round_trip_request()), "http://localhost:11434/v1/chat/completions");
 }
@@ -169,6 +175,29 @@ TEST(OpenAiWire, ErrorDetailReadsOpenAiAndLocalServerShapes) {
   EXPECT_EQ(OpenAiWire().error_detail(R"({"message": "loading"})"), "loading");
 }
 
+// The cut arguments must not be parsed (their parse failure was a retryable server_error, re-sent
+// and counted against the breaker) nor run: the step fails, saying what to raise.
+TEST(OpenAiWire, ToolCallsCutAtTheLengthLimitFailTheStepBeforeTheirArgumentsAreRead) {
+  auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": null, "tool_calls": [
+      {"id": "c1", "type": "function", "function": {"name": "word_count",
+       "arguments": "{\"text\": \"one tw"}}]}, "finish_reason": "length"}],
+      "usage": {"prompt_tokens": 50, "completion_tokens": 20}})",
+                               round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+  EXPECT_EQ(c.error().message,
+            "openai: the answer was cut at the output-token limit inside a tool call "
+            "(finish_reason length) with max_tokens 100, so no tool was run: its arguments may be "
+            "incomplete; raise the step's max output tokens (max_tokens, or "
+            "token_budget.max_output_tokens in a gemini step)");
+}
+
+TEST(OpenAiWire, ToolCallsCutAtTheLimitFailEvenWhenTheirArgumentsParse) {
+  auto c = OpenAiWire().decode(kCallResponse_cut, round_trip_request());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kStepFailed);
+}
+
 TEST(OpenAiWire, CachedPromptTokensArePartOfTheInputAndKeptApart) {
   auto c = OpenAiWire().decode(R"({"choices": [{"message": {"content": "hi"},
       "finish_reason": "stop"}], "usage": {"prompt_tokens": 2000, "completion_tokens": 100,
@@ -190,5 +219,13 @@ TEST(OpenAiWire, CachedTokensThatAreNotACountAreMalformed) {
             "openai: malformed response: usage.prompt_tokens_details.cached_tokens is not a count");
 }
 
+TEST(OpenAiWire, OnlyInsufficientQuotaIsAnExhaustedAccount) {
+  OpenAiWire w;
+  EXPECT_TRUE(w.quota_exhausted(429, R"({"error": {"type": "insufficient_quota"}})"));
+  EXPECT_TRUE(w.quota_exhausted(429, R"({"error": {"type": "x", "code": "insufficient_quota"}})"));
+  EXPECT_FALSE(w.quota_exhausted(429, R"({"error": {"code": "rate_limit_exceeded"}})"));
+  EXPECT_FALSE(w.quota_exhausted(429, "not json"));
+  EXPECT_FALSE(w.quota_exhausted(400, R"({"error": {"type": "insufficient_quota"}})"));
+}
 }  // namespace
 }  // namespace pl::worker::providers

@@ -1,6 +1,8 @@
 #include "worker/llm/tool_loop.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "tests/fakes/llm_doubles.h"
 
@@ -33,6 +35,22 @@ struct Loop {
   Result<Conversation> run(int max_turns = 5) {
     return run_conversation(provider, request, &tools, LoopSettings{max_turns, 64 * 1024}, context);
   }
+};
+
+// Keeps what is logged while it lives, in place of the default logger.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)),
+        saved_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(saved_); }
+  std::vector<std::string> lines() const { return sink_->last_formatted(); }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> saved_;
 };
 
 Value query(const char* q) {
@@ -163,6 +181,32 @@ TEST(ToolLoop, ACancelledToolEndsTheStep) {
   auto c = l.run();
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kCancelled);
+}
+
+TEST(ToolLoop, AnAnswerCutAtTheTokenLimitStandsAndIsLoggedWithTheStepAndTheLimit) {
+  Loop l;
+  l.request.max_tokens = 64;
+  l.provider.push_tool_call("search", query("cats"));
+  l.provider.push_cut_text("there are ca");
+  LogCapture log;
+  auto c = l.run();
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->last.text, "there are ca");
+  EXPECT_EQ(c->max_tokens, 64);
+  const auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("test: the answer was cut at the output-token limit (max_tokens 64; "
+                          "scripted said max_tokens)"),
+            std::string::npos)
+      << lines[0];
+}
+
+TEST(ToolLoop, AWholeAnswerLogsNothing) {
+  Loop l;
+  l.provider.push_text("done");
+  LogCapture log;
+  ASSERT_TRUE(l.run().ok());
+  EXPECT_TRUE(log.lines().empty());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "tests/fakes/fake_llm_process.h"
+#include "tests/integration/tree.h"
 #include "tests/support/harness.h"
 
 namespace pl::test {
@@ -117,6 +118,100 @@ TEST(LlmPipeline, WithoutKeysTheMockAnswersAndEveryResultSaysSo) {
             0u);
   EXPECT_EQ(steps->find("local")->get_string("text").rfind("[mock qwen2.5] reply to \"Hi from mock\"", 0), 0u);
   for (const Value& item : steps->find("fan")->find("items")->as_array()) EXPECT_TRUE(item.get_bool("mock"));
+}
+
+// Answers the provider cut at the output-token limit, and an OpenAI account out of quota, as a
+// tree's workers meet them: tools registered, retries configured, the broker deciding.
+constexpr const char* kCutPipeline = R"(workflow:
+  name: cut_answers
+  steps:
+    - name: openai_cut_tool
+      type: llm
+      provider: openai
+      model: gpt-4o
+      max_tokens: 64
+      allowed_tools: [word_count]
+      prompt: "[[fake:cut_tool]] openai-cut-tool"
+      retry: {max_attempts: 3}
+      on_error: continue
+    - name: claude_cut_tool
+      type: claude
+      prompt: "[[fake:cut_tool]] claude-cut-tool"
+      claude_options: {allowed_tools: [word_count], max_tokens: 64}
+      retry: {max_attempts: 3}
+      on_error: continue
+    - name: openai_quota
+      type: llm
+      provider: openai
+      model: gpt-4o
+      prompt: "[[fake:quota]] openai-quota"
+      retry: {max_attempts: 3}
+      on_error: continue
+    - name: claude_cut_text
+      type: claude
+      prompt: "[[fake:cut]] claude-cut-text"
+      claude_options: {max_tokens: 64}
+    - name: openai_after
+      type: llm
+      provider: openai
+      model: gpt-4o
+      prompt: "openai-after"
+)";
+
+TEST(LlmPipelineTree, CutToolCallsAndAnExhaustedQuotaFailOnceWithoutRetriesOrToolRuns) {
+  fakes::FakeLlmServer server;
+  Tree tree(tree_config(1), 1,
+            {"ANTHROPIC_API_KEY=sk-ant-e2e", "OPENAI_API_KEY=o-e2e", "GEMINI_API_KEY=g-e2e",
+             "ANTHROPIC_BASE_URL=" + server.base_url(), "GEMINI_BASE_URL=" + server.base_url(),
+             "OPENAI_BASE_URL=" + server.openai_base_url()});
+  auto reg = tree.pipelinectl(
+      {"tools", "register", (source_dir() / "configs/tools/word_count.yaml").string()});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
+  std::ofstream(tree.dir() / "cut.yaml") << kCutPipeline;
+  auto run = tree.pipelinectl({"run", (tree.dir() / "cut.yaml").string()}, 120s);
+  auto result = parse_json(run.out);
+  ASSERT_TRUE(result.ok()) << run.out << run.err;
+  const Value* steps = result->find("steps");
+  ASSERT_NE(steps, nullptr) << run.out;
+
+  // Cut inside a tool call: step_failed, which the broker neither retries by default nor holds
+  // against the provider's breaker; the request went once and no tool ran.
+  for (const char* name : {"openai_cut_tool", "claude_cut_tool"}) {
+    const Value* step = steps->find(name);
+    ASSERT_NE(step, nullptr) << name;
+    EXPECT_EQ(step->get_string("error_code"), "step_failed") << name << ": " << to_json(*step);
+    EXPECT_EQ(step->get_int("attempts"), 1) << name;
+    EXPECT_NE(step->get_string("error").find("cut at the output-token limit inside a tool call"),
+              std::string::npos)
+        << step->get_string("error");
+    EXPECT_NE(step->get_string("error").find("with max_tokens 64"), std::string::npos);
+  }
+  EXPECT_EQ(server.requests_containing("openai-cut-tool").size(), 1u);
+  EXPECT_EQ(server.requests_containing("claude-cut-tool").size(), 1u);
+
+  // Out of quota: not a rate limit; sent once, not retried.
+  const Value* quota = steps->find("openai_quota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ(quota->get_string("error_code"), "invalid_input") << to_json(*quota);
+  EXPECT_EQ(quota->get_int("attempts"), 1);
+  EXPECT_NE(quota->get_string("error").find("the account's quota is exhausted"), std::string::npos);
+  EXPECT_EQ(server.requests_containing("openai-quota").size(), 1u);
+
+  // A text answer cut at the limit stands, says so, and the worker warns naming step and limit.
+  const Value* cut_text = steps->find("claude_cut_text");
+  ASSERT_NE(cut_text, nullptr);
+  EXPECT_TRUE(cut_text->get_bool("success")) << to_json(*cut_text);
+  EXPECT_EQ(cut_text->get_string("stop_reason"), "max_tokens");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return tree.log().find(
+                   "claude_cut_text: the answer was cut at the output-token limit "
+                   "(max_tokens 64") != std::string::npos;
+      },
+      10s))
+      << tree.log();
+
+  EXPECT_TRUE(steps->find("openai_after")->get_bool("success")) << run.out;
 }
 
 }  // namespace

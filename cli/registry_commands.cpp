@@ -4,8 +4,10 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "cli/cli_context.h"
+#include "cli/output_sink.h"
 #include "cli/tree_sockets.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -148,36 +150,111 @@ int list_sessions(RegistryClient& client, bool json) {
   return kExitOk;
 }
 
-int show_session(RegistryClient& client, const std::string& name, bool json, int64_t last) {
-  auto session = last > 0 ? client.get_session(name, last) : client.get_whole_session(name);
-  if (!session.ok()) return fail(session.error());
-  if (json) {
-    print_json(to_value(*session));
-    return kExitOk;
+int export_session(RegistryClient& client, const std::string& name, const std::string& output);
+
+// Writes a session as to_json(to_value(session), kPretty) writes it whole (keys in order, the
+// turns between name and updated_ms), one page of turns at a time.
+class SessionJsonWriter {
+ public:
+  explicit SessionJsonWriter(OutputSink& sink) : sink_(sink) {}
+
+  Status page(const SessionInfo& info, const std::vector<SessionTurn>& turns) {
+    std::string text;
+    if (!started_) {
+      header_ = to_value(info);
+      text = "{";
+      for (const auto& [key, value] : header_.as_object()) {
+        if (key > "turns") break;
+        text += std::string(any_key_ ? "," : "") + "\n  " + to_json(Value(key)) + ": ";
+        append_pretty_json_at(text, value, 1);
+        any_key_ = true;
+      }
+      text += std::string(any_key_ ? "," : "") + "\n  \"turns\": [";
+      started_ = true;
+    }
+    for (const SessionTurn& turn : turns) {
+      text += any_turn_ ? ",\n    " : "\n    ";
+      any_turn_ = true;
+      append_pretty_json_at(text, to_value(turn), 2);
+    }
+    return sink_.write(text);
   }
-  const SessionInfo& i = session->info;
+
+  Status finish() {
+    std::string text = any_turn_ ? "\n  ]" : "]";
+    for (const auto& [key, value] : header_.as_object()) {
+      if (key < "turns") continue;
+      text += ",\n  " + to_json(Value(key)) + ": ";
+      append_pretty_json_at(text, value, 1);
+    }
+    return sink_.write(text + "\n}\n");
+  }
+
+ private:
+  OutputSink& sink_;
+  Value header_;
+  bool started_ = false;
+  bool any_key_ = false;
+  bool any_turn_ = false;
+};
+
+// The session as JSON into `sink`, one page at a time.
+Status write_session_json(RegistryClient& client, const std::string& name, OutputSink& sink) {
+  SessionJsonWriter writer(sink);
+  auto st = client.read_session_pages(
+      name, [&](const SessionInfo& info, std::vector<SessionTurn>& turns) {
+        return writer.page(info, turns);
+      });
+  if (!st.ok()) return st;
+  return writer.finish();
+}
+
+void print_session_header(const SessionInfo& i) {
   std::cout << "session " << i.name << ": " << i.version << " turn(s)"
             << (i.max_turns > 0 ? " of at most " + std::to_string(i.max_turns) : "") << ", tokens "
             << i.usage.input_tokens << " in / " << i.usage.output_tokens << " out, created "
             << format_time(i.created_ms) << "\n";
-  for (const auto& t : session->turns) {
+}
+
+void print_turns(const std::vector<SessionTurn>& turns) {
+  for (const auto& t : turns) {
     std::cout << "\n--- turn " << t.index << " (" << format_time(t.time_ms) << ")\n";
     for (const auto& m : t.messages) std::cout << m.role << ": " << content_text(m.content) << "\n";
   }
+}
+
+int show_session(RegistryClient& client, const std::string& name, bool json, int64_t last) {
+  if (last > 0) {
+    auto session = client.get_session(name, last);
+    if (!session.ok()) return fail(session.error());
+    if (json) {
+      print_json(to_value(*session));
+      return kExitOk;
+    }
+    print_session_header(session->info);
+    print_turns(session->turns);
+    return kExitOk;
+  }
+  // The whole session, however large: written page by page, never held whole.
+  if (json) return export_session(client, name, "-");
+  bool header = false;
+  auto st = client.read_session_pages(
+      name, [&](const SessionInfo& info, std::vector<SessionTurn>& turns) {
+        if (!std::exchange(header, true)) print_session_header(info);
+        print_turns(turns);
+        return ok_status();
+      });
+  if (!st.ok()) return fail(st.error());
   return kExitOk;
 }
 
 int export_session(RegistryClient& client, const std::string& name, const std::string& output) {
-  auto session = client.get_whole_session(name);
-  if (!session.ok()) return fail(session.error());
-  const std::string text = to_json(to_value(*session), JsonStyle::kPretty) + "\n";
-  if (output.empty()) {
-    std::cout << text;
-    return kExitOk;
-  }
-  if (auto st = write_file_atomic(output, text); !st.ok()) return fail(st.error());
-  std::cerr << "exported session " << name << " (" << session->info.version << " turns) to " << output
-            << "\n";
+  auto sink = OutputSink::open(output);
+  if (!sink.ok()) return fail(sink.error());
+  Status done = write_session_json(client, name, *sink);
+  if (done.ok()) done = sink->finish();
+  if (!done.ok()) return fail(done.error());
+  if (sink->to_file()) std::cerr << "exported session " << name << " to " << output << "\n";
   return kExitOk;
 }
 
@@ -255,7 +332,8 @@ void add_registry_commands(CLI::App& app, CliContext& context, int& exit_code) {
       with_client(context, exit_code, [a](RegistryClient& c) { return show_session(c, a->name, a->json, a->last); }));
   CLI::App* sexport = sessions->add_subcommand("export", "Write a session as JSON (atomically)");
   sexport->add_option("name", a->name, "Session name")->required();
-  sexport->add_option("--output,-o", a->output, "File to write (default: stdout)");
+  sexport->add_option("--output,-o", a->output,
+                      "File to write, replaced once complete (default or -: stdout)");
   sexport->callback(
       with_client(context, exit_code, [a](RegistryClient& c) { return export_session(c, a->name, a->output); }));
   CLI::App* sdelete = sessions->add_subcommand("delete", "Delete a session and its turns");

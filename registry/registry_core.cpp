@@ -147,6 +147,13 @@ Result<Value> RegistryCore::status() {
   c["bad_frames"] = static_cast<int64_t>(counters_.bad_frames);
   c["failed_commits"] = static_cast<int64_t>(counters_.failed_commits);
   v["counters"] = std::move(c);
+  // What a client may check before it pays for something it cannot store (a worker's turn).
+  Value l;
+  l["max_turn_bytes"] = limits_.max_turn_bytes;
+  l["max_reply_bytes"] = limits_.max_reply_bytes;
+  l["max_session_turns"] = limits_.max_session_turns;
+  l["max_tool_bytes"] = limits_.max_tool_bytes;
+  v["limits"] = std::move(l);
   return v;
 }
 

@@ -101,6 +101,11 @@ class RegistryStore {
   // `max_bytes` (the turn that passes it included, so that the caller sees it passed).
   virtual Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after,
                                                 int64_t max_bytes) = 0;
+  // Where the newest turns that fit `max_bytes` start: the smallest index `from` >= after such
+  // that the turns with index > from take at most `max_bytes` together (their messages, as
+  // stored). Returns the session's last index when even its newest turn is larger.
+  virtual Result<int64_t> newest_turns_within(std::string_view session, int64_t after,
+                                              int64_t max_bytes) = 0;
   virtual Status add_turn(std::string_view session, const TurnRecord& turn) = 0;
   // Removes the turns with index > keep.
   virtual Status remove_turns_after(std::string_view session, int64_t keep) = 0;

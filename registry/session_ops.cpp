@@ -84,8 +84,12 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
   protocol::BodyReader r(args, "session.get");
   const int64_t last = r.optional_integer("last_turns", 0);
   const int64_t after_turn = r.optional_integer("after_turn", -1);  // -1: not paging
+  const int64_t max_bytes = r.optional_integer("max_bytes", 0);       // 0: no byte budget
   if (!r.ok()) return r.status().error();
   if (auto st = check_non_negative("session.get", "last_turns", last); !st.ok()) return st.error();
+  if (auto st = check_non_negative("session.get", "max_bytes", max_bytes); !st.ok()) {
+    return st.error();
+  }
   if (args.find("after_turn")) {
     if (auto st = check_non_negative("session.get", "after_turn", after_turn); !st.ok()) {
       return st.error();
@@ -96,8 +100,14 @@ Result<Value> get_session(const OpContext& c, const Value& args) {
   if (!*existing) return no_session(*name);
   const SessionRecord& s = **existing;
   const bool paging = after_turn >= 0;
-  const int64_t after =
-      paging ? after_turn : last > 0 ? std::max<int64_t>(0, s.version - last) : 0;
+  int64_t after = paging ? after_turn : last > 0 ? std::max<int64_t>(0, s.version - last) : 0;
+  if (!paging && max_bytes > 0) {
+    // The newest turns that fit the budget (a history window), oldest dropped: never a 413.
+    auto from = c.store.newest_turns_within(*name, after,
+                                            std::min(max_bytes, c.limits.max_reply_bytes));
+    if (!from.ok()) return std::move(from).error();
+    after = *from;
+  }
   auto turns = c.store.turns(*name, after, c.limits.max_reply_bytes);
   if (!turns.ok()) return std::move(turns).error();
   int64_t bytes = 0;
@@ -199,6 +209,9 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
     return no_session(*name);
   }
   if (s.version != expected) return version_conflict(*name, s.version, expected);
+  // A writer asking for more turns than the session's own limit raises it: the limit is the
+  // conversation owner's choice, and the step's max_turns is where that choice is written.
+  if (s.max_turns > 0 && max_turns > s.max_turns) s.max_turns = max_turns;
   const auto [limit, limit_name] = turn_limit(c, s, max_turns);
   if (s.version + 1 > limit) {
     return make_error(ErrorCode::kTooLarge, "session \"" + *name + "\" has reached " + limit_name +

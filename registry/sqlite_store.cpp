@@ -53,7 +53,7 @@ struct SqliteStore::Statements {
   sqlite::Statement begin, commit, rollback, savepoint, release, rollback_to;
   sqlite::Statement get_tool, list_tools, put_tool, remove_tool;
   sqlite::Statement get_session, list_sessions, put_session, remove_session, remove_session_turns;
-  sqlite::Statement get_turns, add_turn, remove_turns_after;
+  sqlite::Statement get_turns, turn_sizes, add_turn, remove_turns_after;
   sqlite::Statement get_applied, put_applied, max_applied_seq, first_applied_since, forget_applied;
   sqlite::Statement counts;
 };
@@ -129,6 +129,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
       {&q->get_turns,
        "SELECT idx, time_ms, messages, input_tokens, output_tokens, origin FROM turns WHERE session=?1 AND "
        "idx>?2 ORDER BY idx"},
+      // Bytes, not characters: the reply limit counts bytes.
+      {&q->turn_sizes,
+       "SELECT idx, length(CAST(messages AS BLOB)) FROM turns WHERE session=?1 AND idx>?2 "
+       "ORDER BY idx DESC"},
       {&q->add_turn,
        "INSERT INTO turns(session, idx, time_ms, messages, input_tokens, output_tokens, origin) "
        "VALUES(?1,?2,?3,?4,?5,?6,?7)"},
@@ -306,6 +310,24 @@ Result<std::vector<TurnRecord>> SqliteStore::turns(std::string_view session, int
     if (bytes > max_bytes) {
       s.reset();
       return out;
+    }
+  }
+}
+
+Result<int64_t> SqliteStore::newest_turns_within(std::string_view session, int64_t after,
+                                                 int64_t max_bytes) {
+  sqlite::Statement& s = q_->turn_sizes;
+  s.bind(1, session).bind(2, after);
+  int64_t bytes = 0;
+  for (;;) {
+    auto row = s.step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return after;
+    bytes += s.column_int(1);
+    if (bytes > max_bytes) {
+      const int64_t from = s.column_int(0);
+      s.reset();
+      return from;
     }
   }
 }

@@ -24,14 +24,15 @@ namespace pl::protocol {
 
 enum class RegistryOp : uint8_t {
   kPing,             // -> "pong"
-  kStatus,           // -> counts and counters
+  kStatus,           // -> counts, counters and limits
   kToolRegister,     // {definition, replace?} -> {name, revision}
   kToolUpdate,       // {definition, expected_revision?} -> {name, revision}
   kToolRemove,       // {name} -> {name, removed: true}
   kToolGet,          // {name} -> definition + {revision, created_ms, updated_ms}
   kToolList,         // {} -> {tools: [{name, description, revision, updated_ms}]}
   kSessionCreate,    // {name, max_turns?, exist_ok?} -> session header
-  kSessionGet,       // {name, last_turns?} -> session header + {turns: [...]}
+  kSessionGet,       // {name, last_turns?, max_bytes?, after_turn?}
+                     //   -> session header + {turns: [...], more?}
   kSessionList,      // {limit?} -> {sessions: [header], truncated}
   kSessionAppend,    // {name, expected_version, messages, max_turns?, create?, origin?}
                      //   -> {name, version}

@@ -241,8 +241,33 @@ Result<Session> RegistryClient::get_session(const std::string& name, int64_t las
   return session_from(*r);
 }
 
-Result<Session> RegistryClient::get_whole_session(const std::string& name) {
-  Session whole;
+Result<Session> RegistryClient::get_recent_turns(const std::string& name, int64_t last_turns,
+                                                 int64_t max_bytes, const CallLimit& limit) {
+  Value args;
+  args["name"] = name;
+  if (last_turns > 0) args["last_turns"] = last_turns;
+  if (max_bytes > 0) args["max_bytes"] = max_bytes;
+  auto r = call(RegistryOp::kSessionGet, std::move(args), {}, limit);
+  if (!r.ok()) return std::move(r).error();
+  return session_from(*r);
+}
+
+namespace {
+
+// Whether a later page still shows the session the first page did: not deleted and created
+// again (another created_ms), not truncated below what was already read.
+Status same_history(const SessionInfo& first, const SessionInfo& now, int64_t read_up_to) {
+  if (now.created_ms == first.created_ms && now.version >= read_up_to) return ok_status();
+  return make_error(ErrorCode::kConflict,
+                    "session \"" + first.name + "\" was truncated or deleted and created again " +
+                        "while it was read (version " + std::to_string(first.version) +
+                        " at the start, " + std::to_string(now.version) + " now); read it again");
+}
+
+}  // namespace
+
+Status RegistryClient::read_session_pages(const std::string& name, const SessionPage& page) {
+  std::optional<SessionInfo> first;
   int64_t after = 0;
   for (;;) {
     Value args;
@@ -250,17 +275,30 @@ Result<Session> RegistryClient::get_whole_session(const std::string& name) {
     args["after_turn"] = after;
     auto r = call(RegistryOp::kSessionGet, std::move(args));
     if (!r.ok()) return std::move(r).error();
-    auto page = session_from(*r);
-    if (!page.ok()) return std::move(page).error();
-    whole.info = page->info;  // the newest: turns appended meanwhile are in later pages
-    const bool more = r->get_bool("more");
-    if (more && page->turns.empty()) {
+    auto got = session_from(*r);
+    if (!got.ok()) return std::move(got).error();
+    if (!first) first = got->info;
+    if (auto st = same_history(*first, got->info, after); !st.ok()) return st;
+    // Turns past the first page's version were appended meanwhile: not part of this snapshot.
+    std::erase_if(got->turns, [&](const SessionTurn& t) { return t.index > first->version; });
+    const bool more = r->get_bool("more") && after < first->version;
+    if (more && got->turns.empty()) {
       return make_error(ErrorCode::kInternal, "session.get gave an empty page with more to come");
     }
-    for (auto& turn : page->turns) whole.turns.push_back(std::move(turn));
-    if (!more) return whole;
-    after = whole.turns.back().index;
+    if (!got->turns.empty() || after == 0) {
+      const int64_t last = got->turns.empty() ? after : got->turns.back().index;
+      if (auto st = page(*first, got->turns); !st.ok()) return st;
+      after = last;
+    }
+    if (!more || after >= first->version) return ok_status();
   }
+}
+
+Result<Value> RegistryClient::limits(const CallLimit& limit) {
+  auto r = call(RegistryOp::kStatus, Value::object(), {}, limit);
+  if (!r.ok()) return std::move(r).error();
+  const Value* limits = r->find("limits");
+  return limits && limits->is_object() ? *limits : Value::object();
 }
 
 Result<std::vector<SessionInfo>> RegistryClient::list_sessions(int64_t limit) {

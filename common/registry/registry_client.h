@@ -104,9 +104,22 @@ class RegistryClient {
   // session.get: the whole session, or only its last `last_turns` turns when > 0.
   Result<Session> get_session(const std::string& name, int64_t last_turns = 0,
                               const CallLimit& limit = {});
-  // The whole session however large, read in pages that each fit the registry's reply limit
-  // (session.get with after_turn). Turns appended while it reads are included.
-  Result<Session> get_whole_session(const std::string& name);
+  // session.get with a byte budget: the newest of the last `last_turns` turns (0: any number)
+  // whose messages take at most `max_bytes` together, oldest dropped; possibly none.
+  Result<Session> get_recent_turns(const std::string& name, int64_t last_turns,
+                                   int64_t max_bytes, const CallLimit& limit = {});
+  // The whole session however large, as it was at the first page, handed over one page at a
+  // time (session.get with after_turn; each page fits the registry's reply limit), so that the
+  // caller holds one page at most. `page` gets the session's info as of the first page (the
+  // same each time) and the page's turns; turns appended meanwhile are left out. kConflict when
+  // the session was truncated or deleted and created again meanwhile (the pages would mix two
+  // histories); an error `page` returns ends the reading and is returned.
+  using SessionPage =
+      std::function<Status(const SessionInfo& info, std::vector<SessionTurn>& turns)>;
+  Status read_session_pages(const std::string& name, const SessionPage& page);
+  // session.status's `limits`: {max_turn_bytes, max_reply_bytes, max_session_turns, ...}; an
+  // empty map from a registry that does not report them.
+  Result<Value> limits(const CallLimit& limit = {});
   Result<std::vector<SessionInfo>> list_sessions(int64_t limit = 0);
   // session.append: returns the new version. kConflict when the version is not the expected one
   // (the message names both), kTooLarge when max_turns is reached, kNotFound when the session

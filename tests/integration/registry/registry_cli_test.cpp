@@ -134,6 +134,22 @@ TEST_F(RegistryCli, ASessionOverOneReplyIsExportedWhole) {
   }
 }
 
+TEST_F(RegistryCli, ExportToADashWritesStdoutAsShowJsonDoes) {
+  RegistryClient client(registry_.client_options());
+  SessionMessage q{"user", Value("What is 2+2?"), {}, 0};
+  SessionMessage a{"assistant", Value("4"), TokenUsage{12, 1}, 0};
+  ASSERT_TRUE(client.append_turn({"chat", 0, {q, a}, 3, true, "", ""}).ok());
+  ASSERT_TRUE(client.append_turn({"chat", 1, {q, a}, 3, false, "", ""}).ok());
+  auto whole = client.get_session("chat");
+  ASSERT_TRUE(whole.ok());
+
+  auto ex = ctl({"sessions", "export", "chat", "-o", "-"});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_EQ(ex.out, to_json(to_value(*whole), JsonStyle::kPretty) + "\n");  // written in pages
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::current_path() / "-"));
+  EXPECT_EQ(ctl({"sessions", "show", "chat", "--json"}).out, ex.out);
+}
+
 TEST_F(RegistryCli, NoRegistryOnTheStateDirectoryMeansExit69) {
   TempDir empty;
   SpawnOptions options;

@@ -108,6 +108,17 @@ Result<std::vector<TurnRecord>> MemoryStore::turns(std::string_view session, int
   return out;
 }
 
+Result<int64_t> MemoryStore::newest_turns_within(std::string_view session, int64_t after,
+                                                 int64_t max_bytes) {
+  int64_t bytes = 0;
+  for (auto it = state_.turns.rbegin(); it != state_.turns.rend(); ++it) {
+    if (it->first.first != session || it->first.second <= after) continue;
+    bytes += static_cast<int64_t>(it->second.messages.size());
+    if (bytes > max_bytes) return it->first.second;
+  }
+  return after;
+}
+
 Status MemoryStore::add_turn(std::string_view session, const TurnRecord& turn) {
   if (auto st = write_check(); !st.ok()) return st;
   auto [_, inserted] = state_.turns.emplace(std::pair{std::string(session), turn.index}, turn);

@@ -35,6 +35,8 @@ class MemoryStore : public RegistryStore {
   Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after,
                                         int64_t max_bytes) override;
   Status add_turn(std::string_view session, const TurnRecord& turn) override;
+  Result<int64_t> newest_turns_within(std::string_view session, int64_t after,
+                                      int64_t max_bytes) override;
   Status remove_turns_after(std::string_view session, int64_t keep) override;
 
   Result<std::optional<AppliedRecord>> applied(std::string_view id) override;

@@ -320,6 +320,47 @@ TEST_P(RegistryCoreTest, ASessionOverTheReplyLimitIsReadInPagesOfWholeTurns) {
   EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
 }
 
+TEST_P(RegistryCoreTest, AByteBudgetGivesTheNewestTurnsThatFitNeverATooLarge) {
+  limits_.max_reply_bytes = 1000;
+  core_ = std::make_unique<RegistryCore>(*store_, limits_);
+  ASSERT_TRUE(create("long").ok);
+  for (int i = 0; i < 7; ++i) {  // ~300 bytes of messages a turn
+    ASSERT_TRUE(append("long", i, {message("user", std::to_string(i) + std::string(240, 'x'))}).ok);
+  }
+  auto indices = [&](int64_t last, int64_t max_bytes) {
+    Value args;
+    args["name"] = "long";
+    if (last > 0) args["last_turns"] = last;
+    args["max_bytes"] = max_bytes;
+    RegistryReply r = call("session.get", args);
+    EXPECT_TRUE(r.ok) << r.message;
+    std::vector<int64_t> seen;
+    if (!r.ok) return seen;
+    for (const Value& t : r.result.find("turns")->as_array()) seen.push_back(t.get_int("index"));
+    EXPECT_EQ(r.result.get_int("version"), 7);
+    return seen;
+  };
+  EXPECT_EQ(indices(0, 700), (std::vector<int64_t>{6, 7}));      // the oldest dropped
+  EXPECT_EQ(indices(0, 100000), (std::vector<int64_t>{5, 6, 7}));  // the reply limit bounds it
+  EXPECT_EQ(indices(1, 100000), (std::vector<int64_t>{7}));        // and last_turns too
+  EXPECT_EQ(indices(0, 100), (std::vector<int64_t>{}));            // even the newest is larger
+}
+
+TEST_P(RegistryCoreTest, AnAppendWithAHigherMaxTurnsRaisesTheSessionsOwn) {
+  Value first;
+  first["create"] = true;
+  first["max_turns"] = 1;
+  ASSERT_TRUE(append("chat", 0, {message("user", "1")}, first).ok);
+  RegistryReply full = append("chat", 1, {message("user", "2")}, first);
+  EXPECT_EQ(full.code, ErrorCode::kTooLarge);
+  Value raised;
+  raised["max_turns"] = 3;
+  ASSERT_TRUE(append("chat", 1, {message("user", "2")}, raised).ok);
+  EXPECT_EQ(get("chat").get_int("max_turns"), 3);
+  ASSERT_TRUE(append("chat", 2, {message("user", "3")}).ok);  // the raised limit holds alone
+  EXPECT_EQ(append("chat", 3, {message("user", "4")}).code, ErrorCode::kTooLarge);
+}
+
 TEST_P(RegistryCoreTest, ListsAreSortedByNameAndBounded) {
   for (const char* name : {"c", "a", "b"}) ASSERT_TRUE(create(name).ok);
   RegistryReply all = call("session.list", Value::object());
@@ -428,6 +469,8 @@ TEST_P(RegistryCoreTest, StatusCountsRecordsAndRequests) {
   EXPECT_EQ(r.result.get_int("turns"), 1);
   EXPECT_EQ(r.result.get_int("applied_ids"), 2);
   EXPECT_EQ(r.result.find("counters")->get_int("mutations"), 2);
+  EXPECT_EQ(r.result.find("limits")->get_int("max_turn_bytes"), limits_.max_turn_bytes);
+  EXPECT_EQ(r.result.find("limits")->get_int("max_reply_bytes"), limits_.max_reply_bytes);
 }
 
 TEST(RegistryCoreFaults, AStorageFailureIsNotRememberedSoARetryTriesAgain) {

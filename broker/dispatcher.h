@@ -186,6 +186,9 @@ class Dispatcher {
     // moves from one deadline to the next without being allocated again.
     std::optional<std::multimap<TimePoint, std::string>::iterator> deadline_entry;
     TimePoint dispatched_at{};
+    // The usage of its failed attempts that were retried, summed (null: none): they were paid
+    // for, so the final result's usage includes them.
+    Value retried_usage;
   };
   struct ProviderState {
     ProviderLimits limits;

@@ -26,7 +26,9 @@ class StepExecutor {
   virtual ~StepExecutor() = default;
   // Runs one attempt. Returns the step's result fields ({text?, data?, provider?, usage?, ...});
   // the worker adds success, duration_ms and, on an Error, error and error_code. An Error means
-  // the step failed; its code decides whether the broker may retry it.
+  // the step failed; its code decides whether the broker may retry it. A failure that must
+  // still report fields (the usage of a model call paid for before the step failed) is
+  // returned as failed_result(fields, error) instead.
   virtual Result<Value> execute(const protocol::WorkItem& item, const ExecutionContext& context) = 0;
 
   // True when `item` is instant: pure in-memory work whose cost is bounded by the item's own
@@ -41,6 +43,14 @@ class StepExecutor {
     return false;
   }
 };
+
+// A failed attempt that keeps `fields`: they plus success: false, error and error_code (and
+// retry_after_ms when the error asks for a wait). run_item passes it on as the failure it is, so
+// the broker counts its usage in the run's like any other result's.
+Value failed_result(Value fields, const Error& error);
+
+// Whether an executor's fields are a failed_result.
+bool is_failed_result(const Value& fields);
 
 // Step type name -> executor. Types with no executor fail with a clear error.
 class ExecutorTable {

@@ -29,7 +29,7 @@ protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& 
   if (fields.ok()) {
     result = std::move(*fields);
     if (!result.is_object()) result = Value::object();
-    result["success"] = true;
+    if (!is_failed_result(result)) result["success"] = true;
   } else {
     result = Value::object();
     result["success"] = false;

@@ -13,8 +13,8 @@ namespace pl::worker {
 // the executor's fields (a non-map result becomes {}) plus success, duration_ms and started_ms
 // (wall clock, when the attempt began); on an Error, success false with error and error_code,
 // and retry_after_ms when the error carries a wait a provider asked for (the broker waits at
-// least that long before the next attempt). An executor that throws fails the item with
-// kInternal instead of taking the worker down.
+// least that long before the next attempt); a failed_result (executor.h) as it is. An executor
+// that throws fails the item with kInternal instead of taking the worker down.
 protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& item,
                               const ExecutionContext& context, const Clock& clock);
 

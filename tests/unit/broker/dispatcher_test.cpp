@@ -305,6 +305,39 @@ TEST_F(DispatcherTest, RetryableFailureIsRetriedUntilMaxAttempts) {
   EXPECT_EQ(dispatcher_.counters().retried, 2u);
 }
 
+TEST_F(DispatcherTest, TheUsageOfRetriedAttemptsCountsInTheFinalResult) {
+  hello("w1", 1);
+  submit("a", 2);
+  auto usage = [](int64_t in, Value cost) {
+    Value u;
+    u["input_tokens"] = in;
+    u["output_tokens"] = 1;
+    u["cost_usd"] = std::move(cost);
+    return u;
+  };
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  Value failed;
+  failed["success"] = false;
+  failed["error"] = "lost the race";
+  failed["error_code"] = "server_error";
+  failed["usage"] = usage(11, Value(0.5));
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 1, failed}));
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  Value ok;
+  ok["success"] = true;
+  ok["usage"] = usage(22, Value(0.25));
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 2, ok}));
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  const Value* total = done[0].result.find("usage");
+  ASSERT_NE(total, nullptr);
+  EXPECT_EQ(total->get_int("input_tokens"), 33);  // both attempts were paid for
+  EXPECT_EQ(total->get_int("output_tokens"), 2);
+  EXPECT_DOUBLE_EQ(total->find("cost_usd")->as_double(), 0.75);
+}
+
 TEST_F(DispatcherTest, ARetryWaitsAtLeastTheRetryAfterTheProviderAskedFor) {
   hello("w1", 1);
   submit("a", 2);  // backoff: 100 ms base, 1 s cap

@@ -43,5 +43,34 @@ TEST(RunItem, AnErrorWithoutAWaitHasNoRetryAfterMs) {
   EXPECT_FALSE(r.result.find("retry_after_ms"));
 }
 
+// An executor that returns fixed fields.
+class FieldsExecutor final : public StepExecutor {
+ public:
+  explicit FieldsExecutor(Value fields) : fields_(std::move(fields)) {}
+  Result<Value> execute(const protocol::WorkItem&, const ExecutionContext&) override {
+    return fields_;
+  }
+
+ private:
+  Value fields_;
+};
+
+TEST(RunItem, AFailedResultStaysAFailureAndKeepsItsUsage) {
+  Value usage;
+  usage["input_tokens"] = 11;
+  Value fields;
+  fields["usage"] = usage;
+  FieldsExecutor executor(failed_result(fields, make_error(ErrorCode::kConflict, "lost the race")));
+  protocol::WorkItem item;
+  CancelToken cancel;
+  FakeClock clock;
+  const protocol::WorkResult r =
+      run_item(&executor, item, ExecutionContext{cancel, clock.now()}, clock);
+  EXPECT_FALSE(r.result.get_bool("success", true));
+  EXPECT_EQ(r.result.get_string("error_code"), "conflict");
+  EXPECT_EQ(r.result.get_string("error"), "lost the race");
+  EXPECT_EQ(r.result.find("usage")->get_int("input_tokens"), 11);
+}
+
 }  // namespace
 }  // namespace pl::worker

@@ -191,6 +191,7 @@ constexpr KeySpec kSessionConfigKeys[] = {
     key("session_name", K::kString).required(),
     key("persist", K::kBool),
     key("max_turns", K::kInt).at_least(1),
+    key("history_bytes", K::kInt).at_least(1),
     key("description", K::kString),
     ignored("continue_on_restart", "sessions are always kept durably in the registry"),
     ignored("checkpoint_frequency", "sessions are saved after every turn"),

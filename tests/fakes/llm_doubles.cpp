@@ -1,6 +1,9 @@
 #include "tests/fakes/llm_doubles.h"
 
 #include <algorithm>
+#include <iterator>
+
+#include "common/json.h"
 
 namespace pl::fakes {
 
@@ -136,33 +139,69 @@ Result<Value> FakeToolInvoker::invoke(const std::string& name, const Value& argu
   return run(arguments);
 }
 
-Result<Session> MemorySessionStore::load(const std::string& name, size_t last_turns,
+namespace {
+
+// A turn's size as the registry counts it: its messages as JSON.
+size_t turn_bytes(const std::vector<SessionMessage>& messages) {
+  Value list = Value::array();
+  for (const SessionMessage& m : messages) list.push_back(to_value(m));
+  return to_json(list).size();
+}
+
+}  // namespace
+
+Result<Session> MemorySessionStore::load(const std::string& name,
+                                         const worker::llm::HistoryWindow& window,
                                          const CallContext&) {
   Session copy;
+  bool found = false;
   {
     std::lock_guard lock(mutex_);
+    ++loads;
+    windows.push_back(window);
     auto it = sessions_.find(name);
-    if (it != sessions_.end()) copy = it->second;
+    found = it != sessions_.end();
+    if (found) copy = it->second;
     copy.info.name = name;
-    if (last_turns > 0 && copy.turns.size() > last_turns) {
+    if (window.last_turns > 0 && copy.turns.size() > window.last_turns) {
       copy.turns.erase(copy.turns.begin(),
-                       copy.turns.end() - static_cast<std::ptrdiff_t>(last_turns));
+                       copy.turns.end() - static_cast<std::ptrdiff_t>(window.last_turns));
+    }
+    if (window.max_bytes > 0) {
+      size_t bytes = 0;
+      auto first_kept = copy.turns.end();
+      while (first_kept != copy.turns.begin()) {
+        bytes += turn_bytes(std::prev(first_kept)->messages);
+        if (bytes > window.max_bytes) break;
+        --first_kept;
+      }
+      copy.turns.erase(copy.turns.begin(), first_kept);
     }
   }
   if (after_load) after_load();
+  if (!found) return make_error(ErrorCode::kNotFound, "no session \"" + name + "\"");
   return copy;
 }
 
 Result<int64_t> MemorySessionStore::append(const TurnAppend& turn, const CallContext&) {
+  if (before_append) before_append();
   std::lock_guard lock(mutex_);
+  if (turn_bytes_limit > 0 && static_cast<int64_t>(turn_bytes(turn.messages)) > turn_bytes_limit) {
+    return make_error(ErrorCode::kTooLarge, "the turn is over the limit");
+  }
   auto it = sessions_.find(turn.session);
   if (it == sessions_.end() && !turn.create) {
     return make_error(ErrorCode::kNotFound, "no session " + turn.session);
   }
+  const bool created = it == sessions_.end();
   Session& s = sessions_[turn.session];
   if (s.info.version != turn.expected_version) {
     return make_error(ErrorCode::kConflict, "session " + turn.session + " is at version " +
                                                 std::to_string(s.info.version));
+  }
+  // As the registry: the first append sets the session's own limit, a higher one raises it.
+  if (created || (s.info.max_turns > 0 && turn.max_turns > s.info.max_turns)) {
+    s.info.max_turns = turn.max_turns;
   }
   for (int64_t limit : {s.info.max_turns, turn.max_turns}) {
     if (limit > 0 && s.info.version >= limit) {
@@ -175,6 +214,8 @@ Result<int64_t> MemorySessionStore::append(const TurnAppend& turn, const CallCon
   ++appends;
   return s.info.version;
 }
+
+Result<int64_t> MemorySessionStore::max_turn_bytes(const CallContext&) { return turn_bytes_limit; }
 
 void MemorySessionStore::seed(const std::string& name,
                               const std::vector<std::pair<std::string, std::string>>& messages,

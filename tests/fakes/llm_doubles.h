@@ -80,13 +80,14 @@ class FakeToolInvoker final : public worker::llm::ToolInvoker {
   std::map<std::string, std::pair<worker::providers::ToolSpec, Tool>> tools_;
 };
 
-// Sessions in memory, with the version and turn-limit checks of the real registry.
+// Sessions in memory, with the version, turn-limit and turn-size checks of the real registry.
 class MemorySessionStore final : public worker::llm::SessionStore {
  public:
-  Result<Session> load(const std::string& name, size_t last_turns,
+  Result<Session> load(const std::string& name, const worker::llm::HistoryWindow& window,
                        const worker::providers::CallContext& call) override;
   Result<int64_t> append(const TurnAppend& turn,
                          const worker::providers::CallContext& call) override;
+  Result<int64_t> max_turn_bytes(const worker::providers::CallContext& call) override;
 
   // Seeds a session with one turn of these (role, text) messages, appended by `origin`.
   void seed(const std::string& name, const std::vector<std::pair<std::string, std::string>>& messages,
@@ -96,7 +97,12 @@ class MemorySessionStore final : public worker::llm::SessionStore {
   Session session(const std::string& name);
   // Called inside load(), after reading: lets a test change the session "meanwhile".
   std::function<void()> after_load;
+  // Called inside append() before anything is checked: lets a test change the session "meanwhile".
+  std::function<void()> before_append;
   int appends = 0;  // calls of append() that stored a turn
+  int loads = 0;    // calls of load()
+  int64_t turn_bytes_limit = 0;  // the registry's max_turn_bytes; 0: none, and not reported
+  std::vector<worker::llm::HistoryWindow> windows;  // what each load() asked for
 
  private:
   std::mutex mutex_;

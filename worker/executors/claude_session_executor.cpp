@@ -1,11 +1,16 @@
 #include "worker/executors/claude_session_executor.h"
 
 #include "worker/llm/blame.h"
+#include "worker/llm/call_spec.h"
 #include "worker/llm/llm_call.h"
 #include "worker/llm/session_history.h"
 
 namespace pl::worker {
 namespace {
+
+// Room for the answer when the step sets no max_tokens: the providers' usual default
+// (providers.anthropic.default_max_tokens).
+constexpr int64_t kDefaultAnswerTokens = 4096;
 
 Value session_member(const llm::SessionSettings& settings, int64_t version,
                      const Session& session) {
@@ -17,20 +22,65 @@ Value session_member(const llm::SessionSettings& settings, int64_t version,
   return v;
 }
 
-// The result of an item whose answer an earlier attempt saved: the saved answer, no new call.
-// The cost is unknown here (the turn does not record the model), so it is null, not 0.
+// The result of an item whose answer an earlier attempt saved: the saved answer. `spent` is
+// what this attempt paid on top (a call whose own answer lost to the saved one; none when
+// nothing was called). The cost is unknown (the turn does not record the model), so it is null,
+// not 0.
 Value reused_result(const llm::SessionSettings& settings, const Session& session,
-                    const SessionTurn& turn, const llm::PricingTable& pricing) {
+                    const SessionTurn& turn, const providers::Usage& spent,
+                    const llm::PricingTable& pricing) {
   const TokenUsage tokens = turn.usage();
-  providers::Usage usage;
-  usage.input_tokens = tokens.input_tokens;
-  usage.output_tokens = tokens.output_tokens;
+  providers::Usage usage = spent;
+  usage.input_tokens += tokens.input_tokens;
+  usage.output_tokens += tokens.output_tokens;
   Value result;
   result["text"] = llm::assistant_text(turn);
   result["usage"] = llm::usage_value(usage, "", "anthropic", false, pricing);
   result["session"] = session_member(settings, session.info.version, session);
   result["session"]["reused_turn"] = turn.index;
   return result;
+}
+
+// The session, or a new conversation (version 0, no turns) when it does not exist yet.
+Result<Session> load_or_start(llm::SessionStore& store, const llm::SessionSettings& settings,
+                              const providers::CallContext& call) {
+  auto session = store.load(settings.name, llm::history_window(settings), call);
+  if (session.ok() || session.error().code != ErrorCode::kNotFound) return session;
+  Session fresh;
+  fresh.info.name = settings.name;
+  return fresh;
+}
+
+// Room the answer needs in the turn: claude_options.max_tokens, or the providers' default. A
+// malformed max_tokens is left for the call itself to report.
+int64_t answer_reserve(const Value& claude_options) {
+  auto spec = llm::claude_call_spec(claude_options);
+  const int64_t tokens = spec.ok() && spec->max_tokens ? *spec->max_tokens : kDefaultAnswerTokens;
+  return llm::answer_reserve_bytes(tokens);
+}
+
+// Why the step must not pay for a call: the item's own answer is already saved (returned as a
+// value), the session is full, or the turn could not be saved whatever the answer.
+std::optional<Result<Value>> before_paying(const llm::LlmServices& services,
+                                           const llm::SessionSettings& settings,
+                                           const Session& session, const protocol::WorkItem& item,
+                                           const std::string& prompt,
+                                           const providers::CallContext& call) {
+  if (!settings.persist) return std::nullopt;
+  if (const SessionTurn* saved = llm::turn_saved_for(session, item.item_id, prompt)) {
+    return reused_result(settings, session, *saved, {}, services.pricing());
+  }
+  if (auto full = llm::session_full(session, settings)) return Result<Value>(*full);
+  auto max_bytes = services.sessions().max_turn_bytes(call);
+  if (!max_bytes.ok()) {
+    return Result<Value>(llm::not_the_providers_fault(
+        max_bytes.error(), "session \"" + settings.name + "\": reading the registry's limits"));
+  }
+  const int64_t reserve = answer_reserve(llm::member_or_null(item.input, "claude_options"));
+  if (auto big = llm::turn_too_large(settings, prompt, reserve, *max_bytes)) {
+    return Result<Value>(*big);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -41,22 +91,21 @@ ClaudeSessionExecutor::ClaudeSessionExecutor(std::shared_ptr<const llm::LlmServi
 Result<Value> ClaudeSessionExecutor::execute(const protocol::WorkItem& item,
                                              const ExecutionContext& context) {
   const Value& input = item.input;
-  auto settings = llm::read_session_settings(llm::member_or_null(input, "session_config"),
-                                             services_->limits().default_session_turns);
+  const llm::LlmLimits& limits = services_->limits();
+  auto settings = llm::read_session_settings(
+      llm::member_or_null(input, "session_config"),
+      {limits.default_session_turns, limits.default_session_history_bytes});
   if (!settings.ok()) return std::move(settings).error();
-  const std::string what = "session \"" + settings->name + "\"";
   const llm::ItemScope scope = llm::item_scope(item, context, *services_);
   auto prompt = llm::item_prompt(input, scope);
   if (!prompt.ok()) return std::move(prompt).error();
 
-  auto session = services_->sessions().load(
-      settings->name, static_cast<size_t>(settings->history_turns), scope.call);
-  if (!session.ok()) return llm::not_the_providers_fault(session.error(), what);
-  if (settings->persist) {
-    if (const SessionTurn* saved = llm::turn_appended_by(*session, item.item_id)) {
-      return reused_result(*settings, *session, *saved, services_->pricing());
-    }
-    if (auto full = llm::session_full(*session, *settings)) return *full;
+  auto session = load_or_start(services_->sessions(), *settings, scope.call);
+  if (!session.ok()) {
+    return llm::not_the_providers_fault(session.error(), "session \"" + settings->name + "\"");
+  }
+  if (auto stop = before_paying(*services_, *settings, *session, item, *prompt, scope.call)) {
+    return std::move(*stop);
   }
 
   llm::ClaudeCall call;
@@ -64,33 +113,75 @@ Result<Value> ClaudeSessionExecutor::execute(const protocol::WorkItem& item,
   call.history = llm::history_messages(session->messages());
   auto outcome = llm::run_claude_call(*services_, scope, call, *prompt);
   if (!outcome.ok()) return std::move(outcome).error();
-
-  int64_t version = session->info.version;
-  if (settings->persist) {
-    const providers::Usage& spent = outcome->conversation.usage;
-    TurnAppend turn;
-    turn.session = settings->name;
-    turn.expected_version = version;
-    turn.create = version == 0;
-    turn.max_turns = settings->max_turns;
-    turn.origin = item.item_id;
-    turn.messages = {SessionMessage{"user", Value(*prompt), std::nullopt, 0},
-                     SessionMessage{"assistant", Value(outcome->conversation.last.text),
-                                    TokenUsage{spent.input_tokens, spent.output_tokens}, 0}};
-    auto saved = services_->sessions().append(turn, scope.call);
-    if (!saved.ok()) {
-      if (saved.error().code == ErrorCode::kConflict) {
-        return make_error(ErrorCode::kConflict,
-                          what + " changed while this step ran (it read version " +
-                              std::to_string(version) + "); the answer was not saved");
-      }
-      return llm::not_the_providers_fault(saved.error(), what + ": saving the answer");
-    }
-    version = *saved;
-  }
   Value result = llm::conversation_result(*outcome, services_->pricing());
-  result["session"] = session_member(*settings, version, *session);
-  return result;
+  result["session"] = session_member(*settings, session->info.version, *session);
+  if (!settings->persist) return result;
+  return save_turn(*settings, *session, item, *prompt, *outcome, scope.call, std::move(result));
+}
+
+Result<Value> ClaudeSessionExecutor::save_turn(const llm::SessionSettings& settings,
+                                               const Session& session,
+                                               const protocol::WorkItem& item,
+                                               const std::string& prompt,
+                                               const llm::CallOutcome& outcome,
+                                               const providers::CallContext& call,
+                                               Value result) const {
+  const std::string what = "session \"" + settings.name + "\"";
+  const llm::Conversation& conversation = outcome.conversation;
+  if (conversation.last.text.empty()) {
+    // An empty answer would break the conversation's alternation for every later step; the
+    // tool loop ran out of model calls before the model answered in text.
+    return failed_result(
+        std::move(result),
+        make_error(ErrorCode::kStepFailed,
+                   what + ": the model gave no text to save after " +
+                       std::to_string(conversation.turns) + " model call(s)" +
+                       (conversation.hit_max_turns ? " (claude_options.max_turns reached)" : "") +
+                       "; nothing was saved (raise claude_options.max_turns)"));
+  }
+  const providers::Usage& spent = conversation.usage;
+  TurnAppend turn;
+  turn.session = settings.name;
+  turn.expected_version = session.info.version;
+  turn.create = session.info.version == 0;
+  turn.max_turns = settings.max_turns;
+  turn.origin = item.item_id;
+  turn.messages = llm::turn_messages(prompt, conversation.last.text,
+                                     TokenUsage{spent.input_tokens, spent.output_tokens});
+  auto saved = services_->sessions().append(turn, call);
+  if (saved.ok()) {
+    result["session"]["version"] = *saved;
+    return result;
+  }
+  if (saved.error().code != ErrorCode::kConflict) {
+    return failed_result(std::move(result),
+                         llm::not_the_providers_fault(saved.error(), what + ": saving the answer"));
+  }
+  return after_conflict(settings, session.info.version, item, prompt, spent, call,
+                        std::move(result));
+}
+
+Result<Value> ClaudeSessionExecutor::after_conflict(const llm::SessionSettings& settings,
+                                                    int64_t read_version,
+                                                    const protocol::WorkItem& item,
+                                                    const std::string& prompt,
+                                                    const providers::Usage& spent,
+                                                    const providers::CallContext& call,
+                                                    Value result) const {
+  const std::string what = "session \"" + settings.name + "\"";
+  // The turn that won may be this item's own: an earlier attempt (redelivered while it still
+  // ran) saved its answer first. Then that answer is the item's, as on a redelivery.
+  auto now = load_or_start(services_->sessions(), settings, call);
+  if (now.ok()) {
+    if (const SessionTurn* saved = llm::turn_saved_for(*now, item.item_id, prompt)) {
+      return reused_result(settings, *now, *saved, spent, services_->pricing());
+    }
+  }
+  return failed_result(std::move(result),
+                       make_error(ErrorCode::kConflict,
+                                  what + " changed while this step ran (it read version " +
+                                      std::to_string(read_version) +
+                                      "); the answer was not saved"));
 }
 
 }  // namespace pl::worker

@@ -19,7 +19,8 @@ struct LlmLimits {
   size_t max_tool_result_bytes = 64 * 1024;  // a tool's output as the model sees it
   size_t max_prompt_file_bytes = 4 * 1024 * 1024;
   size_t max_prompt_bytes = 16 * 1024 * 1024;
-  int64_t default_session_turns = 50;  // history a claude_session step sends when unset
+  int64_t default_session_turns = 50;  // history a claude_session step sends when unset ...
+  int64_t default_session_history_bytes = 512 * 1024;  // ... and at most this much of it
   std::string default_llm_provider = "openai";  // an llm step without `provider` (as the broker)
 };
 

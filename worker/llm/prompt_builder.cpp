@@ -48,7 +48,15 @@ Result<std::string> session_part(const Value& part, const PromptContext& context
   if (!context.sessions) {
     return make_error(ErrorCode::kStepFailed, "sessions are not available on this worker");
   }
-  auto snapshot = context.sessions->load(name, static_cast<size_t>(turns), context.call);
+  auto snapshot = context.sessions->load(name, HistoryWindow{static_cast<size_t>(turns), 0},
+                                         context.call);
+  // Reading a conversation that does not exist is a mistake (a misspelt name), not an empty
+  // conversation: only a claude_session step starts one.
+  if (!snapshot.ok() && snapshot.error().code == ErrorCode::kNotFound) {
+    return make_error(ErrorCode::kNotFound,
+                      "no session \"" + name + "\" (a claude_session step starts one; "
+                      "`pipelinectl sessions list` shows those that exist)");
+  }
   if (!snapshot.ok()) return not_the_providers_fault(snapshot.error(), "session \"" + name + "\"");
   return render_session_turns(name, snapshot->messages());
 }

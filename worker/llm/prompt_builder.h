@@ -14,7 +14,8 @@
 //                                    used like static. No `content` is kInvalidInput.
 //   {type: session_context, session_name (or session_id), turns (or include_last_n, default 10)}
 //                                    the session's last turns, one "role: text" line each,
-//                                    under a header naming the session
+//                                    under a header naming the session; kNotFound when
+//                                    no such session exists
 //   a plain string in the list       like static
 // An empty prompt is kInvalidInput; one over max_prompt_bytes is kTooLarge. Errors name the
 // part: "prompt part 2 (file "notes.md"): ...". Session errors are never blamed on the provider

@@ -70,19 +70,29 @@ Result<Value> RegistryToolInvoker::invoke(const std::string& name, const Value& 
   return outcome->find("text") ? *outcome->find("text") : Value("");
 }
 
-Result<Session> RegistrySessionStore::load(const std::string& name, size_t last_turns,
+Result<Session> RegistrySessionStore::load(const std::string& name, const HistoryWindow& window,
                                            const providers::CallContext& call) {
-  auto session = client_.get_session(name, static_cast<int64_t>(last_turns),
-                                     item_call_limit(call.deadline, call.cancel));
-  if (session.ok() || session.error().code != ErrorCode::kNotFound) return session;
-  Session fresh;  // a conversation that has not started yet
-  fresh.info.name = name;
-  return fresh;
+  return client_.get_recent_turns(name, static_cast<int64_t>(window.last_turns),
+                                  static_cast<int64_t>(window.max_bytes),
+                                  item_call_limit(call.deadline, call.cancel));
 }
 
 Result<int64_t> RegistrySessionStore::append(const TurnAppend& turn,
                                              const providers::CallContext& call) {
   return client_.append_turn(turn, item_call_limit(call.deadline, call.cancel));
+}
+
+Result<int64_t> RegistrySessionStore::max_turn_bytes(const providers::CallContext& call) {
+  {
+    std::lock_guard lock(mutex_);
+    if (max_turn_bytes_) return *max_turn_bytes_;
+  }
+  auto limits = client_.limits(item_call_limit(call.deadline, call.cancel));
+  if (!limits.ok()) return std::move(limits).error();
+  const int64_t bytes = limits->get_int("max_turn_bytes", 0);  // 0: an older registry
+  std::lock_guard lock(mutex_);
+  max_turn_bytes_ = bytes;
+  return bytes;
 }
 
 }  // namespace pl::worker::llm

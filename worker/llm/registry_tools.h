@@ -2,6 +2,8 @@
 // tool runner, and sessions kept in the registry.
 #pragma once
 
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,14 +37,20 @@ class RegistryToolInvoker final : public ToolInvoker {
 class RegistrySessionStore final : public SessionStore {
  public:
   explicit RegistrySessionStore(RegistryClient& client) : client_(client) {}
-  Result<Session> load(const std::string& name, size_t last_turns,
+  Result<Session> load(const std::string& name, const HistoryWindow& window,
                        const providers::CallContext& call) override;
   // Each call is bounded by the registry client's own deadline and retries
   // (registry_client.h) and by the item's deadline and cancellation, whichever ends first.
   Result<int64_t> append(const TurnAppend& turn, const providers::CallContext& call) override;
+  // Asked from the registry's status once, then remembered for the worker's life: a registry
+  // restarted with another max_turn_bytes is seen by workers started after it (until then the
+  // append still refuses a turn over the new limit).
+  Result<int64_t> max_turn_bytes(const providers::CallContext& call) override;
 
  private:
   RegistryClient& client_;
+  std::mutex mutex_;
+  std::optional<int64_t> max_turn_bytes_;  // guarded by mutex_
 };
 
 }  // namespace pl::worker::llm

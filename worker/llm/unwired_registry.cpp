@@ -21,7 +21,7 @@ Result<Value> UnwiredToolInvoker::invoke(const std::string& name, const Value&, 
                                                  std::string(kNotWired) + "): cannot run " + name);
 }
 
-Result<Session> UnwiredSessionStore::load(const std::string& name, size_t,
+Result<Session> UnwiredSessionStore::load(const std::string& name, const HistoryWindow&,
                                           const providers::CallContext&) {
   return make_error(ErrorCode::kStepFailed, "sessions are not available on this worker (" +
                                                  std::string(kNotWired) + "): cannot read session \"" +
@@ -32,6 +32,11 @@ Result<int64_t> UnwiredSessionStore::append(const TurnAppend& turn, const provid
   return make_error(ErrorCode::kStepFailed, "sessions are not available on this worker (" +
                                                  std::string(kNotWired) + "): cannot save session \"" +
                                                  turn.session + "\"");
+}
+
+Result<int64_t> UnwiredSessionStore::max_turn_bytes(const providers::CallContext&) {
+  return make_error(ErrorCode::kStepFailed, "sessions are not available on this worker (" +
+                                                 std::string(kNotWired) + ")");
 }
 
 }  // namespace pl::worker::llm

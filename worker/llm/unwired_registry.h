@@ -5,9 +5,9 @@
 //     available on this worker (...)" (not kUnavailable: retrying cannot help, and the broker
 //     would count kUnavailable against the LLM provider's circuit breaker). A step that
 //     allows tools therefore fails before calling the model, naming the tools.
-//   - UnwiredSessionStore: load() and append() fail with kStepFailed "sessions are not
-//     available on this worker (...)". claude_session steps and session_context prompt parts
-//     fail; nothing is silently forgotten.
+//   - UnwiredSessionStore: load(), append() and max_turn_bytes() fail with kStepFailed
+//     "sessions are not available on this worker (...)". claude_session steps and
+//     session_context prompt parts fail; nothing is silently forgotten.
 #pragma once
 
 #include "worker/llm/session_store.h"
@@ -25,9 +25,10 @@ class UnwiredToolInvoker final : public ToolInvoker {
 
 class UnwiredSessionStore final : public SessionStore {
  public:
-  Result<Session> load(const std::string& name, size_t last_turns,
+  Result<Session> load(const std::string& name, const HistoryWindow& window,
                        const providers::CallContext& call) override;
   Result<int64_t> append(const TurnAppend& turn, const providers::CallContext& call) override;
+  Result<int64_t> max_turn_bytes(const providers::CallContext& call) override;
 };
 
 }  // namespace pl::worker::llm

@@ -404,31 +404,163 @@ TEST(ClaudeSessionExecutor, AFullSessionFailsTheStepBeforeTheModelIsCalled) {
   EXPECT_EQ(h.sessions->session("s").turns.size(), 2u);
 }
 
-TEST(ClaudeSessionExecutor, TheSessionsOwnLimitCountsToo) {
+TEST(ClaudeSessionExecutor, TheSessionsOwnLimitCountsWhenTheStepGivesNone) {
   Harness h;
   h.sessions->limit("s", 1);
   h.sessions->seed("s", {{"user", "q1"}, {"assistant", "a1"}});
   ClaudeSessionExecutor e(h.services);
   auto r = h.run(e, "claude_session", json(R"({"prompt": "q2", "session_config":
-                                              {"session_name": "s", "max_turns": 10}})"));
+                                              {"session_name": "s"}})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
   EXPECT_NE(r.error().message.find("its own max_turns (1)"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("give the step a higher session_config.max_turns"),
+            std::string::npos)
+      << r.error().message;
   EXPECT_TRUE(h.anthropic->requests.empty());
 }
 
-TEST(ClaudeSessionExecutor, AConcurrentChangeIsAConflictAndNothingIsSaved) {
+TEST(ClaudeSessionExecutor, AHigherMaxTurnsOnTheStepRaisesTheSessionsOwn) {
+  Harness h;
+  h.sessions->limit("s", 1);
+  h.sessions->seed("s", {{"user", "q1"}, {"assistant", "a1"}});
+  h.anthropic->push_text("a2");
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "q2", "session_config":
+                                              {"session_name": "s", "max_turns": 10}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(h.sessions->session("s").info.max_turns, 10);
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 2u);
+}
+
+TEST(ClaudeSessionExecutor, AConcurrentChangeIsAConflictThatKeepsTheCallsUsage) {
   Harness h;
   h.sessions->after_load = [&] {
     h.sessions->after_load = nullptr;
     h.sessions->seed("s", {{"user", "someone else"}});
   };
-  h.anthropic->push_text("answer");
+  h.anthropic->push_text("answer", 40, 4);
   ClaudeSessionExecutor e(h.services);
   auto r = h.run(e, "claude_session", json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(r.ok()) << r.error().message;  // a failed_result: a failure with its fields
+  EXPECT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "conflict");
+  EXPECT_NE(r->get_string("error").find("the answer was not saved"), std::string::npos);
+  EXPECT_EQ(r->find("usage")->get_int("input_tokens"), 40);  // paid for: the run counts it
+  EXPECT_EQ(r->find("usage")->get_int("output_tokens"), 4);
   EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
+}
+
+TEST(ClaudeSessionExecutor, AConflictLostToThisItemsOwnSavedTurnReturnsThatAnswer) {
+  Harness h;
+  // The item's first attempt, redelivered while it still ran, saves its answer while this
+  // attempt calls the model.
+  h.sessions->before_append = [&] {
+    h.sessions->before_append = nullptr;
+    TurnAppend first;
+    first.session = "s";
+    first.create = true;
+    first.origin = "i1";
+    first.messages = llm::turn_messages("hi", "first answer", TokenUsage{30, 3});
+    ASSERT_TRUE(h.sessions->append(first, fakes::call_within()).ok());
+  };
+  h.anthropic->push_text("second answer", 40, 4);
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session",
+                 json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})"), 2);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(is_failed_result(*r)) << r->get_string("error");
+  EXPECT_EQ(r->get_string("text"), "first answer");
+  EXPECT_EQ(r->find("session")->get_int("reused_turn"), 1);
+  EXPECT_EQ(r->find("usage")->get_int("input_tokens"), 70);  // both calls were paid for
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
+}
+
+TEST(ClaudeSessionExecutor, AResumedItemWhoseInputChangedAsksTheModelAndAddsATurn) {
+  Harness h;
+  h.anthropic->push_text("Paris");
+  h.anthropic->push_text("Berlin");
+  ClaudeSessionExecutor e(h.services);
+  ASSERT_TRUE(h.run(e, "claude_session", json(R"({"prompt": "Capital of France?",
+                                                  "session_config": {"session_name": "geo"}})"))
+                  .ok());
+  // The same item id (a resumed run keeps it), another input.
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "Capital of Germany?",
+                                               "session_config": {"session_name": "geo"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "Berlin");
+  EXPECT_EQ(r->find("session")->find("reused_turn"), nullptr);
+  EXPECT_EQ(h.anthropic->requests.size(), 2u);
+  const Session session = h.sessions->session("geo");
+  ASSERT_EQ(session.turns.size(), 2u);  // the old turn stays as history
+  EXPECT_EQ(session.turns[1].messages[0].content.as_string(), "Capital of Germany?");
+  EXPECT_EQ(h.anthropic->requests[1].messages.size(), 3u);
+}
+
+TEST(ClaudeSessionExecutor, APromptThatCannotBeSavedFailsBeforeTheModelIsCalled) {
+  Harness h;
+  h.sessions->turn_bytes_limit = 20000;
+  ClaudeSessionExecutor e(h.services);
+  Value input = json(R"({"session_config": {"session_name": "big"}})");
+  input["prompt"] = std::string(10000, 'x');  // fits, but not with the default answer's room
+  auto r = h.run(e, "claude_session", input);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(r.error().message.find("the model was not called"), std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(h.anthropic->requests.empty());
+  h.anthropic->push_text("short");
+  input["claude_options"] = json(R"({"max_tokens": 500})");  // room enough for this answer
+  auto fits = h.run(e, "claude_session", input);
+  ASSERT_TRUE(fits.ok()) << fits.error().message;
+  EXPECT_FALSE(is_failed_result(*fits)) << fits->get_string("error");
+}
+
+TEST(ClaudeSessionExecutor, AFailedSaveKeepsTheUsageOfThePaidCall) {
+  Harness h;
+  h.sessions->turn_bytes_limit = 3000;
+  h.anthropic->push_text(std::string(4000, 'y'), 20, 2000);  // longer than max_tokens promised
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "hi", "claude_options": {"max_tokens": 10},
+                                               "session_config": {"session_name": "s"}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "too_large");
+  EXPECT_EQ(r->find("usage")->get_int("output_tokens"), 2000);
+}
+
+TEST(ClaudeSessionExecutor, HistoryIsTheNewestTurnsThatFitItsByteBudget) {
+  Harness h;
+  for (const char* q : {"q1", "q2", "q3"}) {
+    h.sessions->seed("s", {{"user", std::string(q) + std::string(300, '.')}, {"assistant", "a"}});
+  }
+  h.anthropic->push_text("answer");
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session", json(R"({"prompt": "q4", "session_config":
+                                              {"session_name": "s", "history_bytes": 900}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->find("session")->get_int("history_turns"), 2);
+  const auto& messages = h.anthropic->requests.at(0).messages;
+  ASSERT_EQ(messages.size(), 5u);  // q2 a q3 a q4: q1, the oldest, dropped
+  EXPECT_EQ(messages[0].text.substr(0, 2), "q2");
+  EXPECT_EQ(h.sessions->windows.at(0).max_bytes, 900u);
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 4u);
+}
+
+TEST(ClaudeSessionExecutor, AToolLoopThatEndsWithoutTextSavesNothingAndSaysWhy) {
+  Harness h;
+  h.anthropic->push_tool_call("search", json(R"({"query": "x"})"));
+  ClaudeSessionExecutor e(h.services);
+  auto r = h.run(e, "claude_session",
+                 json(R"({"prompt": "use the tool", "session_config": {"session_name": "t"},
+                          "claude_options": {"allowed_tools": ["search"], "max_turns": 1}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "step_failed");
+  EXPECT_NE(r->get_string("error").find("claude_options.max_turns reached"), std::string::npos)
+      << r->get_string("error");
+  EXPECT_EQ(h.sessions->appends, 0);
+  EXPECT_NE(r->find("usage"), nullptr);
 }
 
 TEST(ClaudeSessionExecutor, WithoutPersistTheSessionIsOnlyRead) {
@@ -443,6 +575,18 @@ TEST(ClaudeSessionExecutor, WithoutPersistTheSessionIsOnlyRead) {
   EXPECT_EQ(r->get_string("text"), "answer");  // called, though a turn has this item's origin
   EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
   EXPECT_FALSE(r->find("session")->get_bool("saved"));
+}
+
+TEST(ClaudeExecutor, ASessionContextNamingNoSessionFailsNamingIt) {
+  Harness h;
+  ClaudeExecutor e(h.services);
+  auto r = h.run(e, "claude", json(R"({"prompt": [{"type": "session_context",
+                                                   "session_name": "support-chta"}]})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find("no session \"support-chta\""), std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(h.anthropic->requests.empty());
 }
 
 TEST(ClaudeSessionExecutor, WithoutARegistrySessionsFailClearly) {

@@ -153,13 +153,27 @@ TEST(PromptBuilder, SessionContextRendersTheLastTurns) {
   EXPECT_EQ(*p, "Conversation so far (session \"tutor\"):\nuser: q2\nassistant: a2");
 }
 
+TEST(PromptBuilder, ASessionContextNamingNoSessionIsNotFoundNotAnEmptyConversation) {
+  Dirs d;
+  auto p = build_prompt(parts(R"([{"type": "session_context", "session_name": "support-chta"}])"),
+                        d.context);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(p.error().message.find("no session \"support-chta\""), std::string::npos)
+      << p.error().message;
+}
+
 TEST(PromptBuilder, SessionErrorsAreNotBlamedOnTheProvider) {
   Dirs d;
   struct DownStore final : SessionStore {
-    Result<Session> load(const std::string&, size_t, const providers::CallContext&) override {
+    Result<Session> load(const std::string&, const HistoryWindow&,
+                         const providers::CallContext&) override {
       return make_error(ErrorCode::kUnavailable, "registry down");
     }
     Result<int64_t> append(const TurnAppend&, const providers::CallContext&) override {
+      return make_error(ErrorCode::kUnavailable, "registry down");
+    }
+    Result<int64_t> max_turn_bytes(const providers::CallContext&) override {
       return make_error(ErrorCode::kUnavailable, "registry down");
     }
   } down;

@@ -136,26 +136,48 @@ TEST(Robust, TheSimplifiedPromptIsShortAndSaysSo) {
 }
 
 TEST(Sessions, SettingsNeedAName) {
-  EXPECT_FALSE(read_session_settings(Value(), 50).ok());
-  EXPECT_FALSE(read_session_settings(json(R"({"persist": true})"), 50).ok());
-  auto s = read_session_settings(json(R"({"session_name": "tutor", "persist": false})"), 50);
+  const SessionDefaults d{50, 4096};
+  EXPECT_FALSE(read_session_settings(Value(), d).ok());
+  EXPECT_FALSE(read_session_settings(json(R"({"persist": true})"), d).ok());
+  auto s = read_session_settings(json(R"({"session_name": "tutor", "persist": false})"), d);
   ASSERT_TRUE(s.ok());
   EXPECT_FALSE(s->persist);
   EXPECT_EQ(s->max_turns, 0);  // no limit of the step's own
   EXPECT_EQ(s->history_turns, 50);
+  EXPECT_EQ(s->history_bytes, 4096);
 }
 
 TEST(Sessions, MaxTurnsIsTheLimitAndTheHistorySent) {
-  auto s = read_session_settings(json(R"({"session_name": "t", "max_turns": 8})"), 50);
+  auto s = read_session_settings(json(R"({"session_name": "t", "max_turns": 8,
+                                          "history_bytes": 1000})"),
+                                 SessionDefaults{50, 4096});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->max_turns, 8);
   EXPECT_EQ(s->history_turns, 8);
+  EXPECT_EQ(s->history_bytes, 1000);
   for (const char* bad : {R"({"session_name": "t", "max_turns": 0})",
                           R"({"session_name": "t", "max_turns": "many"})"}) {
-    auto r = read_session_settings(json(bad), 50);
+    auto r = read_session_settings(json(bad), SessionDefaults{});
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().message, "session_config.max_turns must be an integer of at least 1");
+    EXPECT_EQ(r.error().message.rfind("session_config.max_turns: expected an integer of at least "
+                                      "1, got ", 0),
+              0u)
+        << r.error().message;
   }
+}
+
+TEST(Sessions, NumbersAndBooleansRenderedFromTemplatesAreAccepted) {
+  auto s = read_session_settings(json(R"({"session_name": "t", "max_turns": "3",
+                                          "persist": "false", "history_bytes": "2048"})"),
+                                 SessionDefaults{});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->max_turns, 3);
+  EXPECT_FALSE(s->persist);
+  EXPECT_EQ(s->history_bytes, 2048);
+  auto bad = read_session_settings(json(R"({"session_name": "t", "persist": "yes"})"),
+                                   SessionDefaults{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "session_config.persist: expected true or false, got \"yes\"");
 }
 
 TEST(Sessions, HistoryAlternatesAndStartsWithTheUser) {
@@ -170,6 +192,32 @@ TEST(Sessions, HistoryAlternatesAndStartsWithTheUser) {
   EXPECT_EQ(m[0].text, "q1\n\nq1 again");
   EXPECT_EQ(m[1].role, providers::Role::kAssistant);
   EXPECT_EQ(m[1].text, "a1");
+}
+
+TEST(Sessions, HistoryEndsWithAnAnswerSoThePromptAlternates) {
+  auto message = [](const char* role, const char* text) {
+    return SessionMessage{role, Value(text), std::nullopt, 0};
+  };
+  // A turn saved with an empty answer (a tool loop that ran out of calls) ends the history.
+  const auto m = history_messages({message("user", "q1"), message("assistant", "a1"),
+                                   message("user", "q2"), message("assistant", "")});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m.back().role, providers::Role::kAssistant);
+  EXPECT_EQ(m.back().text, "a1");
+}
+
+TEST(Sessions, APromptTooLargeForATurnIsRefusedWithTheReserveNamed) {
+  SessionSettings s;
+  s.name = "big";
+  EXPECT_FALSE(turn_too_large(s, std::string(500, 'x'), 100, 1000));
+  EXPECT_FALSE(turn_too_large(s, std::string(5000, 'x'), 100, 0));  // limit unknown: no check
+  auto refused = turn_too_large(s, std::string(500, 'x'), 600, 1000);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, ErrorCode::kTooLarge);
+  EXPECT_NE(refused->message.find("with 600 kept for the answer, over the registry's "
+                                  "max_turn_bytes of 1000; the model was not called"),
+            std::string::npos)
+      << refused->message;
 }
 
 TEST(GeminiFunctions, NamedFunctionsComeFromTheirDefinitions) {

@@ -64,7 +64,7 @@ struct Harness {
       store = std::make_unique<llm::UnwiredSessionStore>();
     }
     llm::PricingTable pricing;
-    pricing.set("scripted-model", llm::Price{2.0, 10.0});
+    pricing.set("scripted-model", llm::Price{2.0, 10.0, std::nullopt});
     services = std::make_shared<LlmServices>(nullptr, std::move(set), std::move(invoker), std::move(store),
                                              std::move(pricing), llm::LlmLimits{});
   }

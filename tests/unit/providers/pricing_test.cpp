@@ -15,13 +15,13 @@ providers::Usage usage(int64_t in, int64_t out, bool estimated = false) {
 
 TEST(Pricing, CostIsTokensTimesThePricePerMillion) {
   PricingTable t;
-  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0, std::nullopt});
   EXPECT_DOUBLE_EQ(*t.cost_usd("claude-sonnet-4-5", usage(1'000'000, 100'000), "anthropic"), 4.5);
 }
 
 TEST(Pricing, PromptCacheWritesAndReadsHaveTheirOwnRates) {
   PricingTable t;
-  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0, std::nullopt});
   providers::Usage u = usage(1'600'000, 0);  // of which:
   u.cache_write_tokens = 400'000;            // 1.25 times the input price
   u.cache_read_tokens = 1'000'000;           // 0.1 times
@@ -35,10 +35,10 @@ TEST(Pricing, PromptCacheWritesAndReadsHaveTheirOwnRates) {
 
 TEST(Pricing, AVersionOfAPricedModelHasItsPrice) {
   PricingTable t;
-  t.set("claude", Price{1, 1});
-  t.set("claude-sonnet-4-5", Price{3, 15});
-  t.set("gpt-4o", Price{2.5, 10});
-  t.set("gemini-2.5-flash", Price{0.3, 2.5});
+  t.set("claude", Price{1, 1, std::nullopt});
+  t.set("claude-sonnet-4-5", Price{3, 15, std::nullopt});
+  t.set("gpt-4o", Price{2.5, 10, std::nullopt});
+  t.set("gemini-2.5-flash", Price{0.3, 2.5, std::nullopt});
   for (const char* model :
        {"claude-sonnet-4-5-20250929", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5-latest"}) {
     ASSERT_TRUE(t.find(model)) << model;
@@ -50,9 +50,9 @@ TEST(Pricing, AVersionOfAPricedModelHasItsPrice) {
 
 TEST(Pricing, AnotherModelSharingAPricedNameAsPrefixIsUnpriced) {
   PricingTable t;
-  t.set("claude", Price{1, 1});
-  t.set("gpt-4.1", Price{2, 8});
-  t.set("gemini-2.5-flash", Price{0.3, 2.5});
+  t.set("claude", Price{1, 1, std::nullopt});
+  t.set("gpt-4.1", Price{2, 8, std::nullopt});
+  t.set("gemini-2.5-flash", Price{0.3, 2.5, std::nullopt});
   for (const char* model : {"gpt-4.1-nano", "gpt-4.1-nano-2025-04-14", "gpt-4.10", "claude-opus",
                             "gemini-2.5-flash-lite", "gemini-2.5-flash-preview-05-20", "gpt-4o",
                             "gpt-4.1-20250", "gpt-4.1@"}) {
@@ -70,7 +70,7 @@ TEST(Pricing, AnUnknownPriceIsNullNotZero) {
 
 TEST(Pricing, TheMockCostsNothing) {
   PricingTable t;
-  t.set("claude-sonnet-4-5", Price{3, 15});
+  t.set("claude-sonnet-4-5", Price{3, 15, std::nullopt});
   const Value v = usage_value(usage(1000, 1000), "claude-sonnet-4-5", "anthropic", true, t);
   EXPECT_EQ(v.find("cost_usd")->as_double(), 0.0);
 }
@@ -103,7 +103,7 @@ pricing:
 
 TEST(Pricing, OneHourCacheWritesCostTwiceTheInputPrice) {
   PricingTable t;
-  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0, std::nullopt});
   providers::Usage u = usage(1'000'000, 0);  // of which:
   u.cache_write_tokens = 1'000'000;          // written to the cache,
   u.cache_write_1h_tokens = 600'000;         // 600k to the 1-hour one (2x), 400k to 5 minutes
@@ -116,9 +116,9 @@ TEST(Pricing, OneHourCacheWritesCostTwiceTheInputPrice) {
 // whose discounts differ by model, the full input price rather than a guessed discount.
 TEST(Pricing, CacheReadsCostTheConfiguredPriceElseTheProvidersDefault) {
   PricingTable t;
-  t.set("claude-sonnet-4-5", Price{3.0, 15.0});
+  t.set("claude-sonnet-4-5", Price{3.0, 15.0, std::nullopt});
   t.set("gpt-4o", Price{2.5, 10.0, 1.25});
-  t.set("gpt-x", Price{2.5, 10.0});
+  t.set("gpt-x", Price{2.5, 10.0, std::nullopt});
   t.set("gemini-2.5-flash", Price{0.3, 2.5, 0.03});
   providers::Usage u = usage(2000, 100);
   u.cache_read_tokens = 1792;

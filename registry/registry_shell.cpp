@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/protocol/envelope.h"
+#include "common/protocol/request_id.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
 
@@ -116,11 +117,17 @@ void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& 
     auto message = protocol::decode(parts[1]);
     if (!message.ok() || message->type != MessageType::kRegistryRequest) {
       core_.note_bad_frame();
-      bad_frames_.record(parts[0],
-                         message.ok() ? "a " + std::string(protocol::message_type_name(message->type)) +
-                                            " is not a registry request"
-                                      : message.error().message,
-                         clock_.now());
+      const std::string problem = message.ok() ? "a " + std::string(protocol::message_type_name(message->type)) +
+                                                     " is not a registry request"
+                                               : message.error().message;
+      bad_frames_.record(parts[0], problem, clock_.now());
+      // A readable id (another protocol version, an unknown type) lets the client match the
+      // error instead of waiting out its deadline; without one there is nobody to answer.
+      if (auto request_id = protocol::salvage_request_id(parts[1])) {
+        RegistryReply reply = RegistryReply::failure(make_error(ErrorCode::kInvalidInput, problem));
+        reply.request = std::move(*request_id);
+        early.push_back({std::move(parts[0]), std::move(reply), &socket});
+      }
       continue;
     }
     std::string request_id = message->body.get_string("request");

@@ -118,5 +118,37 @@ TEST_F(RegistryShellTest, AFailedSyncStopsTheLoopWithoutAcknowledging) {
   EXPECT_FALSE(reply(50ms).has_value());
 }
 
+TEST_F(RegistryShellTest, AFrameThatDoesNotDecodeButCarriesAnIdIsAnsweredWithThatId) {
+  protocol::RegistryRequest r{"q-v2", "ping", "", Value::object()};
+  std::string frame = protocol::encode(protocol::MessageType::kRegistryRequest, protocol::to_body(r));
+  ASSERT_EQ(frame.substr(0, 2), std::string("\x93\x01"));
+  frame[1] = '\x02';  // a peer of protocol version 2
+  ASSERT_TRUE(client_.send({frame}).ok());
+  auto got = reply(10s);
+  ASSERT_TRUE(got.has_value()) << "no answer: the client would wait out its deadline";
+  EXPECT_EQ(got->request, "q-v2");
+  EXPECT_FALSE(got->ok);
+  EXPECT_EQ(got->code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(got->message, "protocol version 2, expected 1");
+  EXPECT_EQ(core_.counters().bad_frames, 1u);
+}
+
+TEST_F(RegistryShellTest, AnotherMessageTypeWithAnIdIsAnsweredAndOneWithoutIsOnlyCounted) {
+  ASSERT_TRUE(client_.send({protocol::encode(protocol::MessageType::kWorkerHello, Value::object())}).ok());
+  Value body;
+  body["request"] = "h1";
+  ASSERT_TRUE(client_.send({protocol::encode(protocol::MessageType::kWorkerHello, body)}).ok());
+  auto got = reply(10s);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->request, "h1");
+  EXPECT_EQ(got->code, ErrorCode::kInvalidInput);
+  EXPECT_NE(got->message.find("is not a registry request"), std::string::npos) << got->message;
+  send("ping", "", "{}");
+  auto pong = reply(10s);
+  ASSERT_TRUE(pong.has_value());
+  EXPECT_EQ(pong->result, Value("pong")) << "the id-less frame got an answer of its own";
+  EXPECT_EQ(core_.counters().bad_frames, 2u);
+}
+
 }  // namespace
 }  // namespace pl::registry

@@ -3,12 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <iomanip>
 #include <iostream>
-#include <memory>
 #include <optional>
 
 #include "cli/broker_call.h"
 #include "cli/cli_context.h"
-#include "cli/remove_on_signal.h"
+#include "cli/output_sink.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/protocol/client.h"
@@ -128,51 +127,11 @@ int change_run(const CliContext& context, MessageType type, const std::string& r
   });
 }
 
-// Where an export goes: stdout as it comes, or an AtomicFile that replaces the output once
-// complete, so that a reader sees the previous export or this one, never a part.
-class ExportSink {
- public:
-  // "" or "-": stdout.
-  static Result<ExportSink> open(const std::string& output) {
-    if (output.empty() || output == "-") return ExportSink(std::nullopt);
-    auto file = AtomicFile::create(output);
-    if (!file.ok()) return std::move(file).error();
-    return ExportSink(std::move(*file));
-  }
-
-  bool to_file() const { return file_.has_value(); }
-
-  Status write(std::string_view text) {
-    if (file_) return file_->write(text);
-    std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!std::cout) return make_error(ErrorCode::kIo, "write stdout failed");
-    return ok_status();
-  }
-
-  Status finish() {
-    if (file_) return file_->commit();
-    std::cout.flush();
-    if (!std::cout) return make_error(ErrorCode::kIo, "write stdout failed");
-    return ok_status();
-  }
-
- private:
-  explicit ExportSink(std::optional<AtomicFile> file) : file_(std::move(file)) {
-    // Ctrl-C during a long export must not leave the hidden temporary file behind.
-    if (file_) interrupted_ = std::make_unique<RemoveOnSignal>(file_->temp_path());
-  }
-
-  // Declared first, so destroyed last: the handlers stay until the file's destructor has removed
-  // an uncommitted temporary file.
-  std::unique_ptr<RemoveOnSignal> interrupted_;
-  std::optional<AtomicFile> file_;
-};
-
 // Writes a checkpoint as to_json(kPretty) writes {"items": [...], "run": {...}} whole (keys in
 // order), but one page of items at a time: the items as they arrive, the run at the end.
 class CheckpointWriter {
  public:
-  explicit CheckpointWriter(ExportSink& sink) : sink_(sink) {}
+  explicit CheckpointWriter(OutputSink& sink) : sink_(sink) {}
 
   Status items(const Value& entries) {
     std::string text = started_ ? "" : "{\n  \"items\": [";
@@ -195,7 +154,7 @@ class CheckpointWriter {
   }
 
  private:
-  ExportSink& sink_;
+  OutputSink& sink_;
   bool started_ = false;
   bool any_items_ = false;
 };
@@ -204,7 +163,7 @@ class CheckpointWriter {
 // deadline, until one has no next: the items written as they come, the run at the end. A broker
 // older than paging ignores the cursor and answers with the whole checkpoint at once.
 Status export_pages(const CliContext& context, const std::string& run, uint64_t page_bytes,
-                    ExportSink& sink) {
+                    OutputSink& sink) {
   CheckpointWriter writer(sink);
   Value summary;
   for (std::optional<int64_t> cursor = 0; cursor;) {
@@ -236,7 +195,7 @@ Status export_pages(const CliContext& context, const std::string& run, uint64_t 
 
 int export_run(const CliContext& context, const std::string& run, const std::string& output,
                uint64_t page_bytes) {
-  auto sink = ExportSink::open(output);
+  auto sink = OutputSink::open(output);
   Status done = sink.ok() ? export_pages(context, run, page_bytes, *sink) : sink.error();
   if (done.ok()) done = sink->finish();
   if (!done.ok()) {

@@ -70,19 +70,43 @@ class Validator {
 
  private:
   // ---- indexing ----
+  // Numbers the steps in the order they first run (a loop before its body, a body before what
+  // follows the loop), so that "has a step run before this point" is a comparison.
   void index_steps(const std::vector<Step>& steps, const Step* loop) {
     for (const Step& step : steps) {
       all_steps_.emplace(step.name, StepInfo{step.location, loop});
+      placed_[&step] = Placement{next_order_++, 0, loop};
       if (step.type == StepType::kSetVariable) {
         const Value* variables = step.options.find("variables");
         if (variables && variables->is_object()) {
-          for (const auto& [name, value] : variables->as_object()) state_names_.insert(name);
+          for (const auto& [name, value] : variables->as_object()) {
+            state_names_.insert(name);
+            setters_[name].push_back(&step);
+          }
         } else {
           state_unknown_ = true;
         }
       }
       index_steps(step.steps, &step);
+      placed_[&step].end = next_order_;
     }
+  }
+
+  // The order number of the first step that has not run when `c` is evaluated.
+  int boundary(const Context& c) const {
+    if (c.visible < c.frame->steps->size()) return placed_.at(&(*c.frame->steps)[c.visible]).order;
+    return c.frame->loop ? placed_.at(c.frame->loop).end : next_order_;
+  }
+
+  // True when `setter` may have run before `c`: it comes earlier, or it is in the body of a loop
+  // that `c` is also in (an earlier iteration; a step may be meant to run from the second on).
+  bool may_have_run_before(const Step* setter, const Context& c) const {
+    if (placed_.at(setter).order < boundary(c)) return true;
+    const std::vector<const Step*> around = loops_of(c);
+    for (const Step* loop = placed_.at(setter).loop; loop; loop = placed_.at(loop).loop) {
+      if (std::find(around.begin(), around.end(), loop) != around.end()) return true;
+    }
+    return false;
   }
 
   // ---- diagnostics ----
@@ -217,9 +241,20 @@ class Validator {
         error(where, prefix + "global_vars has no " + quote(use.path[0]) +
                          (inherited_ ? kNorInherited : "") + did_you_mean(use.path[0], names));
       } else if (use.root == kRootState) {
-        if (use.path.empty() || state_unknown_ || state_names_.count(use.path[0])) continue;
+        if (use.path.empty() || state_unknown_) continue;
         if (inherited_ && (inherited_->unknown || inherited_->state_unknown ||
                            inherited_->state.count(use.path[0]))) {
+          continue;
+        }
+        if (auto set = setters_.find(use.path[0]); set != setters_.end()) {
+          const auto& steps = set->second;
+          if (std::any_of(steps.begin(), steps.end(),
+                          [&](const Step* s) { return may_have_run_before(s, c); })) {
+            continue;
+          }
+          error(where, prefix + "set_variable step " + quote(steps.front()->name) + " sets " +
+                           quote(use.path[0]) + " only later (at " + to_string(steps.front()->location) +
+                           "); write default(" + use.text + ", ...) if it may be unset");
           continue;
         }
         const Inherited visible = inheritance();
@@ -565,6 +600,14 @@ class Validator {
   std::multimap<std::string, StepInfo> all_steps_;
   std::set<std::string> state_names_;
   bool state_unknown_ = false;
+  struct Placement {
+    int order = 0;                // when the step first runs, counting from 0
+    int end = 0;                  // the order of the first step after it and its body
+    const Step* loop = nullptr;   // the loop whose body holds it
+  };
+  std::map<const Step*, Placement> placed_;
+  int next_order_ = 0;
+  std::map<std::string, std::vector<const Step*>> setters_;  // set_variable steps, by variable
 };
 
 }  // namespace

@@ -38,7 +38,7 @@ constexpr const char* kValid = R"(workflow:
         - {name: e, type: echo, value: "{{loop.item}}", condition: "steps.ask.success"}
     - name: w
       type: while_loop
-      condition: {and: ["state.n < 3", {not: "steps.ask.error"}]}
+      condition: {and: ["default(state.n, 0) < 3", {not: "steps.ask.error"}]}
       max_iterations: 3
       steps:
         - {name: s, type: set_variable, variables: {n: "{{default(state.n, 0) + 1}}"}}

@@ -285,6 +285,43 @@ TEST(Validate, GlobalVarsAndStateMustExist) {
   EXPECT_EQ(count_errors(d), 2u);
 }
 
+TEST(Validate, StateReadBeforeAnySetVariableSetsItIsAnError) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: early, type: echo, value: "{{state.count}} {{default(state.count, 0)}}"}
+    - name: repeat
+      type: while_loop
+      condition: "state.done != true"
+      max_iterations: 3
+      steps:
+        - {name: inc, type: set_variable, variables: {count: "{{default(state.count, 0) + 1}}", done: true}}
+    - {name: later, type: echo, value: "{{state.count}} {{state.done}}"}
+)");
+  EXPECT_TRUE(has_error(d, 4, 33,
+                        "reference \"state.count\": set_variable step \"inc\" sets \"count\" only later "
+                        "(at p.yaml:10:11); write default(state.count, ...) if it may be unset"));
+  EXPECT_TRUE(has_error(d, 7, 7, "reference \"state.done\": set_variable step \"inc\" sets \"done\" only later"))
+      << "a while_loop's condition is read before its body first runs";
+  EXPECT_EQ(count_errors(d), 2u) << "the step after the loop reads what the loop set: " << all_messages(d);
+}
+
+TEST(Validate, StateSetLaterInTheSameLoopBodyOrReadAfterTheBodyIsAllowed) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - name: each
+      type: for_loop
+      iterator: n
+      items: [1, 2, 3]
+      break_condition: "state.last == 2"
+      steps:
+        - {name: prev, type: echo, condition: "loop.index > 0", value: "{{state.last}}"}
+        - {name: keep, type: set_variable, variables: {last: "{{loop.n}}"}}
+)");
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
 // ---- syntax ----
 
 TEST(Validate, TemplatesAndConditionsMustParseAndErrorsPointAtThem) {

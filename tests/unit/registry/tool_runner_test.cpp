@@ -259,6 +259,23 @@ TEST_F(ToolRunnerTest, AToolCannotWriteOutsideThroughADanglingLink) {
   EXPECT_FALSE(fs::exists(outside / "pwned.txt"));
 }
 
+// YAML types `+2`, `1.10` and `0755` as numbers; `tail -n +2`, `sort -k 1.10` and `chmod 0755`
+// mean what is written, not 2, 1.1 and 755. So do the tool's fixed variables.
+TEST_F(ToolRunnerTest, UnquotedNumbersInAToolFileReachTheToolAsWritten) {
+  const fs::path file = dir_.path() / "numbers.yaml";
+  std::ofstream(file) << "name: numbers\n"
+                         "command: [sh, -c, 'printf \"%s|\" \"$@\" \"$V\" \"$W\"', sh, +2, 1.10, 0755,\n"
+                         "          0x1F, 1e3, -0, True, 12345678901234567890, -1, 7]\n"
+                         "env:\n"
+                         "  V: 1.10\n"
+                         "  W: +7   # a comment\n";
+  auto t = load_tool_file(file);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto r = run_tool(*t, Value::object(), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "+2|1.10|0755|0x1F|1e3|-0|True|12345678901234567890|-1|7|1.10|+7|");
+}
+
 TEST_F(ToolRunnerTest, ExampleWordCountCountsTheWordsOfItsInput) {
   Value args;
   args["text"] = "one two  three\nfour; rm -rf /";

@@ -1,5 +1,6 @@
 #include "worker/child_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -25,6 +28,8 @@ namespace pl::worker {
 namespace {
 
 constexpr int64_t kCancelCheckMs = 20;
+// How many times the tool's session is swept for processes to kill (those forking meanwhile).
+constexpr int kSessionSweeps = 8;
 // After the child exits, how long its pipes may stay open (held by killed descendants).
 constexpr auto kDrainGrace = std::chrono::milliseconds(500);
 
@@ -105,7 +110,9 @@ void move_fd(int from, int to, int report_fd) {
 }
 
 [[noreturn]] void exec_child(const ExecPlan& p) {
-  ::setpgid(0, 0);
+  // A session of its own (and so a process group): descendants that move to other groups, as a
+  // shell's jobs do under `set -m`, stay in it and are found there when the tool ends.
+  if (::setsid() < 0) child_fail(p.report_fd, LaunchStage::kSetup);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != p.parent) ::_exit(127);  // the parent is already gone
   struct sigaction dfl {};
@@ -135,6 +142,62 @@ void move_fd(int from, int to, int report_fd) {
   }
   ::execve(p.program, p.argv.data(), p.envp.data());
   child_fail(p.report_fd, LaunchStage::kExec);
+}
+
+// The session of process `pid` and whether it has exited (a zombie), from /proc/PID/stat;
+// nullopt when it is gone.
+std::optional<std::pair<pid_t, bool>> session_of(pid_t pid) {
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return std::nullopt;
+  char buf[1024];
+  const ssize_t got = ::read(fd.get(), buf, sizeof buf - 1);
+  if (got <= 0) return std::nullopt;
+  buf[got] = '\0';
+  // "pid (comm) state ppid pgrp session ...": comm may hold anything, ')' included.
+  const char* after = std::strrchr(buf, ')');
+  char state = 0;
+  int ppid = 0, pgrp = 0, session = 0;
+  if (!after || std::sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4) {
+    return std::nullopt;
+  }
+  return std::make_pair(static_cast<pid_t>(session), state == 'Z' || state == 'X');
+}
+
+// The live processes of session `sid` (the tool's descendants, whatever group they are in).
+std::vector<pid_t> session_members(pid_t sid) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  while (const dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || !end || *end != '\0') continue;
+    const auto session = session_of(static_cast<pid_t>(pid));
+    if (session && session->first == sid && !session->second) out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  return out;
+}
+
+// SIGKILL to the tool's process group, then to every process left in its session. Each is
+// signalled through a pidfd opened before its session is checked, so a pid recycled meanwhile
+// is never signalled. REQUIRES: the tool (the session leader) is not reaped yet, so that no
+// other session can have its id.
+void kill_session(pid_t sid) {
+  ::kill(-sid, SIGKILL);
+  for (int sweep = 0; sweep < kSessionSweeps; ++sweep) {
+    const std::vector<pid_t> members = session_members(sid);
+    if (members.empty()) return;
+    for (pid_t pid : members) {
+      Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+      if (pidfd.get() < 0) continue;
+      const auto session = session_of(pid);
+      if (!session || session->first != sid) continue;
+      ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    }
+  }
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
@@ -238,7 +301,7 @@ class Supervision {
     if (spec_.kill_group) {
       spec_.kill_group(pid_);
     } else {
-      ::kill(-pid_, SIGKILL);
+      kill_session(pid_);
     }
   }
 
@@ -383,7 +446,8 @@ Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
   if (pid < 0) return errno_error("fork", errno);
   if (pid == 0) exec_child(plan);
 
-  ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+  // The child makes itself a session (and group) leader before it execs or reports, so the
+  // parent (which waits for one or the other below) may signal its group from then on.
   in.read.reset();
   out->write.reset();
   err->write.reset();

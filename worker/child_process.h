@@ -1,6 +1,6 @@
 // Runs one program as a confined child process and collects what it wrote.
 //
-// The child: its own process group; PR_SET_PDEATHSIG(SIGKILL) so it dies with the thread that
+// The child: its own session and process group; PR_SET_PDEATHSIG(SIGKILL) so it dies with the thread that
 // started it; an empty signal mask and default dispositions; RLIMIT_CPU / RLIMIT_AS /
 // RLIMIT_NOFILE set before exec (and no core dumps); only the given environment; working directory `cwd`; every
 // inherited descriptor closed but stdin (the given bytes, or /dev/null), stdout and stderr
@@ -8,10 +8,11 @@
 //
 // The parent waits on a pidfd and the pipes with one poll loop, up to `deadline`, checking
 // `cancelled` every few milliseconds. On the deadline, on cancellation and when stdout passes its
-// bound, the whole process group is killed with SIGKILL and reaped (waited for up to
-// `kill_grace`). When the child itself exits,
-// whatever is left of its group is killed too, so no descendant outlives the tool (except one
-// that left the group on purpose with setsid/setpgid).
+// bound, its process group and every process left in its session (a descendant that moved to a
+// group of its own, as a shell's jobs do under `set -m`) are killed with SIGKILL, and the child
+// is reaped (waited for up to `kill_grace`). When the child itself exits, whatever is left of its
+// session is killed too, so no descendant outlives the tool (except one that left the session
+// on purpose with setsid).
 //
 // Must be called from a thread that outlives the child (PR_SET_PDEATHSIG follows the thread).
 // Thread-safe: concurrent calls from different threads are independent.
@@ -47,8 +48,8 @@ struct ChildSpec {
   // dead network file system say) is waited for no longer: a thread of its own reaps it when it
   // does exit, and the outcome says `left_running`.
   std::chrono::milliseconds kill_grace{5000};
-  // How the child's process group is killed (default: SIGKILL to the group). Only tests replace
-  // it, to have a child that does not die.
+  // How the child's process group and session are killed (default: SIGKILL to the group and to
+  // each process of the session). Only tests replace it, to have a child that does not die.
   std::function<void(pid_t group)> kill_group;
 };
 

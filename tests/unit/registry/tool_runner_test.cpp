@@ -100,6 +100,24 @@ TEST_F(ToolRunnerTest, DescendantsDoNotOutliveTheTool) {
   EXPECT_TRUE(none_left());
 }
 
+// A shell with job control (`set -m`) puts each background job in a process group of its own:
+// leaving the tool's group is not leaving the tool, whether it exits or is killed.
+TEST_F(ToolRunnerTest, DescendantsInProcessGroupsOfTheirOwnDoNotOutliveTheTool) {
+  const ToolDefinition exits =
+      tagged(R"({"name": "jobs", "command": ["bash", "-c", "set -m; sleep 60 & echo started"]})");
+  auto r = run_tool(exits, Value::object(), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "started\n");
+  EXPECT_TRUE(none_left());
+
+  const ToolDefinition hangs = tagged(
+      R"({"name": "jobs", "command": ["bash", "-c", "set -m; sleep 60 & sleep 60"], "timeout_ms": 300})");
+  auto killed = run_tool(hangs, Value::object(), context_);
+  ASSERT_FALSE(killed.ok());
+  EXPECT_EQ(killed.error().code, ErrorCode::kTimeout);
+  EXPECT_TRUE(none_left());
+}
+
 TEST_F(ToolRunnerTest, ANonZeroExitIsAStepFailureNamingTheStatusAndStderr) {
   const ToolDefinition t = tool(R"({"name": "fails", "command": ["sh", "-c", "echo partial; echo 'no such thing' >&2; exit 3"]})");
   auto r = run_tool(t, Value::object(), context_);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -398,6 +399,9 @@ std::optional<std::string> find_program(const std::string& name, const std::stri
     // from (a file the run wrote could stand in for `cat`).
     if (dir.empty() || dir.front() != '/') continue;
     const std::string candidate = dir + "/" + name;
+    // A directory is searchable, so "executable" to access(): execvp passes it by, and so do we.
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return std::nullopt;

@@ -81,8 +81,8 @@ enum class LaunchStage : int { kSetup, kCpuLimit, kMemoryLimit, kFilesLimit, kCh
 Error launch_error(const ChildSpec& spec, LaunchStage stage, int err);
 
 // The program's path: `name` itself when it holds a '/', else the first executable file called
-// `name` in the absolute directories of `path_variable` (a PATH value; empty and relative
-// entries are skipped). nullopt when none is found.
+// `name` (not a directory) in the absolute directories of `path_variable` (a PATH value; empty
+// and relative entries are skipped). nullopt when none is found.
 std::optional<std::string> find_program(const std::string& name, const std::string& path_variable);
 
 }  // namespace pl::worker

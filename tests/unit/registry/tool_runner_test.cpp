@@ -241,6 +241,16 @@ TEST_F(ToolRunnerTest, RelativePathEntriesAreNotSearched) {
   EXPECT_EQ(absolute, (dir_.path() / "bin" / "mytool").string());
 }
 
+// As execvp does: a directory that happens to carry the program's name is not the program.
+TEST_F(ToolRunnerTest, ADirectoryInPathIsNotTheProgram) {
+  fs::create_directories(dir_.path() / "bin" / "printf");
+  context_.environment = {"PATH=" + (dir_.path() / "bin").string() + ":/usr/bin:/bin"};
+  const ToolDefinition t = tool(R"({"name": "p", "command": ["printf", "found"]})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("text"), "found");
+}
+
 TEST(LaunchError, ALimitTheWorkerCannotGrantIsInvalidInputNamingTheLimit) {
   // Root may raise any hard limit, so the EPERM an unprivileged worker meets is built directly.
   ChildSpec spec;

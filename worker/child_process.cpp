@@ -347,12 +347,19 @@ class Supervision {
     for (;;) {
       const ssize_t got = ::read(fd.get(), buf, sizeof buf);
       if (got > 0) {
-        text.append(buf, static_cast<size_t>(got));
-        if (tail && text.size() > 2 * spec_.stderr_tail_bytes) {
-          text.erase(0, text.size() - spec_.stderr_tail_bytes);
-          err_truncated_ = true;
+        if (tail) {
+          text.append(buf, static_cast<size_t>(got));
+          if (text.size() > 2 * spec_.stderr_tail_bytes) {
+            text.erase(0, text.size() - spec_.stderr_tail_bytes);
+            err_truncated_ = true;
+          }
+          continue;
         }
-        if (!tail && text.size() > spec_.max_stdout) return;  // the loop ends it
+        // stdout is kept up to one byte past its bound, which tells the loop to end the tool;
+        // what comes after (from descendants still writing while the pipe drains) is dropped.
+        const size_t keep = spec_.max_stdout + 1 - std::min(text.size(), spec_.max_stdout + 1);
+        text.append(buf, std::min(static_cast<size_t>(got), keep));
+        if (text.size() > spec_.max_stdout) return;  // the loop ends it
         continue;
       }
       if (got < 0 && errno == EINTR) continue;

@@ -167,6 +167,31 @@ TEST_F(ToolRunnerTest, TooMuchOutputKillsTheTool) {
   EXPECT_TRUE(none_left());
 }
 
+// The worker's peak resident size, in KiB.
+int64_t peak_resident_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+// A descendant that left the tool's session (setsid, the known limit) is not killed and goes on
+// writing while the pipes drain after the tool: what passes the bound is dropped, not kept.
+TEST_F(ToolRunnerTest, OutputPastTheBoundIsNotKeptWhileThePipesDrain) {
+  std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM starts again from the current size
+  const int64_t before = peak_resident_kib();
+  ASSERT_GT(before, 0);
+  // The tool ends once its `yes` has a session of its own.
+  const ToolDefinition t = tagged(R"({"name": "chatty", "max_output_bytes": 1000, "timeout_ms": 10000,
+      "command": ["sh", "-c", "setsid yes & until [ \"$(cut -d' ' -f6 /proc/$!/stat)\" = \"$!\" ]; do :; done"]})");
+  auto r = run_tool(t, Value::object(), context_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge) << r.error().message;
+  EXPECT_LT(peak_resident_kib() - before, 32 * 1024);
+  EXPECT_TRUE(none_left());  // `yes` ends on the closed pipe
+}
+
 TEST_F(ToolRunnerTest, CancellingTheItemKillsTheTool) {
   const ToolDefinition t = tagged(R"({"name": "hang", "command": ["sleep", "60"]})");
   CancelToken cancel;

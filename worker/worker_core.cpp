@@ -1,5 +1,7 @@
 #include "worker/worker_core.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace pl::worker {
@@ -10,6 +12,22 @@ namespace {
 
 SendMessage encoded(MessageType type, const Value& body) {
   return SendMessage{type, protocol::encode(type, body)};
+}
+
+// A result the broker could not take (its sockets and decoder refuse a frame over
+// max_frame_bytes, and a refused frame cuts the connection) replaced by a failure that says so
+// and keeps what was paid for, so the step fails once instead of being sent after every
+// reconnect and run again on every worker.
+Value oversized_result(const Value& result, size_t bytes, size_t limit) {
+  Value failed;
+  failed["success"] = false;
+  failed["error"] = "the step's result takes " + std::to_string(bytes) + " bytes, more than the " +
+                    std::to_string(limit) + " a message to the broker may carry";
+  failed["error_code"] = std::string(error_code_name(ErrorCode::kTooLarge));
+  for (const char* kept : {"usage", "cost_usd", "model", "provider"}) {
+    if (const Value* v = result.find(kept)) failed[kept] = *v;
+  }
+  return failed;
 }
 
 }  // namespace
@@ -170,6 +188,14 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult res
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
   std::string envelope = protocol::encode_work_result(result.item_id, result.attempt, result.result);
+  if (const size_t limit = protocol::DecodeLimits{}.max_frame_bytes; envelope.size() > limit) {
+    ++oversized_results_;
+    spdlog::warn("item {} attempt {}: result of {} bytes is over the {} a message may carry; "
+                 "sent as a too_large failure",
+                 result.item_id, result.attempt, envelope.size(), limit);
+    envelope = protocol::encode_work_result(result.item_id, result.attempt,
+                                            oversized_result(result.result, envelope.size(), limit));
+  }
   unacked_[result.item_id] = Unacked{result.attempt, envelope};
   std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkResult, std::move(envelope)}};
   maybe_retire(out, now);

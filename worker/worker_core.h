@@ -87,6 +87,8 @@ class WorkerCore {
   bool welcomed() const { return welcomed_; }
   const std::string& broker_instance() const { return broker_instance_; }
   uint64_t refused_items() const { return refused_items_; }
+  // Results too large for one message, sent as too_large failures instead.
+  uint64_t oversized_results() const { return oversized_results_; }
   bool draining() const { return draining_; }
   uint64_t items_taken() const { return taken_; }
 
@@ -119,6 +121,7 @@ class WorkerCore {
   std::unordered_map<std::string, Running> running_;  // item id -> attempt running here
   std::unordered_map<std::string, Unacked> unacked_;  // sent, not yet acknowledged
   uint64_t refused_items_ = 0;
+  uint64_t oversized_results_ = 0;
   uint64_t max_items_ = 0;
   uint64_t taken_ = 0;
   bool draining_ = false;

@@ -289,6 +289,29 @@ TEST(RunningTree, RunWithAToolKeepsTheSameDefinitionAndRefusesToReplaceAnother) 
   EXPECT_NE(refused.err.find("with another definition"), std::string::npos) << refused.err;
 }
 
+// A result over what one message to the broker may carry (16 MiB) would cut the worker's
+// connection and be sent again after each reconnect; the worker sends a too_large failure
+// instead, and the step fails at once with it rather than at its timeout.
+TEST(RunningTree, AResultTooLargeForOneMessageFailsTheStepAtOnceAsTooLarge) {
+  Tree tree(tree_config(1), 1);
+  std::ofstream(tree.dir() / "big_tool.yaml")
+      << "name: big_output\ndescription: Prints 17 MB.\n"
+         "input_schema: {type: object, additionalProperties: false}\n"
+         "command: [perl, -e, 'print \"x\" x 17000000']\n"
+         "timeout_ms: 20000\nmax_output_bytes: 33554432\n";
+  std::ofstream(tree.dir() / "big.yaml") << "workflow:\n  name: big\n  steps:\n"
+                                            "    - {name: spew, type: tool, tool: big_output, timeout: 20}\n";
+  auto run = tree.pipelinectl({"run", (tree.dir() / "big.yaml").string(), "--tool",
+                               (tree.dir() / "big_tool.yaml").string(), "--progress", "none"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const Value* spew = parse_output(run).find("steps")->find("spew");
+  ASSERT_NE(spew, nullptr) << run.out;
+  EXPECT_EQ(spew->get_string("error_code"), "too_large") << run.out;
+  EXPECT_NE(spew->get_string("error").find("a message to the broker may carry"), std::string::npos)
+      << run.out;
+  EXPECT_EQ(spew->get_int("attempts"), 1) << "too_large is not retried";
+}
+
 TEST(RunCommand, ALockItCannotReadIsAnErrorNotALicenceForAPrivateTree) {
   // As root a permission never stops the open, so a lock that cannot be opened at all (a link
   // to itself) stands for a tree this user may not use.

@@ -58,6 +58,32 @@ TEST_F(WorkerCoreTest, StartsItemsUpToItsSlotsAndRefusesMoreLoudly) {
   EXPECT_EQ(core_.refused_items(), 1u);
 }
 
+TEST_F(WorkerCoreTest, AResultTooLargeForOneMessageIsSentAsATooLargeFailureThatKeepsItsUsage) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("big"), clock_.now());
+  const size_t limit = protocol::DecodeLimits{}.max_frame_bytes;
+  Value r;
+  r["success"] = true;
+  r["text"] = std::string(limit, 'x');
+  r["usage"]["input_tokens"] = 7;
+  auto sent = only<SendMessage>(core_.on_item_finished(protocol::WorkResult{"big", 1, r}, clock_.now()));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_LE(sent[0].envelope.size(), limit) << "the broker would refuse it and drop the connection";
+  auto got = protocol::work_result_from(sent[0].body());
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(got->item_id, "big");
+  EXPECT_FALSE(got->result.get_bool("success", true));
+  EXPECT_EQ(got->result.get_string("error_code"), "too_large");
+  EXPECT_NE(got->result.get_string("error").find("a message to the broker may carry"), std::string::npos)
+      << got->result.get_string("error");
+  EXPECT_EQ(got->result["usage"].get_int("input_tokens"), 7) << "the call was paid for";
+  EXPECT_EQ(core_.oversized_results(), 1u);
+  // What is sent again after a reconnect is the failure, not the result the broker refused.
+  auto again = only<SendMessage>(core_.on_connected(clock_.now()));
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[1].envelope, sent[0].envelope);
+}
+
 TEST_F(WorkerCoreTest, ADecodedItemStartsAsAnEnvelopeWouldAndCountsAsHearingFromTheBroker) {
   core_.on_connected(clock_.now());
   clock_.advance(2500ms);

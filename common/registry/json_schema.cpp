@@ -385,15 +385,28 @@ Status validate_against_schema(const Value& schema, const Value& instance, std::
 }
 
 Value apply_schema_defaults(const Value& schema, Value instance) {
-  if (!schema.is_object() || !instance.is_object()) return instance;
+  if (!schema.is_object()) return instance;
+  if (instance.is_array()) {
+    if (const Value* items = schema.find("items"); items && items->is_object()) {
+      for (Value& element : instance.as_array()) element = apply_schema_defaults(*items, std::move(element));
+    }
+    return instance;
+  }
+  if (!instance.is_object()) return instance;
   const Value* props = schema.find("properties");
-  if (!props || !props->is_object()) return instance;
-  for (const auto& [name, sub] : props->as_object()) {
-    Value* present = instance.find(name);
-    if (present) {
-      *present = apply_schema_defaults(sub, std::move(*present));
-    } else if (const Value* fallback = sub.is_object() ? sub.find("default") : nullptr) {
-      instance[name] = apply_schema_defaults(sub, *fallback);
+  if (props && props->is_object()) {
+    for (const auto& [name, sub] : props->as_object()) {
+      Value* present = instance.find(name);
+      if (present) {
+        *present = apply_schema_defaults(sub, std::move(*present));
+      } else if (const Value* fallback = sub.is_object() ? sub.find("default") : nullptr) {
+        instance[name] = apply_schema_defaults(sub, *fallback);
+      }
+    }
+  }
+  if (const Value* extra = schema.find("additionalProperties"); extra && extra->is_object()) {
+    for (auto& [name, member] : instance.as_object()) {
+      if (!props || !props->is_object() || !props->find(name)) member = apply_schema_defaults(*extra, std::move(member));
     }
   }
   return instance;

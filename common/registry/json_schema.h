@@ -49,7 +49,8 @@ Status validate_against_schema(const Value& schema, const Value& instance,
                                std::string_view root = "args", const FormatCheck& format = {});
 
 // `instance` with every absent property that declares a `default` filled in, recursively
-// through nested object schemas. Other values are returned unchanged.
+// through nested object schemas, array `items` and object `additionalProperties`. Other values
+// are returned unchanged.
 Value apply_schema_defaults(const Value& schema, Value instance);
 
 // `instance` (valid against `schema`) spelled as the schema means it, for a tool's argv: a

@@ -129,6 +129,15 @@ TEST(JsonSchema, DefaultsFillOnlyWhatIsAbsent) {
             json(R"({"dir": "x", "deep": {"n": 3}})"));
 }
 
+TEST(JsonSchema, DefaultsFillObjectsInsideArraysAndAdditionalProperties) {
+  const Value schema = json(R"({"type": "object", "properties": {
+      "files": {"type": "array", "items": {"type": "object",
+                "properties": {"mode": {"type": "string", "default": "r"}}}}},
+      "additionalProperties": {"type": "object", "properties": {"n": {"default": 1}}}})");
+  EXPECT_EQ(apply_schema_defaults(schema, json(R"({"files": [{}, {"mode": "w"}], "extra": {}})")),
+            json(R"({"files": [{"mode": "r"}, {"mode": "w"}], "extra": {"n": 1}})"));
+}
+
 TEST(JsonSchema, NormalizingWritesWholeNumbersOfIntegerPropertiesAsIntegers) {
   const Value schema = json(R"({"type": "object", "properties": {
       "n": {"type": "integer"}, "maybe": {"type": ["integer", "null"]}, "x": {"type": "number"},

@@ -117,7 +117,14 @@ Result<int> SupervisorShell::run() {
       return std::move(polled).error();
     }
 
-    // Exits first: they are what the restart latency is made of.
+    // Exits first: they are what the restart latency is made of. But what a child said before
+    // it exited comes before its exit: a READY=1 sent just before exiting means it started,
+    // then ended (systemd reads its notify socket before SIGCHLD for the same reason).
+    bool exits = false;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      exits = exits || (entries[i].readable && entry_pid[i] > 0);
+    }
+    if (exits) on_notify();
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].readable && entry_pid[i] > 0) on_process_exit(entry_pid[i]);
     }
@@ -263,6 +270,7 @@ void SupervisorShell::on_process_exit(pid_t pid) {
 }
 
 void SupervisorShell::on_sigchld() {
+  on_notify();  // a child's last words before its exit (see run())
   TreeGuard& guard = seams_.guard;
   auto other_child = [&](pid_t pid) {
     if (pid != guard.pid()) return false;

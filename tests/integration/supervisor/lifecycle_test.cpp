@@ -186,6 +186,37 @@ TEST(SupervisorLifecycle, ReadyTimeoutAtStartExits1AndLeavesNothing) {
   EXPECT_NE(tree.log().find("ready_timeout mute"), std::string::npos) << tree.log();
 }
 
+// Whether `pid` has exited and waits, a zombie, to be reaped.
+bool is_zombie(int64_t pid) {
+  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+TEST(SupervisorLifecycle, ReadyJustBeforeExitingIsAStartThenAnExitNotAFailedStart) {
+  // READY=1 is in the notify socket before the exit: the child started, then ended normally,
+  // and a transient child that ends normally is neither restarted nor a failed start. The
+  // supervisor is held (SIGSTOP) while the child says READY=1 and exits, so that it finds both
+  // at once, whatever the scheduler does.
+  Tree tree(
+      "children:\n"
+      "  - {name: once, restart: transient, command: " + child_command("--ready, --ready-delay-ms, 1000, --exit-after-ms, 1000") + ", ready: notify}\n"
+      "  - {name: steady, command: " + child_command() + "}\n");
+  tree.start();
+  auto started = tree.wait_event("started", "once");
+  ASSERT_TRUE(started) << tree.log();
+  const pid_t supervisor = tree.process().pid();
+  ASSERT_EQ(::kill(supervisor, SIGSTOP), 0);
+  const bool exited = wait_until([&] { return is_zombie(started->pid); }, std::chrono::seconds(10));
+  ASSERT_EQ(::kill(supervisor, SIGCONT), 0);
+  ASSERT_TRUE(exited) << tree.log();
+  const auto soon = std::chrono::seconds(10);
+  EXPECT_TRUE(tree.wait_event("ready", "once", soon)) << tree.log();
+  EXPECT_TRUE(tree.wait_child_state("steady", "running", soon)) << tree.log();
+  EXPECT_TRUE(tree.wait_child_state("once", "stopped", soon)) << tree.log();
+  EXPECT_EQ(tree.log().find("failed to start"), std::string::npos) << tree.log();
+}
+
 TEST(SupervisorLifecycle, GarbageOnTheControlSocketIsIgnored) {
   Tree tree(kThreeChildren);
   tree.start_and_wait();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <random>
 
 #include "common/json.h"
@@ -111,6 +112,7 @@ Result<int> SupervisorShell::run() {
 
     int64_t timeout_ms = -1;
     if (auto wake = next_wakeup()) timeout_ms = millis_until(*wake, seams_.clock.now());
+    if (!next_turn_.empty()) timeout_ms = 0;
     auto polled = net::poll(entries, timeout_ms);
     if (!polled.ok()) {
       kill_everything();
@@ -151,6 +153,8 @@ Result<int> SupervisorShell::run() {
       manager_.send("WATCHDOG=1");
       next_manager_watchdog_ = now + *manager_.watchdog_interval();
     }
+    std::move(next_turn_.begin(), next_turn_.end(), std::back_inserter(queue_));
+    next_turn_.clear();
     run_queue();
   }
 
@@ -229,7 +233,7 @@ void SupervisorShell::spawn(const SpawnProcess& s) {
   }
   auto launched = seams_.spawner.spawn(request);
   if (!launched.ok()) {
-    queue_.push_back(SpawnFailed{s.child, launched.error().message});
+    next_turn_.push_back(SpawnFailed{s.child, launched.error().message});
     return;
   }
   const pid_t pid = launched->pid;

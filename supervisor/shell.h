@@ -132,6 +132,11 @@ class SupervisorShell {
   std::vector<std::shared_ptr<OutputStream>> streams_;
   std::map<pid_t, std::vector<std::shared_ptr<OutputStream>>> streams_by_pid_;
   std::deque<CoreEvent> queue_;
+  // Spawns that failed: handed to the core on the loop's next turn, not at once. The core
+  // retries a failed restart straight away; answered within the same turn, a child that can
+  // never be spawned would keep the loop from ever polling again (no signal, no request read)
+  // while the intensity allows more restarts than can fail within the period.
+  std::deque<CoreEvent> next_turn_;
   struct PendingCall {
     std::string peer;  // "" for a reload from SIGHUP
     std::string request;

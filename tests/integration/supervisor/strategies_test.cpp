@@ -129,6 +129,27 @@ TEST(SupervisorStrategies, ReadyTimeoutOnRestartIsRetriedUntilEscalation) {
   EXPECT_TRUE(tree.wait_no_survivors());
 }
 
+TEST(SupervisorStrategies, AChildThatCannotBeSpawnedAnyMoreDoesNotStopTheLoop) {
+  // Its program is removed while it runs: every restart fails at exec, at once. With an
+  // intensity that allows more restarts in a period than can fail in it, the retries go on,
+  // but the supervisor still answers requests and stops on SIGTERM.
+  Tree tree(
+      "supervisor: {intensity: 1000000, period: 1}\n"
+      "children:\n"
+      "  - {name: gone, command: [./vanishing, --exit-after-ms, '100', --exit-code, '1']}\n");
+  const auto program = tree.dir() / "vanishing";
+  std::filesystem::copy_file(binary("pipeline-test-child"), program);
+  tree.start_and_wait();
+  std::filesystem::remove(program);
+  // Not tree.log() in messages: a supervisor that spins writes it by the megabyte.
+  ASSERT_TRUE(tree.wait_log("start_failed gone", std::chrono::seconds(10)));
+  EXPECT_TRUE(tree.status().has_value()) << "no answer to status";
+  tree.process().signal(SIGTERM);
+  const auto code = tree.wait_exit(std::chrono::seconds(10));
+  if (!code) tree.process().signal(SIGKILL);
+  EXPECT_EQ(code, 0) << "SIGTERM did not stop the tree";
+}
+
 TEST(SupervisorStrategies, BackoffDelaysRestarts) {
   Tree tree(
       "supervisor: {intensity: 10, period: 60}\n"

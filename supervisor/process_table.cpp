@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 
 namespace pl::supervisor {
 
@@ -79,6 +81,23 @@ std::vector<ProcessExited> ProcessTable::reap_exited(
     }
   }
   return ours;
+}
+
+size_t ProcessTable::kill_adopted(pid_t except) const {
+  std::vector<pid_t> adopted;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(task.path() / "children");
+    for (pid_t pid = 0; in >> pid;) {
+      if (pid > 0 && pid != except && !contains(pid)) adopted.push_back(pid);
+    }
+  }
+  for (pid_t pid : adopted) {
+    // Unreaped, it is still our child: neither its pid nor its group id can be reused.
+    if (::getpgid(pid) == pid) ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+  return adopted.size();
 }
 
 }  // namespace pl::supervisor

@@ -50,6 +50,14 @@ class ProcessTable {
                                          const std::function<bool(pid_t)>& other_child,
                                          const std::function<void(pid_t)>& group_gone);
 
+  // SIGKILLs every process that is our child without being one of ours (nor `except`, the
+  // guard), and the process group each one leads: orphans reparented to us that still run,
+  // such as a grandchild that left its parent's group (setsid) before its parent ended. For
+  // the supervisor's exit, so that nothing it started outlives it. Read from
+  // /proc/self/task/*/children; they are not reaped (a SIGKILLed process can take time to go;
+  // once we have exited, init reaps them). Returns how many were killed.
+  size_t kill_adopted(pid_t except) const;
+
  private:
   std::map<pid_t, UniqueFd> live_;
 };

@@ -159,6 +159,9 @@ Result<int> SupervisorShell::run() {
   }
 
   drain_all_streams();
+  if (const size_t n = processes_.kill_adopted(seams_.guard.pid()); n > 0) {
+    spdlog::warn("killed {} orphaned process{} left behind by children", n, n == 1 ? "" : "es");
+  }
   metrics_.reset();
   if (cgroups_) cgroups_->remove_all();
   spdlog::log(core_.exit_code() == 0 ? spdlog::level::info : spdlog::level::err,
@@ -477,6 +480,7 @@ void SupervisorShell::answer(uint64_t token, const SendReply& r) {
 
 void SupervisorShell::kill_everything() {
   processes_.for_each([&](pid_t pid, int) { processes_.signal(pid, SIGKILL, true); });
+  processes_.kill_adopted(seams_.guard.pid());
 }
 
 }  // namespace pl::supervisor

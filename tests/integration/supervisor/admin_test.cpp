@@ -389,5 +389,19 @@ TEST(SupervisorOrphans, AGrandchildLeftBehindByAnExitedChildIsKilled) {
   EXPECT_TRUE(tree.wait_no_survivors());
 }
 
+TEST(SupervisorOrphans, AGrandchildThatLeftItsGroupDoesNotOutliveTheSupervisor) {
+  // setsid: out of the child's process group, so killing the group misses it; its parent
+  // ends and it is reparented to the supervisor, which kills it before it exits.
+  Tree tree(
+      "children:\n"
+      "  - {name: a, command: [sh, -c, 'setsid sleep 1000 & echo escaped $!; exec " +
+      binary("pipeline-test-child") + "']}\n");
+  tree.start_and_wait();
+  ASSERT_TRUE(tree.wait_log("[a] escaped", std::chrono::seconds(10))) << tree.log();
+  ASSERT_TRUE(tree.process().signal(SIGTERM));
+  EXPECT_EQ(tree.wait_exit(), 0) << tree.log();
+  EXPECT_TRUE(tree.wait_no_survivors(std::chrono::seconds(10))) << tree.log();
+}
+
 }  // namespace
 }  // namespace pl::test

@@ -18,6 +18,7 @@ bool plan_stops_later(const Plan& p, ChildId id) {
 }  // namespace
 
 void SupervisorCore::start_child(Child& c) {
+  c.restart_at.reset();
   if (c.restart_queued) {
     c.restart_queued = false;
     ++c.restarts;
@@ -279,6 +280,26 @@ void SupervisorCore::pump(Node& node) {
         break;
     }
   }
+  start_due_restarts(node);
+}
+
+void SupervisorCore::start_due_restarts(Node& node) {
+  if (node.plan || node.self->state != ChildState::kRunning) return;
+  std::vector<ChildId> due;
+  for (auto& k : node.children) {
+    if (k->restart_queued && k->restart_at && *k->restart_at <= now_) due.push_back(k->id);
+  }
+  if (due.empty()) return;
+  Plan p;
+  p.goal = PlanGoal::kRestart;
+  p.reason = "restart delay over";
+  if (node.pool) {
+    p.steps.push_back({PlanStep::Kind::kStart, due, {}});
+  } else {
+    for (ChildId id : due) p.steps.push_back({PlanStep::Kind::kStart, {id}, {}});
+  }
+  node.plan = std::move(p);
+  run_plan(node);
 }
 
 void SupervisorCore::deliver(const Notice& n) {

@@ -95,6 +95,40 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
     return std::any_of(stop.begin(), stop.end(), [&](Child* c) { return c->id == p.child; });
   });
 
+  if (strategy == Strategy::kOneForOne) {
+    // Each child waits out its own backoff delay on a timer: the node is not busy meanwhile,
+    // so its other children's exits and the operator's requests do not wait for it.
+    std::vector<Child*> now;
+    for (Child* c : restart) {
+      c->restart_queued = true;
+      const Duration delay = c->backoff.next_delay(c->process().backoff, c->started_at, now_,
+                                                   random_ ? random_() : 0.0);
+      const int64_t delay_ms = std::chrono::duration_cast<milliseconds>(delay).count();
+      if (delay > Duration::zero()) {
+        c->restart_at = now_ + delay;
+        publish(event_kind::kRestarting, *c, reason + " (in " + std::to_string(delay_ms) + " ms)",
+                0);
+      } else {
+        publish(event_kind::kRestarting, *c, reason, 0);
+        now.push_back(c);
+      }
+    }
+    if (now.empty()) return;
+    Plan p;
+    p.goal = PlanGoal::kRestart;
+    p.reason = reason;
+    if (node.pool) {
+      PlanStep all{PlanStep::Kind::kStart, {}, {}};
+      for (Child* c : now) all.targets.push_back(c->id);
+      p.steps.push_back(std::move(all));
+    } else {
+      for (Child* c : now) p.steps.push_back({PlanStep::Kind::kStart, {c->id}, {}});
+    }
+    node.plan = std::move(p);
+    run_plan(node);
+    return;
+  }
+
   Plan p;
   p.goal = PlanGoal::kRestart;
   p.reason = reason;

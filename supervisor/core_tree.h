@@ -47,6 +47,9 @@ struct Child {
 
   ChildState state = ChildState::kStopped;
   bool restart_queued = false;  // part of a restart in progress; not started again yet
+  // one_for_one (and pools): a restart delayed by backoff is due then, started by the timer
+  // without keeping the node busy meanwhile. Meaningful only while restart_queued.
+  std::optional<TimePoint> restart_at;
   TimePoint started_at{};       // when the current run began (spawn, or node start)
   int restarts = 0;
   std::optional<LastExit> last_exit;

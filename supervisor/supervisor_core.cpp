@@ -154,6 +154,12 @@ std::optional<TimePoint> SupervisorCore::next_deadline() const {
     consider(c.kill_deadline);
     consider(c.memory_deadline);
     if (c.node && c.node->plan) consider(c.node->plan->wait_until);
+    // A delayed restart is due when the node is free to start it (pump() starts it then).
+    if (c.node && !c.node->plan && c.state == ChildState::kRunning) {
+      for (auto& k : c.node->children) {
+        if (k->restart_queued) consider(k->restart_at);
+      }
+    }
   });
   return best;
 }
@@ -245,14 +251,17 @@ void SupervisorCore::on(const NotifyReceived& e) {
 
 void SupervisorCore::on(const TimerFired&) {
   std::vector<Node*> woken;
+  std::vector<Node*> free;
   for_each_child([&](Child& c) {
     if (c.type == ChildType::kWorker) fire_worker_timers(c);
     if (c.node && c.node->plan && c.node->plan->wait_until && *c.node->plan->wait_until <= now_) {
       c.node->plan->wait_until.reset();
       woken.push_back(c.node.get());
     }
+    if (c.node && !c.node->plan) free.push_back(c.node.get());
   });
   for (Node* n : woken) run_plan(*n);
+  for (Node* n : free) start_due_restarts(*n);
 }
 
 void SupervisorCore::on(const ShutdownRequested& e) {

@@ -133,6 +133,8 @@ class SupervisorCore {
   void abort_plan(Node& node, const std::string& why);
   void fail_pending(Node& node, const std::string& why);
   void pump(Node& node);
+  // Starts the children whose delayed restart (restart_at) is due, when the node is free.
+  void start_due_restarts(Node& node);
   void deliver(const Notice& n);
   void child_started(Node& node, Child& c);
   void child_start_failed(Node& node, Child& c, const std::string& reason);

@@ -611,6 +611,49 @@ TEST(Backoff, ResetsAfterAStableRun) {
   EXPECT_TRUE(d.running("a"));
 }
 
+TEST(Backoff, AChildWaitingOutItsDelayDoesNotHoldUpItsSiblings) {
+  // one_for_one: a's delay is a's alone. Another child's restart, an operator's request and
+  // a reload do not wait for it.
+  auto spec = supervisor("root", Strategy::kOneForOne, 5, {worker("a"), worker("b")});
+  spec.children[0].process.backoff = {1000, 1000, 30000};
+  CoreDriver d(spec);
+  d.start();
+  d.kill("a");
+  d.kill("b");
+  EXPECT_TRUE(d.running("b"));
+  EXPECT_FALSE(d.running("a"));
+  EXPECT_EQ(d.status().find("children")->as_array()[0].get_string("state"), "restarting");
+  d.advance(milliseconds(999));
+  EXPECT_FALSE(d.running("a"));
+  d.advance(milliseconds(1));
+  EXPECT_TRUE(d.running("a"));
+
+  d.kill("a");
+  d.send(AdminRequested{1, AdminVerb::kStop, "a", 0});
+  ASSERT_FALSE(d.replies().empty());
+  EXPECT_EQ(d.replies().back().token, 1u);
+  EXPECT_TRUE(d.replies().back().ok);
+  d.advance(milliseconds(5000));
+  EXPECT_FALSE(d.running("a"));  // stopped by an operator: stays stopped
+  EXPECT_FALSE(d.core().next_deadline().has_value());
+}
+
+TEST(Backoff, PoolMembersWaitOutTheirDelaysApart) {
+  auto pool_spec = pool("p", 2);
+  pool_spec.process.backoff = {1000, 1000, 30000};
+  pool_spec.flags.intensity = 10;
+  CoreDriver d(supervisor("root", Strategy::kOneForOne, 10, {pool_spec}));
+  d.start();
+  d.kill("p.1");
+  d.advance(milliseconds(500));
+  d.kill("p.2");
+  d.advance(milliseconds(500));
+  EXPECT_TRUE(d.running("p.1"));
+  EXPECT_FALSE(d.running("p.2"));
+  d.advance(milliseconds(500));
+  EXPECT_TRUE(d.running("p.2"));
+}
+
 // ---- Operators --------------------------------------------------------------------------------
 
 SendReply last_reply(const CoreDriver& d) { return d.replies().empty() ? SendReply{} : d.replies().back(); }

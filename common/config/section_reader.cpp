@@ -1,5 +1,7 @@
 #include "common/config/section_reader.h"
 
+#include <charconv>
+
 #include "common/text.h"
 
 namespace pl {
@@ -24,8 +26,12 @@ const Value* resolve(const Value& root, std::string_view path) {
     if (v->is_object()) {
       v = v->find(segment);
     } else if (v->is_array()) {
-      const size_t index = std::strtoull(segment.c_str(), nullptr, 10);
-      v = index < v->as_array().size() ? &v->as_array()[index] : nullptr;
+      // A segment that is not an index finds nothing (not element 0: the root may be a list).
+      size_t index = 0;
+      const auto [end, ec] =
+          std::from_chars(segment.data(), segment.data() + segment.size(), index);
+      const bool is_index = ec == std::errc() && end == segment.data() + segment.size();
+      v = is_index && index < v->as_array().size() ? &v->as_array()[index] : nullptr;
     } else {
       v = nullptr;
     }

@@ -101,6 +101,11 @@ TEST(ConfigLoader, UnknownTopLevelKeyIsAnError) {
             std::string::npos);
 }
 
+TEST(ConfigLoader, AFileThatIsNotAMappingIsOneErrorAtItsStart) {
+  // Not also "supervisor must be a mapping, not a string": a list has no key "supervisor".
+  EXPECT_EQ(error_of("- a\n- b\n"), "t.yaml:1:1: the file must be a mapping, not a list");
+}
+
 TEST(ConfigLoader, WrongTypeIsAnError) {
   EXPECT_EQ(error_of("children:\n  - {name: a, command: [sh], shutdown: [1]}\n"),
             "t.yaml:2:40: children.0.shutdown: expected an integer, got a list");

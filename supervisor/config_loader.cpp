@@ -273,7 +273,11 @@ class TreeReader {
     } else {
       p.argv = r.string_list("command");
       if (p.argv.empty()) {
-        r.fail("command", "the command is an empty list");
+        // Not a list of strings has been reported by string_list.
+        const Value command = r.value("command");
+        if (command.is_array() && command.as_array().empty()) {
+          r.fail("command", "the command is an empty list");
+        }
       } else {
         auto resolved = lookup_.resolve(p.argv.front(), cwd_path);
         if (resolved.ok()) {

@@ -106,6 +106,15 @@ TEST(ConfigLoader, AFileThatIsNotAMappingIsOneErrorAtItsStart) {
   EXPECT_EQ(error_of("- a\n- b\n"), "t.yaml:1:1: the file must be a mapping, not a list");
 }
 
+TEST(ConfigLoader, ACommandThatIsNotAListIsOneError) {
+  EXPECT_EQ(error_of("children:\n  - {name: a, command: sh}\n"),
+            "t.yaml:2:24: children.0.command: expected a list of strings, got a string");
+  EXPECT_EQ(error_of("children:\n  - {name: a, command: [[sh]]}\n"),
+            "t.yaml:2:25: children.0.command[0]: expected a string");
+  EXPECT_EQ(error_of("children:\n  - {name: a, command: []}\n"),
+            "t.yaml:2:24: children.0.command: the command is an empty list");
+}
+
 TEST(ConfigLoader, WrongTypeIsAnError) {
   EXPECT_EQ(error_of("children:\n  - {name: a, command: [sh], shutdown: [1]}\n"),
             "t.yaml:2:40: children.0.shutdown: expected an integer, got a list");

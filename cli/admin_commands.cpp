@@ -345,6 +345,9 @@ int do_shutdown(Supervisor& sup, bool json, milliseconds timeout) {
   return kExitOk;
 }
 
+// --timeout: at least 1 ms (a request that cannot be waited for is not sent), at most a day.
+const CLI::Range kTimeoutRange(int64_t{1}, int64_t{86'400'000});
+
 }  // namespace
 
 void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
@@ -367,7 +370,10 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
   events->add_flag("--json", context.json, "Print JSON");
   events->add_flag("-f,--follow", args->follow, "Keep printing events as they happen");
   events->add_option("--limit", args->limit, "How many past events to show")->check(CLI::Range(1, 100000));
-  events->add_option("--for", args->follow_ms, "With --follow: stop after this many ms (0: until the tree stops)");
+  events
+      ->add_option("--for", args->follow_ms,
+                   "With --follow: stop after this many ms (0: until the tree stops)")
+      ->check(CLI::NonNegativeNumber);
   events->callback([&, args, supervisor] {
     exit_code = do_events(*supervisor(), context.json, args->follow, args->limit,
                           milliseconds(args->follow_ms));
@@ -379,7 +385,8 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
     auto* sub = app.add_subcommand(verb, help);
     sub->add_option("NAME", args->name, "Full child name, e.g. broker, workers.2, sub.broker")->required();
     sub->add_flag("--json", context.json, "Print JSON");
-    sub->add_option("--timeout", args->timeout_ms, "How long to wait for it to finish, in ms");
+    sub->add_option("--timeout", args->timeout_ms, "How long to wait for it to finish, in ms")
+        ->check(kTimeoutRange);
     const std::string command = verb;
     sub->callback([&, args, supervisor, command] {
       Value a = Value::object();
@@ -392,7 +399,8 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
   scale->add_option("POOL", args->name, "The pool's name, e.g. workers")->required();
   scale->add_option("N", args->count, "Members wanted (0 to max_children)")->required();
   scale->add_flag("--json", context.json, "Print JSON");
-  scale->add_option("--timeout", args->timeout_ms, "How long to wait for it to finish, in ms");
+  scale->add_option("--timeout", args->timeout_ms, "How long to wait for it to finish, in ms")
+      ->check(kTimeoutRange);
   scale->callback([&, args, supervisor] {
     Value a = Value::object();
     a["pool"] = args->name;
@@ -402,7 +410,8 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
 
   auto* reload = app.add_subcommand("reload", "Re-read the config and apply only what changed");
   reload->add_flag("--json", context.json, "Print JSON");
-  reload->add_option("--timeout", args->timeout_ms, "How long to wait for it to finish, in ms");
+  reload->add_option("--timeout", args->timeout_ms, "How long to wait for it to finish, in ms")
+      ->check(kTimeoutRange);
   reload->callback([&, args, supervisor] {
     exit_code = do_admin(*supervisor(), context.json, "reload", Value::object(),
                          milliseconds(args->timeout_ms));
@@ -412,7 +421,8 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
 
   auto* shutdown = app.add_subcommand("shutdown", "Stop the whole tree in order; wait until it has");
   shutdown->add_flag("--json", context.json, "Print JSON");
-  shutdown->add_option("--timeout", args->timeout_ms, "How long to wait for it to stop, in ms");
+  shutdown->add_option("--timeout", args->timeout_ms, "How long to wait for it to stop, in ms")
+      ->check(kTimeoutRange);
   shutdown->callback([&, args, supervisor] {
     exit_code = do_shutdown(*supervisor(), context.json, milliseconds(args->timeout_ms));
   });

@@ -174,6 +174,22 @@ TEST(Pipelinectl, StopStartRestart) {
   EXPECT_NE(unknown.err.find("no child named"), std::string::npos);
 }
 
+TEST(Pipelinectl, ATimeoutThatCannotBeWaitedForIsBadUsageAndNothingIsDone) {
+  Tree tree(base_tree());
+  tree.start_and_wait();
+  const int64_t b = tree.pid_of("b");
+  for (const char* timeout : {"0", "-5"}) {
+    auto stop = ctl(tree, {"stop", "b", "--timeout", timeout});
+    EXPECT_EQ(stop.exit_code, 2) << timeout << ": " << stop.err;
+  }
+  auto shutdown = ctl(tree, {"shutdown", "--timeout", "-1"});
+  EXPECT_EQ(shutdown.exit_code, 2) << shutdown.err;
+  auto follow = ctl(tree, {"events", "--follow", "--for", "-1"});
+  EXPECT_EQ(follow.exit_code, 2) << follow.err;
+  EXPECT_EQ(tree.child("b")->get_string("state"), "running");
+  EXPECT_EQ(tree.pid_of("b"), b);
+}
+
 TEST(Pipelinectl, EventsAndReloadAndShutdown) {
   Tree tree(base_tree());
   tree.start_and_wait();

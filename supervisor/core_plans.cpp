@@ -293,11 +293,7 @@ void SupervisorCore::start_due_restarts(Node& node) {
   Plan p;
   p.goal = PlanGoal::kRestart;
   p.reason = "restart delay over";
-  if (node.pool) {
-    p.steps.push_back({PlanStep::Kind::kStart, due, {}});
-  } else {
-    for (ChildId id : due) p.steps.push_back({PlanStep::Kind::kStart, {id}, {}});
-  }
+  append_starts(p.steps, node.pool, due);
   node.plan = std::move(p);
   run_plan(node);
 }

@@ -98,7 +98,7 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
   if (strategy == Strategy::kOneForOne) {
     // Each child waits out its own backoff delay on a timer: the node is not busy meanwhile,
     // so its other children's exits and the operator's requests do not wait for it.
-    std::vector<Child*> now;
+    std::vector<ChildId> now;
     for (Child* c : restart) {
       c->restart_queued = true;
       const Duration delay = c->backoff.next_delay(c->process().backoff, c->started_at, now_,
@@ -110,20 +110,14 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
                 0);
       } else {
         publish(event_kind::kRestarting, *c, reason, 0);
-        now.push_back(c);
+        now.push_back(c->id);
       }
     }
     if (now.empty()) return;
     Plan p;
     p.goal = PlanGoal::kRestart;
     p.reason = reason;
-    if (node.pool) {
-      PlanStep all{PlanStep::Kind::kStart, {}, {}};
-      for (Child* c : now) all.targets.push_back(c->id);
-      p.steps.push_back(std::move(all));
-    } else {
-      for (Child* c : now) p.steps.push_back({PlanStep::Kind::kStart, {c->id}, {}});
-    }
+    append_starts(p.steps, node.pool, now);
     node.plan = std::move(p);
     run_plan(node);
     return;
@@ -150,13 +144,9 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
     publish(event_kind::kRestarting, *c, std::move(detail), 0);
   }
   if (delay > Duration::zero()) p.steps.push_back({PlanStep::Kind::kWait, {}, now_ + delay});
-  if (node.pool) {
-    PlanStep all{PlanStep::Kind::kStart, {}, {}};
-    for (Child* c : restart) all.targets.push_back(c->id);
-    p.steps.push_back(std::move(all));
-  } else {
-    for (Child* c : restart) p.steps.push_back({PlanStep::Kind::kStart, {c->id}, {}});
-  }
+  std::vector<ChildId> ids;
+  for (Child* c : restart) ids.push_back(c->id);
+  append_starts(p.steps, node.pool, ids);
   node.plan = std::move(p);
   run_plan(node);
 }

@@ -84,6 +84,16 @@ struct PlanStep {
   TimePoint until{};             // kWait
 };
 
+// Steps that start `ids`: one step for a pool's members (started in parallel), one step each,
+// in order, for a supervisor's children.
+inline void append_starts(std::deque<PlanStep>& steps, bool pool, const std::vector<ChildId>& ids) {
+  if (pool) {
+    steps.push_back({PlanStep::Kind::kStart, ids, {}});
+    return;
+  }
+  for (ChildId id : ids) steps.push_back({PlanStep::Kind::kStart, {id}, {}});
+}
+
 enum class PlanGoal {
   kStartNode,        // the node's own start; done: report started to the parent
   kUndoFailedStart,  // a child failed to start: stop the rest; done: report start failure

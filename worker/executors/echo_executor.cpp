@@ -1,6 +1,6 @@
 #include "worker/executors/echo_executor.h"
 
-#include <cstdlib>
+#include "worker/step_option.h"
 
 namespace pl::worker {
 namespace {
@@ -10,22 +10,14 @@ namespace {
 Result<bool> fail_option(const Value& input) {
   const Value* v = input.find("fail");
   if (!v || v->is_null()) return false;
-  if (v->is_bool()) return v->as_bool();
-  if (v->is_string() && (v->as_string() == "true" || v->as_string() == "false")) {
-    return v->as_string() == "true";
-  }
+  if (const std::optional<bool> b = option_boolean(*v)) return *b;
   return make_error(ErrorCode::kInvalidInput, "echo: fail must be true or false");
 }
 
 Result<int64_t> delay_option(const Value& input) {
   const Value* v = input.find("delay_ms");
   if (!v || v->is_null()) return int64_t{0};
-  if (v->is_int()) return v->as_int();
-  if (v->is_string() && !v->as_string().empty()) {
-    char* end = nullptr;
-    const long long n = std::strtoll(v->as_string().c_str(), &end, 10);
-    if (end && *end == '\0') return static_cast<int64_t>(n);
-  }
+  if (const std::optional<int64_t> n = option_integer(*v)) return *n;
   return make_error(ErrorCode::kInvalidInput, "echo: delay_ms must be an integer (milliseconds)");
 }
 

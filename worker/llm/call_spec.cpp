@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "worker/llm/prompt_builder.h"
+#include "worker/step_option.h"
 
 namespace pl::worker::llm {
 namespace {
@@ -29,17 +30,7 @@ class OptionReader {
   std::optional<int64_t> integer(std::string_view key, int64_t min) {
     const Value* v = member(key);
     if (!v) return std::nullopt;
-    std::optional<int64_t> out;
-    if (v->is_int()) {
-      out = v->as_int();
-    } else if (v->is_double() && std::floor(v->as_double()) == v->as_double() &&
-               std::fabs(v->as_double()) < 1e15) {
-      out = static_cast<int64_t>(v->as_double());
-    } else if (v->is_string() && !v->as_string().empty()) {
-      char* end = nullptr;
-      const long long n = std::strtoll(v->as_string().c_str(), &end, 10);
-      if (end && *end == '\0') out = n;
-    }
+    const std::optional<int64_t> out = option_integer(*v);
     if (!out) {
       wrong(key, *v, "an integer");
       return std::nullopt;

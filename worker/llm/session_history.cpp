@@ -1,10 +1,9 @@
 #include "worker/llm/session_history.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 
 #include "common/json.h"
+#include "worker/step_option.h"
 
 namespace pl::worker::llm {
 namespace {
@@ -18,34 +17,11 @@ Error wrong_value(std::string_view key, const Value& v, std::string_view expecte
                                                   ", got " + to_json(v));
 }
 
-// An integer, an integral number, or a decimal string (a rendered template), as the options of
-// the other LLM steps accept them (call_spec.h).
-std::optional<int64_t> integral(const Value& v) {
-  if (v.is_int()) return v.as_int();
-  if (v.is_double() && std::floor(v.as_double()) == v.as_double() &&
-      std::fabs(v.as_double()) < 1e15) {
-    return static_cast<int64_t>(v.as_double());
-  }
-  if (v.is_string() && !v.as_string().empty()) {
-    char* end = nullptr;
-    const long long n = std::strtoll(v.as_string().c_str(), &end, 10);
-    if (end && *end == '\0') return n;
-  }
-  return std::nullopt;
-}
-
-std::optional<bool> boolean(const Value& v) {
-  if (v.is_bool()) return v.as_bool();
-  if (v.is_string() && v.as_string() == "true") return true;
-  if (v.is_string() && v.as_string() == "false") return false;
-  return std::nullopt;
-}
-
 // session_config[key] as an integer of at least 1, or `fallback` when absent or null.
 Result<int64_t> positive(const Value& config, std::string_view key, int64_t fallback) {
   const Value* v = config.find(key);
   if (!v || v->is_null()) return fallback;
-  const std::optional<int64_t> n = integral(*v);
+  const std::optional<int64_t> n = option_integer(*v);
   if (!n || *n < 1) return wrong_value(key, *v, "an integer of at least 1");
   return *n;
 }
@@ -65,7 +41,7 @@ Result<SessionSettings> read_session_settings(const Value& config,
   }
   s.name = name->as_string();
   if (const Value* persist = config.find("persist"); persist && !persist->is_null()) {
-    const std::optional<bool> b = boolean(*persist);
+    const std::optional<bool> b = option_boolean(*persist);
     if (!b) return wrong_value("persist", *persist, "true or false");
     s.persist = *b;
   }

@@ -304,7 +304,8 @@ TEST(RunningTree, AResultTooLargeForOneMessageFailsTheStepAtOnceAsTooLarge) {
   auto run = tree.pipelinectl({"run", (tree.dir() / "big.yaml").string(), "--tool",
                                (tree.dir() / "big_tool.yaml").string(), "--progress", "none"});
   EXPECT_EQ(run.exit_code, 1) << run.err;
-  const Value* spew = parse_output(run).find("steps")->find("spew");
+  const Value out = parse_output(run);  // kept: `spew` points into it
+  const Value* spew = out.find("steps")->find("spew");
   ASSERT_NE(spew, nullptr) << run.out;
   EXPECT_EQ(spew->get_string("error_code"), "too_large") << run.out;
   EXPECT_NE(spew->get_string("error").find("a message to the broker may carry"), std::string::npos)

@@ -70,7 +70,9 @@ Result<ChildSpec> prepare_tool_run(const ToolDefinition& tool, const Value& args
 
   // From here on the arguments are spelled as the schema means them: an integer given as 3.0
   // reaches argv as "3", an enum member as the schema lists it.
-  const Value args = normalize_to_schema(tool.input_schema, validated);
+  auto normal = normalize_to_schema(tool.input_schema, validated, "args");
+  if (!normal.ok()) return std::move(normal).error();
+  const Value args = std::move(*normal);
 
   ChildSpec spec;
   auto cwd = resolve_cwd(tool, args, workspace);

@@ -425,12 +425,16 @@ bool names_integer(const Value& schema) {
   return false;
 }
 
-// A double with no fraction inside int64's range, as an integer; anything else unchanged.
-Value as_integer(Value v) {
+// A double with no fraction as an integer; anything else unchanged. A whole number outside
+// int64 has no integer spelling (1e30 would reach argv as "1e+30"): an error naming `path`.
+Result<Value> as_integer(Value v, const std::string& path) {
   if (!v.is_double() || !is_integral(v)) return v;
   const double d = v.as_double();
   // 2^63 is exact as a double; int64 holds [-2^63, 2^63).
-  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) return v;
+  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) {
+    return make_error(ErrorCode::kInvalidInput,
+                      path + ": " + to_json(v) + " is outside the 64-bit range of an integer");
+  }
   return Value(static_cast<int64_t>(d));
 }
 
@@ -447,14 +451,21 @@ Value as_listed(const Value& schema, Value v) {
 
 }  // namespace
 
-Value normalize_to_schema(const Value& schema, Value instance) {
+Result<Value> normalize_to_schema(const Value& schema, Value instance, const std::string& path) {
   if (!schema.is_object()) return instance;
   instance = as_listed(schema, std::move(instance));
-  if (names_integer(schema)) instance = as_integer(std::move(instance));
+  if (names_integer(schema)) {
+    auto integer = as_integer(std::move(instance), path);
+    if (!integer.ok()) return integer;
+    instance = std::move(*integer);
+  }
   if (instance.is_array()) {
     if (const Value* items = schema.find("items")) {
+      size_t i = 0;
       for (Value& element : instance.as_array()) {
-        element = normalize_to_schema(*items, std::move(element));
+        auto normal = normalize_to_schema(*items, std::move(element), index_path(path, i++));
+        if (!normal.ok()) return normal;
+        element = std::move(*normal);
       }
     }
   } else if (instance.is_object()) {
@@ -463,7 +474,10 @@ Value normalize_to_schema(const Value& schema, Value instance) {
     for (auto& [key, member] : instance.as_object()) {
       const Value* sub = props && props->is_object() ? props->find(key) : nullptr;
       if (!sub && extra && extra->is_object()) sub = extra;
-      if (sub) member = normalize_to_schema(*sub, std::move(member));
+      if (!sub) continue;
+      auto normal = normalize_to_schema(*sub, std::move(member), member_path(path, key));
+      if (!normal.ok()) return normal;
+      member = std::move(*normal);
     }
   }
   return instance;

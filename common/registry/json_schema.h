@@ -56,9 +56,10 @@ Value apply_schema_defaults(const Value& schema, Value instance);
 // `instance` (valid against `schema`) spelled as the schema means it, for a tool's argv: a
 // value equal to a member of `enum` or to `const` becomes that member as the schema writes it
 // (3.0 against enum [3] is 3), and a whole number where the schema's `type` names "integer"
-// becomes an integer (3.0 is 3, within int64). Without this, 3.0 would pass the schema and
-// still reach the tool as "3.0". Recurses through properties, additionalProperties and items;
-// everything else is returned unchanged.
-Value normalize_to_schema(const Value& schema, Value instance);
+// becomes an integer (3.0 is 3). Without this, 3.0 would pass the schema and still reach the
+// tool as "3.0". A whole number outside int64 where an integer is meant is an error naming its
+// place under `path`. Recurses through properties, additionalProperties and items; everything
+// else is returned unchanged.
+Result<Value> normalize_to_schema(const Value& schema, Value instance, const std::string& path);
 
 }  // namespace pl

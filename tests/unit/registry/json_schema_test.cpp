@@ -143,23 +143,41 @@ TEST(JsonSchema, NormalizingWritesWholeNumbersOfIntegerPropertiesAsIntegers) {
       "n": {"type": "integer"}, "maybe": {"type": ["integer", "null"]}, "x": {"type": "number"},
       "list": {"type": "array", "items": {"type": "integer"}},
       "deep": {"type": "object", "additionalProperties": {"type": "integer"}}}})");
-  const Value normal = normalize_to_schema(
+  const auto normal = normalize_to_schema(
       schema, json(R"({"n": 3.0, "maybe": -2.0, "x": 3.0, "list": [1.0, 2], "deep": {"k": 4.0},
-                      "big": 1e300})"));
-  EXPECT_EQ(normal, json(R"({"n": 3, "maybe": -2, "x": 3.0, "list": [1, 2], "deep": {"k": 4},
-                             "big": 1e300})"));
-  EXPECT_TRUE(normal.find("n")->is_int());
-  EXPECT_TRUE(normal.find("x")->is_double());  // a number stays as given
+                      "big": 1e300})"), "args");
+  ASSERT_TRUE(normal.ok()) << normal.error().message;
+  EXPECT_EQ(*normal, json(R"({"n": 3, "maybe": -2, "x": 3.0, "list": [1, 2], "deep": {"k": 4},
+                              "big": 1e300})"));
+  EXPECT_TRUE(normal->find("n")->is_int());
+  EXPECT_TRUE(normal->find("x")->is_double());  // a number stays as given
+}
+
+TEST(JsonSchema, AWholeNumberOutsideInt64WhereAnIntegerIsMeantIsAnErrorNamingItsPlace) {
+  const Value schema = json(R"({"type": "object", "properties": {
+      "n": {"type": "integer"}, "list": {"type": "array", "items": {"type": "integer"}}}})");
+  auto big = normalize_to_schema(schema, json(R"({"n": 1e30})"), "args");
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(big.error().message, "args.n: 1e+30 is outside the 64-bit range of an integer");
+  auto deep = normalize_to_schema(schema, json(R"({"list": [1, -1e19]})"), "args");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.error().message.find("args.list[1]: "), std::string::npos) << deep.error().message;
+  // The largest double below 2^63 still has an integer spelling.
+  auto edge = normalize_to_schema(schema, json(R"({"n": 9223372036854774784.0})"), "args");
+  ASSERT_TRUE(edge.ok());
+  EXPECT_EQ(edge->find("n")->as_int(), 9223372036854774784);
 }
 
 TEST(JsonSchema, NormalizingSpellsEnumAndConstMatchesAsTheSchemaDoes) {
   const Value schema = json(R"({"type": "object", "properties": {
       "level": {"enum": [1, 2, "three"]}, "ratio": {"enum": [0.5, 2.0]}, "one": {"const": 1}}})");
-  const Value normal =
-      normalize_to_schema(schema, json(R"({"level": 2.0, "ratio": 2, "one": 1.0})"));
-  EXPECT_TRUE(normal.find("level")->is_int());
-  EXPECT_TRUE(normal.find("ratio")->is_double());
-  EXPECT_TRUE(normal.find("one")->is_int());
+  const auto normal =
+      normalize_to_schema(schema, json(R"({"level": 2.0, "ratio": 2, "one": 1.0})"), "args");
+  ASSERT_TRUE(normal.ok());
+  EXPECT_TRUE(normal->find("level")->is_int());
+  EXPECT_TRUE(normal->find("ratio")->is_double());
+  EXPECT_TRUE(normal->find("one")->is_int());
 }
 
 }  // namespace

@@ -82,6 +82,16 @@ TEST_F(ToolInvocationTest, AWholeNumberForAnIntegerPropertyReachesArgvAsAnIntege
   EXPECT_EQ(spec->stdin_data, "3");
 }
 
+// JSON Schema calls 1e30 an integer, but no argv spelling of it is one ("1e+30").
+TEST_F(ToolInvocationTest, AnIntegerArgumentOutsideInt64IsRefusedNamingTheArgument) {
+  const ToolDefinition t = tool(R"({"name": "h", "command": ["head", "-n", "{{args.n}}"],
+      "input_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}})");
+  auto spec = prepare(t, R"({"n": 1e30})");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(spec.error().message, "args.n: 1e+30 is outside the 64-bit range of an integer");
+}
+
 TEST_F(ToolInvocationTest, OnlyAllowListedAndFixedVariablesReachTheTool) {
   const ToolDefinition t = tool(R"({"name": "e", "command": ["env"], "env_allow": ["LANG", "NOT_SET"],
                                     "env": {"LANG": "C", "MODE": "test"}})");

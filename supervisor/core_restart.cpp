@@ -154,6 +154,7 @@ void SupervisorCore::plan_restart(Node& node, const std::vector<ChildId>& failed
 void SupervisorCore::give_up(Node& node, const std::string& reason) {
   Child& self = *node.self;
   publish(self.parent != nullptr ? event_kind::kEscalated : event_kind::kGaveUp, self, reason);
+  if (&self == root_.get()) tell_manager("STOPPING=1");
   abort_plan(node, self.name + " gave up");
   fail_pending(node, self.name + " gave up");
   self.state = ChildState::kStopping;
@@ -182,6 +183,7 @@ void SupervisorCore::check_auto_shutdown(Node& node, Child& ended) {
   Child& self = *node.self;
   const std::string reason = "auto_shutdown: significant child " + ended.name + " ended";
   publish(event_kind::kAutoShutdown, self, reason);
+  if (&self == root_.get()) tell_manager("STOPPING=1");  // the whole tree stops: say so, as on SIGTERM
   self.state = ChildState::kStopping;
   fail_pending(node, reason);
   for (auto& k : node.children) k->restart_queued = false;

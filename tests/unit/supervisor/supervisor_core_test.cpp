@@ -230,6 +230,7 @@ TEST(Strategies, OneForOneEscalationStopsAllAndTheRootExits1) {
   EXPECT_FALSE(d.exit_code());
   d.kill("a");
   EXPECT_EQ(d.events("gave_up"), (Names{"root"}));
+  EXPECT_EQ(d.manager_states().back(), "STOPPING=1");  // systemd learns the tree is going down
   EXPECT_FALSE(d.running("b"));
   EXPECT_FALSE(d.running("c"));
   EXPECT_EQ(d.exit_code(), 1);
@@ -520,6 +521,7 @@ TEST(Significant, SignificantTemporaryAnySignificantShutsTheTreeDownCleanly) {
   d.start();
   d.exit("job", 3);
   EXPECT_FALSE(d.running("a"));
+  EXPECT_EQ(d.manager_states().back(), "STOPPING=1");
   EXPECT_EQ(d.exit_code(), 0);
 }
 

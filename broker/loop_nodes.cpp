@@ -42,7 +42,7 @@ Result<std::unique_ptr<ItemSource>> ForLoopNode::open_source() {
   if (!list.ok()) return std::move(list).error().with_context("items");
   if (!list->is_array()) {
     return make_error(ErrorCode::kInvalidInput,
-                      "items must be a list, got a " + std::string(kind_name(list->kind())));
+                      "items must be a list, got " + a_kind(list->kind()));
   }
   return list_source(std::move(*list));
 }

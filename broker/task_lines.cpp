@@ -39,7 +39,7 @@ Result<Value> TaskLineCheck::read(std::string_view text, const std::string& file
   if (!json.ok()) return make_error(ErrorCode::kInvalidInput, where + ": " + json.error().message);
   if (!json->is_object()) {
     return make_error(ErrorCode::kInvalidInput, where + ": a task must be a JSON object, got " +
-                                                    std::string(kind_name(json->kind())));
+                                                    a_kind(json->kind()));
   }
   // JSON is YAML: read the line as the loader reads an inline task, to check it the same way.
   pipeline::YamlDocument doc = pipeline::parse_yaml(text, file);

@@ -96,6 +96,12 @@ std::string_view kind_name(Value::Kind kind) {
   return "unknown";
 }
 
+std::string a_kind(Value::Kind kind) {
+  if (kind == Value::Kind::kNull) return "null";
+  if (kind == Value::Kind::kInt) return "an integer";
+  return "a " + std::string(kind_name(kind));
+}
+
 bool values_equal(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
     if (a.is_int() && b.is_int()) return a.as_int() == b.as_int();

@@ -94,5 +94,7 @@ bool values_equal(const Value& a, const Value& b);
 
 // "null", "bool", "integer", "number", "string", "list", "map": the words our errors use.
 std::string_view kind_name(Value::Kind kind);
+// The same with its article, as a message says it: "null", "an integer", "a map".
+std::string a_kind(Value::Kind kind);
 
 }  // namespace pl

@@ -151,7 +151,7 @@ class TreeReader {
     const Value* list = find(path);
     if (!list || list->is_null()) return out;
     if (!list->is_array()) {
-      fail_at(path, "expected a list of children, got a " + std::string(kind_name(list->kind())));
+      fail_at(path, "expected a list of children, got " + a_kind(list->kind()));
       return out;
     }
     if (depth > kMaxTreeDepth) {
@@ -163,7 +163,7 @@ class TreeReader {
       const std::string child_path = pointer_append(path, i);
       const Value& raw = list->as_array()[i];
       if (!raw.is_object()) {
-        fail_at(child_path, "a child is a mapping, not a " + std::string(kind_name(raw.kind())));
+        fail_at(child_path, "a child is a mapping, not " + a_kind(raw.kind()));
         continue;
       }
       ChildType type = ChildType::kWorker;

@@ -56,7 +56,7 @@ SectionReader::SectionReader(const YamlDocument& doc, std::string path,
   if (section_ && !section_->is_object()) {
     errors_->push_back(to_string(doc_.where(path_)) + ": " +
                        (path_.empty() ? std::string("the file") : display("")) +
-                       " must be a mapping, not a " + std::string(kind_name(section_->kind())));
+                       " must be a mapping, not " + a_kind(section_->kind()));
     section_ = nullptr;
     return;
   }
@@ -99,7 +99,7 @@ void SectionReader::fail(std::string_view key, const std::string& what) {
 }
 
 void SectionReader::wrong_kind(std::string_view key, const Value& v, std::string_view expected) {
-  fail(key, "expected " + std::string(expected) + ", got a " + std::string(kind_name(v.kind())));
+  fail(key, "expected " + std::string(expected) + ", got " + a_kind(v.kind()));
 }
 
 int64_t SectionReader::integer(std::string_view key, int64_t fallback, int64_t min, int64_t max) {

@@ -30,7 +30,7 @@ Result<std::string> connective(const Value& condition) {
   }
   if (key != "not" && !operand.is_array()) {
     return shape_error("\"" + key + "\" takes a list of conditions, got " +
-                       std::string(kind_name(operand.kind())));
+                       a_kind(operand.kind()));
   }
   return key;
 }

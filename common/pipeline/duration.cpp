@@ -42,7 +42,7 @@ Result<int64_t> parse_duration_ms(const Value& v) {
     }
     ms = amount * scale;
   } else {
-    return bad("got " + std::string(kind_name(v.kind())));
+    return bad("got " + a_kind(v.kind()));
   }
   if (!std::isfinite(ms) || ms < 1) return bad("a duration must be positive");
   if (ms > static_cast<double>(kMaxDurationMs)) {

@@ -152,7 +152,7 @@ std::string joined(const std::vector<std::string>& parts, std::string_view separ
 Result<Value> bind(const Pipeline& pipeline, const Value& given) {
   if (!given.is_null() && !given.is_object()) {
     return make_error(ErrorCode::kInvalidInput, "inputs must be a map of name -> value, got " +
-                                                    std::string(kind_name(given.kind())));
+                                                    a_kind(given.kind()));
   }
   Value::Object bound;
   std::vector<std::string> problems;

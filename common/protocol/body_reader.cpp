@@ -29,8 +29,8 @@ const Value* BodyReader::field(std::string_view key, bool required) {
 }
 
 void BodyReader::wrong_kind(std::string_view key, const Value& v, std::string_view expected) {
-  error_ = what_ + ": field \"" + std::string(key) + "\" is a " +
-           std::string(kind_name(v.kind())) + ", expected " + std::string(expected);
+  error_ = what_ + ": field \"" + std::string(key) + "\" is " +
+           a_kind(v.kind()) + ", expected " + std::string(expected);
 }
 
 std::string BodyReader::string(std::string_view key) {

@@ -78,8 +78,8 @@ Result<RegistryRequest> registry_request_from(Value&& body) {
   if (Value* args = body.find("args")) m.args = std::move(*args);
   if (m.args.is_null()) m.args = Value::object();
   if (!m.args.is_object()) {
-    return make_error(ErrorCode::kInvalidInput, "registry_request: field \"args\" is a " +
-                                                    std::string(kind_name(m.args.kind())) +
+    return make_error(ErrorCode::kInvalidInput, "registry_request: field \"args\" is " +
+                                                    a_kind(m.args.kind()) +
                                                     ", expected a map");
   }
   return m;

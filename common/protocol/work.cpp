@@ -284,8 +284,8 @@ Result<WorkResult> work_result_from(BodyReader& r, Value* result) {
     return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
   }
   if (r.ok() && !result->is_object()) {
-    return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is a " +
-                                                    std::string(kind_name(result->kind())) +
+    return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is " +
+                                                    a_kind(result->kind()) +
                                                     ", expected a map");
   }
   if (!r.ok()) return r.status().error();

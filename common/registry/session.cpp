@@ -12,7 +12,7 @@ Error invalid(std::string_view where, const std::string& what) {
 }
 
 Result<TokenUsage> usage_from(const Value& v, const std::string& where) {
-  if (!v.is_object()) return invalid(where, "expected a map, got a " + std::string(kind_name(v.kind())));
+  if (!v.is_object()) return invalid(where, "expected a map, got " + a_kind(v.kind()));
   protocol::BodyReader r(v, where);
   TokenUsage u;
   u.input_tokens = r.optional_integer("input_tokens", 0);
@@ -23,7 +23,7 @@ Result<TokenUsage> usage_from(const Value& v, const std::string& where) {
 }
 
 Result<SessionMessage> message_from(const Value& v, const std::string& where) {
-  if (!v.is_object()) return invalid(where, "expected a map, got a " + std::string(kind_name(v.kind())));
+  if (!v.is_object()) return invalid(where, "expected a map, got " + a_kind(v.kind()));
   for (const auto& [key, _] : v.as_object()) {
     if (key != "role" && key != "content" && key != "usage" && key != "time_ms") {
       return invalid(where, "unknown key \"" + key + "\"");
@@ -123,7 +123,7 @@ Value to_value(const Session& s) {
 
 Result<std::vector<SessionMessage>> session_messages_from(const Value& list, std::string_view where) {
   if (!list.is_array()) {
-    return invalid(where, "expected a list of messages, got a " + std::string(kind_name(list.kind())));
+    return invalid(where, "expected a list of messages, got " + a_kind(list.kind()));
   }
   std::vector<SessionMessage> out;
   for (size_t i = 0; i < list.size(); ++i) {

@@ -19,13 +19,6 @@ constexpr std::string_view kLimitKeys[] = {"cpu_seconds", "memory_mb", "open_fil
 constexpr size_t kMaxDescription = 16 * 1024;
 constexpr size_t kMaxCommandElements = 256;
 
-// "an integer", "a map": a value's kind with its article, for messages.
-std::string kind_words(const Value& v) {
-  const std::string_view name = kind_name(v.kind());
-  const bool vowel = !name.empty() && std::string_view("aeiou").find(name[0]) != std::string_view::npos;
-  return std::string(vowel ? "an " : "a ") + std::string(name);
-}
-
 bool env_name_ok(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -64,7 +57,7 @@ class DefinitionReader {
     const Value* v = map.find(key);
     if (!v) return std::nullopt;
     if (!v->is_string()) {
-      problem(pointer_append(pointer, key), "expected a string, got " + kind_words(*v));
+      problem(pointer_append(pointer, key), "expected a string, got " + a_kind(v->kind()));
       return std::nullopt;
     }
     return v->as_string();
@@ -75,7 +68,7 @@ class DefinitionReader {
     const Value* v = map.find(key);
     if (!v) return fallback;
     if (!v->is_int()) {
-      problem(pointer_append(pointer, key), "expected an integer, got " + kind_words(*v));
+      problem(pointer_append(pointer, key), "expected an integer, got " + a_kind(v->kind()));
       return fallback;
     }
     if (v->as_int() < min || v->as_int() > max) {
@@ -92,7 +85,7 @@ class DefinitionReader {
     if (!v) return out;
     const std::string here = pointer_append(pointer, key);
     if (!v->is_array()) {
-      problem(here, "expected a list of strings, got " + kind_words(*v));
+      problem(here, "expected a list of strings, got " + a_kind(v->kind()));
       return out;
     }
     for (size_t i = 0; i < v->size(); ++i) {
@@ -102,7 +95,7 @@ class DefinitionReader {
       } else if (e.is_number() || e.is_bool()) {
         out.push_back(to_json(e));  // YAML reads `-1` as a number; the argv wants its text
       } else {
-        problem(pointer_append(here, i), "expected a string, got " + kind_words(e));
+        problem(pointer_append(here, i), "expected a string, got " + a_kind(e.kind()));
       }
     }
     return out;
@@ -182,7 +175,7 @@ void read_limits(DefinitionReader& r, const Value& v, ToolDefinition& d) {
   if (!limits) return;
   const std::string here = "/limits";
   if (!limits->is_object()) {
-    r.problem(here, "expected a map, got " + kind_words(*limits));
+    r.problem(here, "expected a map, got " + a_kind(limits->kind()));
     return;
   }
   r.unknown_keys(*limits, here, {std::begin(kLimitKeys), std::end(kLimitKeys)});
@@ -201,7 +194,7 @@ void read_env(DefinitionReader& r, const Value& v, ToolDefinition& d) {
   const Value* env = v.find("env");
   if (!env) return;
   if (!env->is_object()) {
-    r.problem("/env", "expected a map of NAME: value, got " + kind_words(*env));
+    r.problem("/env", "expected a map of NAME: value, got " + a_kind(env->kind()));
     return;
   }
   for (const auto& [name, value] : env->as_object()) {
@@ -212,7 +205,7 @@ void read_env(DefinitionReader& r, const Value& v, ToolDefinition& d) {
     } else if (value.is_number() || value.is_bool()) {
       d.env[name] = to_json(value);
     } else {
-      r.problem(here, "expected a scalar, got " + kind_words(value));
+      r.problem(here, "expected a scalar, got " + a_kind(value.kind()));
     }
   }
 }
@@ -274,7 +267,7 @@ Result<ToolDefinition> tool_definition_from_value(const Value& v, std::string_vi
   DefinitionReader r(std::string(root), locate);
   ToolDefinition d;
   if (!v.is_object()) {
-    r.problem("", "expected a map, got " + kind_words(v));
+    r.problem("", "expected a map, got " + a_kind(v.kind()));
     return r.status().error();
   }
   r.unknown_keys(v, "", {std::begin(kKeys), std::end(kKeys)});

@@ -98,12 +98,6 @@ Result<std::string> part_text(const Value& part, const PromptContext& context, s
 
 }  // namespace
 
-std::string a_kind(Value::Kind kind) {
-  if (kind == Value::Kind::kNull) return "null";
-  if (kind == Value::Kind::kInt) return "an integer";
-  return "a " + std::string(kind_name(kind));
-}
-
 std::string value_as_text(const Value& v) {
   if (v.is_string()) return v.as_string();
   if (v.is_null()) return "";

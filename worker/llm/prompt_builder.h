@@ -56,7 +56,4 @@ std::string render_session_turns(std::string_view session_name,
 // A value as prompt text: strings as they are, anything else as pretty JSON.
 std::string value_as_text(const Value& v);
 
-// A kind with its article, for messages: "an integer", "a list", "null".
-std::string a_kind(Value::Kind kind);
-
 }  // namespace pl::worker::llm

@@ -16,10 +16,25 @@
 
 namespace pl {
 
+// The order of an object's keys: std::string's own (bytes as unsigned char, then length), with
+// the bytes compared inline. Keys are short ("success", "error_code"), and member lookups run
+// many times per item in the broker and workers; std::less<> calls memcmp for every step of
+// every lookup, which cost more than the walk of the tree itself.
+struct KeyLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept {
+    const size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+    }
+    return a.size() < b.size();
+  }
+};
+
 class Value {
  public:
   using Array = std::vector<Value>;
-  using Object = std::map<std::string, Value, std::less<>>;
+  using Object = std::map<std::string, Value, KeyLess>;
 
   enum class Kind : uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
 

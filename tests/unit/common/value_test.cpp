@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+#include <vector>
+
 namespace pl {
 namespace {
 
@@ -51,6 +55,31 @@ TEST(Value, TypedGettersFallBackOnMissingOrWrongKind) {
   EXPECT_EQ(v.get_string("s"), "str");
   EXPECT_EQ(v.get_string("n", "dflt"), "dflt");
   EXPECT_TRUE(v.get_bool("missing", true));
+}
+
+}  // namespace
+}  // namespace pl
+
+namespace pl {
+namespace {
+
+TEST(Value, ObjectKeysAreInStdStringOrderIncludingPrefixesAndHighBytes) {
+  // KeyLess compares inline; the order must stay std::string's, which JSON output and stored
+  // records follow.
+  const std::vector<std::string> keys{"",   "a",     "ab",       "abc", "b",    "B",
+                                      "é",  "\xff",  "a\xff",    "a b", "a\x01", "error",
+                                      "error_code", "errors", "success", "s"};
+  Value object = Value::object();
+  for (const auto& key : keys) object[key] = key;
+  std::set<std::string> expected(keys.begin(), keys.end());
+  std::vector<std::string> seen;
+  for (const auto& [key, value] : object.as_object()) seen.push_back(key);
+  EXPECT_EQ(seen, std::vector<std::string>(expected.begin(), expected.end()));
+  for (const auto& key : keys) {
+    ASSERT_NE(object.find(key), nullptr) << key;
+    EXPECT_EQ(object.find(key)->as_string(), key);
+  }
+  EXPECT_EQ(object.find("abcd"), nullptr);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <unordered_map>
 
 #include "broker/run_store.h"
+#include "broker/work_spec.h"
+#include "common/value_digest.h"
 #include "common/protocol/envelope.h"
 
 namespace pl::broker {
@@ -55,14 +57,19 @@ class MemoryRunStore final : public RunStore {
     return !purging_.empty();
   }
   // A later result of an item replaces its record: one record per item, at its latest place.
+  using RunStore::put_item_result;
   Status put_item_result(const std::string& run_id, const std::string& item_id,
-                         const Value& result) override {
+                         const Value& result, uint64_t input_digest) override {
     RunItems& run = items_[run_id];
     if (auto known = run.seq_of.find(item_id); known != run.seq_of.end()) {
       run.records.erase(known->second);
     }
     run.seq_of[item_id] = run.next_seq;
-    run.records.emplace(run.next_seq++, std::make_pair(item_id, result));
+    Value stored = result;
+    if (input_digest != 0 && stored.is_object()) {
+      stored[std::string(kInputDigestKey)] = digest_text(input_digest);
+    }
+    run.records.emplace(run.next_seq++, std::make_pair(item_id, std::move(stored)));
     return ok_status();
   }
   Status drop_failed_items(const std::string& run_id) override {

@@ -8,7 +8,6 @@
 #include "common/pipeline/validate.h"
 #include "common/protocol/envelope.h"
 #include "common/text.h"
-#include "common/value_digest.h"
 
 namespace pl::broker {
 namespace fs = std::filesystem;
@@ -270,12 +269,9 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
     if (it == runs_.end() || !it->second.execution) continue;  // cancelled meanwhile
     RunRecord& run = it->second;
     // The digest goes into the record only: the pipeline sees the result as the worker sent it.
-    if (completion.input_digest != 0 && completion.result.is_object()) {
-      completion.result[std::string(kInputDigestKey)] = digest_text(completion.input_digest);
-    }
-    note(store_.put_item_result(run.id, completion.item_id, completion.result),
+    note(store_.put_item_result(run.id, completion.item_id, completion.result,
+                                completion.input_digest),
          "recording an item result");
-    if (completion.result.is_object()) completion.result.as_object().erase(std::string(kInputDigestKey));
     if (!completion.result.get_bool("success") &&
         completion.result.get_string("error_code") != "cancelled") {
       ++counters_.dead_letters;

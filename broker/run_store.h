@@ -81,8 +81,15 @@ class RunStore {
   // many dead letters, per call (also those of runs deleted before a restart). True while more
   // remains.
   virtual Result<bool> purge_deleted(size_t max_batches) = 0;
+  // Records an item's result. `input_digest` (value_digest of the input it was made from; 0:
+  // none) is kept as the result's kInputDigestKey member, when the result is an object, so that a
+  // recovered or resumed run uses the record only for the same input.
   virtual Status put_item_result(const std::string& run_id, const std::string& item_id,
-                                 const Value& result) = 0;
+                                 const Value& result, uint64_t input_digest) = 0;
+  Status put_item_result(const std::string& run_id, const std::string& item_id,
+                         const Value& result) {
+    return put_item_result(run_id, item_id, result, 0);
+  }
   // Forgets the failed item results of a run, so a resumed run runs those items again.
   virtual Status drop_failed_items(const std::string& run_id) = 0;
   virtual Status put_dead_letter(const DeadLetter& letter) = 0;

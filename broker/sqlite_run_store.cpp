@@ -11,6 +11,8 @@
 #include <unordered_map>
 
 #include "broker/run_store.h"
+#include "broker/work_spec.h"
+#include "common/value_digest.h"
 #include "common/json.h"
 #include "common/protocol/envelope.h"
 #include "common/sqlite/commit_deadline.h"
@@ -221,12 +223,18 @@ class SqliteRunStore final : public RunStore {
     return !deleted_.empty();
   }
 
+  using RunStore::put_item_result;
   Status put_item_result(const std::string& run_id, const std::string& item_id,
-                         const Value& result) override {
+                         const Value& result, uint64_t input_digest) override {
     if (auto st = begin(); !st.ok()) return st;
     Batch& batch = pending_[run_id];
     const size_t before = batch.bytes.size();
-    protocol::append_record(batch.bytes, item_id, result);
+    if (input_digest != 0) {
+      protocol::append_record(batch.bytes, item_id, result, kInputDigestKey,
+                              digest_text(input_digest));
+    } else {
+      protocol::append_record(batch.bytes, item_id, result);
+    }
     ++batch.count;
     if (batch.bytes.size() > kMaxBatchBytes && batch.count > 1) {
       // The records before this one are sealed as a batch of their own: an export page, which

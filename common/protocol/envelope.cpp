@@ -149,6 +149,41 @@ void append_record(std::string& out, std::string_view key, const Value& value) {
   pack_value(sink, value);
 }
 
+void append_record(std::string& out, std::string_view key, const Value& value,
+                   std::string_view extra_key, std::string_view extra_text) {
+  if (!value.is_object()) {
+    append_record(out, key, value);
+    return;
+  }
+  const Value::Object& members = value.as_object();
+  StringSink sink{&out};
+  msgpack::packer<StringSink> packer(sink);
+  auto pack_text = [&packer](std::string_view text) {
+    packer.pack_str(static_cast<uint32_t>(text.size()));
+    packer.pack_str_body(text.data(), static_cast<uint32_t>(text.size()));
+  };
+  packer.pack_array(2);
+  pack_text(key);
+  // In key order, as pack_value writes a map, so that the bytes are those of the object with
+  // the member added.
+  packer.pack_map(static_cast<uint32_t>(members.size() + (members.count(extra_key) ? 0 : 1)));
+  bool extra_done = false;
+  for (const auto& [name, member] : members) {
+    if (!extra_done && !KeyLess{}(name, extra_key)) {
+      pack_text(extra_key);
+      pack_text(extra_text);
+      extra_done = true;
+      if (name == extra_key) continue;
+    }
+    pack_text(name);
+    pack_value(sink, member);
+  }
+  if (!extra_done) {
+    pack_text(extra_key);
+    pack_text(extra_text);
+  }
+}
+
 Result<std::vector<std::pair<std::string, Value>>> decode_records(std::string_view bytes,
                                                                   const DecodeLimits& limits) {
   MsgpackReader reader(bytes, reader_limits(limits));

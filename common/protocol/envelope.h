@@ -79,6 +79,11 @@ Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits = 
 // Records of (key, value), appended one after another to a byte string (each a msgpack pair),
 // and read back in order: many results stored as one blob.
 void append_record(std::string& out, std::string_view key, const Value& value);
+// The same record as for `value` with the member extra_key: extra_text (replacing one of that
+// name) when `value` is an object; as the one above otherwise. Spares copying a result to add a
+// member only its stored form carries.
+void append_record(std::string& out, std::string_view key, const Value& value,
+                   std::string_view extra_key, std::string_view extra_text);
 Result<std::vector<std::pair<std::string, Value>>> decode_records(std::string_view bytes,
                                                                   const DecodeLimits& limits = {});
 

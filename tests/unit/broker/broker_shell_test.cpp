@@ -34,8 +34,8 @@ class GatedStore final : public RunStore {
   }
   Status reopen_run(const std::string& run_id) override { return wrote(inner_->reopen_run(run_id)); }
   Status put_item_result(const std::string& run_id, const std::string& item_id,
-                         const Value& result) override {
-    return wrote(inner_->put_item_result(run_id, item_id, result));
+                         const Value& result, uint64_t input_digest) override {
+    return wrote(inner_->put_item_result(run_id, item_id, result, input_digest));
   }
   Status drop_failed_items(const std::string& run_id) override {
     return wrote(inner_->drop_failed_items(run_id));

@@ -234,6 +234,33 @@ TEST(WorkProtocol, DirectAckEncodingIsTheSameAsTheGeneralOne) {
   EXPECT_EQ(encode_result_ack({}), encode(MessageType::kResultAck, to_body(ResultAck{Value::array()})));
 }
 
+TEST(Records, ARecordWithAnExtraMemberIsTheRecordOfTheObjectWithThatMember) {
+  // The extra member sorts first, in the middle, last, or replaces a member of its name; a
+  // value that is not an object is stored as it is.
+  Value result;
+  result["b"] = 1;
+  result["d"] = Value::object();
+  result["d"]["x"] = "y";
+  for (const std::string_view extra : {"a", "c", "e", "b"}) {
+    std::string direct;
+    append_record(direct, "item/1", result, extra, "0123456789abcdef");
+    Value with = result;
+    with[extra] = "0123456789abcdef";
+    std::string general;
+    append_record(general, "item/1", with);
+    EXPECT_EQ(direct, general) << "extra member " << extra;
+    auto decoded = decode_records(direct);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    ASSERT_EQ(decoded->size(), 1u);
+    EXPECT_EQ((*decoded)[0].second, with);
+  }
+  std::string direct;
+  std::string general;
+  append_record(direct, "item/2", Value("text"), "a", "z");
+  append_record(general, "item/2", Value("text"));
+  EXPECT_EQ(direct, general);
+}
+
 TEST(WorkProtocol, ItemRoundTrips) {
   WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value(), std::nullopt};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);

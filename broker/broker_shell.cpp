@@ -328,6 +328,7 @@ int BrokerShell::run() {
   const size_t zap_entry = entries.size();
   if (zap_) zap_->add_poll_entries(entries);
   last_commit_ = clock_.now();
+  api_.set_extra_counters([this] { return extra_counters(); });
   for (;;) {
     const TimePoint now = clock_.now();
     int64_t timeout = millis_until(std::min({dispatcher_.next_deadline(now),
@@ -372,20 +373,23 @@ int BrokerShell::run() {
     retention_.on_turn(clock_.instant());  // after the work: deletion waits, dispatch does not
     uncommitted_ = true;
     if (clock_.now() - last_commit_ >= kCommitEvery && !commit()) return EX_SOFTWARE;
-    Value extra;
-    extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
-    extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
-    extra["unroutable"] = static_cast<int64_t>(unroutable_);
-    extra["runs_expired"] = static_cast<int64_t>(retention_.counters().runs_expired);
-    extra["retention_errors"] = static_cast<int64_t>(retention_.counters().store_errors);
-    if (zap_) {
-      extra["curve_allowed"] = static_cast<int64_t>(zap_->counters().allowed);
-      extra["curve_refused"] = static_cast<int64_t>(zap_->counters().refused);
-      extra["curve_handshake_failures"] = static_cast<int64_t>(zap_->counters().handshake_failures);
-    }
-    api_.set_extra_counters(std::move(extra));
     request_kills();
   }
+}
+
+Value BrokerShell::extra_counters() const {
+  Value extra;
+  extra["bad_worker_frames"] = static_cast<int64_t>(bad_worker_frames_.total());
+  extra["bad_client_frames"] = static_cast<int64_t>(bad_client_frames_.total());
+  extra["unroutable"] = static_cast<int64_t>(unroutable_);
+  extra["runs_expired"] = static_cast<int64_t>(retention_.counters().runs_expired);
+  extra["retention_errors"] = static_cast<int64_t>(retention_.counters().store_errors);
+  if (zap_) {
+    extra["curve_allowed"] = static_cast<int64_t>(zap_->counters().allowed);
+    extra["curve_refused"] = static_cast<int64_t>(zap_->counters().refused);
+    extra["curve_handshake_failures"] = static_cast<int64_t>(zap_->counters().handshake_failures);
+  }
+  return extra;
 }
 
 bool BrokerShell::commit() {

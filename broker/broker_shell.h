@@ -101,6 +101,8 @@ class BrokerShell {
   void reply(const ClientPeer& peer, protocol::MessageType type, const Value& body);
   void notify_watchers();
   void request_kills();
+  // The shell's own counters, for the broker's status (ClientApi::set_extra_counters).
+  Value extra_counters() const;
   void drain_control_replies();
 
   net::Context& context_;

@@ -283,7 +283,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
     workers.push_back(std::move(entry));
   }
   const DispatchCounters& c = dispatcher_.counters();
-  Value counters = extra_counters_.is_object() ? extra_counters_ : Value::object();
+  Value counters = extra_counters_ ? extra_counters_() : Value::object();
   counters["dispatched"] = static_cast<int64_t>(c.dispatched);
   counters["completed"] = static_cast<int64_t>(c.completed);
   counters["failed"] = static_cast<int64_t>(c.failed);

@@ -21,6 +21,7 @@
 // Any failure -> client_error {code, message}. Documented for people in docs/broker-api.md.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "broker/dispatcher.h"
@@ -61,7 +62,9 @@ class ClientApi {
   ClientReply handle(const protocol::Message& request, Instant now);
   // A status body for a run held in memory or in the store; nullopt when unknown.
   std::optional<Value> status_body(const std::string& run_id);
-  void set_extra_counters(Value counters) { extra_counters_ = std::move(counters); }
+  // Counters kept outside the dispatcher and coordinator (the shell's), read when a status is
+  // built: {name: n}.
+  void set_extra_counters(std::function<Value()> source) { extra_counters_ = std::move(source); }
 
  private:
   ClientReply error(const std::string& request, const Error& e) const;
@@ -74,7 +77,7 @@ class ClientApi {
   RunCoordinator& coordinator_;
   Dispatcher& dispatcher_;
   ClientLimits limits_;
-  Value extra_counters_;
+  std::function<Value()> extra_counters_;
 };
 
 }  // namespace pl::broker

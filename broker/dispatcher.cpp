@@ -12,8 +12,6 @@ using protocol::MessageType;
 
 namespace {
 
-const Value kNoContext;  // an item without a context: packed as an empty map
-
 Value failure(std::string message, ErrorCode code) {
   Value v;
   v["success"] = false;
@@ -619,8 +617,16 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
       worker.identity,
       protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
                                  item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input, item.spec.context ? *item.spec.context : kNoContext,
+                                 item.spec.input, protocol::PackedContext{packed_context(item.spec.context)},
                                  retry ? &*retry : nullptr)});
+}
+
+const std::string& Dispatcher::packed_context(const std::shared_ptr<const Value>& context) {
+  if (packed_context_.empty() || context != packed_context_of_) {
+    packed_context_ = protocol::pack_work_context(context ? *context : Value());
+    packed_context_of_ = context;
+  }
+  return packed_context_;
 }
 
 void Dispatcher::pump(TimePoint now) {

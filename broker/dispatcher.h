@@ -31,6 +31,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -230,6 +231,9 @@ class Dispatcher {
   void queue_wait_passed(Item& item, TimePoint now);
   void cancel_on_worker(Item& item, std::string_view reason, TimePoint now);
   ProviderState* provider(const std::string& name);
+  // `context` packed for a work item. The items of a run share one context, and come in a row:
+  // it is packed again only when another comes.
+  const std::string& packed_context(const std::shared_ptr<const Value>& context);
 
   DispatchConfig config_;
   WorkerRoster roster_;
@@ -263,6 +267,8 @@ class Dispatcher {
   DispatchCounters counters_;
   LatencyHistogram item_latency_;
   std::mt19937_64 random_;
+  std::shared_ptr<const Value> packed_context_of_;  // the context packed_context_ holds
+  std::string packed_context_;
 };
 
 }  // namespace pl::broker

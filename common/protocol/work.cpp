@@ -64,10 +64,26 @@ bool RetryOutlook::retries(ErrorCode code, int64_t retry_after_ms) const {
   return retries_left > 0 && retry_covers(retry_on, code) && !waits_too_long;
 }
 
+std::string pack_work_context(const Value& context) {
+  if (context.is_null()) return std::string(1, '\x80');  // an empty map, as to_body sends
+  std::string out;
+  StringSink sink{&out};
+  pack_value(sink, context);
+  return out;
+}
+
 std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
                              std::string_view run_id, std::string_view step_name,
                              std::string_view step_type, const Value& input, const Value& context,
                              const RetryOutlook* retry) {
+  return encode_work_item(item_id, attempt, timeout_ms, run_id, step_name, step_type, input,
+                          PackedContext{pack_work_context(context)}, retry);
+}
+
+std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
+                             std::string_view run_id, std::string_view step_name,
+                             std::string_view step_type, const Value& input,
+                             PackedContext context, const RetryOutlook* retry) {
   std::string out;
   out.reserve(256);
   StringSink sink{&out};
@@ -78,11 +94,7 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   pack_string(packer, "attempt");
   packer.pack_int64(attempt);
   pack_string(packer, "context");
-  if (context.is_null()) {
-    packer.pack_map(0);
-  } else {
-    pack_value(sink, context);
-  }
+  sink.write(context.bytes.data(), context.bytes.size());
   pack_string(packer, "id");
   pack_string(packer, item_id);
   pack_string(packer, "input");

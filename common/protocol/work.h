@@ -104,6 +104,18 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
                              std::string_view step_type, const Value& input, const Value& context,
                              const RetryOutlook* retry = nullptr);
 
+// A work item's context as encode_work_item packs it (null: an empty map).
+struct PackedContext {
+  std::string_view bytes;
+};
+std::string pack_work_context(const Value& context);
+// The same with the context packed already (pack_work_context): the dispatcher packs a run's
+// context once, not once per item.
+std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t timeout_ms,
+                             std::string_view run_id, std::string_view step_name,
+                             std::string_view step_type, const Value& input,
+                             PackedContext context, const RetryOutlook* retry = nullptr);
+
 // A complete kWorkResult envelope, packed straight from its parts: the worker's hot path. Decodes
 // exactly like encode(kWorkResult, to_body(WorkResult{...})).
 std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result);

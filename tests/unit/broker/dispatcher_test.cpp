@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "common/protocol/work.h"
 
@@ -129,6 +130,37 @@ TEST_F(DispatcherTest, WelcomesAWorkerThatSaysHello) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].type, MessageType::kWelcome);
   EXPECT_EQ(sent[0].body.get_string("broker"), "b1");
+}
+
+TEST_F(DispatcherTest, EachItemCarriesItsOwnRunsContextWhenRunsInterleave) {
+  // The dispatcher packs a context once for the items that share it: a change of context
+  // between items (another run, or none) must still reach each item.
+  auto context_of = [](const std::string& dir) {
+    Value c;
+    c["workspace_dir"] = dir;
+    return std::make_shared<const Value>(std::move(c));
+  };
+  const auto a = context_of("/runs/a");
+  const auto b = context_of("/runs/b");
+  const std::vector<std::shared_ptr<const Value>> contexts{a, a, b, nullptr, a};
+  hello("w1", 8);
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    WorkSpec spec;
+    spec.item_id = "i" + std::to_string(i);
+    spec.run_id = "run";
+    spec.step_type = "echo";
+    spec.context = contexts[i];
+    dispatcher_.submit(spec, clock_.now());
+  }
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), contexts.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Value* context = items[i].body.find("context");
+    ASSERT_NE(context, nullptr);
+    EXPECT_EQ(*context, contexts[i] ? *contexts[i] : Value::object())
+        << items[i].body.get_string("id");
+  }
 }
 
 TEST_F(DispatcherTest, NeverSendsAWorkerMoreItemsThanItsSlots) {

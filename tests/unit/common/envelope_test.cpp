@@ -194,6 +194,18 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
       encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
                        item.step_type, item.input, item.context, &*item.retry),
       encode(MessageType::kWorkItem, to_body(item)));
+  // With the context packed beforehand, as the dispatcher sends a run's items; a null context
+  // travels as an empty map either way.
+  const std::string packed = pack_work_context(item.context);
+  EXPECT_EQ(
+      encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
+                       item.step_type, item.input, PackedContext{packed}, &*item.retry),
+      encode(MessageType::kWorkItem, to_body(item)));
+  item.context = Value();
+  EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
+                             item.step_name, item.step_type, item.input,
+                             PackedContext{pack_work_context(Value())}, &*item.retry),
+            encode(MessageType::kWorkItem, to_body(item)));
 }
 
 TEST(WorkProtocol, TheRetryOutlookSaysWhatTheBrokerRetries) {

@@ -116,7 +116,9 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
       auto ack = protocol::result_ack_from(message.body);
       if (!ack.ok()) break;
       for (const auto& entry : ack->acks.as_array()) {
-        auto it = unacked_.find(entry.get_string("id"));
+        const Value* id = entry.find("id");
+        if (!id || !id->is_string()) continue;
+        auto it = unacked_.find(id->as_string());
         if (it != unacked_.end() && it->second.attempt == entry.get_int("attempt")) {
           unacked_.erase(it);
         }

@@ -48,6 +48,17 @@ TEST(Json, ControlCharactersAreEscaped) {
   EXPECT_EQ(to_json(Value(std::string("\x01", 1))), "\"\\u0001\"");
 }
 
+TEST(Json, EscapesBetweenRunsOfPlainTextAndEveryAsciiCharacterRoundTrips) {
+  EXPECT_EQ(to_json(Value(std::string("say \"hi\"\\ now\n\x7f"))),
+            "\"say \\\"hi\\\"\\\\ now\\n\x7f\"");
+  EXPECT_EQ(to_json(Value(std::string("\tab\xc3\xa9z\x1f"))), "\"\\tab\xc3\xa9z\\u001f\"");
+  std::string every;
+  for (int c = 0; c < 0x80; ++c) every += std::string("x") + static_cast<char>(c) + "yz";
+  auto back = parse_json(to_json(Value(every)));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, Value(every));
+}
+
 TEST(Json, HugeUnsignedBecomesDouble) {
   auto v = parse_json("18446744073709551615");
   ASSERT_TRUE(v.ok());

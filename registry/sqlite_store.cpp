@@ -366,11 +366,12 @@ Result<std::optional<AppliedRecord>> SqliteStore::applied(std::string_view id) {
 }
 
 Status SqliteStore::record_applied(const AppliedRecord& r) {
-  protocol::RegistryReply reply = r.reply;
-  reply.request.clear();
+  // Stored without the request id it answered (a retry brings its own).
+  Value reply = protocol::to_body(r.reply);
+  reply["request"] = "";
   return q_->put_applied.bind(1, r.id)
       .bind(2, r.op)
-      .bind(3, to_json(protocol::to_body(reply)))
+      .bind(3, to_json(reply))
       .bind(4, r.time_ms)
       .run();
 }

@@ -617,7 +617,8 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
       worker.identity,
       protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
                                  item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input, protocol::PackedContext{packed_context(item.spec.context)},
+                                 item.spec.input,
+                                 protocol::PackedContext{packed_context(item.spec.context)},
                                  retry ? &*retry : nullptr)});
 }
 

@@ -5,8 +5,8 @@
 
 #include "broker/run_store.h"
 #include "broker/work_spec.h"
-#include "common/value_digest.h"
 #include "common/protocol/envelope.h"
+#include "common/value_digest.h"
 
 namespace pl::broker {
 namespace {

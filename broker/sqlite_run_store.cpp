@@ -12,12 +12,12 @@
 
 #include "broker/run_store.h"
 #include "broker/work_spec.h"
-#include "common/value_digest.h"
 #include "common/json.h"
 #include "common/protocol/envelope.h"
 #include "common/sqlite/commit_deadline.h"
 #include "common/sqlite/database.h"
 #include "common/sqlite/deferred_wal_sync.h"
+#include "common/value_digest.h"
 
 namespace pl::broker {
 namespace {

@@ -33,6 +33,8 @@ run() {  # run TITLE COMMAND...
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs,"
   echo "$(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r), load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Figures on a shared 2-core VM vary from run to run; medians are quoted where it matters."
+  echo "To compare two builds, \`bench/instructions.sh\` counts instructions per item of the broker,"
+  echo "workers and registry under callgrind, which CPU steal and disk latency do not move."
   echo
 } > "$tmp"
 

@@ -2,6 +2,7 @@
 // same machine with the same process count and message sizes. Prints figures; asserts nothing.
 //
 //   bench_dispatch [--items N] [--workers N] [--slots N] [--window N] [--rounds N] [--million]
+//                  [--batch-only]
 //
 // 1. Throughput and latency: N echo items as one for_loop run through pipeline-broker and
 //    pipeline-worker processes (durable: broker.db, synchronous=FULL), then the same number of
@@ -11,6 +12,8 @@
 // 3. Redelivery: SIGKILL of the worker holding an item, under pipeline-supervisor, `rounds`
 //    times; the time from the kill to the item's next attempt starting on another worker.
 // 4. With --million: peak broker RSS while a 1 000 000-item batch runs.
+// --batch-only runs our batch of 1. and nothing else: for a profiler around the broker or the
+// workers (bench/instructions.sh).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -51,6 +54,7 @@ struct Options {
   size_t window = 512;
   int rounds = 50;
   bool million = false;
+  bool batch_only = false;
 };
 
 fs::path bin_dir() {
@@ -269,6 +273,13 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
   const Value status = tree.status();
   const Value* latency = status.find("item_latency");
   const long broker_rss_kb = status_kb(tree.broker_pid(), "VmHWM");
+  if (o.batch_only) {
+    std::printf("batch of %zu echo items: %.0f items/s, CPU per item: broker %.1f us, workers %.1f us\n",
+                o.items, ours_rate,
+                static_cast<double>(cpu_after.first - cpu_before.first) / static_cast<double>(o.items),
+                static_cast<double>(cpu_after.second - cpu_before.second) / static_cast<double>(o.items));
+    return;
+  }
 
   // Ours, one item at a time: a one-step run, submit to final status.
   const fs::path one = dir.path() / "one.yaml";
@@ -497,6 +508,7 @@ int main(int argc, char** argv) {
     else if (a == "--window") o.window = std::stoul(next());
     else if (a == "--rounds") o.rounds = std::stoi(next());
     else if (a == "--million") o.million = true;
+    else if (a == "--batch-only") o.batch_only = true;
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -508,6 +520,7 @@ int main(int argc, char** argv) {
   std::printf("bench_dispatch on %s\n", machine().c_str());
   try {
     throughput_and_latency(o, message_sizes());
+    if (o.batch_only) return 0;
     redelivery(o);
     if (o.million) million(o);
   } catch (const std::exception& e) {

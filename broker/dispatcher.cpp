@@ -512,6 +512,17 @@ void Dispatcher::on_process_exited(int64_t pid, TimePoint now) {
 
 void Dispatcher::on_tick(TimePoint now) {
   now_ = now;
+  // The loop ticks at least once a heartbeat. A gap of more than two is a stall of this broker
+  // (stopped, paused, starved of CPU, a slow disk): the workers' heartbeats waited unread
+  // meanwhile, so the stall beyond one heartbeat is not counted as their silence. Otherwise a
+  // stall past the liveness would give up every worker and run what they hold a second time.
+  if (last_tick_ != TimePoint{} && now - last_tick_ > 2 * config_.heartbeat) {
+    const Duration stalled = now - last_tick_ - config_.heartbeat;
+    for (WorkerRecord* worker : roster_.all()) {
+      worker->last_heard = std::min(now, worker->last_heard + stalled);
+    }
+  }
+  last_tick_ = now;
   const Duration silence_limit = config_.heartbeat * config_.liveness;
   std::vector<std::string> silent;
   for (WorkerRecord* worker : roster_.all()) {

@@ -262,6 +262,7 @@ class Dispatcher {
   std::unordered_map<std::string, ParkedResult> parked_results_;  // by item id
   std::unordered_map<std::string, std::pair<std::string, uint32_t>> parked_held_;  // id -> who, attempt
   TimePoint now_{};  // the latest time a call brought: for adoptions at submit()
+  TimePoint last_tick_{};  // of on_tick: a gap of over two heartbeats is a stall of ours
   std::vector<Completion> completions_;
   std::vector<KillRequest> kills_;
   DispatchCounters counters_;

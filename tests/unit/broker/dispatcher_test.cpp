@@ -163,6 +163,26 @@ TEST_F(DispatcherTest, EachItemCarriesItsOwnRunsContextWhenRunsInterleave) {
   }
 }
 
+TEST_F(DispatcherTest, AStallOfTheBrokerIsNotTheSilenceOfItsWorkers) {
+  // Heartbeats wait unread while the broker is stopped (SIGSTOP, a paused VM): 6 s without a
+  // tick does not give up a worker whose liveness is 3 s, nor run its item again.
+  hello("w1", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  tick(100ms);  // the loop runs
+  tick(6s, /*silent=*/true);  // and stops for 6 s
+  EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
+  EXPECT_EQ(dispatcher_.holder_of("a"), "w1");
+  EXPECT_EQ(dispatcher_.counters().redelivered, 0u);
+  // Silence while the broker runs still counts: the liveness passes 3 s later.
+  tick(1s, /*silent=*/true);
+  tick(1s, /*silent=*/true);
+  EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
+  tick(1s, /*silent=*/true);
+  EXPECT_EQ(dispatcher_.roster().find("w1"), nullptr);
+}
+
 TEST_F(DispatcherTest, NeverSendsAWorkerMoreItemsThanItsSlots) {
   hello("w1", 2);
   for (int i = 0; i < 5; ++i) submit("i" + std::to_string(i));

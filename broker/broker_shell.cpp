@@ -5,11 +5,13 @@
 #include <sysexits.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "common/net/curve_config.h"
 #include "common/protocol/client.h"
 #include "common/protocol/control.h"
+#include "common/protocol/envelope.h"
 #include "common/protocol/request_id.h"
 #include "common/signals.h"
 
@@ -254,7 +256,23 @@ void BrokerShell::send_work() {
     worker_batches_[slot->second].push_back(std::move(frame.envelope));
   }
   batch_of_.clear();
-  for (const auto& batch : worker_batches_) send_now(workers_, batch);
+  for (const auto& batch : worker_batches_) {
+    const auto outcome = send_now(workers_, batch);
+    if (outcome != net::SendOutcome::kSent) {
+      give_back(batch, outcome == net::SendOutcome::kUnreachable);
+    }
+  }
+}
+
+void BrokerShell::give_back(const net::Frames& batch, bool gone) {
+  for (size_t i = 1; i < batch.size(); ++i) {
+    std::array<protocol::BodyField, 2> fields{{{"id"}, {"attempt"}}};
+    if (!protocol::decode_fields(batch[i], MessageType::kWorkItem, fields).ok()) continue;
+    if (!fields[0].value.is_string() || !fields[1].value.is_int()) continue;
+    dispatcher_.on_undelivered(batch.front(), fields[0].value.as_string(),
+                               static_cast<uint32_t>(fields[1].value.as_int()), gone,
+                               clock_.now());
+  }
 }
 
 void BrokerShell::flush() {
@@ -265,16 +283,19 @@ void BrokerShell::flush() {
   client_outbox_.clear();
 }
 
-void BrokerShell::send_now(net::Socket& socket, const net::Frames& frames) {
+std::optional<net::SendOutcome> BrokerShell::send_now(net::Socket& socket,
+                                                      const net::Frames& frames) {
   auto sent = socket.send(frames);
   if (!sent.ok()) {
     spdlog::error("{} socket send: {}", &socket == &workers_ ? "worker" : "client",
                   sent.error().message);
-  } else if (*sent != net::SendOutcome::kSent) {
-    // The peer left or its queue is full. A worker's items are redelivered by liveness or the
-    // supervisor's exit event; a client asks again if it still cares.
-    ++unroutable_;
+    return std::nullopt;
   }
+  // The peer left or its queue is full. Work items go back to the queue (send_work); what a
+  // worker holds is redelivered by liveness or the supervisor's exit event; a client asks
+  // again if it still cares.
+  if (*sent != net::SendOutcome::kSent) ++unroutable_;
+  return *sent;
 }
 
 void BrokerShell::send_when_durable(net::Socket& socket, net::Frames frames) {

@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -97,7 +98,11 @@ class BrokerShell {
   bool release_synced();
   // At shutdown: one last sync, then whatever waited for it.
   void flush_held();
-  void send_now(net::Socket& socket, const net::Frames& frames);
+  // What became of the frames (nullopt: a socket error, logged).
+  std::optional<net::SendOutcome> send_now(net::Socket& socket, const net::Frames& frames);
+  // The work items of a batch [identity, envelopes...] that could not be sent go back to the
+  // dispatcher's queue: no worker has them. `gone`: no connection has that identity.
+  void give_back(const net::Frames& batch, bool gone);
   void reply(const ClientPeer& peer, protocol::MessageType type, const Value& body);
   void notify_watchers();
   void request_kills();

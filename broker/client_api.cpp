@@ -275,7 +275,9 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
     entry["pid"] = w->pid;
     entry["host"] = w->host;
     entry["slots"] = w->slots;
-    std::vector<std::string> held(w->held.begin(), w->held.end());
+    std::vector<std::string> held;
+    held.reserve(w->held.size());
+    for (const auto& [id, attempt] : w->held) held.push_back(id);
     std::sort(held.begin(), held.end());  // a set without order: shown sorted
     entry["held"] = Value(Value::Array(held.begin(), held.end()));
     entry["items_done"] = static_cast<int64_t>(w->items_done);
@@ -293,6 +295,8 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   counters["timeouts"] = static_cast<int64_t>(c.timeouts);
   counters["poisoned"] = static_cast<int64_t>(c.poisoned);
   counters["adopted"] = static_cast<int64_t>(c.adopted);
+  counters["moved_to_new_connection"] = static_cast<int64_t>(c.moved_to_new_connection);
+  counters["undelivered"] = static_cast<int64_t>(c.undelivered);
   counters["circuit_rejections"] = static_cast<int64_t>(c.circuit_rejections);
   counters["workers_killed"] = static_cast<int64_t>(c.workers_killed);
   counters["queue_timeouts"] = static_cast<int64_t>(c.queue_timeouts);

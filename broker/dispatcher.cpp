@@ -110,9 +110,10 @@ void Dispatcher::send(std::string_view identity, MessageType type, const Value& 
   outbox_.push_back(WorkerFrame{std::string(identity), protocol::encode(type, body)});
 }
 
-void Dispatcher::release_credit(std::string_view identity, const std::string& item_id) {
+void Dispatcher::release_credit(std::string_view identity, const std::string& item_id,
+                                uint32_t attempt) {
   if (WorkerRecord* worker = roster_.find(identity)) {
-    if (worker->held.erase(item_id)) roster_.credit_returned(identity);
+    if (worker->held.erase(item_id, attempt)) roster_.credit_returned(identity);
   }
 }
 
@@ -121,7 +122,8 @@ void Dispatcher::cancel_on_worker(Item& item, std::string_view reason, TimePoint
   // go when the grace ends, it is given up.
   protocol::CancelItem cancel{item.spec.item_id, item.attempt, std::string(reason)};
   send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
-  cancel_graces_.emplace(now + config_.cancel_grace, std::make_pair(item.worker, item.spec.item_id));
+  cancel_graces_.emplace(now + config_.cancel_grace,
+                         CancelGrace{item.worker, item.spec.item_id, item.attempt});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +170,7 @@ void Dispatcher::adopt_parked(Item& item) {
   if (held == parked_held_.end()) return;
   auto [identity, attempt] = std::move(held->second);
   parked_held_.erase(held);
-  if (WorkerRecord* worker = roster_.find(identity); worker && worker->held.count(id)) {
+  if (WorkerRecord* worker = roster_.find(identity); worker && worker->held.contains(id, attempt)) {
     adopt_in_flight(item, identity, attempt, now_);
   }
 }
@@ -318,18 +320,19 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
     for (const auto& held : hello->held.as_array()) {
       const std::string id = held.get_string("id");
       if (id.empty()) continue;
-      record.held.insert(id);
       const auto attempt = static_cast<uint32_t>(held.get_int("attempt", 1));
+      record.held.insert(id, attempt);
       // Not submitted again yet while runs replay: adopted when it is (adopt_parked).
       if (replaying_ && !items_.count(id)) parked_held_[id] = {std::string(identity), attempt};
       adopt.emplace_back(id, attempt);
     }
   }
   if (WorkerRecord* previous = roster_.find(identity)) {
-    for (const auto& id : previous->held) record.held.insert(id);
+    for (const auto& [id, attempt] : previous->held) record.held.insert(id, attempt);
   }
   spdlog::info("worker {} (pid {}, {} slot{}) joined", record.name, record.pid, record.slots,
                record.slots == 1 ? "" : "s");
+  supersede_old_connections(record, adopt);
   roster_.join(std::move(record));
   for (const auto& [id, attempt] : adopt) {
     auto it = items_.find(id);
@@ -343,9 +346,41 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   send(identity, MessageType::kWelcome, protocol::to_body(welcome));
 }
 
+void Dispatcher::supersede_old_connections(
+    const WorkerRecord& record, const std::vector<std::pair<std::string, uint32_t>>& running) {
+  // The same process under another identity: it reconnected because this broker fell silent
+  // (stopped, starved, a network cut), and that connection is gone. What the process still runs
+  // moves to the new identity, so that giving up the old one does not run it a second time; the
+  // old one takes no new items and ages out by liveness. Whatever it holds then was lost in
+  // transit (results the process finished come again after its hello, and are taken by attempt).
+  for (WorkerRecord* old : roster_.all()) {
+    if (old->identity == record.identity || old->name != record.name || old->pid != record.pid ||
+        old->host != record.host) {
+      continue;
+    }
+    old->slots = 0;
+    old->superseded = true;
+    size_t moved = 0;
+    for (const auto& [id, attempt] : running) {
+      auto it = items_.find(id);
+      if (it == items_.end() || it->second.state != ItemState::kInFlight ||
+          it->second.worker != old->identity || it->second.attempt != attempt) {
+        continue;
+      }
+      it->second.worker = record.identity;
+      old->held.erase(id, attempt);
+      ++moved;
+    }
+    counters_.moved_to_new_connection += moved;
+    spdlog::info("worker {} (pid {}) reconnected: {} running item(s) moved to its new connection, "
+                 "{} left on the old one until its liveness passes",
+                 record.name, record.pid, moved, old->held.size());
+  }
+}
+
 void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult result,
                                TimePoint now) {
-  release_credit(identity, result.item_id);
+  release_credit(identity, result.item_id, result.attempt);
   auto it = items_.find(result.item_id);
   if (it == items_.end() && replaying_) {
     // Its run has not submitted it again yet: kept, unacknowledged, for when it does.
@@ -372,7 +407,7 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
   Item& item = it->second;
   item_latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
   // The holder may differ from the sender when the worker reconnected with a new identity.
-  if (item.worker != identity) release_credit(item.worker, result.item_id);
+  if (item.worker != identity) release_credit(item.worker, result.item_id, result.attempt);
   leave_flight(item, &result.result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;
   if (result.result.get_bool("success")) {
@@ -468,15 +503,16 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
   if (!record) return;
   last_worker_seen_ = now;
   size_t redelivered = 0;
-  for (const auto& id : record->held) {
+  for (const auto& [id, attempt] : record->held) {
     auto it = items_.find(id);
     if (it == items_.end() || it->second.state != ItemState::kInFlight ||
-        it->second.worker != identity) {
+        it->second.worker != identity || it->second.attempt != attempt) {
       continue;
     }
     Item& item = it->second;
     leave_flight(item, nullptr, now);
-    ++item.deaths;
+    // A superseded connection's items were lost in transit: the process lives on.
+    if (!record->superseded) ++item.deaths;
     if (item.deaths >= config_.poison_threshold) {
       ++counters_.poisoned;
       Value result = failure("item lost its worker " + std::to_string(item.deaths) +
@@ -491,20 +527,47 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
     ++counters_.redelivered;
     ++redelivered;
   }
-  spdlog::warn("worker {} (pid {}) lost: {}; {} item(s) redelivered", record->name, record->pid,
-               why, redelivered);
+  spdlog::warn("{}worker {} (pid {}) lost: {}; {} item(s) redelivered",
+               record->superseded ? "old connection of " : "", record->name, record->pid, why,
+               redelivered);
   pump(now);
+}
+
+void Dispatcher::on_undelivered(std::string_view identity, const std::string& item_id,
+                                uint32_t attempt, bool gone, TimePoint now) {
+  now_ = now;
+  WorkerRecord* worker = roster_.find(identity);
+  if (worker && gone && worker->slots != 0) {
+    // Not superseded: the process may have died with what it ran, which liveness then counts.
+    spdlog::warn("worker {} (pid {}) has no connection any more: no more items for it",
+                 worker->name, worker->pid);
+    worker->slots = 0;
+  }
+  release_credit(identity, item_id, attempt);
+  auto it = items_.find(item_id);
+  if (it == items_.end() || it->second.state != ItemState::kInFlight ||
+      it->second.worker != identity || it->second.attempt != attempt) {
+    return;
+  }
+  Item& item = it->second;
+  leave_flight(item, nullptr, now);
+  --item.attempt;  // no worker ever had this one
+  set_state(item, ItemState::kQueued);
+  enqueue(item, /*front=*/true, now);
+  ++counters_.undelivered;
 }
 
 void Dispatcher::on_process_exited(int64_t pid, TimePoint now) {
   now_ = now;
-  // Only local workers: the supervisor that tells us runs on this host.
-  for (WorkerRecord* worker : roster_.all()) {
+  // Only local workers: the supervisor that tells us runs on this host. Every connection of
+  // the process: a reconnected one still has its old, superseded one until that ages out.
+  std::vector<std::string> gone;
+  for (const WorkerRecord* worker : roster_.all()) {
     if (worker->pid == pid && (config_.local_host.empty() || worker->host == config_.local_host)) {
-      worker_lost(std::string(worker->identity), "process exited", now);
-      return;
+      gone.push_back(worker->identity);
     }
   }
+  for (const auto& identity : gone) worker_lost(identity, "process exited", now);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,10 +631,12 @@ void Dispatcher::on_tick(TimePoint now) {
   }
 
   while (!cancel_graces_.empty() && cancel_graces_.begin()->first <= now) {
-    auto [identity, item_id] = cancel_graces_.begin()->second;
+    const CancelGrace grace = std::move(cancel_graces_.begin()->second);
     cancel_graces_.erase(cancel_graces_.begin());
+    const std::string& identity = grace.identity;
+    const std::string& item_id = grace.item_id;
     WorkerRecord* worker = roster_.find(identity);
-    if (!worker || !worker->held.count(item_id)) continue;  // it let go
+    if (!worker || !worker->held.contains(item_id, grace.attempt)) continue;  // it let go
     ++counters_.workers_killed;
     kills_.push_back(KillRequest{worker->name, worker->pid, worker->host,
                                  "did not let go of " + item_id + " after a cancel"});
@@ -609,7 +674,7 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   item.worker = worker.identity;
   item.dispatched_at = now;
   set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
-  worker.held.insert(item.spec.item_id);
+  worker.held.insert(item.spec.item_id, item.attempt);
   if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
   ++counters_.dispatched;
 

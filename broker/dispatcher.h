@@ -97,6 +97,8 @@ struct DispatchCounters {
   uint64_t poisoned = 0;
   uint64_t unknown_workers = 0;  // messages from identities we did not know
   uint64_t adopted = 0;          // items a worker still held after a broker restart
+  uint64_t moved_to_new_connection = 0;  // running items of a worker that reconnected
+  uint64_t undelivered = 0;      // items whose worker could not be sent them: queued again
   uint64_t circuit_rejections = 0;  // items failed fast by an open circuit
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
   uint64_t queue_timeouts = 0;      // queued items that no worker took within their timeout
@@ -123,6 +125,12 @@ class Dispatcher {
   // A kWorkResult from a worker, already decoded (the shell decodes this hot message straight
   // into its struct): the same as on_worker_message with its envelope.
   void on_work_result(std::string_view identity, protocol::WorkResult result, TimePoint now);
+  // The work item (id, attempt) could not be sent to the worker at `identity` (the socket said
+  // EHOSTUNREACH or would block): it never reached a worker, so it is queued again as if that
+  // attempt had not been made. `gone`: no connection has that identity any more; the record
+  // takes no new items and ages out by liveness.
+  void on_undelivered(std::string_view identity, const std::string& item_id, uint32_t attempt,
+                      bool gone, TimePoint now);
   // A local process exited (from the supervisor's event stream).
   void on_process_exited(int64_t pid, TimePoint now);
   // Heartbeats, liveness, deadlines, due retries, cancel graces; then dispatches what it can.
@@ -202,6 +210,10 @@ class Dispatcher {
   using ItemMap = std::unordered_map<std::string, Item>;
 
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
+  // Other records of the process `record` is a new connection of: given its `running`
+  // attempts, and set to take no new items.
+  void supersede_old_connections(const WorkerRecord& record,
+                                 const std::vector<std::pair<std::string, uint32_t>>& running);
   // Any message but a hello: the sender's record, now heard from; or null for a worker we do
   // not know, which is told to say hello (once per heartbeat).
   WorkerRecord* heard_from(std::string_view identity, TimePoint now);
@@ -216,7 +228,7 @@ class Dispatcher {
   void attempt_failed(Item& item, Value result, TimePoint now);
   void complete(Item& item, Value result);
   void send(std::string_view identity, protocol::MessageType type, const Value& body);
-  void release_credit(std::string_view identity, const std::string& item_id);
+  void release_credit(std::string_view identity, const std::string& item_id, uint32_t attempt);
   void drop(ItemMap::iterator it, std::string_view reason, TimePoint now);
   void dispatch(Item& item, WorkerRecord& worker, TimePoint now);
   // Queues the item for a worker, for at most its timeout from `now`.
@@ -244,7 +256,12 @@ class Dispatcher {
   std::map<std::string, ProviderState> providers_;
   std::multimap<TimePoint, std::string> retry_at_;
   std::multimap<TimePoint, std::string> deadlines_;  // queue waits and attempts (deadline_entry)
-  std::multimap<TimePoint, std::pair<std::string, std::string>> cancel_graces_;  // identity, item
+  struct CancelGrace {
+    std::string identity;
+    std::string item_id;
+    uint32_t attempt = 0;
+  };
+  std::multimap<TimePoint, CancelGrace> cancel_graces_;
   size_t queued_count_ = 0;
   size_t in_flight_count_ = 0;
   size_t retry_count_ = 0;

@@ -2,6 +2,32 @@
 
 namespace pl::broker {
 
+HeldAttempts::Map::const_iterator HeldAttempts::find(const std::string& item_id,
+                                                     uint32_t attempt) const {
+  auto [first, last] = held_.equal_range(item_id);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == attempt) return it;
+  }
+  return held_.end();
+}
+
+bool HeldAttempts::insert(const std::string& item_id, uint32_t attempt) {
+  if (contains(item_id, attempt)) return false;
+  held_.emplace(item_id, attempt);
+  return true;
+}
+
+bool HeldAttempts::erase(const std::string& item_id, uint32_t attempt) {
+  auto it = find(item_id, attempt);
+  if (it == held_.end()) return false;
+  held_.erase(it);
+  return true;
+}
+
+bool HeldAttempts::contains(const std::string& item_id, uint32_t attempt) const {
+  return find(item_id, attempt) != held_.end();
+}
+
 WorkerRecord& WorkerRoster::join(WorkerRecord record) {
   const std::string identity = record.identity;
   auto& slot = workers_[identity];
@@ -21,13 +47,6 @@ std::optional<WorkerRecord> WorkerRoster::leave(std::string_view identity) {
 WorkerRecord* WorkerRoster::find(std::string_view identity) {
   auto it = workers_.find(identity);
   return it == workers_.end() ? nullptr : &it->second;
-}
-
-std::optional<std::string> WorkerRoster::find_by_pid(int64_t pid) const {
-  for (const auto& [identity, worker] : workers_) {
-    if (worker.pid == pid) return identity;
-  }
-  return std::nullopt;
 }
 
 WorkerRecord* WorkerRoster::next_with_credit() {

@@ -10,12 +10,36 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
 
 namespace pl::broker {
+
+// The attempts a worker was sent and has not answered. Two attempts of one item can be held at
+// once (a cancelled attempt the worker has not let go of yet, and its retry): each takes a slot,
+// and an answer frees the slot of its own attempt only.
+class HeldAttempts {
+ public:
+  using Map = std::unordered_multimap<std::string, uint32_t>;  // item id -> attempt
+
+  // False when that attempt is held already.
+  bool insert(const std::string& item_id, uint32_t attempt);
+  bool erase(const std::string& item_id, uint32_t attempt);
+  bool contains(const std::string& item_id, uint32_t attempt) const;
+
+  size_t size() const { return held_.size(); }
+  bool empty() const { return held_.empty(); }
+  Map::const_iterator begin() const { return held_.begin(); }
+  Map::const_iterator end() const { return held_.end(); }
+
+ private:
+  Map::const_iterator find(const std::string& item_id, uint32_t attempt) const;
+
+  Map held_;
+};
 
 struct WorkerRecord {
   std::string identity;  // ROUTER routing id
@@ -23,7 +47,10 @@ struct WorkerRecord {
   int64_t pid = 0;
   std::string host;
   uint32_t slots = 1;
-  std::unordered_set<std::string> held;  // item ids sent and not yet answered
+  HeldAttempts held;  // sent and not yet answered
+  // The same process said hello under another identity: this connection of it is gone. It
+  // takes no new items (slots 0) and ages out; what it still holds then was lost in transit.
+  bool superseded = false;
   TimePoint last_heard{};
   TimePoint next_heartbeat{};
   TimePoint joined{};
@@ -42,8 +69,6 @@ class WorkerRoster {
   std::optional<WorkerRecord> leave(std::string_view identity);
 
   WorkerRecord* find(std::string_view identity);
-  // The identity of the worker with process id `pid` on this host (host "" matches any).
-  std::optional<std::string> find_by_pid(int64_t pid) const;
 
   // A worker with free credit, chosen round-robin; nullptr when none has any.
   WorkerRecord* next_with_credit();

@@ -30,6 +30,18 @@ Value oversized_result(const Value& result, size_t bytes, size_t limit) {
   return failed;
 }
 
+// The result of an attempt that never ran.
+SendMessage not_run(const std::string& item_id, uint32_t attempt, const std::string& error,
+                    ErrorCode code) {
+  protocol::WorkResult result;
+  result.item_id = item_id;
+  result.attempt = attempt;
+  result.result["success"] = false;
+  result.result["error"] = error;
+  result.result["error_code"] = std::string(error_code_name(code));
+  return encoded(MessageType::kWorkResult, protocol::to_body(result));
+}
+
 }  // namespace
 
 Value SendMessage::body() const {
@@ -54,7 +66,7 @@ std::vector<WorkerCommand> WorkerCore::introduce() const {
   for (const auto& [id, run] : running_) {
     Value entry;
     entry["id"] = id;
-    entry["attempt"] = run.attempt;
+    entry["attempt"] = run.next ? run.next->attempt : run.report_as;
     held.push_back(std::move(entry));
   }
   h.held = std::move(held);
@@ -135,9 +147,17 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
       auto cancel = protocol::cancel_item_from(message.body);
       if (!cancel.ok()) break;
       auto it = running_.find(cancel->item_id);
-      if (it != running_.end() && it->second.attempt == cancel->attempt && !it->second.cancel_sent) {
-        it->second.cancel_sent = true;
-        out.push_back(CancelRunning{cancel->item_id, cancel->attempt, cancel->reason});
+      if (it == running_.end()) break;
+      Running& run = it->second;
+      if (run.next && run.next->attempt == cancel->attempt) {
+        // Not started yet: answered at once, so that the broker frees its slot.
+        out.push_back(not_run(cancel->item_id, cancel->attempt,
+                              "cancelled before it started: " + cancel->reason,
+                              ErrorCode::kCancelled));
+        run.next.reset();
+      } else if (run.report_as == cancel->attempt && !run.cancel_sent) {
+        run.cancel_sent = true;
+        out.push_back(CancelRunning{cancel->item_id, run.attempt, cancel->reason});
       }
       break;
     }
@@ -156,26 +176,27 @@ std::vector<WorkerCommand> WorkerCore::on_work_item(protocol::WorkItem item, Tim
 
 void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out,
                            TimePoint now) {
-  if (running_.count(item.item_id)) {
-    // The broker re-sent an item we already run (it lost track during a restart). The
-    // attempt that finishes first reports; a stale one is discarded by the broker.
+  if (auto it = running_.find(item.item_id); it != running_.end()) {
+    Running& run = it->second;
+    if (item.attempt <= run.report_as || (run.next && item.attempt <= run.next->attempt)) {
+      return;  // a copy of what we have
+    }
+    if (run.cancel_sent) {
+      run.next = std::move(item);  // the cancelled run ends first: one run of an item at a time
+    } else {
+      run.report_as = item.attempt;
+    }
     return;
   }
   if (running_.size() >= identity_.slots) {
     // Credit says this cannot happen; if it does, refuse loudly rather than queue.
     ++refused_items_;
-    protocol::WorkResult refused;
-    refused.item_id = item.item_id;
-    refused.attempt = item.attempt;
-    refused.result["success"] = false;
-    refused.result["error"] = "worker " + identity_.name + " has no free slot";
-    refused.result["error_code"] = std::string(error_code_name(ErrorCode::kRetryLater));
-    out.push_back(encoded(MessageType::kWorkResult, protocol::to_body(refused)));
+    out.push_back(not_run(item.item_id, item.attempt,
+                          "worker " + identity_.name + " has no free slot",
+                          ErrorCode::kRetryLater));
     return;
   }
-  const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item.timeout_ms, 1));
-  running_[item.item_id] = Running{item.attempt, deadline};
-  out.push_back(StartItem{std::move(item), deadline});
+  start(std::move(item), out, now);
   ++taken_;
   if (max_items_ > 0 && taken_ >= max_items_ && !draining_) {
     // The last one: ask for nothing more. This heartbeat reaches the broker before the
@@ -185,10 +206,23 @@ void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& 
   }
 }
 
+void WorkerCore::start(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now) {
+  const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item.timeout_ms, 1));
+  Running& run = running_[item.item_id];
+  run = Running{item.attempt, deadline};
+  run.report_as = item.attempt;
+  out.push_back(StartItem{std::move(item), deadline});
+}
+
 std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result,
                                                         TimePoint now) {
+  std::optional<protocol::WorkItem> next;
   auto it = running_.find(result.item_id);
-  if (it != running_.end() && it->second.attempt == result.attempt) running_.erase(it);
+  if (it != running_.end() && it->second.attempt == result.attempt) {
+    result.attempt = it->second.report_as;
+    next = std::move(it->second.next);
+    running_.erase(it);
+  }
   std::string envelope = protocol::encode_work_result(result.item_id, result.attempt, result.result);
   if (const size_t limit = protocol::DecodeLimits{}.max_frame_bytes; envelope.size() > limit) {
     ++oversized_results_;
@@ -200,6 +234,7 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult res
   }
   unacked_[result.item_id] = Unacked{result.attempt, envelope};
   std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkResult, std::move(envelope)}};
+  if (next) start(std::move(*next), out, now);
   maybe_retire(out, now);
   return out;
 }

@@ -94,9 +94,15 @@ class WorkerCore {
 
  private:
   struct Running {
-    uint32_t attempt;
+    uint32_t attempt;  // the attempt the run under way was started for
     TimePoint deadline;
     bool cancel_sent = false;
+    // The newest attempt the broker sent while this one ran: its result is reported under it.
+    // The broker sends an item again when it gave up on the connection that had it (it fell
+    // silent, so we reconnected); the run under way answers for it, instead of a second run.
+    uint32_t report_as = 0;
+    // A newer attempt sent while this one was being cancelled: started when this one ends.
+    std::optional<protocol::WorkItem> next;
   };
   struct Unacked {
     uint32_t attempt;
@@ -106,8 +112,11 @@ class WorkerCore {
   // hello, then every unacknowledged result again (and the draining notice, if draining).
   std::vector<WorkerCommand> introduce() const;
   SendMessage heartbeat() const;
-  // Starts `item` on a free slot, refuses it without one, ignores an item already running.
+  // Starts `item` on a free slot, or refuses it without one. A newer attempt of an item already
+  // running is answered by that run (or follows it, when it is being cancelled): never two runs
+  // of one item.
   void take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
+  void start(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
   // Appends Retire once a draining worker has nothing left to wait for.
   void maybe_retire(std::vector<WorkerCommand>& out, TimePoint now);
 

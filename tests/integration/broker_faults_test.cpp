@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <random>
+#include <regex>
 #include <set>
 
 #include "common/fs.h"
@@ -225,6 +227,52 @@ TEST(BrokerFaults, ALateResultFromAStaleAttemptIsDiscarded) {
   auto runs = parse_json(shown.out);
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->as_array()[0].get_string("state"), "succeeded");
+}
+
+// How many times each item was started on a worker, from the workers' debug log lines
+// "item ID attempt N (TYPE NAME)".
+std::map<std::string, int> starts_per_item(const std::string& log) {
+  static const std::regex start(R"(\[workers\.\d+\] item (\S+) attempt \d+ \()");
+  std::map<std::string, int> starts;
+  for (std::sregex_iterator it(log.begin(), log.end(), start), end; it != end; ++it) {
+    ++starts[(*it)[1].str()];
+  }
+  return starts;
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(BrokerFaults, ABrokerStoppedPastItsWorkersLivenessRunsNothingTwice) {
+  // The broker stopped (SIGSTOP: a paused VM, a debugger, a starved host) longer than its
+  // workers' liveness: they give it up and reconnect under new identities while it is stopped.
+  // When it resumes, the items they still run stay with them, and nothing runs a second time.
+  Tree tree(tree_config(2, "  heartbeat_ms: 200\n", "  slots: 4\n"), 2, {"PIPELINE_LOG_LEVEL=debug"});
+  const auto pipeline = write_echo_batch(tree, 16, 8, 3000);
+  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
+  ASSERT_TRUE(wait_until([&] { return tree.counter("dispatched") >= 8; }, 60s)) << tree.log();
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGSTOP), 0);
+  const bool both_reconnected = wait_until(
+      [&] { return occurrences(tree.log(), "no word from the broker within its liveness") >= 2; },
+      30s);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGCONT), 0);
+  ASSERT_TRUE(both_reconnected) << tree.log();
+
+  auto code = run.wait(60s);
+  ASSERT_TRUE(code.has_value()) << "the run did not finish\n" << tree.log();
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  EXPECT_EQ(run_output(tree, "run").find("steps")->find("batch")->get_int("succeeded"), 16);
+  const auto starts = starts_per_item(tree.log());
+  EXPECT_EQ(starts.size(), 16u) << tree.log();
+  for (const auto& [id, n] : starts) EXPECT_EQ(n, 1) << id << " ran " << n << " times";
+  // The items running when the broker stopped (3 s each) were still running at the reconnect.
+  EXPECT_GE(tree.counter("moved_to_new_connection"), 1) << tree.log();
+  EXPECT_EQ(tree.counter("redelivered"), 0) << tree.log();
 }
 
 TEST(BrokerFaults, GarbageFromARogueDealerIsCountedAndIgnoredWhileWorkGoesOn) {

@@ -37,6 +37,21 @@ class DispatcherTest : public ::testing::Test {
     protocol::WorkerHello h{identity, pid, "", slots, Value::array()};
     deliver(identity, MessageType::kWorkerHello, protocol::to_body(h));
   }
+  // A hello from worker process `name` on connection `identity`, still running `held`.
+  void hello_as(const std::string& identity, const std::string& name, uint32_t slots, int64_t pid,
+                const std::vector<std::pair<std::string, int>>& held = {}) {
+    alive_.push_back(identity);
+    Value running = Value::array();
+    for (const auto& [id, attempt] : held) {
+      running.push_back(Value(Value::Object{{"id", Value(id)}, {"attempt", Value(attempt)}}));
+    }
+    protocol::WorkerHello h{name, pid, "", slots, running};
+    deliver(identity, MessageType::kWorkerHello, protocol::to_body(h));
+  }
+  // No more heartbeats from `identity` (its connection is gone).
+  void falls_silent(const std::string& identity) {
+    alive_.erase(std::remove(alive_.begin(), alive_.end(), identity), alive_.end());
+  }
   void deliver(const std::string& identity, MessageType type, const Value& body) {
     dispatcher_.on_worker_message(identity, protocol::Message{type, body}, clock_.now());
   }
@@ -181,6 +196,87 @@ TEST_F(DispatcherTest, AStallOfTheBrokerIsNotTheSilenceOfItsWorkers) {
   EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
   tick(1s, /*silent=*/true);
   EXPECT_EQ(dispatcher_.roster().find("w1"), nullptr);
+}
+
+TEST_F(DispatcherTest, AWorkerThatReconnectsKeepsWhatItRunsAndNothingRunsTwice) {
+  // The broker fell silent past the worker's liveness (stopped, starved), so the worker made a
+  // new connection. Giving up the old one must not run again what the process still runs.
+  hello_as("w1", "workers.1", 1, 7);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  hello_as("w1-new", "workers.1", 1, 7, {{"a", 1}});
+  falls_silent("w1");
+  EXPECT_EQ(dispatcher_.holder_of("a"), "w1-new");
+  EXPECT_EQ(dispatcher_.counters().moved_to_new_connection, 1u);
+  hello("w2", 1, 8);  // somewhere a redelivery could go
+  for (int i = 0; i < 5; ++i) tick(1s);
+  EXPECT_EQ(dispatcher_.roster().find("w1"), nullptr) << "the old connection aged out";
+  EXPECT_EQ(dispatcher_.counters().redelivered, 0u);
+  EXPECT_TRUE(take_items().empty());
+  result("w1-new", "a", 1, true);
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+  EXPECT_EQ(dispatcher_.counters().stale_results, 0u);
+}
+
+TEST_F(DispatcherTest, AnOldConnectionTakesNoNewItemsAndWhatItLostInTransitIsRedelivered) {
+  hello_as("w1", "workers.1", 2, 7);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  // a never reached the process: its hello on the new connection holds nothing.
+  hello_as("w1-new", "workers.1", 2, 7);
+  falls_silent("w1");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  auto sent = take_items();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].identity, "w1-new") << "nothing more for a connection that is gone";
+  for (int i = 0; i < 4; ++i) tick(1s);
+  EXPECT_EQ(dispatcher_.counters().redelivered, 1u);
+  sent = take_items();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].identity, "w1-new");
+  EXPECT_EQ(sent[0].body.get_string("id"), "a");
+}
+
+TEST_F(DispatcherTest, AResultOfAnOlderAttemptFreesOnlyItsOwnSlot) {
+  // A cancelled attempt holds its slot until the worker answers it; its retry may go to the
+  // same worker and hold another. Answering the old one must not free the new one's slot.
+  hello("w1", 2);
+  submit("a", /*max_attempts=*/2, /*timeout_ms=*/1000);
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  tick(1001ms);  // a's deadline: cancelled on w1, retried
+  tick(1s);
+  auto retry = take_items();
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].body.get_int("attempt"), 2);
+  submit("b");
+  submit("c");
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty()) << "w1 holds a@1 (cancelled, not answered) and a@2";
+  result("w1", "a", 1, false, "cancelled");  // stale
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(take_items().size(), 1u) << "one slot came back, not two";
+}
+
+TEST_F(DispatcherTest, AnItemTheSocketCouldNotSendIsQueuedAgainAsIfNotSent) {
+  hello("w1", 2);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  dispatcher_.on_undelivered("w1", "a", 1, /*gone=*/true, clock_.now());
+  EXPECT_EQ(dispatcher_.item_state("a"), "queued");
+  EXPECT_EQ(dispatcher_.counters().undelivered, 1u);
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty()) << "w1 has no connection: nothing more for it";
+  hello("w2", 1, 8);
+  dispatcher_.pump(clock_.now());
+  auto sent = take_items();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].identity, "w2");
+  EXPECT_EQ(sent[0].body.get_int("attempt"), 1) << "no worker ever had attempt 1";
 }
 
 TEST_F(DispatcherTest, NeverSendsAWorkerMoreItemsThanItsSlots) {

@@ -183,5 +183,66 @@ TEST_F(WorkerCoreTest, BrokerCancelReachesTheRunningAttemptOnly) {
   EXPECT_EQ(only<CancelRunning>(current).size(), 1u);
 }
 
+TEST_F(WorkerCoreTest, ANewerAttemptOfARunningItemIsAnsweredByTheRunUnderWay) {
+  // The broker gave up our old connection (it fell silent; we reconnected) and sent the item
+  // again: one run, reported under the attempt the broker now waits for.
+  core_.on_connected(clock_.now());
+  ASSERT_EQ(only<StartItem>(core_.on_message(item("a", 1), clock_.now())).size(), 1u);
+  EXPECT_TRUE(only<StartItem>(core_.on_message(item("a", 2), clock_.now())).empty());
+  EXPECT_TRUE(only<StartItem>(core_.on_message(item("a", 2), clock_.now())).empty());
+  auto hello = protocol::worker_hello_from(only<SendMessage>(core_.on_connected(clock_.now()))[0].body());
+  ASSERT_TRUE(hello.ok());
+  EXPECT_EQ(hello->held.as_array()[0].get_int("attempt"), 2);
+  // A cancel of the attempt the broker knows reaches the run (started as attempt 1).
+  auto cancel = only<CancelRunning>(core_.on_message(
+      {MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 2, "x"})}, clock_.now()));
+  ASSERT_EQ(cancel.size(), 1u);
+  EXPECT_EQ(cancel[0].attempt, 1u);
+
+  auto sent = only<SendMessage>(core_.on_item_finished(result("a", 1), clock_.now()));
+  ASSERT_EQ(sent.size(), 1u);
+  auto reported = protocol::work_result_from(sent[0].body());
+  ASSERT_TRUE(reported.ok());
+  EXPECT_EQ(reported->attempt, 2u);
+  EXPECT_EQ(core_.running(), 0u);
+}
+
+TEST_F(WorkerCoreTest, ANewerAttemptOfAnItemBeingCancelledStartsWhenTheCancelledRunEnds) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 1), clock_.now());
+  core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 1, "late"})},
+                   clock_.now());
+  EXPECT_TRUE(only<StartItem>(core_.on_message(item("a", 2), clock_.now())).empty())
+      << "two runs of one item at once";
+  auto ended = core_.on_item_finished(result("a", 1), clock_.now());
+  auto sent = only<SendMessage>(ended);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(protocol::work_result_from(sent[0].body())->attempt, 1u) << "the cancelled one, as it was";
+  auto started = only<StartItem>(ended);
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].item.attempt, 2u);
+  EXPECT_EQ(core_.running(), 1u);
+  auto second = only<SendMessage>(core_.on_item_finished(result("a", 2), clock_.now()));
+  EXPECT_EQ(protocol::work_result_from(second[0].body())->attempt, 2u);
+}
+
+TEST_F(WorkerCoreTest, ACancelOfTheAttemptWaitingBehindACancelledRunDropsIt) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 1), clock_.now());
+  core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 1, "x"})},
+                   clock_.now());
+  core_.on_message(item("a", 2), clock_.now());
+  auto dropped = only<SendMessage>(core_.on_message(
+      {MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 2, "run cancelled"})},
+      clock_.now()));
+  ASSERT_EQ(dropped.size(), 1u) << "the broker holds a slot for attempt 2 until it is answered";
+  auto answer = protocol::work_result_from(dropped[0].body());
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->attempt, 2u);
+  EXPECT_EQ(answer->result.get_string("error_code"), "cancelled");
+  EXPECT_TRUE(only<StartItem>(core_.on_item_finished(result("a", 1), clock_.now())).empty());
+  EXPECT_EQ(core_.running(), 0u);
+}
+
 }  // namespace
 }  // namespace pl::worker

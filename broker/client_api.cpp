@@ -297,6 +297,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   counters["adopted"] = static_cast<int64_t>(c.adopted);
   counters["moved_to_new_connection"] = static_cast<int64_t>(c.moved_to_new_connection);
   counters["undelivered"] = static_cast<int64_t>(c.undelivered);
+  counters["stale_attempts_cancelled"] = static_cast<int64_t>(c.stale_attempts_cancelled);
   counters["circuit_rejections"] = static_cast<int64_t>(c.circuit_rejections);
   counters["workers_killed"] = static_cast<int64_t>(c.workers_killed);
   counters["queue_timeouts"] = static_cast<int64_t>(c.queue_timeouts);

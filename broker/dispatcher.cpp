@@ -120,10 +120,15 @@ void Dispatcher::release_credit(std::string_view identity, const std::string& it
 void Dispatcher::cancel_on_worker(Item& item, std::string_view reason, TimePoint now) {
   // The worker keeps the credit until it answers (its result is then stale); if it has not let
   // go when the grace ends, it is given up.
-  protocol::CancelItem cancel{item.spec.item_id, item.attempt, std::string(reason)};
-  send(item.worker, MessageType::kCancelItem, protocol::to_body(cancel));
+  cancel_attempt(item.worker, item.spec.item_id, item.attempt, reason, now);
+}
+
+void Dispatcher::cancel_attempt(std::string_view identity, const std::string& item_id,
+                                uint32_t attempt, std::string_view reason, TimePoint now) {
+  protocol::CancelItem cancel{item_id, attempt, std::string(reason)};
+  send(identity, MessageType::kCancelItem, protocol::to_body(cancel));
   cancel_graces_.emplace(now + config_.cancel_grace,
-                         CancelGrace{item.worker, item.spec.item_id, item.attempt});
+                         CancelGrace{std::string(identity), item_id, attempt});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,8 +341,22 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   roster_.join(std::move(record));
   for (const auto& [id, attempt] : adopt) {
     auto it = items_.find(id);
-    if (it == items_.end() || it->second.state != ItemState::kQueued) continue;
-    adopt_in_flight(it->second, identity, attempt, now);
+    if (it != items_.end() && it->second.state == ItemState::kQueued) {
+      adopt_in_flight(it->second, identity, attempt, now);
+      continue;
+    }
+    // Unknown: over, or (after a restart) not submitted again yet, when its result may still
+    // be adopted; left to finish.
+    if (it == items_.end()) continue;
+    const Item& item = it->second;
+    if (item.state == ItemState::kInFlight && item.worker == identity && item.attempt == attempt) {
+      continue;
+    }
+    // An attempt given up on while the worker was silent past its liveness (frozen, starved,
+    // cut off), that runs elsewhere now or waits to be retried: stopped rather than paid for to
+    // the end for a result that will be discarded. It holds its slot until the worker lets go.
+    cancel_attempt(identity, id, attempt, "the broker gave this attempt up", now);
+    ++counters_.stale_attempts_cancelled;
   }
   protocol::Welcome welcome;
   welcome.broker_instance = config_.instance_id;

@@ -99,6 +99,7 @@ struct DispatchCounters {
   uint64_t adopted = 0;          // items a worker still held after a broker restart
   uint64_t moved_to_new_connection = 0;  // running items of a worker that reconnected
   uint64_t undelivered = 0;      // items whose worker could not be sent them: queued again
+  uint64_t stale_attempts_cancelled = 0;  // given-up attempts a rejoining worker still ran
   uint64_t circuit_rejections = 0;  // items failed fast by an open circuit
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
   uint64_t queue_timeouts = 0;      // queued items that no worker took within their timeout
@@ -228,6 +229,10 @@ class Dispatcher {
   void attempt_failed(Item& item, Value result, TimePoint now);
   void complete(Item& item, Value result);
   void send(std::string_view identity, protocol::MessageType type, const Value& body);
+  // Tells the worker at `identity` to stop the attempt; it is given up (killed) if it has not
+  // let go when config.cancel_grace ends.
+  void cancel_attempt(std::string_view identity, const std::string& item_id, uint32_t attempt,
+                      std::string_view reason, TimePoint now);
   void release_credit(std::string_view identity, const std::string& item_id, uint32_t attempt);
   void drop(ItemMap::iterator it, std::string_view reason, TimePoint now);
   void dispatch(Item& item, WorkerRecord& worker, TimePoint now);

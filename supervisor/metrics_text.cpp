@@ -162,6 +162,8 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
        "Running items of a worker that reconnected, moved to its new connection."},
       {"pipeline_items_undelivered_total", "undelivered",
        "Items the worker socket could not send, queued again."},
+      {"pipeline_attempts_stale_cancelled_total", "stale_attempts_cancelled",
+       "Given-up attempts a worker back from silence still ran, cancelled."},
       {"pipeline_items_circuit_rejected_total", "circuit_rejections",
        "Attempts failed fast by an open circuit."},
       {"pipeline_results_stale_total", "stale_results",

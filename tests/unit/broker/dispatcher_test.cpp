@@ -279,6 +279,39 @@ TEST_F(DispatcherTest, AnItemTheSocketCouldNotSendIsQueuedAgainAsIfNotSent) {
   EXPECT_EQ(sent[0].body.get_int("attempt"), 1) << "no worker ever had attempt 1";
 }
 
+TEST_F(DispatcherTest, AWorkerBackFromSilenceIsToldToStopTheAttemptGivenUpMeanwhile) {
+  // A frozen worker is given up and its item runs elsewhere; when it comes back still running
+  // the old attempt, that attempt is cancelled (its result would be discarded) and keeps the
+  // worker's slot until the worker lets go.
+  hello_as("w1", "workers.1", 1, 7);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  hello("w2", 1, 8);
+  falls_silent("w1");
+  for (int i = 0; i < 4; ++i) tick(1s);
+  ASSERT_EQ(dispatcher_.holder_of("a"), "w2");
+  take();
+  hello_as("w1", "workers.1", 1, 7, {{"a", 1}});
+  bool cancelled = false;
+  for (const auto& s : take()) {
+    if (s.type == MessageType::kCancelItem && s.identity == "w1") {
+      cancelled = s.body.get_string("id") == "a" && s.body.get_int("attempt") == 1;
+    }
+  }
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(dispatcher_.counters().stale_attempts_cancelled, 1u);
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty()) << "w1 still holds a@1";
+  result("w1", "a", 1, false, "cancelled");
+  dispatcher_.pump(clock_.now());
+  auto sent = take_items();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].identity, "w1");
+  EXPECT_EQ(dispatcher_.holder_of("a"), "w2") << "the stale answer changed nothing";
+}
+
 TEST_F(DispatcherTest, NeverSendsAWorkerMoreItemsThanItsSlots) {
   hello("w1", 2);
   for (int i = 0; i < 5; ++i) submit("i" + std::to_string(i));

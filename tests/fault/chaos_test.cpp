@@ -1,7 +1,8 @@
 // Chaos: a 5 000-item batch runs while a client appends session turns, and random workers, the
-// broker and the registry are SIGKILLed on a seeded schedule. Afterwards the run has succeeded
-// with every item's result exactly once, every acknowledged session turn is present exactly
-// once, and no process is left behind.
+// broker and the registry are SIGKILLed, or stopped (SIGSTOP) for up to twice the broker's
+// liveness and continued, on a seeded schedule. Afterwards the run has succeeded with every
+// item's result exactly once, every acknowledged session turn is present exactly once, and no
+// process is left behind.
 //
 // Seeds: CHAOS_SEEDS="1,2,3" (default "1,2"); `make chaos SEEDS=N` runs seeds 1..N.
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@ namespace {
 constexpr int kItems = 5000;
 constexpr int kTurns = 300;
 constexpr int kMaxKills = 12;
+constexpr int kMaxPauses = 6;
 
 std::vector<int> seeds() {
   std::vector<int> out;
@@ -117,12 +119,15 @@ TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
     }
   });
 
-  // The chaos: SIGKILL a random worker, the broker or the registry, at random moments.
+  // The chaos: SIGKILL a random worker, the broker or the registry, at random moments, or stop
+  // one (a paused VM, a starved host) for 0.3 to 3 s, past the liveness (3 x 500 ms) or not.
   int kills = 0;
+  int pauses = 0;
   std::map<std::string, int> killed;
+  std::map<std::string, int> paused;
   while (kills < kMaxKills && !run.wait(std::chrono::milliseconds(50 + rng() % 350)).has_value()) {
     const int dice = static_cast<int>(rng() % 10);
-    std::string victim = dice < 6 ? "pipeline-worker" : dice < 8 ? "pipeline-broker" : "pipeline-registry";
+    std::string victim = dice % 5 < 3 ? "pipeline-worker" : dice % 5 < 4 ? "pipeline-broker" : "pipeline-registry";
     int64_t pid = 0;
     if (victim == "pipeline-worker") {
       auto workers = pids_of(tree, victim);
@@ -130,7 +135,18 @@ TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
     } else {
       pid = pid_of(tree, victim);
     }
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), SIGKILL) == 0) {
+    if (pid <= 0) continue;
+    const auto process = static_cast<pid_t>(pid);
+    if (dice >= 5 && pauses < kMaxPauses) {
+      if (::kill(process, SIGSTOP) != 0) continue;
+      ++pauses;
+      ++paused[victim];
+      // The pause is a wait for the run (which cannot end while a part of it is stopped).
+      (void)run.wait(std::chrono::milliseconds(300 + rng() % 2700));
+      ::kill(process, SIGCONT);
+      continue;
+    }
+    if (::kill(process, SIGKILL) == 0) {
       ++kills;
       ++killed[victim];
     }
@@ -142,7 +158,10 @@ TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
   ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
   std::cerr << "seed " << seed << ": " << kills << " kills (workers " << killed["pipeline-worker"]
             << ", broker " << killed["pipeline-broker"] << ", registry "
-            << killed["pipeline-registry"] << "), " << acknowledged.size() << " turns acknowledged\n";
+            << killed["pipeline-registry"] << "), " << pauses << " pauses (workers "
+            << paused["pipeline-worker"] << ", broker " << paused["pipeline-broker"]
+            << ", registry " << paused["pipeline-registry"] << "), " << acknowledged.size()
+            << " turns acknowledged\n";
 
   // Every item's result, exactly once.
   auto out = parse_json(read_text(tree.dir() / "run.out"));

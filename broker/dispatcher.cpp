@@ -42,6 +42,16 @@ Dispatcher::ProviderState* Dispatcher::provider(const std::string& name) {
   return &it->second;
 }
 
+Dispatcher::Item* Dispatcher::running_attempt(const std::string& item_id,
+                                              std::string_view identity, uint32_t attempt) {
+  auto it = items_.find(item_id);
+  if (it == items_.end()) return nullptr;
+  Item& item = it->second;
+  const bool current =
+      item.state == ItemState::kInFlight && item.worker == identity && item.attempt == attempt;
+  return current ? &item : nullptr;
+}
+
 void Dispatcher::set_state(Item& item, ItemState state) {
   auto count = [this](ItemState s) -> size_t& {
     switch (s) {
@@ -347,11 +357,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
     }
     // Unknown: over, or (after a restart) not submitted again yet, when its result may still
     // be adopted; left to finish.
-    if (it == items_.end()) continue;
-    const Item& item = it->second;
-    if (item.state == ItemState::kInFlight && item.worker == identity && item.attempt == attempt) {
-      continue;
-    }
+    if (it == items_.end() || running_attempt(id, identity, attempt)) continue;
     // An attempt given up on while the worker was silent past its liveness (frozen, starved,
     // cut off), that runs elsewhere now or waits to be retried: stopped rather than paid for to
     // the end for a result that will be discarded. It holds its slot until the worker lets go.
@@ -381,12 +387,9 @@ void Dispatcher::supersede_old_connections(
     old->superseded = true;
     size_t moved = 0;
     for (const auto& [id, attempt] : running) {
-      auto it = items_.find(id);
-      if (it == items_.end() || it->second.state != ItemState::kInFlight ||
-          it->second.worker != old->identity || it->second.attempt != attempt) {
-        continue;
-      }
-      it->second.worker = record.identity;
+      Item* item = running_attempt(id, old->identity, attempt);
+      if (!item) continue;
+      item->worker = record.identity;
       old->held.erase(id, attempt);
       ++moved;
     }
@@ -523,12 +526,9 @@ void Dispatcher::worker_lost(std::string_view identity, std::string_view why, Ti
   last_worker_seen_ = now;
   size_t redelivered = 0;
   for (const auto& [id, attempt] : record->held) {
-    auto it = items_.find(id);
-    if (it == items_.end() || it->second.state != ItemState::kInFlight ||
-        it->second.worker != identity || it->second.attempt != attempt) {
-      continue;
-    }
-    Item& item = it->second;
+    Item* current = running_attempt(id, identity, attempt);
+    if (!current) continue;
+    Item& item = *current;
     leave_flight(item, nullptr, now);
     // A superseded connection's items were lost in transit: the process lives on.
     if (!record->superseded) ++item.deaths;
@@ -563,12 +563,9 @@ void Dispatcher::on_undelivered(std::string_view identity, const std::string& it
     worker->slots = 0;
   }
   release_credit(identity, item_id, attempt);
-  auto it = items_.find(item_id);
-  if (it == items_.end() || it->second.state != ItemState::kInFlight ||
-      it->second.worker != identity || it->second.attempt != attempt) {
-    return;
-  }
-  Item& item = it->second;
+  Item* current = running_attempt(item_id, identity, attempt);
+  if (!current) return;
+  Item& item = *current;
   leave_flight(item, nullptr, now);
   --item.attempt;  // no worker ever had this one
   set_state(item, ItemState::kQueued);

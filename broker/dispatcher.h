@@ -211,6 +211,8 @@ class Dispatcher {
   using ItemMap = std::unordered_map<std::string, Item>;
 
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
+  // The item whose current attempt is `attempt`, in flight at `identity`; null otherwise.
+  Item* running_attempt(const std::string& item_id, std::string_view identity, uint32_t attempt);
   // Other records of the process `record` is a new connection of: given its `running`
   // attempts, and set to take no new items.
   void supersede_old_connections(const WorkerRecord& record,

@@ -690,7 +690,7 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   item.worker = worker.identity;
   item.dispatched_at = now;
   set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
-  worker.held.insert(item.spec.item_id, item.attempt);
+  worker.held.add_new(item.spec.item_id, item.attempt);
   if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
   ++counters_.dispatched;
 

@@ -27,6 +27,9 @@ class HeldAttempts {
 
   // False when that attempt is held already.
   bool insert(const std::string& item_id, uint32_t attempt);
+  // insert() without the look-up, for an attempt that cannot be held yet (a dispatch's attempt
+  // number is new).
+  void add_new(const std::string& item_id, uint32_t attempt) { held_.emplace(item_id, attempt); }
   bool erase(const std::string& item_id, uint32_t attempt);
   bool contains(const std::string& item_id, uint32_t attempt) const;
 

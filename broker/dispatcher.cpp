@@ -328,9 +328,10 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   record.last_heard = now;
   record.next_heartbeat = now + config_.heartbeat;
   record.joined = now;
-  // Items the worker still runs occupy its slots until it reports them; queued items among
-  // them (we restarted and recovered their runs) are adopted rather than dispatched again.
-  std::vector<std::pair<std::string, uint32_t>> adopt;
+  // Attempts the worker still runs occupy its slots until it reports them. Below, each is
+  // adopted (its item is queued: we restarted and recovered its run), moved from an older
+  // connection of the same process, or cancelled (given up meanwhile).
+  std::vector<std::pair<std::string, uint32_t>> running;
   if (hello->held.is_array()) {
     for (const auto& held : hello->held.as_array()) {
       const std::string id = held.get_string("id");
@@ -339,7 +340,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
       record.held.insert(id, attempt);
       // Not submitted again yet while runs replay: adopted when it is (adopt_parked).
       if (replaying_ && !items_.count(id)) parked_held_[id] = {std::string(identity), attempt};
-      adopt.emplace_back(id, attempt);
+      running.emplace_back(id, attempt);
     }
   }
   if (WorkerRecord* previous = roster_.find(identity)) {
@@ -347,9 +348,9 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   }
   spdlog::info("worker {} (pid {}, {} slot{}) joined", record.name, record.pid, record.slots,
                record.slots == 1 ? "" : "s");
-  supersede_old_connections(record, adopt);
+  supersede_old_connections(record, running);
   roster_.join(std::move(record));
-  for (const auto& [id, attempt] : adopt) {
+  for (const auto& [id, attempt] : running) {
     auto it = items_.find(id);
     if (it != items_.end() && it->second.state == ItemState::kQueued) {
       adopt_in_flight(it->second, identity, attempt, now);

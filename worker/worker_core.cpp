@@ -182,7 +182,14 @@ void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& 
       return;  // a copy of what we have
     }
     if (run.cancel_sent) {
-      run.next = std::move(item);  // the cancelled run ends first: one run of an item at a time
+      // The cancelled run ends first: one run of an item at a time. An attempt waiting already
+      // is answered, so that every attempt the broker sent frees its slot there.
+      if (run.next) {
+        out.push_back(not_run(run.next->item_id, run.next->attempt,
+                              "superseded by attempt " + std::to_string(item.attempt),
+                              ErrorCode::kCancelled));
+      }
+      run.next = std::move(item);
     } else {
       run.report_as = item.attempt;
     }
@@ -208,9 +215,8 @@ void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& 
 
 void WorkerCore::start(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now) {
   const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item.timeout_ms, 1));
-  Running& run = running_[item.item_id];
-  run = Running{item.attempt, deadline};
-  run.report_as = item.attempt;
+  running_[item.item_id] = Running{item.attempt, deadline, /*cancel_sent=*/false,
+                                  /*report_as=*/item.attempt, /*next=*/std::nullopt};
   out.push_back(StartItem{std::move(item), deadline});
 }
 

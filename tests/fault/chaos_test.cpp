@@ -141,7 +141,7 @@ TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
       if (::kill(process, SIGSTOP) != 0) continue;
       ++pauses;
       ++paused[victim];
-      // The pause is a wait for the run (which cannot end while a part of it is stopped).
+      // The pause is a wait for the run: it ends early only if the run ends.
       (void)run.wait(std::chrono::milliseconds(300 + rng() % 2700));
       ::kill(process, SIGCONT);
       continue;

@@ -226,6 +226,20 @@ TEST_F(WorkerCoreTest, ANewerAttemptOfAnItemBeingCancelledStartsWhenTheCancelled
   EXPECT_EQ(protocol::work_result_from(second[0].body())->attempt, 2u);
 }
 
+TEST_F(WorkerCoreTest, AnAttemptWaitingBehindACancelledRunIsAnsweredWhenANewerOneReplacesIt) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 1), clock_.now());
+  core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 1, "x"})},
+                   clock_.now());
+  core_.on_message(item("a", 2), clock_.now());
+  auto answered = only<SendMessage>(core_.on_message(item("a", 3), clock_.now()));
+  ASSERT_EQ(answered.size(), 1u) << "the broker holds a slot for attempt 2 until it is answered";
+  EXPECT_EQ(protocol::work_result_from(answered[0].body())->attempt, 2u);
+  auto started = only<StartItem>(core_.on_item_finished(result("a", 1), clock_.now()));
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].item.attempt, 3u);
+}
+
 TEST_F(WorkerCoreTest, ACancelOfTheAttemptWaitingBehindACancelledRunDropsIt) {
   core_.on_connected(clock_.now());
   core_.on_message(item("a", 1), clock_.now());

@@ -19,6 +19,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/progress_format.h"
+#include "common/byte_size.h"
 #include "cli/top_command.h"
 #include "cli/tree_sockets.h"
 #include "common/clock.h"
@@ -187,9 +188,9 @@ void render_children(const Value& node, const std::string& indent, std::string& 
       line += " " + c.get_string("strategy");
     }
     if (c.find("rss_bytes")) {
-      line += " rss " + format_size(static_cast<uint64_t>(c.get_int("rss_bytes")));
+      line += " rss " + format_bytes(static_cast<uint64_t>(c.get_int("rss_bytes")));
       if (c.find("max_memory")) {
-        line += "/" + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+        line += "/" + format_bytes(static_cast<uint64_t>(c.get_int("max_memory")));
       }
     } else if (c.find("rss_error")) {
       line += " rss unreadable";

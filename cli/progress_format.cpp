@@ -43,23 +43,6 @@ std::string format_rate(double per_second) {
   return buf;
 }
 
-std::string format_size(uint64_t bytes) {
-  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  size_t unit = 0;
-  while (v >= 1024 && unit + 1 < sizeof kUnits / sizeof kUnits[0]) {
-    v /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0 || v >= 10) {
-    std::snprintf(buf, sizeof buf, "%.0f %s", v, kUnits[unit]);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
-  }
-  return buf;
-}
-
 std::string format_micros(int64_t micros) {
   char buf[32];
   if (micros < 1000) {

@@ -12,8 +12,6 @@ namespace pl::cli {
 std::string format_duration_s(std::optional<double> seconds);
 // "0.8/s", "12/s", "1.2k/s".
 std::string format_rate(double per_second);
-// "900 B", "12 MiB", "1.5 GiB".
-std::string format_size(uint64_t bytes);
 // Microseconds as "850us", "12ms", "1.2s".
 std::string format_micros(int64_t micros);
 

@@ -88,6 +88,33 @@ bool finished(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "cancelled";
 }
 
+// The last `lines` lines of a text file ("" when it cannot be read).
+std::string tail_of(const fs::path& file, size_t lines) {
+  auto text = read_file(file);
+  if (!text.ok()) return {};
+  size_t start = text->size();
+  if (start > 0 && (*text)[start - 1] == '\n') --start;
+  for (size_t found = 0; start > 0; --start) {
+    if ((*text)[start - 1] == '\n' && ++found == lines) break;
+  }
+  return text->substr(start);
+}
+
+// Said when the broker stopped answering because the whole tree is gone (no supervisor holds
+// the state directory's lock any more): at once, rather than after the silence timeout.
+void report_stopped_tree(const fs::path& state_dir, RunTree tree, const std::string& run_id) {
+  if (tree == RunTree::kPrivate) {
+    // Its directory goes with it: what it said is shown now or never.
+    std::cerr << "pipelinectl: the private tree of this run stopped, and run " << run_id
+              << " with it; the end of its log:\n"
+              << tail_of(state_dir / "supervisor.log", 20);
+    return;
+  }
+  std::cerr << "pipelinectl: the tree on " << state_dir.string()
+            << " has stopped (no supervisor runs there; its log says why); run " << run_id
+            << " is stored and goes on when a tree is started there again\n";
+}
+
 int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipeline& checked,
                      const fs::path& path, const Value& inputs, const RunOptions& options,
                      int signal_fd, ProgressDisplay& progress) {
@@ -157,6 +184,10 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
         return report_run(*status, tree, std::cout, std::cerr);
       }
       if (status.ok()) progress.update(status->progress, SteadyClock::now());
+    } else if (auto running = tree_running(state_dir); running.ok() && !*running) {
+      progress.finish();
+      report_stopped_tree(state_dir, tree, run->run_id);
+      return kExitUnavailable;
     } else if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(options.silence_timeout_s)) {
       progress.finish();
       std::cerr << "pipelinectl: the broker has not answered for " << options.silence_timeout_s

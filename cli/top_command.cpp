@@ -16,6 +16,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/progress_format.h"
+#include "common/byte_size.h"
 #include "cli/tree_sockets.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -111,9 +112,9 @@ void render_tree(const Value& node, const std::string& indent, std::string& out)
     }
     std::string rss = "-";
     if (c.find("rss_bytes")) {
-      rss = format_size(static_cast<uint64_t>(c.get_int("rss_bytes")));
+      rss = format_bytes(static_cast<uint64_t>(c.get_int("rss_bytes")));
       if (c.find("max_memory")) {
-        rss += " / " + format_size(static_cast<uint64_t>(c.get_int("max_memory")));
+        rss += " / " + format_bytes(static_cast<uint64_t>(c.get_int("max_memory")));
       }
     } else if (c.find("rss_error")) {
       rss = "unreadable";

@@ -6,7 +6,7 @@
 #include "common/config/section_reader.h"
 #include "common/fs.h"
 #include "common/text.h"
-#include "supervisor/byte_size.h"
+#include "common/byte_size.h"
 #include "supervisor/listen_address.h"
 
 namespace pl::supervisor {

@@ -1,7 +1,7 @@
 // The core's handling of one worker process: spawn, readiness, watchdog, stop, exit.
 #include <csignal>
 
-#include "supervisor/byte_size.h"
+#include "common/byte_size.h"
 #include "supervisor/supervisor_core.h"
 
 namespace pl::supervisor {

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <functional>
 
-#include "supervisor/byte_size.h"
+#include "common/byte_size.h"
 #include "supervisor/process_memory.h"
 #include "supervisor/shell.h"
 

@@ -1,12 +1,56 @@
 #include "common/sqlite/database.h"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "common/byte_size.h"
 
 namespace pl::sqlite {
+namespace {
+
+// Where the space went, for an operator reading "database or disk is full": the free and total
+// bytes of the file system that holds the database (or the page limit SQLite hit, when the disk
+// still has room). Empty when the error is another one or the database has no file.
+std::string full_disk_note(sqlite3* db) {
+  if (!db || (sqlite3_extended_errcode(db) & 0xff) != SQLITE_FULL) return {};
+  const char* file = sqlite3_db_filename(db, "main");
+  if (!file || !*file) return {};
+  const std::string dir = std::filesystem::path(file).parent_path().string();
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return {};
+  const auto size = [&](fsblkcnt_t blocks) {
+    return format_bytes(static_cast<uint64_t>(blocks) * static_cast<uint64_t>(fs.f_frsize));
+  };
+  char note[256];
+  std::snprintf(note, sizeof note, " (%s: %s free of %s, %" PRIu64 " inodes free)", dir.c_str(),
+                size(fs.f_bavail).c_str(), size(fs.f_blocks).c_str(),
+                static_cast<uint64_t>(fs.f_favail));
+  return note;
+}
+
+}  // namespace
+
+std::string one_line(std::string_view sql, size_t max_chars) {
+  std::string out;
+  for (char c : sql) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    if (out.size() == max_chars) {
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      return out + "...";
+    }
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 
 Error sqlite_error(sqlite3* db, std::string_view what) {
   std::string text(what);
-  text.append(": ").append(db ? sqlite3_errmsg(db) : "out of memory");
+  text.append(": ").append(db ? sqlite3_errmsg(db) : "out of memory").append(full_disk_note(db));
   return make_error(ErrorCode::kIo, std::move(text));
 }
 
@@ -69,7 +113,7 @@ Result<bool> Statement::step() {
     reset();
     return false;
   }
-  Error e = sqlite_error(db_, sqlite3_sql(stmt_));
+  Error e = sqlite_error(db_, one_line(sqlite3_sql(stmt_), 80));
   reset();
   return e;
 }
@@ -130,7 +174,8 @@ Status Database::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     std::string what = message ? message : "error";
     sqlite3_free(message);
-    return make_error(ErrorCode::kIo, "sqlite: " + what + " (in: " + text.substr(0, 80) + ")");
+    return make_error(ErrorCode::kIo, "sqlite: " + what + full_disk_note(db_) +
+                                          " (in: " + one_line(text, 80) + ")");
   }
   return ok_status();
 }
@@ -139,7 +184,7 @@ Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &stmt, nullptr) != SQLITE_OK) {
-    return sqlite_error(db_, "prepare \"" + std::string(sql.substr(0, 60)) + "\"");
+    return sqlite_error(db_, "prepare \"" + one_line(sql, 60) + "\"");
   }
   return Statement(db_, stmt);
 }

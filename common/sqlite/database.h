@@ -75,7 +75,12 @@ class Database {
   sqlite3* db_;
 };
 
-// kIo with SQLite's own message: "what: <sqlite message>".
+// kIo with SQLite's own message: "what: <sqlite message>". When the database or its disk is full
+// (SQLITE_FULL) the message says how much room its file system has left.
 Error sqlite_error(sqlite3* db, std::string_view what);
+
+// A statement's text for a one-line message: runs of white space as one space, cut after
+// `max_chars` characters with "..." (a schema statement spans many lines).
+std::string one_line(std::string_view sql, size_t max_chars);
 
 }  // namespace pl::sqlite

@@ -417,6 +417,65 @@ TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   }
 }
 
+TEST(RunningTree, ARunCommandWhoseTreeStopsSaysSoAtOnceAndTheRunIsKept) {
+  Tree tree(tree_config(1), 1);
+  const std::string slow = (tree.dir() / "slow.yaml").string();
+  std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
+                         "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
+  // A silence timeout far beyond the wait below: only the stopped tree can end the command.
+  Process run = tree.start_pipelinectl(
+      {"run", slow, "--progress", "none", "--silence-timeout", "600"}, "run");
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(tree.dir() / "run.err").find(" accepted") != std::string::npos; },
+      30s))
+      << read_text(tree.dir() / "run.err");
+  EXPECT_EQ(tree.pipelinectl({"shutdown"}).exit_code, 0);
+  auto code = run.wait(30s);
+  ASSERT_TRUE(code.has_value()) << "the command still waits on a stopped tree";
+  EXPECT_EQ(*code, 69);
+  const std::string err = read_text(tree.dir() / "run.err");
+  EXPECT_NE(err.find("the tree on " + tree.state_dir().string() + " has stopped"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("is stored and goes on when a tree is started there again"), std::string::npos)
+      << err;
+}
+
+TEST(PipelineRun, APrivateTreeThatDiesEndsTheCommandAtOnceWithTheEndOfItsLog) {
+  TempDir dir;
+  const std::string tag = new_tag();
+  const fs::path slow = dir.path() / "slow.yaml";
+  std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
+                         "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
+  SpawnOptions options;
+  options.env = {tag};
+  options.unset_env = {"PIPELINE_STATE_DIR"};
+  options.cwd = dir.path();  // no ./var tree here: the command starts a private one
+  options.stderr_file = dir.path() / "run.err";
+  Process run = Process::spawn({binary("pipelinectl"), "run", slow.string(), "--progress", "none",
+                                "--silence-timeout", "600"},
+                               options);
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(dir.path() / "run.err").find(" accepted") != std::string::npos; },
+      60s))
+      << read_text(dir.path() / "run.err");
+  pid_t supervisor = 0;
+  for (pid_t pid : processes_with_env(tag)) {
+    if (read_text("/proc/" + std::to_string(pid) + "/comm") == "pipeline-superv\n") supervisor = pid;
+  }
+  ASSERT_NE(supervisor, 0);
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  auto code = run.wait(30s);
+  ASSERT_TRUE(code.has_value()) << "the command still waits on a dead tree";
+  EXPECT_EQ(*code, 69);
+  const std::string err = read_text(dir.path() / "run.err");
+  EXPECT_NE(err.find("the private tree of this run stopped, and run "), std::string::npos) << err;
+  // Written before the run was accepted, and followed by a handful of lines only.
+  EXPECT_NE(err.find("supervisor info started root: all children started"), std::string::npos)
+      << "no end of the log in: " << err;
+  EXPECT_TRUE(wait_until([&] { return processes_with_env(tag).empty(); }, 10s))
+      << "processes left behind: " << processes_with_env(tag).size();
+}
+
 TEST(RunningTree, AnItemNoWorkerTakesFailsAtItsTimeoutInsteadOfWaitingForEver) {
   Tree tree(tree_config(0), 0);
   // With no worker to wait for, wait for the broker itself: a run needs it to answer.

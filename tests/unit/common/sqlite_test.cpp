@@ -77,6 +77,45 @@ TEST(Database, OpeningAFileThatIsNotADatabaseFailsWithItsName) {
   EXPECT_EQ(st.error().code, ErrorCode::kIo);
 }
 
+TEST(Database, AFullDatabaseSaysHowMuchRoomItsFileSystemHasLeft) {
+  test::TempDir dir;
+  auto db = Database::open(dir.path() / "a.db");
+  ASSERT_TRUE(db.ok());
+  // SQLite's page limit gives the same SQLITE_FULL as a full disk, without filling one.
+  ASSERT_TRUE((*db)->exec("CREATE TABLE t(v TEXT); PRAGMA max_page_count = 3").ok());
+  auto insert = (*db)->prepare("INSERT INTO t VALUES (?)");
+  ASSERT_TRUE(insert.ok());
+  Status st = ok_status();
+  for (int i = 0; i < 100 && st.ok(); ++i) st = insert->bind(1, std::string(1000, 'x')).run();
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  EXPECT_NE(m.find("database or disk is full"), std::string::npos) << m;
+  EXPECT_NE(m.find("(" + dir.path().string() + ": "), std::string::npos) << m;
+  EXPECT_NE(m.find(" free of "), std::string::npos) << m;
+  EXPECT_NE(m.find(" inodes free)"), std::string::npos) << m;
+
+  auto exec = (*db)->exec("INSERT INTO t VALUES (randomblob(100000))");
+  ASSERT_FALSE(exec.ok());
+  EXPECT_NE(exec.error().message.find(" free of "), std::string::npos) << exec.error().message;
+}
+
+TEST(Database, OtherErrorsSayNothingOfTheDisk) {
+  test::TempDir dir;
+  auto db = Database::open(dir.path() / "a.db");
+  auto st = (*db)->exec("SELECT * FROM missing");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message.find("free of"), std::string::npos) << st.error().message;
+}
+
+TEST(OneLine, JoinsAStatementOfManyLinesAndCutsItWhereAsked) {
+  EXPECT_EQ(one_line("BEGIN IMMEDIATE;\nCREATE TABLE runs (\n  id   TEXT\n)", 200),
+            "BEGIN IMMEDIATE; CREATE TABLE runs ( id TEXT )");
+  EXPECT_EQ(one_line("  SELECT 1  ", 200), "SELECT 1");
+  EXPECT_EQ(one_line("SELECT a, b FROM t", 8), "SELECT a...");
+  EXPECT_EQ(one_line("SELECT   a", 7), "SELECT...");
+  EXPECT_EQ(one_line("", 10), "");
+}
+
 TEST(DeferredWalSync, CheckpointsIntoTheDatabaseOnceTheWalPassesTheThreshold) {
   test::TempDir dir;
   const fs::path path = dir.path() / "a.db";

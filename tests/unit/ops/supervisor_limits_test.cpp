@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config/yaml_document.h"
-#include "supervisor/byte_size.h"
+#include "common/byte_size.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/listen_address.h"
 #include "tests/unit/supervisor/core_driver.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace pl::supervisor {
+namespace pl {
 
 // The size, or nullopt when `text` is not a size or does not fit in 64 bits.
 std::optional<uint64_t> parse_byte_size(std::string_view text);
@@ -20,4 +20,4 @@ std::optional<uint64_t> parse_byte_size(std::string_view text);
 // A short human form: "512 MiB", "1.5 GiB", "900 B". For messages and `pipelinectl top`.
 std::string format_bytes(uint64_t bytes);
 
-}  // namespace pl::supervisor
+}  // namespace pl

@@ -1,9 +1,9 @@
-#include "supervisor/byte_size.h"
+#include "common/byte_size.h"
 
 #include <cctype>
 #include <cstdio>
 
-namespace pl::supervisor {
+namespace pl {
 namespace {
 
 std::string lower(std::string_view s) {
@@ -74,4 +74,4 @@ std::string format_bytes(uint64_t bytes) {
   return buf;
 }
 
-}  // namespace pl::supervisor
+}  // namespace pl

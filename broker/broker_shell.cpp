@@ -357,7 +357,9 @@ int BrokerShell::run() {
                                              retention_.next_deadline()}),
                                    now);
     if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
-    if (uncommitted_) timeout = 0;  // more work waiting joins this commit; else commit, then wait
+    // More work waiting joins this commit; else commit (at once, or when commit_wait_ms passes
+    // with nothing read), then wait.
+    if (uncommitted_) timeout = std::min(timeout, commit_wait_ms(now));
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -411,6 +413,13 @@ Value BrokerShell::extra_counters() const {
     extra["curve_handshake_failures"] = static_cast<int64_t>(zap_->counters().handshake_failures);
   }
   return extra;
+}
+
+int64_t BrokerShell::commit_wait_ms(TimePoint now) const {
+  // A reply a client waits for goes out with the commit; acknowledgements of results can wait
+  // (a worker keeps a result until it is acknowledged, and sends it again to a new broker).
+  if (!client_outbox_.empty() || dispatcher_.in_flight() == 0) return 0;
+  return millis_until(last_commit_ + kCommitEvery, now);
 }
 
 bool BrokerShell::commit() {

@@ -3,12 +3,15 @@
 // and the signalfd, with the dispatcher's next deadline as timeout.
 //
 // Each turn: read what is ready, let the cores react, send the work they produced. The store is
-// committed when no more input waits, or kCommitEvery after the last commit while input keeps
-// coming: a commit covers several turns under load. Work, cancellations and heartbeats go at
-// once. Replies to clients and acknowledgements of results promise something durable: they wait
-// for the commit that holds what they promise and, unless the store's commits are durable by
-// themselves, then (in order) for a sync that started after that commit, which a
-// DurabilitySyncer runs on its own thread while the loop goes on (a deferred sync, run_store.h).
+// committed kCommitEvery after the last commit while input keeps coming or items are out on
+// workers (their results are on the way), and at once when a client waits for a reply or
+// nothing is left to come: a commit covers several turns under load, and a loop of quick items
+// run one at a time pays for one commit per kCommitEvery rather than one per item. Work,
+// cancellations and heartbeats go at once. Replies to clients and acknowledgements of results
+// promise something durable: they wait for the commit that holds what they promise and, unless
+// the store's commits are durable by themselves, then (in order) for a sync that started after
+// that commit, which a DurabilitySyncer runs on its own thread while the loop goes on (a
+// deferred sync, run_store.h).
 // A failed commit or sync stops the broker (exit 70) — the supervisor restarts it and the runs
 // are recovered from what was durable.
 #pragma once
@@ -89,6 +92,8 @@ class BrokerShell {
   // Commits what the turns since the last commit wrote, asks for its sync and flushes; false
   // when the commit failed (the broker must stop).
   bool commit();
+  // How long an uncommitted turn may wait for more before it is committed (see above), in ms.
+  int64_t commit_wait_ms(TimePoint now) const;
   // Acknowledgements and client replies: after the commit (send_when_durable).
   void flush();
   // Sends frames that promise what the store holds now: at once when that is durable, else once

@@ -273,6 +273,70 @@ TEST_F(BrokerShellTest, AResultIsAcknowledgedOnlyAfterTheCommitThatHoldsIt) {
   EXPECT_TRUE(next(worker_, MessageType::kResultAck, 10s).has_value());
 }
 
+// A loop of quick items, one at a time: while an item is out on a worker and no client waits,
+// the turns share a commit for up to 5 ms instead of committing each result on its own. The
+// bound scales with the time taken, so a slow machine cannot break it; committing every result
+// at once (one commit per item) can.
+TEST_F(BrokerShellTest, ResultsOfItemsRunOneAtATimeShareCommits) {
+  store_.gate.open();
+  send(worker_, MessageType::kWorkerHello,
+       protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 1, Value::array()}));
+  ASSERT_TRUE(next(worker_, MessageType::kWelcome, 10s).has_value());
+  constexpr int kItems = 200;
+  std::string items;
+  for (int i = 0; i < kItems; ++i) items += (i ? ", " : "") + std::to_string(i);
+  protocol::SubmitRun submit;
+  submit.request = "r1";
+  submit.pipeline_path = "/tmp/loop.yaml";
+  submit.pipeline_yaml =
+      "workflow:\n  name: loop\n  steps:\n    - name: each\n      type: for_loop\n"
+      "      iterator: n\n      items: [" + items + "]\n      steps:\n"
+      "        - {name: e, type: echo, value: \"{{loop.n}}\"}\n";
+  submit.inputs = Value::object();
+  const uint64_t commits_before = store_.commits();
+  const auto start = std::chrono::steady_clock::now();
+  send(client_, MessageType::kSubmitRun, protocol::to_body(submit));
+  // The worker answers each item as soon as it arrives (a blocking poll, not next()'s polling
+  // interval, which would pace the loop at the commit interval itself).
+  std::vector<net::PollEntry> entries{{worker_.raw(), -1, false}};
+  for (int i = 0; i < kItems;) {
+    ASSERT_TRUE(net::poll(entries, 10'000).ok());
+    ASSERT_TRUE(entries[0].readable) << "no item " << i << " within 10 s";
+    auto frames = worker_.receive();
+    ASSERT_TRUE(frames.ok() && frames->has_value());
+    auto message = protocol::decode((**frames)[0]);
+    ASSERT_TRUE(message.ok());
+    if (message->type != MessageType::kWorkItem) continue;  // an acknowledgement
+    ASSERT_EQ((**frames).size(), 1u) << "one item at a time";
+    auto work = protocol::work_item_from(message->body);
+    ASSERT_TRUE(work.ok());
+    ++i;
+    Value result;
+    result["success"] = true;
+    result["data"] = i;
+    send(worker_, MessageType::kWorkResult,
+         protocol::to_body(protocol::WorkResult{work->item_id, work->attempt, result}));
+  }
+  // The run is over once the last result is in; a status reply says it, after its commit.
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        Value request;
+        request["request"] = "s1";
+        send(client_, MessageType::kBrokerStatusRequest, request);
+        auto status = next(client_, MessageType::kBrokerStatus, 1s);
+        return status && status->body.get_int("runs_running", 1) == 0;
+      },
+      10s));
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  const uint64_t commits = store_.commits() - commits_before;
+  // One per 5 ms while items are out, one per heartbeat tick, and the acceptance's.
+  const auto bound = static_cast<uint64_t>(elapsed_ms / 5 + elapsed_ms / 1000 + 4);
+  EXPECT_LE(commits, bound) << commits << " commits for " << kItems << " items in " << elapsed_ms
+                            << " ms";
+}
+
 TEST_F(BrokerShellTest, ATurnsItemsForOneWorkerGoOutAsOneMessageOfEnvelopes) {
   send(worker_, MessageType::kWorkerHello,
        protocol::to_body(protocol::WorkerHello{"w1", 4242, "", 8, Value::array()}));

@@ -11,13 +11,21 @@
 namespace pl::sqlite {
 namespace {
 
-// Where the space went, for an operator reading "database or disk is full": the free and total
-// bytes of the file system that holds the database (or the page limit SQLite hit, when the disk
-// still has room). Empty when the error is another one or the database has no file.
-std::string full_disk_note(sqlite3* db) {
-  if (!db || (sqlite3_extended_errcode(db) & 0xff) != SQLITE_FULL) return {};
+// What an operator can do about the error, when SQLite's own message does not say. A full
+// disk: the free and total bytes of the file system that holds the database (or the page limit
+// SQLite hit, when the disk still has room). A damaged file: what to do with it. Empty for
+// other errors and for a database without a file.
+std::string operator_note(sqlite3* db) {
+  if (!db) return {};
+  const int code = sqlite3_extended_errcode(db) & 0xff;
+  if (code != SQLITE_FULL && code != SQLITE_CORRUPT && code != SQLITE_NOTADB) return {};
   const char* file = sqlite3_db_filename(db, "main");
   if (!file || !*file) return {};
+  if (code != SQLITE_FULL) {
+    return std::string(" (") + file +
+           " is damaged or not an SQLite database: restore it from a backup, or move it aside "
+           "to start without what it held)";
+  }
   const std::string dir = std::filesystem::path(file).parent_path().string();
   struct statvfs fs {};
   if (::statvfs(dir.c_str(), &fs) != 0) return {};
@@ -50,7 +58,7 @@ std::string one_line(std::string_view sql, size_t max_chars) {
 
 Error sqlite_error(sqlite3* db, std::string_view what) {
   std::string text(what);
-  text.append(": ").append(db ? sqlite3_errmsg(db) : "out of memory").append(full_disk_note(db));
+  text.append(": ").append(db ? sqlite3_errmsg(db) : "out of memory").append(operator_note(db));
   return make_error(ErrorCode::kIo, std::move(text));
 }
 
@@ -174,7 +182,7 @@ Status Database::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     std::string what = message ? message : "error";
     sqlite3_free(message);
-    return make_error(ErrorCode::kIo, "sqlite: " + what + full_disk_note(db_) +
+    return make_error(ErrorCode::kIo, "sqlite: " + what + operator_note(db_) +
                                           " (in: " + one_line(text, 80) + ")");
   }
   return ok_status();

@@ -76,7 +76,8 @@ class Database {
 };
 
 // kIo with SQLite's own message: "what: <sqlite message>". When the database or its disk is full
-// (SQLITE_FULL) the message says how much room its file system has left.
+// (SQLITE_FULL) the message says how much room its file system has left; when the file is
+// damaged or not a database, what to do with it.
 Error sqlite_error(sqlite3* db, std::string_view what);
 
 // A statement's text for a one-line message: runs of white space as one space, cut after

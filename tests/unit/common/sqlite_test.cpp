@@ -75,6 +75,10 @@ TEST(Database, OpeningAFileThatIsNotADatabaseFailsWithItsName) {
   auto st = (*db)->exec("CREATE TABLE t(k)");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find(bogus.string() + " is damaged or not an SQLite database: "
+                                                      "restore it from a backup, or move it aside"),
+            std::string::npos)
+      << st.error().message;
 }
 
 TEST(Database, AFullDatabaseSaysHowMuchRoomItsFileSystemHasLeft) {

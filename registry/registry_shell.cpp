@@ -143,15 +143,16 @@ void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& 
 }
 
 std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Incoming> batch) {
+  // Each reply's address is taken first: a batch that is not stored is still answered, each
+  // request by its own peer.
   std::vector<Outgoing> replies;
   replies.reserve(batch.size());
+  for (auto& in : batch) replies.push_back({std::move(in.peer), {}, in.via});
   const int64_t now_ms = unix_millis(clock_.wall_now());
   core_.note_batch();
   Status stored = store_.begin();
   if (stored.ok()) {
-    for (auto& in : batch) {
-      replies.push_back({std::move(in.peer), core_.handle(in.request, now_ms), in.via});
-    }
+    for (size_t i = 0; i < batch.size(); ++i) replies[i].reply = core_.handle(batch[i].request, now_ms);
     stored = store_.commit();
   }
   if (!stored.ok()) {
@@ -160,11 +161,9 @@ std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Inco
                   stored.error().message);
     const Error unavailable = make_error(ErrorCode::kUnavailable,
                                          "the registry could not store the change: " + stored.error().message);
-    replies.clear();
-    for (auto& in : batch) {
-      RegistryReply reply = RegistryReply::failure(unavailable);
-      reply.request = in.request.request;
-      replies.push_back({std::move(in.peer), std::move(reply), in.via});
+    for (size_t i = 0; i < batch.size(); ++i) {
+      replies[i].reply = RegistryReply::failure(unavailable);
+      replies[i].reply.request = batch[i].request.request;
     }
   }
   return replies;

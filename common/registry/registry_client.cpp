@@ -38,13 +38,14 @@ class RegistryClient::Impl {
     const bool caller_bound = limit.deadline && *limit.deadline < own_deadline;
     const auto deadline = caller_bound ? *limit.deadline : own_deadline;
     Error last = make_error(ErrorCode::kUnavailable, "not tried");
+    bool answered = false;  // the last attempt got a reply (a retryable refusal)
     int attempt = 0;
     while (attempt < options_.max_attempts) {
       if (limit.cancelled && limit.cancelled()) return cancelled(op);
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
       if (left.count() <= 0) break;
       ++attempt;
-      auto outcome = attempt_once(body, std::min(left, options_.attempt_timeout), limit);
+      auto outcome = attempt_once(body, std::min(left, options_.attempt_timeout), limit, answered);
       if (outcome.ok()) return std::move(*outcome);
       last = std::move(outcome).error();
       if (last.code == ErrorCode::kCancelled) return cancelled(op);
@@ -60,8 +61,12 @@ class RegistryClient::Impl {
                                              "registry at " + options_.endpoint + " (" + tried +
                                              ")");
     }
+    // A registry that answers but cannot do it (its disk is full) is not one that is gone.
     return make_error(ErrorCode::kUnavailable,
-                      "no answer from the registry at " + options_.endpoint + " after " + tried);
+                      (answered ? "the registry at " + options_.endpoint + " refused "
+                                : "no answer from the registry at " + options_.endpoint +
+                                      " after ") +
+                          tried);
   }
 
   const std::string& endpoint() const { return options_.endpoint; }
@@ -69,11 +74,13 @@ class RegistryClient::Impl {
  private:
   // One attempt on a pooled connection. A connection that saw no reply is closed rather than
   // reused, so that a late reply or a queued request of this attempt cannot reach the next one.
+  // `answered`: whether the registry replied at all.
   Result<Value> attempt_once(const Value& body, std::chrono::milliseconds timeout,
-                             const CallLimit& limit) {
+                             const CallLimit& limit, bool& answered) {
     std::unique_ptr<net::RequestClient> connection = acquire();
     auto reply = connection->call(protocol::MessageType::kRegistryRequest, body, timeout,
                                   limit.cancelled);
+    answered = reply.ok();
     if (!reply.ok()) {
       Error e = std::move(reply).error();
       if (e.code == ErrorCode::kIo) e.code = ErrorCode::kUnavailable;  // a socket error: retry

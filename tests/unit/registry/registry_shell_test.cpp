@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <future>
+#include <set>
 
 #include "common/json.h"
 #include "common/protocol/envelope.h"
+#include "common/registry/registry_client.h"
 #include "tests/support/fake_signal_fd.h"
 #include "tests/support/harness.h"
 #include "tests/support/sync_gate.h"
@@ -18,13 +21,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A store whose sync() waits at a gate the test opens, and can be made to fail.
+// A store whose sync() waits at a gate the test opens, and can be made to fail; its commits
+// can be made to fail too (a full disk).
 class GatedStore final : public test::MemoryStore {
  public:
   bool commit_is_durable() const override { return false; }
   Status sync() override { return gate.wait(); }
+  Status commit() override {
+    if (!fail_commits) return test::MemoryStore::commit();
+    rollback();
+    return make_error(ErrorCode::kIo, "COMMIT: database or disk is full");
+  }
 
   pl::test::SyncGate gate{"fdatasync: Input/output error"};
+  std::atomic<bool> fail_commits{false};
 };
 
 class RegistryShellTest : public ::testing::Test {
@@ -107,6 +117,51 @@ TEST_F(RegistryShellTest, ReadsQueuedBehindAnUnsyncedMutationWaitForIt) {
   ASSERT_TRUE(first && second);
   EXPECT_EQ(first->request, "q-c1");
   EXPECT_TRUE(second->ok) << second->message;
+}
+
+// The registry stays up when a commit fails (a full disk), and says why to every request of the
+// batch, so that a client retries knowing the reason instead of waiting for a reply that never
+// comes.
+TEST_F(RegistryShellTest, EveryRequestOfABatchThatWasNotStoredIsAnsweredWithTheReason) {
+  store_.gate.open();
+  store_.fail_commits = true;
+  send("session.create", "c1", R"({"name": "a"})");
+  send("session.create", "c2", R"({"name": "b"})");
+  std::set<std::string> answered;
+  for (int i = 0; i < 2; ++i) {
+    auto r = reply(10s);
+    ASSERT_TRUE(r.has_value()) << "request " << i << " was not answered";
+    EXPECT_FALSE(r->ok);
+    EXPECT_EQ(r->code, ErrorCode::kUnavailable);
+    EXPECT_EQ(r->message,
+              "the registry could not store the change: COMMIT: database or disk is full");
+    answered.insert(r->request);
+  }
+  EXPECT_EQ(answered, (std::set<std::string>{"q-c1", "q-c2"}));
+
+  // A client retries, then says the registry refused, and why: not that it did not answer.
+  RegistryClientOptions options;
+  options.endpoint = "inproc://registry-shell-test";
+  options.context = &context_;
+  options.max_attempts = 3;
+  RegistryClient client(options);
+  auto created = client.create_session("c");
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(created.error().message.rfind("the registry at inproc://registry-shell-test refused 3 "
+                                          "attempt(s) in ", 0),
+            0u)
+      << created.error().message;
+  EXPECT_NE(created.error().message.find(
+                " ms: the registry could not store the change: COMMIT: database or disk is full"),
+            std::string::npos)
+      << created.error().message;
+
+  store_.fail_commits = false;  // room again: the same request is stored
+  send("session.create", "c1", R"({"name": "a"})");
+  auto r = reply(10s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->ok) << r->message;
 }
 
 TEST_F(RegistryShellTest, AFailedSyncStopsTheLoopWithoutAcknowledging) {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -88,16 +90,23 @@ bool finished(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "cancelled";
 }
 
-// The last `lines` lines of a text file ("" when it cannot be read).
+// The last `lines` lines of a text file, read from its last 64 KiB at most ("" when it cannot
+// be read): a long run's log may be large.
 std::string tail_of(const fs::path& file, size_t lines) {
-  auto text = read_file(file);
-  if (!text.ok()) return {};
-  size_t start = text->size();
-  if (start > 0 && (*text)[start - 1] == '\n') --start;
+  constexpr std::streamoff kMaxBytes = 64 * 1024;
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) return {};
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - kMaxBytes);
+  std::string text(static_cast<size_t>(size - from), '\0');
+  in.seekg(from);
+  if (!in.read(text.data(), static_cast<std::streamsize>(text.size()))) return {};
+  size_t start = text.size();
+  if (start > 0 && text[start - 1] == '\n') --start;
   for (size_t found = 0; start > 0; --start) {
-    if ((*text)[start - 1] == '\n' && ++found == lines) break;
+    if (text[start - 1] == '\n' && ++found == lines) break;
   }
-  return text->substr(start);
+  return text.substr(start);
 }
 
 // Said when the broker stopped answering because the whole tree is gone (no supervisor holds

@@ -16,6 +16,17 @@ class WorkerCoreTest : public ::testing::Test {
     protocol::WorkItem w{id, attempt, timeout_ms, "run", "s", "echo", Value("x"), Value::object(), std::nullopt};
     return {MessageType::kWorkItem, protocol::to_body(w)};
   }
+  protocol::Message cancel(const std::string& id, uint32_t attempt, const std::string& reason) {
+    return {MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{id, attempt, reason})};
+  }
+  // Attempt 1 of `id` runs and is being cancelled; the broker's attempt 2 waits behind it.
+  void retry_behind_a_cancelled_run(const std::string& id) {
+    core_.on_connected(clock_.now());
+    core_.on_message(item(id, 1), clock_.now());
+    core_.on_message(cancel(id, 1, "x"), clock_.now());
+    EXPECT_TRUE(only<StartItem>(core_.on_message(item(id, 2), clock_.now())).empty())
+        << "two runs of one item at once";
+  }
   protocol::WorkResult result(const std::string& id, uint32_t attempt = 1) {
     Value r;
     r["success"] = true;
@@ -175,11 +186,9 @@ TEST_F(WorkerCoreTest, AnAckForAnotherAttemptKeepsTheResult) {
 TEST_F(WorkerCoreTest, BrokerCancelReachesTheRunningAttemptOnly) {
   core_.on_connected(clock_.now());
   core_.on_message(item("a", 3), clock_.now());
-  auto stale = core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 2, "x"})},
-                                clock_.now());
+  auto stale = core_.on_message(cancel("a", 2, "x"), clock_.now());
   EXPECT_TRUE(only<CancelRunning>(stale).empty());
-  auto current = core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 3, "x"})},
-                                  clock_.now());
+  auto current = core_.on_message(cancel("a", 3, "x"), clock_.now());
   EXPECT_EQ(only<CancelRunning>(current).size(), 1u);
 }
 
@@ -194,10 +203,9 @@ TEST_F(WorkerCoreTest, ANewerAttemptOfARunningItemIsAnsweredByTheRunUnderWay) {
   ASSERT_TRUE(hello.ok());
   EXPECT_EQ(hello->held.as_array()[0].get_int("attempt"), 2);
   // A cancel of the attempt the broker knows reaches the run (started as attempt 1).
-  auto cancel = only<CancelRunning>(core_.on_message(
-      {MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 2, "x"})}, clock_.now()));
-  ASSERT_EQ(cancel.size(), 1u);
-  EXPECT_EQ(cancel[0].attempt, 1u);
+  auto cancelled = only<CancelRunning>(core_.on_message(cancel("a", 2, "x"), clock_.now()));
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_EQ(cancelled[0].attempt, 1u);
 
   auto sent = only<SendMessage>(core_.on_item_finished(result("a", 1), clock_.now()));
   ASSERT_EQ(sent.size(), 1u);
@@ -208,12 +216,7 @@ TEST_F(WorkerCoreTest, ANewerAttemptOfARunningItemIsAnsweredByTheRunUnderWay) {
 }
 
 TEST_F(WorkerCoreTest, ANewerAttemptOfAnItemBeingCancelledStartsWhenTheCancelledRunEnds) {
-  core_.on_connected(clock_.now());
-  core_.on_message(item("a", 1), clock_.now());
-  core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 1, "late"})},
-                   clock_.now());
-  EXPECT_TRUE(only<StartItem>(core_.on_message(item("a", 2), clock_.now())).empty())
-      << "two runs of one item at once";
+  retry_behind_a_cancelled_run("a");
   auto ended = core_.on_item_finished(result("a", 1), clock_.now());
   auto sent = only<SendMessage>(ended);
   ASSERT_EQ(sent.size(), 1u);
@@ -227,11 +230,7 @@ TEST_F(WorkerCoreTest, ANewerAttemptOfAnItemBeingCancelledStartsWhenTheCancelled
 }
 
 TEST_F(WorkerCoreTest, AnAttemptWaitingBehindACancelledRunIsAnsweredWhenANewerOneReplacesIt) {
-  core_.on_connected(clock_.now());
-  core_.on_message(item("a", 1), clock_.now());
-  core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 1, "x"})},
-                   clock_.now());
-  core_.on_message(item("a", 2), clock_.now());
+  retry_behind_a_cancelled_run("a");
   auto answered = only<SendMessage>(core_.on_message(item("a", 3), clock_.now()));
   ASSERT_EQ(answered.size(), 1u) << "the broker holds a slot for attempt 2 until it is answered";
   EXPECT_EQ(protocol::work_result_from(answered[0].body())->attempt, 2u);
@@ -241,14 +240,8 @@ TEST_F(WorkerCoreTest, AnAttemptWaitingBehindACancelledRunIsAnsweredWhenANewerOn
 }
 
 TEST_F(WorkerCoreTest, ACancelOfTheAttemptWaitingBehindACancelledRunDropsIt) {
-  core_.on_connected(clock_.now());
-  core_.on_message(item("a", 1), clock_.now());
-  core_.on_message({MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 1, "x"})},
-                   clock_.now());
-  core_.on_message(item("a", 2), clock_.now());
-  auto dropped = only<SendMessage>(core_.on_message(
-      {MessageType::kCancelItem, protocol::to_body(protocol::CancelItem{"a", 2, "run cancelled"})},
-      clock_.now()));
+  retry_behind_a_cancelled_run("a");
+  auto dropped = only<SendMessage>(core_.on_message(cancel("a", 2, "run cancelled"), clock_.now()));
   ASSERT_EQ(dropped.size(), 1u) << "the broker holds a slot for attempt 2 until it is answered";
   auto answer = protocol::work_result_from(dropped[0].body());
   ASSERT_TRUE(answer.ok());

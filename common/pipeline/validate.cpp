@@ -23,6 +23,35 @@ constexpr std::string_view kWhileLoopFields[] = {"index", "first", "is_first", "
 // Ends "global_vars has no ..." in a child that inherits its parent's context.
 constexpr const char* kNorInherited = " here or in the pipelines it inherits from";
 
+// Why a previous_response part without `extract` can never read step `step`'s result (empty
+// when it may): the part reads the result's text, else its data (broker/step_binding.cpp), and
+// for these types the step's definition alone says that it has neither. Said here, the run is
+// refused before it pays for every call that comes before that prompt.
+std::string why_no_response(const Step& step) {
+  const std::string kind = "a " + std::string(step_type_name(step.type)) + " step's result";
+  switch (step.type) {
+    case StepType::kForLoop:
+    case StepType::kWhileLoop:
+      return kind + " has neither text nor data to use as a response; name the field to use "
+                    "with \"extract\" (\"items\", \"total\", ...)";
+    case StepType::kParallelClaude:
+      return kind + " has neither text nor data to use as a response; name the field to use "
+                    "with \"extract\" (a task's id, \"items\", ...)";
+    case StepType::kClaudeBatch: {
+      const Value* batch = step.options.find("batch_config");
+      if (batch && batch->get_bool("consolidate_results", false)) return {};
+      return kind + " has no text unless its batch_config sets consolidate_results: true; set "
+                    "it, or name the field to use with \"extract\" (a task's id, \"items\", ...)";
+    }
+    case StepType::kPipeline:
+      if (step.options.find("outputs")) return {};
+      return kind + " has data only when the step lists \"outputs\"; list them, or name the "
+                    "field to use with \"extract\" (\"steps.NAME.text\", ...)";
+    default:
+      return {};
+  }
+}
+
 // One scope of steps: the workflow's, or a loop's body.
 struct Frame {
   const std::vector<Step>* steps = nullptr;
@@ -148,16 +177,17 @@ class Validator {
     return names;
   }
 
-  // Checks that step `name` has run when context `c` evaluates; reports otherwise.
-  // `what` starts the message: `reference "steps.a.x"` or `previous_response step "a"`.
-  void check_step_name(const std::string& name, const std::string& what, const Context& c,
-                       const SourceLocation& where) {
+  // Checks that step `name` has run when context `c` evaluates, and returns it; reports
+  // otherwise and returns nullptr. `what` starts the message: `reference "steps.a.x"` or
+  // `previous_response step "a"`.
+  const Step* check_step_name(const std::string& name, const std::string& what, const Context& c,
+                              const SourceLocation& where) {
     size_t limit = c.visible;
     for (const Frame* f = c.frame; f; f = f->parent) {
       const auto& steps = *f->steps;
       for (size_t i = 0; i < steps.size(); ++i) {
         if (steps[i].name != name) continue;
-        if (i < limit) return;  // visible
+        if (i < limit) return &steps[i];  // visible
         const std::string prefix = what + ": ";
         if (c.self && &steps[i] == c.self) {
           error(where, prefix + "step " + quote(name) + " cannot refer to its own result");
@@ -167,7 +197,7 @@ class Validator {
           error(where, prefix + "step " + quote(name) + " runs later (at " +
                            to_string(steps[i].location) + ")");
         }
-        return;
+        return nullptr;
       }
       limit = f->index_in_parent;
     }
@@ -176,9 +206,10 @@ class Validator {
     if (it != all_steps_.end() && it->second.enclosing_loop) {
       error(where, prefix + "step " + quote(name) + " is inside loop " +
                        quote(it->second.enclosing_loop->name) + " and not visible here");
-      return;
+      return nullptr;
     }
     error(where, prefix + "there is no step " + quote(name) + did_you_mean(name, visible_names(c)));
+    return nullptr;
   }
 
   void check_loop_reference(const ReferenceUse& use, const Context& c,
@@ -412,9 +443,12 @@ class Validator {
         check_file(part.find("path"), step.location_of(part_path + ".path"), "prompt file", true);
       } else if (type == "previous_response") {
         const Value* name = part.find("step");
-        if (name && name->is_string() && !has_template(name->as_string())) {
-          check_step_name(name->as_string(), "previous_response step " + quote(name->as_string()),
-                          c, step.location_of(part_path + ".step"));
+        if (!name || !name->is_string() || has_template(name->as_string())) continue;
+        const std::string what = "previous_response step " + quote(name->as_string());
+        const SourceLocation where = step.location_of(part_path + ".step");
+        const Step* named = check_step_name(name->as_string(), what, c, where);
+        if (named && part.get_string("extract").empty()) {
+          if (std::string why = why_no_response(*named); !why.empty()) error(where, what + ": " + why);
         }
       }
     }

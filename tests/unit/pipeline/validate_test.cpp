@@ -479,6 +479,49 @@ TEST(Validate, PreviousResponsePartsNameVisibleSteps) {
   EXPECT_TRUE(has_error(d, 13, 46, "previous_response step \"zz\": there is no step \"zz\""));
 }
 
+TEST(Validate, APreviousResponseOfAStepWhoseResultHasNoTextNorDataMustSayWhatToExtract) {
+  // Only a run would find these (after paying for the loop or the batch before them); their
+  // results have neither text nor data, whatever the run does.
+  TempDir dir;
+  dir.write("child.yaml", "workflow:\n  name: child\n  steps:\n    - {name: s, type: echo}\n");
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: each, type: for_loop, iterator: i, items: [1], steps: [{name: x, type: echo}]}
+    - {name: again, type: while_loop, condition: "false", max_iterations: 1, steps: [{name: y, type: echo}]}
+    - {name: fan, type: parallel_claude, parallel_tasks: [{id: t, prompt: p}]}
+    - {name: batch, type: claude_batch, tasks: [{id: t, prompt: p}]}
+    - {name: merged, type: claude_batch, tasks: [{id: t, prompt: p}], batch_config: {consolidate_results: true}}
+    - {name: child, type: pipeline, pipeline_file: child.yaml}
+    - {name: kept, type: pipeline, pipeline_file: child.yaml, outputs: [s]}
+    - {name: plain, type: echo, value: hi}
+    - name: ask
+      type: claude
+      prompt:
+        - {type: previous_response, step: each}
+        - {type: previous_response, step: again}
+        - {type: previous_response, step: fan}
+        - {type: previous_response, step: batch}
+        - {type: previous_response, step: child}
+        - {type: previous_response, step: each, extract: total}
+        - {type: previous_response, step: fan, extract: t}
+        - {type: previous_response, step: merged}
+        - {type: previous_response, step: kept}
+        - {type: previous_response, step: plain}
+)",
+                         dir.path());
+  EXPECT_TRUE(has_error(d, 15, 37, "previous_response step \"each\": a for_loop step's result "
+                                   "has neither text nor data to use as a response; name the "
+                                   "field to use with \"extract\" (\"items\", \"total\""));
+  EXPECT_TRUE(has_error(d, 16, 37, "a while_loop step's result has neither text nor data"));
+  EXPECT_TRUE(has_error(d, 17, 37, "a parallel_claude step's result has neither text nor data"));
+  EXPECT_TRUE(has_error(d, 18, 37, "a claude_batch step's result has no text unless its "
+                                   "batch_config sets consolidate_results: true"));
+  EXPECT_TRUE(has_error(d, 19, 37, "a pipeline step's result has data only when the step lists "
+                                   "\"outputs\""));
+  EXPECT_EQ(count_errors(d), 5u) << all_messages(d);
+}
+
 TEST(Validate, GeminiFunctionsMustBeDefined) {
   auto d = validate_text(R"(workflow:
   name: v

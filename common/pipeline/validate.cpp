@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <system_error>
 
 #include "common/pipeline/condition.h"
@@ -22,6 +23,13 @@ constexpr std::string_view kForLoopFields[] = {"index",    "total",   "first",  
 constexpr std::string_view kWhileLoopFields[] = {"index", "first", "is_first", "parent"};
 // Ends "global_vars has no ..." in a child that inherits its parent's context.
 constexpr const char* kNorInherited = " here or in the pipelines it inherits from";
+
+// What every loop's and fan-out's result may have; the others depend on the type.
+constexpr std::string_view kLoopResultMembers[] = {
+    "success",    "failed",   "items",   "stopped",       "error",
+    "error_code", "failures", "skipped", "items_omitted", "output_file"};
+constexpr std::string_view kParallelResultMembers[] = {"total", "succeeded", "not_run"};
+constexpr std::string_view kConsolidatedMembers[] = {"text", "text_file", "text_bytes"};
 
 // Why a previous_response part without `extract` can never read step `step`'s result (empty
 // when it may): the part reads the result's text, else its data (broker/step_binding.cpp), and
@@ -253,7 +261,9 @@ class Validator {
       const std::string what = "reference " + quote(use.text);
       const std::string prefix = what + ": ";
       if (use.root == kRootSteps) {
-        if (!use.path.empty()) check_step_name(use.path[0], what, c, where);
+        if (use.path.empty()) continue;
+        const Step* step = check_step_name(use.path[0], what, c, where);
+        if (step && use.path.size() > 1) check_loop_member(*step, use.path[1], prefix, where);
       } else if (use.root == kRootInputs) {
         if (use.path.empty() || !pipeline_.inputs_declared) continue;
         std::vector<std::string> declared;
@@ -295,9 +305,33 @@ class Validator {
       } else if (use.root == kRootLoop) {
         check_loop_reference(use, c, where);
       } else {
-        check_step_name(use.root, what, c, where);
+        const Step* step = check_step_name(use.root, what, c, where);
+        if (step && !use.path.empty()) check_loop_member(*step, use.path[0], prefix, where);
       }
     }
+  }
+
+  // `member` of step `step`'s result, when that result's members are known (a loop's or a
+  // fan-out's): they have no `data` whose members a step reference would read instead.
+  void check_loop_member(const Step& step, const std::string& member, const std::string& prefix,
+                         const SourceLocation& where) {
+    const std::vector<std::string_view> members = loop_result_members(step);
+    if (members.empty()) return;
+    if (std::find(members.begin(), members.end(), member) != members.end()) return;
+    if (std::all_of(member.begin(), member.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      return;  // an index: the runtime says what it makes of it
+    }
+    const std::string has_no = prefix + "a " + std::string(step_type_name(step.type)) +
+                               " step's result has no " + quote(member);
+    if (step.type == StepType::kClaudeBatch &&
+        std::find(std::begin(kConsolidatedMembers), std::end(kConsolidatedMembers), member) !=
+            std::end(kConsolidatedMembers)) {
+      error(where, has_no + " unless its batch_config sets consolidate_results: true");
+      return;
+    }
+    std::string listed;
+    for (std::string_view m : members) listed += (listed.empty() ? "" : ", ") + std::string(m);
+    error(where, has_no + did_you_mean(member, members) + " (it has " + listed + ")");
   }
 
   // A string that may hold templates: each must parse and its references must resolve.
@@ -448,7 +482,8 @@ class Validator {
         const SourceLocation where = step.location_of(part_path + ".step");
         const Step* named = check_step_name(name->as_string(), what, c, where);
         if (named && part.get_string("extract").empty()) {
-          if (std::string why = why_no_response(*named); !why.empty()) error(where, what + ": " + why);
+          const std::string why = why_no_response(*named);
+          if (!why.empty()) error(where, what + ": " + why);
         }
       }
     }
@@ -645,6 +680,26 @@ class Validator {
 };
 
 }  // namespace
+
+std::vector<std::string_view> loop_result_members(const Step& step) {
+  if (!is_loop(step.type) && !is_fan_out(step.type)) return {};
+  std::vector<std::string_view> members;
+  auto add = [&members](std::span<const std::string_view> more) {
+    members.insert(members.end(), more.begin(), more.end());
+  };
+  if (step.type == StepType::kWhileLoop) {
+    members.push_back("iterations");
+  } else {
+    add(kParallelResultMembers);
+  }
+  add(kLoopResultMembers);
+  const Value* batch = step.options.find("batch_config");
+  if (step.type == StepType::kClaudeBatch && batch &&
+      batch->get_bool("consolidate_results", false)) {
+    add(kConsolidatedMembers);
+  }
+  return members;
+}
 
 std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline,
                                           const ValidateOptions& options) {

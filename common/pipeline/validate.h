@@ -24,7 +24,10 @@
 //     in its scope; a for_loop's data_source and a while_loop's condition in the scope around
 //     the loop (its body has not run yet); a for_loop's break_condition after an iteration, in
 //     the body's scope. data_source and input_source are a bare reference or one {{ }};
-//   - previous_response prompt parts name visible steps; gemini `functions` are defined in
+//     A for_loop's, while_loop's, parallel_claude's or claude_batch's result has a fixed set of
+//     members (loop_result_members): steps.X.f of such a step must name one of them;
+//   - previous_response prompt parts name visible steps, and say what to `extract` from a step
+//     whose result can have neither text nor data; gemini `functions` are defined in
 //     gemini_functions; llm steps have a provider and claude_smart steps a preset (possibly
 //     from defaults); set_variable `scope: loop` is inside a loop;
 //   - files named by items_file, tasks_file, pipeline_file, tasks[].file and {type: file, path}
@@ -36,6 +39,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string_view>
 #include <vector>
 
 #include "common/pipeline/diagnostic.h"
@@ -53,5 +57,11 @@ struct ValidateOptions {
 };
 
 std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline, const ValidateOptions& options);
+
+// Every member the result of `step` can have when it is a for_loop, while_loop,
+// parallel_claude or claude_batch (the broker's loop and fan-out nodes build them, without
+// `data`); empty for other types, whose results are open. A reference to any other member of
+// such a step fails in every run, so validation refuses it.
+std::vector<std::string_view> loop_result_members(const Step& step);
 
 }  // namespace pl::pipeline

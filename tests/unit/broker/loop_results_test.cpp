@@ -1,6 +1,9 @@
 // What loops report: their counts, their entries under the size limits, their stops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "common/pipeline/validate.h"
 #include "tests/unit/broker/run_execution_fixture.h"
 
 namespace pl::broker {
@@ -118,6 +121,75 @@ TEST_F(LoopResultsTest, AForLoopsMaxIterationsReportsTheRealTotalAndWhatDidNotRu
 
 // A break_condition that cannot be evaluated fails the step as the step's own error: the
 // element it was read after counts once, as it finished.
+// Validation refuses a reference to any other member of these results (validate.h,
+// loop_result_members): a member the broker adds must be listed there, or pipelines that read it
+// would be refused.
+const char* const kEveryKindOfLoop = R"(workflow:
+  name: t
+  steps:
+    - {name: skipped, type: for_loop, iterator: x, items: [1], condition: "1 > 2", steps: [{name: e, type: echo}]}
+    - {name: o, type: for_loop, iterator: x, items: [1], output_to_file: o.json, steps: [{name: e, type: echo}]}
+    - name: f
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4]
+      max_iterations: 3
+      on_error: continue
+      steps: [{name: e, type: echo, value: "{{loop.x}}"}]
+    - name: g
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3]
+      break_condition: "loop.x > 1"
+      on_error: continue
+      steps: [{name: e, type: echo, value: "{{loop.x}}"}]
+    - name: w
+      type: while_loop
+      condition: "true"
+      max_iterations: 3
+      break_on_error: false
+      on_error: continue
+      steps: [{name: e, type: echo, value: "{{loop.index}}"}]
+    - {name: p, type: parallel_claude, on_error: continue, parallel_tasks: [{id: a, prompt: x}, {id: b, prompt: y}]}
+    - name: b
+      type: claude_batch
+      tasks: [{id: a, prompt: x}, {id: b, prompt: y}]
+      batch_config: {consolidate_results: true}
+)";
+
+TEST_F(LoopResultsTest, EveryMemberOfALoopsOrFanOutsResultIsOneValidationKnows) {
+  auto loaded = pipeline::load_pipeline_text(kEveryKindOfLoop, "test.yaml");
+  ASSERT_TRUE(loaded.ok());
+  for (size_t max_inline_items : {size_t{1}, size_t{100}}) {
+    SCOPED_TRACE("max_inline_items " + std::to_string(max_inline_items));
+    RunSettings settings;
+    settings.max_inline_items = max_inline_items;
+    run_.reset();
+    sink_ = FakeSink();
+    completed_ = 0;
+    start(kEveryKindOfLoop, Value::object(), settings);
+    while (!run_->finished() && completed_ < sink_.submitted.size()) {
+      complete_with_text(completed_, /*success=*/completed_ % 3 != 1, "answer");
+      ++completed_;
+    }
+    ASSERT_TRUE(run_->finished());
+    for (const pipeline::Step& s : loaded.pipeline->steps) {
+      const auto members = pipeline::loop_result_members(s);
+      ASSERT_FALSE(members.empty()) << s.name;
+      ASSERT_TRUE(step(s.name).is_object()) << s.name;
+      for (const auto& [key, value] : step(s.name).as_object()) {
+        EXPECT_NE(std::find(members.begin(), members.end(), key), members.end())
+            << "step " << s.name << " has \"" << key << "\", which validation does not know";
+      }
+    }
+    EXPECT_TRUE(step("skipped").get_bool("skipped"));
+    EXPECT_TRUE(step("o").find("output_file"));
+    EXPECT_TRUE(step("g").find("stopped"));
+    EXPECT_EQ(step("f").get_int("failed"), 1);
+    EXPECT_TRUE(step("b").find("text"));
+  }
+}
+
 TEST_F(LoopResultsTest, ABreakConditionErrorIsTheStepsErrorNotAnotherFailedItem) {
   start(R"(workflow:
   name: t

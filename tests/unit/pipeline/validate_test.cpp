@@ -522,6 +522,32 @@ TEST(Validate, APreviousResponseOfAStepWhoseResultHasNoTextNorDataMustSayWhatToE
   EXPECT_EQ(count_errors(d), 5u) << all_messages(d);
 }
 
+TEST(Validate, AReferenceToALoopsOrFanOutsResultMustNameAMemberItCanHave) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: each, type: for_loop, iterator: i, items: [1], steps: [{name: x, type: echo}]}
+    - {name: again, type: while_loop, condition: "false", max_iterations: 1, steps: [{name: y, type: echo}]}
+    - {name: batch, type: claude_batch, tasks: [{id: t, prompt: p}]}
+    - {name: merged, type: claude_batch, tasks: [{id: t, prompt: p}], batch_config: {consolidate_results: true}}
+    - name: fine
+      type: echo
+      value: "{{each.total}} {{steps.each.items[0].success}} {{again.iterations}} {{merged.text}} {{default(steps.each.text, '')}} {{batch.succeeded}}"
+    - {name: text, type: echo, value: "{{steps.each.text}}"}
+    - {name: total, type: echo, value: "{{again.total}}"}
+    - {name: unmerged, type: echo, value: "{{steps.batch.text}}"}
+    - {name: typo, type: echo, value: "{{each.totl}}"}
+)");
+  EXPECT_TRUE(has_error(d, 11, 32, "reference \"steps.each.text\": a for_loop step's result has "
+                                  "no \"text\" (it has total, succeeded, not_run, success"));
+  EXPECT_TRUE(has_error(d, 12, 33, "reference \"again.total\": a while_loop step's result has "
+                                  "no \"total\" (it has iterations, success"));
+  EXPECT_TRUE(has_error(d, 13, 36, "a claude_batch step's result has no \"text\" unless its "
+                                   "batch_config sets consolidate_results: true"));
+  EXPECT_TRUE(has_error(d, 14, 32, "has no \"totl\" (did you mean \"total\"?)"));
+  EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
+}
+
 TEST(Validate, GeminiFunctionsMustBeDefined) {
   auto d = validate_text(R"(workflow:
   name: v

@@ -1,12 +1,12 @@
 // bench_dispatch: how fast and how reliable dispatch is, beside a raw ZeroMQ dispatcher on the
 // same machine with the same process count and message sizes. Prints figures; asserts nothing.
 //
-//   bench_dispatch [--items N] [--workers N] [--slots N] [--window N] [--rounds N] [--million]
-//                  [--batch-only]
+//   bench_dispatch [--items N] [--workers N] [--slots N] [--window N] [--rounds N] [--pairs N]
+//                  [--million] [--batch-only]
 //
 // 1. Throughput and latency: N echo items as one for_loop run through pipeline-broker and
-//    pipeline-worker processes (durable: broker.db, synchronous=FULL), then the same number of
-//    requests through the raw dispatcher.
+//    pipeline-worker processes (durable: broker.db, synchronous=FULL), and the same number of
+//    requests through the raw dispatcher; `pairs` batches of each, taking turns.
 // 2. Round trip of one item: the raw dispatcher with a window of 1, and ours as a one-step run
 //    (submit -> final status), which includes parsing, the store and the status reply.
 // 3. Redelivery: SIGKILL of the worker holding an item, under pipeline-supervisor, `rounds`
@@ -53,6 +53,7 @@ struct Options {
   int slots = 64;
   size_t window = 512;
   int rounds = 50;
+  int pairs = 3;  // batches of ours and of the raw dispatcher, taking turns
   bool million = false;
   bool batch_only = false;
 };
@@ -256,30 +257,102 @@ int64_t fsync_p50_us(const fs::path& dir) {
   return h.count() > 0 ? h.percentile(0.5) : -1;
 }
 
+// The raw dispatcher's processes: a broker and `workers` workers, each answering with
+// `reply_bytes`.
+class RawDispatcher {
+ public:
+  RawDispatcher(const Options& o, size_t reply_bytes)
+      : front_("ipc://" + (dir_.path() / "front").string()) {
+    const std::string back = "ipc://" + (dir_.path() / "back").string();
+    children_.emplace_back(
+        std::vector<std::string>{self(), "--role", "raw-broker", "--front", front_, "--back", back},
+        std::vector<std::string>{});
+    for (int i = 0; i < o.workers; ++i) {
+      children_.emplace_back(std::vector<std::string>{self(), "--role", "raw-worker", "--back",
+                                                      back, "--slots", std::to_string(o.slots),
+                                                      "--reply-bytes", std::to_string(reply_bytes)},
+                             std::vector<std::string>{});
+    }
+    std::this_thread::sleep_for(200ms);  // let the workers' READY reach the raw broker
+  }
+  const std::string& front() const { return front_; }
+  // The broker's CPU time and the workers' together, in microseconds so far.
+  std::pair<int64_t, int64_t> cpu_us() const {
+    int64_t workers = 0;
+    for (size_t i = 1; i < children_.size(); ++i) workers += cpu_time_us(children_[i].pid());
+    return {cpu_time_us(children_[0].pid()), workers};
+  }
+
+ private:
+  ScratchDir dir_;
+  std::string front_;
+  std::vector<Child> children_;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
 void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& sizes) {
-  // Ours.
   ScratchDir dir;
   Tree tree(dir.path() / "state", o.workers, o.slots);
   const fs::path batch = write_batch(dir.path(), o.items, o.window);
-  const auto cpu_before = tree.cpu_us();
-  const auto start = Clock::now();
-  const Value final_status = tree.run(batch);
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const auto cpu_after = tree.cpu_us();
-  if (final_status.get_string("state") != "succeeded") {
-    std::cerr << "the batch did not succeed: " << to_json(final_status) << "\n";
+  // Ours: one batch, its rate and its CPU use (broker, workers), in microseconds.
+  std::pair<int64_t, int64_t> ours_cpu{0, 0};
+  auto run_ours = [&] {
+    const auto cpu_before = tree.cpu_us();
+    const auto start = Clock::now();
+    const Value final_status = tree.run(batch);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const auto cpu_after = tree.cpu_us();
+    if (final_status.get_string("state") != "succeeded") {
+      std::cerr << "the batch did not succeed: " << to_json(final_status) << "\n";
+    }
+    ours_cpu.first += cpu_after.first - cpu_before.first;
+    ours_cpu.second += cpu_after.second - cpu_before.second;
+    return static_cast<double>(o.items) / seconds;
+  };
+  if (o.batch_only) {
+    const double rate = run_ours();
+    std::printf(
+        "batch of %zu echo items: %.0f items/s, CPU per item: broker %.1f us, workers %.1f us\n",
+        o.items, rate, static_cast<double>(ours_cpu.first) / static_cast<double>(o.items),
+        static_cast<double>(ours_cpu.second) / static_cast<double>(o.items));
+    return;
   }
-  const double ours_rate = static_cast<double>(o.items) / seconds;
+
+  // Ours and raw take turns (ours, raw, raw, ours, ...), so that a machine whose speed drifts
+  // during the run (a VM's steal time) weighs on both alike; the ratio is the median of the
+  // pairs' ratios.
+  RawDispatcher raw(o, sizes.second);
+  std::pair<int64_t, int64_t> raw_cpu{0, 0};
+  RawFigures raw_bulk;
+  auto run_raw = [&] {
+    const auto before = raw.cpu_us();
+    raw_bulk = run_raw_client(raw.front(), o.items, o.window, sizes.first);
+    const auto after = raw.cpu_us();
+    raw_cpu.first += after.first - before.first;
+    raw_cpu.second += after.second - before.second;
+    return raw_bulk.items_per_second;
+  };
+  std::vector<double> ours_rates, raw_rates, ratios;
+  for (int pair = 0; pair < o.pairs; ++pair) {
+    double ours_rate = 0, raw_rate = 0;
+    if (pair % 2 == 0) {
+      ours_rate = run_ours();
+      raw_rate = run_raw();
+    } else {
+      raw_rate = run_raw();
+      ours_rate = run_ours();
+    }
+    ours_rates.push_back(ours_rate);
+    raw_rates.push_back(raw_rate);
+    ratios.push_back(ours_rate / raw_rate);
+  }
   const Value status = tree.status();
   const Value* latency = status.find("item_latency");
   const long broker_rss_kb = status_kb(tree.broker_pid(), "VmHWM");
-  if (o.batch_only) {
-    std::printf("batch of %zu echo items: %.0f items/s, CPU per item: broker %.1f us, workers %.1f us\n",
-                o.items, ours_rate,
-                static_cast<double>(cpu_after.first - cpu_before.first) / static_cast<double>(o.items),
-                static_cast<double>(cpu_after.second - cpu_before.second) / static_cast<double>(o.items));
-    return;
-  }
 
   // Ours, one item at a time: a one-step run, submit to final status.
   const fs::path one = dir.path() / "one.yaml";
@@ -292,54 +365,39 @@ void throughput_and_latency(const Options& o, const std::pair<size_t, size_t>& s
   }
   const Value single_latency = window_of_one_latency(o);
   const int64_t fsync_us = fsync_p50_us(dir.path());
+  const RawFigures raw_single = run_raw_client(raw.front(), 2000, 1, sizes.first);
 
-  // Raw, same processes, same sizes.
-  ScratchDir raw_dir;
-  const std::string front = "ipc://" + (raw_dir.path() / "front").string();
-  const std::string back = "ipc://" + (raw_dir.path() / "back").string();
-  std::vector<Child> raw;
-  raw.emplace_back(std::vector<std::string>{self(), "--role", "raw-broker", "--front", front, "--back", back},
-                   std::vector<std::string>{});
-  for (int i = 0; i < o.workers; ++i) {
-    raw.emplace_back(std::vector<std::string>{self(), "--role", "raw-worker", "--back", back, "--slots",
-                                              std::to_string(o.slots), "--reply-bytes",
-                                              std::to_string(sizes.second)},
-                     std::vector<std::string>{});
-  }
-  std::this_thread::sleep_for(200ms);  // let the workers' READY reach the raw broker
-  auto raw_cpu = [&raw] {
-    int64_t workers = 0;
-    for (size_t i = 1; i < raw.size(); ++i) workers += cpu_time_us(raw[i].pid());
-    return std::pair<int64_t, int64_t>{cpu_time_us(raw[0].pid()), workers};
-  };
-  const auto raw_cpu_before = raw_cpu();
-  const RawFigures raw_bulk = run_raw_client(front, o.items, o.window, sizes.first);
-  const auto raw_cpu_after = raw_cpu();
-  const RawFigures raw_single = run_raw_client(front, 2000, 1, sizes.first);
-
-  std::printf("\n== throughput and latency: %zu echo items, %d workers x %d slots, window %zu\n",
-              o.items, o.workers, o.slots, o.window);
+  std::printf(
+      "\n== throughput and latency: %zu echo items, %d workers x %d slots, window %zu,\n"
+      "   %d batches of each, taking turns\n",
+      o.items, o.workers, o.slots, o.window, o.pairs);
   std::printf("   messages: work item %zu bytes, result %zu bytes (the raw dispatcher uses the same)\n\n",
               sizes.first, sizes.second);
   print_row("", "ours", "raw zeromq", "");
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.0f items/s", ours_rate);
-  std::string ours_tp = buf;
-  std::snprintf(buf, sizeof buf, "%.0f items/s", raw_bulk.items_per_second);
-  std::snprintf(buf + 32, 32, "%.0f %%", 100.0 * ours_rate / raw_bulk.items_per_second);
-  print_row("throughput", ours_tp, buf, std::string("ours/raw = ") + (buf + 32));
-  auto per_item = [&o](int64_t before, int64_t after) {
+  auto rate = [](double items_per_second) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.1f us", static_cast<double>(after - before) / static_cast<double>(o.items));
+    std::snprintf(text, sizeof text, "%.0f items/s", items_per_second);
     return std::string(text);
   };
-  print_row("CPU per item, broker", per_item(cpu_before.first, cpu_after.first),
-            per_item(raw_cpu_before.first, raw_cpu_after.first), "user + system, all threads");
-  print_row("CPU per item, workers", per_item(cpu_before.second, cpu_after.second),
-            per_item(raw_cpu_before.second, raw_cpu_after.second), "all workers together");
+  const auto [lowest, highest] = std::minmax_element(ratios.begin(), ratios.end());
+  char ratio[96];
+  std::snprintf(ratio, sizeof ratio, "ours/raw = %.0f %% (median of %zu pairs; %.0f-%.0f %%)",
+                100.0 * median(ratios), ratios.size(), 100.0 * *lowest, 100.0 * *highest);
+  print_row("throughput (median)", rate(median(ours_rates)), rate(median(raw_rates)), ratio);
+  auto per_item = [&o](int64_t cpu_us) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f us",
+                  static_cast<double>(cpu_us) / static_cast<double>(o.items * o.pairs));
+    return std::string(text);
+  };
+  print_row("CPU per item, broker", per_item(ours_cpu.first), per_item(raw_cpu.first),
+            "user + system, all threads");
+  print_row("CPU per item, workers", per_item(ours_cpu.second), per_item(raw_cpu.second),
+            "all workers together");
   if (latency) {
-    print_row("dispatch->result p50 (broker)", us(latency->get_int("p50_us")), us(raw_bulk.broker_p50_us),
-              "under load, window " + std::to_string(o.window));
+    print_row("dispatch->result p50 (broker)", us(latency->get_int("p50_us")),
+              us(raw_bulk.broker_p50_us),
+              "under load, window " + std::to_string(o.window) + " (raw: its last batch)");
     print_row("dispatch->result p99 (broker)", us(latency->get_int("p99_us")), us(raw_bulk.broker_p99_us), "");
   }
   print_row("one item, dispatch->result p50", us(single_latency.get_int("p50_us")),
@@ -507,6 +565,8 @@ int main(int argc, char** argv) {
     else if (a == "--slots") o.slots = std::stoi(next());
     else if (a == "--window") o.window = std::stoul(next());
     else if (a == "--rounds") o.rounds = std::stoi(next());
+    else if (a == "--pairs")
+      o.pairs = std::max(1, std::stoi(next()));
     else if (a == "--million") o.million = true;
     else if (a == "--batch-only") o.batch_only = true;
     else {

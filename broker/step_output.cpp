@@ -2,6 +2,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/pipeline/output_path.h"
 #include "common/pipeline/template.h"
 
 namespace pl::broker {
@@ -10,17 +11,10 @@ namespace fs = std::filesystem;
 namespace {
 
 Result<fs::path> confined(const fs::path& root, const std::string& relative) {
-  const fs::path p(relative);
-  if (p.is_absolute()) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "\"" + relative + "\" is absolute; give a path relative to the output directory");
+  if (std::string problem = pipeline::output_path_problem(relative); !problem.empty()) {
+    return make_error(ErrorCode::kInvalidInput, std::move(problem));
   }
-  const auto joined = (root / p).lexically_normal();
-  const auto rel = joined.lexically_relative(root.lexically_normal());
-  if (rel.empty() || *rel.begin() == "..") {
-    return make_error(ErrorCode::kInvalidInput, "\"" + relative + "\" leaves the output directory");
-  }
-  return joined;
+  return (root / relative).lexically_normal();
 }
 
 // `from` (a file already durable) becomes `to`, in the same file system: renamed, then both

@@ -10,6 +10,7 @@
 #include "common/pipeline/condition.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/loader.h"
+#include "common/pipeline/output_path.h"
 #include "common/pipeline/scope.h"
 #include "common/pipeline/suggest.h"
 #include "common/pipeline/template.h"
@@ -334,6 +335,13 @@ class Validator {
     error(where, has_no + did_you_mean(member, members) + " (it has " + listed + ")");
   }
 
+  // An output_to_file path without templates: the broker would refuse it after the step ran.
+  void check_output_path(const std::string& path, const SourceLocation& where) {
+    if (path.empty() || has_template(path)) return;
+    const std::string problem = output_path_problem(path);
+    if (!problem.empty()) error(where, "output_to_file: " + problem);
+  }
+
   // A string that may hold templates: each must parse and its references must resolve.
   void check_text(const std::string& text, const Context& c, const SourceLocation& where,
                   const std::string& what) {
@@ -498,6 +506,18 @@ class Validator {
       check_condition(step.condition, c, step.location_of("condition"), "condition");
     }
     check_text(step.output_to_file, c, step.location_of("output_to_file"), "\"output_to_file\"");
+    check_output_path(step.output_to_file, step.location_of("output_to_file"));
+    for (const char* list : {"parallel_tasks", "tasks"}) {
+      const Value* tasks = options.find(list);
+      if (!tasks || !tasks->is_array()) continue;
+      for (size_t i = 0; i < tasks->size(); ++i) {
+        const Value* path = tasks->as_array()[i].find("output_to_file");
+        if (!path || !path->is_string()) continue;
+        check_output_path(
+            path->as_string(),
+            step.location_of(std::string(list) + "." + std::to_string(i) + ".output_to_file"));
+      }
+    }
     if (options.is_object()) {
       for (const auto& [key, value] : options.as_object()) {
         if (key == "break_condition") continue;

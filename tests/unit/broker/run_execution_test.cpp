@@ -411,13 +411,21 @@ TEST_F(RunExecutionTest, OutputToFileIsWrittenInsideTheOutputDirectory) {
 }
 
 TEST_F(RunExecutionTest, OutputToFileThatEscapesTheOutputDirectoryFailsTheStep) {
+  // Validation refuses such a path written out; one made by a template is known only here.
+  Value inputs;
+  inputs["up"] = "..";
   start(R"(workflow:
   name: t
   steps:
-    - {name: a, type: echo, value: x, output_to_file: "../escape.txt"}
-)");
+    - {name: a, type: echo, value: x, output_to_file: "{{inputs.up}}/escape.txt"}
+)",
+        inputs);
   complete_all();
   EXPECT_FALSE(run_->result().get_bool("success"));
+  EXPECT_NE(
+      run_->result().get_string("error").find("\"../escape.txt\" leaves the output directory"),
+      std::string::npos)
+      << run_->result().get_string("error");
   EXPECT_FALSE(std::filesystem::exists(dir_ / "escape.txt"));
 }
 

@@ -548,6 +548,29 @@ TEST(Validate, AReferenceToALoopsOrFanOutsResultMustNameAMemberItCanHave) {
   EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
 }
 
+TEST(Validate, AnOutputPathThatLeavesTheOutputDirectoryIsRefusedBeforeTheStepRuns) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: up, type: echo, value: 1, output_to_file: "a/../../x.md"}
+    - {name: abs, type: echo, value: 1, output_to_file: /tmp/x.md}
+    - {name: fine, type: echo, value: 1, output_to_file: "a/../b/x.md"}
+    - {name: later, type: echo, value: 1, output_to_file: "{{inputs.dir}}/x.md"}
+    - name: fan
+      type: parallel_claude
+      parallel_tasks:
+        - {id: a, prompt: p, output_to_file: ok.md}
+        - {id: b, prompt: p, output_to_file: ../b.md}
+    - {name: batch, type: claude_batch, tasks: [{id: a, prompt: p, output_to_file: /b.md}]}
+)");
+  EXPECT_TRUE(has_error(d, 4, 40, "output_to_file: \"a/../../x.md\" leaves the output directory"));
+  EXPECT_TRUE(has_error(d, 5, 41, "output_to_file: \"/tmp/x.md\" is absolute; give a path "
+                                  "relative to the output directory"));
+  EXPECT_TRUE(has_error(d, 12, 30, "output_to_file: \"../b.md\" leaves the output directory"));
+  EXPECT_TRUE(has_error(d, 13, 68, "output_to_file: \"/b.md\" is absolute"));
+  EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
+}
+
 TEST(Validate, GeminiFunctionsMustBeDefined) {
   auto d = validate_text(R"(workflow:
   name: v

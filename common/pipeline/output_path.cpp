@@ -1,0 +1,21 @@
+#include "common/pipeline/output_path.h"
+
+#include <filesystem>
+
+namespace pl::pipeline {
+
+std::string output_path_problem(std::string_view relative) {
+  const std::filesystem::path p(relative);
+  const std::string quoted = "\"" + std::string(relative) + "\"";
+  if (p.is_absolute()) {
+    return quoted + " is absolute; give a path relative to the output directory";
+  }
+  // Any normal absolute root gives the same answer: the check does not depend on where the
+  // output directory is.
+  const std::filesystem::path root("/output");
+  const auto rel = (root / p).lexically_normal().lexically_relative(root);
+  if (rel.empty() || *rel.begin() == "..") return quoted + " leaves the output directory";
+  return {};
+}
+
+}  // namespace pl::pipeline

@@ -32,6 +32,11 @@ constexpr std::string_view kLoopResultMembers[] = {
 constexpr std::string_view kParallelResultMembers[] = {"total", "succeeded", "not_run"};
 constexpr std::string_view kConsolidatedMembers[] = {"text", "text_file", "text_bytes"};
 
+bool is_index(std::string_view segment) {
+  return !segment.empty() && std::all_of(segment.begin(), segment.end(),
+                                         [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
 // Why a previous_response part without `extract` can never read step `step`'s result (empty
 // when it may): the part reads the result's text, else its data (broker/step_binding.cpp), and
 // for these types the step's definition alone says that it has neither. Said here, the run is
@@ -319,9 +324,7 @@ class Validator {
     const std::vector<std::string_view> members = loop_result_members(step);
     if (members.empty()) return;
     if (std::find(members.begin(), members.end(), member) != members.end()) return;
-    if (std::all_of(member.begin(), member.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-      return;  // an index: the runtime says what it makes of it
-    }
+    if (is_index(member)) return;  // the runtime says what it makes of it
     const std::string has_no = prefix + "a " + std::string(step_type_name(step.type)) +
                                " step's result has no " + quote(member);
     if (step.type == StepType::kClaudeBatch &&
@@ -489,12 +492,48 @@ class Validator {
         const std::string what = "previous_response step " + quote(name->as_string());
         const SourceLocation where = step.location_of(part_path + ".step");
         const Step* named = check_step_name(name->as_string(), what, c, where);
-        if (named && part.get_string("extract").empty()) {
+        if (!named) continue;
+        const std::string extract = part.get_string("extract");
+        if (extract.empty()) {
           const std::string why = why_no_response(*named);
           if (!why.empty()) error(where, what + ": " + why);
+        } else if (!has_template(extract)) {
+          check_extract(*named, extract, what, step.location_of(part_path + ".extract"));
         }
       }
     }
+  }
+
+  // The first segment of a previous_response's `extract` from a loop or a fan-out: one of its
+  // result's members or, for a fan-out whose tasks are written out, a task's id (what the
+  // broker's walk reads there). Anything else fails in every run.
+  void check_extract(const Step& step, const std::string& extract, const std::string& what,
+                     const SourceLocation& where) {
+    const std::vector<std::string_view> members = loop_result_members(step);
+    if (members.empty()) return;
+    const std::string first = extract.substr(0, extract.find('.'));
+    // pipeline_ex's names for the response, and indices, are the runtime's to judge.
+    if (first == "content" || first == "result" || is_index(first)) return;
+    if (std::find(members.begin(), members.end(), first) != members.end()) return;
+    std::vector<std::string> known(members.begin(), members.end());
+    std::vector<std::string> ids;
+    if (is_fan_out(step.type)) {
+      if (step.options.find("tasks_file")) return;  // its ids are known once the file is read
+      const Value* tasks =
+          step.options.find(step.type == StepType::kParallelClaude ? "parallel_tasks" : "tasks");
+      if (!tasks || !tasks->is_array()) return;
+      for (size_t i = 0; i < tasks->size(); ++i) {
+        const Value& task = tasks->as_array()[i];
+        const std::string id = task.get_string("id", task.get_string("task_id", std::to_string(i)));
+        if (id == first) return;
+        ids.push_back(id);
+      }
+      known.insert(known.end(), ids.begin(), ids.end());
+    }
+    error(where, what + ": extract " + quote(extract) + ": a " +
+                     std::string(step_type_name(step.type)) + " step's result has no " +
+                     quote(first) + (ids.empty() ? "" : ", and no task has that id") +
+                     did_you_mean(first, known));
   }
 
   void check_step(const Step& step, const Context& c) {

@@ -522,6 +522,43 @@ TEST(Validate, APreviousResponseOfAStepWhoseResultHasNoTextNorDataMustSayWhatToE
   EXPECT_EQ(count_errors(d), 5u) << all_messages(d);
 }
 
+TEST(Validate, AnExtractFromALoopOrFanOutMustNameAMemberOrOneOfItsTasks) {
+  TempDir dir;
+  dir.write("tasks.jsonl", "{\"id\": \"t\", \"prompt\": \"p\"}\n");
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: fan, type: parallel_claude, parallel_tasks: [{id: security, prompt: p}, {id: cost, prompt: q}]}
+    - {name: each, type: for_loop, iterator: i, items: [1], steps: [{name: x, type: echo}]}
+    - {name: batch, type: claude_batch, tasks_file: tasks.jsonl}
+    - {name: listed, type: claude_batch, tasks: [{task_id: t1, prompt: p}, {id: t3, prompt: q}]}
+    - name: ask
+      type: claude
+      prompt:
+        - {type: previous_response, step: fan, extract: securty}
+        - {type: previous_response, step: each, extract: totals.x}
+        - {type: previous_response, step: listed, extract: t2}
+        - {type: previous_response, step: fan, extract: security.text}
+        - {type: previous_response, step: fan, extract: failed}
+        - {type: previous_response, step: each, extract: items.0.steps.x.text}
+        - {type: previous_response, step: batch, extract: any_id_of_the_file}
+        - {type: previous_response, step: listed, extract: t1}
+        - {type: previous_response, step: listed, extract: "1"}
+)",
+                         dir.path());
+  EXPECT_TRUE(has_error(d, 11, 48,
+                        "previous_response step \"fan\": extract \"securty\": a "
+                        "parallel_claude step's result has no \"securty\", and no task "
+                        "has that id (did you mean \"security\"?)"));
+  EXPECT_TRUE(has_error(d, 12, 49,
+                        "extract \"totals.x\": a for_loop step's result has no "
+                        "\"totals\" (did you mean \"total\"?)"));
+  EXPECT_TRUE(has_error(d, 13, 51,
+                        "extract \"t2\": a claude_batch step's result has no \"t2\", "
+                        "and no task has that id (did you mean \"t1\"?)"));
+  EXPECT_EQ(count_errors(d), 3u) << all_messages(d);
+}
+
 TEST(Validate, AReferenceToALoopsOrFanOutsResultMustNameAMemberItCanHave) {
   auto d = validate_text(R"(workflow:
   name: v

@@ -206,7 +206,14 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
     for (int sig : read_signals(signal_fd)) {
       if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {  // Ctrl-C, kill, a closed terminal
         progress.finish();
-        std::cerr << "pipelinectl: interrupted; run " << run->run_id << " was not cancelled\n";
+        if (tree == RunTree::kPrivate) {
+          std::cerr << "pipelinectl: interrupted; the private tree stops, and run " << run->run_id
+                    << " with it\n";
+        } else {
+          std::cerr << "pipelinectl: interrupted; run " << run->run_id
+                    << " was not cancelled and goes on (pipelinectl runs cancel " << run->run_id
+                    << " stops it)\n";
+        }
         return 128 + sig;
       }
     }

@@ -407,8 +407,11 @@ TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
     auto code = run.wait(10s);
     ASSERT_TRUE(code.has_value()) << "signal " << sig << " did not stop the command";
     EXPECT_EQ(*code, 128 + sig);
-    EXPECT_NE(read_text(tree.dir() / (name + ".err")).find("run " + run_id + " was not cancelled"),
-              std::string::npos)
+    EXPECT_NE(
+        read_text(tree.dir() / (name + ".err"))
+            .find("run " + run_id + " was not cancelled and goes on (pipelinectl runs cancel " +
+                  run_id + " stops it)"),
+        std::string::npos)
         << read_text(tree.dir() / (name + ".err"));
     auto shown = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
     ASSERT_TRUE(shown.ok());
@@ -472,6 +475,36 @@ TEST(PipelineRun, APrivateTreeThatDiesEndsTheCommandAtOnceWithTheEndOfItsLog) {
   // Written before the run was accepted, and followed by a handful of lines only.
   EXPECT_NE(err.find("supervisor info started root: all children started"), std::string::npos)
       << "no end of the log in: " << err;
+  EXPECT_TRUE(wait_until([&] { return processes_with_env(tag).empty(); }, 10s))
+      << "processes left behind: " << processes_with_env(tag).size();
+}
+
+TEST(PipelineRun, AnInterruptedRunOnAPrivateTreeSaysItStopsWithTheTreeAndLeavesNoProcess) {
+  TempDir dir;
+  const std::string tag = new_tag();
+  const fs::path slow = dir.path() / "slow.yaml";
+  std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
+                         "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
+  SpawnOptions options;
+  options.env = {tag};
+  options.unset_env = {"PIPELINE_STATE_DIR"};
+  options.cwd = dir.path();  // no ./var tree here: the command starts a private one
+  options.stderr_file = dir.path() / "run.err";
+  Process run =
+      Process::spawn({binary("pipelinectl"), "run", slow.string(), "--progress", "none"}, options);
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(dir.path() / "run.err").find(" accepted") != std::string::npos; },
+      60s))
+      << read_text(dir.path() / "run.err");
+  ASSERT_TRUE(run.signal(SIGINT));
+  auto code = run.wait(30s);
+  ASSERT_TRUE(code.has_value()) << "Ctrl-C did not stop the command";
+  EXPECT_EQ(*code, 128 + SIGINT);
+  const std::string err = read_text(dir.path() / "run.err");
+  EXPECT_NE(err.find("pipelinectl: interrupted; the private tree stops, and run "),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("was not cancelled"), std::string::npos) << err;
   EXPECT_TRUE(wait_until([&] { return processes_with_env(tag).empty(); }, 10s))
       << "processes left behind: " << processes_with_env(tag).size();
 }

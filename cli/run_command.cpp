@@ -315,14 +315,25 @@ void add_run_commands(CLI::App& app, CliContext& context, int& exit_code) {
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   run->callback([&context, &exit_code, options] { exit_code = run_pipeline(context, *options); });
 
-  auto file = std::make_shared<std::string>();
+  auto files = std::make_shared<std::vector<std::string>>();
   CLI::App* validate = app.add_subcommand(
-      "validate", "Check a pipeline without running it; lists every problem with file:line:column");
-  validate->add_option("file", *file, "Pipeline file")->required();
-  validate->callback([&exit_code, file] {
-    auto checked = check_pipeline_file(*file);
-    if (checked) std::cerr << *file << ": ok\n";
-    exit_code = checked ? kExitOk : kExitUsage;
+      "validate",
+      "Check pipelines without running them; lists every problem with file:line:column");
+  validate->add_option("files", *files, "Pipeline files (one or more)")->required();
+  validate->callback([&exit_code, files] {
+    // Every file is checked, so that one command lists every problem of a set of pipelines.
+    size_t failed = 0;
+    for (const std::string& file : *files) {
+      if (check_pipeline_file(file)) {
+        std::cerr << file << ": ok\n";
+      } else {
+        ++failed;
+      }
+    }
+    if (files->size() > 1 && failed > 0) {
+      std::cerr << failed << " of " << files->size() << " files have errors\n";
+    }
+    exit_code = failed == 0 ? kExitOk : kExitUsage;
   });
 }
 

@@ -92,6 +92,25 @@ TEST(Examples, ValidateNamesEveryProblemOfABadFileByLineAndColumn) {
   EXPECT_NE(all.find("ecko"), std::string::npos) << all;
 }
 
+TEST(Examples, ValidateChecksEveryFileItIsGivenAndFailsIfAnyHasAnError) {
+  TempDir dir;
+  const fs::path good = dir.path() / "good.yaml";
+  const fs::path bad = dir.path() / "bad.yaml";
+  std::ofstream(good) << "workflow:\n  name: good\n  steps:\n    - {name: a, type: echo}\n";
+  std::ofstream(bad) << "workflow:\n  name: bad\n  steps:\n    - {name: b, type: ecko}\n";
+  const fs::path missing = dir.path() / "missing.yaml";
+  auto r = run_command(
+      {binary("pipelinectl"), "validate", bad.string(), good.string(), missing.string()}, 30s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(bad.string() + ":4:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(good.string() + ": ok"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(missing.string() + ": error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 of 3 files have errors"), std::string::npos) << r.err;
+  auto all_good =
+      run_command({binary("pipelinectl"), "validate", good.string(), good.string()}, 30s);
+  EXPECT_EQ(all_good.exit_code, 0) << all_good.err;
+}
+
 TEST(Examples, ThereAreAtLeastTwentyCoveringEveryStepType) {
   const auto files = example_files();
   EXPECT_GE(files.size(), 20u);

@@ -103,27 +103,35 @@ fs::path resolve_dir(const std::string& given, const std::string& from_pipeline,
 
 }  // namespace
 
-Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool replaying,
-                                              Instant now) {
-  now_ = now.steady;
+Result<RunCoordinator::PreparedRun> RunCoordinator::prepare_run(const StoredRun& stored,
+                                                                Checks checks) const {
   auto loaded = pipeline::load_pipeline_text(stored.pipeline_yaml, stored.pipeline_path);
   if (!loaded.ok()) return diagnostics_error(loaded.diagnostics);
   const fs::path base_dir = fs::path(stored.pipeline_path).parent_path();
-  auto problems = pipeline::validate_pipeline(*loaded.pipeline, {base_dir});
-  if (pipeline::has_errors(problems)) return diagnostics_error(problems);
+  if (checks == Checks::kValidate) {
+    auto problems = pipeline::validate_pipeline(*loaded.pipeline, {base_dir});
+    if (pipeline::has_errors(problems)) return diagnostics_error(problems);
+  }
   auto inputs = pipeline::bind_inputs(*loaded.pipeline, stored.inputs);
   if (!inputs.ok()) return std::move(inputs).error();
 
-  PipelineContext context;
+  PreparedRun prepared;
+  PipelineContext& context = prepared.context;
   context.pipeline = std::make_shared<const pipeline::Pipeline>(std::move(*loaded.pipeline));
   context.inputs = std::move(*inputs);
   context.base_dir = base_dir;
   context.files = {absolute_path(stored.pipeline_path).string()};
-  RunPaths paths;
+  RunPaths& paths = prepared.paths;
   paths.base_dir = base_dir;
   paths.workspace_dir = resolve_dir(stored.workspace_dir, context.pipeline->workspace_dir, base_dir);
   paths.output_dir = resolve_dir(stored.output_dir, context.pipeline->output_dir, base_dir);
+  return prepared;
+}
 
+std::string RunCoordinator::start_run(const StoredRun& stored, PreparedRun prepared, bool replaying,
+                                      Instant now) {
+  now_ = now.steady;
+  PipelineContext& context = prepared.context;
   RunRecord record;
   record.id = stored.id.empty() ? new_id("run-", now.wall) : stored.id;
   record.pipeline_name = context.pipeline->name;
@@ -132,8 +140,8 @@ Result<std::string> RunCoordinator::start_run(const StoredRun& stored, bool repl
   record.replaying = replaying;
   const std::string id = record.id;
   ItemSink& sink = *this;
-  record.execution = std::make_unique<RunExecution>(id, std::move(context), std::move(paths),
-                                                    settings_, sink);
+  record.execution = std::make_unique<RunExecution>(id, std::move(context),
+                                                    std::move(prepared.paths), settings_, sink);
   runs_.erase(id);
   runs_.emplace(id, std::move(record));
   if (replaying) {
@@ -163,18 +171,19 @@ Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, I
   stored.output_dir = request.output_dir;
   stored.state = "running";
   stored.created_ms = unix_millis(now.wall);
-  auto id = start_run(stored, /*replaying=*/false, now);
-  if (!id.ok()) return id;
-  RunRecord& run = runs_.at(*id);
-  stored.id = *id;
+  auto prepared = prepare_run(stored, Checks::kValidate);
+  if (!prepared.ok()) return std::move(prepared).error();
+  const std::string id = start_run(stored, std::move(*prepared), /*replaying=*/false, now);
+  RunRecord& run = runs_.at(id);
+  stored.id = id;
   stored.pipeline_name = run.pipeline_name;
   if (auto st = store_.put_run(stored); !st.ok()) {
     note(st, "recording an accepted run");
-    runs_.erase(*id);
+    runs_.erase(id);
     return make_error(ErrorCode::kUnavailable, "the broker cannot record the run: " + st.error().message);
   }
   ++counters_.accepted;
-  spdlog::info("run {} accepted: {} ({})", *id, run.pipeline_name, run.pipeline_path);
+  spdlog::info("run {} accepted: {} ({})", id, run.pipeline_name, run.pipeline_path);
   run.execution->set_now(now.steady);
   run.execution->start();
   settle(run, now);
@@ -189,27 +198,28 @@ Result<size_t> RunCoordinator::recover(Instant now) {
   size_t recovered = 0;
   for (const StoredRun& stored : *unfinished) {
     recovery_read_ = recovery_replayed_ = 0;
-    auto id = start_run(stored, /*replaying=*/true, now);
-    if (!id.ok()) {
+    auto prepared = prepare_run(stored, Checks::kAsAccepted);
+    if (!prepared.ok()) {
       // The pipeline no longer loads (a broker of another version?): fail it loudly rather
       // than leave it running forever.
-      spdlog::error("run {} cannot be recovered: {}", stored.id, id.error().message);
+      spdlog::error("run {} cannot be recovered: {}", stored.id, prepared.error().message);
       Value result;
       result["success"] = false;
-      result["error"] = "not recoverable: " + id.error().message;
+      result["error"] = "not recoverable: " + prepared.error().message;
       note(store_.finish_run(stored.id, "failed", result, result.get_string("error"), unix_millis(now.wall)),
            "failing an unrecoverable run");
       continue;
     }
+    const std::string id = start_run(stored, std::move(*prepared), /*replaying=*/true, now);
     ++recovered;
     ++counters_.recovered;
-    RunRecord& run = runs_.at(*id);
-    auto done = store_.item_count(*id);
-    spdlog::info("run {} recovered ({} item results on record)", *id, done.ok() ? *done : 0);
+    RunRecord& run = runs_.at(id);
+    auto done = store_.item_count(id);
+    spdlog::info("run {} recovered ({} item results on record)", id, done.ok() ? *done : 0);
     run.execution->set_now(now.steady);
     run.execution->start();
     settle(run, now);
-    if (run.execution && run.execution->replay_pending()) replaying_.insert(*id);
+    if (run.execution && run.execution->replay_pending()) replaying_.insert(id);
   }
   recovering_ = false;
   if (!replaying_.empty()) dispatcher_.set_replaying(true);
@@ -249,10 +259,12 @@ Status RunCoordinator::resume(const std::string& run_id, Instant now) {
   if ((*stored)->state == "succeeded") {
     return make_error(ErrorCode::kConflict, "run " + run_id + " already succeeded");
   }
+  // Checked before the store is changed: a resume that is refused leaves the run as it was.
+  auto prepared = prepare_run(**stored, Checks::kValidate);
+  if (!prepared.ok()) return std::move(prepared).error();
   if (auto st = store_.drop_failed_items(run_id); !st.ok()) return st;
   if (auto st = store_.reopen_run(run_id); !st.ok()) return st;
-  auto id = start_run(**stored, /*replaying=*/true, now);
-  if (!id.ok()) return std::move(id).error();
+  start_run(**stored, std::move(*prepared), /*replaying=*/true, now);
   std::erase(finished_order_, run_id);
   RunRecord& run = runs_.at(run_id);
   spdlog::info("run {} resumed", run_id);

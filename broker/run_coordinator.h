@@ -105,7 +105,17 @@ class RunCoordinator : private ItemSink {
   std::optional<Value> recorded(const std::string& item_id) override;
   bool has_capacity() override;
 
-  Result<std::string> start_run(const StoredRun& stored, bool replaying, Instant now);
+  // What a stored run needs to start, known to be startable before anything is changed for it.
+  struct PreparedRun {
+    PipelineContext context;
+    RunPaths paths;
+  };
+  // A newly submitted or resumed run is checked as `pipelinectl validate` checks it; a run the
+  // broker recovers was checked when it was accepted, and is not refused by a newer broker's
+  // stricter checks after an upgrade (it fails where it must, as it would have).
+  enum class Checks { kValidate, kAsAccepted };
+  Result<PreparedRun> prepare_run(const StoredRun& stored, Checks checks) const;
+  std::string start_run(const StoredRun& stored, PreparedRun prepared, bool replaying, Instant now);
   void settle(RunRecord& run, Instant now);
   void note(const Status& status, std::string_view what);
   // Counts one recorded result read or replayed during recover(); reports every so many.

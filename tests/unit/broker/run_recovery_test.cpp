@@ -213,5 +213,80 @@ TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {
   EXPECT_EQ(coordinator.delete_run("run-1").error().code, ErrorCode::kNotFound);
 }
 
+// Passes at run time (the step reading what a loop's result cannot have is skipped), fails
+// today's validation: what a run accepted by an older broker may look like after an upgrade.
+constexpr const char* kAcceptedBeforeStricterChecks = R"(workflow:
+  name: loop
+  steps:
+    - name: each
+      type: for_loop
+      iterator: x
+      items: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+    - {name: never, type: echo, value: "{{steps.each.text}}", condition: "1 > 2"}
+)";
+
+TEST(RunRecovery, ARunAcceptedBeforeAnUpgradeIsRecoveredEvenIfTodaysChecksWouldRefuseIt) {
+  auto store = make_memory_run_store();
+  StoredRun stored = running_loop();
+  stored.pipeline_yaml = kAcceptedBeforeStricterChecks;
+  ASSERT_TRUE(store->put_run(stored).ok());
+  record_echoes(*store, 10);
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+  // Submitted today it is refused...
+  protocol::SubmitRun submit;
+  submit.pipeline_path = stored.pipeline_path;
+  submit.pipeline_yaml = stored.pipeline_yaml;
+  submit.inputs = Value::object();
+  auto refused = coordinator.submit(submit, at(900));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("has no \"text\""), std::string::npos)
+      << refused.error().message;
+  // ... but the run accepted before goes on, and ends as it would have.
+  ASSERT_EQ(*coordinator.recover(at(1000)), 1u);
+  ASSERT_NE(coordinator.find("run-1"), nullptr);
+  EXPECT_EQ(coordinator.find("run-1")->state, RunState::kSucceeded);
+  EXPECT_EQ(dispatcher.counters().dispatched, 0u);
+}
+
+TEST(RunRecovery, AResumeThatIsRefusedLeavesTheRunAsItWas) {
+  auto store = make_memory_run_store();
+  StoredRun stored = running_loop();
+  stored.pipeline_path = "/nonexistent-pl-dir/loop.yaml";
+  stored.pipeline_yaml = R"(workflow:
+  name: loop
+  steps:
+    - name: each
+      type: for_loop
+      iterator: x
+      items_file: items.jsonl
+      steps: [{name: e, type: echo, value: "{{loop.x}}"}]
+)";
+  stored.state = "failed";
+  ASSERT_TRUE(store->put_run(stored).ok());
+  Value failed;
+  failed["success"] = false;
+  failed["error"] = "boom";
+  ASSERT_TRUE(store->put_item_result("run-1", "run-1/s0.i0.s0", failed).ok());
+  ASSERT_TRUE(store->commit().ok());
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+
+  // Its items file is gone: the resume is refused, saying why...
+  auto resumed = coordinator.resume("run-1", at(1000));
+  ASSERT_FALSE(resumed.ok());
+  EXPECT_NE(resumed.error().message.find("items_file \"items.jsonl\" does not exist"),
+            std::string::npos)
+      << resumed.error().message;
+  // ... and nothing changed: still failed, its failed item still on record, nothing running
+  // (a restart would otherwise have recovered it as running).
+  EXPECT_EQ((*store->get_run("run-1"))->state, "failed");
+  EXPECT_EQ(*store->item_count("run-1"), 1u);
+  EXPECT_TRUE(store->unfinished_runs()->empty());
+  EXPECT_EQ(coordinator.find("run-1"), nullptr);
+}
+
 }  // namespace
 }  // namespace pl::broker

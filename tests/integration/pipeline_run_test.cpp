@@ -443,9 +443,11 @@ TEST(RunningTree, ARunCommandWhoseTreeStopsSaysSoAtOnceAndTheRunIsKept) {
       << err;
 }
 
-TEST(PipelineRun, APrivateTreeThatDiesEndsTheCommandAtOnceWithTheEndOfItsLog) {
-  TempDir dir;
-  const std::string tag = new_tag();
+// `pipelinectl run` of a minute-long one-step pipeline in `dir`, where no tree runs: on a private
+// tree whose processes carry `tag` in their environment. Returns once the run is accepted
+// (the command's stderr is dir/run.err).
+Process start_slow_run_on_a_private_tree(const TempDir& dir, const std::string& tag,
+                                         std::vector<std::string> extra_arguments = {}) {
   const fs::path slow = dir.path() / "slow.yaml";
   std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
                          "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
@@ -454,13 +456,20 @@ TEST(PipelineRun, APrivateTreeThatDiesEndsTheCommandAtOnceWithTheEndOfItsLog) {
   options.unset_env = {"PIPELINE_STATE_DIR"};
   options.cwd = dir.path();  // no ./var tree here: the command starts a private one
   options.stderr_file = dir.path() / "run.err";
-  Process run = Process::spawn({binary("pipelinectl"), "run", slow.string(), "--progress", "none",
-                                "--silence-timeout", "600"},
-                               options);
-  ASSERT_TRUE(wait_until(
+  std::vector<std::string> argv{binary("pipelinectl"), "run", slow.string(), "--progress", "none"};
+  argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
+  Process run = Process::spawn(argv, options);
+  EXPECT_TRUE(wait_until(
       [&] { return read_text(dir.path() / "run.err").find(" accepted") != std::string::npos; },
       60s))
       << read_text(dir.path() / "run.err");
+  return run;
+}
+
+TEST(PipelineRun, APrivateTreeThatDiesEndsTheCommandAtOnceWithTheEndOfItsLog) {
+  TempDir dir;
+  const std::string tag = new_tag();
+  Process run = start_slow_run_on_a_private_tree(dir, tag, {"--silence-timeout", "600"});
   pid_t supervisor = 0;
   for (pid_t pid : processes_with_env(tag)) {
     if (read_text("/proc/" + std::to_string(pid) + "/comm") == "pipeline-superv\n") supervisor = pid;
@@ -482,20 +491,7 @@ TEST(PipelineRun, APrivateTreeThatDiesEndsTheCommandAtOnceWithTheEndOfItsLog) {
 TEST(PipelineRun, AnInterruptedRunOnAPrivateTreeSaysItStopsWithTheTreeAndLeavesNoProcess) {
   TempDir dir;
   const std::string tag = new_tag();
-  const fs::path slow = dir.path() / "slow.yaml";
-  std::ofstream(slow) << "workflow:\n  name: slow\n  steps:\n"
-                         "    - {name: wait, type: echo, value: x, delay_ms: 60000}\n";
-  SpawnOptions options;
-  options.env = {tag};
-  options.unset_env = {"PIPELINE_STATE_DIR"};
-  options.cwd = dir.path();  // no ./var tree here: the command starts a private one
-  options.stderr_file = dir.path() / "run.err";
-  Process run =
-      Process::spawn({binary("pipelinectl"), "run", slow.string(), "--progress", "none"}, options);
-  ASSERT_TRUE(wait_until(
-      [&] { return read_text(dir.path() / "run.err").find(" accepted") != std::string::npos; },
-      60s))
-      << read_text(dir.path() / "run.err");
+  Process run = start_slow_run_on_a_private_tree(dir, tag);
   ASSERT_TRUE(run.signal(SIGINT));
   auto code = run.wait(30s);
   ASSERT_TRUE(code.has_value()) << "Ctrl-C did not stop the command";

@@ -215,17 +215,9 @@ TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {
 
 // Passes at run time (the step reading what a loop's result cannot have is skipped), fails
 // today's validation: what a run accepted by an older broker may look like after an upgrade.
-constexpr const char* kAcceptedBeforeStricterChecks = R"(workflow:
-  name: loop
-  steps:
-    - name: each
-      type: for_loop
-      iterator: x
-      items: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-      steps:
-        - {name: e, type: echo, value: "{{loop.x}}"}
-    - {name: never, type: echo, value: "{{steps.each.text}}", condition: "1 > 2"}
-)";
+const std::string kAcceptedBeforeStricterChecks =
+    std::string(kLoop) +
+    "    - {name: never, type: echo, value: \"{{steps.each.text}}\", condition: \"1 > 2\"}\n";
 
 TEST(RunRecovery, ARunAcceptedBeforeAnUpgradeIsRecoveredEvenIfTodaysChecksWouldRefuseIt) {
   auto store = make_memory_run_store();

@@ -1,5 +1,6 @@
 #include "broker/step_binding.h"
 
+#include "common/byte_size.h"
 #include "common/json.h"
 #include "common/pipeline/expression.h"
 #include "common/pipeline/scope.h"
@@ -60,6 +61,14 @@ Result<const Value*> response_of(const Value& result, const std::string& step) {
   }
   if (const Value* text = result.find("text"); text && text->is_string()) return text;
   if (const Value* data = result.find("data")) return data;
+  if (const Value* file = result.find("text_file"); file && file->is_string()) {
+    // A batch's consolidated text that outgrew a result: too large for a prompt as well.
+    return make_error(ErrorCode::kInvalidInput,
+                      named + "'s consolidated text is " +
+                          format_bytes(static_cast<uint64_t>(result.get_int("text_bytes"))) +
+                          ", written to " + file->as_string() +
+                          " instead of its result; name a task to use with extract");
+  }
   return make_error(ErrorCode::kInvalidInput,
                     named + " has neither text nor data to use as its response; name the field "
                             "to use with extract (\"items\", \"total\", ...)");

@@ -58,6 +58,32 @@ TEST_F(StepBindingTest, AResponseOfAStepWithNeitherTextNorDataAsksForAnExtract) 
       << review_error();
 }
 
+TEST_F(StepBindingTest, AResponseOfABatchWhoseConsolidatedTextWentToAFileSaysWhere) {
+  RunSettings settings;
+  settings.max_inline_bytes = 100;  // the consolidated text outgrows it: it goes to a file
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: draft
+      type: claude_batch
+      tasks: [{id: a, prompt: x}, {id: b, prompt: y}]
+      batch_config: {consolidate_results: true}
+    - name: review
+      type: claude
+      prompt: [{type: previous_response, step: draft}]
+)",
+        Value::object(), settings);
+  complete_with_text(completed_++, true, std::string(80, 'a'));
+  complete_with_text(completed_++, true, std::string(80, 'b'));
+  ASSERT_TRUE(step("draft").find("text_file")) << to_json(step("draft"));
+  EXPECT_EQ(sink_.submitted.size(), 2u);  // no LLM call with a prompt of that size
+  EXPECT_NE(review_error().find("step \"draft\"'s consolidated text is "), std::string::npos)
+      << review_error();
+  EXPECT_NE(review_error().find(", written to " + step("draft").get_string("text_file")),
+            std::string::npos)
+      << review_error();
+}
+
 TEST_F(StepBindingTest, AnExtractReadsTheFieldItNamesEvenWithoutAResponse) {
   start_review("{name: draft, type: echo, value: x, on_error: continue}",
                "{type: previous_response, step: draft, extract: error}");

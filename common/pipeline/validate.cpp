@@ -45,9 +45,12 @@ std::string why_no_response(const Step& step) {
   const std::string kind = "a " + std::string(step_type_name(step.type)) + " step's result";
   switch (step.type) {
     case StepType::kForLoop:
-    case StepType::kWhileLoop:
       return kind + " has neither text nor data to use as a response; name the field to use "
                     "with \"extract\" (\"items\", \"total\", ...)";
+    case StepType::kWhileLoop:
+      return kind +
+             " has neither text nor data to use as a response; name the field to use "
+             "with \"extract\" (\"items\", \"iterations\", ...)";
     case StepType::kParallelClaude:
       return kind + " has neither text nor data to use as a response; name the field to use "
                     "with \"extract\" (a task's id, \"items\", ...)";

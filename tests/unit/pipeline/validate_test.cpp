@@ -513,7 +513,10 @@ TEST(Validate, APreviousResponseOfAStepWhoseResultHasNoTextNorDataMustSayWhatToE
   EXPECT_TRUE(has_error(d, 15, 37, "previous_response step \"each\": a for_loop step's result "
                                    "has neither text nor data to use as a response; name the "
                                    "field to use with \"extract\" (\"items\", \"total\""));
-  EXPECT_TRUE(has_error(d, 16, 37, "a while_loop step's result has neither text nor data"));
+  EXPECT_TRUE(has_error(d, 16, 37,
+                        "a while_loop step's result has neither text nor data to use "
+                        "as a response; name the field to use with \"extract\" "
+                        "(\"items\", \"iterations\", ...)"));
   EXPECT_TRUE(has_error(d, 17, 37, "a parallel_claude step's result has neither text nor data"));
   EXPECT_TRUE(has_error(d, 18, 37, "a claude_batch step's result has no text unless its "
                                    "batch_config sets consolidate_results: true"));

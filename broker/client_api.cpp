@@ -196,7 +196,18 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
 
 ClientReply ClientApi::run_list(const std::string& request, const Value& args) {
   const int64_t limit = std::clamp<int64_t>(args.get_int("limit", 50), 1, 10000);
-  auto runs = coordinator_.store().list_runs(static_cast<size_t>(limit));
+  const std::string state = args.get_string("state");
+  if (!state.empty()) {
+    const RunState states[] = {RunState::kRunning, RunState::kSucceeded, RunState::kFailed,
+                               RunState::kCancelled};
+    if (std::none_of(std::begin(states), std::end(states),
+                     [&](RunState s) { return run_state_name(s) == state; })) {
+      return error(request, make_error(ErrorCode::kInvalidInput,
+                                       "no run state \"" + state +
+                                           "\" (running, succeeded, failed or cancelled)"));
+    }
+  }
+  auto runs = coordinator_.store().list_runs(static_cast<size_t>(limit), state);
   if (!runs.ok()) return error(request, runs.error());
   Value list = Value::array();
   for (const auto& run : *runs) list.push_back(stored_run_summary(run));

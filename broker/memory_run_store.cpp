@@ -115,9 +115,11 @@ class MemoryRunStore final : public RunStore {
     for (size_t i = 0; i < old.size() && i < limit; ++i) ids.push_back(old[i]->id);
     return ids;
   }
-  Result<std::vector<StoredRun>> list_runs(size_t limit) override {
+  Result<std::vector<StoredRun>> list_runs(size_t limit, const std::string& state) override {
     std::vector<StoredRun> out;
-    for (const auto& [id, run] : runs_) out.push_back(run);
+    for (const auto& [id, run] : runs_) {
+      if (state.empty() || run.state == state) out.push_back(run);
+    }
     std::sort(out.begin(), out.end(),
               [](const StoredRun& a, const StoredRun& b) { return a.created_ms > b.created_ms; });
     if (out.size() > limit) out.resize(limit);

@@ -106,8 +106,9 @@ class RunStore {
 
   virtual Result<std::vector<StoredRun>> unfinished_runs() = 0;
   virtual Result<std::optional<StoredRun>> get_run(const std::string& run_id) = 0;
-  // Newest first, at most `limit`.
-  virtual Result<std::vector<StoredRun>> list_runs(size_t limit) = 0;
+  // Newest first, at most `limit`; only those in `state` ("running", "failed", ...) unless it is
+  // empty.
+  virtual Result<std::vector<StoredRun>> list_runs(size_t limit, const std::string& state) = 0;
   // The ids of finished runs (not running) that finished before `wall_ms`, the oldest first, at
   // most `limit`: for retention.
   virtual Result<std::vector<std::string>> finished_before(int64_t wall_ms, size_t limit) = 0;

@@ -322,11 +322,14 @@ class SqliteRunStore final : public RunStore {
     }
   }
 
-  Result<std::vector<StoredRun>> list_runs(size_t limit) override {
-    static const std::string sql =
-        "SELECT " + std::string(kRunColumns) + " FROM runs ORDER BY created_ms DESC LIMIT ?";
-    return query_runs(sql.c_str(),
-                      [&](sqlite::Statement& st) { st.bind(1, static_cast<int64_t>(limit)); });
+  Result<std::vector<StoredRun>> list_runs(size_t limit, const std::string& state) override {
+    static const std::string sql = "SELECT " + std::string(kRunColumns) +
+                                   " FROM runs WHERE ?1 = '' OR state = ?1"
+                                   " ORDER BY created_ms DESC LIMIT ?2";
+    return query_runs(sql.c_str(), [&](sqlite::Statement& st) {
+      st.bind(1, state);
+      st.bind(2, static_cast<int64_t>(limit));
+    });
   }
 
   Result<size_t> item_count(const std::string& run_id) override {

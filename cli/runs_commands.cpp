@@ -45,23 +45,28 @@ Value with_run(const std::string& run) {
   return body;
 }
 
-int list_runs(const CliContext& context, int limit, bool json) {
+int list_runs(const CliContext& context, int limit, const std::string& state, bool json) {
   Value body;
   body["args"]["limit"] = limit;
-  return with_reply(context, MessageType::kListRuns, body, [json](const Value& reply) {
-    const Value* runs = reply.find("runs");
+  if (!state.empty()) body["args"]["state"] = state;
+  return with_reply(context, MessageType::kListRuns, body, [json, &state](const Value& reply) {
+    Value runs = Value::array();
+    if (const Value* listed = reply.find("runs"); listed && listed->is_array()) {
+      // A broker older than the filter lists every state: leave out the others here too.
+      for (const auto& r : listed->as_array()) {
+        if (state.empty() || r.get_string("state") == state) runs.push_back(r);
+      }
+    }
     if (json) {
-      std::cout << to_json(runs ? *runs : Value::array(), JsonStyle::kPretty) << "\n";
+      std::cout << to_json(runs, JsonStyle::kPretty) << "\n";
       return kExitOk;
     }
     std::cout << std::left << std::setw(32) << "RUN" << std::setw(11) << "STATE" << std::setw(21)
               << "CREATED" << "PIPELINE\n";
-    if (runs) {
-      for (const auto& r : runs->as_array()) {
-        std::cout << std::setw(32) << r.get_string("run") << std::setw(11) << r.get_string("state")
-                  << std::setw(21) << format_time(r.get_int("created_ms"))
-                  << r.get_string("pipeline") << "\n";
-      }
+    for (const auto& r : runs.as_array()) {
+      std::cout << std::setw(32) << r.get_string("run") << std::setw(11) << r.get_string("state")
+                << std::setw(21) << format_time(r.get_int("created_ms")) << r.get_string("pipeline")
+                << "\n";
     }
     return kExitOk;
   });
@@ -213,11 +218,15 @@ void add_runs_commands(CLI::App& app, CliContext& context, int& exit_code) {
   runs->require_subcommand(1);
 
   auto limit = std::make_shared<int>(50);
+  auto state = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   CLI::App* list = runs->add_subcommand("list", "Recent runs, newest first");
   list->add_option("--limit", *limit, "How many")->check(CLI::Range(1, 10000));
+  list->add_option("--state", *state, "Only the runs in this state")
+      ->check(CLI::IsMember({"running", "succeeded", "failed", "cancelled"}));
   list->add_flag("--json", *json, "Machine-readable output");
-  list->callback([&, limit, json] { exit_code = list_runs(context, *limit, *json); });
+  list->callback(
+      [&, limit, state, json] { exit_code = list_runs(context, *limit, *state, *json); });
 
   auto run = std::make_shared<std::string>();
   CLI::App* show = runs->add_subcommand("show", "A run's state, progress, errors and dead letters");

@@ -420,6 +420,44 @@ TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   }
 }
 
+TEST(RunningTree, RunsAreListedByState) {
+  Tree tree(tree_config(1), 1);
+  const fs::path ok = tree.dir() / "ok.yaml";
+  const fs::path bad = tree.dir() / "bad.yaml";
+  std::ofstream(ok) << "workflow:\n  name: ok\n  steps:\n    - {name: e, type: echo, value: x}\n";
+  std::ofstream(bad) << "workflow:\n  name: bad\n  steps:\n"
+                        "    - {name: e, type: echo, value: x, fail: true}\n";
+  ASSERT_EQ(tree.pipelinectl({"run", ok.string(), "--progress", "none"}).exit_code, 0);
+  ASSERT_EQ(tree.pipelinectl({"run", bad.string(), "--progress", "none"}).exit_code, 1);
+  ASSERT_EQ(tree.pipelinectl({"run", ok.string(), "--progress", "none"}).exit_code, 0);
+
+  auto listed = [&](const std::string& state) {
+    auto r = tree.pipelinectl({"runs", "list", "--state", state, "--limit", "1", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> pipelines;
+    if (auto runs = parse_json(r.out); runs.ok()) {
+      for (const auto& run : runs->as_array()) pipelines.push_back(run.get_string("pipeline"));
+    }
+    return pipelines;
+  };
+  // The newest run succeeded: with a limit of 1, the failed one is still found.
+  EXPECT_EQ(listed("failed"), std::vector<std::string>{"bad"});
+  EXPECT_EQ(listed("succeeded"), std::vector<std::string>{"ok"});
+  EXPECT_TRUE(listed("cancelled").empty());
+
+  auto typo = tree.pipelinectl({"runs", "list", "--state", "faild"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("faild"), std::string::npos) << typo.err;
+  // Another client asking the broker for a state there is none of is told so.
+  Value args;
+  args["args"]["state"] = "faild";
+  const Value refused = tree.broker_call(protocol::MessageType::kListRuns, args);
+  EXPECT_NE(refused.get_string("message").find("no run state \"faild\" (running, succeeded, "
+                                               "failed or cancelled)"),
+            std::string::npos)
+      << to_json(refused);
+}
+
 TEST(RunningTree, ARunCommandWhoseTreeStopsSaysSoAtOnceAndTheRunIsKept) {
   Tree tree(tree_config(1), 1);
   const std::string slow = (tree.dir() / "slow.yaml").string();

@@ -51,10 +51,14 @@ Tree::~Tree() {
 }
 
 Value Tree::broker_status() {
+  return broker_call(protocol::MessageType::kBrokerStatusRequest, Value::object());
+}
+
+Value Tree::broker_call(protocol::MessageType type, const Value& body) {
   auto endpoint = StatePaths(state_dir()).broker_clients_endpoint();
   if (!endpoint.ok()) return Value();
   net::RequestClient client(context_, *endpoint);
-  auto reply = client.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 2s);
+  auto reply = client.call(type, body, 2s);
   return reply.ok() ? reply->body : Value();
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/net/zmq_socket.h"
+#include "common/protocol/message_type.h"
 #include "common/value.h"
 #include "tests/support/harness.h"
 
@@ -32,6 +33,9 @@ class Tree {
 
   // What the broker says about itself (broker_status); null when it does not answer.
   Value broker_status();
+  // The body of the broker's reply to a `type` request with `body`, as a client sends it; null
+  // when it does not answer. A refusal is a client_error's body: {code, message}.
+  Value broker_call(protocol::MessageType type, const Value& body);
   std::vector<int64_t> worker_pids();
   // The pid of a worker holding an item whose id ends with `suffix` ("" = any item); 0 if none.
   int64_t worker_holding(const std::string& suffix = "");

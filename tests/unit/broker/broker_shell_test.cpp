@@ -56,7 +56,9 @@ class GatedStore final : public RunStore {
   Status sync() override { return gate.wait(); }
   Result<std::vector<StoredRun>> unfinished_runs() override { return inner_->unfinished_runs(); }
   Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
-  Result<std::vector<StoredRun>> list_runs(size_t limit) override { return inner_->list_runs(limit); }
+  Result<std::vector<StoredRun>> list_runs(size_t limit, const std::string& state) override {
+    return inner_->list_runs(limit, state);
+  }
   Result<size_t> item_count(const std::string& run_id) override { return inner_->item_count(run_id); }
   Result<ItemPage> item_results_page(const std::string& run_id, int64_t cursor,
                                      const ItemPageLimits& limits) override {

@@ -326,13 +326,33 @@ TEST_P(RunStoreTest, RunsAreListedNewestFirstAndUnfinishedOnesFound) {
   ASSERT_TRUE(store_->put_run(run("run-2", 20)).ok());
   ASSERT_TRUE(store_->finish_run("run-1", "succeeded", result(true), "", 30).ok());
   ASSERT_TRUE(store_->commit().ok());
-  auto list = store_->list_runs(10);
+  auto list = store_->list_runs(10, "");
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].id, "run-2");
   auto unfinished = store_->unfinished_runs();
   ASSERT_EQ(unfinished->size(), 1u);
   EXPECT_EQ((*unfinished)[0].id, "run-2");
-  EXPECT_EQ(store_->list_runs(1)->size(), 1u);
+  EXPECT_EQ(store_->list_runs(1, "")->size(), 1u);
+}
+
+TEST_P(RunStoreTest, RunsAreListedByStateWithTheLimitCountingOnlyThose) {
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(store_->put_run(run("run-" + std::to_string(i), 10 * i)).ok());
+  }
+  ASSERT_TRUE(store_->finish_run("run-1", "failed", result(false), "boom", 50).ok());
+  ASSERT_TRUE(store_->finish_run("run-3", "failed", result(false), "boom", 50).ok());
+  ASSERT_TRUE(store_->finish_run("run-4", "succeeded", result(true), "", 50).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  auto failed = store_->list_runs(10, "failed");
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 2u);
+  EXPECT_EQ((*failed)[0].id, "run-3");  // newest first
+  EXPECT_EQ((*failed)[1].id, "run-1");
+  // The newest run (run-4) is not failed: a limit of 1 still finds a failed one.
+  ASSERT_EQ(store_->list_runs(1, "failed")->size(), 1u);
+  EXPECT_EQ((*store_->list_runs(1, "failed"))[0].id, "run-3");
+  EXPECT_EQ((*store_->list_runs(10, "running"))[0].id, "run-2");
+  EXPECT_TRUE(store_->list_runs(10, "cancelled")->empty());
 }
 
 TEST_P(RunStoreTest, ReopenedRunIsRunningAgain) {

@@ -39,8 +39,10 @@ int report_run(const protocol::RunStatus& status, RunTree tree, std::ostream& ou
     warn_result_omitted(status, status.result.get_int("result_omitted_bytes"), tree, err);
   }
   if (status.state == "succeeded") return kExitOk;
+  // A cancelled run's error is "cancelled": said once.
+  const bool says_more = !status.error.empty() && status.error != status.state;
   err << "pipelinectl: run " << status.run_id << " " << status.state
-      << (status.error.empty() ? "" : ": " + status.error) << "\n";
+      << (says_more ? ": " + status.error : "") << "\n";
   return kExitFailed;
 }
 

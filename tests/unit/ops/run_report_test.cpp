@@ -65,5 +65,15 @@ TEST(RunReport, AFailedRunSaysWhyOnStderrAndExitsOne) {
       << err.str();
 }
 
+TEST(RunReport, ACancelledRunSaysSoOnce) {
+  protocol::RunStatus status;
+  status.run_id = "run-4";
+  status.state = "cancelled";
+  status.error = "cancelled";
+  std::ostringstream out, err;
+  EXPECT_EQ(report_run(status, RunTree::kKept, out, err), kExitFailed);
+  EXPECT_EQ(err.str(), "pipelinectl: run run-4 cancelled\n");
+}
+
 }  // namespace
 }  // namespace pl::cli

@@ -149,6 +149,13 @@ bool Dispatcher::submit(WorkSpec spec, TimePoint now) {
   auto [it, inserted] = items_.try_emplace(spec.item_id);
   if (!inserted) return false;
   it->second.spec = std::move(spec);
+  if (!cancel_graces_.empty()) {
+    // A worker may still run a cancelled attempt of this id (its run was cancelled, or a loop
+    // gave it up, and it is submitted again): this item's attempts are numbered on from there,
+    // so that the late answer of that attempt is stale here, not taken as one of this item's,
+    // and each attempt frees its own slot.
+    it->second.attempt = roster_.highest_held_attempt(it->first);
+  }
   ++queued_count_;
   enqueue(it->second, /*front=*/false, now);
   if (replaying_) adopt_parked(it->second);
@@ -416,8 +423,10 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
   // one the worker may forget as well.
   pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
 
-  if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here) {
-    // Finished under the previous broker process: take it rather than run the item again.
+  if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here &&
+      result.attempt > it->second.attempt) {
+    // Finished under the previous broker process: take it rather than run the item again. (An
+    // attempt at or below the item's own number is a cancelled one, of an earlier submission.)
     adopt_result(it->second, std::move(result), now);
     return;
   }

@@ -1,5 +1,7 @@
 #include "broker/worker_roster.h"
 
+#include <algorithm>
+
 namespace pl::broker {
 
 HeldAttempts::Map::const_iterator HeldAttempts::find(const std::string& item_id,
@@ -26,6 +28,21 @@ bool HeldAttempts::erase(const std::string& item_id, uint32_t attempt) {
 
 bool HeldAttempts::contains(const std::string& item_id, uint32_t attempt) const {
   return find(item_id, attempt) != held_.end();
+}
+
+uint32_t HeldAttempts::highest(const std::string& item_id) const {
+  uint32_t highest = 0;
+  auto [first, last] = held_.equal_range(item_id);
+  for (auto it = first; it != last; ++it) highest = std::max(highest, it->second);
+  return highest;
+}
+
+uint32_t WorkerRoster::highest_held_attempt(const std::string& item_id) const {
+  uint32_t highest = 0;
+  for (const auto& [identity, worker] : workers_) {
+    highest = std::max(highest, worker.held.highest(item_id));
+  }
+  return highest;
 }
 
 WorkerRecord& WorkerRoster::join(WorkerRecord record) {

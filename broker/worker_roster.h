@@ -31,6 +31,8 @@ class HeldAttempts {
   void add_new(const std::string& item_id, uint32_t attempt) { held_.emplace(item_id, attempt); }
   bool erase(const std::string& item_id, uint32_t attempt);
   bool contains(const std::string& item_id, uint32_t attempt) const;
+  // The highest attempt of `item_id` held; 0 when none is.
+  uint32_t highest(const std::string& item_id) const;
 
   size_t size() const { return held_.size(); }
   bool empty() const { return held_.empty(); }
@@ -79,6 +81,8 @@ class WorkerRoster {
 
   std::vector<WorkerRecord*> all();
   std::vector<const WorkerRecord*> all() const;
+  // The highest attempt of `item_id` any worker holds; 0 when none does.
+  uint32_t highest_held_attempt(const std::string& item_id) const;
   size_t size() const { return workers_.size(); }
   uint32_t total_free_slots() const;
 

@@ -733,6 +733,46 @@ TEST_F(DispatcherTest, CancelRunDropsQueuedItemsAndCancelsInFlightOnes) {
   EXPECT_TRUE(take_items().empty());
 }
 
+TEST_F(DispatcherTest, AnItemSubmittedAgainWhileItsCancelledAttemptRunsIsNotAnsweredByThatAttempt) {
+  // runs cancel, then runs resume at once: the worker may still run the cancelled attempt.
+  hello("w1", 2);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  dispatcher_.cancel_run("run", clock_.now());
+  take();
+  submit("a");  // the resumed run's item, the same id
+  dispatcher_.pump(clock_.now());
+  auto again = take_items();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body.get_int("attempt"), 2) << "the cancelled attempt was 1";
+  // The cancelled attempt's late answer is not the new attempt's.
+  result("w1", "a", 1, true);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  result("w1", "a", 2, true);
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+  // Both attempts gave their credit back.
+  EXPECT_EQ(dispatcher_.roster().find("w1")->held.size(), 0u);
+}
+
+TEST_F(DispatcherTest, TheCancelledAttemptsAnswerIsNotTakenForAnItemSubmittedAgainAndStillQueued) {
+  hello("w1", 1);  // one slot, which the cancelled attempt holds until it answers
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  dispatcher_.cancel_run("run", clock_.now());
+  take();
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty());
+  result("w1", "a", 1, false, "cancelled");  // the cancelled attempt lets go
+  EXPECT_TRUE(dispatcher_.take_completions().empty()) << "the resumed item took a cancelled answer";
+  dispatcher_.pump(clock_.now());
+  auto again = take_items();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body.get_int("attempt"), 2);
+}
+
 TEST_F(DispatcherTest, ByeRedeliversAtOnce) {
   hello("w1", 1);
   hello("w2", 1);

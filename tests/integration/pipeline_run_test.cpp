@@ -420,6 +420,57 @@ TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   }
 }
 
+TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCancelledAttempts) {
+  Tree tree(tree_config(2), 2);
+  const fs::path file = tree.dir() / "slow.yaml";
+  std::ofstream(file)
+      << "workflow:\n  name: slow\n  steps:\n"
+         "    - name: each\n      type: for_loop\n      iterator: n\n"
+         "      items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]\n"
+         "      parallel: true\n      max_parallel: 6\n"
+         "      steps: [{name: e, type: echo, value: \"{{loop.n}}\", delay_ms: 200}]\n";
+  Process run = tree.start_pipelinectl({"run", file.string(), "--progress", "none"}, "run");
+  ASSERT_TRUE(wait_until([&] { return tree.broker_status().get_int("in_flight") > 0; }, 30s));
+  std::string run_id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto runs =
+            parse_json(tree.pipelinectl({"runs", "list", "--state", "running", "--json"}).out);
+        if (runs.ok() && runs->size() == 1) run_id = runs->as_array()[0].get_string("run");
+        return !run_id.empty();
+      },
+      30s));
+  // The workers stall (a pause, a slow host): they answer the cancelled attempts only after the
+  // run was resumed, while they still hold them.
+  const std::vector<int64_t> workers = tree.worker_pids();
+  ASSERT_EQ(workers.size(), 2u);
+  for (int64_t pid : workers) ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGSTOP), 0);
+  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", run_id}).exit_code, 0);
+  EXPECT_EQ(tree.pipelinectl({"runs", "resume", run_id}).exit_code, 0);
+  for (int64_t pid : workers) ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGCONT), 0);
+
+  Value shown;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
+        if (r.ok()) shown = *r;
+        return r.ok() && r->get_string("state") != "running";
+      },
+      60s));
+  EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
+  EXPECT_EQ(run.wait(10s).value_or(-1), 1);  // the first command saw its run cancelled
+  // Every slot is free again: no attempt was held twice, so none is left held.
+  auto held = [&] {
+    size_t n = 0;
+    const Value status = tree.broker_status();
+    if (const Value* listed = status.find("workers")) {
+      for (const auto& w : listed->as_array()) n += w.find("held") ? w.find("held")->size() : 0;
+    }
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return held() == 0; }, 10s)) << held() << " attempt(s) still held";
+}
+
 TEST(RunningTree, RunsAreListedByState) {
   Tree tree(tree_config(1), 1);
   const fs::path ok = tree.dir() / "ok.yaml";

@@ -42,8 +42,7 @@ std::filesystem::path consolidated_file(const std::filesystem::path& output_dir,
 FanOutNode::FanOutNode(RunExecution& run, Node* parent, std::string path, std::string display,
                        const Step& step, const Frame& frame)
     : ParallelNode(run, parent, std::move(path), std::move(display), step, frame) {
-  const Value* batch = step_.options.find("batch_config");
-  if (batch && batch->get_bool("consolidate_results", false)) {
+  if (pipeline::consolidates_results(step_)) {
     consolidation_ =
         std::make_unique<Consolidation>(consolidated_file(run_.paths().output_dir, this->display()),
                                         run_.settings().max_inline_bytes);
@@ -105,7 +104,7 @@ Value prompt_parts(const Value& prompt) {
 }  // namespace
 
 ParallelNode::Child FanOutNode::make_child(size_t index, size_t, Value task) {
-  const std::string id = task.get_string("id", task.get_string("task_id", std::to_string(index)));
+  const std::string id = pipeline::task_id(task, index);
   LeafWork work;
   work.step_type = "claude";
   Value input;
@@ -148,7 +147,7 @@ ParallelNode::Child FanOutNode::make_child(size_t index, size_t, Value task) {
 Value FanOutNode::item_value(size_t index, Node&, Value result) {
   Value task = std::move(tasks_[index]);
   tasks_.erase(index);
-  result["id"] = task.get_string("id", task.get_string("task_id", std::to_string(index)));
+  result["id"] = pipeline::task_id(task, index);
   const std::string output = task.get_string("output_to_file");
   if (!output.empty() && result.get_bool("success")) {
     FrameScope frame_scope(frame_);
@@ -171,7 +170,7 @@ Value FanOutNode::unfinished_item(size_t index) {
   Value entry = ParallelNode::unfinished_item(index);
   if (auto it = tasks_.find(index); it != tasks_.end()) {
     const Value& task = it->second;
-    entry["id"] = task.get_string("id", task.get_string("task_id", std::to_string(index)));
+    entry["id"] = pipeline::task_id(task, index);
   }
   return entry;
 }

@@ -62,6 +62,16 @@ bool is_fan_out(StepType type) {
   return type == StepType::kParallelClaude || type == StepType::kClaudeBatch;
 }
 
+bool consolidates_results(const Step& step) {
+  const Value* batch = step.options.find("batch_config");
+  return step.type == StepType::kClaudeBatch && batch &&
+         batch->get_bool("consolidate_results", false);
+}
+
+std::string task_id(const Value& task, size_t index) {
+  return task.get_string("id", task.get_string("task_id", std::to_string(index)));
+}
+
 std::string_view backoff_name(Backoff backoff) {
   switch (backoff) {
     case Backoff::kFixed:

@@ -127,6 +127,13 @@ struct Step {
   bool has_key(std::string_view key) const;
 };
 
+// A claude_batch step whose batch_config sets consolidate_results: its result has the tasks'
+// texts (`text`, or `text_file` once they outgrow a result).
+bool consolidates_results(const Step& step);
+// The id of a fan-out's task number `index` (from 0): its `id`, else its `task_id`, else the
+// index itself.
+std::string task_id(const Value& task, size_t index);
+
 struct InputSpec {
   std::string name;
   // "string", "number", "integer", "bool", "list", "map", or "" for any. The aliases

@@ -55,8 +55,7 @@ std::string why_no_response(const Step& step) {
       return kind + " has neither text nor data to use as a response; name the field to use "
                     "with \"extract\" (a task's id, \"items\", ...)";
     case StepType::kClaudeBatch: {
-      const Value* batch = step.options.find("batch_config");
-      if (batch && batch->get_bool("consolidate_results", false)) return {};
+      if (consolidates_results(step)) return {};
       return kind + " has no text unless its batch_config sets consolidate_results: true; set "
                     "it, or name the field to use with \"extract\" (a task's id, \"items\", ...)";
     }
@@ -526,8 +525,7 @@ class Validator {
           step.options.find(step.type == StepType::kParallelClaude ? "parallel_tasks" : "tasks");
       if (!tasks || !tasks->is_array()) return;
       for (size_t i = 0; i < tasks->size(); ++i) {
-        const Value& task = tasks->as_array()[i];
-        const std::string id = task.get_string("id", task.get_string("task_id", std::to_string(i)));
+        const std::string id = task_id(tasks->as_array()[i], i);
         if (id == first) return;
         ids.push_back(id);
       }
@@ -755,11 +753,7 @@ std::vector<std::string_view> loop_result_members(const Step& step) {
     add(kParallelResultMembers);
   }
   add(kLoopResultMembers);
-  const Value* batch = step.options.find("batch_config");
-  if (step.type == StepType::kClaudeBatch && batch &&
-      batch->get_bool("consolidate_results", false)) {
-    add(kConsolidatedMembers);
-  }
+  if (consolidates_results(step)) add(kConsolidatedMembers);
   return members;
 }
 

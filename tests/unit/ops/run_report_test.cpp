@@ -54,24 +54,29 @@ TEST(RunReport, AWholeResultIsPrintedWithoutAWarning) {
   EXPECT_EQ(err.str(), "");
 }
 
-TEST(RunReport, AFailedRunSaysWhyOnStderrAndExitsOne) {
+// A run that ended without success, as the broker reports it.
+protocol::RunStatus ended(const std::string& run, const std::string& state,
+                          const std::string& error) {
   protocol::RunStatus status;
-  status.run_id = "run-3";
-  status.state = "failed";
-  status.error = "step \"e\" failed: boom";
+  status.run_id = run;
+  status.state = state;
+  status.error = error;
+  return status;
+}
+
+TEST(RunReport, AFailedRunSaysWhyOnStderrAndExitsOne) {
   std::ostringstream out, err;
-  EXPECT_EQ(report_run(status, RunTree::kKept, out, err), kExitFailed);
+  EXPECT_EQ(
+      report_run(ended("run-3", "failed", "step \"e\" failed: boom"), RunTree::kKept, out, err),
+      kExitFailed);
   EXPECT_NE(err.str().find("run run-3 failed: step \"e\" failed: boom"), std::string::npos)
       << err.str();
 }
 
 TEST(RunReport, ACancelledRunSaysSoOnce) {
-  protocol::RunStatus status;
-  status.run_id = "run-4";
-  status.state = "cancelled";
-  status.error = "cancelled";
   std::ostringstream out, err;
-  EXPECT_EQ(report_run(status, RunTree::kKept, out, err), kExitFailed);
+  EXPECT_EQ(report_run(ended("run-4", "cancelled", "cancelled"), RunTree::kKept, out, err),
+            kExitFailed);
   EXPECT_EQ(err.str(), "pipelinectl: run run-4 cancelled\n");
 }
 

@@ -12,6 +12,12 @@ using protocol::MessageType;
 
 namespace {
 
+// Whether an attempt's result says it was cancelled: it is not an outcome of the item.
+bool reports_cancel(const Value& result) {
+  const Value* code = result.find("error_code");
+  return code && code->is_string() && code->as_string() == error_code_name(ErrorCode::kCancelled);
+}
+
 Value failure(std::string message, ErrorCode code) {
   Value v;
   v["success"] = false;
@@ -186,6 +192,11 @@ void Dispatcher::adopt_parked(Item& item) {
     parked_results_.erase(parked);
     if (held != parked_held_.end()) parked_held_.erase(held);
     pending_acks_[taken.worker].emplace_back(id, taken.result.attempt);
+    if (reports_cancel(taken.result.result)) {  // it did not run the item to its end: run it
+      ++counters_.stale_results;
+      item.attempt = std::max(item.attempt, taken.result.attempt);
+      return;
+    }
     adopt_result(item, std::move(taken.result), now_);
     return;
   }
@@ -339,12 +350,17 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   // adopted (its item is queued: we restarted and recovered its run), moved from an older
   // connection of the same process, or cancelled (given up meanwhile).
   std::vector<std::pair<std::string, uint32_t>> running;
+  std::vector<std::pair<std::string, uint32_t>> cancelling;  // told to stop, by us or before us
   if (hello->held.is_array()) {
     for (const auto& held : hello->held.as_array()) {
       const std::string id = held.get_string("id");
       if (id.empty()) continue;
       const auto attempt = static_cast<uint32_t>(held.get_int("attempt", 1));
       record.held.insert(id, attempt);
+      if (held.get_bool("cancelling")) {
+        cancelling.emplace_back(id, attempt);
+        continue;
+      }
       // Not submitted again yet while runs replay: adopted when it is (adopt_parked).
       if (replaying_ && !items_.count(id)) parked_held_[id] = {std::string(identity), attempt};
       running.emplace_back(id, attempt);
@@ -357,6 +373,7 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
                record.slots == 1 ? "" : "s");
   supersede_old_connections(record, running);
   roster_.join(std::move(record));
+  for (const auto& [id, attempt] : cancelling) held_while_cancelling(identity, id, attempt, now);
   for (const auto& [id, attempt] : running) {
     auto it = items_.find(id);
     if (it != items_.end() && it->second.state == ItemState::kQueued) {
@@ -377,6 +394,20 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   welcome.heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.heartbeat).count();
   welcome.liveness = config_.liveness;
   send(identity, MessageType::kWelcome, protocol::to_body(welcome));
+}
+
+void Dispatcher::held_while_cancelling(std::string_view identity, const std::string& item_id,
+                                       uint32_t attempt, TimePoint now) {
+  // The cancel may be our predecessor's (its run was cancelled, then this broker started and
+  // the run was resumed): like our own cancels, the worker gets cancel_grace to let go, and the
+  // item's next attempt is numbered on from this one, so that the cancelled attempt's answer is
+  // never taken for the item's result and each attempt frees its own slot.
+  cancel_graces_.emplace(now + config_.cancel_grace,
+                         CancelGrace{std::string(identity), item_id, attempt});
+  auto it = items_.find(item_id);
+  if (it != items_.end() && it->second.state != ItemState::kInFlight) {
+    it->second.attempt = std::max(it->second.attempt, attempt);
+  }
 }
 
 void Dispatcher::supersede_old_connections(
@@ -424,9 +455,10 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
   pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
 
   if (it != items_.end() && it->second.state == ItemState::kQueued && !it->second.dispatched_here &&
-      result.attempt > it->second.attempt) {
+      result.attempt > it->second.attempt && !reports_cancel(result.result)) {
     // Finished under the previous broker process: take it rather than run the item again. (An
-    // attempt at or below the item's own number is a cancelled one, of an earlier submission.)
+    // attempt at or below the item's own number is a cancelled one, of an earlier submission;
+    // an attempt that says it was cancelled did not run the item to its end.)
     adopt_result(it->second, std::move(result), now);
     return;
   }

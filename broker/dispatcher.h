@@ -213,6 +213,10 @@ class Dispatcher {
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
   // The item whose current attempt is `attempt`, in flight at `identity`; null otherwise.
   Item* running_attempt(const std::string& item_id, std::string_view identity, uint32_t attempt);
+  // The worker at `identity` said hello holding `attempt` of the item, which it was told to
+  // cancel and is stopping.
+  void held_while_cancelling(std::string_view identity, const std::string& item_id,
+                             uint32_t attempt, TimePoint now);
   // Other records of the process `record` is a new connection of: given its `running`
   // attempts, and set to take no new items.
   void supersede_old_connections(const WorkerRecord& record,

@@ -63,11 +63,18 @@ std::vector<WorkerCommand> WorkerCore::introduce() const {
   h.host = identity_.host;
   h.slots = identity_.slots;
   Value held = Value::array();
-  for (const auto& [id, run] : running_) {
+  auto add_held = [&held](const std::string& id, uint32_t attempt, bool cancelling) {
     Value entry;
     entry["id"] = id;
-    entry["attempt"] = run.next ? run.next->attempt : run.report_as;
+    entry["attempt"] = attempt;
+    if (cancelling) entry["cancelling"] = true;
     held.push_back(std::move(entry));
+  };
+  for (const auto& [id, run] : running_) {
+    // A broker that follows the one that cancelled an attempt learns of the cancel here: it
+    // does not take that attempt's answer for the item's own.
+    add_held(id, run.report_as, run.cancel_sent);
+    if (run.next) add_held(id, run.next->attempt, false);
   }
   h.held = std::move(held);
   std::vector<WorkerCommand> out{encoded(MessageType::kWorkerHello, protocol::to_body(h))};

@@ -31,7 +31,8 @@ struct WorkerHello {
   std::string host;
   uint32_t slots = 1;
   // {id, attempt} of every item running here or finished but not yet acknowledged: after a
-  // broker restart the broker adopts these instead of dispatching them again.
+  // broker restart the broker adopts these instead of dispatching them again. An attempt the
+  // worker was told to cancel and is stopping has `cancelling: true`: it is not adopted.
   Value held;
 };
 

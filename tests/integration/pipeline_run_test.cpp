@@ -420,8 +420,13 @@ TEST(RunningTree, AnInterruptedRunCommandSaysSoAndLeavesTheRunRunning) {
   }
 }
 
-TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCancelledAttempts) {
-  Tree tree(tree_config(2), 2);
+// A 12-iteration loop of 200 ms echoes, six at a time, started on `tree` by `pipelinectl run`:
+// the command, and the run's id once items are in flight.
+struct SlowLoop {
+  Process command;
+  std::string run_id;
+};
+SlowLoop start_slow_loop(Tree& tree) {
   const fs::path file = tree.dir() / "slow.yaml";
   std::ofstream(file)
       << "workflow:\n  name: slow\n  steps:\n"
@@ -429,37 +434,34 @@ TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCance
          "      items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]\n"
          "      parallel: true\n      max_parallel: 6\n"
          "      steps: [{name: e, type: echo, value: \"{{loop.n}}\", delay_ms: 200}]\n";
-  Process run = tree.start_pipelinectl({"run", file.string(), "--progress", "none"}, "run");
-  ASSERT_TRUE(wait_until([&] { return tree.broker_status().get_int("in_flight") > 0; }, 30s));
-  std::string run_id;
-  ASSERT_TRUE(wait_until(
+  SlowLoop loop{tree.start_pipelinectl({"run", file.string(), "--progress", "none"}, "run"), ""};
+  EXPECT_TRUE(wait_until([&] { return tree.broker_status().get_int("in_flight") > 0; }, 30s));
+  EXPECT_TRUE(wait_until(
       [&] {
         auto runs =
             parse_json(tree.pipelinectl({"runs", "list", "--state", "running", "--json"}).out);
-        if (runs.ok() && runs->size() == 1) run_id = runs->as_array()[0].get_string("run");
-        return !run_id.empty();
+        if (runs.ok() && runs->size() == 1) loop.run_id = runs->as_array()[0].get_string("run");
+        return !loop.run_id.empty();
       },
       30s));
-  // The workers stall (a pause, a slow host): they answer the cancelled attempts only after the
-  // run was resumed, while they still hold them.
-  const std::vector<int64_t> workers = tree.worker_pids();
-  ASSERT_EQ(workers.size(), 2u);
-  for (int64_t pid : workers) ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGSTOP), 0);
-  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", run_id}).exit_code, 0);
-  EXPECT_EQ(tree.pipelinectl({"runs", "resume", run_id}).exit_code, 0);
-  for (int64_t pid : workers) ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGCONT), 0);
+  return loop;
+}
 
+void signal_all(const std::vector<int64_t>& pids, int sig) {
+  for (int64_t pid : pids) ASSERT_EQ(::kill(static_cast<pid_t>(pid), sig), 0);
+}
+
+// Waits for the run to leave `running`, and then checks that every slot is free again: no
+// attempt was held twice, so none is left held. The run as `runs show` shows it.
+Value finished_run_with_no_slot_held(Tree& tree, const std::string& run_id) {
   Value shown;
-  ASSERT_TRUE(wait_until(
+  EXPECT_TRUE(wait_until(
       [&] {
         auto r = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
         if (r.ok()) shown = *r;
         return r.ok() && r->get_string("state") != "running";
       },
       60s));
-  EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
-  EXPECT_EQ(run.wait(10s).value_or(-1), 1);  // the first command saw its run cancelled
-  // Every slot is free again: no attempt was held twice, so none is left held.
   auto held = [&] {
     size_t n = 0;
     const Value status = tree.broker_status();
@@ -469,6 +471,51 @@ TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCance
     return n;
   };
   EXPECT_TRUE(wait_until([&] { return held() == 0; }, 10s)) << held() << " attempt(s) still held";
+  return shown;
+}
+
+TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCancelledAttempts) {
+  Tree tree(tree_config(2), 2);
+  SlowLoop loop = start_slow_loop(tree);
+  ASSERT_FALSE(loop.run_id.empty());
+  // The workers stall (a pause, a slow host): they answer the cancelled attempts only after the
+  // run was resumed, while they still hold them.
+  const std::vector<int64_t> workers = tree.worker_pids();
+  ASSERT_EQ(workers.size(), 2u);
+  signal_all(workers, SIGSTOP);
+  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", loop.run_id}).exit_code, 0);
+  EXPECT_EQ(tree.pipelinectl({"runs", "resume", loop.run_id}).exit_code, 0);
+  signal_all(workers, SIGCONT);
+  const Value shown = finished_run_with_no_slot_held(tree, loop.run_id);
+  EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
+  EXPECT_EQ(loop.command.wait(10s).value_or(-1), 1);  // the first command saw its run cancelled
+}
+
+// The same, with the broker killed while the workers still hold the cancelled attempts: the
+// broker that follows learns of them only from the workers' hellos.
+TEST(RunningTree, ARunCancelledThenResumedByTheNextBrokerIsNotFailedByItsCancelledAttempts) {
+  Tree tree(tree_config(2), 2);
+  SlowLoop loop = start_slow_loop(tree);
+  ASSERT_FALSE(loop.run_id.empty());
+  const std::vector<int64_t> workers = tree.worker_pids();
+  ASSERT_EQ(workers.size(), 2u);
+  signal_all(workers, SIGSTOP);
+  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", loop.run_id}).exit_code, 0);
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
+  // The next broker takes the resume before the workers, stalled, say hello to it.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const int64_t now = tree.pid_of("pipeline-broker");
+        return now > 0 && now != broker && !tree.broker_status().is_null();
+      },
+      30s))
+      << tree.log();
+  EXPECT_EQ(tree.pipelinectl({"runs", "resume", loop.run_id}).exit_code, 0);
+  signal_all(workers, SIGCONT);
+  const Value shown = finished_run_with_no_slot_held(tree, loop.run_id);
+  EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
 }
 
 TEST(RunningTree, RunsAreListedByState) {

@@ -48,6 +48,17 @@ class DispatcherTest : public ::testing::Test {
     protocol::WorkerHello h{name, pid, "", slots, running};
     deliver(identity, MessageType::kWorkerHello, protocol::to_body(h));
   }
+  // A hello from a worker stopping attempt `attempt` of `id`, which it was told to cancel (by
+  // this broker's predecessor).
+  void hello_cancelling(const std::string& identity, uint32_t slots, const std::string& id,
+                        int attempt) {
+    alive_.push_back(identity);
+    Value held = Value::array();
+    held.push_back(Value(Value::Object{
+        {"id", Value(id)}, {"attempt", Value(attempt)}, {"cancelling", Value(true)}}));
+    deliver(identity, MessageType::kWorkerHello,
+            protocol::to_body(protocol::WorkerHello{identity, 100, "", slots, held}));
+  }
   // No more heartbeats from `identity` (its connection is gone).
   void falls_silent(const std::string& identity) {
     alive_.erase(std::remove(alive_.begin(), alive_.end(), identity), alive_.end());
@@ -771,6 +782,60 @@ TEST_F(DispatcherTest, TheCancelledAttemptsAnswerIsNotTakenForAnItemSubmittedAga
   auto again = take_items();
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].body.get_int("attempt"), 2);
+}
+
+// The broker restarted between a cancel and the resume: only the worker's hello tells the new
+// one that the attempt it still holds was cancelled.
+TEST_F(DispatcherTest, AnAttemptAWorkerSaysItIsCancellingIsNotAdoptedByTheItemSubmittedAgain) {
+  submit("a");  // the resumed run's item, queued while the workers are away
+  hello_cancelling("w1", 2, "a", 1);
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u) << "the cancelled attempt was adopted";
+  EXPECT_EQ(items[0].body.get_int("attempt"), 2);
+  EXPECT_EQ(dispatcher_.counters().adopted, 0u);
+  result("w1", "a", 1, false, "cancelled");
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  result("w1", "a", 2, true);
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+  EXPECT_EQ(dispatcher_.roster().find("w1")->held.size(), 0u);
+}
+
+TEST_F(DispatcherTest, AnAttemptAWorkerSaysItIsCancellingDoesNotAnswerForTheItemSubmittedLater) {
+  hello_cancelling("w1", 1, "a", 1);  // its one slot is taken until the attempt lets go
+  hello("w2", 1);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].identity, "w2");
+  EXPECT_EQ(items[0].body.get_int("attempt"), 2);
+  result("w1", "a", 1, false, "cancelled");
+  EXPECT_TRUE(dispatcher_.take_completions().empty()) << "taken for the attempt at w2";
+  result("w2", "a", 2, true);
+  EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, ACancelledAttemptsAnswerIsNotAdoptedByAnItemSubmittedAgain) {
+  // The answer a worker sends again to the next broker (it was never acknowledged).
+  submit("a");
+  hello("w1", 1);
+  result("w1", "a", 1, false, "cancelled");
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.counters().adopted, 0u);
+  dispatcher_.pump(clock_.now());
+  EXPECT_EQ(take_items().size(), 1u);
+  // The same while runs replay: the answer waits for its item, which then runs.
+  dispatcher_.set_replaying(true);
+  result("w1", "b", 3, false, "cancelled");
+  submit("b");
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  result("w1", "a", 1, true);  // frees w1's slot
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_string("id"), "b");
+  EXPECT_EQ(items[0].body.get_int("attempt"), 4);
 }
 
 TEST_F(DispatcherTest, ByeRedeliversAtOnce) {

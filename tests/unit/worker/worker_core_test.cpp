@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace pl::worker {
 namespace {
 
@@ -171,6 +173,25 @@ TEST_F(WorkerCoreTest, HelloDeclaresOnlyWhatStillRuns) {
   ASSERT_TRUE(hello.ok());
   ASSERT_EQ(hello->held.size(), 1u);
   EXPECT_EQ(hello->held.as_array()[0].get_string("id"), "b");
+}
+
+TEST_F(WorkerCoreTest, HelloSaysWhichAttemptIsBeingCancelledAndWhichWaitsBehindIt) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a", 1), clock_.now());
+  core_.on_message(item("b", 1), clock_.now());
+  ASSERT_EQ(only<CancelRunning>(core_.on_message(cancel("a", 1, "x"), clock_.now())).size(), 1u);
+  ASSERT_EQ(only<CancelRunning>(core_.on_message(cancel("b", 1, "x"), clock_.now())).size(), 1u);
+  core_.on_message(item("b", 2), clock_.now());  // waits for the cancelled run to end
+  auto hello =
+      protocol::worker_hello_from(only<SendMessage>(core_.on_connected(clock_.now()))[0].body());
+  ASSERT_TRUE(hello.ok());
+  std::map<std::pair<std::string, int64_t>, bool> held;  // (id, attempt) -> cancelling
+  for (const auto& h : hello->held.as_array()) {
+    held[{h.get_string("id"), h.get_int("attempt")}] = h.get_bool("cancelling");
+  }
+  const std::map<std::pair<std::string, int64_t>, bool> expected{
+      {{"a", 1}, true}, {{"b", 1}, true}, {{"b", 2}, false}};
+  EXPECT_EQ(held, expected);
 }
 
 TEST_F(WorkerCoreTest, AnAckForAnotherAttemptKeepsTheResult) {

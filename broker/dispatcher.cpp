@@ -357,13 +357,13 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
       if (id.empty()) continue;
       const auto attempt = static_cast<uint32_t>(held.get_int("attempt", 1));
       record.held.insert(id, attempt);
+      running.emplace_back(id, attempt);
       if (held.get_bool("cancelling")) {
         cancelling.emplace_back(id, attempt);
         continue;
       }
       // Not submitted again yet while runs replay: adopted when it is (adopt_parked).
       if (replaying_ && !items_.count(id)) parked_held_[id] = {std::string(identity), attempt};
-      running.emplace_back(id, attempt);
     }
   }
   if (WorkerRecord* previous = roster_.find(identity)) {
@@ -375,6 +375,10 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   roster_.join(std::move(record));
   for (const auto& [id, attempt] : cancelling) held_while_cancelling(identity, id, attempt, now);
   for (const auto& [id, attempt] : running) {
+    if (std::find(cancelling.begin(), cancelling.end(), std::pair{id, attempt}) !=
+        cancelling.end()) {
+      continue;
+    }
     auto it = items_.find(id);
     if (it != items_.end() && it->second.state == ItemState::kQueued) {
       adopt_in_flight(it->second, identity, attempt, now);

@@ -816,6 +816,25 @@ TEST_F(DispatcherTest, AnAttemptAWorkerSaysItIsCancellingDoesNotAnswerForTheItem
   EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
 }
 
+TEST_F(DispatcherTest, AnAttemptAWorkerStopsAtItsOwnDeadlineMovesToItsNewConnection) {
+  // The worker cancels an attempt whose deadline passed by itself, and reconnects meanwhile:
+  // its hello says cancelling, and the attempt is still this broker's to wait for.
+  hello_as("c1", "workers.1", 1, 100);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  Value held = Value::array();
+  held.push_back(
+      Value(Value::Object{{"id", Value("a")}, {"attempt", Value(1)}, {"cancelling", Value(true)}}));
+  alive_.push_back("c2");
+  deliver("c2", MessageType::kWorkerHello,
+          protocol::to_body(protocol::WorkerHello{"workers.1", 100, "", 1, held}));
+  EXPECT_EQ(dispatcher_.holder_of("a"), "c2");
+  result("c2", "a", 1, false, "timeout");
+  ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
+  EXPECT_EQ(dispatcher_.roster().find("c2")->held.size(), 0u);
+}
+
 TEST_F(DispatcherTest, ACancelledAttemptsAnswerIsNotAdoptedByAnItemSubmittedAgain) {
   // The answer a worker sends again to the next broker (it was never acknowledged).
   submit("a");

@@ -400,6 +400,14 @@ void Dispatcher::handle_hello(std::string_view identity, const Value& body, Time
   send(identity, MessageType::kWelcome, protocol::to_body(welcome));
 }
 
+bool Dispatcher::may_answer_for(std::string_view sender, const std::string& holder) {
+  if (sender == holder) return true;
+  const WorkerRecord* from = roster_.find(sender);
+  const WorkerRecord* held_by = roster_.find(holder);
+  return from && held_by && from->name == held_by->name && from->pid == held_by->pid &&
+         from->host == held_by->host;
+}
+
 void Dispatcher::held_while_cancelling(std::string_view identity, const std::string& item_id,
                                        uint32_t attempt, TimePoint now) {
   // The cancel may be our predecessor's (its run was cancelled, then this broker started and
@@ -454,6 +462,23 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
     parked_held_.erase(id);
     return;
   }
+  if (it != items_.end() && it->second.state == ItemState::kInFlight &&
+      it->second.attempt == result.attempt && !may_answer_for(identity, it->second.worker)) {
+    // The attempt's number, but not its worker. After a broker restart attempt numbers start
+    // again: this is an attempt the previous broker process sent elsewhere (perhaps cancelled).
+    if (!roster_.find(identity)) {
+      // A connection that has not said hello: whose attempt it ran is known once it has. Not
+      // acknowledged, so that the worker sends it again after its hello.
+      spdlog::debug("result for {} attempt {} from a worker yet to say hello: kept for later",
+                    result.item_id, result.attempt);
+      return;
+    }
+    pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
+    ++counters_.stale_results;
+    spdlog::debug("result for {} attempt {} from another worker than its holder discarded",
+                  result.item_id, result.attempt);
+    return;
+  }
   // Acknowledged whatever becomes of it (sent after the next commit): a stale result is
   // one the worker may forget as well.
   pending_acks_[std::string(identity)].emplace_back(result.item_id, result.attempt);
@@ -474,7 +499,7 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
   }
   Item& item = it->second;
   item_latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
-  // The holder may differ from the sender when the worker reconnected with a new identity.
+  // The holder may be another connection of the sender's process (it reconnected).
   if (item.worker != identity) release_credit(item.worker, result.item_id, result.attempt);
   leave_flight(item, &result.result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;

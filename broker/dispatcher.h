@@ -213,6 +213,9 @@ class Dispatcher {
   void handle_hello(std::string_view identity, const Value& body, TimePoint now);
   // The item whose current attempt is `attempt`, in flight at `identity`; null otherwise.
   Item* running_attempt(const std::string& item_id, std::string_view identity, uint32_t attempt);
+  // Whether a result from `sender` answers for an attempt held at `holder`: the holder itself,
+  // or another connection of the same worker process.
+  bool may_answer_for(std::string_view sender, const std::string& holder);
   // The worker at `identity` said hello holding `attempt` of the item, which it was told to
   // cancel and is stopping.
   void held_while_cancelling(std::string_view identity, const std::string& item_id,

@@ -126,8 +126,12 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
       break;
     }
     case MessageType::kReconnect:
-      // The broker does not know us (it restarted): hello again on the same connection.
-      out = introduce();
+      // The broker does not know us: it restarted, or gave us up. A new connection, not a hello
+      // on this one: what its predecessor sent and we have not read yet (work items, cancels)
+      // would otherwise be taken after the hello, unknown to the broker that now counts our
+      // slots; it dispatches or adopts all of that itself.
+      out.push_back(
+          Reconnect{"the broker does not know this worker (it restarted, or gave it up)"});
       break;
     case MessageType::kBrokerHeartbeat:
       break;
@@ -256,7 +260,7 @@ std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {
   std::vector<WorkerCommand> out;
   if (now - last_heard_ >= heartbeat_ * liveness_) {
     // The broker is silent: a new connection (new identity) and a new hello.
-    out.push_back(Reconnect{});
+    out.push_back(Reconnect{"no word from the broker within its liveness"});
     return out;
   }
   if (now >= next_heartbeat_) {

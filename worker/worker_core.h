@@ -56,7 +56,11 @@ struct CancelRunning {
   uint32_t attempt;
   std::string reason;
 };
-struct Reconnect {};
+// Drop the connection and make a new one (new identity), whose hello follows: nothing still
+// queued on the old one is read.
+struct Reconnect {
+  std::string why;
+};
 // Done after max_items: say goodbye to the broker and exit 0.
 struct Retire {};
 using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconnect, Retire>;

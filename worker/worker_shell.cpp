@@ -69,8 +69,8 @@ void WorkerShell::execute(std::vector<WorkerCommand> commands) {
       spdlog::info("cancelling item {} attempt {}: {}", cancel->item_id, cancel->attempt,
                    cancel->reason);
       pool_.cancel(cancel->item_id, cancel->attempt, cancel->reason);
-    } else if (std::holds_alternative<Reconnect>(command)) {
-      reconnect_ = true;
+    } else if (auto* reconnect = std::get_if<Reconnect>(&command)) {
+      reconnect_ = std::move(reconnect->why);
     } else if (std::holds_alternative<Retire>(command)) {
       retire_ = true;
     }
@@ -113,6 +113,7 @@ void WorkerShell::drain_socket() {
         continue;
       }
       execute(core_.on_message(std::move(*message), now));
+      if (reconnect_) return;  // the rest is the old connection's: not read
     }
     // Inline items have finished by now: their results go out, as one message, before the next
     // message is read, so the broker sees results as they come rather than at the end of a drain.
@@ -220,8 +221,8 @@ int WorkerShell::run() {
       return 0;
     }
     if (reconnect_) {
-      reconnect_ = false;
-      spdlog::warn("no word from the broker within its liveness; reconnecting");
+      spdlog::warn("{}; reconnecting", *reconnect_);
+      reconnect_.reset();
       if (auto st = connect(); !st.ok()) {
         spdlog::error("reconnect to {}: {}", endpoint_, st.error().message);
         return EX_TEMPFAIL;

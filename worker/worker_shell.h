@@ -69,7 +69,7 @@ class WorkerShell {
   int handshake_failures_ = 0;                      // in a row, on this connection
   bool given_up_ = false;  // this connection, after failed handshakes: the next comes by liveness
   net::BadFrameLog bad_frames_{"broker connection"};
-  bool reconnect_ = false;
+  std::optional<std::string> reconnect_;  // why, when a new connection is due
   bool retire_ = false;  // worker.max_items reached and everything handed back
   // Reused every loop turn: no allocation per turn.
   std::vector<net::PollEntry> entries_;

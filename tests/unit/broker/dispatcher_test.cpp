@@ -671,7 +671,8 @@ TEST_F(DispatcherTest, ADecodedResultCompletesTheItemAndCountsAsHearingFromTheWo
   EXPECT_EQ(dispatcher_.counters().unknown_workers, 0u);
 }
 
-TEST_F(DispatcherTest, UnknownWorkersResultIsTakenAndItIsToldToReconnectOncePerHeartbeat) {
+TEST_F(DispatcherTest,
+       AnUnknownWorkersResultWaitsForItsHelloAndItIsToldToSayHelloOncePerHeartbeat) {
   hello("old", 2);
   submit("a");
   submit("b");
@@ -681,7 +682,7 @@ TEST_F(DispatcherTest, UnknownWorkersResultIsTakenAndItIsToldToReconnectOncePerH
   r["success"] = true;
   dispatcher_.on_work_result("new", protocol::WorkResult{"a", 1, r}, clock_.now());
   dispatcher_.on_work_result("new", protocol::WorkResult{"b", 1, r}, clock_.now());
-  EXPECT_EQ(dispatcher_.take_completions().size(), 2u);
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
   auto reconnects = [&] {
     int n = 0;
     for (const auto& s : take()) n += s.type == MessageType::kReconnect && s.identity == "new";
@@ -689,10 +690,15 @@ TEST_F(DispatcherTest, UnknownWorkersResultIsTakenAndItIsToldToReconnectOncePerH
   };
   EXPECT_EQ(reconnects(), 1);
   clock_.advance(1s);
-  dispatcher_.on_work_result("new", protocol::WorkResult{"a", 1, r}, clock_.now());  // stale
+  dispatcher_.on_work_result("new", protocol::WorkResult{"a", 1, r}, clock_.now());
   EXPECT_EQ(reconnects(), 1);
   EXPECT_EQ(dispatcher_.counters().unknown_workers, 3u);
-  EXPECT_EQ(dispatcher_.counters().stale_results, 1u);
+  // The process behind "old" on its new connection: its results sent again after the hello.
+  hello_as("new", "old", 2, 100);
+  dispatcher_.on_work_result("new", protocol::WorkResult{"a", 1, r}, clock_.now());
+  dispatcher_.on_work_result("new", protocol::WorkResult{"b", 1, r}, clock_.now());
+  EXPECT_EQ(dispatcher_.take_completions().size(), 2u);
+  EXPECT_EQ(dispatcher_.counters().stale_results, 0u);
 }
 
 TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeStillCountsAsHearingFromTheWorker) {
@@ -717,13 +723,38 @@ TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeStillCountsAsHearingFromTheWo
   }));
 }
 
-TEST_F(DispatcherTest, ResultArrivingOnANewIdentityIsAccepted) {
-  hello("old", 1);
+TEST_F(DispatcherTest, AResultOnANewConnectionIsTakenOnceThatConnectionSaysHello) {
+  hello_as("old", "workers.1", 1, 100);
   submit("a");
   dispatcher_.pump(clock_.now());
   take();
   result("new", "a", 1, true);  // the worker reconnected before answering
+  EXPECT_TRUE(dispatcher_.take_completions().empty()) << "whose attempt it was is not known yet";
+  EXPECT_TRUE(acked(take()).empty()) << "so it must come again";
+  hello_as("new", "workers.1", 1, 100);
+  result("new", "a", 1, true);  // sent again after the hello
   EXPECT_EQ(dispatcher_.take_completions().size(), 1u);
+  EXPECT_EQ(acked(take()), std::vector<std::string>{"a@1"});
+}
+
+TEST_F(DispatcherTest, AnotherWorkersAnswerForTheSameAttemptNumberIsNotTaken) {
+  // After a broker restart attempt numbers start again: w2 may answer for an attempt 1 the
+  // previous broker sent it (and cancelled), while this broker's attempt 1 runs at w1.
+  hello("w1", 1, 100);
+  hello("w2", 1, 200);
+  submit("a");
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  const std::string holder = items[0].identity;
+  const std::string other = holder == "w1" ? "w2" : "w1";
+  result(other, "a", 1, false, "cancelled");
+  EXPECT_TRUE(dispatcher_.take_completions().empty());
+  EXPECT_EQ(dispatcher_.counters().stale_results, 1u);
+  EXPECT_EQ(dispatcher_.roster().find(holder)->held.size(), 1u) << "its slot is still taken";
+  result(holder, "a", 1, true);
+  ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
+  EXPECT_EQ(dispatcher_.roster().find(holder)->held.size(), 0u);
 }
 
 TEST_F(DispatcherTest, CancelRunDropsQueuedItemsAndCancelsInFlightOnes) {

@@ -154,8 +154,12 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   acks.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(1)}}));
   core_.on_message({MessageType::kResultAck, protocol::to_body(protocol::ResultAck{acks})}, clock_.now());
   EXPECT_EQ(core_.unacknowledged(), 1u);
-  // The broker restarted: hello first, then the result it may not have made durable.
-  auto sent = only<SendMessage>(core_.on_message({MessageType::kReconnect, Value::object()}, clock_.now()));
+  // The broker restarted: a new connection (nothing more is read from this one), whose hello
+  // goes first, then the result the broker may not have made durable.
+  auto told = core_.on_message({MessageType::kReconnect, Value::object()}, clock_.now());
+  EXPECT_EQ(only<Reconnect>(told).size(), 1u);
+  EXPECT_TRUE(only<SendMessage>(told).empty());
+  auto sent = only<SendMessage>(core_.on_connected(clock_.now()));
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].type, MessageType::kWorkerHello);
   EXPECT_EQ(sent[1].type, MessageType::kWorkResult);

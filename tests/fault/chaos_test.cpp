@@ -2,7 +2,7 @@
 // broker and the registry are SIGKILLed, or stopped (SIGSTOP) for up to twice the broker's
 // liveness and continued, on a seeded schedule. Afterwards the run has succeeded with every
 // item's result exactly once, every acknowledged session turn is present exactly once, and no
-// process is left behind.
+// process is left behind. A second schedule also cancels and resumes the run among the faults.
 //
 // Seeds: CHAOS_SEEDS="1,2,3" (default "1,2"); `make chaos SEEDS=N` runs seeds 1..N.
 #include <gtest/gtest.h>
@@ -61,18 +61,14 @@ std::vector<int64_t> pids_of(const Tree& tree, const std::string& program) {
   return out;
 }
 
-class Chaos : public ::testing::TestWithParam<int> {};
-
-TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
-  const int seed = GetParam();
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  Tree tree(tree_config(3, "  heartbeat_ms: 500\n  poison_threshold: 50\n", "  slots: 4\n"), 3);
-  // The whole tree restarts its children many times in a few seconds on purpose.
+// A batch of `items` 10 ms echoes, item i echoing i, in the tree's directory: its path.
+std::filesystem::path write_batch(const Tree& tree, int items) {
   {
-    std::ofstream items(tree.dir() / "items.jsonl");
-    for (int i = 0; i < kItems; ++i) items << i << "\n";
+    std::ofstream lines(tree.dir() / "items.jsonl");
+    for (int i = 0; i < items; ++i) lines << i << "\n";
   }
-  ASSERT_TRUE(write_file_atomic(tree.dir() / "batch.yaml", R"(workflow:
+  const auto path = tree.dir() / "batch.yaml";
+  EXPECT_TRUE(write_file_atomic(path, R"(workflow:
   name: chaos
   steps:
     - name: batch
@@ -83,9 +79,20 @@ TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
       max_parallel: 32
       steps:
         - {name: e, type: echo, value: "{{loop.n}}", delay_ms: 10}
-)").ok());
+)")
+                  .ok());
+  return path;
+}
+
+class Chaos : public ::testing::TestWithParam<int> {};
+
+TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
+  const int seed = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  Tree tree(tree_config(3, "  heartbeat_ms: 500\n  poison_threshold: 50\n", "  slots: 4\n"), 3);
+  // The whole tree restarts its children many times in a few seconds on purpose.
   Process run = tree.start_pipelinectl(
-      {"run", (tree.dir() / "batch.yaml").string(), "--silence-timeout", "180"}, "run");
+      {"run", write_batch(tree, kItems).string(), "--silence-timeout", "180"}, "run");
 
   // A session writer: turn k carries "turn-k" and the idempotency id "chaos-turn-k", so a retry
   // after a registry crash is applied once.
@@ -196,6 +203,146 @@ TEST_P(Chaos, TheRunAndTheSessionSurviveRandomKillsWithNothingLostOrRepeated) {
   }
   for (const auto& [content, count] : seen) EXPECT_EQ(count, 1) << content << " stored twice";
   // The Tree's destructor checks that no process is left behind.
+}
+
+std::string run_state(Tree& tree, const std::string& run_id) {
+  auto shown = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}, 15s).out);
+  return shown.ok() ? shown->get_string("state") : "";
+}
+
+// An impatient user as well: while workers and the broker are SIGKILLed or paused, the run is
+// cancelled and resumed, at once or after the next fault. It ends succeeded, and its checkpoint
+// holds every item's result exactly once: no cancelled attempt's answer was taken for a resumed
+// item, and nothing was recorded twice.
+TEST_P(Chaos, ARunCancelledAndResumedAmidKillsEndsWithEveryItemOnce) {
+  constexpr int kBatch = 3000;
+  constexpr int kMaxFaults = 14;
+  const int seed = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(seed) * 7919u);  // another schedule than the test above
+  Tree tree(tree_config(3, "  heartbeat_ms: 500\n  poison_threshold: 50\n", "  slots: 4\n"), 3);
+  Process run = tree.start_pipelinectl(
+      {"run", write_batch(tree, kBatch).string(), "--progress", "none"}, "run");
+  std::string run_id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto runs = parse_json(tree.pipelinectl({"runs", "list", "--json"}).out);
+        if (runs.ok() && runs->size() == 1) run_id = runs->as_array()[0].get_string("run");
+        return !run_id.empty();
+      },
+      30s));
+  // A resume whose reply was lost (the broker was slow or killed) may have happened anyway.
+  auto resumed = [&] {
+    return wait_until(
+        [&] {
+          return tree.pipelinectl({"runs", "resume", run_id}, 15s).exit_code == 0 ||
+                 run_state(tree, run_id) == "running";
+        },
+        60s);
+  };
+
+  std::map<std::string, int> faults;
+  bool cancelled = false;  // and not resumed yet
+  for (int n = 0; n < kMaxFaults; ++n) {
+    if (cancelled) {
+      ASSERT_TRUE(resumed()) << tree.log();
+      cancelled = false;
+      ++faults["resume later"];
+    }
+    // The next fault comes once some more items are done (or the broker started again).
+    const int64_t before = tree.counter("completed");
+    const int64_t more = 30 + static_cast<int64_t>(rng() % 300);
+    (void)wait_until(
+        [&] {
+          const int64_t done = tree.counter("completed");
+          return done < before || done >= before + more;
+        },
+        20s);
+    if (run_state(tree, run_id) == "succeeded") break;
+    const int dice = static_cast<int>(rng() % 10);
+    if (dice < 4) {
+      const bool broker = dice == 0;
+      const auto pids = broker ? std::vector<int64_t>{pid_of(tree, "pipeline-broker")}
+                               : pids_of(tree, "pipeline-worker");
+      if (pids.empty() || pids[0] <= 0) continue;
+      if (::kill(static_cast<pid_t>(pids[rng() % pids.size()]), SIGKILL) == 0) {
+        ++faults[broker ? "kill broker" : "kill worker"];
+      }
+    } else if (dice < 6) {
+      const auto pids = dice == 4 ? std::vector<int64_t>{pid_of(tree, "pipeline-broker")}
+                                  : pids_of(tree, "pipeline-worker");
+      if (pids.empty() || pids[0] <= 0) continue;
+      const auto process = static_cast<pid_t>(pids[rng() % pids.size()]);
+      if (::kill(process, SIGSTOP) != 0) continue;
+      // The pause's length is the fault (a stalled host), not a wait for anything.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 2000));
+      ::kill(process, SIGCONT);
+      ++faults[dice == 4 ? "pause broker" : "pause worker"];
+    } else {
+      // Half the time the workers stall meanwhile (a paused VM, a slow host): they answer the
+      // cancelled attempts only after the resume, and the broker may die in between.
+      std::vector<pid_t> stalled;
+      if (rng() % 2 == 0) {
+        for (int64_t pid : pids_of(tree, "pipeline-worker")) {
+          if (::kill(static_cast<pid_t>(pid), SIGSTOP) == 0)
+            stalled.push_back(static_cast<pid_t>(pid));
+        }
+      }
+      const bool kill_broker = !stalled.empty() && rng() % 2 == 0;
+      if (tree.pipelinectl({"runs", "cancel", run_id}, 15s).exit_code == 0) {
+        ++faults[stalled.empty() ? "cancel" : "cancel with workers stalled"];
+        cancelled = true;
+        if (kill_broker &&
+            ::kill(static_cast<pid_t>(pid_of(tree, "pipeline-broker")), SIGKILL) == 0) {
+          ++faults["kill broker after the cancel"];
+        }
+        if (!stalled.empty() || rng() % 2 == 0) {
+          const bool ok = resumed();
+          for (pid_t pid : stalled) ::kill(pid, SIGCONT);
+          ASSERT_TRUE(ok) << tree.log();
+          cancelled = false;
+          ++faults["resume at once"];
+        }  // else resumed after the next fault
+      }
+      for (pid_t pid : stalled) ::kill(pid, SIGCONT);
+    }
+  }
+  if (cancelled) {
+    ASSERT_TRUE(resumed()) << tree.log();
+  }
+  std::string state;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        state = run_state(tree, run_id);
+        return !state.empty() && state != "running";
+      },
+      240s))
+      << tree.log();
+  std::cerr << "seed " << seed << ":";
+  for (const auto& [fault, count] : faults) std::cerr << " " << fault << " " << count << ",";
+  std::cerr << " run " << state << "\n";
+  EXPECT_EQ(state, "succeeded") << tree.pipelinectl({"runs", "show", run_id}).out << tree.log();
+
+  // Every item's result, exactly once, in the checkpoint.
+  const auto exported = tree.dir() / "export.json";
+  auto export_run = tree.pipelinectl({"runs", "export", run_id, "-o", exported.string()}, 60s);
+  ASSERT_EQ(export_run.exit_code, 0) << export_run.err;
+  auto checkpoint = parse_json(read_text(exported));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().message;
+  std::map<std::string, int> ids;
+  std::map<int64_t, int> values;
+  for (const auto& item : checkpoint->find("items")->as_array()) {
+    ++ids[item.get_string("id")];
+    const Value* result = item.find("result");
+    if (result && result->find("data") && result->find("data")->is_int()) {
+      EXPECT_TRUE(result->get_bool("success")) << to_json(item);
+      ++values[result->get_int("data")];
+    }
+  }
+  for (const auto& [id, count] : ids)
+    EXPECT_EQ(count, 1) << id << " recorded " << count << " times";
+  EXPECT_EQ(values.size(), static_cast<size_t>(kBatch));
+  for (const auto& [value, count] : values) EXPECT_EQ(count, 1) << "item " << value;
+  (void)run.wait(10s);  // the first command ended at the first cancel, or with the run
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, Chaos, ::testing::ValuesIn(seeds()),

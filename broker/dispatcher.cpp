@@ -12,6 +12,9 @@ using protocol::MessageType;
 
 namespace {
 
+// How long an item a worker refused for want of a slot waits before it is sent again.
+constexpr std::chrono::milliseconds kRefusalWait{100};
+
 // Whether an attempt's result says it was cancelled: it is not an outcome of the item.
 bool reports_cancel(const Value& result) {
   const Value* code = result.find("error_code");
@@ -501,13 +504,32 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
   item_latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
   // The holder may be another connection of the sender's process (it reconnected).
   if (item.worker != identity) release_credit(item.worker, result.item_id, result.attempt);
+  const bool success = result.result.get_bool("success");
+  if (!success && result.result.get_bool("refused")) {
+    leave_flight(item, nullptr, now);  // not an outcome: its provider learns nothing from it
+    refused_by_worker(item, identity, result.result.get_string("error"), now);
+    return;
+  }
   leave_flight(item, &result.result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;
-  if (result.result.get_bool("success")) {
+  if (success) {
     complete(item, std::move(result.result));
   } else {
     attempt_failed(item, std::move(result.result), now);
   }
+}
+
+void Dispatcher::refused_by_worker(Item& item, std::string_view identity, const std::string& why,
+                                   TimePoint now) {
+  // Credit says this cannot happen: the worker runs something this broker does not count. The
+  // item did not run, so it is sent again without counting a failure; a moment later, not to go
+  // straight back to a worker that is full.
+  ++counters_.refused;
+  spdlog::warn("item {} attempt {} refused by worker at {} ({}): sent again in {} ms",
+               item.spec.item_id, item.attempt, identity, why, kRefusalWait.count());
+  clear_deadline(item);
+  set_state(item, ItemState::kRetryWait);
+  retry_at_.emplace(now + kRefusalWait, item.spec.item_id);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ struct DispatchCounters {
   uint64_t circuit_rejections = 0;  // items failed fast by an open circuit
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
   uint64_t queue_timeouts = 0;      // queued items that no worker took within their timeout
+  uint64_t refused = 0;             // attempts a worker refused for want of a free slot: sent again
 };
 
 // {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]} (non-empty
@@ -236,6 +237,10 @@ class Dispatcher {
   void adopt_parked(Item& item);
   void worker_lost(std::string_view identity, std::string_view why, TimePoint now);
   void attempt_failed(Item& item, Value result, TimePoint now);
+  // The worker at `identity` had no free slot for the item's attempt (its result says
+  // `refused`): queued again shortly, not counted as a failure.
+  void refused_by_worker(Item& item, std::string_view identity, const std::string& why,
+                         TimePoint now);
   void complete(Item& item, Value result);
   void send(std::string_view identity, protocol::MessageType type, const Value& body);
   // Tells the worker at `identity` to stop the attempt; it is given up (killed) if it has not

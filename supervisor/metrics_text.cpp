@@ -154,6 +154,9 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
       {"pipeline_items_timed_out_total", "timeouts", "Attempts that passed their deadline."},
       {"pipeline_items_queue_timed_out_total", "queue_timeouts",
        "Queued items failed because no worker was connected for their whole timeout."},
+      {"pipeline_attempts_refused_total", "refused",
+       "Attempts a worker refused for want of a free slot (its count and the broker's "
+       "disagreed), sent again."},
       {"pipeline_items_poisoned_total", "poisoned",
        "Items given up after killing workers repeatedly."},
       {"pipeline_items_adopted_total", "adopted",

@@ -30,15 +30,17 @@ Value oversized_result(const Value& result, size_t bytes, size_t limit) {
   return failed;
 }
 
-// The result of an attempt that never ran.
+// The result of an attempt that never ran. `refused`: for want of a free slot, which is no
+// failure of the item (the broker sends it again).
 SendMessage not_run(const std::string& item_id, uint32_t attempt, const std::string& error,
-                    ErrorCode code) {
+                    ErrorCode code, bool refused = false) {
   protocol::WorkResult result;
   result.item_id = item_id;
   result.attempt = attempt;
   result.result["success"] = false;
   result.result["error"] = error;
   result.result["error_code"] = std::string(error_code_name(code));
+  if (refused) result.result["refused"] = true;
   return encoded(MessageType::kWorkResult, protocol::to_body(result));
 }
 
@@ -210,8 +212,8 @@ void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& 
     // Credit says this cannot happen; if it does, refuse loudly rather than queue.
     ++refused_items_;
     out.push_back(not_run(item.item_id, item.attempt,
-                          "worker " + identity_.name + " has no free slot",
-                          ErrorCode::kRetryLater));
+                          "worker " + identity_.name + " has no free slot", ErrorCode::kRetryLater,
+                          /*refused=*/true));
     return;
   }
   start(std::move(item), out, now);

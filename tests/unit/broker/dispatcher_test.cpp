@@ -888,6 +888,31 @@ TEST_F(DispatcherTest, ACancelledAttemptsAnswerIsNotAdoptedByAnItemSubmittedAgai
   EXPECT_EQ(items[0].body.get_int("attempt"), 4);
 }
 
+TEST_F(DispatcherTest, AnAttemptAWorkerRefusedForWantOfASlotIsSentAgainAndIsNoFailure) {
+  hello("w1", 1);
+  submit("a", /*max_attempts=*/1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  Value refusal;
+  refusal["success"] = false;
+  refusal["error"] = "worker w1 has no free slot";
+  refusal["error_code"] = "retry_later";
+  refusal["refused"] = true;
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 1, refusal}));
+  EXPECT_TRUE(dispatcher_.take_completions().empty()) << "its one attempt was not spent";
+  EXPECT_EQ(dispatcher_.counters().refused, 1u);
+  EXPECT_EQ(dispatcher_.item_state("a"), "retry_wait");
+  EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_int("errors"), 0);
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty()) << "not straight back to a worker that is full";
+  tick(100ms);
+  auto again = take_items();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body.get_int("attempt"), 2);
+  result("w1", "a", 2, true);
+  ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
 TEST_F(DispatcherTest, ByeRedeliversAtOnce) {
   hello("w1", 1);
   hello("w2", 1);

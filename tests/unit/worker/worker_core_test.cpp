@@ -68,6 +68,7 @@ TEST_F(WorkerCoreTest, StartsItemsUpToItsSlotsAndRefusesMoreLoudly) {
   auto r = protocol::work_result_from(refused[0].body());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->result.get_string("error_code"), "retry_later");
+  EXPECT_TRUE(r->result.get_bool("refused")) << "the broker sends it again, counting no failure";
   EXPECT_EQ(core_.refused_items(), 1u);
 }
 

@@ -451,6 +451,19 @@ void signal_all(const std::vector<int64_t>& pids, int sig) {
   for (int64_t pid : pids) ASSERT_EQ(::kill(static_cast<pid_t>(pid), sig), 0);
 }
 
+// The workers stall (a pause, a slow host) and the loop's run is cancelled: they will answer the
+// cancelled attempts late, still holding them meanwhile. The workers' pids (none on a failure).
+std::vector<int64_t> stall_workers_and_cancel(Tree& tree, const SlowLoop& loop) {
+  const std::vector<int64_t> workers = tree.worker_pids();
+  if (loop.run_id.empty() || workers.size() != 2) {
+    ADD_FAILURE() << "no run in flight, or not two workers";
+    return {};
+  }
+  signal_all(workers, SIGSTOP);
+  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", loop.run_id}).exit_code, 0);
+  return workers;
+}
+
 // Waits for the run to leave `running`, and then checks that every slot is free again: no
 // attempt was held twice, so none is left held. The run as `runs show` shows it.
 Value finished_run_with_no_slot_held(Tree& tree, const std::string& run_id) {
@@ -477,13 +490,8 @@ Value finished_run_with_no_slot_held(Tree& tree, const std::string& run_id) {
 TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCancelledAttempts) {
   Tree tree(tree_config(2), 2);
   SlowLoop loop = start_slow_loop(tree);
-  ASSERT_FALSE(loop.run_id.empty());
-  // The workers stall (a pause, a slow host): they answer the cancelled attempts only after the
-  // run was resumed, while they still hold them.
-  const std::vector<int64_t> workers = tree.worker_pids();
+  const std::vector<int64_t> workers = stall_workers_and_cancel(tree, loop);
   ASSERT_EQ(workers.size(), 2u);
-  signal_all(workers, SIGSTOP);
-  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", loop.run_id}).exit_code, 0);
   EXPECT_EQ(tree.pipelinectl({"runs", "resume", loop.run_id}).exit_code, 0);
   signal_all(workers, SIGCONT);
   const Value shown = finished_run_with_no_slot_held(tree, loop.run_id);
@@ -496,11 +504,8 @@ TEST(RunningTree, ARunCancelledAndResumedAtOnceIsNotFailedByTheAnswersOfItsCance
 TEST(RunningTree, ARunCancelledThenResumedByTheNextBrokerIsNotFailedByItsCancelledAttempts) {
   Tree tree(tree_config(2), 2);
   SlowLoop loop = start_slow_loop(tree);
-  ASSERT_FALSE(loop.run_id.empty());
-  const std::vector<int64_t> workers = tree.worker_pids();
+  const std::vector<int64_t> workers = stall_workers_and_cancel(tree, loop);
   ASSERT_EQ(workers.size(), 2u);
-  signal_all(workers, SIGSTOP);
-  EXPECT_EQ(tree.pipelinectl({"runs", "cancel", loop.run_id}).exit_code, 0);
   const int64_t broker = tree.pid_of("pipeline-broker");
   ASSERT_GT(broker, 0);
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);

@@ -525,8 +525,10 @@ void Dispatcher::refused_by_worker(Item& item, std::string_view identity, const 
   // item did not run, so it is sent again without counting a failure; a moment later, not to go
   // straight back to a worker that is full.
   ++counters_.refused;
-  spdlog::warn("item {} attempt {} refused by worker at {} ({}): sent again in {} ms",
-               item.spec.item_id, item.attempt, identity, why, kRefusalWait.count());
+  const WorkerRecord* worker = roster_.find(identity);
+  spdlog::warn("item {} attempt {} refused by worker {} ({}): sent again in {} ms",
+               item.spec.item_id, item.attempt, worker ? worker->name : "(not known)", why,
+               kRefusalWait.count());
   clear_deadline(item);
   set_state(item, ItemState::kRetryWait);
   retry_at_.emplace(now + kRefusalWait, item.spec.item_id);

@@ -3,9 +3,10 @@
 //
 // - Credit: a worker holds at most the slots it announced (WorkerRoster).
 // - Every dispatch is an attempt with a number and a deadline; a result for any attempt but the
-//   one in flight is stale and discarded (counted). One exception: a recovered item that this
-//   broker has not dispatched yet takes a result a worker presents for it (work finished under
-//   the previous broker process), instead of running it again.
+//   one in flight, or from another worker process than the one holding it, is stale and
+//   discarded (counted). One exception: a recovered item that this broker has not dispatched
+//   yet takes a result a worker presents for it (work finished under the previous broker
+//   process), instead of running it again, unless that result says it was cancelled.
 // - A worker that leaves, dies (supervisor event) or falls silent (heartbeat liveness) has its
 //   items redelivered at once; an item whose holders die `poison_threshold` times is given up as
 //   poison.

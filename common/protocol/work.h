@@ -30,9 +30,10 @@ struct WorkerHello {
   int64_t pid = 0;
   std::string host;
   uint32_t slots = 1;
-  // {id, attempt} of every item running here or finished but not yet acknowledged: after a
-  // broker restart the broker adopts these instead of dispatching them again. An attempt the
-  // worker was told to cancel and is stopping has `cancelling: true`: it is not adopted.
+  // {id, attempt} of every attempt running here, or waiting behind a cancelled one of its item
+  // (results not yet acknowledged follow the hello): after a broker restart the broker adopts
+  // these instead of dispatching them again. An attempt the worker was told to cancel and is
+  // stopping has `cancelling: true`: it is not adopted.
   Value held;
 };
 

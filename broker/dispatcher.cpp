@@ -407,8 +407,7 @@ bool Dispatcher::may_answer_for(std::string_view sender, const std::string& hold
   if (sender == holder) return true;
   const WorkerRecord* from = roster_.find(sender);
   const WorkerRecord* held_by = roster_.find(holder);
-  return from && held_by && from->name == held_by->name && from->pid == held_by->pid &&
-         from->host == held_by->host;
+  return from && held_by && from->same_process_as(*held_by);
 }
 
 void Dispatcher::held_while_cancelling(std::string_view identity, const std::string& item_id,
@@ -433,10 +432,7 @@ void Dispatcher::supersede_old_connections(
   // old one takes no new items and ages out by liveness. Whatever it holds then was lost in
   // transit (results the process finished come again after its hello, and are taken by attempt).
   for (WorkerRecord* old : roster_.all()) {
-    if (old->identity == record.identity || old->name != record.name || old->pid != record.pid ||
-        old->host != record.host) {
-      continue;
-    }
+    if (old->identity == record.identity || !old->same_process_as(record)) continue;
     old->slots = 0;
     old->superseded = true;
     size_t moved = 0;
@@ -501,7 +497,6 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
     return;
   }
   Item& item = it->second;
-  item_latency_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
   // The holder may be another connection of the sender's process (it reconnected).
   if (item.worker != identity) release_credit(item.worker, result.item_id, result.attempt);
   const bool success = result.result.get_bool("success");
@@ -510,6 +505,8 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
     refused_by_worker(item, identity, result.result.get_string("error"), now);
     return;
   }
+  item_latency_.record(
+      std::chrono::duration_cast<std::chrono::microseconds>(now - item.dispatched_at).count());
   leave_flight(item, &result.result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;
   if (success) {

@@ -60,6 +60,11 @@ struct WorkerRecord {
   TimePoint joined{};
   uint64_t items_done = 0;
 
+  // Another connection of the same worker process (it reconnected under a new identity).
+  bool same_process_as(const WorkerRecord& other) const {
+    return name == other.name && pid == other.pid && host == other.host;
+  }
+
   uint32_t free_slots() const {
     return held.size() >= slots ? 0 : slots - static_cast<uint32_t>(held.size());
   }

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "common/fs.h"
 #include "common/json.h"
@@ -281,10 +282,14 @@ TEST_P(Chaos, ARunCancelledAndResumedAmidKillsEndsWithEveryItemOnce) {
       // Half the time the workers stall meanwhile (a paused VM, a slow host): they answer the
       // cancelled attempts only after the resume, and the broker may die in between.
       std::vector<pid_t> stalled;
+      auto continue_stalled = [&stalled] {
+        for (pid_t pid : std::exchange(stalled, {})) ::kill(pid, SIGCONT);
+      };
       if (rng() % 2 == 0) {
         for (int64_t pid : pids_of(tree, "pipeline-worker")) {
-          if (::kill(static_cast<pid_t>(pid), SIGSTOP) == 0)
+          if (::kill(static_cast<pid_t>(pid), SIGSTOP) == 0) {
             stalled.push_back(static_cast<pid_t>(pid));
+          }
         }
       }
       const bool kill_broker = !stalled.empty() && rng() % 2 == 0;
@@ -297,13 +302,13 @@ TEST_P(Chaos, ARunCancelledAndResumedAmidKillsEndsWithEveryItemOnce) {
         }
         if (!stalled.empty() || rng() % 2 == 0) {
           const bool ok = resumed();
-          for (pid_t pid : stalled) ::kill(pid, SIGCONT);
+          continue_stalled();
           ASSERT_TRUE(ok) << tree.log();
           cancelled = false;
           ++faults["resume at once"];
         }  // else resumed after the next fault
       }
-      for (pid_t pid : stalled) ::kill(pid, SIGCONT);
+      continue_stalled();  // if the cancel was refused
     }
   }
   if (cancelled) {
@@ -338,8 +343,9 @@ TEST_P(Chaos, ARunCancelledAndResumedAmidKillsEndsWithEveryItemOnce) {
       ++values[result->get_int("data")];
     }
   }
-  for (const auto& [id, count] : ids)
+  for (const auto& [id, count] : ids) {
     EXPECT_EQ(count, 1) << id << " recorded " << count << " times";
+  }
   EXPECT_EQ(values.size(), static_cast<size_t>(kBatch));
   for (const auto& [value, count] : values) EXPECT_EQ(count, 1) << "item " << value;
   (void)run.wait(10s);  // the first command ended at the first cancel, or with the run

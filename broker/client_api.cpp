@@ -292,6 +292,8 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
     std::sort(held.begin(), held.end());  // a set without order: shown sorted
     entry["held"] = Value(Value::Array(held.begin(), held.end()));
     entry["items_done"] = static_cast<int64_t>(w->items_done);
+    // Slots busy with work this broker did not send (see WorkerRecord::untracked).
+    if (w->untracked > 0) entry["untracked"] = w->untracked;
     entry["draining"] = w->slots == 0;  // recycling after worker.max_items
     workers.push_back(std::move(entry));
   }

@@ -291,6 +291,7 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
                      worker->pid);
         worker->slots = 0;
       }
+      reconcile_credit(*worker, message.body);
       break;
     case MessageType::kWorkerBye:
       if (worker->slots == 0 && worker->held.empty()) {
@@ -307,6 +308,25 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
                    protocol::message_type_name(message.type));
       break;
   }
+}
+
+void Dispatcher::reconcile_credit(WorkerRecord& worker, const Value& heartbeat) {
+  auto reported = protocol::heartbeat_from(heartbeat);
+  if (!reported.ok() || !heartbeat.find("free") || worker.slots == 0) return;
+  const uint32_t busy =
+      reported->free_slots >= worker.slots ? 0 : worker.slots - reported->free_slots;
+  const uint32_t untracked =
+      busy > worker.held.size() ? busy - static_cast<uint32_t>(worker.held.size()) : 0;
+  if (untracked == worker.untracked) return;
+  if (untracked > worker.untracked) {
+    spdlog::warn(
+        "worker {} (pid {}) has {} busy slot(s) running nothing this broker sent it: "
+        "kept off its credit until they are free",
+        worker.name, worker.pid, untracked);
+  }
+  const bool freed = untracked < worker.untracked;
+  worker.untracked = untracked;
+  if (freed) roster_.credit_returned(worker.identity);
 }
 
 void Dispatcher::on_work_result(std::string_view identity, protocol::WorkResult result,
@@ -519,10 +539,16 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
 void Dispatcher::refused_by_worker(Item& item, std::string_view identity, const std::string& why,
                                    TimePoint now) {
   // Credit says this cannot happen: the worker runs something this broker does not count. The
-  // item did not run, so it is sent again without counting a failure; a moment later, not to go
-  // straight back to a worker that is full.
+  // item did not run, so it is sent again without counting a failure, a moment later, to
+  // another worker or to this one once its heartbeat shows a free slot.
   ++counters_.refused;
-  const WorkerRecord* worker = roster_.find(identity);
+  WorkerRecord* worker = roster_.find(identity);
+  if (worker) {
+    // Full, whatever credit says: nothing more for it until a heartbeat shows a free slot.
+    worker->untracked = worker->slots > worker->held.size()
+                            ? worker->slots - static_cast<uint32_t>(worker->held.size())
+                            : 0;
+  }
   spdlog::warn("item {} attempt {} refused by worker {} ({}): sent again in {} ms",
                item.spec.item_id, item.attempt, worker ? worker->name : "(not known)", why,
                kRefusalWait.count());

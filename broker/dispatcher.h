@@ -229,6 +229,10 @@ class Dispatcher {
   // Any message but a hello: the sender's record, now heard from; or null for a worker we do
   // not know, which is told to say hello (once per heartbeat).
   WorkerRecord* heard_from(std::string_view identity, TimePoint now);
+  // Sets the worker's untracked slots from the free slots its heartbeat reports. Everything a
+  // worker runs was sent by a broker, and its answers reach us before its next heartbeat, so
+  // its busy slots never exceed what it holds here unless it runs work we do not count.
+  void reconcile_credit(WorkerRecord& worker, const Value& heartbeat);
   void handle_result(std::string_view identity, protocol::WorkResult result, TimePoint now);
   // A queued item that this broker process did not dispatch, taken over from a worker that ran
   // it under the previous one: still running there, or finished with `result`.

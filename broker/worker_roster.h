@@ -52,6 +52,11 @@ struct WorkerRecord {
   std::string host;
   uint32_t slots = 1;
   HeldAttempts held;  // sent and not yet answered
+  // Slots the worker's last heartbeat (or a refusal) showed taken beyond what it holds here:
+  // attempts this broker process does not count (sent by its predecessor, or over a connection
+  // the worker has left). Kept off its credit until a later heartbeat shows them free, so that
+  // items are not sent to a full worker only to be refused.
+  uint32_t untracked = 0;
   // The same process said hello under another identity: this connection of it is gone. It
   // takes no new items (slots 0) and ages out; what it still holds then was lost in transit.
   bool superseded = false;
@@ -66,7 +71,8 @@ struct WorkerRecord {
   }
 
   uint32_t free_slots() const {
-    return held.size() >= slots ? 0 : slots - static_cast<uint32_t>(held.size());
+    const size_t taken = held.size() + untracked;
+    return taken >= slots ? 0 : slots - static_cast<uint32_t>(taken);
   }
 };
 

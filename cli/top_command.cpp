@@ -191,7 +191,7 @@ std::string render_top(const Value& frame, size_t width) {
     out += "broker: " + frame.get_string("broker_error") + "\n";
   } else {
     const Value& b = *broker;
-    int64_t slots = 0, busy = 0, draining = 0;
+    int64_t slots = 0, busy = 0, draining = 0, untracked = 0;
     struct HostLoad {
       int64_t workers = 0, slots = 0, busy = 0;
     };
@@ -203,6 +203,7 @@ std::string render_top(const Value& frame, size_t width) {
         slots += w.get_int("slots");
         busy += held;
         draining += w.get_bool("draining") ? 1 : 0;
+        untracked += w.get_int("untracked");
         if (const std::string host = w.get_string("host"); !host.empty()) {
           HostLoad& load = hosts[host];
           ++load.workers;
@@ -214,6 +215,9 @@ std::string render_top(const Value& frame, size_t width) {
     out += "workers     " + std::to_string(workers ? workers->size() : 0) + " connected, " +
            std::to_string(slots) + " slots, " + std::to_string(busy) + " busy";
     if (draining > 0) out += ", " + std::to_string(draining) + " draining";
+    // Slots busy with attempts this broker did not send (a previous broker's): not counted in
+    // `busy`, and kept off the workers' credit until they are free.
+    if (untracked > 0) out += ", " + std::to_string(untracked) + " busy with earlier work";
     out += "\n";
     // Workers of several hosts (docs/multi-host.md): where the slots are.
     if (hosts.size() > 1) {

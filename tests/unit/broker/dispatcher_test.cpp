@@ -120,12 +120,18 @@ class DispatcherTest : public ::testing::Test {
     clock_.advance(d);
     if (!silent) {
       for (const auto& identity : alive_) {
-        if (dispatcher_.roster().find(identity)) {
-          deliver(identity, MessageType::kWorkerHeartbeat, protocol::to_body(protocol::Heartbeat{1}));
+        if (const WorkerRecord* w = dispatcher_.roster().find(identity)) {
+          // An honest worker: busy with what it was sent, and nothing else.
+          const auto held = static_cast<uint32_t>(w->held.size());
+          heartbeat(identity, w->slots > held ? w->slots - held : 0);
         }
       }
     }
     dispatcher_.on_tick(clock_.now());
+  }
+  void heartbeat(const std::string& identity, uint32_t free_slots) {
+    deliver(identity, MessageType::kWorkerHeartbeat,
+            protocol::to_body(protocol::Heartbeat{free_slots}));
   }
   // The acknowledgements in `sent`, as "id@attempt".
   static std::vector<std::string> acked(const std::vector<Sent>& sent) {
@@ -911,6 +917,50 @@ TEST_F(DispatcherTest, AnAttemptAWorkerRefusedForWantOfASlotIsSentAgainAndIsNoFa
   EXPECT_EQ(again[0].body.get_int("attempt"), 2);
   result("w1", "a", 2, true);
   ASSERT_EQ(dispatcher_.take_completions().size(), 1u);
+}
+
+TEST_F(DispatcherTest, SlotsAWorkersHeartbeatShowsBusyWithWorkNotSentByThisBrokerAreNotUsed) {
+  hello("w1", 2);
+  heartbeat("w1", 0);  // both slots busy, with nothing this broker sent
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty()) << "it would refuse them";
+  EXPECT_EQ(dispatcher_.roster().find("w1")->untracked, 2u);
+  heartbeat("w1", 1);  // one of them is done
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  heartbeat("w1", 0);  // busy: the item it was sent, and the other it was not
+  dispatcher_.pump(clock_.now());
+  EXPECT_TRUE(take_items().empty());
+  EXPECT_EQ(dispatcher_.roster().find("w1")->untracked, 1u);
+  heartbeat("w1", 1);  // only the item it was sent
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  EXPECT_EQ(dispatcher_.roster().find("w1")->untracked, 0u);
+}
+
+TEST_F(DispatcherTest, AWorkerThatRefusedAnAttemptGetsNoMoreUntilItsHeartbeatShowsAFreeSlot) {
+  hello("w1", 2);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 2u);
+  Value refusal;
+  refusal["success"] = false;
+  refusal["error"] = "worker w1 has no free slot";
+  refusal["error_code"] = "retry_later";
+  refusal["refused"] = true;
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"b", 1, refusal}));
+  tick(200ms, /*silent=*/true);
+  EXPECT_TRUE(take_items().empty()) << "not back to a worker that said it is full";
+  EXPECT_EQ(dispatcher_.item_state("b"), "queued");
+  heartbeat("w1", 1);  // busy with `a` alone now
+  dispatcher_.pump(clock_.now());
+  auto again = take_items();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body.get_string("id"), "b");
+  EXPECT_EQ(again[0].body.get_int("attempt"), 2);
 }
 
 TEST_F(DispatcherTest, ByeRedeliversAtOnce) {

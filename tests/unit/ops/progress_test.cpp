@@ -171,17 +171,18 @@ TEST(TopFrame, RendersTheTreeTheBrokerAndWhatDoesNotAnswer) {
       "memory_enforcement": "rss", "metrics": {"listen": "127.0.0.1:9464"},
       "children": [{"name": "broker", "type": "worker", "pid": 10, "state": "running",
                     "uptime_ms": 4000, "restarts": 2, "rss_bytes": 12582912, "max_memory": 536870912}]})");
-  const Value broker =
-      json(R"({"workers": [{"slots": 2, "held": ["x"], "draining": true}], "queued": 7,
+  const Value broker = json(R"({"workers": [{"slots": 2, "held": ["x"], "draining": true},
+                        {"slots": 4, "held": [], "untracked": 3}], "queued": 7,
       "in_flight": 1, "waiting_retry": 0, "outstanding": 8, "runs_running": 1,
       "counters": {"dispatched": 3, "completed": 2},
       "item_latency": {"count": 2, "p50_us": 1500, "p90_us": 2000, "p99_us": 2000, "max_us": 2100},
       "providers": {"anthropic": {"state": "half_open", "in_flight": 1, "max_concurrency": 4,
                                    "consecutive_failures": 3, "times_opened": 1, "errors": 5}}})");
   const std::string text = render_top(top_frame(sup, "", broker, "", Value(), 0, "/var/x"), 0);
-  for (const char* part : {"tree root running, up 5s", "metrics http://127.0.0.1:9464/metrics",
-                           "broker", "12 MiB / 512 MiB", "1 connected, 2 slots, 1 busy, 1 draining",
-                           "queued 7, in flight 1", "p50 1.5ms", "anthropic", "half_open", "1/4"}) {
+  for (const char* part :
+       {"tree root running, up 5s", "metrics http://127.0.0.1:9464/metrics", "broker",
+        "12 MiB / 512 MiB", "2 connected, 6 slots, 1 busy, 1 draining, 3 busy with earlier work",
+        "queued 7, in flight 1", "p50 1.5ms", "anthropic", "half_open", "1/4"}) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   }
   const std::string down =

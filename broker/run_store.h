@@ -146,6 +146,9 @@ struct SqliteRunStoreOptions {
   // With full_sync: fdatasync the WAL in sync(), off the commit (commit_is_durable() false).
   bool deferred_sync = true;
   int checkpoint_pages = 1000;  // WAL size that triggers a checkpoint
+  // A cap on the file's pages (SQLite's max_page_count): writes beyond it fail as on a full
+  // disk. 0: none. For tests of what a full disk does.
+  int64_t max_pages = 0;
 };
 
 // The SQLite store at `path` (created when missing): WAL, locked by this process alone (a second

@@ -140,6 +140,10 @@ class SqliteRunStore final : public RunStore {
       return st.error().with_context(path);
     }
     if (auto st = migrate_item_rows(); !st.ok()) return st.error().with_context(path);
+    if (options.max_pages > 0) {
+      const std::string cap = "PRAGMA max_page_count=" + std::to_string(options.max_pages);
+      if (auto st = db_->exec(cap); !st.ok()) return st.error().with_context(path);
+    }
     auto deleted = db_->prepare("SELECT run_id FROM deleted_runs");
     if (!deleted.ok()) return std::move(deleted).error().with_context(path);
     for (;;) {
@@ -278,6 +282,13 @@ class SqliteRunStore final : public RunStore {
   }
 
   Status commit() override {
+    if (failed_) {
+      // SQLite may have rolled the transaction back already (a full disk, an I/O error), or
+      // only the statement that failed: either way none of it is kept.
+      (void)db_->exec("ROLLBACK");
+      in_transaction_ = false;
+      return failed_->with_context("a write of this commit failed");
+    }
     if (!in_transaction_) return ok_status();
     if (auto st = flush_batches(); !st.ok()) return st;
     in_transaction_ = false;
@@ -441,6 +452,7 @@ class SqliteRunStore final : public RunStore {
   }
 
   Status begin() {
+    if (failed_) return *failed_;
     if (in_transaction_) return ok_status();
     if (auto begun = db_->exec("BEGIN"); !begun.ok()) return begun;
     in_transaction_ = true;
@@ -462,7 +474,12 @@ class SqliteRunStore final : public RunStore {
       st.reset();
       return begun;
     }
-    return st.run();
+    Status written = st.run();
+    // The first failure ends the transaction: what follows is refused and the commit fails.
+    // Otherwise a write after a transaction SQLite rolled back by itself would be committed
+    // alone, and one commit would keep part of a turn.
+    if (!written.ok()) failed_ = written.error();
+    return written;
   }
 
   // Frees up to `budget` batches of a deleted run's item results, then its dead letters (64 a
@@ -637,6 +654,7 @@ class SqliteRunStore final : public RunStore {
   std::unique_ptr<sqlite::Database> db_;
   std::unordered_map<const char*, sqlite::Statement> statements_;
   bool in_transaction_ = false;
+  std::optional<Error> failed_;  // a write of the open transaction failed (see write())
   uint64_t commits_ = 0;
   std::map<std::string, Batch> pending_;  // by run id, until flushed into the transaction
   std::unordered_map<std::string, int64_t> next_seq_;  // by run id, once looked up

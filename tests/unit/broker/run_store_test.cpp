@@ -414,6 +414,49 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   std::filesystem::remove_all(tmpl);
 }
 
+TEST(SqliteRunStore, AFailedWriteFailsItsCommitAndNothingOfThatCommitIsKept) {
+  char tmpl[] = "/tmp/pl-store-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::filesystem::path db = std::filesystem::path(tmpl) / "broker.db";
+  auto run = [](const std::string& id, const std::string& yaml) {
+    StoredRun r;
+    r.id = id;
+    r.pipeline_name = "p";
+    r.pipeline_path = "/p.yaml";
+    r.pipeline_yaml = yaml;
+    r.inputs = Value::object();
+    r.state = "running";
+    return r;
+  };
+  {
+    SqliteRunStoreOptions options;
+    options.max_pages = 64;  // 256 KiB: as if the disk were that full
+    auto store = open_sqlite_run_store(db.string(), options);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->put_run(run("run-1", "x")).ok());
+    ASSERT_TRUE((*store)->commit().ok());
+    // One turn: a small write that fits, one that does not, then another small one.
+    ASSERT_TRUE((*store)->put_run(run("run-2", "x")).ok());
+    const Status big = (*store)->put_run(run("run-3", std::string(1 << 20, 'y')));
+    ASSERT_FALSE(big.ok());
+    EXPECT_NE(big.error().message.find("full"), std::string::npos) << big.error().message;
+    EXPECT_FALSE((*store)->finish_run("run-1", "succeeded", Value::object(), "", 1).ok())
+        << "a write after the failed one is refused";
+    const Status committed = (*store)->commit();
+    ASSERT_FALSE(committed.ok());
+    EXPECT_NE(committed.error().message.find("a write of this commit failed"), std::string::npos)
+        << committed.error().message;
+  }
+  auto store = open_sqlite_run_store(db.string());
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto runs = (*store)->list_runs(10, "");
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 1u) << "run-2 came in the failed commit";
+  EXPECT_EQ((*runs)[0].id, "run-1");
+  EXPECT_EQ((*runs)[0].state, "running") << "the finish came after the failed write";
+  std::filesystem::remove_all(tmpl);
+}
+
 // How SQLite would run `sql` on the file: the details of EXPLAIN QUERY PLAN, a line each.
 std::string query_plan(const std::string& db, const std::string& sql) {
   auto raw = sqlite::Database::open(db);

@@ -309,9 +309,11 @@ void BrokerShell::send_when_durable(net::Socket& socket, net::Frames frames) {
 bool BrokerShell::release_synced() {
   auto durable = syncer_->durable();
   if (!durable.ok()) {
-    spdlog::critical("broker.db cannot be made durable ({}); stopping without sending {} "
-                     "reply(ies) and acknowledgement(s)",
-                     durable.error().message, held_.size());
+    spdlog::critical(
+        "broker.db cannot be made durable ({}); {} reply(ies) and "
+        "acknowledgement(s) not sent",
+        durable.error().message, held_.size());
+    commit_failure_ = durable.error().message;
     return false;
   }
   durable_ = std::max(durable_, *durable);
@@ -379,10 +381,10 @@ int BrokerShell::run() {
     }
     if (uncommitted_ && std::none_of(entries.begin(), entries.end(),
                                      [](const net::PollEntry& e) { return e.readable; })) {
-      if (!commit()) return EX_SOFTWARE;
+      if (!commit()) return after_failed_commit();
       continue;
     }
-    if (syncer_ && entries[sync_entry].readable && !release_synced()) return EX_SOFTWARE;
+    if (syncer_ && entries[sync_entry].readable && !release_synced()) return after_failed_commit();
     if (syncer_ && syncer_->stuck()) sqlite::exit_for_stuck_sync("broker.db", EX_SOFTWARE);
     if (zap_) zap_->on_poll(entries, zap_entry);
     if (listening_to_events_ && entries[events_entry].readable) drain_events();
@@ -395,7 +397,7 @@ int BrokerShell::run() {
     send_work();
     retention_.on_turn(clock_.instant());  // after the work: deletion waits, dispatch does not
     uncommitted_ = true;
-    if (clock_.now() - last_commit_ >= kCommitEvery && !commit()) return EX_SOFTWARE;
+    if (clock_.now() - last_commit_ >= kCommitEvery && !commit()) return after_failed_commit();
     request_kills();
   }
 }
@@ -426,7 +428,8 @@ bool BrokerShell::commit() {
   if (auto st = coordinator_.store().commit(); !st.ok()) {
     // We cannot keep promises we cannot write down: stop, and let recovery start over from
     // what is durable.
-    spdlog::critical("broker.db commit failed: {}; stopping", st.error().message);
+    spdlog::critical("broker.db commit failed: {}", st.error().message);
+    commit_failure_ = st.error().message;
     return false;
   }
   if (coordinator_.store().commits() > committed_) {

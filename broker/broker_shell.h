@@ -13,7 +13,8 @@
 // that commit, which a DurabilitySyncer runs on its own thread while the loop goes on (a
 // deferred sync, run_store.h).
 // A failed commit or sync stops the broker (exit 70) — the supervisor restarts it and the runs
-// are recovered from what was durable.
+// are recovered from what was durable — except on a full disk, where it first waits for room
+// (wait_for_room).
 #pragma once
 
 #include <deque>
@@ -90,8 +91,17 @@ class BrokerShell {
   // before the commit, and workers start on it while the broker writes.
   void send_work();
   // Commits what the turns since the last commit wrote, asks for its sync and flushes; false
-  // when the commit failed (the broker must stop).
+  // when the commit failed (the broker must stop: after_failed_commit).
   bool commit();
+  // The exit code after a failed commit: at once EX_SOFTWARE, so that the supervisor restarts
+  // the broker from what is durable; or, when the state directory's file system is full, first
+  // wait_for_room(). (broker_shell_full_disk.cpp)
+  int after_failed_commit();
+  // A restart on a full disk would fail the same way, again and again, until the supervisor
+  // gave up on the tree. So the broker waits, answering every client that it cannot write
+  // broker.db and why, until the file system has room (has_room, full_disk.h); then it stops
+  // (EX_TEMPFAIL) to start again from its last commit. 0 on SIGTERM or SIGINT meanwhile.
+  int wait_for_room();
   // How long an uncommitted turn may wait for more before it is committed (see above), in ms.
   int64_t commit_wait_ms(TimePoint now) const;
   // Acknowledgements and client replies: after the commit (send_when_durable).
@@ -143,6 +153,7 @@ class BrokerShell {
   net::BadFrameLog bad_worker_frames_{"worker socket"};
   net::BadFrameLog bad_client_frames_{"client socket"};
   uint64_t unroutable_ = 0;
+  std::string commit_failure_;  // why the last commit failed
   // Deferred durability: commit generations and the frames waiting for theirs to be synced.
   std::unique_ptr<sqlite::DurabilitySyncer> syncer_;
   uint64_t committed_ = 0;

@@ -10,6 +10,7 @@
 
 #include "broker/broker_config.h"
 #include "broker/broker_shell.h"
+#include "broker/full_disk.h"
 #include "common/fs.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -87,11 +88,17 @@ int main(int argc, char** argv) {
   dispatch.instance_id = pl::new_id("broker-");
   dispatch.local_host = host;
 
+  // A store that cannot be opened, recovered or committed: EX_TEMPFAIL, for the supervisor to
+  // start the broker again; on a full disk, only once it has room (full_disk.h).
+  const auto store_failed = [&](const std::string& message) {
+    if (!pl::broker::waiting_for_room_helps(message, config->state_dir)) {
+      spdlog::error("{}", message);
+      return EX_TEMPFAIL;
+    }
+    return pl::broker::wait_for_room_before_start(config->state_dir, message, *signal_fd);
+  };
   auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string(), config->store);
-  if (!store.ok()) {
-    spdlog::error("{}", store.error().message);
-    return EX_TEMPFAIL;
-  }
+  if (!store.ok()) return store_failed(store.error().message);
 
   pl::RealClock clock;
   pl::broker::Dispatcher dispatcher(dispatch, std::random_device{}());
@@ -117,17 +124,14 @@ int main(int argc, char** argv) {
       100000);
   auto recovered = coordinator.recover(clock.instant());
   if (!recovered.ok()) {
-    spdlog::error("recovering runs from {}: {}", paths.broker_db().string(), recovered.error().message);
-    return EX_TEMPFAIL;
+    return store_failed("recovering runs from " + paths.broker_db().string() + ": " +
+                        recovered.error().message);
   }
   if (*recovered > 0) {
     dispatcher.hold_dispatch_until(clock.now() + config->heartbeat * 3 / 2);
     spdlog::info("recovered {} run(s)", *recovered);
   }
-  if (auto st = (*store)->commit(); !st.ok()) {
-    spdlog::error("{}", st.error().message);
-    return EX_TEMPFAIL;
-  }
+  if (auto st = (*store)->commit(); !st.ok()) return store_failed(st.error().message);
 
   pl::net::Context context;
   // The ZAP handler is bound before any CURVE socket, so that none can accept a client unchecked.

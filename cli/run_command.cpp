@@ -176,15 +176,32 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   // timeout, we give up (the run goes on).
   const auto refresh = progress.mode() == ProgressMode::kBar ? kBarRefresh : kPlainRefresh;
   auto last_heard = std::chrono::steady_clock::now();
+  std::string said_unavailable;  // the broker's last "cannot serve now", said once
   for (;;) {
     auto status_reply =
         broker.call(MessageType::kWatchRun, protocol::to_body(protocol::WatchRun{"", run->run_id}), 1s);
-    if (status_reply.ok()) {
+    auto refusal = status_reply.ok() && status_reply->type == MessageType::kClientError
+                       ? protocol::client_error_from(status_reply->body)
+                       : Result<protocol::ClientError>(make_error(ErrorCode::kInternal, ""));
+    if (refusal.ok() && refusal->code == ErrorCode::kUnavailable) {
+      // The broker cannot serve for now (its disk is full, say) and will again: said once, and
+      // waited for like a silent broker.
+      if (refusal->message != said_unavailable) {
+        progress.finish();
+        std::cerr << "pipelinectl: " << refusal->message << "\n";
+        said_unavailable = refusal->message;
+      }
+      if (std::chrono::steady_clock::now() - last_heard >
+          std::chrono::seconds(options.silence_timeout_s)) {
+        std::cerr << "pipelinectl: the broker has not served run " << run->run_id << " for "
+                  << options.silence_timeout_s << " s; it goes on once the broker can\n";
+        return kExitTempFail;
+      }
+    } else if (status_reply.ok()) {
       last_heard = std::chrono::steady_clock::now();
       if (status_reply->type == MessageType::kClientError) {
         progress.finish();
-        auto error = protocol::client_error_from(status_reply->body);
-        std::cerr << "pipelinectl: " << (error.ok() ? error->message : "watch failed") << "\n";
+        std::cerr << "pipelinectl: " << (refusal.ok() ? refusal->message : "watch failed") << "\n";
         return kExitFailed;
       }
       auto status = protocol::run_status_from(status_reply->body);
@@ -197,7 +214,8 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
       progress.finish();
       report_stopped_tree(state_dir, tree, run->run_id);
       return kExitUnavailable;
-    } else if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(options.silence_timeout_s)) {
+    } else if (std::chrono::steady_clock::now() - last_heard >
+               std::chrono::seconds(options.silence_timeout_s)) {
       progress.finish();
       std::cerr << "pipelinectl: the broker has not answered for " << options.silence_timeout_s
                 << " s; run " << run->run_id << " may still be running\n";

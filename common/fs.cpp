@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <random>
 #include <utility>
+
+#include "common/byte_size.h"
 
 namespace pl {
 namespace fs = std::filesystem;
@@ -123,6 +126,21 @@ Result<std::string> read_file(const fs::path& path, size_t max_bytes) {
   }
   ::close(fd);
   return out;
+}
+
+std::optional<FileSystemRoom> file_system_room(const fs::path& path) {
+  struct statvfs vfs {};
+  if (::statvfs(path.c_str(), &vfs) != 0) return std::nullopt;
+  const auto bytes = [&](fsblkcnt_t blocks) {
+    return static_cast<uint64_t>(blocks) * static_cast<uint64_t>(vfs.f_frsize);
+  };
+  return FileSystemRoom{bytes(vfs.f_bavail), bytes(vfs.f_blocks),
+                        static_cast<uint64_t>(vfs.f_favail)};
+}
+
+std::string describe(const FileSystemRoom& room) {
+  return format_bytes(room.free_bytes) + " free of " + format_bytes(room.total_bytes) + ", " +
+         std::to_string(room.free_inodes) + " inodes free";
 }
 
 Status ensure_private_dir(const fs::path& dir) {

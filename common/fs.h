@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +55,17 @@ class AtomicFile {
 // Reads a whole file; kTooLarge when it is over max_bytes, kNotFound when it does not exist.
 Result<std::string> read_file(const std::filesystem::path& path,
                               size_t max_bytes = 64 * 1024 * 1024);
+
+// The room left on the file system that holds `path`, as an unprivileged writer sees it.
+struct FileSystemRoom {
+  uint64_t free_bytes = 0;
+  uint64_t total_bytes = 0;
+  uint64_t free_inodes = 0;
+};
+// nullopt when the file system cannot be asked (statvfs failed).
+std::optional<FileSystemRoom> file_system_room(const std::filesystem::path& path);
+// "0 KiB free of 20 GiB, 1203 inodes free".
+std::string describe(const FileSystemRoom& room);
 
 // Creates `dir` (and parents) if missing and makes it mode 0700. Fails when it exists and is
 // not a directory, or is owned by someone else.

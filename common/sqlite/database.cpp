@@ -1,12 +1,9 @@
 #include "common/sqlite/database.h"
 
 #include <sqlite3.h>
-#include <sys/statvfs.h>
-
-#include <cinttypes>
-#include <cstdio>
 
 #include "common/byte_size.h"
+#include "common/fs.h"
 
 namespace pl::sqlite {
 namespace {
@@ -27,16 +24,9 @@ std::string operator_note(sqlite3* db) {
            "to start without what it held)";
   }
   const std::string dir = std::filesystem::path(file).parent_path().string();
-  struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) return {};
-  const auto size = [&](fsblkcnt_t blocks) {
-    return format_bytes(static_cast<uint64_t>(blocks) * static_cast<uint64_t>(fs.f_frsize));
-  };
-  char note[256];
-  std::snprintf(note, sizeof note, " (%s: %s free of %s, %" PRIu64 " inodes free)", dir.c_str(),
-                size(fs.f_bavail).c_str(), size(fs.f_blocks).c_str(),
-                static_cast<uint64_t>(fs.f_favail));
-  return note;
+  const auto room = file_system_room(dir);
+  if (!room) return {};
+  return " (" + dir + ": " + describe(*room) + ")";
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // The broker under fire, with real processes and real signals: a broker killed in the middle of
 // a 10 000-item batch, an item that keeps killing its worker, a worker that freezes holding an
-// item, a late answer from a stale attempt, and a rogue peer sending garbage.
+// item, a late answer from a stale attempt, a rogue peer sending garbage, and a full disk.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <random>
@@ -92,6 +95,123 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
   auto detail = parse_json(shown.out);
   ASSERT_TRUE(detail.ok());
   EXPECT_EQ(detail->get_int("items_recorded"), 10000);
+}
+
+// A tmpfs of the test's own, unmounted at its end. Mounting needs root on a machine that allows
+// it (not every container does): mounted() says whether it worked.
+class SmallFileSystem {
+ public:
+  SmallFileSystem(const std::filesystem::path& at, const std::string& size) : at_(at) {
+    std::filesystem::create_directories(at);
+    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, options(size).c_str()) == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~SmallFileSystem() {
+    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  bool grow(const std::string& size) {
+    return ::mount("tmpfs", at_.c_str(), "tmpfs", MS_REMOUNT, options(size).c_str()) == 0;
+  }
+
+ private:
+  static std::string options(const std::string& size) { return "size=" + size + ",mode=0700"; }
+
+  std::filesystem::path at_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEveryItemOnce) {
+  TempDir base;
+  SmallFileSystem disk(base.path() / "state", "4m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  Tree tree(tree_config(2, "", "  slots: 4\n"), 2, {}, base.path() / "state");
+  constexpr int kItems = 20000;  // ~300 bytes each: their results are several times 4 MiB
+  {
+    std::ofstream items(tree.dir() / "items.jsonl");
+    for (int i = 0; i < kItems; ++i)
+      items << "{\"n\": " << i << ", \"pad\": \"" << std::string(300, 'x') << "\"}\n";
+  }
+  const auto pipeline =
+      write_pipeline(tree, "fill.yaml",
+                     "workflow:\n  name: fill\n  steps:\n    - name: batch\n      type: for_loop\n"
+                     "      iterator: it\n      items_file: items.jsonl\n      parallel: true\n"
+                     "      max_parallel: 16\n      steps:\n        - {name: e, type: echo, value: "
+                     "\"{{loop.it}}\"}\n");
+  Process run = tree.start_pipelinectl({"run", pipeline.string()}, "run");
+
+  // Every client is told why, by the broker that hit the full disk: it neither stops nor is
+  // restarted into the same failure until the supervisor gives up on the tree.
+  std::string refusal;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        refusal = tree.broker_status().get_string("message");
+        return refusal.find("waits for free space") != std::string::npos;
+      },
+      120s))
+      << tree.log();
+  EXPECT_NE(refusal.find("database or disk is full"), std::string::npos) << refusal;
+  const int64_t waiting = tree.pid_of("pipeline-broker");
+  // pipelinectl run says why its run makes no progress, and waits on.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_text(tree.dir() / "run.err").find("waits for free space") != std::string::npos;
+      },
+      30s))
+      << read_text(tree.dir() / "run.err");
+
+  ASSERT_TRUE(disk.grow("256m"));
+  auto code = run.wait(180s);
+  ASSERT_TRUE(code.has_value()) << "the run did not finish\n" << tree.log();
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  EXPECT_NE(tree.pid_of("pipeline-broker"), waiting) << "it started again from its last commit";
+
+  const std::string run_id = run_output(tree, "run").get_string("run");
+  const auto exported = tree.dir() / "export.json";
+  auto export_run = tree.pipelinectl({"runs", "export", run_id, "-o", exported.string()});
+  ASSERT_EQ(export_run.exit_code, 0) << export_run.err;
+  auto checkpoint = parse_json(read_text(exported));
+  ASSERT_TRUE(checkpoint.ok());
+  std::set<int64_t> seen;
+  for (const auto& item : checkpoint->find("items")->as_array()) {
+    const Value* data = item.find("result")->find("data");
+    ASSERT_NE(data, nullptr) << item.get_string("id");
+    EXPECT_TRUE(seen.insert(data->get_int("n", -1)).second) << "item recorded twice";
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kItems));
+}
+
+TEST(BrokerFaults, ABrokerStartedOnAFullDiskWaitsForRoomInsteadOfFailingUntilTheTreeGivesUp) {
+  TempDir base;
+  SmallFileSystem disk(base.path() / "state", "8m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  Tree tree(tree_config(1), 1, {}, base.path() / "state");
+  const auto filler = base.path() / "state" / "filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    const std::string block(1 << 16, 'x');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
+    }
+  }
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
+  // Its successor cannot write broker.db: it says so to the supervisor, and waits.
+  std::string status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = tree.pipelinectl({"status"}, 10s).out;
+        return status.find("waiting for free space in " + tree.state_dir().string()) !=
+               std::string::npos;
+      },
+      60s))
+      << status;
+  std::filesystem::remove(filler);
+  ASSERT_TRUE(wait_until([&] { return tree.worker_pids().size() == 1; }, 60s)) << tree.log();
+  EXPECT_NE(tree.pid_of("pipeline-broker"), broker);
+  EXPECT_NE(tree.log().find("has room again"), std::string::npos) << tree.log();
 }
 
 TEST(BrokerFaults, ABrokerRecoveringARunOfHalfAMillionResultsIsNotTakenForAHungStart) {

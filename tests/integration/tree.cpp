@@ -26,8 +26,10 @@ std::string tree_config(int workers, const std::string& broker, const std::strin
          "worker:\n" + (worker.empty() ? "  slots: 1\n" : worker);
 }
 
-Tree::Tree(const std::string& config_text, int workers, const std::vector<std::string>& env)
-    : tag_("PIPELINE_TEST_TAG=" + new_id("t")) {
+Tree::Tree(const std::string& config_text, int workers, const std::vector<std::string>& env,
+           std::filesystem::path state)
+    : state_dir_(state.empty() ? dir_.path() / "state" : std::move(state)),
+      tag_("PIPELINE_TEST_TAG=" + new_id("t")) {
   const auto config = dir_.path() / "config.yaml";
   EXPECT_TRUE(write_file_atomic(config, config_text).ok());
   SpawnOptions options;

@@ -21,13 +21,14 @@ std::string tree_config(int workers, const std::string& broker = "",
 class Tree {
  public:
   // Starts the tree and waits until `workers` workers have joined the broker. `env` entries
-  // ("KEY=VALUE") reach every process of the tree.
+  // ("KEY=VALUE") reach every process of the tree. `state`: where the tree keeps its state
+  // (a file system of the test's own, say); empty: dir()/state.
   explicit Tree(const std::string& config_text, int workers = 2,
-                const std::vector<std::string>& env = {});
+                const std::vector<std::string>& env = {}, std::filesystem::path state = {});
   ~Tree();  // SIGTERM, wait, and check nothing is left behind
 
   const std::filesystem::path& dir() const { return dir_.path(); }
-  std::filesystem::path state_dir() const { return dir_.path() / "state"; }
+  const std::filesystem::path& state_dir() const { return state_dir_; }
   const std::string& tag() const { return tag_; }
   std::string log() const { return read_text(dir_.path() / "supervisor.log"); }
 
@@ -50,6 +51,7 @@ class Tree {
 
  private:
   TempDir dir_;
+  std::filesystem::path state_dir_;
   std::string tag_;
   net::Context context_;
   std::unique_ptr<Process> supervisor_;

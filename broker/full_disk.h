@@ -1,0 +1,50 @@
+// A full disk under broker.db. A broker that cannot commit must start again from what is
+// durable, but a restart on a full disk fails the same way, again and again, until the
+// supervisor gives up on the whole tree. So the broker recognises that case and waits for room
+// first: while running (BrokerShell::wait_for_room, which answers clients meanwhile) or before it
+// is ready (wait_for_room_before_start).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace pl::broker {
+
+// Free space the state directory's file system needs before the broker starts (again), or a
+// tenth of a smaller one: enough for the recovery's first commits and a while of results, so
+// that it does not stop again at once.
+inline constexpr uint64_t kRoomToRestart = 64ull << 20;
+
+// Whether a store failure (its message) says the disk is full while the file system at `dir`
+// has no room (has_room): then waiting for room helps. A failure for another reason, or with
+// room left (the file's own page limit), is not helped by waiting.
+bool waiting_for_room_helps(const std::string& failure, const std::filesystem::path& dir);
+
+// Whether the file system at `dir` has kRoomToRestart free (a tenth of it, when that is less)
+// and a free inode; `said` gets its room as words ("12 MiB free of 20 GiB, 1203 inodes free";
+// "its room unknown").
+bool has_room(const std::filesystem::path& dir, std::string* said = nullptr);
+
+// A wait for room, checked once a second or so: check() is true once `dir` has room, which it
+// logs with what the broker does `then`; until then it logs each minute how much room there is.
+class RoomWatch {
+ public:
+  explicit RoomWatch(std::filesystem::path dir);
+  bool check(std::string_view then);
+
+ private:
+  std::filesystem::path dir_;
+  std::chrono::steady_clock::time_point next_log_;
+};
+
+// Before the broker is ready (no socket bound yet, so no client can be told): logs `why`, then
+// waits until `dir` has room, asking the supervisor for more time to become ready as it goes and
+// logging every minute. EX_TEMPFAIL then, for the supervisor to start it again; 0 on SIGTERM or
+// SIGINT on `signal_fd`.
+int wait_for_room_before_start(const std::filesystem::path& dir, const std::string& why,
+                               int signal_fd);
+
+}  // namespace pl::broker

@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "broker/broker_shell.h"
-#include "broker/full_disk.h"
+#include "common/full_disk.h"
 #include "common/protocol/client.h"
 #include "common/protocol/request_id.h"
 #include "common/service_notify.h"

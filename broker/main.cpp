@@ -10,8 +10,8 @@
 
 #include "broker/broker_config.h"
 #include "broker/broker_shell.h"
-#include "broker/full_disk.h"
 #include "common/fs.h"
+#include "common/full_disk.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/service_notify.h"
@@ -91,11 +91,11 @@ int main(int argc, char** argv) {
   // A store that cannot be opened, recovered or committed: EX_TEMPFAIL, for the supervisor to
   // start the broker again; on a full disk, only once it has room (full_disk.h).
   const auto store_failed = [&](const std::string& message) {
-    if (!pl::broker::waiting_for_room_helps(message, config->state_dir)) {
+    if (!pl::waiting_for_room_helps(message, config->state_dir)) {
       spdlog::error("{}", message);
       return EX_TEMPFAIL;
     }
-    return pl::broker::wait_for_room_before_start(config->state_dir, message, *signal_fd);
+    return pl::wait_for_room_before_start(config->state_dir, message, "the broker", *signal_fd);
   };
   auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string(), config->store);
   if (!store.ok()) return store_failed(store.error().message);

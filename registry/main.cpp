@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "common/fs.h"
+#include "common/full_disk.h"
 #include "common/log.h"
 #include "common/net/curve_config.h"
 #include "common/net/zap_handler.h"
@@ -60,6 +61,12 @@ int main(int argc, char** argv) {
   // The database first: its lock keeps a second registry from taking over our socket.
   auto store = pl::registry::SqliteStore::open(config->database, config->store);
   if (!store.ok()) {
+    // On a full disk every start would fail alike until the supervisor gave up on the tree: the
+    // registry waits for room first (common/full_disk.h).
+    const auto dir = config->database.parent_path();
+    if (pl::waiting_for_room_helps(store.error().message, dir)) {
+      return pl::wait_for_room_before_start(dir, store.error().message, "the registry", *signal_fd);
+    }
     spdlog::error("{}", store.error().message);
     return store.error().code == pl::ErrorCode::kInvalidInput ? 2 : EX_TEMPFAIL;
   }

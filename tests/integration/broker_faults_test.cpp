@@ -3,10 +3,7 @@
 // item, a late answer from a stale attempt, a rogue peer sending garbage, and a full disk.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mount.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <random>
@@ -97,32 +94,6 @@ TEST(BrokerFaults, BrokerKilledInTheMiddleOfATenThousandItemBatchLosesAndRepeats
   EXPECT_EQ(detail->get_int("items_recorded"), 10000);
 }
 
-// A tmpfs of the test's own, unmounted at its end. Mounting needs root on a machine that allows
-// it (not every container does): mounted() says whether it worked.
-class SmallFileSystem {
- public:
-  SmallFileSystem(const std::filesystem::path& at, const std::string& size) : at_(at) {
-    std::filesystem::create_directories(at);
-    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, options(size).c_str()) == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~SmallFileSystem() {
-    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-  bool grow(const std::string& size) {
-    return ::mount("tmpfs", at_.c_str(), "tmpfs", MS_REMOUNT, options(size).c_str()) == 0;
-  }
-
- private:
-  static std::string options(const std::string& size) { return "size=" + size + ",mode=0700"; }
-
-  std::filesystem::path at_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
 TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEveryItemOnce) {
   TempDir base;
   SmallFileSystem disk(base.path() / "state", "4m");
@@ -188,13 +159,7 @@ TEST(BrokerFaults, ABrokerStartedOnAFullDiskWaitsForRoomInsteadOfFailingUntilThe
   SmallFileSystem disk(base.path() / "state", "8m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
   Tree tree(tree_config(1), 1, {}, base.path() / "state");
-  const auto filler = base.path() / "state" / "filler";
-  {
-    std::ofstream out(filler, std::ios::binary);
-    const std::string block(1 << 16, 'x');
-    while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
-    }
-  }
+  const auto filler = disk.fill();
   const int64_t broker = tree.pid_of("pipeline-broker");
   ASSERT_GT(broker, 0);
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -233,6 +234,34 @@ std::string read_text(const fs::path& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+namespace {
+std::string tmpfs_options(const std::string& size) { return "size=" + size + ",mode=0700"; }
+}  // namespace
+
+SmallFileSystem::SmallFileSystem(const std::filesystem::path& at, const std::string& size)
+    : at_(at) {
+  std::filesystem::create_directories(at);
+  mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, tmpfs_options(size).c_str()) == 0;
+  if (!mounted_) error_ = std::strerror(errno);
+}
+
+SmallFileSystem::~SmallFileSystem() {
+  if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+}
+
+bool SmallFileSystem::grow(const std::string& size) {
+  return ::mount("tmpfs", at_.c_str(), "tmpfs", MS_REMOUNT, tmpfs_options(size).c_str()) == 0;
+}
+
+std::filesystem::path SmallFileSystem::fill() {
+  const auto filler = at_ / "filler";
+  std::ofstream out(filler, std::ios::binary);
+  const std::string block(1 << 16, 'x');
+  while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
+  }
+  return filler;
 }
 
 }  // namespace pl::test

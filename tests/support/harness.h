@@ -92,4 +92,27 @@ std::vector<pid_t> processes_with_env(const std::string& entry);
 // The whole content of a file, or "" when it cannot be read.
 std::string read_text(const std::filesystem::path& path);
 
+// A tmpfs of the test's own at `at` (created), unmounted when destroyed: a small disk to fill.
+// Mounting needs root on a machine that allows it (not every container does): mounted() says
+// whether it worked, and error() why not.
+class SmallFileSystem {
+ public:
+  SmallFileSystem(const std::filesystem::path& at, const std::string& size);  // size: "4m"
+  ~SmallFileSystem();
+  SmallFileSystem(const SmallFileSystem&) = delete;
+  SmallFileSystem& operator=(const SmallFileSystem&) = delete;
+
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  // A new size for it, the files on it kept.
+  bool grow(const std::string& size);
+  // Writes a file until the file system is full; returns its path.
+  std::filesystem::path fill();
+
+ private:
+  std::filesystem::path at_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
 }  // namespace pl::test

@@ -101,6 +101,40 @@ TEST_F(RegistryDurability, ARetryAfterACrashIsRecognisedByItsId) {
   EXPECT_EQ(client.get_session("chat")->turns.size(), 1u);
 }
 
+TEST(RegistryFullDisk, ARegistryStartedOnAFullDiskWaitsForRoomThenStartsWithItsSessions) {
+  TempDir dir;
+  SmallFileSystem disk(dir.path() / "state", "8m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  const std::string tag = "PIPELINE_TEST_TAG=" + new_id("t");
+  RegistryUnderTest registry(dir.path() / "state", dir.path() / "registry.log", tag);
+  registry.start();
+  {
+    RegistryClient client(registry.client_options());
+    ASSERT_TRUE(client.create_session("chat").ok());
+    ASSERT_TRUE(client.append_turn({"chat", 0, {user("kept")}, 0, false, "", "append-1"}).ok());
+  }
+  const auto filler = disk.fill();
+  registry.kill9();
+  registry.spawn();
+  // Without room it cannot open registry.db: it says so and waits, rather than exiting (which,
+  // under a supervisor, would restart it into the same failure until the tree gave up).
+  ASSERT_TRUE(wait_until(
+      [&] { return registry.log().find("the registry waits for free space") != std::string::npos; },
+      30s))
+      << registry.log();
+  EXPECT_FALSE(registry.process().exited()) << registry.log();
+  std::filesystem::remove(filler);
+  auto code = registry.process().wait(30s);
+  ASSERT_TRUE(code.has_value()) << registry.log();
+  EXPECT_EQ(*code, 75) << "EX_TEMPFAIL, for its supervisor to start it again";
+  registry.start();
+  RegistryClient client(registry.client_options());
+  auto session = client.get_session("chat");
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  EXPECT_EQ(session->turns.size(), 1u);
+  EXPECT_EQ(registry.stop(), 0);
+}
+
 TEST_F(RegistryDurability, WritersOnOneSessionSeeConflictsAndLoseNoTurn) {
   constexpr int kWriters = 4;
   constexpr int kTurnsEach = 25;

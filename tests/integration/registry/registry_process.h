@@ -22,11 +22,7 @@ class RegistryUnderTest {
 
   // Starts the registry and waits until it answers a ping.
   void start() {
-    SpawnOptions options;
-    options.env = {"PIPELINE_STATE_DIR=" + state_dir_.string(), tag_};
-    options.unset_env = {"PIPELINE_CONFIG", "NOTIFY_SOCKET", "PIPELINE_CHILD_NAME"};
-    options.stderr_file = log_;
-    process_ = std::make_unique<Process>(Process::spawn({binary("pipeline-registry")}, options));
+    spawn();
     RegistryClientOptions quick = client_options();
     quick.attempt_timeout = std::chrono::milliseconds(200);
     quick.deadline = std::chrono::milliseconds(500);
@@ -34,6 +30,15 @@ class RegistryUnderTest {
     ASSERT_TRUE(wait_until([&] { return probe.ping().ok() || process_->wait(0ms).has_value(); }, 30s))
         << read_text(log_);
     ASSERT_FALSE(process_->exited()) << "the registry exited: " << read_text(log_);
+  }
+
+  // Starts the registry process, and no more.
+  void spawn() {
+    SpawnOptions options;
+    options.env = {"PIPELINE_STATE_DIR=" + state_dir_.string(), tag_};
+    options.unset_env = {"PIPELINE_CONFIG", "NOTIFY_SOCKET", "PIPELINE_CHILD_NAME"};
+    options.stderr_file = log_;
+    process_ = std::make_unique<Process>(Process::spawn({binary("pipeline-registry")}, options));
   }
 
   // SIGKILL, and wait until it is gone.

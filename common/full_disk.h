@@ -1,8 +1,9 @@
-// A full disk under broker.db. A broker that cannot commit must start again from what is
-// durable, but a restart on a full disk fails the same way, again and again, until the
-// supervisor gives up on the whole tree. So the broker recognises that case and waits for room
-// first: while running (BrokerShell::wait_for_room, which answers clients meanwhile) or before it
-// is ready (wait_for_room_before_start).
+// A full disk under a process's database (broker.db, registry.db). A process that cannot open or
+// commit its database stops, to be started again from what is durable; but on a full disk each
+// start fails the same way, again and again, until the supervisor gives up on the whole tree.
+// So such a failure is recognised, and the process waits for room first: before it is ready
+// (wait_for_room_before_start), or while it runs (the broker's BrokerShell::wait_for_room, which
+// answers clients meanwhile; the registry stays up and answers 301 by itself).
 #pragma once
 
 #include <chrono>
@@ -11,11 +12,11 @@
 #include <string>
 #include <string_view>
 
-namespace pl::broker {
+namespace pl {
 
-// Free space the state directory's file system needs before the broker starts (again), or a
-// tenth of a smaller one: enough for the recovery's first commits and a while of results, so
-// that it does not stop again at once.
+// Free space the database's file system needs before the process starts (again), or a tenth of
+// a smaller one: enough for a recovery's first commits and a while of work, so that it does not
+// stop again at once.
 inline constexpr uint64_t kRoomToRestart = 64ull << 20;
 
 // Whether a store failure (its message) says the disk is full while the file system at `dir`
@@ -40,11 +41,11 @@ class RoomWatch {
   std::chrono::steady_clock::time_point next_log_;
 };
 
-// Before the broker is ready (no socket bound yet, so no client can be told): logs `why`, then
+// Before the process is ready (no socket bound yet, so no client can be told): logs `why`, then
 // waits until `dir` has room, asking the supervisor for more time to become ready as it goes and
 // logging every minute. EX_TEMPFAIL then, for the supervisor to start it again; 0 on SIGTERM or
-// SIGINT on `signal_fd`.
+// SIGINT on `signal_fd`. `what`: the process, for the log ("the broker").
 int wait_for_room_before_start(const std::filesystem::path& dir, const std::string& why,
-                               int signal_fd);
+                               std::string_view what, int signal_fd);
 
-}  // namespace pl::broker
+}  // namespace pl

@@ -1,4 +1,4 @@
-#include "broker/full_disk.h"
+#include "common/full_disk.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include "common/service_notify.h"
 #include "common/signals.h"
 
-namespace pl::broker {
+namespace pl {
 
 namespace {
 
@@ -56,11 +56,9 @@ bool RoomWatch::check(std::string_view then) {
 }
 
 int wait_for_room_before_start(const std::filesystem::path& dir, const std::string& why,
-                               int signal_fd) {
-  spdlog::critical(
-      "{}: the broker waits for free space in {} before it starts; nothing accepted "
-      "is lost",
-      why, dir.string());
+                               std::string_view what, int signal_fd) {
+  spdlog::critical("{}: {} waits for free space in {} before it starts; nothing accepted is lost",
+                   why, what, dir.string());
   notify_status("waiting for free space in " + dir.string());
   RoomWatch watch(dir);
   for (;;) {
@@ -85,4 +83,4 @@ int wait_for_room_before_start(const std::filesystem::path& dir, const std::stri
   }
 }
 
-}  // namespace pl::broker
+}  // namespace pl

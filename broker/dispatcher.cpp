@@ -312,7 +312,11 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
 
 void Dispatcher::reconcile_credit(WorkerRecord& worker, const Value& heartbeat) {
   auto reported = protocol::heartbeat_from(heartbeat);
-  if (!reported.ok() || !heartbeat.find("free") || worker.slots == 0) return;
+  if (!reported.ok()) {
+    spdlog::warn("worker {} (pid {}): {}", worker.name, worker.pid, reported.error().message);
+    return;
+  }
+  if (!heartbeat.find("free") || worker.slots == 0) return;
   const uint32_t busy =
       reported->free_slots >= worker.slots ? 0 : worker.slots - reported->free_slots;
   const uint32_t untracked =

@@ -14,6 +14,8 @@ namespace {
 
 // Failed handshakes in a row after which a connection is given up (watch_handshakes).
 constexpr int kHandshakeFailuresPerConnection = 2;
+// While no broker answers, how often a reconnect is logged as a warning (log_reconnect).
+constexpr auto kSilenceLogEvery = std::chrono::seconds(60);
 
 }  // namespace
 
@@ -104,6 +106,7 @@ void WorkerShell::drain_socket() {
     }
     if (!frames->has_value()) return;
     const TimePoint now = clock_.now();
+    silent_reconnects_ = 0;  // a broker spoke
     // Each frame is an envelope: the broker sends what one turn produced for us as one message.
     for (const auto& frame : **frames) {
       if (take_work_item(frame, now)) continue;
@@ -120,6 +123,24 @@ void WorkerShell::drain_socket() {
     hand_back_finished();
     send_outgoing();
   }
+}
+
+void WorkerShell::log_reconnect(const std::string& why) {
+  const TimePoint now = clock_.now();
+  if (silent_reconnects_++ == 0) {
+    spdlog::warn("{}; reconnecting", why);
+    silent_since_ = now;
+    next_silence_log_ = now + kSilenceLogEvery;
+    return;
+  }
+  if (now < next_silence_log_) {
+    spdlog::debug("{}; reconnecting", why);
+    return;
+  }
+  spdlog::warn("{}; reconnecting (no broker for {} s: {} reconnects)", why,
+               std::chrono::duration_cast<std::chrono::seconds>(now - silent_since_).count(),
+               silent_reconnects_ - 1);
+  next_silence_log_ = now + kSilenceLogEvery;
 }
 
 bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {
@@ -221,7 +242,7 @@ int WorkerShell::run() {
       return 0;
     }
     if (reconnect_) {
-      spdlog::warn("{}; reconnecting", *reconnect_);
+      log_reconnect(*reconnect_);
       reconnect_.reset();
       if (auto st = connect(); !st.ok()) {
         spdlog::error("reconnect to {}: {}", endpoint_, st.error().message);

@@ -41,6 +41,7 @@ class WorkerShell {
   Status connect();
   void execute(std::vector<WorkerCommand> commands);
   void drain_socket();
+  void log_reconnect(const std::string& why);
   // A kWorkItem frame decoded straight into its struct and handed to the core: the hot message,
   // whose body need not become a Value. False, having done nothing, for a frame of another type
   // or one that does not decode so: the general path then takes it and reports what is wrong
@@ -70,6 +71,12 @@ class WorkerShell {
   bool given_up_ = false;  // this connection, after failed handshakes: the next comes by liveness
   net::BadFrameLog bad_frames_{"broker connection"};
   std::optional<std::string> reconnect_;  // why, when a new connection is due
+  // Reconnects in a row with no word from a broker: the first is a warning, then one a minute
+  // (log_reconnect), so that a long outage (a network down, a broker waiting for disk space)
+  // does not log a line per liveness period.
+  int silent_reconnects_ = 0;
+  TimePoint silent_since_{};
+  TimePoint next_silence_log_{};
   bool retire_ = false;  // worker.max_items reached and everything handed back
   // Reused every loop turn: no allocation per turn.
   std::vector<net::PollEntry> entries_;

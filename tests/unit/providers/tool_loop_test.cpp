@@ -1,10 +1,9 @@
 #include "worker/llm/tool_loop.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "tests/fakes/llm_doubles.h"
+#include "tests/support/log_capture.h"
 
 namespace pl::worker::llm {
 namespace {
@@ -37,21 +36,7 @@ struct Loop {
   }
 };
 
-// Keeps what is logged while it lives, in place of the default logger.
-class LogCapture {
- public:
-  LogCapture()
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)),
-        saved_(spdlog::default_logger()) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
-  }
-  ~LogCapture() { spdlog::set_default_logger(saved_); }
-  std::vector<std::string> lines() const { return sink_->last_formatted(); }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> saved_;
-};
+using test::LogCapture;
 
 Value query(const char* q) {
   Value v;

@@ -194,7 +194,9 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
       if (std::chrono::steady_clock::now() - last_heard >
           std::chrono::seconds(options.silence_timeout_s)) {
         std::cerr << "pipelinectl: the broker has not served run " << run->run_id << " for "
-                  << options.silence_timeout_s << " s; it goes on once the broker can\n";
+                  << options.silence_timeout_s << " s; "
+                  << (tree == RunTree::kPrivate ? "the private tree stops, and the run with it\n"
+                                                : "it goes on once the broker can\n");
         return kExitTempFail;
       }
     } else if (status_reply.ok()) {

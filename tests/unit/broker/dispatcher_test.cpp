@@ -129,6 +129,16 @@ class DispatcherTest : public ::testing::Test {
     }
     dispatcher_.on_tick(clock_.now());
   }
+  // The worker's answer when it has no free slot for the attempt.
+  void refuses(const std::string& identity, const std::string& id, uint32_t attempt) {
+    Value refusal;
+    refusal["success"] = false;
+    refusal["error"] = "worker " + identity + " has no free slot";
+    refusal["error_code"] = "retry_later";
+    refusal["refused"] = true;
+    deliver(identity, MessageType::kWorkResult,
+            protocol::to_body(protocol::WorkResult{id, attempt, refusal}));
+  }
   void heartbeat(const std::string& identity, uint32_t free_slots) {
     deliver(identity, MessageType::kWorkerHeartbeat,
             protocol::to_body(protocol::Heartbeat{free_slots}));
@@ -899,12 +909,7 @@ TEST_F(DispatcherTest, AnAttemptAWorkerRefusedForWantOfASlotIsSentAgainAndIsNoFa
   submit("a", /*max_attempts=*/1, 10000, "anthropic");
   dispatcher_.pump(clock_.now());
   ASSERT_EQ(take_items().size(), 1u);
-  Value refusal;
-  refusal["success"] = false;
-  refusal["error"] = "worker w1 has no free slot";
-  refusal["error_code"] = "retry_later";
-  refusal["refused"] = true;
-  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 1, refusal}));
+  refuses("w1", "a", 1);
   EXPECT_TRUE(dispatcher_.take_completions().empty()) << "its one attempt was not spent";
   EXPECT_EQ(dispatcher_.counters().refused, 1u);
   EXPECT_EQ(dispatcher_.item_state("a"), "retry_wait");
@@ -946,12 +951,7 @@ TEST_F(DispatcherTest, AWorkerThatRefusedAnAttemptGetsNoMoreUntilItsHeartbeatSho
   submit("b");
   dispatcher_.pump(clock_.now());
   ASSERT_EQ(take_items().size(), 2u);
-  Value refusal;
-  refusal["success"] = false;
-  refusal["error"] = "worker w1 has no free slot";
-  refusal["error_code"] = "retry_later";
-  refusal["refused"] = true;
-  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"b", 1, refusal}));
+  refuses("w1", "b", 1);
   tick(200ms, /*silent=*/true);
   EXPECT_TRUE(take_items().empty()) << "not back to a worker that said it is full";
   EXPECT_EQ(dispatcher_.item_state("b"), "queued");

@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "common/fs.h"

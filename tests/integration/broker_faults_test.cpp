@@ -102,8 +102,9 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
   constexpr int kItems = 20000;  // ~300 bytes each: their results are several times 4 MiB
   {
     std::ofstream items(tree.dir() / "items.jsonl");
-    for (int i = 0; i < kItems; ++i)
+    for (int i = 0; i < kItems; ++i) {
       items << "{\"n\": " << i << ", \"pad\": \"" << std::string(300, 'x') << "\"}\n";
+    }
   }
   const auto pipeline =
       write_pipeline(tree, "fill.yaml",

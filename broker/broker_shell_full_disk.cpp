@@ -37,7 +37,12 @@ int BrokerShell::wait_for_room() {
   notify_status("waiting for free space in " + dir);
   std::vector<net::PollEntry> entries{
       {workers_.raw(), -1, false}, {clients_.raw(), -1, false}, {nullptr, signal_fd_, false}};
+  const size_t extra_clients_entry = entries.size();
   if (has_extra_clients_) entries.push_back({extra_clients_.raw(), -1, false});
+  // CURVE clients and workers of tcp:// endpoints are still authenticated, so that they too
+  // hear why (a handshake left unanswered would only time out).
+  const size_t zap_entry = entries.size();
+  if (zap_) zap_->add_poll_entries(entries);
   // Clients are told why at once, rather than waiting out their deadlines.
   const auto refuse_clients = [&](net::Socket& socket) {
     for (int n = 0; n < kFramesPerTurn; ++n) {
@@ -80,11 +85,13 @@ int BrokerShell::wait_for_room() {
           spdlog::info("stopping on signal {} while waiting for free space in {}", sig, dir);
           return 0;
         }
+        if (sig == SIGHUP && zap_) (void)zap_->reload();  // logs what happened
       }
     }
+    if (zap_) zap_->on_poll(entries, zap_entry);
     if (entries[0].readable) drop_worker_frames();
     if (entries[1].readable) refuse_clients(clients_);
-    if (has_extra_clients_ && entries[3].readable) refuse_clients(extra_clients_);
+    if (has_extra_clients_ && entries[extra_clients_entry].readable) refuse_clients(extra_clients_);
     if (watch.check("stopping, to start again from the last commit")) return EX_TEMPFAIL;
   }
 }

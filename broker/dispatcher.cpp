@@ -316,21 +316,17 @@ void Dispatcher::reconcile_credit(WorkerRecord& worker, const Value& heartbeat) 
     spdlog::warn("worker {} (pid {}): {}", worker.name, worker.pid, reported.error().message);
     return;
   }
-  if (!heartbeat.find("free") || worker.slots == 0) return;
-  const uint32_t busy =
-      reported->free_slots >= worker.slots ? 0 : worker.slots - reported->free_slots;
-  const uint32_t untracked =
-      busy > worker.held.size() ? busy - static_cast<uint32_t>(worker.held.size()) : 0;
-  if (untracked == worker.untracked) return;
-  if (untracked > worker.untracked) {
+  if (!heartbeat.find("free")) return;  // a worker that does not say
+  const uint32_t before = worker.untracked;
+  worker.reported_free(reported->free_slots);
+  if (worker.untracked > before) {
     spdlog::warn(
         "worker {} (pid {}) has {} busy slot(s) running nothing this broker sent it: "
         "kept off its credit until they are free",
-        worker.name, worker.pid, untracked);
+        worker.name, worker.pid, worker.untracked);
+  } else if (worker.untracked < before) {
+    roster_.credit_returned(worker.identity);
   }
-  const bool freed = untracked < worker.untracked;
-  worker.untracked = untracked;
-  if (freed) roster_.credit_returned(worker.identity);
 }
 
 void Dispatcher::on_work_result(std::string_view identity, protocol::WorkResult result,
@@ -547,12 +543,8 @@ void Dispatcher::refused_by_worker(Item& item, std::string_view identity, const 
   // another worker or to this one once its heartbeat shows a free slot.
   ++counters_.refused;
   WorkerRecord* worker = roster_.find(identity);
-  if (worker) {
-    // Full, whatever credit says: nothing more for it until a heartbeat shows a free slot.
-    worker->untracked = worker->slots > worker->held.size()
-                            ? worker->slots - static_cast<uint32_t>(worker->held.size())
-                            : 0;
-  }
+  // Full, whatever credit says: nothing more for it until a heartbeat shows a free slot.
+  if (worker) worker->reported_free(0);
   spdlog::warn("item {} attempt {} refused by worker {} ({}): sent again in {} ms",
                item.spec.item_id, item.attempt, worker ? worker->name : "(not known)", why,
                kRefusalWait.count());

@@ -70,6 +70,13 @@ struct WorkerRecord {
     return name == other.name && pid == other.pid && host == other.host;
   }
 
+  // Sets `untracked` from the free slots the worker says it has (0 when it refused an item).
+  void reported_free(uint32_t free) {
+    const uint32_t busy = free >= slots ? 0 : slots - free;
+    const auto held_here = static_cast<uint32_t>(held.size());
+    untracked = busy > held_here ? busy - held_here : 0;
+  }
+
   uint32_t free_slots() const {
     const size_t taken = held.size() + untracked;
     return taken >= slots ? 0 : slots - static_cast<uint32_t>(taken);

@@ -26,18 +26,23 @@ bool says_disk_full(const std::string& message) {
          message.find("No space left on device") != std::string::npos;
 }
 
+bool enough(const FileSystemRoom& room) {
+  return room.free_bytes >= std::min(kRoomToRestart, room.total_bytes / 10) && room.free_inodes > 0;
+}
+
 }  // namespace
 
 bool has_room(const std::filesystem::path& dir, std::string* said) {
   const auto room = file_system_room(dir);
   if (said) *said = room ? describe(*room) : std::string("its room unknown");
-  return room && room->free_bytes >= std::min(kRoomToRestart, room->total_bytes / 10) &&
-         room->free_inodes > 0;
+  return room && enough(*room);
 }
 
 bool waiting_for_room_helps(const std::string& failure, const std::filesystem::path& dir) {
+  if (!says_disk_full(failure)) return false;
   // A file system that cannot be asked is not waited for: nothing would tell when to stop.
-  return says_disk_full(failure) && file_system_room(dir) && !has_room(dir);
+  const auto room = file_system_room(dir);
+  return room && !enough(*room);
 }
 
 RoomWatch::RoomWatch(std::filesystem::path dir)

@@ -383,14 +383,7 @@ TEST(SqliteRunStore, CommittedWritesSurviveReopening) {
   {
     auto store = open_sqlite_run_store(db.string());
     ASSERT_TRUE(store.ok());
-    StoredRun r;
-    r.id = "run-1";
-    r.pipeline_name = "p";
-    r.pipeline_path = "/p.yaml";
-    r.pipeline_yaml = "x";
-    r.inputs = Value::object();
-    r.state = "running";
-    ASSERT_TRUE((*store)->put_run(r).ok());
+    ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
     Value v;
     v["success"] = true;
     ASSERT_TRUE((*store)->put_item_result("run-1", "run-1/s0", v).ok());
@@ -418,26 +411,18 @@ TEST(SqliteRunStore, AFailedWriteFailsItsCommitAndNothingOfThatCommitIsKept) {
   char tmpl[] = "/tmp/pl-store-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::filesystem::path db = std::filesystem::path(tmpl) / "broker.db";
-  auto run = [](const std::string& id, const std::string& yaml) {
-    StoredRun r;
-    r.id = id;
-    r.pipeline_name = "p";
-    r.pipeline_path = "/p.yaml";
-    r.pipeline_yaml = yaml;
-    r.inputs = Value::object();
-    r.state = "running";
-    return r;
-  };
+  StoredRun too_big = minimal_run("run-3");
+  too_big.pipeline_yaml = std::string(1 << 20, 'y');
   {
     SqliteRunStoreOptions options;
     options.max_pages = 64;  // 256 KiB: as if the disk were that full
     auto store = open_sqlite_run_store(db.string(), options);
     ASSERT_TRUE(store.ok()) << store.error().message;
-    ASSERT_TRUE((*store)->put_run(run("run-1", "x")).ok());
+    ASSERT_TRUE((*store)->put_run(minimal_run("run-1")).ok());
     ASSERT_TRUE((*store)->commit().ok());
     // One turn: a small write that fits, one that does not, then another small one.
-    ASSERT_TRUE((*store)->put_run(run("run-2", "x")).ok());
-    const Status big = (*store)->put_run(run("run-3", std::string(1 << 20, 'y')));
+    ASSERT_TRUE((*store)->put_run(minimal_run("run-2")).ok());
+    const Status big = (*store)->put_run(too_big);
     ASSERT_FALSE(big.ok());
     EXPECT_NE(big.error().message.find("full"), std::string::npos) << big.error().message;
     EXPECT_FALSE((*store)->finish_run("run-1", "succeeded", Value::object(), "", 1).ok())

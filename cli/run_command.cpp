@@ -162,7 +162,13 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   if (accepted->type == MessageType::kClientError) {
     auto error = protocol::client_error_from(accepted->body);
     std::cerr << (error.ok() ? error->message : "the broker refused the run") << "\n";
-    return error.ok() && error->code == ErrorCode::kInvalidInput ? kExitUsage : kExitFailed;
+    if (!error.ok()) return kExitFailed;
+    if (error->code == ErrorCode::kInvalidInput) return kExitUsage;
+    // Still at its limit of running runs, or unable to serve for now (its disk is full): the
+    // same submission may be accepted later.
+    const bool later =
+        error->code == ErrorCode::kRetryLater || error->code == ErrorCode::kUnavailable;
+    return later ? kExitTempFail : kExitFailed;
   }
   auto run = protocol::run_accepted_from(accepted->body);
   if (!run.ok()) {

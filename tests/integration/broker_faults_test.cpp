@@ -133,6 +133,10 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
       },
       30s))
       << read_text(tree.dir() / "run.err");
+  // A new run is refused meanwhile, as something to try again later.
+  auto refused = tree.pipelinectl({"run", pipeline.string()});
+  EXPECT_EQ(refused.exit_code, 75) << refused.err;
+  EXPECT_NE(refused.err.find("waits for free space"), std::string::npos) << refused.err;
 
   ASSERT_TRUE(disk.grow("256m"));
   auto code = run.wait(180s);

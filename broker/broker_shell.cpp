@@ -362,6 +362,7 @@ int BrokerShell::run() {
     // More work waiting joins this commit; else commit (at once, or when commit_wait_ms passes
     // with nothing read), then wait.
     if (uncommitted_) timeout = std::min(timeout, commit_wait_ms(now));
+    if (api_.backup().busy()) timeout = 0;  // a copy under way goes on between commits
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -439,6 +440,7 @@ bool BrokerShell::commit() {
   uncommitted_ = false;
   last_commit_ = clock_.now();
   flush();  // what waited for this commit: acknowledgements and replies, sent once it is durable
+  api_.backup().step();  // between transactions, where a step of an online backup must be
   return true;
 }
 

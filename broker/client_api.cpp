@@ -186,6 +186,8 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
       return run_export(request, message.body);
     case MessageType::kBrokerStatusRequest:
       return broker_status(request, now);
+    case MessageType::kBackupRequest:
+      return backup(request, message.body);
     default:
       return error(request, make_error(ErrorCode::kInvalidInput,
                                        "the broker does not take " +
@@ -336,6 +338,26 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   body["item_latency"] = latency_summary(dispatcher_.item_latency());
   body["counters"] = std::move(counters);
   return {MessageType::kBrokerStatus, std::move(body), ""};
+}
+
+ClientReply ClientApi::backup(const std::string& request, const Value& body) {
+  Result<Value> status = backup_.status();
+  if (const Value* dir = body.find("dir"); dir && !dir->is_null()) {
+    if (!dir->is_string()) {
+      return error(request, make_error(ErrorCode::kInvalidInput, "backup_request: dir is not a string"));
+    }
+    sqlite::Database* db = coordinator_.store().database();
+    if (!db) {
+      return error(request, make_error(ErrorCode::kInvalidInput,
+                                       "this broker keeps its runs in memory: there is no "
+                                       "broker.db to back up"));
+    }
+    status = backup_.start(*db, dir->as_string());
+  }
+  if (!status.ok()) return error(request, status.error());
+  Value reply = std::move(*status);
+  reply["request"] = request;
+  return {MessageType::kBackupStatus, std::move(reply), ""};
 }
 
 }  // namespace pl::broker

@@ -15,6 +15,10 @@
 //                               cursor (protocol::ExportRun); without a cursor (older clients)
 //                               -> run_export {checkpoint: {run, items}} when the run fits one
 //                               page, else client_error too_large
+//   backup_request {dir?}    -> backup_status {state, path, pages_copied, pages_total, bytes,
+//                               elapsed_ms, error?}: with `dir` (absolute, on the broker's host)
+//                               starts copying broker.db into dir/broker.db while the broker
+//                               serves (sqlite::BackupJob); without, the copy's status
 //   broker_status_request    -> broker_status {workers: [{name, pid, host, slots, held,
 //                               items_done, draining}], queued, in_flight, waiting_retry,
 //                               outstanding, runs_running, counters, providers, item_latency}
@@ -29,6 +33,7 @@
 #include "broker/run_store.h"
 #include "common/clock.h"
 #include "common/protocol/envelope.h"
+#include "common/sqlite/online_backup.h"
 
 namespace pl::broker {
 
@@ -65,6 +70,8 @@ class ClientApi {
   // Counters kept outside the dispatcher and coordinator (the shell's), read when a status is
   // built: {name: n}.
   void set_extra_counters(std::function<Value()> source) { extra_counters_ = std::move(source); }
+  // The backup a backup_request started: the shell steps it between commits.
+  sqlite::BackupJob& backup() { return backup_; }
 
  private:
   ClientReply error(const std::string& request, const Error& e) const;
@@ -73,11 +80,13 @@ class ClientApi {
   ClientReply run_export(const std::string& request, const Value& body);
   ClientReply run_list(const std::string& request, const Value& args);
   ClientReply broker_status(const std::string& request, Instant now);
+  ClientReply backup(const std::string& request, const Value& body);
 
   RunCoordinator& coordinator_;
   Dispatcher& dispatcher_;
   ClientLimits limits_;
   std::function<Value()> extra_counters_;
+  sqlite::BackupJob backup_{"broker.db"};
 };
 
 }  // namespace pl::broker

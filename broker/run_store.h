@@ -22,6 +22,10 @@
 #include "common/result.h"
 #include "common/value.h"
 
+namespace pl::sqlite {
+class Database;
+}
+
 namespace pl::broker {
 
 struct StoredRun {
@@ -136,6 +140,10 @@ class RunStore {
   // kNotFound when there is none.
   virtual Result<std::string> item_batch(const std::string& run_id, int64_t position) = 0;
   virtual Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) = 0;
+
+  // The connection that writes broker.db, for an online backup (sqlite::BackupJob) made between
+  // commits; nullptr for a store without a file.
+  virtual sqlite::Database* database() { return nullptr; }
 };
 
 struct SqliteRunStoreOptions {

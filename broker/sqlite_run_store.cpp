@@ -421,6 +421,8 @@ class SqliteRunStore final : public RunStore {
     return items;
   }
 
+  sqlite::Database* database() override { return db_.get(); }
+
   Result<std::vector<DeadLetter>> dead_letters(const std::string& run_id) override {
     if (deleted_.contains(run_id)) return std::vector<DeadLetter>();
     auto st = statement("SELECT item_id, run_id, step_name, attempts, error, time_ms "

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/admin_commands.h"
+#include "cli/backup_commands.h"
 #include "cli/cli_context.h"
 #include "cli/keys_command.h"
 #include "cli/registry_commands.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   pl::cli::add_runs_commands(app, context, exit_code);
   pl::cli::add_admin_commands(app, context, exit_code);
   pl::cli::add_registry_commands(app, context, exit_code);
+  pl::cli::add_backup_commands(app, context, exit_code);
   pl::cli::add_keys_commands(app, exit_code);
 
   try {

@@ -126,6 +126,8 @@ Result<Value> RegistryCore::apply(RegistryOp op, const Value& args, int64_t now_
       return ops::truncate_session(c, args);
     case RegistryOp::kSessionDelete:
       return ops::delete_session(c, args);
+    case RegistryOp::kBackup:  // a file copy over many turns: the shell's (RegistryShell)
+      return make_error(ErrorCode::kInternal, "backup reached the registry's core");
   }
   return make_error(ErrorCode::kInternal, "op without a handler");
 }

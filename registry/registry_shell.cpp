@@ -46,6 +46,7 @@ int RegistryShell::run() {
     if (watchdog) wake = std::min(wake, next_watchdog);
     int64_t timeout = millis_until(wake, clock_.now());
     if (syncer_ && syncer_->busy()) timeout = std::min<int64_t>(timeout, 1000);  // to see it stuck
+    if (backup_.busy()) timeout = 0;  // a copy under way goes on between batches
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);
@@ -68,6 +69,7 @@ int RegistryShell::run() {
     bool readable = false;
     for (size_t i = first_socket; i < entries.size(); ++i) readable |= entries[i].readable;
     if (readable) serve_batch();
+    backup_.step();  // between transactions, where a step of an online backup must be
     const TimePoint now = clock_.now();
     if (now >= next_maintenance) {
       maintain();
@@ -138,8 +140,30 @@ void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& 
       early.push_back({std::move(parts[0]), std::move(reply), &socket});
       continue;
     }
+    if (request->op == protocol::registry_op_name(protocol::RegistryOp::kBackup)) {
+      early.push_back({std::move(parts[0]), backup(*request), &socket});
+      continue;
+    }
     batch.push_back({std::move(parts[0]), std::move(*request), &socket});
   }
+}
+
+protocol::RegistryReply RegistryShell::backup(const protocol::RegistryRequest& request) {
+  Result<Value> status = backup_.status();
+  if (const Value* dir = request.args.find("dir"); dir && !dir->is_null()) {
+    sqlite::Database* db = store_.database();
+    if (!dir->is_string()) {
+      status = make_error(ErrorCode::kInvalidInput, "backup: field \"dir\" is not a string");
+    } else if (!db) {
+      status = make_error(ErrorCode::kInvalidInput, "this registry has no registry.db to back up");
+    } else {
+      status = backup_.start(*db, dir->as_string());
+    }
+  }
+  RegistryReply reply = status.ok() ? RegistryReply::success(std::move(*status))
+                                    : RegistryReply::failure(status.error());
+  reply.request = request.request;
+  return reply;
 }
 
 std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Incoming> batch) {

@@ -16,6 +16,9 @@
 // Frames that are not a registry request envelope are counted and logged (rate limited) and get
 // no reply; a request envelope with bad fields gets an error reply. Every maintenance interval the
 // loop forgets old idempotency ids (core). SIGTERM/SIGINT stop the loop after the current batch.
+//
+// A `backup` request is the shell's, not the core's: it starts an online copy of registry.db
+// (sqlite::BackupJob), which the loop goes on with between batches, without waiting in poll.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +33,7 @@
 #include "common/net/zmq_socket.h"
 #include "common/protocol/registry.h"
 #include "common/sqlite/durability_syncer.h"
+#include "common/sqlite/online_backup.h"
 #include "registry/registry_core.h"
 #include "registry/registry_store.h"
 
@@ -89,6 +93,8 @@ class RegistryShell {
   // At shutdown: one last sync, then every held reply.
   void flush_held();
   void maintain();
+  // A backup request: starts copying registry.db (args.dir) or reports the copy's status.
+  protocol::RegistryReply backup(const protocol::RegistryRequest& request);
 
   std::vector<net::Socket*> sockets_;
   RegistryStore& store_;
@@ -101,6 +107,7 @@ class RegistryShell {
   std::unique_ptr<sqlite::DurabilitySyncer> syncer_;  // when commits are not durable by themselves
   uint64_t committed_ = 0;                    // batches committed (generations)
   std::deque<AwaitingSync> held_;
+  sqlite::BackupJob backup_{"registry.db"};  // stepped between batches while it copies
 };
 
 }  // namespace pl::registry

@@ -26,6 +26,10 @@
 #include "common/result.h"
 #include "common/value.h"
 
+namespace pl::sqlite {
+class Database;
+}
+
 namespace pl::registry {
 
 struct ToolRecord {
@@ -80,6 +84,9 @@ class RegistryStore {
   // with the loop's other calls.
   virtual Status sync() { return ok_status(); }
   virtual void rollback() = 0;
+  // The connection that writes registry.db, for an online backup (sqlite::BackupJob) made
+  // between batches; nullptr for a store without a file.
+  virtual sqlite::Database* database() { return nullptr; }
   // One mutation inside the batch. REQUIRES: inside begin(); not nested.
   virtual Status savepoint() = 0;
   virtual Status release_savepoint() = 0;

@@ -54,6 +54,7 @@ class SqliteStore final : public RegistryStore {
   bool commit_is_durable() const override { return !wal_sync_; }
   Status sync() override;
   void rollback() override;
+  sqlite::Database* database() override { return db_.get(); }
   Status savepoint() override;
   Status release_savepoint() override;
   void rollback_to_savepoint() override;

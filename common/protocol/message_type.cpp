@@ -35,6 +35,8 @@ constexpr TypeName kNames[] = {
     {MessageType::kRunExport, "run_export"},
     {MessageType::kDeleteRun, "delete_run"},
     {MessageType::kRunDeleted, "run_deleted"},
+    {MessageType::kBackupRequest, "backup_request"},
+    {MessageType::kBackupStatus, "backup_status"},
     {MessageType::kClientError, "client_error"},
     {MessageType::kControlRequest, "control_request"},
     {MessageType::kControlReply, "control_reply"},

@@ -32,6 +32,7 @@ enum class MessageType : uint16_t {
   kResumeRun = 206,         // {run}: run a failed or cancelled run again
   kExportRun = 207,         // {run}: the run's checkpoint: the run and every item result
   kDeleteRun = 208,         // {run}: forget a finished run and its item results
+  kBackupRequest = 209,     // {dir?}: copy broker.db into dir while serving; without: its status
   // broker -> client
   kRunAccepted = 210,
   kRunStatus = 211,
@@ -40,6 +41,7 @@ enum class MessageType : uint16_t {
   kRunDetail = 214,
   kRunExport = 215,
   kRunDeleted = 216,  // {request, run, items_deleted}
+  kBackupStatus = 217,  // {request, state, path, pages_copied, pages_total, bytes, ...}
   kClientError = 299,      // any request's failure: {code, message}
 
   // control: client -> supervisor and its replies

@@ -13,7 +13,7 @@ struct OpName {
   bool mutation;
 };
 
-constexpr std::array<OpName, 13> kOps{{
+constexpr std::array<OpName, 14> kOps{{
     {RegistryOp::kPing, "ping", false},
     {RegistryOp::kStatus, "status", false},
     {RegistryOp::kToolRegister, "tool.register", true},
@@ -27,6 +27,7 @@ constexpr std::array<OpName, 13> kOps{{
     {RegistryOp::kSessionAppend, "session.append", true},
     {RegistryOp::kSessionTruncate, "session.truncate", true},
     {RegistryOp::kSessionDelete, "session.delete", true},
+    {RegistryOp::kBackup, "backup", false},
 }};
 
 const OpName* entry(RegistryOp op) {

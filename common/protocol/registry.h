@@ -38,6 +38,8 @@ enum class RegistryOp : uint8_t {
                      //   -> {name, version}
   kSessionTruncate,  // {name, keep_turns, expected_version?} -> {name, version}
   kSessionDelete,    // {name} -> {name, deleted: true}
+  kBackup,           // {dir?} -> {state, path, pages_copied, pages_total, bytes, elapsed_ms,
+                     //   error?}: with dir, starts copying registry.db into dir (the shell's)
 };
 
 // "tool.register", "session.append", ...

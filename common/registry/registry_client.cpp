@@ -174,6 +174,12 @@ Status RegistryClient::ping() {
 
 Result<Value> RegistryClient::status() { return call(RegistryOp::kStatus, Value::object()); }
 
+Result<Value> RegistryClient::backup(const std::string& dir) {
+  Value args = Value::object();
+  if (!dir.empty()) args["dir"] = dir;
+  return call(RegistryOp::kBackup, std::move(args));
+}
+
 Result<int64_t> RegistryClient::register_tool(const ToolDefinition& definition, bool replace) {
   Value args;
   args["definition"] = to_value(definition);

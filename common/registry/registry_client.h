@@ -88,6 +88,10 @@ class RegistryClient {
 
   Status ping();
   Result<Value> status();
+  // Starts an online copy of registry.db into `dir` (absolute, on the registry's host), or with
+  // "" asks how the copy goes: {state: idle | copying | done | failed, path, pages_copied,
+  // pages_total, bytes, elapsed_ms, error?}.
+  Result<Value> backup(const std::string& dir);
 
   // tool.register; with `replace`, an existing tool of that name is updated instead of being a
   // conflict. Returns the revision stored.

@@ -1,0 +1,168 @@
+// pipelinectl backup and restore: copies of broker.db and registry.db taken while a batch runs,
+// restored to another state directory, from which a tree starts with the runs and sessions of
+// the first and finishes the run that was under way.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/json.h"
+#include "common/sqlite/database.h"
+#include "tests/integration/tree.h"
+
+namespace pl::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Eight items of 1.5 s, two at a time: a run still going several seconds after its first items
+// are recorded.
+constexpr const char* kSlowBatch = R"(workflow:
+  name: slow_for_backup
+  steps:
+    - name: work
+      type: for_loop
+      iterator: n
+      items: [0, 1, 2, 3, 4, 5, 6, 7]
+      parallel: true
+      max_parallel: 2
+      steps:
+        - name: echo_n
+          type: echo
+          value: "{{loop.n}}"
+          delay_ms: 1500
+)";
+
+// The run's state as `runs show --json` reports it on `tree`; "" when it cannot tell.
+std::string run_state(Tree& tree, const std::string& run) {
+  auto shown = tree.pipelinectl({"runs", "show", run, "--json"});
+  if (shown.exit_code != 0) return "";
+  auto v = parse_json(shown.out);
+  return v.ok() ? v->get_string("state") : "";
+}
+
+TEST(Backup, CopiesTakenWhileABatchRunsStartAnotherTreeWithItsRunsAndSessions) {
+  Tree tree(tree_config(2), 2);
+  const std::string session_pipeline = (source_dir() / "configs/pipelines/claude_session.yaml").string();
+  auto conversation = tree.pipelinectl({"run", session_pipeline});
+  ASSERT_EQ(conversation.exit_code, 0) << conversation.err;
+  const fs::path batch_file = tree.dir() / "slow_for_backup.yaml";
+  std::ofstream(batch_file) << kSlowBatch;
+  Process batch = tree.start_pipelinectl({"run", batch_file.string()}, "batch");
+  ASSERT_TRUE(wait_until([&] { return tree.counter("completed") >= 2 + 2; }, 30s))
+      << "two items of the batch recorded (after the conversation's two calls)";
+
+  const fs::path copies = tree.dir() / "copies";
+  auto backup = tree.pipelinectl({"backup", "--to", copies.string()});
+  ASSERT_EQ(backup.exit_code, 0) << backup.out << backup.err;
+  EXPECT_NE(backup.out.find("broker.db"), std::string::npos) << backup.out;
+  EXPECT_NE(backup.out.find("registry.db"), std::string::npos) << backup.out;
+  EXPECT_NE(backup.out.find("backup in " + copies.string()), std::string::npos) << backup.out;
+  ASSERT_TRUE(fs::exists(copies / "broker.db"));
+  ASSERT_TRUE(fs::exists(copies / "registry.db"));
+  EXPECT_FALSE(fs::exists(copies / "broker.db.partial"));
+  auto runs = tree.pipelinectl({"runs", "list", "--json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  auto listed = parse_json(runs.out);
+  ASSERT_TRUE(listed.ok() && listed->is_array() && listed->as_array().size() == 2) << runs.out;
+  std::string batch_run;
+  for (const Value& r : listed->as_array()) {
+    if (r.get_string("pipeline") == "slow_for_backup") batch_run = r.get_string("run");
+  }
+  ASSERT_FALSE(batch_run.empty()) << runs.out;
+  ASSERT_EQ(run_state(tree, batch_run), "running") << "the copy was taken while it ran";
+
+  // A copy never replaces a file: the same directory again is refused, the copies kept.
+  const auto size_before = fs::file_size(copies / "broker.db");
+  auto again = tree.pipelinectl({"backup", "--to", copies.string()});
+  EXPECT_EQ(again.exit_code, 2) << again.out << again.err;
+  EXPECT_NE(again.err.find("exists already"), std::string::npos) << again.err;
+  EXPECT_EQ(fs::file_size(copies / "broker.db"), size_before);
+
+  // Restoring is for a stopped tree: refused on this one, which keeps its files.
+  auto refused = tree.pipelinectl({"restore", copies.string()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("a tree runs on"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(tree.state_dir() / "replaced"));
+
+  // Another tree on a state directory the copies were restored to: the first tree's runs and
+  // session, and the batch, which that tree finishes (the first one still runs its own)
+  // without running again the items the copy holds.
+  const fs::path restored = tree.dir() / "restored";
+  auto restore = run_command({binary("pipelinectl"), "--state-dir", restored.string(), "restore",
+                              copies.string()});
+  ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+  EXPECT_NE(restore.out.find("restored broker.db"), std::string::npos) << restore.out;
+  EXPECT_NE(restore.out.find("restored registry.db"), std::string::npos) << restore.out;
+  EXPECT_FALSE(fs::exists(copies / "broker.db-wal")) << "the copies are read, not opened for writing";
+  Tree second(tree_config(2), 2, {}, restored);
+  auto sessions = second.pipelinectl({"sessions", "show", "support-chat", "--json"});
+  ASSERT_EQ(sessions.exit_code, 0) << sessions.err;
+  auto session = parse_json(sessions.out);
+  ASSERT_TRUE(session.ok()) << sessions.out;
+  EXPECT_EQ(session->get_int("version"), 2) << sessions.out;
+  std::string state;
+  EXPECT_TRUE(wait_until([&] { return (state = run_state(second, batch_run)) == "succeeded"; }, 60s))
+      << "the batch on the restored tree: " << state;
+  EXPECT_LE(second.counter("completed"), 8 - 2) << "items recorded in the copy ran again";
+  auto original = batch.wait(60s);
+  ASSERT_TRUE(original.has_value());
+  EXPECT_EQ(*original, 0) << read_text(tree.dir() / "batch.err");
+}
+
+TEST(Restore, MovesTheFilesItReplacesAsideWithTheirWriteAheadLog) {
+  TempDir dir;
+  const fs::path copies = dir.path() / "copies";
+  fs::create_directories(copies);
+  {
+    auto db = sqlite::Database::open(copies / "registry.db");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("PRAGMA journal_mode=WAL; CREATE TABLE t(v); INSERT INTO t VALUES ('copy')").ok());
+  }
+  const fs::path state = dir.path() / "state";
+  fs::create_directories(state);
+  for (const char* name : {"registry.db", "registry.db-wal", "registry.db-shm", "broker.db"}) {
+    std::ofstream(state / name) << "the old " << name;
+  }
+  auto r = run_command({binary("pipelinectl"), "--state-dir", state.string(), "restore",
+                        copies.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // A -wal left beside the restored copy would be replayed into it.
+  EXPECT_FALSE(fs::exists(state / "registry.db-wal"));
+  EXPECT_FALSE(fs::exists(state / "registry.db-shm"));
+  EXPECT_EQ(read_text(state / "broker.db"), "the old broker.db") << "not in the copies: kept";
+  ASSERT_TRUE(fs::is_directory(state / "replaced"));
+  const fs::path aside = fs::directory_iterator(state / "replaced")->path();
+  EXPECT_NE(r.out.find("what it replaced is in " + aside.string()), std::string::npos) << r.out;
+  EXPECT_EQ(read_text(aside / "registry.db-wal"), "the old registry.db-wal");
+  EXPECT_EQ(read_text(aside / "registry.db"), "the old registry.db");
+  auto restored = sqlite::Database::open(state / "registry.db");
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(*(*restored)->query_text("SELECT v FROM t"), "copy");
+}
+
+TEST(Restore, ACopyThatIsNotADatabaseChangesNothing) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "copies");
+  fs::create_directories(dir.path() / "state");
+  std::ofstream(dir.path() / "copies" / "broker.db") << "not a database";
+  std::ofstream(dir.path() / "state" / "broker.db") << "the old one";
+  auto r = run_command({binary("pipelinectl"), "--state-dir", (dir.path() / "state").string(),
+                        "restore", (dir.path() / "copies").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find((dir.path() / "copies" / "broker.db").string() + " is not a sound SQLite database"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_text(dir.path() / "state" / "broker.db"), "the old one");
+  EXPECT_FALSE(fs::exists(dir.path() / "state" / "replaced"));
+}
+
+TEST(Backup, WithNoTreeOnTheStateDirectoryExitsSixtyNine) {
+  TempDir empty;
+  auto r = run_command({binary("pipelinectl"), "--state-dir", empty.path().string(), "backup"});
+  EXPECT_EQ(r.exit_code, 69) << r.out << r.err;
+  EXPECT_NE(r.err.find("no broker runs on"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(empty.path() / "backups"));
+}
+
+}  // namespace
+}  // namespace pl::test

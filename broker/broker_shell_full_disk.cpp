@@ -25,6 +25,8 @@ constexpr auto kCheckEvery = std::chrono::seconds(1);
 }  // namespace
 
 int BrokerShell::after_failed_commit() {
+  // A copy under way would hold its space (perhaps what filled the disk) while the broker waits.
+  api_.backup().abandon("the broker stopped serving: " + commit_failure_);
   return waiting_for_room_helps(commit_failure_, config_.state_dir) ? wait_for_room() : EX_SOFTWARE;
 }
 

@@ -344,7 +344,8 @@ ClientReply ClientApi::backup(const std::string& request, const Value& body) {
   Result<Value> status = backup_.status();
   if (const Value* dir = body.find("dir"); dir && !dir->is_null()) {
     if (!dir->is_string()) {
-      return error(request, make_error(ErrorCode::kInvalidInput, "backup_request: dir is not a string"));
+      return error(request,
+                   make_error(ErrorCode::kInvalidInput, "backup_request: dir is not a string"));
     }
     sqlite::Database* db = coordinator_.store().database();
     if (!db) {

@@ -54,7 +54,8 @@ Result<Value> ask_broker(const fs::path& state_dir, const std::string& dir) {
   return status;
 }
 
-Result<Value> ask_registry(RegistryClient* client, const Error* unreachable, const std::string& dir) {
+Result<Value> ask_registry(RegistryClient* client, const Error* unreachable,
+                           const std::string& dir) {
   if (!client) return *unreachable;
   return client->backup(dir);
 }
@@ -110,7 +111,8 @@ void print_part(const Part& part) {
 
 int backup(const CliContext& context, const std::string& to, int timeout_s, bool json) {
   const fs::path state_dir = context.state_dir();
-  const fs::path dir = absolute_path(to.empty() ? state_dir / "backups" / utc_stamp() : fs::path(to));
+  const fs::path dir =
+      absolute_path(to.empty() ? state_dir / "backups" / utc_stamp() : fs::path(to));
 
   std::unique_ptr<RegistryClient> registry;
   std::optional<Error> no_registry;
@@ -224,7 +226,9 @@ Result<bool> move_aside(const fs::path& state_dir, const std::string& name, cons
     if (!fs::exists(fs::symlink_status(file, ec))) continue;
     if (auto st = ensure_private_dir(aside); !st.ok()) return st.error();
     fs::rename(file, aside / file.filename(), ec);
-    if (ec) return make_error(ErrorCode::kIo, "move " + file.string() + " to " + aside.string() + ": " + ec.message());
+    if (ec)
+      return make_error(ErrorCode::kIo,
+                        "move " + file.string() + " to " + aside.string() + ": " + ec.message());
     moved = true;
   }
   return moved;
@@ -246,7 +250,8 @@ int restore(const CliContext& context, const std::string& from_arg) {
     std::error_code ec;
     if (!fs::exists(from / name, ec)) continue;
     // Every copy is checked before anything in the state directory changes.
-    if (auto st = sqlite::check_database_file(from / name); !st.ok()) return fail(st.error(), kExitUsage);
+    if (auto st = sqlite::check_database_file(from / name); !st.ok())
+      return fail(st.error(), kExitUsage);
     present.emplace_back(name);
   }
   if (present.empty()) {

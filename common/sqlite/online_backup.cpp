@@ -25,7 +25,8 @@ Status make_directory(const fs::path& dir) {
     return make_error(ErrorCode::kInvalidInput, dir.string() + " exists and is not a directory");
   }
   fs::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
   // A copy of everything the process stores: for its owner only.
   if (::chmod(dir.c_str(), 0700) != 0) return errno_error("chmod 0700 " + dir.string(), errno);
   return ok_status();
@@ -47,7 +48,8 @@ Result<std::unique_ptr<OnlineBackup>> OnlineBackup::start(Database& source,
                                                           const fs::path& target) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(target, ec))) {
-    return make_error(ErrorCode::kConflict, target.string() + " exists already: a backup never "
+    return make_error(ErrorCode::kConflict, target.string() +
+                                                " exists already: a backup never "
                                                 "replaces a file; name another directory");
   }
   if (auto st = make_directory(target.parent_path()); !st.ok()) return st.error();
@@ -110,9 +112,13 @@ Result<bool> OnlineBackup::step(int pages) {
   // Busy or locked: the source is being written (or the copy's file briefly is); next step.
   if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return false;
   if (rc != SQLITE_DONE) {
-    const Error e = make_error(ErrorCode::kIo, "backup to " + target_.string() + ": " +
-                                                   sqlite3_errstr(rc) + " (" +
-                                                   sqlite3_errmsg(copy_->raw()) + ")");
+    std::string text = "backup to " + target_.string() + ": " + sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_FULL) {
+      if (auto room = file_system_room(target_.parent_path())) {
+        text += " (" + target_.parent_path().string() + ": " + describe(*room) + ")";
+      }
+    }
+    const Error e = make_error(ErrorCode::kIo, std::move(text));
     abandon();
     return e;
   }
@@ -186,8 +192,7 @@ Result<Value> BackupJob::start(Database& source, const fs::path& dir) {
     return make_error(ErrorCode::kConflict,
                       "a backup to " + copy_->target().string() + " is under way (" +
                           std::to_string(copy_->pages_copied()) + " of " +
-                          std::to_string(copy_->pages_total()) +
-                          " pages); wait for it to finish");
+                          std::to_string(copy_->pages_total()) + " pages); wait for it to finish");
   }
   if (!dir.is_absolute()) {
     return make_error(ErrorCode::kInvalidInput,
@@ -218,6 +223,16 @@ void BackupJob::step() {
     last["error"] = done.error().message;
     spdlog::error("backup of {} failed: {}", file_name_, done.error().message);
   }
+  last_ = std::move(last);
+  copy_.reset();
+}
+
+void BackupJob::abandon(const std::string& why) {
+  if (!copy_) return;
+  Value last = status();
+  last["state"] = "failed";
+  last["error"] = why;
+  spdlog::error("backup of {} to {} given up: {}", file_name_, copy_->target().string(), why);
   last_ = std::move(last);
   copy_.reset();
 }

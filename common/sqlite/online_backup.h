@@ -85,6 +85,8 @@ class BackupJob {
   Result<Value> start(Database& source, const std::filesystem::path& dir);
   // One step of the copy under way, if any; logs how it ended.
   void step();
+  // Gives up the copy under way, if any (its partial file is removed): `why` becomes its error.
+  void abandon(const std::string& why);
   bool busy() const { return copy_ != nullptr; }
   Value status() const;
 

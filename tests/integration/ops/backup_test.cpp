@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/fs.h"
 #include "common/json.h"
 #include "common/sqlite/database.h"
 #include "tests/integration/tree.h"
@@ -42,7 +43,8 @@ std::string run_state(Tree& tree, const std::string& run) {
 
 TEST(Backup, CopiesTakenWhileABatchRunsStartAnotherTreeWithItsRunsAndSessions) {
   Tree tree(tree_config(2), 2);
-  const std::string session_pipeline = (source_dir() / "configs/pipelines/claude_session.yaml").string();
+  const std::string session_pipeline =
+      (source_dir() / "configs/pipelines/claude_session.yaml").string();
   auto conversation = tree.pipelinectl({"run", session_pipeline});
   ASSERT_EQ(conversation.exit_code, 0) << conversation.err;
   const fs::path batch_file = tree.dir() / "slow_for_backup.yaml";
@@ -88,12 +90,13 @@ TEST(Backup, CopiesTakenWhileABatchRunsStartAnotherTreeWithItsRunsAndSessions) {
   // session, and the batch, which that tree finishes (the first one still runs its own)
   // without running again the items the copy holds.
   const fs::path restored = tree.dir() / "restored";
-  auto restore = run_command({binary("pipelinectl"), "--state-dir", restored.string(), "restore",
-                              copies.string()});
+  auto restore = run_command(
+      {binary("pipelinectl"), "--state-dir", restored.string(), "restore", copies.string()});
   ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
   EXPECT_NE(restore.out.find("restored broker.db"), std::string::npos) << restore.out;
   EXPECT_NE(restore.out.find("restored registry.db"), std::string::npos) << restore.out;
-  EXPECT_FALSE(fs::exists(copies / "broker.db-wal")) << "the copies are read, not opened for writing";
+  EXPECT_FALSE(fs::exists(copies / "broker.db-wal"))
+      << "the copies are read, not opened for writing";
   Tree second(tree_config(2), 2, {}, restored);
   auto sessions = second.pipelinectl({"sessions", "show", "support-chat", "--json"});
   ASSERT_EQ(sessions.exit_code, 0) << sessions.err;
@@ -101,7 +104,8 @@ TEST(Backup, CopiesTakenWhileABatchRunsStartAnotherTreeWithItsRunsAndSessions) {
   ASSERT_TRUE(session.ok()) << sessions.out;
   EXPECT_EQ(session->get_int("version"), 2) << sessions.out;
   std::string state;
-  EXPECT_TRUE(wait_until([&] { return (state = run_state(second, batch_run)) == "succeeded"; }, 60s))
+  EXPECT_TRUE(
+      wait_until([&] { return (state = run_state(second, batch_run)) == "succeeded"; }, 60s))
       << "the batch on the restored tree: " << state;
   EXPECT_LE(second.counter("completed"), 8 - 2) << "items recorded in the copy ran again";
   auto original = batch.wait(60s);
@@ -116,15 +120,18 @@ TEST(Restore, MovesTheFilesItReplacesAsideWithTheirWriteAheadLog) {
   {
     auto db = sqlite::Database::open(copies / "registry.db");
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->exec("PRAGMA journal_mode=WAL; CREATE TABLE t(v); INSERT INTO t VALUES ('copy')").ok());
+    ASSERT_TRUE(
+        (*db)
+            ->exec("PRAGMA journal_mode=WAL; CREATE TABLE t(v); INSERT INTO t VALUES ('copy')")
+            .ok());
   }
   const fs::path state = dir.path() / "state";
   fs::create_directories(state);
   for (const char* name : {"registry.db", "registry.db-wal", "registry.db-shm", "broker.db"}) {
     std::ofstream(state / name) << "the old " << name;
   }
-  auto r = run_command({binary("pipelinectl"), "--state-dir", state.string(), "restore",
-                        copies.string()});
+  auto r = run_command(
+      {binary("pipelinectl"), "--state-dir", state.string(), "restore", copies.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // A -wal left beside the restored copy would be replayed into it.
   EXPECT_FALSE(fs::exists(state / "registry.db-wal"));
@@ -149,11 +156,71 @@ TEST(Restore, ACopyThatIsNotADatabaseChangesNothing) {
   auto r = run_command({binary("pipelinectl"), "--state-dir", (dir.path() / "state").string(),
                         "restore", (dir.path() / "copies").string()});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find((dir.path() / "copies" / "broker.db").string() + " is not a sound SQLite database"),
+  EXPECT_NE(r.err.find((dir.path() / "copies" / "broker.db").string() +
+                       " is not a sound SQLite database"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(read_text(dir.path() / "state" / "broker.db"), "the old one");
   EXPECT_FALSE(fs::exists(dir.path() / "state" / "replaced"));
+}
+
+// Writes a file in `dir` that leaves about `bytes` free on its file system; returns its path.
+fs::path leave_free(const fs::path& dir, uint64_t bytes) {
+  const fs::path filler = dir / "filler";
+  const auto room = file_system_room(dir);
+  EXPECT_TRUE(room.has_value());
+  if (!room || room->free_bytes <= bytes) return filler;
+  std::ofstream out(filler, std::ios::binary);
+  const std::string block(1 << 16, 'f');
+  for (uint64_t left = room->free_bytes - bytes; left > 0;) {
+    const uint64_t n = std::min<uint64_t>(left, block.size());
+    out.write(block.data(), static_cast<std::streamsize>(n));
+    left -= n;
+  }
+  return filler;
+}
+
+TEST(Backup, ACopyThatFillsTheDiskFailsAloneAndTheTreeGoesOn) {
+  TempDir base;
+  SmallFileSystem disk(base.path() / "state", "16m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  Tree tree(tree_config(2), 2, {}, base.path() / "state");
+  // A broker.db of a few MiB: 4 000 results of ~300 bytes.
+  {
+    std::ofstream items(tree.dir() / "items.jsonl");
+    for (int i = 0; i < 4000; ++i)
+      items << "{\"n\": " << i << ", \"pad\": \"" << std::string(300, 'x') << "\"}\n";
+  }
+  std::ofstream(tree.dir() / "batch.yaml")
+      << "workflow:\n  name: batch\n  steps:\n    - name: work\n      type: for_loop\n"
+         "      iterator: it\n      items_file: "
+      << (tree.dir() / "items.jsonl").string()
+      << "\n      parallel: true\n      max_parallel: 32\n      steps:\n        - name: e\n"
+         "          type: echo\n          value: \"{{loop.it}}\"\n";
+  auto run = tree.pipelinectl({"run", (tree.dir() / "batch.yaml").string(), "--progress", "none"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  const auto filler = leave_free(tree.state_dir(), 512 * 1024);
+
+  const fs::path copies = tree.state_dir() / "copies";
+  auto backup = tree.pipelinectl({"backup", "--to", copies.string()});
+  EXPECT_EQ(backup.exit_code, 1) << backup.out << backup.err;
+  EXPECT_NE(backup.err.find("broker.db: backup to " + (copies / "broker.db").string()),
+            std::string::npos)
+      << backup.err;
+  EXPECT_NE(backup.err.find("database or disk is full (" + copies.string() + ": "),
+            std::string::npos)
+      << backup.err;
+  EXPECT_FALSE(fs::exists(copies / "broker.db"));
+  EXPECT_FALSE(fs::exists(copies / "broker.db.partial")) << "the failed copy gave its space back";
+  // The broker went on as it was: same process, answering.
+  EXPECT_EQ(tree.pid_of("pipeline-broker"), broker);
+  EXPECT_EQ(tree.pipelinectl({"runs", "list"}).exit_code, 0);
+
+  fs::remove(filler);
+  auto again = tree.pipelinectl({"backup", "--to", (tree.state_dir() / "copies2").string()});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_TRUE(fs::exists(tree.state_dir() / "copies2" / "broker.db"));
 }
 
 TEST(Backup, WithNoTreeOnTheStateDirectoryExitsSixtyNine) {

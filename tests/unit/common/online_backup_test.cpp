@@ -1,5 +1,7 @@
 // OnlineBackup and BackupJob: a copy of a live database, made a few pages at a time while its
 // connection goes on writing.
+#include "common/sqlite/online_backup.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -7,7 +9,6 @@
 #include <fstream>
 
 #include "common/sqlite/database.h"
-#include "common/sqlite/online_backup.h"
 #include "tests/support/harness.h"
 
 namespace pl::sqlite {
@@ -56,8 +57,11 @@ TEST(OnlineBackup, ACopyMadeWhileItsConnectionWritesHoldsEveryCommitUpToItsLastS
     // Between steps the owner goes on: new rows, changed rows (in pages copied already), and
     // rows removed.
     ASSERT_TRUE(db->exec("BEGIN; INSERT INTO t(v) VALUES ('added during the copy');"
-                         "UPDATE t SET v='changed' WHERE k=" + std::to_string(steps) + ";"
-                         "DELETE FROM t WHERE k=" + std::to_string(1999 - steps) + "; COMMIT")
+                         "UPDATE t SET v='changed' WHERE k=" +
+                         std::to_string(steps) +
+                         ";"
+                         "DELETE FROM t WHERE k=" +
+                         std::to_string(1999 - steps) + "; COMMIT")
                     .ok());
     ++steps;
   }
@@ -149,7 +153,8 @@ TEST(BackupJob, RunsOneCopyAtATimeAndReportsHowItEnded) {
   EXPECT_EQ(done.get_string("state"), "done") << done.get_string("error");
   EXPECT_GT(done.get_int("pages_total"), 700);  // 3000 rows of 1 KiB in 4 KiB pages
   EXPECT_EQ(done.get_int("pages_copied"), done.get_int("pages_total"));
-  EXPECT_EQ(done.get_int("bytes"), static_cast<int64_t>(fs::file_size(dir.path() / "one" / "live.db")));
+  EXPECT_EQ(done.get_int("bytes"),
+            static_cast<int64_t>(fs::file_size(dir.path() / "one" / "live.db")));
   EXPECT_EQ(query(dir.path() / "one" / "live.db", "SELECT COUNT(*) FROM t"), "3000");
 
   // The same directory again is refused (the copy there is kept); another one starts.
@@ -157,6 +162,22 @@ TEST(BackupJob, RunsOneCopyAtATimeAndReportsHowItEnded) {
   ASSERT_FALSE(same.ok());
   EXPECT_EQ(same.error().code, ErrorCode::kConflict);
   EXPECT_TRUE(job.start(*db, dir.path() / "three").ok());
+}
+
+TEST(BackupJob, AnAbandonedCopyLeavesNoFileAndSaysWhy) {
+  test::TempDir dir;
+  auto db = open_store(dir.path() / "live.db", 3000);  // more pages than one step copies
+  BackupJob job("live.db");
+  ASSERT_TRUE(job.start(*db, dir.path() / "out").ok());
+  job.step();
+  ASSERT_TRUE(job.busy());
+  ASSERT_TRUE(fs::exists(dir.path() / "out" / "live.db.partial"));
+  job.abandon("the disk is full");
+  EXPECT_FALSE(job.busy());
+  EXPECT_FALSE(fs::exists(dir.path() / "out" / "live.db.partial"));
+  EXPECT_FALSE(fs::exists(dir.path() / "out" / "live.db"));
+  EXPECT_EQ(job.status().get_string("state"), "failed");
+  EXPECT_EQ(job.status().get_string("error"), "the disk is full");
 }
 
 TEST(BackupJob, AFailedCopySaysWhy) {

@@ -1,6 +1,8 @@
 #include "cli/backup_commands.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -60,13 +62,46 @@ Result<Value> ask_registry(RegistryClient* client, const Error* unreachable,
   return client->backup(dir);
 }
 
+// "20261124T124227.531Z": sorts as time does, and two backups a second apart do not collide.
 std::string utc_stamp() {
-  const std::time_t now = std::time(nullptr);
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
-  ::gmtime_r(&now, &tm);
+  ::gmtime_r(&seconds, &tm);
   std::ostringstream out;
-  out << std::put_time(&tm, "%Y%m%dT%H%M%SZ");
+  out << std::put_time(&tm, "%Y%m%dT%H%M%S") << '.' << std::setw(3) << std::setfill('0') << millis
+      << 'Z';
   return out.str();
+}
+
+bool is_stamp(const std::string& name) {
+  if (name.size() != 20 || name[8] != 'T' || name[15] != '.' || name[19] != 'Z') return false;
+  for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 16, 17, 18}) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  }
+  return true;
+}
+
+// Removes the backups in `backups` (directories named by utc_stamp) beyond the newest `keep`;
+// anything else there is left alone. Says what it removed.
+Status prune(const fs::path& backups, int keep) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(backups, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (is_stamp(name) && entry.is_directory(ec)) names.push_back(name);
+  }
+  if (ec) return make_error(ErrorCode::kIo, "list " + backups.string() + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (size_t i = 0; i + static_cast<size_t>(keep) < names.size(); ++i) {
+    const fs::path old = backups / names[i];
+    fs::remove_all(old, ec);
+    if (ec) return make_error(ErrorCode::kIo, "remove " + old.string() + ": " + ec.message());
+    std::cout << "removed the older backup " << old.string() << "\n";
+  }
+  return ok_status();
 }
 
 // The status a part ends with, from what it answers now. A process that restarted while it
@@ -109,10 +144,15 @@ void print_part(const Part& part) {
   std::cout << line.str() << part.status.get_string("path") << "\n";
 }
 
-int backup(const CliContext& context, const std::string& to, int timeout_s, bool json) {
+int backup(const CliContext& context, const std::string& to, int timeout_s, int keep, bool json) {
   const fs::path state_dir = context.state_dir();
-  const fs::path dir =
-      absolute_path(to.empty() ? state_dir / "backups" / utc_stamp() : fs::path(to));
+  const fs::path backups = absolute_path(state_dir / "backups");
+  if (keep > 0 && !to.empty()) {
+    std::cerr << "pipelinectl: --keep prunes " << backups.string()
+              << ", where backups go without --to; it does not go with --to\n";
+    return kExitUsage;
+  }
+  const fs::path dir = to.empty() ? backups / utc_stamp() : absolute_path(to);
 
   std::unique_ptr<RegistryClient> registry;
   std::optional<Error> no_registry;
@@ -192,6 +232,10 @@ int backup(const CliContext& context, const std::string& to, int timeout_s, bool
     return kExitTempFail;
   }
   if (!json) std::cout << "backup in " << dir.string() << "\n";
+  // Only after this one succeeded: a failing backup never costs an older one.
+  if (keep > 0) {
+    if (auto st = prune(backups, keep); !st.ok()) return fail(st.error());
+  }
   return kExitOk;
 }
 
@@ -279,6 +323,7 @@ void add_backup_commands(CLI::App& app, CliContext& context, int& exit_code) {
   struct Args {
     std::string to;
     int timeout_s = 600;
+    int keep = 0;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -289,9 +334,12 @@ void add_backup_commands(CLI::App& app, CliContext& context, int& exit_code) {
                   "mode 0700, by the broker and the registry");
   cmd->add_option("--timeout", args->timeout_s, "Seconds to wait for the copies")
       ->check(CLI::Range(1, 86400));
+  cmd->add_option("--keep", args->keep,
+                  "Then remove the backups of STATE_DIR/backups beyond the newest N")
+      ->check(CLI::Range(1, 100000));
   cmd->add_flag("--json", args->json, "Print each copy's status as JSON");
   cmd->callback([&context, &exit_code, args] {
-    exit_code = backup(context, args->to, args->timeout_s, args->json);
+    exit_code = backup(context, args->to, args->timeout_s, args->keep, args->json);
   });
 
   auto from = std::make_shared<std::string>();

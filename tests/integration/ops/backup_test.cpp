@@ -223,6 +223,40 @@ TEST(Backup, ACopyThatFillsTheDiskFailsAloneAndTheTreeGoesOn) {
   EXPECT_TRUE(fs::exists(tree.state_dir() / "copies2" / "broker.db"));
 }
 
+TEST(Backup, KeepRemovesTheOldestBackupsOfTheStateDirectoryAndNothingElse) {
+  Tree tree(tree_config(1), 1);
+  const fs::path backups = tree.state_dir() / "backups";
+  for (const char* old : {"20200101T000000.000Z", "20210101T000000.000Z"}) {
+    fs::create_directories(backups / old);
+    std::ofstream(backups / old / "broker.db") << "an old copy";
+  }
+  fs::create_directories(backups / "kept by hand");
+  auto first = tree.pipelinectl({"backup", "--keep", "2"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("removed the older backup " + (backups / "20200101T000000.000Z").string()),
+            std::string::npos)
+      << first.out;
+  EXPECT_FALSE(fs::exists(backups / "20200101T000000.000Z"));
+  EXPECT_TRUE(fs::exists(backups / "20210101T000000.000Z"));
+  // A second one at once gets a directory of its own, and the oldest goes.
+  auto second = tree.pipelinectl({"backup", "--keep", "2"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_FALSE(fs::exists(backups / "20210101T000000.000Z"));
+  EXPECT_TRUE(fs::exists(backups / "kept by hand"));
+  int copies = 0;
+  for (const auto& entry : fs::directory_iterator(backups)) {
+    if (entry.path().filename() == "kept by hand") continue;
+    EXPECT_TRUE(fs::exists(entry.path() / "broker.db")) << entry.path();
+    EXPECT_TRUE(fs::exists(entry.path() / "registry.db")) << entry.path();
+    ++copies;
+  }
+  EXPECT_EQ(copies, 2);
+
+  auto mixed = tree.pipelinectl({"backup", "--keep", "2", "--to", (tree.dir() / "elsewhere").string()});
+  EXPECT_EQ(mixed.exit_code, 2) << mixed.out << mixed.err;
+  EXPECT_NE(mixed.err.find("it does not go with --to"), std::string::npos) << mixed.err;
+}
+
 TEST(Backup, WithNoTreeOnTheStateDirectoryExitsSixtyNine) {
   TempDir empty;
   auto r = run_command({binary("pipelinectl"), "--state-dir", empty.path().string(), "backup"});

@@ -46,6 +46,14 @@ TEST(Install, PlacesProgramsConfigsExamplesDocsAndTheUnit) {
       << unit;
   EXPECT_EQ(unit.find('@'), std::string::npos) << "every placeholder is filled:\n" << unit;
   EXPECT_NE(unit.find("Type=notify"), std::string::npos);
+
+  const std::string backup = read_text(prefix / "lib/systemd/system/pipeline-backup.service");
+  EXPECT_NE(backup.find("ExecStart=" + (prefix / "bin/pipelinectl").string() + " backup --keep 7"),
+            std::string::npos)
+      << backup;
+  EXPECT_EQ(backup.find('@'), std::string::npos) << "every placeholder is filled:\n" << backup;
+  EXPECT_NE(read_text(prefix / "lib/systemd/system/pipeline-backup.timer").find("OnCalendar="),
+            std::string::npos);
 }
 
 TEST(Install, TheInstalledProgramsRunAndFindEachOther) {

@@ -17,6 +17,8 @@
 namespace pl::test {
 namespace {
 
+namespace fs = std::filesystem;
+
 SessionMessage user(std::string text) { return SessionMessage{"user", Value(std::move(text)), {}, 0}; }
 
 class RegistryDurability : public ::testing::Test {
@@ -85,6 +87,71 @@ TEST_F(RegistryDurability, AcknowledgedAppendsSurviveSigkillDuringConcurrentAppe
       ASSERT_EQ(s->turns[i].messages.at(0).content, Value(session + "/" + std::to_string(i)));
     }
   }
+}
+
+TEST_F(RegistryDurability, ABackupTakenDuringConcurrentAppendsHoldsWholeTurnsOnly) {
+  RegistryClient setup(registry_.client_options());
+  // Ballast, so that the copy takes many steps of the loop, with batches of appends between.
+  for (int i = 0; i < 128; ++i) {
+    TurnAppend turn{"ballast", i, {user(std::string(60000, 'b'))}, 0, true, "", ""};
+    ASSERT_TRUE(setup.append_turn(turn).ok());
+  }
+  constexpr int kClients = 4;
+  constexpr int kAppendsPerClient = 200;
+  std::atomic<int> acknowledged{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      RegistryClient client(registry_.client_options());
+      const std::string session = "client-" + std::to_string(c);
+      for (int i = 0; i < kAppendsPerClient && !failed; ++i) {
+        TurnAppend turn{session, i, {user(session + "/" + std::to_string(i))}, 0, true, "", ""};
+        if (!client.append_turn(turn).ok()) failed = true;
+        ++acknowledged;
+      }
+    });
+  }
+  ASSERT_TRUE(wait_until([&] { return acknowledged >= 100; }, 60s));
+  const fs::path copies = dir_.path() / "copies";
+  auto started = setup.backup(copies.string());
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  const int before = acknowledged;
+  Value status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto s = setup.backup("");
+        if (s.ok()) status = *s;
+        return s.ok() && status.get_string("state") != "copying";
+      },
+      60s));
+  const int after = acknowledged;
+  ASSERT_EQ(status.get_string("state"), "done") << status.get_string("error");
+  EXPECT_GT(status.get_int("pages_total"), 4 * 256) << "the copy took several steps";
+  for (auto& t : clients) t.join();
+  ASSERT_FALSE(failed);
+
+  // A registry on the copy: every session is whole (its version is its last turn, and every turn
+  // up to it is there, in order), at a point between the start and the end of the copy.
+  RegistryUnderTest restored(dir_.path() / "restored", dir_.path() / "restored.log", tag_);
+  fs::create_directories(restored.state_dir());
+  fs::copy_file(copies / "registry.db", restored.state_dir() / "registry.db");
+  restored.start();
+  RegistryClient reader(restored.client_options());
+  int64_t turns = 0;
+  for (int c = 0; c < kClients; ++c) {
+    const std::string session = "client-" + std::to_string(c);
+    auto s = reader.get_session(session);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    ASSERT_EQ(s->turns.size(), static_cast<size_t>(s->info.version)) << session;
+    for (int64_t i = 0; i < s->info.version; ++i) {
+      ASSERT_EQ(s->turns[i].messages.at(0).content, Value(session + "/" + std::to_string(i)));
+    }
+    turns += s->info.version;
+  }
+  EXPECT_GE(turns, before - kClients) << "acknowledged before the copy started";
+  EXPECT_LE(turns, after + kClients) << "not yet made when the copy ended";
+  EXPECT_EQ(restored.stop(), 0);
 }
 
 TEST_F(RegistryDurability, ARetryAfterACrashIsRecognisedByItsId) {

@@ -270,9 +270,10 @@ Result<bool> move_aside(const fs::path& state_dir, const std::string& name, cons
     if (!fs::exists(fs::symlink_status(file, ec))) continue;
     if (auto st = ensure_private_dir(aside); !st.ok()) return st.error();
     fs::rename(file, aside / file.filename(), ec);
-    if (ec)
+    if (ec) {
       return make_error(ErrorCode::kIo,
                         "move " + file.string() + " to " + aside.string() + ": " + ec.message());
+    }
     moved = true;
   }
   return moved;
@@ -289,13 +290,19 @@ int restore(const CliContext& context, const std::string& from_arg) {
                  "restore\n";
     return kExitFailed;
   }
+  if (std::error_code ec; fs::equivalent(from, state_dir, ec)) {
+    std::cerr << "pipelinectl: " << from.string()
+              << " is the state directory itself: name a directory `backup` wrote\n";
+    return kExitUsage;
+  }
   std::vector<std::string> present;
   for (const char* name : kDatabases) {
     std::error_code ec;
     if (!fs::exists(from / name, ec)) continue;
     // Every copy is checked before anything in the state directory changes.
-    if (auto st = sqlite::check_database_file(from / name); !st.ok())
+    if (auto st = sqlite::check_database_file(from / name); !st.ok()) {
       return fail(st.error(), kExitUsage);
+    }
     present.emplace_back(name);
   }
   if (present.empty()) {
@@ -310,8 +317,10 @@ int restore(const CliContext& context, const std::string& from_arg) {
     if (!moved.ok()) return fail(moved.error());
     moved_any |= *moved;
     if (auto st = copy_database(from / name, state_dir / name); !st.ok()) return fail(st.error());
-    std::cout << "restored " << name << " (" << format_bytes(fs::file_size(state_dir / name))
-              << ") from " << from.string() << "\n";
+    std::error_code ec;
+    const auto bytes = fs::file_size(state_dir / name, ec);
+    std::cout << "restored " << name << " (" << format_bytes(ec ? 0 : bytes) << ") from "
+              << from.string() << "\n";
   }
   if (moved_any) std::cout << "what it replaced is in " << aside.string() << "\n";
   return kExitOk;

@@ -25,8 +25,9 @@ Status make_directory(const fs::path& dir) {
     return make_error(ErrorCode::kInvalidInput, dir.string() + " exists and is not a directory");
   }
   fs::create_directories(dir, ec);
-  if (ec)
+  if (ec) {
     return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
+  }
   // A copy of everything the process stores: for its owner only.
   if (::chmod(dir.c_str(), 0700) != 0) return errno_error("chmod 0700 " + dir.string(), errno);
   return ok_status();

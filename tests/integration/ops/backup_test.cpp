@@ -147,7 +147,7 @@ TEST(Restore, MovesTheFilesItReplacesAsideWithTheirWriteAheadLog) {
   EXPECT_EQ(*(*restored)->query_text("SELECT v FROM t"), "copy");
 }
 
-TEST(Restore, ACopyThatIsNotADatabaseChangesNothing) {
+TEST(Restore, ACopyThatIsNotADatabaseOrTheStateDirectoryItselfChangesNothing) {
   TempDir dir;
   fs::create_directories(dir.path() / "copies");
   fs::create_directories(dir.path() / "state");
@@ -162,6 +162,13 @@ TEST(Restore, ACopyThatIsNotADatabaseChangesNothing) {
       << r.err;
   EXPECT_EQ(read_text(dir.path() / "state" / "broker.db"), "the old one");
   EXPECT_FALSE(fs::exists(dir.path() / "state" / "replaced"));
+
+  // The state directory named as the backup (it would move its own files aside).
+  auto itself = run_command({binary("pipelinectl"), "--state-dir", (dir.path() / "state").string(),
+                             "restore", (dir.path() / "state").string() + "/"});
+  EXPECT_EQ(itself.exit_code, 2) << itself.out << itself.err;
+  EXPECT_NE(itself.err.find("is the state directory itself"), std::string::npos) << itself.err;
+  EXPECT_EQ(read_text(dir.path() / "state" / "broker.db"), "the old one");
 }
 
 // Writes a file in `dir` that leaves about `bytes` free on its file system; returns its path.

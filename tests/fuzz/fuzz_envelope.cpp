@@ -137,6 +137,8 @@ Finding typed(MessageType type, const Value& body) {
     case MessageType::kBrokerStatus:
     case MessageType::kRunDetail:
     case MessageType::kRunDeleted:
+    case MessageType::kBackupRequest:
+    case MessageType::kBackupStatus:
       return std::nullopt;  // no typed decoder: read field by field where they arrive
   }
   return std::nullopt;

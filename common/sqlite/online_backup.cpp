@@ -187,8 +187,12 @@ Status check_database_file(const fs::path& path) {
 
 Result<Value> BackupJob::start(Database& source, const fs::path& dir) {
   const fs::path target = (dir / file_name_).lexically_normal();
-  // The same request again (a client retrying after a lost reply): the copy it started.
+  // The same request again (a client retrying after a lost reply): the copy it started, under
+  // way or finished.
   if (copy_ && copy_->target() == target) return status();
+  if (!copy_ && last_.get_string("state") == "done" && last_.get_string("path") == target.string()) {
+    return last_;
+  }
   if (copy_) {
     return make_error(ErrorCode::kConflict,
                       "a backup to " + copy_->target().string() + " is under way (" +

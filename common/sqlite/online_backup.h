@@ -81,7 +81,8 @@ class BackupJob {
 
   // Starts copying `source` into `dir`/file_name and returns the status. Refused (kConflict)
   // while another copy is under way or when the file exists, and (kInvalidInput) when `dir` is
-  // not an absolute path. Asked again for the copy under way, it returns that copy's status.
+  // not an absolute path. Asked again for the copy under way, or for the one just done (a retry
+  // whose first reply was lost), it returns that copy's status.
   Result<Value> start(Database& source, const std::filesystem::path& dir);
   // One step of the copy under way, if any; logs how it ended.
   void step();

@@ -362,7 +362,10 @@ int BrokerShell::run() {
     // More work waiting joins this commit; else commit (at once, or when commit_wait_ms passes
     // with nothing read), then wait.
     if (uncommitted_) timeout = std::min(timeout, commit_wait_ms(now));
-    if (api_.backup().busy()) timeout = 0;  // a copy under way goes on between commits
+    // A copy under way goes on at each commit: under load the commits come by themselves (every
+    // kCommitEvery), and an idle broker turns at once to make one. (Turning at once under load
+    // too would commit every turn, each commit with its own cost.)
+    if (api_.backup().busy() && !uncommitted_) timeout = 0;
     auto polled = net::poll(entries, timeout);
     if (!polled.ok()) {
       spdlog::critical("poll: {}", polled.error().message);

@@ -56,12 +56,6 @@ Result<Value> ask_broker(const fs::path& state_dir, const std::string& dir) {
   return status;
 }
 
-Result<Value> ask_registry(RegistryClient* client, const Error* unreachable,
-                           const std::string& dir) {
-  if (!client) return *unreachable;
-  return client->backup(dir);
-}
-
 // "20261124T124227.531Z": sorts as time does, and two backups a second apart do not collide.
 std::string utc_stamp() {
   const auto now = std::chrono::system_clock::now();
@@ -91,7 +85,8 @@ Status prune(const fs::path& backups, int keep) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(backups, ec)) {
     const std::string name = entry.path().filename().string();
-    if (is_stamp(name) && entry.is_directory(ec)) names.push_back(name);
+    std::error_code not_a_directory;  // something else of that name is not ours to remove
+    if (is_stamp(name) && entry.is_directory(not_a_directory)) names.push_back(name);
   }
   if (ec) return make_error(ErrorCode::kIo, "list " + backups.string() + ": " + ec.message());
   std::sort(names.begin(), names.end());
@@ -169,8 +164,9 @@ int backup(const CliContext& context, const std::string& to, int timeout_s, int 
   parts[0].file = "broker.db";
   parts[0].ask = [&](const std::string& d) { return ask_broker(state_dir, d); };
   parts[1].file = "registry.db";
-  parts[1].ask = [&](const std::string& d) {
-    return ask_registry(registry.get(), no_registry ? &*no_registry : nullptr, d);
+  parts[1].ask = [&](const std::string& d) -> Result<Value> {
+    if (!registry) return *no_registry;
+    return registry->backup(d);
   };
   for (const Part& part : parts) {
     std::error_code ec;

@@ -33,15 +33,23 @@ fs::path directory_of(const fs::path& path) {
 
 }  // namespace
 
-Status fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open directory " + dir.string(), errno);
-  int rc = ::fsync(fd);
-  int err = errno;
+namespace {
+
+Status fsync_opened(const fs::path& path, int flags, const std::string& what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
+  if (fd < 0) return errno_error("open " + what + path.string(), errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
   ::close(fd);
-  if (rc != 0) return errno_error("fsync directory " + dir.string(), err);
+  if (rc != 0) return errno_error("fsync " + what + path.string(), err);
   return ok_status();
 }
+
+}  // namespace
+
+Status fsync_dir(const fs::path& dir) { return fsync_opened(dir, O_DIRECTORY, "directory "); }
+
+Status fsync_file(const fs::path& path) { return fsync_opened(path, 0, ""); }
 
 Result<AtomicFile> AtomicFile::create(const fs::path& path, int mode) {
   const fs::path dir = directory_of(path);

@@ -21,6 +21,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view dat
 
 // fsync of a directory: makes the creation, renaming or removal of its entries durable.
 Status fsync_dir(const std::filesystem::path& dir);
+// fsync of a file written by someone else (SQLite, say): its data is on the disk.
+Status fsync_file(const std::filesystem::path& path);
 
 // A file written in parts that replaces `path` only when committed, as write_file_atomic does:
 // a temporary file in the same directory (hidden, named for `path`), fsynced, renamed over

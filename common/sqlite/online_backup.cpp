@@ -5,7 +5,6 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -18,6 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Not ensure_private_dir: an existing directory (an operator's --to) is used as it is, never
+// chmod-ed; only one made here is made private.
 Status make_directory(const fs::path& dir) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return ok_status();
@@ -30,16 +31,6 @@ Status make_directory(const fs::path& dir) {
   }
   // A copy of everything the process stores: for its owner only.
   if (::chmod(dir.c_str(), 0700) != 0) return errno_error("chmod 0700 " + dir.string(), errno);
-  return ok_status();
-}
-
-Status fsync_file(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open " + path.string(), errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return errno_error("fsync " + path.string(), err);
   return ok_status();
 }
 
@@ -102,6 +93,7 @@ void OnlineBackup::abandon() {
     copy_.reset();
     std::error_code ec;
     fs::remove(partial_, ec);
+    if (ec) spdlog::warn("backup: cannot remove {}: {}", partial_.string(), ec.message());
   }
 }
 
@@ -219,7 +211,6 @@ void BackupJob::step() {
   Value last = status();
   if (done.ok()) {
     last["state"] = "done";
-    last["pages_copied"] = copy_->pages_total();
     spdlog::info("backup of {} to {} done: {} in {} ms", file_name_, copy_->target().string(),
                  format_bytes(static_cast<uint64_t>(last.get_int("bytes"))),
                  last.get_int("elapsed_ms"));

@@ -1,5 +1,7 @@
 #include "common/protocol/envelope.h"
 
+#include <algorithm>
+
 #include "common/protocol/msgpack_reader.h"
 #include "common/protocol/msgpack_value.h"
 
@@ -100,16 +102,13 @@ Status decode_fields(std::string_view frame, MessageType type, std::span<BodyFie
   for (size_t i = 0; i < *count; ++i) {
     auto key = reader.read_key();
     if (!key.ok()) return std::move(key).error();
-    // Every member is read, kept or not: decode() refuses a frame for any bad value in it.
-    auto member = reader.read_at(2);
-    if (!member.ok()) return std::move(member).error();
-    for (BodyField& field : fields) {
-      if (field.key == *key) {
-        field.value = std::move(*member);
-        field.present = true;
-        break;
-      }
-    }
+    auto field = std::find_if(fields.begin(), fields.end(),
+                              [&](const BodyField& f) { return f.key == *key; });
+    // Every member is read, kept or not (skip_at checks what read_into does, building nothing):
+    // decode() refuses a frame for any bad value in it.
+    auto member = field == fields.end() ? reader.skip_at(2) : reader.read_into(field->value, 2);
+    if (!member.ok()) return member;
+    if (field != fields.end()) field->present = true;
   }
   return check_end(reader);
 }

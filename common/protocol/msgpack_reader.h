@@ -29,6 +29,9 @@ class MsgpackReader {
   // The same for a value nested `depth` deep (read() is depth 1; a map's members are one deeper
   // than the map), so that the nesting limit counts the containers around it.
   Result<Value> read_at(size_t depth);
+  // The same into `out` (replacing what it held): what a decoder that already holds the place
+  // for the value calls, with no Value moved on the way.
+  Status read_into(Value& out, size_t depth);
   // Passes over one value nested `depth` deep with read_at's checks and errors, building
   // nothing: what finds where a stored record's value ends without decoding it.
   Status skip_at(size_t depth);
@@ -50,18 +53,27 @@ class MsgpackReader {
   size_t position() const { return pos_; }
 
  private:
+  // The reading itself returns whether it went well and leaves the first problem in failure_:
+  // no Result built, moved and destroyed for each byte range on the hot path of every message.
+  bool fail(Error error);
+  bool value_into(Value& out, size_t depth);
+  bool skip_value(size_t depth);
   // A map's or array's count, checked against the nesting and element limits.
-  Result<size_t> container_count(uint64_t claimed, size_t depth, size_t min_bytes_each);
-  Result<std::string_view> read_string_view(size_t length);
+  bool container_count(uint64_t claimed, size_t depth, size_t min_bytes_each, size_t& count);
+  bool checked_count(uint64_t claimed, size_t min_bytes_each, size_t& count);
+  bool take_be(size_t bytes, uint64_t& out);
+  bool take_view(size_t length, std::string_view& out);
   // The bytes of a str8, str16 or str32 (`tag` 0xd9-0xdb, already read): its length, then them.
-  Result<std::string_view> read_sized_string(unsigned char tag);
-  Result<std::string> read_string_body(size_t length);
-  Result<uint64_t> read_be(size_t bytes);
-  Result<size_t> checked_count(uint64_t count, size_t min_bytes_each);
+  bool take_sized_string(unsigned char tag, std::string_view& out);
+  bool take_map_header(size_t depth, size_t& count);
+  bool take_key(std::string_view& out);
+  // The failure as a Result's error, leaving failure_ empty for the next read.
+  Error failure();
 
   std::string_view in_;
   size_t pos_ = 0;
   const ReaderLimits limits_;  // a copy: callers pass temporaries
+  Error failure_;
 };
 
 }  // namespace pl::protocol

@@ -1,5 +1,6 @@
 // MsgpackReader::skip_at must accept exactly what read_at accepts, stop where it stops, and fail
-// with the same error: the memo of a recovered run trusts it to find where each record ends.
+// with the same error: the memo of a recovered run trusts it to find where each record ends. And
+// read_into must make what read_at makes, the decoders of work items and results being built on it.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -73,6 +74,61 @@ TEST(MsgpackSkip, AgreesWithReadingOnEveryFirstByte) {
     bytes += std::string("\x00\x00\x00\x02" "ab", 6);
     expect_agreement(bytes, "tag " + std::to_string(tag));
   }
+}
+
+TEST(MsgpackRead, IntoAValueReplacesWhatItHeldAsReadingAtDoes) {
+  std::mt19937_64 random(5);
+  for (int n = 0; n < 40; ++n) {
+    const std::string bytes = encode_value(random_value(random, 1));
+    MsgpackReader reading(bytes, ReaderLimits{});
+    MsgpackReader into(bytes, ReaderLimits{});
+    auto read = reading.read_at(1);
+    Value held = random_value(random, 1);  // whatever it held goes
+    ASSERT_TRUE(read.ok());
+    ASSERT_TRUE(into.read_into(held, 1).ok());
+    EXPECT_EQ(encode_value(held), encode_value(*read)) << n;
+    EXPECT_EQ(into.position(), bytes.size());
+  }
+}
+
+TEST(MsgpackRead, ARepeatedKeyKeepsItsLastValueWhereverItComes) {
+  // {"b": 1, "a": 2, "b": [3]}: keys out of order, one twice.
+  const std::string bytes(
+      "\x83\xa1"
+      "b"
+      "\x01\xa1"
+      "a"
+      "\x02\xa1"
+      "b"
+      "\x91\x03",
+      12);
+  auto read = MsgpackReader(bytes, ReaderLimits{}).read_at(1);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->size(), 2u);
+  EXPECT_EQ(read->get_int("a"), 2);
+  ASSERT_TRUE(read->find("b") && read->find("b")->is_array());
+  EXPECT_EQ(read->find("b")->as_array().at(0).as_int(), 3);
+}
+
+TEST(MsgpackRead, AReadAfterAFailureStartsWhereTheFailureStopped) {
+  // A map whose key is no string: the reader stays at that key, and what follows reads well.
+  const std::string bytes(
+      "\x81\x01\x02\xa2"
+      "ok",
+      6);
+  MsgpackReader reader(bytes, ReaderLimits{});
+  auto first = reader.read_at(1);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().message, "body: a map key is not a string");
+  auto second = reader.read_key();
+  ASSERT_FALSE(second.ok());  // still at the integer key
+  EXPECT_EQ(second.error().message, "body: a map key is not a string");
+  EXPECT_TRUE(reader.skip_at(1).ok());
+  auto third = reader.read_at(1);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  auto fourth = reader.read_at(1);
+  ASSERT_TRUE(fourth.ok()) << fourth.error().message;
+  EXPECT_EQ(fourth->as_string(), "ok");
 }
 
 }  // namespace

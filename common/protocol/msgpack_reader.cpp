@@ -45,8 +45,9 @@ bool MsgpackReader::take_be(size_t bytes, uint64_t& out) {
 bool MsgpackReader::checked_count(uint64_t claimed, size_t min_bytes_each, size_t& count) {
   // Every element takes at least a byte (a map entry two): a frame cannot hold more than that,
   // whatever its header claims.
-  if (claimed > limits_.max_elements || claimed > remaining() / min_bytes_each)
+  if (claimed > limits_.max_elements || claimed > remaining() / min_bytes_each) {
     return fail(too_large());
+  }
   count = static_cast<size_t>(claimed);
   return true;
 }

@@ -30,7 +30,8 @@ class MsgpackReader {
   // than the map), so that the nesting limit counts the containers around it.
   Result<Value> read_at(size_t depth);
   // The same into `out` (replacing what it held): what a decoder that already holds the place
-  // for the value calls, with no Value moved on the way.
+  // for the value calls, with no Value moved on the way. After a failure `out` holds part of
+  // the value: a caller gives the whole frame up.
   Status read_into(Value& out, size_t depth);
   // Passes over one value nested `depth` deep with read_at's checks and errors, building
   // nothing: what finds where a stored record's value ends without decoding it.

@@ -14,6 +14,7 @@
 #include "common/protocol/envelope.h"
 #include "common/protocol/request_id.h"
 #include "common/signals.h"
+#include "common/sqlite/online_backup.h"
 
 namespace pl::broker {
 
@@ -205,6 +206,15 @@ void BrokerShell::drain_clients(net::Socket& socket) {
             protocol::to_body(protocol::ClientError{request_id, ErrorCode::kInvalidInput,
                                                     message.error().message}));
       continue;
+    }
+    if (message->type == MessageType::kBackupRequest) {
+      if (Status allowed = sqlite::backup_allowed_over(socket.last_endpoint()); !allowed.ok()) {
+        reply(peer, MessageType::kClientError,
+              protocol::to_body(protocol::ClientError{message->body.get_string("request"),
+                                                      allowed.error().code,
+                                                      allowed.error().message}));
+        continue;
+      }
     }
     // Completions that arrived with this turn go first, so a status reflects them.
     ClientReply answer = api_.handle(*message, clock_.instant());

@@ -18,7 +18,8 @@
 //   backup_request {dir?}    -> backup_status {state, path, pages_copied, pages_total, bytes,
 //                               elapsed_ms, error?}: with `dir` (absolute, on the broker's host)
 //                               starts copying broker.db into dir/broker.db while the broker
-//                               serves (sqlite::BackupJob); without, the copy's status
+//                               serves (sqlite::BackupJob); without, the copy's status. The
+//                               shell takes it only on an ipc:// socket (backup_allowed_over)
 //   broker_status_request    -> broker_status {workers: [{name, pid, host, slots, held,
 //                               items_done, draining}], queued, in_flight, waiting_retry,
 //                               outstanding, runs_running, counters, providers, item_latency}

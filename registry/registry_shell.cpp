@@ -141,16 +141,19 @@ void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& 
       continue;
     }
     if (request->op == protocol::registry_op_name(protocol::RegistryOp::kBackup)) {
-      early.push_back({std::move(parts[0]), backup(*request), &socket});
+      early.push_back({std::move(parts[0]), backup(*request, socket), &socket});
       continue;
     }
     batch.push_back({std::move(parts[0]), std::move(*request), &socket});
   }
 }
 
-protocol::RegistryReply RegistryShell::backup(const protocol::RegistryRequest& request) {
+protocol::RegistryReply RegistryShell::backup(const protocol::RegistryRequest& request,
+                                              net::Socket& via) {
   Result<Value> status = backup_.status();
-  if (const Value* dir = request.args.find("dir"); dir && !dir->is_null()) {
+  if (Status allowed = sqlite::backup_allowed_over(via.last_endpoint()); !allowed.ok()) {
+    status = allowed.error();
+  } else if (const Value* dir = request.args.find("dir"); dir && !dir->is_null()) {
     sqlite::Database* db = store_.database();
     if (!dir->is_string()) {
       status = make_error(ErrorCode::kInvalidInput, "backup: field \"dir\" is not a string");

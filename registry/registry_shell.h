@@ -19,6 +19,7 @@
 //
 // A `backup` request is the shell's, not the core's: it starts an online copy of registry.db
 // (sqlite::BackupJob), which the loop goes on with between batches, without waiting in poll.
+// It is taken only on an ipc:// socket: never from a tcp:// client.
 #pragma once
 
 #include <cstdint>
@@ -93,8 +94,9 @@ class RegistryShell {
   // At shutdown: one last sync, then every held reply.
   void flush_held();
   void maintain();
-  // A backup request: starts copying registry.db (args.dir) or reports the copy's status.
-  protocol::RegistryReply backup(const protocol::RegistryRequest& request);
+  // A backup request: starts copying registry.db (args.dir) or reports the copy's status; refused
+  // when it came `via` a network socket (sqlite::backup_allowed_over).
+  protocol::RegistryReply backup(const protocol::RegistryRequest& request, net::Socket& via);
 
   std::vector<net::Socket*> sockets_;
   RegistryStore& store_;

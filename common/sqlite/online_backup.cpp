@@ -251,4 +251,12 @@ Value BackupJob::status() const {
   return v;
 }
 
+Status backup_allowed_over(std::string_view endpoint) {
+  if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return ok_status();
+  return make_error(ErrorCode::kInvalidInput,
+                    "backup writes files on this host: it is taken only over the state "
+                    "directory's local socket (pipelinectl backup on this host), not over " +
+                        std::string(endpoint.empty() ? "an unknown endpoint" : endpoint));
+}
+
 }  // namespace pl::sqlite

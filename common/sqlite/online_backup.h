@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "common/value.h"
@@ -64,6 +65,13 @@ class OnlineBackup {
 // nothing is created beside it (no -wal, no -shm): ok, or kInvalidInput saying what is wrong
 // with which file.
 Status check_database_file(const std::filesystem::path& path);
+
+// Whether a backup request that came in on the socket bound at `endpoint` may be taken. A backup
+// writes files on this host, in a directory the request names: only the host's own users may
+// ask, over an ipc:// (or inproc://) socket, which the state directory's permissions guard.
+// Over any other endpoint (tcp://: a remote worker or client, even one whose CURVE key is
+// allowed) it is refused with kInvalidInput, saying where to ask instead.
+Status backup_allowed_over(std::string_view endpoint);
 
 // The one backup a process makes at a time, stepped by its loop: what a `backup` request starts
 // and reports. Its status is a Value (protocol: docs/broker-api.md, docs/registry.md):

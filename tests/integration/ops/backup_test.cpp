@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/net/curve_keys.h"
+#include "common/net/request_client.h"
+#include "common/protocol/client.h"
+#include "common/registry/registry_client.h"
 #include "common/sqlite/database.h"
 #include "tests/integration/tree.h"
 
@@ -263,6 +268,80 @@ TEST(Backup, KeepRemovesTheOldestBackupsOfTheStateDirectoryAndNothingElse) {
   auto mixed = tree.pipelinectl({"backup", "--keep", "2", "--to", (tree.dir() / "elsewhere").string()});
   EXPECT_EQ(mixed.exit_code, 2) << mixed.out << mixed.err;
   EXPECT_NE(mixed.err.find("it does not go with --to"), std::string::npos) << mixed.err;
+}
+
+// The endpoint of the first "KEY=tcp://127.0.0.1:PORT" in `text`; "" when there is none yet.
+std::string bound_tcp_endpoint(const std::string& text, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(key + "=(tcp://127\\.0\\.0\\.1:[0-9]+)"))) return "";
+  return m[1];
+}
+
+// A backup writes files on the tree's host: a client that reaches the broker or the registry over
+// tcp://, even with a CURVE key both let in, cannot ask for one. The same client is served
+// otherwise, and a pipelinectl on the host still backs up.
+TEST(Backup, IsRefusedOverTcpEvenToAnAllowedKeyAndWritesNothing) {
+  TempDir keys;
+  auto server = net::write_keypair_files(keys.path(), "server", false, "test");
+  auto client = net::write_keypair_files(keys.path(), "client", false, "test");
+  ASSERT_TRUE(server.ok() && client.ok());
+  ASSERT_TRUE(
+      write_file_atomic(keys.path() / "allowed", client->public_key.z85() + " # client\n").ok());
+  const std::string curve = "  curve:\n    secret_key: " + (keys.path() / "server.key").string() +
+                            "\n    allow_list: " + (keys.path() / "allowed").string() + "\n";
+  Tree tree(
+      tree_config(1, "  heartbeat_ms: 1000\n  clients_endpoint: \"tcp://127.0.0.1:*\"\n" + curve) +
+          "registry:\n  tcp_endpoint: \"tcp://127.0.0.1:*\"\n" + curve,
+      1);
+  std::string broker_tcp, registry_tcp;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        broker_tcp = bound_tcp_endpoint(tree.pipelinectl({"status"}).out, "clients_endpoint");
+        registry_tcp = bound_tcp_endpoint(tree.log(), "tcp_endpoint");
+        return !broker_tcp.empty() && !registry_tcp.empty();
+      },
+      30s))
+      << tree.log();
+  const net::CurveClientKeys client_keys{server->public_key.raw(), client->public_key.raw(),
+                                         client->secret_key.raw()};
+  const fs::path target = tree.dir() / "from-afar";
+  net::Context context;
+
+  net::SocketOptions options;
+  options.curve_client = client_keys;
+  net::RequestClient broker(context, broker_tcp, options);
+  Value asked = Value::object();
+  asked["dir"] = target.string();
+  auto refused = broker.call(protocol::MessageType::kBackupRequest, asked, 10s);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  ASSERT_EQ(refused->type, protocol::MessageType::kClientError);
+  auto error = protocol::client_error_from(refused->body);
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(error->message,
+            "backup writes files on this host: it is taken only over the state "
+            "directory's local socket (pipelinectl backup on this host), not over " +
+                broker_tcp);
+  auto status = broker.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 10s);
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ(status->type, protocol::MessageType::kBrokerStatus);
+
+  RegistryClientOptions registry_options;
+  registry_options.endpoint = registry_tcp;
+  registry_options.context = &context;
+  registry_options.curve = client_keys;
+  RegistryClient registry(registry_options);
+  auto registry_refused = registry.backup(target.string());
+  ASSERT_FALSE(registry_refused.ok());
+  EXPECT_EQ(registry_refused.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(registry_refused.error().message.find("not over " + registry_tcp), std::string::npos)
+      << registry_refused.error().message;
+  EXPECT_TRUE(registry.ping().ok());
+  EXPECT_FALSE(fs::exists(target)) << "a refused backup wrote something";
+
+  auto local = tree.pipelinectl({"backup", "--to", (tree.dir() / "local").string()});
+  EXPECT_EQ(local.exit_code, 0) << local.out << local.err;
+  EXPECT_TRUE(fs::exists(tree.dir() / "local" / "registry.db"));
 }
 
 TEST(Backup, WithNoTreeOnTheStateDirectoryExitsSixtyNine) {

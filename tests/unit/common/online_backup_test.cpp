@@ -200,5 +200,19 @@ TEST(BackupJob, AFailedCopySaysWhy) {
   EXPECT_FALSE(fs::exists(dir.path() / "out" / "live.db"));
 }
 
+TEST(BackupAllowedOver, OnlyLocalSocketsAndNeverTheNetwork) {
+  EXPECT_TRUE(backup_allowed_over("ipc:///var/lib/pipeline/run/broker-clients.sock").ok());
+  EXPECT_TRUE(backup_allowed_over("inproc://registry").ok());
+  Status remote = backup_allowed_over("tcp://10.0.0.5:7301");
+  ASSERT_FALSE(remote.ok());
+  EXPECT_EQ(remote.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(remote.error().message,
+            "backup writes files on this host: it is taken only over the state directory's local "
+            "socket (pipelinectl backup on this host), not over tcp://10.0.0.5:7301");
+  // What a socket reports when it cannot tell is refused too, as is any other transport.
+  EXPECT_FALSE(backup_allowed_over("").ok());
+  EXPECT_FALSE(backup_allowed_over("ws://127.0.0.1:80").ok());
+}
+
 }  // namespace
 }  // namespace pl::sqlite

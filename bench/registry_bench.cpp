@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/disk_flush.h"
 #include "common/net/zmq_socket.h"
 #include "common/registry/registry_client.h"
 #include "common/state_paths.h"
@@ -100,6 +101,8 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/plb-XXXXXX";
   if (!::mkdtemp(tmpl)) return 70;
   const fs::path dir = tmpl;
+  // Before the registry starts, so that nothing else writes meanwhile.
+  const auto flush = pl::bench::measure_disk_flush(dir);
   const pid_t registry = o.endpoint.empty() ? start_registry(o, dir) : 0;
   if (registry < 0) {
     std::fprintf(stderr, "bench_registry: cannot start %s\n", o.registry.c_str());
@@ -189,6 +192,18 @@ int main(int argc, char** argv) {
               percentile(all, 0.99) / 1000, all.empty() ? 0.0 : all.back() / 1000);
   std::printf("  requests per commit (mean): %.1f   registry.db after the run: %.1f MB\n", mean_batch,
               static_cast<double>(db_bytes) / 1e6);
+  if (flush) {
+    // With synchronous=full each commit waits for one fdatasync: how much of the run that took.
+    const double commits_per_s =
+        mean_batch > 0 ? static_cast<double>(all.size()) / elapsed / mean_batch : 0;
+    std::printf(
+        "  disk: 4 KiB write + fdatasync p50 %.0f us, p99 %.0f us (in %s); %.0f commits/s\n",
+        flush->p50_us, flush->p99_us, tmpl, commits_per_s);
+    if (o.synchronous == "full") {
+      std::printf("        the flushes alone took about %.0f%% of the run\n",
+                  std::min(100.0, commits_per_s * flush->p50_us / 1e4));
+    }
+  }
   std::printf("  reproduce: build/bin/bench_registry --clients %d --seconds %d --synchronous %s --max-batch %d "
               "--payload %d%s\n",
               o.clients, o.seconds, o.synchronous.c_str(), o.max_batch, o.payload, o.overlap ? " --overlap" : "");

@@ -2,9 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cctype>
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iomanip>
@@ -16,6 +14,7 @@
 #include "cli/cli_context.h"
 #include "cli/private_tree.h"
 #include "cli/tree_sockets.h"
+#include "common/backup_dirs.h"
 #include "common/byte_size.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -56,42 +55,14 @@ Result<Value> ask_broker(const fs::path& state_dir, const std::string& dir) {
   return status;
 }
 
-// "20261124T124227.531Z": sorts as time does, and two backups a second apart do not collide.
-std::string utc_stamp() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y%m%dT%H%M%S") << '.' << std::setw(3) << std::setfill('0') << millis
-      << 'Z';
-  return out.str();
-}
-
-bool is_stamp(const std::string& name) {
-  if (name.size() != 20 || name[8] != 'T' || name[15] != '.' || name[19] != 'Z') return false;
-  for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 16, 17, 18}) {
-    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
-  }
-  return true;
-}
-
-// Removes the backups in `backups` (directories named by utc_stamp) beyond the newest `keep`;
+// Removes the backups in `backups` (directories named by backup_stamp) beyond the newest `keep`;
 // anything else there is left alone. Says what it removed.
 Status prune(const fs::path& backups, int keep) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(backups, ec)) {
-    const std::string name = entry.path().filename().string();
-    std::error_code not_a_directory;  // something else of that name is not ours to remove
-    if (is_stamp(name) && entry.is_directory(not_a_directory)) names.push_back(name);
-  }
-  if (ec) return make_error(ErrorCode::kIo, "list " + backups.string() + ": " + ec.message());
-  std::sort(names.begin(), names.end());
-  for (size_t i = 0; i + static_cast<size_t>(keep) < names.size(); ++i) {
-    const fs::path old = backups / names[i];
+  auto names = list_backup_dirs(backups);
+  if (!names.ok()) return std::move(names).error();
+  for (size_t i = 0; i + static_cast<size_t>(keep) < names->size(); ++i) {
+    const fs::path old = backups / (*names)[i];
+    std::error_code ec;
     fs::remove_all(old, ec);
     if (ec) return make_error(ErrorCode::kIo, "remove " + old.string() + ": " + ec.message());
     std::cout << "removed the older backup " << old.string() << "\n";
@@ -147,7 +118,8 @@ int backup(const CliContext& context, const std::string& to, int timeout_s, int 
               << ", where backups go without --to; it does not go with --to\n";
     return kExitUsage;
   }
-  const fs::path dir = to.empty() ? backups / utc_stamp() : absolute_path(to);
+  const fs::path dir =
+      to.empty() ? backups / backup_stamp(std::chrono::system_clock::now()) : absolute_path(to);
 
   std::unique_ptr<RegistryClient> registry;
   std::optional<Error> no_registry;
@@ -306,7 +278,7 @@ int restore(const CliContext& context, const std::string& from_arg) {
     return kExitUsage;
   }
   if (auto st = ensure_private_dir(state_dir); !st.ok()) return fail(st.error());
-  const fs::path aside = state_dir / "replaced" / utc_stamp();
+  const fs::path aside = state_dir / "replaced" / backup_stamp(std::chrono::system_clock::now());
   bool moved_any = false;
   for (const std::string& name : present) {
     auto moved = move_aside(state_dir, name, aside);

@@ -288,6 +288,22 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
   }
 }
 
+// The backups `pipelinectl backup` left in the state directory, for an alert on their age. Read
+// from the disk, not asked of the broker: they outlive its restarts.
+void write_backups(PrometheusText& p, const std::optional<BackupSummary>& backups) {
+  if (!backups) return;
+  p.family("pipeline_backups_complete", "gauge",
+           "Backup directories in STATE_DIR/backups holding both broker.db and registry.db.");
+  p.sample({}, static_cast<double>(backups->complete));
+  if (!backups->newest) return;
+  p.family("pipeline_backup_newest_timestamp_seconds", "gauge",
+           "Unix time the newest of those was made (its name); absent when there is none.");
+  p.sample({}, static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       backups->newest->time_since_epoch())
+                                       .count()) /
+                   1000.0);
+}
+
 }  // namespace
 
 const std::vector<double>& latency_buckets_seconds() {
@@ -345,6 +361,7 @@ std::string render_metrics(const SupervisorFacts& supervisor, const BrokerFacts&
            "1 when the broker answered this scrape's status request in time; its metrics are "
            "absent otherwise.");
   p.sample({}, broker.status ? 1 : 0);
+  write_backups(p, supervisor.backups);
   if (broker.status) write_broker(p, *broker.status, broker);
   return p.take();
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "common/backup_dirs.h"
 #include "common/value.h"
 #include "supervisor/prometheus_text.h"
 
@@ -34,6 +35,7 @@ struct SupervisorFacts {
   std::map<std::pair<std::string, int>, uint64_t> http_requests;  // (path, status) -> count
   uint64_t http_refused = 0;                                      // connections over the limit
   uint64_t http_timed_out = 0;                                    // closed unanswered
+  std::optional<BackupSummary> backups;  // STATE_DIR/backups; nullopt when it cannot be listed
 };
 
 struct BrokerFacts {

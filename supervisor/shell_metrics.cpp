@@ -180,6 +180,9 @@ SupervisorFacts SupervisorShell::metrics_facts() {
   f.memory_exceeded = memory_exceeded_;
   f.measure_errors = measure_errors_;
   f.memory_enforcement = cgroups_ ? "cgroup" : "rss";
+  if (auto backups = summarize_backups(paths_.dir() / "backups"); backups.ok()) {
+    f.backups = *backups;
+  }
   if (metrics_) {
     f.http_requests = metrics_->requests();
     f.http_refused = metrics_->refused();

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
+
 #include "common/fs.h"
 #include "common/ids.h"
+#include "common/json.h"
 #include "common/net/request_client.h"
 #include "common/protocol/envelope.h"
 #include "common/state_paths.h"
@@ -62,6 +65,16 @@ Value Tree::broker_call(protocol::MessageType type, const Value& body) {
   net::RequestClient client(context_, *endpoint);
   auto reply = client.call(type, body, 2s);
   return reply.ok() ? reply->body : Value();
+}
+
+int Tree::metrics_port() {
+  auto status = parse_json(pipelinectl({"status", "--json"}).out);
+  if (!status.ok()) return 0;
+  const Value* metrics = status->find("metrics");
+  if (!metrics) return 0;
+  const std::string listen = metrics->get_string("listen");
+  const auto colon = listen.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
 }
 
 std::vector<int64_t> Tree::worker_pids() {

@@ -43,6 +43,8 @@ class Tree {
   int64_t counter(const std::string& name);
   // The pid of the tree's process running `program` (by /proc/PID/comm), or 0.
   int64_t pid_of(const std::string& program) const;
+  // The port of the supervisor's metrics endpoint as `status --json` reports it; 0 when none.
+  int metrics_port();
 
   // pipelinectl with --state-dir set, in the background, its output in files.
   Process start_pipelinectl(const std::vector<std::string>& args, const std::string& name);

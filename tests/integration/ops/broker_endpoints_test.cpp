@@ -30,13 +30,6 @@ std::string config_with_broker(const std::string& broker_extra) {
          broker_extra + "worker:\n  slots: 1\n";
 }
 
-int metrics_port(Tree& tree) {
-  auto status = parse_json(tree.pipelinectl({"status", "--json"}).out);
-  if (!status.ok()) return 0;
-  const Value* metrics = status->find("metrics");
-  return metrics ? port_of(metrics->get_string("listen")) : 0;
-}
-
 // What every local tool needs from the broker, checked on a tree whose clients_endpoint is
 // elsewhere: the runs commands, top, and a healthy /health.
 void expect_local_tools_reach_the_broker(Tree& tree) {
@@ -45,7 +38,7 @@ void expect_local_tools_reach_the_broker(Tree& tree) {
   auto top = tree.pipelinectl({"top", "--once"}, 30s);
   EXPECT_EQ(top.exit_code, 0) << top.out << top.err;
   EXPECT_EQ(top.out.find("no reply"), std::string::npos) << top.out;
-  const int port = metrics_port(tree);
+  const int port = tree.metrics_port();
   ASSERT_GT(port, 0) << tree.log();
   HttpReply health = http_get(port, "/health");
   EXPECT_EQ(health.status, 200) << health.body;

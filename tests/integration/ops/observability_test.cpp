@@ -54,22 +54,36 @@ std::string batch_pipeline(Tree& tree, int n, int delay_ms) {
   return path.string();
 }
 
-Value status_json(Tree& tree) {
-  auto r = tree.pipelinectl({"status", "--json"});
-  auto v = parse_json(r.out);
-  EXPECT_TRUE(v.ok()) << r.out << r.err;
-  return v.ok() ? *v : Value();
-}
+// The backups in the state directory, for an alert on their age: none at first, then the one
+// `pipelinectl backup` made, dated by its name.
+TEST(TreeMetrics, CountTheBackupsOfTheStateDirectoryAndDateTheNewest) {
+  Tree tree(config("", 1), 1);
+  const int port = tree.metrics_port();
+  ASSERT_GT(port, 0) << tree.log();
+  HttpReply before = http_get(port, "/metrics");
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(metric(before.body, "pipeline_backups_complete"), 0) << before.body;
+  EXPECT_EQ(before.body.find("pipeline_backup_newest_timestamp_seconds"), std::string::npos);
 
-int metrics_port(Tree& tree) {
-  const Value s = status_json(tree);
-  const Value* m = s.find("metrics");
-  return m ? port_of(m->get_string("listen")) : 0;
+  auto unix_seconds = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const double started = unix_seconds();
+  auto backup = tree.pipelinectl({"backup"});
+  ASSERT_EQ(backup.exit_code, 0) << backup.out << backup.err;
+  const double ended = unix_seconds();
+  HttpReply after = http_get(port, "/metrics");
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(metric(after.body, "pipeline_backups_complete"), 1) << after.body;
+  const double newest = metric(after.body, "pipeline_backup_newest_timestamp_seconds");
+  EXPECT_GE(newest, started - 0.001) << after.body;  // the name keeps milliseconds
+  EXPECT_LE(newest, ended) << after.body;
 }
 
 TEST(TreeMetrics, ServeTheBrokerAndTheTreeAndMoveWithARun) {
   Tree tree(config());
-  const int port = metrics_port(tree);
+  const int port = tree.metrics_port();
   ASSERT_GT(port, 0) << tree.log();
 
   HttpReply health = http_get(port, "/health");
@@ -109,7 +123,7 @@ TEST(TreeMetrics, ServeTheBrokerAndTheTreeAndMoveWithARun) {
 
 TEST(TreeMetrics, ABrokerThatIsDownMakesHealth503AndItsMetricsAbsent) {
   Tree tree(config());
-  const int port = metrics_port(tree);
+  const int port = tree.metrics_port();
   ASSERT_GT(port, 0);
   auto stop = tree.pipelinectl({"stop", "broker"});
   ASSERT_EQ(stop.exit_code, 0) << stop.err;

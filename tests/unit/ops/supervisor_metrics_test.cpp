@@ -131,6 +131,30 @@ TEST(MetricsText, ASilentBrokerIsDownAndItsMetricsAreAbsent) {
   EXPECT_EQ(text.find("pipeline_runs_running"), std::string::npos) << text;
 }
 
+TEST(MetricsText, BackupsAreCountedWithTheNewestOnesTimeWhereABrokerRunsWhetherItAnswersOrNot) {
+  SupervisorFacts f = facts();
+  f.backups = BackupSummary{2, parse_backup_stamp("20261124T030012.345Z")};
+  BrokerFacts down;
+  down.error = "no answer within 500 ms";
+  const std::string text = render_metrics(f, down);
+  EXPECT_TRUE(has_line(text, "pipeline_backups_complete 2")) << text;
+  EXPECT_TRUE(has_line(text, "pipeline_backup_newest_timestamp_seconds 1795489212.345")) << text;
+
+  // None yet: counted as none, and no time at all rather than 1970.
+  f.backups = BackupSummary{};
+  const std::string none = render_metrics(f, down);
+  EXPECT_TRUE(has_line(none, "pipeline_backups_complete 0")) << none;
+  EXPECT_EQ(none.find("pipeline_backup_newest_timestamp_seconds"), std::string::npos) << none;
+
+  // A directory that could not be listed says nothing; a worker host has no backups to report.
+  f.backups.reset();
+  EXPECT_EQ(render_metrics(f, down).find("pipeline_backups"), std::string::npos);
+  f.backups = BackupSummary{2, parse_backup_stamp("20261124T030012.345Z")};
+  BrokerFacts worker_host;
+  worker_host.probed = false;
+  EXPECT_EQ(render_metrics(f, worker_host).find("pipeline_backup"), std::string::npos);
+}
+
 TEST(MetricsText, ExportsTheBrokersQueuesCountersWorkersAndProviders) {
   BrokerFacts up;
   up.status = broker_status();

@@ -12,6 +12,9 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/net/curve_keys.h"
+#include "common/net/request_client.h"
+#include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
 #include "common/state_paths.h"
@@ -98,7 +101,27 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
   TempDir base;
   SmallFileSystem disk(base.path() / "state", "4m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
-  Tree tree(tree_config(2, "", "  slots: 4\n"), 2, {}, base.path() / "state");
+  // Clients over tcp:// too, whose CURVE handshakes the waiting broker must still answer.
+  TempDir keys;
+  auto server = net::write_keypair_files(keys.path(), "server", false, "test");
+  auto client = net::write_keypair_files(keys.path(), "client", false, "test");
+  ASSERT_TRUE(server.ok() && client.ok());
+  ASSERT_TRUE(
+      write_file_atomic(keys.path() / "allowed", client->public_key.z85() + " # client\n").ok());
+  Tree tree(tree_config(2,
+                        "  heartbeat_ms: 1000\n  clients_endpoint: \"tcp://127.0.0.1:*\"\n"
+                        "  curve:\n    secret_key: " +
+                            (keys.path() / "server.key").string() +
+                            "\n    allow_list: " + (keys.path() / "allowed").string() + "\n",
+                        "  slots: 4\n"),
+            2, {}, base.path() / "state");
+  std::string tcp_clients;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        tcp_clients = bound_tcp_endpoint(tree.pipelinectl({"status"}).out, "clients_endpoint");
+        return !tcp_clients.empty();
+      },
+      30s));
   constexpr int kItems = 20000;  // ~300 bytes each: their results are several times 4 MiB
   {
     std::ofstream items(tree.dir() / "items.jsonl");
@@ -126,6 +149,21 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
       << tree.log();
   EXPECT_NE(refusal.find("database or disk is full"), std::string::npos) << refusal;
   const int64_t waiting = tree.pid_of("pipeline-broker");
+  // A client that connects over tcp:// now is let in and told why, not left in its handshake.
+  {
+    net::Context context;
+    net::SocketOptions options;
+    options.curve_client = net::CurveClientKeys{server->public_key.raw(), client->public_key.raw(),
+                                                client->secret_key.raw()};
+    net::RequestClient remote(context, tcp_clients, options);
+    auto told = remote.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 10s);
+    ASSERT_TRUE(told.ok()) << told.error().message << "\n" << tree.log();
+    ASSERT_EQ(told->type, protocol::MessageType::kClientError);
+    auto error = protocol::client_error_from(told->body);
+    ASSERT_TRUE(error.ok());
+    EXPECT_EQ(error->code, ErrorCode::kUnavailable);
+    EXPECT_NE(error->message.find("waits for free space"), std::string::npos) << error->message;
+  }
   // pipelinectl run says why its run makes no progress, and waits on.
   ASSERT_TRUE(wait_until(
       [&] {

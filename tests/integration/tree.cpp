@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <regex>
 
 #include "common/fs.h"
 #include "common/ids.h"
@@ -27,6 +28,12 @@ std::string tree_config(int workers, const std::string& broker, const std::strin
          ", command: [pipeline-worker], ready: notify, shutdown: 2000}\n"
          "broker:\n" + (broker.empty() ? "  heartbeat_ms: 1000\n" : broker) +
          "worker:\n" + (worker.empty() ? "  slots: 1\n" : worker);
+}
+
+std::string bound_tcp_endpoint(const std::string& text, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(key + "=(tcp://127\\.0\\.0\\.1:[0-9]+)"))) return "";
+  return m[1];
 }
 
 Tree::Tree(const std::string& config_text, int workers, const std::vector<std::string>& env,

@@ -18,6 +18,10 @@ namespace pl::test {
 std::string tree_config(int workers, const std::string& broker = "",
                         const std::string& worker = "");
 
+// The endpoint in the first "KEY=tcp://127.0.0.1:PORT" of `text` (`pipelinectl status`, a log):
+// where a process bound "tcp://127.0.0.1:*". "" when there is none yet.
+std::string bound_tcp_endpoint(const std::string& text, const std::string& key);
+
 class Tree {
  public:
   // Starts the tree and waits until `workers` workers have joined the broker. `env` entries

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
 
 #include "common/fs.h"
 #include "common/json.h"
@@ -268,13 +267,6 @@ TEST(Backup, KeepRemovesTheOldestBackupsOfTheStateDirectoryAndNothingElse) {
   auto mixed = tree.pipelinectl({"backup", "--keep", "2", "--to", (tree.dir() / "elsewhere").string()});
   EXPECT_EQ(mixed.exit_code, 2) << mixed.out << mixed.err;
   EXPECT_NE(mixed.err.find("it does not go with --to"), std::string::npos) << mixed.err;
-}
-
-// The endpoint of the first "KEY=tcp://127.0.0.1:PORT" in `text`; "" when there is none yet.
-std::string bound_tcp_endpoint(const std::string& text, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex(key + "=(tcp://127\\.0\\.0\\.1:[0-9]+)"))) return "";
-  return m[1];
 }
 
 // A backup writes files on the tree's host: a client that reaches the broker or the registry over

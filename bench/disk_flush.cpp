@@ -20,7 +20,8 @@ std::optional<DiskFlush> measure_disk_flush(const std::filesystem::path& dir, in
   page.fill('x');
   bool ok = true;
   for (int i = 0; i < kPages && ok; ++i) {
-    ok = ::pwrite(fd, page.data(), kPage, static_cast<off_t>(i * kPage)) == static_cast<ssize_t>(kPage);
+    ok = ::pwrite(fd, page.data(), kPage, static_cast<off_t>(i * kPage)) ==
+         static_cast<ssize_t>(kPage);
   }
   ok = ok && ::fsync(fd) == 0;
   std::vector<double> us;
@@ -29,7 +30,8 @@ std::optional<DiskFlush> measure_disk_flush(const std::filesystem::path& dir, in
     ok = ::pwrite(fd, page.data(), kPage, static_cast<off_t>((i % kPages) * kPage)) ==
              static_cast<ssize_t>(kPage) &&
          ::fdatasync(fd) == 0;
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   ::close(fd);
   ::unlink(path.c_str());

@@ -23,7 +23,9 @@ std::string backup_stamp(SystemTime t) {
 }
 
 std::optional<SystemTime> parse_backup_stamp(std::string_view name) {
-  if (name.size() != 20 || name[8] != 'T' || name[15] != '.' || name[19] != 'Z') return std::nullopt;
+  if (name.size() != 20 || name[8] != 'T' || name[15] != '.' || name[19] != 'Z') {
+    return std::nullopt;
+  }
   auto number = [&](size_t from, size_t digits) -> std::optional<int> {
     int v = 0;
     for (size_t i = from; i < from + digits; ++i) {
@@ -42,8 +44,8 @@ std::optional<SystemTime> parse_backup_stamp(std::string_view name) {
   tm.tm_hour = *hour;
   tm.tm_min = *minute;
   tm.tm_sec = *second;
-  const SystemTime t = std::chrono::system_clock::from_time_t(::timegm(&tm)) +
-                       std::chrono::milliseconds(*millis);
+  const SystemTime t =
+      std::chrono::system_clock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(*millis);
   // timegm carries an out-of-range field over (month 13 is January): only a name that reads
   // back the same is a stamp.
   if (backup_stamp(t) != name) return std::nullopt;
@@ -69,10 +71,11 @@ Result<BackupSummary> summarize_backups(const fs::path& backups) {
   if (!names.ok()) return std::move(names).error();
   BackupSummary summary;
   for (const std::string& name : *names) {
-    const bool whole = std::all_of(std::begin(kBackupFiles), std::end(kBackupFiles), [&](auto file) {
-      std::error_code ec;
-      return fs::is_regular_file(backups / name / file, ec);
-    });
+    const bool whole =
+        std::all_of(std::begin(kBackupFiles), std::end(kBackupFiles), [&](auto file) {
+          std::error_code ec;
+          return fs::is_regular_file(backups / name / file, ec);
+        });
     if (!whole) continue;
     ++summary.complete;
     summary.newest = parse_backup_stamp(name);  // names are sorted: the last one is the newest

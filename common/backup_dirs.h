@@ -32,8 +32,8 @@ Result<std::vector<std::string>> list_backup_dirs(const std::filesystem::path& b
 inline constexpr std::string_view kBackupFiles[] = {"broker.db", "registry.db"};
 
 struct BackupSummary {
-  size_t complete = 0;                    // backup directories holding every kBackupFiles
-  std::optional<SystemTime> newest;       // the newest of those, by its name
+  size_t complete = 0;               // backup directories holding every kBackupFiles
+  std::optional<SystemTime> newest;  // the newest of those, by its name
 };
 // What `backups` holds. A copy exists under its own name only once complete (it is written as
 // NAME.partial, then renamed), so a directory holding both files is a whole backup.

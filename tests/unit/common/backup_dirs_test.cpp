@@ -21,9 +21,10 @@ TEST(BackupStamp, NamesTheUtcTimeToTheMillisecondAndReadsBack) {
 }
 
 TEST(BackupStamp, AnyOtherNameIsNotOne) {
-  for (const char* name : {"", "latest", "20261124T030012.345", "20261124T030012Z",
-                           "20261124 030012.345Z", "2026112aT030012.345Z", "20261324T030012.345Z",
-                           "20260230T030012.345Z", "20261124T250012.345Z", "20261124T030012.345Z~"}) {
+  for (const char* name :
+       {"", "latest", "20261124T030012.345", "20261124T030012Z", "20261124 030012.345Z",
+        "2026112aT030012.345Z", "20261324T030012.345Z", "20260230T030012.345Z",
+        "20261124T250012.345Z", "20261124T030012.345Z~"}) {
     EXPECT_FALSE(parse_backup_stamp(name).has_value()) << name;
   }
 }
@@ -51,7 +52,7 @@ TEST(Backups, OnlyDirectoriesHoldingBothCopiesAreWholeAndTheNewestIsTheLastByNam
   auto listed = list_backup_dirs(backups);
   ASSERT_TRUE(listed.ok()) << listed.error().message;
   EXPECT_EQ(*listed, (std::vector<std::string>{"20261122T030000.000Z", "20261123T030000.000Z",
-                                                "20261124T030000.000Z"}));
+                                               "20261124T030000.000Z"}));
   auto summary = summarize_backups(backups);
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(summary->complete, 2u);

@@ -12,7 +12,6 @@
 
 #include "common/fs.h"
 #include "common/json.h"
-#include "common/net/curve_keys.h"
 #include "common/net/request_client.h"
 #include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
@@ -102,19 +101,12 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
   SmallFileSystem disk(base.path() / "state", "4m");
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
   // Clients over tcp:// too, whose CURVE handshakes the waiting broker must still answer.
-  TempDir keys;
-  auto server = net::write_keypair_files(keys.path(), "server", false, "test");
-  auto client = net::write_keypair_files(keys.path(), "client", false, "test");
-  ASSERT_TRUE(server.ok() && client.ok());
-  ASSERT_TRUE(
-      write_file_atomic(keys.path() / "allowed", client->public_key.z85() + " # client\n").ok());
-  Tree tree(tree_config(2,
-                        "  heartbeat_ms: 1000\n  clients_endpoint: \"tcp://127.0.0.1:*\"\n"
-                        "  curve:\n    secret_key: " +
-                            (keys.path() / "server.key").string() +
-                            "\n    allow_list: " + (keys.path() / "allowed").string() + "\n",
-                        "  slots: 4\n"),
-            2, {}, base.path() / "state");
+  AllowedCurveClient curve;
+  Tree tree(
+      tree_config(
+          2, "  heartbeat_ms: 1000\n  clients_endpoint: \"tcp://127.0.0.1:*\"\n" + curve.config(),
+          "  slots: 4\n"),
+      2, {}, base.path() / "state");
   std::string tcp_clients;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -153,8 +145,7 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
   {
     net::Context context;
     net::SocketOptions options;
-    options.curve_client = net::CurveClientKeys{server->public_key.raw(), client->public_key.raw(),
-                                                client->secret_key.raw()};
+    options.curve_client = curve.keys();
     net::RequestClient remote(context, tcp_clients, options);
     auto told = remote.call(protocol::MessageType::kBrokerStatusRequest, Value::object(), 10s);
     ASSERT_TRUE(told.ok()) << told.error().message << "\n" << tree.log();

@@ -36,6 +36,25 @@ std::string bound_tcp_endpoint(const std::string& text, const std::string& key) 
   return m[1];
 }
 
+AllowedCurveClient::AllowedCurveClient() {
+  auto made_server = net::write_keypair_files(dir.path(), "server", false, "test");
+  auto made_client = net::write_keypair_files(dir.path(), "client", false, "test");
+  EXPECT_TRUE(made_server.ok() && made_client.ok());
+  if (made_server.ok()) server = *made_server;
+  if (made_client.ok()) client = *made_client;
+  EXPECT_TRUE(
+      write_file_atomic(dir.path() / "allowed", client.public_key.z85() + " # client\n").ok());
+}
+
+std::string AllowedCurveClient::config() const {
+  return "  curve:\n    secret_key: " + (dir.path() / "server.key").string() +
+         "\n    allow_list: " + (dir.path() / "allowed").string() + "\n";
+}
+
+net::CurveClientKeys AllowedCurveClient::keys() const {
+  return {server.public_key.raw(), client.public_key.raw(), client.secret_key.raw()};
+}
+
 Tree::Tree(const std::string& config_text, int workers, const std::vector<std::string>& env,
            std::filesystem::path state)
     : state_dir_(state.empty() ? dir_.path() / "state" : std::move(state)),

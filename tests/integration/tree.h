@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net/curve_keys.h"
 #include "common/net/zmq_socket.h"
 #include "common/protocol/message_type.h"
 #include "common/value.h"
@@ -21,6 +22,20 @@ std::string tree_config(int workers, const std::string& broker = "",
 // The endpoint in the first "KEY=tcp://127.0.0.1:PORT" of `text` (`pipelinectl status`, a log):
 // where a process bound "tcp://127.0.0.1:*". "" when there is none yet.
 std::string bound_tcp_endpoint(const std::string& text, const std::string& key);
+
+// A server key pair and one client key pair the server allows, in a directory of their own: for
+// a tree whose tcp:// endpoints a test reaches as an allowed CURVE client.
+struct AllowedCurveClient {
+  AllowedCurveClient();
+  // The `curve:` lines of a broker or registry section (indented by two spaces).
+  std::string config() const;
+  // What a client socket needs to connect with the client's key.
+  net::CurveClientKeys keys() const;
+
+  TempDir dir;
+  net::CurveKeyPair server;
+  net::CurveKeyPair client;
+};
 
 class Tree {
  public:

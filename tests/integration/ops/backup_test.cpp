@@ -7,7 +7,6 @@
 
 #include "common/fs.h"
 #include "common/json.h"
-#include "common/net/curve_keys.h"
 #include "common/net/request_client.h"
 #include "common/protocol/client.h"
 #include "common/registry/registry_client.h"
@@ -273,18 +272,11 @@ TEST(Backup, KeepRemovesTheOldestBackupsOfTheStateDirectoryAndNothingElse) {
 // tcp://, even with a CURVE key both let in, cannot ask for one. The same client is served
 // otherwise, and a pipelinectl on the host still backs up.
 TEST(Backup, IsRefusedOverTcpEvenToAnAllowedKeyAndWritesNothing) {
-  TempDir keys;
-  auto server = net::write_keypair_files(keys.path(), "server", false, "test");
-  auto client = net::write_keypair_files(keys.path(), "client", false, "test");
-  ASSERT_TRUE(server.ok() && client.ok());
-  ASSERT_TRUE(
-      write_file_atomic(keys.path() / "allowed", client->public_key.z85() + " # client\n").ok());
-  const std::string curve = "  curve:\n    secret_key: " + (keys.path() / "server.key").string() +
-                            "\n    allow_list: " + (keys.path() / "allowed").string() + "\n";
-  Tree tree(
-      tree_config(1, "  heartbeat_ms: 1000\n  clients_endpoint: \"tcp://127.0.0.1:*\"\n" + curve) +
-          "registry:\n  tcp_endpoint: \"tcp://127.0.0.1:*\"\n" + curve,
-      1);
+  AllowedCurveClient curve;
+  Tree tree(tree_config(1, "  heartbeat_ms: 1000\n  clients_endpoint: \"tcp://127.0.0.1:*\"\n" +
+                               curve.config()) +
+                "registry:\n  tcp_endpoint: \"tcp://127.0.0.1:*\"\n" + curve.config(),
+            1);
   std::string broker_tcp, registry_tcp;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -294,8 +286,7 @@ TEST(Backup, IsRefusedOverTcpEvenToAnAllowedKeyAndWritesNothing) {
       },
       30s))
       << tree.log();
-  const net::CurveClientKeys client_keys{server->public_key.raw(), client->public_key.raw(),
-                                         client->secret_key.raw()};
+  const net::CurveClientKeys client_keys = curve.keys();
   const fs::path target = tree.dir() / "from-afar";
   net::Context context;
 

@@ -73,10 +73,11 @@ int main(int argc, char** argv) {
   seed(dir, "worker_heartbeat", MessageType::kWorkerHeartbeat, Heartbeat{3});
   seed(dir, "broker_heartbeat", MessageType::kBrokerHeartbeat, Heartbeat{0});
   seed(dir, "welcome", MessageType::kWelcome, Welcome{"b-7f3a", 1000, 3});
-  WorkItem item{"run-1/greet/0", 1, 30000, "run-1", "loop[3].greet", "echo", sample_input(),
-                Value(Value::Object{{"workspace_dir", Value("/tmp/w")},
+  const Value context(Value::Object{{"workspace_dir", Value("/tmp/w")},
                                     {"output_dir", Value("/tmp/o")},
-                                    {"pipeline_dir", Value("/tmp/p")}})};
+                                    {"pipeline_dir", Value("/tmp/p")}});
+  WorkItem item{"run-1/greet/0", 1,       30000,       "run-1", "loop[3].greet", "echo",
+                sample_input(),  context, std::nullopt};
   seed(dir, "work_item", MessageType::kWorkItem, item);
   write(dir, "work_item_fast",
         encode_work_item("id", 4294967295u, -1, "", "", "claude", Value(), Value()));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "common/backup_dirs.h"
 #include "common/byte_size.h"
 #include "supervisor/process_memory.h"
 #include "supervisor/shell.h"
@@ -34,6 +35,24 @@ bool runs_program(const ChildSpec& spec, std::string_view program) {
   }
   return std::any_of(spec.children.begin(), spec.children.end(),
                      [&](const ChildSpec& child) { return runs_program(child, program); });
+}
+
+// The backups of the state directory, as `status` reports them: {complete, newest_ms?}, or
+// {error} when backups/ cannot be listed.
+Value backups_status(const std::filesystem::path& backups) {
+  Value v = Value::object();
+  auto summary = summarize_backups(backups);
+  if (!summary.ok()) {
+    v["error"] = summary.error().message;
+    return v;
+  }
+  v["complete"] = static_cast<int64_t>(summary->complete);
+  if (summary->newest) {
+    v["newest_ms"] = static_cast<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(summary->newest->time_since_epoch())
+            .count());
+  }
+  return v;
 }
 
 void for_each_process(Value& node, const std::function<void(Value&)>& f) {
@@ -147,6 +166,11 @@ Value SupervisorShell::full_status() {
   Value status = core_.status(seams_.clock.now());
   status["pid"] = static_cast<int64_t>(::getpid());
   status["state_dir"] = paths_.dir().string();
+  // Where a broker runs, its database is backed up into the state directory (a worker host has
+  // nothing to back up).
+  if (runs_program(options_.tree.root, "pipeline-broker")) {
+    status["backups"] = backups_status(paths_.dir() / "backups");
+  }
   for_each_process(status, [&](Value& child) {
     auto reading = read_memory(static_cast<pid_t>(child.get_int("pid")));
     if (!reading) return;
@@ -180,8 +204,9 @@ SupervisorFacts SupervisorShell::metrics_facts() {
   f.memory_exceeded = memory_exceeded_;
   f.measure_errors = measure_errors_;
   f.memory_enforcement = cgroups_ ? "cgroup" : "rss";
-  if (auto backups = summarize_backups(paths_.dir() / "backups"); backups.ok()) {
-    f.backups = *backups;
+  if (runs_program(options_.tree.root, "pipeline-broker")) {
+    if (auto backups = summarize_backups(paths_.dir() / "backups"); backups.ok())
+      f.backups = *backups;
   }
   if (metrics_) {
     f.http_requests = metrics_->requests();

@@ -2,6 +2,8 @@
 // /health, pipelinectl top, progress lines of pipelinectl run, worker.max_items.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/fs.h"
 #include "common/json.h"
 #include "tests/integration/ops/http_get.h"
@@ -54,9 +56,9 @@ std::string batch_pipeline(Tree& tree, int n, int delay_ms) {
   return path.string();
 }
 
-// The backups in the state directory, for an alert on their age: none at first, then the one
-// `pipelinectl backup` made, dated by its name.
-TEST(TreeMetrics, CountTheBackupsOfTheStateDirectoryAndDateTheNewest) {
+// The backups in the state directory, for an alert on their age and for the operator's eye: none
+// at first, then the one `pipelinectl backup` made, dated by its name, in /metrics and in status.
+TEST(TreeMetrics, CountTheBackupsOfTheStateDirectoryAndDateTheNewestAsStatusDoes) {
   Tree tree(config("", 1), 1);
   const int port = tree.metrics_port();
   ASSERT_GT(port, 0) << tree.log();
@@ -64,6 +66,9 @@ TEST(TreeMetrics, CountTheBackupsOfTheStateDirectoryAndDateTheNewest) {
   ASSERT_EQ(before.status, 200) << before.body;
   EXPECT_EQ(metric(before.body, "pipeline_backups_complete"), 0) << before.body;
   EXPECT_EQ(before.body.find("pipeline_backup_newest_timestamp_seconds"), std::string::npos);
+  auto status_before = tree.pipelinectl({"status"});
+  EXPECT_NE(status_before.out.find("\nbackups: none in the state directory yet"), std::string::npos)
+      << status_before.out;
 
   auto unix_seconds = [] {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -79,6 +84,15 @@ TEST(TreeMetrics, CountTheBackupsOfTheStateDirectoryAndDateTheNewest) {
   const double newest = metric(after.body, "pipeline_backup_newest_timestamp_seconds");
   EXPECT_GE(newest, started - 0.001) << after.body;  // the name keeps milliseconds
   EXPECT_LE(newest, ended) << after.body;
+
+  auto status = parse_json(tree.pipelinectl({"status", "--json"}).out);
+  ASSERT_TRUE(status.ok());
+  const Value* backups = status->find("backups");
+  ASSERT_NE(backups, nullptr);
+  EXPECT_EQ(backups->get_int("complete"), 1);
+  EXPECT_EQ(backups->get_int("newest_ms"), std::llround(newest * 1000));
+  auto human = tree.pipelinectl({"status"});
+  EXPECT_NE(human.out.find("\nbackups: 1 complete, newest "), std::string::npos) << human.out;
 }
 
 TEST(TreeMetrics, ServeTheBrokerAndTheTreeAndMoveWithARun) {

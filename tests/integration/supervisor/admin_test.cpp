@@ -131,10 +131,13 @@ TEST(Pipelinectl, StatusShowsTheTreeForPeopleAndJsonForMachines) {
   for (const char* s : {"root", "├─ a", "├─ b", "└─ w", "w.2", "running", "restarts"}) {
     EXPECT_NE(human.out.find(s), std::string::npos) << s << "\n" << human.out;
   }
+  // A tree without a broker (a worker host) has no databases to back up: no word of backups.
+  EXPECT_EQ(human.out.find("backups"), std::string::npos) << human.out;
   auto json = ctl(tree, {"status", "--json"});
   ASSERT_EQ(json.exit_code, 0);
   auto parsed = parse_json(json.out);
   ASSERT_TRUE(parsed.ok()) << json.out;
+  EXPECT_EQ(parsed->find("backups"), nullptr) << json.out;
   const Value& a = parsed->find("children")->as_array()[0];
   for (const char* key : {"name", "type", "pid", "state", "uptime_ms", "restarts", "last_exit"}) {
     EXPECT_NE(a.find(key), nullptr) << key;

@@ -205,8 +205,9 @@ SupervisorFacts SupervisorShell::metrics_facts() {
   f.measure_errors = measure_errors_;
   f.memory_enforcement = cgroups_ ? "cgroup" : "rss";
   if (runs_program(options_.tree.root, "pipeline-broker")) {
-    if (auto backups = summarize_backups(paths_.dir() / "backups"); backups.ok())
+    if (auto backups = summarize_backups(paths_.dir() / "backups"); backups.ok()) {
       f.backups = *backups;
+    }
   }
   if (metrics_) {
     f.http_requests = metrics_->requests();

@@ -10,7 +10,7 @@ namespace pl {
 
 namespace fs = std::filesystem;
 
-std::string backup_stamp(SystemTime t) {
+std::string backup_stamp(WallTime t) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
   const auto millis =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
@@ -22,7 +22,7 @@ std::string backup_stamp(SystemTime t) {
   return out.str();
 }
 
-std::optional<SystemTime> parse_backup_stamp(std::string_view name) {
+std::optional<WallTime> parse_backup_stamp(std::string_view name) {
   if (name.size() != 20 || name[8] != 'T' || name[15] != '.' || name[19] != 'Z') {
     return std::nullopt;
   }
@@ -44,7 +44,7 @@ std::optional<SystemTime> parse_backup_stamp(std::string_view name) {
   tm.tm_hour = *hour;
   tm.tm_min = *minute;
   tm.tm_sec = *second;
-  const SystemTime t =
+  const WallTime t =
       std::chrono::system_clock::from_time_t(::timegm(&tm)) + std::chrono::milliseconds(*millis);
   // timegm carries an out-of-range field over (month 13 is January): only a name that reads
   // back the same is a stamp.
@@ -70,6 +70,7 @@ Result<BackupSummary> summarize_backups(const fs::path& backups) {
   auto names = list_backup_dirs(backups);
   if (!names.ok()) return std::move(names).error();
   BackupSummary summary;
+  const std::string* newest = nullptr;  // names are sorted: the last whole one is the newest
   for (const std::string& name : *names) {
     const bool whole =
         std::all_of(std::begin(kBackupFiles), std::end(kBackupFiles), [&](auto file) {
@@ -78,8 +79,9 @@ Result<BackupSummary> summarize_backups(const fs::path& backups) {
         });
     if (!whole) continue;
     ++summary.complete;
-    summary.newest = parse_backup_stamp(name);  // names are sorted: the last one is the newest
+    newest = &name;
   }
+  if (newest) summary.newest = parse_backup_stamp(*newest);
   return summary;
 }
 

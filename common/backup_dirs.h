@@ -4,7 +4,6 @@
 // prunes them; the supervisor reports the newest complete one in its metrics.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -12,17 +11,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace pl {
 
-using SystemTime = std::chrono::system_clock::time_point;
-
 // The name of a backup made at `t` (to the millisecond).
-std::string backup_stamp(SystemTime t);
+std::string backup_stamp(WallTime t);
 // The time a backup's name says; nullopt for any other name (a stamp that backup_stamp would not
 // write, such as month 13, is not one).
-std::optional<SystemTime> parse_backup_stamp(std::string_view name);
+std::optional<WallTime> parse_backup_stamp(std::string_view name);
 
 // The backup directories in `backups`, oldest first: directories named by backup_stamp. Anything
 // else there is not ours and is not listed. A missing `backups` has none.
@@ -32,8 +30,8 @@ Result<std::vector<std::string>> list_backup_dirs(const std::filesystem::path& b
 inline constexpr std::string_view kBackupFiles[] = {"broker.db", "registry.db"};
 
 struct BackupSummary {
-  size_t complete = 0;               // backup directories holding every kBackupFiles
-  std::optional<SystemTime> newest;  // the newest of those, by its name
+  size_t complete = 0;             // backup directories holding every kBackupFiles
+  std::optional<WallTime> newest;  // the newest of those, by its name
 };
 // What `backups` holds. A copy exists under its own name only once complete (it is written as
 // NAME.partial, then renamed), so a directory holding both files is a whole backup.

@@ -298,10 +298,7 @@ void write_backups(PrometheusText& p, const std::optional<BackupSummary>& backup
   if (!backups->newest) return;
   p.family("pipeline_backup_newest_timestamp_seconds", "gauge",
            "Unix time the newest of those was made (its name); absent when there is none.");
-  p.sample({}, static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       backups->newest->time_since_epoch())
-                                       .count()) /
-                   1000.0);
+  p.sample({}, static_cast<double>(unix_millis(*backups->newest)) / 1000.0);
 }
 
 }  // namespace

@@ -48,9 +48,7 @@ Value backups_status(const std::filesystem::path& backups) {
   }
   v["complete"] = static_cast<int64_t>(summary->complete);
   if (summary->newest) {
-    v["newest_ms"] = static_cast<int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(summary->newest->time_since_epoch())
-            .count());
+    v["newest_ms"] = unix_millis(*summary->newest);
   }
   return v;
 }

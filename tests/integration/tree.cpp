@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <cstdlib>
 #include <regex>
 
 #include "common/fs.h"
@@ -12,6 +11,7 @@
 #include "common/net/request_client.h"
 #include "common/protocol/envelope.h"
 #include "common/state_paths.h"
+#include "tests/integration/ops/http_get.h"
 
 namespace pl::test {
 
@@ -98,9 +98,7 @@ int Tree::metrics_port() {
   if (!status.ok()) return 0;
   const Value* metrics = status->find("metrics");
   if (!metrics) return 0;
-  const std::string listen = metrics->get_string("listen");
-  const auto colon = listen.rfind(':');
-  return colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
+  return port_of(metrics->get_string("listen"));
 }
 
 std::vector<int64_t> Tree::worker_pids() {

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 TEST(BackupStamp, NamesTheUtcTimeToTheMillisecondAndReadsBack) {
-  const SystemTime t = std::chrono::system_clock::from_time_t(1795489212) + 345ms;
+  const WallTime t = std::chrono::system_clock::from_time_t(1795489212) + 345ms;
   EXPECT_EQ(backup_stamp(t), "20261124T030012.345Z");
   EXPECT_EQ(parse_backup_stamp("20261124T030012.345Z"), t);
   EXPECT_EQ(backup_stamp(std::chrono::system_clock::from_time_t(0)), "19700101T000000.000Z");

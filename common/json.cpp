@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 namespace pl {
@@ -261,7 +262,47 @@ std::string to_json(const Value& v, JsonStyle style) {
   return out;
 }
 
+namespace {
+
+bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// `text` when it is one plain scalar: an integer of at most 18 digits, a string of printable
+// ASCII with no escape, true, false or null, with JSON whitespace around it. The lines of an
+// items file are mostly such scalars, and the general parser's set-up costs several times the
+// work of reading them. Anything else (nullopt) goes to the general parser, which reads these
+// the same way.
+std::optional<Value> plain_scalar(std::string_view text) {
+  while (!text.empty() && json_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && json_space(text.back())) text.remove_suffix(1);
+  if (text.empty()) return std::nullopt;
+  if (text == "true") return Value(true);
+  if (text == "false") return Value(false);
+  if (text == "null") return Value();
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    const std::string_view inner = text.substr(1, text.size() - 2);
+    for (const char c : inner) {
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return std::nullopt;
+    }
+    return Value(std::string(inner));
+  }
+  const bool negative = text.front() == '-';
+  const std::string_view digits = text.substr(negative ? 1 : 0);
+  // No leading zero (JSON has none), and few enough digits that no int64 overflows.
+  if (digits.empty() || digits.size() > 18 || (digits.front() == '0' && digits.size() > 1)) {
+    return std::nullopt;
+  }
+  int64_t magnitude = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    magnitude = magnitude * 10 + (c - '0');
+  }
+  return Value(negative ? -magnitude : magnitude);
+}
+
+}  // namespace
+
 Result<Value> parse_json(std::string_view text, size_t max_depth) {
+  if (auto scalar = plain_scalar(text)) return std::move(*scalar);
   ValueBuilder builder(max_depth);
   bool ok = false;
   try {

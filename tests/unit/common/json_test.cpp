@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace pl {
 namespace {
 
@@ -57,6 +60,87 @@ TEST(Json, EscapesBetweenRunsOfPlainTextAndEveryAsciiCharacterRoundTrips) {
   auto back = parse_json(to_json(Value(every)));
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(*back, Value(every));
+}
+
+// parse_json reads a lone plain scalar (most lines of an items file) without the general
+// parser; inside an array the general parser reads the same text. Both must agree on every
+// text, in what they accept and in what they make of it.
+TEST(Json, ALoneScalarIsReadAsTheGeneralParserReadsItInsideAList) {
+  std::vector<std::string> texts = {"0",
+                                    "-0",
+                                    "7",
+                                    "-7",
+                                    "123456",
+                                    "999999999999999999",
+                                    "-999999999999999999",
+                                    "1000000000000000000",
+                                    "9223372036854775807",
+                                    "9223372036854775808",
+                                    "-9223372036854775808",
+                                    "01",
+                                    "-",
+                                    "--1",
+                                    "1-",
+                                    "+1",
+                                    "1.0",
+                                    "1e3",
+                                    "0x10",
+                                    " 42 ",
+                                    "\t42\r\n",
+                                    "4 2",
+                                    "\"\"",
+                                    "\"abc\"",
+                                    "\" spaces and ~!@#$%^&*() \"",
+                                    "\"a\\\"b\"",
+                                    "\"tab\there\"",
+                                    "\"caf\xc3\xa9\"",
+                                    "\"\xff\"",
+                                    "\"unterminated",
+                                    "\"",
+                                    "true",
+                                    "false",
+                                    "null",
+                                    "True",
+                                    "nul",
+                                    "truex",
+                                    "\"a\" \"b\"",
+                                    "",
+                                    "  "};
+  // And many short texts drawn from the characters that make the cases above.
+  const std::string alphabet = "0123456789-\" \\a.e+tn\x80";
+  uint64_t state = 0x9e3779b97f4a7c15;
+  for (int n = 0; n < 20000; ++n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::string text;
+    for (uint64_t bits = state >> 8, len = (state >> 60) % 7; len > 0;
+         --len, bits /= alphabet.size()) {
+      text.push_back(alphabet[bits % alphabet.size()]);
+    }
+    texts.push_back(text);
+  }
+  for (const std::string& text : texts) {
+    if (text.find_first_of("[],") != std::string::npos) continue;
+    auto alone = parse_json(text);
+    auto listed = parse_json("[" + text + "]");
+    const bool one_element = listed.ok() && listed->as_array().size() == 1;
+    ASSERT_EQ(alone.ok(), one_element) << "'" << text << "'";
+    if (!alone.ok()) continue;
+    EXPECT_EQ(alone->kind(), listed->as_array()[0].kind()) << "'" << text << "'";
+    EXPECT_EQ(*alone, listed->as_array()[0]) << "'" << text << "'";
+  }
+}
+
+TEST(Json, APlainIntegerLineIsAnInteger) {
+  auto v = parse_json("  -123456789012345678\n");
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(v->is_int());
+  EXPECT_EQ(v->as_int(), -123456789012345678);
+  auto s = parse_json("\"item-7\"");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->as_string(), "item-7");
+  auto bad = parse_json("012");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("invalid JSON"), std::string::npos) << bad.error().message;
 }
 
 TEST(Json, HugeUnsignedBecomesDouble) {

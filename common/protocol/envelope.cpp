@@ -52,15 +52,14 @@ Status check_end(const MsgpackReader& reader) {
 std::string encode(MessageType type, const Value& body) {
   std::string out;
   out.reserve(64);
-  StringSink sink{&out};
-  msgpack::packer<StringSink> packer(sink);
-  packer.pack_array(3);
-  packer.pack_uint32(kProtocolVersion);
-  packer.pack_uint16(static_cast<uint16_t>(type));
+  MsgpackWriter writer(out);
+  writer.array(3);
+  writer.unsigned_integer(kProtocolVersion);
+  writer.unsigned_integer(static_cast<uint16_t>(type));
   if (body.is_null()) {
-    packer.pack_map(0);
+    writer.map(0);
   } else {
-    pack_value(sink, body);
+    pack_value(writer, body);
   }
   return out;
 }
@@ -116,8 +115,8 @@ Status decode_fields(std::string_view frame, MessageType type, std::span<BodyFie
 std::string encode_value(const Value& value) {
   std::string out;
   out.reserve(64);
-  StringSink sink{&out};
-  pack_value(sink, value);
+  MsgpackWriter writer(out);
+  pack_value(writer, value);
   return out;
 }
 
@@ -140,12 +139,10 @@ Result<Value> decode_value(std::string_view bytes, const DecodeLimits& limits) {
 }
 
 void append_record(std::string& out, std::string_view key, const Value& value) {
-  StringSink sink{&out};
-  msgpack::packer<StringSink> packer(sink);
-  packer.pack_array(2);
-  packer.pack_str(static_cast<uint32_t>(key.size()));
-  packer.pack_str_body(key.data(), static_cast<uint32_t>(key.size()));
-  pack_value(sink, value);
+  MsgpackWriter writer(out);
+  writer.array(2);
+  writer.string(key);
+  pack_value(writer, value);
 }
 
 void append_record(std::string& out, std::string_view key, const Value& value,
@@ -155,31 +152,26 @@ void append_record(std::string& out, std::string_view key, const Value& value,
     return;
   }
   const Value::Object& members = value.as_object();
-  StringSink sink{&out};
-  msgpack::packer<StringSink> packer(sink);
-  auto pack_text = [&packer](std::string_view text) {
-    packer.pack_str(static_cast<uint32_t>(text.size()));
-    packer.pack_str_body(text.data(), static_cast<uint32_t>(text.size()));
-  };
-  packer.pack_array(2);
-  pack_text(key);
+  MsgpackWriter writer(out);
+  writer.array(2);
+  writer.string(key);
   // In key order, as pack_value writes a map, so that the bytes are those of the object with
   // the member added.
-  packer.pack_map(static_cast<uint32_t>(members.size() + (members.count(extra_key) ? 0 : 1)));
+  writer.map(static_cast<uint32_t>(members.size() + (members.count(extra_key) ? 0 : 1)));
   bool extra_done = false;
   for (const auto& [name, member] : members) {
     if (!extra_done && !KeyLess{}(name, extra_key)) {
-      pack_text(extra_key);
-      pack_text(extra_text);
+      writer.string(extra_key);
+      writer.string(extra_text);
       extra_done = true;
       if (name == extra_key) continue;
     }
-    pack_text(name);
-    pack_value(sink, member);
+    writer.string(name);
+    pack_value(writer, member);
   }
   if (!extra_done) {
-    pack_text(extra_key);
-    pack_text(extra_text);
+    writer.string(extra_key);
+    writer.string(extra_text);
   }
 }
 

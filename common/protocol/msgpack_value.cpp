@@ -6,44 +6,32 @@
 
 namespace pl::protocol {
 
-void pack_value(StringSink& sink, const Value& v) {
-  msgpack::packer<StringSink> packer(sink);
+void pack_value(MsgpackWriter& out, const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kNull:
-      packer.pack_nil();
+      out.nil();
       return;
     case Value::Kind::kBool:
-      v.as_bool() ? packer.pack_true() : packer.pack_false();
+      out.boolean(v.as_bool());
       return;
     case Value::Kind::kInt:
-      packer.pack_int64(v.as_int());
+      out.integer(v.as_int());
       return;
-    case Value::Kind::kDouble: {
-      const double d = v.as_double();
-      uint64_t bits;
-      std::memcpy(&bits, &d, sizeof bits);
-      char raw[9];
-      raw[0] = static_cast<char>(0xcb);
-      for (int i = 0; i < 8; ++i) raw[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
-      sink.write(raw, sizeof raw);
+    case Value::Kind::kDouble:
+      out.float64(v.as_double());
       return;
-    }
-    case Value::Kind::kString: {
-      const auto& s = v.as_string();
-      packer.pack_str(static_cast<uint32_t>(s.size()));
-      packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+    case Value::Kind::kString:
+      out.string(v.as_string());
       return;
-    }
     case Value::Kind::kArray:
-      packer.pack_array(static_cast<uint32_t>(v.as_array().size()));
-      for (const auto& element : v.as_array()) pack_value(sink, element);
+      out.array(static_cast<uint32_t>(v.as_array().size()));
+      for (const auto& element : v.as_array()) pack_value(out, element);
       return;
     case Value::Kind::kObject:
-      packer.pack_map(static_cast<uint32_t>(v.as_object().size()));
+      out.map(static_cast<uint32_t>(v.as_object().size()));
       for (const auto& [key, member] : v.as_object()) {
-        packer.pack_str(static_cast<uint32_t>(key.size()));
-        packer.pack_str_body(key.data(), static_cast<uint32_t>(key.size()));
-        pack_value(sink, member);
+        out.string(key);
+        pack_value(out, member);
       }
       return;
   }

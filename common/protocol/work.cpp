@@ -8,16 +8,11 @@ namespace pl::protocol {
 
 namespace {
 
-void pack_string(msgpack::packer<StringSink>& packer, std::string_view s) {
-  packer.pack_str(static_cast<uint32_t>(s.size()));
-  packer.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
-}
-
 // The envelope's [version, type, ...]: its body is packed next.
-void pack_envelope_head(msgpack::packer<StringSink>& packer, MessageType type) {
-  packer.pack_array(3);
-  packer.pack_uint32(kProtocolVersion);
-  packer.pack_uint16(static_cast<uint16_t>(type));
+void pack_envelope_head(MsgpackWriter& out, MessageType type) {
+  out.array(3);
+  out.unsigned_integer(kProtocolVersion);
+  out.unsigned_integer(static_cast<uint16_t>(type));
 }
 
 Value retry_body(const RetryOutlook& retry) {
@@ -67,8 +62,8 @@ bool RetryOutlook::retries(ErrorCode code, int64_t retry_after_ms) const {
 std::string pack_work_context(const Value& context) {
   if (context.is_null()) return std::string(1, '\x80');  // an empty map, as to_body sends
   std::string out;
-  StringSink sink{&out};
-  pack_value(sink, context);
+  MsgpackWriter writer(out);
+  pack_value(writer, context);
   return out;
 }
 
@@ -86,74 +81,71 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
                              PackedContext context, const RetryOutlook* retry) {
   std::string out;
   out.reserve(256);
-  StringSink sink{&out};
-  msgpack::packer<StringSink> packer(sink);
-  pack_envelope_head(packer, MessageType::kWorkItem);
+  MsgpackWriter writer(out);
+  pack_envelope_head(writer, MessageType::kWorkItem);
   // Keys in the order a sorted Value object would have them, like to_body(WorkItem).
-  packer.pack_map(retry ? 9 : 8);
-  pack_string(packer, "attempt");
-  packer.pack_int64(attempt);
-  pack_string(packer, "context");
-  sink.write(context.bytes.data(), context.bytes.size());
-  pack_string(packer, "id");
-  pack_string(packer, item_id);
-  pack_string(packer, "input");
-  pack_value(sink, input);
+  writer.map(retry ? 9 : 8);
+  writer.string("attempt");
+  writer.integer(attempt);
+  writer.string("context");
+  writer.raw(context.bytes);
+  writer.string("id");
+  writer.string(item_id);
+  writer.string("input");
+  pack_value(writer, input);
   if (retry) {  // packed as retry_body() would be, keys sorted
-    pack_string(packer, "retry");
-    packer.pack_map(retry->max_retry_after_ms ? 3 : 2);
-    pack_string(packer, "left");
-    packer.pack_int64(retry->retries_left);
+    writer.string("retry");
+    writer.map(retry->max_retry_after_ms ? 3 : 2);
+    writer.string("left");
+    writer.integer(retry->retries_left);
     if (retry->max_retry_after_ms) {
-      pack_string(packer, "max_retry_after_ms");
-      packer.pack_int64(*retry->max_retry_after_ms);
+      writer.string("max_retry_after_ms");
+      writer.integer(*retry->max_retry_after_ms);
     }
-    pack_string(packer, "on");
-    packer.pack_array(static_cast<uint32_t>(retry->retry_on.size()));
-    for (const std::string& code : retry->retry_on) pack_string(packer, code);
+    writer.string("on");
+    writer.array(static_cast<uint32_t>(retry->retry_on.size()));
+    for (const std::string& code : retry->retry_on) writer.string(code);
   }
-  pack_string(packer, "run");
-  pack_string(packer, run_id);
-  pack_string(packer, "step");
-  pack_string(packer, step_name);
-  pack_string(packer, "timeout_ms");
-  packer.pack_int64(timeout_ms);
-  pack_string(packer, "type");
-  pack_string(packer, step_type);
+  writer.string("run");
+  writer.string(run_id);
+  writer.string("step");
+  writer.string(step_name);
+  writer.string("timeout_ms");
+  writer.integer(timeout_ms);
+  writer.string("type");
+  writer.string(step_type);
   return out;
 }
 
 std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result) {
   std::string out;
   out.reserve(128);
-  StringSink sink{&out};
-  msgpack::packer<StringSink> packer(sink);
-  pack_envelope_head(packer, MessageType::kWorkResult);
-  packer.pack_map(3);  // keys sorted, as a Value object's
-  pack_string(packer, "attempt");
-  packer.pack_int64(attempt);
-  pack_string(packer, "id");
-  pack_string(packer, item_id);
-  pack_string(packer, "result");
-  pack_value(sink, result);
+  MsgpackWriter writer(out);
+  pack_envelope_head(writer, MessageType::kWorkResult);
+  writer.map(3);  // keys sorted, as a Value object's
+  writer.string("attempt");
+  writer.integer(attempt);
+  writer.string("id");
+  writer.string(item_id);
+  writer.string("result");
+  pack_value(writer, result);
   return out;
 }
 
 std::string encode_result_ack(const std::vector<std::pair<std::string, uint32_t>>& acks) {
   std::string out;
   out.reserve(16 + acks.size() * 64);
-  StringSink sink{&out};
-  msgpack::packer<StringSink> packer(sink);
-  pack_envelope_head(packer, MessageType::kResultAck);
-  packer.pack_map(1);
-  pack_string(packer, "acks");
-  packer.pack_array(static_cast<uint32_t>(acks.size()));
+  MsgpackWriter writer(out);
+  pack_envelope_head(writer, MessageType::kResultAck);
+  writer.map(1);
+  writer.string("acks");
+  writer.array(static_cast<uint32_t>(acks.size()));
   for (const auto& [id, attempt] : acks) {
-    packer.pack_map(2);  // keys sorted, as a Value object's
-    pack_string(packer, "attempt");
-    packer.pack_int64(attempt);
-    pack_string(packer, "id");
-    pack_string(packer, id);
+    writer.map(2);  // keys sorted, as a Value object's
+    writer.string("attempt");
+    writer.integer(attempt);
+    writer.string("id");
+    writer.string(id);
   }
   return out;
 }

@@ -87,6 +87,8 @@ Value ForLoopNode::element_result(Value node_result) {
 }
 
 Value ForLoopNode::item_value(size_t index, Node&, Value result) {
+  // A lone leaf's summary without steps (element_result) is {success, error?} already.
+  if (lone_leaf_ && !keeps_items()) return result;
   Value iteration;
   iteration["success"] = result.get_bool("success");
   if (!keeps_items()) {  // only the outcome counts: spare building what nobody keeps

@@ -3,8 +3,85 @@
 namespace pl {
 
 double Value::as_double() const {
-  if (is_int()) return static_cast<double>(as_int());
-  return std::get<double>(v_);
+  if (is_int()) return static_cast<double>(u_.i);
+  return require(Kind::kDouble).u_.d;
+}
+
+void Value::construct_from(const Value& other) {
+  switch (kind_) {
+    case Kind::kString:
+      new (&u_.s) std::string(other.u_.s);
+      break;
+    case Kind::kArray:
+      new (&u_.a) Array(other.u_.a);
+      break;
+    case Kind::kObject:
+      new (&u_.o) Object(other.u_.o);
+      break;
+    default:
+      copy_scalar(other);
+      break;
+  }
+}
+
+void Value::destroy_resources() noexcept {
+  switch (kind_) {
+    case Kind::kString:
+      u_.s.~basic_string();
+      break;
+    case Kind::kArray:
+      u_.a.~Array();
+      break;
+    case Kind::kObject:
+      u_.o.~Object();
+      break;
+    default:
+      break;
+  }
+  kind_ = Kind::kNull;
+}
+
+Value& Value::operator=(const Value& other) {
+  if (this == &other) return *this;
+  // Copied first: `other` may live inside this value (a member assigned to its parent).
+  Value copy(other);
+  return *this = std::move(copy);
+}
+
+Value& Value::operator=(Value&& other) noexcept {
+  if (this == &other) return *this;
+  if (!holds_resources()) {  // nothing of this value's to free: `other` cannot live inside it
+    kind_ = other.kind_;
+    construct_from(std::move(other));
+    return *this;
+  }
+  // Taken first: `other` may live inside this value, which is freed below.
+  Value taken(std::move(other));
+  destroy_resources();
+  kind_ = taken.kind_;
+  construct_from(std::move(taken));
+  return *this;
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.kind_ != b.kind_) return false;
+  switch (a.kind_) {
+    case Value::Kind::kNull:
+      return true;
+    case Value::Kind::kBool:
+      return a.u_.b == b.u_.b;
+    case Value::Kind::kInt:
+      return a.u_.i == b.u_.i;
+    case Value::Kind::kDouble:
+      return a.u_.d == b.u_.d;
+    case Value::Kind::kString:
+      return a.u_.s == b.u_.s;
+    case Value::Kind::kArray:
+      return a.u_.a == b.u_.a;
+    case Value::Kind::kObject:
+      return a.u_.o == b.u_.o;
+  }
+  return false;
 }
 
 const Value* Value::find(std::string_view key) const {
@@ -19,7 +96,7 @@ Value* Value::find(std::string_view key) {
 }
 
 Value& Value::operator[](std::string_view key) {
-  if (is_null()) v_ = Object{};
+  if (is_null()) *this = Object{};
   auto& object = as_object();
   // One walk of the tree for a lookup and an insertion both (results gain members this way
   // several times per item).
@@ -29,7 +106,7 @@ Value& Value::operator[](std::string_view key) {
 }
 
 void Value::push_back(Value v) {
-  if (is_null()) v_ = Array{};
+  if (is_null()) *this = Array{};
   as_array().push_back(std::move(v));
 }
 

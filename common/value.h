@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <new>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -38,23 +39,36 @@ class Value {
 
   enum class Kind : uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
 
-  Value() = default;
-  Value(std::nullptr_t) {}  // NOLINT: implicit by design, as for every constructor below
-  Value(bool b) : v_(b) {}  // NOLINT
-  template <class I,
-            std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
-  Value(I i) : v_(static_cast<int64_t>(i)) {}  // NOLINT
-  Value(double d) : v_(d) {}                    // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}  // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}    // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}  // NOLINT
-  Value(Array a) : v_(std::move(a)) {}          // NOLINT
-  Value(Object o) : v_(std::move(o)) {}         // NOLINT
+  Value() noexcept {}
+  Value(std::nullptr_t) noexcept {}  // NOLINT: implicit by design, as for every constructor below
+  Value(bool b) noexcept : kind_(Kind::kBool) { u_.b = b; }  // NOLINT
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  Value(I i) noexcept : kind_(Kind::kInt) {  // NOLINT
+    u_.i = static_cast<int64_t>(i);
+  }
+  Value(double d) noexcept : kind_(Kind::kDouble) { u_.d = d; }  // NOLINT
+  Value(const char* s) : Value(std::string(s)) {}                // NOLINT
+  Value(std::string s) noexcept : kind_(Kind::kString) {         // NOLINT
+    new (&u_.s) std::string(std::move(s));
+  }
+  Value(std::string_view s) : Value(std::string(s)) {}  // NOLINT
+  Value(Array a) noexcept : kind_(Kind::kArray) {       // NOLINT
+    new (&u_.a) Array(std::move(a));
+  }
+  Value(Object o) noexcept : kind_(Kind::kObject) {  // NOLINT
+    new (&u_.o) Object(std::move(o));
+  }
+
+  Value(const Value& other) : kind_(other.kind_) { construct_from(other); }
+  Value(Value&& other) noexcept : kind_(other.kind_) { construct_from(std::move(other)); }
+  Value& operator=(const Value& other);
+  Value& operator=(Value&& other) noexcept;
+  ~Value() { destroy(); }
 
   static Value array() { return Value(Array{}); }
   static Value object() { return Value(Object{}); }
 
-  Kind kind() const { return static_cast<Kind>(v_.index()); }
+  Kind kind() const { return kind_; }
   bool is_null() const { return kind() == Kind::kNull; }
   bool is_bool() const { return kind() == Kind::kBool; }
   bool is_int() const { return kind() == Kind::kInt; }
@@ -64,16 +78,17 @@ class Value {
   bool is_array() const { return kind() == Kind::kArray; }
   bool is_object() const { return kind() == Kind::kObject; }
 
-  // Accessors. REQUIRES: the matching kind (as_double also accepts an integer).
-  bool as_bool() const { return std::get<bool>(v_); }
-  int64_t as_int() const { return std::get<int64_t>(v_); }
+  // Accessors. REQUIRES: the matching kind (as_double also accepts an integer); another kind
+  // throws std::bad_variant_access.
+  bool as_bool() const { return require(Kind::kBool).u_.b; }
+  int64_t as_int() const { return require(Kind::kInt).u_.i; }
   double as_double() const;
-  const std::string& as_string() const { return std::get<std::string>(v_); }
-  std::string& as_string() { return std::get<std::string>(v_); }
-  const Array& as_array() const { return std::get<Array>(v_); }
-  Array& as_array() { return std::get<Array>(v_); }
-  const Object& as_object() const { return std::get<Object>(v_); }
-  Object& as_object() { return std::get<Object>(v_); }
+  const std::string& as_string() const { return require(Kind::kString).u_.s; }
+  std::string& as_string() { return require(Kind::kString).u_.s; }
+  const Array& as_array() const { return require(Kind::kArray).u_.a; }
+  Array& as_array() { return require(Kind::kArray).u_.a; }
+  const Object& as_object() const { return require(Kind::kObject).u_.o; }
+  Object& as_object() { return require(Kind::kObject).u_.o; }
 
   // Object member lookup; nullptr when this is not an object or has no such key.
   const Value* find(std::string_view key) const;
@@ -97,10 +112,68 @@ class Value {
   // format's rule for a bare reference in a condition).
   bool truthy() const;
 
-  friend bool operator==(const Value& a, const Value& b) { return a.v_ == b.v_; }
+  // Same kind and same contents (3 and 3.0 differ; NaN differs from itself).
+  friend bool operator==(const Value& a, const Value& b);
 
  private:
-  std::variant<std::monostate, bool, int64_t, double, std::string, Array, Object> v_;
+  // A tagged union rather than std::variant: values are made, moved and destroyed many times
+  // per work item, and the variant's visitation tables (an indirect call for each) cost more
+  // than the switch on the kind written out here.
+  union Storage {
+    Storage() noexcept {}
+    ~Storage() {}
+    bool b;
+    int64_t i;
+    double d;
+    std::string s;
+    Array a;
+    Object o;
+  };
+
+  const Value& require(Kind kind) const {
+    if (kind_ != kind) throw std::bad_variant_access();
+    return *this;
+  }
+  Value& require(Kind kind) {
+    if (kind_ != kind) throw std::bad_variant_access();
+    return *this;
+  }
+  bool holds_resources() const { return kind_ >= Kind::kString; }
+  // REQUIRES: kind_ == other.kind_, a scalar kind (or null).
+  void copy_scalar(const Value& other) noexcept {
+    if (kind_ == Kind::kBool) {
+      u_.b = other.u_.b;
+    } else if (kind_ == Kind::kInt) {
+      u_.i = other.u_.i;
+    } else if (kind_ == Kind::kDouble) {
+      u_.d = other.u_.d;
+    }
+  }
+  // Builds this kind's member from `other`'s. REQUIRES: kind_ == other.kind_, nothing held.
+  void construct_from(const Value& other);
+  void construct_from(Value&& other) noexcept {
+    switch (kind_) {
+      case Kind::kString:
+        new (&u_.s) std::string(std::move(other.u_.s));
+        break;
+      case Kind::kArray:
+        new (&u_.a) Array(std::move(other.u_.a));
+        break;
+      case Kind::kObject:
+        new (&u_.o) Object(std::move(other.u_.o));
+        break;
+      default:
+        copy_scalar(other);
+        break;
+    }
+  }
+  void destroy() noexcept {
+    if (holds_resources()) destroy_resources();
+  }
+  void destroy_resources() noexcept;
+
+  Kind kind_ = Kind::kNull;
+  Storage u_;
 };
 
 // Equality as JSON sees it (an expression's `==`, a schema's `const` and `enum`): numbers by

@@ -153,7 +153,7 @@ void Dispatcher::cancel_attempt(std::string_view identity, const std::string& it
 // ---------------------------------------------------------------------------------------------
 // Items in
 
-bool Dispatcher::submit(WorkSpec spec, TimePoint now) {
+bool Dispatcher::submit(WorkSpec&& spec, TimePoint now) {
   now_ = now;
   auto [it, inserted] = items_.try_emplace(spec.item_id);
   if (!inserted) return false;

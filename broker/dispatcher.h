@@ -117,7 +117,7 @@ class Dispatcher {
 
   // Queues an item for dispatch at `now`; it waits at most its timeout_ms for a worker. An
   // item id already known is ignored (returns false).
-  bool submit(WorkSpec spec, TimePoint now);
+  bool submit(WorkSpec&& spec, TimePoint now);
   // Drops queued items of `run_id` and cancels its in-flight ones; none of them completes.
   void cancel_run(std::string_view run_id, TimePoint now);
   // The same for one item.

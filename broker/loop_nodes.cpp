@@ -69,9 +69,9 @@ ParallelNode::Child ForLoopNode::make_child(size_t index, size_t total, Value el
   std::string iteration_display = display() + "[" + std::to_string(index) + "]";
   if (lone_leaf_) {
     // The very leaf its sequence would start: the same path, hence the same item id.
-    auto leaf = make_step_node(run_, this, SequenceNode::step_path(iteration_path, 0),
-                               SequenceNode::step_display(iteration_display, *lone_leaf_),
-                               *lone_leaf_, *frame);
+    auto leaf = make_step_node(
+        run_, this, SequenceNode::step_path(std::move(iteration_path), 0),
+        SequenceNode::step_display(std::move(iteration_display), *lone_leaf_), *lone_leaf_, *frame);
     return {std::move(frame), std::move(leaf)};
   }
   return {nullptr, std::make_unique<SequenceNode>(run_, this, std::move(iteration_path),

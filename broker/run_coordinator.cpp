@@ -39,7 +39,7 @@ bool RunCoordinator::has_capacity() {
 
 RunCoordinator::~RunCoordinator() = default;
 
-void RunCoordinator::submit(WorkSpec spec) { dispatcher_.submit(std::move(spec), now_); }
+void RunCoordinator::submit(WorkSpec&& spec) { dispatcher_.submit(std::move(spec), now_); }
 
 void RunCoordinator::abandon(const std::string& item_id) { dispatcher_.cancel_item(item_id, now_); }
 

@@ -100,7 +100,7 @@ class RunCoordinator : private ItemSink {
   RunStore& store() { return store_; }
 
  private:
-  void submit(WorkSpec spec) override;
+  void submit(WorkSpec&& spec) override;
   void abandon(const std::string& item_id) override;
   std::optional<Value> recorded(const std::string& item_id) override;
   bool has_capacity() override;

@@ -100,7 +100,7 @@ bool RunExecution::replay_recorded(const Node& leaf, const std::string& item_id,
   return true;
 }
 
-void RunExecution::submit_item(const Node& leaf, WorkSpec spec) {
+void RunExecution::submit_item(const Node& leaf, WorkSpec&& spec) {
   spec.tag = leaf.id();
   ++progress_.submitted;
   sink_.submit(std::move(spec));
@@ -130,7 +130,12 @@ void RunExecution::on_item_completed(uint64_t tag, Value result) {
 
 void RunExecution::report_loop(uint64_t node_id, const std::string& step, size_t done,
                                size_t failed, size_t total) {
-  loops_[node_id] = LoopProgress{step, done, failed, total};
+  // Once per finished element: the step's name is copied only when the loop first reports.
+  auto [it, added] = loops_.try_emplace(node_id);
+  if (added) it->second.step = step;
+  it->second.done = done;
+  it->second.failed = failed;
+  it->second.total = total;
 }
 
 Value RunExecution::loop_progress() const {

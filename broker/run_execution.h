@@ -36,7 +36,7 @@ namespace pl::broker {
 class ItemSink {
  public:
   virtual ~ItemSink() = default;
-  virtual void submit(WorkSpec spec) = 0;
+  virtual void submit(WorkSpec&& spec) = 0;
   // The item is no longer wanted: drop it if queued, cancel it if running.
   virtual void abandon(const std::string& item_id) = 0;
   // The item's final result if an earlier life of this run recorded one (the memo that keeps a
@@ -171,7 +171,7 @@ class RunExecution {
   // bound input): true then, and nothing is to be dispatched. A record for another input is
   // counted (inputs_changed) and not used. A record from before digests is used as it is.
   bool replay_recorded(const Node& leaf, const std::string& item_id, uint64_t input_digest);
-  void submit_item(const Node& leaf, WorkSpec spec);
+  void submit_item(const Node& leaf, WorkSpec&& spec);
   void abandon_item(const std::string& item_id);
   bool has_capacity() { return sink_.has_capacity(); }
   // Asks for capacity_available() on `node` once the broker can take items again.

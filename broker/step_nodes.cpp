@@ -61,12 +61,18 @@ SequenceNode::SequenceNode(RunExecution& run, Node* parent, std::string path, st
 
 void SequenceNode::start() { advance(); }
 
-std::string SequenceNode::step_path(const std::string& sequence_path, size_t index) {
-  return (sequence_path.empty() ? "" : sequence_path + ".") + "s" + std::to_string(index);
+std::string SequenceNode::step_path(std::string sequence_path, size_t index) {
+  if (!sequence_path.empty()) sequence_path += '.';
+  sequence_path += 's';
+  sequence_path += std::to_string(index);
+  return sequence_path;
 }
 
-std::string SequenceNode::step_display(const std::string& sequence_display, const Step& step) {
-  return sequence_display.empty() ? step.name : sequence_display + "." + step.name;
+std::string SequenceNode::step_display(std::string sequence_display, const Step& step) {
+  if (sequence_display.empty()) return step.name;
+  sequence_display += '.';
+  sequence_display += step.name;
+  return sequence_display;
 }
 
 namespace {

@@ -44,8 +44,9 @@ class SequenceNode final : public Node {
   const Frame& frame() const { return *frame_; }
 
   // The path and display of the sequence's step at `index`, from the sequence's own.
-  static std::string step_path(const std::string& sequence_path, size_t index);
-  static std::string step_display(const std::string& sequence_display, const pipeline::Step& step);
+  // (By value: a caller done with the sequence's own hands it over to be extended in place.)
+  static std::string step_path(std::string sequence_path, size_t index);
+  static std::string step_display(std::string sequence_display, const pipeline::Step& step);
   // Whether a sequence of `steps` would do nothing around its one step but record its result:
   // a single step that runs as one leaf, with no condition and no effects to apply.
   static const pipeline::Step* lone_leaf(const std::vector<pipeline::Step>& steps);

@@ -89,7 +89,7 @@ class DispatcherTest : public ::testing::Test {
     spec.retry.max_attempts = max_attempts;
     spec.retry.base_delay_ms = 100;
     spec.retry.max_delay_ms = 1000;
-    dispatcher_.submit(spec, clock_.now());
+    dispatcher_.submit(std::move(spec), clock_.now());
   }
   // Work items sent, as (identity, item id, attempt); other frames are dropped.
   struct Sent {
@@ -192,7 +192,7 @@ TEST_F(DispatcherTest, EachItemCarriesItsOwnRunsContextWhenRunsInterleave) {
     spec.run_id = "run";
     spec.step_type = "echo";
     spec.context = contexts[i];
-    dispatcher_.submit(spec, clock_.now());
+    dispatcher_.submit(std::move(spec), clock_.now());
   }
   dispatcher_.pump(clock_.now());
   auto items = take_items();
@@ -616,7 +616,7 @@ TEST_F(DispatcherTest, TheOutlookCarriesTheLongestProviderWaitTheBrokerHonours) 
   spec.timeout_ms = 10000;
   spec.retry.max_attempts = 3;
   spec.tell_retries = true;
-  dispatcher.submit(spec, clock_.now());
+  dispatcher.submit(std::move(spec), clock_.now());
   dispatcher.pump(clock_.now());
   std::vector<protocol::WorkItem> items;
   for (const auto& frame : dispatcher.take_outbox()) {

@@ -17,7 +17,7 @@ namespace pl::broker {
 // Records what the run asks for; the test decides when and how items finish.
 class FakeSink final : public ItemSink {
  public:
-  void submit(WorkSpec spec) override { submitted.push_back(std::move(spec)); }
+  void submit(WorkSpec&& spec) override { submitted.push_back(std::move(spec)); }
   void abandon(const std::string& item_id) override { abandoned.push_back(item_id); }
   std::optional<Value> recorded(const std::string& item_id) override {
     auto it = memo.find(item_id);

@@ -31,7 +31,7 @@ class DispatcherMetrics : public ::testing::Test {
     spec.step_type = "echo";
     spec.timeout_ms = 60000;
     spec.retry.max_attempts = 1;
-    dispatcher_.submit(spec, clock_.now());
+    dispatcher_.submit(std::move(spec), clock_.now());
   }
   void result(const std::string& identity, const std::string& id, bool success,
               const std::string& code = "timeout") {

@@ -48,13 +48,8 @@ Value& Value::operator=(const Value& other) {
   return *this = std::move(copy);
 }
 
-Value& Value::operator=(Value&& other) noexcept {
+Value& Value::replace_with(Value&& other) noexcept {
   if (this == &other) return *this;
-  if (!holds_resources()) {  // nothing of this value's to free: `other` cannot live inside it
-    kind_ = other.kind_;
-    construct_from(std::move(other));
-    return *this;
-  }
   // Taken first: `other` may live inside this value, which is freed below.
   Value taken(std::move(other));
   destroy_resources();

@@ -62,7 +62,14 @@ class Value {
   Value(const Value& other) : kind_(other.kind_) { construct_from(other); }
   Value(Value&& other) noexcept : kind_(other.kind_) { construct_from(std::move(other)); }
   Value& operator=(const Value& other);
-  Value& operator=(Value&& other) noexcept;
+  Value& operator=(Value&& other) noexcept {
+    // Inline for the usual case, a value that holds nothing yet (a member just made): `other`
+    // cannot live inside it, and there is nothing to free.
+    if (holds_resources() || this == &other) return replace_with(std::move(other));
+    kind_ = other.kind_;
+    construct_from(std::move(other));
+    return *this;
+  }
   ~Value() { destroy(); }
 
   static Value array() { return Value(Array{}); }
@@ -171,6 +178,7 @@ class Value {
     if (holds_resources()) destroy_resources();
   }
   void destroy_resources() noexcept;
+  Value& replace_with(Value&& other) noexcept;
 
   Kind kind_ = Kind::kNull;
   Storage u_;

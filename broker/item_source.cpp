@@ -52,7 +52,7 @@ class JsonlSource final : public ItemSource {
   size_t total() const override { return total_; }
 
   Result<std::optional<Value>> next() override {
-    std::string line;
+    std::string& line = line_;  // kept between calls: its buffer serves every line
     for (;;) {
       line.clear();
       int c;
@@ -89,6 +89,7 @@ class JsonlSource final : public ItemSource {
   size_t max_line_;
   LineReader reader_;
   size_t line_no_ = 0;
+  std::string line_;
 };
 
 }  // namespace

@@ -234,8 +234,9 @@ class SqliteRunStore final : public RunStore {
     Batch& batch = pending_[run_id];
     const size_t before = batch.bytes.size();
     if (input_digest != 0) {
+      const auto digits = digest_digits(input_digest);
       protocol::append_record(batch.bytes, item_id, result, kInputDigestKey,
-                              digest_text(input_digest));
+                              std::string_view(digits.data(), digits.size()));
     } else {
       protocol::append_record(batch.bytes, item_id, result);
     }

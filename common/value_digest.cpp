@@ -92,11 +92,16 @@ uint64_t value_digest(const Value& value) {
   return d.finish();
 }
 
-std::string digest_text(uint64_t digest) {
+std::array<char, 16> digest_digits(uint64_t digest) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
+  std::array<char, 16> out;
   for (int i = 15; i >= 0; --i, digest >>= 4) out[static_cast<size_t>(i)] = kHex[digest & 15];
   return out;
+}
+
+std::string digest_text(uint64_t digest) {
+  const auto digits = digest_digits(digest);
+  return std::string(digits.data(), digits.size());
 }
 
 }  // namespace pl

@@ -9,6 +9,7 @@
 // (x86-64, arm64), as the whole project.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,5 +22,8 @@ uint64_t value_digest(const Value& value);
 
 // 16 lower-case hex digits.
 std::string digest_text(uint64_t digest);
+// The same 16 hex digits in place, for a caller that only appends them somewhere (an item
+// result's record, once per item): no string to allocate.
+std::array<char, 16> digest_digits(uint64_t digest);
 
 }  // namespace pl

@@ -201,9 +201,12 @@ class Evaluator {
     // and a read may invalidate the pointers the scope handed out before (Scope::root), so no
     // pointer into the scope is held across an evaluation. An index's error waits for its
     // segment: a missing root is still reported first.
-    std::vector<std::optional<Result<Value>>> computed(node.segments.size());
+    // (Sized only when some index is computed: most paths, `loop.item`, have none.)
+    std::vector<std::optional<Result<Value>>> computed;
     for (size_t i = 0; i < node.segments.size(); ++i) {
-      if (node.segments[i].computed) computed[i].emplace(eval(*node.segments[i].computed));
+      if (!node.segments[i].computed) continue;
+      if (computed.empty()) computed.resize(node.segments.size());
+      computed[i].emplace(eval(*node.segments[i].computed));
     }
     Value base;
     const Value* current = nullptr;

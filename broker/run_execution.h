@@ -187,7 +187,12 @@ class RunExecution {
   pipeline::TemplateCache& templates() { return templates_; }
   const RunPaths& paths() const { return paths_; }
   PipelineContext& context() { return context_; }
-  std::string item_id(const Node& node) const { return run_id_ + "/" + node.path(); }
+  std::string item_id(const Node& node) const {
+    std::string id;
+    id.reserve(run_id_.size() + 1 + node.path().size());  // one allocation per item, not two
+    id.append(run_id_).append(1, '/').append(node.path());
+    return id;
+  }
   // The `context` a work item carries (protocol/work.h), for a step of `pipeline`.
   std::shared_ptr<const Value> item_context(PipelineContext& pipeline) const;
 

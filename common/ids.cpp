@@ -46,4 +46,14 @@ std::string new_id(std::string_view prefix, WallTime now) {
   return out;
 }
 
+std::string new_short_id(std::string_view prefix) {
+  std::array<uint8_t, 9> bytes{};
+  fill_random(bytes.data(), bytes.size());
+  unsigned __int128 v = 0;
+  for (uint8_t b : bytes) v = (v << 8) | b;
+  std::string out(prefix);
+  for (int i = 0; i < 13; ++i, v >>= 5) out.push_back(kAlphabet[static_cast<unsigned>(v & 31)]);
+  return out;
+}
+
 }  // namespace pl

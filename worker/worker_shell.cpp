@@ -37,8 +37,9 @@ WorkerShell::WorkerShell(net::Context& context, std::string broker_endpoint, Wor
 
 Status WorkerShell::connect() {
   net::SocketOptions options;
-  // A fresh identity per connection: the broker never confuses us with our previous self.
-  options.routing_id = new_id("w-");
+  // A fresh identity per connection: the broker never confuses us with our previous self. A
+  // short one: the broker copies it for every item it sends us and every result we send.
+  options.routing_id = new_short_id("w-");
   options.curve_client = link_.curve;
   auto socket = std::make_unique<net::Socket>(context_, net::SocketKind::kDealer, options);
   std::unique_ptr<net::HandshakeMonitor> monitor;

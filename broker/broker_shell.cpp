@@ -154,6 +154,12 @@ void BrokerShell::drain_workers() {
       }
       dispatcher_.on_worker_message(parts[0], std::move(*message), now);
     }
+    // This worker's results are settled and the items they free go out before the next
+    // message is read: each worker gets new work while the broker reads on, rather than all of
+    // them waiting for the end of the turn (one worker's message holds a batch of results, as
+    // many as it has slots under load).
+    pass_on_completions(now);
+    send_work();
   }
 }
 
@@ -233,6 +239,12 @@ void BrokerShell::reply(const ClientPeer& peer, MessageType type, const Value& b
 
 void BrokerShell::settle(TimePoint now) {
   coordinator_.on_tick(clock_.instant());
+  pass_on_completions(now);
+  notify_watchers();
+  coordinator_.forget_finished_beyond(config_.finished_runs_kept);
+}
+
+void BrokerShell::pass_on_completions(TimePoint now) {
   // Completions start new steps whose items go back to the dispatcher; repeat while the
   // dispatcher has more to say (bounded, in case a change ever makes that loop).
   for (int round = 0; round < 64; ++round) {
@@ -241,8 +253,6 @@ void BrokerShell::settle(TimePoint now) {
     if (completions.empty()) break;
     coordinator_.on_completions(std::move(completions), clock_.instant());
   }
-  notify_watchers();
-  coordinator_.forget_finished_beyond(config_.finished_runs_kept);
 }
 
 void BrokerShell::notify_watchers() {

@@ -87,6 +87,8 @@ class BrokerShell {
   void drain_clients(net::Socket& socket);
   void drain_events();
   void settle(TimePoint now);
+  // The dispatcher's completions handed to the runs, until they start no more items.
+  void pass_on_completions(TimePoint now);
   // Work, cancellations, heartbeats: what promises nothing about the store, so it goes out
   // before the commit, and workers start on it while the broker writes.
   void send_work();

@@ -8,7 +8,7 @@ double Value::as_double() const {
 }
 
 void Value::construct_from(const Value& other) {
-  switch (kind_) {
+  switch (other.kind_) {
     case Kind::kString:
       new (&u_.s) std::string(other.u_.s);
       break;
@@ -22,6 +22,7 @@ void Value::construct_from(const Value& other) {
       copy_scalar(other);
       break;
   }
+  kind_ = other.kind_;
 }
 
 void Value::destroy_resources() noexcept {
@@ -52,8 +53,7 @@ Value& Value::replace_with(Value&& other) noexcept {
   if (this == &other) return *this;
   // Taken first: `other` may live inside this value, which is freed below.
   Value taken(std::move(other));
-  destroy_resources();
-  kind_ = taken.kind_;
+  destroy_resources();  // leaves a null
   construct_from(std::move(taken));
   return *this;
 }

@@ -59,14 +59,13 @@ class Value {
     new (&u_.o) Object(std::move(o));
   }
 
-  Value(const Value& other) : kind_(other.kind_) { construct_from(other); }
-  Value(Value&& other) noexcept : kind_(other.kind_) { construct_from(std::move(other)); }
+  Value(const Value& other) { construct_from(other); }
+  Value(Value&& other) noexcept { construct_from(std::move(other)); }
   Value& operator=(const Value& other);
   Value& operator=(Value&& other) noexcept {
     // Inline for the usual case, a value that holds nothing yet (a member just made): `other`
     // cannot live inside it, and there is nothing to free.
     if (holds_resources() || this == &other) return replace_with(std::move(other));
-    kind_ = other.kind_;
     construct_from(std::move(other));
     return *this;
   }
@@ -146,20 +145,21 @@ class Value {
     return *this;
   }
   bool holds_resources() const { return kind_ >= Kind::kString; }
-  // REQUIRES: kind_ == other.kind_, a scalar kind (or null).
+  // REQUIRES: `other` holds a scalar (or null).
   void copy_scalar(const Value& other) noexcept {
-    if (kind_ == Kind::kBool) {
+    if (other.kind_ == Kind::kBool) {
       u_.b = other.u_.b;
-    } else if (kind_ == Kind::kInt) {
+    } else if (other.kind_ == Kind::kInt) {
       u_.i = other.u_.i;
-    } else if (kind_ == Kind::kDouble) {
+    } else if (other.kind_ == Kind::kDouble) {
       u_.d = other.u_.d;
     }
   }
-  // Builds this kind's member from `other`'s. REQUIRES: kind_ == other.kind_, nothing held.
+  // Makes this value what `other` is. REQUIRES: this holds nothing. The kind is set once its
+  // member is built: a copy that throws (no memory) leaves a null, never a half-built member.
   void construct_from(const Value& other);
   void construct_from(Value&& other) noexcept {
-    switch (kind_) {
+    switch (other.kind_) {
       case Kind::kString:
         new (&u_.s) std::string(std::move(other.u_.s));
         break;
@@ -173,6 +173,7 @@ class Value {
         copy_scalar(other);
         break;
     }
+    kind_ = other.kind_;
   }
   void destroy() noexcept {
     if (holds_resources()) destroy_resources();

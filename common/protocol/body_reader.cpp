@@ -1,5 +1,7 @@
 #include "common/protocol/body_reader.h"
 
+#include <utility>
+
 namespace pl::protocol {
 
 BodyReader::BodyReader(const Value& body, std::string_view what) : body_(&body), what_(what) {
@@ -8,6 +10,18 @@ BodyReader::BodyReader(const Value& body, std::string_view what) : body_(&body),
 
 BodyReader::BodyReader(std::span<const BodyField> fields, std::string_view what)
     : fields_(fields), what_(what) {}
+
+BodyReader BodyReader::consuming(Value& body, std::string_view what) {
+  BodyReader reader(std::as_const(body), what);
+  reader.consuming_ = true;
+  return reader;
+}
+
+BodyReader BodyReader::consuming(std::span<BodyField> fields, std::string_view what) {
+  BodyReader reader(std::span<const BodyField>(fields), what);
+  reader.consuming_ = true;
+  return reader;
+}
 
 const Value* BodyReader::field(std::string_view key, bool required) {
   if (!ok()) return nullptr;
@@ -41,6 +55,17 @@ std::string BodyReader::string(std::string_view key) {
     return {};
   }
   return v->as_string();
+}
+
+std::string BodyReader::take_string(std::string_view key) {
+  const Value* v = field(key, true);
+  if (!v) return {};
+  if (!v->is_string()) {
+    wrong_kind(key, *v, "a string");
+    return {};
+  }
+  if (!consuming_) return v->as_string();
+  return std::move(const_cast<Value*>(v)->as_string());  // handed over: never const
 }
 
 std::string BodyReader::optional_string(std::string_view key, std::string_view fallback) {

@@ -23,8 +23,15 @@ class BodyReader {
   // errors as over the body decode() would have made; a key not among `fields` reads as absent.
   // `fields` must outlive the reader.
   BodyReader(std::span<const BodyField> fields, std::string_view what);
+  // The same over a body (or fields) the caller hands over to be taken apart: take_string()
+  // then moves strings out instead of copying them.
+  static BodyReader consuming(Value& body, std::string_view what);
+  static BodyReader consuming(std::span<BodyField> fields, std::string_view what);
 
   std::string string(std::string_view key);
+  // string(), moved out of the body when the reader consumes it (a copy otherwise): for the
+  // identifiers of a work item or result, read once per item.
+  std::string take_string(std::string_view key);
   std::string optional_string(std::string_view key, std::string_view fallback = {});
   int64_t integer(std::string_view key);
   int64_t optional_integer(std::string_view key, int64_t fallback);
@@ -51,6 +58,7 @@ class BodyReader {
   std::span<const BodyField> fields_;
   std::string what_;
   std::string error_;
+  bool consuming_ = false;  // made by consuming(): what it reads was never const
 };
 
 }  // namespace pl::protocol

@@ -230,12 +230,12 @@ namespace {
 // members of those names (null when absent), taken.
 Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context, const Value* retry) {
   WorkItem m;
-  m.item_id = r.string("id");
+  m.item_id = r.take_string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
   m.timeout_ms = r.integer("timeout_ms");
-  m.run_id = r.string("run");
-  m.step_name = r.string("step");
-  m.step_type = r.string("type");
+  m.run_id = r.take_string("run");
+  m.step_name = r.take_string("step");
+  m.step_type = r.take_string("type");
   if (!input && r.ok()) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"input\" is missing");
   }
@@ -255,7 +255,7 @@ Value* present(BodyField& field) { return field.present ? &field.value : nullptr
 }  // namespace
 
 Result<WorkItem> work_item_from(Value&& body) {
-  BodyReader r(body, "work_item");
+  BodyReader r = BodyReader::consuming(body, "work_item");
   return work_item_from(r, body.find("input"), body.find("context"), body.find("retry"));
 }
 
@@ -265,7 +265,7 @@ Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& li
   if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
-  BodyReader r(std::span<const BodyField>(fields), "work_item");
+  BodyReader r = BodyReader::consuming(fields, "work_item");
   return work_item_from(r, present(fields[6]), present(fields[7]), present(fields[8]));
 }
 
@@ -285,7 +285,7 @@ namespace {
 // name (null when absent), taken.
 Result<WorkResult> work_result_from(BodyReader& r, Value* result) {
   WorkResult m;
-  m.item_id = r.string("id");
+  m.item_id = r.take_string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
   if (r.ok() && !result) {
     return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
@@ -303,7 +303,7 @@ Result<WorkResult> work_result_from(BodyReader& r, Value* result) {
 }  // namespace
 
 Result<WorkResult> work_result_from(Value&& body) {
-  BodyReader r(body, "work_result");
+  BodyReader r = BodyReader::consuming(body, "work_result");
   return work_result_from(r, body.find("result"));
 }
 
@@ -312,7 +312,7 @@ Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits
   if (auto st = decode_fields(frame, MessageType::kWorkResult, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
-  BodyReader r(std::span<const BodyField>(fields), "work_result");
+  BodyReader r = BodyReader::consuming(fields, "work_result");
   return work_result_from(r, present(fields[2]));
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "common/protocol/body_reader.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
 
@@ -175,6 +176,25 @@ std::string read_file(const fs::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The decoders take their identifiers out of the message rather than copying them; a reader
+// that was only lent a body copies, and leaves the body whole.
+TEST(BodyReaderStrings, ALentBodyIsCopiedFromAndAHandedOverOneIsTakenFrom) {
+  Value body;
+  body["id"] = std::string(40, 'i');
+  body["n"] = 3;
+  BodyReader lent(body, "msg");
+  EXPECT_EQ(lent.take_string("id"), std::string(40, 'i'));
+  EXPECT_EQ(body.get_string("id"), std::string(40, 'i'));
+
+  BodyReader consuming = BodyReader::consuming(body, "msg");
+  EXPECT_EQ(consuming.take_string("id"), std::string(40, 'i'));
+  EXPECT_TRUE(consuming.ok());
+  EXPECT_EQ(consuming.take_string("n"), "");
+  EXPECT_FALSE(consuming.ok());
+  EXPECT_EQ(consuming.status().error().message,
+            "msg: field \"n\" is an integer, expected a string");
 }
 
 TEST(DirectWorkDecoding, AResultDecodesToWhatItWasEncodedFrom) {

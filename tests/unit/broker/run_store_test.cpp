@@ -606,6 +606,70 @@ TEST(SqliteRunStore, ResultRowsOfOlderVersionsAreMovedIntoBatchesOnOpen) {
   EXPECT_EQ(*(*raw)->query_text("SELECT COUNT(*) FROM sqlite_master WHERE name='items'"), "0");
 }
 
+// A new file keeps item results in a rowid table: a WITHOUT ROWID one has the whole batch in its
+// key, and reads batches at each step down the tree when one is added (sqlite_run_store.cpp).
+TEST(SqliteRunStore, ANewFileKeepsItemBatchesInARowidTable) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  ASSERT_TRUE(open_sqlite_run_store(db).ok());
+  auto raw = sqlite::Database::open(db);
+  ASSERT_TRUE(raw.ok());
+  auto sql = (*raw)->query_text("SELECT sql FROM sqlite_master WHERE name='item_batches'");
+  ASSERT_TRUE(sql.ok());
+  EXPECT_NE(sql->find("PRIMARY KEY (run_id, seq)"), std::string::npos) << *sql;
+  EXPECT_EQ(sql->find("WITHOUT ROWID"), std::string::npos) << *sql;
+}
+
+// A file made before then keeps its WITHOUT ROWID table, and every use of it works as before.
+TEST(SqliteRunStore, AFileWithTheOlderWithoutRowidTableRecordsReadsAndDropsAsBefore) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)
+                    ->exec("CREATE TABLE item_batches (run_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+                           "count INTEGER NOT NULL, items BLOB NOT NULL, "
+                           "PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"
+                           "CREATE INDEX item_batches_counts ON item_batches(run_id, count)")
+                    .ok());
+  }
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    for (int turn = 0; turn < 3; ++turn) {
+      for (int i = 0; i < 4; ++i) {
+        const std::string id = "run-1/s0.i" + std::to_string(turn * 4 + i);
+        Value result;
+        result["success"] = i != 3;
+        ASSERT_TRUE((*store)->put_item_result("run-1", id, result).ok());
+      }
+      ASSERT_TRUE((*store)->commit().ok());
+    }
+  }
+  {
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok());
+    auto count = (*store)->item_count("run-1");
+    ASSERT_TRUE(count.ok()) << count.error().message;
+    EXPECT_EQ(*count, 12u);
+    auto dropped = (*store)->drop_failed_items("run-1");
+    ASSERT_TRUE(dropped.ok()) << dropped.error().message;
+    ASSERT_TRUE((*store)->commit().ok());
+    auto kept = all_records(**store, "run-1");
+    ASSERT_TRUE(kept.ok()) << kept.error().message;
+    EXPECT_EQ(kept->size(), 9u);
+    count = (*store)->item_count("run-1");
+    ASSERT_TRUE(count.ok()) << count.error().message;
+    EXPECT_EQ(*count, 9u);
+  }  // closed: the store holds its file's lock
+  auto raw = sqlite::Database::open(db);
+  ASSERT_TRUE(raw.ok());
+  auto sql = (*raw)->query_text("SELECT sql FROM sqlite_master WHERE name='item_batches'");
+  ASSERT_TRUE(sql.ok()) << sql.error().message;
+  EXPECT_NE(sql->find("WITHOUT ROWID"), std::string::npos) << "the older table is kept as it is";
+}
+
 TEST(SqliteRunStore, AnUnreadableBatchIsAnErrorNamingTheRun) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();

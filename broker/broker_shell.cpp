@@ -131,6 +131,10 @@ void BrokerShell::drain_control_replies() {
 
 void BrokerShell::drain_workers() {
   for (int n = 0; n < kBatchPerSocket; ++n) {
+    // Under load results keep coming while the broker reads (each message's freed items go out
+    // below): the turn ends once a commit is due, so that commits, acknowledgements, clients
+    // and signals keep their pace instead of waiting for kBatchPerSocket messages.
+    if (n > 0 && clock_.now() - last_commit_ >= kCommitEvery) return;
     auto frames = workers_.receive();
     if (!frames.ok()) {
       spdlog::error("worker socket: {}", frames.error().message);

@@ -47,23 +47,23 @@ void BodyReader::wrong_kind(std::string_view key, const Value& v, std::string_vi
            a_kind(v.kind()) + ", expected " + std::string(expected);
 }
 
-std::string BodyReader::string(std::string_view key) {
+const Value* BodyReader::string_field(std::string_view key) {
   const Value* v = field(key, true);
-  if (!v) return {};
-  if (!v->is_string()) {
+  if (v && !v->is_string()) {
     wrong_kind(key, *v, "a string");
-    return {};
+    return nullptr;
   }
-  return v->as_string();
+  return v;
+}
+
+std::string BodyReader::string(std::string_view key) {
+  const Value* v = string_field(key);
+  return v ? v->as_string() : std::string();
 }
 
 std::string BodyReader::take_string(std::string_view key) {
-  const Value* v = field(key, true);
+  const Value* v = string_field(key);
   if (!v) return {};
-  if (!v->is_string()) {
-    wrong_kind(key, *v, "a string");
-    return {};
-  }
   if (!consuming_) return v->as_string();
   return std::move(const_cast<Value*>(v)->as_string());  // handed over: never const
 }

@@ -52,6 +52,8 @@ class BodyReader {
 
  private:
   const Value* field(std::string_view key, bool required);
+  // The required string member `key`; null (the error recorded) when absent or not a string.
+  const Value* string_field(std::string_view key);
   void wrong_kind(std::string_view key, const Value& v, std::string_view expected);
 
   const Value* body_ = nullptr;  // or, when null, fields_

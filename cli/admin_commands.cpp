@@ -203,19 +203,14 @@ void render_children(const Value& node, const std::string& indent, std::string& 
   }
 }
 
-// "backups: 7 complete, newest 2026-11-24 03:00:12 UTC (16h02m ago)", for a tree with a broker.
+// "backups: 7 complete, newest 2026-11-24 03:00:12Z (16h02m ago)", for a tree with a broker.
 std::string backups_line(const Value& b, int64_t now_ms) {
   if (b.find("error")) return "backups: " + b.get_string("error") + "\n";
   const int64_t complete = b.get_int("complete");
   if (complete == 0) return "backups: none in the state directory yet (pipelinectl backup)\n";
   std::string line = "backups: " + std::to_string(complete) + " complete";
   if (const Value* newest = b.find("newest_ms")) {
-    const std::time_t t = static_cast<std::time_t>(newest->as_int() / 1000);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char when[40];
-    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    line += std::string(", newest ") + when + " (" +
+    line += ", newest " + format_utc(newest->as_int()) + " (" +
             duration_text(std::max<int64_t>(1, now_ms - newest->as_int())) + " ago)";
   }
   return line + "\n";

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace pl::cli {
 
@@ -54,6 +55,15 @@ std::string format_micros(int64_t micros) {
   } else {
     std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(micros) / 1e6);
   }
+  return buf;
+}
+
+std::string format_utc(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
   return buf;
 }
 

@@ -1,4 +1,5 @@
-// Short human forms of durations, rates and sizes, for progress lines and `pipelinectl top`.
+// Short human forms of durations, rates, sizes and times, for progress lines, `pipelinectl top`
+// and the other commands' listings.
 // Pure.
 #pragma once
 
@@ -14,5 +15,7 @@ std::string format_duration_s(std::optional<double> seconds);
 std::string format_rate(double per_second);
 // Microseconds as "850us", "12ms", "1.2s".
 std::string format_micros(int64_t micros);
+// Unix milliseconds as the UTC time people read: "2024-05-01 12:00:00Z".
+std::string format_utc(int64_t unix_ms);
 
 }  // namespace pl::cli

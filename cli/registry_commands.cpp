@@ -1,13 +1,13 @@
 #include "cli/registry_commands.h"
 
 #include <CLI/CLI.hpp>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <utility>
 
 #include "cli/cli_context.h"
 #include "cli/output_sink.h"
+#include "cli/progress_format.h"
 #include "cli/tree_sockets.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -19,16 +19,6 @@ namespace pl::cli {
 namespace {
 
 using namespace std::chrono_literals;
-
-// "2024-05-01 12:00:00Z" for a time people read.
-std::string format_time(int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
 
 int exit_code_for(const Error& e) {
   switch (e.code) {
@@ -108,7 +98,7 @@ int show_tool(RegistryClient& client, const std::string& name, bool json) {
   }
   const Value* d = raw->find("definition");
   std::cout << "tool " << name << ", revision " << raw->get_int("revision") << ", updated "
-            << format_time(raw->get_int("updated_ms")) << "\n";
+            << format_utc(raw->get_int("updated_ms")) << "\n";
   if (d) {
     for (const auto& [key, value] : d->as_object()) {
       if (key == "name") continue;
@@ -142,9 +132,9 @@ int list_sessions(RegistryClient& client, bool json) {
     auto s = session_info_from(v);
     if (!s.ok()) return fail(s.error());
     std::cout << s->name << "  " << s->version << " turn(s)"
-              << (s->max_turns > 0 ? " of at most " + std::to_string(s->max_turns) : "") << ", tokens "
-              << s->usage.input_tokens << " in / " << s->usage.output_tokens << " out, updated "
-              << format_time(s->updated_ms) << "\n";
+              << (s->max_turns > 0 ? " of at most " + std::to_string(s->max_turns) : "")
+              << ", tokens " << s->usage.input_tokens << " in / " << s->usage.output_tokens
+              << " out, updated " << format_utc(s->updated_ms) << "\n";
   }
   if (raw->get_bool("truncated")) std::cout << "(more sessions not shown)\n";
   return kExitOk;
@@ -213,12 +203,12 @@ void print_session_header(const SessionInfo& i) {
   std::cout << "session " << i.name << ": " << i.version << " turn(s)"
             << (i.max_turns > 0 ? " of at most " + std::to_string(i.max_turns) : "") << ", tokens "
             << i.usage.input_tokens << " in / " << i.usage.output_tokens << " out, created "
-            << format_time(i.created_ms) << "\n";
+            << format_utc(i.created_ms) << "\n";
 }
 
 void print_turns(const std::vector<SessionTurn>& turns) {
   for (const auto& t : turns) {
-    std::cout << "\n--- turn " << t.index << " (" << format_time(t.time_ms) << ")\n";
+    std::cout << "\n--- turn " << t.index << " (" << format_utc(t.time_ms) << ")\n";
     for (const auto& m : t.messages) std::cout << m.role << ": " << content_text(m.content) << "\n";
   }
 }

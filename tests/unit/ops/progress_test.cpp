@@ -45,6 +45,7 @@ TEST(ProgressFormat, SaysDurationsRatesAndSizesShortly) {
   EXPECT_EQ(format_rate(3.21), "3.2/s");
   EXPECT_EQ(format_rate(1500), "1.5k/s");
   EXPECT_EQ(format_micros(1234), "1.2ms");
+  EXPECT_EQ(format_utc(1795489212345), "2026-11-24 03:00:12Z");  // UTC, the milliseconds dropped
 }
 
 TEST(ProgressTracker, ComputesRateAndEtaFromSamplesOverTime) {

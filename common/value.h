@@ -144,6 +144,7 @@ class Value {
     if (kind_ != kind) throw std::bad_variant_access();
     return *this;
   }
+  // The kinds from kString on own memory (Kind lists them last).
   bool holds_resources() const { return kind_ >= Kind::kString; }
   // REQUIRES: `other` holds a scalar (or null).
   void copy_scalar(const Value& other) noexcept {

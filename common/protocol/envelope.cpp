@@ -49,13 +49,17 @@ Status check_end(const MsgpackReader& reader) {
 
 }  // namespace
 
+void pack_envelope_head(MsgpackWriter& out, MessageType type) {
+  out.array(3);
+  out.unsigned_integer(kProtocolVersion);
+  out.unsigned_integer(static_cast<uint16_t>(type));
+}
+
 std::string encode(MessageType type, const Value& body) {
   std::string out;
   out.reserve(64);
   MsgpackWriter writer(out);
-  writer.array(3);
-  writer.unsigned_integer(kProtocolVersion);
-  writer.unsigned_integer(static_cast<uint16_t>(type));
+  pack_envelope_head(writer, type);
   if (body.is_null()) {
     writer.map(0);
   } else {

@@ -8,13 +8,6 @@ namespace pl::protocol {
 
 namespace {
 
-// The envelope's [version, type, ...]: its body is packed next.
-void pack_envelope_head(MsgpackWriter& out, MessageType type) {
-  out.array(3);
-  out.unsigned_integer(kProtocolVersion);
-  out.unsigned_integer(static_cast<uint16_t>(type));
-}
-
 Value retry_body(const RetryOutlook& retry) {
   Value v;
   v["left"] = retry.retries_left;

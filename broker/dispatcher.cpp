@@ -530,7 +530,7 @@ void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult r
   leave_flight(item, &result.result, now);
   if (WorkerRecord* worker = roster_.find(identity)) ++worker->items_done;
   if (success) {
-    complete(item, std::move(result.result));
+    complete(it, std::move(result.result));  // found above: not looked up again
   } else {
     attempt_failed(item, std::move(result.result), now);
   }
@@ -613,12 +613,18 @@ void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
 }
 
 void Dispatcher::complete(Item& item, Value result) {
+  complete(items_.find(item.spec.item_id), std::move(result));
+}
+
+void Dispatcher::complete(ItemMap::iterator it, Value result) {
+  Item& item = it->second;
   result["attempts"] = static_cast<int64_t>(item.attempt);
   if (!item.retried_usage.is_null()) {
     const Value* usage = result.find("usage");
     result["usage"] = sum_usage(item.retried_usage, usage ? *usage : Value());
   }
-  if (result.get_bool("success")) {
+  const bool success = result.get_bool("success");
+  if (success) {
     ++counters_.completed;
   } else {
     ++counters_.failed;
@@ -627,11 +633,16 @@ void Dispatcher::complete(Item& item, Value result) {
   set_state(item, ItemState::kQueued);
   --queued_count_;
   // Taken out whole, so that its id, run id and step name move to the completion.
-  auto node = items_.extract(item.spec.item_id);  // `item` dangles from here on
+  auto node = items_.extract(it);  // `item` dangles from here on
   WorkSpec& spec = node.mapped().spec;
-  completions_.push_back(Completion{std::move(node.key()), std::move(spec.run_id),
-                                    std::move(spec.step_name), std::move(result), spec.tag,
-                                    spec.input_digest});
+  Completion& completion = completions_.emplace_back();
+  completion.item_id = std::move(node.key());
+  completion.run_id = std::move(spec.run_id);
+  completion.step_name = std::move(spec.step_name);
+  completion.result = std::move(result);
+  completion.success = success;
+  completion.tag = spec.tag;
+  completion.input_digest = spec.input_digest;
 }
 
 void Dispatcher::worker_lost(std::string_view identity, std::string_view why, TimePoint now) {

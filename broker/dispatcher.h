@@ -247,6 +247,7 @@ class Dispatcher {
   void refused_by_worker(Item& item, std::string_view identity, const std::string& why,
                          TimePoint now);
   void complete(Item& item, Value result);
+  void complete(ItemMap::iterator it, Value result);
   void send(std::string_view identity, protocol::MessageType type, const Value& body);
   // Tells the worker at `identity` to stop the attempt; it is given up (killed) if it has not
   // let go when config.cancel_grace ends.

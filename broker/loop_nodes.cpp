@@ -65,8 +65,15 @@ ParallelNode::Child ForLoopNode::make_child(size_t index, size_t total, Value el
   frame->context = frame_.context;
   frame->set_iteration(iterator_, std::move(element), static_cast<int64_t>(index),
                        static_cast<int64_t>(total));
-  std::string iteration_path = path() + ".i" + std::to_string(index);
-  std::string iteration_display = display() + "[" + std::to_string(index) + "]";
+  // Built in place, each with room for the leaf's part a lone leaf adds (one allocation each).
+  const std::string number = std::to_string(index);
+  std::string iteration_path;
+  iteration_path.reserve(path().size() + number.size() + 8);
+  iteration_path.append(path()).append(".i").append(number);
+  std::string iteration_display;
+  iteration_display.reserve(display().size() + number.size() + 3 +
+                            (lone_leaf_ ? lone_leaf_->name.size() : 0));
+  iteration_display.append(display()).append(1, '[').append(number).append(1, ']');
   if (lone_leaf_) {
     // The very leaf its sequence would start: the same path, hence the same item id.
     auto leaf = make_step_node(

@@ -284,8 +284,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
     note(store_.put_item_result(run.id, completion.item_id, completion.result,
                                 completion.input_digest),
          "recording an item result");
-    if (!completion.result.get_bool("success") &&
-        completion.result.get_string("error_code") != "cancelled") {
+    if (!completion.success && completion.result.get_string("error_code") != "cancelled") {
       ++counters_.dead_letters;
       note(store_.put_dead_letter(DeadLetter{completion.item_id, run.id, completion.step_name,
                                              completion.result.get_int("attempts"),

@@ -57,6 +57,7 @@ struct Completion {
   std::string run_id;
   std::string step_name;
   Value result;
+  bool success = false;  // result's `success`, read once
   uint64_t tag = 0;  // the WorkSpec's
   uint64_t input_digest = 0;  // the WorkSpec's
 };

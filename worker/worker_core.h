@@ -78,6 +78,9 @@ class WorkerCore {
   // A kWorkItem, already decoded (the shell decodes this hot message straight into its struct):
   // the same as on_message with its envelope.
   std::vector<WorkerCommand> on_work_item(protocol::WorkItem item, TimePoint now);
+  // A kResultAck, already decoded (the other message of each turn under load): the same as
+  // on_message with its envelope.
+  std::vector<WorkerCommand> on_result_ack(const protocol::ResultAck& ack, TimePoint now);
   // An item finished on a slot (whatever its outcome).
   std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.
@@ -121,6 +124,8 @@ class WorkerCore {
   // of one item.
   void take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
   void start(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
+  // Forgets the results the broker has made durable.
+  void take_ack(const protocol::ResultAck& ack, std::vector<WorkerCommand>& out, TimePoint now);
   // Appends Retire once a draining worker has nothing left to wait for.
   void maybe_retire(std::vector<WorkerCommand>& out, TimePoint now);
 

@@ -110,7 +110,7 @@ void WorkerShell::drain_socket() {
     silent_reconnects_ = 0;  // a broker spoke
     // Each frame is an envelope: the broker sends what one turn produced for us as one message.
     for (const auto& frame : **frames) {
-      if (take_work_item(frame, now)) continue;
+      if (take_work_item(frame, now) || take_result_ack(frame, now)) continue;
       auto message = protocol::decode(frame);
       if (!message.ok()) {
         bad_frames_.record("broker", message.error().message, now);
@@ -149,6 +149,13 @@ bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {
   auto item = protocol::decode_work_item(frame);
   if (!item.ok()) return false;
   execute(core_.on_work_item(std::move(*item), now));
+  return true;
+}
+
+bool WorkerShell::take_result_ack(std::string_view frame, TimePoint now) {
+  auto ack = protocol::decode_result_ack(frame);
+  if (!ack.ok()) return false;
+  execute(core_.on_result_ack(*ack, now));
   return true;
 }
 

@@ -47,6 +47,8 @@ class WorkerShell {
   // or one that does not decode so: the general path then takes it and reports what is wrong
   // with it, as for any frame.
   bool take_work_item(std::string_view frame, TimePoint now);
+  // The same for a kResultAck frame, the other message of each turn under load.
+  bool take_result_ack(std::string_view frame, TimePoint now);
   // Logs the handshake events of the connection (the first failure of each) and gives the
   // connection up after kHandshakeFailuresPerConnection failures in a row.
   void watch_handshakes();

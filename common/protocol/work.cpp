@@ -339,13 +339,31 @@ Value to_body(const ResultAck& m) {
   return v;
 }
 
-Result<ResultAck> result_ack_from(const Value& body) {
-  BodyReader r(body, "result_ack");
+namespace {
+
+// A kResultAck's fields, from a decoded body or from the frame.
+Result<ResultAck> result_ack_from(BodyReader& r) {
   ResultAck m;
-  m.acks = r.value("acks");
+  m.acks = r.take_value("acks");
   if (!r.ok()) return r.status().error();
   if (!m.acks.is_array()) return make_error(ErrorCode::kInvalidInput, "result_ack: acks is not a list");
   return m;
+}
+
+}  // namespace
+
+Result<ResultAck> result_ack_from(const Value& body) {
+  BodyReader r(body, "result_ack");
+  return result_ack_from(r);
+}
+
+Result<ResultAck> decode_result_ack(std::string_view frame, const DecodeLimits& limits) {
+  BodyField fields[] = {{"acks"}};
+  if (auto st = decode_fields(frame, MessageType::kResultAck, fields, limits); !st.ok()) {
+    return std::move(st).error();
+  }
+  BodyReader r = BodyReader::consuming(fields, "result_ack");
+  return result_ack_from(r);
 }
 
 }  // namespace pl::protocol

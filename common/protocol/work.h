@@ -153,5 +153,8 @@ Result<ResultAck> result_ack_from(const Value& body);
 // ("message type ..., expected ...") found from its header alone, before any of its body.
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits = {});
 Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits = {});
+// The same for a kResultAck: what decode() and then result_ack_from() make of it, the acks taken
+// from the frame rather than copied out of a decoded body.
+Result<ResultAck> decode_result_ack(std::string_view frame, const DecodeLimits& limits = {});
 
 }  // namespace pl::protocol

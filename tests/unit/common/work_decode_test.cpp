@@ -1,5 +1,6 @@
-// decode_work_item and decode_work_result against the path they replace, decode() and then
-// work_item_from() / work_result_from(): every frame gives the same struct or the same error.
+// decode_work_item, decode_work_result and decode_result_ack against the path they replace,
+// decode() and then work_item_from() / work_result_from() / result_ack_from(): every frame gives
+// the same struct or the same error.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -38,6 +39,15 @@ struct Paths<WorkItem> {
     return decode_work_item(frame, limits);
   }
   static Result<WorkItem> from(Value&& body) { return work_item_from(std::move(body)); }
+};
+
+template <>
+struct Paths<ResultAck> {
+  static constexpr MessageType kType = MessageType::kResultAck;
+  static Result<ResultAck> direct(std::string_view frame, const DecodeLimits& limits) {
+    return decode_result_ack(frame, limits);
+  }
+  static Result<ResultAck> from(Value&& body) { return result_ack_from(body); }
 };
 
 DecodeLimits tight_limits() {
@@ -100,6 +110,7 @@ testing::AssertionResult all_agree(std::string_view frame) {
   for (const DecodeLimits& limits : {DecodeLimits{}, tight_limits()}) {
     if (auto r = agree<WorkResult>(frame, limits); !r) return r;
     if (auto r = agree<WorkItem>(frame, limits); !r) return r;
+    if (auto r = agree<ResultAck>(frame, limits); !r) return r;
   }
   return testing::AssertionSuccess();
 }
@@ -228,6 +239,46 @@ TEST(DirectWorkDecoding, AnItemDecodesToWhatItWasEncodedFrom) {
   EXPECT_EQ(decoded->context, in.context);
   EXPECT_TRUE(agree<WorkItem>(frame));
   EXPECT_TRUE(agree<WorkItem>(encode(MessageType::kWorkItem, to_body(in))));
+}
+
+TEST(DirectWorkDecoding, AnAckDecodesToTheAttemptsItWasEncodedFrom) {
+  const std::vector<std::pair<std::string, uint32_t>> acks{
+      {"run/s1.i0.s0", 1}, {std::string(60, 'x'), UINT32_MAX}, {"", 70000}};
+  const std::string frame = encode_result_ack(acks);
+  auto decoded = decode_result_ack(frame);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_TRUE(decoded->acks.is_array());
+  ASSERT_EQ(decoded->acks.as_array().size(), acks.size());
+  for (size_t i = 0; i < acks.size(); ++i) {
+    EXPECT_EQ(decoded->acks.as_array()[i].get_string("id"), acks[i].first);
+    EXPECT_EQ(decoded->acks.as_array()[i].get_int("attempt"), acks[i].second);
+  }
+  EXPECT_TRUE(agree<ResultAck>(frame));
+  EXPECT_TRUE(agree<ResultAck>(encode_result_ack({})));
+}
+
+// What the worker skips entry by entry (an id that is no string, an entry that is no map) is
+// the core's to skip: both paths hand the list over as it came. What is not a list, or is
+// missing, fails on both.
+TEST(DirectWorkDecoding, AnAckListIsHandedOverAsItCameAndAnythingElseRefused) {
+  const Value odd_entries = *parse_json(R"([{"id": 7, "attempt": 1}, 3, {"attempt": "one"}, {}])");
+  const std::string odd = envelope(MessageType::kResultAck, {member("acks", odd_entries)});
+  auto decoded = decode_result_ack(odd);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->acks, odd_entries);
+  EXPECT_TRUE(agree<ResultAck>(odd));
+
+  for (const Value& bad : {Value(), Value("all"), Value::object(), Value(1)}) {
+    const std::string frame = envelope(MessageType::kResultAck, {member("acks", bad)});
+    auto refused = decode_result_ack(frame);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().message, "result_ack: acks is not a list");
+    EXPECT_TRUE(agree<ResultAck>(frame));
+  }
+  const std::string none = envelope(MessageType::kResultAck, {member("other", Value(1))});
+  ASSERT_FALSE(decode_result_ack(none).ok());
+  EXPECT_EQ(decode_result_ack(none).error().message, "result_ack: field \"acks\" is missing");
+  EXPECT_TRUE(agree<ResultAck>(none));
 }
 
 TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
@@ -431,7 +482,8 @@ TEST(DirectWorkDecoding, EachMistypedFieldIsNamed) {
 TEST(DirectWorkDecoding, EveryTruncationFailsAsTheGeneralPathDoes) {
   const std::string result = encode_work_result("id-1", 2, nested_result());
   const std::string item = envelope(MessageType::kWorkItem, item_members());
-  for (const std::string* frame : {&result, &item}) {
+  const std::string ack = encode_result_ack({{"id-1", 2}, {"id-2", 1}});
+  for (const std::string* frame : {&result, &item, &ack}) {
     for (size_t n = 0; n < frame->size(); ++n) {
       const std::string_view prefix = std::string_view(*frame).substr(0, n);
       EXPECT_FALSE(decode_work_result(prefix).ok()) << n;

@@ -25,7 +25,7 @@ SlotPool::~SlotPool() {
   if (event_fd_ >= 0) ::close(event_fd_);
 }
 
-void SlotPool::start(protocol::WorkItem item, TimePoint deadline) {
+void SlotPool::start(protocol::WorkItem&& item, TimePoint deadline) {
   StepExecutor* executor = executors_.find(item.step_type);
   if (!executor || executor->runs_inline(item)) {
     // Nothing can cancel it: it is over before the loop reads another message.

@@ -33,7 +33,7 @@ class SlotPool {
   // Runs `item` until `deadline` (its executor sees it; the caller cancels at it). Inline items
   // (and items of a type with no executor, which fail at once) have finished when this returns;
   // the others wait for a free slot thread.
-  void start(protocol::WorkItem item, TimePoint deadline);
+  void start(protocol::WorkItem&& item, TimePoint deadline);
   // Cancels the item if it runs on a slot thread; no effect otherwise (an inline item is over).
   void cancel(const std::string& item_id, uint32_t attempt, const std::string& reason);
 

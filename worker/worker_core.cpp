@@ -192,14 +192,14 @@ void WorkerCore::take_ack(const protocol::ResultAck& ack, std::vector<WorkerComm
   maybe_retire(out, now);
 }
 
-std::vector<WorkerCommand> WorkerCore::on_work_item(protocol::WorkItem item, TimePoint now) {
+std::vector<WorkerCommand> WorkerCore::on_work_item(protocol::WorkItem&& item, TimePoint now) {
   last_heard_ = now;
   std::vector<WorkerCommand> out;
   take_item(std::move(item), out, now);
   return out;
 }
 
-void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out,
+void WorkerCore::take_item(protocol::WorkItem&& item, std::vector<WorkerCommand>& out,
                            TimePoint now) {
   if (auto it = running_.find(item.item_id); it != running_.end()) {
     Running& run = it->second;
@@ -238,7 +238,7 @@ void WorkerCore::take_item(protocol::WorkItem item, std::vector<WorkerCommand>& 
   }
 }
 
-void WorkerCore::start(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now) {
+void WorkerCore::start(protocol::WorkItem&& item, std::vector<WorkerCommand>& out, TimePoint now) {
   const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item.timeout_ms, 1));
   running_[item.item_id] = Running{item.attempt, deadline, /*cancel_sent=*/false,
                                   /*report_as=*/item.attempt, /*next=*/std::nullopt};

@@ -77,7 +77,7 @@ class WorkerCore {
   std::vector<WorkerCommand> on_message(protocol::Message message, TimePoint now);
   // A kWorkItem, already decoded (the shell decodes this hot message straight into its struct):
   // the same as on_message with its envelope.
-  std::vector<WorkerCommand> on_work_item(protocol::WorkItem item, TimePoint now);
+  std::vector<WorkerCommand> on_work_item(protocol::WorkItem&& item, TimePoint now);
   // A kResultAck, already decoded (the other message of each turn under load): the same as
   // on_message with its envelope.
   std::vector<WorkerCommand> on_result_ack(const protocol::ResultAck& ack, TimePoint now);
@@ -122,8 +122,9 @@ class WorkerCore {
   // Starts `item` on a free slot, or refuses it without one. A newer attempt of an item already
   // running is answered by that run (or follows it, when it is being cancelled): never two runs
   // of one item.
-  void take_item(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
-  void start(protocol::WorkItem item, std::vector<WorkerCommand>& out, TimePoint now);
+  // (Items by rvalue reference: each passes down these layers moved once, not at each.)
+  void take_item(protocol::WorkItem&& item, std::vector<WorkerCommand>& out, TimePoint now);
+  void start(protocol::WorkItem&& item, std::vector<WorkerCommand>& out, TimePoint now);
   // Forgets the results the broker has made durable.
   void take_ack(const protocol::ResultAck& ack, std::vector<WorkerCommand>& out, TimePoint now);
   // Appends Retire once a draining worker has nothing left to wait for.

@@ -105,7 +105,7 @@ TEST(SlotPool, AnUnknownStepTypeIsAClearFailure) {
   SlotPool pool(1, executors, clock);
   auto item = echo("a", Value::object());
   item.step_type = "warp_drive";
-  pool.start(item, clock.now() + 5s);
+  pool.start(std::move(item), clock.now() + 5s);
   auto results = wait_results(pool, 1);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_FALSE(results[0].result.get_bool("success"));

@@ -103,11 +103,11 @@ TEST_F(WorkerCoreTest, ADecodedItemStartsAsAnEnvelopeWouldAndCountsAsHearingFrom
   clock_.advance(2500ms);
   auto item = protocol::work_item_from(std::move(this->item("a").body));
   ASSERT_TRUE(item.ok());
-  auto started = only<StartItem>(core_.on_work_item(*item, clock_.now()));
+  auto started = only<StartItem>(core_.on_work_item(protocol::WorkItem(*item), clock_.now()));
   ASSERT_EQ(started.size(), 1u);
   EXPECT_EQ(started[0].item.item_id, "a");
   EXPECT_EQ(started[0].deadline, clock_.now() + 5000ms);
-  EXPECT_TRUE(core_.on_work_item(*item, clock_.now()).empty()) << "already running";
+  EXPECT_TRUE(core_.on_work_item(protocol::WorkItem(*item), clock_.now()).empty()) << "already running";
   EXPECT_EQ(core_.running(), 1u);
   clock_.advance(1s);  // 3.5 s after the hello, 1 s after the item: the broker is alive
   EXPECT_TRUE(only<Reconnect>(core_.on_tick(clock_.now())).empty());

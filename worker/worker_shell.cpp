@@ -146,7 +146,7 @@ void WorkerShell::log_reconnect(const std::string& why) {
 
 bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {
   // A frame of another type is refused right after its header.
-  auto item = protocol::decode_work_item(frame);
+  auto item = protocol::decode_work_item(frame, {}, contexts_);
   if (!item.ok()) return false;
   execute(core_.on_work_item(std::move(*item), now));
   return true;

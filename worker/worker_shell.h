@@ -72,6 +72,7 @@ class WorkerShell {
   int handshake_failures_ = 0;                      // in a row, on this connection
   bool given_up_ = false;  // this connection, after failed handshakes: the next comes by liveness
   net::BadFrameLog bad_frames_{"broker connection"};
+  protocol::WorkContextCache contexts_;   // the context of the last items, decoded once
   std::optional<std::string> reconnect_;  // why, when a new connection is due
   // Reconnects in a row with no word from a broker: the first is a warning, then one a minute
   // (log_reconnect), so that a long outage (a network down, a broker waiting for disk space)

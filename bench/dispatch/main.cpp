@@ -86,9 +86,11 @@ std::pair<size_t, size_t> message_sizes() {
   item.step_name = "batch[123456].e";
   item.step_type = "echo";
   item.input["value"] = 123456;
-  item.context["workspace_dir"] = "/tmp/plb-xxxxxx/workspace";
-  item.context["output_dir"] = "/tmp/plb-xxxxxx/outputs";
-  item.context["pipeline_dir"] = "/tmp/plb-xxxxxx";
+  Value context;
+  context["workspace_dir"] = "/tmp/plb-xxxxxx/workspace";
+  context["output_dir"] = "/tmp/plb-xxxxxx/outputs";
+  context["pipeline_dir"] = "/tmp/plb-xxxxxx";
+  item.context = std::make_shared<const Value>(std::move(context));
   protocol::WorkResult result;
   result.item_id = item.item_id;
   result.result["success"] = true;

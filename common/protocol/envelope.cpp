@@ -109,11 +109,20 @@ Status decode_fields(std::string_view frame, MessageType type, std::span<BodyFie
                               [&](const BodyField& f) { return f.key == *key; });
     // Every member is read, kept or not (skip_at checks what read_into does, building nothing):
     // decode() refuses a frame for any bad value in it.
-    auto member = field == fields.end() ? reader.skip_at(2) : reader.read_into(field->value, 2);
+    const size_t start = reader.position();
+    const bool skipped = field == fields.end() || field->keep_bytes;
+    auto member = skipped ? reader.skip_at(2) : reader.read_into(field->value, 2);
     if (!member.ok()) return member;
-    if (field != fields.end()) field->present = true;
+    if (field == fields.end()) continue;
+    field->present = true;
+    if (field->keep_bytes) field->bytes = frame.substr(start, reader.position() - start);
   }
   return check_end(reader);
+}
+
+Result<Value> decode_member_value(std::string_view bytes, const DecodeLimits& limits) {
+  MsgpackReader reader(bytes, reader_limits(limits));
+  return reader.read_at(2);  // a body's member: as deep as decode_fields() read it
 }
 
 std::string encode_value(const Value& value) {

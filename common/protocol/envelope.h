@@ -54,10 +54,19 @@ Result<MessageType> peek_type(std::string_view frame, const DecodeLimits& limits
 // A member of a message body, read straight from the frame by decode_fields().
 struct BodyField {
   BodyField(std::string_view name) : key(name) {}  // NOLINT: implicit, for {{"id"}, ...}
+  // A member whose bytes are kept rather than decoded (checked all the same): `bytes`, a view
+  // into the frame, for a caller that may have decoded the same bytes before.
+  static BodyField raw(std::string_view name) {
+    BodyField field(name);
+    field.keep_bytes = true;
+    return field;
+  }
 
   std::string_view key;
-  Value value;           // when present
-  bool present = false;  // whether the body had the key
+  Value value;             // when present (and not kept as bytes)
+  std::string_view bytes;  // when present and kept as bytes
+  bool present = false;    // whether the body had the key
+  bool keep_bytes = false;
 };
 
 // Decodes an envelope of `type` as decode() would, with the same checks and the same errors, but
@@ -68,6 +77,10 @@ struct BodyField {
 // type.
 Status decode_fields(std::string_view frame, MessageType type, std::span<BodyField> fields,
                      const DecodeLimits& limits = {});
+// The value of a member decode_fields() kept as bytes (BodyField::raw), decoded as it would have
+// been in its place. REQUIRES: `bytes` and `limits` as decode_fields() had them, which checked
+// them: what decode_fields() accepted decodes.
+Result<Value> decode_member_value(std::string_view bytes, const DecodeLimits& limits = {});
 
 // One Value as msgpack, and back (the same checks as decode): a compact stored form, cheaper to
 // write and read than JSON (broker.db keeps item results so).

@@ -212,16 +212,17 @@ Value to_body(const WorkItem& m) {
   v["step"] = m.step_name;
   v["type"] = m.step_type;
   v["input"] = m.input;
-  v["context"] = m.context.is_null() ? Value::object() : m.context;
+  v["context"] = m.context_value().is_null() ? Value::object() : m.context_value();
   if (m.retry) v["retry"] = retry_body(*m.retry);
   return v;
 }
 
 namespace {
 
-// A kWorkItem's fields, from a decoded body or from the frame: `input` and `context` are the
-// members of those names (null when absent), taken.
-Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context, const Value* retry) {
+// A kWorkItem's fields, from a decoded body or from the frame: `input` is the member of that
+// name (null when absent), taken; `context` the context member's value.
+Result<WorkItem> work_item_from(BodyReader& r, Value* input, std::shared_ptr<const Value> context,
+                                const Value* retry) {
   WorkItem m;
   m.item_id = r.take_string("id");
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
@@ -239,27 +240,64 @@ Result<WorkItem> work_item_from(BodyReader& r, Value* input, Value* context, con
     m.retry = std::move(*outlook);
   }
   m.input = std::move(*input);
-  if (context) m.context = std::move(*context);
+  m.context = std::move(context);
   return m;
 }
 
 Value* present(BodyField& field) { return field.present ? &field.value : nullptr; }
 
-}  // namespace
-
-Result<WorkItem> work_item_from(Value&& body) {
-  BodyReader r = BodyReader::consuming(body, "work_item");
-  return work_item_from(r, body.find("input"), body.find("context"), body.find("retry"));
-}
-
-Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits) {
-  BodyField fields[] = {{"id"},   {"attempt"}, {"timeout_ms"}, {"run"},  {"step"},
-                        {"type"}, {"input"},   {"context"},    {"retry"}};
+// A work item from its frame, its context from `contexts` when given.
+Result<WorkItem> decode_item(std::string_view frame, const DecodeLimits& limits,
+                             WorkContextCache* contexts) {
+  BodyField fields[] = {{"id"},   {"attempt"}, {"timeout_ms"}, {"run"},
+                        {"step"}, {"type"},    {"input"},      BodyField::raw("context"),
+                        {"retry"}};
   if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
+  std::shared_ptr<const Value> context;
+  if (fields[7].present) {
+    WorkContextCache one_off;
+    auto decoded = (contexts ? *contexts : one_off).get(fields[7].bytes, limits);
+    if (!decoded.ok()) return std::move(decoded).error();
+    context = std::move(*decoded);
+  }
   BodyReader r = BodyReader::consuming(fields, "work_item");
-  return work_item_from(r, present(fields[6]), present(fields[7]), present(fields[8]));
+  return work_item_from(r, present(fields[6]), std::move(context), present(fields[8]));
+}
+
+}  // namespace
+
+const Value& WorkItem::context_value() const {
+  static const Value kNone;
+  return context ? *context : kNone;
+}
+
+Result<std::shared_ptr<const Value>> WorkContextCache::get(std::string_view bytes,
+                                                           const DecodeLimits& limits) {
+  if (value_ && bytes == bytes_) return value_;
+  auto decoded = decode_member_value(bytes, limits);
+  if (!decoded.ok()) return std::move(decoded).error();
+  value_ = std::make_shared<const Value>(std::move(*decoded));
+  bytes_.assign(bytes);
+  return value_;
+}
+
+Result<WorkItem> work_item_from(Value&& body) {
+  BodyReader r = BodyReader::consuming(body, "work_item");
+  Value* context = body.find("context");
+  return work_item_from(r, body.find("input"),
+                        context ? std::make_shared<const Value>(std::move(*context)) : nullptr,
+                        body.find("retry"));
+}
+
+Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits) {
+  return decode_item(frame, limits, nullptr);
+}
+
+Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits,
+                                  WorkContextCache& contexts) {
+  return decode_item(frame, limits, &contexts);
 }
 
 Result<WorkItem> work_item_from(const Value& body) { return work_item_from(Value(body)); }

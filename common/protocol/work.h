@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,11 +73,15 @@ struct WorkItem {
   std::string step_type;  // canonical type name: "echo", "claude", ...
   Value input;            // the bound step: templates rendered, defaults applied
   // Where the run lives: {workspace_dir, output_dir, pipeline_dir}, absolute paths on the
-  // broker's host. Tools and file operations are confined to workspace_dir.
-  Value context;
+  // broker's host. Tools and file operations are confined to workspace_dir. Shared: the items of
+  // a run carry the same one (WorkContextCache). Null when none came.
+  std::shared_ptr<const Value> context;
   // On the wire as `retry: {left, on, max_retry_after_ms?}`; absent from a broker that does not
   // say (the broker sends it on claude_robust items only).
   std::optional<RetryOutlook> retry;
+
+  // *context, or a null Value when none came.
+  const Value& context_value() const;
 };
 
 struct WorkResult {
@@ -152,6 +157,22 @@ Result<ResultAck> result_ack_from(const Value& body);
 // input, context and result are read as Values. A frame of another message type is an error
 // ("message type ..., expected ...") found from its header alone, before any of its body.
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits = {});
+
+// The last work item context a worker decoded, by its bytes: a run's items carry the same
+// context, so the worker decodes it once per run and its items share it, instead of building
+// and destroying a map of paths per item.
+class WorkContextCache {
+ public:
+  // The context packed as `bytes` (a body member decode_fields() checked under `limits`).
+  Result<std::shared_ptr<const Value>> get(std::string_view bytes, const DecodeLimits& limits);
+
+ private:
+  std::string bytes_;
+  std::shared_ptr<const Value> value_;
+};
+// decode_work_item() taking the context from `contexts` when it is the one decoded last.
+Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits,
+                                  WorkContextCache& contexts);
 Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits = {});
 // The same for a kResultAck: what decode() and then result_ack_from() make of it, the acks taken
 // from the frame rather than copied out of a decoded body.

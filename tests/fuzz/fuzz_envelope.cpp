@@ -65,9 +65,10 @@ Finding typed(MessageType type, const Value& body) {
       auto item = work_item_from(body);
       if (!item.ok()) return std::nullopt;
       // The dispatcher's fast encoder must say exactly what the generic one says.
-      const std::string fast = encode_work_item(
-          item->item_id, item->attempt, item->timeout_ms, item->run_id, item->step_name,
-          item->step_type, item->input, item->context, item->retry ? &*item->retry : nullptr);
+      const std::string fast =
+          encode_work_item(item->item_id, item->attempt, item->timeout_ms, item->run_id,
+                           item->step_name, item->step_type, item->input, item->context_value(),
+                           item->retry ? &*item->retry : nullptr);
       auto decoded = decode(fast);
       if (!decoded.ok()) return "encode_work_item made a frame that does not decode";
       if (!identical(decoded->body, to_body(*item))) {

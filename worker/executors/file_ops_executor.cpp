@@ -6,7 +6,7 @@ Result<Value> FileOpsExecutor::execute(const protocol::WorkItem& item,
                                        const ExecutionContext& context) {
   auto request = data::parse_file_ops_request(item.input);
   if (!request.ok()) return std::move(request).error();
-  auto workspace = data::Workspace::from_context(item.context);
+  auto workspace = data::Workspace::from_context(item.context_value());
   if (!workspace.ok()) return std::move(workspace).error().with_context("file_ops");
 
   const CancelToken& cancel = context.cancel;

@@ -20,7 +20,7 @@ Result<Value> ToolExecutor::execute(const protocol::WorkItem& item, const Execut
       catalog_.find(name->as_string(), item_call_limit(context.deadline, &context.cancel));
   if (!definition.ok()) return definition.error().with_context("tool step");
   ToolRunContext run;
-  run.workspace_dir = item.context.get_string("workspace_dir");
+  run.workspace_dir = item.context_value().get_string("workspace_dir");
   run.deadline = context.deadline;
   run.cancel = &context.cancel;
   run.environment = environment_;

@@ -8,14 +8,14 @@ ItemScope item_scope(const protocol::WorkItem& item, const ExecutionContext& con
                      const LlmServices& services) {
   ItemScope s;
   s.call = providers::CallContext{context.deadline, &context.cancel};
-  s.prompt.pipeline_dir = item.context.get_string("pipeline_dir");
-  s.prompt.workspace_dir = item.context.get_string("workspace_dir");
+  s.prompt.pipeline_dir = item.context_value().get_string("pipeline_dir");
+  s.prompt.workspace_dir = item.context_value().get_string("workspace_dir");
   s.prompt.sessions = &services.sessions();
   s.prompt.max_file_bytes = services.limits().max_prompt_file_bytes;
   s.prompt.max_prompt_bytes = services.limits().max_prompt_bytes;
   s.prompt.call = s.call;
   s.tools.call = s.call;
-  s.tools.work_context = &item.context;
+  s.tools.work_context = &item.context_value();
   s.tools.run_id = item.run_id;
   s.tools.step_name = item.step_name;
   return s;

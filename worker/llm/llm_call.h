@@ -35,7 +35,7 @@ struct ItemScope {
   ToolRunContext tools;
 };
 
-// REQUIRES: `item` and `services` outlive the scope (it points into item.context).
+// REQUIRES: `item` and `services` outlive the scope (it points into item's context).
 ItemScope item_scope(const protocol::WorkItem& item, const ExecutionContext& context,
                      const LlmServices& services);
 

@@ -70,8 +70,10 @@ pricing:
     item.step_name = "s";
     item.step_type = type;
     item.input = input;
-    item.context["workspace_dir"] = dir_.path().string();
-    item.context["pipeline_dir"] = dir_.path().string();
+    Value context;
+    context["workspace_dir"] = dir_.path().string();
+    context["pipeline_dir"] = dir_.path().string();
+    item.context = std::make_shared<const Value>(std::move(context));
     return e.execute(item, worker::ExecutionContext{cancel_, SteadyClock::now() + std::chrono::seconds(20)});
   }
 

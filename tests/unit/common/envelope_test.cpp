@@ -145,7 +145,9 @@ TEST(Envelope, BinaryAndExtensionValuesAreRefused) {
 
 TEST(Envelope, RandomFramesNeverCrash) {
   std::mt19937 rng(12345);
-  const std::string valid = encode(MessageType::kWorkItem, to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value(), std::nullopt}));
+  const std::string valid =
+      encode(MessageType::kWorkItem,
+             to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), nullptr, std::nullopt}));
   int decoded_ok = 0;
   for (int round = 0; round < 20000; ++round) {
     std::string frame;
@@ -164,7 +166,7 @@ TEST(Envelope, RandomFramesNeverCrash) {
 }
 
 TEST(WorkProtocol, TypedDecodeNamesTheBadField) {
-  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), Value(), std::nullopt});
+  Value body = to_body(WorkItem{"i", 1, 10, "r", "s", "echo", Value("x"), nullptr, std::nullopt});
   body["attempt"] = "one";
   auto item = work_item_from(body);
   ASSERT_FALSE(item.ok());
@@ -180,28 +182,36 @@ TEST(WorkProtocol, MissingFieldIsAnError) {
 TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
   Value context;
   context["workspace_dir"] = "/w";
-  WorkItem item{"item", 3, 5000, "run", "loop[2].x", "echo", Value(Value::Object{{"value", Value(1)}}), context, std::nullopt};
+  WorkItem item{"item",
+                3,
+                5000,
+                "run",
+                "loop[2].x",
+                "echo",
+                Value(Value::Object{{"value", Value(1)}}),
+                std::make_shared<const Value>(context),
+                std::nullopt};
   EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
-                             item.step_name, item.step_type, item.input, item.context),
+                             item.step_name, item.step_type, item.input, item.context_value()),
             encode(MessageType::kWorkItem, to_body(item)));
   item.retry = RetryOutlook{2, {"timeout", "rate_limit"}};
   EXPECT_EQ(
       encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
-                       item.step_type, item.input, item.context, &*item.retry),
+                       item.step_type, item.input, item.context_value(), &*item.retry),
       encode(MessageType::kWorkItem, to_body(item)));
   item.retry->max_retry_after_ms = 600000;
   EXPECT_EQ(
       encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
-                       item.step_type, item.input, item.context, &*item.retry),
+                       item.step_type, item.input, item.context_value(), &*item.retry),
       encode(MessageType::kWorkItem, to_body(item)));
   // With the context packed beforehand, as the dispatcher sends a run's items; a null context
   // travels as an empty map either way.
-  const std::string packed = pack_work_context(item.context);
+  const std::string packed = pack_work_context(item.context_value());
   EXPECT_EQ(
       encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
                        item.step_type, item.input, PackedContext{packed}, &*item.retry),
       encode(MessageType::kWorkItem, to_body(item)));
-  item.context = Value();
+  item.context = nullptr;
   EXPECT_EQ(encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id,
                              item.step_name, item.step_type, item.input,
                              PackedContext{pack_work_context(Value())}, &*item.retry),
@@ -274,7 +284,7 @@ TEST(Records, ARecordWithAnExtraMemberIsTheRecordOfTheObjectWithThatMember) {
 }
 
 TEST(WorkProtocol, ItemRoundTrips) {
-  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), Value(), std::nullopt};
+  WorkItem in{"item", 3, 5000, "run", "loop[2].x", "echo", Value("v"), nullptr, std::nullopt};
   auto out = work_item_from(decode(encode(MessageType::kWorkItem, to_body(in)))->body);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->item_id, "item");

@@ -224,9 +224,11 @@ TEST(DirectWorkDecoding, AResultDecodesToWhatItWasEncodedFrom) {
 TEST(DirectWorkDecoding, AnItemDecodesToWhatItWasEncodedFrom) {
   Value context;
   context["workspace_dir"] = "/w";
-  const WorkItem in{"run/s0", 4, 5000, "run", "loop[2].greet", "echo", item_input(), context, std::nullopt};
+  const WorkItem in{"run/s0",        4,      5000,         "run",
+                    "loop[2].greet", "echo", item_input(), std::make_shared<const Value>(context),
+                    std::nullopt};
   const std::string frame = encode_work_item(in.item_id, in.attempt, in.timeout_ms, in.run_id,
-                                             in.step_name, in.step_type, in.input, in.context);
+                                             in.step_name, in.step_type, in.input, context);
   auto decoded = decode_work_item(frame);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(decoded->item_id, in.item_id);
@@ -236,9 +238,46 @@ TEST(DirectWorkDecoding, AnItemDecodesToWhatItWasEncodedFrom) {
   EXPECT_EQ(decoded->step_name, in.step_name);
   EXPECT_EQ(decoded->step_type, in.step_type);
   EXPECT_EQ(decoded->input, in.input);
-  EXPECT_EQ(decoded->context, in.context);
+  EXPECT_EQ(decoded->context_value(), context);
   EXPECT_TRUE(agree<WorkItem>(frame));
   EXPECT_TRUE(agree<WorkItem>(encode(MessageType::kWorkItem, to_body(in))));
+}
+
+// A run's items carry the same context: a worker decodes it once, and its items share it.
+TEST(DirectWorkDecoding, ItemsWithTheSameContextShareOneDecodedFromTheCache) {
+  Value first;
+  first["workspace_dir"] = "/runs/a/workspace";
+  first["pipeline_dir"] = "/pipelines";
+  Value second = first;
+  second["workspace_dir"] = "/runs/b/workspace";
+  auto frame = [&](const char* id, const Value& context) {
+    return encode_work_item(id, 1, 5000, "run", "s", "echo", item_input(), context);
+  };
+  WorkContextCache contexts;
+  auto a1 = decode_work_item(frame("a1", first), {}, contexts);
+  auto a2 = decode_work_item(frame("a2", first), {}, contexts);
+  ASSERT_TRUE(a1.ok() && a2.ok());
+  EXPECT_EQ(a1->context_value(), first);
+  EXPECT_EQ(a1->context.get(), a2->context.get()) << "decoded again for the same bytes";
+
+  auto b1 = decode_work_item(frame("b1", second), {}, contexts);
+  ASSERT_TRUE(b1.ok());
+  EXPECT_EQ(b1->context_value(), second);
+  EXPECT_EQ(a1->context_value(), first) << "an item keeps the context it came with";
+  auto a3 = decode_work_item(frame("a3", first), {}, contexts);
+  ASSERT_TRUE(a3.ok());
+  EXPECT_EQ(a3->context_value(), first);
+  EXPECT_NE(a3->context.get(), b1->context.get());
+
+  // Whatever came before, the cached path makes of a frame what the general path makes of it.
+  for (const std::string& f : {frame("c", second), frame("d", Value()), frame("e", first),
+                               envelope(MessageType::kWorkItem, item_members())}) {
+    auto cached = decode_work_item(f, {}, contexts);
+    auto general = work_item_from(std::move(decode(f)->body));
+    ASSERT_TRUE(cached.ok() && general.ok());
+    EXPECT_EQ(encode(MessageType::kWorkItem, to_body(*cached)),
+              encode(MessageType::kWorkItem, to_body(*general)));
+  }
 }
 
 TEST(DirectWorkDecoding, AnAckDecodesToTheAttemptsItWasEncodedFrom) {
@@ -303,7 +342,8 @@ TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {
 }
 
 TEST(DirectWorkDecoding, ABadRetryOutlookIsRefusedByBothPaths) {
-  Value body = to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), Value(), std::nullopt});
+  Value body =
+      to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), nullptr, std::nullopt});
   for (const char* bad :
        {R"("soon")", R"({"left": -1, "on": []})", R"({"left": 1})",
         R"({"left": 1, "on": "timeout"})", R"({"left": 1, "on": [3]})",
@@ -322,7 +362,8 @@ TEST(DirectWorkDecoding, ABadRetryOutlookIsRefusedByBothPaths) {
 // A newer broker may add to the outlook: an older worker runs the item on what it knows
 // instead of refusing it (and leaving it to its deadline).
 TEST(DirectWorkDecoding, ARetryOutlookKeyThisWorkerDoesNotKnowIsIgnoredByBothPaths) {
-  Value body = to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), Value(), std::nullopt});
+  Value body =
+      to_body(WorkItem{"i", 1, 5000, "run", "s", "echo", item_input(), nullptr, std::nullopt});
   body["retry"] = *parse_json(R"({"left": 1, "on": ["timeout"], "max_retry_after_ms": 5, "more": {"x": 1}})");
   const std::string frame = encode(MessageType::kWorkItem, body);
   auto decoded = decode_work_item(frame);
@@ -424,7 +465,7 @@ TEST(DirectWorkDecoding, EachMissingFieldIsNamed) {
       envelope(MessageType::kWorkItem, without(item_members(), "context"));
   auto decoded = decode_work_item(no_context);
   ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(decoded->context.is_null());
+  EXPECT_TRUE(decoded->context_value().is_null());
   EXPECT_TRUE(agree<WorkItem>(no_context));
   // An empty body names the first field.
   EXPECT_TRUE(agree<WorkResult>(envelope(MessageType::kWorkResult, {})));

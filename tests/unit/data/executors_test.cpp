@@ -22,7 +22,7 @@ protocol::WorkItem item_with(std::string_view type, const Value& input, Value co
   item.item_id = "i1";
   item.step_type = std::string(type);
   item.input = input;
-  item.context = std::move(context);
+  item.context = std::make_shared<const Value>(std::move(context));
   return item;
 }
 

@@ -80,9 +80,11 @@ struct Harness {
     item.step_name = "step";
     item.step_type = type;
     item.input = input;
-    item.context["workspace_dir"] = (dir.path() / "ws").string();
-    item.context["pipeline_dir"] = dir.path().string();
-    item.context["output_dir"] = (dir.path() / "out").string();
+    Value context;
+    context["workspace_dir"] = (dir.path() / "ws").string();
+    context["pipeline_dir"] = dir.path().string();
+    context["output_dir"] = (dir.path() / "out").string();
+    item.context = std::make_shared<const Value>(std::move(context));
     return executor.execute(item, ExecutionContext{cancel, SteadyClock::now() + std::chrono::seconds(30)});
   }
 };

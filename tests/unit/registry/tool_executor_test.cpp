@@ -38,7 +38,9 @@ class ToolExecutorTest : public ::testing::Test {
     protocol::WorkItem item;
     item.step_type = "tool";
     item.input = *parse_json(input);
-    item.context["workspace_dir"] = (dir_.path() / "ws").string();
+    Value context;
+    context["workspace_dir"] = (dir_.path() / "ws").string();
+    item.context = std::make_shared<const Value>(std::move(context));
     CancelToken cancel;
     if (cancelled) cancel.cancel("test");
     return executor_.execute(item, ExecutionContext{cancel, deadline});

@@ -29,11 +29,12 @@ std::vector<protocol::WorkResult> wait_results(SlotPool& pool, size_t want) {
 }
 
 protocol::WorkItem echo(const std::string& id, Value input) {
-  return protocol::WorkItem{id, 1, 5000, "run", "s", "echo", std::move(input), Value::object(), std::nullopt};
+  return protocol::WorkItem{id,      1,           5000, "run", "s", "echo", std::move(input),
+                            nullptr, std::nullopt};
 }
 
 protocol::WorkItem of_type(const std::string& id, const std::string& type) {
-  return protocol::WorkItem{id, 1, 5000, "run", "s", type, Value::object(), Value::object(), std::nullopt};
+  return protocol::WorkItem{id, 1, 5000, "run", "s", type, Value::object(), nullptr, std::nullopt};
 }
 
 bool notify_fd_readable(const SlotPool& pool, std::chrono::milliseconds wait = 0ms) {

@@ -15,7 +15,8 @@ class WorkerCoreTest : public ::testing::Test {
   WorkerCoreTest() : core_(WorkerIdentity{"workers.1", 42, "host", 2}, 1s, 3) {}
 
   protocol::Message item(const std::string& id, uint32_t attempt = 1, int64_t timeout_ms = 5000) {
-    protocol::WorkItem w{id, attempt, timeout_ms, "run", "s", "echo", Value("x"), Value::object(), std::nullopt};
+    protocol::WorkItem w{id,     attempt,    timeout_ms, "run",       "s",
+                         "echo", Value("x"), nullptr,    std::nullopt};
     return {MessageType::kWorkItem, protocol::to_body(w)};
   }
   protocol::Message cancel(const std::string& id, uint32_t attempt, const std::string& reason) {

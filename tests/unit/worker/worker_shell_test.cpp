@@ -66,7 +66,7 @@ class WorkerShellTest : public ::testing::Test {
     input["value"] = text;
     return protocol::encode(MessageType::kWorkItem,
                             protocol::to_body(protocol::WorkItem{id, 1, 5000, "run-1", "s", "echo",
-                                                                 input, Value::object(), std::nullopt}));
+                                                                 input, nullptr, std::nullopt}));
   }
 
   net::Context context_;

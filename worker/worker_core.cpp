@@ -139,7 +139,7 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
       break;
     case MessageType::kResultAck: {
       auto ack = protocol::result_ack_from(message.body);
-      if (ack.ok()) take_ack(*ack, out, now);
+      if (ack.ok()) take_ack(protocol::acked_attempts(*ack), out, now);
       break;
     }
     case MessageType::kWorkItem: {
@@ -171,23 +171,19 @@ std::vector<WorkerCommand> WorkerCore::on_message(protocol::Message message, Tim
   return out;
 }
 
-std::vector<WorkerCommand> WorkerCore::on_result_ack(const protocol::ResultAck& ack,
-                                                     TimePoint now) {
+std::vector<WorkerCommand> WorkerCore::on_result_ack(
+    const std::vector<protocol::AckedAttempt>& acked, TimePoint now) {
   last_heard_ = now;
   std::vector<WorkerCommand> out;
-  take_ack(ack, out, now);
+  take_ack(acked, out, now);
   return out;
 }
 
-void WorkerCore::take_ack(const protocol::ResultAck& ack, std::vector<WorkerCommand>& out,
-                          TimePoint now) {
-  for (const auto& entry : ack.acks.as_array()) {
-    const Value* id = entry.find("id");
-    if (!id || !id->is_string()) continue;
-    auto it = unacked_.find(id->as_string());
-    if (it != unacked_.end() && it->second.attempt == entry.get_int("attempt")) {
-      unacked_.erase(it);
-    }
+void WorkerCore::take_ack(const std::vector<protocol::AckedAttempt>& acked,
+                          std::vector<WorkerCommand>& out, TimePoint now) {
+  for (const auto& [id, attempt] : acked) {
+    auto it = unacked_.find(std::string(id));
+    if (it != unacked_.end() && it->second.attempt == attempt) unacked_.erase(it);
   }
   maybe_retire(out, now);
 }

@@ -80,7 +80,8 @@ class WorkerCore {
   std::vector<WorkerCommand> on_work_item(protocol::WorkItem&& item, TimePoint now);
   // A kResultAck, already decoded (the other message of each turn under load): the same as
   // on_message with its envelope.
-  std::vector<WorkerCommand> on_result_ack(const protocol::ResultAck& ack, TimePoint now);
+  std::vector<WorkerCommand> on_result_ack(const std::vector<protocol::AckedAttempt>& acked,
+                                           TimePoint now);
   // An item finished on a slot (whatever its outcome).
   std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.
@@ -126,7 +127,8 @@ class WorkerCore {
   void take_item(protocol::WorkItem&& item, std::vector<WorkerCommand>& out, TimePoint now);
   void start(protocol::WorkItem&& item, std::vector<WorkerCommand>& out, TimePoint now);
   // Forgets the results the broker has made durable.
-  void take_ack(const protocol::ResultAck& ack, std::vector<WorkerCommand>& out, TimePoint now);
+  void take_ack(const std::vector<protocol::AckedAttempt>& acked, std::vector<WorkerCommand>& out,
+                TimePoint now);
   // Appends Retire once a draining worker has nothing left to wait for.
   void maybe_retire(std::vector<WorkerCommand>& out, TimePoint now);
 

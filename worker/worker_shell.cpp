@@ -153,7 +153,7 @@ bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {
 }
 
 bool WorkerShell::take_result_ack(std::string_view frame, TimePoint now) {
-  auto ack = protocol::decode_result_ack(frame);
+  auto ack = protocol::decode_acked_attempts(frame);
   if (!ack.ok()) return false;
   execute(core_.on_result_ack(*ack, now));
   return true;

@@ -140,13 +140,6 @@ Value BodyReader::value(std::string_view key) {
   return v ? *v : Value();
 }
 
-Value BodyReader::take_value(std::string_view key) {
-  const Value* v = field(key, true);
-  if (!v) return Value();
-  if (!consuming_) return *v;
-  return std::move(*const_cast<Value*>(v));  // handed over: never const
-}
-
 Value BodyReader::optional_value(std::string_view key) {
   const Value* v = field(key, false);
   return v ? *v : Value();

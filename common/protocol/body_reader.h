@@ -43,8 +43,6 @@ class BodyReader {
   bool optional_boolean(std::string_view key, bool fallback);
   // Any value, required to be present.
   Value value(std::string_view key);
-  // value(), moved out of the body when the reader consumes it (a copy otherwise).
-  Value take_value(std::string_view key);
   Value optional_value(std::string_view key);
   // An object, required.
   Value object(std::string_view key);

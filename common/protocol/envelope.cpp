@@ -10,10 +10,6 @@ namespace {
 
 Error invalid(std::string what) { return make_error(ErrorCode::kInvalidInput, std::move(what)); }
 
-ReaderLimits reader_limits(const DecodeLimits& limits) {
-  return ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes};
-}
-
 // What decode() checks before the body: the frame's size, the [version, type, ...] header, the
 // version and a known type. Leaves `reader` (over `frame`) at the body.
 Result<MessageType> read_head(std::string_view frame, const DecodeLimits& limits,
@@ -48,6 +44,10 @@ Status check_end(const MsgpackReader& reader) {
 }
 
 }  // namespace
+
+ReaderLimits reader_limits(const DecodeLimits& limits) {
+  return ReaderLimits{limits.max_depth, limits.max_elements, limits.max_string_bytes};
+}
 
 void pack_envelope_head(MsgpackWriter& out, MessageType type) {
   out.array(3);

@@ -12,11 +12,15 @@
 
 namespace pl::protocol {
 
+struct DecodeLimits;
+
 struct ReaderLimits {
   size_t max_depth = 64;
   size_t max_elements = 1 << 20;  // per array or map
   size_t max_string_bytes = 16 * 1024 * 1024;
 };
+// A decoder's limits (envelope.h) as the reader takes them.
+ReaderLimits reader_limits(const DecodeLimits& limits);
 
 class MsgpackReader {
  public:
@@ -40,6 +44,8 @@ class MsgpackReader {
   Result<size_t> read_array_header();
   // Whether the next value is a map (false at the end of the bytes).
   bool at_map() const;
+  // Whether the next value is an array (false at the end of the bytes).
+  bool at_array() const;
   // Reads the header of a map nested `depth` deep, with read_at's checks of its nesting and
   // count; the caller reads that many pairs with read_key() and read_at(depth + 1).
   // REQUIRES: at_map().

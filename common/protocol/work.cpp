@@ -2,6 +2,7 @@
 
 #include "common/protocol/body_reader.h"
 #include "common/protocol/envelope.h"
+#include "common/protocol/msgpack_reader.h"
 #include "common/protocol/msgpack_value.h"
 
 namespace pl::protocol {
@@ -382,7 +383,7 @@ namespace {
 // A kResultAck's fields, from a decoded body or from the frame.
 Result<ResultAck> result_ack_from(BodyReader& r) {
   ResultAck m;
-  m.acks = r.take_value("acks");
+  m.acks = r.value("acks");
   if (!r.ok()) return r.status().error();
   if (!m.acks.is_array()) return make_error(ErrorCode::kInvalidInput, "result_ack: acks is not a list");
   return m;
@@ -395,13 +396,80 @@ Result<ResultAck> result_ack_from(const Value& body) {
   return result_ack_from(r);
 }
 
-Result<ResultAck> decode_result_ack(std::string_view frame, const DecodeLimits& limits) {
-  BodyField fields[] = {{"acks"}};
+namespace {
+
+// acked_attempts() of an ack list whose bytes decode_fields() checked (BodyField::raw): the ids
+// are views into those bytes.
+Result<std::vector<AckedAttempt>> acked_attempts_in(std::string_view acks,
+                                                    const DecodeLimits& limits) {
+  MsgpackReader reader(acks, reader_limits(limits));
+  if (!reader.at_array()) {
+    return make_error(ErrorCode::kInvalidInput, "result_ack: acks is not a list");
+  }
+  auto count = reader.read_array_header();
+  if (!count.ok()) return std::move(count).error();
+  std::vector<AckedAttempt> out;
+  out.reserve(*count);
+  Value attempt;  // an integer needs no allocation
+  for (size_t i = 0; i < *count; ++i) {
+    // Depths as decode_fields() read them: the body 1, the list 2, an entry 3, its members 4.
+    if (!reader.at_map()) {
+      if (auto st = reader.skip_at(3); !st.ok()) return st.error();
+      continue;
+    }
+    auto members = reader.read_map_header(3);
+    if (!members.ok()) return std::move(members).error();
+    std::optional<std::string_view> id;
+    int64_t number = 0;
+    for (size_t m = 0; m < *members; ++m) {
+      auto key = reader.read_key();
+      if (!key.ok()) return std::move(key).error();
+      // A repeated key counts with its last value, as in a decoded map.
+      if (*key == "id") {
+        auto text =
+            reader.read_key();  // a string's bytes; an error, reading nothing, for another kind
+        id = text.ok() ? std::optional<std::string_view>(*text) : std::nullopt;
+        if (!text.ok()) {
+          if (auto st = reader.skip_at(4); !st.ok()) return st.error();
+        }
+      } else if (*key == "attempt") {
+        if (auto st = reader.read_into(attempt, 4); !st.ok()) return st.error();
+        number = attempt.is_int() ? attempt.as_int() : 0;
+      } else if (auto st = reader.skip_at(4); !st.ok()) {
+        return st.error();
+      }
+    }
+    if (id) out.push_back({*id, number});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<AckedAttempt> acked_attempts(const ResultAck& ack) {
+  std::vector<AckedAttempt> out;
+  if (!ack.acks.is_array()) return out;
+  out.reserve(ack.acks.as_array().size());
+  for (const auto& entry : ack.acks.as_array()) {
+    const Value* id = entry.find("id");
+    if (!id || !id->is_string()) continue;
+    const Value* attempt = entry.find("attempt");
+    out.push_back({id->as_string(), attempt && attempt->is_int() ? attempt->as_int() : 0});
+  }
+  return out;
+}
+
+Result<std::vector<AckedAttempt>> decode_acked_attempts(std::string_view frame,
+                                                        const DecodeLimits& limits) {
+  BodyField fields[] = {BodyField::raw("acks")};
   if (auto st = decode_fields(frame, MessageType::kResultAck, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
-  BodyReader r = BodyReader::consuming(fields, "result_ack");
-  return result_ack_from(r);
+  if (!fields[0].present) {
+    BodyReader r(std::span<const BodyField>(fields), "result_ack");
+    return result_ack_from(r).error();  // the general path's words for a missing list
+  }
+  return acked_attempts_in(fields[0].bytes, limits);
 }
 
 }  // namespace pl::protocol

@@ -174,8 +174,20 @@ class WorkContextCache {
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits,
                                   WorkContextCache& contexts);
 Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits = {});
-// The same for a kResultAck: what decode() and then result_ack_from() make of it, the acks taken
-// from the frame rather than copied out of a decoded body.
-Result<ResultAck> decode_result_ack(std::string_view frame, const DecodeLimits& limits = {});
+
+// An acknowledged attempt as a worker reads it, its id a view into the frame or body it came in.
+struct AckedAttempt {
+  std::string_view item_id;
+  int64_t attempt = 0;  // 0 when the entry has no attempt that is a count
+  bool operator==(const AckedAttempt&) const = default;
+};
+// The entries of an ack's list that name an item ({id: string, attempt}), in order; entries of
+// another shape are left out, as a worker has nothing to forget for them.
+std::vector<AckedAttempt> acked_attempts(const ResultAck& ack);
+// The same straight from a kResultAck frame: what decode(), result_ack_from() and then
+// acked_attempts() make of it, the same entries or the same error, with no Value built (a map
+// and an id string per entry, under load a message's worth per turn).
+Result<std::vector<AckedAttempt>> decode_acked_attempts(std::string_view frame,
+                                                        const DecodeLimits& limits = {});
 
 }  // namespace pl::protocol

@@ -1,6 +1,6 @@
-// decode_work_item, decode_work_result and decode_result_ack against the path they replace,
-// decode() and then work_item_from() / work_result_from() / result_ack_from(): every frame gives
-// the same struct or the same error.
+// decode_work_item, decode_work_result and decode_acked_attempts against the path they replace,
+// decode() and then work_item_from() / work_result_from() / result_ack_from() + acked_attempts():
+// every frame gives the same struct or the same error.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,15 +39,6 @@ struct Paths<WorkItem> {
     return decode_work_item(frame, limits);
   }
   static Result<WorkItem> from(Value&& body) { return work_item_from(std::move(body)); }
-};
-
-template <>
-struct Paths<ResultAck> {
-  static constexpr MessageType kType = MessageType::kResultAck;
-  static Result<ResultAck> direct(std::string_view frame, const DecodeLimits& limits) {
-    return decode_result_ack(frame, limits);
-  }
-  static Result<ResultAck> from(Value&& body) { return result_ack_from(body); }
 };
 
 DecodeLimits tight_limits() {
@@ -105,12 +96,43 @@ testing::AssertionResult agree(std::string_view frame, const DecodeLimits& limit
   return testing::AssertionSuccess();
 }
 
-// Both decoders, both limits: whatever the frame's type, neither may disagree.
+// agree() for acknowledgements: the same entries (ids compared as text), or the same error.
+testing::AssertionResult acks_agree(std::string_view frame, const DecodeLimits& limits = {}) {
+  auto direct = decode_acked_attempts(frame, limits);
+  auto type = peek_type(frame, limits);
+  if (type.ok() && *type != MessageType::kResultAck) {
+    if (!direct.ok() && direct.error().message.find(", expected result_ack") != std::string::npos) {
+      return testing::AssertionSuccess();
+    }
+    return testing::AssertionFailure() << hex(frame) << ": a frame of another type was not refused";
+  }
+  auto message = decode(frame, limits);
+  Result<ResultAck> ack =
+      message.ok() ? result_ack_from(message->body) : Result<ResultAck>(std::move(message).error());
+  if (direct.ok() != ack.ok()) {
+    return testing::AssertionFailure()
+           << hex(frame) << ": direct " << (direct.ok() ? "ok" : direct.error().message)
+           << ", general " << (ack.ok() ? "ok" : ack.error().message);
+  }
+  if (!direct.ok()) {
+    if (direct.error().code == ack.error().code && direct.error().message == ack.error().message) {
+      return testing::AssertionSuccess();
+    }
+    return testing::AssertionFailure() << hex(frame) << ": direct says \"" << direct.error().message
+                                       << "\", general \"" << ack.error().message << "\"";
+  }
+  if (*direct != acked_attempts(*ack)) {
+    return testing::AssertionFailure() << hex(frame) << ": the two paths read different entries";
+  }
+  return testing::AssertionSuccess();
+}
+
+// All decoders, both limits: whatever the frame's type, none may disagree.
 testing::AssertionResult all_agree(std::string_view frame) {
   for (const DecodeLimits& limits : {DecodeLimits{}, tight_limits()}) {
     if (auto r = agree<WorkResult>(frame, limits); !r) return r;
     if (auto r = agree<WorkItem>(frame, limits); !r) return r;
-    if (auto r = agree<ResultAck>(frame, limits); !r) return r;
+    if (auto r = acks_agree(frame, limits); !r) return r;
   }
   return testing::AssertionSuccess();
 }
@@ -284,40 +306,58 @@ TEST(DirectWorkDecoding, AnAckDecodesToTheAttemptsItWasEncodedFrom) {
   const std::vector<std::pair<std::string, uint32_t>> acks{
       {"run/s1.i0.s0", 1}, {std::string(60, 'x'), UINT32_MAX}, {"", 70000}};
   const std::string frame = encode_result_ack(acks);
-  auto decoded = decode_result_ack(frame);
+  auto decoded = decode_acked_attempts(frame);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
-  ASSERT_TRUE(decoded->acks.is_array());
-  ASSERT_EQ(decoded->acks.as_array().size(), acks.size());
+  ASSERT_EQ(decoded->size(), acks.size());
   for (size_t i = 0; i < acks.size(); ++i) {
-    EXPECT_EQ(decoded->acks.as_array()[i].get_string("id"), acks[i].first);
-    EXPECT_EQ(decoded->acks.as_array()[i].get_int("attempt"), acks[i].second);
+    EXPECT_EQ((*decoded)[i].item_id, acks[i].first);
+    EXPECT_EQ((*decoded)[i].attempt, acks[i].second);
   }
-  EXPECT_TRUE(agree<ResultAck>(frame));
-  EXPECT_TRUE(agree<ResultAck>(encode_result_ack({})));
+  EXPECT_TRUE(acks_agree(frame));
+  EXPECT_TRUE(acks_agree(encode_result_ack({})));
 }
 
-// What the worker skips entry by entry (an id that is no string, an entry that is no map) is
-// the core's to skip: both paths hand the list over as it came. What is not a list, or is
-// missing, fails on both.
-TEST(DirectWorkDecoding, AnAckListIsHandedOverAsItCameAndAnythingElseRefused) {
-  const Value odd_entries = *parse_json(R"([{"id": 7, "attempt": 1}, 3, {"attempt": "one"}, {}])");
-  const std::string odd = envelope(MessageType::kResultAck, {member("acks", odd_entries)});
-  auto decoded = decode_result_ack(odd);
-  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
-  EXPECT_EQ(decoded->acks, odd_entries);
-  EXPECT_TRUE(agree<ResultAck>(odd));
+// An entry that names no item (an id that is no string, an entry that is no map) is left out;
+// an attempt that is not an integer counts as 0; a repeated key counts with its last value.
+// What is not a list, or is missing, fails on both paths.
+TEST(DirectWorkDecoding, AckEntriesOfAnotherShapeAreLeftOutAndAnythingButAListRefused) {
+  const Value odd_entries = *parse_json(
+      R"([{"id": 7, "attempt": 1}, 3, {"attempt": "one"}, {}, {"id": "a", "attempt": -2},
+          {"id": "b", "attempt": 1.5, "note": [1, {"x": null}]}, ["c", 1]])");
+  std::vector<Member> entry_members{member("id", Value("first")), member("attempt", Value(4)),
+                                    member("id", Value("last")), member("attempt", Value(5))};
+  std::string repeated = envelope(MessageType::kResultAck, {});  // [1, type, {}]
+  repeated.pop_back();
+  repeated +=
+      "\x81\xa4"
+      "acks"
+      "\x91\x84";  // {acks: [{4 members}]}
+  for (const auto& m : entry_members) repeated += encode_value(Value(m.key)) + m.value;
+  for (const std::string& frame :
+       {envelope(MessageType::kResultAck, {member("acks", odd_entries)}), repeated}) {
+    auto decoded = decode_acked_attempts(frame);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    EXPECT_TRUE(acks_agree(frame));
+    EXPECT_TRUE(acks_agree(frame, tight_limits()));
+  }
+  const std::vector<AckedAttempt> odd{{"a", -2}, {"b", 0}};
+  EXPECT_EQ(
+      *decode_acked_attempts(envelope(MessageType::kResultAck, {member("acks", odd_entries)})),
+      odd);
+  const std::vector<AckedAttempt> last{{"last", 5}};
+  EXPECT_EQ(*decode_acked_attempts(repeated), last);
 
   for (const Value& bad : {Value(), Value("all"), Value::object(), Value(1)}) {
     const std::string frame = envelope(MessageType::kResultAck, {member("acks", bad)});
-    auto refused = decode_result_ack(frame);
+    auto refused = decode_acked_attempts(frame);
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().message, "result_ack: acks is not a list");
-    EXPECT_TRUE(agree<ResultAck>(frame));
+    EXPECT_TRUE(acks_agree(frame));
   }
   const std::string none = envelope(MessageType::kResultAck, {member("other", Value(1))});
-  ASSERT_FALSE(decode_result_ack(none).ok());
-  EXPECT_EQ(decode_result_ack(none).error().message, "result_ack: field \"acks\" is missing");
-  EXPECT_TRUE(agree<ResultAck>(none));
+  ASSERT_FALSE(decode_acked_attempts(none).ok());
+  EXPECT_EQ(decode_acked_attempts(none).error().message, "result_ack: field \"acks\" is missing");
+  EXPECT_TRUE(acks_agree(none));
 }
 
 TEST(DirectWorkDecoding, AnItemCarriesWhatTheBrokerDoesIfItFails) {

@@ -210,24 +210,16 @@ TEST_F(WorkerCoreTest, AnAckForAnotherAttemptKeepsTheResult) {
   EXPECT_EQ(core_.unacknowledged(), 1u);
 }
 
-// The shell decodes acknowledgements straight from the frame (on_result_ack): they forget what
-// on_message would, entry for entry.
-TEST_F(WorkerCoreTest, AnAckTheShellDecodedForgetsWhatOnMessageWould) {
+// The shell decodes acknowledgements straight from the frame (on_result_ack): an attempt is
+// forgotten only when both its id and its number are acknowledged.
+TEST_F(WorkerCoreTest, AnAckTheShellDecodedForgetsExactlyTheAttemptsItNames) {
   core_.on_connected(clock_.now());
   for (const char* id : {"a", "b", "c"}) core_.on_message(item(id, 2), clock_.now());
   for (const char* id : {"a", "b", "c"}) core_.on_item_finished(result(id, 2), clock_.now());
   ASSERT_EQ(core_.unacknowledged(), 3u);
-  Value acks = Value::array();
-  acks.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(2)}}));
-  acks.push_back(Value(Value::Object{{"id", Value("b")}, {"attempt", Value(1)}}));  // another
-  acks.push_back(Value(Value::Object{{"id", Value(7)}, {"attempt", Value(2)}}));    // no id
-  acks.push_back(Value(3));                                                         // no entry
-  core_.on_result_ack(protocol::ResultAck{acks}, clock_.now());
+  core_.on_result_ack({{"a", 2}, {"b", 1}, {"z", 2}}, clock_.now());
   EXPECT_EQ(core_.unacknowledged(), 2u);
-  acks = Value::array();
-  acks.push_back(Value(Value::Object{{"id", Value("b")}, {"attempt", Value(2)}}));
-  acks.push_back(Value(Value::Object{{"id", Value("c")}, {"attempt", Value(2)}}));
-  core_.on_result_ack(protocol::ResultAck{acks}, clock_.now());
+  core_.on_result_ack({{"b", 2}, {"c", 2}}, clock_.now());
   EXPECT_EQ(core_.unacknowledged(), 0u);
 }
 

@@ -100,8 +100,6 @@ int main(int argc, char** argv) {
   if (config->curve && pl::net::is_network_endpoint(config->broker_endpoint)) {
     link.curve = config->curve->keys_for("broker_public_key");
   }
-  link.worker_name = config->name;
-  link.host = config->host;
   pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd,
                                 std::move(link));
 

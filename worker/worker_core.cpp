@@ -250,14 +250,18 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult res
     next = std::move(it->second.next);
     running_.erase(it);
   }
-  std::string envelope = protocol::encode_work_result(result.item_id, result.attempt, result.result);
+  // Stamped with where it ran as it is packed, not by inserting members first.
+  const protocol::ResultOrigin origin{identity_.name, identity_.host};
+  std::string envelope =
+      protocol::encode_work_result(result.item_id, result.attempt, result.result, origin);
   if (const size_t limit = protocol::DecodeLimits{}.max_frame_bytes; envelope.size() > limit) {
     ++oversized_results_;
     spdlog::warn("item {} attempt {}: result of {} bytes is over the {} a message may carry; "
                  "sent as a too_large failure",
                  result.item_id, result.attempt, envelope.size(), limit);
     envelope = protocol::encode_work_result(result.item_id, result.attempt,
-                                            oversized_result(result.result, envelope.size(), limit));
+                                            oversized_result(result.result, envelope.size(), limit),
+                                            origin);
   }
   unacked_[result.item_id] = Unacked{result.attempt, envelope};
   std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkResult, std::move(envelope)}};

@@ -31,6 +31,8 @@
 
 namespace pl::worker {
 
+// Who this worker is: said in its hello, and stamped into every result as "worker" and "host"
+// (when not empty), so that a result says where it ran.
 struct WorkerIdentity {
   std::string name;  // PIPELINE_CHILD_NAME, or host:pid
   int64_t pid = 0;

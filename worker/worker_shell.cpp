@@ -168,10 +168,6 @@ void WorkerShell::say_goodbye() {
 
 void WorkerShell::hand_back_finished() {
   for (auto& result : pool_.take_finished()) {
-    if (result.result.is_object()) {
-      if (!link_.worker_name.empty()) result.result["worker"] = link_.worker_name;
-      if (!link_.host.empty()) result.result["host"] = link_.host;
-    }
     execute(core_.on_item_finished(std::move(result), clock_.now()));
   }
 }

@@ -22,10 +22,6 @@ struct BrokerLink {
   // Client keys for a tcp:// broker (required there). Handshake failures (a key the broker does
   // not allow, a wrong server key) are logged.
   std::optional<net::CurveClientKeys> curve;
-  // Stamped into every result as "worker" and "host" (when not empty), so that a result says
-  // where it ran.
-  std::string worker_name;
-  std::string host;
 };
 
 class WorkerShell {

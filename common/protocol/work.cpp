@@ -114,7 +114,43 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   return out;
 }
 
-std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result) {
+namespace {
+
+// `result` with the origin's members merged into their sorted places, as a Value object with
+// those members would be packed.
+void pack_with_origin(MsgpackWriter& writer, const Value& result, const ResultOrigin& origin) {
+  std::pair<std::string_view, std::string_view> stamps[2];  // in key order: "host" < "worker"
+  size_t count = 0;
+  if (!origin.host.empty()) stamps[count++] = {"host", origin.host};
+  if (!origin.worker.empty()) stamps[count++] = {"worker", origin.worker};
+  if (!result.is_object() || count == 0) {
+    pack_value(writer, result);
+    return;
+  }
+  const Value::Object& members = result.as_object();
+  size_t replaced = 0;
+  for (size_t s = 0; s < count; ++s) replaced += members.count(stamps[s].first);
+  writer.map(static_cast<uint32_t>(members.size() + count - replaced));
+  auto it = members.begin();
+  size_t s = 0;
+  while (it != members.end() || s < count) {
+    if (s < count && (it == members.end() || !KeyLess{}(it->first, stamps[s].first))) {
+      if (it != members.end() && it->first == stamps[s].first) ++it;  // the stamp replaces it
+      writer.string(stamps[s].first);
+      writer.string(stamps[s].second);
+      ++s;
+    } else {
+      writer.string(it->first);
+      pack_value(writer, it->second);
+      ++it;
+    }
+  }
+}
+
+}  // namespace
+
+std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result,
+                               const ResultOrigin& origin) {
   std::string out;
   out.reserve(128);
   MsgpackWriter writer(out);
@@ -125,7 +161,7 @@ std::string encode_work_result(std::string_view item_id, uint32_t attempt, const
   writer.string("id");
   writer.string(item_id);
   writer.string("result");
-  pack_value(writer, result);
+  pack_with_origin(writer, result, origin);
   return out;
 }
 

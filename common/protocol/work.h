@@ -123,9 +123,18 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
                              std::string_view step_type, const Value& input,
                              PackedContext context, const RetryOutlook* retry = nullptr);
 
+// Where a result was made: the worker and host that ran it, stamped into the result as its
+// "worker" and "host" members (each left out when empty).
+struct ResultOrigin {
+  std::string_view worker;
+  std::string_view host;
+};
 // A complete kWorkResult envelope, packed straight from its parts: the worker's hot path. Decodes
-// exactly like encode(kWorkResult, to_body(WorkResult{...})).
-std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result);
+// exactly like encode(kWorkResult, to_body(WorkResult{...})) of the result with its origin's
+// members inserted (replacing any of the same name), without inserting them. A result that is
+// not a map is sent as it is.
+std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result,
+                               const ResultOrigin& origin = {});
 
 // A complete kResultAck envelope for `acks` ({item id, attempt} each), packed straight from
 // them. Decodes exactly like encode(kResultAck, to_body(ResultAck{...})).

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "common/json.h"
 #include "common/protocol/work.h"
 
 namespace pl::protocol {
@@ -240,6 +241,32 @@ TEST(WorkProtocol, DirectResultEncodingIsTheSameAsTheGeneralOne) {
     const WorkResult r{"run/s1.i70000.s0", attempt, result};
     EXPECT_EQ(encode_work_result(r.item_id, r.attempt, r.result),
               encode(MessageType::kWorkResult, to_body(r)));
+  }
+}
+
+// The origin is packed into the result's map in the places inserting its members would give
+// them: before, between and after the result's own keys, replacing a member of the same name.
+TEST(WorkProtocol, AResultStampedWithItsOriginIsTheResultWithTheMembersInserted) {
+  const std::vector<Value> results{
+      *parse_json(R"({"success": true, "output": 1})"),
+      *parse_json(R"({"a": 1, "host": "old", "i": 2, "worker": "old", "z": [3]})"),
+      *parse_json(R"({"hosts": 1, "hos": 2, "w": 3, "workers": {"x": 1}, "worker_": 4})"),
+      *parse_json(R"({"": 0, "\u00e9": 1})"),
+      Value::object(),
+      Value(Value::Array{Value(1)}),  // not a map: sent as it is
+      Value("text")};
+  const std::vector<ResultOrigin> origins{
+      {"workers.1", "host-a"}, {"workers.1", ""}, {"", "host-a"}, {"", ""}};
+  for (const Value& result : results) {
+    for (const ResultOrigin& origin : origins) {
+      Value stamped = result;
+      if (stamped.is_object()) {
+        if (!origin.worker.empty()) stamped["worker"] = std::string(origin.worker);
+        if (!origin.host.empty()) stamped["host"] = std::string(origin.host);
+      }
+      EXPECT_EQ(encode_work_result("id", 2, result, origin), encode_work_result("id", 2, stamped))
+          << to_json(result) << " from " << origin.worker << "@" << origin.host;
+    }
   }
 }
 

@@ -169,6 +169,32 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   EXPECT_EQ(sent[1].envelope, first_send[0].envelope);  // the same bytes, not a new encoding
 }
 
+// A result says where it ran, whatever the step put under those names; so does the failure that
+// replaces a result too large to send.
+TEST_F(WorkerCoreTest, ResultsAreStampedWithTheWorkerAndHostThatRanThem) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a"), clock_.now());
+  core_.on_message(item("b"), clock_.now());
+  protocol::WorkResult claims = result("a");
+  claims.result["worker"] = "someone else";
+  auto sent = only<SendMessage>(core_.on_item_finished(claims, clock_.now()));
+  ASSERT_EQ(sent.size(), 1u);
+  auto decoded = protocol::work_result_from(sent[0].body());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->result.get_string("worker"), "workers.1");
+  EXPECT_EQ(decoded->result.get_string("host"), "host");
+  EXPECT_TRUE(decoded->result.get_bool("success"));
+
+  protocol::WorkResult huge = result("b");
+  huge.result["text"] = std::string(protocol::DecodeLimits{}.max_frame_bytes, 'x');
+  sent = only<SendMessage>(core_.on_item_finished(huge, clock_.now()));
+  ASSERT_EQ(sent.size(), 1u);
+  decoded = protocol::work_result_from(sent[0].body());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->result.get_string("error_code"), "too_large");
+  EXPECT_EQ(decoded->result.get_string("worker"), "workers.1");
+}
+
 TEST_F(WorkerCoreTest, HelloDeclaresOnlyWhatStillRuns) {
   core_.on_connected(clock_.now());
   core_.on_message(item("a"), clock_.now());

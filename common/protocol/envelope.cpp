@@ -102,11 +102,17 @@ Status decode_fields(std::string_view frame, MessageType type, std::span<BodyFie
   }
   auto count = reader.read_map_header(1);
   if (!count.ok()) return std::move(count).error();
+  // Our encoders write a body's keys sorted: with `fields` listed in that order, each key is
+  // the one after the last matched, found at the first try rather than by a search.
+  auto expected = fields.begin();
   for (size_t i = 0; i < *count; ++i) {
     auto key = reader.read_key();
     if (!key.ok()) return std::move(key).error();
-    auto field = std::find_if(fields.begin(), fields.end(),
-                              [&](const BodyField& f) { return f.key == *key; });
+    auto field = expected != fields.end() && expected->key == *key
+                     ? expected
+                     : std::find_if(fields.begin(), fields.end(),
+                                    [&](const BodyField& f) { return f.key == *key; });
+    if (field != fields.end()) expected = field + 1;
     // Every member is read, kept or not (skip_at checks what read_into does, building nothing):
     // decode() refuses a frame for any bad value in it.
     const size_t start = reader.position();

@@ -286,21 +286,23 @@ Value* present(BodyField& field) { return field.present ? &field.value : nullptr
 // A work item from its frame, its context from `contexts` when given.
 Result<WorkItem> decode_item(std::string_view frame, const DecodeLimits& limits,
                              WorkContextCache* contexts) {
-  BodyField fields[] = {{"id"},   {"attempt"}, {"timeout_ms"}, {"run"},
-                        {"step"}, {"type"},    {"input"},      BodyField::raw("context"),
-                        {"retry"}};
+  // In the order encode_work_item writes them (decode_fields).
+  BodyField fields[] = {{"attempt"}, BodyField::raw("context"), {"id"},   {"input"},
+                        {"retry"},   {"run"},                    {"step"}, {"timeout_ms"},
+                        {"type"}};
+  BodyField& context_field = fields[1];
   if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
   std::shared_ptr<const Value> context;
-  if (fields[7].present) {
+  if (context_field.present) {
     WorkContextCache one_off;
-    auto decoded = (contexts ? *contexts : one_off).get(fields[7].bytes, limits);
+    auto decoded = (contexts ? *contexts : one_off).get(context_field.bytes, limits);
     if (!decoded.ok()) return std::move(decoded).error();
     context = std::move(*decoded);
   }
   BodyReader r = BodyReader::consuming(fields, "work_item");
-  return work_item_from(r, present(fields[6]), std::move(context), present(fields[8]));
+  return work_item_from(r, present(fields[3]), std::move(context), present(fields[4]));
 }
 
 }  // namespace
@@ -376,7 +378,7 @@ Result<WorkResult> work_result_from(Value&& body) {
 }
 
 Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits& limits) {
-  BodyField fields[] = {{"id"}, {"attempt"}, {"result"}};
+  BodyField fields[] = {{"attempt"}, {"id"}, {"result"}};  // as encode_work_result writes them
   if (auto st = decode_fields(frame, MessageType::kWorkResult, fields, limits); !st.ok()) {
     return std::move(st).error();
   }

@@ -117,7 +117,11 @@ Status decode_fields(std::string_view frame, MessageType type, std::span<BodyFie
     // decode() refuses a frame for any bad value in it.
     const size_t start = reader.position();
     const bool skipped = field == fields.end() || field->keep_bytes;
-    auto member = skipped ? reader.skip_at(2) : reader.read_into(field->value, 2);
+    const bool known = skipped && field != fields.end() && !field->known.empty() &&
+                       reader.take_known(field->known);
+    auto member = known     ? ok_status()
+                  : skipped ? reader.skip_at(2)
+                            : reader.read_into(field->value, 2);
     if (!member.ok()) return member;
     if (field == fields.end()) continue;
     field->present = true;

@@ -31,6 +31,8 @@ struct DecodeLimits {
   // these say; these bound them further.
   size_t max_elements = 1 << 20;
   size_t max_string_bytes = 16 * 1024 * 1024;
+
+  bool operator==(const DecodeLimits&) const = default;
 };
 
 struct Message {
@@ -67,6 +69,10 @@ struct BodyField {
   std::string_view bytes;  // when present and kept as bytes
   bool present = false;    // whether the body had the key
   bool keep_bytes = false;
+  // For a member kept as bytes: a value's bytes that decode_fields() checked before, under the
+  // same limits and at the same place. A member whose bytes begin with them is that value (a
+  // msgpack value ends where its own bytes say), taken without being read again.
+  std::string_view known;
 };
 
 // Decodes an envelope of `type` as decode() would, with the same checks and the same errors, but

@@ -75,6 +75,12 @@ bool MsgpackReader::take_sized_string(unsigned char tag, std::string_view& out) 
          take_view(static_cast<size_t>(std::min<uint64_t>(n, SIZE_MAX)), out);
 }
 
+bool MsgpackReader::take_known(std::string_view bytes) {
+  if (in_.substr(pos_, bytes.size()) != bytes) return false;
+  pos_ += bytes.size();
+  return true;
+}
+
 bool MsgpackReader::at_array() const {
   if (remaining() < 1) return false;
   const auto tag = static_cast<unsigned char>(in_[pos_]);

@@ -40,6 +40,8 @@ class MsgpackReader {
   // Passes over one value nested `depth` deep with read_at's checks and errors, building
   // nothing: what finds where a stored record's value ends without decoding it.
   Status skip_at(size_t depth);
+  // Passes over `bytes` if the input continues with them (true), else reads nothing (false).
+  bool take_known(std::string_view bytes);
   // Reads an array header; the caller reads its elements.
   Result<size_t> read_array_header();
   // Whether the next value is a map (false at the end of the bytes).

@@ -291,6 +291,7 @@ Result<WorkItem> decode_item(std::string_view frame, const DecodeLimits& limits,
                         {"retry"},   {"run"},                    {"step"}, {"timeout_ms"},
                         {"type"}};
   BodyField& context_field = fields[1];
+  if (contexts) context_field.known = contexts->known(limits);
   if (auto st = decode_fields(frame, MessageType::kWorkItem, fields, limits); !st.ok()) {
     return std::move(st).error();
   }
@@ -319,7 +320,12 @@ Result<std::shared_ptr<const Value>> WorkContextCache::get(std::string_view byte
   if (!decoded.ok()) return std::move(decoded).error();
   value_ = std::make_shared<const Value>(std::move(*decoded));
   bytes_.assign(bytes);
+  limits_ = limits;
   return value_;
+}
+
+std::string_view WorkContextCache::known(const DecodeLimits& limits) const {
+  return value_ && limits == limits_ ? std::string_view(bytes_) : std::string_view();
 }
 
 Result<WorkItem> work_item_from(Value&& body) {

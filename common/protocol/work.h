@@ -174,10 +174,14 @@ class WorkContextCache {
  public:
   // The context packed as `bytes` (a body member decode_fields() checked under `limits`).
   Result<std::shared_ptr<const Value>> get(std::string_view bytes, const DecodeLimits& limits);
+  // The bytes of the last context, checked under `limits` (BodyField::known): empty when none
+  // was, or under other limits.
+  std::string_view known(const DecodeLimits& limits) const;
 
  private:
   std::string bytes_;
   std::shared_ptr<const Value> value_;
+  DecodeLimits limits_;
 };
 // decode_work_item() taking the context from `contexts` when it is the one decoded last.
 Result<WorkItem> decode_work_item(std::string_view frame, const DecodeLimits& limits,

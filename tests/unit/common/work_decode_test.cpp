@@ -291,6 +291,18 @@ TEST(DirectWorkDecoding, ItemsWithTheSameContextShareOneDecodedFromTheCache) {
   EXPECT_EQ(a3->context_value(), first);
   EXPECT_NE(a3->context.get(), b1->context.get());
 
+  // The context checked before is taken without being read again only under the limits it was
+  // checked under: under tighter ones it is read, and refused, as the general path refuses it.
+  DecodeLimits tight;
+  tight.max_string_bytes = 16;  // the keys and the item's strings pass, a 17-byte path does not
+  const std::string short_strings =
+      encode_work_item("a4", 1, 5000, "r", "s", "echo", Value(1), first);
+  ASSERT_TRUE(decode_work_item(short_strings, {}, contexts).ok());
+  auto refused = decode_work_item(short_strings, tight, contexts);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, decode(short_strings, tight).error().message);
+  EXPECT_TRUE(decode_work_item(frame("a5", first), {}, contexts).ok());
+
   // Whatever came before, the cached path makes of a frame what the general path makes of it.
   for (const std::string& f : {frame("c", second), frame("d", Value()), frame("e", first),
                                envelope(MessageType::kWorkItem, item_members())}) {

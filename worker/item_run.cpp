@@ -4,11 +4,11 @@
 
 namespace pl::worker {
 
-protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& item,
-                              const ExecutionContext& context, const Clock& clock) {
+FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,
+                      const ExecutionContext& context, const Clock& clock) {
   const TimePoint started = clock.now();
   const int64_t started_ms = unix_millis(clock.wall_now());
-  protocol::WorkResult out;
+  FinishedItem out;
   out.item_id = item.item_id;
   out.attempt = item.attempt;
 
@@ -37,9 +37,9 @@ protocol::WorkResult run_item(StepExecutor* executor, const protocol::WorkItem& 
     result["error_code"] = std::string(error_code_name(fields.error().code));
     if (fields.error().retry_after_ms > 0) result["retry_after_ms"] = fields.error().retry_after_ms;
   }
-  result["duration_ms"] =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started).count();
-  result["started_ms"] = started_ms;  // wall clock: when this attempt began here
+  out.timing = protocol::AttemptTiming{
+      started_ms,  // wall clock: when this attempt began here
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started).count()};
   return out;
 }
 

@@ -30,7 +30,7 @@ void SlotPool::start(protocol::WorkItem&& item, TimePoint deadline) {
   if (!executor || executor->runs_inline(item)) {
     // Nothing can cancel it: it is over before the loop reads another message.
     const CancelToken never_cancelled;
-    protocol::WorkResult result =
+    FinishedItem result =
         run_item(executor, item, ExecutionContext{never_cancelled, deadline}, clock_);
     std::lock_guard lock(mutex_);
     add_finished(std::move(result), /*signal=*/false);
@@ -52,7 +52,7 @@ void SlotPool::cancel(const std::string& item_id, uint32_t attempt, const std::s
   (void)attempt;  // one attempt of an item runs here at a time; the id is enough
 }
 
-std::vector<protocol::WorkResult> SlotPool::take_finished() {
+std::vector<FinishedItem> SlotPool::take_finished() {
   std::lock_guard lock(mutex_);
   if (signalled_) {
     // Read under the lock: a slot thread writes under it too, so the eventfd is readable
@@ -66,7 +66,7 @@ std::vector<protocol::WorkResult> SlotPool::take_finished() {
   return std::exchange(finished_, {});
 }
 
-void SlotPool::add_finished(protocol::WorkResult result, bool signal) {
+void SlotPool::add_finished(FinishedItem result, bool signal) {
   finished_.push_back(std::move(result));
   if (!signal || signalled_) return;
   const uint64_t one = 1;
@@ -86,7 +86,7 @@ void SlotPool::run_slot() {
     pending_.pop_front();
     lock.unlock();
 
-    protocol::WorkResult result =
+    FinishedItem result =
         run_item(job.executor, job.item, ExecutionContext{*job.cancel, job.deadline}, clock_);
 
     lock.lock();

@@ -19,6 +19,7 @@
 #include "common/protocol/work.h"
 #include "worker/cancel_token.h"
 #include "worker/executor.h"
+#include "worker/item_run.h"
 
 namespace pl::worker {
 
@@ -41,7 +42,7 @@ class SlotPool {
   // readable: the caller knows it ran them and takes them after start() returns.
   int notify_fd() const { return event_fd_; }
   // Every result finished since the last call, in the order the items finished. Never blocks.
-  std::vector<protocol::WorkResult> take_finished();
+  std::vector<FinishedItem> take_finished();
 
  private:
   struct Job {
@@ -53,7 +54,7 @@ class SlotPool {
 
   void run_slot();
   // REQUIRES: mutex_ held. Appends a result; signals the eventfd when the list was empty.
-  void add_finished(protocol::WorkResult result, bool signal);
+  void add_finished(FinishedItem result, bool signal);
 
   const ExecutorTable& executors_;
   const Clock& clock_;
@@ -63,7 +64,7 @@ class SlotPool {
   std::condition_variable work_ready_;
   std::deque<Job> pending_;
   std::unordered_map<std::string, std::shared_ptr<CancelToken>> tokens_;  // threaded, by item id
-  std::vector<protocol::WorkResult> finished_;
+  std::vector<FinishedItem> finished_;
   bool signalled_ = false;  // the eventfd is readable (written, not yet read)
   bool stopping_ = false;
   std::vector<std::thread> threads_;

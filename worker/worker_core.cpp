@@ -241,8 +241,7 @@ void WorkerCore::start(protocol::WorkItem&& item, std::vector<WorkerCommand>& ou
   out.push_back(StartItem{std::move(item), deadline});
 }
 
-std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult result,
-                                                        TimePoint now) {
+std::vector<WorkerCommand> WorkerCore::on_item_finished(FinishedItem result, TimePoint now) {
   std::optional<protocol::WorkItem> next;
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) {
@@ -250,10 +249,10 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult res
     next = std::move(it->second.next);
     running_.erase(it);
   }
-  // Stamped with where it ran as it is packed, not by inserting members first.
-  const protocol::ResultOrigin origin{identity_.name, identity_.host};
+  // Stamped with where, when and how long it ran as it is packed, not by inserting members.
+  const protocol::ResultStamp stamp{identity_.name, identity_.host, result.timing};
   std::string envelope =
-      protocol::encode_work_result(result.item_id, result.attempt, result.result, origin);
+      protocol::encode_work_result(result.item_id, result.attempt, result.result, stamp);
   if (const size_t limit = protocol::DecodeLimits{}.max_frame_bytes; envelope.size() > limit) {
     ++oversized_results_;
     spdlog::warn("item {} attempt {}: result of {} bytes is over the {} a message may carry; "
@@ -261,7 +260,7 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(protocol::WorkResult res
                  result.item_id, result.attempt, envelope.size(), limit);
     envelope = protocol::encode_work_result(result.item_id, result.attempt,
                                             oversized_result(result.result, envelope.size(), limit),
-                                            origin);
+                                            stamp);
   }
   unacked_[result.item_id] = Unacked{result.attempt, envelope};
   std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkResult, std::move(envelope)}};

@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
+#include "worker/item_run.h"
 
 namespace pl::worker {
 
@@ -85,7 +86,7 @@ class WorkerCore {
   std::vector<WorkerCommand> on_result_ack(const std::vector<protocol::AckedAttempt>& acked,
                                            TimePoint now);
   // An item finished on a slot (whatever its outcome).
-  std::vector<WorkerCommand> on_item_finished(protocol::WorkResult result, TimePoint now);
+  std::vector<WorkerCommand> on_item_finished(FinishedItem result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.
   std::vector<WorkerCommand> on_tick(TimePoint now);
 

@@ -116,28 +116,42 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
 
 namespace {
 
-// `result` with the origin's members merged into their sorted places, as a Value object with
+// A member the stamp adds: a text, or a number when `text` is null.
+struct StampMember {
+  std::string_view key;
+  const std::string_view* text;
+  int64_t number;
+};
+
+// `result` with the stamp's members merged into their sorted places, as a Value object with
 // those members would be packed.
-void pack_with_origin(MsgpackWriter& writer, const Value& result, const ResultOrigin& origin) {
-  std::pair<std::string_view, std::string_view> stamps[2];  // in key order: "host" < "worker"
+void pack_stamped(MsgpackWriter& writer, const Value& result, const ResultStamp& stamp) {
+  // In key order: duration_ms < host < started_ms < worker.
+  StampMember stamps[4];
   size_t count = 0;
-  if (!origin.host.empty()) stamps[count++] = {"host", origin.host};
-  if (!origin.worker.empty()) stamps[count++] = {"worker", origin.worker};
+  if (stamp.timing) stamps[count++] = {"duration_ms", nullptr, stamp.timing->duration_ms};
+  if (!stamp.host.empty()) stamps[count++] = {"host", &stamp.host, 0};
+  if (stamp.timing) stamps[count++] = {"started_ms", nullptr, stamp.timing->started_ms};
+  if (!stamp.worker.empty()) stamps[count++] = {"worker", &stamp.worker, 0};
   if (!result.is_object() || count == 0) {
     pack_value(writer, result);
     return;
   }
   const Value::Object& members = result.as_object();
   size_t replaced = 0;
-  for (size_t s = 0; s < count; ++s) replaced += members.count(stamps[s].first);
+  for (size_t s = 0; s < count; ++s) replaced += members.count(stamps[s].key);
   writer.map(static_cast<uint32_t>(members.size() + count - replaced));
   auto it = members.begin();
   size_t s = 0;
   while (it != members.end() || s < count) {
-    if (s < count && (it == members.end() || !KeyLess{}(it->first, stamps[s].first))) {
-      if (it != members.end() && it->first == stamps[s].first) ++it;  // the stamp replaces it
-      writer.string(stamps[s].first);
-      writer.string(stamps[s].second);
+    if (s < count && (it == members.end() || !KeyLess{}(it->first, stamps[s].key))) {
+      if (it != members.end() && it->first == stamps[s].key) ++it;  // the stamp replaces it
+      writer.string(stamps[s].key);
+      if (stamps[s].text) {
+        writer.string(*stamps[s].text);
+      } else {
+        writer.integer(stamps[s].number);
+      }
       ++s;
     } else {
       writer.string(it->first);
@@ -150,7 +164,7 @@ void pack_with_origin(MsgpackWriter& writer, const Value& result, const ResultOr
 }  // namespace
 
 std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result,
-                               const ResultOrigin& origin) {
+                               const ResultStamp& stamp) {
   std::string out;
   out.reserve(128);
   MsgpackWriter writer(out);
@@ -161,7 +175,7 @@ std::string encode_work_result(std::string_view item_id, uint32_t attempt, const
   writer.string("id");
   writer.string(item_id);
   writer.string("result");
-  pack_with_origin(writer, result, origin);
+  pack_stamped(writer, result, stamp);
   return out;
 }
 

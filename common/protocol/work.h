@@ -123,18 +123,25 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
                              std::string_view step_type, const Value& input,
                              PackedContext context, const RetryOutlook* retry = nullptr);
 
-// Where a result was made: the worker and host that ran it, stamped into the result as its
-// "worker" and "host" members (each left out when empty).
-struct ResultOrigin {
+// When and for how long an attempt ran.
+struct AttemptTiming {
+  int64_t started_ms = 0;  // wall clock, when the attempt began
+  int64_t duration_ms = 0;
+};
+// What a worker stamps into each result as it sends it: the worker and host that ran it, as the
+// result's "worker" and "host" members (each left out when empty), and the attempt's timing, as
+// "started_ms" and "duration_ms" (left out when there is none: an attempt that never ran).
+struct ResultStamp {
   std::string_view worker;
   std::string_view host;
+  std::optional<AttemptTiming> timing;
 };
 // A complete kWorkResult envelope, packed straight from its parts: the worker's hot path. Decodes
-// exactly like encode(kWorkResult, to_body(WorkResult{...})) of the result with its origin's
+// exactly like encode(kWorkResult, to_body(WorkResult{...})) of the result with the stamp's
 // members inserted (replacing any of the same name), without inserting them. A result that is
 // not a map is sent as it is.
 std::string encode_work_result(std::string_view item_id, uint32_t attempt, const Value& result,
-                               const ResultOrigin& origin = {});
+                               const ResultStamp& stamp = {});
 
 // A complete kResultAck envelope for `acks` ({item id, attempt} each), packed straight from
 // them. Decodes exactly like encode(kResultAck, to_body(ResultAck{...})).

@@ -244,28 +244,36 @@ TEST(WorkProtocol, DirectResultEncodingIsTheSameAsTheGeneralOne) {
   }
 }
 
-// The origin is packed into the result's map in the places inserting its members would give
+// The stamp is packed into the result's map in the places inserting its members would give
 // them: before, between and after the result's own keys, replacing a member of the same name.
-TEST(WorkProtocol, AResultStampedWithItsOriginIsTheResultWithTheMembersInserted) {
+TEST(WorkProtocol, AStampedResultIsTheResultWithTheStampsMembersInserted) {
   const std::vector<Value> results{
       *parse_json(R"({"success": true, "output": 1})"),
       *parse_json(R"({"a": 1, "host": "old", "i": 2, "worker": "old", "z": [3]})"),
-      *parse_json(R"({"hosts": 1, "hos": 2, "w": 3, "workers": {"x": 1}, "worker_": 4})"),
+      *parse_json(R"({"duration_ms": "old", "e": 1, "started_ms": [], "t": 2})"),
+      *parse_json(R"({"hosts": 1, "hos": 2, "w": 3, "workers": {"x": 1}, "worker_": 4, "s": 5})"),
       *parse_json(R"({"": 0, "\u00e9": 1})"),
       Value::object(),
       Value(Value::Array{Value(1)}),  // not a map: sent as it is
       Value("text")};
-  const std::vector<ResultOrigin> origins{
-      {"workers.1", "host-a"}, {"workers.1", ""}, {"", "host-a"}, {"", ""}};
+  const std::vector<ResultStamp> stamps{{"workers.1", "host-a", AttemptTiming{1763800000000, 12}},
+                                        {"workers.1", "host-a", std::nullopt},
+                                        {"workers.1", "", AttemptTiming{-1, 70000}},
+                                        {"", "host-a", AttemptTiming{0, 0}},
+                                        {"", "", std::nullopt}};
   for (const Value& result : results) {
-    for (const ResultOrigin& origin : origins) {
+    for (const ResultStamp& stamp : stamps) {
       Value stamped = result;
       if (stamped.is_object()) {
-        if (!origin.worker.empty()) stamped["worker"] = std::string(origin.worker);
-        if (!origin.host.empty()) stamped["host"] = std::string(origin.host);
+        if (!stamp.worker.empty()) stamped["worker"] = std::string(stamp.worker);
+        if (!stamp.host.empty()) stamped["host"] = std::string(stamp.host);
+        if (stamp.timing) {
+          stamped["started_ms"] = stamp.timing->started_ms;
+          stamped["duration_ms"] = stamp.timing->duration_ms;
+        }
       }
-      EXPECT_EQ(encode_work_result("id", 2, result, origin), encode_work_result("id", 2, stamped))
-          << to_json(result) << " from " << origin.worker << "@" << origin.host;
+      EXPECT_EQ(encode_work_result("id", 2, result, stamp), encode_work_result("id", 2, stamped))
+          << to_json(result) << " from " << stamp.worker << "@" << stamp.host;
     }
   }
 }

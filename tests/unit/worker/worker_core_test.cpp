@@ -169,20 +169,23 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   EXPECT_EQ(sent[1].envelope, first_send[0].envelope);  // the same bytes, not a new encoding
 }
 
-// A result says where it ran, whatever the step put under those names; so does the failure that
-// replaces a result too large to send.
-TEST_F(WorkerCoreTest, ResultsAreStampedWithTheWorkerAndHostThatRanThem) {
+// A result says where, when and for how long it ran, whatever the step put under those names;
+// so does the failure that replaces a result too large to send.
+TEST_F(WorkerCoreTest, ResultsAreStampedWithWhereWhenAndHowLongTheyRan) {
   core_.on_connected(clock_.now());
   core_.on_message(item("a"), clock_.now());
   core_.on_message(item("b"), clock_.now());
-  protocol::WorkResult claims = result("a");
+  FinishedItem claims(result("a"), protocol::AttemptTiming{1763800000123, 42});
   claims.result["worker"] = "someone else";
+  claims.result["duration_ms"] = 1;
   auto sent = only<SendMessage>(core_.on_item_finished(claims, clock_.now()));
   ASSERT_EQ(sent.size(), 1u);
   auto decoded = protocol::work_result_from(sent[0].body());
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->result.get_string("worker"), "workers.1");
   EXPECT_EQ(decoded->result.get_string("host"), "host");
+  EXPECT_EQ(decoded->result.get_int("started_ms"), 1763800000123);
+  EXPECT_EQ(decoded->result.get_int("duration_ms"), 42);
   EXPECT_TRUE(decoded->result.get_bool("success"));
 
   protocol::WorkResult huge = result("b");

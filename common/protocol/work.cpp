@@ -484,8 +484,8 @@ Result<std::vector<AckedAttempt>> acked_attempts_in(std::string_view acks,
       if (!key.ok()) return std::move(key).error();
       // A repeated key counts with its last value, as in a decoded map.
       if (*key == "id") {
-        auto text =
-            reader.read_key();  // a string's bytes; an error, reading nothing, for another kind
+        // A string's bytes; for another kind, an error having read nothing.
+        auto text = reader.read_key();
         id = text.ok() ? std::optional<std::string_view>(*text) : std::nullopt;
         if (!text.ok()) {
           if (auto st = reader.skip_at(4); !st.ok()) return st.error();

@@ -274,10 +274,14 @@ void BrokerShell::send_work() {
   // One message per worker per turn, each envelope a frame of it, in the dispatcher's order:
   // one wake-up of the worker's socket for a turn's items, not one per item.
   worker_batches_.clear();
+  net::Frames* batch = nullptr;  // the last frame's: the dispatcher sends runs of frames to one
   for (auto& frame : dispatcher_.take_outbox()) {
-    auto [slot, fresh] = batch_of_.try_emplace(frame.identity, worker_batches_.size());
-    if (fresh) worker_batches_.push_back({std::move(frame.identity)});
-    worker_batches_[slot->second].push_back(std::move(frame.envelope));
+    if (!batch || batch->front() != frame.identity) {
+      auto [slot, fresh] = batch_of_.try_emplace(frame.identity, worker_batches_.size());
+      if (fresh) worker_batches_.push_back({std::move(frame.identity)});
+      batch = &worker_batches_[slot->second];
+    }
+    batch->push_back(std::move(frame.envelope));
   }
   batch_of_.clear();
   for (const auto& batch : worker_batches_) {

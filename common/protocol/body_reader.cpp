@@ -29,11 +29,14 @@ const Value* BodyReader::field(std::string_view key, bool required) {
   if (body_) {
     v = body_->find(key);
   } else {
-    for (const BodyField& f : fields_) {
-      if (f.present && f.key == key) {
-        v = &f.value;
-        break;
-      }
+    // From where the last read matched: a decoder reading its fields in the order it listed
+    // them finds each at the first or second try.
+    for (size_t n = 0; n < fields_.size(); ++n) {
+      const size_t i = (next_ + n) % fields_.size();
+      if (fields_[i].key != key) continue;
+      next_ = i + 1;
+      if (fields_[i].present) v = &fields_[i].value;
+      break;
     }
   }
   if (!v && required) {

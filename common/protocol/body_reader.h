@@ -58,6 +58,7 @@ class BodyReader {
 
   const Value* body_ = nullptr;  // or, when null, fields_
   std::span<const BodyField> fields_;
+  size_t next_ = 0;  // where field() starts looking in fields_
   std::string what_;
   std::string error_;
   bool consuming_ = false;  // made by consuming(): what it reads was never const

@@ -275,11 +275,12 @@ namespace {
 Result<WorkItem> work_item_from(BodyReader& r, Value* input, std::shared_ptr<const Value> context,
                                 const Value* retry) {
   WorkItem m;
-  m.item_id = r.take_string("id");
+  // In key order, the order decode_item() lists them (BodyReader looks from the last match).
   m.attempt = static_cast<uint32_t>(r.count("attempt"));
-  m.timeout_ms = r.integer("timeout_ms");
+  m.item_id = r.take_string("id");
   m.run_id = r.take_string("run");
   m.step_name = r.take_string("step");
+  m.timeout_ms = r.integer("timeout_ms");
   m.step_type = r.take_string("type");
   if (!input && r.ok()) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"input\" is missing");
@@ -375,8 +376,8 @@ namespace {
 // name (null when absent), taken.
 Result<WorkResult> work_result_from(BodyReader& r, Value* result) {
   WorkResult m;
+  m.attempt = static_cast<uint32_t>(r.count("attempt"));  // in key order, as decoded (BodyReader)
   m.item_id = r.take_string("id");
-  m.attempt = static_cast<uint32_t>(r.count("attempt"));
   if (r.ok() && !result) {
     return make_error(ErrorCode::kInvalidInput, "work_result: field \"result\" is missing");
   }

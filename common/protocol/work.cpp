@@ -298,6 +298,14 @@ Result<WorkItem> work_item_from(BodyReader& r, Value* input, std::shared_ptr<con
 
 Value* present(BodyField& field) { return field.present ? &field.value : nullptr; }
 
+// decode_member_value(), shared.
+Result<std::shared_ptr<const Value>> shared_member_value(std::string_view bytes,
+                                                         const DecodeLimits& limits) {
+  auto decoded = decode_member_value(bytes, limits);
+  if (!decoded.ok()) return std::move(decoded).error();
+  return std::make_shared<const Value>(std::move(*decoded));
+}
+
 // A work item from its frame, its context from `contexts` when given.
 Result<WorkItem> decode_item(std::string_view frame, const DecodeLimits& limits,
                              WorkContextCache* contexts) {
@@ -312,8 +320,8 @@ Result<WorkItem> decode_item(std::string_view frame, const DecodeLimits& limits,
   }
   std::shared_ptr<const Value> context;
   if (context_field.present) {
-    WorkContextCache one_off;
-    auto decoded = (contexts ? *contexts : one_off).get(context_field.bytes, limits);
+    auto decoded = contexts ? contexts->get(context_field.bytes, limits)
+                            : shared_member_value(context_field.bytes, limits);
     if (!decoded.ok()) return std::move(decoded).error();
     context = std::move(*decoded);
   }
@@ -331,9 +339,9 @@ const Value& WorkItem::context_value() const {
 Result<std::shared_ptr<const Value>> WorkContextCache::get(std::string_view bytes,
                                                            const DecodeLimits& limits) {
   if (value_ && bytes == bytes_) return value_;
-  auto decoded = decode_member_value(bytes, limits);
+  auto decoded = shared_member_value(bytes, limits);
   if (!decoded.ok()) return std::move(decoded).error();
-  value_ = std::make_shared<const Value>(std::move(*decoded));
+  value_ = std::move(*decoded);
   bytes_.assign(bytes);
   limits_ = limits;
   return value_;

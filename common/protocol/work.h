@@ -198,7 +198,7 @@ Result<WorkResult> decode_work_result(std::string_view frame, const DecodeLimits
 // An acknowledged attempt as a worker reads it, its id a view into the frame or body it came in.
 struct AckedAttempt {
   std::string_view item_id;
-  int64_t attempt = 0;  // 0 when the entry has no attempt that is a count
+  int64_t attempt = 0;  // 0 when the entry's attempt is missing or not an integer
   bool operator==(const AckedAttempt&) const = default;
 };
 // The entries of an ack's list that name an item ({id: string, attempt}), in order; entries of

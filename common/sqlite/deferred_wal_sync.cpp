@@ -63,8 +63,8 @@ namespace {
 // inode's block as well as the data: a second synchronous write per sync (+65 us a sync on this
 // project's ext4 virtual disk). Asking for the inode number alone leaves mtime unqueried.
 bool same_file(int fd, const char* path) {
-  struct statx held {
-  }, named{};
+  struct statx held {};
+  struct statx named {};
   return ::statx(fd, "", AT_EMPTY_PATH, STATX_INO, &held) == 0 &&
          ::statx(AT_FDCWD, path, 0, STATX_INO, &named) == 0 && held.stx_ino == named.stx_ino &&
          held.stx_dev_major == named.stx_dev_major && held.stx_dev_minor == named.stx_dev_minor;

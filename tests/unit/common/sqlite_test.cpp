@@ -152,6 +152,18 @@ TEST(DeferredWalSync, RefusesToSyncAWalThatIsNoLongerTheFileItOpened) {
   EXPECT_NE(st.error().message.find("is not the file opened at start"), std::string::npos);
 }
 
+TEST(DeferredWalSync, RefusesToSyncAWalThatWasRemoved) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "a.db";
+  auto db = open_deferred(path);
+  auto sync = DeferredWalSync::attach(*db, path, 1000);
+  ASSERT_TRUE(sync.ok());
+  fs::remove(path.string() + "-wal");
+  auto st = (*sync)->sync();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("is not the file opened at start"), std::string::npos);
+}
+
 TEST(DeferredWalSync, AttachingWithoutAWalFailsWithItsPath) {
   test::TempDir dir;
   const fs::path path = dir.path() / "a.db";

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+
 #include "common/byte_size.h"
 #include "common/fs.h"
 
@@ -148,7 +150,14 @@ bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
 
+void configure_sqlite() {
+  static std::once_flag once;
+  // SQLITE_MISUSE when SQLite has started already: then its defaults stay, which is only slower.
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path) {
+  configure_sqlite();
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

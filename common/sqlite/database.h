@@ -75,6 +75,12 @@ class Database {
   sqlite3* db_;
 };
 
+// Process-wide SQLite settings, applied once before SQLite starts; every place that opens a
+// connection calls it first. Turns off SQLite's memory statistics, which nothing here reads and
+// which take a process-wide mutex on each of SQLite's allocations (about 6 % of the registry's
+// instructions per append). Does nothing once SQLite has started.
+void configure_sqlite();
+
 // kIo with SQLite's own message: "what: <sqlite message>". When the database or its disk is full
 // (SQLITE_FULL) the message says how much room its file system has left; when the file is
 // damaged or not a database, what to do with it.

@@ -154,6 +154,7 @@ Status check_database_file(const fs::path& path) {
     }
   }
   uri += "?immutable=1";
+  configure_sqlite();
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
   std::string problem;

@@ -1,6 +1,7 @@
 // The SQLite layer: statements, the deferred WAL sync and the syncer thread.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -64,6 +65,15 @@ TEST(Statement, AFailedStepNamesTheStatementAndLeavesItUsable) {
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.error().message.find("INSERT INTO t"), std::string::npos) << again.error().message;
   EXPECT_TRUE(insert->bind(1, int64_t{2}).run().ok());
+}
+
+TEST(Database, SqliteKeepsNoMemoryStatisticsOnceADatabaseIsOpen) {
+  test::TempDir dir;
+  auto db = Database::open(dir.path() / "a.db");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->exec("CREATE TABLE t(x); INSERT INTO t VALUES(randomblob(100000));").ok());
+  // With the statistics on, SQLite would count the cache and the blob it just allocated.
+  EXPECT_EQ(sqlite3_memory_used(), 0);
 }
 
 TEST(Database, OpeningAFileThatIsNotADatabaseFailsWithItsName) {

@@ -51,6 +51,33 @@ RegistryReply RegistryCore::handle(const protocol::RegistryRequest& request, int
   return reply;
 }
 
+Result<std::vector<RegistryReply>> RegistryCore::handle_batch(
+    const std::vector<const protocol::RegistryRequest*>& requests, int64_t now_ms) {
+  const RegistryCounters before = counters_;
+  std::vector<RegistryReply> replies;
+  replies.reserve(requests.size());
+  savepoints_ = false;
+  failed_without_savepoint_ = false;
+  for (const protocol::RegistryRequest* request : requests) {
+    replies.push_back(handle(*request, now_ms));
+    if (failed_without_savepoint_) break;
+  }
+  savepoints_ = true;
+  if (!failed_without_savepoint_) return replies;
+
+  counters_ = before;  // the first pass never happened
+  store_.rollback();
+  if (auto st = store_.begin(); !st.ok()) {
+    store_.rollback();
+    return st.error();
+  }
+  replies.clear();
+  for (const protocol::RegistryRequest* request : requests) {
+    replies.push_back(handle(*request, now_ms));
+  }
+  return replies;
+}
+
 RegistryReply RegistryCore::mutate(RegistryOp op, const protocol::RegistryRequest& request,
                                    int64_t now_ms) {
   const std::string op_name(protocol::registry_op_name(op));
@@ -69,6 +96,22 @@ RegistryReply RegistryCore::mutate(RegistryOp op, const protocol::RegistryReques
     }
     ++counters_.replays;
     return (*seen)->reply;
+  }
+
+  if (!savepoints_) {
+    auto result = apply(op, request.args, now_ms);
+    if (result.ok()) {
+      RegistryReply reply = RegistryReply::success(std::move(*result));
+      if (store_.record_applied({request.id, op_name, reply, now_ms}).ok()) {
+        ++counters_.mutations;
+        return reply;
+      }
+    }
+    // What this mutation wrote can only go with the whole transaction: handle_batch starts it
+    // again, with savepoints. This reply is never sent.
+    failed_without_savepoint_ = true;
+    return RegistryReply::failure(
+        make_error(ErrorCode::kInternal, "to be handled again with a savepoint"));
   }
 
   if (auto st = store_.savepoint(); !st.ok()) return RegistryReply::failure(st.error());

@@ -179,8 +179,16 @@ std::vector<RegistryShell::Outgoing> RegistryShell::apply_batch(std::vector<Inco
   core_.note_batch();
   Status stored = store_.begin();
   if (stored.ok()) {
-    for (size_t i = 0; i < batch.size(); ++i) replies[i].reply = core_.handle(batch[i].request, now_ms);
-    stored = store_.commit();
+    std::vector<const protocol::RegistryRequest*> requests;
+    requests.reserve(batch.size());
+    for (const auto& in : batch) requests.push_back(&in.request);
+    auto handled = core_.handle_batch(requests, now_ms);
+    if (handled.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) replies[i].reply = std::move((*handled)[i]);
+      stored = store_.commit();
+    } else {
+      stored = handled.error();
+    }
   }
   if (!stored.ok()) {
     core_.note_failed_commit();

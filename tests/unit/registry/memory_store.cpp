@@ -7,6 +7,11 @@ namespace pl::registry::test {
 Status MemoryStore::write_check() {
   if (writes_before_failure == 0) return make_error(ErrorCode::kIo, "disk full (simulated)");
   if (writes_before_failure > 0) --writes_before_failure;
+  if (writes_before_one_failure == 0) {
+    writes_before_one_failure = -1;
+    return make_error(ErrorCode::kIo, "a write failed (simulated)");
+  }
+  if (writes_before_one_failure > 0) --writes_before_one_failure;
   return ok_status();
 }
 
@@ -27,6 +32,7 @@ void MemoryStore::rollback() {
 }
 
 Status MemoryStore::savepoint() {
+  ++savepoints_;
   savepoint_ = state_;
   return ok_status();
 }

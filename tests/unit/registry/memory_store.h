@@ -1,7 +1,8 @@
 // An in-memory RegistryStore for core tests: same contract as SqliteStore, nothing on disk.
-// Transactions and savepoints are snapshots. Fault switch: after `writes_before_failure` more
-// writes succeed, every write fails with kIo (-1 = never), to test what the core does when
-// storage fails half-way.
+// Transactions and savepoints are snapshots. Fault switches, to test what the core does when
+// storage fails half-way: after `writes_before_failure` more writes succeed, every write fails
+// with kIo (-1 = never); after `writes_before_one_failure` more writes succeed, the next one
+// fails and those after it succeed again (-1 = never).
 #pragma once
 
 #include <map>
@@ -15,6 +16,7 @@ namespace pl::registry::test {
 class MemoryStore : public RegistryStore {
  public:
   int writes_before_failure = -1;
+  int writes_before_one_failure = -1;
 
   Status begin() override;
   Status commit() override;
@@ -46,6 +48,7 @@ class MemoryStore : public RegistryStore {
   Result<StoreCounts> counts() override;
 
   int commits() const { return commits_; }
+  int savepoints() const { return savepoints_; }  // opened so far
 
  private:
   struct State {
@@ -61,6 +64,7 @@ class MemoryStore : public RegistryStore {
   std::optional<State> batch_start_;
   std::optional<State> savepoint_;
   int commits_ = 0;
+  int savepoints_ = 0;
 };
 
 }  // namespace pl::registry::test

@@ -86,7 +86,16 @@ class RegistryCoreTest : public ::testing::TestWithParam<std::string> {
     return r.result;
   }
 
+  // An empty store of the same kind as store_.
+  std::unique_ptr<RegistryStore> another_store() {
+    if (GetParam() != "sqlite") return std::make_unique<test::MemoryStore>();
+    auto opened = SqliteStore::open(dir_.path() / ("another-" + std::to_string(++stores_) + ".db"));
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    return opened.ok() ? std::move(*opened) : nullptr;
+  }
+
   pl::test::TempDir dir_;
+  int stores_ = 0;
   RegistryLimits limits_;
   std::unique_ptr<RegistryStore> store_;
   std::unique_ptr<RegistryCore> core_;
@@ -471,6 +480,131 @@ TEST_P(RegistryCoreTest, StatusCountsRecordsAndRequests) {
   EXPECT_EQ(r.result.find("counters")->get_int("mutations"), 2);
   EXPECT_EQ(r.result.find("limits")->get_int("max_turn_bytes"), limits_.max_turn_bytes);
   EXPECT_EQ(r.result.find("limits")->get_int("max_reply_bytes"), limits_.max_reply_bytes);
+}
+
+Value appended_turn(const std::string& session, int64_t expected, const std::string& text) {
+  Value args;
+  args["name"] = session;
+  args["expected_version"] = expected;
+  args["create"] = true;
+  args["messages"] = Value(Value::Array{message("user", text)});
+  return args;
+}
+
+std::vector<const RegistryRequest*> pointers(const std::vector<RegistryRequest>& requests) {
+  std::vector<const RegistryRequest*> out;
+  for (const auto& r : requests) out.push_back(&r);
+  return out;
+}
+
+std::string text_of(const RegistryReply& reply) { return to_json(protocol::to_body(reply)); }
+
+// handle_batch answers, and leaves in the store, what handle() does one request after the other:
+// in a batch where every mutation succeeds (one pass, no savepoints) and in one where some fail
+// (handled again, each mutation in a savepoint).
+TEST_P(RegistryCoreTest, ABatchIsHandledAsItsRequestsOneAfterTheOther) {
+  const std::vector<RegistryRequest> succeeding = {
+      {"q1", "session.append", "a1", appended_turn("a", 0, "one")},
+      {"q2", "session.append", "b1", appended_turn("b", 0, "two")},
+      {"q3", "session.append", "a2", appended_turn("a", 1, "three")},
+      {"q4", "session.get", "", json(R"({"name": "a"})")},
+      {"q5", "session.append", "a1", appended_turn("a", 0, "one")},  // a retry: the recorded reply
+  };
+  const std::vector<RegistryRequest> failing = {
+      {"q6", "session.append", "a3", appended_turn("a", 2, "four")},
+      {"q7", "session.append", "a4", appended_turn("a", 2, "stale")},  // 409
+      {"q8", "session.create", "c1", json(R"({"name": "b"})")},        // 409: it exists
+      {"q9", "session.append", "b2", appended_turn("b", 1, "five")},
+      {"q10", "tool.remove", "t1", json(R"({"name": "none"})")},  // 404
+      {"q11", "session.get", "", json(R"({"name": "b"})")},
+      {"q12", "session.append", "a4", appended_turn("a", 2, "stale")},  // the recorded 409
+  };
+  auto reference_store = another_store();
+  ASSERT_NE(reference_store, nullptr);
+  RegistryCore reference(*reference_store, limits_);
+  for (const auto* batch : {&succeeding, &failing}) {
+    ASSERT_TRUE(store_->begin().ok());
+    auto replies = core_->handle_batch(pointers(*batch), now_ms_);
+    ASSERT_TRUE(replies.ok()) << replies.error().message;
+    ASSERT_TRUE(store_->commit().ok());
+    ASSERT_EQ(replies->size(), batch->size());
+    ASSERT_TRUE(reference_store->begin().ok());
+    for (size_t i = 0; i < batch->size(); ++i) {
+      EXPECT_EQ(text_of((*replies)[i]), text_of(reference.handle((*batch)[i], now_ms_)))
+          << "request " << (*batch)[i].request;
+    }
+    ASSERT_TRUE(reference_store->commit().ok());
+  }
+  const RegistryCounters& counted = core_->counters();
+  const RegistryCounters& expected = reference.counters();
+  EXPECT_EQ(counted.requests, expected.requests);
+  EXPECT_EQ(counted.mutations, expected.mutations);
+  EXPECT_EQ(counted.replays, expected.replays);
+  EXPECT_EQ(counted.errors, expected.errors);
+  for (const std::string session : {"a", "b"}) {
+    Value args;
+    args["name"] = session;
+    ASSERT_TRUE(reference_store->begin().ok());
+    RegistryReply stored = reference.handle({"q", "session.get", "", args}, now_ms_);
+    ASSERT_TRUE(reference_store->commit().ok());
+    EXPECT_EQ(to_json(get(session)), to_json(stored.result)) << session;
+  }
+  EXPECT_EQ(to_json(get("a")["version"]), "3");
+}
+
+TEST(RegistryCoreBatches, MutationsTakeASavepointOnlyInABatchWhereOneFails) {
+  test::MemoryStore store;
+  RegistryCore core(store, RegistryLimits{});
+  const std::vector<RegistryRequest> succeeding = {
+      {"q1", "session.append", "a1", appended_turn("a", 0, "one")},
+      {"q2", "session.append", "b1", appended_turn("b", 0, "two")},
+  };
+  ASSERT_TRUE(store.begin().ok());
+  ASSERT_TRUE(core.handle_batch(pointers(succeeding), 1).ok());
+  ASSERT_TRUE(store.commit().ok());
+  EXPECT_EQ(store.savepoints(), 0);
+
+  const std::vector<RegistryRequest> failing = {
+      {"q3", "session.append", "a2", appended_turn("a", 1, "three")},
+      {"q4", "session.append", "b2", appended_turn("b", 0, "stale")},  // 409
+      {"q5", "session.append", "b3", appended_turn("b", 1, "four")},
+  };
+  ASSERT_TRUE(store.begin().ok());
+  auto replies = core.handle_batch(pointers(failing), 2);
+  ASSERT_TRUE(store.commit().ok());
+  ASSERT_TRUE(replies.ok());
+  EXPECT_TRUE((*replies)[0].ok);
+  EXPECT_EQ((*replies)[1].code, ErrorCode::kConflict);
+  EXPECT_TRUE((*replies)[2].ok);
+  EXPECT_EQ(store.savepoints(), 3);                     // the second pass: one per mutation
+  EXPECT_EQ(store.turns("a", 0, 1 << 20)->size(), 2u);  // once each, not again for the first pass
+  EXPECT_EQ(store.turns("b", 0, 1 << 20)->size(), 2u);
+}
+
+// A batch handled again after a conflict meets a write that fails half-way through a mutation:
+// that mutation gets the storage error and leaves nothing behind; the others of the batch stand.
+TEST(RegistryCoreFaults, AWriteFailingHalfWayThroughAMutationOfABatchTakesOnlyThatMutation) {
+  test::MemoryStore store;
+  RegistryCore core(store, RegistryLimits{});
+  const std::vector<RegistryRequest> batch = {
+      {"q1", "session.append", "k1", appended_turn("kept", 0, "one")},
+      {"q2", "session.append", "s1", appended_turn("stale", 5, "two")},  // 409, ends the first pass
+      {"q3", "session.append", "o1", appended_turn("other", 0, "three")},
+  };
+  // First pass: kept's turn, session and record (3 writes), then the 409 ends it. Second pass:
+  // the same 3, the 409's record (1), other's turn (1), then other's session write fails.
+  store.writes_before_one_failure = 3 + 3 + 1 + 1;
+  ASSERT_TRUE(store.begin().ok());
+  auto replies = core.handle_batch(pointers(batch), 1);
+  ASSERT_TRUE(store.commit().ok());
+  ASSERT_TRUE(replies.ok());
+  EXPECT_TRUE((*replies)[0].ok) << (*replies)[0].message;
+  EXPECT_EQ((*replies)[1].code, ErrorCode::kConflict);
+  EXPECT_EQ((*replies)[2].code, ErrorCode::kIo);
+  EXPECT_EQ(store.turns("kept", 0, 1 << 20)->size(), 1u);
+  EXPECT_TRUE(store.turns("other", 0, 1 << 20)->empty());
+  EXPECT_FALSE(store.session("other")->has_value());
+  EXPECT_FALSE(store.applied("o1")->has_value());  // so a retry applies it
 }
 
 TEST(RegistryCoreFaults, AStorageFailureIsNotRememberedSoARetryTriesAgain) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "common/sqlite/commit_deadline.h"
@@ -149,29 +150,27 @@ TEST(DeferredWalSync, CheckpointsIntoTheDatabaseOnceTheWalPassesTheThreshold) {
 }
 
 TEST(DeferredWalSync, RefusesToSyncAWalThatIsNoLongerTheFileItOpened) {
-  test::TempDir dir;
-  const fs::path path = dir.path() / "a.db";
-  auto db = open_deferred(path);
-  auto sync = DeferredWalSync::attach(*db, path, 1000);
-  ASSERT_TRUE(sync.ok());
-  EXPECT_TRUE((*sync)->sync().ok());
-  fs::rename(path.string() + "-wal", dir.path() / "moved-wal");
-  std::ofstream(path.string() + "-wal") << "";
-  auto st = (*sync)->sync();
-  ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find("is not the file opened at start"), std::string::npos);
-}
-
-TEST(DeferredWalSync, RefusesToSyncAWalThatWasRemoved) {
-  test::TempDir dir;
-  const fs::path path = dir.path() / "a.db";
-  auto db = open_deferred(path);
-  auto sync = DeferredWalSync::attach(*db, path, 1000);
-  ASSERT_TRUE(sync.ok());
-  fs::remove(path.string() + "-wal");
-  auto st = (*sync)->sync();
-  ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find("is not the file opened at start"), std::string::npos);
+  const std::vector<std::pair<std::string, std::function<void(const fs::path& wal)>>> changes = {
+      {"replaced",
+       [](const fs::path& wal) {
+         fs::rename(wal, wal.parent_path() / "moved-wal");
+         std::ofstream(wal) << "";
+       }},
+      {"removed", [](const fs::path& wal) { fs::remove(wal); }},
+  };
+  for (const auto& [what, change] : changes) {
+    test::TempDir dir;
+    const fs::path path = dir.path() / "a.db";
+    auto db = open_deferred(path);
+    auto sync = DeferredWalSync::attach(*db, path, 1000);
+    ASSERT_TRUE(sync.ok());
+    EXPECT_TRUE((*sync)->sync().ok());
+    change(path.string() + "-wal");
+    auto st = (*sync)->sync();
+    ASSERT_FALSE(st.ok()) << what;
+    EXPECT_NE(st.error().message.find("is not the file opened at start"), std::string::npos)
+        << what;
+  }
 }
 
 TEST(DeferredWalSync, AttachingWithoutAWalFailsWithItsPath) {

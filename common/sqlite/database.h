@@ -77,7 +77,7 @@ class Database {
 
 // Process-wide SQLite settings, applied once before SQLite starts; every place that opens a
 // connection calls it first. Turns off SQLite's memory statistics, which nothing here reads and
-// which take a process-wide mutex on each of SQLite's allocations (about 6 % of the registry's
+// which take a process-wide mutex on each of SQLite's allocations (about 7 % of the registry's
 // instructions per append). Does nothing once SQLite has started.
 void configure_sqlite();
 

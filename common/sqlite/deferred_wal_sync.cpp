@@ -60,8 +60,9 @@ namespace {
 // A file's identity, asked for without its timestamps. A stat() reads mtime and so marks it
 // "queried"; with multigrain timestamps (Linux 6.13+, ext4 among others) the next write then
 // takes a fine-grained mtime, which dirties the inode, and the fdatasync after it must write the
-// inode's block as well as the data: a second synchronous write per sync (+65 us a sync on this
-// project's ext4 virtual disk). Asking for the inode number alone leaves mtime unqueried.
+// inode's block as well as the data: a second synchronous write per sync (+65 us a sync on the
+// development machine's ext4 virtual disk). Asking for the inode number alone leaves mtime
+// unqueried.
 bool same_file(int fd, const char* path) {
   struct statx held {};
   struct statx named {};

@@ -5,17 +5,25 @@
 
 namespace pl::cli {
 
-std::filesystem::path CliContext::state_dir() const {
-  std::string from_config;
-  if (!config_flag.empty()) {
-    // A config that does not load is reported by whoever needs it; here it only may name a dir.
-    if (auto doc = load_yaml_file(config_flag); doc.ok()) {
-      if (const Value* sup = doc->root().find("supervisor")) {
-        from_config = sup->get_string("state_dir");
-      }
-    }
+std::string CliContext::read_config(const std::string& file) {
+  auto doc = load_yaml_file(file);
+  if (!doc.ok()) return doc.error().message;
+  const Value& root = doc->root();
+  if (!root.is_object() && !root.is_null()) {
+    return to_string(doc->where("")) +
+           ": error: a config is a mapping (supervisor:, children:, ...)";
   }
-  return resolve_state_dir(state_dir_flag, from_config);
+  const Value* supervisor = root.find("supervisor");
+  const Value* dir = supervisor ? supervisor->find("state_dir") : nullptr;
+  if (dir && !dir->is_string()) {
+    return to_string(doc->where("/supervisor/state_dir")) + ": error: state_dir is not a string";
+  }
+  config_state_dir = dir ? dir->as_string() : "";
+  return "";
+}
+
+std::filesystem::path CliContext::state_dir() const {
+  return resolve_state_dir(state_dir_flag, config_state_dir);
 }
 
 }  // namespace pl::cli

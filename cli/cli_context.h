@@ -17,7 +17,13 @@ inline constexpr int kExitTempFail = 75;    // timed out; trying again may work
 struct CliContext {
   std::string state_dir_flag;  // --state-dir
   std::string config_flag;     // --config: read supervisor.state_dir from it
-  bool json = false;           // --json: machine-readable output
+  std::string config_state_dir;  // what --config names ("" when it names none)
+  bool json = false;             // --json: machine-readable output
+
+  // Reads --config's supervisor.state_dir into config_state_dir, when the option is parsed: a
+  // file that does not load is an error then, not a silent fall-back to another tree. Returns
+  // the error ("file:line:column: error: ..."), or "" when the file is fine.
+  std::string read_config(const std::string& file);
 
   // --state-dir, else PIPELINE_STATE_DIR, else the config's state_dir, else ./var.
   std::filesystem::path state_dir() const;

@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.add_option("--state-dir", context.state_dir_flag,
                  "State directory of the tree (default: $PIPELINE_STATE_DIR, else ./var)");
-  app.add_option("--config", context.config_flag, "Config file whose state_dir to use");
+  app.add_option("--config", context.config_flag, "Config file whose state_dir to use")
+      ->check(CLI::Validator([&context](std::string& file) { return context.read_config(file); },
+                             "FILE"));
 
   pl::cli::add_run_commands(app, context, exit_code);
   pl::cli::add_runs_commands(app, context, exit_code);

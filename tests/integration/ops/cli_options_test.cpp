@@ -1,0 +1,51 @@
+// pipelinectl's global options: which tree a command talks to.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/tree.h"
+
+namespace pl::test {
+namespace {
+
+CommandResult status_with_config(const TempDir& cwd, const std::string& config) {
+  SpawnOptions options;
+  options.cwd = cwd.path();  // where ./var, the fall-back, would be
+  options.unset_env = {"PIPELINE_STATE_DIR"};
+  return run_command({binary("pipelinectl"), "--config", config, "status"}, 60s, options);
+}
+
+TEST(CliOptions, AConfigThatDoesNotLoadIsAUsageErrorNotAFallBackToAnotherTree) {
+  TempDir dir;
+  const std::string missing = (dir.path() / "missing.yaml").string();
+  auto r = status_with_config(dir, missing);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--config: " + missing + ": no such file"), std::string::npos) << r.err;
+
+  const std::string broken = (dir.path() / "broken.yaml").string();
+  std::ofstream(broken) << "supervisor: [\n";
+  r = status_with_config(dir, broken);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--config: " + broken + ":2:1: "), std::string::npos) << r.err;
+
+  const std::string wrong_type = (dir.path() / "wrong.yaml").string();
+  std::ofstream(wrong_type) << "supervisor:\n  state_dir: [a]\n";
+  r = status_with_config(dir, wrong_type);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(wrong_type + ":2:14: error: state_dir is not a string"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("/var"), std::string::npos) << "fell back to ./var: " << r.err;
+}
+
+TEST(CliOptions, AConfigsStateDirChoosesTheTree) {
+  TempDir dir;
+  const std::string config = (dir.path() / "tree.yaml").string();
+  const std::string state_dir = (dir.path() / "elsewhere").string();
+  std::ofstream(config) << "supervisor:\n  state_dir: " << state_dir << "\n";
+  auto r = status_with_config(dir, config);
+  EXPECT_EQ(r.exit_code, 69) << r.out << r.err;
+  EXPECT_NE(r.err.find("no supervisor answers on " + state_dir), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace pl::test

@@ -29,6 +29,28 @@ std::string where(const std::string& source, int line, size_t column) {
   return source + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+constexpr std::string_view kSecretHeader = "# Pipeline CURVE secret key";
+constexpr std::string_view kPublicHeader = "# Pipeline CURVE public key";
+
+// The files `keys generate` writes say what they hold on their first line. A public key given
+// where a secret one belongs parses as a key all the same (any 40 Z85 characters do), and the
+// other way round would put a secret into an allow-list: both are refused by that line.
+enum class KeyKind { kSecret, kPublic };
+
+Status check_key_kind(std::string_view text, const std::string& source, KeyKind wanted) {
+  const bool want_secret = wanted == KeyKind::kSecret;
+  const std::string_view first_line = text.substr(0, text.find('\n'));
+  const std::string_view other = want_secret ? kPublicHeader : kSecretHeader;
+  if (first_line.substr(0, other.size()) != other) return ok_status();
+  return make_error(
+      ErrorCode::kInvalidInput,
+      where(source, 1, 1) + (want_secret
+                                 ? ": this is a public key file; a secret key is the NAME.key "
+                                   "file that `pipelinectl keys generate` writes beside it"
+                                 : ": this is a secret key file; give the public key (NAME.pub) "
+                                   "here and keep the secret one on its own host"));
+}
+
 std::string mode_text(mode_t mode) {
   char text[8];
   std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
@@ -193,13 +215,15 @@ Result<CurveKeyPair> load_secret_key_file(const fs::path& path) {
   if (!S_ISREG(st.st_mode)) {
     return make_error(ErrorCode::kInvalidInput, path.string() + ": not a regular file");
   }
+  auto text = read_file(path, kMaxKeyFileBytes);
+  if (!text.ok()) return std::move(text).error();
+  if (auto kind = check_key_kind(*text, path.string(), KeyKind::kSecret); !kind.ok())
+    return kind.error();
   if ((st.st_mode & 077) != 0) {
     return make_error(ErrorCode::kInvalidInput,
                       path.string() + ": a secret key must not be readable by others (mode " +
                           mode_text(st.st_mode) + "); chmod 600 " + path.string());
   }
-  auto text = read_file(path, kMaxKeyFileBytes);
-  if (!text.ok()) return std::move(text).error();
   auto secret = parse_single_key(*text, path.string());
   if (!secret.ok()) return std::move(secret).error();
   auto public_key = curve_public_key(*secret);
@@ -210,6 +234,8 @@ Result<CurveKeyPair> load_secret_key_file(const fs::path& path) {
 Result<CurveKey> load_public_key_file(const fs::path& path) {
   auto text = read_file(path, kMaxKeyFileBytes);
   if (!text.ok()) return std::move(text).error();
+  if (auto kind = check_key_kind(*text, path.string(), KeyKind::kPublic); !kind.ok())
+    return kind.error();
   return parse_single_key(*text, path.string());
 }
 
@@ -280,6 +306,7 @@ Result<CurveKeyPair> write_keypair_files(const fs::path& dir, std::string_view n
 
 Result<AllowList> AllowList::parse(std::string_view text, const std::string& source,
                                    std::string_view default_label) {
+  if (auto kind = check_key_kind(text, source, KeyKind::kPublic); !kind.ok()) return kind.error();
   auto lines = parse_key_lines(text, source);
   if (!lines.ok()) return std::move(lines).error();
   AllowList list;

@@ -197,6 +197,35 @@ TEST(KeyFiles, ASecretKeyReadableByOthersIsRefused) {
   EXPECT_NE(loaded.error().message.find("0640"), std::string::npos);
 }
 
+TEST(KeyFiles, APublicKeyFileIsRefusedAsASecretKeyAndTheOtherWayRound) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_keypair_files(dir.path(), "a", false, "t").ok());
+  // Private, so that the refusal is for what the file holds, not for its mode.
+  const fs::path public_copy = dir.path() / "copy-of-a.pub";
+  fs::copy_file(dir.path() / "a.pub", public_copy);
+  ASSERT_EQ(::chmod(public_copy.c_str(), 0600), 0);
+  auto as_secret = load_secret_key_file(public_copy);
+  ASSERT_FALSE(as_secret.ok());
+  EXPECT_EQ(as_secret.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(
+      as_secret.error().message.find(public_copy.string() + ":1:1: this is a public key file"),
+      std::string::npos)
+      << as_secret.error().message;
+
+  auto as_public = load_public_key_file(dir.path() / "a.key");
+  ASSERT_FALSE(as_public.ok());
+  EXPECT_NE(as_public.error().message.find("a.key:1:1: this is a secret key file"),
+            std::string::npos)
+      << as_public.error().message;
+  // Nor can a secret key join an allow-list, as a file or as a .pub file in a directory.
+  EXPECT_FALSE(AllowList::load(dir.path() / "a.key").ok());
+  fs::copy_file(dir.path() / "a.key", dir.path() / "b.pub");
+  auto list = AllowList::load(dir.path());
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.error().message.find("b.pub:1:1: this is a secret key file"), std::string::npos)
+      << list.error().message;
+}
+
 TEST(KeyFiles, AMissingKeyFileIsNotFound) {
   test::TempDir dir;
   EXPECT_EQ(load_secret_key_file(dir.path() / "none.key").error().code, ErrorCode::kNotFound);

@@ -1,10 +1,39 @@
 #include "cli/tree_sockets.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 
 #include "common/state_paths.h"
 
 namespace pl::cli {
+namespace {
+
+// Whether a process listens on the Unix socket file: ZeroMQ leaves the file behind when its
+// process stops (it removes a stale one when the next binds), so the file alone does not tell,
+// and a ZeroMQ connect to it would wait out the caller's deadline. A non-blocking connect is
+// refused at once when nobody listens; a listener that is merely busy (its backlog full: EAGAIN)
+// counts as one, for the call's deadline to judge.
+bool someone_listens(const std::filesystem::path& socket) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = socket.string();
+  if (path.size() >= sizeof address.sun_path) return true;  // StatePaths refuses such paths
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;  // cannot tell: let the call find out
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  const int err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  return !(err == ECONNREFUSED || err == ENOENT);
+}
+
+}  // namespace
 
 Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSocket which) {
   const StatePaths paths(state_dir);
@@ -23,6 +52,12 @@ Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSo
                                                    paths.dir().string() + " (no " +
                                                    socket.filename().string() +
                                                    "); is a tree running there?");
+  }
+  if (!someone_listens(socket)) {
+    return make_error(ErrorCode::kUnavailable,
+                      "no " + std::string(process) + " runs on " + paths.dir().string() +
+                          " (nothing listens on " + socket.filename().string() +
+                          ", left by a process that has stopped); is a tree running there?");
   }
   return endpoint;
 }

@@ -1,6 +1,6 @@
 // The sockets a running tree's processes listen on in its state directory, looked up before a
-// request is sent: when the socket file is missing nothing can answer, and a command says so at
-// once (exit 69) instead of waiting out its deadline.
+// request is sent: when the socket file is missing, or nothing listens on it, nothing can answer,
+// and a command says so at once (exit 69) instead of waiting out its deadline.
 #pragma once
 
 #include <filesystem>
@@ -18,9 +18,9 @@ enum class TreeSocket {
 
 // The ipc:// endpoint of `which` in `state_dir`. Errors: kUnavailable naming the process, the
 // directory and the missing file ("no broker runs on DIR (no broker-clients.sock); is a tree
-// running there?") when the socket file does not exist; kInvalidInput when its path is too long
-// for a Unix socket. A socket file that exists may still belong to a process that is gone or
-// busy: only a call with a deadline tells.
+// running there?") when the socket file does not exist, or nothing listens on it (a file left by
+// a process that has stopped); kInvalidInput when its path is too long for a Unix socket. A
+// process that listens may still be busy or stopped (SIGSTOP): only a call with a deadline tells.
 Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSocket which);
 
 }  // namespace pl::cli

@@ -1,6 +1,8 @@
-// pipelinectl's runs commands when the broker cannot answer: the exit codes of docs/cli.md.
+// pipelinectl's commands when the process they ask cannot answer: the exit codes of docs/cli.md.
 #include <gtest/gtest.h>
 #include <signal.h>
+
+#include <filesystem>
 
 #include "tests/integration/tree.h"
 
@@ -27,6 +29,27 @@ TEST(RunsCommands, ABrokerThatDoesNotAnswerInTimeIsATemporaryFailure) {
   EXPECT_EQ(r.exit_code, 75) << r.out << r.err;
   EXPECT_NE(r.err.find("did not answer within 10000 ms (busy, or replaying"), std::string::npos)
       << r.err;
+}
+
+TEST(RunsCommands, AProcessThatHasStoppedIsReportedAtOnceThoughItsSocketFileIsLeft) {
+  Tree tree(tree_config(1), 1);
+  for (const char* child : {"broker", "registry"}) {
+    auto stopped = tree.pipelinectl({"stop", child});
+    ASSERT_EQ(stopped.exit_code, 0) << stopped.out << stopped.err;
+  }
+  // ZeroMQ leaves an ipc socket's file behind when its process stops.
+  ASSERT_TRUE(std::filesystem::exists(tree.state_dir() / "broker-clients.sock"));
+  ASSERT_TRUE(std::filesystem::exists(tree.state_dir() / "registry.sock"));
+
+  auto runs = tree.pipelinectl({"runs", "list"});
+  EXPECT_EQ(runs.exit_code, 69) << runs.out << runs.err;
+  EXPECT_NE(runs.err.find("no broker runs on " + tree.state_dir().string() +
+                          " (nothing listens on broker-clients.sock"),
+            std::string::npos)
+      << runs.err;
+  auto tools = tree.pipelinectl({"tools", "list"});
+  EXPECT_EQ(tools.exit_code, 69) << tools.out << tools.err;
+  EXPECT_NE(tools.err.find("(nothing listens on registry.sock"), std::string::npos) << tools.err;
 }
 
 }  // namespace

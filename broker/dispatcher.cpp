@@ -778,6 +778,9 @@ void Dispatcher::on_tick(TimePoint now) {
     const std::string& item_id = grace.item_id;
     WorkerRecord* worker = roster_.find(identity);
     if (!worker || !worker->held.contains(item_id, grace.attempt)) continue;  // it let go
+    // It let go, and the item was submitted again (its run resumed) and sent back to it under
+    // the same number: submit() numbers on from the attempts still held, none by then.
+    if (running_attempt(item_id, identity, grace.attempt)) continue;
     ++counters_.workers_killed;
     kills_.push_back(KillRequest{worker->name, worker->pid, worker->host,
                                  "did not let go of " + item_id + " after a cancel"});

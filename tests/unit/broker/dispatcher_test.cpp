@@ -1183,6 +1183,32 @@ TEST_F(DispatcherTest, WorkerThatLetsGoInTimeIsKept) {
   EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
 }
 
+// A run cancelled and resumed within the cancel grace: its workers let go of the cancelled
+// attempts, so the resumed items' attempts are numbered from 1 again, and may land on the same
+// worker under the same number. That is the new attempt running, not the old one kept.
+TEST_F(DispatcherTest, AnAttemptHandedOutAgainUnderTheSameNumberIsNotTakenForTheCancelledOne) {
+  hello("w1", 1);
+  submit("a", 1, 60000);
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 1u);
+  dispatcher_.cancel_run("run", clock_.now());
+  tick(1s);
+  result("w1", "a", 1, false, "cancelled");  // it let go
+  dispatcher_.take_completions();
+  tick(1s);
+  submit("a", 1, 60000);  // resumed
+  dispatcher_.pump(clock_.now());
+  auto again = take_items();
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[0].identity, "w1");
+  ASSERT_EQ(again[0].body.get_int("attempt"), 1);
+  tick(5s);  // the first cancel's grace ends while w1 runs the new attempt 1
+  EXPECT_TRUE(dispatcher_.take_kill_requests().empty());
+  EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
+  EXPECT_EQ(dispatcher_.counters().workers_killed, 0u);
+  EXPECT_EQ(dispatcher_.item_state("a"), "in_flight");
+}
+
 TEST_F(DispatcherTest, CountsStayRightThroughEveryTransition) {
   hello("w1", 1);
   submit("a", 2, 1000);

@@ -347,14 +347,18 @@ Status RunCoordinator::cancel(const std::string& run_id, Instant now) {
                       "run " + run_id + " is already " + std::string(run_state_name(run.state)));
   }
   dispatcher_.cancel_run(run_id, now.steady);
-  if (run.execution) run.execution->cancel();
+  if (run.execution) {
+    run.execution->cancel();
+    run.result = run.execution->result();  // {success: false, error: cancelled, usage?}
+  } else {
+    run.result = Value::object();
+    run.result["success"] = false;
+    run.result["error"] = "cancelled";
+  }
   run.execution.reset();
   memos_.erase(run_id);
   run.state = RunState::kCancelled;
   run.error = "cancelled";
-  run.result = Value::object();
-  run.result["success"] = false;
-  run.result["error"] = "cancelled";
   run.finished_ms = unix_millis(now.wall);
   note(store_.finish_run(run_id, "cancelled", run.result, run.error, run.finished_ms),
        "recording a cancelled run");

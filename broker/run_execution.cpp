@@ -191,6 +191,16 @@ TimePoint RunExecution::next_deadline() const {
   return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }
 
+Value RunProgress::usage() const {
+  if (!input_tokens && !output_tokens && cost_usd <= 0) return Value();
+  Value usage;
+  usage["input_tokens"] = input_tokens;
+  usage["output_tokens"] = output_tokens;
+  usage["cost_usd"] = cost_usd;
+  if (unpriced_calls > 0) usage["unpriced_calls"] = unpriced_calls;
+  return usage;
+}
+
 void RunExecution::cancel() {
   completions_.clear();
   replayed_.clear();
@@ -199,6 +209,8 @@ void RunExecution::cancel() {
   result_ = Value::object();
   result_["success"] = false;
   result_["error"] = "cancelled";
+  // What the calls that finished before the cancel used was paid for all the same.
+  if (Value usage = progress_.usage(); !usage.is_null()) result_["usage"] = std::move(usage);
 }
 
 void RunExecution::drain() {
@@ -227,14 +239,7 @@ void RunExecution::drain() {
     } else {
       finished_ = true;
       result_ = std::move(result);
-      if (progress_.input_tokens || progress_.output_tokens || progress_.cost_usd > 0) {
-        Value usage;
-        usage["input_tokens"] = progress_.input_tokens;
-        usage["output_tokens"] = progress_.output_tokens;
-        usage["cost_usd"] = progress_.cost_usd;
-        if (progress_.unpriced_calls > 0) usage["unpriced_calls"] = progress_.unpriced_calls;
-        result_["usage"] = std::move(usage);
-      }
+      if (Value usage = progress_.usage(); !usage.is_null()) result_["usage"] = std::move(usage);
     }
   }
   draining_ = false;

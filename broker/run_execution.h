@@ -83,6 +83,10 @@ struct RunProgress {
   int64_t output_tokens = 0;
   double cost_usd = 0;        // over the calls whose price is known
   int64_t unpriced_calls = 0; // results (not model calls) with a null cost_usd: left out of it
+
+  // A run result's `usage`: {input_tokens, output_tokens, cost_usd, unpriced_calls?}; null
+  // when no call used any.
+  Value usage() const;
 };
 
 class RunExecution;

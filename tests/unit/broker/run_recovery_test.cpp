@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/run_coordinator.h"
+#include "common/json.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
 
@@ -184,6 +185,36 @@ TEST(RunRecovery, ARecoveredRunReplaysAfterRecoverReturnsAndAdoptsWhatAWorkerFin
   EXPECT_EQ(dispatcher.counters().stale_results, 0u);
   EXPECT_FALSE(dispatcher.replaying());
   EXPECT_EQ(*store->item_count("run-1"), 10u);
+}
+
+TEST(RunRecovery, ACancelledRunKeepsTheUsageOfWhatFinishedBeforeTheCancel) {
+  auto store = make_memory_run_store();
+  ASSERT_TRUE(store->put_run(running_loop()).ok());
+  for (int x = 0; x < 5; ++x) {  // half the loop done, each item a paid call
+    Value result = echoed(x);
+    result["usage"]["input_tokens"] = 10;
+    result["usage"]["output_tokens"] = 3;
+    result["usage"]["cost_usd"] = 0.5;
+    ASSERT_TRUE(
+        store->put_item_result("run-1", "run-1/s0.i" + std::to_string(x) + ".s0", result).ok());
+  }
+  ASSERT_TRUE(store->commit().ok());
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+  ASSERT_TRUE(coordinator.recover(at(1000)).ok());
+  ASSERT_EQ(coordinator.find("run-1")->state, RunState::kRunning);
+
+  ASSERT_TRUE(coordinator.cancel("run-1", at(2000)).ok());
+  for (const Value& result :
+       {coordinator.find("run-1")->result, (*store->get_run("run-1"))->result}) {
+    EXPECT_FALSE(result.get_bool("success"));
+    EXPECT_EQ(result.get_string("error"), "cancelled");
+    const Value* usage = result.find("usage");
+    ASSERT_NE(usage, nullptr) << to_json(result);
+    EXPECT_EQ(usage->get_int("input_tokens"), 50);
+    EXPECT_EQ(usage->get_int("output_tokens"), 15);
+    EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(), 2.5);
+  }
 }
 
 TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {

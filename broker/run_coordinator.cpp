@@ -311,6 +311,7 @@ void RunCoordinator::on_completions(std::vector<Completion> completions, Instant
 void RunCoordinator::settle(RunRecord& run, Instant now) {
   if (run.state != RunState::kRunning || !run.execution || !run.execution->finished()) return;
   run.result = run.execution->result();
+  run.last_loops = run.execution->loop_progress();
   const bool success = run.result.get_bool("success");
   run.state = success ? RunState::kSucceeded : RunState::kFailed;
   run.error = run.result.get_string("error");
@@ -348,8 +349,10 @@ Status RunCoordinator::cancel(const std::string& run_id, Instant now) {
   }
   dispatcher_.cancel_run(run_id, now.steady);
   if (run.execution) {
+    run.execution->set_now(now.steady);
     run.execution->cancel();
     run.result = run.execution->result();  // {success: false, error: cancelled, usage?}
+    run.last_loops = run.execution->loop_progress();
   } else {
     run.result = Value::object();
     run.result["success"] = false;
@@ -423,6 +426,8 @@ protocol::RunStatus RunCoordinator::status(const RunRecord& run) const {
     progress["cost_usd"] = p.cost_usd;
     progress["unpriced_calls"] = p.unpriced_calls;
     progress["loops"] = run.execution->loop_progress();
+  } else if (!run.last_loops.is_null()) {
+    progress["loops"] = run.last_loops;
   }
   s.progress = std::move(progress);
   if (run.state != RunState::kRunning) {

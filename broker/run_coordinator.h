@@ -41,6 +41,9 @@ struct RunRecord {
   std::unique_ptr<RunExecution> execution;
   Value result;             // when finished
   std::string error;        // when failed
+  // When finished: its loops' last progress, so that the final status a watcher gets shows
+  // how each loop that just ended ended (kept while the record is in memory, not stored).
+  Value last_loops;
 };
 
 struct CoordinatorCounters {

@@ -138,14 +138,30 @@ void RunExecution::report_loop(uint64_t node_id, const std::string& step, size_t
   it->second.total = total;
 }
 
+void RunExecution::loop_finished(uint64_t node_id) {
+  auto it = loops_.find(node_id);
+  if (it == loops_.end() || it->second.finished_at) return;
+  it->second.finished_at = now_;
+  finished_loops_.push_back(node_id);
+  // Bounded however many loops finish (a loop inside a loop finishes once per iteration).
+  while (!finished_loops_.empty() &&
+         (finished_loops_.size() > kFinishedLoopsShown ||
+          now_ - *loops_.at(finished_loops_.front()).finished_at > kFinishedLoopsShownFor)) {
+    loops_.erase(finished_loops_.front());
+    finished_loops_.pop_front();
+  }
+}
+
 Value RunExecution::loop_progress() const {
   Value out = Value::array();
   for (const auto& [id, loop] : loops_) {
+    if (loop.finished_at && now_ - *loop.finished_at > kFinishedLoopsShownFor) continue;
     Value entry;
     entry["step"] = loop.step;
     entry["done"] = static_cast<int64_t>(loop.done);
     entry["failed"] = static_cast<int64_t>(loop.failed);
     entry["total"] = static_cast<int64_t>(loop.total);
+    if (loop.finished_at) entry["finished"] = true;
     out.push_back(std::move(entry));
   }
   return out;

@@ -159,11 +159,14 @@ class RunExecution {
   // When finished: {success, steps: {name: result}, error?, usage?}.
   const Value& result() const { return result_; }
   const RunProgress& progress() const { return progress_; }
-  // The loops and batches running now: [{step, done, failed, total}] (for progress bars).
+  // The loops and batches running now, and those that finished in the last
+  // kFinishedLoopsShownFor (at most kFinishedLoopsShown of them, the latest), so that a watcher
+  // polling now and then sees each one's final counts: [{step, done, failed, total, finished?}].
   Value loop_progress() const;
-  // Loops and batches report their counts here as they go.
+  // Loops and batches report their counts here as they go, and when they finish (their node
+  // goes away, whatever the outcome).
   void report_loop(uint64_t node_id, const std::string& step, size_t done, size_t failed, size_t total);
-  void forget_loop(uint64_t node_id) { loops_.erase(node_id); }
+  void loop_finished(uint64_t node_id);
   const std::string& run_id() const { return run_id_; }
 
   // For nodes.
@@ -219,8 +222,12 @@ class RunExecution {
   struct LoopProgress {
     std::string step;
     size_t done = 0, failed = 0, total = 0;
+    std::optional<TimePoint> finished_at;
   };
+  static constexpr std::chrono::seconds kFinishedLoopsShownFor{10};
+  static constexpr size_t kFinishedLoopsShown = 16;
   std::map<uint64_t, LoopProgress> loops_;  // by node id, in start order
+  std::deque<uint64_t> finished_loops_;     // those of loops_ that finished, oldest first
   bool draining_ = false;
   bool finished_ = false;
   Value result_;

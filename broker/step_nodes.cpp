@@ -275,7 +275,7 @@ ParallelNode::ParallelNode(RunExecution& run, Node* parent, std::string path, st
       frame_(frame),
       elements_(run.settings().max_inline_items, run.settings().max_inline_bytes) {}
 
-ParallelNode::~ParallelNode() { run_.forget_loop(id()); }
+ParallelNode::~ParallelNode() { run_.loop_finished(id()); }
 
 void ParallelNode::start() {
   auto source = open_source();

@@ -35,6 +35,7 @@ std::vector<LoopSample> loops_from(const Value& progress) {
     s.done = l.get_int("done");
     s.failed = l.get_int("failed");
     s.total = l.get_int("total");
+    s.finished = l.get_bool("finished");
     if (s.step.empty() || s.total < 0 || s.done < 0) continue;
     out.push_back(std::move(s));
   }
@@ -84,7 +85,11 @@ std::string render_plain_line(const LoopView& v) {
   if (l.total > 0) line += " (" + std::to_string(l.done * 100 / l.total) + "%)";
   if (l.failed > 0) line += ", " + std::to_string(l.failed) + " failed";
   if (v.rate) line += ", " + format_rate(*v.rate);
-  if (v.eta_s && l.done < l.total) line += ", ETA " + eta(v.eta_s);
+  if (l.finished && l.done < l.total) {
+    line += ", ended early";
+  } else if (v.eta_s && l.done < l.total) {
+    line += ", ETA " + eta(v.eta_s);
+  }
   return line;
 }
 
@@ -93,7 +98,11 @@ std::string render_bar_line(const LoopView& v, size_t width) {
   std::string tail = "  " + counts(l);
   if (l.failed > 0) tail += "  " + std::to_string(l.failed) + " failed";
   tail += "  " + (v.rate ? format_rate(*v.rate) : std::string("-/s"));
-  if (l.done < l.total) tail += "  ETA " + eta(v.eta_s);
+  if (l.finished && l.done < l.total) {
+    tail += "  ended early";
+  } else if (l.done < l.total) {
+    tail += "  ETA " + eta(v.eta_s);
+  }
   if (tail.size() < kBarTail) tail.append(kBarTail - tail.size(), ' ');
   std::string name = l.step;
   const size_t name_room = std::max<size_t>(8, width / 4);
@@ -139,7 +148,7 @@ void ProgressDisplay::update(const Value& progress, TimePoint now) {
     return;
   }
   for (const LoopView& v : views) {
-    const bool complete = v.loop.total > 0 && v.loop.done >= v.loop.total;
+    const bool complete = v.loop.finished || (v.loop.total > 0 && v.loop.done >= v.loop.total);
     auto it = printed_.find(v.loop.step);
     bool due = false;
     if (it == printed_.end()) {
@@ -154,6 +163,11 @@ void ProgressDisplay::update(const Value& progress, TimePoint now) {
     std::fputs((render_plain_line(v) + "\n").c_str(), out_);
   }
   std::fflush(out_);
+}
+
+void ProgressDisplay::finish(const Value& final_progress, TimePoint now) {
+  if (mode_ == ProgressMode::kLines) update(final_progress, now);
+  finish();
 }
 
 void ProgressDisplay::finish() {

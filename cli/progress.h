@@ -1,13 +1,15 @@
 // Progress of a run's loops and batches, as `pipelinectl run` shows it on stderr while it waits.
 //
-// The broker's watch replies carry progress.loops: [{step, done, failed, total}] for the loops
-// and batches running now. ProgressTracker turns successive samples into a rate (items per
-// second over the last ~10 s) and an ETA; it is pure (the caller passes the time). The
+// The broker's watch replies carry progress.loops: [{step, done, failed, total, finished?}] for
+// the loops and batches running now and those that finished in the last few seconds (the final
+// status of a run, those that ended with it). ProgressTracker turns successive samples into a rate
+// (items per second over the last ~10 s) and an ETA; it is pure (the caller passes the time). The
 // renderers make one line per loop; ProgressDisplay writes them:
 // - kBar (stderr is a terminal): one line per active loop, redrawn in place, erased at the end
 //   so that what follows starts on a clean line;
 // - kLines (stderr is a file or pipe): a plain line when a loop first shows up, then at most
-//   every `interval` while it moves, and when it is complete;
+//   every `interval` while it moves, and when it is complete or has finished (stopped early by
+//   an error, a timeout or a cancel: "ended early");
 // - kOff: nothing.
 // Standard output is never touched: it carries the run's result only.
 #pragma once
@@ -31,6 +33,7 @@ struct LoopSample {
   int64_t done = 0;
   int64_t failed = 0;
   int64_t total = 0;
+  bool finished = false;  // the loop has ended (complete or not)
 };
 
 // progress.loops of a run status (anything malformed is skipped).
@@ -75,6 +78,8 @@ class ProgressDisplay {
   void update(const Value& progress, TimePoint now);
   // Erases the bar lines (kBar); idempotent.
   void finish();
+  // The run's final status: the last lines that are due (kLines), then finish().
+  void finish(const Value& final_progress, TimePoint now);
   ProgressMode mode() const { return mode_; }
 
  private:

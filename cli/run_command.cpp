@@ -214,7 +214,7 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
       }
       auto status = protocol::run_status_from(status_reply->body);
       if (status.ok() && finished(status->state)) {
-        progress.finish();
+        progress.finish(status->progress, SteadyClock::now());
         return report_run(*status, tree, std::cout, std::cerr);
       }
       if (status.ok()) progress.update(status->progress, SteadyClock::now());
@@ -247,7 +247,7 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
     if (pushed.ok() && pushed->has_value() && (*pushed)->type == MessageType::kRunStatus) {
       auto status = protocol::run_status_from((*pushed)->body);
       if (status.ok() && status->run_id == run->run_id && finished(status->state)) {
-        progress.finish();
+        progress.finish(status->progress, SteadyClock::now());
         return report_run(*status, tree, std::cout, std::cerr);
       }
     }

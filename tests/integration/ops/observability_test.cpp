@@ -219,6 +219,8 @@ TEST(RunProgress, PlainLinesGoToStderrAndOnlyTheResultToStdout) {
   EXPECT_TRUE(out->get_bool("success"));
   EXPECT_NE(r.err.find("progress: work "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("/16 done"), std::string::npos) << r.err;
+  // The last line says the loop completed (from the run's final status).
+  EXPECT_NE(r.err.find("progress: work 16/16 done (100%)"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
 }
 

@@ -979,6 +979,63 @@ TEST_F(RunExecutionTest, RunResultSumsTheUsageOfItsItems) {
   EXPECT_DOUBLE_EQ(usage->find("cost_usd")->as_double(), 0.5);
 }
 
+// A watcher polls now and then: a loop that ended stays in the progress for a while with its
+// final counts, marked finished, so that the watcher sees how it ended.
+TEST_F(RunExecutionTest, ALoopThatEndedStaysInTheProgressForAWhileMarkedFinished) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: lp
+      type: for_loop
+      iterator: x
+      items: [1, 2]
+      steps:
+        - {name: e, type: echo, value: "{{loop.x}}"}
+    - {name: after, type: echo, value: 1}
+)");
+  complete(completed_++);
+  const Value running = run_->loop_progress();
+  ASSERT_EQ(running.size(), 1u) << to_json(running);
+  EXPECT_EQ(running.as_array()[0].get_int("done"), 1);
+  EXPECT_EQ(running.as_array()[0].find("finished"), nullptr);
+
+  complete(completed_++);  // the loop ends; `after` runs
+  ASSERT_FALSE(run_->finished());
+  const Value ended = run_->loop_progress();
+  ASSERT_EQ(ended.size(), 1u) << to_json(ended);
+  EXPECT_EQ(ended.as_array()[0].get_string("step"), "lp");
+  EXPECT_EQ(ended.as_array()[0].get_int("done"), 2);
+  EXPECT_EQ(ended.as_array()[0].get_int("total"), 2);
+  EXPECT_TRUE(ended.as_array()[0].get_bool("finished"));
+
+  run_->on_tick(TimePoint{} + std::chrono::seconds(11));
+  EXPECT_EQ(run_->loop_progress().size(), 0u) << to_json(run_->loop_progress());
+}
+
+// A loop inside a loop ends once per iteration: what is kept of the ended ones is bounded.
+TEST_F(RunExecutionTest, TheLoopsThatEndedAreKeptBoundedInNumber) {
+  start(R"(workflow:
+  name: t
+  steps:
+    - name: outer
+      type: for_loop
+      iterator: x
+      items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
+      steps:
+        - name: inner
+          type: for_loop
+          iterator: y
+          items: [1]
+          steps:
+            - {name: e, type: echo, value: "{{loop.y}}"}
+    - {name: after, type: echo, value: 1}
+)");
+  for (int i = 0; i < 20; ++i) complete(completed_++);
+  ASSERT_FALSE(run_->finished());
+  const Value loops = run_->loop_progress();
+  EXPECT_EQ(loops.size(), 16u) << to_json(loops);
+}
+
 TEST_F(RunExecutionTest, ALoopsTimeoutBoundsTheWholeLoopAndCancelsWhatRuns) {
   start(R"(workflow:
   name: t

@@ -14,13 +14,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Value progress_of(int64_t done, int64_t total, int64_t failed = 0,
-                  const std::string& step = "work") {
+Value progress_of(int64_t done, int64_t total, int64_t failed = 0, const std::string& step = "work",
+                  bool finished = false) {
   Value loop;
   loop["step"] = step;
   loop["done"] = done;
   loop["failed"] = failed;
   loop["total"] = total;
+  if (finished) loop["finished"] = true;
   Value p;
   p["loops"] = Value(Value::Array{loop});
   return p;
@@ -110,6 +111,34 @@ TEST(ProgressDisplay, PlainLinesComeWhenALoopAppearsAtMostEveryIntervalAndWhenCo
             "progress: work 10/10 done (100%), 1.7/s\n")
       << out;
   EXPECT_EQ(out.find('\x1b'), std::string::npos);
+}
+
+// The broker's final status shows how each loop that ended with the run ended: the last line
+// comes from it, also for a loop that ended before all its items (stopped by an error, say).
+TEST(ProgressDisplay, TheFinalStatusGivesEachLoopItsLastLine) {
+  std::FILE* f = std::tmpfile();
+  {
+    ProgressDisplay d(ProgressMode::kLines, f, 5000ms);
+    FakeClock clock;
+    d.update(progress_of(16, 24), clock.now());
+    clock.advance(1s);
+    d.finish(progress_of(24, 24, 0, "work", true), clock.now());
+  }
+  {
+    ProgressDisplay d(ProgressMode::kLines, f, 5000ms);
+    FakeClock clock;
+    d.update(progress_of(3, 10, 0, "other"), clock.now());
+    clock.advance(1s);
+    d.finish(progress_of(5, 10, 2, "other", true), clock.now());
+  }
+  const std::string out = contents(f);
+  std::fclose(f);
+  EXPECT_EQ(out,
+            "progress: work 16/24 done (66%)\n"
+            "progress: work 24/24 done (100%), 8.0/s\n"
+            "progress: other 3/10 done (30%)\n"
+            "progress: other 5/10 done (50%), 2 failed, 2.0/s, ended early\n")
+      << out;
 }
 
 TEST(ProgressDisplay, ABarIsRedrawnInPlaceAndErasedAtTheEnd) {

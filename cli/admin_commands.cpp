@@ -46,10 +46,6 @@ struct Outcome {
 void say(const std::string& text) { std::fprintf(stdout, "%s\n", text.c_str()); }
 void complain(const std::string& text) { std::fprintf(stderr, "pipelinectl: %s\n", text.c_str()); }
 
-int exit_for(ErrorCode code) {
-  return code == ErrorCode::kInvalidInput ? kExitUsage : kExitFailed;
-}
-
 // The control socket of the tree on `dir`, and calls on it.
 class Supervisor {
  public:
@@ -81,7 +77,7 @@ class Supervisor {
     }
     if (!parsed->ok) {
       complain(parsed->message);
-      return {exit_for(parsed->code), *parsed};
+      return {exit_code_for(parsed->code), *parsed};
     }
     return {kExitOk, *parsed};
   }

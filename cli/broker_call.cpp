@@ -32,19 +32,4 @@ Result<protocol::Message> call_broker(const std::filesystem::path& state_dir,
   return reply;
 }
 
-int exit_code_for(const Error& error) {
-  switch (error.code) {
-    case ErrorCode::kUnavailable:
-      return kExitUnavailable;
-    case ErrorCode::kInvalidInput:
-    case ErrorCode::kNotFound:
-      return kExitUsage;
-    case ErrorCode::kTimeout:
-    case ErrorCode::kRetryLater:
-      return kExitTempFail;
-    default:
-      return kExitFailed;
-  }
-}
-
 }  // namespace pl::cli

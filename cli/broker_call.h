@@ -17,7 +17,4 @@ Result<protocol::Message> call_broker(const std::filesystem::path& state_dir,
                                       protocol::MessageType type, Value body,
                                       std::chrono::milliseconds timeout);
 
-// The exit code for a failed call (cli_context.h).
-int exit_code_for(const Error& error);
-
 }  // namespace pl::cli

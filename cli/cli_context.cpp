@@ -5,6 +5,23 @@
 
 namespace pl::cli {
 
+int exit_code_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnavailable:
+      return kExitUnavailable;
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kNotFound:
+      return kExitUsage;
+    case ErrorCode::kTimeout:
+    case ErrorCode::kRetryLater:
+      return kExitTempFail;
+    case ErrorCode::kInternal:
+      return kExitInternal;
+    default:
+      return kExitFailed;
+  }
+}
+
 std::string CliContext::read_config(const std::string& file) {
   auto doc = load_yaml_file(file);
   if (!doc.ok()) return doc.error().message;

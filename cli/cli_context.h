@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <string>
 
+#include "common/result.h"
+
 namespace pl::cli {
 
 // Exit codes of pipelinectl (documented in docs/cli.md).
@@ -13,6 +15,11 @@ inline constexpr int kExitUsage = 2;        // bad arguments or bad input file
 inline constexpr int kExitUnavailable = 69; // no tree answers on the state directory
 inline constexpr int kExitInternal = 70;
 inline constexpr int kExitTempFail = 75;    // timed out; trying again may work
+
+// The exit code of a command that ends with an error of this code, the same for every command:
+// what is not there (a run, session, tool, child, file) is bad input like a malformed one (2);
+// a refusal of what exists (a conflict, a limit) is a failure (1).
+int exit_code_for(ErrorCode code);
 
 struct CliContext {
   std::string state_dir_flag;  // --state-dir

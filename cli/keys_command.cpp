@@ -36,24 +36,12 @@ std::string default_name() {
   return net::valid_key_name(name) ? name : "pipeline";
 }
 
-int exit_for(const Error& error) {
-  switch (error.code) {
-    case ErrorCode::kConflict:
-      return kExitFailed;
-    case ErrorCode::kInvalidInput:
-    case ErrorCode::kNotFound:
-      return kExitUsage;
-    default:
-      return kExitInternal;
-  }
-}
-
 int generate(const KeysArgs& a) {
   const std::string name = a.name.empty() ? default_name() : a.name;
   auto pair = net::write_keypair_files(a.out, name, a.force, utc_now());
   if (!pair.ok()) {
     std::cerr << "pipelinectl: " << pair.error().message << "\n";
-    return exit_for(pair.error());
+    return exit_code_for(pair.error().code);
   }
   const std::filesystem::path dir(a.out);
   std::cerr << "wrote " << (dir / (name + ".key")).string() << " (secret, mode 0600) and "
@@ -66,7 +54,7 @@ int show_public(const KeysArgs& a) {
   auto pair = net::load_secret_key_file(a.file);
   if (!pair.ok()) {
     std::cerr << "pipelinectl: " << pair.error().message << "\n";
-    return exit_for(pair.error());
+    return exit_code_for(pair.error().code);
   }
   std::cout << pair->public_key.z85() << "\n";
   return kExitOk;

@@ -20,26 +20,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int exit_code_for(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::kUnavailable:
-      return kExitUnavailable;
-    case ErrorCode::kInvalidInput:
-      return kExitUsage;
-    case ErrorCode::kTimeout:
-      return kExitTempFail;
-    case ErrorCode::kNotFound:
-    case ErrorCode::kConflict:
-    case ErrorCode::kTooLarge:
-      return kExitFailed;
-    default:
-      return kExitInternal;
-  }
-}
-
 int fail(const Error& e) {
   std::cerr << "pipelinectl: " << e.message << "\n";
-  return exit_code_for(e);
+  return exit_code_for(e.code);
 }
 
 // A client for the registry on the state directory, or the exit code when there is none.

@@ -34,7 +34,7 @@ int with_reply(const CliContext& context, MessageType type, Value body, OnReply 
   auto reply = call_broker(context.state_dir(), type, std::move(body), 10s);
   if (!reply.ok()) {
     std::cerr << "pipelinectl: " << reply.error().message << "\n";
-    return exit_code_for(reply.error());
+    return exit_code_for(reply.error().code);
   }
   return on_reply(reply->body);
 }
@@ -205,7 +205,7 @@ int export_run(const CliContext& context, const std::string& run, const std::str
   if (done.ok()) done = sink->finish();
   if (!done.ok()) {
     std::cerr << "pipelinectl: " << done.error().message << "\n";
-    return done.error().code == ErrorCode::kInternal ? kExitInternal : exit_code_for(done.error());
+    return exit_code_for(done.error().code);
   }
   if (sink->to_file()) std::cerr << "wrote " << output << "\n";
   return kExitOk;

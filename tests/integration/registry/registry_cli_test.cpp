@@ -61,7 +61,7 @@ TEST_F(RegistryCli, ToolsAreRegisteredListedShownAndRemoved) {
 
   EXPECT_EQ(ctl({"tools", "remove", "word_count"}).exit_code, 0);
   auto gone = ctl({"tools", "show", "word_count"});
-  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_EQ(gone.exit_code, 2);
   EXPECT_NE(gone.err.find("no tool \"word_count\""), std::string::npos);
 }
 
@@ -105,7 +105,7 @@ TEST_F(RegistryCli, SessionsAreListedShownExportedAndDeleted) {
 
   EXPECT_EQ(ctl({"sessions", "delete", "chat"}).exit_code, 0);
   auto missing = ctl({"sessions", "show", "chat"});
-  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("no session \"chat\""), std::string::npos);
   EXPECT_NE(ctl({"sessions", "list"}).out.find("no sessions"), std::string::npos);
 }

@@ -173,7 +173,7 @@ TEST(Pipelinectl, StopStartRestart) {
   EXPECT_EQ(restart.exit_code, 0) << restart.err;
   EXPECT_NE(tree.pid_of("b"), b2);
   auto unknown = ctl(tree, {"restart", "nope"});
-  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.exit_code, 2);  // what is not there is bad input, as for runs and sessions
   EXPECT_NE(unknown.err.find("no child named"), std::string::npos);
 }
 

@@ -26,7 +26,11 @@ inline constexpr uint32_t kProtocolVersion = 1;
 
 struct DecodeLimits {
   size_t max_frame_bytes = 16 * 1024 * 1024;
-  size_t max_depth = 64;  // nesting of arrays and maps, the envelope included
+  // Nesting of arrays and maps, the envelope included. Well above what values may hold (a
+  // pipeline's YAML 100 levels, parsed JSON 128) plus what carries them (the envelope, and a run
+  // result's 4 levels per nested loop): a value the system accepted must cross the wire, or its
+  // frame is dropped by the peer and what waits for it waits out its deadline.
+  size_t max_depth = 256;
   // Arrays, maps and strings may never claim more elements than the frame has bytes, whatever
   // these say; these bound them further.
   size_t max_elements = 1 << 20;
@@ -45,7 +49,7 @@ std::string encode(MessageType type, const Value& body);
 
 // Decodes one envelope. Errors say what was wrong: "truncated frame", "frame of N bytes is over
 // the limit of M", "protocol version 7, expected 1", "unknown message type 999", "body is a
-// list, expected a map", "nesting deeper than 64", ...
+// list, expected a map", "nesting deeper than 256", ...
 Result<Message> decode(std::string_view frame, const DecodeLimits& limits = {});
 
 // The message type of an envelope, from its header alone: decode()'s checks of the frame's size,

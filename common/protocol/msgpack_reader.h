@@ -15,7 +15,7 @@ namespace pl::protocol {
 struct DecodeLimits;
 
 struct ReaderLimits {
-  size_t max_depth = 64;
+  size_t max_depth = 256;         // as DecodeLimits
   size_t max_elements = 1 << 20;  // per array or map
   size_t max_string_bytes = 16 * 1024 * 1024;
 };

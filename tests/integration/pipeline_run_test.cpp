@@ -313,6 +313,32 @@ TEST(RunningTree, AResultTooLargeForOneMessageFailsTheStepAtOnceAsTooLarge) {
   EXPECT_EQ(spew->get_int("attempts"), 1) << "too_large is not retried";
 }
 
+// What validate accepts must cross every process: a value nested nearly as deep as a pipeline
+// file may nest goes to a worker in an item, back in its result and out to pipelinectl. (Over
+// ZeroMQ frames were limited to 64 levels: such a run hung until its timeout.)
+TEST(RunningTree, AValueNestedAsDeepAsAPipelineMayHoldCrossesEveryProcess) {
+  Tree tree(tree_config(1), 1);
+  constexpr int kDepth = 94;  // with workflow, steps, the step and its value: 98 of the 100
+  std::ofstream(tree.dir() / "deep.yaml")
+      << "workflow:\n  name: deep\n  steps:\n"
+         "    - {name: a, type: echo, value: "
+      << std::string(kDepth, '[') << "\"{{inputs.x}}\"" << std::string(kDepth, ']') << "}\n";
+  auto run = tree.pipelinectl(
+      {"run", (tree.dir() / "deep.yaml").string(), "--input", "x=bottom", "--progress", "none"},
+      60s);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Value out = parse_output(run);
+  const Value* v = out.find("steps")->find("a")->find("data");
+  ASSERT_NE(v, nullptr) << run.out;
+  int depth = 0;
+  while (v->is_array() && v->as_array().size() == 1) {
+    v = &v->as_array()[0];
+    ++depth;
+  }
+  EXPECT_EQ(depth, kDepth);
+  EXPECT_EQ(*v, Value("bottom"));
+}
+
 TEST(RunCommand, ALockItCannotReadIsAnErrorNotALicenceForAPrivateTree) {
   // As root a permission never stops the open, so a lock that cannot be opened at all (a link
   // to itself) stands for a tree this user may not use.

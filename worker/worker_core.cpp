@@ -30,6 +30,18 @@ Value oversized_result(const Value& result, size_t bytes, size_t limit) {
   return failed;
 }
 
+// An attempt we cancelled at its deadline ended as the step's executor ends any cancel
+// ("cancelled: deadline passed"); it timed out, which `retry` retries and a cancel is not.
+// Results of another outcome (it finished, or failed otherwise, before it saw the cancel) stand.
+void as_timeout(Value& result, int64_t timeout_ms) {
+  if (result.get_bool("success") ||
+      result.get_string("error_code") != error_code_name(ErrorCode::kCancelled)) {
+    return;
+  }
+  result["error"] = "timed out after " + std::to_string(timeout_ms) + " ms";
+  result["error_code"] = std::string(error_code_name(ErrorCode::kTimeout));
+}
+
 // The result of an attempt that never ran. `refused`: for want of a free slot, which is no
 // failure of the item (the broker sends it again).
 SendMessage not_run(const std::string& item_id, uint32_t attempt, const std::string& error,
@@ -236,8 +248,12 @@ void WorkerCore::take_item(protocol::WorkItem&& item, std::vector<WorkerCommand>
 
 void WorkerCore::start(protocol::WorkItem&& item, std::vector<WorkerCommand>& out, TimePoint now) {
   const TimePoint deadline = now + std::chrono::milliseconds(std::max<int64_t>(item.timeout_ms, 1));
-  running_[item.item_id] = Running{item.attempt, deadline, /*cancel_sent=*/false,
-                                  /*report_as=*/item.attempt, /*next=*/std::nullopt};
+  Running run;
+  run.attempt = item.attempt;
+  run.deadline = deadline;
+  run.timeout_ms = item.timeout_ms;
+  run.report_as = item.attempt;
+  running_[item.item_id] = std::move(run);
   out.push_back(StartItem{std::move(item), deadline});
 }
 
@@ -245,6 +261,7 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(FinishedItem result, Tim
   std::optional<protocol::WorkItem> next;
   auto it = running_.find(result.item_id);
   if (it != running_.end() && it->second.attempt == result.attempt) {
+    if (it->second.timed_out) as_timeout(result.result, it->second.timeout_ms);
     result.attempt = it->second.report_as;
     next = std::move(it->second.next);
     running_.erase(it);
@@ -283,6 +300,7 @@ std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {
   for (auto& [id, run] : running_) {
     if (!run.cancel_sent && now >= run.deadline) {
       run.cancel_sent = true;
+      run.timed_out = true;
       out.push_back(CancelRunning{id, run.attempt, "deadline passed"});
     }
   }

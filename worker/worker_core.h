@@ -108,6 +108,8 @@ class WorkerCore {
     uint32_t attempt;  // the attempt the run under way was started for
     TimePoint deadline;
     bool cancel_sent = false;
+    bool timed_out = false;  // cancelled by us at its deadline: its cancel is reported as a timeout
+    int64_t timeout_ms = 0;
     // The newest attempt the broker sent while this one ran: its result is reported under it.
     // The broker sends an item again when it gave up on the connection that had it (it fell
     // silent, so we reconnected); the run under way answers for it, instead of a second run.

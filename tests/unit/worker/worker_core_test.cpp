@@ -127,6 +127,38 @@ TEST_F(WorkerCoreTest, CancelsAnItemWhoseDeadlinePassed) {
   EXPECT_TRUE(only<CancelRunning>(core_.on_tick(clock_.now())).empty()) << "cancelled once";
 }
 
+// What the executor makes of the cancel at the deadline ("cancelled: deadline passed") goes out
+// as the timeout it is, which `retry` retries; a cancel that came from the broker stays a cancel.
+TEST_F(WorkerCoreTest, AnAttemptCancelledAtItsDeadlineIsReportedAsATimeout) {
+  const auto cancelled_result = [](const std::string& id) {
+    Value r;
+    r["success"] = false;
+    r["error"] = "cancelled: whatever the executor says";
+    r["error_code"] = "cancelled";
+    return protocol::WorkResult{id, 1, r};
+  };
+  const auto sent_result = [](const std::vector<WorkerCommand>& commands) {
+    auto sent = only<SendMessage>(commands);
+    EXPECT_EQ(sent.size(), 1u);
+    auto got = protocol::work_result_from(sent.at(0).body());
+    EXPECT_TRUE(got.ok());
+    return got->result;
+  };
+  core_.on_connected(clock_.now());
+  core_.on_message(item("late", 1, 500), clock_.now());
+  core_.on_message(item("told", 1, 5000), clock_.now());
+  clock_.advance(600ms);
+  core_.on_message({MessageType::kBrokerHeartbeat, Value::object()}, clock_.now());
+  ASSERT_EQ(only<CancelRunning>(core_.on_tick(clock_.now())).size(), 1u);
+  core_.on_message(cancel("told", 1, "run cancelled"), clock_.now());
+
+  const Value late = sent_result(core_.on_item_finished(cancelled_result("late"), clock_.now()));
+  EXPECT_EQ(late.get_string("error_code"), "timeout");
+  EXPECT_EQ(late.get_string("error"), "timed out after 500 ms");
+  const Value told = sent_result(core_.on_item_finished(cancelled_result("told"), clock_.now()));
+  EXPECT_EQ(told.get_string("error_code"), "cancelled");
+}
+
 TEST_F(WorkerCoreTest, ReconnectsWhenTheBrokerFallsSilent) {
   core_.on_connected(clock_.now());
   clock_.advance(2900ms);

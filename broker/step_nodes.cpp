@@ -301,13 +301,11 @@ void ParallelNode::capacity_available() {
 }
 
 void ParallelNode::deadline_passed() {
-  // Children still running are given up with this node (their items cancelled).
-  Value out = timeout_result(step_, step_.timeout_ms.value_or(0));
-  out["total"] = static_cast<int64_t>(total_);
-  out["succeeded"] = static_cast<int64_t>(succeeded_);
-  out["failed"] = static_cast<int64_t>(failed_);
-  out["not_run"] = static_cast<int64_t>(total_ - succeeded_ - failed_);
-  finish(std::move(out));
+  // As when an error stops it: children still running are given up with this node (their
+  // items cancelled), and the result lists what ran and what was given up.
+  timed_out_ = true;
+  stop_launching("error");
+  finish_if_done();
 }
 
 void ParallelNode::launch() {
@@ -405,6 +403,14 @@ void ParallelNode::finish_if_done() {
   // Elements never started are left out (counted in not_run); those started and given up
   // when the step stopped are marked.
   elements_.write_to(out, next_, [this](size_t index) { return unfinished_item(index); });
+  if (timed_out_) {
+    Value timed_out = timeout_result(step_, step_.timeout_ms.value_or(0));
+    out["success"] = false;
+    out["error"] = std::move(timed_out["error"]);
+    out["error_code"] = std::move(timed_out["error_code"]);
+    finish(std::move(out));  // no consolidation of what a failed step got done
+    return;
+  }
   if (!step_error_.empty()) {
     out["error"] = step_error_;
   } else if (failed_ > 0) {

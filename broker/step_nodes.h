@@ -164,6 +164,7 @@ class ParallelNode : public Node {
   size_t limit_ = 0;  // of them, those that may start (max_iterations)
   size_t next_ = 0;   // the next to start
   bool stopping_ = false;
+  bool timed_out_ = false;    // its own timeout ended it
   const char* stopped_ = "";  // why it stopped launching: break_condition, error
   // An error of the step itself, not of an element: its break_condition could not be
   // evaluated, or its elements could not be read. It fails the step without counting as a

@@ -1061,6 +1061,16 @@ TEST_F(RunExecutionTest, ALoopsTimeoutBoundsTheWholeLoopAndCancelsWhatRuns) {
   EXPECT_FALSE(run_->result().get_bool("success"));
   EXPECT_EQ(step("lp").get_string("error_code"), "timeout");
   EXPECT_EQ(step("lp").get_int("succeeded"), 1);
+  // The shape of a loop that stopped early: what ran, and what was given up unfinished.
+  EXPECT_EQ(step("lp").get_string("stopped"), "error");
+  EXPECT_EQ(step("lp").get_int("not_run"), 3);
+  const auto& items = step("lp").find("items")->as_array();
+  ASSERT_EQ(items.size(), 3u) << to_json(step("lp"));  // 0 done; 1 and 2 started, given up
+  EXPECT_TRUE(items[0].get_bool("success"));
+  for (size_t i : {1u, 2u}) {
+    EXPECT_EQ(items[i].get_int("index"), static_cast<int64_t>(i));
+    EXPECT_TRUE(items[i].get_bool("not_run"));
+  }
   EXPECT_GE(sink_.abandoned.size(), 1u);  // what was running is given up
   EXPECT_EQ(step("after").find("success"), nullptr);
 }

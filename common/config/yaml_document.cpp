@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/config/yaml_quotes.h"
 #include "common/fs.h"
 
 namespace pl {
@@ -84,10 +85,10 @@ Value plain_scalar(const std::string& s) {
 
 class Converter {
  public:
-  Converter(const std::string& file, const YamlLimits& limits,
+  Converter(const std::string& file, std::string_view text, const YamlLimits& limits,
             std::map<std::string, SourceLocation, std::less<>>& values,
             std::map<std::string, SourceLocation, std::less<>>& keys)
-      : file_(file), limits_(limits), values_(values), keys_(keys) {}
+      : file_(file), text_(text), limits_(limits), values_(values), keys_(keys) {}
 
   Result<Value> convert(const YAML::Node& node, const std::string& path, size_t depth) {
     if (++nodes_ > limits_.max_nodes) {
@@ -105,6 +106,9 @@ class Converter {
       case YAML::NodeType::Scalar:
         // yaml-cpp tags quoted (and !!str) scalars "!"; plain ones "?".
         if (node.Tag() == "?") return plain_scalar(node.Scalar());
+        if (!yaml_quote_closes(text_, static_cast<size_t>(node.Mark().pos))) {
+          return error(node, std::string(kYamlUnclosedQuote));
+        }
         return Value(node.Scalar());
       case YAML::NodeType::Sequence: {
         Value::Array array;
@@ -143,6 +147,7 @@ class Converter {
   }
 
   const std::string& file_;
+  std::string_view text_;
   const YamlLimits& limits_;
   std::map<std::string, SourceLocation, std::less<>>& values_;
   std::map<std::string, SourceLocation, std::less<>>& keys_;
@@ -198,7 +203,7 @@ Result<YamlDocument> parse_yaml(std::string_view text, const std::string& displa
     return make_error(ErrorCode::kInvalidInput, display_name + ": " + e.what());
   }
   try {
-    Converter converter(doc.file_, limits, doc.values_, doc.keys_);
+    Converter converter(doc.file_, text, limits, doc.values_, doc.keys_);
     auto value = converter.convert(root, "", 0);
     if (!value.ok()) return std::move(value).error();
     doc.root_ = std::move(*value);

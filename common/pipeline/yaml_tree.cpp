@@ -13,9 +13,11 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "common/config/yaml_quotes.h"
 #include "common/json.h"
 
 namespace pl::pipeline {
@@ -114,7 +116,10 @@ struct RawNode {
 // public header, and YAML::LoadAll loops forever on some inputs, such as a lone ",".)
 class RawBuilder final : public YAML::EventHandler {
  public:
+  explicit RawBuilder(std::string_view text) : text_(text) {}
   std::shared_ptr<const RawNode> root() const { return root_; }
+  // The first quoted scalar that never closes (see yaml_quotes.h).
+  const std::optional<YAML::Mark>& unclosed_quote() const { return unclosed_quote_; }
   bool saw_document() const { return saw_document_; }
   const YAML::Mark& document_mark() const { return document_mark_; }
 
@@ -150,6 +155,10 @@ class RawBuilder final : public YAML::EventHandler {
     node->mark = mark;
     node->tag = tag;
     node->value = value;
+    if (tag == "!" && !unclosed_quote_ &&
+        !yaml_quote_closes(text_, static_cast<size_t>(mark.pos))) {
+      unclosed_quote_ = mark;
+    }
     add(node, anchor);
   }
 
@@ -190,6 +199,8 @@ class RawBuilder final : public YAML::EventHandler {
     stack_.pop_back();
   }
 
+  std::string_view text_;
+  std::optional<YAML::Mark> unclosed_quote_;
   std::shared_ptr<const RawNode> root_;
   std::vector<std::shared_ptr<RawNode>> stack_;
   std::set<const RawNode*> open_;
@@ -404,7 +415,7 @@ YamlDocument parse_yaml(std::string_view text, const std::string& file) {
                           std::to_string(kMaxYamlBytes));
     return doc;
   }
-  RawBuilder first;
+  RawBuilder first(text);
   try {
     std::istringstream input{std::string(text)};
     YAML::Parser parser(input);
@@ -413,11 +424,11 @@ YamlDocument parse_yaml(std::string_view text, const std::string& file) {
       return doc;
     }
     // One more document is enough to know there are several; never loop (see RawBuilder).
-    RawBuilder second;
+    RawBuilder second(text);
     if (parser.HandleNextDocument(second) && second.saw_document()) {
       // A parser that starts a third document where the second began is stuck on a token
       // it cannot use (yaml-cpp, on a stray "," at block level).
-      RawBuilder third;
+      RawBuilder third(text);
       const bool stuck = parser.HandleNextDocument(third) && third.saw_document() &&
                          third.document_mark().pos == second.document_mark().pos;
       error(location(second.document_mark(), file, whole_file),
@@ -437,6 +448,10 @@ YamlDocument parse_yaml(std::string_view text, const std::string& file) {
   }
   if (!first.root()) {
     error(whole_file, "the file is empty");
+    return doc;
+  }
+  if (const auto& unclosed = first.unclosed_quote()) {
+    error(location(*unclosed, file, whole_file), std::string(kYamlUnclosedQuote));
     return doc;
   }
   try {

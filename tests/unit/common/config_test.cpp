@@ -54,6 +54,26 @@ TEST(YamlDocument, SyntaxErrorNamesFileLineAndColumn) {
   EXPECT_EQ(doc.error().message.rfind("bad.yaml:", 0), 0u) << doc.error().message;
 }
 
+// yaml-cpp lets a quoted string that never closes take the rest of the file when the file ends
+// with a newline: a config that lost a quote would lose its later keys into a string.
+TEST(YamlDocument, AQuotedStringThatNeverClosesIsAnError) {
+  for (const char* text : {"a: \"x\nb: 3\n", "a: 'x\nb: 3\n",
+                           "\xEF\xBB\xBF"
+                           "a: \"x\nb: 3\n"}) {
+    auto doc = parse_yaml(text, "q.yaml");
+    ASSERT_FALSE(doc.ok()) << text;
+    EXPECT_EQ(doc.error().message,
+              "q.yaml:1:4: YAML syntax error: this quoted string has no closing quote (it runs to "
+              "the end of the file)");
+  }
+  // Quotes that close, over lines, escaped or doubled, are fine.
+  auto fine = parse_yaml("a: \"x \\\"y\\\"\n  z\"\nb: 'it''s'\nc: ''\n", "q.yaml");
+  ASSERT_TRUE(fine.ok()) << fine.error().message;
+  EXPECT_EQ(fine->root().get_string("a"), "x \"y\" z");
+  EXPECT_EQ(fine->root().get_string("b"), "it's");
+  EXPECT_EQ(fine->root().get_string("c"), "");
+}
+
 TEST(YamlDocument, DuplicateKeyIsAnError) {
   auto doc = parse_yaml("a: 1\na: 2\n", "d.yaml");
   ASSERT_FALSE(doc.ok());

@@ -58,6 +58,18 @@ TEST(YamlTree, QuotedAndBlockScalarsAreAlwaysStrings) {
   EXPECT_EQ(scalar("|\n  12\n"), Value("12\n"));
 }
 
+TEST(YamlTree, AQuotedStringThatNeverClosesIsAnErrorNotTheRestOfTheFile) {
+  const std::string text =
+      "steps:\n  - name: a\n    value: \"unterminated\n  - name: b\n    value: 2\n";
+  YamlDocument doc = parse_yaml(text, "t.yaml");
+  EXPECT_FALSE(doc.root.has_value());
+  EXPECT_EQ(all_messages(doc.diagnostics),
+            "t.yaml:3:12: error: YAML syntax error: this quoted string has no closing quote (it "
+            "runs to the end of the file)\n");
+  EXPECT_EQ(scalar("'it''s'"), Value("it's"));
+  EXPECT_EQ(scalar("\"a \\\"b\\\"\n  c\"\n"), Value("a \"b\" c"));
+}
+
 TEST(YamlTree, NodesRememberOneBasedLinesAndColumns) {
   YamlNode root = parse("a:\n  b: [1, 2]\n  c: x\n");
   const YamlMember* a = root.member("a");

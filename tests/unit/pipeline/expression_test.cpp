@@ -314,9 +314,21 @@ TEST(Expression, MatchesRunsARegexSearch) {
 }
 
 TEST(Expression, ABadRegexIsAClearError) {
+  // Written in the expression: refused when it is parsed (by validate), pointing at it.
   Error e = eval_error("'x' matches '(unclosed'");
   EXPECT_EQ(e.code, ErrorCode::kInvalidInput);
-  EXPECT_EQ(e.message.rfind("bad regex \"(unclosed\": ", 0), 0u) << e.message;
+  EXPECT_EQ(
+      e.message.rfind("bad expression \"'x' matches '(unclosed'\": bad regex \"(unclosed\": ", 0),
+      0u)
+      << e.message;
+  EXPECT_NE(e.message.find("at column 13"), std::string::npos) << e.message;
+  // Computed: refused when the expression runs.
+  Value values = Value::object();
+  values["inputs"]["pattern"] = "(unclosed";
+  auto computed = evaluate_expression("'x' matches inputs.pattern", ValueScope(values));
+  ASSERT_FALSE(computed.ok());
+  EXPECT_EQ(computed.error().message.rfind("bad regex \"(unclosed\": ", 0), 0u)
+      << computed.error().message;
 }
 
 TEST(Expression, ARegexOverTheSizeLimitIsRefused) {

@@ -59,9 +59,10 @@ Result<Value> register_tool(const OpContext& c, const Value& args) {
   auto existing = c.store.tool(d->name);
   if (!existing.ok()) return std::move(existing).error();
   if (*existing && !replace) {
-    return make_error(ErrorCode::kConflict,
-                      "tool \"" + d->name + "\" is already registered (revision " +
-                          std::to_string((*existing)->revision) + "); update it or register with replace");
+    return make_error(ErrorCode::kConflict, "tool \"" + d->name +
+                                                "\" is already registered (revision " +
+                                                std::to_string((*existing)->revision) +
+                                                "); tool.register with replace: true replaces it");
   }
   return store_tool(c, *d, *existing);
 }

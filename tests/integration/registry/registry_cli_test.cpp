@@ -43,7 +43,10 @@ TEST_F(RegistryCli, ToolsAreRegisteredListedShownAndRemoved) {
   }
   auto again = ctl({"tools", "register", example("word_count")});
   EXPECT_EQ(again.exit_code, 1);
-  EXPECT_NE(again.err.find("already registered"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("is already registered (revision 1); pipelinectl tools register "
+                           "--replace FILE replaces it"),
+            std::string::npos)
+      << again.err;
   EXPECT_EQ(ctl({"tools", "register", "--replace", example("word_count")}).exit_code, 0);
 
   auto list = ctl({"tools", "list", "--json"});

@@ -318,8 +318,9 @@ void ParallelNode::launch() {
     if (!element.ok() && element_error(element.error())) {
       // A line that cannot be read or is not a valid task: that element fails, the rest run.
       const size_t index = next_++;
-      record(index, failure_result(at_step(step_, element.error().message),
-                                   element.error().code));
+      Value failed = failure_result(at_step(step_, element.error().message), element.error().code);
+      failed["index"] = static_cast<int64_t>(index);  // as every entry has, to say which line
+      record(index, std::move(failed));
       continue;
     }
     if (!element.ok() || !element->has_value()) {

@@ -589,6 +589,12 @@ TEST_F(RunExecutionTest, BadLineInAnItemsFileFailsTheLoopNamingTheLine) {
   EXPECT_FALSE(run_->result().get_bool("success"));
   EXPECT_NE(run_->result().get_string("error").find("items.jsonl:2"), std::string::npos)
       << run_->result().get_string("error");
+  // Its entry says which element it was, as every entry does.
+  const auto& items = step("lp").find("items")->as_array();
+  ASSERT_EQ(items.size(), 3u) << to_json(step("lp"));
+  EXPECT_FALSE(items[1].get_bool("success"));
+  EXPECT_EQ(items[1].get_int("index", -1), 1);
+  EXPECT_EQ(step("lp").get_int("failed"), 1);
 }
 
 TEST_F(RunExecutionTest, ParallelClaudeRunsEachTaskAsAClaudeItem) {

@@ -329,7 +329,16 @@ int do_admin(Supervisor& sup, bool json, const std::string& command, Value args,
       for (const Value& n : list->as_array()) names += (names.empty() ? "" : ", ") + n.as_string();
       text += std::string(text.empty() ? "" : "; ") + k + " " + names;
     }
-    say("reloaded: " + (text.empty() ? std::string("nothing changed") : text));
+    const Value* notes = r.find("notes");
+    const bool noted = notes != nullptr && notes->is_array() && notes->size() > 0;
+    say("reloaded: " + (!text.empty() ? text
+                        : noted       ? std::string("no child changed")
+                                      : std::string("nothing changed")));
+    if (noted) {
+      for (const Value& note : notes->as_array()) {
+        if (note.is_string()) say("note: " + note.as_string());
+      }
+    }
   } else {
     const std::string done = command == "start" ? "started" : command == "stop" ? "stopped" : "restarted";
     say(done + " " + r.get_string("name"));

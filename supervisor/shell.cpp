@@ -415,7 +415,7 @@ void SupervisorShell::on_call(ControlCall call) {
     return;
   }
   admin.token = next_token_++;
-  calls_[admin.token] = PendingCall{call.peer, call.request.request, false};
+  calls_[admin.token] = PendingCall{call.peer, call.request.request, false, {}};
   queue_.push_back(std::move(admin));
 }
 
@@ -436,22 +436,24 @@ void SupervisorShell::start_reload(const std::string& peer, const std::string& r
     }
     return;
   }
+  std::vector<std::string> notes;
   if (auto sections = program_sections(options_.tree.config_path); sections.ok()) {
     for (const std::string& name : changed_sections(program_sections_, *sections)) {
-      spdlog::warn("reload: {}: changed; the programs that read it do so when they start "
-                   "(pipelinectl restart CHILD applies it)",
-                   name);
+      notes.push_back(name +
+                      ": changed; the programs that read it do so when they start "
+                      "(pipelinectl restart CHILD applies it)");
     }
     program_sections_ = std::move(*sections);
   }
   if (tree->state_dir != options_.tree.state_dir) {
-    spdlog::warn("reload: supervisor.state_dir changed; it takes effect at the next start");
+    notes.push_back("supervisor.state_dir changed; it takes effect at the next start");
   }
   if (!(tree->metrics == options_.tree.metrics) || tree->cgroup != options_.tree.cgroup) {
-    spdlog::warn("reload: supervisor.metrics and supervisor.cgroup take effect at the next start");
+    notes.push_back("supervisor.metrics and supervisor.cgroup take effect at the next start");
   }
+  for (const std::string& note : notes) spdlog::warn("reload: {}", note);
   const uint64_t token = next_token_++;
-  calls_[token] = PendingCall{peer, request_id, true};
+  calls_[token] = PendingCall{peer, request_id, true, std::move(notes)};
   queue_.push_back(ReloadRequested{token, tree->root});
 }
 
@@ -473,6 +475,11 @@ void SupervisorShell::answer(uint64_t token, const SendReply& r) {
   reply.request = call.request;
   reply.ok = r.ok;
   reply.result = r.result;
+  if (call.reload && r.ok && !call.notes.empty()) {
+    Value notes = Value::array();
+    for (const std::string& note : call.notes) notes.push_back(Value(note));
+    reply.result["notes"] = std::move(notes);
+  }
   reply.code = r.code;
   reply.message = r.message;
   control_->reply(call.peer, reply);

@@ -141,6 +141,8 @@ class SupervisorShell {
     std::string peer;  // "" for a reload from SIGHUP
     std::string request;
     bool reload = false;
+    // What a reload changed that no child restart applied: said in its reply as well as logged.
+    std::vector<std::string> notes;
   };
   std::map<uint64_t, PendingCall> calls_;
   uint64_t next_token_ = 1;

@@ -92,6 +92,10 @@ TEST(SupervisorReload, AMistakeInAProgramsSectionIsRefusedAndAChangeThereIsNamed
   auto good = tree.call("reload", Value::object(), std::chrono::seconds(60));
   ASSERT_TRUE(good);
   EXPECT_TRUE(good->ok) << good->message;
+  const Value* notes = good->result.find("notes");
+  ASSERT_NE(notes, nullptr) << to_json(good->result);
+  ASSERT_EQ(notes->size(), 1u);
+  EXPECT_EQ(notes->as_array()[0].as_string().rfind("broker: changed; ", 0), 0u);
   EXPECT_TRUE(wait_until([&] { return tree.log().find("reload: broker: changed") != std::string::npos; },
                          10s))
       << tree.log();

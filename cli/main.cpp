@@ -1,5 +1,9 @@
 // pipelinectl: the one command-line client of a Pipeline tree.
 #include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/admin_commands.h"
 #include "cli/backup_commands.h"
@@ -9,12 +13,34 @@
 #include "cli/run_command.h"
 #include "cli/runs_commands.h"
 
+namespace {
+
+// CLI11 answers "A subcommand is required" to a command it does not know ("pipelinectl bogus",
+// "runs bogus"): name the word and the commands there are instead.
+std::optional<std::string> unknown_command(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_name() != "RequiredError") return std::nullopt;
+  CLI::App* at = &app;
+  while (!at->get_subcommands().empty()) at = at->get_subcommands().front();
+  // A word a command does not take falls through to pipelinectl's own options (fallthrough).
+  const std::vector<std::string> rest = at->remaining().empty() ? app.remaining() : at->remaining();
+  if (rest.empty() || at->get_subcommands({}).empty()) return std::nullopt;
+  std::string known;
+  for (const CLI::App* command : at->get_subcommands({})) {
+    known += (known.empty() ? "" : ", ") + command->get_name();
+  }
+  const std::string where = at == &app ? "" : " of " + at->get_name();
+  return "unknown command \"" + rest.front() + "\"" + where + "; the commands are: " + known;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   pl::cli::CliContext context;
   int exit_code = pl::cli::kExitOk;
 
   CLI::App app{"pipelinectl: run pipelines and administer a Pipeline process tree"};
   app.require_subcommand(1);
+  app.fallthrough();  // the global options may come after the command too ("run F --state-dir D")
   app.option_defaults()->always_capture_default();
   app.add_option("--state-dir", context.state_dir_flag,
                  "State directory of the tree (default: $PIPELINE_STATE_DIR, else ./var)");
@@ -32,6 +58,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (auto unknown = unknown_command(app, e)) {
+      std::cerr << *unknown << "\nRun with --help for more information.\n";
+      return pl::cli::kExitUsage;
+    }
     // CLI11 prints help on --help (exit 0) and a usage error otherwise.
     const int rc = app.exit(e);
     return rc == 0 ? pl::cli::kExitOk : pl::cli::kExitUsage;

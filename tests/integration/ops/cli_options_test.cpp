@@ -47,5 +47,27 @@ TEST(CliOptions, AConfigsStateDirChoosesTheTree) {
   EXPECT_NE(r.err.find("no supervisor answers on " + state_dir), std::string::npos) << r.err;
 }
 
+TEST(CliOptions, TheGlobalOptionsMayComeAfterTheCommand) {
+  TempDir empty;
+  auto r =
+      run_command({binary("pipelinectl"), "runs", "list", "--state-dir", empty.path().string()});
+  EXPECT_EQ(r.exit_code, 69) << r.out << r.err;
+  EXPECT_NE(r.err.find("no broker runs on " + empty.path().string()), std::string::npos) << r.err;
+}
+
+TEST(CliOptions, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
+  auto top = run_command({binary("pipelinectl"), "bogus"});
+  EXPECT_EQ(top.exit_code, 2);
+  EXPECT_NE(top.err.find("unknown command \"bogus\"; the commands are: run, validate, runs,"),
+            std::string::npos)
+      << top.err;
+  auto nested = run_command({binary("pipelinectl"), "tools", "lst"});
+  EXPECT_EQ(nested.exit_code, 2);
+  EXPECT_NE(nested.err.find("unknown command \"lst\" of tools; the commands are: register, list, "
+                            "show, remove"),
+            std::string::npos)
+      << nested.err;
+}
+
 }  // namespace
 }  // namespace pl::test

@@ -60,15 +60,10 @@ int run(const std::string& config_file, const std::string& state_dir_flag,
         const std::string& metrics_flag, bool check_only) {
   const CommandLookup lookup = CommandLookup::for_this_process();
   const std::filesystem::path base_dir = std::filesystem::current_path();
-  auto tree = load_tree_spec(config_file, lookup, base_dir);
-  if (!tree.ok()) return fail(kExitUsage, tree.error().message);
   // The programs' own sections too: a mistake there would otherwise surface only when that
   // program starts, and at boot take the whole tree down with it.
-  if (!config_file.empty()) {
-    if (auto programs = check_program_sections(config_file); !programs.ok()) {
-      return fail(kExitUsage, programs.error().message);
-    }
-  }
+  auto tree = load_checked_config(config_file, lookup, base_dir);
+  if (!tree.ok()) return fail(kExitUsage, tree.error().message);
   auto metrics = metrics_address(metrics_flag, *tree);
   if (!metrics.ok()) return fail(kExitUsage, metrics.error().message);
   if (check_only) {

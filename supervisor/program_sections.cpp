@@ -32,6 +32,18 @@ Status check_program_sections(const std::string& config_path) {
   return make_error(ErrorCode::kInvalidInput, problems);
 }
 
+Result<TreeSpec> load_checked_config(const std::filesystem::path& config_file,
+                                     const CommandLookup& lookup,
+                                     const std::filesystem::path& base_dir) {
+  auto tree = load_tree_spec(config_file, lookup, base_dir);
+  if (config_file.empty() || !load_yaml_file(config_file).ok()) return tree;
+  Status programs = check_program_sections(config_file.string());
+  if (programs.ok()) return tree;
+  if (tree.ok()) return programs.error();
+  return make_error(ErrorCode::kInvalidInput,
+                    tree.error().message + "\n" + programs.error().message);
+}
+
 Result<Value> program_sections(const std::string& config_path) {
   auto doc = load_yaml_file(config_path);
   if (!doc.ok()) return std::move(doc).error();

@@ -424,10 +424,9 @@ void SupervisorShell::start_reload(const std::string& peer, const std::string& r
                                   seams_.clock.now().time_since_epoch())
                                   .count();
   manager_.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec));
-  auto tree = load_tree_spec(options_.tree.config_path, options_.lookup, options_.base_dir);
-  Status programs = tree.ok() ? check_program_sections(options_.tree.config_path) : ok_status();
-  if (!tree.ok() || !programs.ok()) {
-    const Error& why = tree.ok() ? programs.error() : tree.error();
+  auto tree = load_checked_config(options_.tree.config_path, options_.lookup, options_.base_dir);
+  if (!tree.ok()) {
+    const Error& why = tree.error();
     spdlog::error("reload refused, nothing changed:\n{}", why.message);
     manager_.send("READY=1");
     if (!peer.empty()) {

@@ -56,6 +56,26 @@ TEST(SupervisorConfigs, TheCheckReadsEveryProgramsSectionAndNamesEachMistake) {
   }
 }
 
+TEST(SupervisorConfigs, TheCheckNamesTheTreesMistakesAndTheProgramsSectionsAtOnce) {
+  TempDir dir;
+  const auto config = dir.path() / "tree.yaml";
+  std::ofstream(config)
+      << "children:\n  - {name: a, command: [sh, -c, 'sleep 1'], restrat: always}\n"
+         "worker: {slotz: 4}\n";
+  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  for (const char* expected : {"restrat", "tree.yaml:3:10: unknown key \"worker.slotz\""}) {
+    EXPECT_NE(r.err.find(expected), std::string::npos) << expected << "\n" << r.err;
+  }
+  // A file that is not YAML is said once, not once per section.
+  std::ofstream(config) << "children: [\n";
+  r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto first = r.err.find("tree.yaml:2:1");
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("tree.yaml:2:1", first + 1), std::string::npos) << r.err;
+}
+
 TEST(SupervisorConfigs, TheExampleNestedTreeRuns) {
   Tree tree(read_text(source_dir() / "configs" / "supervisor-examples" / "nested.yaml"));
   tree.start_and_wait();

@@ -170,6 +170,43 @@ void check_template(DefinitionReader& r, const std::string& pointer, const std::
   }
 }
 
+// The option that makes `program` run its next argument as code (sh -c, python -c, perl -e,
+// ...), or "" when it has none we know of.
+std::string_view code_option(std::string_view program) {
+  const std::string_view base = program.substr(program.rfind('/') + 1);
+  static constexpr std::pair<std::string_view, std::string_view> kInterpreters[] = {
+      {"sh", "c"},    {"bash", "c"}, {"dash", "c"},   {"zsh", "c"},
+      {"ksh", "c"},   {"ash", "c"},  {"python", "c"}, {"python3", "c"},
+      {"perl", "eE"}, {"ruby", "e"}, {"node", "e"},   {"nodejs", "e"}};
+  for (const auto& [name, options] : kInterpreters) {
+    if (base == name) return options;
+  }
+  return "";
+}
+
+// A template inside code that an interpreter runs (`[sh, -c, "cat {{args.f}}"]`) turns input
+// into code: "; rm -rf ~" in f would run. Substituting each {{args.x}} as one argv element is
+// what keeps input out of the code; the script takes its values as arguments instead.
+void check_no_code_from_input(DefinitionReader& r, const ToolDefinition& d) {
+  if (d.command.empty()) return;
+  const std::string_view options = code_option(d.command[0]);
+  if (options.empty()) return;
+  for (size_t i = 1; i + 1 < d.command.size(); ++i) {
+    const std::string& arg = d.command[i];
+    // A cluster of one-letter options ("-c", "-ec", "-Ie") that includes a code option.
+    if (arg.size() < 2 || arg[0] != '-' || arg[1] == '-') continue;
+    if (arg.find_first_of(options, 1) == std::string::npos) continue;
+    auto parts = parse_arg_template(d.command[i + 1]);
+    if (parts.ok() && has_references(*parts)) {
+      r.problem(pointer_append("/command", i + 1),
+                "{{args...}} inside code that " + d.command[0] + " " + arg +
+                    " runs would run input as code; pass values as arguments after the code "
+                    "and use them from there, e.g. [sh, -c, 'wc -l \"$1\"', sh, '{{args.file}}']");
+    }
+    return;
+  }
+}
+
 void read_limits(DefinitionReader& r, const Value& v, ToolDefinition& d) {
   const Value* limits = v.find("limits");
   if (!limits) return;
@@ -225,6 +262,7 @@ void read_command(DefinitionReader& r, const Value& v, ToolDefinition& d) {
     check_template(r, pointer_append("/command", i), d.command[i], d.input_schema, i == 0);
   }
   if (!d.command.empty() && d.command[0].empty()) r.problem("/command/0", "the program is empty");
+  check_no_code_from_input(r, d);
 }
 
 void read_cwd(DefinitionReader& r, const Value& v, ToolDefinition& d) {

@@ -41,6 +41,25 @@ TEST(ToolDefinition, TheProgramMustBeFixed) {
   EXPECT_NE(problems(R"({"name": "t", "command": []})").find("expected at least the program"), std::string::npos);
 }
 
+// Input inside code an interpreter runs would run as code ("; rm -rf ~"): refused at
+// registration, with the way to pass it as an argument instead, which is accepted.
+TEST(ToolDefinition, InputNeverBecomesCodeForAShellOrAnInterpreter) {
+  for (const char* command : {R"x(["sh", "-c", "cat {{args.f}} | wc -l"])x",
+                              R"x(["/bin/bash", "-ec", "echo {{args.f}}"])x",
+                              R"x(["python3", "-c", "print('{{args.f}}')"])x",
+                              R"x(["perl", "-e", "print '{{args.f}}'"])x"}) {
+    const std::string p = problems(std::string(R"({"name": "t", "command": )") + command + "}");
+    EXPECT_NE(p.find("definition.command[2]: {{args...}} inside code that"), std::string::npos)
+        << command << ": " << p;
+    EXPECT_NE(p.find("would run input as code"), std::string::npos) << p;
+  }
+  EXPECT_EQ(
+      problems(R"({"name": "t", "command": ["sh", "-c", "wc -l \"$1\"", "sh", "{{args.f}}"]})"),
+      "");
+  EXPECT_EQ(problems(R"({"name": "t", "command": ["grep", "-c", "{{args.f}}"]})"), "")
+      << "-c of a program that runs no code";
+}
+
 TEST(ToolDefinition, TemplatesMustNameDeclaredProperties) {
   const std::string p = problems(R"({"name": "t", "command": ["cat", "{{args.pth}}"],
       "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}})");

@@ -10,7 +10,8 @@
 namespace pl::pipeline {
 
 // What is wrong with `relative` as an output_to_file path ("\"/x\" is absolute; ...",
-// "\"../x\" leaves the output directory"); empty when it is fine. Lexical only: the file
+// "\"../x\" leaves the output directory", an empty path, one that names a directory: ".",
+// "sub/"); empty when it is fine. Lexical only: the file
 // system is not looked at.
 std::string output_path_problem(std::string_view relative);
 

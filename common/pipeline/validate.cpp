@@ -342,7 +342,7 @@ class Validator {
 
   // An output_to_file path without templates: the broker would refuse it after the step ran.
   void check_output_path(const std::string& path, const SourceLocation& where) {
-    if (path.empty() || has_template(path)) return;
+    if (has_template(path)) return;
     const std::string problem = output_path_problem(path);
     if (!problem.empty()) error(where, "output_to_file: " + problem);
   }
@@ -546,7 +546,9 @@ class Validator {
       check_condition(step.condition, c, step.location_of("condition"), "condition");
     }
     check_text(step.output_to_file, c, step.location_of("output_to_file"), "\"output_to_file\"");
-    check_output_path(step.output_to_file, step.location_of("output_to_file"));
+    if (step.has_key("output_to_file")) {
+      check_output_path(step.output_to_file, step.location_of("output_to_file"));
+    }
     for (const char* list : {"parallel_tasks", "tasks"}) {
       const Value* tasks = options.find(list);
       if (!tasks || !tasks->is_array()) continue;

@@ -611,6 +611,21 @@ TEST(Validate, AnOutputPathThatLeavesTheOutputDirectoryIsRefusedBeforeTheStepRun
   EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
 }
 
+TEST(Validate, AnOutputPathThatIsEmptyOrNamesADirectoryIsRefused) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: empty, type: echo, value: 1, output_to_file: ""}
+    - {name: here, type: echo, value: 1, output_to_file: "."}
+    - {name: dir, type: echo, value: 1, output_to_file: "sub/dir/"}
+    - {name: none, type: echo, value: 1}
+)");
+  EXPECT_TRUE(has_error(d, 4, 43, "output_to_file: the path is empty; give a file name"));
+  EXPECT_TRUE(has_error(d, 5, 42, "output_to_file: \".\" names a directory; give a file name"));
+  EXPECT_TRUE(has_error(d, 6, 41, "output_to_file: \"sub/dir/\" names a directory"));
+  EXPECT_EQ(count_errors(d), 3u) << all_messages(d);
+}
+
 TEST(Validate, GeminiFunctionsMustBeDefined) {
   auto d = validate_text(R"(workflow:
   name: v

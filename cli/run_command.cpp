@@ -8,14 +8,15 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "cli/cli_context.h"
 #include "cli/pipeline_check.h"
 #include "cli/private_tree.h"
-#include "cli/run_tools.h"
 #include "cli/progress.h"
 #include "cli/run_report.h"
+#include "cli/run_tools.h"
 #include "cli/tree_sockets.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -76,12 +77,18 @@ Result<Value> collect_inputs(const RunOptions& options) {
     }
     inputs = std::move(*parsed);
   }
+  std::set<std::string, std::less<>> given;  // by --input: one may override --inputs, not another
   for (const auto& kv : options.inputs) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
       return make_error(ErrorCode::kInvalidInput, "--input \"" + kv + "\": expected NAME=VALUE");
     }
-    inputs[kv.substr(0, eq)] = kv.substr(eq + 1);  // the pipeline's input types convert it
+    std::string name = kv.substr(0, eq);
+    if (!given.insert(name).second) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "--input " + name + " is given twice; which value was meant?");
+    }
+    inputs[name] = kv.substr(eq + 1);  // the pipeline's input types convert it
   }
   return inputs;
 }

@@ -379,6 +379,11 @@ TEST(RunCommand, AWrongInputIsRefusedBeforeAnyTreeStarts) {
     EXPECT_EQ(r.err.find("private"), std::string::npos) << "a tree was started: " << r.err;
     EXPECT_EQ(r.out, "");
   }
+  auto twice = run_command({binary("pipelinectl"), "run", (dir.path() / "p.yaml").string(),
+                            "--input", "n=1", "--input", "n=2"},
+                           30s, options);
+  EXPECT_EQ(twice.exit_code, 2) << twice.err;
+  EXPECT_NE(twice.err.find("--input n is given twice"), std::string::npos) << twice.err;
   EXPECT_TRUE(processes_with_env(tag).empty());
 }
 

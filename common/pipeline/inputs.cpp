@@ -11,6 +11,7 @@
 #include "common/pipeline/loader.h"
 #include "common/pipeline/no_throw.h"
 #include "common/pipeline/suggest.h"
+#include "common/text.h"
 
 namespace pl::pipeline {
 namespace {
@@ -140,15 +141,6 @@ Result<Value> convert_input(const InputSpec& spec, const Value& v) {
 
 namespace {
 
-std::string joined(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const auto& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
-}
-
 Result<Value> bind(const Pipeline& pipeline, const Value& given) {
   if (!given.is_null() && !given.is_object()) {
     return make_error(ErrorCode::kInvalidInput, "inputs must be a map of name -> value, got " +
@@ -180,14 +172,14 @@ Result<Value> bind(const Pipeline& pipeline, const Value& given) {
         problems.push_back(
             "unknown input \"" + name + "\"" + did_you_mean(name, declared) +
             "; the pipeline declares " +
-            (declared.empty() ? std::string("no inputs") : "inputs " + joined(declared, ", ")));
+            (declared.empty() ? std::string("no inputs") : "inputs " + join(declared, ", ")));
       } else {
         bound.insert_or_assign(name, value);
       }
     }
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::kInvalidInput, joined(problems, "; "));
+    return make_error(ErrorCode::kInvalidInput, join(problems, "; "));
   }
   return Value(std::move(bound));
 }

@@ -9,11 +9,13 @@
 
 #include "common/pipeline/condition.h"
 #include "common/pipeline/expression.h"
+#include "common/pipeline/inputs.h"
 #include "common/pipeline/loader.h"
 #include "common/pipeline/output_path.h"
 #include "common/pipeline/scope.h"
 #include "common/pipeline/suggest.h"
 #include "common/pipeline/template.h"
+#include "common/text.h"
 
 namespace pl::pipeline {
 namespace {
@@ -678,12 +680,58 @@ class Validator {
     return config && config->get_bool("inherit_context", false);
   }
 
+  // What the step gives the child and takes from it, against what the child declares: the
+  // broker would refuse it only when the step runs, after the steps before it were paid for.
+  void check_child_interface(const Step& step, const Pipeline& child) {
+    std::vector<std::string> declared;
+    for (const InputSpec& spec : child.inputs) declared.push_back(spec.name);
+    const Value* given = step.options.find("inputs");
+    const bool given_map = given && given->is_object();
+    if (given_map && child.inputs_declared) {
+      for (const auto& [name, value] : given->as_object()) {
+        if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
+        error(step.location_of("inputs." + name),
+              "the child pipeline has no input " + quote(name) + did_you_mean(name, declared) +
+                  "; it declares " +
+                  (declared.empty() ? std::string("none") : "inputs " + join(declared, ", ")));
+      }
+    }
+    for (const InputSpec& spec : child.inputs) {
+      const Value* value = given_map ? given->find(spec.name) : nullptr;
+      if (!value) {
+        if (spec.required && spec.default_value.is_null()) {
+          error(step.location_of(given ? "inputs" : "pipeline_file"),
+                "the child pipeline's required input " + quote(spec.name) + " is not given");
+        }
+        continue;
+      }
+      if (value->is_string() && has_template(value->as_string())) continue;  // known at run time
+      if (auto converted = convert_input(spec, *value); !converted.ok()) {
+        error(step.location_of("inputs." + spec.name), converted.error().message);
+      }
+    }
+    const Value* outputs = step.options.find("outputs");
+    if (!outputs || !outputs->is_array()) return;
+    std::vector<std::string> names;
+    for (const Step& s : child.steps) names.push_back(s.name);
+    for (size_t i = 0; i < outputs->size(); ++i) {
+      const Value& output = outputs->as_array()[i];
+      const std::string path = output.is_string() ? output.as_string() : output.get_string("path");
+      const std::string first = path.substr(0, path.find('.'));
+      if (first.empty() || std::find(names.begin(), names.end(), first) != names.end()) continue;
+      error(step.location_of("outputs." + std::to_string(i)),
+            "output " + quote(path) + ": the child pipeline has no step " + quote(first) +
+                did_you_mean(first, names));
+    }
+  }
+
   void check_child_pipeline(const Step& step) {
     const std::optional<Inherited> inherited =
         inherits_context(step) ? std::optional<Inherited>(inheritance()) : std::nullopt;
     const Inherited* passed = inherited ? &*inherited : nullptr;
     if (step.inline_pipeline) {
       if (file_stack_.size() >= kMaxPipelineNesting) return;
+      check_child_interface(step, *step.inline_pipeline);
       Validator child(*step.inline_pipeline, options_, out_, file_stack_, passed);
       child.run();
       return;
@@ -715,6 +763,7 @@ class Validator {
     LoadResult loaded = load_pipeline_file(full);
     out_.insert(out_.end(), loaded.diagnostics.begin(), loaded.diagnostics.end());
     if (!loaded.pipeline) return;
+    check_child_interface(step, *loaded.pipeline);
     file_stack_.push_back(canonical);
     ValidateOptions child_options = options_;
     child_options.base_dir = full.parent_path();

@@ -730,6 +730,36 @@ TEST(Validate, ChildPipelineFilesAreValidatedWithTheirOwnNames) {
   EXPECT_NE(d[0].message.find("there is no step \"zz\""), std::string::npos);
 }
 
+// What a step gives its child and takes from it is checked against the child's declarations:
+// the broker would refuse it only when the step runs, after the steps before it were paid for.
+TEST(Validate, AChildsInputsAndOutputsAreCheckedAgainstWhatItDeclares) {
+  TempDir dir;
+  dir.write("child.yaml",
+            "workflow:\n  name: child\n  inputs:\n    n: {type: integer, required: true}\n"
+            "    label: {type: string, default: x}\n"
+            "  steps:\n    - {name: e, type: echo, value: \"{{inputs.n}}\"}\n");
+  auto d = validate_text(R"(workflow:
+  name: v
+  inputs: {k: {type: integer, default: 1}}
+  steps:
+    - {name: a, type: pipeline, pipeline_file: child.yaml, inputs: {m: 1}, outputs: [nostep, e]}
+    - {name: b, type: pipeline, pipeline_file: child.yaml, inputs: {n: abc}}
+    - {name: c, type: pipeline, pipeline_file: child.yaml, inputs: {n: "{{inputs.k}}"}, outputs: [e.text]}
+    - name: d
+      type: pipeline
+      pipeline: {name: inline, inputs: {q: {type: string, required: true}}, steps: [{name: s, type: echo}]}
+)",
+                         dir.path());
+  EXPECT_TRUE(has_error(d, 5, 60, "the child pipeline's required input \"n\" is not given"));
+  EXPECT_TRUE(has_error(d, 5, 69,
+                        "the child pipeline has no input \"m\" (did you mean \"n\"?); "
+                        "it declares inputs n, label"));
+  EXPECT_TRUE(has_error(d, 5, 86, "output \"nostep\": the child pipeline has no step \"nostep\""));
+  EXPECT_TRUE(has_error(d, 6, 69, "input \"n\" must be an integer"));
+  EXPECT_TRUE(has_error(d, 8, 7, "the child pipeline's required input \"q\" is not given"));
+  EXPECT_EQ(count_errors(d), 5u) << all_messages(d);
+}
+
 TEST(Validate, PipelineFilesThatIncludeEachOtherAreAnError) {
   TempDir dir;
   dir.write("a.yaml",

@@ -115,6 +115,7 @@ Result<std::vector<ToolSpec>> FakeToolInvoker::describe(const std::vector<std::s
   std::string missing;
   for (const std::string& n : names) {
     auto it = tools_.find(n);
+    if (it == tools_.end() && skipped_.count(n)) continue;
     if (it == tools_.end()) {
       missing += (missing.empty() ? "" : ", ") + n;
     } else {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ class FakeToolInvoker final : public worker::llm::ToolInvoker {
  public:
   using Tool = std::function<Result<Value>(const Value& arguments)>;
   void add(std::string name, Tool run, std::string description = "a fake tool");
+  // Names describe() leaves out without an error, as the registry's invoker does with Claude
+  // Code's own tools when none of that name is registered.
+  void skip(std::string name) { skipped_.insert(std::move(name)); }
 
   Result<std::vector<worker::providers::ToolSpec>> describe(
       const std::vector<std::string>& names, const worker::providers::CallContext& call) override;
@@ -78,6 +82,7 @@ class FakeToolInvoker final : public worker::llm::ToolInvoker {
  private:
   std::mutex mutex_;
   std::map<std::string, std::pair<worker::providers::ToolSpec, Tool>> tools_;
+  std::set<std::string> skipped_;
 };
 
 // Sessions in memory, with the version, turn-limit and turn-size checks of the real registry.

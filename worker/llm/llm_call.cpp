@@ -1,5 +1,7 @@
 #include "worker/llm/llm_call.h"
 
+#include <algorithm>
+
 #include "worker/llm/blame.h"
 
 namespace pl::worker::llm {
@@ -62,10 +64,17 @@ Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, 
   request.top_k = plan.spec.top_k;
   request.tool_choice = plan.tool_choice;
   request.json_output = plan.json_output;
+  std::vector<std::string> skipped;
   if (!plan.spec.allowed_tools.empty()) {
     auto specs = services.tools().describe(plan.spec.allowed_tools, scope.call);
     if (!specs.ok()) return not_the_providers_fault(specs.error(), "allowed_tools");
     request.tools = std::move(*specs);
+    for (const std::string& name : plan.spec.allowed_tools) {
+      const bool described =
+          std::any_of(request.tools.begin(), request.tools.end(),
+                      [&](const providers::ToolSpec& t) { return t.name == name; });
+      if (!described) skipped.push_back(name);
+    }
   }
   request.tools.insert(request.tools.end(), plan.declared_tools.begin(), plan.declared_tools.end());
 
@@ -76,7 +85,8 @@ Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, 
   ToolInvoker* invoker = plan.spec.allowed_tools.empty() ? nullptr : &services.tools();
   auto conversation = run_conversation(*selected->provider, std::move(request), invoker, loop, scope.tools);
   if (!conversation.ok()) return std::move(conversation).error();
-  return CallOutcome{std::move(*conversation), plan.spec.provider, selected->mock};
+  return CallOutcome{std::move(*conversation), plan.spec.provider, selected->mock,
+                     std::move(skipped)};
 }
 
 Error with_cut_note(Error e, const Conversation& conversation) {
@@ -101,6 +111,14 @@ Value conversation_result(const CallOutcome& outcome, const PricingTable& pricin
   r["model"] = last.model;
   r["usage"] = usage_value(c.usage, last.model, last.provider, outcome.mock, pricing);
   r["turns"] = c.turns;
+  if (!outcome.skipped_tools.empty()) {
+    std::string names;
+    for (const std::string& n : outcome.skipped_tools) names += (names.empty() ? "" : ", ") + n;
+    Value warnings = Value::array();
+    warnings.push_back(Value("allowed_tools names Claude Code's own tools " + names +
+                             ", not registered here: the call went on without them"));
+    r["warnings"] = std::move(warnings);
+  }
   r["stop_reason"] = std::string(providers::stop_reason_name(last.stop_reason));
   if (!c.tool_calls.empty()) {
     Value calls = Value::array();

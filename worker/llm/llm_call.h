@@ -51,6 +51,9 @@ struct CallOutcome {
   Conversation conversation;
   std::string requested_provider;  // the spec's provider
   bool mock = false;
+  // allowed_tools the call went on without (Claude Code's own tools, not registered here): said
+  // in the result's `warnings`, where the user sees it, not only in the worker's log.
+  std::vector<std::string> skipped_tools;
 };
 
 // Selects the provider and model, fetches the allowed tools' definitions (errors there are not

@@ -68,6 +68,30 @@ TEST(ClaudeExecutor, AllowedToolsRunInTheLoop) {
   EXPECT_EQ(h.anthropic->requests.at(0).tools.at(0).name, "search");
 }
 
+// Claude Code's own tools named in allowed_tools (Read) are left out of the call: the result
+// says so, where the user sees it, not only the worker's log.
+TEST(ClaudeExecutor, AllowedToolsTheCallWentOnWithoutAreNamedInTheResultsWarnings) {
+  Harness h;
+  h.tools->skip("Read");
+  h.anthropic->push_text("done");
+  ClaudeExecutor e(h.services);
+  auto r =
+      h.run(e, "claude",
+            json(R"({"prompt": "x", "claude_options": {"allowed_tools": ["search", "Read"]}})"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(h.anthropic->requests.at(0).tools.size(), 1u);
+  const Value* warnings = r->find("warnings");
+  ASSERT_NE(warnings, nullptr) << to_json(*r);
+  ASSERT_EQ(warnings->size(), 1u);
+  EXPECT_EQ(warnings->as_array()[0].as_string(),
+            "allowed_tools names Claude Code's own tools Read, not registered here: the call went "
+            "on without them");
+  h.anthropic->push_text("again");
+  auto plain = h.run(e, "claude", json(R"({"prompt": "x"})"));
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->find("warnings"), nullptr);
+}
+
 TEST(ClaudeExecutor, TheMockDrivesTheToolLoopWhenThePromptAsks) {
   Harness h(Harness::Providers::kMock);
   ClaudeExecutor e(h.services);

@@ -394,6 +394,12 @@ Result<TreeSpec> load_tree_spec(const fs::path& config_file, const CommandLookup
                                 const fs::path& base_dir) {
   auto doc = load_yaml_file(config_file);
   if (!doc.ok()) return std::move(doc).error();
+  if (doc->root().is_null()) {  // an empty file, or one of comments only: a tree of nothing
+    return make_error(ErrorCode::kInvalidInput,
+                      config_file.string() +
+                          ": the config is empty (a tree needs at least "
+                          "children:, or start without --config for the default)");
+  }
   auto tree = read_tree_spec(*doc, lookup, base_dir);
   if (!tree.ok()) return tree;
   tree->config_path = absolute_path(config_file).string();

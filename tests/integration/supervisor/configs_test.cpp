@@ -76,6 +76,15 @@ TEST(SupervisorConfigs, TheCheckNamesTheTreesMistakesAndTheProgramsSectionsAtOnc
   EXPECT_EQ(r.err.find("tree.yaml:2:1", first + 1), std::string::npos) << r.err;
 }
 
+TEST(SupervisorConfigs, AnEmptyConfigIsAnErrorNotATreeOfNothing) {
+  TempDir dir;
+  const auto config = dir.path() / "tree.yaml";
+  std::ofstream(config) << "# only a comment\n";
+  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(config.string() + ": the config is empty"), std::string::npos) << r.err;
+}
+
 TEST(SupervisorConfigs, TheExampleNestedTreeRuns) {
   Tree tree(read_text(source_dir() / "configs" / "supervisor-examples" / "nested.yaml"));
   tree.start_and_wait();

@@ -86,6 +86,7 @@ void SupervisorCore::worker_exited(Child& c, const ProcessExited& e) {
   c.memory_deadline.reset();
   c.watchdog_fired = false;
   c.memory_killed = false;
+  c.status_text.clear();  // it described the process that is gone ("endpoint=..." of a stopped one)
 
   // Published first, before any decision: the broker learns of a dead worker at once.
   PublishEvent exited;

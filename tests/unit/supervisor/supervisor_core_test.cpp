@@ -330,6 +330,22 @@ TEST(Strategies, SimpleOneForOneEscalationRestartsThePoolAsOneChild) {
   EXPECT_FALSE(d.exit_code());
 }
 
+TEST(Strategies, AStoppedChildKeepsNoStatusTextOfTheProcessThatWasGone) {
+  CoreDriver d(supervisor("root", Strategy::kOneForOne, 5, {worker("a", RestartType::kTransient)}));
+  d.start();
+  NotifyReceived n;
+  n.pid = d.pid("a");
+  n.status = "endpoint=ipc:///x.sock";
+  d.send(n);
+  EXPECT_EQ(d.status().find("children")->as_array()[0].get_string("status_text"),
+            "endpoint=ipc:///x.sock");
+  d.exit("a", 0);  // transient, exit 0: stays stopped
+  const Value status = d.status();
+  const Value& a = status.find("children")->as_array()[0];
+  EXPECT_EQ(a.get_string("state"), "stopped");
+  EXPECT_EQ(a.find("status_text"), nullptr);
+}
+
 TEST(Strategies, TemporaryPoolMemberIsRemovedWhenItEnds) {
   CoreDriver d(supervisor("root", Strategy::kOneForOne, 5, {pool("w", 2, RestartType::kTemporary)}));
   d.start();

@@ -72,6 +72,11 @@ int run(const std::string& config_file, const std::string& state_dir_flag,
   }
 
   const std::filesystem::path state_dir = resolve_state_dir(state_dir_flag, tree->state_dir);
+  // The tree's sockets live in the state directory: a path too long for the longest of them
+  // is refused before the directory is made, rather than failing after, leaving it behind.
+  if (auto longest = StatePaths(state_dir).broker_workers_endpoint(); !longest.ok()) {
+    return fail(kExitUsage, "state directory: " + longest.error().message);
+  }
   if (auto made = ensure_private_dir(state_dir); !made.ok()) {
     return fail(kExitUsage, "state directory: " + made.error().message);
   }

@@ -85,6 +85,18 @@ TEST(SupervisorConfigs, AnEmptyConfigIsAnErrorNotATreeOfNothing) {
   EXPECT_NE(r.err.find(config.string() + ": the config is empty"), std::string::npos) << r.err;
 }
 
+TEST(SupervisorConfigs, AStateDirectoryTooLongForItsSocketsIsRefusedBeforeItIsMade) {
+  TempDir dir;
+  const auto state = dir.path() / std::string(100, 'x') / "var";
+  auto r = run_command({binary("pipeline-supervisor"), "--config",
+                        (source_dir() / "configs" / "local.yaml").string(), "--state-dir",
+                        state.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("broker-workers.sock is"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("use a shorter state directory"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(state.parent_path())) << "left behind";
+}
+
 TEST(SupervisorConfigs, TheExampleNestedTreeRuns) {
   Tree tree(read_text(source_dir() / "configs" / "supervisor-examples" / "nested.yaml"));
   tree.start_and_wait();

@@ -395,7 +395,7 @@ void add_admin_commands(CLI::App& app, CliContext& context, int& exit_code) {
   events
       ->add_option("--for", args->follow_ms,
                    "With --follow: stop after this many ms (0: until the tree stops)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, int64_t{365} * 24 * 3600 * 1000));  // up to a year
   events->callback([&, args, supervisor] {
     exit_code = do_events(*supervisor(), context.json, args->follow, args->limit,
                           milliseconds(args->follow_ms));

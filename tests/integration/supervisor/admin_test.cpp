@@ -193,6 +193,8 @@ TEST(Pipelinectl, ATimeoutThatCannotBeWaitedForIsBadUsageAndNothingIsDone) {
   EXPECT_EQ(shutdown.exit_code, 2) << shutdown.err;
   auto follow = ctl(tree, {"events", "--follow", "--for", "-1"});
   EXPECT_EQ(follow.exit_code, 2) << follow.err;
+  EXPECT_NE(follow.err.find("--for: Value -1 not in range 0 to 31536000000"), std::string::npos)
+      << follow.err;
   EXPECT_EQ(tree.child("b")->get_string("state"), "running");
   EXPECT_EQ(tree.pid_of("b"), b);
 }

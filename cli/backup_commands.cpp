@@ -311,9 +311,11 @@ void add_backup_commands(CLI::App& app, CliContext& context, int& exit_code) {
                   "mode 0700, by the broker and the registry");
   cmd->add_option("--timeout", args->timeout_s, "Seconds to wait for the copies")
       ->check(CLI::Range(1, 86400));
-  cmd->add_option("--keep", args->keep,
-                  "Then remove the backups of STATE_DIR/backups beyond the newest N")
-      ->check(CLI::Range(1, 100000));
+  cmd->add_option(
+         "--keep", args->keep,
+         "Then remove the backups of STATE_DIR/backups beyond the newest N (default: keep all)")
+      ->check(CLI::Range(1, 100000))
+      ->default_str("");  // 0 stands for "not given", which the range does not allow
   cmd->add_flag("--json", args->json, "Print each copy's status as JSON");
   cmd->callback([&context, &exit_code, args] {
     exit_code = backup(context, args->to, args->timeout_s, args->keep, args->json);

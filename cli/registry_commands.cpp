@@ -307,7 +307,9 @@ void add_registry_commands(CLI::App& app, CliContext& context, int& exit_code) {
   CLI::App* sshow = sessions->add_subcommand("show", "Show a session's turns");
   sshow->add_option("name", a->name, "Session name")->required();
   sshow->add_flag("--json", a->json, "Print JSON");
-  sshow->add_option("--last", a->last, "Only the last N turns")->check(CLI::Range(int64_t{1}, INT64_MAX));
+  sshow->add_option("--last", a->last, "Only the last N turns (default: all)")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX))
+      ->default_str("");  // 0 stands for "not given", which the range does not allow
   sshow->callback(
       with_client(context, exit_code, [a](RegistryClient& c) { return show_session(c, a->name, a->json, a->last); }));
   CLI::App* sexport = sessions->add_subcommand("export", "Write a session as JSON (atomically)");

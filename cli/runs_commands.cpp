@@ -259,9 +259,11 @@ void add_runs_commands(CLI::App& app, CliContext& context, int& exit_code) {
   CLI::App* exported = runs->add_subcommand("export", "Write a run's checkpoint (the run and every item result) as JSON");
   exported->add_option("run", *run, "Run id")->required();
   exported->add_option("--output,-o", *output, "File to write atomically (default: stdout)");
-  exported->add_option("--page-bytes", *page_bytes,
-                       "Item results per reply, in bytes (default and most: the broker's, 4 MiB)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  exported
+      ->add_option("--page-bytes", *page_bytes,
+                   "Item results per reply, in bytes (default and most: the broker's, 4 MiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->default_str("");  // 0 stands for "not given", which the range does not allow
   exported->callback([&, run, output, page_bytes] {
     exit_code = export_run(context, *run, *output, *page_bytes);
   });

@@ -11,7 +11,12 @@ namespace pl::cli {
 std::optional<CheckedPipeline> check_pipeline_file(const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text.ok()) {
-    std::cerr << path.string() << ": error: " << text.error().message << "\n";
+    // read_file's message names the file already ("F: no such file"): "F: error: no such file".
+    const std::string& message = text.error().message;
+    const std::string named = path.string() + ": ";
+    const bool names_it = message.rfind(named, 0) == 0;
+    std::cerr << path.string() << ": error: " << (names_it ? message.substr(named.size()) : message)
+              << "\n";
     return std::nullopt;
   }
   auto loaded = pipeline::load_pipeline_text(*text, path.string());

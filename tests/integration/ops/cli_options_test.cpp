@@ -47,6 +47,14 @@ TEST(CliOptions, AConfigsStateDirChoosesTheTree) {
   EXPECT_NE(r.err.find("no supervisor answers on " + state_dir), std::string::npos) << r.err;
 }
 
+TEST(CliOptions, APipelineFileThatIsNotThereIsNamedOnce) {
+  TempDir dir;
+  const std::string missing = (dir.path() / "nope.yaml").string();
+  auto r = run_command({binary("pipelinectl"), "validate", missing});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, missing + ": error: no such file\n");
+}
+
 TEST(CliOptions, TheGlobalOptionsMayComeAfterTheCommand) {
   TempDir empty;
   auto r =

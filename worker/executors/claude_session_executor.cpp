@@ -12,13 +12,15 @@ namespace {
 // (providers.anthropic.default_max_tokens).
 constexpr int64_t kDefaultAnswerTokens = 4096;
 
-Value session_member(const llm::SessionSettings& settings, int64_t version,
-                     const Session& session) {
+// `saved`: the answer is in the session (false until the registry has acknowledged it, and
+// for a step that does not persist).
+Value session_member(const llm::SessionSettings& settings, int64_t version, const Session& session,
+                     bool saved) {
   Value v;
   v["name"] = settings.name;
   v["version"] = version;
   v["history_turns"] = static_cast<int64_t>(session.turns.size());
-  v["saved"] = settings.persist;
+  v["saved"] = saved;
   return v;
 }
 
@@ -36,7 +38,7 @@ Value reused_result(const llm::SessionSettings& settings, const Session& session
   Value result;
   result["text"] = llm::assistant_text(turn);
   result["usage"] = llm::usage_value(usage, "", "anthropic", false, pricing);
-  result["session"] = session_member(settings, session.info.version, session);
+  result["session"] = session_member(settings, session.info.version, session, true);
   result["session"]["reused_turn"] = turn.index;
   return result;
 }
@@ -114,7 +116,7 @@ Result<Value> ClaudeSessionExecutor::execute(const protocol::WorkItem& item,
   auto outcome = llm::run_claude_call(*services_, scope, call, *prompt);
   if (!outcome.ok()) return std::move(outcome).error();
   Value result = llm::conversation_result(*outcome, services_->pricing());
-  result["session"] = session_member(*settings, session->info.version, *session);
+  result["session"] = session_member(*settings, session->info.version, *session, false);
   if (!settings->persist) return result;
   return save_turn(*settings, *session, item, *prompt, *outcome, scope.call, std::move(result));
 }
@@ -151,6 +153,7 @@ Result<Value> ClaudeSessionExecutor::save_turn(const llm::SessionSettings& setti
   auto saved = services_->sessions().append(turn, call);
   if (saved.ok()) {
     result["session"]["version"] = *saved;
+    result["session"]["saved"] = true;
     return result;
   }
   if (saved.error().code != ErrorCode::kConflict) {

@@ -379,6 +379,7 @@ TEST(ClaudeSessionExecutor, HistoryGoesToTheModelAndTheTurnIsSavedWithItsOriginA
   EXPECT_EQ(messages[0].text, "What is Elixir?");
   EXPECT_EQ(messages[1].text, "A language.");
   EXPECT_EQ(messages[2].text, "And pattern matching?");
+  EXPECT_TRUE(r->find("session")->get_bool("saved"));
   const Session session = h.sessions->session("tutor");
   ASSERT_EQ(session.turns.size(), 2u);
   const SessionTurn& saved = session.turns[1];
@@ -472,6 +473,7 @@ TEST(ClaudeSessionExecutor, AConcurrentChangeIsAConflictThatKeepsTheCallsUsage) 
   EXPECT_NE(r->get_string("error").find("the answer was not saved"), std::string::npos);
   EXPECT_EQ(r->find("usage")->get_int("input_tokens"), 40);  // paid for: the run counts it
   EXPECT_EQ(r->find("usage")->get_int("output_tokens"), 4);
+  EXPECT_FALSE(r->find("session")->get_bool("saved", true)) << "the answer was not saved";
   EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
 }
 
@@ -496,6 +498,7 @@ TEST(ClaudeSessionExecutor, AConflictLostToThisItemsOwnSavedTurnReturnsThatAnswe
   EXPECT_FALSE(is_failed_result(*r)) << r->get_string("error");
   EXPECT_EQ(r->get_string("text"), "first answer");
   EXPECT_EQ(r->find("session")->get_int("reused_turn"), 1);
+  EXPECT_TRUE(r->find("session")->get_bool("saved"));
   EXPECT_EQ(r->find("usage")->get_int("input_tokens"), 70);  // both calls were paid for
   EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
 }
@@ -585,6 +588,7 @@ TEST(ClaudeSessionExecutor, AToolLoopThatEndsWithoutTextSavesNothingAndSaysWhy) 
       << r->get_string("error");
   EXPECT_EQ(h.sessions->appends, 0);
   EXPECT_NE(r->find("usage"), nullptr);
+  EXPECT_FALSE(r->find("session")->get_bool("saved", true));
 }
 
 TEST(ClaudeSessionExecutor, WithoutPersistTheSessionIsOnlyRead) {

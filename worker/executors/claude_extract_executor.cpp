@@ -33,12 +33,14 @@ Result<Value> ClaudeExtractExecutor::execute(const protocol::WorkItem& item,
   auto outcome = llm::run_claude_call(*services_, scope, call, *prompt);
   if (!outcome.ok()) return std::move(outcome).error();
 
+  Value result = llm::conversation_result(*outcome, services_->pricing());
   auto extraction = llm::extract(outcome->conversation.last.text, *config);
   if (!extraction.ok()) {
-    return llm::with_cut_note(std::move(extraction).error(), outcome->conversation)
-        .with_context("claude_extract");
+    // The call was paid for: the failure keeps its usage (and the answer it could not use).
+    return failed_result(std::move(result),
+                         llm::with_cut_note(std::move(extraction).error(), outcome->conversation)
+                             .with_context("claude_extract"));
   }
-  Value result = llm::conversation_result(*outcome, services_->pricing());
   result["text"] = std::move(extraction->text);
   if (extraction->data) result["data"] = std::move(*extraction->data);
   if (extraction->extracted.size() > 0) result["extracted"] = std::move(extraction->extracted);

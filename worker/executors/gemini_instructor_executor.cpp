@@ -64,10 +64,13 @@ Result<Value> GeminiInstructorExecutor::execute(const protocol::WorkItem& item,
   auto outcome = llm::run_call(*services_, plan, scope);
   if (!outcome.ok()) return std::move(outcome).error();
 
+  // The call was paid for: a failure below keeps its usage (and the answer it could not use).
+  Value result = llm::conversation_result(*outcome, services_->pricing());
   auto output = structured_output(outcome->conversation.last);
   if (!output.ok()) {
-    return llm::with_cut_note(std::move(output).error(), outcome->conversation)
-        .with_context("gemini_instructor");
+    return failed_result(std::move(result),
+                         llm::with_cut_note(std::move(output).error(), outcome->conversation)
+                             .with_context("gemini_instructor"));
   }
   const Value* check = &schema;
   if (check->is_null()) {
@@ -77,11 +80,12 @@ Result<Value> GeminiInstructorExecutor::execute(const protocol::WorkItem& item,
   }
   if (!check->is_null()) {
     if (auto st = llm::check_against_schema(output->data, *check); !st.ok()) {
-      return llm::with_cut_note(std::move(st).error(), outcome->conversation)
-          .with_context("gemini_instructor: the output does not match the schema");
+      return failed_result(
+          std::move(result),
+          llm::with_cut_note(std::move(st).error(), outcome->conversation)
+              .with_context("gemini_instructor: the output does not match the schema"));
     }
   }
-  Value result = llm::conversation_result(*outcome, services_->pricing());
   result["data"] = std::move(output->data);
   if (!output->function.empty()) result["function"] = output->function;
   return result;

@@ -220,9 +220,12 @@ TEST(ClaudeExtractExecutor, AnAnswerWithoutJsonFailsTheStep) {
   h.anthropic->push_text("no json here");
   ClaudeExtractExecutor e(h.services);
   auto r = h.run(e, "claude_extract", json(R"({"prompt": "x", "extraction_config": {"format": "json"}})"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
-  EXPECT_EQ(r.error().message, "claude_extract: the answer holds no JSON value");
+  // A failure that keeps what the call paid for.
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "step_failed");
+  EXPECT_NE(r->find("usage"), nullptr);
+  EXPECT_EQ(r->get_string("error"), "claude_extract: the answer holds no JSON value");
 }
 
 TEST(ClaudeExtractExecutor, JsonCutAtTheTokenLimitSaysSoAndWhatToRaise) {
@@ -231,9 +234,12 @@ TEST(ClaudeExtractExecutor, JsonCutAtTheTokenLimitSaysSoAndWhatToRaise) {
   ClaudeExtractExecutor e(h.services);
   auto r = h.run(e, "claude_extract", json(R"({"prompt": "x", "claude_options": {"max_tokens": 100},
       "extraction_config": {"format": "json"}})"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
-  EXPECT_EQ(r.error().message,
+  // A failure that keeps what the call paid for.
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "step_failed");
+  EXPECT_NE(r->find("usage"), nullptr);
+  EXPECT_EQ(r->get_string("error"),
             "claude_extract: the answer holds no JSON value; the answer was cut at the "
             "output-token limit (max_tokens 100), which is likely why: raise the step's max "
             "output tokens (max_tokens, or token_budget.max_output_tokens in a gemini step)");

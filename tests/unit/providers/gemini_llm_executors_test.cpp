@@ -48,10 +48,14 @@ TEST(GeminiInstructorExecutor, ArgumentsThatBreakTheSchemaFailTheStep) {
   h.gemini->push_tool_call("rate", json(R"({"score": "high"})"));
   GeminiInstructorExecutor e(h.services);
   auto r = h.run(e, "gemini_instructor", json((std::string(R"({"prompt": "rate", )") + kFunctions + "}").c_str()));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
-  EXPECT_EQ(r.error().message,
-            "gemini_instructor: the output does not match the schema: $.score: expected integer, got a string");
+  // A failure that keeps what the call paid for.
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "step_failed");
+  EXPECT_NE(r->find("usage"), nullptr);
+  EXPECT_EQ(r->get_string("error"),
+            "gemini_instructor: the output does not match the schema: $.score: expected integer, "
+            "got a string");
 }
 
 TEST(GeminiInstructorExecutor, ASchemaAloneBecomesTheStructuredOutputFunction) {
@@ -80,13 +84,17 @@ TEST(GeminiInstructorExecutor, TextCutAtTheTokenLimitSaysSoAndWhatToRaise) {
   GeminiInstructorExecutor e(h.services);
   auto r = h.run(e, "gemini_instructor",
                  json((std::string(R"({"prompt": "rate", )") + kFunctions + "}").c_str()));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
-  EXPECT_NE(r.error().message.find("its text holds no JSON object"), std::string::npos);
-  EXPECT_NE(r.error().message.find("; the answer was cut at the output-token limit (no max_tokens "
-                                   "set: the provider's default), which is likely why: raise"),
-            std::string::npos)
-      << r.error().message;
+  // A failure that keeps what the call paid for.
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "step_failed");
+  EXPECT_NE(r->find("usage"), nullptr);
+  EXPECT_NE(r->get_string("error").find("its text holds no JSON object"), std::string::npos);
+  EXPECT_NE(
+      r->get_string("error").find("; the answer was cut at the output-token limit (no max_tokens "
+                                  "set: the provider's default), which is likely why: raise"),
+      std::string::npos)
+      << r->get_string("error");
 }
 
 TEST(GeminiInstructorExecutor, NeitherFunctionsNorSchemaIsInvalid) {

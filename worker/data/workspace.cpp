@@ -198,7 +198,11 @@ Result<ResolvedPath> Workspace::resolve(const UserPath& path, FollowLast follow,
   if (!root.ok()) return std::move(root).error();
   auto walked = walk_path(*root, path.segments, path.text());
   if (!walked.ok()) return std::move(walked).error();
-  if (!walked->inside(*root)) {
+  // Acting on the link itself (unlink, rename over it) touches only where it is, never what it
+  // points to: a link to outside, inside the workspace, may be deleted.
+  const bool inside = follow == FollowLast::kYes ? walked->inside(*root)
+                                                 : Workspace::is_within(walked->link, *root);
+  if (!inside) {
     return make_error(ErrorCode::kInvalidInput,
                       "path " + quote(path.text()) + " leads outside the " +
                           std::string(root_name(path.root)) + " through a symbolic link");

@@ -94,16 +94,20 @@ TEST_F(WorkspaceTest, ADanglingLinkToOutsideIsRefusedAndOneInsideResolvesToItsTa
   link("/nonexistent-pipeline-test/x", "dangling-out");
   link("not-yet", "dangling-in");
   EXPECT_FALSE(resolve("dangling-out").ok());
-  EXPECT_FALSE(resolve("dangling-out", FollowLast::kNo).ok());
+  // The link itself, not followed, is in the workspace (deleting it touches nothing outside).
+  EXPECT_EQ(real("dangling-out", FollowLast::kNo), ws_real() / "dangling-out");
   EXPECT_EQ(real("dangling-in"), ws_real() / "not-yet");
 }
 
-TEST_F(WorkspaceTest, NotFollowingTheLastLinkKeepsTheLinkButStillChecksIt) {
+TEST_F(WorkspaceTest, NotFollowingTheLastLinkKeepsTheLinkButStillChecksTheWayToIt) {
   write("t.txt", "x");
   link("t.txt", "l");
   link("/etc/passwd", "bad");
+  link("/etc", "etc");
   EXPECT_EQ(real("l", FollowLast::kNo), ws_real() / "l");
-  EXPECT_FALSE(resolve("bad", FollowLast::kNo).ok());
+  EXPECT_EQ(real("bad", FollowLast::kNo), ws_real() / "bad");  // the link, where it is
+  EXPECT_FALSE(resolve("bad").ok());                           // what it points to: outside
+  EXPECT_FALSE(resolve("etc/passwd", FollowLast::kNo).ok());   // reached through a link out
 }
 
 TEST_F(WorkspaceTest, OutputPathsResolveUnderTheOutputDirectory) {

@@ -56,6 +56,27 @@ TEST(Install, PlacesProgramsConfigsExamplesDocsAndTheUnit) {
             std::string::npos);
 }
 
+// A package is staged with DESTDIR: every file under it once, the unit naming the final paths.
+TEST(Install, DestdirStagesEveryFileOnceUnderIt) {
+  TempDir dir;
+  const fs::path stage = dir.path() / "stage";
+  const fs::path prefix = dir.path() / "opt";  // the final prefix, inside the stage
+  SpawnOptions options;
+  options.env = {"DESTDIR=" + stage.string()};
+  auto r = run_command(
+      {PIPELINE_CMAKE_COMMAND, "--install", PIPELINE_BUILD_DIR, "--prefix", prefix.string()}, 120s,
+      options);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const fs::path staged = stage / prefix.relative_path();
+  EXPECT_TRUE(fs::exists(staged / "etc/pipeline/local.yaml")) << r.out;
+  EXPECT_FALSE(fs::exists(stage / stage.relative_path())) << "DESTDIR twice:\n" << r.out;
+  EXPECT_FALSE(fs::exists(prefix)) << "written outside the stage";
+  const std::string unit = read_text(staged / "lib/systemd/system/pipeline.service");
+  EXPECT_NE(unit.find("--config " + (prefix / "etc/pipeline/local.yaml").string()),
+            std::string::npos)
+      << unit;
+}
+
 TEST(Install, TheInstalledProgramsRunAndFindEachOther) {
   TempDir dir;
   const fs::path prefix = dir.path() / "p";

@@ -83,8 +83,9 @@ int run(const std::string& config_file, const std::string& state_dir_flag,
   const StatePaths paths(state_dir);
   auto lock = StateLock::acquire(paths.supervisor_lock().string());
   if (!lock.ok()) {
-    return fail(lock.error().code == ErrorCode::kConflict ? kExitUsage : kExitInternal,
-                lock.error().message);
+    // Another tree holds it, or the directory cannot take the lock (read-only, no permission):
+    // an unusable state directory, which a restart will not fix (exit 2, not restarted).
+    return fail(kExitUsage, "state directory: " + lock.error().message);
   }
 
   ::signal(SIGPIPE, SIG_IGN);

@@ -161,6 +161,22 @@ TEST(SupervisorLifecycle, SecondSupervisorOnTheSameStateDirExits2) {
   EXPECT_TRUE(tree.status());
 }
 
+// A state directory that cannot take the lock (read-only, say; here its lock is a directory)
+// is unusable, which a restart will not fix: exit 2, which the unit does not restart.
+TEST(SupervisorLifecycle, AStateDirectoryThatCannotTakeTheLockExits2) {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  std::filesystem::create_directories(state / "supervisor.lock");
+  ::chmod(state.c_str(), 0700);
+  auto r = run_command(
+      {binary("pipeline-supervisor"), "--config",
+       (source_dir() / "configs" / "local.yaml").string(), "--state-dir", state.string()},
+      std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("state directory: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("supervisor.lock"), std::string::npos) << r.err;
+}
+
 TEST(SupervisorLifecycle, BadConfigExits2WithFileLineAndColumn) {
   Tree tree("supervisor:\n  intensity: -3\nchildren:\n  - {name: a, command: [no-such-cmd-q]}\n");
   auto result = run_command({binary("pipeline-supervisor"), "--config", tree.config().string(),

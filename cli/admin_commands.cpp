@@ -221,6 +221,13 @@ std::string render_status(const Value& s) {
   if (const Value* backups = s.find("backups"); backups && backups->is_object()) {
     out += backups_line(*backups, unix_millis(std::chrono::system_clock::now()));
   }
+  if (const Value* metrics = s.find("metrics"); metrics && metrics->is_object()) {
+    if (!metrics->get_string("listen").empty()) {
+      out += "metrics: http://" + metrics->get_string("listen") + "/metrics\n";
+    } else if (!metrics->get_string("error").empty()) {
+      out += "metrics: not served: " + metrics->get_string("error") + " (tried again every 10 s)\n";
+    }
+  }
   return out;
 }
 

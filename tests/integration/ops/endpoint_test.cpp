@@ -129,6 +129,12 @@ TEST(MetricsEndpoint, APortAlreadyTakenLeavesTheTreeRunningAndSaysWhy) {
             std::string::npos)
       << to_json(*status->find("metrics"));
   EXPECT_EQ(status->get_string("state"), "running");
+  // Said in the plain status too, where an operator looks first.
+  auto plain =
+      run_command({binary("pipelinectl"), "--state-dir", tree.state_dir().string(), "status"});
+  EXPECT_NE(plain.out.find("metrics: not served: bind 127.0.0.1:" + std::to_string(port)),
+            std::string::npos)
+      << plain.out << plain.err;
   ::close(taken);
 }
 

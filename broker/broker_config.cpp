@@ -62,8 +62,8 @@ Result<BrokerConfig> load_broker_config(const std::string& config_path) {
       r.fail("providers", "expected a mapping of provider name to limits");
     }
     config.default_llm_provider = read_default_llm_provider_only(r);
-    config.clients_endpoint = r.string("clients_endpoint");
-    config.workers_endpoint = r.string("workers_endpoint");
+    config.clients_endpoint = r.endpoint("clients_endpoint");
+    config.workers_endpoint = r.endpoint("workers_endpoint");
     config.curve = net::read_curve_server(r, {{"workers_endpoint", config.workers_endpoint},
                                               {"clients_endpoint", config.clients_endpoint}});
     if (auto st = r.status(); !st.ok()) return std::move(st).error();

@@ -17,8 +17,8 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
                      "wal_autocheckpoint_pages", "max_batch", "maintenance_interval_ms",
                      "max_tool_bytes", "max_turn_bytes", "max_session_turns", "max_reply_bytes",
                      "max_list", "idempotency", "tcp_endpoint", "curve"});
-    c.endpoint = r.string("endpoint");
-    c.tcp_endpoint = r.string("tcp_endpoint");
+    c.endpoint = r.endpoint("endpoint");
+    c.tcp_endpoint = r.endpoint("tcp_endpoint");
     if (!c.tcp_endpoint.empty() && c.tcp_endpoint.rfind("tcp://", 0) != 0) {
       r.fail("tcp_endpoint", "expected tcp://ADDRESS:PORT");
     }

@@ -17,8 +17,8 @@ Result<WorkerConfig> load_worker_config(const std::string& config_path) {
                     {"slots", "broker_endpoint", "registry_endpoint", "heartbeat_ms", "liveness",
                      "max_items", "host", "curve"});
     config.slots = static_cast<uint32_t>(r.integer("slots", 1, 1, 4096));
-    config.broker_endpoint = r.string("broker_endpoint");
-    config.registry_endpoint = r.string("registry_endpoint");
+    config.broker_endpoint = r.endpoint("broker_endpoint");
+    config.registry_endpoint = r.endpoint("registry_endpoint");
     config.heartbeat = std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
     config.liveness = static_cast<uint32_t>(r.integer("liveness", 3, 1, 1000));
     config.host = r.string("host");

@@ -151,6 +151,34 @@ std::string SectionReader::string(std::string_view key, std::string_view fallbac
   return v->as_string();
 }
 
+std::string SectionReader::endpoint(std::string_view key) {
+  std::string e = string(key);
+  if (e.empty()) return e;
+  const auto problem = [&]() -> std::string {
+    if (e.rfind("ipc://", 0) == 0) return e.size() > 6 ? "" : "an ipc:// endpoint needs a path";
+    const size_t scheme = e.find("://");
+    if (scheme == std::string::npos || scheme == 0) return "expected ipc://PATH or tcp://HOST:PORT";
+    if (e.rfind("tcp://", 0) != 0)
+      return "";  // ZeroMQ's other transports (ws://, ...) judge their own
+    const std::string_view rest = std::string_view(e).substr(6);
+    const size_t colon = rest.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return "expected tcp://HOST:PORT";
+    const std::string_view port = rest.substr(colon + 1);
+    if (port == "*") return "";
+    int value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+      return "the port \"" + std::string(port) + "\" is not 1 to 65535 (or * to bind any)";
+    }
+    return "";
+  }();
+  if (!problem.empty()) {
+    fail(key, problem + ", got \"" + e + "\"");
+    return "";
+  }
+  return e;
+}
+
 std::string SectionReader::choice(std::string_view key, std::string_view fallback,
                                   const std::vector<std::string_view>& choices) {
   const std::string s = string(key, fallback);

@@ -29,6 +29,11 @@ class SectionReader {
   double number(std::string_view key, double fallback, double min, double max);
   bool boolean(std::string_view key, bool fallback);
   std::string string(std::string_view key, std::string_view fallback = {});
+  // A ZeroMQ endpoint a program binds or connects: ipc://PATH or tcp://HOST:PORT (PORT 1 to
+  // 65535, or * to bind any), or another of ZeroMQ's transports (SCHEME://...); "" when absent.
+  // Checked here, so that --check and a reload refuse what the program would meet only when it
+  // binds or connects ("garbage", port 99999).
+  std::string endpoint(std::string_view key);
   // One of `choices`; an error lists them.
   std::string choice(std::string_view key, std::string_view fallback,
                      const std::vector<std::string_view>& choices);

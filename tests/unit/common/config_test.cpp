@@ -130,6 +130,25 @@ TEST(SectionReader, MissingSectionReadsFallbacks) {
   EXPECT_TRUE(r.status().ok());
 }
 
+// An endpoint the program could never bind or reach is a config error, found by --check.
+TEST(SectionReader, EndpointsAreIpcPathsOrTcpHostsWithAPort) {
+  auto doc = parse(
+      "s:\n  a: garbage\n  b: tcp://127.0.0.1:99999\n  c: tcp://:5\n  d: ipc://\n"
+      "  ok1: ipc:///run/x.sock\n  ok2: tcp://127.0.0.1:*\n  ok3: tcp://broker.internal:7001\n");
+  SectionReader r(doc, "/s", {"a", "b", "c", "d", "ok1", "ok2", "ok3"});
+  for (const char* bad : {"a", "b", "c", "d"}) EXPECT_EQ(r.endpoint(bad), "") << bad;
+  EXPECT_EQ(r.endpoint("ok1"), "ipc:///run/x.sock");
+  EXPECT_EQ(r.endpoint("ok2"), "tcp://127.0.0.1:*");
+  EXPECT_EQ(r.endpoint("ok3"), "tcp://broker.internal:7001");
+  EXPECT_EQ(r.endpoint("absent"), "");
+  ASSERT_EQ(r.errors().size(), 4u);
+  EXPECT_EQ(r.errors()[0],
+            "c.yaml:2:6: s.a: expected ipc://PATH or tcp://HOST:PORT, got \"garbage\"");
+  EXPECT_NE(r.errors()[1].find("s.b: the port \"99999\" is not 1 to 65535"), std::string::npos);
+  EXPECT_NE(r.errors()[2].find("s.c: expected tcp://HOST:PORT"), std::string::npos);
+  EXPECT_NE(r.errors()[3].find("s.d: an ipc:// endpoint needs a path"), std::string::npos);
+}
+
 TEST(SectionReader, ChoiceListsTheAlternatives) {
   auto doc = parse("s:\n  mode: one_for_al\n");
   SectionReader r(doc, "/s", {"mode"});

@@ -167,12 +167,15 @@ TEST_F(ExecutorTest, AClaudeExtractAnswerCutAtTheLimitSaysToRaiseMaxTokens) {
   worker::ClaudeExtractExecutor e(services());
   auto r = run(e, "claude_extract", json(R"({"prompt": "[[fake:cut]]", "claude_options":
       {"max_tokens": 50}, "extraction_config": {"format": "json"}})"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kStepFailed);
-  EXPECT_NE(r.error().message.find("claude_extract: the answer holds no JSON value; the answer was "
-                                   "cut at the output-token limit (max_tokens 50)"),
+  // A failure that keeps the paid call's usage.
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(worker::is_failed_result(*r));
+  EXPECT_EQ(r->get_string("error_code"), "step_failed");
+  EXPECT_GT(r->find("usage")->get_int("output_tokens"), 0);
+  EXPECT_NE(r->get_string("error").find("claude_extract: the answer holds no JSON value; the "
+                                        "answer was cut at the output-token limit (max_tokens 50)"),
             std::string::npos)
-      << r.error().message;
+      << r->get_string("error");
 }
 
 TEST_F(ExecutorTest, WithoutKeysTheSameStepIsAnsweredByTheMock) {

@@ -61,12 +61,18 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
       if (!mocked.ok()) return original;
       llm::CallPlan plan;
       plan.spec = std::move(*mocked);
+      // The mock answers as the model the step asked for (or Anthropic's default), as it does
+      // when it stands in for a provider without a key.
+      if (auto asked = services_->providers().select("anthropic", plan.spec.model); asked.ok()) {
+        plan.spec.model = asked->model;
+      }
       plan.spec.provider = "mock";
       plan.spec.allowed_tools.clear();
       plan.messages.push_back(providers::Message::user(*prompt));
       auto answer = llm::run_call(*services_, plan, scope);
       if (!answer.ok()) return original;
       result = llm::conversation_result(*answer, services_->pricing());
+      result["stands_in_for"] = "anthropic";
       break;
     }
     case llm::FallbackAction::kSimplifiedPrompt: {

@@ -287,6 +287,9 @@ TEST(ClaudeRobustExecutor, OnTheLastAttemptTheMockResponseFallbackAnswers) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->get_bool("mock"));
   EXPECT_EQ(r->get_string("provider"), "mock");
+  // As the model the step asked for, here Anthropic's default, standing in for Anthropic.
+  EXPECT_EQ(r->get_string("model"), "claude-default");
+  EXPECT_EQ(r->get_string("stands_in_for"), "anthropic");
   EXPECT_EQ(r->get_string("fallback"), "mock_response");
   EXPECT_EQ(r->get_string("original_error"), "anthropic: 429");
   EXPECT_EQ(r->get_string("original_error_code"), "rate_limit");  // for the broker's breaker

@@ -1,5 +1,6 @@
 #include "worker/providers/mock_provider.h"
 
+#include <charconv>
 #include <cstdio>
 #include <thread>
 
@@ -144,13 +145,28 @@ Value schema_example(const Value& schema) { return example(schema, 0); }
 Result<Completion> MockProvider::complete(const CompletionRequest& request, const CallContext& call) {
   const std::string_view prompt = latest_user_text(request);
   const std::vector<Directive> script = directives(prompt);
+  // A directive the mock cannot read is the prompt's mistake, said as such: a test that meant
+  // to simulate an outage or a slow call must not pass by running neither.
+  const auto unreadable = [](const Directive& d, const std::string& what) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "mock: [[mock:" + d.verb + " " + d.rest + "]]: " + what);
+  };
   for (const Directive& d : script) {
     if (d.verb == "error") {
       const ErrorCode code = error_code_from_name(d.rest);
+      if (code == ErrorCode::kInternal && d.rest != error_code_name(ErrorCode::kInternal)) {
+        return unreadable(d, "not an error code (rate_limit, server_error, timeout, ...)");
+      }
       return make_error(code, "mock: simulated " + std::string(error_code_name(code)));
     }
     if (d.verb == "delay") {
-      auto waited = pause_for(std::chrono::milliseconds(std::strtoll(d.rest.c_str(), nullptr, 10)), call);
+      constexpr int64_t kMaxDelayMs = 3'600'000;
+      int64_t ms = -1;
+      const auto [end, ec] = std::from_chars(d.rest.data(), d.rest.data() + d.rest.size(), ms);
+      if (ec != std::errc() || end != d.rest.data() + d.rest.size() || ms < 0 || ms > kMaxDelayMs) {
+        return unreadable(d, "expected milliseconds, 0 to " + std::to_string(kMaxDelayMs));
+      }
+      auto waited = pause_for(std::chrono::milliseconds(ms), call);
       if (!waited.ok()) return std::move(waited).error();
     }
   }
@@ -170,7 +186,11 @@ Result<Completion> MockProvider::complete(const CompletionRequest& request, cons
       Value args = Value::object();
       if (space != std::string::npos) {
         auto parsed = parse_json(d.rest.substr(space + 1), 32);
-        if (parsed.ok() && parsed->is_object()) args = std::move(*parsed);
+        if (!parsed.ok() || !parsed->is_object()) {
+          return unreadable(d, "the arguments are not a JSON object" +
+                                   (parsed.ok() ? std::string() : ": " + parsed.error().message));
+        }
+        args = std::move(*parsed);
       }
       c.tool_calls.push_back(
           ToolCall{"mock_call_" + std::to_string(c.tool_calls.size()), name, std::move(args), ""});

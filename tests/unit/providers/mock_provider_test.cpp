@@ -109,6 +109,29 @@ TEST(MockProvider, AnErrorDirectiveFailsWithThatCode) {
   EXPECT_EQ(c.error().message, "mock: simulated rate_limit");
 }
 
+// A test meant to simulate an outage or a slow call must not pass by running neither.
+TEST(MockProvider, ADirectiveItCannotReadIsTheStepsMistakeNotIgnored) {
+  for (const char* prompt : {"[[mock:error bogus_code]]", "[[mock:delay abc]]", "[[mock:delay -5]]",
+                             "[[mock:delay 99999999999999999999]]"}) {
+    auto c = MockProvider().complete(ask(prompt), fakes::call_within());
+    ASSERT_FALSE(c.ok()) << prompt;
+    EXPECT_EQ(c.error().code, ErrorCode::kInvalidInput) << prompt;
+    EXPECT_NE(c.error().message.find(std::string("mock: ") + prompt + ": "), std::string::npos)
+        << c.error().message;
+  }
+  EXPECT_EQ(
+      MockProvider().complete(ask("[[mock:error internal]]"), fakes::call_within()).error().code,
+      ErrorCode::kInternal);
+  CompletionRequest r = ask("[[mock:call search {bad json]]");
+  ToolSpec t;
+  t.name = "search";
+  r.tools.push_back(t);
+  auto call = MockProvider().complete(r, fakes::call_within());
+  ASSERT_FALSE(call.ok());
+  EXPECT_NE(call.error().message.find("the arguments are not a JSON object"), std::string::npos)
+      << call.error().message;
+}
+
 TEST(MockProvider, ADelayEndsAtTheDeadline) {
   const auto start = SteadyClock::now();
   auto c = MockProvider().complete(ask("[[mock:delay 5000]]"), fakes::call_within(std::chrono::milliseconds(50)));

@@ -258,6 +258,12 @@ int restore(const CliContext& context, const std::string& from_arg) {
                  "restore\n";
     return kExitFailed;
   }
+  if (std::error_code ec; !fs::is_directory(from, ec)) {
+    std::cerr << "pipelinectl: " << from.string()
+              << (fs::exists(from, ec) ? " is not a directory" : " does not exist")
+              << ": name a directory `backup` wrote\n";
+    return kExitUsage;
+  }
   if (std::error_code ec; fs::equivalent(from, state_dir, ec)) {
     std::cerr << "pipelinectl: " << from.string()
               << " is the state directory itself: name a directory `backup` wrote\n";

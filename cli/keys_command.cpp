@@ -69,9 +69,15 @@ void add_keys_commands(CLI::App& app, int& exit_code) {
 
   CLI::App* gen = keys->add_subcommand("generate", "Write a new key pair: NAME.key and NAME.pub");
   gen->add_option("--out", a->out, "Directory to write into (created mode 0700 if missing)");
-  gen->add_option("--name", a->name, "Name of the key pair (default: the host name)");
+  CLI::Option* name =
+      gen->add_option("--name", a->name, "Name of the key pair (default: the host name)");
   gen->add_flag("--force", a->force, "Replace existing files");
-  gen->callback([a, &exit_code] { exit_code = generate(*a); });
+  gen->callback([a, name, &exit_code] {
+    // An empty name given on purpose is a mistake, not a request for the default.
+    exit_code = name->count() > 0 && a->name.empty()
+                    ? (std::cerr << "pipelinectl: --name is empty\n", kExitUsage)
+                    : generate(*a);
+  });
 
   CLI::App* pub = keys->add_subcommand("public", "Print the public key of a secret key file");
   pub->add_option("file", a->file, "A NAME.key file")->required();

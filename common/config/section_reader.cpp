@@ -1,6 +1,7 @@
 #include "common/config/section_reader.h"
 
 #include <charconv>
+#include <cstdio>
 
 #include "common/text.h"
 
@@ -125,7 +126,13 @@ double SectionReader::number(std::string_view key, double fallback, double min, 
     return fallback;
   }
   if (v->as_double() < min || v->as_double() > max) {
-    fail(key, "out of range (" + std::to_string(min) + " to " + std::to_string(max) + ")");
+    const auto shown = [](double d) {  // "876000", "0.5": as a person would write it
+      char text[32];
+      std::snprintf(text, sizeof text, "%.15g", d);
+      return std::string(text);
+    };
+    fail(key,
+         shown(v->as_double()) + " is out of range (" + shown(min) + " to " + shown(max) + ")");
     return fallback;
   }
   return v->as_double();

@@ -164,8 +164,16 @@ Result<std::vector<KeyLine>> parse_key_lines(std::string_view text, const std::s
     const std::string_view token = line.substr(start, token_end - start);
     auto key = parse_z85_key(token);
     if (!key.ok()) {
+      // Point at the first character that is not Z85 when there is one, else at the key.
+      size_t column = start + 1;
+      for (size_t i = 0; i < token.size(); ++i) {
+        if (z85_value(token[i]) < 0) {
+          column = start + i + 1;
+          break;
+        }
+      }
       return make_error(ErrorCode::kInvalidInput,
-                        where(source, line_number, start + 1) + ": " + key.error().message);
+                        where(source, line_number, column) + ": " + key.error().message);
     }
     size_t rest = token_end;
     while (rest < line.size() && is_blank(line[rest])) ++rest;

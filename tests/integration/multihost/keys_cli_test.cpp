@@ -48,6 +48,9 @@ TEST(KeysCommand, BadNamesAndBadKeyFilesAreUsageErrors) {
   EXPECT_EQ(
       pipelinectl({"keys", "generate", "--out", dir.path().string(), "--name", "../x"}).exit_code,
       2);
+  auto empty = pipelinectl({"keys", "generate", "--out", dir.path().string(), "--name", ""});
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("--name is empty"), std::string::npos) << empty.err;
   ASSERT_EQ(
       pipelinectl({"keys", "generate", "--out", dir.path().string(), "--name", "a"}).exit_code, 0);
   ASSERT_EQ(::chmod((dir.path() / "a.key").c_str(), 0644), 0);

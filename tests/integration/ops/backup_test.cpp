@@ -167,6 +167,13 @@ TEST(Restore, ACopyThatIsNotADatabaseOrTheStateDirectoryItselfChangesNothing) {
   EXPECT_EQ(read_text(dir.path() / "state" / "broker.db"), "the old one");
   EXPECT_FALSE(fs::exists(dir.path() / "state" / "replaced"));
 
+  // A directory that is not there is said to be missing.
+  auto missing = run_command({binary("pipelinectl"), "--state-dir", (dir.path() / "state").string(),
+                              "restore", (dir.path() / "nope").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find((dir.path() / "nope").string() + " does not exist"), std::string::npos)
+      << missing.err;
+
   // The state directory named as the backup (it would move its own files aside).
   auto itself = run_command({binary("pipelinectl"), "--state-dir", (dir.path() / "state").string(),
                              "restore", (dir.path() / "state").string() + "/"});

@@ -121,6 +121,11 @@ TEST(SectionReader, WrongKindAndRangeAreReportedTogether) {
   ASSERT_EQ(r.errors().size(), 2u);
   EXPECT_EQ(r.errors()[0], "c.yaml:2:6: s.a: expected an integer, got a string");
   EXPECT_NE(r.errors()[1].find("c.yaml:3:6: s.b: -1 is out of range"), std::string::npos);
+  auto numbers = parse("s:\n  h: -3\n");
+  SectionReader n(numbers, "/s", {"h"});
+  EXPECT_EQ(n.number("h", 1.5, 0, 876000), 1.5);
+  ASSERT_EQ(n.errors().size(), 1u);
+  EXPECT_EQ(n.errors()[0], "c.yaml:2:6: s.h: -3 is out of range (0 to 876000)");
 }
 
 TEST(SectionReader, MissingSectionReadsFallbacks) {

@@ -126,6 +126,13 @@ TEST(KeyLines, ABadKeyIsReportedAtItsLineAndColumn) {
   ASSERT_FALSE(lines.ok());
   EXPECT_NE(lines.error().message.find("keys.txt:2:4:"), std::string::npos)
       << lines.error().message;
+  // A character that is not Z85 is pointed at itself.
+  std::string key = std::string(kHelloWorld4);
+  key[3] = ',';
+  auto bad = parse_key_lines("  " + key + "\n", "keys.txt");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("keys.txt:1:6: character 4 of the key", 0), 0u)
+      << bad.error().message;
 }
 
 TEST(KeyLines, MoreKeysThanTheLimitIsAnError) {

@@ -42,6 +42,18 @@ Result<ToolCallRecord> run_call(const ToolCall& call, int turn, const providers:
     record.result = "tool \"" + call.name + "\" is not allowed in this step";
     return record;
   }
+  if (!call.arguments.is_object()) {
+    record.is_error = true;
+    std::string sent =
+        call.arguments.is_string() ? call.arguments.as_string() : to_json(call.arguments);
+    if (sent.size() > 200) {
+      size_t cut = 200;
+      while (cut > 0 && (static_cast<unsigned char>(sent[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+      sent = sent.substr(0, cut) + "...";
+    }
+    record.result = "the arguments of this call are not a JSON object: " + sent;
+    return record;
+  }
   auto out = tools.invoke(call.name, call.arguments, context);
   if (out.ok()) {
     record.result = std::move(*out);

@@ -97,9 +97,9 @@ Status read_blocks(const Value& content, const CompletionRequest& request, Compl
       const Value* input = block.find("input");
       if (!id || !id->is_string()) return malformed(kName, at + ".id is not a string");
       if (!name || !name->is_string()) return malformed(kName, at + ".name is not a string");
-      if (input && !input->is_object()) return malformed(kName, at + ".input is not an object");
-      c.tool_calls.push_back(
-          ToolCall{id->as_string(), name->as_string(), input ? *input : Value::object(), ""});
+      // Input that is not an object is the model's mistake: kept, shown to it as a failed call.
+      c.tool_calls.push_back(ToolCall{id->as_string(), name->as_string(),
+                                      input && !input->is_null() ? *input : Value::object(), ""});
     }
   }
   return ok_status();

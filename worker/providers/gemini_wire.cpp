@@ -98,13 +98,12 @@ Result<ToolCall> function_call_of(const Value& part, const Value& call, const st
   if (!name || !name->is_string()) {
     return malformed(kName, at + ".functionCall.name is not a string");
   }
-  if (args && !args->is_null() && !args->is_object()) {
-    return malformed(kName, at + ".functionCall.args is not an object");
-  }
   ToolCall tc;
   tc.id = call.get_string("id", "call_" + std::to_string(index));
   tc.name = name->as_string();
-  tc.arguments = args && args->is_object() ? *args : Value::object();
+  // Arguments that are not an object are the model's mistake, not the provider's: kept as they
+  // are, the tool loop shows the model a failed call (provider.h).
+  tc.arguments = !args || args->is_null() ? Value::object() : *args;
   tc.signature = part.get_string("thoughtSignature");
   return tc;
 }

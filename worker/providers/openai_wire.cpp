@@ -57,12 +57,11 @@ Result<ToolCall> tool_call_of(const Value& v, const std::string& at) {
     call.arguments = *args;
   } else if (args->is_string()) {
     auto parsed = parse_json(args->as_string().empty() ? "{}" : args->as_string(), 64);
-    if (!parsed.ok() || !parsed->is_object()) {
-      return malformed(kName, at + ".function.arguments is not a JSON object");
-    }
-    call.arguments = std::move(*parsed);
+    // Text that is not a JSON object is the model's mistake: kept as it came, the tool loop
+    // shows the model a failed call (provider.h).
+    call.arguments = parsed.ok() && parsed->is_object() ? std::move(*parsed) : *args;
   } else {
-    return malformed(kName, at + ".function.arguments is not JSON text");
+    call.arguments = *args;
   }
   return call;
 }

@@ -43,6 +43,9 @@ struct ToolSpec {
 struct ToolCall {
   std::string id;
   std::string name;
+  // A JSON object, or, when the model sent something else (malformed JSON text, a string, a
+  // number), that as it came: the tool loop then answers the call as failed, and the model may
+  // try again; it is the model's mistake, not the provider's.
   Value arguments;
   std::string signature;  // opaque; Gemini's thoughtSignature, sent back with the call
 };

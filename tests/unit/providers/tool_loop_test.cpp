@@ -100,6 +100,21 @@ TEST(ToolLoop, AToolThatWasNotOfferedIsNeverRun) {
   EXPECT_EQ(l.provider.requests[1].messages[2].tool_results[0].content, "tool \"rm_rf\" is not allowed in this step");
 }
 
+// Arguments the model sent that are not a JSON object fail that call, not the step: the model
+// sees why and may try again.
+TEST(ToolLoop, ArgumentsThatAreNotAJsonObjectFailTheCallAndTheLoopGoesOn) {
+  Loop l;
+  l.provider.push_tool_call("search", Value("{\"query\": oops"));
+  l.provider.push_text("sorry");
+  auto c = l.run();
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(l.tools.calls.empty());
+  const auto& result = l.provider.requests[1].messages[2].tool_results[0];
+  EXPECT_TRUE(result.is_error);
+  EXPECT_EQ(result.content, "the arguments of this call are not a JSON object: {\"query\": oops");
+  EXPECT_EQ(c->last.text, "sorry");
+}
+
 TEST(ToolLoop, StopsAtMaxTurnsAndSaysSo) {
   Loop l;
   l.provider.push_tool_call("search", query("a"));

@@ -117,20 +117,15 @@ TEST(ProgressDisplay, PlainLinesComeWhenALoopAppearsAtMostEveryIntervalAndWhenCo
 // comes from it, also for a loop that ended before all its items (stopped by an error, say).
 TEST(ProgressDisplay, TheFinalStatusGivesEachLoopItsLastLine) {
   std::FILE* f = std::tmpfile();
-  {
+  const auto watch = [f](const Value& running, const Value& final_status) {
     ProgressDisplay d(ProgressMode::kLines, f, 5000ms);
     FakeClock clock;
-    d.update(progress_of(16, 24), clock.now());
+    d.update(running, clock.now());
     clock.advance(1s);
-    d.finish(progress_of(24, 24, 0, "work", true), clock.now());
-  }
-  {
-    ProgressDisplay d(ProgressMode::kLines, f, 5000ms);
-    FakeClock clock;
-    d.update(progress_of(3, 10, 0, "other"), clock.now());
-    clock.advance(1s);
-    d.finish(progress_of(5, 10, 2, "other", true), clock.now());
-  }
+    d.finish(final_status, clock.now());
+  };
+  watch(progress_of(16, 24), progress_of(24, 24, 0, "work", true));
+  watch(progress_of(3, 10, 0, "other"), progress_of(5, 10, 2, "other", true));
   const std::string out = contents(f);
   std::fclose(f);
   EXPECT_EQ(out,

@@ -27,7 +27,12 @@ Status make_directory(const fs::path& dir) {
   }
   fs::create_directories(dir, ec);
   if (ec) {
-    return make_error(ErrorCode::kIo, "create directory " + dir.string() + ": " + ec.message());
+    // A full disk may have room later (kIo is retried); a place that cannot hold a directory
+    // (permission, read-only, /proc) will not, and is the caller's to change.
+    const bool may_pass =
+        ec == std::errc::no_space_on_device || ec.value() == EDQUOT || ec == std::errc::io_error;
+    return make_error(may_pass ? ErrorCode::kIo : ErrorCode::kInvalidInput,
+                      "create directory " + dir.string() + ": " + ec.message());
   }
   // A copy of everything the process stores: for its owner only.
   if (::chmod(dir.c_str(), 0700) != 0) return errno_error("chmod 0700 " + dir.string(), errno);

@@ -123,6 +123,13 @@ TEST(OnlineBackup, ADirectoryThatCannotBeMadeIsAnErrorThatNamesIt) {
   auto backup = OnlineBackup::start(*db, dir.path() / "a-file" / "copy.db");
   ASSERT_FALSE(backup.ok());
   EXPECT_NE(backup.error().message.find("a-file"), std::string::npos) << backup.error().message;
+  // A place where no directory can be made is the caller's mistake, not one to try again.
+  auto nowhere = OnlineBackup::start(*db, "/proc/pipeline-no-such-dir/copy.db");
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_EQ(nowhere.error().code, ErrorCode::kInvalidInput) << nowhere.error().message;
+  EXPECT_NE(nowhere.error().message.find("create directory /proc/pipeline-no-such-dir"),
+            std::string::npos)
+      << nowhere.error().message;
 }
 
 TEST(BackupJob, RunsOneCopyAtATimeAndReportsHowItEnded) {

@@ -1,5 +1,7 @@
 #include "supervisor/program_sections.h"
 
+#include <set>
+
 #include "broker/broker_config.h"
 #include "common/config/yaml_document.h"
 #include "registry/registry_config.h"
@@ -16,10 +18,20 @@ constexpr const char* kSections[] = {"broker", "worker", "registry", "providers"
 
 Status check_program_sections(const std::string& config_path) {
   std::string problems;
+  // Several programs read some keys (providers.default_provider): each problem is said once.
+  std::set<std::string, std::less<>> said;
   const auto note = [&](const auto& loaded) {
     if (loaded.ok()) return;
-    if (!problems.empty()) problems += "\n";
-    problems += loaded.error().message;
+    const std::string& message = loaded.error().message;
+    for (size_t start = 0; start < message.size();) {
+      size_t end = message.find('\n', start);
+      if (end == std::string::npos) end = message.size();
+      std::string line = message.substr(start, end - start);
+      start = end + 1;
+      if (line.empty() || !said.insert(line).second) continue;
+      if (!problems.empty()) problems += "\n";
+      problems += line;
+    }
   };
   note(broker::load_broker_config(config_path));
   note(worker::load_worker_config(config_path));

@@ -76,6 +76,20 @@ TEST(SupervisorConfigs, TheCheckNamesTheTreesMistakesAndTheProgramsSectionsAtOnc
   EXPECT_EQ(r.err.find("tree.yaml:2:1", first + 1), std::string::npos) << r.err;
 }
 
+// Several programs read providers.default_provider: its mistake is said once.
+TEST(SupervisorConfigs, AMistakeInAKeySeveralProgramsReadIsSaidOnce) {
+  TempDir dir;
+  const auto config = dir.path() / "tree.yaml";
+  std::ofstream(config) << "children: []\nproviders: {default_provider: nobody}\n";
+  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  const std::string problem =
+      "tree.yaml:2:31: providers.default_provider: \"nobody\" is not one of";
+  const auto first = r.err.find(problem);
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(problem, first + 1), std::string::npos) << r.err;
+}
+
 TEST(SupervisorConfigs, AnEmptyConfigIsAnErrorNotATreeOfNothing) {
   TempDir dir;
   const auto config = dir.path() / "tree.yaml";

@@ -297,9 +297,11 @@ class TreeReader {
     if (shutdown.is_string() && shutdown.as_string() == "brutal_kill") {
       p.brutal_kill = true;
       p.shutdown_ms = 0;
+    } else if (shutdown.is_string()) {  // one error for a word, not "expected an integer" too
+      r.fail("shutdown",
+             "expected milliseconds or brutal_kill, got \"" + shutdown.as_string() + "\"");
     } else if (!shutdown.is_null()) {
       p.shutdown_ms = r.integer("shutdown", 5000, 0, 3'600'000);
-      if (shutdown.is_string()) r.fail("shutdown", "expected milliseconds or brutal_kill");
     }
     p.ready = r.choice("ready", "exec", {"exec", "notify"}) == "notify" ? ReadyMode::kNotify
                                                                         : ReadyMode::kExec;

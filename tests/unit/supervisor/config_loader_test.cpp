@@ -118,6 +118,9 @@ TEST(ConfigLoader, ACommandThatIsNotAListIsOneError) {
 TEST(ConfigLoader, WrongTypeIsAnError) {
   EXPECT_EQ(error_of("children:\n  - {name: a, command: [sh], shutdown: [1]}\n"),
             "t.yaml:2:40: children.0.shutdown: expected an integer, got a list");
+  // A word is one error that says what words are allowed.
+  EXPECT_EQ(error_of("children:\n  - {name: a, command: [sh], shutdown: soon}\n"),
+            "t.yaml:2:40: children.0.shutdown: expected milliseconds or brutal_kill, got \"soon\"");
 }
 
 TEST(ConfigLoader, NegativeIntensityIsAnError) {

@@ -1,7 +1,5 @@
 #include "worker/llm/llm_call.h"
 
-#include <algorithm>
-
 #include "worker/llm/blame.h"
 
 namespace pl::worker::llm {
@@ -70,10 +68,7 @@ Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, 
     if (!specs.ok()) return not_the_providers_fault(specs.error(), "allowed_tools");
     request.tools = std::move(*specs);
     for (const std::string& name : plan.spec.allowed_tools) {
-      const bool described =
-          std::any_of(request.tools.begin(), request.tools.end(),
-                      [&](const providers::ToolSpec& t) { return t.name == name; });
-      if (!described) skipped.push_back(name);
+      if (!offered(request, name)) skipped.push_back(name);
     }
   }
   request.tools.insert(request.tools.end(), plan.declared_tools.begin(), plan.declared_tools.end());

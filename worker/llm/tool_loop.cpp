@@ -15,18 +15,14 @@ using providers::Message;
 using providers::ToolCall;
 using providers::ToolResult;
 
-bool offered(const providers::CompletionRequest& request, const std::string& name) {
-  return std::any_of(request.tools.begin(), request.tools.end(),
-                     [&](const providers::ToolSpec& t) { return t.name == name; });
-}
-
-std::string bounded(std::string text, size_t max_bytes) {
+// At most `max_bytes` of `text`, cut on a UTF-8 boundary, with a note of what `writer` wrote.
+std::string bounded(std::string text, size_t max_bytes, std::string_view writer) {
   if (text.size() <= max_bytes) return text;
   const size_t total = text.size();
   size_t cut = max_bytes;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
   text.resize(cut);
-  text += "\n[truncated: the tool wrote " + std::to_string(total) + " bytes]";
+  text += "\n[truncated: " + std::string(writer) + " wrote " + std::to_string(total) + " bytes]";
   return text;
 }
 
@@ -44,14 +40,10 @@ Result<ToolCallRecord> run_call(const ToolCall& call, int turn, const providers:
   }
   if (!call.arguments.is_object()) {
     record.is_error = true;
-    std::string sent =
-        call.arguments.is_string() ? call.arguments.as_string() : to_json(call.arguments);
-    if (sent.size() > 200) {
-      size_t cut = 200;
-      while (cut > 0 && (static_cast<unsigned char>(sent[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
-      sent = sent.substr(0, cut) + "...";
-    }
-    record.result = "the arguments of this call are not a JSON object: " + sent;
+    record.result =
+        "the arguments of this call are not a JSON object: " +
+        bounded(call.arguments.is_string() ? call.arguments.as_string() : to_json(call.arguments),
+                200, "the model");
     return record;
   }
   auto out = tools.invoke(call.name, call.arguments, context);
@@ -83,6 +75,11 @@ void warn_if_cut(const Completion& last, const providers::CompletionRequest& req
 
 }  // namespace
 
+bool offered(const providers::CompletionRequest& request, const std::string& name) {
+  return std::any_of(request.tools.begin(), request.tools.end(),
+                     [&](const providers::ToolSpec& t) { return t.name == name; });
+}
+
 Result<Conversation> run_conversation(providers::Provider& provider, providers::CompletionRequest request,
                                       ToolInvoker* tools, const LoopSettings& settings,
                                       const ToolRunContext& context) {
@@ -113,9 +110,10 @@ Result<Conversation> run_conversation(providers::Provider& provider, providers::
     for (const ToolCall& call : completion->tool_calls) {
       auto record = run_call(call, turn, request, *tools, context);
       if (!record.ok()) return std::move(record).error();
-      results.push_back(ToolResult{call.id, call.name,
-                                   bounded(result_text(record->result), settings.max_tool_result_bytes),
-                                   record->is_error});
+      results.push_back(ToolResult{
+          call.id, call.name,
+          bounded(result_text(record->result), settings.max_tool_result_bytes, "the tool"),
+          record->is_error});
       conversation.tool_calls.push_back(std::move(*record));
     }
     request.messages.push_back(Message::assistant(completion->text, completion->tool_calls));

@@ -51,6 +51,9 @@ struct LoopSettings {
   size_t max_tool_result_bytes = 64 * 1024;
 };
 
+// Whether `request` offers the model a tool of that name.
+bool offered(const providers::CompletionRequest& request, const std::string& name);
+
 Result<Conversation> run_conversation(providers::Provider& provider,
                                       providers::CompletionRequest request, ToolInvoker* tools,
                                       const LoopSettings& settings, const ToolRunContext& context);

@@ -686,9 +686,7 @@ class Validator {
     std::vector<std::string> declared;
     for (const InputSpec& spec : child.inputs) declared.push_back(spec.name);
     const Value* given = step.options.find("inputs");
-    const bool given_map = given && given->is_object();
-    // Inputs given as one template ("{{steps.prep.data}}") are known only at run time.
-    const bool known = !given || given_map;
+    const bool given_map = given && given->is_object();  // the schema allows nothing else
     if (given_map && child.inputs_declared) {
       for (const auto& [name, value] : given->as_object()) {
         if (std::find(declared.begin(), declared.end(), name) != declared.end()) continue;
@@ -701,7 +699,7 @@ class Validator {
     for (const InputSpec& spec : child.inputs) {
       const Value* value = given_map ? given->find(spec.name) : nullptr;
       if (!value) {
-        if (known && spec.required && spec.default_value.is_null()) {
+        if (spec.required && spec.default_value.is_null()) {
           error(step.location_of(given ? "inputs" : "pipeline_file"),
                 "the child pipeline's required input " + quote(spec.name) + " is not given");
         }

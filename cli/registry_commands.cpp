@@ -47,9 +47,8 @@ std::string content_text(const Value& content) {
 int register_tool(RegistryClient& client, const ToolDefinition& definition, bool replace) {
   auto revision = client.register_tool(definition, replace);
   if (!revision.ok() && revision.error().code == ErrorCode::kConflict) {
-    // The registry's message speaks of its API ("tool.register with replace"); say what to type.
-    const std::string& message = revision.error().message;
-    std::cerr << "pipelinectl: " << message.substr(0, message.find("; tool.register"))
+    // The registry says what conflicts; what to type about it is the CLI's to say.
+    std::cerr << "pipelinectl: " << revision.error().message
               << "; pipelinectl tools register --replace FILE replaces it\n";
     return exit_code_for(ErrorCode::kConflict);
   }

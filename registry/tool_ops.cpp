@@ -61,8 +61,7 @@ Result<Value> register_tool(const OpContext& c, const Value& args) {
   if (*existing && !replace) {
     return make_error(ErrorCode::kConflict, "tool \"" + d->name +
                                                 "\" is already registered (revision " +
-                                                std::to_string((*existing)->revision) +
-                                                "); tool.register with replace: true replaces it");
+                                                std::to_string((*existing)->revision) + ")");
   }
   return store_tool(c, *d, *existing);
 }

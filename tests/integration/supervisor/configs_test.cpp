@@ -10,6 +10,19 @@
 namespace pl::test {
 namespace {
 
+// `pipeline-supervisor --check` of a config holding `text`, written to DIR/tree.yaml.
+CommandResult check_config(const TempDir& dir, const std::string& text) {
+  const auto config = dir.path() / "tree.yaml";
+  std::ofstream(config) << text;
+  return run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+}
+
+size_t occurrences(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
 TEST(SupervisorConfigs, ExamplesPassTheCheck) {
   int seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(source_dir() / "configs" / "supervisor-examples")) {
@@ -58,45 +71,37 @@ TEST(SupervisorConfigs, TheCheckReadsEveryProgramsSectionAndNamesEachMistake) {
 
 TEST(SupervisorConfigs, TheCheckNamesTheTreesMistakesAndTheProgramsSectionsAtOnce) {
   TempDir dir;
-  const auto config = dir.path() / "tree.yaml";
-  std::ofstream(config)
-      << "children:\n  - {name: a, command: [sh, -c, 'sleep 1'], restrat: always}\n"
-         "worker: {slotz: 4}\n";
-  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  auto r = check_config(dir,
+                        "children:\n  - {name: a, command: [sh, -c, 'sleep 1'], restrat: always}\n"
+                        "worker: {slotz: 4}\n");
   EXPECT_EQ(r.exit_code, 2);
   for (const char* expected : {"restrat", "tree.yaml:3:10: unknown key \"worker.slotz\""}) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << expected << "\n" << r.err;
   }
   // A file that is not YAML is said once, not once per section.
-  std::ofstream(config) << "children: [\n";
-  r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  r = check_config(dir, "children: [\n");
   EXPECT_EQ(r.exit_code, 2);
-  const auto first = r.err.find("tree.yaml:2:1");
-  ASSERT_NE(first, std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("tree.yaml:2:1", first + 1), std::string::npos) << r.err;
+  EXPECT_EQ(occurrences(r.err, "tree.yaml:2:1"), 1u) << r.err;
 }
 
 // Several programs read providers.default_provider: its mistake is said once.
 TEST(SupervisorConfigs, AMistakeInAKeySeveralProgramsReadIsSaidOnce) {
   TempDir dir;
-  const auto config = dir.path() / "tree.yaml";
-  std::ofstream(config) << "children: []\nproviders: {default_provider: nobody}\n";
-  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  auto r = check_config(dir, "children: []\nproviders: {default_provider: nobody}\n");
   EXPECT_EQ(r.exit_code, 2);
-  const std::string problem =
-      "tree.yaml:2:31: providers.default_provider: \"nobody\" is not one of";
-  const auto first = r.err.find(problem);
-  ASSERT_NE(first, std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find(problem, first + 1), std::string::npos) << r.err;
+  EXPECT_EQ(
+      occurrences(r.err, "tree.yaml:2:31: providers.default_provider: \"nobody\" is not one of"),
+      1u)
+      << r.err;
 }
 
 TEST(SupervisorConfigs, AnEmptyConfigIsAnErrorNotATreeOfNothing) {
   TempDir dir;
-  const auto config = dir.path() / "tree.yaml";
-  std::ofstream(config) << "# only a comment\n";
-  auto r = run_command({binary("pipeline-supervisor"), "--check", "--config", config.string()});
+  auto r = check_config(dir, "# only a comment\n");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find(config.string() + ": the config is empty"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir.path() / "tree.yaml").string() + ": the config is empty"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(SupervisorConfigs, AStateDirectoryTooLongForItsSocketsIsRefusedBeforeItIsMade) {

@@ -78,6 +78,12 @@ class Expression {
   // read the element, not the run).
   std::vector<ReferenceUse> references() const;
 
+  // Checks every `matches` pattern written in the expression as a literal (as its evaluation
+  // would: a bad or refused regex is kInvalidInput), so that validate reports it before a run.
+  // Not part of parse(): conditions are parsed at each evaluation, and a check compiles the
+  // pattern on a helper thread.
+  [[nodiscard]] Status check_patterns() const;
+
   const std::string& text() const { return text_; }
 
  private:

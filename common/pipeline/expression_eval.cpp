@@ -524,7 +524,24 @@ void collect(const detail::Node& node, bool guarded, std::vector<ReferenceUse>& 
   }
 }
 
+Status check_literal_patterns(const detail::Node& node) {
+  if (node.kind == detail::NodeKind::kBinary && node.op == detail::Op::kMatches &&
+      node.children.size() == 2 && node.children[1]->kind == detail::NodeKind::kLiteral &&
+      node.children[1]->literal.is_string()) {
+    Status st = check_regex_pattern(node.children[1]->literal.as_string(), kMaxRegexLength);
+    if (!st.ok() && st.error().code == ErrorCode::kInvalidInput) {
+      return st.error().with_context(node.text);
+    }
+  }
+  for (const auto& child : node.children) {
+    if (Status st = check_literal_patterns(*child); !st.ok()) return st;
+  }
+  return ok_status();
+}
+
 }  // namespace
+
+Status Expression::check_patterns() const { return check_literal_patterns(*root_); }
 
 std::vector<ReferenceUse> Expression::references() const {
   std::vector<ReferenceUse> out;

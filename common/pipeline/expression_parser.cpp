@@ -8,7 +8,6 @@
 #include "common/pipeline/expression.h"
 #include "common/pipeline/expression_ast.h"
 #include "common/pipeline/suggest.h"
-#include "common/regex_match.h"
 
 namespace pl::pipeline::detail {
 namespace {
@@ -330,17 +329,8 @@ class Parser {
       node = std::move(*made);
     } else if (auto op = comparison_op()) {
       advance();
-      const size_t right_begin = peek().begin;
       auto right = additive();
       if (!right.ok()) return right;
-      // A pattern written in the expression is checked now (validate), not at the first run.
-      if (*op == Op::kMatches && (*right)->kind == NodeKind::kLiteral &&
-          (*right)->literal.is_string()) {
-        if (Status st = check_regex_pattern((*right)->literal.as_string(), kMaxRegexLength);
-            !st.ok() && st.error().code == ErrorCode::kInvalidInput) {
-          return error_at(right_begin, st.error().message);
-        }
-      }
       auto made = binary(*op, std::move(node), std::move(*right), begin);
       if (!made.ok()) return made;
       node = std::move(*made);

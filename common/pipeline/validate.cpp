@@ -264,8 +264,11 @@ class Validator {
     }
   }
 
+  // The references of an expression (conditions, templates, sources), and the `matches`
+  // patterns it writes out.
   void check_references(const Expression& expression, const Context& c,
                         const SourceLocation& where) {
+    if (Status st = expression.check_patterns(); !st.ok()) error(where, st.error().message);
     for (const ReferenceUse& use : expression.references()) {
       if (use.guarded) continue;
       const std::string what = "reference " + quote(use.text);

@@ -345,6 +345,22 @@ TEST(Validate, TemplatesAndConditionsMustParseAndErrorsPointAtThem) {
   EXPECT_TRUE(has_error(d, 13, 7, "unknown condition key \"nor\" (did you mean \"or\"?)"));
 }
 
+// A pattern written out in a condition or a template is checked before any run; a computed one
+// only when it runs.
+TEST(Validate, ABadOrRefusedRegexWrittenInAnExpressionIsAnError) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: echo, value: x}
+    - {name: b, type: echo, value: y, condition: "steps.a.text matches '(['"}
+    - {name: c, type: echo, value: "{{ steps.a.text matches '(a+)+' }}"}
+    - {name: d, type: echo, value: y, condition: "steps.a.text matches '^x$'"}
+)");
+  EXPECT_TRUE(has_error(d, 5, 39, "steps.a.text matches '([': bad regex \"([\""));
+  EXPECT_TRUE(has_error(d, 6, 29, "can take exponential time"));
+  EXPECT_EQ(count_errors(d), 2u) << all_messages(d);
+}
+
 TEST(Validate, TemplatesDeepInsideOptionsPointAtTheirOwnLine) {
   auto d = validate_text(R"(workflow:
   name: v

@@ -6,6 +6,7 @@
 #include "common/pipeline/template.h"
 #include "common/pipeline/validate.h"
 #include "common/text.h"
+#include "worker/data/step_checks.h"
 
 namespace pl::broker {
 
@@ -79,6 +80,7 @@ Result<std::unique_ptr<PipelineContext>> NestedPipelineNode::load_child() {
       // state, which it does not declare itself.
       pipeline::ValidateOptions options{path.parent_path()};
       options.inherits_context = config && config->get_bool("inherit_context", false);
+      options.check_step_options = worker::data::check_data_step_options;
       auto more = pipeline::validate_pipeline(*loaded.pipeline, options);
       problems.insert(problems.end(), more.begin(), more.end());
     }

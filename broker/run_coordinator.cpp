@@ -8,6 +8,7 @@
 #include "common/pipeline/validate.h"
 #include "common/protocol/envelope.h"
 #include "common/text.h"
+#include "worker/data/step_checks.h"
 
 namespace pl::broker {
 namespace fs = std::filesystem;
@@ -109,7 +110,9 @@ Result<RunCoordinator::PreparedRun> RunCoordinator::prepare_run(const StoredRun&
   if (!loaded.ok()) return diagnostics_error(loaded.diagnostics);
   const fs::path base_dir = fs::path(stored.pipeline_path).parent_path();
   if (checks == Checks::kValidate) {
-    auto problems = pipeline::validate_pipeline(*loaded.pipeline, {base_dir});
+    pipeline::ValidateOptions options{base_dir};
+    options.check_step_options = worker::data::check_data_step_options;
+    auto problems = pipeline::validate_pipeline(*loaded.pipeline, options);
     if (pipeline::has_errors(problems)) return diagnostics_error(problems);
   }
   auto inputs = pipeline::bind_inputs(*loaded.pipeline, stored.inputs);

@@ -5,6 +5,7 @@
 #include "common/fs.h"
 #include "common/pipeline/loader.h"
 #include "common/pipeline/validate.h"
+#include "worker/data/step_checks.h"
 
 namespace pl::cli {
 
@@ -22,7 +23,9 @@ std::optional<CheckedPipeline> check_pipeline_file(const std::filesystem::path& 
   auto loaded = pipeline::load_pipeline_text(*text, path.string());
   std::vector<pipeline::Diagnostic> diagnostics = loaded.diagnostics;
   if (loaded.ok()) {
-    auto more = pipeline::validate_pipeline(*loaded.pipeline, {path.parent_path()});
+    pipeline::ValidateOptions options{path.parent_path()};
+    options.check_step_options = worker::data::check_data_step_options;
+    auto more = pipeline::validate_pipeline(*loaded.pipeline, options);
     diagnostics.insert(diagnostics.end(), more.begin(), more.end());
   }
   pipeline::sort_in_file_order(diagnostics);

@@ -120,7 +120,7 @@ constexpr KeySpec kStaticPartKeys[] = {
 };
 constexpr KeySpec kFilePartKeys[] = {
     key("type", K::kString).required(),
-    key("path", K::kString).required(),
+    key("path", K::kString).required().non_empty(),
     ignored("variables", "use {{ }} templates in the file's path or the prompt's other parts"),
     ignored("inject_as", kNotSupported),
     ignored("encoding", "files are read as UTF-8"),
@@ -133,7 +133,7 @@ constexpr KeySpec kFilePartKeys[] = {
 };
 constexpr KeySpec kPreviousResponsePartKeys[] = {
     key("type", K::kString).required(),
-    key("step", K::kString).required(),
+    key("step", K::kString).required().non_empty(),
     key("extract", K::kString),
     ignored("extract_with", kNotSupported),
     ignored("summary", kNotSupported),
@@ -148,8 +148,8 @@ constexpr KeySpec kPreviousResponsePartKeys[] = {
 };
 constexpr KeySpec kSessionContextPartKeys[] = {
     key("type", K::kString).required(),
-    key("session_name", K::kString),
-    key("session_id", K::kString),     // pipeline_ex's spelling of session_name
+    key("session_name", K::kString).non_empty(),
+    key("session_id", K::kString).non_empty(),  // pipeline_ex's spelling of session_name
     key("turns", K::kInt).at_least(1),
     key("include_last_n", K::kInt).at_least(1),  // pipeline_ex's spelling of turns
     ignored("filter", kNotSupported),
@@ -162,7 +162,7 @@ constexpr KeyTable kPreviousResponsePart{"a previous_response prompt part",
 constexpr KeyTable kSessionContextPart{"a session_context prompt part", kSessionContextPartKeys};
 
 constexpr KeySpec kParallelTaskKeys[] = {
-    key("id", K::kString).required().literal(),
+    key("id", K::kString).required().literal().non_empty(),
     key("prompt", K::kPrompt).required(),
     key("claude_options", K::kMap).literal().with(&kClaudeOptions),
     key("output_to_file", K::kString),
@@ -171,8 +171,8 @@ constexpr KeySpec kParallelTaskKeys[] = {
 constexpr KeyTable kParallelTask{"a parallel_tasks entry", kParallelTaskKeys};
 
 constexpr KeySpec kBatchTaskKeys[] = {
-    key("task_id", K::kString).literal(),
-    key("id", K::kString).literal(),  // pipeline_ex's spelling of task_id
+    key("task_id", K::kString).literal().non_empty(),
+    key("id", K::kString).literal().non_empty(),  // pipeline_ex's spelling of task_id
     key("prompt", K::kPrompt).required(),
     key("file", K::kString),
     key("output_to_file", K::kString),
@@ -188,7 +188,7 @@ constexpr KeySpec kBatchConfigKeys[] = {
 constexpr KeyTable kBatchConfig{"batch_config", kBatchConfigKeys};
 
 constexpr KeySpec kSessionConfigKeys[] = {
-    key("session_name", K::kString).required(),
+    key("session_name", K::kString).required().non_empty(),
     key("persist", K::kBool),
     key("max_turns", K::kInt).at_least(1),
     key("history_bytes", K::kInt).at_least(1),
@@ -225,18 +225,18 @@ constexpr KeySpec kTransformOperationKeys[] = {
     key("function", K::kString).one_of(kAggregateFunctions),
     key("by", K::kStringOrList),
     key("order", K::kString).one_of(kSortOrders),
-    key("group_by", K::kString),
-    key("join_key", K::kString),
-    key("left_field", K::kString),
+    key("group_by", K::kString).non_empty(),
+    key("join_key", K::kString).non_empty(),
+    key("left_field", K::kString).non_empty(),
     key("right_source", K::kAny),
     key("join_type", K::kString).one_of(kJoinTypes),
-    key("as", K::kString),
+    key("as", K::kString).non_empty(),
     key("mapping", K::kMap),
 };
 constexpr KeyTable kTransformOperation{"an operations entry", kTransformOperationKeys};
 
 constexpr KeySpec kFileCheckKeys[] = {
-    key("path", K::kString).required(),
+    key("path", K::kString).required().non_empty(),
     key("must_exist", K::kBool),
     key("must_be_dir", K::kBool),
     key("min_size", K::kInt).at_least(0),
@@ -245,8 +245,8 @@ constexpr KeySpec kFileCheckKeys[] = {
 constexpr KeyTable kFileCheck{"a files entry", kFileCheckKeys};
 
 constexpr KeySpec kPipelineOutputKeys[] = {
-    key("path", K::kString).required().literal(),
-    key("as", K::kString).required().literal(),
+    key("path", K::kString).required().literal().non_empty(),
+    key("as", K::kString).required().literal().non_empty(),
 };
 constexpr KeyTable kPipelineOutput{"an outputs entry", kPipelineOutputKeys};
 
@@ -323,7 +323,7 @@ constexpr KeyTable kDefaults{"defaults", kDefaultsKeys};
 // The workflow.
 
 constexpr KeySpec kWorkflowKeys[] = {
-    key("name", K::kString).required().literal(),
+    key("name", K::kString).required().literal().non_empty(),
     key("description", K::kString),
     key("steps", K::kSteps).required(),
     key("inputs", K::kMapOfMaps).with(&kInput),
@@ -354,7 +354,7 @@ constexpr KeyTable kRoot{"the file", kRootKeys};
 // Steps.
 
 constexpr KeySpec kCommonStepKeys[] = {
-    key("name", K::kString).required().literal(),
+    key("name", K::kString).required().literal().non_empty(),
     key("type", K::kString).required(),
     key("description", K::kString),
     key("condition", K::kCondition),
@@ -397,7 +397,7 @@ constexpr KeySpec kParallelClaudeKeys[] = {
 };
 constexpr KeySpec kClaudeBatchKeys[] = {
     key("tasks", K::kList).literal().with(&kBatchTask),
-    key("tasks_file", K::kString),
+    key("tasks_file", K::kString).non_empty(),
     key("batch_config", K::kMap).literal().with(&kBatchConfig),
     key("claude_options", K::kMap).literal().with(&kClaudeOptions),  // under every task's
     key("prompt", K::kPrompt),                              // put before every task's prompt
@@ -434,7 +434,7 @@ constexpr KeySpec kGeminiInstructorKeys[] = {
     ignored("validation_mode", "output is always checked strictly"),
 };
 constexpr KeySpec kToolKeys[] = {
-    key("tool", K::kString).required(),
+    key("tool", K::kString).required().non_empty(),
     key("args", K::kMap),
 };
 constexpr KeySpec kSetVariableKeys[] = {
@@ -445,7 +445,7 @@ constexpr KeySpec kForLoopKeys[] = {
     key("iterator", K::kString).required().literal(),
     key("data_source", K::kAny),
     key("items", K::kList),
-    key("items_file", K::kString),
+    key("items_file", K::kString).non_empty(),
     key("parallel", K::kBool).literal(),
     key("max_parallel", K::kInt).literal().at_least(1),
     key("break_on_error", K::kBool).literal(),
@@ -463,20 +463,20 @@ constexpr KeySpec kWhileLoopKeys[] = {
 constexpr KeySpec kDataTransformKeys[] = {
     key("input_source", K::kAny).required(),
     key("operations", K::kList).required().literal().with(&kTransformOperation),
-    key("output_field", K::kString),
+    key("output_field", K::kString).non_empty(),
 };
 constexpr KeySpec kFileOpsKeys[] = {
     key("operation", K::kString).required().one_of(kFileOperations),
     key("source", K::kStringOrList),
-    key("destination", K::kString),
-    key("path", K::kString),
+    key("destination", K::kString).non_empty(),
+    key("path", K::kString).non_empty(),
     key("files", K::kListOfStringsOrMaps).with(&kFileCheck),
     key("format", K::kString).one_of(kConversions),
     key("pattern", K::kString),
     key("recursive", K::kBool),
 };
 constexpr KeySpec kPipelineKeys[] = {
-    key("pipeline_file", K::kString).literal(),
+    key("pipeline_file", K::kString).literal().non_empty(),
     key("pipeline", K::kPipeline),
     key("inputs", K::kMap),
     key("outputs", K::kListOfStringsOrMaps).literal().with(&kPipelineOutput),

@@ -60,6 +60,7 @@ struct KeySpec {
   // Like is_literal, and for every string anywhere inside the value too (data used as written:
   // global_vars, an input's default).
   bool is_verbatim = false;
+  bool is_non_empty = false;  // for kString: "" is refused (a name that must name something)
   KeySupport support = KeySupport::kHonoured;
   const KeyTable* nested = nullptr;
   std::span<const std::string_view> allowed;  // a string's permitted values; empty = any
@@ -81,6 +82,11 @@ struct KeySpec {
     s.is_literal = true;
     s.is_verbatim = true;
     s.note = hint;
+    return s;
+  }
+  constexpr KeySpec non_empty() const {
+    KeySpec s = *this;
+    s.is_non_empty = true;
     return s;
   }
   constexpr KeySpec at_least(int64_t m) const {

@@ -155,6 +155,10 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec, cons
       return true;
     case KeyKind::kString:
       if (!is_stringish(value)) return wrong_kind(value, spec, path);
+      if (spec.is_non_empty && value.scalar.empty()) {
+        error(value.where, "key " + quote(path) + " must not be empty");
+        return false;
+      }
       if (!spec.allowed.empty() && !templated) {
         bool found = false;
         for (auto allowed : spec.allowed) found = found || allowed == value.scalar;

@@ -545,6 +545,7 @@ class Validator {
   void check_step(const Step& step, const Context& c) {
     const std::string label = std::string(step_type_name(step.type)) + " step " + quote(step.name);
     const Value& options = step.options;
+    const size_t said_before = out_.size();
 
     // Fields evaluated in the step's own context.
     if (step.type != StepType::kWhileLoop) {
@@ -663,6 +664,15 @@ class Validator {
         break;
     }
     check_prompt(options.find("prompt"), "prompt", step, c);
+    // Only for a step found clean here, so that its reader does not repeat what was said.
+    const bool clean =
+        std::none_of(out_.begin() + static_cast<std::ptrdiff_t>(said_before), out_.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::kError; });
+    if (clean && options_.check_step_options) {
+      for (StepOptionProblem& problem : options_.check_step_options(step)) {
+        error(step.location_of(problem.key), std::move(problem.message));
+      }
+    }
   }
 
   // What a child that inherits this pipeline's context sees: its global_vars and state names,

@@ -33,12 +33,16 @@
 //   - files named by items_file, tasks_file, pipeline_file, tasks[].file and {type: file, path}
 //     prompt parts exist, relative to base_dir (prompt files may also be in the workspace),
 //     unless the path contains a template;
+//   - with ValidateOptions::check_step_options, each step's options as the process that runs
+//     it reads them (a data_transform's operations, a file_ops step's options);
 //   - child pipelines (inline, or pipeline_file when follow_pipeline_files) are validated too;
 //     a cycle of pipeline files is an error.
 // Returns errors and warnings in file order (empty when all is well). Never throws.
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -47,6 +51,17 @@
 
 namespace pl::pipeline {
 
+// What a StepOptionsCheck found: the key it is about, as Step::location_of takes it
+// ("operations.2"; "" for the step as a whole), and what is wrong, naming the step.
+struct StepOptionProblem {
+  std::string key;
+  std::string message;
+};
+
+// Reads a step's options the way the process that executes it will, for what only that reader
+// knows (a data_transform's operations, a file_ops step's options: worker/data/step_checks.h).
+using StepOptionsCheck = std::function<std::vector<StepOptionProblem>(const Step&)>;
+
 struct ValidateOptions {
   std::filesystem::path base_dir;     // relative file references start here (the file's dir)
   bool follow_pipeline_files = true;  // load and validate the files pipeline_file names
@@ -54,6 +69,8 @@ struct ValidateOptions {
   // a child): it also sees its parent's global_vars and state, which are not known here, so
   // references to global_vars.x and state.x are not checked.
   bool inherits_context = false;
+  // Called for every step in which the checks above found no error; null: not called.
+  StepOptionsCheck check_step_options = nullptr;
 };
 
 std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline, const ValidateOptions& options);

@@ -737,6 +737,47 @@ size_t estimated_bytes(const Value& v) {
   }
 }
 
+Result<TransformOperation> parse_operation(const Value& entry, size_t index) {
+  const std::string at = "operation " + std::to_string(index);
+  if (!entry.is_object()) {
+    return make_error(ErrorCode::kInvalidInput, at + " must be a map, not " + kind_phrase(entry));
+  }
+  const Value* name = entry.find("operation");
+  if (!name || !name->is_string()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      at + " needs an \"operation\" (filter, map, aggregate, join, group_by, "
+                           "sort)");
+  }
+  const OperationKind* kind = nullptr;
+  for (const OperationKind& k : operation_kinds()) {
+    if (k.name == name->as_string()) kind = &k;
+  }
+  if (!kind) {
+    std::vector<std::string_view> names;
+    for (const OperationKind& k : operation_kinds()) names.push_back(k.name);
+    return make_error(ErrorCode::kInvalidInput, at + ": unknown operation " +
+                                                    quote(name->as_string()) +
+                                                    did_you_mean(name->as_string(), names));
+  }
+  EntryReader reader(entry, at + " (" + std::string(kind->name) + "): ");
+  for (const auto& [key, value] : entry.as_object()) {
+    if (key == "operation") continue;
+    if (std::find(kind->keys.begin(), kind->keys.end(), key) == kind->keys.end()) {
+      return reader.error("key " + quote(key) + " does not apply to " + std::string(kind->name) +
+                          did_you_mean(key, kind->keys));
+    }
+  }
+  Result<OperationSpec> spec = make_error(ErrorCode::kInternal, "unreachable");
+  if (kind->name == "filter") spec = parse_filter(reader);
+  if (kind->name == "map") spec = parse_map(reader);
+  if (kind->name == "aggregate") spec = parse_aggregate(reader);
+  if (kind->name == "join") spec = parse_join(reader);
+  if (kind->name == "group_by") spec = parse_group_by(reader);
+  if (kind->name == "sort") spec = parse_sort(reader);
+  if (!spec.ok()) return std::move(spec).error();
+  return TransformOperation{index, std::string(kind->name), std::move(*spec)};
+}
+
 Result<std::vector<TransformOperation>> parse_operations(const Value& operations,
                                                          const TransformLimits& limits) {
   if (!operations.is_array()) {
@@ -752,46 +793,10 @@ Result<std::vector<TransformOperation>> parse_operations(const Value& operations
                           " entries; the limit is " + std::to_string(limits.max_operations));
   }
   std::vector<TransformOperation> out;
-  std::vector<std::string_view> names;
-  for (const OperationKind& kind : operation_kinds()) names.push_back(kind.name);
   for (size_t i = 0; i < operations.size(); ++i) {
-    const Value& entry = operations.as_array()[i];
-    const std::string at = "operation " + std::to_string(i);
-    if (!entry.is_object()) {
-      return make_error(ErrorCode::kInvalidInput, at + " must be a map, not " + kind_phrase(entry));
-    }
-    const Value* name = entry.find("operation");
-    if (!name || !name->is_string()) {
-      return make_error(ErrorCode::kInvalidInput,
-                        at + " needs an \"operation\" (filter, map, aggregate, join, group_by, "
-                             "sort)");
-    }
-    const OperationKind* kind = nullptr;
-    for (const OperationKind& k : operation_kinds()) {
-      if (k.name == name->as_string()) kind = &k;
-    }
-    if (!kind) {
-      return make_error(ErrorCode::kInvalidInput, at + ": unknown operation " +
-                                                      quote(name->as_string()) +
-                                                      did_you_mean(name->as_string(), names));
-    }
-    EntryReader reader(entry, at + " (" + std::string(kind->name) + "): ");
-    for (const auto& [key, value] : entry.as_object()) {
-      if (key == "operation") continue;
-      if (std::find(kind->keys.begin(), kind->keys.end(), key) == kind->keys.end()) {
-        return reader.error("key " + quote(key) + " does not apply to " + std::string(kind->name) +
-                            did_you_mean(key, kind->keys));
-      }
-    }
-    Result<OperationSpec> spec = make_error(ErrorCode::kInternal, "unreachable");
-    if (kind->name == "filter") spec = parse_filter(reader);
-    if (kind->name == "map") spec = parse_map(reader);
-    if (kind->name == "aggregate") spec = parse_aggregate(reader);
-    if (kind->name == "join") spec = parse_join(reader);
-    if (kind->name == "group_by") spec = parse_group_by(reader);
-    if (kind->name == "sort") spec = parse_sort(reader);
-    if (!spec.ok()) return std::move(spec).error();
-    out.push_back(TransformOperation{i, std::string(kind->name), std::move(*spec)});
+    auto operation = parse_operation(operations.as_array()[i], i);
+    if (!operation.ok()) return std::move(operation).error();
+    out.push_back(std::move(*operation));
   }
   return out;
 }

@@ -143,6 +143,9 @@ struct TransformOperation {
 [[nodiscard]] Result<std::vector<TransformOperation>> parse_operations(
     const Value& operations, const TransformLimits& limits = {});
 
+// One entry of `operations`, at position `index` (which its messages name).
+[[nodiscard]] Result<TransformOperation> parse_operation(const Value& entry, size_t index);
+
 // Runs `operations` over `input`, each on the result of the one before. filter, aggregate, join,
 // group_by and sort take a list; map takes a list or a single map. `run_roots` (a map, or null
 // for none) holds the run's names that conditions and expressions may read behind the item.

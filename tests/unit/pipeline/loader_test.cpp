@@ -289,6 +289,26 @@ TEST(Loader, OnErrorTakesOnlyFailOrContinue) {
   EXPECT_TRUE(has_error(r.diagnostics, 5, 45, "sets both \"on_error\" and \"continue_on_error\""));
 }
 
+TEST(Loader, ANameThatMustNameSomethingIsNotEmpty) {
+  // An empty session name, pipeline file or tool fails only when the step runs, after the steps
+  // before it were paid for.
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - {name: a, type: claude_session, session_config: {session_name: ""}, prompt: hi}
+    - {name: b, type: pipeline, pipeline_file: ""}
+    - {name: c, type: tool, tool: "", args: {}}
+)");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(
+      has_error(r.diagnostics, 4, 70, "key \"session_config.session_name\" must not be empty"))
+      << all_messages(r.diagnostics);
+  EXPECT_TRUE(has_error(r.diagnostics, 5, 48, "key \"pipeline_file\" must not be empty"))
+      << all_messages(r.diagnostics);
+  EXPECT_TRUE(has_error(r.diagnostics, 6, 35, "key \"tool\" must not be empty"))
+      << all_messages(r.diagnostics);
+}
+
 TEST(Loader, ConditionIsKeptUnrenderedAsWritten) {
   auto r = load(R"(workflow:
   name: x

@@ -1,11 +1,14 @@
 #include "common/config/llm_provider.h"
 
+#include <iterator>
+
 #include "common/config/section_reader.h"
 
 namespace pl {
 
 std::string read_default_llm_provider(SectionReader& providers) {
-  return providers.choice("default_provider", kDefaultLlmProvider, kLlmProviderNames);
+  return providers.choice("default_provider", kDefaultLlmProvider,
+                          {std::begin(kLlmProviderNames), std::end(kLlmProviderNames)});
 }
 
 std::string read_default_llm_provider_only(SectionReader& any) {

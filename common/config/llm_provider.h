@@ -14,8 +14,7 @@ namespace pl {
 class SectionReader;
 
 // The providers an `llm` step may name.
-inline const std::vector<std::string_view> kLlmProviderNames = {"anthropic", "gemini", "openai",
-                                                                "mock"};
+inline constexpr std::string_view kLlmProviderNames[] = {"anthropic", "gemini", "openai", "mock"};
 inline constexpr std::string_view kDefaultLlmProvider = "openai";
 
 // `default_provider` of `providers`, a reader of the `providers:` section. A value that is not

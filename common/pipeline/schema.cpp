@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "common/config/llm_provider.h"
+
 namespace pl::pipeline {
 namespace {
 
@@ -301,7 +303,7 @@ constexpr KeySpec kFunctionKeys[] = {
 constexpr KeyTable kFunction{"a gemini function", kFunctionKeys};
 
 constexpr KeySpec kDefaultsKeys[] = {
-    key("provider", K::kString),
+    key("provider", K::kString).one_of(kLlmProviderNames),
     key("model", K::kString),
     key("claude_options", K::kMap).literal().with(&kClaudeOptions),
     key("gemini_model", K::kString),
@@ -382,7 +384,7 @@ constexpr KeySpec kGeminiKeys[] = {
 };
 constexpr KeySpec kLlmKeys[] = {
     key("prompt", K::kPrompt).required(),
-    key("provider", K::kString),
+    key("provider", K::kString).one_of(kLlmProviderNames),
     key("model", K::kString),
     key("system_prompt", K::kString),
     key("max_tokens", K::kInt).at_least(1),

@@ -642,16 +642,6 @@ class Validator {
         }
         break;
       }
-      case StepType::kLlm:
-        if (!options.find("provider")) {
-          error(step.location, label + " needs a \"provider\" (or defaults.provider)");
-        }
-        break;
-      case StepType::kClaudeSmart:
-        if (!options.find("preset")) {
-          error(step.location, label + " needs a \"preset\" (or defaults.preset)");
-        }
-        break;
       case StepType::kSetVariable:
         if (options.get_string("scope") == "loop" && loops_of(c).empty()) {
           error(step.location_of("scope"), label + " has scope \"loop\" but is not inside a loop");

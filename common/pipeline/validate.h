@@ -28,8 +28,7 @@
 //     members (loop_result_members): steps.X.f of such a step must name one of them;
 //   - previous_response prompt parts name visible steps, and say what to `extract` from a step
 //     whose result can have neither text nor data; gemini `functions` are defined in
-//     gemini_functions; llm steps have a provider and claude_smart steps a preset (possibly
-//     from defaults); set_variable `scope: loop` is inside a loop;
+//     gemini_functions; set_variable `scope: loop` is inside a loop;
 //   - files named by items_file, tasks_file, pipeline_file, tasks[].file and {type: file, path}
 //     prompt parts exist, relative to base_dir (prompt files may also be in the workspace),
 //     unless the path contains a template;

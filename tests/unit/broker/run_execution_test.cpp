@@ -42,19 +42,21 @@ TEST_F(RunExecutionTest, OnlyAClaudeRobustItemIsToldItsRetries) {
 TEST_F(RunExecutionTest, AnLlmItemNamingNoProviderCountsAgainstTheConfiguredDefault) {
   RunSettings settings;
   settings.default_llm_provider = "anthropic";  // providers.default_provider, as workers read it
+  Value inputs = Value::object();
+  inputs["none"] = "";  // a provider that renders empty is none
   start(R"(workflow:
   name: t
   steps:
     - {name: a, type: llm, prompt: p}
-    - {name: b, type: llm, prompt: p, provider: ""}
+    - {name: b, type: llm, prompt: p, provider: "{{inputs.none}}"}
     - {name: c, type: llm, prompt: p, provider: gemini}
 )",
-        Value::object(), settings);
+        inputs, settings);
   complete(completed_++);
   complete(completed_++);
   ASSERT_EQ(sink_.submitted.size(), 3u);
   EXPECT_EQ(sink_.submitted[0].provider, "anthropic");
-  EXPECT_EQ(sink_.submitted[1].provider, "anthropic");  // empty is none, for the worker too
+  EXPECT_EQ(sink_.submitted[1].provider, "anthropic");  // as for the worker
   EXPECT_EQ(sink_.submitted[2].provider, "gemini");
 }
 

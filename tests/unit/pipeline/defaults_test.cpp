@@ -100,11 +100,11 @@ TEST(Defaults, ProviderAndModelFillLlmSteps) {
   defaults: {provider: openai, model: m1}
   steps:
     - {name: a, type: llm, prompt: p}
-    - {name: b, type: llm, prompt: p, provider: ollama, model: m2}
+    - {name: b, type: llm, prompt: p, provider: gemini, model: m2}
 )");
   EXPECT_EQ(p.steps[0].options.get_string("provider"), "openai");
   EXPECT_EQ(p.steps[0].options.get_string("model"), "m1");
-  EXPECT_EQ(p.steps[1].options.get_string("provider"), "ollama");
+  EXPECT_EQ(p.steps[1].options.get_string("provider"), "gemini");
   EXPECT_EQ(p.steps[1].options.get_string("model"), "m2");
 }
 
@@ -207,7 +207,7 @@ TEST(Defaults, ApplyingTwiceChangesNothing) {
   defaults: {timeout: 3, model: m, claude_options: {max_tokens: 1}, continue_on_error: true}
   steps:
     - {name: a, type: claude, prompt: p}
-    - {name: b, type: llm, provider: x, prompt: p}
+    - {name: b, type: llm, provider: mock, prompt: p}
 )");
   Pipeline again = p;
   apply_defaults(again);

@@ -656,23 +656,32 @@ TEST(Validate, GeminiFunctionsMustBeDefined) {
   EXPECT_EQ(count_errors(d), 1u);
 }
 
-TEST(Validate, LlmStepsNeedAProviderAndClaudeSmartStepsAPreset) {
+TEST(Validate, LlmStepsMayLeaveTheProviderAndClaudeSmartStepsThePresetToTheirDefaults) {
+  // An llm step without provider calls providers.default_provider; claude_smart's preset is
+  // "development" (docs/providers.md).
   auto d = validate_text(R"(workflow:
   name: v
   steps:
     - {name: a, type: llm, prompt: p}
     - {name: b, type: claude_smart, prompt: p}
 )");
-  EXPECT_TRUE(has_error(d, 4, 7, "llm step \"a\" needs a \"provider\" (or defaults.provider)"));
-  EXPECT_TRUE(has_error(d, 5, 7, "claude_smart step \"b\" needs a \"preset\""));
-  auto with_defaults = validate_text(R"(workflow:
+  EXPECT_TRUE(d.empty()) << all_messages(d);
+}
+
+TEST(Validate, AnLlmProviderThatIsNoneOfTheFourIsRefused) {
+  auto r = load(R"(workflow:
   name: v
-  defaults: {provider: mock, preset: chat}
+  defaults: {provider: opanai}
   steps:
-    - {name: a, type: llm, prompt: p}
-    - {name: b, type: claude_smart, prompt: p}
+    - {name: a, type: llm, prompt: p, provider: llama}
+    - {name: b, type: llm, prompt: p, provider: "{{inputs.which}}"}
 )");
-  EXPECT_TRUE(with_defaults.empty()) << all_messages(with_defaults);
+  EXPECT_TRUE(has_error(r.diagnostics, 3, 24,
+                        "key \"defaults.provider\" must be one of anthropic, gemini, openai, mock; "
+                        "got \"opanai\" (did you mean \"openai\"?)"))
+      << all_messages(r.diagnostics);
+  EXPECT_TRUE(has_error(r.diagnostics, 5, 49, "got \"llama\""));
+  EXPECT_EQ(count_errors(r.diagnostics), 2u) << all_messages(r.diagnostics);
 }
 
 TEST(Validate, LoopScopedVariablesMustBeSetInsideALoop) {

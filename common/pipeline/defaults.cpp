@@ -101,7 +101,8 @@ void apply_defaults(Pipeline& pipeline) {
   if (const Value* timeout = d.find("timeout")) {
     if (auto ms = parse_duration_ms(*timeout); ms.ok()) f.timeout_ms = *ms;
   } else if (const Value* seconds = d.find("timeout_seconds");
-             seconds && seconds->is_int() && seconds->as_int() >= 1) {
+             seconds && seconds->is_int() && seconds->as_int() >= 1 &&
+             seconds->as_int() <= kMaxDurationMs / 1000) {
     f.timeout_ms = seconds->as_int() * 1000;
   }
   f.continue_on_error = d.get_bool("continue_on_error", false);

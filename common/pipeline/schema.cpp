@@ -5,6 +5,7 @@
 #include <array>
 
 #include "common/config/llm_provider.h"
+#include "common/pipeline/duration.h"
 
 namespace pl::pipeline {
 namespace {
@@ -60,8 +61,8 @@ constexpr std::string_view kNotSupported = "not supported by this system";
 constexpr KeySpec kRetryKeys[] = {
     key("max_attempts", K::kInt).required().literal().at_least(1),
     key("backoff", K::kString).literal().one_of(kBackoffs),
-    key("base_delay_ms", K::kInt).literal().at_least(0),
-    key("max_delay_ms", K::kInt).literal().at_least(0),
+    key("base_delay_ms", K::kInt).literal().at_least(0).at_most(kMaxDurationMs),
+    key("max_delay_ms", K::kInt).literal().at_least(0).at_most(kMaxDurationMs),
     key("retry_on", K::kStringList).literal().one_of(kRetryOn),
 };
 constexpr KeyTable kRetry{"retry", kRetryKeys};
@@ -184,7 +185,7 @@ constexpr KeyTable kBatchTask{"a tasks entry", kBatchTaskKeys};
 
 constexpr KeySpec kBatchConfigKeys[] = {
     key("max_parallel", K::kInt).literal().at_least(1),
-    key("timeout_per_task", K::kInt).literal().at_least(1),  // milliseconds
+    key("timeout_per_task", K::kInt).literal().at_least(1).at_most(kMaxDurationMs),  // milliseconds
     key("consolidate_results", K::kBool).literal(),
 };
 constexpr KeyTable kBatchConfig{"batch_config", kBatchConfigKeys};
@@ -212,8 +213,8 @@ constexpr KeyTable kExtractionConfig{"extraction_config", kExtractionConfigKeys}
 constexpr KeySpec kRetryConfigKeys[] = {
     key("max_retries", K::kInt).literal().at_least(0),
     key("backoff_strategy", K::kString).literal().one_of(kBackoffs),
-    key("base_delay_ms", K::kInt).literal().at_least(0),
-    key("max_delay_ms", K::kInt).literal().at_least(0),
+    key("base_delay_ms", K::kInt).literal().at_least(0).at_most(kMaxDurationMs),
+    key("max_delay_ms", K::kInt).literal().at_least(0).at_most(kMaxDurationMs),
     key("retry_conditions", K::kStringList).literal().one_of(kRetryConditions),
     key("fallback_action", K::kString).one_of(kFallbackActions),
 };
@@ -255,7 +256,7 @@ constexpr KeyTable kPipelineOutput{"an outputs entry", kPipelineOutputKeys};
 constexpr std::string_view kChildConfigNote = "not supported for child pipelines";
 constexpr KeySpec kPipelineConfigKeys[] = {
     key("max_depth", K::kInt).literal().at_least(1),
-    key("timeout_seconds", K::kInt).literal().at_least(1),
+    key("timeout_seconds", K::kInt).literal().at_least(1).at_most(kMaxDurationMs / 1000),
     key("inherit_context", K::kBool).literal(),
     ignored("inherit_providers", "providers come from the configuration"),
     ignored("inherit_functions", kChildConfigNote),
@@ -312,7 +313,7 @@ constexpr KeySpec kDefaultsKeys[] = {
     key("output_dir", K::kString).literal(),
     key("preset", K::kString).one_of(kPresets),
     // pipeline_ex's spellings, honoured as the keys above.
-    key("timeout_seconds", K::kInt).literal().at_least(1),
+    key("timeout_seconds", K::kInt).literal().at_least(1).at_most(kMaxDurationMs / 1000),
     key("gemini_token_budget", K::kMap).literal().with(&kTokenBudget),
     key("claude_preset", K::kString).one_of(kPresets),
     key("continue_on_error", K::kBool).literal(),
@@ -362,7 +363,7 @@ constexpr KeySpec kCommonStepKeys[] = {
     key("condition", K::kCondition),
     key("output_to_file", K::kString),
     key("timeout", K::kDuration).literal(),
-    key("timeout_seconds", K::kInt).literal().at_least(1),  // pipeline_ex's spelling
+    key("timeout_seconds", K::kInt).literal().at_least(1).at_most(kMaxDurationMs / 1000),  // pipeline_ex's spelling
     key("retry", K::kMap).literal().with(&kRetry),
     key("on_error", K::kString).literal().one_of(kOnError),
     key("continue_on_error", K::kBool).literal(),  // pipeline_ex's spelling of on_error: continue
@@ -489,7 +490,7 @@ constexpr KeySpec kEchoKeys[] = {
     key("value", K::kAny),
     key("fail", K::kBool),
     key("error_message", K::kString),
-    key("delay_ms", K::kInt).at_least(0),
+    key("delay_ms", K::kInt).at_least(0).at_most(kMaxDurationMs),
 };
 
 struct StepTable {

@@ -45,6 +45,7 @@ enum class KeySupport : uint8_t {
 };
 
 inline constexpr int64_t kNoMinimum = std::numeric_limits<int64_t>::min();
+inline constexpr int64_t kNoMaximum = std::numeric_limits<int64_t>::max();
 
 struct KeyTable;
 
@@ -65,6 +66,7 @@ struct KeySpec {
   const KeyTable* nested = nullptr;
   std::span<const std::string_view> allowed;  // a string's permitted values; empty = any
   int64_t minimum = kNoMinimum;               // for kInt
+  int64_t maximum = kNoMaximum;               // for kInt
   std::string_view note;  // for ignored keys: why; for literal keys: what to do instead
 
   constexpr KeySpec required() const {
@@ -92,6 +94,13 @@ struct KeySpec {
   constexpr KeySpec at_least(int64_t m) const {
     KeySpec s = *this;
     s.minimum = m;
+    return s;
+  }
+  // Times (milliseconds, seconds) are bounded like durations (duration.h), so that no sum or
+  // product of them can overflow where they are used.
+  constexpr KeySpec at_most(int64_t m) const {
+    KeySpec s = *this;
+    s.maximum = m;
     return s;
   }
   constexpr KeySpec one_of(std::span<const std::string_view> values) const {

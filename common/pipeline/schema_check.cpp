@@ -178,6 +178,11 @@ bool SchemaChecker::check_value(const YamlNode& value, const KeySpec& spec, cons
                                std::to_string(spec.minimum) + ", got " + value.scalar);
         return false;
       }
+      if (scalar.as_int() > spec.maximum) {
+        error(value.where, "key " + quote(path) + " must be at most " +
+                               std::to_string(spec.maximum) + ", got " + value.scalar);
+        return false;
+      }
       return true;
     case KeyKind::kNumber:
       if (templated || scalar.is_number()) return true;

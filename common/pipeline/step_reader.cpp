@@ -52,6 +52,13 @@ std::optional<int64_t> int_of(const YamlNode* node) {
   return v.as_int();
 }
 
+// A retry delay in range; nullopt for one out of range, which the schema check has reported.
+std::optional<int64_t> delay_ms_of(const YamlNode* node) {
+  auto ms = int_of(node);
+  if (!ms || *ms < 0 || *ms > kMaxDurationMs) return std::nullopt;
+  return ms;
+}
+
 struct FileOpNeeds {
   std::string_view operation;
   std::initializer_list<std::string_view> all_of;  // each required
@@ -171,7 +178,8 @@ void WorkflowReader::read_member(const YamlMember& member, const KeySpec& spec,
     }
     if (key == "timeout") {
       if (auto ms = parse_duration_ms(value.scalar_value()); ms.ok()) step.timeout_ms = *ms;
-    } else if (auto seconds = int_of(&value); seconds && *seconds >= 1) {
+    } else if (auto seconds = int_of(&value);
+               seconds && *seconds >= 1 && *seconds <= kMaxDurationMs / 1000) {
       step.timeout_ms = *seconds * 1000;
     }
   } else if (key == "retry") {
@@ -221,10 +229,8 @@ void WorkflowReader::read_retry(const YamlNode& node, Step& step) {
   if (const YamlNode* backoff = node.find("backoff"); backoff && backoff->is_scalar()) {
     policy.backoff = backoff_from(backoff->scalar).value_or(Backoff::kExponential);
   }
-  if (auto base = int_of(node.find("base_delay_ms")); base && *base >= 0) {
-    policy.base_delay_ms = *base;
-  }
-  if (auto max = int_of(node.find("max_delay_ms")); max && *max >= 0) policy.max_delay_ms = *max;
+  if (auto base = delay_ms_of(node.find("base_delay_ms"))) policy.base_delay_ms = *base;
+  if (auto max = delay_ms_of(node.find("max_delay_ms"))) policy.max_delay_ms = *max;
   if (const YamlNode* on = node.find("retry_on"); on && on->is_sequence()) {
     for (const auto& element : on->items) {
       if (element.is_scalar()) policy.retry_on.push_back(element.scalar);
@@ -249,12 +255,8 @@ void WorkflowReader::derive_retry_from_retry_config(const YamlNode& step_node, S
   if (const YamlNode* backoff = config->find("backoff_strategy"); backoff && backoff->is_scalar()) {
     policy.backoff = backoff_from(backoff->scalar).value_or(Backoff::kExponential);
   }
-  if (auto base = int_of(config->find("base_delay_ms")); base && *base >= 0) {
-    policy.base_delay_ms = *base;
-  }
-  if (auto max = int_of(config->find("max_delay_ms")); max && *max >= 0) {
-    policy.max_delay_ms = *max;
-  }
+  if (auto base = delay_ms_of(config->find("base_delay_ms"))) policy.base_delay_ms = *base;
+  if (auto max = delay_ms_of(config->find("max_delay_ms"))) policy.max_delay_ms = *max;
   policy.max_delay_ms = std::max(policy.max_delay_ms, policy.base_delay_ms);
   if (const YamlNode* conditions = config->find("retry_conditions");
       conditions && conditions->is_sequence()) {

@@ -309,6 +309,26 @@ TEST(Loader, ANameThatMustNameSomethingIsNotEmpty) {
       << all_messages(r.diagnostics);
 }
 
+TEST(Loader, TimesInSecondsOrMillisecondsAreBoundedLikeDurations) {
+  // Unbounded, 9223372036854775807 seconds overflowed into a timeout of -1000 ms, and a retry
+  // delay of 9e18 ms into retries at once.
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - {name: a, type: echo, timeout_seconds: 9223372036854775807}
+    - {name: b, type: echo, retry: {max_attempts: 2, base_delay_ms: 9000000000000000000}}
+    - {name: c, type: echo, timeout_seconds: 604800, retry: {max_attempts: 2, max_delay_ms: 604800000}}
+)");
+  EXPECT_TRUE(has_error(r.diagnostics, 4, 46,
+                        "key \"timeout_seconds\" must be at most 604800, got 9223372036854775807"))
+      << all_messages(r.diagnostics);
+  EXPECT_TRUE(has_error(r.diagnostics, 5, 69,
+                        "key \"retry.base_delay_ms\" must be at most 604800000, got "
+                        "9000000000000000000"))
+      << all_messages(r.diagnostics);
+  EXPECT_EQ(count_errors(r.diagnostics), 2u) << all_messages(r.diagnostics);
+}
+
 TEST(Loader, ConditionIsKeptUnrenderedAsWritten) {
   auto r = load(R"(workflow:
   name: x

@@ -317,6 +317,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   counters["workers_killed"] = static_cast<int64_t>(c.workers_killed);
   counters["queue_timeouts"] = static_cast<int64_t>(c.queue_timeouts);
   counters["refused"] = static_cast<int64_t>(c.refused);
+  counters["oversized_items"] = static_cast<int64_t>(c.oversized_items);
   const CoordinatorCounters& r = coordinator_.counters();
   counters["runs_accepted"] = static_cast<int64_t>(r.accepted);
   counters["runs_recovered"] = static_cast<int64_t>(r.recovered);

@@ -811,17 +811,7 @@ void Dispatcher::queue_wait_passed(Item& item, TimePoint now) {
   attempt_failed(item, std::move(failed), now);
 }
 
-void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
-  set_state(item, ItemState::kInFlight);
-  item.dispatched_here = true;
-  ++item.attempt;
-  item.worker = worker.identity;
-  item.dispatched_at = now;
-  set_deadline(item, now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
-  worker.held.add_new(item.spec.item_id, item.attempt);
-  if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
-  ++counters_.dispatched;
-
+bool Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   // Told to the worker so that an executor knows its last chance (claude_robust's fallback).
   std::optional<protocol::RetryOutlook> retry;
   if (item.spec.tell_retries) {
@@ -833,13 +823,35 @@ void Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
     retry->max_retry_after_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.max_retry_after).count();
   }
-  outbox_.push_back(WorkerFrame{
-      worker.identity,
-      protocol::encode_work_item(item.spec.item_id, item.attempt, item.spec.timeout_ms,
-                                 item.spec.run_id, item.spec.step_name, item.spec.step_type,
-                                 item.spec.input,
-                                 protocol::PackedContext{packed_context(item.spec.context)},
-                                 retry ? &*retry : nullptr)});
+  std::string frame = protocol::encode_work_item(
+      item.spec.item_id, item.attempt + 1, item.spec.timeout_ms, item.spec.run_id,
+      item.spec.step_name, item.spec.step_type, item.spec.input,
+      protocol::PackedContext{packed_context(item.spec.context)}, retry ? &*retry : nullptr);
+  // A worker's socket drops a larger frame with its connection: the worker would go silent, the
+  // item be sent to the next one, and every worker be cut off in turn until it counted as poison.
+  if (const size_t limit = protocol::DecodeLimits{}.max_frame_bytes; frame.size() > limit) {
+    ++counters_.oversized_items;
+    Value failed = failure("the step's input takes " + std::to_string(frame.size()) +
+                               " bytes, more than the " + std::to_string(limit) +
+                               " a message to a worker may carry",
+                           ErrorCode::kTooLarge);
+    spdlog::warn("item {}: {}", item.spec.item_id, failed.get_string("error"));
+    complete(item, std::move(failed));
+    roster_.credit_returned(worker.identity);  // its turn, taken for this item, is still free
+    return false;
+  }
+  set_state(item, ItemState::kInFlight);
+  item.dispatched_here = true;
+  ++item.attempt;
+  item.worker = worker.identity;
+  item.dispatched_at = now;
+  set_deadline(item,
+               now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
+  worker.held.add_new(item.spec.item_id, item.attempt);
+  if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
+  ++counters_.dispatched;
+  outbox_.push_back(WorkerFrame{worker.identity, std::move(frame)});
+  return true;
 }
 
 const std::string& Dispatcher::packed_context(const std::shared_ptr<const Value>& context) {
@@ -887,7 +899,7 @@ void Dispatcher::pump(TimePoint now) {
         return;
       }
       queue.pop_front();
-      dispatch(item, *worker, now);
+      if (!dispatch(item, *worker, now) && p) p->breaker.on_abandoned();
       progress = true;
     }
   }

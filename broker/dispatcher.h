@@ -105,6 +105,7 @@ struct DispatchCounters {
   uint64_t workers_killed = 0;      // given up for not letting go of a cancelled attempt
   uint64_t queue_timeouts = 0;      // queued items that no worker took within their timeout
   uint64_t refused = 0;             // attempts a worker refused for want of a free slot: sent again
+  uint64_t oversized_items = 0;     // items whose input no message could carry: failed too_large
 };
 
 // {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]} (non-empty
@@ -255,7 +256,9 @@ class Dispatcher {
                       std::string_view reason, TimePoint now);
   void release_credit(std::string_view identity, const std::string& item_id, uint32_t attempt);
   void drop(ItemMap::iterator it, std::string_view reason, TimePoint now);
-  void dispatch(Item& item, WorkerRecord& worker, TimePoint now);
+  // Sends the item's next attempt to `worker`; false when it could not be sent and was failed
+  // instead (an input too large for a message).
+  bool dispatch(Item& item, WorkerRecord& worker, TimePoint now);
   // Queues the item for a worker, for at most its timeout from `now`.
   void enqueue(Item& item, bool front, TimePoint now);
   // Moves an item between states, keeping the counts right; leaving kInFlight tells the

@@ -169,6 +169,8 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
        "Given-up attempts a worker back from silence still ran, cancelled."},
       {"pipeline_items_circuit_rejected_total", "circuit_rejections",
        "Attempts failed fast by an open circuit."},
+      {"pipeline_items_oversized_total", "oversized_items",
+       "Items whose input was too large for a message to a worker, failed as too_large."},
       {"pipeline_results_stale_total", "stale_results",
        "Results for an attempt no longer current, discarded."},
       {"pipeline_workers_killed_total", "workers_killed",

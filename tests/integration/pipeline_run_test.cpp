@@ -313,6 +313,25 @@ TEST(RunningTree, AResultTooLargeForOneMessageFailsTheStepAtOnceAsTooLarge) {
   EXPECT_EQ(spew->get_int("attempts"), 1) << "too_large is not retried";
 }
 
+TEST(RunningTree, AnInputTooLargeForOneMessageFailsTheStepAtOnceAsTooLarge) {
+  // Sent, the item cut each worker's connection in turn until it counted as poison (internal).
+  Tree tree(tree_config(1), 1);
+  std::ofstream(tree.dir() / "big.yaml")
+      << "workflow:\n  name: big\n  steps:\n"
+         "    - {name: s, type: set_variable, variables: {s: \""
+      << std::string(9 << 20, 'x')
+      << "\"}}\n"
+         "    - {name: twice, type: echo, value: \"{{ state.s + state.s }}\"}\n";
+  auto run = tree.pipelinectl({"run", (tree.dir() / "big.yaml").string(), "--progress", "none"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const Value out = parse_output(run);  // kept: `twice` points into it
+  const Value* twice = out.find("steps")->find("twice");
+  ASSERT_NE(twice, nullptr) << run.out.substr(0, 2000);
+  EXPECT_EQ(twice->get_string("error_code"), "too_large") << twice->get_string("error");
+  EXPECT_NE(twice->get_string("error").find("a message to a worker may carry"), std::string::npos)
+      << twice->get_string("error");
+}
+
 // What validate accepts must cross every process: a value nested nearly as deep as a pipeline
 // file may nest goes to a worker in an item, back in its result and out to pipelinectl. (Over
 // ZeroMQ frames were limited to 64 levels: such a run hung until its timeout.)

@@ -366,6 +366,34 @@ TEST_F(DispatcherTest, ResultCompletesTheItemAndReturnsTheCredit) {
   EXPECT_EQ(items[0].body.get_string("id"), "b");
 }
 
+TEST_F(DispatcherTest, AnItemTooLargeForAMessageFailsAsTooLargeAndItsWorkerStaysConnected) {
+  // Sent, it would cut the worker's connection (ZMQ_MAXMSGSIZE), and then the next worker's.
+  hello("w1", 1);
+  WorkSpec big;
+  big.item_id = "big";
+  big.run_id = "run";
+  big.step_name = "big";
+  big.step_type = "echo";
+  big.timeout_ms = 10000;
+  big.retry.max_attempts = 3;
+  big.input["value"] = std::string(protocol::DecodeLimits{}.max_frame_bytes, 'x');
+  dispatcher_.submit(std::move(big), clock_.now());
+  submit("small");
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_string("id"), "small");
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].item_id, "big");
+  EXPECT_EQ(done[0].result.get_string("error_code"), "too_large");
+  EXPECT_NE(done[0].result.get_string("error").find("a message to a worker may carry"),
+            std::string::npos)
+      << done[0].result.get_string("error");
+  EXPECT_EQ(dispatcher_.counters().oversized_items, 1u);
+  EXPECT_EQ(dispatcher_.counters().retried, 0u);  // no retry can make it smaller
+}
+
 // An ended attempt takes its deadline along: the broker is not woken for it later, and a
 // million finished items leave nothing behind in the deadline map.
 TEST_F(DispatcherTest, AnEndedAttemptNoLongerWakesTheBrokerForItsDeadline) {

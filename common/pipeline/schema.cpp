@@ -118,7 +118,7 @@ constexpr std::string_view kPartConditionNote =
     "conditional prompt parts are not supported (the part is always included)";
 constexpr KeySpec kStaticPartKeys[] = {
     key("type", K::kString).required(),
-    key("content", K::kString).required(),
+    key("content", K::kAny).required(),  // not a string: written as pretty JSON
     ignored("condition", kPartConditionNote),
 };
 constexpr KeySpec kFilePartKeys[] = {

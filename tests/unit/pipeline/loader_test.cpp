@@ -725,6 +725,23 @@ TEST(Loader, ParallelTasksAreCheckedAndTheirIdsMustBeUnique) {
   EXPECT_TRUE(has_error(r.diagnostics, 10, 11, "each entry of \"parallel_tasks\" must be a map"));
 }
 
+TEST(Loader, AStaticPartsContentMayBeAnyValueWrittenAsJson) {
+  // docs/providers.md: "a non-string content is written as pretty JSON".
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - name: a
+      type: claude
+      prompt:
+        - {type: static, content: {k: 1, from: "{{inputs.n}}"}}
+        - {type: static, content: [1, 2]}
+)");
+  ASSERT_TRUE(r.ok()) << all_messages(r.diagnostics);
+  EXPECT_EQ(r.pipeline->steps[0].options.find("prompt")->as_array()[0].find("content")->get_string(
+                "from"),
+            "{{inputs.n}}");
+}
+
 TEST(Loader, PromptPartsAreCheckedByTheirType) {
   auto r = load(R"(workflow:
   name: x

@@ -365,7 +365,9 @@ Result<std::vector<Transfer>> plan_transfers(Op& op, FollowLast follow) {
     if (!sources.ok()) return std::move(sources).error();
     const bool many = request.source_is_list || request.sources.size() > 1 ||
                       request.sources.front().has_wildcards;
-    auto dest_r = op.resolve(dest, FollowLast::kYes);
+    // The destination's root is made here as where the files go would make it: "output:x"
+    // before anything was written to the run's output directory is a directory to create.
+    auto dest_r = op.resolve(dest, FollowLast::kYes, CreateRoot::kYes);
     if (!dest_r.ok()) return std::move(dest_r).error();
     auto dest_st = stat_path(dest_r->real, false);
     if (!dest_st.ok()) return op.wrap(dest_st.error());

@@ -150,6 +150,18 @@ TEST_F(FileOpsTest, CopyOfATreeCopiesEverythingInIt) {
   EXPECT_EQ(r.get_int("bytes"), 2);
 }
 
+TEST_F(FileOpsTest, ACopyOrMoveIntoTheOutputDirectoryMakesItWhenNothingWasWrittenThereYet) {
+  // docs/data-steps.md's example: the run's output directory exists only once written to.
+  write("d/x.txt", "x");
+  write("m.txt", "m");
+  fs::remove_all(out_);
+  ok(R"({"operation": "copy", "source": "d", "destination": "output:backup", "recursive": true})");
+  EXPECT_EQ(tree(out_ / "backup"), (Names{"x.txt"}));
+  fs::remove_all(out_);
+  ok(R"({"operation": "move", "source": ["m.txt"], "destination": "output:moved"})");
+  EXPECT_EQ(tree(out_ / "moved"), (Names{"m.txt"}));
+}
+
 TEST_F(FileOpsTest, CopyFollowsLinksInsideAndRefusesLinksOutside) {
   write("d/x.txt", "x");
   write("target.txt", "through a link");

@@ -72,9 +72,12 @@ Result<Value> TaskLineCheck::read(std::string_view text, const std::string& file
   auto [seen, inserted] =
       ids_.emplace(std::hash<std::string_view>{}(id), static_cast<uint32_t>(line));
   if (!inserted) {
-    return make_error(ErrorCode::kInvalidInput,
-                      where + ": duplicate task id " + pipeline::quote(id) + " (first at line " +
-                          std::to_string(seen->second) + ")");
+    const pipeline::YamlNode* named = doc.root->find("task_id");
+    if (!named) named = doc.root->find("id");
+    return make_error(ErrorCode::kInvalidInput, at(file, line, named ? named->where.column : 0) +
+                                                    ": duplicate task id " + pipeline::quote(id) +
+                                                    " (first at line " +
+                                                    std::to_string(seen->second) + ")");
   }
   return task;
 }

@@ -220,10 +220,14 @@ class Validator {
       limit = f->index_in_parent;
     }
     const std::string prefix = what + ": ";
-    auto it = all_steps_.find(name);
-    if (it != all_steps_.end() && it->second.enclosing_loop) {
-      error(where, prefix + "step " + quote(name) + " is inside loop " +
-                       quote(it->second.enclosing_loop->name) + " and not visible here");
+    // Steps of several loops may share the name: each of those loops is named.
+    std::vector<std::string> loops;
+    for (auto [it, end] = all_steps_.equal_range(name); it != end; ++it) {
+      if (it->second.enclosing_loop) loops.push_back(quote(it->second.enclosing_loop->name));
+    }
+    if (!loops.empty()) {
+      error(where, prefix + "step " + quote(name) + " is inside loop " + join(loops, " and loop ") +
+                       " and not visible here");
       return nullptr;
     }
     error(where, prefix + "there is no step " + quote(name) + did_you_mean(name, visible_names(c)));
@@ -478,10 +482,14 @@ class Validator {
       std::filesystem::path workspace = options_.base_dir / pipeline_.workspace_dir / p;
       if (std::filesystem::exists(workspace, ec)) return;
     }
-    std::string looked = options_.base_dir.empty() ? std::string("the current directory")
+    // base_dir is the pipeline file's directory: empty for a file named without one.
+    std::string looked = options_.base_dir.empty() ? std::string("the pipeline's directory")
                                                    : options_.base_dir.string();
-    error(where, what + " " + quote(path) + " does not exist (looked in " + looked +
-                     (also_workspace ? " and the workspace" : "") + ")");
+    if (also_workspace) {
+      looked += " and the workspace " +
+                (options_.base_dir / pipeline_.workspace_dir).lexically_normal().string();
+    }
+    error(where, what + " " + quote(path) + " does not exist (looked in " + looked + ")");
   }
 
   void check_prompt(const Value* prompt, const std::string& path, const Step& step,

@@ -72,7 +72,7 @@ TEST_F(BatchTasksTest, ATaskIdUsedTwiceInATasksFileIsRefused) {
   ASSERT_TRUE(run_->finished());
   EXPECT_EQ(sink_.submitted.size(), 1u);
   EXPECT_EQ(step("batch").get_int("failed"), 1);
-  EXPECT_NE(item_error(1).find("tasks.jsonl:3: duplicate task id \"a\" (first at line 1)"),
+  EXPECT_NE(item_error(1).find("tasks.jsonl:3:8: duplicate task id \"a\" (first at line 1)"),
             std::string::npos)
       << item_error(1);
 }

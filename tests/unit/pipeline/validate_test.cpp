@@ -203,6 +203,22 @@ TEST(Validate, AWhileConditionIsCheckedBeforeTheBodyRuns) {
   EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
 }
 
+TEST(Validate, AStepNameSeveralLoopsUseNamesEachOfThemWhenNoneIsVisible) {
+  auto d = validate_text(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: for_loop, iterator: x, data_source: [1], steps: [{name: s, type: echo}]}
+    - name: b
+      type: while_loop
+      condition: "steps.s.data < 3"
+      max_iterations: 3
+      steps: [{name: s, type: echo}]
+)");
+  EXPECT_TRUE(
+      has_error(d, 7, 7, "step \"s\" is inside loop \"a\" and loop \"b\" and not visible here"))
+      << all_messages(d);
+}
+
 TEST(Validate, ABreakConditionSeesTheWholeBody) {
   auto d = validate_text(R"(workflow:
   name: v
@@ -712,7 +728,10 @@ TEST(Validate, NamedFilesMustExistRelativeToTheBaseDirectory) {
       "items_file \"items.jsonl\" does not exist (looked in " + dir.path().string() + ")"));
   EXPECT_TRUE(has_error(d, 5, 37, "tasks_file \"tasks.jsonl\" does not exist"));
   EXPECT_TRUE(has_error(d, 6, 33, "pipeline_file \"child.yaml\" does not exist"));
-  EXPECT_TRUE(has_error(d, 7, 53, "prompt file \"prompts/p.md\" does not exist"));
+  EXPECT_TRUE(has_error(d, 7, 53,
+                        "prompt file \"prompts/p.md\" does not exist (looked in " +
+                            dir.path().string() + " and the workspace " +
+                            (dir.path() / "workspace").string() + ")"));
   EXPECT_TRUE(has_error(d, 8, 69, "task file \"data.txt\" does not exist"));
   EXPECT_EQ(count_errors(d), 5u) << all_messages(d);
 }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/utf8.h"
+
 namespace pl {
 namespace {
 
@@ -46,19 +48,8 @@ void append_escaped(std::string& out, std::string_view s) {
       continue;
     }
     // Multi-byte UTF-8: copy a well-formed sequence, replace anything else with U+FFFD.
-    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    bool valid = len != 0 && c < 0xf5 && i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    }
-    if (valid && len == 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      valid = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogate
-    } else if (valid && len == 4) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      valid = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-    }
-    if (valid) {
+    const size_t len = utf8_sequence_length(s, i);
+    if (len != 0) {
       out.append(s.substr(i, len));
       i += len;
     } else {

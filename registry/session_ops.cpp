@@ -27,9 +27,11 @@ Result<std::string> name_arg(const Value& args, std::string_view op) {
   std::string name = r.string("name");
   if (!r.ok()) return r.status().error();
   if (!is_valid_session_name(name)) {
-    return make_error(ErrorCode::kInvalidInput,
-                      std::string(op) + ": \"" + name +
-                          "\" is not a valid session name (1 to 200 bytes, no control characters)");
+    return make_error(
+        ErrorCode::kInvalidInput,
+        std::string(op) + ": \"" + name +
+            "\" is not a valid session name (1 to 200 bytes of UTF-8 text, no control "
+            "characters)");
   }
   return name;
 }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/config/yaml_quotes.h"
+#include "common/config/yaml_text.h"
 #include "common/fs.h"
 
 namespace pl {
@@ -191,14 +192,20 @@ Result<YamlDocument> parse_yaml(std::string_view text, const std::string& displa
     return make_error(ErrorCode::kTooLarge, display_name + ": over " +
                                                 std::to_string(limits.max_bytes) + " bytes");
   }
+  if (auto fault = yaml_text_fault(text)) {
+    return make_error(ErrorCode::kInvalidInput,
+                      to_string(SourceLocation{display_name, fault->line, fault->column}) + ": " +
+                          fault->message);
+  }
   YamlDocument doc;
   doc.file_ = display_name;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {  // DeepRecursion included: yaml-cpp guards its depth
-    return make_error(ErrorCode::kInvalidInput,
-                      to_string(location_of(e.mark, display_name)) + ": " + e.msg);
+    return make_error(ErrorCode::kInvalidInput, to_string(location_of(e.mark, display_name)) +
+                                                    ": " + e.msg +
+                                                    tab_indentation_hint(text, e.mark.line + 1));
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInvalidInput, display_name + ": " + e.what());
   }

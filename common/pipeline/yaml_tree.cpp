@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "common/config/yaml_quotes.h"
+#include "common/config/yaml_text.h"
 #include "common/json.h"
 
 namespace pl::pipeline {
@@ -415,6 +416,10 @@ YamlDocument parse_yaml(std::string_view text, const std::string& file) {
                           std::to_string(kMaxYamlBytes));
     return doc;
   }
+  if (auto fault = yaml_text_fault(text)) {
+    error(SourceLocation{file, fault->line, fault->column}, std::move(fault->message));
+    return doc;
+  }
   RawBuilder first(text);
   try {
     std::istringstream input{std::string(text)};
@@ -440,7 +445,8 @@ YamlDocument parse_yaml(std::string_view text, const std::string& file) {
                                                   std::to_string(e.depth()) + " levels)");
     return doc;
   } catch (const YAML::Exception& e) {
-    error(location(e.mark, file, whole_file), "YAML syntax error: " + e.msg);
+    error(location(e.mark, file, whole_file),
+          "YAML syntax error: " + e.msg + tab_indentation_hint(text, e.mark.line + 1));
     return doc;
   } catch (const std::exception& e) {
     error(whole_file, std::string("could not parse YAML: ") + e.what());

@@ -1,6 +1,7 @@
 #include "common/registry/session.h"
 
 #include "common/protocol/body_reader.h"
+#include "common/utf8.h"
 
 namespace pl {
 namespace {
@@ -65,6 +66,8 @@ std::vector<SessionMessage> Session::messages() const {
 
 bool is_valid_session_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxSessionName) return false;
+  // Not UTF-8, two names would be one once written as JSON (each bad byte becomes U+FFFD).
+  if (first_invalid_utf8(name) != std::string_view::npos) return false;
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   }

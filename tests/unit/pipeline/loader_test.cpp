@@ -329,6 +329,13 @@ TEST(Loader, TimesInSecondsOrMillisecondsAreBoundedLikeDurations) {
   EXPECT_EQ(count_errors(r.diagnostics), 2u) << all_messages(r.diagnostics);
 }
 
+TEST(Loader, TextThatIsNotUtf8IsRefusedWhereItIsNotKeptAsReplacementCharacters) {
+  auto r = load("workflow:\n  name: d\xff\xfe\n  steps:\n    - {name: e, type: echo}\n");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has_error(r.diagnostics, 2, 10, "the file is not UTF-8 text: byte 0xFF"))
+      << all_messages(r.diagnostics);
+}
+
 TEST(Loader, ConditionIsKeptUnrenderedAsWritten) {
   auto r = load(R"(workflow:
   name: x

@@ -277,6 +277,14 @@ TEST_P(RegistryCoreTest, CreatingAnExistingSessionIsAConflictUnlessExistOk) {
   EXPECT_EQ(ok.result.get_string("name"), "chat");
 }
 
+TEST_P(RegistryCoreTest, ASessionNameThatIsNotUtf8IsRefusedNotMergedWithAnother) {
+  // Written as JSON, "\xff\xfe" and "\xfe\xff" would both read back as two U+FFFD.
+  RegistryReply r = create("\xff\xfe");
+  EXPECT_EQ(r.code, ErrorCode::kInvalidInput);
+  EXPECT_NE(r.message.find("UTF-8"), std::string::npos) << r.message;
+  EXPECT_TRUE(create("caf\xc3\xa9").ok);
+}
+
 TEST_P(RegistryCoreTest, MessagesAreCheckedAndErrorsNameTheMessage) {
   ASSERT_TRUE(create("chat").ok);
   RegistryReply role = append("chat", 0, {message("user", "ok"), message("bot", "x")});

@@ -77,8 +77,9 @@ Result<std::unique_ptr<PrivateTree>> PrivateTree::start(std::chrono::millisecond
   const fs::path self = fs::read_symlink("/proc/self/exe");
   const std::string supervisor = (self.parent_path() / "pipeline-supervisor").string();
   const std::string log = (tree->state_dir_ / "supervisor.log").string();
-  std::vector<std::string> args{supervisor, "--config", config.string(), "--state-dir",
-                                tree->state_dir_.string()};
+  std::vector<std::string> args{
+      supervisor, "--config", config.string(), "--state-dir", tree->state_dir_.string(),
+      "--private"};
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     const std::string_view entry(*e);

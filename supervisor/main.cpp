@@ -2,7 +2,9 @@
 // supervision tree of OS processes.
 // Wires the real seams together; everything else lives in the shell and the core.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -12,8 +14,8 @@
 #include "common/log.h"
 #include "common/state_paths.h"
 #include "supervisor/config_loader.h"
-#include "supervisor/program_sections.h"
 #include "supervisor/exit_codes.h"
+#include "supervisor/program_sections.h"
 #include "supervisor/shell.h"
 #include "supervisor/state_lock.h"
 
@@ -57,7 +59,8 @@ Result<std::optional<ListenAddress>> metrics_address(const std::string& flag,
 }
 
 int run(const std::string& config_file, const std::string& state_dir_flag,
-        const std::string& metrics_flag, bool check_only) {
+        const std::string& metrics_flag, bool check_only, bool private_tree) {
+  const pid_t starter = ::getppid();
   const CommandLookup lookup = CommandLookup::for_this_process();
   const std::filesystem::path base_dir = std::filesystem::current_path();
   // The programs' own sections too: a mistake there would otherwise surface only when that
@@ -113,6 +116,13 @@ int run(const std::string& config_file, const std::string& state_dir_flag,
                 shell.error().message);
   }
   auto code = (*shell)->run();
+  // Every child has stopped. The command that started a private tree removes its directory
+  // once the tree has stopped; when that command is gone (killed), nobody else would.
+  if (private_tree && ::getppid() != starter) {
+    std::error_code ec;
+    std::filesystem::remove_all(state_dir, ec);
+    if (ec) spdlog::error("removing the private tree's {}: {}", state_dir.string(), ec.message());
+  }
   if (!code.ok()) return fail(kExitInternal, code.error().message);
   return *code;
 }
@@ -125,7 +135,11 @@ int main(int argc, char** argv) {
   std::string state_dir;
   std::string metrics_listen;
   bool check_only = false;
+  bool private_tree = false;
   app.add_flag("--check", check_only, "Only load and check the config, print the tree, and exit");
+  app.add_flag("--private", private_tree,
+               "The tree is a command's own (pipelinectl run): if that command is gone when the "
+               "tree stops, remove the state directory");
   app.add_option("--config", config_file, "The tree's config file (YAML)")->required();
   app.add_option("--state-dir", state_dir,
                  "State directory (default: $PIPELINE_STATE_DIR, else supervisor.state_dir, "
@@ -140,7 +154,7 @@ int main(int argc, char** argv) {
   }
   pl::init_logging("supervisor");
   try {
-    return run(config_file, state_dir, metrics_listen, check_only);
+    return run(config_file, state_dir, metrics_listen, check_only, private_tree);
   } catch (const std::exception& e) {
     return fail(kExitInternal, std::string("internal error: ") + e.what());
   }

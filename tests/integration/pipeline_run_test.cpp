@@ -696,6 +696,27 @@ TEST(PipelineRun, AnInterruptedRunOnAPrivateTreeSaysItStopsWithTheTreeAndLeavesN
       << "processes left behind: " << processes_with_env(tag).size();
 }
 
+TEST(PipelineRun, APrivateTreeWhoseCommandIsKilledRemovesItsStateDirectoryAsItStops) {
+  TempDir dir;
+  const std::string tag = new_tag();
+  Process run = start_slow_run_on_a_private_tree(dir, tag);
+  std::string state_dir;
+  for (pid_t pid : processes_with_env(tag)) {
+    if (read_text("/proc/" + std::to_string(pid) + "/comm") != "pipeline-superv\n") continue;
+    std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+    const std::string flag = std::string("--state-dir") + '\0';
+    const size_t at = cmdline.find(flag);
+    if (at != std::string::npos) state_dir = cmdline.substr(at + flag.size()).c_str();
+  }
+  ASSERT_FALSE(state_dir.empty());
+  ASSERT_TRUE(fs::is_directory(state_dir));
+  ASSERT_TRUE(run.signal(SIGKILL));  // nothing of pipelinectl runs after this
+  ASSERT_TRUE(run.wait(30s).has_value());
+  EXPECT_TRUE(wait_until([&] { return processes_with_env(tag).empty(); }, 30s))
+      << "processes left behind: " << processes_with_env(tag).size();
+  EXPECT_TRUE(wait_until([&] { return !fs::exists(state_dir); }, 10s)) << state_dir << " is left";
+}
+
 TEST(RunningTree, AnItemNoWorkerTakesFailsAtItsTimeoutInsteadOfWaitingForEver) {
   Tree tree(tree_config(0), 0);
   // With no worker to wait for, wait for the broker itself: a run needs it to answer.

@@ -175,8 +175,9 @@ class ValueBuilder {
 
   Value take() { return std::move(root_); }
   const std::string& error() const { return error_; }
-  // Byte offset of a syntax error; depth errors leave it 0 and say so in error().
-  size_t offset() const { return offset_; }
+  // Byte offset of a syntax error; nullopt for the errors found between nlohmann's events
+  // (depth, duplicate keys), whose place it does not tell.
+  std::optional<size_t> offset() const { return offset_; }
 
  private:
   bool add(Value v) {
@@ -187,10 +188,19 @@ class ValueBuilder {
     Value& top = *stack_.back();
     if (top.is_array()) {
       top.push_back(std::move(v));
-    } else {
-      top[key_] = std::move(v);
+      return true;
     }
-    return true;
+    return insert_member(top, std::move(v)) != nullptr;
+  }
+  // The member `key_` of `object`, new; nullptr and an error when the object has it already:
+  // which of the two a reader keeps differs from one reader to the next (RFC 8259 §4).
+  Value* insert_member(Value& object, Value v) {
+    auto [it, inserted] = object.as_object().try_emplace(key_, std::move(v));
+    if (!inserted) {
+      error_ = "duplicate key \"" + key_ + "\"";
+      return nullptr;
+    }
+    return &it->second;
   }
   bool open(Value container) {
     if (stack_.size() >= max_depth_) {
@@ -205,7 +215,8 @@ class ValueBuilder {
       stack_.back()->push_back(std::move(container));
       slot = &stack_.back()->as_array().back();
     } else {
-      slot = &((*stack_.back())[key_] = std::move(container));
+      slot = insert_member(*stack_.back(), std::move(container));
+      if (!slot) return false;
     }
     stack_.push_back(slot);
     return true;
@@ -220,7 +231,7 @@ class ValueBuilder {
   std::vector<Value*> stack_;
   std::string key_;
   std::string error_;
-  size_t offset_ = 0;
+  std::optional<size_t> offset_;
 };
 
 // nlohmann reports a byte offset; people want line and column.
@@ -308,8 +319,9 @@ Result<Value> parse_json(std::string_view text, size_t max_depth) {
     if (what.rfind("parse error", 0) == 0) {
       return make_error(ErrorCode::kInvalidInput, "invalid JSON: " + what);
     }
+    if (!builder.offset()) return make_error(ErrorCode::kInvalidInput, "invalid JSON: " + what);
     return make_error(ErrorCode::kInvalidInput,
-                      "invalid JSON at " + position_of(text, builder.offset()) + ": " + what);
+                      "invalid JSON at " + position_of(text, *builder.offset()) + ": " + what);
   }
   return builder.take();
 }

@@ -44,7 +44,8 @@ Result<int64_t> parse_duration_ms(const Value& v) {
   } else {
     return bad("got " + a_kind(v.kind()));
   }
-  if (!std::isfinite(ms) || ms < 1) return bad("a duration must be positive");
+  if (!std::isfinite(ms)) return bad("a duration must be a finite number");
+  if (ms < 1) return bad("a duration must be positive");
   if (ms > static_cast<double>(kMaxDurationMs)) {
     return make_error(ErrorCode::kInvalidInput, "a duration may be at most 7 days");
   }

@@ -112,6 +112,17 @@ void SchemaChecker::check_map(const YamlNode& map, const KeyTable& table, std::s
 
 bool SchemaChecker::wrong_kind(const YamlNode& value, const KeySpec& spec,
                                const std::string& path) {
+  // Digits that did not fit 64 bits were read as text: say so, not "got string".
+  const std::string_view digits =
+      std::string_view(value.scalar).substr(value.scalar.starts_with('-') ? 1 : 0);
+  const bool too_big = spec.kind == KeyKind::kInt && value.is_scalar() && !value.quoted &&
+                       !digits.empty() &&
+                       digits.find_first_not_of("0123456789") == std::string_view::npos;
+  if (too_big) {
+    error(value.where,
+          "key " + quote(path) + " must be an integer that fits 64 bits, got " + value.scalar);
+    return false;
+  }
   error(value.where, "key " + quote(path) + " must be " + std::string(key_kind_phrase(spec.kind)) +
                          ", got " + value.describe());
   return false;

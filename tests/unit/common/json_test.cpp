@@ -37,6 +37,16 @@ TEST(Json, NestingBeyondTheLimitIsAnErrorNotACrash) {
   EXPECT_NE(v.error().message.find("nesting"), std::string::npos) << v.error().message;
 }
 
+TEST(Json, AKeyTwiceInOneObjectIsAnErrorNotTheLastOneWinning) {
+  auto v = parse_json(R"({"who": "a", "n": {"x": 1, "x": {}}, "who": "b"})");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().message, "invalid JSON: duplicate key \"x\"");
+  auto outer = parse_json(R"({"who": "a", "who": "b"})");
+  ASSERT_FALSE(outer.ok());
+  EXPECT_EQ(outer.error().message, "invalid JSON: duplicate key \"who\"");
+  EXPECT_TRUE(parse_json(R"([{"k": 1}, {"k": 2}])").ok());  // one key per object
+}
+
 TEST(Json, TruncatedDocumentIsAnError) {
   EXPECT_FALSE(parse_json(R"({"a": [1, 2)").ok());
   EXPECT_FALSE(parse_json("").ok());

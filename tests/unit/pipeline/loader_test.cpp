@@ -336,6 +336,21 @@ TEST(Loader, TextThatIsNotUtf8IsRefusedWhereItIsNotKeptAsReplacementCharacters) 
       << all_messages(r.diagnostics);
 }
 
+TEST(Loader, AnIntegerTooLargeForSixtyFourBitsIsSaidToBeThatNotAString) {
+  auto r = load(R"(workflow:
+  name: x
+  steps:
+    - {name: f, type: for_loop, iterator: i, data_source: [1], max_parallel: 99999999999999999999, steps: [{name: e, type: echo}]}
+    - {name: g, type: echo, timeout: .nan}
+)");
+  EXPECT_TRUE(has_error(r.diagnostics, 4, 78,
+                        "key \"max_parallel\" must be an integer that fits 64 bits, got "
+                        "99999999999999999999"))
+      << all_messages(r.diagnostics);
+  EXPECT_TRUE(has_error(r.diagnostics, 5, 38, "a duration must be a finite number"))
+      << all_messages(r.diagnostics);
+}
+
 TEST(Loader, ConditionIsKeptUnrenderedAsWritten) {
   auto r = load(R"(workflow:
   name: x

@@ -12,6 +12,8 @@
 #include "common/protocol/request_id.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
+#include "common/sqlite/damage_mark.h"
+#include "common/state_paths.h"
 
 namespace pl::broker {
 
@@ -27,6 +29,11 @@ constexpr auto kCheckEvery = std::chrono::seconds(1);
 int BrokerShell::after_failed_commit() {
   // A copy under way would hold its space (perhaps what filled the disk) while the broker waits.
   api_.backup().abandon("the broker stopped serving: " + commit_failure_);
+  if (sqlite::reports_damage(commit_failure_)) {
+    // Restarted, the broker would meet the damage again at the same write (damage_mark.h).
+    sqlite::mark_damaged(StatePaths(config_.state_dir).broker_db(), commit_failure_);
+    return EX_DATAERR;
+  }
   return waiting_for_room_helps(commit_failure_, config_.state_dir) ? wait_for_room() : EX_SOFTWARE;
 }
 

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
+#include "common/sqlite/damage_mark.h"
 #include "common/state_paths.h"
 
 int main(int argc, char** argv) {
@@ -89,14 +90,24 @@ int main(int argc, char** argv) {
   dispatch.local_host = host;
 
   // A store that cannot be opened, recovered or committed: EX_TEMPFAIL, for the supervisor to
-  // start the broker again; on a full disk, only once it has room (full_disk.h).
+  // start the broker again; on a full disk, only once it has room (full_disk.h). A damaged file
+  // is marked, and refused at once from then on (damage_mark.h).
   const auto store_failed = [&](const std::string& message) {
+    if (pl::sqlite::reports_damage(message)) {
+      spdlog::critical("{}", message);
+      pl::sqlite::mark_damaged(paths.broker_db(), message);
+      return EX_DATAERR;
+    }
     if (!pl::waiting_for_room_helps(message, config->state_dir)) {
       spdlog::error("{}", message);
       return EX_TEMPFAIL;
     }
     return pl::wait_for_room_before_start(config->state_dir, message, "the broker", *signal_fd);
   };
+  if (pl::Status usable = pl::sqlite::refuse_if_marked_damaged(paths.broker_db()); !usable.ok()) {
+    spdlog::critical("{}", usable.error().message);
+    return EX_DATAERR;
+  }
   auto store = pl::broker::open_sqlite_run_store(paths.broker_db().string(), config->store);
   if (!store.ok()) return store_failed(store.error().message);
 

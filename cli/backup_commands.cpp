@@ -229,13 +229,16 @@ Status copy_database(const fs::path& from, const fs::path& to) {
 
 // Moves `name` and its -wal and -shm files out of `state_dir` into `aside` (created when
 // needed). Returns whether there was anything to move. A -wal left beside a restored copy
-// would be replayed into it: all three go.
+// would be replayed into it: all three go, and the mark of a file found damaged
+// (common/sqlite/damage_mark.h) with them.
 Result<bool> move_aside(const fs::path& state_dir, const std::string& name, const fs::path& aside) {
   bool moved = false;
-  for (const char* suffix : {"", "-wal", "-shm"}) {
+  for (const char* suffix : {"", "-wal", "-shm", ".damaged"}) {
     const fs::path file = state_dir / (name + suffix);
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(file, ec))) continue;
+    // Each level private: replaced/ would otherwise be made with the umask's mode.
+    if (auto st = ensure_private_dir(aside.parent_path()); !st.ok()) return st.error();
     if (auto st = ensure_private_dir(aside); !st.ok()) return st.error();
     fs::rename(file, aside / file.filename(), ec);
     if (ec) {

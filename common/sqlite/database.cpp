@@ -21,9 +21,8 @@ std::string operator_note(sqlite3* db) {
   const char* file = sqlite3_db_filename(db, "main");
   if (!file || !*file) return {};
   if (code != SQLITE_FULL) {
-    return std::string(" (") + file +
-           " is damaged or not an SQLite database: restore it from a backup, or move it aside "
-           "to start without what it held)";
+    return std::string(" (") + file + std::string(kDamagedNote) +
+           ": restore it from a backup, or move it aside to start without what it held)";
   }
   const std::string dir = std::filesystem::path(file).parent_path().string();
   const auto room = file_system_room(dir);

@@ -16,6 +16,10 @@ struct sqlite3_stmt;
 
 namespace pl::sqlite {
 
+// What an error says of a file SQLite found damaged (SQLITE_CORRUPT, SQLITE_NOTADB), after the
+// file's name (damage_mark.h looks for it).
+inline constexpr std::string_view kDamagedNote = " is damaged or not an SQLite database";
+
 class Statement {
  public:
   Statement() = default;

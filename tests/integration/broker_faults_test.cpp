@@ -16,11 +16,14 @@
 #include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
 #include "common/protocol/work.h"
+#include "common/sqlite/database.h"
 #include "common/state_paths.h"
 #include "tests/integration/tree.h"
 
 namespace pl::test {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::filesystem::path write_pipeline(const Tree& tree, const std::string& name, const std::string& yaml) {
   const auto path = tree.dir() / name;
@@ -430,6 +433,61 @@ TEST(BrokerFaults, GarbageFromARogueDealerIsCountedAndIgnoredWhileWorkGoesOn) {
   auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(tree.worker_pids().size(), 2u);
+}
+
+TEST(BrokerFaults, ADamagedBrokerDbIsMarkedAndRefusedSoTheTreeGivesUpInsteadOfLooping) {
+  // Damage that only a write reaches let the broker start, fail at that write a second later
+  // and be restarted, for ever: one restart a second fits any restart intensity.
+  TempDir dir;
+  const fs::path state = dir.path() / "state";
+  const std::string config = tree_config(1);
+  {
+    Tree tree(config, 1, {}, state);
+    for (int i = 0; i < 3; ++i) {
+      auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+  {
+    auto db = sqlite::Database::open(state / "broker.db");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    auto root = (*db)->query_text("SELECT rootpage FROM sqlite_master WHERE name = 'item_batches'");
+    auto page_size = (*db)->query_text("PRAGMA page_size");
+    ASSERT_TRUE(root.ok() && page_size.ok());
+    std::fstream file(state / "broker.db", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp((std::stoll(*root) - 1) * std::stoll(*page_size));
+    file << std::string(static_cast<size_t>(std::stoll(*page_size)), '\x5a');
+  }
+  ASSERT_TRUE(write_file_atomic(dir.path() / "config.yaml", config).ok());
+  const std::string tag = new_tag();
+  SpawnOptions options;
+  options.env = {tag};
+  options.unset_env = {"PIPELINE_STATE_DIR", "NOTIFY_SOCKET"};
+  options.stderr_file = dir.path() / "supervisor.log";
+  Process supervisor =
+      Process::spawn({binary("pipeline-supervisor"), "--config",
+                      (dir.path() / "config.yaml").string(), "--state-dir", state.string()},
+                     options);
+  // Whether the broker meets the damage as it starts or at its first write, a run reaches it
+  // (sent once the tree runs: with no tree there, `run` would start a private one).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_text(dir.path() / "supervisor.log").find("ready broker") != std::string::npos;
+      },
+      30s));
+  (void)run_command(
+      {binary("pipelinectl"), "--state-dir", state.string(), "run",
+       (source_dir() / "configs/pipelines/hello.yaml").string(), "--progress", "none"},
+      30s);
+  auto code = supervisor.wait(60s);
+  ASSERT_TRUE(code.has_value()) << "the tree still restarts its broker:\n"
+                                << read_text(dir.path() / "supervisor.log");
+  EXPECT_EQ(*code, 1);  // the root gave up
+  EXPECT_TRUE(fs::exists(state / "broker.db.damaged")) << read_text(dir.path() / "supervisor.log");
+  const std::string log = read_text(dir.path() / "supervisor.log");
+  EXPECT_NE(log.find("was found damaged while in use"), std::string::npos) << log;
+  EXPECT_TRUE(wait_until([&] { return processes_with_env(tag).empty(); }, 10s));
 }
 
 }  // namespace

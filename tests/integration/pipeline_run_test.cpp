@@ -24,7 +24,6 @@ std::string pipeline_file(const std::string& name) {
 
 // A unique environment tag, inherited by every process a test starts, so that we can prove
 // none is left behind.
-std::string new_tag() { return "PIPELINE_TEST_TAG=" + new_id("t"); }
 
 Value parse_output(const CommandResult& r) {
   auto v = parse_json(r.out);

@@ -15,6 +15,8 @@
 
 namespace pl::test {
 
+std::string new_tag() { return "PIPELINE_TEST_TAG=" + new_id("t"); }
+
 std::string tree_config(int workers, const std::string& broker, const std::string& worker) {
   return "supervisor:\n"
          "  name: root\n"
@@ -57,8 +59,7 @@ net::CurveClientKeys AllowedCurveClient::keys() const {
 
 Tree::Tree(const std::string& config_text, int workers, const std::vector<std::string>& env,
            std::filesystem::path state)
-    : state_dir_(state.empty() ? dir_.path() / "state" : std::move(state)),
-      tag_("PIPELINE_TEST_TAG=" + new_id("t")) {
+    : state_dir_(state.empty() ? dir_.path() / "state" : std::move(state)), tag_(new_tag()) {
   const auto config = dir_.path() / "config.yaml";
   EXPECT_TRUE(write_file_atomic(config, config_text).ok());
   SpawnOptions options;

@@ -14,6 +14,10 @@
 
 namespace pl::test {
 
+// "PIPELINE_TEST_TAG=<new id>": an environment entry that marks every process a test starts, so
+// that processes_with_env finds what it left behind.
+std::string new_tag();
+
 // The default tree's config with a few settings changed: `broker` and `worker` are YAML
 // mapping bodies (indented by two spaces) for those sections.
 std::string tree_config(int workers, const std::string& broker = "",

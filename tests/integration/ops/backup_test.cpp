@@ -131,17 +131,20 @@ TEST(Restore, MovesTheFilesItReplacesAsideWithTheirWriteAheadLog) {
   }
   const fs::path state = dir.path() / "state";
   fs::create_directories(state);
-  for (const char* name : {"registry.db", "registry.db-wal", "registry.db-shm", "broker.db"}) {
+  for (const char* name :
+       {"registry.db", "registry.db-wal", "registry.db-shm", "registry.db.damaged", "broker.db"}) {
     std::ofstream(state / name) << "the old " << name;
   }
   auto r = run_command(
       {binary("pipelinectl"), "--state-dir", state.string(), "restore", copies.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(fs::exists(state / "registry.db.damaged")) << "goes with the file it marks";
   // A -wal left beside the restored copy would be replayed into it.
   EXPECT_FALSE(fs::exists(state / "registry.db-wal"));
   EXPECT_FALSE(fs::exists(state / "registry.db-shm"));
   EXPECT_EQ(read_text(state / "broker.db"), "the old broker.db") << "not in the copies: kept";
   ASSERT_TRUE(fs::is_directory(state / "replaced"));
+  EXPECT_EQ(fs::status(state / "replaced").permissions() & fs::perms::all, fs::perms::owner_all);
   const fs::path aside = fs::directory_iterator(state / "replaced")->path();
   EXPECT_NE(r.out.find("what it replaced is in " + aside.string()), std::string::npos) << r.out;
   EXPECT_EQ(read_text(aside / "registry.db-wal"), "the old registry.db-wal");

@@ -1,6 +1,7 @@
 #include "common/sqlite/database.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <mutex>
 
@@ -167,6 +168,15 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
     return e;
   }
   sqlite3_extended_result_codes(raw, 1);
+  // SQLite opens a file it may not write read-only without a word; the first write then fails
+  // as a "disk I/O error", which sends the operator to the disk rather than to the file's mode.
+  if (sqlite3_db_readonly(raw, "main") == 1) {
+    sqlite3_close(raw);
+    return make_error(ErrorCode::kInvalidInput,
+                      path.string() + " cannot be written by this process (uid " +
+                          std::to_string(::geteuid()) + "): check the owner and mode of it, of " +
+                          "its -wal and -shm files, and of its directory");
+  }
   return std::unique_ptr<Database>(new Database(raw));
 }
 

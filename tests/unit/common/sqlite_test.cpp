@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -90,6 +92,35 @@ TEST(Database, OpeningAFileThatIsNotADatabaseFailsWithItsName) {
                                                       "restore it from a backup, or move it aside"),
             std::string::npos)
       << st.error().message;
+}
+
+TEST(Database, AFileThisProcessMayNotWriteIsRefusedSayingSoNotLaterAsADiskError) {
+  test::TempDir dir;
+  const fs::path file = dir.path() / "kept.db";
+  {
+    auto db = Database::open(file);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->exec("CREATE TABLE t(k)").ok());
+  }
+  fs::permissions(dir.path(),
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(file, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  // Root writes whatever the mode says: the open is then tried as nobody, in a child.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    auto db = Database::open(file);
+    if (db.ok()) ::_exit(11);
+    const bool named =
+        db.error().message.find(file.string() + " cannot be written by this process") !=
+        std::string::npos;
+    ::_exit(db.error().code == ErrorCode::kInvalidInput && named ? 0 : 12);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: could not become nobody; 11: opened; 12: another error";
 }
 
 TEST(Database, AFullDatabaseSaysHowMuchRoomItsFileSystemHasLeft) {

@@ -1,5 +1,6 @@
 #include "common/config/yaml_document.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -202,7 +203,12 @@ Result<YamlDocument> parse_yaml(std::string_view text, const std::string& displa
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {  // DeepRecursion included: yaml-cpp guards its depth
+  } catch (const YAML::DeepRecursion& e) {  // its own message is "bad file"
+    return make_error(ErrorCode::kInvalidInput,
+                      to_string(location_of(e.mark, display_name)) +
+                          ": YAML nesting is too deep (the parser stopped at " +
+                          std::to_string(e.depth()) + " levels)");
+  } catch (const YAML::Exception& e) {
     return make_error(ErrorCode::kInvalidInput, to_string(location_of(e.mark, display_name)) +
                                                     ": " + e.msg +
                                                     tab_indentation_hint(text, e.mark.line + 1));

@@ -107,7 +107,15 @@ class Converter {
         return Value();
       case YAML::NodeType::Scalar:
         // yaml-cpp tags quoted (and !!str) scalars "!"; plain ones "?".
-        if (node.Tag() == "?") return plain_scalar(node.Scalar());
+        if (node.Tag() == "?") {
+          Value v = plain_scalar(node.Scalar());
+          // JSON, where configs' and tools' values go (a tool's schema, say), has no spelling
+          // for them: written out, they would become null.
+          if (v.is_double() && !std::isfinite(v.as_double())) {
+            return error(node, "the number " + node.Scalar() + " is not finite");
+          }
+          return v;
+        }
         if (!yaml_quote_closes(text_, static_cast<size_t>(node.Mark().pos))) {
           return error(node, std::string(kYamlUnclosedQuote));
         }

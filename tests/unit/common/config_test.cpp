@@ -26,13 +26,13 @@ TEST(YamlDocument, TypesPlainScalarsByTheCoreSchema) {
 }
 
 TEST(YamlDocument, ReadsEveryCoreSchemaNumberForm) {
-  auto doc = parse("a: 1e3\nb: .5\nc: 0x1F\nd: 0o17\ne: -.inf\nf: +12\ng: 1.\nh: 1e\ni: 12a\n");
+  auto doc = parse("a: 1e3\nb: .5\nc: 0x1F\nd: 0o17\ne: -1.5e2\nf: +12\ng: 1.\nh: 1e\ni: 12a\n");
   const Value& r = doc.root();
   EXPECT_EQ(*r.find("a"), Value(1000.0));
   EXPECT_EQ(*r.find("b"), Value(0.5));
   EXPECT_EQ(*r.find("c"), Value(31));
   EXPECT_EQ(*r.find("d"), Value(15));
-  EXPECT_TRUE(r.find("e")->is_double() && r.find("e")->as_double() < 0);
+  EXPECT_EQ(*r.find("e"), Value(-150.0));  // .inf and .nan: refused (below)
   EXPECT_EQ(*r.find("f"), Value(12));
   EXPECT_EQ(*r.find("g"), Value(1.0));
   EXPECT_EQ(*r.find("h"), Value("1e"));
@@ -107,6 +107,19 @@ TEST(YamlDocument, DeepNestingIsAnError) {
   for (int i = 0; i < 100; ++i) block += "- ";
   block += "x\n";
   EXPECT_FALSE(parse_yaml(block, "deep.yaml").ok());
+}
+
+TEST(YamlDocument, ANumberThatIsNotFiniteIsAnErrorNotANullLater) {
+  for (const char* text :
+       {"minimum: 1e400\n", "minimum: .inf\n", "minimum: -.inf\n", "minimum: .nan\n"}) {
+    auto parsed = parse_yaml(text, "tool.yaml");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.error().message.find("tool.yaml:1:10: "), std::string::npos)
+        << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find("is not finite"), std::string::npos)
+        << parsed.error().message;
+  }
+  EXPECT_TRUE(parse_yaml("minimum: 1.5e300\n", "tool.yaml").ok());
 }
 
 TEST(SectionReader, UnknownKeyIsReportedWithLocationAndSuggestion) {

@@ -22,12 +22,12 @@ std::optional<CheckedPipeline> check_pipeline_file(const std::filesystem::path& 
   }
   auto loaded = pipeline::load_pipeline_text(*text, path.string());
   std::vector<pipeline::Diagnostic> diagnostics = loaded.diagnostics;
-  if (loaded.ok()) {
-    pipeline::ValidateOptions options{path.parent_path()};
-    options.check_step_options = worker::data::check_data_step_options;
-    auto more = pipeline::validate_pipeline(*loaded.pipeline, options);
-    diagnostics.insert(diagnostics.end(), more.begin(), more.end());
-  }
+  pipeline::ValidateOptions options{path.parent_path()};
+  options.check_step_options = worker::data::check_data_step_options;
+  // With errors, the rest of the file is still checked, so that one round lists them all.
+  auto more = loaded.ok() ? pipeline::validate_pipeline(*loaded.pipeline, options)
+                          : pipeline::validate_partial(loaded, options);
+  diagnostics.insert(diagnostics.end(), more.begin(), more.end());
   pipeline::sort_in_file_order(diagnostics);
   for (const auto& d : diagnostics) std::cerr << pipeline::format_diagnostic(d) << "\n";
   if (!loaded.ok() || pipeline::has_errors(diagnostics)) return std::nullopt;

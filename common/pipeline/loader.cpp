@@ -38,7 +38,12 @@ LoadResult load(std::string_view yaml, const std::string& display_name) {
   WorkflowReader reader(display_name, result.diagnostics);
   Pipeline pipeline = reader.read_workflow(*workflow, "workflow");
   sort_in_file_order(result.diagnostics);
-  if (!has_errors(result.diagnostics)) result.pipeline = std::move(pipeline);
+  if (!has_errors(result.diagnostics)) {
+    result.pipeline = std::move(pipeline);
+  } else {
+    result.partial = std::move(pipeline);
+    result.unread_steps = reader.unread_steps();
+  }
   return result;
 }
 

@@ -29,6 +29,12 @@ namespace pl::pipeline {
 struct LoadResult {
   std::optional<Pipeline> pipeline;     // set when there are no errors
   std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+  // With errors, what could be read anyway, for validation only (validate_partial): steps that
+  // could not be read at all are missing, and their names are in `unread_steps`; a key the
+  // schema refused may hold what was written or be missing. Unset when the file has no
+  // workflow to read.
+  std::optional<Pipeline> partial;
+  std::vector<std::string> unread_steps;
 
   bool ok() const { return pipeline.has_value(); }
 };

@@ -96,7 +96,12 @@ std::vector<Step> WorkflowReader::read_steps(const YamlNode& list, std::string_v
         }
       }
     }
-    if (auto step = read_step(item)) steps.push_back(std::move(*step));
+    if (auto step = read_step(item)) {
+      steps.push_back(std::move(*step));
+    } else if (const YamlNode* name = item.is_map() ? item.find("name") : nullptr;
+               name && is_text(*name)) {
+      unread_steps_.push_back(name->scalar);
+    }
   }
   return steps;
 }

@@ -219,6 +219,10 @@ class Validator {
       }
       limit = f->index_in_parent;
     }
+    if (std::find(options_.unread_steps.begin(), options_.unread_steps.end(), name) !=
+        options_.unread_steps.end()) {
+      return nullptr;  // the loader said why the step is not there
+    }
     const std::string prefix = what + ": ";
     // Steps of several loops may share the name: each of those loops is named.
     std::vector<std::string> loops;
@@ -801,7 +805,60 @@ class Validator {
   std::map<std::string, std::vector<const Step*>> setters_;  // set_variable steps, by variable
 };
 
+// The lines step `step` spans in its file: from its own to the last of its keys' and its
+// body's.
+std::pair<int, int> lines_of(const Step& step) {
+  int last = step.location.line;
+  for (const auto& [key, where] : step.key_locations) last = std::max(last, where.line);
+  for (const Step& inner : step.steps) last = std::max(last, lines_of(inner).second);
+  return {step.location.line, last};
+}
+
+// The line ranges, in `steps` and the bodies below them, of the innermost steps that hold a
+// line in `error_lines`.
+void broken_ranges(const std::vector<Step>& steps, const std::set<int>& error_lines,
+                   std::vector<std::pair<int, int>>& out) {
+  for (const Step& step : steps) {
+    const auto [first, last] = lines_of(step);
+    auto error = error_lines.lower_bound(first);
+    if (error == error_lines.end() || *error > last) continue;
+    const size_t before = out.size();
+    broken_ranges(step.steps, error_lines, out);
+    // The step itself, unless every error in it is inside one of its body's steps.
+    bool all_inside = out.size() > before;
+    for (auto e = error; all_inside && e != error_lines.end() && *e <= last; ++e) {
+      all_inside =
+          std::any_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                      [&](const auto& range) { return *e >= range.first && *e <= range.second; });
+    }
+    if (!all_inside) out.emplace_back(first, last);
+  }
+}
+
 }  // namespace
+
+std::vector<Diagnostic> validate_partial(const LoadResult& loaded, ValidateOptions options) {
+  if (!loaded.partial) return {};
+  const Pipeline& pipeline = *loaded.partial;
+  std::set<int> error_lines;  // in the pipeline's own file
+  for (const Diagnostic& d : loaded.diagnostics) {
+    if (d.severity == Severity::kError && d.where.file == pipeline.file) {
+      error_lines.insert(d.where.line);
+    }
+  }
+  std::vector<std::pair<int, int>> quiet;
+  broken_ranges(pipeline.steps, error_lines, quiet);
+  options.unread_steps = loaded.unread_steps;
+  std::vector<Diagnostic> found = validate_pipeline(pipeline, options);
+  std::erase_if(found, [&](const Diagnostic& d) {
+    if (d.where.line == 0 || error_lines.count(d.where.line)) return true;
+    if (d.where.file != pipeline.file) return false;
+    return std::any_of(quiet.begin(), quiet.end(), [&](const auto& range) {
+      return d.where.line >= range.first && d.where.line <= range.second;
+    });
+  });
+  return found;
+}
 
 std::vector<std::string_view> loop_result_members(const Step& step) {
   if (!is_loop(step.type) && !is_fan_out(step.type)) return {};

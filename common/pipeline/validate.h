@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "common/pipeline/diagnostic.h"
+#include "common/pipeline/loader.h"
 #include "common/pipeline/model.h"
 
 namespace pl::pipeline {
@@ -70,9 +71,19 @@ struct ValidateOptions {
   bool inherits_context = false;
   // Called for every step in which the checks above found no error; null: not called.
   StepOptionsCheck check_step_options = nullptr;
+  // Steps the loader could not read (LoadResult::unread_steps): a reference to one of these
+  // names is not reported, since the error that dropped the step says what is wrong.
+  std::vector<std::string> unread_steps = {};
 };
 
 std::vector<Diagnostic> validate_pipeline(const Pipeline& pipeline, const ValidateOptions& options);
+
+// What validate_pipeline finds in what a load with errors could still read (LoadResult::
+// partial), so that `pipelinectl validate` lists every problem at once rather than a round at a
+// time. Left out, as what the load's errors may explain: references to the steps it could not
+// read, and whatever is said inside a step (its lines, a loop's body included) where an error
+// is. Empty when the load has nothing partial.
+std::vector<Diagnostic> validate_partial(const LoadResult& loaded, ValidateOptions options);
 
 // Every member the result of `step` can have when it is a for_loop, while_loop,
 // parallel_claude or claude_batch (the broker's loop and fan-out nodes build them, without

@@ -24,6 +24,10 @@ class WorkflowReader {
   // REQUIRES: workflow.is_map(). `context` names it in messages ("workflow").
   Pipeline read_workflow(const YamlNode& workflow, std::string_view context);
 
+  // The names of the steps that could not be read at all (no type, an unknown type), missing
+  // from what read_workflow returned; inline child pipelines' included.
+  const std::vector<std::string>& unread_steps() const { return unread_steps_; }
+
  private:
   // workflow_reader.cpp
   void read_inputs(const YamlNode& inputs, Pipeline& pipeline);
@@ -46,6 +50,7 @@ class WorkflowReader {
 
   std::string file_;
   SchemaChecker checker_;
+  std::vector<std::string> unread_steps_;
 };
 
 }  // namespace pl::pipeline

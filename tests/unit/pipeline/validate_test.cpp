@@ -203,6 +203,62 @@ TEST(Validate, AWhileConditionIsCheckedBeforeTheBodyRuns) {
   EXPECT_EQ(count_errors(d), 1u) << all_messages(d);
 }
 
+// All of a file's problems in one round: what the loader refused, then what validation finds in
+// the rest (validate_partial), without what the loader's errors explain.
+std::vector<Diagnostic> load_and_validate(std::string_view yaml) {
+  auto loaded = load(yaml);
+  std::vector<Diagnostic> all = loaded.diagnostics;
+  auto more = loaded.ok() ? validate_pipeline(*loaded.pipeline, {}) : validate_partial(loaded, {});
+  all.insert(all.end(), more.begin(), more.end());
+  sort_in_file_order(all);
+  return all;
+}
+
+TEST(ValidatePartial, ALoaderErrorDoesNotHideTheProblemsOfTheOtherSteps) {
+  auto d = load_and_validate(R"(workflow:
+  name: v
+  steps:
+    - {name: a, type: echo, bogus_key: 1}
+    - {name: b, type: echo, value: "{{ 1 + }}"}
+    - {name: c, type: echo, value: "{{steps.nope.text}}"}
+)");
+  EXPECT_TRUE(has_error(d, 4, 29, "unknown key \"bogus_key\""));
+  EXPECT_TRUE(has_error(d, 5, 29, "bad template in \"value\""));
+  EXPECT_TRUE(has_error(d, 6, 29, "there is no step \"nope\""));
+  EXPECT_EQ(count_errors(d), 3u) << all_messages(d);
+}
+
+TEST(ValidatePartial, WhatTheLoadersErrorsExplainIsNotSaidAgain) {
+  auto d = load_and_validate(R"(workflow:
+  name: v
+  steps:
+    - {name: d, type: ecko, value: x}
+    - {name: e, type: echo, value: "{{steps.d.text}}"}
+    - name: l
+      type: for_loop
+      data_source: [1, 2]
+      steps:
+        - {name: i, type: echo, value: "{{loop.x}} {{steps.zzz.text}}"}
+    - name: w
+      type: for_loop
+      iterator: x
+      data_source: [1]
+      steps:
+        - {name: bad, type: echo, nonsense: 1}
+        - {name: good, type: echo, value: "{{steps.yyy.text}}"}
+)");
+  EXPECT_TRUE(has_error(d, 4, 23, "unknown step type \"ecko\""));
+  // "d" could not be read: a reference to it says nothing the error above does not.
+  EXPECT_TRUE(matching(d, "steps.d.text").empty()) << all_messages(d);
+  // A loop without its iterator: nothing in its body is judged against it.
+  EXPECT_TRUE(has_error(d, 6, 7, "missing required key \"iterator\""));
+  EXPECT_TRUE(matching(d, "zzz").empty()) << all_messages(d);
+  // An error in one step of a body leaves the others of that body checked.
+  EXPECT_TRUE(has_error(d, 16, 35, "unknown key \"nonsense\""));
+  EXPECT_TRUE(has_error(d, 17, 36, "there is no step \"yyy\""));
+  EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
+}
+
 TEST(Validate, AStepNameSeveralLoopsUseNamesEachOfThemWhenNoneIsVisible) {
   auto d = validate_text(R"(workflow:
   name: v

@@ -79,7 +79,9 @@ void Dispatcher::set_state(Item& item, ItemState state) {
 }
 
 void Dispatcher::leave_flight(Item& item, const Value* outcome, TimePoint now) {
-  if (ProviderState* p = provider(item.spec.provider)) {
+  ProviderState* p = item.without_provider ? nullptr : provider(item.spec.provider);
+  item.without_provider = false;
+  if (p) {
     if (p->in_flight > 0) --p->in_flight;
     if (outcome) {
       const ErrorCode code = error_code_from_name(outcome->get_string("error_code", "internal"));
@@ -811,7 +813,8 @@ void Dispatcher::queue_wait_passed(Item& item, TimePoint now) {
   attempt_failed(item, std::move(failed), now);
 }
 
-bool Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
+bool Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now,
+                          std::optional<std::string> circuit_open) {
   // Told to the worker so that an executor knows its last chance (claude_robust's fallback).
   std::optional<protocol::RetryOutlook> retry;
   if (item.spec.tell_retries) {
@@ -822,6 +825,7 @@ bool Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
     // attempt_failed() retries no failure whose provider asks to wait longer than this.
     retry->max_retry_after_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.max_retry_after).count();
+    retry->circuit_open = circuit_open;
   }
   std::string frame = protocol::encode_work_item(
       item.spec.item_id, item.attempt + 1, item.spec.timeout_ms, item.spec.run_id,
@@ -842,13 +846,14 @@ bool Dispatcher::dispatch(Item& item, WorkerRecord& worker, TimePoint now) {
   }
   set_state(item, ItemState::kInFlight);
   item.dispatched_here = true;
+  item.without_provider = circuit_open.has_value();
   ++item.attempt;
   item.worker = worker.identity;
   item.dispatched_at = now;
   set_deadline(item,
                now + std::chrono::milliseconds(item.spec.timeout_ms) + config_.deadline_grace);
   worker.held.add_new(item.spec.item_id, item.attempt);
-  if (ProviderState* p = provider(item.spec.provider)) ++p->in_flight;
+  if (ProviderState* p = provider(item.spec.provider); p && !item.without_provider) ++p->in_flight;
   ++counters_.dispatched;
   outbox_.push_back(WorkerFrame{worker.identity, std::move(frame)});
   return true;
@@ -878,15 +883,27 @@ void Dispatcher::pump(TimePoint now) {
       ProviderState* p = provider(name);
       if (p && p->breaker.state(now) == CircuitBreaker::State::kOpen) {
         // Fail fast, for every worker at once: the provider is known to be down.
+        const std::string why = "circuit breaker for provider " + name + " is open after " +
+                                std::to_string(p->breaker.consecutive_failures()) +
+                                " consecutive failures; it lets a probe through at its next "
+                                "half-open";
+        // At its last chance, an item that can fall back without the provider does so on a
+        // worker, as it would after failing there (claude_robust's fallback_action).
+        const bool last_chance = item.failures + 1 >= item.spec.retry.max_attempts ||
+                                 !may_retry(item.spec.retry, ErrorCode::kCircuitOpen);
+        if (item.spec.falls_back_without_provider && last_chance) {
+          if (roster_.total_free_slots() == 0) return;
+          WorkerRecord* worker = roster_.next_with_credit();
+          if (!worker) return;
+          queue.pop_front();
+          ++counters_.circuit_rejections;
+          dispatch(item, *worker, now, why);
+          progress = true;
+          continue;
+        }
         queue.pop_front();
         ++counters_.circuit_rejections;
-        attempt_failed(item,
-                       failure("circuit breaker for provider " + name + " is open after " +
-                                   std::to_string(p->breaker.consecutive_failures()) +
-                                   " consecutive failures; it lets a probe through at its next "
-                                   "half-open",
-                               ErrorCode::kCircuitOpen),
-                       now);
+        attempt_failed(item, failure(why, ErrorCode::kCircuitOpen), now);
         progress = true;
         continue;
       }

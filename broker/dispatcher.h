@@ -192,6 +192,9 @@ class Dispatcher {
     uint32_t failures = 0;  // counted against spec.retry.max_attempts
     uint32_t deaths = 0;    // holders that died while running it
     bool dispatched_here = false;  // by this broker process (false for a recovered item)
+    // Its current attempt falls back without calling its provider, whose circuit is open
+    // (WorkSpec::falls_back_without_provider): the provider's counts and breaker leave it out.
+    bool without_provider = false;
     std::string worker;     // identity holding the current attempt
     // Its entry in deadlines_ while queued (the end of its wait for a worker) or in flight (the
     // attempt's deadline); removed when it leaves those states, so that the map holds only
@@ -258,7 +261,8 @@ class Dispatcher {
   void drop(ItemMap::iterator it, std::string_view reason, TimePoint now);
   // Sends the item's next attempt to `worker`; false when it could not be sent and was failed
   // instead (an input too large for a message).
-  bool dispatch(Item& item, WorkerRecord& worker, TimePoint now);
+  bool dispatch(Item& item, WorkerRecord& worker, TimePoint now,
+                std::optional<std::string> circuit_open = std::nullopt);
   // Queues the item for a worker, for at most its timeout from `now`.
   void enqueue(Item& item, bool front, TimePoint now);
   // Moves an item between states, keeping the counts right; leaving kInFlight tells the

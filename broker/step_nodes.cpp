@@ -252,6 +252,11 @@ void LeafNode::start() {
       work_.timeout_ms.value_or(step_.timeout_ms.value_or(run_.settings().default_timeout_ms));
   spec.retry = retry_settings(step_);
   spec.tell_retries = work_.step_type == "claude_robust";
+  if (spec.tell_retries) {
+    const Value* config = spec.input.find("retry_config");
+    const std::string fallback = config ? config->get_string("fallback_action") : "";
+    spec.falls_back_without_provider = fallback == "skip" || fallback == "mock_response";
+  }
   spec.context = run_.item_context(*frame_.context);
   waiting_ = true;
   run_.submit_item(*this, std::move(spec));

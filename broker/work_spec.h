@@ -39,6 +39,10 @@ struct WorkSpec {
   // only an executor that decides on its last chance needs it (claude_robust's fallback), and
   // every other item is spared the bytes.
   bool tell_retries = false;
+  // Its executor can fall back without its provider (claude_robust with fallback_action skip
+  // or mock_response): when the provider's circuit is open at its last attempt, the item is
+  // sent to fall back (RetryOutlook::circuit_open) instead of failing as circuit_open.
+  bool falls_back_without_provider = false;
   // The submitter's own reference to the item (a run's leaf node), handed back in the item's
   // Completion: found by a number, not by hashing the item id.
   uint64_t tag = 0;

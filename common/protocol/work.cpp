@@ -15,12 +15,14 @@ Value retry_body(const RetryOutlook& retry) {
   v["on"] = Value::array();
   for (const std::string& code : retry.retry_on) v["on"].push_back(code);
   if (retry.max_retry_after_ms) v["max_retry_after_ms"] = *retry.max_retry_after_ms;
+  if (retry.circuit_open) v["circuit_open"] = *retry.circuit_open;
   return v;
 }
 
-// `retry: {left, on, max_retry_after_ms?}` from a work item; kInvalidInput naming what is wrong.
-// Other keys are ignored: a newer broker may tell more than this worker knows (a worker upgraded
-// after its broker still runs the item, on what it understands), as with the body's own keys.
+// `retry: {left, on, max_retry_after_ms?, circuit_open?}` from a work item; kInvalidInput naming
+// what is wrong. Other keys are ignored: a newer broker may tell more than this worker knows (a
+// worker upgraded after its broker still runs the item, on what it understands), as with the body's
+// own keys.
 Result<RetryOutlook> retry_outlook_from(const Value& v) {
   const auto wrong = [](std::string_view what) {
     return make_error(ErrorCode::kInvalidInput, "work_item: field \"retry\" " + std::string(what));
@@ -42,6 +44,10 @@ Result<RetryOutlook> retry_outlook_from(const Value& v) {
       return wrong("has a \"max_retry_after_ms\" that is not a count");
     }
     out.max_retry_after_ms = max_after->as_int();
+  }
+  if (const Value* open = v.find("circuit_open")) {
+    if (!open->is_string()) return wrong("has a \"circuit_open\" that is not a text");
+    out.circuit_open = open->as_string();
   }
   return out;
 }
@@ -92,7 +98,11 @@ std::string encode_work_item(std::string_view item_id, uint32_t attempt, int64_t
   pack_value(writer, input);
   if (retry) {  // packed as retry_body() would be, keys sorted
     writer.string("retry");
-    writer.map(retry->max_retry_after_ms ? 3 : 2);
+    writer.map(2 + (retry->circuit_open ? 1 : 0) + (retry->max_retry_after_ms ? 1 : 0));
+    if (retry->circuit_open) {
+      writer.string("circuit_open");
+      writer.string(*retry->circuit_open);
+    }
     writer.string("left");
     writer.integer(retry->retries_left);
     if (retry->max_retry_after_ms) {

@@ -57,6 +57,10 @@ struct RetryOutlook {
   // (broker.max_retry_after_ms): a failure asking for more is not retried at all. nullopt: the
   // broker did not say, and no limit is assumed.
   std::optional<int64_t> max_retry_after_ms = std::nullopt;
+  // Set when the provider's circuit breaker is open and this is the item's last attempt: why
+  // (the broker's words). The executor is to fall back without calling the provider, which
+  // the breaker says is down; only an item whose fallback calls no provider is sent so.
+  std::optional<std::string> circuit_open = std::nullopt;
 
   // Whether the broker retries a failure of this attempt with `code` whose provider asked to be
   // left alone for `retry_after_ms` (0: it asked nothing): retry_covers and the limit above, as

@@ -36,17 +36,28 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
 
   llm::ClaudeCall call;
   call.claude_options = llm::member_or_null(input, "claude_options");
-  auto outcome = llm::run_claude_call(*services_, scope, call, *prompt);
-  if (outcome.ok()) {
-    Value result = llm::conversation_result(*outcome, services_->pricing());
-    result["attempt"] = static_cast<int64_t>(item.attempt);
-    return result;
-  }
-  const Error original = std::move(outcome).error();
   const protocol::RetryOutlook* broker = item.retry ? &*item.retry : nullptr;
-  if (!llm::should_fall_back(original, item.attempt, *config, broker) ||
-      config->fallback == llm::FallbackAction::kFail) {
-    return original;
+  Error original;
+  if (broker && broker->circuit_open) {
+    // The provider's breaker is open and this is the last attempt: fall back without a call.
+    // Only skip and mock_response are sent so; simplified_prompt would call the provider.
+    original = make_error(ErrorCode::kCircuitOpen, *broker->circuit_open);
+    if (config->fallback != llm::FallbackAction::kSkip &&
+        config->fallback != llm::FallbackAction::kMockResponse) {
+      return original;
+    }
+  } else {
+    auto outcome = llm::run_claude_call(*services_, scope, call, *prompt);
+    if (outcome.ok()) {
+      Value result = llm::conversation_result(*outcome, services_->pricing());
+      result["attempt"] = static_cast<int64_t>(item.attempt);
+      return result;
+    }
+    original = std::move(outcome).error();
+    if (!llm::should_fall_back(original, item.attempt, *config, broker) ||
+        config->fallback == llm::FallbackAction::kFail) {
+      return original;
+    }
   }
   spdlog::warn("{}: {} after: {}", item.step_name, llm::fallback_name(config->fallback),
                original.message);

@@ -1136,6 +1136,62 @@ TEST_F(DispatcherTest, OpenCircuitFailsItemsFastForEveryWorker) {
   EXPECT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"), "open");
 }
 
+TEST_F(DispatcherTest, AtItsLastChanceAnItemThatFallsBackWithoutItsProviderIsSentToFallBack) {
+  // claude_robust with fallback_action skip or mock_response, its provider's circuit open.
+  hello("w1", 2);
+  submit("a", 1, 10000, "anthropic");
+  submit("b", 1, 10000, "anthropic");
+  dispatcher_.pump(clock_.now());
+  take();
+  result("w1", "a", 1, false, "server_error");
+  result("w1", "b", 1, false, "server_error");
+  ASSERT_EQ(dispatcher_.take_completions().size(), 2u);
+  ASSERT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"),
+            "open");
+  auto robust = [&](const std::string& id, uint32_t max_attempts) {
+    WorkSpec spec;
+    spec.item_id = id;
+    spec.run_id = "run";
+    spec.step_name = id;
+    spec.step_type = "claude_robust";
+    spec.provider = "anthropic";
+    spec.timeout_ms = 10000;
+    spec.retry.max_attempts = max_attempts;
+    spec.retry.base_delay_ms = 100;
+    spec.retry.max_delay_ms = 1000;
+    spec.tell_retries = true;
+    spec.falls_back_without_provider = true;
+    dispatcher_.submit(std::move(spec), clock_.now());
+  };
+  robust("last", 1);
+  robust("more", 3);  // not its last chance: it waits to try the provider again
+  dispatcher_.pump(clock_.now());
+  auto items = take_items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].body.get_string("id"), "last");
+  const Value* retry = items[0].body.find("retry");
+  ASSERT_NE(retry, nullptr);
+  EXPECT_NE(retry->get_string("circuit_open").find("circuit breaker for provider anthropic"),
+            std::string::npos);
+  EXPECT_EQ(dispatcher_.counters().retried, 1u);  // "more"
+  const Value anthropic = *dispatcher_.provider_status(clock_.now()).find("anthropic");
+  EXPECT_EQ(anthropic.get_int("in_flight"), 0) << "no call of the provider is under way";
+  Value skipped;
+  skipped["success"] = true;
+  skipped["skipped"] = true;
+  skipped["fallback"] = "skip";
+  skipped["original_error_code"] = "circuit_open";
+  deliver("w1", MessageType::kWorkResult,
+          protocol::to_body(protocol::WorkResult{"last", 1, skipped}));
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].result.get_bool("skipped"));
+  // The breaker heard nothing from an answer its provider did not give.
+  const Value after = *dispatcher_.provider_status(clock_.now()).find("anthropic");
+  EXPECT_EQ(after.get_int("results"), anthropic.get_int("results"));
+  EXPECT_EQ(after.get_int("consecutive_failures"), anthropic.get_int("consecutive_failures"));
+}
+
 TEST_F(DispatcherTest, FallbackAnswersCountAsProviderFailuresSoTheCircuitStillOpens) {
   hello("w1", 2);
   submit("a", 1, 10000, "anthropic");

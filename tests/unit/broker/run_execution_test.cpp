@@ -37,6 +37,8 @@ TEST_F(RunExecutionTest, OnlyAClaudeRobustItemIsToldItsRetries) {
   complete(0);
   ASSERT_EQ(sink_.submitted.size(), 2u);
   EXPECT_TRUE(sink_.submitted[1].tell_retries);  // its fallback waits for the last attempt
+  EXPECT_FALSE(sink_.submitted[0].falls_back_without_provider);
+  EXPECT_TRUE(sink_.submitted[1].falls_back_without_provider);  // skip calls no provider
 }
 
 TEST_F(RunExecutionTest, AnLlmItemNamingNoProviderCountsAgainstTheConfiguredDefault) {

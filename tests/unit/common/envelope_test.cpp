@@ -205,6 +205,15 @@ TEST(WorkProtocol, DirectItemEncodingIsTheSameAsTheGeneralOne) {
       encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
                        item.step_type, item.input, item.context_value(), &*item.retry),
       encode(MessageType::kWorkItem, to_body(item)));
+  item.retry->circuit_open = "circuit breaker for provider anthropic is open";
+  EXPECT_EQ(
+      encode_work_item(item.item_id, item.attempt, item.timeout_ms, item.run_id, item.step_name,
+                       item.step_type, item.input, item.context_value(), &*item.retry),
+      encode(MessageType::kWorkItem, to_body(item)));
+  auto back = decode_work_item(encode(MessageType::kWorkItem, to_body(item)));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_TRUE(back->retry && back->retry->circuit_open);
+  EXPECT_EQ(*back->retry->circuit_open, "circuit breaker for provider anthropic is open");
   // With the context packed beforehand, as the dispatcher sends a run's items; a null context
   // travels as an empty map either way.
   const std::string packed = pack_work_context(item.context_value());

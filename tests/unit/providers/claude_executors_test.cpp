@@ -307,6 +307,26 @@ TEST(ClaudeRobustExecutor, WhenTheStepsRetryLeavesNoAttemptTheFallbackApplies) {
   EXPECT_EQ(r->get_string("fallback"), "skip");
 }
 
+TEST(ClaudeRobustExecutor, WithItsProvidersCircuitOpenItFallsBackWithoutACall) {
+  // The broker sends it so only at its last chance, and only for skip and mock_response.
+  Harness h;  // nothing scripted: a call of anthropic would fail the test
+  ClaudeRobustExecutor e(h.services);
+  protocol::RetryOutlook outlook{0, {}};
+  outlook.circuit_open = "circuit breaker for provider anthropic is open";
+  auto skipped = h.run(e, "claude_robust", robust_input("skip"), 1, outlook);
+  ASSERT_TRUE(skipped.ok()) << skipped.error().message;
+  EXPECT_TRUE(skipped->get_bool("skipped"));
+  EXPECT_EQ(skipped->get_string("original_error_code"), "circuit_open");
+  EXPECT_EQ(skipped->get_string("original_error"), *outlook.circuit_open);
+  auto mocked = h.run(e, "claude_robust", robust_input("mock_response"), 1, outlook);
+  ASSERT_TRUE(mocked.ok()) << mocked.error().message;
+  EXPECT_TRUE(mocked->get_bool("mock"));
+  // simplified_prompt would call the provider the breaker says is down: the error stands.
+  auto simplified = h.run(e, "claude_robust", robust_input("simplified_prompt"), 1, outlook);
+  ASSERT_FALSE(simplified.ok());
+  EXPECT_EQ(simplified.error().code, ErrorCode::kCircuitOpen);
+}
+
 TEST(ClaudeRobustExecutor, WhileTheBrokerWillRetryTheErrorGoesBack) {
   Harness h;
   h.anthropic->push_error(ErrorCode::kProviderError, "anthropic: 500");  // not a retry_condition

@@ -12,11 +12,12 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
   if (!config_path.empty()) {
     auto doc = load_yaml_file(config_path);
     if (!doc.ok()) return std::move(doc).error();
-    SectionReader r(*doc, "/registry",
-                    {"endpoint", "database", "synchronous", "deferred_sync", "busy_timeout_ms", "page_size",
-                     "wal_autocheckpoint_pages", "max_batch", "maintenance_interval_ms",
-                     "max_tool_bytes", "max_turn_bytes", "max_session_turns", "max_reply_bytes",
-                     "max_list", "idempotency", "tcp_endpoint", "curve"});
+    SectionReader r(
+        *doc, "/registry",
+        {"endpoint", "database", "synchronous", "deferred_sync", "busy_timeout_ms", "page_size",
+         "wal_autocheckpoint_pages", "max_batch", "maintenance_interval_ms", "max_tool_bytes",
+         "max_turn_bytes", "max_session_turns", "max_reply_bytes", "max_list",
+         "keep_idle_sessions_days", "idempotency", "tcp_endpoint", "curve"});
     c.endpoint = r.endpoint("endpoint");
     c.tcp_endpoint = r.endpoint("tcp_endpoint");
     if (!c.tcp_endpoint.empty() && c.tcp_endpoint.rfind("tcp://", 0) != 0) {
@@ -44,6 +45,8 @@ Result<RegistryConfig> load_registry_config(const std::string& config_path) {
     l.max_session_turns = r.integer("max_session_turns", l.max_session_turns, 1, 100'000'000);
     l.max_reply_bytes = r.integer("max_reply_bytes", l.max_reply_bytes, 1024, 15 << 20);
     l.max_list = r.integer("max_list", l.max_list, 1, 1'000'000);
+    l.keep_idle_sessions_ms =
+        r.integer("keep_idle_sessions_days", 0, 0, 36'500) * 24LL * 3600 * 1000;
     SectionReader ids = r.nested("idempotency", {"keep_ids", "min_age_s", "ttl_s"});
     l.keep_applied_ids = ids.integer("keep_ids", l.keep_applied_ids, 0, 100'000'000);
     l.min_applied_age_ms = ids.integer("min_age_s", l.min_applied_age_ms / 1000, 1, 86'400) * 1000;

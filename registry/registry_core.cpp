@@ -202,6 +202,17 @@ Result<Value> RegistryCore::status() {
   return v;
 }
 
+Result<int64_t> RegistryCore::forget_idle_sessions(int64_t now_ms) {
+  if (limits_.keep_idle_sessions_ms <= 0) return int64_t{0};
+  auto idle =
+      store_.sessions_idle_since(now_ms - limits_.keep_idle_sessions_ms, kIdleSessionsPerPass);
+  if (!idle.ok()) return std::move(idle).error();
+  for (const std::string& name : *idle) {
+    if (Status st = store_.remove_session(name); !st.ok()) return st.error();
+  }
+  return static_cast<int64_t>(idle->size());
+}
+
 Result<int64_t> RegistryCore::forget_old_ids(int64_t now_ms) {
   return store_.forget_applied(limits_.keep_applied_ids, now_ms - limits_.applied_ttl_ms,
                                now_ms - limits_.min_applied_age_ms);

@@ -36,6 +36,9 @@ struct RegistryLimits {
   int64_t keep_applied_ids = 100'000;
   int64_t min_applied_age_ms = 60'000;
   int64_t applied_ttl_ms = 24LL * 3600 * 1000;
+  // Sessions nobody changed for this long are deleted, at most kIdleSessionsPerPass a pass of
+  // maintenance; 0 (the default): kept until deleted by name.
+  int64_t keep_idle_sessions_ms = 0;
 };
 
 struct RegistryCounters {
@@ -69,6 +72,11 @@ class RegistryCore {
 
   // Forgets idempotency ids past the limits. REQUIRES: inside a batch transaction.
   Result<int64_t> forget_old_ids(int64_t now_ms);
+  // Deletes sessions idle for longer than limits().keep_idle_sessions_ms, at most
+  // kIdleSessionsPerPass of them (a pass is one transaction, kept short for the requests that
+  // wait behind it); how many.
+  static constexpr size_t kIdleSessionsPerPass = 1000;
+  Result<int64_t> forget_idle_sessions(int64_t now_ms);
 
   // Shell-side events that `status` reports.
   void note_batch() { ++counters_.batches; }

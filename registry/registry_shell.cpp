@@ -255,15 +255,21 @@ void RegistryShell::maintain() {
   const int64_t now_ms = unix_millis(clock_.wall_now());
   Status st = store_.begin();
   Result<int64_t> forgotten = int64_t{0};
+  Result<int64_t> expired = int64_t{0};
   if (st.ok()) {
     forgotten = core_.forget_old_ids(now_ms);
-    st = forgotten.ok() ? store_.commit() : forgotten.error();
+    if (forgotten.ok()) expired = core_.forget_idle_sessions(now_ms);
+    st = !forgotten.ok() ? forgotten.error() : !expired.ok() ? expired.error() : store_.commit();
   }
   if (!st.ok()) {
     store_.rollback();
     spdlog::warn("registry maintenance: {}", st.error().message);
-  } else if (*forgotten > 0) {
-    spdlog::info("registry: forgot {} old idempotency ids", *forgotten);
+    return;
+  }
+  if (*forgotten > 0) spdlog::info("registry: forgot {} old idempotency ids", *forgotten);
+  if (*expired > 0) {
+    spdlog::info("registry: deleted {} session(s) idle for longer than keep_idle_sessions_days",
+                 *expired);
   }
 }
 

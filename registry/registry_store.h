@@ -104,6 +104,9 @@ class RegistryStore {
   virtual Status put_session(const SessionRecord& session) = 0;  // insert or replace
   // Removes the session and all its turns.
   virtual Status remove_session(std::string_view name) = 0;
+  // The names of sessions last changed before `before_ms`, at most `limit` (a scan of the
+  // sessions: no index is kept on the time, which every append changes).
+  virtual Result<std::vector<std::string>> sessions_idle_since(int64_t before_ms, size_t limit) = 0;
   // The session's turns with index > after, ascending, until their messages take more than
   // `max_bytes` (the turn that passes it included, so that the caller sees it passed).
   virtual Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after,

@@ -53,6 +53,7 @@ struct SqliteStore::Statements {
   sqlite::Statement begin, commit, rollback, savepoint, release, rollback_to;
   sqlite::Statement get_tool, list_tools, put_tool, remove_tool;
   sqlite::Statement get_session, list_sessions, put_session, remove_session, remove_session_turns;
+  sqlite::Statement idle_sessions;
   sqlite::Statement get_turns, turn_sizes, add_turn, remove_turns_after;
   sqlite::Statement get_applied, put_applied, max_applied_seq, first_applied_since, forget_applied;
   sqlite::Statement counts;
@@ -107,15 +108,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
       {&q->savepoint, "SAVEPOINT op"},
       {&q->release, "RELEASE op"},
       {&q->rollback_to, "ROLLBACK TO op"},
-      {&q->get_tool, "SELECT definition, revision, created_ms, updated_ms FROM tools WHERE name=?1"},
+      {&q->get_tool,
+       "SELECT definition, revision, created_ms, updated_ms FROM tools WHERE name=?1"},
       {&q->list_tools,
-       "SELECT name, definition, revision, created_ms, updated_ms FROM tools ORDER BY name LIMIT ?1"},
+       "SELECT name, definition, revision, created_ms, updated_ms FROM tools ORDER BY name LIMIT "
+       "?1"},
       {&q->put_tool,
-       "INSERT INTO tools(name, definition, revision, created_ms, updated_ms) VALUES(?1,?2,?3,?4,?5) "
+       "INSERT INTO tools(name, definition, revision, created_ms, updated_ms) "
+       "VALUES(?1,?2,?3,?4,?5) "
        "ON CONFLICT(name) DO UPDATE SET definition=?2, revision=?3, created_ms=?4, updated_ms=?5"},
       {&q->remove_tool, "DELETE FROM tools WHERE name=?1"},
       {&q->get_session,
-       "SELECT version, max_turns, created_ms, updated_ms, input_tokens, output_tokens FROM sessions "
+       "SELECT version, max_turns, created_ms, updated_ms, input_tokens, output_tokens FROM "
+       "sessions "
        "WHERE name=?1"},
       {&q->list_sessions,
        "SELECT name, version, max_turns, created_ms, updated_ms, input_tokens, output_tokens FROM "
@@ -126,8 +131,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
        "max_turns=?3, created_ms=?4, updated_ms=?5, input_tokens=?6, output_tokens=?7"},
       {&q->remove_session, "DELETE FROM sessions WHERE name=?1"},
       {&q->remove_session_turns, "DELETE FROM turns WHERE session=?1"},
+      {&q->idle_sessions, "SELECT name FROM sessions WHERE updated_ms<?1 LIMIT ?2"},
       {&q->get_turns,
-       "SELECT idx, time_ms, messages, input_tokens, output_tokens, origin FROM turns WHERE session=?1 AND "
+       "SELECT idx, time_ms, messages, input_tokens, output_tokens, origin FROM turns WHERE "
+       "session=?1 AND "
        "idx>?2 ORDER BY idx"},
       // Bytes, not characters: the reply limit counts bytes.
       {&q->turn_sizes,
@@ -275,6 +282,18 @@ Result<std::vector<SessionRecord>> SqliteStore::sessions(size_t limit) {
     if (!*row) return out;
     out.push_back(SessionRecord{s.column_text(0), s.column_int(1), s.column_int(2), s.column_int(3), s.column_int(4),
                                 TokenUsage{s.column_int(5), s.column_int(6)}});
+  }
+}
+
+Result<std::vector<std::string>> SqliteStore::sessions_idle_since(int64_t before_ms, size_t limit) {
+  sqlite::Statement& s = q_->idle_sessions;
+  s.bind(1, before_ms).bind(2, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return out;
+    out.push_back(s.column_text(0));
   }
 }
 

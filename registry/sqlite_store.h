@@ -68,6 +68,7 @@ class SqliteStore final : public RegistryStore {
   Result<std::vector<SessionRecord>> sessions(size_t limit) override;
   Status put_session(const SessionRecord& session) override;
   Status remove_session(std::string_view name) override;
+  Result<std::vector<std::string>> sessions_idle_since(int64_t before_ms, size_t limit) override;
   Result<std::vector<TurnRecord>> turns(std::string_view session, int64_t after,
                                         int64_t max_bytes) override;
   Status add_turn(std::string_view session, const TurnRecord& turn) override;

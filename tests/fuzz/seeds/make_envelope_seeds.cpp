@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,8 +77,9 @@ int main(int argc, char** argv) {
   const Value context(Value::Object{{"workspace_dir", Value("/tmp/w")},
                                     {"output_dir", Value("/tmp/o")},
                                     {"pipeline_dir", Value("/tmp/p")}});
-  WorkItem item{"run-1/greet/0", 1,       30000,       "run-1", "loop[3].greet", "echo",
-                sample_input(),  context, std::nullopt};
+  WorkItem item{"run-1/greet/0", 1,      30000,          "run-1",
+                "loop[3].greet", "echo", sample_input(), std::make_shared<const Value>(context),
+                std::nullopt};
   seed(dir, "work_item", MessageType::kWorkItem, item);
   write(dir, "work_item_fast",
         encode_work_item("id", 4294967295u, -1, "", "", "claude", Value(), Value()));

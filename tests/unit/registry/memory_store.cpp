@@ -95,6 +95,15 @@ Status MemoryStore::put_session(const SessionRecord& session) {
   return ok_status();
 }
 
+Result<std::vector<std::string>> MemoryStore::sessions_idle_since(int64_t before_ms, size_t limit) {
+  std::vector<std::string> out;
+  for (const auto& [name, s] : state_.sessions) {
+    if (out.size() == limit) break;
+    if (s.updated_ms < before_ms) out.push_back(name);
+  }
+  return out;
+}
+
 Status MemoryStore::remove_session(std::string_view name) {
   if (auto st = write_check(); !st.ok()) return st;
   if (auto it = state_.sessions.find(name); it != state_.sessions.end()) state_.sessions.erase(it);

@@ -32,6 +32,18 @@ TEST(RegistryConfig, MistakesAreReportedWithFileLineAndColumn) {
   EXPECT_NE(m.find("must not be shorter than min_age_s"), std::string::npos) << m;
 }
 
+TEST(RegistryConfig, IdleSessionsAreKeptForEverUnlessARetentionIsSet) {
+  auto defaults = load_registry_config((pl::test::source_dir() / "configs/local.yaml").string());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->limits.keep_idle_sessions_ms, 0);
+  pl::test::TempDir dir;
+  const auto file = dir.path() / "c.yaml";
+  std::ofstream(file) << "registry:\n  keep_idle_sessions_days: 30\n";
+  auto c = load_registry_config(file.string());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->limits.keep_idle_sessions_ms, 30LL * 24 * 3600 * 1000);
+}
+
 }  // namespace
 TEST(RegistryConfig, DeferredSyncWithoutFullSyncIsAMistakeNotASilentNoOp) {
   pl::test::TempDir dir;

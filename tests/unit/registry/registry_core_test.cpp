@@ -477,6 +477,32 @@ TEST_P(RegistryCoreTest, OldIdsAreForgottenPastTheLimitsButRecentOnesAreKept) {
   EXPECT_EQ(call("session.create", json(R"({"name": "s0"})"), "id-1").code, ErrorCode::kConflict);
 }
 
+TEST_P(RegistryCoreTest, SessionsIdleLongerThanTheConfiguredTimeAreDeletedWithTheirTurns) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  auto expire = [&](int64_t now) {
+    EXPECT_TRUE(store_->begin().ok());
+    auto n = core_->forget_idle_sessions(now);
+    EXPECT_TRUE(store_->commit().ok());
+    return n.ok() ? *n : -1;
+  };
+  ASSERT_TRUE(create("old").ok);
+  ASSERT_TRUE(append("old", 0, {message("user", "hi")}).ok);
+  EXPECT_EQ(expire(now_ms_ + 400 * kDay), 0) << "kept for ever unless configured";
+  limits_.keep_idle_sessions_ms = 30 * kDay;
+  core_ = std::make_unique<RegistryCore>(*store_, limits_);
+  now_ms_ += 20 * kDay;
+  ASSERT_TRUE(create("recent").ok);
+  ASSERT_TRUE(append("old", 1, {message("user", "still here")}).ok);  // a change keeps it
+  EXPECT_EQ(expire(now_ms_ + 29 * kDay), 0);
+  now_ms_ += 10 * kDay;
+  ASSERT_TRUE(append("recent", 0, {message("user", "busy")}).ok);
+  EXPECT_EQ(expire(now_ms_ + 21 * kDay), 1);  // "old": idle 31 days; "recent": 21
+  EXPECT_EQ(call("session.get", json(R"({"name": "old"})")).code, ErrorCode::kNotFound);
+  EXPECT_EQ(get("recent").find("turns")->size(), 1u);
+  ASSERT_TRUE(create("old").ok);  // the name is free again, with no turns left behind
+  EXPECT_EQ(get("old").find("turns")->size(), 0u);
+}
+
 TEST_P(RegistryCoreTest, StatusCountsRecordsAndRequests) {
   ASSERT_TRUE(create("chat").ok);
   ASSERT_TRUE(append("chat", 0, {message("user", "a")}).ok);

@@ -42,8 +42,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // the global options may come after the command too ("run F --state-dir D")
   app.option_defaults()->always_capture_default();
+  // An empty one would fall back to the default, acting on a tree nobody named.
+  const CLI::Validator not_empty(
+      [](std::string& text) { return text.empty() ? std::string("must not be empty") : ""; },
+      "DIR");
   app.add_option("--state-dir", context.state_dir_flag,
-                 "State directory of the tree (default: $PIPELINE_STATE_DIR, else ./var)");
+                 "State directory of the tree (default: $PIPELINE_STATE_DIR, else ./var)")
+      ->check(not_empty);
   app.add_option("--config", context.config_flag, "Config file whose state_dir to use")
       ->check(CLI::Validator([&context](std::string& file) { return context.read_config(file); },
                              "FILE"));

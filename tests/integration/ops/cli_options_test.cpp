@@ -63,6 +63,12 @@ TEST(CliOptions, TheGlobalOptionsMayComeAfterTheCommand) {
   EXPECT_NE(r.err.find("no broker runs on " + empty.path().string()), std::string::npos) << r.err;
 }
 
+TEST(CliOptions, AnEmptyStateDirIsAUsageErrorNotTheDefaultTree) {
+  auto r = run_command({binary("pipelinectl"), "--state-dir", "", "status"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--state-dir: must not be empty"), std::string::npos) << r.err;
+}
+
 TEST(CliOptions, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
   auto top = run_command({binary("pipelinectl"), "bogus"});
   EXPECT_EQ(top.exit_code, 2);

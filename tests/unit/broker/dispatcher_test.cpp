@@ -76,10 +76,9 @@ class DispatcherTest : public ::testing::Test {
     }
     deliver(identity, MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{id, attempt, r}));
   }
-  void submit(const std::string& id, uint32_t max_attempts = 1, int64_t timeout_ms = 10000,
-              const std::string& provider = "", bool tell_retries = false) {
+  static WorkSpec spec_of(const std::string& id, uint32_t max_attempts = 1,
+                          int64_t timeout_ms = 10000, const std::string& provider = "") {
     WorkSpec spec;
-    spec.tell_retries = tell_retries;
     spec.provider = provider;
     spec.item_id = id;
     spec.run_id = "run";
@@ -89,7 +88,24 @@ class DispatcherTest : public ::testing::Test {
     spec.retry.max_attempts = max_attempts;
     spec.retry.base_delay_ms = 100;
     spec.retry.max_delay_ms = 1000;
+    return spec;
+  }
+  void submit(const std::string& id, uint32_t max_attempts = 1, int64_t timeout_ms = 10000,
+              const std::string& provider = "", bool tell_retries = false) {
+    WorkSpec spec = spec_of(id, max_attempts, timeout_ms, provider);
+    spec.tell_retries = tell_retries;
     dispatcher_.submit(std::move(spec), clock_.now());
+  }
+  // Worker w1 (2 slots) joins, and two server errors open anthropic's circuit.
+  void open_anthropic_circuit() {
+    hello("w1", 2);
+    submit("a", 1, 10000, "anthropic");
+    submit("b", 1, 10000, "anthropic");
+    dispatcher_.pump(clock_.now());
+    take();
+    result("w1", "a", 1, false, "server_error");
+    result("w1", "b", 1, false, "server_error");
+    ASSERT_EQ(dispatcher_.take_completions().size(), 2u);
   }
   // Work items sent, as (identity, item id, attempt); other frames are dropped.
   struct Sent {
@@ -369,13 +385,7 @@ TEST_F(DispatcherTest, ResultCompletesTheItemAndReturnsTheCredit) {
 TEST_F(DispatcherTest, AnItemTooLargeForAMessageFailsAsTooLargeAndItsWorkerStaysConnected) {
   // Sent, it would cut the worker's connection (ZMQ_MAXMSGSIZE), and then the next worker's.
   hello("w1", 1);
-  WorkSpec big;
-  big.item_id = "big";
-  big.run_id = "run";
-  big.step_name = "big";
-  big.step_type = "echo";
-  big.timeout_ms = 10000;
-  big.retry.max_attempts = 3;
+  WorkSpec big = spec_of("big", 3);
   big.input["value"] = std::string(protocol::DecodeLimits{}.max_frame_bytes, 'x');
   dispatcher_.submit(std::move(big), clock_.now());
   submit("small");
@@ -1118,14 +1128,7 @@ TEST_F(DispatcherTest, ProviderConcurrencyLimitHoldsItemsBackButNotOthers) {
 }
 
 TEST_F(DispatcherTest, OpenCircuitFailsItemsFastForEveryWorker) {
-  hello("w1", 2);
-  submit("a", 1, 10000, "anthropic");
-  submit("b", 1, 10000, "anthropic");
-  dispatcher_.pump(clock_.now());
-  take();
-  result("w1", "a", 1, false, "server_error");
-  result("w1", "b", 1, false, "server_error");
-  ASSERT_EQ(dispatcher_.take_completions().size(), 2u);
+  open_anthropic_circuit();
   submit("c", 1, 10000, "anthropic");
   dispatcher_.pump(clock_.now());
   EXPECT_TRUE(take_items().empty());
@@ -1138,27 +1141,12 @@ TEST_F(DispatcherTest, OpenCircuitFailsItemsFastForEveryWorker) {
 
 TEST_F(DispatcherTest, AtItsLastChanceAnItemThatFallsBackWithoutItsProviderIsSentToFallBack) {
   // claude_robust with fallback_action skip or mock_response, its provider's circuit open.
-  hello("w1", 2);
-  submit("a", 1, 10000, "anthropic");
-  submit("b", 1, 10000, "anthropic");
-  dispatcher_.pump(clock_.now());
-  take();
-  result("w1", "a", 1, false, "server_error");
-  result("w1", "b", 1, false, "server_error");
-  ASSERT_EQ(dispatcher_.take_completions().size(), 2u);
+  open_anthropic_circuit();
   ASSERT_EQ(dispatcher_.provider_status(clock_.now()).find("anthropic")->get_string("state"),
             "open");
   auto robust = [&](const std::string& id, uint32_t max_attempts) {
-    WorkSpec spec;
-    spec.item_id = id;
-    spec.run_id = "run";
-    spec.step_name = id;
+    WorkSpec spec = spec_of(id, max_attempts, 10000, "anthropic");
     spec.step_type = "claude_robust";
-    spec.provider = "anthropic";
-    spec.timeout_ms = 10000;
-    spec.retry.max_attempts = max_attempts;
-    spec.retry.base_delay_ms = 100;
-    spec.retry.max_delay_ms = 1000;
     spec.tell_retries = true;
     spec.falls_back_without_provider = true;
     dispatcher_.submit(std::move(spec), clock_.now());

@@ -896,8 +896,7 @@ void Dispatcher::pump(TimePoint now) {
           WorkerRecord* worker = roster_.next_with_credit();
           if (!worker) return;
           queue.pop_front();
-          ++counters_.circuit_rejections;
-          dispatch(item, *worker, now, why);
+          dispatch(item, *worker, now, why);  // not a rejection: the item is answered
           progress = true;
           continue;
         }

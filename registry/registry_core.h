@@ -75,7 +75,7 @@ class RegistryCore {
   // Deletes sessions idle for longer than limits().keep_idle_sessions_ms, at most
   // kIdleSessionsPerPass of them (a pass is one transaction, kept short for the requests that
   // wait behind it); how many.
-  static constexpr size_t kIdleSessionsPerPass = 1000;
+  static constexpr size_t kIdleSessionsPerPass = 100;
   Result<int64_t> forget_idle_sessions(int64_t now_ms);
 
   // Shell-side events that `status` reports.

@@ -53,6 +53,9 @@ std::optional<YamlTextFault> yaml_text_fault(std::string_view text) {
 }
 
 std::string tab_indentation_hint(std::string_view text, int error_line) {
+  // The nearest such line at or before the error: a tab further up may be a block scalar's
+  // content, which the error has nothing to do with.
+  int nearest = 0;
   int line = 1;
   for (size_t start = 0; start < text.size() && line <= error_line; ++line) {
     size_t end = text.find('\n', start);
@@ -62,11 +65,13 @@ std::string tab_indentation_hint(std::string_view text, int error_line) {
     const std::string_view indentation = content.substr(0, first);
     // A line of only blanks indents nothing.
     if (first != std::string_view::npos && indentation.find('\t') != std::string_view::npos) {
-      return "; line " + std::to_string(line) + " indents with a tab (YAML indents with spaces only)";
+      nearest = line;
     }
     start = end + 1;
   }
-  return {};
+  if (nearest == 0) return {};
+  return "; line " + std::to_string(nearest) +
+         " indents with a tab (YAML indents with spaces only)";
 }
 
 }  // namespace pl

@@ -24,7 +24,7 @@ struct YamlTextFault {
 std::optional<YamlTextFault> yaml_text_fault(std::string_view text);
 
 // What to add to a syntax error at line `error_line`: "; line N indents with a tab (YAML indents
-// with spaces only)" for the first line up to it whose indentation holds a tab; empty when none
+// with spaces only)" for the last line up to it whose indentation holds a tab; empty when none
 // does. yaml-cpp reports such a tab as "illegal map value" or the like, further on.
 std::string tab_indentation_hint(std::string_view text, int error_line);
 

@@ -782,6 +782,7 @@ class Validator {
     file_stack_.push_back(canonical);
     ValidateOptions child_options = options_;
     child_options.base_dir = full.parent_path();
+    child_options.unread_steps.clear();  // the parent's: the child's names are its own
     Validator child(*loaded.pipeline, child_options, out_, file_stack_, passed);
     child.run();
     file_stack_.pop_back();
@@ -851,8 +852,8 @@ std::vector<Diagnostic> validate_partial(const LoadResult& loaded, ValidateOptio
   options.unread_steps = loaded.unread_steps;
   std::vector<Diagnostic> found = validate_pipeline(pipeline, options);
   std::erase_if(found, [&](const Diagnostic& d) {
+    if (d.where.file != pipeline.file) return false;  // a child file's: nothing here explains it
     if (d.where.line == 0 || error_lines.count(d.where.line)) return true;
-    if (d.where.file != pipeline.file) return false;
     return std::any_of(quiet.begin(), quiet.end(), [&](const auto& range) {
       return d.where.line >= range.first && d.where.line <= range.second;
     });

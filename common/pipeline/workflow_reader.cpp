@@ -22,8 +22,7 @@ Pipeline WorkflowReader::read_workflow(const YamlNode& workflow, std::string_vie
   pipeline.location = workflow.where;
 
   if (const YamlNode* name = workflow.find("name"); name && is_text(*name)) {
-    pipeline.name = name->scalar;
-    if (pipeline.name.empty()) checker_.error(name->where, "key \"name\" must not be empty");
+    pipeline.name = name->scalar;  // not empty: the schema's check
   }
   if (const YamlNode* description = workflow.find("description");
       description && is_text(*description)) {

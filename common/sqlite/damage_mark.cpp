@@ -14,14 +14,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kInodeLine = "inode ";
+constexpr std::string_view kFileLine = "file ";
 
 fs::path mark_of(const fs::path& db) { return fs::path(db.string() + ".damaged"); }
 
-std::optional<uint64_t> inode_of(const fs::path& path) {
+// "file DEVICE:INODE": which file it is, whatever its name. (Not its size or times: the
+// process that marks it may still write it as it closes.)
+std::optional<std::string> identity_line(const fs::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return static_cast<uint64_t>(st.st_ino);
+  return std::string(kFileLine) + std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" +
+         std::to_string(static_cast<uint64_t>(st.st_ino));
 }
 
 }  // namespace
@@ -31,10 +34,9 @@ bool reports_damage(std::string_view message) {
 }
 
 void mark_damaged(const fs::path& db, std::string_view what) {
-  const auto inode = inode_of(db);
-  if (!inode) return;  // nothing there to refuse later
-  const std::string text = std::string(kInodeLine) + std::to_string(*inode) + "\n" +
-                           std::string(what) + "\n";
+  const auto identity = identity_line(db);
+  if (!identity) return;  // nothing there to refuse later
+  const std::string text = *identity + "\n" + std::string(what) + "\n";
   if (Status st = write_file_atomic(mark_of(db), text, 0600); !st.ok()) {
     spdlog::error("{} could not be marked damaged: {}", db.string(), st.error().message);
     return;
@@ -54,8 +56,8 @@ Status refuse_if_marked_damaged(const fs::path& db) {
   const size_t end = text->find('\n');
   const std::string first = text->substr(0, end);
   const std::string why = end == std::string::npos ? "" : text->substr(end + 1);
-  const auto inode = inode_of(db);
-  if (!inode || first != std::string(kInodeLine) + std::to_string(*inode)) {
+  const auto identity = identity_line(db);
+  if (!identity || first != *identity) {
     // Another file (restored, or new where the damaged one was moved aside): the mark is stale.
     std::error_code ec;
     fs::remove(mark, ec);
@@ -65,9 +67,11 @@ Status refuse_if_marked_damaged(const fs::path& db) {
   std::string said = why;
   while (!said.empty() && said.back() == '\n') said.pop_back();
   // `said` ends with what to do (database.cpp's note): restore the file, or move it aside.
-  return make_error(ErrorCode::kInvalidInput, db.string() + " was found damaged while in use (" +
-                                                  mark.string() + "), and is not used again: " +
-                                                  said);
+  return make_error(ErrorCode::kInvalidInput,
+                    db.string() + " was found damaged while in use (" + mark.string() +
+                        "), and is not used again: " + said +
+                        "; a file restored in place by hand (cp over it) is the same file: "
+                        "remove the mark then");
 }
 
 }  // namespace pl::sqlite

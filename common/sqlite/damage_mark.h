@@ -5,8 +5,9 @@
 // no restart intensity counts that slowly. So the process that meets the damage leaves a mark
 // beside the file (NAME.damaged: the file's inode and what SQLite said), and each later start
 // refuses at once while the mark names the same file, which trips the intensity within a
-// second. A file restored from a backup, or a new one where the damaged one was moved aside, is
-// another file: its mark is removed and the start goes on.
+// second. A file restored from a backup (pipelinectl restore), or a new one where the damaged
+// one was moved aside, is another file: its mark is removed and the start goes on. One whose
+// content was copied over it in place is the same file: the operator removes the mark.
 #pragma once
 
 #include <filesystem>

@@ -47,6 +47,9 @@ TEST(YamlText, ASyntaxErrorAfterATabIndentedLineNamesThatLine) {
   EXPECT_EQ(tab_indentation_hint(text, 3), "; line 3 indents with a tab (YAML indents with spaces only)");
   EXPECT_EQ(tab_indentation_hint(text, 2), "");           // the error comes before it
   EXPECT_EQ(tab_indentation_hint("a:\n  b: x\tz\n", 2), "");  // a tab inside a value
+  // A block scalar's tab-indented content further up is not what the error is about.
+  EXPECT_EQ(tab_indentation_hint("s: |\n  \tcode\nt:\n\tu: 1\n", 4),
+            "; line 4 indents with a tab (YAML indents with spaces only)");
 }
 
 }  // namespace

@@ -309,6 +309,12 @@ TEST(Loader, ANameThatMustNameSomethingIsNotEmpty) {
       << all_messages(r.diagnostics);
 }
 
+TEST(Loader, AnEmptyWorkflowNameIsSaidOnce) {
+  auto r = load("workflow:\n  name: \"\"\n  steps:\n    - {name: a, type: echo}\n");
+  EXPECT_TRUE(has_error(r.diagnostics, 2, 9, "key \"name\" must not be empty"));
+  EXPECT_EQ(count_errors(r.diagnostics), 1u) << all_messages(r.diagnostics);
+}
+
 TEST(Loader, TimesInSecondsOrMillisecondsAreBoundedLikeDurations) {
   // Unbounded, 9223372036854775807 seconds overflowed into a timeout of -1000 ms, and a retry
   // delay of 9e18 ms into retries at once.

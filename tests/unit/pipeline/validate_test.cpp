@@ -259,6 +259,30 @@ TEST(ValidatePartial, WhatTheLoadersErrorsExplainIsNotSaidAgain) {
   EXPECT_EQ(count_errors(d), 4u) << all_messages(d);
 }
 
+TEST(ValidatePartial, AChildFilesProblemsAreItsOwnWhateverTheParentsErrors) {
+  // Neither the parent's error lines nor the names of its unread steps say anything of them.
+  TempDir dir;
+  dir.write("child.yaml", R"(workflow:
+  name: c
+  steps:
+    - {name: x, type: echo, value: "{{steps.nope.text}}"}
+)");
+  dir.write("parent.yaml", R"(workflow:
+  name: p
+  steps:
+    - {name: a, type: echo, bogus_key: 1}
+    - {name: c, type: pipeline, pipeline_file: child.yaml}
+    - {name: nope, type: ecko}
+)");
+  auto loaded = load_pipeline_file(dir.path() / "parent.yaml");
+  ASSERT_FALSE(loaded.ok());
+  auto found = validate_partial(loaded, ValidateOptions{dir.path(), true});
+  ASSERT_EQ(found.size(), 1u) << all_messages(found);
+  EXPECT_EQ(format_diagnostic(found[0]),
+            (dir.path() / "child.yaml").string() +
+                ":4:29: error: reference \"steps.nope.text\": there is no step \"nope\"");
+}
+
 TEST(Validate, AStepNameSeveralLoopsUseNamesEachOfThemWhenNoneIsVisible) {
   auto d = validate_text(R"(workflow:
   name: v

@@ -29,6 +29,25 @@ Value failure(std::string message, ErrorCode code) {
   return v;
 }
 
+// A worker's result as a run can state it: a boolean `success`, and a reason when it failed. A
+// worker that sends less (a bug) fails the attempt saying so, keeping its usage, rather than a
+// step failing with an empty reason.
+void make_statable(Value& result) {
+  const Value* success = result.find("success");
+  if (!success || !success->is_bool()) {
+    Value failed =
+        failure("the worker's result has no success flag (true or false)", ErrorCode::kInternal);
+    if (const Value* usage = result.find("usage")) failed["usage"] = *usage;
+    result = std::move(failed);
+    return;
+  }
+  if (success->as_bool()) return;
+  const Value* error = result.find("error");
+  if (!error || !error->is_string() || error->as_string().empty()) {
+    result["error"] = "the step failed on its worker, which gave no reason";
+  }
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(DispatchConfig config, uint64_t random_seed)
@@ -275,10 +294,18 @@ void Dispatcher::on_worker_message(std::string_view identity, protocol::Message 
   WorkerRecord* worker = heard_from(identity, now);
   if (message.type == MessageType::kWorkResult) {
     // Taken from a worker we do not know as well: attempts decide staleness, not identities.
+    // The attempt is read first: a result that does not decode still ends it now, as a
+    // failure saying so, rather than at its deadline.
+    const std::string item_id = message.body.get_string("id");
+    const int64_t attempt = message.body.get_int("attempt", 0);
     auto result = protocol::work_result_from(std::move(message.body));
     if (!result.ok()) {
-      spdlog::warn("bad work result: {}", result.error().message);
-      return;
+      spdlog::warn("bad work result from {}: {}", identity, result.error().message);
+      if (item_id.empty() || attempt <= 0 || attempt > UINT32_MAX) return;
+      result = protocol::WorkResult{
+          item_id, static_cast<uint32_t>(attempt),
+          failure("the worker's result could not be read: " + result.error().message,
+                  ErrorCode::kInternal)};
     }
     handle_result(identity, std::move(*result), now);
     return;
@@ -474,6 +501,7 @@ void Dispatcher::supersede_old_connections(
 
 void Dispatcher::handle_result(std::string_view identity, protocol::WorkResult result,
                                TimePoint now) {
+  make_statable(result.result);
   release_credit(identity, result.item_id, result.attempt);
   auto it = items_.find(result.item_id);
   if (it == items_.end() && replaying_) {

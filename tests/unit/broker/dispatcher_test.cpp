@@ -755,7 +755,7 @@ TEST_F(DispatcherTest,
   EXPECT_EQ(dispatcher_.counters().stale_results, 0u);
 }
 
-TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeStillCountsAsHearingFromTheWorker) {
+TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeEndsItsAttemptAndCountsAsHearingFromTheWorker) {
   hello("w1", 1);
   submit("a");
   dispatcher_.pump(clock_.now());
@@ -764,10 +764,17 @@ TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeStillCountsAsHearingFromTheWo
   Value no_result;
   no_result["id"] = "a";
   no_result["attempt"] = 1;
-  deliver("w1", MessageType::kWorkResult, no_result);
-  deliver("ghost", MessageType::kWorkResult, no_result);
+  deliver("ghost", MessageType::kWorkResult, no_result);  // not its attempt: nothing ends
   EXPECT_TRUE(dispatcher_.take_completions().empty());
-  EXPECT_EQ(dispatcher_.in_flight(), 1u);
+  deliver("w1", MessageType::kWorkResult, no_result);
+  // Now, not at its deadline (300 s by default): the attempt it names fails, saying why.
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result.get_string("error_code"), "internal");
+  EXPECT_NE(done[0].result.get_string("error").find("the worker's result could not be read"),
+            std::string::npos)
+      << done[0].result.get_string("error");
+  EXPECT_EQ(dispatcher_.in_flight(), 0u);
   tick(1s, /*silent=*/true);
   EXPECT_NE(dispatcher_.roster().find("w1"), nullptr);
   // The unknown sender is still told to say hello.
@@ -775,6 +782,32 @@ TEST_F(DispatcherTest, AResultBodyThatDoesNotDecodeStillCountsAsHearingFromTheWo
   EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [](const Sent& s) {
     return s.type == MessageType::kReconnect && s.identity == "ghost";
   }));
+}
+
+TEST_F(DispatcherTest, AResultWithoutASuccessFlagOrAReasonFailsSayingSo) {
+  hello("w1", 2);
+  submit("a");
+  submit("b");
+  dispatcher_.pump(clock_.now());
+  ASSERT_EQ(take_items().size(), 2u);
+  Value no_flag;
+  no_flag["success"] = "yes";
+  no_flag["usage"]["input_tokens"] = 7;
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 1, no_flag}));
+  Value no_reason;
+  no_reason["success"] = false;
+  deliver("w1", MessageType::kWorkResult,
+          protocol::to_body(protocol::WorkResult{"b", 1, no_reason}));
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 2u);
+  for (const auto& c : done) {
+    EXPECT_FALSE(c.success);
+    EXPECT_FALSE(c.result.get_string("error").empty()) << c.item_id;
+  }
+  const auto& a = done[0].item_id == "a" ? done[0] : done[1];
+  EXPECT_EQ(a.result.get_string("error"),
+            "the worker's result has no success flag (true or false)");
+  EXPECT_EQ(a.result.find("usage")->get_int("input_tokens"), 7);  // paid for all the same
 }
 
 TEST_F(DispatcherTest, AResultOnANewConnectionIsTakenOnceThatConnectionSaysHello) {

@@ -200,9 +200,18 @@ void BrokerShell::drain_clients(net::Socket& socket) {
     if (!frames->has_value()) return;
     auto& parts = **frames;
     if (parts.size() != 2) {
-      bad_client_frames_.record(parts.empty() ? "" : parts[0],
-                                "expected 2 frames, got " + std::to_string(parts.size()),
-                                clock_.now());
+      const std::string problem = "one request per message; this one has " +
+                                  std::to_string(parts.size() - (parts.empty() ? 0 : 1)) +
+                                  " frames after the sender's identity";
+      bad_client_frames_.record(parts.empty() ? "" : parts[0], problem, clock_.now());
+      // The first frame's id, when readable, is answered: its client would wait out its deadline.
+      if (parts.size() > 2) {
+        if (auto request_id = protocol::salvage_request_id(parts[1])) {
+          reply(ClientPeer{&socket, parts[0]}, MessageType::kClientError,
+                protocol::to_body(
+                    protocol::ClientError{*request_id, ErrorCode::kInvalidInput, problem}));
+        }
+      }
       continue;
     }
     const ClientPeer peer{&socket, parts[0]};

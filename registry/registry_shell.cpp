@@ -112,8 +112,17 @@ void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& 
     auto& parts = **frames;
     if (parts.size() != 2) {
       core_.note_bad_frame();
-      bad_frames_.record(parts.empty() ? "" : parts[0],
-                         "expected 2 frames, got " + std::to_string(parts.size()), clock_.now());
+      const std::string problem = "one request per message; this one has " +
+                                  std::to_string(parts.size() - (parts.empty() ? 0 : 1)) +
+                                  " frames after the sender's identity";
+      bad_frames_.record(parts.empty() ? "" : parts[0], problem, clock_.now());
+      // The first frame's id, when readable, is answered: its client would wait out its deadline.
+      if (auto request_id =
+              parts.size() > 2 ? protocol::salvage_request_id(parts[1]) : std::nullopt) {
+        RegistryReply reply = RegistryReply::failure(make_error(ErrorCode::kInvalidInput, problem));
+        reply.request = std::move(*request_id);
+        early.push_back({std::move(parts[0]), std::move(reply), &socket});
+      }
       continue;
     }
     auto message = protocol::decode(parts[1]);

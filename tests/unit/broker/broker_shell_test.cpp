@@ -439,6 +439,21 @@ TEST_F(BrokerShellTest, AFrameOfAnotherVersionOrTypeIsAnsweredWithItsRequestId) 
   EXPECT_EQ(error->body.get_string("message"), "unknown message type 999");
 }
 
+TEST_F(BrokerShellTest, TwoRequestsInOneMessageAreRefusedAndTheFirstsIdIsAnswered) {
+  store_.gate.open();
+  Value body;
+  body["request"] = "r-1";
+  const std::string first = protocol::encode(MessageType::kBrokerStatusRequest, body);
+  body["request"] = "r-2";
+  ASSERT_TRUE(
+      client_.send({first, protocol::encode(MessageType::kBrokerStatusRequest, body)}).ok());
+  auto error = next(client_, MessageType::kClientError, 10s);
+  ASSERT_TRUE(error.has_value()) << "no answer: the client would wait out its deadline";
+  EXPECT_EQ(error->body.get_string("request"), "r-1");
+  EXPECT_EQ(error->body.get_string("message"),
+            "one request per message; this one has 2 frames after the sender's identity");
+}
+
 TEST_F(BrokerShellTest, AFailedSyncStopsTheBrokerWithoutReplying) {
   submit_one();
   ASSERT_TRUE(test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));

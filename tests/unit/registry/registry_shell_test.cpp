@@ -188,6 +188,22 @@ TEST_F(RegistryShellTest, AFrameThatDoesNotDecodeButCarriesAnIdIsAnsweredWithTha
   EXPECT_EQ(core_.counters().bad_frames, 1u);
 }
 
+TEST_F(RegistryShellTest, TwoRequestsInOneMessageAreRefusedAndTheFirstsIdIsAnswered) {
+  const auto frame = [](const std::string& id) {
+    return protocol::encode(
+        protocol::MessageType::kRegistryRequest,
+        protocol::to_body(protocol::RegistryRequest{id, "ping", "", Value::object()}));
+  };
+  ASSERT_TRUE(client_.send({frame("q-1"), frame("q-2")}).ok());
+  auto got = reply(10s);
+  ASSERT_TRUE(got.has_value()) << "no answer: the client would wait out its deadline";
+  EXPECT_EQ(got->request, "q-1");
+  EXPECT_EQ(got->code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(got->message,
+            "one request per message; this one has 2 frames after the sender's identity");
+  EXPECT_EQ(core_.counters().bad_frames, 1u);
+}
+
 TEST_F(RegistryShellTest, AnotherMessageTypeWithAnIdIsAnsweredAndOneWithoutIsOnlyCounted) {
   ASSERT_TRUE(client_.send({protocol::encode(protocol::MessageType::kWorkerHello, Value::object())}).ok());
   Value body;

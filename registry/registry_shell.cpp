@@ -112,9 +112,7 @@ void RegistryShell::read_batch_from(net::Socket& socket, std::vector<Incoming>& 
     auto& parts = **frames;
     if (parts.size() != 2) {
       core_.note_bad_frame();
-      const std::string problem = "one request per message; this one has " +
-                                  std::to_string(parts.size() - (parts.empty() ? 0 : 1)) +
-                                  " frames after the sender's identity";
+      const std::string problem = protocol::not_one_request(parts.empty() ? 0 : parts.size() - 1);
       bad_frames_.record(parts.empty() ? "" : parts[0], problem, clock_.now());
       // The first frame's id, when readable, is answered: its client would wait out its deadline.
       if (auto request_id =

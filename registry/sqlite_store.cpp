@@ -108,19 +108,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
       {&q->savepoint, "SAVEPOINT op"},
       {&q->release, "RELEASE op"},
       {&q->rollback_to, "ROLLBACK TO op"},
-      {&q->get_tool,
-       "SELECT definition, revision, created_ms, updated_ms FROM tools WHERE name=?1"},
+      {&q->get_tool, "SELECT definition, revision, created_ms, updated_ms FROM tools WHERE name=?1"},
       {&q->list_tools,
-       "SELECT name, definition, revision, created_ms, updated_ms FROM tools ORDER BY name LIMIT "
-       "?1"},
+       "SELECT name, definition, revision, created_ms, updated_ms FROM tools ORDER BY name LIMIT ?1"},
       {&q->put_tool,
-       "INSERT INTO tools(name, definition, revision, created_ms, updated_ms) "
-       "VALUES(?1,?2,?3,?4,?5) "
+       "INSERT INTO tools(name, definition, revision, created_ms, updated_ms) VALUES(?1,?2,?3,?4,?5) "
        "ON CONFLICT(name) DO UPDATE SET definition=?2, revision=?3, created_ms=?4, updated_ms=?5"},
       {&q->remove_tool, "DELETE FROM tools WHERE name=?1"},
       {&q->get_session,
-       "SELECT version, max_turns, created_ms, updated_ms, input_tokens, output_tokens FROM "
-       "sessions "
+       "SELECT version, max_turns, created_ms, updated_ms, input_tokens, output_tokens FROM sessions "
        "WHERE name=?1"},
       {&q->list_sessions,
        "SELECT name, version, max_turns, created_ms, updated_ms, input_tokens, output_tokens FROM "
@@ -133,8 +129,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
       {&q->remove_session_turns, "DELETE FROM turns WHERE session=?1"},
       {&q->idle_sessions, "SELECT name FROM sessions WHERE updated_ms<?1 LIMIT ?2"},
       {&q->get_turns,
-       "SELECT idx, time_ms, messages, input_tokens, output_tokens, origin FROM turns WHERE "
-       "session=?1 AND "
+       "SELECT idx, time_ms, messages, input_tokens, output_tokens, origin FROM turns WHERE session=?1 AND "
        "idx>?2 ORDER BY idx"},
       // Bytes, not characters: the reply limit counts bytes.
       {&q->turn_sizes,

@@ -36,4 +36,9 @@ std::optional<std::string> salvage_request_id(std::string_view frame) {
   return id;
 }
 
+std::string not_one_request(size_t frames) {
+  if (frames == 0) return "a message with no request";
+  return "one request per message; this one has " + std::to_string(frames) + " frames";
+}
+
 }  // namespace pl::protocol

@@ -24,4 +24,9 @@ inline constexpr size_t kMaxSalvagedRequestBytes = 256;
 // builds nothing but the id.
 std::optional<std::string> salvage_request_id(std::string_view frame);
 
+// What is wrong with a message to a server that carries `frames` frames after the sender's
+// identity rather than one request: said to the sender, with the first frame's salvaged id when
+// there is one, and recorded with the server's bad frames.
+std::string not_one_request(size_t frames);
+
 }  // namespace pl::protocol

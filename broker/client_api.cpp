@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/protocol/body_reader.h"
 #include "common/protocol/client.h"
 #include "common/protocol/envelope.h"
 
@@ -83,6 +84,19 @@ ClientReply whole_checkpoint(const std::string& request, Value run, ItemPage pag
   return {MessageType::kRunExport, std::move(body), ""};
 }
 
+// The run a request names: a string that is not empty, or an error saying what came instead.
+Result<std::string> named_run(const protocol::Message& message) {
+  protocol::BodyReader r(message.body, protocol::message_type_name(message.type));
+  std::string run_id = r.string("run");
+  if (!r.ok()) return r.status().error();
+  if (run_id.empty()) {
+    return make_error(ErrorCode::kInvalidInput,
+                      std::string(protocol::message_type_name(message.type)) +
+                          ": field \"run\" is empty, expected a run id");
+  }
+  return run_id;
+}
+
 }  // namespace
 
 std::string encode_client_reply(MessageType type, const Value& body, size_t max_bytes) {
@@ -143,8 +157,16 @@ ClientReply ClientApi::run_status(const std::string& request, const std::string&
 
 ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
   const std::string request = message.body.get_string("request");
-  const std::string run_id = message.body.get_string("run");
   switch (message.type) {
+    case MessageType::kWatchRun:
+    case MessageType::kCancelRun:
+    case MessageType::kDeleteRun:
+    case MessageType::kResumeRun:
+    case MessageType::kRunDetailRequest: {
+      auto run_id = named_run(message);
+      if (!run_id.ok()) return error(request, run_id.error());
+      return handle_run(message.type, request, *run_id, now);
+    }
     case MessageType::kSubmitRun: {
       auto submit = protocol::submit_run_from(message.body);
       if (!submit.ok()) return error(request, submit.error());
@@ -159,6 +181,25 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
       if (!id.ok()) return error(request, id.error());
       return {MessageType::kRunAccepted, protocol::to_body(protocol::RunAccepted{request, *id}), ""};
     }
+    case MessageType::kListRuns:
+      return run_list(request, message.body);
+    case MessageType::kExportRun:
+      return run_export(request, message.body);
+    case MessageType::kBrokerStatusRequest:
+      return broker_status(request, now);
+    case MessageType::kBackupRequest:
+      return backup(request, message.body);
+    default:
+      return error(request, make_error(ErrorCode::kInvalidInput,
+                                       "the broker does not take " +
+                                           std::string(protocol::message_type_name(message.type)) +
+                                           " on its client socket"));
+  }
+}
+
+ClientReply ClientApi::handle_run(MessageType type, const std::string& request,
+                                  const std::string& run_id, Instant now) {
+  switch (type) {
     case MessageType::kWatchRun:
       return run_status(request, run_id);
     case MessageType::kCancelRun:
@@ -176,29 +217,25 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
     case MessageType::kResumeRun:
       if (auto st = coordinator_.resume(run_id, now); !st.ok()) return error(request, st.error());
       return run_status(request, run_id);
-    case MessageType::kListRuns: {
-      const Value* args = message.body.find("args");
-      return run_list(request, args && args->is_object() ? *args : Value::object());
-    }
     case MessageType::kRunDetailRequest:
       return run_detail(request, run_id);
-    case MessageType::kExportRun:
-      return run_export(request, message.body);
-    case MessageType::kBrokerStatusRequest:
-      return broker_status(request, now);
-    case MessageType::kBackupRequest:
-      return backup(request, message.body);
     default:
-      return error(request, make_error(ErrorCode::kInvalidInput,
-                                       "the broker does not take " +
-                                           std::string(protocol::message_type_name(message.type)) +
-                                           " on its client socket"));
+      return error(request, make_error(ErrorCode::kInternal, "not a request about one run"));
   }
 }
 
-ClientReply ClientApi::run_list(const std::string& request, const Value& args) {
-  const int64_t limit = std::clamp<int64_t>(args.get_int("limit", 50), 1, 10000);
-  const std::string state = args.get_string("state");
+ClientReply ClientApi::run_list(const std::string& request, const Value& body) {
+  const Value* given = body.find("args");
+  if (given && !given->is_null() && !given->is_object()) {
+    return error(request,
+                 make_error(ErrorCode::kInvalidInput, "list_runs: field \"args\" is not a map"));
+  }
+  static const Value kNoArgs = Value::object();
+  const Value& args = given && given->is_object() ? *given : kNoArgs;
+  protocol::BodyReader r(args, "list_runs");
+  const int64_t limit = std::clamp<int64_t>(r.optional_integer("limit", 50), 1, 10000);
+  const std::string state = r.optional_string("state");
+  if (!r.ok()) return error(request, r.status().error());
   if (!state.empty()) {
     const RunState states[] = {RunState::kRunning, RunState::kSucceeded, RunState::kFailed,
                                RunState::kCancelled};
@@ -213,10 +250,10 @@ ClientReply ClientApi::run_list(const std::string& request, const Value& args) {
   if (!runs.ok()) return error(request, runs.error());
   Value list = Value::array();
   for (const auto& run : *runs) list.push_back(stored_run_summary(run));
-  Value body;
-  body["request"] = request;
-  body["runs"] = std::move(list);
-  return {MessageType::kRunList, std::move(body), ""};
+  Value reply;
+  reply["request"] = request;
+  reply["runs"] = std::move(list);
+  return {MessageType::kRunList, std::move(reply), ""};
 }
 
 ClientReply ClientApi::run_detail(const std::string& request, const std::string& run_id) {

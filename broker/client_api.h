@@ -7,8 +7,9 @@
 //                               status is pushed to the watcher as well
 //   cancel_run {run}         -> run_status
 //   resume_run {run}         -> run_status
-//   list_runs {args: {limit}} -> run_list {runs: [{run, pipeline, state, created_ms, finished_ms}]}
-//   run_detail_request {run} -> run_detail {run, pipeline, path, state, created_ms, finished_ms,
+//   list_runs {args: {limit?, state?}} -> run_list {runs: [{run, pipeline, state, created_ms,
+//   finished_ms}]} run_detail_request {run} -> run_detail {run, pipeline, path, state, created_ms,
+//   finished_ms,
 //                               error, progress?, items_recorded, dead_letters: [...], result?}
 //   export_run {run, cursor, max_bytes?} -> run_export {run (first page), items: [{id, result}],
 //                               next?}: one page of the checkpoint, `next` the following page's
@@ -76,10 +77,13 @@ class ClientApi {
 
  private:
   ClientReply error(const std::string& request, const Error& e) const;
+  // watch, cancel, delete, resume and detail: the requests about one run, named by `run_id`.
+  ClientReply handle_run(protocol::MessageType type, const std::string& request,
+                         const std::string& run_id, Instant now);
   ClientReply run_status(const std::string& request, const std::string& run_id);
   ClientReply run_detail(const std::string& request, const std::string& run_id);
   ClientReply run_export(const std::string& request, const Value& body);
-  ClientReply run_list(const std::string& request, const Value& args);
+  ClientReply run_list(const std::string& request, const Value& body);
   ClientReply broker_status(const std::string& request, Instant now);
   ClientReply backup(const std::string& request, const Value& body);
 

@@ -1,5 +1,7 @@
 #include "common/protocol/body_reader.h"
 
+#include <cmath>
+#include <cstdio>
 #include <utility>
 
 namespace pl::protocol {
@@ -50,6 +52,18 @@ void BodyReader::wrong_kind(std::string_view key, const Value& v, std::string_vi
            a_kind(v.kind()) + ", expected " + std::string(expected);
 }
 
+// A number that is not an integer: too large for 64 bits (msgpack's uint64 past INT64_MAX
+// arrives as a double) or with a fraction; anything else is of the wrong kind.
+void BodyReader::not_an_integer(std::string_view key, const Value& v) {
+  if (!v.is_double()) return wrong_kind(key, v, "an integer");
+  const double d = v.as_double();
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", d);
+  error_ = what_ + ": field \"" + std::string(key) + "\" is " + text +
+           (std::isfinite(d) && std::trunc(d) == d ? ", beyond a 64-bit integer"
+                                                   : ", expected an integer");
+}
+
 const Value* BodyReader::string_field(std::string_view key) {
   const Value* v = field(key, true);
   if (v && !v->is_string()) {
@@ -85,7 +99,7 @@ int64_t BodyReader::integer(std::string_view key) {
   const Value* v = field(key, true);
   if (!v) return 0;
   if (!v->is_int()) {
-    wrong_kind(key, *v, "an integer");
+    not_an_integer(key, *v);
     return 0;
   }
   return v->as_int();
@@ -95,7 +109,7 @@ int64_t BodyReader::optional_integer(std::string_view key, int64_t fallback) {
   const Value* v = field(key, false);
   if (!v || v->is_null()) return fallback;
   if (!v->is_int()) {
-    wrong_kind(key, *v, "an integer");
+    not_an_integer(key, *v);
     return fallback;
   }
   return v->as_int();

@@ -55,6 +55,7 @@ class BodyReader {
   // The required string member `key`; null (the error recorded) when absent or not a string.
   const Value* string_field(std::string_view key);
   void wrong_kind(std::string_view key, const Value& v, std::string_view expected);
+  void not_an_integer(std::string_view key, const Value& v);
 
   const Value* body_ = nullptr;  // or, when null, fields_
   std::span<const BodyField> fields_;

@@ -610,6 +610,31 @@ TEST(RunningTree, RunsAreListedByState) {
       << to_json(refused);
 }
 
+// A field of the wrong type is named, instead of being read as empty ("no run ").
+TEST(RunningTree, AClientRequestWithAFieldOfTheWrongTypeIsToldWhichField) {
+  Tree tree(tree_config(1), 1);
+  auto message = [&](protocol::MessageType type, const Value& body) {
+    return tree.broker_call(type, body).get_string("message");
+  };
+  Value numeric_run;
+  numeric_run["run"] = 12;
+  EXPECT_EQ(message(protocol::MessageType::kWatchRun, numeric_run),
+            "watch_run: field \"run\" is an integer, expected a string");
+  EXPECT_EQ(message(protocol::MessageType::kCancelRun, Value::object()),
+            "cancel_run: field \"run\" is missing");
+  Value empty_run;
+  empty_run["run"] = "";
+  EXPECT_EQ(message(protocol::MessageType::kResumeRun, empty_run),
+            "resume_run: field \"run\" is empty, expected a run id");
+  Value list;
+  list["args"]["limit"] = "ten";
+  EXPECT_EQ(message(protocol::MessageType::kListRuns, list),
+            "list_runs: field \"limit\" is a string, expected an integer");
+  list["args"] = 5;
+  EXPECT_EQ(message(protocol::MessageType::kListRuns, list),
+            "list_runs: field \"args\" is not a map");
+}
+
 TEST(RunningTree, ARunCommandWhoseTreeStopsSaysSoAtOnceAndTheRunIsKept) {
   Tree tree(tree_config(1), 1);
   const std::string slow = (tree.dir() / "slow.yaml").string();

@@ -14,8 +14,6 @@ namespace {
 
 // Failed handshakes in a row after which a connection is given up (watch_handshakes).
 constexpr int kHandshakeFailuresPerConnection = 2;
-// While no broker answers, how often a reconnect is logged as a warning (log_reconnect).
-constexpr auto kSilenceLogEvery = std::chrono::seconds(60);
 
 }  // namespace
 
@@ -41,6 +39,7 @@ Status WorkerShell::connect() {
   // short one: the broker copies it for every item it sends us and every result we send.
   options.routing_id = new_short_id("w-");
   options.curve_client = link_.curve;
+  if (link_.send_hwm > 0) options.send_hwm = link_.send_hwm;
   auto socket = std::make_unique<net::Socket>(context_, net::SocketKind::kDealer, options);
   std::unique_ptr<net::HandshakeMonitor> monitor;
   if (link_.curve) {
@@ -93,7 +92,7 @@ void WorkerShell::send_outgoing() {
   } else if (*sent != net::SendOutcome::kSent) {
     // The queue to the broker is full: the broker is gone or stuck. Heartbeat loss will
     // reconnect us; results lost here are sent again after the hello (they stay unacknowledged).
-    spdlog::warn("sending {} message(s) to the broker would block; dropped", outgoing_.size());
+    log_blocked_send(outgoing_.size());
   }
   outgoing_.clear();
 }
@@ -107,7 +106,14 @@ void WorkerShell::drain_socket() {
     }
     if (!frames->has_value()) return;
     const TimePoint now = clock_.now();
-    silent_reconnects_ = 0;  // a broker spoke
+    // A broker spoke. (A send that went through proves less: it may wait in a queue for a
+    // connection that never completes, a handshake the broker refuses.)
+    silent_reconnects_.clear();
+    if (blocked_sends_.active()) {
+      spdlog::info("a broker answers after {} s in which {} message(s) to it were dropped",
+                   blocked_sends_.lasted_seconds(now), dropped_messages_);
+      blocked_sends_.clear();
+    }
     // Each frame is an envelope: the broker sends what one turn produced for us as one message.
     for (const auto& frame : **frames) {
       if (take_work_item(frame, now) || take_result_ack(frame, now)) continue;
@@ -128,20 +134,36 @@ void WorkerShell::drain_socket() {
 
 void WorkerShell::log_reconnect(const std::string& why) {
   const TimePoint now = clock_.now();
-  if (silent_reconnects_++ == 0) {
-    spdlog::warn("{}; reconnecting", why);
-    silent_since_ = now;
-    next_silence_log_ = now + kSilenceLogEvery;
-    return;
+  switch (silent_reconnects_.happened(now)) {
+    case RepeatedWarning::Say::kFirst:
+      spdlog::warn("{}; reconnecting", why);
+      break;
+    case RepeatedWarning::Say::kQuiet:
+      spdlog::debug("{}; reconnecting", why);
+      break;
+    case RepeatedWarning::Say::kSummary:
+      spdlog::warn("{}; reconnecting (no broker for {} s: {} reconnects)", why,
+                   silent_reconnects_.lasted_seconds(now), silent_reconnects_.times() - 1);
+      break;
   }
-  if (now < next_silence_log_) {
-    spdlog::debug("{}; reconnecting", why);
-    return;
+}
+
+void WorkerShell::log_blocked_send(size_t messages) {
+  const TimePoint now = clock_.now();
+  if (!blocked_sends_.active()) dropped_messages_ = 0;
+  dropped_messages_ += static_cast<int64_t>(messages);
+  switch (blocked_sends_.happened(now)) {
+    case RepeatedWarning::Say::kFirst:
+      spdlog::warn("sending {} message(s) to the broker would block; dropped", messages);
+      break;
+    case RepeatedWarning::Say::kQuiet:
+      spdlog::debug("sending {} message(s) to the broker would block; dropped", messages);
+      break;
+    case RepeatedWarning::Say::kSummary:
+      spdlog::warn("sending to the broker has blocked for {} s: {} message(s) dropped",
+                   blocked_sends_.lasted_seconds(now), dropped_messages_);
+      break;
   }
-  spdlog::warn("{}; reconnecting (no broker for {} s: {} reconnects)", why,
-               std::chrono::duration_cast<std::chrono::seconds>(now - silent_since_).count(),
-               silent_reconnects_ - 1);
-  next_silence_log_ = now + kSilenceLogEvery;
 }
 
 bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {

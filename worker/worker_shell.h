@@ -12,6 +12,7 @@
 #include "common/net/bad_frames.h"
 #include "common/net/curve_monitor.h"
 #include "common/net/zmq_socket.h"
+#include "common/repeated_warning.h"
 #include "worker/slot_pool.h"
 #include "worker/worker_core.h"
 
@@ -22,6 +23,9 @@ struct BrokerLink {
   // Client keys for a tcp:// broker (required there). Handshake failures (a key the broker does
   // not allow, a wrong server key) are logged.
   std::optional<net::CurveClientKeys> curve;
+  // Messages queued for a broker not yet connected before a send would block (0: the socket's
+  // default). Tests make it small to see what the worker does then.
+  int send_hwm = 0;
 };
 
 class WorkerShell {
@@ -38,6 +42,7 @@ class WorkerShell {
   void execute(std::vector<WorkerCommand> commands);
   void drain_socket();
   void log_reconnect(const std::string& why);
+  void log_blocked_send(size_t messages);
   // A kWorkItem frame decoded straight into its struct and handed to the core: the hot message,
   // whose body need not become a Value. False, having done nothing, for a frame of another type
   // or one that does not decode so: the general path then takes it and reports what is wrong
@@ -70,12 +75,12 @@ class WorkerShell {
   net::BadFrameLog bad_frames_{"broker connection"};
   protocol::WorkContextCache contexts_;   // the context of the last items, decoded once
   std::optional<std::string> reconnect_;  // why, when a new connection is due
-  // Reconnects in a row with no word from a broker: the first is a warning, then one a minute
-  // (log_reconnect), so that a long outage (a network down, a broker waiting for disk space)
-  // does not log a line per liveness period.
-  int silent_reconnects_ = 0;
-  TimePoint silent_since_{};
-  TimePoint next_silence_log_{};
+  // Reconnects in a row with no word from a broker, and sends in a row that would block: the
+  // first is a warning, then one a minute, so that a long outage (a network down, a broker
+  // waiting for disk space, a broker that refuses our key) does not log a line per heartbeat.
+  RepeatedWarning silent_reconnects_{std::chrono::seconds(60)};
+  RepeatedWarning blocked_sends_{std::chrono::seconds(60)};
+  int64_t dropped_messages_ = 0;  // while blocked_sends_ lasts
   bool retire_ = false;  // worker.max_items reached and everything handed back
   // Reused every loop turn: no allocation per turn.
   std::vector<net::PollEntry> entries_;

@@ -31,8 +31,8 @@ class WorkerShellTest : public ::testing::Test {
     ASSERT_TRUE(signals_.ok());
     ASSERT_TRUE(broker_.bind("inproc://worker-shell-broker").ok());
     executors_.add("echo", std::make_unique<EchoExecutor>());
-    shell_ = std::make_unique<WorkerShell>(context_, "inproc://worker-shell-broker", core_, pool_,
-                                           clock_, signals_.read_fd());
+    shell_ = std::make_unique<WorkerShell>(context_, shell_endpoint_, core_, pool_, clock_,
+                                           signals_.read_fd(), link_);
     exit_code_ = std::async(std::launch::async, [this] { return shell_->run(); });
   }
   void TearDown() override {
@@ -69,6 +69,8 @@ class WorkerShellTest : public ::testing::Test {
                                                                  input, nullptr, std::nullopt}));
   }
 
+  std::string shell_endpoint_ = "inproc://worker-shell-broker";  // where the worker connects
+  BrokerLink link_;
   net::Context context_;
   net::Socket broker_{context_, net::SocketKind::kRouter};
   RealClock clock_;
@@ -153,6 +155,30 @@ TEST_F(SilentBrokerTest, ReconnectsToABrokerThatSaysNothingAreAWarningOnceNotOne
     ASSERT_TRUE(connections_reach(connections.size() + 1));
   }
   EXPECT_EQ(warnings(), 2u);
+}
+
+// Nothing listens where the worker connects: every message it sends would block (a refused
+// remote worker's case too, whose handshake never completes).
+class NoBrokerTest : public WorkerShellTest {
+ protected:
+  NoBrokerTest() : WorkerShellTest(10ms) {
+    shell_endpoint_ = "ipc://" + (dir_.path() / "nobody.sock").string();
+    link_.send_hwm = 1;  // the hello waits for a connection; the heartbeats after it cannot
+    spdlog::default_logger()->set_level(spdlog::level::debug);  // the quiet repeats counted too
+  }
+  test::TempDir dir_;
+  test::LogCapture log_;
+};
+
+TEST_F(NoBrokerTest, SendsThatWouldBlockAreAWarningOnceNotOneEach) {
+  // Hellos and heartbeats, each dropped: the first is a warning, the next are debug lines.
+  ASSERT_TRUE(test::wait_until([&] { return log_.count("would block") >= 4; }, 10s));
+  size_t warnings = 0;
+  for (const auto& line : log_.lines()) {
+    warnings += line.find("[warning]") != std::string::npos &&
+                line.find("would block") != std::string::npos;
+  }
+  EXPECT_EQ(warnings, 1u);
 }
 
 }  // namespace

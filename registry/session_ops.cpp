@@ -21,19 +21,21 @@ Error version_conflict(const std::string& name, int64_t actual, int64_t expected
                                               std::to_string(expected));
 }
 
+// Which names a request may give: a new name must be valid; one that only reads, truncates or
+// deletes may also give a name stored before names had to be UTF-8, so that it can be removed.
+enum class Names { kValid, kAlsoLegacy };
+
 // The session name of a request, checked.
-Result<std::string> name_arg(const Value& args, std::string_view op) {
+Result<std::string> name_arg(const Value& args, std::string_view op, Names names = Names::kValid) {
   protocol::BodyReader r(args, op);
   std::string name = r.string("name");
   if (!r.ok()) return r.status().error();
-  if (!is_valid_session_name(name)) {
-    return make_error(
-        ErrorCode::kInvalidInput,
-        std::string(op) + ": \"" + name +
-            "\" is not a valid session name (1 to 200 bytes of UTF-8 text, no control "
-            "characters)");
-  }
-  return name;
+  if (is_valid_session_name(name)) return name;
+  if (names == Names::kAlsoLegacy && !name.empty() && name.size() <= kMaxSessionName) return name;
+  return make_error(
+      ErrorCode::kInvalidInput,
+      std::string(op) + ": \"" + name +
+          "\" is not a valid session name (1 to 200 bytes of UTF-8 text, no control characters)");
 }
 
 Result<std::optional<SessionRecord>> find(const OpContext& c, const std::string& name) {
@@ -81,7 +83,7 @@ Result<Value> create_session(const OpContext& c, const Value& args) {
 }
 
 Result<Value> get_session(const OpContext& c, const Value& args) {
-  auto name = name_arg(args, "session.get");
+  auto name = name_arg(args, "session.get", Names::kAlsoLegacy);
   if (!name.ok()) return std::move(name).error();
   protocol::BodyReader r(args, "session.get");
   const int64_t last = r.optional_integer("last_turns", 0);
@@ -233,7 +235,7 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
 
 Result<Value> truncate_session(const OpContext& c, const Value& args) {
   constexpr std::string_view kOp = "session.truncate";
-  auto name = name_arg(args, kOp);
+  auto name = name_arg(args, kOp, Names::kAlsoLegacy);
   if (!name.ok()) return std::move(name).error();
   protocol::BodyReader r(args, kOp);
   const int64_t keep = r.integer("keep_turns");
@@ -262,7 +264,7 @@ Result<Value> truncate_session(const OpContext& c, const Value& args) {
 }
 
 Result<Value> delete_session(const OpContext& c, const Value& args) {
-  auto name = name_arg(args, "session.delete");
+  auto name = name_arg(args, "session.delete", Names::kAlsoLegacy);
   if (!name.ok()) return std::move(name).error();
   auto existing = find(c, *name);
   if (!existing.ok()) return std::move(existing).error();

@@ -6,8 +6,6 @@
 namespace pl {
 namespace {
 
-constexpr size_t kMaxSessionName = 200;
-
 Error invalid(std::string_view where, const std::string& what) {
   return make_error(ErrorCode::kInvalidInput, std::string(where) + ": " + what);
 }

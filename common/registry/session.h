@@ -80,7 +80,8 @@ struct Session {
   std::vector<SessionMessage> messages() const;
 };
 
-// 1..200 bytes of well-formed UTF-8, no control characters.
+inline constexpr size_t kMaxSessionName = 200;  // bytes
+// 1..kMaxSessionName bytes of well-formed UTF-8, no control characters.
 bool is_valid_session_name(std::string_view name);
 // Whether `role` is one of user, assistant, system, tool.
 bool is_valid_role(std::string_view role);

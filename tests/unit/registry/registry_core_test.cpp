@@ -285,6 +285,28 @@ TEST_P(RegistryCoreTest, ASessionNameThatIsNotUtf8IsRefusedNotMergedWithAnother)
   EXPECT_TRUE(create("caf\xc3\xa9").ok);
 }
 
+// A session stored before names had to be UTF-8 can still be read, truncated and deleted by
+// its name; nothing more can be written to it.
+TEST_P(RegistryCoreTest, ASessionStoredUnderANameThatIsNotUtf8CanBeReadAndDeleted) {
+  const std::string legacy = "old-\xff";
+  ASSERT_TRUE(store_->begin().ok());
+  ASSERT_TRUE(store_->put_session({legacy, 0, 0, 1, 1, {}}).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  Value named;
+  named["name"] = legacy;
+  RegistryReply read = call("session.get", named);
+  ASSERT_TRUE(read.ok) << read.message;
+  EXPECT_EQ(read.result.get_string("name"), legacy);
+  EXPECT_EQ(append(legacy, 0, {message("user", "more")}).code, ErrorCode::kInvalidInput);
+  Value truncate = named;
+  truncate["keep_turns"] = 0;
+  EXPECT_TRUE(call("session.truncate", truncate).ok);
+  EXPECT_TRUE(call("session.delete", named).ok);
+  EXPECT_EQ(call("session.get", named).code, ErrorCode::kNotFound);
+  named["name"] = std::string(kMaxSessionName + 1, 'x');  // too long is still refused
+  EXPECT_EQ(call("session.get", named).code, ErrorCode::kInvalidInput);
+}
+
 TEST_P(RegistryCoreTest, MessagesAreCheckedAndErrorsNameTheMessage) {
   ASSERT_TRUE(create("chat").ok);
   RegistryReply role = append("chat", 0, {message("user", "ok"), message("bot", "x")});

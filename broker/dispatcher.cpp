@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "broker/backoff.h"
+#include "common/protocol/usage_sum.h"
 
 namespace pl::broker {
 
@@ -586,29 +587,6 @@ void Dispatcher::refused_by_worker(Item& item, std::string_view identity, const 
 // ---------------------------------------------------------------------------------------------
 // Outcomes
 
-namespace {
-
-// `a` and `b` (usage values, either may be null) together: tokens summed, the cost known only
-// when both are (an unknown cost is not a free one), estimated when either is.
-Value sum_usage(const Value& a, const Value& b) {
-  if (!a.is_object()) return b;
-  if (!b.is_object()) return a;
-  Value sum = a;
-  for (const char* key : {"input_tokens", "output_tokens", "cache_write_tokens",
-                          "cache_read_tokens"}) {
-    if (a.find(key) || b.find(key)) sum[key] = a.get_int(key) + b.get_int(key);
-  }
-  const Value* ca = a.find("cost_usd");
-  const Value* cb = b.find("cost_usd");
-  sum["cost_usd"] = ca && cb && ca->is_number() && cb->is_number()
-                        ? Value(ca->as_double() + cb->as_double())
-                        : Value();
-  if (a.get_bool("estimated") || b.get_bool("estimated")) sum["estimated"] = true;
-  return sum;
-}
-
-}  // namespace
-
 void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
   clear_deadline(item);  // a queued item's wait: it waits again only once retried
   ++item.failures;
@@ -629,7 +607,7 @@ void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
     }
     const int64_t delay = *wait;
     if (const Value* usage = result.find("usage")) {
-      item.retried_usage = sum_usage(item.retried_usage, *usage);
+      item.retried_usage = protocol::sum_usage(item.retried_usage, *usage);
     }
     set_state(item, ItemState::kRetryWait);
     retry_at_.emplace(now + std::chrono::milliseconds(delay), item.spec.item_id);
@@ -651,7 +629,7 @@ void Dispatcher::complete(ItemMap::iterator it, Value result) {
   result["attempts"] = static_cast<int64_t>(item.attempt);
   if (!item.retried_usage.is_null()) {
     const Value* usage = result.find("usage");
-    result["usage"] = sum_usage(item.retried_usage, usage ? *usage : Value());
+    result["usage"] = protocol::sum_usage(item.retried_usage, usage ? *usage : Value());
   }
   const bool success = result.get_bool("success");
   if (success) {

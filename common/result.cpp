@@ -63,13 +63,13 @@ Error Error::with_context(std::string_view context) const {
   std::string text;
   text.reserve(context.size() + 2 + message.size());
   text.append(context).append(": ").append(message);
-  return Error{code, std::move(text), retry_after_ms};
+  return Error{code, std::move(text), retry_after_ms, fields};
 }
 
 Error errno_error(std::string_view what, int err) {
   std::string text(what);
   text.append(": ").append(std::strerror(err));
-  return Error{ErrorCode::kIo, std::move(text), 0};
+  return Error{ErrorCode::kIo, std::move(text), 0, nullptr};
 }
 
 }  // namespace pl

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +14,8 @@
 #include <vector>
 
 namespace pl {
+
+class Value;
 
 // Codes come in bands, as in every protocol of ours: 3xx retry later, 4xx the caller's fault,
 // 5xx ours. The numeric values travel on the wire; never renumber one.
@@ -50,13 +53,17 @@ struct Error {
   // Retry-After), in ms; 0 when it asked nothing. Travels to the broker as the result's
   // `retry_after_ms`.
   int64_t retry_after_ms = 0;
+  // Result fields a failure still reports, as a success reports them: the usage of model calls
+  // paid for before a step failed (worker/llm/spent.h). Null when none. Shared, as errors are
+  // copied on their way up; with_context keeps it.
+  std::shared_ptr<const Value> fields;
 
   // Prefixes the message with what was being done: "loading x.yaml: <message>".
   Error with_context(std::string_view context) const;
 };
 
 inline Error make_error(ErrorCode code, std::string message) {
-  return Error{code, std::move(message), 0};
+  return Error{code, std::move(message), 0, nullptr};
 }
 
 template <class T>

@@ -31,11 +31,9 @@ FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,
     if (!result.is_object()) result = Value::object();
     if (!is_failed_result(result)) result["success"] = true;
   } else {
-    result = Value::object();
-    result["success"] = false;
-    result["error"] = fields.error().message;
-    result["error_code"] = std::string(error_code_name(fields.error().code));
-    if (fields.error().retry_after_ms > 0) result["retry_after_ms"] = fields.error().retry_after_ms;
+    // With what the failure still reports (the cost of model calls it paid for), if anything.
+    const Error& e = fields.error();
+    result = failed_result(e.fields ? *e.fields : Value::object(), e);
   }
   out.timing = protocol::AttemptTiming{
       started_ms,  // wall clock: when this attempt began here

@@ -85,6 +85,10 @@ void ScriptedProvider::push_tool_call(std::string tool, Value arguments, std::st
 void ScriptedProvider::push_error(ErrorCode code, std::string message, int64_t retry_after_ms) {
   Error error = make_error(code, std::move(message));
   error.retry_after_ms = retry_after_ms;
+  push_failure(std::move(error));
+}
+
+void ScriptedProvider::push_failure(Error error) {
   std::lock_guard lock(mutex_);
   script_.emplace_back(std::move(error));
 }

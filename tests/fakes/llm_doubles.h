@@ -47,6 +47,7 @@ class ScriptedProvider final : public worker::providers::Provider {
   void push_tool_call(std::string tool, Value arguments, std::string id = "call_1");
   // `retry_after_ms`: how long the provider asks to be left alone (its Retry-After).
   void push_error(ErrorCode code, std::string message, int64_t retry_after_ms = 0);
+  void push_failure(Error error);  // as made elsewhere: one carrying what it was billed
   Result<worker::providers::Completion> complete(const worker::providers::CompletionRequest& request,
                                                  const worker::providers::CallContext& call) override;
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/protocol/usage_sum.h"
 #include "worker/llm/llm_call.h"
 #include "worker/llm/robust.h"
 
@@ -18,6 +19,15 @@ Value simplified_options(const Value& options) {
   const int64_t max_tokens = out.get_int("max_tokens", kSimplifiedMaxTokens);
   out["max_tokens"] = std::min(max_tokens, kSimplifiedMaxTokens);
   return out;
+}
+
+// `fields` with the usage of the calls `failed` paid for (Error::fields) added to theirs.
+Value with_usage_of(const Error& failed, Value fields) {
+  const Value* spent = failed.fields ? failed.fields->find("usage") : nullptr;
+  if (!spent) return fields;
+  if (!fields.is_object()) fields = Value::object();
+  fields["usage"] = protocol::sum_usage(*spent, llm::member_or_null(fields, "usage"));
+  return fields;
 }
 
 }  // namespace
@@ -95,6 +105,11 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
                                                    "; the simplified_prompt fallback failed too: " +
                                                    answer.error().message);
         both.retry_after_ms = original.retry_after_ms;
+        if (original.fields || answer.error().fields) {
+          const Error& second = answer.error();
+          both.fields = std::make_shared<const Value>(
+              with_usage_of(original, second.fields ? *second.fields : Value::object()));
+        }
         return both;
       }
       result = llm::conversation_result(*answer, services_->pricing());
@@ -103,6 +118,8 @@ Result<Value> ClaudeRobustExecutor::execute(const protocol::WorkItem& item,
     case llm::FallbackAction::kFail:
       return original;
   }
+  // What the first call cost before it failed counts with what the fallback cost.
+  result = with_usage_of(original, std::move(result));
   result["attempt"] = static_cast<int64_t>(item.attempt);
   result["fallback"] = std::string(llm::fallback_name(config->fallback));
   result["original_error"] = original.message;

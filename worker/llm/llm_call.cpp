@@ -1,6 +1,7 @@
 #include "worker/llm/llm_call.h"
 
 #include "worker/llm/blame.h"
+#include "worker/providers/spent.h"
 
 namespace pl::worker::llm {
 
@@ -79,9 +80,24 @@ Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, 
   loop.max_tool_result_bytes = services.limits().max_tool_result_bytes;
   ToolInvoker* invoker = plan.spec.allowed_tools.empty() ? nullptr : &services.tools();
   auto conversation = run_conversation(*selected->provider, std::move(request), invoker, loop, scope.tools);
-  if (!conversation.ok()) return std::move(conversation).error();
+  if (!conversation.ok()) {
+    return with_priced_spending(std::move(conversation).error(), selected->mock,
+                                services.pricing());
+  }
   return CallOutcome{std::move(*conversation), plan.spec.provider, selected->mock,
                      std::move(skipped)};
+}
+
+Error with_priced_spending(Error e, bool mock, const PricingTable& pricing) {
+  auto spent = providers::spent_of(e);
+  if (!spent) return e;
+  Value fields;
+  fields["provider"] = spent->provider;
+  if (mock) fields["mock"] = true;
+  fields["model"] = spent->model;
+  fields["usage"] = usage_value(spent->usage, spent->model, spent->provider, mock, pricing);
+  e.fields = std::make_shared<const Value>(std::move(fields));
+  return e;
 }
 
 Error with_cut_note(Error e, const Conversation& conversation) {

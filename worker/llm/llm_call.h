@@ -58,8 +58,13 @@ struct CallOutcome {
 
 // Selects the provider and model, fetches the allowed tools' definitions (errors there are not
 // the provider's fault, see blame.h), and runs the tool-use loop (allowed tools run through
-// services.tools(); declared tools are only offered).
+// services.tools(); declared tools are only offered). An error after calls that were paid for
+// keeps their cost as the failed result's fields {provider, model, usage} (Error::fields).
 Result<CallOutcome> run_call(const LlmServices& services, const CallPlan& plan, const ItemScope& scope);
+
+// `e` with the tokens it carries (providers/spent.h) priced into the result fields a failure
+// reports: {provider, mock?, model, usage}. Unchanged when it carries none.
+Error with_priced_spending(Error e, bool mock, const PricingTable& pricing);
 
 // `e`, a failure to read the final answer (no JSON in it, output not matching a schema), with a
 // note when that answer was cut at the output-token limit or the context window, which is most

@@ -6,6 +6,7 @@
 
 #include "common/json.h"
 #include "worker/llm/blame.h"
+#include "worker/providers/spent.h"
 
 namespace pl::worker::llm {
 namespace {
@@ -85,9 +86,14 @@ Result<Conversation> run_conversation(providers::Provider& provider, providers::
                                       const ToolRunContext& context) {
   Conversation conversation;
   conversation.max_tokens = request.max_tokens;
+  providers::Spent spent;  // by the calls that answered so far
+  // An error that ends the loop carries what those calls cost.
+  const auto failed = [&](Error e) {
+    return conversation.turns > 0 ? providers::with_spent(std::move(e), spent) : std::move(e);
+  };
   const int max_turns = std::max(1, settings.max_turns);
   for (int turn = 1;; ++turn) {
-    if (context.call.cancelled()) return make_error(ErrorCode::kCancelled, "cancelled");
+    if (context.call.cancelled()) return failed(make_error(ErrorCode::kCancelled, "cancelled"));
     auto completion = provider.complete(request, context.call);
     if (!completion.ok()) {
       if (conversation.turns > 0) {
@@ -95,10 +101,11 @@ Result<Conversation> run_conversation(providers::Provider& provider, providers::
                      context.step_name, turn, conversation.usage.input_tokens,
                      conversation.usage.output_tokens);
       }
-      return std::move(completion).error();
+      return failed(std::move(completion).error());
     }
     conversation.turns = turn;
     conversation.usage += completion->usage;
+    spent = {conversation.usage, completion->model, completion->provider};
     const bool wants_tools = !completion->tool_calls.empty() && tools && !request.tools.empty();
     if (!wants_tools || turn >= max_turns) {
       conversation.hit_max_turns = wants_tools;
@@ -109,7 +116,7 @@ Result<Conversation> run_conversation(providers::Provider& provider, providers::
     std::vector<ToolResult> results;
     for (const ToolCall& call : completion->tool_calls) {
       auto record = run_call(call, turn, request, *tools, context);
-      if (!record.ok()) return std::move(record).error();
+      if (!record.ok()) return failed(std::move(record).error());
       results.push_back(ToolResult{
           call.id, call.name,
           bounded(result_text(record->result), settings.max_tool_result_bytes, "the tool"),

@@ -12,8 +12,9 @@
 //   fault, see blame.h).
 // - Reaching max_turns while the model still wants tools is not an error: the result says
 //   hit_max_turns, and `last` is the final model answer (which asked for tools).
-// - A provider error ends the loop with that error; tokens already spent are in the log line,
-//   not in a result (the slot pool reports errors without usage).
+// - A provider error ends the loop with that error, carrying the tokens already spent, its own
+//   call's included when the provider billed it (providers/spent.h); so does a cancellation or
+//   a tool's error that ends the loop. llm::run_call prices them.
 // - A final answer cut at the output-token limit (or the context window) is still the answer:
 //   a step may cap its length on purpose, and stop_reason says so. A warning naming the step
 //   and the limit is logged. (A cut answer holding tool calls never gets here: the provider

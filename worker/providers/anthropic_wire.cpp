@@ -189,6 +189,11 @@ Result<Completion> AnthropicWire::decode(std::string_view text, const Completion
   return c;
 }
 
+std::optional<Spent> AnthropicWire::billed(std::string_view body,
+                                           const CompletionRequest& request) const {
+  return billed_usage(body, request, kName, "usage", "model", usage_of);
+}
+
 std::string AnthropicWire::error_detail(std::string_view text) const {
   auto parsed = parse_json(text, 16);
   if (parsed.ok()) {

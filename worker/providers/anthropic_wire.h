@@ -28,6 +28,8 @@ class AnthropicWire final : public WireFormat {
   std::vector<std::pair<std::string, std::string>> headers(const Endpoint& endpoint) const override;
   std::string encode(const Endpoint& endpoint, const CompletionRequest& request) const override;
   Result<Completion> decode(std::string_view body, const CompletionRequest& request) const override;
+  std::optional<Spent> billed(std::string_view body,
+                              const CompletionRequest& request) const override;
   std::string error_detail(std::string_view body) const override;
 };
 

@@ -243,6 +243,11 @@ Result<Completion> GeminiWire::decode(std::string_view text, const CompletionReq
   return c;
 }
 
+std::optional<Spent> GeminiWire::billed(std::string_view body,
+                                        const CompletionRequest& request) const {
+  return billed_usage(body, request, kName, "usageMetadata", "modelVersion", usage_of);
+}
+
 std::string GeminiWire::error_detail(std::string_view text) const {
   auto parsed = parse_json(text, 32);
   if (parsed.ok()) {

@@ -32,6 +32,8 @@ class GeminiWire final : public WireFormat {
   std::vector<std::pair<std::string, std::string>> headers(const Endpoint& endpoint) const override;
   std::string encode(const Endpoint& endpoint, const CompletionRequest& request) const override;
   Result<Completion> decode(std::string_view body, const CompletionRequest& request) const override;
+  std::optional<Spent> billed(std::string_view body,
+                              const CompletionRequest& request) const override;
   std::string error_detail(std::string_view body) const override;
   std::optional<Duration> retry_hint(std::string_view body) const override;
 };

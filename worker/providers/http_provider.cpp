@@ -104,7 +104,11 @@ Result<Completion> HttpProvider::complete(const CompletionRequest& request, cons
       return make_error(e.code, provider + ": " + e.message);
     }
     if (response->status >= 200 && response->status < 300) {
-      return wire_->decode(response->body, request);
+      auto completion = wire_->decode(response->body, request);
+      if (completion.ok()) return completion;
+      auto billed = wire_->billed(response->body, request);
+      return billed ? with_spent(std::move(completion).error(), *billed)
+                    : std::move(completion).error();
     }
     if (wire_->quota_exhausted(response->status, response->body)) {
       return status_error(http_request, *response, "", std::nullopt);

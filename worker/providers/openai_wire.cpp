@@ -200,6 +200,11 @@ Result<Completion> OpenAiWire::decode(std::string_view text, const CompletionReq
   return c;
 }
 
+std::optional<Spent> OpenAiWire::billed(std::string_view body,
+                                        const CompletionRequest& request) const {
+  return billed_usage(body, request, kName, "usage", "model", usage_of);
+}
+
 std::string OpenAiWire::error_detail(std::string_view text) const {
   auto parsed = parse_json(text, 16);
   if (parsed.ok()) {

@@ -31,6 +31,8 @@ class OpenAiWire final : public WireFormat {
   std::vector<std::pair<std::string, std::string>> headers(const Endpoint& endpoint) const override;
   std::string encode(const Endpoint& endpoint, const CompletionRequest& request) const override;
   Result<Completion> decode(std::string_view body, const CompletionRequest& request) const override;
+  std::optional<Spent> billed(std::string_view body,
+                              const CompletionRequest& request) const override;
   std::string error_detail(std::string_view body) const override;
   // A 429 whose error type or code is insufficient_quota.
   bool quota_exhausted(long status, std::string_view body) const override;

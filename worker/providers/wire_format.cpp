@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/json.h"
+
 namespace pl::worker::providers {
 
 std::optional<Duration> WireFormat::retry_hint(std::string_view) const { return std::nullopt; }
@@ -36,6 +38,19 @@ bool is_plain_model_name(std::string_view model) {
     if (!ok) return false;
   }
   return true;
+}
+
+std::optional<Spent> billed_usage(std::string_view body, const CompletionRequest& request,
+                                  std::string_view provider, std::string_view usage_key,
+                                  std::string_view model_key,
+                                  Result<Usage> (*read_usage)(const Value&)) {
+  auto parsed = parse_json(body, 64);
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  const Value* block = parsed->find(usage_key);
+  if (!block || block->is_null()) return std::nullopt;
+  auto usage = read_usage(*block);
+  if (!usage.ok()) return std::nullopt;
+  return Spent{*usage, parsed->get_string(model_key, request.model), std::string(provider)};
 }
 
 Usage estimate_usage(const CompletionRequest& request, std::string_view answer) {

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "worker/providers/provider.h"
+#include "worker/providers/spent.h"
 
 namespace pl::worker::providers {
 
@@ -40,6 +41,10 @@ class WireFormat {
   virtual std::string encode(const Endpoint& endpoint, const CompletionRequest& request) const = 0;
   // A 2xx body as a Completion (provider, model, text, tool calls, stop reason, usage).
   virtual Result<Completion> decode(std::string_view body, const CompletionRequest& request) const = 0;
+  // What a 2xx body that decode() refused was billed, when it holds a readable usage block: an
+  // answer refused, blocked or cut is paid for all the same (spent.h).
+  virtual std::optional<Spent> billed(std::string_view body,
+                                      const CompletionRequest& request) const = 0;
   // The provider's own words for an error body: "rate_limit_error: Too many requests". Falls
   // back to a short, printable prefix of the body.
   virtual std::string error_detail(std::string_view body) const = 0;
@@ -58,6 +63,13 @@ std::string body_excerpt(std::string_view body, size_t max_chars = 200);
 
 // Whether `model` may be placed in a URL path segment: letters, digits, '.', '_', '-', ':'.
 bool is_plain_model_name(std::string_view model);
+
+// billed() of a format whose body is a JSON object with the usage block at `usage_key`, read by
+// `read_usage`, and the model at `model_key` (the request's when absent).
+std::optional<Spent> billed_usage(std::string_view body, const CompletionRequest& request,
+                                  std::string_view provider, std::string_view usage_key,
+                                  std::string_view model_key,
+                                  Result<Usage> (*read_usage)(const Value&));
 
 // Usage counted from text length (about 4 characters per token), for providers that report
 // none. Marked estimated.

@@ -185,7 +185,17 @@ TEST(LlmPipelineTree, CutToolCallsAndAnExhaustedQuotaFailOnceWithoutRetriesOrToo
               std::string::npos)
         << step->get_string("error");
     EXPECT_NE(step->get_string("error").find("with max_tokens 64"), std::string::npos);
+    // The cut answer was billed: its tokens count in the step's and the run's usage.
+    const Value* usage = step->find("usage");
+    ASSERT_NE(usage, nullptr) << name << ": " << to_json(*step);
+    EXPECT_GT(usage->get_int("input_tokens"), 0) << name;
+    EXPECT_GT(usage->get_int("output_tokens"), 0) << name;
   }
+  const Value* run_usage = result->find("usage");
+  ASSERT_NE(run_usage, nullptr) << run.out;
+  EXPECT_GE(run_usage->get_int("input_tokens"),
+            steps->find("openai_cut_tool")->find("usage")->get_int("input_tokens") +
+                steps->find("claude_cut_tool")->find("usage")->get_int("input_tokens"));
   EXPECT_EQ(server.requests_containing("openai-cut-tool").size(), 1u);
   EXPECT_EQ(server.requests_containing("claude-cut-tool").size(), 1u);
 

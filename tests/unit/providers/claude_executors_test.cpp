@@ -131,6 +131,30 @@ TEST(ClaudeExecutor, ProviderErrorsKeepTheirCode) {
   EXPECT_EQ(r.error().message, "anthropic: 429 rate_limit_error: slow down");
 }
 
+// A failure after calls that were paid for reports their cost, priced, as a success would.
+TEST(ClaudeExecutor, AProviderErrorAfterPaidCallsKeepsTheirUsage) {
+  Harness h;
+  h.anthropic->push_tool_call("search", json(R"({"query": "otters"})"));  // 10 in, 5 out
+  h.anthropic->push_error(ErrorCode::kUnavailable, "anthropic: 529 overloaded");
+  ClaudeExecutor e(h.services);
+  auto r =
+      h.run(e, "claude",
+            json(R"({"prompt": "find otters", "claude_options": {"allowed_tools": ["search"]}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  ASSERT_TRUE(r.error().fields);
+  const Value& fields = *r.error().fields;
+  EXPECT_EQ(fields.get_string("provider"), "anthropic");
+  EXPECT_EQ(fields.get_string("model"), "scripted-model");
+  EXPECT_EQ(fields.find("usage")->get_int("input_tokens"), 10);
+  EXPECT_EQ(fields.find("usage")->get_int("output_tokens"), 5);
+  EXPECT_DOUBLE_EQ(fields.find("usage")->find("cost_usd")->as_double(), 0.00007);
+  // The worker's failed result keeps them.
+  const Value failed = failed_result(fields, r.error());
+  EXPECT_FALSE(failed.get_bool("success", true));
+  EXPECT_EQ(failed.find("usage")->get_int("input_tokens"), 10);
+}
+
 TEST(ClaudeExecutor, APromptFileIsReadFromThePipelineDirectory) {
   Harness h;
   std::ofstream(h.dir.path() / "p.md") << "from a file";
@@ -294,6 +318,22 @@ TEST(ClaudeRobustExecutor, OnTheLastAttemptTheMockResponseFallbackAnswers) {
   EXPECT_EQ(r->get_string("original_error"), "anthropic: 429");
   EXPECT_EQ(r->get_string("original_error_code"), "rate_limit");  // for the broker's breaker
   EXPECT_EQ(r->get_int("attempt"), 3);
+}
+
+TEST(ClaudeRobustExecutor, AFallbackCountsWhatTheFailedCallsCost) {
+  Harness h;
+  h.anthropic->push_tool_call("search", json(R"({"query": "otters"})"));  // paid: 10 in, 5 out
+  h.anthropic->push_error(ErrorCode::kRateLimited, "anthropic: 429");
+  ClaudeRobustExecutor e(h.services);
+  Value input = robust_input("mock_response");
+  input["claude_options"]["allowed_tools"] = Value(Value::Array{Value("search")});
+  auto r = h.run(e, "claude_robust", input, 3);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->get_string("fallback"), "mock_response");
+  const Value& usage = *r->find("usage");
+  // The mock's answer costs 0; the paid call before the failure does not.
+  EXPECT_GT(usage.get_int("input_tokens"), 10);
+  EXPECT_DOUBLE_EQ(usage.find("cost_usd")->as_double(), 0.00007);
 }
 
 TEST(ClaudeRobustExecutor, WhenTheStepsRetryLeavesNoAttemptTheFallbackApplies) {

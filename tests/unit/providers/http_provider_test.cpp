@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "tests/fakes/llm_doubles.h"
 #include "worker/providers/anthropic_wire.h"
 #include "worker/providers/gemini_wire.h"
@@ -226,6 +228,51 @@ TEST(HttpProvider, AMalformedSuccessIsAProviderErrorAndNotRetried) {
   EXPECT_EQ(c.error().code, ErrorCode::kProviderError);
   EXPECT_EQ(c.error().message.rfind("openai: malformed response: not JSON", 0), 0u) << c.error().message;
   EXPECT_EQ(f.http.requests.size(), 1u);
+}
+
+// A refused, blocked or filtered answer is billed all the same: the error carries its tokens.
+TEST(HttpProvider, AnAnswerRefusedAfterItWasBilledCarriesItsUsage) {
+  struct Case {
+    std::function<std::unique_ptr<WireFormat>()> wire;
+    const char* body;
+    int64_t input, output;
+    const char* model;
+  };
+  const Case cases[] = {
+      {[] { return std::make_unique<AnthropicWire>(); },
+       R"({"content": [], "model": "claude-x", "stop_reason": "refusal",
+           "usage": {"input_tokens": 30, "output_tokens": 2}})",
+       30, 2, "claude-x"},
+      {[] { return std::make_unique<GeminiWire>(); },
+       R"({"candidates": [{"finishReason": "SAFETY"}], "modelVersion": "gemini-y",
+           "usageMetadata": {"promptTokenCount": 40, "candidatesTokenCount": 0}})",
+       40, 0, "gemini-y"},
+      {[] { return std::make_unique<GeminiWire>(); },
+       R"({"promptFeedback": {"blockReason": "SAFETY"},
+           "usageMetadata": {"promptTokenCount": 12}})",
+       12, 0, "claude-x"},  // no modelVersion: the model asked for
+      {[] { return std::make_unique<OpenAiWire>(); },
+       R"({"choices": [{"finish_reason": "content_filter", "message": {"content": null}}],
+           "model": "gpt-z", "usage": {"prompt_tokens": 50, "completion_tokens": 3}})",
+       50, 3, "gpt-z"},
+  };
+  for (const Case& c : cases) {
+    Fixture f(c.wire());
+    f.http.push(200, c.body);
+    auto r = f.provider->complete(request(), f.call());
+    ASSERT_FALSE(r.ok()) << c.body;
+    auto spent = spent_of(r.error());
+    ASSERT_TRUE(spent.has_value()) << r.error().message;
+    EXPECT_EQ(spent->usage.input_tokens, c.input) << c.body;
+    EXPECT_EQ(spent->usage.output_tokens, c.output) << c.body;
+    EXPECT_EQ(spent->model, c.model);
+  }
+  // A body with no usage to read carries none.
+  Fixture f;
+  f.http.push(200, R"({"content": [], "stop_reason": "refusal"})");
+  auto r = f.provider->complete(request(), f.call());
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(spent_of(r.error()).has_value());
 }
 
 const char* kQuotaExhausted =

@@ -4,6 +4,7 @@
 
 #include "tests/fakes/llm_doubles.h"
 #include "tests/support/log_capture.h"
+#include "worker/providers/spent.h"
 
 namespace pl::worker::llm {
 namespace {
@@ -145,6 +146,31 @@ TEST(ToolLoop, AProviderErrorEndsTheLoopWithThatError) {
   auto c = l.run();
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kRateLimited);
+  // The first call was paid for: the error carries it.
+  auto spent = providers::spent_of(c.error());
+  ASSERT_TRUE(spent.has_value());
+  EXPECT_EQ(spent->usage.input_tokens, 10);
+  EXPECT_EQ(spent->usage.output_tokens, 5);
+  EXPECT_EQ(spent->model, "scripted-model");
+}
+
+TEST(ToolLoop, AFailureBeforeAnyAnswerCarriesOnlyWhatItsOwnCallWasBilled) {
+  Loop l;
+  l.provider.push_error(ErrorCode::kRateLimited, "anthropic: 429");
+  auto c = l.run();
+  ASSERT_FALSE(c.ok());
+  EXPECT_FALSE(providers::spent_of(c.error()).has_value());
+
+  Loop billed;
+  Error refused = make_error(ErrorCode::kStepFailed, "anthropic: the model refused to answer");
+  billed.provider.push_tool_call("search", query("x"));
+  billed.provider.push_failure(providers::with_spent(refused, {{7, 1}, "m", "anthropic"}));
+  auto both = billed.run();
+  ASSERT_FALSE(both.ok());
+  auto spent = providers::spent_of(both.error());
+  ASSERT_TRUE(spent.has_value());
+  EXPECT_EQ(spent->usage.input_tokens, 17);  // the tool call's answer and the refusal
+  EXPECT_EQ(spent->usage.output_tokens, 6);
 }
 
 TEST(ToolLoop, LongToolOutputIsCutWithANote) {
@@ -181,6 +207,8 @@ TEST(ToolLoop, ACancelledToolEndsTheStep) {
   auto c = l.run();
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kCancelled);
+  ASSERT_TRUE(providers::spent_of(c.error()).has_value());  // the call that asked for the tool
+  EXPECT_EQ(providers::spent_of(c.error())->usage.input_tokens, 10);
 }
 
 TEST(ToolLoop, AnAnswerCutAtTheTokenLimitStandsAndIsLoggedWithTheStepAndTheLimit) {

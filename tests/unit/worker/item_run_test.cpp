@@ -43,6 +43,20 @@ TEST(RunItem, AnErrorWithoutAWaitHasNoRetryAfterMs) {
   EXPECT_FALSE(r.result.find("retry_after_ms"));
 }
 
+TEST(RunItem, AnErrorCarryingFieldsIsAFailureThatKeepsThem) {
+  Value fields;
+  fields["usage"]["input_tokens"] = 30;
+  fields["model"] = "m";
+  Error e = make_error(ErrorCode::kStepFailed, "refused").with_context("step");
+  e.fields = std::make_shared<const Value>(fields);
+  const protocol::WorkResult r = run(e.with_context("again"));  // context keeps the fields
+  EXPECT_FALSE(r.result.get_bool("success", true));
+  EXPECT_EQ(r.result.get_string("error"), "again: step: refused");
+  EXPECT_EQ(r.result.get_string("error_code"), "step_failed");
+  EXPECT_EQ(r.result.find("usage")->get_int("input_tokens"), 30);
+  EXPECT_EQ(r.result.get_string("model"), "m");
+}
+
 // An executor that returns fixed fields.
 class FieldsExecutor final : public StepExecutor {
  public:

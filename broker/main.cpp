@@ -14,12 +14,14 @@
 #include "common/full_disk.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/open_file_limit.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
 #include "common/sqlite/damage_mark.h"
 #include "common/state_paths.h"
 
 int main(int argc, char** argv) {
+  pl::raise_open_file_limit();  // before any socket: libzmq aborts on EMFILE
   std::string config_path;
   CLI::App app{"pipeline-broker: accepts pipeline runs and dispatches their work to workers"};
   app.add_option("--config", config_path, "Config file (default: $PIPELINE_CONFIG)");

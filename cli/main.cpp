@@ -12,6 +12,7 @@
 #include "cli/registry_commands.h"
 #include "cli/run_command.h"
 #include "cli/runs_commands.h"
+#include "common/open_file_limit.h"
 
 namespace {
 
@@ -35,6 +36,7 @@ std::optional<std::string> unknown_command(CLI::App& app, const CLI::ParseError&
 }  // namespace
 
 int main(int argc, char** argv) {
+  pl::raise_open_file_limit();  // before any socket: libzmq aborts on EMFILE
   pl::cli::CliContext context;
   int exit_code = pl::cli::kExitOk;
 

@@ -15,6 +15,7 @@
 #include "common/net/curve_config.h"
 #include "common/net/zap_handler.h"
 #include "common/net/zmq_socket.h"
+#include "common/open_file_limit.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
 #include "common/state_paths.h"
@@ -24,6 +25,7 @@
 #include "registry/sqlite_store.h"
 
 int main(int argc, char** argv) {
+  pl::raise_open_file_limit();  // before any socket: libzmq aborts on EMFILE
   std::string config_path;
   CLI::App app{"pipeline-registry: owns tool definitions and sessions"};
   app.add_option("--config", config_path, "Config file (default: $PIPELINE_CONFIG)");

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "common/open_file_limit.h"
 #include "supervisor/process_spawner.h"
 
 namespace pl::supervisor {
@@ -37,7 +38,7 @@ namespace {
 // One setrlimit, prepared before the fork so that the child only makes the system call.
 struct PreparedLimit {
   int resource = 0;
-  rlim_t value = RLIM_INFINITY;
+  rlimit value{RLIM_INFINITY, RLIM_INFINITY};  // soft and hard
   const char* what = "";  // for the error message: a string literal
 };
 
@@ -113,8 +114,7 @@ struct ChildSetup : bp::extend::handler {
     // Into its cgroup before anything of the program runs ("0": the writing process).
     if (cgroup_procs >= 0 && ::write(cgroup_procs, "0", 1) != 1) fail(exec, "joining its cgroup");
     for (size_t i = 0; i < limit_count; ++i) {
-      const rlimit rl{limits[i].value, limits[i].value};
-      if (::setrlimit(limits[i].resource, &rl) != 0) fail(exec, limits[i].what);
+      if (::setrlimit(limits[i].resource, &limits[i].value) != 0) fail(exec, limits[i].what);
     }
     // Nothing of ours leaks into the child, whatever flags it was opened with.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -145,11 +145,18 @@ class BoostProcessSpawner final : public ProcessSpawner {
     envp.push_back(nullptr);
 
     std::vector<PreparedLimit> limits;
+    bool open_files_given = false;
     for (const ResourceLimit& l : spec.rlimits) {
+      const rlim_t value = l.value == kUnlimited ? RLIM_INFINITY : static_cast<rlim_t>(l.value);
       limits.push_back(
-          PreparedLimit{rlimit_resource(l.resource),
-                        l.value == kUnlimited ? RLIM_INFINITY : static_cast<rlim_t>(l.value),
-                        rlimit_error(l.resource)});
+          PreparedLimit{rlimit_resource(l.resource), {value, value}, rlimit_error(l.resource)});
+      open_files_given |= l.resource == Resource::kOpenFiles;
+    }
+    // Otherwise the child starts with the limit we were started with, not the one we raised for
+    // ourselves (open_file_limit.h); our own programs raise theirs again.
+    if (!open_files_given) {
+      limits.push_back(PreparedLimit{RLIMIT_NOFILE, inherited_open_file_limit(),
+                                     rlimit_error(Resource::kOpenFiles)});
     }
 
     const char* failed_step = nullptr;

@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/open_file_limit.h"
 #include "common/state_paths.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/exit_codes.h"
@@ -130,6 +131,7 @@ int run(const std::string& config_file, const std::string& state_dir_flag,
 }  // namespace
 
 int main(int argc, char** argv) {
+  pl::raise_open_file_limit();  // before any socket: libzmq aborts on EMFILE
   CLI::App app{"pipeline-supervisor: runs a tree of OS processes by Erlang/OTP's rules"};
   std::string config_file;
   std::string state_dir;

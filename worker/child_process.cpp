@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -19,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "common/open_file_limit.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -449,8 +450,12 @@ Result<ChildOutcome> run_child(const ChildSpec& spec, TimePoint deadline,
   plan.cpu = {static_cast<rlim_t>(spec.cpu_seconds), static_cast<rlim_t>(spec.cpu_seconds + 1)};
   plan.set_memory = spec.memory_bytes > 0;
   plan.memory = {static_cast<rlim_t>(spec.memory_bytes), static_cast<rlim_t>(spec.memory_bytes)};
-  plan.set_files = spec.open_files > 0;
-  plan.files = {static_cast<rlim_t>(spec.open_files), static_cast<rlim_t>(spec.open_files)};
+  // Without a limit of its own, the tool gets the one the worker was started with, not the one
+  // it raised for itself (open_file_limit.h).
+  plan.set_files = true;
+  plan.files = spec.open_files > 0 ? rlimit{static_cast<rlim_t>(spec.open_files),
+                                            static_cast<rlim_t>(spec.open_files)}
+                                   : inherited_open_file_limit();
 
   SigpipeGuard sigpipe;
   const pid_t pid = ::fork();

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "common/open_file_limit.h"
 #include "common/service_notify.h"
 #include "common/signals.h"
 #include "common/state_paths.h"
@@ -24,6 +25,7 @@
 #include "worker/worker_shell.h"
 
 int main(int argc, char** argv) {
+  pl::raise_open_file_limit();  // before any socket: libzmq aborts on EMFILE
   std::string config_path;
   std::string broker_endpoint;
   int slots = 0;

@@ -1,6 +1,7 @@
 // Resource limits on real processes: a child over its max_memory is killed and restarted, and
 // rlimits are what /proc says.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -92,6 +93,31 @@ TEST(Rlimits, AreSetInTheChildBeforeExec) {
     EXPECT_EQ(limit_of(tree.pid_of(member), "Max open files"),
               (std::pair<std::string, std::string>{"77", "77"}));
   }
+}
+
+// Our processes raise their soft limit of open files to the hard one (libzmq aborts when it runs
+// out); the programs they start get back the limit they were given.
+TEST(Rlimits, TheSupervisorRaisesItsOpenFilesAndItsChildrenStartWithTheLimitGiven) {
+  rlimit given{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &given), 0);
+  if (given.rlim_max < 1024) GTEST_SKIP() << "a hard limit of open files below 1024";
+  const rlimit lowered{512, given.rlim_max};  // inherited by the supervisor we start
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  Tree tree(
+      "children:\n"
+      "  - name: plain\n"
+      "    command: " +
+      child_command("--ready") +
+      "\n"
+      "    ready: notify\n");
+  tree.start_and_wait();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &given), 0);
+  const std::string hard =
+      given.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(given.rlim_max);
+  EXPECT_EQ(limit_of(tree.process().pid(), "Max open files"),
+            (std::pair<std::string, std::string>{hard, hard}));
+  EXPECT_EQ(limit_of(tree.pid_of("plain"), "Max open files"),
+            (std::pair<std::string, std::string>{"512", hard}));
 }
 
 TEST(Rlimits, ALimitTheKernelRefusesFailsTheStartNamingTheLimit) {

@@ -45,5 +45,8 @@ class StatePaths {
 inline constexpr const char* kStateDirEnv = "PIPELINE_STATE_DIR";
 inline constexpr const char* kConfigEnv = "PIPELINE_CONFIG";      // absolute config path
 inline constexpr const char* kChildNameEnv = "PIPELINE_CHILD_NAME";
+// How long the supervisor waits after SIGTERM before SIGKILL, in ms (its `shutdown`; 0 for
+// brutal_kill): what a child has to finish its work in.
+inline constexpr const char* kShutdownGraceEnv = "PIPELINE_SHUTDOWN_MS";
 
 }  // namespace pl

@@ -9,9 +9,9 @@ namespace {
 
 // Variables meant for the supervisor itself, never passed down as they are.
 constexpr std::string_view kOwnVariables[] = {
-    "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",   "LISTEN_FDS",
-    "LISTEN_PID",    "LISTEN_FDNAMES", "JOURNAL_STREAM", "PIPELINE_CHILD_NAME",
-    "PIPELINE_STATE_DIR", "PIPELINE_CONFIG"};
+    "NOTIFY_SOCKET",      "WATCHDOG_USEC",   "WATCHDOG_PID",        "LISTEN_FDS",
+    "LISTEN_PID",         "LISTEN_FDNAMES",  "JOURNAL_STREAM",      "PIPELINE_CHILD_NAME",
+    "PIPELINE_STATE_DIR", "PIPELINE_CONFIG", "PIPELINE_SHUTDOWN_MS"};
 
 std::string_view key_of(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 
@@ -31,7 +31,7 @@ std::vector<std::string> ChildEnvironment::filter_inherited(char** environ) {
 std::vector<std::string> ChildEnvironment::build(const std::string& child_name,
                                                  const ProcessSpec& spec) const {
   std::vector<std::string> out;
-  out.reserve(inherited.size() + spec.env.size() + 5);
+  out.reserve(inherited.size() + spec.env.size() + 6);
   auto overridden = [&](std::string_view key) {
     for (const auto& [k, v] : spec.env) {
       if (k == key) return true;
@@ -53,6 +53,8 @@ std::vector<std::string> ChildEnvironment::build(const std::string& child_name,
   out.push_back(std::string(kChildNameEnv) + "=" + child_name);
   out.push_back(std::string(kStateDirEnv) + "=" + state_dir);
   out.push_back(std::string(kConfigEnv) + "=" + config_path);
+  out.push_back(std::string(kShutdownGraceEnv) + "=" +
+                std::to_string(spec.brutal_kill ? 0 : spec.shutdown_ms));
   if (spec.watchdog_ms > 0) out.push_back("WATCHDOG_USEC=" + std::to_string(spec.watchdog_ms * 1000));
   return out;
 }

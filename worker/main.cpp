@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/log.h"
@@ -23,6 +24,21 @@
 #include "worker/tool_invocation.h"
 #include "worker/worker_config.h"
 #include "worker/worker_shell.h"
+
+namespace {
+
+// How long a stop may wait for the items running to finish: the supervisor's grace before its
+// SIGKILL, less a margin to say goodbye in (10 s when no supervisor says).
+pl::Duration stop_budget() {
+  const char* grace = std::getenv(pl::kShutdownGraceEnv);
+  if (!grace || !*grace) return std::chrono::seconds(10);
+  char* end = nullptr;
+  const long long ms = std::strtoll(grace, &end, 10);
+  if (*end != '\0' || ms <= 0) return pl::Duration::zero();
+  return std::chrono::milliseconds(ms - std::min<long long>(1000, ms / 5));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   pl::raise_open_file_limit();  // before any socket: libzmq aborts on EMFILE
@@ -104,6 +120,7 @@ int main(int argc, char** argv) {
   }
   pl::worker::WorkerShell shell(context, config->broker_endpoint, core, pool, clock, *signal_fd,
                                 std::move(link));
+  shell.set_stop_budget(stop_budget());
 
   pl::notify_ready();
   const int rc = shell.run();

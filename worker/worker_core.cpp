@@ -109,14 +109,27 @@ SendMessage WorkerCore::heartbeat() const {
 }
 
 void WorkerCore::maybe_retire(std::vector<WorkerCommand>& out, TimePoint now) {
-  if (!draining_ || retired_ || !running_.empty()) return;
-  if (!unacked_.empty()) {
+  if (!draining_ || retired_) return;
+  const bool out_of_time = stop_by_ && now >= *stop_by_;
+  if (!running_.empty() && !out_of_time) return;
+  if (!unacked_.empty() && !out_of_time) {
     // Results not yet durable at the broker: wait for their acks, but not forever.
     if (!ack_wait_until_) ack_wait_until_ = now + heartbeat_ * liveness_;
     if (now < *ack_wait_until_) return;
   }
   retired_ = true;
-  out.push_back(Retire{});
+  out.push_back(Retire{running_.size()});
+}
+
+std::vector<WorkerCommand> WorkerCore::on_stop(TimePoint now, TimePoint give_up_at) {
+  std::vector<WorkerCommand> out;
+  stop_by_ = stop_by_ ? std::min(*stop_by_, give_up_at) : give_up_at;
+  if (!draining_) {
+    draining_ = true;
+    out.push_back(heartbeat());  // the broker sends nothing more
+  }
+  maybe_retire(out, now);
+  return out;
 }
 
 std::vector<WorkerCommand> WorkerCore::on_connected(TimePoint now) {
@@ -288,6 +301,10 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(FinishedItem result, Tim
 
 std::vector<WorkerCommand> WorkerCore::on_tick(TimePoint now) {
   std::vector<WorkerCommand> out;
+  if (stop_by_ && now >= *stop_by_) {  // a stop out of time: before anything else
+    maybe_retire(out, now);
+    if (!out.empty()) return out;
+  }
   if (now - last_heard_ >= heartbeat_ * liveness_) {
     // The broker is silent: a new connection (new identity) and a new hello.
     out.push_back(Reconnect{"no word from the broker within its liveness"});
@@ -314,6 +331,7 @@ TimePoint WorkerCore::next_deadline() const {
     if (!run.cancel_sent) next = std::min(next, run.deadline);
   }
   if (ack_wait_until_ && !retired_) next = std::min(next, *ack_wait_until_);
+  if (stop_by_ && !retired_) next = std::min(next, *stop_by_);
   return next;
 }
 

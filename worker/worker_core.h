@@ -64,8 +64,10 @@ struct CancelRunning {
 struct Reconnect {
   std::string why;
 };
-// Done after max_items: say goodbye to the broker and exit 0.
-struct Retire {};
+// Done (after max_items, or after a stop drained): say goodbye to the broker and exit 0.
+struct Retire {
+  size_t left_running = 0;  // items still running, left to the broker's redelivery
+};
 using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconnect, Retire>;
 
 class WorkerCore {
@@ -89,6 +91,10 @@ class WorkerCore {
   std::vector<WorkerCommand> on_item_finished(FinishedItem result, TimePoint now);
   // Time passed: heartbeats, broker liveness, item deadlines.
   std::vector<WorkerCommand> on_tick(TimePoint now);
+  // Asked to stop (SIGTERM): drain as when recycling (nothing more is taken; what runs finishes
+  // and its results are acknowledged), then Retire; at `give_up_at` Retire anyway, leaving what
+  // still runs to the broker's redelivery. A stop before then costs no item a second run.
+  std::vector<WorkerCommand> on_stop(TimePoint now, TimePoint give_up_at);
 
   // When on_tick next has something to do.
   TimePoint next_deadline() const;
@@ -153,6 +159,7 @@ class WorkerCore {
   bool draining_ = false;
   bool retired_ = false;
   std::optional<TimePoint> ack_wait_until_;  // draining and idle: acknowledgements until then
+  std::optional<TimePoint> stop_by_;         // asked to stop: retire by then whatever runs
 };
 
 }  // namespace pl::worker

@@ -73,8 +73,8 @@ void WorkerShell::execute(std::vector<WorkerCommand> commands) {
       pool_.cancel(cancel->item_id, cancel->attempt, cancel->reason);
     } else if (auto* reconnect = std::get_if<Reconnect>(&command)) {
       reconnect_ = std::move(reconnect->why);
-    } else if (std::holds_alternative<Retire>(command)) {
-      retire_ = true;
+    } else if (auto* retire = std::get_if<Retire>(&command)) {
+      retire_ = *retire;
     }
   }
 }
@@ -247,12 +247,25 @@ int WorkerShell::run() {
     }
     if (entries_[1].readable) {
       for (int sig : read_signals(signal_fd_)) {
-        if (sig == SIGTERM || sig == SIGINT) {
-          spdlog::info("stopping on signal {}; {} item(s) running are left to redelivery", sig,
-                       core_.running());
+        if (sig != SIGTERM && sig != SIGINT) continue;
+        if (stopping_) {
+          spdlog::info(
+              "stopping at once on a second signal {}; {} item(s) running are left to "
+              "redelivery",
+              sig, core_.running());
           say_goodbye();
           return 0;
         }
+        stopping_ = true;
+        if (core_.running() > 0) {
+          spdlog::info(
+              "stopping on signal {}: finishing the {} item(s) running first, for at "
+              "most {} ms (a second signal stops at once)",
+              sig, core_.running(),
+              std::chrono::duration_cast<std::chrono::milliseconds>(stop_budget_).count());
+        }
+        const TimePoint now = clock_.now();
+        execute(core_.on_stop(now, now + stop_budget_));
       }
     }
     if (monitor_ && entries_[3].readable) watch_handshakes();
@@ -263,7 +276,17 @@ int WorkerShell::run() {
     hand_back_finished();
     execute(core_.on_tick(clock_.now()));
     if (retire_) {
-      spdlog::info("recycling after {} item(s) (worker.max_items): goodbye", core_.items_taken());
+      if (!stopping_) {
+        spdlog::info("recycling after {} item(s) (worker.max_items): goodbye", core_.items_taken());
+      } else if (retire_->left_running > 0) {
+        spdlog::warn(
+            "stopping: {} item(s) still running at the end of the stop's {} ms are left "
+            "to redelivery",
+            retire_->left_running,
+            std::chrono::duration_cast<std::chrono::milliseconds>(stop_budget_).count());
+      } else {
+        spdlog::info("stopping: every item finished and was acknowledged; goodbye");
+      }
       say_goodbye();
       return 0;
     }

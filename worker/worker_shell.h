@@ -34,8 +34,11 @@ class WorkerShell {
   WorkerShell(net::Context& context, std::string broker_endpoint, WorkerCore& core,
               SlotPool& pool, const Clock& clock, int signal_fd, BrokerLink link = {});
 
-  // Runs until a stop signal; returns the process exit code.
+  // Runs until a stop signal has been handled; returns the process exit code. A stop signal
+  // drains: nothing more is taken, and what runs may finish for `budget` (then it is left to
+  // redelivery); a second signal stops at once.
   int run();
+  void set_stop_budget(Duration budget) { stop_budget_ = budget; }
 
  private:
   Status connect();
@@ -81,7 +84,9 @@ class WorkerShell {
   RepeatedWarning silent_reconnects_{std::chrono::seconds(60)};
   RepeatedWarning blocked_sends_{std::chrono::seconds(60)};
   int64_t dropped_messages_ = 0;  // while blocked_sends_ lasts
-  bool retire_ = false;  // worker.max_items reached and everything handed back
+  std::optional<Retire> retire_;  // recycled or stopped, everything handed back
+  bool stopping_ = false;         // a stop signal came: draining (a second one stops at once)
+  Duration stop_budget_ = std::chrono::seconds(10);
   // Reused every loop turn: no allocation per turn.
   std::vector<net::PollEntry> entries_;
   net::Frames outgoing_;  // envelopes queued by execute(), sent by send_outgoing()

@@ -59,6 +59,35 @@ TEST(PipelineRun, HelloRunsOnAPrivateTreeAndLeavesNothingBehind) {
       << "processes left behind: " << processes_with_env(tag).size();
 }
 
+// A worker asked to stop (SIGTERM: a shutdown, a scale-down, a restart) finishes what it holds
+// within its supervisor's grace instead of leaving it to be run, and paid for, a second time.
+TEST(RunningTree, AStoppedWorkerFinishesItsItemsAndNothingRunsTwice) {
+  Tree tree(tree_config(2));
+  Process run = tree.start_pipelinectl({"run", pipeline_file("slow_batch.yaml")}, "run");
+  int64_t stopped = 0;
+  ASSERT_TRUE(wait_until([&] { return (stopped = tree.worker_holding()) != 0; }, 30s));
+  ASSERT_EQ(::kill(static_cast<pid_t>(stopped), SIGTERM), 0);
+
+  auto code = run.wait(120s);
+  ASSERT_TRUE(code.has_value()) << "the run did not finish";
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  auto out = parse_json(read_text(tree.dir() / "run.out"));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  for (const auto& item : out->find("steps")->find("work")->find("items")->as_array()) {
+    const Value* echo = item.find("steps")->find("echo_n");
+    ASSERT_NE(echo, nullptr);
+    EXPECT_EQ(echo->get_int("attempts"), 1) << to_json(*echo);
+  }
+  EXPECT_EQ(tree.counter("redelivered"), 0) << tree.log();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return tree.log().find("stopping: every item finished and was acknowledged") !=
+               std::string::npos;
+      },
+      10s))
+      << tree.log();
+}
+
 TEST(RunningTree, RunUsesTheTreeOnTheStateDirectory) {
   Tree tree(tree_config(2));
   auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});

@@ -201,6 +201,45 @@ TEST_F(WorkerCoreTest, KeepsResultsUntilAcknowledgedAndSendsThemAgainAfterHello)
   EXPECT_EQ(sent[1].envelope, first_send[0].envelope);  // the same bytes, not a new encoding
 }
 
+// A stop drains: nothing more is asked for, what runs finishes and is acknowledged, then the
+// worker retires with nothing left to run again.
+TEST_F(WorkerCoreTest, AStopFinishesWhatRunsAndRetiresOnceItIsAcknowledged) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a"), clock_.now());
+  auto stopping = core_.on_stop(clock_.now(), clock_.now() + 4s);
+  auto told = only<SendMessage>(stopping);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].type, MessageType::kWorkerHeartbeat);
+  EXPECT_TRUE(told[0].body().get_bool("draining"));
+  EXPECT_TRUE(only<Retire>(stopping).empty());
+  EXPECT_TRUE(only<Retire>(core_.on_item_finished(result("a"), clock_.now())).empty())
+      << "retired before its result was acknowledged";
+  Value acks = Value::array();
+  acks.push_back(Value(Value::Object{{"id", Value("a")}, {"attempt", Value(1)}}));
+  auto acked = core_.on_message(
+      {MessageType::kResultAck, protocol::to_body(protocol::ResultAck{acks})}, clock_.now());
+  auto retired = only<Retire>(acked);
+  ASSERT_EQ(retired.size(), 1u);
+  EXPECT_EQ(retired[0].left_running, 0u);
+}
+
+TEST_F(WorkerCoreTest, AStopRetiresAtItsDeadlineLeavingWhatStillRunsToRedelivery) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("slow", 1, 60'000), clock_.now());
+  const TimePoint give_up = clock_.now() + 4s;
+  EXPECT_TRUE(only<Retire>(core_.on_stop(clock_.now(), give_up)).empty());
+  EXPECT_LE(core_.next_deadline(), give_up);
+  clock_.advance(4s);
+  auto retired = only<Retire>(core_.on_tick(clock_.now()));
+  ASSERT_EQ(retired.size(), 1u);
+  EXPECT_EQ(retired[0].left_running, 1u);
+}
+
+TEST_F(WorkerCoreTest, AnIdleWorkerStopsAtOnce) {
+  core_.on_connected(clock_.now());
+  EXPECT_EQ(only<Retire>(core_.on_stop(clock_.now(), clock_.now() + 4s)).size(), 1u);
+}
+
 // A result says where, when and for how long it ran, whatever the step put under those names;
 // so does the failure that replaces a result too large to send.
 TEST_F(WorkerCoreTest, ResultsAreStampedWithWhereWhenAndHowLongTheyRan) {

@@ -104,7 +104,8 @@ int main(int argc, char** argv) {
       spdlog::error("{}", message);
       return EX_TEMPFAIL;
     }
-    return pl::wait_for_room_before_start(config->state_dir, message, "the broker", *signal_fd);
+    return pl::wait_for_room_before_start(config->state_dir, message, "the broker", *signal_fd,
+                                          argv);
   };
   if (pl::Status usable = pl::sqlite::refuse_if_marked_damaged(paths.broker_db()); !usable.ok()) {
     spdlog::critical("{}", usable.error().message);

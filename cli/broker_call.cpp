@@ -27,7 +27,11 @@ Result<protocol::Message> call_broker(const std::filesystem::path& state_dir,
   if (reply->type == protocol::MessageType::kClientError) {
     auto error = protocol::client_error_from(reply->body);
     if (!error.ok()) return std::move(error).error();
-    return make_error(error->code, error->message);
+    // A broker that answers it cannot serve for now (its disk is full) is not one that is gone:
+    // exit 75 (try again), not 69 (nothing runs).
+    const ErrorCode code =
+        error->code == ErrorCode::kUnavailable ? ErrorCode::kRetryLater : error->code;
+    return make_error(code, error->message);
   }
   return reply;
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -62,7 +63,7 @@ bool RoomWatch::check(std::string_view then) {
 }
 
 int wait_for_room_before_start(const std::filesystem::path& dir, const std::string& why,
-                               std::string_view what, int signal_fd) {
+                               std::string_view what, int signal_fd, char* const* argv) {
   spdlog::critical("{}: {} waits for free space in {} before it starts; nothing accepted is lost",
                    why, what, dir.string());
   notify_status("waiting for free space in " + dir.string());
@@ -85,7 +86,14 @@ int wait_for_room_before_start(const std::filesystem::path& dir, const std::stri
         }
       }
     }
-    if (watch.check("starting again")) return EX_TEMPFAIL;
+    if (!watch.check("starting again")) continue;
+    // Over again in this process: to its supervisor, one start that took longer. Exiting for
+    // it to start us again would not do during the tree's first start, which a child that
+    // exits before it is ready fails as a whole. Our descriptors close on exec.
+    ::execv("/proc/self/exe", argv);
+    spdlog::error("cannot start again in place: {}; exiting to be started again",
+                  errno_error("execv /proc/self/exe", errno).message);
+    return EX_TEMPFAIL;
   }
 }
 

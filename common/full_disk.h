@@ -2,8 +2,9 @@
 // commit its database stops, to be started again from what is durable; but on a full disk each
 // start fails the same way, again and again, until the supervisor gives up on the whole tree.
 // So such a failure is recognised, and the process waits for room first: before it is ready
-// (wait_for_room_before_start), or while it runs (the broker's BrokerShell::wait_for_room, which
-// answers clients meanwhile; the registry stays up and answers 301 by itself).
+// (wait_for_room_before_start, which then starts it over in place), or while it runs (the broker's
+// BrokerShell::wait_for_room, which answers clients meanwhile; the registry stays up and answers
+// 301 by itself).
 #pragma once
 
 #include <chrono>
@@ -43,9 +44,12 @@ class RoomWatch {
 
 // Before the process is ready (no socket bound yet, so no client can be told): logs `why`, then
 // waits until `dir` has room, asking the supervisor for more time to become ready as it goes and
-// logging every minute. EX_TEMPFAIL then, for the supervisor to start it again; 0 on SIGTERM or
-// SIGINT on `signal_fd`. `what`: the process, for the log ("the broker").
+// logging every minute. Then it starts the program again in this process (execv of itself with
+// `argv`, main's), so that its supervisor sees one long start, even during the tree's first
+// start, when a child that exits before it is ready stops the tree. Returns 0 on SIGTERM or
+// SIGINT on `signal_fd`, EX_TEMPFAIL if it cannot exec. `what`: the process ("the broker").
+// Every descriptor the process holds must be close-on-exec.
 int wait_for_room_before_start(const std::filesystem::path& dir, const std::string& why,
-                               std::string_view what, int signal_fd);
+                               std::string_view what, int signal_fd, char* const* argv);
 
 }  // namespace pl

@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     // registry waits for room first (common/full_disk.h).
     const auto dir = config->database.parent_path();
     if (pl::waiting_for_room_helps(store.error().message, dir)) {
-      return pl::wait_for_room_before_start(dir, store.error().message, "the registry", *signal_fd);
+      return pl::wait_for_room_before_start(dir, store.error().message, "the registry", *signal_fd,
+                                            argv);
     }
     spdlog::error("{}", store.error().message);
     return store.error().code == pl::ErrorCode::kInvalidInput ? 2 : EX_TEMPFAIL;

@@ -61,12 +61,14 @@ class RegistryClient::Impl {
                                              "registry at " + options_.endpoint + " (" + tried +
                                              ")");
     }
-    // A registry that answers but cannot do it (its disk is full) is not one that is gone.
+    // A registry that answers but cannot do it (its disk is full) is not one that is gone:
+    // retry_later, where nobody answering is unavailable (pipelinectl exits 75 and 69).
+    if (answered) {
+      return make_error(ErrorCode::kRetryLater,
+                        "the registry at " + options_.endpoint + " refused " + tried);
+    }
     return make_error(ErrorCode::kUnavailable,
-                      (answered ? "the registry at " + options_.endpoint + " refused "
-                                : "no answer from the registry at " + options_.endpoint +
-                                      " after ") +
-                          tried);
+                      "no answer from the registry at " + options_.endpoint + " after " + tried);
   }
 
   const std::string& endpoint() const { return options_.endpoint; }

@@ -9,7 +9,9 @@
 //
 // Errors: a reply's error as sent (404 not found, 409 conflict, 400 invalid input, 413 a limit);
 // kUnavailable when no attempt got a reply ("no reply from ipc://... after 5 attempts in
-// 15000 ms: ..."), which pipelinectl reports as "no registry answers".
+// 15000 ms: ..."), which pipelinectl reports as "no registry answers"; kRetryLater when the
+// last one got a retryable refusal ("the registry at ... refused 5 attempt(s) ...: database or
+// disk is full"): it is there, and cannot serve for now.
 //
 // Thread-safe: calls from many threads run concurrently, each on its own connection taken from
 // a small pool. zmq and msgpack stay out of this header.

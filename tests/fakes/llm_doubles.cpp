@@ -217,6 +217,9 @@ Result<int64_t> MemorySessionStore::append(const TurnAppend& turn, const CallCon
   s.info.usage += stored.usage();
   s.turns.push_back(std::move(stored));
   ++appends;
+  if (lose_append_replies) {
+    return make_error(ErrorCode::kUnavailable, "no answer from the registry (its reply lost)");
+  }
   return s.info.version;
 }
 

@@ -106,6 +106,8 @@ class MemorySessionStore final : public worker::llm::SessionStore {
   // Called inside append() before anything is checked: lets a test change the session "meanwhile".
   std::function<void()> before_append;
   int appends = 0;  // calls of append() that stored a turn
+  // append() stores the turn, then fails as a registry whose answer never came (it was paused).
+  bool lose_append_replies = false;
   int loads = 0;    // calls of load()
   int64_t turn_bytes_limit = 0;  // the registry's max_turn_bytes; 0: none, and not reported
   std::vector<worker::llm::HistoryWindow> windows;  // what each load() asked for

@@ -169,6 +169,10 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
   auto refused = tree.pipelinectl({"run", pipeline.string()});
   EXPECT_EQ(refused.exit_code, 75) << refused.err;
   EXPECT_NE(refused.err.find("waits for free space"), std::string::npos) << refused.err;
+  // So is any request: the broker is there (75, try again), not gone (69).
+  auto listed = tree.pipelinectl({"runs", "list"});
+  EXPECT_EQ(listed.exit_code, 75) << listed.err;
+  EXPECT_NE(listed.err.find("waits for free space"), std::string::npos) << listed.err;
 
   ASSERT_TRUE(disk.grow("256m"));
   auto code = run.wait(180s);
@@ -214,6 +218,31 @@ TEST(BrokerFaults, ABrokerStartedOnAFullDiskWaitsForRoomInsteadOfFailingUntilThe
   ASSERT_TRUE(wait_until([&] { return tree.worker_pids().size() == 1; }, 60s)) << tree.log();
   EXPECT_NE(tree.pid_of("pipeline-broker"), broker);
   EXPECT_NE(tree.log().find("has room again"), std::string::npos) << tree.log();
+}
+
+// The tree's first start, on a full disk: the registry (the first child) waits for room and
+// then starts over in place, where exiting to be started again would stop the whole tree.
+TEST(BrokerFaults, ATreeStartedOnAFullDiskComesUpOnceThereIsRoom) {
+  TempDir base;
+  SmallFileSystem disk(base.path() / "state", "8m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  const auto filler = disk.fill();
+  Tree tree(tree_config(1), /*workers=*/0, {}, base.path() / "state");  // does not wait for one
+  std::string status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = tree.pipelinectl({"status"}, 10s).out;
+        return status.find("waiting for free space in " + tree.state_dir().string()) !=
+               std::string::npos;
+      },
+      60s))
+      << status << tree.log();
+  std::filesystem::remove(filler);
+  ASSERT_TRUE(wait_until([&] { return tree.worker_pids().size() == 1; }, 60s)) << tree.log();
+  EXPECT_NE(tree.log().find("has room again"), std::string::npos) << tree.log();
+  EXPECT_EQ(tree.log().find("gave_up"), std::string::npos) << tree.log();
+  auto run = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
 }
 
 TEST(BrokerFaults, ABrokerRecoveringARunOfHalfAMillionResultsIsNotTakenForAHungStart) {

@@ -157,8 +157,15 @@ Result<Value> ClaudeSessionExecutor::save_turn(const llm::SessionSettings& setti
     return result;
   }
   if (saved.error().code != ErrorCode::kConflict) {
-    return failed_result(std::move(result),
-                         llm::not_the_providers_fault(saved.error(), what + ": saving the answer"));
+    Error failed = llm::not_the_providers_fault(saved.error(), what + ": saving the answer");
+    if (saved.error().code == ErrorCode::kUnavailable ||
+        saved.error().code == ErrorCode::kTimeout) {
+      // No answer is not a no: a registry that was paused may still apply the request it holds.
+      failed.message +=
+          "; the turn may be saved all the same if the registry got the request: a retry, or "
+          "`pipelinectl runs resume`, then uses that turn instead of calling the model again";
+    }
+    return failed_result(std::move(result), failed);
   }
   return after_conflict(settings, session.info.version, item, prompt, spent, call,
                         std::move(result));

@@ -625,6 +625,29 @@ TEST(ClaudeSessionExecutor, AFailedSaveKeepsTheUsageOfThePaidCall) {
   EXPECT_EQ(r->find("usage")->get_int("output_tokens"), 2000);
 }
 
+// A save without an answer may have been applied: the failure says so, and the retry uses the
+// saved turn instead of paying for a second call.
+TEST(ClaudeSessionExecutor, ASaveWithoutAnAnswerSaysItMayBeSavedAndTheRetryUsesIt) {
+  Harness h;
+  h.sessions->lose_append_replies = true;
+  h.anthropic->push_text("the answer", 20, 5);
+  ClaudeSessionExecutor e(h.services);
+  const Value input = json(R"({"prompt": "hi", "session_config": {"session_name": "s"}})");
+  auto first = h.run(e, "claude_session", input);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(is_failed_result(*first));
+  EXPECT_NE(first->get_string("error").find("the turn may be saved all the same"),
+            std::string::npos)
+      << first->get_string("error");
+  h.sessions->lose_append_replies = false;
+  auto retried = h.run(e, "claude_session", input, 2);
+  ASSERT_TRUE(retried.ok()) << retried.error().message;
+  EXPECT_FALSE(is_failed_result(*retried)) << to_json(*retried);
+  EXPECT_EQ(retried->get_string("text"), "the answer");
+  EXPECT_EQ(h.anthropic->requests.size(), 1u) << "the model was called twice";
+  EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
+}
+
 TEST(ClaudeSessionExecutor, HistoryIsTheNewestTurnsThatFitItsByteBudget) {
   Harness h;
   for (const char* q : {"q1", "q2", "q3"}) {

@@ -164,7 +164,11 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   if (!accepted.ok()) {
     std::cerr << "pipelinectl: submitting to the broker at " << *endpoint << ": "
               << accepted.error().message << "\n";
-    return accepted.error().code == ErrorCode::kTimeout ? kExitTempFail : kExitUnavailable;
+    if (accepted.error().code != ErrorCode::kTimeout) return kExitUnavailable;
+    // Sent, and not answered: the broker may have stored the run before it fell behind.
+    std::cerr << "pipelinectl: the run may have been accepted all the same: `pipelinectl runs "
+                 "list --state running` shows it, before you run it again\n";
+    return kExitTempFail;
   }
   if (accepted->type == MessageType::kClientError) {
     auto error = protocol::client_error_from(accepted->body);

@@ -88,6 +88,21 @@ TEST(RunningTree, AStoppedWorkerFinishesItsItemsAndNothingRunsTwice) {
       << tree.log();
 }
 
+// A submission sent to a broker that then does not answer may be stored all the same: run
+// says so, instead of leaving a retry to run (and pay for) it twice.
+TEST(RunningTree, ASubmissionTheBrokerDidNotAnswerSaysTheRunMayExist) {
+  Tree tree(tree_config(1), 1);
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGSTOP), 0);
+  auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()}, 60s);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGCONT), 0);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("the run may have been accepted all the same"), std::string::npos) << r.err;
+  // (Whether it was depends on whether the broker read the request before the client left: a
+  // paused broker whose connection then closes drops it; an overloaded one stores it.)
+}
+
 TEST(RunningTree, RunUsesTheTreeOnTheStateDirectory) {
   Tree tree(tree_config(2));
   auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});

@@ -358,6 +358,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   const CoordinatorCounters& r = coordinator_.counters();
   counters["runs_accepted"] = static_cast<int64_t>(r.accepted);
   counters["runs_recovered"] = static_cast<int64_t>(r.recovered);
+  counters["runs_resumed"] = static_cast<int64_t>(r.resumed);
   counters["runs_succeeded"] = static_cast<int64_t>(r.succeeded);
   counters["runs_failed"] = static_cast<int64_t>(r.failed);
   counters["runs_cancelled"] = static_cast<int64_t>(r.cancelled);

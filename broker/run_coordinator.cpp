@@ -270,6 +270,7 @@ Status RunCoordinator::resume(const std::string& run_id, Instant now) {
   start_run(**stored, std::move(*prepared), /*replaying=*/true, now);
   std::erase(finished_order_, run_id);
   RunRecord& run = runs_.at(run_id);
+  ++counters_.resumed;
   spdlog::info("run {} resumed", run_id);
   run.execution->set_now(now.steady);
   run.execution->start();

@@ -38,7 +38,13 @@ void as_timeout(Value& result, int64_t timeout_ms) {
       result.get_string("error_code") != error_code_name(ErrorCode::kCancelled)) {
     return;
   }
-  result["error"] = "timed out after " + std::to_string(timeout_ms) + " ms";
+  // What it was doing, as its cancel said: what comes before "cancelled" ("anthropic: POST URL:
+  // cancelled", "tool fetch: cancelled: deadline passed").
+  std::string doing = result.get_string("error");
+  doing.resize(std::min(doing.size(), doing.find("cancelled")));
+  while (!doing.empty() && (doing.back() == ' ' || doing.back() == ':')) doing.pop_back();
+  result["error"] = "timed out after " + std::to_string(timeout_ms) + " ms" +
+                    (doing.empty() ? "" : ", in " + doing);
   result["error_code"] = std::string(error_code_name(ErrorCode::kTimeout));
 }
 

@@ -133,7 +133,7 @@ TEST_F(WorkerCoreTest, AnAttemptCancelledAtItsDeadlineIsReportedAsATimeout) {
   const auto cancelled_result = [](const std::string& id) {
     Value r;
     r["success"] = false;
-    r["error"] = "cancelled: whatever the executor says";
+    r["error"] = "anthropic: POST http://x/v1/messages: cancelled";  // as its cancel ended it
     r["error_code"] = "cancelled";
     return protocol::WorkResult{id, 1, r};
   };
@@ -154,7 +154,8 @@ TEST_F(WorkerCoreTest, AnAttemptCancelledAtItsDeadlineIsReportedAsATimeout) {
 
   const Value late = sent_result(core_.on_item_finished(cancelled_result("late"), clock_.now()));
   EXPECT_EQ(late.get_string("error_code"), "timeout");
-  EXPECT_EQ(late.get_string("error"), "timed out after 500 ms");
+  EXPECT_EQ(late.get_string("error"),
+            "timed out after 500 ms, in anthropic: POST http://x/v1/messages");
   const Value told = sent_result(core_.on_item_finished(cancelled_result("told"), clock_.now()));
   EXPECT_EQ(told.get_string("error_code"), "cancelled");
 }

@@ -50,17 +50,6 @@ Result<int> listen_for_ready(const fs::path& path) {
 
 }  // namespace
 
-Result<bool> tree_running(const fs::path& state_dir) {
-  const fs::path lock = StatePaths(state_dir).supervisor_lock();
-  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) return false;
-  if (fd < 0) return errno_error("open " + lock.string(), errno);
-  // A supervisor holds an exclusive lock for its whole life; if we can share it, nobody does.
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);
-  return held;
-}
-
 Result<std::unique_ptr<PrivateTree>> PrivateTree::start(std::chrono::milliseconds ready_timeout) {
   char tmpl[] = "/tmp/pipeline-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return errno_error("create a temporary state directory", errno);

@@ -38,9 +38,4 @@ class PrivateTree {
   bool stopped_ = false;
 };
 
-// Whether a supervisor holds the lock of `state_dir` (a tree runs there): false when there is
-// no lock file or nobody holds it; an error when the lock cannot be read (a tree this user may
-// not use, say), which must not pass for "no tree".
-Result<bool> tree_running(const std::filesystem::path& state_dir);
-
 }  // namespace pl::cli

@@ -137,7 +137,7 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   auto endpoint = tree_endpoint(state_dir, TreeSocket::kBroker);
   if (!endpoint.ok()) {
     std::cerr << "pipelinectl: " << endpoint.error().message << "\n";
-    return endpoint.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitUsage;
+    return exit_code_for(endpoint.error().code);
   }
   net::Context context;
   net::RequestClient broker(context, *endpoint);

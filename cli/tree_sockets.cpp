@@ -1,6 +1,7 @@
 #include "cli/tree_sockets.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,19 +48,35 @@ Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSo
   // StatePaths' endpoints are "ipc://" + the socket file's path.
   const std::filesystem::path socket = endpoint->substr(std::string_view("ipc://").size());
   std::error_code ignored;
-  if (!std::filesystem::exists(socket, ignored)) {
-    return make_error(ErrorCode::kUnavailable, "no " + std::string(process) + " runs on " +
-                                                   paths.dir().string() + " (no " +
-                                                   socket.filename().string() +
-                                                   "); is a tree running there?");
+  const bool there = std::filesystem::exists(socket, ignored);
+  if (there && someone_listens(socket)) return endpoint;
+  // The tree may run while this child of it does not (it starts, restarts after a crash, or
+  // waits for disk space): that is for trying again (75), not "nothing runs" (69).
+  if (which != TreeSocket::kSupervisor) {
+    if (auto running = tree_running(state_dir); running.ok() && *running) {
+      return make_error(ErrorCode::kRetryLater,
+                        "the tree on " + paths.dir().string() + " runs, but its " +
+                            std::string(process) + " does not listen now (starting, restarting " +
+                            "or stopped: `pipelinectl status` says which); try again");
+    }
   }
-  if (!someone_listens(socket)) {
-    return make_error(ErrorCode::kUnavailable,
-                      "no " + std::string(process) + " runs on " + paths.dir().string() +
-                          " (nothing listens on " + socket.filename().string() +
-                          ", left by a process that has stopped); is a tree running there?");
-  }
-  return endpoint;
+  const std::string why = there ? "nothing listens on " + socket.filename().string() +
+                                      ", left by a process that has stopped"
+                                : "no " + socket.filename().string();
+  return make_error(ErrorCode::kUnavailable, "no " + std::string(process) + " runs on " +
+                                                 paths.dir().string() + " (" + why +
+                                                 "); is a tree running there?");
+}
+
+Result<bool> tree_running(const std::filesystem::path& state_dir) {
+  const std::filesystem::path lock = StatePaths(state_dir).supervisor_lock();
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) return false;
+  if (fd < 0) return errno_error("open " + lock.string(), errno);
+  // A supervisor holds an exclusive lock for its whole life; if we can share it, nobody does.
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
 }
 
 }  // namespace pl::cli

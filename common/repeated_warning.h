@@ -4,6 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
 
 #include "common/clock.h"
 
@@ -27,6 +30,10 @@ class RepeatedWarning {
     next_ = now + interval_;
     return Say::kSummary;
   }
+  // happened(), logged: `line` as a warning when the condition starts and as a debug line while
+  // it is quiet, and the text `summary` makes (lasted_seconds(), times()) as a warning when due.
+  void log(TimePoint now, std::string_view line, const std::function<std::string()>& summary);
+
   // The condition is over (the next time starts it again).
   void clear() { times_ = 0; }
 

@@ -134,36 +134,21 @@ void WorkerShell::drain_socket() {
 
 void WorkerShell::log_reconnect(const std::string& why) {
   const TimePoint now = clock_.now();
-  switch (silent_reconnects_.happened(now)) {
-    case RepeatedWarning::Say::kFirst:
-      spdlog::warn("{}; reconnecting", why);
-      break;
-    case RepeatedWarning::Say::kQuiet:
-      spdlog::debug("{}; reconnecting", why);
-      break;
-    case RepeatedWarning::Say::kSummary:
-      spdlog::warn("{}; reconnecting (no broker for {} s: {} reconnects)", why,
-                   silent_reconnects_.lasted_seconds(now), silent_reconnects_.times() - 1);
-      break;
-  }
+  silent_reconnects_.log(now, why + "; reconnecting", [&] {
+    return fmt::format("{}; reconnecting (no broker for {} s: {} reconnects)", why,
+                       silent_reconnects_.lasted_seconds(now), silent_reconnects_.times() - 1);
+  });
 }
 
 void WorkerShell::log_blocked_send(size_t messages) {
   const TimePoint now = clock_.now();
   if (!blocked_sends_.active()) dropped_messages_ = 0;
   dropped_messages_ += static_cast<int64_t>(messages);
-  switch (blocked_sends_.happened(now)) {
-    case RepeatedWarning::Say::kFirst:
-      spdlog::warn("sending {} message(s) to the broker would block; dropped", messages);
-      break;
-    case RepeatedWarning::Say::kQuiet:
-      spdlog::debug("sending {} message(s) to the broker would block; dropped", messages);
-      break;
-    case RepeatedWarning::Say::kSummary:
-      spdlog::warn("sending to the broker has blocked for {} s: {} message(s) dropped",
-                   blocked_sends_.lasted_seconds(now), dropped_messages_);
-      break;
-  }
+  blocked_sends_.log(
+      now, fmt::format("sending {} message(s) to the broker would block; dropped", messages), [&] {
+        return fmt::format("sending to the broker has blocked for {} s: {} message(s) dropped",
+                           blocked_sends_.lasted_seconds(now), dropped_messages_);
+      });
 }
 
 bool WorkerShell::take_work_item(std::string_view frame, TimePoint now) {

@@ -124,7 +124,7 @@ void WorkerCore::maybe_retire(std::vector<WorkerCommand>& out, TimePoint now) {
     if (now < *ack_wait_until_) return;
   }
   retired_ = true;
-  out.push_back(Retire{running_.size()});
+  out.push_back(Retire{running_.size(), unacked_.size()});
 }
 
 std::vector<WorkerCommand> WorkerCore::on_stop(TimePoint now, TimePoint give_up_at) {
@@ -247,6 +247,13 @@ void WorkerCore::take_item(protocol::WorkItem&& item, std::vector<WorkerCommand>
     }
     return;
   }
+  if (stop_by_ || retired_) {
+    // Stopping: an item the broker sent before it read our draining heartbeat would likely be
+    // cut short at the stop's end and run again; refused, it goes elsewhere at once.
+    out.push_back(not_run(item.item_id, item.attempt, "worker " + identity_.name + " is stopping",
+                          ErrorCode::kRetryLater, /*refused=*/true));
+    return;
+  }
   if (running_.size() >= identity_.slots) {
     // Credit says this cannot happen; if it does, refuse loudly rather than queue.
     ++refused_items_;
@@ -300,7 +307,12 @@ std::vector<WorkerCommand> WorkerCore::on_item_finished(FinishedItem result, Tim
   }
   unacked_[result.item_id] = Unacked{result.attempt, envelope};
   std::vector<WorkerCommand> out{SendMessage{MessageType::kWorkResult, std::move(envelope)}};
-  if (next) start(std::move(*next), out, now);
+  if (next && stop_by_) {
+    out.push_back(not_run(next->item_id, next->attempt, "worker " + identity_.name + " is stopping",
+                          ErrorCode::kRetryLater, /*refused=*/true));
+  } else if (next) {
+    start(std::move(*next), out, now);
+  }
   maybe_retire(out, now);
   return out;
 }

@@ -67,6 +67,7 @@ struct Reconnect {
 // Done (after max_items, or after a stop drained): say goodbye to the broker and exit 0.
 struct Retire {
   size_t left_running = 0;  // items still running, left to the broker's redelivery
+  size_t unacknowledged = 0;  // results sent that the broker has not acknowledged yet
 };
 using WorkerCommand = std::variant<SendMessage, StartItem, CancelRunning, Reconnect, Retire>;
 

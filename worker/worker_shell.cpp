@@ -14,6 +14,8 @@ namespace {
 
 // Failed handshakes in a row after which a connection is given up (watch_handshakes).
 constexpr int kHandshakeFailuresPerConnection = 2;
+// How long what a retiring worker sent last may take to leave before its socket closes.
+constexpr std::chrono::milliseconds kGoodbyeLinger{500};
 
 }  // namespace
 
@@ -263,16 +265,19 @@ int WorkerShell::run() {
     if (retire_) {
       if (!stopping_) {
         spdlog::info("recycling after {} item(s) (worker.max_items): goodbye", core_.items_taken());
-      } else if (retire_->left_running > 0) {
+      } else if (retire_->left_running > 0 || retire_->unacknowledged > 0) {
         spdlog::warn(
-            "stopping: {} item(s) still running at the end of the stop's {} ms are left "
-            "to redelivery",
-            retire_->left_running,
+            "stopping: {} item(s) still running and {} result(s) not acknowledged at "
+            "the end of the stop's {} ms are left to redelivery",
+            retire_->left_running, retire_->unacknowledged,
             std::chrono::duration_cast<std::chrono::milliseconds>(stop_budget_).count());
       } else {
         spdlog::info("stopping: every item finished and was acknowledged; goodbye");
       }
       say_goodbye();
+      // What was just queued (the last results, the goodbye) gets a moment to leave: the socket
+      // otherwise drops it as it closes, and a finished item would run again elsewhere.
+      socket_->set_linger(kGoodbyeLinger);
       return 0;
     }
     if (reconnect_) {

@@ -137,6 +137,10 @@ Socket& Socket::operator=(Socket&& other) noexcept {
   return *this;
 }
 
+void Socket::set_linger(std::chrono::milliseconds linger) {
+  if (socket_) set_int(socket_, ZMQ_LINGER, static_cast<int>(linger.count()));
+}
+
 void Socket::close() {
   if (socket_) zmq_close(socket_);
   socket_ = nullptr;

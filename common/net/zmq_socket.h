@@ -12,6 +12,7 @@
 // Thread safety: as ZeroMQ's: a socket belongs to one thread; a Context is thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -99,6 +100,9 @@ class Socket {
   Result<SendOutcome> send(const Frames& frames);
   // Receives one whole message without blocking; nullopt when none is waiting.
   Result<std::optional<Frames>> receive();
+
+  // How long closing waits for messages still queued to leave (0 when made: they are dropped).
+  void set_linger(std::chrono::milliseconds linger);
 
   void* raw() const { return socket_; }
   bool valid() const { return socket_ != nullptr; }

@@ -241,6 +241,23 @@ TEST_F(WorkerCoreTest, AnIdleWorkerStopsAtOnce) {
   EXPECT_EQ(only<Retire>(core_.on_stop(clock_.now(), clock_.now() + 4s)).size(), 1u);
 }
 
+// The broker may send an item before it reads the draining heartbeat: a stopping worker refuses
+// it (sent elsewhere at once, no attempt spent) rather than start what its stop would cut short.
+TEST_F(WorkerCoreTest, AStoppingWorkerRefusesItemsThatArriveAfterTheStop) {
+  core_.on_connected(clock_.now());
+  core_.on_message(item("a"), clock_.now());
+  core_.on_stop(clock_.now(), clock_.now() + 4s);
+  auto late = core_.on_message(item("b"), clock_.now());
+  EXPECT_TRUE(only<StartItem>(late).empty());
+  auto sent = only<SendMessage>(late);
+  ASSERT_EQ(sent.size(), 1u);
+  auto refused = protocol::work_result_from(sent[0].body());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->item_id, "b");
+  EXPECT_EQ(refused->result.get_string("error_code"), "retry_later");
+  EXPECT_EQ(core_.running(), 1u);
+}
+
 // A result says where, when and for how long it ran, whatever the step put under those names;
 // so does the failure that replaces a result too large to send.
 TEST_F(WorkerCoreTest, ResultsAreStampedWithWhereWhenAndHowLongTheyRan) {

@@ -49,7 +49,8 @@ struct RunRecord {
 struct CoordinatorCounters {
   uint64_t accepted = 0;
   uint64_t recovered = 0;
-  uint64_t resumed = 0;  // runs started again by resume_run (each then finishes once more)
+  uint64_t resumed = 0;  // started again by resume_run: accepted + recovered + resumed =
+                         // finished + running
   uint64_t succeeded = 0;
   uint64_t failed = 0;
   uint64_t cancelled = 0;

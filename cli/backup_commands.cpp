@@ -185,14 +185,18 @@ int backup(const CliContext& context, const std::string& to, int timeout_s, int 
     for (const Part& part : parts) print_part(part);
   }
 
-  bool all_unreachable = true, failed = false, still = false;
+  // Every part out of reach: 69 when nothing runs, 75 when one of them is there for later (it
+  // starts, restarts, or cannot serve for now).
+  bool all_unreachable = true, any_later = false, failed = false, still = false;
   for (const Part& part : parts) {
-    const bool unreachable = part.error && part.error->code == ErrorCode::kUnavailable;
-    all_unreachable &= unreachable;
+    const ErrorCode code = part.error ? part.error->code : ErrorCode::kInternal;
+    const bool later = code == ErrorCode::kRetryLater;
+    all_unreachable &= part.error && (code == ErrorCode::kUnavailable || later);
+    any_later |= later;
     failed |= part.error.has_value() || part.status.get_string("state") == "failed";
     still |= part.copying();
   }
-  if (all_unreachable) return kExitUnavailable;
+  if (all_unreachable) return any_later ? kExitTempFail : kExitUnavailable;
   if (failed) return kExitFailed;
   if (still) {
     std::cerr << "pipelinectl: still copying after " << timeout_s

@@ -1,8 +1,9 @@
 // One request to the broker of the tree on the state directory, with a deadline, and the
-// error handling every runs command shares: a client_error reply becomes an Error; no broker
-// socket in the state directory is kUnavailable at once (exit 69); a broker that does not answer
-// within the deadline is kTimeout (exit 75): its socket is there, so it is busy or replaying
-// runs after a restart, and asking again may work.
+// error handling every runs command shares: a client_error reply becomes an Error (its
+// `unavailable` as kRetryLater: the broker is there, and cannot serve for now); no broker
+// listening is tree_endpoint's error, at once (69, or 75 while the tree's broker starts or
+// restarts); a broker that does not answer within the deadline is kTimeout (exit 75): it is
+// busy or replaying runs after a restart, and asking again may work.
 #pragma once
 
 #include <chrono>

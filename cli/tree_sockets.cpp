@@ -8,8 +8,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <string_view>
 
+#include "common/net/request_client.h"
+#include "common/protocol/control.h"
 #include "common/state_paths.h"
 
 namespace pl::cli {
@@ -34,6 +38,37 @@ bool someone_listens(const std::filesystem::path& socket) {
   return !(err == ECONNREFUSED || err == ENOENT);
 }
 
+// The state of the tree's child that runs `program` ("pipeline-broker"), as its supervisor
+// says (starting, running, restarting, stopping, stopped); nullopt when no tree runs on
+// `state_dir`, it does not answer, or it has no such child.
+std::optional<std::string> child_state(const std::filesystem::path& state_dir,
+                                       const std::string& program) {
+  if (auto running = tree_running(state_dir); !running.ok() || !*running) return std::nullopt;
+  auto endpoint = StatePaths(state_dir).control_endpoint();
+  if (!endpoint.ok()) return std::nullopt;
+  net::Context context;
+  net::RequestClient supervisor(context, *endpoint);
+  protocol::ControlRequest request;
+  request.command = "status";
+  request.args = Value::object();
+  auto reply = supervisor.call(protocol::MessageType::kControlRequest, protocol::to_body(request),
+                               std::chrono::seconds(2));
+  if (!reply.ok()) return std::nullopt;
+  auto status = protocol::control_reply_from(reply->body);
+  if (!status.ok() || !status->ok) return std::nullopt;
+  std::optional<std::string> found;
+  const std::function<void(const Value&)> look = [&](const Value& node) {
+    const Value* children = node.find("children");
+    if (!children || !children->is_array()) return;
+    for (const Value& child : children->as_array()) {
+      if (child.get_string("program") == program) found = child.get_string("state");
+      look(child);
+    }
+  };
+  look(status->result);
+  return found;
+}
+
 }  // namespace
 
 Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSocket which) {
@@ -50,14 +85,15 @@ Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSo
   std::error_code ignored;
   const bool there = std::filesystem::exists(socket, ignored);
   if (there && someone_listens(socket)) return endpoint;
-  // The tree may run while this child of it does not (it starts, restarts after a crash, or
-  // waits for disk space): that is for trying again (75), not "nothing runs" (69).
+  // The tree may run while this child of it does not listen (it starts, restarts after a
+  // crash, or waits for disk space): that is for trying again (75), not "nothing runs" (69).
+  // A tree without one (a host of workers only), or with it stopped on purpose, is the latter.
   if (which != TreeSocket::kSupervisor) {
-    if (auto running = tree_running(state_dir); running.ok() && *running) {
+    const std::string program = std::string("pipeline-") + process;
+    if (auto state = child_state(state_dir, program); state && *state != "stopped") {
       return make_error(ErrorCode::kRetryLater,
-                        "the tree on " + paths.dir().string() + " runs, but its " +
-                            std::string(process) + " does not listen now (starting, restarting " +
-                            "or stopped: `pipelinectl status` says which); try again");
+                        "the tree on " + paths.dir().string() + " runs, but its " + process +
+                            " does not listen now (" + *state + "); try again");
     }
   }
   const std::string why = there ? "nothing listens on " + socket.filename().string() +

@@ -20,9 +20,9 @@ enum class TreeSocket {
 // The ipc:// endpoint of `which` in `state_dir`. Errors: kUnavailable naming the process, the
 // directory and the missing file ("no broker runs on DIR (no broker-clients.sock); is a tree
 // running there?") when the socket file does not exist, or nothing listens on it (a file left by
-// a process that has stopped) and no supervisor holds the directory's lock; kRetryLater when a
-// supervisor does (the tree runs; its broker or registry starts, restarts or waits for disk
-// space); kInvalidInput when its path is too long for a Unix socket. A process that listens may
+// a process that has stopped), unless kRetryLater: the tree's supervisor says it has a child
+// running that program which is not stopped (it starts, restarts, or waits for disk space);
+// kInvalidInput when its path is too long for a Unix socket. A process that listens may
 // still be busy or stopped (SIGSTOP): only a call with a deadline tells.
 Result<std::string> tree_endpoint(const std::filesystem::path& state_dir, TreeSocket which);
 

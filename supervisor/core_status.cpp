@@ -1,4 +1,6 @@
 // The tree as `status` shows it (docs/control-api.md).
+#include <filesystem>
+
 #include "supervisor/supervisor_core.h"
 
 namespace pl::supervisor {
@@ -39,6 +41,10 @@ Value SupervisorCore::child_status(const Child& c, TimePoint now) const {
     v["last_exit"] = Value();
   }
   if (!c.status_text.empty()) v["status_text"] = c.status_text;
+  if (c.type == ChildType::kWorker) {
+    // Which program it runs, whatever it is called here (pipelinectl looks for the broker so).
+    v["program"] = std::filesystem::path(c.process().executable).filename().string();
+  }
   if (c.type == ChildType::kWorker && c.process().max_memory_bytes > 0) {
     v["max_memory"] = static_cast<int64_t>(c.process().max_memory_bytes);
     if (c.pid != 0) v["memory_enforcement"] = c.memory_in_cgroup ? "cgroup" : "rss";

@@ -132,8 +132,8 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
            "Runs taken up again after a broker restart.");
   from_member(p, c, "runs_recovered");
   p.family("pipeline_runs_resumed_total", "counter",
-           "Runs started again by a resume: each finishes once more, so accepted plus resumed "
-           "is finished plus running.");
+           "Runs started again by a resume: each finishes once more, so accepted, recovered "
+           "and resumed add up to finished and running.");
   from_member(p, c, "runs_resumed");
   p.family("pipeline_runs_finished_total", "counter", "Runs finished, by final state.");
   from_member(p, c, "runs_succeeded", {{"state", "succeeded"}});

@@ -214,6 +214,12 @@ TEST(BrokerFaults, ABrokerStartedOnAFullDiskWaitsForRoomInsteadOfFailingUntilThe
       },
       60s))
       << status;
+  // A command meanwhile: the tree runs, its broker does not listen yet; try again (75), not 69.
+  auto listed = tree.pipelinectl({"runs", "list"});
+  EXPECT_EQ(listed.exit_code, 75) << listed.err;
+  EXPECT_NE(listed.err.find("runs, but its broker does not listen now (starting)"),
+            std::string::npos)
+      << listed.err;
   std::filesystem::remove(filler);
   ASSERT_TRUE(wait_until([&] { return tree.worker_pids().size() == 1; }, 60s)) << tree.log();
   EXPECT_NE(tree.pid_of("pipeline-broker"), broker);

@@ -103,20 +103,6 @@ TEST(RunningTree, ASubmissionTheBrokerDidNotAnswerSaysTheRunMayExist) {
   // paused broker whose connection then closes drops it; an overloaded one stores it.)
 }
 
-// A tree that runs without its broker for now (stopped, restarting) is not "nothing runs": a
-// command says what is going on and exits 75 (try again), not 69.
-TEST(RunningTree, ACommandWhileTheTreesBrokerIsStoppedSaysSoAndMayBeTriedAgain) {
-  Tree tree(tree_config(1), 1);
-  auto stopped = tree.pipelinectl({"stop", "broker"});
-  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
-  auto listed = tree.pipelinectl({"runs", "list"});
-  EXPECT_EQ(listed.exit_code, 75) << listed.err;
-  EXPECT_NE(listed.err.find("runs, but its broker does not listen now"), std::string::npos)
-      << listed.err;
-  EXPECT_EQ(tree.pipelinectl({"start", "broker"}).exit_code, 0);
-  EXPECT_TRUE(wait_until([&] { return tree.pipelinectl({"runs", "list"}).exit_code == 0; }, 30s));
-}
-
 TEST(RunningTree, RunUsesTheTreeOnTheStateDirectory) {
   Tree tree(tree_config(2));
   auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()});

@@ -25,7 +25,8 @@ Value spent_value(const Spent& s) {
 Error with_spent(Error e, const Spent& spent) {
   Spent total = spent;
   if (auto before = spent_of(e)) {
-    total.usage = before->usage;
+    // What `e` carries is its own call's, the later one: its model and provider stand.
+    total = *before;
     total.usage += spent.usage;
   }
   Value fields = e.fields && e.fields->is_object() ? *e.fields : Value::object();

@@ -20,8 +20,8 @@ struct Spent {
   std::string provider;  // "anthropic", "gemini", "openai" or "mock"
 };
 
-// `e`, carrying `spent` besides what it carries already (the usage is added; the model and
-// provider are the latest).
+// `e`, carrying `spent` besides what it carries already: the usage is added; the model and
+// provider are those `e` carries (its own call, the later one), else `spent`'s.
 Error with_spent(Error e, const Spent& spent);
 
 // What `e` carries; nullopt when nothing was spent, or when it has been priced already.

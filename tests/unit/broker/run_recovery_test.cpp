@@ -114,7 +114,7 @@ TEST(RunRecovery, AResumedRunReplaysABoundedNumberOfResultsPerTurn) {
   EXPECT_GE(turns, 4);  // 10 results, 3 a turn
   EXPECT_EQ(coordinator.next_deadline(), TimePoint::max());
   EXPECT_EQ(dispatcher.counters().dispatched, 0u);
-  // Counted as resumed, so that accepted + resumed = finished + running.
+  // Counted as resumed, so that accepted + recovered + resumed = finished + running.
   EXPECT_EQ(coordinator.counters().resumed, 1u);
   EXPECT_EQ(coordinator.counters().accepted, 0u);
   EXPECT_EQ(coordinator.counters().succeeded, 1u);

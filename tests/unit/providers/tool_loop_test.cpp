@@ -154,13 +154,15 @@ TEST(ToolLoop, AProviderErrorEndsTheLoopWithThatError) {
   EXPECT_EQ(spent->model, "scripted-model");
 }
 
-TEST(ToolLoop, AFailureBeforeAnyAnswerCarriesOnlyWhatItsOwnCallWasBilled) {
+TEST(ToolLoop, AFailureBeforeAnyAnswerCarriesNothingSpent) {
   Loop l;
   l.provider.push_error(ErrorCode::kRateLimited, "anthropic: 429");
   auto c = l.run();
   ASSERT_FALSE(c.ok());
   EXPECT_FALSE(providers::spent_of(c.error()).has_value());
+}
 
+TEST(ToolLoop, ABilledFailureAfterAnAnswerCarriesBothCallsAndItsOwnModel) {
   Loop billed;
   Error refused = make_error(ErrorCode::kStepFailed, "anthropic: the model refused to answer");
   billed.provider.push_tool_call("search", query("x"));
@@ -171,6 +173,7 @@ TEST(ToolLoop, AFailureBeforeAnyAnswerCarriesOnlyWhatItsOwnCallWasBilled) {
   ASSERT_TRUE(spent.has_value());
   EXPECT_EQ(spent->usage.input_tokens, 17);  // the tool call's answer and the refusal
   EXPECT_EQ(spent->usage.output_tokens, 6);
+  EXPECT_EQ(spent->model, "m");  // the refused call's, the later one
 }
 
 TEST(ToolLoop, LongToolOutputIsCutWithANote) {

@@ -195,6 +195,17 @@ TEST(BrokerFaults, ABrokerWhoseDiskIsFullWaitsForRoomAndItsRunThenFinishesWithEv
   EXPECT_EQ(seen.size(), static_cast<size_t>(kItems));
 }
 
+// Whether `pipelinectl status` comes to show a child of `tree` waiting for free space.
+bool shows_waiting_for_room(Tree& tree) {
+  return wait_until(
+      [&] {
+        return tree.pipelinectl({"status"}, 10s)
+                   .out.find("waiting for free space in " + tree.state_dir().string()) !=
+               std::string::npos;
+      },
+      60s);
+}
+
 TEST(BrokerFaults, ABrokerStartedOnAFullDiskWaitsForRoomInsteadOfFailingUntilTheTreeGivesUp) {
   TempDir base;
   SmallFileSystem disk(base.path() / "state", "8m");
@@ -205,15 +216,7 @@ TEST(BrokerFaults, ABrokerStartedOnAFullDiskWaitsForRoomInsteadOfFailingUntilThe
   ASSERT_GT(broker, 0);
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
   // Its successor cannot write broker.db: it says so to the supervisor, and waits.
-  std::string status;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        status = tree.pipelinectl({"status"}, 10s).out;
-        return status.find("waiting for free space in " + tree.state_dir().string()) !=
-               std::string::npos;
-      },
-      60s))
-      << status;
+  ASSERT_TRUE(shows_waiting_for_room(tree)) << tree.log();
   // A command meanwhile: the tree runs, its broker does not listen yet; try again (75), not 69.
   auto listed = tree.pipelinectl({"runs", "list"});
   EXPECT_EQ(listed.exit_code, 75) << listed.err;
@@ -234,15 +237,7 @@ TEST(BrokerFaults, ATreeStartedOnAFullDiskComesUpOnceThereIsRoom) {
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
   const auto filler = disk.fill();
   Tree tree(tree_config(1), /*workers=*/0, {}, base.path() / "state");  // does not wait for one
-  std::string status;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        status = tree.pipelinectl({"status"}, 10s).out;
-        return status.find("waiting for free space in " + tree.state_dir().string()) !=
-               std::string::npos;
-      },
-      60s))
-      << status << tree.log();
+  ASSERT_TRUE(shows_waiting_for_room(tree)) << tree.log();
   std::filesystem::remove(filler);
   ASSERT_TRUE(wait_until([&] { return tree.worker_pids().size() == 1; }, 60s)) << tree.log();
   EXPECT_NE(tree.log().find("has room again"), std::string::npos) << tree.log();

@@ -249,7 +249,8 @@ void WorkerCore::take_item(protocol::WorkItem&& item, std::vector<WorkerCommand>
   }
   if (stop_by_ || retired_) {
     // Stopping: an item the broker sent before it read our draining heartbeat would likely be
-    // cut short at the stop's end and run again; refused, it goes elsewhere at once.
+    // cut short at the stop's end and run again; refused, the broker sends it again 100 ms
+    // later (to another worker), without counting a failure.
     out.push_back(not_run(item.item_id, item.attempt, "worker " + identity_.name + " is stopping",
                           ErrorCode::kRetryLater, /*refused=*/true));
     return;

@@ -15,13 +15,13 @@
 #include <map>
 
 #include "cli/cli_context.h"
+#include "cli/control_call.h"
 #include "cli/progress_format.h"
-#include "common/byte_size.h"
 #include "cli/tree_sockets.h"
+#include "common/byte_size.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
-#include "common/protocol/control.h"
 #include "common/protocol/envelope.h"
 #include "common/signals.h"
 #include "common/state_paths.h"
@@ -53,17 +53,9 @@ struct Answer {
 Answer ask_supervisor(net::Context& context, const fs::path& dir) {
   auto endpoint = tree_endpoint(dir, TreeSocket::kSupervisor);
   if (!endpoint.ok()) return {std::nullopt, endpoint.error().message};
-  net::RequestClient client(context, *endpoint);
-  protocol::ControlRequest request;
-  request.command = "status";
-  request.args = Value::object();
-  auto reply = client.call(protocol::MessageType::kControlRequest, protocol::to_body(request),
-                           kSupervisorDeadline);
-  if (!reply.ok()) return {std::nullopt, reply.error().message};
-  auto parsed = protocol::control_reply_from(reply->body);
-  if (!parsed.ok()) return {std::nullopt, parsed.error().message};
-  if (!parsed->ok) return {std::nullopt, parsed->message};
-  return {parsed->result, ""};
+  auto status = control_call(context, *endpoint, "status", kSupervisorDeadline);
+  if (!status.ok()) return {std::nullopt, status.error().message};
+  return {std::move(*status), ""};
 }
 
 Answer ask_broker(net::Context& context, const fs::path& dir) {

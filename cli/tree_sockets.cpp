@@ -12,8 +12,8 @@
 #include <optional>
 #include <string_view>
 
-#include "common/net/request_client.h"
-#include "common/protocol/control.h"
+#include "cli/control_call.h"
+#include "common/net/zmq_socket.h"
 #include "common/state_paths.h"
 
 namespace pl::cli {
@@ -47,15 +47,8 @@ std::optional<std::string> child_state(const std::filesystem::path& state_dir,
   auto endpoint = StatePaths(state_dir).control_endpoint();
   if (!endpoint.ok()) return std::nullopt;
   net::Context context;
-  net::RequestClient supervisor(context, *endpoint);
-  protocol::ControlRequest request;
-  request.command = "status";
-  request.args = Value::object();
-  auto reply = supervisor.call(protocol::MessageType::kControlRequest, protocol::to_body(request),
-                               std::chrono::seconds(2));
-  if (!reply.ok()) return std::nullopt;
-  auto status = protocol::control_reply_from(reply->body);
-  if (!status.ok() || !status->ok) return std::nullopt;
+  auto status = control_call(context, *endpoint, "status", std::chrono::seconds(2));
+  if (!status.ok()) return std::nullopt;
   std::optional<std::string> found;
   const std::function<void(const Value&)> look = [&](const Value& node) {
     const Value* children = node.find("children");
@@ -65,7 +58,7 @@ std::optional<std::string> child_state(const std::filesystem::path& state_dir,
       look(child);
     }
   };
-  look(status->result);
+  look(*status);
   return found;
 }
 

@@ -170,6 +170,14 @@ ClientReply ClientApi::handle(const protocol::Message& message, Instant now) {
     case MessageType::kSubmitRun: {
       auto submit = protocol::submit_run_from(message.body);
       if (!submit.ok()) return error(request, submit.error());
+      // Before the limit: the run already accepted is the answer, however busy the broker is.
+      auto before = coordinator_.submitted_before(*submit);
+      if (!before.ok()) return error(request, before.error());
+      if (*before) {
+        Value body = protocol::to_body(protocol::RunAccepted{request, **before});
+        body["submitted_before"] = true;
+        return {MessageType::kRunAccepted, std::move(body), ""};
+      }
       if (coordinator_.running() >= limits_.max_running_runs) {
         // Back-pressure: the submitter hears it instead of a queue growing without bound.
         return error(request, make_error(ErrorCode::kRetryLater,
@@ -359,6 +367,7 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   counters["runs_accepted"] = static_cast<int64_t>(r.accepted);
   counters["runs_recovered"] = static_cast<int64_t>(r.recovered);
   counters["runs_resumed"] = static_cast<int64_t>(r.resumed);
+  counters["runs_submitted_again"] = static_cast<int64_t>(r.submitted_again);
   counters["runs_succeeded"] = static_cast<int64_t>(r.succeeded);
   counters["runs_failed"] = static_cast<int64_t>(r.failed);
   counters["runs_cancelled"] = static_cast<int64_t>(r.cancelled);

@@ -104,6 +104,13 @@ class MemoryRunStore final : public RunStore {
     if (it == runs_.end()) return std::optional<StoredRun>();
     return std::optional<StoredRun>(it->second);
   }
+  Result<std::optional<StoredRun>> run_by_idempotency_key(const std::string& key) override {
+    if (key.empty()) return std::optional<StoredRun>();  // runs without a key share none
+    for (const auto& [id, run] : runs_) {
+      if (run.idempotency_key == key) return std::optional<StoredRun>(run);
+    }
+    return std::optional<StoredRun>();
+  }
   Result<std::vector<std::string>> finished_before(int64_t wall_ms, size_t limit) override {
     std::vector<const StoredRun*> old;
     for (const auto& [id, run] : runs_) {

@@ -164,9 +164,36 @@ std::string RunCoordinator::start_run(const StoredRun& stored, PreparedRun prepa
   return id;
 }
 
+Result<std::optional<std::string>> RunCoordinator::submitted_before(
+    const protocol::SubmitRun& request) {
+  if (request.idempotency_key.empty()) return std::optional<std::string>();
+  auto before = store_.run_by_idempotency_key(request.idempotency_key);
+  if (!before.ok()) {
+    note(before.error(), "looking up an idempotency key");
+    return make_error(ErrorCode::kUnavailable,
+                      "the broker cannot read its runs: " + before.error().message);
+  }
+  if (!*before) return std::optional<std::string>();
+  const StoredRun& run = **before;
+  if (run.pipeline_path != request.pipeline_path || run.pipeline_yaml != request.pipeline_yaml ||
+      !values_equal(run.inputs, request.inputs) || run.workspace_dir != request.workspace_dir ||
+      run.output_dir != request.output_dir) {
+    return make_error(ErrorCode::kConflict,
+                      "idempotency key \"" + request.idempotency_key + "\" was given to run " +
+                          run.id + " (" + run.pipeline_path +
+                          "), submitted with another pipeline text, other inputs or other "
+                          "directories; a new submission needs a new key");
+  }
+  ++counters_.submitted_again;
+  spdlog::info("run {} submitted again under idempotency key \"{}\": not run twice", run.id,
+               request.idempotency_key);
+  return std::optional<std::string>(run.id);
+}
+
 Result<std::string> RunCoordinator::submit(const protocol::SubmitRun& request, Instant now) {
   now_ = now.steady;
   StoredRun stored;
+  stored.idempotency_key = request.idempotency_key;
   stored.pipeline_path = request.pipeline_path;
   stored.pipeline_yaml = request.pipeline_yaml;
   stored.inputs = request.inputs;

@@ -48,6 +48,7 @@ struct RunRecord {
 
 struct CoordinatorCounters {
   uint64_t accepted = 0;
+  uint64_t submitted_again = 0;  // submissions answered with the run of their idempotency key
   uint64_t recovered = 0;
   uint64_t resumed = 0;  // started again by resume_run: accepted + recovered + resumed =
                          // finished + running
@@ -69,6 +70,10 @@ class RunCoordinator : private ItemSink {
   // Accepts a run and starts it. kInvalidInput (with every diagnostic, one per line) when the
   // pipeline does not load or validate, or the inputs do not bind.
   Result<std::string> submit(const protocol::SubmitRun& request, Instant now);
+  // The run kept under the request's idempotency key, when it has one: the reply to a
+  // submission made again. kConflict when that run was submitted with another pipeline, inputs
+  // or directories: the key was given to two different submissions.
+  Result<std::optional<std::string>> submitted_before(const protocol::SubmitRun& request);
   // Loads the store's unfinished runs and starts them again; returns how many. Their recorded
   // results are indexed here, and replayed afterwards a bounded number per turn (on_tick), the
   // dispatcher parking meanwhile what workers report of items not submitted again yet

@@ -41,6 +41,7 @@ struct StoredRun {
   int64_t finished_ms = 0;
   Value result;               // when finished
   std::string error;
+  std::string idempotency_key;  // as submitted ("" = none)
 };
 
 struct DeadLetter {
@@ -110,6 +111,8 @@ class RunStore {
 
   virtual Result<std::vector<StoredRun>> unfinished_runs() = 0;
   virtual Result<std::optional<StoredRun>> get_run(const std::string& run_id) = 0;
+  // The run submitted with `key` (not empty), while it is kept.
+  virtual Result<std::optional<StoredRun>> run_by_idempotency_key(const std::string& key) = 0;
   // Newest first, at most `limit`; only those in `state` ("running", "failed", ...) unless it is
   // empty.
   virtual Result<std::vector<StoredRun>> list_runs(size_t limit, const std::string& state) = 0;

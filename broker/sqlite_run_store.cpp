@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS runs (
   created_ms    INTEGER NOT NULL,
   finished_ms   INTEGER NOT NULL DEFAULT 0,
   result        TEXT,
-  error         TEXT NOT NULL DEFAULT ''
+  error         TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT  -- as submitted; NULL: none (files made before 2026-11-25 gain it)
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state);
 -- Finished runs by age, for retention: read without the rows themselves, whose pipeline text
@@ -84,7 +85,7 @@ constexpr size_t kMaxBatchBytes = 1024 * 1024;
 
 constexpr const char* kRunColumns =
     "id, pipeline_name, pipeline_path, pipeline_yaml, inputs, workspace_dir, output_dir, state, "
-    "created_ms, finished_ms, result, error";
+    "created_ms, finished_ms, result, error, idempotency_key";
 
 Error unreadable(std::string_view what, const Error& why) {
   return make_error(ErrorCode::kIo, "broker.db: unreadable " + std::string(what) + ": " + why.message);
@@ -145,6 +146,7 @@ class SqliteRunStore final : public RunStore {
       return st.error().with_context(path);
     }
     if (auto st = migrate_item_rows(); !st.ok()) return st.error().with_context(path);
+    if (auto st = add_idempotency_keys(); !st.ok()) return st.error().with_context(path);
     if (options.max_pages > 0) {
       const std::string cap = "PRAGMA max_page_count=" + std::to_string(options.max_pages);
       if (auto st = db_->exec(cap); !st.ok()) return st.error().with_context(path);
@@ -177,13 +179,18 @@ class SqliteRunStore final : public RunStore {
       }
     }
     static const std::string sql = "INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
-                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
     auto st = statement(sql.c_str());
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run.id).bind(2, run.pipeline_name).bind(3, run.pipeline_path);
     (*st)->bind(4, run.pipeline_yaml).bind(5, to_json(run.inputs)).bind(6, run.workspace_dir);
     (*st)->bind(7, run.output_dir).bind(8, run.state).bind(9, run.created_ms);
     (*st)->bind(10, run.finished_ms).bind(11, to_json(run.result)).bind(12, run.error);
+    if (run.idempotency_key.empty()) {
+      (*st)->bind_null(13);
+    } else {
+      (*st)->bind(13, run.idempotency_key);
+    }
     return write(**st);
   }
 
@@ -320,6 +327,15 @@ class SqliteRunStore final : public RunStore {
   Result<std::optional<StoredRun>> get_run(const std::string& run_id) override {
     static const std::string sql = "SELECT " + std::string(kRunColumns) + " FROM runs WHERE id=?";
     auto runs = query_runs(sql.c_str(), [&](sqlite::Statement& st) { st.bind(1, run_id); });
+    if (!runs.ok()) return std::move(runs).error();
+    if (runs->empty()) return std::optional<StoredRun>();
+    return std::optional<StoredRun>(std::move(runs->front()));
+  }
+
+  Result<std::optional<StoredRun>> run_by_idempotency_key(const std::string& key) override {
+    static const std::string sql =
+        "SELECT " + std::string(kRunColumns) + " FROM runs WHERE idempotency_key=?";
+    auto runs = query_runs(sql.c_str(), [&](sqlite::Statement& st) { st.bind(1, key); });
     if (!runs.ok()) return std::move(runs).error();
     if (runs->empty()) return std::optional<StoredRun>();
     return std::optional<StoredRun>(std::move(runs->front()));
@@ -597,6 +613,21 @@ class SqliteRunStore final : public RunStore {
 
   // Files written before item results were batched hold an `items` table with one row per
   // result (JSON text or msgpack): moved into batches once, then dropped.
+  // Files made before 2026-11-25 have no idempotency_key column: it is added (NULL for the
+  // runs they hold), then its index, which a new file gets here too.
+  Status add_idempotency_keys() {
+    auto has =
+        db_->query_text("SELECT name FROM pragma_table_info('runs') WHERE name='idempotency_key'");
+    if (!has.ok()) return std::move(has).error();
+    if (has->empty()) {
+      if (auto st = db_->exec("ALTER TABLE runs ADD COLUMN idempotency_key TEXT"); !st.ok())
+        return st;
+    }
+    return db_->exec(
+        "CREATE UNIQUE INDEX IF NOT EXISTS runs_by_idempotency_key ON runs(idempotency_key) "
+        "WHERE idempotency_key IS NOT NULL");
+  }
+
   Status migrate_item_rows() {
     auto exists = db_->query_text("SELECT name FROM sqlite_master WHERE type='table' AND name='items'");
     if (!exists.ok()) return std::move(exists).error();
@@ -654,6 +685,7 @@ class SqliteRunStore final : public RunStore {
       r.created_ms = (*st)->column_int(8);
       r.finished_ms = (*st)->column_int(9);
       r.error = (*st)->column_text(11);
+      r.idempotency_key = (*st)->column_text(12);
       out.push_back(std::move(r));
     }
     return out;

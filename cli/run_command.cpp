@@ -19,6 +19,7 @@
 #include "cli/run_tools.h"
 #include "cli/tree_sockets.h"
 #include "common/fs.h"
+#include "common/ids.h"
 #include "common/json.h"
 #include "common/net/request_client.h"
 #include "common/pipeline/loader.h"
@@ -42,7 +43,11 @@ struct RunOptions {
   int silence_timeout_s = 60;  // how long the broker may stay silent before we give up
   std::string progress = "auto";  // auto | bar | lines | none
   std::vector<std::string> tool_files;  // registered before the run
+  std::string idempotency_key;          // "" = one of our own, for this invocation
 };
+
+// How long one submission may wait for the broker's answer before it is sent again.
+constexpr auto kSubmitAttempt = 15s;
 
 // How often the run's status is asked for while it runs: often enough for a bar that moves
 // smoothly, once a second otherwise (the final status is pushed at once anyway).
@@ -131,6 +136,37 @@ void report_stopped_tree(const fs::path& state_dir, RunTree tree, const std::str
             << " is stored and goes on when a tree is started there again\n";
 }
 
+// Submits, and submits the same again (same idempotency key, so never a second run) while the
+// broker is busy (retry_later, back-pressure: with growing pauses) or does not answer within
+// kSubmitAttempt, until `silence_timeout_s` has passed; says why it waits each time.
+Result<protocol::Message> submit_until_answered(net::RequestClient& broker,
+                                                const protocol::SubmitRun& submit,
+                                                int silence_timeout_s) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(silence_timeout_s);
+  auto delay = 200ms;
+  for (;;) {
+    auto answer = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), kSubmitAttempt);
+    const bool busy = answer.ok() && answer->type == MessageType::kClientError &&
+                      answer->body.get_int("code") == static_cast<int64_t>(ErrorCode::kRetryLater);
+    const bool silent = !answer.ok() && answer.error().code == ErrorCode::kTimeout;
+    if (!busy && !silent) return answer;
+    const auto pause = busy ? delay : 0ms;
+    if (std::chrono::steady_clock::now() + pause + (silent ? kSubmitAttempt : 0ms) > give_up) {
+      return answer;
+    }
+    if (busy) {
+      std::cerr << "pipelinectl: " << answer->body.get_string("message") << "; retrying in "
+                << delay.count() << " ms\n";
+      std::this_thread::sleep_for(delay);
+      delay = std::min<std::chrono::milliseconds>(delay * 2, 5s);
+    } else {
+      std::cerr << "pipelinectl: no answer from the broker in " << kSubmitAttempt.count()
+                << " s; sending the submission again (idempotency key " << submit.idempotency_key
+                << ": it runs once)\n";
+    }
+  }
+}
+
 int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipeline& checked,
                      const fs::path& path, const Value& inputs, const RunOptions& options,
                      int signal_fd, ProgressDisplay& progress) {
@@ -148,33 +184,28 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   submit.inputs = inputs;
   if (!options.workspace_dir.empty()) submit.workspace_dir = absolute_path(options.workspace_dir).string();
   if (!options.output_dir.empty()) submit.output_dir = absolute_path(options.output_dir).string();
-  // A busy broker answers retry_later (back-pressure): wait and ask again, within the silence
-  // timeout, telling the user why we wait.
-  auto accepted = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), 15s);
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(options.silence_timeout_s);
-  for (auto delay = 200ms; accepted.ok() && accepted->type == MessageType::kClientError &&
-                           accepted->body.get_int("code") == static_cast<int64_t>(ErrorCode::kRetryLater) &&
-                           std::chrono::steady_clock::now() + delay < give_up;
-       delay = std::min<std::chrono::milliseconds>(delay * 2, 5s)) {
-    std::cerr << "pipelinectl: " << accepted->body.get_string("message") << "; retrying in "
-              << delay.count() << " ms\n";
-    std::this_thread::sleep_for(delay);
-    accepted = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), 15s);
-  }
+  submit.idempotency_key =
+      options.idempotency_key.empty() ? new_id("submit-") : options.idempotency_key;
+  auto accepted = submit_until_answered(broker, submit, options.silence_timeout_s);
   if (!accepted.ok()) {
     std::cerr << "pipelinectl: submitting to the broker at " << *endpoint << ": "
               << accepted.error().message << "\n";
     if (accepted.error().code != ErrorCode::kTimeout) return kExitUnavailable;
-    // Sent, and not answered: the broker may have stored the run before it fell behind.
-    std::cerr << "pipelinectl: the run may have been accepted all the same: `pipelinectl runs "
-                 "list --state running` shows it, before you run it again\n";
+    // Sent, and not answered: the broker may have stored the run before it fell behind. The
+    // same key makes trying again safe.
+    std::cerr << "pipelinectl: the run may have been accepted all the same; the same command "
+                 "with --idempotency-key "
+              << submit.idempotency_key << " does not run it twice\n";
     return kExitTempFail;
   }
   if (accepted->type == MessageType::kClientError) {
     auto error = protocol::client_error_from(accepted->body);
     std::cerr << (error.ok() ? error->message : "the broker refused the run") << "\n";
     if (!error.ok()) return kExitFailed;
-    if (error->code == ErrorCode::kInvalidInput) return kExitUsage;
+    // Bad input, or a key given to another submission: the command line is what must change.
+    if (error->code == ErrorCode::kInvalidInput || error->code == ErrorCode::kConflict) {
+      return kExitUsage;
+    }
     // Still at its limit of running runs, or unable to serve for now (its disk is full): the
     // same submission may be accepted later.
     const bool later =
@@ -186,7 +217,12 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
     std::cerr << "pipelinectl: unexpected reply from the broker: " << run.error().message << "\n";
     return kExitInternal;
   }
-  std::cerr << "run " << run->run_id << " accepted\n";
+  if (accepted->body.get_bool("submitted_before")) {
+    std::cerr << "run " << run->run_id << " was accepted before under idempotency key "
+              << submit.idempotency_key << "; not run again, watching it\n";
+  } else {
+    std::cerr << "run " << run->run_id << " accepted\n";
+  }
 
   // Ask for the status every refresh (progress comes with it); the final status also arrives
   // pushed, at once. Each ask is a keepalive: if the broker stays silent past the silence
@@ -343,6 +379,18 @@ void add_run_commands(CLI::App& app, CliContext& context, int& exit_code) {
                   "registered the same way is kept)");
   run->add_option("--workspace", options->workspace_dir, "Workspace directory for this run");
   run->add_option("--output-dir", options->output_dir, "Output directory for this run");
+  run->add_option("--idempotency-key", options->idempotency_key,
+                  "A name for this submission: while the run it starts is kept, submitting with "
+                  "the same key gives that run instead of a second one (default: a new key)")
+      ->check([](const std::string& key) -> std::string {
+        if (key.empty() || key.size() > protocol::kMaxIdempotencyKeyBytes) {
+          return "from 1 to " + std::to_string(protocol::kMaxIdempotencyKeyBytes) + " bytes";
+        }
+        const bool control = std::any_of(key.begin(), key.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        });
+        return control ? "no control characters" : "";
+      });
   run->add_option("--silence-timeout", options->silence_timeout_s,
                   "Seconds the broker may stay silent before giving up")
       ->check(CLI::Range(1, 86400));

@@ -135,6 +135,10 @@ void write_broker(PrometheusText& p, const Value& b, const BrokerFacts& broker) 
            "Runs started again by a resume: each finishes once more, so accepted, recovered "
            "and resumed add up to finished and running.");
   from_member(p, c, "runs_resumed");
+  p.family("pipeline_runs_submitted_again_total", "counter",
+           "Submissions answered with the run already accepted under their idempotency key "
+           "(a client's retry): not run again, not counted as accepted.");
+  from_member(p, c, "runs_submitted_again");
   p.family("pipeline_runs_finished_total", "counter", "Runs finished, by final state.");
   from_member(p, c, "runs_succeeded", {{"state", "succeeded"}});
   from_member(p, c, "runs_failed", {{"state", "failed"}});

@@ -1,5 +1,7 @@
 #include "common/protocol/client.h"
 
+#include <algorithm>
+
 #include "common/protocol/body_reader.h"
 
 namespace pl::protocol {
@@ -12,6 +14,7 @@ Value to_body(const SubmitRun& m) {
   v["inputs"] = m.inputs.is_null() ? Value::object() : m.inputs;
   v["workspace_dir"] = m.workspace_dir;
   v["output_dir"] = m.output_dir;
+  if (!m.idempotency_key.empty()) v["idempotency_key"] = m.idempotency_key;
   return v;
 }
 
@@ -24,7 +27,20 @@ Result<SubmitRun> submit_run_from(const Value& body) {
   m.inputs = r.object("inputs");
   m.workspace_dir = r.optional_string("workspace_dir");
   m.output_dir = r.optional_string("output_dir");
+  m.idempotency_key = r.optional_string("idempotency_key");
   if (!r.ok()) return r.status().error();
+  if (m.idempotency_key.size() > kMaxIdempotencyKeyBytes) {
+    return make_error(ErrorCode::kInvalidInput, "submit_run: field \"idempotency_key\" is " +
+                                                    std::to_string(m.idempotency_key.size()) +
+                                                    " bytes, more than " +
+                                                    std::to_string(kMaxIdempotencyKeyBytes));
+  }
+  // It is quoted in logs and messages: no line breaks or terminal escapes.
+  if (std::any_of(m.idempotency_key.begin(), m.idempotency_key.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return make_error(ErrorCode::kInvalidInput,
+                      "submit_run: field \"idempotency_key\" holds a control character");
+  }
   return m;
 }
 

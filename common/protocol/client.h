@@ -20,7 +20,13 @@ struct SubmitRun {
   Value inputs;               // object: name -> value (strings from --input are converted later)
   std::string workspace_dir;  // "" = the pipeline's own setting
   std::string output_dir;     // "" = the pipeline's own setting
+  // "" = none. A submission carrying the key of a run the broker keeps is not run again: the
+  // reply names that run (a client retrying after a lost reply, or a script run twice).
+  std::string idempotency_key;
 };
+
+// The longest idempotency key the broker takes.
+inline constexpr size_t kMaxIdempotencyKeyBytes = 200;
 
 struct RunAccepted {
   std::string request;

@@ -88,19 +88,71 @@ TEST(RunningTree, AStoppedWorkerFinishesItsItemsAndNothingRunsTwice) {
       << tree.log();
 }
 
-// A submission sent to a broker that then does not answer may be stored all the same: run
-// says so, instead of leaving a retry to run (and pay for) it twice.
-TEST(RunningTree, ASubmissionTheBrokerDidNotAnswerSaysTheRunMayExist) {
+// The runs the broker keeps: `runs list --json`.
+size_t runs_listed(Tree& tree) {
+  auto r = tree.pipelinectl({"runs", "list", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto runs = parse_json(r.out);
+  EXPECT_TRUE(runs.ok() && runs->is_array()) << r.out;
+  return runs.ok() && runs->is_array() ? runs->as_array().size() : 0;
+}
+
+// A submission the broker does not answer (here: paused) is sent again with the same
+// idempotency key; the broker, once it goes on, reads both and runs the pipeline once.
+TEST(RunningTree, ASubmissionTheBrokerDidNotAnswerIsSentAgainAndRunsOnce) {
   Tree tree(tree_config(1), 1);
   const int64_t broker = tree.pid_of("pipeline-broker");
   ASSERT_GT(broker, 0);
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGSTOP), 0);
-  auto r = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string()}, 60s);
+  Process run = tree.start_pipelinectl(
+      {"run", (source_dir() / "configs/pipelines/hello.yaml").string()}, "run");
+  const bool resent = wait_until(
+      [&] {
+        return read_text(tree.dir() / "run.err").find("sending the submission again") !=
+               std::string::npos;
+      },
+      40s);
   ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGCONT), 0);
-  EXPECT_EQ(r.exit_code, 75) << r.err;
-  EXPECT_NE(r.err.find("the run may have been accepted all the same"), std::string::npos) << r.err;
-  // (Whether it was depends on whether the broker read the request before the client left: a
-  // paused broker whose connection then closes drops it; an overloaded one stores it.)
+  ASSERT_TRUE(resent) << read_text(tree.dir() / "run.err");
+  auto code = run.wait(120s);
+  ASSERT_TRUE(code.has_value()) << "the run did not finish";
+  ASSERT_EQ(*code, 0) << read_text(tree.dir() / "run.err");
+  EXPECT_TRUE(parse_json(read_text(tree.dir() / "run.out"))->get_bool("success"));
+  EXPECT_EQ(runs_listed(tree), 1u);
+  EXPECT_EQ(tree.counter("runs_accepted"), 1);
+  EXPECT_EQ(tree.counter("runs_submitted_again"), 1);
+}
+
+// A run given up on (no answer within --silence-timeout) names its key; the same command with
+// that key takes up the run the broker stored, or submits it if the broker never read it: one
+// run either way.
+TEST(RunningTree, ASubmissionGivenUpOnRunsOnceWhenSubmittedAgainWithItsKey) {
+  Tree tree(tree_config(1), 1);
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGSTOP), 0);
+  const std::string hello = (source_dir() / "configs/pipelines/hello.yaml").string();
+  auto first = tree.pipelinectl({"run", hello, "--silence-timeout", "20"}, 60s);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGCONT), 0);
+  EXPECT_EQ(first.exit_code, 75) << first.err;
+  const std::string flag = "--idempotency-key ";
+  const size_t at = first.err.find(flag);
+  ASSERT_NE(at, std::string::npos) << first.err;
+  const size_t from = at + flag.size();
+  const std::string key = first.err.substr(from, first.err.find_first_of(" \n", from) - from);
+  ASSERT_FALSE(key.empty()) << first.err;
+
+  auto again = tree.pipelinectl({"run", hello, "--idempotency-key", key}, 120s);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(parse_output(again).get_bool("success"));
+  EXPECT_EQ(runs_listed(tree), 1u);
+
+  // The key belongs to that submission now: another pipeline under it is refused.
+  auto other = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string(),
+                                 "--input", "who=else", "--idempotency-key", key});
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  EXPECT_NE(other.err.find("was given to run"), std::string::npos) << other.err;
+  EXPECT_EQ(runs_listed(tree), 1u);
 }
 
 TEST(RunningTree, RunUsesTheTreeOnTheStateDirectory) {

@@ -56,6 +56,9 @@ class GatedStore final : public RunStore {
   Status sync() override { return gate.wait(); }
   Result<std::vector<StoredRun>> unfinished_runs() override { return inner_->unfinished_runs(); }
   Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
+  Result<std::optional<StoredRun>> run_by_idempotency_key(const std::string& key) override {
+    return inner_->run_by_idempotency_key(key);
+  }
   Result<std::vector<StoredRun>> list_runs(size_t limit, const std::string& state) override {
     return inner_->list_runs(limit, state);
   }
@@ -127,9 +130,10 @@ class BrokerShellTest : public ::testing::Test {
       EXPECT_EQ(exit_code_.get(), 0);
     }
   }
-  void submit_one() {
+  void submit_one(const std::string& request = "r1", const std::string& key = "") {
     protocol::SubmitRun submit;
-    submit.request = "r1";
+    submit.request = request;
+    submit.idempotency_key = key;
     submit.pipeline_path = "/tmp/one.yaml";
     submit.pipeline_yaml = "workflow:\n  name: one\n  steps:\n    - {name: e, type: echo, value: 1}\n";
     submit.inputs = Value::object();
@@ -234,6 +238,33 @@ TEST_F(BrokerShellTest, WorkGoesOutAtOnceWhileRepliesAndAcksWaitForTheirSync) {
   EXPECT_EQ(accepted->body.get_string("request"), "r1");
   auto ack = next(worker_, MessageType::kResultAck, 10s);
   ASSERT_TRUE(ack.has_value());
+}
+
+// A submission made again (its key seen) names the run, but not before that run is durable:
+// the retry of a submission whose sync has not finished must not learn of a run that a power
+// loss would take back.
+TEST_F(BrokerShellTest, ASubmissionMadeAgainIsAnsweredWithTheFirstRunOnceItIsDurable) {
+  submit_one("r1", "job-7");
+  ASSERT_TRUE(test::wait_until([&] { return store_.gate.syncs_started() >= 1; }, 10s));
+  submit_one("r2", "job-7");
+  EXPECT_FALSE(next(client_, MessageType::kRunAccepted, 100ms).has_value());
+
+  store_.gate.open();
+  auto first = next(client_, MessageType::kRunAccepted, 10s);
+  auto second = next(client_, MessageType::kRunAccepted, 10s);
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(first->body.get_string("request"), "r1");
+  EXPECT_FALSE(first->body.get_bool("submitted_before"));
+  EXPECT_EQ(second->body.get_string("request"), "r2");
+  EXPECT_TRUE(second->body.get_bool("submitted_before"));
+  EXPECT_EQ(second->body.get_string("run"), first->body.get_string("run"));
+  Value request;
+  request["request"] = "s1";
+  send(client_, MessageType::kBrokerStatusRequest, request);
+  auto status = next(client_, MessageType::kBrokerStatus, 10s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->body.find("counters")->get_int("runs_accepted"), 1);
+  EXPECT_EQ(status->body.find("counters")->get_int("runs_submitted_again"), 1);
 }
 
 TEST_F(BrokerShellTest, WorkGoesOutBeforeTheTurnsCommit) {

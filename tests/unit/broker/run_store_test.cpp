@@ -366,6 +366,30 @@ TEST_P(RunStoreTest, ReopenedRunIsRunningAgain) {
   EXPECT_EQ((*got)->error, "");
 }
 
+TEST_P(RunStoreTest, ARunIsFoundByItsIdempotencyKeyUntilItIsDeleted) {
+  StoredRun keyed = run("run-1", 10);
+  keyed.idempotency_key = "job-42";
+  ASSERT_TRUE(store_->put_run(keyed).ok());
+  ASSERT_TRUE(store_->put_run(run("run-2", 20)).ok());            // no key
+  auto before_commit = store_->run_by_idempotency_key("job-42");  // the broker's own turn sees it
+  ASSERT_TRUE(before_commit.ok() && before_commit->has_value());
+  ASSERT_TRUE(store_->commit().ok());
+  auto found = store_->run_by_idempotency_key("job-42");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, "run-1");
+  EXPECT_EQ((*found)->idempotency_key, "job-42");
+  EXPECT_EQ((*store_->get_run("run-2"))->idempotency_key, "");
+  EXPECT_FALSE(store_->run_by_idempotency_key("job-43")->has_value());
+  EXPECT_FALSE(store_->run_by_idempotency_key("")->has_value()) << "runs without a key share none";
+
+  ASSERT_TRUE(store_->finish_run("run-1", "succeeded", result(true), "", 30).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  EXPECT_TRUE(store_->run_by_idempotency_key("job-42")->has_value()) << "kept while the run is";
+  ASSERT_TRUE(store_->delete_run("run-1").ok());
+  ASSERT_TRUE(store_->commit().ok());
+  EXPECT_FALSE(store_->run_by_idempotency_key("job-42")->has_value());
+}
+
 TEST_P(RunStoreTest, DeadLettersAreKeptPerRun) {
   ASSERT_TRUE(store_->put_dead_letter({"run-1/s0", "run-1", "a", 3, "boom", 5}).ok());
   ASSERT_TRUE(store_->put_dead_letter({"run-2/s0", "run-2", "b", 1, "bang", 6}).ok());
@@ -608,6 +632,42 @@ TEST(SqliteRunStore, ResultRowsOfOlderVersionsAreMovedIntoBatchesOnOpen) {
 
 // A new file keeps item results in a rowid table: a WITHOUT ROWID one has the whole batch in its
 // key, and reads batches at each step down the tree when one is added (sqlite_run_store.cpp).
+TEST(SqliteRunStore, AFileWithoutIdempotencyKeysGainsThemAndKeepsItsRuns) {
+  test::TempDir dir;
+  const std::string db = (dir.path() / "broker.db").string();
+  {
+    auto raw = sqlite::Database::open(db);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(
+        (*raw)
+            ->exec("CREATE TABLE runs (id TEXT PRIMARY KEY, pipeline_name TEXT NOT NULL, "
+                   "pipeline_path TEXT NOT NULL, pipeline_yaml TEXT NOT NULL, inputs TEXT "
+                   "NOT NULL, workspace_dir TEXT NOT NULL, output_dir TEXT NOT NULL, "
+                   "state TEXT NOT NULL, created_ms INTEGER NOT NULL, finished_ms INTEGER "
+                   "NOT NULL DEFAULT 0, result TEXT, error TEXT NOT NULL DEFAULT '');"
+                   "INSERT INTO runs (id, pipeline_name, pipeline_path, pipeline_yaml, "
+                   "inputs, workspace_dir, output_dir, state, created_ms) VALUES ('run-old', "
+                   "'p', '/p.yaml', 'x', '{}', '', '', 'running', 5)")
+            .ok());
+  }
+  for (int open = 0; open < 2; ++open) {  // the second time, nothing is left to add
+    auto store = open_sqlite_run_store(db);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto old = (*store)->get_run("run-old");
+    ASSERT_TRUE(old.ok() && old->has_value()) << (old.ok() ? "" : old.error().message);
+    EXPECT_EQ((*old)->idempotency_key, "");
+    if (open == 0) {
+      StoredRun keyed = minimal_run("run-new");
+      keyed.idempotency_key = "job-1";
+      ASSERT_TRUE((*store)->put_run(keyed).ok());
+      ASSERT_TRUE((*store)->commit().ok());
+    }
+    auto found = (*store)->run_by_idempotency_key("job-1");
+    ASSERT_TRUE(found.ok() && found->has_value());
+    EXPECT_EQ((*found)->id, "run-new");
+  }
+}
+
 TEST(SqliteRunStore, ANewFileKeepsItemBatchesInARowidTable) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();

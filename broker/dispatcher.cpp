@@ -608,6 +608,7 @@ void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
     const int64_t delay = *wait;
     if (const Value* usage = result.find("usage")) {
       item.retried_usage = protocol::sum_usage(item.retried_usage, *usage);
+      if (result.get_bool(protocol::kAnswerMayBeSavedKey)) item.reusable_answer_counted = true;
     }
     set_state(item, ItemState::kRetryWait);
     retry_at_.emplace(now + std::chrono::milliseconds(delay), item.spec.item_id);
@@ -627,6 +628,15 @@ void Dispatcher::complete(Item& item, Value result) {
 void Dispatcher::complete(ItemMap::iterator it, Value result) {
   Item& item = it->second;
   result["attempts"] = static_cast<int64_t>(item.attempt);
+  if (const Value* reused = result.find(protocol::kReusedUsageKey)) {
+    // Paid by an earlier attempt whose result never came, unless that attempt's failure
+    // reported it already (its answer was saved without the worker hearing so).
+    if (!item.reusable_answer_counted) {
+      const Value* usage = result.find("usage");
+      result["usage"] = protocol::sum_usage(usage ? *usage : Value(), *reused);
+    }
+    result.as_object().erase(std::string(protocol::kReusedUsageKey));
+  }
   if (!item.retried_usage.is_null()) {
     const Value* usage = result.find("usage");
     result["usage"] = protocol::sum_usage(item.retried_usage, usage ? *usage : Value());

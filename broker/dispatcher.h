@@ -205,6 +205,10 @@ class Dispatcher {
     // The usage of its failed attempts that were retried, summed (null: none): they were paid
     // for, so the final result's usage includes them.
     Value retried_usage;
+    // One of those failures said a later attempt may reuse its paid answer
+    // (kAnswerMayBeSavedKey): the usage of a reused answer (kReusedUsageKey) is then counted
+    // already.
+    bool reusable_answer_counted = false;
   };
   struct ProviderState {
     ProviderLimits limits;

@@ -1,5 +1,6 @@
 #include "worker/executors/claude_session_executor.h"
 
+#include "common/protocol/usage_sum.h"
 #include "worker/llm/blame.h"
 #include "worker/llm/call_spec.h"
 #include "worker/llm/llm_call.h"
@@ -25,19 +26,24 @@ Value session_member(const llm::SessionSettings& settings, int64_t version, cons
 }
 
 // The result of an item whose answer an earlier attempt saved: the saved answer. `spent` is
-// what this attempt paid on top (a call whose own answer lost to the saved one; none when
-// nothing was called). The cost is unknown (the turn does not record the model), so it is null,
-// not 0.
+// what this attempt paid (a call whose own answer lost to the saved one; none when nothing was
+// called), its `usage`. The turn's own tokens go beside it (kReusedUsageKey): the attempt that
+// paid for them may have reported them already, which the broker knows and this worker does
+// not. Costs are unknown (the turn does not record the model): null, not 0.
 Value reused_result(const llm::SessionSettings& settings, const Session& session,
                     const SessionTurn& turn, const providers::Usage& spent,
                     const llm::PricingTable& pricing) {
   const TokenUsage tokens = turn.usage();
-  providers::Usage usage = spent;
-  usage.input_tokens += tokens.input_tokens;
-  usage.output_tokens += tokens.output_tokens;
   Value result;
   result["text"] = llm::assistant_text(turn);
-  result["usage"] = llm::usage_value(usage, "", "anthropic", false, pricing);
+  if (spent.input_tokens > 0 || spent.output_tokens > 0) {
+    result["usage"] = llm::usage_value(spent, "", "anthropic", false, pricing);
+  }
+  Value reused;
+  reused["input_tokens"] = tokens.input_tokens;
+  reused["output_tokens"] = tokens.output_tokens;
+  reused["cost_usd"] = Value();
+  result[protocol::kReusedUsageKey] = std::move(reused);
   result["session"] = session_member(settings, session.info.version, session, true);
   result["session"]["reused_turn"] = turn.index;
   return result;
@@ -164,6 +170,7 @@ Result<Value> ClaudeSessionExecutor::save_turn(const llm::SessionSettings& setti
       failed.message +=
           "; the turn may be saved all the same if the registry got the request: a retry, or "
           "`pipelinectl runs resume`, then uses that turn instead of calling the model again";
+      result[protocol::kAnswerMayBeSavedKey] = true;  // that retry's tokens are these
     }
     return failed_result(std::move(result), failed);
   }

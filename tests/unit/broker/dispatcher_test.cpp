@@ -584,6 +584,58 @@ TEST_F(DispatcherTest, TheUsageOfRetriedAttemptsCountsInTheFinalResult) {
   EXPECT_DOUBLE_EQ(total->find("cost_usd")->as_double(), 0.75);
 }
 
+// A claude_session answer saved by an attempt whose save got no reply is paid once: its failure
+// reported the tokens, so the retry that reuses the saved answer does not count them again.
+// An answer whose attempt never reported (its worker died after the save) counts when reused.
+TEST_F(DispatcherTest, AReusedAnswerIsCountedOnceWhateverAttemptReportedIt) {
+  hello("w1", 1);
+  auto usage = [](int64_t in, Value cost) {
+    Value u;
+    u["input_tokens"] = in;
+    u["output_tokens"] = 1;
+    u["cost_usd"] = std::move(cost);
+    return u;
+  };
+  Value reused;
+  reused["success"] = true;
+  reused["text"] = "the answer";
+  reused["reused_usage"] = usage(20, Value());
+
+  submit("a", 2);
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  Value unanswered;
+  unanswered["success"] = false;
+  unanswered["error"] = "session \"s\": saving the answer: no answer from the registry";
+  unanswered["error_code"] = "unavailable";
+  unanswered["usage"] = usage(20, Value(0.5));
+  unanswered["answer_may_be_saved"] = true;
+  deliver("w1", MessageType::kWorkResult,
+          protocol::to_body(protocol::WorkResult{"a", 1, unanswered}));
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 2, reused}));
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  const Value* once = done[0].result.find("usage");
+  ASSERT_NE(once, nullptr);
+  EXPECT_EQ(once->get_int("input_tokens"), 20);
+  EXPECT_DOUBLE_EQ(once->find("cost_usd")->as_double(), 0.5);  // known: the failure priced it
+  EXPECT_EQ(done[0].result.find("reused_usage"), nullptr) << "folded into usage, not shown twice";
+
+  submit("b", 2);
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"b", 1, reused}));
+  done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  const Value* counted = done[0].result.find("usage");
+  ASSERT_NE(counted, nullptr) << "paid by an attempt that never reported it";
+  EXPECT_EQ(counted->get_int("input_tokens"), 20);
+  EXPECT_TRUE(counted->find("cost_usd")->is_null());
+  EXPECT_EQ(done[0].result.find("reused_usage"), nullptr);
+}
+
 TEST_F(DispatcherTest, ARetryWaitsAtLeastTheRetryAfterTheProviderAskedFor) {
   hello("w1", 1);
   submit("a", 2);  // backoff: 100 ms base, 1 s cap

@@ -476,9 +476,13 @@ TEST(ClaudeSessionExecutor, ARedeliveredItemReusesItsSavedAnswerWithoutASecondCa
   EXPECT_EQ(h.sessions->appends, 1);            // not saved twice
   EXPECT_EQ(again->get_string("text"), "first answer");
   EXPECT_EQ(again->find("session")->get_int("reused_turn"), 1);
-  EXPECT_EQ(again->find("usage")->get_int("input_tokens"), 70);
-  EXPECT_EQ(again->find("usage")->get_int("output_tokens"), 7);
-  EXPECT_TRUE(again->find("usage")->find("cost_usd")->is_null());  // unknown, not free
+  EXPECT_EQ(again->find("usage"), nullptr) << "this attempt paid for nothing";
+  // The saved turn's tokens, for the broker to count unless their attempt reported them.
+  const Value* reused = again->find("reused_usage");
+  ASSERT_NE(reused, nullptr);
+  EXPECT_EQ(reused->get_int("input_tokens"), 70);
+  EXPECT_EQ(reused->get_int("output_tokens"), 7);
+  EXPECT_TRUE(reused->find("cost_usd")->is_null());  // unknown, not free
 }
 
 TEST(ClaudeSessionExecutor, AFullSessionFailsTheStepBeforeTheModelIsCalled) {
@@ -568,7 +572,9 @@ TEST(ClaudeSessionExecutor, AConflictLostToThisItemsOwnSavedTurnReturnsThatAnswe
   EXPECT_EQ(r->get_string("text"), "first answer");
   EXPECT_EQ(r->find("session")->get_int("reused_turn"), 1);
   EXPECT_TRUE(r->find("session")->get_bool("saved"));
-  EXPECT_EQ(r->find("usage")->get_int("input_tokens"), 70);  // both calls were paid for
+  // Both calls were paid for: this attempt's, and the first attempt's, whose result never came.
+  EXPECT_EQ(r->find("usage")->get_int("input_tokens"), 40);
+  EXPECT_EQ(r->find("reused_usage")->get_int("input_tokens"), 30);
   EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
 }
 
@@ -639,6 +645,8 @@ TEST(ClaudeSessionExecutor, ASaveWithoutAnAnswerSaysItMayBeSavedAndTheRetryUsesI
   EXPECT_NE(first->get_string("error").find("the turn may be saved all the same"),
             std::string::npos)
       << first->get_string("error");
+  EXPECT_EQ(first->find("usage")->get_int("input_tokens"), 20);  // reported with the failure...
+  EXPECT_TRUE(first->get_bool("answer_may_be_saved"));           // ...so the broker counts it once
   h.sessions->lose_append_replies = false;
   auto retried = h.run(e, "claude_session", input, 2);
   ASSERT_TRUE(retried.ok()) << retried.error().message;
@@ -646,6 +654,7 @@ TEST(ClaudeSessionExecutor, ASaveWithoutAnAnswerSaysItMayBeSavedAndTheRetryUsesI
   EXPECT_EQ(retried->get_string("text"), "the answer");
   EXPECT_EQ(h.anthropic->requests.size(), 1u) << "the model was called twice";
   EXPECT_EQ(h.sessions->session("s").turns.size(), 1u);
+  EXPECT_EQ(retried->find("reused_usage")->get_int("input_tokens"), 20);
 }
 
 TEST(ClaudeSessionExecutor, HistoryIsTheNewestTurnsThatFitItsByteBudget) {

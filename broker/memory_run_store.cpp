@@ -73,6 +73,7 @@ class MemoryRunStore final : public RunStore {
     return ok_status();
   }
   Status drop_failed_items(const std::string& run_id) override {
+    std::erase_if(dead_, [&](const DeadLetter& d) { return d.run_id == run_id; });
     auto run = items_.find(run_id);
     if (run == items_.end()) return ok_status();
     auto& records = run->second.records;

@@ -95,7 +95,8 @@ class RunStore {
                          const Value& result) {
     return put_item_result(run_id, item_id, result, 0);
   }
-  // Forgets the failed item results of a run, so a resumed run runs those items again.
+  // Forgets the failed item results of a run, so a resumed run runs those items again, and its
+  // dead letters, the record of those failures: an item that fails again gets a new one.
   virtual Status drop_failed_items(const std::string& run_id) = 0;
   virtual Status put_dead_letter(const DeadLetter& letter) = 0;
 

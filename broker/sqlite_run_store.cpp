@@ -279,10 +279,14 @@ class SqliteRunStore final : public RunStore {
     for (int64_t after = -1;;) {
       auto batch = batch_after(run_id, after);
       if (!batch.ok()) return std::move(batch).error();
-      if (!*batch) return ok_status();
+      if (!*batch) break;
       after = (*batch)->seq;
       if (auto st = drop_failed_records(run_id, **batch); !st.ok()) return st;
     }
+    auto letters = statement("DELETE FROM dead_letters WHERE run_id=?");
+    if (!letters.ok()) return std::move(letters).error();
+    (*letters)->bind(1, run_id);
+    return write(**letters);
   }
 
   Status put_dead_letter(const DeadLetter& d) override {

@@ -247,6 +247,9 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
   ASSERT_TRUE(result.ok()) << failed.out;
   const std::string run_id = result->get_string("run");
   EXPECT_EQ(result->get_string("state"), "failed");
+  auto before = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->find("dead_letters")->size(), 1u) << to_json(*before);
 
   std::ofstream(workspace / "marker") << "here";
   auto resumed = tree.pipelinectl({"runs", "resume", run_id});
@@ -261,6 +264,8 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
       },
       60s));
   EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
+  // The failure that the resume ran again and that succeeded is no dead letter any more.
+  EXPECT_TRUE(shown.find("dead_letters")->as_array().empty()) << to_json(shown);
   // The echo that succeeded the first time was not dispatched again.
   auto exported = tree.pipelinectl({"runs", "export", run_id});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;

@@ -390,6 +390,16 @@ TEST_P(RunStoreTest, ARunIsFoundByItsIdempotencyKeyUntilItIsDeleted) {
   EXPECT_FALSE(store_->run_by_idempotency_key("job-42")->has_value());
 }
 
+TEST_P(RunStoreTest, DroppingFailedItemsDropsTheRunsDeadLettersAndNoOthers) {
+  ASSERT_TRUE(store_->put_dead_letter({"run-1/s0", "run-1", "a", 3, "boom", 5}).ok());
+  ASSERT_TRUE(store_->put_dead_letter({"run-2/s0", "run-2", "b", 1, "bang", 6}).ok());
+  ASSERT_TRUE(store_->commit().ok());
+  ASSERT_TRUE(store_->drop_failed_items("run-1").ok());  // run-1 has no item results: still
+  ASSERT_TRUE(store_->commit().ok());
+  EXPECT_TRUE(store_->dead_letters("run-1")->empty());
+  EXPECT_EQ(store_->dead_letters("run-2")->size(), 1u);
+}
+
 TEST_P(RunStoreTest, DeadLettersAreKeptPerRun) {
   ASSERT_TRUE(store_->put_dead_letter({"run-1/s0", "run-1", "a", 3, "boom", 5}).ok());
   ASSERT_TRUE(store_->put_dead_letter({"run-2/s0", "run-2", "b", 1, "bang", 6}).ok());

@@ -1,8 +1,38 @@
 #include "worker/item_run.h"
 
+#include <sys/resource.h>
+
+#include <new>
 #include <string>
 
 namespace pl::worker {
+
+namespace {
+
+std::optional<uint64_t> address_space_limit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return static_cast<uint64_t>(limit.rlim_cur);
+}
+
+}  // namespace
+
+Error out_of_memory(const protocol::WorkItem& item, std::optional<uint64_t> address_space) {
+  const std::string step = "step \"" + item.step_name + "\" (" + item.step_type + ")";
+  if (address_space) {
+    // Over a limit someone set: the same item would fail the same way on a retry.
+    return make_error(ErrorCode::kTooLarge,
+                      step +
+                          " needed more memory than this worker may have: its address space "
+                          "is limited to " +
+                          std::to_string(*address_space >> 20) +
+                          " MiB (rlimits.address_space of its entry in the supervisor's "
+                          "config); raise it, or give the step less to hold at once");
+  }
+  return make_error(ErrorCode::kIo, step +
+                                        " ran out of memory: the machine had none left to give "
+                                        "this worker (no address-space limit was set on it)");
+}
 
 FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,
                       const ExecutionContext& context, const Clock& clock) {
@@ -16,6 +46,8 @@ FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,
   if (executor) {
     try {
       fields = executor->execute(item, context);
+    } catch (const std::bad_alloc&) {
+      fields = out_of_memory(item, address_space_limit());
     } catch (const std::exception& e) {
       // An executor bug must not take the worker down with the other slots' items.
       fields = make_error(ErrorCode::kInternal, std::string("executor threw: ") + e.what());

@@ -37,6 +37,40 @@ TEST(RunItem, AWaitTheProviderAskedForGoesToTheBrokerAsRetryAfterMs) {
   EXPECT_EQ(r.result.get_int("retry_after_ms"), 120000);
 }
 
+// A step that asks for more memory than it can have fails, naming the step and what limited it,
+// instead of "executor threw: std::bad_alloc"; the worker goes on with its other items.
+class AllocatingExecutor final : public StepExecutor {
+ public:
+  Result<Value> execute(const protocol::WorkItem&, const ExecutionContext&) override {
+    throw std::bad_alloc();
+  }
+};
+
+TEST(RunItem, AStepOutOfMemoryFailsNamingTheStepAndTheLimit) {
+  AllocatingExecutor executor;
+  protocol::WorkItem item;
+  item.item_id = "i1";
+  item.step_name = "load";
+  item.step_type = "json_transform";
+  CancelToken cancel;
+  FakeClock clock;
+  const protocol::WorkResult r =
+      run_item(&executor, item, ExecutionContext{cancel, clock.now()}, clock);
+  EXPECT_FALSE(r.result.get_bool("success", true));
+  EXPECT_NE(r.result.get_string("error").find("step \"load\" (json_transform)"), std::string::npos)
+      << r.result.get_string("error");
+  EXPECT_EQ(r.result.get_string("error").find("executor threw"), std::string::npos);
+
+  const Error limited = out_of_memory(item, uint64_t{512} << 20);
+  EXPECT_EQ(limited.code, ErrorCode::kTooLarge);  // the same item would fail again
+  EXPECT_NE(limited.message.find("limited to 512 MiB (rlimits.address_space"), std::string::npos)
+      << limited.message;
+  const Error machine = out_of_memory(item, std::nullopt);
+  EXPECT_EQ(machine.code, ErrorCode::kIo);  // another moment may have memory to give
+  EXPECT_NE(machine.message.find("the machine had none left"), std::string::npos)
+      << machine.message;
+}
+
 TEST(RunItem, AnErrorWithoutAWaitHasNoRetryAfterMs) {
   const protocol::WorkResult r = run(make_error(ErrorCode::kProviderError, "boom"));
   EXPECT_EQ(r.result.get_string("error"), "boom");

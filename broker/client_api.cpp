@@ -23,6 +23,7 @@ Value stored_run_summary(const StoredRun& run) {
   r["created_ms"] = run.created_ms;
   r["finished_ms"] = run.finished_ms;
   if (!run.error.empty()) r["error"] = run.error;
+  if (!run.idempotency_key.empty()) r["idempotency_key"] = run.idempotency_key;
   return r;
 }
 

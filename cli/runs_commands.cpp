@@ -86,6 +86,10 @@ int show_run(const CliContext& context, const std::string& run, bool json) {
               << "created    " << format_time(reply.get_int("created_ms")) << "\n"
               << "finished   " << format_time(reply.get_int("finished_ms")) << "\n"
               << "items      " << reply.get_int("items_recorded") << " recorded\n";
+    if (const std::string key = reply.get_string("idempotency_key"); !key.empty()) {
+      std::cout << "key        " << key
+                << " (idempotency key: submitting with it gives this run)\n";
+    }
     if (const Value* progress = reply.find("progress"); progress && progress->is_object()) {
       std::cout << "progress   " << progress->get_int("done") << " done, "
                 << progress->get_int("running") << " running, " << progress->get_int("failed")

@@ -146,6 +146,10 @@ TEST(RunningTree, ASubmissionGivenUpOnRunsOnceWhenSubmittedAgainWithItsKey) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_TRUE(parse_output(again).get_bool("success"));
   EXPECT_EQ(runs_listed(tree), 1u);
+  auto shown = parse_json(
+      tree.pipelinectl({"runs", "show", parse_output(again).get_string("run"), "--json"}).out);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->get_string("idempotency_key"), key) << "runs show says which key it holds";
 
   // The key belongs to that submission now: another pipeline under it is refused.
   auto other = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string(),

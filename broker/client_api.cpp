@@ -386,6 +386,9 @@ ClientReply ClientApi::broker_status(const std::string& request, Instant now) {
   // {count, sum_us, p50_us, p90_us, p99_us, max_us, buckets: [[upper_us, n], ...]}
   body["item_latency"] = latency_summary(dispatcher_.item_latency());
   body["counters"] = std::move(counters);
+  // What clients may count on beyond the first protocol: pipelinectl sends a submission again
+  // only to a broker that keeps idempotency keys (an older one would run it twice).
+  body["features"] = Value(Value::Array{Value(std::string(protocol::kFeatureIdempotentSubmit))});
   return {MessageType::kBrokerStatus, std::move(body), ""};
 }
 

@@ -205,10 +205,10 @@ class Dispatcher {
     // The usage of its failed attempts that were retried, summed (null: none): they were paid
     // for, so the final result's usage includes them.
     Value retried_usage;
-    // One of those failures said a later attempt may reuse its paid answer
-    // (kAnswerMayBeSavedKey): the usage of a reused answer (kReusedUsageKey) is then counted
-    // already.
-    bool reusable_answer_counted = false;
+    // The usage of those failures that said a later attempt may reuse their paid answer
+    // (kAnswerMayBeSavedKey): a reused answer (kReusedUsageKey) with the same tokens is that
+    // one, counted already; one with other tokens was paid by an attempt that never reported.
+    std::vector<Value> reusable_answers;
   };
   struct ProviderState {
     ProviderLimits limits;

@@ -4,6 +4,7 @@
 
 #include "common/fs.h"
 #include "common/ids.h"
+#include "common/json.h"
 #include "common/pipeline/loader.h"
 #include "common/pipeline/validate.h"
 #include "common/protocol/envelope.h"
@@ -176,8 +177,8 @@ Result<std::optional<std::string>> RunCoordinator::submitted_before(
   if (!*before) return std::optional<std::string>();
   const StoredRun& run = **before;
   if (run.pipeline_path != request.pipeline_path || run.pipeline_yaml != request.pipeline_yaml ||
-      !values_equal(run.inputs, request.inputs) || run.workspace_dir != request.workspace_dir ||
-      run.output_dir != request.output_dir) {
+      to_json(run.inputs) != to_json(request.inputs) ||  // as stored: JSON text
+      run.workspace_dir != request.workspace_dir || run.output_dir != request.output_dir) {
     return make_error(ErrorCode::kConflict,
                       "idempotency key \"" + request.idempotency_key + "\" was given to run " +
                           run.id + " (" + run.pipeline_path +

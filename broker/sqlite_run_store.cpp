@@ -87,6 +87,21 @@ constexpr const char* kRunColumns =
     "id, pipeline_name, pipeline_path, pipeline_yaml, inputs, workspace_dir, output_dir, state, "
     "created_ms, finished_ms, result, error, idempotency_key";
 
+// "pipeline_name=excluded.pipeline_name, ..." for every column of kRunColumns but the id.
+std::string replaced_run_columns() {
+  std::string set;
+  std::string_view columns = kRunColumns;
+  while (!columns.empty()) {
+    const size_t comma = columns.find(',');
+    std::string_view column = columns.substr(0, comma);
+    while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
+    if (column != "id")
+      set += (set.empty() ? "" : ", ") + std::string(column) + "=excluded." + std::string(column);
+    columns = comma == std::string_view::npos ? std::string_view() : columns.substr(comma + 1);
+  }
+  return set;
+}
+
 Error unreadable(std::string_view what, const Error& why) {
   return make_error(ErrorCode::kIo, "broker.db: unreadable " + std::string(what) + ": " + why.message);
 }
@@ -178,8 +193,12 @@ class SqliteRunStore final : public RunStore {
         if (auto freed = purge_run(run.id, 1 << 20); !freed.ok()) return freed.error();
       }
     }
-    static const std::string sql = "INSERT OR REPLACE INTO runs (" + std::string(kRunColumns) +
-                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    // A run put again under its id replaces its row; an idempotency key held by another run is
+    // an error, never a silent replacement of that run (OR REPLACE would delete it).
+    static const std::string sql = "INSERT INTO runs (" + std::string(kRunColumns) +
+                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE "
+                                   "SET " +
+                                   replaced_run_columns();
     auto st = statement(sql.c_str());
     if (!st.ok()) return std::move(st).error();
     (*st)->bind(1, run.id).bind(2, run.pipeline_name).bind(3, run.pipeline_path);
@@ -615,8 +634,6 @@ class SqliteRunStore final : public RunStore {
     return *seq;
   }
 
-  // Files written before item results were batched hold an `items` table with one row per
-  // result (JSON text or msgpack): moved into batches once, then dropped.
   // Files made before 2026-11-25 have no idempotency_key column: it is added (NULL for the
   // runs they hold), then its index, which a new file gets here too.
   Status add_idempotency_keys() {
@@ -632,6 +649,8 @@ class SqliteRunStore final : public RunStore {
         "WHERE idempotency_key IS NOT NULL");
   }
 
+  // Files written before item results were batched hold an `items` table with one row per
+  // result (JSON text or msgpack): moved into batches once, then dropped.
   Status migrate_item_rows() {
     auto exists = db_->query_text("SELECT name FROM sqlite_master WHERE type='table' AND name='items'");
     if (!exists.ok()) return std::move(exists).error();

@@ -16,6 +16,7 @@
 #include "cli/private_tree.h"
 #include "cli/progress.h"
 #include "cli/run_report.h"
+#include "cli/run_submit.h"
 #include "cli/run_tools.h"
 #include "cli/tree_sockets.h"
 #include "common/fs.h"
@@ -45,9 +46,6 @@ struct RunOptions {
   std::vector<std::string> tool_files;  // registered before the run
   std::string idempotency_key;          // "" = one of our own, for this invocation
 };
-
-// How long one submission may wait for the broker's answer before it is sent again.
-constexpr auto kSubmitAttempt = 15s;
 
 // How often the run's status is asked for while it runs: often enough for a bar that moves
 // smoothly, once a second otherwise (the final status is pushed at once anyway).
@@ -136,37 +134,6 @@ void report_stopped_tree(const fs::path& state_dir, RunTree tree, const std::str
             << " is stored and goes on when a tree is started there again\n";
 }
 
-// Submits, and submits the same again (same idempotency key, so never a second run) while the
-// broker is busy (retry_later, back-pressure: with growing pauses) or does not answer within
-// kSubmitAttempt, until `silence_timeout_s` has passed; says why it waits each time.
-Result<protocol::Message> submit_until_answered(net::RequestClient& broker,
-                                                const protocol::SubmitRun& submit,
-                                                int silence_timeout_s) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(silence_timeout_s);
-  auto delay = 200ms;
-  for (;;) {
-    auto answer = broker.call(MessageType::kSubmitRun, protocol::to_body(submit), kSubmitAttempt);
-    const bool busy = answer.ok() && answer->type == MessageType::kClientError &&
-                      answer->body.get_int("code") == static_cast<int64_t>(ErrorCode::kRetryLater);
-    const bool silent = !answer.ok() && answer.error().code == ErrorCode::kTimeout;
-    if (!busy && !silent) return answer;
-    const auto pause = busy ? delay : 0ms;
-    if (std::chrono::steady_clock::now() + pause + (silent ? kSubmitAttempt : 0ms) > give_up) {
-      return answer;
-    }
-    if (busy) {
-      std::cerr << "pipelinectl: " << answer->body.get_string("message") << "; retrying in "
-                << delay.count() << " ms\n";
-      std::this_thread::sleep_for(delay);
-      delay = std::min<std::chrono::milliseconds>(delay * 2, 5s);
-    } else {
-      std::cerr << "pipelinectl: no answer from the broker in " << kSubmitAttempt.count()
-                << " s; sending the submission again (idempotency key " << submit.idempotency_key
-                << ": it runs once)\n";
-    }
-  }
-}
-
 int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipeline& checked,
                      const fs::path& path, const Value& inputs, const RunOptions& options,
                      int signal_fd, ProgressDisplay& progress) {
@@ -186,16 +153,32 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   if (!options.output_dir.empty()) submit.output_dir = absolute_path(options.output_dir).string();
   submit.idempotency_key =
       options.idempotency_key.empty() ? new_id("submit-") : options.idempotency_key;
-  auto accepted = submit_until_answered(broker, submit, options.silence_timeout_s);
+  SubmitOutcome outcome =
+      submit_run(broker, submit, SubmitWait{options.silence_timeout_s, signal_fd, state_dir});
+  // Sent, and not answered: the broker may have stored the run before it fell behind.
+  const std::string maybe_stored =
+      !outcome.older_broker
+          ? "the run may have been accepted all the same; the same command with "
+            "--idempotency-key " +
+                submit.idempotency_key + " does not run it twice"
+          : "the run may have been accepted all the same (this broker is older than idempotency "
+            "keys): `pipelinectl runs list --state running` shows it, before you run it again";
+  if (outcome.signal != 0) {
+    std::cerr << "pipelinectl: interrupted before the broker answered; " << maybe_stored << "\n";
+    return 128 + outcome.signal;
+  }
+  if (outcome.tree_stopped) {
+    std::cerr << "pipelinectl: the tree on " << state_dir.string()
+              << " stopped before its broker answered; " << maybe_stored
+              << ", once a tree runs there again\n";
+    return kExitUnavailable;
+  }
+  auto& accepted = outcome.answer;
   if (!accepted.ok()) {
     std::cerr << "pipelinectl: submitting to the broker at " << *endpoint << ": "
               << accepted.error().message << "\n";
     if (accepted.error().code != ErrorCode::kTimeout) return kExitUnavailable;
-    // Sent, and not answered: the broker may have stored the run before it fell behind. The
-    // same key makes trying again safe.
-    std::cerr << "pipelinectl: the run may have been accepted all the same; the same command "
-                 "with --idempotency-key "
-              << submit.idempotency_key << " does not run it twice\n";
+    std::cerr << "pipelinectl: " << maybe_stored << "\n";
     return kExitTempFail;
   }
   if (accepted->type == MessageType::kClientError) {
@@ -219,7 +202,9 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
   }
   if (accepted->body.get_bool("submitted_before")) {
     std::cerr << "run " << run->run_id << " was accepted before under idempotency key "
-              << submit.idempotency_key << "; not run again, watching it\n";
+              << submit.idempotency_key << ": not run again, watching it (once it has ended, "
+              << "`pipelinectl runs resume " << run->run_id
+              << "` runs its failures again; a new key starts a new run)\n";
   } else {
     std::cerr << "run " << run->run_id << " accepted\n";
   }

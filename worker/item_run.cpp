@@ -19,15 +19,17 @@ std::optional<uint64_t> address_space_limit() {
 
 Error out_of_memory(const protocol::WorkItem& item, std::optional<uint64_t> address_space) {
   const std::string step = "step \"" + item.step_name + "\" (" + item.step_type + ")";
+  // io, which a retry policy retries: the item that asked last is not always the one that
+  // took the memory (the worker's slots share it).
   if (address_space) {
-    // Over a limit someone set: the same item would fail the same way on a retry.
-    return make_error(ErrorCode::kTooLarge,
+    return make_error(ErrorCode::kIo,
                       step +
-                          " needed more memory than this worker may have: its address space "
-                          "is limited to " +
+                          " could not get the memory it asked for: this worker's address "
+                          "space is limited to " +
                           std::to_string(*address_space >> 20) +
-                          " MiB (rlimits.address_space of its entry in the supervisor's "
-                          "config); raise it, or give the step less to hold at once");
+                          " MiB (rlimits.address_space of its entry in the supervisor's config), "
+                          "shared by the items it runs at once; raise it, or give the step less "
+                          "to hold at once");
   }
   return make_error(ErrorCode::kIo, step +
                                         " ran out of memory: the machine had none left to give "
@@ -46,6 +48,9 @@ FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,
   if (executor) {
     try {
       fields = executor->execute(item, context);
+    } catch (const std::bad_array_new_length& e) {
+      // A size computed wrong (negative, overflowed), not a lack of memory.
+      fields = make_error(ErrorCode::kInternal, std::string("executor threw: ") + e.what());
     } catch (const std::bad_alloc&) {
       fields = out_of_memory(item, address_space_limit());
     } catch (const std::exception& e) {

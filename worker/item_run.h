@@ -30,9 +30,9 @@ struct FinishedItem : protocol::WorkResult {
 // carries a wait a provider asked for (the broker waits at least that long before the next
 // attempt); a failed_result (executor.h) as it is. An executor that throws fails the item with
 // kInternal instead of taking the worker down.
-// The failure of an item whose step could not get the memory it asked for (std::bad_alloc):
-// over the worker's `address_space` limit in bytes (too_large, not worth a retry), or, without
-// one, the machine's (io).
+// The failure (io) of an item whose step could not get the memory it asked for
+// (std::bad_alloc), naming the worker's `address_space` limit in bytes, or the machine when
+// there is none.
 Error out_of_memory(const protocol::WorkItem& item, std::optional<uint64_t> address_space);
 
 FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "common/value.h"
@@ -27,6 +28,8 @@ struct SubmitRun {
 
 // The longest idempotency key the broker takes.
 inline constexpr size_t kMaxIdempotencyKeyBytes = 200;
+// In broker_status's `features`: the broker keeps idempotency keys.
+inline constexpr std::string_view kFeatureIdempotentSubmit = "idempotent_submit";
 
 struct RunAccepted {
   std::string request;

@@ -23,6 +23,10 @@ Result<std::unique_ptr<DeferredWalSync>> DeferredWalSync::attach(Database& db,
       new DeferredWalSync(db, std::move(wal_path), wal_fd, std::max(1, checkpoint_pages)));
   const std::filesystem::path parent = path.parent_path().empty() ? "." : path.parent_path();
   if (auto st = fsync_dir(parent); !st.ok()) return std::move(st).error();
+  // What an earlier process committed and did not sync (it died first) is in the page cache,
+  // readable, and so answerable (a submission or request made again, seen as done): durable
+  // before the first reply, as everything this process acknowledges must be.
+  if (auto st = sync->sync(); !st.ok()) return std::move(st).error();
   // Our hook replaces SQLite's automatic checkpoints: after_commit() runs them, safely synced.
   sqlite3_wal_hook(
       db.raw(),
@@ -79,6 +83,7 @@ Status DeferredWalSync::sync() {
     return make_error(ErrorCode::kIo, wal_path_.string() + " is not the file opened at start");
   }
   if (::fdatasync(wal_fd_) != 0) return errno_error("fdatasync " + wal_path_.string(), errno);
+  ++syncs_;
   return ok_status();
 }
 

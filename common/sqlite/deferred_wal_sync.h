@@ -15,6 +15,8 @@
 // exists (one commit made).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -26,8 +28,10 @@ namespace pl::sqlite {
 class DeferredWalSync {
  public:
   // Installs the WAL hook on `db`, opens the WAL of the database file `path` for fdatasync and
-  // makes the WAL's directory entry durable. `checkpoint_pages`: WAL size that triggers a
-  // checkpoint in after_commit(). `db` outlives the returned object.
+  // makes the WAL's directory entry durable, and the WAL itself: what an earlier process
+  // committed without a sync is durable before anything read from it is acknowledged.
+  // `checkpoint_pages`: WAL size that triggers a checkpoint in after_commit(). `db` outlives the
+  // returned object.
   static Result<std::unique_ptr<DeferredWalSync>> attach(Database& db,
                                                          const std::filesystem::path& path,
                                                          int checkpoint_pages);
@@ -41,6 +45,8 @@ class DeferredWalSync {
   // Makes every commit that returned before this call durable. Safe on another thread than the
   // database's, one call at a time.
   Status sync();
+  // Syncs that succeeded, attach()'s own included.
+  uint64_t syncs() const { return syncs_.load(); }
 
  private:
   DeferredWalSync(Database& db, std::filesystem::path wal_path, int wal_fd, int checkpoint_pages);
@@ -50,6 +56,7 @@ class DeferredWalSync {
   int wal_fd_;
   int checkpoint_pages_;
   int wal_pages_ = 0;  // set by SQLite's WAL hook after each commit
+  std::atomic<uint64_t> syncs_{0};
 };
 
 }  // namespace pl::sqlite

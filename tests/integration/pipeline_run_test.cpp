@@ -150,13 +150,63 @@ TEST(RunningTree, ASubmissionGivenUpOnRunsOnceWhenSubmittedAgainWithItsKey) {
       tree.pipelinectl({"runs", "show", parse_output(again).get_string("run"), "--json"}).out);
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ(shown->get_string("idempotency_key"), key) << "runs show says which key it holds";
+}
 
-  // The key belongs to that submission now: another pipeline under it is refused.
-  auto other = tree.pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string(),
-                                 "--input", "who=else", "--idempotency-key", key});
+// A script that gives its own key and runs the command again (the first was killed after the
+// broker took the run) gets the same run back, not a second one.
+TEST(RunningTree, ARunSubmittedAgainWithItsKeyIsTheSameRun) {
+  Tree tree(tree_config(1), 1);
+  const std::string hello = (source_dir() / "configs/pipelines/hello.yaml").string();
+  Process first = tree.start_pipelinectl({"run", hello, "--idempotency-key", "job-7"}, "first");
+  ASSERT_TRUE(wait_until([&] { return tree.counter("runs_accepted") == 1; }, 30s));
+  ::kill(first.pid(), SIGKILL);  // it may have ended already: the run is the broker's
+  (void)first.wait(10s);
+
+  auto again = tree.pipelinectl({"run", hello, "--idempotency-key", "job-7"}, 120s);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(parse_output(again).get_bool("success"));
+  EXPECT_NE(again.err.find("was accepted before under idempotency key job-7"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(runs_listed(tree), 1u);
+  EXPECT_EQ(tree.counter("runs_accepted"), 1);
+  EXPECT_EQ(tree.counter("runs_submitted_again"), 1);
+
+  // The key belongs to that submission: another pipeline under it is refused.
+  auto other =
+      tree.pipelinectl({"run", hello, "--input", "who=else", "--idempotency-key", "job-7"});
   EXPECT_EQ(other.exit_code, 2) << other.err;
   EXPECT_NE(other.err.find("was given to run"), std::string::npos) << other.err;
   EXPECT_EQ(runs_listed(tree), 1u);
+}
+
+// Ctrl-C while the broker does not answer a submission ends the wait at once (exit 130), naming
+// the key that takes the run up if the broker stored it.
+TEST(RunningTree, AnInterruptWhileASubmissionWaitsEndsItNamingTheKey) {
+  Tree tree(tree_config(1), 1);
+  const int64_t broker = tree.pid_of("pipeline-broker");
+  ASSERT_GT(broker, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGSTOP), 0);
+  Process run =
+      tree.start_pipelinectl({"run", (source_dir() / "configs/pipelines/hello.yaml").string(),
+                              "--idempotency-key", "job-9"},
+                             "run");
+  // Once SIGINT is blocked (read through a signalfd), it ends the wait instead of the process.
+  const bool waiting = wait_until(
+      [&] {
+        const std::string status = read_text("/proc/" + std::to_string(run.pid()) + "/status");
+        const size_t at = status.find("SigBlk:");
+        return at != std::string::npos &&
+               (std::stoull(status.substr(at + 7), nullptr, 16) & (1ULL << (SIGINT - 1))) != 0;
+      },
+      30s);
+  ASSERT_TRUE(waiting);
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  auto code = run.wait(10s);
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGCONT), 0);
+  ASSERT_TRUE(code.has_value()) << "the interrupt did not end the wait";
+  EXPECT_EQ(*code, 130) << read_text(tree.dir() / "run.err");
+  EXPECT_NE(read_text(tree.dir() / "run.err").find("--idempotency-key job-9"), std::string::npos)
+      << read_text(tree.dir() / "run.err");
 }
 
 TEST(RunningTree, RunUsesTheTreeOnTheStateDirectory) {

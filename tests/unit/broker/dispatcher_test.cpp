@@ -634,6 +634,23 @@ TEST_F(DispatcherTest, AReusedAnswerIsCountedOnceWhateverAttemptReportedIt) {
   EXPECT_EQ(counted->get_int("input_tokens"), 20);
   EXPECT_TRUE(counted->find("cost_usd")->is_null());
   EXPECT_EQ(done[0].result.find("reused_usage"), nullptr);
+
+  // The unanswered save never reached the registry; a later attempt paid again, saved, and
+  // died; the one after reuses that turn: other tokens, another call, counted too.
+  submit("c", 3);
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  deliver("w1", MessageType::kWorkResult,
+          protocol::to_body(protocol::WorkResult{"c", 1, unanswered}));
+  tick(5s);
+  ASSERT_EQ(take_items().size(), 1u);
+  Value other = reused;
+  other["reused_usage"] = usage(30, Value());
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"c", 2, other}));
+  done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result.find("usage")->get_int("input_tokens"), 50);
+  EXPECT_TRUE(done[0].result.find("usage")->find("cost_usd")->is_null());
 }
 
 TEST_F(DispatcherTest, ARetryWaitsAtLeastTheRetryAfterTheProviderAskedFor) {

@@ -640,8 +640,6 @@ TEST(SqliteRunStore, ResultRowsOfOlderVersionsAreMovedIntoBatchesOnOpen) {
   EXPECT_EQ(*(*raw)->query_text("SELECT COUNT(*) FROM sqlite_master WHERE name='items'"), "0");
 }
 
-// A new file keeps item results in a rowid table: a WITHOUT ROWID one has the whole batch in its
-// key, and reads batches at each step down the tree when one is added (sqlite_run_store.cpp).
 TEST(SqliteRunStore, AFileWithoutIdempotencyKeysGainsThemAndKeepsItsRuns) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();
@@ -675,9 +673,22 @@ TEST(SqliteRunStore, AFileWithoutIdempotencyKeysGainsThemAndKeepsItsRuns) {
     auto found = (*store)->run_by_idempotency_key("job-1");
     ASSERT_TRUE(found.ok() && found->has_value());
     EXPECT_EQ((*found)->id, "run-new");
+    // A second run under the key is an error, never a replacement of the first.
+    StoredRun twin = minimal_run("run-twin");
+    twin.idempotency_key = "job-1";
+    EXPECT_FALSE((*store)->put_run(twin).ok());
+    EXPECT_FALSE((*store)->commit().ok());
   }
+  auto raw = sqlite::Database::open(db);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(*(*raw)->query_text("SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND "
+                                "name='runs_by_idempotency_key'"),
+            "1");
+  EXPECT_EQ(*(*raw)->query_text("SELECT COUNT(*) FROM runs"), "2");
 }
 
+// A new file keeps item results in a rowid table: a WITHOUT ROWID one has the whole batch in its
+// key, and reads batches at each step down the tree when one is added (sqlite_run_store.cpp).
 TEST(SqliteRunStore, ANewFileKeepsItemBatchesInARowidTable) {
   test::TempDir dir;
   const std::string db = (dir.path() / "broker.db").string();

@@ -204,6 +204,20 @@ TEST(DeferredWalSync, RefusesToSyncAWalThatIsNoLongerTheFileItOpened) {
   }
 }
 
+// A process that died between a commit and its sync left that commit in the page cache: the
+// next one reads it, and may answer from it (a submission made again), so it syncs the WAL
+// before anything else.
+TEST(DeferredWalSync, AttachingSyncsWhatAnEarlierProcessLeftInTheWal) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "a.db";
+  auto db = open_deferred(path);
+  auto sync = DeferredWalSync::attach(*db, path, 1000);
+  ASSERT_TRUE(sync.ok()) << sync.error().message;
+  EXPECT_EQ((*sync)->syncs(), 1u);
+  ASSERT_TRUE((*sync)->sync().ok());
+  EXPECT_EQ((*sync)->syncs(), 2u);
+}
+
 TEST(DeferredWalSync, AttachingWithoutAWalFailsWithItsPath) {
   test::TempDir dir;
   const fs::path path = dir.path() / "a.db";

@@ -551,16 +551,18 @@ TEST_F(DispatcherTest, RetryableFailureIsRetriedUntilMaxAttempts) {
   EXPECT_EQ(dispatcher_.counters().retried, 2u);
 }
 
+// A step result's usage: `in` input tokens, one output token, `cost` (null: unknown).
+Value usage(int64_t in, Value cost) {
+  Value u;
+  u["input_tokens"] = in;
+  u["output_tokens"] = 1;
+  u["cost_usd"] = std::move(cost);
+  return u;
+}
+
 TEST_F(DispatcherTest, TheUsageOfRetriedAttemptsCountsInTheFinalResult) {
   hello("w1", 1);
   submit("a", 2);
-  auto usage = [](int64_t in, Value cost) {
-    Value u;
-    u["input_tokens"] = in;
-    u["output_tokens"] = 1;
-    u["cost_usd"] = std::move(cost);
-    return u;
-  };
   tick(5s);
   ASSERT_EQ(take_items().size(), 1u);
   Value failed;
@@ -589,13 +591,6 @@ TEST_F(DispatcherTest, TheUsageOfRetriedAttemptsCountsInTheFinalResult) {
 // An answer whose attempt never reported (its worker died after the save) counts when reused.
 TEST_F(DispatcherTest, AReusedAnswerIsCountedOnceWhateverAttemptReportedIt) {
   hello("w1", 1);
-  auto usage = [](int64_t in, Value cost) {
-    Value u;
-    u["input_tokens"] = in;
-    u["output_tokens"] = 1;
-    u["cost_usd"] = std::move(cost);
-    return u;
-  };
   Value reused;
   reused["success"] = true;
   reused["text"] = "the answer";

@@ -151,6 +151,9 @@ class SqliteRunStore final : public RunStore {
     for (const std::string& pragma :
          {std::string("PRAGMA busy_timeout=2000"), std::string("PRAGMA locking_mode=EXCLUSIVE"),
           std::string("PRAGMA synchronous=") + synchronous, std::string("PRAGMA foreign_keys=ON"),
+          // Deferred: no checkpoint until DeferredWalSync takes them over; one before it, with
+          // synchronous=OFF, could copy a predecessor's unsynced commits past its first sync.
+          std::string("PRAGMA wal_autocheckpoint=") + (deferred ? "0" : "1000"),
           std::string("PRAGMA journal_mode=WAL")}) {
       if (auto st = db_->exec(pragma); !st.ok()) return st.error().with_context(path);
     }

@@ -164,13 +164,20 @@ int submit_and_watch(const fs::path& state_dir, RunTree tree, const CheckedPipel
           : "the run may have been accepted all the same (this broker is older than idempotency "
             "keys): `pipelinectl runs list --state running` shows it, before you run it again";
   if (outcome.signal != 0) {
-    std::cerr << "pipelinectl: interrupted before the broker answered; " << maybe_stored << "\n";
+    std::cerr << "pipelinectl: interrupted before the broker answered; "
+              << (outcome.maybe_stored ? maybe_stored : "nothing was submitted") << "\n";
     return 128 + outcome.signal;
   }
   if (outcome.tree_stopped) {
-    std::cerr << "pipelinectl: the tree on " << state_dir.string()
-              << " stopped before its broker answered; " << maybe_stored
-              << ", once a tree runs there again\n";
+    if (tree == RunTree::kPrivate) {  // its state, and the run with it, went with the tree
+      std::cerr << "pipelinectl: the private tree stopped before its broker answered; the end "
+                   "of its log:\n"
+                << tail_of(state_dir / "supervisor.log", 20);
+    } else {
+      std::cerr << "pipelinectl: the tree on " << state_dir.string()
+                << " stopped before its broker answered; " << maybe_stored
+                << ", once a tree runs there again\n";
+    }
     return kExitUnavailable;
   }
   auto& accepted = outcome.answer;

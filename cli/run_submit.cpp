@@ -50,26 +50,30 @@ SubmitOutcome submit_run(net::RequestClient& broker, const protocol::SubmitRun& 
   const auto left = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(give_up - SteadyClock::now());
   };
+  // At most a quarter of the budget: the submission itself must have time to be answered.
   out.older_broker =
-      older_broker(broker, std::min<std::chrono::milliseconds>(kFeaturesWait, left()), stop);
-  if (out.signal) return out;
+      older_broker(broker, std::min<std::chrono::milliseconds>(kFeaturesWait, left() / 4), stop);
   auto delay = 200ms;
   for (;;) {
+    if (stop()) return out;  // before sending: a run asked to stop is not submitted
     const auto attempt = std::min<std::chrono::milliseconds>(kSubmitAttempt, left());
     out.answer = broker.call(MessageType::kSubmitRun, protocol::to_body(submit),
                              std::max(attempt, std::chrono::milliseconds(1)), stop);
+    const bool answered = out.answer.ok() || out.answer.error().code == ErrorCode::kIo ||
+                          out.answer.error().code == ErrorCode::kUnavailable;
+    out.maybe_stored |= !answered;  // (kUnavailable/kIo: it could not even be queued)
     if (out.signal) return out;
     const bool busy =
         out.answer.ok() && out.answer->type == MessageType::kClientError &&
         out.answer->body.get_int("code") == static_cast<int64_t>(ErrorCode::kRetryLater);
     const bool silent = !out.answer.ok() && out.answer.error().code == ErrorCode::kTimeout;
     if (!busy && !silent) return out;
-    if (silent && out.older_broker) return out;  // sent again, it could run twice
     if (silent) {
       if (auto running = tree_running(wait.state_dir); running.ok() && !*running) {
         out.tree_stopped = true;
         return out;
       }
+      if (out.older_broker) return out;  // sent again, it could run twice
     }
     const auto pause = busy ? delay : 0ms;
     if (left() <= pause) return out;

@@ -24,6 +24,9 @@ struct SubmitOutcome {
   // taken for a current one: older ones are the exception (an upgrade under way).
   bool older_broker = false;
   int signal = 0;             // the signal that ended the wait, 0 when none did
+  // A submission went out that got no answer (timed out, or the wait for it was ended): the
+  // broker may have stored the run. False when every one sent was refused, or none was sent.
+  bool maybe_stored = false;
   bool tree_stopped = false;  // the wait ended because no supervisor holds the state directory
 };
 

@@ -71,7 +71,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   for (const std::string& pragma :
        {"PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms),
         std::string("PRAGMA locking_mode=EXCLUSIVE"), "PRAGMA synchronous=" + sync,
-        "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages),
+        // Deferred: none until DeferredWalSync takes checkpoints over; one before it, with
+        // synchronous=OFF, could copy a predecessor's unsynced commits past its first sync.
+        "PRAGMA wal_autocheckpoint=" +
+            std::to_string(deferred ? 0 : options.wal_autocheckpoint_pages),
         std::string("PRAGMA foreign_keys=OFF"), std::string("PRAGMA temp_store=MEMORY"),
         std::string("PRAGMA cache_size=-32768"),  // 32 MiB of pages: sessions' tails stay cached
         "PRAGMA page_size=" + std::to_string(options.page_size)}) {

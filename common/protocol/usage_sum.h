@@ -18,7 +18,8 @@ Value sum_usage(const Value& a, const Value& b);
 //    a later attempt may find saved (the save got no reply);
 //  - kReusedUsageKey: in a result that reuses such an answer, its usage ({input_tokens,
 //    output_tokens}, no cost), beside the attempt's own `usage`. The broker adds it to `usage`
-//    unless an earlier failure of the item had kAnswerMayBeSavedKey, and removes it.
+//    unless an earlier failure of the item had kAnswerMayBeSavedKey and the same tokens (that
+//    failure reported this very call), and removes it.
 inline constexpr std::string_view kAnswerMayBeSavedKey = "answer_may_be_saved";
 inline constexpr std::string_view kReusedUsageKey = "reused_usage";
 

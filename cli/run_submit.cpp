@@ -59,9 +59,11 @@ SubmitOutcome submit_run(net::RequestClient& broker, const protocol::SubmitRun& 
     const auto attempt = std::min<std::chrono::milliseconds>(kSubmitAttempt, left());
     out.answer = broker.call(MessageType::kSubmitRun, protocol::to_body(submit),
                              std::max(attempt, std::chrono::milliseconds(1)), stop);
-    const bool answered = out.answer.ok() || out.answer.error().code == ErrorCode::kIo ||
-                          out.answer.error().code == ErrorCode::kUnavailable;
-    out.maybe_stored |= !answered;  // (kUnavailable/kIo: it could not even be queued)
+    // kUnavailable or kIo: it could not even be queued. Any other error: it went out, and no
+    // answer came (the wait timed out, or was ended).
+    const bool unanswered = !out.answer.ok() && out.answer.error().code != ErrorCode::kIo &&
+                            out.answer.error().code != ErrorCode::kUnavailable;
+    out.maybe_stored |= unanswered;
     if (out.signal) return out;
     const bool busy =
         out.answer.ok() && out.answer->type == MessageType::kClientError &&

@@ -375,13 +375,7 @@ void add_run_commands(CLI::App& app, CliContext& context, int& exit_code) {
                   "A name for this submission: while the run it starts is kept, submitting with "
                   "the same key gives that run instead of a second one (default: a new key)")
       ->check([](const std::string& key) -> std::string {
-        if (key.empty() || key.size() > protocol::kMaxIdempotencyKeyBytes) {
-          return "from 1 to " + std::to_string(protocol::kMaxIdempotencyKeyBytes) + " bytes";
-        }
-        const bool control = std::any_of(key.begin(), key.end(), [](char c) {
-          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-        });
-        return control ? "no control characters" : "";
+        return key.empty() ? "is empty" : protocol::idempotency_key_problem(key);
       });
   run->add_option("--silence-timeout", options->silence_timeout_s,
                   "Seconds the broker may stay silent before giving up")

@@ -17,6 +17,8 @@ void raise_open_file_limit() {
   raised = true;
   if (limit.rlim_cur == limit.rlim_max) return;
   limit.rlim_cur = limit.rlim_max;
+  // Raising the soft limit up to the hard one is always allowed. If it were refused, the program
+  // would run with the limit it was given, as before this call: nothing to report at start.
   (void)::setrlimit(RLIMIT_NOFILE, &limit);
 }
 

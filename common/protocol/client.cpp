@@ -29,19 +29,23 @@ Result<SubmitRun> submit_run_from(const Value& body) {
   m.output_dir = r.optional_string("output_dir");
   m.idempotency_key = r.optional_string("idempotency_key");
   if (!r.ok()) return r.status().error();
-  if (m.idempotency_key.size() > kMaxIdempotencyKeyBytes) {
-    return make_error(ErrorCode::kInvalidInput, "submit_run: field \"idempotency_key\" is " +
-                                                    std::to_string(m.idempotency_key.size()) +
-                                                    " bytes, more than " +
-                                                    std::to_string(kMaxIdempotencyKeyBytes));
-  }
-  // It is quoted in logs and messages: no line breaks or terminal escapes.
-  if (std::any_of(m.idempotency_key.begin(), m.idempotency_key.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return make_error(ErrorCode::kInvalidInput,
-                      "submit_run: field \"idempotency_key\" holds a control character");
+  if (const std::string problem = idempotency_key_problem(m.idempotency_key); !problem.empty()) {
+    return make_error(ErrorCode::kInvalidInput, "submit_run: field \"idempotency_key\" " + problem);
   }
   return m;
+}
+
+std::string idempotency_key_problem(std::string_view key) {
+  if (key.size() > kMaxIdempotencyKeyBytes) {
+    return "is " + std::to_string(key.size()) + " bytes, more than " +
+           std::to_string(kMaxIdempotencyKeyBytes);
+  }
+  // It is quoted in logs and messages: no line breaks or terminal escapes.
+  if (std::any_of(key.begin(), key.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return "holds a control character";
+  }
+  return "";
 }
 
 Value to_body(const RunAccepted& m) {

@@ -28,6 +28,9 @@ struct SubmitRun {
 
 // The longest idempotency key the broker takes.
 inline constexpr size_t kMaxIdempotencyKeyBytes = 200;
+// What is wrong with an idempotency key ("is 201 bytes, more than 200", "holds a control
+// character"), "" when nothing is; "" (none) is fine.
+std::string idempotency_key_problem(std::string_view key);
 // In broker_status's `features`: the broker keeps idempotency keys.
 inline constexpr std::string_view kFeatureIdempotentSubmit = "idempotent_submit";
 

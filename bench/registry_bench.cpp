@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "bench/disk_flush.h"
+#include "bench/wake_latency.h"
 #include "common/net/zmq_socket.h"
 #include "common/registry/registry_client.h"
 #include "common/state_paths.h"
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
   const fs::path dir = tmpl;
   // Before the registry starts, so that nothing else writes meanwhile.
   const auto flush = pl::bench::measure_disk_flush(dir);
+  const auto wake = pl::bench::measure_wake_latency();
   const pid_t registry = o.endpoint.empty() ? start_registry(o, dir) : 0;
   if (registry < 0) {
     std::fprintf(stderr, "bench_registry: cannot start %s\n", o.registry.c_str());
@@ -207,6 +209,14 @@ int main(int argc, char** argv) {
       std::printf("        the flushes alone took about %.0f%% of the run\n",
                   std::min(100.0, commits_per_s * flush->p50_us / 1e4));
     }
+  }
+  if (wake) {
+    // Each append crosses threads about eight times (client, the two ZeroMQ I/O threads, the
+    // registry's loop and, with --overlap, its syncer): what one crossing costs here.
+    const std::string polling = pl::bench::halt_polling();
+    std::printf("  cpus: waking a thread%s and being woken back p50 %.1f us, p90 %.1f us%s%s%s\n",
+                wake->cross_cpu ? " on another cpu" : "", wake->p50_us, wake->p90_us,
+                polling.empty() ? "" : " (", polling.c_str(), polling.empty() ? "" : ")");
   }
   std::printf("  reproduce: build/bin/bench_registry --clients %d --seconds %d --synchronous %s --max-batch %d "
               "--payload %d%s\n",

@@ -30,6 +30,7 @@
 
 #include "bench/dispatch/processes.h"
 #include "bench/dispatch/raw_baseline.h"
+#include "bench/wake_latency.h"
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -110,7 +111,15 @@ std::string machine() {
       break;
     }
   }
-  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cpus";
+  std::string out = model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cpus";
+  if (const auto wake = measure_wake_latency()) {
+    char text[96];
+    std::snprintf(text, sizeof text, "; a thread wake-up round trip%s p50 %.1f us",
+                  wake->cross_cpu ? " across cpus" : "", wake->p50_us);
+    out += text;
+  }
+  if (const std::string polling = halt_polling(); !polling.empty()) out += " (" + polling + ")";
+  return out;
 }
 
 // --- ours --------------------------------------------------------------------------------

@@ -1,0 +1,30 @@
+// How long this machine takes to wake a thread that sleeps on another CPU: the cost paid at each
+// hop of a request between threads (a ZeroMQ socket's I/O thread and the thread that reads it,
+// on both sides, and the registry's syncer). On a virtual machine whose idle vCPUs halt at once
+// (no guest halt polling) a wake-up is an interrupt to a stopped vCPU and costs tens of
+// microseconds; on bare metal, or with halt polling, a few. A benchmark prints it beside its
+// figures, like the disk's flush (disk_flush.h), so that results from two machines can be told
+// apart from a change in our code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace pl::bench {
+
+struct WakeLatency {
+  double p50_us = 0;  // one round trip: wake the other thread, be woken by it
+  double p90_us = 0;
+  bool cross_cpu = false;  // the two threads were pinned to two different CPUs
+};
+
+// Times `rounds` round trips between two threads through two eventfds, each thread sleeping in
+// read() until the other writes. The threads are pinned to the first two CPUs this process may
+// use (when it may use two). nullopt when an eventfd or the thread cannot be made.
+std::optional<WakeLatency> measure_wake_latency(int rounds = 2000);
+
+// The guest's idle polling ("guest_halt_poll_ns=200000"), or "" when this kernel has no
+// cpuidle-haltpoll (not a KVM guest, or the driver is not loaded).
+std::string halt_polling();
+
+}  // namespace pl::bench

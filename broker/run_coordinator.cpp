@@ -366,15 +366,21 @@ void RunCoordinator::settle(RunRecord& run, Instant now) {
 
 Status RunCoordinator::cancel(const std::string& run_id, Instant now) {
   now_ = now.steady;
+  // Cancelling a cancelled run is answered as done: a cancel sent again because its reply was
+  // lost (or by a second operator) wants what it already has. A run that succeeded or failed
+  // first is a conflict: the cancel did not happen.
   auto it = runs_.find(run_id);
   if (it == runs_.end()) {
     auto stored = store_.get_run(run_id);
-    if (stored.ok() && *stored) {
+    if (!stored.ok()) return std::move(stored).error();
+    if (*stored) {
+      if ((*stored)->state == run_state_name(RunState::kCancelled)) return ok_status();
       return make_error(ErrorCode::kConflict, "run " + run_id + " is already " + (*stored)->state);
     }
     return make_error(ErrorCode::kNotFound, "no run " + run_id);
   }
   RunRecord& run = it->second;
+  if (run.state == RunState::kCancelled) return ok_status();
   if (run.state != RunState::kRunning) {
     return make_error(ErrorCode::kConflict,
                       "run " + run_id + " is already " + std::string(run_state_name(run.state)));

@@ -86,6 +86,8 @@ class RunCoordinator : private ItemSink {
   void on_recovery_progress(std::function<void(const std::string& status)> progress,
                             uint64_t every);
   void on_completions(std::vector<Completion> completions, Instant now);
+  // Stops a running run (kConflict once it succeeded or failed; a cancelled one is left as it is
+  // and the call succeeds, so that a cancel sent again is not an error).
   Status cancel(const std::string& run_id, Instant now);
   // Runs a failed or cancelled run again: recorded successes are kept, failed items run again.
   Status resume(const std::string& run_id, Instant now);

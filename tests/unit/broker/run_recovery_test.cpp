@@ -221,6 +221,38 @@ TEST(RunRecovery, ACancelledRunKeepsTheUsageOfWhatFinishedBeforeTheCancel) {
   }
 }
 
+TEST(RunRecovery, ACancelSentAgainSucceedsAndChangesNothingWhereACancelAfterSuccessIsRefused) {
+  auto store = make_memory_run_store();
+  StoredRun stored = running_loop();
+  ASSERT_TRUE(store->put_run(stored).ok());
+  stored.id = "run-2";
+  ASSERT_TRUE(store->put_run(stored).ok());
+  record_echoes(*store, 10);  // run-1 has every result: it succeeds; run-2 stays running
+  {
+    Dispatcher dispatcher(DispatchConfig{}, 1);
+    RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+    ASSERT_TRUE(coordinator.recover(at(1000)).ok());
+    ASSERT_TRUE(coordinator.cancel("run-2", at(2000)).ok());
+    const int64_t finished_ms = coordinator.find("run-2")->finished_ms;
+    ASSERT_TRUE(coordinator.cancel("run-2", at(3000)).ok());  // its reply was lost, say
+    EXPECT_EQ(coordinator.find("run-2")->state, RunState::kCancelled);
+    EXPECT_EQ(coordinator.find("run-2")->finished_ms, finished_ms);
+    EXPECT_EQ(coordinator.counters().cancelled, 1u);
+
+    auto refused = coordinator.cancel("run-1", at(3000));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(refused.error().message, "run run-1 is already succeeded");
+  }
+  // A broker started again knows the cancelled run from its store only.
+  Dispatcher dispatcher(DispatchConfig{}, 1);
+  RunCoordinator coordinator(dispatcher, *store, RunSettings{});
+  ASSERT_TRUE(coordinator.recover(at(4000)).ok());
+  EXPECT_TRUE(coordinator.cancel("run-2", at(5000)).ok());
+  EXPECT_EQ((*store->get_run("run-2"))->state, "cancelled");
+  EXPECT_EQ(coordinator.cancel("run-3", at(5000)).error().code, ErrorCode::kNotFound);
+}
+
 TEST(RunRecovery, AFinishedRunCanBeDeletedARunningOneCannot) {
   auto store = make_memory_run_store();
   StoredRun stored = running_loop();

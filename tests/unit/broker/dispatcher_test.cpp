@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "common/protocol/work.h"
@@ -646,6 +647,50 @@ TEST_F(DispatcherTest, AReusedAnswerIsCountedOnceWhateverAttemptReportedIt) {
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].result.find("usage")->get_int("input_tokens"), 50);
   EXPECT_TRUE(done[0].result.find("usage")->find("cost_usd")->is_null());
+}
+
+// The origin of the saved turn names the attempt that sent it: a reused answer with the tokens of
+// a failure that reported its call is counted all the same when another attempt saved it (the
+// failure's save never arrived; a deterministic model gave the later paid call the same tokens).
+TEST_F(DispatcherTest, AReusedAnswerIsMatchedToTheFailureThatReportedItByItsOrigin) {
+  hello("w1", 2);  // both items' retries held at once
+  Value unanswered;
+  unanswered["success"] = false;
+  unanswered["error"] = "session \"s\": saving the answer: no answer from the registry";
+  unanswered["error_code"] = "unavailable";
+  unanswered["usage"] = usage(20, Value(0.5));
+  unanswered["answer_may_be_saved"] = true;
+  Value reused;
+  reused["success"] = true;
+  reused["text"] = "the answer";
+  reused["reused_usage"] = usage(20, Value());
+
+  for (const char* item : {"a", "b"}) {
+    submit(item, 3, 60000);
+    tick(5s);
+    ASSERT_EQ(take_items().size(), 1u);
+    unanswered["answer_saved_as"] = std::string(item) + "#first";
+    deliver("w1", MessageType::kWorkResult,
+            protocol::to_body(protocol::WorkResult{item, 1, unanswered}));
+    tick(5s);
+    ASSERT_EQ(take_items().size(), 1u);
+  }
+  reused["reused_from"] = "a#first";  // the failure's own turn: reported already
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"a", 2, reused}));
+  reused["reused_from"] = "b#second";  // another attempt's: paid again, never reported
+  deliver("w1", MessageType::kWorkResult, protocol::to_body(protocol::WorkResult{"b", 2, reused}));
+  auto done = dispatcher_.take_completions();
+  ASSERT_EQ(done.size(), 2u);
+  std::map<std::string, Value> results;
+  for (auto& c : done) results[c.item_id] = c.result;
+  EXPECT_EQ(results["a"].find("usage")->get_int("input_tokens"), 20);
+  EXPECT_DOUBLE_EQ(results["a"].find("usage")->find("cost_usd")->as_double(), 0.5);
+  EXPECT_EQ(results["b"].find("usage")->get_int("input_tokens"), 40);
+  EXPECT_TRUE(results["b"].find("usage")->find("cost_usd")->is_null());
+  for (auto& [item, result] : results) {
+    EXPECT_EQ(result.find("reused_from"), nullptr) << item;
+    EXPECT_EQ(result.find("reused_usage"), nullptr) << item;
+  }
 }
 
 TEST_F(DispatcherTest, ARetryWaitsAtLeastTheRetryAfterTheProviderAskedFor) {

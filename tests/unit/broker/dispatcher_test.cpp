@@ -561,6 +561,27 @@ Value usage(int64_t in, Value cost) {
   return u;
 }
 
+// A claude_session failure whose save got no reply: it reports its call (20 input tokens,
+// $0.5), which a later attempt may find saved.
+Value unanswered_save() {
+  Value r;
+  r["success"] = false;
+  r["error"] = "session \"s\": saving the answer: no answer from the registry";
+  r["error_code"] = "unavailable";
+  r["usage"] = usage(20, Value(0.5));
+  r["answer_may_be_saved"] = true;
+  return r;
+}
+
+// A result that reuses a saved answer of 20 input tokens, paid for by an earlier attempt.
+Value reused_answer() {
+  Value r;
+  r["success"] = true;
+  r["text"] = "the answer";
+  r["reused_usage"] = usage(20, Value());
+  return r;
+}
+
 TEST_F(DispatcherTest, TheUsageOfRetriedAttemptsCountsInTheFinalResult) {
   hello("w1", 1);
   submit("a", 2);
@@ -592,20 +613,12 @@ TEST_F(DispatcherTest, TheUsageOfRetriedAttemptsCountsInTheFinalResult) {
 // An answer whose attempt never reported (its worker died after the save) counts when reused.
 TEST_F(DispatcherTest, AReusedAnswerIsCountedOnceWhateverAttemptReportedIt) {
   hello("w1", 1);
-  Value reused;
-  reused["success"] = true;
-  reused["text"] = "the answer";
-  reused["reused_usage"] = usage(20, Value());
+  const Value reused = reused_answer();
+  const Value unanswered = unanswered_save();
 
   submit("a", 2);
   tick(5s);
   ASSERT_EQ(take_items().size(), 1u);
-  Value unanswered;
-  unanswered["success"] = false;
-  unanswered["error"] = "session \"s\": saving the answer: no answer from the registry";
-  unanswered["error_code"] = "unavailable";
-  unanswered["usage"] = usage(20, Value(0.5));
-  unanswered["answer_may_be_saved"] = true;
   deliver("w1", MessageType::kWorkResult,
           protocol::to_body(protocol::WorkResult{"a", 1, unanswered}));
   tick(5s);
@@ -654,16 +667,8 @@ TEST_F(DispatcherTest, AReusedAnswerIsCountedOnceWhateverAttemptReportedIt) {
 // failure's save never arrived; a deterministic model gave the later paid call the same tokens).
 TEST_F(DispatcherTest, AReusedAnswerIsMatchedToTheFailureThatReportedItByItsOrigin) {
   hello("w1", 2);  // both items' retries held at once
-  Value unanswered;
-  unanswered["success"] = false;
-  unanswered["error"] = "session \"s\": saving the answer: no answer from the registry";
-  unanswered["error_code"] = "unavailable";
-  unanswered["usage"] = usage(20, Value(0.5));
-  unanswered["answer_may_be_saved"] = true;
-  Value reused;
-  reused["success"] = true;
-  reused["text"] = "the answer";
-  reused["reused_usage"] = usage(20, Value());
+  Value unanswered = unanswered_save();
+  Value reused = reused_answer();
 
   for (const char* item : {"a", "b"}) {
     submit(item, 3, 60000);

@@ -608,9 +608,7 @@ void Dispatcher::attempt_failed(Item& item, Value result, TimePoint now) {
     const int64_t delay = *wait;
     if (const Value* usage = result.find("usage")) {
       item.retried_usage = protocol::sum_usage(item.retried_usage, *usage);
-      if (result.get_bool(protocol::kAnswerMayBeSavedKey)) {
-        item.reusable_answers.push_back({*usage, result.get_string(protocol::kAnswerSavedAsKey)});
-      }
+      if (result.get_bool(protocol::kAnswerMayBeSavedKey)) item.reusable_answers.push_back(*usage);
     }
     set_state(item, ItemState::kRetryWait);
     retry_at_.emplace(now + std::chrono::milliseconds(delay), item.spec.item_id);
@@ -632,22 +630,17 @@ void Dispatcher::complete(ItemMap::iterator it, Value result) {
   result["attempts"] = static_cast<int64_t>(item.attempt);
   if (const Value* reused = result.find(protocol::kReusedUsageKey)) {
     // Paid by an earlier attempt whose result never came, unless that attempt's failure
-    // reported it already (its answer was saved without the worker hearing so): the turn's
-    // origin names the attempt that sent it. Without origins on both sides (older workers),
-    // the tokens tell: a saved turn records those of the whole call, as the failure's usage does.
-    const std::string reused_from = result.get_string(protocol::kReusedFromKey);
-    const auto same_call = [&](const ReusableAnswer& reported) {
-      if (!reported.saved_as.empty() && !reused_from.empty())
-        return reported.saved_as == reused_from;
-      return reported.usage.get_int("input_tokens") == reused->get_int("input_tokens") &&
-             reported.usage.get_int("output_tokens") == reused->get_int("output_tokens");
+    // reported it already (its answer was saved without the worker hearing so). A saved turn
+    // records the tokens of the whole call, as that failure's usage does.
+    const auto same_call = [&](const Value& reported) {
+      return reported.get_int("input_tokens") == reused->get_int("input_tokens") &&
+             reported.get_int("output_tokens") == reused->get_int("output_tokens");
     };
     if (std::none_of(item.reusable_answers.begin(), item.reusable_answers.end(), same_call)) {
       const Value* usage = result.find("usage");
       result["usage"] = protocol::sum_usage(usage ? *usage : Value(), *reused);
     }
     result.as_object().erase(std::string(protocol::kReusedUsageKey));
-    result.as_object().erase(std::string(protocol::kReusedFromKey));
   }
   if (!item.retried_usage.is_null()) {
     const Value* usage = result.find("usage");

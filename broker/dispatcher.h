@@ -185,12 +185,6 @@ class Dispatcher {
 
  private:
   enum class ItemState { kQueued, kInFlight, kRetryWait };
-  // A failure's answer that a later attempt may find saved: its usage, and the origin of the
-  // turn its save sent (kAnswerSavedAsKey; "" from a worker older than origins).
-  struct ReusableAnswer {
-    Value usage;
-    std::string saved_as;
-  };
   struct Item {
     WorkSpec spec;
     ItemState state = ItemState::kQueued;
@@ -211,10 +205,10 @@ class Dispatcher {
     // The usage of its failed attempts that were retried, summed (null: none): they were paid
     // for, so the final result's usage includes them.
     Value retried_usage;
-    // Those failures that said a later attempt may reuse their paid answer
-    // (kAnswerMayBeSavedKey): a reused answer (kReusedUsageKey) saved by one of them was
-    // counted already; any other was paid by an attempt that never reported.
-    std::vector<ReusableAnswer> reusable_answers;
+    // The usage of those failures that said a later attempt may reuse their paid answer
+    // (kAnswerMayBeSavedKey): a reused answer (kReusedUsageKey) with the same tokens is that
+    // one, counted already; one with other tokens was paid by an attempt that never reported.
+    std::vector<Value> reusable_answers;
   };
   struct ProviderState {
     ProviderLimits limits;

@@ -9,6 +9,8 @@
 namespace pl::registry::ops {
 namespace {
 
+constexpr size_t kMaxOrigin = 200;
+
 Error no_session(const std::string& name) {
   return make_error(ErrorCode::kNotFound, "no session \"" + name + "\"");
 }
@@ -172,9 +174,9 @@ Result<Value> append_turn(const OpContext& c, const Value& args) {
   const bool create = r.optional_boolean("create", false);
   std::string origin = r.optional_string("origin");
   if (!r.ok()) return r.status().error();
-  if (origin.size() > kMaxTurnOrigin) {
+  if (origin.size() > kMaxOrigin) {
     return make_error(ErrorCode::kInvalidInput, "session.append: field \"origin\" is longer than " +
-                                                    std::to_string(kMaxTurnOrigin) + " bytes");
+                                                    std::to_string(kMaxOrigin) + " bytes");
   }
   if (auto st = check_non_negative(kOp, "expected_version", expected); !st.ok()) return st.error();
   if (auto st = check_non_negative(kOp, "max_turns", max_turns); !st.ok()) return st.error();

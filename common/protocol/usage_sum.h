@@ -16,16 +16,11 @@ Value sum_usage(const Value& a, const Value& b);
 // saved by the first): counted once across the attempts.
 //  - kAnswerMayBeSavedKey: true in a failed result whose `usage` includes such an answer that
 //    a later attempt may find saved (the save got no reply);
-//    kAnswerSavedAsKey beside it: the origin of the turn that save sent (unique to the attempt);
 //  - kReusedUsageKey: in a result that reuses such an answer, its usage ({input_tokens,
-//    output_tokens}, no cost), beside the attempt's own `usage`; kReusedFromKey: the origin of
-//    the turn reused. The broker adds the usage to `usage` unless an earlier failure of the item
-//    reported this very call: its kAnswerSavedAsKey is the reused turn's origin (or, from a
-//    worker older than origins, it had kAnswerMayBeSavedKey and the same tokens). It removes
-//    both members.
+//    output_tokens}, no cost), beside the attempt's own `usage`. The broker adds it to `usage`
+//    unless an earlier failure of the item had kAnswerMayBeSavedKey and the same tokens (that
+//    failure reported this very call), and removes it.
 inline constexpr std::string_view kAnswerMayBeSavedKey = "answer_may_be_saved";
-inline constexpr std::string_view kAnswerSavedAsKey = "answer_saved_as";
 inline constexpr std::string_view kReusedUsageKey = "reused_usage";
-inline constexpr std::string_view kReusedFromKey = "reused_from";
 
 }  // namespace pl::protocol

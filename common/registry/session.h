@@ -81,7 +81,6 @@ struct Session {
 };
 
 inline constexpr size_t kMaxSessionName = 200;  // bytes
-inline constexpr size_t kMaxTurnOrigin = 200;   // bytes, the longest origin an append may give
 // 1..kMaxSessionName bytes of well-formed UTF-8, no control characters.
 bool is_valid_session_name(std::string_view name);
 // Whether `role` is one of user, assistant, system, tool.

@@ -27,10 +27,9 @@ Value session_member(const llm::SessionSettings& settings, int64_t version, cons
 
 // The result of an item whose answer an earlier attempt saved: the saved answer. `spent` is
 // what this attempt paid (a call whose own answer lost to the saved one; none when nothing was
-// called), its `usage`. The turn's own tokens go beside it (kReusedUsageKey), with its origin
-// (kReusedFromKey): the attempt that paid for them may have reported them already, which the
-// broker knows and this worker does not. Costs are unknown (the turn does not record the model):
-// null, not 0.
+// called), its `usage`. The turn's own tokens go beside it (kReusedUsageKey): the attempt that
+// paid for them may have reported them already, which the broker knows and this worker does
+// not. Costs are unknown (the turn does not record the model): null, not 0.
 Value reused_result(const llm::SessionSettings& settings, const Session& session,
                     const SessionTurn& turn, const providers::Usage& spent,
                     const llm::PricingTable& pricing) {
@@ -45,7 +44,6 @@ Value reused_result(const llm::SessionSettings& settings, const Session& session
   reused["output_tokens"] = tokens.output_tokens;
   reused["cost_usd"] = Value();
   result[protocol::kReusedUsageKey] = std::move(reused);
-  result[protocol::kReusedFromKey] = turn.origin;
   result["session"] = session_member(settings, session.info.version, session, true);
   result["session"]["reused_turn"] = turn.index;
   return result;
@@ -155,7 +153,7 @@ Result<Value> ClaudeSessionExecutor::save_turn(const llm::SessionSettings& setti
   turn.expected_version = session.info.version;
   turn.create = session.info.version == 0;
   turn.max_turns = settings.max_turns;
-  turn.origin = llm::turn_origin(item.item_id);
+  turn.origin = item.item_id;
   turn.messages = llm::turn_messages(prompt, conversation.last.text,
                                      TokenUsage{spent.input_tokens, spent.output_tokens});
   auto saved = services_->sessions().append(turn, call);
@@ -173,7 +171,6 @@ Result<Value> ClaudeSessionExecutor::save_turn(const llm::SessionSettings& setti
           "; the turn may be saved all the same if the registry got the request: a retry, or "
           "`pipelinectl runs resume`, then uses that turn instead of calling the model again";
       result[protocol::kAnswerMayBeSavedKey] = true;  // that retry's tokens are these
-      result[protocol::kAnswerSavedAsKey] = turn.origin;
     }
     return failed_result(std::move(result), failed);
   }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "common/ids.h"
 #include "common/json.h"
 #include "worker/step_option.h"
 
@@ -92,23 +91,6 @@ std::vector<providers::Message> history_messages(const std::vector<SessionMessag
   return out;
 }
 
-std::string turn_origin(std::string_view item_id) {
-  std::string origin(item_id);
-  const std::string token = new_short_id("");
-  // An item id too long for a token beside it (loops nested very deep) is saved alone: its
-  // item still finds the turn; the broker then tells the paying attempt by the tokens.
-  if (origin.size() + 1 + token.size() > kMaxTurnOrigin) return origin;
-  origin += '#';
-  origin += token;
-  return origin;
-}
-
-bool saved_by_item(std::string_view origin, std::string_view item_id) {
-  if (!origin.starts_with(item_id)) return false;
-  const std::string_view rest = origin.substr(item_id.size());
-  return rest.empty() || (rest.front() == '#' && rest.find('#', 1) == std::string_view::npos);
-}
-
 const SessionTurn* turn_saved_for(const Session& session, std::string_view origin,
                                   std::string_view prompt) {
   if (origin.empty()) return nullptr;
@@ -116,7 +98,7 @@ const SessionTurn* turn_saved_for(const Session& session, std::string_view origi
   // included), so a turn with this origin is this item's own, even if others followed it. Only
   // its newest counts: an older one answered what the item asked before its input changed.
   for (auto turn = session.turns.rbegin(); turn != session.turns.rend(); ++turn) {
-    if (!saved_by_item(turn->origin, origin)) continue;
+    if (turn->origin != origin) continue;
     return role_text(*turn, "user") == prompt ? &*turn : nullptr;
   }
   return nullptr;

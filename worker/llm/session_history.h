@@ -54,14 +54,6 @@ HistoryWindow history_window(const SessionSettings& settings);
 // messages and roles other than user/assistant are skipped.
 std::vector<providers::Message> history_messages(const std::vector<SessionMessage>& messages);
 
-// A turn's origin, as the worker saves it: the work item's id and a token of the attempt that
-// saves it, "ITEM#TOKEN" (item ids hold no '#'), a new token each call. The item finds its own
-// turn by the id; the broker tells which attempt paid for a turn it reuses by the whole origin.
-// Turns saved before the token hold the item id alone.
-std::string turn_origin(std::string_view item_id);
-// Whether a turn of this origin was saved by the work item `item_id` (either form).
-bool saved_by_item(std::string_view origin, std::string_view item_id);
-
 // The turn this work item saved for this very prompt: the newest of the loaded turns that
 // `origin` (a work item id) appended, when its user message is `prompt`. The item ran before,
 // its answer was saved, and its result was lost (the worker died, or the broker gave up

@@ -1,11 +1,13 @@
 #include "bench/wake_latency.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -36,23 +38,37 @@ bool pin(std::thread::native_handle_type thread, int cpu) {
   return ::pthread_setaffinity_np(thread, sizeof set, &set) == 0;
 }
 
+bool wake(int fd) {
+  const uint64_t one = 1;
+  return ::write(fd, &one, sizeof one) == sizeof one;
+}
+
+// Sleeps until `fd` is written to (at most a second), and clears it.
+bool take_wake_up(int fd) {
+  pollfd entry{fd, POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&entry, 1, 1000);
+  } while (ready < 0 && errno == EINTR);
+  uint64_t value = 0;
+  return ready == 1 && ::read(fd, &value, sizeof value) == sizeof value;
+}
+
 }  // namespace
 
 std::optional<WakeLatency> measure_wake_latency(int rounds) {
-  // A semaphore: each of the echo thread's reads takes one wake-up, so that one write of the
-  // rounds left can release it if this side stops early.
-  const int ping = ::eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
+  const int ping = ::eventfd(0, EFD_CLOEXEC);
   const int pong = ::eventfd(0, EFD_CLOEXEC);
   if (ping < 0 || pong < 0) {
     if (ping >= 0) ::close(ping);
     if (pong >= 0) ::close(pong);
     return std::nullopt;
   }
+  // Each side sleeps in poll() for the other's write, and gives up after a second without it
+  // (the other side stopped), so that neither can wait for ever.
   std::thread echo([&] {
-    uint64_t value = 0;
     for (int i = 0; i < rounds; ++i) {
-      if (::read(ping, &value, sizeof value) != sizeof value) break;
-      if (::write(pong, &value, sizeof value) != sizeof value) break;
+      if (!take_wake_up(ping) || !wake(pong)) break;
     }
   });
   cpu_set_t before;
@@ -62,21 +78,14 @@ std::optional<WakeLatency> measure_wake_latency(int rounds) {
       cpus && pin(echo.native_handle(), cpus->second) && pin(::pthread_self(), cpus->first);
   std::vector<double> us;
   us.reserve(static_cast<size_t>(rounds));
-  const uint64_t one = 1;
-  uint64_t value = 0;
   bool ok = true;
   for (int i = 0; i < rounds && ok; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    ok = ::write(ping, &one, sizeof one) == sizeof one &&
-         ::read(pong, &value, sizeof value) == sizeof value;
+    ok = wake(ping) && take_wake_up(pong);
     us.push_back(
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
-  if (!ok) {  // release the echo thread, which waits for the rounds it was promised
-    const auto left = static_cast<uint64_t>(rounds);
-    if (::write(ping, &left, sizeof left) != sizeof left) echo.detach();
-  }
-  if (echo.joinable()) echo.join();
+  echo.join();  // it ends with its rounds, or a second after this side stopped writing
   if (had_mask) ::sched_setaffinity(0, sizeof before, &before);  // the caller's threads run free
   ::close(ping);
   ::close(pong);
@@ -86,6 +95,11 @@ std::optional<WakeLatency> measure_wake_latency(int rounds) {
 }
 
 std::string halt_polling() {
+  // The governor's parameters exist whenever it is built in, on bare metal too: they say
+  // something only while it governs.
+  std::ifstream governor("/sys/devices/system/cpu/cpuidle/current_governor");
+  std::string name;
+  if (!(governor >> name) || name != "haltpoll") return "";
   std::ifstream in("/sys/module/haltpoll/parameters/guest_halt_poll_ns");
   std::string ns;
   if (!(in >> ns)) return "";

@@ -19,12 +19,12 @@ struct WakeLatency {
 };
 
 // Times `rounds` round trips between two threads through two eventfds, each thread sleeping in
-// read() until the other writes. The threads are pinned to the first two CPUs this process may
-// use (when it may use two). nullopt when an eventfd or the thread cannot be made.
+// poll() until the other writes. The threads are pinned to the first two CPUs this process may
+// use (when it may use two). nullopt when an eventfd cannot be made or a side stopped answering.
 std::optional<WakeLatency> measure_wake_latency(int rounds = 2000);
 
-// The guest's idle polling ("guest_halt_poll_ns=200000"), or "" when this kernel has no
-// cpuidle-haltpoll (not a KVM guest, or the driver is not loaded).
+// The guest's idle polling ("guest_halt_poll_ns=200000") while the haltpoll cpuidle governor
+// runs (a KVM guest with cpuidle-haltpoll), or "".
 std::string halt_polling();
 
 }  // namespace pl::bench

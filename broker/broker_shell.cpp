@@ -270,8 +270,12 @@ void BrokerShell::notify_watchers() {
   for (const auto& run_id : coordinator_.take_finished()) {
     auto it = watchers_.find(run_id);
     if (it == watchers_.end()) continue;
-    if (auto body = api_.status_body(run_id)) {
+    if (auto body = api_.status_body(run_id); body.ok()) {
       for (const auto& peer : it->second) reply(peer, MessageType::kRunStatus, *body);
+    } else {
+      // Its watchers see the end when they next ask (pipelinectl run asks every few seconds).
+      spdlog::error("run {} finished; its status for {} watcher(s): {}", run_id, it->second.size(),
+                    body.error().message);
     }
     watchers_.erase(it);
   }

@@ -133,12 +133,13 @@ ClientReply ClientApi::error(const std::string& request, const Error& e) const {
   return {MessageType::kClientError, protocol::to_body(protocol::ClientError{request, e.code, e.message}), ""};
 }
 
-std::optional<Value> ClientApi::status_body(const std::string& run_id) {
+Result<Value> ClientApi::status_body(const std::string& run_id) {
   if (const RunRecord* run = coordinator_.find(run_id)) {
     return protocol::to_body(coordinator_.status(*run));
   }
   auto stored = coordinator_.store().get_run(run_id);
-  if (!stored.ok() || !*stored) return std::nullopt;
+  if (!stored.ok()) return std::move(stored).error();
+  if (!*stored) return make_error(ErrorCode::kNotFound, "no run " + run_id);
   protocol::RunStatus status;
   status.run_id = run_id;
   status.state = (*stored)->state;
@@ -150,7 +151,7 @@ std::optional<Value> ClientApi::status_body(const std::string& run_id) {
 
 ClientReply ClientApi::run_status(const std::string& request, const std::string& run_id) {
   auto body = status_body(run_id);
-  if (!body) return error(request, make_error(ErrorCode::kNotFound, "no run " + run_id));
+  if (!body.ok()) return error(request, body.error());
   (*body)["request"] = request;
   const bool running = body->get_string("state") == "running";
   return {MessageType::kRunStatus, std::move(*body), running ? run_id : ""};

@@ -67,8 +67,9 @@ class ClientApi {
  public:
   ClientApi(RunCoordinator& coordinator, Dispatcher& dispatcher, ClientLimits limits);
   ClientReply handle(const protocol::Message& request, Instant now);
-  // A status body for a run held in memory or in the store; nullopt when unknown.
-  std::optional<Value> status_body(const std::string& run_id);
+  // A status body for a run held in memory or in the store; kNotFound when unknown, the store's
+  // error when it cannot be read.
+  Result<Value> status_body(const std::string& run_id);
   // Counters kept outside the dispatcher and coordinator (the shell's), read when a status is
   // built: {name: n}.
   void set_extra_counters(std::function<Value()> source) { extra_counters_ = std::move(source); }

@@ -55,7 +55,10 @@ class GatedStore final : public RunStore {
   bool commit_is_durable() const override { return false; }
   Status sync() override { return gate.wait(); }
   Result<std::vector<StoredRun>> unfinished_runs() override { return inner_->unfinished_runs(); }
-  Result<std::optional<StoredRun>> get_run(const std::string& id) override { return inner_->get_run(id); }
+  Result<std::optional<StoredRun>> get_run(const std::string& id) override {
+    if (fail_reads) return make_error(ErrorCode::kIo, "read broker.db: Input/output error");
+    return inner_->get_run(id);
+  }
   Result<std::optional<StoredRun>> run_by_idempotency_key(const std::string& key) override {
     return inner_->run_by_idempotency_key(key);
   }
@@ -91,6 +94,7 @@ class GatedStore final : public RunStore {
   }
 
   pl::test::SyncGate gate{"fdatasync broker.db-wal: Input/output error"};
+  std::atomic<bool> fail_reads{false};  // get_run fails, as a damaged disk would
   // When set, a commit that writes something waits for commit_gate (on the loop's thread).
   std::atomic<bool> hold_commits{false};
   pl::test::SyncGate commit_gate{"write broker.db-wal: Input/output error"};
@@ -265,6 +269,22 @@ TEST_F(BrokerShellTest, ASubmissionMadeAgainIsAnsweredWithTheFirstRunOnceItIsDur
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->body.find("counters")->get_int("runs_accepted"), 1);
   EXPECT_EQ(status->body.find("counters")->get_int("runs_submitted_again"), 1);
+}
+
+// A run the broker does not hold is looked up in the store: a store that cannot be read is
+// reported as such, not taken for a run that does not exist (404).
+TEST_F(BrokerShellTest, ARunTheStoreCannotReadIsAnErrorOfTheStoreNotAnUnknownRun) {
+  store_.fail_reads = true;
+  for (MessageType type : {MessageType::kWatchRun, MessageType::kCancelRun}) {
+    Value request;
+    request["request"] = "q1";
+    request["run"] = "run-elsewhere";
+    send(client_, type, request);
+    auto reply = next(client_, MessageType::kClientError, 10s);
+    ASSERT_TRUE(reply.has_value()) << protocol::message_type_name(type);
+    EXPECT_EQ(reply->body.get_int("code"), static_cast<int64_t>(ErrorCode::kIo));
+    EXPECT_EQ(reply->body.get_string("message"), "read broker.db: Input/output error");
+  }
 }
 
 TEST_F(BrokerShellTest, WorkGoesOutBeforeTheTurnsCommit) {

@@ -97,9 +97,13 @@ std::optional<WakeLatency> measure_wake_latency(int rounds) {
 std::string halt_polling() {
   // The governor's parameters exist whenever it is built in, on bare metal too: they say
   // something only while it governs.
-  std::ifstream governor("/sys/devices/system/cpu/cpuidle/current_governor");
   std::string name;
-  if (!(governor >> name) || name != "haltpoll") return "";
+  for (const char* file : {"/sys/devices/system/cpu/cpuidle/current_governor",
+                           "/sys/devices/system/cpu/cpuidle/current_governor_ro"}) {  // before 5.8
+    std::ifstream governor(file);
+    if (governor >> name) break;
+  }
+  if (name != "haltpoll") return "";
   std::ifstream in("/sys/module/haltpoll/parameters/guest_halt_poll_ns");
   std::string ns;
   if (!(in >> ns)) return "";

@@ -272,7 +272,8 @@ TEST_F(BrokerShellTest, ASubmissionMadeAgainIsAnsweredWithTheFirstRunOnceItIsDur
 }
 
 // A run the broker does not hold is looked up in the store: a store that cannot be read is
-// reported as such, not taken for a run that does not exist (404).
+// reported as such, not taken for a run that does not exist (404). (The status read that answers
+// watch_run, and cancel_run's own read in RunCoordinator::cancel.)
 TEST_F(BrokerShellTest, ARunTheStoreCannotReadIsAnErrorOfTheStoreNotAnUnknownRun) {
   store_.fail_reads = true;
   for (MessageType type : {MessageType::kWatchRun, MessageType::kCancelRun}) {

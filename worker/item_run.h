@@ -24,17 +24,17 @@ struct FinishedItem : protocol::WorkResult {
   std::optional<protocol::AttemptTiming> timing;  // none: the attempt never ran here
 };
 
-// Runs `item` with `executor` (nullptr: its type has no executor here) and returns its result:
-// the executor's fields (a non-map result becomes {}) plus success, and the attempt's timing;
-// on an Error, success false with error and error_code, and retry_after_ms when the error
-// carries a wait a provider asked for (the broker waits at least that long before the next
-// attempt); a failed_result (executor.h) as it is. An executor that throws fails the item with
-// kInternal instead of taking the worker down.
 // The failure (io) of an item whose step could not get the memory it asked for
 // (std::bad_alloc), naming the worker's `address_space` limit in bytes, or the machine when
 // there is none.
 Error out_of_memory(const protocol::WorkItem& item, std::optional<uint64_t> address_space);
 
+// Runs `item` with `executor` (nullptr: its type has no executor here) and returns its result:
+// the executor's fields (a non-map result becomes {}) plus success, and the attempt's timing;
+// on an Error, success false with error and error_code, and retry_after_ms when the error
+// carries a wait a provider asked for (the broker waits at least that long before the next
+// attempt); a failed_result (executor.h) as it is. An executor that throws fails the item with
+// kInternal instead of taking the worker down; one that runs out of memory, with out_of_memory.
 FinishedItem run_item(StepExecutor* executor, const protocol::WorkItem& item,
                       const ExecutionContext& context, const Clock& clock);
 

@@ -308,6 +308,7 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
   EXPECT_EQ(result->get_string("state"), "failed");
   auto before = parse_json(tree.pipelinectl({"runs", "show", run_id, "--json"}).out);
   ASSERT_TRUE(before.ok());
+  ASSERT_NE(before->find("dead_letters"), nullptr) << to_json(*before);
   EXPECT_EQ(before->find("dead_letters")->size(), 1u) << to_json(*before);
 
   std::ofstream(workspace / "marker") << "here";
@@ -324,6 +325,7 @@ TEST(RunningTree, AResumedRunRunsItsFailedStepAgainButNotWhatSucceeded) {
       60s));
   EXPECT_EQ(shown.get_string("state"), "succeeded") << to_json(shown);
   // The failure that the resume ran again and that succeeded is no dead letter any more.
+  ASSERT_NE(shown.find("dead_letters"), nullptr) << to_json(shown);
   EXPECT_TRUE(shown.find("dead_letters")->as_array().empty()) << to_json(shown);
   // The echo that succeeded the first time was not dispatched again.
   auto exported = tree.pipelinectl({"runs", "export", run_id});
